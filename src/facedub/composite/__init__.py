@@ -1,0 +1,2 @@
+"""Compositing a swapped face into the target frame: masks, colour, relighting, blending,
+temporal smoothing. Shared by every engine."""

@@ -1,0 +1,60 @@
+"""Soft masks from landmarks, in the pixels of whatever image the landmarks belong to
+(normally the aligned crop, where the face is upright and roll is removed)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.faces.regions import mesh_regions
+
+# How far the forehead is extended above the landmark oval's top, as a share of the
+# distance from the eyes to that top: MediaPipe's oval stops well below the hairline.
+FOREHEAD_EXTENSION = 0.3
+
+
+def face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True, erode: int = 0,
+              blur: int = 0) -> np.ndarray:
+    """(size, size) float32 mask in [0, 1] of the face oval, optionally with forehead.
+
+    `erode` shrinks the hard mask by that many pixels (negative grows it); `blur` is the
+    feather width in pixels (Gaussian, applied after erosion).
+    """
+    oval = _oval_points(face_landmarks, forehead)
+    mask = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(oval).astype(np.int32)), 255)
+    return feather(mask, erode, blur)
+
+
+def polygon_mask(points: np.ndarray, size: int, blur: int = 0) -> np.ndarray:
+    """(size, size) float32 mask of one closed polygon (e.g. the inner lip loop)."""
+    mask = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(points[:, :2]).astype(np.int32)], 255)
+    return feather(mask, 0, blur)
+
+
+def feather(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
+    """Erode (or dilate, if negative) a uint8 or float mask, then blur it; float32 out."""
+    hard = mask if mask.dtype == np.uint8 else np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)
+    if erode:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(erode) + 1,) * 2)
+        hard = cv2.erode(hard, kernel) if erode > 0 else cv2.dilate(hard, kernel)
+    soft = hard.astype(np.float32) / 255.0
+    if blur > 0:
+        sigma = blur / 2.0
+        soft = cv2.GaussianBlur(soft, (0, 0), sigmaX=sigma, sigmaY=sigma)
+        # Keep the blur inside the hard edge, so feathering never spills past the face.
+        soft = np.clip(2.0 * soft - 1.0, 0.0, 1.0) if erode >= 0 else soft
+    return soft
+
+
+def _oval_points(face_landmarks: np.ndarray, forehead: bool) -> np.ndarray:
+    regions = mesh_regions()
+    oval = np.asarray(face_landmarks)[regions.face_oval, :2].astype(np.float64)
+    if not forehead:
+        return oval
+    eyes = np.asarray(face_landmarks)[np.concatenate([regions.left_eye, regions.right_eye]), :2]
+    eye_line = float(eyes[:, 1].mean())
+    above = oval[:, 1] < eye_line
+    oval[above, 1] = eye_line + (oval[above, 1] - eye_line) * (1.0 + FOREHEAD_EXTENSION)
+    return oval

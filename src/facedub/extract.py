@@ -1,0 +1,397 @@
+"""extract: media in, faceset out.
+
+Decode frames, find faces and their landmarks, describe identity on sampled frames, cut
+aligned crops and masks, then link faces into tracks and persons and choose the person.
+Analysis is logged frame by frame to progress.jsonl, so an interrupted run continues
+where it stopped; tracking and the choice of person run at the end over the whole log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import cv2
+import numpy as np
+
+from facedub import __version__, media
+from facedub.align import align_face, face_template
+from facedub.config import ExtractConfig
+from facedub.errors import FacedubError
+from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
+from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser
+from facedub.faces.regions import mesh_regions
+from facedub.faces.track import Detection, FrameDetections, needs_descriptor, track_faces
+from facedub.faceset import (
+    FACES_DIR,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MASKS_DIR,
+    META_FILE,
+    PROGRESS_FILE,
+    RECORDS_FILE,
+    FaceRecord,
+    Faceset,
+    crop_names,
+    iter_jsonl,
+    load_faceset,
+    read_meta,
+    record_from_json,
+    record_to_json,
+    write_png,
+)
+from facedub.fsutil import sha256_file, write_json_atomic, write_text_atomic
+from facedub.geometry import head_pose
+from facedub.progress import NoProgress, Progress
+
+log = logging.getLogger(__name__)
+
+SCENE_CUT_DIFFERENCE = 0.45  # Bhattacharyya distance of colour histograms between frames
+
+
+@dataclass(frozen=True)
+class MediaSource:
+    """A video, a photo, or a folder of photos, read as one sequence of frames."""
+
+    path: Path
+    kind: str  # "video", "photo" or "folder"
+    files: tuple[Path, ...]
+    frame_total: int
+    sha256: str
+
+    def frames(self) -> Iterator[tuple[media.Frame, str]]:
+        if self.kind == "video":
+            for frame in media.iter_frames(self.path):
+                yield frame, self.path.name
+            return
+        for index, file in enumerate(self.files):
+            yield media.Frame(index, 0.0, media.read_photo(file)), file.name
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    faceset: Faceset
+    frames_analysed: int
+    frames_with_faces: int
+    frames_resumed: int  # frames analysed by an earlier, interrupted run
+    reference_distance: float | None  # identity distance of the chosen person to --person
+
+
+def open_source(path: Path) -> MediaSource:
+    """Check the input and describe it; raise FacedubError for anything not media."""
+    path = Path(path)
+    if path.is_dir():
+        photos = tuple(media.photos_in(path))
+        if not photos:
+            raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
+                               "video, a photo or a folder of photos")
+        listing = "".join(f"{p.name}:{sha256_file(p)}\n" for p in photos)
+        return MediaSource(path, "folder", photos, len(photos),
+                           hashlib.sha256(listing.encode()).hexdigest())
+    info = media.probe(path)
+    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path))
+
+
+def reference_descriptor(photo: Path, encoder: IdentityEncoder) -> np.ndarray:
+    """Identity of the largest face in a reference photo."""
+    image = media.read_photo(photo)
+    with FaceAnalyser(max_faces=4, video=False) as analyser:
+        faces = analyser.analyse(image)
+    if not faces:
+        raise FacedubError(f"{photo}: no face found in the reference photo; use a clear photo "
+                           "of the person's face")
+    return encoder.describe(image, faces[0].box)
+
+
+def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
+            progress: Progress | None = None) -> ExtractResult:
+    progress = progress or NoProgress()
+    source = open_source(media_path)
+    encoder = IdentityEncoder()
+    reference = (reference_descriptor(config.person_reference, encoder)
+                 if config.person_reference else None)
+    out_dir = Path(out_dir)
+    created, done_before = _prepare_output(out_dir, source, config)
+    try:
+        if done_before == -1:  # already complete: only the choice of person may change
+            return _rechoose(out_dir, reference)
+        _analyse(source, out_dir, config, encoder, progress)
+        return _finalise(out_dir, reference, done_before)
+    except FacedubError:
+        if done_before == 0:
+            _remove_output(out_dir, created)
+        raise
+
+
+def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -> tuple[bool, int]:
+    """Create or check the output folder. Returns (created, frames already analysed), where
+    -1 frames means the faceset is complete."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FacedubError(f"{out_dir}: exists and is not a folder; choose a folder for -o")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not (out_dir / META_FILE).is_file():
+            raise FacedubError(f"{out_dir}: the folder is not empty and holds no faceset; "
+                               "choose an empty or new folder")
+        meta = read_meta(out_dir)
+        if meta["source"]["sha256"] != source.sha256:
+            raise FacedubError(f"{out_dir}: holds a faceset of another input "
+                               f"({meta['source']['name']}); choose a new folder for "
+                               f"{source.path.name}")
+        stored = meta["settings"]["resumable"]
+        wanted = json.loads(json.dumps(config.resumable_settings()))
+        if stored != wanted:
+            changed = ", ".join(k for k in wanted if stored.get(k) != wanted[k])
+            raise FacedubError(f"{out_dir}: was extracted with other settings ({changed}); "
+                               "use the same options to resume, or a new folder")
+        if meta.get("complete"):
+            return False, -1
+        done = sum(1 for _ in iter_jsonl(out_dir / PROGRESS_FILE)) \
+            if (out_dir / PROGRESS_FILE).is_file() else 0
+        log.info("resuming %s after %d analysed frames", out_dir, done)
+        return False, done
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / FACES_DIR).mkdir(exist_ok=True)
+        (out_dir / MASKS_DIR).mkdir(exist_ok=True)
+        write_json_atomic(out_dir / META_FILE, _meta_json(source, config, complete=False))
+    except OSError as error:
+        raise FacedubError(f"{out_dir}: cannot write there ({error.strerror}); choose another "
+                           "output folder") from error
+    return created, 0
+
+
+def _meta_json(source: MediaSource, config: ExtractConfig, complete: bool) -> dict[str, Any]:
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "tool": f"facedub {__version__}",
+        "complete": complete,
+        "crop_size": config.crop_size,
+        "coverage": config.coverage,
+        "template": "facedub-face-template v1",
+        "source": {"name": source.path.name, "sha256": source.sha256, "kind": source.kind,
+                   "frames": source.frame_total},
+        "settings": {"resumable": config.resumable_settings(),
+                     "max_frames": config.max_frames},
+        "blendshape_names": list(BLENDSHAPE_NAMES),
+        "frames_analysed": 0,
+        "persons": [],
+        "person": 0,
+        "person_reference": None,
+    }
+
+
+class _OrderedWriter:
+    """Writes PNGs and progress lines on one background thread, in submission order, so a
+    frame's progress line lands only after its images (a resumed run can trust it)."""
+
+    def __init__(self, progress_file: TextIO) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-writer")
+        self._file = progress_file
+        self._pending: list[Future[None]] = []
+
+    def png(self, path: Path, image: np.ndarray) -> None:
+        self._submit(write_png, path, image)
+
+    def line(self, text: str) -> None:
+        self._submit(self._write_line, text)
+
+    def _write_line(self, text: str) -> None:
+        self._file.write(text)
+        self._file.flush()
+
+    def _submit(self, function: Any, *args: Any) -> None:
+        self._pending.append(self._pool.submit(function, *args))
+        if len(self._pending) > 64:  # bound memory: wait for the oldest writes
+            for future in self._pending[:32]:
+                future.result()
+            del self._pending[:32]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for future in self._pending:
+            future.result()  # re-raise a failed write
+
+
+def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder: IdentityEncoder,
+             progress: Progress) -> None:
+    progress_path = out_dir / PROGRESS_FILE
+    done = _trim_progress(progress_path)
+    start_after = done[-1]["frame"] if done else -1
+    analysed = len(done)
+    previous_boxes = [tuple(f["box"]) for f in done[-1]["faces"]] if done else []
+    template, rigid = face_template(), mesh_regions().rigid
+    total = -(-source.frame_total // config.every)
+    if config.max_frames:
+        total = min(total, config.max_frames)
+    progress.start(total, f"extract {source.path.name}")
+    progress.advance(analysed)
+    previous_histogram = None
+    with open(progress_path, "a", encoding="utf-8") as progress_file, FaceAnalyser(
+            max_faces=config.max_faces, video=source.kind == "video",
+            min_confidence=config.min_confidence) as analyser:
+        writer = _OrderedWriter(progress_file)
+        try:
+            for frame, file_name in source.frames():
+                if frame.index % config.every:
+                    continue
+                histogram = _colour_histogram(frame.image) if source.kind == "video" else None
+                cut = _is_cut(previous_histogram, histogram)
+                previous_histogram = histogram
+                if frame.index <= start_after:
+                    continue
+                if config.max_frames and analysed >= config.max_frames:
+                    break
+                faces = analyser.analyse(frame.image, frame.time)
+                entries = []
+                for number, face in enumerate(faces):
+                    describe = (cut or analysed % config.identity_every == 0
+                                or needs_descriptor(face.box, previous_boxes))
+                    aligned = align_face(frame.image, face.landmarks, config.crop_size,
+                                         config.coverage)
+                    image_name, mask_name = crop_names(frame.index, number)
+                    record = FaceRecord(
+                        frame=frame.index, time=frame.time, source=file_name, track=-1,
+                        person=-1, box=face.box, frame_landmarks=face.landmarks,
+                        face_from_frame=aligned.face_from_frame,
+                        pose=head_pose(face.landmarks, template, rigid),
+                        blendshapes=face.blendshapes,
+                        descriptor=encoder.describe(frame.image, face.box) if describe else None,
+                        sharpness=_sharpness(aligned.image, aligned.mask),
+                        image=image_name, mask=mask_name)
+                    writer.png(out_dir / image_name, aligned.image)
+                    writer.png(out_dir / mask_name,
+                               np.round(aligned.mask * 255).astype(np.uint8))
+                    entries.append(record_to_json(record))
+                writer.line(json.dumps({"frame": frame.index, "time": round(frame.time, 6),
+                                        "cut": cut, "faces": entries}) + "\n")
+                previous_boxes = [face.box for face in faces]
+                analysed += 1
+                progress.advance()
+        finally:
+            writer.close()
+            progress.finish()
+
+
+def _trim_progress(path: Path) -> list[dict[str, Any]]:
+    """Read the complete lines of the progress log and cut off a torn last line."""
+    if not path.is_file():
+        return []
+    lines = [data for _, data in iter_jsonl(path)]
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    if path.read_text(encoding="utf-8") != text:
+        write_text_atomic(path, text)
+    return lines
+
+
+def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> ExtractResult:
+    frames = [data for _, data in iter_jsonl(out_dir / PROGRESS_FILE)]
+    records = [[record_from_json(face) for face in frame["faces"]] for frame in frames]
+    if not any(records):
+        raise FacedubError(f"no face found in any of the {len(frames)} analysed frames; use "
+                           "media where a face is visible")
+    tracking = track_faces([
+        FrameDetections(frame["frame"], frame["cut"],
+                        tuple(Detection(r.frame, r.box, r.descriptor) for r in faces))
+        for frame, faces in zip(frames, records, strict=True)])
+    final: list[FaceRecord] = []
+    for faces, tracks in zip(records, tracking.track_of, strict=True):
+        for record, track in zip(faces, tracks, strict=True):
+            final.append(replace(record, track=track, person=tracking.person_of_track[track]))
+    persons = _person_summaries(final, tracking.person_descriptors)
+    chosen, reference_distance = _choose_person(persons, reference)
+    write_text_atomic(out_dir / RECORDS_FILE,
+                      "".join(json.dumps(record_to_json(r)) + "\n" for r in final))
+    meta = read_meta(out_dir)
+    meta.update(complete=True, frames_analysed=len(frames), persons=persons, person=chosen,
+                person_reference=None if reference_distance is None
+                else {"distance": round(reference_distance, 4)})
+    write_json_atomic(out_dir / META_FILE, meta)
+    (out_dir / PROGRESS_FILE).unlink(missing_ok=True)
+    return ExtractResult(load_faceset(out_dir), len(frames),
+                         sum(1 for faces in records if faces), resumed, reference_distance)
+
+
+def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
+    faceset = load_faceset(out_dir)
+    meta = read_meta(out_dir)
+    reference_distance = None
+    if reference is not None:
+        chosen, reference_distance = _choose_person(meta["persons"], reference)
+        meta.update(person=chosen, person_reference={"distance": round(reference_distance, 4)})
+        write_json_atomic(out_dir / META_FILE, meta)
+        faceset = load_faceset(out_dir)
+    frames = faceset.meta.frames_analysed
+    with_faces = len({record.frame for record in faceset.records})
+    return ExtractResult(faceset, frames, with_faces, frames, reference_distance)
+
+
+def _person_summaries(records: list[FaceRecord],
+                      descriptors: tuple[np.ndarray | None, ...]) -> list[dict[str, Any]]:
+    summaries = []
+    for person, descriptor in enumerate(descriptors):
+        mine = [r for r in records if r.person == person]
+        summaries.append({
+            "id": person, "faces": len(mine), "frames": len({r.frame for r in mine}),
+            "tracks": len({r.track for r in mine}),
+            "descriptor": None if descriptor is None
+            else np.round(descriptor.astype(np.float64), 6).tolist()})
+    return summaries
+
+
+def _choose_person(persons: list[dict[str, Any]],
+                   reference: np.ndarray | None) -> tuple[int, float | None]:
+    if reference is None:
+        return 0, None  # persons are numbered by screen time
+    scored = [(distance(reference, np.asarray(p["descriptor"])), p["id"]) for p in persons
+              if p["descriptor"] is not None]
+    if not scored:
+        raise FacedubError("no face could be identified, so --person cannot choose; extract "
+                           "without --person")
+    best_distance, best = min(scored)
+    if best_distance > SAME_PERSON_DISTANCE:
+        raise FacedubError(f"the person of the --person photo was not found (nearest is person "
+                           f"{best} at identity distance {best_distance:.2f}, same person is "
+                           f"below {SAME_PERSON_DISTANCE}); use a clearer photo of them")
+    return int(best), best_distance
+
+
+def _remove_output(out_dir: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return
+    for name in (META_FILE, PROGRESS_FILE, RECORDS_FILE):
+        (out_dir / name).unlink(missing_ok=True)
+    for name in (FACES_DIR, MASKS_DIR):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+
+
+def _colour_histogram(image: np.ndarray) -> np.ndarray:
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    histogram = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
+    return cv2.normalize(histogram, histogram).astype(np.float32)
+
+
+def _is_cut(previous: np.ndarray | None, current: np.ndarray | None) -> bool:
+    """A new shot starts here (photos are always their own shot)."""
+    if previous is None or current is None:
+        return True
+    difference = cv2.compareHist(previous, current, cv2.HISTCMP_BHATTACHARYYA)
+    return bool(difference > SCENE_CUT_DIFFERENCE)
+
+
+def _sharpness(image: np.ndarray, mask: np.ndarray) -> float:
+    """Variance of the Laplacian inside the face: higher is sharper."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    laplacian = cv2.Laplacian(grey, cv2.CV_32F)
+    inside = mask > 0.5
+    return float(laplacian[inside].var()) if inside.any() else 0.0

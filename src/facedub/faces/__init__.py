@@ -1,0 +1,1 @@
+"""Face analysis: landmarks and pose (MediaPipe), identity (dlib), tracking over time."""

@@ -1,0 +1,110 @@
+"""Named landmark regions of MediaPipe's 478-point face mesh, as index arrays.
+
+The regions are read from MediaPipe's own connection lists and ordered into closed loops,
+so they stay right if the mesh ever changes. Built once by `mesh_regions()`; callers keep
+the returned value.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as _Mesh
+
+RIGHT_IRIS_CENTER = 468  # the person's right eye, on the image's left
+LEFT_IRIS_CENTER = 473
+NOSE_TIP = 1
+
+
+@dataclass(frozen=True)
+class MeshRegions:
+    """Index arrays into the 478 landmarks. Loops are ordered around their contour.
+
+    "left" and "right" are the person's own sides (their left eye is on the image's right).
+    """
+
+    face_oval: np.ndarray
+    lips_outer: np.ndarray
+    lips_inner: np.ndarray
+    left_eye: np.ndarray
+    right_eye: np.ndarray
+    left_eyebrow: np.ndarray
+    right_eyebrow: np.ndarray
+    nose: np.ndarray
+    rigid: np.ndarray  # eyes, brows and nose: what moves with the skull, not the jaw
+
+
+@functools.cache
+def mesh_regions() -> MeshRegions:
+    lips = _pairs(_Mesh.FACE_LANDMARKS_LIPS)
+    outer_lips, inner_lips = _split_loops(lips)
+    left_eye = _loop(_pairs(_Mesh.FACE_LANDMARKS_LEFT_EYE))
+    right_eye = _loop(_pairs(_Mesh.FACE_LANDMARKS_RIGHT_EYE))
+    left_brow = _unique(_pairs(_Mesh.FACE_LANDMARKS_LEFT_EYEBROW))
+    right_brow = _unique(_pairs(_Mesh.FACE_LANDMARKS_RIGHT_EYEBROW))
+    nose = _unique(_pairs(_Mesh.FACE_LANDMARKS_NOSE))
+    rigid = np.unique(np.concatenate([left_eye, right_eye, left_brow, right_brow, nose]))
+    return MeshRegions(
+        face_oval=_loop(_pairs(_Mesh.FACE_LANDMARKS_FACE_OVAL)),
+        lips_outer=outer_lips,
+        lips_inner=inner_lips,
+        left_eye=left_eye,
+        right_eye=right_eye,
+        left_eyebrow=left_brow,
+        right_eyebrow=right_brow,
+        nose=nose,
+        rigid=rigid,
+    )
+
+
+def _pairs(connections: Sequence[object]) -> list[tuple[int, int]]:
+    return [(int(c.start), int(c.end)) for c in connections]  # type: ignore[attr-defined]
+
+
+def _unique(pairs: list[tuple[int, int]]) -> np.ndarray:
+    return np.unique(np.array(pairs, dtype=np.int64).ravel())
+
+
+def _loop(pairs: list[tuple[int, int]]) -> np.ndarray:
+    """Order the vertices of one closed polygon given its edges."""
+    neighbours: dict[int, list[int]] = {}
+    for a, b in pairs:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    start = min(neighbours)
+    order = [start]
+    previous, current = -1, start
+    while True:
+        following = [n for n in neighbours[current] if n != previous]
+        if not following or following[0] == start:
+            break
+        previous, current = current, following[0]
+        order.append(current)
+    return np.array(order, dtype=np.int64)
+
+
+def _split_loops(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Split the lip edges into their two closed loops; the outer one is the longer."""
+    remaining = list(pairs)
+    loops = []
+    while remaining:
+        component = _component(remaining)
+        loops.append(_loop(component))
+        remaining = [pair for pair in remaining if pair not in component]
+    loops.sort(key=len, reverse=True)
+    return loops[0], loops[1]
+
+
+def _component(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    seen = {pairs[0][0]}
+    changed = True
+    while changed:
+        changed = False
+        for a, b in pairs:
+            if (a in seen) != (b in seen):
+                seen.update((a, b))
+                changed = True
+    return [pair for pair in pairs if pair[0] in seen]

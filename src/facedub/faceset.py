@@ -1,0 +1,265 @@
+"""The on-disk faceset: what `extract` writes and every later stage reads.
+
+Layout of a faceset folder (format version 1, JSON and PNG only, never pickle):
+
+    faceset.json   format, version, crop size and coverage, the source file and its
+                   sha256, counts, persons (face counts and mean identity descriptors),
+                   the chosen person, blendshape names, extraction settings
+    faces.jsonl    one record per face (see FaceRecord), in frame order
+    faces/*.png    aligned crops, RGB
+    masks/*.png    soft face masks in crop coordinates, 8-bit grey
+    progress.jsonl while extraction runs: one line per analysed frame, for resuming
+
+The reader validates everything it loads and says which file and line is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from facedub.errors import FacedubError
+from facedub.faces.identity import DESCRIPTOR_SIZE
+from facedub.faces.landmarks import NUM_BLENDSHAPES, NUM_LANDMARKS
+from facedub.types import HeadPose
+
+FORMAT_NAME = "facedub-faceset"
+FORMAT_VERSION = 1
+META_FILE = "faceset.json"
+RECORDS_FILE = "faces.jsonl"
+PROGRESS_FILE = "progress.jsonl"
+FACES_DIR = "faces"
+MASKS_DIR = "masks"
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One face of the faceset. Arrays as in facedub.types: `frame_landmarks` (478, 3) in
+    frame pixels, `face_from_frame` 2x3, `blendshapes` (52,), `descriptor` (128,) or None
+    on frames where identity was not sampled."""
+
+    frame: int
+    time: float
+    source: str  # file name the frame came from (matters for folders of photos)
+    track: int
+    person: int
+    box: tuple[float, float, float, float]
+    frame_landmarks: np.ndarray
+    face_from_frame: np.ndarray
+    pose: HeadPose
+    blendshapes: np.ndarray
+    descriptor: np.ndarray | None
+    sharpness: float
+    image: str  # path of the crop, relative to the faceset folder
+    mask: str
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    id: int
+    faces: int
+    frames: int
+    tracks: int
+    descriptor: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class FacesetMeta:
+    crop_size: int
+    coverage: str
+    source_name: str
+    source_sha256: str
+    source_kind: str  # "video", "photo" or "folder"
+    frames_analysed: int
+    person: int  # the chosen person
+    persons: tuple[PersonSummary, ...]
+    blendshape_names: tuple[str, ...]
+    settings: dict[str, Any]
+    raw: dict[str, Any]  # the whole faceset.json, for fields added by later versions
+
+
+@dataclass(frozen=True)
+class Faceset:
+    root: Path
+    meta: FacesetMeta
+    records: tuple[FaceRecord, ...]
+
+    def faces_of(self, person: int | None = None) -> tuple[FaceRecord, ...]:
+        """Records of one person; by default the chosen one."""
+        wanted = self.meta.person if person is None else person
+        return tuple(record for record in self.records if record.person == wanted)
+
+    def load_image(self, record: FaceRecord) -> np.ndarray:
+        """The aligned crop, (S, S, 3) uint8 RGB."""
+        return _read_png(self.root / record.image, color=True)
+
+    def load_mask(self, record: FaceRecord) -> np.ndarray:
+        """The soft face mask, (S, S) float32 in [0, 1]."""
+        return _read_png(self.root / record.mask, color=False).astype(np.float32) / 255.0
+
+
+def is_faceset(path: Path) -> bool:
+    return (Path(path) / META_FILE).is_file()
+
+
+def load_faceset(root: Path, check_files: bool = True) -> Faceset:
+    """Read and validate a complete faceset; raise FacedubError naming what is wrong."""
+    root = Path(root)
+    meta_raw = read_meta(root)
+    if not meta_raw.get("complete"):
+        raise FacedubError(f"{root}: the faceset is incomplete (extraction was interrupted); "
+                           "run the same `facedub extract` command again to finish it")
+    meta = _parse_meta(meta_raw, root)
+    records_path = root / RECORDS_FILE
+    if not records_path.is_file():
+        raise FacedubError(f"{records_path}: missing; the faceset is damaged, extract again")
+    records = tuple(_parse_records(records_path, meta, check_files))
+    if not records:
+        raise FacedubError(f"{records_path}: holds no faces; extract from media with a face")
+    return Faceset(root, meta, records)
+
+
+def read_meta(root: Path) -> dict[str, Any]:
+    path = Path(root) / META_FILE
+    if not path.is_file():
+        raise FacedubError(f"{root}: not a faceset ({META_FILE} missing); create one with "
+                           "`facedub extract MEDIA -o FOLDER`")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise FacedubError(f"{path}: not valid JSON ({error}); the faceset is damaged, "
+                           "extract again") from error
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
+        raise FacedubError(f"{path}: not a facedub faceset file")
+    if raw.get("version") != FORMAT_VERSION:
+        raise FacedubError(f"{path}: faceset format version {raw.get('version')} is not "
+                           f"supported (this facedub reads {FORMAT_VERSION}); extract again")
+    return raw
+
+
+def record_to_json(record: FaceRecord) -> dict[str, Any]:
+    return {
+        "frame": record.frame,
+        "time": round(record.time, 6),
+        "source": record.source,
+        "track": record.track,
+        "person": record.person,
+        "box": [round(v, 2) for v in record.box],
+        "landmarks": np.round(record.frame_landmarks.astype(np.float64), 2).tolist(),
+        "face_from_frame": record.face_from_frame.tolist(),
+        "yaw": round(record.pose.yaw, 3),
+        "pitch": round(record.pose.pitch, 3),
+        "roll": round(record.pose.roll, 3),
+        "blendshapes": np.round(record.blendshapes.astype(np.float64), 5).tolist(),
+        "descriptor": None if record.descriptor is None
+        else np.round(record.descriptor.astype(np.float64), 6).tolist(),
+        "sharpness": round(record.sharpness, 3),
+        "image": record.image,
+        "mask": record.mask,
+    }
+
+
+def record_from_json(data: dict[str, Any]) -> FaceRecord:
+    """Build a record from its JSON form; raise ValueError/KeyError/TypeError if malformed."""
+    landmarks = np.asarray(data["landmarks"], dtype=np.float32)
+    if landmarks.shape != (NUM_LANDMARKS, 3):
+        raise ValueError(f"landmarks have shape {landmarks.shape}, expected ({NUM_LANDMARKS}, 3)")
+    matrix = np.asarray(data["face_from_frame"], dtype=np.float64)
+    if matrix.shape != (2, 3) or not np.isfinite(matrix).all():
+        raise ValueError("face_from_frame must be a finite 2x3 matrix")
+    blendshapes = np.asarray(data["blendshapes"], dtype=np.float32)
+    if blendshapes.shape != (NUM_BLENDSHAPES,):
+        raise ValueError(f"blendshapes have {blendshapes.size} values, expected {NUM_BLENDSHAPES}")
+    descriptor = None
+    if data["descriptor"] is not None:
+        descriptor = np.asarray(data["descriptor"], dtype=np.float32)
+        if descriptor.shape != (DESCRIPTOR_SIZE,):
+            raise ValueError(f"descriptor has {descriptor.size} values, expected "
+                             f"{DESCRIPTOR_SIZE}")
+    box = tuple(float(v) for v in data["box"])
+    if len(box) != 4:
+        raise ValueError("box must have 4 numbers")
+    pose = HeadPose(float(data["yaw"]), float(data["pitch"]), float(data["roll"]))
+    if not all(math.isfinite(v) for v in (pose.yaw, pose.pitch, pose.roll)):
+        raise ValueError("pose angles must be finite")
+    return FaceRecord(
+        frame=int(data["frame"]), time=float(data["time"]), source=str(data["source"]),
+        track=int(data["track"]), person=int(data["person"]),
+        box=(box[0], box[1], box[2], box[3]), frame_landmarks=landmarks,
+        face_from_frame=matrix, pose=pose, blendshapes=blendshapes, descriptor=descriptor,
+        sharpness=float(data["sharpness"]), image=str(data["image"]), mask=str(data["mask"]))
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each complete line; a torn last line is skipped."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith("\n"):
+                return  # torn write at the end: the writer was interrupted
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as error:
+                raise FacedubError(f"{path}: line {number} is not valid JSON ({error}); "
+                                   "the faceset is damaged, extract again") from error
+
+
+def crop_names(frame: int, face: int) -> tuple[str, str]:
+    stem = f"{frame:06d}_{face:02d}.png"
+    return f"{FACES_DIR}/{stem}", f"{MASKS_DIR}/{stem}"
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """Write an RGB or grey uint8 PNG (fast compression: crops are rewritten rarely)."""
+    pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    if not cv2.imwrite(str(path), pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        raise FacedubError(f"{path}: could not be written; check free disk space")
+
+
+def _read_png(path: Path, color: bool) -> np.ndarray:
+    pixels = cv2.imread(str(path), cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
+    if pixels is None:
+        raise FacedubError(f"{path}: missing or unreadable; the faceset is damaged, "
+                           "extract again")
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if color else pixels
+
+
+def _parse_meta(raw: dict[str, Any], root: Path) -> FacesetMeta:
+    try:
+        persons = tuple(
+            PersonSummary(int(p["id"]), int(p["faces"]), int(p["frames"]), int(p["tracks"]),
+                          None if p["descriptor"] is None
+                          else np.asarray(p["descriptor"], dtype=np.float32))
+            for p in raw["persons"])
+        return FacesetMeta(
+            crop_size=int(raw["crop_size"]), coverage=str(raw["coverage"]),
+            source_name=str(raw["source"]["name"]), source_sha256=str(raw["source"]["sha256"]),
+            source_kind=str(raw["source"]["kind"]), frames_analysed=int(raw["frames_analysed"]),
+            person=int(raw["person"]), persons=persons,
+            blendshape_names=tuple(raw["blendshape_names"]), settings=dict(raw["settings"]),
+            raw=raw)
+    except (KeyError, TypeError, ValueError) as error:
+        raise FacedubError(f"{root / META_FILE}: field {error} is missing or malformed; the "
+                           "faceset is damaged, extract again") from error
+
+
+def _parse_records(path: Path, meta: FacesetMeta, check_files: bool) -> Iterator[FaceRecord]:
+    root = path.parent
+    for number, data in iter_jsonl(path):
+        try:
+            record = record_from_json(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise FacedubError(f"{path}: line {number}: {error}; the faceset is damaged, "
+                               "extract again") from error
+        if check_files:
+            for relative in (record.image, record.mask):
+                if not (root / relative).is_file():
+                    raise FacedubError(f"{path}: line {number}: {relative} is missing; the "
+                                       "faceset is damaged, extract again")
+        yield record

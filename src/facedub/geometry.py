@@ -1,0 +1,135 @@
+"""Similarity fits, warps between frame and aligned crop, and head pose from landmarks.
+
+Points and matrices follow the conventions in `facedub.types`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from facedub.types import HeadPose
+
+
+def umeyama(source: np.ndarray, target: np.ndarray, with_scale: bool = True) -> np.ndarray:
+    """Least-squares similarity transform mapping `source` points onto `target` points.
+
+    Umeyama, "Least-squares estimation of transformation parameters between two point
+    patterns", TPAMI 1991. `source`, `target`: (N, D) arrays. Returns a (D+1, D+1)
+    homogeneous matrix T with target ≈ T[:D, :D] @ source + T[:D, D].
+    """
+    source = np.asarray(source, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    count, dims = source.shape
+    source_mean = source.mean(axis=0)
+    target_mean = target.mean(axis=0)
+    source_centered = source - source_mean
+    target_centered = target - target_mean
+    covariance = target_centered.T @ source_centered / count
+    u, singular, vt = np.linalg.svd(covariance)
+    reflect = np.eye(dims)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        reflect[-1, -1] = -1.0
+    rotation = u @ reflect @ vt
+    scale = 1.0
+    if with_scale:
+        source_variance = (source_centered**2).sum() / count
+        scale = float(np.trace(np.diag(singular) @ reflect) / source_variance)
+    transform = np.eye(dims + 1)
+    transform[:dims, :dims] = scale * rotation
+    transform[:dims, dims] = target_mean - scale * rotation @ source_mean
+    return transform
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map (N, 2+) points through a 2x3 affine; extra columns (z) are scaled by the
+    matrix's scale so depth stays in the same pixel units."""
+    points = np.asarray(points, dtype=np.float64)
+    mapped = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    if points.shape[1] == 2:
+        return mapped
+    scale = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
+    return np.concatenate([mapped, points[:, 2:] * scale], axis=1)
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64))
+
+
+def warp_to_face(frame: np.ndarray, face_from_frame: np.ndarray, size: int,
+                 interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Cut the (size, size) aligned crop out of a frame; outside the frame is black."""
+    return cv2.warpAffine(frame, face_from_frame, (size, size), flags=interpolation,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def warp_to_frame(face: np.ndarray, face_from_frame: np.ndarray, frame_size: tuple[int, int],
+                  interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Map an aligned crop (image or mask) back into frame pixels. `frame_size` is (W, H)."""
+    return cv2.warpAffine(face, face_from_frame, frame_size,
+                          flags=interpolation | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
+               face_from_frame: np.ndarray) -> np.ndarray:
+    """Alpha-blend an aligned face into a copy of the frame through the inverse warp.
+
+    `mask` (S, S) float32 in [0, 1], 1 where the face replaces the frame. Only the face's
+    bounding box in the frame is touched, which keeps this cheap on large frames.
+    """
+    height, width = frame.shape[:2]
+    box = face_box_in_frame(face_from_frame, face.shape[0], (width, height))
+    result = frame.copy()
+    if box is None:
+        return result
+    x0, y0, x1, y1 = box
+    shift = np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
+    local_from_frame = face_from_frame.copy()
+    # Points of the box region: frame = local + (x0, y0); crop = M @ frame.
+    local_from_frame[:, 2] = face_from_frame[:, 2] + face_from_frame[:, :2] @ shift[:, 2]
+    size = (x1 - x0, y1 - y0)
+    face_local = warp_to_frame(face, local_from_frame, size)
+    alpha = warp_to_frame(mask.astype(np.float32), local_from_frame, size)[..., None]
+    region = result[y0:y1, x0:x1].astype(np.float32)
+    blended = region + alpha * (face_local.astype(np.float32) - region)
+    result[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    return result
+
+
+def face_box_in_frame(face_from_frame: np.ndarray, size: int,
+                      frame_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Integer box (x0, y0, x1, y1) of the crop's footprint in the frame, clipped to it."""
+    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64)
+    frame_corners = apply_affine(invert_affine(face_from_frame), corners)
+    width, height = frame_size
+    x0 = max(0, math.floor(frame_corners[:, 0].min()) - 1)
+    y0 = max(0, math.floor(frame_corners[:, 1].min()) - 1)
+    x1 = min(width, math.ceil(frame_corners[:, 0].max()) + 2)
+    y1 = min(height, math.ceil(frame_corners[:, 1].max()) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
+    """Yaw, pitch, roll in degrees from a 3x3 rotation in image axes (x right, y down,
+    z away from the camera) that turns the frontal template into the observed face."""
+    forward = -rotation[:, 2]  # the template looks towards the camera, along -z
+    up = -rotation[:, 1]  # the template's up is -y in image axes
+    yaw = math.degrees(math.atan2(forward[0], -forward[2]))
+    pitch = math.degrees(math.atan2(-forward[1], math.hypot(forward[0], forward[2])))
+    roll = math.degrees(math.atan2(up[0], -up[1]))
+    return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
+
+
+def head_pose(frame_landmarks: np.ndarray, template: np.ndarray,
+              indices: np.ndarray) -> HeadPose:
+    """Head pose from the 3D similarity (Umeyama) of the frontal template onto the face's
+    landmarks, using the rigid landmark `indices` (eyes, nose, brow; not jaw or lips)."""
+    transform = umeyama(template[indices], frame_landmarks[indices, :3])
+    scaled = transform[:3, :3]
+    rotation = scaled / np.cbrt(np.linalg.det(scaled))
+    return pose_from_rotation(rotation)

@@ -1,0 +1,359 @@
+"""Frames and audio in and out, through PyAV (FFmpeg inside the wheel).
+
+Every image that leaves this module is RGB, uint8, shape (H, W, 3), upright (rotation
+metadata and EXIF orientation already applied). Videos are streamed frame by frame, so
+memory stays flat however long the clip is. Photos are one-frame media.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+import av.error
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from facedub.errors import FacedubError
+from facedub.fsutil import atomic_path
+
+log = logging.getLogger(__name__)
+
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+# Output timestamps are kept in this fine time base, so variable frame rates survive.
+_OUTPUT_TIME_BASE = Fraction(1, 90000)
+
+MediaKind = Literal["video", "photo"]
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a media file holds. Width and height are as displayed (after rotation)."""
+
+    path: Path
+    kind: MediaKind
+    width: int
+    height: int
+    fps: Fraction  # average frame rate; 0 for photos
+    frame_count: int  # from the container header, else estimated from duration
+    duration: float  # seconds; 0 for photos
+    rotation: int  # degrees counter-clockwise applied to decoded frames
+    has_audio: bool
+    codec: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame. `image` is (H, W, 3) uint8 RGB, upright."""
+
+    index: int
+    time: float  # seconds since the first frame of the stream
+    image: np.ndarray
+
+
+def is_photo_path(path: Path) -> bool:
+    return Path(path).suffix.lower() in PHOTO_SUFFIXES
+
+
+def photos_in(folder: Path) -> list[Path]:
+    """The photos directly inside a folder, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_photo_path(p))
+
+
+def probe(path: Path) -> MediaInfo:
+    """Read a media file's header; raise FacedubError if it is missing or not media."""
+    path = Path(path)
+    _require_file(path)
+    if is_photo_path(path):
+        image = read_photo(path)
+        return MediaInfo(path, "photo", image.shape[1], image.shape[0], Fraction(0), 1, 0.0, 0,
+                         False, path.suffix.lower().lstrip("."))
+    with _open_video(path) as container:
+        stream = container.streams.video[0]
+        first = _first_frame(container, stream, path)
+        rotation = _rotation_of(first)
+        width, height = first.width, first.height
+        if rotation % 180:
+            width, height = height, width
+        fps = Fraction(stream.average_rate or stream.guessed_rate or 0)
+        duration = _duration_seconds(container, stream)
+        frame_count = int(stream.frames or 0) or max(1, round(duration * float(fps)))
+        return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
+                         bool(container.streams.audio), stream.codec_context.name)
+
+
+def iter_frames(path: Path) -> Iterator[Frame]:
+    """Yield the frames of a video or photo in display order, upright, RGB uint8."""
+    path = Path(path)
+    _require_file(path)
+    if is_photo_path(path):
+        yield Frame(0, 0.0, read_photo(path))
+        return
+    with _open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        start = float((stream.start_time or 0) * stream.time_base)
+        fps = float(stream.average_rate or stream.guessed_rate or 25)
+        index = 0
+        try:
+            for decoded in container.decode(stream):
+                time = decoded.time - start if decoded.time is not None else index / fps
+                image = _upright(decoded.to_ndarray(format="rgb24"), _rotation_of(decoded))
+                yield Frame(index, time, image)
+                index += 1
+        except av.error.FFmpegError as error:
+            raise FacedubError(
+                f"{path}: decoding failed after {index} frames ({error}); the file is truncated "
+                "or corrupt: re-export or re-download it") from error
+        if index == 0:
+            raise FacedubError(f"{path}: the video has no frames; use a clip with picture content")
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """Read a photo as (H, W, 3) uint8 RGB: EXIF orientation applied, greyscale expanded,
+    transparency composited over white."""
+    path = Path(path)
+    _require_file(path)
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise FacedubError(f"{path}: not a readable image ({error}); use a JPEG, PNG or WebP "
+                           "photo") from error
+    return _to_rgb8(image)
+
+
+def write_photo(path: Path, image: np.ndarray, quality: int = 95) -> None:
+    """Write an RGB uint8 image atomically; the format follows the suffix."""
+    path = Path(path)
+    _require_writable_parent(path)
+    pil = Image.fromarray(np.ascontiguousarray(image), mode="RGB")
+    options: dict[str, object] = {}
+    if path.suffix.lower() in {".jpg", ".jpeg", ".webp"}:
+        options["quality"] = quality
+    with atomic_path(path) as tmp:
+        pil.save(tmp, format=Image.registered_extensions().get(path.suffix.lower()), **options)
+
+
+class VideoWriter:
+    """Encode RGB frames to H.264 (yuv420p) and copy the audio of `audio_from` alongside.
+
+    Frames are stamped with the times given to `write`, so a variable frame rate and audio
+    sync are kept. Odd widths or heights are padded by one edge pixel (yuv420p needs even
+    sizes). The file appears at `path` only when `close` succeeds; on error or Ctrl-C
+    nothing is left there. Use as a context manager.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
+                 preset: str = "medium", audio_from: Path | None = None) -> None:
+        if not 0 <= crf <= 51:
+            raise FacedubError(f"--crf {crf} is out of range; use 0 (lossless) to 51 (worst)")
+        self.path = Path(path)
+        _require_writable_parent(self.path)
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        self._closed = False
+        try:
+            self._container = av.open(str(self._tmp), mode="w", format=_muxer_for(self.path))
+            self._video = self._container.add_stream("libx264", rate=fps or Fraction(25))
+            self._video.width = width + width % 2
+            self._video.height = height + height % 2
+            self._video.pix_fmt = "yuv420p"
+            self._video.time_base = _OUTPUT_TIME_BASE
+            self._video.codec_context.time_base = _OUTPUT_TIME_BASE
+            self._video.options = {"crf": str(crf), "preset": preset}
+            self._audio = _AudioCopier(audio_from, self._container) if audio_from else None
+        except BaseException:
+            self._abort()
+            raise
+        self.frames_written = 0
+
+    def write(self, image: np.ndarray, time: float) -> None:
+        """Encode one (H, W, 3) uint8 RGB frame shown at `time` seconds."""
+        image = _pad_to_even(image)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame.pts = round(time / _OUTPUT_TIME_BASE)
+        frame.time_base = _OUTPUT_TIME_BASE
+        for packet in self._video.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+        if self._audio:
+            self._audio.copy_until(time)
+
+    def close(self) -> None:
+        """Flush the encoder, finish the audio and move the file into place."""
+        if self._closed:
+            return
+        try:
+            for packet in self._video.encode(None):
+                self._container.mux(packet)
+            if self._audio:
+                self._audio.copy_until(float("inf"))
+                self._audio.close()
+            self._container.close()
+        except BaseException:
+            self._abort()
+            raise
+        self._closed = True
+        self._atomic.__exit__(None, None, None)
+
+    def _abort(self) -> None:
+        self._closed = True
+        for closer in (getattr(self, "_audio", None), getattr(self, "_container", None)):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:
+                log.debug("closing a failed writer raised", exc_info=True)
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._abort()
+
+
+class _AudioCopier:
+    """Copies the first audio stream of a source file, packet by packet (no re-encoding),
+    into an output container, kept in step with the video being written."""
+
+    def __init__(self, source: Path, output: av.container.OutputContainer) -> None:
+        self._input = av.open(str(source))
+        self._output_stream = None
+        self._packets: Iterator[av.Packet] = iter(())
+        if not self._input.streams.audio:
+            return
+        audio = self._input.streams.audio[0]
+        self._output_stream = output.add_stream_from_template(audio)
+        self._output = output
+        video_start = 0.0
+        if self._input.streams.video:
+            video = self._input.streams.video[0]
+            video_start = float((video.start_time or 0) * video.time_base)
+        # Video frames are written with times counted from the first video frame; audio
+        # is shifted by the same amount so lips stay in sync.
+        self._shift = round(video_start / audio.time_base) if audio.time_base else 0
+        self._packets = self._input.demux(audio)
+        self._pending: av.Packet | None = None
+
+    def copy_until(self, time: float) -> None:
+        if self._output_stream is None:
+            return
+        while True:
+            packet = self._pending or next(self._packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            if packet.dts is None or packet.pts is None:  # demuxer flush packets
+                continue
+            if float((packet.pts - self._shift) * packet.time_base) > time:
+                self._pending = packet
+                return
+            packet.pts -= self._shift
+            packet.dts -= self._shift
+            if packet.pts < 0:
+                continue
+            packet.stream = self._output_stream
+            self._output.mux(packet)
+
+    def close(self) -> None:
+        self._input.close()
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise FacedubError(f"{path}: no such file; check the path")
+    if not path.is_file():
+        raise FacedubError(f"{path}: not a file; give a video or photo file")
+
+
+def _require_writable_parent(path: Path) -> None:
+    parent = path.parent
+    if not parent.is_dir():
+        raise FacedubError(f"{path}: the folder {parent} does not exist; create it first")
+    probe_file = parent / f".{path.name}.write-test"
+    try:
+        probe_file.touch()
+        probe_file.unlink()
+    except OSError as error:
+        raise FacedubError(f"{path}: cannot write to {parent} ({error.strerror}); choose "
+                           "another output folder") from error
+
+
+def _open_video(path: Path) -> av.container.InputContainer:
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as error:
+        raise FacedubError(f"{path}: not a readable video or photo ({error}); check that the "
+                           "file is complete and in a format FFmpeg reads") from error
+    if not container.streams.video:
+        container.close()
+        raise FacedubError(f"{path}: has no video stream; give a video or photo file")
+    return container
+
+
+def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
+                 path: Path) -> av.VideoFrame:
+    try:
+        for decoded in container.decode(stream):
+            return decoded
+    except av.error.FFmpegError as error:
+        raise FacedubError(f"{path}: cannot decode the video ({error}); the file is truncated "
+                           "or corrupt: re-export or re-download it") from error
+    raise FacedubError(f"{path}: the video has no frames; use a clip with picture content")
+
+
+def _duration_seconds(container: av.container.InputContainer, stream: av.VideoStream) -> float:
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _rotation_of(frame: av.VideoFrame) -> int:
+    """Display rotation in degrees counter-clockwise, snapped to a multiple of 90."""
+    rotation = getattr(frame, "rotation", 0) or 0
+    return round(rotation / 90.0) * 90 % 360
+
+
+def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    if rotation == 0:
+        return image
+    return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+
+
+def _pad_to_even(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    if height % 2 == 0 and width % 2 == 0:
+        return image
+    return np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+
+
+def _to_rgb8(image: Image.Image) -> np.ndarray:
+    if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if values.max() > 255 else 255.0
+        grey = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(image.convert("RGB"))
+
+
+def _muxer_for(path: Path) -> str | None:
+    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}.get(
+        path.suffix.lower())
