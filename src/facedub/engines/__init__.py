@@ -1,0 +1,1 @@
+"""Swap engines: given a target face, give the source person's face in its place."""

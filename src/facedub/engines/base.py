@@ -1,0 +1,54 @@
+"""What every swap engine takes and gives, so the compositor never knows which one ran."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from facedub.align import Coverage
+from facedub.types import HeadPose
+
+
+@dataclass(frozen=True)
+class TargetFace:
+    """One face of the target, aligned to the engine's crop.
+
+    `image` (S, S, 3) uint8 RGB crop of the target frame; `face_landmarks` (478, 3) in crop
+    pixels; `face_from_frame` 2x3; `blendshapes` (52,); `time` in seconds, and `track`, so
+    an engine may keep per-track temporal state.
+    """
+
+    image: np.ndarray
+    face_landmarks: np.ndarray
+    face_from_frame: np.ndarray
+    pose: HeadPose
+    blendshapes: np.ndarray
+    time: float
+    track: int
+
+
+@dataclass(frozen=True)
+class SwappedFace:
+    """The source person's face in the target's crop.
+
+    `image` (S, S, 3) uint8 RGB; `mask` (S, S) float32 in [0, 1]: where the engine's face
+    is valid (the compositor intersects it with the target's landmark mask).
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+
+
+class SwapEngine(Protocol):
+    """An engine works at one crop size and coverage; the swap stage aligns target faces
+    to them before calling `swap_face`."""
+
+    @property
+    def crop_size(self) -> int: ...
+
+    @property
+    def coverage(self) -> Coverage: ...
+
+    def swap_face(self, target: TargetFace) -> SwappedFace: ...

@@ -1,0 +1,41 @@
+"""Shared fixtures: the real test media beside the repo, and facesets extracted once per
+test session (extraction is the slow part of most tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from facedub.config import ExtractConfig
+from facedub.extract import extract
+from facedub.faceset import Faceset
+
+SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """../shared/data/faces; tests that need it skip where it is absent (a fresh clone)."""
+    if not SHARED_FACES.is_dir():
+        pytest.skip(f"test media not found at {SHARED_FACES} (CI always has it)")
+    return SHARED_FACES
+
+
+@pytest.fixture(scope="session")
+def extracted(faces_dir: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Faceset]:
+    """`extracted("clip.mp4", max_frames=40, every=2)` extracts once per session and
+    returns the faceset; the same arguments return the cached one."""
+    cache: dict[tuple[object, ...], Faceset] = {}
+
+    def run(name: str, **options: object) -> Faceset:
+        key = (name, *sorted(options.items()))
+        if key not in cache:
+            out = tmp_path_factory.mktemp("faceset")
+            config = ExtractConfig(**options)  # type: ignore[arg-type]
+            cache[key] = extract(faces_dir / name, out / "faces", config).faceset
+        return cache[key]
+
+    return run
