@@ -22,12 +22,11 @@ import cv2
 import numpy as np
 
 from facedub import __version__, media
-from facedub.align import align_face, face_template
+from facedub.align import align_face
 from facedub.config import ExtractConfig
 from facedub.errors import FacedubError
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
 from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser
-from facedub.faces.regions import mesh_regions
 from facedub.faces.track import Detection, FrameDetections, needs_descriptor, track_faces
 from facedub.faceset import (
     FACES_DIR,
@@ -48,7 +47,6 @@ from facedub.faceset import (
     write_png,
 )
 from facedub.fsutil import sha256_file, write_json_atomic, write_text_atomic
-from facedub.geometry import head_pose
 from facedub.progress import NoProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -228,7 +226,6 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
     start_after = done[-1]["frame"] if done else -1
     analysed = len(done)
     previous_boxes = [tuple(f["box"]) for f in done[-1]["faces"]] if done else []
-    template, rigid = face_template(), mesh_regions().rigid
     total = -(-source.frame_total // config.every)
     if config.max_frames:
         total = min(total, config.max_frames)
@@ -250,7 +247,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                     continue
                 if config.max_frames and analysed >= config.max_frames:
                     break
-                faces = analyser.analyse(frame.image, frame.time)
+                faces = analyser.analyse(frame.image, frame.time, new_shot=cut)
                 entries = []
                 for number, face in enumerate(faces):
                     describe = (cut or analysed % config.identity_every == 0
@@ -262,7 +259,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                         frame=frame.index, time=frame.time, source=file_name, track=-1,
                         person=-1, box=face.box, frame_landmarks=face.landmarks,
                         face_from_frame=aligned.face_from_frame,
-                        pose=head_pose(face.landmarks, template, rigid),
+                        pose=face.pose,
                         blendshapes=face.blendshapes,
                         descriptor=encoder.describe(frame.image, face.box) if describe else None,
                         sharpness=_sharpness(aligned.image, aligned.mask),

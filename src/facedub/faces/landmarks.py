@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
-import math
 import os
+import zipfile
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import cv2
 import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
+# Imported late by name to avoid a cycle: align imports faces.regions only.
+from facedub.align import face_template
 from facedub.errors import FacedubError
-from facedub.types import FaceObservation, HeadPose
+from facedub.faces.regions import mesh_regions
+from facedub.geometry import head_pose
+from facedub.types import FaceObservation
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +33,10 @@ MODEL_ENV_VAR = "FACEDUB_LANDMARKER_MODEL"
 MODEL_FILE_NAME = "face_landmarker.task"
 NUM_LANDMARKS = 478
 NUM_BLENDSHAPES = 52
+DETECTOR_IN_BUNDLE = "face_detector.tflite"
+CROP_ANALYSIS_SIZE = 320  # crops for the landmarker are at most this many pixels wide
+MIN_TILE = 160  # smallest discovery tile; the detector sees faces down to about a fifth
+Box = tuple[float, float, float, float]
 
 
 def cache_dir(environ: dict[str, str] | None = None) -> Path:
@@ -65,67 +75,101 @@ def _packaged_model() -> Path | None:
     return path if path.is_file() else None
 
 
-def pose_from_transform(face_transform: np.ndarray) -> HeadPose:
-    """Yaw, pitch, roll (degrees, see facedub.types) from MediaPipe's 4x4 face transform.
-
-    The transform maps the canonical face (x right, y up, z out of the face) into camera
-    space (y up, camera looking down -z); its rotation part is read as Euler angles.
-    """
-    rotation = np.asarray(face_transform, dtype=np.float64)[:3, :3]
-    rotation = rotation / np.linalg.norm(rotation, axis=0, keepdims=True)
-    forward = rotation[:, 2]
-    up = rotation[:, 1]
-    yaw = math.degrees(math.atan2(forward[0], forward[2]))
-    pitch = math.degrees(math.atan2(forward[1], math.hypot(forward[0], forward[2])))
-    roll = math.degrees(math.atan2(up[0], up[1]))
-    return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
-
-
 class FaceAnalyser:
-    """Owns one MediaPipe FaceLandmarker. Use as a context manager; not thread-safe.
+    """Finds faces and their landmarks in a stream of frames. Use as a context manager;
+    not thread-safe.
 
-    In video mode, frames must come in increasing time order (MediaPipe tracks faces
-    between them, which is faster and steadier than detecting on every frame).
+    Two passes, because MediaPipe's landmarker only finds faces that fill a good part of
+    the frame:
+    1. the landmarker on the whole frame (in video mode it follows faces from frame to
+       frame, which is faster and steadier than detecting on every frame);
+    2. "discovery" on photos, and on video after a cut and every `discover_every` frames:
+       the face detector on overlapping tiles finds small faces, and the landmarker runs on
+       a crop around each new one. Faces found this way are followed on the next frames
+       by cropping around their last position.
     """
 
     def __init__(self, max_faces: int = 4, video: bool = True, min_confidence: float = 0.5,
-                 model_path: Path | None = None) -> None:
+                 discover_every: int = 30, model_path: Path | None = None) -> None:
         self.video = video
-        options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path
-                                                          or resolve_landmarker_model())),
-            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
-            num_faces=max_faces,
-            min_face_detection_confidence=min_confidence,
-            min_face_presence_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
-        )
-        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        self.max_faces = max_faces
+        self.discover_every = discover_every
+        bundle = model_path or resolve_landmarker_model()
+        self._frame_landmarker = _landmarker(bundle, max_faces, video, min_confidence)
+        self._crop_landmarker = _landmarker(bundle, 1, False, min_confidence)
+        self._detector = vision.FaceDetector.create_from_options(vision.FaceDetectorOptions(
+            base_options=BaseOptions(model_asset_buffer=_detector_model(bundle)),
+            min_detection_confidence=min_confidence))
         self._last_time_ms = -1
+        self._frames_since_discovery = 0
+        self._followed: list[Box] = []  # boxes of faces found by discovery, to follow
 
-    def analyse(self, image: np.ndarray, time_seconds: float = 0.0) -> list[FaceObservation]:
-        """Faces in one RGB uint8 frame, largest first."""
-        height, width = image.shape[:2]
-        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
+    def analyse(self, image: np.ndarray, time_seconds: float = 0.0,
+                new_shot: bool = False) -> list[FaceObservation]:
+        """Faces in one RGB uint8 frame, largest first. `new_shot`: a scene cut happened,
+        so faces followed from earlier frames are dropped and the frame is searched anew."""
+        image = np.ascontiguousarray(image)
+        whole = self._whole_frame(image, time_seconds)
+        if new_shot:
+            self._followed = []
+        followed = [self._in_crop(image, box) for box in self._followed]
+        faces = _merge(whole, [f for f in followed if f is not None])
+        self._frames_since_discovery += 1
+        if (not self.video or new_shot or self._frames_since_discovery >= self.discover_every
+                or not faces):
+            self._frames_since_discovery = 0
+            faces = _merge(faces, self._discover(image, faces))
+        faces = sorted(faces, key=lambda face: -_box_area(face.box))[:self.max_faces]
+        self._followed = [face.box for face in faces if not any(face is w for w in whole)]
+        return faces
+
+    def _whole_frame(self, image: np.ndarray, time_seconds: float) -> list[FaceObservation]:
+        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=image)
         if self.video:
             # MediaPipe needs strictly increasing timestamps, even for equal frame times.
             time_ms = max(round(time_seconds * 1000), self._last_time_ms + 1)
             self._last_time_ms = time_ms
-            result = self._landmarker.detect_for_video(mp_image, time_ms)
+            result = self._frame_landmarker.detect_for_video(mp_image, time_ms)
         else:
-            result = self._landmarker.detect(mp_image)
-        faces = [
-            _observation(points, shapes, matrix, width, height)
-            for points, shapes, matrix in zip(result.face_landmarks, result.face_blendshapes,
-                                              result.facial_transformation_matrixes,
-                                              strict=True)
-        ]
-        return sorted(faces, key=lambda face: -_box_area(face.box))
+            result = self._frame_landmarker.detect(mp_image)
+        height, width = image.shape[:2]
+        return [_observation(points, shapes, (0.0, 0.0), (width, height))
+                for points, shapes in zip(result.face_landmarks, result.face_blendshapes,
+                                          strict=True)]
+
+    def _discover(self, image: np.ndarray, known: list[FaceObservation]) -> list[FaceObservation]:
+        """Small faces: the detector on tiles, then the landmarker on a crop around each."""
+        found: list[FaceObservation] = []
+        for box in _detect_on_tiles(self._detector, image):
+            taken = [face.box for face in [*known, *found]]
+            if any(box_overlap(box, other) > 0.3 for other in taken):
+                continue
+            face = self._in_crop(image, box)
+            if face is not None:
+                found.append(face)
+        return found
+
+    def _in_crop(self, image: np.ndarray, box: Box) -> FaceObservation | None:
+        """Landmarks of the face inside `box`, from a square crop twice its size."""
+        x0, y0, x1, y1 = box
+        side = 2.0 * max(x1 - x0, y1 - y0)
+        left, top = (x0 + x1 - side) / 2.0, (y0 + y1 - side) / 2.0
+        size = int(min(CROP_ANALYSIS_SIZE, max(64, round(side))))
+        scale = size / side
+        crop_from_frame = np.array([[scale, 0.0, -left * scale], [0.0, scale, -top * scale]])
+        crop = cv2.warpAffine(image, crop_from_frame, (size, size), flags=cv2.INTER_AREA
+                              if scale < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        result = self._crop_landmarker.detect(
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop)))
+        if not result.face_landmarks:
+            return None
+        return _observation(result.face_landmarks[0], result.face_blendshapes[0], (left, top),
+                            (side, side))
 
     def close(self) -> None:
-        self._landmarker.close()
+        self._frame_landmarker.close()
+        self._crop_landmarker.close()
+        self._detector.close()
 
     def __enter__(self) -> FaceAnalyser:
         return self
@@ -135,21 +179,95 @@ class FaceAnalyser:
         self.close()
 
 
-def blendshape_names(model_path: Path | None = None) -> list[str]:
-    """The 52 blendshape names in model order (read once from an analysis of a blank face
-    would be wasteful, so they are listed from the model's category names here)."""
-    return list(BLENDSHAPE_NAMES)
+def _landmarker(bundle: Path, faces: int, video: bool,
+               min_confidence: float) -> vision.FaceLandmarker:
+    return vision.FaceLandmarker.create_from_options(vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(bundle)),
+        running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+        num_faces=faces,
+        min_face_detection_confidence=min_confidence,
+        min_face_presence_confidence=min_confidence,
+        min_tracking_confidence=min_confidence,
+        output_face_blendshapes=True,
+    ))
 
 
-def _observation(points: list, shapes: list, matrix: np.ndarray, width: int,
-                 height: int) -> FaceObservation:
-    landmarks = np.array([(p.x * width, p.y * height, p.z * width) for p in points],
-                         dtype=np.float32)
+def _detector_model(bundle: Path) -> bytes:
+    """The face detector inside the landmarker bundle (a zip of TFLite models)."""
+    try:
+        with zipfile.ZipFile(bundle) as archive:
+            return archive.read(DETECTOR_IN_BUNDLE)
+    except (zipfile.BadZipFile, KeyError) as error:
+        raise FacedubError(f"{bundle}: not a MediaPipe face landmarker bundle ({error}); "
+                           f"point {MODEL_ENV_VAR} at face_landmarker.task") from error
+
+
+def _detect_on_tiles(detector: vision.FaceDetector, image: np.ndarray) -> list[Box]:
+    """Face boxes from the short-range detector run on the frame and on overlapping square
+    tiles of half its short side, most confident first."""
+    height, width = image.shape[:2]
+    scored: list[tuple[float, Box]] = []
+    for x, y, side in _tiles(width, height):
+        tile = np.ascontiguousarray(image[y:y + side, x:x + side])
+        result = detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=tile))
+        for detection in result.detections:
+            b = detection.bounding_box
+            scored.append((detection.categories[0].score,
+                           (float(x + b.origin_x), float(y + b.origin_y),
+                            float(x + b.origin_x + b.width), float(y + b.origin_y + b.height))))
+    kept: list[Box] = []
+    for _, box in sorted(scored, key=lambda item: -item[0]):
+        if all(box_overlap(box, other) <= 0.3 for other in kept):
+            kept.append(box)
+    return kept
+
+
+def _tiles(width: int, height: int) -> list[tuple[int, int, int]]:
+    """(x, y, side) of the whole frame's central square and of half-size tiles that
+    overlap by a quarter."""
+    short = min(width, height)
+    tiles = [((width - short) // 2, (height - short) // 2, short)]
+    side = max(MIN_TILE, short // 2)
+    if side >= short:
+        return tiles
+    step = side * 3 // 4
+    xs = [*range(0, width - side, step), width - side]
+    ys = [*range(0, height - side, step), height - side]
+    tiles += [(x, y, side) for y in ys for x in xs]
+    return tiles
+
+
+def box_overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box: 1 when one box holds the other."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min(_box_area(a), _box_area(b))
+    return width * height / smaller if smaller > 0 else 0.0
+
+
+def _merge(faces: list[FaceObservation], more: list[FaceObservation]) -> list[FaceObservation]:
+    """Add faces that are not already there (by box overlap)."""
+    merged = list(faces)
+    for face in more:
+        if all(box_overlap(face.box, other.box) <= 0.5 for other in merged):
+            merged.append(face)
+    return merged
+
+
+def _observation(points: list[Any], shapes: list[Any], origin: tuple[float, float],
+                 extent: tuple[float, float]) -> FaceObservation:
+    """Landmarks from MediaPipe's normalised coordinates of an image that covers `extent`
+    (width, height) frame pixels from `origin`; z is normalised by width like x."""
+    (left, top), (width, height) = origin, extent
+    landmarks = np.array([(left + p.x * width, top + p.y * height, p.z * width)
+                          for p in points], dtype=np.float32)
     blendshapes = np.array([s.score for s in shapes], dtype=np.float32)
     x0, y0 = landmarks[:, :2].min(axis=0)
     x1, y1 = landmarks[:, :2].max(axis=0)
     return FaceObservation(landmarks=landmarks, blendshapes=blendshapes,
-                           pose=pose_from_transform(matrix),
+                           pose=head_pose(landmarks, face_template(), mesh_regions().rigid),
                            box=(float(x0), float(y0), float(x1), float(y1)))
 
 

@@ -1,0 +1,167 @@
+"""The `facedub` command: one subcommand per stage. Each builds a frozen config from its
+options and calls one library function; errors become one line and exit code 2."""
+
+from __future__ import annotations
+
+import os
+
+# MediaPipe's C++ core logs through glog; keep its start-up chatter off the terminal.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from facedub import __version__
+from facedub.errors import FacedubError
+
+app = typer.Typer(
+    name="facedub", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Face swapping for video and photos that says what it is: every output carries an "
+         "invisible watermark and content credentials.")
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RichProgress:
+    """facedub.progress.Progress on the terminal: bar, frames/s, time left."""
+
+    def __init__(self, unit: str = "frames") -> None:
+        self._unit = unit
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, total: int | None, description: str) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.speed:>5.1f} " + self._unit + "/s"),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            console=console, transient=False, disable=not console.is_terminal)
+        self._bar.start()
+        self._task = self._bar.add_task(description, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, steps)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def user_errors(command: F) -> F:
+    """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FacedubError as error:
+            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("interrupted; run the same command again to resume", highlight=False)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does.")]
+    = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")]
+    = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if version:
+        typer.echo(f"facedub {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+@user_errors
+def extract(
+    media: Annotated[Path, typer.Argument(help="A video, a photo, or a folder of photos.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Faceset folder to write (or resume).")],
+    person: Annotated[Path | None, typer.Option(
+        help="Photo of the person to choose; default: the person with the most screen "
+             "time.")] = None,
+    size: Annotated[int, typer.Option(help="Aligned crop size in pixels.")] = 256,
+    coverage: Annotated[str, typer.Option(
+        help="'whole' (face, forehead and some context) or 'face' (tight).")] = "whole",
+    max_faces: Annotated[int, typer.Option(help="Faces looked for in each frame.")] = 4,
+    every: Annotated[int, typer.Option(help="Analyse every Nth frame.")] = 1,
+    max_frames: Annotated[int | None, typer.Option(
+        help="Stop after this many analysed frames.")] = None,
+    identity_every: Annotated[int, typer.Option(
+        help="Identity descriptor on every Nth analysed frame (and for new faces).")] = 10,
+) -> None:
+    """Find, align and save the faces of a video or photos as a faceset."""
+    from facedub.config import ExtractConfig
+    from facedub.extract import extract as run_extract
+
+    config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
+                           max_faces=max_faces, every=every, max_frames=max_frames,
+                           identity_every=identity_every, person_reference=person)
+    result = run_extract(media, out, config, RichProgress())
+    meta = result.faceset.meta
+    console.print(f"{out}: {len(result.faceset.records)} faces in "
+                  f"{result.frames_with_faces}/{result.frames_analysed} frames"
+                  + (f" ({result.frames_resumed} from an earlier run)"
+                     if result.frames_resumed else ""), highlight=False)
+    for summary in meta.persons:
+        chosen = "  <- chosen" if summary.id == meta.person else ""
+        console.print(f"  person {summary.id}: {summary.faces} faces, {summary.frames} frames, "
+                      f"{summary.tracks} tracks{chosen}", highlight=False)
+    if result.reference_distance is not None:
+        console.print(f"  --person matched at identity distance {result.reference_distance:.2f}",
+                      highlight=False)
+
+
+@app.command()
+@user_errors
+def inspect(
+    faceset_dir: Annotated[Path, typer.Argument(help="A faceset folder.", metavar="FACESET")],
+    plot: Annotated[Path | None, typer.Option(
+        help="Where to write the coverage map (default FACESET/coverage.png).")] = None,
+) -> None:
+    """Faces per person, sharpness, pose ranges and a yaw x pitch coverage map."""
+    from facedub.faceset import load_faceset
+    from facedub.inspection import inspect_faceset
+
+    faceset = load_faceset(faceset_dir)
+    report = inspect_faceset(faceset, plot or faceset_dir / "coverage.png")
+    typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
+    typer.echo("person  faces  frames  tracks  sharpness  yaw p5..p95   pitch p5..p95  "
+               "roll p5..p95")
+    for p in report.persons:
+        mark = "*" if p.chosen else " "
+        typer.echo(f"{p.person:>5}{mark} {p.faces:>6} {p.frames:>7} {p.tracks:>7} "
+                   f"{p.sharpness_median:>10.0f}  {_span(p.yaw_range):>12}  "
+                   f"{_span(p.pitch_range):>13}  {_span(p.roll_range):>12}")
+    typer.echo("* chosen person (swap and train use it)")
+    typer.echo(f"coverage map: {report.coverage_png}")
+
+
+def _span(values: tuple[float, float]) -> str:
+    return f"{values[0]:+.0f}..{values[1]:+.0f}"
