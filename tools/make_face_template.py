@@ -4,7 +4,7 @@ The template is the Procrustes mean of MediaPipe's 478 landmarks (x, y, z) over 
 faces of several people. It defines the aligned crop (see facedub.align) and the frontal
 reference for head pose. Run by hand when the landmark model changes:
 
-    python tools/make_face_template.py ../shared/data/faces/clip_*.mp4 ../shared/data/faces/still_*.jpg
+    python tools/make_face_template.py ../shared/data/faces/{clip,still}_*
 """
 
 from __future__ import annotations

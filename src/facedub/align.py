@@ -9,9 +9,6 @@ the head around them the square crop shows.
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
-import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +16,7 @@ import numpy as np
 
 from facedub.composite.masks import face_mask
 from facedub.faces.regions import mesh_regions
+from facedub.faces.template import face_template
 from facedub.geometry import apply_affine, umeyama, warp_to_face
 from facedub.types import AlignedFace
 
@@ -41,14 +39,6 @@ CROP_FRAMES: dict[Coverage, CropFrame] = {
     "face": CropFrame(0.0, 0.55, 1.45),
     "whole": CropFrame(0.0, 0.35, 2.0),
 }
-
-
-@functools.cache
-def face_template() -> np.ndarray:
-    """(478, 3) float64 frontal template, see the module docstring."""
-    resource = importlib.resources.files("facedub") / "data" / "face_template.json"
-    data = json.loads(resource.read_text(encoding="utf-8"))
-    return np.asarray(data["landmarks"], dtype=np.float64)
 
 
 def template_in_crop(size: int, coverage: Coverage) -> np.ndarray:

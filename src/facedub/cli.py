@@ -165,3 +165,92 @@ def inspect(
 
 def _span(values: tuple[float, float]) -> str:
     return f"{values[0]:+.0f}..{values[1]:+.0f}"
+
+
+@app.command()
+@user_errors
+def swap(
+    target: Annotated[Path, typer.Option(help="Video or photo whose face is replaced.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output video (.mp4) or photo.")],
+    source: Annotated[Path | None, typer.Option(
+        help="The face to put in: a video, a photo, a folder of photos, or a faceset "
+             "(mesh engine).")] = None,
+    engine: Annotated[str, typer.Option(help="'mesh' (no training) or 'neural'.")] = "mesh",
+    model: Annotated[Path | None, typer.Option(
+        help="Trained run folder or exported .onnx (neural engine).")] = None,
+    target_person: Annotated[Path | None, typer.Option(
+        help="Photo of the target person to replace; default: the one with the most "
+             "screen time.")] = None,
+    color: Annotated[str, typer.Option(help="reinhard | histogram | none")] = "reinhard",
+    blend: Annotated[str, typer.Option(help="feather | poisson")] = "feather",
+    mask_erode: Annotated[int, typer.Option(help="Shrink the mask (pixels at 256 px).")] = 5,
+    mask_blur: Annotated[int, typer.Option(help="Feather width (pixels at 256 px).")] = 15,
+    relight: Annotated[float, typer.Option(
+        help="How much of the target's shading to carry onto the face, 0 to 1.")] = 0.8,
+    neighbours: Annotated[int, typer.Option(
+        help="Mesh engine: source faces blended per target face.")] = 3,
+    keep_target_eyes: Annotated[bool, typer.Option(
+        help="Mesh engine: keep the target's eyes (gaze, blinks).")] = True,
+    keep_target_mouth: Annotated[bool, typer.Option(
+        help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
+    crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,
+    preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
+    device: Annotated[str, typer.Option(help="Neural engine: auto | cpu | cuda | mps.")]
+    = "auto",
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
+    )] = None,
+) -> None:
+    """Put the source person's face into the target video or photo."""
+    from facedub.composite.compositor import CompositeConfig
+    from facedub.engines.mesh import MeshEngineConfig
+    from facedub.swap import SwapConfig, check_output_path
+    from facedub.swap import swap as run_swap
+    from facedub.workspace import default_work_dir
+
+    inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
+    check_output_path(target, out, inputs)
+    config = SwapConfig(
+        work_dir=work_dir or default_work_dir(), target_person=target_person, crf=crf,
+        preset=preset,
+        composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
+                                  mask_blur=mask_blur, relight=relight))
+    mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
+                                   keep_target_mouth=keep_target_mouth)
+    swap_engine = _build_engine(engine, source, model, device, config.work_dir, mesh_config)
+    result = run_swap(target, swap_engine, out, config, _NoMarks(), RichProgress())
+    console.print(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
+                  f"(target person {result.target_person} of {result.target_persons}, "
+                  f"face composited at {result.crop_size} px) in {result.seconds:.1f} s",
+                  highlight=False)
+
+
+class _NoMarks:
+    def mark(self, image: Any) -> Any:
+        return image
+
+
+def _build_engine(name: str, source: Path | None, model: Path | None, device: str,
+                  work_dir: Path, mesh_config: Any) -> Any:
+    if name == "mesh":
+        if source is None:
+            raise FacedubError("the mesh engine needs --source (a video, photo, folder of "
+                               "photos or faceset of the face to put in)")
+        from facedub.config import ExtractConfig
+        from facedub.engines.mesh import MeshEngine
+        from facedub.workspace import analysed
+
+        faceset = analysed(source, work_dir, ExtractConfig(crop_size=SOURCE_CROP),
+                           RichProgress())
+        return MeshEngine(faceset, mesh_config)
+    if name == "neural":
+        if model is None:
+            raise FacedubError("the neural engine needs --model (a run folder from `facedub "
+                               "train`, or an .onnx file from `facedub export`)")
+        from facedub.engines.neural import load_neural_engine
+
+        return load_neural_engine(model, device)
+    raise FacedubError(f"--engine {name}: use 'mesh' or 'neural'")
+
+
+SOURCE_CROP = 512  # source faces are kept at this crop size: the mesh engine's texture

@@ -19,6 +19,7 @@ class ExtractConfig:
     identity_every: int = 10  # describe identity on every Nth analysed frame (and new faces)
     min_confidence: float = 0.5
     person_reference: Path | None = None  # photo of the person to choose
+    write_crops: bool = True  # False: landmarks and poses only (the swap's target analysis)
 
     def __post_init__(self) -> None:
         if self.crop_size < 64 or self.crop_size > 1024 or self.crop_size % 8:
@@ -40,4 +41,5 @@ class ExtractConfig:
         """Settings that must match for a re-run to continue an earlier extraction."""
         return {"crop_size": self.crop_size, "coverage": self.coverage,
                 "max_faces": self.max_faces, "every": self.every,
-                "identity_every": self.identity_every, "min_confidence": self.min_confidence}
+                "identity_every": self.identity_every, "min_confidence": self.min_confidence,
+                "write_crops": self.write_crops}

@@ -173,6 +173,7 @@ def _meta_json(source: MediaSource, config: ExtractConfig, complete: bool) -> di
         "tool": f"facedub {__version__}",
         "complete": complete,
         "crop_size": config.crop_size,
+        "crops": config.write_crops,
         "coverage": config.coverage,
         "template": "facedub-face-template v1",
         "source": {"name": source.path.name, "sha256": source.sha256, "kind": source.kind,
@@ -254,7 +255,8 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                                 or needs_descriptor(face.box, previous_boxes))
                     aligned = align_face(frame.image, face.landmarks, config.crop_size,
                                          config.coverage)
-                    image_name, mask_name = crop_names(frame.index, number)
+                    image_name, mask_name = (crop_names(frame.index, number)
+                                             if config.write_crops else ("", ""))
                     record = FaceRecord(
                         frame=frame.index, time=frame.time, source=file_name, track=-1,
                         person=-1, box=face.box, frame_landmarks=face.landmarks,
@@ -264,9 +266,10 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                         descriptor=encoder.describe(frame.image, face.box) if describe else None,
                         sharpness=_sharpness(aligned.image, aligned.mask),
                         image=image_name, mask=mask_name)
-                    writer.png(out_dir / image_name, aligned.image)
-                    writer.png(out_dir / mask_name,
-                               np.round(aligned.mask * 255).astype(np.uint8))
+                    if config.write_crops:
+                        writer.png(out_dir / image_name, aligned.image)
+                        writer.png(out_dir / mask_name,
+                                   np.round(aligned.mask * 255).astype(np.uint8))
                     entries.append(record_to_json(record))
                 writer.line(json.dumps({"frame": frame.index, "time": round(frame.time, 6),
                                         "cut": cut, "faces": entries}) + "\n")

@@ -82,6 +82,7 @@ class FacesetMeta:
     persons: tuple[PersonSummary, ...]
     blendshape_names: tuple[str, ...]
     settings: dict[str, Any]
+    has_crops: bool  # False for an analysis-only faceset (landmarks, no images)
     raw: dict[str, Any]  # the whole faceset.json, for fields added by later versions
 
 
@@ -98,11 +99,19 @@ class Faceset:
 
     def load_image(self, record: FaceRecord) -> np.ndarray:
         """The aligned crop, (S, S, 3) uint8 RGB."""
+        self._require_crops()
         return _read_png(self.root / record.image, color=True)
 
     def load_mask(self, record: FaceRecord) -> np.ndarray:
         """The soft face mask, (S, S) float32 in [0, 1]."""
+        self._require_crops()
         return _read_png(self.root / record.mask, color=False).astype(np.float32) / 255.0
+
+
+    def _require_crops(self) -> None:
+        if not self.meta.has_crops:
+            raise FacedubError(f"{self.root}: this faceset holds landmarks only, no face "
+                               "images; extract it again without --no-crops")
 
 
 def is_faceset(path: Path) -> bool:
@@ -243,7 +252,7 @@ def _parse_meta(raw: dict[str, Any], root: Path) -> FacesetMeta:
             source_kind=str(raw["source"]["kind"]), frames_analysed=int(raw["frames_analysed"]),
             person=int(raw["person"]), persons=persons,
             blendshape_names=tuple(raw["blendshape_names"]), settings=dict(raw["settings"]),
-            raw=raw)
+            has_crops=bool(raw.get("crops", True)), raw=raw)
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{root / META_FILE}: field {error} is missing or malformed; the "
                            "faceset is damaged, extract again") from error
@@ -257,7 +266,7 @@ def _parse_records(path: Path, meta: FacesetMeta, check_files: bool) -> Iterator
         except (KeyError, TypeError, ValueError) as error:
             raise FacedubError(f"{path}: line {number}: {error}; the faceset is damaged, "
                                "extract again") from error
-        if check_files:
+        if check_files and meta.has_crops:
             for relative in (record.image, record.mask):
                 if not (root / relative).is_file():
                     raise FacedubError(f"{path}: line {number}: {relative} is missing; the "

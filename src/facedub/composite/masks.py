@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
 from facedub.faces.regions import mesh_regions
+from facedub.faces.template import face_template
 
 # How far the forehead is extended above the landmark oval's top, as a share of the
 # distance from the eyes to that top: MediaPipe's oval stops well below the hairline.
 FOREHEAD_EXTENSION = 0.3
+BETWEEN_EYES = 168  # landmark on the nose bridge between the eyes
 
 
 def face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True, erode: int = 0,
@@ -53,8 +57,28 @@ def _oval_points(face_landmarks: np.ndarray, forehead: bool) -> np.ndarray:
     oval = np.asarray(face_landmarks)[regions.face_oval, :2].astype(np.float64)
     if not forehead:
         return oval
-    eyes = np.asarray(face_landmarks)[np.concatenate([regions.left_eye, regions.right_eye]), :2]
-    eye_line = float(eyes[:, 1].mean())
-    above = oval[:, 1] < eye_line
-    oval[above, 1] = eye_line + (oval[above, 1] - eye_line) * (1.0 + FOREHEAD_EXTENSION)
-    return oval
+    return np.concatenate([oval, forehead_points(face_landmarks)])
+
+
+def forehead_points(landmarks: np.ndarray) -> np.ndarray:
+    """Points above MediaPipe's oval, where the forehead goes on towards the hairline.
+
+    Each oval point above the eyes is pushed out from the point between the eyes by
+    FOREHEAD_EXTENSION of its distance; the same rule on source and target makes the
+    points correspond, so they also serve as extra mesh vertices for warping.
+    """
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2].astype(np.float64)
+    upper = regions.face_oval[upper_oval_mask()]
+    centre = points[BETWEEN_EYES]
+    return centre + (points[upper] - centre) * (1.0 + FOREHEAD_EXTENSION)
+
+
+@functools.cache
+def upper_oval_mask() -> np.ndarray:
+    """Which face-oval points lie above the eyes, judged on the frontal template so the
+    choice is the same for every face."""
+    template = face_template()
+    regions = mesh_regions()
+    eye_line = template[np.concatenate([regions.left_eye, regions.right_eye]), 1].mean()
+    return np.asarray(template[regions.face_oval, 1] < eye_line)

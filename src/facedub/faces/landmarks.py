@@ -20,10 +20,11 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
-# Imported late by name to avoid a cycle: align imports faces.regions only.
-from facedub.align import face_template
 from facedub.errors import FacedubError
 from facedub.faces.regions import mesh_regions
+
+# Imported late by name to avoid a cycle: align imports faces.regions only.
+from facedub.faces.template import face_template
 from facedub.geometry import head_pose
 from facedub.types import FaceObservation
 

@@ -1,0 +1,135 @@
+"""The compositor: from an engine's face to the finished target crop. Shared by every
+engine. Keeps, per target track, the state that makes video steady: filtered landmarks
+and eased colour statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facedub.composite.blend import BLEND_METHODS, feather_blend, poisson_blend
+from facedub.composite.color import (
+    COLOR_METHODS,
+    ColorStats,
+    apply_lut,
+    from_lab,
+    histogram_lut,
+    masked_stats,
+    reinhard_transfer,
+    relight,
+    to_lab,
+)
+from facedub.composite.detail import match_sharpness
+from facedub.composite.masks import face_mask
+from facedub.composite.occlusion import edge_occluders
+from facedub.composite.smooth import OneEuroFilter
+from facedub.engines.base import SwappedFace, TargetFace
+from facedub.errors import FacedubError
+
+
+@dataclass(frozen=True)
+class CompositeConfig:
+    color: str = "reinhard"  # reinhard | histogram | none
+    blend: str = "feather"  # feather | poisson
+    mask_erode: int = 5  # pixels at a 256 px crop; scaled with the crop
+    mask_blur: int = 15  # feather width, pixels at a 256 px crop; scaled with the crop
+    forehead: bool = True  # the mask reaches above the landmark oval
+    relight: float = 0.8  # 0: off; 1: the target's full low-frequency shading
+    smooth_landmarks: bool = True
+    keep_occluders: bool = True  # hair at the face's edges is not swapped, either way
+    color_easing: float = 0.3  # share of the new frame's colour statistics
+
+    def __post_init__(self) -> None:
+        if self.color not in COLOR_METHODS:
+            raise FacedubError(f"--color {self.color}: use one of {', '.join(COLOR_METHODS)}")
+        if self.blend not in BLEND_METHODS:
+            raise FacedubError(f"--blend {self.blend}: use one of {', '.join(BLEND_METHODS)}")
+        if not 0 <= self.mask_erode <= 64:
+            raise FacedubError("--mask-erode must be between 0 and 64 pixels")
+        if not 0 <= self.mask_blur <= 128:
+            raise FacedubError("--mask-blur must be between 0 and 128 pixels")
+        if not 0.0 <= self.relight <= 1.0:
+            raise FacedubError("--relight must be between 0 and 1")
+        if not 0.0 < self.color_easing <= 1.0:
+            raise FacedubError("colour easing must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Composited:
+    """The finished crop (S, S, 3) uint8 RGB and the share of it that replaces the frame,
+    `alpha` (S, S) float32."""
+
+    image: np.ndarray
+    alpha: np.ndarray
+
+
+@dataclass
+class _TrackState:
+    landmarks: OneEuroFilter = field(default_factory=OneEuroFilter)
+    source_stats: ColorStats | None = None
+    target_stats: ColorStats | None = None
+    lut: np.ndarray | None = None
+
+
+class Compositor:
+    def __init__(self, config: CompositeConfig) -> None:
+        self.config = config
+        self._tracks: dict[int, _TrackState] = {}
+
+    def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
+                         ) -> np.ndarray:
+        """Filtered landmarks (478, 3) of a target face, in frame pixels."""
+        if not self.config.smooth_landmarks:
+            return frame_landmarks
+        extent = frame_landmarks[:, :2].max(axis=0) - frame_landmarks[:, :2].min(axis=0)
+        face_size = float(extent.max())
+        smoothed = self._state(track).landmarks(time, frame_landmarks, scale=face_size)
+        return smoothed.astype(np.float32)
+
+    def composite(self, target: TargetFace, swapped: SwappedFace) -> Composited:
+        config = self.config
+        size = target.image.shape[0]
+        scale = size / 256.0
+        target_lab = to_lab(target.image)
+        mask = face_mask(target.face_landmarks, size, forehead=config.forehead,
+                         erode=round(config.mask_erode * scale),
+                         blur=round(config.mask_blur * scale)) * swapped.mask
+        if config.keep_occluders:
+            face_lab = to_lab(swapped.image)
+            mask *= 1.0 - edge_occluders(target_lab, target.face_landmarks)
+            mask *= 1.0 - edge_occluders(face_lab, target.face_landmarks)
+        face = match_sharpness(swapped.image, target.image, mask)
+        face = self._match_colour(target, target_lab, face, mask)
+        if config.blend == "poisson":
+            image = poisson_blend(face, target.image, mask)
+        else:
+            image = feather_blend(face, target.image, mask)
+        return Composited(image=image, alpha=mask)
+
+    def _match_colour(self, target: TargetFace, target_lab: np.ndarray, face: np.ndarray,
+                      mask: np.ndarray) -> np.ndarray:
+        config = self.config
+        if config.color == "none" and config.relight == 0:
+            return face
+        state = self._state(target.track)
+        face_lab = to_lab(face)
+        if config.color == "reinhard":
+            state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
+                                                                    config.color_easing)
+            state.target_stats = masked_stats(target_lab, mask).eased(state.target_stats,
+                                                                      config.color_easing)
+            face_lab = reinhard_transfer(face_lab, state.source_stats, state.target_stats)
+        elif config.color == "histogram":
+            lut = histogram_lut(face_lab, mask, target_lab, mask)
+            state.lut = lut if state.lut is None else state.lut + config.color_easing * (
+                lut - state.lut)
+            face_lab = apply_lut(face_lab, state.lut)
+        if config.relight > 0:
+            sigma = target.image.shape[0] / 14.0
+            face_lab = relight(face_lab, target_lab, (mask > 0.05).astype(np.float32), sigma,
+                               config.relight)
+        return from_lab(face_lab)
+
+    def _state(self, track: int) -> _TrackState:
+        return self._tracks.setdefault(track, _TrackState())

@@ -1,0 +1,73 @@
+"""Hair, fringes and hats at the edges of the face: not skin, so not swapped.
+
+The mask reaches above the landmark oval towards the hairline and out to the temples, but
+hair often falls there, on the target (pasting skin over a fringe is a giveaway) and on
+the source (its sideburns pasted onto the target's temples are another). In that outer
+zone, pixels that do not look like the face's own skin (a colour model from its cheeks
+and nose) are left out of the swap.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.faces.regions import mesh_regions
+
+# Cheek and nose landmarks whose hull is almost always bare skin.
+SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
+LIGHTNESS_SLACK = 3.0  # lighting changes lightness across a face far more than hue
+SKIN_DISTANCE = 3.0  # Mahalanobis distance beyond which a pixel is not skin
+
+
+def edge_occluders(lab: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: 1 where something other than skin covers the forehead
+    or the temples.
+
+    `lab` is a face crop in CIELAB (float32), `face_landmarks` in crop pixels.
+    """
+    size = lab.shape[0]
+    reference = _hull_mask(face_landmarks[list(SKIN_REFERENCE), :2], size)
+    pixels = lab[reference > 0].reshape(-1, 3).astype(np.float64)
+    if len(pixels) < 50:
+        return np.zeros((size, size), dtype=np.float32)
+    mean = pixels.mean(axis=0)
+    covariance = np.cov(pixels, rowvar=False) + np.diag([4.0, 1.0, 1.0])
+    covariance[0] *= LIGHTNESS_SLACK
+    covariance[:, 0] *= LIGHTNESS_SLACK
+    inverse = np.linalg.inv(covariance)
+    zone = _outer_zone(face_landmarks, size)
+    rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
+    region = lab[:rows].reshape(-1, 3).astype(np.float64) - mean
+    distance = np.sqrt(np.einsum("pi,ij,pj->p", region, inverse, region))
+    occluded = np.zeros((size, size), dtype=np.float32)
+    occluded[:rows] = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0).reshape(rows, size)
+    occluded *= zone
+    # Open then blur: isolated pixels (freckles, shine) are not hair.
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    occluded = cv2.morphologyEx(occluded, cv2.MORPH_OPEN, kernel)
+    return cv2.GaussianBlur(occluded, (0, 0), size / 128.0 + 0.5)
+
+
+def _outer_zone(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 above the brows and beside the outer brow ends down to the nose
+    tip, fading to 0 within a few pixels, so brows, eyes and the face centre are never
+    judged (they are not skin-coloured either)."""
+    regions = mesh_regions()
+    right, left = face_landmarks[regions.right_eyebrow], face_landmarks[regions.left_eyebrow]
+    brow_line = float(min(right[:, 1].min(), left[:, 1].min()))
+    inner_x0, inner_x1 = float(right[:, 0].min()), float(left[:, 0].max())
+    nose_y = float(face_landmarks[1, 1])
+    fade = 0.04 * size
+    ys = np.arange(size, dtype=np.float32)[:, None]
+    xs = np.arange(size, dtype=np.float32)[None, :]
+    above = np.clip((brow_line - ys) / fade, 0, 1)
+    beside = np.clip(np.maximum(inner_x0 - xs, xs - inner_x1) / fade, 0, 1) * np.clip(
+        (nose_y - ys) / fade, 0, 1)
+    return np.maximum(above, beside).astype(np.float32)
+
+
+def _hull_mask(points: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 255)
+    return mask

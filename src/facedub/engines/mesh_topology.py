@@ -1,0 +1,100 @@
+"""The fixed triangle mesh the mesh engine warps over, and its left-right mirror.
+
+Vertices are MediaPipe's 468 face landmarks (the iris points are left out) followed by the
+forehead points of `composite.masks.forehead_points`, so the warp reaches the hairline.
+The triangles are a Delaunay triangulation of the frontal template, computed once.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facedub.composite.masks import forehead_points, upper_oval_mask
+from facedub.faces.regions import mesh_regions
+from facedub.faces.template import face_template
+
+FACE_POINTS = 468  # landmarks 468..477 are the irises: not part of the surface
+
+
+@dataclass(frozen=True)
+class MeshTopology:
+    """`triangles` (T, 3) vertex indices; `mirror` (T, 3): the same triangle on the other
+    side of the face, with vertices in corresponding order; `eye_openings` and
+    `mouth_opening` (T,) bool: triangles spanning those openings (where the target may keep
+    its own pixels)."""
+
+    triangles: np.ndarray
+    mirror: np.ndarray
+    eye_openings: np.ndarray
+    mouth_opening: np.ndarray
+    template_vertices: np.ndarray  # (V, 2) template in its own units
+
+
+def mesh_vertices(landmarks: np.ndarray) -> np.ndarray:
+    """(V, 2) warp vertices of a face: its 468 surface landmarks, then the forehead."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    return np.concatenate([points[:FACE_POINTS, :2], forehead_points(points)])
+
+
+def mesh_depths(landmarks: np.ndarray) -> np.ndarray:
+    """(V,) depth of each warp vertex (forehead points take the depth of their oval point)."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    upper = mesh_regions().face_oval[upper_oval_mask()]
+    return np.concatenate([points[:FACE_POINTS, 2], points[upper, 2]])
+
+
+@functools.cache
+def mesh_topology() -> MeshTopology:
+    template = face_template()
+    vertices = mesh_vertices(template)
+    triangles = _delaunay(vertices)
+    vertex_mirror = _vertex_mirror(vertices)
+    mirror = vertex_mirror[triangles]
+    return MeshTopology(triangles=triangles, mirror=mirror,
+                        eye_openings=_spanning(triangles, "eyes"),
+                        mouth_opening=_spanning(triangles, "mouth"),
+                        template_vertices=vertices)
+
+
+def _delaunay(points: np.ndarray) -> np.ndarray:
+    margin = 1.0
+    low, high = points.min(axis=0) - margin, points.max(axis=0) + margin
+    scale = 1000.0 / float((high - low).max())
+    scaled = (points - low) * scale
+    subdivision = cv2.Subdiv2D((0, 0, int((high - low)[0] * scale) + 2,
+                                int((high - low)[1] * scale) + 2))
+    for x, y in scaled:
+        subdivision.insert((float(x), float(y)))
+    triangles = []
+    for x0, y0, x1, y1, x2, y2 in subdivision.getTriangleList():
+        corners = np.array([[x0, y0], [x1, y1], [x2, y2]])
+        distances = np.linalg.norm(scaled[None, :, :] - corners[:, None, :], axis=2)
+        nearest = distances.argmin(axis=1)
+        if distances[np.arange(3), nearest].max() > 1e-3 or len(set(nearest)) < 3:
+            continue  # a triangle touching the subdivision's virtual outer vertices
+        triangles.append(nearest)
+    return np.array(triangles, dtype=np.int64)
+
+
+def _vertex_mirror(vertices: np.ndarray) -> np.ndarray:
+    """For each vertex, the vertex nearest its reflection across the face's midline."""
+    midline = float(np.median(vertices[:, 0]))
+    reflected = vertices.copy()
+    reflected[:, 0] = 2 * midline - vertices[:, 0]
+    distances = np.linalg.norm(reflected[:, None, :] - vertices[None, :, :], axis=2)
+    return distances.argmin(axis=1).astype(np.int64)
+
+
+def _spanning(triangles: np.ndarray, opening: str) -> np.ndarray:
+    """Triangles spanning the eye openings or the mouth opening: all three corners lie on
+    the eye's contour or the inner lip loop (both loops are close to convex)."""
+    regions = mesh_regions()
+    loops = (regions.left_eye, regions.right_eye) if opening == "eyes" else (regions.lips_inner,)
+    inside = np.zeros(len(triangles), dtype=bool)
+    for loop in loops:
+        inside |= np.isin(triangles, loop).all(axis=1)
+    return inside

@@ -1,0 +1,191 @@
+"""swap: target media + engine -> output media with the source person's face.
+
+Two passes over the target: `extract` analyses it (landmarks, tracks, the chosen person;
+cached in the work folder), then every frame is decoded again, the chosen person's face is
+swapped, composited, pasted back, marked and encoded. Frames without that person pass
+through unchanged. The output appears only when it is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from facedub import media
+from facedub.align import Coverage, face_from_frame_matrix, landmarks_in_crop
+from facedub.composite.compositor import CompositeConfig, Compositor
+from facedub.config import ExtractConfig
+from facedub.engines.base import SwapEngine, TargetFace
+from facedub.errors import FacedubError
+from facedub.faceset import FaceRecord, Faceset
+from facedub.fsutil import atomic_path
+from facedub.geometry import paste_back, warp_to_face
+from facedub.progress import NoProgress, Progress
+from facedub.workspace import analysed
+
+log = logging.getLogger(__name__)
+
+VIDEO_OUTPUTS = (".mp4", ".mov", ".mkv", ".m4v")
+MIN_CROP, MAX_CROP = 128, 768
+
+
+@dataclass(frozen=True)
+class SwapConfig:
+    work_dir: Path
+    composite: CompositeConfig = field(default_factory=CompositeConfig)
+    target_person: Path | None = None  # photo of the target person to replace
+    crf: int = 18
+    preset: str = "medium"  # x264 speed preset
+    max_crop: int = 512  # largest crop the face is composited at, pixels
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.crf <= 51:
+            raise FacedubError(f"--crf {self.crf}: use 0 (lossless) to 51 (worst)")
+        if not MIN_CROP <= self.max_crop <= MAX_CROP:
+            raise FacedubError(f"--max-crop must be between {MIN_CROP} and {MAX_CROP}")
+
+
+class FrameMarker(Protocol):
+    """Marks every output frame (watermark, visible label) before it is encoded."""
+
+    def mark(self, image: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    output: Path
+    frames: int
+    frames_swapped: int
+    crop_size: int
+    target_person: int
+    target_persons: int
+    seconds: float
+
+
+def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> None:
+    """Refuse outputs that would overwrite an input or not match the target's kind."""
+    if media.is_photo_path(target):
+        if not media.is_photo_path(output):
+            raise FacedubError(f"{output}: the target is a photo, so the output must be a "
+                               f"photo too (.jpg, .png or .webp)")
+    elif output.suffix.lower() not in VIDEO_OUTPUTS:
+        raise FacedubError(f"{output}: the output of a video must end in "
+                           f"{', '.join(VIDEO_OUTPUTS)}")
+    resolved = output.resolve()
+    if any(resolved == Path(p).resolve() for p in inputs):
+        raise FacedubError(f"{output}: would overwrite an input; choose another output path")
+    if not output.parent.is_dir():
+        raise FacedubError(f"{output}: the folder {output.parent} does not exist; create it")
+
+
+def analyse_target(target: Path, config: SwapConfig, progress: Progress) -> Faceset:
+    extract_config = ExtractConfig(write_crops=False, person_reference=config.target_person)
+    faceset = analysed(target, config.work_dir, extract_config, progress)
+    if not faceset.faces_of():
+        raise FacedubError(f"{target}: the chosen person has no faces to swap")
+    return faceset
+
+
+def compositing_crop_size(records: tuple[FaceRecord, ...], faceset_crop: int,
+                          limit: int) -> int:
+    """Crop size at which the target face is composited: about one crop pixel per frame
+    pixel of the median face, so the face is not resampled down and up again."""
+    scales = [np.sqrt(abs(np.linalg.det(r.face_from_frame[:, :2]))) for r in records]
+    size = faceset_crop / float(np.median(scales))
+    return int(np.clip(np.ceil(size / 8.0) * 8, MIN_CROP, limit))
+
+
+def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
+         marker: FrameMarker, progress: Progress | None = None,
+         finish_output: Callable[[Path], None] | None = None) -> SwapResult:
+    """Swap the engine's source face into every frame of the target's chosen person.
+
+    `finish_output(staged_path)` runs on the complete output before it is moved into
+    place (the provenance stage signs it there).
+    """
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    faceset = analyse_target(target, config, progress)
+    chosen = faceset.faces_of()
+    by_frame: dict[int, FaceRecord] = {}
+    for record in chosen:  # the largest face if the person was seen twice in a frame
+        kept = by_frame.get(record.frame)
+        if kept is None or _area(record) > _area(kept):
+            by_frame[record.frame] = record
+    size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
+    swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+    frames = _swap_frames(target, swapper, marker)
+    info = media.probe(target)
+    progress.start(info.frame_count, f"swap {target.name}")
+    try:
+        count = _write(target, info, out_path, frames, config, progress, finish_output)
+    finally:
+        progress.finish()
+    return SwapResult(out_path, count, swapper.swapped, size, faceset.meta.person,
+                      len(faceset.meta.persons), time.monotonic() - started)
+
+
+class _FrameSwapper:
+    def __init__(self, engine: SwapEngine, compositor: Compositor, size: int,
+                 by_frame: dict[int, FaceRecord]) -> None:
+        self.engine = engine
+        self.compositor = compositor
+        self.size = size
+        self.by_frame = by_frame
+        self.coverage: Coverage = engine.coverage
+        self.swapped = 0
+
+    def __call__(self, frame: media.Frame) -> np.ndarray:
+        record = self.by_frame.get(frame.index)
+        if record is None:
+            return frame.image
+        landmarks = self.compositor.smooth_landmarks(record.track, frame.time,
+                                                     record.frame_landmarks)
+        face_from_frame = face_from_frame_matrix(landmarks, self.size, self.coverage)
+        target = TargetFace(
+            image=warp_to_face(frame.image, face_from_frame, self.size),
+            face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
+            face_from_frame=face_from_frame, pose=record.pose,
+            blendshapes=record.blendshapes, time=frame.time, track=record.track)
+        composited = self.compositor.composite(target, self.engine.swap_face(target))
+        self.swapped += 1
+        return paste_back(frame.image, composited.image, composited.alpha, face_from_frame)
+
+
+def _swap_frames(target: Path, swapper: _FrameSwapper, marker: FrameMarker
+                 ) -> Iterator[media.Frame]:
+    for frame in media.iter_frames(target):
+        yield media.Frame(frame.index, frame.time, marker.mark(swapper(frame)))
+
+
+def _write(target: Path, info: media.MediaInfo, out_path: Path,
+           frames: Iterator[media.Frame], config: SwapConfig, progress: Progress,
+           finish_output: Callable[[Path], None] | None) -> int:
+    count = 0
+    with atomic_path(out_path) as staged:
+        if info.kind == "photo":
+            frame = next(frames)
+            media.write_photo(staged, frame.image)
+            count = 1
+            progress.advance()
+        else:
+            with media.VideoWriter(staged, info.width, info.height, info.fps, crf=config.crf,
+                                   preset=config.preset, audio_from=target) as writer:
+                for frame in frames:
+                    writer.write(frame.image, frame.time)
+                    count += 1
+                    progress.advance()
+        if finish_output is not None:
+            finish_output(staged)
+    return count
+
+
+def _area(record: FaceRecord) -> float:
+    x0, y0, x1, y1 = record.box
+    return (x1 - x0) * (y1 - y0)

@@ -1,0 +1,44 @@
+"""Analyses that later commands reuse, kept in a work folder keyed by the input's content.
+
+`facedub swap` analyses its target and source through here, so running it again with
+other compositing options (or after Ctrl-C) skips the analysis already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from facedub.config import ExtractConfig
+from facedub.extract import extract, open_source
+from facedub.faceset import Faceset, is_faceset, load_faceset
+from facedub.progress import Progress
+
+WORK_ENV_VAR = "FACEDUB_WORK_DIR"
+
+
+def default_work_dir(environ: dict[str, str] | None = None) -> Path:
+    """$FACEDUB_WORK_DIR, else $XDG_CACHE_HOME/facedub/work, else ~/.cache/facedub/work."""
+    env = os.environ if environ is None else environ
+    if env.get(WORK_ENV_VAR):
+        return Path(env[WORK_ENV_VAR])
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "facedub" / "work"
+
+
+def analysed(media: Path, work_dir: Path, config: ExtractConfig,
+             progress: Progress | None = None) -> Faceset:
+    """The faceset of `media` (a faceset folder is used as it is), extracted into the work
+    folder on first use and resumed or reused after that."""
+    if Path(media).is_dir() and is_faceset(media):
+        return load_faceset(media)
+    source = open_source(media)
+    settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
+                          sort_keys=True)
+    key = hashlib.sha256(f"{source.sha256}:{settings}".encode()).hexdigest()[:20]
+    folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    return extract(media, folder, config, progress).faceset
