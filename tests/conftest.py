@@ -39,3 +39,31 @@ def extracted(faces_dir: Path,
         return cache[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def short_clip(faces_dir: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, float], Path]:
+    """`short_clip("clip.mp4", 2.0)`: the first seconds of a shared clip, audio included,
+    written once per session to a temporary folder (tests stay fast)."""
+    from facedub import media
+
+    cache: dict[tuple[str, float], Path] = {}
+
+    def run(name: str, seconds: float) -> Path:
+        key = (name, seconds)
+        if key not in cache:
+            source = faces_dir / name
+            info = media.probe(source)
+            out = tmp_path_factory.mktemp("clip") / f"{source.stem}_{seconds:g}s.mp4"
+            with media.VideoWriter(out, info.width, info.height, info.fps, crf=12,
+                                   preset="veryfast", audio_from=source,
+                                   audio_end=seconds) as writer:
+                for frame in media.iter_frames(source):
+                    if frame.time >= seconds - 1e-6:
+                        break
+                    writer.write(frame.image, frame.time)
+            cache[key] = out
+        return cache[key]
+
+    return run

@@ -67,6 +67,11 @@ class RichProgress:
             self._bar = None
 
 
+def say(text: str) -> None:
+    """One message to the terminal (stderr), never wrapped mid-line."""
+    console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
 def user_errors(command: F) -> F:
     """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130."""
 
@@ -78,7 +83,7 @@ def user_errors(command: F) -> F:
             console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            console.print("interrupted; run the same command again to resume", highlight=False)
+            say("interrupted; run the same command again to resume")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -125,17 +130,16 @@ def extract(
                            identity_every=identity_every, person_reference=person)
     result = run_extract(media, out, config, RichProgress())
     meta = result.faceset.meta
-    console.print(f"{out}: {len(result.faceset.records)} faces in "
-                  f"{result.frames_with_faces}/{result.frames_analysed} frames"
-                  + (f" ({result.frames_resumed} from an earlier run)"
-                     if result.frames_resumed else ""), highlight=False)
+    resumed = (f" ({result.frames_resumed} from an earlier run)" if result.frames_resumed
+               else "")
+    say(f"{out}: {len(result.faceset.records)} faces in "
+        f"{result.frames_with_faces}/{result.frames_analysed} frames{resumed}")
     for summary in meta.persons:
         chosen = "  <- chosen" if summary.id == meta.person else ""
-        console.print(f"  person {summary.id}: {summary.faces} faces, {summary.frames} frames, "
-                      f"{summary.tracks} tracks{chosen}", highlight=False)
+        say(f"  person {summary.id}: {summary.faces} faces, {summary.frames} frames, "
+            f"{summary.tracks} tracks{chosen}")
     if result.reference_distance is not None:
-        console.print(f"  --person matched at identity distance {result.reference_distance:.2f}",
-                      highlight=False)
+        say(f"  --person matched at identity distance {result.reference_distance:.2f}")
 
 
 @app.command()
@@ -219,10 +223,9 @@ def swap(
                                    keep_target_mouth=keep_target_mouth)
     swap_engine = _build_engine(engine, source, model, device, config.work_dir, mesh_config)
     result = run_swap(target, swap_engine, out, config, _NoMarks(), RichProgress())
-    console.print(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
-                  f"(target person {result.target_person} of {result.target_persons}, "
-                  f"face composited at {result.crop_size} px) in {result.seconds:.1f} s",
-                  highlight=False)
+    say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
+        f"(target person {result.target_person} of {result.target_persons}, "
+        f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
 
 
 class _NoMarks:

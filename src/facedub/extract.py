@@ -325,8 +325,9 @@ def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
     meta = read_meta(out_dir)
     reference_distance = None
     if reference is not None:
-        chosen, reference_distance = _choose_person(meta["persons"], reference)
-        meta.update(person=chosen, person_reference={"distance": round(reference_distance, 4)})
+        chosen, matched = _choose_person(meta["persons"], reference)
+        reference_distance = matched
+        meta.update(person=chosen, person_reference={"distance": round(matched or 0.0, 4)})
         write_json_atomic(out_dir / META_FILE, meta)
         faceset = load_faceset(out_dir)
     frames = faceset.meta.frames_analysed

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import av.error
@@ -97,7 +97,7 @@ def iter_frames(path: Path) -> Iterator[Frame]:
     with _open_video(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        start = float((stream.start_time or 0) * stream.time_base)
+        start = _seconds(stream.start_time, stream.time_base)
         fps = float(stream.average_rate or stream.guessed_rate or 25)
         index = 0
         try:
@@ -145,13 +145,14 @@ class VideoWriter:
     """Encode RGB frames to H.264 (yuv420p) and copy the audio of `audio_from` alongside.
 
     Frames are stamped with the times given to `write`, so a variable frame rate and audio
-    sync are kept. Odd widths or heights are padded by one edge pixel (yuv420p needs even
+    sync are kept; `audio_end` (seconds) cuts the copied audio short. Odd widths or heights are padded by one edge pixel (yuv420p needs even
     sizes). The file appears at `path` only when `close` succeeds; on error or Ctrl-C
     nothing is left there. Use as a context manager.
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
-                 preset: str = "medium", audio_from: Path | None = None) -> None:
+                 preset: str = "medium", audio_from: Path | None = None,
+                 audio_end: float | None = None) -> None:
         if not 0 <= crf <= 51:
             raise FacedubError(f"--crf {crf} is out of range; use 0 (lossless) to 51 (worst)")
         self.path = Path(path)
@@ -169,6 +170,7 @@ class VideoWriter:
             self._video.codec_context.time_base = _OUTPUT_TIME_BASE
             self._video.options = {"crf": str(crf), "preset": preset}
             self._audio = _AudioCopier(audio_from, self._container) if audio_from else None
+            self._audio_end = float("inf") if audio_end is None else audio_end
         except BaseException:
             self._abort()
             raise
@@ -184,7 +186,7 @@ class VideoWriter:
             self._container.mux(packet)
         self.frames_written += 1
         if self._audio:
-            self._audio.copy_until(time)
+            self._audio.copy_until(min(time, self._audio_end))
 
     def close(self) -> None:
         """Flush the encoder, finish the audio and move the file into place."""
@@ -194,7 +196,7 @@ class VideoWriter:
             for packet in self._video.encode(None):
                 self._container.mux(packet)
             if self._audio:
-                self._audio.copy_until(float("inf"))
+                self._audio.copy_until(self._audio_end)
                 self._audio.close()
             self._container.close()
         except BaseException:
@@ -230,7 +232,7 @@ class _AudioCopier:
     def __init__(self, source: Path, output: av.container.OutputContainer) -> None:
         self._input = av.open(str(source))
         self._output_stream = None
-        self._packets: Iterator[av.Packet] = iter(())
+        self._packets: Iterator[Any] = iter(())
         if not self._input.streams.audio:
             return
         audio = self._input.streams.audio[0]
@@ -239,12 +241,12 @@ class _AudioCopier:
         video_start = 0.0
         if self._input.streams.video:
             video = self._input.streams.video[0]
-            video_start = float((video.start_time or 0) * video.time_base)
+            video_start = _seconds(video.start_time, video.time_base)
         # Video frames are written with times counted from the first video frame; audio
         # is shifted by the same amount so lips stay in sync.
         self._shift = round(video_start / audio.time_base) if audio.time_base else 0
         self._packets = self._input.demux(audio)
-        self._pending: av.Packet | None = None
+        self._pending: Any = None
 
     def copy_until(self, time: float) -> None:
         if self._output_stream is None:
@@ -261,13 +263,15 @@ class _AudioCopier:
                 return
             packet.pts -= self._shift
             packet.dts -= self._shift
-            if packet.pts < 0:
-                continue
             packet.stream = self._output_stream
             self._output.mux(packet)
 
     def close(self) -> None:
         self._input.close()
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float:
+    return float(value * time_base) if value is not None and time_base else 0.0
 
 
 def _require_file(path: Path) -> None:

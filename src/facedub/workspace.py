@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from facedub.progress import Progress
 WORK_ENV_VAR = "FACEDUB_WORK_DIR"
 
 
-def default_work_dir(environ: dict[str, str] | None = None) -> Path:
+def default_work_dir(environ: Mapping[str, str] | None = None) -> Path:
     """$FACEDUB_WORK_DIR, else $XDG_CACHE_HOME/facedub/work, else ~/.cache/facedub/work."""
     env = os.environ if environ is None else environ
     if env.get(WORK_ENV_VAR):

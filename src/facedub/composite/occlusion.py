@@ -45,8 +45,8 @@ def edge_occluders(lab: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     occluded *= zone
     # Open then blur: isolated pixels (freckles, shine) are not hair.
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    occluded = cv2.morphologyEx(occluded, cv2.MORPH_OPEN, kernel)
-    return cv2.GaussianBlur(occluded, (0, 0), size / 128.0 + 0.5)
+    opened = cv2.morphologyEx(occluded, cv2.MORPH_OPEN, kernel)
+    return cv2.GaussianBlur(opened, (0, 0), size / 128.0 + 0.5)
 
 
 def _outer_zone(face_landmarks: np.ndarray, size: int) -> np.ndarray:

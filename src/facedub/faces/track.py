@@ -8,7 +8,7 @@ by the mean of their descriptors (average linkage), numbered by screen time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -68,6 +68,7 @@ class _Track:
     last_frame: int
     descriptors: list[np.ndarray]
     faces: int = 0
+    frames: set[int] = field(default_factory=set)
 
     def mean_descriptor(self) -> np.ndarray | None:
         return np.mean(self.descriptors, axis=0) if self.descriptors else None
@@ -92,6 +93,7 @@ def track_faces(frames: Sequence[FrameDetections]) -> Tracking:
             track = tracks[track_id]
             track.box, track.last_frame = face.box, frame.frame
             track.faces += 1
+            track.frames.add(frame.frame)
             if face.descriptor is not None:
                 track.descriptors.append(face.descriptor)
             ids.append(track_id)
@@ -124,15 +126,20 @@ def _match(faces: Sequence[Detection], active: list[int], tracks: list[_Track]) 
 
 def _group_persons(
         tracks: list[_Track]) -> tuple[tuple[int, ...], tuple[np.ndarray | None, ...]]:
-    """Average-linkage clustering of track descriptors; returns person per track."""
+    """Average-linkage clustering of track descriptors; returns person per track. Tracks
+    seen in the same frame are different people, whatever their descriptors say (small
+    faces of relatives can look alike to dlib)."""
     clusters: list[list[int]] = []
     orphans: list[int] = []
     for track_id, track in enumerate(tracks):
         (clusters.append([track_id]) if track.descriptors else orphans.append(track_id))
     while len(clusters) > 1:
         best = (PERSON_MAX_DISTANCE, -1, -1)
+        frames = [set().union(*(tracks[t].frames for t in members)) for members in clusters]
         for a in range(len(clusters)):
             for b in range(a + 1, len(clusters)):
+                if frames[a] & frames[b]:
+                    continue
                 d = _linkage(clusters[a], clusters[b], tracks)
                 if d < best[0]:
                     best = (d, a, b)

@@ -1,0 +1,5 @@
+"""`python -m facedub` runs the command line."""
+
+from facedub.cli import app
+
+app()

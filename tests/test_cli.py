@@ -1,0 +1,68 @@
+"""End-to-end runs of the `facedub` command, the way a user types it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from facedub.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_extract_then_inspect(faces_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "faces"
+    code, output = _run("extract", faces_dir / "multi_three_men_voc.jpg", "-o", out,
+                        "--size", "64")
+    assert code == 0, output
+    assert "3 faces" in output and "person 2" in output
+    code, output = _run("inspect", out)
+    assert code == 0, output
+    assert (out / "coverage.png").stat().st_size > 1000
+    assert "yaw p5..p95" in output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["extract", "{missing}", "-o", "{out}"], "no such file"),
+    (["extract", "{text}", "-o", "{out}"], "not a readable"),
+    (["extract", "{photo}", "-o", "{out}", "--size", "100"], "--size 100"),
+    (["inspect", "{out}"], "not a faceset"),
+    (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.mp4"],
+     "must be a photo"),
+    (["swap", "--target", "{photo}", "-o", "{out}.jpg"], "needs --source"),
+    (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.jpg", "--color",
+      "sepia"], "--color sepia"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+        args: list[str], message: str, faces_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACEDUB_WORK_DIR", str(tmp_path / "work"))
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    values = {"missing": tmp_path / "missing.mp4", "text": text,
+              "photo": faces_dir / "still_biden_frontal.jpg", "out": tmp_path / "out"}
+    code, output = _run(*(a.format(**values) for a in args))
+    assert code == 2
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in output
+    assert not list(tmp_path.glob("out*"))
+
+
+def test_swap_a_photo_through_the_installed_command(faces_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "swapped.jpg"
+    command = [sys.executable, "-m", "facedub", "swap",
+               "--source", str(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+               "--target", str(faces_dir / "still_rose_leslie_frontal.jpg"), "-o", str(out),
+               "--work-dir", str(tmp_path / "work")]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert out.stat().st_size > 10_000
+    assert "1/1 frames swapped" in completed.stderr

@@ -1,0 +1,86 @@
+import math
+
+import numpy as np
+import pytest
+
+from facedub.align import align_face, face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.regions import mesh_regions
+from facedub.faces.template import face_template
+from facedub.geometry import apply_affine, head_pose, paste_back, umeyama, warp_to_face
+
+
+def _similarity(angle_degrees: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    angle = math.radians(angle_degrees)
+    rotation = scale * np.array([[math.cos(angle), -math.sin(angle)],
+                                 [math.sin(angle), math.cos(angle)]])
+    return np.hstack([rotation, np.array(shift)[:, None]])
+
+
+def test_umeyama_recovers_a_known_similarity() -> None:
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-50, 50, size=(40, 2))
+    known = _similarity(23.0, 1.7, (12.0, -30.0))
+    moved = apply_affine(known, points)
+    recovered = umeyama(points, moved)
+    np.testing.assert_allclose(recovered[:2], known, atol=1e-9)
+
+
+def test_umeyama_without_scale_keeps_a_rotation() -> None:
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(30, 3))
+    recovered = umeyama(points, points * 2.0, with_scale=False)
+    assert np.allclose(recovered[:3, :3], np.eye(3), atol=1e-9)
+
+
+def test_align_then_paste_back_returns_the_original_pixels() -> None:
+    rng = np.random.default_rng(2)
+    # A smooth random image: interpolation error stays small, as on real faces.
+    small = rng.uniform(0, 255, size=(24, 32, 3)).astype(np.float32)
+    import cv2
+
+    frame = cv2.resize(small, (320, 240), interpolation=cv2.INTER_CUBIC).clip(0, 255)
+    frame = frame.astype(np.uint8)
+    face_from_frame = _similarity(15.0, 2.0, (-150.0, -60.0))  # crop at twice frame scale
+    crop = warp_to_face(frame, face_from_frame, 256)
+    mask = np.ones((256, 256), dtype=np.float32)
+    pasted = paste_back(np.zeros_like(frame), crop, mask, face_from_frame)
+    inside = cv2.warpAffine(np.ones((256, 256), np.uint8), face_from_frame, (320, 240),
+                            flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
+    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
+    error = np.abs(pasted.astype(int) - frame.astype(int))[inside]
+    assert inside.sum() > 5000
+    assert error.mean() < 1.5
+    assert np.percentile(error, 99) < 8
+
+
+def test_face_from_frame_maps_the_template_onto_itself() -> None:
+    template = face_template()
+    frame_landmarks = template * 40.0 + np.array([200.0, 150.0, 0.0])
+    matrix = face_from_frame_matrix(frame_landmarks, 256, "whole")
+    crop_points = landmarks_in_crop(frame_landmarks, matrix)
+    again = face_from_frame_matrix(crop_points, 256, "whole")
+    np.testing.assert_allclose(again, np.array([[1, 0, 0], [0, 1, 0]]), atol=1e-4)
+
+
+def test_aligned_face_has_crop_and_mask_of_the_right_shape() -> None:
+    template = face_template()
+    frame = np.full((300, 400, 3), 128, dtype=np.uint8)
+    landmarks = (template * 30.0 + np.array([200.0, 150.0, 0.0])).astype(np.float32)
+    aligned = align_face(frame, landmarks, 128, "face")
+    assert aligned.image.shape == (128, 128, 3)
+    assert aligned.mask.shape == (128, 128)
+    assert 0.2 < aligned.mask.mean() < 0.9
+
+
+@pytest.mark.parametrize("yaw", [-40.0, -15.0, 0.0, 25.0])
+def test_head_pose_reads_back_a_rotation(yaw: float) -> None:
+    template = face_template()
+    angle = math.radians(yaw)
+    # Turn the face towards the image's right for positive yaw (see facedub.types).
+    rotation = np.array([[math.cos(angle), 0, -math.sin(angle)], [0, 1, 0],
+                         [math.sin(angle), 0, math.cos(angle)]])
+    turned = template @ rotation.T * 50.0
+    pose = head_pose(turned, template, mesh_regions().rigid)
+    assert pose.yaw == pytest.approx(yaw, abs=0.5)
+    assert pose.pitch == pytest.approx(0.0, abs=0.5)
+    assert pose.roll == pytest.approx(0.0, abs=0.5)

@@ -1,0 +1,147 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facedub import media
+from facedub.composite.compositor import CompositeConfig
+from facedub.config import ExtractConfig
+from facedub.engines.mesh import MeshEngine
+from facedub.errors import FacedubError
+from facedub.faces.identity import IdentityEncoder, distance
+from facedub.faces.landmarks import FaceAnalyser
+from facedub.swap import SwapConfig, SwapResult, check_output_path, swap
+from facedub.workspace import analysed
+
+KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
+D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"
+CALL = "clip_ghost_two_person_videocall.mp4"
+RUDD = "still_paul_rudd_frontal_studio.jpg"
+BIDEN = "still_biden_frontal.jpg"
+
+
+class _Unmarked:
+    def mark(self, image: np.ndarray) -> np.ndarray:
+        return image
+
+
+def _swap(source: Path, target: Path, out: Path, work: Path,
+          **options: object) -> SwapResult:
+    engine = MeshEngine(analysed(source, work, ExtractConfig(crop_size=256)))
+    config = SwapConfig(work_dir=work, composite=CompositeConfig(**options),  # type: ignore[arg-type]
+                        preset="veryfast")
+    return swap(target, engine, out, config, _Unmarked())
+
+
+def _largest_face_descriptors(path: Path, encoder: IdentityEncoder) -> list[np.ndarray | None]:
+    info = media.probe(path)
+    descriptors: list[np.ndarray | None] = []
+    with FaceAnalyser(max_faces=2, video=info.kind == "video") as analyser:
+        for frame in media.iter_frames(path):
+            faces = analyser.analyse(frame.image, frame.time)
+            descriptors.append(encoder.describe(frame.image, faces[0].box) if faces else None)
+    return descriptors
+
+
+@pytest.fixture(scope="module")
+def encoder() -> IdentityEncoder:
+    return IdentityEncoder()
+
+
+@pytest.mark.parametrize(("source", "target"), [(RUDD, KATIE), (D3, D12)])
+def test_swapped_video_keeps_the_target_format_and_takes_the_source_identity(
+        source: str, target: str, faces_dir: Path, short_clip: Callable[[str, float], Path],
+        encoder: IdentityEncoder, tmp_path: Path) -> None:
+    target_clip = short_clip(target, 2.0)
+    source_media = short_clip(source, 3.0) if source.endswith(".mp4") else faces_dir / source
+    out = tmp_path / "swapped.mp4"
+    result = _swap(source_media, target_clip, out, tmp_path / "work")
+
+    before, after = media.probe(target_clip), media.probe(out)
+    assert (after.width, after.height, after.fps) == (before.width, before.height, before.fps)
+    assert after.frame_count == before.frame_count == result.frames
+    assert after.has_audio == before.has_audio is True
+    assert result.frames_swapped >= 0.95 * result.frames
+
+    source_identity = np.mean([d for d in _largest_face_descriptors(source_media, encoder)
+                               if d is not None], axis=0)
+    originals = _largest_face_descriptors(target_clip, encoder)
+    swapped = _largest_face_descriptors(out, encoder)
+    nearer = [distance(s, source_identity) < distance(o, source_identity)
+              for o, s in zip(originals, swapped, strict=True)
+              if o is not None and s is not None]
+    assert len(nearer) >= 0.95 * len(originals)
+    assert np.mean(nearer) >= 0.9
+
+
+def test_only_the_face_changes(faces_dir: Path, short_clip: Callable[[str, float], Path],
+                               tmp_path: Path) -> None:
+    target_clip = short_clip(KATIE, 1.0)
+    out = tmp_path / "swapped.mp4"
+    _swap(faces_dir / RUDD, target_clip, out, tmp_path / "work")
+    originals = [f.image.astype(int) for f in media.iter_frames(target_clip)]
+    swapped = [f.image.astype(int) for f in media.iter_frames(out)]
+    with FaceAnalyser(max_faces=1) as analyser:
+        box = analyser.analyse(originals[0].astype(np.uint8))[0].box
+    x0, y0, x1, y1 = (int(v) for v in box)
+    margin = (x1 - x0) // 2
+    outside = np.ones(originals[0].shape[:2], dtype=bool)
+    outside[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin] = False
+    difference = np.abs(swapped[0] - originals[0]).mean(axis=2)
+    assert difference[outside].mean() < 2.0  # codec noise only
+    assert difference[y0:y1, x0:x1].mean() > 8.0  # the face itself changed
+
+
+def test_two_person_call_swaps_only_the_chosen_person(
+        faces_dir: Path, short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    target_clip = short_clip(CALL, 1.0)
+    first = next(media.iter_frames(target_clip)).image
+    reference = tmp_path / "right.png"
+    Image.fromarray(first[:, first.shape[1] // 2:]).save(reference)
+    out = tmp_path / "swapped.mp4"
+    engine = MeshEngine(analysed(faces_dir / RUDD, tmp_path / "work",
+                                 ExtractConfig(crop_size=256)))
+    config = SwapConfig(work_dir=tmp_path / "work", target_person=reference, preset="veryfast")
+    swap(target_clip, engine, out, config, _Unmarked())
+    half = first.shape[1] // 2
+    for original, swapped in zip(media.iter_frames(target_clip), media.iter_frames(out),
+                                 strict=True):
+        difference = np.abs(swapped.image.astype(int) - original.image.astype(int))
+        assert difference[:, : half - 20].mean() < 2.0  # the left person is untouched
+    assert difference[:, half:].max() > 60  # the right person's face changed
+
+
+@pytest.mark.parametrize("color", ["reinhard", "histogram", "none"])
+@pytest.mark.parametrize("blend", ["feather", "poisson"])
+def test_every_colour_and_blend_mode_runs_on_a_photo(color: str, blend: str, faces_dir: Path,
+                                                     tmp_path_factory: pytest.TempPathFactory
+                                                     ) -> None:
+    work = tmp_path_factory.getbasetemp() / "photo-work"
+    out = tmp_path_factory.mktemp("photo") / "swapped.jpg"
+    result = _swap(faces_dir / RUDD, faces_dir / BIDEN, out, work, color=color, blend=blend)
+    assert result.frames == result.frames_swapped == 1
+    original = media.read_photo(faces_dir / BIDEN)
+    swapped = media.read_photo(out)
+    assert swapped.shape == original.shape
+    assert np.abs(swapped.astype(int) - original.astype(int)).mean() > 1.0
+
+
+def test_bad_options_and_faceless_sources_are_refused(faces_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(FacedubError, match="--color"):
+        CompositeConfig(color="sepia")
+    with pytest.raises(FacedubError, match="--blend"):
+        CompositeConfig(blend="cut")
+    with pytest.raises(FacedubError, match="--crf"):
+        SwapConfig(work_dir=tmp_path, crf=80)
+    blank = tmp_path / "wall.png"
+    Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(blank)
+    with pytest.raises(FacedubError, match="no face found"):
+        _swap(blank, faces_dir / BIDEN, tmp_path / "out.jpg", tmp_path / "work")
+    assert not (tmp_path / "out.jpg").exists()
+    with pytest.raises(FacedubError, match="must be a photo"):
+        check_output_path(faces_dir / BIDEN, tmp_path / "out.mp4", ())
+    with pytest.raises(FacedubError, match="overwrite an input"):
+        check_output_path(faces_dir / KATIE, faces_dir / KATIE, (faces_dir / KATIE,))
