@@ -13,6 +13,7 @@ import numpy as np
 
 COLOR_METHODS = ("reinhard", "histogram", "none")
 HISTOGRAM_BINS = 128
+STATS_SIZE = 128
 CHROMA_FLOOR = 3.0  # |mean a or b| below which a face counts as colourless
 # Value ranges of the LAB channels, for histograms.
 _LAB_RANGES = ((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))
@@ -43,6 +44,12 @@ class ColorStats:
 
 
 def masked_stats(lab: np.ndarray, mask: np.ndarray) -> ColorStats:
+    """Statistics of the pixels where the mask is above one half (computed on a copy of
+    at most STATS_SIZE pixels a side: means and spreads need no more)."""
+    if lab.shape[0] > STATS_SIZE:
+        shape = (STATS_SIZE, STATS_SIZE)
+        lab = cv2.resize(lab, shape, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, shape, interpolation=cv2.INTER_AREA)
     weights = (mask > 0.5).astype(np.float32)
     total = max(float(weights.sum()), 1.0)
     mean = np.einsum("hwc,hw->c", lab, weights) / total
@@ -53,21 +60,20 @@ def masked_stats(lab: np.ndarray, mask: np.ndarray) -> ColorStats:
 def reinhard_transfer(lab: np.ndarray, source: ColorStats, target: ColorStats) -> np.ndarray:
     """Reinhard et al., "Color Transfer between Images" (2001), adapted to faces.
 
-    Lightness: mean and spread matched to the target's (the spread ratio bounded). Chroma:
-    scaled by the ratio of the means instead of shifted. Skin has positive a and b; a shift
-    pushes low-chroma pixels (shadowed eye sockets, brows) past neutral into blue, while a
-    scale keeps neutral neutral and moves saturated skin the most.
+    Each channel's mean is moved to the target's. Lightness spread is matched (the ratio
+    bounded). Chroma deviations are scaled by the ratio of the means, bounded to [3/4, 4/3]:
+    a pure shift pushes low-chroma pixels (shadowed eye sockets, brows) past neutral into
+    blue when the target is paler, and a pure scale turns lips red when it is warmer.
     """
     result = lab.copy()
-    ratio = np.clip(target.std[0] / source.std[0], 0.6, 1.6)
-    result[..., 0] = (lab[..., 0] - source.mean[0]) * ratio + target.mean[0]
+    lightness_ratio = np.clip(target.std[0] / source.std[0], 0.6, 1.6)
+    result[..., 0] = (lab[..., 0] - source.mean[0]) * lightness_ratio + target.mean[0]
     for channel in (1, 2):
+        gain = 1.0
         if abs(float(source.mean[channel])) > CHROMA_FLOOR:
-            gain = np.clip(target.mean[channel] / source.mean[channel], 0.4, 2.5)
-            result[..., channel] = lab[..., channel] * gain
-        else:  # a nearly neutral face (greyscale photo): shift, there is nothing to scale
-            result[..., channel] = lab[..., channel] + target.mean[channel] - source.mean[
-                channel]
+            gain = float(np.clip(target.mean[channel] / source.mean[channel], 0.75, 1.33))
+        result[..., channel] = (lab[..., channel] - source.mean[channel]) * gain + \
+            target.mean[channel]
     return result
 
 
@@ -99,11 +105,11 @@ def relight(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray, sigm
             strength: float) -> np.ndarray:
     """Carry the target's low-frequency shading onto the face: the difference of the two
     images' masked low-pass (shadows, light direction, coloured light) is added to the face,
-    which keeps its own fine detail. Chroma is carried at half strength: skin colour is
+    which keeps its own fine detail. Chroma is carried at a quarter strength: skin colour is
     the source's, the colour of the light is the target's."""
     face_low = _masked_blur(face_lab, mask, sigma)
     target_low = _masked_blur(target_lab, mask, sigma)
-    weights = np.array([strength, strength / 2, strength / 2], dtype=np.float32)
+    weights = np.array([strength, strength / 4, strength / 4], dtype=np.float32)
     return (face_lab + (target_low - face_low) * weights).astype(np.float32)
 
 

@@ -24,13 +24,17 @@ def edge_occluders(lab: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 in [0, 1]: 1 where something other than skin covers the forehead
     or the temples.
 
-    `lab` is a face crop in CIELAB (float32), `face_landmarks` in crop pixels.
+    `lab` is a face crop in CIELAB (float32), `face_landmarks` in crop pixels. Judged at
+    quarter resolution (hair is not a fine detail) and returned at full size.
     """
-    size = lab.shape[0]
+    full_size = lab.shape[0]
+    size = max(32, full_size // 4)
+    lab = cv2.resize(lab, (size, size), interpolation=cv2.INTER_AREA)
+    face_landmarks = face_landmarks * (size / full_size)
     reference = _hull_mask(face_landmarks[list(SKIN_REFERENCE), :2], size)
     pixels = lab[reference > 0].reshape(-1, 3).astype(np.float64)
-    if len(pixels) < 50:
-        return np.zeros((size, size), dtype=np.float32)
+    if len(pixels) < 20:
+        return np.zeros((full_size, full_size), dtype=np.float32)
     mean = pixels.mean(axis=0)
     covariance = np.cov(pixels, rowvar=False) + np.diag([4.0, 1.0, 1.0])
     covariance[0] *= LIGHTNESS_SLACK
@@ -44,9 +48,10 @@ def edge_occluders(lab: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     occluded[:rows] = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0).reshape(rows, size)
     occluded *= zone
     # Open then blur: isolated pixels (freckles, shine) are not hair.
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     opened = cv2.morphologyEx(occluded, cv2.MORPH_OPEN, kernel)
-    return cv2.GaussianBlur(opened, (0, 0), size / 128.0 + 0.5)
+    blurred = cv2.GaussianBlur(opened, (0, 0), size / 128.0 + 0.5)
+    return cv2.resize(blurred, (full_size, full_size), interpolation=cv2.INTER_LINEAR)
 
 
 def _outer_zone(face_landmarks: np.ndarray, size: int) -> np.ndarray:

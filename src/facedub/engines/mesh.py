@@ -22,8 +22,8 @@ from facedub.engines.mesh_warp import (
     TargetRaster,
     plan_sampling,
     rasterize,
-    remap_coordinates,
-    triangle_affines,
+    source_maps,
+    upsample,
 )
 from facedub.errors import FacedubError
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
@@ -87,30 +87,23 @@ class MeshEngine:
         size = target.image.shape[0]
         vertices = mesh_vertices(target.face_landmarks)
         raster = rasterize(vertices, mesh_depths(target.face_landmarks), size, self._topology)
-        total = np.zeros((size * size, 3), dtype=np.float32)
-        weight_sum = np.zeros(size * size, dtype=np.float32)
+        total = np.zeros((size, size, 3), dtype=np.float32)
+        weight_sum = np.zeros((size, size), dtype=np.float32)
         for index, weight in self._choose_sources(target).items():
-            texture, pixel_weight = self._warp_source(index, vertices, raster)
-            total[raster.pixels] += texture[raster.pixels] * (weight * pixel_weight)[:, None]
-            weight_sum[raster.pixels] += weight * pixel_weight
-        covered = weight_sum > 1e-6
-        image = target.image.reshape(-1, 3).astype(np.float32).copy()
+            sampling = self._sampling(index)
+            map_x, map_y = source_maps(raster, self._vertices[index], sampling.triangles, size)
+            texture = cv2.remap(self._crop(index), map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+            # Trust each pixel as much as the source shows the triangle it came from.
+            trust = upsample(weight * (sampling.visibility[raster.triangle] + 1e-3), raster,
+                             size)
+            total += texture * trust[..., None]
+            weight_sum += trust
+        covered = weight_sum > 1e-4
+        image = target.image.astype(np.float32)
         image[covered] = total[covered] / weight_sum[covered, None]
-        image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8).reshape(size, size, 3)
-        return SwappedFace(image=image_u8, mask=self._mask(raster, covered, size))
-
-    def _warp_source(self, index: int, target_vertices: np.ndarray,
-                     raster: TargetRaster) -> tuple[np.ndarray, np.ndarray]:
-        """The source crop warped onto the target mesh, and per covered pixel how much to
-        trust it (the visibility of the triangle it came from)."""
-        sampling = self._sampling(index)
-        affines = triangle_affines(target_vertices, self._vertices[index],
-                                   self._topology.triangles, sampling.triangles)
-        map_x, map_y = remap_coordinates(raster, affines)
-        texture = cv2.remap(self._crop(index), map_x, map_y, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE)
-        trust = sampling.visibility[raster.triangle].astype(np.float32) + 1e-3
-        return texture.reshape(-1, 3).astype(np.float32), trust
+        image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+        return SwappedFace(image=image_u8, mask=self._mask(raster, size))
 
     def _sampling(self, index: int) -> SourceSampling:
         return self._samplings.get(
@@ -142,18 +135,16 @@ class MeshEngine:
         self._blend_by_track[target.track] = kept
         return kept
 
-    def _mask(self, raster: TargetRaster, covered: np.ndarray, size: int) -> np.ndarray:
+    def _mask(self, raster: TargetRaster, size: int) -> np.ndarray:
         """Where the warped face is valid, minus the eye and mouth openings the target
         keeps (feathered a little so lids and lips meet softly)."""
-        mask = covered.astype(np.uint8).reshape(size, size) * 255
         keep = np.zeros(len(self._topology.triangles), dtype=bool)
         if self.config.keep_target_eyes:
             keep |= self._topology.eye_openings
         if self.config.keep_target_mouth:
             keep |= self._topology.mouth_opening
-        kept_pixels = raster.pixels[keep[raster.triangle]]
-        mask.ravel()[kept_pixels] = 0
-        return feather(mask, erode=1, blur=max(2, size // 96))
+        valid = upsample((~keep[raster.triangle]).astype(np.float32), raster, size)
+        return feather(valid, erode=2, blur=max(2, size // 96))
 
 
 class _Recent(Generic[T]):
