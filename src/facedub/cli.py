@@ -198,7 +198,8 @@ def swap(
     keep_target_mouth: Annotated[bool, typer.Option(
         help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
     crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,
-    preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
+    preset: Annotated[str, typer.Option(
+        help="x264 speed preset (ultrafast .. veryslow).")] = "veryfast",
     device: Annotated[str, typer.Option(help="Neural engine: auto | cpu | cuda | mps.")]
     = "auto",
     work_dir: Annotated[Path | None, typer.Option(

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from facedub import __version__, media
-from facedub.align import align_face
+from facedub.align import align_face, face_from_frame_matrix
 from facedub.config import ExtractConfig
 from facedub.errors import FacedubError
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
@@ -48,6 +48,8 @@ from facedub.faceset import (
 )
 from facedub.fsutil import sha256_file, write_json_atomic, write_text_atomic
 from facedub.progress import NoProgress, Progress
+from facedub.threads import prefetched
+from facedub.types import FaceObservation
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +240,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
             min_confidence=config.min_confidence) as analyser:
         writer = _OrderedWriter(progress_file)
         try:
-            for frame, file_name in source.frames():
+            for frame, file_name in prefetched(source.frames()):
                 if frame.index % config.every:
                     continue
                 histogram = _colour_histogram(frame.image) if source.kind == "video" else None
@@ -249,28 +251,12 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                 if config.max_frames and analysed >= config.max_frames:
                     break
                 faces = analyser.analyse(frame.image, frame.time, new_shot=cut)
-                entries = []
-                for number, face in enumerate(faces):
-                    describe = (cut or analysed % config.identity_every == 0
-                                or needs_descriptor(face.box, previous_boxes))
-                    aligned = align_face(frame.image, face.landmarks, config.crop_size,
-                                         config.coverage)
-                    image_name, mask_name = (crop_names(frame.index, number)
-                                             if config.write_crops else ("", ""))
-                    record = FaceRecord(
-                        frame=frame.index, time=frame.time, source=file_name, track=-1,
-                        person=-1, box=face.box, frame_landmarks=face.landmarks,
-                        face_from_frame=aligned.face_from_frame,
-                        pose=face.pose,
-                        blendshapes=face.blendshapes,
-                        descriptor=encoder.describe(frame.image, face.box) if describe else None,
-                        sharpness=_sharpness(aligned.image, aligned.mask),
-                        image=image_name, mask=mask_name)
-                    if config.write_crops:
-                        writer.png(out_dir / image_name, aligned.image)
-                        writer.png(out_dir / mask_name,
-                                   np.round(aligned.mask * 255).astype(np.uint8))
-                    entries.append(record_to_json(record))
+                entries = [
+                    _face_entry(frame, file_name, number, face, describe=(
+                        cut or analysed % config.identity_every == 0
+                        or needs_descriptor(face.box, previous_boxes)),
+                        config=config, encoder=encoder, out_dir=out_dir, writer=writer)
+                    for number, face in enumerate(faces)]
                 writer.line(json.dumps({"frame": frame.index, "time": round(frame.time, 6),
                                         "cut": cut, "faces": entries}) + "\n")
                 previous_boxes = [face.box for face in faces]
@@ -279,6 +265,30 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
         finally:
             writer.close()
             progress.finish()
+
+
+def _face_entry(frame: media.Frame, file_name: str, number: int, face: FaceObservation, *,
+                describe: bool, config: ExtractConfig, encoder: IdentityEncoder,
+                out_dir: Path, writer: _OrderedWriter) -> dict[str, Any]:
+    """The progress-log record of one face; its crop and mask are queued for writing."""
+    if config.write_crops:
+        aligned = align_face(frame.image, face.landmarks, config.crop_size, config.coverage)
+        image_name, mask_name = crop_names(frame.index, number)
+        writer.png(out_dir / image_name, aligned.image)
+        writer.png(out_dir / mask_name, np.round(aligned.mask * 255).astype(np.uint8))
+        face_from_frame = aligned.face_from_frame
+        sharpness = _sharpness(aligned.image, aligned.mask)
+    else:  # analysis only: no crops, no sharpness (it is measured on the crop)
+        face_from_frame = face_from_frame_matrix(face.landmarks, config.crop_size,
+                                                 config.coverage)
+        image_name, mask_name, sharpness = "", "", 0.0
+    record = FaceRecord(
+        frame=frame.index, time=frame.time, source=file_name, track=-1, person=-1,
+        box=face.box, frame_landmarks=face.landmarks, face_from_frame=face_from_frame,
+        pose=face.pose, blendshapes=face.blendshapes,
+        descriptor=encoder.describe(frame.image, face.box) if describe else None,
+        sharpness=sharpness, image=image_name, mask=mask_name)
+    return record_to_json(record)
 
 
 def _trim_progress(path: Path) -> list[dict[str, Any]]:

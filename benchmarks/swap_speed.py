@@ -1,0 +1,67 @@
+"""End-to-end frames per second of `facedub swap` (decode, analyse, swap, composite,
+mark, encode) and peak memory, on a 512 px clip and on the 720p two-person clip.
+
+Each run starts with an empty work folder (the target's analysis included); a second run
+on the same folder shows the speed of re-swapping with other settings. Prints a markdown
+table and writes JSON.
+
+    python benchmarks/swap_speed.py [--repeats 3] [--engine mesh] [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from _measure import (
+    SHARED_FACES,
+    facedub_command,
+    markdown_table,
+    median_of,
+    run_measured,
+    write_json,
+)
+from facedub import media
+
+SOURCE = "still_paul_rudd_frontal_studio.jpg"
+TARGETS = ("clip_sadtalker_hdtf_katiehill_headturn.mp4", "clip_ghost_two_person_videocall.mp4")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--preset", default="medium", help="x264 preset passed to swap")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    rows, results = [], []
+    with tempfile.TemporaryDirectory(prefix="facedub-bench-") as temporary:
+        folder = Path(temporary)
+        for name in TARGETS:
+            target = SHARED_FACES / name
+            info = media.probe(target)
+            first, again = [], []
+            for attempt in range(args.repeats):
+                work = folder / f"work_{attempt}_{target.stem}"
+                command = [*facedub_command(), "swap", "--source", str(SHARED_FACES / SOURCE),
+                           "--target", str(target), "--work-dir", str(work),
+                           "--preset", args.preset]
+                first.append(run_measured([*command, "-o", str(folder / f"a{attempt}.mp4")]))
+                again.append(run_measured([*command, "-o", str(folder / f"b{attempt}.mp4"),
+                                           "--blend", "poisson"]))
+            cold, warm = median_of(first), median_of(again)
+            rows.append([name, f"{info.width}x{info.height}", info.frame_count,
+                         f"{info.frame_count / cold.seconds:.1f}",
+                         f"{info.frame_count / warm.seconds:.1f}", f"{cold.peak_mb:.0f}"])
+            results.append({"target": name, "frames": info.frame_count,
+                            "seconds_with_analysis": cold.seconds,
+                            "seconds_reswap": warm.seconds, "peak_mb": cold.peak_mb,
+                            "preset": args.preset, "source": SOURCE})
+    print(markdown_table(["target", "size", "frames", "frames/s (end to end)",
+                          "frames/s (analysis cached, poisson)", "peak MB"], rows))
+    if args.out:
+        write_json(args.out, results)
+
+
+if __name__ == "__main__":
+    main()
