@@ -42,7 +42,7 @@ def _largest_face_descriptors(path: Path, encoder: IdentityEncoder) -> list[np.n
     with FaceAnalyser(max_faces=2, video=info.kind == "video") as analyser:
         for frame in media.iter_frames(path):
             faces = analyser.analyse(frame.image, frame.time)
-            descriptors.append(encoder.describe(frame.image, faces[0].box) if faces else None)
+            descriptors.append(encoder.describe(frame.image, faces[0].landmarks) if faces else None)
     return descriptors
 
 

@@ -107,7 +107,7 @@ def reference_descriptor(photo: Path, encoder: IdentityEncoder) -> np.ndarray:
     if not faces:
         raise FacedubError(f"{photo}: no face found in the reference photo; use a clear photo "
                            "of the person's face")
-    return encoder.describe(image, faces[0].box)
+    return encoder.describe(image, faces[0].landmarks)
 
 
 def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
@@ -286,7 +286,7 @@ def _face_entry(frame: media.Frame, file_name: str, number: int, face: FaceObser
         frame=frame.index, time=frame.time, source=file_name, track=-1, person=-1,
         box=face.box, frame_landmarks=face.landmarks, face_from_frame=face_from_frame,
         pose=face.pose, blendshapes=face.blendshapes,
-        descriptor=encoder.describe(frame.image, face.box) if describe else None,
+        descriptor=encoder.describe(frame.image, face.landmarks) if describe else None,
         sharpness=sharpness, image=image_name, mask=mask_name)
     return record_to_json(record)
 

