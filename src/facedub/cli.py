@@ -258,3 +258,41 @@ def _build_engine(name: str, source: Path | None, model: Path | None, device: st
 
 
 SOURCE_CROP = 512  # source faces are kept at this crop size: the mesh engine's texture
+
+
+@app.command("eval")
+@user_errors
+def evaluate_command(
+    source: Annotated[Path, typer.Option(
+        help="The face that was put in: video, photo, folder of photos or faceset.")],
+    target: Annotated[Path, typer.Option(help="The original target video or photo.")],
+    swapped: Annotated[Path, typer.Option(help="The swap to measure (any tool's output).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
+    gallery: Annotated[Path | None, typer.Option(
+        help="Folder of photos or videos of other people (one per file) for ID retrieval."
+    )] = None,
+    target_person: Annotated[Path | None, typer.Option(
+        help="Photo of the target person who was swapped (multi-face targets).")] = None,
+    max_frames: Annotated[int | None, typer.Option(help="Measure only the first N frames.")]
+    = None,
+    identity_every: Annotated[int | None, typer.Option(
+        help="Identity on every Nth face frame (default: every frame up to 150, then 150 "
+             "spread evenly).")] = None,
+    max_faces: Annotated[int, typer.Option(help="Faces looked for in each frame.")] = 4,
+    source_frames: Annotated[int, typer.Option(
+        help="Frames of a source video sampled for its mean identity.")] = 60,
+    worst: Annotated[int, typer.Option(help="Worst frames shown per metric.")] = 10,
+    strip: Annotated[int, typer.Option(help="Frames in the side-by-side strip.")] = 8,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Where gallery descriptors are cached between runs.")] = None,
+) -> None:
+    """Measure a swap: identity, pose, expression, stability and seams, with a report."""
+    from facedub.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
+                        identity_every=identity_every, max_faces=max_faces,
+                        source_frames=source_frames, worst_count=worst, strip_frames=strip,
+                        cache_dir=cache_dir)
+    report = evaluate(source, target, swapped, out, config, RichProgress())
+    for line in report.summary_lines():
+        typer.echo(line)

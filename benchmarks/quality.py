@@ -1,0 +1,220 @@
+"""Quality benchmark: swap every source/target pair with every engine through the
+`facedub swap` CLI (the stable interface), evaluate each output, and print one markdown
+table (one row per pair and engine, with head-turn columns); the table and the full JSON
+are written beside the outputs.
+
+    python benchmarks/quality.py benchmarks/pairs.toml [--engine mesh] [--out DIR]
+        [--max-frames N] [--only NAME] [--skip-swap]
+
+Outputs go to a new temporary folder unless --out is given: swapped media of real
+people must not land in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _measure import REPO, facedub_command, markdown_table
+from facedub import media
+from facedub.errors import FacedubError
+from facedub.evaluate import YAW_BINS, EvalConfig, Report, evaluate
+from facedub.fsutil import write_json_atomic, write_text_atomic
+
+log = logging.getLogger("quality")
+
+SWAP_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    source: Path
+    target: Path
+    note: str = ""
+    target_person: Path | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    pairs: tuple[Pair, ...]
+    engines: tuple[str, ...]
+    engine_args: dict[str, list[str]]
+    max_frames: int | None
+    gallery: Path | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    pair: Pair
+    engine: str
+    swap_seconds: float
+    report: Report | None
+    error: str = ""
+
+
+def load_plan(path: Path) -> Plan:
+    """Read PAIRS.toml; paths in it are relative to the repo root."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+
+    def resolve(value: str) -> Path:
+        return (REPO / value).resolve()
+
+    def optional(value: str | None) -> Path | None:
+        return None if value is None else resolve(value)
+
+    pairs = []
+    for entry in data.get("pair", []):
+        pair = Pair(entry["name"], resolve(entry["source"]), resolve(entry["target"]),
+                    entry.get("note", ""), optional(entry.get("target_person")))
+        for role in ("source", "target"):
+            if not getattr(pair, role).exists():
+                raise FacedubError(f"{path}: pair {pair.name}: {role} {getattr(pair, role)} "
+                                   "does not exist")
+        pairs.append(pair)
+    if not pairs:
+        raise FacedubError(f"{path}: no [[pair]] entries")
+    return Plan(tuple(pairs), tuple(data.get("engines", ["mesh"])),
+                {k: list(v) for k, v in data.get("engine_args", {}).items()},
+                data.get("max_frames"), optional(data.get("gallery")))
+
+
+def trimmed(target: Path, frames: int | None, folder: Path) -> Path:
+    """The first `frames` frames of a target video (re-encoded near-losslessly, audio
+    kept), so swap and evaluation see the same short clip; photos as they are."""
+    if frames is None or media.is_photo_path(target):
+        return target
+    info = media.probe(target)
+    if info.frame_count <= frames:
+        return target
+    clip = folder / f"{target.stem}.first{frames}.mp4"
+    if clip.is_file():
+        return clip
+    folder.mkdir(parents=True, exist_ok=True)
+    with media.VideoWriter(clip, info.width, info.height, info.fps, crf=10,
+                           audio_from=target if info.has_audio else None) as writer:
+        for frame in media.iter_frames(target):
+            if frame.index >= frames:
+                break
+            writer.write(frame.image, frame.time)
+    return clip
+
+
+def run_swap(pair: Pair, target: Path, engine: str, extra: list[str],
+             out: Path) -> tuple[float, str]:
+    """Run `facedub swap`; returns (seconds, error text or "")."""
+    command = [*facedub_command(), "swap", "--source", str(pair.source), "--target",
+               str(target), "-o", str(out), "--engine", engine, *extra]
+    if pair.target_person is not None:
+        command += ["--target-person", str(pair.target_person)]
+    log.info("%s", " ".join(command))
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=SWAP_TIMEOUT_S,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return time.monotonic() - started, f"timed out after {SWAP_TIMEOUT_S} s"
+    seconds = time.monotonic() - started
+    if done.returncode != 0 or not out.is_file():
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return seconds, f"exit {done.returncode}: {lines[-1] if lines else 'no output'}"
+    return seconds, ""
+
+
+def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: bool) -> Outcome:
+    folder = out_root / pair.name / engine
+    folder.mkdir(parents=True, exist_ok=True)
+    target = trimmed(pair.target, plan.max_frames, out_root / "targets")
+    swapped = folder / ("swapped" + (target.suffix if media.is_photo_path(target) else ".mp4"))
+    seconds, error = 0.0, ""
+    if not (skip_swap and swapped.is_file()):
+        seconds, error = run_swap(pair, target, engine, plan.engine_args.get(engine, []),
+                                  swapped)
+    if error:
+        log.error("%s / %s: swap failed: %s", pair.name, engine, error)
+        return Outcome(pair, engine, seconds, None, f"swap: {error}")
+    config = EvalConfig(gallery=plan.gallery, target_person=pair.target_person,
+                        max_frames=plan.max_frames, cache_dir=out_root / "cache")
+    try:
+        report = evaluate(pair.source, target, swapped, folder / "report", config)
+    except FacedubError as failure:
+        return Outcome(pair, engine, seconds, None, f"eval: {failure}")
+    return Outcome(pair, engine, seconds, report)
+
+
+def markdown(outcomes: list[Outcome]) -> str:
+    header = ["pair", "engine", "swap s", "frames", "lost", "nearer src", "top-1", "id→src",
+              "pose°", "expr", "mouth", "flicker", "jitter %", "seam ΔE+",
+              *[f"yaw {label}" for label, _, _ in YAW_BINS]]
+    rows = []
+    for outcome in outcomes:
+        lead = [outcome.pair.name, outcome.engine, f"{outcome.swap_seconds:.0f}"]
+        if outcome.report is None:
+            rows.append([*lead, outcome.error.replace("|", "/"), *[""] * (len(header) - 4)])
+            continue
+        s = outcome.report.summary
+        m = s.mean
+        rows.append([
+            *lead, str(s.face_frames), _pct(s.failed_share), _pct(m("id_nearer_source")),
+            _pct(m("id_retrieved")), f"{m('id_distance_source'):.3f}",
+            f"{m('pose_error'):.1f}", f"{m('expression_error'):.3f}",
+            _pct(m("mouth_open_agree")), f"{m('flicker'):.2f}", f"{m('landmark_jitter'):.2f}",
+            f"{m('seam_color_excess'):.2f}",
+            *["–" if not row.frames else f"{row.frames}: {_pct(row.means['id_nearer_source'])}"
+              f", {row.means['pose_error']:.1f}°" for row in s.bins]])
+    legend = ("frames: frames with the target face. lost: those whose swapped face was not "
+              "found. nearer src: described frames nearer the source than the target (lost = "
+              "miss). top-1: ID retrieval in the gallery. Yaw columns, by the target's |yaw|: "
+              "frames, nearer src, pose error.")
+    return markdown_table(header, rows) + "\n\n" + legend + "\n"
+
+
+def _pct(share: float) -> str:
+    return "n/a" if share != share else f"{100 * share:.0f}%"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pairs", type=Path, help="PAIRS.toml")
+    parser.add_argument("--engine", action="append", help="engine(s) to run (default: file's)")
+    parser.add_argument("--out", type=Path, help="output folder (default: a new temp folder)")
+    parser.add_argument("--max-frames", type=int, help="override the file's max_frames")
+    parser.add_argument("--only", action="append", help="run only the pair(s) of this name")
+    parser.add_argument("--skip-swap", action="store_true",
+                        help="evaluate swapped files already in --out instead of swapping")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    plan = load_plan(args.pairs)
+    if args.max_frames is not None:
+        plan = Plan(plan.pairs, plan.engines, plan.engine_args, args.max_frames, plan.gallery)
+    out_root = args.out or Path(tempfile.mkdtemp(prefix="facedub-quality-"))
+    engines = tuple(args.engine or plan.engines)
+    pairs = [p for p in plan.pairs if not args.only or p.name in args.only]
+    outcomes = [run_pair(pair, engine, plan, out_root, args.skip_swap)
+                for pair in pairs for engine in engines]
+    table = markdown(outcomes)
+    write_text_atomic(out_root / "quality.md", table)
+    write_json_atomic(out_root / "quality.json", [_json(o) for o in outcomes])
+    print(table)
+    print(f"outputs, reports and quality.json in {out_root}")
+    return 0 if all(o.report is not None for o in outcomes) else 1
+
+
+def _json(outcome: Outcome) -> dict[str, Any]:
+    return {"pair": outcome.pair.name, "engine": outcome.engine, "note": outcome.pair.note,
+            "source": str(outcome.pair.source), "target": str(outcome.pair.target),
+            "swap_seconds": round(outcome.swap_seconds, 2), "error": outcome.error or None,
+            "report": str(outcome.report.out_dir) if outcome.report else None,
+            "summary": outcome.report.summary.to_json() if outcome.report else None}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

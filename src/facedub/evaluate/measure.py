@@ -1,0 +1,183 @@
+"""The frame loop: stream target and swapped media side by side and measure every frame.
+
+Identity descriptors (dlib, about 75 ms a face) are the slow part, so only sampled frames
+are described. They run inline: on a 2-core machine a background thread for dlib was
+measured slower than inline (8.1 s vs 6.7 s for 60 frames), both libraries use threads
+of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from facedub.align import landmarks_in_crop
+from facedub.evaluate.config import EvalConfig, yaw_bin
+from facedub.evaluate.inputs import Identity, TargetAnalysis, nearest
+from facedub.evaluate.metrics import (
+    FAILED,
+    NAN,
+    FaceCrops,
+    FrameMetrics,
+    Status,
+    cosine,
+    cut_crops,
+    expression_errors,
+    flicker,
+    jaw_open,
+    landmark_jitter,
+    pose_errors,
+    seam_measure,
+)
+from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
+from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
+from facedub.faces.identity import IdentityEncoder, distance
+from facedub.faces.landmarks import FaceAnalyser
+from facedub.faceset import FaceRecord
+from facedub.progress import Progress
+from facedub.types import FaceObservation
+
+
+@dataclass(frozen=True)
+class Measured:
+    frames: tuple[FrameMetrics, ...]
+    pictures: PictureKeeper  # thumbnails kept for the report, written by it
+    identity_step: int  # every Nth frame with a target face was described
+
+
+@dataclass(frozen=True)
+class _Face:
+    """What the next frame needs of this one for the temporal measures."""
+
+    frame: int
+    crops: FaceCrops
+    target_landmarks: np.ndarray
+    swapped_landmarks: np.ndarray
+
+
+def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequence[Identity],
+            encoder: IdentityEncoder, config: EvalConfig, progress: Progress) -> Measured:
+    """Measure every analysed target frame against the swapped frame at the same time."""
+    target_info, _ = check_kinds(target, swapped)
+    face_frames = sorted(analysis.faces)
+    step = config.identity_step(len(face_frames))
+    sampled = set(face_frames[::step])
+    source = _source_of(gallery)
+    keeper = PictureKeeper(config.worst_count, strip_frames(face_frames, config.strip_frames))
+    size = analysis.faceset.meta.crop_size
+    frames: list[FrameMetrics] = []
+    previous: _Face | None = None
+    described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)
+    progress.start(analysis.frames, f"evaluate {swapped.name}")
+    try:
+        with FaceAnalyser(max_faces=config.max_faces,
+                          video=analysis.kind == "video") as analyser:
+            for pair in paired_frames(target, swapped, target_info, analysis.frames):
+                index = pair.target.index
+                # Every swapped frame goes through the landmark model, as every target frame
+                # did in extract: in video mode its tracking depends on the sequence.
+                swapped_faces = [] if pair.swapped is None else analyser.analyse(
+                    pair.swapped, pair.target.time, new_shot=index == 0)
+                record = analysis.faces.get(index)
+                metrics, current = FrameMetrics(index, pair.target.time, "no_face"), None
+                if record is not None:
+                    face = match_face(record.box, swapped_faces)
+                    metrics, current, thumb = _measure_face(pair, record, face, previous, size)
+                    _offer_pictures(keeper, metrics, thumb)
+                    if index in sampled:
+                        metrics = replace(metrics, identity_sampled=True)
+                    if index in sampled and face is not None and pair.swapped is not None:
+                        descriptor = encoder.describe(pair.swapped, face.landmarks)
+                        described.append((index, descriptor))
+                        keeper.offer("identity", distance(descriptor, source.descriptor),
+                                     index, thumb)
+                frames.append(metrics)
+                previous = current
+                progress.advance()
+    finally:
+        progress.finish()
+    frames = _with_identity(frames, described, analysis.identity, gallery)
+    return Measured(tuple(frames), keeper, step)
+
+
+def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
+                  previous: _Face | None, size: int
+                  ) -> tuple[FrameMetrics, _Face | None, np.ndarray]:
+    """Measures of one frame with a target face, the state for the next frame, and the
+    side-by-side thumbnail."""
+    swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
+    crops = cut_crops(pair.target.image, swapped, record.face_from_frame,
+                      landmarks_in_crop(record.frame_landmarks, record.face_from_frame), size)
+    thumb = side_by_side(crops.target, crops.swapped)
+    status: Status = "missing" if pair.swapped is None else "lost" if face is None else "ok"
+    base = FrameMetrics(pair.target.index, pair.target.time, status,
+                        yaw_bin=yaw_bin(record.pose.yaw), target_yaw=record.pose.yaw,
+                        target_pitch=record.pose.pitch, target_roll=record.pose.roll,
+                        target_jaw_open=jaw_open(record.blendshapes))
+    if face is None:
+        return base, None, thumb
+    yaw, pitch, roll, pose = pose_errors(record.pose, face.pose)
+    expression = expression_errors(record.blendshapes, face.blendshapes)
+    seam = seam_measure(crops)
+    flick, brightness, jitter = NAN, NAN, NAN
+    if previous is not None and previous.frame == pair.target.index - 1:
+        flick, brightness = flicker(previous.crops, crops)
+        jitter = landmark_jitter(previous.target_landmarks, previous.swapped_landmarks,
+                                 record.frame_landmarks, face.landmarks,
+                                 record.box[3] - record.box[1])
+    metrics = replace(
+        base, swapped_jaw_open=jaw_open(face.blendshapes), yaw_error=yaw,
+        pitch_error=pitch, roll_error=roll, pose_error=pose,
+        expression_error=expression.expression, jaw_open_error=expression.jaw_open,
+        mouth_open_agree=expression.mouth_open_agree, eye_blink_error=expression.eye_blink,
+        eyes_closed_agree=expression.eyes_closed_agree, gaze_error=expression.gaze,
+        flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,
+        seam_color=seam.color, seam_color_excess=seam.color_excess,
+        seam_gradient=seam.gradient, seam_gradient_excess=seam.gradient_excess)
+    return metrics, _Face(pair.target.index, crops, record.frame_landmarks,
+                          face.landmarks), thumb
+
+
+def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndarray) -> None:
+    if metrics.status in FAILED:
+        keeper.offer_lost(metrics.frame, thumb)
+    else:
+        keeper.offer("seam", metrics.seam_color_excess, metrics.frame, thumb)
+    if keeper.wants_strip(metrics.frame):
+        keeper.offer_strip(metrics.frame, thumb)
+
+
+def _with_identity(frames: list[FrameMetrics], described: list[tuple[int, np.ndarray]],
+                   target: Identity, gallery: Sequence[Identity]) -> list[FrameMetrics]:
+    """Fill in the identity measures of the described frames; a sampled frame whose face
+    was lost counts as a failed identification, not as a gap."""
+    source = _source_of(gallery)
+    swapped_mean = np.mean([d for _, d in described], axis=0) if described else None
+    found: dict[int, FrameMetrics] = {}
+    by_frame = {metrics.frame: metrics for metrics in frames}
+    for frame, descriptor in described:
+        to_source = distance(descriptor, source.descriptor)
+        to_target = distance(descriptor, target.descriptor)
+        best = nearest(descriptor, tuple(gallery))
+        found[frame] = replace(
+            by_frame[frame], id_distance_source=to_source, id_distance_target=to_target,
+            id_cosine_source=cosine(descriptor, source.descriptor),
+            id_cosine_target=cosine(descriptor, target.descriptor),
+            id_nearer_source=float(to_source < to_target),
+            id_retrieved=float(best.role == "source"), id_nearest=best.name,
+            id_drift=distance(descriptor, swapped_mean) if swapped_mean is not None else NAN)
+    result = []
+    for metrics in frames:
+        if metrics.frame in found:
+            metrics = found[metrics.frame]
+        elif metrics.identity_sampled and metrics.status in FAILED:
+            metrics = replace(metrics, id_nearer_source=0.0, id_retrieved=0.0)
+        result.append(metrics)
+    return result
+
+
+def _source_of(gallery: Sequence[Identity]) -> Identity:
+    return next(person for person in gallery if person.role == "source")

@@ -1,0 +1,351 @@
+"""Per-frame quality measures of a swap: identity, pose, expression, stability, seams.
+
+Every measure compares the swapped frame with the original target frame at the same time,
+in the target face's aligned crop (`FaceCrops`), so a pixel means the same place on the
+face in both and the target's own motion, expression and light cancel out. A frame whose
+swapped face was not found carries NaN in every face measure and status "lost".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from facedub.composite.masks import face_mask
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.geometry import warp_to_face
+from facedub.types import HeadPose
+
+NAN = float("nan")
+Status = Literal["ok", "lost", "missing", "no_face"]
+# ok: target face and swapped face found; lost: the swapped face was not found where the
+# target face is; missing: the swapped media has no frame at this time; no_face: the
+# target person is not in this frame, so there is nothing to measure.
+FAILED: frozenset[str] = frozenset({"lost", "missing"})
+
+MOUTH_OPEN = 0.25  # jawOpen above this counts as an open mouth
+EYES_CLOSED = 0.5  # mean eyeBlink above this counts as closed eyes
+SEAM_SECTORS = 16  # the border is compared sector by sector, so one bad side shows
+SEAM_RINGS = 4  # one ring outside the landmark oval, three inside: where blend edges sit
+_JAW = BLENDSHAPE_NAMES.index("jawOpen")
+_BLINK = [BLENDSHAPE_NAMES.index(n) for n in ("eyeBlinkLeft", "eyeBlinkRight")]
+_GAZE = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith("eyeLook")]
+_EXPRESSION = slice(1, None)  # every blendshape but "_neutral"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How to read one per-frame measure. `better` is the direction of a good swap."""
+
+    label: str
+    unit: str
+    better: Literal["lower", "higher"]
+    group: str
+    description: str
+
+
+# The per-frame measures summarised, plotted and tabled, in report order. Names are
+# fields of FrameMetrics.
+METRICS: dict[str, Metric] = {
+    "id_distance_source": Metric("identity distance to source", "dlib", "lower", "identity",
+                                 "descriptor distance to the source's mean; < 0.6 is the "
+                                 "same person by dlib's calibration"),
+    "id_distance_target": Metric("identity distance to target", "dlib", "higher", "identity",
+                                 "descriptor distance to the original target person's mean"),
+    "id_cosine_source": Metric("cosine to source", "", "higher", "identity",
+                               "cosine similarity of descriptors, swapped vs source"),
+    "id_cosine_target": Metric("cosine to target", "", "lower", "identity",
+                               "cosine similarity of descriptors, swapped vs target"),
+    "id_nearer_source": Metric("nearer source than target", "share", "higher", "identity",
+                               "swapped face nearer the source than the target; lost = 0"),
+    "id_retrieved": Metric("ID retrieval top-1", "share", "higher", "identity",
+                           "nearest gallery person is the source; lost = 0"),
+    "id_drift": Metric("identity drift", "dlib", "lower", "identity",
+                       "distance to the swapped clip's own mean descriptor (stability)"),
+    "yaw_error": Metric("yaw error", "deg", "lower", "pose", "|yaw target - yaw swapped|"),
+    "pitch_error": Metric("pitch error", "deg", "lower", "pose", "|pitch difference|"),
+    "roll_error": Metric("roll error", "deg", "lower", "pose", "|roll difference|"),
+    "pose_error": Metric("pose error", "deg", "lower", "pose",
+                         "length of the (yaw, pitch, roll) difference"),
+    "expression_error": Metric("expression error", "", "lower", "expression",
+                               "mean |difference| of the 51 blendshapes (0..1)"),
+    "jaw_open_error": Metric("jawOpen error", "", "lower", "expression",
+                             "|jawOpen target - swapped|"),
+    "mouth_open_agree": Metric("mouth open agrees", "share", "higher", "expression",
+                               f"both open or both closed (jawOpen > {MOUTH_OPEN})"),
+    "eye_blink_error": Metric("eyeBlink error", "", "lower", "expression",
+                              "|eyeBlink difference|, mean of both eyes"),
+    "eyes_closed_agree": Metric("eyes closed agrees", "share", "higher", "expression",
+                                f"both closed or both open (eyeBlink > {EYES_CLOSED})"),
+    "gaze_error": Metric("gaze error", "", "lower", "expression",
+                         "mean |difference| of the 8 eyeLook blendshapes"),
+    "flicker": Metric("flicker", "grey levels", "lower", "temporal",
+                      "frame-to-frame change inside the face beyond the target's own "
+                      "(stabilised on the target face)"),
+    "brightness_flicker": Metric("brightness flicker", "grey levels", "lower", "temporal",
+                                 "change of the face's mean brightness beyond the target's"),
+    "landmark_jitter": Metric("landmark jitter", "% face height", "lower", "temporal",
+                              "frame-to-frame motion of swapped landmarks relative to the "
+                              "target's"),
+    "seam_color": Metric("border colour step", "ΔE", "lower", "seam",
+                         "Lab colour step between rings along the face border, where the "
+                         "excess is largest"),
+    "seam_color_excess": Metric("border colour step excess", "ΔE", "lower", "seam",
+                                "colour step beyond the target's own at the same place, by "
+                                "sector, at the worst ring boundary near the face oval"),
+    "seam_gradient": Metric("border gradient", "grey/px", "lower", "seam",
+                            "mean gradient magnitude in the ring where the excess is largest"),
+    "seam_gradient_excess": Metric("border gradient excess", "grey/px", "lower", "seam",
+                                   "ring gradient beyond the target's own, worst ring"),
+}
+
+
+@dataclass(frozen=True)
+class FrameMetrics:
+    """Everything measured on one target frame. Floats are NaN where not measured; the
+    agreement and identity flags are 1.0 / 0.0 so that their mean is a share."""
+
+    frame: int
+    time: float
+    status: Status
+    yaw_bin: str = ""  # head-turn bin of the target face, see config.YAW_BINS
+    target_yaw: float = NAN
+    target_pitch: float = NAN
+    target_roll: float = NAN
+    identity_sampled: bool = False
+    id_nearest: str = ""  # gallery name nearest to the swapped face
+    target_jaw_open: float = NAN
+    swapped_jaw_open: float = NAN
+    id_distance_source: float = NAN
+    id_distance_target: float = NAN
+    id_cosine_source: float = NAN
+    id_cosine_target: float = NAN
+    id_nearer_source: float = NAN
+    id_retrieved: float = NAN
+    id_drift: float = NAN
+    yaw_error: float = NAN
+    pitch_error: float = NAN
+    roll_error: float = NAN
+    pose_error: float = NAN
+    expression_error: float = NAN
+    jaw_open_error: float = NAN
+    mouth_open_agree: float = NAN
+    eye_blink_error: float = NAN
+    eyes_closed_agree: float = NAN
+    gaze_error: float = NAN
+    flicker: float = NAN
+    brightness_flicker: float = NAN
+    landmark_jitter: float = NAN
+    seam_color: float = NAN
+    seam_color_excess: float = NAN
+    seam_gradient: float = NAN
+    seam_gradient_excess: float = NAN
+
+    def value(self, name: str) -> float:
+        """The measure `name` (a key of METRICS)."""
+        return float(getattr(self, name))
+
+
+@dataclass(frozen=True)
+class FaceCrops:
+    """Target and swapped frame, both cut with the target face's alignment.
+
+    `target`, `swapped` (S, S, 3) uint8 RGB; `target_grey`, `swapped_grey` (S, S) float32
+    luma; `inside` (S, S) bool, the target's face mask (forehead included) at 0.5;
+    `valid` (S, S) bool, crop pixels that lie in the frame.
+    """
+
+    target: np.ndarray
+    swapped: np.ndarray
+    target_grey: np.ndarray
+    swapped_grey: np.ndarray
+    inside: np.ndarray
+    valid: np.ndarray
+    band: int  # seam band width in crop pixels
+
+
+def cut_crops(target: np.ndarray, swapped: np.ndarray, face_from_frame: np.ndarray,
+              face_landmarks: np.ndarray, size: int) -> FaceCrops:
+    """Cut both frames with the target face's `face_from_frame` (2x3) into (size, size)
+    crops; `face_landmarks` (478, 3) are the target's landmarks in crop pixels."""
+    inside = face_mask(face_landmarks, size, forehead=True) > 0.5
+    in_frame = np.full(target.shape[:2], 255, dtype=np.uint8)
+    valid = warp_to_face(in_frame, face_from_frame, size, cv2.INTER_NEAREST) > 0
+    target_crop = warp_to_face(target, face_from_frame, size)
+    swapped_crop = warp_to_face(swapped, face_from_frame, size)
+    return FaceCrops(target_crop, swapped_crop, _grey(target_crop), _grey(swapped_crop),
+                     inside, valid, band=max(2, size // 32))
+
+
+def pose_errors(target: HeadPose, swapped: HeadPose) -> tuple[float, float, float, float]:
+    """(|Δyaw|, |Δpitch|, |Δroll|, length of the three) in degrees, angles wrapped."""
+    errors = [abs((a - b + 180.0) % 360.0 - 180.0) for a, b in
+              ((target.yaw, swapped.yaw), (target.pitch, swapped.pitch),
+               (target.roll, swapped.roll))]
+    return errors[0], errors[1], errors[2], math.sqrt(sum(e * e for e in errors))
+
+
+@dataclass(frozen=True)
+class ExpressionErrors:
+    expression: float
+    jaw_open: float
+    mouth_open_agree: float
+    eye_blink: float
+    eyes_closed_agree: float
+    gaze: float
+
+
+def expression_errors(target: np.ndarray, swapped: np.ndarray) -> ExpressionErrors:
+    """Compare two (52,) blendshape vectors in BLENDSHAPE_NAMES order."""
+    difference = np.abs(target.astype(np.float64) - swapped.astype(np.float64))
+    blink_t, blink_s = float(target[_BLINK].mean()), float(swapped[_BLINK].mean())
+    return ExpressionErrors(
+        expression=float(difference[_EXPRESSION].mean()),
+        jaw_open=float(difference[_JAW]),
+        mouth_open_agree=float((target[_JAW] > MOUTH_OPEN) == (swapped[_JAW] > MOUTH_OPEN)),
+        eye_blink=float(difference[_BLINK].mean()),
+        eyes_closed_agree=float((blink_t > EYES_CLOSED) == (blink_s > EYES_CLOSED)),
+        gaze=float(difference[_GAZE].mean()))
+
+
+@dataclass(frozen=True)
+class SeamMeasure:
+    color: float  # ΔE of the swapped frame at the border where the excess is largest
+    color_excess: float
+    gradient: float  # grey/px of the swapped frame in the ring where the excess is largest
+    gradient_excess: float
+
+
+def seam_measure(crops: FaceCrops) -> SeamMeasure:
+    """Colour steps and gradients near the face mask's border, swapped vs the target's own.
+
+    A swap's blend edge sits somewhere near the landmark oval: on it, or a few pixels
+    inside where the compositor eroded and feathered its mask. So the border region is cut
+    into SEAM_RINGS rings `crops.band` pixels wide (one outside the oval, the rest inside),
+    each split into SEAM_SECTORS angular sectors. The colour step between neighbouring
+    rings is the CIE76 ΔE of their mean Lab colours per sector; its excess over the
+    target's own step (clipped at 0 per sector, so one bad side shows) is taken at the
+    ring boundary where it is largest. The gradient excess is the same for the mean
+    gradient magnitude per ring.
+    """
+    ring = _rings(crops.inside, crops.valid, crops.band)
+    sector = _sectors(crops.inside)
+    steps_t = _colour_steps(crops.target, ring, sector)  # (SEAM_RINGS - 1, SEAM_SECTORS)
+    steps_s = _colour_steps(crops.swapped, ring, sector)
+    with np.errstate(all="ignore"):
+        excess = np.nanmean(np.maximum(steps_s - steps_t, 0.0), axis=1)
+        colour = np.nanmean(steps_s, axis=1)
+    gradient_t = _ring_gradients(crops.target_grey, ring)
+    gradient_s = _ring_gradients(crops.swapped_grey, ring)
+    if not np.isfinite(excess).any() or not np.isfinite(gradient_s).any():
+        return SeamMeasure(NAN, NAN, NAN, NAN)
+    at_colour = int(np.nanargmax(excess))
+    at_gradient = int(np.nanargmax(gradient_s - gradient_t))
+    return SeamMeasure(color=float(colour[at_colour]), color_excess=float(excess[at_colour]),
+                       gradient=float(gradient_s[at_gradient]),
+                       gradient_excess=float(gradient_s[at_gradient] - gradient_t[at_gradient]))
+
+
+def flicker(previous: FaceCrops, current: FaceCrops) -> tuple[float, float]:
+    """(flicker, brightness flicker) between consecutive frames, in grey levels.
+
+    Flicker: mean |swapped change| minus mean |target change| inside the eroded face
+    (negative: steadier than the target). Brightness flicker: |change of the swapped
+    face's mean grey - change of the target's|.
+    """
+    region = _eroded(current.inside, current.band) & current.valid & previous.valid
+    if not region.any():
+        return NAN, NAN
+    change_s = current.swapped_grey[region] - previous.swapped_grey[region]
+    change_t = current.target_grey[region] - previous.target_grey[region]
+    return (float(np.abs(change_s).mean() - np.abs(change_t).mean()),
+            float(abs(change_s.mean() - change_t.mean())))
+
+
+def landmark_jitter(previous_target: np.ndarray, previous_swapped: np.ndarray,
+                    target: np.ndarray, swapped: np.ndarray, face_height: float) -> float:
+    """Mean frame-to-frame motion of the swapped landmarks relative to the target's, in
+    percent of the face height. All landmarks (478, 2+) in frame pixels."""
+    residual = swapped[:, :2].astype(np.float64) - target[:, :2]
+    previous = previous_swapped[:, :2].astype(np.float64) - previous_target[:, :2]
+    motion = np.linalg.norm(residual - previous, axis=1).mean()
+    return float(100.0 * motion / max(face_height, 1.0))
+
+
+def jaw_open(blendshapes: np.ndarray) -> float:
+    """The jawOpen blendshape of a (52,) vector: how open the mouth is, 0..1."""
+    return float(blendshapes[_JAW])
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    norms = float(np.linalg.norm(a64) * np.linalg.norm(b64))
+    return float(a64 @ b64) / max(norms, 1e-12)
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _eroded(mask: np.ndarray, radius: int) -> np.ndarray:
+    """A bool mask shrunk by a disc of `radius` pixels."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    eroded: np.ndarray = cv2.erode(mask.astype(np.uint8), kernel).astype(bool)
+    return eroded
+
+
+def _rings(inside: np.ndarray, valid: np.ndarray, width: int) -> np.ndarray:
+    """(S, S) int ring index: 0 for the band just outside the mask, 1.. going inwards,
+    -1 elsewhere (deeper inside, farther out, or outside the frame)."""
+    hard = inside.astype(np.uint8)
+    depth = (cv2.distanceTransform(hard, cv2.DIST_L2, 3)
+             - cv2.distanceTransform(1 - hard, cv2.DIST_L2, 3))  # > 0 inside
+    ring = np.floor(depth / width).astype(np.int64) + 1
+    ring[(ring < 0) | (ring >= SEAM_RINGS) | ~valid] = -1
+    return ring
+
+
+def _sectors(inside: np.ndarray) -> np.ndarray:
+    """(S, S) int sector index of each pixel, by angle around the mask's centroid."""
+    ys, xs = np.nonzero(inside)
+    size = inside.shape[0]
+    cy, cx = (float(ys.mean()), float(xs.mean())) if ys.size else (size / 2.0, size / 2.0)
+    grid_y, grid_x = np.mgrid[0:size, 0:size]
+    angle = np.arctan2(grid_y - cy, grid_x - cx)
+    sector: np.ndarray = np.minimum((angle + math.pi) / (2 * math.pi) * SEAM_SECTORS,
+                                    SEAM_SECTORS - 1).astype(np.int64)
+    return sector
+
+
+def _colour_steps(image: np.ndarray, ring: np.ndarray, sector: np.ndarray) -> np.ndarray:
+    """(SEAM_RINGS - 1, SEAM_SECTORS) ΔE between the mean Lab colours of neighbouring
+    rings, per sector; NaN where a side holds too few pixels to be a border."""
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    used = ring >= 0
+    cell = ring[used] * SEAM_SECTORS + sector[used]
+    cells = SEAM_RINGS * SEAM_SECTORS
+    counts = np.bincount(cell, minlength=cells).astype(np.float64)
+    sums = np.stack([np.bincount(cell, weights=lab[..., c][used], minlength=cells)
+                     for c in range(3)], axis=1)
+    means = (sums / np.maximum(counts, 1.0)[:, None]).reshape(SEAM_RINGS, SEAM_SECTORS, 3)
+    means[counts.reshape(SEAM_RINGS, SEAM_SECTORS) < 8] = np.nan
+    steps: np.ndarray = np.linalg.norm(means[1:] - means[:-1], axis=2)
+    return steps
+
+
+def _ring_gradients(grey: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """(SEAM_RINGS,) mean gradient magnitude per ring, grey levels per pixel."""
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    used = ring >= 0
+    # Sobel's 3x3 kernel weighs 4 pixels: /4 gives grey levels per pixel.
+    magnitude = np.hypot(gx, gy)[used] / 4.0
+    counts = np.bincount(ring[used], minlength=SEAM_RINGS)
+    sums = np.bincount(ring[used], weights=magnitude, minlength=SEAM_RINGS)
+    means: np.ndarray = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return means
+
