@@ -18,9 +18,9 @@ class OneEuroFilter:
     """Filters arrays of any shape over time. `scale` normalises speed (pass the face's
     size in pixels), so the same settings suit small and large faces."""
 
-    min_cutoff: float = 1.5  # Hz, cutoff when still: lower is steadier
-    beta: float = 0.8  # how fast the cutoff rises with speed (in face sizes per second)
-    derivative_cutoff: float = 1.0  # Hz
+    min_cutoff: float = 2.0  # Hz, cutoff when still: lower is steadier
+    beta: float = 20.0  # how fast the cutoff rises with speed (in face sizes per second)
+    derivative_cutoff: float = 4.0  # Hz
     _value: np.ndarray | None = field(default=None, init=False)
     _speed: np.ndarray | None = field(default=None, init=False)
     _time: float = field(default=0.0, init=False)
