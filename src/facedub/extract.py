@@ -321,7 +321,9 @@ def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> Extr
     write_text_atomic(out_dir / RECORDS_FILE,
                       "".join(json.dumps(record_to_json(r)) + "\n" for r in final))
     meta = read_meta(out_dir)
+    cuts = [frame["frame"] for frame in frames if frame["cut"]]
     meta.update(complete=True, frames_analysed=len(frames), persons=persons, person=chosen,
+                cuts=cuts,
                 person_reference=None if reference_distance is None
                 else {"distance": round(reference_distance, 4)})
     write_json_atomic(out_dir / META_FILE, meta)
@@ -365,13 +367,14 @@ def _choose_person(persons: list[dict[str, Any]],
     scored = [(distance(reference, np.asarray(p["descriptor"])), p["id"]) for p in persons
               if p["descriptor"] is not None]
     if not scored:
-        raise FacedubError("no face could be identified, so --person cannot choose; extract "
-                           "without --person")
+        raise FacedubError("no face could be identified, so a reference photo cannot choose "
+                           "the person; leave the reference photo out")
     best_distance, best = min(scored)
     if best_distance > SAME_PERSON_DISTANCE:
-        raise FacedubError(f"the person of the --person photo was not found (nearest is person "
-                           f"{best} at identity distance {best_distance:.2f}, same person is "
-                           f"below {SAME_PERSON_DISTANCE}); use a clearer photo of them")
+        raise FacedubError(f"the person in the reference photo was not found (nearest is "
+                           f"person {best} at identity distance {best_distance:.2f}, the same "
+                           f"person is below {SAME_PERSON_DISTANCE}); use a clearer photo of "
+                           "them")
     return int(best), best_distance
 
 

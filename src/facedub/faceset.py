@@ -5,6 +5,7 @@ Layout of a faceset folder (format version 1, JSON and PNG only, never pickle):
     faceset.json   format, version, crop size and coverage, the source file and its
                    sha256, counts, persons (face counts and mean identity descriptors),
                    the chosen person, blendshape names, extraction settings
+                   and the frames where a new shot starts
     faces.jsonl    one record per face (see FaceRecord), in frame order
     faces/*.png    aligned crops, RGB
     masks/*.png    soft face masks in crop coordinates, 8-bit grey
@@ -83,6 +84,7 @@ class FacesetMeta:
     blendshape_names: tuple[str, ...]
     settings: dict[str, Any]
     has_crops: bool  # False for an analysis-only faceset (landmarks, no images)
+    cuts: frozenset[int]  # frames where a new shot starts (every photo is one)
     raw: dict[str, Any]  # the whole faceset.json, for fields added by later versions
 
 
@@ -252,7 +254,8 @@ def _parse_meta(raw: dict[str, Any], root: Path) -> FacesetMeta:
             source_kind=str(raw["source"]["kind"]), frames_analysed=int(raw["frames_analysed"]),
             person=int(raw["person"]), persons=persons,
             blendshape_names=tuple(raw["blendshape_names"]), settings=dict(raw["settings"]),
-            has_crops=bool(raw.get("crops", True)), raw=raw)
+            has_crops=bool(raw.get("crops", True)),
+            cuts=frozenset(int(frame) for frame in raw.get("cuts", [])), raw=raw)
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{root / META_FILE}: field {error} is missing or malformed; the "
                            "faceset is damaged, extract again") from error

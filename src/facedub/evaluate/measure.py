@@ -80,7 +80,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                 # Every swapped frame goes through the landmark model, as every target frame
                 # did in extract: in video mode its tracking depends on the sequence.
                 swapped_faces = [] if pair.swapped is None else analyser.analyse(
-                    pair.swapped, pair.target.time, new_shot=index == 0)
+                    pair.swapped, pair.target.time,
+                    new_shot=index == 0 or index in analysis.faceset.meta.cuts)
                 record = analysis.faces.get(index)
                 metrics, current = FrameMetrics(index, pair.target.time, "no_face"), None
                 if record is not None:
