@@ -3,7 +3,8 @@ test session (extraction is the slow part of most tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,22 @@ from facedub.extract import extract
 from facedub.faceset import Faceset
 
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never touch the user's own signing key or analysis cache: the config and
+    work folders point into the session's temporary folder (subprocesses inherit this)."""
+    folder = tmp_path_factory.mktemp("facedub-home")
+    names = {"FACEDUB_CONFIG_DIR": folder / "config", "FACEDUB_WORK_DIR": folder / "work"}
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(path) for name, path in names.items()})
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

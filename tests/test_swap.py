@@ -12,7 +12,7 @@ from facedub.engines.mesh import MeshEngine
 from facedub.errors import FacedubError
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
-from facedub.swap import SwapConfig, SwapResult, check_output_path, swap
+from facedub.swap import SwapConfig, SwapJob, SwapResult, check_output_path, swap
 from facedub.workspace import analysed
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
@@ -23,17 +23,16 @@ RUDD = "still_paul_rudd_frontal_studio.jpg"
 BIDEN = "still_biden_frontal.jpg"
 
 
-class _Unmarked:
-    def mark(self, image: np.ndarray) -> np.ndarray:
-        return image
+def _config(work: Path, **options: object) -> SwapConfig:
+    return SwapConfig(work_dir=work, config_dir=work / "config", **options)  # type: ignore[arg-type]
 
 
-def _swap(source: Path, target: Path, out: Path, work: Path,
+def _swap(source: Path, target: Path, out: Path, work: Path, label: bool = True,
           **options: object) -> SwapResult:
     engine = MeshEngine(analysed(source, work, ExtractConfig(crop_size=256)))
-    config = SwapConfig(work_dir=work, composite=CompositeConfig(**options),  # type: ignore[arg-type]
-                        preset="veryfast")
-    return swap(target, engine, out, config, _Unmarked())
+    config = _config(work, composite=CompositeConfig(**options), visible_label=label)
+    job = SwapJob("mesh", {}, (("source", source),))
+    return swap(target, engine, out, config, job)
 
 
 def _largest_face_descriptors(path: Path, encoder: IdentityEncoder) -> list[np.ndarray | None]:
@@ -81,7 +80,7 @@ def test_only_the_face_changes(faces_dir: Path, short_clip: Callable[[str, float
                                tmp_path: Path) -> None:
     target_clip = short_clip(KATIE, 1.0)
     out = tmp_path / "swapped.mp4"
-    _swap(faces_dir / RUDD, target_clip, out, tmp_path / "work")
+    _swap(faces_dir / RUDD, target_clip, out, tmp_path / "work", label=False)
     originals = [f.image.astype(int) for f in media.iter_frames(target_clip)]
     swapped = [f.image.astype(int) for f in media.iter_frames(out)]
     with FaceAnalyser(max_faces=1) as analyser:
@@ -91,7 +90,9 @@ def test_only_the_face_changes(faces_dir: Path, short_clip: Callable[[str, float
     outside = np.ones(originals[0].shape[:2], dtype=bool)
     outside[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin] = False
     difference = np.abs(swapped[0] - originals[0]).mean(axis=2)
-    assert difference[outside].mean() < 2.0  # codec noise only
+    # Outside the face: codec noise and the invisible watermark (about 40 dB PSNR) only.
+    assert difference[outside].mean() < 3.0
+    assert np.percentile(difference[outside], 99) < 12
     assert difference[y0:y1, x0:x1].mean() > 8.0  # the face itself changed
 
 
@@ -104,13 +105,13 @@ def test_two_person_call_swaps_only_the_chosen_person(
     out = tmp_path / "swapped.mp4"
     engine = MeshEngine(analysed(faces_dir / RUDD, tmp_path / "work",
                                  ExtractConfig(crop_size=256)))
-    config = SwapConfig(work_dir=tmp_path / "work", target_person=reference, preset="veryfast")
-    swap(target_clip, engine, out, config, _Unmarked())
+    config = _config(tmp_path / "work", target_person=reference)
+    swap(target_clip, engine, out, config, SwapJob("mesh", {}, (("source", faces_dir / RUDD),)))
     half = first.shape[1] // 2
     for original, swapped in zip(media.iter_frames(target_clip), media.iter_frames(out),
                                  strict=True):
         difference = np.abs(swapped.image.astype(int) - original.image.astype(int))
-        assert difference[:, : half - 20].mean() < 2.0  # the left person is untouched
+        assert difference[:, : half - 20].mean() < 3.0  # the left person is untouched
     assert difference[:, half:].max() > 60  # the right person's face changed
 
 
@@ -135,7 +136,7 @@ def test_bad_options_and_faceless_sources_are_refused(faces_dir: Path, tmp_path:
     with pytest.raises(FacedubError, match="--blend"):
         CompositeConfig(blend="cut")
     with pytest.raises(FacedubError, match="--crf"):
-        SwapConfig(work_dir=tmp_path, crf=80)
+        _config(tmp_path, crf=80)
     blank = tmp_path / "wall.png"
     Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(blank)
     with pytest.raises(FacedubError, match="no face found"):

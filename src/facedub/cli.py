@@ -205,10 +205,14 @@ def swap(
     work_dir: Annotated[Path | None, typer.Option(
         help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
     )] = None,
+    visible_label: Annotated[bool, typer.Option(
+        help="The visible 'AI-generated' label. The invisible watermark and the content "
+             "credentials are always written.")] = True,
 ) -> None:
     """Put the source person's face into the target video or photo."""
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
+    from facedub.mark import default_config_dir
     from facedub.swap import SwapConfig, check_output_path
     from facedub.swap import swap as run_swap
     from facedub.workspace import default_work_dir
@@ -216,26 +220,29 @@ def swap(
     inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
     check_output_path(target, out, inputs)
     config = SwapConfig(
-        work_dir=work_dir or default_work_dir(), target_person=target_person, crf=crf,
-        preset=preset,
+        work_dir=work_dir or default_work_dir(), config_dir=default_config_dir(),
+        target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
         composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
                                   mask_blur=mask_blur, relight=relight))
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    keep_target_mouth=keep_target_mouth)
-    swap_engine = _build_engine(engine, source, model, device, config.work_dir, mesh_config)
-    result = run_swap(target, swap_engine, out, config, _NoMarks(), RichProgress())
+    swap_engine, job = _build_engine(engine, source, model, device, config.work_dir,
+                                     mesh_config)
+    result = run_swap(target, swap_engine, out, config, job, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
-
-
-class _NoMarks:
-    def mark(self, image: Any) -> Any:
-        return image
+    say(f"marked: invisible watermark (job {result.job_id}), content credentials, "
+        f"{result.sidecar.name}")
 
 
 def _build_engine(name: str, source: Path | None, model: Path | None, device: str,
-                  work_dir: Path, mesh_config: Any) -> Any:
+                  work_dir: Path, mesh_config: Any) -> tuple[Any, Any]:
+    """The engine, and what the provenance says about it."""
+    from dataclasses import asdict
+
+    from facedub.swap import SwapJob
+
     if name == "mesh":
         if source is None:
             raise FacedubError("the mesh engine needs --source (a video, photo, folder of "
@@ -246,14 +253,16 @@ def _build_engine(name: str, source: Path | None, model: Path | None, device: st
 
         faceset = analysed(source, work_dir, ExtractConfig(crop_size=SOURCE_CROP),
                            RichProgress())
-        return MeshEngine(faceset, mesh_config)
+        return MeshEngine(faceset, mesh_config), SwapJob("mesh", asdict(mesh_config),
+                                                         (("source", source),))
     if name == "neural":
         if model is None:
             raise FacedubError("the neural engine needs --model (a run folder from `facedub "
                                "train`, or an .onnx file from `facedub export`)")
         from facedub.engines.neural import load_neural_engine
 
-        return load_neural_engine(model, device)
+        return load_neural_engine(model, device), SwapJob("neural", {"device": device},
+                                                          (("model", model),))
     raise FacedubError(f"--engine {name}: use 'mesh' or 'neural'")
 
 
@@ -296,3 +305,26 @@ def evaluate_command(
     report = evaluate(source, target, swapped, out, config, RichProgress())
     for line in report.summary_lines():
         typer.echo(line)
+
+
+@app.command()
+@user_errors
+def verify(
+    media: Annotated[Path, typer.Argument(help="A video or photo to check.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
+    = False,
+    max_frames: Annotated[int, typer.Option(help="Frames read for the watermark.")] = 150,
+) -> None:
+    """Say whether and where facedub's marks are in a file: watermark, content credentials,
+    sidecar. Exit code 0: marks found; 1: none; 2: the file could not be read."""
+    import json
+
+    from facedub.provenance import verify as run_verify
+
+    result = run_verify(media, max_frames=max_frames)
+    if json_output:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        for line in result.summary_lines():
+            typer.echo(line)
+    raise typer.Exit(result.exit_code)

@@ -48,6 +48,7 @@ from facedub.faceset import (
 )
 from facedub.fsutil import sha256_file, write_json_atomic, write_text_atomic
 from facedub.progress import NoProgress, Progress
+from facedub.safety import ExplicitContentDetector, check_media_is_allowed
 from facedub.threads import prefetched
 from facedub.types import FaceObservation
 
@@ -111,13 +112,21 @@ def reference_descriptor(photo: Path, encoder: IdentityEncoder) -> np.ndarray:
 
 
 def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
-            progress: Progress | None = None) -> ExtractResult:
+            progress: Progress | None = None,
+            detector: ExplicitContentDetector | None = None) -> ExtractResult:
+    """Analyse `media_path` into the faceset folder `out_dir` (resuming an interrupted run).
+
+    Explicit content is refused before anything is written (`detector` replaces NudeNet in
+    tests; the check cannot be skipped). Every later stage reads media through here.
+    """
     progress = progress or NoProgress()
     source = open_source(media_path)
     encoder = IdentityEncoder()
     reference = (reference_descriptor(config.person_reference, encoder)
                  if config.person_reference else None)
     out_dir = Path(out_dir)
+    if not _already_checked(out_dir, source):
+        check_media_is_allowed(source.files, detector)
     created, done_before = _prepare_output(out_dir, source, config)
     try:
         if done_before == -1:  # already complete: only the choice of person may change
@@ -128,6 +137,14 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         if done_before == 0:
             _remove_output(out_dir, created)
         raise
+
+
+def _already_checked(out_dir: Path, source: MediaSource) -> bool:
+    """An earlier run into this folder analysed the same input, so it passed the check."""
+    try:
+        return bool(read_meta(out_dir)["source"]["sha256"] == source.sha256)
+    except (FacedubError, KeyError, TypeError):
+        return False
 
 
 def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -> tuple[bool, int]:

@@ -28,6 +28,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
                                     dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); a finished output gets the usual mode.
+    os.chmod(tmp, 0o666 & ~_current_umask())
     try:
         yield tmp
         _fsync_file(tmp)
@@ -36,6 +38,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -1,19 +1,23 @@
 """swap: target media + engine -> output media with the source person's face.
 
 Two passes over the target: `extract` analyses it (landmarks, tracks, the chosen person;
-cached in the work folder), then every frame is decoded again, the chosen person's face is
-swapped, composited, pasted back, marked and encoded. Frames without that person pass
-through unchanged. The output appears only when it is complete.
+cached in the work folder; explicit content is refused there), then every frame is
+decoded again, the chosen person's face is swapped, composited, pasted back, marked
+(watermark, label) and encoded. Frames without that person pass through unchanged. The
+finished file is signed (content credentials), moved into place, and described in a
+`.provenance.json` sidecar. Nothing appears at the output path before it is complete.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +30,10 @@ from facedub.errors import FacedubError
 from facedub.faceset import FaceRecord, Faceset
 from facedub.fsutil import atomic_path
 from facedub.geometry import paste_back, warp_to_face
+from facedub.mark import OutputMarks, job_facts, sign_output
 from facedub.progress import NoProgress, Progress
+from facedub.provenance import new_job_id, write_sidecar
+from facedub.safety import ExplicitContentDetector
 from facedub.threads import BackgroundSink, prefetched
 from facedub.workspace import analysed
 
@@ -38,8 +45,10 @@ MIN_CROP, MAX_CROP = 128, 768
 
 @dataclass(frozen=True)
 class SwapConfig:
-    work_dir: Path
+    work_dir: Path  # cached analyses of targets and sources
+    config_dir: Path  # the signing credentials live here
     composite: CompositeConfig = field(default_factory=CompositeConfig)
+    visible_label: bool = True  # the watermark and credentials cannot be turned off
     target_person: Path | None = None  # photo of the target person to replace
     crf: int = 18
     # x264 preset: at CRF 18 "veryfast" encodes 3x faster than "medium" here for a file of
@@ -54,15 +63,21 @@ class SwapConfig:
             raise FacedubError(f"--max-crop must be between {MIN_CROP} and {MAX_CROP}")
 
 
-class FrameMarker(Protocol):
-    """Marks every output frame (watermark, visible label) before it is encoded."""
+@dataclass(frozen=True)
+class SwapJob:
+    """What the provenance records besides the target: the engine, its settings, and the
+    other inputs as (role, path), e.g. ("source", photo) or ("model", run folder)."""
 
-    def mark(self, image: np.ndarray) -> np.ndarray: ...
+    engine: str
+    settings: Mapping[str, Any]
+    inputs: tuple[tuple[str, Path], ...]
 
 
 @dataclass(frozen=True)
 class SwapResult:
     output: Path
+    sidecar: Path
+    job_id: int
     frames: int
     frames_swapped: int
     crop_size: int
@@ -87,9 +102,10 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
         raise FacedubError(f"{output}: the folder {output.parent} does not exist; create it")
 
 
-def analyse_target(target: Path, config: SwapConfig, progress: Progress) -> Faceset:
+def analyse_target(target: Path, config: SwapConfig, progress: Progress,
+                   detector: ExplicitContentDetector | None = None) -> Faceset:
     extract_config = ExtractConfig(write_crops=False, person_reference=config.target_person)
-    faceset = analysed(target, config.work_dir, extract_config, progress)
+    faceset = analysed(target, config.work_dir, extract_config, progress, detector)
     if not faceset.faces_of():
         raise FacedubError(f"{target}: the chosen person has no faces to swap")
     return faceset
@@ -104,17 +120,15 @@ def compositing_crop_size(records: tuple[FaceRecord, ...], faceset_crop: int,
     return int(np.clip(np.ceil(size / 8.0) * 8, MIN_CROP, limit))
 
 
-def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
-         marker: FrameMarker, progress: Progress | None = None,
-         finish_output: Callable[[Path], None] | None = None) -> SwapResult:
-    """Swap the engine's source face into every frame of the target's chosen person.
-
-    `finish_output(staged_path)` runs on the complete output before it is moved into
-    place (the provenance stage signs it there).
-    """
+def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig, job: SwapJob,
+         progress: Progress | None = None,
+         detector: ExplicitContentDetector | None = None) -> SwapResult:
+    """Swap the engine's source face into every frame of the target's chosen person, and
+    mark, sign and describe the output. `detector` replaces the explicit-content detector
+    (tests); the check itself always runs."""
     progress = progress or NoProgress()
     started = time.monotonic()
-    faceset = analyse_target(target, config, progress)
+    faceset = analyse_target(target, config, progress, detector)
     chosen = faceset.faces_of()
     by_frame: dict[int, FaceRecord] = {}
     for record in chosen:  # the largest face if the person was seen twice in a frame
@@ -123,15 +137,28 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
             by_frame[record.frame] = record
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
     swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
-    frames = _swap_frames(target, swapper, marker)
+    marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
+    settings = {"engine": dict(job.settings), "swap": _jsonable(config)}
+    facts = job_facts(job.engine, settings, (*job.inputs, ("target", target)), marks)
     info = media.probe(target)
     progress.start(info.frame_count, f"swap {target.name}")
     try:
-        count = _write(target, info, out_path, frames, config, progress, finish_output)
+        count = _write(target, info, out_path, _swap_frames(target, swapper, marks), config,
+                       progress, lambda staged: sign_output(staged, facts, config.config_dir))
     finally:
         progress.finish()
-    return SwapResult(out_path, count, swapper.swapped, size, faceset.meta.person,
-                      len(faceset.meta.persons), time.monotonic() - started)
+    sidecar = write_sidecar(out_path, facts)
+    return SwapResult(out_path, sidecar, facts.job_id, count, swapper.swapped, size,
+                      faceset.meta.person, len(faceset.meta.persons),
+                      time.monotonic() - started)
+
+
+def _jsonable(config: SwapConfig) -> dict[str, Any]:
+    """The settings worth recording (not where the caches and keys live)."""
+    values = dataclasses.asdict(config)
+    for private in ("work_dir", "config_dir"):
+        values.pop(private)
+    return json.loads(json.dumps(values, default=str))
 
 
 class _FrameSwapper:
@@ -161,7 +188,7 @@ class _FrameSwapper:
         return paste_back(frame.image, composited.image, composited.alpha, face_from_frame)
 
 
-def _swap_frames(target: Path, swapper: _FrameSwapper, marker: FrameMarker
+def _swap_frames(target: Path, swapper: _FrameSwapper, marker: OutputMarks
                  ) -> Iterator[media.Frame]:
     for frame in prefetched(media.iter_frames(target)):
         yield media.Frame(frame.index, frame.time, marker.mark(swapper(frame)))
@@ -169,7 +196,9 @@ def _swap_frames(target: Path, swapper: _FrameSwapper, marker: FrameMarker
 
 def _write(target: Path, info: media.MediaInfo, out_path: Path,
            frames: Iterator[media.Frame], config: SwapConfig, progress: Progress,
-           finish_output: Callable[[Path], None] | None) -> int:
+           finish_output: Callable[[Path], None]) -> int:
+    """Encode the frames to a staged file beside `out_path`, finish it (sign), and move it
+    into place; on any error or Ctrl-C nothing is left."""
     count = 0
     with atomic_path(out_path) as staged:
         if info.kind == "photo":
@@ -186,8 +215,7 @@ def _write(target: Path, info: media.MediaInfo, out_path: Path,
                     encoder.put(frame)
                     count += 1
                     progress.advance()
-        if finish_output is not None:
-            finish_output(staged)
+        finish_output(staged)
     return count
 
 

@@ -17,6 +17,7 @@ from facedub.config import ExtractConfig
 from facedub.extract import extract, open_source
 from facedub.faceset import Faceset, is_faceset, load_faceset
 from facedub.progress import Progress
+from facedub.safety import ExplicitContentDetector
 
 WORK_ENV_VAR = "FACEDUB_WORK_DIR"
 
@@ -31,7 +32,8 @@ def default_work_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,
-             progress: Progress | None = None) -> Faceset:
+             progress: Progress | None = None,
+             detector: ExplicitContentDetector | None = None) -> Faceset:
     """The faceset of `media` (a faceset folder is used as it is), extracted into the work
     folder on first use and resumed or reused after that."""
     if Path(media).is_dir() and is_faceset(media):
@@ -42,4 +44,4 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     key = hashlib.sha256(f"{source.sha256}:{settings}".encode()).hexdigest()[:20]
     folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    return extract(media, folder, config, progress).faceset
+    return extract(media, folder, config, progress, detector).faceset

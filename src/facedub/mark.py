@@ -1,0 +1,97 @@
+"""mark: what every output of facedub carries, with no switch to leave it out.
+
+- an invisible watermark in every frame (the facedub tag and this job's id);
+- a visible "AI-generated" label (on by default; the only mark a user may turn off);
+- signed content credentials (C2PA) inside the file, where the format has room for them;
+- a `<name>.provenance.json` sidecar with the same facts.
+
+The watermark and label are applied per frame by `OutputMarks`; the credentials by
+`sign_output` on the finished file, before it is moved into place.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import facedub
+from facedub.extract import open_source
+from facedub.faceset import is_faceset, read_meta
+from facedub.fsutil import sha256_file
+from facedub.provenance import (
+    LabelPainter,
+    ProvenanceFacts,
+    WatermarkEmbedder,
+    WatermarkPayload,
+    load_or_create_credentials,
+    sign_media,
+)
+from facedub.provenance.manifest import MIME_TYPES, InputFact
+
+CONFIG_ENV_VAR = "FACEDUB_CONFIG_DIR"
+CREDENTIALS_FOLDER = "credentials"
+
+
+def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """$FACEDUB_CONFIG_DIR, else $XDG_CONFIG_HOME/facedub, else ~/.config/facedub."""
+    env = os.environ if environ is None else environ
+    if env.get(CONFIG_ENV_VAR):
+        return Path(env[CONFIG_ENV_VAR])
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "facedub"
+
+
+class OutputMarks:
+    """Marks the frames of one job: label first (so the watermark covers it too), then
+    the watermark. Holds per-size caches; one instance per output."""
+
+    def __init__(self, job_id: int, visible_label: bool = True) -> None:
+        self.payload = WatermarkPayload(job_id)
+        self._embedder = WatermarkEmbedder(self.payload)
+        self._label = LabelPainter() if visible_label else None
+
+    def mark(self, image: np.ndarray) -> np.ndarray:
+        if self._label is not None:
+            image = self._label.draw(image)
+        return self._embedder.embed(image)
+
+
+def input_fact(role: str, path: Path) -> InputFact:
+    """Name and content hash of an input: a file's sha256, a faceset's source hash, or the
+    hash of a photo folder's listing (names and file hashes)."""
+    path = Path(path)
+    if path.is_dir():
+        if is_faceset(path):
+            return InputFact(role, path.name, str(read_meta(path)["source"]["sha256"]))
+        if (path / "config.json").is_file():  # a trained run: hash its config and weights
+            listing = "".join(f"{p.name}:{sha256_file(p)}\n" for p in sorted(path.iterdir())
+                              if p.is_file() and p.suffix in {".json", ".safetensors"})
+            return InputFact(role, path.name, hashlib.sha256(listing.encode()).hexdigest())
+        return InputFact(role, path.name, open_source(path).sha256)
+    return InputFact(role, path.name, sha256_file(path))
+
+
+def job_facts(engine: str, settings: Mapping[str, Any], inputs: Sequence[tuple[str, Path]],
+              marks: OutputMarks) -> ProvenanceFacts:
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return ProvenanceFacts("facedub", facedub.__version__, engine, dict(settings),
+                           tuple(input_fact(role, path) for role, path in inputs),
+                           marks.payload.job_id, created, marks.payload)
+
+
+def can_embed_credentials(path: Path) -> bool:
+    return Path(path).suffix.lower() in MIME_TYPES
+
+
+def sign_output(staged: Path, facts: ProvenanceFacts, config_dir: Path) -> None:
+    """Embed signed content credentials into the finished file in place (formats without
+    room for them, such as .mkv, keep only the sidecar)."""
+    if can_embed_credentials(staged):
+        credentials = load_or_create_credentials(Path(config_dir) / CREDENTIALS_FOLDER)
+        sign_media(staged, staged, facts, credentials)
