@@ -212,15 +212,15 @@ def swap(
     """Put the source person's face into the target video or photo."""
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
-    from facedub.mark import default_config_dir
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
     from facedub.swap import SwapConfig, check_output_path
     from facedub.swap import swap as run_swap
-    from facedub.workspace import default_work_dir
 
     inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
     check_output_path(target, out, inputs)
     config = SwapConfig(
-        work_dir=work_dir or default_work_dir(), config_dir=default_config_dir(),
+        work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
         target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
         composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
                                   mask_blur=mask_blur, relight=relight))

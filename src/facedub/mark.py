@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,17 +33,7 @@ from facedub.provenance import (
 )
 from facedub.provenance.manifest import MIME_TYPES, InputFact
 
-CONFIG_ENV_VAR = "FACEDUB_CONFIG_DIR"
 CREDENTIALS_FOLDER = "credentials"
-
-
-def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """$FACEDUB_CONFIG_DIR, else $XDG_CONFIG_HOME/facedub, else ~/.config/facedub."""
-    env = os.environ if environ is None else environ
-    if env.get(CONFIG_ENV_VAR):
-        return Path(env[CONFIG_ENV_VAR])
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "facedub"
 
 
 class OutputMarks:

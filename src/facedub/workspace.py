@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,17 +16,6 @@ from facedub.extract import extract, open_source
 from facedub.faceset import Faceset, is_faceset, load_faceset
 from facedub.progress import Progress
 from facedub.safety import ExplicitContentDetector
-
-WORK_ENV_VAR = "FACEDUB_WORK_DIR"
-
-
-def default_work_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """$FACEDUB_WORK_DIR, else $XDG_CACHE_HOME/facedub/work, else ~/.cache/facedub/work."""
-    env = os.environ if environ is None else environ
-    if env.get(WORK_ENV_VAR):
-        return Path(env[WORK_ENV_VAR])
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "facedub" / "work"
 
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,

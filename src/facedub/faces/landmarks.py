@@ -29,6 +29,7 @@ from facedub.faces.regions import mesh_regions
 # Imported late by name to avoid a cycle: align imports faces.regions only.
 from facedub.faces.template import face_template
 from facedub.geometry import head_pose
+from facedub.locations import cache_dir
 from facedub.types import FaceObservation
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,6 @@ DETECTOR_IN_BUNDLE = "face_detector.tflite"
 CROP_ANALYSIS_SIZE = 320  # crops for the landmarker are at most this many pixels wide
 MIN_TILE = 160  # smallest discovery tile; the detector sees faces down to about a fifth
 Box = tuple[float, float, float, float]
-
-
-def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "facedub"
 
 
 def resolve_landmarker_model(environ: Mapping[str, str] | None = None) -> Path:
