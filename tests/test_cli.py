@@ -33,6 +33,7 @@ def test_extract_then_inspect(faces_dir: Path, tmp_path: Path) -> None:
     (["extract", "{missing}", "-o", "{out}"], "no such file"),
     (["extract", "{text}", "-o", "{out}"], "not a readable"),
     (["extract", "{photo}", "-o", "{out}", "--size", "100"], "--size 100"),
+    (["extract", "{photo}", "-o", "/proc/facedub-test/faces"], "cannot write"),
     (["inspect", "{out}"], "not a faceset"),
     (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.mp4"],
      "must be a photo"),
