@@ -145,9 +145,10 @@ class VideoWriter:
     """Encode RGB frames to H.264 (yuv420p) and copy the audio of `audio_from` alongside.
 
     Frames are stamped with the times given to `write`, so a variable frame rate and audio
-    sync are kept; `audio_end` (seconds) cuts the copied audio short. Odd widths or heights are padded by one edge pixel (yuv420p needs even
-    sizes). The file appears at `path` only when `close` succeeds; on error or Ctrl-C
-    nothing is left there. Use as a context manager.
+    sync are kept; `audio_end` (seconds) cuts the copied audio short. Odd widths or heights
+    are padded by one edge pixel (yuv420p needs even sizes). The file appears at `path`
+    only when `close` succeeds; on error or Ctrl-C nothing is left there. Use as a context
+    manager.
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
