@@ -1,0 +1,114 @@
+"""export: a trained run folder -> an ONNX inference graph of the swap direction.
+
+The graph takes `crop` (N, 3, R, R) float32 RGB in [0, 1], an aligned target face, and
+gives `face` (N, 3, R, R) and `mask` (N, 1, R, R) in [0, 1]: the face as the source person.
+The run's metadata (resolution, coverage, architecture, step, faceset hashes) is stored in
+the model's metadata_props, so the file alone is a complete swap engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import torch
+
+from facedub import __version__
+from facedub.align import COVERAGES, Coverage
+from facedub.errors import FacedubError
+from facedub.fsutil import write_bytes_atomic
+from facedub.models import FaceModel
+from facedub.train.checkpoint import load_run
+
+log = logging.getLogger(__name__)
+
+ONNX_FORMAT = "facedub-onnx"
+ONNX_VERSION = 1
+OPSET = 17
+
+
+@dataclass(frozen=True)
+class OnnxInfo:
+    """What an exported model says about itself."""
+
+    res: int
+    coverage: Coverage
+    arch: str
+    step: int
+    metadata: dict[str, str]
+
+
+def export_onnx(run_dir: Path, out_path: Path) -> None:
+    """Write the inference graph of `run_dir`'s model to `out_path` (atomically)."""
+    model, info, state = load_run(Path(run_dir), torch.device("cpu"))
+    res = info.args.res
+    proto = onnx_graph(model, res)
+    metadata = {"format": ONNX_FORMAT, "version": str(ONNX_VERSION),
+                "facedub_version": __version__, "res": str(res), "coverage": info.coverage,
+                "arch": info.arch, "args": json.dumps(info.args.to_json(), sort_keys=True),
+                "run_id": info.run_id, "step": str(state.step),
+                "source_sha256": info.source.source_sha256,
+                "target_sha256": info.target.source_sha256,
+                "input": "crop (N,3,R,R) float32 RGB [0,1], aligned target face",
+                "outputs": "face (N,3,R,R) RGB [0,1] as the source person; mask (N,1,R,R)"}
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "facedub"
+    proto.producer_version = __version__
+    onnx.checker.check_model(proto)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(Path(out_path), proto.SerializeToString())
+    log.info("exported %s (step %d, %d px) to %s", run_dir, state.step, res, out_path)
+
+
+def onnx_graph(model: FaceModel, res: int) -> onnx.ModelProto:
+    """The ONNX graph of `model`'s swap direction (see the module docstring), without
+    metadata. The batch axis is dynamic."""
+    example = torch.rand(1, 3, res, res)
+    with tempfile.TemporaryDirectory() as folder:
+        graph_path = Path(folder) / "model.onnx"
+        with warnings.catch_warnings():
+            # The TorchScript exporter is deprecated for the torch.export one, which needs
+            # onnxscript (not a dependency); for these plain conv nets both give one graph.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(model.eval(), (example,), str(graph_path), dynamo=False,
+                              input_names=["crop"], output_names=["face", "mask"],
+                              dynamic_axes={"crop": {0: "batch"}, "face": {0: "batch"},
+                                            "mask": {0: "batch"}},
+                              opset_version=OPSET)
+        return onnx.load(str(graph_path))
+
+
+def read_onnx_info(path: Path) -> OnnxInfo:
+    """The facedub metadata of an exported model; FacedubError if it has none."""
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # onnx raises DecodeError and others for damaged files
+        raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
+                           "with `facedub export`") from error
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    if metadata.get("format") != ONNX_FORMAT:
+        raise FacedubError(f"{path}: not exported by facedub (no facedub metadata); export "
+                           "a run with `facedub export RUN -o FILE.onnx`")
+    if metadata.get("version") != str(ONNX_VERSION):
+        raise FacedubError(f"{path}: facedub ONNX version {metadata.get('version')} is not "
+                           f"supported (this facedub reads {ONNX_VERSION}); export it again")
+    coverage = metadata.get("coverage")
+    try:
+        res = int(metadata["res"])
+        step = int(metadata["step"])
+        arch = metadata["arch"]
+    except (KeyError, ValueError) as error:
+        raise FacedubError(f"{path}: facedub metadata {error} is missing or malformed; "
+                           "export it again") from error
+    for value in COVERAGES:
+        if value == coverage:
+            return OnnxInfo(res=res, coverage=value, arch=arch, step=step, metadata=metadata)
+    raise FacedubError(f"{path}: unknown coverage {coverage!r} in its metadata; export it again")

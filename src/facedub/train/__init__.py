@@ -1,0 +1,11 @@
+"""train: per-pair face-swap autoencoders (Deepfakes / DeepFaceLab method).
+
+`train(source, target, run_dir, config)` trains or resumes a run folder (see
+`facedub.train.checkpoint` for its files); `preset_config` builds a TrainConfig.
+"""
+
+from facedub.train.config import PRESETS, TrainConfig, preset_config
+from facedub.train.loop import StatusProgress, TrainRun, select_device, train, train_step
+
+__all__ = ["PRESETS", "StatusProgress", "TrainConfig", "TrainRun", "preset_config",
+           "select_device", "train", "train_step"]
