@@ -41,7 +41,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class RichProgress:
-    """facedub.progress.Progress on the terminal: bar, frames/s, time left."""
+    """facedub.progress.Progress on the terminal: bar, items/s, time left, and a status
+    line (training shows its losses there)."""
 
     def __init__(self, unit: str = "frames") -> None:
         self._unit = unit
@@ -53,9 +54,14 @@ class RichProgress:
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.speed:>5.1f} " + self._unit + "/s"),
             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
             console=console, transient=False, disable=not console.is_terminal)
         self._bar.start()
-        self._task = self._bar.add_task(description, total=total)
+        self._task = self._bar.add_task(description, total=total, status="")
+
+    def status(self, text: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, status=text)
 
     def advance(self, steps: int = 1) -> None:
         if self._bar is not None and self._task is not None:
@@ -315,8 +321,10 @@ def verify(
     = False,
     max_frames: Annotated[int, typer.Option(help="Frames read for the watermark.")] = 150,
 ) -> None:
-    """Say whether and where facedub's marks are in a file: watermark, content credentials,
-    sidecar. Exit code 0: marks found; 1: none; 2: the file could not be read."""
+    """Find facedub's marks in a file: watermark, content credentials, sidecar.
+
+    Exit code 0: marks found; 1: none; 2: the file could not be read.
+    """
     import json
 
     from facedub.provenance import verify as run_verify
@@ -328,3 +336,64 @@ def verify(
         for line in result.summary_lines():
             typer.echo(line)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@user_errors
+def train(
+    source_faces: Annotated[Path, typer.Argument(
+        help="Faceset of the face to put in (person A).", metavar="SOURCE_FACES")],
+    target_faces: Annotated[Path, typer.Argument(
+        help="Faceset of the person to replace (person B).", metavar="TARGET_FACES")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (resumed if it exists).")],
+    preset: Annotated[str, typer.Option(
+        help="cpu (64 px, learns in about 15 minutes here) | gpu-128 | gpu-256")] = "cpu",
+    model: Annotated[str | None, typer.Option(help="df | liae")] = None,
+    res: Annotated[int | None, typer.Option(help="64 | 128 | 256")] = None,
+    batch: Annotated[int | None, typer.Option(help="Faces of each person per step.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
+                                                   "up to this).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads for training (0: torch's default).")] = None,
+    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
+    preview_every: Annotated[int | None, typer.Option(
+        help="Preview grid every N steps.")] = None,
+) -> None:
+    """Train a per-pair face-swap model: a shared encoder, a decoder per person.
+
+    Ctrl-C saves a checkpoint; running the same command again resumes.
+    """
+    from facedub.faceset import load_faceset
+    from facedub.train import preset_config
+    from facedub.train import train as run_train
+
+    config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
+                           device=device, seed=seed, threads=threads, save_every=save_every,
+                           preview_every=preview_every)
+    result = run_train(load_faceset(source_faces), load_faceset(target_faces), out, config,
+                       RichProgress(unit="steps"))
+    losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
+    if result.stopped:
+        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
+            "command to resume")
+        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+    say(f"{out}: trained to step {result.step} in {result.train_seconds / 60:.1f} min"
+        + (f"; {losses}" if losses else ""))
+
+
+@app.command()
+@user_errors
+def export(
+    run: Annotated[Path, typer.Argument(help="Run folder from `facedub train`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
+) -> None:
+    """Write the swap direction of a trained model as an ONNX graph for onnxruntime."""
+    from facedub.export import export_onnx
+
+    if out.suffix.lower() != ".onnx":
+        raise FacedubError(f"{out}: the export must end in .onnx")
+    export_onnx(run, out)
+    say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
