@@ -12,6 +12,7 @@ from facedub.errors import FacedubError
 from facedub.extract import extract
 from facedub.faceset import Faceset, load_faceset
 from facedub.progress import NoProgress
+from facedub.safety import ExplicitContentError
 
 D3 = "clip_liveportrait_d3_woman_headturn.mp4"
 D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
@@ -133,3 +134,16 @@ def test_folder_of_photos_is_one_source(faces_dir: Path, tmp_path: Path) -> None
     assert sorted(r.source for r in faceset.records) == [
         "still_biden_frontal.jpg", "still_rowan_atkinson_older_man.jpg"]
     assert faceset.meta.source_kind == "folder"
+
+
+class _FlagsEverything:
+    def scores(self, image: np.ndarray) -> dict[str, float]:
+        return {"BUTTOCKS_EXPOSED": 0.9}
+
+
+def test_explicit_input_is_refused_and_nothing_is_left(faces_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "faces"
+    with pytest.raises(ExplicitContentError, match="refused"):
+        extract(faces_dir / D3, out, ExtractConfig(max_frames=40, crop_size=64),
+                detector=_FlagsEverything())
+    assert not out.exists()

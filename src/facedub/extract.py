@@ -14,7 +14,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,7 +27,7 @@ from facedub.config import ExtractConfig
 from facedub.errors import FacedubError
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
 from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser
-from facedub.faces.track import Detection, FrameDetections, needs_descriptor, track_faces
+from facedub.faces.track import Detection, FrameDetections, Tracking, needs_descriptor, track_faces
 from facedub.faceset import (
     FACES_DIR,
     FORMAT_NAME,
@@ -42,11 +42,10 @@ from facedub.faceset import (
     iter_jsonl,
     load_faceset,
     read_meta,
-    record_from_json,
     record_to_json,
     write_png,
 )
-from facedub.fsutil import sha256_file, write_json_atomic, write_text_atomic
+from facedub.fsutil import atomic_path, sha256_file, write_json_atomic, write_text_atomic
 from facedub.progress import NoProgress, Progress
 from facedub.safety import ExplicitContentDetector, check_media_is_allowed
 from facedub.threads import prefetched
@@ -116,8 +115,10 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
             detector: ExplicitContentDetector | None = None) -> ExtractResult:
     """Analyse `media_path` into the faceset folder `out_dir` (resuming an interrupted run).
 
-    Explicit content is refused before anything is written (`detector` replaces NudeNet in
-    tests; the check cannot be skipped). Every later stage reads media through here.
+    Explicit content is refused before any face is written (`detector` replaces NudeNet
+    in tests; the check cannot be skipped): the check runs beside the first frames of the
+    analysis, and their crops and log lines wait until it passes. Every later stage reads
+    media through here.
     """
     progress = progress or NoProgress()
     source = open_source(media_path)
@@ -125,13 +126,16 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     reference = (reference_descriptor(config.person_reference, encoder)
                  if config.person_reference else None)
     out_dir = Path(out_dir)
+    safety: Future[object] | None = None
     if not _already_checked(out_dir, source):
-        check_media_is_allowed(source.files, detector)
+        checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-safety")
+        safety = checker.submit(check_media_is_allowed, source.files, detector)
+        checker.shutdown(wait=False)
     created, done_before = _prepare_output(out_dir, source, config)
     try:
         if done_before == -1:  # already complete: only the choice of person may change
             return _rechoose(out_dir, reference)
-        _analyse(source, out_dir, config, encoder, progress)
+        _analyse(source, out_dir, config, encoder, progress, safety)
         return _finalise(out_dir, reference, done_before)
     except FacedubError:
         if done_before == 0:
@@ -209,12 +213,19 @@ def _meta_json(source: MediaSource, config: ExtractConfig, complete: bool) -> di
 
 class _OrderedWriter:
     """Writes PNGs and progress lines on one background thread, in submission order, so a
-    frame's progress line lands only after its images (a resumed run can trust it)."""
+    frame's progress line lands only after its images (a resumed run can trust it).
 
-    def __init__(self, progress_file: TextIO) -> None:
+    `gate`: nothing is written until it completes, and nothing at all if it fails (the
+    explicit-content check). After any failure the remaining writes are dropped.
+    """
+
+    def __init__(self, progress_file: TextIO, gate: Future[object] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-writer")
         self._file = progress_file
         self._pending: list[Future[None]] = []
+        self._failure: BaseException | None = None
+        if gate is not None:
+            self._submit(gate.result)
 
     def png(self, path: Path, image: np.ndarray) -> None:
         self._submit(write_png, path, image)
@@ -226,8 +237,17 @@ class _OrderedWriter:
         self._file.write(text)
         self._file.flush()
 
+    def _run(self, function: Any, args: tuple[Any, ...]) -> None:
+        if self._failure is not None:
+            return
+        try:
+            function(*args)
+        except BaseException as error:
+            self._failure = error
+            raise
+
     def _submit(self, function: Any, *args: Any) -> None:
-        self._pending.append(self._pool.submit(function, *args))
+        self._pending.append(self._pool.submit(self._run, function, args))
         if len(self._pending) > 64:  # bound memory: wait for the oldest writes
             for future in self._pending[:32]:
                 future.result()
@@ -235,12 +255,12 @@ class _OrderedWriter:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        for future in self._pending:
-            future.result()  # re-raise a failed write
+        if self._failure is not None:
+            raise self._failure
 
 
 def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder: IdentityEncoder,
-             progress: Progress) -> None:
+             progress: Progress, gate: Future[object] | None = None) -> None:
     progress_path = out_dir / PROGRESS_FILE
     done = _trim_progress(progress_path)
     start_after = done[-1]["frame"] if done else -1
@@ -255,7 +275,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
     with open(progress_path, "a", encoding="utf-8") as progress_file, FaceAnalyser(
             max_faces=config.max_faces, video=source.kind == "video",
             min_confidence=config.min_confidence) as analyser:
-        writer = _OrderedWriter(progress_file)
+        writer = _OrderedWriter(progress_file, gate)
         try:
             for frame, file_name in prefetched(source.frames()):
                 if frame.index % config.every:
@@ -320,33 +340,36 @@ def _trim_progress(path: Path) -> list[dict[str, Any]]:
 
 
 def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> ExtractResult:
-    frames = [data for _, data in iter_jsonl(out_dir / PROGRESS_FILE)]
-    records = [[record_from_json(face) for face in frame["faces"]] for frame in frames]
-    if not any(records):
+    """Track, group into persons, choose, and write faces.jsonl. Streams the progress log
+    twice (tracking keeps only boxes and sampled descriptors), so memory stays flat in the
+    length of the video."""
+    progress_path = out_dir / PROGRESS_FILE
+    frames = [FrameDetections(data["frame"], data["cut"], tuple(
+        Detection(face["frame"], tuple(face["box"]), None if face["descriptor"] is None
+                  else np.asarray(face["descriptor"], dtype=np.float32))
+        for face in data["faces"])) for _, data in iter_jsonl(progress_path)]
+    if not any(frame.faces for frame in frames):
         raise FacedubError(f"no face found in any of the {len(frames)} analysed frames; use "
                            "media where a face is visible")
-    tracking = track_faces([
-        FrameDetections(frame["frame"], frame["cut"],
-                        tuple(Detection(r.frame, r.box, r.descriptor) for r in faces))
-        for frame, faces in zip(frames, records, strict=True)])
-    final: list[FaceRecord] = []
-    for faces, tracks in zip(records, tracking.track_of, strict=True):
-        for record, track in zip(faces, tracks, strict=True):
-            final.append(replace(record, track=track, person=tracking.person_of_track[track]))
-    persons = _person_summaries(final, tracking.person_descriptors)
+    tracking = track_faces(frames)
+    persons = _person_summaries(frames, tracking)
     chosen, reference_distance = _choose_person(persons, reference)
-    write_text_atomic(out_dir / RECORDS_FILE,
-                      "".join(json.dumps(record_to_json(r)) + "\n" for r in final))
+    with atomic_path(out_dir / RECORDS_FILE) as staged, open(staged, "w",
+                                                            encoding="utf-8") as records:
+        for (_, data), tracks in zip(iter_jsonl(progress_path), tracking.track_of,
+                                     strict=True):
+            for face, track in zip(data["faces"], tracks, strict=True):
+                face.update(track=track, person=tracking.person_of_track[track])
+                records.write(json.dumps(face) + "\n")
     meta = read_meta(out_dir)
-    cuts = [frame["frame"] for frame in frames if frame["cut"]]
     meta.update(complete=True, frames_analysed=len(frames), persons=persons, person=chosen,
-                cuts=cuts,
+                cuts=[frame.frame for frame in frames if frame.scene_cut],
                 person_reference=None if reference_distance is None
                 else {"distance": round(reference_distance, 4)})
     write_json_atomic(out_dir / META_FILE, meta)
-    (out_dir / PROGRESS_FILE).unlink(missing_ok=True)
+    progress_path.unlink(missing_ok=True)
     return ExtractResult(load_faceset(out_dir), len(frames),
-                         sum(1 for faces in records if faces), resumed, reference_distance)
+                         sum(1 for frame in frames if frame.faces), resumed, reference_distance)
 
 
 def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
@@ -364,17 +387,22 @@ def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
     return ExtractResult(faceset, frames, with_faces, frames, reference_distance)
 
 
-def _person_summaries(records: list[FaceRecord],
-                      descriptors: tuple[np.ndarray | None, ...]) -> list[dict[str, Any]]:
-    summaries = []
-    for person, descriptor in enumerate(descriptors):
-        mine = [r for r in records if r.person == person]
-        summaries.append({
-            "id": person, "faces": len(mine), "frames": len({r.frame for r in mine}),
-            "tracks": len({r.track for r in mine}),
-            "descriptor": None if descriptor is None
-            else np.round(descriptor.astype(np.float64), 6).tolist()})
-    return summaries
+def _person_summaries(frames: list[FrameDetections],
+                      tracking: Tracking) -> list[dict[str, Any]]:
+    faces: dict[int, int] = {}
+    frames_seen: dict[int, set[int]] = {}
+    tracks: dict[int, set[int]] = {}
+    for frame, track_ids in zip(frames, tracking.track_of, strict=True):
+        for track in track_ids:
+            person = tracking.person_of_track[track]
+            faces[person] = faces.get(person, 0) + 1
+            frames_seen.setdefault(person, set()).add(frame.frame)
+            tracks.setdefault(person, set()).add(track)
+    return [{"id": person, "faces": faces.get(person, 0),
+             "frames": len(frames_seen.get(person, ())), "tracks": len(tracks.get(person, ())),
+             "descriptor": None if descriptor is None
+             else np.round(descriptor.astype(np.float64), 6).tolist()}
+            for person, descriptor in enumerate(tracking.person_descriptors)]
 
 
 def _choose_person(persons: list[dict[str, Any]],

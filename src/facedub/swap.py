@@ -25,7 +25,7 @@ from facedub import media
 from facedub.align import Coverage, face_from_frame_matrix, landmarks_in_crop
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.config import ExtractConfig
-from facedub.engines.base import SwapEngine, TargetFace
+from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faceset import FaceRecord, Faceset
 from facedub.fsutil import atomic_path
@@ -104,7 +104,10 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
 
 def analyse_target(target: Path, config: SwapConfig, progress: Progress,
                    detector: ExplicitContentDetector | None = None) -> Faceset:
-    extract_config = ExtractConfig(write_crops=False, person_reference=config.target_person)
+    # Identity once a second is enough here: tracks follow boxes, and every new face is
+    # described anyway.
+    extract_config = ExtractConfig(write_crops=False, person_reference=config.target_person,
+                                   identity_every=25)
     faceset = analysed(target, config.work_dir, extract_config, progress, detector)
     if not faceset.faces_of():
         raise FacedubError(f"{target}: the chosen person has no faces to swap")
@@ -161,7 +164,21 @@ def _jsonable(config: SwapConfig) -> dict[str, Any]:
     return json.loads(json.dumps(values, default=str))
 
 
+@dataclass(frozen=True)
+class _EngineFace:
+    """A frame with its target face aligned and the engine's face for it (None: no face
+    of the chosen person in this frame)."""
+
+    frame: media.Frame
+    target: TargetFace | None
+    swapped: SwappedFace | None
+
+
 class _FrameSwapper:
+    """Two stages, each keeping its own per-track state in frame order, so they can run
+    on two threads: `engine_face` (landmark smoothing, alignment, the engine) and `finish`
+    (compositing, paste-back)."""
+
     def __init__(self, engine: SwapEngine, compositor: Compositor, size: int,
                  by_frame: dict[int, FaceRecord]) -> None:
         self.engine = engine
@@ -171,10 +188,10 @@ class _FrameSwapper:
         self.coverage: Coverage = engine.coverage
         self.swapped = 0
 
-    def __call__(self, frame: media.Frame) -> np.ndarray:
+    def engine_face(self, frame: media.Frame) -> _EngineFace:
         record = self.by_frame.get(frame.index)
         if record is None:
-            return frame.image
+            return _EngineFace(frame, None, None)
         landmarks = self.compositor.smooth_landmarks(record.track, frame.time,
                                                      record.frame_landmarks)
         face_from_frame = face_from_frame_matrix(landmarks, self.size, self.coverage)
@@ -183,15 +200,24 @@ class _FrameSwapper:
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=record.pose,
             blendshapes=record.blendshapes, time=frame.time, track=record.track)
-        composited = self.compositor.composite(target, self.engine.swap_face(target))
+        return _EngineFace(frame, target, self.engine.swap_face(target))
+
+    def finish(self, face: _EngineFace) -> np.ndarray:
+        if face.target is None or face.swapped is None:
+            return face.frame.image
+        composited = self.compositor.composite(face.target, face.swapped)
         self.swapped += 1
-        return paste_back(frame.image, composited.image, composited.alpha, face_from_frame)
+        return paste_back(face.frame.image, composited.image, composited.alpha,
+                          face.target.face_from_frame)
 
 
 def _swap_frames(target: Path, swapper: _FrameSwapper, marker: OutputMarks
                  ) -> Iterator[media.Frame]:
-    for frame in prefetched(media.iter_frames(target)):
-        yield media.Frame(frame.index, frame.time, marker.mark(swapper(frame)))
+    """Decode, engine, composite and mark, each a frame apart on its own thread."""
+    decoded = prefetched(media.iter_frames(target))
+    engine_faces = prefetched(swapper.engine_face(frame) for frame in decoded)
+    for face in engine_faces:
+        yield media.Frame(face.frame.index, face.frame.time, marker.mark(swapper.finish(face)))
 
 
 def _write(target: Path, info: media.MediaInfo, out_path: Path,
