@@ -29,6 +29,7 @@ import numpy as np
 from facedub.errors import FacedubError
 from facedub.faces.identity import DESCRIPTOR_SIZE
 from facedub.faces.landmarks import NUM_BLENDSHAPES, NUM_LANDMARKS
+from facedub.fsutil import read_json_object
 from facedub.types import HeadPose
 
 FORMAT_NAME = "facedub-faceset"
@@ -142,13 +143,7 @@ def read_meta(root: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FacedubError(f"{root}: not a faceset ({META_FILE} missing); create one with "
                            "`facedub extract MEDIA -o FOLDER`")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise FacedubError(f"{path}: not valid JSON ({error}); the faceset is damaged, "
-                           "extract again") from error
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-        raise FacedubError(f"{path}: not a facedub faceset file")
+    raw = read_json_object(path, FORMAT_NAME, "faceset", "extract again")
     if raw.get("version") != FORMAT_VERSION:
         raise FacedubError(f"{path}: faceset format version {raw.get('version')} is not "
                            f"supported (this facedub reads {FORMAT_VERSION}); extract again")

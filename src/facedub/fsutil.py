@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from facedub.errors import FacedubError
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -71,6 +73,19 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def read_json_object(path: Path, format_name: str, kind: str, remedy: str) -> dict[str, Any]:
+    """A JSON object whose "format" field is `format_name`. Raises FacedubError naming the
+    file, what is wrong and `remedy` (what to do) when it is not."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise FacedubError(f"{path}: not valid JSON ({error}); the {kind} is damaged, "
+                           f"{remedy}") from error
+    if not isinstance(raw, dict) or raw.get("format") != format_name:
+        raise FacedubError(f"{path}: not a facedub {kind} file")
+    return raw
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -13,7 +13,6 @@ Signing credentials: see `facedub.provenance.credentials` (re-exported here).
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import logging
 import secrets
@@ -26,7 +25,7 @@ import c2pa
 
 import facedub
 from facedub.errors import FacedubError
-from facedub.fsutil import atomic_path, write_json_atomic
+from facedub.fsutil import atomic_path, sha256_file, write_json_atomic
 from facedub.provenance.credentials import SigningCredentials, load_or_create_credentials
 from facedub.provenance.watermark import FACEDUB_TAG, WatermarkPayload
 
@@ -128,20 +127,12 @@ def new_job_id() -> int:
     return secrets.randbelow(1 << 16)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def make_facts(engine: str, settings: Mapping[str, Any], inputs: Sequence[tuple[str, Path]],
                job_id: int, watermark: WatermarkPayload | None,
                now: datetime.datetime | None = None) -> ProvenanceFacts:
     """Facts for a job: hashes each (role, path) input and stamps the current UTC time."""
     created = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
-    facts = tuple(InputFact(role, Path(path).name, file_sha256(Path(path)))
+    facts = tuple(InputFact(role, Path(path).name, sha256_file(Path(path)))
                   for role, path in inputs)
     return ProvenanceFacts("facedub", facedub.__version__, engine, dict(settings), facts,
                            job_id, created.isoformat(timespec="seconds"), watermark)
@@ -193,7 +184,7 @@ def write_sidecar(output: Path, facts: ProvenanceFacts) -> Path:
     output = Path(output)
     path = sidecar_path(output)
     write_json_atomic(path, {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION,
-                             "media": output.name, "media_sha256": file_sha256(output),
+                             "media": output.name, "media_sha256": sha256_file(output),
                              "facts": facts.to_json()})
     return path
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from facedub.errors import FacedubError
+from facedub.fsutil import sha256_file
 from facedub.provenance.manifest import (
     COMPOSITE_SYNTHETIC,
     ManifestReading,
     ProvenanceFacts,
-    file_sha256,
     read_manifest,
     sidecar_path,
 )
@@ -121,7 +121,7 @@ def _read_sidecar(media_path: Path) -> SidecarReading | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         facts = ProvenanceFacts.from_json(record["facts"])
-        matches = record.get("media_sha256") == file_sha256(media_path)
+        matches = record.get("media_sha256") == sha256_file(media_path)
     except (OSError, ValueError, KeyError, TypeError, FacedubError) as error:
         log.warning("%s: unreadable provenance sidecar (%s)", path, error)
         return SidecarReading(path, False, None)

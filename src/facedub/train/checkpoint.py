@@ -38,7 +38,7 @@ from facedub import __version__
 from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
 from facedub.faceset import RECORDS_FILE, Faceset
-from facedub.fsutil import atomic_path, write_bytes_atomic, write_json_atomic
+from facedub.fsutil import atomic_path, read_json_object, write_bytes_atomic, write_json_atomic
 from facedub.models import FaceModel, ModelArgs, build_model, model_args_from_json
 from facedub.train.data import FaceSamples
 
@@ -344,14 +344,8 @@ def safetensors_metadata(data: bytes) -> dict[str, str]:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise FacedubError(f"{path}: not valid JSON ({error}); the run folder is damaged, "
-                           "restore it or train again in a new folder") from error
-    if not isinstance(raw, dict) or raw.get("format") != RUN_FORMAT:
-        raise FacedubError(f"{path}: not a facedub run file")
-    return raw
+    return read_json_object(path, RUN_FORMAT, "run folder",
+                            "restore it or train again in a new folder")
 
 
 def _parse_config(raw: dict[str, Any], path: Path) -> RunInfo:
