@@ -86,10 +86,9 @@ def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
     if box is None:
         return result
     x0, y0, x1, y1 = box
-    shift = np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
+    # A point of the box region is frame = local + (x0, y0), so crop = M @ local + M @ box.
     local_from_frame = face_from_frame.copy()
-    # Points of the box region: frame = local + (x0, y0); crop = M @ frame.
-    local_from_frame[:, 2] = face_from_frame[:, 2] + face_from_frame[:, :2] @ shift[:, 2]
+    local_from_frame[:, 2] += face_from_frame[:, :2] @ np.array([x0, y0], dtype=np.float64)
     size = (x1 - x0, y1 - y0)
     face_local = warp_to_frame(face, local_from_frame, size)
     alpha = warp_to_frame(mask.astype(np.float32), local_from_frame, size)[..., None]

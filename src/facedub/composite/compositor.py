@@ -91,29 +91,27 @@ class Compositor:
         config = self.config
         size = target.image.shape[0]
         scale = size / 256.0
-        target_lab = to_lab(target.image)
         mask = face_mask(target.face_landmarks, size, forehead=config.forehead,
                          erode=round(config.mask_erode * scale),
                          blur=round(config.mask_blur * scale)) * swapped.mask
         if config.keep_occluders:
-            face_lab = to_lab(swapped.image)
-            mask *= 1.0 - edge_occluders(target_lab, target.face_landmarks)
-            mask *= 1.0 - edge_occluders(face_lab, target.face_landmarks)
+            mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)
+            mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
         face = match_sharpness(swapped.image, target.image, mask)
-        face = self._match_colour(target, target_lab, face, mask)
+        face = self._match_colour(target, face, mask)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)
         else:
             image = feather_blend(face, target.image, mask)
         return Composited(image=image, alpha=mask)
 
-    def _match_colour(self, target: TargetFace, target_lab: np.ndarray, face: np.ndarray,
-                      mask: np.ndarray) -> np.ndarray:
+    def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray
+                      ) -> np.ndarray:
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
         state = self._state(target.track)
-        face_lab = to_lab(face)
+        face_lab, target_lab = to_lab(face), to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
                                                                     config.color_easing)

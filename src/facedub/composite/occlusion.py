@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.composite.color import to_lab
 from facedub.faces.regions import mesh_regions
 
 # Cheek and nose landmarks whose hull is almost always bare skin.
@@ -20,16 +21,16 @@ LIGHTNESS_SLACK = 3.0  # lighting changes lightness across a face far more than 
 SKIN_DISTANCE = 3.0  # Mahalanobis distance beyond which a pixel is not skin
 
 
-def edge_occluders(lab: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 in [0, 1]: 1 where something other than skin covers the forehead
     or the temples.
 
-    `lab` is a face crop in CIELAB (float32), `face_landmarks` in crop pixels. Judged at
+    `image` is a face crop, RGB uint8, `face_landmarks` in crop pixels. Judged in CIELAB at
     quarter resolution (hair is not a fine detail) and returned at full size.
     """
-    full_size = lab.shape[0]
+    full_size = image.shape[0]
     size = max(32, full_size // 4)
-    lab = cv2.resize(lab, (size, size), interpolation=cv2.INTER_AREA)
+    lab = to_lab(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
     face_landmarks = face_landmarks * (size / full_size)
     reference = _hull_mask(face_landmarks[list(SKIN_REFERENCE), :2], size)
     pixels = lab[reference > 0].reshape(-1, 3).astype(np.float64)
