@@ -1,7 +1,7 @@
 """Explicit-content check over the shared test set: time per file and the highest scores.
 
 Every clip (up to 16 evenly spaced frames) and photo of ../shared/data/faces is scored by
-NudeNet as `facedub.safety` does. None of them shows nudity, so the highest explicit-class
+NudeNet as `facedub.extract.safety` does. None of them shows nudity, so the highest explicit-class
 score is the margin under the refusal threshold. Prints a markdown table; writes JSON to
 `--out` (default: a temporary folder).
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from facedub import media
-from facedub.safety import (
+from facedub.extract.safety import (
     EXPLICIT_CLASSES,
     FRAMES_PER_VIDEO,
     REFUSAL_THRESHOLD,

@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from facedub.config import ExtractConfig
 from facedub.extract import extract
+from facedub.extract.config import ExtractConfig
 from facedub.train import preset_config, train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"

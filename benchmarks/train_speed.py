@@ -32,8 +32,8 @@ import torch
 
 from facedub.engines.base import SwapEngine, TargetFace
 from facedub.engines.neural import NeuralEngine, OnnxEngine
-from facedub.export import OnnxInfo, onnx_graph
 from facedub.models import build_model
+from facedub.models.export import OnnxInfo, onnx_graph
 from facedub.models.reference2017 import Reference2017, reference_optimizer
 from facedub.train import preset_config, select_device, train_step
 from facedub.train.data import Batch

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from facedub.config import ExtractConfig
 from facedub.extract import extract
+from facedub.extract.config import ExtractConfig
 from facedub.faceset import Faceset
 
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"

@@ -7,13 +7,13 @@ from PIL import Image
 
 from facedub import media
 from facedub.composite.compositor import CompositeConfig
-from facedub.config import ExtractConfig
 from facedub.engines.mesh import MeshEngine
 from facedub.errors import FacedubError
+from facedub.extract.config import ExtractConfig
+from facedub.extract.workspace import analysed
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.swap import SwapConfig, SwapJob, SwapResult, check_output_path, swap
-from facedub.workspace import analysed
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"

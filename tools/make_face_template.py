@@ -1,7 +1,7 @@
 """Build the canonical frontal face template (src/facedub/data/face_template.json).
 
 The template is the Procrustes mean of MediaPipe's 478 landmarks (x, y, z) over near-frontal
-faces of several people. It defines the aligned crop (see facedub.align) and the frontal
+faces of several people. It defines the aligned crop (see facedub.faces.align) and the frontal
 reference for head pose. Run by hand when the landmark model changes:
 
     python tools/make_face_template.py ../shared/data/faces/{clip,still}_*

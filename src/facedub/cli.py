@@ -128,8 +128,8 @@ def extract(
         help="Identity descriptor on every Nth analysed frame (and for new faces).")] = 10,
 ) -> None:
     """Find, align and save the faces of a video or photos as a faceset."""
-    from facedub.config import ExtractConfig
     from facedub.extract import extract as run_extract
+    from facedub.extract.config import ExtractConfig
 
     config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
                            max_faces=max_faces, every=every, max_frames=max_frames,
@@ -156,8 +156,8 @@ def inspect(
         help="Where to write the coverage map (default FACESET/coverage.png).")] = None,
 ) -> None:
     """Faces per person, sharpness, pose ranges and a yaw x pitch coverage map."""
+    from facedub.evaluate.inspection import inspect_faceset
     from facedub.faceset import load_faceset
-    from facedub.inspection import inspect_faceset
 
     faceset = load_faceset(faceset_dir)
     report = inspect_faceset(faceset, plot or faceset_dir / "coverage.png")
@@ -253,9 +253,9 @@ def _build_engine(name: str, source: Path | None, model: Path | None, device: st
         if source is None:
             raise FacedubError("the mesh engine needs --source (a video, photo, folder of "
                                "photos or faceset of the face to put in)")
-        from facedub.config import ExtractConfig
         from facedub.engines.mesh import MeshEngine
-        from facedub.workspace import analysed
+        from facedub.extract.config import ExtractConfig
+        from facedub.extract.workspace import analysed
 
         faceset = analysed(source, work_dir, ExtractConfig(crop_size=SOURCE_CROP),
                            RichProgress())
@@ -391,7 +391,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
 ) -> None:
     """Write the swap direction of a trained model as an ONNX graph for onnxruntime."""
-    from facedub.export import export_onnx
+    from facedub.models.export import export_onnx
 
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")

@@ -22,20 +22,20 @@ from typing import Any
 import numpy as np
 
 from facedub import media
-from facedub.align import Coverage, face_from_frame_matrix, landmarks_in_crop
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.config import ExtractConfig
 from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
+from facedub.extract.config import ExtractConfig
+from facedub.extract.safety import ExplicitContentDetector
+from facedub.extract.workspace import analysed
+from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_crop
 from facedub.faceset import FaceRecord, Faceset
 from facedub.fsutil import atomic_path
 from facedub.geometry import paste_back, warp_to_face
-from facedub.mark import OutputMarks, job_facts, sign_output
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import new_job_id, write_sidecar
-from facedub.safety import ExplicitContentDetector
+from facedub.provenance.mark import OutputMarks, job_facts, sign_output
 from facedub.threads import BackgroundSink, prefetched
-from facedub.workspace import analysed
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ import cv2
 import numpy as np
 import pytest
 
-from facedub.align import landmarks_in_crop
 from facedub.engines.base import TargetFace
 from facedub.engines.neural import NeuralEngine, load_neural_engine
 from facedub.errors import FacedubError
+from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import Faceset
 from facedub.train import preset_config, train
 

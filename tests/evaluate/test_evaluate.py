@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.align import align_face
 from facedub.evaluate import EvalConfig, Report, evaluate
+from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.geometry import paste_back
 

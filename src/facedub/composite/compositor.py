@@ -21,11 +21,11 @@ from facedub.composite.color import (
     to_lab,
 )
 from facedub.composite.detail import match_sharpness
-from facedub.composite.masks import face_mask
 from facedub.composite.occlusion import edge_occluders
 from facedub.composite.smooth import OneEuroFilter
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
+from facedub.faces.masks import face_mask
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from facedub.align import Coverage
+from facedub.faces.align import Coverage
 from facedub.types import HeadPose
 
 

@@ -13,8 +13,6 @@ from typing import Generic, TypeVar
 import cv2
 import numpy as np
 
-from facedub.align import Coverage, landmarks_in_crop
-from facedub.composite.masks import feather
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
@@ -26,7 +24,9 @@ from facedub.engines.mesh_warp import (
     upsample,
 )
 from facedub.errors import FacedubError
+from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.masks import feather
 from facedub.faceset import Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facedub.composite.masks import forehead_points, upper_oval_mask
+from facedub.faces.masks import forehead_points, upper_oval_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
 

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 import torch
 
-from facedub.align import Coverage
 from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
-from facedub.export import OnnxInfo, read_onnx_info
+from facedub.faces.align import Coverage
 from facedub.models import FaceModel
+from facedub.models.export import OnnxInfo, read_onnx_info
 from facedub.train.checkpoint import load_run
 from facedub.train.loop import select_device
 

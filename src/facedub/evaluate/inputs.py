@@ -18,10 +18,10 @@ from typing import Literal
 import numpy as np
 
 from facedub import media
-from facedub.config import ExtractConfig
 from facedub.errors import FacedubError
 from facedub.evaluate.config import EvalConfig
 from facedub.extract import extract
+from facedub.extract.config import ExtractConfig
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.faceset import FaceRecord, Faceset, is_faceset, load_faceset

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from facedub.align import landmarks_in_crop
 from facedub.evaluate.config import EvalConfig, yaw_bin
 from facedub.evaluate.inputs import Identity, TargetAnalysis, nearest
 from facedub.evaluate.metrics import (
@@ -34,6 +33,7 @@ from facedub.evaluate.metrics import (
 )
 from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
 from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.faceset import FaceRecord

@@ -15,8 +15,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from facedub.composite.masks import face_mask
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.masks import face_mask
 from facedub.geometry import warp_to_face
 from facedub.types import HeadPose
 

@@ -35,8 +35,8 @@ import torch
 from safetensors import SafetensorError
 
 from facedub import __version__
-from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
+from facedub.faces.align import COVERAGES, Coverage
 from facedub.faceset import RECORDS_FILE, Faceset
 from facedub.fsutil import atomic_path, read_json_object, write_bytes_atomic, write_json_atomic
 from facedub.models import FaceModel, ModelArgs, build_model, model_args_from_json

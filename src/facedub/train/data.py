@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import torch
 
-from facedub.align import landmarks_in_crop
-from facedub.composite.masks import feather, polygon_mask
+from facedub.faces.align import landmarks_in_crop
+from facedub.faces.masks import feather, polygon_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 

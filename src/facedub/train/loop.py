@@ -25,8 +25,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
+from facedub.faces.align import COVERAGES, Coverage
 from facedub.faceset import Faceset
 from facedub.models import FaceModel, build_model
 from facedub.progress import NoProgress, Progress

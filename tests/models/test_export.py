@@ -9,8 +9,8 @@ import torch
 from facedub.engines.base import TargetFace
 from facedub.engines.neural import OnnxEngine, load_neural_engine
 from facedub.errors import FacedubError
-from facedub.export import export_onnx, read_onnx_info
 from facedub.faceset import Faceset
+from facedub.models.export import export_onnx, read_onnx_info
 from facedub.train import preset_config, train
 from facedub.train.checkpoint import load_run
 from facedub.types import HeadPose

@@ -19,8 +19,8 @@ import onnx
 import torch
 
 from facedub import __version__
-from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
+from facedub.faces.align import COVERAGES, Coverage
 from facedub.fsutil import write_bytes_atomic
 from facedub.models import FaceModel
 from facedub.train.checkpoint import load_run

@@ -7,12 +7,12 @@ import pytest
 from PIL import Image
 
 from facedub import media
-from facedub.config import ExtractConfig
 from facedub.errors import FacedubError
 from facedub.extract import extract
+from facedub.extract.config import ExtractConfig
+from facedub.extract.safety import ExplicitContentError
 from facedub.faceset import Faceset, load_faceset
 from facedub.progress import NoProgress
-from facedub.safety import ExplicitContentError
 
 D3 = "clip_liveportrait_d3_woman_headturn.mp4"
 D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"

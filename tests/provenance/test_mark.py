@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.config import ExtractConfig
 from facedub.engines.mesh import MeshEngine
+from facedub.extract.config import ExtractConfig
+from facedub.extract.safety import ExplicitContentError
+from facedub.extract.workspace import analysed
 from facedub.provenance import verify
-from facedub.safety import ExplicitContentError
 from facedub.swap import SwapConfig, SwapJob, swap
-from facedub.workspace import analysed
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 RUDD = "still_paul_rudd_frontal_studio.jpg"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
+from facedub.faces.align import COVERAGES, Coverage
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 
 from facedub import media
 from facedub.errors import FacedubError
-from facedub.safety import (
+from facedub.extract.safety import (
     EXPLICIT_CLASSES,
     FRAMES_PER_VIDEO,
     REFUSAL_THRESHOLD,

@@ -11,11 +11,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from facedub.config import ExtractConfig
-from facedub.extract import extract, open_source
+from facedub.extract.config import ExtractConfig
+from facedub.extract.run import extract, open_source
+from facedub.extract.safety import ExplicitContentDetector
 from facedub.faceset import Faceset, is_faceset, load_faceset
 from facedub.progress import Progress
-from facedub.safety import ExplicitContentDetector
 
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,

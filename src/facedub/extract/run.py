@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 
 from facedub import __version__, media
-from facedub.align import align_face, face_from_frame_matrix
-from facedub.config import ExtractConfig
 from facedub.errors import FacedubError
+from facedub.extract.config import ExtractConfig
+from facedub.extract.safety import ExplicitContentDetector, check_media_is_allowed
+from facedub.faces.align import align_face, face_from_frame_matrix
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
 from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser
 from facedub.faces.track import Detection, FrameDetections, Tracking, needs_descriptor, track_faces
@@ -47,7 +48,6 @@ from facedub.faceset import (
 )
 from facedub.fsutil import atomic_path, sha256_file, write_json_atomic, write_text_atomic
 from facedub.progress import NoProgress, Progress
-from facedub.safety import ExplicitContentDetector, check_media_is_allowed
 from facedub.threads import prefetched
 from facedub.types import FaceObservation
 
