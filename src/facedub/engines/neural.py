@@ -22,8 +22,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.models import FaceModel
 from facedub.models.export import OnnxInfo, read_onnx_info
-from facedub.train.checkpoint import load_run
-from facedub.train.loop import select_device
+from facedub.models.run import load_run, select_device
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.fsutil import write_bytes_atomic
 from facedub.models import FaceModel
-from facedub.train.checkpoint import load_run
+from facedub.models.run import load_run
 
 log = logging.getLogger(__name__)
 

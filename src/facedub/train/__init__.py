@@ -4,8 +4,9 @@
 `facedub.train.checkpoint` for its files); `preset_config` builds a TrainConfig.
 """
 
+from facedub.models.run import select_device
 from facedub.train.config import PRESETS, TrainConfig, preset_config
-from facedub.train.loop import StatusProgress, TrainRun, select_device, train, train_step
+from facedub.train.loop import StatusProgress, TrainRun, train, train_step
 
 __all__ = ["PRESETS", "StatusProgress", "TrainConfig", "TrainRun", "preset_config",
            "select_device", "train", "train_step"]

@@ -29,6 +29,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.faceset import Faceset
 from facedub.models import FaceModel, build_model
+from facedub.models.run import select_device
 from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
 from facedub.train.config import TrainConfig
@@ -67,21 +68,6 @@ class StatusProgress(Protocol):
     """A Progress that can also show a line of status (loss, speed)."""
 
     def status(self, text: str) -> None: ...
-
-
-def select_device(name: str) -> torch.device:
-    """"auto": CUDA, then Apple MPS, then CPU; otherwise the named device, if present."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise FacedubError("--device cuda: no CUDA device found; use --device auto or cpu")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise FacedubError("--device mps: Apple MPS is not available; use --device auto or cpu")
-    return torch.device(name)
 
 
 def train(source: Faceset, target: Faceset, run_dir: Path, config: TrainConfig,
