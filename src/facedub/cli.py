@@ -218,6 +218,7 @@ def swap(
     """Put the source person's face into the target video or photo."""
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
+    from facedub.engines.registry import EngineRequest, open_engine
     from facedub.locations import config_dir
     from facedub.locations import work_dir as default_work_dir
     from facedub.swap import SwapConfig, check_output_path
@@ -232,47 +233,14 @@ def swap(
                                   mask_blur=mask_blur, relight=relight))
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    keep_target_mouth=keep_target_mouth)
-    swap_engine, job = _build_engine(engine, source, model, device, config.work_dir,
-                                     mesh_config)
-    result = run_swap(target, swap_engine, out, config, job, RichProgress())
+    request = EngineRequest(config.work_dir, source, model, device, mesh_config,
+                            RichProgress())
+    result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
     say(f"marked: invisible watermark (job {result.job_id}), content credentials, "
         f"{result.sidecar.name}")
-
-
-def _build_engine(name: str, source: Path | None, model: Path | None, device: str,
-                  work_dir: Path, mesh_config: Any) -> tuple[Any, Any]:
-    """The engine, and what the provenance says about it."""
-    from dataclasses import asdict
-
-    from facedub.swap import SwapJob
-
-    if name == "mesh":
-        if source is None:
-            raise FacedubError("the mesh engine needs --source (a video, photo, folder of "
-                               "photos or faceset of the face to put in)")
-        from facedub.engines.mesh import MeshEngine
-        from facedub.extract.config import ExtractConfig
-        from facedub.extract.workspace import analysed
-
-        faceset = analysed(source, work_dir, ExtractConfig(crop_size=SOURCE_CROP),
-                           RichProgress())
-        return MeshEngine(faceset, mesh_config), SwapJob("mesh", asdict(mesh_config),
-                                                         (("source", source),))
-    if name == "neural":
-        if model is None:
-            raise FacedubError("the neural engine needs --model (a run folder from `facedub "
-                               "train`, or an .onnx file from `facedub export`)")
-        from facedub.engines.neural import load_neural_engine
-
-        return load_neural_engine(model, device), SwapJob("neural", {"device": device},
-                                                          (("model", model),))
-    raise FacedubError(f"--engine {name}: use 'mesh' or 'neural'")
-
-
-SOURCE_CROP = 512  # source faces are kept at this crop size: the mesh engine's texture
 
 
 @app.command("eval")

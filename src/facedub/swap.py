@@ -14,7 +14,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,16 +61,6 @@ class SwapConfig:
             raise FacedubError(f"--crf {self.crf}: use 0 (lossless) to 51 (worst)")
         if not MIN_CROP <= self.max_crop <= MAX_CROP:
             raise FacedubError(f"--max-crop must be between {MIN_CROP} and {MAX_CROP}")
-
-
-@dataclass(frozen=True)
-class SwapJob:
-    """What the provenance records besides the target: the engine, its settings, and the
-    other inputs as (role, path), e.g. ("source", photo) or ("model", run folder)."""
-
-    engine: str
-    settings: Mapping[str, Any]
-    inputs: tuple[tuple[str, Path], ...]
 
 
 @dataclass(frozen=True)
@@ -123,11 +113,12 @@ def compositing_crop_size(records: tuple[FaceRecord, ...], faceset_crop: int,
     return int(np.clip(np.ceil(size / 8.0) * 8, MIN_CROP, limit))
 
 
-def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig, job: SwapJob,
+def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
          progress: Progress | None = None,
          detector: ExplicitContentDetector | None = None) -> SwapResult:
     """Swap the engine's source face into every frame of the target's chosen person, and
-    mark, sign and describe the output. `detector` replaces the explicit-content detector
+    mark, sign and describe the output (the engine describes itself: `engine.facts`).
+    `detector` replaces the explicit-content detector
     (tests); the check itself always runs."""
     progress = progress or NoProgress()
     started = time.monotonic()
@@ -141,8 +132,10 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig, j
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
     swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
     marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
-    settings = {"engine": dict(job.settings), "swap": _jsonable(config)}
-    facts = job_facts(job.engine, settings, (*job.inputs, ("target", target)), marks)
+    engine_facts = engine.facts
+    settings = {"engine": dict(engine_facts.settings), "swap": _jsonable(config)}
+    facts = job_facts(engine_facts.name, settings, (*engine_facts.inputs, ("target", target)),
+                      marks.payload.job_id, marks.payload)
     info = media.probe(target)
     progress.start(info.frame_count, f"swap {target.name}")
     try:

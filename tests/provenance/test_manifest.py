@@ -17,12 +17,12 @@ from facedub.provenance.manifest import (
     COMPOSITE_SYNTHETIC,
     ProvenanceFacts,
     SigningCredentials,
-    make_facts,
     read_manifest,
     sidecar_path,
     sign_media,
     write_sidecar,
 )
+from facedub.provenance.mark import job_facts
 from facedub.provenance.watermark import WatermarkPayload
 
 
@@ -33,7 +33,7 @@ def credentials(tmp_path_factory: pytest.TempPathFactory) -> SigningCredentials:
 
 @pytest.fixture(scope="module")
 def facts(faces_dir: Path) -> ProvenanceFacts:
-    return make_facts("mesh", {"crf": 18, "label": True, "color": "reinhard"},
+    return job_facts("mesh", {"crf": 18, "label": True, "color": "reinhard"},
                       [("source", faces_dir / "still_biden_frontal.jpg"),
                        ("target", faces_dir / "clip_liveportrait_d18_man_frontal_mouth.mp4")],
                       job_id=4242, watermark=WatermarkPayload(4242),

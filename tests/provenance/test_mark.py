@@ -14,7 +14,7 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import ExplicitContentError
 from facedub.extract.workspace import analysed
 from facedub.provenance import verify
-from facedub.swap import SwapConfig, SwapJob, swap
+from facedub.swap import SwapConfig, swap
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 RUDD = "still_paul_rudd_frontal_studio.jpg"
@@ -27,10 +27,10 @@ class _FlagsEverything:
 
 def _swap(faces_dir: Path, target: Path, out: Path, work: Path, label: bool = True,
           detector: object = None) -> None:
-    engine = MeshEngine(analysed(faces_dir / RUDD, work, ExtractConfig(crop_size=256)))
+    engine = MeshEngine(analysed(faces_dir / RUDD, work, ExtractConfig(crop_size=256)),
+                        source_path=faces_dir / RUDD)
     config = SwapConfig(work_dir=work, config_dir=work / "config", visible_label=label)
-    swap(target, engine, out, config, SwapJob("mesh", {}, (("source", faces_dir / RUDD),)),
-         detector=detector)  # type: ignore[arg-type]
+    swap(target, engine, out, config, detector=detector)  # type: ignore[arg-type]
 
 
 def _reencode(source: Path, out: Path, crf: int, scale: float = 1.0) -> Path:

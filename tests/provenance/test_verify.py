@@ -13,10 +13,10 @@ from facedub.errors import FacedubError
 from facedub.provenance.manifest import (
     SigningCredentials,
     load_or_create_credentials,
-    make_facts,
     sign_media,
     write_sidecar,
 )
+from facedub.provenance.mark import job_facts
 from facedub.provenance.verify import verify
 
 
@@ -28,7 +28,7 @@ def credentials(tmp_path_factory: pytest.TempPathFactory) -> SigningCredentials:
 def test_marked_signed_output_verifies_with_its_payload(
         marked_video: Path, tmp_path: Path, credentials: SigningCredentials) -> None:
     output = tmp_path / "swapped.mp4"
-    facts = make_facts("mesh", {"crf": 18}, [("target", marked_video)], PAYLOAD.job_id, PAYLOAD)
+    facts = job_facts("mesh", {"crf": 18}, [("target", marked_video)], PAYLOAD.job_id, PAYLOAD)
     sign_media(marked_video, output, facts, credentials)
     write_sidecar(output, facts)
 
@@ -59,7 +59,7 @@ def test_unmarked_media_exits_1(unmarked_video: Path) -> None:
 def test_a_valid_manifest_alone_counts_and_a_tampered_one_does_not(
         unmarked_video: Path, tmp_path: Path, credentials: SigningCredentials) -> None:
     signed = tmp_path / "signed.mp4"
-    facts = make_facts("neural", {}, [("target", unmarked_video)], 7, None)
+    facts = job_facts("neural", {}, [("target", unmarked_video)], 7, None)
     sign_media(unmarked_video, signed, facts, credentials)
     write_sidecar(signed, facts)
     assert verify(signed).exit_code == 0

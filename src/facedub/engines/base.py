@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,9 +43,23 @@ class SwappedFace:
     mask: np.ndarray
 
 
+@dataclass(frozen=True)
+class EngineFacts:
+    """What the provenance of a swap records about its engine, given by the engine itself:
+    `name` (its key in `facedub.engines.registry.ENGINES`), `settings` (JSON values), and
+    `inputs` as (role, path), e.g. ("source", photo) or ("model", run folder)."""
+
+    name: str
+    settings: Mapping[str, Any]
+    inputs: tuple[tuple[str, Path], ...]
+
+
 class SwapEngine(Protocol):
     """An engine works at one crop size and coverage; the swap stage aligns target faces
-    to them before calling `swap_face`."""
+    to them before calling `swap_face`. `facts` describes it for the provenance."""
+
+    @property
+    def facts(self) -> EngineFacts: ...
 
     @property
     def crop_size(self) -> int: ...

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
 
-from facedub.engines.base import SwappedFace, TargetFace
+from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -57,8 +58,13 @@ class MeshEngine:
     """Holds the source faces' features and a small cache of their crops, and per target
     track the current blend of source faces (so the texture does not pop)."""
 
-    def __init__(self, source: Faceset, config: MeshEngineConfig | None = None) -> None:
+    def __init__(self, source: Faceset, config: MeshEngineConfig | None = None,
+                 source_path: Path | None = None) -> None:
+        """`source_path`: the media the faceset was extracted from, as the provenance names
+        it (default: the faceset folder)."""
         self.config = config or MeshEngineConfig()
+        self._facts = EngineFacts("mesh", asdict(self.config),
+                                  (("source", Path(source_path or source.root)),))
         self._source = source
         self._records = source.faces_of()
         if not self._records:
@@ -74,6 +80,10 @@ class MeshEngine:
         self._crops: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._blend_by_track: dict[int, dict[int, float]] = {}
+
+    @property
+    def facts(self) -> EngineFacts:
+        return self._facts
 
     @property
     def crop_size(self) -> int:

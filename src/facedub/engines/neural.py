@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
+from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.models import FaceModel
@@ -36,11 +36,15 @@ def load_neural_engine(path: Path, device: str = "auto") -> SwapEngine:
         model, info, state = load_run(path, select_device(device))
         log.info("neural engine: %s %d px, step %d, from %s", info.arch, info.args.res,
                  state.step, path)
-        return NeuralEngine(model, info.coverage)
+        return NeuralEngine(model, info.coverage, _facts(path, device))
     if path.suffix.lower() == ".onnx" and path.is_file():
         return OnnxEngine(path, read_onnx_info(path), device)
     raise FacedubError(f"{path}: not a run folder or .onnx file; pass the -o folder of "
                        "`facedub train` or the file written by `facedub export`")
+
+
+def _facts(path: Path, device: str) -> EngineFacts:
+    return EngineFacts("neural", {"device": device}, (("model", path),))
 
 
 def crop_to_input(image: np.ndarray, res: int) -> np.ndarray:
@@ -65,10 +69,18 @@ def output_to_swapped(face: np.ndarray, mask: np.ndarray, size: int) -> SwappedF
 class NeuralEngine:
     """PyTorch inference of a trained model, one face per call."""
 
-    def __init__(self, model: FaceModel, coverage: Coverage) -> None:
+    def __init__(self, model: FaceModel, coverage: Coverage,
+                 facts: EngineFacts | None = None) -> None:
+        """`facts`: the run folder and device for the provenance (default: no inputs, for
+        a model that was never saved, as in benchmarks)."""
         self._model = model.eval()
+        self._facts = facts or EngineFacts("neural", {}, ())
         self._coverage = coverage
         self._device = next(model.parameters()).device
+
+    @property
+    def facts(self) -> EngineFacts:
+        return self._facts
 
     @property
     def crop_size(self) -> int:
@@ -109,6 +121,11 @@ class OnnxEngine:
             raise FacedubError(f"{path}: onnxruntime cannot load it ({error}); export it "
                                "again with `facedub export`") from error
         self._info = info
+        self._facts = _facts(path, device)
+
+    @property
+    def facts(self) -> EngineFacts:
+        return self._facts
 
     @property
     def crop_size(self) -> int:

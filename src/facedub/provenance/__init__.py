@@ -15,7 +15,6 @@ from facedub.provenance.manifest import (
     ProvenanceFacts,
     SigningCredentials,
     load_or_create_credentials,
-    make_facts,
     new_job_id,
     read_manifest,
     sign_media,
@@ -35,6 +34,6 @@ __all__ = [
     "LabelPainter", "ManifestReading", "ProvenanceFacts", "SigningCredentials",
     "Verification", "WatermarkDetector", "WatermarkEmbedder", "WatermarkPayload",
     "WatermarkReading", "draw_visible_label", "embed_watermark", "load_or_create_credentials",
-    "make_facts", "new_job_id", "read_manifest", "read_watermark", "sign_media", "verify",
+    "new_job_id", "read_manifest", "read_watermark", "sign_media", "verify",
     "write_sidecar",
 ]

@@ -12,25 +12,23 @@ Signing credentials: see `facedub.provenance.credentials` (re-exported here).
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import c2pa
 
-import facedub
 from facedub.errors import FacedubError
 from facedub.fsutil import atomic_path, sha256_file, write_json_atomic
 from facedub.provenance.credentials import SigningCredentials, load_or_create_credentials
 from facedub.provenance.watermark import FACEDUB_TAG, WatermarkPayload
 
 __all__ = ["FACTS_LABEL", "InputFact", "ManifestReading", "ProvenanceFacts",
-           "SigningCredentials", "load_or_create_credentials", "make_facts", "new_job_id",
+           "SigningCredentials", "load_or_create_credentials", "new_job_id",
            "read_manifest", "sidecar_path", "sign_media", "write_sidecar"]
 
 log = logging.getLogger(__name__)
@@ -125,17 +123,6 @@ class ManifestReading:
 def new_job_id() -> int:
     """A random 16-bit job id (what the watermark carries)."""
     return secrets.randbelow(1 << 16)
-
-
-def make_facts(engine: str, settings: Mapping[str, Any], inputs: Sequence[tuple[str, Path]],
-               job_id: int, watermark: WatermarkPayload | None,
-               now: datetime.datetime | None = None) -> ProvenanceFacts:
-    """Facts for a job: hashes each (role, path) input and stamps the current UTC time."""
-    created = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
-    facts = tuple(InputFact(role, Path(path).name, sha256_file(Path(path)))
-                  for role, path in inputs)
-    return ProvenanceFacts("facedub", facedub.__version__, engine, dict(settings), facts,
-                           job_id, created.isoformat(timespec="seconds"), watermark)
 
 
 def sign_media(src: Path, dst: Path, facts: ProvenanceFacts,

@@ -67,11 +67,15 @@ def input_fact(role: str, path: Path) -> InputFact:
 
 
 def job_facts(engine: str, settings: Mapping[str, Any], inputs: Sequence[tuple[str, Path]],
-              marks: OutputMarks) -> ProvenanceFacts:
-    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+              job_id: int, watermark: WatermarkPayload | None,
+              now: datetime.datetime | None = None) -> ProvenanceFacts:
+    """The one builder of provenance facts: hashes each (role, path) input (`input_fact`)
+    and stamps `now` (default: the current time) in UTC. `watermark` None: media that
+    carries no watermark (only verify's tests build such facts)."""
+    created = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
     return ProvenanceFacts("facedub", facedub.__version__, engine, dict(settings),
                            tuple(input_fact(role, path) for role, path in inputs),
-                           marks.payload.job_id, created, marks.payload)
+                           job_id, created.isoformat(timespec="seconds"), watermark)
 
 
 def can_embed_credentials(path: Path) -> bool:
