@@ -168,3 +168,12 @@ def test_unwritable_output_folder_is_refused(tmp_path: Path) -> None:
         media.VideoWriter(tmp_path / "missing" / "out.mp4", 64, 64, Fraction(25))
     with pytest.raises(FacedubError, match="crf"):
         media.VideoWriter(tmp_path / "out.mp4", 64, 64, Fraction(25), crf=99)
+
+
+def test_spread_indices_reach_both_ends_without_repeats() -> None:
+    assert media.spread_indices(10, 4) == (0, 3, 6, 9)
+    assert media.spread_indices(3, 8) == (0, 1, 2)
+    assert media.spread_indices(100, 1) == (0,)
+    assert media.spread_indices(0, 5) == media.spread_indices(5, 0) == ()
+    with pytest.raises(FacedubError, match="--crf 52"):
+        media.check_crf(52)

@@ -12,7 +12,7 @@ from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.faces.identity import IdentityEncoder, distance
-from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.swap import SwapConfig, SwapResult, check_output_path, swap
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
@@ -39,7 +39,7 @@ def _face_and_surroundings(original: np.ndarray, swapped: np.ndarray) -> tuple[f
                                                                                float]:
     """Mean absolute difference (0..255) inside the target's face box, mean and 99th
     percentile outside it (beyond half a face width of margin)."""
-    with FaceAnalyser(max_faces=1) as analyser:
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
         box = analyser.analyse(original.astype(np.uint8))[0].box
     x0, y0, x1, y1 = (int(v) for v in box)
     margin = (x1 - x0) // 2
@@ -53,7 +53,8 @@ def _face_and_surroundings(original: np.ndarray, swapped: np.ndarray) -> tuple[f
 def _largest_face_descriptors(path: Path, encoder: IdentityEncoder) -> list[np.ndarray | None]:
     info = media.probe(path)
     descriptors: list[np.ndarray | None] = []
-    with FaceAnalyser(max_faces=2, video=info.kind == "video") as analyser:
+    with FaceAnalyser(max_faces=2, video=info.kind == "video",
+                      model_path=resolve_landmarker_model()) as analyser:
         for frame in media.iter_frames(path):
             faces = analyser.analyse(frame.image, frame.time)
             descriptors.append(encoder.describe(frame.image, faces[0].landmarks) if faces else None)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facedub import media
-from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 from facedub.geometry import umeyama
 
@@ -25,8 +25,10 @@ FRONTAL_LIMIT_DEGREES = 6.0
 
 def frontal_faces(paths: list[Path], stride: int) -> list[np.ndarray]:
     shapes = []
+    model = resolve_landmarker_model()  # once, not per clip
     for path in paths:
-        with FaceAnalyser(max_faces=1, video=not media.is_photo_path(path)) as analyser:
+        with FaceAnalyser(max_faces=1, video=not media.is_photo_path(path),
+                          model_path=model) as analyser:
             for frame in media.iter_frames(path):
                 if frame.index % stride:
                     continue

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,11 @@ import cv2
 import numpy as np
 
 from facedub.errors import FacedubError
+from facedub.faces.align import COVERAGES, Coverage
 from facedub.faces.identity import DESCRIPTOR_SIZE
 from facedub.faces.landmarks import NUM_BLENDSHAPES, NUM_LANDMARKS
-from facedub.fsutil import read_json_object
-from facedub.types import HeadPose
+from facedub.fsutil import read_json_object, write_json_atomic
+from facedub.types import Box, HeadPose, box_area
 
 FORMAT_NAME = "facedub-faceset"
 FORMAT_VERSION = 1
@@ -39,6 +40,7 @@ RECORDS_FILE = "faces.jsonl"
 PROGRESS_FILE = "progress.jsonl"
 FACES_DIR = "faces"
 MASKS_DIR = "masks"
+TEMPLATE_NAME = "facedub-face-template v1"
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class FaceRecord:
     source: str  # file name the frame came from (matters for folders of photos)
     track: int
     person: int
-    box: tuple[float, float, float, float]
+    box: Box
     frame_landmarks: np.ndarray
     face_from_frame: np.ndarray
     pose: HeadPose
@@ -65,28 +67,67 @@ class FaceRecord:
 
 @dataclass(frozen=True)
 class PersonSummary:
+    """One person of the faceset: face, frame and track counts, and the mean identity
+    descriptor (128,) float32 (None: never described)."""
+
     id: int
     faces: int
     frames: int
     tracks: int
     descriptor: np.ndarray | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "faces": self.faces, "frames": self.frames,
+                "tracks": self.tracks, "descriptor": None if self.descriptor is None
+                else np.round(self.descriptor.astype(np.float64), 6).tolist()}
+
 
 @dataclass(frozen=True)
 class FacesetMeta:
+    """faceset.json, typed. `complete` is False while extraction runs (then `persons`,
+    `person`, `cuts` and `frames_analysed` are not final). `resumable` holds the
+    extraction settings a resumed run must match."""
+
     crop_size: int
-    coverage: str
+    coverage: Coverage
     source_name: str
     source_sha256: str
     source_kind: str  # "video", "photo" or "folder"
+    source_frames: int
     frames_analysed: int
     person: int  # the chosen person
     persons: tuple[PersonSummary, ...]
     blendshape_names: tuple[str, ...]
-    settings: dict[str, Any]
+    resumable: dict[str, Any]
+    max_frames: int | None
     has_crops: bool  # False for an analysis-only faceset (landmarks, no images)
     cuts: frozenset[int]  # frames where a new shot starts (every photo is one)
-    raw: dict[str, Any]  # the whole faceset.json, for fields added by later versions
+    complete: bool = True
+    reference_distance: float | None = None  # identity distance to a reference photo
+    tool: str = ""  # "facedub <version>" that wrote it
+    template: str = TEMPLATE_NAME
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "tool": self.tool,
+            "complete": self.complete,
+            "crop_size": self.crop_size,
+            "crops": self.has_crops,
+            "coverage": self.coverage,
+            "template": self.template,
+            "source": {"name": self.source_name, "sha256": self.source_sha256,
+                       "kind": self.source_kind, "frames": self.source_frames},
+            "settings": {"resumable": self.resumable, "max_frames": self.max_frames},
+            "blendshape_names": list(self.blendshape_names),
+            "frames_analysed": self.frames_analysed,
+            "persons": [person.to_json() for person in self.persons],
+            "person": self.person,
+            "person_reference": None if self.reference_distance is None
+            else {"distance": round(self.reference_distance, 4)},
+            "cuts": sorted(self.cuts),
+        }
 
 
 @dataclass(frozen=True)
@@ -117,6 +158,17 @@ class Faceset:
                                "images; extract it again without --no-crops")
 
 
+def largest_face_per_frame(records: Iterable[FaceRecord]) -> dict[int, FaceRecord]:
+    """Frame index -> its largest record (a person seen twice in one frame, e.g. in a
+    mirror, is swapped and measured once: on the larger face)."""
+    by_frame: dict[int, FaceRecord] = {}
+    for record in records:
+        kept = by_frame.get(record.frame)
+        if kept is None or box_area(record.box) > box_area(kept.box):
+            by_frame[record.frame] = record
+    return by_frame
+
+
 def is_faceset(path: Path) -> bool:
     return (Path(path) / META_FILE).is_file()
 
@@ -124,11 +176,10 @@ def is_faceset(path: Path) -> bool:
 def load_faceset(root: Path, check_files: bool = True) -> Faceset:
     """Read and validate a complete faceset; raise FacedubError naming what is wrong."""
     root = Path(root)
-    meta_raw = read_meta(root)
-    if not meta_raw.get("complete"):
+    meta = read_meta(root)
+    if not meta.complete:
         raise FacedubError(f"{root}: the faceset is incomplete (extraction was interrupted); "
                            "run the same `facedub extract` command again to finish it")
-    meta = _parse_meta(meta_raw, root)
     records_path = root / RECORDS_FILE
     if not records_path.is_file():
         raise FacedubError(f"{records_path}: missing; the faceset is damaged, extract again")
@@ -138,7 +189,8 @@ def load_faceset(root: Path, check_files: bool = True) -> Faceset:
     return Faceset(root, meta, records)
 
 
-def read_meta(root: Path) -> dict[str, Any]:
+def read_meta(root: Path) -> FacesetMeta:
+    """faceset.json of a faceset folder, complete or not, validated."""
     path = Path(root) / META_FILE
     if not path.is_file():
         raise FacedubError(f"{root}: not a faceset ({META_FILE} missing); create one with "
@@ -147,7 +199,11 @@ def read_meta(root: Path) -> dict[str, Any]:
     if raw.get("version") != FORMAT_VERSION:
         raise FacedubError(f"{path}: faceset format version {raw.get('version')} is not "
                            f"supported (this facedub reads {FORMAT_VERSION}); extract again")
-    return raw
+    return meta_from_json(raw, path)
+
+
+def write_meta(root: Path, meta: FacesetMeta) -> None:
+    write_json_atomic(Path(root) / META_FILE, meta.to_json())
 
 
 def record_to_json(record: FaceRecord) -> dict[str, Any]:
@@ -236,23 +292,35 @@ def _read_png(path: Path, color: bool) -> np.ndarray:
     return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if color else pixels
 
 
-def _parse_meta(raw: dict[str, Any], root: Path) -> FacesetMeta:
+def meta_from_json(raw: dict[str, Any], path: Path) -> FacesetMeta:
+    """The typed form of faceset.json; FacedubError naming `path` if a field is wrong."""
     try:
+        coverage = raw["coverage"]
+        if coverage not in COVERAGES:
+            raise ValueError(f"coverage {coverage!r}")
         persons = tuple(
             PersonSummary(int(p["id"]), int(p["faces"]), int(p["frames"]), int(p["tracks"]),
                           None if p["descriptor"] is None
                           else np.asarray(p["descriptor"], dtype=np.float32))
             for p in raw["persons"])
+        source, settings = raw["source"], raw["settings"]
+        reference = raw.get("person_reference")
+        max_frames = settings.get("max_frames")
         return FacesetMeta(
-            crop_size=int(raw["crop_size"]), coverage=str(raw["coverage"]),
-            source_name=str(raw["source"]["name"]), source_sha256=str(raw["source"]["sha256"]),
-            source_kind=str(raw["source"]["kind"]), frames_analysed=int(raw["frames_analysed"]),
-            person=int(raw["person"]), persons=persons,
-            blendshape_names=tuple(raw["blendshape_names"]), settings=dict(raw["settings"]),
+            crop_size=int(raw["crop_size"]), coverage=coverage,
+            source_name=str(source["name"]), source_sha256=str(source["sha256"]),
+            source_kind=str(source["kind"]), source_frames=int(source.get("frames", 0)),
+            frames_analysed=int(raw["frames_analysed"]), person=int(raw["person"]),
+            persons=persons, blendshape_names=tuple(raw["blendshape_names"]),
+            resumable=dict(settings["resumable"]),
+            max_frames=None if max_frames is None else int(max_frames),
             has_crops=bool(raw.get("crops", True)),
-            cuts=frozenset(int(frame) for frame in raw.get("cuts", [])), raw=raw)
-    except (KeyError, TypeError, ValueError) as error:
-        raise FacedubError(f"{root / META_FILE}: field {error} is missing or malformed; the "
+            cuts=frozenset(int(frame) for frame in raw.get("cuts", [])),
+            complete=bool(raw.get("complete")),
+            reference_distance=None if reference is None else float(reference["distance"]),
+            tool=str(raw.get("tool", "")), template=str(raw.get("template", TEMPLATE_NAME)))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FacedubError(f"{path}: field {error} is missing or malformed; the "
                            "faceset is damaged, extract again") from error
 
 

@@ -10,8 +10,8 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator
+import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     OpenCV) still work on it.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}",
-                                    dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp makes the file private (0600); a finished output gets the usual mode.
-    os.chmod(tmp, 0o666 & ~_current_umask())
+    tmp = _new_sibling(path)
     try:
         yield tmp
         _fsync_file(tmp)
@@ -42,10 +37,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)  # the only way to read it is to set it; put it straight back
-    os.umask(mask)
-    return mask
+def _new_sibling(path: Path) -> Path:
+    """Create an empty, unique `.name.XXXXXXXX.partial.ext` beside `path`. Created with
+    mode 0666 so the process umask applies, as for any new file (mkstemp's 0600 would
+    need the umask read, and reading it means setting it: a race with other threads)."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.partial{path.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FacedubError(f"{path.parent}: could not create a temporary file beside {path.name}")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -86,6 +90,13 @@ def read_json_object(path: Path, format_name: str, kind: str, remedy: str) -> di
     if not isinstance(raw, dict) or raw.get("format") != format_name:
         raise FacedubError(f"{path}: not a facedub {kind} file")
     return raw
+
+
+def sha256_listing(files: Iterable[Path]) -> str:
+    """One hash for a set of files: sha256 of their "name:sha256" lines, in the given order
+    (a photo folder, a run folder)."""
+    listing = "".join(f"{Path(p).name}:{sha256_file(Path(p))}\n" for p in files)
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -154,8 +154,7 @@ class VideoWriter:
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
                  preset: str = "medium", audio_from: Path | None = None,
                  audio_end: float | None = None) -> None:
-        if not 0 <= crf <= 51:
-            raise FacedubError(f"--crf {crf} is out of range; use 0 (lossless) to 51 (worst)")
+        check_crf(crf)
         self.path = Path(path)
         _require_writable_parent(self.path)
         self._atomic = atomic_path(self.path)
@@ -362,3 +361,20 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
 def _muxer_for(path: Path) -> str | None:
     return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}.get(
         path.suffix.lower())
+
+
+def check_crf(crf: int) -> None:
+    """H.264's quality scale: 0 (lossless) to 51 (worst)."""
+    if not 0 <= crf <= 51:
+        raise FacedubError(f"--crf {crf} is out of range; use 0 (lossless) to 51 (worst)")
+
+
+def spread_indices(total: int, count: int) -> tuple[int, ...]:
+    """Up to `count` indices of `range(total)` spread evenly from the first to the last,
+    ascending and without repeats (fewer when `total` < `count`)."""
+    if total <= 0 or count <= 0:
+        return ()
+    if count == 1:
+        return (0,)
+    picks = np.linspace(0, total - 1, min(count, total))
+    return tuple(sorted({round(float(p)) for p in picks}))

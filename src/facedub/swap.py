@@ -29,7 +29,7 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.extract.workspace import analysed
 from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_crop
-from facedub.faceset import FaceRecord, Faceset
+from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
 from facedub.fsutil import atomic_path
 from facedub.geometry import paste_back, warp_to_face
 from facedub.progress import NoProgress, Progress
@@ -57,8 +57,7 @@ class SwapConfig:
     max_crop: int = 512  # largest crop the face is composited at, pixels
 
     def __post_init__(self) -> None:
-        if not 0 <= self.crf <= 51:
-            raise FacedubError(f"--crf {self.crf}: use 0 (lossless) to 51 (worst)")
+        media.check_crf(self.crf)
         if not MIN_CROP <= self.max_crop <= MAX_CROP:
             raise FacedubError(f"--max-crop must be between {MIN_CROP} and {MAX_CROP}")
 
@@ -124,11 +123,7 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     started = time.monotonic()
     faceset = analyse_target(target, config, progress, detector)
     chosen = faceset.faces_of()
-    by_frame: dict[int, FaceRecord] = {}
-    for record in chosen:  # the largest face if the person was seen twice in a frame
-        kept = by_frame.get(record.frame)
-        if kept is None or _area(record) > _area(kept):
-            by_frame[record.frame] = record
+    by_frame = largest_face_per_frame(chosen)
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
     swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
     marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
@@ -236,8 +231,3 @@ def _write(target: Path, info: media.MediaInfo, out_path: Path,
                     progress.advance()
         finish_output(staged)
     return count
-
-
-def _area(record: FaceRecord) -> float:
-    x0, y0, x1, y1 = record.box
-    return (x1 - x0) * (y1 - y0)

@@ -18,6 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels of its image
+
+
+def box_area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
 
 @dataclass(frozen=True)
 class HeadPose:
@@ -38,7 +44,7 @@ class FaceObservation:
     landmarks: np.ndarray
     blendshapes: np.ndarray
     pose: HeadPose
-    box: tuple[float, float, float, float]
+    box: Box
 
 
 @dataclass(frozen=True)

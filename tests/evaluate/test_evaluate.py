@@ -14,7 +14,7 @@ import pytest
 from facedub import media
 from facedub.evaluate import EvalConfig, Report, evaluate
 from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.geometry import paste_back
 
 TARGET_CLIP = "clip_liveportrait_d18_man_frontal_mouth.mp4"
@@ -81,7 +81,7 @@ def test_report_files_and_html_with_local_links_only(self_report: Report) -> Non
 def _pasted(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The source's face crop pasted over the target's face: a crude swap with the
     source's identity and the target's placement."""
-    with FaceAnalyser(video=False) as analyser:
+    with FaceAnalyser(video=False, model_path=resolve_landmarker_model()) as analyser:
         source_face = analyser.analyse(source)[0]
         target_face = analyser.analyse(target)[0]
     crop = align_face(source, source_face.landmarks, 256, "whole")
@@ -139,11 +139,11 @@ def test_multi_face_target_measures_the_chosen_person(faces_dir: Path, tmp_path:
     info = media.probe(target)
     swapped, reference = tmp_path / "swapped.mp4", tmp_path / "left.png"
     frames = 8
-    with FaceAnalyser(video=False) as analyser:
+    with FaceAnalyser(video=False, model_path=resolve_landmarker_model()) as analyser:
         source_face = analyser.analyse(source)[0]
     crop = align_face(source, source_face.landmarks, 256, "whole")
-    with FaceAnalyser(max_faces=2) as analyser, media.VideoWriter(
-            swapped, info.width, info.height, info.fps) as writer:
+    with FaceAnalyser(max_faces=2, model_path=resolve_landmarker_model()) as analyser, \
+            media.VideoWriter(swapped, info.width, info.height, info.fps) as writer:
         for frame in media.iter_frames(target):
             if frame.index >= frames:
                 break

@@ -4,7 +4,7 @@ and eased colour statistics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,17 +65,23 @@ class Composited:
 
 
 @dataclass
-class _TrackState:
-    landmarks: OneEuroFilter = field(default_factory=OneEuroFilter)
+class _ColourState:
     source_stats: ColorStats | None = None
     target_stats: ColorStats | None = None
     lut: np.ndarray | None = None
 
 
 class Compositor:
+    """Per target track, the landmark filter and the eased colour statistics.
+
+    `smooth_landmarks` and `composite` may run on two threads (the swap pipelines them):
+    each owns its own per-track dict and never touches the other's.
+    """
+
     def __init__(self, config: CompositeConfig) -> None:
         self.config = config
-        self._tracks: dict[int, _TrackState] = {}
+        self._landmark_filters: dict[int, OneEuroFilter] = {}  # smooth_landmarks only
+        self._colour_states: dict[int, _ColourState] = {}  # composite only
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:
@@ -84,7 +90,8 @@ class Compositor:
             return frame_landmarks
         extent = frame_landmarks[:, :2].max(axis=0) - frame_landmarks[:, :2].min(axis=0)
         face_size = float(extent.max())
-        smoothed = self._state(track).landmarks(time, frame_landmarks, scale=face_size)
+        landmark_filter = self._landmark_filters.setdefault(track, OneEuroFilter())
+        smoothed = landmark_filter(time, frame_landmarks, scale=face_size)
         return smoothed.astype(np.float32)
 
     def composite(self, target: TargetFace, swapped: SwappedFace) -> Composited:
@@ -110,7 +117,7 @@ class Compositor:
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
-        state = self._state(target.track)
+        state = self._colour_states.setdefault(target.track, _ColourState())
         face_lab, target_lab = to_lab(face), to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
@@ -128,6 +135,3 @@ class Compositor:
             face_lab = relight(face_lab, target_lab, (mask > 0.05).astype(np.float32), sigma,
                                config.relight)
         return from_lab(face_lab)
-
-    def _state(self, track: int) -> _TrackState:
-        return self._tracks.setdefault(track, _TrackState())

@@ -91,7 +91,7 @@ class MeshEngine:
 
     @property
     def coverage(self) -> Coverage:
-        return self._source.meta.coverage  # type: ignore[return-value]
+        return self._source.meta.coverage
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         size = target.image.shape[0]

@@ -1,7 +1,7 @@
 """The fixed triangle mesh the mesh engine warps over, and its left-right mirror.
 
 Vertices are MediaPipe's 468 face landmarks (the iris points are left out) followed by the
-forehead points of `composite.masks.forehead_points`, so the warp reaches the hairline.
+forehead points of `faces.masks.forehead_points`, so the warp reaches the hairline.
 The triangles are a Delaunay triangulation of the frontal template, computed once.
 """
 
@@ -32,6 +32,10 @@ class MeshTopology:
     eye_openings: np.ndarray
     mouth_opening: np.ndarray
     template_vertices: np.ndarray  # (V, 2) template in its own units
+
+    def __post_init__(self) -> None:
+        for array in vars(self).values():
+            array.flags.writeable = False  # cached and shared by every engine: read only
 
 
 def mesh_vertices(landmarks: np.ndarray) -> np.ndarray:

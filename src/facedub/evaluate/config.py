@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from facedub.errors import FacedubError
+from facedub.faces.landmarks import resolve_landmarker_model
 
 # (label, lowest |yaw|, highest |yaw|) in degrees of the *target* face's landmark head pose.
 # Swaps usually hold up frontally and fail on turned heads, so each bin is reported alone.
@@ -46,6 +47,7 @@ class EvalConfig:
     worst_count: int = 10  # worst frames shown per metric in the report
     strip_frames: int = 8  # evenly spaced frames in the side-by-side strip
     cache_dir: Path | None = None  # where gallery descriptors are cached between runs
+    landmarker: Path = field(default_factory=resolve_landmarker_model)  # resolved once
 
     def __post_init__(self) -> None:
         if self.gallery is not None and not Path(self.gallery).is_dir():

@@ -24,7 +24,13 @@ from facedub.extract import extract
 from facedub.extract.config import ExtractConfig
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
-from facedub.faceset import FaceRecord, Faceset, is_faceset, load_faceset
+from facedub.faceset import (
+    FaceRecord,
+    Faceset,
+    is_faceset,
+    largest_face_per_frame,
+    load_faceset,
+)
 from facedub.fsutil import sha256_file, write_json_atomic
 from facedub.progress import Progress
 
@@ -80,7 +86,7 @@ def source_identity(source: Path, work_dir: Path, config: EvalConfig,
             every = max(1, media.probe(source).frame_count // config.source_frames)
         settings = ExtractConfig(every=every, max_frames=config.source_frames,
                                  identity_every=1, max_faces=config.max_faces,
-                                 write_crops=False)
+                                 write_crops=False, landmarker=config.landmarker)
         faceset = extract(source, work_dir, settings, progress).faceset
     chosen, others = _persons(faceset, f"source {source.name}", "source")
     return chosen, others
@@ -93,14 +99,11 @@ def analyse_target(target: Path, work_dir: Path, config: EvalConfig,
         raise FacedubError(f"{target}: the target must be one video or photo, not a folder")
     kind = media.probe(target).kind
     settings = ExtractConfig(max_frames=config.max_frames, max_faces=config.max_faces,
-                             person_reference=config.target_person, write_crops=False)
+                             person_reference=config.target_person, write_crops=False,
+                             landmarker=config.landmarker)
     faceset = extract(target, work_dir, settings, progress).faceset
     chosen, others = _persons(faceset, f"target {target.name}", "target")
-    faces: dict[int, FaceRecord] = {}
-    for record in faceset.faces_of():
-        kept = faces.get(record.frame)
-        if kept is None or _area(record.box) > _area(kept.box):
-            faces[record.frame] = record
+    faces = largest_face_per_frame(faceset.faces_of())
     sampled = [r.descriptor for r in faceset.faces_of() if r.descriptor is not None]
     spread = float(np.mean([distance(d, chosen.descriptor) for d in sampled]))
     return TargetAnalysis(faceset, kind, faceset.meta.frames_analysed, faces, chosen, others,
@@ -132,7 +135,7 @@ def build_gallery(source: Identity, target: Identity, found: tuple[Identity, ...
     others = found
     if config.gallery is not None:
         others += tuple(_gallery_folder(Path(config.gallery), skip_files, config.cache_dir,
-                                        encoder))
+                                        encoder, config.landmarker))
     kept: list[Identity] = [source, target]
     skipped: list[str] = []
     for person in others:
@@ -151,7 +154,7 @@ def nearest(descriptor: np.ndarray, gallery: tuple[Identity, ...]) -> Identity:
 
 
 def _gallery_folder(folder: Path, skip_files: tuple[Path, ...], cache_dir: Path | None,
-                    encoder: IdentityEncoder) -> Iterator[Identity]:
+                    encoder: IdentityEncoder, landmarker: Path) -> Iterator[Identity]:
     skip = {path.resolve() for path in skip_files}
     files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.resolve() not in skip
              and (media.is_photo_path(p) or p.suffix.lower() in VIDEO_SUFFIXES)]
@@ -160,7 +163,7 @@ def _gallery_folder(folder: Path, skip_files: tuple[Path, ...], cache_dir: Path 
                            "give a folder with one person per file")
     cache_path = cache_dir / GALLERY_CACHE_FILE if cache_dir is not None else None
     cache = _read_cache(cache_path)
-    with FaceAnalyser(max_faces=4, video=False) as analyser:
+    with FaceAnalyser(max_faces=4, video=False, model_path=landmarker) as analyser:
         for file in files:
             key = f"{sha256_file(file)}:{GALLERY_VIDEO_FRAMES}"
             if key not in cache:
@@ -210,7 +213,3 @@ def _read_cache(path: Path | None) -> dict[str, list[float] | None]:
         log.warning("%s: unreadable, rebuilding the gallery cache", path)
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _area(box: tuple[float, float, float, float]) -> float:
-    return (box[2] - box[0]) * (box[3] - box[1])

@@ -69,12 +69,11 @@ def _spread(values: list[float]) -> tuple[float, float]:
 
 
 def _plot_coverage(histogram: np.ndarray, path: Path, title: str) -> None:
-    import matplotlib
+    # A bare Figure draws with the Agg canvas itself: no pyplot, no process-wide backend.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=100)
+    figure = Figure(figsize=(7, 4.2), dpi=100)
+    axes = figure.subplots()
     shown = np.where(histogram > 0, histogram, np.nan)
     image = axes.imshow(shown, origin="lower", cmap="viridis", aspect="auto",
                         extent=(YAW_EDGES[0], YAW_EDGES[-1], PITCH_EDGES[0], PITCH_EDGES[-1]))
@@ -86,4 +85,3 @@ def _plot_coverage(histogram: np.ndarray, path: Path, title: str) -> None:
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
-    plt.close(figure)

@@ -73,8 +73,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)
     progress.start(analysis.frames, f"evaluate {swapped.name}")
     try:
-        with FaceAnalyser(max_faces=config.max_faces,
-                          video=analysis.kind == "video") as analyser:
+        with FaceAnalyser(max_faces=config.max_faces, video=analysis.kind == "video",
+                          model_path=config.landmarker) as analyser:
             for pair in paired_frames(target, swapped, target_info, analysis.frames):
                 index = pair.target.index
                 # Every swapped frame goes through the landmark model, as every target frame

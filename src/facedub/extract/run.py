@@ -8,13 +8,13 @@ where it stopped; tracking and the choice of person run at the end over the whol
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,24 +31,30 @@ from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser
 from facedub.faces.track import Detection, FrameDetections, Tracking, needs_descriptor, track_faces
 from facedub.faceset import (
     FACES_DIR,
-    FORMAT_NAME,
-    FORMAT_VERSION,
     MASKS_DIR,
     META_FILE,
     PROGRESS_FILE,
     RECORDS_FILE,
     FaceRecord,
     Faceset,
+    FacesetMeta,
+    PersonSummary,
     crop_names,
     iter_jsonl,
     load_faceset,
     read_meta,
     record_to_json,
+    write_meta,
     write_png,
 )
-from facedub.fsutil import atomic_path, sha256_file, write_json_atomic, write_text_atomic
+from facedub.fsutil import (
+    atomic_path,
+    sha256_file,
+    sha256_listing,
+    write_text_atomic,
+)
 from facedub.progress import NoProgress, Progress
-from facedub.threads import prefetched
+from facedub.threads import BackgroundSink, prefetched
 from facedub.types import FaceObservation
 
 log = logging.getLogger(__name__)
@@ -92,17 +98,16 @@ def open_source(path: Path) -> MediaSource:
         if not photos:
             raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
                                "video, a photo or a folder of photos")
-        listing = "".join(f"{p.name}:{sha256_file(p)}\n" for p in photos)
-        return MediaSource(path, "folder", photos, len(photos),
-                           hashlib.sha256(listing.encode()).hexdigest())
+        return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos))
     info = media.probe(path)
     return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path))
 
 
-def reference_descriptor(photo: Path, encoder: IdentityEncoder) -> np.ndarray:
+def reference_descriptor(photo: Path, encoder: IdentityEncoder, landmarker: Path
+                         ) -> np.ndarray:
     """Identity of the largest face in a reference photo."""
     image = media.read_photo(photo)
-    with FaceAnalyser(max_faces=4, video=False) as analyser:
+    with FaceAnalyser(max_faces=4, video=False, model_path=landmarker) as analyser:
         faces = analyser.analyse(image)
     if not faces:
         raise FacedubError(f"{photo}: no face found in the reference photo; use a clear photo "
@@ -123,7 +128,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     progress = progress or NoProgress()
     source = open_source(media_path)
     encoder = IdentityEncoder()
-    reference = (reference_descriptor(config.person_reference, encoder)
+    reference = (reference_descriptor(config.person_reference, encoder, config.landmarker)
                  if config.person_reference else None)
     out_dir = Path(out_dir)
     safety: Future[object] | None = None
@@ -131,29 +136,38 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-safety")
         safety = checker.submit(check_media_is_allowed, source.files, detector)
         checker.shutdown(wait=False)
-    created, done_before = _prepare_output(out_dir, source, config)
+    output = _prepare_output(out_dir, source, config)
     try:
-        if done_before == -1:  # already complete: only the choice of person may change
+        if output.complete:  # only the choice of person may change
             return _rechoose(out_dir, reference)
         _analyse(source, out_dir, config, encoder, progress, safety)
-        return _finalise(out_dir, reference, done_before)
+        return _finalise(out_dir, reference, output.frames_done)
     except FacedubError:
-        if done_before == 0:
-            _remove_output(out_dir, created)
+        if output.frames_done == 0:
+            _remove_output(out_dir, output.created)
         raise
 
 
 def _already_checked(out_dir: Path, source: MediaSource) -> bool:
     """An earlier run into this folder analysed the same input, so it passed the check."""
     try:
-        return bool(read_meta(out_dir)["source"]["sha256"] == source.sha256)
-    except (FacedubError, KeyError, TypeError):
+        return read_meta(out_dir).source_sha256 == source.sha256
+    except FacedubError:
         return False
 
 
-def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -> tuple[bool, int]:
-    """Create or check the output folder. Returns (created, frames already analysed), where
-    -1 frames means the faceset is complete."""
+@dataclass(frozen=True)
+class _Output:
+    """The output folder as extraction finds it: `created` by this run, `frames_done`
+    analysed by an earlier one, `complete` (an earlier run finished it)."""
+
+    created: bool
+    frames_done: int
+    complete: bool
+
+
+def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -> _Output:
+    """Create or check the output folder."""
     if out_dir.exists() and not out_dir.is_dir():
         raise FacedubError(f"{out_dir}: exists and is not a folder; choose a folder for -o")
     if out_dir.is_dir() and any(out_dir.iterdir()):
@@ -161,54 +175,43 @@ def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -
             raise FacedubError(f"{out_dir}: the folder is not empty and holds no faceset; "
                                "choose an empty or new folder")
         meta = read_meta(out_dir)
-        if meta["source"]["sha256"] != source.sha256:
+        if meta.source_sha256 != source.sha256:
             raise FacedubError(f"{out_dir}: holds a faceset of another input "
-                               f"({meta['source']['name']}); choose a new folder for "
+                               f"({meta.source_name}); choose a new folder for "
                                f"{source.path.name}")
-        stored = meta["settings"]["resumable"]
+        stored = meta.resumable
         wanted = json.loads(json.dumps(config.resumable_settings()))
         if stored != wanted:
             changed = ", ".join(k for k in wanted if stored.get(k) != wanted[k])
             raise FacedubError(f"{out_dir}: was extracted with other settings ({changed}); "
                                "use the same options to resume, or a new folder")
-        if meta.get("complete"):
-            return False, -1
+        if meta.complete:
+            return _Output(created=False, frames_done=meta.frames_analysed, complete=True)
         done = sum(1 for _ in iter_jsonl(out_dir / PROGRESS_FILE)) \
             if (out_dir / PROGRESS_FILE).is_file() else 0
         log.info("resuming %s after %d analysed frames", out_dir, done)
-        return False, done
+        return _Output(created=False, frames_done=done, complete=False)
     created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / FACES_DIR).mkdir(exist_ok=True)
         (out_dir / MASKS_DIR).mkdir(exist_ok=True)
-        write_json_atomic(out_dir / META_FILE, _meta_json(source, config, complete=False))
+        write_meta(out_dir, _new_meta(source, config))
     except OSError as error:
         raise FacedubError(f"{out_dir}: cannot write there ({error.strerror}); choose another "
                            "output folder") from error
-    return created, 0
+    return _Output(created=created, frames_done=0, complete=False)
 
 
-def _meta_json(source: MediaSource, config: ExtractConfig, complete: bool) -> dict[str, Any]:
-    return {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "tool": f"facedub {__version__}",
-        "complete": complete,
-        "crop_size": config.crop_size,
-        "crops": config.write_crops,
-        "coverage": config.coverage,
-        "template": "facedub-face-template v1",
-        "source": {"name": source.path.name, "sha256": source.sha256, "kind": source.kind,
-                   "frames": source.frame_total},
-        "settings": {"resumable": config.resumable_settings(),
-                     "max_frames": config.max_frames},
-        "blendshape_names": list(BLENDSHAPE_NAMES),
-        "frames_analysed": 0,
-        "persons": [],
-        "person": 0,
-        "person_reference": None,
-    }
+def _new_meta(source: MediaSource, config: ExtractConfig) -> FacesetMeta:
+    """faceset.json of an extraction that has just begun (persons come at the end)."""
+    return FacesetMeta(
+        crop_size=config.crop_size, coverage=config.coverage, source_name=source.path.name,
+        source_sha256=source.sha256, source_kind=source.kind, source_frames=source.frame_total,
+        frames_analysed=0, person=0, persons=(), blendshape_names=BLENDSHAPE_NAMES,
+        resumable=config.resumable_settings(), max_frames=config.max_frames,
+        has_crops=config.write_crops, cuts=frozenset(), complete=False,
+        tool=f"facedub {__version__}")
 
 
 class _OrderedWriter:
@@ -216,47 +219,32 @@ class _OrderedWriter:
     frame's progress line lands only after its images (a resumed run can trust it).
 
     `gate`: nothing is written until it completes, and nothing at all if it fails (the
-    explicit-content check). After any failure the remaining writes are dropped.
+    explicit-content check). After any failure the remaining writes are dropped, and the
+    failure re-raises from the next write or from `close`.
     """
 
     def __init__(self, progress_file: TextIO, gate: Future[object] | None = None) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-writer")
         self._file = progress_file
-        self._pending: list[Future[None]] = []
-        self._failure: BaseException | None = None
+        self._sink = BackgroundSink[Callable[[], object]](_run_job, depth=64)
         if gate is not None:
-            self._submit(gate.result)
+            self._sink.put(gate.result)
 
     def png(self, path: Path, image: np.ndarray) -> None:
-        self._submit(write_png, path, image)
+        self._sink.put(functools.partial(write_png, path, image))
 
     def line(self, text: str) -> None:
-        self._submit(self._write_line, text)
+        self._sink.put(functools.partial(self._write_line, text))
 
     def _write_line(self, text: str) -> None:
         self._file.write(text)
         self._file.flush()
 
-    def _run(self, function: Any, args: tuple[Any, ...]) -> None:
-        if self._failure is not None:
-            return
-        try:
-            function(*args)
-        except BaseException as error:
-            self._failure = error
-            raise
-
-    def _submit(self, function: Any, *args: Any) -> None:
-        self._pending.append(self._pool.submit(self._run, function, args))
-        if len(self._pending) > 64:  # bound memory: wait for the oldest writes
-            for future in self._pending[:32]:
-                future.result()
-            del self._pending[:32]
-
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        if self._failure is not None:
-            raise self._failure
+        self._sink.close()
+
+
+def _run_job(job: Callable[[], object]) -> None:
+    job()
 
 
 def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder: IdentityEncoder,
@@ -274,7 +262,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
     previous_histogram = None
     with open(progress_path, "a", encoding="utf-8") as progress_file, FaceAnalyser(
             max_faces=config.max_faces, video=source.kind == "video",
-            min_confidence=config.min_confidence) as analyser:
+            min_confidence=config.min_confidence, model_path=config.landmarker) as analyser:
         writer = _OrderedWriter(progress_file, gate)
         try:
             for frame, file_name in prefetched(source.frames()):
@@ -361,12 +349,11 @@ def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> Extr
             for face, track in zip(data["faces"], tracks, strict=True):
                 face.update(track=track, person=tracking.person_of_track[track])
                 records.write(json.dumps(face) + "\n")
-    meta = read_meta(out_dir)
-    meta.update(complete=True, frames_analysed=len(frames), persons=persons, person=chosen,
-                cuts=[frame.frame for frame in frames if frame.scene_cut],
-                person_reference=None if reference_distance is None
-                else {"distance": round(reference_distance, 4)})
-    write_json_atomic(out_dir / META_FILE, meta)
+    meta = replace(read_meta(out_dir), complete=True, frames_analysed=len(frames),
+                   persons=persons, person=chosen,
+                   cuts=frozenset(frame.frame for frame in frames if frame.scene_cut),
+                   reference_distance=reference_distance)
+    write_meta(out_dir, meta)
     progress_path.unlink(missing_ok=True)
     return ExtractResult(load_faceset(out_dir), len(frames),
                          sum(1 for frame in frames if frame.faces), resumed, reference_distance)
@@ -374,13 +361,12 @@ def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> Extr
 
 def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
     faceset = load_faceset(out_dir)
-    meta = read_meta(out_dir)
     reference_distance = None
     if reference is not None:
-        chosen, matched = _choose_person(meta["persons"], reference)
+        chosen, matched = _choose_person(faceset.meta.persons, reference)
         reference_distance = matched
-        meta.update(person=chosen, person_reference={"distance": round(matched or 0.0, 4)})
-        write_json_atomic(out_dir / META_FILE, meta)
+        write_meta(out_dir, replace(faceset.meta, person=chosen,
+                                    reference_distance=matched or 0.0))
         faceset = load_faceset(out_dir)
     frames = faceset.meta.frames_analysed
     with_faces = len({record.frame for record in faceset.records})
@@ -388,7 +374,7 @@ def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
 
 
 def _person_summaries(frames: list[FrameDetections],
-                      tracking: Tracking) -> list[dict[str, Any]]:
+                      tracking: Tracking) -> tuple[PersonSummary, ...]:
     faces: dict[int, int] = {}
     frames_seen: dict[int, set[int]] = {}
     tracks: dict[int, set[int]] = {}
@@ -398,19 +384,17 @@ def _person_summaries(frames: list[FrameDetections],
             faces[person] = faces.get(person, 0) + 1
             frames_seen.setdefault(person, set()).add(frame.frame)
             tracks.setdefault(person, set()).add(track)
-    return [{"id": person, "faces": faces.get(person, 0),
-             "frames": len(frames_seen.get(person, ())), "tracks": len(tracks.get(person, ())),
-             "descriptor": None if descriptor is None
-             else np.round(descriptor.astype(np.float64), 6).tolist()}
-            for person, descriptor in enumerate(tracking.person_descriptors)]
+    return tuple(PersonSummary(person, faces.get(person, 0), len(frames_seen.get(person, ())),
+                               len(tracks.get(person, ())), descriptor)
+                 for person, descriptor in enumerate(tracking.person_descriptors))
 
 
-def _choose_person(persons: list[dict[str, Any]],
+def _choose_person(persons: tuple[PersonSummary, ...],
                    reference: np.ndarray | None) -> tuple[int, float | None]:
     if reference is None:
         return 0, None  # persons are numbered by screen time
-    scored = [(distance(reference, np.asarray(p["descriptor"])), p["id"]) for p in persons
-              if p["descriptor"] is not None]
+    scored = [(distance(reference, p.descriptor), p.id) for p in persons
+              if p.descriptor is not None]
     if not scored:
         raise FacedubError("no face could be identified, so a reference photo cannot choose "
                            "the person; leave the reference photo out")

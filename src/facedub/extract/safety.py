@@ -12,7 +12,6 @@ The detector is a `Protocol`, so tests and other callers can pass their own.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,9 +123,7 @@ def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[me
     if info.kind == "photo":
         yield from media.iter_frames(path)
         return
-    count = max(1, info.frame_count)
-    wanted = {min(count - 1, math.floor((i + 0.5) * count / max_frames))
-              for i in range(min(max_frames, count))}
+    wanted = set(media.spread_indices(max(1, info.frame_count), max_frames))
     last: media.Frame | None = None
     taken = 0
     for frame in media.iter_frames(path):

@@ -11,10 +11,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from facedub import __version__
 from facedub.extract.config import ExtractConfig
 from facedub.extract.run import extract, open_source
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.faceset import Faceset, is_faceset, load_faceset
+from facedub.fsutil import sha256_file
 from facedub.progress import Progress
 
 
@@ -28,7 +30,10 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     source = open_source(media)
     settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
                           sort_keys=True)
-    key = hashlib.sha256(f"{source.sha256}:{settings}".encode()).hexdigest()[:20]
+    # facedub's version and the landmark model take part: after an upgrade of either the
+    # analysis is made again rather than silently reused.
+    made_by = f"{__version__}:{sha256_file(config.landmarker)}"
+    key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
     folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     return extract(media, folder, config, progress, detector).faceset

@@ -30,7 +30,7 @@ from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
 from facedub.geometry import head_pose
 from facedub.locations import cache_dir
-from facedub.types import FaceObservation
+from facedub.types import Box, FaceObservation
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ NUM_BLENDSHAPES = 52
 DETECTOR_IN_BUNDLE = "face_detector.tflite"
 CROP_ANALYSIS_SIZE = 320  # crops for the landmarker are at most this many pixels wide
 MIN_TILE = 160  # smallest discovery tile; the detector sees faces down to about a fifth
-Box = tuple[float, float, float, float]
 
 
 def resolve_landmarker_model(environ: Mapping[str, str] | None = None) -> Path:
@@ -89,11 +88,13 @@ class FaceAnalyser:
     """
 
     def __init__(self, max_faces: int = 4, video: bool = True, min_confidence: float = 0.5,
-                 discover_every: int = 30, model_path: Path | None = None) -> None:
+                 discover_every: int = 30, *, model_path: Path) -> None:
+        """`model_path`: the landmarker bundle, resolved once by the caller's config
+        (`resolve_landmarker_model`), so no environment is read here."""
         self.video = video
         self.max_faces = max_faces
         self.discover_every = discover_every
-        bundle = model_path or resolve_landmarker_model()
+        bundle = model_path
         self._frame_landmarker = _landmarker(bundle, max_faces, video, min_confidence)
         self._crop_landmarker = _landmarker(bundle, 1, False, min_confidence)
         with _native_stderr_silenced():

@@ -81,4 +81,6 @@ def upper_oval_mask() -> np.ndarray:
     template = face_template()
     regions = mesh_regions()
     eye_line = template[np.concatenate([regions.left_eye, regions.right_eye]), 1].mean()
-    return np.asarray(template[regions.face_oval, 1] < eye_line)
+    upper = np.asarray(template[regions.face_oval, 1] < eye_line)
+    upper.flags.writeable = False  # cached and shared: read only
+    return upper

@@ -36,6 +36,10 @@ class MeshRegions:
     nose: np.ndarray
     rigid: np.ndarray  # eyes, brows and nose: what moves with the skull, not the jaw
 
+    def __post_init__(self) -> None:
+        for array in vars(self).values():
+            array.flags.writeable = False  # cached and shared: read only
+
 
 @functools.cache
 def mesh_regions() -> MeshRegions:

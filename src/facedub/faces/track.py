@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facedub.faces.identity import distance
+from facedub.types import Box
 
 TRACK_MIN_OVERLAP = 0.3  # intersection over union between consecutive boxes
 TRACK_MAX_GAP = 5  # frames a track may miss its face and still continue
 PERSON_MAX_DISTANCE = 0.55  # below dlib's 0.6: two different people merged is worse
-
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)

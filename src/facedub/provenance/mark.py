@@ -12,7 +12,6 @@ The watermark and label are applied per frame by `OutputMarks`; the credentials 
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 import facedub
 from facedub.extract import open_source
 from facedub.faceset import is_faceset, read_meta
-from facedub.fsutil import sha256_file
+from facedub.fsutil import sha256_file, sha256_listing
 from facedub.provenance import (
     LabelPainter,
     ProvenanceFacts,
@@ -57,11 +56,11 @@ def input_fact(role: str, path: Path) -> InputFact:
     path = Path(path)
     if path.is_dir():
         if is_faceset(path):
-            return InputFact(role, path.name, str(read_meta(path)["source"]["sha256"]))
+            return InputFact(role, path.name, read_meta(path).source_sha256)
         if (path / "config.json").is_file():  # a trained run: hash its config and weights
-            listing = "".join(f"{p.name}:{sha256_file(p)}\n" for p in sorted(path.iterdir())
-                              if p.is_file() and p.suffix in {".json", ".safetensors"})
-            return InputFact(role, path.name, hashlib.sha256(listing.encode()).hexdigest())
+            files = [p for p in sorted(path.iterdir())
+                     if p.is_file() and p.suffix in {".json", ".safetensors"}]
+            return InputFact(role, path.name, sha256_listing(files))
         return InputFact(role, path.name, open_source(path).sha256)
     return InputFact(role, path.name, sha256_file(path))
 

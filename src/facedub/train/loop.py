@@ -358,8 +358,10 @@ def _open_run(root: Path, source: Faceset, target: Faceset, coverage: Coverage,
         info = ckpt.new_run_info(root, config.model, config.model_args(), coverage, source,
                                  target, config.to_json())
         ckpt.write_run_info(info)
-    torch.manual_seed(config.seed)
-    model = build_model(info.arch, info.args)
+    # The initial weights follow the seed without reseeding the caller's global generator.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(info.arch, info.args)
     if state is not None:
         ckpt.load_weights(info, state, model)
     model.to(device)
