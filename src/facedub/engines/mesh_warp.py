@@ -62,19 +62,26 @@ def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: Mes
     flat = index_image.ravel()
     pixels = np.flatnonzero(flat)
     covering = flat[pixels] - 1
+    # The maps are later resized to the crop with pixel centres aligned: raster pixel i
+    # stands for raster coordinate i + (1 - raster_size / size) / 2, not i (half a pixel
+    # off at scale 0.5, which shifted every warped face).
+    centre_offset = 0.5 * (1.0 - raster_size / size)
     return TargetRaster(raster_size, raster_size / size, pixels, covering,
-                        _barycentric(points, triangles, covering, pixels, raster_size))
+                        _barycentric(points, triangles, covering, pixels, raster_size,
+                                     centre_offset))
 
 
 def _barycentric(points: np.ndarray, triangles: np.ndarray, covering: np.ndarray,
-                 pixels: np.ndarray, size: int) -> np.ndarray:
-    """(P, 3) barycentric weights of pixel centres in their covering triangle."""
+                 pixels: np.ndarray, size: int, offset: float = 0.0) -> np.ndarray:
+    """(P, 3) barycentric weights of pixel centres (each at its index + `offset`) in their
+    covering triangle."""
     corners = np.concatenate([points[triangles], np.ones((len(triangles), 3, 1))], axis=2)
     singular = np.abs(np.linalg.det(corners)) < 1e-9
     corners[singular] = np.eye(3)  # never drawn, never looked up
     inverse = np.linalg.inv(corners).astype(np.float32)  # rows of [x y 1] -> weights
     ys, xs = np.divmod(pixels, size)
-    homogeneous = np.stack([xs, ys, np.ones_like(xs)], axis=1).astype(np.float32)
+    homogeneous = np.stack([xs + offset, ys + offset, np.ones_like(xs, dtype=np.float64)],
+                           axis=1).astype(np.float32)
     return np.einsum("pi,pij->pj", homogeneous, inverse[covering])
 
 

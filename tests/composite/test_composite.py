@@ -1,0 +1,154 @@
+"""composite/: exact identity cases first (kornia's manner), then the direction of change."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from facedub.composite.blend import feather_blend, poisson_blend
+from facedub.composite.color import (
+    apply_lut,
+    from_lab,
+    histogram_lut,
+    masked_stats,
+    reinhard_transfer,
+    relight,
+    to_lab,
+)
+from facedub.composite.compositor import CompositeConfig, Compositor
+from facedub.composite.detail import detail_energy, match_sharpness
+from facedub.composite.smooth import OneEuroFilter
+from facedub.engines.base import SwappedFace, TargetFace
+from facedub.faces.template import face_template
+from facedub.types import HeadPose
+
+SIZE = 128
+
+
+def _skin(seed: int = 0) -> np.ndarray:
+    """(SIZE, SIZE, 3) uint8 RGB: a smooth skin-like gradient with fine texture."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:SIZE, 0:SIZE] / SIZE
+    base = np.stack([170 + 40 * x, 120 + 30 * y, 100 + 20 * x * y], axis=2)
+    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+def _disc(radius: float = 40.0) -> np.ndarray:
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    inside = (x - SIZE / 2) ** 2 + (y - SIZE / 2) ** 2 < radius**2
+    return cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 3.0)
+
+
+def _target_face(image: np.ndarray) -> TargetFace:
+    template = face_template()
+    landmarks = np.concatenate([template[:, :2] * SIZE * 0.3 + SIZE / 2,
+                                template[:, 2:] * SIZE * 0.3], axis=1).astype(np.float32)
+    return TargetFace(image=image, face_landmarks=landmarks,
+                      face_from_frame=np.eye(2, 3), pose=HeadPose(0.0, 0.0, 0.0),
+                      blendshapes=np.zeros(52, np.float32), time=0.0, track=0)
+
+
+def test_equal_colour_statistics_leave_the_face_unchanged() -> None:
+    lab = to_lab(_skin())
+    stats = masked_stats(lab, _disc())
+    np.testing.assert_allclose(reinhard_transfer(lab, stats, stats), lab, atol=1e-4)
+
+
+def test_reinhard_moves_the_mean_to_the_target() -> None:
+    face, target, mask = to_lab(_skin(1)), to_lab(_skin(2) // 2 + 60), _disc()
+    moved = reinhard_transfer(face, masked_stats(face, mask), masked_stats(target, mask))
+    np.testing.assert_allclose(masked_stats(moved, mask).mean[0],
+                               masked_stats(target, mask).mean[0], atol=0.05)
+
+
+def test_the_same_histogram_maps_to_itself() -> None:
+    lab, mask = to_lab(_skin()), _disc()
+    mapped = apply_lut(lab, histogram_lut(lab, mask, lab, mask))
+    np.testing.assert_allclose(mapped, lab, atol=0.05)
+
+
+def test_relighting_with_the_faces_own_light_changes_nothing() -> None:
+    lab, mask = to_lab(_skin()), _disc()
+    np.testing.assert_array_equal(relight(lab, lab, mask, sigma=9.0, strength=0.8), lab)
+
+
+def test_lab_round_trip_keeps_rgb_within_a_level() -> None:
+    image = _skin()
+    assert np.abs(from_lab(to_lab(image)).astype(int) - image).max() <= 1
+
+
+@pytest.mark.parametrize("blend", [feather_blend, poisson_blend])
+def test_a_mask_of_zero_keeps_the_target_exactly(blend: object) -> None:
+    face, target = _skin(1), _skin(2)
+    result = blend(face, target, np.zeros((SIZE, SIZE), np.float32))  # type: ignore[operator]
+    np.testing.assert_array_equal(result, target)
+
+
+def test_a_mask_of_one_takes_the_face_exactly() -> None:
+    face, target = _skin(1), _skin(2)
+    np.testing.assert_array_equal(feather_blend(face, target, np.ones((SIZE, SIZE),
+                                                                      np.float32)), face)
+
+
+def test_poisson_keeps_the_target_outside_the_mask() -> None:
+    face, target, mask = _skin(1), _skin(2), _disc(30.0)
+    result = poisson_blend(face, target, mask)
+    np.testing.assert_array_equal(result[mask == 0], target[mask == 0])
+    assert np.abs(result[mask > 0.99].astype(int) - target[mask > 0.99]).mean() > 1.0
+
+
+def test_sharpness_matching_never_sharpens_and_leaves_an_equal_face_alone() -> None:
+    sharp, mask = _skin(), _disc()
+    soft = cv2.GaussianBlur(sharp, (0, 0), 2.0)
+    assert match_sharpness(sharp, sharp, mask) is sharp
+    assert match_sharpness(soft, sharp, mask) is soft  # detail that is not there stays out
+    matched = match_sharpness(sharp, soft, mask)
+    assert detail_energy(matched, mask) <= 1.1 * detail_energy(soft, mask)
+
+
+def test_a_constant_signal_passes_the_one_euro_filter_unchanged() -> None:
+    smoother = OneEuroFilter()
+    value = np.array([[12.5, -3.0], [0.0, 7.25]])
+    for frame in range(30):
+        np.testing.assert_array_equal(smoother(frame / 25.0, value, scale=100.0), value)
+
+
+def test_the_one_euro_filter_smooths_jitter_and_follows_a_move() -> None:
+    smoother = OneEuroFilter()
+    inputs = 100.0 + np.random.default_rng(0).normal(0, 2.0, 50)
+    outputs = [smoother(i / 25.0, np.array([value]), scale=100.0)[0]
+               for i, value in enumerate(inputs)]
+    assert np.std(outputs[10:]) < 0.9 * np.std(inputs[10:])  # steadier than its input
+    for i in range(50, 100):
+        moved = smoother(i / 25.0, np.array([200.0]), scale=100.0)[0]
+    assert abs(moved - 200.0) < 1.0
+
+
+def test_the_same_face_composites_to_the_target_exactly() -> None:
+    image = _skin()
+    compositor = Compositor(CompositeConfig(color="none", relight=0.0))
+    result = compositor.composite(_target_face(image),
+                                  SwappedFace(image.copy(), np.ones((SIZE, SIZE), np.float32)))
+    np.testing.assert_array_equal(result.image, image)
+    assert result.alpha.min() >= 0.0 and result.alpha.max() <= 1.0
+    assert result.alpha[SIZE // 2, SIZE // 2] > 0.9  # the middle of the face is replaced
+    assert result.alpha[0, 0] == 0.0  # the crop's corner is not
+
+
+def test_the_engines_mask_limits_the_composite() -> None:
+    target, face = _skin(1), _skin(2)
+    compositor = Compositor(CompositeConfig(color="none", relight=0.0))
+    result = compositor.composite(_target_face(target),
+                                  SwappedFace(face, np.zeros((SIZE, SIZE), np.float32)))
+    np.testing.assert_array_equal(result.image, target)
+    assert result.alpha.max() == 0.0
+
+
+def test_landmark_smoothing_keeps_still_landmarks_and_tracks_apart() -> None:
+    compositor = Compositor(CompositeConfig())
+    still = _target_face(_skin()).face_landmarks
+    for frame in range(10):
+        np.testing.assert_allclose(compositor.smooth_landmarks(0, frame / 25, still), still)
+    # A second track starts from its own landmarks, not from track 0's.
+    np.testing.assert_allclose(compositor.smooth_landmarks(1, 0.5, still + 40), still + 40)
