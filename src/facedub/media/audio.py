@@ -66,7 +66,9 @@ def plan_audio(source: Path, output: OutputFormat) -> tuple[AudioTrack, ...]:
     """Decide, for every audio stream of `source`, whether `output` copies or transcodes
     it. Reads only the header; the same file and format always give the same plan."""
     with av.open(str(source)) as container:
-        codecs = [stream.codec_context.name for stream in container.streams.audio]
+        # The codec's own name ("mp3"), not its decoder's ("mp3float").
+        codecs = [stream.codec_context.codec.canonical_name
+                  for stream in container.streams.audio]
     if not codecs:
         return ()
     carried = output.copies_audio

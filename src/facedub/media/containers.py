@@ -104,8 +104,9 @@ _VP9_SPEED = {"ultrafast": ("realtime", 8), "superfast": ("realtime", 8),
               "veryslow": ("good", 0)}
 
 
-def _vp9_options(crf: int, preset: str) -> dict[str, str]:
+def _vp9_options(crf: int, preset: str) -> dict[str, object]:
     # x264's CRF scale runs 0..51, VP9's 0..63; CRF 0 asks for lossless in both.
-    quality = {"lossless": "1"} if crf == 0 else {"crf": str(round(crf * 63 / 51)), "b": "0"}
+    quality: dict[str, object] = (
+        {"lossless": "1"} if crf == 0 else {"crf": str(round(crf * 63 / 51)), "b": "0"})
     deadline, speed = _VP9_SPEED.get(preset, ("good", 4))
     return {**quality, "deadline": deadline, "cpu-used": str(speed), "row-mt": "1"}
