@@ -33,6 +33,7 @@ AudioAction = Literal["copy", "transcode", "drop"]
 # smaller wobbles (Windows Media stamps packets, not samples) are played through as a
 # continuous stream, as players do.
 RESYNC_SECONDS = 0.1
+ANCHOR_SECONDS = 1.0
 _BITS_PER_CHANNEL = 64_000  # transcoded bit rate per channel, bits/s
 _MAX_CHANNELS = {"libmp3lame": 2, "ac3": 6}
 
@@ -206,10 +207,12 @@ class _Copier(_Route):
 class _Transcoder(_Route):
     """Decode, resample to the encoder's rate and channels, encode.
 
-    The output is one continuous run of samples: the first decoded frame is placed at its
-    timestamp (silence before it, or its head cut where it starts before the video), and
-    later frames follow on, except where their timestamps jump by more than
-    RESYNC_SECONDS (a gap is filled with silence, an overlap is cut).
+    The output is one continuous run of samples. Where it starts is read from the first
+    ANCHOR_SECONDS of decoded frames (the median of each frame's time less the audio
+    before it, so one odd timestamp does not move it); silence fills the time before it,
+    or its head is cut where it starts before the video. Later frames follow on, except
+    where their timestamps jump by more than RESYNC_SECONDS (a gap is filled with
+    silence, an overlap is cut).
     """
 
     def __init__(self, stream: av.AudioStream, output: av.container.OutputContainer,
@@ -230,6 +233,9 @@ class _Transcoder(_Route):
                                             rate=self._rate)
         self._written = 0  # samples handed to the encoder; the output clock in samples
         self._next: int | None = None  # where the resampler's next sample belongs
+        self._held: list[av.AudioFrame] = []  # decoded while the start is not yet known
+        self._held_seconds = 0.0
+        self._offsets: list[float] = []  # each held frame's time less the audio before it
         # No samples at or after this one: the audio is cut at `end` to the sample.
         self._end = None if end == float("inf") else round(end * self._rate)
 
@@ -248,23 +254,45 @@ class _Transcoder(_Route):
         for frame in frames:
             if not isinstance(frame, av.AudioFrame):
                 continue
-            self._follow_timestamp(frame)
-            frame.pts = None  # the resampler keeps the samples continuous
-            for resampled in self._resampler.resample(frame):
-                self._place(resampled)
+            if self._next is None:
+                self._hold(frame)
+            else:
+                self._follow_timestamp(frame, self._next)
+                self._resample(frame)
 
     def finish(self) -> None:
+        if self._next is None:
+            self._settle()
         for resampled in self._resampler.resample(None):
             self._place(resampled)
         for packet in self._stream.encode(None):
             self._output.mux(packet)
 
-    def _follow_timestamp(self, frame: av.AudioFrame) -> None:
-        if frame.time is None:
-            return
-        stamped = round((frame.time - self._video_start) * self._rate)
-        if self._next is None or abs(stamped - self._next) > RESYNC_SECONDS * self._rate:
-            self._next = stamped
+    def _hold(self, frame: av.AudioFrame) -> None:
+        if frame.time is not None:
+            self._offsets.append(frame.time - self._held_seconds)
+        self._held.append(frame)
+        self._held_seconds += frame.samples / frame.sample_rate
+        if self._held_seconds >= ANCHOR_SECONDS:
+            self._settle()
+
+    def _settle(self) -> None:
+        start = float(np.median(self._offsets)) if self._offsets else self._video_start
+        self._next = round((start - self._video_start) * self._rate)
+        held, self._held = self._held, []
+        for frame in held:
+            self._resample(frame)
+
+    def _follow_timestamp(self, frame: av.AudioFrame, expected: int) -> None:
+        if frame.time is not None:
+            stamped = round((frame.time - self._video_start) * self._rate)
+            if abs(stamped - expected) > RESYNC_SECONDS * self._rate:
+                self._next = stamped
+
+    def _resample(self, frame: av.AudioFrame) -> None:
+        frame.pts = None  # the resampler keeps the samples continuous
+        for resampled in self._resampler.resample(frame):
+            self._place(resampled)
 
     def _place(self, frame: av.AudioFrame) -> None:
         samples = frame.to_ndarray()  # (channels, n) float32, planar
