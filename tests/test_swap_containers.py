@@ -97,3 +97,26 @@ def test_an_unwritable_output_extension_is_refused_before_any_work(
     lines = [line for line in completed.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "out.gif" in lines[0] and ".mp4" in lines[0], lines
     assert list(tmp_path.iterdir()) == []  # no output, no analysis cache
+
+
+@pytest.mark.slow
+def test_swap_clip_14_onto_the_whole_of_clip_13_through_the_installed_command(
+        faces_dir: Path, tmp_path: Path) -> None:
+    """The issue's own command: both Windows Media, the output MP4 (about 1.5 min)."""
+    out = tmp_path / "out.mp4"
+    command = [sys.executable, "-m", "facedub", "swap", "--source",
+               str(faces_dir / "clip_openface_default_same_person_webcam.wmv"),
+               "--target", str(faces_dir / TORCH), "-o", str(out),
+               "--work-dir", str(tmp_path / "work")]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "audio 1: wmav2 transcoded to aac" in completed.stderr
+    frames_in, _, end_in = _timeline(faces_dir / TORCH)
+    frames_out, audio_out, end_out = _timeline(out)
+    assert len(frames_out) == len(frames_in) == 88
+    assert audio_out == pytest.approx(0.0, abs=1 / 15)
+    assert end_out == pytest.approx(end_in - frames_in[0], abs=1 / 15)
+    verify = subprocess.run([sys.executable, "-m", "facedub", "verify", str(out)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert "watermark: found" in verify.stdout + verify.stderr
