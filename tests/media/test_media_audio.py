@@ -190,3 +190,17 @@ def test_every_output_container_plays_and_keeps_variable_frame_times(tmp_path: P
         # AVI stores no times: its frames land on the 1/25 s grid.
         grid = FRAME / 2 + 1e-6 if media.output_format_for(out).constant_rate else 2e-3
         assert read == pytest.approx(times, abs=grid), suffix
+
+
+def test_avi_drops_a_frame_rather_than_fall_behind_when_frames_come_faster(
+        tmp_path: Path) -> None:
+    # 26 frames a second written to a 25 fps AVI, as a Windows Media clip whose header
+    # says 15 fps while its frames come every 64 ms.
+    times = [index / 26 for index in range(52)]
+    out = tmp_path / "fast.avi"
+    with media.VideoWriter(out, 64, 48, Fraction(25), preset="ultrafast") as writer:
+        for index, time in enumerate(times):
+            writer.write(np.full((48, 64, 3), 4 * index, np.uint8), time)
+    assert writer.frames_dropped == 2 and writer.frames_written == 50
+    read = [frame.time for frame in media.iter_frames(out)]
+    assert read[-1] == pytest.approx(times[-1], abs=FRAME / 2 + 1e-6)

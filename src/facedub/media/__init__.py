@@ -154,15 +154,17 @@ def write_photo(path: Path, image: np.ndarray, quality: int = 95) -> None:
 
 class VideoWriter:
     """Encode RGB frames into the container the path's extension names (see
-    `containers.OUTPUT_FORMATS`: H.264 or VP9, yuv420p) with the audio of `audio_from`.
+    `containers.OUTPUT_FORMATS`: H.264, VP9 or MPEG-4, yuv420p) with the audio of
+    `audio_from`.
 
     Frames are stamped with the times given to `write`, so a variable frame rate and audio
-    sync are kept (AVI, which stores no times, gets a constant rate); `audio_end` (seconds)
-    cuts the audio short. Each audio stream is copied where the container carries its
-    codec and transcoded where not (`audio_tracks` says which). Odd widths or heights are
-    padded by one edge pixel (yuv420p needs even sizes). The file appears at `path` only
-    when `close` succeeds; on error or Ctrl-C nothing is left there. Use as a context
-    manager.
+    sync are kept. AVI stores no times: there frames sit on a 1/fps grid, and a frame that
+    would land on its predecessor's slot is dropped (`frames_dropped`) rather than push
+    the rest late. `audio_end` (seconds) cuts the audio short. Each audio stream is copied
+    where the container carries its codec and transcoded where not (`audio_tracks` says
+    which). Odd widths or heights are padded by one edge pixel (yuv420p needs even sizes).
+    The file appears at `path` only when `close` succeeds; on error or Ctrl-C nothing is
+    left there. Use as a context manager.
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
@@ -200,20 +202,28 @@ class VideoWriter:
             self._abort()
             raise
         self.frames_written = 0
+        self.frames_dropped = 0
 
     def write(self, image: np.ndarray, time: float) -> None:
         """Encode one (H, W, 3) uint8 RGB frame shown at `time` seconds."""
+        pts = round(time / self._time_base)
+        if pts <= self._last_pts and self.format.constant_rate:
+            self.frames_dropped += 1  # its slot is taken; keeping it would delay the rest
+        else:
+            # Strictly increasing: two frames on one time would stop the muxer.
+            self._last_pts = max(pts, self._last_pts + 1)
+            self._encode(image, self._last_pts)
+        if self._audio:
+            self._audio.mux_until(time)
+
+    def _encode(self, image: np.ndarray, pts: int) -> None:
         image = _pad_to_even(image)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        # Strictly increasing: two frames rounded onto one grid point would stop the muxer.
-        self._last_pts = max(round(time / self._time_base), self._last_pts + 1)
-        frame.pts = self._last_pts
+        frame.pts = pts
         frame.time_base = self._time_base
         for packet in self._video.encode(frame):
             self._container.mux(packet)
         self.frames_written += 1
-        if self._audio:
-            self._audio.mux_until(time)
 
     def close(self) -> None:
         """Flush the encoder, finish the audio and move the file into place."""

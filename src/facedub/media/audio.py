@@ -2,8 +2,9 @@
 carries its codec, transcoded where it does not, in step with the video being written.
 
 Times: the output's clock starts at the target's first video frame (frames are written
-with times counted from it), so audio is shifted by the same amount; audio before that
-moment is cut, a late start is kept (copied) or padded with silence (transcoded).
+with times counted from it), so audio is shifted by the same amount. Audio before that
+moment is cut (transcoded) or keeps negative times that players skip (copied); a late
+start is kept as a delay (copied) or padded with silence (transcoded).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import av
 import av.error
@@ -114,20 +115,11 @@ class AudioMuxer:
                  end: float = float("inf")) -> None:
         self._input = av.open(str(source))
         self._end = end
-        video_start = 0.0
-        if self._input.streams.video:
-            video = self._input.streams.video[0]
-            if video.start_time is not None and video.time_base:
-                video_start = float(video.start_time * video.time_base)
-        routes: dict[int, _Route] = {}
-        for track in tracks:
-            stream = self._input.streams.audio[track.stream]
-            if track.action == "copy":
-                routes[stream.index] = _Copier(stream, output, video_start)
-            elif track.action == "transcode":
-                routes[stream.index] = _Transcoder(stream, output, output_format.audio_codec,
-                                                   video_start, end)
-        self._routes = routes
+        try:
+            self._routes = _routes(self._input, output, tracks, output_format, end)
+        except BaseException:
+            self._input.close()
+            raise
         selected = tuple(self._input.streams.audio[t.stream] for t in tracks
                          if t.action != "drop")
         self._packets: Iterator[AudioPacket] = self._input.demux(selected) if selected \
@@ -159,21 +151,40 @@ class AudioMuxer:
         self._input.close()
 
 
-class _Route:
+class _Route(Protocol):
     """One audio stream on its way from the target into the output."""
 
     def start_of(self, packet: AudioPacket) -> float | None:
         """The packet's start in output seconds (None: no timestamp)."""
-        raise NotImplementedError
 
     def take(self, packet: AudioPacket) -> None:
-        raise NotImplementedError
+        """Write (or decode and encode) one of the stream's packets."""
 
     def finish(self) -> None:
-        raise NotImplementedError
+        """Flush what is held back."""
 
 
-class _Copier(_Route):
+def _routes(source: av.container.InputContainer, output: av.container.OutputContainer,
+            tracks: tuple[AudioTrack, ...], output_format: OutputFormat,
+            end: float) -> dict[int, _Route]:
+    """A route for each copied or transcoded track, by its stream index in `source`."""
+    video_start = 0.0
+    if source.streams.video:
+        video = source.streams.video[0]
+        if video.start_time is not None and video.time_base:
+            video_start = float(video.start_time * video.time_base)
+    routes: dict[int, _Route] = {}
+    for track in tracks:
+        stream = source.streams.audio[track.stream]
+        if track.action == "copy":
+            routes[stream.index] = _Copier(stream, output, video_start)
+        elif track.action == "transcode":
+            routes[stream.index] = _Transcoder(stream, output, output_format.audio_codec,
+                                               video_start, end)
+    return routes
+
+
+class _Copier:
     """Packets copied as they are, their timestamps shifted by the video's start."""
 
     def __init__(self, stream: av.AudioStream, output: av.container.OutputContainer,
@@ -204,7 +215,7 @@ class _Copier(_Route):
         return
 
 
-class _Transcoder(_Route):
+class _Transcoder:
     """Decode, resample to the encoder's rate and channels, encode.
 
     The output is one continuous run of samples. Where it starts is read from the first
