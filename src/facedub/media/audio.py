@@ -335,8 +335,10 @@ def _encoder_rate(encoder: str, rate: int) -> int:
     """The source's sample rate where the encoder takes it, else the nearest rate above
     it that the encoder takes (or its highest)."""
     rates = av.codec.Codec(encoder, "w").audio_rates
+    if not rate:  # a header without a rate: resample whatever decodes to 48 kHz
+        return 48000
     if not rates or rate in rates:
-        return rate or 48000
+        return rate
     higher = [r for r in rates if r >= rate]
     return min(higher) if higher else max(rates)
 
