@@ -181,7 +181,8 @@ def _span(values: tuple[float, float]) -> str:
 @user_errors
 def swap(
     target: Annotated[Path, typer.Option(help="Video or photo whose face is replaced.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output video (.mp4) or photo.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help=(
+        "Output video (.mp4, .m4v, .mov, .mkv, .webm or .avi) or photo."))],
     source: Annotated[Path | None, typer.Option(
         help="The face to put in: a video, a photo, a folder of photos, or a faceset "
              "(mesh engine).")] = None,
@@ -239,6 +240,8 @@ def swap(
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
+    for track in result.audio:
+        say(track.describe())
     say(f"marked: invisible watermark (job {result.job_id}), content credentials, "
         f"{result.sidecar.name}")
 

@@ -39,7 +39,6 @@ from facedub.threads import BackgroundSink, prefetched
 
 log = logging.getLogger(__name__)
 
-VIDEO_OUTPUTS = (".mp4", ".mov", ".mkv", ".m4v")
 MIN_CROP, MAX_CROP = 128, 768
 
 
@@ -73,6 +72,7 @@ class SwapResult:
     target_person: int
     target_persons: int
     seconds: float
+    audio: tuple[media.AudioTrack, ...] = ()  # what became of each of the target's audio streams
 
 
 def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> None:
@@ -81,9 +81,8 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
         if not media.is_photo_path(output):
             raise FacedubError(f"{output}: the target is a photo, so the output must be a "
                                f"photo too (.jpg, .png or .webp)")
-    elif output.suffix.lower() not in VIDEO_OUTPUTS:
-        raise FacedubError(f"{output}: the output of a video must end in "
-                           f"{', '.join(VIDEO_OUTPUTS)}")
+    else:
+        media.output_format_for(output)  # one line naming the extensions that work
     resolved = output.resolve()
     if any(resolved == Path(p).resolve() for p in inputs):
         raise FacedubError(f"{output}: would overwrite an input; choose another output path")
@@ -128,7 +127,9 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
     marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
     engine_facts = engine.facts
-    settings = {"engine": dict(engine_facts.settings), "swap": _jsonable(config)}
+    audio = _audio_plan(target, out_path)
+    settings = {"engine": dict(engine_facts.settings), "swap": _jsonable(config),
+                "audio": [track.to_json() for track in audio]}
     facts = job_facts(engine_facts.name, settings, (*engine_facts.inputs, ("target", target)),
                       marks.payload.job_id, marks.payload)
     info = media.probe(target)
@@ -141,7 +142,14 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     sidecar = write_sidecar(out_path, facts)
     return SwapResult(out_path, sidecar, facts.job_id, count, swapper.swapped, size,
                       faceset.meta.person, len(faceset.meta.persons),
-                      time.monotonic() - started)
+                      time.monotonic() - started, audio)
+
+
+def _audio_plan(target: Path, out_path: Path) -> tuple[media.AudioTrack, ...]:
+    """What the output does with each audio stream (the writer makes the same plan)."""
+    if media.is_photo_path(target):
+        return ()
+    return media.plan_audio(target, media.output_format_for(out_path))
 
 
 def _jsonable(config: SwapConfig) -> dict[str, Any]:

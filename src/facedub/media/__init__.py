@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, cast
 
 import av
 import av.error
@@ -21,14 +21,25 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facedub.errors import FacedubError
 from facedub.fsutil import atomic_path
+from facedub.media.audio import AudioMuxer, AudioTrack, plan_audio
+from facedub.media.containers import (
+    FINE_TIME_BASE,
+    OUTPUT_FORMATS,
+    VIDEO_OUTPUT_SUFFIXES,
+    OutputFormat,
+    output_format_for,
+)
 
 log = logging.getLogger(__name__)
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
-# Output timestamps are kept in this fine time base, so variable frame rates survive.
-_OUTPUT_TIME_BASE = Fraction(1, 90000)
 
 MediaKind = Literal["video", "photo"]
+
+__all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioTrack", "Frame",
+           "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path", "iter_frames",
+           "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
+           "write_photo"]
 
 
 @dataclass(frozen=True)
@@ -142,13 +153,18 @@ def write_photo(path: Path, image: np.ndarray, quality: int = 95) -> None:
 
 
 class VideoWriter:
-    """Encode RGB frames to H.264 (yuv420p) and copy the audio of `audio_from` alongside.
+    """Encode RGB frames into the container the path's extension names (see
+    `containers.OUTPUT_FORMATS`: H.264, VP9 or MPEG-4, yuv420p) with the audio of
+    `audio_from`.
 
     Frames are stamped with the times given to `write`, so a variable frame rate and audio
-    sync are kept; `audio_end` (seconds) cuts the copied audio short. Odd widths or heights
-    are padded by one edge pixel (yuv420p needs even sizes). The file appears at `path`
-    only when `close` succeeds; on error or Ctrl-C nothing is left there. Use as a context
-    manager.
+    sync are kept. AVI stores no times: there frames sit on a 1/fps grid, and a frame that
+    would land on its predecessor's slot is dropped (`frames_dropped`) rather than push
+    the rest late. `audio_end` (seconds) cuts the audio short. Each audio stream is copied
+    where the container carries its codec and transcoded where not (`audio_tracks` says
+    which). Odd widths or heights are padded by one edge pixel (yuv420p needs even sizes).
+    The file appears at `path` only when `close` succeeds; on error or Ctrl-C nothing is
+    left there. Use as a context manager.
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
@@ -156,37 +172,57 @@ class VideoWriter:
                  audio_end: float | None = None) -> None:
         check_crf(crf)
         self.path = Path(path)
+        self.format = output_format_for(self.path)
         _require_writable_parent(self.path)
+        self.audio_tracks = plan_audio(audio_from, self.format) if audio_from else ()
         self._atomic = atomic_path(self.path)
         self._tmp = self._atomic.__enter__()
         self._closed = False
+        rate = fps or Fraction(25)
+        # A container without per-frame times gets frames on its 1/fps grid.
+        self._time_base = 1 / rate if self.format.constant_rate else FINE_TIME_BASE
+        self._last_pts = -1
+        self._audio: AudioMuxer | None = None
         try:
-            self._container = av.open(str(self._tmp), mode="w", format=_muxer_for(self.path))
-            self._video = self._container.add_stream("libx264", rate=fps or Fraction(25))
+            self._container = av.open(str(self._tmp), mode="w", format=self.format.muxer,
+                                      options=dict(self.format.muxer_options))
+            self._video = cast(av.VideoStream, self._container.add_stream(
+                self.format.video_codec, rate=rate))
             self._video.width = width + width % 2
             self._video.height = height + height % 2
             self._video.pix_fmt = "yuv420p"
-            self._video.time_base = _OUTPUT_TIME_BASE
-            self._video.codec_context.time_base = _OUTPUT_TIME_BASE
-            self._video.options = {"crf": str(crf), "preset": preset}
-            self._audio = _AudioCopier(audio_from, self._container) if audio_from else None
-            self._audio_end = float("inf") if audio_end is None else audio_end
+            self._video.time_base = self._time_base
+            self._video.codec_context.time_base = self._time_base
+            self.format.configure_video(self._video, crf, preset)
+            if audio_from:
+                self._audio = AudioMuxer(audio_from, self._container, self.audio_tracks,
+                                         self.format, _end_or_inf(audio_end))
         except BaseException:
             self._abort()
             raise
         self.frames_written = 0
+        self.frames_dropped = 0
 
     def write(self, image: np.ndarray, time: float) -> None:
         """Encode one (H, W, 3) uint8 RGB frame shown at `time` seconds."""
+        pts = round(time / self._time_base)
+        if pts <= self._last_pts and self.format.constant_rate:
+            self.frames_dropped += 1  # its slot is taken; keeping it would delay the rest
+        else:
+            # Strictly increasing: two frames on one time would stop the muxer.
+            self._last_pts = max(pts, self._last_pts + 1)
+            self._encode(image, self._last_pts)
+        if self._audio:
+            self._audio.mux_until(time)
+
+    def _encode(self, image: np.ndarray, pts: int) -> None:
         image = _pad_to_even(image)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        frame.pts = round(time / _OUTPUT_TIME_BASE)
-        frame.time_base = _OUTPUT_TIME_BASE
+        frame.pts = pts
+        frame.time_base = self._time_base
         for packet in self._video.encode(frame):
             self._container.mux(packet)
         self.frames_written += 1
-        if self._audio:
-            self._audio.copy_until(min(time, self._audio_end))
 
     def close(self) -> None:
         """Flush the encoder, finish the audio and move the file into place."""
@@ -196,7 +232,7 @@ class VideoWriter:
             for packet in self._video.encode(None):
                 self._container.mux(packet)
             if self._audio:
-                self._audio.copy_until(self._audio_end)
+                self._audio.finish()
                 self._audio.close()
             self._container.close()
         except BaseException:
@@ -225,49 +261,8 @@ class VideoWriter:
             self._abort()
 
 
-class _AudioCopier:
-    """Copies the first audio stream of a source file, packet by packet (no re-encoding),
-    into an output container, kept in step with the video being written."""
-
-    def __init__(self, source: Path, output: av.container.OutputContainer) -> None:
-        self._input = av.open(str(source))
-        self._output_stream = None
-        self._packets: Iterator[Any] = iter(())
-        if not self._input.streams.audio:
-            return
-        audio = self._input.streams.audio[0]
-        self._output_stream = output.add_stream_from_template(audio)
-        self._output = output
-        video_start = 0.0
-        if self._input.streams.video:
-            video = self._input.streams.video[0]
-            video_start = _seconds(video.start_time, video.time_base)
-        # Video frames are written with times counted from the first video frame; audio
-        # is shifted by the same amount so lips stay in sync.
-        self._shift = round(video_start / audio.time_base) if audio.time_base else 0
-        self._packets = self._input.demux(audio)
-        self._pending: Any = None
-
-    def copy_until(self, time: float) -> None:
-        if self._output_stream is None:
-            return
-        while True:
-            packet = self._pending or next(self._packets, None)
-            self._pending = None
-            if packet is None:
-                return
-            if packet.dts is None or packet.pts is None:  # demuxer flush packets
-                continue
-            if float((packet.pts - self._shift) * packet.time_base) > time:
-                self._pending = packet
-                return
-            packet.pts -= self._shift
-            packet.dts -= self._shift
-            packet.stream = self._output_stream
-            self._output.mux(packet)
-
-    def close(self) -> None:
-        self._input.close()
+def _end_or_inf(seconds: float | None) -> float:
+    return float("inf") if seconds is None else seconds
 
 
 def _seconds(value: int | None, time_base: Fraction | None) -> float:
@@ -356,11 +351,6 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
     return np.asarray(image.convert("RGB"))
-
-
-def _muxer_for(path: Path) -> str | None:
-    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}.get(
-        path.suffix.lower())
 
 
 def check_crf(crf: int) -> None:
