@@ -143,7 +143,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         _analyse(source, out_dir, config, encoder, progress, safety)
         return _finalise(out_dir, reference, output.frames_done)
     except FacedubError:
-        if output.frames_done == 0:
+        if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
             _remove_output(out_dir, output.created)
         raise
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import facedub
-from facedub.extract import open_source
+from facedub import media
 from facedub.faceset import is_faceset, read_meta
 from facedub.fsutil import sha256_file, sha256_listing
 from facedub.provenance import (
@@ -61,7 +61,8 @@ def input_fact(role: str, path: Path) -> InputFact:
             files = [p for p in sorted(path.iterdir())
                      if p.is_file() and p.suffix in {".json", ".safetensors"}]
             return InputFact(role, path.name, sha256_listing(files))
-        return InputFact(role, path.name, open_source(path).sha256)
+        # A folder of photos: the hash extract gives it (names and file hashes, in order).
+        return InputFact(role, path.name, sha256_listing(media.photos_in(path)))
     return InputFact(role, path.name, sha256_file(path))
 
 
