@@ -18,26 +18,44 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
+from rich.text import Text
 
 from facedub import __version__
 from facedub.errors import FacedubError
 
 app = typer.Typer(
-    name="facedub", no_args_is_help=True, add_completion=False,
+    name="facedub", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Face swapping for video and photos that says what it is: every output carries an "
          "invisible watermark and content credentials.")
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SpeedColumn(ProgressColumn):
+    """Items per second; a dash until rich has measured a speed (after the first steps)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__(table_column=Column(no_wrap=True))
+        self._unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        shown = "  -  " if speed is None else f"{speed:>5.1f}"
+        return Text(f"{shown} {self._unit}/s", no_wrap=True)
 
 
 class RichProgress:
@@ -51,13 +69,15 @@ class RichProgress:
 
     def start(self, total: int | None, description: str) -> None:
         self._bar = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.speed:>5.1f} " + self._unit + "/s"),
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
+            MofNCompleteColumn(), SpeedColumn(self._unit),
             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[status]}",
+                       table_column=Column(no_wrap=True, overflow="ellipsis")),
             console=console, transient=False, disable=not console.is_terminal)
         self._bar.start()
-        self._task = self._bar.add_task(description, total=total, status="")
+        self._task = self._bar.add_task(escape(_shorten(description, DESCRIPTION_WIDTH)),
+                                        total=total, status="")
 
     def status(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
@@ -71,6 +91,17 @@ class RichProgress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+DESCRIPTION_WIDTH = 22  # keeps bar, count, speed and time on one 80-column line
+
+
+def _shorten(text: str, width: int) -> str:
+    """`text` cut in its middle to `width` characters (file names keep their ending)."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
 def say(text: str) -> None:
@@ -95,18 +126,24 @@ def user_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    """--version is eager: it answers before click asks for a command."""
+    if value:
+        typer.echo(f"facedub {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does.")]
     = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")]
-    = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version)] = False,
 ) -> None:
+    del version  # handled by its eager callback
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if version:
-        typer.echo(f"facedub {__version__}")
-        raise typer.Exit(0)
 
 
 @app.command()
