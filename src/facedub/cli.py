@@ -9,14 +9,18 @@ import os
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import contextlib
 import functools
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from PIL import Image
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -35,6 +39,7 @@ from rich.text import Text
 
 from facedub import __version__
 from facedub.errors import FacedubError
+from facedub.fsutil import check_writable_output, describe_os_error
 
 app = typer.Typer(
     name="facedub", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -109,6 +114,36 @@ def say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True, markup=False)
 
 
+def _error_line(text: str) -> None:
+    console.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+class Terminated(Exception):  # noqa: N818 (named after the signal, like KeyboardInterrupt)
+    """SIGTERM, raised in the main thread so that `finally` blocks remove staged files."""
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM raises Terminated for the duration of a command (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        del signum, frame
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def user_errors(command: F) -> F:
     """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130."""
 
@@ -117,8 +152,20 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except FacedubError as error:
-            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            _error_line(str(error))
             raise typer.Exit(2) from None
+        except OSError as error:  # disk full, read-only, permissions: the user's to fix
+            where = f"{error.filename}: " if error.filename else ""
+            _error_line(f"{where}{describe_os_error(error)}; nothing was written, run the "
+                        "same command again once that is fixed")
+            raise typer.Exit(2) from None
+        except Image.DecompressionBombError as error:
+            _error_line(f"{_first_line(error)}: refused as a possible decompression bomb; "
+                        "scale the image down first")
+            raise typer.Exit(2) from None
+        except Terminated:
+            say("terminated; nothing was left half-written, run the same command again")
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             say("interrupted; run the same command again to resume")
             raise typer.Exit(130) from None
@@ -168,6 +215,8 @@ def extract(
     from facedub.config import ExtractConfig
     from facedub.extract import extract as run_extract
 
+    check_writable_output(out, "-o", inputs=[p for p in (media, person) if p], folder=True)
+
     config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
                            max_faces=max_faces, every=every, max_frames=max_frames,
                            identity_every=identity_every, person_reference=person)
@@ -191,11 +240,16 @@ def inspect(
     faceset_dir: Annotated[Path, typer.Argument(help="A faceset folder.", metavar="FACESET")],
     plot: Annotated[Path | None, typer.Option(
         help="Where to write the coverage map (default FACESET/coverage.png).")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
 ) -> None:
     """Faces per person, sharpness, pose ranges and a yaw x pitch coverage map."""
     from facedub.faceset import load_faceset
     from facedub.inspection import inspect_faceset
 
+    if plot is not None:
+        check_writable_output(plot, "--plot", inputs=[faceset_dir], overwrite=overwrite)
     faceset = load_faceset(faceset_dir)
     report = inspect_faceset(faceset, plot or faceset_dir / "coverage.png")
     typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
@@ -251,6 +305,9 @@ def swap(
     visible_label: Annotated[bool, typer.Option(
         help="The visible 'AI-generated' label. The invisible watermark and the content "
              "credentials are always written.")] = True,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
     from facedub.composite.compositor import CompositeConfig
@@ -262,6 +319,8 @@ def swap(
 
     inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
     check_output_path(target, out, inputs)
+    check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
+    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True)
     config = SwapConfig(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
         target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
@@ -271,7 +330,8 @@ def swap(
                                    keep_target_mouth=keep_target_mouth)
     swap_engine, job = _build_engine(engine, source, model, device, config.work_dir,
                                      mesh_config)
-    result = run_swap(target, swap_engine, out, config, job, RichProgress())
+    with _terminate_cleanly():
+        result = run_swap(target, swap_engine, out, config, job, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
@@ -337,9 +397,17 @@ def evaluate_command(
     strip: Annotated[int, typer.Option(help="Frames in the side-by-side strip.")] = 8,
     cache_dir: Annotated[Path | None, typer.Option(
         help="Where gallery descriptors are cached between runs.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace the report in an existing, non-empty -o folder.")] = False,
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
+
+    check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
+                          folder=True)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
+                           "the report in it, or choose a new folder")
 
     config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
                         identity_every=identity_every, max_faces=max_faces,
@@ -407,6 +475,8 @@ def train(
     from facedub.train import preset_config
     from facedub.train import train as run_train
 
+    check_writable_output(out, "-o", inputs=[source_faces, target_faces], folder=True)
+
     config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
                            device=device, seed=seed, threads=threads, save_every=save_every,
                            preview_every=preview_every)
@@ -426,11 +496,15 @@ def train(
 def export(
     run: Annotated[Path, typer.Argument(help="Run folder from `facedub train`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
 ) -> None:
     """Write the swap direction of a trained model as an ONNX graph for onnxruntime."""
     from facedub.export import export_onnx
 
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")
+    check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
     export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")

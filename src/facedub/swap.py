@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 VIDEO_OUTPUTS = (".mp4", ".mov", ".mkv", ".m4v")
 MIN_CROP, MAX_CROP = 128, 768
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class SwapConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.crf <= 51:
             raise FacedubError(f"--crf {self.crf}: use 0 (lossless) to 51 (worst)")
+        if self.preset not in X264_PRESETS:
+            raise FacedubError(f"--preset {self.preset}: use one of {', '.join(X264_PRESETS)}")
         if not MIN_CROP <= self.max_crop <= MAX_CROP:
             raise FacedubError(f"--max-crop must be between {MIN_CROP} and {MAX_CROP}")
 
