@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import contextlib
 import functools
 import logging
+import shutil
 import signal
 import sys
 import threading
@@ -144,6 +145,21 @@ def _terminate_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _removed_if_failed(folder: Path) -> Iterator[None]:
+    """A folder this command creates is removed again when the command fails (bad input,
+    full disk), so a failure leaves nothing at the output. A folder that existed before (a
+    run being resumed) is kept, and so is one left by Ctrl-C: that is how long work
+    resumes."""
+    existed = folder.exists()
+    try:
+        yield
+    except (FacedubError, OSError, Image.DecompressionBombError):
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def user_errors(command: F) -> F:
     """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130."""
 
@@ -220,7 +236,8 @@ def extract(
     config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
                            max_faces=max_faces, every=every, max_frames=max_frames,
                            identity_every=identity_every, person_reference=person)
-    result = run_extract(media, out, config, RichProgress())
+    with _removed_if_failed(out):
+        result = run_extract(media, out, config, RichProgress())
     meta = result.faceset.meta
     resumed = (f" ({result.frames_resumed} from an earlier run)" if result.frames_resumed
                else "")
@@ -413,7 +430,8 @@ def evaluate_command(
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
                         cache_dir=cache_dir)
-    report = evaluate(source, target, swapped, out, config, RichProgress())
+    with _removed_if_failed(out):
+        report = evaluate(source, target, swapped, out, config, RichProgress())
     for line in report.summary_lines():
         typer.echo(line)
 
@@ -480,8 +498,9 @@ def train(
     config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
                            device=device, seed=seed, threads=threads, save_every=save_every,
                            preview_every=preview_every)
-    result = run_train(load_faceset(source_faces), load_faceset(target_faces), out, config,
-                       RichProgress(unit="steps"))
+    with _removed_if_failed(out):
+        result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
+                           config, RichProgress(unit="steps"))
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "

@@ -229,6 +229,8 @@ def _inside_faceset(value: object, folder: str) -> str:
     """A crop path as written by extract: relative, inside `folder`, no `..`. Anything else
     would make training or swapping read files from outside the faceset."""
     text = str(value)
+    if not text:
+        return text  # an analysis-only faceset has no crops
     parts = PurePosixPath(text).parts
     if ("\\" in text or PurePosixPath(text).is_absolute() or len(parts) != 2
             or parts[0] != folder or parts[1] in ("..", ".")):
@@ -270,7 +272,8 @@ def write_png(path: Path, image: np.ndarray) -> None:
     """Write an RGB or grey uint8 PNG (fast compression: crops are rewritten rarely)."""
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     if not cv2.imwrite(str(path), pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
-        raise FacedubError(f"{path}: could not be written; check free disk space")
+        raise FacedubError(f"{path}: could not be written; the disk is full or the folder is "
+                           "not writable, free some space")
 
 
 def _read_png(path: Path, color: bool) -> np.ndarray:

@@ -104,8 +104,10 @@ def remove_stale_partials(path: Path) -> list[Path]:
     longer runs (killed with SIGKILL, or a power cut); returns what was removed. The
     process id in each name tells whose it is: a running writer's file is kept."""
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.stem)}\.(\d+)\.[^.]*\.partial"
-                         rf"{re.escape(path.suffix)}")
+    # .out.PID.RANDOM.partial.mp4, and files staged beside a staged file in turn (signing):
+    # ..out.PID.RANDOM.partial.PID.RANDOM.partial.mp4
+    pattern = re.compile(rf"\.+{re.escape(path.stem)}\.(\d+)\.[^.]+\.partial"
+                         rf"(?:\.\d+\.[^.]+\.partial)*{re.escape(path.suffix)}")
     removed: list[Path] = []
     with contextlib.suppress(OSError):
         for candidate in path.parent.iterdir():

@@ -154,7 +154,11 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig, j
                        progress, lambda staged: sign_output(staged, facts, config.config_dir))
     finally:
         progress.finish()
-    sidecar = write_sidecar(out_path, facts)
+    try:
+        sidecar = write_sidecar(out_path, facts)
+    except BaseException:
+        out_path.unlink(missing_ok=True)  # an output is never left without its description
+        raise
     return SwapResult(out_path, sidecar, facts.job_id, count, swapper.swapped, size,
                       faceset.meta.person, len(faceset.meta.persons),
                       time.monotonic() - started)
