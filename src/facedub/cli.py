@@ -347,6 +347,7 @@ def swap(
                                    keep_target_mouth=keep_target_mouth)
     swap_engine, job = _build_engine(engine, source, model, device, config.work_dir,
                                      mesh_config)
+    key_existed = _signing_key(config.config_dir).exists()
     with _terminate_cleanly():
         result = run_swap(target, swap_engine, out, config, job, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
@@ -354,6 +355,17 @@ def swap(
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
     say(f"marked: invisible watermark (job {result.job_id}), content credentials, "
         f"{result.sidecar.name}")
+    if not key_existed and _signing_key(config.config_dir).exists():
+        say(f"created a local signing key for content credentials in "
+            f"{_signing_key(config.config_dir).parent} (kept for later runs; put your own "
+            "signing-chain.pem and signing-key.pem there to sign as yourself)")
+
+
+def _signing_key(config_dir: Path) -> Path:
+    from facedub.mark import CREDENTIALS_FOLDER
+    from facedub.provenance.credentials import KEY_FILE
+
+    return config_dir / CREDENTIALS_FOLDER / KEY_FILE
 
 
 def _build_engine(name: str, source: Path | None, model: Path | None, device: str,
