@@ -15,6 +15,7 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from facedub import __version__
@@ -88,3 +89,19 @@ def test_help_at_80_columns_shows_whole_option_names() -> None:
     assert "--visible-label / --no-visible-label" in result.output
     assert "<bool>" not in result.output and "…" not in result.output
     assert all(len(line) <= 80 for line in result.output.splitlines())
+
+
+def test_first_swap_says_once_where_the_signing_key_is(faces_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACEDUB_CONFIG_DIR", str(tmp_path / "config"))
+    said = []
+    for name in ("first.jpg", "second.jpg"):
+        result = CliRunner().invoke(app, [
+            "swap", "--source", str(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+            "--target", str(faces_dir / "still_rose_leslie_frontal.jpg"),
+            "-o", str(tmp_path / name), "--work-dir", str(tmp_path / "work")])
+        assert result.exit_code == 0, result.output
+        said.append("created a local signing key" in result.output)
+        if said[-1]:
+            assert str(tmp_path / "config") in result.output
+    assert said == [True, False]
