@@ -265,10 +265,11 @@ def inspect(
     from facedub.faceset import load_faceset
     from facedub.inspection import inspect_faceset
 
-    if plot is not None:
+    default_plot = faceset_dir / "coverage.png"  # the faceset's own map, rewritten each time
+    if plot is not None and plot.resolve() != default_plot.resolve():
         check_writable_output(plot, "--plot", inputs=[faceset_dir], overwrite=overwrite)
     faceset = load_faceset(faceset_dir)
-    report = inspect_faceset(faceset, plot or faceset_dir / "coverage.png")
+    report = inspect_faceset(faceset, plot or default_plot)
     typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
     typer.echo("person  faces  frames  tracks  sharpness  yaw p5..p95   pitch p5..p95  "
                "roll p5..p95")
