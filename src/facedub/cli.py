@@ -9,35 +9,59 @@ import os
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import contextlib
 import functools
 import logging
+import shutil
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from PIL import Image
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
+from rich.text import Text
 
 from facedub import __version__
 from facedub.errors import FacedubError
+from facedub.fsutil import check_writable_output, describe_os_error
 
 app = typer.Typer(
-    name="facedub", no_args_is_help=True, add_completion=False,
+    name="facedub", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Face swapping for video and photos that says what it is: every output carries an "
          "invisible watermark and content credentials.")
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SpeedColumn(ProgressColumn):
+    """Items per second; a dash until rich has measured a speed (after the first steps)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__(table_column=Column(no_wrap=True))
+        self._unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        shown = "  -  " if speed is None else f"{speed:>5.1f}"
+        return Text(f"{shown} {self._unit}/s", no_wrap=True)
 
 
 class RichProgress:
@@ -51,13 +75,15 @@ class RichProgress:
 
     def start(self, total: int | None, description: str) -> None:
         self._bar = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.speed:>5.1f} " + self._unit + "/s"),
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
+            MofNCompleteColumn(), SpeedColumn(self._unit),
             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[status]}",
+                       table_column=Column(no_wrap=True, overflow="ellipsis")),
             console=console, transient=False, disable=not console.is_terminal)
         self._bar.start()
-        self._task = self._bar.add_task(description, total=total, status="")
+        self._task = self._bar.add_task(escape(_shorten(description, DESCRIPTION_WIDTH)),
+                                        total=total, status="")
 
     def status(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
@@ -73,9 +99,65 @@ class RichProgress:
             self._bar = None
 
 
+DESCRIPTION_WIDTH = 22  # keeps bar, count, speed and time on one 80-column line
+
+
+def _shorten(text: str, width: int) -> str:
+    """`text` cut in its middle to `width` characters (file names keep their ending)."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
 def say(text: str) -> None:
     """One message to the terminal (stderr), never wrapped mid-line."""
     console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
+def _error_line(text: str) -> None:
+    console.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+class Terminated(Exception):  # noqa: N818 (named after the signal, like KeyboardInterrupt)
+    """SIGTERM, raised in the main thread so that `finally` blocks remove staged files."""
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM raises Terminated for the duration of a command (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        del signum, frame
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _removed_if_failed(folder: Path) -> Iterator[None]:
+    """A folder this command creates is removed again when the command fails (bad input,
+    full disk), so a failure leaves nothing at the output. A folder that existed before (a
+    run being resumed) is kept, and so is one left by Ctrl-C: that is how long work
+    resumes."""
+    existed = folder.exists()
+    try:
+        yield
+    except (FacedubError, OSError, Image.DecompressionBombError):
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def user_errors(command: F) -> F:
@@ -86,8 +168,20 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except FacedubError as error:
-            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            _error_line(str(error))
             raise typer.Exit(2) from None
+        except OSError as error:  # disk full, read-only, permissions: the user's to fix
+            where = f"{error.filename}: " if error.filename else ""
+            _error_line(f"{where}{describe_os_error(error)}; nothing was written, run the "
+                        "same command again once that is fixed")
+            raise typer.Exit(2) from None
+        except Image.DecompressionBombError as error:
+            _error_line(f"{_first_line(error)}: refused as a possible decompression bomb; "
+                        "scale the image down first")
+            raise typer.Exit(2) from None
+        except Terminated:
+            say("terminated; nothing was left half-written, run the same command again")
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             say("interrupted; run the same command again to resume")
             raise typer.Exit(130) from None
@@ -95,18 +189,24 @@ def user_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    """--version is eager: it answers before click asks for a command."""
+    if value:
+        typer.echo(f"facedub {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does.")]
     = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")]
-    = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version)] = False,
 ) -> None:
+    del version  # handled by its eager callback
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if version:
-        typer.echo(f"facedub {__version__}")
-        raise typer.Exit(0)
 
 
 @app.command()
@@ -131,10 +231,13 @@ def extract(
     from facedub.extract import extract as run_extract
     from facedub.extract.config import ExtractConfig
 
+    check_writable_output(out, "-o", inputs=[p for p in (media, person) if p], folder=True)
+
     config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
                            max_faces=max_faces, every=every, max_frames=max_frames,
                            identity_every=identity_every, person_reference=person)
-    result = run_extract(media, out, config, RichProgress())
+    with _removed_if_failed(out):
+        result = run_extract(media, out, config, RichProgress())
     meta = result.faceset.meta
     resumed = (f" ({result.frames_resumed} from an earlier run)" if result.frames_resumed
                else "")
@@ -154,13 +257,19 @@ def inspect(
     faceset_dir: Annotated[Path, typer.Argument(help="A faceset folder.", metavar="FACESET")],
     plot: Annotated[Path | None, typer.Option(
         help="Where to write the coverage map (default FACESET/coverage.png).")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
 ) -> None:
     """Faces per person, sharpness, pose ranges and a yaw x pitch coverage map."""
     from facedub.evaluate.inspection import inspect_faceset
     from facedub.faceset import load_faceset
 
+    default_plot = faceset_dir / "coverage.png"  # the faceset's own map, rewritten each time
+    if plot is not None and plot.resolve() != default_plot.resolve():
+        check_writable_output(plot, "--plot", inputs=[faceset_dir], overwrite=overwrite)
     faceset = load_faceset(faceset_dir)
-    report = inspect_faceset(faceset, plot or faceset_dir / "coverage.png")
+    report = inspect_faceset(faceset, plot or default_plot)
     typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
     typer.echo("person  faces  frames  tracks  sharpness  yaw p5..p95   pitch p5..p95  "
                "roll p5..p95")
@@ -215,6 +324,9 @@ def swap(
     visible_label: Annotated[bool, typer.Option(
         help="The visible 'AI-generated' label. The invisible watermark and the content "
              "credentials are always written.")] = True,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
     from facedub.composite.compositor import CompositeConfig
@@ -227,6 +339,8 @@ def swap(
 
     inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
     check_output_path(target, out, inputs)
+    check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
+    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True)
     config = SwapConfig(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
         target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
@@ -236,7 +350,9 @@ def swap(
                                    keep_target_mouth=keep_target_mouth)
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
                             RichProgress())
-    result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
+    key_existed = _signing_key(config.config_dir).exists()
+    with _terminate_cleanly():
+        result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
@@ -244,6 +360,17 @@ def swap(
         say(track.describe())
     say(f"marked: invisible watermark (job {result.job_id}), content credentials, "
         f"{result.sidecar.name}")
+    if not key_existed and _signing_key(config.config_dir).exists():
+        say(f"created a local signing key for content credentials in "
+            f"{_signing_key(config.config_dir).parent} (kept for later runs; put your own "
+            "signing-chain.pem and signing-key.pem there to sign as yourself)")
+
+
+def _signing_key(config_dir: Path) -> Path:
+    from facedub.provenance.credentials import KEY_FILE
+    from facedub.provenance.mark import CREDENTIALS_FOLDER
+
+    return config_dir / CREDENTIALS_FOLDER / KEY_FILE
 
 
 @app.command("eval")
@@ -271,15 +398,24 @@ def evaluate_command(
     strip: Annotated[int, typer.Option(help="Frames in the side-by-side strip.")] = 8,
     cache_dir: Annotated[Path | None, typer.Option(
         help="Where gallery descriptors are cached between runs.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace the report in an existing, non-empty -o folder.")] = False,
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
+
+    check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
+                          folder=True)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
+                           "the report in it, or choose a new folder")
 
     config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
                         cache_dir=cache_dir)
-    report = evaluate(source, target, swapped, out, config, RichProgress())
+    with _removed_if_failed(out):
+        report = evaluate(source, target, swapped, out, config, RichProgress())
     for line in report.summary_lines():
         typer.echo(line)
 
@@ -341,11 +477,14 @@ def train(
     from facedub.train import preset_config
     from facedub.train import train as run_train
 
+    check_writable_output(out, "-o", inputs=[source_faces, target_faces], folder=True)
+
     config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
                            device=device, seed=seed, threads=threads, save_every=save_every,
                            preview_every=preview_every)
-    result = run_train(load_faceset(source_faces), load_faceset(target_faces), out, config,
-                       RichProgress(unit="steps"))
+    with _removed_if_failed(out):
+        result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
+                           config, RichProgress(unit="steps"))
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
@@ -360,11 +499,15 @@ def train(
 def export(
     run: Annotated[Path, typer.Argument(help="Run folder from `facedub train`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
 ) -> None:
     """Write the swap direction of a trained model as an ONNX graph for onnxruntime."""
     from facedub.models.export import export_onnx
 
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")
+    check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
     export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")

@@ -20,7 +20,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import cv2
@@ -248,28 +248,75 @@ def record_from_json(data: dict[str, Any]) -> FaceRecord:
     box = tuple(float(v) for v in data["box"])
     if len(box) != 4:
         raise ValueError("box must have 4 numbers")
+    _require_plausible("landmarks", landmarks, MAX_COORDINATE)
+    _require_plausible("box", np.asarray(box), MAX_COORDINATE)
+    _require_plausible("face_from_frame", matrix, MAX_COORDINATE)
+    _require_plausible("blendshapes", blendshapes, 1e3)
+    if descriptor is not None:
+        _require_plausible("descriptor", descriptor, 1e3)
     pose = HeadPose(float(data["yaw"]), float(data["pitch"]), float(data["roll"]))
     if not all(math.isfinite(v) for v in (pose.yaw, pose.pitch, pose.roll)):
         raise ValueError("pose angles must be finite")
+    time, sharpness = float(data["time"]), float(data["sharpness"])
+    if not (math.isfinite(time) and math.isfinite(sharpness)):
+        raise ValueError("time and sharpness must be finite")
     return FaceRecord(
-        frame=int(data["frame"]), time=float(data["time"]), source=str(data["source"]),
+        frame=int(data["frame"]), time=time, source=str(data["source"]),
         track=int(data["track"]), person=int(data["person"]),
         box=(box[0], box[1], box[2], box[3]), frame_landmarks=landmarks,
         face_from_frame=matrix, pose=pose, blendshapes=blendshapes, descriptor=descriptor,
-        sharpness=float(data["sharpness"]), image=str(data["image"]), mask=str(data["mask"]))
+        sharpness=sharpness, image=_inside_faceset(data["image"], FACES_DIR),
+        mask=_inside_faceset(data["mask"], MASKS_DIR))
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each complete line; a torn last line is skipped."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.endswith("\n"):
+# Frame pixels: no video is a million pixels wide; larger values (1e9, inf) only come from a
+# damaged or crafted file, and make polygon filling and SVD run for minutes.
+MAX_COORDINATE = 1e6
+
+
+def _require_plausible(name: str, values: np.ndarray, limit: float) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    if values.size and float(np.abs(values).max()) > limit:
+        raise ValueError(f"{name} holds values beyond ±{limit:g}")
+
+
+def _inside_faceset(value: object, folder: str) -> str:
+    """A crop path as written by extract: relative, inside `folder`, no `..`. Anything else
+    would make training or swapping read files from outside the faceset."""
+    text = str(value)
+    if not text:
+        return text  # an analysis-only faceset has no crops
+    parts = PurePosixPath(text).parts
+    if ("\\" in text or PurePosixPath(text).is_absolute() or len(parts) != 2
+            or parts[0] != folder or parts[1] in ("..", ".")):
+        raise ValueError(f"crop path {text!r} is not a file inside {folder}/")
+    return text
+
+
+def iter_jsonl(path: Path, torn_end_allowed: bool = True
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each complete line. A torn last line (no newline) is
+    skipped where `torn_end_allowed` (a log being appended to), refused otherwise (a file
+    written whole); any other bad line, bytes that are not UTF-8 included, is refused."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n") and torn_end_allowed:
                 return  # torn write at the end: the writer was interrupted
             try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as error:
-                raise FacedubError(f"{path}: line {number} is not valid JSON ({error}); "
-                                   "the faceset is damaged, extract again") from error
+                data = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise FacedubError(f"{path}: line {number} is not valid UTF-8 JSON "
+                                   f"({_first_line(error)}); the faceset is damaged, extract "
+                                   "again") from error
+            if not isinstance(data, dict):
+                raise FacedubError(f"{path}: line {number} is not a JSON object; the faceset "
+                                   "is damaged, extract again")
+            yield number, data
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0][:120] if str(error) else type(error).__name__
 
 
 def crop_names(frame: int, face: int) -> tuple[str, str]:
@@ -281,7 +328,8 @@ def write_png(path: Path, image: np.ndarray) -> None:
     """Write an RGB or grey uint8 PNG (fast compression: crops are rewritten rarely)."""
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     if not cv2.imwrite(str(path), pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
-        raise FacedubError(f"{path}: could not be written; check free disk space")
+        raise FacedubError(f"{path}: could not be written; the disk is full or the folder is "
+                           "not writable, free some space")
 
 
 def _read_png(path: Path, color: bool) -> np.ndarray:
@@ -326,7 +374,7 @@ def meta_from_json(raw: dict[str, Any], path: Path) -> FacesetMeta:
 
 def _parse_records(path: Path, meta: FacesetMeta, check_files: bool) -> Iterator[FaceRecord]:
     root = path.parent
-    for number, data in iter_jsonl(path):
+    for number, data in iter_jsonl(path, torn_end_allowed=False):
         try:
             record = record_from_json(data)
         except (KeyError, TypeError, ValueError) as error:

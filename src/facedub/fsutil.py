@@ -7,11 +7,14 @@ half-written one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import re
 import secrets
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     OpenCV) still work on it.
     """
     path = Path(path)
+    remove_stale_partials(path)
     tmp = _new_sibling(path)
     try:
         yield tmp
@@ -105,3 +109,102 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Delete temporary files that `atomic_path` left beside `path` in a process that no
+    longer runs (killed with SIGKILL, or a power cut); returns what was removed. The
+    process id in each name tells whose it is: a running writer's file is kept."""
+    path = Path(path)
+    # .out.PID.RANDOM.partial.mp4, and files staged beside a staged file in turn (signing):
+    # ..out.PID.RANDOM.partial.PID.RANDOM.partial.mp4
+    pattern = re.compile(rf"\.+{re.escape(path.stem)}\.(\d+)\.[^.]+\.partial"
+                         rf"(?:\.\d+\.[^.]+\.partial)*{re.escape(path.suffix)}")
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for candidate in path.parent.iterdir():
+            match = pattern.fullmatch(candidate.name)
+            if match and not _process_alive(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    candidate.unlink()
+                    removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+MAX_NAME_BYTES = 255  # ext4, xfs, btrfs, tmpfs, APFS and NTFS all stop here
+
+
+def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
+                      overwrite: bool = False, folder: bool = False) -> None:
+    """Refuse, before any work, an output that cannot or must not be written.
+
+    `role` names the option in messages ("-o", "--plot"). A file output (`folder` False)
+    must not be a folder, nor exist unless `overwrite`; a folder output may exist (stages
+    resume into it) but not as a file. Neither may be an input or lie inside one. The
+    folder that will hold it must exist (files) and accept a new file: that is tried, so a
+    read-only file system, /proc or missing permission are found now, not after minutes.
+    """
+    path = Path(path)
+    for part in path.parts:
+        if len(os.fsencode(part)) > MAX_NAME_BYTES:
+            raise FacedubError(f"{role} {part[:24]}...: name too long ({len(os.fsencode(part))}"
+                               f" bytes; file systems allow {MAX_NAME_BYTES}); choose a "
+                               "shorter one")
+    resolved = path.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if resolved == source or source in resolved.parents:
+            raise FacedubError(f"{role} {path}: is an input or inside one ({given}); write "
+                               "the output outside the inputs")
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise FacedubError(f"{role} {path}: exists and is not a folder; give a folder")
+        holder = path if path.is_dir() else _nearest_existing(path.parent)
+    else:
+        if path.is_dir():
+            raise FacedubError(f"{role} {path}: is a folder; give a file name")
+        if path.exists() and not overwrite:
+            raise FacedubError(f"{role} {path}: exists; pass --overwrite to replace it, or "
+                               "choose another name")
+        holder = path.parent
+        if not holder.is_dir():
+            raise FacedubError(f"{role} {path}: the folder {holder} does not exist; create it")
+    _require_writable(holder, role, path)
+
+
+def _nearest_existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _require_writable(folder: Path, role: str, path: Path) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".facedub-probe-", dir=folder)
+    except OSError as error:
+        raise FacedubError(f"{role} {path}: cannot write into {folder} "
+                           f"({describe_os_error(error)}); choose another place") from error
+    os.close(fd)
+    os.unlink(probe)
+
+
+def describe_os_error(error: OSError) -> str:
+    """The reason of an OSError in a few words, with what to do for the common ones."""
+    advice = {errno.ENOSPC: "the disk is full; free some space",
+              errno.EDQUOT: "the disk quota is used up; free some space",
+              errno.EROFS: "read-only file system",
+              errno.EACCES: "permission denied", errno.EPERM: "not permitted",
+              errno.ENAMETOOLONG: "file name too long"}
+    return advice.get(error.errno or 0, error.strerror or type(error).__name__)

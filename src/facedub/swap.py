@@ -40,6 +40,8 @@ from facedub.threads import BackgroundSink, prefetched
 log = logging.getLogger(__name__)
 
 MIN_CROP, MAX_CROP = 128, 768
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class SwapConfig:
 
     def __post_init__(self) -> None:
         media.check_crf(self.crf)
+        if self.preset not in X264_PRESETS:
+            raise FacedubError(f"--preset {self.preset}: use one of {', '.join(X264_PRESETS)}")
         if not MIN_CROP <= self.max_crop <= MAX_CROP:
             raise FacedubError(f"--max-crop must be between {MIN_CROP} and {MAX_CROP}")
 
@@ -139,7 +143,11 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
                        progress, lambda staged: sign_output(staged, facts, config.config_dir))
     finally:
         progress.finish()
-    sidecar = write_sidecar(out_path, facts)
+    try:
+        sidecar = write_sidecar(out_path, facts)
+    except BaseException:
+        out_path.unlink(missing_ok=True)  # an output is never left without its description
+        raise
     return SwapResult(out_path, sidecar, facts.job_id, count, swapper.swapped, size,
                       faceset.meta.person, len(faceset.meta.persons),
                       time.monotonic() - started, audio)

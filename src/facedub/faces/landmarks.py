@@ -19,11 +19,10 @@ from types import TracebackType
 from typing import Any
 
 import cv2
-import mediapipe as mp
 import numpy as np
-from mediapipe.tasks.python import BaseOptions, vision
 
 from facedub.errors import FacedubError
+from facedub.faces.mediapipe_offline import BaseOptions, mp, vision
 from facedub.faces.regions import mesh_regions
 
 # Imported late by name to avoid a cycle: align imports faces.regions only.

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as _Mesh
+
+from facedub.faces.mediapipe_offline import FaceLandmarksConnections as _Mesh
 
 RIGHT_IRIS_CENTER = 468  # the person's right eye, on the image's left
 LEFT_IRIS_CENTER = 473

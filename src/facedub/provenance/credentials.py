@@ -21,7 +21,6 @@ signed it. The local CA's key is not kept. Both files are written atomically wit
 from __future__ import annotations
 
 import datetime
-import getpass
 import logging
 import os
 from dataclasses import dataclass, field
@@ -40,6 +39,9 @@ log = logging.getLogger(__name__)
 CHAIN_FILE = "signing-chain.pem"
 KEY_FILE = "signing-key.pem"
 _LOCAL_CA_NAME = "facedub local CA"
+# The local leaf names no person: nobody verified who holds the key (the login name, often
+# "root" in containers, said nothing true about the author).
+LOCAL_SIGNER_NAME = "facedub local signer (identity not verified)"
 _LEAF_DAYS = 5 * 365
 _CA_DAYS = 10 * 365
 _EC_ALGORITHMS = {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}
@@ -135,8 +137,7 @@ def _create(config_dir: Path) -> None:
                          critical=False)
           .sign(ca_key, hashes.SHA256()))
     leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (_base(_name(f"facedub signer ({_user()})"), ca_name, leaf_key.public_key(), now,
-                  _LEAF_DAYS)
+    leaf = (_base(_name(LOCAL_SIGNER_NAME), ca_name, leaf_key.public_key(), now, _LEAF_DAYS)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(cert_sign=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
@@ -179,9 +180,3 @@ def _key_usage(cert_sign: bool) -> x509.KeyUsage:
                          key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False,
                          decipher_only=False)
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        return "local"

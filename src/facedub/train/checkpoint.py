@@ -23,7 +23,9 @@ import io
 import json
 import logging
 import os
+import pickle
 import uuid
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
@@ -129,10 +131,18 @@ def load_optimizer(info: RunInfo, state: RunState, optimizer: torch.optim.Optimi
     data = read_checked(path, state.optimizer_sha256)
     try:
         # weights_only: tensors, numbers and containers only; never arbitrary objects.
-        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about protocols before refusing
+            warnings.simplefilter("ignore")
+            saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         optimizer.load_state_dict(saved)
+    except pickle.UnpicklingError as error:
+        # torch's message suggests weights_only=False: exactly what must never be done here.
+        raise FacedubError(f"{path}: holds Python objects, not only tensors, and is refused "
+                           "(loading it could run code); delete it to resume with a fresh "
+                           "optimizer, or train again") from error
     except Exception as error:  # torch raises a variety of types for damaged files
-        raise FacedubError(f"{path}: could not be read ({error}); delete it to resume with "
+        reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        raise FacedubError(f"{path}: could not be read ({reason}); delete it to resume with "
                            "a fresh optimizer, or train again") from error
 
 

@@ -1,0 +1,107 @@
+"""The command in a real (pseudo-)terminal: the progress bar is only drawn there, so a bar
+that crashes is invisible to every test that captures output through a pipe."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from facedub import __version__
+from facedub.cli import app
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def run_in_terminal(args: list[str], columns: int = 80,
+                    timeout: float = 120.0) -> tuple[int, str]:
+    """Run `python -m facedub ARGS` with stdin, stdout and stderr on a pseudo-terminal of
+    `columns` columns; returns the exit code and everything it drew, escapes removed."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns)}
+    environment.pop("NO_COLOR", None)
+    process = subprocess.Popen([sys.executable, "-m", "facedub", *args], stdin=follower,
+                               stdout=follower, stderr=follower, env=environment,
+                               close_fds=True)
+    os.close(follower)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the follower side closed: the process is gone
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            elif process.poll() is not None:
+                break
+        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return code, ANSI_ESCAPE.sub("", text).replace("\r", "\n")
+
+
+def test_extract_draws_a_progress_bar_in_a_terminal(short_clip: object,
+                                                    tmp_path: Path) -> None:
+    clip = short_clip("clip_liveportrait_d3_woman_headturn.mp4", 0.5)  # type: ignore[operator]
+    code, drawn = run_in_terminal(["extract", str(clip), "-o", str(tmp_path / "faces"),
+                                   "--size", "64", "--max-frames", "6"])
+    assert code == 0, drawn
+    assert "Traceback" not in drawn and "Error" not in drawn, drawn
+    bar_lines = [line for line in drawn.splitlines() if "━" in line]
+    assert bar_lines, drawn
+    final = bar_lines[-1]
+    assert "6/6" in final and "frames/s" in final and "left" in final, final
+    assert all(len(line.rstrip()) <= 80 for line in bar_lines), bar_lines
+    assert "6 faces in 6/6 frames" in drawn
+
+
+def test_version_prints_the_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"facedub {__version__}"
+
+
+def test_help_at_80_columns_shows_whole_option_names() -> None:
+    result = CliRunner().invoke(app, ["swap", "--help"], terminal_width=80,
+                                env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "--keep-target-mouth / --no-keep-target-mouth" in result.output
+    assert "--visible-label / --no-visible-label" in result.output
+    assert "<bool>" not in result.output and "…" not in result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+
+
+def test_first_swap_says_once_where_the_signing_key_is(faces_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACEDUB_CONFIG_DIR", str(tmp_path / "config"))
+    said = []
+    for name in ("first.jpg", "second.jpg"):
+        result = CliRunner().invoke(app, [
+            "swap", "--source", str(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+            "--target", str(faces_dir / "still_rose_leslie_frontal.jpg"),
+            "-o", str(tmp_path / name), "--work-dir", str(tmp_path / "work")])
+        assert result.exit_code == 0, result.output
+        said.append("created a local signing key" in result.output)
+        if said[-1]:
+            assert str(tmp_path / "config") in result.output
+    assert said == [True, False]
