@@ -42,11 +42,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def _new_sibling(path: Path) -> Path:
-    """Create an empty, unique `.name.XXXXXXXX.partial.ext` beside `path`. Created with
+    """Create an empty, unique `.name.PID.XXXXXXXX.partial.ext` beside `path` (the process
+    id lets `remove_stale_partials` tell a dead writer's file from a live one). Created with
     mode 0666 so the process umask applies, as for any new file (mkstemp's 0600 would
     need the umask read, and reading it means setting it: a race with other threads)."""
     for _ in range(100):
-        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.partial{path.suffix}"
+        tmp = path.parent / (f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}"
+                              f".partial{path.suffix}")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
