@@ -133,6 +133,8 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         base, swapped_jaw_open=jaw_open(face.blendshapes), yaw_error=yaw,
         pitch_error=pitch, roll_error=roll, pose_error=pose,
         expression_error=expression.expression, jaw_open_error=expression.jaw_open,
+        expression_distance=expression.distance, smile_error=expression.smile,
+        smile_agree=expression.smile_agree,
         mouth_open_agree=expression.mouth_open_agree, eye_blink_error=expression.eye_blink,
         eyes_closed_agree=expression.eyes_closed_agree, gaze_error=expression.gaze,
         flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,
