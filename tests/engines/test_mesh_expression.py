@@ -17,7 +17,12 @@ from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.masks import polygon_mask
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.engines.mesh_expression import expression_band, line_weight_map, region_weights
+from facedub.engines.mesh_expression import (
+    expression_band,
+    foreign_lines,
+    line_weight_map,
+    region_weights,
+)
 from facedub.engines.mesh_mouth import mouth_interior
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.regions import mesh_regions
@@ -88,7 +93,8 @@ def test_smile_lines_follow_the_target(smiling: Faceset, closed_mouth: TargetFac
     source_smile = smiling.faces_of()[0].blendshapes
     weights = region_weights(source_smile, closed_mouth.blendshapes)
     assert weights["cheeks"] == 1.0, "a broad smile onto a neutral face differs fully"
-    region = line_weight_map(closed_mouth.face_landmarks, CROP, {"cheeks": 1.0}) > 0.9
+    region = ((line_weight_map(closed_mouth.face_landmarks, CROP, {"cheeks": 1.0}) > 0.9)
+              & (foreign_lines(closed_mouth.image) < 0.1))
     with_lines = MeshEngine(smiling, MeshEngineConfig(follow=1.0)).swap_face(closed_mouth)
     borrowed = MeshEngine(smiling, MeshEngineConfig(follow=1.0, target_expression_lines=False)
                           ).swap_face(closed_mouth)
@@ -106,3 +112,13 @@ def test_equal_expressions_keep_the_source_lines() -> None:
     frowning[BLENDSHAPE_NAMES.index("browDownLeft")] = 0.9
     weights = region_weights(blendshapes, frowning)
     assert weights["between brows"] == 1.0 and weights["cheeks"] == 0.0
+
+
+def test_glasses_rims_are_foreign_but_a_soft_crease_is_not() -> None:
+    skin = np.full((256, 256, 3), (200, 160, 140), dtype=np.uint8)
+    fold = 1.0 - 0.25 * np.exp(-((np.arange(256) - 65.0) ** 2) / (2 * 4.0**2))
+    image = np.clip(skin * fold[None, :, None], 0, 255).astype(np.uint8)  # a soft fold
+    cv2.circle(image, (170, 128), 40, (60, 50, 50), 2)  # a thin dark rim
+    foreign = foreign_lines(image)
+    assert foreign[128, 130] > 0.9 and foreign[88, 170] > 0.9
+    assert foreign[:, 55:75].max() < 0.1 and foreign[128, 170] < 0.1
