@@ -73,7 +73,8 @@ FULL_CHANGE = 0.3  # ... and from this on its lines are wholly the target's
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
-THIN_LINE = 0.12  # log-lightness contrast of thin lines that are not skin (glasses rims)
+THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
+SOURCE_THIN_LINE = 0.25  # the same in the warped source, where deep creases must stay in
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
@@ -125,7 +126,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.nda
     if not (weight_map > 1e-3).any():
         return face
     target_band = np.clip(expression_band(target), -BAND_LIMIT, BAND_LIMIT)
-    weight_map = weight_map * (1.0 - foreign_lines(target))
+    weight_map = (weight_map * (1.0 - foreign_lines(target, THIN_LINE))
+                  * (1.0 - foreign_lines(face, SOURCE_THIN_LINE)))
     change = np.clip(weight_map * (target_band - expression_band(face)),
                      -GAIN_LIMIT, GAIN_LIMIT)
     face_lab = cv2.cvtColor(face.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
@@ -145,18 +147,18 @@ def expression_band(image: np.ndarray) -> np.ndarray:
             - _wide_blur(log_lightness, size / 14.0))
 
 
-def foreign_lines(image: np.ndarray) -> np.ndarray:
-    """(S, S) float32 in [0, 1]: thin lines of high contrast in an (S, S, 3) uint8 RGB
-    crop, grown and softened: glasses rims, hair strands, the edges of a hand. No wrinkle
-    is that sharp and that dark; there the face is left as the warp made it, rather than
-    show a ghost of the target's glasses."""
+def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: thin lines above `contrast` (log lightness) in an
+    (S, S, 3) uint8 RGB crop, grown and softened: glasses rims, hair strands, the edges of
+    a hand. Few wrinkles are that sharp and that dark; there the face is left as the warp made it, rather than
+    show a ghost of the target's glasses or lift a strand of the source's hair."""
     size = image.shape[0]
     unit = size / 256.0
     lightness = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
     log_lightness = np.log(lightness + 3.0)
     thin = (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * unit)
             - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit))
-    lines = (np.abs(thin) > THIN_LINE).astype(np.uint8) * 255
+    lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
     grow = max(1, round(6 * unit))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
