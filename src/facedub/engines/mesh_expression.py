@@ -150,8 +150,9 @@ def expression_band(image: np.ndarray) -> np.ndarray:
 def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
     """(S, S) float32 in [0, 1]: thin lines above `contrast` (log lightness) in an
     (S, S, 3) uint8 RGB crop, grown and softened: glasses rims, hair strands, the edges of
-    a hand. Few wrinkles are that sharp and that dark; there the face is left as the warp made it, rather than
-    show a ghost of the target's glasses or lift a strand of the source's hair."""
+    a hand. Few wrinkles are that sharp and that dark; there the face is left as the warp
+    made it, rather than show a ghost of the target's glasses or lift a strand of the
+    source's hair."""
     size = image.shape[0]
     unit = size / 256.0
     lightness = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
