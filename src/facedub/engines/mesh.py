@@ -16,7 +16,7 @@ import numpy as np
 from facedub.align import Coverage, landmarks_in_crop
 from facedub.composite.masks import feather
 from facedub.engines.base import SwappedFace, TargetFace
-from facedub.engines.mesh_expression import follow_target_lines, line_weight_map, region_weights
+from facedub.engines.mesh_expression import region_weights, target_expression_lines
 from facedub.engines.mesh_mouth import keep_target_interior, mouth_interior
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
@@ -122,8 +122,8 @@ class MeshEngine:
         if self.config.target_expression_lines:
             source_blendshapes = sum(w * self._blendshapes[i] for i, w in blend.items())
             weights = region_weights(np.asarray(source_blendshapes), target.blendshapes)
-            image_u8 = follow_target_lines(
-                image_u8, target.image, line_weight_map(target.face_landmarks, size, weights))
+            image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
+                                               weights)
         return SwappedFace(image=image_u8, mask=mask)
 
     def _sampling(self, index: int) -> SourceSampling:

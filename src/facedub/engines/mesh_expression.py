@@ -116,35 +116,49 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
     return cv2.GaussianBlur(result, (0, 0), sigma)
 
 
+def target_expression_lines(face: np.ndarray, target: np.ndarray,
+                            face_landmarks: np.ndarray, weights: dict[str, float]
+                            ) -> np.ndarray:
+    """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
+    crop's pixels and `region_weights` `weights`; the lines are found at half size (the
+    band is several pixels wide) and applied at full size."""
+    size = face.shape[0]
+    work = max(64, size // 2)
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
+    return follow_target_lines(face, target, line_weight_map(points, work, weights))
+
+
 def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.ndarray
                         ) -> np.ndarray:
     """The face with its expression band replaced by the target's where `weight_map` says.
 
-    Only lightness changes, multiplied, so the face keeps its own colour and a lifted
-    crease does not turn orange. Returns uint8 RGB.
+    `face`, `target` (S, S, 3) uint8 RGB; `weight_map` (W, W) with W <= S: the change is
+    worked out at W and applied at S. Only lightness changes (YCrCb's Y, multiplied), so
+    the face keeps its own colour and a lifted crease does not turn orange. Thin foreign
+    lines in either image are left alone. Returns uint8 RGB.
     """
     if not (weight_map > 1e-3).any():
         return face
-    target_band = np.clip(expression_band(target), -BAND_LIMIT, BAND_LIMIT)
-    weight_map = (weight_map * (1.0 - foreign_lines(target, THIN_LINE))
-                  * (1.0 - foreign_lines(face, SOURCE_THIN_LINE)))
-    change = np.clip(weight_map * (target_band - expression_band(face)),
-                     -GAIN_LIMIT, GAIN_LIMIT)
-    face_lab = cv2.cvtColor(face.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    face_lab[..., 0] = np.clip(face_lab[..., 0] * np.exp(change), 0.0, 100.0)
-    rgb = cv2.cvtColor(face_lab, cv2.COLOR_LAB2RGB)
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    size, work = face.shape[0], weight_map.shape[0]
+    face_log = _log_lightness(_resized(face, work))
+    target_log = _log_lightness(_resized(target, work))
+    target_band = np.clip(_band(target_log), -BAND_LIMIT, BAND_LIMIT)
+    weight_map = (weight_map * (1.0 - _foreign(target_log, THIN_LINE))
+                  * (1.0 - _foreign(face_log, SOURCE_THIN_LINE)))
+    change = np.clip(weight_map * (target_band - _band(face_log)), -GAIN_LIMIT, GAIN_LIMIT)
+    if work != size:
+        change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
+    ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
+    lifted = ycc[..., 0].astype(np.float32) * np.exp(change)
+    ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
 def expression_band(image: np.ndarray) -> np.ndarray:
     """(S, S) float32: the band of an (S, S, 3) uint8 RGB crop where expression lines
     live: log Lab lightness between a Gaussian of FINE_SIGMA (pixels at 256 px) and one of
     S / 14, the compositor's relighting width (it takes the target's shading below)."""
-    size = image.shape[0]
-    lightness = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
-    log_lightness = np.log(lightness + 3.0)
-    return (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
-            - _wide_blur(log_lightness, size / 14.0))
+    return _band(_log_lightness(image))
 
 
 def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
@@ -153,10 +167,23 @@ def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
     a hand. Few wrinkles are that sharp and that dark; there the face is left as the warp
     made it, rather than show a ghost of the target's glasses or lift a strand of the
     source's hair."""
-    size = image.shape[0]
-    unit = size / 256.0
-    lightness = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0]
-    log_lightness = np.log(lightness + 3.0)
+    return _foreign(_log_lightness(image), contrast)
+
+
+def _log_lightness(image: np.ndarray) -> np.ndarray:
+    """(S, S) float32 log of Lab lightness (0..100) of a uint8 RGB image."""
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    return np.log(lightness * (100.0 / 255.0) + 3.0)
+
+
+def _band(log_lightness: np.ndarray) -> np.ndarray:
+    size = log_lightness.shape[0]
+    return (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
+            - _wide_blur(log_lightness, size / 14.0))
+
+
+def _foreign(log_lightness: np.ndarray, contrast: float) -> np.ndarray:
+    unit = log_lightness.shape[0] / 256.0
     thin = (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * unit)
             - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit))
     lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
@@ -164,6 +191,12 @@ def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
     return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
