@@ -166,10 +166,12 @@ def test_picture_keeper_keeps_the_worst(tmp_path: Path) -> None:
     thumb = np.zeros((8, 16, 3), dtype=np.uint8)
     for frame, score in enumerate([0.1, 0.9, 0.5, math.nan, 0.7]):
         keeper.offer("identity", score, frame, thumb)
+        keeper.offer("expression", 1.0 - score, frame, thumb)
         if keeper.wants_strip(frame):
             keeper.offer_strip(frame, thumb)
     pictures = keeper.write(tmp_path / "frames", {})
     assert [p.frame for p in pictures.worst_identity] == [1, 4]
+    assert [p.frame for p in pictures.worst_expression] == [0, 2]
     assert pictures.strip is not None and (tmp_path / pictures.strip.file).is_file()
 
 

@@ -149,6 +149,8 @@ def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndar
         keeper.offer_lost(metrics.frame, thumb)
     else:
         keeper.offer("seam", metrics.seam_color_excess, metrics.frame, thumb)
+        keeper.offer("expression", metrics.jaw_open_error + metrics.smile_error,
+                     metrics.frame, thumb)
     if keeper.wants_strip(metrics.frame):
         keeper.offer_strip(metrics.frame, thumb)
 
