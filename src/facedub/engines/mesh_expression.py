@@ -33,11 +33,12 @@ from facedub.faces.regions import mesh_regions
 
 # Regions of expression lines, as polygons in the frontal template's units (x to the
 # image's right, y down; the outer eye corners are at x = -0.70 and +0.70, the mouth
-# corners at (+-0.40, 1.09)), each with the blendshapes that draw its lines. Sides are
-# mirrored; MediaPipe's Left/Right blendshapes are both used for both sides, since a
-# one-sided smile still folds the cheek of the other side a little.
+# corners at (+-0.40, 1.09): the cheeks take in the corners, where a smile dimples),
+# each with the blendshapes that draw its lines. Sides are mirrored; MediaPipe's
+# Left/Right blendshapes are both used for both sides, since a one-sided smile still
+# folds the cheek of the other side a little.
 _CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
-          (0.45, 1.55), (0.43, 1.12), (0.30, 0.75))
+          (0.45, 1.55), (0.38, 1.22), (0.35, 1.09), (0.33, 0.92), (0.28, 0.72))
 _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
 _BETWEEN_BROWS = ((-0.24, -0.55), (0.24, -0.55), (0.16, -0.08), (-0.16, -0.08))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
@@ -157,7 +158,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.nda
 def expression_band(image: np.ndarray) -> np.ndarray:
     """(S, S) float32: the band of an (S, S, 3) uint8 RGB crop where expression lines
     live: log Lab lightness between a Gaussian of FINE_SIGMA (pixels at 256 px) and one of
-    S / 14, the compositor's relighting width (it takes the target's shading below)."""
+    S / 8, a little wider than the compositor's relighting (S / 14, which carries most of
+    the target's shading below), so a raised cheek's broad shading is the target's too."""
     return _band(_log_lightness(image))
 
 
@@ -179,7 +181,7 @@ def _log_lightness(image: np.ndarray) -> np.ndarray:
 def _band(log_lightness: np.ndarray) -> np.ndarray:
     size = log_lightness.shape[0]
     return (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
-            - _wide_blur(log_lightness, size / 14.0))
+            - _wide_blur(log_lightness, size / 8.0))
 
 
 def _foreign(log_lightness: np.ndarray, contrast: float) -> np.ndarray:
