@@ -22,8 +22,8 @@ from facedub.composite.color import (
 )
 from facedub.composite.detail import match_sharpness
 from facedub.composite.masks import face_mask
+from facedub.composite.mouth import SpeechFilter
 from facedub.composite.occlusion import edge_occluders
-from facedub.composite.smooth import OneEuroFilter
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 
@@ -66,7 +66,7 @@ class Composited:
 
 @dataclass
 class _TrackState:
-    landmarks: OneEuroFilter = field(default_factory=OneEuroFilter)
+    landmarks: SpeechFilter = field(default_factory=SpeechFilter)
     source_stats: ColorStats | None = None
     target_stats: ColorStats | None = None
     lut: np.ndarray | None = None
