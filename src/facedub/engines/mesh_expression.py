@@ -40,8 +40,6 @@ from facedub.faces.regions import mesh_regions
 _CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
           (0.45, 1.55), (0.38, 1.22), (0.35, 1.09), (0.33, 0.92), (0.28, 0.72))
 _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
-_MOUTH = ((-0.50, 0.86), (0.0, 0.80), (0.50, 0.86), (0.56, 1.12), (0.45, 1.42),
-          (0.0, 1.48), (-0.45, 1.42), (-0.56, 1.12))
 _BETWEEN_BROWS = ((-0.24, -0.55), (0.24, -0.55), (0.16, -0.08), (-0.16, -0.08))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
              (0.0, -1.08), (-0.75, -0.98))
@@ -66,9 +64,6 @@ LINE_REGIONS = (
     LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
                _both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
                      "mouthStretch")),
-    LineRegion("mouth", (_MOUTH,),
-               (*_both("mouthSmile", "mouthStretch", "mouthDimple", "mouthFrown"),
-                "mouthPucker", "mouthFunnel")),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp")),
