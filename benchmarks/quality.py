@@ -152,7 +152,7 @@ def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: boo
 
 def markdown(outcomes: list[Outcome]) -> str:
     header = ["pair", "engine", "swap s", "frames", "lost", "nearer src", "top-1", "id→src",
-              "pose°", "expr", "mouth", "flicker", "jitter %", "seam ΔE+",
+              "pose°", "expr", "expr dist", "mouth", "smile", "flicker", "jitter %", "seam ΔE+",
               *[f"yaw {label}" for label, _, _ in YAW_BINS]]
     rows = []
     for outcome in outcomes:
@@ -166,14 +166,16 @@ def markdown(outcomes: list[Outcome]) -> str:
             *lead, str(s.face_frames), _pct(s.failed_share), _pct(m("id_nearer_source")),
             _pct(m("id_retrieved")), f"{m('id_distance_source'):.3f}",
             f"{m('pose_error'):.1f}", f"{m('expression_error'):.3f}",
-            _pct(m("mouth_open_agree")), f"{m('flicker'):.2f}", f"{m('landmark_jitter'):.2f}",
+            f"{m('expression_distance'):.3f}", _pct(m("mouth_open_agree")),
+            _pct(m("smile_agree")), f"{m('flicker'):.2f}", f"{m('landmark_jitter'):.2f}",
             f"{m('seam_color_excess'):.2f}",
             *["–" if not row.frames else f"{row.frames}: {_pct(row.means['id_nearer_source'])}"
               f", {row.means['pose_error']:.1f}°" for row in s.bins]])
     legend = ("frames: frames with the target face. lost: those whose swapped face was not "
               "found. nearer src: described frames nearer the source than the target (lost = "
               "miss). top-1: ID retrieval in the gallery. Yaw columns, by the target's |yaw|: "
-              "frames, nearer src, pose error.")
+              "frames, nearer src, pose error. expr: mean |blendshape difference|; expr dist: its "
+              "length over the 51 blendshapes; smile: frames with mouthSmile within 0.1.")
     return markdown_table(header, rows) + "\n\n" + legend + "\n"
 
 

@@ -77,6 +77,19 @@ def test_expression_errors() -> None:
     differ = expression_errors(shapes, open_mouth)
     assert differ.jaw_open == pytest.approx(0.7)
     assert differ.mouth_open_agree == 0 and differ.eyes_closed_agree == 1
+    assert differ.distance == pytest.approx(0.7) and differ.smile_agree == 1
+
+
+def test_smile_error_and_agreement() -> None:
+    neutral = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    smiling = neutral.copy()
+    smiling[[BLENDSHAPE_NAMES.index("mouthSmileLeft"),
+             BLENDSHAPE_NAMES.index("mouthSmileRight")]] = (0.5, 0.3)
+    borrowed = expression_errors(neutral, smiling)
+    assert borrowed.smile == pytest.approx(0.4) and borrowed.smile_agree == 0
+    assert borrowed.distance == pytest.approx(math.hypot(0.5, 0.3))
+    slight = expression_errors(neutral, smiling * 0.2)
+    assert slight.smile_agree == 1
 
 
 def test_seam_is_zero_for_the_target_itself_and_grows_with_a_colour_step() -> None:
@@ -153,10 +166,12 @@ def test_picture_keeper_keeps_the_worst(tmp_path: Path) -> None:
     thumb = np.zeros((8, 16, 3), dtype=np.uint8)
     for frame, score in enumerate([0.1, 0.9, 0.5, math.nan, 0.7]):
         keeper.offer("identity", score, frame, thumb)
+        keeper.offer("expression", 1.0 - score, frame, thumb)
         if keeper.wants_strip(frame):
             keeper.offer_strip(frame, thumb)
     pictures = keeper.write(tmp_path / "frames", {})
     assert [p.frame for p in pictures.worst_identity] == [1, 4]
+    assert [p.frame for p in pictures.worst_expression] == [0, 2]
     assert pictures.strip is not None and (tmp_path / pictures.strip.file).is_file()
 
 

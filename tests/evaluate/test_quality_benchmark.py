@@ -25,7 +25,7 @@ def quality() -> ModuleType:
 
 def test_pairs_file_names_existing_media(quality: ModuleType, faces_dir: Path) -> None:
     plan = quality.load_plan(BENCHMARK.with_name("pairs.toml"))
-    assert 3 <= len(plan.pairs) <= 5 and plan.engines
+    assert len(plan.pairs) >= 3 and plan.engines
     for pair in plan.pairs:
         assert pair.source.exists() and pair.target.exists()
     assert plan.gallery == faces_dir.resolve()

@@ -21,8 +21,8 @@ from facedub.composite.color import (
     to_lab,
 )
 from facedub.composite.detail import match_sharpness
+from facedub.composite.mouth import SpeechFilter
 from facedub.composite.occlusion import edge_occluders
-from facedub.composite.smooth import OneEuroFilter
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
@@ -80,7 +80,7 @@ class Compositor:
 
     def __init__(self, config: CompositeConfig) -> None:
         self.config = config
-        self._landmark_filters: dict[int, OneEuroFilter] = {}  # smooth_landmarks only
+        self._landmark_filters: dict[int, SpeechFilter] = {}  # smooth_landmarks only
         self._colour_states: dict[int, _ColourState] = {}  # composite only
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
@@ -90,7 +90,7 @@ class Compositor:
             return frame_landmarks
         extent = frame_landmarks[:, :2].max(axis=0) - frame_landmarks[:, :2].min(axis=0)
         face_size = float(extent.max())
-        landmark_filter = self._landmark_filters.setdefault(track, OneEuroFilter())
+        landmark_filter = self._landmark_filters.setdefault(track, SpeechFilter())
         smoothed = landmark_filter(time, frame_landmarks, scale=face_size)
         return smoothed.astype(np.float32)
 

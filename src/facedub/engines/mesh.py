@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
+from facedub.engines.mesh_expression import region_weights, target_expression_lines
+from facedub.engines.mesh_mouth import keep_target_interior, mouth_interior
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -46,6 +48,7 @@ class MeshEngineConfig:
     follow: float = 0.35  # share of the new choice per frame; the rest is the last choice
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
+    target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
@@ -73,11 +76,13 @@ class MeshEngine:
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
         keys = [BLENDSHAPE_NAMES.index(name) for name in EXPRESSION_KEYS]
-        self._expressions = np.array([r.blendshapes[keys] for r in self._records])
+        self._blendshapes = np.array([r.blendshapes for r in self._records])
+        self._expressions = self._blendshapes[:, keys]
         self._expression_keys = keys
         self._vertices = [mesh_vertices(landmarks_in_crop(r.frame_landmarks, r.face_from_frame))
                           for r in self._records]
         self._crops: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
+        self._interiors: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._blend_by_track: dict[int, dict[int, float]] = {}
 
@@ -98,8 +103,10 @@ class MeshEngine:
         vertices = mesh_vertices(target.face_landmarks)
         raster = rasterize(vertices, mesh_depths(target.face_landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
+        interior_total = np.zeros((size, size), dtype=np.float32)
         weight_sum = np.zeros((size, size), dtype=np.float32)
-        for index, weight in self._choose_sources(target).items():
+        blend = self._choose_sources(target)
+        for index, weight in blend.items():
             sampling = self._sampling(index)
             map_x, map_y = source_maps(raster, self._vertices[index], sampling.triangles, size)
             texture = cv2.remap(self._crop(index), map_x, map_y, cv2.INTER_LINEAR,
@@ -109,11 +116,25 @@ class MeshEngine:
                              size)
             total += texture * trust[..., None]
             weight_sum += trust
+            if self.config.keep_target_mouth:
+                interior_total += trust * cv2.remap(
+                    self._interior(index), map_x, map_y, cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         covered = weight_sum > 1e-4
         image = target.image.astype(np.float32)
         image[covered] = total[covered] / weight_sum[covered, None]
+        mask = self._mask(raster, size)
+        if self.config.keep_target_mouth:
+            interior = np.zeros((size, size), dtype=np.float32)
+            interior[covered] = interior_total[covered] / weight_sum[covered]
+            image, mask = keep_target_interior(image, mask, target.image, interior)
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
-        return SwappedFace(image=image_u8, mask=self._mask(raster, size))
+        if self.config.target_expression_lines:
+            source_blendshapes = sum(w * self._blendshapes[i] for i, w in blend.items())
+            weights = region_weights(np.asarray(source_blendshapes), target.blendshapes)
+            image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
+                                               weights)
+        return SwappedFace(image=image_u8, mask=mask)
 
     def _sampling(self, index: int) -> SourceSampling:
         return self._samplings.get(
@@ -121,6 +142,11 @@ class MeshEngine:
 
     def _crop(self, index: int) -> np.ndarray:
         return self._crops.get(index, lambda: self._source.load_image(self._records[index]))
+
+    def _interior(self, index: int) -> np.ndarray:
+        record = self._records[index]
+        return self._interiors.get(index, lambda: mouth_interior(
+            self._crop(index), landmarks_in_crop(record.frame_landmarks, record.face_from_frame)))
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""

@@ -133,6 +133,8 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         base, swapped_jaw_open=jaw_open(face.blendshapes), yaw_error=yaw,
         pitch_error=pitch, roll_error=roll, pose_error=pose,
         expression_error=expression.expression, jaw_open_error=expression.jaw_open,
+        expression_distance=expression.distance, smile_error=expression.smile,
+        smile_agree=expression.smile_agree,
         mouth_open_agree=expression.mouth_open_agree, eye_blink_error=expression.eye_blink,
         eyes_closed_agree=expression.eyes_closed_agree, gaze_error=expression.gaze,
         flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,
@@ -147,6 +149,8 @@ def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndar
         keeper.offer_lost(metrics.frame, thumb)
     else:
         keeper.offer("seam", metrics.seam_color_excess, metrics.frame, thumb)
+        keeper.offer("expression", metrics.jaw_open_error + metrics.smile_error,
+                     metrics.frame, thumb)
     if keeper.wants_strip(metrics.frame):
         keeper.offer_strip(metrics.frame, thumb)
 

@@ -34,6 +34,8 @@ SEAM_RINGS = 4  # one ring outside the landmark oval, three inside: where blend 
 _JAW = BLENDSHAPE_NAMES.index("jawOpen")
 _BLINK = [BLENDSHAPE_NAMES.index(n) for n in ("eyeBlinkLeft", "eyeBlinkRight")]
 _GAZE = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith("eyeLook")]
+_SMILE = [BLENDSHAPE_NAMES.index(n) for n in ("mouthSmileLeft", "mouthSmileRight")]
+SMILE_TOLERANCE = 0.1  # smile blendshapes this close to the target's count as the same smile
 _EXPRESSION = slice(1, None)  # every blendshape but "_neutral"
 
 
@@ -73,6 +75,12 @@ METRICS: dict[str, Metric] = {
                          "length of the (yaw, pitch, roll) difference"),
     "expression_error": Metric("expression error", "", "lower", "expression",
                                "mean |difference| of the 51 blendshapes (0..1)"),
+    "expression_distance": Metric("expression distance", "", "lower", "expression",
+                                  "length of the 51-blendshape difference vector"),
+    "smile_error": Metric("smile error", "", "lower", "expression",
+                          "|mouthSmile target - swapped|, mean of both sides"),
+    "smile_agree": Metric("smile agrees", "share", "higher", "expression",
+                          f"smile within {SMILE_TOLERANCE} of the target's"),
     "jaw_open_error": Metric("jawOpen error", "", "lower", "expression",
                              "|jawOpen target - swapped|"),
     "mouth_open_agree": Metric("mouth open agrees", "share", "higher", "expression",
@@ -132,6 +140,9 @@ class FrameMetrics:
     roll_error: float = NAN
     pose_error: float = NAN
     expression_error: float = NAN
+    expression_distance: float = NAN
+    smile_error: float = NAN
+    smile_agree: float = NAN
     jaw_open_error: float = NAN
     mouth_open_agree: float = NAN
     eye_blink_error: float = NAN
@@ -192,6 +203,9 @@ def pose_errors(target: HeadPose, swapped: HeadPose) -> tuple[float, float, floa
 @dataclass(frozen=True)
 class ExpressionErrors:
     expression: float
+    distance: float
+    smile: float
+    smile_agree: float
     jaw_open: float
     mouth_open_agree: float
     eye_blink: float
@@ -203,8 +217,11 @@ def expression_errors(target: np.ndarray, swapped: np.ndarray) -> ExpressionErro
     """Compare two (52,) blendshape vectors in BLENDSHAPE_NAMES order."""
     difference = np.abs(target.astype(np.float64) - swapped.astype(np.float64))
     blink_t, blink_s = float(target[_BLINK].mean()), float(swapped[_BLINK].mean())
+    smile = abs(float(target[_SMILE].mean()) - float(swapped[_SMILE].mean()))
     return ExpressionErrors(
         expression=float(difference[_EXPRESSION].mean()),
+        distance=float(np.linalg.norm(difference[_EXPRESSION])),
+        smile=smile, smile_agree=float(smile <= SMILE_TOLERANCE),
         jaw_open=float(difference[_JAW]),
         mouth_open_agree=float((target[_JAW] > MOUTH_OPEN) == (swapped[_JAW] > MOUTH_OPEN)),
         eye_blink=float(difference[_BLINK].mean()),

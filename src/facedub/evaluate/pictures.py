@@ -32,6 +32,7 @@ class Pictures:
     worst_seam: tuple[Picture, ...]
     lost: tuple[Picture, ...]
     strip: Picture | None
+    worst_expression: tuple[Picture, ...] = ()  # mouth opening and smile unlike the target's
 
 
 def side_by_side(target_crop: np.ndarray, swapped_crop: np.ndarray) -> np.ndarray:
@@ -49,7 +50,7 @@ class PictureKeeper:
     def __init__(self, count: int, strip_frames: tuple[int, ...]) -> None:
         self._count = count
         self._heaps: dict[str, list[tuple[float, int, np.ndarray]]] = {
-            "identity": [], "seam": []}
+            "identity": [], "seam": [], "expression": []}
         self._lost: list[tuple[int, np.ndarray]] = []
         self._strip_frames = frozenset(strip_frames)
         self._strip: list[tuple[int, np.ndarray]] = []
@@ -101,7 +102,7 @@ class PictureKeeper:
             frames = ", ".join(str(frame) for frame, _ in sorted(self._strip))
             strip = save("strip.png", self._strip[0][0], np.concatenate(columns, axis=1),
                          f"frames {frames}: target above, swapped below")
-        return Pictures(worst["identity"], worst["seam"], lost, strip)
+        return Pictures(worst["identity"], worst["seam"], lost, strip, worst["expression"])
 
 
 def strip_frames(face_frames: list[int], count: int) -> tuple[int, ...]:

@@ -143,7 +143,9 @@ def html_page(summary: Summary, pictures: Pictures, plots: Sequence[Picture]) ->
     sections = (
         ("Lost frames (target face left, swapped frame right)", pictures.lost),
         ("Worst frames by identity (distance to the source)", pictures.worst_identity),
-        ("Worst frames by seam (border colour step excess, ΔE)", pictures.worst_seam))
+        ("Worst frames by seam (border colour step excess, ΔE)", pictures.worst_seam),
+        ("Worst frames by expression (|jawOpen error| + |smile error|: borrowed teeth, "
+         "smiles, creases)", pictures.worst_expression))
     for title, shown in sections:
         if shown:
             parts += [f"<h2>{e(title)}</h2>", "<div>", *map(_figure, shown), "</div>"]

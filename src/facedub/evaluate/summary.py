@@ -102,6 +102,8 @@ class Summary:
             f"{_pct(m('mouth_open_agree'))}, eyes agree {_pct(m('eyes_closed_agree'))}, "
             f"jawOpen correlation {_num(self.jaw_open_correlation)}, gaze "
             f"{_num(m('gaze_error'), 3)}",
+            f"  expression distance {_num(m('expression_distance'), 3)}, smile agrees "
+            f"{_pct(m('smile_agree'))} (error {_num(m('smile_error'), 3)})",
             f"flicker {_num(m('flicker'))} grey (brightness {_num(m('brightness_flicker'))}), "
             f"landmark jitter {_num(m('landmark_jitter'))}% of face height",
             f"seam: colour step {_num(m('seam_color'))} ΔE (excess "

@@ -1,0 +1,251 @@
+"""The target's expression, not the source's, for the mesh engine.
+
+The mesh warp moves the source's texture onto the target's landmarks, so the *shape* of
+the face follows the target; but the texture keeps what the source's expression painted
+into it. Two things leak when the source smiles or shouts and the target does not:
+
+- the mouth interior: MediaPipe's inner lip loop runs over the teeth of a broad smile
+  (the upper teeth show above it), so the lip triangles carry teeth between closed lips.
+  `mouth_interior` finds the source's whole interior (the inner loop, plus the teeth- and
+  cavity-coloured pixels joined to it inside the outer lips); the engine warps it with
+  the texture and shows the target's own pixels there.
+- expression lines: smile folds, raised cheeks, crow's feet, frown and forehead lines.
+  They live in a middle band of spatial frequencies, between pores and the face's broad
+  shading. `follow_target_lines` takes that band from the target, region by region, as
+  far as the source's and the target's blendshapes for that region differ; the source
+  keeps its pores and colour, and the compositor's relighting carries the target's broad
+  shading (raised cheeks) below the band.
+
+All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.regions import mesh_regions
+
+# Regions of expression lines, as polygons in the frontal template's units (x to the
+# image's right, y down; the outer eye corners are at x = -0.70 and +0.70, the mouth
+# corners at (+-0.40, 1.09): the cheeks take in the corners, where a smile dimples),
+# each with the blendshapes that draw its lines. Sides are mirrored; MediaPipe's
+# Left/Right blendshapes are both used for both sides, since a one-sided smile still
+# folds the cheek of the other side a little.
+_CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
+          (0.45, 1.55), (0.38, 1.22), (0.35, 1.09), (0.33, 0.92), (0.28, 0.72))
+_EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
+_BETWEEN_BROWS = ((-0.24, -0.55), (0.24, -0.55), (0.16, -0.08), (-0.16, -0.08))
+_FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
+             (0.0, -1.08), (-0.75, -0.98))
+
+
+def _mirrored(polygon: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    return tuple((-x, y) for x, y in polygon)
+
+
+def _both(*names: str) -> tuple[str, ...]:
+    return tuple(f"{name}{side}" for name in names for side in ("Left", "Right"))
+
+
+@dataclass(frozen=True)
+class LineRegion:
+    name: str
+    polygons: tuple[tuple[tuple[float, float], ...], ...]
+    blendshapes: tuple[str, ...]
+
+
+LINE_REGIONS = (
+    LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
+               _both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
+                     "mouthStretch")),
+    LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
+               _both("eyeSquint", "cheekSquint", "mouthSmile")),
+    LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp")),
+    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
+)
+UNCHANGED = 0.05  # blendshape differences below this leave a region's lines as they are
+FULL_CHANGE = 0.3  # ... and from this on its lines are wholly the target's
+FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
+BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
+GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
+THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
+SOURCE_THIN_LINE = 0.25  # the same in the warped source, where deep creases must stay in
+
+
+def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
+                   ) -> dict[str, float]:
+    """How much of each region's lines to take from the target, 0..1, from two (52,)
+    blendshape vectors: the largest difference of the region's blendshapes, ramped from
+    UNCHANGED to FULL_CHANGE."""
+    weights = {}
+    for region in LINE_REGIONS:
+        keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
+        difference = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
+        weights[region.name] = float(np.clip(
+            (difference - UNCHANGED) / (FULL_CHANGE - UNCHANGED), 0.0, 1.0))
+    return weights
+
+
+def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float]
+                    ) -> np.ndarray:
+    """(size, size) float32: per pixel, the share of the target's expression lines; the
+    regions follow the face's mesh (so a smile's raised cheek carries its region up)."""
+    vertices = mesh_vertices(face_landmarks)
+    result = np.zeros((size, size), dtype=np.float32)
+    scale = _eye_distance(face_landmarks)
+    for region in LINE_REGIONS:
+        weight = weights.get(region.name, 0.0)
+        if weight <= 0.0:
+            continue
+        drawn = np.zeros((size, size), dtype=np.uint8)
+        for polygon in region.polygons:
+            triangles, barycentric = _template_anchors(polygon)
+            corners = vertices[mesh_topology().triangles[triangles]]  # (N, 3, 2)
+            points = np.einsum("nk,nkd->nd", barycentric, corners)
+            cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
+                         lineType=cv2.LINE_AA, shift=4)
+        np.maximum(result, weight * drawn.astype(np.float32) / 255.0, out=result)
+    if not result.any():
+        return result
+    sigma = max(1.0, 0.08 * scale)
+    return cv2.GaussianBlur(result, (0, 0), sigma)
+
+
+def target_expression_lines(face: np.ndarray, target: np.ndarray,
+                            face_landmarks: np.ndarray, weights: dict[str, float]
+                            ) -> np.ndarray:
+    """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
+    crop's pixels and `region_weights` `weights`; the lines are found at half size (the
+    band is several pixels wide) and applied at full size."""
+    size = face.shape[0]
+    work = max(64, size // 2)
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
+    return follow_target_lines(face, target, line_weight_map(points, work, weights))
+
+
+def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.ndarray
+                        ) -> np.ndarray:
+    """The face with its expression band replaced by the target's where `weight_map` says.
+
+    `face`, `target` (S, S, 3) uint8 RGB; `weight_map` (W, W) with W <= S: the change is
+    worked out at W and applied at S. Only lightness changes (YCrCb's Y, multiplied), so
+    the face keeps its own colour and a lifted crease does not turn orange. Thin foreign
+    lines in either image are left alone. Returns uint8 RGB.
+    """
+    if not (weight_map > 1e-3).any():
+        return face
+    size, work = face.shape[0], weight_map.shape[0]
+    face_log = _log_lightness(_resized(face, work))
+    target_log = _log_lightness(_resized(target, work))
+    target_band = np.clip(_band(target_log), -BAND_LIMIT, BAND_LIMIT)
+    weight_map = (weight_map * (1.0 - _foreign(target_log, THIN_LINE))
+                  * (1.0 - _foreign(face_log, SOURCE_THIN_LINE)))
+    change = np.clip(weight_map * (target_band - _band(face_log)), -GAIN_LIMIT, GAIN_LIMIT)
+    if work != size:
+        change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
+    ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
+    lifted = ycc[..., 0].astype(np.float32) * np.exp(change)
+    ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def expression_band(image: np.ndarray) -> np.ndarray:
+    """(S, S) float32: the band of an (S, S, 3) uint8 RGB crop where expression lines
+    live: log Lab lightness between a Gaussian of FINE_SIGMA (pixels at 256 px) and one of
+    S / 8, a little wider than the compositor's relighting (S / 14, which carries most of
+    the target's shading below), so a raised cheek's broad shading is the target's too."""
+    return _band(_log_lightness(image))
+
+
+def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: thin lines above `contrast` (log lightness) in an
+    (S, S, 3) uint8 RGB crop, grown and softened: glasses rims, hair strands, the edges of
+    a hand. Few wrinkles are that sharp and that dark; there the face is left as the warp
+    made it, rather than show a ghost of the target's glasses or lift a strand of the
+    source's hair."""
+    return _foreign(_log_lightness(image), contrast)
+
+
+def _log_lightness(image: np.ndarray) -> np.ndarray:
+    """(S, S) float32 log of Lab lightness (0..100) of a uint8 RGB image."""
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    return np.log(lightness * (100.0 / 255.0) + 3.0)
+
+
+def _band(log_lightness: np.ndarray) -> np.ndarray:
+    size = log_lightness.shape[0]
+    return (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
+            - _wide_blur(log_lightness, size / 8.0))
+
+
+def _foreign(log_lightness: np.ndarray, contrast: float) -> np.ndarray:
+    unit = log_lightness.shape[0] / 256.0
+    thin = (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * unit)
+            - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit))
+    lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
+    grow = max(1, round(6 * unit))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
+    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur this wide, computed at a quarter of the size (nothing fine is left
+    to lose, and it costs a sixteenth)."""
+    size = image.shape[0]
+    small = max(8, size // 4)
+    reduced = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(reduced, (0, 0), sigma * small / size)
+    return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def _eye_distance(face_landmarks: np.ndarray) -> float:
+    regions = mesh_regions()
+    points = np.asarray(face_landmarks)[:, :2]
+    left = points[regions.left_eye].mean(axis=0)
+    right = points[regions.right_eye].mean(axis=0)
+    return float(np.linalg.norm(left - right))
+
+
+@functools.cache
+def _template_anchors(polygon: tuple[tuple[float, float], ...]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Each polygon point as a triangle of the template mesh and barycentric weights in it
+    (extrapolated from the nearest triangle for points beyond the mesh)."""
+    topology = mesh_topology()
+    corners = topology.template_vertices[topology.triangles]  # (T, 3, 2)
+    triangles, weights = [], []
+    for point in np.array(polygon, dtype=np.float64):
+        barycentric = _barycentric_all(corners, point)
+        best = int(np.argmax(barycentric.min(axis=1)))
+        triangles.append(best)
+        weights.append(barycentric[best])
+    return np.array(triangles), np.array(weights)
+
+
+def _barycentric_all(corners: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """(T, 3) barycentric coordinates of one point in every triangle (T, 3, 2)."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    v0, v1, v2 = b - a, c - a, point - a
+    d00 = (v0 * v0).sum(1)
+    d01 = (v0 * v1).sum(1)
+    d11 = (v1 * v1).sum(1)
+    d20 = (v2 * v0).sum(1)
+    d21 = (v2 * v1).sum(1)
+    denominator = d00 * d11 - d01 * d01
+    denominator = np.where(np.abs(denominator) > 1e-12, denominator, 1e-12)
+    v = (d11 * d20 - d01 * d21) / denominator
+    w = (d00 * d21 - d01 * d20) / denominator
+    return np.stack([1.0 - v - w, v, w], axis=1)

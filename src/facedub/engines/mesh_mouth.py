@@ -1,0 +1,88 @@
+"""The source's mouth interior (teeth, tongue, the dark of the mouth), found in its crop so
+the mesh engine can leave it out and show the target's own mouth there.
+
+MediaPipe's inner lip loop is not the edge of the lips on an open smile: the upper teeth
+show above it, and at the corners the loop closes before the teeth end. The interior is
+therefore the inner loop, grown a little, plus the pixels inside the outer lips that look
+like teeth (lighter and much greyer than the lips) or like the mouth's cavity (much darker),
+as far as they are joined to the inner loop.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.composite.masks import feather, polygon_mask
+from facedub.faces.regions import mesh_regions
+
+MOUTH_CORNERS = (61, 291)
+OPEN_AREA_SHARE = 0.06  # inner loop area / outer loop area above which teeth may show
+TEETH_LIGHTER = 8.0  # Lab L (0..255) above the lips' median that may be teeth ...
+TEETH_GREYER = 0.6  # ... when their chroma is also below this share of the lips' chroma
+CAVITY_DARKER = 35.0  # Lab L below the lips' median: the inside of the mouth
+
+
+def mouth_interior(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: the mouth interior of the face in `image` ((S, S, 3) uint8
+    RGB) with `face_landmarks` (478, 2+) in its pixels; softened by about one pixel."""
+    size = image.shape[0]
+    regions = mesh_regions()
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    width = float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
+    outer = polygon_mask(points[regions.lips_outer], size) > 0.5
+    inner = polygon_mask(points[regions.lips_inner], size) > 0.5
+    grown = _grow(inner, max(1, round(0.015 * width)))
+    interior = grown & outer if outer.any() else grown
+    if inner.sum() > OPEN_AREA_SHARE * max(1, int(outer.sum())):
+        interior = _joined(interior, _teeth_or_cavity(image, outer, grown) & outer)
+    return feather(interior.astype(np.uint8) * 255, -1, 2)
+
+
+def _teeth_or_cavity(image: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """(S, S) bool: pixels coloured like teeth or like the inside of the mouth, judged
+    against the lips (the outer loop less the grown inner loop)."""
+    lips = outer & ~inner
+    if lips.sum() < 20:
+        return np.zeros(outer.shape, dtype=bool)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lightness = lab[..., 0]
+    chroma = np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0)
+    lip_lightness = float(np.median(lightness[lips]))
+    lip_chroma = float(np.median(chroma[lips]))
+    teeth = ((lightness > lip_lightness + TEETH_LIGHTER)
+             & (chroma < TEETH_GREYER * lip_chroma))
+    cavity = lightness < lip_lightness - CAVITY_DARKER
+    opened = cv2.morphologyEx((teeth | cavity).astype(np.uint8), cv2.MORPH_OPEN,
+                              np.ones((2, 2), np.uint8))
+    return opened.astype(bool)
+
+
+def _joined(seed: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """`seed`, plus the connected parts of `candidates` that touch it."""
+    union = (seed | candidates).astype(np.uint8)
+    count, labels = cv2.connectedComponents(union, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    keep[np.unique(labels[seed])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _grow(mask: np.ndarray, pixels: int) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1,) * 2)
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
+                         interior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Show the target's own pixels where the source's mouth interior was warped to.
+
+    `face` (S, S, 3) float32 RGB, `mask` (S, S) the engine's valid-face mask, `target`
+    (S, S, 3) uint8 RGB, `interior` (S, S) in [0, 1] the warped source interior. The
+    interior is grown by about one pixel at 256 px and softened, so no rim of teeth stays
+    and lips meet the target's mouth without a step. Returns the new face and mask.
+    """
+    size = face.shape[0]
+    share = feather(interior, -max(1, round(size / 256)), max(2, round(size / 128)))
+    face = face * (1.0 - share[..., None]) + target.astype(np.float32) * share[..., None]
+    return face, mask * (1.0 - share)

@@ -1,0 +1,128 @@
+"""The mesh engine gives the target's expression, not the source photo's: a smiling source
+with teeth onto a closed mouth shows no teeth, and its smile lines give way to the
+target's (issue 17). Real faces from ../shared/data/faces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from facedub.align import face_from_frame_matrix, landmarks_in_crop, warp_to_face
+from facedub.composite.masks import polygon_mask
+
+from facedub import media
+from facedub.composite.compositor import CompositeConfig, Compositor
+from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine, MeshEngineConfig
+from facedub.engines.mesh_expression import (
+    SOURCE_THIN_LINE,
+    expression_band,
+    foreign_lines,
+    line_weight_map,
+    region_weights,
+)
+from facedub.engines.mesh_mouth import mouth_interior
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.regions import mesh_regions
+from facedub.faceset import Faceset
+
+SMILING = "still_biden_frontal.jpg"  # a broad smile, upper teeth showing
+TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # frame 0: mouth closed, neutral
+CROP = 256
+
+
+@pytest.fixture(scope="module")
+def smiling(extracted: Callable[..., Faceset]) -> Faceset:
+    return extracted(SMILING, crop_size=CROP)
+
+
+@pytest.fixture(scope="module")
+def closed_mouth(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
+    """The talking man's first frame, aligned as the swap aligns it."""
+    record = extracted(TALKING, max_frames=1, crop_size=CROP).faces_of()[0]
+    frame = next(media.iter_frames(faces_dir / TALKING))
+    assert record.blendshapes[BLENDSHAPE_NAMES.index("jawOpen")] < 0.1
+    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
+    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
+                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
+                      face_from_frame=face_from_frame, pose=record.pose,
+                      blendshapes=record.blendshapes, time=0.0, track=0)
+
+
+def _teeth(image: np.ndarray) -> np.ndarray:
+    """(S, S) bool: bright, nearly colourless pixels (teeth, not lips or skin)."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+    return (lab[..., 0] > 150) & (chroma < 14)
+
+
+def _lips(target: TargetFace) -> np.ndarray:
+    points = target.face_landmarks[mesh_regions().lips_outer]
+    return polygon_mask(points, CROP) > 0.5
+
+
+def test_source_interior_covers_its_teeth(smiling: Faceset) -> None:
+    record = smiling.faces_of()[0]
+    image = smiling.load_image(record)
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    lips = polygon_mask(landmarks[mesh_regions().lips_outer], CROP) > 0.5
+    teeth = _teeth(image) & lips
+    assert teeth.sum() > 50, "the source photo should show teeth"
+    interior = mouth_interior(image, landmarks) > 0.5
+    assert (teeth & interior).sum() >= 0.95 * teeth.sum()
+    assert interior.sum() < 0.8 * lips.sum(), "the lips themselves are not interior"
+
+
+def test_closed_target_mouth_shows_no_source_teeth(smiling: Faceset,
+                                                   closed_mouth: TargetFace) -> None:
+    engine = MeshEngine(smiling, MeshEngineConfig(follow=1.0))
+    swapped = engine.swap_face(closed_mouth)
+    result = Compositor(CompositeConfig()).composite(closed_mouth, swapped)
+    lips = _lips(closed_mouth)
+    assert _teeth(result.image)[lips].sum() <= _teeth(closed_mouth.image)[lips].sum() + 3
+    # Between the closed lips the pixels are the target's own.
+    inner = polygon_mask(closed_mouth.face_landmarks[mesh_regions().lips_inner], CROP, blur=0)
+    line = cv2.dilate((inner > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    difference = np.abs(result.image.astype(np.float32) - closed_mouth.image)[line]
+    assert float(np.median(difference)) < 4.0
+
+
+def test_smile_lines_follow_the_target(smiling: Faceset, closed_mouth: TargetFace) -> None:
+    source_smile = smiling.faces_of()[0].blendshapes
+    weights = region_weights(source_smile, closed_mouth.blendshapes)
+    assert weights["cheeks"] == 1.0, "a broad smile onto a neutral face differs fully"
+    with_lines = MeshEngine(smiling, MeshEngineConfig(follow=1.0)).swap_face(closed_mouth)
+    borrowed = MeshEngine(smiling, MeshEngineConfig(follow=1.0, target_expression_lines=False)
+                          ).swap_face(closed_mouth)
+    # The cheeks, less the thin high-contrast lines that are left alone on purpose.
+    region = ((line_weight_map(closed_mouth.face_landmarks, CROP, {"cheeks": 1.0}) > 0.9)
+              & (foreign_lines(closed_mouth.image) < 0.1)
+              & (foreign_lines(borrowed.image, SOURCE_THIN_LINE) < 0.1))
+    assert region.sum() > 0.02 * CROP * CROP
+    target_band = expression_band(closed_mouth.image)[region]
+    kept = np.abs(expression_band(with_lines.image)[region] - target_band).mean()
+    carried = np.abs(expression_band(borrowed.image)[region] - target_band).mean()
+    assert kept < 0.6 * carried
+    assert np.corrcoef(expression_band(with_lines.image)[region], target_band)[0, 1] > 0.8
+
+
+def test_equal_expressions_keep_the_source_lines() -> None:
+    blendshapes = np.full(len(BLENDSHAPE_NAMES), 0.3, dtype=np.float32)
+    assert set(region_weights(blendshapes, blendshapes).values()) == {0.0}
+    frowning = blendshapes.copy()
+    frowning[BLENDSHAPE_NAMES.index("browDownLeft")] = 0.9
+    weights = region_weights(blendshapes, frowning)
+    assert weights["between brows"] == 1.0 and weights["cheeks"] == 0.0
+
+
+def test_glasses_rims_are_foreign_but_a_soft_crease_is_not() -> None:
+    skin = np.full((256, 256, 3), (200, 160, 140), dtype=np.uint8)
+    fold = 1.0 - 0.25 * np.exp(-((np.arange(256) - 65.0) ** 2) / (2 * 4.0**2))
+    image = np.clip(skin * fold[None, :, None], 0, 255).astype(np.uint8)  # a soft fold
+    cv2.circle(image, (170, 128), 40, (60, 50, 50), 2)  # a thin dark rim
+    foreign = foreign_lines(image)
+    assert foreign[128, 130] > 0.9 and foreign[88, 170] > 0.9
+    assert foreign[:, 55:75].max() < 0.1 and foreign[128, 170] < 0.1
