@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 import pytest
 from facedub.align import face_from_frame_matrix, landmarks_in_crop, warp_to_face
-from facedub.composite.masks import polygon_mask
 
 from facedub import media
 from facedub.composite.compositor import CompositeConfig, Compositor
@@ -26,6 +25,7 @@ from facedub.engines.mesh_expression import (
 )
 from facedub.engines.mesh_mouth import mouth_interior
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.composite.masks import feather, polygon_mask
+from facedub.faces.masks import feather, polygon_mask
 from facedub.faces.regions import mesh_regions
 
 MOUTH_CORNERS = (61, 291)
