@@ -123,8 +123,9 @@ def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
-class Terminated(Exception):  # noqa: N818 (named after the signal, like KeyboardInterrupt)
-    """SIGTERM, raised in the main thread so that `finally` blocks remove staged files."""
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that `finally` blocks remove staged files. A
+    BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it."""
 
 
 @contextlib.contextmanager
