@@ -24,11 +24,11 @@ import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
 from facedub.errors import FacedubError
+from facedub.faces.geometry import head_pose
 from facedub.faces.regions import mesh_regions
 
 # Imported late by name to avoid a cycle: align imports faces.regions only.
 from facedub.faces.template import face_template
-from facedub.geometry import head_pose
 from facedub.locations import cache_dir
 from facedub.types import Box, FaceObservation
 
