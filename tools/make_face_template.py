@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from facedub import media
+from facedub.faces.geometry import umeyama
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
-from facedub.geometry import umeyama
 
 FRONTAL_LIMIT_DEGREES = 6.0
 

@@ -29,9 +29,9 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.extract.workspace import analysed
 from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.geometry import paste_back, warp_to_face
 from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
 from facedub.fsutil import atomic_path
-from facedub.geometry import paste_back, warp_to_face
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import new_job_id, write_sidecar
 from facedub.provenance.mark import OutputMarks, job_facts, sign_output

@@ -14,8 +14,8 @@ import pytest
 from facedub import media
 from facedub.evaluate import EvalConfig, Report, evaluate
 from facedub.faces.align import align_face
+from facedub.faces.geometry import paste_back
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-from facedub.geometry import paste_back
 
 TARGET_CLIP = "clip_liveportrait_d18_man_frontal_mouth.mp4"
 SOURCE_PHOTO = "still_biden_frontal.jpg"

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_topology import MeshTopology
-from facedub.geometry import umeyama
+from facedub.faces.geometry import umeyama
 
 MIN_TRIANGLE_AREA = 0.05  # square pixels; thinner triangles are edge-on and not drawn
 

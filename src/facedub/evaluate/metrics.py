@@ -15,9 +15,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import face_mask
-from facedub.geometry import warp_to_face
 from facedub.types import HeadPose
 
 NAN = float("nan")

@@ -14,10 +14,10 @@ from typing import Literal
 
 import numpy as np
 
+from facedub.faces.geometry import apply_affine, umeyama, warp_to_face
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
-from facedub.geometry import apply_affine, umeyama, warp_to_face
 from facedub.types import AlignedFace
 
 Coverage = Literal["face", "whole"]

@@ -22,12 +22,12 @@ import cv2
 import numpy as np
 
 from facedub.errors import FacedubError
+from facedub.faces.geometry import head_pose
 from facedub.faces.mediapipe_offline import BaseOptions, mp, vision
 from facedub.faces.regions import mesh_regions
 
 # Imported late by name to avoid a cycle: align imports faces.regions only.
 from facedub.faces.template import face_template
-from facedub.geometry import head_pose
 from facedub.locations import cache_dir
 from facedub.types import Box, FaceObservation
 

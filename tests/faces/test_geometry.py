@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from facedub.faces.align import align_face, face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.geometry import apply_affine, head_pose, paste_back, umeyama, warp_to_face
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
-from facedub.geometry import apply_affine, head_pose, paste_back, umeyama, warp_to_face
 
 
 def _similarity(angle_degrees: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
