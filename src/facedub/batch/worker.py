@@ -1,0 +1,194 @@
+"""One batch job, run in a worker process (local pool or Ray task): build the engine, swap
+into a staging folder, and report. The job's log goes to a file beside its output.
+
+Nothing here touches OUTDIR itself: the driver moves the staged files into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from facedub.batch.jobs import JobSpec
+from facedub.config import ExtractConfig
+from facedub.engines.base import SwapEngine
+from facedub.errors import FacedubError
+from facedub.progress import NoProgress
+from facedub.provenance.manifest import sidecar_path
+from facedub.swap import SwapJob, analyse_target, swap
+from facedub.workspace import analysed
+
+log = logging.getLogger(__name__)
+
+LOG_NAME = "job.log"
+# Source faces are kept at this crop size: the mesh engine's texture (as `facedub swap`).
+SOURCE_CROP = 512
+
+
+@dataclass(frozen=True)
+class JobTask:
+    """What a worker needs for one job. `status_dir`: where the worker notes its host and
+    process id while it runs (None: nowhere)."""
+
+    job: JobSpec
+    key: str
+    work_dir: Path
+    config_dir: Path
+    status_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended. `staged`: the folder holding the output, its sidecar and the log
+    (None when the files travel back as bytes, or nothing was made); `reason`: one line,
+    empty on success."""
+
+    output: str
+    ok: bool
+    reason: str
+    frames: int = 0
+    frames_swapped: int = 0
+    seconds: float = 0.0
+    attempts: int = 1
+    staged: Path | None = None
+
+
+def failed_outcome(task: JobTask, reason: str, attempts: int) -> JobOutcome:
+    return JobOutcome(task.job.output, False, reason, attempts=attempts)
+
+
+def staging_for(task: JobTask, staging_root: Path) -> Path:
+    """The staging folder of a job inside the driver's staging root."""
+    return staging_root / f"{task.job.number:04d}"
+
+
+def build_engine(job: JobSpec, work_dir: Path) -> tuple[SwapEngine, SwapJob]:
+    """The job's engine and what its provenance says about it."""
+    if job.engine == "mesh":
+        from facedub.engines.mesh import MeshEngine
+
+        assert job.source is not None  # load_jobs checked it
+        config = job.mesh_config()
+        faceset = analysed(job.source, work_dir, ExtractConfig(crop_size=SOURCE_CROP))
+        return MeshEngine(faceset, config), SwapJob("mesh", asdict(config),
+                                                    (("source", job.source),))
+    from facedub.engines.neural import load_neural_engine
+
+    assert job.model is not None
+    return load_neural_engine(job.model, job.device), SwapJob(
+        "neural", {"device": job.device}, (("model", job.model),))
+
+
+def run_job(task: JobTask, staging: Path) -> JobOutcome:
+    """Swap `task.job` into `staging/<output name>` (plus sidecar and job.log)."""
+    job = task.job
+    staging.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with _job_log(staging / LOG_NAME) as job_log, _running_note(task) as attempt:
+        job_log.info("job %d (%s), attempt %d: %s engine, target %s, on %s pid %d",
+                     job.number, job.output, attempt, job.engine, job.target,
+                     socket.gethostname(), os.getpid())
+        try:
+            outcome = replace(_swap(task, staging), attempts=attempt)
+        except FacedubError as error:
+            job_log.error("failed: %s", error)
+            return JobOutcome(job.output, False, str(error), seconds=time.monotonic() - started,
+                              attempts=attempt, staged=staging)
+        except Exception as error:  # a bug: the batch goes on, the log keeps the traceback
+            job_log.error("failed with an unexpected error:\n%s", traceback.format_exc())
+            return JobOutcome(job.output, False, f"{type(error).__name__}: {error} (a bug; "
+                              f"see the job's log)", seconds=time.monotonic() - started,
+                              attempts=attempt, staged=staging)
+        job_log.info("done: %d/%d frames swapped in %.1f s", outcome.frames_swapped,
+                     outcome.frames, outcome.seconds)
+        return outcome
+
+
+def _swap(task: JobTask, staging: Path) -> JobOutcome:
+    job = task.job
+    started = time.monotonic()
+    config = job.swap_config(task.work_dir, task.config_dir)
+    # Jobs that share a source or target share its analysis in the work folder: one
+    # worker makes it while the others wait, then all read it.
+    with _analysis_lock(task.work_dir, job.target):
+        analyse_target(job.target, config, NoProgress())
+    with _analysis_lock(task.work_dir, job.source or job.model or job.target):
+        engine, swap_job = build_engine(job, task.work_dir)
+    out = staging / Path(job.output).name
+    if job.chunk_seconds is not None:
+        from facedub.batch.chunks import swap_in_chunks
+
+        result = swap_in_chunks(job.target, engine, out, config, swap_job, job.chunk_seconds)
+    else:
+        result = swap(job.target, engine, out, config, swap_job)
+    return JobOutcome(job.output, True, "", result.frames, result.frames_swapped,
+                      time.monotonic() - started, staged=staging)
+
+
+def staged_files(job: JobSpec, staging: Path) -> dict[str, Path]:
+    """The files a finished job leaves in its staging folder, by role."""
+    out = staging / Path(job.output).name
+    return {"output": out, "sidecar": sidecar_path(out), "log": staging / LOG_NAME}
+
+
+@contextlib.contextmanager
+def _analysis_lock(work_dir: Path, media: Path) -> Iterator[None]:
+    """An exclusive lock (across processes, and across nodes where the filesystem keeps
+    fcntl locks, as NFS does) on the analysis of `media` in `work_dir`."""
+    folder = work_dir / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(Path(media).resolve()).encode()).hexdigest()[:20]
+    with open(folder / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _job_log(path: Path) -> Iterator[logging.Logger]:
+    """Everything logged at INFO and above while the job runs also goes to `path`."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    try:
+        yield log
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+@contextlib.contextmanager
+def _running_note(task: JobTask) -> Iterator[int]:
+    """`status_dir/<job number>.json`: host, pid and attempt of the process running the
+    job, while it runs (to find a stuck job's process). A note left behind by a process
+    that died counts as an attempt: yields this attempt's number (1 if unknown)."""
+    note = None
+    attempt = 1
+    if task.status_dir is not None and task.status_dir.is_dir():
+        note = task.status_dir / f"{task.job.number}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            attempt = int(json.loads(note.read_text())["attempt"]) + 1
+        with contextlib.suppress(OSError):
+            note.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                        "output": task.job.output, "attempt": attempt}))
+    try:
+        yield attempt
+    finally:
+        if note is not None:
+            note.unlink(missing_ok=True)
