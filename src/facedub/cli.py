@@ -364,17 +364,23 @@ def train(
 ) -> None:
     """Train a per-pair face-swap model: a shared encoder, a decoder per person.
 
-    Ctrl-C saves a checkpoint; running the same command again resumes.
+    Ctrl-C saves a checkpoint; running the same command again resumes. Under `torchrun
+    --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
     """
     from facedub.faceset import load_faceset
-    from facedub.train import preset_config
+    from facedub.train import preset_config, select_device
     from facedub.train import train as run_train
+    from facedub.train.distributed import from_environment, process_group
 
     config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
                            device=device, seed=seed, threads=threads, save_every=save_every,
                            preview_every=preview_every)
-    result = run_train(load_faceset(source_faces), load_faceset(target_faces), out, config,
-                       RichProgress(unit="steps"))
+    distributed = from_environment()
+    with process_group(distributed, select_device(config.device)):
+        result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
+                           config, RichProgress(unit="steps"), distributed)
+    if distributed is not None and not distributed.leader:
+        raise typer.Exit(143 if result.stopped == "SIGTERM" else 130 if result.stopped else 0)
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
