@@ -132,16 +132,10 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig, j
     progress = progress or NoProgress()
     started = time.monotonic()
     faceset = analyse_target(target, config, progress, detector)
-    chosen = faceset.faces_of()
-    by_frame: dict[int, FaceRecord] = {}
-    for record in chosen:  # the largest face if the person was seen twice in a frame
-        kept = by_frame.get(record.frame)
-        if kept is None or _area(record) > _area(kept):
-            by_frame[record.frame] = record
-    size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
-    swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+    swapper = frame_swapper(faceset, engine, config)
+    size = swapper.size
     marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
-    settings = {"engine": dict(job.settings), "swap": _jsonable(config)}
+    settings = {"engine": dict(job.settings), "swap": recorded_settings(config)}
     facts = job_facts(job.engine, settings, (*job.inputs, ("target", target)), marks)
     info = media.probe(target)
     progress.start(info.frame_count, f"swap {target.name}")
@@ -156,7 +150,19 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig, j
                       time.monotonic() - started)
 
 
-def _jsonable(config: SwapConfig) -> dict[str, Any]:
+def frame_swapper(faceset: Faceset, engine: SwapEngine, config: SwapConfig) -> FrameSwapper:
+    """The per-frame swapper of a target's chosen person (analysed in `faceset`)."""
+    chosen = faceset.faces_of()
+    by_frame: dict[int, FaceRecord] = {}
+    for record in chosen:  # the largest face if the person was seen twice in a frame
+        kept = by_frame.get(record.frame)
+        if kept is None or _area(record) > _area(kept):
+            by_frame[record.frame] = record
+    size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
+    return FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+
+
+def recorded_settings(config: SwapConfig) -> dict[str, Any]:
     """The settings worth recording (not where the caches and keys live)."""
     values = dataclasses.asdict(config)
     for private in ("work_dir", "config_dir"):
@@ -174,7 +180,7 @@ class _EngineFace:
     swapped: SwappedFace | None
 
 
-class _FrameSwapper:
+class FrameSwapper:
     """Two stages, each keeping its own per-track state in frame order, so they can run
     on two threads: `engine_face` (landmark smoothing, alignment, the engine) and `finish`
     (compositing, paste-back)."""
@@ -211,7 +217,7 @@ class _FrameSwapper:
                           face.target.face_from_frame)
 
 
-def _swap_frames(target: Path, swapper: _FrameSwapper, marker: OutputMarks
+def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks
                  ) -> Iterator[media.Frame]:
     """Decode, engine, composite and mark, each a frame apart on its own thread."""
     decoded = prefetched(media.iter_frames(target))

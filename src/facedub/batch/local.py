@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def local_outcomes(tasks: Sequence[JobTask], workers: int, max_retries: int,
-                   staging_root: Path) -> Iterator[JobOutcome]:
+                   staging_root: Path) -> Iterator[tuple[JobTask, JobOutcome]]:
     """Each task's outcome, in the order they finish."""
     attempts: Counter[int] = Counter()
     remaining = list(tasks)
@@ -41,10 +41,10 @@ def local_outcomes(tasks: Sequence[JobTask], workers: int, max_retries: int,
                 tries = attempts[task.job.number]
                 try:
                     outcome = future.result()
-                    yield replace(outcome, attempts=max(outcome.attempts, tries))
+                    yield task, replace(outcome, attempts=max(outcome.attempts, tries))
                 except BrokenProcessPool:
                     if tries > max_retries:
-                        yield failed_outcome(task, f"its worker process died {tries} times "
+                        yield task, failed_outcome(task, f"its worker process died {tries} times "
                                              "(out of memory? see the job's log)", tries)
                     else:
                         log.warning("job %d (%s): worker process lost; running it again",

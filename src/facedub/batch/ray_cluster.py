@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def ray_outcomes(tasks: Sequence[JobTask], config: Any,
-                 staging_root: Path) -> Iterator[JobOutcome]:
+                 staging_root: Path) -> Iterator[tuple[JobTask, JobOutcome]]:
     """Each task's outcome, in the order they finish. `config` is the BatchConfig."""
     try:
         import ray
@@ -60,10 +60,10 @@ def ray_outcomes(tasks: Sequence[JobTask], config: Any,
                 outcome, files = ray.get(done[0])
             except ray.exceptions.RayError as error:  # lost more often than max_retries
                 tries = config.max_retries + 1
-                yield failed_outcome(task, f"lost with its Ray worker {tries} times "
+                yield task, failed_outcome(task, f"lost with its Ray worker {tries} times "
                                      f"({type(error).__name__})", tries)
                 continue
-            yield _unpacked(task, outcome, files, staging_root)
+            yield task, _unpacked(task, outcome, files, staging_root)
     finally:
         if started_here:
             ray.shutdown()
@@ -89,7 +89,8 @@ def run_job_remotely(task: JobTask) -> tuple[JobOutcome, dict[str, bytes]]:
         staging = Path(folder)
         outcome = run_job(task, staging)
         files = {role: path.read_bytes()
-                 for role, path in staged_files(task.job, staging).items() if path.is_file()}
+                 for role, path in staged_files(task.job, staging, task.chunk).items()
+                 if path.is_file()}
     return replace(outcome, staged=None), files
 
 
@@ -98,7 +99,7 @@ def _unpacked(task: JobTask, outcome: JobOutcome, files: dict[str, bytes],
     """Write the files a remote job returned into its staging folder here."""
     staging = staging_for(task, staging_root)
     staging.mkdir(parents=True, exist_ok=True)
-    targets = staged_files(task.job, staging)
+    targets = staged_files(task.job, staging, task.chunk)
     for role, data in files.items():
         write_bytes_atomic(targets[role], data)
     return replace(outcome, staged=staging)

@@ -16,11 +16,14 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from facedub import media
+from facedub.batch.chunks import plan_chunks
 from facedub.batch.jobs import Jobs
+from facedub.batch.joining import ChunkedJobs
 from facedub.batch.local import local_outcomes
 from facedub.batch.manifest import FinishedJob, Manifest, job_key
 from facedub.batch.worker import JobOutcome, JobTask, staged_files
@@ -28,7 +31,7 @@ from facedub.errors import FacedubError
 from facedub.fsutil import sha256_file
 from facedub.mark import CREDENTIALS_FOLDER
 from facedub.progress import NoProgress, Progress
-from facedub.provenance import load_or_create_credentials
+from facedub.provenance import load_or_create_credentials, new_job_id
 
 log = logging.getLogger(__name__)
 
@@ -118,26 +121,38 @@ def batch(jobs: Jobs, out_dir: Path, config: BatchConfig,
             if manifest.is_done(job, key, out_dir):
                 reports[job.number] = JobReport(job.number, job.output, "skipped")
             else:
-                tasks.append(JobTask(job, key, config.work_dir, config.config_dir,
-                                     state / "running"))
+                tasks.extend(_tasks(JobTask(job, key, config.work_dir, config.config_dir,
+                                            state / "running")))
         if tasks:  # made once here, not by several workers at the same moment
             load_or_create_credentials(config.config_dir / CREDENTIALS_FOLDER)
         log.info("%d jobs: %d finished before, %d to run", len(jobs.jobs), len(reports),
                  len(tasks))
         progress.start(len(tasks), f"batch {jobs.path.name}")
+        chunked = ChunkedJobs(tasks, state / "staging")
         try:
-            for outcome in _outcomes(tasks, config, state / "staging"):
-                task = next(t for t in tasks if t.job.output == outcome.output)
-                reports[task.job.number] = _finish(task, outcome, out_dir, manifest)
+            for task, outcome in _outcomes(tasks, config, state / "staging"):
                 progress.advance()
+                whole = outcome if task.chunk is None else chunked.add(task, outcome)
+                if whole is not None:
+                    reports[task.job.number] = _finish(task, whole, out_dir, manifest)
         finally:
             progress.finish()
     ordered = tuple(reports[job.number] for job in jobs.jobs)
     return BatchResult(ordered, time.monotonic() - started)
 
 
+def _tasks(task: JobTask) -> list[JobTask]:
+    """The job as one task, or as one task per chunk."""
+    job = task.job
+    if job.chunk_seconds is None or media.is_photo_path(job.target):
+        return [task]
+    chunks = plan_chunks(job.target, job.chunk_seconds, new_job_id())
+    log.info("job %d (%s): %d chunks", job.number, job.output, len(chunks))
+    return [replace(task, chunk=chunk) for chunk in chunks]
+
+
 def _outcomes(tasks: Sequence[JobTask], config: BatchConfig,
-              staging: Path) -> Iterator[JobOutcome]:
+              staging: Path) -> Iterator[tuple[JobTask, JobOutcome]]:
     if not tasks:
         return iter(())
     if config.cluster == "ray":

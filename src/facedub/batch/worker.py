@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from facedub.batch.chunks import Chunk, swap_segment
 from facedub.batch.jobs import JobSpec
 from facedub.config import ExtractConfig
 from facedub.engines.base import SwapEngine
@@ -45,6 +46,7 @@ class JobTask:
     work_dir: Path
     config_dir: Path
     status_dir: Path | None = None
+    chunk: Chunk | None = None  # a chunk of a long video (the driver joins them)
 
 
 @dataclass(frozen=True)
@@ -69,30 +71,39 @@ def failed_outcome(task: JobTask, reason: str, attempts: int) -> JobOutcome:
 
 def staging_for(task: JobTask, staging_root: Path) -> Path:
     """The staging folder of a job inside the driver's staging root."""
-    return staging_root / f"{task.job.number:04d}"
+    chunk = f"-{task.chunk.index:04d}" if task.chunk else ""
+    return staging_root / f"{task.job.number:04d}{chunk}"
 
 
-def build_engine(job: JobSpec, work_dir: Path) -> tuple[SwapEngine, SwapJob]:
-    """The job's engine and what its provenance says about it."""
+def engine_record(job: JobSpec) -> SwapJob:
+    """What the provenance says about the job's engine."""
+    if job.engine == "mesh":
+        assert job.source is not None  # load_jobs checked it
+        return SwapJob("mesh", asdict(job.mesh_config()), (("source", job.source),))
+    assert job.model is not None
+    return SwapJob("neural", {"device": job.device}, (("model", job.model),))
+
+
+def build_engine(job: JobSpec, work_dir: Path) -> SwapEngine:
     if job.engine == "mesh":
         from facedub.engines.mesh import MeshEngine
 
-        assert job.source is not None  # load_jobs checked it
-        config = job.mesh_config()
+        assert job.source is not None
         faceset = analysed(job.source, work_dir, ExtractConfig(crop_size=SOURCE_CROP))
-        return MeshEngine(faceset, config), SwapJob("mesh", asdict(config),
-                                                    (("source", job.source),))
+        return MeshEngine(faceset, job.mesh_config())
     from facedub.engines.neural import load_neural_engine
 
     assert job.model is not None
-    return load_neural_engine(job.model, job.device), SwapJob(
-        "neural", {"device": job.device}, (("model", job.model),))
+    return load_neural_engine(job.model, job.device)
 
 
 def run_job(task: JobTask, staging: Path) -> JobOutcome:
     """Swap `task.job` into `staging/<output name>` (plus sidecar and job.log)."""
     job = task.job
     staging.mkdir(parents=True, exist_ok=True)
+    if task.chunk is not None:
+        log.info("chunk %d of %d: frames %d to %d", task.chunk.index + 1, task.chunk.count,
+                 task.chunk.first, task.chunk.end - 1)
     started = time.monotonic()
     with _job_log(staging / LOG_NAME) as job_log, _running_note(task) as attempt:
         job_log.info("job %d (%s), attempt %d: %s engine, target %s, on %s pid %d",
@@ -123,20 +134,22 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
     with _analysis_lock(task.work_dir, job.target):
         analyse_target(job.target, config, NoProgress())
     with _analysis_lock(task.work_dir, job.source or job.model or job.target):
-        engine, swap_job = build_engine(job, task.work_dir)
-    out = staging / Path(job.output).name
-    if job.chunk_seconds is not None:
-        from facedub.batch.chunks import swap_in_chunks
-
-        result = swap_in_chunks(job.target, engine, out, config, swap_job, job.chunk_seconds)
+        engine = build_engine(job, task.work_dir)
+    if task.chunk is not None:
+        frames, swapped = swap_segment(job.target, engine, staging / task.chunk.segment_name,
+                                       config, task.chunk)
     else:
-        result = swap(job.target, engine, out, config, swap_job)
-    return JobOutcome(job.output, True, "", result.frames, result.frames_swapped,
-                      time.monotonic() - started, staged=staging)
+        result = swap(job.target, engine, staging / Path(job.output).name, config,
+                      engine_record(job))
+        frames, swapped = result.frames, result.frames_swapped
+    return JobOutcome(job.output, True, "", frames, swapped, time.monotonic() - started,
+                      staged=staging)
 
 
-def staged_files(job: JobSpec, staging: Path) -> dict[str, Path]:
-    """The files a finished job leaves in its staging folder, by role."""
+def staged_files(job: JobSpec, staging: Path, chunk: Chunk | None = None) -> dict[str, Path]:
+    """The files a finished job (or chunk) leaves in its staging folder, by role."""
+    if chunk is not None:
+        return {"segment": staging / chunk.segment_name, "log": staging / LOG_NAME}
     out = staging / Path(job.output).name
     return {"output": out, "sidecar": sidecar_path(out), "log": staging / LOG_NAME}
 
@@ -175,13 +188,14 @@ def _job_log(path: Path) -> Iterator[logging.Logger]:
 
 @contextlib.contextmanager
 def _running_note(task: JobTask) -> Iterator[int]:
-    """`status_dir/<job number>.json`: host, pid and attempt of the process running the
+    """`status_dir/<job number>[-<chunk>].json`: host, pid and attempt of the process running the
     job, while it runs (to find a stuck job's process). A note left behind by a process
     that died counts as an attempt: yields this attempt's number (1 if unknown)."""
     note = None
     attempt = 1
     if task.status_dir is not None and task.status_dir.is_dir():
-        note = task.status_dir / f"{task.job.number}.json"
+        chunk = f"-{task.chunk.index}" if task.chunk else ""
+        note = task.status_dir / f"{task.job.number}{chunk}.json"
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             attempt = int(json.loads(note.read_text())["attempt"]) + 1
         with contextlib.suppress(OSError):
