@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -86,7 +87,9 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except FacedubError as error:
-            console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            # Escaped: messages may hold brackets ("jobs.toml:3: [defaults], crf: ...").
+            console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False,
+                          soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             say("interrupted; run the same command again to resume")
