@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import BIDEN, ROSE, RUDD, faceless_photo, write_jobs
+from batch_media import BIDEN, ROSE, RUDD, faceless_photo, write_jobs
 
 from facedub.batch import load_jobs
 from facedub.batch.manifest import MANIFEST_FILE, job_key

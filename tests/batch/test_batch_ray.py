@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BIDEN, KATIE, ROSE, RUDD, write_jobs
+from batch_media import BIDEN, KATIE, ROSE, RUDD, write_jobs
 
 from facedub.batch import BatchConfig, BatchResult, batch, load_jobs
 
