@@ -25,10 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from _measure import REPO, SHARED_FACES
 from facedub import media
 from facedub.batch import BatchConfig, batch, load_jobs
 
-FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
+sys.path.insert(0, str(REPO / "tests" / "batch"))  # the tests' clip cutter, not a copy
+from batch_media import remuxed_excerpt
+
+FACES = SHARED_FACES
 SOURCE = "still_paul_rudd_frontal_studio.jpg"
 TARGETS = ("clip_sadtalker_hdtf_katiehill_headturn.mp4",
            "clip_liveportrait_d12_man_glasses_headturn_hand.mp4",
@@ -36,24 +40,8 @@ TARGETS = ("clip_sadtalker_hdtf_katiehill_headturn.mp4",
            "clip_videoretalking_5_older_woman_glasses.mp4")
 
 
-def excerpt(source: Path, seconds: float, out: Path) -> Path:
-    """The first `seconds` of a clip, packets copied (keyframes stay where they were)."""
-    import av
-
-    with av.open(str(source)) as reader, av.open(str(out), mode="w") as writer:
-        streams = {s.index: writer.add_stream_from_template(s)
-                   for s in (reader.streams.video[0], *reader.streams.audio[:1])}
-        for packet in reader.demux(*[reader.streams[i] for i in streams]):
-            if packet.pts is None or packet.dts is None:
-                continue
-            if float(packet.pts * packet.time_base) < seconds:
-                packet.stream = streams[packet.stream.index]
-                writer.mux(packet)
-    return out
-
-
 def throughput(folder: Path, seconds: float, rounds: int) -> dict[str, Any]:
-    clips = [excerpt(FACES / name, seconds, folder / f"clip{n}.mp4")
+    clips = [remuxed_excerpt(FACES / name, seconds, folder / f"clip{n}.mp4")
              for n, name in enumerate(TARGETS)]
     jobs_file = folder / "jobs.toml"
     jobs_file.write_text(f'[defaults]\nsource = "{FACES / SOURCE}"\n' + "".join(
@@ -142,7 +130,7 @@ def chunks(folder: Path, seconds: float) -> dict[str, Any]:
     from facedub.batch.jobs import JobSpec
     from facedub.batch.worker import build_engine, engine_record
 
-    clip = excerpt(FACES / TARGETS[0], seconds, folder / "chunk_clip.mp4")
+    clip = remuxed_excerpt(FACES / TARGETS[0], seconds, folder / "chunk_clip.mp4")
     work = folder / "work"
     job_id = 123456
     swap_module.new_job_id = lambda: job_id  # the same watermark in both outputs

@@ -53,7 +53,9 @@ def test_a_ray_batch_completes_and_retries_the_job_of_a_killed_worker(
         {"target": faces_dir / ROSE, "output": "rudd_rose.jpg"},
     ], defaults={"source": faces_dir / RUDD})
     out = tmp_path / "out"
-    config = BatchConfig(work_dir=tmp_path / "work", config_dir=tmp_path / "config",
+    # The session's work folder: the source's analysis is shared with the other tests.
+    config = BatchConfig(work_dir=Path(os.environ["FACEDUB_WORK_DIR"]),
+                         config_dir=tmp_path / "config",
                          workers=2, cluster="ray", max_retries=2)
     killed: list[int] = []
     killer = threading.Thread(target=_kill_when_running,
