@@ -412,14 +412,15 @@ def export(
 @user_errors
 def batch_command(
     jobs_file: Annotated[Path, typer.Argument(
-        help="TOML jobs file: [defaults] and one [[job]] (source, target, output, any swap "
-             "option) per swap.", metavar="JOBS")],
+        # Brackets escaped: the help is rendered as rich markup.
+        help="TOML jobs file: \\[defaults] and one \\[\\[job]] (source, target, output, "
+             "any swap option) per swap.", metavar="JOBS")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumed if it "
                                                           "holds an earlier batch).")],
     workers: Annotated[int, typer.Option(help="Jobs at once on this machine (local pool, "
                                               "or a local Ray).")] = 1,
     cluster: Annotated[str | None, typer.Option(
-        help="'ray': run the jobs as Ray tasks (pip install 'facedub[cluster]').")] = None,
+        help="'ray': run the jobs as Ray tasks (pip install 'facedub\\[cluster]').")] = None,
     address: Annotated[str | None, typer.Option(
         help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start Ray "
              "here.")] = None,

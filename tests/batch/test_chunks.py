@@ -63,6 +63,6 @@ def test_a_chunked_swap_has_the_frames_times_and_audio_of_an_unsplit_one(
                    for a, b in zip(whole, chunked, strict=True)]
     typical = float(np.median(differences))
     assert max(differences[58:63]) < 2.0 * typical + 0.5
-    assert typical < 3.0
+    assert typical < 4.0  # the watermarks differ: about 2.5 grey levels here
     assert (out / "chunked.provenance.json").is_file()
     assert "joined 2 chunks" in (out / "logs" / "chunked.mp4.log").read_text()

@@ -85,6 +85,8 @@ def engine_record(job: JobSpec) -> SwapJob:
 
 
 def build_engine(job: JobSpec, work_dir: Path) -> SwapEngine:
+    """The job's engine, as `facedub swap` builds it (the source analysed into
+    `work_dir` at the mesh engine's texture size)."""
     if job.engine == "mesh":
         from facedub.engines.mesh import MeshEngine
 
@@ -101,14 +103,15 @@ def run_job(task: JobTask, staging: Path) -> JobOutcome:
     """Swap `task.job` into `staging/<output name>` (plus sidecar and job.log)."""
     job = task.job
     staging.mkdir(parents=True, exist_ok=True)
-    if task.chunk is not None:
-        log.info("chunk %d of %d: frames %d to %d", task.chunk.index + 1, task.chunk.count,
-                 task.chunk.first, task.chunk.end - 1)
     started = time.monotonic()
     with _job_log(staging / LOG_NAME) as job_log, _running_note(task) as attempt:
         job_log.info("job %d (%s), attempt %d: %s engine, target %s, on %s pid %d",
                      job.number, job.output, attempt, job.engine, job.target,
                      socket.gethostname(), os.getpid())
+        if task.chunk is not None:
+            job_log.info("chunk %d of %d: frames %d to %d (pre-roll from %d)",
+                         task.chunk.index + 1, task.chunk.count, task.chunk.first,
+                         task.chunk.end - 1, task.chunk.preroll)
         try:
             outcome = replace(_swap(task, staging), attempts=attempt)
         except FacedubError as error:
