@@ -132,7 +132,7 @@ def chunks(folder: Path, seconds: float) -> dict[str, Any]:
 
     clip = remuxed_excerpt(FACES / TARGETS[0], seconds, folder / "chunk_clip.mp4")
     work = folder / "work"
-    job_id = 123456
+    job_id = 12345
     swap_module.new_job_id = lambda: job_id  # the same watermark in both outputs
     results: dict[str, Any] = {}
     for crf in (0, 18):
@@ -174,7 +174,7 @@ def compare(whole: Path, joined: Path, joins: list[int]) -> dict[str, Any]:
             "psnr_elsewhere_median_db": statistics.median(
                 p for i, p in enumerate(psnr) if i not in near),
             "psnr_elsewhere_min_db": min(p for i, p in enumerate(psnr) if i not in near),
-            "identical_frames": sum(p == float("inf") for p in psnr)}
+            "identical_frames": int(sum(p == float("inf") for p in psnr))}
 
 
 def _psnr(x: np.ndarray, y: np.ndarray) -> float:
