@@ -3,13 +3,14 @@ the field, paths relative to the file."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from facedub.batch import load_jobs
+from facedub.batch import BatchConfig, batch, load_jobs
 from facedub.errors import FacedubError
 
 
@@ -111,4 +112,16 @@ def test_the_command_exits_2_on_a_bad_jobs_file_and_writes_nothing(folder: Path)
     assert run.returncode == 2
     assert f"{path}:3: [defaults], crf: --crf -1" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_an_unreachable_ray_address_is_one_line_and_leaves_no_folder(folder: Path) -> None:
+    with socket.socket() as probe:  # a port that nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = folder / "out"
+    config = BatchConfig(work_dir=folder / "work", config_dir=folder / "config",
+                         cluster="ray", address=f"127.0.0.1:{port}")
+    with pytest.raises(FacedubError, match="nothing answers there"):
+        batch(load_jobs(_write(folder, GOOD), out), out, config)
     assert not out.exists()

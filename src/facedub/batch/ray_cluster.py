@@ -12,6 +12,7 @@ driver writes them into OUTDIR.
 from __future__ import annotations
 
 import logging
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -70,6 +71,8 @@ def ray_outcomes(tasks: Sequence[JobTask], config: Any,
 
 
 def _start_ray(ray: Any, address: str | None, cpus: float) -> None:
+    if address is not None:
+        check_reachable(address)
     try:
         if address is None:
             ray.init(num_cpus=max(1, round(cpus)), include_dashboard=False,
@@ -80,6 +83,19 @@ def _start_ray(ray: Any, address: str | None, cpus: float) -> None:
         where = address or "this machine"
         raise FacedubError(f"cannot start or reach Ray on {where} ({error}); check "
                            "--address (`ray status` there shows it)") from error
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds on a HOST:PORT that nothing answers (Ray itself retries for minutes);
+    other forms ("auto", "ray://...") are left to Ray."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise FacedubError(f"--address {address}: nothing answers there ({error}); start the "
+                           "head node with `ray start --head` or check the address") from None
 
 
 def run_job_remotely(task: JobTask) -> tuple[JobOutcome, dict[str, bytes]]:

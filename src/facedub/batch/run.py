@@ -111,7 +111,22 @@ def batch(jobs: Jobs, out_dir: Path, config: BatchConfig,
     progress = progress or NoProgress()
     started = time.monotonic()
     out_dir = Path(out_dir)
+    if config.cluster == "ray" and config.address is not None:
+        from facedub.batch.ray_cluster import check_reachable
+
+        check_reachable(config.address)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(jobs, out_dir, config, progress, started)
+    except BaseException:
+        if created and [p.name for p in out_dir.iterdir()] == [STATE_DIR]:
+            shutil.rmtree(out_dir, ignore_errors=True)  # nothing was made: leave nothing
+        raise
+
+
+def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
+         started: float) -> BatchResult:
     with _only_batch_in(out_dir) as state:
         manifest = Manifest(out_dir)
         reports: dict[int, JobReport] = {}
