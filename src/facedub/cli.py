@@ -472,20 +472,25 @@ def train(
 ) -> None:
     """Train a per-pair face-swap model: a shared encoder, a decoder per person.
 
-    Ctrl-C saves a checkpoint; running the same command again resumes.
+    Ctrl-C saves a checkpoint; running the same command again resumes. Under `torchrun
+    --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
     """
     from facedub.faceset import load_faceset
-    from facedub.train import preset_config
+    from facedub.train import preset_config, select_device
     from facedub.train import train as run_train
+    from facedub.train.distributed import from_environment, process_group
 
     check_writable_output(out, "-o", inputs=[source_faces, target_faces], folder=True)
 
     config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
                            device=device, seed=seed, threads=threads, save_every=save_every,
                            preview_every=preview_every)
-    with _removed_if_failed(out):
+    distributed = from_environment()
+    with _removed_if_failed(out), process_group(distributed, select_device(config.device)):
         result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
-                           config, RichProgress(unit="steps"))
+                           config, RichProgress(unit="steps"), distributed)
+    if distributed is not None and not distributed.leader:
+        raise typer.Exit(143 if result.stopped == "SIGTERM" else 130 if result.stopped else 0)
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
@@ -512,3 +517,46 @@ def export(
     check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
     export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
+
+
+@app.command("batch")
+@user_errors
+def batch_command(
+    jobs_file: Annotated[Path, typer.Argument(
+        # Brackets escaped: the help is rendered as rich markup.
+        help="TOML jobs file: \\[defaults] and one \\[\\[job]] (source, target, output, "
+             "any swap option) per swap.", metavar="JOBS")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumed if it "
+                                                          "holds an earlier batch).")],
+    workers: Annotated[int, typer.Option(help="Jobs at once on this machine (local pool, "
+                                              "or a local Ray).")] = 1,
+    cluster: Annotated[str | None, typer.Option(
+        help="'ray': run the jobs as Ray tasks (pip install 'facedub\\[cluster]').")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start Ray "
+             "here.")] = None,
+    cpus_per_job: Annotated[float, typer.Option(help="CPUs each Ray task asks for.")] = 1.0,
+    retries: Annotated[int, typer.Option(
+        help="Times a job lost with its worker process is run again.")] = 2,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)"
+             "; on a cluster, a folder every node reaches at the same path.")] = None,
+) -> None:
+    """Run many swaps from a jobs file; the same command resumes, skipping finished jobs.
+
+    Exit code 0: every job done; 1: some failed (each named); 2: a bad jobs file.
+    """
+    from facedub.batch import BatchConfig, load_jobs
+    from facedub.batch import batch as run_batch
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
+
+    config = BatchConfig(work_dir=(work_dir or default_work_dir()).absolute(),
+                         config_dir=config_dir().absolute(), workers=workers,
+                         cluster=cluster or "local",  # type: ignore[arg-type]
+                         address=address, cpus_per_job=cpus_per_job, max_retries=retries)
+    jobs = load_jobs(jobs_file, out)
+    result = run_batch(jobs, out, config, RichProgress(unit="jobs"))
+    for line in result.summary_lines():
+        typer.echo(line)
+    raise typer.Exit(result.exit_code)

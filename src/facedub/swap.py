@@ -125,14 +125,12 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     progress = progress or NoProgress()
     started = time.monotonic()
     faceset = analyse_target(target, config, progress, detector)
-    chosen = faceset.faces_of()
-    by_frame = largest_face_per_frame(chosen)
-    size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
-    swapper = _FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+    swapper = frame_swapper(faceset, engine, config)
+    size = swapper.size
     marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
     engine_facts = engine.facts
     audio = _audio_plan(target, out_path)
-    settings = {"engine": dict(engine_facts.settings), "swap": _jsonable(config),
+    settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
                 "audio": [track.to_json() for track in audio]}
     facts = job_facts(engine_facts.name, settings, (*engine_facts.inputs, ("target", target)),
                       marks.payload.job_id, marks.payload)
@@ -160,7 +158,15 @@ def _audio_plan(target: Path, out_path: Path) -> tuple[media.AudioTrack, ...]:
     return media.plan_audio(target, media.output_format_for(out_path))
 
 
-def _jsonable(config: SwapConfig) -> dict[str, Any]:
+def frame_swapper(faceset: Faceset, engine: SwapEngine, config: SwapConfig) -> FrameSwapper:
+    """The per-frame swapper of a target's chosen person (analysed in `faceset`)."""
+    chosen = faceset.faces_of()
+    by_frame = largest_face_per_frame(chosen)
+    size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
+    return FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+
+
+def recorded_settings(config: SwapConfig) -> dict[str, Any]:
     """The settings worth recording (not where the caches and keys live)."""
     values = dataclasses.asdict(config)
     for private in ("work_dir", "config_dir"):
@@ -178,7 +184,7 @@ class _EngineFace:
     swapped: SwappedFace | None
 
 
-class _FrameSwapper:
+class FrameSwapper:
     """Two stages, each keeping its own per-track state in frame order, so they can run
     on two threads: `engine_face` (landmark smoothing, alignment, the engine) and `finish`
     (compositing, paste-back)."""
@@ -215,7 +221,7 @@ class _FrameSwapper:
                           face.target.face_from_frame)
 
 
-def _swap_frames(target: Path, swapper: _FrameSwapper, marker: OutputMarks
+def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks
                  ) -> Iterator[media.Frame]:
     """Decode, engine, composite and mark, each a frame apart on its own thread."""
     decoded = prefetched(media.iter_frames(target))

@@ -10,7 +10,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from facedub.align import face_from_frame_matrix, landmarks_in_crop, warp_to_face
 
 from facedub import media
 from facedub.composite.compositor import CompositeConfig, Compositor
@@ -24,6 +23,8 @@ from facedub.engines.mesh_expression import (
     region_weights,
 )
 from facedub.engines.mesh_mouth import mouth_interior
+from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions

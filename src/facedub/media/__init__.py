@@ -36,7 +36,8 @@ PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 
 MediaKind = Literal["video", "photo"]
 
-__all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioTrack", "Frame",
+__all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
+           "Frame",
            "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path", "iter_frames",
            "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
            "write_photo"]

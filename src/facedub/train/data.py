@@ -146,6 +146,25 @@ def make_batch(samples: FaceSamples, weights: np.ndarray, size: int,
     chosen = rng.choice(len(samples), size=size, p=weights)
     parts = [augment_face(samples.images[i], samples.masks[i], samples.eyes_mouth[i], rng,
                           augmentation) for i in chosen]
+    return _to_batch(parts)
+
+
+def draw_batch(samples: FaceSamples, weights: np.ndarray, size: int,
+               seed: tuple[int, ...], augmentation: Augmentation,
+               shard: slice | None = None) -> Batch:
+    """The faces `shard` (default: all) of a batch of `size` drawn with `weights`, as CPU
+    tensors. The choice and each face's augmentation are seeded by `seed` and the face's
+    place in the batch alone, so the shards of several processes put together are exactly
+    the batch one process draws (see facedub.train.distributed)."""
+    chosen = np.random.default_rng(seed).choice(len(samples), size=size, p=weights)
+    places = range(size)[shard or slice(None)]
+    parts = [augment_face(samples.images[chosen[i]], samples.masks[chosen[i]],
+                          samples.eyes_mouth[chosen[i]], np.random.default_rng([*seed, i]),
+                          augmentation) for i in places]
+    return _to_batch(parts)
+
+
+def _to_batch(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> Batch:
     inputs, targets, masks, eyes_mouth = (np.stack(column) for column in zip(*parts, strict=True))
     return Batch(inputs=torch.from_numpy(inputs).permute(0, 3, 1, 2).contiguous(),
                  targets=torch.from_numpy(targets).permute(0, 3, 1, 2).contiguous(),

@@ -36,10 +36,19 @@ from facedub.train.config import TrainConfig
 from facedub.train.data import (
     Batch,
     FaceSamples,
+    draw_batch,
     load_samples,
-    make_batch,
     sampling_weights,
     split_holdout,
+)
+from facedub.train.distributed import (
+    Distributed,
+    DistributedModel,
+    Trainable,
+    agree,
+    check_batch,
+    leader_first,
+    loss_normalisers,
 )
 from facedub.train.losses import LossWeights, mask_loss, reconstruction_loss, validate
 
@@ -71,21 +80,29 @@ class StatusProgress(Protocol):
 
 
 def train(source: Faceset, target: Faceset, run_dir: Path, config: TrainConfig,
-          progress: Progress | None = None) -> TrainRun:
+          progress: Progress | None = None,
+          distributed: Distributed | None = None) -> TrainRun:
     """Train (or resume) the swap model of `source` (person A, whose face we want) and
     `target` (person B, whose footage we swap into) in `run_dir`, up to `config.steps`.
 
     Checkpoints every `config.save_every` steps and at the end. SIGINT (Ctrl-C) or SIGTERM
     stop it early after saving (the result says which). A second Ctrl-C, or a
     KeyboardInterrupt raised by `progress`, propagates at once; the step it interrupts is
-    saved if the weights are whole (between steps), otherwise the last checkpoint stands."""
-    progress = progress or NoProgress()
+    saved if the weights are whole (between steps), otherwise the last checkpoint stands.
+
+    `distributed`: this process's rank in a torch.distributed process group already
+    joined (facedub.train.distributed.process_group); None for one process."""
+    check_batch(config.batch, distributed)
+    leader = distributed is None or distributed.leader
+    progress = (progress if leader else None) or NoProgress()
     device = select_device(config.device)
+    device = distributed.place(device) if distributed else device
     coverage = _common_coverage(source, target)
     samples_a, held_a = split_holdout(_samples(source, config.res), config.holdout_every)
     samples_b, held_b = split_holdout(_samples(target, config.res), config.holdout_every)
-    info, state, model, optimizer = _open_run(Path(run_dir), source, target, coverage, config,
-                                              device)
+    with leader_first(distributed):
+        info, state, model, optimizer = _open_run(Path(run_dir), source, target, coverage,
+                                                  config, device)
     if state.step >= config.steps:
         log.info("%s is already trained to step %d (--steps %d)", run_dir, state.step,
                  config.steps)
@@ -97,7 +114,7 @@ def train(source: Faceset, target: Faceset, run_dir: Path, config: TrainConfig,
     progress.advance(state.step)
     try:
         with _stop_on_signals() as stop, _torch_threads(config.threads):
-            session = _Session(info, config, model, optimizer, device, progress)
+            session = _Session(info, config, model, optimizer, device, progress, distributed)
             result = session.run(state, (samples_a, samples_b), (held_a, held_b), stop)
     finally:
         progress.finish()
@@ -180,9 +197,13 @@ class _Session:
 
     def __init__(self, info: ckpt.RunInfo, config: TrainConfig, model: FaceModel,
                  optimizer: torch.optim.AdamW, device: torch.device,
-                 progress: Progress) -> None:
+                 progress: Progress, distributed: Distributed | None = None) -> None:
         self.info, self.config, self.model, self.optimizer = info, config, model, optimizer
         self.device, self.progress = device, progress
+        self.distributed = distributed
+        self.leader = distributed is None or distributed.leader
+        self.trainable: Trainable = (model if distributed is None
+                                     else DistributedModel(model, device))
         self.weights: LossWeights = config.loss_weights()
         self.cuda = device.type == "cuda"
         # bf16 keeps float32's range, so no loss scaling is needed.
@@ -209,7 +230,7 @@ class _Session:
                     if self.step + 1 < config.steps:  # prepared while this step computes
                         upcoming = pool.submit(self._batches, samples, weights, self.step + 1)
                     mid_step = True
-                    meter.add(self._step(batch_a, batch_b, self.step))
+                    meter.add(self._step(batch_a, batch_b, self.step, stop))
                     self.step += 1
                     mid_step = False
                     self.progress.advance()
@@ -233,6 +254,8 @@ class _Session:
         meter for the next log interval."""
         config, step = self.config, self.step
         last = step == config.steps
+        if not self.leader:  # rank 0 logs, validates, previews and saves
+            return meter
         if step % config.log_every == 0 or last:
             self.losses = meter.means()
             self._log({"step": step, "seconds": round(self.seconds, 2),
@@ -255,26 +278,32 @@ class _Session:
         """The batches of step `step`: a pure function of (seed, step), so a resumed run
         draws exactly what an uninterrupted one would have."""
         augmentation = self.config.augmentation()
+        shard = self.distributed.shard(self.config.batch) if self.distributed else None
         batches = []
         for person in (0, 1):
-            rng = np.random.default_rng([self.config.seed, step, person])
-            batch = make_batch(samples[person], weights[person], self.config.batch, rng,
-                               augmentation)
+            batch = draw_batch(samples[person], weights[person], self.config.batch,
+                               (self.config.seed, step, person), augmentation, shard)
             batches.append(batch.to(self.device, channels_last=self.cuda))
         return batches[0], batches[1]
 
-    def _step(self, a: Batch, b: Batch, step: int) -> dict[str, float]:
+    def _step(self, a: Batch, b: Batch, step: int, stop: _StopFlag) -> dict[str, float]:
         config = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = config.lr * min(1.0, (step + 1) / max(config.warmup, 1))
-        values = train_step(self.model, self.optimizer, a, b, self.weights, config.grad_clip,
-                            self.autocast)
+        normalisers = (loss_normalisers(a, b, self.weights, self.distributed)
+                       if self.distributed else None)
+        values = train_step(self.trainable, self.optimizer, a, b, self.weights,
+                            config.grad_clip, self.autocast, normalisers)
+        if self.distributed:  # the global batch's losses; all ranks stop at the same step
+            values, stop.reason = agree(values, stop.reason, self.device)
         if not math.isfinite(values["loss"]):
             raise FacedubError(f"the loss became {values['loss']} at step {step + 1}; resume "
                                "with a lower --lr (the last checkpoint is intact)")
         return values
 
     def _save(self) -> None:
+        if not self.leader:
+            return
         state = ckpt.RunState(step=self.step, train_seconds=self.seconds,
                               losses=_round(self.losses), seed=self.config.seed)
         ckpt.save_checkpoint(self.info, self.model, self.optimizer, state)
@@ -294,14 +323,19 @@ class _Session:
         return folder / f"{step:07d}.png"
 
 
-def train_step(model: FaceModel, optimizer: torch.optim.Optimizer, a: Batch, b: Batch,
-               weights: LossWeights, grad_clip: float, autocast: bool) -> dict[str, float]:
+def train_step(model: Trainable, optimizer: torch.optim.Optimizer, a: Batch, b: Batch,
+               weights: LossWeights, grad_clip: float, autocast: bool,
+               normalisers: tuple[torch.Tensor, torch.Tensor] | None = None
+               ) -> dict[str, float]:
     """One optimisation step on a batch of each person; the losses as floats. `autocast`:
-    run the model in bf16 on CUDA (losses stay float32)."""
+    run the model in bf16 on CUDA (losses stay float32). `normalisers`: what the
+    reconstruction losses of A and B divide by (a distributed shard's; see
+    facedub.train.distributed), by default their own pixel weights."""
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
         (face_a, mask_a), (face_b, mask_b) = model.reconstruct(a.inputs, b.inputs)
-    loss_a = reconstruction_loss(face_a, a.targets, a.masks, a.eyes_mouth, weights)
-    loss_b = reconstruction_loss(face_b, b.targets, b.masks, b.eyes_mouth, weights)
+    norm_a, norm_b = normalisers or (None, None)
+    loss_a = reconstruction_loss(face_a, a.targets, a.masks, a.eyes_mouth, weights, norm_a)
+    loss_b = reconstruction_loss(face_b, b.targets, b.masks, b.eyes_mouth, weights, norm_b)
     loss_mask = mask_loss(mask_a, a.masks) + mask_loss(mask_b, b.masks)
     loss = loss_a + loss_b + weights.mask * loss_mask
     optimizer.zero_grad(set_to_none=True)

@@ -87,17 +87,21 @@ def pixel_weights(mask: torch.Tensor, eyes_mouth: torch.Tensor,
 
 
 def reconstruction_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                        eyes_mouth: torch.Tensor, weights: LossWeights) -> torch.Tensor:
+                        eyes_mouth: torch.Tensor, weights: LossWeights,
+                        normaliser: torch.Tensor | None = None) -> torch.Tensor:
     """Weighted DSSIM + L1 between predicted and target faces (N, 3, H, W); a scalar.
 
     `mask` is the faceset's soft face mask and `eyes_mouth` a soft mask of the eyes and
-    mouth, both (N, 1, H, W) in [0, 1] and warped like the target.
+    mouth, both (N, 1, H, W) in [0, 1] and warped like the target. The weighted sum is
+    divided by `normaliser`, by default the sum of these pixels' weights (a shard of a
+    distributed batch passes the global batch's instead).
     """
     per_pixel = pixel_weights(mask, eyes_mouth, weights).float()
     dssim = (1.0 - ssim_map(predicted, target)) / 2.0  # (N, 1, H, W)
     l1 = (predicted.float() - target.float()).abs().mean(dim=1, keepdim=True)
     combined = weights.dssim * dssim + weights.l1 * l1
-    return (combined * per_pixel).sum() / per_pixel.sum().clamp_min(1e-6)
+    total = per_pixel.sum() if normaliser is None else normaliser
+    return (combined * per_pixel).sum() / total.clamp_min(1e-6)
 
 
 def mask_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

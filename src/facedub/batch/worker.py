@@ -1,0 +1,191 @@
+"""One batch job, run in a worker process (local pool or Ray task): build the engine, swap
+into a staging folder, and report. The job's log goes to a file beside its output.
+
+Nothing here touches OUTDIR itself: the driver moves the staged files into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from facedub.batch.chunks import Chunk, swap_segment
+from facedub.batch.jobs import JobSpec
+from facedub.engines.base import EngineFacts, SwapEngine
+from facedub.engines.registry import EngineRequest, open_engine
+from facedub.errors import FacedubError
+from facedub.progress import NoProgress
+from facedub.provenance.manifest import sidecar_path
+from facedub.swap import analyse_target, swap
+
+log = logging.getLogger(__name__)
+
+LOG_NAME = "job.log"
+
+
+@dataclass(frozen=True)
+class JobTask:
+    """What a worker needs for one job. `status_dir`: where the worker notes its host and
+    process id while it runs (None: nowhere)."""
+
+    job: JobSpec
+    key: str
+    work_dir: Path
+    config_dir: Path
+    status_dir: Path | None = None
+    chunk: Chunk | None = None  # a chunk of a long video (the driver joins them)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended. `staged`: the folder holding the output, its sidecar and the log
+    (None when the files travel back as bytes, or nothing was made); `reason`: one line,
+    empty on success."""
+
+    output: str
+    ok: bool
+    reason: str
+    frames: int = 0
+    frames_swapped: int = 0
+    seconds: float = 0.0
+    attempts: int = 1
+    staged: Path | None = None
+    engine_facts: EngineFacts | None = None  # what the provenance says of the engine
+
+
+def failed_outcome(task: JobTask, reason: str, attempts: int) -> JobOutcome:
+    return JobOutcome(task.job.output, False, reason, attempts=attempts)
+
+
+def staging_for(task: JobTask, staging_root: Path) -> Path:
+    """The staging folder of a job inside the driver's staging root."""
+    chunk = f"-{task.chunk.index:04d}" if task.chunk else ""
+    return staging_root / f"{task.job.number:04d}{chunk}"
+
+
+def build_engine(job: JobSpec, work_dir: Path) -> SwapEngine:
+    """The job's engine, opened as `facedub swap` opens it (the source analysed into
+    `work_dir`)."""
+    return open_engine(job.engine, EngineRequest(work_dir, job.source, job.model, job.device,
+                                                 job.mesh_config()))
+
+
+def run_job(task: JobTask, staging: Path) -> JobOutcome:
+    """Swap `task.job` into `staging/<output name>` (plus sidecar and job.log)."""
+    job = task.job
+    staging.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with _job_log(staging / LOG_NAME) as job_log, _running_note(task) as attempt:
+        job_log.info("job %d (%s), attempt %d: %s engine, target %s, on %s pid %d",
+                     job.number, job.output, attempt, job.engine, job.target,
+                     socket.gethostname(), os.getpid())
+        if task.chunk is not None:
+            job_log.info("chunk %d of %d: frames %d to %d (pre-roll from %d)",
+                         task.chunk.index + 1, task.chunk.count, task.chunk.first,
+                         task.chunk.end - 1, task.chunk.preroll)
+        try:
+            outcome = replace(_swap(task, staging), attempts=attempt)
+        except FacedubError as error:
+            job_log.error("failed: %s", error)
+            return JobOutcome(job.output, False, str(error), seconds=time.monotonic() - started,
+                              attempts=attempt, staged=staging)
+        except Exception as error:  # a bug: the batch goes on, the log keeps the traceback
+            job_log.error("failed with an unexpected error:\n%s", traceback.format_exc())
+            return JobOutcome(job.output, False, f"{type(error).__name__}: {error} (a bug; "
+                              f"see the job's log)", seconds=time.monotonic() - started,
+                              attempts=attempt, staged=staging)
+        job_log.info("done: %d/%d frames swapped in %.1f s", outcome.frames_swapped,
+                     outcome.frames, outcome.seconds)
+        return outcome
+
+
+def _swap(task: JobTask, staging: Path) -> JobOutcome:
+    job = task.job
+    started = time.monotonic()
+    config = job.swap_config(task.work_dir, task.config_dir)
+    # Jobs that share a source or target share its analysis in the work folder: one
+    # worker makes it while the others wait, then all read it.
+    with _analysis_lock(task.work_dir, job.target):
+        analyse_target(job.target, config, NoProgress())
+    with _analysis_lock(task.work_dir, job.source or job.model or job.target):
+        engine = build_engine(job, task.work_dir)
+    if task.chunk is not None:
+        frames, swapped = swap_segment(job.target, engine, staging / task.chunk.segment_name,
+                                       config, task.chunk)
+    else:
+        result = swap(job.target, engine, staging / Path(job.output).name, config)
+        frames, swapped = result.frames, result.frames_swapped
+    return JobOutcome(job.output, True, "", frames, swapped, time.monotonic() - started,
+                      staged=staging, engine_facts=engine.facts)
+
+
+def staged_files(job: JobSpec, staging: Path, chunk: Chunk | None = None) -> dict[str, Path]:
+    """The files a finished job (or chunk) leaves in its staging folder, by role."""
+    if chunk is not None:
+        return {"segment": staging / chunk.segment_name, "log": staging / LOG_NAME}
+    out = staging / Path(job.output).name
+    return {"output": out, "sidecar": sidecar_path(out), "log": staging / LOG_NAME}
+
+
+@contextlib.contextmanager
+def _analysis_lock(work_dir: Path, media: Path) -> Iterator[None]:
+    """An exclusive lock (across processes, and across nodes where the filesystem keeps
+    fcntl locks, as NFS does) on the analysis of `media` in `work_dir`."""
+    folder = work_dir / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(Path(media).resolve()).encode()).hexdigest()[:20]
+    with open(folder / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _job_log(path: Path) -> Iterator[logging.Logger]:
+    """Everything logged at INFO and above while the job runs also goes to `path`."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    try:
+        yield log
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+@contextlib.contextmanager
+def _running_note(task: JobTask) -> Iterator[int]:
+    """`status_dir/<job number>[-<chunk>].json`: host, pid and attempt of the process running the
+    job, while it runs (to find a stuck job's process). A note left behind by a process
+    that died counts as an attempt: yields this attempt's number (1 if unknown)."""
+    note = None
+    attempt = 1
+    if task.status_dir is not None and task.status_dir.is_dir():
+        chunk = f"-{task.chunk.index}" if task.chunk else ""
+        note = task.status_dir / f"{task.job.number}{chunk}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            attempt = int(json.loads(note.read_text())["attempt"]) + 1
+        with contextlib.suppress(OSError):
+            note.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                        "output": task.job.output, "attempt": attempt}))
+    try:
+        yield attempt
+    finally:
+        if note is not None:
+            note.unlink(missing_ok=True)

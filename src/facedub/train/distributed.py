@@ -1,0 +1,181 @@
+"""Training across processes with torch.distributed: `torchrun --nproc-per-node N -m
+facedub train ...` (or across nodes with torchrun's rendezvous).
+
+Every rank holds the whole model; DistributedDataParallel averages the gradients after
+each backward pass (gloo on CPU, NCCL on CUDA). `--batch` stays the global batch of each
+person: every step's faces are drawn from the yaw-balanced sampler exactly as in one
+process, seeded by (seed, step), and rank r takes the r-th equal shard of them, so N
+processes take the same steps as one (up to the order of float sums). The step is a pure
+function of (seed, step) and the checkpoint holds no per-rank state, so a run resumes
+with any N. Rank 0 alone writes checkpoints, previews and logs.
+
+Two things make the sharded step equal the whole one: the reconstruction loss divides by
+the pixel weights of the whole global batch (not of the shard), and the ranks agree after
+every step on whether to stop (a signal reaches them at different moments), so none waits
+forever for the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import os
+import signal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from facedub.errors import FacedubError
+from facedub.models import FaceModel
+from facedub.train.data import Batch
+from facedub.train.losses import LossWeights, pixel_weights
+
+log = logging.getLogger(__name__)
+
+# How long a rank waits for the others (a rank that died leaves the rest waiting).
+TIMEOUT = datetime.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place among the training processes (from torchrun's environment)."""
+
+    rank: int
+    world: int
+    local_rank: int
+
+    @property
+    def leader(self) -> bool:
+        """Rank 0: the one that writes checkpoints, previews and logs."""
+        return self.rank == 0
+
+    def shard(self, global_batch: int) -> slice:
+        """This rank's share of a global batch of `global_batch` faces."""
+        size = global_batch // self.world
+        return slice(self.rank * size, (self.rank + 1) * size)
+
+    def place(self, device: torch.device) -> torch.device:
+        """The device of this rank: its own GPU (by local rank) when training on CUDA."""
+        if device.type != "cuda":
+            return device
+        torch.cuda.set_device(self.local_rank)
+        return torch.device("cuda", self.local_rank)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Distributed | None:
+    """The Distributed that torchrun's variables describe; None in a plain run."""
+    env = os.environ if environ is None else environ
+    world = int(env.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return None
+    return Distributed(rank=int(env["RANK"]), world=world,
+                       local_rank=int(env.get("LOCAL_RANK", "0")))
+
+
+def check_batch(global_batch: int, distributed: Distributed | None) -> None:
+    if distributed is not None and global_batch % distributed.world:
+        raise FacedubError(f"--batch {global_batch} is not a multiple of the {distributed.world}"
+                           " processes; --batch is the global batch, split evenly")
+
+
+@contextlib.contextmanager
+def process_group(distributed: Distributed | None, device: torch.device) -> Iterator[None]:
+    """Join the other ranks for the duration (env:// rendezvous, as torchrun sets it up):
+    NCCL for CUDA, gloo otherwise. Nothing to do in a plain run."""
+    if distributed is None:
+        yield
+        return
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, rank=distributed.rank, world_size=distributed.world,
+                            timeout=TIMEOUT)
+    log.info("rank %d of %d joined (%s)", distributed.rank, distributed.world, backend)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def leader_first(distributed: Distributed | None) -> Iterator[None]:
+    """Rank 0 runs the body (creating or resuming the run folder) before the others do
+    (reading it), and nobody goes on until all have."""
+    if distributed is not None and not distributed.leader:
+        dist.barrier()
+    yield
+    if distributed is not None:
+        if distributed.leader:
+            dist.barrier()
+        dist.barrier()
+
+
+# What `reconstruct` gives: ((face A, mask A), (face B, mask B)), each (N, C, R, R).
+Reconstructed = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+class Trainable(Protocol):
+    """What a training step needs of a model: a FaceModel, or one wrapped for DDP."""
+
+    def reconstruct(self, a: torch.Tensor, b: torch.Tensor) -> Reconstructed: ...
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]: ...
+
+
+class _Reconstruction(torch.nn.Module):
+    """`model.reconstruct` as a forward pass: DDP synchronises gradients through forward."""
+
+    def __init__(self, model: FaceModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> Reconstructed:
+        return self.model.reconstruct(a, b)
+
+
+class DistributedModel:
+    """A FaceModel whose `reconstruct` runs through DistributedDataParallel: after
+    backward, every rank's gradients are the mean over all ranks."""
+
+    def __init__(self, model: FaceModel, device: torch.device) -> None:
+        ids = [device.index] if device.type == "cuda" else None
+        self.ddp = DistributedDataParallel(_Reconstruction(model), device_ids=ids)
+
+    def reconstruct(self, a: torch.Tensor, b: torch.Tensor) -> Reconstructed:
+        result: Reconstructed = self.ddp(a, b)
+        return result
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        return self.ddp.parameters()
+
+
+def loss_normalisers(a: Batch, b: Batch, weights: LossWeights,
+                     distributed: Distributed) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pixel-weight sums of the global batches of A and B, divided by the number of
+    ranks: dividing a shard's weighted loss sum by this, DDP's mean of the ranks'
+    gradients is the gradient of the global batch's loss."""
+    sums = torch.stack([pixel_weights(x.masks, x.eyes_mouth, weights).float().sum()
+                        for x in (a, b)]).detach()
+    dist.all_reduce(sums)
+    sums = sums / distributed.world
+    return sums[0], sums[1]
+
+
+def agree(values: dict[str, float], stopping: str | None, device: torch.device
+          ) -> tuple[dict[str, float], str | None]:
+    """The step's losses averaged over the ranks (the global batch's losses), and whether
+    to stop: any rank's signal stops all of them after this step. Tensors travel on
+    `device` (NCCL reduces GPU tensors only)."""
+    codes = {None: 0, "SIGINT": int(signal.SIGINT), "SIGTERM": int(signal.SIGTERM)}
+    keys = sorted(values)
+    losses = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
+    stops = torch.tensor([codes.get(stopping, int(signal.SIGTERM))], device=device)
+    dist.all_reduce(losses)  # gloo has no AVG: sum, then divide
+    dist.all_reduce(stops, op=dist.ReduceOp.MAX)
+    losses /= dist.get_world_size()
+    code = int(stops.item())
+    reason = stopping or (signal.Signals(code).name if code else None)
+    return {k: float(v) for k, v in zip(keys, losses.tolist(), strict=True)}, reason

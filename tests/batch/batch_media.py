@@ -1,0 +1,59 @@
+"""Test media for the batch tests: jobs files over the shared media, a faceless photo,
+and clips cut without re-encoding (their keyframes stay where they were)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+RUDD = "still_paul_rudd_frontal_studio.jpg"
+BIDEN = "still_biden_frontal.jpg"
+ROSE = "still_rose_leslie_frontal.jpg"
+KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
+
+
+def faceless_photo(folder: Path) -> Path:
+    """A grey photo with nobody in it: its job fails with a one-line reason."""
+    path = folder / "nobody.png"
+    Image.fromarray(np.full((240, 320, 3), 128, dtype=np.uint8)).save(path)
+    return path
+
+
+def write_jobs(folder: Path, jobs: list[dict[str, object]],
+               defaults: dict[str, object] | None = None) -> Path:
+    """A jobs file in `folder`; values are written as TOML strings, numbers or booleans."""
+
+    def value(item: object) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, int | float):
+            return repr(item)
+        return '"' + str(item).replace("\\", "\\\\") + '"'
+
+    lines = []
+    if defaults:
+        lines.append("[defaults]")
+        lines.extend(f"{key} = {value(item)}" for key, item in defaults.items())
+    for job in jobs:
+        lines.append("[[job]]")
+        lines.extend(f"{key} = {value(item)}" for key, item in job.items())
+    path = folder / "jobs.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+def remuxed_excerpt(source: Path, seconds: float, out: Path) -> Path:
+    """The first `seconds` of `source` (video and audio packets copied as they are)."""
+    with av.open(str(source)) as reader, av.open(str(out), mode="w") as writer:
+        streams = {s.index: writer.add_stream_from_template(s)
+                   for s in (reader.streams.video[0], *reader.streams.audio[:1])}
+        for packet in reader.demux(*[reader.streams[i] for i in streams]):
+            if packet.dts is None or packet.pts is None:
+                continue
+            if float(packet.pts * packet.time_base) >= seconds:
+                continue
+            packet.stream = streams[packet.stream.index]
+            writer.mux(packet)
+    return out
