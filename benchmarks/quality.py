@@ -116,7 +116,9 @@ def trimmed(target: Path, frames: int | None, folder: Path,
     if clip.is_file():
         return clip
     folder.mkdir(parents=True, exist_ok=True)
-    audio = target if info.has_audio and start == 0 else None
+    # Audio only where it can be copied as it is (a cut needs none; WMA does not fit MP4).
+    audio = target if info.has_audio and start == 0 and target.suffix.lower() in {
+        ".mp4", ".m4v", ".mov"} else None
     with media.VideoWriter(clip, info.width, info.height, info.fps, crf=10,
                            audio_from=audio) as writer:
         written = 0

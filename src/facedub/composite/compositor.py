@@ -21,16 +21,20 @@ from facedub.composite.color import (
     to_lab,
 )
 from facedub.composite.detail import match_sharpness
+from facedub.composite.grain import match_grain
 from facedub.composite.masks import face_mask
 from facedub.composite.occlusion import edge_occluders
 from facedub.composite.smooth import OneEuroFilter
+from facedub.composite.tone import carry_detail
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
+
+DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
 
 
 @dataclass(frozen=True)
 class CompositeConfig:
-    color: str = "reinhard"  # reinhard | histogram | none
+    color: str = "detail"  # detail | reinhard | histogram | none (see COLOR_METHODS)
     blend: str = "feather"  # feather | poisson
     mask_erode: int = 5  # pixels at a 256 px crop; scaled with the crop
     mask_blur: int = 15  # feather width, pixels at a 256 px crop; scaled with the crop
@@ -39,6 +43,7 @@ class CompositeConfig:
     smooth_landmarks: bool = True
     keep_occluders: bool = True  # hair at the face's edges is not swapped, either way
     color_easing: float = 0.3  # share of the new frame's colour statistics
+    grain: bool = True  # add the frame's grain to a face smoother than it
 
     def __post_init__(self) -> None:
         if self.color not in COLOR_METHODS:
@@ -76,6 +81,7 @@ class Compositor:
     def __init__(self, config: CompositeConfig) -> None:
         self.config = config
         self._tracks: dict[int, _TrackState] = {}
+        self._rng = np.random.default_rng(0)  # grain; seeded so a swap repeats exactly
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:
@@ -99,6 +105,10 @@ class Compositor:
             mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
         face = match_sharpness(swapped.image, target.image, mask)
         face = self._match_colour(target, face, mask)
+        if config.grain:
+            face = match_grain(face, target.image, mask, self._rng)
+        if swapped.kept is not None:  # the target's own eyes and mouth: not recoloured
+            face = feather_blend(swapped.image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)
         else:
@@ -112,6 +122,11 @@ class Compositor:
             return face
         state = self._state(target.track)
         face_lab, target_lab = to_lab(face), to_lab(target.image)
+        if config.color == "detail":
+            # The target's light and skin tone, the source's detail: no relight needed.
+            sigma = target.image.shape[0] / DETAIL_SIGMA_DIVISOR
+            return from_lab(carry_detail(face_lab, target_lab, (mask > 0.05).astype(
+                np.float32), sigma))
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
                                                                     config.color_easing)
