@@ -108,7 +108,8 @@ def trimmed(target: Path, frames: int | None, folder: Path,
         return target
     info = media.probe(target)
     start, end = seconds if seconds is not None else (0.0, float("inf"))
-    if seconds is None and frames is not None and info.frame_count <= frames:
+    copyable = target.suffix.lower() in {".mp4", ".m4v", ".mov"}
+    if seconds is None and frames is not None and info.frame_count <= frames and copyable:
         return target
     limit = frames if frames is not None else info.frame_count
     span = "" if seconds is None else f".{start:g}-{end:g}s"
@@ -117,8 +118,7 @@ def trimmed(target: Path, frames: int | None, folder: Path,
         return clip
     folder.mkdir(parents=True, exist_ok=True)
     # Audio only where it can be copied as it is (a cut needs none; WMA does not fit MP4).
-    audio = target if info.has_audio and start == 0 and target.suffix.lower() in {
-        ".mp4", ".m4v", ".mov"} else None
+    audio = target if info.has_audio and start == 0 and copyable else None
     with media.VideoWriter(clip, info.width, info.height, info.fps, crf=10,
                            audio_from=audio) as writer:
         written = 0

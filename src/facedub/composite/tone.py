@@ -22,8 +22,8 @@ import numpy as np
 from facedub.composite.color import masked_blur
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
-DETAIL_GAIN = 1.6  # source lightness detail may reach this times the target's nearby ...
-DETAIL_FLOOR = 5.0  # ... plus this many L units, softly (tanh)
+DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
+DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
