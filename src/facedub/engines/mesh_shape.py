@@ -6,7 +6,8 @@ turns shape is most of what makes a face someone's. Here the inner features are 
 toward the source person's own 3D shape:
 
 1. Every face's 3D landmarks are made pose-free by the similarity (Umeyama, 3D) that best
-   maps the frontal template's rigid points (eyes, brows, nose) onto them.
+   maps the frontal template's frame points onto them: the nose and the face oval above
+   the eyes, which move neither with expression nor with the features being reshaped.
 2. The source's shape is the median pose-free shape of its faces; the target's is a
    running mean over its track (so the target's expression of the moment is not mistaken
    for its shape).
@@ -22,11 +23,13 @@ have the eye centres 1 apart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from facedub.composite.masks import upper_oval_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
 from facedub.geometry import umeyama
@@ -59,11 +62,17 @@ def _features() -> tuple[_Feature, ...]:
     )
 
 
+@functools.cache
+def _frame_points() -> np.ndarray:
+    regions = mesh_regions()
+    return np.unique(np.concatenate([regions.nose, regions.face_oval[upper_oval_mask()]]))
+
+
 def pose_free(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pose-free shape (478, 3) in template units, 4x4 template-to-crop similarity)."""
-    rigid = mesh_regions().rigid
+    frame = _frame_points()
     points = np.asarray(landmarks, dtype=np.float64)
-    transform = umeyama(face_template()[rigid], points[rigid])
+    transform = umeyama(face_template()[frame], points[frame])
     inverse = np.linalg.inv(transform)
     free = points @ inverse[:3, :3].T + inverse[:3, 3]
     return free, transform
@@ -123,14 +132,18 @@ def _spread(points: np.ndarray) -> float:
 
 
 def _follow_weights(template: np.ndarray, features: Sequence[_Feature]) -> np.ndarray:
-    """(K, 478): how much each point follows each feature; a feature's own points 1, others
-    by Gaussian distance to its nearest point, normalised where features overlap."""
+    """(K, 478): how much each point follows each feature; a feature's own points follow it
+    alone, others by Gaussian distance to its nearest point, normalised where features
+    overlap."""
     points = template[:, :2]
     weights = np.zeros((len(features), len(points)))
     for k, feature in enumerate(features):
         distance = np.linalg.norm(points[:, None, :] - points[None, feature.points, :2],
                                   axis=2).min(axis=1)
         weights[k] = np.exp(-0.5 * (distance / FOLLOW_SIGMA) ** 2)
+    for feature in features:
+        weights[:, feature.points] = 0.0
+    for k, feature in enumerate(features):
         weights[k, feature.points] = 1.0
     total = weights.sum(axis=0)
     crowded = total > 1.0
