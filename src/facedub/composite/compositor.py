@@ -21,7 +21,7 @@ from facedub.composite.color import (
     to_lab,
 )
 from facedub.composite.detail import match_sharpness
-from facedub.composite.grain import match_grain
+from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.masks import face_mask
 from facedub.composite.occlusion import edge_occluders
 from facedub.composite.smooth import OneEuroFilter
@@ -75,6 +75,7 @@ class _TrackState:
     source_stats: ColorStats | None = None
     target_stats: ColorStats | None = None
     lut: np.ndarray | None = None
+    grain: GrainLevels | None = None
 
 
 class Compositor:
@@ -106,7 +107,9 @@ class Compositor:
         face = match_sharpness(swapped.image, target.image, mask)
         face = self._match_colour(target, face, mask)
         if config.grain:
-            face = match_grain(face, target.image, mask, self._rng)
+            state = self._state(target.track)
+            state.grain = grain_levels(face, target.image, mask, state.grain)
+            face = add_grain(face, state.grain, mask, self._rng)
         if swapped.kept is not None:  # the target's own eyes and mouth: not recoloured
             face = feather_blend(swapped.image, face, swapped.kept)
         if config.blend == "poisson":

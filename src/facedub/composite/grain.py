@@ -5,6 +5,8 @@ the mask until the face's fine residual matches the target's (never removed: tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -26,16 +28,44 @@ def grain_level(grey: np.ndarray, mask: np.ndarray) -> float:
     return float(np.abs(grey - median)[flat].mean()) if flat.any() else 0.0
 
 
+@dataclass(frozen=True)
+class GrainLevels:
+    """Grain of the target and of the face (grey levels, see `grain_level`), measured
+    `age` frames ago: grain changes slowly, so a video measures it every REMEASURE."""
+
+    target: float
+    face: float
+    age: int = 0
+
+
+REMEASURE = 8  # frames between grain measurements on a video track
+
+
+def grain_levels(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
+                 previous: GrainLevels | None = None) -> GrainLevels:
+    """The levels of (S, S, 3) uint8 RGB `face` and `target` inside `mask`; `previous` is
+    reused (one frame older) until it is REMEASURE frames old."""
+    if previous is not None and previous.age + 1 < REMEASURE:
+        return GrainLevels(previous.target, previous.face, previous.age + 1)
+    face_grey = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return GrainLevels(grain_level(target_grey, mask), grain_level(face_grey, mask))
+
+
 def match_grain(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
                 rng: np.random.Generator) -> np.ndarray:
     """`face` (S, S, 3) uint8 RGB with Gaussian luma noise added inside `mask` so that its
     grain level reaches the target's (fresh noise every call: grain moves)."""
-    face_grey = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    wanted, present = grain_level(target_grey, mask), grain_level(face_grey, mask)
+    return add_grain(face, grain_levels(face, target, mask), mask, rng)
+
+
+def add_grain(face: np.ndarray, levels: GrainLevels, mask: np.ndarray,
+              rng: np.random.Generator) -> np.ndarray:
+    """`face` with the luma noise the levels say is missing, inside `mask`."""
+    wanted, present = levels.target, levels.face
     if wanted - present < MIN_MISSING:
         return face
     sigma = float(np.sqrt(wanted ** 2 - present ** 2)) / RESIDUAL_PER_SIGMA
-    noise = rng.normal(0.0, sigma, face.shape[:2]).astype(np.float32) * mask
+    noise = rng.standard_normal(face.shape[:2], dtype=np.float32) * (sigma * mask)
     noisy = face.astype(np.float32) + noise[..., None]
     return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)

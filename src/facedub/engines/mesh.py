@@ -46,6 +46,7 @@ BLINK_MARGIN = 0.03
 CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin fills in
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
+MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 T = TypeVar("T")
 
 
@@ -89,7 +90,7 @@ class MeshEngine:
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
         self._shape = FaceShape(source_landmarks, self.config.shape)
         self._crops: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
-        self._cleans: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
+        self._mirror_clean: _Recent[bool] = _Recent(4 * CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
@@ -108,81 +109,85 @@ class MeshEngine:
         landmarks = self._shape.moved(target.track, target.face_landmarks)
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
-        # The target itself, reshaped like the source: its kept eyes and mouth move with it.
-        reshaped = self._reshaped_target(target, raster, size)
         total = np.zeros((size, size, 3), dtype=np.float32)
         weight_sum = np.zeros((size, size), dtype=np.float32)
         coverage = np.zeros((size, size), dtype=np.float32)  # clean source share per pixel
+        inside = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
         for index, weight in self._choose_sources(target).items():
-            self._add_source(index, weight, raster, size, total, weight_sum, coverage)
-        covered = weight_sum > 1e-6
-        image = reshaped.copy()
-        image[covered] = total[covered] / weight_sum[covered, None]
-        # Nothing clean to show (hair over the source's forehead on both sides, outside a
-        # cut-off photo): the target's own skin, which the compositor tones like the rest.
-        own = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)[..., None]
-        image += own * (reshaped - image)
+            self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage))
+        image = total / np.maximum(weight_sum, 1e-6)[..., None]
+        # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
+        # is left to show (hair over the source's forehead on both sides, outside a cut-off
+        # photo): its own skin, which the compositor tones like the rest.
+        unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
+        image += unclean[..., None] * (target.image - image)
+        # The target itself where it keeps its eyes and mouth, reshaped like the source so
+        # they move with the features around them.
         kept = self._kept(raster, size, target, landmarks)
-        image += kept[..., None] * (reshaped - image)
+        box = _bounds(kept > 0.01)
+        reshaped = self._reshaped_target(target, landmarks, raster, size, box)
+        image[box] += kept[box][..., None] * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
-        valid = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
-        return SwappedFace(image=image_u8, mask=feather(valid, erode=2, blur=max(2, size // 96)),
+        return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept)
 
     def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
-                    total: np.ndarray, weight_sum: np.ndarray, coverage: np.ndarray) -> None:
+                    inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray]
+                    ) -> None:
         """Accumulate one source face's warped texture, trusted per pixel by how well the
         source shows each triangle and how clean its pixels are. Where the source turns a
         triangle away or shows no clean skin there (hair, outside the photo), its mirror
         image on the other side of the face fills in; the weights are smoothed so that no
-        triangle edge shows where direct and mirrored texture meet."""
-        clean = self._clean(index)
+        triangle edge shows where direct and mirrored texture meet. `sums`: the (S, S, 3)
+        weighted texture, (S, S) weight and (S, S) clean coverage being accumulated."""
+        total, weight_sum, coverage = sums
+        crop = self._clean_crop(index)
         direct = self._sampling(index)
         mirror = self._mirror(index)
         smooth = size / 48.0
-        texture, cleanness = self._warp(index, raster, direct.triangles, size, clean)
+        texture, cleanness = _warp(crop, raster, self._vertices[index], direct.triangles, size)
         trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
                                  raster, size, smooth) * (cleanness + 1e-3)
         total += texture * trust[..., None]
         weight_sum += trust
         coverage += weight * cleanness
-        turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0)
-        need = np.maximum(_smooth_upsample(turned_away[raster.triangle], raster, size, smooth),
-                          1.0 - cleanness)
-        if float(need.max()) < 0.05:
+        # Where the source turns a triangle away and shows its mirror image clearly better.
+        turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
+            (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
+        need = _smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+        if self._mirror_cleans(index):
+            need = np.maximum(need, (1.0 - cleanness) * inside)
+        if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
             return
-        texture, cleanness = self._warp(index, raster, mirror.triangles, size, clean)
-        used = cleanness * need
+        rows, columns = _bounds(need > 0.05)
+        # The mirror only where it is needed (the forehead under hair, the far side of a
+        # turned face): remapping a box instead of the whole crop.
+        map_x, map_y = source_maps(raster, self._vertices[index], mirror.triangles, size)
+        box = (rows, columns)
+        texture, cleanness = _split(cv2.remap(crop, map_x[box], map_y[box], cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_REPLICATE))
+        used = cleanness * need[box]
         trust = _smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
-                                 raster, size, smooth) * (used + 1e-3) * MIRROR_PREFERENCE
-        total += texture * trust[..., None]
-        weight_sum += trust
-        coverage += weight * used * (1.0 - coverage.clip(0, 1))
+                                 raster, size, smooth)[box] * (used + 1e-3) * MIRROR_PREFERENCE
+        total[box] += texture * trust[..., None]
+        weight_sum[box] += trust
+        coverage[box] += weight * used * (1.0 - coverage[box].clip(0, 1))
 
-    def _warp(self, index: int, raster: TargetRaster, triangles: np.ndarray, size: int,
-              clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(texture (S, S, 3) float32, cleanness (S, S) float32) of a source face warped
-        onto the target raster through `triangles` (direct or mirrored)."""
-        map_x, map_y = source_maps(raster, self._vertices[index], triangles, size)
-        texture = cv2.remap(self._crop(index), map_x, map_y, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        cleanness = cv2.remap(clean, map_x, map_y, cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-        return texture, cleanness
-
-    def _reshaped_target(self, target: TargetFace, raster: TargetRaster, size: int
+    def _reshaped_target(self, target: TargetFace, landmarks: np.ndarray,
+                         raster: TargetRaster, size: int, box: tuple[slice, slice]
                          ) -> np.ndarray:
-        """(S, S, 3) float32: the target crop warped from its own mesh onto the moved one."""
-        image = target.image.astype(np.float32)
-        if self.config.shape <= 0:
+        """(H, W, 3) float32 inside `box`: the target crop warped from its own mesh onto
+        the moved one (`landmarks`); the crop itself where nothing moved by half a pixel."""
+        image = target.image[box].astype(np.float32)
+        moved = np.abs(landmarks[:, :2] - target.face_landmarks[:, :2]).max()
+        if moved < 0.5 or image.size == 0:
             return image
         map_x, map_y = source_maps(raster, mesh_vertices(target.face_landmarks),
                                    self._topology.triangles, size)
-        warped = cv2.remap(target.image, map_x, map_y, cv2.INTER_LINEAR,
+        warped = cv2.remap(target.image, map_x[box], map_y[box], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        covered = map_x >= 0
-        image[covered] = warped[covered]
-        return image
+        np.copyto(warped, image, where=(map_x[box] < 0)[..., None])  # outside the mesh
+        return warped
 
     def _sampling(self, index: int) -> SourceSampling:
         """Every triangle sampled from itself, with how well the source shows it."""
@@ -201,14 +206,25 @@ class MeshEngine:
             return SourceSampling(triangles=mirror, visibility=visibility)
         return self._mirrors.get(index, plan)
 
-    def _clean(self, index: int) -> np.ndarray:
-        record = self._records[index]
-        return self._cleans.get(index, lambda: clean_weights(
-            self._crop(index), landmarks_in_crop(record.frame_landmarks,
-                                                 record.face_from_frame)))
+    def _mirror_cleans(self, index: int) -> bool:
+        """Whether the source's other side is clean where this side is not (a fringe to
+        one side, a photo cut on one side); hair over the whole forehead is not."""
+        def check() -> bool:
+            clean = self._clean_crop(index)[..., 3] > 127
+            return bool(np.mean(~clean & np.fliplr(clean)) > 0.002)
+        return self._mirror_clean.get(index, check)
 
-    def _crop(self, index: int) -> np.ndarray:
-        return self._crops.get(index, lambda: self._source.load_image(self._records[index]))
+    def _clean_crop(self, index: int) -> np.ndarray:
+        """(S, S, 4) uint8: the source crop, RGB, and its clean weight (0..255) as a fourth
+        channel, so one remap warps both."""
+        def load() -> np.ndarray:
+            record = self._records[index]
+            crop = self._source.load_image(record)
+            clean = clean_weights(crop, landmarks_in_crop(record.frame_landmarks,
+                                                          record.face_from_frame))
+            alpha = np.round(clean * 255.0).astype(np.uint8)
+            return np.concatenate([crop, alpha[..., None]], axis=2)
+        return self._crops.get(index, load)
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""
@@ -251,13 +267,38 @@ class MeshEngine:
         """(S, S) float32: the eye openings of `landmarks`, grown by EYE_MARGIN (plus
         BLINK_MARGIN times how closed the target's eyes are) and feathered."""
         regions = mesh_regions()
-        points = landmarks[:, :2]
-        eyes = np.maximum(polygon_mask(points[regions.left_eye], size),
-                          polygon_mask(points[regions.right_eye], size))
+        half = size // 2  # a soft mask: built at half size
+        points = landmarks[:, :2] * (half / size)
+        eyes = np.maximum(polygon_mask(points[regions.left_eye], half),
+                          polygon_mask(points[regions.right_eye], half))
         blink = float(np.max(target.blendshapes[self._blink_keys]))
-        grow = round(size * (EYE_MARGIN + BLINK_MARGIN * float(np.clip(blink, 0.0, 1.0))))
-        kept = feather(eyes, erode=-max(1, grow), blur=max(2, size // 48))
-        return np.clip(kept, 0.0, 1.0)
+        grow = round(half * (EYE_MARGIN + BLINK_MARGIN * float(np.clip(blink, 0.0, 1.0))))
+        kept = feather(eyes, erode=-max(1, grow), blur=max(2, half // 48))
+        full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
+                                      interpolation=cv2.INTER_LINEAR)
+        return full
+
+
+def _warp(crop: np.ndarray, raster: TargetRaster, vertices: np.ndarray,
+          triangles: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(texture (S, S, 3) float32, cleanness (S, S) float32) of a source `crop` with its
+    clean channel (see `_clean_crop`) warped onto the target raster through `triangles`."""
+    map_x, map_y = source_maps(raster, vertices, triangles, size)
+    return _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE))
+
+
+def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cleanness: np.ndarray = rgba[..., 3].astype(np.float32) * (1.0 / 255.0)
+    return rgba[..., :3].astype(np.float32), cleanness
+
+
+def _bounds(mask: np.ndarray) -> tuple[slice, slice]:
+    """(rows, columns) slices of the bounding box of a bool (S, S) mask (empty if none)."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return slice(0, 0), slice(0, 0)
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
 
 
 def _smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: float
