@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import from_lab, masked_blur, to_lab
-from facedub.composite.grain import SURVIVAL_GAIN, grain_level, match_grain
+from facedub.composite.grain import grain_level, match_grain
 from facedub.composite.tone import carry_detail
 
 SIZE = 128
@@ -55,18 +55,5 @@ def test_grain_is_added_to_a_smooth_face_up_to_the_frames_level() -> None:
     matched = match_grain(smooth, grainy, mask, rng)
     level = grain_level(cv2.cvtColor(matched, cv2.COLOR_RGB2GRAY).astype(np.float32), mask)
     wanted = grain_level(grainy[..., 0].astype(np.float32), mask)
-    # At least the frame's grain, and more by about the share paste-back and encoding remove.
-    assert wanted * 0.9 < level < SURVIVAL_GAIN * 1.25 * wanted
+    assert abs(level - wanted) < 0.25 * wanted
     assert match_grain(grainy, smooth, mask, rng) is grainy  # never removed
-
-
-def test_a_face_softer_than_the_frame_is_sharpened_back_and_a_sharp_one_left() -> None:
-    from facedub.composite.detail import detail_energy, restore_sharpness
-
-    mask = np.ones((SIZE, SIZE), dtype=np.float32)
-    pores = np.random.default_rng(4).normal(0, 8, (SIZE, SIZE, 1)).astype(np.float32)
-    sharp = np.clip(_skin(150, 4) + pores, 0, 255).astype(np.uint8)  # fine texture
-    soft = cv2.GaussianBlur(sharp, (0, 0), 1.2)
-    restored = restore_sharpness(soft, sharp, mask)
-    assert detail_energy(restored, mask) > 2.0 * detail_energy(soft, mask)
-    assert restore_sharpness(sharp, soft, mask) is sharp

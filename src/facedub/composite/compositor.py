@@ -20,7 +20,7 @@ from facedub.composite.color import (
     relight,
     to_lab,
 )
-from facedub.composite.detail import match_sharpness, restore_sharpness
+from facedub.composite.detail import match_sharpness
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.masks import face_mask
 from facedub.composite.occlusion import edge_occluders
@@ -105,8 +105,6 @@ class Compositor:
             mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)
             mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
         face = match_sharpness(swapped.image, target.image, mask)
-        if config.grain:  # texture matched both ways: softer faces are sharpened back
-            face = restore_sharpness(face, target.image, mask)
         face = self._match_colour(target, face, mask)
         if config.grain:
             state = self._state(target.track)

@@ -32,22 +32,3 @@ def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> n
         if detail_energy(blurred, mask) <= wanted * 1.1:
             return blurred
     return cv2.GaussianBlur(face, (0, 0), SIGMAS[-1])
-
-
-UNSHARP_SIGMA = 1.0
-MAX_UNSHARP = 1.5
-
-
-def restore_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The face sharpened (unsharp mask) toward the target's detail energy when it is
-    clearly softer: warping resamples the source twice (into the crop, back into the
-    frame), which softens what the source had. The amount comes from the energy ratio
-    (the Laplacian is linear, so sharpening by k scales the fine band's energy by about
-    (1 + k)^2), at most MAX_UNSHARP."""
-    wanted, present = detail_energy(target, mask), detail_energy(face, mask)
-    if present <= 0.0 or present >= 0.8 * wanted:
-        return face
-    amount = min(MAX_UNSHARP, float(np.sqrt(wanted / present)) - 1.0)
-    soft = cv2.GaussianBlur(face, (0, 0), UNSHARP_SIGMA).astype(np.float32)
-    sharp = face.astype(np.float32) + amount * (face.astype(np.float32) - soft)
-    return np.clip(sharp + 0.5, 0, 255).astype(np.uint8)

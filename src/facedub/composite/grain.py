@@ -14,11 +14,6 @@ FLAT_GRADIENT = 4.0  # grey levels per pixel below which skin counts as flat
 # Mean |x - median3(x)| of unit Gaussian noise: converts the residual to a noise sigma.
 RESIDUAL_PER_SIGMA = 0.75
 MIN_MISSING = 0.3  # grey levels of missing residual below which nothing is added
-# Pasting the crop back into the frame (bilinear) and encoding it (H.264, CRF 18) remove
-# much of fine noise: with the noise matched in the crop, swapped faces of the shared
-# headturn-woman clip still measured 0.5-0.6 grey levels of grain against the frame's
-# 1.0-1.3 after both. So the noise added is this much stronger than the crop needs.
-SURVIVAL_GAIN = 1.5
 
 
 def grain_level(grey: np.ndarray, mask: np.ndarray) -> float:
@@ -70,7 +65,7 @@ def add_grain(face: np.ndarray, levels: GrainLevels, mask: np.ndarray,
     wanted, present = levels.target, levels.face
     if wanted - present < MIN_MISSING:
         return face
-    sigma = SURVIVAL_GAIN * float(np.sqrt(wanted ** 2 - present ** 2)) / RESIDUAL_PER_SIGMA
+    sigma = float(np.sqrt(wanted ** 2 - present ** 2)) / RESIDUAL_PER_SIGMA
     noise = rng.standard_normal(face.shape[:2], dtype=np.float32) * (sigma * mask)
     noisy = face.astype(np.float32) + noise[..., None]
     return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
