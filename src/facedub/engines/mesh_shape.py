@@ -39,6 +39,12 @@ OVAL_RAMP = 0.3  # template units from the face oval over which moves fade to ze
 SCALE_LIMITS = (0.8, 1.25)  # a feature's size changes at most this much
 TARGET_RATE = 0.08  # share of each new frame in the target's running mean shape
 MAX_MOVE = 0.12  # template units: the largest move of a feature's centre
+# Differences this small are landmark noise and expression, not identity: the same man in
+# a photo and in a clip of another day differed by 0.004-0.03 units and 1-4% in size per
+# feature (11% for a smiling mouth), two different men by 0.03-0.13 and 3-17%. Only what
+# lies beyond is moved, so a self-swap is left nearly alone.
+DEAD_SHIFT = 0.02
+DEAD_SCALE = 0.05  # in log(size ratio)
 
 
 @dataclass(frozen=True)
@@ -118,11 +124,13 @@ def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
     centre_source = source[feature.anchors].mean(axis=0)
     spread_mean = _spread(mean[feature.anchors])
     spread_source = _spread(source[feature.anchors])
-    scale = float(np.clip(spread_source / max(spread_mean, 1e-6), *SCALE_LIMITS))
+    log_scale = float(np.log(max(spread_source, 1e-6) / max(spread_mean, 1e-6)))
+    log_scale = float(np.sign(log_scale)) * max(abs(log_scale) - DEAD_SCALE, 0.0)
+    scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
     shift = centre_source - centre_mean
     length = float(np.linalg.norm(shift[:2]))
-    if length > MAX_MOVE:
-        shift *= MAX_MOVE / length
+    wanted = min(max(length - DEAD_SHIFT, 0.0), MAX_MOVE)
+    shift *= wanted / max(length, 1e-9)
     centre_now = free[feature.anchors].mean(axis=0)
     return (free - centre_now) * (scale - 1.0) + shift
 
