@@ -11,11 +11,11 @@ toward the source person's own 3D shape:
 2. The source's shape is the median pose-free shape of its faces; the target's is a
    running mean over its track (so the target's expression of the moment is not mistaken
    for its shape).
-3. Per feature (each eye, each brow, the nose, the mouth) the target feature is moved and
-   scaled so that its centre and size become the source's; the feature's own current
-   outline (a blink, an open mouth) is kept. Other points follow smoothly (Gaussian
-   interpolation), and the face oval stays where it is: the result stays inside the
-   compositor's mask.
+3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
+   that its centre and size become the source's; the feature's own current outline (a
+   blink) is kept. The mouth is left to the target: its shape is mostly expression.
+   Other points follow smoothly (Gaussian interpolation), and the face oval stays where
+   it is: the result stays inside the compositor's mask.
 
 All landmark arrays are (478, 3) in crop pixels (z in the same units); template units
 have the eye centres 1 apart.
@@ -56,15 +56,14 @@ class _Feature:
 def _features() -> tuple[_Feature, ...]:
     regions = mesh_regions()
     eye_corners = {"left": np.array([362, 263]), "right": np.array([33, 133])}
-    mouth_anchors = np.array([61, 291, 0, 17])
+    # Not the mouth: its width and height are mostly expression (a smiling source photo
+    # widened the target's mouth into a grimace on the skin-tones pair).
     return (
         _Feature(regions.left_eye, eye_corners["left"]),
         _Feature(regions.right_eye, eye_corners["right"]),
         _Feature(regions.left_eyebrow, regions.left_eyebrow),
         _Feature(regions.right_eyebrow, regions.right_eyebrow),
         _Feature(regions.nose, regions.nose),
-        _Feature(np.unique(np.concatenate([regions.lips_outer, regions.lips_inner])),
-                 mouth_anchors),
     )
 
 
