@@ -6,6 +6,7 @@ on the same folder shows the speed of re-swapping with other settings. Prints a 
 table and writes JSON.
 
     python benchmarks/swap_speed.py [--repeats 3] [--engine mesh] [--out results.json]
+        [--target NAME]  (only these shared clips; default both)
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--preset", default="medium", help="x264 preset passed to swap")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--target", action="append", choices=TARGETS,
+                        help="measure only this clip (repeatable)")
     args = parser.parse_args()
     rows, results = [], []
     with tempfile.TemporaryDirectory(prefix="facedub-bench-") as temporary:
         folder = Path(temporary)
-        for name in TARGETS:
+        for name in args.target or TARGETS:
             target = SHARED_FACES / name
             info = media.probe(target)
             first, again = [], []

@@ -125,7 +125,7 @@ def test_two_person_call_swaps_only_the_chosen_person(
     assert difference[:, half:].max() > 60  # the right person's face changed
 
 
-@pytest.mark.parametrize("color", ["reinhard", "histogram", "none"])
+@pytest.mark.parametrize("color", ["detail", "reinhard", "histogram", "none"])
 @pytest.mark.parametrize("blend", ["feather", "poisson"])
 def test_every_colour_and_blend_mode_runs_on_a_photo(color: str, blend: str, faces_dir: Path,
                                                      tmp_path_factory: pytest.TempPathFactory

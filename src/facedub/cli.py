@@ -302,7 +302,9 @@ def swap(
     target_person: Annotated[Path | None, typer.Option(
         help="Photo of the target person to replace; default: the one with the most "
              "screen time.")] = None,
-    color: Annotated[str, typer.Option(help="reinhard | histogram | none")] = "reinhard",
+    color: Annotated[str, typer.Option(
+        help="detail (target's light and tone, source's detail) | reinhard | histogram | "
+             "none")] = "detail",
     blend: Annotated[str, typer.Option(help="feather | poisson")] = "feather",
     mask_erode: Annotated[int, typer.Option(help="Shrink the mask (pixels at 256 px).")] = 5,
     mask_blur: Annotated[int, typer.Option(help="Feather width (pixels at 256 px).")] = 15,

@@ -52,6 +52,11 @@ def test_video_against_itself_has_no_error_and_keeps_the_target_identity(
     assert summary.mean("id_nearer_source") == 0.0
     assert summary.mean("id_retrieved") == 0.0
     assert any("every frame" in line for line in self_report.summary_lines())
+    # The target is its own ideal output: perfect fidelity, no artifact anywhere.
+    assert _values(self_report, "face_ssim").min() == pytest.approx(1.0)
+    for name in ("invented_colour", "blobs", "doubled_edges", "sharpness_mismatch",
+                 "grain_mismatch", "tone_vs_neck"):
+        assert np.abs(_values(self_report, name)).max() < 1e-3, name
 
 
 class _Links(HTMLParser):
@@ -65,7 +70,7 @@ class _Links(HTMLParser):
 
 def test_report_files_and_html_with_local_links_only(self_report: Report) -> None:
     out = self_report.out_dir
-    for name in ("summary.json", "frames.csv", "index.html"):
+    for name in ("summary.json", "frames.csv", "index.html", "sheet.png"):
         assert (out / name).is_file()
     parser = _Links()
     parser.feed(self_report.html.read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-COLOR_METHODS = ("reinhard", "histogram", "none")
+COLOR_METHODS = ("detail", "reinhard", "histogram", "none")  # detail: composite/tone.py
 HISTOGRAM_BINS = 128
 STATS_SIZE = 128
 CHROMA_FLOOR = 3.0  # |mean a or b| below which a face counts as colourless
@@ -107,13 +107,13 @@ def relight(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray, sigm
     images' masked low-pass (shadows, light direction, coloured light) is added to the face,
     which keeps its own fine detail. Chroma is carried at a quarter strength: skin colour is
     the source's, the colour of the light is the target's."""
-    face_low = _masked_blur(face_lab, mask, sigma)
-    target_low = _masked_blur(target_lab, mask, sigma)
+    face_low = masked_blur(face_lab, mask, sigma)
+    target_low = masked_blur(target_lab, mask, sigma)
     weights = np.array([strength, strength / 4, strength / 4], dtype=np.float32)
     return (face_lab + (target_low - face_low) * weights).astype(np.float32)
 
 
-def _masked_blur(lab: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+def masked_blur(lab: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur that averages only pixels inside the mask (normalised convolution).
 
     Computed at reduced resolution: what survives a blur this wide has no detail to lose,

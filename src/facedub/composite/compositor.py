@@ -21,16 +21,20 @@ from facedub.composite.color import (
     to_lab,
 )
 from facedub.composite.detail import match_sharpness
+from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.occlusion import edge_occluders
+from facedub.composite.tone import carry_detail
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
 
+DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
+
 
 @dataclass(frozen=True)
 class CompositeConfig:
-    color: str = "reinhard"  # reinhard | histogram | none
+    color: str = "detail"  # detail | reinhard | histogram | none (see COLOR_METHODS)
     blend: str = "feather"  # feather | poisson
     mask_erode: int = 5  # pixels at a 256 px crop; scaled with the crop
     mask_blur: int = 15  # feather width, pixels at a 256 px crop; scaled with the crop
@@ -39,6 +43,7 @@ class CompositeConfig:
     smooth_landmarks: bool = True
     keep_occluders: bool = True  # hair at the face's edges is not swapped, either way
     color_easing: float = 0.3  # share of the new frame's colour statistics
+    grain: bool = True  # add the frame's grain to a face smoother than it
 
     def __post_init__(self) -> None:
         if self.color not in COLOR_METHODS:
@@ -69,6 +74,7 @@ class _ColourState:
     source_stats: ColorStats | None = None
     target_stats: ColorStats | None = None
     lut: np.ndarray | None = None
+    grain: GrainLevels | None = None
 
 
 class Compositor:
@@ -82,6 +88,7 @@ class Compositor:
         self.config = config
         self._landmark_filters: dict[int, SpeechFilter] = {}  # smooth_landmarks only
         self._colour_states: dict[int, _ColourState] = {}  # composite only
+        self._rng = np.random.default_rng(0)  # grain (composite only); a swap repeats exactly
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:
@@ -106,6 +113,12 @@ class Compositor:
             mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
         face = match_sharpness(swapped.image, target.image, mask)
         face = self._match_colour(target, face, mask)
+        if config.grain:
+            state = self._colour_states.setdefault(target.track, _ColourState())
+            state.grain = grain_levels(face, target.image, mask, state.grain)
+            face = add_grain(face, state.grain, mask, self._rng)
+        if swapped.kept is not None:  # the target's own eyes and mouth: not recoloured
+            face = feather_blend(swapped.image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)
         else:
@@ -119,6 +132,11 @@ class Compositor:
             return face
         state = self._colour_states.setdefault(target.track, _ColourState())
         face_lab, target_lab = to_lab(face), to_lab(target.image)
+        if config.color == "detail":
+            # The target's light and skin tone, the source's detail: no relight needed.
+            sigma = target.image.shape[0] / DETAIL_SIGMA_DIVISOR
+            return from_lab(carry_detail(face_lab, target_lab, (mask > 0.05).astype(
+                np.float32), sigma))
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
                                                                     config.color_easing)

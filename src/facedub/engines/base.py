@@ -36,11 +36,15 @@ class SwappedFace:
     """The source person's face in the target's crop.
 
     `image` (S, S, 3) uint8 RGB; `mask` (S, S) float32 in [0, 1]: where the engine's face
-    is valid (the compositor intersects it with the target's landmark mask).
+    is valid (the compositor intersects it with the target's landmark mask); `kept`
+    (S, S) float32 in [0, 1] or None: where `image` shows the target's own pixels (its eyes
+    and mouth opening, possibly moved with the face shape), which the compositor leaves
+    uncoloured.
     """
 
     image: np.ndarray
     mask: np.ndarray
+    kept: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

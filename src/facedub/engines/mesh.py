@@ -15,21 +15,24 @@ import cv2
 import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
+from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import region_weights, target_expression_lines
 from facedub.engines.mesh_mouth import keep_target_interior, mouth_interior
+from facedub.engines.mesh_shape import FaceShape
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
     TargetRaster,
-    plan_sampling,
     rasterize,
     source_maps,
+    triangle_visibility,
     upsample,
 )
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import feather
+from facedub.faces.masks import feather, polygon_mask
+from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).
@@ -37,6 +40,16 @@ EXPRESSION_KEYS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
                    "mouthSmileRight", "mouthPucker", "mouthFunnel", "browInnerUp",
                    "browDownLeft", "browDownRight")
 CROP_CACHE_SIZE = 48
+BLINK_KEYS = ("eyeBlinkLeft", "eyeBlinkRight")
+# The target's kept eyes reach this share of the crop past the eye contour (lids and
+# lashes stay the target's, so they meet the source's skin on the lid, not on the lash
+# line), and this much more when the target blinks (the whole closed lid is its own).
+EYE_MARGIN = 0.012
+BLINK_MARGIN = 0.03
+CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin fills in
+MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
+MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
+MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 T = TypeVar("T")
 
 
@@ -49,12 +62,15 @@ class MeshEngineConfig:
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
+    shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
             raise FacedubError("--neighbours must be between 1 and 16")
         if not 0.0 < self.follow <= 1.0:
             raise FacedubError("the mesh engine's follow rate must be in (0, 1]")
+        if not 0.0 <= self.shape <= 1.0:
+            raise FacedubError("the mesh engine's shape strength must be in [0, 1]")
 
 
 class MeshEngine:
@@ -79,11 +95,16 @@ class MeshEngine:
         self._blendshapes = np.array([r.blendshapes for r in self._records])
         self._expressions = self._blendshapes[:, keys]
         self._expression_keys = keys
-        self._vertices = [mesh_vertices(landmarks_in_crop(r.frame_landmarks, r.face_from_frame))
-                          for r in self._records]
+        source_landmarks = [landmarks_in_crop(r.frame_landmarks, r.face_from_frame)
+                            for r in self._records]
+        self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
+        self._shape = FaceShape(source_landmarks, self.config.shape)
         self._crops: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
         self._interiors: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
+        self._mirror_clean: _Recent[bool] = _Recent(4 * CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
+        self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
+        self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
         self._blend_by_track: dict[int, dict[int, float]] = {}
 
     @property
@@ -100,53 +121,157 @@ class MeshEngine:
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         size = target.image.shape[0]
-        vertices = mesh_vertices(target.face_landmarks)
-        raster = rasterize(vertices, mesh_depths(target.face_landmarks), size, self._topology)
+        landmarks = self._shape.moved(target.track, target.face_landmarks)
+        vertices = mesh_vertices(landmarks)
+        raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
-        interior_total = np.zeros((size, size), dtype=np.float32)
         weight_sum = np.zeros((size, size), dtype=np.float32)
-        blend = self._choose_sources(target)
+        coverage = np.zeros((size, size), dtype=np.float32)  # clean source share per pixel
+        inside = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
+        blend = self._choose_sources(target)  # once a frame: it eases the track's choice
         for index, weight in blend.items():
-            sampling = self._sampling(index)
-            map_x, map_y = source_maps(raster, self._vertices[index], sampling.triangles, size)
-            texture = cv2.remap(self._crop(index), map_x, map_y, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-            # Trust each pixel as much as the source shows the triangle it came from.
-            trust = upsample(weight * (sampling.visibility[raster.triangle] + 1e-3), raster,
-                             size)
-            total += texture * trust[..., None]
-            weight_sum += trust
-            if self.config.keep_target_mouth:
-                interior_total += trust * cv2.remap(
-                    self._interior(index), map_x, map_y, cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-        covered = weight_sum > 1e-4
-        image = target.image.astype(np.float32)
-        image[covered] = total[covered] / weight_sum[covered, None]
-        mask = self._mask(raster, size)
+            self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage))
+        image = total / np.maximum(weight_sum, 1e-6)[..., None]
+        # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
+        # is left to show (hair over the source's forehead on both sides, outside a cut-off
+        # photo): its own skin, which the compositor tones like the rest.
+        unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
+        image += unclean[..., None] * (target.image - image)
+        # The target itself where it keeps its eyes and mouth, reshaped like the source so
+        # they move with the features around them.
+        kept = self._kept(raster, size, target, landmarks)
         if self.config.keep_target_mouth:
-            interior = np.zeros((size, size), dtype=np.float32)
-            interior[covered] = interior_total[covered] / weight_sum[covered]
-            image, mask = keep_target_interior(image, mask, target.image, interior)
+            # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
+            # broad smile: the target's own pixels wherever they were warped to.
+            interior = self._warped_interior(blend, raster, size)
+            image, not_interior = keep_target_interior(image, np.ones_like(interior),
+                                                       target.image, interior)
+            kept = np.maximum(kept, 1.0 - not_interior)
+        box = _bounds(kept > 0.01)
+        reshaped = self._reshaped_target(target, landmarks, raster, size, box)
+        image[box] += kept[box][..., None] * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
             source_blendshapes = sum(w * self._blendshapes[i] for i, w in blend.items())
             weights = region_weights(np.asarray(source_blendshapes), target.blendshapes)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights)
-        return SwappedFace(image=image_u8, mask=mask)
+        return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
+                           kept=kept)
+
+    def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int
+                         ) -> np.ndarray:
+        """(S, S) float32 in [0, 1]: the blended source faces' mouth interiors (teeth,
+        cavity) warped onto the target raster."""
+        interior = np.zeros((size, size), dtype=np.float32)
+        for index, weight in blend.items():
+            map_x, map_y = source_maps(raster, self._vertices[index],
+                                       self._sampling(index).triangles, size)
+            interior += weight * cv2.remap(self._interior(index), map_x, map_y,
+                                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                           borderValue=0.0)
+        return np.clip(interior / max(sum(blend.values()), 1e-6), 0.0, 1.0)
+
+    def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
+                    inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray]
+                    ) -> None:
+        """Accumulate one source face's warped texture, trusted per pixel by how well the
+        source shows each triangle and how clean its pixels are. Where the source turns a
+        triangle away or shows no clean skin there (hair, outside the photo), its mirror
+        image on the other side of the face fills in; the weights are smoothed so that no
+        triangle edge shows where direct and mirrored texture meet. `sums`: the (S, S, 3)
+        weighted texture, (S, S) weight and (S, S) clean coverage being accumulated."""
+        total, weight_sum, coverage = sums
+        crop = self._clean_crop(index)
+        direct = self._sampling(index)
+        mirror = self._mirror(index)
+        smooth = size / 48.0
+        texture, cleanness = _warp(crop, raster, self._vertices[index], direct.triangles, size)
+        trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
+                                 raster, size, smooth) * (cleanness + 1e-3)
+        total += texture * trust[..., None]
+        weight_sum += trust
+        coverage += weight * cleanness
+        # Where the source turns a triangle away and shows its mirror image clearly better.
+        turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
+            (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
+        need = _smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+        if self._mirror_cleans(index):
+            need = np.maximum(need, (1.0 - cleanness) * inside)
+        if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
+            return
+        rows, columns = _bounds(need > 0.05)
+        # The mirror only where it is needed (the forehead under hair, the far side of a
+        # turned face): remapping a box instead of the whole crop.
+        map_x, map_y = source_maps(raster, self._vertices[index], mirror.triangles, size)
+        box = (rows, columns)
+        texture, cleanness = _split(cv2.remap(crop, map_x[box], map_y[box], cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_REPLICATE))
+        used = cleanness * need[box]
+        trust = _smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
+                                 raster, size, smooth)[box] * (used + 1e-3) * MIRROR_PREFERENCE
+        total[box] += texture * trust[..., None]
+        weight_sum[box] += trust
+        coverage[box] += weight * used * (1.0 - coverage[box].clip(0, 1))
+
+    def _reshaped_target(self, target: TargetFace, landmarks: np.ndarray,
+                         raster: TargetRaster, size: int, box: tuple[slice, slice]
+                         ) -> np.ndarray:
+        """(H, W, 3) float32 inside `box`: the target crop warped from its own mesh onto
+        the moved one (`landmarks`); the crop itself where nothing moved by half a pixel."""
+        image = target.image[box].astype(np.float32)
+        moved = np.abs(landmarks[:, :2] - target.face_landmarks[:, :2]).max()
+        if moved < 0.5 or image.size == 0:
+            return image
+        map_x, map_y = source_maps(raster, mesh_vertices(target.face_landmarks),
+                                   self._topology.triangles, size)
+        warped = cv2.remap(target.image, map_x[box], map_y[box], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        np.copyto(warped, image, where=(map_x[box] < 0)[..., None])  # outside the mesh
+        return warped
 
     def _sampling(self, index: int) -> SourceSampling:
-        return self._samplings.get(
-            index, lambda: plan_sampling(self._vertices[index], self._topology))
+        """Every triangle sampled from itself, with how well the source shows it."""
+        def plan() -> SourceSampling:
+            triangles = self._topology.triangles
+            return SourceSampling(triangles, triangle_visibility(
+                self._vertices[index], self._topology.template_vertices, triangles))
+        return self._samplings.get(index, plan)
 
-    def _crop(self, index: int) -> np.ndarray:
-        return self._crops.get(index, lambda: self._source.load_image(self._records[index]))
+    def _mirror(self, index: int) -> SourceSampling:
+        """Every triangle sampled from its mirror image on the other side of the face."""
+        def plan() -> SourceSampling:
+            mirror = self._topology.mirror
+            visibility = triangle_visibility(self._vertices[index],
+                                             self._topology.template_vertices, mirror)
+            return SourceSampling(triangles=mirror, visibility=visibility)
+        return self._mirrors.get(index, plan)
+
+    def _mirror_cleans(self, index: int) -> bool:
+        """Whether the source's other side is clean where this side is not (a fringe to
+        one side, a photo cut on one side); hair over the whole forehead is not."""
+        def check() -> bool:
+            clean = self._clean_crop(index)[..., 3] > 127
+            return bool(np.mean(~clean & np.fliplr(clean)) > 0.002)
+        return self._mirror_clean.get(index, check)
+
+    def _clean_crop(self, index: int) -> np.ndarray:
+        """(S, S, 4) uint8: the source crop, RGB, and its clean weight (0..255) as a fourth
+        channel, so one remap warps both."""
+        def load() -> np.ndarray:
+            record = self._records[index]
+            crop = self._source.load_image(record)
+            clean = clean_weights(crop, landmarks_in_crop(record.frame_landmarks,
+                                                          record.face_from_frame))
+            alpha = np.round(clean * 255.0).astype(np.uint8)
+            return np.concatenate([crop, alpha[..., None]], axis=2)
+        return self._crops.get(index, load)
 
     def _interior(self, index: int) -> np.ndarray:
         record = self._records[index]
         return self._interiors.get(index, lambda: mouth_interior(
-            self._crop(index), landmarks_in_crop(record.frame_landmarks, record.face_from_frame)))
+            self._clean_crop(index)[..., :3],
+            landmarks_in_crop(record.frame_landmarks, record.face_from_frame)))
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""
@@ -171,16 +296,68 @@ class MeshEngine:
         self._blend_by_track[target.track] = kept
         return kept
 
-    def _mask(self, raster: TargetRaster, size: int) -> np.ndarray:
-        """Where the warped face is valid, minus the eye and mouth openings the target
-        keeps (feathered a little so lids and lips meet softly)."""
-        keep = np.zeros(len(self._topology.triangles), dtype=bool)
-        if self.config.keep_target_eyes:
-            keep |= self._topology.eye_openings
+    def _kept(self, raster: TargetRaster, size: int, target: TargetFace,
+              landmarks: np.ndarray) -> np.ndarray:
+        """(S, S) float32: where the target keeps its own eyes and mouth opening (feathered
+        a little so lids and lips meet softly). The kept eyes reach past their contour over
+        the lashes, further when the target blinks."""
+        kept = np.zeros((size, size), dtype=np.float32)
         if self.config.keep_target_mouth:
-            keep |= self._topology.mouth_opening
-        valid = upsample((~keep[raster.triangle]).astype(np.float32), raster, size)
-        return feather(valid, erode=2, blur=max(2, size // 96))
+            mouth = upsample(self._topology.mouth_opening[raster.triangle].astype(np.float32),
+                             raster, size)
+            kept = feather(mouth, erode=-2, blur=max(2, size // 96))
+        if self.config.keep_target_eyes:
+            kept = np.maximum(kept, self._kept_eyes(target, size, landmarks))
+        return kept
+
+    def _kept_eyes(self, target: TargetFace, size: int, landmarks: np.ndarray) -> np.ndarray:
+        """(S, S) float32: the eye openings of `landmarks`, grown by EYE_MARGIN (plus
+        BLINK_MARGIN times how closed the target's eyes are) and feathered."""
+        regions = mesh_regions()
+        half = size // 2  # a soft mask: built at half size
+        points = landmarks[:, :2] * (half / size)
+        eyes = np.maximum(polygon_mask(points[regions.left_eye], half),
+                          polygon_mask(points[regions.right_eye], half))
+        blink = float(np.max(target.blendshapes[self._blink_keys]))
+        grow = round(half * (EYE_MARGIN + BLINK_MARGIN * float(np.clip(blink, 0.0, 1.0))))
+        kept = feather(eyes, erode=-max(1, grow), blur=max(2, half // 48))
+        full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
+                                      interpolation=cv2.INTER_LINEAR)
+        return full
+
+
+def _warp(crop: np.ndarray, raster: TargetRaster, vertices: np.ndarray,
+          triangles: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(texture (S, S, 3) float32, cleanness (S, S) float32) of a source `crop` with its
+    clean channel (see `_clean_crop`) warped onto the target raster through `triangles`."""
+    map_x, map_y = source_maps(raster, vertices, triangles, size)
+    return _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE))
+
+
+def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cleanness: np.ndarray = rgba[..., 3].astype(np.float32) * (1.0 / 255.0)
+    return rgba[..., :3].astype(np.float32), cleanness
+
+
+def _bounds(mask: np.ndarray) -> tuple[slice, slice]:
+    """(rows, columns) slices of the bounding box of a bool (S, S) mask (empty if none)."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return slice(0, 0), slice(0, 0)
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
+
+
+def _smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: float
+                     ) -> np.ndarray:
+    """Per-covered-pixel values (P,) as a (size, size) float32 image, Gaussian-smoothed
+    (`sigma` in crop pixels) at the raster's resolution, 0 where uncovered."""
+    small = np.zeros(raster.size * raster.size, dtype=np.float32)
+    small[raster.pixels] = values
+    blurred = cv2.GaussianBlur(small.reshape(raster.size, raster.size), (0, 0),
+                               max(0.5, sigma * raster.scale))
+    resized: np.ndarray = cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
+    return resized
 
 
 class _Recent(Generic[T]):

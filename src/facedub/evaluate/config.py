@@ -48,6 +48,8 @@ class EvalConfig:
     strip_frames: int = 8  # evenly spaced frames in the side-by-side strip
     cache_dir: Path | None = None  # where gallery descriptors are cached between runs
     landmarker: Path = field(default_factory=resolve_landmarker_model)  # resolved once
+    sheet_worst: int = 3  # worst frames per realism measure on the contact sheet
+    sheet_even: int = 4  # evenly spaced frames on the contact sheet
 
     def __post_init__(self) -> None:
         if self.gallery is not None and not Path(self.gallery).is_dir():
@@ -66,8 +68,9 @@ class EvalConfig:
             raise FacedubError("--max-faces must be at least 1")
         if self.source_frames < 1:
             raise FacedubError("--source-frames must be at least 1")
-        if self.worst_count < 0 or self.strip_frames < 0:
-            raise FacedubError("--worst and --strip must be 0 or more")
+        if min(self.worst_count, self.strip_frames, self.sheet_worst, self.sheet_even) < 0:
+            raise FacedubError("--worst, --strip and the sheet's frame counts must be 0 or "
+                               "more")
 
     def identity_step(self, face_frames: int) -> int:
         """Describe every Nth frame with a target face, for a clip with that many."""

@@ -73,10 +73,10 @@ class TargetAnalysis:
     spread: float  # mean distance of the person's sampled descriptors to their mean
 
 
-def source_identity(source: Path, work_dir: Path, config: EvalConfig,
-                    progress: Progress) -> tuple[Identity, tuple[Identity, ...]]:
-    """The source person (and the others seen beside them) from a video, photo, folder of
-    photos or faceset folder."""
+def source_identity(source: Path, work_dir: Path, config: EvalConfig, progress: Progress
+                    ) -> tuple[Identity, tuple[Identity, ...], Faceset]:
+    """The source person (and the others seen beside them, and the faceset read) from a
+    video, photo, folder of photos or faceset folder."""
     source = Path(source)
     if is_faceset(source):
         faceset = load_faceset(source, check_files=False)
@@ -89,7 +89,7 @@ def source_identity(source: Path, work_dir: Path, config: EvalConfig,
                                  write_crops=False, landmarker=config.landmarker)
         faceset = extract(source, work_dir, settings, progress).faceset
     chosen, others = _persons(faceset, f"source {source.name}", "source")
-    return chosen, others
+    return chosen, others, faceset
 
 
 def analyse_target(target: Path, work_dir: Path, config: EvalConfig,

@@ -9,7 +9,7 @@ of their own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,8 @@ from facedub.evaluate.metrics import (
 )
 from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
 from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
+from facedub.evaluate.realism import ARTIFACT_MEASURES, measure_realism, realism_regions
+from facedub.evaluate.sheet import SheetKeeper
 from facedub.faces.align import landmarks_in_crop
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
@@ -46,6 +48,12 @@ class Measured:
     frames: tuple[FrameMetrics, ...]
     pictures: PictureKeeper  # thumbnails kept for the report, written by it
     identity_step: int  # every Nth frame with a target face was described
+    sheet: SheetKeeper  # full-resolution crops for the contact sheet
+
+
+# What the contact sheet shows the worst frames of: every artifact measure, and the
+# self-swap SSIM turned round so that higher is worse.
+SHEET_MEASURES = (*ARTIFACT_MEASURES, "ssim_loss")
 
 
 @dataclass(frozen=True)
@@ -59,14 +67,21 @@ class _Face:
 
 
 def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequence[Identity],
-            encoder: IdentityEncoder, config: EvalConfig, progress: Progress) -> Measured:
-    """Measure every analysed target frame against the swapped frame at the same time."""
+            encoder: IdentityEncoder, config: EvalConfig, progress: Progress,
+            source_chroma: np.ndarray | None = None) -> Measured:
+    """Measure every analysed target frame against the swapped frame at the same time.
+
+    `source_chroma`: (B, B) bool chroma bins the source's skin uses
+    (`realism.used_chroma`), so its own colours do not count as invented; None: judge by
+    the target alone."""
     target_info, _ = check_kinds(target, swapped)
     face_frames = sorted(analysis.faces)
     step = config.identity_step(len(face_frames))
     sampled = set(face_frames[::step])
     source = _source_of(gallery)
     keeper = PictureKeeper(config.worst_count, strip_frames(face_frames, config.strip_frames))
+    sheet = SheetKeeper(SHEET_MEASURES, config.sheet_worst,
+                        strip_frames(face_frames, config.sheet_even))
     size = analysis.faceset.meta.crop_size
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
@@ -86,8 +101,11 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                 metrics, current = FrameMetrics(index, pair.target.time, "no_face"), None
                 if record is not None:
                     face = match_face(record.box, swapped_faces)
-                    metrics, current, thumb = _measure_face(pair, record, face, previous, size)
+                    metrics, current, thumb, crops = _measure_face(pair, record, face,
+                                                                   previous, size,
+                                                                   source_chroma)
                     _offer_pictures(keeper, metrics, thumb)
+                    _offer_sheet(sheet, metrics, crops)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)
                     if index in sampled and face is not None and pair.swapped is not None:
@@ -101,17 +119,18 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     finally:
         progress.finish()
     frames = _with_identity(frames, described, analysis.identity, gallery)
-    return Measured(tuple(frames), keeper, step)
+    return Measured(tuple(frames), keeper, step, sheet)
 
 
 def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
-                  previous: _Face | None, size: int
-                  ) -> tuple[FrameMetrics, _Face | None, np.ndarray]:
-    """Measures of one frame with a target face, the state for the next frame, and the
-    side-by-side thumbnail."""
+                  previous: _Face | None, size: int, source_chroma: np.ndarray | None
+                  ) -> tuple[FrameMetrics, _Face | None, np.ndarray, FaceCrops]:
+    """Measures of one frame with a target face, the state for the next frame, the
+    side-by-side thumbnail and the crops."""
     swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
-    crops = cut_crops(pair.target.image, swapped, record.face_from_frame,
-                      landmarks_in_crop(record.frame_landmarks, record.face_from_frame), size)
+    face_landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    crops = cut_crops(pair.target.image, swapped, record.face_from_frame, face_landmarks,
+                      size)
     thumb = side_by_side(crops.target, crops.swapped)
     status: Status = "missing" if pair.swapped is None else "lost" if face is None else "ok"
     base = FrameMetrics(pair.target.index, pair.target.time, status,
@@ -119,7 +138,7 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
                         target_pitch=record.pose.pitch, target_roll=record.pose.roll,
                         target_jaw_open=jaw_open(record.blendshapes))
     if face is None:
-        return base, None, thumb
+        return base, None, thumb, crops
     yaw, pitch, roll, pose = pose_errors(record.pose, face.pose)
     expression = expression_errors(record.blendshapes, face.blendshapes)
     seam = seam_measure(crops)
@@ -139,9 +158,12 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         eyes_closed_agree=expression.eyes_closed_agree, gaze_error=expression.gaze,
         flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,
         seam_color=seam.color, seam_color_excess=seam.color_excess,
-        seam_gradient=seam.gradient, seam_gradient_excess=seam.gradient_excess)
+        seam_gradient=seam.gradient, seam_gradient_excess=seam.gradient_excess,
+        **asdict(measure_realism(crops.target, crops.swapped,
+                                 realism_regions(face_landmarks, size, crops.valid),
+                                 source_chroma)))
     return metrics, _Face(pair.target.index, crops, record.frame_landmarks,
-                          face.landmarks), thumb
+                          face.landmarks), thumb, crops
 
 
 def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndarray) -> None:
@@ -153,6 +175,16 @@ def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndar
                      metrics.frame, thumb)
     if keeper.wants_strip(metrics.frame):
         keeper.offer_strip(metrics.frame, thumb)
+
+
+def _offer_sheet(sheet: SheetKeeper, metrics: FrameMetrics, crops: FaceCrops) -> None:
+    if sheet.wants_even(metrics.frame):
+        sheet.offer_even(metrics.frame, crops.target, crops.swapped)
+    if metrics.status != "ok":
+        return
+    for name in SHEET_MEASURES:
+        score = 1.0 - metrics.face_ssim if name == "ssim_loss" else metrics.value(name)
+        sheet.offer(name, score, metrics.frame, crops.target, crops.swapped)
 
 
 def _with_identity(frames: list[FrameMetrics], described: list[tuple[int, np.ndarray]],

@@ -109,6 +109,28 @@ METRICS: dict[str, Metric] = {
                             "mean gradient magnitude in the ring where the excess is largest"),
     "seam_gradient_excess": Metric("border gradient excess", "grey/px", "lower", "seam",
                                    "ring gradient beyond the target's own, worst ring"),
+    # Realism (evaluate/realism.py). Fidelity: against the target, the ideal output of a
+    # self-swap; for a swap of another person they only say how much changed.
+    "face_ssim": Metric("face SSIM (self-swap)", "", "higher", "fidelity",
+                        "SSIM of luma inside the face against the target"),
+    "face_psnr": Metric("face PSNR (self-swap)", "dB", "higher", "fidelity",
+                        "PSNR of RGB inside the face against the target"),
+    "edge_error": Metric("edge error (self-swap)", "", "lower", "fidelity",
+                         "mean |gradient difference| over the target's mean gradient"),
+    "invented_colour": Metric("invented colour", "share", "lower", "artifact",
+                              "face pixels whose chroma neither the target's face nor the "
+                              "source's skin uses"),
+    "blobs": Metric("dark/bright blobs", "share", "lower", "artifact",
+                    "skin covered by blobs the target does not have there"),
+    "doubled_edges": Metric("doubled edges", "share", "lower", "artifact",
+                            "bands around the kept eyes and mouth holding edges the target "
+                            "has nowhere near"),
+    "sharpness_mismatch": Metric("sharpness mismatch", "|log2|", "lower", "artifact",
+                                 "face-over-surroundings sharpness, swapped vs target"),
+    "grain_mismatch": Metric("grain mismatch", "|log2|", "lower", "artifact",
+                             "face-over-surroundings grain, swapped vs target"),
+    "tone_vs_neck": Metric("skin tone vs neck", "ΔE", "lower", "artifact",
+                           "face-minus-neck colour, swapped vs target"),
 }
 
 
@@ -155,6 +177,15 @@ class FrameMetrics:
     seam_color_excess: float = NAN
     seam_gradient: float = NAN
     seam_gradient_excess: float = NAN
+    face_ssim: float = NAN
+    face_psnr: float = NAN
+    edge_error: float = NAN
+    invented_colour: float = NAN
+    blobs: float = NAN
+    doubled_edges: float = NAN
+    sharpness_mismatch: float = NAN
+    grain_mismatch: float = NAN
+    tone_vs_neck: float = NAN
 
     def value(self, name: str) -> float:
         """The measure `name` (a key of METRICS)."""

@@ -1,7 +1,7 @@
 """The evaluation report on disk: summary.json for scripts, frames.csv, and index.html
 with plots and frame pictures as PNG files beside it (opens from disk, no network).
 
-    out_dir/summary.json, frames.csv, index.html, plots/*.png, frames/*.png
+    out_dir/summary.json, frames.csv, index.html, sheet.png, plots/*.png, frames/*.png
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from matplotlib.figure import Figure
 from facedub.evaluate.config import YAW_BINS
 from facedub.evaluate.metrics import FAILED, METRICS, FrameMetrics
 from facedub.evaluate.pictures import Picture, PictureKeeper, Pictures
+from facedub.evaluate.sheet import SheetKeeper
 from facedub.evaluate.summary import Summary
 from facedub.fsutil import atomic_path, write_json_atomic, write_text_atomic
 
 SUMMARY_FILE = "summary.json"
 FRAMES_FILE = "frames.csv"
 HTML_FILE = "index.html"
+SHEET_FILE = "sheet.png"  # the contact sheet: worst frames per realism measure
 PLOTS_DIR = "plots"
 FRAMES_DIR = "frames"
 
@@ -59,16 +61,17 @@ img { max-width: 100%; } .bad { color: #b00; }
 
 
 def write_report(out_dir: Path, summary: Summary, frames: Sequence[FrameMetrics],
-                 keeper: PictureKeeper) -> None:
+                 keeper: PictureKeeper, sheet: SheetKeeper | None = None) -> None:
     """Write the whole report into `out_dir` (created if needed); files are replaced
     atomically, so a reader never sees half a file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_old_pictures(out_dir)
+    has_sheet = sheet is not None and sheet.write(out_dir / SHEET_FILE)
     write_json_atomic(out_dir / SUMMARY_FILE, summary.to_json())
     write_text_atomic(out_dir / FRAMES_FILE, frames_csv(frames))
     pictures = keeper.write(out_dir / FRAMES_DIR, {f.frame: f.time for f in frames})
     plots = write_plots(out_dir / PLOTS_DIR, frames)
-    write_text_atomic(out_dir / HTML_FILE, html_page(summary, pictures, plots))
+    write_text_atomic(out_dir / HTML_FILE, html_page(summary, pictures, plots, has_sheet))
 
 
 def _remove_old_pictures(out_dir: Path) -> None:
@@ -79,6 +82,7 @@ def _remove_old_pictures(out_dir: Path) -> None:
             old.unlink()
     for stem, *_ in PLOTS:
         (out_dir / PLOTS_DIR / f"{stem}.png").unlink(missing_ok=True)
+    (out_dir / SHEET_FILE).unlink(missing_ok=True)
 
 
 def frames_csv(frames: Sequence[FrameMetrics]) -> str:
@@ -121,7 +125,8 @@ def write_plots(folder: Path, frames: Sequence[FrameMetrics]) -> list[Picture]:
     return written
 
 
-def html_page(summary: Summary, pictures: Pictures, plots: Sequence[Picture]) -> str:
+def html_page(summary: Summary, pictures: Pictures, plots: Sequence[Picture],
+              sheet: bool = False) -> str:
     e = html.escape
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -140,6 +145,11 @@ def html_page(summary: Summary, pictures: Pictures, plots: Sequence[Picture]) ->
         parts += [f'<img src="{e(p.file)}" alt="{e(p.caption)}">' for p in plots]
     if pictures.strip is not None:
         parts += ["<h2>Side by side</h2>", _figure(pictures.strip)]
+    if sheet:
+        parts += ["<h2>Contact sheet (worst frames per realism measure, full resolution; "
+                  "target left, swapped right)</h2>",
+                  f'<p><a href="{SHEET_FILE}"><img src="{SHEET_FILE}" alt="contact sheet">'
+                  "</a></p>"]
     sections = (
         ("Lost frames (target face left, swapped frame right)", pictures.lost),
         ("Worst frames by identity (distance to the source)", pictures.worst_identity),

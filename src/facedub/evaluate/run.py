@@ -14,6 +14,7 @@ from facedub.evaluate.inputs import analyse_target, build_gallery, source_identi
 from facedub.evaluate.measure import measure
 from facedub.evaluate.metrics import FrameMetrics
 from facedub.evaluate.report import FRAMES_FILE, HTML_FILE, SUMMARY_FILE, write_report
+from facedub.evaluate.source_skin import source_chroma
 from facedub.evaluate.summary import IdentitySummary, Summary, summarise
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.progress import NoProgress, Progress
@@ -61,13 +62,15 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
     started = time.monotonic()
     encoder = IdentityEncoder()
     with tempfile.TemporaryDirectory(prefix="facedub-eval-") as work:
-        source_person, source_others = source_identity(source, Path(work) / "source", config,
-                                                       progress)
+        source_person, source_others, source_faces = source_identity(
+            source, Path(work) / "source", config, progress)
+        chroma = source_chroma(source, source_faces)
         analysis = analyse_target(target, Path(work) / "target", config, progress)
         gallery, skipped = build_gallery(source_person, analysis.identity,
                                          source_others + analysis.others, config,
                                          (source, target, swapped), encoder)
-        measured = measure(target, swapped, analysis, gallery, encoder, config, progress)
+        measured = measure(target, swapped, analysis, gallery, encoder, config, progress,
+                           chroma)
         identity = IdentitySummary(
             step=measured.identity_step,
             described=sum(f.identity_sampled for f in measured.frames),
@@ -77,7 +80,7 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
             spread_target=analysis.spread)
         summary = summarise(measured.frames, source.name, target.name, swapped.name,
                             identity, time.monotonic() - started)
-        write_report(out_dir, summary, measured.frames, measured.pictures)
+        write_report(out_dir, summary, measured.frames, measured.pictures, measured.sheet)
     report = Report(out_dir, summary, measured.frames)
     log.info("evaluation of %s written to %s", swapped.name, report.html)
     return report

@@ -109,6 +109,13 @@ class Summary:
             f"seam: colour step {_num(m('seam_color'))} ΔE (excess "
             f"{_num(m('seam_color_excess'))}), gradient excess "
             f"{_num(m('seam_gradient_excess'))} grey/px",
+            f"realism: invented colour {_pct(m('invented_colour'))}, blobs "
+            f"{_pct(m('blobs'))}, doubled edges {_pct(m('doubled_edges'))}, sharpness "
+            f"{_num(m('sharpness_mismatch'))} / grain {_num(m('grain_mismatch'))} |log2|, "
+            f"tone vs neck {_num(m('tone_vs_neck'))} ΔE",
+            f"against the target (the ideal output of a self-swap): face SSIM "
+            f"{_num(m('face_ssim'), 3)}, PSNR {_num(m('face_psnr'), 1)} dB, edge error "
+            f"{_num(m('edge_error'))}",
             "",
             f"{'|yaw| deg':<10} {'frames':>6} {'lost':>6} {'nearer':>7} {'id→src':>7} "
             f"{'pose°':>6} {'expr':>6} {'flicker':>7} {'seamΔE+':>7}",

@@ -1,0 +1,102 @@
+"""Which pixels of a source face crop are clean skin and features, and which must not be
+carried onto the target: regions outside the source image (a photo whose face touches
+its border leaves black in the crop, which would become a dark stripe down a cheek),
+hair over the forehead and temples, and the shadow that hair casts.
+
+`clean_weights` gives a per-pixel weight in [0, 1]; the mesh engine multiplies its trust
+in each warped pixel by it and fills what is left out from the mirrored side of the face,
+then from the target's own skin.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.faces.regions import mesh_regions
+
+# Cheek and nose landmarks whose hull is almost always bare, lit skin.
+SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
+SKIN_DISTANCE = 3.0  # Mahalanobis distance (chroma) beyond which a pixel is not skin
+SHADOW_DEPTH = 2.5  # standard deviations of skin lightness below which skin is shadowed
+BORDER_MARGIN = 3  # pixels next to the outside of the source image are not trusted
+
+
+def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: 1 on clean source skin and features, 0 on what lies
+    outside the source image and on hair or hair shadow above the brows and beside the
+    eyes. `crop` (S, S, 3) uint8 RGB aligned source face, `face_landmarks` (478, 2+) in its
+    pixels. Judged at quarter size (hair is not fine detail), returned at full size."""
+    full = crop.shape[0]
+    outside = _outside_image(crop)
+    size = max(32, full // 4)
+    small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    points = np.asarray(face_landmarks)[:, :2] * (size / full)
+    reference = _hull(points[list(SKIN_REFERENCE)], size)
+    skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
+    foreign = np.zeros((size, size), dtype=np.float32)
+    if len(skin) >= 20:
+        foreign = _not_skin(lab, skin) * _outer_zone(points, size)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
+        foreign = cv2.dilate(foreign, kernel)  # hair edges are soft: take a margin
+    foreign = cv2.GaussianBlur(foreign, (0, 0), 1.0)
+    weights = 1.0 - cv2.resize(foreign, (full, full), interpolation=cv2.INTER_LINEAR)
+    weights[outside] = 0.0
+    return np.clip(weights, 0.0, 1.0).astype(np.float32)
+
+
+def _outside_image(crop: np.ndarray) -> np.ndarray:
+    """(S, S) bool: pure black regions touching the crop's border (the warp's fill
+    outside the source image), grown by BORDER_MARGIN."""
+    black = (crop.max(axis=2) <= 2).astype(np.uint8)
+    if not black.any():
+        return np.zeros(black.shape, dtype=bool)
+    _count, labels = cv2.connectedComponents(black, connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = np.isin(labels, edge[edge > 0])
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BORDER_MARGIN + 1,) * 2)
+    grown: np.ndarray = cv2.dilate(touching.astype(np.uint8), kernel).astype(bool)
+    return grown
+
+
+def _not_skin(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """(s, s) float32 0..1: how far each pixel is from the skin's colour (chroma by
+    Mahalanobis distance) or below its lightness (hair, the shadow hair casts)."""
+    chroma = skin[:, 1:].astype(np.float64)
+    mean = chroma.mean(axis=0)
+    inverse = np.linalg.inv(np.cov(chroma, rowvar=False) + np.eye(2))
+    offset = lab[..., 1:].reshape(-1, 2) - mean
+    distance = np.sqrt(np.einsum("pi,ij,pj->p", offset, inverse, offset)).reshape(
+        lab.shape[:2])
+    lightness = skin[:, 0]
+    floor = float(np.median(lightness)) - SHADOW_DEPTH * max(float(lightness.std()), 4.0)
+    by_colour = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0)
+    by_darkness = np.clip((floor - lab[..., 0]) / 6.0, 0.0, 1.0)
+    result: np.ndarray = np.maximum(by_colour, by_darkness).astype(np.float32)
+    return result
+
+
+def _outer_zone(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: 1 above the brows and beside the eyes (where hair falls), fading to
+    0 over a few pixels, so brows, eyes and the face centre are never judged."""
+    regions = mesh_regions()
+    right, left = points[regions.right_eyebrow], points[regions.left_eyebrow]
+    brow_top = float(min(right[:, 1].min(), left[:, 1].min()))
+    inner_x0, inner_x1 = float(right[:, 0].min()), float(left[:, 0].max())
+    nose_y = float(points[1, 1])
+    fade = 0.04 * size
+    ys = np.arange(size, dtype=np.float32)[:, None]
+    xs = np.arange(size, dtype=np.float32)[None, :]
+    above = np.clip((brow_top - fade - ys) / fade, 0, 1)
+    beside = np.clip((np.maximum(inner_x0 - xs, xs - inner_x1) - fade) / fade, 0, 1) * \
+        np.clip((nose_y - ys) / fade, 0, 1)
+    zone: np.ndarray = np.maximum(above, beside).astype(np.float32)
+    return zone
+
+
+def _hull(points: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    return mask.astype(bool)

@@ -1,0 +1,166 @@
+"""The source person's face shape on the target: so that identity survives head turns.
+
+Warping the source's texture over the *target's* landmark mesh keeps the target's face
+shape (where its eyes, brows, nose and mouth sit and how large they are), and under head
+turns shape is most of what makes a face someone's. Here the inner features are moved
+toward the source person's own 3D shape:
+
+1. Every face's 3D landmarks are made pose-free by the similarity (Umeyama, 3D) that best
+   maps the frontal template's frame points onto them: the nose and the face oval above
+   the eyes, which move neither with expression nor with the features being reshaped.
+2. The source's shape is the median pose-free shape of its faces; the target's is a
+   running mean over its track (so the target's expression of the moment is not mistaken
+   for its shape).
+3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
+   that its centre and size become the source's; the feature's own current outline (a
+   blink) is kept. The mouth is left to the target: its shape is mostly expression.
+   Other points follow smoothly (Gaussian interpolation), and the face oval stays where
+   it is: the result stays inside the compositor's mask.
+
+All landmark arrays are (478, 3) in crop pixels (z in the same units); template units
+have the eye centres 1 apart.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from facedub.faces.geometry import umeyama
+from facedub.faces.masks import upper_oval_mask
+from facedub.faces.regions import mesh_regions
+from facedub.faces.template import face_template
+
+FOLLOW_SIGMA = 0.22  # template units: how far other points follow a moved feature
+OVAL_RAMP = 0.3  # template units from the face oval over which moves fade to zero
+SCALE_LIMITS = (0.8, 1.25)  # a feature's size changes at most this much
+TARGET_RATE = 0.08  # share of each new frame in the target's running mean shape
+MAX_MOVE = 0.12  # template units: the largest move of a feature's centre
+# Differences this small are landmark noise and expression, not identity: the same man in
+# a photo and in a clip of another day differed by 0.004-0.03 units and 1-4% in size per
+# feature (11% for a smiling mouth), two different men by 0.03-0.13 and 3-17%. Only what
+# lies beyond is moved, so a self-swap is left nearly alone.
+DEAD_SHIFT = 0.02
+DEAD_SCALE = 0.05  # in log(size ratio)
+
+
+@dataclass(frozen=True)
+class _Feature:
+    points: np.ndarray  # landmark indices that move with the feature
+    anchors: np.ndarray  # the subset whose centre and spread define position and size
+
+
+def _features() -> tuple[_Feature, ...]:
+    regions = mesh_regions()
+    eye_corners = {"left": np.array([362, 263]), "right": np.array([33, 133])}
+    # Not the mouth: its width and height are mostly expression (a smiling source photo
+    # widened the target's mouth into a grimace on the skin-tones pair).
+    return (
+        _Feature(regions.left_eye, eye_corners["left"]),
+        _Feature(regions.right_eye, eye_corners["right"]),
+        _Feature(regions.left_eyebrow, regions.left_eyebrow),
+        _Feature(regions.right_eyebrow, regions.right_eyebrow),
+        _Feature(regions.nose, regions.nose),
+    )
+
+
+@functools.cache
+def _frame_points() -> np.ndarray:
+    regions = mesh_regions()
+    return np.unique(np.concatenate([regions.nose, regions.face_oval[upper_oval_mask()]]))
+
+
+def pose_free(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pose-free shape (478, 3) in template units, 4x4 template-to-crop similarity)."""
+    frame = _frame_points()
+    points = np.asarray(landmarks, dtype=np.float64)
+    transform = umeyama(face_template()[frame], points[frame])
+    inverse = np.linalg.inv(transform)
+    free = points @ inverse[:3, :3].T + inverse[:3, 3]
+    return free, transform
+
+
+class FaceShape:
+    """Moves target landmarks toward the source's shape; keeps a running mean shape per
+    target track. `strength` 0 leaves landmarks as they are, 1 moves fully."""
+
+    def __init__(self, source_landmarks: Sequence[np.ndarray], strength: float = 1.0) -> None:
+        shapes = [pose_free(landmarks)[0] for landmarks in source_landmarks]
+        self._source = np.median(np.stack(shapes), axis=0)
+        self._strength = strength
+        self._features = _features()
+        template = face_template()
+        self._fade = _oval_fade(template)
+        self._follow = _follow_weights(template, self._features)
+        self._target_mean: dict[int, np.ndarray] = {}
+
+    def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
+        """The target's landmarks (478, 3) with its features moved to the source's shape."""
+        if self._strength <= 0:
+            return landmarks
+        free, transform = pose_free(landmarks)
+        mean = self._target_mean.get(track)
+        mean = free if mean is None else mean + TARGET_RATE * (free - mean)
+        self._target_mean[track] = mean
+        moves = np.zeros((len(self._features), len(free), 3))
+        for k, feature in enumerate(self._features):
+            moves[k] = _feature_move(feature, free, mean, self._source)
+        # Each point moves as the features near it do; the oval stays.
+        displacement = np.einsum("kp,kpd->pd", self._follow, moves)
+        displacement *= (self._fade * self._strength)[:, None]
+        offset = displacement @ transform[:3, :3].T
+        return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
+
+
+def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
+                  source: np.ndarray) -> np.ndarray:
+    """(478, 3) displacement, in template units, that gives the feature the source's
+    centre and size; defined for every point (points far away are weighted out later)."""
+    centre_mean = mean[feature.anchors].mean(axis=0)
+    centre_source = source[feature.anchors].mean(axis=0)
+    spread_mean = _spread(mean[feature.anchors])
+    spread_source = _spread(source[feature.anchors])
+    log_scale = float(np.log(max(spread_source, 1e-6) / max(spread_mean, 1e-6)))
+    log_scale = float(np.sign(log_scale)) * max(abs(log_scale) - DEAD_SCALE, 0.0)
+    scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
+    shift = centre_source - centre_mean
+    length = float(np.linalg.norm(shift[:2]))
+    wanted = min(max(length - DEAD_SHIFT, 0.0), MAX_MOVE)
+    shift *= wanted / max(length, 1e-9)
+    centre_now = free[feature.anchors].mean(axis=0)
+    return (free - centre_now) * (scale - 1.0) + shift
+
+
+def _spread(points: np.ndarray) -> float:
+    return float(np.sqrt(((points[:, :2] - points[:, :2].mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def _follow_weights(template: np.ndarray, features: Sequence[_Feature]) -> np.ndarray:
+    """(K, 478): how much each point follows each feature; a feature's own points follow it
+    alone, others by Gaussian distance to its nearest point, normalised where features
+    overlap."""
+    points = template[:, :2]
+    weights = np.zeros((len(features), len(points)))
+    for k, feature in enumerate(features):
+        distance = np.linalg.norm(points[:, None, :] - points[None, feature.points, :2],
+                                  axis=2).min(axis=1)
+        weights[k] = np.exp(-0.5 * (distance / FOLLOW_SIGMA) ** 2)
+    for feature in features:
+        weights[:, feature.points] = 0.0
+    for k, feature in enumerate(features):
+        weights[k, feature.points] = 1.0
+    total = weights.sum(axis=0)
+    crowded = total > 1.0
+    weights[:, crowded] /= total[crowded]
+    return weights
+
+
+def _oval_fade(template: np.ndarray) -> np.ndarray:
+    """(478,) 0 on the face oval, rising to 1 at OVAL_RAMP inside it."""
+    oval = template[mesh_regions().face_oval, :2]
+    distance = np.linalg.norm(template[:, None, :2] - oval[None, :, :], axis=2).min(axis=1)
+    fade: np.ndarray = np.clip(distance / OVAL_RAMP, 0.0, 1.0)
+    return fade

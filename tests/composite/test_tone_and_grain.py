@@ -1,0 +1,59 @@
+"""composite/tone.py and composite/grain.py: the target's light and tone with the source's
+detail, and the frame's grain on a face smoother than it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.composite.color import from_lab, masked_blur, to_lab
+from facedub.composite.grain import grain_level, match_grain
+from facedub.composite.tone import carry_detail
+
+SIZE = 128
+
+
+def _skin(level: float, seed: int) -> np.ndarray:
+    """A smooth skin-like patch with a little texture, (S, S, 3) uint8 RGB."""
+    rng = np.random.default_rng(seed)
+    texture = cv2.GaussianBlur(rng.normal(0, 6, (SIZE, SIZE)).astype(np.float32), (0, 0), 1.5)
+    base = np.array([level, level * 0.75, level * 0.62], dtype=np.float32)
+    return np.clip(base + texture[..., None], 0, 255).astype(np.uint8)
+
+
+def test_the_result_takes_the_targets_low_frequencies_and_the_sources_detail() -> None:
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    target = _skin(150, 0)
+    source = _skin(200, 1)
+    source[:, : SIZE // 2, 2] = 230  # a blotch of invented colour over half the face
+    cv2.circle(source, (SIZE // 2, SIZE // 2), 3, (40, 30, 25), -1)  # a dark mole
+    sigma = SIZE / 16
+    result = carry_detail(to_lab(source), to_lab(target), mask, sigma)
+    low_result = masked_blur(result, mask, sigma)
+    low_target = masked_blur(to_lab(target), mask, sigma)
+    inner = (slice(16, -16), slice(16, -16))
+    assert np.abs(low_result - low_target)[inner].max() < 3.0  # light, tone and hue: target's
+    rgb = from_lab(result).astype(int)
+    mole = rgb[SIZE // 2, SIZE // 2].sum()
+    around = rgb[SIZE // 2, SIZE // 2 + 12].sum()
+    assert mole < around - 60  # the source's detail survives
+
+
+def test_identical_face_and_target_come_back_unchanged() -> None:
+    target = _skin(150, 2)
+    lab = to_lab(target)
+    result = carry_detail(lab, lab, np.ones((SIZE, SIZE), dtype=np.float32), SIZE / 16)
+    assert np.abs(from_lab(result).astype(int) - target.astype(int)).max() <= 2
+
+
+def test_grain_is_added_to_a_smooth_face_up_to_the_frames_level() -> None:
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    rng = np.random.default_rng(3)
+    smooth = np.full((SIZE, SIZE, 3), 140, dtype=np.uint8)
+    grainy = np.clip(140 + rng.normal(0, 5, (SIZE, SIZE, 1)), 0, 255).astype(np.uint8)
+    grainy = np.repeat(grainy, 3, axis=2)
+    matched = match_grain(smooth, grainy, mask, rng)
+    level = grain_level(cv2.cvtColor(matched, cv2.COLOR_RGB2GRAY).astype(np.float32), mask)
+    wanted = grain_level(grainy[..., 0].astype(np.float32), mask)
+    assert abs(level - wanted) < 0.25 * wanted
+    assert match_grain(grainy, smooth, mask, rng) is grainy  # never removed

@@ -1,0 +1,59 @@
+"""engines/mesh_clean.py on real photos: hair over the forehead and the outside of a
+photo cut by its border are not clean source pixels; cheeks and features are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facedub import media
+from facedub.engines.mesh_clean import clean_weights
+from facedub.faces.align import align_face
+from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.regions import mesh_regions
+
+SIZE = 256
+
+
+def _aligned(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with FaceAnalyser(max_faces=1, video=False) as analyser:
+        found = analyser.analyse(image, 0.0)
+    aligned = align_face(image, found[0].landmarks, SIZE, "whole")
+    return aligned.image, aligned.face_landmarks
+
+
+@pytest.fixture(scope="module")
+def kit(faces_dir: Path) -> np.ndarray:
+    return media.read_photo(faces_dir / "still_kit_harington_turned.jpg")
+
+
+def test_hair_over_the_forehead_is_left_out_and_the_face_kept(kit: np.ndarray) -> None:
+    crop, landmarks = _aligned(kit)
+    weights = clean_weights(crop, landmarks)
+    points = np.round(landmarks[:, :2]).astype(int)
+    for cheek_or_nose in (205, 425, 1, 4):
+        x, y = points[cheek_or_nose]
+        assert weights[y, x] > 0.9
+    brows = mesh_regions().left_eyebrow
+    x, y = points[brows].mean(axis=0).round().astype(int)
+    assert weights[y, x] > 0.9  # brows are features, not hair
+    # The dark curls above and on the forehead, between the temples.
+    upper = np.zeros((SIZE, SIZE), dtype=bool)
+    upper[: points[10, 1] + SIZE // 32, points[234, 0]:points[454, 0]] = True
+    curls = upper & (crop.max(axis=2) < 60)
+    assert curls.sum() > 500 and weights[curls].mean() < 0.3
+
+
+def test_outside_a_photo_cut_by_its_border_is_not_clean(kit: np.ndarray) -> None:
+    with FaceAnalyser(max_faces=1, video=False) as analyser:
+        frame_landmarks = analyser.analyse(kit, 0.0)[0].landmarks
+    cut_x = int(frame_landmarks[234, 0] + 0.3 * (frame_landmarks[1, 0] - frame_landmarks[234, 0]))
+    cut = np.ascontiguousarray(kit[:, cut_x:])  # the photo ends inside the left cheek
+    crop, landmarks = _aligned(cut)
+    weights = clean_weights(crop, landmarks)
+    outside = crop.max(axis=2) == 0
+    assert outside.any() and weights[outside].max() == 0.0
+    x_nose, y_nose = np.round(landmarks[1, :2]).astype(int)
+    assert weights[y_nose, x_nose] > 0.9

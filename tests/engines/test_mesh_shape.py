@@ -1,0 +1,66 @@
+"""engines/mesh_shape.py: target features move to the source's pose-free shape; the face
+oval stays, and a pose (rotation, scale) of the target does not change the result."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facedub.engines.mesh_shape import FaceShape
+from facedub.faces.align import template_in_crop
+from facedub.faces.regions import mesh_regions
+
+SIZE = 256
+
+
+def _rotated(points: np.ndarray, degrees: float) -> np.ndarray:
+    """Turn a face about the vertical axis through its centre (a head turn)."""
+    angle = np.radians(degrees)
+    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0],
+                         [-np.sin(angle), 0, np.cos(angle)]])
+    centre = points.mean(axis=0)
+    return (points - centre) @ rotation.T + centre
+
+
+def _wide_eyed(points: np.ndarray) -> np.ndarray:
+    """The same face with its eyes 12% further apart (another person's shape)."""
+    regions = mesh_regions()
+    wider = points.copy()
+    middle = points[:, 0].mean()
+    for eye in (regions.left_eye, regions.right_eye):
+        centre = points[eye, 0].mean()
+        wider[eye, 0] += (centre - middle) * 0.12
+    return wider
+
+
+def test_the_same_shape_moves_nothing() -> None:
+    face = template_in_crop(SIZE, "whole")
+    shape = FaceShape([face])
+    assert np.abs(shape.moved(0, face) - face).max() < 1e-3
+
+
+def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
+    regions = mesh_regions()
+    target = template_in_crop(SIZE, "whole")
+    source = _wide_eyed(target)
+    moved = FaceShape([source]).moved(0, target)
+    spacing = moved[regions.left_eye, 0].mean() - moved[regions.right_eye, 0].mean()
+    wanted = source[regions.left_eye, 0].mean() - source[regions.right_eye, 0].mean()
+    before = target[regions.left_eye, 0].mean() - target[regions.right_eye, 0].mean()
+    # Toward the source, past the dead zone of landmark noise, never beyond it.
+    assert before + 0.3 * (wanted - before) < spacing < wanted + 0.5
+    assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
+
+
+def test_the_move_turns_with_the_targets_head() -> None:
+    regions = mesh_regions()
+    frontal = template_in_crop(SIZE, "whole")
+    source = _wide_eyed(frontal)
+    turned = _rotated(frontal, 30.0)
+    moved = FaceShape([source]).moved(0, turned)
+    # The eyes still spread apart along the turned face, less on screen (foreshortened).
+    spacing = moved[regions.left_eye, 0].mean() - moved[regions.right_eye, 0].mean()
+    before = turned[regions.left_eye, 0].mean() - turned[regions.right_eye, 0].mean()
+    frontal_gain = (source[regions.left_eye, 0].mean() - source[regions.right_eye, 0].mean()
+                    - (frontal[regions.left_eye, 0].mean()
+                       - frontal[regions.right_eye, 0].mean()))
+    assert 0.3 * np.cos(np.radians(30)) * frontal_gain < spacing - before < 1.1 * frontal_gain

@@ -1,0 +1,163 @@
+"""Each realism measure on a real face crop: it fires when its artifact is painted in, and
+stays near zero on the untouched crop and on a lightly recompressed copy (what every
+swap's output goes through)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facedub import media
+from facedub.evaluate.realism import (
+    ARTIFACT_MEASURES,
+    RealismRegions,
+    blob_share,
+    chroma_histogram,
+    doubled_edges,
+    fidelity,
+    invented_colour,
+    measure_realism,
+    realism_regions,
+    texture_mismatch,
+    tone_vs_neck,
+    used_chroma,
+)
+from facedub.evaluate.sheet import SheetKeeper
+from facedub.faces.align import align_face
+from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.regions import mesh_regions
+
+SIZE = 256
+# Below these an untouched or recompressed crop must stay; a painted artifact must exceed
+# the "fires" value.
+QUIET = {"invented_colour": 0.002, "blobs": 0.002, "doubled_edges": 0.002,
+         "sharpness_mismatch": 0.15, "grain_mismatch": 0.45, "tone_vs_neck": 1.0}
+
+
+class Face:
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray) -> None:
+        self.image = image
+        self.landmarks = landmarks
+        self.regions: RealismRegions = realism_regions(landmarks, SIZE,
+                                                       np.ones((SIZE, SIZE), dtype=bool))
+
+
+@pytest.fixture(scope="module")
+def face(faces_dir: Path) -> Face:
+    """Frame 10 of the frontal d18 clip, aligned to a 256 px crop."""
+    clip = faces_dir / "clip_liveportrait_d18_man_frontal_mouth.mp4"
+    frame = next(f for f in media.iter_frames(clip) if f.index == 10)
+    with FaceAnalyser(max_faces=1, video=False) as analyser:
+        found = analyser.analyse(frame.image, 0.0)
+    aligned = align_face(frame.image, found[0].landmarks, SIZE, "whole")
+    return Face(aligned.image, aligned.face_landmarks)
+
+
+def _recompressed(image: np.ndarray) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return np.asarray(cv2.imdecode(data, cv2.IMREAD_UNCHANGED))
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def _rgb(lab: np.ndarray) -> np.ndarray:
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    mask = np.zeros((SIZE, SIZE), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[:, :2]).astype(np.int32)), 1)
+    return mask.astype(bool)
+
+
+def test_untouched_and_recompressed_crops_are_quiet(face: Face) -> None:
+    for swapped in (face.image.copy(), _recompressed(face.image)):
+        realism = measure_realism(face.image, swapped, face.regions)
+        for name in ARTIFACT_MEASURES:
+            assert getattr(realism, name) < QUIET[name], name
+    same = measure_realism(face.image, face.image.copy(), face.regions)
+    assert same.face_ssim == pytest.approx(1.0) and same.edge_error == pytest.approx(0.0)
+
+
+def test_regions_sit_where_the_face_is(face: Face) -> None:
+    r = face.regions
+    assert r.skin.sum() > 0.5 * r.face.sum()
+    assert not (r.skin & r.openings).any() or (r.skin & r.openings).sum() < 0.2 * r.openings.sum()
+    chin_y = face.landmarks[152, 1]
+    assert r.neck.any() and np.nonzero(r.neck)[0].min() > chin_y
+    assert not (r.surround & r.face).any()
+
+
+def test_magenta_brows_are_invented_colour(face: Face) -> None:
+    regions = mesh_regions()
+    brows = (_hull(face.landmarks[regions.left_eyebrow])
+             | _hull(face.landmarks[regions.right_eyebrow])) & face.regions.face
+    lab = _lab(face.image)
+    lab[brows, 1] += 35.0  # towards magenta
+    lab[brows, 2] -= 35.0
+    painted = _rgb(lab)
+    assert invented_colour(face.image, painted, face.regions.face) > 0.01
+    # Colours the source's own skin has are not invented.
+    source_used = used_chroma(chroma_histogram(painted, face.regions.face))
+    assert invented_colour(face.image, painted, face.regions.face, source_used) < 0.002
+
+
+def test_a_dark_smear_on_the_cheek_is_a_blob(face: Face) -> None:
+    painted = face.image.copy()
+    centre = tuple(int(v) for v in np.round(face.landmarks[205, :2]))
+    cv2.circle(painted, centre, 6, (60, 40, 35), -1)
+    painted = cv2.GaussianBlur(painted, (0, 0), 1.0)
+    assert blob_share(face.image, painted, face.regions.skin) > 0.004
+    assert blob_share(face.image, face.image, face.regions.skin) == 0.0
+
+
+def test_a_second_lid_line_is_a_doubled_edge(face: Face) -> None:
+    eye = face.landmarks[mesh_regions().left_eye, :2]
+    upper = eye[eye[:, 1] < eye[:, 1].mean()]
+    line = np.round(upper[np.argsort(upper[:, 0])] - [0.0, 6.0]).astype(np.int32)
+    painted = face.image.copy()
+    cv2.polylines(painted, [line], False, (50, 35, 30), 2)
+    assert doubled_edges(face.image, painted, face.regions.openings) > 0.005
+
+
+def test_a_soft_or_noisy_face_mismatches_its_surroundings(face: Face) -> None:
+    inside = face.regions.face[..., None]
+    soft = np.where(inside, cv2.GaussianBlur(face.image, (0, 0), 2.0), face.image)
+    blurred = texture_mismatch(face.image, soft, face.regions.face, face.regions.surround)
+    assert blurred.sharpness > 0.5
+    noise = np.random.default_rng(0).normal(0.0, 6.0, face.image.shape)
+    grainy = np.where(inside, np.clip(face.image + noise, 0, 255), face.image).astype(np.uint8)
+    noisy = texture_mismatch(face.image, grainy, face.regions.face, face.regions.surround)
+    assert noisy.grain > 0.5
+
+
+def test_a_face_warmer_than_its_neck_is_measured(face: Face) -> None:
+    lab = _lab(face.image)
+    lab[face.regions.face, 1] += 6.0
+    lab[face.regions.face, 2] += 8.0
+    warm = _rgb(lab)
+    assert tone_vs_neck(face.image, warm, face.regions.skin, face.regions.neck) > 5.0
+
+
+def test_fidelity_falls_with_blur(face: Face) -> None:
+    blurred = fidelity(face.image, cv2.GaussianBlur(face.image, (0, 0), 2.0),
+                       face.regions.face)
+    assert 0.5 < blurred.ssim < 0.97 and blurred.psnr < 40 and blurred.edge_error > 0.2
+
+
+def test_sheet_keeps_the_worst_at_full_resolution(face: Face, tmp_path: Path) -> None:
+    keeper = SheetKeeper(("blobs",), worst=2, even_frames=(0, 3))
+    for frame, score in enumerate([0.1, 0.9, float("nan"), 0.5, 0.2]):
+        keeper.offer("blobs", score, frame, face.image, face.image)
+        if keeper.wants_even(frame):
+            keeper.offer_even(frame, face.image, face.image)
+    rows = keeper.rows()
+    assert rows[0][0].startswith("worst by blobs (frame 1: 0.9, frame 3: 0.5")
+    assert rows[0][1][0].shape == (SIZE, 2 * SIZE + 2, 3)  # not scaled down
+    assert keeper.write(tmp_path / "sheet.png") and (tmp_path / "sheet.png").is_file()
