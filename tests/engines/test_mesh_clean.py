@@ -11,14 +11,15 @@ import pytest
 from facedub import media
 from facedub.engines.mesh_clean import clean_weights
 from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
 SIZE = 256
 
 
 def _aligned(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with FaceAnalyser(max_faces=1, video=False) as analyser:
+    with FaceAnalyser(max_faces=1, video=False,
+                      model_path=resolve_landmarker_model()) as analyser:
         found = analyser.analyse(image, 0.0)
     aligned = align_face(image, found[0].landmarks, SIZE, "whole")
     return aligned.image, aligned.face_landmarks
@@ -47,7 +48,8 @@ def test_hair_over_the_forehead_is_left_out_and_the_face_kept(kit: np.ndarray) -
 
 
 def test_outside_a_photo_cut_by_its_border_is_not_clean(kit: np.ndarray) -> None:
-    with FaceAnalyser(max_faces=1, video=False) as analyser:
+    with FaceAnalyser(max_faces=1, video=False,
+                      model_path=resolve_landmarker_model()) as analyser:
         frame_landmarks = analyser.analyse(kit, 0.0)[0].landmarks
     cut_x = int(frame_landmarks[234, 0] + 0.3 * (frame_landmarks[1, 0] - frame_landmarks[234, 0]))
     cut = np.ascontiguousarray(kit[:, cut_x:])  # the photo ends inside the left cheek

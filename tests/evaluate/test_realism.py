@@ -27,7 +27,7 @@ from facedub.evaluate.realism import (
 )
 from facedub.evaluate.sheet import SheetKeeper
 from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
 SIZE = 256
@@ -50,7 +50,8 @@ def face(faces_dir: Path) -> Face:
     """Frame 10 of the frontal d18 clip, aligned to a 256 px crop."""
     clip = faces_dir / "clip_liveportrait_d18_man_frontal_mouth.mp4"
     frame = next(f for f in media.iter_frames(clip) if f.index == 10)
-    with FaceAnalyser(max_faces=1, video=False) as analyser:
+    with FaceAnalyser(max_faces=1, video=False,
+                      model_path=resolve_landmarker_model()) as analyser:
         found = analyser.analyse(frame.image, 0.0)
     aligned = align_face(frame.image, found[0].landmarks, SIZE, "whole")
     return Face(aligned.image, aligned.face_landmarks)
