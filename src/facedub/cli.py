@@ -188,6 +188,9 @@ def swap(
     engine: Annotated[str, typer.Option(help="'mesh' (no training) or 'neural'.")] = "mesh",
     model: Annotated[Path | None, typer.Option(
         help="Trained run folder or exported .onnx (neural engine).")] = None,
+    refiner: Annotated[Path | None, typer.Option(
+        help="Mesh engine: refiner folder of `facedub refine` for this source, or its "
+             "exported .onnx.")] = None,
     target_person: Annotated[Path | None, typer.Option(
         help="Photo of the target person to replace; default: the one with the most "
              "screen time.")] = None,
@@ -223,7 +226,8 @@ def swap(
     from facedub.swap import SwapConfig, check_output_path
     from facedub.swap import swap as run_swap
 
-    inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
+    inputs = tuple(p for p in (target, source, model, refiner, target_person)
+                   if p is not None)
     check_output_path(target, out, inputs)
     config = SwapConfig(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
@@ -233,7 +237,7 @@ def swap(
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    keep_target_mouth=keep_target_mouth)
     swap_engine, job = _build_engine(engine, source, model, device, config.work_dir,
-                                     mesh_config)
+                                     mesh_config, refiner)
     result = run_swap(target, swap_engine, out, config, job, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
@@ -243,7 +247,8 @@ def swap(
 
 
 def _build_engine(name: str, source: Path | None, model: Path | None, device: str,
-                  work_dir: Path, mesh_config: Any) -> tuple[Any, Any]:
+                  work_dir: Path, mesh_config: Any,
+                  refiner: Path | None = None) -> tuple[Any, Any]:
     """The engine, and what the provenance says about it."""
     from dataclasses import asdict
 
@@ -259,8 +264,17 @@ def _build_engine(name: str, source: Path | None, model: Path | None, device: st
 
         faceset = analysed(source, work_dir, ExtractConfig(crop_size=SOURCE_CROP),
                            RichProgress())
-        return MeshEngine(faceset, mesh_config), SwapJob("mesh", asdict(mesh_config),
-                                                         (("source", source),))
+        mesh_engine = MeshEngine(faceset, mesh_config)
+        if refiner is not None:
+            from facedub.engines.refiner import load_refined_engine
+
+            return (load_refined_engine(mesh_engine, faceset, refiner, device),
+                    SwapJob("mesh+refiner", {**asdict(mesh_config), "device": device},
+                            (("source", source), ("refiner", refiner))))
+        return mesh_engine, SwapJob("mesh", asdict(mesh_config), (("source", source),))
+    if refiner is not None:
+        raise FacedubError("--refiner works with the mesh engine: drop --engine "
+                           f"{name} or --refiner")
     if name == "neural":
         if model is None:
             raise FacedubError("the neural engine needs --model (a run folder from `facedub "
@@ -387,13 +401,79 @@ def train(
 @app.command()
 @user_errors
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder from `facedub train`.")],
+    run: Annotated[Path, typer.Argument(
+        help="Run folder from `facedub train`, or refiner folder from `facedub refine`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
 ) -> None:
-    """Write the swap direction of a trained model as an ONNX graph for onnxruntime."""
+    """Write a trained model (or a refiner) as an ONNX graph for onnxruntime."""
     from facedub.export import export_onnx
+    from facedub.train.refiner_run import is_refiner
 
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")
+    if is_refiner(run):
+        from facedub.train.refiner_export import export_refiner_onnx
+
+        export_refiner_onnx(run, out)
+        say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner {out}`")
+        return
     export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
+
+
+@app.command()
+@user_errors
+def refine(
+    source: Annotated[Path, typer.Argument(
+        help="The face the refiner learns: a video, a folder of photos, or a faceset.")],
+    out: Annotated[Path, typer.Option("--out", "-o",
+                                      help="Refiner folder (resumed if it exists).")],
+    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
+                                                   "up to this).")] = None,
+    minutes: Annotated[float | None, typer.Option(
+        help="Stop after this many minutes of training in all (0: no limit).")] = None,
+    res: Annotated[int | None, typer.Option(help="128 | 256")] = None,
+    batch: Annotated[int | None, typer.Option(help="Faces per step.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads for training (0: torch's default).")] = None,
+    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
+    preview_every: Annotated[int | None, typer.Option(
+        help="Preview grid every N steps.")] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
+    )] = None,
+) -> None:
+    """Train a refiner for one source person: it cleans the mesh engine's face.
+
+    Use it with `facedub swap --source SOURCE --refiner OUT`. Ctrl-C saves a checkpoint;
+    running the same command again resumes.
+    """
+    from facedub import media
+    from facedub.config import ExtractConfig
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.train.refine import refine as run_refine
+    from facedub.train.refine_config import RefineConfig
+    from facedub.workspace import analysed
+
+    if media.is_photo_path(source) and source.is_file():
+        raise FacedubError(f"{source}: a single photo shows one view of the face, and a "
+                           "refiner learns by rendering each view from others; give a video, "
+                           "a folder of photos or a faceset (or swap with the mesh engine "
+                           "alone)")
+    given = {"steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
+             "device": device, "seed": seed, "threads": threads, "save_every": save_every,
+             "preview_every": preview_every}
+    config = RefineConfig(**{k: v for k, v in given.items() if v is not None})
+    faceset = analysed(source, work_dir or default_work_dir(),
+                       ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
+    result = run_refine(faceset, out, config, RichProgress(unit="steps"))
+    if result.stopped:
+        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
+            "command to resume")
+        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in result.validation.items())
+    say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
+        + (f"; held out: {scores}" if scores else ""))

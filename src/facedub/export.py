@@ -22,7 +22,6 @@ from facedub import __version__
 from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
 from facedub.fsutil import write_bytes_atomic
-from facedub.models import FaceModel
 from facedub.train.checkpoint import load_run
 
 log = logging.getLogger(__name__)
@@ -68,10 +67,13 @@ def export_onnx(run_dir: Path, out_path: Path) -> None:
     log.info("exported %s (step %d, %d px) to %s", run_dir, state.step, res, out_path)
 
 
-def onnx_graph(model: FaceModel, res: int) -> onnx.ModelProto:
-    """The ONNX graph of `model`'s swap direction (see the module docstring), without
-    metadata. The batch axis is dynamic."""
-    example = torch.rand(1, 3, res, res)
+def onnx_graph(model: torch.nn.Module, res: int, channels: int = 3,
+               inputs: tuple[str, ...] = ("crop",),
+               outputs: tuple[str, ...] = ("face", "mask")) -> onnx.ModelProto:
+    """The ONNX graph of `model`'s forward pass, without metadata: by default a face
+    model's swap direction (see the module docstring); the refiner names its own input
+    and output. The batch axis is dynamic."""
+    example = torch.rand(1, channels, res, res)
     with tempfile.TemporaryDirectory() as folder:
         graph_path = Path(folder) / "model.onnx"
         with warnings.catch_warnings():
@@ -79,9 +81,8 @@ def onnx_graph(model: FaceModel, res: int) -> onnx.ModelProto:
             # onnxscript (not a dependency); for these plain conv nets both give one graph.
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(model.eval(), (example,), str(graph_path), dynamo=False,
-                              input_names=["crop"], output_names=["face", "mask"],
-                              dynamic_axes={"crop": {0: "batch"}, "face": {0: "batch"},
-                                            "mask": {0: "batch"}},
+                              input_names=list(inputs), output_names=list(outputs),
+                              dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
                               opset_version=OPSET)
         return onnx.load(str(graph_path))
 

@@ -26,7 +26,7 @@ import os
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
@@ -77,6 +77,27 @@ class FacesetInfo:
 
     def same_person(self, other: FacesetInfo) -> bool:
         return (self.source_sha256, self.person) == (other.source_sha256, other.person)
+
+
+class SavedArgs(Protocol):
+    def to_json(self) -> dict[str, int]: ...
+
+
+class CheckpointOwner(Protocol):
+    """What the checkpoint functions need of a run's config: a run folder of `train`
+    (RunInfo) or of `refine` (facedub.train.refiner_run.RefinerInfo)."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def arch(self) -> str: ...
+
+    @property
+    def args(self) -> SavedArgs: ...
 
 
 @dataclass(frozen=True)
@@ -147,8 +168,8 @@ def read_state(root: Path) -> RunState | None:
                            "is damaged, restore it or train again in a new folder") from error
 
 
-def save_checkpoint(info: RunInfo, model: FaceModel, optimizer: torch.optim.Optimizer,
-                    state: RunState) -> RunState:
+def save_checkpoint(info: CheckpointOwner, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer, state: RunState) -> RunState:
     """Write weights, optimizer state, then state.json (with both files' sha256)."""
     tensors = {name: value.detach().to("cpu", torch.float32).contiguous()
                for name, value in model.state_dict().items()}
@@ -178,7 +199,7 @@ def promote_pending(root: Path) -> None:
             os.replace(_pending(root / name), root / name)
 
 
-def load_weights(info: RunInfo, state: RunState, model: FaceModel) -> None:
+def load_weights(info: CheckpointOwner, state: RunState, model: torch.nn.Module) -> None:
     """Fill `model` from model.safetensors after checking it is this run's own file."""
     path = info.root / MODEL_FILE
     data = _read_checked(path, state.model_sha256)
@@ -202,7 +223,8 @@ def load_weights(info: RunInfo, state: RunState, model: FaceModel) -> None:
     model.load_state_dict(tensors)
 
 
-def load_optimizer(info: RunInfo, state: RunState, optimizer: torch.optim.Optimizer) -> None:
+def load_optimizer(info: CheckpointOwner, state: RunState,
+                   optimizer: torch.optim.Optimizer) -> None:
     path = info.root / OPTIMIZER_FILE
     data = _read_checked(path, state.optimizer_sha256)
     try:
