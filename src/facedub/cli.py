@@ -463,9 +463,10 @@ def refine(
                            "refiner learns by rendering each view from others; give a video, "
                            "a folder of photos or a faceset (or swap with the mesh engine "
                            "alone)")
-    given = {"steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
-             "device": device, "seed": seed, "threads": threads, "save_every": save_every,
-             "preview_every": preview_every}
+    given: dict[str, Any] = {
+        "steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
+        "device": device, "seed": seed, "threads": threads, "save_every": save_every,
+        "preview_every": preview_every}
     config = RefineConfig(**{k: v for k, v in given.items() if v is not None})
     faceset = analysed(source, work_dir or default_work_dir(),
                        ExtractConfig(crop_size=SOURCE_CROP), RichProgress())

@@ -93,8 +93,8 @@ class Refiner(nn.Module):
         self.merge = nn.ModuleList(conv(widths[i + 1] + widths[i], widths[i])
                                    for i in reversed(range(args.levels)))
         self.head = nn.Conv2d(widths[0], 3, kernel_size=3, padding=1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        for parameter in self.head.parameters():
+            nn.init.zeros_(parameter)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 4, R, R) -> (N, 3, R, R) RGB in [0, 1]."""

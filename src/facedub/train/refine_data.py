@@ -133,7 +133,7 @@ class Degradation:
 
     chance: float = 0.5
     misalign: float = 0.015
-    light: float = 0.12
+    light: float = 0.2
     blur: float = 1.2
     noise: float = 0.025
     jpeg: int = 35
@@ -188,8 +188,8 @@ def _slip(face: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
     landmark error of a real target."""
     side = face.shape[0]
     centre = (side - 1) / 2.0
-    matrix = cv2.getRotationMatrix2D((centre, centre), rng.uniform(-2.0, 2.0),
-                                     1.0 + rng.uniform(-0.02, 0.02))
+    matrix = np.asarray(cv2.getRotationMatrix2D((centre, centre), rng.uniform(-2.0, 2.0),
+                                                1.0 + rng.uniform(-0.02, 0.02)), np.float64)
     matrix[:, 2] += rng.uniform(-pixels, pixels, size=2)
     moved = [cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR,
                             borderMode=border)
@@ -215,7 +215,7 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """Round-trip through JPEG at `quality` (a float RGB image in [0, 1])."""
     pixels = cv2.cvtColor(np.round(image * 255.0).astype(np.uint8), cv2.COLOR_RGB2BGR)
     ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
         return image
-    decoded = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    return decoded.astype(np.float32) / 255.0
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
