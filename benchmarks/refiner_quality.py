@@ -19,7 +19,8 @@ Steps, each its own command so the trainings can run side by side:
     python benchmarks/refiner_quality.py train --folder /tmp/rq --case lighting \
         --engine neural --minutes 20
     python benchmarks/refiner_quality.py measure --folder /tmp/rq --out /tmp/rq/quality.json
-    python benchmarks/refiner_quality.py speed --folder /tmp/rq --out /tmp/rq/speed.json
+    python benchmarks/refiner_quality.py speed --folder /tmp/rq --end-to-end \
+        --out /tmp/rq/speed.json
 
 Swapped videos of these people stay in --folder (a temporary folder); never publish them.
 """
@@ -32,6 +33,7 @@ import math
 import signal
 import statistics
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +43,14 @@ import torch
 from _measure import SHARED_FACES, facedub_command, markdown_table, run_measured, write_json
 from facedub import media
 from facedub.align import face_from_frame_matrix, landmarks_in_crop
+from facedub.cli import SOURCE_CROP
 from facedub.config import ExtractConfig
+from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine
+from facedub.engines.refiner import load_refined_engine
 from facedub.evaluate.metrics import cut_crops, seam_measure
+from facedub.geometry import warp_to_face
+from facedub.swap import compositing_crop_size
 from facedub.train.losses import masked_ssim
 from facedub.workspace import analysed
 
@@ -196,23 +204,49 @@ def measure(folder: Path, out: Path | None) -> None:
         write_json(out, results)
 
 
-def speed(folder: Path, repeats: int, out: Path | None) -> None:
-    """End-to-end frames/s on a 512 px clip, mesh alone and mesh + refiner (onnxruntime)
-    interleaved, after one run that caches the target's analysis."""
-    frames = media.probe(SPEED_TARGET).frame_count
+def speed(folder: Path, repeats: int, end_to_end: bool, out: Path | None) -> None:
+    """Per-face time of the mesh engine alone and with the refiner (onnxruntime), taken in
+    turns on the same faces of a 512 px clip, so load from other jobs hits both alike;
+    with `end_to_end`, also whole `facedub swap` runs of that clip (decode to encode)."""
+    source = analysed(CLIP_14, folder / "work", ExtractConfig(crop_size=SOURCE_CROP))
+    target = analysed(SPEED_TARGET, folder / "work",
+                      ExtractConfig(write_crops=False, identity_every=25))
+    records = {record.frame: record for record in target.faces_of()}
+    size = compositing_crop_size(target.faces_of(), target.meta.crop_size, 512)
+    mesh = MeshEngine(source)
+    faces = []
+    for frame in media.iter_frames(SPEED_TARGET):
+        record = records.get(frame.index)
+        if record is not None and frame.index % 4 == 0:
+            matrix = face_from_frame_matrix(record.frame_landmarks, size, mesh.coverage)
+            faces.append(TargetFace(warp_to_face(frame.image, matrix, size),
+                                    landmarks_in_crop(record.frame_landmarks, matrix), matrix,
+                                    record.pose, record.blendshapes, frame.time, 0))
+    refined = load_refined_engine(MeshEngine(source), source,
+                                  folder / "lighting-refiner.onnx", "cpu")
     timings: dict[str, list[float]] = {"mesh": [], "mesh+refiner": []}
-    subprocess.run(swap_command(folder, "lighting", "mesh", SPEED_TARGET,
-                                folder / "speed-warm.mp4"), check=True)
-    for attempt in range(repeats):
-        for engine in timings:
-            command = swap_command(folder, "lighting", engine, SPEED_TARGET,
-                                   folder / f"speed-{attempt}.mp4")
-            timings[engine].append(run_measured(command).seconds)
-    rows = [[engine, f"{frames / statistics.median(values):.1f}",
-             f"{statistics.median(values):.1f}"] for engine, values in timings.items()]
-    print(markdown_table(["engine", "frames/s (end to end, median)", "seconds"], rows))
+    for _ in range(repeats):
+        for face in faces:
+            for name, engine in (("mesh", mesh), ("mesh+refiner", refined)):
+                started = time.perf_counter()
+                engine.swap_face(face)
+                timings[name].append(time.perf_counter() - started)
+    result: dict[str, object] = {"crop": size, "faces": len(faces), "repeats": repeats,
+                                 "ms_per_face": {name: 1000 * statistics.median(values)
+                                                 for name, values in timings.items()}}
+    rows = [[name, size, f"{1000 * statistics.median(values):.1f}",
+             f"{1 / statistics.median(values):.1f}"] for name, values in timings.items()]
+    print(markdown_table(["engine", "crop px", "ms/face (median)", "faces/s"], rows))
+    if end_to_end:
+        frames = media.probe(SPEED_TARGET).frame_count
+        seconds = {name: run_measured(swap_command(folder, "lighting", name, SPEED_TARGET,
+                                                   folder / f"speed-{i}.mp4")).seconds
+                   for i, name in enumerate(("mesh", "mesh+refiner"))}
+        result["end_to_end_frames_per_s"] = {k: frames / v for k, v in seconds.items()}
+        print(markdown_table(["engine", "frames/s (end to end)"],
+                             [[k, f"{frames / v:.1f}"] for k, v in seconds.items()]))
     if out:
-        write_json(out, {"frames": frames, "target": SPEED_TARGET.name, "seconds": timings})
+        write_json(out, result)
 
 
 def main() -> None:
@@ -225,6 +259,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--end-to-end", action="store_true",
+                        help="speed: also time whole swaps (after one that caches analyses)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
@@ -233,7 +269,7 @@ def main() -> None:
     elif args.step == "measure":
         measure(args.folder, args.out)
     else:
-        speed(args.folder, args.repeats, args.out)
+        speed(args.folder, args.repeats, args.end_to_end, args.out)
 
 
 if __name__ == "__main__":

@@ -89,18 +89,7 @@ def onnx_graph(model: torch.nn.Module, res: int, channels: int = 3,
 
 def read_onnx_info(path: Path) -> OnnxInfo:
     """The facedub metadata of an exported model; FacedubError if it has none."""
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # onnx raises DecodeError and others for damaged files
-        raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
-                           "with `facedub export`") from error
-    metadata = {entry.key: entry.value for entry in proto.metadata_props}
-    if metadata.get("format") != ONNX_FORMAT:
-        raise FacedubError(f"{path}: not exported by facedub (no facedub metadata); export "
-                           "a run with `facedub export RUN -o FILE.onnx`")
-    if metadata.get("version") != str(ONNX_VERSION):
-        raise FacedubError(f"{path}: facedub ONNX version {metadata.get('version')} is not "
-                           f"supported (this facedub reads {ONNX_VERSION}); export it again")
+    metadata = onnx_metadata(path, ONNX_FORMAT, ONNX_VERSION)
     coverage = metadata.get("coverage")
     try:
         res = int(metadata["res"])
@@ -113,3 +102,21 @@ def read_onnx_info(path: Path) -> OnnxInfo:
         if value == coverage:
             return OnnxInfo(res=res, coverage=value, arch=arch, step=step, metadata=metadata)
     raise FacedubError(f"{path}: unknown coverage {coverage!r} in its metadata; export it again")
+
+
+def onnx_metadata(path: Path, format_name: str, version: int) -> dict[str, str]:
+    """The metadata_props of an ONNX file that facedub exported as `format_name` at
+    `version`; FacedubError, saying what to do, for any other file."""
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # onnx raises DecodeError and others for damaged files
+        raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
+                           "with `facedub export`") from error
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    if metadata.get("format") != format_name:
+        raise FacedubError(f"{path}: not exported by facedub (no {format_name} metadata); "
+                           "export one with `facedub export FOLDER -o FILE.onnx`")
+    if metadata.get("version") != str(version):
+        raise FacedubError(f"{path}: {format_name} version {metadata.get('version')} is not "
+                           f"supported (this facedub reads {version}); export it again")
+    return metadata

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -91,24 +92,7 @@ class OnnxEngine:
     """onnxruntime inference of an exported model, one face per call."""
 
     def __init__(self, path: Path, info: OnnxInfo, device: str = "auto") -> None:
-        import onnxruntime as ort  # only this engine needs it; keeps `import facedub` light
-
-        available = ort.get_available_providers()
-        providers = ["CPUExecutionProvider"]
-        if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
-            providers.insert(0, "CUDAExecutionProvider")
-        elif device == "cuda":
-            raise FacedubError("--device cuda: this onnxruntime has no CUDA provider; install "
-                               "onnxruntime-gpu or use --device cpu")
-        options = ort.SessionOptions()
-        # One session per process and a small graph: all cores for one op, none idle between.
-        options.intra_op_num_threads = os.cpu_count() or 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as error:  # onnxruntime raises its own untyped errors
-            raise FacedubError(f"{path}: onnxruntime cannot load it ({error}); export it "
-                               "again with `facedub export`") from error
+        self._session = onnx_session(path, device)
         self._info = info
 
     @property
@@ -123,3 +107,26 @@ class OnnxEngine:
         x = crop_to_input(target.image, self.crop_size)
         face, mask = self._session.run(["face", "mask"], {"crop": x})
         return output_to_swapped(np.asarray(face), np.asarray(mask), target.image.shape[0])
+
+
+def onnx_session(path: Path, device: str = "auto") -> Any:
+    """An onnxruntime InferenceSession of `path`: CUDA if the installed onnxruntime has it
+    and `device` allows, else CPU."""
+    import onnxruntime as ort  # only the ONNX engines need it; keeps `import facedub` light
+
+    available = ort.get_available_providers()
+    providers = ["CPUExecutionProvider"]
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+        providers.insert(0, "CUDAExecutionProvider")
+    elif device == "cuda":
+        raise FacedubError("--device cuda: this onnxruntime has no CUDA provider; install "
+                           "onnxruntime-gpu or use --device cpu")
+    options = ort.SessionOptions()
+    # One session per process and a small graph: all cores for one op, none idle between.
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as error:  # onnxruntime raises its own untyped errors
+        raise FacedubError(f"{path}: onnxruntime cannot load it ({error}); export it "
+                           "again with `facedub export`") from error

@@ -13,7 +13,6 @@ source texture stays sharp; colour, light, seams and blur are what the refiner f
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +23,7 @@ import torch
 
 from facedub.align import Coverage
 from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
+from facedub.engines.neural import onnx_session
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.models.refiner import Refiner
@@ -70,22 +70,7 @@ class TorchRefiner:
 
 class OnnxRefiner:
     def __init__(self, path: Path, res: int, device: str) -> None:
-        import onnxruntime as ort  # only this backend needs it; keeps `import facedub` light
-
-        providers = ["CPUExecutionProvider"]
-        if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        elif device == "cuda":
-            raise FacedubError("--device cuda: this onnxruntime has no CUDA provider; install "
-                               "onnxruntime-gpu or use --device cpu")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as error:  # onnxruntime raises its own untyped errors
-            raise FacedubError(f"{path}: onnxruntime cannot load it ({error}); export it "
-                               "again with `facedub export`") from error
+        self._session = onnx_session(path, device)
         self._res = res
 
     @property

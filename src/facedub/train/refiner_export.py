@@ -19,7 +19,7 @@ import torch
 from facedub import __version__
 from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
-from facedub.export import onnx_graph
+from facedub.export import onnx_graph, onnx_metadata
 from facedub.fsutil import write_bytes_atomic
 from facedub.models.refiner import INPUT_CHANNELS
 from facedub.train.checkpoint import FacesetInfo
@@ -67,19 +67,7 @@ def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
 
 def read_refiner_onnx_info(path: Path) -> RefinerOnnxInfo:
     """The facedub metadata of an exported refiner; FacedubError if it has none."""
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # onnx raises DecodeError and others for damaged files
-        raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
-                           "with `facedub export REFINER -o FILE.onnx`") from error
-    metadata = {entry.key: entry.value for entry in proto.metadata_props}
-    if metadata.get("format") != REFINER_ONNX_FORMAT:
-        raise FacedubError(f"{path}: not a refiner exported by facedub; export one with "
-                           "`facedub export REFINER -o FILE.onnx`")
-    if metadata.get("version") != str(REFINER_ONNX_VERSION):
-        raise FacedubError(f"{path}: refiner ONNX version {metadata.get('version')} is not "
-                           f"supported (this facedub reads {REFINER_ONNX_VERSION}); export "
-                           "it again")
+    metadata = onnx_metadata(path, REFINER_ONNX_FORMAT, REFINER_ONNX_VERSION)
     try:
         coverage = metadata["coverage"]
         if coverage not in COVERAGES:
