@@ -55,6 +55,12 @@ def export_onnx(run_dir: Path, out_path: Path) -> None:
                 "target_sha256": info.target.source_sha256,
                 "input": "crop (N,3,R,R) float32 RGB [0,1], aligned target face",
                 "outputs": "face (N,3,R,R) RGB [0,1] as the source person; mask (N,1,R,R)"}
+    write_onnx(proto, metadata, Path(out_path))
+    log.info("exported %s (step %d, %d px) to %s", run_dir, state.step, res, out_path)
+
+
+def write_onnx(proto: onnx.ModelProto, metadata: dict[str, str], out_path: Path) -> None:
+    """Set `metadata` as the graph's metadata_props, check it, write it atomically."""
     del proto.metadata_props[:]
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
@@ -62,9 +68,8 @@ def export_onnx(run_dir: Path, out_path: Path) -> None:
     proto.producer_name = "facedub"
     proto.producer_version = __version__
     onnx.checker.check_model(proto)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(Path(out_path), proto.SerializeToString())
-    log.info("exported %s (step %d, %d px) to %s", run_dir, state.step, res, out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out_path, proto.SerializeToString())
 
 
 def onnx_graph(model: torch.nn.Module, res: int, channels: int = 3,

@@ -13,14 +13,12 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import onnx
 import torch
 
 from facedub import __version__
 from facedub.align import COVERAGES, Coverage
 from facedub.errors import FacedubError
-from facedub.export import onnx_graph, onnx_metadata
-from facedub.fsutil import write_bytes_atomic
+from facedub.export import onnx_graph, onnx_metadata, write_onnx
 from facedub.models.refiner import INPUT_CHANNELS
 from facedub.train.checkpoint import FacesetInfo
 from facedub.train.refiner_run import load_refiner
@@ -53,14 +51,7 @@ def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
                 "input": "mesh (N,4,R,R) float32: RGB [0,1] mesh face over the target crop, "
                          "mesh mask",
                 "outputs": "refined (N,3,R,R) RGB [0,1]"}
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    proto.producer_name = "facedub"
-    proto.producer_version = __version__
-    onnx.checker.check_model(proto)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(Path(out_path), proto.SerializeToString())
+    write_onnx(proto, metadata, Path(out_path))
     log.info("exported refiner %s (step %d, %d px) to %s", refiner_dir, state.step,
              info.args.res, out_path)
 
