@@ -22,7 +22,13 @@ from facedub.composite.color import (
 )
 from facedub.composite.detail import match_sharpness
 from facedub.composite.masks import face_mask
-from facedub.composite.occlusion import edge_occluders
+from facedub.composite.occlusion import (
+    OCCLUSION_MODES,
+    OccluderModel,
+    OcclusionMasks,
+    edge_occluders,
+    lens_highlights,
+)
 from facedub.composite.smooth import OneEuroFilter
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
@@ -38,6 +44,7 @@ class CompositeConfig:
     relight: float = 0.8  # 0: off; 1: the target's full low-frequency shading
     smooth_landmarks: bool = True
     keep_occluders: bool = True  # hair at the face's edges is not swapped, either way
+    occlusion: str = "auto"  # auto: hands, glasses, objects in front stay in front | off
     color_easing: float = 0.3  # share of the new frame's colour statistics
 
     def __post_init__(self) -> None:
@@ -51,6 +58,9 @@ class CompositeConfig:
             raise FacedubError("--mask-blur must be between 0 and 128 pixels")
         if not 0.0 <= self.relight <= 1.0:
             raise FacedubError("--relight must be between 0 and 1")
+        if self.occlusion not in OCCLUSION_MODES:
+            raise FacedubError(f"--occlusion {self.occlusion}: use one of "
+                               f"{', '.join(OCCLUSION_MODES)}")
         if not 0.0 < self.color_easing <= 1.0:
             raise FacedubError("colour easing must be in (0, 1]")
 
@@ -58,10 +68,12 @@ class CompositeConfig:
 @dataclass(frozen=True)
 class Composited:
     """The finished crop (S, S, 3) uint8 RGB and the share of it that replaces the frame,
-    `alpha` (S, S) float32."""
+    `alpha` (S, S) float32; `occluded` (S, S) float32 in [0, 1], what was found in front
+    of the face and kept (None with --occlusion off)."""
 
     image: np.ndarray
     alpha: np.ndarray
+    occluded: np.ndarray | None = None
 
 
 @dataclass
@@ -76,6 +88,8 @@ class Compositor:
     def __init__(self, config: CompositeConfig) -> None:
         self.config = config
         self._tracks: dict[int, _TrackState] = {}
+        self._occlusion = (OcclusionMasks(OccluderModel()) if config.occlusion == "auto"
+                           else None)
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:
@@ -94,6 +108,11 @@ class Compositor:
         mask = face_mask(target.face_landmarks, size, forehead=config.forehead,
                          erode=round(config.mask_erode * scale),
                          blur=round(config.mask_blur * scale)) * swapped.mask
+        occluded = None
+        if self._occlusion is not None:
+            occluded = self._occlusion(target.track, target.time, target.image,
+                                       target.face_landmarks)
+            mask *= 1.0 - occluded
         if config.keep_occluders:
             mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)
             mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
@@ -103,7 +122,11 @@ class Compositor:
             image = poisson_blend(face, target.image, mask)
         else:
             image = feather_blend(face, target.image, mask)
-        return Composited(image=image, alpha=mask)
+        if occluded is not None:
+            highlights = lens_highlights(target.image, target.face_landmarks, occluded)
+            if highlights.any():  # the target's reflections on its glasses, over the eyes
+                image = np.clip(image + highlights[..., None], 0, 255).astype(np.uint8)
+        return Composited(image=image, alpha=mask, occluded=occluded)
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray
                       ) -> np.ndarray:

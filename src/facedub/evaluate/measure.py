@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from facedub.align import landmarks_in_crop
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks
 from facedub.evaluate.config import EvalConfig, yaw_bin
 from facedub.evaluate.inputs import Identity, TargetAnalysis, nearest
 from facedub.evaluate.metrics import (
@@ -68,6 +69,7 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     source = _source_of(gallery)
     keeper = PictureKeeper(config.worst_count, strip_frames(face_frames, config.strip_frames))
     size = analysis.faceset.meta.crop_size
+    occlusion = OcclusionMasks(OccluderModel())  # shown in the thumbnails, as swap finds it
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
     described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)
@@ -86,7 +88,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                 metrics, current = FrameMetrics(index, pair.target.time, "no_face"), None
                 if record is not None:
                     face = match_face(record.box, swapped_faces)
-                    metrics, current, thumb = _measure_face(pair, record, face, previous, size)
+                    metrics, current, thumb = _measure_face(pair, record, face, previous, size,
+                                                            occlusion)
                     _offer_pictures(keeper, metrics, thumb)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)
@@ -105,14 +108,15 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
 
 
 def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
-                  previous: _Face | None, size: int
+                  previous: _Face | None, size: int, occlusion: OcclusionMasks
                   ) -> tuple[FrameMetrics, _Face | None, np.ndarray]:
     """Measures of one frame with a target face, the state for the next frame, and the
-    side-by-side thumbnail."""
+    side-by-side thumbnail (with the target's occlusion mask)."""
     swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
-    crops = cut_crops(pair.target.image, swapped, record.face_from_frame,
-                      landmarks_in_crop(record.frame_landmarks, record.face_from_frame), size)
-    thumb = side_by_side(crops.target, crops.swapped)
+    face_landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    crops = cut_crops(pair.target.image, swapped, record.face_from_frame, face_landmarks, size)
+    occluded = occlusion(record.track, pair.target.time, crops.target, face_landmarks)
+    thumb = side_by_side(crops.target, crops.swapped, occluded)
     status: Status = "missing" if pair.swapped is None else "lost" if face is None else "ok"
     base = FrameMetrics(pair.target.index, pair.target.time, status,
                         yaw_bin=yaw_bin(record.pose.yaw), target_yaw=record.pose.yaw,

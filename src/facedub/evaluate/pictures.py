@@ -33,12 +33,20 @@ class Pictures:
     strip: Picture | None
 
 
-def side_by_side(target_crop: np.ndarray, swapped_crop: np.ndarray) -> np.ndarray:
-    """(T, 2T, 3) uint8: the target's face crop left, the swapped frame's same crop right."""
+def side_by_side(target_crop: np.ndarray, swapped_crop: np.ndarray,
+                 occluded: np.ndarray | None = None) -> np.ndarray:
+    """(T, 2T, 3) uint8: the target's face crop left, the swapped frame's same crop right;
+    with `occluded` (S, S) float in [0, 1] (T, 3T, 3): a third panel, the target crop with
+    what the occlusion mask keeps in front of the swap tinted red."""
     size = (THUMB_SIZE, THUMB_SIZE)
-    return np.concatenate([cv2.resize(target_crop, size, interpolation=cv2.INTER_AREA),
-                           cv2.resize(swapped_crop, size, interpolation=cv2.INTER_AREA)],
-                          axis=1)
+    panels = [target_crop, swapped_crop]
+    if occluded is not None:
+        tinted = target_crop.astype(np.float32)
+        tinted[..., 0] += (255.0 - tinted[..., 0]) * occluded
+        tinted[..., 1:] *= 1.0 - 0.5 * occluded[..., None]
+        panels.append(tinted.astype(np.uint8))
+    return np.concatenate([cv2.resize(panel, size, interpolation=cv2.INTER_AREA)
+                           for panel in panels], axis=1)
 
 
 class PictureKeeper:
@@ -95,11 +103,16 @@ class PictureKeeper:
                      for frame, thumb in self._lost)
         strip = None
         if self._strip:
-            columns = [np.concatenate(np.split(thumb, 2, axis=1), axis=0)
+            # Square panels side by side become one column, top to bottom.
+            columns = [np.concatenate(np.split(thumb, thumb.shape[1] // thumb.shape[0], axis=1),
+                                      axis=0)
                        for _, thumb in sorted(self._strip, key=lambda item: item[0])]
             frames = ", ".join(str(frame) for frame, _ in sorted(self._strip))
+            panels = columns[0].shape[0] // columns[0].shape[1]
+            rows = ("target above, swapped below" if panels == 2 else
+                    "target, swapped, and in red what the occlusion mask keeps in front")
             strip = save("strip.png", self._strip[0][0], np.concatenate(columns, axis=1),
-                         f"frames {frames}: target above, swapped below")
+                         f"frames {frames}: {rows}")
         return Pictures(worst["identity"], worst["seam"], lost, strip)
 
 
