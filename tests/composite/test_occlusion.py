@@ -25,7 +25,7 @@ from facedub.swap import SwapConfig, SwapJob, swap
 from facedub.workspace import analysed
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
-OBAMA = "clip_deepfacelive_obama_speaking.mp4"  # its lamp-lit room gives the object's texture
+TWITCH = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # its studio microphone is the object
 RUDD = "still_paul_rudd_frontal_studio.jpg"
 FRAMES = 15
 MOUTH, CHIN = 13, 152
@@ -41,17 +41,19 @@ def _object_clip(faces_dir: Path, out: Path) -> list[np.ndarray]:
     width = float(np.ptp(landmarks[:, 0]))
     centre = (landmarks[MOUTH, :2] + landmarks[CHIN, :2]) / 2.0
     axes = (round(0.3 * width), round(0.2 * width))
-    texture = next(media.iter_frames(faces_dir / OBAMA)).image[:200, :200]
-    texture = cv2.resize(texture, frames[0].shape[1::-1])
+    microphone = next(media.iter_frames(faces_dir / TWITCH)).image[320:480, 470:640]
     info = media.probe(faces_dir / KATIE)
     masks = []
     with media.VideoWriter(out, info.width, info.height, info.fps, crf=12,
                            preset="veryfast") as writer:
         for index, frame in enumerate(frames):
-            shift = 0.15 * width * np.sin(2 * np.pi * index / FRAMES)
+            x = round(centre[0] + 0.15 * width * np.sin(2 * np.pi * index / FRAMES))
+            y = round(centre[1])
             mask = np.zeros(frame.shape[:2], np.uint8)
-            cv2.ellipse(mask, (round(centre[0] + shift), round(centre[1])), axes, 10.0, 0, 360,
-                        255, -1)
+            cv2.ellipse(mask, (x, y), axes, 10.0, 0, 360, 255, -1)
+            texture = np.zeros_like(frame)
+            texture[y - axes[1]:y + axes[1], x - axes[0]:x + axes[0]] = cv2.resize(
+                microphone, (2 * axes[0], 2 * axes[1]))
             image = np.where(mask[..., None] > 0, texture, frame)
             writer.write(image, index / info.fps)
             masks.append(mask > 0)
