@@ -361,7 +361,11 @@ def swap(
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
     for track in result.audio:
         say(track.describe())
-    say(f"marked: invisible watermark (job {result.job_id}), content credentials, "
+    from facedub.provenance.mark import can_embed_credentials
+
+    # Only some containers have room for signed credentials; the rest keep the sidecar.
+    credentials = "content credentials, " if can_embed_credentials(out) else ""
+    say(f"marked: invisible watermark (job {result.job_id}), {credentials}"
         f"{result.sidecar.name}")
     if not key_existed and _signing_key(config.config_dir).exists():
         say(f"created a local signing key for content credentials in "
