@@ -49,8 +49,10 @@ def main() -> None:
                 command = [*facedub_command(), "swap", "--source", str(SHARED_FACES / SOURCE),
                            "--target", str(target), "--work-dir", str(work),
                            "--preset", args.preset]
-                first.append(run_measured([*command, "-o", str(folder / f"a{attempt}.mp4")]))
-                again.append(run_measured([*command, "-o", str(folder / f"b{attempt}.mp4"),
+                outputs = folder / f"out_{attempt}_{target.stem}"  # fresh names: no --overwrite
+                outputs.mkdir()
+                first.append(run_measured([*command, "-o", str(outputs / "a.mp4")]))
+                again.append(run_measured([*command, "-o", str(outputs / "b.mp4"),
                                            "--blend", "poisson"]))
             cold, warm = median_of(first), median_of(again)
             rows.append([name, f"{info.width}x{info.height}", info.frame_count,
