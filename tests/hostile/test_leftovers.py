@@ -52,7 +52,9 @@ def test_killed_swap_leaves_nothing_for_long(inputs: Inputs, tmp_path: Path,
 
     code, stderr, seen = _swap_killed_while_encoding(command, folder, signal.SIGKILL)
     assert seen and code == -signal.SIGKILL, stderr
-    assert _partials(folder) == seen  # SIGKILL cannot be caught: the staged file stays
+    # SIGKILL cannot be caught: the staged file stays (with the file that signing stages
+    # beside it, when the kill lands that late on a fast machine).
+    assert set(seen) <= set(_partials(folder))
 
     outcome = run_cli(args)  # the next run to the same output cleans it up
     assert outcome.code == 0, outcome.output
