@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import to_lab
-from facedub.faces.regions import mesh_regions
+from facedub.faces.masks import hair_zone
 
 # Cheek and nose landmarks whose hull is almost always bare skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
@@ -41,7 +41,7 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
     inverse = np.linalg.inv(covariance)
-    zone = _outer_zone(face_landmarks, size)
+    zone = hair_zone(face_landmarks, size)
     rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
     region = lab[:rows].reshape(-1, 3).astype(np.float64) - mean
     distance = np.sqrt(np.einsum("pi,ij,pj->p", region, inverse, region))
@@ -53,24 +53,6 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     opened = cv2.morphologyEx(occluded, cv2.MORPH_OPEN, kernel)
     blurred = cv2.GaussianBlur(opened, (0, 0), size / 128.0 + 0.5)
     return cv2.resize(blurred, (full_size, full_size), interpolation=cv2.INTER_LINEAR)
-
-
-def _outer_zone(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(S, S) float32: 1 above the brows and beside the outer brow ends down to the nose
-    tip, fading to 0 within a few pixels, so brows, eyes and the face centre are never
-    judged (they are not skin-coloured either)."""
-    regions = mesh_regions()
-    right, left = face_landmarks[regions.right_eyebrow], face_landmarks[regions.left_eyebrow]
-    brow_line = float(min(right[:, 1].min(), left[:, 1].min()))
-    inner_x0, inner_x1 = float(right[:, 0].min()), float(left[:, 0].max())
-    nose_y = float(face_landmarks[1, 1])
-    fade = 0.04 * size
-    ys = np.arange(size, dtype=np.float32)[:, None]
-    xs = np.arange(size, dtype=np.float32)[None, :]
-    above = np.clip((brow_line - ys) / fade, 0, 1)
-    beside = np.clip(np.maximum(inner_x0 - xs, xs - inner_x1) / fade, 0, 1) * np.clip(
-        (nose_y - ys) / fade, 0, 1)
-    return np.maximum(above, beside).astype(np.float32)
 
 
 def _hull_mask(points: np.ndarray, size: int) -> np.ndarray:

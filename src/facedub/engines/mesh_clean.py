@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.faces.regions import mesh_regions
+from facedub.faces.masks import hair_zone
 
 # Cheek and nose landmarks whose hull is almost always bare, lit skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
@@ -37,7 +37,7 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
     foreign = np.zeros((size, size), dtype=np.float32)
     if len(skin) >= 20:
-        foreign = _not_skin(lab, skin) * _outer_zone(points, size)
+        foreign = _not_skin(lab, skin) * hair_zone(points, size, inset=1.0)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
         foreign = cv2.dilate(foreign, kernel)  # hair edges are soft: take a margin
@@ -76,24 +76,6 @@ def _not_skin(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
     by_darkness = np.clip((floor - lab[..., 0]) / 6.0, 0.0, 1.0)
     result: np.ndarray = np.maximum(by_colour, by_darkness).astype(np.float32)
     return result
-
-
-def _outer_zone(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: 1 above the brows and beside the eyes (where hair falls), fading to
-    0 over a few pixels, so brows, eyes and the face centre are never judged."""
-    regions = mesh_regions()
-    right, left = points[regions.right_eyebrow], points[regions.left_eyebrow]
-    brow_top = float(min(right[:, 1].min(), left[:, 1].min()))
-    inner_x0, inner_x1 = float(right[:, 0].min()), float(left[:, 0].max())
-    nose_y = float(points[1, 1])
-    fade = 0.04 * size
-    ys = np.arange(size, dtype=np.float32)[:, None]
-    xs = np.arange(size, dtype=np.float32)[None, :]
-    above = np.clip((brow_top - fade - ys) / fade, 0, 1)
-    beside = np.clip((np.maximum(inner_x0 - xs, xs - inner_x1) - fade) / fade, 0, 1) * \
-        np.clip((nose_y - ys) / fade, 0, 1)
-    zone: np.ndarray = np.maximum(above, beside).astype(np.float32)
-    return zone
 
 
 def _hull(points: np.ndarray, size: int) -> np.ndarray:

@@ -84,3 +84,24 @@ def upper_oval_mask() -> np.ndarray:
     upper = np.asarray(template[regions.face_oval, 1] < eye_line)
     upper.flags.writeable = False  # cached and shared: read only
     return upper
+
+
+def hair_zone(face_landmarks: np.ndarray, size: int, inset: float = 0.0) -> np.ndarray:
+    """(S, S) float32: 1 above the brows and beside them down to the nose tip (where hair
+    falls), fading to 0 over 4% of the crop, so brows, eyes and the face centre are never
+    judged. `inset`: how many fade widths further out the zone starts. `face_landmarks`:
+    (478, 2+) crop pixels."""
+    regions = mesh_regions()
+    right = face_landmarks[regions.right_eyebrow]
+    left = face_landmarks[regions.left_eyebrow]
+    brow_line = float(min(right[:, 1].min(), left[:, 1].min()))
+    inner_x0, inner_x1 = float(right[:, 0].min()), float(left[:, 0].max())
+    nose_y = float(face_landmarks[1, 1])
+    fade = 0.04 * size
+    margin = inset * fade
+    ys = np.arange(size, dtype=np.float32)[:, None]
+    xs = np.arange(size, dtype=np.float32)[None, :]
+    above = np.clip((brow_line - margin - ys) / fade, 0, 1)
+    beside = np.clip((np.maximum(inner_x0 - xs, xs - inner_x1) - margin) / fade, 0, 1) * \
+        np.clip((nose_y - ys) / fade, 0, 1)
+    return np.maximum(above, beside).astype(np.float32)
