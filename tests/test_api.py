@@ -59,4 +59,4 @@ def test_readme_example_runs_as_written(faces_dir: Path, tmp_path: Path,
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # mkdtemp() lands in tmp_path
     exec(compile(block.group(1), "README.md", "exec"), {"__name__": "readme_example"})
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["1 face swapped, described in swapped.provenance.json", "0"]
+    assert lines == ["1 face swapped, described in swapped.jpg.provenance.json", "0"]

@@ -70,7 +70,7 @@ def test_swap_a_windows_media_target_into_mp4_transcodes_its_audio(
         "-o", str(out), "--work-dir", str(tmp_path / "work"), "--preset", "ultrafast"])
     assert result.exit_code == 0, result.output
     assert "audio 1: wmav2 transcoded to aac (MP4 does not carry wmav2)" in result.output
-    facts = json.loads(out.with_suffix(".provenance.json").read_text())["facts"]
+    facts = json.loads(out.with_name(out.name + ".provenance.json").read_text())["facts"]
     (track,) = facts["settings"]["audio"]
     assert (track["codec"], track["action"], track["output_codec"]) == (
         "wmav2", "transcode", "aac")

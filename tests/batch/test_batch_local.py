@@ -32,7 +32,7 @@ def test_a_local_batch_places_outputs_names_failures_and_resumes(faces_dir: Path
     assert "job 2 (nobody.png) failed: " in first.stdout
     assert "1 done, 0 skipped (finished before), 1 failed" in first.stdout
     output = out / "photos" / "rudd_biden.jpg"
-    sidecar = json.loads((out / "photos" / "rudd_biden.provenance.json").read_text())
+    sidecar = json.loads((out / "photos" / "rudd_biden.jpg.provenance.json").read_text())
     assert sidecar["media"] == output.name
     assert sidecar["facts"]["engine"] == "mesh"
     assert not (out / "nobody.png").exists()

@@ -64,5 +64,5 @@ def test_a_chunked_swap_has_the_frames_times_and_audio_of_an_unsplit_one(
     typical = float(np.median(differences))
     assert max(differences[58:63]) < 2.0 * typical + 0.5
     assert typical < 4.0  # the watermarks differ: about 2.5 grey levels here
-    assert (out / "chunked.provenance.json").is_file()
+    assert (out / "chunked.mp4.provenance.json").is_file()
     assert "joined 2 chunks" in (out / "logs" / "chunked.mp4.log").read_text()

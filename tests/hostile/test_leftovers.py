@@ -59,4 +59,4 @@ def test_killed_swap_leaves_nothing_for_long(inputs: Inputs, tmp_path: Path,
     outcome = run_cli(args)  # the next run to the same output cleans it up
     assert outcome.code == 0, outcome.output
     assert _partials(folder) == [] and out.stat().st_size > 0
-    assert sorted(p.name for p in folder.iterdir()) == ["out.mp4", "out.provenance.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["out.mp4", "out.mp4.provenance.json"]

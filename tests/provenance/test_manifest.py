@@ -139,7 +139,7 @@ def test_sidecar_is_stem_dot_provenance_json(short_mp4: Path, tmp_path: Path,
     output = tmp_path / "out.mp4"
     output.write_bytes(short_mp4.read_bytes())
     path = write_sidecar(output, facts)
-    assert path == sidecar_path(output) == tmp_path / "out.provenance.json"
+    assert path == sidecar_path(output) == tmp_path / "out.mp4.provenance.json"
     record = json.loads(path.read_text())
     assert record["format"] == "facedub.provenance" and record["media"] == "out.mp4"
     assert ProvenanceFacts.from_json(record["facts"]) == facts

@@ -74,7 +74,7 @@ def test_every_swap_is_watermarked_signed_and_described(swapped_pair: tuple[Path
         facts = result.manifest.facts
         assert facts is not None and facts.job_id == result.watermark.payload.job_id
         assert {fact.role for fact in facts.inputs} == {"source", "target"}
-        assert output.with_suffix(".provenance.json").is_file()
+        assert output.with_name(output.name + ".provenance.json").is_file()
 
 
 def test_no_visible_label_removes_only_the_label(swapped_pair: tuple[Path, Path]) -> None:
@@ -107,4 +107,4 @@ def test_explicit_content_stops_the_swap_before_anything_is_written(
         _swap(faces_dir, short_clip(KATIE, 1.0), out, tmp_path / "work",
               detector=_FlagsEverything())
     assert not out.exists()
-    assert not out.with_suffix(".provenance.json").exists()
+    assert not out.with_name(out.name + ".provenance.json").exists()

@@ -4,7 +4,7 @@
 `c2pa.actions` assertion (`c2pa.created`, IPTC digital source type `compositeSynthetic`:
 a composite in which at least one element is synthetic) and a custom
 `org.facedub.provenance` assertion with the `ProvenanceFacts`. `write_sidecar` writes the
-same facts as `<stem>.provenance.json` beside any output, whatever its format.
+same facts as `<file name>.provenance.json` beside any output, whatever its format.
 `read_manifest` reads a file's manifest back and says whether it is intact.
 
 Signing credentials: see `facedub.provenance.credentials` (re-exported here).
@@ -160,7 +160,14 @@ def sign_media(src: Path, dst: Path, facts: ProvenanceFacts,
 
 
 def sidecar_path(output: Path) -> Path:
-    """`out.mp4` -> `out.provenance.json` beside it."""
+    """`out.mp4` -> `out.mp4.provenance.json` beside it. The whole file name, so that
+    `out.mp4` and `out.mkv` in one folder keep a sidecar each."""
+    output = Path(output)
+    return output.with_name(f"{output.name}.provenance.json")
+
+
+def legacy_sidecar_path(output: Path) -> Path:
+    """`out.mp4` -> `out.provenance.json`: where facedub 0.x before this name wrote it."""
     output = Path(output)
     return output.with_name(f"{output.stem}.provenance.json")
 

@@ -3,7 +3,7 @@
 - an invisible watermark in every frame (the facedub tag and this job's id);
 - a visible "AI-generated" label (on by default; the only mark a user may turn off);
 - signed content credentials (C2PA) inside the file, where the format has room for them;
-- a `<name>.provenance.json` sidecar with the same facts.
+- a `<file name>.provenance.json` sidecar (`out.mp4.provenance.json`) with the same facts.
 
 The watermark and label are applied per frame by `OutputMarks`; the credentials by
 `sign_output` on the finished file, before it is moved into place.

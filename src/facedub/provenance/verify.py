@@ -4,7 +4,7 @@ Three independent signals, strongest survival first:
 
 - the invisible watermark (survives re-encoding, resizing, cropping, screenshots),
 - the embedded content credentials (C2PA; lost on re-encoding, prove integrity while kept),
-- the `<stem>.provenance.json` sidecar (only while it travels with the file).
+- the `out.mp4.provenance.json` sidecar (only while it travels with the file).
 
 `Verification.exit_code` is what `facedub verify` exits with: 0 when a mark was found
 (the watermark, or a valid manifest), 1 when none was. Unreadable input raises
@@ -25,6 +25,7 @@ from facedub.provenance.manifest import (
     COMPOSITE_SYNTHETIC,
     ManifestReading,
     ProvenanceFacts,
+    legacy_sidecar_path,
     read_manifest,
     sidecar_path,
 )
@@ -115,8 +116,8 @@ def verify(media_path: Path, max_frames: int = 150) -> Verification:
 
 
 def _read_sidecar(media_path: Path) -> SidecarReading | None:
-    path = sidecar_path(media_path)
-    if not path.is_file():
+    path = _find_sidecar(media_path)
+    if path is None:
         return None
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -126,6 +127,20 @@ def _read_sidecar(media_path: Path) -> SidecarReading | None:
         log.warning("%s: unreadable provenance sidecar (%s)", path, error)
         return SidecarReading(path, False, None)
     return SidecarReading(path, matches, facts)
+
+
+def _find_sidecar(media_path: Path) -> Path | None:
+    """`out.mp4.provenance.json`, or an older `out.provenance.json` that names this file
+    (a sidecar of that older name may belong to `out.mkv` beside it)."""
+    path = sidecar_path(media_path)
+    if path.is_file():
+        return path
+    legacy = legacy_sidecar_path(media_path)
+    try:
+        named = json.loads(legacy.read_text(encoding="utf-8")).get("media")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return legacy if named == media_path.name else None
 
 
 def _watermark_line(mark: WatermarkReading) -> str:
