@@ -1,5 +1,6 @@
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,18 @@ def test_person_reference_chooses_only_that_person(faces_dir: Path, tmp_path: Pa
     assert all(record.box[0] > frame.shape[1] / 2 for record in chosen)
     others = [r for r in faceset.records if r.person != faceset.meta.person]
     assert others and all(record.box[2] < frame.shape[1] / 2 for record in others[:5])
+
+
+    # The finished analysis is reused for another choice, and without a reference the
+    # default person (most screen time) is back, not the last one a reference chose.
+    left = tmp_path / "left_person.png"
+    Image.fromarray(frame[:, :frame.shape[1] // 2]).save(left)
+    again = extract(faces_dir / CALL, tmp_path / "call", replace(config, person_reference=left))
+    assert again.frames_resumed == again.frames_analysed  # nothing analysed again
+    default = extract(faces_dir / CALL, tmp_path / "call", replace(config,
+                                                                    person_reference=None))
+    assert again.faceset.meta.person != default.faceset.meta.person == 0
+    assert default.faceset.meta.reference_distance is None
 
 
 def test_interrupted_extraction_resumes(faces_dir: Path, tmp_path: Path) -> None:

@@ -360,13 +360,14 @@ def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> Extr
 
 
 def _rechoose(out_dir: Path, reference: np.ndarray | None) -> ExtractResult:
+    """Choose the person of a finished analysis again. Without a reference the choice goes
+    back to the default (most screen time), not to whatever an earlier run with a reference
+    photo chose."""
     faceset = load_faceset(out_dir)
-    reference_distance = None
-    if reference is not None:
-        chosen, matched = _choose_person(faceset.meta.persons, reference)
-        reference_distance = matched
+    chosen, reference_distance = _choose_person(faceset.meta.persons, reference)
+    if (chosen, reference_distance) != (faceset.meta.person, faceset.meta.reference_distance):
         write_meta(out_dir, replace(faceset.meta, person=chosen,
-                                    reference_distance=matched or 0.0))
+                                    reference_distance=reference_distance))
         faceset = load_faceset(out_dir)
     frames = faceset.meta.frames_analysed
     with_faces = len({record.frame for record in faceset.records})
