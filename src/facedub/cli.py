@@ -580,6 +580,7 @@ def serve(
     work_dir: Annotated[Path | None, typer.Option(
         help="The app's work folder: uploads, results, reports, the job database "
              "(default: serve/ in $FACEDUB_WORK_DIR or ~/.cache/facedub/work).")] = None,
+    max_upload: Annotated[int, typer.Option(help="Largest upload, MB.")] = 512,
 ) -> None:
     """A local web app: swap files with a preview and a job queue, or a live camera."""
     from facedub.locations import config_dir
@@ -588,4 +589,7 @@ def serve(
 
     folder = work_dir or default_work_dir() / "serve"
     check_writable_output(folder, "--work-dir", folder=True)
-    run_server(folder, config_dir(), host=host, port=port, token=token, say=say)
+    if max_upload < 1:
+        raise FacedubError("--max-upload must be at least 1 (MB)")
+    run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
+               max_upload=max_upload * 1024 * 1024)

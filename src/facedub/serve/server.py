@@ -7,23 +7,21 @@ from pathlib import Path
 
 from facedub.errors import FacedubError
 from facedub.serve.app import ServeConfig, create_app
-from facedub.serve.security import is_loopback, server_token
+from facedub.serve.security import DEFAULT_MAX_UPLOAD, is_loopback, server_token
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 
 
 def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           token: str | None = None, say: Callable[[str], None] = print,
-          max_upload: int | None = None) -> None:
+          max_upload: int = DEFAULT_MAX_UPLOAD) -> None:
     """Serve until Ctrl-C. A non-loopback `host` always gets a token (printed once)."""
     import uvicorn
 
     if not 0 < port < 65536:
         raise FacedubError(f"--port {port}: use 1 to 65535")
     required = server_token(host, token)
-    config = ServeConfig(work=Path(work), config_dir=config_dir, token=required)
-    if max_upload is not None:
-        config = ServeConfig(config.work, config.config_dir, required, max_upload)
+    config = ServeConfig(Path(work), config_dir, required, max_upload)
     app = create_app(config)
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/"

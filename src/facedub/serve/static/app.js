@@ -180,7 +180,7 @@ function renderJobs(jobs) {
     const left = job.state === "running" && job.eta != null ? `${job.eta.toFixed(0)} s` : "";
     row.innerHTML = `<td>${job.id}</td><td>${what}</td><td class="state">${job.state}</td>` +
       `<td><span class="bar"><div style="width:${pct}%"></div></span> <span class="pct">${pct}%</span>` +
-      ` <small>${job.phase || ""} ${job.done}/${job.total}</small></td>` +
+      ` <small>${(job.phase || "").split(" ")[0]} ${job.done}/${job.total}</small></td>` +
       `<td>${job.state === "running" ? job.fps.toFixed(1) : ""}</td><td>${left}</td><td class="actions"></td>`;
     const actions = row.querySelector(".actions");
     const button = (label, handler, cls) => {
