@@ -581,6 +581,9 @@ def serve(
         help="The app's work folder: uploads, results, reports, the job database "
              "(default: serve/ in $FACEDUB_WORK_DIR or ~/.cache/facedub/work).")] = None,
     max_upload: Annotated[int, typer.Option(help="Largest upload, MB.")] = 512,
+    media: Annotated[Path | None, typer.Option(
+        help="A folder of photos, videos, photo folders or facesets to pick from in the "
+             "page (besides uploads).")] = None,
 ) -> None:
     """A local web app: swap files with a preview and a job queue, or a live camera."""
     from facedub.locations import config_dir
@@ -592,4 +595,4 @@ def serve(
     if max_upload < 1:
         raise FacedubError("--max-upload must be at least 1 (MB)")
     run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
-               max_upload=max_upload * 1024 * 1024)
+               max_upload=max_upload * 1024 * 1024, media=media)

@@ -74,6 +74,15 @@ def test_file_flow_upload_preview_swap_verify(
     download.value.save_as(saved)
     assert media.probe(saved).frame_count == frames
 
+    # The result with bytes changed after signing: the credentials say so.
+    changed = bytearray(saved.read_bytes())
+    middle = len(changed) // 2
+    changed[middle:middle + 64] = bytes(64)
+    (tmp_path / "changed.mp4").write_bytes(bytes(changed))
+    page.set_input_files("#verify-input", str(tmp_path / "changed.mp4"))
+    page.wait_for_selector("#verify-result .verdict:has-text('changed.mp4')", timeout=SLOW)
+    assert verdict.get_attribute("data-verdict") == "changed since signing"
+
 
 def write_y4m(clip: Path, out: Path, frames: int, size: tuple[int, int] = (640, 480)) -> Path:
     """The first frames of a clip as a Y4M file, the format Chromium's fake camera reads."""

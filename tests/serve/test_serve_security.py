@@ -7,10 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serve_support import Server
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
-
-from serve_support import Server
 
 
 def _listening_addresses(port: int) -> set[str]:
@@ -108,3 +107,26 @@ def test_bad_uploads_get_a_clear_error_and_nothing_is_written_outside(
     assert good.status_code == 200, good.text
     stored = list((server.work / "uploads").iterdir())
     assert len(stored) == 1 and stored[0].name == f"{good.json()['id']}.jpg"
+
+
+def test_media_folder_entries_are_picked_by_name_from_the_servers_listing(
+        start_server: Callable[..., Server], faces_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "media"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "face.jpg").symlink_to(faces_dir / "still_biden_frontal.jpg")
+    (folder / "photos" / "a.jpg").symlink_to(faces_dir / "still_rose_leslie_frontal.jpg")
+    (folder / "notes.txt").write_text("not media")
+    server = start_server("--media", str(folder))
+    listed = httpx.get(server.url + "/api/library").json()
+    assert listed == [{"name": "face.jpg", "kind": "photo"},
+                      {"name": "photos", "kind": "folder"}]
+    for name in ("../media/face.jpg", "/etc/passwd", "notes.txt", "photos/a.jpg"):
+        assert httpx.post(server.url + "/api/library", json={"name": name}).status_code == 404
+    picked = httpx.post(server.url + "/api/library", json={"name": "photos"})
+    assert picked.status_code == 200 and picked.json()["kind"] == "folder"
+    uploads = httpx.get(server.url + "/api/uploads").json()
+    assert [u["name"] for u in uploads] == ["photos"]
+    # A folder is a source, never a target.
+    job = httpx.post(server.url + "/api/jobs", json={"source": uploads[0]["id"],
+                                                     "target": uploads[0]["id"]})
+    assert job.status_code == 400 and "target must be a photo or a video" in job.text

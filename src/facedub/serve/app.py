@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from facedub import media
 from facedub.errors import FacedubError
 from facedub.faces.landmarks import resolve_landmarker_model
+from facedub.serve.library import library, pick
 from facedub.serve.live import LiveConfig, LiveSwapper
 from facedub.serve.security import DEFAULT_MAX_UPLOAD, Guard, upload_kind
 from facedub.serve.store import PERSONS, REPORTS, RESULTS, SCRATCH, Store, Upload
@@ -50,6 +51,7 @@ class ServeConfig:
     config_dir: Path  # the signing credentials
     token: str | None = None  # None: no token asked (loopback only)
     max_upload: int = DEFAULT_MAX_UPLOAD  # bytes
+    media: Path | None = None  # a folder whose entries the page may pick (not upload)
 
 
 class ClientError(Exception):
@@ -79,6 +81,7 @@ def create_app(config: ServeConfig) -> Guard:
         Mount("/static", StaticFiles(directory=static), name="static"),
         Route("/api/uploads", api.uploads),
         Route("/api/upload", api.upload, methods=["POST"]),
+        Route("/api/library", api.library, methods=["GET", "POST"]),
         Route("/api/uploads/{upload}/persons", api.persons),
         Route("/api/persons/{target}/{person:int}.jpg", api.person_thumbnail),
         Route("/api/preview", api.preview, methods=["POST"]),
@@ -139,6 +142,19 @@ class _Api:
         self.store.add_upload(upload)
         return JSONResponse(upload.to_json())
 
+    async def library(self, request: Request) -> Response:
+        """GET: what the media folder offers; POST {"name"}: pick one (as an upload)."""
+        if request.method == "GET":
+            return JSONResponse([{"name": e.name, "kind": e.kind}
+                                 for e in library(self.config.media)])
+        entry = pick(self.config.media, str((await _json(request)).get("name", "")))
+        if entry is None:
+            raise ClientError(404, "no such entry in the media folder")
+        upload_id, _ = self.store.new_upload_file("")
+        upload = Upload(upload_id, entry.name, entry.kind, str(entry.path), 0)
+        self.store.add_upload(upload)
+        return JSONResponse(upload.to_json())
+
     async def _receive(self, request: Request, path: Path) -> int:
         """Stream the body to `path` (server-made, in the work folder), within the limit."""
         limit = self.config.max_upload
@@ -178,14 +194,14 @@ class _Api:
     async def preview(self, request: Request) -> Response:
         data = await _json(request)
         swap = SwapRequest.from_json(data)
+        self._check_kinds(swap)
         image = await run_in_threadpool(self.bench.preview, swap, int(data.get("frame", 0)))
         return Response(_jpeg(image, 90), media_type="image/jpeg")
 
     async def jobs(self, request: Request) -> Response:
         if request.method == "POST":
             swap = SwapRequest.from_json(await _json(request))
-            for upload in (swap.source, swap.target):
-                self.store.upload(upload)  # both must be known uploads
+            self._check_kinds(swap)
             return JSONResponse({"id": self.runner.submit("swap", swap.to_json())})
         return JSONResponse(self.store.jobs())
 
@@ -231,6 +247,12 @@ class _Api:
         if not path.is_relative_to(folder) or not path.is_file():
             raise ClientError(404, "no such file in the report")
         return FileResponse(path)
+
+    def _check_kinds(self, swap: SwapRequest) -> None:
+        """Both are known; the target is a photo or a video (the source may be any)."""
+        self.store.upload(swap.source)
+        if self.store.upload(swap.target).kind not in ("photo", "video"):
+            raise ClientError(400, "the target must be a photo or a video")
 
     def _finished_swap(self, job_id: int) -> dict[str, Any]:
         job = self.store.job(job_id)

@@ -42,8 +42,8 @@ JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 class Upload:
     id: str
     name: str  # the name the browser gave, shown only, never used as a path
-    kind: str  # "photo" or "video"
-    file: str  # the server-made file name inside uploads/
+    kind: str  # "photo", "video", "folder" (of photos) or "faceset"
+    file: str  # the server-made file name inside uploads/, or a picked media path
     bytes: int
 
     def to_json(self) -> dict[str, Any]:
@@ -100,7 +100,9 @@ class Store:
         return _upload(row)
 
     def upload_path(self, upload_id: str) -> Path:
-        return self.folder(UPLOADS) / self.upload(upload_id).file
+        """The file of an upload (inside uploads/), or of an entry picked from the media
+        folder the server was started with (stored as the absolute path the server found)."""
+        return self.folder(UPLOADS) / self.upload(upload_id).file  # absolute stays absolute
 
     # Jobs -----------------------------------------------------------------------------
     def add_job(self, kind: str, params: dict[str, Any]) -> int:

@@ -53,7 +53,8 @@ async function uploadAll(files) {
 
 async function loadUploads() {
   state.uploads = await (await api("/api/uploads")).json();
-  for (const [id, kinds] of [["#source", null], ["#target", null], ["#live-source", null]]) {
+  const media = ["photo", "video"];
+  for (const [id, kinds] of [["#source", null], ["#target", media], ["#live-source", null]]) {
     const select = $(id);
     const kept = select.value;
     select.innerHTML = "";
@@ -83,6 +84,22 @@ function dropZone(zone, input, handle) {
   });
 }
 dropZone($("#upload-drop"), $("#file-input"), uploadAll);
+
+async function loadLibrary() {
+  const entries = await (await api("/api/library")).json();
+  $("#library-box").classList.toggle("hidden", entries.length === 0);
+  $("#library").innerHTML = entries.map((e) =>
+    `<option value="${encodeURIComponent(e.name)}">${e.name.replace(/[<>&]/g, "")} (${e.kind})</option>`).join("");
+}
+$("#library-pick").addEventListener("click", async () => {
+  const name = decodeURIComponent($("#library").value);
+  try {
+    const picked = await (await api("/api/library", { method: "POST", body: JSON.stringify({ name }),
+      headers: { "Content-Type": "application/json" } })).json();
+    setStatus($("#upload-status"), `added ${picked.name} (${picked.kind})`);
+    await loadUploads();
+  } catch (error) { setStatus($("#upload-status"), error.message, true); }
+});
 ["#source", "#target"].forEach((id) => $(id).addEventListener("change", (e) => {
   e.target.dataset.touched = "1";
   if (id === "#target") { state.person = null; $("#persons").innerHTML = ""; }
@@ -344,4 +361,5 @@ $("#live-start").addEventListener("click", startLive);
 $("#live-stop").addEventListener("click", () => { stopLive(); $("#live-readout").textContent = "stopped"; });
 
 loadUploads();
+loadLibrary();
 watchJobs();
