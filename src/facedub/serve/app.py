@@ -7,6 +7,8 @@ event loop keeps answering; the swap and eval jobs run on the job runner's own t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import struct
@@ -30,10 +32,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from facedub import media
+from facedub.engines.mesh import MeshEngineConfig
 from facedub.errors import FacedubError
 from facedub.faces.landmarks import resolve_landmarker_model
 from facedub.serve.library import library, pick
-from facedub.serve.live import LiveConfig, LiveSwapper
+from facedub.serve.live import LiveConfig, LiveFrame, LiveSwapper
 from facedub.serve.security import DEFAULT_MAX_UPLOAD, Guard, upload_kind
 from facedub.serve.store import PERSONS, REPORTS, RESULTS, SCRATCH, Store, Upload
 from facedub.serve.work import JobRunner, SwapRequest, Workbench
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 JOBS_POLL = 0.3  # seconds between looks at the job table for the progress socket
 LIVE_HEADER = struct.Struct("<dd")  # client's capture time (ms), server's time on it (ms)
 JPEG_QUALITY = 80
+LIVE_PENDING = 3  # live frames waiting at most (the page keeps 2 in flight)
 
 
 @dataclass(frozen=True)
@@ -288,9 +292,7 @@ class _Api:
         try:
             source = socket.query_params.get("source", "")
             label = socket.query_params.get("label", "1") != "0"
-            engine = await run_in_threadpool(self.bench.engine, source,
-                                             SwapRequest.from_json({"source": source,
-                                                                    "target": ""}).mesh)
+            engine = await run_in_threadpool(self.bench.engine, source, MeshEngineConfig())
             live = await run_in_threadpool(
                 LiveSwapper, engine, LiveConfig(resolve_landmarker_model(),
                                                 visible_label=label))
@@ -300,21 +302,47 @@ class _Api:
             return
         await socket.send_text(json.dumps({"ready": True, "job_id": live.job_id}))
         try:
-            while True:
-                message = await socket.receive_bytes()
-                stamp, _ = LIVE_HEADER.unpack_from(message)
-                image = cv2.imdecode(np.frombuffer(message, np.uint8, offset=LIVE_HEADER.size),
-                                     cv2.IMREAD_COLOR)
-                if image is None:
-                    continue
-                frame = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-                done = await run_in_threadpool(live.swap, frame, stamp / 1000.0)
-                await socket.send_bytes(LIVE_HEADER.pack(stamp, done.seconds * 1000)
-                                        + _jpeg(done.image, JPEG_QUALITY))
-        except WebSocketDisconnect:
-            pass
+            await _stream(socket, live)
         finally:
             await run_in_threadpool(live.close)
+
+
+async def _stream(socket: WebSocket, live: LiveSwapper) -> None:
+    """Frames go into the live pipeline as they come (the page keeps a few in flight);
+    the finished ones go back in order. At most LIVE_PENDING frames wait: beyond that the
+    socket is not read, and the page's sending slows down with it."""
+    pending: asyncio.Queue[tuple[float, asyncio.Future[LiveFrame]] | None] = asyncio.Queue(
+        LIVE_PENDING)
+
+    async def send_back() -> None:
+        while (item := await pending.get()) is not None:
+            stamp, future = item
+            done = await future
+            body = await run_in_threadpool(_jpeg, done.image, JPEG_QUALITY)
+            await socket.send_bytes(LIVE_HEADER.pack(stamp, done.seconds * 1000) + body)
+
+    sender = asyncio.create_task(send_back())
+    try:
+        while True:
+            message = await socket.receive_bytes()
+            if len(message) <= LIVE_HEADER.size:
+                continue
+            stamp, _ = LIVE_HEADER.unpack_from(message)
+            frame = await run_in_threadpool(_decode_jpeg, message[LIVE_HEADER.size:])
+            if frame is not None:
+                await pending.put((stamp, asyncio.wrap_future(
+                    live.submit(frame, stamp / 1000.0))))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sender
+
+
+def _decode_jpeg(data: bytes) -> np.ndarray | None:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def _check_media(path: Path, kind: str) -> None:

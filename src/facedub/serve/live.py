@@ -11,19 +11,19 @@ face is swapped; a frame without a face passes through, marked all the same.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.engines.base import SwapEngine, TargetFace
+from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import paste_back, warp_to_face
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.provenance import new_job_id
 from facedub.provenance.mark import OutputMarks
-from facedub.types import FaceObservation
 
 LIVE_TRACK = 0  # a camera shows one person: one track for the smoothing and colour state
 LIVE_CROP = 256  # crop the live face is composited at: a webcam face is rarely larger
@@ -47,9 +47,18 @@ class LiveFrame:
     seconds: float
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    image: np.ndarray
+    target: TargetFace | None  # None: no face in this frame
+    swapped: SwappedFace | None
+    started: float  # perf_counter when the frame came in
+
+
 class LiveSwapper:
-    """Per-frame swapping of a camera stream; one instance per stream, not thread-safe.
-    Use as a context manager (it holds MediaPipe's landmarker)."""
+    """Per-frame swapping of a camera stream; one instance per stream. Call either `swap`
+    (one thread) or `submit` (pipelined), not both. Use as a context manager (it holds
+    MediaPipe's landmarker and the stage threads)."""
 
     def __init__(self, engine: SwapEngine, config: LiveConfig) -> None:
         self.engine = engine
@@ -62,23 +71,33 @@ class LiveSwapper:
         self._analyser = FaceAnalyser(max_faces=1, video=True, discover_every=1_000_000,
                                       model_path=config.landmarker)
         self._last_time = -1.0
+        # Each stage keeps its own state (landmark filter, engine blend; colour easing),
+        # as the file swap's two stages do, so each runs on one thread of its own.
+        self._stage_one = ThreadPoolExecutor(1, thread_name_prefix="facedub-live-face")
+        self._stage_two = ThreadPoolExecutor(1, thread_name_prefix="facedub-live-finish")
 
     def swap(self, image: np.ndarray, time_seconds: float) -> LiveFrame:
         """Swap the largest face of one RGB frame taken at `time_seconds` (stream time,
-        increasing)."""
+        increasing), on this thread."""
+        return self._finish(self._prepare(image, time_seconds, time.perf_counter()))
+
+    def submit(self, image: np.ndarray, time_seconds: float) -> Future[LiveFrame]:
+        """`swap` on the two stage threads: frames are finished in the order submitted,
+        and a frame's landmarks and engine face overlap the compositing of the one
+        before. `LiveFrame.seconds` counts from here."""
         started = time.perf_counter()
+        prepared = self._stage_one.submit(self._prepare, image, time_seconds, started)
+        return self._stage_two.submit(lambda: self._finish(prepared.result()))
+
+    def _prepare(self, image: np.ndarray, time_seconds: float, started: float) -> _Prepared:
+        """Stage one: landmarks, their smoothing, the aligned crop and the engine's face."""
         # MediaPipe and the filters need increasing times; a camera's may repeat.
         time_seconds = max(time_seconds, self._last_time + 1e-3)
         self._last_time = time_seconds
         faces = self._analyser.analyse(image, time_seconds)
-        swapped = bool(faces)
-        if faces:
-            image = self._swap_face(image, faces[0], time_seconds)
-        marked = self._marks.mark(image)
-        return LiveFrame(marked, swapped, time.perf_counter() - started)
-
-    def _swap_face(self, image: np.ndarray, face: FaceObservation, time_seconds: float
-                   ) -> np.ndarray:
+        if not faces:
+            return _Prepared(image, None, None, started)
+        face = faces[0]
         size = self.config.crop_size
         landmarks = self._compositor.smooth_landmarks(LIVE_TRACK, time_seconds,
                                                       face.landmarks)
@@ -88,10 +107,21 @@ class LiveSwapper:
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=face.pose, blendshapes=face.blendshapes,
             time=time_seconds, track=LIVE_TRACK)
-        composited = self._compositor.composite(target, self.engine.swap_face(target))
-        return paste_back(image, composited.image, composited.alpha, face_from_frame)
+        return _Prepared(image, target, self.engine.swap_face(target), started)
+
+    def _finish(self, prepared: _Prepared) -> LiveFrame:
+        """Stage two: compositing (colour easing), paste-back, label and watermark."""
+        image, target = prepared.image, prepared.target
+        if target is not None and prepared.swapped is not None:
+            composited = self._compositor.composite(target, prepared.swapped)
+            image = paste_back(image, composited.image, composited.alpha,
+                               target.face_from_frame)
+        return LiveFrame(self._marks.mark(image), target is not None,
+                         time.perf_counter() - prepared.started)
 
     def close(self) -> None:
+        self._stage_one.shutdown(wait=True)
+        self._stage_two.shutdown(wait=True)
         self._analyser.close()
 
     def __enter__(self) -> LiveSwapper:
