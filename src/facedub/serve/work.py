@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,22 @@ from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.faceset import Faceset
-from facedub.progress import NoProgress
+from facedub.progress import Progress
 from facedub.provenance import new_job_id
 from facedub.provenance import verify as run_verify
 from facedub.provenance.mark import OutputMarks
 from facedub.serve.store import ANALYSES, PERSONS, REPORTS, RESULTS, Store
-from facedub.swap import SwapConfig, analyse_target, frame_swapper, swap
+from facedub.swap import SwapConfig, frame_swapper, swap
 
 log = logging.getLogger(__name__)
 
-THUMBNAIL = 192  # pixels, the longer side of a person's thumbnail
+THUMBNAIL = 256  # pixels, the longer side of a person's thumbnail
+
+
+def target_analysis() -> ExtractConfig:
+    """The swap's own target analysis (`swap.analyse_target`) less the person reference:
+    the same cache key, so the swap finds what the page's analysis made."""
+    return ExtractConfig(write_crops=False, identity_every=25)
 
 
 class JobCancelledError(Exception):
@@ -92,7 +98,8 @@ class Workbench:
         self.store = store
         self.config_dir = config_dir
         self._sources: dict[str, Faceset] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # source analyses
+        self._analysis_lock = threading.Lock()  # target analyses: one at a time per server
 
     @property
     def analyses(self) -> Path:
@@ -107,54 +114,69 @@ class Workbench:
                 self._sources[source] = faceset
         return MeshEngine(faceset, config, source_path=path)
 
+    def target(self, upload_id: str, progress: Progress | None = None) -> Faceset:
+        """The target's analysis (made once, in the work folder), read with no person
+        reference: choosing a person here never rewrites the cached analysis."""
+        with self._analysis_lock:
+            return analysed(self.store.upload_path(upload_id), self.analyses,
+                            target_analysis(), progress)
+
     def swap_config(self, request: SwapRequest) -> SwapConfig:
-        person = None
-        if request.person is not None:
-            person = self.store.folder(PERSONS) / f"{request.target}-{request.person}.jpg"
-            if not person.is_file():
-                raise FacedubError(f"person {request.person}: look for the persons first")
+        """The swap's config. With several persons in the target the chosen one (default:
+        person 0, the most screen time) goes to the swap as its thumbnail, a reference
+        photo: the cached analysis keeps the last choice made, so it is always made."""
+        faceset = self.target(request.target)
+        person = 0 if request.person is None else request.person
+        if person not in {p.id for p in faceset.meta.persons}:
+            raise FacedubError(f"person {person}: the target has persons "
+                               f"{', '.join(str(p.id) for p in faceset.meta.persons)}")
+        reference = None
+        if len(faceset.meta.persons) > 1:
+            reference = self._thumbnail(request.target, faceset, person)
         return SwapConfig(work_dir=self.analyses, config_dir=self.config_dir,
                           composite=request.composite, visible_label=request.visible_label,
-                          target_person=person)
+                          target_person=reference)
 
     def persons(self, target: str) -> list[dict[str, Any]]:
-        """The persons of a target, largest screen time first, each with a thumbnail
-        (written to persons/, also the reference photo a swap of that person uses)."""
-        path = self.store.upload_path(target)
-        faceset = analysed(path, self.analyses, ExtractConfig(write_crops=False,
-                                                              identity_every=25))
-        found = []
-        for person in sorted(faceset.meta.persons, key=lambda p: -p.frames):
-            records = faceset.faces_of(person.id)
-            if not records:
-                continue
+        """The persons of a target, most screen time first, each with a thumbnail (in
+        persons/; also the reference photo a swap of that person uses)."""
+        faceset = self.target(target)
+        return [{"person": person.id, "frames": person.frames, "chosen": person.id == 0}
+                for person in faceset.meta.persons
+                if self._thumbnail(target, faceset, person.id) is not None]
+
+    def _thumbnail(self, target: str, faceset: Faceset, person: int) -> Path | None:
+        path = self.store.folder(PERSONS) / f"{target}-{person}.jpg"
+        records = faceset.faces_of(person)
+        if not records:
+            return None
+        if not path.is_file():
             best = max(records, key=lambda r: (r.box[2] - r.box[0]) * r.sharpness)
-            frame = _frame_at(path, best.frame)
-            thumbnail = _face_thumbnail(frame, best.box)
-            media.write_photo(self.store.folder(PERSONS) / f"{target}-{person.id}.jpg",
-                              thumbnail)
-            found.append({"person": person.id, "frames": person.frames,
-                          "chosen": person.id == faceset.meta.person})
-        return found
+            frame = _frame_at(self.store.upload_path(target), best.frame)
+            media.write_photo(path, _face_thumbnail(frame, best.box))
+        return path
 
     def preview(self, request: SwapRequest, frame_index: int) -> np.ndarray:
         """One frame of the target swapped with these settings, marked like the output."""
         config = self.swap_config(request)
-        target = self.store.upload_path(request.target)
-        faceset = analyse_target(target, config, NoProgress())
+        faceset = self.target(request.target)
+        if request.person is not None:  # chosen here, in memory only
+            faceset = replace(faceset, meta=replace(faceset.meta, person=request.person))
         swapper = frame_swapper(faceset, self.engine(request.source, request.mesh), config)
         chosen = sorted(swapper.by_frame)
         if not chosen:
             raise FacedubError("the chosen person is in no frame of the target")
         # The frame asked for, else the nearest one that shows the person.
         index = min(chosen, key=lambda i: abs(i - frame_index))
-        frame = media.Frame(index, swapper.by_frame[index].time, _frame_at(target, index))
-        image = swapper.finish(swapper.engine_face(frame))
-        return OutputMarks(new_job_id(), request.visible_label).mark(image)
+        image = _frame_at(self.store.upload_path(request.target), index)
+        frame = media.Frame(index, swapper.by_frame[index].time, image)
+        marked = OutputMarks(new_job_id(), request.visible_label)
+        return marked.mark(swapper.finish(swapper.engine_face(frame)))
 
     def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
                  ) -> tuple[str, str]:
         """Swap into results/; (what was done, the output's file name)."""
+        self.target(request.target, progress)  # analysed here, under the lock
         config = self.swap_config(request)
         target = self.store.upload_path(request.target)
         suffix = ".jpg" if media.is_photo_path(target) else ".mp4"
