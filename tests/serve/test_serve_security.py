@@ -31,6 +31,10 @@ def test_default_bind_is_loopback_and_open_without_token(
     assert _listening_addresses(port) == {"127.0.0.1"}
     assert "token" not in server.banner and "this machine only" in server.banner
     assert httpx.get(server.url + "/").status_code == 200
+    assert httpx.get(server.url.replace("127.0.0.1", "localhost") + "/").status_code == 200
+    # A web site that rebinds its own name to 127.0.0.1 is not this machine's page.
+    rebound = httpx.get(server.url + "/api/jobs", headers={"Host": "evil.example:80"})
+    assert rebound.status_code == 403
 
 
 def test_other_host_without_token_gets_401_everywhere(

@@ -6,7 +6,9 @@
   or as `Authorization: Bearer`.
 - Requests that change something, and every WebSocket, must come from the page itself
   (their Origin, when the browser sends one, is the server's own): another web site
-  open in the same browser cannot drive a server on localhost.
+  open in the same browser cannot drive a server on localhost. Without a token, the Host
+  must be a loopback name too, so a site that rebinds its own name to 127.0.0.1 is
+  refused.
 - Uploads: photo and video suffixes only, a size limit, and the content must decode as
   what the suffix says. The browser's file name is shown, never used as a path.
 """
@@ -85,6 +87,11 @@ class Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
+        if self.token is None and not is_loopback(_host_name(headers.get("host", ""))):
+            # Without a token the server is for this machine only; a page that reaches it
+            # under another name (DNS rebinding) is turned away.
+            await _refuse(scope, send, 403, "open the server as http://127.0.0.1")
+            return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         from_link = self._matches((query.get("token") or [""])[0])
         if self.token is not None and not (from_link or self._authorised(headers)):
@@ -113,6 +120,11 @@ class Guard:
         except Exception:  # a malformed cookie header is no token
             return False
         return COOKIE in cookie and self._matches(cookie[COOKIE].value)
+
+
+def _host_name(host: str) -> str:
+    """'127.0.0.1:7860' -> '127.0.0.1'; '[::1]:7860' -> '::1'."""
+    return urlsplit(f"//{host}").hostname or ""
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
