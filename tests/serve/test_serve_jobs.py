@@ -22,6 +22,10 @@ class FakeBench:
     def __init__(self, store: Store, frames: int = 5, pause: float = 0.0) -> None:
         self.store, self.frames, self.pause = store, frames, pause
         self.started = threading.Event()
+        self.discarded: list[int] = []
+
+    def discard(self, job: dict[str, Any]) -> None:
+        self.discarded.append(job["id"])
 
     def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
                  ) -> tuple[str, str]:
@@ -54,9 +58,11 @@ def test_restart_keeps_finished_jobs_fails_running_ones_and_runs_queued(tmp_path
     queued = first.add_job("swap", REQUEST)
     # A new server on the same work folder (the first one "died" with a job running).
     store = Store(tmp_path)
-    runner = JobRunner(FakeBench(store))  # type: ignore[arg-type]
+    bench = FakeBench(store)
+    runner = JobRunner(bench)  # type: ignore[arg-type]
     runner.start()
     try:
+        assert bench.discarded == [running]  # what it left half-written is removed
         assert _wait_for(store, queued, "done")["output"] == f"job{queued}.mp4"
         assert store.job(done)["state"] == "done" and store.job(done)["output"] == "job1.mp4"
         failed = store.job(running)
@@ -77,6 +83,7 @@ def test_progress_reaches_the_total_and_cancel_stops_a_running_job(tmp_path: Pat
         runner.cancel(job_id)
         job = _wait_for(store, job_id, "cancelled")
         assert job["done"] < 400  # stopped before the end
+        assert bench.discarded == [job_id]
         bench.frames, bench.pause = 30, 0.0
         finished = _wait_for(store, runner.submit("swap", REQUEST), "done")
         assert finished["done"] == finished["total"] == 30

@@ -7,6 +7,7 @@ frozen configs the command line builds.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.faceset import Faceset
+from facedub.fsutil import remove_stale_partials
 from facedub.progress import Progress
 from facedub.provenance import new_job_id
 from facedub.provenance import verify as run_verify
@@ -178,25 +180,40 @@ class Workbench:
         """Swap into results/; (what was done, the output's file name)."""
         self.target(request.target, progress)  # analysed here, under the lock
         config = self.swap_config(request)
-        target = self.store.upload_path(request.target)
-        suffix = ".jpg" if media.is_photo_path(target) else ".mp4"
-        name = f"job{job_id}-{self.store.upload(request.target).id}{suffix}"
-        out = self.store.folder(RESULTS) / name
-        out.unlink(missing_ok=True)  # a re-run of a job that failed half-way
-        result = swap(target, self.engine(request.source, request.mesh), out, config, progress)
-        return f"{result.frames_swapped}/{result.frames} frames swapped", name
+        out = self.result_path(job_id, request.target)
+        result = swap(self.store.upload_path(request.target),
+                      self.engine(request.source, request.mesh), out, config, progress)
+        return f"{result.frames_swapped}/{result.frames} frames swapped", out.name
+
+    def result_path(self, job_id: int, target: str) -> Path:
+        """Where a swap job writes: results/job<N>-<target id> with the target's kind."""
+        photo = media.is_photo_path(self.store.upload_path(target))
+        return self.store.folder(RESULTS) / f"job{job_id}-{target}{'.jpg' if photo else '.mp4'}"
+
+    def report_path(self, job_id: int) -> Path:
+        return self.store.folder(REPORTS) / f"eval{job_id}"
+
+    def discard(self, job: dict[str, Any]) -> None:
+        """Remove what a job that did not finish left: a swap's staged files (a killed
+        server leaves them), an evaluation's report folder."""
+        try:
+            if job["kind"] == "swap":
+                remove_stale_partials(self.result_path(job["id"], job["params"]["target"]))
+            else:
+                shutil.rmtree(self.report_path(job["id"]), ignore_errors=True)
+        except FacedubError:  # its upload is gone: nothing of it can be left either
+            pass
 
     def run_eval(self, job_id: int, swap_job: dict[str, Any], progress: JobProgress) -> str:
         from facedub.evaluate import EvalConfig, evaluate
 
         request = SwapRequest.from_json(swap_job["params"])
         config = self.swap_config(request)
-        out = self.store.folder(REPORTS) / f"job{swap_job['id']}"
+        out = self.report_path(job_id)
         report = evaluate(self.store.upload_path(request.source),
                           self.store.upload_path(request.target),
                           self.store.folder(RESULTS) / swap_job["output"], out,
                           EvalConfig(target_person=config.target_person), progress)
-        del job_id
         return report.summary_lines()[0] if report.summary_lines() else "evaluated"
 
     def verify(self, path: Path) -> dict[str, Any]:
@@ -261,6 +278,9 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="facedub-jobs", daemon=True)
 
     def start(self) -> None:
+        for job in self.store.jobs():
+            if job["state"] == "running":
+                self.bench.discard(job)
         failed = self.store.fail_interrupted()
         if failed:
             log.warning("%d job(s) were running when the server stopped: marked failed", failed)
@@ -308,13 +328,16 @@ class JobRunner:
                 swap_job = self.store.job(int(job["params"]["swap_job"]))
                 message = self.bench.run_eval(job_id, swap_job, progress)
                 self.store.update_job(job_id, state="done", message=message,
-                                      output=f"job{swap_job['id']}")
+                                      output=self.bench.report_path(job_id).name)
         except JobCancelledError:
+            self.bench.discard(job)
             self.store.update_job(job_id, state="cancelled", message="cancelled")
         except FacedubError as error:
+            self.bench.discard(job)
             self.store.update_job(job_id, state="failed", message=str(error))
         except Exception as error:  # a bug must not stop the queue; it is logged in full
             log.exception("job %d failed", job_id)
+            self.bench.discard(job)
             self.store.update_job(job_id, state="failed", message=f"internal error: {error}")
         finally:
             self._cancels.pop(job_id, None)
