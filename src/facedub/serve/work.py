@@ -10,6 +10,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from facedub.swap import SwapConfig, frame_swapper, swap
 
 log = logging.getLogger(__name__)
 
+KEPT_FRAMES = 8  # decoded target frames kept for previews
 THUMBNAIL = 256  # pixels, the longer side of a person's thumbnail
 
 
@@ -100,7 +102,8 @@ class Workbench:
         self.store = store
         self.config_dir = config_dir
         self._sources: dict[str, Faceset] = {}
-        self._lock = threading.Lock()  # source analyses
+        self._lock = threading.Lock()  # source analyses, kept frames
+        self._frames: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._analysis_lock = threading.Lock()  # target analyses: one at a time per server
 
     @property
@@ -170,10 +173,25 @@ class Workbench:
             raise FacedubError("the chosen person is in no frame of the target")
         # The frame asked for, else the nearest one that shows the person.
         index = min(chosen, key=lambda i: abs(i - frame_index))
-        image = _frame_at(self.store.upload_path(request.target), index)
-        frame = media.Frame(index, swapper.by_frame[index].time, image)
+        frame = media.Frame(index, swapper.by_frame[index].time,
+                            self._frame(request.target, index))
         marked = OutputMarks(new_job_id(), request.visible_label)
         return marked.mark(swapper.finish(swapper.engine_face(frame)))
+
+    def _frame(self, target: str, index: int) -> np.ndarray:
+        """A decoded target frame; the last few are kept, since a preview is mostly redone
+        on the same frame with other settings (video is decoded from its start)."""
+        key = (target, index)
+        with self._lock:
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key]
+        image = _frame_at(self.store.upload_path(target), index)
+        with self._lock:
+            self._frames[key] = image
+            while len(self._frames) > KEPT_FRAMES:
+                self._frames.popitem(last=False)
+        return image
 
     def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
                  ) -> tuple[str, str]:
