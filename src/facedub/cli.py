@@ -566,3 +566,33 @@ def batch_command(
     for line in result.summary_lines():
         typer.echo(line)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; any but 127.0.0.1 / "
+                                           "localhost needs a token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    token: Annotated[str | None, typer.Option(
+        help="Token the page and API ask for (default: none on 127.0.0.1, else one is "
+             "generated and printed).")] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="The app's work folder: uploads, results, reports, the job database "
+             "(default: serve/ in $FACEDUB_WORK_DIR or ~/.cache/facedub/work).")] = None,
+    max_upload: Annotated[int, typer.Option(help="Largest upload, MB.")] = 512,
+    media: Annotated[Path | None, typer.Option(
+        help="A folder of photos, videos, photo folders or facesets to pick from in the "
+             "page (besides uploads).")] = None,
+) -> None:
+    """A local web app: swap files with a preview and a job queue, or a live camera."""
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.serve import serve as run_server
+
+    folder = work_dir or default_work_dir() / "serve"
+    check_writable_output(folder, "--work-dir", folder=True)
+    if max_upload < 1:
+        raise FacedubError("--max-upload must be at least 1 (MB)")
+    run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
+               max_upload=max_upload * 1024 * 1024, media=media)

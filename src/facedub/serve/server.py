@@ -1,0 +1,36 @@
+"""Start the app on uvicorn: `facedub serve`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from facedub.errors import FacedubError
+from facedub.serve.app import ServeConfig, create_app
+from facedub.serve.security import DEFAULT_MAX_UPLOAD, is_loopback, server_token
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+
+
+def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          token: str | None = None, say: Callable[[str], None] = print,
+          max_upload: int = DEFAULT_MAX_UPLOAD, media: Path | None = None) -> None:
+    """Serve until Ctrl-C. A non-loopback `host` always gets a token (printed once)."""
+    import uvicorn
+
+    if not 0 < port < 65536:
+        raise FacedubError(f"--port {port}: use 1 to 65535")
+    required = server_token(host, token)
+    if media is not None and not media.is_dir():
+        raise FacedubError(f"--media {media}: not a folder; give a folder of photos, videos "
+                           "or facesets")
+    config = ServeConfig(Path(work), config_dir, required, max_upload,
+                         None if media is None else media.resolve())
+    app = create_app(config)
+    shown = f"[{host}]" if ":" in host else host
+    link = f"http://{shown}:{port}/"
+    if required is not None:
+        link += f"?token={required}"
+    where = "this machine only" if is_loopback(host) else "other machines too, with the token"
+    say(f"facedub serve: open {link}  (reachable from {where}; work folder {config.work})")
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=16 * 1024 * 1024)
