@@ -66,7 +66,7 @@ def test_killed_server_restarts_with_its_jobs(
     assert jobs[running]["state"] == "failed" and "server stopped" in jobs[running]["message"]
     results = sorted(p.name for p in (work / "results").iterdir())
     output = jobs[finished]["output"]
-    sidecar = output.rsplit(".", 1)[0] + ".provenance.json"
+    sidecar = output + ".provenance.json"
     assert results == sorted([output, sidecar])  # no staged file of the killed swap
     played = httpx.get(f"{again.url}/api/jobs/{finished}/result")
     assert played.status_code == 200
