@@ -50,6 +50,7 @@ class RefinerFile:
     backend: RefinerBackend
     coverage: Coverage
     source: FacesetInfo
+    identity: tuple[float, ...] | None
     step: int
 
 
@@ -88,11 +89,12 @@ def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
     if path.is_dir() and is_refiner(path):
         model, info, state = load_refiner(path, select_device(device))
         log.info("refiner: %d px, step %d, from %s", info.args.res, state.step, path)
-        return RefinerFile(TorchRefiner(model), info.coverage, info.source, state.step)
+        return RefinerFile(TorchRefiner(model), info.coverage, info.source, info.identity,
+                           state.step)
     if path.suffix.lower() == ".onnx" and path.is_file():
         onnx_info = read_refiner_onnx_info(path)
         return RefinerFile(OnnxRefiner(path, onnx_info.res, device), onnx_info.coverage,
-                           onnx_info.source, onnx_info.step)
+                           onnx_info.source, onnx_info.identity, onnx_info.step)
     raise FacedubError(f"--refiner {path}: not a refiner folder or .onnx file; pass the -o "
                        "folder of `facedub refine` or the file `facedub export` made of it")
 
@@ -102,7 +104,7 @@ def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
     """`base` (the mesh engine of `source`) followed by the refiner at `path`; refused if
     the refiner was trained for another person or on crops of another coverage."""
     refiner = open_refiner(path, device)
-    check_refiner_source(refiner.source, str(path), source)
+    check_refiner_source(refiner.source, refiner.identity, str(path), source)
     if refiner.coverage != base.coverage:
         raise FacedubError(f"--refiner {path} was trained on {refiner.coverage!r} crops and "
                            f"the source is {base.coverage!r}; refine again on this source")

@@ -20,7 +20,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.models.export import onnx_graph, onnx_metadata, write_onnx
 from facedub.models.refiner import INPUT_CHANNELS
-from facedub.models.refiner_run import load_refiner
+from facedub.models.refiner_run import load_refiner, parse_identity
 from facedub.models.run import FacesetInfo
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class RefinerOnnxInfo:
     coverage: Coverage
     step: int
     source: FacesetInfo
+    identity: tuple[float, ...] | None
 
 
 def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
@@ -48,6 +49,7 @@ def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
                 "args": json.dumps(info.args.to_json(), sort_keys=True),
                 "run_id": info.run_id, "step": str(state.step),
                 "source": json.dumps(asdict(info.source), sort_keys=True),
+                "identity": json.dumps(info.identity),
                 "input": "mesh (N,4,R,R) float32: RGB [0,1] mesh face over the target crop, "
                          "mesh mask",
                 "outputs": "refined (N,3,R,R) RGB [0,1]"}
@@ -65,7 +67,8 @@ def read_refiner_onnx_info(path: Path) -> RefinerOnnxInfo:
             raise ValueError(f"coverage {coverage!r}")
         return RefinerOnnxInfo(res=int(metadata["res"]), coverage=coverage,  # type: ignore[arg-type]
                                step=int(metadata["step"]),
-                               source=FacesetInfo(**json.loads(metadata["source"])))
+                               source=FacesetInfo(**json.loads(metadata["source"])),
+                               identity=parse_identity(json.loads(metadata["identity"])))
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: facedub metadata {error} is missing or malformed; "
                            "export it again") from error

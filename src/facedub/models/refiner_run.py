@@ -17,14 +17,17 @@ A refiner belongs to one source person: it is refused with any other source.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
+from facedub.faces.identity import DESCRIPTOR_SIZE, distance
 from facedub.faceset import Faceset
 from facedub.fsutil import read_json_object
 from facedub.models import run as ckpt
@@ -33,6 +36,11 @@ from facedub.models.run import FacesetInfo, RunState
 
 REFINER_FORMAT = "facedub-refiner"
 REFINER_VERSION = 1
+# Identity distance (dlib descriptors, same-person threshold 0.6) below which other media
+# of a source still count as the refiner's person: stricter than recognition's threshold.
+SAME_SOURCE_PERSON = 0.5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class RefinerInfo:
     args: RefinerArgs
     coverage: Coverage
     source: FacesetInfo
+    identity: tuple[float, ...] | None
     raw: dict[str, Any]
 
 
@@ -82,15 +91,44 @@ def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo
     return model.to(device).eval(), info, state
 
 
-def check_refiner_source(source: FacesetInfo, refiner_name: str, faceset: Faceset) -> None:
+def person_identity(faceset: Faceset) -> tuple[float, ...] | None:
+    """The mean identity descriptor (128 floats) of the faceset's chosen person, or None
+    if it was never described."""
+    for person in faceset.meta.persons:
+        if person.id == faceset.meta.person and person.descriptor is not None:
+            return tuple(round(float(value), 6) for value in person.descriptor)
+    return None
+
+
+def check_refiner_source(source: FacesetInfo, identity: tuple[float, ...] | None,
+                         refiner_name: str, faceset: Faceset) -> None:
     """Refuse a refiner (or its export) trained for another person than `faceset`'s
-    chosen one: it would paint that other person's skin onto this face."""
+    chosen one: it would paint that other person's skin onto this face. The same person
+    in other media (a photo of the person whose video trained it) is accepted when the
+    identity descriptors agree within SAME_SOURCE_PERSON."""
     given = FacesetInfo.of(faceset)
-    if not source.same_person(given):
-        raise FacedubError(
-            f"{refiner_name} was refined for person {source.person} of {source.source_name}, "
-            f"not for person {given.person} of {given.source_name}; pass that source, or "
-            f"refine one for this source with `facedub refine {given.source_name} -o FOLDER`")
+    if source.same_person(given):
+        return
+    found = person_identity(faceset)
+    if identity is not None and found is not None:
+        gap = distance(np.asarray(identity), np.asarray(found))
+        if gap < SAME_SOURCE_PERSON:
+            log.info("%s: refined on %s, used with %s (identity distance %.2f: the same "
+                     "person)", refiner_name, source.source_name, given.source_name, gap)
+            return
+    raise FacedubError(
+        f"{refiner_name} was refined for person {source.person} of {source.source_name}, "
+        f"not for person {given.person} of {given.source_name}; pass that source, or "
+        f"refine one for this source with `facedub refine {given.source_name} -o FOLDER`")
+
+
+def parse_identity(value: Any) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    identity = tuple(float(v) for v in value)
+    if len(identity) != DESCRIPTOR_SIZE:
+        raise ValueError(f"identity of {len(identity)} values")
+    return identity
 
 
 def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
@@ -105,7 +143,8 @@ def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
             raise ValueError(f"arch {raw['arch']!r}")
         return RefinerInfo(root=path.parent, run_id=str(raw["run_id"]), arch=REFINER_ARCH,
                            args=refiner_args_from_json(raw["args"]), coverage=coverage,
-                           source=FacesetInfo(**raw["source"]), raw=raw)
+                           source=FacesetInfo(**raw["source"]),
+                           identity=parse_identity(raw.get("identity")), raw=raw)
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: field {error} is missing or malformed; the refiner "
                            "folder is damaged, refine again in a new folder") from error

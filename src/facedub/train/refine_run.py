@@ -19,6 +19,7 @@ from facedub.models.refiner_run import (
     RefinerInfo,
     check_refiner_source,
     parse_refiner_config,
+    person_identity,
 )
 from facedub.models.run import CONFIG_FILE, FacesetInfo
 
@@ -28,7 +29,8 @@ def new_refiner_info(root: Path, args: RefinerArgs, source: Faceset,
     raw = {"format": REFINER_FORMAT, "version": REFINER_VERSION,
            "facedub_version": __version__, "run_id": uuid.uuid4().hex, "arch": REFINER_ARCH,
            "args": args.to_json(), "res": args.res, "coverage": source.meta.coverage,
-           "source": asdict(FacesetInfo.of(source)), "refine_settings": settings}
+           "source": asdict(FacesetInfo.of(source)), "identity": person_identity(source),
+           "refine_settings": settings}
     return parse_refiner_config(raw, Path(root) / CONFIG_FILE)
 
 
@@ -44,4 +46,4 @@ def check_refiner_resumable(info: RefinerInfo, args: RefinerArgs, source: Facese
         raise FacedubError(f"{info.root} was refined with arguments {info.args.to_json()}; "
                            f"pass --res {info.args.res} to resume it, or choose a new -o "
                            "folder")
-    check_refiner_source(info.source, str(info.root), source)
+    check_refiner_source(info.source, info.identity, str(info.root), source)
