@@ -2,6 +2,7 @@
 refined swap through the command line (refine, export, swap)."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.models.refiner import Refiner, RefinerArgs
 from facedub.models.refiner_export import export_refiner_onnx
+from facedub.models.refiner_run import check_refiner_source, person_identity
+from facedub.models.run import FacesetInfo
 from facedub.provenance import verify
 from facedub.train import checkpoint as ckpt
 from facedub.train.refine_run import new_refiner_info, write_refiner_info
@@ -99,6 +102,19 @@ def test_a_refiner_for_another_person_is_refused(refiner_dir: Path,
     for path in (refiner_dir, exported):
         with pytest.raises(FacedubError, match="was refined for person"):
             load_refined_engine(MeshEngine(other), other, path)
+
+
+def test_other_media_of_the_same_person_are_accepted_by_identity(source: Faceset) -> None:
+    elsewhere = replace(FacesetInfo.of(source), source_sha256="0" * 64,
+                        source_name="another_clip.mp4")
+    identity = person_identity(source)
+    assert identity is not None
+    check_refiner_source(elsewhere, identity, "refiner", source)  # the same face: accepted
+    stranger = tuple(value + 0.1 for value in identity)  # 0.1 * sqrt(128) = 1.13 away
+    with pytest.raises(FacedubError, match="was refined for person"):
+        check_refiner_source(elsewhere, stranger, "refiner", source)
+    with pytest.raises(FacedubError, match="was refined for person"):
+        check_refiner_source(elsewhere, None, "refiner", source)
 
 
 def test_a_single_photo_is_refused_with_a_reason(faces_dir: Path, tmp_path: Path) -> None:
