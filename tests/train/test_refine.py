@@ -1,6 +1,12 @@
 """The refiner: model, self-reenactment data, training, checkpoints, resume, refusals."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -113,3 +119,39 @@ def test_too_few_faces_are_refused(pair: Pair, tmp_path: Path) -> None:
     with pytest.raises(FacedubError, match="at least 8 views"):
         refine(few, tmp_path / "few", tiny())
     assert not (tmp_path / "few").exists()
+
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from facedub.faceset import load_faceset
+    from facedub.train.refine import refine
+    from facedub.train.refine_config import RefineConfig
+    config = RefineConfig(width=4, levels=2, batch=2, steps=100000, warmup=0, device="cpu",
+                          threads=1, pairs_per_face=1, log_every=1, save_every=1000,
+                          preview_every=1000, validate_every=1000)
+    result = refine(load_faceset(Path(sys.argv[1])), Path(sys.argv[2]), config)
+    print(json.dumps({"step": result.step, "stopped": result.stopped}))
+""")
+
+
+def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(pair: Pair, tmp_path: Path
+                                                             ) -> None:
+    run = tmp_path / "refiner"
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(pair[0].root), str(run)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if (run / "log.jsonl").is_file() and len(_log(run)) >= 2:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    os.kill(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr[-2000:]
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["stopped"] == "SIGTERM"
+    state = ckpt.read_state(run)
+    assert state is not None and state.step == result["step"] >= 2
+    assert not list(run.glob("*.next.*")) and not list(run.glob(".*partial*"))
+    load_refiner(run, torch.device("cpu"))
