@@ -69,7 +69,10 @@ def swap_and_evaluate(pair: Pair, label: str, extra: list[str], max_frames: int 
 
 def quality(args: argparse.Namespace) -> None:
     plan = load_plan(args.pairs)
-    refiners = dict(entry.split("=", 1) for entry in args.refiner)
+    refiners: dict[str, list[Path]] = {}
+    for entry in args.refiner:
+        name, path = entry.split("=", 1)
+        refiners.setdefault(name, []).append(Path(path))
     pairs = [pair for pair in plan.pairs if pair.name in refiners]
     missing = sorted(set(refiners) - {pair.name for pair in pairs})
     if missing:
@@ -78,8 +81,13 @@ def quality(args: argparse.Namespace) -> None:
     max_frames = args.max_frames if args.max_frames is not None else plan.max_frames
     outcomes = []
     for pair in pairs:
-        for label, extra in (("mesh", []), ("mesh + refiner",
-                                            ["--refiner", str(Path(refiners[pair.name]))])):
+        runs: list[tuple[str, list[str]]] = [("mesh", [])]
+        for path in refiners[pair.name]:
+            # Several refiners of one pair (other settings) are told apart by folder name.
+            label = "mesh + refiner" + (f" {path.stem}" if len(refiners[pair.name]) > 1
+                                        else "")
+            runs.append((label, ["--refiner", str(path)]))
+        for label, extra in runs:
             outcome = swap_and_evaluate(pair, label, extra, max_frames, plan.gallery, out_root)
             if outcome.report is None:
                 print(f"{pair.name} / {label}: {outcome.error}")
