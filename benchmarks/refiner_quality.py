@@ -81,7 +81,7 @@ def quality(args: argparse.Namespace) -> None:
     max_frames = args.max_frames if args.max_frames is not None else plan.max_frames
     outcomes = []
     for pair in pairs:
-        runs: list[tuple[str, list[str]]] = [("mesh", [])]
+        runs: list[tuple[str, list[str]]] = [] if args.no_baseline else [("mesh", [])]
         for path in refiners[pair.name]:
             # Several refiners of one pair (other settings) are told apart by folder name.
             label = "mesh + refiner" + (f" {path.stem}" if len(refiners[pair.name]) > 1
@@ -130,6 +130,8 @@ def main() -> None:
     measure.add_argument("--refiner", action="append", required=True,
                          help="PAIR=REFINER (folder or .onnx); only these pairs are run")
     measure.add_argument("--max-frames", type=int, help="override the file's max_frames")
+    measure.add_argument("--no-baseline", action="store_true",
+                         help="leave out the mesh-alone rows (measured in an earlier run)")
     measure.add_argument("--out", type=Path, help="output folder (default: a new temp folder)")
     timing = commands.add_parser("speed", help="frames/s, mesh and mesh + refiner in turns")
     timing.add_argument("--source", type=Path, required=True)
