@@ -131,7 +131,7 @@ class Degradation:
     Gaussian sigma, pixels at the refiner's resolution), `noise` (largest sigma, in [0, 1]
     units), `jpeg` (lowest JPEG quality of the whole input)."""
 
-    chance: float = 0.5
+    chance: float = 0.25
     misalign: float = 0.015
     light: float = 0.2
     blur: float = 1.2
