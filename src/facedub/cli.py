@@ -514,7 +514,8 @@ def train(
 @user_errors
 def export(
     run: Annotated[Path, typer.Argument(
-        help="Run folder from `facedub train`, or refiner folder from `facedub refine`.")],
+        help="Run folder from `facedub train`, or refiner folder from `facedub refine`.",
+        metavar="FOLDER")],
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
     overwrite: Annotated[bool, typer.Option(
         help="Replace an existing output file (without it, an existing one is refused).")]
@@ -542,7 +543,8 @@ def export(
 @user_errors
 def refine(
     source: Annotated[Path, typer.Argument(
-        help="The face the refiner learns: a video, a folder of photos, or a faceset.")],
+        help="The face the refiner learns: a video, a folder of photos, or a faceset.",
+        metavar="SOURCE")],
     out: Annotated[Path, typer.Option("--out", "-o",
                                       help="Refiner folder (resumed if it exists).")],
     steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
