@@ -299,6 +299,9 @@ def swap(
     engine: Annotated[str, typer.Option(help="'mesh' (no training) or 'neural'.")] = "mesh",
     model: Annotated[Path | None, typer.Option(
         help="Trained run folder or exported .onnx (neural engine).")] = None,
+    refiner: Annotated[Path | None, typer.Option(
+        help="Mesh engine: a refiner of `facedub refine` for this source (folder or its "
+             "exported .onnx) that cleans the engine's face.")] = None,
     target_person: Annotated[Path | None, typer.Option(
         help="Photo of the target person to replace; default: the one with the most "
              "screen time.")] = None,
@@ -340,7 +343,8 @@ def swap(
     from facedub.swap import SwapConfig, check_output_path
     from facedub.swap import swap as run_swap
 
-    inputs = tuple(p for p in (target, source, model, target_person) if p is not None)
+    inputs = tuple(p for p in (target, source, model, refiner, target_person)
+                   if p is not None)
     check_output_path(target, out, inputs)
     check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
     check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True)
@@ -352,7 +356,7 @@ def swap(
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    keep_target_mouth=keep_target_mouth)
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
-                            RichProgress())
+                            RichProgress(), refiner)
     key_existed = _signing_key(config.config_dir).exists()
     with _terminate_cleanly():
         result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
@@ -509,20 +513,93 @@ def train(
 @app.command()
 @user_errors
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder from `facedub train`.")],
+    run: Annotated[Path, typer.Argument(
+        help="Run folder from `facedub train`, or refiner folder from `facedub refine`.",
+        metavar="FOLDER")],
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
     overwrite: Annotated[bool, typer.Option(
         help="Replace an existing output file (without it, an existing one is refused).")]
     = False,
 ) -> None:
-    """Write the swap direction of a trained model as an ONNX graph for onnxruntime."""
+    """Write a trained model's swap direction (or a refiner) as an ONNX graph for
+    onnxruntime."""
     from facedub.models.export import export_onnx
+    from facedub.models.refiner_run import is_refiner
 
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")
     check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
+    if is_refiner(run):
+        from facedub.models.refiner_export import export_refiner_onnx
+
+        export_refiner_onnx(run, out)
+        say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner {out}`")
+        return
     export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
+
+
+@app.command()
+@user_errors
+def refine(
+    source: Annotated[Path, typer.Argument(
+        help="The face the refiner learns: a video, a folder of photos, or a faceset.",
+        metavar="SOURCE")],
+    out: Annotated[Path, typer.Option("--out", "-o",
+                                      help="Refiner folder (resumed if it exists).")],
+    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
+                                                   "up to this).")] = None,
+    minutes: Annotated[float | None, typer.Option(
+        help="Stop after this many minutes of training in all (0: no limit).")] = None,
+    res: Annotated[int | None, typer.Option(help="128 | 256")] = None,
+    batch: Annotated[int | None, typer.Option(help="Faces per step.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads for training (0: torch's default).")] = None,
+    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
+    preview_every: Annotated[int | None, typer.Option(
+        help="Preview grid every N steps.")] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
+    )] = None,
+) -> None:
+    """Train a refiner for one source person: it cleans the mesh engine's face.
+
+    Use it with `facedub swap --source SOURCE --refiner OUT`. Ctrl-C or SIGTERM saves a
+    checkpoint; running the same command again resumes.
+    """
+    from facedub import media
+    from facedub.engines.registry import SOURCE_CROP
+    from facedub.extract.config import ExtractConfig
+    from facedub.extract.workspace import analysed
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.train.refine import refine as run_refine
+    from facedub.train.refine_config import RefineConfig
+
+    if media.is_photo_path(source) and source.is_file():
+        raise FacedubError(f"{source}: a single photo shows one view of the face, and a "
+                           "refiner learns by rendering each view of the face from the others; "
+                           "give a video, a folder of photos or a faceset (or swap with the "
+                           "mesh engine alone)")
+    check_writable_output(out, "-o", inputs=[source], folder=True)
+    given: dict[str, Any] = {
+        "steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
+        "device": device, "seed": seed, "threads": threads, "save_every": save_every,
+        "preview_every": preview_every}
+    config = RefineConfig(**{k: v for k, v in given.items() if v is not None})
+    faceset = analysed(source, work_dir or default_work_dir(),
+                       ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
+    with _removed_if_failed(out):
+        result = run_refine(faceset, out, config, RichProgress(unit="steps"))
+    if result.stopped:
+        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
+            "command to resume")
+        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in result.validation.items())
+    say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
+        + (f"; held out: {scores}" if scores else ""))
 
 
 @app.command("batch")

@@ -10,7 +10,6 @@ rendered face is valid.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import cv2
@@ -21,7 +20,7 @@ from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFac
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.models import FaceModel
-from facedub.models.export import OnnxInfo, read_onnx_info
+from facedub.models.export import OnnxInfo, onnx_session, read_onnx_info
 from facedub.models.run import load_run, select_device
 
 log = logging.getLogger(__name__)
@@ -102,24 +101,7 @@ class OnnxEngine:
     """onnxruntime inference of an exported model, one face per call."""
 
     def __init__(self, path: Path, info: OnnxInfo, device: str = "auto") -> None:
-        import onnxruntime as ort  # only this engine needs it; keeps `import facedub` light
-
-        available = ort.get_available_providers()
-        providers = ["CPUExecutionProvider"]
-        if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
-            providers.insert(0, "CUDAExecutionProvider")
-        elif device == "cuda":
-            raise FacedubError("--device cuda: this onnxruntime has no CUDA provider; install "
-                               "onnxruntime-gpu or use --device cpu")
-        options = ort.SessionOptions()
-        # One session per process and a small graph: all cores for one op, none idle between.
-        options.intra_op_num_threads = os.cpu_count() or 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as error:  # onnxruntime raises its own untyped errors
-            raise FacedubError(f"{path}: onnxruntime cannot load it ({error}); export it "
-                               "again with `facedub export`") from error
+        self._session = onnx_session(path, device)
         self._info = info
         self._facts = _facts(path, device)
 

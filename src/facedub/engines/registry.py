@@ -26,7 +26,8 @@ class EngineRequest:
 
     `source`: video, photo, folder of photos or faceset of the face to put in (mesh);
     `model`: run folder or exported .onnx (neural); `device`: "auto", "cpu", "cuda", "mps"
-    (neural); `work_dir`: where the source's analysis is cached (mesh).
+    (neural, refiner); `work_dir`: where the source's analysis is cached (mesh);
+    `refiner`: a refiner folder of `facedub refine` or its .onnx (mesh only).
     """
 
     work_dir: Path
@@ -35,6 +36,7 @@ class EngineRequest:
     device: str = "auto"
     mesh: MeshEngineConfig = field(default_factory=MeshEngineConfig)
     progress: Progress = field(default_factory=NoProgress)
+    refiner: Path | None = None
 
 
 def open_mesh_engine(request: EngineRequest) -> SwapEngine:
@@ -43,13 +45,21 @@ def open_mesh_engine(request: EngineRequest) -> SwapEngine:
                            "or faceset of the face to put in)")
     faceset = analysed(request.source, request.work_dir, ExtractConfig(crop_size=SOURCE_CROP),
                        request.progress)
-    return MeshEngine(faceset, request.mesh, source_path=request.source)
+    engine = MeshEngine(faceset, request.mesh, source_path=request.source)
+    if request.refiner is None:
+        return engine
+    from facedub.engines.refiner import load_refined_engine  # torch: only when asked
+
+    return load_refined_engine(engine, faceset, request.refiner, request.device)
 
 
 def open_neural_engine(request: EngineRequest) -> SwapEngine:
     if request.model is None:
         raise FacedubError("the neural engine needs --model (a run folder from `facedub "
                            "train`, or an .onnx file from `facedub export`)")
+    if request.refiner is not None:
+        raise FacedubError("--refiner cleans the mesh engine's face: drop --engine neural or "
+                           "--refiner")
     from facedub.engines.neural import load_neural_engine  # torch: only when chosen
 
     return load_neural_engine(request.model, request.device)

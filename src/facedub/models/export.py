@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import onnx
 import torch
@@ -22,7 +24,6 @@ from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.fsutil import write_bytes_atomic
-from facedub.models import FaceModel
 from facedub.models.run import load_run
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,12 @@ def export_onnx(run_dir: Path, out_path: Path) -> None:
                 "target_sha256": info.target.source_sha256,
                 "input": "crop (N,3,R,R) float32 RGB [0,1], aligned target face",
                 "outputs": "face (N,3,R,R) RGB [0,1] as the source person; mask (N,1,R,R)"}
+    write_onnx(proto, metadata, Path(out_path))
+    log.info("exported %s (step %d, %d px) to %s", run_dir, state.step, res, out_path)
+
+
+def write_onnx(proto: onnx.ModelProto, metadata: dict[str, str], out_path: Path) -> None:
+    """Set `metadata` as the graph's metadata_props, check it, write it atomically."""
     del proto.metadata_props[:]
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
@@ -63,15 +70,17 @@ def export_onnx(run_dir: Path, out_path: Path) -> None:
     proto.producer_name = "facedub"
     proto.producer_version = __version__
     onnx.checker.check_model(proto)
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(Path(out_path), proto.SerializeToString())
-    log.info("exported %s (step %d, %d px) to %s", run_dir, state.step, res, out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out_path, proto.SerializeToString())
 
 
-def onnx_graph(model: FaceModel, res: int) -> onnx.ModelProto:
-    """The ONNX graph of `model`'s swap direction (see the module docstring), without
-    metadata. The batch axis is dynamic."""
-    example = torch.rand(1, 3, res, res)
+def onnx_graph(model: torch.nn.Module, res: int, channels: int = 3,
+               inputs: tuple[str, ...] = ("crop",),
+               outputs: tuple[str, ...] = ("face", "mask")) -> onnx.ModelProto:
+    """The ONNX graph of `model`'s forward pass, without metadata: by default a face
+    model's swap direction (see the module docstring); the refiner names its own input
+    and output. The batch axis is dynamic."""
+    example = torch.rand(1, channels, res, res)
     with tempfile.TemporaryDirectory() as folder:
         graph_path = Path(folder) / "model.onnx"
         with warnings.catch_warnings():
@@ -79,27 +88,15 @@ def onnx_graph(model: FaceModel, res: int) -> onnx.ModelProto:
             # onnxscript (not a dependency); for these plain conv nets both give one graph.
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(model.eval(), (example,), str(graph_path), dynamo=False,
-                              input_names=["crop"], output_names=["face", "mask"],
-                              dynamic_axes={"crop": {0: "batch"}, "face": {0: "batch"},
-                                            "mask": {0: "batch"}},
+                              input_names=list(inputs), output_names=list(outputs),
+                              dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
                               opset_version=OPSET)
         return onnx.load(str(graph_path))
 
 
 def read_onnx_info(path: Path) -> OnnxInfo:
     """The facedub metadata of an exported model; FacedubError if it has none."""
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # onnx raises DecodeError and others for damaged files
-        raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
-                           "with `facedub export`") from error
-    metadata = {entry.key: entry.value for entry in proto.metadata_props}
-    if metadata.get("format") != ONNX_FORMAT:
-        raise FacedubError(f"{path}: not exported by facedub (no facedub metadata); export "
-                           "a run with `facedub export RUN -o FILE.onnx`")
-    if metadata.get("version") != str(ONNX_VERSION):
-        raise FacedubError(f"{path}: facedub ONNX version {metadata.get('version')} is not "
-                           f"supported (this facedub reads {ONNX_VERSION}); export it again")
+    metadata = onnx_metadata(path, ONNX_FORMAT, ONNX_VERSION)
     coverage = metadata.get("coverage")
     try:
         res = int(metadata["res"])
@@ -112,3 +109,44 @@ def read_onnx_info(path: Path) -> OnnxInfo:
         if value == coverage:
             return OnnxInfo(res=res, coverage=value, arch=arch, step=step, metadata=metadata)
     raise FacedubError(f"{path}: unknown coverage {coverage!r} in its metadata; export it again")
+
+
+def onnx_metadata(path: Path, format_name: str, version: int) -> dict[str, str]:
+    """The metadata_props of an ONNX file that facedub exported as `format_name` at
+    `version`; FacedubError, saying what to do, for any other file."""
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # onnx raises DecodeError and others for damaged files
+        raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
+                           "with `facedub export`") from error
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    if metadata.get("format") != format_name:
+        raise FacedubError(f"{path}: not exported by facedub (no {format_name} metadata); "
+                           "export one with `facedub export FOLDER -o FILE.onnx`")
+    if metadata.get("version") != str(version):
+        raise FacedubError(f"{path}: {format_name} version {metadata.get('version')} is not "
+                           f"supported (this facedub reads {version}); export it again")
+    return metadata
+
+
+def onnx_session(path: Path, device: str = "auto") -> Any:
+    """An onnxruntime InferenceSession of `path`: CUDA if the installed onnxruntime has it
+    and `device` allows, else CPU."""
+    import onnxruntime as ort  # only the ONNX engines need it; keeps `import facedub` light
+
+    available = ort.get_available_providers()
+    providers = ["CPUExecutionProvider"]
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+        providers.insert(0, "CUDAExecutionProvider")
+    elif device == "cuda":
+        raise FacedubError("--device cuda: this onnxruntime has no CUDA provider; install "
+                           "onnxruntime-gpu or use --device cpu")
+    options = ort.SessionOptions()
+    # One session per process and a small graph: all cores for one op, none idle between.
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as error:  # onnxruntime raises its own untyped errors
+        raise FacedubError(f"{path}: onnxruntime cannot load it ({error}); export it "
+                           "again with `facedub export`") from error

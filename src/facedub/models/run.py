@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import safetensors.torch
 import torch
@@ -70,6 +70,27 @@ class FacesetInfo:
         return (self.source_sha256, self.person) == (other.source_sha256, other.person)
 
 
+class SavedArgs(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class RunFolder(Protocol):
+    """What loading and saving weights need of a folder's parsed config.json: a `train`
+    run (RunInfo) or a `refine` refiner (facedub.models.refiner_run.RefinerInfo)."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def arch(self) -> str: ...
+
+    @property
+    def args(self) -> SavedArgs: ...
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """A run's config.json, parsed."""
@@ -124,7 +145,7 @@ def read_state(root: Path) -> RunState | None:
                            "is damaged, restore it or train again in a new folder") from error
 
 
-def load_weights(info: RunInfo, state: RunState, model: FaceModel) -> None:
+def load_weights(info: RunFolder, state: RunState, model: torch.nn.Module) -> None:
     """Fill `model` from model.safetensors after checking it is this run's own file."""
     path = info.root / MODEL_FILE
     data = read_checked(path, state.model_sha256)

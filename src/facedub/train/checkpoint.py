@@ -53,6 +53,7 @@ from facedub.models.run import (
     RUN_VERSION,
     STATE_FILE,
     FacesetInfo,
+    RunFolder,
     RunInfo,
     RunState,
     is_run,
@@ -95,8 +96,8 @@ def write_run_info(info: RunInfo) -> None:
     write_json_atomic(info.root / CONFIG_FILE, info.raw)
 
 
-def save_checkpoint(info: RunInfo, model: FaceModel, optimizer: torch.optim.Optimizer,
-                    state: RunState) -> RunState:
+def save_checkpoint(info: RunFolder, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer, state: RunState) -> RunState:
     """Write weights, optimizer state, then state.json (with both files' sha256)."""
     tensors = {name: value.detach().to("cpu", torch.float32).contiguous()
                for name, value in model.state_dict().items()}
@@ -126,7 +127,8 @@ def promote_pending(root: Path) -> None:
             os.replace(pending_path(root / name), root / name)
 
 
-def load_optimizer(info: RunInfo, state: RunState, optimizer: torch.optim.Optimizer) -> None:
+def load_optimizer(info: RunFolder, state: RunState,
+                   optimizer: torch.optim.Optimizer) -> None:
     path = info.root / OPTIMIZER_FILE
     data = read_checked(path, state.optimizer_sha256)
     try:

@@ -1,0 +1,148 @@
+"""Mesh engine alone against mesh engine + refiner, with the realism measures of
+benchmarks/quality.py (evaluate/realism.py), and their swap speed back to back.
+
+    python benchmarks/refiner_quality.py quality benchmarks/pairs.toml \
+        --refiner self-split-webcam=/tmp/refA [--refiner PAIR=REFINER ...] \
+        [--max-frames 150] [--out DIR]
+    python benchmarks/refiner_quality.py speed --source SOURCE --refiner REFINER.onnx \
+        [--target ../shared/data/faces/clip_sadtalker_hdtf_katiehill_headturn.mp4] \
+        [--repeats 2] [--out results.json]
+
+`quality`: every pair named by a --refiner is swapped twice through `facedub swap` (mesh
+alone, then with `--refiner`), both outputs are evaluated, and the realism table (SSIM,
+PSNR and edge error of self-swaps; nearer-the-source per yaw bin of cross-identity
+pairs; artifact measures) is printed with one row per pair and engine. A refiner is made
+beforehand with `facedub refine SOURCE -o REFINER --minutes M` from the pair's source
+media (a refiner of the same person from other media of them is accepted too; pairs.toml
+splits and stills are written to DIR/targets by the first run, see quality.prepared).
+
+`speed`: end-to-end frames/s of `facedub swap` with the analyses cached (one warm-up
+swap first), mesh alone and mesh + refiner taken in turns `--repeats` times; medians.
+
+Outputs go to a new temporary folder unless --out is given: swapped media of real people
+must not land in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from _measure import SHARED_FACES, facedub_command, markdown_table, run_measured, write_json
+from facedub import media
+from facedub.errors import FacedubError
+from facedub.evaluate import EvalConfig, evaluate
+from facedub.fsutil import write_text_atomic
+from quality import Outcome, Pair, load_plan, prepared, realism_markdown, run_swap
+
+log = logging.getLogger("refiner_quality")
+
+SPEED_TARGET = SHARED_FACES / "clip_sadtalker_hdtf_katiehill_headturn.mp4"  # 512 x 512
+
+
+def swap_and_evaluate(pair: Pair, label: str, extra: list[str], max_frames: int | None,
+                      gallery: Path | None, out_root: Path) -> Outcome:
+    """Swap `pair` with the mesh engine (and `extra` options), evaluate, label the row."""
+    folder = out_root / pair.name / label
+    folder.mkdir(parents=True, exist_ok=True)
+    source, target = prepared(pair, max_frames, out_root / "targets")
+    swapped = folder / ("swapped" + (target.suffix if media.is_photo_path(target) else ".mp4"))
+    seconds, error = 0.0, ""
+    if not swapped.is_file():
+        seconds, error = run_swap(pair, source, target, "mesh", extra, swapped)
+    shown = replace(pair, name=f"{pair.name}, {label}")
+    if error:
+        log.error("%s / %s: swap failed: %s", pair.name, label, error)
+        return Outcome(shown, label, seconds, None, f"swap: {error}")
+    config = EvalConfig(gallery=gallery, target_person=pair.target_person,
+                        max_frames=max_frames, cache_dir=out_root / "cache")
+    try:
+        report = evaluate(source, target, swapped, folder / "report", config)
+    except FacedubError as failure:
+        return Outcome(shown, label, seconds, None, f"eval: {failure}")
+    return Outcome(shown, label, seconds, report)
+
+
+def quality(args: argparse.Namespace) -> None:
+    plan = load_plan(args.pairs)
+    refiners: dict[str, list[Path]] = {}
+    for entry in args.refiner:
+        name, path = entry.split("=", 1)
+        refiners.setdefault(name, []).append(Path(path))
+    pairs = [pair for pair in plan.pairs if pair.name in refiners]
+    missing = sorted(set(refiners) - {pair.name for pair in pairs})
+    if missing:
+        raise SystemExit(f"no pair named {', '.join(missing)} in {args.pairs}")
+    out_root = args.out or Path(tempfile.mkdtemp(prefix="facedub-refiner-"))
+    max_frames = args.max_frames if args.max_frames is not None else plan.max_frames
+    outcomes = []
+    for pair in pairs:
+        runs: list[tuple[str, list[str]]] = [] if args.no_baseline else [("mesh", [])]
+        for path in refiners[pair.name]:
+            # Several refiners of one pair (other settings) are told apart by folder name.
+            label = "mesh + refiner" + (f" {path.stem}" if len(refiners[pair.name]) > 1
+                                        else "")
+            runs.append((label, ["--refiner", str(path)]))
+        for label, extra in runs:
+            outcome = swap_and_evaluate(pair, label, extra, max_frames, plan.gallery, out_root)
+            if outcome.report is None:
+                print(f"{pair.name} / {label}: {outcome.error}")
+            outcomes.append(outcome)
+    table = realism_markdown(outcomes)
+    print(table)
+    write_text_atomic(out_root / "refiner_realism.md", table)
+    print(f"outputs and reports in {out_root}")
+
+
+def speed(args: argparse.Namespace) -> None:
+    frames = media.probe(args.target).frame_count
+    results: dict[str, list[float]] = {"mesh": [], "mesh + refiner": []}
+    with tempfile.TemporaryDirectory(prefix="facedub-refiner-speed-") as temporary:
+        folder = Path(temporary)
+        base = [*facedub_command(), "swap", "--source", str(args.source), "--target",
+                str(args.target), "--work-dir", str(folder / "work"), "--preset", "veryfast"]
+        run_measured([*base, "-o", str(folder / "warm-up.mp4")])  # analyses cached
+        for attempt in range(args.repeats):
+            for label, extra in (("mesh", []), ("mesh + refiner", ["--refiner",
+                                                                   str(args.refiner)])):
+                out = folder / f"{attempt}-{len(results[label])}-{label[-7:]}.mp4"
+                measured = run_measured([*base, *extra, "-o", str(out)])
+                results[label].append(frames / measured.seconds)
+    rows = [[label, f"{statistics.median(values):.2f}", ", ".join(f"{v:.2f}" for v in values)]
+            for label, values in results.items()]
+    ratio = statistics.median(results["mesh + refiner"]) / statistics.median(results["mesh"])
+    print(markdown_table(["engine", "frames/s (median)", "runs"], rows))
+    print(f"\nmesh + refiner / mesh: {ratio:.2f}x; {frames} frames of {args.target.name}")
+    if args.out:
+        write_json(args.out, {"target": args.target.name, "frames": frames,
+                              "frames_per_second": results, "ratio": ratio})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    measure = commands.add_parser("quality", help="realism table, mesh and mesh + refiner")
+    measure.add_argument("pairs", type=Path, help="PAIRS.toml")
+    measure.add_argument("--refiner", action="append", required=True,
+                         help="PAIR=REFINER (folder or .onnx); only these pairs are run")
+    measure.add_argument("--max-frames", type=int, help="override the file's max_frames")
+    measure.add_argument("--no-baseline", action="store_true",
+                         help="leave out the mesh-alone rows (measured in an earlier run)")
+    measure.add_argument("--out", type=Path, help="output folder (default: a new temp folder)")
+    timing = commands.add_parser("speed", help="frames/s, mesh and mesh + refiner in turns")
+    timing.add_argument("--source", type=Path, required=True)
+    timing.add_argument("--refiner", type=Path, required=True)
+    timing.add_argument("--target", type=Path, default=SPEED_TARGET)
+    timing.add_argument("--repeats", type=int, default=2)
+    timing.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quality(args) if args.command == "quality" else speed(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The refined engine: the mesh engine's face, cleaned by a refiner trained for the same
+source person (`facedub refine`). Engine -> refiner -> compositor.
+
+The refiner works at a fixed small size (128 px by default) while the swap composites
+at about the face's own size, so only its correction is carried back up: the output is
+the mesh face at full size plus the upscaled difference the refiner made. Detail of the
+source texture stays sharp; colour, light, seams and blur are what the refiner fixes.
+
+`load_refined_engine(base, source, path)` takes a refiner folder (PyTorch) or an exported
+`.onnx` file (onnxruntime) and refuses one made for another source person.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFace
+from facedub.errors import FacedubError
+from facedub.faces.align import Coverage
+from facedub.faceset import Faceset
+from facedub.models.export import onnx_session
+from facedub.models.refiner import Refiner
+from facedub.models.refiner_export import INPUT_NAME, OUTPUT_NAME, read_refiner_onnx_info
+from facedub.models.refiner_run import check_refiner_source, is_refiner, load_refiner
+from facedub.models.run import FacesetInfo, select_device
+
+log = logging.getLogger(__name__)
+
+
+class RefinerBackend(Protocol):
+    """Runs a refiner: (N, 4, R, R) float32 -> (N, 3, R, R) float32 RGB in [0, 1]."""
+
+    @property
+    def res(self) -> int: ...
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RefinerFile:
+    """A loaded refiner and what it says about itself."""
+
+    backend: RefinerBackend
+    coverage: Coverage
+    source: FacesetInfo
+    identity: tuple[float, ...] | None
+    step: int
+
+
+class TorchRefiner:
+    def __init__(self, model: Refiner) -> None:
+        self._model = model.eval()
+        self._device = next(model.parameters()).device
+
+    @property
+    def res(self) -> int:
+        return self._model.args.res
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            refined = self._model(torch.from_numpy(x).to(self._device))
+        return refined.float().cpu().numpy()  # type: ignore[no-any-return]
+
+
+class OnnxRefiner:
+    def __init__(self, path: Path, res: int, device: str) -> None:
+        self._session = onnx_session(path, device)
+        self._res = res
+
+    @property
+    def res(self) -> int:
+        return self._res
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        (refined,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: x})
+        return np.asarray(refined, dtype=np.float32)
+
+
+def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
+    """A refiner folder (PyTorch on `device`) or an exported .onnx file (onnxruntime)."""
+    path = Path(path)
+    if path.is_dir() and is_refiner(path):
+        model, info, state = load_refiner(path, select_device(device))
+        log.info("refiner: %d px, step %d, from %s", info.args.res, state.step, path)
+        return RefinerFile(TorchRefiner(model), info.coverage, info.source, info.identity,
+                           state.step)
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        onnx_info = read_refiner_onnx_info(path)
+        return RefinerFile(OnnxRefiner(path, onnx_info.res, device), onnx_info.coverage,
+                           onnx_info.source, onnx_info.identity, onnx_info.step)
+    raise FacedubError(f"--refiner {path}: not a refiner folder or .onnx file; pass the -o "
+                       "folder of `facedub refine` or the file `facedub export` made of it")
+
+
+def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
+                        device: str = "auto") -> RefinedEngine:
+    """`base` (the mesh engine of `source`) followed by the refiner at `path`; refused if
+    the refiner was trained for another person or on crops of another coverage."""
+    refiner = open_refiner(path, device)
+    check_refiner_source(refiner.source, refiner.identity, str(path), source)
+    if refiner.coverage != base.coverage:
+        raise FacedubError(f"--refiner {path} was trained on {refiner.coverage!r} crops and "
+                           f"the source is {base.coverage!r}; refine again on this source")
+    base_facts = base.facts
+    facts = EngineFacts(base_facts.name,
+                        {**base_facts.settings, "refiner_res": refiner.backend.res,
+                         "refiner_step": refiner.step, "refiner_device": device},
+                        (*base_facts.inputs, ("refiner", path)))
+    return RefinedEngine(base, refiner.backend, facts)
+
+
+class RefinedEngine:
+    """A SwapEngine: `base`'s face, refined. Mask and kept regions stay the base
+    engine's; `facts`: the base engine's, with the refiner among its inputs."""
+
+    def __init__(self, base: SwapEngine, refiner: RefinerBackend, facts: EngineFacts) -> None:
+        self._base = base
+        self._refiner = refiner
+        self._facts = facts
+
+    @property
+    def facts(self) -> EngineFacts:
+        return self._facts
+
+    @property
+    def crop_size(self) -> int:
+        return self._base.crop_size
+
+    @property
+    def coverage(self) -> Coverage:
+        return self._base.coverage
+
+    def swap_face(self, target: TargetFace) -> SwappedFace:
+        swapped = self._base.swap_face(target)
+        return SwappedFace(image=refine_face(self._refiner, swapped, target.image),
+                           mask=swapped.mask, kept=swapped.kept)
+
+
+def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
+                target_image: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8 RGB: the engine's face over the target crop, plus the refiner's
+    correction (computed at the refiner's size, upscaled to S; none where the engine kept
+    the target's own pixels)."""
+    size, res = target_image.shape[0], refiner.res
+    mask = swapped.mask[..., None]
+    laid = swapped.image.astype(np.float32) * mask + target_image * (1.0 - mask)  # (S, S, 3)
+    small = laid if size == res else cv2.resize(laid, (res, res), interpolation=cv2.INTER_AREA)
+    small_mask = swapped.mask if size == res else cv2.resize(
+        swapped.mask, (res, res), interpolation=cv2.INTER_AREA)
+    x = np.concatenate([small / 255.0, small_mask[..., None]], axis=2)  # (R, R, 4)
+    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+    refined = refiner(x)[0].transpose(1, 2, 0) * 255.0  # (R, R, 3)
+    correction = refined - small
+    if size != res:
+        correction = cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)
+    if swapped.kept is not None:
+        # The target's own eyes and mouth opening are real pixels: nothing to clean there.
+        correction *= 1.0 - swapped.kept[..., None]
+    return np.clip(laid + correction + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,150 @@
+"""Reading a refiner folder: what `refine` writes (facedub.train.refine_run) and the
+refined engine and the exporter read.
+
+The same files as a `train` run folder (facedub.train.checkpoint writes them,
+facedub.models.run verifies them), with its own config.json:
+
+    config.json         format "facedub-refiner" and version, run id, architecture and its
+                        arguments, crop coverage, the source faceset (media sha256, person),
+                        the settings of the first run
+    model.safetensors   weights (metadata: run id, architecture, step)
+    optimizer.pt        AdamW state, read with weights_only=True
+    state.json          step, training seconds, losses, sha256 of the two files above
+    log.jsonl, previews/  one line per interval; PNG grids: input, refined, truth
+
+A refiner belongs to one source person: it is refused with any other source.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from facedub.errors import FacedubError
+from facedub.faces.align import COVERAGES, Coverage
+from facedub.faces.identity import DESCRIPTOR_SIZE, distance
+from facedub.faceset import Faceset
+from facedub.fsutil import read_json_object
+from facedub.models import run as ckpt
+from facedub.models.refiner import REFINER_ARCH, Refiner, RefinerArgs, refiner_args_from_json
+from facedub.models.run import FacesetInfo, RunState
+
+REFINER_FORMAT = "facedub-refiner"
+REFINER_VERSION = 1
+# Identity distance (dlib descriptors, same-person threshold 0.6) below which other media
+# of a source still count as the refiner's person: stricter than recognition's threshold.
+SAME_SOURCE_PERSON = 0.5
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefinerInfo:
+    """A refiner folder's config.json, parsed."""
+
+    root: Path
+    run_id: str
+    arch: str
+    args: RefinerArgs
+    coverage: Coverage
+    source: FacesetInfo
+    identity: tuple[float, ...] | None
+    raw: dict[str, Any]
+
+
+def is_refiner(root: Path) -> bool:
+    """True if `root` is a folder whose config.json says it is a refiner."""
+    path = Path(root) / ckpt.CONFIG_FILE
+    if not path.is_file():
+        return False
+    try:
+        read_json_object(path, REFINER_FORMAT, "refiner folder", "")
+    except FacedubError:
+        return False
+    return True
+
+
+def read_refiner_info(root: Path) -> RefinerInfo:
+    path = Path(root) / ckpt.CONFIG_FILE
+    if not path.is_file():
+        raise FacedubError(f"{root}: not a facedub refiner ({ckpt.CONFIG_FILE} missing); "
+                           "make one with `facedub refine SOURCE -o FOLDER`")
+    raw = read_json_object(path, REFINER_FORMAT, "refiner folder",
+                           "pass the -o folder of `facedub refine`")
+    return parse_refiner_config(raw, path)
+
+
+def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo, RunState]:
+    """The trained refiner of a folder, verified, in eval mode on `device`."""
+    info = read_refiner_info(root)
+    state = ckpt.read_state(root)
+    if state is None:
+        raise FacedubError(f"{root}: holds no checkpoint yet; refine longer (a checkpoint "
+                           "is saved every --save-every steps and when refining stops)")
+    model = Refiner(info.args)
+    ckpt.load_weights(info, state, model)
+    return model.to(device).eval(), info, state
+
+
+def person_identity(faceset: Faceset) -> tuple[float, ...] | None:
+    """The mean identity descriptor (128 floats) of the faceset's chosen person, or None
+    if it was never described."""
+    for person in faceset.meta.persons:
+        if person.id == faceset.meta.person and person.descriptor is not None:
+            return tuple(round(float(value), 6) for value in person.descriptor)
+    return None
+
+
+def check_refiner_source(source: FacesetInfo, identity: tuple[float, ...] | None,
+                         refiner_name: str, faceset: Faceset) -> None:
+    """Refuse a refiner (or its export) trained for another person than `faceset`'s
+    chosen one: it would paint that other person's skin onto this face. The same person
+    in other media (a photo of the person whose video trained it) is accepted when the
+    identity descriptors agree within SAME_SOURCE_PERSON."""
+    given = FacesetInfo.of(faceset)
+    if source.same_person(given):
+        return
+    found = person_identity(faceset)
+    if identity is not None and found is not None:
+        gap = distance(np.asarray(identity), np.asarray(found))
+        if gap < SAME_SOURCE_PERSON:
+            log.info("%s: refined on %s, used with %s (identity distance %.2f: the same "
+                     "person)", refiner_name, source.source_name, given.source_name, gap)
+            return
+    raise FacedubError(
+        f"{refiner_name} was refined for person {source.person} of {source.source_name}, "
+        f"not for person {given.person} of {given.source_name}; pass that source, or "
+        f"refine one for this source with `facedub refine {given.source_name} -o FOLDER`")
+
+
+def parse_identity(value: Any) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    identity = tuple(float(v) for v in value)
+    if len(identity) != DESCRIPTOR_SIZE:
+        raise ValueError(f"identity of {len(identity)} values")
+    return identity
+
+
+def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
+    if raw.get("version") != REFINER_VERSION:
+        raise FacedubError(f"{path}: refiner format version {raw.get('version')} is not "
+                           f"supported (this facedub reads {REFINER_VERSION}); refine again")
+    try:
+        coverage = raw["coverage"]
+        if coverage not in COVERAGES:
+            raise ValueError(f"coverage {coverage!r}")
+        if raw["arch"] != REFINER_ARCH:
+            raise ValueError(f"arch {raw['arch']!r}")
+        return RefinerInfo(root=path.parent, run_id=str(raw["run_id"]), arch=REFINER_ARCH,
+                           args=refiner_args_from_json(raw["args"]), coverage=coverage,
+                           source=FacesetInfo(**raw["source"]),
+                           identity=parse_identity(raw.get("identity")), raw=raw)
+    except (KeyError, TypeError, ValueError) as error:
+        raise FacedubError(f"{path}: field {error} is missing or malformed; the refiner "
+                           "folder is damaged, refine again in a new folder") from error

@@ -1,0 +1,306 @@
+"""refine: a source faceset in, a trained refiner folder out.
+
+First the mesh engine renders every source face from other source faces (see
+facedub.train.refine_data); then every step degrades a batch of those renderings and
+takes one AdamW step on DSSIM + L1 between the refined face and the true one (inside the
+face mask, eyes and mouth weighted up). Like `train`: checkpoints every `save_every`
+steps and when stopped (SIGINT, SIGTERM), resumes with the same command, draws the same
+batches after a resume (seeded by step), and refuses a folder made for another source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from facedub.errors import FacedubError
+from facedub.faceset import Faceset
+from facedub.fsutil import atomic_path
+from facedub.models.refiner import Refiner
+from facedub.models.refiner_run import RefinerInfo, read_refiner_info
+from facedub.models.run import select_device
+from facedub.progress import NoProgress, Progress
+from facedub.train import checkpoint as ckpt
+from facedub.train.data import Batch, load_samples
+from facedub.train.loop import (
+    StatusProgress,
+    _Meter,
+    _round,
+    _stop_on_signals,
+    _StopFlag,
+    _torch_threads,
+)
+from facedub.train.losses import LossWeights, masked_ssim, reconstruction_loss
+from facedub.train.refine_config import RefineConfig
+from facedub.train.refine_data import RefinePairs, make_pairs, make_refine_batch, split_blocks
+from facedub.train.refine_run import (
+    check_refiner_resumable,
+    new_refiner_info,
+    write_refiner_info,
+)
+
+log = logging.getLogger(__name__)
+
+MIN_FACES = 8  # two pools of a few faces each, or the mesh engine has nothing to choose
+PREVIEW_ROWS = 4
+VALIDATION_BATCH = 16
+
+
+@dataclass(frozen=True)
+class RefineRun:
+    """Where a `refine` call left the folder. `validation`: held-out SSIM inside the face
+    mask of the mesh engine's face ("ssim_mesh") and the refined one ("ssim_refined");
+    `stopped`: the signal that stopped it early, None if it reached its steps or minutes."""
+
+    root: Path
+    step: int
+    losses: dict[str, float]
+    validation: dict[str, float]
+    train_seconds: float
+    stopped: str | None
+
+
+def refine(source: Faceset, run_dir: Path, config: RefineConfig,
+           progress: Progress | None = None) -> RefineRun:
+    """Train (or resume) the refiner of `source`'s chosen person in `run_dir`, up to
+    `config.steps` steps or `config.minutes` of training, whichever comes first."""
+    progress = progress or NoProgress()
+    records = source.faces_of()
+    if len(records) < MIN_FACES:
+        raise FacedubError(f"{source.root}: {len(records)} faces of the chosen person; a "
+                           f"refiner learns from at least {MIN_FACES} views of the person: "
+                           "give a video or a folder of more photos")
+    device = select_device(config.device)
+    info, state, model, optimizer = _open(Path(run_dir), source, config, device)
+    if state.step >= config.steps or _out_of_time(state.train_seconds, config):
+        log.info("%s is already refined to step %d", run_dir, state.step)
+        return RefineRun(info.root, state.step, state.losses, {}, state.train_seconds, None)
+    train_pairs, held_pairs = _render_pairs(source, config, progress)
+    log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
+             config.res, device, state.step, config.steps, len(train_pairs), len(held_pairs))
+    progress.start(config.steps, "refine")
+    progress.advance(state.step)
+    try:
+        with _stop_on_signals() as stop, _torch_threads(config.threads):
+            session = _Session(info, config, model, optimizer, device, progress)
+            return session.run(state, train_pairs, held_pairs, stop)
+    finally:
+        progress.finish()
+
+
+def _render_pairs(source: Faceset, config: RefineConfig,
+                  progress: Progress) -> tuple[RefinePairs, RefinePairs]:
+    """(training, held-out) mesh renderings; the same on every resume (seeded)."""
+    count = len(source.faces_of())
+    pool_a, pool_b, held = split_blocks(count, config.holdout_every)
+    faces = load_samples(source, config.res)
+    rng = np.random.default_rng([config.seed, 1])
+    progress.start(count, "render mesh faces")
+    try:
+        made = [make_pairs(source, faces, mine, theirs, rng, config.pairs_per_face, progress)
+                for mine, theirs in ((pool_a, pool_b), (pool_b, pool_a))]
+        held_pairs = make_pairs(source, faces, held, np.concatenate([pool_a, pool_b]), rng, 1,
+                                progress) if len(held) else None
+    finally:
+        progress.finish()
+    training = RefinePairs(mesh=np.concatenate([p.mesh for p in made]),
+                           mesh_mask=np.concatenate([p.mesh_mask for p in made]),
+                           truth=np.concatenate([p.truth for p in made]), faces=faces)
+    return training, held_pairs or training
+
+
+class _Session:
+    """One `refine` call's loop: model, optimizer, device, and where training stands."""
+
+    def __init__(self, info: RefinerInfo, config: RefineConfig, model: Refiner,
+                 optimizer: torch.optim.AdamW, device: torch.device,
+                 progress: Progress) -> None:
+        self.info, self.config, self.model, self.optimizer = info, config, model, optimizer
+        self.device, self.progress = device, progress
+        self.weights: LossWeights = config.loss_weights()
+        # bf16 keeps float32's range, so no loss scaling is needed.
+        self.autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.step, self.seconds = 0, 0.0
+        self.losses: dict[str, float] = {}
+        self.validation: dict[str, float] = {}
+
+    def run(self, state: ckpt.RunState, pairs: RefinePairs, held: RefinePairs,
+            stop: _StopFlag) -> RefineRun:
+        config = self.config
+        self.step, self.seconds, self.losses = state.step, state.train_seconds, state.losses
+        fixed = make_refine_batch(held, np.arange(min(len(held), 4 * VALIDATION_BATCH)),
+                                  np.random.default_rng([config.seed, 2]),
+                                  config.degradation())
+        meter = _Meter()
+        self.model.train()
+        try:
+            while (self.step < config.steps and stop.reason is None
+                   and not _out_of_time(self.seconds, config)):
+                started = time.perf_counter()
+                batch = self._batch(pairs, self.step)
+                meter.add(self._step(batch))
+                self.step += 1
+                self.progress.advance()
+                meter = self._bookkeeping(meter, fixed)
+                self.seconds += time.perf_counter() - started
+        except KeyboardInterrupt:
+            # Between steps (a Progress or a second Ctrl-C raised it) the weights are
+            # whole: keep them. A step is too short here to be worth telling apart.
+            self._save()
+            raise
+        if self.step % config.save_every:
+            self.validation = validate_refiner(self.model, fixed, self.device)
+            self._log({"step": self.step, **_round(self.validation)})
+            self._save()
+        return RefineRun(self.info.root, self.step, self.losses, self.validation,
+                         self.seconds, stop.reason)
+
+    def _batch(self, pairs: RefinePairs, step: int) -> Batch:
+        """A pure function of (seed, step): a resumed run draws what it would have."""
+        rng = np.random.default_rng([self.config.seed, step, 3])
+        chosen = rng.choice(len(pairs), size=self.config.batch)
+        batch = make_refine_batch(pairs, chosen, rng, self.config.degradation())
+        return batch.to(self.device)
+
+    def _step(self, batch: Batch) -> dict[str, float]:
+        config = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.lr * min(1.0, (self.step + 1) / max(config.warmup, 1))
+        values = refine_step(self.model, self.optimizer, batch, self.weights,
+                             config.grad_clip, self.autocast)
+        if not math.isfinite(values["loss"]):
+            raise FacedubError(f"the loss became {values['loss']} at step {self.step + 1}; "
+                               "resume with a lower --lr (the last checkpoint is intact)")
+        return values
+
+    def _bookkeeping(self, meter: _Meter, fixed: Batch) -> _Meter:
+        config, step = self.config, self.step
+        if step % config.log_every == 0:
+            self.losses = meter.means()
+            self._log({"step": step, "seconds": round(self.seconds, 2), **_round(self.losses),
+                       "steps_per_s": round(meter.steps_per_second(), 3)})
+            meter = _Meter()
+        if step % config.validate_every == 0:
+            self.validation = validate_refiner(self.model, fixed, self.device)
+            self._log({"step": step, "seconds": round(self.seconds, 2),
+                       **_round(self.validation)})
+        if step % config.preview_every == 0:
+            self._preview(fixed, step)
+        if step % config.save_every == 0:
+            self._save()
+        return meter
+
+    def _save(self) -> None:
+        state = ckpt.RunState(step=self.step, train_seconds=self.seconds,
+                              losses=_round(self.losses), seed=self.config.seed)
+        ckpt.save_checkpoint(self.info, self.model, self.optimizer, state)
+        log.info("saved step %d to %s", self.step, self.info.root)
+
+    def _log(self, entry: dict[str, float | int]) -> None:
+        with open(self.info.root / ckpt.LOG_FILE, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+        text = "  ".join(f"{key} {value}" for key, value in entry.items())
+        log.info("%s", text)
+        if isinstance(self.progress, StatusProgress):
+            self.progress.status(text)
+
+    def _preview(self, fixed: Batch, step: int) -> None:
+        folder = self.info.root / ckpt.PREVIEWS_DIR
+        folder.mkdir(exist_ok=True)
+        write_refiner_preview(folder / f"{step:07d}.png", self.model, fixed, self.device)
+
+
+def refine_step(model: Refiner, optimizer: torch.optim.Optimizer, batch: Batch,
+                weights: LossWeights, grad_clip: float, autocast: bool) -> dict[str, float]:
+    """One optimisation step; the loss as a float. `autocast`: bf16 on CUDA."""
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+        refined = model(batch.inputs)
+    loss = reconstruction_loss(refined, batch.targets, batch.masks, batch.eyes_mouth, weights)
+    optimizer.zero_grad(set_to_none=True)
+    if torch.isfinite(loss):
+        loss.backward()  # type: ignore[no-untyped-call]
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+    return {"loss": float(loss.detach())}
+
+
+def validate_refiner(model: Refiner, fixed: Batch, device: torch.device) -> dict[str, float]:
+    """Mean SSIM inside the truth's face mask of the held-out inputs ("ssim_mesh") and of
+    their refined faces ("ssim_refined")."""
+    was_training = model.training
+    model.eval()
+    mesh, refined = [], []
+    with torch.inference_mode():
+        for start in range(0, len(fixed.inputs), VALIDATION_BATCH):
+            part = slice(start, start + VALIDATION_BATCH)
+            inputs = fixed.inputs[part].to(device)
+            truth, mask = fixed.targets[part].to(device), fixed.masks[part].to(device)
+            mesh.append(masked_ssim(inputs[:, :3], truth, mask).cpu())
+            refined.append(masked_ssim(model(inputs), truth, mask).cpu())
+    model.train(was_training)
+    return {"ssim_mesh": float(torch.cat(mesh).mean()),
+            "ssim_refined": float(torch.cat(refined).mean())}
+
+
+def write_refiner_preview(path: Path, model: Refiner, fixed: Batch,
+                          device: torch.device) -> None:
+    """A PNG grid, one row per held-out face: input, refined, truth."""
+    was_training = model.training
+    model.eval()
+    inputs = fixed.inputs[:PREVIEW_ROWS].to(device)
+    with torch.inference_mode():
+        refined = model(inputs).cpu()
+    model.train(was_training)
+    columns = [inputs[:, :3].cpu(), refined, fixed.targets[:PREVIEW_ROWS]]
+    pixels = [column.float().clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+              for column in columns]
+    grid = np.concatenate([np.concatenate(list(column), axis=0) for column in pixels], axis=1)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+            raise FacedubError(f"{path}: could not be written; check free disk space")
+
+
+def _out_of_time(seconds: float, config: RefineConfig) -> bool:
+    return config.minutes > 0 and seconds >= config.minutes * 60.0
+
+
+def _open(root: Path, source: Faceset, config: RefineConfig, device: torch.device,
+          ) -> tuple[RefinerInfo, ckpt.RunState, Refiner, torch.optim.AdamW]:
+    """Resume the refiner in `root`, or start one there."""
+    state = None
+    if ckpt.is_run(root):
+        info = read_refiner_info(root)
+        check_refiner_resumable(info, config.model_args(), source)
+        state = ckpt.read_state(root)
+        if state is None and (root / ckpt.MODEL_FILE).exists():
+            raise FacedubError(f"{root}: holds weights but no {ckpt.STATE_FILE}; restore it "
+                               "to resume, or choose a new -o folder")
+    elif root.exists() and any(root.iterdir()):
+        raise FacedubError(f"{root}: exists and is not a facedub refiner; choose a new or "
+                           "empty -o folder")
+    else:
+        info = new_refiner_info(root, config.model_args(), source, config.to_json())
+        write_refiner_info(info)
+    torch.manual_seed(config.seed)
+    model = Refiner(info.args)
+    if state is not None:
+        ckpt.load_weights(info, state, model)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.999),
+                                  weight_decay=config.weight_decay)
+    if state is None:
+        state = ckpt.RunState(step=0, train_seconds=0.0, losses={}, seed=config.seed)
+    else:
+        ckpt.load_optimizer(info, state, optimizer)
+        ckpt.trim_log(root, state.step)
+        log.info("resuming %s at step %d", root, state.step)
+    return info, state, model, optimizer

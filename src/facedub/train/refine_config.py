@@ -1,0 +1,77 @@
+"""RefineConfig: everything `facedub refine` decides, frozen."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from facedub.errors import FacedubError
+from facedub.models.refiner import RefinerArgs
+from facedub.train.config import DEVICES
+from facedub.train.losses import LossWeights
+from facedub.train.refine_data import Degradation
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    # Architecture (saved in the folder's config.json; a resumed run must match).
+    res: int = 128
+    width: int = 8  # channels at full resolution, doubling per level
+    levels: int = 4
+    # Optimisation: small batches and a high rate learn fastest on a CPU (more updates for
+    # the same arithmetic); the network is small and starts as the identity.
+    batch: int = 4
+    steps: int = 3000  # total steps; a resumed run continues up to this count
+    minutes: float = 0.0  # also stop once training has taken this long in all; 0: no limit
+    lr: float = 2e-3  # BENCHMARKS.md, Refiner: 1e-3 with more degradation smoothed the face
+    weight_decay: float = 1e-4
+    warmup: int = 50  # steps of linear learning-rate warm-up
+    grad_clip: float = 1.0
+    device: str = "auto"  # auto: CUDA, then Apple MPS, then CPU
+    threads: int = 0  # CPU threads for torch while training; 0: torch's default
+    seed: int = 0
+    # Data and loss.
+    pairs_per_face: int = 2  # mesh renderings of each source face, from different sources
+    # Probability of each degradation of the input. At 0.5 the refiner learnt mostly to
+    # denoise and relight, which the compositor undoes but for the smoothing (BENCHMARKS.md).
+    degrade_chance: float = 0.25
+    eyes_mouth_weight: float = 2.0
+    background_weight: float = 0.05
+    # Bookkeeping.
+    log_every: int = 25
+    preview_every: int = 250
+    save_every: int = 250
+    validate_every: int = 250
+    holdout_every: int = 10  # hold out every Nth block of frames; 0: none
+
+    def __post_init__(self) -> None:
+        self.model_args()  # validates res, width and levels
+        if self.device not in DEVICES:
+            raise FacedubError(f"--device {self.device}: use one of {', '.join(DEVICES)}")
+        for name in ("batch", "steps", "pairs_per_face", "log_every", "preview_every",
+                     "save_every", "validate_every"):
+            if getattr(self, name) < 1:
+                raise FacedubError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0.0 < self.lr < 1.0:
+            raise FacedubError("--lr must be between 0 and 1 (try 5e-4)")
+        if not 0.0 <= self.degrade_chance <= 1.0:
+            raise FacedubError("the degradation chance must be between 0 and 1")
+        if self.holdout_every < 0 or self.holdout_every == 1:
+            raise FacedubError("--holdout-every must be 0 (none) or at least 2")
+        for name in ("minutes", "weight_decay", "warmup", "grad_clip", "threads",
+                     "eyes_mouth_weight", "background_weight"):
+            if getattr(self, name) < 0:
+                raise FacedubError(f"--{name.replace('_', '-')} must not be negative")
+
+    def model_args(self) -> RefinerArgs:
+        return RefinerArgs(res=self.res, width=self.width, levels=self.levels)
+
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(eyes_mouth=self.eyes_mouth_weight,
+                           background=self.background_weight)
+
+    def degradation(self) -> Degradation:
+        return Degradation(chance=self.degrade_chance)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

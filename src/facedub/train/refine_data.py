@@ -1,0 +1,221 @@
+"""Training data of a refiner, from the source person's footage alone (self-reenactment).
+
+Source face i is the truth. Its input is what the mesh engine makes of *other* source
+faces warped onto face i's landmarks, degraded the way real targets degrade it. The
+frames are cut into short blocks dealt alternately to two pools; the mesh engine that
+renders a face of one pool sees only the other pool (and sometimes a thinned copy of it,
+so the chosen sources lie at a range of pose and expression distances). Every
+`holdout_every`-th block is held out of both pools and of training: its faces measure
+generalisation to frames the refiner never saw.
+
+Arrays at the refiner's resolution R: images (N, R, R, 3) uint8 RGB, masks (N, R, R) uint8.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+import torch
+
+from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine
+from facedub.faces.align import landmarks_in_crop
+from facedub.faceset import FaceRecord, Faceset
+from facedub.progress import Progress
+from facedub.train.data import Batch, FaceSamples, jitter_colour
+
+log = logging.getLogger(__name__)
+
+BLOCK_FRAMES = 6  # consecutive faces per block: neighbours look alike, keep them together
+THINNED_SHARES = (1.0, 0.3, 0.1)  # share of the other pool the mesh engine may choose from
+
+
+@dataclass(frozen=True)
+class RefinePairs:
+    """Mesh renderings and the truths they should become.
+
+    `mesh` (N, R, R, 3) uint8 RGB: the mesh engine's face over the truth crop (its own
+    pixels where the mesh mask is 0); `mesh_mask` (N, R, R) uint8; `truth` index into
+    `faces` for each rendering.
+    """
+
+    mesh: np.ndarray
+    mesh_mask: np.ndarray
+    truth: np.ndarray
+    faces: FaceSamples
+
+    def __len__(self) -> int:
+        return int(self.mesh.shape[0])
+
+
+def split_blocks(count: int, holdout_every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pool 0, pool 1, held out) face indices: blocks of BLOCK_FRAMES faces dealt in
+    turn (shorter blocks for few faces: a folder of photos deals them one by one); every
+    `holdout_every`-th block held out (none when 0 or too few blocks)."""
+    size = min(BLOCK_FRAMES, max(1, count // 16))
+    block = np.arange(count) // size
+    blocks = int(block.max()) + 1 if count else 0
+    held = np.zeros(count, dtype=bool)
+    if holdout_every >= 2 and blocks >= 2 * holdout_every:
+        held = block % holdout_every == holdout_every // 2
+    pool = np.cumsum(~held) - 1  # faces of kept blocks, numbered in order
+    pool_of = (pool // size) % 2
+    return (np.flatnonzero(~held & (pool_of == 0)), np.flatnonzero(~held & (pool_of == 1)),
+            np.flatnonzero(held))
+
+
+def make_pairs(source: Faceset, faces: FaceSamples, indices: np.ndarray, others: np.ndarray,
+               rng: np.random.Generator, per_face: int, progress: Progress) -> RefinePairs:
+    """`per_face` mesh renderings of each face in `indices` from the faces in `others`
+    (both index the chosen person's records and `faces`, those records as loaded by
+    `load_samples` at the refiner's resolution), with the engine thinned at random."""
+    records = source.faces_of()
+    res = faces.images.shape[1]
+    engines = [_engine_over(source, others, share, rng) for share in THINNED_SHARES]
+    mesh, masks, truth = [], [], []
+    work_size = 2 * res  # rendered larger, then reduced, as a swap's crop is
+    for number, index in enumerate(indices):
+        for copy in range(per_face):
+            engine = engines[int(rng.integers(len(engines)))] if copy else engines[0]
+            target = _target_face(source, records[index], work_size, track=number * 8 + copy)
+            swapped = engine.swap_face(target)
+            mask = swapped.mask[..., None]
+            laid = swapped.image * mask + target.image * (1.0 - mask)
+            mesh.append(_reduce(np.clip(laid + 0.5, 0, 255).astype(np.uint8), res))
+            masks.append(_reduce(np.round(swapped.mask * 255).astype(np.uint8), res))
+            truth.append(index)
+        progress.advance()
+    log.info("rendered %d mesh faces of %d source faces at %d px", len(mesh), len(indices),
+             res)
+    return RefinePairs(mesh=np.stack(mesh), mesh_mask=np.stack(masks),
+                       truth=np.array(truth, dtype=np.int64), faces=faces)
+
+
+def _engine_over(source: Faceset, indices: np.ndarray, share: float,
+                 rng: np.random.Generator) -> MeshEngine:
+    """A mesh engine that may only choose among a random `share` of these faces."""
+    records = source.faces_of()
+    keep = max(1, round(share * len(indices)))
+    chosen = np.sort(rng.choice(indices, size=keep, replace=False))
+    subset = tuple(records[int(i)] for i in chosen)
+    return MeshEngine(replace(source, records=subset))
+
+
+def _target_face(source: Faceset, record: FaceRecord, size: int, track: int) -> TargetFace:
+    """A source face as the target of a swap, aligned at `size` px."""
+    crop = source.load_image(record)
+    scale = size / crop.shape[0]
+    image = cv2.resize(crop, (size, size),
+                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    face_from_frame = record.face_from_frame * scale
+    return TargetFace(image=image,
+                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
+                      face_from_frame=face_from_frame, pose=record.pose,
+                      blendshapes=record.blendshapes, time=record.time, track=track)
+
+
+def _reduce(image: np.ndarray, res: int) -> np.ndarray:
+    if image.shape[0] == res:
+        return image
+    return cv2.resize(image, (res, res), interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How a real target spoils the mesh engine's face, each applied with probability
+    `chance`: `misalign` (share of the side the face slips against its surroundings),
+    `light` (colour gain, gamma and a light gradient across the face), `blur` (largest
+    Gaussian sigma, pixels at the refiner's resolution), `noise` (largest sigma, in [0, 1]
+    units), `jpeg` (lowest JPEG quality of the whole input)."""
+
+    chance: float = 0.25
+    misalign: float = 0.015
+    light: float = 0.2
+    blur: float = 1.2
+    noise: float = 0.025
+    jpeg: int = 35
+
+
+def make_refine_batch(pairs: RefinePairs, chosen: np.ndarray, rng: np.random.Generator,
+                      degradation: Degradation) -> Batch:
+    """The renderings `chosen`, degraded and randomly mirrored, with their truths, as CPU
+    tensors: inputs (B, 4, R, R) (RGB + mesh mask), targets (B, 3, R, R), masks and
+    eyes_mouth (B, 1, R, R) of the truth, all float32 in [0, 1]."""
+    parts = [degraded_sample(pairs, int(i), rng, degradation) for i in chosen]
+    inputs, targets, masks, eyes_mouth = (np.stack(column) for column in zip(*parts, strict=True))
+    return Batch(inputs=torch.from_numpy(inputs).permute(0, 3, 1, 2).contiguous(),
+                 targets=torch.from_numpy(targets).permute(0, 3, 1, 2).contiguous(),
+                 masks=torch.from_numpy(masks)[:, None],
+                 eyes_mouth=torch.from_numpy(eyes_mouth)[:, None])
+
+
+def degraded_sample(pairs: RefinePairs, index: int, rng: np.random.Generator,
+                    degradation: Degradation) -> tuple[np.ndarray, ...]:
+    """(input (R, R, 4), truth (R, R, 3), face mask (R, R), eyes_mouth (R, R)), float32 in
+    [0, 1]. The face layer slips, changes light and blurs; the surroundings (and the eyes
+    and mouth the target keeps) stay the truth's; noise and JPEG hit the whole input."""
+    truth_index = int(pairs.truth[index])
+    truth = pairs.faces.images[truth_index].astype(np.float32) / 255.0
+    face = pairs.mesh[index].astype(np.float32) / 255.0
+    mask = pairs.mesh_mask[index].astype(np.float32) / 255.0
+    side, chance = face.shape[0], degradation.chance
+    if rng.random() < chance:
+        face, mask = _slip(face, mask, rng, degradation.misalign * side)
+    if rng.random() < chance:
+        face = _relight(face, rng, degradation.light)
+    if rng.random() < chance:
+        face = cv2.GaussianBlur(face, (0, 0), rng.uniform(0.3, degradation.blur))
+    laid = face * mask[..., None] + truth * (1.0 - mask[..., None])
+    if rng.random() < chance:
+        laid = laid + rng.normal(0.0, rng.uniform(0.0, degradation.noise), laid.shape)
+    laid = np.clip(laid, 0.0, 1.0).astype(np.float32)
+    if rng.random() < chance:
+        laid = _jpeg(laid, int(rng.integers(degradation.jpeg, 96)))
+    sample = [np.concatenate([laid, mask[..., None]], axis=2), truth,
+              pairs.faces.masks[truth_index].astype(np.float32) / 255.0,
+              pairs.faces.eyes_mouth[truth_index].astype(np.float32) / 255.0]
+    if rng.random() < 0.5:
+        sample = [np.ascontiguousarray(part[:, ::-1]) for part in sample]
+    return tuple(sample)
+
+
+def _slip(face: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+          pixels: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move the face layer and its mask together by a small random similarity: the
+    landmark error of a real target."""
+    side = face.shape[0]
+    centre = (side - 1) / 2.0
+    matrix = np.asarray(cv2.getRotationMatrix2D((centre, centre), rng.uniform(-2.0, 2.0),
+                                                1.0 + rng.uniform(-0.02, 0.02)), np.float64)
+    matrix[:, 2] += rng.uniform(-pixels, pixels, size=2)
+    moved = [cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR,
+                            borderMode=border)
+             for image, border in ((face, cv2.BORDER_REPLICATE), (mask, cv2.BORDER_CONSTANT))]
+    return moved[0], moved[1]
+
+
+def _relight(face: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Another light on the face: per-channel gain, gamma, a linear gradient in a random
+    direction, then the brightness, contrast and saturation jitter of training."""
+    side = face.shape[0]
+    gain = 1.0 + rng.normal(0.0, strength / 2.0, size=3).astype(np.float32)
+    gamma = float(np.exp(rng.uniform(-strength, strength)))
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    ramp = np.linspace(-0.5, 0.5, side, dtype=np.float32)
+    gradient = 1.0 + 2.0 * rng.uniform(-strength, strength) * (
+        np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None])
+    lit = np.clip(face, 0.0, 1.0) ** gamma * gain * gradient[..., None]
+    return jitter_colour(np.clip(lit, 0.0, 1.0).astype(np.float32), rng, strength / 2.0)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """Round-trip through JPEG at `quality` (a float RGB image in [0, 1])."""
+    pixels = cv2.cvtColor(np.round(image * 255.0).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        return image
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0

@@ -1,0 +1,153 @@
+"""The refined engine: the correction carried to full size, ONNX export, refusals, and a
+refined swap through the command line (refine, export, swap)."""
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from facedub import media
+from facedub.cli import app
+from facedub.engines.base import SwappedFace
+from facedub.engines.mesh import MeshEngine
+from facedub.engines.refiner import (
+    OnnxRefiner,
+    TorchRefiner,
+    load_refined_engine,
+    open_refiner,
+    refine_face,
+)
+from facedub.errors import FacedubError
+from facedub.faceset import Faceset
+from facedub.models.refiner import Refiner, RefinerArgs
+from facedub.models.refiner_export import export_refiner_onnx
+from facedub.models.refiner_run import check_refiner_source, person_identity
+from facedub.models.run import FacesetInfo
+from facedub.provenance import verify
+from facedub.train import checkpoint as ckpt
+from facedub.train.refine_run import new_refiner_info, write_refiner_info
+
+runner = CliRunner()
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"
+KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
+
+
+class _Brighter:
+    """A stand-in refiner that adds 0.1 to every channel."""
+
+    res = 128
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x[:, :3] + 0.1, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def source(extracted: Callable[..., Faceset]) -> Faceset:
+    return extracted(D3, max_frames=60, crop_size=128)
+
+
+@pytest.fixture(scope="module")
+def refiner_dir(source: Faceset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A refiner folder with random weights (a zero head would hide export errors)."""
+    folder = tmp_path_factory.mktemp("refiner") / "refiner"
+    args = RefinerArgs(width=4, levels=2)
+    info = new_refiner_info(folder, args, source, {})
+    write_refiner_info(info)
+    torch.manual_seed(0)
+    model = Refiner(args)
+    torch.nn.init.normal_(model.head.weight, std=0.05)
+    optimizer = torch.optim.AdamW(model.parameters())
+    ckpt.save_checkpoint(info, model, optimizer, ckpt.RunState(7, 1.0, {}, 0))
+    return folder
+
+
+def test_the_correction_is_carried_to_the_full_crop() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 200, size=(256, 256, 3), dtype=np.uint8)
+    face = np.full((256, 256, 3), 100, dtype=np.uint8)
+    mask = np.zeros((256, 256), dtype=np.float32)
+    mask[64:192, 64:192] = 1.0
+    out = refine_face(_Brighter(), SwappedFace(face, mask), target).astype(np.int16)
+    assert np.abs(out[96:160, 96:160] - 126).max() <= 1  # 100 + 0.1 * 255
+    # Outside the mask the target's pixels, brightened by the same correction (blurred
+    # by the resize where the target has detail, so compared on average).
+    outside = out[:32, :32].astype(np.float32) - target[:32, :32]
+    assert abs(float(outside.mean()) - 25.5) < 1.0
+
+
+def test_onnx_export_matches_pytorch(refiner_dir: Path, tmp_path: Path) -> None:
+    exported = tmp_path / "refiner.onnx"
+    export_refiner_onnx(refiner_dir, exported)
+    torch_backend, onnx_backend = open_refiner(refiner_dir), open_refiner(exported)
+    assert isinstance(torch_backend.backend, TorchRefiner)
+    assert isinstance(onnx_backend.backend, OnnxRefiner)
+    assert onnx_backend.source == torch_backend.source
+    x = np.random.default_rng(1).random((2, 4, 128, 128), dtype=np.float32)
+    expected, got = torch_backend.backend(x), onnx_backend.backend(x)
+    assert np.abs(expected - x[:, :3]).max() > 0.01  # the head is not the identity
+    assert np.abs(expected - got).max() < 1e-4
+
+
+def test_a_refiner_for_another_person_is_refused(refiner_dir: Path,
+                                                 extracted: Callable[..., Faceset],
+                                                 tmp_path: Path) -> None:
+    other = extracted("clip_liveportrait_d12_man_glasses_headturn_hand.mp4", crop_size=64,
+                      identity_every=30)
+    exported = tmp_path / "refiner.onnx"
+    export_refiner_onnx(refiner_dir, exported)
+    for path in (refiner_dir, exported):
+        with pytest.raises(FacedubError, match="was refined for person"):
+            load_refined_engine(MeshEngine(other), other, path)
+
+
+def test_other_media_of_the_same_person_are_accepted_by_identity(source: Faceset) -> None:
+    elsewhere = replace(FacesetInfo.of(source), source_sha256="0" * 64,
+                        source_name="another_clip.mp4")
+    identity = person_identity(source)
+    assert identity is not None
+    check_refiner_source(elsewhere, identity, "refiner", source)  # the same face: accepted
+    stranger = tuple(value + 0.1 for value in identity)  # 0.1 * sqrt(128) = 1.13 away
+    with pytest.raises(FacedubError, match="was refined for person"):
+        check_refiner_source(elsewhere, stranger, "refiner", source)
+    with pytest.raises(FacedubError, match="was refined for person"):
+        check_refiner_source(elsewhere, None, "refiner", source)
+
+
+def test_a_single_photo_is_refused_with_a_reason(faces_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["refine", str(faces_dir / "still_biden_frontal.jpg"), "-o",
+                                 str(tmp_path / "refiner")])
+    assert result.exit_code == 2
+    assert "a single photo" in result.output and "video" in result.output
+    assert not (tmp_path / "refiner").exists()
+
+
+@pytest.mark.parametrize("exported", [False, True])
+def test_refine_export_and_swap_through_the_command_line(
+        source: Faceset, exported: bool, short_clip: Callable[[str, float], Path],
+        tmp_path: Path) -> None:
+    refiner = tmp_path / "refiner"
+    result = runner.invoke(app, ["refine", str(source.root), "-o", str(refiner), "--steps",
+                                 "2", "--batch", "2", "--device", "cpu", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "refined to step 2" in result.output
+    if exported:
+        onnx_file = tmp_path / "refiner.onnx"
+        result = runner.invoke(app, ["export", str(refiner), "-o", str(onnx_file)])
+        assert result.exit_code == 0, result.output
+        refiner = onnx_file
+    target = short_clip(KATIE, 1.0)
+    out = tmp_path / "swapped.mp4"
+    result = runner.invoke(app, ["swap", "--source", str(source.root), "--refiner",
+                                 str(refiner), "--target", str(target), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert media.probe(out).frame_count == media.probe(target).frame_count
+    marks = verify(out)
+    assert marks.exit_code == 0 and marks.manifest.valid
+    facts = marks.manifest.facts
+    assert facts is not None and facts.engine == "mesh"
+    assert facts.settings["engine"]["refiner_step"] == 2
+    assert {fact.role for fact in facts.inputs} == {"source", "refiner", "target"}

@@ -1,0 +1,157 @@
+"""The refiner: model, self-reenactment data, training, checkpoints, resume, refusals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from facedub.errors import FacedubError
+from facedub.faceset import Faceset
+from facedub.models.refiner import Refiner, RefinerArgs
+from facedub.models.refiner_run import load_refiner
+from facedub.train import checkpoint as ckpt
+from facedub.train.refine import refine
+from facedub.train.refine_config import RefineConfig
+from facedub.train.refine_data import split_blocks
+
+Pair = tuple[Faceset, Faceset]
+
+
+def tiny(**overrides: Any) -> RefineConfig:
+    """A refiner small enough to train a step in tens of milliseconds on two cores."""
+    settings: dict[str, Any] = {
+        "width": 4, "levels": 2, "batch": 2, "steps": 4, "lr": 1e-3, "warmup": 0,
+        "device": "cpu", "threads": 1, "pairs_per_face": 1, "log_every": 2, "save_every": 2,
+        "preview_every": 2, "validate_every": 2, "holdout_every": 4}
+    settings.update(overrides)
+    return RefineConfig(**settings)
+
+
+def _log(run: Path) -> list[dict[str, float]]:
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def refined(pair: Pair, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("refiner") / "refiner"
+    result = refine(pair[0], folder, tiny())
+    assert result.step == 4 and result.stopped is None
+    return folder
+
+
+def test_an_untrained_refiner_returns_its_input() -> None:
+    model = Refiner(RefinerArgs())
+    x = torch.rand(2, 4, 128, 128)
+    assert torch.equal(model(x), x[:, :3])
+
+
+def test_blocks_split_faces_into_two_pools_and_a_held_out_set() -> None:
+    pool_a, pool_b, held = split_blocks(200, holdout_every=10)
+    together = np.concatenate([pool_a, pool_b, held])
+    assert sorted(together.tolist()) == list(range(200))
+    assert len(held) and len(pool_a) and len(pool_b)
+    assert abs(len(pool_a) - len(pool_b)) <= 6
+    # Few faces (a folder of photos): dealt one by one, no held-out set.
+    pool_a, pool_b, held = split_blocks(9, holdout_every=10)
+    assert pool_a.tolist() == [0, 2, 4, 6, 8] and pool_b.tolist() == [1, 3, 5, 7]
+    assert len(held) == 0
+
+
+def test_refining_leaves_checkpoints_previews_and_validation(refined: Path,
+                                                            pair: Pair) -> None:
+    state = ckpt.read_state(refined)
+    assert state is not None and state.step == 4
+    assert sorted(p.name for p in (refined / "previews").iterdir()) == [
+        "0000002.png", "0000004.png"]
+    validation = [entry for entry in _log(refined) if "ssim_refined" in entry]
+    assert [entry["step"] for entry in validation] == [2, 4]
+    assert all(0.0 < entry["ssim_mesh"] <= 1.0 for entry in validation)
+    config = json.loads((refined / "config.json").read_text())
+    assert config["format"] == "facedub-refiner" and config["res"] == 128
+    assert config["source"]["source_sha256"] == pair[0].meta.source_sha256
+    model, _, _ = load_refiner(refined, torch.device("cpu"))
+    assert float(model.head.weight.detach().abs().sum()) > 0  # it learned something
+
+
+def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, tmp_path: Path
+                                                            ) -> None:
+    straight = refine(pair[0], tmp_path / "straight", tiny(steps=4)).root
+    resumed = tmp_path / "resumed"
+    assert refine(pair[0], resumed, tiny(steps=2)).step == 2
+    assert refine(pair[0], resumed, tiny(steps=4)).step == 4
+    first, _, _ = load_refiner(straight, torch.device("cpu"))
+    second, _, _ = load_refiner(resumed, torch.device("cpu"))
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(),
+                                 strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+    assert [entry["step"] for entry in _log(resumed) if "loss" in entry] == [2, 4]
+
+
+def test_a_refiner_is_refused_for_another_source(refined: Path, pair: Pair) -> None:
+    with pytest.raises(FacedubError, match="refined for person"):
+        refine(pair[1], refined, tiny(steps=6))
+
+
+def test_other_model_arguments_are_refused_on_resume(refined: Path, pair: Pair) -> None:
+    with pytest.raises(FacedubError, match="was refined with arguments"):
+        refine(pair[0], refined, tiny(steps=6, width=8))
+
+
+def test_a_time_limit_stops_refining_and_saves(pair: Pair, tmp_path: Path) -> None:
+    result = refine(pair[0], tmp_path / "timed", tiny(steps=1000, minutes=1e-6))
+    assert result.step == 1 and result.stopped is None
+    state = ckpt.read_state(tmp_path / "timed")
+    assert state is not None and state.step == 1
+
+
+def test_too_few_faces_are_refused(pair: Pair, tmp_path: Path) -> None:
+    few = replace(pair[0], records=pair[0].faces_of()[:3])
+    with pytest.raises(FacedubError, match="at least 8 views"):
+        refine(few, tmp_path / "few", tiny())
+    assert not (tmp_path / "few").exists()
+
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from facedub.faceset import load_faceset
+    from facedub.train.refine import refine
+    from facedub.train.refine_config import RefineConfig
+    config = RefineConfig(width=4, levels=2, batch=2, steps=100000, warmup=0, device="cpu",
+                          threads=1, pairs_per_face=1, log_every=1, save_every=1000,
+                          preview_every=1000, validate_every=1000)
+    result = refine(load_faceset(Path(sys.argv[1])), Path(sys.argv[2]), config)
+    print(json.dumps({"step": result.step, "stopped": result.stopped}))
+""")
+
+
+def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(pair: Pair, tmp_path: Path
+                                                             ) -> None:
+    run = tmp_path / "refiner"
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(pair[0].root), str(run)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if (run / "log.jsonl").is_file() and len(_log(run)) >= 2:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    os.kill(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr[-2000:]
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["stopped"] == "SIGTERM"
+    state = ckpt.read_state(run)
+    assert state is not None and state.step == result["step"] >= 2
+    assert not list(run.glob("*.next.*")) and not list(run.glob(".*partial*"))
+    load_refiner(run, torch.device("cpu"))
