@@ -30,11 +30,16 @@ import numpy as np
 from safetensors.torch import load_file
 
 from facedub.composite.color import to_lab
-from facedub.composite.occlusion_cues import complete_by_colour, glasses_frames
+from facedub.composite.occlusion_cues import (
+    complete_by_colour,
+    glasses_frames,
+    lens_zones,
+    net_glasses_evidence,
+)
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
-from facedub.faces.masks import hair_zone
+from facedub.faces.masks import face_mask, hair_zone
 from facedub.faces.regions import mesh_regions
 from facedub.models.occluder import OCCLUDER_OUT, OCCLUDER_RES, OccluderNet, occluder_onnx
 
@@ -49,7 +54,11 @@ RAMP_LOW, RAMP_HIGH = 0.25, 0.55
 # hand); smaller changes (the net's frame-to-frame noise) are eased by EASE_MIN at least.
 EASE_MIN, EASE_FULL = 0.3, 0.35
 MAX_GAP_SECONDS = 0.25  # a longer gap (a cut, the face lost) starts the easing afresh
-GLASSES_EASING = 0.15  # share of a frame's glasses evidence: wearing them does not flicker
+# Glasses evidence is eased fast up and slowly down: one good look at the frames is
+# enough, and wearing them does not flicker. The eased evidence from WEARING_LOW to
+# WEARING_HIGH ramps the frames in.
+GLASSES_RISE, GLASSES_FALL = 0.3, 0.02
+WEARING_LOW, WEARING_HIGH = 0.4, 0.7
 
 
 def occluder_weights() -> Path:
@@ -106,7 +115,7 @@ def canonical_from_crop(face_landmarks: np.ndarray) -> np.ndarray:
 class Occluded:
     """What covers one target face: `mask` (S, S) float32 in [0, 1] in the crop's pixels,
     1 where something in front hides the face; `glasses` in [0, 1], how sure it is that
-    the face wears glasses (their reflections then go back over the swapped eyes)."""
+    the face wears glasses (above 0.5 their reflections go back over the swapped eyes)."""
 
     mask: np.ndarray
     glasses: float
@@ -142,18 +151,26 @@ class OcclusionMasks:
         fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
         canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES),
                                interpolation=cv2.INTER_AREA)
-        objects = complete_by_colour(self.model.probabilities(canonical), fine,
-                                     fine_landmarks)
-        frames, evidence = glasses_frames(fine, fine_landmarks)
+        probabilities = self.model.probabilities(canonical)
+        objects = complete_by_colour(probabilities, fine, fine_landmarks)
+        frames, bridge = glasses_frames(fine, fine_landmarks)
+        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
+        evidence = max(bridge, net_glasses_evidence(probabilities, half_landmarks))
         state = self._ease(track, time, objects, frames, evidence)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
         back = _warp_up(state.objects, half_from_crop, size)
         mask = np.clip((back - RAMP_LOW) / (RAMP_HIGH - RAMP_LOW), 0.0, 1.0)
-        wearing = float(np.clip((state.glasses - 0.3) / 0.3, 0.0, 1.0))
+        wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
+                                0.0, 1.0))
         if wearing > 0:
+            # Lenses are not occluders: the swapped eyes show through them.
+            lenses = lens_zones(face_landmarks, size).astype(np.float32) / 255.0
+            mask *= 1.0 - wearing * lenses
             mask = np.maximum(mask, wearing * _warp_up(state.frames, fine_from_crop, size))
-        return Occluded(mask, state.glasses)
+        # Only what covers the face counts (the background is never swapped anyway).
+        mask *= face_mask(face_landmarks, size, forehead=True)
+        return Occluded(mask, wearing)
 
     def _ease(self, track: int, time: float, objects: np.ndarray, frames: np.ndarray,
               evidence: float) -> _Eased:
@@ -163,7 +180,8 @@ class OcclusionMasks:
             return state
         state.objects = _eased(state.objects, objects)
         state.frames = _eased(state.frames, frames)
-        state.glasses += GLASSES_EASING * (evidence - state.glasses)
+        rate = GLASSES_RISE if evidence > state.glasses else GLASSES_FALL
+        state.glasses += rate * (evidence - state.glasses)
         state.time = time
         return state
 

@@ -25,11 +25,14 @@ INNER_EYE_CORNERS = (133, 362)
 SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
-# Glasses: a line this much above the cheeks' own texture is a frame; a bridge whose
-# strongest row of vertical gradient is BRIDGE_LOW..BRIDGE_HIGH times its median row is
-# unsure..sure evidence of glasses.
-LINE_NOISE, LINE_FLOOR = 1.2, 3.0
+# Glasses: a line this much above the cheeks' own texture is a frame (clear plastic rims
+# are faint; the lines only count once the face is known to wear glasses); a bridge whose
+# strongest row of vertical gradient is BRIDGE_LOW..BRIDGE_HIGH times its median row, or
+# a net that marks RING_LOW..RING_HIGH of the zone of lenses and frames, is unsure..sure
+# evidence of glasses.
+LINE_NOISE, LINE_FLOOR = 0.7, 1.5
 BRIDGE_LOW, BRIDGE_HIGH = 4.0, 7.0
+RING_LOW, RING_HIGH = 0.15, 0.35
 REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
 
 
@@ -97,11 +100,7 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     eyes = [points[regions.right_eye], points[regions.left_eye]]
     centres = [eye.mean(axis=0) for eye in eyes]
     spacing = float(np.linalg.norm(centres[1] - centres[0]))
-    zone = np.zeros((size, size), np.uint8)
-    tilt = float(np.degrees(np.arctan2(*(centres[1] - centres[0])[::-1])))
-    for centre in centres:
-        cv2.ellipse(zone, _point(centre), (round(0.62 * spacing), round(0.5 * spacing)),
-                    tilt, 0, 360, 255, -1)
+    zone = lens_zones(points, size, outer=True)
     x, y, width, height = cv2.boundingRect(zone)
     box = (slice(y, y + height), slice(x, x + width))
     luminance = cv2.cvtColor(canonical, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -119,6 +118,34 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     frames[box] = np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0),
                           0.0, 1.0) * keep
     return frames, _bridge_evidence(luminance, points, centres, spacing)
+
+
+def net_glasses_evidence(probabilities: np.ndarray, landmarks: np.ndarray) -> float:
+    """Evidence in [0, 1] of glasses from the net's (R, R) `probabilities`: how much of the
+    lenses and their frames it marks (it was taught the frames, and tends to take faint
+    ones whole); `landmarks` in its pixels."""
+    size = probabilities.shape[0]
+    zone = lens_zones(landmarks, size, outer=True) > 0
+    if not zone.any():
+        return 0.0
+    share = float(probabilities[zone].mean())
+    return float(np.clip((share - RING_LOW) / (RING_HIGH - RING_LOW), 0.0, 1.0))
+
+
+def lens_zones(landmarks: np.ndarray, size: int, outer: bool = False) -> np.ndarray:
+    """(size, size) uint8, 255 inside two ellipses around the eyes: the lenses, or with
+    `outer` the lenses with their frames."""
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
+    spacing = float(np.linalg.norm(centres[1] - centres[0]))
+    tilt = float(np.degrees(np.arctan2(*(centres[1] - centres[0])[::-1])))
+    axes = (0.62, 0.5) if outer else (0.42, 0.32)
+    zone = np.zeros((size, size), np.uint8)
+    for centre in centres:
+        cv2.ellipse(zone, _point(centre), (round(axes[0] * spacing), round(axes[1] * spacing)),
+                    tilt, 0, 360, 255, -1)
+    return zone
 
 
 def _cheek_texture(luminance: np.ndarray, cheeks: np.ndarray, kernel: np.ndarray) -> float:
@@ -184,13 +211,8 @@ def lens_highlights(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray
     regions = mesh_regions()
     eyes = [np.asarray(face_landmarks)[loop, :2] for loop in (regions.right_eye,
                                                               regions.left_eye)]
-    centres = [eye.mean(axis=0) for eye in eyes]
-    spacing = float(np.linalg.norm(centres[1] - centres[0]))
-    tilt = float(np.degrees(np.arctan2(*(centres[1] - centres[0])[::-1])))
-    lens = np.zeros((size, size), np.uint8)
-    for centre in centres:
-        cv2.ellipse(lens, _point(centre), (round(0.42 * spacing), round(0.32 * spacing)),
-                    tilt, 0, 360, 255, -1)
+    spacing = float(np.linalg.norm(eyes[1].mean(axis=0) - eyes[0].mean(axis=0)))
+    lens = lens_zones(face_landmarks, size)
     # Only the box around the lenses is worked on: a full-crop blur costs far more.
     x, y, width, height = cv2.boundingRect(lens)
     box = (slice(y, y + height), slice(x, x + width))
