@@ -12,13 +12,20 @@ import pytest
 from facedub import media
 from facedub.composite.compositor import CompositeConfig
 from facedub.composite.occlusion import OcclusionMasks, canonical_from_crop
-from facedub.composite.occlusion_cues import lens_highlights, with_lens_highlights
+from facedub.composite.occlusion_cues import (
+    complete_by_colour,
+    glasses_frames,
+    lens_highlights,
+    with_lens_highlights,
+)
 from facedub.engines.mesh import MeshEngine
 from facedub.errors import FacedubError
+from facedub.evaluate.sheet import _pair
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.faces.align import template_in_crop
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.regions import mesh_regions
 from facedub.swap import SwapConfig, swap
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
@@ -150,3 +157,64 @@ def test_canonical_crop_and_lens_highlights() -> None:
 def test_occlusion_mode_is_checked() -> None:
     with pytest.raises(FacedubError, match="--occlusion"):
         CompositeConfig(occlusion="sometimes")
+
+
+def _skin(size: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    image = np.empty((size, size, 3), np.float32)
+    image[:] = (200, 150, 125)
+    return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_an_object_found_in_part_is_taken_whole_by_its_colour() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    chin = landmarks[CHIN, :2]
+    object_box = (slice(int(chin[1]) - 40, int(chin[1]) - 10),
+                  slice(int(chin[0]) - 30, int(chin[0]) + 30))
+    image[object_box] = (40, 40, 45)  # a dark object over mouth and chin
+    image[60:80, 110:140] = (40, 40, 45)  # the same colour on the forehead, unseen by the net
+    probabilities = np.zeros((64, 64), np.float32)
+    seen = np.zeros((256, 256), bool)
+    seen[object_box] = True
+    seen[:, int(chin[0]):] = False  # the net found its left half only
+    probabilities[cv2.resize(seen.astype(np.uint8), (64, 64)) > 0] = 0.9
+    completed = complete_by_colour(probabilities, image, landmarks)
+    whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
+    inner = (slice(object_box[0].start + 4, object_box[0].stop - 4),
+             slice(object_box[1].start + 4, object_box[1].stop - 4))
+    assert whole[inner].min() == 1.0
+    assert whole[62:78, 112:138].max() == 0.0  # not connected to what the net saw
+
+
+def test_glasses_frames_are_found_and_bare_eyes_are_not_glasses() -> None:
+    landmarks = template_in_crop(256, "whole")
+    bare = _skin(256)
+    frames, evidence = glasses_frames(bare, landmarks)
+    assert evidence == 0.0 and frames.max() < 0.5
+    worn = bare.copy()
+    regions = mesh_regions()
+    centres = [landmarks[loop, :2].mean(axis=0) for loop in (regions.right_eye,
+                                                              regions.left_eye)]
+    for centre in centres:
+        cv2.ellipse(worn, (round(centre[0]), round(centre[1])), (26, 19), 0, 0, 360,
+                    (30, 30, 30), 2)
+    left, right = centres[0] + (26, 0), centres[1] - (26, 0)
+    cv2.line(worn, (round(left[0]), round(left[1]) - 4), (round(right[0]), round(right[1]) - 4),
+             (30, 30, 30), 2)
+    frames, evidence = glasses_frames(worn, landmarks)
+    assert evidence > 0.5
+    below = (round(centres[0][1]) + 19, round(centres[0][0]))  # the rim under the right eye
+    assert frames[below[0] - 1:below[0] + 2, below[1]].max() > 0.5
+
+
+def test_the_sheet_shows_the_mask_as_a_third_panel() -> None:
+    target = _skin(64)
+    occluded = np.zeros((64, 64), np.float32)
+    occluded[40:, :] = 1.0
+    tile = _pair(target, target, occluded)
+    assert tile.shape == (64, 3 * 64 + 4, 3)
+    panel = tile[:, 2 * 64 + 4:]
+    assert panel[50, 10, 0] > 230 and panel[50, 10, 1] < 100  # tinted red
+    assert (panel[10] == target[10]).all()
+    assert _pair(target, target).shape == (64, 2 * 64 + 2, 3)
