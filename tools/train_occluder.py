@@ -164,8 +164,9 @@ def _write_preview(path: Path, images: torch.Tensor, labels: torch.Tensor,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("inputs", nargs="+", type=Path, help="clips and photos")
-    parser.add_argument("--cache", type=Path, required=True, help="crops .npz (made once)")
+    parser.add_argument("inputs", nargs="*", type=Path, help="clips and photos")
+    parser.add_argument("--cache", type=Path, help="crops .npz (made once)")
+    parser.add_argument("--average", nargs=2, type=Path, help="two weight files to average")
     parser.add_argument("--every", type=int, default=3, help="every Nth frame of a clip")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -178,6 +179,14 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.average:
+        first, second = (load_file(str(path)) for path in args.average)
+        save_file({name: (first[name] + second[name]) / 2 for name in first}, str(args.out),
+                  metadata={"architecture": "OccluderNet", "training": json.dumps(
+                      {"mean_of": [path.name for path in args.average]})})
+        return
+    if not args.inputs or args.cache is None:
+        parser.error("give clips or photos and --cache (or --average)")
     torch.set_num_threads(args.threads)
     crops = load_crops(args.inputs, args.cache, args.every)
     log.info("%d face crops", len(crops.images))
