@@ -40,6 +40,8 @@ def test_extract_then_inspect(faces_dir: Path, tmp_path: Path) -> None:
     (["swap", "--target", "{photo}", "-o", "{out}.jpg"], "needs --source"),
     (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.jpg", "--color",
       "sepia"], "--color sepia"),
+    (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.jpg", "--occlusion",
+      "sometimes"], "--occlusion sometimes"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(
         args: list[str], message: str, faces_dir: Path, tmp_path: Path,

@@ -313,6 +313,9 @@ def swap(
     mask_blur: Annotated[int, typer.Option(help="Feather width (pixels at 256 px).")] = 15,
     relight: Annotated[float, typer.Option(
         help="How much of the target's shading to carry onto the face, 0 to 1.")] = 0.8,
+    occlusion: Annotated[str, typer.Option(
+        help="auto: hands, glasses, microphones, hair and food in front of the face stay "
+             "in front | off.")] = "auto",
     neighbours: Annotated[int, typer.Option(
         help="Mesh engine: source faces blended per target face.")] = 3,
     keep_target_eyes: Annotated[bool, typer.Option(
@@ -352,7 +355,8 @@ def swap(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
         target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
         composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
-                                  mask_blur=mask_blur, relight=relight))
+                                  mask_blur=mask_blur, relight=relight,
+                                  occlusion=occlusion))
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    keep_target_mouth=keep_target_mouth)
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,

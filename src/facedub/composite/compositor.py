@@ -23,7 +23,13 @@ from facedub.composite.color import (
 from facedub.composite.detail import match_sharpness
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
-from facedub.composite.occlusion import edge_occluders
+from facedub.composite.occlusion import (
+    OCCLUSION_MODES,
+    OccluderModel,
+    OcclusionMasks,
+    edge_occluders,
+)
+from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import carry_detail
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
@@ -42,6 +48,7 @@ class CompositeConfig:
     relight: float = 0.8  # 0: off; 1: the target's full low-frequency shading
     smooth_landmarks: bool = True
     keep_occluders: bool = True  # hair at the face's edges is not swapped, either way
+    occlusion: str = "auto"  # auto: hands, glasses, objects in front stay in front | off
     color_easing: float = 0.3  # share of the new frame's colour statistics
     grain: bool = True  # add the frame's grain to a face smoother than it
 
@@ -56,6 +63,9 @@ class CompositeConfig:
             raise FacedubError("--mask-blur must be between 0 and 128 pixels")
         if not 0.0 <= self.relight <= 1.0:
             raise FacedubError("--relight must be between 0 and 1")
+        if self.occlusion not in OCCLUSION_MODES:
+            raise FacedubError(f"--occlusion {self.occlusion}: use one of "
+                               f"{', '.join(OCCLUSION_MODES)}")
         if not 0.0 < self.color_easing <= 1.0:
             raise FacedubError("colour easing must be in (0, 1]")
 
@@ -63,10 +73,12 @@ class CompositeConfig:
 @dataclass(frozen=True)
 class Composited:
     """The finished crop (S, S, 3) uint8 RGB and the share of it that replaces the frame,
-    `alpha` (S, S) float32."""
+    `alpha` (S, S) float32; `occluded` (S, S) float32 in [0, 1], what was found in front
+    of the face and kept (None with --occlusion off)."""
 
     image: np.ndarray
     alpha: np.ndarray
+    occluded: np.ndarray | None = None
 
 
 @dataclass
@@ -89,6 +101,8 @@ class Compositor:
         self._landmark_filters: dict[int, SpeechFilter] = {}  # smooth_landmarks only
         self._colour_states: dict[int, _ColourState] = {}  # composite only
         self._rng = np.random.default_rng(0)  # grain (composite only); a swap repeats exactly
+        self._occlusion = (OcclusionMasks(OccluderModel()) if config.occlusion == "auto"
+                           else None)  # composite only
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:
@@ -108,6 +122,11 @@ class Compositor:
         mask = face_mask(target.face_landmarks, size, forehead=config.forehead,
                          erode=round(config.mask_erode * scale),
                          blur=round(config.mask_blur * scale)) * swapped.mask
+        occluded = None
+        if self._occlusion is not None:  # what is in front of the target's face stays
+            occluded = self._occlusion(target.track, target.time, target.image,
+                                       target.face_landmarks)
+            mask *= 1.0 - occluded.mask
         if config.keep_occluders:
             mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)
             mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
@@ -123,7 +142,11 @@ class Compositor:
             image = poisson_blend(face, target.image, mask)
         else:
             image = feather_blend(face, target.image, mask)
-        return Composited(image=image, alpha=mask)
+        if occluded is not None:  # the target's reflections on its glasses, over the eyes
+            image = with_lens_highlights(image, target.image, target.face_landmarks, mask,
+                                         occluded.glasses)
+        return Composited(image=image, alpha=mask,
+                          occluded=None if occluded is None else occluded.mask)
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray
                       ) -> np.ndarray:

@@ -1,19 +1,221 @@
-"""Hair, fringes and hats at the edges of the face: not skin, so not swapped.
+"""What covers the face in the target stays in front of the swapped face.
 
-The mask reaches above the landmark oval towards the hairline and out to the temples, but
-hair often falls there, on the target (pasting skin over a fringe is a giveaway) and on
-the source (its sideburns pasted onto the target's temples are another). In that outer
-zone, pixels that do not look like the face's own skin (a colour model from its cheeks
-and nose) are left out of the swap.
+Two sources, both in the pixels of the target's aligned crop:
+
+- `OcclusionMasks`: OccluderNet (facedub.models.occluder), a small network trained on face
+  crops with hands, glasses frames, microphones, cups, pens and hair drawn over them
+  (tools/train_occluder.py). The crop is warped to the net's canonical 128 px face, the
+  result (64 px) warped back and eased over time per track, so a still occluder does not
+  flicker while a moving one is followed at once. Glasses lenses are not occluders: the
+  swapped eyes show through them, and `lens_highlights` puts the target's reflections back
+  on top.
+- `edge_occluders`: hair, fringes and hats at the forehead and temples. The mask reaches
+  above the landmark oval towards the hairline and out to the temples, but hair often
+  falls there, on the target (pasting skin over a fringe is a giveaway) and on the source
+  (its sideburns pasted onto the target's temples are another). In that outer zone, pixels
+  that do not look like the face's own skin (a colour model from its cheeks and nose) are
+  left out of the swap.
 """
 
 from __future__ import annotations
 
+import importlib.resources
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
 import cv2
 import numpy as np
+from safetensors.torch import load_file
 
 from facedub.composite.color import to_lab
-from facedub.faces.masks import hair_zone
+from facedub.composite.occlusion_cues import (
+    complete_by_colour,
+    glasses_frames,
+    lens_zones,
+    net_glasses_evidence,
+)
+from facedub.errors import FacedubError
+from facedub.faces.align import template_in_crop
+from facedub.faces.geometry import apply_affine, umeyama
+from facedub.faces.masks import face_mask, hair_zone
+from facedub.faces.regions import mesh_regions
+from facedub.models.occluder import OCCLUDER_OUT, OCCLUDER_RES, OccluderNet, occluder_onnx
+
+log = logging.getLogger(__name__)
+
+OCCLUSION_MODES = ("auto", "off")
+WEIGHTS_FILE = "occluder.safetensors"
+# The net's probability is mapped to an occlusion alpha by this ramp; below 0.5, so that
+# an occluder's soft edge stays in front rather than being swapped over.
+RAMP_LOW, RAMP_HIGH = 0.25, 0.55
+# Easing: a pixel whose probability moves by EASE_FULL or more follows at once (a moving
+# hand); smaller changes (the net's frame-to-frame noise) are eased by EASE_MIN at least.
+EASE_MIN, EASE_FULL = 0.3, 0.35
+MAX_GAP_SECONDS = 0.25  # a longer gap (a cut, the face lost) starts the easing afresh
+# Glasses evidence is eased fast up and slowly down: one good look at the frames is
+# enough, and wearing them does not flicker. The eased evidence from WEARING_LOW to
+# WEARING_HIGH ramps the frames in.
+GLASSES_RISE, GLASSES_FALL = 0.3, 0.02
+WEARING_LOW, WEARING_HIGH = 0.4, 0.7
+
+
+def occluder_weights() -> Path:
+    """The shipped OccluderNet weights (inside the package: nothing is downloaded)."""
+    return Path(str(importlib.resources.files("facedub") / "data" / WEIGHTS_FILE))
+
+
+class OcclusionModel(Protocol):
+    def probabilities(self, canonical: np.ndarray) -> np.ndarray:
+        """(128, 128, 3) uint8 RGB canonical crop -> (64, 64) float32 in [0, 1]."""
+        ...
+
+
+class OccluderModel:
+    """OccluderNet on onnxruntime, one thread (the swap runs its stages on the others).
+
+    `probabilities(canonical)` takes (128, 128, 3) uint8 RGB aligned to the template at
+    the "whole" coverage and returns (64, 64) float32 in [0, 1].
+    """
+
+    def __init__(self, weights: Path | None = None) -> None:
+        import onnxruntime as ort  # only the occlusion mask needs it here
+
+        path = weights or occluder_weights()
+        if not path.is_file():
+            raise FacedubError(f"{path}: occluder weights missing; reinstall facedub, or "
+                               "swap with --occlusion off")
+        net = OccluderNet()
+        missing, unexpected = net.load_state_dict(load_file(str(path)), strict=False)
+        if unexpected or [name for name in missing if "num_batches" not in name]:
+            raise FacedubError(f"{path}: not OccluderNet weights; reinstall facedub")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(occluder_onnx(net.eval()), options,
+                                             providers=["CPUExecutionProvider"])
+
+    def probabilities(self, canonical: np.ndarray) -> np.ndarray:
+        batch = canonical.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
+        (logits,) = self._session.run(None, {"image": batch})
+        return (1.0 / (1.0 + np.exp(-logits[0, 0]))).astype(np.float32)
+
+
+def canonical_from_crop(face_landmarks: np.ndarray) -> np.ndarray:
+    """2x3 similarity from a face crop's pixels to OccluderNet's 128 px canonical crop,
+    fitted on the rigid landmarks like facedub.align, so any engine's crop size and
+    coverage works."""
+    rigid = mesh_regions().rigid
+    canonical = template_in_crop(OCCLUDER_RES, "whole")[rigid, :2]
+    return umeyama(np.asarray(face_landmarks)[rigid, :2], canonical)[:2, :]
+
+
+@dataclass(frozen=True)
+class Occluded:
+    """What covers one target face: `mask` (S, S) float32 in [0, 1] in the crop's pixels,
+    1 where something in front hides the face; `glasses` in [0, 1], how sure it is that
+    the face wears glasses (above 0.5 their reflections go back over the swapped eyes)."""
+
+    mask: np.ndarray
+    glasses: float
+
+
+@dataclass
+class _Eased:
+    """A track's eased state, in the canonical frame, which moves with the face."""
+
+    objects: np.ndarray  # (64, 64) net and colour
+    frames: np.ndarray  # (256, 256) glasses frames
+    glasses: float
+    time: float
+
+
+@dataclass
+class OcclusionMasks:
+    """Per-track occlusion masks: `model` plus the eased state of every target track."""
+
+    model: OcclusionModel
+    _tracks: dict[int, _Eased] = field(default_factory=dict)
+
+    def __call__(self, track: int, time: float, image: np.ndarray,
+                 face_landmarks: np.ndarray) -> Occluded:
+        """What covers the face in `image` (S, S, 3) uint8 RGB, a target face crop;
+        `face_landmarks` in its pixels; `time` in seconds orders the frames of a track."""
+        size = image.shape[0]
+        matrix = canonical_from_crop(face_landmarks)
+        # The glasses' thin frames are looked for at twice the net's resolution.
+        fine_from_crop = matrix * 2.0
+        fine_from_crop[:, 2] += 0.5  # fine pixel 2u + 0.5 is canonical pixel u's centre
+        fine = _warp_down(image, fine_from_crop, 2 * OCCLUDER_RES)
+        fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
+        canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES),
+                               interpolation=cv2.INTER_AREA)
+        probabilities = self.model.probabilities(canonical)
+        objects = complete_by_colour(probabilities, fine, fine_landmarks)
+        frames, bridge = glasses_frames(fine, fine_landmarks)
+        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
+        evidence = max(bridge, net_glasses_evidence(probabilities, half_landmarks))
+        state = self._ease(track, time, objects, frames, evidence)
+        half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
+        half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
+        back = _warp_up(state.objects, half_from_crop, size)
+        mask = np.clip((back - RAMP_LOW) / (RAMP_HIGH - RAMP_LOW), 0.0, 1.0)
+        wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
+                                0.0, 1.0))
+        if wearing > 0:
+            # Lenses are not occluders: the swapped eyes show through them.
+            lenses = lens_zones(face_landmarks, size).astype(np.float32) / 255.0
+            mask *= 1.0 - wearing * lenses
+            mask = np.maximum(mask, wearing * _warp_up(state.frames, fine_from_crop, size))
+        # Only what covers the face counts (the background is never swapped anyway).
+        mask *= face_mask(face_landmarks, size, forehead=True)
+        return Occluded(mask, wearing)
+
+    def _ease(self, track: int, time: float, objects: np.ndarray, frames: np.ndarray,
+              evidence: float) -> _Eased:
+        state = self._tracks.get(track)
+        if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
+            state = self._tracks[track] = _Eased(objects, frames, evidence, time)
+            return state
+        state.objects = _eased(state.objects, objects)
+        state.frames = _eased(state.frames, frames)
+        rate = GLASSES_RISE if evidence > state.glasses else GLASSES_FALL
+        state.glasses += rate * (evidence - state.glasses)
+        state.time = time
+        return state
+
+
+def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """A pixel whose value moves by EASE_FULL or more follows at once (a moving hand);
+    smaller changes (frame-to-frame noise) are eased."""
+    change = fresh - previous
+    share = np.clip(np.abs(change) / EASE_FULL, EASE_MIN, 1.0)
+    return (previous + share * change).astype(np.float32)
+
+
+def _warp_up(values: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    return cv2.warpAffine(values, matrix, (size, size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _warp_down(image: np.ndarray, matrix: np.ndarray, out: int) -> np.ndarray:
+    """The (out, out) canonical crop; large crops are first shrunk by area averaging,
+    since a bilinear warp alone would alias."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale < 0.5:
+        original = image.shape[0]
+        small = max(out, round(original * 2.0 * scale))
+        image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
+        factor = original / small  # small pixel p sits at (p + 0.5) * factor - 0.5
+        offset = 0.5 * factor - 0.5
+        matrix = matrix.copy()
+        matrix[:, 2] += matrix[:, :2] @ np.array([offset, offset])
+        matrix[:, :2] *= factor
+    return cv2.warpAffine(image, matrix, (out, out), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
 
 # Cheek and nose landmarks whose hull is almost always bare skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)

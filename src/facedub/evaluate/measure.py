@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks
 from facedub.evaluate.config import EvalConfig, yaw_bin
 from facedub.evaluate.inputs import Identity, TargetAnalysis, nearest
 from facedub.evaluate.metrics import (
@@ -83,6 +84,7 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     sheet = SheetKeeper(SHEET_MEASURES, config.sheet_worst,
                         strip_frames(face_frames, config.sheet_even))
     size = analysis.faceset.meta.crop_size
+    occlusion = OcclusionMasks(OccluderModel())  # shown on the sheet, as swap finds it
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
     described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)
@@ -105,7 +107,10 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                                                                    previous, size,
                                                                    source_chroma)
                     _offer_pictures(keeper, metrics, thumb)
-                    _offer_sheet(sheet, metrics, crops)
+                    occluded = occlusion(record.track, record.time, crops.target,
+                                         landmarks_in_crop(record.frame_landmarks,
+                                                           record.face_from_frame)).mask
+                    _offer_sheet(sheet, metrics, crops, occluded)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)
                     if index in sampled and face is not None and pair.swapped is not None:
@@ -177,14 +182,15 @@ def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndar
         keeper.offer_strip(metrics.frame, thumb)
 
 
-def _offer_sheet(sheet: SheetKeeper, metrics: FrameMetrics, crops: FaceCrops) -> None:
+def _offer_sheet(sheet: SheetKeeper, metrics: FrameMetrics, crops: FaceCrops,
+                 occluded: np.ndarray) -> None:
     if sheet.wants_even(metrics.frame):
-        sheet.offer_even(metrics.frame, crops.target, crops.swapped)
+        sheet.offer_even(metrics.frame, crops.target, crops.swapped, occluded)
     if metrics.status != "ok":
         return
     for name in SHEET_MEASURES:
         score = 1.0 - metrics.face_ssim if name == "ssim_loss" else metrics.value(name)
-        sheet.offer(name, score, metrics.frame, crops.target, crops.swapped)
+        sheet.offer(name, score, metrics.frame, crops.target, crops.swapped, occluded)
 
 
 def _with_identity(frames: list[FrameMetrics], described: list[tuple[int, np.ndarray]],

@@ -1,6 +1,8 @@
 """The contact sheet, REPORT/sheet.png: for each realism measure the worst frames, target
 and swapped crop side by side at the crop's full resolution (never scaled down: an
 artifact has to be visible), plus evenly spaced frames. One PNG to open and look at.
+Given the target's occlusion mask, a third panel shows it: the target with what is kept
+in front of the swapped face (hands, glasses frames, objects) tinted red.
 
     keeper = SheetKeeper(("blobs", "doubled_edges"), worst=2, even_frames=(0, 40, 80, 120))
     keeper.offer("blobs", score, frame, target_crop, swapped_crop)   # per frame and measure
@@ -49,19 +51,21 @@ class SheetKeeper:
                 and (len(heap) < self._worst or score > heap[0][0]))
 
     def offer(self, measure: str, score: float, frame: int, target: np.ndarray,
-              swapped: np.ndarray) -> None:
-        """Keep the pair if `score` is among the `worst` of `measure`; crops (S, S, 3)."""
+              swapped: np.ndarray, occluded: np.ndarray | None = None) -> None:
+        """Keep the pair if `score` is among the `worst` of `measure`; crops (S, S, 3),
+        `occluded` (S, S) float in [0, 1] or None."""
         if not self.would_keep(measure, score):
             return
-        item = (score, -frame, _pair(target, swapped))
+        item = (score, -frame, _pair(target, swapped, occluded))
         heap = self._heaps[measure]
         if len(heap) < self._worst:
             heapq.heappush(heap, item)
         else:
             heapq.heapreplace(heap, item)
 
-    def offer_even(self, frame: int, target: np.ndarray, swapped: np.ndarray) -> None:
-        self._even.append((frame, _pair(target, swapped)))
+    def offer_even(self, frame: int, target: np.ndarray, swapped: np.ndarray,
+                   occluded: np.ndarray | None = None) -> None:
+        self._even.append((frame, _pair(target, swapped, occluded)))
 
     def rows(self) -> list[tuple[str, list[np.ndarray]]]:
         """(caption, tiles) per measure with kept frames, worst first, then the even row."""
@@ -104,10 +108,18 @@ def compose(rows: Sequence[tuple[str, Sequence[np.ndarray]]], columns: int = 4) 
     return np.concatenate(parts, axis=0)
 
 
-def _pair(target: np.ndarray, swapped: np.ndarray) -> np.ndarray:
-    """(S, 2S + 2, 3): target left, swapped right, a thin dark line between."""
+def _pair(target: np.ndarray, swapped: np.ndarray, occluded: np.ndarray | None = None
+          ) -> np.ndarray:
+    """(S, 2S + 2, 3): target left, swapped right, a thin dark line between; with
+    `occluded`, (S, 3S + 4, 3): a third panel, the target with the mask tinted red."""
     line = np.zeros((target.shape[0], 2, 3), dtype=np.uint8)
-    return np.concatenate([target, line, swapped], axis=1)
+    panels = [target, line, swapped]
+    if occluded is not None:
+        tinted = target.astype(np.float32)
+        tinted[..., 0] += (255.0 - tinted[..., 0]) * 0.7 * occluded
+        tinted[..., 1:] *= 1.0 - 0.6 * occluded[..., None]
+        panels += [line, tinted.astype(np.uint8)]
+    return np.concatenate(panels, axis=1)
 
 
 def _caption(text: str, width: int) -> np.ndarray:

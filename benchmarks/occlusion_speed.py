@@ -1,0 +1,109 @@
+"""Cost of the occlusion mask per frame: OccluderNet (onnxruntime, one thread) with the
+warps to and from its canonical crop, the colour completion, the glasses frames and the
+temporal easing, plus the lens reflections,
+on 512 px "whole" crops of real frames (d12: glasses, a hand at the chin).
+
+The rest of the compositor (mask, colour, blend) is timed beside it in the same run, so
+the ratio holds on a busy machine; besides wall time, the CPU time of the process is
+reported (nothing else runs in it), which a busy machine inflates far less.
+Prints a markdown table and writes JSON.
+
+    python benchmarks/occlusion_speed.py [--frames 60] [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from _measure import SHARED_FACES, markdown_table, write_json
+from facedub import media
+from facedub.composite.compositor import CompositeConfig, Compositor
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks
+from facedub.composite.occlusion_cues import lens_highlights
+from facedub.engines.base import SwappedFace, TargetFace
+from facedub.faces.align import align_face
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.types import HeadPose
+
+CLIP = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
+SIZE = 512
+
+
+def aligned_targets(frames: int) -> list[TargetFace]:
+    targets = []
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+        for frame in media.iter_frames(SHARED_FACES / CLIP):
+            if len(targets) == frames:
+                break
+            faces = analyser.analyse(frame.image, frame.time)
+            if not faces:
+                continue
+            aligned = align_face(frame.image, faces[0].landmarks, SIZE, "whole")
+            targets.append(TargetFace(aligned.image, aligned.face_landmarks,
+                                      aligned.face_from_frame, HeadPose(0.0, 0.0, 0.0),
+                                      np.zeros(52, np.float32), frame.time, 0))
+    return targets
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(1000.0 * statistics.median(samples), 2)
+
+
+def timed(function: Callable[[], object], wall: list[float], cpu: list[float]) -> None:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    function()
+    wall.append(time.perf_counter() - started)
+    cpu.append(time.process_time() - started_cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    targets = aligned_targets(args.frames)
+    started = time.perf_counter()
+    masks = OcclusionMasks(OccluderModel())
+    load_seconds = time.perf_counter() - started
+    names = ("mask", "lens", "composite_off", "composite_auto")
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    plain = Compositor(CompositeConfig(occlusion="off"))
+    full = Compositor(CompositeConfig(occlusion="auto"))
+    for target in targets:
+        swapped = SwappedFace(target.image[:, ::-1].copy(), np.ones((SIZE, SIZE), np.float32))
+        timed(lambda t=target: masks(t.track, t.time, t.image, t.face_landmarks),
+              wall["mask"], cpu["mask"])
+        timed(lambda t=target: lens_highlights(t.image, t.face_landmarks),
+              wall["lens"], cpu["lens"])
+        timed(lambda t=target, s=swapped: plain.composite(t, s), wall["composite_off"],
+              cpu["composite_off"])
+        timed(lambda t=target, s=swapped: full.composite(t, s), wall["composite_auto"],
+              cpu["composite_auto"])
+    results: dict[str, object] = {"clip": CLIP, "crop_px": SIZE, "frames": len(targets),
+                                  "model_load_s": round(load_seconds, 2)}
+    for name in names:
+        results[f"{name}_wall_ms"] = median_ms(wall[name])
+        results[f"{name}_cpu_ms"] = median_ms(cpu[name])
+    print(markdown_table(
+        ["step (512 px crop, median)", "wall ms", "CPU ms (process)"],
+        [["occlusion mask (net, cues, warps, easing)", results["mask_wall_ms"],
+          results["mask_cpu_ms"]],
+         ["lens reflections", results["lens_wall_ms"], results["lens_cpu_ms"]],
+         ["composite, --occlusion off", results["composite_off_wall_ms"],
+          results["composite_off_cpu_ms"]],
+         ["composite, --occlusion auto", results["composite_auto_wall_ms"],
+          results["composite_auto_cpu_ms"]]]))
+    print(f"{CLIP}, {len(targets)} frames; model load {load_seconds:.2f} s")
+    if args.out:
+        write_json(args.out, results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Cues that the occlusion mask adds to OccluderNet's guess, all in the face's canonical
+crop (see facedub.composite.occlusion), so they move with the face:
+
+- `complete_by_colour`: an object the net found in part is taken whole where its pixels
+  are not the face's skin colour and connect to what the net is sure of (hysteresis);
+- `glasses_frames`: thin dark or bright lines around the eyes, and how sure it is that
+  the face wears glasses at all (a frame's bridge across the nose);
+- `lens_highlights`: the target's reflections on its lenses, to put back on top of the
+  swapped eyes.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.composite.color import to_lab
+from facedub.faces.masks import face_mask
+from facedub.faces.regions import mesh_regions
+
+# Cheek and nose landmarks whose hull is almost always bare skin.
+SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
+CHEEKS = (205, 425, 50, 280, 187, 411)
+INNER_EYE_CORNERS = (133, 362)
+SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
+NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
+LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
+# Glasses: a line this much above the cheeks' own texture is a frame (clear plastic rims
+# are faint; the lines only count once the face is known to wear glasses); a bridge whose
+# strongest row of vertical gradient is BRIDGE_LOW..BRIDGE_HIGH times its median row, or
+# a net that marks RING_LOW..RING_HIGH of the zone of lenses and frames, is unsure..sure
+# evidence of glasses.
+LINE_NOISE, LINE_FLOOR = 0.7, 1.5
+BRIDGE_LOW, BRIDGE_HIGH = 4.0, 7.0
+RING_LOW, RING_HIGH = 0.15, 0.35
+REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
+
+
+def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
+                       landmarks: np.ndarray) -> np.ndarray:
+    """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
+    is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
+    where the net is sure. `canonical` (2R, 2R, 3) uint8 RGB, `landmarks` in its pixels.
+
+    Only the face itself grows (its oval with the forehead); eyes and brows never do,
+    being unlike skin too."""
+    size = probabilities.shape[0]
+    points = np.asarray(landmarks)[:, :2] * (size / canonical.shape[0])
+    lab = to_lab(cv2.resize(canonical, (size, size), interpolation=cv2.INTER_AREA))
+    distance = skin_distance(lab, points)
+    face = face_mask(points, size, forehead=False) > 0.5
+    face &= ~_features(points, size, grow=max(1, size // 40))
+    # Seeds well inside the face: at its edge, hair and background are the other
+    # modules' business (edge_occluders, the face mask's feather).
+    inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
+    weak = (((probabilities > GROW) | (distance > NOT_SKIN)) & face).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=4)
+    if count <= 1:
+        return probabilities
+    seeded = np.zeros(count, bool)
+    seeded[np.unique(labels[(probabilities > SEED) & inner])] = True
+    seeded[0] = False
+    grown = seeded[labels] & (weak > 0)
+    return np.maximum(probabilities, grown.astype(np.float32))
+
+
+def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(R, R) Mahalanobis distance of every pixel of `lab` (R, R, 3) from the skin of the
+    cheeks and nose (robust: the farthest fifth of those pixels is dropped, in case
+    something covers part of them)."""
+    size = lab.shape[0]
+    reference = np.zeros((size, size), np.uint8)
+    hull = cv2.convexHull(np.round(points[list(SKIN_REFERENCE)]).astype(np.int32))
+    cv2.fillConvexPoly(reference, hull, 255)
+    pixels = lab[reference > 0].reshape(-1, 3).astype(np.float64)
+    if len(pixels) < 12:
+        return np.zeros((size, size), np.float32)
+    centre = np.median(pixels, axis=0)
+    spread = np.abs(pixels - centre).sum(axis=1)
+    pixels = pixels[spread <= np.percentile(spread, 80)]
+    covariance = np.cov(pixels, rowvar=False) + np.diag([6.0, 2.0, 2.0])
+    covariance[0] *= LIGHTNESS_SLACK
+    covariance[:, 0] *= LIGHTNESS_SLACK
+    offset = lab.reshape(-1, 3).astype(np.float64) - pixels.mean(axis=0)
+    squared = np.einsum("pi,ij,pj->p", offset, np.linalg.inv(covariance), offset)
+    return np.sqrt(squared).reshape(size, size).astype(np.float32)
+
+
+def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """Glasses frames in `canonical` (C, C, 3) uint8 RGB: a (C, C) float32 map in [0, 1] of
+    thin lines around the eyes, and the evidence in [0, 1] that there are glasses at all.
+
+    A line is where the luminance differs from its opening or closing by a small disc
+    (a top-hat: rims, bridge and temples are thinner than the disc), by clearly more than
+    the cheeks' own texture does. Eyes and brows are left out. Glasses are told by their
+    bridge: a strong horizontal edge between the eyes, which a bare nose does not have."""
+    size = canonical.shape[0]
+    points = np.asarray(landmarks)[:, :2]
+    regions = mesh_regions()
+    eyes = [points[regions.right_eye], points[regions.left_eye]]
+    centres = [eye.mean(axis=0) for eye in eyes]
+    spacing = float(np.linalg.norm(centres[1] - centres[0]))
+    zone = lens_zones(points, size, outer=True)
+    x, y, width, height = cv2.boundingRect(zone)
+    box = (slice(y, y + height), slice(x, x + width))
+    luminance = cv2.cvtColor(canonical, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    disc = max(3, round(0.12 * spacing) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (disc, disc))
+    band = luminance[box]
+    line = np.maximum(band - cv2.morphologyEx(band, cv2.MORPH_OPEN, kernel),
+                      cv2.morphologyEx(band, cv2.MORPH_CLOSE, kernel) - band)
+    cheeks = np.zeros((size, size), np.uint8)
+    hull = cv2.convexHull(np.round(points[list(CHEEKS)]).astype(np.int32))
+    cv2.fillConvexPoly(cheeks, hull, 255)
+    texture = _cheek_texture(luminance, cheeks > 0, kernel)
+    keep = (zone[box] > 0) & ~_features(points, size, grow=disc // 2 + 1)[box]
+    frames = np.zeros((size, size), np.float32)
+    frames[box] = np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0),
+                          0.0, 1.0) * keep
+    return frames, _bridge_evidence(luminance, points, centres, spacing)
+
+
+def net_glasses_evidence(probabilities: np.ndarray, landmarks: np.ndarray) -> float:
+    """Evidence in [0, 1] of glasses from the net's (R, R) `probabilities`: how much of the
+    lenses and their frames it marks (it was taught the frames, and tends to take faint
+    ones whole); `landmarks` in its pixels."""
+    size = probabilities.shape[0]
+    zone = lens_zones(landmarks, size, outer=True) > 0
+    if not zone.any():
+        return 0.0
+    share = float(probabilities[zone].mean())
+    return float(np.clip((share - RING_LOW) / (RING_HIGH - RING_LOW), 0.0, 1.0))
+
+
+def lens_zones(landmarks: np.ndarray, size: int, outer: bool = False) -> np.ndarray:
+    """(size, size) uint8, 255 inside two ellipses around the eyes: the lenses, or with
+    `outer` the lenses with their frames."""
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
+    spacing = float(np.linalg.norm(centres[1] - centres[0]))
+    tilt = float(np.degrees(np.arctan2(*(centres[1] - centres[0])[::-1])))
+    axes = (0.62, 0.5) if outer else (0.42, 0.32)
+    zone = np.zeros((size, size), np.uint8)
+    for centre in centres:
+        cv2.ellipse(zone, _point(centre), (round(axes[0] * spacing), round(axes[1] * spacing)),
+                    tilt, 0, 360, 255, -1)
+    return zone
+
+
+def _cheek_texture(luminance: np.ndarray, cheeks: np.ndarray, kernel: np.ndarray) -> float:
+    """The 90th percentile of the top-hat response on bare cheek skin."""
+    ys, xs = np.nonzero(cheeks)
+    if len(ys) < 12:
+        return 8.0
+    patch = luminance[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    response = np.maximum(patch - cv2.morphologyEx(patch, cv2.MORPH_OPEN, kernel),
+                          cv2.morphologyEx(patch, cv2.MORPH_CLOSE, kernel) - patch)
+    return float(np.percentile(response[cheeks[ys.min():ys.max() + 1, xs.min():xs.max() + 1]],
+                               90))
+
+
+def _bridge_evidence(luminance: np.ndarray, points: np.ndarray, centres: list[np.ndarray],
+                     spacing: float) -> float:
+    inner = points[list(INNER_EYE_CORNERS)]
+    x0, x1 = int(inner[0, 0] + 0.1 * spacing), int(inner[1, 0] - 0.1 * spacing)
+    middle = (centres[0][1] + centres[1][1]) / 2.0
+    y0, y1 = int(middle - 0.35 * spacing), int(middle + 0.1 * spacing)
+    if x1 - x0 < 3 or y1 - y0 < 5 or y0 < 0 or x0 < 0:
+        return 0.0
+    bridge = luminance[y0:y1, x0:x1]
+    rows = np.abs(cv2.Sobel(bridge, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
+    ratio = float(rows.max() / (np.median(rows) + 1.0))
+    return float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
+
+
+def _features(points: np.ndarray, size: int, grow: int) -> np.ndarray:
+    """(size, size) bool: the eye openings and brows, grown by `grow` pixels."""
+    regions = mesh_regions()
+    mask = np.zeros((size, size), np.uint8)
+    for loop in (regions.right_eye, regions.left_eye):
+        cv2.fillPoly(mask, [np.round(points[loop]).astype(np.int32)], 255)
+    for brow in (regions.right_eyebrow, regions.left_eyebrow):
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[brow]).astype(np.int32)), 255)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    return cv2.dilate(mask, kernel) > 0
+
+
+def with_lens_highlights(composited: np.ndarray, image: np.ndarray,
+                         face_landmarks: np.ndarray, alpha: np.ndarray, glasses: float
+                         ) -> np.ndarray:
+    """`composited` (S, S, 3) uint8 with the target's reflections on its glasses added
+    back on top where the swapped face shows (`alpha`, see `lens_highlights`); unchanged
+    without glasses."""
+    if glasses < 0.5:
+        return composited
+    highlights = lens_highlights(image, face_landmarks) * alpha
+    if not highlights.any():
+        return composited
+    return np.clip(composited + highlights[..., None], 0, 255).astype(np.uint8)
+
+
+def lens_highlights(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+    """(S, S) float32, luminance in 0..255 units to add over the swapped face: the target's
+    reflections on its glasses lenses, so they stay on top of the swapped eyes.
+
+    A reflection is where the lens is clearly brighter than its surroundings (a high-pass
+    of the luminance); the eye openings themselves are left out (whites and catch-lights
+    are bright too). `image` (S, S, 3) uint8 RGB, the target crop."""
+    size = image.shape[0]
+    regions = mesh_regions()
+    eyes = [np.asarray(face_landmarks)[loop, :2] for loop in (regions.right_eye,
+                                                              regions.left_eye)]
+    spacing = float(np.linalg.norm(eyes[1].mean(axis=0) - eyes[0].mean(axis=0)))
+    lens = lens_zones(face_landmarks, size)
+    # Only the box around the lenses is worked on: a full-crop blur costs far more.
+    x, y, width, height = cv2.boundingRect(lens)
+    box = (slice(y, y + height), slice(x, x + width))
+    openings = np.zeros((size, size), np.uint8)
+    for eye in eyes:
+        cv2.fillPoly(openings, [np.round(eye).astype(np.int32)], 255)
+    around_eyes = cv2.dilate(openings[box], np.ones((3, 3), np.uint8),
+                             iterations=max(1, round(0.06 * spacing)))
+    luminance = cv2.cvtColor(image[box], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    surround = cv2.GaussianBlur(luminance, (0, 0), max(1.0, spacing / 8.0))
+    highlight = np.clip(luminance - surround - REFLECTION_THRESHOLD, 0.0, None)
+    highlights = np.zeros((size, size), np.float32)
+    highlights[box] = highlight * ((lens[box] > 0) & (around_eyes == 0))
+    return highlights
+
+
+def _point(point: np.ndarray) -> tuple[int, int]:
+    return round(float(point[0])), round(float(point[1]))

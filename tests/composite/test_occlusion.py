@@ -1,0 +1,220 @@
+"""The occlusion mask: what covers the face in the target stays in front of the swap."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facedub import media
+from facedub.composite.compositor import CompositeConfig
+from facedub.composite.occlusion import OcclusionMasks, canonical_from_crop
+from facedub.composite.occlusion_cues import (
+    complete_by_colour,
+    glasses_frames,
+    lens_highlights,
+    with_lens_highlights,
+)
+from facedub.engines.mesh import MeshEngine
+from facedub.errors import FacedubError
+from facedub.evaluate.sheet import _pair
+from facedub.extract.config import ExtractConfig
+from facedub.extract.workspace import analysed
+from facedub.faces.align import template_in_crop
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.regions import mesh_regions
+from facedub.swap import SwapConfig, swap
+
+KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
+TWITCH = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # its studio microphone is the object
+RUDD = "still_paul_rudd_frontal_studio.jpg"
+FRAMES = 15
+MOUTH, CHIN = 13, 152
+
+
+def _object_clip(faces_dir: Path, out: Path) -> list[np.ndarray]:
+    """The first frames of KATIE with an object pasted over the mouth and chin, sliding
+    sideways over the clip; returns each frame's object mask (H, W) bool."""
+    frames = [f.image for _, f in zip(range(FRAMES), media.iter_frames(faces_dir / KATIE),
+                                      strict=False)]
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+        landmarks = analyser.analyse(frames[0])[0].landmarks
+    width = float(np.ptp(landmarks[:, 0]))
+    centre = (landmarks[MOUTH, :2] + landmarks[CHIN, :2]) / 2.0
+    axes = (round(0.3 * width), round(0.2 * width))
+    microphone = next(media.iter_frames(faces_dir / TWITCH)).image[320:480, 470:640]
+    info = media.probe(faces_dir / KATIE)
+    masks = []
+    with media.VideoWriter(out, info.width, info.height, info.fps, crf=12,
+                           preset="veryfast") as writer:
+        for index, frame in enumerate(frames):
+            x = round(centre[0] + 0.15 * width * np.sin(2 * np.pi * index / FRAMES))
+            y = round(centre[1])
+            mask = np.zeros(frame.shape[:2], np.uint8)
+            cv2.ellipse(mask, (x, y), axes, 10.0, 0, 360, 255, -1)
+            texture = np.zeros_like(frame)
+            texture[y - axes[1]:y + axes[1], x - axes[0]:x + axes[0]] = cv2.resize(
+                microphone, (2 * axes[0], 2 * axes[1]))
+            image = np.where(mask[..., None] > 0, texture, frame)
+            writer.write(image, index / info.fps)
+            masks.append(mask > 0)
+    return masks
+
+
+@pytest.fixture(scope="module")
+def occluded_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+                   ) -> dict[str, list[np.ndarray]]:
+    folder = tmp_path_factory.mktemp("occlusion")
+    clip = folder / "object.mp4"
+    masks = _object_clip(faces_dir, clip)
+    engine = MeshEngine(analysed(faces_dir / RUDD, folder / "work", ExtractConfig(crop_size=256)),
+                        source_path=faces_dir / RUDD)
+    results: dict[str, list[np.ndarray]] = {"masks": masks}
+    results["target"] = [f.image.astype(int) for f in media.iter_frames(clip)]
+    for mode in ("auto", "off"):
+        out = folder / f"swapped_{mode}.mp4"
+        config = SwapConfig(work_dir=folder / "work", config_dir=folder / "config",
+                            visible_label=False, composite=CompositeConfig(occlusion=mode))
+        swap(clip, engine, out, config)
+        results[mode] = [f.image.astype(int) for f in media.iter_frames(out)]
+    return results
+
+
+def test_a_moving_object_over_mouth_and_chin_stays_in_front(
+        occluded_swaps: dict[str, list[np.ndarray]]) -> None:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
+    for index, mask in enumerate(occluded_swaps["masks"]):
+        inside = cv2.erode(mask.astype(np.uint8), kernel) > 0
+        around = cv2.dilate(mask.astype(np.uint8), kernel, iterations=3) == 0
+        target = occluded_swaps["target"][index]
+        kept = np.abs(occluded_swaps["auto"][index] - target).mean(axis=2)
+        painted = np.abs(occluded_swaps["off"][index] - target).mean(axis=2)
+        # Inside the object: the target's pixels, up to the watermark and the codec.
+        assert kept[inside].mean() < 3.0, index
+        assert np.percentile(kept[inside], 99) < 12, index
+        # Without the mask the swap paints over it: the check above can fail.
+        assert painted[inside].mean() > 8.0, index
+        # Around it the face is swapped as usual.
+        face = (painted > 8.0) & around
+        assert face.sum() > 2000, index
+        assert kept[face].mean() > 0.8 * painted[face].mean(), index
+
+
+class _Constant:
+    """A stand-in model whose probabilities are a fixed map plus noise."""
+
+    def __init__(self, value: np.ndarray, noise: float, seed: int = 0) -> None:
+        self.value, self.noise = value, noise
+        self.rng = np.random.default_rng(seed)
+
+    def probabilities(self, canonical: np.ndarray) -> np.ndarray:
+        assert canonical.shape == (128, 128, 3) and canonical.dtype == np.uint8
+        jitter = self.rng.normal(0, self.noise, self.value.shape)
+        return np.clip(self.value + jitter, 0, 1).astype(np.float32)
+
+
+def test_the_mask_is_eased_when_still_and_follows_a_move_at_once() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = np.zeros((256, 256, 3), np.uint8)
+    still = np.zeros((64, 64), np.float32)
+    still[30:50, 20:44] = 0.9
+    noisy = OcclusionMasks(_Constant(still, 0.08))
+    raw = OcclusionMasks(_Constant(still, 0.08))
+    eased = [noisy(0, t / 25, image, landmarks).mask for t in range(20)]
+    fresh = [raw(0, t, image, landmarks).mask for t in range(20)]  # a second apart: no easing
+    flicker_eased = np.mean([np.abs(a - b).mean() for a, b in pairwise(eased[5:])])
+    flicker_fresh = np.mean([np.abs(a - b).mean() for a, b in pairwise(fresh[5:])])
+    assert flicker_eased < 0.7 * flicker_fresh
+
+    moved = np.zeros((64, 64), np.float32)
+    moved[30:50, 30:54] = 0.9
+    mover = OcclusionMasks(_Constant(still, 0.0))
+    mover(0, 0.0, image, landmarks)
+    mover.model = _Constant(moved, 0.0)
+    after = mover(0, 0.04, image, landmarks).mask
+    expected = OcclusionMasks(_Constant(moved, 0.0))(1, 0.0, image, landmarks).mask
+    assert np.abs(after - expected).max() < 0.05  # a real move is not smeared over frames
+
+
+def test_canonical_crop_and_lens_highlights() -> None:
+    matrix = canonical_from_crop(template_in_crop(512, "whole"))
+    np.testing.assert_allclose(matrix, [[0.25, 0, 0], [0, 0.25, 0]], atol=1e-6)
+    landmarks = template_in_crop(256, "whole")
+    image = np.full((256, 256, 3), 90, np.uint8)
+    image[116:120, 94:98] = 250  # a bright glint on a lens, below the eye
+    assert lens_highlights(image, landmarks).max() > 50
+    alpha = np.ones((256, 256), np.float32)
+    swapped = np.full((256, 256, 3), 90, np.uint8)
+    bare = with_lens_highlights(swapped, image, landmarks, alpha, glasses=0.0)
+    assert (bare == swapped).all()  # no glasses: nothing added
+    worn = with_lens_highlights(swapped, image, landmarks, alpha, glasses=1.0)
+    assert worn[118, 96, 0] > 140 and worn[10, 10, 0] == 90
+
+
+def test_occlusion_mode_is_checked() -> None:
+    with pytest.raises(FacedubError, match="--occlusion"):
+        CompositeConfig(occlusion="sometimes")
+
+
+def _skin(size: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    image = np.empty((size, size, 3), np.float32)
+    image[:] = (200, 150, 125)
+    return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_an_object_found_in_part_is_taken_whole_by_its_colour() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    chin = landmarks[CHIN, :2]
+    object_box = (slice(int(chin[1]) - 40, int(chin[1]) - 10),
+                  slice(int(chin[0]) - 30, int(chin[0]) + 30))
+    image[object_box] = (40, 40, 45)  # a dark object over mouth and chin
+    image[60:80, 110:140] = (40, 40, 45)  # the same colour on the forehead, unseen by the net
+    probabilities = np.zeros((64, 64), np.float32)
+    seen = np.zeros((256, 256), bool)
+    seen[object_box] = True
+    seen[:, int(chin[0]):] = False  # the net found its left half only
+    probabilities[cv2.resize(seen.astype(np.uint8), (64, 64)) > 0] = 0.9
+    completed = complete_by_colour(probabilities, image, landmarks)
+    whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
+    inner = (slice(object_box[0].start + 4, object_box[0].stop - 4),
+             slice(object_box[1].start + 4, object_box[1].stop - 4))
+    assert whole[inner].min() == 1.0
+    assert whole[62:78, 112:138].max() == 0.0  # not connected to what the net saw
+
+
+def test_glasses_frames_are_found_and_bare_eyes_are_not_glasses() -> None:
+    landmarks = template_in_crop(256, "whole")
+    bare = _skin(256)
+    frames, evidence = glasses_frames(bare, landmarks)
+    assert evidence == 0.0 and frames.max() < 0.5
+    worn = bare.copy()
+    regions = mesh_regions()
+    centres = [landmarks[loop, :2].mean(axis=0) for loop in (regions.right_eye,
+                                                              regions.left_eye)]
+    for centre in centres:
+        cv2.ellipse(worn, (round(centre[0]), round(centre[1])), (26, 19), 0, 0, 360,
+                    (30, 30, 30), 2)
+    left, right = centres[0] + (26, 0), centres[1] - (26, 0)
+    cv2.line(worn, (round(left[0]), round(left[1]) - 4), (round(right[0]), round(right[1]) - 4),
+             (30, 30, 30), 2)
+    frames, evidence = glasses_frames(worn, landmarks)
+    assert evidence > 0.5
+    below = (round(centres[0][1]) + 19, round(centres[0][0]))  # the rim under the right eye
+    assert frames[below[0] - 1:below[0] + 2, below[1]].max() > 0.5
+
+
+def test_the_sheet_shows_the_mask_as_a_third_panel() -> None:
+    target = _skin(64)
+    occluded = np.zeros((64, 64), np.float32)
+    occluded[40:, :] = 1.0
+    tile = _pair(target, target, occluded)
+    assert tile.shape == (64, 3 * 64 + 4, 3)
+    panel = tile[:, 2 * 64 + 4:]
+    assert panel[50, 10, 0] > 230 and panel[50, 10, 1] < 100  # tinted red
+    assert (panel[10] == target[10]).all()
+    assert _pair(target, target).shape == (64, 2 * 64 + 2, 3)
