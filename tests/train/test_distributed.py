@@ -15,7 +15,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
-import safetensors.torch
 import torch
 
 from facedub.faceset import Faceset
@@ -42,11 +41,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _last_losses(run: Path) -> dict[str, float]:
-    entries = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    return next(e for e in reversed(entries) if "loss" in e)
-
-
 def test_the_environment_says_who_is_who() -> None:
     assert from_environment({}) is None
     assert from_environment({"WORLD_SIZE": "1", "RANK": "0"}) is None
@@ -57,17 +51,10 @@ def test_the_environment_says_who_is_who() -> None:
         slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8)]
 
 
-def test_two_gloo_processes_take_the_same_steps_as_one(
-        pair: tuple[Faceset, Faceset], tiny_config: Callable[..., TrainConfig],
-        tmp_path: Path) -> None:
-    """Same global batch and seed: the same losses and weights after 5 steps."""
-    source, target = pair
-    config = tiny_config(steps=5, batch=4, seed=3, log_every=5, save_every=5,
-                         preview_every=1000, validate_every=1000)
-    train(source, target, tmp_path / "one", config)
-
+def _train_in_two_processes(source: Faceset, target: Faceset, run: Path,
+                            config: TrainConfig) -> None:
     port = _free_port()
-    settings = json.dumps({k: v for k, v in asdict(config).items()})
+    settings = json.dumps(asdict(config))
     ranks = []
     for rank in (0, 1):
         env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
@@ -75,28 +62,61 @@ def test_two_gloo_processes_take_the_same_steps_as_one(
                "OMP_NUM_THREADS": "1"}
         ranks.append(subprocess.Popen(
             [sys.executable, "-c", RANK_SCRIPT, str(source.root), str(target.root),
-             str(tmp_path / "two"), settings], env=env, stderr=subprocess.PIPE, text=True))
+             str(run), settings], env=env, stderr=subprocess.PIPE, text=True))
     for process in ranks:
         _, errors = process.communicate(timeout=300)
         assert process.returncode == 0, errors
 
-    one, two = _last_losses(tmp_path / "one"), _last_losses(tmp_path / "two")
-    assert one["step"] == two["step"] == 5
-    for key in ("loss", "loss_a", "loss_b", "loss_mask"):
-        assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), key
-    weights_one = safetensors.torch.load_file(tmp_path / "one" / "model.safetensors")
-    weights_two = safetensors.torch.load_file(tmp_path / "two" / "model.safetensors")
-    for name, tensor in weights_one.items():
-        # Adam divides by sqrt(v): float-order differences of tiny gradients grow a little.
-        torch.testing.assert_close(weights_two[name], tensor, rtol=1e-3, atol=1e-4)
+
+def _step_losses(run: Path) -> list[dict[str, float]]:
+    entries = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    return [e for e in entries if "loss" in e]
+
+
+def _first_gradients(run: Path) -> list[torch.Tensor]:
+    """The gradients of the first step, from the optimizer state saved after it: AdamW's
+    first moment after one step is (1 - beta1) * gradient."""
+    state = torch.load(run / "optimizer.pt", weights_only=True)
+    beta1 = state["param_groups"][0]["betas"][0]
+    return [entry["exp_avg"] / (1.0 - beta1) for _, entry in sorted(state["state"].items())]
+
+
+def test_two_gloo_processes_take_the_same_steps_as_one(
+        pair: tuple[Faceset, Faceset], tiny_config: Callable[..., TrainConfig],
+        tmp_path: Path) -> None:
+    """Same global batch and seed: the same gradients, then the same losses every step."""
+    source, target = pair
+    first = tiny_config(steps=1, batch=4, seed=3, log_every=1, save_every=5,
+                        preview_every=1000, validate_every=1000)
+    train(source, target, tmp_path / "one", first)
+    _train_in_two_processes(source, target, tmp_path / "two", first)
+    # The first step's gradients agree up to the order of float sums (about 3e-6 of each
+    # tensor's largest value): a wrong shard, normaliser or loss scale is far beyond that.
+    gradients = zip(_first_gradients(tmp_path / "two"), _first_gradients(tmp_path / "one"),
+                    strict=True)
+    for two, one in gradients:
+        torch.testing.assert_close(two, one, rtol=1e-3, atol=1e-4 * float(one.abs().max()))
+
+    # Later weights are not compared element by element: Adam divides by sqrt(v), so the
+    # last bits of a near-zero gradient decide a whole step of lr for that weight, and
+    # those grow from step to step (in float64 both runs agree to 1e-15 after 5 steps).
+    # The loss of every step shows each step's batches and model are the same.
+    config = replace(first, steps=5)
+    train(source, target, tmp_path / "one", config)
+    _train_in_two_processes(source, target, tmp_path / "two", config)
+    ones, twos = _step_losses(tmp_path / "one"), _step_losses(tmp_path / "two")
+    assert [e["step"] for e in ones] == [e["step"] for e in twos] == [1, 2, 3, 4, 5]
+    for one, two in zip(ones, twos, strict=True):
+        for key in ("loss", "loss_a", "loss_b", "loss_mask"):
+            assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), (one["step"], key)
 
     # Resumed with another number of processes (one), the run goes on as the other does.
     longer = replace(config, steps=8, log_every=3)
     train(source, target, tmp_path / "one", longer)
     train(source, target, tmp_path / "two", longer)
-    one, two = _last_losses(tmp_path / "one"), _last_losses(tmp_path / "two")
-    assert one["step"] == two["step"] == 8
-    assert two["loss"] == pytest.approx(one["loss"], rel=1e-3)
+    one_last, two_last = _step_losses(tmp_path / "one")[-1], _step_losses(tmp_path / "two")[-1]
+    assert one_last["step"] == two_last["step"] == 8
+    assert two_last["loss"] == pytest.approx(one_last["loss"], rel=1e-3)
 
 
 @pytest.mark.slow
