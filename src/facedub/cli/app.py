@@ -1,0 +1,37 @@
+"""The Typer application and its global options (--verbose, --version)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from facedub import __version__
+
+app = typer.Typer(
+    name="facedub", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Face swapping for video and photos that says what it is: every output carries an "
+         "invisible watermark and content credentials.")
+
+
+def _print_version(value: bool) -> None:
+    """--version is eager: it answers before click asks for a command."""
+    if value:
+        typer.echo(f"facedub {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does.")]
+    = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version)] = False,
+) -> None:
+    del version  # handled by its eager callback
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -1,0 +1,269 @@
+"""Commands on media files: extract, inspect, swap, eval, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facedub.cli.app import app
+from facedub.cli.terminal import (
+    RichProgress,
+    removed_if_failed,
+    say,
+    terminate_cleanly,
+    user_errors,
+)
+from facedub.errors import FacedubError
+from facedub.fsutil import check_writable_output
+
+
+@app.command()
+@user_errors
+def extract(
+    media: Annotated[Path, typer.Argument(help="A video, a photo, or a folder of photos.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Faceset folder to write (or resume).")],
+    person: Annotated[Path | None, typer.Option(
+        help="Photo of the person to choose; default: the person with the most screen "
+             "time.")] = None,
+    size: Annotated[int, typer.Option(help="Aligned crop size in pixels.")] = 256,
+    coverage: Annotated[str, typer.Option(
+        help="'whole' (face, forehead and some context) or 'face' (tight).")] = "whole",
+    max_faces: Annotated[int, typer.Option(help="Faces looked for in each frame.")] = 4,
+    every: Annotated[int, typer.Option(help="Analyse every Nth frame.")] = 1,
+    max_frames: Annotated[int | None, typer.Option(
+        help="Stop after this many analysed frames.")] = None,
+    identity_every: Annotated[int, typer.Option(
+        help="Identity descriptor on every Nth analysed frame (and for new faces).")] = 10,
+) -> None:
+    """Find, align and save the faces of a video or photos as a faceset."""
+    from facedub.extract import extract as run_extract
+    from facedub.extract.config import ExtractConfig
+
+    check_writable_output(out, "-o", inputs=[p for p in (media, person) if p], folder=True)
+
+    config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
+                           max_faces=max_faces, every=every, max_frames=max_frames,
+                           identity_every=identity_every, person_reference=person)
+    with removed_if_failed(out):
+        result = run_extract(media, out, config, RichProgress())
+    meta = result.faceset.meta
+    resumed = (f" ({result.frames_resumed} from an earlier run)" if result.frames_resumed
+               else "")
+    say(f"{out}: {len(result.faceset.records)} faces in "
+        f"{result.frames_with_faces}/{result.frames_analysed} frames{resumed}")
+    for summary in meta.persons:
+        chosen = "  <- chosen" if summary.id == meta.person else ""
+        say(f"  person {summary.id}: {summary.faces} faces, {summary.frames} frames, "
+            f"{summary.tracks} tracks{chosen}")
+    if result.reference_distance is not None:
+        say(f"  --person matched at identity distance {result.reference_distance:.2f}")
+
+
+@app.command()
+@user_errors
+def inspect(
+    faceset_dir: Annotated[Path, typer.Argument(help="A faceset folder.", metavar="FACESET")],
+    plot: Annotated[Path | None, typer.Option(
+        help="Where to write the coverage map (default FACESET/coverage.png).")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
+) -> None:
+    """Faces per person, sharpness, pose ranges and a yaw x pitch coverage map."""
+    from facedub.evaluate.inspection import inspect_faceset
+    from facedub.faceset import load_faceset
+
+    default_plot = faceset_dir / "coverage.png"  # the faceset's own map, rewritten each time
+    if plot is not None and plot.resolve() != default_plot.resolve():
+        check_writable_output(plot, "--plot", inputs=[faceset_dir], overwrite=overwrite)
+    faceset = load_faceset(faceset_dir)
+    report = inspect_faceset(faceset, plot or default_plot)
+    typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
+    typer.echo("person  faces  frames  tracks  sharpness  yaw p5..p95   pitch p5..p95  "
+               "roll p5..p95")
+    for p in report.persons:
+        mark = "*" if p.chosen else " "
+        typer.echo(f"{p.person:>5}{mark} {p.faces:>6} {p.frames:>7} {p.tracks:>7} "
+                   f"{p.sharpness_median:>10.0f}  {_span(p.yaw_range):>12}  "
+                   f"{_span(p.pitch_range):>13}  {_span(p.roll_range):>12}")
+    typer.echo("* chosen person (swap and train use it)")
+    typer.echo(f"coverage map: {report.coverage_png}")
+
+
+def _span(values: tuple[float, float]) -> str:
+    return f"{values[0]:+.0f}..{values[1]:+.0f}"
+
+
+@app.command()
+@user_errors
+def swap(
+    target: Annotated[Path, typer.Option(help="Video or photo whose face is replaced.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help=(
+        "Output video (.mp4, .m4v, .mov, .mkv, .webm or .avi) or photo."))],
+    source: Annotated[Path | None, typer.Option(
+        help="The face to put in: a video, a photo, a folder of photos, or a faceset "
+             "(mesh engine).")] = None,
+    engine: Annotated[str, typer.Option(help="'mesh' (no training) or 'neural'.")] = "mesh",
+    model: Annotated[Path | None, typer.Option(
+        help="Trained run folder or exported .onnx (neural engine).")] = None,
+    refiner: Annotated[Path | None, typer.Option(
+        help="Mesh engine: a refiner of `facedub refine` for this source (folder or its "
+             "exported .onnx) that cleans the engine's face.")] = None,
+    target_person: Annotated[Path | None, typer.Option(
+        help="Photo of the target person to replace; default: the one with the most "
+             "screen time.")] = None,
+    color: Annotated[str, typer.Option(
+        help="detail (target's light and tone, source's detail) | reinhard | histogram | "
+             "none")] = "detail",
+    blend: Annotated[str, typer.Option(help="feather | poisson")] = "feather",
+    mask_erode: Annotated[int, typer.Option(help="Shrink the mask (pixels at 256 px).")] = 5,
+    mask_blur: Annotated[int, typer.Option(help="Feather width (pixels at 256 px).")] = 15,
+    relight: Annotated[float, typer.Option(
+        help="How much of the target's shading to carry onto the face, 0 to 1.")] = 0.8,
+    occlusion: Annotated[str, typer.Option(
+        help="auto: hands, glasses, microphones, hair and food in front of the face stay "
+             "in front | off.")] = "auto",
+    neighbours: Annotated[int, typer.Option(
+        help="Mesh engine: source faces blended per target face.")] = 3,
+    keep_target_eyes: Annotated[bool, typer.Option(
+        help="Mesh engine: keep the target's eyes (gaze, blinks).")] = True,
+    keep_target_mouth: Annotated[bool, typer.Option(
+        help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
+    crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,
+    preset: Annotated[str, typer.Option(
+        help="x264 speed preset (ultrafast .. veryslow).")] = "veryfast",
+    device: Annotated[str, typer.Option(help="Neural engine: auto | cpu | cuda | mps.")]
+    = "auto",
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
+    )] = None,
+    visible_label: Annotated[bool, typer.Option(
+        help="The visible 'AI-generated' label. The invisible watermark and the content "
+             "credentials are always written.")] = True,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
+) -> None:
+    """Put the source person's face into the target video or photo."""
+    from facedub.composite.compositor import CompositeConfig
+    from facedub.engines.mesh import MeshEngineConfig
+    from facedub.engines.registry import EngineRequest, open_engine
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.swap import SwapConfig, check_output_path
+    from facedub.swap import swap as run_swap
+
+    inputs = tuple(p for p in (target, source, model, refiner, target_person)
+                   if p is not None)
+    check_output_path(target, out, inputs)
+    check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
+    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True)
+    config = SwapConfig(
+        work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
+        target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
+        composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
+                                  mask_blur=mask_blur, relight=relight,
+                                  occlusion=occlusion))
+    mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
+                                   keep_target_mouth=keep_target_mouth)
+    request = EngineRequest(config.work_dir, source, model, device, mesh_config,
+                            RichProgress(), refiner)
+    key_existed = _signing_key(config.config_dir).exists()
+    with terminate_cleanly():
+        result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
+    say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
+        f"(target person {result.target_person} of {result.target_persons}, "
+        f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
+    for track in result.audio:
+        say(track.describe())
+    from facedub.provenance.mark import can_embed_credentials
+
+    # Only some containers have room for signed credentials; the rest keep the sidecar.
+    credentials = "content credentials, " if can_embed_credentials(out) else ""
+    say(f"marked: invisible watermark (job {result.job_id}), {credentials}"
+        f"{result.sidecar.name}")
+    if not key_existed and _signing_key(config.config_dir).exists():
+        say(f"created a local signing key for content credentials in "
+            f"{_signing_key(config.config_dir).parent} (kept for later runs; put your own "
+            "signing-chain.pem and signing-key.pem there to sign as yourself)")
+
+
+def _signing_key(config_dir: Path) -> Path:
+    from facedub.provenance.credentials import KEY_FILE
+    from facedub.provenance.mark import CREDENTIALS_FOLDER
+
+    return config_dir / CREDENTIALS_FOLDER / KEY_FILE
+
+
+@app.command("eval")
+@user_errors
+def evaluate_command(
+    source: Annotated[Path, typer.Option(
+        help="The face that was put in: video, photo, folder of photos or faceset.")],
+    target: Annotated[Path, typer.Option(help="The original target video or photo.")],
+    swapped: Annotated[Path, typer.Option(help="The swap to measure (any tool's output).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
+    gallery: Annotated[Path | None, typer.Option(
+        help="Folder of photos or videos of other people (one per file) for ID retrieval."
+    )] = None,
+    target_person: Annotated[Path | None, typer.Option(
+        help="Photo of the target person who was swapped (multi-face targets).")] = None,
+    max_frames: Annotated[int | None, typer.Option(help="Measure only the first N frames.")]
+    = None,
+    identity_every: Annotated[int | None, typer.Option(
+        help="Identity on every Nth face frame (default: every frame up to 150, then 150 "
+             "spread evenly).")] = None,
+    max_faces: Annotated[int, typer.Option(help="Faces looked for in each frame.")] = 4,
+    source_frames: Annotated[int, typer.Option(
+        help="Frames of a source video sampled for its mean identity.")] = 60,
+    worst: Annotated[int, typer.Option(help="Worst frames shown per metric.")] = 10,
+    strip: Annotated[int, typer.Option(help="Frames in the side-by-side strip.")] = 8,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Where gallery descriptors are cached between runs.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace the report in an existing, non-empty -o folder.")] = False,
+) -> None:
+    """Measure a swap: identity, pose, expression, stability and seams, with a report."""
+    from facedub.evaluate import EvalConfig, evaluate
+
+    check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
+                          folder=True)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
+                           "the report in it, or choose a new folder")
+
+    config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
+                        identity_every=identity_every, max_faces=max_faces,
+                        source_frames=source_frames, worst_count=worst, strip_frames=strip,
+                        cache_dir=cache_dir)
+    with removed_if_failed(out):
+        report = evaluate(source, target, swapped, out, config, RichProgress())
+    for line in report.summary_lines():
+        typer.echo(line)
+
+
+@app.command()
+@user_errors
+def verify(
+    media: Annotated[Path, typer.Argument(help="A video or photo to check.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
+    = False,
+    max_frames: Annotated[int, typer.Option(help="Frames read for the watermark.")] = 150,
+) -> None:
+    """Find facedub's marks in a file: watermark, content credentials, sidecar.
+
+    Exit code 0: marks found; 1: none; 2: the file could not be read.
+    """
+    import json
+
+    from facedub.provenance import verify as run_verify
+
+    result = run_verify(media, max_frames=max_frames)
+    if json_output:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        for line in result.summary_lines():
+            typer.echo(line)
+    raise typer.Exit(result.exit_code)

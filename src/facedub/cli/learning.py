@@ -1,0 +1,164 @@
+"""Commands that train and export models: train, export, refine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from facedub.cli.app import app
+from facedub.cli.terminal import (
+    RichProgress,
+    removed_if_failed,
+    say,
+    user_errors,
+)
+from facedub.errors import FacedubError
+from facedub.fsutil import check_writable_output
+
+
+@app.command()
+@user_errors
+def train(
+    source_faces: Annotated[Path, typer.Argument(
+        help="Faceset of the face to put in (person A).", metavar="SOURCE_FACES")],
+    target_faces: Annotated[Path, typer.Argument(
+        help="Faceset of the person to replace (person B).", metavar="TARGET_FACES")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (resumed if it exists).")],
+    preset: Annotated[str, typer.Option(
+        help="cpu (64 px, learns in about 15 minutes here) | gpu-128 | gpu-256")] = "cpu",
+    model: Annotated[str | None, typer.Option(help="df | liae")] = None,
+    res: Annotated[int | None, typer.Option(help="64 | 128 | 256")] = None,
+    batch: Annotated[int | None, typer.Option(help="Faces of each person per step.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
+                                                   "up to this).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads for training (0: torch's default).")] = None,
+    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
+    preview_every: Annotated[int | None, typer.Option(
+        help="Preview grid every N steps.")] = None,
+) -> None:
+    """Train a per-pair face-swap model: a shared encoder, a decoder per person.
+
+    Ctrl-C saves a checkpoint; running the same command again resumes. Under `torchrun
+    --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
+    """
+    from facedub.faceset import load_faceset
+    from facedub.train import preset_config, select_device
+    from facedub.train import train as run_train
+    from facedub.train.distributed import from_environment, process_group
+
+    check_writable_output(out, "-o", inputs=[source_faces, target_faces], folder=True)
+
+    config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
+                           device=device, seed=seed, threads=threads, save_every=save_every,
+                           preview_every=preview_every)
+    distributed = from_environment()
+    with removed_if_failed(out), process_group(distributed, select_device(config.device)):
+        result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
+                           config, RichProgress(unit="steps"), distributed)
+    if distributed is not None and not distributed.leader:
+        raise typer.Exit(143 if result.stopped == "SIGTERM" else 130 if result.stopped else 0)
+    losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
+    if result.stopped:
+        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
+            "command to resume")
+        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+    say(f"{out}: trained to step {result.step} in {result.train_seconds / 60:.1f} min"
+        + (f"; {losses}" if losses else ""))
+
+
+@app.command()
+@user_errors
+def export(
+    run: Annotated[Path, typer.Argument(
+        help="Run folder from `facedub train`, or refiner folder from `facedub refine`.",
+        metavar="FOLDER")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing output file (without it, an existing one is refused).")]
+    = False,
+) -> None:
+    """Write a trained model's swap direction (or a refiner) as an ONNX graph for
+    onnxruntime."""
+    from facedub.models.export import export_onnx
+    from facedub.models.refiner_run import is_refiner
+
+    if out.suffix.lower() != ".onnx":
+        raise FacedubError(f"{out}: the export must end in .onnx")
+    check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
+    if is_refiner(run):
+        from facedub.models.refiner_export import export_refiner_onnx
+
+        export_refiner_onnx(run, out)
+        say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner {out}`")
+        return
+    export_onnx(run, out)
+    say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
+
+
+@app.command()
+@user_errors
+def refine(
+    source: Annotated[Path, typer.Argument(
+        help="The face the refiner learns: a video, a folder of photos, or a faceset.",
+        metavar="SOURCE")],
+    out: Annotated[Path, typer.Option("--out", "-o",
+                                      help="Refiner folder (resumed if it exists).")],
+    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
+                                                   "up to this).")] = None,
+    minutes: Annotated[float | None, typer.Option(
+        help="Stop after this many minutes of training in all (0: no limit).")] = None,
+    res: Annotated[int | None, typer.Option(help="128 | 256")] = None,
+    batch: Annotated[int | None, typer.Option(help="Faces per step.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads for training (0: torch's default).")] = None,
+    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
+    preview_every: Annotated[int | None, typer.Option(
+        help="Preview grid every N steps.")] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
+    )] = None,
+) -> None:
+    """Train a refiner for one source person: it cleans the mesh engine's face.
+
+    Use it with `facedub swap --source SOURCE --refiner OUT`. Ctrl-C or SIGTERM saves a
+    checkpoint; running the same command again resumes.
+    """
+    from facedub import media
+    from facedub.engines.registry import SOURCE_CROP
+    from facedub.extract.config import ExtractConfig
+    from facedub.extract.workspace import analysed
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.train.refine import refine as run_refine
+    from facedub.train.refine_config import RefineConfig
+
+    if media.is_photo_path(source) and source.is_file():
+        raise FacedubError(f"{source}: a single photo shows one view of the face, and a "
+                           "refiner learns by rendering each view of the face from the others; "
+                           "give a video, a folder of photos or a faceset (or swap with the "
+                           "mesh engine alone)")
+    check_writable_output(out, "-o", inputs=[source], folder=True)
+    given: dict[str, Any] = {
+        "steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
+        "device": device, "seed": seed, "threads": threads, "save_every": save_every,
+        "preview_every": preview_every}
+    config = RefineConfig(**{k: v for k, v in given.items() if v is not None})
+    faceset = analysed(source, work_dir or default_work_dir(),
+                       ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
+    with removed_if_failed(out):
+        result = run_refine(faceset, out, config, RichProgress(unit="steps"))
+    if result.stopped:
+        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
+            "command to resume")
+        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in result.validation.items())
+    say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
+        + (f"; held out: {scores}" if scores else ""))

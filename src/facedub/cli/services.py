@@ -1,0 +1,90 @@
+"""Commands that run many swaps or serve them: batch, serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facedub.cli.app import app
+from facedub.cli.terminal import (
+    RichProgress,
+    say,
+    user_errors,
+)
+from facedub.errors import FacedubError
+from facedub.fsutil import check_writable_output
+
+
+@app.command("batch")
+@user_errors
+def batch_command(
+    jobs_file: Annotated[Path, typer.Argument(
+        # Brackets escaped: the help is rendered as rich markup.
+        help="TOML jobs file: \\[defaults] and one \\[\\[job]] (source, target, output, "
+             "any swap option) per swap.", metavar="JOBS")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumed if it "
+                                                          "holds an earlier batch).")],
+    workers: Annotated[int, typer.Option(help="Jobs at once on this machine (local pool, "
+                                              "or a local Ray).")] = 1,
+    cluster: Annotated[str | None, typer.Option(
+        help="'ray': run the jobs as Ray tasks (pip install 'facedub\\[cluster]').")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start Ray "
+             "here.")] = None,
+    cpus_per_job: Annotated[float, typer.Option(help="CPUs each Ray task asks for.")] = 1.0,
+    retries: Annotated[int, typer.Option(
+        help="Times a job lost with its worker process is run again.")] = 2,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)"
+             "; on a cluster, a folder every node reaches at the same path.")] = None,
+) -> None:
+    """Run many swaps from a jobs file; the same command resumes, skipping finished jobs.
+
+    Exit code 0: every job done; 1: some failed (each named); 2: a bad jobs file.
+    """
+    from facedub.batch import BatchConfig, load_jobs
+    from facedub.batch import batch as run_batch
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
+
+    config = BatchConfig(work_dir=(work_dir or default_work_dir()).absolute(),
+                         config_dir=config_dir().absolute(), workers=workers,
+                         cluster=cluster or "local",  # type: ignore[arg-type]
+                         address=address, cpus_per_job=cpus_per_job, max_retries=retries)
+    jobs = load_jobs(jobs_file, out)
+    result = run_batch(jobs, out, config, RichProgress(unit="jobs"))
+    for line in result.summary_lines():
+        typer.echo(line)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; any but 127.0.0.1 / "
+                                           "localhost needs a token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    token: Annotated[str | None, typer.Option(
+        help="Token the page and API ask for (default: none on 127.0.0.1, else one is "
+             "generated and printed).")] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="The app's work folder: uploads, results, reports, the job database "
+             "(default: serve/ in $FACEDUB_WORK_DIR or ~/.cache/facedub/work).")] = None,
+    max_upload: Annotated[int, typer.Option(help="Largest upload, MB.")] = 512,
+    media: Annotated[Path | None, typer.Option(
+        help="A folder of photos, videos, photo folders or facesets to pick from in the "
+             "page (besides uploads).")] = None,
+) -> None:
+    """A local web app: swap files with a preview and a job queue, or a live camera."""
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.serve import serve as run_server
+
+    folder = work_dir or default_work_dir() / "serve"
+    check_writable_output(folder, "--work-dir", folder=True)
+    if max_upload < 1:
+        raise FacedubError("--max-upload must be at least 1 (MB)")
+    run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
+               max_upload=max_upload * 1024 * 1024, media=media)

@@ -1,0 +1,176 @@
+"""What every command shares on the terminal: the progress bar, one-line messages, and
+errors and signals turned into exit codes (2: the user's to fix, 130: Ctrl-C, 143: SIGTERM)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from PIL import Image
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Column
+from rich.text import Text
+
+from facedub.errors import FacedubError
+from facedub.fsutil import describe_os_error
+
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SpeedColumn(ProgressColumn):
+    """Items per second; a dash until rich has measured a speed (after the first steps)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__(table_column=Column(no_wrap=True))
+        self._unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        shown = "  -  " if speed is None else f"{speed:>5.1f}"
+        return Text(f"{shown} {self._unit}/s", no_wrap=True)
+
+
+class RichProgress:
+    """facedub.progress.Progress on the terminal: bar, items/s, time left, and a status
+    line (training shows its losses there)."""
+
+    def __init__(self, unit: str = "frames") -> None:
+        self._unit = unit
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, total: int | None, description: str) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
+            MofNCompleteColumn(), SpeedColumn(self._unit),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}",
+                       table_column=Column(no_wrap=True, overflow="ellipsis")),
+            console=console, transient=False, disable=not console.is_terminal)
+        self._bar.start()
+        self._task = self._bar.add_task(escape(_shorten(description, DESCRIPTION_WIDTH)),
+                                        total=total, status="")
+
+    def status(self, text: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, status=text)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, steps)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+DESCRIPTION_WIDTH = 22  # keeps bar, count, speed and time on one 80-column line
+
+
+def _shorten(text: str, width: int) -> str:
+    """`text` cut in its middle to `width` characters (file names keep their ending)."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def say(text: str) -> None:
+    """One message to the terminal (stderr), never wrapped mid-line."""
+    console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
+def _error_line(text: str) -> None:
+    console.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that `finally` blocks remove staged files. A
+    BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it."""
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """SIGTERM raises Terminated for the duration of a command (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        del signum, frame
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def removed_if_failed(folder: Path) -> Iterator[None]:
+    """A folder this command creates is removed again when the command fails (bad input,
+    full disk), so a failure leaves nothing at the output. A folder that existed before (a
+    run being resumed) is kept, and so is one left by Ctrl-C: that is how long work
+    resumes."""
+    existed = folder.exists()
+    try:
+        yield
+    except (FacedubError, OSError, Image.DecompressionBombError):
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def user_errors(command: F) -> F:
+    """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FacedubError as error:
+            _error_line(str(error))
+            raise typer.Exit(2) from None
+        except OSError as error:  # disk full, read-only, permissions: the user's to fix
+            where = f"{error.filename}: " if error.filename else ""
+            _error_line(f"{where}{describe_os_error(error)}; nothing was written, run the "
+                        "same command again once that is fixed")
+            raise typer.Exit(2) from None
+        except Image.DecompressionBombError as error:
+            _error_line(f"{_first_line(error)}: refused as a possible decompression bomb; "
+                        "scale the image down first")
+            raise typer.Exit(2) from None
+        except Terminated:
+            say("terminated; nothing was left half-written, run the same command again")
+            raise typer.Exit(143) from None
+        except KeyboardInterrupt:
+            say("interrupted; run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
