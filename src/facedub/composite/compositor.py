@@ -24,7 +24,7 @@ from facedub.composite.detail import match_sharpness
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.occlusion import edge_occluders
-from facedub.composite.tone import carry_detail
+from facedub.composite.tone import carry_detail, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
@@ -135,8 +135,9 @@ class Compositor:
         if config.color == "detail":
             # The target's light and skin tone, the source's detail: no relight needed.
             sigma = target.image.shape[0] / DETAIL_SIGMA_DIVISOR
+            skin = skin_weights(target.face_landmarks, target.image.shape[0])
             return from_lab(carry_detail(face_lab, target_lab, (mask > 0.05).astype(
-                np.float32), sigma))
+                np.float32), sigma, skin=skin))
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
                                                                     config.color_easing)

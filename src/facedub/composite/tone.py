@@ -11,6 +11,13 @@ target's skin shows nearby (a deep source shadow or a stubble field on a smooth 
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
 come from).
 
+On bare skin (cheeks, forehead, chin, jaw: `skin_weights`) the middle band is the
+target's as well: there it is shading, not identity. A smiling source lit from one side
+carries its nasolabial fold as a dark band from the nose to the mouth corner; the
+target's own folds and cheek shading belong to its expression and its light. The source
+keeps its fine detail there (pores, wrinkles, stubble) and its whole detail on the
+features (eyes and lids, brows, nostrils, lips and the upper lip).
+
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
 
@@ -20,25 +27,93 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import masked_blur
+from facedub.faces.masks import polygon_mask
+from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
+SKIN_FLOOR = 6.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
+FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
+# Under the nose down to the lip's top (a moustache lives here); not out to the mouth
+# corners' level beside the nose wings, where a smile's fold runs.
+UPPER_LIP = (2, 97, 326, 167, 393, 37, 267, 0, 39, 269)
+EYES_GROW = 1 / 24  # eyes and brows reach this share of the crop past their outlines ...
+MOUTH_GROW = 1 / 96  # ... the lips, nostrils and upper lip this share
+FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaussian sigma)
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
-                 sigma: float, chroma_detail: float = CHROMA_DETAIL) -> np.ndarray:
+                 sigma: float, chroma_detail: float = CHROMA_DETAIL,
+                 skin: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
-    high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`."""
+    high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
+    Where `skin` (S, S) in [0, 1] is given, the band between sigma / FINE_DIVISOR and
+    sigma is the target's there."""
     face_low = masked_blur(face_lab, mask, sigma)
     target_low = masked_blur(target_lab, mask, sigma)
     detail = face_lab - face_low
+    if skin is not None:
+        fine = sigma / FINE_DIVISOR
+        face_band = _half_blur(face_lab, fine) - face_low
+        target_band = _half_blur(target_lab, fine) - target_low
+        detail += skin[..., None] * (target_band - face_band)
     limit = DETAIL_GAIN * _local_detail(target_lab[..., 0] - target_low[..., 0], sigma) \
         + DETAIL_FLOOR
+    if skin is not None:
+        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin
     result = np.empty_like(face_lab)
     result[..., 0] = target_low[..., 0] + limit * np.tanh(detail[..., 0] / limit)
     result[..., 1:] = target_low[..., 1:] + chroma_detail * detail[..., 1:]
     return result
+
+
+def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 on bare skin, 0 on the features (eyes with their lids, brows,
+    nostrils, lips and the upper lip between them), grown, soft in between. Built at
+    quarter size: it is a smooth weight."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    eyes = np.zeros((small, small), dtype=np.float32)
+    for loop in (regions.left_eye, regions.right_eye):
+        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
+    for group in (regions.left_eyebrow, regions.right_eyebrow):
+        eyes = np.maximum(eyes, _hull(points[group], small))
+    mouth = np.zeros((small, small), dtype=np.float32)
+    for group in (regions.lips_outer, np.array(NOSTRILS), np.array(UPPER_LIP)):
+        mouth = np.maximum(mouth, _hull(points[group], small))
+    # The lids and brows reach well past their outlines; the mouth's corners do not (a
+    # smile's fold ends there).
+    features = np.maximum(_grown(eyes, small * EYES_GROW), _grown(mouth, small * MOUTH_GROW))
+    features = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
+    weights: np.ndarray = cv2.resize(1.0 - features, (size, size),
+                                     interpolation=cv2.INTER_LINEAR)
+    return weights
+
+
+def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
+    grow = max(1, round(radius))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    grown: np.ndarray = cv2.dilate(mask, kernel)
+    return grown
+
+
+def _hull(points: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    return mask.astype(np.float32)
+
+
+def _half_blur(lab: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur (`sigma` pixels) computed at half size: the band it bounds is
+    coarser than two pixels."""
+    size = lab.shape[0]
+    half = max(8, size // 2)
+    small = cv2.resize(lab, (half, half), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(small, (0, 0), max(0.5, sigma * half / size))
+    return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
 def _local_detail(detail: np.ndarray, sigma: float) -> np.ndarray:
