@@ -50,22 +50,38 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the band between sigma / FINE_DIVISOR and
-    sigma is the target's there."""
-    face_low = masked_blur(face_lab, mask, sigma)
-    target_low = masked_blur(target_lab, mask, sigma)
-    detail = face_lab - face_low
+    sigma is the target's there. `face_lab` (S, S, 3); `target_lab` at that size or half
+    of it (only its smooth bands are used).
+
+    Everything smooth is computed at half size (the finest band edge is sigma /
+    FINE_DIVISOR, several pixels); only the face's own detail is taken at full size."""
+    size = face_lab.shape[0]
+    half = max(8, size // 2)
+    face_half = _resized(face_lab, half)
+    target_half = _resized(target_lab, half)
+    mask_half = _resized(mask, half)
+    face_low = masked_blur(face_half, mask_half, sigma * half / size)
+    target_low = masked_blur(target_half, mask_half, sigma * half / size)
+    limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
+                                        sigma * half / size) + DETAIL_FLOOR
+    face_base, target_base = face_low, target_low  # what the face's detail is taken from
     if skin is not None:
-        fine = sigma / FINE_DIVISOR
-        face_band = _half_blur(face_lab, fine) - face_low
-        target_band = _half_blur(target_lab, fine) - target_low
-        detail += skin[..., None] * (target_band - face_band)
-    limit = DETAIL_GAIN * _local_detail(target_lab[..., 0] - target_low[..., 0], sigma) \
-        + DETAIL_FLOOR
-    if skin is not None:
-        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin
+        skin_half = _resized(skin, half)
+        fine = sigma / FINE_DIVISOR * half / size
+        face_base = face_low + skin_half[..., None] * (_blur(face_half, fine) - face_low)
+        target_base = target_low + skin_half[..., None] * (_blur(target_half, fine)
+                                                           - target_low)
+        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+    # Upsampled together: result = target base + limited (face - face base) in L, and
+    # target base + chroma_detail * (face - face base) in a and b.
+    smooth = np.dstack([face_base[..., 0], target_base[..., 0], limit,
+                        target_base[..., 1:] - chroma_detail * face_base[..., 1:]])
+    smooth = _resized(smooth, size)
     result = np.empty_like(face_lab)
-    result[..., 0] = target_low[..., 0] + limit * np.tanh(detail[..., 0] / limit)
-    result[..., 1:] = target_low[..., 1:] + chroma_detail * detail[..., 1:]
+    limit_full = smooth[..., 2]
+    result[..., 0] = smooth[..., 1] + limit_full * np.tanh(
+        (face_lab[..., 0] - smooth[..., 0]) / limit_full)
+    result[..., 1:] = smooth[..., 3:] + chroma_detail * face_lab[..., 1:]
     return result
 
 
@@ -106,14 +122,18 @@ def _hull(points: np.ndarray, size: int) -> np.ndarray:
     return mask.astype(np.float32)
 
 
-def _half_blur(lab: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur (`sigma` pixels) computed at half size: the band it bounds is
-    coarser than two pixels."""
-    size = lab.shape[0]
-    half = max(8, size // 2)
-    small = cv2.resize(lab, (half, half), interpolation=cv2.INTER_AREA)
-    blurred = cv2.GaussianBlur(small, (0, 0), max(0.5, sigma * half / size))
-    return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
+def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    blurred: np.ndarray = cv2.GaussianBlur(image, (0, 0), max(0.5, sigma))
+    return blurred
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    shrink = image.shape[0] > size
+    resized: np.ndarray = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA
+                                     if shrink else cv2.INTER_LINEAR)
+    return resized
 
 
 def _local_detail(detail: np.ndarray, sigma: float) -> np.ndarray:
