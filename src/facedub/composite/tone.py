@@ -34,6 +34,7 @@ CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
 SKIN_FLOOR = 6.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
+BAND_LIMIT = 2.0  # L units of the source's own middle band kept on skin (softly)
 FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
 # Under the nose down to the lip's top (a moustache lives here); not out to the mouth
@@ -66,12 +67,19 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
     if skin is not None:
-        skin_half = _resized(skin, half)
+        # On skin: the target's middle band, plus the source's where it differs from the
+        # target's by little (the shape of its cheeks and chin), softly limited to
+        # BAND_LIMIT (a fold's dark band, a shine's bright patch are limited away).
+        skin_half = _resized(skin, half)[..., None]
         fine = sigma / FINE_DIVISOR * half / size
-        face_base = face_low + skin_half[..., None] * (_blur(face_half, fine) - face_low)
-        target_base = target_low + skin_half[..., None] * (_blur(target_half, fine)
-                                                           - target_low)
-        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+        face_band = _blur(face_half, fine) - face_low
+        target_band = _blur(target_half, fine) - target_low
+        difference = face_band - target_band
+        difference[..., 1:] = 0.0  # colour: the target's
+        difference[..., 0] = BAND_LIMIT * np.tanh(difference[..., 0] / BAND_LIMIT)
+        face_base = face_low + skin_half * face_band
+        target_base = target_low + skin_half * (target_band + difference)
+        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half[..., 0]
     # Upsampled together: result = target base + limited (face - face base) in L, and
     # target base + chroma_detail * (face - face base) in a and b.
     smooth = np.dstack([face_base[..., 0], target_base[..., 0], limit,
