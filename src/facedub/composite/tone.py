@@ -11,12 +11,14 @@ target's skin shows nearby (a deep source shadow or a stubble field on a smooth 
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
 come from).
 
-On bare skin (cheeks, forehead, chin, jaw: `skin_weights`) the middle band is the
-target's as well: there it is shading, not identity. A smiling source lit from one side
-carries its nasolabial fold as a dark band from the nose to the mouth corner; the
-target's own folds and cheek shading belong to its expression and its light. The source
-keeps its fine detail there (pores, wrinkles, stubble) and its whole detail on the
-features (eyes and lids, brows, nostrils, lips and the upper lip).
+On bare skin (cheeks, forehead, chin, jaw: `skin_weights`) a smiling source lit from one
+side carries its nasolabial fold as a dark band from the nose to the mouth corner. There
+the source's middle band (between the fine detail and the low-pass) may be darker than
+the target's own only by a little; its fine detail is limited tighter. Taking the
+target's middle band outright removed the fold too, but the source's cheek and chin
+shape went with it: nearer-the-source fell (Biden onto d18 100% -> 80%, headturn-man
+frontal 100% -> 92%) and the target's glasses rims showed through. The features (eyes
+and lids, brows, nostrils, lips and the upper lip) keep all of the source's detail.
 
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
@@ -34,7 +36,8 @@ CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
 SKIN_FLOOR = 6.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
-BAND_LIMIT = 2.0  # L units of the source's own middle band kept on skin (softly)
+DARK_BAND = 3.0  # L units the source's skin may be darker than the target's middle band
+DARK_SOFT = 2.0  # ... and this many more, softly
 FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
 # Under the nose down to the lip's top (a moustache lives here); not out to the mouth
@@ -50,9 +53,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  skin: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
-    Where `skin` (S, S) in [0, 1] is given, the band between sigma / FINE_DIVISOR and
-    sigma is the target's there. `face_lab` (S, S, 3); `target_lab` at that size or half
-    of it (only its smooth bands are used).
+    Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
+    and sigma is darker than the target's there by at most DARK_BAND (+ DARK_SOFT,
+    softly), and its fine detail is limited by SKIN_FLOOR instead of DETAIL_FLOOR.
+    `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
     FINE_DIVISOR, several pixels); only the face's own detail is taken at full size."""
@@ -67,19 +71,19 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
     if skin is not None:
-        # On skin: the target's middle band, plus the source's where it differs from the
-        # target's by little (the shape of its cheeks and chin), softly limited to
-        # BAND_LIMIT (a fold's dark band, a shine's bright patch are limited away).
-        skin_half = _resized(skin, half)[..., None]
+        # On skin the source's middle band may be darker than the target's there by
+        # DARK_BAND, and softly by DARK_SOFT more: a smile's fold lit from one side (a
+        # dark band from the nose to the mouth corner) is flattened, the rest of the
+        # source's cheeks and chin (their shape: identity) stays.
+        skin_half = _resized(skin, half)
         fine = sigma / FINE_DIVISOR * half / size
-        face_band = _blur(face_half, fine) - face_low
-        target_band = _blur(target_half, fine) - target_low
-        difference = face_band - target_band
-        difference[..., 1:] = 0.0  # colour: the target's
-        difference[..., 0] = BAND_LIMIT * np.tanh(difference[..., 0] / BAND_LIMIT)
-        face_base = face_low + skin_half * face_band
-        target_base = target_low + skin_half * (target_band + difference)
-        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half[..., 0]
+        face_band = _blur(face_half[..., 0], fine) - face_low[..., 0]
+        target_band = _blur(target_half[..., 0], fine) - target_low[..., 0]
+        excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
+        lift = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
+        target_base = target_low.copy()
+        target_base[..., 0] += skin_half * lift
+        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
     # Upsampled together: result = target base + limited (face - face base) in L, and
     # target base + chroma_detail * (face - face base) in a and b.
     smooth = np.dstack([face_base[..., 0], target_base[..., 0], limit,
