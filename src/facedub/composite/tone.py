@@ -35,7 +35,7 @@ from facedub.faces.regions import mesh_regions
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
-SKIN_FLOOR = 6.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
+SKIN_FLOOR = 10.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
 DARK_BAND = 3.0  # L units the source's skin may be darker than the target's middle band
 DARK_SOFT = 2.0  # ... and this many more, softly
 FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
