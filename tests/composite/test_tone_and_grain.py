@@ -68,9 +68,11 @@ def test_a_dark_fold_on_the_skin_is_flattened_but_not_on_the_features() -> None:
     points = (template - template.mean(axis=0)) * (SIZE * 0.35) + SIZE / 2
     skin = skin_weights(points, SIZE)
     eye = points[mesh_regions().left_eye].mean(axis=0)
-    cheek = points[50]
+    fold = (points[64] + points[61]) / 2 + (points[61] - points[291]) * 0.1  # beside the mouth
+    forehead = points[151]
     assert skin[round(eye[1]), round(eye[0])] < 0.1  # the features keep the source's detail
-    assert skin[round(cheek[1]), round(cheek[0])] > 0.9
+    assert skin[round(forehead[1]), round(forehead[0])] < 0.1  # and so does the rest
+    assert skin[round(fold[1]), round(fold[0])] > 0.5
     target = _skin(150, 0)
     source = _skin(150, 1)
     cv2.line(source, (20, 30), (30, 100), (60, 45, 35), 6)  # a fold, a broad dark line

@@ -45,6 +45,8 @@ NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose t
 UPPER_LIP = (2, 97, 326, 167, 393, 37, 267, 0, 39, 269)
 EYES_GROW = 1 / 24  # eyes and brows reach this share of the crop past their outlines ...
 MOUTH_GROW = 1 / 96  # ... the lips, nostrils and upper lip this share
+FOLD_OUT = 0.35  # the fold zones reach this many eye-corner distances out from the nose ...
+FOLD_DOWN = 0.2  # ... and this many below the mouth corners
 FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaussian sigma)
 
 
@@ -98,8 +100,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(S, S) float32: 1 on bare skin, 0 on the features (eyes with their lids, brows,
-    nostrils, lips and the upper lip between them), grown, soft in between. Built at
+    """(S, S) float32: 1 on the bare skin of the fold zones beside the nose and mouth
+    (`_fold_zones`), 0 elsewhere and on the features (eyes with their lids, brows,
+    nostrils, lips and the upper lip between them, grown), soft in between. Built at
     quarter size: it is a smooth weight."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
@@ -116,9 +119,28 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     # smile's fold ends there).
     features = np.maximum(_grown(eyes, small * EYES_GROW), _grown(mouth, small * MOUTH_GROW))
     features = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
-    weights: np.ndarray = cv2.resize(1.0 - features, (size, size),
-                                     interpolation=cv2.INTER_LINEAR)
+    weights: np.ndarray = cv2.resize((1.0 - features) * _fold_zones(points, small),
+                                     (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
+
+
+def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the cheeks beside the nose and mouth, where a smile folds (from
+    each nose wing down past the mouth corner and out to the side), soft-edged. Only
+    there is the source's dark middle band lifted: elsewhere its cheek, jaw and beard
+    shading is what keeps it recognisable (lifting it on the whole skin cost nearer-
+    the-source on hair-forehead and headturn-man's turned frames)."""
+    unit = float(np.linalg.norm(points[263] - points[33]))  # outer eye corners
+    centre_x = float(points[[33, 263], 0].mean())
+    zones = np.zeros((size, size), dtype=np.float32)
+    for wing, corner in ((64, 61), (294, 291)):
+        side = 1.0 if points[corner, 0] > centre_x else -1.0
+        out, down = np.array([side * FOLD_OUT * unit, 0.0]), np.array([0.0, FOLD_DOWN * unit])
+        corners = np.array([points[wing], points[wing] + out, points[corner] + out + down,
+                            points[corner] + down, points[corner]])
+        zones = np.maximum(zones, _hull(corners, size))
+    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    return blurred
 
 
 def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
