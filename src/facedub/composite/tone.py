@@ -11,14 +11,15 @@ target's skin shows nearby (a deep source shadow or a stubble field on a smooth 
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
 come from).
 
-On bare skin (cheeks, forehead, chin, jaw: `skin_weights`) a smiling source lit from one
-side carries its nasolabial fold as a dark band from the nose to the mouth corner. There
+A smiling source lit from one side carries its nasolabial fold as a dark band from the
+nose to the mouth corner. In the fold zones beside the nose and mouth (`skin_weights`)
 the source's middle band (between the fine detail and the low-pass) may be darker than
-the target's own only by a little; its fine detail is limited tighter. Taking the
-target's middle band outright removed the fold too, but the source's cheek and chin
-shape went with it: nearer-the-source fell (Biden onto d18 100% -> 80%, headturn-man
-frontal 100% -> 92%) and the target's glasses rims showed through. The features (eyes
-and lids, brows, nostrils, lips and the upper lip) keep all of the source's detail.
+the target's own only by a little, and its fine detail is limited tighter. Taking the
+target's middle band outright, or lifting it on all the skin, removed the fold too, but
+the source's cheek, jaw and beard shading went with it: nearer-the-source fell (Biden
+onto d18 100% -> 80%, hair-forehead 98% -> 75%) and the target's glasses rims showed.
+The features (eyes and lids, brows, nostrils, lips and the upper lip) keep all of the
+source's detail.
 
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
