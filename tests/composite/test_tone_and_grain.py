@@ -57,3 +57,32 @@ def test_grain_is_added_to_a_smooth_face_up_to_the_frames_level() -> None:
     wanted = grain_level(grainy[..., 0].astype(np.float32), mask)
     assert abs(level - wanted) < 0.25 * wanted
     assert match_grain(grainy, smooth, mask, rng) is grainy  # never removed
+
+
+def test_a_dark_fold_on_the_skin_is_flattened_but_not_on_the_features() -> None:
+    from facedub.composite.tone import skin_weights
+    from facedub.faces.regions import mesh_regions
+    from facedub.faces.template import face_template
+
+    template = face_template()[:, :2]
+    points = (template - template.mean(axis=0)) * (SIZE * 0.35) + SIZE / 2
+    skin = skin_weights(points, SIZE)
+    eye = points[mesh_regions().left_eye].mean(axis=0)
+    fold = (points[64] + points[61]) / 2 + (points[61] - points[291]) * 0.1  # beside the mouth
+    forehead = points[151]
+    assert skin[round(eye[1]), round(eye[0])] < 0.1  # the features keep the source's detail
+    assert skin[round(forehead[1]), round(forehead[0])] < 0.1  # and so does the rest
+    assert skin[round(fold[1]), round(fold[0])] > 0.5
+    target = _skin(150, 0)
+    source = _skin(150, 1)
+    cv2.line(source, (20, 30), (30, 100), (60, 45, 35), 6)  # a fold, a broad dark line
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    everywhere = np.ones((SIZE, SIZE), dtype=np.float32)
+    plain = from_lab(carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16))
+    on_skin = from_lab(carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16,
+                                    skin=everywhere))
+    fold, beside = (25, 65), (45, 65)  # (x, y) on the line and beside it
+    depth_plain = int(plain[beside[1], beside[0]].sum()) - int(plain[fold[1], fold[0]].sum())
+    depth_skin = int(on_skin[beside[1], beside[0]].sum()) - int(on_skin[fold[1], fold[0]].sum())
+    assert depth_plain > 90
+    assert depth_skin < depth_plain / 2

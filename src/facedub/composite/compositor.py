@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from facedub.composite.blend import BLEND_METHODS, feather_blend, poisson_blend
@@ -30,7 +31,7 @@ from facedub.composite.occlusion import (
     edge_occluders,
 )
 from facedub.composite.occlusion_cues import with_lens_highlights
-from facedub.composite.tone import carry_detail
+from facedub.composite.tone import carry_detail, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
@@ -154,12 +155,16 @@ class Compositor:
         if config.color == "none" and config.relight == 0:
             return face
         state = self._colour_states.setdefault(target.track, _ColourState())
-        face_lab, target_lab = to_lab(face), to_lab(target.image)
+        face_lab, size = to_lab(face), target.image.shape[0]
         if config.color == "detail":
             # The target's light and skin tone, the source's detail: no relight needed.
-            sigma = target.image.shape[0] / DETAIL_SIGMA_DIVISOR
-            return from_lab(carry_detail(face_lab, target_lab, (mask > 0.05).astype(
-                np.float32), sigma))
+            # Only the target's smooth bands are used: its colour at half size.
+            target_half = to_lab(cv2.resize(target.image, (size // 2, size // 2),
+                                            interpolation=cv2.INTER_AREA))
+            skin = skin_weights(target.face_landmarks, size)
+            return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
+                np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin))
+        target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
                                                                     config.color_easing)

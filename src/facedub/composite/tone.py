@@ -11,6 +11,16 @@ target's skin shows nearby (a deep source shadow or a stubble field on a smooth 
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
 come from).
 
+A smiling source lit from one side carries its nasolabial fold as a dark band from the
+nose to the mouth corner. In the fold zones beside the nose and mouth (`skin_weights`)
+the source's middle band (between the fine detail and the low-pass) may be darker than
+the target's own only by a little, and its fine detail is limited tighter. Taking the
+target's middle band outright, or lifting it on all the skin, removed the fold too, but
+the source's cheek, jaw and beard shading went with it: nearer-the-source fell (Biden
+onto d18 100% -> 80%, hair-forehead 98% -> 75%) and the target's glasses rims showed.
+The features (eyes and lids, brows, nostrils, lips and the upper lip) keep all of the
+source's detail.
+
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
 
@@ -20,25 +30,145 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import masked_blur
+from facedub.faces.masks import polygon_mask
+from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
+SKIN_FLOOR = 10.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
+DARK_BAND = 3.0  # L units the source's skin may be darker than the target's middle band
+DARK_SOFT = 2.0  # ... and this many more, softly
+FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
+# Under the nose down to the lip's top (a moustache lives here); not out to the mouth
+# corners' level beside the nose wings, where a smile's fold runs.
+UPPER_LIP = (2, 97, 326, 167, 393, 37, 267, 0, 39, 269)
+EYES_GROW = 1 / 24  # eyes and brows reach this share of the crop past their outlines ...
+MOUTH_GROW = 1 / 96  # ... the lips, nostrils and upper lip this share
+FOLD_OUT = 0.35  # the fold zones reach this many eye-corner distances out from the nose ...
+FOLD_DOWN = 0.2  # ... and this many below the mouth corners
+FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaussian sigma)
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
-                 sigma: float, chroma_detail: float = CHROMA_DETAIL) -> np.ndarray:
+                 sigma: float, chroma_detail: float = CHROMA_DETAIL,
+                 skin: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
-    high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`."""
-    face_low = masked_blur(face_lab, mask, sigma)
-    target_low = masked_blur(target_lab, mask, sigma)
-    detail = face_lab - face_low
-    limit = DETAIL_GAIN * _local_detail(target_lab[..., 0] - target_low[..., 0], sigma) \
-        + DETAIL_FLOOR
+    high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
+    Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
+    and sigma is darker than the target's there by at most DARK_BAND (+ DARK_SOFT,
+    softly), and its fine detail is limited by SKIN_FLOOR instead of DETAIL_FLOOR.
+    `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
+
+    Everything smooth is computed at half size (the finest band edge is sigma /
+    FINE_DIVISOR, several pixels); only the face's own detail is taken at full size."""
+    size = face_lab.shape[0]
+    half = max(8, size // 2)
+    face_half = _resized(face_lab, half)
+    target_half = _resized(target_lab, half)
+    mask_half = _resized(mask, half)
+    face_low = masked_blur(face_half, mask_half, sigma * half / size)
+    target_low = masked_blur(target_half, mask_half, sigma * half / size)
+    limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
+                                        sigma * half / size) + DETAIL_FLOOR
+    face_base, target_base = face_low, target_low  # what the face's detail is taken from
+    if skin is not None:
+        # On skin the source's middle band may be darker than the target's there by
+        # DARK_BAND, and softly by DARK_SOFT more: a smile's fold lit from one side (a
+        # dark band from the nose to the mouth corner) is flattened, the rest of the
+        # source's cheeks and chin (their shape: identity) stays.
+        skin_half = _resized(skin, half)
+        fine = sigma / FINE_DIVISOR * half / size
+        face_band = _blur(face_half[..., 0], fine) - face_low[..., 0]
+        target_band = _blur(target_half[..., 0], fine) - target_low[..., 0]
+        excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
+        lift = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
+        target_base = target_low.copy()
+        target_base[..., 0] += skin_half * lift
+        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+    # Upsampled together: result = target base + limited (face - face base) in L, and
+    # target base + chroma_detail * (face - face base) in a and b.
+    smooth = np.dstack([face_base[..., 0], target_base[..., 0], limit,
+                        target_base[..., 1:] - chroma_detail * face_base[..., 1:]])
+    smooth = _resized(smooth, size)
     result = np.empty_like(face_lab)
-    result[..., 0] = target_low[..., 0] + limit * np.tanh(detail[..., 0] / limit)
-    result[..., 1:] = target_low[..., 1:] + chroma_detail * detail[..., 1:]
+    limit_full = smooth[..., 2]
+    result[..., 0] = smooth[..., 1] + limit_full * np.tanh(
+        (face_lab[..., 0] - smooth[..., 0]) / limit_full)
+    result[..., 1:] = smooth[..., 3:] + chroma_detail * face_lab[..., 1:]
     return result
+
+
+def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 on the bare skin of the fold zones beside the nose and mouth
+    (`_fold_zones`), 0 elsewhere and on the features (eyes with their lids, brows,
+    nostrils, lips and the upper lip between them, grown), soft in between. Built at
+    quarter size: it is a smooth weight."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    eyes = np.zeros((small, small), dtype=np.float32)
+    for loop in (regions.left_eye, regions.right_eye):
+        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
+    for group in (regions.left_eyebrow, regions.right_eyebrow):
+        eyes = np.maximum(eyes, _hull(points[group], small))
+    mouth = np.zeros((small, small), dtype=np.float32)
+    for group in (regions.lips_outer, np.array(NOSTRILS), np.array(UPPER_LIP)):
+        mouth = np.maximum(mouth, _hull(points[group], small))
+    # The lids and brows reach well past their outlines; the mouth's corners do not (a
+    # smile's fold ends there).
+    features = np.maximum(_grown(eyes, small * EYES_GROW), _grown(mouth, small * MOUTH_GROW))
+    features = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
+    weights: np.ndarray = cv2.resize((1.0 - features) * _fold_zones(points, small),
+                                     (size, size), interpolation=cv2.INTER_LINEAR)
+    return weights
+
+
+def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the cheeks beside the nose and mouth, where a smile folds (from
+    each nose wing down past the mouth corner and out to the side), soft-edged. Only
+    there is the source's dark middle band lifted: elsewhere its cheek, jaw and beard
+    shading is what keeps it recognisable (lifting it on the whole skin cost nearer-
+    the-source on hair-forehead and headturn-man's turned frames)."""
+    unit = float(np.linalg.norm(points[263] - points[33]))  # outer eye corners
+    centre_x = float(points[[33, 263], 0].mean())
+    zones = np.zeros((size, size), dtype=np.float32)
+    for wing, corner in ((64, 61), (294, 291)):
+        side = 1.0 if points[corner, 0] > centre_x else -1.0
+        out, down = np.array([side * FOLD_OUT * unit, 0.0]), np.array([0.0, FOLD_DOWN * unit])
+        corners = np.array([points[wing], points[wing] + out, points[corner] + out + down,
+                            points[corner] + down, points[corner]])
+        zones = np.maximum(zones, _hull(corners, size))
+    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    return blurred
+
+
+def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
+    grow = max(1, round(radius))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    grown: np.ndarray = cv2.dilate(mask, kernel)
+    return grown
+
+
+def _hull(points: np.ndarray, size: int) -> np.ndarray:
+    mask = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    return mask.astype(np.float32)
+
+
+def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    blurred: np.ndarray = cv2.GaussianBlur(image, (0, 0), max(0.5, sigma))
+    return blurred
+
+
+def _resized(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size:
+        return image
+    shrink = image.shape[0] > size
+    resized: np.ndarray = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA
+                                     if shrink else cv2.INTER_LINEAR)
+    return resized
 
 
 def _local_detail(detail: np.ndarray, sigma: float) -> np.ndarray:

@@ -106,6 +106,9 @@ class MeshEngine:
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
         self._blend_by_track: dict[int, dict[int, float]] = {}
+        # The current frame's remap maps per source face (the texture and the mouth
+        # interior are warped through the same ones).
+        self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def facts(self) -> EngineFacts:
@@ -128,6 +131,7 @@ class MeshEngine:
         weight_sum = np.zeros((size, size), dtype=np.float32)
         coverage = np.zeros((size, size), dtype=np.float32)  # clean source share per pixel
         inside = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
+        self._frame_maps = {}
         blend = self._choose_sources(target)  # once a frame: it eases the track's choice
         for index, weight in blend.items():
             self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage))
@@ -165,8 +169,7 @@ class MeshEngine:
         cavity) warped onto the target raster."""
         interior = np.zeros((size, size), dtype=np.float32)
         for index, weight in blend.items():
-            map_x, map_y = source_maps(raster, self._vertices[index],
-                                       self._sampling(index).triangles, size)
+            map_x, map_y = self._direct_maps(index, raster, size)
             interior += weight * cv2.remap(self._interior(index), map_x, map_y,
                                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                            borderValue=0.0)
@@ -186,7 +189,9 @@ class MeshEngine:
         direct = self._sampling(index)
         mirror = self._mirror(index)
         smooth = size / 48.0
-        texture, cleanness = _warp(crop, raster, self._vertices[index], direct.triangles, size)
+        map_x, map_y = self._direct_maps(index, raster, size)
+        texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_REPLICATE))
         trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
                                  raster, size, smooth) * (cleanness + 1e-3)
         total += texture * trust[..., None]
@@ -229,6 +234,14 @@ class MeshEngine:
                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         np.copyto(warped, image, where=(map_x[box] < 0)[..., None])  # outside the mesh
         return warped
+
+    def _direct_maps(self, index: int, raster: TargetRaster, size: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """This frame's remap maps of source face `index`, every triangle from itself."""
+        if index not in self._frame_maps:
+            self._frame_maps[index] = source_maps(raster, self._vertices[index],
+                                                  self._sampling(index).triangles, size)
+        return self._frame_maps[index]
 
     def _sampling(self, index: int) -> SourceSampling:
         """Every triangle sampled from itself, with how well the source shows it."""
@@ -324,15 +337,6 @@ class MeshEngine:
         full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
                                       interpolation=cv2.INTER_LINEAR)
         return full
-
-
-def _warp(crop: np.ndarray, raster: TargetRaster, vertices: np.ndarray,
-          triangles: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(texture (S, S, 3) float32, cleanness (S, S) float32) of a source `crop` with its
-    clean channel (see `_clean_crop`) warped onto the target raster through `triangles`."""
-    map_x, map_y = source_maps(raster, vertices, triangles, size)
-    return _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE))
 
 
 def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
