@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import feather, polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -86,3 +87,36 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
     share = feather(interior, -max(1, round(size / 256)), max(2, round(size / 128)))
     face = face * (1.0 - share[..., None]) + target.astype(np.float32) * share[..., None]
     return face, mask * (1.0 - share)
+
+
+# The lips carry expression as much as the opening does: rolled in, pressed, puckered,
+# stretched by a smile or a shout. The source's lips warped over the target's lip outline
+# paint full red lips where the target rolls them in, and the landmarker then reads a
+# jaw less open and lips less rolled than the target's. So the target's own lips show as
+# far as the two mouths' shapes differ.
+LIP_BLENDSHAPES = ("jawOpen", "mouthRollLower", "mouthRollUpper", "mouthPucker",
+                   "mouthFunnel", "mouthPressLeft", "mouthPressRight", "mouthSmileLeft",
+                   "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
+                   "mouthShrugLower", "mouthShrugUpper", "mouthLowerDownLeft",
+                   "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
+LIPS_UNCHANGED = 0.1  # largest lip blendshape difference that keeps the source's lips ...
+LIPS_FULL_CHANGE = 0.3  # ... and from this on the lips are wholly the target's
+
+
+def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
+                      ) -> float:
+    """0..1: how much of the target's own lips to show, from two (52,) blendshape vectors:
+    the largest difference of LIP_BLENDSHAPES, ramped from LIPS_UNCHANGED to
+    LIPS_FULL_CHANGE."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES]
+    difference = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
+    return float(np.clip((difference - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
+                         0.0, 1.0))
+
+
+def lips_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32: the outer lip outline of `face_landmarks` (478, 2+) in crop
+    pixels, grown by about a pixel at 256 px and softened, so the lips' edge stays whole."""
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    outer = polygon_mask(points[mesh_regions().lips_outer], size)
+    return feather(outer, -max(1, round(size / 256)), max(2, size // 96))
