@@ -74,9 +74,8 @@ LINE_REGIONS = (
 UNCHANGED = 0.05  # blendshape differences below this leave a region's lines as they are
 FULL_CHANGE = 0.3  # ... and from this on its lines are wholly the target's
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
-SPLIT_SIGMA = 3.0  # ... from here to FINE_SIGMA the band is changed at full size
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
-GAIN_LIMIT = 0.9  # largest log-lightness change made to the face (a deep fold in sun: 0.75)
+GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
 LOG_OFFSET = 3.0  # added to the lightness (0..100) before its log: noise in the dark stays small
 SOURCE_THIN_LINE = 0.25  # the same in the warped source: its hair strands, not its creases
@@ -165,64 +164,29 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.nda
     worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
     or None for the whole crop. Only lightness changes (YCrCb's Y, multiplied), so
     the face keeps its own colour and a lifted crease does not turn orange. Thin foreign
-    lines whose colour is off the skin's are left alone: glasses rims and hair in the
-    target, hair strands in the face (not its creases). Returns uint8 RGB.
+    lines are left alone: in the target any (glasses rims, hair), in the face those whose
+    colour is off the skin's (hair strands; not its creases). Returns uint8 RGB.
     """
     if not (weight_map > 1e-3).any():
         return face
     size, work = face.shape[0], weight_map.shape[0]
     face_log = _log_lightness(_resized(face, work))
     target_log = _log_lightness(_resized(target, work))
+    target_band = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT)
     strands = _foreign(face_log, SOURCE_THIN_LINE)
-    rims = _foreign(target_log, THIN_LINE)
-    if skin is not None and skin.any():
-        # Only lines off the skin's colour: a nostril's or a lip's edge in the target, a
-        # crease in the face, are skin and must not shield the fold beside them.
-        if (strands * weight_map > 0.01).any():
-            strands *= _off_skin(_resized(face, work), skin)
-        if (rims * weight_map > 0.01).any():
-            rims *= _off_skin(_resized(target, work), skin)
-    weight_map = weight_map * (1.0 - rims) * (1.0 - strands)
-    # The band in two parts that add up to it: its broad part at the working size, its
-    # fine part (a crease's sharp line, a few pixels wide) at full size, where the
-    # working size would leave half of it.
-    target_band = np.clip(_band(target_log, skin, SPLIT_SIGMA), -BAND_LIMIT, BAND_LIMIT)
-    change = weight_map * (target_band - _band(face_log, skin, SPLIT_SIGMA))
-    ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
-    # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
-    luma = ycc[..., 0].astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    if skin is not None and skin.any() and (strands * weight_map > 0.01).any():
+        strands *= _off_skin(_resized(face, work), skin)
+    weight_map = weight_map * (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
+    change = np.clip(weight_map * (target_band - _band(face_log, skin)), -GAIN_LIMIT,
+                     GAIN_LIMIT)
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
-        weight_map = cv2.resize(weight_map, (size, size), interpolation=cv2.INTER_LINEAR)
-    change += _fine_change(np.log(luma), _log_lightness(target), weight_map)
-    lifted = (luma * np.exp(np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)) - LOG_OFFSET) * (
-        255.0 / 100.0)
+    # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
+    ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
+    luma = ycc[..., 0].astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
-
-
-def _fine_change(face_log: np.ndarray, target_log: np.ndarray, weight_map: np.ndarray
-                 ) -> np.ndarray:
-    """(S, S) float32: the fine part of the band (FINE_SIGMA to SPLIT_SIGMA) taken from
-    the target where `weight_map` says; worked out inside the weight's bounding box."""
-    change = np.zeros_like(face_log)
-    rows, columns = np.flatnonzero((weight_map > 1e-3).any(axis=1)), np.flatnonzero(
-        (weight_map > 1e-3).any(axis=0))
-    if not rows.size:
-        return change
-    unit = face_log.shape[0] / 256.0
-    margin = round(3 * SPLIT_SIGMA * unit)
-    box = (slice(max(0, rows[0] - margin), rows[-1] + 1 + margin),
-           slice(max(0, columns[0] - margin), columns[-1] + 1 + margin))
-
-    def fine(log_lightness: np.ndarray) -> np.ndarray:
-        part = log_lightness[box]
-        return np.asarray(cv2.GaussianBlur(part, (0, 0), FINE_SIGMA * unit)
-                          - cv2.GaussianBlur(part, (0, 0), SPLIT_SIGMA * unit))
-
-    target_fine = np.clip(fine(target_log), -BAND_LIMIT, BAND_LIMIT)
-    change[box] = weight_map[box] * (target_fine - fine(face_log))
-    return change
 
 
 def expression_band(image: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
@@ -252,11 +216,9 @@ def _log_lightness(image: np.ndarray) -> np.ndarray:
     return np.log(luma * (100.0 / 255.0) + LOG_OFFSET)
 
 
-def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None,
-          finest: float = FINE_SIGMA) -> np.ndarray:
-    """The band from a Gaussian of `finest` (pixels at 256 px) to one of S / 8."""
+def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
     size = log_lightness.shape[0]
-    fine = cv2.GaussianBlur(log_lightness, (0, 0), finest * size / 256.0)
+    fine = cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
     wide = _wide_blur(log_lightness, size / 8.0)
     if skin is not None and skin.any():
         # Normalised convolution over the skin; outside it (where no weight reaches) the
