@@ -133,10 +133,11 @@ def test_glasses_rims_are_foreign_but_a_soft_crease_is_not() -> None:
 def test_closed_target_lips_are_the_targets(smiling: Faceset, closed_mouth: TargetFace
                                             ) -> None:
     """A broad smile's lips, stretched thin over the teeth, are not painted over the
-    target's closed lips: the target's own lips show (its mouth differs fully)."""
+    target's closed lips: the target's own lips show (the source's mouth is far wider)."""
     source = smiling.faces_of()[0].blendshapes
     assert target_lips_share(source, closed_mouth.blendshapes) == 1.0
     assert target_lips_share(source, source) == 0.0
+    assert target_lips_share(closed_mouth.blendshapes, source) == 0.0, "only a wider source"
     swapped = MeshEngine(smiling, MeshEngineConfig(follow=1.0)).swap_face(closed_mouth)
     lips = lips_mask(closed_mouth.face_landmarks, CROP) > 0.99
     assert lips.sum() > 200

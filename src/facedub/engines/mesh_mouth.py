@@ -89,28 +89,28 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
     return face, mask * (1.0 - share)
 
 
-# The lips carry expression as much as the opening does: rolled in, pressed, puckered,
-# stretched by a smile or a shout. The source's lips warped over the target's lip outline
-# paint full red lips where the target rolls them in, and the landmarker then reads a
-# jaw less open and lips less rolled than the target's. So the target's own lips show as
-# far as the two mouths' shapes differ.
-LIP_BLENDSHAPES = ("jawOpen", "mouthRollLower", "mouthRollUpper", "mouthPucker",
-                   "mouthFunnel", "mouthPressLeft", "mouthPressRight", "mouthSmileLeft",
-                   "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
-                   "mouthShrugLower", "mouthShrugUpper", "mouthLowerDownLeft",
-                   "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
-LIPS_UNCHANGED = 0.1  # largest lip blendshape difference that keeps the source's lips ...
+# A source mouth more open, wider or more smiling than the target's leaves its lips
+# stretched thin over teeth: warped over the target's lip outline they read as a smile or
+# a shout on closed lips. So the target's own lips show as far as the source's mouth is
+# more open or stretched. Not the other way round: a neutral source's lips warped onto a
+# smiling target take the target's shape well, and showing the target's lips there made
+# the smile read 0.05-0.1 lower on the neutral pair (and a rolled-in target lip on the
+# video pair read as a jaw less open).
+LIP_BLENDSHAPES = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft",
+                   "mouthStretchRight", "mouthLowerDownLeft", "mouthLowerDownRight",
+                   "mouthUpperUpLeft", "mouthUpperUpRight")
+LIPS_UNCHANGED = 0.1  # largest excess of the source's lip blendshapes that keeps its lips
 LIPS_FULL_CHANGE = 0.3  # ... and from this on the lips are wholly the target's
 
 
 def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
                       ) -> float:
     """0..1: how much of the target's own lips to show, from two (52,) blendshape vectors:
-    the largest difference of LIP_BLENDSHAPES, ramped from LIPS_UNCHANGED to
-    LIPS_FULL_CHANGE."""
+    the largest excess of the source's LIP_BLENDSHAPES over the target's, ramped from
+    LIPS_UNCHANGED to LIPS_FULL_CHANGE."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES]
-    difference = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
-    return float(np.clip((difference - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
+    excess = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
+    return float(np.clip((excess - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
                          0.0, 1.0))
 
 
