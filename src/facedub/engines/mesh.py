@@ -147,7 +147,7 @@ class MeshEngine:
         kept = self._kept(raster, size, target, landmarks)
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         if self.config.keep_target_mouth:
-            # The target's lips too, as far as its mouth's shape differs from the source's.
+            # The target's lips too, as far as the source's mouth is more open or wider.
             lips = target_lips_share(source_blendshapes, target.blendshapes)
             if lips > 0.0:
                 kept = np.maximum(kept, lips * lips_mask(landmarks, size))

@@ -6,6 +6,9 @@ show above it, and at the corners the loop closes before the teeth end. The inte
 therefore the inner loop, grown a little, plus the pixels inside the outer lips that look
 like teeth (lighter and much greyer than the lips) or like the mouth's cavity (much darker),
 as far as they are joined to the inner loop.
+
+The target's own lips replace the source's where the source's mouth is more open, wider
+or more smiling than the target's (`target_lips_share`, `lips_mask`).
 """
 
 from __future__ import annotations
