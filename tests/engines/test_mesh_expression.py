@@ -18,11 +18,12 @@ from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression import (
     SOURCE_THIN_LINE,
     expression_band,
+    follow_target_lines,
     foreign_lines,
     line_weight_map,
     region_weights,
 )
-from facedub.engines.mesh_mouth import mouth_interior
+from facedub.engines.mesh_mouth import lips_mask, mouth_interior, target_lips_share
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
@@ -127,3 +128,50 @@ def test_glasses_rims_are_foreign_but_a_soft_crease_is_not() -> None:
     foreign = foreign_lines(image)
     assert foreign[128, 130] > 0.9 and foreign[88, 170] > 0.9
     assert foreign[:, 55:75].max() < 0.1 and foreign[128, 170] < 0.1
+
+
+def test_closed_target_lips_are_the_targets(smiling: Faceset, closed_mouth: TargetFace
+                                            ) -> None:
+    """A broad smile's lips, stretched thin over the teeth, are not painted over the
+    target's closed lips: the target's own lips show (the source's mouth is far wider)."""
+    source = smiling.faces_of()[0].blendshapes
+    assert target_lips_share(source, closed_mouth.blendshapes) == 1.0
+    assert target_lips_share(source, source) == 0.0
+    assert target_lips_share(closed_mouth.blendshapes, source) == 0.0, "only a wider source"
+    swapped = MeshEngine(smiling, MeshEngineConfig(follow=1.0)).swap_face(closed_mouth)
+    lips = lips_mask(closed_mouth.face_landmarks, CROP) > 0.99
+    assert lips.sum() > 200
+    difference = np.abs(swapped.image.astype(np.float32) - closed_mouth.image)[lips]
+    assert float(np.median(difference)) < 4.0
+
+
+def _skin_disc(fold: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A skin-coloured disc on dark hair (and its skin mask), with or without a soft dark
+    fold down its left half, 27 px from the hair."""
+    yy, xx = np.mgrid[0:256, 0:256]
+    skin = (((xx - 128) / 90.0) ** 2 + ((yy - 128) / 110.0) ** 2 < 1.0).astype(np.float32)
+    image = np.where(skin[..., None] > 0, np.array([205, 160, 140]), np.array([30, 25, 25]))
+    if fold:
+        image = image * (1.0 - 0.3 * np.exp(-((xx - 65.0) ** 2) / (2 * 3.0**2)))[..., None]
+    return np.clip(image, 0, 255).astype(np.uint8), skin
+
+
+def test_band_is_measured_against_the_skin_not_the_hair() -> None:
+    plain, skin = _skin_disc(fold=False)
+    assert expression_band(plain)[128, 128 - 70] > 0.2  # the hair lifts the face ...
+    assert abs(float(expression_band(plain, skin)[128, 128 - 70])) < 0.03  # ... not here
+
+
+def test_a_borrowed_fold_goes_wholly() -> None:
+    """Where the target's lines are taken in full, the source's fold is gone, also near
+    dark hair (whose lift of the band once clipped the target's band and kept most of the
+    fold)."""
+    folded, skin = _skin_disc(fold=True)
+    plain, _ = _skin_disc(fold=False)
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[60:200, 35:95] = 1.0
+    result = follow_target_lines(folded, plain, cv2.GaussianBlur(weight, (0, 0), 3), skin)
+    row = (slice(110, 150), slice(59, 72))
+    before = np.abs(expression_band(folded, skin) - expression_band(plain, skin))[row].max()
+    after = np.abs(expression_band(result, skin) - expression_band(plain, skin))[row].max()
+    assert after < 0.2 * before

@@ -17,7 +17,12 @@ import numpy as np
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import region_weights, target_expression_lines
-from facedub.engines.mesh_mouth import keep_target_interior, mouth_interior
+from facedub.engines.mesh_mouth import (
+    keep_target_interior,
+    lips_mask,
+    mouth_interior,
+    target_lips_share,
+)
 from facedub.engines.mesh_shape import FaceShape
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
@@ -144,7 +149,12 @@ class MeshEngine:
         # The target itself where it keeps its eyes and mouth, reshaped like the source so
         # they move with the features around them.
         kept = self._kept(raster, size, target, landmarks)
+        source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         if self.config.keep_target_mouth:
+            # The target's lips too, as far as the source's mouth is more open or wider.
+            lips = target_lips_share(source_blendshapes, target.blendshapes)
+            if lips > 0.0:
+                kept = np.maximum(kept, lips * lips_mask(landmarks, size))
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to.
             interior = self._warped_interior(blend, raster, size)
@@ -156,8 +166,7 @@ class MeshEngine:
         image[box] += kept[box][..., None] * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
-            source_blendshapes = sum(w * self._blendshapes[i] for i, w in blend.items())
-            weights = region_weights(np.asarray(source_blendshapes), target.blendshapes)
+            weights = region_weights(source_blendshapes, target.blendshapes)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),

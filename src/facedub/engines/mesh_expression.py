@@ -33,12 +33,14 @@ from facedub.faces.regions import mesh_regions
 
 # Regions of expression lines, as polygons in the frontal template's units (x to the
 # image's right, y down; the outer eye corners are at x = -0.70 and +0.70, the mouth
-# corners at (+-0.40, 1.09): the cheeks take in the corners, where a smile dimples),
+# corners at (+-0.40, 1.09): the cheeks take in the corners, where a smile dimples, and
+# the whole nasolabial fold, from beside the nose wing (+-0.27..0.33, 0.60..0.71) down),
 # each with the blendshapes that draw its lines. Sides are mirrored; MediaPipe's
 # Left/Right blendshapes are both used for both sides, since a one-sided smile still
 # folds the cheek of the other side a little.
 _CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
-          (0.45, 1.55), (0.38, 1.22), (0.35, 1.09), (0.33, 0.92), (0.28, 0.72))
+          (0.45, 1.55), (0.34, 1.22), (0.28, 1.05), (0.22, 0.90), (0.22, 0.78),
+          (0.34, 0.72), (0.38, 0.62))
 _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
 _BETWEEN_BROWS = ((-0.24, -0.55), (0.24, -0.55), (0.16, -0.08), (-0.16, -0.08))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
@@ -75,7 +77,12 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
-SOURCE_THIN_LINE = 0.25  # the same in the warped source, where deep creases must stay in
+LOG_OFFSET = 3.0  # added to the lightness (0..100) before its log: noise in the dark stays small
+SOURCE_THIN_LINE = 0.25  # the same in the warped source: its hair strands, not its creases
+# A thin line of the source counts as a strand (left alone) where its colour is off the
+# skin's: Lab chroma this far from the skin's median; a deep crease is skin, only darker
+# (the shouting photo's folds: median 10, strands 25).
+OFF_SKIN_CHROMA = (15.0, 25.0)
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
@@ -126,41 +133,71 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     size = face.shape[0]
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
-    return follow_target_lines(face, target, line_weight_map(points, work, weights))
+    weight_map = line_weight_map(points, work, weights)
+    if not (weight_map > 1e-3).any():
+        return face
+    return follow_target_lines(face, target, weight_map, skin_mask(points, work))
 
 
-def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.ndarray
-                        ) -> np.ndarray:
+def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32 in {0, 1}: the face oval less the eyes, brows and lips (grown a
+    little), where the broad lightness the band is measured against is taken."""
+    regions = mesh_regions()
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    skin = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillPoly(skin, [np.round(points[regions.face_oval]).astype(np.int32)], 255)
+    features = np.zeros_like(skin)
+    for loop in (regions.left_eye, regions.right_eye, regions.left_eyebrow,
+                 regions.right_eyebrow, regions.lips_outer):
+        cv2.fillPoly(features, [np.round(points[loop]).astype(np.int32)], 255)
+    grow = max(1, round(0.02 * size))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    skin[cv2.dilate(features, kernel) > 0] = 0
+    return skin.astype(np.float32) / 255.0
+
+
+def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.ndarray,
+                        skin: np.ndarray | None = None) -> np.ndarray:
     """The face with its expression band replaced by the target's where `weight_map` says.
 
     `face`, `target` (S, S, 3) uint8 RGB; `weight_map` (W, W) with W <= S: the change is
-    worked out at W and applied at S. Only lightness changes (YCrCb's Y, multiplied), so
+    worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
+    or None for the whole crop. Only lightness changes (YCrCb's Y, multiplied), so
     the face keeps its own colour and a lifted crease does not turn orange. Thin foreign
-    lines in either image are left alone. Returns uint8 RGB.
+    lines are left alone: in the target any (glasses rims, hair), in the face those whose
+    colour is off the skin's (hair strands; not its creases). Returns uint8 RGB.
     """
     if not (weight_map > 1e-3).any():
         return face
     size, work = face.shape[0], weight_map.shape[0]
     face_log = _log_lightness(_resized(face, work))
     target_log = _log_lightness(_resized(target, work))
-    target_band = np.clip(_band(target_log), -BAND_LIMIT, BAND_LIMIT)
-    weight_map = (weight_map * (1.0 - _foreign(target_log, THIN_LINE))
-                  * (1.0 - _foreign(face_log, SOURCE_THIN_LINE)))
-    change = np.clip(weight_map * (target_band - _band(face_log)), -GAIN_LIMIT, GAIN_LIMIT)
+    target_band = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT)
+    strands = _foreign(face_log, SOURCE_THIN_LINE)
+    if skin is not None and skin.any() and (strands * weight_map > 0.01).any():
+        strands *= _off_skin(_resized(face, work), skin)
+    weight_map = weight_map * (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
+    change = np.clip(weight_map * (target_band - _band(face_log, skin)), -GAIN_LIMIT,
+                     GAIN_LIMIT)
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
+    # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
-    lifted = ycc[..., 0].astype(np.float32) * np.exp(change)
+    luma = ycc[..., 0].astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def expression_band(image: np.ndarray) -> np.ndarray:
+def expression_band(image: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
     """(S, S) float32: the band of an (S, S, 3) uint8 RGB crop where expression lines
-    live: log Lab lightness between a Gaussian of FINE_SIGMA (pixels at 256 px) and one of
-    S / 8, a little wider than the compositor's relighting (S / 14, which carries most of
-    the target's shading below), so a raised cheek's broad shading is the target's too."""
-    return _band(_log_lightness(image))
+    live: log lightness (see `_log_lightness`) between a Gaussian of FINE_SIGMA (pixels at
+    256 px) and one of S / 8, a little wider than the compositor's relighting (S / 14,
+    which carries most of the target's shading below), so a raised cheek's broad shading
+    is the target's too.
+    With `skin` (S, S) the broad lightness is the skin's own (normalised blur): dark hair
+    or background around a face does not lift the whole face's band."""
+    return _band(_log_lightness(image), skin)
 
 
 def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
@@ -173,15 +210,23 @@ def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
 
 
 def _log_lightness(image: np.ndarray) -> np.ndarray:
-    """(S, S) float32 log of Lab lightness (0..100) of a uint8 RGB image."""
-    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
-    return np.log(lightness * (100.0 / 255.0) + 3.0)
+    """(S, S) float32 log of the luma (YCrCb's Y, as 0..100) plus LOG_OFFSET of a uint8
+    RGB image: the lightness `follow_target_lines` changes."""
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float32)
+    return np.log(luma * (100.0 / 255.0) + LOG_OFFSET)
 
 
-def _band(log_lightness: np.ndarray) -> np.ndarray:
+def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
     size = log_lightness.shape[0]
-    return (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
-            - _wide_blur(log_lightness, size / 8.0))
+    fine = cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
+    wide = _wide_blur(log_lightness, size / 8.0)
+    if skin is not None and skin.any():
+        # Normalised convolution over the skin; outside it (where no weight reaches) the
+        # plain blur.
+        share = _wide_blur(skin, size / 8.0)
+        on_skin = _wide_blur(log_lightness * skin, size / 8.0) / np.maximum(share, 1e-3)
+        wide = np.where(share > 0.05, on_skin, wide)
+    return fine - wide
 
 
 def _foreign(log_lightness: np.ndarray, contrast: float) -> np.ndarray:
@@ -192,6 +237,23 @@ def _foreign(log_lightness: np.ndarray, contrast: float) -> np.ndarray:
     grow = max(1, round(6 * unit))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
+    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+
+
+def _off_skin(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: how far each pixel's colour is off the skin's (its Lab
+    chroma from the median over `skin`), grown and softened like `_foreign`; outside the
+    skin mask, 1."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    on_skin = skin > 0.5
+    median = np.median(lab[on_skin][::5, 1:], axis=0)  # every fifth skin pixel: enough
+    distance = np.hypot(lab[..., 1] - median[0], lab[..., 2] - median[1])
+    low, high = OFF_SKIN_CHROMA
+    off = np.where(on_skin, np.clip((distance - low) / (high - low), 0.0, 1.0), 1.0)
+    unit = image.shape[0] / 256.0
+    grow = max(1, round(6 * unit))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    grown = cv2.dilate(off.astype(np.float32), kernel)
     return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
 
 

@@ -6,6 +6,9 @@ show above it, and at the corners the loop closes before the teeth end. The inte
 therefore the inner loop, grown a little, plus the pixels inside the outer lips that look
 like teeth (lighter and much greyer than the lips) or like the mouth's cavity (much darker),
 as far as they are joined to the inner loop.
+
+The target's own lips replace the source's where the source's mouth is more open, wider
+or more smiling than the target's (`target_lips_share`, `lips_mask`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import feather, polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -86,3 +90,36 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
     share = feather(interior, -max(1, round(size / 256)), max(2, round(size / 128)))
     face = face * (1.0 - share[..., None]) + target.astype(np.float32) * share[..., None]
     return face, mask * (1.0 - share)
+
+
+# A source mouth more open, wider or more smiling than the target's leaves its lips
+# stretched thin over teeth: warped over the target's lip outline they read as a smile or
+# a shout on closed lips. So the target's own lips show as far as the source's mouth is
+# more open or stretched. Not the other way round: a neutral source's lips warped onto a
+# smiling target take the target's shape well, and showing the target's lips there made
+# the smile read 0.05-0.1 lower on the neutral pair (and a rolled-in target lip on the
+# video pair read as a jaw less open).
+LIP_BLENDSHAPES = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft",
+                   "mouthStretchRight", "mouthLowerDownLeft", "mouthLowerDownRight",
+                   "mouthUpperUpLeft", "mouthUpperUpRight")
+LIPS_UNCHANGED = 0.1  # largest excess of the source's lip blendshapes that keeps its lips
+LIPS_FULL_CHANGE = 0.3  # ... and from this on the lips are wholly the target's
+
+
+def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
+                      ) -> float:
+    """0..1: how much of the target's own lips to show, from two (52,) blendshape vectors:
+    the largest excess of the source's LIP_BLENDSHAPES over the target's, ramped from
+    LIPS_UNCHANGED to LIPS_FULL_CHANGE."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES]
+    excess = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
+    return float(np.clip((excess - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
+                         0.0, 1.0))
+
+
+def lips_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32: the outer lip outline of `face_landmarks` (478, 2+) in crop
+    pixels, grown by about a pixel at 256 px and softened, so the lips' edge stays whole."""
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    outer = polygon_mask(points[mesh_regions().lips_outer], size)
+    return feather(outer, -max(1, round(size / 256)), max(2, size // 96))
