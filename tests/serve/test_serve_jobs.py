@@ -98,3 +98,22 @@ def test_bad_options_are_refused_with_a_clear_error() -> None:
         SwapRequest.from_json({"source": "s", "target": "t", "options": {"color": "pink"}})
     with pytest.raises(FacedubError, match="source"):
         SwapRequest.from_json({"target": "t"})
+
+
+def test_a_swap_request_carries_every_compositing_option_of_swap() -> None:
+    import inspect
+    from dataclasses import fields
+
+    from facedub.cli.files import swap
+    from facedub.composite.compositor import CompositeConfig
+    from facedub.errors import FacedubError
+
+    chosen = {"color": "reinhard", "blend": "poisson", "mask_erode": 2, "mask_blur": 9,
+              "relight": 0.5, "occlusion": "off"}
+    offered = set(inspect.signature(swap).parameters)  # the command line's options
+    assert set(chosen) == offered & {field.name for field in fields(CompositeConfig)}
+    request = SwapRequest.from_json({"source": "s", "target": "t", "options": chosen})
+    assert request.composite == CompositeConfig(**chosen)  # type: ignore[arg-type]
+    assert SwapRequest.from_json(request.to_json()) == request
+    with pytest.raises(FacedubError, match="--occlusion"):
+        SwapRequest.from_json({"source": "s", "target": "t", "options": {"occlusion": "x"}})

@@ -72,7 +72,8 @@ class SwapRequest:
                 blend=str(options.get("blend", "feather")),
                 mask_erode=int(options.get("mask_erode", 5)),
                 mask_blur=int(options.get("mask_blur", 15)),
-                relight=float(options.get("relight", 0.8)))
+                relight=float(options.get("relight", 0.8)),
+                occlusion=str(options.get("occlusion", "auto")))
             mesh = MeshEngineConfig(
                 neighbours=int(options.get("neighbours", 3)),
                 keep_target_eyes=bool(options.get("keep_target_eyes", True)),

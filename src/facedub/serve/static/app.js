@@ -137,7 +137,8 @@ function options() {
   return {
     color: value("color").value, blend: value("blend").value,
     mask_erode: Number(value("mask_erode").value), mask_blur: Number(value("mask_blur").value),
-    relight: Number(value("relight").value), neighbours: Number(value("neighbours").value),
+    relight: Number(value("relight").value), occlusion: value("occlusion").value,
+    neighbours: Number(value("neighbours").value),
     keep_target_eyes: value("keep_target_eyes").checked,
     keep_target_mouth: value("keep_target_mouth").checked,
     visible_label: value("visible_label").checked,
