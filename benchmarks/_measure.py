@@ -19,36 +19,43 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_FACES = REPO.parent / "shared" / "data" / "faces"
 
 # Runs the command as the only child of a fresh interpreter, so RUSAGE_CHILDREN's peak
-# resident memory is that command's own.
+# resident memory and CPU time are that command's own.
 _PEAK_WRAPPER = (
     "import resource, subprocess, sys\n"
     "code = subprocess.run(sys.argv[1:]).returncode\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(use.ru_utime + use.ru_stime, use.ru_maxrss, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
 
 @dataclass(frozen=True)
 class Measured:
+    """Wall seconds, CPU seconds (user + system, all threads) and peak resident MB. On a
+    shared machine CPU seconds move far less with the load than wall seconds do."""
+
     seconds: float
     peak_mb: float
+    cpu_seconds: float = 0.0
 
 
 def run_measured(command: Sequence[str]) -> Measured:
-    """Wall time and peak resident memory of one run; raises if the command fails."""
+    """Wall time, CPU time and peak resident memory of one run; raises if the command
+    fails."""
     started = time.perf_counter()
     completed = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *command],
                                capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-2000:]}")
-    peak_kb = int(completed.stderr.strip().splitlines()[-1])
-    return Measured(seconds, peak_kb / 1024)
+    cpu, peak_kb = completed.stderr.strip().splitlines()[-1].split()
+    return Measured(seconds, int(peak_kb) / 1024, float(cpu))
 
 
 def median_of(runs: Sequence[Measured]) -> Measured:
     return Measured(statistics.median(r.seconds for r in runs),
-                    max(r.peak_mb for r in runs))
+                    max(r.peak_mb for r in runs),
+                    statistics.median(r.cpu_seconds for r in runs))
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

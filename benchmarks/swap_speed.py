@@ -57,13 +57,17 @@ def main() -> None:
             cold, warm = median_of(first), median_of(again)
             rows.append([name, f"{info.width}x{info.height}", info.frame_count,
                          f"{info.frame_count / cold.seconds:.1f}",
-                         f"{info.frame_count / warm.seconds:.1f}", f"{cold.peak_mb:.0f}"])
+                         f"{info.frame_count / warm.seconds:.1f}",
+                         f"{1000 * cold.cpu_seconds / info.frame_count:.0f}",
+                         f"{cold.peak_mb:.0f}"])
             results.append({"target": name, "frames": info.frame_count,
                             "seconds_with_analysis": cold.seconds,
                             "seconds_reswap": warm.seconds, "peak_mb": cold.peak_mb,
+                            "cpu_seconds_with_analysis": cold.cpu_seconds,
                             "preset": args.preset, "source": SOURCE})
     print(markdown_table(["target", "size", "frames", "frames/s (end to end)",
-                          "frames/s (analysis cached, poisson)", "peak MB"], rows))
+                          "frames/s (analysis cached, poisson)",
+                          "CPU ms a frame (end to end)", "peak MB"], rows))
     if args.out:
         write_json(args.out, results)
 
