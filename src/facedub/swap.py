@@ -163,7 +163,9 @@ def frame_swapper(faceset: Faceset, engine: SwapEngine, config: SwapConfig) -> F
     chosen = faceset.faces_of()
     by_frame = largest_face_per_frame(chosen)
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
-    return FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+    compositor = Compositor(config.composite)
+    compositor.learn_glasses(faceset, tuple(by_frame.values()))
+    return FrameSwapper(engine, compositor, size, by_frame)
 
 
 def recorded_settings(config: SwapConfig) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from facedub.composite.tone import carry_detail, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
+from facedub.faceset import FaceRecord, Faceset
 
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
 
@@ -104,6 +105,12 @@ class Compositor:
         self._rng = np.random.default_rng(0)  # grain (composite only); a swap repeats exactly
         self._occlusion = (OcclusionMasks(OccluderModel()) if config.occlusion == "auto"
                            else None)  # composite only
+
+    def learn_glasses(self, faceset: Faceset, records: tuple[FaceRecord, ...]) -> None:
+        """Before compositing: which target tracks wear glasses, judged over each whole
+        track, so that faint frames are kept in front from the first frame on."""
+        if self._occlusion is not None:
+            self._occlusion.learn_glasses(faceset, records)
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:

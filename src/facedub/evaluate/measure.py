@@ -85,6 +85,7 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                         strip_frames(face_frames, config.sheet_even))
     size = analysis.faceset.meta.crop_size
     occlusion = OcclusionMasks(OccluderModel())  # shown on the sheet, as swap finds it
+    occlusion.learn_glasses(analysis.faceset, tuple(analysis.faces.values()))
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
     described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)
