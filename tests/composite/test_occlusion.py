@@ -208,6 +208,36 @@ def test_glasses_frames_are_found_and_bare_eyes_are_not_glasses() -> None:
     assert frames[below[0] - 1:below[0] + 2, below[1]].max() > 0.5
 
 
+def test_a_track_known_to_wear_glasses_keeps_faint_broken_rims_whole() -> None:
+    """Clear rims show only in fragments; once the whole track says glasses, the ring
+    fitted to the fragments is kept in front, gaps included, and the lenses are not."""
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    regions = mesh_regions()
+    centres = [landmarks[loop, :2].mean(axis=0) for loop in (regions.right_eye,
+                                                              regions.left_eye)]
+    for centre in centres:
+        for start in range(0, 360, 60):  # dashes: 25 degrees of rim, 35 missing
+            cv2.ellipse(image, (round(centre[0]), round(centre[1])), (26, 19), 0, start,
+                        start + 25, (30, 30, 30), 2)
+    gap = np.radians(42.0)
+    gap_point = centres[0] + (26 * np.cos(gap), 19 * np.sin(gap))
+    nothing = np.zeros((64, 64), np.float32)
+
+    unknown = OcclusionMasks(_Constant(nothing, 0.0))(0, 0.0, image, landmarks)
+    assert unknown.glasses == 0.0
+
+    masks = OcclusionMasks(_Constant(nothing, 0.0), worn={0: 1.0})
+    known = masks(0, 0.0, image, landmarks)
+    assert known.glasses == 1.0
+    x, y = np.round(gap_point).astype(int)
+    assert known.mask[y - 1:y + 2, x - 1:x + 2].max() > 0.5  # the gap is kept
+    lens = np.round(centres[0] + (0, 8)).astype(int)
+    assert known.mask[lens[1], lens[0]] == 0.0  # the swapped eye shows through the lens
+    cheek = landmarks[205, :2].round().astype(int)
+    assert known.mask[cheek[1], cheek[0]] < 0.1
+
+
 def test_the_sheet_shows_the_mask_as_a_third_panel() -> None:
     target = _skin(64)
     occluded = np.zeros((64, 64), np.float32)
