@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from facedub import media
 from facedub.composite.compositor import CompositeConfig
-from facedub.composite.occlusion import OcclusionMasks, canonical_from_crop
+from facedub.composite.glasses_tracks import CACHE_FILE, glasses_by_track, worn_glasses
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks, canonical_from_crop
 from facedub.composite.occlusion_cues import (
     complete_by_colour,
     glasses_frames,
@@ -26,9 +28,11 @@ from facedub.extract.workspace import analysed
 from facedub.faces.align import template_in_crop
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
+from facedub.faceset import Faceset
 from facedub.swap import SwapConfig, swap
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
+D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"  # clear plastic glasses
 TWITCH = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # its studio microphone is the object
 RUDD = "still_paul_rudd_frontal_studio.jpg"
 FRAMES = 15
@@ -236,6 +240,27 @@ def test_a_track_known_to_wear_glasses_keeps_faint_broken_rims_whole() -> None:
     assert known.mask[lens[1], lens[0]] == 0.0  # the swapped eye shows through the lens
     cheek = landmarks[205, :2].round().astype(int)
     assert known.mask[cheek[1], cheek[0]] < 0.1
+
+
+def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Faceset],
+                                                faces_dir: Path) -> None:
+    """d12's clear frames are plain in only a few of its first 40 frames: enough for the
+    track; Katie Hill wears none. The answer is kept beside the analysis."""
+    assert worn_glasses([0.0] * 18 + [1.0] * 6) == 1.0
+    assert worn_glasses([0.0] * 22 + [0.4] * 2) == 0.0  # a few odd frames do not decide
+    judge = OcclusionMasks(OccluderModel())
+    for name, expected in ((D12, 1.0), (KATIE, 0.0)):
+        faceset = extracted(name, max_frames=40, write_crops=False)
+        chosen = faceset.faces_of()
+        worn = glasses_by_track(judge, faces_dir / name, faceset, chosen)
+        assert set(worn.values()) == {expected}
+        assert (faceset.root / CACHE_FILE).is_file()
+        assert glasses_by_track(_NoJudge(), faces_dir / name, faceset, chosen) == worn
+
+
+class _NoJudge:
+    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
+        raise AssertionError("judged again instead of read back")
 
 
 def test_the_sheet_shows_the_mask_as_a_third_panel() -> None:

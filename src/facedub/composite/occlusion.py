@@ -38,11 +38,10 @@ from facedub.composite.occlusion_cues import (
     net_glasses_evidence,
 )
 from facedub.errors import FacedubError
-from facedub.faces.align import landmarks_in_crop, template_in_crop
+from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
 from facedub.faces.masks import face_mask, hair_zone
 from facedub.faces.regions import mesh_regions
-from facedub.faceset import FaceRecord, Faceset
 from facedub.models.occluder import OCCLUDER_OUT, OCCLUDER_RES, OccluderNet, occluder_onnx
 
 log = logging.getLogger(__name__)
@@ -61,13 +60,6 @@ MAX_GAP_SECONDS = 0.25  # a longer gap (a cut, the face lost) starts the easing 
 # WEARING_HIGH ramps the frames in.
 GLASSES_RISE, GLASSES_FALL = 0.3, 0.02
 WEARING_LOW, WEARING_HIGH = 0.4, 0.7
-# Glasses are worn for a whole shot, but clear plastic frames are plain to see only in
-# some frames (d12: in a third of its first 150, a few of its first 40). So the track is
-# sampled before the swap, and the mean evidence of its clearest quarter of samples, from
-# WORN_LOW to WORN_HIGH, says it wears glasses (measured: d12's first 40 frames 0.46, its
-# first 150 0.9; Katie Hill, whose faintest no-glasses cue is the strongest, 0.07).
-WORN_SAMPLES = 24
-WORN_LOW, WORN_HIGH = 0.2, 0.35
 RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
 
 
@@ -148,23 +140,9 @@ class OcclusionMasks:
 
     model: OcclusionModel
     # Per track, how sure it is from the whole track that the face wears glasses
-    # (`learn_glasses`); the evidence of single frames only adds to it.
+    # (facedub.composite.glasses_tracks); the evidence of single frames only adds to it.
     worn: dict[int, float] = field(default_factory=dict)
     _tracks: dict[int, _Eased] = field(default_factory=dict)
-
-    def learn_glasses(self, faceset: Faceset, records: tuple[FaceRecord, ...]) -> None:
-        """Decide per track from up to WORN_SAMPLES of its faceset crops whether the face
-        wears glasses (nothing is learned from a faceset without crops)."""
-        if not faceset.meta.has_crops:
-            return
-        for track in sorted({record.track for record in records}):
-            faces = [record for record in records if record.track == track]
-            picks = np.unique(np.linspace(0, len(faces) - 1, WORN_SAMPLES).round().astype(int))
-            evidence = np.array([self.glasses_evidence(
-                faceset.load_image(faces[i]),
-                landmarks_in_crop(faces[i].frame_landmarks, faces[i].face_from_frame))
-                for i in picks])
-            self.worn[track] = worn_glasses(evidence)
 
     def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
         """Evidence in [0, 1] that the face in the crop `image` wears glasses (its
@@ -221,13 +199,6 @@ class OcclusionMasks:
         state.glasses += rate * (evidence - state.glasses)
         state.time = time
         return state
-
-
-def worn_glasses(evidence: np.ndarray) -> float:
-    """How sure it is in [0, 1] that a track wears glasses, from the evidence of its
-    sampled faces: the mean of the clearest quarter (robust to a few odd frames)."""
-    clearest = np.sort(evidence)[-max(1, len(evidence) // 4):]
-    return float(np.clip((clearest.mean() - WORN_LOW) / (WORN_HIGH - WORN_LOW), 0.0, 1.0))
 
 
 def _canonical(image: np.ndarray, face_landmarks: np.ndarray
