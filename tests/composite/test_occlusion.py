@@ -247,7 +247,7 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
     """d12's clear frames are plain in only a few of its first 40 frames: enough for the
     track; Katie Hill wears none. The answer is kept beside the analysis."""
     assert worn_glasses([0.0] * 18 + [1.0] * 6) == 1.0
-    assert worn_glasses([0.0] * 22 + [0.4] * 2) == 0.0  # a few odd frames do not decide
+    assert worn_glasses([0.0] * 22 + [0.2] * 2) == 0.0  # a few odd frames do not decide
     judge = OcclusionMasks(OccluderModel())
     for name, expected in ((D12, 1.0), (KATIE, 0.0)):
         faceset = extracted(name, max_frames=40, write_crops=False)
