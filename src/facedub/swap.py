@@ -125,7 +125,7 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     progress = progress or NoProgress()
     started = time.monotonic()
     faceset = analyse_target(target, config, progress, detector)
-    swapper = frame_swapper(faceset, engine, config)
+    swapper = frame_swapper(target, faceset, engine, config)
     size = swapper.size
     marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
     engine_facts = engine.facts
@@ -158,12 +158,15 @@ def _audio_plan(target: Path, out_path: Path) -> tuple[media.AudioTrack, ...]:
     return media.plan_audio(target, media.output_format_for(out_path))
 
 
-def frame_swapper(faceset: Faceset, engine: SwapEngine, config: SwapConfig) -> FrameSwapper:
+def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: SwapConfig
+                  ) -> FrameSwapper:
     """The per-frame swapper of a target's chosen person (analysed in `faceset`)."""
     chosen = faceset.faces_of()
     by_frame = largest_face_per_frame(chosen)
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
-    return FrameSwapper(engine, Compositor(config.composite), size, by_frame)
+    compositor = Compositor(config.composite)
+    compositor.learn_glasses(target, faceset, tuple(by_frame.values()))
+    return FrameSwapper(engine, compositor, size, by_frame)
 
 
 def recorded_settings(config: SwapConfig) -> dict[str, Any]:

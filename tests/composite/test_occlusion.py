@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from facedub import media
 from facedub.composite.compositor import CompositeConfig
-from facedub.composite.occlusion import OcclusionMasks, canonical_from_crop
+from facedub.composite.glasses_tracks import CACHE_FILE, glasses_by_track, worn_glasses
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks, canonical_from_crop
 from facedub.composite.occlusion_cues import (
     complete_by_colour,
     glasses_frames,
@@ -26,9 +28,11 @@ from facedub.extract.workspace import analysed
 from facedub.faces.align import template_in_crop
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
+from facedub.faceset import Faceset
 from facedub.swap import SwapConfig, swap
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
+D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"  # clear plastic glasses
 TWITCH = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # its studio microphone is the object
 RUDD = "still_paul_rudd_frontal_studio.jpg"
 FRAMES = 15
@@ -206,6 +210,57 @@ def test_glasses_frames_are_found_and_bare_eyes_are_not_glasses() -> None:
     assert evidence > 0.5
     below = (round(centres[0][1]) + 19, round(centres[0][0]))  # the rim under the right eye
     assert frames[below[0] - 1:below[0] + 2, below[1]].max() > 0.5
+
+
+def test_a_track_known_to_wear_glasses_keeps_faint_broken_rims_whole() -> None:
+    """Clear rims show only in fragments; once the whole track says glasses, the ring
+    fitted to the fragments is kept in front, gaps included, and the lenses are not."""
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    regions = mesh_regions()
+    centres = [landmarks[loop, :2].mean(axis=0) for loop in (regions.right_eye,
+                                                              regions.left_eye)]
+    for centre in centres:
+        for start in range(0, 360, 60):  # dashes: 25 degrees of rim, 35 missing
+            cv2.ellipse(image, (round(centre[0]), round(centre[1])), (26, 19), 0, start,
+                        start + 25, (30, 30, 30), 2)
+    gap = np.radians(42.0)
+    gap_point = centres[0] + (26 * np.cos(gap), 19 * np.sin(gap))
+    nothing = np.zeros((64, 64), np.float32)
+
+    unknown = OcclusionMasks(_Constant(nothing, 0.0))(0, 0.0, image, landmarks)
+    assert unknown.glasses == 0.0
+
+    masks = OcclusionMasks(_Constant(nothing, 0.0), worn={0: 1.0})
+    known = masks(0, 0.0, image, landmarks)
+    assert known.glasses == 1.0
+    x, y = np.round(gap_point).astype(int)
+    assert known.mask[y - 1:y + 2, x - 1:x + 2].max() > 0.5  # the gap is kept
+    lens = np.round(centres[0] + (0, 8)).astype(int)
+    assert known.mask[lens[1], lens[0]] == 0.0  # the swapped eye shows through the lens
+    cheek = landmarks[205, :2].round().astype(int)
+    assert known.mask[cheek[1], cheek[0]] < 0.1
+
+
+def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Faceset],
+                                                faces_dir: Path) -> None:
+    """d12's clear frames are plain in only a few of its first 40 frames: enough for the
+    track; Katie Hill wears none. The answer is kept beside the analysis."""
+    assert worn_glasses([0.0] * 18 + [1.0] * 6) == 1.0
+    assert worn_glasses([0.0] * 22 + [0.2] * 2) == 0.0  # a few odd frames do not decide
+    judge = OcclusionMasks(OccluderModel())
+    for name, expected in ((D12, 1.0), (KATIE, 0.0)):
+        faceset = extracted(name, max_frames=40, write_crops=False)
+        chosen = faceset.faces_of()
+        worn = glasses_by_track(judge, faces_dir / name, faceset, chosen)
+        assert set(worn.values()) == {expected}
+        assert (faceset.root / CACHE_FILE).is_file()
+        assert glasses_by_track(_NoJudge(), faces_dir / name, faceset, chosen) == worn
+
+
+class _NoJudge:
+    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
+        raise AssertionError("judged again instead of read back")
 
 
 def test_the_sheet_shows_the_mask_as_a_third_panel() -> None:

@@ -101,7 +101,7 @@ def swap_segment(target: Path, engine: SwapEngine, segment: Path, config: SwapCo
     """Swap the chunk's frames of `target` into a video-only segment; (frames written,
     frames swapped). The target's analysis comes from the work folder (made once)."""
     faceset = analyse_target(target, config, NoProgress())
-    swapper = frame_swapper(faceset, engine, config)
+    swapper = frame_swapper(target, faceset, engine, config)
     marks = OutputMarks(chunk.job_id, visible_label=config.visible_label)
     info = media.probe(target)
     written = swapped = 0

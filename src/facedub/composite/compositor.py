@@ -4,7 +4,9 @@ and eased colour statistics."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +24,7 @@ from facedub.composite.color import (
     to_lab,
 )
 from facedub.composite.detail import match_sharpness
+from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.occlusion import (
@@ -35,6 +38,7 @@ from facedub.composite.tone import carry_detail, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
+from facedub.faceset import FaceRecord, Faceset
 
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
 
@@ -104,6 +108,14 @@ class Compositor:
         self._rng = np.random.default_rng(0)  # grain (composite only); a swap repeats exactly
         self._occlusion = (OcclusionMasks(OccluderModel()) if config.occlusion == "auto"
                            else None)  # composite only
+
+    def learn_glasses(self, target: Path, faceset: Faceset,
+                      records: Sequence[FaceRecord]) -> None:
+        """Before compositing: which tracks of `target` wear glasses, judged over each
+        whole track, so that faint frames are kept in front from the first frame on."""
+        if self._occlusion is not None:
+            self._occlusion.worn.update(glasses_by_track(self._occlusion, target, faceset,
+                                                         records))
 
     def smooth_landmarks(self, track: int, time: float, frame_landmarks: np.ndarray
                          ) -> np.ndarray:

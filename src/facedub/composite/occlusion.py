@@ -30,6 +30,7 @@ import numpy as np
 from safetensors.torch import load_file
 
 from facedub.composite.color import to_lab
+from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
 from facedub.composite.occlusion_cues import (
     complete_by_colour,
     glasses_frames,
@@ -59,6 +60,7 @@ MAX_GAP_SECONDS = 0.25  # a longer gap (a cut, the face lost) starts the easing 
 # WEARING_HIGH ramps the frames in.
 GLASSES_RISE, GLASSES_FALL = 0.3, 0.02
 WEARING_LOW, WEARING_HIGH = 0.4, 0.7
+RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
 
 
 def occluder_weights() -> Path:
@@ -127,6 +129,7 @@ class _Eased:
 
     objects: np.ndarray  # (64, 64) net and colour
     frames: np.ndarray  # (256, 256) glasses frames
+    rings: Rings  # the rims fitted around the eyes (see facedub.composite.glasses_rims)
     glasses: float
     time: float
 
@@ -136,27 +139,35 @@ class OcclusionMasks:
     """Per-track occlusion masks: `model` plus the eased state of every target track."""
 
     model: OcclusionModel
+    # Per track, how sure it is from the whole track that the face wears glasses
+    # (facedub.composite.glasses_tracks); the evidence of single frames only adds to it.
+    worn: dict[int, float] = field(default_factory=dict)
     _tracks: dict[int, _Eased] = field(default_factory=dict)
+
+    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
+        """Evidence in [0, 1] that the face in the crop `image` wears glasses (its
+        frames' bridge, or the net marking the frames), from this crop alone."""
+        _, _, fine, fine_landmarks, canonical = _canonical(image, face_landmarks)
+        probabilities = self.model.probabilities(canonical)
+        _, bridge = glasses_frames(fine, fine_landmarks)
+        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
+        return max(bridge, net_glasses_evidence(probabilities, half_landmarks))
 
     def __call__(self, track: int, time: float, image: np.ndarray,
                  face_landmarks: np.ndarray) -> Occluded:
         """What covers the face in `image` (S, S, 3) uint8 RGB, a target face crop;
         `face_landmarks` in its pixels; `time` in seconds orders the frames of a track."""
         size = image.shape[0]
-        matrix = canonical_from_crop(face_landmarks)
-        # The glasses' thin frames are looked for at twice the net's resolution.
-        fine_from_crop = matrix * 2.0
-        fine_from_crop[:, 2] += 0.5  # fine pixel 2u + 0.5 is canonical pixel u's centre
-        fine = _warp_down(image, fine_from_crop, 2 * OCCLUDER_RES)
-        fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
-        canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES),
-                               interpolation=cv2.INTER_AREA)
+        matrix, fine_from_crop, fine, fine_landmarks, canonical = _canonical(image,
+                                                                             face_landmarks)
         probabilities = self.model.probabilities(canonical)
         objects = complete_by_colour(probabilities, fine, fine_landmarks)
         frames, bridge = glasses_frames(fine, fine_landmarks)
+        rings = fit_rims(frames, fine_landmarks)
         half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        evidence = max(bridge, net_glasses_evidence(probabilities, half_landmarks))
-        state = self._ease(track, time, objects, frames, evidence)
+        evidence = max(bridge, net_glasses_evidence(probabilities, half_landmarks),
+                       self.worn.get(track, 0.0))
+        state = self._ease(track, time, objects, frames, rings, evidence)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
         back = _warp_up(state.objects, half_from_crop, size)
@@ -167,23 +178,41 @@ class OcclusionMasks:
             # Lenses are not occluders: the swapped eyes show through them.
             lenses = lens_zones(face_landmarks, size).astype(np.float32) / 255.0
             mask *= 1.0 - wearing * lenses
-            mask = np.maximum(mask, wearing * _warp_up(state.frames, fine_from_crop, size))
+            # Clear rims show only in fragments: the rims fitted to them are drawn whole.
+            rims = draw_rims(state.rings, eye_spacing(fine_landmarks), state.frames.shape[0])
+            frames = np.maximum(state.frames, rims)
+            mask = np.maximum(mask, wearing * _warp_up(frames, fine_from_crop, size))
         # Only what covers the face counts (the background is never swapped anyway).
         mask *= face_mask(face_landmarks, size, forehead=True)
         return Occluded(mask, wearing)
 
     def _ease(self, track: int, time: float, objects: np.ndarray, frames: np.ndarray,
-              evidence: float) -> _Eased:
+              rings: Rings, evidence: float) -> _Eased:
         state = self._tracks.get(track)
         if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
-            state = self._tracks[track] = _Eased(objects, frames, evidence, time)
+            state = self._tracks[track] = _Eased(objects, frames, rings, evidence, time)
             return state
         state.objects = _eased(state.objects, objects)
         state.frames = _eased(state.frames, frames)
+        state.rings = state.rings + RING_EASING * (rings - state.rings)
         rate = GLASSES_RISE if evidence > state.glasses else GLASSES_FALL
         state.glasses += rate * (evidence - state.glasses)
         state.time = time
         return state
+
+
+def _canonical(image: np.ndarray, face_landmarks: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The crop's 2x3 to the net's canonical crop, the same to the fine (twice the size)
+    canonical crop, the fine crop, the landmarks in it, and the net's canonical crop."""
+    matrix = canonical_from_crop(face_landmarks)
+    # The glasses' thin frames are looked for at twice the net's resolution.
+    fine_from_crop = matrix * 2.0
+    fine_from_crop[:, 2] += 0.5  # fine pixel 2u + 0.5 is canonical pixel u's centre
+    fine = _warp_down(image, fine_from_crop, 2 * OCCLUDER_RES)
+    fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
+    canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES), interpolation=cv2.INTER_AREA)
+    return matrix, fine_from_crop, fine, fine_landmarks, canonical
 
 
 def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:

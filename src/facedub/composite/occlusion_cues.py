@@ -123,12 +123,19 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
 def net_glasses_evidence(probabilities: np.ndarray, landmarks: np.ndarray) -> float:
     """Evidence in [0, 1] of glasses from the net's (R, R) `probabilities`: how much of the
     lenses and their frames it marks (it was taught the frames, and tends to take faint
-    ones whole); `landmarks` in its pixels."""
+    ones whole), around the eye where it marks less: glasses cover both eyes, while hair
+    falling by one temple (Katie Hill, head turned) fills one side only. `landmarks` in its
+    pixels."""
     size = probabilities.shape[0]
     zone = lens_zones(landmarks, size, outer=True) > 0
-    if not zone.any():
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    middle = (points[regions.right_eye, 0].mean() + points[regions.left_eye, 0].mean()) / 2.0
+    columns = np.arange(size)[None, :]
+    sides = [zone & (columns < middle), zone & (columns >= middle)]
+    if not all(side.any() for side in sides):
         return 0.0
-    share = float(probabilities[zone].mean())
+    share = min(float(probabilities[side].mean()) for side in sides)
     return float(np.clip((share - RING_LOW) / (RING_HIGH - RING_LOW), 0.0, 1.0))
 
 

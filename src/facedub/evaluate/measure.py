@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks
 from facedub.evaluate.config import EvalConfig, yaw_bin
 from facedub.evaluate.inputs import Identity, TargetAnalysis, nearest
@@ -85,6 +86,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                         strip_frames(face_frames, config.sheet_even))
     size = analysis.faceset.meta.crop_size
     occlusion = OcclusionMasks(OccluderModel())  # shown on the sheet, as swap finds it
+    occlusion.worn.update(glasses_by_track(occlusion, target, analysis.faceset,
+                                           tuple(analysis.faces.values())))
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
     described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)

@@ -168,7 +168,8 @@ class Workbench:
         faceset = self.target(request.target)
         if request.person is not None:  # chosen here, in memory only
             faceset = replace(faceset, meta=replace(faceset.meta, person=request.person))
-        swapper = frame_swapper(faceset, self.engine(request.source, request.mesh), config)
+        swapper = frame_swapper(self.store.upload_path(request.target), faceset,
+                                self.engine(request.source, request.mesh), config)
         chosen = sorted(swapper.by_frame)
         if not chosen:
             raise FacedubError("the chosen person is in no frame of the target")
