@@ -34,7 +34,7 @@ from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_ri
 from facedub.composite.occlusion_cues import (
     complete_by_colour,
     glasses_frames,
-    lens_zones,
+    glasses_span,
     net_glasses_evidence,
 )
 from facedub.errors import FacedubError
@@ -175,9 +175,13 @@ class OcclusionMasks:
         wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
                                 0.0, 1.0))
         if wearing > 0:
-            # Lenses are not occluders: the swapped eyes show through them.
-            lenses = lens_zones(face_landmarks, size).astype(np.float32) / 255.0
-            mask *= 1.0 - wearing * lenses
+            # Lenses are not occluders: the swapped eyes show through them. Nor is the rest
+            # of what the glasses span (under the lenses, the bridge of the nose): the net
+            # and the colour cue mark it with the glasses, and keeping it keeps the target's
+            # eyes and brows, which is whom a viewer then sees. The glasses themselves come
+            # back below as their frames and rims.
+            spanned = glasses_span(face_landmarks, size).astype(np.float32) / 255.0
+            mask *= 1.0 - wearing * spanned
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             rims = draw_rims(state.rings, eye_spacing(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)

@@ -155,6 +155,17 @@ def lens_zones(landmarks: np.ndarray, size: int, outer: bool = False) -> np.ndar
     return zone
 
 
+def glasses_span(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) uint8, 255 over what a pair of glasses spans: both lenses with their
+    frames and the bridge between them (the convex hull of the two)."""
+    outer = lens_zones(landmarks, size, outer=True)
+    points = cv2.findNonZero(outer)
+    span = np.zeros((size, size), np.uint8)
+    if points is not None:
+        cv2.fillConvexPoly(span, cv2.convexHull(points), 255)
+    return span
+
+
 def _cheek_texture(luminance: np.ndarray, cheeks: np.ndarray, kernel: np.ndarray) -> float:
     """The 90th percentile of the top-hat response on bare cheek skin."""
     ys, xs = np.nonzero(cheeks)
