@@ -29,7 +29,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.faceset import Faceset
 from facedub.models import FaceModel, build_model
-from facedub.models.run import select_device
+from facedub.models.run import RunFolder, select_device
 from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
 from facedub.train.config import TrainConfig
@@ -302,20 +302,12 @@ class _Session:
         return values
 
     def _save(self) -> None:
-        if not self.leader:
-            return
-        state = ckpt.RunState(step=self.step, train_seconds=self.seconds,
-                              losses=_round(self.losses), seed=self.config.seed)
-        ckpt.save_checkpoint(self.info, self.model, self.optimizer, state)
-        log.info("saved step %d to %s", self.step, self.info.root)
+        if self.leader:
+            save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
+                       self.losses, self.config.seed)
 
     def _log(self, entry: dict[str, float | int]) -> None:
-        with open(self.info.root / ckpt.LOG_FILE, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
-        text = "  ".join(f"{key} {value}" for key, value in entry.items())
-        log.info("%s", text)
-        if isinstance(self.progress, StatusProgress):
-            self.progress.status(text)
+        append_log(self.info.root, entry, self.progress)
 
     def _preview_path(self, step: int) -> Path:
         folder = self.info.root / ckpt.PREVIEWS_DIR
@@ -350,6 +342,25 @@ def train_step(model: Trainable, optimizer: torch.optim.Optimizer, a: Batch, b: 
 
 def _round(values: dict[str, float]) -> dict[str, float]:
     return {key: round(value, 5) for key, value in values.items()}
+
+
+def save_state(info: RunFolder, model: torch.nn.Module,
+               optimizer: torch.optim.Optimizer, step: int, seconds: float,
+               losses: dict[str, float], seed: int) -> None:
+    """A checkpoint of `model` and `optimizer` at `step` (atomic; see checkpoint.py)."""
+    state = ckpt.RunState(step=step, train_seconds=seconds, losses=_round(losses), seed=seed)
+    ckpt.save_checkpoint(info, model, optimizer, state)
+    log.info("saved step %d to %s", step, info.root)
+
+
+def append_log(root: Path, entry: dict[str, float | int], progress: Progress) -> None:
+    """One line of the run's log.jsonl, also logged and shown as the progress status."""
+    with open(root / ckpt.LOG_FILE, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+    text = "  ".join(f"{key} {value}" for key, value in entry.items())
+    log.info("%s", text)
+    if isinstance(progress, StatusProgress):
+        progress.status(text)
 
 
 def _samples(faceset: Faceset, res: int) -> FaceSamples:

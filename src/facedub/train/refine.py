@@ -10,7 +10,6 @@ batches after a resume (seeded by step), and refuses a folder made for another s
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -31,12 +30,13 @@ from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
 from facedub.train.data import Batch, load_samples
 from facedub.train.loop import (
-    StatusProgress,
     _Meter,
     _round,
     _stop_on_signals,
     _StopFlag,
     _torch_threads,
+    append_log,
+    save_state,
 )
 from facedub.train.losses import LossWeights, masked_ssim, reconstruction_loss
 from facedub.train.refine_config import RefineConfig
@@ -199,18 +199,11 @@ class _Session:
         return meter
 
     def _save(self) -> None:
-        state = ckpt.RunState(step=self.step, train_seconds=self.seconds,
-                              losses=_round(self.losses), seed=self.config.seed)
-        ckpt.save_checkpoint(self.info, self.model, self.optimizer, state)
-        log.info("saved step %d to %s", self.step, self.info.root)
+        save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
+                   self.losses, self.config.seed)
 
     def _log(self, entry: dict[str, float | int]) -> None:
-        with open(self.info.root / ckpt.LOG_FILE, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
-        text = "  ".join(f"{key} {value}" for key, value in entry.items())
-        log.info("%s", text)
-        if isinstance(self.progress, StatusProgress):
-            self.progress.status(text)
+        append_log(self.info.root, entry, self.progress)
 
     def _preview(self, fixed: Batch, step: int) -> None:
         folder = self.info.root / ckpt.PREVIEWS_DIR
