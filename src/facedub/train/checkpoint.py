@@ -127,6 +127,18 @@ def promote_pending(root: Path) -> None:
             os.replace(pending_path(root / name), root / name)
 
 
+def start_or_resume(info: RunFolder, state: RunState | None,
+                    optimizer: torch.optim.Optimizer, seed: int) -> RunState:
+    """Step 0 for a new run; for a saved one, its optimizer loaded and its log cut back to
+    the saved step."""
+    if state is None:
+        return RunState(step=0, train_seconds=0.0, losses={}, seed=seed)
+    load_optimizer(info, state, optimizer)
+    trim_log(info.root, state.step)
+    log.info("resuming %s at step %d", info.root, state.step)
+    return state
+
+
 def load_optimizer(info: RunFolder, state: RunState,
                    optimizer: torch.optim.Optimizer) -> None:
     path = info.root / OPTIMIZER_FILE

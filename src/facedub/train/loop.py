@@ -415,10 +415,4 @@ def _open_run(root: Path, source: Faceset, target: Faceset, coverage: Coverage,
     # Built after the move, so its state lives beside the parameters (loading casts it).
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.5, 0.999),
                                   weight_decay=config.weight_decay)
-    if state is None:
-        state = ckpt.RunState(step=0, train_seconds=0.0, losses={}, seed=config.seed)
-    else:
-        ckpt.load_optimizer(info, state, optimizer)
-        ckpt.trim_log(root, state.step)
-        log.info("resuming %s at step %d", root, state.step)
-    return info, state, model, optimizer
+    return info, ckpt.start_or_resume(info, state, optimizer, config.seed), model, optimizer

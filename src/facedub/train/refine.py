@@ -290,10 +290,4 @@ def _open(root: Path, source: Faceset, config: RefineConfig, device: torch.devic
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.999),
                                   weight_decay=config.weight_decay)
-    if state is None:
-        state = ckpt.RunState(step=0, train_seconds=0.0, losses={}, seed=config.seed)
-    else:
-        ckpt.load_optimizer(info, state, optimizer)
-        ckpt.trim_log(root, state.step)
-        log.info("resuming %s at step %d", root, state.step)
-    return info, state, model, optimizer
+    return info, ckpt.start_or_resume(info, state, optimizer, config.seed), model, optimizer
