@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import logging
 import os
 import signal
@@ -96,8 +97,21 @@ def process_group(distributed: Distributed | None, device: torch.device) -> Iter
     log.info("rank %d of %d joined (%s)", distributed.rank, distributed.world, backend)
     try:
         yield
-    finally:
+    except BaseException:
         dist.destroy_process_group()
+        raise
+    _leave_together()
+
+
+def _leave_together() -> None:
+    """Free what still holds the group (the DDP wrapper's reducer sits in reference
+    cycles), wait for every rank, then destroy the group. Without this a rank could
+    destroy its gloo group while the other was still in its last collective, or the
+    reducer's gloo work would outlive the group until interpreter exit, where gloo aborts
+    the process ("terminate called without an active exception")."""
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 @contextlib.contextmanager
