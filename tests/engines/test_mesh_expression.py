@@ -32,6 +32,7 @@ from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 
 SMILING = "still_biden_frontal.jpg"  # a broad smile, upper teeth showing
+SHOUTING = "still_woman_shouting.jpg"  # mouth wide open, lit from one side
 TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # frame 0: mouth closed, neutral
 CROP = 256
 
@@ -76,6 +77,24 @@ def test_source_interior_covers_its_teeth(smiling: Faceset) -> None:
     interior = mouth_interior(image, landmarks) > 0.5
     assert (teeth & interior).sum() >= 0.95 * teeth.sum()
     assert interior.sum() < 0.8 * lips.sum(), "the lips themselves are not interior"
+
+
+def test_lips_in_shadow_are_not_interior(extracted: Callable[..., Faceset]) -> None:
+    """A mouth lit from one side: its shadowed half of the lower lip is darker than the
+    lips' median by as much as the cavity, but it is lip (judged against the lips near it)."""
+    shouting = extracted(SHOUTING, crop_size=CROP)
+    record = shouting.faces_of()[0]
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    regions = mesh_regions()
+    outer = polygon_mask(landmarks[regions.lips_outer], CROP) > 0.5
+    inner = polygon_mask(landmarks[regions.lips_inner], CROP) > 0.5
+    width = float(np.linalg.norm(landmarks[61, :2] - landmarks[291, :2]))
+    grow = round(0.05 * width)
+    near_inner = cv2.dilate(inner.astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8))
+    lips = outer & ~near_inner.astype(bool)
+    interior = mouth_interior(shouting.load_image(record), landmarks) > 0.5
+    assert (interior & inner).sum() >= 0.95 * inner.sum()
+    assert (interior & lips).sum() < 0.05 * lips.sum()
 
 
 def test_closed_target_mouth_shows_no_source_teeth(smiling: Faceset,

@@ -152,12 +152,14 @@ class MeshEngine:
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         if self.config.keep_target_mouth:
             # The target's lips too, as far as the source's mouth is more open or wider.
+            outline = lips_mask(landmarks, size)
             lips = target_lips_share(source_blendshapes, target.blendshapes)
             if lips > 0.0:
-                kept = np.maximum(kept, lips * lips_mask(landmarks, size))
+                kept = np.maximum(kept, lips * outline)
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
-            # broad smile: the target's own pixels wherever they were warped to.
-            interior = self._warped_interior(blend, raster, size)
+            # broad smile: the target's own pixels wherever they were warped to, inside the
+            # lips (a wide-open source's mesh folds slivers of it onto the chin).
+            interior = self._warped_interior(blend, raster, size) * outline
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
             kept = np.maximum(kept, 1.0 - not_interior)

@@ -22,9 +22,10 @@ from facedub.faces.regions import mesh_regions
 
 MOUTH_CORNERS = (61, 291)
 OPEN_AREA_SHARE = 0.06  # inner loop area / outer loop area above which teeth may show
-TEETH_LIGHTER = 8.0  # Lab L (0..255) above the lips' median that may be teeth ...
+TEETH_LIGHTER = 8.0  # Lab L (0..255) above the nearby lips' that may be teeth ...
 TEETH_GREYER = 0.6  # ... when their chroma is also below this share of the lips' chroma
-CAVITY_DARKER = 35.0  # Lab L below the lips' median: the inside of the mouth
+CAVITY_DARKER = 35.0  # Lab L below the nearby lips': the inside of the mouth
+LOCAL_LIPS = 0.25  # mouth widths: how near the lips a pixel is compared with lie
 
 
 def mouth_interior(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
@@ -39,27 +40,40 @@ def mouth_interior(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     grown = _grow(inner, max(1, round(0.015 * width)))
     interior = grown & outer if outer.any() else grown
     if inner.sum() > OPEN_AREA_SHARE * max(1, int(outer.sum())):
-        interior = _joined(interior, _teeth_or_cavity(image, outer, grown) & outer)
+        interior = _joined(interior, _teeth_or_cavity(image, outer, grown, width) & outer)
     return feather(interior.astype(np.uint8) * 255, -1, 2)
 
 
-def _teeth_or_cavity(image: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+def _teeth_or_cavity(image: np.ndarray, outer: np.ndarray, inner: np.ndarray,
+                     width: float) -> np.ndarray:
     """(S, S) bool: pixels coloured like teeth or like the inside of the mouth, judged
-    against the lips (the outer loop less the grown inner loop)."""
+    against the lips near them (the outer loop less the grown inner loop): a mouth lit
+    from one side has one half of its lips in shadow, and against the lips' overall median
+    that half read as cavity (the shouting photo's lower lip: carried onto the target's
+    chin as a crescent and a bar of its own skin)."""
     lips = outer & ~inner
     if lips.sum() < 20:
         return np.zeros(outer.shape, dtype=bool)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
     lightness = lab[..., 0]
     chroma = np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0)
-    lip_lightness = float(np.median(lightness[lips]))
-    lip_chroma = float(np.median(chroma[lips]))
+    lip_lightness = _near_lips(lightness, lips, LOCAL_LIPS * width)
+    lip_chroma = _near_lips(chroma, lips, LOCAL_LIPS * width)
     teeth = ((lightness > lip_lightness + TEETH_LIGHTER)
              & (chroma < TEETH_GREYER * lip_chroma))
     cavity = lightness < lip_lightness - CAVITY_DARKER
     opened = cv2.morphologyEx((teeth | cavity).astype(np.uint8), cv2.MORPH_OPEN,
                               np.ones((2, 2), np.uint8))
     return opened.astype(bool)
+
+
+def _near_lips(values: np.ndarray, lips: np.ndarray, sigma: float) -> np.ndarray:
+    """(S, S) float32: the lips' mean of `values` around each pixel (a Gaussian of `sigma`
+    pixels normalised over the lips); the lips' median where no lip is near."""
+    weight = lips.astype(np.float32)
+    share = cv2.GaussianBlur(weight, (0, 0), max(1.0, sigma))
+    mean = cv2.GaussianBlur(values * weight, (0, 0), max(1.0, sigma)) / np.maximum(share, 1e-6)
+    return np.where(share > 0.02, mean, float(np.median(values[lips]))).astype(np.float32)
 
 
 def _joined(seed: np.ndarray, candidates: np.ndarray) -> np.ndarray:
