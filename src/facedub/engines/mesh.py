@@ -55,6 +55,7 @@ CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
+LIPS_SURROUND = 0.2  # mouth widths of skin around the target's lips kept with them
 T = TypeVar("T")
 
 
@@ -151,11 +152,12 @@ class MeshEngine:
         kept = self._kept(raster, size, target, landmarks)
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         if self.config.keep_target_mouth:
-            # The target's lips too, as far as the source's mouth is more open or wider.
+            # The target's lips and the skin around them too, as far as the source's mouth
+            # is more open or wider.
             outline = lips_mask(landmarks, size)
             lips = target_lips_share(source_blendshapes, target.blendshapes)
             if lips > 0.0:
-                kept = np.maximum(kept, lips * outline)
+                kept = np.maximum(kept, lips * lips_mask(landmarks, size, LIPS_SURROUND))
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
             # lips (a wide-open source's mesh folds slivers of it onto the chin).

@@ -8,7 +8,9 @@ like teeth (lighter and much greyer than the lips) or like the mouth's cavity (m
 as far as they are joined to the inner loop.
 
 The target's own lips replace the source's where the source's mouth is more open, wider
-or more smiling than the target's (`target_lips_share`, `lips_mask`).
+or more smiling than the target's (`target_lips_share`, `lips_mask`), and so does the skin
+just around them: a smile's corners pulled up and out stay in the skin beside the lips and
+read as a smile on the target's closed ones.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ OPEN_AREA_SHARE = 0.06  # inner loop area / outer loop area above which teeth ma
 TEETH_LIGHTER = 8.0  # Lab L (0..255) above the nearby lips' that may be teeth ...
 TEETH_GREYER = 0.6  # ... when their chroma is also below this share of the lips' chroma
 CAVITY_DARKER = 35.0  # Lab L below the nearby lips': the inside of the mouth
-LOCAL_LIPS = 0.25  # mouth widths: how near the lips a pixel is compared with lie
+LOCAL_LIPS = 0.25  # mouth widths: the reach of the lips each pixel is compared with
 
 
 def mouth_interior(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
@@ -131,9 +133,15 @@ def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
                          0.0, 1.0))
 
 
-def lips_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+def lips_mask(face_landmarks: np.ndarray, size: int, margin: float = 0.0) -> np.ndarray:
     """(size, size) float32: the outer lip outline of `face_landmarks` (478, 2+) in crop
-    pixels, grown by about a pixel at 256 px and softened, so the lips' edge stays whole."""
+    pixels, grown by about a pixel at 256 px and softened, so the lips' edge stays whole;
+    with `margin` (mouth widths), plus the skin around them fading out over that much."""
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
     outer = polygon_mask(points[mesh_regions().lips_outer], size)
-    return feather(outer, -max(1, round(size / 256)), max(2, size // 96))
+    outline = feather(outer, -max(1, round(size / 256)), max(2, size // 96))
+    reach = margin * float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
+    if reach < 2.0:
+        return outline
+    around = feather(outer, -round(0.6 * reach), round(reach))  # half at 0.6, gone by 1.6
+    return np.maximum(outline, around)
