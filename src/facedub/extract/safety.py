@@ -95,6 +95,10 @@ class NudeNetDetector:
                                "(pip install --force-reinstall 'nudenet>=3.4')")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # One thread: the check runs beside the analysis on its own thread, and two
+        # threads cost half as much CPU again for these 16 small frames (spin waits).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(model), options,
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
