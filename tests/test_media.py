@@ -177,3 +177,19 @@ def test_spread_indices_reach_both_ends_without_repeats() -> None:
     assert media.spread_indices(0, 5) == media.spread_indices(5, 0) == ()
     with pytest.raises(FacedubError, match="--crf 52"):
         media.check_crf(52)
+
+
+def test_chosen_frames_come_back_alone_with_the_last_one_if_asked(tmp_path: Path) -> None:
+    frames = [np.full((32, 48, 3), 20 * i, dtype=np.uint8) for i in range(8)]
+    path = tmp_path / "clip.mp4"
+    _write_video(path, frames)
+    every = list(media.iter_frames(path))
+    chosen = list(media.iter_frames(path, indices={1, 4}))
+    assert [f.index for f in chosen] == [1, 4]
+    for frame in chosen:
+        assert np.array_equal(frame.image, every[frame.index].image)
+        assert frame.time == every[frame.index].time
+    with_last = list(media.iter_frames(path, indices={1, 4}, last=True))
+    assert [f.index for f in with_last] == [1, 4, 7]
+    assert np.array_equal(with_last[-1].image, every[7].image)
+    assert [f.index for f in media.iter_frames(path, indices={2, 7}, last=True)] == [2, 7]

@@ -93,3 +93,15 @@ def test_background_sink_refuses_new_items_after_an_error() -> None:
         sink.put(1)
     with pytest.raises(RuntimeError, match="broken"):
         sink.close()
+
+
+def test_opencv_threads_are_set_inside_the_block_and_restored_after() -> None:
+    import cv2
+
+    from facedub.threads import opencv_threads, reuse_freed_memory
+
+    before = cv2.getNumThreads()
+    with opencv_threads(1):
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
+    assert reuse_freed_memory() in (True, False)  # once per process; False off glibc

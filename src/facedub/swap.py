@@ -35,7 +35,7 @@ from facedub.fsutil import atomic_path
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import new_job_id, write_sidecar
 from facedub.provenance.mark import OutputMarks, job_facts, sign_output
-from facedub.threads import BackgroundSink, prefetched
+from facedub.threads import BackgroundSink, opencv_threads, prefetched, reuse_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     (tests); the check itself always runs."""
     progress = progress or NoProgress()
     started = time.monotonic()
+    reuse_freed_memory()
     faceset = analyse_target(target, config, progress, detector)
     swapper = frame_swapper(target, faceset, engine, config)
     size = swapper.size
@@ -137,8 +138,11 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     info = media.probe(target)
     progress.start(info.frame_count, f"swap {target.name}")
     try:
-        count = _write(target, info, out_path, _swap_frames(target, swapper, marks), config,
-                       progress, lambda staged: sign_output(staged, facts, config.config_dir))
+        # The pipeline's stages (decode, engine, compositing, encode) fill the cores.
+        with opencv_threads(1):
+            count = _write(target, info, out_path, _swap_frames(target, swapper, marks),
+                           config, progress,
+                           lambda staged: sign_output(staged, facts, config.config_dir))
     finally:
         progress.finish()
     try:

@@ -154,7 +154,9 @@ def swap(
     from facedub.locations import work_dir as default_work_dir
     from facedub.swap import SwapConfig, check_output_path
     from facedub.swap import swap as run_swap
+    from facedub.threads import reuse_freed_memory
 
+    reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
     inputs = tuple(p for p in (target, source, model, refiner, target_person)
                    if p is not None)
     check_output_path(target, out, inputs)

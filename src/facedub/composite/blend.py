@@ -9,10 +9,18 @@ BLEND_METHODS = ("feather", "poisson")
 
 
 def feather_blend(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Alpha blend: `mask` (S, S) float32 in [0, 1] is the face's share."""
-    alpha = mask[..., None]
-    blended = target.astype(np.float32) + alpha * (face.astype(np.float32) - target)
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    """Alpha blend of uint8 images: `mask` (S, S) float32 in [0, 1] is the face's share.
+    Computed only inside the box where the mask is not 0; outside it the result is the
+    target (the kept eyes and mouth are a small part of the crop)."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    result = np.array(target, dtype=np.uint8)
+    if not rows.size:
+        return result
+    box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+    part, alpha = target[box], mask[box][..., None]
+    blended = part.astype(np.float32) + alpha * (face[box].astype(np.float32) - part)
+    result[box] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    return result
 
 
 def poisson_blend(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:

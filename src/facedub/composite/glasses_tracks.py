@@ -88,7 +88,7 @@ def _judge_frames(judge: GlassesJudge, target: Path, wanted: dict[int, list[Face
     the analysis's crop); the target is decoded up to the last wanted frame."""
     evidence: dict[int, list[float]] = defaultdict(list)
     last = max(wanted)
-    for frame in media.iter_frames(target):
+    for frame in media.iter_frames(target, indices=wanted):  # only those made RGB
         for record in wanted.get(frame.index, ()):
             face_from_frame = record.face_from_frame * scale
             crop = warp_to_face(frame.image, face_from_frame, CROP)

@@ -27,7 +27,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
-from safetensors.torch import load_file
+from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
@@ -42,7 +42,12 @@ from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
 from facedub.faces.masks import face_mask, hair_zone
 from facedub.faces.regions import mesh_regions
-from facedub.models.occluder import OCCLUDER_OUT, OCCLUDER_RES, OccluderNet, occluder_onnx
+from facedub.models.occluder_graph import (
+    OCCLUDER_OUT,
+    OCCLUDER_RES,
+    occluder_graph,
+    occluder_keys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +93,16 @@ class OccluderModel:
         if not path.is_file():
             raise FacedubError(f"{path}: occluder weights missing; reinstall facedub, or "
                                "swap with --occlusion off")
-        net = OccluderNet()
-        missing, unexpected = net.load_state_dict(load_file(str(path)), strict=False)
-        if unexpected or [name for name in missing if "num_batches" not in name]:
+        # NumPy weights and a graph built from them: importing torch for this cost more
+        # CPU than the network's inference on a 200-frame clip.
+        state = load_file(str(path))
+        names = {name for name in state if not name.endswith("num_batches_tracked")}
+        if names != occluder_keys():
             raise FacedubError(f"{path}: not OccluderNet weights; reinstall facedub")
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(occluder_onnx(net.eval()), options,
+        self._session = ort.InferenceSession(occluder_graph(state), options,
                                              providers=["CPUExecutionProvider"])
 
     def probabilities(self, canonical: np.ndarray) -> np.ndarray:

@@ -221,9 +221,9 @@ class MeshEngine:
         rows, columns = _bounds(need > 0.05)
         # The mirror only where it is needed (the forehead under hair, the far side of a
         # turned face): remapping a box instead of the whole crop.
-        map_x, map_y = source_maps(raster, self._vertices[index], mirror.triangles, size)
         box = (rows, columns)
-        texture, cleanness = _split(cv2.remap(crop, map_x[box], map_y[box], cv2.INTER_LINEAR,
+        map_x, map_y = source_maps(raster, self._vertices[index], mirror.triangles, size, box)
+        texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
         used = cleanness * need[box]
         trust = _smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
@@ -242,10 +242,10 @@ class MeshEngine:
         if moved < 0.5 or image.size == 0:
             return image
         map_x, map_y = source_maps(raster, mesh_vertices(target.face_landmarks),
-                                   self._topology.triangles, size)
-        warped = cv2.remap(target.image, map_x[box], map_y[box], cv2.INTER_LINEAR,
+                                   self._topology.triangles, size, box)
+        warped = cv2.remap(target.image, map_x, map_y, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        np.copyto(warped, image, where=(map_x[box] < 0)[..., None])  # outside the mesh
+        np.copyto(warped, image, where=(map_x < 0)[..., None])  # outside the mesh
         return warped
 
     def _direct_maps(self, index: int, raster: TargetRaster, size: int

@@ -104,8 +104,15 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
     """
     size = face.shape[0]
     share = feather(interior, -max(1, round(size / 256)), max(2, round(size / 128)))
-    face = face * (1.0 - share[..., None]) + target.astype(np.float32) * share[..., None]
-    return face, mask * (1.0 - share)
+    # Only the box where the share is not 0 changes (the mouth: a small part of the crop).
+    rows, columns = np.flatnonzero(share.any(axis=1)), np.flatnonzero(share.any(axis=0))
+    face, mask = face.copy(), mask.copy()
+    if rows.size:
+        box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+        part = share[box][..., None]
+        face[box] = face[box] * (1.0 - part) + target[box].astype(np.float32) * part
+        mask[box] = mask[box] * (1.0 - share[box])
+    return face, mask
 
 
 # A source mouth more open, wider or more smiling than the target's leaves its lips

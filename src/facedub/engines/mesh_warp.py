@@ -86,16 +86,38 @@ def _barycentric(points: np.ndarray, triangles: np.ndarray, covering: np.ndarray
 
 
 def source_maps(raster: TargetRaster, source_vertices: np.ndarray, source_triangles: np.ndarray,
-                size: int) -> tuple[np.ndarray, np.ndarray]:
+                size: int, box: tuple[slice, slice] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(size, size) float32 maps for cv2.remap into the source crop; uncovered pixels
-    point outside it (-1)."""
-    corners = source_vertices.astype(np.float32)[source_triangles[raster.triangle]]  # (P,3,2)
-    coordinates = np.einsum("pk,pkd->pd", raster.barycentric, corners)
+    point outside it (-1). With `box` (rows, columns of the crop) only that part of them,
+    the same values: only the raster pixels its upsampling reads are computed."""
+    pixels, triangle, barycentric = raster.pixels, raster.triangle, raster.barycentric
+    if box is not None:
+        near = _near_box(pixels, raster, size, box)
+        pixels, triangle, barycentric = pixels[near], triangle[near], barycentric[near]
+    corners = source_vertices.astype(np.float32)[source_triangles[triangle]]  # (P,3,2)
+    coordinates = np.einsum("pk,pkd->pd", barycentric, corners)
     small = np.full((raster.size * raster.size, 2), -1.0, dtype=np.float32)
-    small[raster.pixels] = coordinates
+    small[pixels] = coordinates
     small_map = small.reshape(raster.size, raster.size, 2)
     full = cv2.resize(small_map, (size, size), interpolation=cv2.INTER_LINEAR)
+    if box is not None:
+        full = full[box]
     return full[..., 0], full[..., 1]
+
+
+def _near_box(pixels: np.ndarray, raster: TargetRaster, size: int,
+              box: tuple[slice, slice]) -> np.ndarray:
+    """Which of the raster's covered `pixels` the linear upsampling to `size` reads for
+    the crop pixels inside `box` (a raster pixel more on every side: no rounding risk)."""
+    rows, columns = np.divmod(pixels, raster.size)
+    near = np.ones(len(pixels), dtype=bool)
+    for coordinate, part in ((rows, box[0]), (columns, box[1])):
+        start, stop, _ = part.indices(size)
+        low = int(np.floor(start * raster.scale)) - 2
+        high = int(np.ceil(stop * raster.scale)) + 2
+        near &= (coordinate >= low) & (coordinate < high)
+    return near
 
 
 def upsample(values: np.ndarray, raster: TargetRaster, size: int) -> np.ndarray:

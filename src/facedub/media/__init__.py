@@ -8,7 +8,7 @@ memory stays flat however long the clip is. Photos are one-frame media.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -99,8 +99,13 @@ def probe(path: Path) -> MediaInfo:
                          bool(container.streams.audio), stream.codec_context.name)
 
 
-def iter_frames(path: Path) -> Iterator[Frame]:
-    """Yield the frames of a video or photo in display order, upright, RGB uint8."""
+def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False
+                ) -> Iterator[Frame]:
+    """Yield the frames of a video or photo in display order, upright, RGB uint8.
+
+    `indices`: only these frames (of a video); the others are decoded but not converted
+    to RGB, which is most of the cost of a frame that is not needed. `last`: the video's
+    final frame as well, when `indices` left it out."""
     path = Path(path)
     _require_file(path)
     if is_photo_path(path):
@@ -112,18 +117,29 @@ def iter_frames(path: Path) -> Iterator[Frame]:
         start = _seconds(stream.start_time, stream.time_base)
         fps = float(stream.average_rate or stream.guessed_rate or 25)
         index = 0
+        skipped: av.VideoFrame | None = None  # the latest frame left out
         try:
             for decoded in container.decode(stream):
-                time = decoded.time - start if decoded.time is not None else index / fps
-                image = _upright(decoded.to_ndarray(format="rgb24"), _rotation_of(decoded))
-                yield Frame(index, time, image)
+                if indices is None or index in indices:
+                    skipped = None
+                    yield _frame(decoded, index, start, fps)
+                elif last:
+                    skipped = decoded
                 index += 1
+            if skipped is not None:
+                yield _frame(skipped, index - 1, start, fps)
         except av.error.FFmpegError as error:
             raise FacedubError(
                 f"{path}: decoding failed after {index} frames ({error}); the file is truncated "
                 "or corrupt: re-export or re-download it") from error
         if index == 0:
             raise FacedubError(f"{path}: the video has no frames; use a clip with picture content")
+
+
+def _frame(decoded: av.VideoFrame, index: int, start: float, fps: float) -> Frame:
+    time = decoded.time - start if decoded.time is not None else index / fps
+    return Frame(index, time, _upright(decoded.to_ndarray(format="rgb24"),
+                                       _rotation_of(decoded)))
 
 
 def read_photo(path: Path) -> np.ndarray:

@@ -11,18 +11,17 @@ tools/train_occluder.py on real face crops with occluders composited in.
 
 from __future__ import annotations
 
-import numpy as np
-import onnx
 import torch
-from onnx import helper, numpy_helper
 from torch import nn
 from torch.nn import functional
 
-OCCLUDER_RES = 128
-OCCLUDER_OUT = OCCLUDER_RES // 2
-BN_EPS = 1e-5  # nn.BatchNorm2d's default
-# Channels at 128, 64, 32, 16 and 8 pixels.
-OCCLUDER_WIDTHS = (8, 16, 32, 48, 64)
+from facedub.models.occluder_graph import (  # noqa: F401 (also this module's names)
+    BN_EPS,
+    OCCLUDER_OUT,
+    OCCLUDER_RES,
+    OCCLUDER_WIDTHS,
+    occluder_graph,
+)
 
 
 def _block(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
@@ -68,49 +67,4 @@ def occluder_onnx(net: OccluderNet) -> bytes:
     directly from its weights: fast, and free of the TorchScript exporter. Input "image"
     (1, 3, 128, 128) RGB in [0, 1]; output "logits" (1, 1, 64, 64)."""
     state = {name: value.detach().numpy() for name, value in net.state_dict().items()}
-    nodes: list[onnx.NodeProto] = []
-    weights: list[onnx.TensorProto] = []
-
-    def constant(name: str, value: np.ndarray) -> str:
-        weights.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
-        return name
-
-    def block(prefix: str, source: str, stride: int = 1) -> str:
-        """Conv, batch norm (folded) and ReLU of the `_block` whose weights are `prefix.*`."""
-        scale = state[f"{prefix}.1.weight"] / np.sqrt(state[f"{prefix}.1.running_var"] + BN_EPS)
-        kernel = state[f"{prefix}.0.weight"] * scale[:, None, None, None]
-        bias = state[f"{prefix}.1.bias"] - state[f"{prefix}.1.running_mean"] * scale
-        nodes.append(helper.make_node(
-            "Conv", [source, constant(f"{prefix}.w", kernel), constant(f"{prefix}.b", bias)],
-            [f"{prefix}.conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride] * 2))
-        nodes.append(helper.make_node("Relu", [f"{prefix}.conv"], [prefix]))
-        return prefix
-
-    nodes.append(helper.make_node("Mul", ["image", constant("two", np.array(2.0))], ["x2"]))
-    nodes.append(helper.make_node("Sub", ["x2", constant("one", np.array(1.0))], ["x"]))
-    x = block("stem", "x")
-    skips = []
-    for level in range(len(net.down)):
-        x = block(f"down.{level}.1", block(f"down.{level}.0", x, stride=2))
-        skips.append(x)
-    skips.pop()
-    scales = constant("scales", np.array([1, 1, 2, 2]))
-    for level in range(len(net.up)):
-        nodes.append(helper.make_node("Resize", [x, "", scales], [f"up.{level}.resized"],
-                                      mode="linear",
-                                      coordinate_transformation_mode="half_pixel"))
-        nodes.append(helper.make_node("Concat", [f"up.{level}.resized", skips.pop()],
-                                      [f"up.{level}.cat"], axis=1))
-        x = block(f"up.{level}", f"up.{level}.cat")
-    nodes.append(helper.make_node(
-        "Conv", [x, constant("head.w", state["head.weight"]),
-                 constant("head.b", state["head.bias"])], ["logits"], kernel_shape=[1, 1]))
-    graph = helper.make_graph(
-        nodes, "occluder",
-        [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT,
-                                       [1, 3, OCCLUDER_RES, OCCLUDER_RES])],
-        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT,
-                                       [1, 1, OCCLUDER_OUT, OCCLUDER_OUT])], weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return bytes(model.SerializeToString())
+    return occluder_graph(state, levels=len(net.down) + 1)

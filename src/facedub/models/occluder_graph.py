@@ -1,0 +1,87 @@
+"""OccluderNet's ONNX graph built from its weights alone, without torch.
+
+The swap runs OccluderNet on onnxruntime; importing torch only to hold its 0.15 M weights
+and fold the batch norms cost about 1.5 s of CPU at every `facedub swap` start (7 ms a
+frame of a 200-frame clip). The weights are read as NumPy arrays (safetensors) and the
+graph written here; facedub.models.occluder (the torch module, for training) builds the
+same graph from its state dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+OCCLUDER_RES = 128
+OCCLUDER_OUT = OCCLUDER_RES // 2
+BN_EPS = 1e-5  # nn.BatchNorm2d's default
+# Channels at 128, 64, 32, 16 and 8 pixels.
+OCCLUDER_WIDTHS = (8, 16, 32, 48, 64)
+_BLOCK_KEYS = ("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var")
+
+
+def _block_prefixes(levels: int) -> list[str]:
+    down = [f"down.{level}.{part}" for level in range(levels - 1) for part in (0, 1)]
+    return ["stem", *down, *(f"up.{level}" for level in range(levels - 2))]
+
+
+def occluder_keys(levels: int = len(OCCLUDER_WIDTHS)) -> set[str]:
+    """The state-dict names the graph needs (batch norms' `num_batches_tracked` aside)."""
+    keys = {f"{prefix}.{key}" for prefix in _block_prefixes(levels) for key in _BLOCK_KEYS}
+    return keys | {"head.weight", "head.bias"}
+
+
+def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_WIDTHS)
+                   ) -> bytes:
+    """The ONNX graph of OccluderNet with `levels` widths from its state dict (NumPy),
+    batch norm folded into the convolutions. Input "image" (1, 3, 128, 128) RGB in
+    [0, 1]; output "logits" (1, 1, 64, 64)."""
+    nodes: list[onnx.NodeProto] = []
+    weights: list[onnx.TensorProto] = []
+
+    def constant(name: str, value: np.ndarray) -> str:
+        weights.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
+        return name
+
+    def block(prefix: str, source: str, stride: int = 1) -> str:
+        """Conv, batch norm (folded) and ReLU of the `_block` whose weights are `prefix.*`."""
+        scale = state[f"{prefix}.1.weight"] / np.sqrt(state[f"{prefix}.1.running_var"] + BN_EPS)
+        kernel = state[f"{prefix}.0.weight"] * scale[:, None, None, None]
+        bias = state[f"{prefix}.1.bias"] - state[f"{prefix}.1.running_mean"] * scale
+        nodes.append(helper.make_node(
+            "Conv", [source, constant(f"{prefix}.w", kernel), constant(f"{prefix}.b", bias)],
+            [f"{prefix}.conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride] * 2))
+        nodes.append(helper.make_node("Relu", [f"{prefix}.conv"], [prefix]))
+        return prefix
+
+    nodes.append(helper.make_node("Mul", ["image", constant("two", np.array(2.0))], ["x2"]))
+    nodes.append(helper.make_node("Sub", ["x2", constant("one", np.array(1.0))], ["x"]))
+    x = block("stem", "x")
+    skips = []
+    for level in range(levels - 1):
+        x = block(f"down.{level}.1", block(f"down.{level}.0", x, stride=2))
+        skips.append(x)
+    skips.pop()
+    scales = constant("scales", np.array([1, 1, 2, 2]))
+    for level in range(levels - 2):
+        nodes.append(helper.make_node("Resize", [x, "", scales], [f"up.{level}.resized"],
+                                      mode="linear",
+                                      coordinate_transformation_mode="half_pixel"))
+        nodes.append(helper.make_node("Concat", [f"up.{level}.resized", skips.pop()],
+                                      [f"up.{level}.cat"], axis=1))
+        x = block(f"up.{level}", f"up.{level}.cat")
+    nodes.append(helper.make_node(
+        "Conv", [x, constant("head.w", state["head.weight"]),
+                 constant("head.b", state["head.bias"])], ["logits"], kernel_shape=[1, 1]))
+    graph = helper.make_graph(
+        nodes, "occluder",
+        [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT,
+                                       [1, 3, OCCLUDER_RES, OCCLUDER_RES])],
+        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT,
+                                       [1, 1, OCCLUDER_OUT, OCCLUDER_OUT])], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
