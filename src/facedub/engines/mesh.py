@@ -16,7 +16,11 @@ import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_clean import clean_weights
-from facedub.engines.mesh_expression import region_weights, target_expression_lines
+from facedub.engines.mesh_expression import (
+    UsualExpression,
+    region_weights,
+    target_expression_lines,
+)
 from facedub.engines.mesh_mouth import (
     keep_target_interior,
     lips_mask,
@@ -111,6 +115,7 @@ class MeshEngine:
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
         self._blend_by_track: dict[int, dict[int, float]] = {}
+        self._usual = UsualExpression()  # per target track, for its expression lines
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -166,11 +171,14 @@ class MeshEngine:
         image[box] += kept[box][..., None] * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
-            weights = region_weights(source_blendshapes, target.blendshapes)
+            weights = region_weights(source_blendshapes, target.blendshapes,
+                                     self._usual.update(target.track, target.blendshapes))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights)
+        kept_image = target.image.copy()
+        kept_image[box] = np.clip(reshaped + 0.5, 0, 255).astype(np.uint8)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
-                           kept=kept)
+                           kept=kept, kept_image=kept_image)
 
     def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int
                          ) -> np.ndarray:
