@@ -56,6 +56,7 @@ FOLD_DOWN = 0.2  # ... and this many below the mouth corners
 FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaussian sigma)
 LID_BRIGHT = 6.0  # L units the source's lids may be brighter than their surroundings
 LID_CHROMA = 0.15  # share of the source's chroma detail kept on the lids
+OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is no lid
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
@@ -148,11 +149,14 @@ def lid_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
     regions = mesh_regions()
     zones = [_hull(np.concatenate([points[eye], points[brow]]), small)
-             * (1.0 - polygon_mask(points[eye], small))
              for eye, brow in ((regions.left_eye, regions.left_eyebrow),
                                (regions.right_eye, regions.right_eyebrow))]
-    lids = cv2.GaussianBlur(np.maximum(*zones).astype(np.float32), (0, 0),
-                            max(0.5, small * FEATURE_SOFT))
+    lids = cv2.GaussianBlur(np.maximum(*zones), (0, 0), max(0.5, small * FEATURE_SOFT))
+    # Not the middle of the opening (the source's whites and iris, where the target's eyes
+    # are not kept), but up to the lash line: eye shadow reaches it.
+    for eye in (regions.left_eye, regions.right_eye):
+        centre = points[eye].mean(axis=0)
+        lids *= 1.0 - polygon_mask(centre + OPENING * (points[eye] - centre), small)
     weights: np.ndarray = cv2.resize(lids, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
 

@@ -187,14 +187,20 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
     broad = {region.name for region in LINE_REGIONS if region.broad}
-    fade = line_weight_map(points, work, {name: weight for name, weight
-                                          in weights.fade.items() if name not in broad})
-    shading = line_weight_map(points, work, {name: weight for name, weight
-                                             in weights.fade.items() if name in broad})
-    deepen = line_weight_map(points, work, weights.deepen)
-    if not (np.maximum(np.maximum(fade, deepen), shading) > 1e-3).any():
+
+    def weight_map(region_weights: dict[str, float], broadly: bool) -> np.ndarray:
+        return line_weight_map(points, work, {name: weight for name, weight
+                                              in region_weights.items()
+                                              if (name in broad) == broadly})
+
+    # The broad regions take the target's whole band where the source's expression is
+    # stronger, and its darker whole band where the target's is (an open mouth's shading).
+    fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
+    deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
+    if not (np.maximum.reduce([fade, deepen, shading, shadow]) > 1e-3).any():
         return face
-    return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading)
+    return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
+                               shadow)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -216,13 +222,15 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 
 def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
-                        shading: np.ndarray | None = None) -> np.ndarray:
+                        shading: np.ndarray | None = None, shadow: np.ndarray | None = None
+                        ) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
-    broad shading) replaced by the target's as far as `shading` says (None: nowhere).
+    broad shading) replaced by the target's as far as `shading` says, darkened to it as
+    far as `shadow` says (None: nowhere).
 
-    `face`, `target` (S, S, 3) uint8 RGB; `fade`, `deepen`, `shading` (W, W) with W <= S:
+    `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
     or None for the whole crop. Only lightness changes (YCrCb's Y, multiplied), so
     the face keeps its own colour and a lifted crease does not turn orange. Thin foreign
@@ -231,7 +239,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     """
     deepen = np.zeros_like(fade) if deepen is None else deepen
     shading = np.zeros_like(fade) if shading is None else shading
-    anywhere = np.maximum(np.maximum(fade, deepen), shading)
+    shadow = np.zeros_like(fade) if shadow is None else shadow
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow])
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -243,9 +252,9 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     creases = (np.clip(_band(target_log, skin, CREASE_WIDTH), -BAND_LIMIT, BAND_LIMIT)
                - _band(face_log, skin, CREASE_WIDTH))
     change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
-    if (shading > 1e-3).any():
-        change += shading * (np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT)
-                             - _band(face_log, skin))
+    if (np.maximum(shading, shadow) > 1e-3).any():
+        whole = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT) - _band(face_log, skin)
+        change += shading * whole + shadow * np.minimum(whole, 0.0)
     change *= (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
     change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
     if work != size:
