@@ -74,8 +74,8 @@ class LineRegion:
 
 LINE_REGIONS = (
     LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
-               _both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
-                     "mouthStretch"), broad=True),
+               (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
+                       "mouthStretch"), "jawOpen"), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp")),
