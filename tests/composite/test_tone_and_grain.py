@@ -86,3 +86,40 @@ def test_a_dark_fold_on_the_skin_is_flattened_but_not_on_the_features() -> None:
     depth_skin = int(on_skin[beside[1], beside[0]].sum()) - int(on_skin[fold[1], fold[0]].sum())
     assert depth_plain > 90
     assert depth_skin < depth_plain / 2
+
+
+def test_a_dark_sources_pale_lids_do_not_become_pale_patches() -> None:
+    """A dark-skinned source's pale, bluish lid (+30 L on its own skin) is not added whole
+    to a light target's skin; its dark lid crease still is."""
+    from facedub.composite.tone import lid_weights
+    from facedub.faces.regions import mesh_regions
+    from facedub.faces.template import face_template
+
+    template = face_template()[:, :2]
+    points = (template - template.mean(axis=0)) * (SIZE * 0.35) + SIZE / 2
+    lids = lid_weights(points, SIZE)
+    regions = mesh_regions()
+    eye = points[regions.left_eye].mean(axis=0)
+    brow = points[regions.left_eyebrow].mean(axis=0)
+    lid = (eye + brow) / 2
+    cheek = points[205]
+    assert lids[round(lid[1]), round(lid[0])] > 0.7
+    assert lids[round(eye[1]), round(eye[0])] < 0.5  # the opening is the target's own
+    assert lids[round(cheek[1]), round(cheek[0])] < 0.1
+
+    target = _skin(200, 0)
+    source = _skin(70, 1)
+    cv2.circle(source, (40, 40), 8, (150, 160, 190), -1)  # a pale, bluish lid
+    cv2.line(source, (20, 90), (60, 90), (25, 20, 18), 2)  # a dark lid crease
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    everywhere = np.ones((SIZE, SIZE), dtype=np.float32)
+    plain = to_lab(from_lab(carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16)))
+    on_lids = to_lab(from_lab(carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16,
+                                           lids=everywhere)))
+    background = (40, 70)
+    for result, pale in ((plain, True), (on_lids, False)):
+        lift = result[40, 40, 0] - result[background[1], background[0], 0]
+        blue = result[background[1], background[0], 2] - result[40, 40, 2]
+        assert (lift > 15) == pale and (blue > 6) == pale
+    crease = on_lids[background[1], background[0], 0] - on_lids[90, 40, 0]
+    assert crease > 10

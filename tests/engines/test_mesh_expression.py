@@ -16,7 +16,9 @@ from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression import (
+    CREASE_WIDTH,
     SOURCE_THIN_LINE,
+    UsualExpression,
     expression_band,
     follow_target_lines,
     foreign_lines,
@@ -112,9 +114,12 @@ def test_closed_target_mouth_shows_no_source_teeth(smiling: Faceset,
 
 
 def test_smile_lines_follow_the_target(smiling: Faceset, closed_mouth: TargetFace) -> None:
+    """The smiling source's creases on the cheeks (its crease band darker than the
+    neutral target's) fade; they are not replaced by the target's own face."""
     source_smile = smiling.faces_of()[0].blendshapes
     weights = region_weights(source_smile, closed_mouth.blendshapes)
-    assert weights["cheeks"] == 1.0, "a broad smile onto a neutral face differs fully"
+    assert weights.fade["cheeks"] == 1.0, "a broad smile onto a neutral face differs fully"
+    assert weights.deepen["cheeks"] == 0.0, "the neutral target has no smile lines to give"
     with_lines = MeshEngine(smiling, MeshEngineConfig(follow=1.0)).swap_face(closed_mouth)
     borrowed = MeshEngine(smiling, MeshEngineConfig(follow=1.0, target_expression_lines=False)
                           ).swap_face(closed_mouth)
@@ -123,20 +128,42 @@ def test_smile_lines_follow_the_target(smiling: Faceset, closed_mouth: TargetFac
               & (foreign_lines(closed_mouth.image) < 0.1)
               & (foreign_lines(borrowed.image, SOURCE_THIN_LINE) < 0.1))
     assert region.sum() > 0.02 * CROP * CROP
-    target_band = expression_band(closed_mouth.image)[region]
-    kept = np.abs(expression_band(with_lines.image)[region] - target_band).mean()
-    carried = np.abs(expression_band(borrowed.image)[region] - target_band).mean()
-    assert kept < 0.6 * carried
-    assert np.corrcoef(expression_band(with_lines.image)[region], target_band)[0, 1] > 0.8
+    target_band = expression_band(closed_mouth.image, width=CREASE_WIDTH)[region]
+
+    def darker(image: np.ndarray) -> float:
+        band = expression_band(image, width=CREASE_WIDTH)[region]
+        return float(np.maximum(target_band - band, 0.0).mean())
+
+    assert darker(with_lines.image) < 0.5 * darker(borrowed.image)
 
 
-def test_equal_expressions_keep_the_source_lines() -> None:
+def test_lines_move_only_as_the_expressions_differ() -> None:
     blendshapes = np.full(len(BLENDSHAPE_NAMES), 0.3, dtype=np.float32)
-    assert set(region_weights(blendshapes, blendshapes).values()) == {0.0}
+    same = region_weights(blendshapes, blendshapes)
+    assert set(same.fade.values()) == set(same.deepen.values()) == {0.0}
     frowning = blendshapes.copy()
-    frowning[BLENDSHAPE_NAMES.index("browDownLeft")] = 0.9
+    frowning[BLENDSHAPE_NAMES.index("browDownLeft")] = 1.0
     weights = region_weights(blendshapes, frowning)
-    assert weights["between brows"] == 1.0 and weights["cheeks"] == 0.0
+    assert weights.deepen["between brows"] > 0.99 and weights.fade["between brows"] == 0.0
+    assert weights.deepen["cheeks"] == weights.fade["cheeks"] == 0.0
+    # The other way round the source's frown fades, and the target's gives nothing.
+    reverse = region_weights(frowning, blendshapes)
+    assert reverse.fade["between brows"] > 0.99 and reverse.deepen["between brows"] == 0.0
+    # A target that always frowns this much (its usual) gives its lines to no one.
+    usual = region_weights(blendshapes, frowning, target_usual=frowning)
+    assert usual.deepen["between brows"] == 0.0
+
+
+def test_usual_expression_is_the_tracks_low_quantile() -> None:
+    usual = UsualExpression()
+    rest = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    squint = rest.copy()
+    squint[BLENDSHAPE_NAMES.index("eyeSquintLeft")] = 0.8
+    assert np.array_equal(usual.update(0, squint), squint), "the first frame is its own usual"
+    for _ in range(10):
+        usual.update(0, rest)
+    assert float(usual.update(0, squint).max()) < 0.05
+    assert np.array_equal(usual.update(1, squint), squint), "each track its own"
 
 
 def test_glasses_rims_are_foreign_but_a_soft_crease_is_not() -> None:
@@ -191,15 +218,41 @@ def test_band_is_measured_against_the_skin_not_the_hair() -> None:
 
 
 def test_a_borrowed_fold_goes_wholly() -> None:
-    """Where the target's lines are taken in full, the source's fold is gone, also near
+    """Where the target's shading is taken in full, the source's fold is gone, also near
     dark hair (whose lift of the band once clipped the target's band and kept most of the
     fold)."""
     folded, skin = _skin_disc(fold=True)
     plain, _ = _skin_disc(fold=False)
     weight = np.zeros((256, 256), dtype=np.float32)
     weight[60:200, 35:95] = 1.0
-    result = follow_target_lines(folded, plain, cv2.GaussianBlur(weight, (0, 0), 3), skin)
+    nowhere = np.zeros_like(weight)
+    result = follow_target_lines(folded, plain, nowhere, skin, nowhere,
+                                 cv2.GaussianBlur(weight, (0, 0), 3))
     row = (slice(110, 150), slice(59, 72))
     before = np.abs(expression_band(folded, skin) - expression_band(plain, skin))[row].max()
     after = np.abs(expression_band(result, skin) - expression_band(plain, skin))[row].max()
     assert after < 0.2 * before
+
+
+def test_a_crease_fades_and_the_targets_crease_deepens() -> None:
+    """`fade` lifts only the source's darker creases, `deepen` takes only the target's
+    darker ones: neither puts the other face's light structure on the source."""
+    folded, skin = _skin_disc(fold=True)
+    plain, _ = _skin_disc(fold=False)
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[60:200, 35:95] = 1.0
+    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    nowhere = np.zeros_like(weight)
+    row = (slice(110, 150), slice(62, 69))  # on the fold
+    faded = follow_target_lines(folded, plain, weight, skin, nowhere)
+    kept = follow_target_lines(folded, plain, nowhere, skin, weight)  # the target has none
+    deepened = follow_target_lines(plain, folded, nowhere, skin, weight)
+    not_faded = follow_target_lines(plain, folded, weight, skin, nowhere)
+
+    def luma(image: np.ndarray) -> float:
+        return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[row].mean())
+
+    assert luma(faded) - luma(folded) > 0.4 * (luma(plain) - luma(folded))
+    assert abs(luma(kept) - luma(folded)) < 2.0
+    assert luma(plain) - luma(deepened) > 0.4 * (luma(plain) - luma(folded))
+    assert abs(luma(not_faded) - luma(plain)) < 2.0

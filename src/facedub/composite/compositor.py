@@ -34,7 +34,7 @@ from facedub.composite.occlusion import (
     edge_occluders,
 )
 from facedub.composite.occlusion_cues import with_lens_highlights
-from facedub.composite.tone import carry_detail, skin_weights
+from facedub.composite.tone import carry_detail, lid_weights, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
@@ -150,7 +150,10 @@ class Compositor:
             state.grain = grain_levels(face, target.image, mask, state.grain)
             face = add_grain(face, state.grain, mask, self._rng)
         if swapped.kept is not None:  # the target's own eyes and mouth: not recoloured
-            face = feather_blend(swapped.image, face, swapped.kept)
+            # Pasted from the target's own pixels where the engine has them: its image
+            # mixes the source's in the kept margin, uncoloured (a dark source's pale lids).
+            kept_image = swapped.image if swapped.kept_image is None else swapped.kept_image
+            face = feather_blend(kept_image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)
         else:
@@ -174,8 +177,9 @@ class Compositor:
             target_half = to_lab(cv2.resize(target.image, (size // 2, size // 2),
                                             interpolation=cv2.INTER_AREA))
             skin = skin_weights(target.face_landmarks, size)
+            lids = lid_weights(target.face_landmarks, size)
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
-                np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin))
+                np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin, lids=lids))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

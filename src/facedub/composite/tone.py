@@ -19,7 +19,12 @@ target's middle band outright, or lifting it on all the skin, removed the fold t
 the source's cheek, jaw and beard shading went with it: nearer-the-source fell (Biden
 onto d18 100% -> 80%, hair-forehead 98% -> 75%) and the target's glasses rims showed.
 The features (eyes and lids, brows, nostrils, lips and the upper lip) keep all of the
-source's detail.
+source's detail, but for one thing: on the lids (`lid_weights`) the source's detail may
+be brighter than its surroundings only by LID_BRIGHT L units (softly), and only
+LID_CHROMA of its colour detail is kept. A dark-skinned source's lid highlight or pale
+eye shadow is +30 L against its own skin; added to a light target's skin it became a
+pale, bluish patch over each eye. Its dark lid creases and lashes (identity) pass as
+before.
 
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
@@ -49,16 +54,22 @@ MOUTH_GROW = 1 / 96  # ... the lips, nostrils and upper lip this share
 FOLD_OUT = 0.35  # the fold zones reach this many eye-corner distances out from the nose ...
 FOLD_DOWN = 0.2  # ... and this many below the mouth corners
 FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaussian sigma)
+LID_BRIGHT = 6.0  # L units the source's lids may be brighter than their surroundings
+LID_CHROMA = 0.15  # share of the source's chroma detail kept on the lids
+OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is no lid
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sigma: float, chroma_detail: float = CHROMA_DETAIL,
-                 skin: np.ndarray | None = None) -> np.ndarray:
+                 skin: np.ndarray | None = None, lids: np.ndarray | None = None
+                 ) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
     and sigma is darker than the target's there by at most DARK_BAND (+ DARK_SOFT,
     softly), and its fine detail is limited by SKIN_FLOOR instead of DETAIL_FLOOR.
+    Where `lids` (S, S) in [0, 1] is given, the face's lightness detail is brighter by at
+    most LID_BRIGHT (softly) and only LID_CHROMA of its chroma detail is kept.
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -87,16 +98,22 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base = target_low.copy()
         target_base[..., 0] += skin_half * lift
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+    # The limit of brighter detail, and the share of chroma detail kept.
+    bright = limit
+    chroma = np.full_like(limit, chroma_detail)
+    if lids is not None:
+        lids_half = _resized(lids, half)
+        bright = limit + lids_half * (LID_BRIGHT - limit)
+        chroma = chroma + lids_half * (LID_CHROMA - chroma_detail)
     # Upsampled together: result = target base + limited (face - face base) in L, and
-    # target base + chroma_detail * (face - face base) in a and b.
-    smooth = np.dstack([face_base[..., 0], target_base[..., 0], limit,
-                        target_base[..., 1:] - chroma_detail * face_base[..., 1:]])
-    smooth = _resized(smooth, size)
+    # target base + chroma * (face - face base) in a and b.
+    smooth = _resized(np.dstack([face_base, target_base, limit, bright, chroma]), size)
+    face_base, target_base = smooth[..., :3], smooth[..., 3:6]
+    detail = face_lab - face_base
+    limit = np.where(detail[..., 0] > 0, smooth[..., 7], smooth[..., 6])
     result = np.empty_like(face_lab)
-    limit_full = smooth[..., 2]
-    result[..., 0] = smooth[..., 1] + limit_full * np.tanh(
-        (face_lab[..., 0] - smooth[..., 0]) / limit_full)
-    result[..., 1:] = smooth[..., 3:] + chroma_detail * face_lab[..., 1:]
+    result[..., 0] = target_base[..., 0] + limit * np.tanh(detail[..., 0] / limit)
+    result[..., 1:] = target_base[..., 1:] + smooth[..., 8:9] * detail[..., 1:]
     return result
 
 
@@ -122,6 +139,25 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     features = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
     weights: np.ndarray = cv2.resize((1.0 - features) * _fold_zones(points, small),
                                      (size, size), interpolation=cv2.INTER_LINEAR)
+    return weights
+
+
+def lid_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 on the lids, from each eye's contour up to and over its brow
+    (the eye opening itself excluded), soft-edged; built at quarter size."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    zones = [_hull(np.concatenate([points[eye], points[brow]]), small)
+             for eye, brow in ((regions.left_eye, regions.left_eyebrow),
+                               (regions.right_eye, regions.right_eyebrow))]
+    lids = cv2.GaussianBlur(np.maximum(*zones), (0, 0), max(0.5, small * FEATURE_SOFT))
+    # Not the middle of the opening (the source's whites and iris, where the target's eyes
+    # are not kept), but up to the lash line: eye shadow reaches it.
+    for eye in (regions.left_eye, regions.right_eye):
+        centre = points[eye].mean(axis=0)
+        lids *= 1.0 - polygon_mask(centre + OPENING * (points[eye] - centre), small)
+    weights: np.ndarray = cv2.resize(lids, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
 
 

@@ -39,12 +39,15 @@ class SwappedFace:
     is valid (the compositor intersects it with the target's landmark mask); `kept`
     (S, S) float32 in [0, 1] or None: where `image` shows the target's own pixels (its eyes
     and mouth opening, possibly moved with the face shape), which the compositor leaves
-    uncoloured.
+    uncoloured; `kept_image` (S, S, 3) uint8 or None: those pixels of the target alone
+    (`image` mixes them with the source's where `kept` is partial), what the compositor
+    pastes back (None: `image`).
     """
 
     image: np.ndarray
     mask: np.ndarray
     kept: np.ndarray | None = None
+    kept_image: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,11 @@ import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_clean import clean_weights
-from facedub.engines.mesh_expression import region_weights, target_expression_lines
+from facedub.engines.mesh_expression import (
+    UsualExpression,
+    region_weights,
+    target_expression_lines,
+)
 from facedub.engines.mesh_mouth import (
     keep_target_interior,
     lips_mask,
@@ -112,6 +116,7 @@ class MeshEngine:
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
         self._blend_by_track: dict[int, dict[int, float]] = {}
+        self._usual = UsualExpression()  # per target track, for its expression lines
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -149,7 +154,7 @@ class MeshEngine:
         image += unclean[..., None] * (target.image - image)
         # The target itself where it keeps its eyes and mouth, reshaped like the source so
         # they move with the features around them.
-        kept = self._kept(raster, size, target, landmarks)
+        kept, eyes = self._kept(raster, size, target, landmarks)
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         if self.config.keep_target_mouth:
             # The target's lips and the skin around them too, as far as the source's mouth
@@ -170,11 +175,18 @@ class MeshEngine:
         image[box] += kept[box][..., None] * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
-            weights = region_weights(source_blendshapes, target.blendshapes)
+            weights = region_weights(source_blendshapes, target.blendshapes,
+                                     self._usual.update(target.track, target.blendshapes))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights)
+        # What the compositor pastes back uncoloured: around the eyes the target's pixels
+        # alone (the mixed margin's source pixels were a dark source's pale, bluish lids).
+        kept_image = image_u8.copy()
+        around_eyes = eyes[box] > 0.01
+        kept_image[box][around_eyes] = np.clip(reshaped[around_eyes] + 0.5, 0, 255).astype(
+            np.uint8)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
-                           kept=kept)
+                           kept=kept, kept_image=kept_image)
 
     def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int
                          ) -> np.ndarray:
@@ -323,18 +335,20 @@ class MeshEngine:
         return kept
 
     def _kept(self, raster: TargetRaster, size: int, target: TargetFace,
-              landmarks: np.ndarray) -> np.ndarray:
-        """(S, S) float32: where the target keeps its own eyes and mouth opening (feathered
-        a little so lids and lips meet softly). The kept eyes reach past their contour over
-        the lashes, further when the target blinks."""
+              landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(S, S) float32 each: where the target keeps its own eyes and mouth opening
+        (feathered a little so lids and lips meet softly), and of that the eyes. The kept
+        eyes reach past their contour over the lashes, further when the target blinks."""
         kept = np.zeros((size, size), dtype=np.float32)
+        eyes = kept
         if self.config.keep_target_mouth:
             mouth = upsample(self._topology.mouth_opening[raster.triangle].astype(np.float32),
                              raster, size)
             kept = feather(mouth, erode=-2, blur=max(2, size // 96))
         if self.config.keep_target_eyes:
-            kept = np.maximum(kept, self._kept_eyes(target, size, landmarks))
-        return kept
+            eyes = self._kept_eyes(target, size, landmarks)
+            kept = np.maximum(kept, eyes)
+        return kept, eyes
 
     def _kept_eyes(self, target: TargetFace, size: int, landmarks: np.ndarray) -> np.ndarray:
         """(S, S) float32: the eye openings of `landmarks`, grown by EYE_MARGIN (plus

@@ -11,10 +11,18 @@ into it. Two things leak when the source smiles or shouts and the target does no
   the texture and shows the target's own pixels there.
 - expression lines: smile folds, raised cheeks, crow's feet, frown and forehead lines.
   They live in a middle band of spatial frequencies, between pores and the face's broad
-  shading. `follow_target_lines` takes that band from the target, region by region, as
-  far as the source's and the target's blendshapes for that region differ; the source
-  keeps its pores and colour, and the compositor's relighting carries the target's broad
-  shading (raised cheeks) below the band.
+  shading. `follow_target_lines` moves that band toward the target's, region by region,
+  only in the direction the expressions differ: where the source shows a region's
+  expression more than the target (a smile onto a still face), the source's band is
+  lifted where it is darker than the target's (its folds fade); where the target shows
+  it more than the source *and* more than it usually does (a squint onto a neutral
+  photo), the target's darker band is taken (its creases come). Taking the target's band
+  whole in every region that differed put so much of the target's face onto a source
+  photo of another expression that face recognition read the target (border-photo:
+  nearer the source 95% without the lines, 0% with them); MediaPipe's blendshapes carry
+  a per-person bias too (d3's eyeSquint rests at 0.55), hence "more than it usually
+  does" (`UsualExpression`). The source keeps its pores and colour, and the compositor's
+  relighting carries the target's broad shading (raised cheeks) below the band.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
@@ -22,6 +30,7 @@ All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 from __future__ import annotations
 
 import functools
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -60,20 +69,28 @@ class LineRegion:
     name: str
     polygons: tuple[tuple[tuple[float, float], ...], ...]
     blendshapes: tuple[str, ...]
+    broad: bool = False  # its lines include broad shading (S / 8), not only creases
 
 
 LINE_REGIONS = (
     LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
-               _both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
-                     "mouthStretch")),
+               (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
+                       "mouthStretch"), "jawOpen"), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
 )
-UNCHANGED = 0.05  # blendshape differences below this leave a region's lines as they are
-FULL_CHANGE = 0.3  # ... and from this on its lines are wholly the target's
+# A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
+# FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly; the border photo's
+# slight smile, 0.33, a little).
+UNCHANGED = 0.2
+FULL_CHANGE = 0.7
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
+# Creases (crow's feet, frown and forehead lines) are thin: their band reaches only to a
+# Gaussian of S / 32. Only the cheeks' fold and raised-cheek shading is broad (S / 8);
+# lifting the whole S / 8 band on every region flattened the source's own relief there.
+CREASE_WIDTH = 1 / 32
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
@@ -85,18 +102,54 @@ SOURCE_THIN_LINE = 0.25  # the same in the warped source: its hair strands, not 
 OFF_SKIN_CHROMA = (15.0, 25.0)
 
 
-def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
-                   ) -> dict[str, float]:
-    """How much of each region's lines to take from the target, 0..1, from two (52,)
-    blendshape vectors: the largest difference of the region's blendshapes, ramped from
-    UNCHANGED to FULL_CHANGE."""
-    weights = {}
+USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
+USUAL_FRAMES = 250  # ... over its last this many frames
+
+
+@dataclass(frozen=True)
+class LineWeights:
+    """Per region name, 0..1: how far the source's lines darker than the target's are
+    lifted (`fade`: the source shows the region's expression more than the target) and
+    how far the target's darker lines are taken (`deepen`: the target shows it more)."""
+
+    fade: dict[str, float]
+    deepen: dict[str, float]
+
+
+def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
+                   target_usual: np.ndarray | None = None) -> LineWeights:
+    """`LineWeights` from (52,) blendshape vectors: per region the largest signed
+    difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE. The target's
+    excess counts only as far as it is also above `target_usual` (the track's usual
+    values, see `UsualExpression`; None: not known)."""
+    fade, deepen = {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
-        difference = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
-        weights[region.name] = float(np.clip(
-            (difference - UNCHANGED) / (FULL_CHANGE - UNCHANGED), 0.0, 1.0))
-    return weights
+        source, target = source_blendshapes[keys], target_blendshapes[keys]
+        excess = target - source
+        if target_usual is not None:
+            excess = np.minimum(excess, target - target_usual[keys])
+        fade[region.name] = _ramp(float((source - target).max()))
+        deepen[region.name] = _ramp(float(excess.max()))
+    return LineWeights(fade, deepen)
+
+
+def _ramp(difference: float) -> float:
+    return float(np.clip((difference - UNCHANGED) / (FULL_CHANGE - UNCHANGED), 0.0, 1.0))
+
+
+class UsualExpression:
+    """Per target track, its usual blendshapes: the USUAL_QUANTILE percentile of its last
+    USUAL_FRAMES frames (causal: the first frame is its own usual)."""
+
+    def __init__(self) -> None:
+        self._history: dict[int, deque[np.ndarray]] = {}
+
+    def update(self, track: int, blendshapes: np.ndarray) -> np.ndarray:
+        history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
+        history.append(np.asarray(blendshapes, dtype=np.float32))
+        usual: np.ndarray = np.percentile(np.stack(history), USUAL_QUANTILE, axis=0)
+        return usual
 
 
 def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float]
@@ -125,7 +178,7 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
 
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
-                            face_landmarks: np.ndarray, weights: dict[str, float]
+                            face_landmarks: np.ndarray, weights: LineWeights
                             ) -> np.ndarray:
     """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
     crop's pixels and `region_weights` `weights`; the lines are found at half size (the
@@ -133,10 +186,21 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     size = face.shape[0]
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
-    weight_map = line_weight_map(points, work, weights)
-    if not (weight_map > 1e-3).any():
+    broad = {region.name for region in LINE_REGIONS if region.broad}
+
+    def weight_map(region_weights: dict[str, float], broadly: bool) -> np.ndarray:
+        return line_weight_map(points, work, {name: weight for name, weight
+                                              in region_weights.items()
+                                              if (name in broad) == broadly})
+
+    # The broad regions take the target's whole band where the source's expression is
+    # stronger, and its darker whole band where the target's is (an open mouth's shading).
+    fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
+    deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
+    if not (np.maximum.reduce([fade, deepen, shading, shadow]) > 1e-3).any():
         return face
-    return follow_target_lines(face, target, weight_map, skin_mask(points, work))
+    return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
+                               shadow)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -156,29 +220,43 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     return skin.astype(np.float32) / 255.0
 
 
-def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.ndarray,
-                        skin: np.ndarray | None = None) -> np.ndarray:
-    """The face with its expression band replaced by the target's where `weight_map` says.
+def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
+                        skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
+                        shading: np.ndarray | None = None, shadow: np.ndarray | None = None
+                        ) -> np.ndarray:
+    """The face with its crease band (S / 32) moved toward the target's: lifted where it
+    is darker than the target's as far as `fade` says, darkened where the target's is
+    darker as far as `deepen` says; and its whole expression band (S / 8, creases and
+    broad shading) replaced by the target's as far as `shading` says, darkened to it as
+    far as `shadow` says (None: nowhere).
 
-    `face`, `target` (S, S, 3) uint8 RGB; `weight_map` (W, W) with W <= S: the change is
-    worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
+    `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
+    the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
     or None for the whole crop. Only lightness changes (YCrCb's Y, multiplied), so
     the face keeps its own colour and a lifted crease does not turn orange. Thin foreign
     lines are left alone: in the target any (glasses rims, hair), in the face those whose
     colour is off the skin's (hair strands; not its creases). Returns uint8 RGB.
     """
-    if not (weight_map > 1e-3).any():
+    deepen = np.zeros_like(fade) if deepen is None else deepen
+    shading = np.zeros_like(fade) if shading is None else shading
+    shadow = np.zeros_like(fade) if shadow is None else shadow
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow])
+    if not (anywhere > 1e-3).any():
         return face
-    size, work = face.shape[0], weight_map.shape[0]
+    size, work = face.shape[0], fade.shape[0]
     face_log = _log_lightness(_resized(face, work))
     target_log = _log_lightness(_resized(target, work))
-    target_band = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT)
     strands = _foreign(face_log, SOURCE_THIN_LINE)
-    if skin is not None and skin.any() and (strands * weight_map > 0.01).any():
+    if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
         strands *= _off_skin(_resized(face, work), skin)
-    weight_map = weight_map * (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
-    change = np.clip(weight_map * (target_band - _band(face_log, skin)), -GAIN_LIMIT,
-                     GAIN_LIMIT)
+    creases = (np.clip(_band(target_log, skin, CREASE_WIDTH), -BAND_LIMIT, BAND_LIMIT)
+               - _band(face_log, skin, CREASE_WIDTH))
+    change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
+    if (np.maximum(shading, shadow) > 1e-3).any():
+        whole = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT) - _band(face_log, skin)
+        change += shading * whole + shadow * np.minimum(whole, 0.0)
+    change *= (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
+    change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
     # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
@@ -189,15 +267,16 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, weight_map: np.nda
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def expression_band(image: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
+def expression_band(image: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8
+                    ) -> np.ndarray:
     """(S, S) float32: the band of an (S, S, 3) uint8 RGB crop where expression lines
     live: log lightness (see `_log_lightness`) between a Gaussian of FINE_SIGMA (pixels at
-    256 px) and one of S / 8, a little wider than the compositor's relighting (S / 14,
-    which carries most of the target's shading below), so a raised cheek's broad shading
-    is the target's too.
+    256 px) and one of S * `width`: S / 8 by default, a little wider than the compositor's
+    relighting (S / 14, which carries most of the target's shading below), so a raised
+    cheek's broad shading is the target's too; CREASE_WIDTH for creases alone.
     With `skin` (S, S) the broad lightness is the skin's own (normalised blur): dark hair
     or background around a face does not lift the whole face's band."""
-    return _band(_log_lightness(image), skin)
+    return _band(_log_lightness(image), skin, width)
 
 
 def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
@@ -216,15 +295,16 @@ def _log_lightness(image: np.ndarray) -> np.ndarray:
     return np.log(luma * (100.0 / 255.0) + LOG_OFFSET)
 
 
-def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
+def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8
+          ) -> np.ndarray:
     size = log_lightness.shape[0]
     fine = cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
-    wide = _wide_blur(log_lightness, size / 8.0)
+    wide = _wide_blur(log_lightness, size * width)
     if skin is not None and skin.any():
         # Normalised convolution over the skin; outside it (where no weight reaches) the
         # plain blur.
-        share = _wide_blur(skin, size / 8.0)
-        on_skin = _wide_blur(log_lightness * skin, size / 8.0) / np.maximum(share, 1e-3)
+        share = _wide_blur(skin, size * width)
+        on_skin = _wide_blur(log_lightness * skin, size * width) / np.maximum(share, 1e-3)
         wide = np.where(share > 0.05, on_skin, wide)
     return fine - wide
 

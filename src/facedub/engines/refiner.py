@@ -140,7 +140,8 @@ class RefinedEngine:
     def swap_face(self, target: TargetFace) -> SwappedFace:
         swapped = self._base.swap_face(target)
         return SwappedFace(image=refine_face(self._refiner, swapped, target.image),
-                           mask=swapped.mask, kept=swapped.kept)
+                           mask=swapped.mask, kept=swapped.kept,
+                           kept_image=swapped.kept_image)
 
 
 def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
