@@ -246,8 +246,12 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
                                                 faces_dir: Path) -> None:
     """d12's clear frames are plain in only a few of its first 40 frames: enough for the
     track; Katie Hill wears none. The answer is kept beside the analysis."""
-    assert worn_glasses([0.0] * 18 + [1.0] * 6) == 1.0
-    assert worn_glasses([0.0] * 22 + [0.2] * 2) == 0.0  # a few odd frames do not decide
+    assert worn_glasses([(0.0, 0.0)] * 18 + [(0.0, 1.0)] * 6) == 1.0
+    assert worn_glasses([(0.0, 0.0)] * 22 + [(0.0, 0.2)] * 2) == 0.0  # a few odd frames
+    assert worn_glasses([(0.8, 0.0)] * 24) == 1.0  # a bridge in every frame
+    # A bridge in a few frames only, the net marking nothing: shading (clip 11's stage).
+    assert worn_glasses([(0.0, 0.0)] * 18 + [(0.5, 0.0)] * 6) == 0.0
+    assert worn_glasses([(0.0, 0.0)] * 18 + [(0.5, 0.1)] * 6) == 1.0
     judge = OcclusionMasks(OccluderModel())
     for name, expected in ((D12, 1.0), (KATIE, 0.0)):
         faceset = extracted(name, max_frames=40, write_crops=False)
@@ -259,7 +263,8 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
 
 
 class _NoJudge:
-    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
+    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
+                         ) -> tuple[float, float]:
         raise AssertionError("judged again instead of read back")
 
 
