@@ -107,6 +107,52 @@ def test_a_moving_object_over_mouth_and_chin_stays_in_front(
         assert kept[face].mean() > 0.8 * painted[face].mean(), index
 
 
+# Clip 11 (the stage shot): the handheld microphone's head over the performer's chin and
+# lower lip in frames 119-125, a fixed box on it in frame pixels (x0, y0, x1, y1).
+HAMILTON = "clip_facerecognition_hamilton_multiface_mic.mp4"
+MIC_FRAMES = (119, 126)
+MIC_BOX = (226, 128, 246, 140)
+
+
+@pytest.fixture(scope="module")
+def microphone_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+                     ) -> dict[str, list[np.ndarray]]:
+    """Frames 119-125 of clip 11 as a clip, swapped with the mask and without."""
+    folder = tmp_path_factory.mktemp("microphone")
+    clip = folder / "microphone.mp4"
+    info = media.probe(faces_dir / HAMILTON)
+    frames = [f.image for f in media.iter_frames(faces_dir / HAMILTON)
+              if MIC_FRAMES[0] <= f.index < MIC_FRAMES[1]]
+    with media.VideoWriter(clip, info.width, info.height, info.fps, crf=12,
+                           preset="veryfast") as writer:
+        for index, frame in enumerate(frames):
+            writer.write(frame, index / info.fps)
+    engine = MeshEngine(analysed(faces_dir / RUDD, folder / "work", ExtractConfig(crop_size=256)),
+                        source_path=faces_dir / RUDD)
+    results = {"target": [f.image.astype(int) for f in media.iter_frames(clip)]}
+    for mode in ("auto", "off"):
+        out = folder / f"swapped_{mode}.mp4"
+        config = SwapConfig(work_dir=folder / "work", config_dir=folder / "config",
+                            visible_label=False, composite=CompositeConfig(occlusion=mode))
+        swap(clip, engine, out, config)
+        results[mode] = [f.image.astype(int) for f in media.iter_frames(out)]
+    return results
+
+
+def test_a_real_microphone_over_the_chin_is_not_painted_over(
+        microphone_swaps: dict[str, list[np.ndarray]]) -> None:
+    """Real footage: the swap without the mask paints over the microphone's head (24 to
+    38 grey levels from the target there); with it the head stays. It is kept only up to
+    about 8 levels (measured 7.6 to 10.2; the codec's noise on the suit is 1.4): the mask's
+    soft edge still lets a quarter of the swap through on this small, low-contrast head."""
+    x0, y0, x1, y1 = MIC_BOX
+    for index, target in enumerate(microphone_swaps["target"]):
+        kept = np.abs(microphone_swaps["auto"][index] - target)[y0:y1, x0:x1].mean()
+        painted = np.abs(microphone_swaps["off"][index] - target)[y0:y1, x0:x1].mean()
+        assert painted > 18.0, index  # the box is on the swapped face: the test can fail
+        assert kept < 12.0 and kept < 0.5 * painted, index
+
+
 class _Constant:
     """A stand-in model whose probabilities are a fixed map plus noise."""
 
