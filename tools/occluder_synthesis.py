@@ -5,8 +5,10 @@ occlusions, with zero to three things drawn in front of it: a hand (skin texture
 another face, palm and fingers, shaded at its edges), glasses (frames around the eyes,
 tinted lenses with glare; the frames are occluders, the lenses are not), a microphone, a
 pen or cigarette at the lips, a cup or food at the mouth, strands and locks of hair, and
-random objects textured from other crops. The label is where the occluders cover the
-crop. Used by tools/train_occluder.py only.
+random objects textured from other crops, microphone heads at the lips and fingertips
+over the lips and chin. Before them, some faces get looks that are skin and must not be
+marked: strongly coloured lipstick, stage-light highlights, forehead furrows. The label is
+where the occluders cover the crop. Used by tools/train_occluder.py only.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def sample(rng: np.random.Generator, crops: Crops, index: int) -> tuple[np.ndarr
     image = crops.images[index].astype(np.float32) / 255.0
     points = crops.landmarks[index]
     label = np.zeros((RES, RES), np.float32)
+    for look in LOOKS:  # skin that must stay the face: lipstick, stage light, furrows
+        if rng.random() < 0.25:
+            image = look(rng, image, points)
     count = rng.choice([0, 1, 1, 1, 2, 2, 3])
     for _ in range(count):
         painter = PAINTERS[rng.integers(len(PAINTERS))]
@@ -119,6 +124,57 @@ def _microphone(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> L
     rgb += (grid * rng.uniform(0, 0.15))[..., None]
     hard = shape.astype(np.float32) / 255.0
     return np.clip(rgb * _edge_shading(rng, shape)[..., None], 0, 1), _soften(rng, hard), hard
+
+
+def _mic_at_lips(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> Layer:
+    """A handheld microphone's head at and over the lower lip (clip 11's stage shot):
+    dark, rounded, a woven grille, a bright rim where the stage light catches it."""
+    head = points[rng.choice([LOWER_LIP, LOWER_LIP, UPPER_LIP, MOUTH_LEFT, MOUTH_RIGHT])]
+    head = head + rng.normal(0, 3, 2) + np.array([0, rng.uniform(0, 10)])
+    axes = (int(rng.uniform(6, 15)), int(rng.uniform(6, 15)))
+    shape = np.zeros((RES, RES), np.uint8)
+    angle = rng.uniform(np.pi * 0.2, np.pi * 0.8)
+    tail = head + np.array([np.cos(angle), np.sin(angle)]) * 80
+    if rng.random() < 0.8:
+        cv2.line(shape, _pt(head), _pt(tail), 255, int(rng.uniform(4, 10)), cv2.LINE_AA)
+    cv2.ellipse(shape, _pt(head), axes, float(rng.uniform(0, 180)), 0, 360, 255, -1,
+                cv2.LINE_AA)
+    grey = rng.uniform(0.02, 0.35)
+    ys, xs = np.indices((RES, RES)).astype(np.float32)
+    period, turn = rng.uniform(1.5, 4.0), rng.uniform(0, np.pi)
+    weave = (np.sin((xs * np.cos(turn) + ys * np.sin(turn)) * 2 * np.pi / period)
+             * np.sin((-xs * np.sin(turn) + ys * np.cos(turn)) * 2 * np.pi / period))
+    rgb = (grey + weave * rng.uniform(0.0, 0.12))[..., None] * rng.uniform(0.85, 1.15, 3)
+    rim = np.zeros((RES, RES), np.uint8)
+    cv2.ellipse(rim, _pt(head), axes, float(rng.uniform(0, 360)), 0,
+                float(rng.uniform(40, 160)), 255, int(rng.integers(1, 3)), cv2.LINE_AA)
+    rgb = rgb + (rim.astype(np.float32) / 255 * rng.uniform(0.0, 0.8))[..., None]
+    hard = shape.astype(np.float32) / 255.0
+    rgb = rgb * _edge_shading(rng, shape)[..., None]
+    return np.clip(rgb, 0, 1).astype(np.float32), _soften(rng, hard), hard
+
+
+def _fingertips(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> Layer:
+    """Fingertips pressed over the lips or the chin from below (hands held together in
+    front of the mouth): skin on skin, told by the fingers' outlines and shading."""
+    anchor = points[rng.choice([UPPER_LIP, LOWER_LIP, CHIN, CHIN, MOUTH_LEFT, MOUTH_RIGHT])]
+    shape = np.zeros((RES, RES), np.uint8)
+    gaps = np.zeros((RES, RES), np.uint8)
+    count = int(rng.integers(1, 5))
+    width = rng.uniform(5, 10)
+    base_angle = -np.pi / 2 + rng.normal(0, 0.5)
+    start = anchor + rng.normal(0, 4, 2) - np.array([width * (count - 1) / 2, 0])
+    for finger in range(count):
+        tip = start + np.array([finger * width * 0.95, rng.normal(0, 3)])
+        angle = base_angle + rng.normal(0, 0.15)
+        root = tip - np.array([np.cos(angle), np.sin(angle)]) * rng.uniform(30, 70)
+        cv2.line(shape, _pt(tip), _pt(root), 255, int(width), cv2.LINE_AA)
+        cv2.line(gaps, _pt(tip), _pt(root), 255, 1, cv2.LINE_AA)
+    hard = shape.astype(np.float32) / 255.0
+    rgb = _skin_texture(rng, crops) * _edge_shading(rng, shape)[..., None]
+    edges = cv2.morphologyEx(shape, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    rgb = rgb * (1 - (edges.astype(np.float32) / 255) * rng.uniform(0.1, 0.35))[..., None]
+    return np.clip(rgb, 0, 1).astype(np.float32), _soften(rng, hard), hard
 
 
 def _stick(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> Layer:
@@ -203,7 +259,64 @@ def _held_object(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> 
 
 PAINTERS: tuple[Callable[[np.random.Generator, Crops, np.ndarray], Layer], ...] = (
     _hand, _hand, _glasses, _glasses, _microphone, _stick, _cup_or_food, _hair, _hair,
-    _random_object, _held_object, _held_object)
+    _random_object, _held_object, _held_object, _mic_at_lips, _mic_at_lips, _fingertips,
+    _fingertips)
+
+
+def _lipstick(rng: np.random.Generator, image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Strongly coloured lips (red, pink, plum, with gloss): the face's own, not an object."""
+    outer = points[mesh_regions().lips_outer]
+    inner = points[mesh_regions().lips_inner]
+    lips = np.zeros((RES, RES), np.uint8)
+    cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], 255, cv2.LINE_AA)
+    cv2.fillPoly(lips, [np.round(inner).astype(np.int32)], 0, cv2.LINE_AA)
+    alpha = cv2.GaussianBlur(lips.astype(np.float32) / 255, (0, 0), rng.uniform(0.5, 1.2))
+    alpha = alpha * rng.uniform(0.5, 0.95)
+    colour = np.array([[0.75, 0.05, 0.1], [0.85, 0.3, 0.45], [0.45, 0.05, 0.15],
+                       [0.9, 0.15, 0.2], [0.6, 0.2, 0.25]])[rng.integers(5)]
+    shade = image.mean(axis=2, keepdims=True) / max(float(image.mean()), 1e-3)
+    painted = np.clip(colour * np.clip(shade, 0.3, 1.6), 0, 1)
+    return image * (1 - alpha[..., None]) + painted * alpha[..., None]
+
+
+def _stage_light(rng: np.random.Generator, image: np.ndarray, points: np.ndarray
+                 ) -> np.ndarray:
+    """Specular highlights on the nose, cheeks and forehead and a hard spot light."""
+    ys, xs = np.indices((RES, RES)).astype(np.float32)
+    glow = np.zeros((RES, RES), np.float32)
+    spots = [4, 4, 1, *CHEEKS[:2], *FOREHEAD[:3]]  # the nose tip twice: lit most often
+    for _ in range(int(rng.integers(1, 4))):
+        centre = points[rng.choice(spots)] + rng.normal(0, 3, 2)
+        sigma = rng.uniform(2, 8)
+        glow += np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma ** 2))
+    glow = np.clip(glow * rng.uniform(0.3, 0.9), 0, 1)[..., None]
+    direction = rng.uniform(0, 2 * np.pi)
+    ramp = (xs * np.cos(direction) + ys * np.sin(direction)) / RES
+    light = np.clip(1 + rng.uniform(0, 0.6) * ramp, 0.5, 1.6)[..., None]
+    tint = np.clip(rng.uniform(0.9, 1.0, 3), 0, 1)
+    return np.clip(image * light * (1 - glow) + glow * tint, 0, 1)
+
+
+def _furrows(rng: np.random.Generator, image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Forehead lines (raised brows): dark creases with a lit edge above each."""
+    top, brow = points[10], points[9]
+    shade = np.zeros((RES, RES), np.float32)
+    for _ in range(int(rng.integers(2, 5))):
+        y = rng.uniform(top[1], brow[1])
+        half = rng.uniform(10, 25)
+        xs = np.linspace(top[0] - half, top[0] + half, 16)
+        bend = rng.normal(0, 2)
+        curve = np.stack([xs, y + bend * ((xs - top[0]) / half) ** 2], axis=1)
+        line = np.zeros((RES, RES), np.uint8)
+        cv2.polylines(line, [np.round(curve).astype(np.int32)], False, 255, 1, cv2.LINE_AA)
+        dark = line.astype(np.float32) / 255
+        shade -= dark * rng.uniform(0.1, 0.3)
+        shade += np.roll(dark, -1, axis=0) * rng.uniform(0.0, 0.2)
+    shade = cv2.GaussianBlur(shade, (0, 0), rng.uniform(0.4, 1.0))
+    return np.clip(image * (1 + shade[..., None]), 0, 1)
+
+
+LOOKS = (_lipstick, _stage_light, _furrows)
 
 
 def _skin_texture(rng: np.random.Generator, crops: Crops) -> np.ndarray:

@@ -4,7 +4,8 @@ Glasses are worn for a whole shot, but clear plastic frames are plain to see onl
 frames (d12: in about a third of its first 150, a few of its first 40), so a decision
 frame by frame, eased, comes late. Before the swap, up to WORN_SAMPLES faces spread over
 each track are cut from the target and judged one by one (`OcclusionMasks.glasses_evidence`);
-the mean evidence of the clearest quarter says whether the track wears glasses.
+the mean evidence of the clearest quarter says whether the track wears glasses, once
+the evidence is confirmed (see `worn_glasses`).
 
 The target's analysis (the swap's and the eval's own, without crops) keeps the answer in
 `glasses.json` beside it, so batch chunks and previews decode the target for it once.
@@ -31,30 +32,49 @@ log = logging.getLogger(__name__)
 
 CACHE_FILE = "glasses.json"
 CACHE_FORMAT = "facedub-glasses-tracks"
-CACHE_VERSION = 1  # raise it whenever the judgement changes: older answers are redone
+CACHE_VERSION = 2  # raise it whenever the judgement changes: older answers are redone
 WORN_SAMPLES = 24
 # The clearest quarter's mean evidence from WORN_LOW to WORN_HIGH ramps glasses in.
 # Measured (24 samples): d12 0.27 or more over any 40 of its first 150 frames (0.83 over
 # all 150), d9 and the older woman 1.0; over any 40 of the first 150 frames of Katie Hill,
 # d3, d10, d18, Obama and the streamer 0.02 at most.
 WORN_LOW, WORN_HIGH = 0.1, 0.2
+# A bridge seen in a few samples only is not enough on its own: compression blocks and the
+# shading between low brows make the same edge (the stage shot of clip 11, 3.0-7.2 s: a
+# clearest quarter of 0.21 from the bridge, none from the net). The net must mark some of
+# the frames too (its clearest quarter NET_CONFIRM or more: d12 0.09 or more over any 40
+# of its first 150 frames, clip 11 0.0), or the bridge must show in most samples (its
+# median BRIDGE_CONFIRM or more: d9 0.81, the older woman 1.0).
+NET_CONFIRM, BRIDGE_CONFIRM = 0.05, 0.5
 CROP = 256  # the faces are judged at this crop size (the net's canonical crop is 128)
 
 
 class GlassesJudge(Protocol):
-    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
-        """Evidence in [0, 1] of glasses on the face of the crop `image`."""
+    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
+                         ) -> tuple[float, float]:
+        """Evidence in [0, 1] of glasses on the face of the crop `image`: from their
+        bridge, and from the net marking their frames."""
         ...
 
 
-def worn_glasses(evidence: Sequence[float]) -> float:
-    """How sure it is in [0, 1] that a track wears glasses, from the evidence of its
-    sampled faces: the mean of the clearest quarter (a few odd frames do not decide)."""
-    values = np.sort(np.asarray(evidence, dtype=np.float64))
-    if len(values) == 0:
+def worn_glasses(evidence: Sequence[tuple[float, float]]) -> float:
+    """How sure it is in [0, 1] that a track wears glasses, from the (bridge, net)
+    evidence of its sampled faces: the mean of the clearest quarter of the stronger of
+    the two (a few odd frames do not decide), once confirmed (NET_CONFIRM)."""
+    if len(evidence) == 0:
         return 0.0
-    clearest = values[-max(1, len(values) // 4):]
-    return float(np.clip((clearest.mean() - WORN_LOW) / (WORN_HIGH - WORN_LOW), 0.0, 1.0))
+    pairs = np.asarray(evidence, dtype=np.float64).reshape(-1, 2)
+    bridge, net = pairs[:, 0], pairs[:, 1]
+    if _clearest(net) < NET_CONFIRM and float(np.median(bridge)) < BRIDGE_CONFIRM:
+        return 0.0
+    strongest = _clearest(np.maximum(bridge, net))
+    return float(np.clip((strongest - WORN_LOW) / (WORN_HIGH - WORN_LOW), 0.0, 1.0))
+
+
+def _clearest(values: np.ndarray) -> float:
+    """The mean of the clearest quarter of `values`."""
+    ordered = np.sort(values)
+    return float(ordered[-max(1, len(ordered) // 4):].mean())
 
 
 def glasses_by_track(judge: GlassesJudge, target: Path, faceset: Faceset,
@@ -83,10 +103,10 @@ def glasses_by_track(judge: GlassesJudge, target: Path, faceset: Faceset,
 
 
 def _judge_frames(judge: GlassesJudge, target: Path, wanted: dict[int, list[FaceRecord]],
-                  scale: float) -> dict[int, list[float]]:
+                  scale: float) -> dict[int, list[tuple[float, float]]]:
     """The evidence of every wanted face, by track, cut at CROP pixels (`scale` times
     the analysis's crop); the target is decoded up to the last wanted frame."""
-    evidence: dict[int, list[float]] = defaultdict(list)
+    evidence: dict[int, list[tuple[float, float]]] = defaultdict(list)
     last = max(wanted)
     for frame in media.iter_frames(target, indices=wanted):  # only those made RGB
         for record in wanted.get(frame.index, ()):

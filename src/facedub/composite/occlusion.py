@@ -151,14 +151,15 @@ class OcclusionMasks:
     worn: dict[int, float] = field(default_factory=dict)
     _tracks: dict[int, _Eased] = field(default_factory=dict)
 
-    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray) -> float:
-        """Evidence in [0, 1] that the face in the crop `image` wears glasses (its
-        frames' bridge, or the net marking the frames), from this crop alone."""
+    def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
+                         ) -> tuple[float, float]:
+        """Evidence in [0, 1] that the face in the crop `image` wears glasses, from this
+        crop alone: their frames' bridge, and the net marking the frames."""
         _, _, fine, fine_landmarks, canonical = _canonical(image, face_landmarks)
         probabilities = self.model.probabilities(canonical)
         _, bridge = glasses_frames(fine, fine_landmarks)
         half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        return max(bridge, net_glasses_evidence(probabilities, half_landmarks))
+        return bridge, net_glasses_evidence(probabilities, half_landmarks)
 
     def __call__(self, track: int, time: float, image: np.ndarray,
                  face_landmarks: np.ndarray) -> Occluded:
@@ -172,8 +173,11 @@ class OcclusionMasks:
         frames, bridge = glasses_frames(fine, fine_landmarks)
         rings = fit_rims(frames, fine_landmarks)
         half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        evidence = max(bridge, net_glasses_evidence(probabilities, half_landmarks),
-                       self.worn.get(track, 0.0))
+        net = net_glasses_evidence(probabilities, half_landmarks)
+        # A track judged as a whole (glasses_tracks) does not take a single frame's bridge:
+        # that edge alone is often shading or compression (see its NET_CONFIRM).
+        worn = self.worn.get(track)
+        evidence = max(net, bridge) if worn is None else max(net, worn)
         state = self._ease(track, time, objects, frames, rings, evidence)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1

@@ -33,6 +33,11 @@ from facedub.evaluate.metrics import (
     pose_errors,
     seam_measure,
 )
+from facedub.evaluate.occluded_identity import (
+    FilledDescriptors,
+    SourceCrop,
+    filled_descriptors,
+)
 from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
 from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
 from facedub.evaluate.realism import ARTIFACT_MEASURES, measure_realism, realism_regions
@@ -70,12 +75,14 @@ class _Face:
 
 def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequence[Identity],
             encoder: IdentityEncoder, config: EvalConfig, progress: Progress,
-            source_chroma: np.ndarray | None = None) -> Measured:
+            source_chroma: np.ndarray | None = None,
+            sources: Sequence[SourceCrop] = ()) -> Measured:
     """Measure every analysed target frame against the swapped frame at the same time.
 
     `source_chroma`: (B, B) bool chroma bins the source's skin uses
     (`realism.used_chroma`), so its own colours do not count as invented; None: judge by
-    the target alone."""
+    the target alone. `sources`: source faces in the target crops' space, for the identity
+    of frames whose occluders the swap keeps (facedub.evaluate.occluded_identity)."""
     target_info, _ = check_kinds(target, swapped)
     face_frames = sorted(analysis.faces)
     step = config.identity_step(len(face_frames))
@@ -90,7 +97,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                                            tuple(analysis.faces.values())))
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
-    described: list[tuple[int, np.ndarray]] = []  # (frame, swapped face descriptor)
+    # (frame, swapped face descriptor, the same with the kept occluders filled or None)
+    described: list[tuple[int, np.ndarray, FilledDescriptors | None]] = []
     progress.start(analysis.frames, f"evaluate {swapped.name}")
     try:
         with FaceAnalyser(max_faces=config.max_faces, video=analysis.kind == "video",
@@ -110,15 +118,18 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                                                                    previous, size,
                                                                    source_chroma)
                     _offer_pictures(keeper, metrics, thumb)
+                    face_landmarks = landmarks_in_crop(record.frame_landmarks,
+                                                       record.face_from_frame)
                     occluded = occlusion(record.track, record.time, crops.target,
-                                         landmarks_in_crop(record.frame_landmarks,
-                                                           record.face_from_frame)).mask
+                                         face_landmarks).mask
                     _offer_sheet(sheet, metrics, crops, occluded)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)
                     if index in sampled and face is not None and pair.swapped is not None:
                         descriptor = encoder.describe(pair.swapped, face.landmarks)
-                        described.append((index, descriptor))
+                        described.append((index, descriptor, filled_descriptors(
+                            encoder, crops.target, crops.swapped, face_landmarks, occluded,
+                            sources)))
                         keeper.offer("identity", distance(descriptor, source.descriptor),
                                      index, thumb)
                 frames.append(metrics)
@@ -196,23 +207,31 @@ def _offer_sheet(sheet: SheetKeeper, metrics: FrameMetrics, crops: FaceCrops,
         sheet.offer(name, score, metrics.frame, crops.target, crops.swapped, occluded)
 
 
-def _with_identity(frames: list[FrameMetrics], described: list[tuple[int, np.ndarray]],
+def _with_identity(frames: list[FrameMetrics],
+                   described: list[tuple[int, np.ndarray, FilledDescriptors | None]],
                    target: Identity, gallery: Sequence[Identity]) -> list[FrameMetrics]:
     """Fill in the identity measures of the described frames; a sampled frame whose face
-    was lost counts as a failed identification, not as a gap."""
+    was lost counts as a failed identification, not as a gap. Where the swap kept an
+    occluder, the distances and nearer-the-source compare the faces with it filled alike
+    (`filled`); retrieval and drift stay on the faces as they are."""
     source = _source_of(gallery)
-    swapped_mean = np.mean([d for _, d in described], axis=0) if described else None
+    swapped_mean = np.mean([d for _, d, _ in described], axis=0) if described else None
     found: dict[int, FrameMetrics] = {}
     by_frame = {metrics.frame: metrics for metrics in frames}
-    for frame, descriptor in described:
-        to_source = distance(descriptor, source.descriptor)
-        to_target = distance(descriptor, target.descriptor)
+    for frame, descriptor, filled in described:
+        plain = distance(descriptor, source.descriptor) < distance(descriptor,
+                                                                   target.descriptor)
+        ours, theirs, to = ((descriptor, source.descriptor, target.descriptor)
+                            if filled is None else (filled.swapped, filled.source,
+                                                    filled.target))
+        to_source, to_target = distance(ours, theirs), distance(ours, to)
         best = nearest(descriptor, tuple(gallery))
         found[frame] = replace(
             by_frame[frame], id_distance_source=to_source, id_distance_target=to_target,
-            id_cosine_source=cosine(descriptor, source.descriptor),
-            id_cosine_target=cosine(descriptor, target.descriptor),
+            id_cosine_source=cosine(ours, theirs), id_cosine_target=cosine(ours, to),
             id_nearer_source=float(to_source < to_target),
+            id_nearer_source_plain=float(plain),
+            id_filled=0.0 if filled is None else filled.share,
             id_retrieved=float(best.role == "source"), id_nearest=best.name,
             id_drift=distance(descriptor, swapped_mean) if swapped_mean is not None else NAN)
     result = []
@@ -220,7 +239,8 @@ def _with_identity(frames: list[FrameMetrics], described: list[tuple[int, np.nda
         if metrics.frame in found:
             metrics = found[metrics.frame]
         elif metrics.identity_sampled and metrics.status in FAILED:
-            metrics = replace(metrics, id_nearer_source=0.0, id_retrieved=0.0)
+            metrics = replace(metrics, id_nearer_source=0.0, id_nearer_source_plain=0.0,
+                              id_retrieved=0.0)
         result.append(metrics)
     return result
 

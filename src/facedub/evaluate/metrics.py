@@ -63,7 +63,16 @@ METRICS: dict[str, Metric] = {
     "id_cosine_target": Metric("cosine to target", "", "lower", "identity",
                                "cosine similarity of descriptors, swapped vs target"),
     "id_nearer_source": Metric("nearer source than target", "share", "higher", "identity",
-                               "swapped face nearer the source than the target; lost = 0"),
+                               "swapped face nearer the source than the target; lost = 0; "
+                               "where the swap keeps an occluder (glasses frames, a hand), "
+                               "measured with it filled alike in all three faces"),
+    "id_nearer_source_plain": Metric("nearer source, occluders as they are", "share",
+                                     "higher", "identity",
+                                     "the same with the kept occluders left in (dlib then "
+                                     "reads the target's glasses)"),
+    "id_filled": Metric("face filled for identity", "share", "lower", "identity",
+                        "share of the face kept from the target and filled alike before "
+                        "the identity is measured (0: none)"),
     "id_retrieved": Metric("ID retrieval top-1", "share", "higher", "identity",
                            "nearest gallery person is the source; lost = 0"),
     "id_drift": Metric("identity drift", "dlib", "lower", "identity",
@@ -155,6 +164,8 @@ class FrameMetrics:
     id_cosine_source: float = NAN
     id_cosine_target: float = NAN
     id_nearer_source: float = NAN
+    id_nearer_source_plain: float = NAN
+    id_filled: float = NAN
     id_retrieved: float = NAN
     id_drift: float = NAN
     yaw_error: float = NAN

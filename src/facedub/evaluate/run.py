@@ -13,6 +13,7 @@ from facedub.evaluate.config import EvalConfig
 from facedub.evaluate.inputs import analyse_target, build_gallery, source_identity
 from facedub.evaluate.measure import measure
 from facedub.evaluate.metrics import FrameMetrics
+from facedub.evaluate.occluded_identity import source_crops
 from facedub.evaluate.report import FRAMES_FILE, HTML_FILE, SUMMARY_FILE, write_report
 from facedub.evaluate.source_skin import source_chroma
 from facedub.evaluate.summary import IdentitySummary, Summary, summarise
@@ -70,7 +71,7 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
                                          source_others + analysis.others, config,
                                          (source, target, swapped), encoder)
         measured = measure(target, swapped, analysis, gallery, encoder, config, progress,
-                           chroma)
+                           chroma, source_crops(source, source_faces, analysis.faceset))
         identity = IdentitySummary(
             step=measured.identity_step,
             described=sum(f.identity_sampled for f in measured.frames),

@@ -24,14 +24,9 @@ def source_chroma(source: Path, faceset: Faceset, count: int = SAMPLED_FACES
     """(B, B) bool chroma bins (`realism.used_chroma`) of the chosen person's skin in up
     to `count` faces of `source` (a video, photo, or faceset folder with crops); None for
     a folder of photos, whose frames cannot be read back here."""
-    records = faceset.faces_of()
-    if not records:
-        return None
-    picks = np.linspace(0, len(records) - 1, min(count, len(records))).round().astype(int)
-    chosen = {records[i].frame: records[i] for i in picks}
     size = faceset.meta.crop_size
     histograms = []
-    for record, crop in _crops(Path(source), faceset, chosen, size):
+    for record, crop in source_faces(source, faceset, count):
         landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
         valid = np.asarray(crop.any(axis=2))  # outside the source image the crop is black
         skin = realism_regions(landmarks, size, valid).skin
@@ -41,6 +36,19 @@ def source_chroma(source: Path, faceset: Faceset, count: int = SAMPLED_FACES
                  source)
         return None
     return used_chroma(np.mean(histograms, axis=0))
+
+
+def source_faces(source: Path, faceset: Faceset, count: int
+                 ) -> list[tuple[FaceRecord, np.ndarray]]:
+    """Up to `count` of the chosen person's faces evenly spaced over `faceset` (of
+    `source`), each with its aligned crop (the faceset's crop size); none for a folder of
+    photos, or a faceset folder without crops."""
+    records = faceset.faces_of()
+    if not records:
+        return []
+    picks = np.linspace(0, len(records) - 1, min(count, len(records))).round().astype(int)
+    chosen = {records[i].frame: records[i] for i in picks}
+    return _crops(Path(source), faceset, chosen, faceset.meta.crop_size)
 
 
 def _crops(source: Path, faceset: Faceset, chosen: dict[int, FaceRecord], size: int
