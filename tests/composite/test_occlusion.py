@@ -74,10 +74,16 @@ def occluded_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
     folder = tmp_path_factory.mktemp("occlusion")
     clip = folder / "object.mp4"
     masks = _object_clip(faces_dir, clip)
+    return {"masks": masks, **_swapped_with_and_without_mask(faces_dir, clip, folder)}
+
+
+def _swapped_with_and_without_mask(faces_dir: Path, clip: Path, folder: Path
+                                   ) -> dict[str, list[np.ndarray]]:
+    """The clip's frames ("target") and its swaps onto Paul Rudd's photo with the
+    occlusion mask ("auto") and without it ("off")."""
     engine = MeshEngine(analysed(faces_dir / RUDD, folder / "work", ExtractConfig(crop_size=256)),
                         source_path=faces_dir / RUDD)
-    results: dict[str, list[np.ndarray]] = {"masks": masks}
-    results["target"] = [f.image.astype(int) for f in media.iter_frames(clip)]
+    results = {"target": [f.image.astype(int) for f in media.iter_frames(clip)]}
     for mode in ("auto", "off"):
         out = folder / f"swapped_{mode}.mp4"
         config = SwapConfig(work_dir=folder / "work", config_dir=folder / "config",
@@ -128,16 +134,7 @@ def microphone_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
                            preset="veryfast") as writer:
         for index, frame in enumerate(frames):
             writer.write(frame, index / info.fps)
-    engine = MeshEngine(analysed(faces_dir / RUDD, folder / "work", ExtractConfig(crop_size=256)),
-                        source_path=faces_dir / RUDD)
-    results = {"target": [f.image.astype(int) for f in media.iter_frames(clip)]}
-    for mode in ("auto", "off"):
-        out = folder / f"swapped_{mode}.mp4"
-        config = SwapConfig(work_dir=folder / "work", config_dir=folder / "config",
-                            visible_label=False, composite=CompositeConfig(occlusion=mode))
-        swap(clip, engine, out, config)
-        results[mode] = [f.image.astype(int) for f in media.iter_frames(out)]
-    return results
+    return _swapped_with_and_without_mask(faces_dir, clip, folder)
 
 
 def test_a_real_microphone_over_the_chin_is_not_painted_over(
