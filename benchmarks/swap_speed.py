@@ -5,7 +5,7 @@ Each run starts with an empty work folder (the target's analysis included); a se
 on the same folder shows the speed of re-swapping with other settings. Prints a markdown
 table and writes JSON.
 
-    python benchmarks/swap_speed.py [--repeats 3] [--engine mesh] [--out results.json]
+    python benchmarks/swap_speed.py [--repeats 3] [--preset veryfast] [--out results.json]
         [--target NAME]  (only these shared clips; default both)
 """
 
