@@ -68,12 +68,35 @@ from facedub.models.run import (
 )
 from facedub.train.data import FaceSamples
 
-__all__ = ["CONFIG_FILE", "LOG_FILE", "MODEL_FILE", "OPTIMIZER_FILE", "PREVIEWS_DIR",
-           "RUN_FORMAT", "RUN_VERSION", "STATE_FILE", "FacesetInfo", "RunInfo", "RunState",
-           "check_resumable", "is_run", "load_optimizer", "load_run", "load_weights",
-           "new_run_info", "promote_pending", "read_run_info", "read_state",
-           "safetensors_metadata", "save_checkpoint", "trim_log", "write_preview",
-           "write_run_info"]
+__all__ = [
+    "CONFIG_FILE",
+    "LOG_FILE",
+    "MODEL_FILE",
+    "OPTIMIZER_FILE",
+    "PREVIEWS_DIR",
+    "RUN_FORMAT",
+    "RUN_VERSION",
+    "STATE_FILE",
+    "FacesetInfo",
+    "RunInfo",
+    "RunState",
+    "check_resumable",
+    "is_run",
+    "load_optimizer",
+    "load_run",
+    "load_weights",
+    "new_run_info",
+    "promote_pending",
+    "read_run_info",
+    "read_state",
+    "refuse_foreign_folder",
+    "safetensors_metadata",
+    "save_checkpoint",
+    "saved_state",
+    "trim_log",
+    "write_preview",
+    "write_run_info",
+]
 
 LOG_FILE = "log.jsonl"
 PREVIEWS_DIR = "previews"
@@ -125,6 +148,23 @@ def promote_pending(root: Path) -> None:
     for name in (MODEL_FILE, OPTIMIZER_FILE):
         if pending_path(root / name).is_file():
             os.replace(pending_path(root / name), root / name)
+
+
+def saved_state(root: Path) -> RunState | None:
+    """The state of the run in `root` to resume from (None: nothing saved yet); a folder
+    that holds weights but lost its state is refused rather than trained from scratch."""
+    state = read_state(root)
+    if state is None and (root / MODEL_FILE).exists():
+        raise FacedubError(f"{root}: holds weights but no {STATE_FILE}; restore it to "
+                           "resume, or choose a new -o folder")
+    return state
+
+
+def refuse_foreign_folder(root: Path, kind: str) -> None:
+    """A folder that is not a run (`is_run` was false) may be used only while empty."""
+    if root.exists() and any(root.iterdir()):
+        raise FacedubError(f"{root}: exists and is not a facedub {kind}; choose a new or "
+                           "empty -o folder")
 
 
 def start_or_resume(info: RunFolder, state: RunState | None,

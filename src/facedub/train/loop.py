@@ -392,14 +392,9 @@ def _open_run(root: Path, source: Faceset, target: Faceset, coverage: Coverage,
     if ckpt.is_run(root):
         info = ckpt.read_run_info(root)
         ckpt.check_resumable(info, config.model, config.model_args(), coverage, source, target)
-        state = ckpt.read_state(root)
-        if state is None and (root / ckpt.MODEL_FILE).exists():
-            raise FacedubError(f"{root}: holds weights but no {ckpt.STATE_FILE}; restore it to "
-                               "resume, or choose a new -o folder")
-    elif root.exists() and any(root.iterdir()):
-        raise FacedubError(f"{root}: exists and is not a facedub run; choose a new or empty "
-                           "-o folder")
+        state = ckpt.saved_state(root)
     else:
+        ckpt.refuse_foreign_folder(root, "run")
         info = ckpt.new_run_info(root, config.model, config.model_args(), coverage, source,
                                  target, config.to_json())
         ckpt.write_run_info(info)

@@ -273,14 +273,9 @@ def _open(root: Path, source: Faceset, config: RefineConfig, device: torch.devic
     if ckpt.is_run(root):
         info = read_refiner_info(root)
         check_refiner_resumable(info, config.model_args(), source)
-        state = ckpt.read_state(root)
-        if state is None and (root / ckpt.MODEL_FILE).exists():
-            raise FacedubError(f"{root}: holds weights but no {ckpt.STATE_FILE}; restore it "
-                               "to resume, or choose a new -o folder")
-    elif root.exists() and any(root.iterdir()):
-        raise FacedubError(f"{root}: exists and is not a facedub refiner; choose a new or "
-                           "empty -o folder")
+        state = ckpt.saved_state(root)
     else:
+        ckpt.refuse_foreign_folder(root, "refiner")
         info = new_refiner_info(root, config.model_args(), source, config.to_json())
         write_refiner_info(info)
     torch.manual_seed(config.seed)
