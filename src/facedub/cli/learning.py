@@ -17,6 +17,17 @@ from facedub.cli.terminal import (
 from facedub.errors import FacedubError
 from facedub.fsutil import check_writable_output
 
+# The options `train` and `refine` share (None: the preset's or the run's own value).
+Steps = Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on up to "
+                                                "this).")]
+LearningRate = Annotated[float | None, typer.Option(help="Learning rate.")]
+Device = Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")]
+Seed = Annotated[int | None, typer.Option(help="Seed for repeatable runs.")]
+Threads = Annotated[int | None, typer.Option(
+    help="CPU threads for training (0: torch's default).")]
+SaveEvery = Annotated[int | None, typer.Option(help="Checkpoint every N steps.")]
+PreviewEvery = Annotated[int | None, typer.Option(help="Preview grid every N steps.")]
+
 
 @app.command()
 @user_errors
@@ -31,16 +42,13 @@ def train(
     model: Annotated[str | None, typer.Option(help="df | liae")] = None,
     res: Annotated[int | None, typer.Option(help="64 | 128 | 256")] = None,
     batch: Annotated[int | None, typer.Option(help="Faces of each person per step.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
-                                                   "up to this).")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
-    threads: Annotated[int | None, typer.Option(
-        help="CPU threads for training (0: torch's default).")] = None,
-    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
-    preview_every: Annotated[int | None, typer.Option(
-        help="Preview grid every N steps.")] = None,
+    steps: Steps = None,
+    lr: LearningRate = None,
+    device: Device = None,
+    seed: Seed = None,
+    threads: Threads = None,
+    save_every: SaveEvery = None,
+    preview_every: PreviewEvery = None,
 ) -> None:
     """Train a per-pair face-swap model: a shared encoder, a decoder per person.
 
@@ -109,20 +117,17 @@ def refine(
         metavar="SOURCE")],
     out: Annotated[Path, typer.Option("--out", "-o",
                                       help="Refiner folder (resumed if it exists).")],
-    steps: Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on "
-                                                   "up to this).")] = None,
+    steps: Steps = None,
     minutes: Annotated[float | None, typer.Option(
         help="Stop after this many minutes of training in all (0: no limit).")] = None,
     res: Annotated[int | None, typer.Option(help="128 | 256")] = None,
     batch: Annotated[int | None, typer.Option(help="Faces per step.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for repeatable runs.")] = None,
-    threads: Annotated[int | None, typer.Option(
-        help="CPU threads for training (0: torch's default).")] = None,
-    save_every: Annotated[int | None, typer.Option(help="Checkpoint every N steps.")] = None,
-    preview_every: Annotated[int | None, typer.Option(
-        help="Preview grid every N steps.")] = None,
+    lr: LearningRate = None,
+    device: Device = None,
+    seed: Seed = None,
+    threads: Threads = None,
+    save_every: SaveEvery = None,
+    preview_every: PreviewEvery = None,
     work_dir: Annotated[Path | None, typer.Option(
         help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
     )] = None,
