@@ -53,15 +53,21 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     # Seeds well inside the face: at its edge, hair and background are the other
     # modules' business (edge_occluders, the face mask's feather).
     inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
-    weak = (((probabilities > GROW) | (distance > NOT_SKIN)) & face).astype(np.uint8)
+    # Lips (lipstick most of all), teeth and the open mouth are unlike the cheeks' skin,
+    # and the net often guesses at a lip line: the colour alone never grows there, nor
+    # does a guess made only inside the mouth start a region. A cup or a microphone at
+    # the mouth reaches beyond the lips, and the net's own marks still cross them.
+    mouth = _mouth(points, size)
+    weak = (((probabilities > GROW) | ((distance > NOT_SKIN) & ~mouth)) & face).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
-    if count <= 1:
-        return probabilities
     seeded = np.zeros(count, bool)
-    seeded[np.unique(labels[(probabilities > SEED) & inner])] = True
+    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth])] = True
     seeded[0] = False
     grown = seeded[labels] & (weak > 0)
-    return np.maximum(probabilities, grown.astype(np.float32))
+    # Inside the mouth the net's marks count only as part of what reaches in from outside
+    # it: alone they are its lip-line and teeth guesses.
+    kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
+    return np.maximum(kept, grown.astype(np.float32))
 
 
 def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -190,6 +196,13 @@ def _bridge_evidence(luminance: np.ndarray, points: np.ndarray, centres: list[np
     rows = np.abs(cv2.Sobel(bridge, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
     ratio = float(rows.max() / (np.median(rows) + 1.0))
     return float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
+
+
+def _mouth(points: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: inside the outer lip line (lips, teeth, the open mouth)."""
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(points[mesh_regions().lips_outer]).astype(np.int32)], 255)
+    return mask > 0
 
 
 def _features(points: np.ndarray, size: int, grow: int) -> np.ndarray:
