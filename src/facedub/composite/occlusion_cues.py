@@ -53,12 +53,15 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     # Seeds well inside the face: at its edge, hair and background are the other
     # modules' business (edge_occluders, the face mask's feather).
     inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
-    # Lips (lipstick most of all), teeth and the open mouth are unlike the cheeks' skin,
-    # and the net often guesses at a lip line: the colour alone never grows there, nor
-    # does a guess made only inside the mouth start a region. A cup or a microphone at
-    # the mouth reaches beyond the lips, and the net's own marks still cross them.
+    # Lips (lipstick most of all) are unlike the cheeks' skin, and the net often guesses
+    # at a lip line: inside the mouth the colour grows only through what is unlike the
+    # lips as well, and a guess made only inside the mouth starts nothing. A cup or a
+    # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
+    # reached only through the net's own marks).
     mouth = _mouth(points, size)
-    weak = (((probabilities > GROW) | ((distance > NOT_SKIN) & ~mouth)) & face).astype(np.uint8)
+    unlike = distance > NOT_SKIN
+    unlike[mouth] &= _lips_distance(lab, points, probabilities)[mouth] > NOT_SKIN
+    weak = (((probabilities > GROW) | unlike) & face).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
     seeded = np.zeros(count, bool)
     seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth])] = True
@@ -78,12 +81,32 @@ def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     reference = np.zeros((size, size), np.uint8)
     hull = cv2.convexHull(np.round(points[list(SKIN_REFERENCE)]).astype(np.int32))
     cv2.fillConvexPoly(reference, hull, 255)
-    pixels = lab[reference > 0].reshape(-1, 3).astype(np.float64)
+    return _colour_distance(lab, lab[reference > 0], 80)
+
+
+def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
+                   ) -> np.ndarray:
+    """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
+    and inner lip lines that the net leaves unmarked, their nearer half (an object over
+    part of the lips is not their colour)."""
+    regions = mesh_regions()
+    size = lab.shape[0]
+    ring = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(ring, [np.round(points[regions.lips_outer]).astype(np.int32)], 255)
+    cv2.fillPoly(ring, [np.round(points[regions.lips_inner]).astype(np.int32)], 0)
+    return _colour_distance(lab, lab[(ring > 0) & (probabilities <= GROW)], 50)
+
+
+def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float) -> np.ndarray:
+    """(R, R) Mahalanobis distance of `lab` from the colours `reference` (N, 3), of which
+    the `keep` percent nearest their median make the model (zero with too few)."""
+    size = lab.shape[0]
+    pixels = reference.reshape(-1, 3).astype(np.float64)
     if len(pixels) < 12:
         return np.zeros((size, size), np.float32)
     centre = np.median(pixels, axis=0)
     spread = np.abs(pixels - centre).sum(axis=1)
-    pixels = pixels[spread <= np.percentile(spread, 80)]
+    pixels = pixels[spread <= np.percentile(spread, keep)]
     covariance = np.cov(pixels, rowvar=False) + np.diag([6.0, 2.0, 2.0])
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
