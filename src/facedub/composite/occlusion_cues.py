@@ -33,7 +33,16 @@ LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than h
 LINE_NOISE, LINE_FLOOR = 0.7, 1.5
 BRIDGE_LOW, BRIDGE_HIGH = 4.0, 7.0
 RING_LOW, RING_HIGH = 0.15, 0.35
-REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
+REFLECTION_THRESHOLD = 8.0
+# Dark objects at the chin: lightness below DARK_SHARE of the skin's (and DARK_MAX), a
+# region of DARK_AREA of the crop or more and DARK_HEIGHT of its side tall, under the
+# lips, at DARK_DEPTH of the crop inside the face's outline (its median pixel).
+DARK_SHARE, DARK_MAX = 0.45, 24.0
+DARK_AREA, DARK_HEIGHT, DARK_DEPTH = 0.0012, 0.045, 0.04
+# The net's guess with which a dark object's not-skin surroundings are taken on, up to
+# DARK_STEPS of the crop from it.
+DARK_GROW, DARK_STEPS = 0.12, 0.05
+MOUTH_CORNERS = (61, 291)  # luminance above the lens's surroundings that is a reflection
 
 
 def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
@@ -71,6 +80,61 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     # it: alone they are its lip-line and teeth guesses.
     kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
     return np.maximum(kept, grown.astype(np.float32))
+
+
+def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
+                 ) -> np.ndarray:
+    """(R, R) bool: near-black objects over the chin and the lower lip (a microphone's
+    head held at the mouth, to which the net gives only 0.1 to 0.4), in `lab` (R, R, 3)
+    with `points` (the landmarks) in its pixels; `probabilities` (R, R) the net's.
+
+    Seeds far darker than the face's skin (stubble and shaded skin are not), below the
+    mouth's corners and outside its opening, reaching up to the lower lip and well inside
+    the face (not a shadow along the jaw's edge or under the chin), taken on through the
+    net's weak guesses where the pixels are not skin (the grille's lit parts)."""
+    size = lab.shape[0]
+    regions = mesh_regions()
+    reference = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(reference, cv2.convexHull(np.round(points[list(SKIN_REFERENCE)])
+                                                 .astype(np.int32)), 255)
+    lightness = lab[..., 0]
+    if not reference.any():
+        return np.zeros((size, size), bool)
+    dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference > 0])))
+    face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
+    opening = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(opening, [np.round(points[regions.lips_inner]).astype(np.int32)], 255)
+    opening = cv2.dilate(opening, np.ones((3, 3), np.uint8)) > 0
+    corners = float(points[list(MOUTH_CORNERS), 1].mean())
+    lip = float(points[regions.lips_outer, 1].max())
+    rows = np.arange(size)[:, None]
+    candidates = (dark & (rows > corners) & ~opening & (face > 0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
+    left, right = sorted(points[list(MOUTH_CORNERS), 0])
+    below_lips = np.zeros((size, size), bool)
+    below_lips[max(0, round(lip) - 1):, max(0, round(left)):round(right) + 1] = True
+    seeds = np.zeros((size, size), bool)
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < DARK_AREA * size * size:
+            continue
+        region = labels == label
+        # A microphone's head is a blob under the lips, deep inside the outline; the dark
+        # line under a pouting lip is flat, a beard's shaded edge hugs the jaw.
+        if ((region & below_lips).any() and stats[label, cv2.CC_STAT_HEIGHT] >= DARK_HEIGHT * size
+                and np.median(depth[region]) >= DARK_DEPTH * size):
+            seeds |= region
+    if not seeds.any():
+        return seeds
+    guessed = (probabilities > GROW) | ((probabilities > DARK_GROW)
+                                        & (skin_distance(lab, points) > NOT_SKIN))
+    zone = guessed & (rows > corners) & ~opening & (face > 0)
+    # Only a few pixels on from the seeds: the stubble around is often not skin either.
+    grown = seeds.astype(np.uint8)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    for _ in range(round(DARK_STEPS * size)):
+        grown = cv2.dilate(grown, cross) & (zone | seeds)
+    return grown > 0
 
 
 def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
