@@ -34,6 +34,9 @@ LINE_NOISE, LINE_FLOOR = 0.7, 1.5
 BRIDGE_LOW, BRIDGE_HIGH = 4.0, 7.0
 RING_LOW, RING_HIGH = 0.15, 0.35
 REFLECTION_THRESHOLD = 8.0
+# A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
+# the face's outline.
+MARKED, OUTLINE_BAND = 0.25, 0.06
 # Dark objects at the chin: lightness below DARK_SHARE of the skin's (and DARK_MAX), a
 # region of DARK_AREA of the crop or more and DARK_HEIGHT of its side tall, under the
 # lips, at DARK_DEPTH of the crop inside the face's outline (its median pixel).
@@ -79,7 +82,25 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     # Inside the mouth the net's marks count only as part of what reaches in from outside
     # it: alone they are its lip-line and teeth guesses.
     kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
-    return np.maximum(kept, grown.astype(np.float32))
+    return from_outside(np.maximum(kept, grown.astype(np.float32)), points)
+
+
+def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`objects` (R, R) without the regions that lie wholly inside the face: what covers
+    a face comes in from beyond its outline (a hand, a microphone, a cup, hair), while
+    the net's marks that float inside it are stage light on a nose or a cheek, a frowning
+    forehead's furrows, catch-lights in the eyes. (Glasses, the exception, are found by
+    their own frames: see `glasses_frames`.) `points`, the landmarks, in its pixels."""
+    size = objects.shape[0]
+    marked = (objects > MARKED).astype(np.uint8)
+    count, labels = cv2.connectedComponents(marked, connectivity=8)
+    if count <= 1:
+        return objects
+    inner = face_mask(points, size, forehead=False, erode=max(1, round(OUTLINE_BAND * size)))
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[(marked > 0) & (inner < 0.5)])] = True
+    touching[0] = True
+    return np.where(touching[labels], objects, 0.0).astype(np.float32)
 
 
 def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
