@@ -25,6 +25,7 @@ INNER_EYE_CORNERS = (133, 362)
 SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
+LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
 # Glasses: a line this much above the cheeks' own texture is a frame (clear plastic rims
 # are faint; the lines only count once the face is known to wear glasses); a bridge whose
 # strongest row of vertical gradient is BRIDGE_LOW..BRIDGE_HIGH times its median row, or
@@ -173,13 +174,22 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
                    ) -> np.ndarray:
     """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
     and inner lip lines that the net leaves unmarked, their nearer half (an object over
-    part of the lips is not their colour)."""
+    part of the lips is not their colour). Lips are no less red than the cheeks: when
+    these pixels are (a cup or a microphone over the whole mouth), every pixel counts as
+    unlike the lips."""
     regions = mesh_regions()
     size = lab.shape[0]
     ring = np.zeros((size, size), np.uint8)
     cv2.fillPoly(ring, [np.round(points[regions.lips_outer]).astype(np.int32)], 255)
     cv2.fillPoly(ring, [np.round(points[regions.lips_inner]).astype(np.int32)], 0)
-    return _colour_distance(lab, lab[(ring > 0) & (probabilities <= GROW)], 50)
+    lips = lab[(ring > 0) & (probabilities <= GROW)]
+    cheeks = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(cheeks, cv2.convexHull(np.round(points[list(SKIN_REFERENCE)])
+                                              .astype(np.int32)), 255)
+    if (len(lips) and cheeks.any() and np.median(lips[:, 1])
+            < np.median(lab[cheeks > 0][:, 1]) - LIPS_LESS_RED):
+        return np.full((size, size), np.inf, np.float32)
+    return _colour_distance(lab, lips, 50)
 
 
 def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float) -> np.ndarray:
