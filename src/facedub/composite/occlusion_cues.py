@@ -110,29 +110,46 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
     head held at the mouth, to which the net gives only 0.1 to 0.4), in `lab` (R, R, 3)
     with `points` (the landmarks) in its pixels; `probabilities` (R, R) the net's.
 
-    Seeds far darker than the face's skin (stubble and shaded skin are not), below the
-    mouth's corners and outside its opening, reaching up to the lower lip and well inside
-    the face (not a shadow along the jaw's edge or under the chin), taken on through the
-    net's weak guesses where the pixels are not skin (the grille's lit parts)."""
+    Seeds far darker than the face's skin (see `_dark_seeds`), taken on a few pixels
+    through the net's weak guesses where the pixels are not skin (the grille's lit
+    parts), below the mouth's corners and outside its opening."""
     size = lab.shape[0]
-    regions = mesh_regions()
+    face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
+    opening = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(opening, [np.round(points[mesh_regions().lips_inner]).astype(np.int32)], 255)
+    below = np.arange(size)[:, None] > float(points[list(MOUTH_CORNERS), 1].mean())
+    zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0)
+    seeds = _dark_seeds(lab, points, face, zone)
+    if not seeds.any():
+        return seeds
+    guessed = (probabilities > GROW) | ((probabilities > DARK_GROW)
+                                        & (skin_distance(lab, points) > NOT_SKIN))
+    # Only a few pixels on from the seeds: the stubble around is often not skin either.
+    allowed = ((guessed & zone) | seeds).astype(np.uint8)
+    grown = seeds.astype(np.uint8)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    for _ in range(round(DARK_STEPS * size)):
+        grown = cv2.dilate(grown, cross) & allowed
+    return grown > 0
+
+
+def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.ndarray
+                ) -> np.ndarray:
+    """(R, R) bool: regions of `zone` far darker than the face's skin (stubble and shaded
+    skin are not) that reach up to the lower lip and lie well inside the face's outline
+    (`face`, uint8): not a shadow along the jaw's edge or under the chin."""
+    size = lab.shape[0]
     reference = np.zeros((size, size), np.uint8)
     cv2.fillConvexPoly(reference, cv2.convexHull(np.round(points[list(SKIN_REFERENCE)])
                                                  .astype(np.int32)), 255)
-    lightness = lab[..., 0]
     if not reference.any():
         return np.zeros((size, size), bool)
+    lightness = lab[..., 0]
     dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference > 0])))
-    face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
-    opening = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(opening, [np.round(points[regions.lips_inner]).astype(np.int32)], 255)
-    opening = cv2.dilate(opening, np.ones((3, 3), np.uint8)) > 0
-    corners = float(points[list(MOUTH_CORNERS), 1].mean())
-    lip = float(points[regions.lips_outer, 1].max())
-    rows = np.arange(size)[:, None]
-    candidates = (dark & (rows > corners) & ~opening & (face > 0)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((dark & zone).astype(np.uint8),
+                                                               connectivity=8)
     depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
+    lip = float(points[mesh_regions().lips_outer, 1].max())
     left, right = sorted(points[list(MOUTH_CORNERS), 0])
     below_lips = np.zeros((size, size), bool)
     below_lips[max(0, round(lip) - 1):, max(0, round(left)):round(right) + 1] = True
@@ -146,17 +163,7 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
         if ((region & below_lips).any() and stats[label, cv2.CC_STAT_HEIGHT] >= DARK_HEIGHT * size
                 and np.median(depth[region]) >= DARK_DEPTH * size):
             seeds |= region
-    if not seeds.any():
-        return seeds
-    guessed = (probabilities > GROW) | ((probabilities > DARK_GROW)
-                                        & (skin_distance(lab, points) > NOT_SKIN))
-    zone = guessed & (rows > corners) & ~opening & (face > 0)
-    # Only a few pixels on from the seeds: the stubble around is often not skin either.
-    grown = seeds.astype(np.uint8)
-    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    for _ in range(round(DARK_STEPS * size)):
-        grown = cv2.dilate(grown, cross) & (zone | seeds)
-    return grown > 0
+    return seeds
 
 
 def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
