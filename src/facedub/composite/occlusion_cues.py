@@ -73,7 +73,9 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     # reached only through the net's own marks).
     mouth = _mouth(points, size)
     unlike = distance > NOT_SKIN
-    unlike[mouth] &= _lips_distance(lab, points, probabilities)[mouth] > NOT_SKIN
+    inside = mouth & unlike
+    if inside.any():
+        unlike[inside] = _lips_distance(lab, points, probabilities, inside)[inside] > NOT_SKIN
     weak = (((probabilities > GROW) | unlike) & face).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
     seeded = np.zeros(count, bool)
@@ -177,8 +179,8 @@ def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     return _colour_distance(lab, lab[reference > 0], 80)
 
 
-def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
-                   ) -> np.ndarray:
+def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
+                   where: np.ndarray) -> np.ndarray:
     """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
     and inner lip lines that the net leaves unmarked, their nearer half (an object over
     part of the lips is not their colour). Lips are no less red than the cheeks: when
@@ -196,25 +198,31 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
     if (len(lips) and cheeks.any() and np.median(lips[:, 1])
             < np.median(lab[cheeks > 0][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
-    return _colour_distance(lab, lips, 50)
+    return _colour_distance(lab, lips, 50, where)
 
 
-def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float) -> np.ndarray:
+def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
+                     where: np.ndarray | None = None) -> np.ndarray:
     """(R, R) Mahalanobis distance of `lab` from the colours `reference` (N, 3), of which
-    the `keep` percent nearest their median make the model (zero with too few)."""
-    size = lab.shape[0]
+    the `keep` percent nearest their median make the model (zero with too few); only at
+    the pixels `where` (R, R) bool, when given (zero elsewhere)."""
     pixels = reference.reshape(-1, 3).astype(np.float64)
     if len(pixels) < 12:
-        return np.zeros((size, size), np.float32)
+        return np.zeros(lab.shape[:2], np.float32)
+    if where is not None:
+        distance = np.zeros(lab.shape[:2], np.float32)
+        distance[where] = _colour_distance(lab[where][None], reference, keep)[0]
+        return distance
     centre = np.median(pixels, axis=0)
     spread = np.abs(pixels - centre).sum(axis=1)
     pixels = pixels[spread <= np.percentile(spread, keep)]
     covariance = np.cov(pixels, rowvar=False) + np.diag([6.0, 2.0, 2.0])
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
-    offset = lab.reshape(-1, 3).astype(np.float64) - pixels.mean(axis=0)
-    squared = np.einsum("pi,ij,pj->p", offset, np.linalg.inv(covariance), offset)
-    return np.sqrt(squared).reshape(size, size).astype(np.float32)
+    inverse = np.linalg.inv(covariance).astype(np.float32)
+    offset = lab.reshape(-1, 3).astype(np.float32) - pixels.mean(axis=0).astype(np.float32)
+    squared = ((offset @ inverse) * offset).sum(axis=1)
+    return np.sqrt(np.maximum(squared, 0.0)).reshape(lab.shape[:2])
 
 
 def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float]:
