@@ -2,7 +2,10 @@
 crop (see facedub.composite.occlusion), so they move with the face:
 
 - `complete_by_colour`: an object the net found in part is taken whole where its pixels
-  are not the face's skin colour and connect to what the net is sure of (hysteresis);
+  are not the face's skin colour and connect to what the net is sure of (hysteresis;
+  inside the lips only through what is unlike the lips too), and regions floating wholly
+  inside the face are dropped (`from_outside`);
+- `dark_objects`: a near-black object under the lower lip (a microphone's head);
 - `glasses_frames`: thin dark or bright lines around the eyes, and how sure it is that
   the face wears glasses at all (a frame's bridge across the nose);
 - `lens_highlights`: the target's reflections on its lenses, to put back on top of the
