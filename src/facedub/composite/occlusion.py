@@ -33,6 +33,7 @@ from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
 from facedub.composite.occlusion_cues import (
     complete_by_colour,
+    dark_objects,
     glasses_frames,
     glasses_span,
     net_glasses_evidence,
@@ -66,6 +67,9 @@ MAX_GAP_SECONDS = 0.25  # a longer gap (a cut, the face lost) starts the easing 
 GLASSES_RISE, GLASSES_FALL = 0.3, 0.02
 WEARING_LOW, WEARING_HIGH = 0.4, 0.7
 RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
+# A dark object found at the chin fades by this share a frame once no longer found, so
+# the frames where a grille's highlight breaks it up do not flicker.
+DARK_HOLD = 0.7
 
 
 def occluder_weights() -> Path:
@@ -135,6 +139,7 @@ class _Eased:
     """A track's eased state, in the canonical frame, which moves with the face."""
 
     objects: np.ndarray  # (64, 64) net and colour
+    dark: np.ndarray  # (64, 64) dark objects at the chin, held (DARK_HOLD)
     frames: np.ndarray  # (256, 256) glasses frames
     rings: Rings  # the rims fitted around the eyes (see facedub.composite.glasses_rims)
     glasses: float
@@ -173,15 +178,18 @@ class OcclusionMasks:
         frames, bridge = glasses_frames(fine, fine_landmarks)
         rings = fit_rims(frames, fine_landmarks)
         half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
+        half = to_lab(cv2.resize(fine, objects.shape[::-1], interpolation=cv2.INTER_AREA))
+        dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities).astype(np.float32),
+                          np.ones((3, 3), np.uint8))
         net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) does not take a single frame's bridge:
         # that edge alone is often shading or compression (see its NET_CONFIRM).
         worn = self.worn.get(track)
         evidence = max(net, bridge) if worn is None else max(net, worn)
-        state = self._ease(track, time, objects, frames, rings, evidence)
+        state = self._ease(track, time, objects, dark, frames, rings, evidence)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
-        back = _warp_up(state.objects, half_from_crop, size)
+        back = _warp_up(np.maximum(state.objects, state.dark), half_from_crop, size)
         mask = np.clip((back - RAMP_LOW) / (RAMP_HIGH - RAMP_LOW), 0.0, 1.0)
         wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
                                 0.0, 1.0))
@@ -201,13 +209,14 @@ class OcclusionMasks:
         mask *= face_mask(face_landmarks, size, forehead=True)
         return Occluded(mask, wearing)
 
-    def _ease(self, track: int, time: float, objects: np.ndarray, frames: np.ndarray,
-              rings: Rings, evidence: float) -> _Eased:
+    def _ease(self, track: int, time: float, objects: np.ndarray, dark: np.ndarray,
+              frames: np.ndarray, rings: Rings, evidence: float) -> _Eased:
         state = self._tracks.get(track)
         if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
-            state = self._tracks[track] = _Eased(objects, frames, rings, evidence, time)
+            state = self._tracks[track] = _Eased(objects, dark, frames, rings, evidence, time)
             return state
         state.objects = _eased(state.objects, objects)
+        state.dark = np.maximum(dark, DARK_HOLD * state.dark)
         state.frames = _eased(state.frames, frames)
         state.rings = state.rings + RING_EASING * (rings - state.rings)
         rate = GLASSES_RISE if evidence > state.glasses else GLASSES_FALL
