@@ -37,7 +37,7 @@ LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are somet
 LINE_NOISE, LINE_FLOOR = 0.7, 1.5
 BRIDGE_LOW, BRIDGE_HIGH = 4.0, 7.0
 RING_LOW, RING_HIGH = 0.15, 0.35
-REFLECTION_THRESHOLD = 8.0
+REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
 MARKED, OUTLINE_BAND = 0.25, 0.06
@@ -49,7 +49,7 @@ DARK_AREA, DARK_HEIGHT, DARK_DEPTH = 0.0012, 0.045, 0.04
 # The net's guess with which a dark object's not-skin surroundings are taken on, up to
 # DARK_STEPS of the crop from it.
 DARK_GROW, DARK_STEPS = 0.12, 0.05
-MOUTH_CORNERS = (61, 291)  # luminance above the lens's surroundings that is a reflection
+MOUTH_CORNERS = (61, 291)
 
 
 def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
