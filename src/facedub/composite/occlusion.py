@@ -31,13 +31,8 @@ from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
-from facedub.composite.occlusion_cues import (
-    complete_by_colour,
-    dark_objects,
-    glasses_frames,
-    glasses_span,
-    net_glasses_evidence,
-)
+from facedub.composite.occlusion_cues import glasses_frames, glasses_span, net_glasses_evidence
+from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama

@@ -8,7 +8,7 @@ import numpy as np
 
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OcclusionMasks
-from facedub.composite.occlusion_cues import complete_by_colour, dark_objects, from_outside
+from facedub.composite.occlusion_objects import complete_by_colour, dark_objects, from_outside
 from facedub.faces.align import template_in_crop
 from facedub.faces.regions import mesh_regions
 
