@@ -62,7 +62,7 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     # lips as well, and a guess made only inside the mouth starts nothing. A cup or a
     # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
     # reached only through the net's own marks).
-    mouth = _mouth(points, size)
+    mouth = _inside(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
     unlike = distance > NOT_SKIN
     inside = mouth & unlike
     if inside.any():
@@ -108,8 +108,7 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
     parts), below the mouth's corners and outside its opening."""
     size = lab.shape[0]
     face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
-    opening = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(opening, [np.round(points[mesh_regions().lips_inner]).astype(np.int32)], 255)
+    opening = _inside(points, mesh_regions().lips_inner, size).astype(np.uint8)
     below = np.arange(size)[:, None] > float(points[list(MOUTH_CORNERS), 1].mean())
     zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0)
     seeds = _dark_seeds(lab, points, face, zone)
@@ -132,13 +131,11 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
     skin are not) that reach up to the lower lip and lie well inside the face's outline
     (`face`, uint8): not a shadow along the jaw's edge or under the chin."""
     size = lab.shape[0]
-    reference = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(reference, cv2.convexHull(np.round(points[list(SKIN_REFERENCE)])
-                                                 .astype(np.int32)), 255)
+    reference = _skin_reference(points, size)
     if not reference.any():
         return np.zeros((size, size), bool)
     lightness = lab[..., 0]
-    dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference > 0])))
+    dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference])))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((dark & zone).astype(np.uint8),
                                                                connectivity=8)
     depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
@@ -163,11 +160,7 @@ def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(R, R) Mahalanobis distance of every pixel of `lab` (R, R, 3) from the skin of the
     cheeks and nose (robust: the farthest fifth of those pixels is dropped, in case
     something covers part of them)."""
-    size = lab.shape[0]
-    reference = np.zeros((size, size), np.uint8)
-    hull = cv2.convexHull(np.round(points[list(SKIN_REFERENCE)]).astype(np.int32))
-    cv2.fillConvexPoly(reference, hull, 255)
-    return _colour_distance(lab, lab[reference > 0], 80)
+    return _colour_distance(lab, lab[_skin_reference(points, lab.shape[0])], 80)
 
 
 def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
@@ -175,19 +168,15 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
     """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
     and inner lip lines that the net leaves unmarked, their nearer half (an object over
     part of the lips is not their colour). Lips are no less red than the cheeks: when
-    these pixels are (a cup or a microphone over the whole mouth), every pixel counts as
-    unlike the lips."""
+    these pixels are less red, they are a cup or a microphone over the whole mouth, and
+    every pixel counts as unlike the lips."""
     regions = mesh_regions()
     size = lab.shape[0]
-    ring = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(ring, [np.round(points[regions.lips_outer]).astype(np.int32)], 255)
-    cv2.fillPoly(ring, [np.round(points[regions.lips_inner]).astype(np.int32)], 0)
-    lips = lab[(ring > 0) & (probabilities <= GROW)]
-    cheeks = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(cheeks, cv2.convexHull(np.round(points[list(SKIN_REFERENCE)])
-                                              .astype(np.int32)), 255)
+    ring = _inside(points, regions.lips_outer, size) & ~_inside(points, regions.lips_inner, size)
+    lips = lab[ring & (probabilities <= GROW)]
+    cheeks = _skin_reference(points, size)
     if (len(lips) and cheeks.any() and np.median(lips[:, 1])
-            < np.median(lab[cheeks > 0][:, 1]) - LIPS_LESS_RED):
+            < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
     return _colour_distance(lab, lips, 50, where)
 
@@ -216,8 +205,16 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
     return np.sqrt(np.maximum(squared, 0.0)).reshape(lab.shape[:2])
 
 
-def _mouth(points: np.ndarray, size: int) -> np.ndarray:
-    """(size, size) bool: inside the outer lip line (lips, teeth, the open mouth)."""
+def _inside(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: inside the polygon of the landmarks `loop` (a lip line)."""
     mask = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(mask, [np.round(points[mesh_regions().lips_outer]).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(points[loop]).astype(np.int32)], 255)
+    return mask > 0
+
+
+def _skin_reference(points: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: the hull of SKIN_REFERENCE, cheeks and nose."""
+    mask = np.zeros((size, size), np.uint8)
+    hull = cv2.convexHull(np.round(points[list(SKIN_REFERENCE)]).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 255)
     return mask > 0
