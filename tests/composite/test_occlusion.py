@@ -14,12 +14,8 @@ from facedub import media
 from facedub.composite.compositor import CompositeConfig
 from facedub.composite.glasses_tracks import CACHE_FILE, glasses_by_track, worn_glasses
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks, canonical_from_crop
-from facedub.composite.occlusion_cues import (
-    complete_by_colour,
-    glasses_frames,
-    lens_highlights,
-    with_lens_highlights,
-)
+from facedub.composite.occlusion_cues import glasses_frames, lens_highlights, with_lens_highlights
+from facedub.composite.occlusion_objects import complete_by_colour
 from facedub.engines.mesh import MeshEngine
 from facedub.errors import FacedubError
 from facedub.evaluate.sheet import _pair

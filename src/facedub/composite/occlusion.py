@@ -31,13 +31,8 @@ from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
-from facedub.composite.occlusion_cues import (
-    complete_by_colour,
-    dark_objects,
-    glasses_frames,
-    glasses_span,
-    net_glasses_evidence,
-)
+from facedub.composite.occlusion_cues import glasses_frames, glasses_span, net_glasses_evidence
+from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
@@ -179,6 +174,8 @@ class OcclusionMasks:
         rings = fit_rims(frames, fine_landmarks)
         half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
         half = to_lab(cv2.resize(fine, objects.shape[::-1], interpolation=cv2.INTER_AREA))
+        # One half pixel wider, to cover the object's rim: at this resolution it is blended
+        # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities).astype(np.float32),
                           np.ones((3, 3), np.uint8))
         net = net_glasses_evidence(probabilities, half_landmarks)

@@ -1,0 +1,220 @@
+"""Objects in front of the face, found in its canonical crop (see
+facedub.composite.occlusion), so they move with the face:
+
+- `complete_by_colour`: an object the net found in part is taken whole where its pixels
+  are not the face's skin colour and connect to what the net is sure of (hysteresis;
+  inside the lips only through what is unlike the lips too), and regions floating wholly
+  inside the face are dropped (`from_outside`);
+- `dark_objects`: a near-black object under the lower lip (a microphone's head).
+
+The glasses and their reflections are facedub.composite.occlusion_cues.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.composite.color import to_lab
+from facedub.composite.occlusion_cues import eyes_and_brows
+from facedub.faces.masks import face_mask
+from facedub.faces.regions import mesh_regions
+
+# Cheek and nose landmarks whose hull is almost always bare skin.
+SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
+MOUTH_CORNERS = (61, 291)
+SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
+NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
+LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
+LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
+# A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
+# the face's outline.
+MARKED, OUTLINE_BAND = 0.25, 0.06
+# Dark objects at the chin: lightness below DARK_SHARE of the skin's (and DARK_MAX), a
+# region of DARK_AREA of the crop or more and DARK_HEIGHT of its side tall, under the
+# lips, at DARK_DEPTH of the crop inside the face's outline (its median pixel).
+DARK_SHARE, DARK_MAX = 0.45, 24.0
+DARK_AREA, DARK_HEIGHT, DARK_DEPTH = 0.0012, 0.045, 0.04
+# The net's guess with which a dark object's not-skin surroundings are taken on, up to
+# DARK_STEPS of the crop from it.
+DARK_GROW, DARK_STEPS = 0.12, 0.05
+
+
+def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
+                       landmarks: np.ndarray) -> np.ndarray:
+    """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
+    is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
+    where the net is sure. `canonical` (2R, 2R, 3) uint8 RGB, `landmarks` in its pixels.
+
+    Only the face itself grows (its oval with the forehead); eyes and brows never do,
+    being unlike skin too."""
+    size = probabilities.shape[0]
+    points = np.asarray(landmarks)[:, :2] * (size / canonical.shape[0])
+    lab = to_lab(cv2.resize(canonical, (size, size), interpolation=cv2.INTER_AREA))
+    distance = skin_distance(lab, points)
+    face = face_mask(points, size, forehead=False) > 0.5
+    face &= ~eyes_and_brows(points, size, grow=max(1, size // 40))
+    # Seeds well inside the face: at its edge, hair and background are the other
+    # modules' business (edge_occluders, the face mask's feather).
+    inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
+    # Lips (lipstick most of all) are unlike the cheeks' skin, and the net often guesses
+    # at a lip line: inside the mouth the colour grows only through what is unlike the
+    # lips as well, and a guess made only inside the mouth starts nothing. A cup or a
+    # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
+    # reached only through the net's own marks).
+    mouth = _inside(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
+    unlike = distance > NOT_SKIN
+    inside = mouth & unlike
+    if inside.any():
+        unlike[inside] = _lips_distance(lab, points, probabilities, inside)[inside] > NOT_SKIN
+    weak = (((probabilities > GROW) | unlike) & face).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=4)
+    seeded = np.zeros(count, bool)
+    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth])] = True
+    seeded[0] = False
+    grown = seeded[labels] & (weak > 0)
+    # Inside the mouth the net's marks count only as part of what reaches in from outside
+    # it: alone they are its lip-line and teeth guesses.
+    kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
+    return from_outside(np.maximum(kept, grown.astype(np.float32)), points)
+
+
+def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`objects` (R, R) without the regions that lie wholly inside the face: what covers
+    a face comes in from beyond its outline (a hand, a microphone, a cup, hair), while
+    the net's marks that float inside it are stage light on a nose or a cheek, a frowning
+    forehead's furrows, catch-lights in the eyes. (Glasses, the exception, are found by
+    their own frames: see `glasses_frames`.) `points`, the landmarks, in its pixels."""
+    size = objects.shape[0]
+    marked = (objects > MARKED).astype(np.uint8)
+    count, labels = cv2.connectedComponents(marked, connectivity=8)
+    if count <= 1:
+        return objects
+    inner = face_mask(points, size, forehead=False, erode=max(1, round(OUTLINE_BAND * size)))
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[(marked > 0) & (inner < 0.5)])] = True
+    touching[0] = True
+    return np.where(touching[labels], objects, 0.0).astype(np.float32)
+
+
+def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
+                 ) -> np.ndarray:
+    """(R, R) bool: near-black objects over the chin and the lower lip (a microphone's
+    head held at the mouth, to which the net gives only 0.1 to 0.4), in `lab` (R, R, 3)
+    with `points` (the landmarks) in its pixels; `probabilities` (R, R) the net's.
+
+    Seeds far darker than the face's skin (see `_dark_seeds`), taken on a few pixels
+    through the net's weak guesses where the pixels are not skin (the grille's lit
+    parts), below the mouth's corners and outside its opening."""
+    size = lab.shape[0]
+    face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
+    opening = _inside(points, mesh_regions().lips_inner, size).astype(np.uint8)
+    below = np.arange(size)[:, None] > float(points[list(MOUTH_CORNERS), 1].mean())
+    zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0)
+    seeds = _dark_seeds(lab, points, face, zone)
+    if not seeds.any():
+        return seeds
+    guessed = (probabilities > GROW) | ((probabilities > DARK_GROW)
+                                        & (skin_distance(lab, points) > NOT_SKIN))
+    # Only a few pixels on from the seeds: the stubble around is often not skin either.
+    allowed = ((guessed & zone) | seeds).astype(np.uint8)
+    grown = seeds.astype(np.uint8)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    for _ in range(round(DARK_STEPS * size)):
+        grown = cv2.dilate(grown, cross) & allowed
+    return grown > 0
+
+
+def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.ndarray
+                ) -> np.ndarray:
+    """(R, R) bool: regions of `zone` far darker than the face's skin (stubble and shaded
+    skin are not) that reach up to the lower lip and lie well inside the face's outline
+    (`face`, uint8): not a shadow along the jaw's edge or under the chin."""
+    size = lab.shape[0]
+    reference = _skin_reference(points, size)
+    if not reference.any():
+        return np.zeros((size, size), bool)
+    lightness = lab[..., 0]
+    dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference])))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((dark & zone).astype(np.uint8),
+                                                               connectivity=8)
+    depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
+    lip = float(points[mesh_regions().lips_outer, 1].max())
+    left, right = sorted(points[list(MOUTH_CORNERS), 0])
+    below_lips = np.zeros((size, size), bool)
+    below_lips[max(0, round(lip) - 1):, max(0, round(left)):round(right) + 1] = True
+    seeds = np.zeros((size, size), bool)
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < DARK_AREA * size * size:
+            continue
+        region = labels == label
+        # A microphone's head is a blob under the lips, deep inside the outline; the dark
+        # line under a pouting lip is flat, a beard's shaded edge hugs the jaw.
+        if ((region & below_lips).any() and stats[label, cv2.CC_STAT_HEIGHT] >= DARK_HEIGHT * size
+                and np.median(depth[region]) >= DARK_DEPTH * size):
+            seeds |= region
+    return seeds
+
+
+def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(R, R) Mahalanobis distance of every pixel of `lab` (R, R, 3) from the skin of the
+    cheeks and nose (robust: the farthest fifth of those pixels is dropped, in case
+    something covers part of them)."""
+    return _colour_distance(lab, lab[_skin_reference(points, lab.shape[0])], 80)
+
+
+def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
+                   where: np.ndarray) -> np.ndarray:
+    """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
+    and inner lip lines that the net leaves unmarked, their nearer half (an object over
+    part of the lips is not their colour). Lips are no less red than the cheeks: when
+    these pixels are less red, they are a cup or a microphone over the whole mouth, and
+    every pixel counts as unlike the lips."""
+    regions = mesh_regions()
+    size = lab.shape[0]
+    ring = _inside(points, regions.lips_outer, size) & ~_inside(points, regions.lips_inner, size)
+    lips = lab[ring & (probabilities <= GROW)]
+    cheeks = _skin_reference(points, size)
+    if (len(lips) and cheeks.any() and np.median(lips[:, 1])
+            < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
+        return np.full((size, size), np.inf, np.float32)
+    return _colour_distance(lab, lips, 50, where)
+
+
+def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
+                     where: np.ndarray | None = None) -> np.ndarray:
+    """(R, R) Mahalanobis distance of `lab` from the colours `reference` (N, 3), of which
+    the `keep` percent nearest their median make the model (zero with too few); only at
+    the pixels `where` (R, R) bool, when given (zero elsewhere)."""
+    pixels = reference.reshape(-1, 3).astype(np.float64)
+    if len(pixels) < 12:
+        return np.zeros(lab.shape[:2], np.float32)
+    if where is not None:
+        distance = np.zeros(lab.shape[:2], np.float32)
+        distance[where] = _colour_distance(lab[where][None], reference, keep)[0]
+        return distance
+    centre = np.median(pixels, axis=0)
+    spread = np.abs(pixels - centre).sum(axis=1)
+    pixels = pixels[spread <= np.percentile(spread, keep)]
+    covariance = np.cov(pixels, rowvar=False) + np.diag([6.0, 2.0, 2.0])
+    covariance[0] *= LIGHTNESS_SLACK
+    covariance[:, 0] *= LIGHTNESS_SLACK
+    inverse = np.linalg.inv(covariance).astype(np.float32)
+    offset = lab.reshape(-1, 3).astype(np.float32) - pixels.mean(axis=0).astype(np.float32)
+    squared = ((offset @ inverse) * offset).sum(axis=1)
+    return np.sqrt(np.maximum(squared, 0.0)).reshape(lab.shape[:2])
+
+
+def _inside(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: inside the polygon of the landmarks `loop` (a lip line)."""
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(points[loop]).astype(np.int32)], 255)
+    return mask > 0
+
+
+def _skin_reference(points: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: the hull of SKIN_REFERENCE, cheeks and nose."""
+    mask = np.zeros((size, size), np.uint8)
+    hull = cv2.convexHull(np.round(points[list(SKIN_REFERENCE)]).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 255)
+    return mask > 0

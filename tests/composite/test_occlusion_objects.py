@@ -1,0 +1,154 @@
+"""The occlusion mask's cues on drawn faces: the mouth, dark objects at the chin, and
+regions that float inside the face."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.composite.color import to_lab
+from facedub.composite.occlusion import OcclusionMasks
+from facedub.composite.occlusion_objects import complete_by_colour, dark_objects, from_outside
+from facedub.faces.align import template_in_crop
+from facedub.faces.regions import mesh_regions
+
+CHIN, NOSE_TIP = 152, 4
+LOWER_LIP, UPPER_LIP_TOP, UPPER_LIP_INNER = 17, 0, 13  # lower edge, upper edge, inner line
+
+
+def _skin(size: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    image = np.empty((size, size, 3), np.float32)
+    image[:] = (200, 150, 125)
+    return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+
+
+def _lips(landmarks: np.ndarray, size: int) -> np.ndarray:
+    regions = mesh_regions()
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[regions.lips_outer, :2]).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(landmarks[regions.lips_inner, :2]).astype(np.int32)], 0)
+    return mask > 0
+
+
+def test_lipstick_and_a_guess_at_the_lip_line_are_not_kept() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    lips = _lips(landmarks, 256)
+    image[lips] = (170, 30, 45)  # red lipstick: far from the cheeks' skin
+    # A goatee from the lower lip out across the chin's outline, unlike skin as well: a
+    # guess at the lips must not start a region that grows through it.
+    beard = (slice(int(landmarks[LOWER_LIP, 1]), int(landmarks[CHIN, 1]) + 8),
+             slice(int(landmarks[CHIN, 0]) - 10, int(landmarks[CHIN, 0]) + 10))
+    image[beard] = (70, 50, 40)
+    probabilities = np.zeros((64, 64), np.float32)
+    small = cv2.resize(lips.astype(np.uint8), (64, 64), interpolation=cv2.INTER_AREA) > 0
+    probabilities[small] = 0.6  # the net guesses at the lips
+    completed = complete_by_colour(probabilities, image, landmarks)
+    assert completed[small].max() == 0.0
+    whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
+    assert whole[beard].max() == 0.0
+
+
+def test_an_object_touching_the_lower_lip_does_not_take_the_lipstick() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    image[_lips(landmarks, 256)] = (170, 30, 45)
+    top = int(landmarks[LOWER_LIP, 1]) - 3  # just over the lower lip's edge
+    box = (slice(top, int(landmarks[CHIN, 1]) + 10),
+           slice(int(landmarks[CHIN, 0]) - 18, int(landmarks[CHIN, 0]) + 18))
+    image[box] = (40, 60, 150)  # a blue glove from below the chin up to the lip
+    seen = np.zeros((256, 256), np.uint8)
+    seen[top + 8:box[0].stop, box[1]] = 1  # the net sees it below the lip
+    probabilities = (cv2.resize(seen, (64, 64), interpolation=cv2.INTER_AREA) > 0) * 0.9
+    completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
+    whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
+    assert whole[box[0].start + 12:box[0].stop - 14, box[1]].min() == 1.0
+    # The lipstick is unlike the skin but like the lips: the glove does not grow into it.
+    upper = np.round((landmarks[UPPER_LIP_TOP, :2] + landmarks[UPPER_LIP_INNER, :2]) / 2)
+    assert whole[int(upper[1]), int(upper[0])] == 0.0
+
+
+def test_a_cup_across_the_mouth_is_still_taken_whole() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    image[_lips(landmarks, 256)] = (170, 30, 45)
+    mouth = landmarks[mesh_regions().lips_outer, :2]
+    top, bottom = int(mouth[:, 1].min()) - 6, int(landmarks[CHIN, 1]) - 4
+    left, right = int(mouth[:, 0].min()) - 6, int(mouth[:, 0].max()) + 6
+    image[top:bottom, left:right] = (235, 235, 240)  # a white cup over mouth and chin
+    seen = np.zeros((256, 256), np.uint8)
+    seen[top + 30:bottom, left:right] = 1  # the net sees the part below the lips only
+    probabilities = (cv2.resize(seen, (64, 64), interpolation=cv2.INTER_AREA) > 0) * 0.9
+    completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
+    whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
+    assert whole[top + 4:bottom - 4, left + 4:right - 4].min() == 1.0
+
+
+def _dark(image: np.ndarray, landmarks: np.ndarray,
+          probabilities: np.ndarray | None = None) -> np.ndarray:
+    lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
+    net = np.zeros((64, 64), np.float32) if probabilities is None else probabilities
+    return dark_objects(lab, (landmarks[:, :2] - 1.5) / 4.0, net)
+
+
+def _microphone(landmarks: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """A drawn face with a microphone's near-black head just under the lower lip."""
+    lip = landmarks[mesh_regions().lips_outer, :2]
+    centre = (round(float(lip[:, 0].mean())), round(float(lip[:, 1].max())) + 12)
+    image = _skin(256)
+    cv2.circle(image, centre, 16, (12, 12, 14), -1)
+    return image, centre
+
+
+def test_a_dark_object_under_the_lower_lip_is_found_and_a_jaw_shadow_is_not() -> None:
+    landmarks = template_in_crop(256, "whole")
+    head, centre = _microphone(landmarks)
+    found = _dark(head, landmarks)
+    assert found[centre[1] // 4, centre[0] // 4]
+    shadow = _skin(256)
+    oval = np.round(landmarks[mesh_regions().face_oval, :2]).astype(np.int32)
+    cv2.polylines(shadow, [oval], True, (12, 12, 14), 5)  # dark along the jaw's edge
+    assert not _dark(shadow, landmarks).any()
+
+
+def test_a_dark_object_takes_on_the_lit_grille_that_the_net_half_marks() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image, centre = _microphone(landmarks)
+    band = (slice(centre[1] - 8, centre[1] + 8), slice(centre[0] + 14, centre[0] + 26))
+    image[band] = (110, 110, 115)  # the grille's lit side: grey, not skin, not near-black
+    probabilities = np.zeros((64, 64), np.float32)
+    probabilities[band[0].start // 4:band[0].stop // 4, band[1].start // 4:band[1].stop // 4] = 0.15
+    lit = (centre[1] // 4, (centre[0] + 22) // 4)
+    assert not _dark(image, landmarks)[lit]  # the net silent: the black part only
+    assert _dark(image, landmarks, probabilities)[lit]
+
+
+def test_a_dark_object_is_held_for_a_few_frames_once_lost() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image, centre = _microphone(landmarks)
+    masks = OcclusionMasks(_Silent())
+    assert masks(0, 0.0, image, landmarks).mask[centre[1], centre[0]] == 1.0
+    bare = _skin(256)  # the grille's highlight hides it for a frame or two
+    held = [masks(0, k / 25, bare, landmarks).mask[centre[1], centre[0]] for k in range(1, 7)]
+    assert held[0] == 1.0 and held[1] > 0.5
+    assert held[-1] == 0.0  # then it fades
+
+
+class _Silent:
+    """A net that marks nothing: the dark-object cue alone finds the microphone."""
+
+    def probabilities(self, canonical: np.ndarray) -> np.ndarray:
+        return np.zeros((64, 64), np.float32)
+
+
+def test_marks_floating_inside_the_face_are_dropped() -> None:
+    landmarks = template_in_crop(64, "whole")
+    objects = np.zeros((64, 64), np.float32)
+    nose = np.round(landmarks[NOSE_TIP, :2]).astype(int)
+    objects[nose[1] - 2:nose[1] + 2, nose[0] - 2:nose[0] + 2] = 0.8  # a spot-lit nose
+    chin = np.round(landmarks[CHIN, :2]).astype(int)
+    objects[chin[1] - 6:chin[1] + 2, chin[0] - 4:chin[0] + 4] = 0.9  # a hand at the chin
+    kept = from_outside(objects, landmarks[:, :2])
+    assert kept[nose[1], nose[0]] == 0.0
+    assert kept[chin[1] - 3, chin[0]] == 0.9
