@@ -8,7 +8,13 @@ import numpy as np
 
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OcclusionMasks
-from facedub.composite.occlusion_objects import complete_by_colour, dark_objects, from_outside
+from facedub.composite.occlusion_objects import (
+    _inside,
+    _lips_distance,
+    complete_by_colour,
+    dark_objects,
+    from_outside,
+)
 from facedub.faces.align import template_in_crop
 from facedub.faces.regions import mesh_regions
 
@@ -83,6 +89,21 @@ def test_a_cup_across_the_mouth_is_still_taken_whole() -> None:
     completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     assert whole[top + 4:bottom - 4, left + 4:right - 4].min() == 1.0
+
+
+def test_one_odd_lip_pixel_does_not_make_the_whole_mouth_an_object() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    image[_lips(landmarks, 256)] = (170, 30, 45)
+    points = (landmarks[:, :2] - 1.5) / 4.0
+    regions = mesh_regions()
+    ring = _inside(points, regions.lips_outer, 64) & ~_inside(points, regions.lips_inner, 64)
+    probabilities = np.where(ring, 0.6, 0.0).astype(np.float32)  # the net marks the lips
+    row, column = np.argwhere(ring)[0]
+    probabilities[row, column] = 0.0  # all but one pixel, grey: less red than the cheeks
+    image[4 * row:4 * row + 4, 4 * column:4 * column + 4] = (120, 120, 130)
+    lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
+    assert np.isfinite(_lips_distance(lab, points, probabilities, ring)).all()
 
 
 def _dark(image: np.ndarray, landmarks: np.ndarray,

@@ -27,6 +27,7 @@ SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and e
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
 LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
+FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says nothing
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
 MARKED, OUTLINE_BAND = 0.25, 0.06
@@ -169,13 +170,14 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
     and inner lip lines that the net leaves unmarked, their nearer half (an object over
     part of the lips is not their colour). Lips are no less red than the cheeks: when
     these pixels are less red, they are a cup or a microphone over the whole mouth, and
-    every pixel counts as unlike the lips."""
+    every pixel counts as unlike the lips. Too few such pixels (the net marks nearly all
+    the lips) say nothing, here as in the colour model."""
     regions = mesh_regions()
     size = lab.shape[0]
     ring = _inside(points, regions.lips_outer, size) & ~_inside(points, regions.lips_inner, size)
     lips = lab[ring & (probabilities <= GROW)]
     cheeks = _skin_reference(points, size)
-    if (len(lips) and cheeks.any() and np.median(lips[:, 1])
+    if (len(lips) >= FEWEST_COLOURS and cheeks.any() and np.median(lips[:, 1])
             < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
     return _colour_distance(lab, lips, 50, where)
@@ -187,7 +189,7 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
     the `keep` percent nearest their median make the model (zero with too few); only at
     the pixels `where` (R, R) bool, when given (zero elsewhere)."""
     pixels = reference.reshape(-1, 3).astype(np.float64)
-    if len(pixels) < 12:
+    if len(pixels) < FEWEST_COLOURS:
         return np.zeros(lab.shape[:2], np.float32)
     if where is not None:
         distance = np.zeros(lab.shape[:2], np.float32)
