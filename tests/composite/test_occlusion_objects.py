@@ -8,6 +8,7 @@ import numpy as np
 
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OcclusionMasks
+from facedub.composite.occlusion_cues import half_pixels
 from facedub.composite.occlusion_objects import (
     _inside,
     _lips_distance,
@@ -16,6 +17,7 @@ from facedub.composite.occlusion_objects import (
     from_outside,
 )
 from facedub.faces.align import template_in_crop
+from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 
 CHIN, NOSE_TIP = 152, 4
@@ -37,6 +39,16 @@ def _lips(landmarks: np.ndarray, size: int) -> np.ndarray:
     return mask > 0
 
 
+def _half(image: np.ndarray) -> np.ndarray:
+    """The fine (256 px) canonical crop at the net's resolution, in CIELAB."""
+    return to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
+
+
+def _by_colour(probabilities: np.ndarray, image: np.ndarray, landmarks: np.ndarray
+               ) -> np.ndarray:
+    return complete_by_colour(probabilities, _half(image), half_pixels(landmarks))
+
+
 def test_lipstick_and_a_guess_at_the_lip_line_are_not_kept() -> None:
     landmarks = template_in_crop(256, "whole")
     image = _skin(256)
@@ -50,7 +62,7 @@ def test_lipstick_and_a_guess_at_the_lip_line_are_not_kept() -> None:
     probabilities = np.zeros((64, 64), np.float32)
     small = cv2.resize(lips.astype(np.uint8), (64, 64), interpolation=cv2.INTER_AREA) > 0
     probabilities[small] = 0.6  # the net guesses at the lips
-    completed = complete_by_colour(probabilities, image, landmarks)
+    completed = _by_colour(probabilities, image, landmarks)
     assert completed[small].max() == 0.0
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     assert whole[beard].max() == 0.0
@@ -67,7 +79,7 @@ def test_an_object_touching_the_lower_lip_does_not_take_the_lipstick() -> None:
     seen = np.zeros((256, 256), np.uint8)
     seen[top + 8:box[0].stop, box[1]] = 1  # the net sees it below the lip
     probabilities = (cv2.resize(seen, (64, 64), interpolation=cv2.INTER_AREA) > 0) * 0.9
-    completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
+    completed = _by_colour(probabilities.astype(np.float32), image, landmarks)
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     assert whole[box[0].start + 12:box[0].stop - 14, box[1]].min() == 1.0
     # The lipstick is unlike the skin but like the lips: the glove does not grow into it.
@@ -86,31 +98,47 @@ def test_a_cup_across_the_mouth_is_still_taken_whole() -> None:
     seen = np.zeros((256, 256), np.uint8)
     seen[top + 30:bottom, left:right] = 1  # the net sees the part below the lips only
     probabilities = (cv2.resize(seen, (64, 64), interpolation=cv2.INTER_AREA) > 0) * 0.9
-    completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
+    completed = _by_colour(probabilities.astype(np.float32), image, landmarks)
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
-    assert whole[top + 4:bottom - 4, left + 4:right - 4].min() == 1.0
+    # Raised to 1 where unseen; the net's own marks stay where they reach past the outline.
+    assert whole[top + 4:bottom - 4, left + 4:right - 4].min() >= 0.9
+    assert whole[top + 4:top + 26, left + 4:right - 4].min() == 1.0
 
 
 def test_one_odd_lip_pixel_does_not_make_the_whole_mouth_an_object() -> None:
     landmarks = template_in_crop(256, "whole")
     image = _skin(256)
     image[_lips(landmarks, 256)] = (170, 30, 45)
-    points = (landmarks[:, :2] - 1.5) / 4.0
+    points = half_pixels(landmarks)
     regions = mesh_regions()
     ring = _inside(points, regions.lips_outer, 64) & ~_inside(points, regions.lips_inner, 64)
     probabilities = np.where(ring, 0.6, 0.0).astype(np.float32)  # the net marks the lips
     row, column = np.argwhere(ring)[0]
     probabilities[row, column] = 0.0  # all but one pixel, grey: less red than the cheeks
     image[4 * row:4 * row + 4, 4 * column:4 * column + 4] = (120, 120, 130)
-    lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
-    assert np.isfinite(_lips_distance(lab, points, probabilities, ring)).all()
+    assert np.isfinite(_lips_distance(_half(image), points, probabilities, ring)).all()
+
+
+def test_the_colour_completion_stops_at_the_face_outline_the_other_cues_use() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    top = round(float(landmarks[mesh_regions().lips_outer, 1].max())) + 8
+    image[top:] = (40, 60, 150)  # a blue cloth over the chin and beyond the face
+    probabilities = np.zeros((64, 64), np.float32)
+    chin = np.round(half_pixels(landmarks)[CHIN]).astype(int)
+    probabilities[chin[1] - 4:chin[1] - 1, chin[0] - 2:chin[0] + 3] = 0.9  # seen in part
+    completed = _by_colour(probabilities, image, landmarks) > 0.5
+    # Grown up to the face's outline, as dark_objects and the glasses cues place it.
+    face = face_mask(half_pixels(landmarks), 64, forehead=False) > 0.5
+    below = np.zeros((64, 64), bool)
+    below[top // 4 + 1:] = True
+    np.testing.assert_array_equal(completed[below], face[below])
 
 
 def _dark(image: np.ndarray, landmarks: np.ndarray,
           probabilities: np.ndarray | None = None) -> np.ndarray:
-    lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
     net = np.zeros((64, 64), np.float32) if probabilities is None else probabilities
-    return dark_objects(lab, (landmarks[:, :2] - 1.5) / 4.0, net)
+    return dark_objects(_half(image), half_pixels(landmarks), net)
 
 
 def _microphone(landmarks: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:

@@ -31,7 +31,12 @@ from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
-from facedub.composite.occlusion_cues import glasses_frames, glasses_span, net_glasses_evidence
+from facedub.composite.occlusion_cues import (
+    glasses_frames,
+    glasses_span,
+    half_pixels,
+    net_glasses_evidence,
+)
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
@@ -158,8 +163,7 @@ class OcclusionMasks:
         _, _, fine, fine_landmarks, canonical = _canonical(image, face_landmarks)
         probabilities = self.model.probabilities(canonical)
         _, bridge = glasses_frames(fine, fine_landmarks)
-        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        return bridge, net_glasses_evidence(probabilities, half_landmarks)
+        return bridge, net_glasses_evidence(probabilities, half_pixels(fine_landmarks))
 
     def __call__(self, track: int, time: float, image: np.ndarray,
                  face_landmarks: np.ndarray) -> Occluded:
@@ -169,11 +173,12 @@ class OcclusionMasks:
         matrix, fine_from_crop, fine, fine_landmarks, canonical = _canonical(image,
                                                                              face_landmarks)
         probabilities = self.model.probabilities(canonical)
-        objects = complete_by_colour(probabilities, fine, fine_landmarks)
+        # The colour cues are judged at the net's resolution, in CIELAB.
+        half = to_lab(cv2.resize(fine, probabilities.shape[::-1], interpolation=cv2.INTER_AREA))
+        half_landmarks = half_pixels(fine_landmarks)
+        objects = complete_by_colour(probabilities, half, half_landmarks)
         frames, bridge = glasses_frames(fine, fine_landmarks)
         rings = fit_rims(frames, fine_landmarks)
-        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        half = to_lab(cv2.resize(fine, objects.shape[::-1], interpolation=cv2.INTER_AREA))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
         # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities).astype(np.float32),

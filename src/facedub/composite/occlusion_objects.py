@@ -15,7 +15,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.composite.color import to_lab
 from facedub.composite.occlusion_cues import eyes_and_brows
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
@@ -41,17 +40,16 @@ DARK_AREA, DARK_HEIGHT, DARK_DEPTH = 0.0012, 0.045, 0.04
 DARK_GROW, DARK_STEPS = 0.12, 0.05
 
 
-def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
-                       landmarks: np.ndarray) -> np.ndarray:
+def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.ndarray
+                       ) -> np.ndarray:
     """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
     is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
-    where the net is sure. `canonical` (2R, 2R, 3) uint8 RGB, `landmarks` in its pixels.
+    where the net is sure. `lab` (R, R, 3) the canonical crop in CIELAB, `points` (the
+    landmarks) in its pixels (see facedub.composite.occlusion_cues.half_pixels).
 
     Only the face itself grows (its oval with the forehead); eyes and brows never do,
     being unlike skin too."""
     size = probabilities.shape[0]
-    points = np.asarray(landmarks)[:, :2] * (size / canonical.shape[0])
-    lab = to_lab(cv2.resize(canonical, (size, size), interpolation=cv2.INTER_AREA))
     distance = skin_distance(lab, points)
     face = face_mask(points, size, forehead=False) > 0.5
     face &= ~eyes_and_brows(points, size, grow=max(1, size // 40))
