@@ -235,7 +235,8 @@ def test_an_object_found_in_part_is_taken_whole_by_its_colour() -> None:
     seen[:, int(chin[0]):] = False  # the net found its left half only
     probabilities[cv2.resize(seen.astype(np.uint8), (64, 64)) > 0] = 0.9
     lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
-    completed = complete_by_colour(probabilities, lab, half_pixels(landmarks))
+    completed = complete_by_colour(probabilities, lab, half_pixels(landmarks),
+                                   np.ones((64, 64), bool))
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     inner = (slice(object_box[0].start + 4, object_box[0].stop - 4),
              slice(object_box[1].start + 4, object_box[1].stop - 4))

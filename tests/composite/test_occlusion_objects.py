@@ -22,6 +22,7 @@ from facedub.faces.regions import mesh_regions
 
 CHIN, NOSE_TIP = 152, 4
 LOWER_LIP, UPPER_LIP_TOP, UPPER_LIP_INNER = 17, 0, 13  # lower edge, upper edge, inner line
+SHOWN = np.ones((64, 64), bool)  # the whole crop inside the frame
 
 
 def _skin(size: int) -> np.ndarray:
@@ -46,7 +47,7 @@ def _half(image: np.ndarray) -> np.ndarray:
 
 def _by_colour(probabilities: np.ndarray, image: np.ndarray, landmarks: np.ndarray
                ) -> np.ndarray:
-    return complete_by_colour(probabilities, _half(image), half_pixels(landmarks))
+    return complete_by_colour(probabilities, _half(image), half_pixels(landmarks), SHOWN)
 
 
 def test_lipstick_and_a_guess_at_the_lip_line_are_not_kept() -> None:
@@ -116,7 +117,7 @@ def test_one_odd_lip_pixel_does_not_make_the_whole_mouth_an_object() -> None:
     row, column = np.argwhere(ring)[0]
     probabilities[row, column] = 0.0  # all but one pixel, grey: less red than the cheeks
     image[4 * row:4 * row + 4, 4 * column:4 * column + 4] = (120, 120, 130)
-    assert np.isfinite(_lips_distance(_half(image), points, probabilities, ring)).all()
+    assert np.isfinite(_lips_distance(_half(image), points, probabilities, SHOWN, ring)).all()
 
 
 def test_the_colour_completion_stops_at_the_face_outline_the_other_cues_use() -> None:
@@ -138,7 +139,7 @@ def test_the_colour_completion_stops_at_the_face_outline_the_other_cues_use() ->
 def _dark(image: np.ndarray, landmarks: np.ndarray,
           probabilities: np.ndarray | None = None) -> np.ndarray:
     net = np.zeros((64, 64), np.float32) if probabilities is None else probabilities
-    return dark_objects(_half(image), half_pixels(landmarks), net)
+    return dark_objects(_half(image), half_pixels(landmarks), net, SHOWN)
 
 
 def _microphone(landmarks: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
@@ -182,6 +183,47 @@ def test_a_dark_object_is_held_for_a_few_frames_once_lost() -> None:
     held = [masks(0, k / 25, bare, landmarks).mask[centre[1], centre[0]] for k in range(1, 7)]
     assert held[0] == 1.0 and held[1] > 0.5
     assert held[-1] == 0.0  # then it fades
+
+
+def _cut(image: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """The crop where the frame's edge runs through `row`: black beyond, as aligned."""
+    in_frame = np.ones(image.shape[:2], bool)
+    in_frame[row:] = False
+    return np.where(in_frame[..., None], image, 0).astype(np.uint8), in_frame
+
+
+def test_the_fill_beyond_the_frames_edge_is_not_an_object() -> None:
+    landmarks = template_in_crop(256, "whole")
+    lip = round(float(landmarks[mesh_regions().lips_outer, 1].max()))
+    image, in_frame = _cut(_skin(256), lip + 6)  # the frame ends just under the lower lip
+    # Not a dark object, nor a region the colour grows through from the net's marks.
+    for net in (_Silent(), _FillMarker()):
+        mask = OcclusionMasks(net)(0, 0.0, image, landmarks, in_frame).mask
+        assert mask[in_frame].max() == 0.0
+    # A flat shadow along the edge: too flat to be a microphone, however far the picture
+    # might go on beyond the edge.
+    image[lip + 2:lip + 6, 110:146] = (12, 12, 14)
+    mask = OcclusionMasks(_Silent())(0, 0.0, image, landmarks, in_frame).mask
+    assert mask[in_frame].max() == 0.0
+
+
+def test_a_microphone_that_the_frames_edge_cuts_is_still_found() -> None:
+    landmarks = template_in_crop(256, "whole")
+    head, centre = _microphone(landmarks)
+    image, in_frame = _cut(head, centre[1] + 4)
+    mask = OcclusionMasks(_Silent())(0, 0.0, image, landmarks, in_frame).mask
+    assert mask[centre[1] - 8, centre[0]] == 1.0
+
+
+class _FillMarker:
+    """A net that marks what is near-black, and the face just above it: what OccluderNet
+    does at the black fill beyond a frame's edge."""
+
+    def probabilities(self, canonical: np.ndarray) -> np.ndarray:
+        dark = (canonical.max(axis=2) < 30).astype(np.uint8)
+        near = cv2.dilate(cv2.resize(dark, (64, 64), interpolation=cv2.INTER_AREA),
+                          np.ones((5, 5), np.uint8))
+        return near.astype(np.float32) * 0.9
 
 
 class _Silent:
