@@ -11,10 +11,16 @@ import numpy as np
 import pytest
 
 from facedub import media
+from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig
 from facedub.composite.glasses_tracks import CACHE_FILE, glasses_by_track, worn_glasses
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks, canonical_from_crop
-from facedub.composite.occlusion_cues import glasses_frames, lens_highlights, with_lens_highlights
+from facedub.composite.occlusion_cues import (
+    glasses_frames,
+    half_pixels,
+    lens_highlights,
+    with_lens_highlights,
+)
 from facedub.composite.occlusion_objects import complete_by_colour
 from facedub.engines.mesh import MeshEngine
 from facedub.errors import FacedubError
@@ -228,7 +234,9 @@ def test_an_object_found_in_part_is_taken_whole_by_its_colour() -> None:
     seen[object_box] = True
     seen[:, int(chin[0]):] = False  # the net found its left half only
     probabilities[cv2.resize(seen.astype(np.uint8), (64, 64)) > 0] = 0.9
-    completed = complete_by_colour(probabilities, image, landmarks)
+    lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
+    completed = complete_by_colour(probabilities, lab, half_pixels(landmarks),
+                                   np.ones((64, 64), bool))
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     inner = (slice(object_box[0].start + 4, object_box[0].stop - 4),
              slice(object_box[1].start + 4, object_box[1].stop - 4))

@@ -8,12 +8,21 @@ import numpy as np
 
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OcclusionMasks
-from facedub.composite.occlusion_objects import complete_by_colour, dark_objects, from_outside
+from facedub.composite.occlusion_cues import half_pixels
+from facedub.composite.occlusion_objects import (
+    _inside,
+    _lips_distance,
+    complete_by_colour,
+    dark_objects,
+    from_outside,
+)
 from facedub.faces.align import template_in_crop
+from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 
 CHIN, NOSE_TIP = 152, 4
 LOWER_LIP, UPPER_LIP_TOP, UPPER_LIP_INNER = 17, 0, 13  # lower edge, upper edge, inner line
+SHOWN = np.ones((64, 64), bool)  # the whole crop inside the frame
 
 
 def _skin(size: int) -> np.ndarray:
@@ -31,6 +40,16 @@ def _lips(landmarks: np.ndarray, size: int) -> np.ndarray:
     return mask > 0
 
 
+def _half(image: np.ndarray) -> np.ndarray:
+    """The fine (256 px) canonical crop at the net's resolution, in CIELAB."""
+    return to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
+
+
+def _by_colour(probabilities: np.ndarray, image: np.ndarray, landmarks: np.ndarray
+               ) -> np.ndarray:
+    return complete_by_colour(probabilities, _half(image), half_pixels(landmarks), SHOWN)
+
+
 def test_lipstick_and_a_guess_at_the_lip_line_are_not_kept() -> None:
     landmarks = template_in_crop(256, "whole")
     image = _skin(256)
@@ -44,7 +63,7 @@ def test_lipstick_and_a_guess_at_the_lip_line_are_not_kept() -> None:
     probabilities = np.zeros((64, 64), np.float32)
     small = cv2.resize(lips.astype(np.uint8), (64, 64), interpolation=cv2.INTER_AREA) > 0
     probabilities[small] = 0.6  # the net guesses at the lips
-    completed = complete_by_colour(probabilities, image, landmarks)
+    completed = _by_colour(probabilities, image, landmarks)
     assert completed[small].max() == 0.0
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     assert whole[beard].max() == 0.0
@@ -61,7 +80,7 @@ def test_an_object_touching_the_lower_lip_does_not_take_the_lipstick() -> None:
     seen = np.zeros((256, 256), np.uint8)
     seen[top + 8:box[0].stop, box[1]] = 1  # the net sees it below the lip
     probabilities = (cv2.resize(seen, (64, 64), interpolation=cv2.INTER_AREA) > 0) * 0.9
-    completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
+    completed = _by_colour(probabilities.astype(np.float32), image, landmarks)
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
     assert whole[box[0].start + 12:box[0].stop - 14, box[1]].min() == 1.0
     # The lipstick is unlike the skin but like the lips: the glove does not grow into it.
@@ -80,16 +99,47 @@ def test_a_cup_across_the_mouth_is_still_taken_whole() -> None:
     seen = np.zeros((256, 256), np.uint8)
     seen[top + 30:bottom, left:right] = 1  # the net sees the part below the lips only
     probabilities = (cv2.resize(seen, (64, 64), interpolation=cv2.INTER_AREA) > 0) * 0.9
-    completed = complete_by_colour(probabilities.astype(np.float32), image, landmarks)
+    completed = _by_colour(probabilities.astype(np.float32), image, landmarks)
     whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
-    assert whole[top + 4:bottom - 4, left + 4:right - 4].min() == 1.0
+    # Raised to 1 where unseen; the net's own marks stay where they reach past the outline.
+    assert whole[top + 4:bottom - 4, left + 4:right - 4].min() >= 0.9
+    assert whole[top + 4:top + 26, left + 4:right - 4].min() == 1.0
+
+
+def test_one_odd_lip_pixel_does_not_make_the_whole_mouth_an_object() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    image[_lips(landmarks, 256)] = (170, 30, 45)
+    points = half_pixels(landmarks)
+    regions = mesh_regions()
+    ring = _inside(points, regions.lips_outer, 64) & ~_inside(points, regions.lips_inner, 64)
+    probabilities = np.where(ring, 0.6, 0.0).astype(np.float32)  # the net marks the lips
+    row, column = np.argwhere(ring)[0]
+    probabilities[row, column] = 0.0  # all but one pixel, grey: less red than the cheeks
+    image[4 * row:4 * row + 4, 4 * column:4 * column + 4] = (120, 120, 130)
+    assert np.isfinite(_lips_distance(_half(image), points, probabilities, SHOWN, ring)).all()
+
+
+def test_the_colour_completion_stops_at_the_face_outline_the_other_cues_use() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    top = round(float(landmarks[mesh_regions().lips_outer, 1].max())) + 8
+    image[top:] = (40, 60, 150)  # a blue cloth over the chin and beyond the face
+    probabilities = np.zeros((64, 64), np.float32)
+    chin = np.round(half_pixels(landmarks)[CHIN]).astype(int)
+    probabilities[chin[1] - 4:chin[1] - 1, chin[0] - 2:chin[0] + 3] = 0.9  # seen in part
+    completed = _by_colour(probabilities, image, landmarks) > 0.5
+    # Grown up to the face's outline, as dark_objects and the glasses cues place it.
+    face = face_mask(half_pixels(landmarks), 64, forehead=False) > 0.5
+    below = np.zeros((64, 64), bool)
+    below[top // 4 + 1:] = True
+    np.testing.assert_array_equal(completed[below], face[below])
 
 
 def _dark(image: np.ndarray, landmarks: np.ndarray,
           probabilities: np.ndarray | None = None) -> np.ndarray:
-    lab = to_lab(cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA))
     net = np.zeros((64, 64), np.float32) if probabilities is None else probabilities
-    return dark_objects(lab, (landmarks[:, :2] - 1.5) / 4.0, net)
+    return dark_objects(_half(image), half_pixels(landmarks), net, SHOWN)
 
 
 def _microphone(landmarks: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
@@ -133,6 +183,47 @@ def test_a_dark_object_is_held_for_a_few_frames_once_lost() -> None:
     held = [masks(0, k / 25, bare, landmarks).mask[centre[1], centre[0]] for k in range(1, 7)]
     assert held[0] == 1.0 and held[1] > 0.5
     assert held[-1] == 0.0  # then it fades
+
+
+def _cut(image: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """The crop where the frame's edge runs through `row`: black beyond, as aligned."""
+    in_frame = np.ones(image.shape[:2], bool)
+    in_frame[row:] = False
+    return np.where(in_frame[..., None], image, 0).astype(np.uint8), in_frame
+
+
+def test_the_fill_beyond_the_frames_edge_is_not_an_object() -> None:
+    landmarks = template_in_crop(256, "whole")
+    lip = round(float(landmarks[mesh_regions().lips_outer, 1].max()))
+    image, in_frame = _cut(_skin(256), lip + 6)  # the frame ends just under the lower lip
+    # Not a dark object, nor a region the colour grows through from the net's marks.
+    for net in (_Silent(), _FillMarker()):
+        mask = OcclusionMasks(net)(0, 0.0, image, landmarks, in_frame).mask
+        assert mask[in_frame].max() == 0.0
+    # A flat shadow along the edge: too flat to be a microphone, however far the picture
+    # might go on beyond the edge.
+    image[lip + 2:lip + 6, 110:146] = (12, 12, 14)
+    mask = OcclusionMasks(_Silent())(0, 0.0, image, landmarks, in_frame).mask
+    assert mask[in_frame].max() == 0.0
+
+
+def test_a_microphone_that_the_frames_edge_cuts_is_still_found() -> None:
+    landmarks = template_in_crop(256, "whole")
+    head, centre = _microphone(landmarks)
+    image, in_frame = _cut(head, centre[1] + 4)
+    mask = OcclusionMasks(_Silent())(0, 0.0, image, landmarks, in_frame).mask
+    assert mask[centre[1] - 8, centre[0]] == 1.0
+
+
+class _FillMarker:
+    """A net that marks what is near-black, and the face just above it: what OccluderNet
+    does at the black fill beyond a frame's edge."""
+
+    def probabilities(self, canonical: np.ndarray) -> np.ndarray:
+        dark = (canonical.max(axis=2) < 30).astype(np.uint8)
+        near = cv2.dilate(cv2.resize(dark, (64, 64), interpolation=cv2.INTER_AREA),
+                          np.ones((5, 5), np.uint8))
+        return near.astype(np.float32) * 0.9
 
 
 class _Silent:

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from facedub.faces.align import align_face, face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import apply_affine, head_pose, paste_back, umeyama, warp_to_face
+from facedub.faces.geometry import (
+    apply_affine,
+    crop_in_frame,
+    head_pose,
+    paste_back,
+    umeyama,
+    warp_to_face,
+)
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
 
@@ -51,6 +58,17 @@ def test_align_then_paste_back_returns_the_original_pixels() -> None:
     assert inside.sum() > 5000
     assert error.mean() < 1.5
     assert np.percentile(error, 99) < 8
+
+
+def test_crop_in_frame_is_what_the_frame_shows_true_blacks_included() -> None:
+    frame = np.full((60, 80, 3), 200, np.uint8)
+    frame[20:40, 30:50] = 0  # a black object in the picture
+    face_from_frame = _similarity(15.0, 1.5, (-20.0, 10.0))  # part of the crop is beyond
+    crop = warp_to_face(frame, face_from_frame, 96)
+    inside = crop_in_frame(face_from_frame, 96, (80, 60))
+    assert 0 < inside.sum() < inside.size
+    assert (crop[~inside].max(axis=1) < 200).all()  # the black fill, in whole or part
+    assert (crop[inside] == 0).all(axis=1).any()  # the true black still counts as inside
 
 
 def test_face_from_frame_maps_the_template_onto_itself() -> None:

@@ -138,7 +138,7 @@ class Compositor:
         occluded = None
         if self._occlusion is not None:  # what is in front of the target's face stays
             occluded = self._occlusion(target.track, target.time, target.image,
-                                       target.face_landmarks)
+                                       target.face_landmarks, target.in_frame)
             mask *= 1.0 - occluded.mask
         if config.keep_occluders:
             mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)

@@ -31,7 +31,12 @@ from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
-from facedub.composite.occlusion_cues import glasses_frames, glasses_span, net_glasses_evidence
+from facedub.composite.occlusion_cues import (
+    glasses_frames,
+    glasses_span,
+    half_pixels,
+    net_glasses_evidence,
+)
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
@@ -65,6 +70,7 @@ RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
 # A dark object found at the chin fades by this share a frame once no longer found, so
 # the frames where a grille's highlight breaks it up do not flicker.
 DARK_HOLD = 0.7
+BEYOND = 1e-3  # a canonical pixel with more of its area beyond the frame's edge is not shown
 
 
 def occluder_weights() -> Path:
@@ -155,29 +161,31 @@ class OcclusionMasks:
                          ) -> tuple[float, float]:
         """Evidence in [0, 1] that the face in the crop `image` wears glasses, from this
         crop alone: their frames' bridge, and the net marking the frames."""
-        _, _, fine, fine_landmarks, canonical = _canonical(image, face_landmarks)
+        _, _, fine, fine_landmarks, canonical, _ = _canonical(image, face_landmarks, None)
         probabilities = self.model.probabilities(canonical)
         _, bridge = glasses_frames(fine, fine_landmarks)
-        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        return bridge, net_glasses_evidence(probabilities, half_landmarks)
+        return bridge, net_glasses_evidence(probabilities, half_pixels(fine_landmarks))
 
     def __call__(self, track: int, time: float, image: np.ndarray,
-                 face_landmarks: np.ndarray) -> Occluded:
+                 face_landmarks: np.ndarray, in_frame: np.ndarray | None = None) -> Occluded:
         """What covers the face in `image` (S, S, 3) uint8 RGB, a target face crop;
-        `face_landmarks` in its pixels; `time` in seconds orders the frames of a track."""
+        `face_landmarks` in its pixels; `time` in seconds orders the frames of a track;
+        `in_frame` (S, S) bool, the crop's pixels inside the frame (None: all of them)."""
         size = image.shape[0]
-        matrix, fine_from_crop, fine, fine_landmarks, canonical = _canonical(image,
-                                                                             face_landmarks)
+        matrix, fine_from_crop, fine, fine_landmarks, canonical, shown = _canonical(
+            image, face_landmarks, in_frame)
         probabilities = self.model.probabilities(canonical)
-        objects = complete_by_colour(probabilities, fine, fine_landmarks)
+        # The colour cues are judged at the net's resolution, in CIELAB, and only on what
+        # the frame shows (`shown`).
+        half = to_lab(cv2.resize(fine, shown.shape[::-1], interpolation=cv2.INTER_AREA))
+        half_landmarks = half_pixels(fine_landmarks)
+        objects = complete_by_colour(probabilities, half, half_landmarks, shown)
         frames, bridge = glasses_frames(fine, fine_landmarks)
         rings = fit_rims(frames, fine_landmarks)
-        half_landmarks = (fine_landmarks - 1.5) / 4.0  # half pixel u: fine 4u + 1.5
-        half = to_lab(cv2.resize(fine, objects.shape[::-1], interpolation=cv2.INTER_AREA))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
         # with the skin around and not dark enough to be found.
-        dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities).astype(np.float32),
-                          np.ones((3, 3), np.uint8))
+        dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
+                                       ).astype(np.float32), np.ones((3, 3), np.uint8))
         net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) does not take a single frame's bridge:
         # that edge alone is often shading or compression (see its NET_CONFIRM).
@@ -222,18 +230,42 @@ class OcclusionMasks:
         return state
 
 
-def _canonical(image: np.ndarray, face_landmarks: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                          np.ndarray]:
     """The crop's 2x3 to the net's canonical crop, the same to the fine (twice the size)
-    canonical crop, the fine crop, the landmarks in it, and the net's canonical crop."""
+    canonical crop, the fine crop, the landmarks in it, the net's canonical crop, and the
+    pixels of the net's output (64 px) that the frame shows (`in_frame`, (S, S) bool or
+    None for all).
+
+    Where the frame's edge cuts the face, the crop's black fill beyond it would be a dark
+    object to the net (which then marks the chin above it too): the fine crop there takes
+    the nearest pixel the frame shows, as if the picture went on."""
     matrix = canonical_from_crop(face_landmarks)
     # The glasses' thin frames are looked for at twice the net's resolution.
     fine_from_crop = matrix * 2.0
     fine_from_crop[:, 2] += 0.5  # fine pixel 2u + 0.5 is canonical pixel u's centre
     fine = _warp_down(image, fine_from_crop, 2 * OCCLUDER_RES)
+    half = OCCLUDER_OUT
+    shown = np.ones((half, half), bool)
+    if in_frame is not None and not in_frame.all():
+        # The share of every fine pixel that comes from beyond the frame.
+        beyond = _warp_down((~in_frame).astype(np.float32), fine_from_crop, 2 * OCCLUDER_RES)
+        fine = _nearest_shown(fine, beyond > BEYOND)
+        shown = cv2.resize(beyond, (half, half), interpolation=cv2.INTER_AREA) <= BEYOND
     fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
     canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES), interpolation=cv2.INTER_AREA)
-    return matrix, fine_from_crop, fine, fine_landmarks, canonical
+    return matrix, fine_from_crop, fine, fine_landmarks, canonical, shown
+
+
+def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """`image` with every `hidden` pixel replaced by the nearest one that is not."""
+    if hidden.all():
+        return image
+    _, labels = cv2.distanceTransformWithLabels(hidden.astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    rows, columns = np.nonzero(~hidden)  # labelled 1, 2, ... in this (raster) order
+    return np.asarray(image[rows[labels - 1], columns[labels - 1]])
 
 
 def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:

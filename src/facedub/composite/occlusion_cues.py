@@ -30,6 +30,13 @@ RING_LOW, RING_HIGH = 0.15, 0.35
 REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
 
 
+def half_pixels(fine_landmarks: np.ndarray) -> np.ndarray:
+    """(N, 2) landmarks of the fine (256 px) canonical crop in the pixels of the net's
+    output (64 px), where every cue but the glasses frames is judged: half pixel u covers
+    fine pixels 4u to 4u + 3, so its centre is fine 4u + 1.5."""
+    return (np.asarray(fine_landmarks)[:, :2] - 1.5) / 4.0
+
+
 def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     """Glasses frames in `canonical` (C, C, 3) uint8 RGB: a (C, C) float32 map in [0, 1] of
     thin lines around the eyes, and the evidence in [0, 1] that there are glasses at all.

@@ -15,7 +15,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.composite.color import to_lab
 from facedub.composite.occlusion_cues import eyes_and_brows
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
@@ -27,6 +26,7 @@ SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and e
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
 LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
+FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says nothing
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
 MARKED, OUTLINE_BAND = 0.25, 0.06
@@ -40,18 +40,19 @@ DARK_AREA, DARK_HEIGHT, DARK_DEPTH = 0.0012, 0.045, 0.04
 DARK_GROW, DARK_STEPS = 0.12, 0.05
 
 
-def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
-                       landmarks: np.ndarray) -> np.ndarray:
+def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.ndarray,
+                       shown: np.ndarray) -> np.ndarray:
     """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
     is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
-    where the net is sure. `canonical` (2R, 2R, 3) uint8 RGB, `landmarks` in its pixels.
+    where the net is sure. `lab` (R, R, 3) the canonical crop in CIELAB, `points` (the
+    landmarks) in its pixels (see facedub.composite.occlusion_cues.half_pixels); `shown`
+    (R, R) bool, its pixels inside the frame: nothing is learnt from, started in or grown
+    through the black fill where the frame's edge cuts the face.
 
     Only the face itself grows (its oval with the forehead); eyes and brows never do,
     being unlike skin too."""
     size = probabilities.shape[0]
-    points = np.asarray(landmarks)[:, :2] * (size / canonical.shape[0])
-    lab = to_lab(cv2.resize(canonical, (size, size), interpolation=cv2.INTER_AREA))
-    distance = skin_distance(lab, points)
+    distance = skin_distance(lab, points, shown)
     face = face_mask(points, size, forehead=False) > 0.5
     face &= ~eyes_and_brows(points, size, grow=max(1, size // 40))
     # Seeds well inside the face: at its edge, hair and background are the other
@@ -66,11 +67,12 @@ def complete_by_colour(probabilities: np.ndarray, canonical: np.ndarray,
     unlike = distance > NOT_SKIN
     inside = mouth & unlike
     if inside.any():
-        unlike[inside] = _lips_distance(lab, points, probabilities, inside)[inside] > NOT_SKIN
-    weak = (((probabilities > GROW) | unlike) & face).astype(np.uint8)
+        lips = _lips_distance(lab, points, probabilities, shown, inside)
+        unlike[inside] = lips[inside] > NOT_SKIN
+    weak = (((probabilities > GROW) | unlike) & face & shown).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
     seeded = np.zeros(count, bool)
-    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth])] = True
+    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth & shown])] = True
     seeded[0] = False
     grown = seeded[labels] & (weak > 0)
     # Inside the mouth the net's marks count only as part of what reaches in from outside
@@ -97,11 +99,13 @@ def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.where(touching[labels], objects, 0.0).astype(np.float32)
 
 
-def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
-                 ) -> np.ndarray:
+def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
+                 shown: np.ndarray) -> np.ndarray:
     """(R, R) bool: near-black objects over the chin and the lower lip (a microphone's
     head held at the mouth, to which the net gives only 0.1 to 0.4), in `lab` (R, R, 3)
-    with `points` (the landmarks) in its pixels; `probabilities` (R, R) the net's.
+    with `points` (the landmarks) in its pixels; `probabilities` (R, R) the net's;
+    `shown` (R, R) bool, the pixels inside the frame (the black fill beyond its edge is
+    never an object).
 
     Seeds far darker than the face's skin (see `_dark_seeds`), taken on a few pixels
     through the net's weak guesses where the pixels are not skin (the grille's lit
@@ -110,12 +114,12 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
     face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
     opening = _inside(points, mesh_regions().lips_inner, size).astype(np.uint8)
     below = np.arange(size)[:, None] > float(points[list(MOUTH_CORNERS), 1].mean())
-    zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0)
-    seeds = _dark_seeds(lab, points, face, zone)
+    zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0) & shown
+    seeds = _dark_seeds(lab, points, face, zone, shown)
     if not seeds.any():
         return seeds
     guessed = (probabilities > GROW) | ((probabilities > DARK_GROW)
-                                        & (skin_distance(lab, points) > NOT_SKIN))
+                                        & (skin_distance(lab, points, shown) > NOT_SKIN))
     # Only a few pixels on from the seeds: the stubble around is often not skin either.
     allowed = ((guessed & zone) | seeds).astype(np.uint8)
     grown = seeds.astype(np.uint8)
@@ -125,13 +129,13 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray
     return grown > 0
 
 
-def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.ndarray
-                ) -> np.ndarray:
+def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.ndarray,
+                shown: np.ndarray) -> np.ndarray:
     """(R, R) bool: regions of `zone` far darker than the face's skin (stubble and shaded
     skin are not) that reach up to the lower lip and lie well inside the face's outline
     (`face`, uint8): not a shadow along the jaw's edge or under the chin."""
     size = lab.shape[0]
-    reference = _skin_reference(points, size)
+    reference = _skin_reference(points, size) & shown
     if not reference.any():
         return np.zeros((size, size), bool)
     lightness = lab[..., 0]
@@ -156,26 +160,27 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
     return seeds
 
 
-def skin_distance(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+def skin_distance(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndarray:
     """(R, R) Mahalanobis distance of every pixel of `lab` (R, R, 3) from the skin of the
-    cheeks and nose (robust: the farthest fifth of those pixels is dropped, in case
-    something covers part of them)."""
-    return _colour_distance(lab, lab[_skin_reference(points, lab.shape[0])], 80)
+    cheeks and nose that the frame shows (`shown` (R, R) bool; robust: the farthest fifth
+    of those pixels is dropped, in case something covers part of them)."""
+    return _colour_distance(lab, lab[_skin_reference(points, lab.shape[0]) & shown], 80)
 
 
 def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
-                   where: np.ndarray) -> np.ndarray:
+                   shown: np.ndarray, where: np.ndarray) -> np.ndarray:
     """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
-    and inner lip lines that the net leaves unmarked, their nearer half (an object over
-    part of the lips is not their colour). Lips are no less red than the cheeks: when
-    these pixels are less red, they are a cup or a microphone over the whole mouth, and
-    every pixel counts as unlike the lips."""
+    and inner lip lines that the frame shows (`shown`) and the net leaves unmarked, their
+    nearer half (an object over part of the lips is not their colour). Lips are no less
+    red than the cheeks: when these pixels are less red, they are a cup or a microphone
+    over the whole mouth, and every pixel counts as unlike the lips. Too few such pixels
+    (the net marks nearly all the lips) say nothing, here as in the colour model."""
     regions = mesh_regions()
     size = lab.shape[0]
     ring = _inside(points, regions.lips_outer, size) & ~_inside(points, regions.lips_inner, size)
-    lips = lab[ring & (probabilities <= GROW)]
-    cheeks = _skin_reference(points, size)
-    if (len(lips) and cheeks.any() and np.median(lips[:, 1])
+    lips = lab[ring & (probabilities <= GROW) & shown]
+    cheeks = _skin_reference(points, size) & shown
+    if (len(lips) >= FEWEST_COLOURS and cheeks.any() and np.median(lips[:, 1])
             < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
     return _colour_distance(lab, lips, 50, where)
@@ -187,7 +192,7 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
     the `keep` percent nearest their median make the model (zero with too few); only at
     the pixels `where` (R, R) bool, when given (zero elsewhere)."""
     pixels = reference.reshape(-1, 3).astype(np.float64)
-    if len(pixels) < 12:
+    if len(pixels) < FEWEST_COLOURS:
         return np.zeros(lab.shape[:2], np.float32)
     if where is not None:
         distance = np.zeros(lab.shape[:2], np.float32)

@@ -19,7 +19,9 @@ class TargetFace:
 
     `image` (S, S, 3) uint8 RGB crop of the target frame; `face_landmarks` (478, 3) in crop
     pixels; `face_from_frame` 2x3; `blendshapes` (52,); `time` in seconds, and `track`, so
-    an engine may keep per-track temporal state.
+    an engine may keep per-track temporal state. `in_frame` (S, S) bool: the crop's pixels
+    that lie inside the frame (facedub.faces.geometry.crop_in_frame; None: all of them),
+    the rest being black fill where the frame's edge cuts the face.
     """
 
     image: np.ndarray
@@ -29,6 +31,7 @@ class TargetFace:
     blendshapes: np.ndarray
     time: float
     track: int
+    in_frame: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

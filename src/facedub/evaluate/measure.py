@@ -43,6 +43,7 @@ from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
 from facedub.evaluate.realism import ARTIFACT_MEASURES, measure_realism, realism_regions
 from facedub.evaluate.sheet import SheetKeeper
 from facedub.faces.align import landmarks_in_crop
+from facedub.faces.geometry import crop_in_frame
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.faceset import FaceRecord
@@ -120,8 +121,10 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                     _offer_pictures(keeper, metrics, thumb)
                     face_landmarks = landmarks_in_crop(record.frame_landmarks,
                                                        record.face_from_frame)
+                    height, width = pair.target.image.shape[:2]
+                    in_frame = crop_in_frame(record.face_from_frame, size, (width, height))
                     occluded = occlusion(record.track, record.time, crops.target,
-                                         face_landmarks).mask
+                                         face_landmarks, in_frame).mask
                     _offer_sheet(sheet, metrics, crops, occluded)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)

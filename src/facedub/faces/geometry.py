@@ -65,6 +65,17 @@ def warp_to_face(frame: np.ndarray, face_from_frame: np.ndarray, size: int,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
+def crop_in_frame(face_from_frame: np.ndarray, size: int, frame_size: tuple[int, int]
+                  ) -> np.ndarray:
+    """(size, size) bool: the pixels of the crop `warp_to_face` cuts that lie wholly inside
+    the frame (`frame_size` (W, H)); the others are the black fill beyond its edges, in
+    part or whole. Found by warping the frame's extent the same way, so it agrees with the
+    crop to the pixel, and true blacks in the picture are not mistaken for the fill."""
+    width, height = frame_size
+    ones = np.full((height, width), 255, np.uint8)
+    return warp_to_face(ones, face_from_frame, size) == 255
+
+
 def warp_to_frame(face: np.ndarray, face_from_frame: np.ndarray, frame_size: tuple[int, int],
                   interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Map an aligned crop (image or mask) back into frame pixels. `frame_size` is (W, H)."""
