@@ -72,6 +72,14 @@ def crop_in_frame(face_from_frame: np.ndarray, size: int, frame_size: tuple[int,
     part or whole. Found by warping the frame's extent the same way, so it agrees with the
     crop to the pixel, and true blacks in the picture are not mistaken for the fill."""
     width, height = frame_size
+    # A crop whose corner pixels all land a pixel or more inside the frame samples only the
+    # frame (the map is affine, so the corners bound it): skip warping a frame-sized mask.
+    last = float(size - 1)
+    corners = np.array([[0, 0], [last, 0], [0, last], [last, last]], dtype=np.float64)
+    in_frame_corners = apply_affine(invert_affine(face_from_frame), corners)
+    if (in_frame_corners.min() >= 1.0 and in_frame_corners[:, 0].max() <= width - 2
+            and in_frame_corners[:, 1].max() <= height - 2):
+        return np.ones((size, size), dtype=bool)
     ones = np.full((height, width), 255, np.uint8)
     return warp_to_face(ones, face_from_frame, size) == 255
 
