@@ -10,6 +10,7 @@ import math
 import cv2
 import numpy as np
 
+from facedub.faces.masks import three_channels
 from facedub.types import HeadPose
 
 
@@ -91,7 +92,7 @@ def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
     local_from_frame[:, 2] += face_from_frame[:, :2] @ np.array([x0, y0], dtype=np.float64)
     size = (x1 - x0, y1 - y0)
     face_local = warp_to_frame(face, local_from_frame, size)
-    alpha = warp_to_frame(mask.astype(np.float32), local_from_frame, size)[..., None]
+    alpha = three_channels(warp_to_frame(mask.astype(np.float32), local_from_frame, size))
     region = result[y0:y1, x0:x1].astype(np.float32)
     blended = region + alpha * (face_local.astype(np.float32) - region)
     result[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
