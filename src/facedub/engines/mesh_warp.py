@@ -56,9 +56,9 @@ def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: Mes
     order = order[np.argsort(-depths[triangles[order]].mean(axis=1))]
     index_image = np.zeros((raster_size, raster_size), dtype=np.int32)
     corners = np.round(points[triangles] * 16).astype(np.int32)  # 4 fractional bits
-    for triangle in order:
-        cv2.fillConvexPoly(index_image, corners[triangle], int(triangle) + 1,
-                           lineType=cv2.LINE_8, shift=4)
+    # Polygons and values prepared outside the loop: it runs for every drawn triangle.
+    for polygon, value in zip(corners[order], (order + 1).tolist(), strict=True):
+        cv2.fillConvexPoly(index_image, polygon, value, cv2.LINE_8, 4)  # 4 fractional bits
     flat = index_image.ravel()
     pixels = np.flatnonzero(flat)
     covering = flat[pixels] - 1
