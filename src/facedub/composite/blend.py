@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.faces.masks import three_channels
+
 BLEND_METHODS = ("feather", "poisson")
 
 
@@ -17,7 +19,7 @@ def feather_blend(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.
     if not rows.size:
         return result
     box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-    part, alpha = target[box], mask[box][..., None]
+    part, alpha = target[box], three_channels(mask[box])
     blended = part.astype(np.float32) + alpha * (face[box].astype(np.float32) - part)
     result[box] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return result

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facedub.faces.masks import three_channels
+
 COLOR_METHODS = ("detail", "reinhard", "histogram", "none")  # detail: composite/tone.py
 HISTOGRAM_BINS = 128
 STATS_SIZE = 128
@@ -122,11 +124,11 @@ def masked_blur(lab: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     size = lab.shape[0]
     factor = max(1, int(sigma // 3))
     small = max(8, size // factor)
-    small_lab = cv2.resize(lab * mask[..., None], (small, small), interpolation=cv2.INTER_AREA)
+    small_lab = cv2.resize(lab * three_channels(mask), (small, small), interpolation=cv2.INTER_AREA)
     small_mask = cv2.resize(mask, (small, small), interpolation=cv2.INTER_AREA)
     small_sigma = sigma * small / size
     weights = cv2.GaussianBlur(small_mask, (0, 0), small_sigma) + 1e-6
-    blurred = cv2.GaussianBlur(small_lab, (0, 0), small_sigma) / weights[..., None]
+    blurred = cv2.GaussianBlur(small_lab, (0, 0), small_sigma) / three_channels(weights)
     return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
 
 

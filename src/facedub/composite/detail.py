@@ -7,28 +7,47 @@ enough that its fine detail (Laplacian energy inside the mask) matches the targe
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8)
+# Pixels around the mask's box that the widest trial blur (OpenCV's uint8 kernel reaches
+# 3 sigma) and the Laplacian read: inside the box they see what they see in the whole crop.
+_MARGIN = math.ceil(3 * SIGMAS[-1]) + 2
 
 
 def detail_energy(image: np.ndarray, mask: np.ndarray) -> float:
     """Mean squared Laplacian of the grey image where the mask is above one half."""
+    return _energy(image, mask > 0.5)
+
+
+def _energy(image: np.ndarray, inside: np.ndarray) -> float:
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     laplacian = cv2.Laplacian(grey, cv2.CV_32F)
-    inside = mask > 0.5
     return float(np.mean(laplacian[inside] ** 2)) if inside.any() else 0.0
 
 
 def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The face, blurred with the smallest of SIGMAS that brings its detail energy down to
-    the target's (never sharpened: detail that is not there cannot be made up)."""
-    wanted = detail_energy(target, mask)
-    if detail_energy(face, mask) <= wanted * 1.1:
+    the target's (never sharpened: detail that is not there cannot be made up).
+
+    The energies are measured on the box around the mask (plus _MARGIN), which gives the
+    same values as on the whole crop at a fraction of the cost; only the chosen blur is
+    applied to the whole face."""
+    inside = mask > 0.5
+    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if not rows.size:
+        return face
+    height, width = inside.shape
+    box = (slice(max(0, rows[0] - _MARGIN), min(height, rows[-1] + 1 + _MARGIN)),
+           slice(max(0, columns[0] - _MARGIN), min(width, columns[-1] + 1 + _MARGIN)))
+    inside, part = inside[box], face[box]
+    wanted = _energy(target[box], inside)
+    if _energy(part, inside) <= wanted * 1.1:
         return face
     for sigma in SIGMAS[1:]:
-        blurred = cv2.GaussianBlur(face, (0, 0), sigma)
-        if detail_energy(blurred, mask) <= wanted * 1.1:
-            return blurred
+        if _energy(cv2.GaussianBlur(part, (0, 0), sigma), inside) <= wanted * 1.1:
+            return cv2.GaussianBlur(face, (0, 0), sigma)
     return cv2.GaussianBlur(face, (0, 0), SIGMAS[-1])

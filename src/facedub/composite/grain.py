@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facedub.faces.masks import three_channels
+
 FLAT_GRADIENT = 4.0  # grey levels per pixel below which skin counts as flat
 # Mean |x - median3(x)| of unit Gaussian noise: converts the residual to a noise sigma.
 RESIDUAL_PER_SIGMA = 0.75
@@ -67,5 +69,5 @@ def add_grain(face: np.ndarray, levels: GrainLevels, mask: np.ndarray,
         return face
     sigma = float(np.sqrt(wanted ** 2 - present ** 2)) / RESIDUAL_PER_SIGMA
     noise = rng.standard_normal(face.shape[:2], dtype=np.float32) * (sigma * mask)
-    noisy = face.astype(np.float32) + noise[..., None]
+    noisy = face.astype(np.float32) + three_channels(noise)
     return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)

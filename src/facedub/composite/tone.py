@@ -107,13 +107,17 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         chroma = chroma + lids_half * (LID_CHROMA - chroma_detail)
     # Upsampled together: result = target base + limited (face - face base) in L, and
     # target base + chroma * (face - face base) in a and b.
-    smooth = _resized(np.dstack([face_base, target_base, limit, bright, chroma]), size)
-    face_base, target_base = smooth[..., :3], smooth[..., 3:6]
-    detail = face_lab - face_base
-    limit = np.where(detail[..., 0] > 0, smooth[..., 7], smooth[..., 6])
-    result = np.empty_like(face_lab)
-    result[..., 0] = target_base[..., 0] + limit * np.tanh(detail[..., 0] / limit)
-    result[..., 1:] = target_base[..., 1:] + smooth[..., 8:9] * detail[..., 1:]
+    # The full-size arithmetic runs on contiguous planes: on the interleaved channels
+    # NumPy's strided loops took 6 of the 7.5 ms of this function at 440 px.
+    smooth = cv2.split(_resized(cv2.merge([face_base, target_base, limit, bright, chroma]),
+                                size))
+    face = cv2.split(face_lab)
+    detail = face[0] - smooth[0]
+    limit = np.where(detail > 0, smooth[7], smooth[6])
+    lightness = smooth[3] + limit * np.tanh(detail / limit)
+    chroma_a = smooth[4] + smooth[8] * (face[1] - smooth[1])
+    chroma_b = smooth[5] + smooth[8] * (face[2] - smooth[2])
+    result: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
     return result
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import feather, polygon_mask
+from facedub.faces.masks import feather, polygon_mask, three_channels
 from facedub.faces.regions import mesh_regions
 
 MOUTH_CORNERS = (61, 291)
@@ -109,7 +109,7 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
     face, mask = face.copy(), mask.copy()
     if rows.size:
         box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-        part = share[box][..., None]
+        part = three_channels(share[box])
         face[box] = face[box] * (1.0 - part) + target[box].astype(np.float32) * part
         mask[box] = mask[box] * (1.0 - share[box])
     return face, mask

@@ -259,23 +259,14 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
         total = min(total, config.max_frames)
     progress.start(total, f"extract {source.path.name}")
     progress.advance(analysed)
-    previous_histogram = None
+    remaining = config.max_frames - analysed if config.max_frames else None
     with open(progress_path, "a", encoding="utf-8") as progress_file, FaceAnalyser(
             max_faces=config.max_faces, video=source.kind == "video",
             min_confidence=config.min_confidence, model_path=config.landmarker) as analyser:
         writer = _OrderedWriter(progress_file, gate)
         try:
-            for frame, file_name in prefetched(source.frames()):
-                if frame.index % config.every:
-                    continue
-                histogram = _colour_histogram(frame.image) if source.kind == "video" else None
-                cut = _is_cut(previous_histogram, histogram)
-                previous_histogram = histogram
-                if frame.index <= start_after:
-                    continue
-                if config.max_frames and analysed >= config.max_frames:
-                    break
-                faces = analyser.analyse(frame.image, frame.time, new_shot=cut)
+            for frame, file_name, cut, faces in prefetched(
+                    _landmarked(source, config.every, start_after, remaining, analyser)):
                 entries = [
                     _face_entry(frame, file_name, number, face, describe=(
                         cut or analysed % config.identity_every == 0
@@ -290,6 +281,31 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
         finally:
             writer.close()
             progress.finish()
+
+
+def _landmarked(source: MediaSource, every: int, start_after: int, limit: int | None,
+                analyser: FaceAnalyser
+                ) -> Iterator[tuple[media.Frame, str, bool, list[FaceObservation]]]:
+    """Every `every`th frame after `start_after` (at most `limit`), whether a shot starts
+    there, and its faces. Run a few frames ahead on a thread of its own (`prefetched`,
+    the only user of `analyser`): MediaPipe's inference releases Python's lock, so it
+    overlaps the identity descriptors and log lines of the frames before it."""
+    if limit is not None and limit <= 0:
+        return
+    previous_histogram = None
+    count = 0
+    for frame, file_name in prefetched(source.frames()):
+        if frame.index % every:
+            continue
+        histogram = _colour_histogram(frame.image) if source.kind == "video" else None
+        cut = _is_cut(previous_histogram, histogram)
+        previous_histogram = histogram
+        if frame.index <= start_after:
+            continue
+        yield frame, file_name, cut, analyser.analyse(frame.image, frame.time, new_shot=cut)
+        count += 1
+        if limit is not None and count >= limit:
+            return
 
 
 def _face_entry(frame: media.Frame, file_name: str, number: int, face: FaceObservation, *,

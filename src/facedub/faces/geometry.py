@@ -10,6 +10,7 @@ import math
 import cv2
 import numpy as np
 
+from facedub.faces.masks import three_channels
 from facedub.types import HeadPose
 
 
@@ -110,10 +111,17 @@ def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
     local_from_frame[:, 2] += face_from_frame[:, :2] @ np.array([x0, y0], dtype=np.float64)
     size = (x1 - x0, y1 - y0)
     face_local = warp_to_frame(face, local_from_frame, size)
-    alpha = warp_to_frame(mask.astype(np.float32), local_from_frame, size)[..., None]
-    region = result[y0:y1, x0:x1].astype(np.float32)
-    blended = region + alpha * (face_local.astype(np.float32) - region)
-    result[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    alpha = warp_to_frame(mask.astype(np.float32), local_from_frame, size)
+    # Blended only where alpha is not 0 (elsewhere the frame's pixels come out unchanged).
+    rows, columns = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if not rows.size:
+        return result
+    inner = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+    outer = slice(y0 + rows[0], y0 + rows[-1] + 1), slice(x0 + columns[0], x0 + columns[-1] + 1)
+    region = result[outer].astype(np.float32)
+    blended = region + three_channels(alpha[inner]) * (face_local[inner].astype(np.float32)
+                                                       - region)
+    result[outer] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return result
 
 
