@@ -256,3 +256,27 @@ def test_a_crease_fades_and_the_targets_crease_deepens() -> None:
     assert abs(luma(kept) - luma(folded)) < 2.0
     assert luma(plain) - luma(deepened) > 0.4 * (luma(plain) - luma(folded))
     assert abs(luma(not_faded) - luma(plain)) < 2.0
+
+
+def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
+    """MediaPipe reads no browDown on some frowning photos (the shouting photo: 0.01), so
+    the source's furrows between the brows are lifted whatever its blendshapes say, as long
+    as the target does not frown itself."""
+    calm = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    assert region_weights(calm, calm).fade["between brows"] == 1.0
+    assert region_weights(calm, calm).fade["forehead"] == 0.0, "only between the brows"
+    frowning = calm.copy()
+    frowning[BLENDSHAPE_NAMES.index("browDownRight")] = 0.5
+    assert region_weights(calm, frowning).fade["between brows"] == 0.0
+    # A target that always reads this frown (MediaPipe's per-person bias) does not show one.
+    assert region_weights(calm, frowning, target_usual=frowning).fade["between brows"] == 1.0
+
+
+def test_the_nose_follows_a_smile() -> None:
+    """A smile lifts the nose's wings; the landmarker read a smiling source's nose on a
+    neutral target as a closed jaw."""
+    calm = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    smiling = calm.copy()
+    smiling[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.9
+    assert region_weights(smiling, calm).fade["nose"] == 1.0
+    assert region_weights(calm, calm).fade["nose"] == 0.0

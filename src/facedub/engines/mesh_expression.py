@@ -50,8 +50,16 @@ from facedub.faces.regions import mesh_regions
 _CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
           (0.45, 1.55), (0.34, 1.22), (0.28, 1.05), (0.22, 0.90), (0.22, 0.78),
           (0.34, 0.72), (0.38, 0.62))
+# The nose's lower half: a smile lifts and widens its wings and deepens the shadow beside
+# them; the landmarker reads the jaw and the smile from there too (the smiling webcam
+# source's nose put onto the target's dropped jaw read as a closed mouth).
+_NOSE = ((-0.16, 0.30), (0.16, 0.30), (0.30, 0.55), (0.36, 0.68), (0.28, 0.80),
+         (0.0, 0.84), (-0.28, 0.80), (-0.36, 0.68), (-0.30, 0.55))
 _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
-_BETWEEN_BROWS = ((-0.24, -0.55), (0.24, -0.55), (0.16, -0.08), (-0.16, -0.08))
+# Between the brows, and above their inner heads where a frown bunches the skin (the
+# brows' top edge runs from (+-0.24, -0.38) to (+-0.68, -0.42)).
+_BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (0.42, -0.68),
+                  (-0.42, -0.68), (-0.40, -0.47), (-0.20, -0.40))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
              (0.0, -1.08), (-0.75, -0.98))
 
@@ -70,15 +78,22 @@ class LineRegion:
     polygons: tuple[tuple[tuple[float, float], ...], ...]
     blendshapes: tuple[str, ...]
     broad: bool = False  # its lines include broad shading (S / 8), not only creases
+    # The target's blendshapes without which the source's creases here are lifted whatever
+    # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
+    # shouting photo's browDown 0.01 under deep furrows).
+    lifted_unless: tuple[str, ...] = ()
 
 
 LINE_REGIONS = (
     LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
                (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
                        "mouthStretch"), "jawOpen"), broad=True),
+    LineRegion("nose", (_NOSE,),
+               (*_both("mouthSmile", "cheekSquint", "noseSneer"), "jawOpen"), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
-    LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp")),
+    LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
+               broad=True, lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
@@ -86,6 +101,9 @@ LINE_REGIONS = (
 # slight smile, 0.33, a little).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
+# A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
+# its usual on (not below the first, wholly from the second).
+SHOWN = (0.1, 0.3)
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
 # Creases (crow's feet, frown and forehead lines) are thin: their band reaches only to a
 # Gaussian of S / 32. Only the cheeks' fold and raised-cheek shading is broad (S / 8);
@@ -131,6 +149,13 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             excess = np.minimum(excess, target - target_usual[keys])
         fade[region.name] = _ramp(float((source - target).max()))
         deepen[region.name] = _ramp(float(excess.max()))
+        if region.lifted_unless:
+            shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
+            shown = target_blendshapes[shows] - (0.0 if target_usual is None
+                                                 else target_usual[shows])
+            low, high = SHOWN
+            lift = 1.0 - float(np.clip((shown.max() - low) / (high - low), 0.0, 1.0))
+            fade[region.name] = max(fade[region.name], lift)
     return LineWeights(fade, deepen)
 
 
