@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -93,7 +93,7 @@ LINE_REGIONS = (
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
-               broad=True, lifted_unless=_both("browDown")),
+               lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
@@ -109,6 +109,7 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 # Gaussian of S / 32. Only the cheeks' fold and raised-cheek shading is broad (S / 8);
 # lifting the whole S / 8 band on every region flattened the source's own relief there.
 CREASE_WIDTH = 1 / 32
+FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
@@ -128,10 +129,14 @@ USUAL_FRAMES = 250  # ... over its last this many frames
 class LineWeights:
     """Per region name, 0..1: how far the source's lines darker than the target's are
     lifted (`fade`: the source shows the region's expression more than the target) and
-    how far the target's darker lines are taken (`deepen`: the target shows it more)."""
+    how far the target's darker lines are taken (`deepen`: the target shows it more);
+    `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
+    them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
+    whose expression the target does not show."""
 
     fade: dict[str, float]
     deepen: dict[str, float]
+    lift: dict[str, float] = field(default_factory=dict)
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
@@ -140,7 +145,7 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
     difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE. The target's
     excess counts only as far as it is also above `target_usual` (the track's usual
     values, see `UsualExpression`; None: not known)."""
-    fade, deepen = {}, {}
+    fade, deepen, lift = {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
         source, target = source_blendshapes[keys], target_blendshapes[keys]
@@ -154,9 +159,9 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             shown = target_blendshapes[shows] - (0.0 if target_usual is None
                                                  else target_usual[shows])
             low, high = SHOWN
-            lift = 1.0 - float(np.clip((shown.max() - low) / (high - low), 0.0, 1.0))
-            fade[region.name] = max(fade[region.name], lift)
-    return LineWeights(fade, deepen)
+            lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
+                                                    0.0, 1.0))
+    return LineWeights(fade, deepen, lift)
 
 
 def _ramp(difference: float) -> float:
@@ -222,10 +227,11 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     # stronger, and its darker whole band where the target's is (an open mouth's shading).
     fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
-    if not (np.maximum.reduce([fade, deepen, shading, shadow]) > 1e-3).any():
+    lift = line_weight_map(points, work, weights.lift)
+    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
     return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
-                               shadow)
+                               shadow, lift)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -247,13 +253,13 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 
 def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
-                        shading: np.ndarray | None = None, shadow: np.ndarray | None = None
-                        ) -> np.ndarray:
+                        shading: np.ndarray | None = None, shadow: np.ndarray | None = None,
+                        lift: np.ndarray | None = None) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
-    far as `shadow` says (None: nowhere).
+    far as `shadow` says, lifted to it as far as `lift` says (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -265,7 +271,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     deepen = np.zeros_like(fade) if deepen is None else deepen
     shading = np.zeros_like(fade) if shading is None else shading
     shadow = np.zeros_like(fade) if shadow is None else shadow
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow])
+    lift = np.zeros_like(fade) if lift is None else lift
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift])
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -280,6 +287,12 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT) - _band(face_log, skin)
         change += shading * whole + shadow * np.minimum(whole, 0.0)
+    if (lift > 1e-3).any():
+        # Only the face's own furrows, no deeper than they are: a target's light skin next
+        # to its hair (a lighter band there) lifted the source's plain skin into a patch.
+        furrows = -np.minimum(_band(face_log, skin, FURROW_WIDTH), 0.0)
+        lighter = np.clip(_band(target_log, skin, FURROW_WIDTH), -BAND_LIMIT, BAND_LIMIT) + furrows
+        change += lift * np.clip(lighter, 0.0, furrows)
     change *= (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
     change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
     if work != size:
