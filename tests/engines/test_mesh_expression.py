@@ -281,3 +281,14 @@ def test_the_nose_follows_a_smile() -> None:
     smiling[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.9
     assert region_weights(smiling, calm).fade["nose"] == 1.0
     assert region_weights(calm, calm).fade["nose"] == 0.0
+
+
+def test_a_dropped_jaw_is_a_whole_change_for_the_cheeks() -> None:
+    """Speech drops the jaw by 0.3-0.45 at most: that counts as fully as a broad smile, so
+    the cheeks and the nose take the target's open-mouth shading."""
+    closed = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    dropped = closed.copy()
+    dropped[BLENDSHAPE_NAMES.index("jawOpen")] = 0.45
+    weights = region_weights(closed, dropped, target_usual=closed)
+    assert weights.deepen["cheeks"] == weights.deepen["nose"] == 1.0
+    assert weights.deepen["eye corners"] == 0.0

@@ -101,6 +101,9 @@ LINE_REGIONS = (
 # slight smile, 0.33, a little).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
+# jawOpen's differences count this much more: in speech it spans about half the range of
+# the smiles (0..0.5), and a jaw dropped 0.4 below closed lips is a whole change.
+JAW_SCALE = 2.0
 # A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
 # its usual on (not below the first, wholly from the second).
 SHOWN = (0.1, 0.3)
@@ -148,10 +151,11 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
     fade, deepen, lift = {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
-        source, target = source_blendshapes[keys], target_blendshapes[keys]
+        scale = np.array([JAW_SCALE if name == "jawOpen" else 1.0 for name in region.blendshapes])
+        source, target = source_blendshapes[keys] * scale, target_blendshapes[keys] * scale
         excess = target - source
         if target_usual is not None:
-            excess = np.minimum(excess, target - target_usual[keys])
+            excess = np.minimum(excess, target - target_usual[keys] * scale)
         fade[region.name] = _ramp(float((source - target).max()))
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
@@ -223,15 +227,18 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
                                               in region_weights.items()
                                               if (name in broad) == broadly})
 
-    # The broad regions take the target's whole band where the source's expression is
-    # stronger, and its darker whole band where the target's is (an open mouth's shading).
-    fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
-    deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
+    # The broad regions take the target's whole band as far as the expressions differ
+    # either way: darker-only where the target's was stronger left a smiling source's hard
+    # nose and cheek shadows on a dropped jaw, and the landmarker read the mouth as closed
+    # (the webcam source onto d18: jawOpen 0.25 against the target's 0.43).
+    either = {name: max(weights.fade[name], weights.deepen[name]) for name in weights.fade}
+    fade, shading = weight_map(weights.fade, False), weight_map(either, True)
+    deepen = weight_map(weights.deepen, False)
     lift = line_weight_map(points, work, weights.lift)
-    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
+    if not (np.maximum.reduce([fade, deepen, shading, lift]) > 1e-3).any():
         return face
     return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
-                               shadow, lift)
+                               lift=lift)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -288,11 +295,13 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         whole = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT) - _band(face_log, skin)
         change += shading * whole + shadow * np.minimum(whole, 0.0)
     if (lift > 1e-3).any():
-        # Only the face's own furrows, no deeper than they are: a target's light skin next
-        # to its hair (a lighter band there) lifted the source's plain skin into a patch.
+        # Only the face's own furrows, no deeper than they are (a target's light skin next
+        # to its hair lifted the source's plain skin into a patch), and on the skin: the
+        # brows' inner heads are dark too, and lifting them cost the source its identity.
         furrows = -np.minimum(_band(face_log, skin, FURROW_WIDTH), 0.0)
         lighter = np.clip(_band(target_log, skin, FURROW_WIDTH), -BAND_LIMIT, BAND_LIMIT) + furrows
-        change += lift * np.clip(lighter, 0.0, furrows)
+        on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
+        change += lift * on_skin * np.clip(lighter, 0.0, furrows)
     change *= (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
     change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
     if work != size:
