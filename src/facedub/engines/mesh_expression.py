@@ -22,21 +22,24 @@ into it. Two things leak when the source smiles or shouts and the target does no
   nearer the source 95% without the lines, 0% with them); MediaPipe's blendshapes carry
   a per-person bias too (d3's eyeSquint rests at 0.55), hence "more than it usually
   does" (`UsualExpression`). The source keeps its pores and colour, and the compositor's
-  relighting carries the target's broad shading (raised cheeks) below the band.
+  relighting carries the target's broad shading (raised cheeks) below the band. The
+  cheeks and the nose take the target's whole band as far as the expressions differ
+  either way (a smile's folds, a dropped jaw's shading). Between the brows the source's
+  own furrows are lifted unless the target frowns, whatever the source's blendshapes say:
+  MediaPipe reads no frown on some frowning photos.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
+from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.regions import mesh_regions
 
@@ -199,7 +202,7 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
             continue
         drawn = np.zeros((size, size), dtype=np.uint8)
         for polygon in region.polygons:
-            triangles, barycentric = _template_anchors(polygon)
+            triangles, barycentric = template_anchors(polygon)
             corners = vertices[mesh_topology().triangles[triangles]]  # (N, 3, 2)
             points = np.einsum("nk,nkd->nd", barycentric, corners)
             cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
@@ -406,35 +409,3 @@ def _eye_distance(face_landmarks: np.ndarray) -> float:
     left = points[regions.left_eye].mean(axis=0)
     right = points[regions.right_eye].mean(axis=0)
     return float(np.linalg.norm(left - right))
-
-
-@functools.cache
-def _template_anchors(polygon: tuple[tuple[float, float], ...]
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Each polygon point as a triangle of the template mesh and barycentric weights in it
-    (extrapolated from the nearest triangle for points beyond the mesh)."""
-    topology = mesh_topology()
-    corners = topology.template_vertices[topology.triangles]  # (T, 3, 2)
-    triangles, weights = [], []
-    for point in np.array(polygon, dtype=np.float64):
-        barycentric = _barycentric_all(corners, point)
-        best = int(np.argmax(barycentric.min(axis=1)))
-        triangles.append(best)
-        weights.append(barycentric[best])
-    return np.array(triangles), np.array(weights)
-
-
-def _barycentric_all(corners: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """(T, 3) barycentric coordinates of one point in every triangle (T, 3, 2)."""
-    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-    v0, v1, v2 = b - a, c - a, point - a
-    d00 = (v0 * v0).sum(1)
-    d01 = (v0 * v1).sum(1)
-    d11 = (v1 * v1).sum(1)
-    d20 = (v2 * v0).sum(1)
-    d21 = (v2 * v1).sum(1)
-    denominator = d00 * d11 - d01 * d01
-    denominator = np.where(np.abs(denominator) > 1e-12, denominator, 1e-12)
-    v = (d11 * d20 - d01 * d21) / denominator
-    w = (d00 * d21 - d01 * d20) / denominator
-    return np.stack([1.0 - v - w, v, w], axis=1)
