@@ -273,14 +273,15 @@ def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
     assert region_weights(calm, frowning, target_usual=frowning).lift["between brows"] == 1.0
 
 
-def test_the_nose_follows_a_smile() -> None:
-    """A smile lifts the nose's wings; the landmarker read a smiling source's nose on a
-    neutral target as a closed jaw."""
+def test_the_nose_follows_the_jaw_not_a_smile() -> None:
+    """The landmarker read a hard-lit source nose on a dropped jaw as a closed mouth; but
+    the target's nose on every frame of a smiling photo is the target's identity."""
     calm = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
-    smiling = calm.copy()
+    smiling, dropped = calm.copy(), calm.copy()
     smiling[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.9
-    assert region_weights(smiling, calm).fade["nose"] == 1.0
-    assert region_weights(calm, calm).fade["nose"] == 0.0
+    dropped[BLENDSHAPE_NAMES.index("jawOpen")] = 0.4
+    assert region_weights(smiling, calm).fade["nose"] == 0.0
+    assert region_weights(calm, dropped).deepen["nose"] == 1.0
 
 
 def test_a_dropped_jaw_is_a_whole_change_for_the_cheeks() -> None:
