@@ -272,24 +272,3 @@ def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
     # A target that always reads this frown (MediaPipe's per-person bias) does not show one.
     assert region_weights(calm, frowning, target_usual=frowning).lift["between brows"] == 1.0
 
-
-def test_the_nose_follows_the_jaw_not_a_smile() -> None:
-    """The landmarker read a hard-lit source nose on a dropped jaw as a closed mouth; but
-    the target's nose on every frame of a smiling photo is the target's identity."""
-    calm = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
-    smiling, dropped = calm.copy(), calm.copy()
-    smiling[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.9
-    dropped[BLENDSHAPE_NAMES.index("jawOpen")] = 0.4
-    assert region_weights(smiling, calm).fade["nose"] == 0.0
-    assert region_weights(calm, dropped).deepen["nose"] == 1.0
-
-
-def test_a_dropped_jaw_is_a_whole_change_for_the_cheeks() -> None:
-    """Speech drops the jaw by 0.3-0.45 at most: that counts as fully as a broad smile, so
-    the cheeks and the nose take the target's open-mouth shading."""
-    closed = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
-    dropped = closed.copy()
-    dropped[BLENDSHAPE_NAMES.index("jawOpen")] = 0.45
-    weights = region_weights(closed, dropped, target_usual=closed)
-    assert weights.deepen["cheeks"] == weights.deepen["nose"] == 1.0
-    assert weights.deepen["eye corners"] == 0.0

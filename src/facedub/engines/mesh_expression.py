@@ -22,11 +22,9 @@ into it. Two things leak when the source smiles or shouts and the target does no
   nearer the source 95% without the lines, 0% with them); MediaPipe's blendshapes carry
   a per-person bias too (d3's eyeSquint rests at 0.55), hence "more than it usually
   does" (`UsualExpression`). The source keeps its pores and colour, and the compositor's
-  relighting carries the target's broad shading (raised cheeks) below the band. The
-  cheeks and the nose take the target's whole band as far as the expressions differ
-  either way (a smile's folds, a dropped jaw's shading). Between the brows the source's
-  own furrows are lifted unless the target frowns, whatever the source's blendshapes say:
-  MediaPipe reads no frown on some frowning photos.
+  relighting carries the target's broad shading (raised cheeks) below the band. Between
+  the brows the source's own furrows are lifted unless the target frowns, whatever the
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
@@ -53,12 +51,6 @@ from facedub.faces.regions import mesh_regions
 _CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
           (0.45, 1.55), (0.34, 1.22), (0.28, 1.05), (0.22, 0.90), (0.22, 0.78),
           (0.34, 0.72), (0.38, 0.62))
-# The nose's lower half, for the jaw alone: the landmarker reads a dropped jaw from its
-# shading too (the webcam source's hard-lit nose on the target's dropped jaw read as a
-# closed mouth). Not for a smile: the target's nose on every frame of a smiling photo
-# made face recognition read the target (Biden onto d18: nearer the source 73% -> 3%).
-_NOSE = ((-0.16, 0.30), (0.16, 0.30), (0.30, 0.55), (0.36, 0.68), (0.28, 0.80),
-         (0.0, 0.84), (-0.28, 0.80), (-0.36, 0.68), (-0.30, 0.55))
 _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
 # Between the brows, and above their inner heads where a frown bunches the skin (the
 # brows' top edge runs from (+-0.24, -0.38) to (+-0.68, -0.42)).
@@ -92,7 +84,6 @@ LINE_REGIONS = (
     LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
                (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
                        "mouthStretch"), "jawOpen"), broad=True),
-    LineRegion("nose", (_NOSE,), ("jawOpen",), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
@@ -104,9 +95,6 @@ LINE_REGIONS = (
 # slight smile, 0.33, a little).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
-# jawOpen's differences count this much more: in speech it spans about half the range of
-# the smiles (0..0.5), and a jaw dropped 0.4 below closed lips is a whole change.
-JAW_SCALE = 2.0
 # A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
 # its usual on (not below the first, wholly from the second).
 SHOWN = (0.1, 0.3)
@@ -154,11 +142,10 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
     fade, deepen, lift = {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
-        scale = np.array([JAW_SCALE if name == "jawOpen" else 1.0 for name in region.blendshapes])
-        source, target = source_blendshapes[keys] * scale, target_blendshapes[keys] * scale
+        source, target = source_blendshapes[keys], target_blendshapes[keys]
         excess = target - source
         if target_usual is not None:
-            excess = np.minimum(excess, target - target_usual[keys] * scale)
+            excess = np.minimum(excess, target - target_usual[keys])
         fade[region.name] = _ramp(float((source - target).max()))
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
@@ -230,18 +217,15 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
                                               in region_weights.items()
                                               if (name in broad) == broadly})
 
-    # The broad regions take the target's whole band as far as the expressions differ
-    # either way: darker-only where the target's was stronger left a smiling source's hard
-    # nose and cheek shadows on a dropped jaw, and the landmarker read the mouth as closed
-    # (the webcam source onto d18: jawOpen 0.25 against the target's 0.43).
-    either = {name: max(weights.fade[name], weights.deepen[name]) for name in weights.fade}
-    fade, shading = weight_map(weights.fade, False), weight_map(either, True)
-    deepen = weight_map(weights.deepen, False)
+    # The broad regions take the target's whole band where the source's expression is
+    # stronger, and its darker whole band where the target's is (an open mouth's shading).
+    fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
+    deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
     lift = line_weight_map(points, work, weights.lift)
-    if not (np.maximum.reduce([fade, deepen, shading, lift]) > 1e-3).any():
+    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
     return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
-                               lift=lift)
+                               shadow, lift)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
