@@ -256,3 +256,40 @@ def test_a_crease_fades_and_the_targets_crease_deepens() -> None:
     assert abs(luma(kept) - luma(folded)) < 2.0
     assert luma(plain) - luma(deepened) > 0.4 * (luma(plain) - luma(folded))
     assert abs(luma(not_faded) - luma(plain)) < 2.0
+
+
+def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
+    """MediaPipe reads no browDown on some frowning photos (the shouting photo: 0.01), so
+    the source's furrows between the brows are lifted whatever its blendshapes say, as long
+    as the target does not frown itself."""
+    calm = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    assert region_weights(calm, calm).lift["between brows"] == 1.0
+    assert region_weights(calm, calm).fade["between brows"] == 0.0
+    assert "forehead" not in region_weights(calm, calm).lift, "only between the brows"
+    frowning = calm.copy()
+    frowning[BLENDSHAPE_NAMES.index("browDownRight")] = 0.5
+    assert region_weights(calm, frowning).lift["between brows"] == 0.0
+    # A target that always reads this frown (MediaPipe's per-person bias) does not show one.
+    assert region_weights(calm, frowning, target_usual=frowning).lift["between brows"] == 1.0
+
+
+
+def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:
+    """`lift` lightens the source's own furrow toward the target's plain skin, and where
+    the source has none it puts nothing of the target's lighter structure on it."""
+    folded, skin = _skin_disc(fold=True)
+    plain, _ = _skin_disc(fold=False)
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[60:200, 35:95] = 1.0
+    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    nowhere = np.zeros_like(weight)
+    row = (slice(110, 150), slice(62, 69))  # on the fold
+    lifted = follow_target_lines(folded, plain, nowhere, skin, lift=weight)
+    untouched = follow_target_lines(plain, folded, nowhere, skin, lift=weight)
+
+    def luma(image: np.ndarray) -> float:
+        return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[row].mean())
+
+    assert luma(lifted) - luma(folded) > 0.4 * (luma(plain) - luma(folded))
+    assert luma(lifted) <= luma(plain) + 2.0
+    assert abs(luma(untouched) - luma(plain)) < 2.0

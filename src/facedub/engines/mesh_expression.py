@@ -22,21 +22,22 @@ into it. Two things leak when the source smiles or shouts and the target does no
   nearer the source 95% without the lines, 0% with them); MediaPipe's blendshapes carry
   a per-person bias too (d3's eyeSquint rests at 0.55), hence "more than it usually
   does" (`UsualExpression`). The source keeps its pores and colour, and the compositor's
-  relighting carries the target's broad shading (raised cheeks) below the band.
+  relighting carries the target's broad shading (raised cheeks) below the band. Between
+  the brows the source's own furrows are lifted unless the target frowns, whatever the
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
 
 from __future__ import annotations
 
-import functools
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
+from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.regions import mesh_regions
 
@@ -51,7 +52,10 @@ _CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
           (0.45, 1.55), (0.34, 1.22), (0.28, 1.05), (0.22, 0.90), (0.22, 0.78),
           (0.34, 0.72), (0.38, 0.62))
 _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
-_BETWEEN_BROWS = ((-0.24, -0.55), (0.24, -0.55), (0.16, -0.08), (-0.16, -0.08))
+# Between the brows, and above their inner heads where a frown bunches the skin (the
+# brows' top edge runs from (+-0.24, -0.38) to (+-0.68, -0.42)).
+_BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (0.42, -0.68),
+                  (-0.42, -0.68), (-0.40, -0.47), (-0.20, -0.40))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
              (0.0, -1.08), (-0.75, -0.98))
 
@@ -70,6 +74,10 @@ class LineRegion:
     polygons: tuple[tuple[tuple[float, float], ...], ...]
     blendshapes: tuple[str, ...]
     broad: bool = False  # its lines include broad shading (S / 8), not only creases
+    # The target's blendshapes without which the source's creases here are lifted whatever
+    # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
+    # shouting photo's browDown 0.01 under deep furrows).
+    lifted_unless: tuple[str, ...] = ()
 
 
 LINE_REGIONS = (
@@ -78,7 +86,8 @@ LINE_REGIONS = (
                        "mouthStretch"), "jawOpen"), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
-    LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp")),
+    LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
+               lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
@@ -86,11 +95,15 @@ LINE_REGIONS = (
 # slight smile, 0.33, a little).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
+# A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
+# its usual on (not below the first, wholly from the second).
+SHOWN = (0.1, 0.3)
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
 # Creases (crow's feet, frown and forehead lines) are thin: their band reaches only to a
 # Gaussian of S / 32. Only the cheeks' fold and raised-cheek shading is broad (S / 8);
 # lifting the whole S / 8 band on every region flattened the source's own relief there.
 CREASE_WIDTH = 1 / 32
+FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
@@ -110,10 +123,14 @@ USUAL_FRAMES = 250  # ... over its last this many frames
 class LineWeights:
     """Per region name, 0..1: how far the source's lines darker than the target's are
     lifted (`fade`: the source shows the region's expression more than the target) and
-    how far the target's darker lines are taken (`deepen`: the target shows it more)."""
+    how far the target's darker lines are taken (`deepen`: the target shows it more);
+    `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
+    them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
+    whose expression the target does not show."""
 
     fade: dict[str, float]
     deepen: dict[str, float]
+    lift: dict[str, float] = field(default_factory=dict)
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
@@ -122,7 +139,7 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
     difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE. The target's
     excess counts only as far as it is also above `target_usual` (the track's usual
     values, see `UsualExpression`; None: not known)."""
-    fade, deepen = {}, {}
+    fade, deepen, lift = {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
         source, target = source_blendshapes[keys], target_blendshapes[keys]
@@ -131,7 +148,14 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             excess = np.minimum(excess, target - target_usual[keys])
         fade[region.name] = _ramp(float((source - target).max()))
         deepen[region.name] = _ramp(float(excess.max()))
-    return LineWeights(fade, deepen)
+        if region.lifted_unless:
+            shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
+            shown = target_blendshapes[shows] - (0.0 if target_usual is None
+                                                 else target_usual[shows])
+            low, high = SHOWN
+            lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
+                                                    0.0, 1.0))
+    return LineWeights(fade, deepen, lift)
 
 
 def _ramp(difference: float) -> float:
@@ -165,7 +189,7 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
             continue
         drawn = np.zeros((size, size), dtype=np.uint8)
         for polygon in region.polygons:
-            triangles, barycentric = _template_anchors(polygon)
+            triangles, barycentric = template_anchors(polygon)
             corners = vertices[mesh_topology().triangles[triangles]]  # (N, 3, 2)
             points = np.einsum("nk,nkd->nd", barycentric, corners)
             cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
@@ -197,10 +221,11 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     # stronger, and its darker whole band where the target's is (an open mouth's shading).
     fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
-    if not (np.maximum.reduce([fade, deepen, shading, shadow]) > 1e-3).any():
+    lift = line_weight_map(points, work, weights.lift)
+    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
     return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
-                               shadow)
+                               shadow, lift)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -222,13 +247,13 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 
 def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
-                        shading: np.ndarray | None = None, shadow: np.ndarray | None = None
-                        ) -> np.ndarray:
+                        shading: np.ndarray | None = None, shadow: np.ndarray | None = None,
+                        lift: np.ndarray | None = None) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
-    far as `shadow` says (None: nowhere).
+    far as `shadow` says, lifted to it as far as `lift` says (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -240,7 +265,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     deepen = np.zeros_like(fade) if deepen is None else deepen
     shading = np.zeros_like(fade) if shading is None else shading
     shadow = np.zeros_like(fade) if shadow is None else shadow
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow])
+    lift = np.zeros_like(fade) if lift is None else lift
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift])
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -255,6 +281,14 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT) - _band(face_log, skin)
         change += shading * whole + shadow * np.minimum(whole, 0.0)
+    if (lift > 1e-3).any():
+        # Only the face's own furrows, no deeper than they are (a target's light skin next
+        # to its hair lifted the source's plain skin into a patch), and on the skin: the
+        # brows' inner heads are dark too, and lifting them cost the source its identity.
+        furrows = -np.minimum(_band(face_log, skin, FURROW_WIDTH), 0.0)
+        lighter = np.clip(_band(target_log, skin, FURROW_WIDTH), -BAND_LIMIT, BAND_LIMIT) + furrows
+        on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
+        change += lift * on_skin * np.clip(lighter, 0.0, furrows)
     change *= (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
     change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
     if work != size:
@@ -359,35 +393,3 @@ def _eye_distance(face_landmarks: np.ndarray) -> float:
     left = points[regions.left_eye].mean(axis=0)
     right = points[regions.right_eye].mean(axis=0)
     return float(np.linalg.norm(left - right))
-
-
-@functools.cache
-def _template_anchors(polygon: tuple[tuple[float, float], ...]
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Each polygon point as a triangle of the template mesh and barycentric weights in it
-    (extrapolated from the nearest triangle for points beyond the mesh)."""
-    topology = mesh_topology()
-    corners = topology.template_vertices[topology.triangles]  # (T, 3, 2)
-    triangles, weights = [], []
-    for point in np.array(polygon, dtype=np.float64):
-        barycentric = _barycentric_all(corners, point)
-        best = int(np.argmax(barycentric.min(axis=1)))
-        triangles.append(best)
-        weights.append(barycentric[best])
-    return np.array(triangles), np.array(weights)
-
-
-def _barycentric_all(corners: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """(T, 3) barycentric coordinates of one point in every triangle (T, 3, 2)."""
-    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-    v0, v1, v2 = b - a, c - a, point - a
-    d00 = (v0 * v0).sum(1)
-    d01 = (v0 * v1).sum(1)
-    d11 = (v1 * v1).sum(1)
-    d20 = (v2 * v0).sum(1)
-    d21 = (v2 * v1).sum(1)
-    denominator = d00 * d11 - d01 * d01
-    denominator = np.where(np.abs(denominator) > 1e-12, denominator, 1e-12)
-    v = (d11 * d20 - d01 * d21) / denominator
-    w = (d00 * d21 - d01 * d20) / denominator
-    return np.stack([1.0 - v - w, v, w], axis=1)

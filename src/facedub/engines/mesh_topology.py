@@ -102,3 +102,36 @@ def _spanning(triangles: np.ndarray, opening: str) -> np.ndarray:
     for loop in loops:
         inside |= np.isin(triangles, loop).all(axis=1)
     return inside
+
+
+@functools.cache
+def template_anchors(polygon: tuple[tuple[float, float], ...]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Each point of a polygon in the frontal template's units as a triangle of the mesh
+    and barycentric weights in it (extrapolated from the nearest triangle for points
+    beyond the mesh), so the polygon can follow any face's mesh."""
+    topology = mesh_topology()
+    corners = topology.template_vertices[topology.triangles]  # (T, 3, 2)
+    triangles, weights = [], []
+    for point in np.array(polygon, dtype=np.float64):
+        barycentric = _barycentric_all(corners, point)
+        best = int(np.argmax(barycentric.min(axis=1)))
+        triangles.append(best)
+        weights.append(barycentric[best])
+    return np.array(triangles), np.array(weights)
+
+
+def _barycentric_all(corners: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """(T, 3) barycentric coordinates of one point in every triangle (T, 3, 2)."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    v0, v1, v2 = b - a, c - a, point - a
+    d00 = (v0 * v0).sum(1)
+    d01 = (v0 * v1).sum(1)
+    d11 = (v1 * v1).sum(1)
+    d20 = (v2 * v0).sum(1)
+    d21 = (v2 * v1).sum(1)
+    denominator = d00 * d11 - d01 * d01
+    denominator = np.where(np.abs(denominator) > 1e-12, denominator, 1e-12)
+    v = (d11 * d20 - d01 * d21) / denominator
+    w = (d00 * d21 - d01 * d20) / denominator
+    return np.stack([1.0 - v - w, v, w], axis=1)
