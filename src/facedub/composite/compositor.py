@@ -143,11 +143,15 @@ class Compositor:
         if config.keep_occluders:
             mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)
             mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
-        face = match_sharpness(swapped.image, target.image, mask)
-        face = self._match_colour(target, face, mask)
+        # The target's statistics and low-passes are taken only where it shows the frame:
+        # beyond a frame edge that cuts the face the crop is black fill.
+        measured = (mask if target.in_frame is None or target.in_frame.all()
+                    else mask * shown(target.in_frame))
+        face = match_sharpness(swapped.image, target.image, measured)
+        face = self._match_colour(target, face, measured)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
-            state.grain = grain_levels(face, target.image, mask, state.grain)
+            state.grain = grain_levels(face, target.image, measured, state.grain)
             face = add_grain(face, state.grain, mask, self._rng)
         if swapped.kept is not None:  # the target's own eyes and mouth: not recoloured
             # Pasted from the target's own pixels where the engine has them: its image
@@ -166,6 +170,7 @@ class Compositor:
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray
                       ) -> np.ndarray:
+        """`face` coloured and lit like the target, both measured inside `mask`."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -197,3 +202,10 @@ class Compositor:
             face_lab = relight(face_lab, target_lab, (mask > 0.05).astype(np.float32), sigma,
                                config.relight)
         return from_lab(face_lab)
+
+
+def shown(in_frame: np.ndarray) -> np.ndarray:
+    """(S, S) float32: 1 on the crop's pixels inside the frame (`TargetFace.in_frame`, not
+    all of it) that no 3x3 filter of the target (Laplacian, median) sees the fill from."""
+    kernel = np.ones((5, 5), dtype=np.uint8)
+    return cv2.erode(in_frame.astype(np.uint8), kernel, borderValue=1).astype(np.float32)

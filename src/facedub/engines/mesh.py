@@ -178,7 +178,7 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes,
                                      self._usual.update(target.track, target.blendshapes))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
-                                               weights)
+                                               weights, target.in_frame)
         # What the compositor pastes back uncoloured: around the eyes the target's pixels
         # alone (the mixed margin's source pixels were a dark source's pale, bluish lids).
         kept_image = image_u8.copy()

@@ -202,11 +202,13 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
 
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
-                            face_landmarks: np.ndarray, weights: LineWeights
-                            ) -> np.ndarray:
+                            face_landmarks: np.ndarray, weights: LineWeights,
+                            in_frame: np.ndarray | None = None) -> np.ndarray:
     """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
     crop's pixels and `region_weights` `weights`; the lines are found at half size (the
-    band is several pixels wide) and applied at full size."""
+    band is several pixels wide) and applied at full size. `in_frame` (S, S) bool: the
+    target's pixels inside the frame (None: all); the bands are measured on those alone,
+    not on the black fill beyond an edge that cuts the face."""
     size = face.shape[0]
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
@@ -224,8 +226,11 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     lift = line_weight_map(points, work, weights.lift)
     if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
-    return follow_target_lines(face, target, fade, skin_mask(points, work), deepen, shading,
-                               shadow, lift)
+    skin = skin_mask(points, work)
+    if in_frame is not None and not in_frame.all():  # work pixels wholly inside it
+        skin *= cv2.resize(in_frame.astype(np.float32), (work, work),
+                           interpolation=cv2.INTER_AREA) > 0.999
+    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
