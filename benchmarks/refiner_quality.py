@@ -101,6 +101,7 @@ def quality(args: argparse.Namespace) -> None:
 def speed(args: argparse.Namespace) -> None:
     frames = media.probe(args.target).frame_count
     results: dict[str, list[float]] = {"mesh": [], "mesh + refiner": []}
+    cpu_ms: dict[str, list[float]] = {"mesh": [], "mesh + refiner": []}  # a frame
     with tempfile.TemporaryDirectory(prefix="facedub-refiner-speed-") as temporary:
         folder = Path(temporary)
         base = [*facedub_command(), "swap", "--source", str(args.source), "--target",
@@ -112,14 +113,20 @@ def speed(args: argparse.Namespace) -> None:
                 out = folder / f"{attempt}-{len(results[label])}-{label[-7:]}.mp4"
                 measured = run_measured([*base, *extra, "-o", str(out)])
                 results[label].append(frames / measured.seconds)
-    rows = [[label, f"{statistics.median(values):.2f}", ", ".join(f"{v:.2f}" for v in values)]
+                cpu_ms[label].append(1000.0 * measured.cpu_seconds / frames)
+    rows = [[label, f"{statistics.median(values):.2f}", ", ".join(f"{v:.2f}" for v in values),
+             f"{statistics.median(cpu_ms[label]):.0f}"]
             for label, values in results.items()]
     ratio = statistics.median(results["mesh + refiner"]) / statistics.median(results["mesh"])
-    print(markdown_table(["engine", "frames/s (median)", "runs"], rows))
-    print(f"\nmesh + refiner / mesh: {ratio:.2f}x; {frames} frames of {args.target.name}")
+    cpu_ratio = statistics.median(cpu_ms["mesh + refiner"]) / statistics.median(cpu_ms["mesh"])
+    print(markdown_table(["engine", "frames/s (median)", "runs", "CPU ms a frame (median)"],
+                         rows))
+    print(f"\nmesh + refiner / mesh: {ratio:.2f}x the frames/s, {cpu_ratio:.2f}x the CPU a "
+          f"frame; {frames} frames of {args.target.name}, start-up included")
     if args.out:
         write_json(args.out, {"target": args.target.name, "frames": frames,
-                              "frames_per_second": results, "ratio": ratio})
+                              "frames_per_second": results, "ratio": ratio,
+                              "cpu_ms_per_frame": cpu_ms, "cpu_ratio": cpu_ratio})
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from facedub.models.refiner import Refiner, RefinerArgs
 from facedub.train.data import FaceSamples
 from facedub.train.losses import LossWeights, reconstruction_loss
 from facedub.train.refine_data import Degradation, RefinePairs, degraded_sample
-from facedub.train.refine_loss import detail_composed, refine_loss
+from facedub.train.refine_loss import detail_composed, energy_loss, refine_loss
 
 RES = 64
 
@@ -45,6 +45,20 @@ def test_the_whole_face_loss_is_added_by_its_weight() -> None:
     both = refine_loss(face, truth, mask, eyes_mouth, weights, whole=0.5)
     whole = reconstruction_loss(face, truth, mask, eyes_mouth, weights)
     assert torch.allclose(both, kept + 0.5 * whole)
+
+
+def test_the_energy_term_charges_a_blurred_face_and_not_the_truth() -> None:
+    truth, mask, eyes_mouth = _face()
+    blurred = torch.nn.functional.avg_pool2d(truth, 3, stride=1, padding=1,
+                                             count_include_pad=False)
+    assert float(energy_loss(truth, truth, mask)) == 0.0
+    assert float(energy_loss(blurred, truth, mask)) > 0.01
+    weights = LossWeights()
+    plain = refine_loss(blurred, truth, mask, eyes_mouth, weights, whole=-1.0)
+    assert torch.allclose(plain, reconstruction_loss(blurred, truth, mask, eyes_mouth, weights))
+    with_energy = refine_loss(blurred, truth, mask, eyes_mouth, weights, whole=-1.0,
+                              energy=2.0)
+    assert torch.allclose(with_energy, plain + 2.0 * energy_loss(blurred, truth, mask))
 
 
 def _pairs() -> RefinePairs:

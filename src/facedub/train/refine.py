@@ -179,7 +179,7 @@ class _Session:
             group["lr"] = config.lr * min(1.0, (self.step + 1) / max(config.warmup, 1))
         whole = config.whole_weight if config.detail_loss else -1.0
         values = refine_step(self.model, self.optimizer, batch, self.weights, whole,
-                             config.grad_clip, self.autocast)
+                             config.energy_weight, config.grad_clip, self.autocast)
         if not math.isfinite(values["loss"]):
             raise FacedubError(f"the loss became {values['loss']} at step {self.step + 1}; "
                                "resume with a lower --lr (the last checkpoint is intact)")
@@ -216,14 +216,14 @@ class _Session:
 
 
 def refine_step(model: Refiner, optimizer: torch.optim.Optimizer, batch: Batch,
-                weights: LossWeights, whole: float, grad_clip: float,
+                weights: LossWeights, whole: float, energy: float, grad_clip: float,
                 autocast: bool) -> dict[str, float]:
-    """One optimisation step; the loss as a float. `whole`: weight of the loss on the
-    whole refined face beside the one on the detail the compositor keeps (negative: the
-    whole face's loss alone). `autocast`: bf16 on CUDA."""
+    """One optimisation step; the loss as a float. `whole`, `energy`: see refine_loss.
+    `autocast`: bf16 on CUDA."""
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
         refined = model(batch.inputs)
-    loss = refine_loss(refined, batch.targets, batch.masks, batch.eyes_mouth, weights, whole)
+    loss = refine_loss(refined, batch.targets, batch.masks, batch.eyes_mouth, weights, whole,
+                       energy)
     optimizer.zero_grad(set_to_none=True)
     if torch.isfinite(loss):
         loss.backward()  # type: ignore[no-untyped-call]

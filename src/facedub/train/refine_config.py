@@ -43,6 +43,7 @@ class RefineConfig:
     # the loss on the whole refined face; with detail_loss False only the latter.
     detail_loss: bool = True
     whole_weight: float = 0.1
+    energy_weight: float = 0.0  # of the local detail energy's mismatch (refine_loss.py)
     eyes_mouth_weight: float = 2.0
     background_weight: float = 0.05
     # Bookkeeping.
@@ -67,7 +68,8 @@ class RefineConfig:
         if self.holdout_every < 0 or self.holdout_every == 1:
             raise FacedubError("--holdout-every must be 0 (none) or at least 2")
         for name in ("minutes", "weight_decay", "warmup", "grad_clip", "threads",
-                     "eyes_mouth_weight", "background_weight", "whole_weight"):
+                     "eyes_mouth_weight", "background_weight", "whole_weight",
+                     "energy_weight"):
             if getattr(self, name) < 0:
                 raise FacedubError(f"--{name.replace('_', '-')} must not be negative")
 

@@ -41,12 +41,39 @@ def detail_composed(face: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor
 
 
 def refine_loss(refined: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor,
-                eyes_mouth: torch.Tensor, weights: LossWeights, whole: float) -> torch.Tensor:
+                eyes_mouth: torch.Tensor, weights: LossWeights, whole: float,
+                energy: float = 0.0) -> torch.Tensor:
     """DSSIM + L1 of the detail the compositor keeps, plus `whole` times the same loss on
     the refined face as it is (which keeps its low-pass near the truth for `--color none`
-    and the other colour methods)."""
-    kept = reconstruction_loss(detail_composed(refined, truth, mask), truth, mask, eyes_mouth,
-                               weights)
-    if whole <= 0:
-        return kept
-    return kept + whole * reconstruction_loss(refined, truth, mask, eyes_mouth, weights)
+    and the other colour methods); a negative `whole`: the whole face's loss alone. Plus
+    `energy` times `energy_loss`."""
+    if whole < 0:
+        loss = reconstruction_loss(refined, truth, mask, eyes_mouth, weights)
+    else:
+        loss = reconstruction_loss(detail_composed(refined, truth, mask), truth, mask,
+                                   eyes_mouth, weights)
+        if whole > 0:
+            loss = loss + whole * reconstruction_loss(refined, truth, mask, eyes_mouth,
+                                                      weights)
+    if energy > 0:
+        loss = loss + energy * energy_loss(refined, truth, mask)
+    return loss
+
+
+def detail_energy(x: torch.Tensor, sigma: float = 1.0, window: float = 3.0) -> torch.Tensor:
+    """(N, 1, H, W): local RMS of `x`'s fine detail (what a Gaussian of `sigma` pixels
+    removes), averaged over a Gaussian window of `window` pixels and the channels."""
+    fine = x.float() - _gaussian_blur(x.float(), 2 * round(3.0 * sigma) + 1, sigma)
+    power = _gaussian_blur(fine * fine, 2 * round(3.0 * window) + 1, window)
+    return power.mean(dim=1, keepdim=True).clamp_min(1e-8).sqrt()
+
+
+def energy_loss(refined: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor
+                ) -> torch.Tensor:
+    """Mean |local detail energy of the refined face - the truth's| inside the mask: a
+    blurred face costs as much as a wrong one. DSSIM and L1 alone reward blur wherever
+    the fine detail's position is uncertain (a rendering from another frame), and the
+    refiner then smoothed the face (BENCHMARKS.md, Refiner)."""
+    weights = (mask > MASK_FLOOR).float()
+    difference = (detail_energy(refined) - detail_energy(truth)).abs()
+    return (difference * weights).sum() / weights.sum().clamp_min(1.0)
