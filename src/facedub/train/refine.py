@@ -2,11 +2,11 @@
 
 First the mesh engine renders every source face from other source faces (see
 facedub.train.refine_data); then every step degrades a batch of those renderings and
-takes one AdamW step on DSSIM + L1 between the true face and what the compositor keeps of
-the refined one (its detail over the truth's light, train/refine_loss.py; inside the face
-mask, eyes and mouth weighted up). Like `train`: checkpoints every `save_every`
-steps and when stopped (SIGINT, SIGTERM), resumes with the same command, draws the same
-batches after a resume (seeded by step), and refuses a folder made for another source.
+takes one AdamW step on DSSIM + L1 between the refined face and the true one (inside the
+face mask, eyes and mouth weighted up; train/refine_loss.py has the measured variants).
+Like `train`: checkpoints every `save_every` steps and when stopped (SIGINT, SIGTERM),
+resumes with the same command, draws the same batches after a resume (seeded by step),
+and refuses a folder made for another source.
 """
 
 from __future__ import annotations

@@ -37,13 +37,17 @@ class RefineConfig:
     # Probability of each degradation of the input. At 0.5 the refiner learnt mostly to
     # denoise and relight, which the compositor undoes but for the smoothing (BENCHMARKS.md).
     degrade_chance: float = 0.25
-    grain_in_truth: bool = True  # noise and JPEG hit the truth as well as the input
-    # The loss compares what the compositor's `--color detail` keeps of the refined face
-    # (its high-pass over the truth's low-pass, train/refine_loss.py), plus this weight of
-    # the loss on the whole refined face; with detail_loss False only the latter.
-    detail_loss: bool = True
+    # Variants measured against the defaults (BENCHMARKS.md, Refiner, second round); each
+    # swapped worse than the defaults on the self-swap pairs, so all are off.
+    # grain_in_truth: noise and JPEG hit the truth as well as the input. detail_loss: the
+    # loss compares what the compositor's `--color detail` keeps of the refined face (its
+    # high-pass over the truth's low-pass, train/refine_loss.py) plus whole_weight of the
+    # loss on the whole face; off: the whole face's loss alone. energy_weight: of the
+    # local detail energy's mismatch.
+    grain_in_truth: bool = False
+    detail_loss: bool = False
     whole_weight: float = 0.1
-    energy_weight: float = 0.0  # of the local detail energy's mismatch (refine_loss.py)
+    energy_weight: float = 0.0
     eyes_mouth_weight: float = 2.0
     background_weight: float = 0.05
     # Bookkeeping.

@@ -139,7 +139,7 @@ class Degradation:
     blur: float = 1.2
     noise: float = 0.025
     jpeg: int = 35
-    grain_in_truth: bool = True
+    grain_in_truth: bool = False
 
 
 def make_refine_batch(pairs: RefinePairs, chosen: np.ndarray, rng: np.random.Generator,
