@@ -4,6 +4,8 @@ benchmarks/quality.py (evaluate/realism.py), and their swap speed back to back.
     python benchmarks/refiner_quality.py quality benchmarks/pairs.toml \
         --refiner self-split-webcam=/tmp/refA [--refiner PAIR=REFINER ...] \
         [--max-frames 150] [--out DIR]
+    python benchmarks/refiner_quality.py stages --source SOURCE --target SELF_TARGET \
+        --refiner REFINER [--refiner ...] [--max-frames 60]
     python benchmarks/refiner_quality.py speed --source SOURCE --refiner REFINER.onnx \
         [--target ../shared/data/faces/clip_sadtalker_hdtf_katiehill_headturn.mp4] \
         [--repeats 2] [--out results.json]
@@ -15,6 +17,11 @@ pairs; artifact measures) is printed with one row per pair and engine. A refiner
 beforehand with `facedub refine SOURCE -o REFINER --minutes M` from the pair's source
 media (a refiner of the same person from other media of them is accepted too; pairs.toml
 splits and stills are written to DIR/targets by the first run, see quality.prepared).
+
+`stages`: on a self-swap (the target is the ideal output), SSIM against the target crop
+inside the compositor's mask of the engine's face, of what `--color detail` keeps of it,
+and of the composited face, mesh alone and with each refiner: where a refiner's gain is
+made or lost.
 
 `speed`: end-to-end frames/s of `facedub swap` with the analyses cached (one warm-up
 swap first), mesh alone and mesh + refiner taken in turns `--repeats` times; medians.
@@ -32,11 +39,14 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from _measure import SHARED_FACES, facedub_command, markdown_table, run_measured, write_json
 from facedub import media
 from facedub.errors import FacedubError
 from facedub.evaluate import EvalConfig, evaluate
 from facedub.fsutil import write_text_atomic
+from facedub.progress import NoProgress
 from quality import Outcome, Pair, load_plan, prepared, realism_markdown, run_swap
 
 log = logging.getLogger("refiner_quality")
@@ -101,6 +111,7 @@ def quality(args: argparse.Namespace) -> None:
 def speed(args: argparse.Namespace) -> None:
     frames = media.probe(args.target).frame_count
     results: dict[str, list[float]] = {"mesh": [], "mesh + refiner": []}
+    cpu_ms: dict[str, list[float]] = {"mesh": [], "mesh + refiner": []}  # a frame
     with tempfile.TemporaryDirectory(prefix="facedub-refiner-speed-") as temporary:
         folder = Path(temporary)
         base = [*facedub_command(), "swap", "--source", str(args.source), "--target",
@@ -112,14 +123,63 @@ def speed(args: argparse.Namespace) -> None:
                 out = folder / f"{attempt}-{len(results[label])}-{label[-7:]}.mp4"
                 measured = run_measured([*base, *extra, "-o", str(out)])
                 results[label].append(frames / measured.seconds)
-    rows = [[label, f"{statistics.median(values):.2f}", ", ".join(f"{v:.2f}" for v in values)]
+                cpu_ms[label].append(1000.0 * measured.cpu_seconds / frames)
+    rows = [[label, f"{statistics.median(values):.2f}", ", ".join(f"{v:.2f}" for v in values),
+             f"{statistics.median(cpu_ms[label]):.0f}"]
             for label, values in results.items()]
     ratio = statistics.median(results["mesh + refiner"]) / statistics.median(results["mesh"])
-    print(markdown_table(["engine", "frames/s (median)", "runs"], rows))
-    print(f"\nmesh + refiner / mesh: {ratio:.2f}x; {frames} frames of {args.target.name}")
+    cpu_ratio = statistics.median(cpu_ms["mesh + refiner"]) / statistics.median(cpu_ms["mesh"])
+    print(markdown_table(["engine", "frames/s (median)", "runs", "CPU ms a frame (median)"],
+                         rows))
+    print(f"\nmesh + refiner / mesh: {ratio:.2f}x the frames/s, {cpu_ratio:.2f}x the CPU a "
+          f"frame; {frames} frames of {args.target.name}, start-up included")
     if args.out:
         write_json(args.out, {"target": args.target.name, "frames": frames,
-                              "frames_per_second": results, "ratio": ratio})
+                              "frames_per_second": results, "ratio": ratio,
+                              "cpu_ms_per_frame": cpu_ms, "cpu_ratio": cpu_ratio})
+
+
+def stages(args: argparse.Namespace) -> None:
+    """Mean SSIM inside the compositor's mask against the target crop (a self-swap) of the
+    engine's face, of its detail over the target's low-pass (what `--color detail`
+    keeps), and of the composited face, through the swap's own per-frame path."""
+    import torch  # only this command needs it
+
+    from facedub.engines.registry import EngineRequest, open_engine
+    from facedub.swap import SwapConfig, analyse_target, frame_swapper
+    from facedub.train.losses import masked_ssim
+    from facedub.train.refine_loss import detail_composed
+
+    def tensor(image: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(image, np.float32) / 255.0).permute(2, 0, 1)[None]
+
+    with tempfile.TemporaryDirectory(prefix="facedub-refiner-stages-") as temporary:
+        work = Path(temporary)
+        config = SwapConfig(work_dir=work / "work", config_dir=work / "config")
+        faceset = analyse_target(args.target, config, NoProgress())
+        rows = []
+        for refiner in [None, *args.refiner]:
+            engine = open_engine("mesh", EngineRequest(work_dir=work / "work",
+                                                       source=args.source, refiner=refiner))
+            swapper = frame_swapper(args.target, faceset, engine, config)
+            scores: list[list[float]] = [[], [], []]
+            for frame in media.iter_frames(args.target):
+                if frame.index >= args.max_frames:
+                    break
+                face = swapper.engine_face(frame)
+                if face.target is None or face.swapped is None:
+                    continue
+                composited = swapper.compositor.composite(face.target, face.swapped)
+                mask = face.swapped.mask[..., None]
+                laid = tensor(face.swapped.image * mask + face.target.image * (1.0 - mask))
+                alpha = torch.from_numpy(composited.alpha.astype(np.float32))[None, None]
+                truth = tensor(face.target.image)
+                shown = (laid, detail_composed(laid, truth, alpha), tensor(composited.image))
+                for column, image in zip(scores, shown, strict=True):
+                    column.append(float(masked_ssim(image, truth, alpha)))
+            rows.append(["mesh" if refiner is None else f"mesh + {refiner.name}",
+                         len(scores[0]), *(f"{statistics.mean(c):.4f}" for c in scores)])
+    print(markdown_table(["engine", "faces", "engine face", "kept band", "composited"], rows))
 
 
 def main() -> None:
@@ -139,9 +199,14 @@ def main() -> None:
     timing.add_argument("--target", type=Path, default=SPEED_TARGET)
     timing.add_argument("--repeats", type=int, default=2)
     timing.add_argument("--out", type=Path)
+    inside = commands.add_parser("stages", help="SSIM before and after compositing")
+    inside.add_argument("--source", type=Path, required=True)
+    inside.add_argument("--target", type=Path, required=True, help="a self-swap target")
+    inside.add_argument("--refiner", type=Path, action="append", default=[])
+    inside.add_argument("--max-frames", type=int, default=60)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    quality(args) if args.command == "quality" else speed(args)
+    {"quality": quality, "speed": speed, "stages": stages}[args.command](args)
 
 
 if __name__ == "__main__":

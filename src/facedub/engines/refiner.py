@@ -71,7 +71,10 @@ class TorchRefiner:
 
 class OnnxRefiner:
     def __init__(self, path: Path, res: int, device: str) -> None:
-        self._session = onnx_session(path, device)
+        # One thread: a 128 px face takes a few milliseconds on one core, and the swap's
+        # decode, engine and compositor threads keep the other cores busy; a second
+        # thread spinning against them made it several times slower (BENCHMARKS.md).
+        self._session = onnx_session(path, device, threads=1)
         self._res = res
 
     @property

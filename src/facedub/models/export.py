@@ -129,9 +129,9 @@ def onnx_metadata(path: Path, format_name: str, version: int) -> dict[str, str]:
     return metadata
 
 
-def onnx_session(path: Path, device: str = "auto") -> Any:
+def onnx_session(path: Path, device: str = "auto", threads: int = 0) -> Any:
     """An onnxruntime InferenceSession of `path`: CUDA if the installed onnxruntime has it
-    and `device` allows, else CPU."""
+    and `device` allows, else CPU with `threads` threads for one op (0: all cores)."""
     import onnxruntime as ort  # only the ONNX engines need it; keeps `import facedub` light
 
     available = ort.get_available_providers()
@@ -143,7 +143,7 @@ def onnx_session(path: Path, device: str = "auto") -> Any:
                            "onnxruntime-gpu or use --device cpu")
     options = ort.SessionOptions()
     # One session per process and a small graph: all cores for one op, none idle between.
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(str(path), options, providers=providers)

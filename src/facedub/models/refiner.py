@@ -4,7 +4,8 @@ of the same person, in the same pose, expression and light.
 Input `x` (N, 4, R, R) float32: channels 0-2 the mesh engine's face laid over the target
 crop (RGB in [0, 1]: warped source texture where the mesh mask is 1, the target's own
 pixels elsewhere: its eyes, mouth opening, hair and background), channel 3 the mesh
-engine's soft validity mask in [0, 1]. Output (N, 3, R, R) RGB in [0, 1].
+engine's soft validity mask in [0, 1]. Output (N, 3, R, R) RGB, clamped to [0, 1] in
+eval mode (unclamped while training).
 
 The output is residual (input colour plus a correction) and the correction's last
 convolution starts at zero, so an untrained refiner returns its input unchanged: training
@@ -104,5 +105,10 @@ class Refiner(nn.Module):
         y = self.bottom(skips.pop())
         for merge in self.merge:
             y = merge(torch.cat([self.up(y), skips.pop()], dim=1))
-        correction = self.head(y).float()
-        return (x[:, :3].float() + correction).clamp(0.0, 1.0)
+        refined = x[:, :3].float() + self.head(y).float()
+        if self.training:
+            # No clamp while training: a clamped pixel has no gradient, and one bad step
+            # that pushed the whole face out of [0, 1] left the refiner dead for good
+            # (BENCHMARKS.md, Refiner). The loss pulls stray values back in.
+            return refined
+        return refined.clamp(0.0, 1.0)

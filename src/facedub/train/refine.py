@@ -3,9 +3,10 @@
 First the mesh engine renders every source face from other source faces (see
 facedub.train.refine_data); then every step degrades a batch of those renderings and
 takes one AdamW step on DSSIM + L1 between the refined face and the true one (inside the
-face mask, eyes and mouth weighted up). Like `train`: checkpoints every `save_every`
-steps and when stopped (SIGINT, SIGTERM), resumes with the same command, draws the same
-batches after a resume (seeded by step), and refuses a folder made for another source.
+face mask, eyes and mouth weighted up; train/refine_loss.py has the measured variants).
+Like `train`: checkpoints every `save_every` steps and when stopped (SIGINT, SIGTERM),
+resumes with the same command, draws the same batches after a resume (seeded by step),
+and refuses a folder made for another source.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from facedub.train.loop import (
     append_log,
     save_state,
 )
-from facedub.train.losses import LossWeights, masked_ssim, reconstruction_loss
+from facedub.train.losses import LossWeights, masked_ssim
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import RefinePairs, make_pairs, make_refine_batch, split_blocks
+from facedub.train.refine_loss import detail_composed, refine_loss
 from facedub.train.refine_run import (
     check_refiner_resumable,
     new_refiner_info,
@@ -57,7 +59,8 @@ VALIDATION_BATCH = 16
 @dataclass(frozen=True)
 class RefineRun:
     """Where a `refine` call left the folder. `validation`: held-out SSIM inside the face
-    mask of the mesh engine's face ("ssim_mesh") and the refined one ("ssim_refined");
+    mask of the mesh engine's face ("ssim_mesh") and the refined one ("ssim_refined"),
+    and of what the compositor keeps of each ("kept_mesh", "kept_refined");
     `stopped`: the signal that stopped it early, None if it reached its steps or minutes."""
 
     root: Path
@@ -174,8 +177,9 @@ class _Session:
         config = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = config.lr * min(1.0, (self.step + 1) / max(config.warmup, 1))
-        values = refine_step(self.model, self.optimizer, batch, self.weights,
-                             config.grad_clip, self.autocast)
+        whole = config.whole_weight if config.detail_loss else -1.0
+        values = refine_step(self.model, self.optimizer, batch, self.weights, whole,
+                             config.energy_weight, config.grad_clip, self.autocast)
         if not math.isfinite(values["loss"]):
             raise FacedubError(f"the loss became {values['loss']} at step {self.step + 1}; "
                                "resume with a lower --lr (the last checkpoint is intact)")
@@ -212,11 +216,14 @@ class _Session:
 
 
 def refine_step(model: Refiner, optimizer: torch.optim.Optimizer, batch: Batch,
-                weights: LossWeights, grad_clip: float, autocast: bool) -> dict[str, float]:
-    """One optimisation step; the loss as a float. `autocast`: bf16 on CUDA."""
+                weights: LossWeights, whole: float, energy: float, grad_clip: float,
+                autocast: bool) -> dict[str, float]:
+    """One optimisation step; the loss as a float. `whole`, `energy`: see refine_loss.
+    `autocast`: bf16 on CUDA."""
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
         refined = model(batch.inputs)
-    loss = reconstruction_loss(refined, batch.targets, batch.masks, batch.eyes_mouth, weights)
+    loss = refine_loss(refined, batch.targets, batch.masks, batch.eyes_mouth, weights, whole,
+                       energy)
     optimizer.zero_grad(set_to_none=True)
     if torch.isfinite(loss):
         loss.backward()  # type: ignore[no-untyped-call]
@@ -228,20 +235,23 @@ def refine_step(model: Refiner, optimizer: torch.optim.Optimizer, batch: Batch,
 
 def validate_refiner(model: Refiner, fixed: Batch, device: torch.device) -> dict[str, float]:
     """Mean SSIM inside the truth's face mask of the held-out inputs ("ssim_mesh") and of
-    their refined faces ("ssim_refined")."""
+    their refined faces ("ssim_refined"), and the same of what the compositor's `--color
+    detail` keeps of each over the truth's low-pass ("kept_mesh", "kept_refined")."""
     was_training = model.training
     model.eval()
-    mesh, refined = [], []
+    scores: dict[str, list[torch.Tensor]] = {name: [] for name in (
+        "ssim_mesh", "ssim_refined", "kept_mesh", "kept_refined")}
     with torch.inference_mode():
         for start in range(0, len(fixed.inputs), VALIDATION_BATCH):
             part = slice(start, start + VALIDATION_BATCH)
             inputs = fixed.inputs[part].to(device)
             truth, mask = fixed.targets[part].to(device), fixed.masks[part].to(device)
-            mesh.append(masked_ssim(inputs[:, :3], truth, mask).cpu())
-            refined.append(masked_ssim(model(inputs), truth, mask).cpu())
+            for name, face in (("mesh", inputs[:, :3]), ("refined", model(inputs))):
+                scores[f"ssim_{name}"].append(masked_ssim(face, truth, mask).cpu())
+                kept = detail_composed(face, truth, mask)
+                scores[f"kept_{name}"].append(masked_ssim(kept, truth, mask).cpu())
     model.train(was_training)
-    return {"ssim_mesh": float(torch.cat(mesh).mean()),
-            "ssim_refined": float(torch.cat(refined).mean())}
+    return {name: float(torch.cat(values).mean()) for name, values in scores.items()}
 
 
 def write_refiner_preview(path: Path, model: Refiner, fixed: Batch,

@@ -129,7 +129,9 @@ class Degradation:
     `chance`: `misalign` (share of the side the face slips against its surroundings),
     `light` (colour gain, gamma and a light gradient across the face), `blur` (largest
     Gaussian sigma, pixels at the refiner's resolution), `noise` (largest sigma, in [0, 1]
-    units), `jpeg` (lowest JPEG quality of the whole input)."""
+    units), `jpeg` (lowest JPEG quality of the whole input). `grain_in_truth`: the same noise
+    and JPEG hit the truth too, so the refiner keeps grain instead of learning to remove it
+    (the compositor matches the target's grain anyway)."""
 
     chance: float = 0.25
     misalign: float = 0.015
@@ -137,6 +139,7 @@ class Degradation:
     blur: float = 1.2
     noise: float = 0.025
     jpeg: int = 35
+    grain_in_truth: bool = False
 
 
 def make_refine_batch(pairs: RefinePairs, chosen: np.ndarray, rng: np.random.Generator,
@@ -156,7 +159,8 @@ def degraded_sample(pairs: RefinePairs, index: int, rng: np.random.Generator,
                     degradation: Degradation) -> tuple[np.ndarray, ...]:
     """(input (R, R, 4), truth (R, R, 3), face mask (R, R), eyes_mouth (R, R)), float32 in
     [0, 1]. The face layer slips, changes light and blurs; the surroundings (and the eyes
-    and mouth the target keeps) stay the truth's; noise and JPEG hit the whole input."""
+    and mouth the target keeps) stay the truth's; noise and JPEG hit the whole input (and
+    the truth, with `grain_in_truth`)."""
     truth_index = int(pairs.truth[index])
     truth = pairs.faces.images[truth_index].astype(np.float32) / 255.0
     face = pairs.mesh[index].astype(np.float32) / 255.0
@@ -170,10 +174,16 @@ def degraded_sample(pairs: RefinePairs, index: int, rng: np.random.Generator,
         face = cv2.GaussianBlur(face, (0, 0), rng.uniform(0.3, degradation.blur))
     laid = face * mask[..., None] + truth * (1.0 - mask[..., None])
     if rng.random() < chance:
-        laid = laid + rng.normal(0.0, rng.uniform(0.0, degradation.noise), laid.shape)
+        noise = rng.normal(0.0, rng.uniform(0.0, degradation.noise), laid.shape)
+        laid = laid + noise
+        if degradation.grain_in_truth:
+            truth = np.clip(truth + noise, 0.0, 1.0).astype(np.float32)
     laid = np.clip(laid, 0.0, 1.0).astype(np.float32)
     if rng.random() < chance:
-        laid = _jpeg(laid, int(rng.integers(degradation.jpeg, 96)))
+        quality = int(rng.integers(degradation.jpeg, 96))
+        laid = _jpeg(laid, quality)
+        if degradation.grain_in_truth:
+            truth = _jpeg(truth, quality)
     sample = [np.concatenate([laid, mask[..., None]], axis=2), truth,
               pairs.faces.masks[truth_index].astype(np.float32) / 255.0,
               pairs.faces.eyes_mouth[truth_index].astype(np.float32) / 255.0]
