@@ -198,7 +198,21 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
     if not result.any():
         return result
     sigma = max(1.0, 0.08 * scale)
-    return cv2.GaussianBlur(result, (0, 0), sigma)
+    return _blur_drawn(result, sigma)
+
+
+def _blur_drawn(image: np.ndarray, sigma: float) -> np.ndarray:
+    """cv2.GaussianBlur of a float32 image that is 0 outside a few regions, computed on
+    the rows they cover grown by the kernel's reach: the same values (beyond that reach
+    the blur is exactly 0, and the band's edge rows are 0 as the image's are there), at
+    a fraction of the cost for the eye corners or the brows. Whole rows: OpenCV's
+    vector loop along a row ends differently on a narrower image (last-bit changes)."""
+    reach = int(4 * sigma) + 2  # OpenCV's float kernel: 8 sigma + 1 wide, odd
+    rows = np.flatnonzero(image.any(axis=1))
+    top, bottom = max(0, rows[0] - reach), rows[-1] + reach + 1
+    blurred = np.zeros_like(image)
+    blurred[top:bottom] = cv2.GaussianBlur(image[top:bottom], (0, 0), sigma)
+    return blurred
 
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
@@ -275,26 +289,38 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
-    face_log = _log_lightness(_resized(face, work))
+    face_small = _resized(face, work)
+    face_log = _log_lightness(face_small)
     target_log = _log_lightness(_resized(target, work))
-    strands = _foreign(face_log, SOURCE_THIN_LINE)
+    # Every band and both thin-line masks start from the same fine blur of each image, and
+    # the bands of one width share the skin's blur: each is computed once (same values).
+    face_fine, target_fine = _fine_blur(face_log), _fine_blur(target_log)
+    shares: dict[float, np.ndarray] = {}
+
+    def face_band(width: float) -> np.ndarray:
+        return _band(face_log, skin, width, face_fine, shares)
+
+    def target_band(width: float) -> np.ndarray:
+        return np.clip(_band(target_log, skin, width, target_fine, shares),
+                       -BAND_LIMIT, BAND_LIMIT)
+
+    strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
-        strands *= _off_skin(_resized(face, work), skin)
-    creases = (np.clip(_band(target_log, skin, CREASE_WIDTH), -BAND_LIMIT, BAND_LIMIT)
-               - _band(face_log, skin, CREASE_WIDTH))
+        strands *= _off_skin(face_small, skin)
+    creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
     change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
     if (np.maximum(shading, shadow) > 1e-3).any():
-        whole = np.clip(_band(target_log, skin), -BAND_LIMIT, BAND_LIMIT) - _band(face_log, skin)
+        whole = target_band(1 / 8) - face_band(1 / 8)
         change += shading * whole + shadow * np.minimum(whole, 0.0)
     if (lift > 1e-3).any():
         # Only the face's own furrows, no deeper than they are (a target's light skin next
         # to its hair lifted the source's plain skin into a patch), and on the skin: the
         # brows' inner heads are dark too, and lifting them cost the source its identity.
-        furrows = -np.minimum(_band(face_log, skin, FURROW_WIDTH), 0.0)
-        lighter = np.clip(_band(target_log, skin, FURROW_WIDTH), -BAND_LIMIT, BAND_LIMIT) + furrows
+        furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
+        lighter = target_band(FURROW_WIDTH) + furrows
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         change += lift * on_skin * np.clip(lighter, 0.0, furrows)
-    change *= (1.0 - _foreign(target_log, THIN_LINE)) * (1.0 - strands)
+    change *= (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -334,24 +360,37 @@ def _log_lightness(image: np.ndarray) -> np.ndarray:
     return np.log(luma * (100.0 / 255.0) + LOG_OFFSET)
 
 
-def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8
+def _fine_blur(log_lightness: np.ndarray) -> np.ndarray:
+    """The Gaussian of FINE_SIGMA (pixels at 256 px) below which detail is left alone."""
+    return cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * log_lightness.shape[0] / 256.0)
+
+
+def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8,
+          fine: np.ndarray | None = None, shares: dict[float, np.ndarray] | None = None
           ) -> np.ndarray:
+    """`expression_band`; `fine`: `_fine_blur(log_lightness)` if already made; `shares`:
+    the skin's wide blur per width, filled as they are made (one `skin` throughout)."""
     size = log_lightness.shape[0]
-    fine = cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * size / 256.0)
+    fine = _fine_blur(log_lightness) if fine is None else fine
     wide = _wide_blur(log_lightness, size * width)
     if skin is not None and skin.any():
         # Normalised convolution over the skin; outside it (where no weight reaches) the
         # plain blur.
-        share = _wide_blur(skin, size * width)
+        share = shares.get(width) if shares is not None else None
+        if share is None:
+            share = _wide_blur(skin, size * width)
+            if shares is not None:
+                shares[width] = share
         on_skin = _wide_blur(log_lightness * skin, size * width) / np.maximum(share, 1e-3)
         wide = np.where(share > 0.05, on_skin, wide)
     return fine - wide
 
 
-def _foreign(log_lightness: np.ndarray, contrast: float) -> np.ndarray:
+def _foreign(log_lightness: np.ndarray, contrast: float, fine: np.ndarray | None = None
+             ) -> np.ndarray:
     unit = log_lightness.shape[0] / 256.0
-    thin = (cv2.GaussianBlur(log_lightness, (0, 0), FINE_SIGMA * unit)
-            - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit))
+    fine = _fine_blur(log_lightness) if fine is None else fine
+    thin = fine - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit)
     lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
     grow = max(1, round(6 * unit))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)

@@ -10,10 +10,12 @@ same graph from its state dict.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
+
+if TYPE_CHECKING:
+    import onnx
 
 OCCLUDER_RES = 128
 OCCLUDER_OUT = OCCLUDER_RES // 2
@@ -39,6 +41,11 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
     """The ONNX graph of OccluderNet with `levels` widths from its state dict (NumPy),
     batch norm folded into the convolutions. Input "image" (1, 3, 128, 128) RGB in
     [0, 1]; output "logits" (1, 1, 64, 64)."""
+    # Imported here, not at the top: onnx costs about 0.16 s to import, which every
+    # command that imports the compositor paid, built graph or not.
+    import onnx
+    from onnx import helper, numpy_helper
+
     nodes: list[onnx.NodeProto] = []
     weights: list[onnx.TensorProto] = []
 
