@@ -127,7 +127,7 @@ def test_a_folder_of_the_older_held_out_rule_is_refused(pair: Pair, tmp_path: Pa
     del settings["holdout_share"]
     settings["holdout_every"] = 10
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(FacedubError, match="older `facedub refine`.*new -o folder"):
+    with pytest.raises(FacedubError, match=r"older `facedub refine`.*new -o folder"):
         refine(pair[0], folder, tiny(steps=4))
 
 
