@@ -22,7 +22,7 @@ from facedub.models.refiner_run import load_refiner
 from facedub.train import checkpoint as ckpt
 from facedub.train.refine import refine
 from facedub.train.refine_config import RefineConfig
-from facedub.train.refine_data import split_blocks
+from facedub.train.refine_data import HOLDOUT_GAP, split_faces
 
 Pair = tuple[Faceset, Faceset]
 
@@ -32,7 +32,7 @@ def tiny(**overrides: Any) -> RefineConfig:
     settings: dict[str, Any] = {
         "width": 4, "levels": 2, "batch": 2, "steps": 4, "lr": 1e-3, "warmup": 0,
         "device": "cpu", "threads": 1, "pairs_per_face": 1, "log_every": 2, "save_every": 2,
-        "preview_every": 2, "validate_every": 2, "holdout_every": 4}
+        "preview_every": 2, "validate_every": 2, "holdout_share": 0.2}
     settings.update(overrides)
     return RefineConfig(**settings)
 
@@ -55,16 +55,25 @@ def test_an_untrained_refiner_returns_its_input() -> None:
     assert torch.equal(model(x), x[:, :3])
 
 
-def test_blocks_split_faces_into_two_pools_and_a_held_out_set() -> None:
-    pool_a, pool_b, held = split_blocks(200, holdout_every=10)
-    together = np.concatenate([pool_a, pool_b, held])
-    assert sorted(together.tolist()) == list(range(200))
-    assert len(held) and len(pool_a) and len(pool_b)
-    assert abs(len(pool_a) - len(pool_b)) <= 6
-    # Few faces (a folder of photos): dealt one by one, no held-out set.
-    pool_a, pool_b, held = split_blocks(9, holdout_every=10)
-    assert pool_a.tolist() == [0, 2, 4, 6, 8] and pool_b.tolist() == [1, 3, 5, 7]
-    assert len(held) == 0
+def test_held_out_faces_are_a_separate_stretch_after_a_gap() -> None:
+    split = split_faces(300, holdout_share=0.15)
+    training = np.concatenate([split.train_a, split.train_b])
+    assert len(np.intersect1d(training, split.held)) == 0
+    assert split.held.tolist() == list(range(255, 300))  # the last 15%
+    assert split.held.min() - training.max() > HOLDOUT_GAP  # no neighbour in training
+    assert len(split.train_a) and len(split.train_b) and abs(len(split.train_a)
+                                                              - len(split.train_b)) <= 6
+    # Held-out faces are rendered from each other alone, in two pools.
+    assert len(split.held_a) and len(split.held_b)
+    assert len(np.intersect1d(split.held_a, split.held_b)) == 0
+    # Few faces (a folder of photos): dealt one by one, none held out.
+    few = split_faces(9, holdout_share=0.15)
+    assert few.train_a.tolist() == [0, 2, 4, 6, 8] and few.train_b.tolist() == [1, 3, 5, 7]
+    assert len(few.held) == 0
+    # A folder of 40 photos: the last 6 whole photos held out, two left out before them.
+    photos = split_faces(40, holdout_share=0.15)
+    assert photos.held.tolist() == list(range(34, 40))
+    assert np.concatenate([photos.train_a, photos.train_b]).max() == 31
 
 
 def test_refining_leaves_checkpoints_previews_and_validation(refined: Path,
@@ -95,6 +104,31 @@ def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, tmp_path
                                  strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
     assert [entry["step"] for entry in _log(resumed) if "loss" in entry] == [2, 4]
+
+
+def test_a_resumed_refiner_keeps_its_held_out_split(pair: Pair, tmp_path: Path) -> None:
+    folder = tmp_path / "split"
+    first = refine(pair[0], folder, tiny(steps=2, holdout_share=0.3))
+    resumed = refine(pair[0], folder, tiny(steps=4))  # the default share: ignored
+    saved = json.loads((folder / "config.json").read_text())["refine_settings"]
+    assert saved["holdout_share"] == 0.3
+    # The held-out faces are the same ones: the first validation after the resume
+    # measures the mesh faces it measured before.
+    mesh = [entry["ssim_mesh"] for entry in _log(folder) if "ssim_mesh" in entry]
+    assert len(mesh) == 2 and mesh[0] == mesh[1]
+    assert first.step == 2 and resumed.step == 4
+
+
+def test_a_folder_of_the_older_held_out_rule_is_refused(pair: Pair, tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    refine(pair[0], folder, tiny(steps=2))
+    config = json.loads((folder / "config.json").read_text())
+    settings = config["refine_settings"]
+    del settings["holdout_share"]
+    settings["holdout_every"] = 10
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FacedubError, match=r"older `facedub refine`.*new -o folder"):
+        refine(pair[0], folder, tiny(steps=4))
 
 
 def test_a_refiner_is_refused_for_another_source(refined: Path, pair: Pair) -> None:

@@ -29,7 +29,7 @@ from facedub.models.refiner_run import RefinerInfo, read_refiner_info
 from facedub.models.run import select_device
 from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
-from facedub.train.data import Batch, load_samples
+from facedub.train.data import Batch, FaceSamples, load_samples
 from facedub.train.loop import (
     _Meter,
     _round,
@@ -41,11 +41,18 @@ from facedub.train.loop import (
 )
 from facedub.train.losses import LossWeights, masked_ssim
 from facedub.train.refine_config import RefineConfig
-from facedub.train.refine_data import RefinePairs, make_pairs, make_refine_batch, split_blocks
+from facedub.train.refine_data import (
+    FaceSplit,
+    RefinePairs,
+    make_pairs,
+    make_refine_batch,
+    split_faces,
+)
 from facedub.train.refine_loss import detail_composed, refine_loss
 from facedub.train.refine_run import (
     check_refiner_resumable,
     new_refiner_info,
+    saved_holdout_share,
     write_refiner_info,
 )
 
@@ -86,7 +93,8 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
     if state.step >= config.steps or _out_of_time(state.train_seconds, config):
         log.info("%s is already refined to step %d", run_dir, state.step)
         return RefineRun(info.root, state.step, state.losses, {}, state.train_seconds, None)
-    train_pairs, held_pairs = _render_pairs(source, config, progress)
+    split = split_faces(len(records), saved_holdout_share(info, config.holdout_share))
+    train_pairs, held_pairs = _render_pairs(source, split, config, progress)
     log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
              config.res, device, state.step, config.steps, len(train_pairs), len(held_pairs))
     progress.start(config.steps, "refine")
@@ -99,25 +107,30 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
         progress.finish()
 
 
-def _render_pairs(source: Faceset, config: RefineConfig,
+def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
                   progress: Progress) -> tuple[RefinePairs, RefinePairs]:
-    """(training, held-out) mesh renderings; the same on every resume (seeded)."""
-    count = len(source.faces_of())
-    pool_a, pool_b, held = split_blocks(count, config.holdout_every)
+    """(training, held-out) mesh renderings; the same on every resume (seeded). Held-out
+    faces are rendered from held-out faces alone: no training frame reaches them."""
     faces = load_samples(source, config.res)
     rng = np.random.default_rng([config.seed, 1])
-    progress.start(count, "render mesh faces")
+    progress.start(len(source.faces_of()), "render mesh faces")
     try:
         made = [make_pairs(source, faces, mine, theirs, rng, config.pairs_per_face, progress)
-                for mine, theirs in ((pool_a, pool_b), (pool_b, pool_a))]
-        held_pairs = make_pairs(source, faces, held, np.concatenate([pool_a, pool_b]), rng, 1,
-                                progress) if len(held) else None
+                for mine, theirs in ((split.train_a, split.train_b),
+                                     (split.train_b, split.train_a))]
+        held = [make_pairs(source, faces, mine, theirs, rng, 1, progress)
+                for mine, theirs in ((split.held_a, split.held_b),
+                                     (split.held_b, split.held_a)) if len(mine)]
     finally:
         progress.finish()
-    training = RefinePairs(mesh=np.concatenate([p.mesh for p in made]),
-                           mesh_mask=np.concatenate([p.mesh_mask for p in made]),
-                           truth=np.concatenate([p.truth for p in made]), faces=faces)
-    return training, held_pairs or training
+    training = _joined(made, faces)
+    return training, _joined(held, faces) if held else training
+
+
+def _joined(parts: list[RefinePairs], faces: FaceSamples) -> RefinePairs:
+    return RefinePairs(mesh=np.concatenate([p.mesh for p in parts]),
+                       mesh_mask=np.concatenate([p.mesh_mask for p in parts]),
+                       truth=np.concatenate([p.truth for p in parts]), faces=faces)
 
 
 class _Session:

@@ -55,7 +55,9 @@ class RefineConfig:
     preview_every: int = 250
     save_every: int = 250
     validate_every: int = 250
-    holdout_every: int = 10  # hold out every Nth block of frames; 0: none
+    # Share of the faces held out: the last stretch of the source, after a gap (refine_data).
+    # Saved in the folder's config.json; a resumed run keeps the share it started with.
+    holdout_share: float = 0.15
 
     def __post_init__(self) -> None:
         self.model_args()  # validates res, width and levels
@@ -69,8 +71,8 @@ class RefineConfig:
             raise FacedubError("--lr must be between 0 and 1 (try 5e-4)")
         if not 0.0 <= self.degrade_chance <= 1.0:
             raise FacedubError("the degradation chance must be between 0 and 1")
-        if self.holdout_every < 0 or self.holdout_every == 1:
-            raise FacedubError("--holdout-every must be 0 (none) or at least 2")
+        if not 0.0 <= self.holdout_share <= 0.5:
+            raise FacedubError("the held-out share must be between 0 (none) and 0.5")
         for name in ("minutes", "weight_decay", "warmup", "grad_clip", "threads",
                      "eyes_mouth_weight", "background_weight", "whole_weight",
                      "energy_weight"):

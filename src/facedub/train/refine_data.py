@@ -4,9 +4,10 @@ Source face i is the truth. Its input is what the mesh engine makes of *other* s
 faces warped onto face i's landmarks, degraded the way real targets degrade it. The
 frames are cut into short blocks dealt alternately to two pools; the mesh engine that
 renders a face of one pool sees only the other pool (and sometimes a thinned copy of it,
-so the chosen sources lie at a range of pose and expression distances). Every
-`holdout_every`-th block is held out of both pools and of training: its faces measure
-generalisation to frames the refiner never saw.
+so the chosen sources lie at a range of pose and expression distances). The last stretch
+of the faces (a video's last frames, a folder's last photos) is held out, with a gap of
+faces used by neither before it: its faces, rendered from each other alone, measure
+generalisation to frames the refiner never saw, not its fit to their neighbours.
 
 Arrays at the refiner's resolution R: images (N, R, R, 3) uint8 RGB, masks (N, R, R) uint8.
 """
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 
 BLOCK_FRAMES = 6  # consecutive faces per block: neighbours look alike, keep them together
 THINNED_SHARES = (1.0, 0.3, 0.1)  # share of the other pool the mesh engine may choose from
+# Faces between the training faces and the held-out stretch that neither uses: two blocks
+# (at most a twentieth of the faces), about half a second of video.
+HOLDOUT_GAP = 2 * BLOCK_FRAMES
+MIN_HELD = 4  # two held-out pools of two faces, each rendering the other
+MIN_TRAINING = 8
 
 
 @dataclass(frozen=True)
@@ -51,20 +57,50 @@ class RefinePairs:
         return int(self.mesh.shape[0])
 
 
-def split_blocks(count: int, holdout_every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pool 0, pool 1, held out) face indices: blocks of BLOCK_FRAMES faces dealt in
-    turn (shorter blocks for few faces: a folder of photos deals them one by one); every
-    `holdout_every`-th block held out (none when 0 or too few blocks)."""
-    size = min(BLOCK_FRAMES, max(1, count // 16))
-    block = np.arange(count) // size
-    blocks = int(block.max()) + 1 if count else 0
-    held = np.zeros(count, dtype=bool)
-    if holdout_every >= 2 and blocks >= 2 * holdout_every:
-        held = block % holdout_every == holdout_every // 2
-    pool = np.cumsum(~held) - 1  # faces of kept blocks, numbered in order
-    pool_of = (pool // size) % 2
-    return (np.flatnonzero(~held & (pool_of == 0)), np.flatnonzero(~held & (pool_of == 1)),
-            np.flatnonzero(held))
+@dataclass(frozen=True)
+class FaceSplit:
+    """Face indices (into the chosen person's records): two training pools, each rendered
+    from the other, and two held-out pools, each rendered from the other (empty when the
+    source is too short to hold any out)."""
+
+    train_a: np.ndarray
+    train_b: np.ndarray
+    held_a: np.ndarray
+    held_b: np.ndarray
+
+    @property
+    def held(self) -> np.ndarray:
+        return np.sort(np.concatenate([self.held_a, self.held_b]))
+
+
+def split_faces(count: int, holdout_share: float) -> FaceSplit:
+    """Blocks of BLOCK_FRAMES faces dealt in turn (shorter blocks for few faces: a folder
+    of photos deals them one by one). The last `holdout_share` of the faces (in the
+    faceset's order: time for a video, name for photos) is held out and dealt into its own
+    two pools; the faces of a gap before it belong to neither, so no training face is a
+    near neighbour of a held-out one. None held out when 0 or when either side would be
+    too small to render from the other."""
+    size = _block_size(count)
+    held_count = round(holdout_share * count)
+    gap = min(HOLDOUT_GAP, count // 20)
+    training = count - held_count - gap
+    if held_count < MIN_HELD or training < MIN_TRAINING:
+        held_count, training = 0, count
+    train_a, train_b = _deal(np.arange(training), size)
+    # Blocks small enough that each held-out pool gets some.
+    held_a, held_b = _deal(np.arange(count - held_count, count),
+                           min(size, max(1, held_count // 4)))
+    return FaceSplit(train_a, train_b, held_a, held_b)
+
+
+def _block_size(count: int) -> int:
+    return min(BLOCK_FRAMES, max(1, count // 16))
+
+
+def _deal(indices: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`indices` cut into blocks of `size` dealt alternately to two pools."""
+    pool_of = (np.arange(len(indices)) // size) % 2
+    return indices[pool_of == 0], indices[pool_of == 1]
 
 
 def make_pairs(source: Faceset, faces: FaceSamples, indices: np.ndarray, others: np.ndarray,

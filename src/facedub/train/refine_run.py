@@ -47,3 +47,20 @@ def check_refiner_resumable(info: RefinerInfo, args: RefinerArgs, source: Facese
                            f"pass --res {info.args.res} to resume it, or choose a new -o "
                            "folder")
     check_refiner_source(info.source, info.identity, str(info.root), source)
+
+
+def saved_holdout_share(info: RefinerInfo, given: float) -> float:
+    """The held-out share the run in `info` started with, so a resume keeps its split
+    (`given` if the folder records none). A folder of the older rule is refused: its
+    held-out blocks lay between its training blocks, and one log would mix two measures."""
+    settings = info.raw.get("refine_settings")
+    settings = settings if isinstance(settings, dict) else {}
+    share = settings.get("holdout_share")
+    if isinstance(share, int | float) and not isinstance(share, bool):
+        return float(share)
+    if "holdout_every" in settings:
+        raise FacedubError(f"{info.root} was started by an older `facedub refine` that held "
+                           "out blocks between its training frames, so it cannot resume with "
+                           "a held-out stretch; choose a new -o folder (the refiner in it "
+                           "still works with `swap --refiner`)")
+    return given
