@@ -1,6 +1,8 @@
 """The refined engine: the correction carried to full size, ONNX export, refusals, and a
 refined swap through the command line (refine, export, swap)."""
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -151,3 +153,22 @@ def test_refine_export_and_swap_through_the_command_line(
     assert facts is not None and facts.engine == "mesh"
     assert facts.settings["engine"]["refiner_step"] == 2
     assert {fact.role for fact in facts.inputs} == {"source", "refiner", "target"}
+
+
+def test_a_swap_with_an_exported_refiner_does_not_import_torch(
+        source: Faceset, refiner_dir: Path, short_clip: Callable[[str, float], Path],
+        tmp_path: Path) -> None:
+    """torch costs about 1 s of CPU at start-up; onnxruntime alone runs an exported
+    refiner, so the swap must not load it (a fresh process: this one has torch)."""
+    exported = tmp_path / "refiner.onnx"
+    export_refiner_onnx(refiner_dir, exported)
+    out = tmp_path / "swapped.mp4"
+    argv = ["swap", "--source", str(source.root), "--refiner", str(exported), "--target",
+            str(short_clip(KATIE, 0.5)), "-o", str(out)]
+    code = ("import sys\nfrom facedub.cli import app\n"
+            f"try:\n    app({argv!r})\nexcept SystemExit as done:\n    status = done.code\n"
+            "print(status, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stdout + done.stderr
+    assert out.is_file()

@@ -4,6 +4,9 @@ The graph takes `crop` (N, 3, R, R) float32 RGB in [0, 1], an aligned target fac
 gives `face` (N, 3, R, R) and `mask` (N, 1, R, R) in [0, 1]: the face as the source person.
 The run's metadata (resolution, coverage, architecture, step, faceset hashes) is stored in
 the model's metadata_props, so the file alone is a complete swap engine.
+
+Reading an exported file (metadata, onnxruntime session) needs no torch; only writing one
+imports it, so a swap with an exported refiner starts without torch's ~1 s of CPU.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import onnx
-import torch
 
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.fsutil import write_bytes_atomic
 from facedub.models.run import load_run
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,8 @@ class OnnxInfo:
 
 def export_onnx(run_dir: Path, out_path: Path) -> None:
     """Write the inference graph of `run_dir`'s model to `out_path` (atomically)."""
+    import torch
+
     model, info, state = load_run(Path(run_dir), torch.device("cpu"))
     res = info.args.res
     proto = onnx_graph(model, res)
@@ -80,6 +87,8 @@ def onnx_graph(model: torch.nn.Module, res: int, channels: int = 3,
     """The ONNX graph of `model`'s forward pass, without metadata: by default a face
     model's swap direction (see the module docstring); the refiner names its own input
     and output. The batch axis is dynamic."""
+    import torch
+
     example = torch.rand(1, channels, res, res)
     with tempfile.TemporaryDirectory() as folder:
         graph_path = Path(folder) / "model.onnx"

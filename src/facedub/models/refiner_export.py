@@ -4,6 +4,8 @@ The graph takes `mesh` (N, 4, R, R) float32 (the mesh engine's face over the tar
 RGB in [0, 1], and its mask) and gives `refined` (N, 3, R, R) RGB in [0, 1]; see
 facedub.models.refiner. The metadata names the source person the refiner belongs to, so
 the file alone is refused with another source, as its folder is.
+
+Reading the metadata back needs no torch (the swap does it); exporting imports it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.models.export import onnx_graph, onnx_metadata, write_onnx
-from facedub.models.refiner import INPUT_CHANNELS
 from facedub.models.refiner_run import load_refiner, parse_identity
 from facedub.models.run import FacesetInfo
 
@@ -41,6 +40,10 @@ class RefinerOnnxInfo:
 
 def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
     """Write the refiner of `refiner_dir` to `out_path` as ONNX (atomically)."""
+    import torch
+
+    from facedub.models.refiner import INPUT_CHANNELS
+
     model, info, state = load_refiner(Path(refiner_dir), torch.device("cpu"))
     proto = onnx_graph(model, info.args.res, INPUT_CHANNELS, (INPUT_NAME,), (OUTPUT_NAME,))
     metadata = {"format": REFINER_ONNX_FORMAT, "version": str(REFINER_ONNX_VERSION),

@@ -13,6 +13,9 @@ facedub.models.run verifies them), with its own config.json:
     log.jsonl, previews/  one line per interval; PNG grids: input, refined, truth
 
 A refiner belongs to one source person: it is refused with any other source.
+
+torch (with facedub.models.refiner) is imported only where a folder's weights or arguments
+are read: an exported refiner's source check comes through here without it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
@@ -31,8 +33,12 @@ from facedub.faces.identity import DESCRIPTOR_SIZE, distance
 from facedub.faceset import Faceset
 from facedub.fsutil import read_json_object
 from facedub.models import run as ckpt
-from facedub.models.refiner import REFINER_ARCH, Refiner, RefinerArgs, refiner_args_from_json
 from facedub.models.run import FacesetInfo, RunState
+
+if TYPE_CHECKING:
+    import torch
+
+    from facedub.models.refiner import Refiner, RefinerArgs
 
 REFINER_FORMAT = "facedub-refiner"
 REFINER_VERSION = 1
@@ -81,6 +87,8 @@ def read_refiner_info(root: Path) -> RefinerInfo:
 
 def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo, RunState]:
     """The trained refiner of a folder, verified, in eval mode on `device`."""
+    from facedub.models.refiner import Refiner
+
     info = read_refiner_info(root)
     state = ckpt.read_state(root)
     if state is None:
@@ -132,6 +140,8 @@ def parse_identity(value: Any) -> tuple[float, ...] | None:
 
 
 def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
+    from facedub.models.refiner import REFINER_ARCH, refiner_args_from_json
+
     if raw.get("version") != REFINER_VERSION:
         raise FacedubError(f"{path}: refiner format version {raw.get('version')} is not "
                            f"supported (this facedub reads {REFINER_VERSION}); refine again")

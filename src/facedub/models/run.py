@@ -1,6 +1,9 @@
 """Reading a run folder: the trained model and what it was trained on, verified. The engine,
 the exporter and training (to resume) all load runs through here; `facedub.train.checkpoint`
 writes them (the folder's layout is described there). Never pickle.
+
+torch is imported only by the functions that load weights or pick a device: a swap with an
+exported (.onnx) refiner reads FacesetInfo from here and must not pay torch's ~1 s start.
 """
 
 from __future__ import annotations
@@ -11,17 +14,20 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import safetensors.torch
-import torch
 from safetensors import SafetensorError
 
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.faceset import RECORDS_FILE, Faceset
 from facedub.fsutil import read_json_object
-from facedub.models import FaceModel, ModelArgs, build_model, model_args_from_json
+from facedub.models import build_model, model_args_from_json
+
+if TYPE_CHECKING:
+    import torch
+
+    from facedub.models import FaceModel, ModelArgs
 
 RUN_FORMAT = "facedub-run"
 RUN_VERSION = 1
@@ -33,6 +39,8 @@ STATE_FILE = "state.json"
 
 def select_device(name: str) -> torch.device:
     """"auto": CUDA, then Apple MPS, then CPU; otherwise the named device, if present."""
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -147,6 +155,8 @@ def read_state(root: Path) -> RunState | None:
 
 def load_weights(info: RunFolder, state: RunState, model: torch.nn.Module) -> None:
     """Fill `model` from model.safetensors after checking it is this run's own file."""
+    import safetensors.torch
+
     path = info.root / MODEL_FILE
     data = read_checked(path, state.model_sha256)
     try:
