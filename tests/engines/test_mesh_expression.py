@@ -234,23 +234,31 @@ def test_a_borrowed_fold_goes_wholly() -> None:
     assert after < 0.2 * before
 
 
-def test_a_crease_fades_and_the_targets_crease_deepens() -> None:
-    """`fade` lifts only the source's darker creases, `deepen` takes only the target's
-    darker ones: neither puts the other face's light structure on the source."""
+def _fold_and_weight() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A skin disc with a fold, the same without it, its skin mask, and a soft weight over
+    the fold's side of the face."""
     folded, skin = _skin_disc(fold=True)
     plain, _ = _skin_disc(fold=False)
     weight = np.zeros((256, 256), dtype=np.float32)
     weight[60:200, 35:95] = 1.0
-    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    return folded, plain, skin, cv2.GaussianBlur(weight, (0, 0), 3)
+
+
+def luma(image: np.ndarray) -> float:
+    """Mean grey level on the fold."""
+    on_the_fold = (slice(110, 150), slice(62, 69))
+    return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[on_the_fold].mean())
+
+
+def test_a_crease_fades_and_the_targets_crease_deepens() -> None:
+    """`fade` lifts only the source's darker creases, `deepen` takes only the target's
+    darker ones: neither puts the other face's light structure on the source."""
+    folded, plain, skin, weight = _fold_and_weight()
     nowhere = np.zeros_like(weight)
-    row = (slice(110, 150), slice(62, 69))  # on the fold
     faded = follow_target_lines(folded, plain, weight, skin, nowhere)
     kept = follow_target_lines(folded, plain, nowhere, skin, weight)  # the target has none
     deepened = follow_target_lines(plain, folded, nowhere, skin, weight)
     not_faded = follow_target_lines(plain, folded, weight, skin, nowhere)
-
-    def luma(image: np.ndarray) -> float:
-        return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[row].mean())
 
     assert luma(faded) - luma(folded) > 0.4 * (luma(plain) - luma(folded))
     assert abs(luma(kept) - luma(folded)) < 2.0
@@ -273,22 +281,13 @@ def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
     assert region_weights(calm, frowning, target_usual=frowning).lift["between brows"] == 1.0
 
 
-
 def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:
     """`lift` lightens the source's own furrow toward the target's plain skin, and where
     the source has none it puts nothing of the target's lighter structure on it."""
-    folded, skin = _skin_disc(fold=True)
-    plain, _ = _skin_disc(fold=False)
-    weight = np.zeros((256, 256), dtype=np.float32)
-    weight[60:200, 35:95] = 1.0
-    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    folded, plain, skin, weight = _fold_and_weight()
     nowhere = np.zeros_like(weight)
-    row = (slice(110, 150), slice(62, 69))  # on the fold
     lifted = follow_target_lines(folded, plain, nowhere, skin, lift=weight)
     untouched = follow_target_lines(plain, folded, nowhere, skin, lift=weight)
-
-    def luma(image: np.ndarray) -> float:
-        return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[row].mean())
 
     assert luma(lifted) - luma(folded) > 0.4 * (luma(plain) - luma(folded))
     assert luma(lifted) <= luma(plain) + 2.0
