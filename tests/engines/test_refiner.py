@@ -135,7 +135,7 @@ def test_refine_export_and_swap_through_the_command_line(
     result = runner.invoke(app, ["refine", str(source.root), "-o", str(refiner), "--steps",
                                  "2", "--batch", "2", "--device", "cpu", "--threads", "1"])
     assert result.exit_code == 0, result.output
-    assert "refined to step 2" in result.output
+    assert "refined to step 2" in result.output and "swaps use step 2" in result.output
     if exported:
         onnx_file = tmp_path / "refiner.onnx"
         result = runner.invoke(app, ["export", str(refiner), "-o", str(onnx_file)])

@@ -1,7 +1,9 @@
 """The refiner: model, self-reenactment data, training, checkpoints, resume, refusals."""
 
+import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,12 +15,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.models.refiner import Refiner, RefinerArgs
-from facedub.models.refiner_run import load_refiner
+from facedub.models.refiner_export import export_refiner_onnx, read_refiner_onnx_info
+from facedub.models.refiner_run import BEST_METRIC, load_refiner, read_best
 from facedub.train import checkpoint as ckpt
 from facedub.train.refine import refine
 from facedub.train.refine_config import RefineConfig
@@ -189,3 +193,67 @@ def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(pair: Pair, tmp_pa
     assert state is not None and state.step == result["step"] >= 2
     assert not list(run.glob("*.next.*")) and not list(run.glob(".*partial*"))
     load_refiner(run, torch.device("cpu"))
+
+
+def _scored(monkeypatch: pytest.MonkeyPatch, scores: list[float]) -> None:
+    """Held-out evaluations that score `scores` in turn (BEST_METRIC), whatever the model;
+    then their real scores."""
+    refine_module = importlib.import_module("facedub.train.refine")
+    real, given = refine_module.validate_refiner, iter(scores)
+
+    def fake(*args: Any) -> dict[str, float]:
+        scores = real(*args)
+        return {**scores, BEST_METRIC: next(given, scores[BEST_METRIC])}
+
+    monkeypatch.setattr(refine_module, "validate_refiner", fake)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return safetensors.torch.load_file(str(path))
+
+
+def test_the_best_held_out_state_is_kept_and_swaps_use_it(refined: Path) -> None:
+    best = read_best(refined)
+    assert best is not None and best.step in (2, 4)
+    scores = [entry[BEST_METRIC] for entry in _log(refined) if BEST_METRIC in entry]
+    assert best.score == pytest.approx(max(scores), abs=1e-5)
+    model, _, state = load_refiner(refined, torch.device("cpu"))
+    assert state.step == best.step
+    for name, value in _weights(refined / "best.safetensors").items():
+        assert torch.equal(model.state_dict()[name], value), name
+
+
+def test_a_later_worse_evaluation_does_not_replace_the_best(
+        pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _scored(monkeypatch, [0.9, 0.5, 0.4])
+    folder = tmp_path / "overfit"
+    result = refine(pair[0], folder, tiny(steps=4))
+    assert result.best is not None and (result.best.step, result.best.score) == (2, 0.9)
+    assert [entry["best_step"] for entry in _log(folder) if "best_step" in entry] == [2, 2]
+    model, _, state = load_refiner(folder, torch.device("cpu"))
+    assert state.step == 2
+    latest = _weights(folder / "model.safetensors")
+    assert any(not torch.equal(model.state_dict()[name], value)
+               for name, value in latest.items())  # the step-4 weights were not shipped
+    # A resume continues from the latest state, and still keeps the step-2 best.
+    resumed = refine(pair[0], folder, tiny(steps=6))
+    assert resumed.step == 6 and resumed.best is not None and resumed.best.step == 2
+    straight = refine(pair[0], tmp_path / "straight", tiny(steps=6))  # scores run out: real
+    for name, value in _weights(folder / "model.safetensors").items():
+        assert torch.allclose(value, _weights(straight.root / "model.safetensors")[name],
+                              atol=1e-6), name
+
+
+def test_export_uses_the_best_state_and_an_old_folder_its_latest(
+        refined: Path, tmp_path: Path) -> None:
+    best = read_best(refined)
+    assert best is not None
+    exported = tmp_path / "best.onnx"
+    export_refiner_onnx(refined, exported)
+    assert read_refiner_onnx_info(exported).step == best.step
+    old = tmp_path / "old"
+    shutil.copytree(refined, old)
+    (old / "best.safetensors").unlink()
+    (old / "best.json").unlink()
+    _, _, state = load_refiner(old, torch.device("cpu"))
+    assert state.step == 4

@@ -142,6 +142,7 @@ def refine(
     from facedub.extract.config import ExtractConfig
     from facedub.extract.workspace import analysed
     from facedub.locations import work_dir as default_work_dir
+    from facedub.models.refiner_run import BEST_METRIC
     from facedub.train.refine import refine as run_refine
     from facedub.train.refine_config import RefineConfig
 
@@ -165,5 +166,8 @@ def refine(
             "command to resume")
         raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
     scores = ", ".join(f"{name} {value:.3f}" for name, value in result.validation.items())
+    best = result.best
     say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
-        + (f"; held out: {scores}" if scores else ""))
+        + (f"; held out: {scores}" if scores else "")
+        + (f"; swaps use step {best.step} (best held-out {BEST_METRIC} {best.score:.3f})"
+           if best else ""))

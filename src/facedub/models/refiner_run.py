@@ -10,6 +10,9 @@ facedub.models.run verifies them), with its own config.json:
     model.safetensors   weights (metadata: run id, architecture, step)
     optimizer.pt        AdamW state, read with weights_only=True
     state.json          step, training seconds, losses, sha256 of the two files above
+    best.safetensors    the weights of the best held-out evaluation so far (BEST_METRIC),
+                        the ones swaps and `export` use; absent in folders of older versions
+    best.json           its step, score and sha256 (written after it, like state.json)
     log.jsonl, previews/  one line per interval; PNG grids: input, refined, truth
 
 A refiner belongs to one source person: it is refused with any other source.
@@ -21,7 +24,7 @@ are read: an exported refiner's source check comes through here without it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +48,11 @@ REFINER_VERSION = 1
 # Identity distance (dlib descriptors, same-person threshold 0.6) below which other media
 # of a source still count as the refiner's person: stricter than recognition's threshold.
 SAME_SOURCE_PERSON = 0.5
+BEST_FILE = "best.safetensors"
+BEST_STATE_FILE = "best.json"
+# Held-out SSIM of what the compositor's default `--color detail` keeps of the refined
+# face: the measure closest to what a swap shows.
+BEST_METRIC = "kept_refined"
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,15 @@ class RefinerInfo:
     source: FacesetInfo
     identity: tuple[float, ...] | None
     raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BestState:
+    """best.json: the step and held-out score of best.safetensors, and its sha256."""
+
+    step: int
+    score: float
+    sha256: str
 
 
 def is_refiner(root: Path) -> bool:
@@ -85,8 +102,26 @@ def read_refiner_info(root: Path) -> RefinerInfo:
     return parse_refiner_config(raw, path)
 
 
+def read_best(root: Path) -> BestState | None:
+    """The folder's best held-out state, or None if it has none (an older folder, or no
+    held-out evaluation yet)."""
+    path = Path(root) / BEST_STATE_FILE
+    if not path.is_file():
+        return None
+    raw = read_json_object(path, REFINER_FORMAT, "refiner folder",
+                           f"delete it and {BEST_FILE} to use the latest weights")
+    try:
+        return BestState(step=int(raw["step"]), score=float(raw["score"]),
+                         sha256=str(raw["sha256"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise FacedubError(f"{path}: field {error} is missing or malformed; delete it and "
+                           f"{BEST_FILE} to use the latest weights") from error
+
+
 def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo, RunState]:
-    """The trained refiner of a folder, verified, in eval mode on `device`."""
+    """The refiner of a folder that swaps use, verified, in eval mode on `device`: the
+    best held-out state if the folder has one, else the latest checkpoint. The RunState
+    returned carries the step of the weights loaded."""
     from facedub.models.refiner import Refiner
 
     info = read_refiner_info(root)
@@ -95,7 +130,12 @@ def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo
         raise FacedubError(f"{root}: holds no checkpoint yet; refine longer (a checkpoint "
                            "is saved every --save-every steps and when refining stops)")
     model = Refiner(info.args)
-    ckpt.load_weights(info, state, model)
+    best = read_best(root)
+    if best is None:
+        ckpt.load_weights(info, state, model)
+    else:
+        state = replace(state, step=best.step, model_sha256=best.sha256)
+        ckpt.load_weights(info, state, model, BEST_FILE)
     return model.to(device).eval(), info, state
 
 

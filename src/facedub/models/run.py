@@ -153,11 +153,14 @@ def read_state(root: Path) -> RunState | None:
                            "is damaged, restore it or train again in a new folder") from error
 
 
-def load_weights(info: RunFolder, state: RunState, model: torch.nn.Module) -> None:
-    """Fill `model` from model.safetensors after checking it is this run's own file."""
+def load_weights(info: RunFolder, state: RunState, model: torch.nn.Module,
+                 name: str = MODEL_FILE) -> None:
+    """Fill `model` from the folder's weights file `name` (model.safetensors, or a
+    refiner's best.safetensors with its own sha256 in `state`) after checking it is this
+    run's own file."""
     import safetensors.torch
 
-    path = info.root / MODEL_FILE
+    path = info.root / name
     data = read_checked(path, state.model_sha256)
     try:
         tensors = safetensors.torch.load(data)
@@ -167,7 +170,7 @@ def load_weights(info: RunFolder, state: RunState, model: torch.nn.Module) -> No
                            "run folder or train again") from error
     if metadata.get("run_id") != info.run_id or metadata.get("arch") != info.arch:
         raise FacedubError(f"{path}: these weights belong to another run; restore this "
-                           "run's own model.safetensors or train again")
+                           f"run's own {name} or train again")
     expected = model.state_dict()
     wrong = sorted(set(expected) ^ set(tensors))
     wrong += [name for name in expected if name in tensors
@@ -210,8 +213,8 @@ def read_checked(path: Path, sha256: str) -> bytes:
         raise FacedubError(f"{path}: missing; restore the run folder or train again")
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise FacedubError(f"{path}: does not match the sha256 recorded in {STATE_FILE} "
-                           "(the file was changed or comes from another run); restore this "
+        raise FacedubError(f"{path}: does not match the sha256 the run recorded for "
+                           "it (the file was changed or comes from another run); restore this "
                            "run's own file or train again in a new folder")
     return data
 

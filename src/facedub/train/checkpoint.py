@@ -94,6 +94,7 @@ __all__ = [
     "save_checkpoint",
     "saved_state",
     "trim_log",
+    "weights_bytes",
     "write_preview",
     "write_run_info",
 ]
@@ -122,12 +123,7 @@ def write_run_info(info: RunInfo) -> None:
 def save_checkpoint(info: RunFolder, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer, state: RunState) -> RunState:
     """Write weights, optimizer state, then state.json (with both files' sha256)."""
-    tensors = {name: value.detach().to("cpu", torch.float32).contiguous()
-               for name, value in model.state_dict().items()}
-    metadata = {"format": RUN_FORMAT, "run_id": info.run_id, "arch": info.arch,
-                "args": json.dumps(info.args.to_json(), sort_keys=True),
-                "step": str(state.step)}
-    weights = safetensors.torch.save(tensors, metadata=metadata)
+    weights = weights_bytes(info, model, state.step)
     buffer = io.BytesIO()
     torch.save(optimizer.state_dict(), buffer)
     optimizer_bytes = buffer.getvalue()
@@ -141,6 +137,15 @@ def save_checkpoint(info: RunFolder, model: torch.nn.Module,
     write_json_atomic(info.root / STATE_FILE, {"format": RUN_FORMAT, **asdict(saved)})
     promote_pending(info.root)
     return saved
+
+
+def weights_bytes(info: RunFolder, model: torch.nn.Module, step: int) -> bytes:
+    """`model`'s weights as a safetensors file whose metadata names the run and step."""
+    tensors = {name: value.detach().to("cpu", torch.float32).contiguous()
+               for name, value in model.state_dict().items()}
+    metadata = {"format": RUN_FORMAT, "run_id": info.run_id, "arch": info.arch,
+                "args": json.dumps(info.args.to_json(), sort_keys=True), "step": str(step)}
+    return safetensors.torch.save(tensors, metadata=metadata)
 
 
 def promote_pending(root: Path) -> None:

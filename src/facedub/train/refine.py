@@ -6,7 +6,9 @@ takes one AdamW step on DSSIM + L1 between the refined face and the true one (in
 face mask, eyes and mouth weighted up; train/refine_loss.py has the measured variants).
 Like `train`: checkpoints every `save_every` steps and when stopped (SIGINT, SIGTERM),
 resumes with the same command, draws the same batches after a resume (seeded by step),
-and refuses a folder made for another source.
+and refuses a folder made for another source. Every held-out evaluation that beats the
+best so far is also kept as best.safetensors: the state swaps and `export` use (a run
+that overfits late does not ship its worse end), while a resume continues from the latest.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.fsutil import atomic_path
 from facedub.models.refiner import Refiner
-from facedub.models.refiner_run import RefinerInfo, read_refiner_info
+from facedub.models.refiner_run import (
+    BEST_METRIC,
+    BestState,
+    RefinerInfo,
+    read_best,
+    read_refiner_info,
+)
 from facedub.models.run import select_device
 from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
@@ -52,6 +60,7 @@ from facedub.train.refine_loss import detail_composed, refine_loss
 from facedub.train.refine_run import (
     check_refiner_resumable,
     new_refiner_info,
+    save_best,
     saved_holdout_share,
     write_refiner_info,
 )
@@ -68,7 +77,8 @@ class RefineRun:
     """Where a `refine` call left the folder. `validation`: held-out SSIM inside the face
     mask of the mesh engine's face ("ssim_mesh") and the refined one ("ssim_refined"),
     and of what the compositor keeps of each ("kept_mesh", "kept_refined");
-    `stopped`: the signal that stopped it early, None if it reached its steps or minutes."""
+    `stopped`: the signal that stopped it early, None if it reached its steps or minutes;
+    `best`: the best held-out state, the one swaps use (None: none evaluated yet)."""
 
     root: Path
     step: int
@@ -76,6 +86,7 @@ class RefineRun:
     validation: dict[str, float]
     train_seconds: float
     stopped: str | None
+    best: BestState | None = None
 
 
 def refine(source: Faceset, run_dir: Path, config: RefineConfig,
@@ -92,7 +103,8 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
     info, state, model, optimizer = _open(Path(run_dir), source, config, device)
     if state.step >= config.steps or _out_of_time(state.train_seconds, config):
         log.info("%s is already refined to step %d", run_dir, state.step)
-        return RefineRun(info.root, state.step, state.losses, {}, state.train_seconds, None)
+        return RefineRun(info.root, state.step, state.losses, {}, state.train_seconds, None,
+                         read_best(info.root))
     split = split_faces(len(records), saved_holdout_share(info, config.holdout_share))
     train_pairs, held_pairs = _render_pairs(source, split, config, progress)
     log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
@@ -147,6 +159,7 @@ class _Session:
         self.step, self.seconds = 0, 0.0
         self.losses: dict[str, float] = {}
         self.validation: dict[str, float] = {}
+        self.best = read_best(info.root)  # a resume keeps beating its own best
 
     def run(self, state: ckpt.RunState, pairs: RefinePairs, held: RefinePairs,
             stop: _StopFlag) -> RefineRun:
@@ -173,11 +186,10 @@ class _Session:
             self._save()
             raise
         if self.step % config.save_every:
-            self.validation = validate_refiner(self.model, fixed, self.device)
-            self._log({"step": self.step, **_round(self.validation)})
+            self._validate(fixed)
             self._save()
         return RefineRun(self.info.root, self.step, self.losses, self.validation,
-                         self.seconds, stop.reason)
+                         self.seconds, stop.reason, self.best)
 
     def _batch(self, pairs: RefinePairs, step: int) -> Batch:
         """A pure function of (seed, step): a resumed run draws what it would have."""
@@ -206,14 +218,22 @@ class _Session:
                        "steps_per_s": round(meter.steps_per_second(), 3)})
             meter = _Meter()
         if step % config.validate_every == 0:
-            self.validation = validate_refiner(self.model, fixed, self.device)
-            self._log({"step": step, "seconds": round(self.seconds, 2),
-                       **_round(self.validation)})
+            self._validate(fixed)
         if step % config.preview_every == 0:
             self._preview(fixed, step)
         if step % config.save_every == 0:
             self._save()
         return meter
+
+    def _validate(self, fixed: Batch) -> None:
+        """Score the held-out faces, keep the weights if they beat the best so far, and
+        log both (the status line names the step swaps use)."""
+        self.validation = validate_refiner(self.model, fixed, self.device)
+        score = self.validation[BEST_METRIC]
+        if self.best is None or score > self.best.score:
+            self.best = save_best(self.info, self.model, self.step, score)
+        self._log({"step": self.step, "seconds": round(self.seconds, 2),
+                   **_round(self.validation), "best_step": self.best.step})
 
     def _save(self) -> None:
         save_state(self.info, self.model, self.optimizer, self.step, self.seconds,

@@ -1,27 +1,36 @@
-"""Writing a refiner folder's config.json, and refusing to resume one that belongs to
-another source or other arguments. Reading it is facedub.models.refiner_run's."""
+"""Writing a refiner folder's config.json and its best held-out weights, and refusing to
+resume one that belongs to another source or other arguments. Reading it is
+facedub.models.refiner_run's."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
-from facedub.fsutil import write_json_atomic
+from facedub.fsutil import write_bytes_atomic, write_json_atomic
 from facedub.models.refiner import REFINER_ARCH, RefinerArgs
 from facedub.models.refiner_run import (
+    BEST_FILE,
+    BEST_STATE_FILE,
     REFINER_FORMAT,
     REFINER_VERSION,
+    BestState,
     RefinerInfo,
     check_refiner_source,
     parse_refiner_config,
     person_identity,
 )
-from facedub.models.run import CONFIG_FILE, FacesetInfo
+from facedub.models.run import CONFIG_FILE, FacesetInfo, pending_path
+from facedub.train.checkpoint import weights_bytes
 
 
 def new_refiner_info(root: Path, args: RefinerArgs, source: Faceset,
@@ -64,3 +73,15 @@ def saved_holdout_share(info: RefinerInfo, given: float) -> float:
                            "a held-out stretch; choose a new -o folder (the refiner in it "
                            "still works with `swap --refiner`)")
     return given
+
+
+def save_best(info: RefinerInfo, model: torch.nn.Module, step: int, score: float) -> BestState:
+    """Write `model` as the folder's best held-out state. As a checkpoint: the weights
+    under their pending name, then best.json (the commit), then the rename; a reader
+    finishes a rename a crash interrupted, and a crash before best.json keeps the old."""
+    weights = weights_bytes(info, model, step)
+    best = BestState(step=step, score=score, sha256=hashlib.sha256(weights).hexdigest())
+    write_bytes_atomic(pending_path(info.root / BEST_FILE), weights)
+    write_json_atomic(info.root / BEST_STATE_FILE, {"format": REFINER_FORMAT, **asdict(best)})
+    os.replace(pending_path(info.root / BEST_FILE), info.root / BEST_FILE)
+    return best
