@@ -56,10 +56,15 @@ def exists(path: Path) -> bool:
 
 
 def listing(folder: Path) -> set[str]:
+    """Names in `folder`; under /proc without the process folders, which come and go with
+    every process on the machine (a swap could not write one anyway)."""
     try:
-        return {p.name for p in folder.iterdir()}
+        names = {p.name for p in folder.iterdir()}
     except OSError:
         return set()
+    if folder.resolve() == Path("/proc"):
+        names = {name for name in names if not name.isdigit()}
+    return names
 
 
 @dataclass
