@@ -299,12 +299,12 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
                                                 faces_dir: Path) -> None:
     """d12's clear frames are plain in only a few of its first 40 frames: enough for the
     track; Katie Hill wears none. The answer is kept beside the analysis."""
-    assert worn_glasses([(0.0, 0.0)] * 18 + [(0.0, 1.0)] * 6) == 1.0
-    assert worn_glasses([(0.0, 0.0)] * 22 + [(0.0, 0.2)] * 2) == 0.0  # a few odd frames
-    assert worn_glasses([(0.8, 0.0)] * 24) == 1.0  # a bridge in every frame
+    assert worn_glasses([(0.0, 0.0, 0.0)] * 18 + [(0.0, 1.0, 0.0)] * 6) == 1.0
+    assert worn_glasses([(0.0, 0.0, 0.0)] * 22 + [(0.0, 0.2, 0.0)] * 2) == 0.0  # odd frames
+    assert worn_glasses([(0.8, 0.0, 0.0)] * 24) == 1.0  # a bridge in every frame
     # A bridge in a few frames only, the net marking nothing: shading (clip 11's stage).
-    assert worn_glasses([(0.0, 0.0)] * 18 + [(0.5, 0.0)] * 6) == 0.0
-    assert worn_glasses([(0.0, 0.0)] * 18 + [(0.5, 0.1)] * 6) == 1.0
+    assert worn_glasses([(0.0, 0.0, 0.0)] * 18 + [(0.5, 0.0, 0.0)] * 6) == 0.0
+    assert worn_glasses([(0.0, 0.0, 0.0)] * 18 + [(0.5, 0.1, 0.0)] * 6) == 1.0
     judge = OcclusionMasks(OccluderModel())
     for name, expected in ((D12, 1.0), (KATIE, 0.0)):
         faceset = extracted(name, max_frames=40, write_crops=False)
@@ -317,7 +317,7 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
 
 class _NoJudge:
     def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
-                         ) -> tuple[float, float]:
+                         ) -> tuple[float, float, float]:
         raise AssertionError("judged again instead of read back")
 
 
@@ -331,3 +331,16 @@ def test_the_sheet_shows_the_mask_as_a_third_panel() -> None:
     assert panel[50, 10, 0] > 230 and panel[50, 10, 1] < 100  # tinted red
     assert (panel[10] == target[10]).all()
     assert _pair(target, target).shape == (64, 2 * 64 + 2, 3)
+
+
+def test_a_short_window_of_clear_glasses_is_judged_wearing(
+        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+    """Users swap short clips: d12's first 30 frames alone, where neither the bridge nor
+    the net is seen, are judged as wearing its clear plastic frames (faint in each face),
+    as the whole clip is."""
+    assert worn_glasses([(0.0, 0.0, 0.6)] * 24) == 1.0  # faint in every face
+    assert worn_glasses([(0.0, 0.0, 0.0)] * 14 + [(0.0, 0.0, 1.0)] * 10) == 0.0  # not most
+    faceset = extracted(D12, max_frames=30, write_crops=False)
+    worn = glasses_by_track(OcclusionMasks(OccluderModel()), faces_dir / D12, faceset,
+                            faceset.faces_of())
+    assert set(worn.values()) == {1.0}

@@ -49,6 +49,18 @@ def eye_spacing(landmarks: np.ndarray) -> float:
 def fit_rims(frames: np.ndarray, landmarks: np.ndarray) -> Rings:
     """The ring around each eye that runs most along the frame lines in `frames`
     (C, C) float32 in [0, 1]; `landmarks` in its pixels."""
+    return _best_rings(frames, landmarks)[0]
+
+
+def ring_cover(frames: np.ndarray, landmarks: np.ndarray) -> float:
+    """The share of its points that the best ring of the eye with the fewer lines runs
+    along (see `fit_rims`): no evidence alone (see the note above), one of three in
+    `occlusion_cues.faint_glasses_evidence`."""
+    return float(_best_rings(frames, landmarks)[1].min())
+
+
+def _best_rings(frames: np.ndarray, landmarks: np.ndarray) -> tuple[Rings, np.ndarray]:
+    """The best ring of each eye and the share of its points on a line."""
     regions = mesh_regions()
     points = np.asarray(landmarks)[:, :2]
     centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
@@ -62,14 +74,17 @@ def fit_rims(frames: np.ndarray, landmarks: np.ndarray) -> Rings:
     cos, sin = np.cos(angles), np.sin(angles)
     candidates = _candidates(spacing)
     best_rings = np.zeros((2, 4))
+    cover = np.zeros(2)
     for eye, centre in enumerate(centres):
         rings = candidates + np.array([centre[0], centre[1], 0.0, 0.0])
         xs = np.round(rings[:, :1] + rings[:, 2:3] * cos).astype(np.int64)
         ys = np.round(rings[:, 1:2] + rings[:, 3:4] * sin).astype(np.int64)
         inside = (xs >= 0) & (xs < size) & (ys >= 0) & (ys < size)
         hits = near[np.clip(ys, 0, size - 1), np.clip(xs, 0, size - 1)] * inside
-        best_rings[eye] = rings[int(np.argmax(hits.sum(axis=1)))]
-    return best_rings
+        counts = hits.sum(axis=1)
+        best_rings[eye] = rings[int(np.argmax(counts))]
+        cover[eye] = counts.max() / SAMPLES
+    return best_rings, cover
 
 
 def draw_rims(rings: Rings, spacing: float, size: int) -> np.ndarray:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 CACHE_FILE = "glasses.json"
 CACHE_FORMAT = "facedub-glasses-tracks"
-CACHE_VERSION = 2  # raise it whenever the judgement changes: older answers are redone
+CACHE_VERSION = 3  # raise it whenever the judgement changes: older answers are redone
 WORN_SAMPLES = 24
 # The clearest quarter's mean evidence from WORN_LOW to WORN_HIGH ramps glasses in.
 # Measured (24 samples): d12 0.27 or more over any 40 of its first 150 frames (0.83 over
@@ -46,29 +46,39 @@ WORN_LOW, WORN_HIGH = 0.1, 0.2
 # of its first 150 frames, clip 11 0.0), or the bridge must show in most samples (its
 # median BRIDGE_CONFIRM or more: d9 0.81, the older woman 1.0).
 NET_CONFIRM, BRIDGE_CONFIRM = 0.05, 0.5
+# Short clips: d12's first 24 frames give neither cue (both 0.0), so a 30-frame excerpt
+# was judged bare. There its frames are faint in every face (the net, the bridge and a
+# ring's lines all weak at once: `occlusion_cues.faint_glasses_evidence`). Their median
+# over the samples from FAINT_LOW to FAINT_HIGH also ramps glasses in. Measured on every
+# 30-frame window (24 samples): d12 0.78 or more where the rule above fails but at
+# frames 35-38 (0.30-0.46); Katie Hill, d3, d10, d18, Obama and clip 11 0.0, the
+# streamer 0.25 at most (a thin margin).
+FAINT_LOW, FAINT_HIGH = 0.3, 0.5
 CROP = 256  # the faces are judged at this crop size (the net's canonical crop is 128)
 
 
 class GlassesJudge(Protocol):
     def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
-                         ) -> tuple[float, float]:
+                         ) -> tuple[float, float, float]:
         """Evidence in [0, 1] of glasses on the face of the crop `image`: from their
-        bridge, and from the net marking their frames."""
+        bridge, from the net marking their frames, and from faint frames."""
         ...
 
 
-def worn_glasses(evidence: Sequence[tuple[float, float]]) -> float:
-    """How sure it is in [0, 1] that a track wears glasses, from the (bridge, net)
+def worn_glasses(evidence: Sequence[tuple[float, float, float]]) -> float:
+    """How sure it is in [0, 1] that a track wears glasses, from the (bridge, net, faint)
     evidence of its sampled faces: the mean of the clearest quarter of the stronger of
-    the two (a few odd frames do not decide), once confirmed (NET_CONFIRM)."""
+    the first two (a few odd frames do not decide), once confirmed (NET_CONFIRM); or
+    faint frames in most of them (FAINT_LOW)."""
     if len(evidence) == 0:
         return 0.0
-    pairs = np.asarray(evidence, dtype=np.float64).reshape(-1, 2)
-    bridge, net = pairs[:, 0], pairs[:, 1]
+    cues = np.asarray(evidence, dtype=np.float64).reshape(-1, 3)
+    bridge, net = cues[:, 0], cues[:, 1]
+    faint = (float(np.median(cues[:, 2])) - FAINT_LOW) / (FAINT_HIGH - FAINT_LOW)
     if _clearest(net) < NET_CONFIRM and float(np.median(bridge)) < BRIDGE_CONFIRM:
-        return 0.0
-    strongest = _clearest(np.maximum(bridge, net))
-    return float(np.clip((strongest - WORN_LOW) / (WORN_HIGH - WORN_LOW), 0.0, 1.0))
+        return float(np.clip(faint, 0.0, 1.0))
+    strongest = (_clearest(np.maximum(bridge, net)) - WORN_LOW) / (WORN_HIGH - WORN_LOW)
+    return float(np.clip(max(strongest, faint), 0.0, 1.0))
 
 
 def _clearest(values: np.ndarray) -> float:
@@ -103,10 +113,10 @@ def glasses_by_track(judge: GlassesJudge, target: Path, faceset: Faceset,
 
 
 def _judge_frames(judge: GlassesJudge, target: Path, wanted: dict[int, list[FaceRecord]],
-                  scale: float) -> dict[int, list[tuple[float, float]]]:
+                  scale: float) -> dict[int, list[tuple[float, float, float]]]:
     """The evidence of every wanted face, by track, cut at CROP pixels (`scale` times
     the analysis's crop); the target is decoded up to the last wanted frame."""
-    evidence: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    evidence: dict[int, list[tuple[float, float, float]]] = defaultdict(list)
     last = max(wanted)
     for frame in media.iter_frames(target, indices=wanted):  # only those made RGB
         for record in wanted.get(frame.index, ()):

@@ -30,12 +30,14 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
-from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims
+from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims, ring_cover
 from facedub.composite.occlusion_cues import (
+    faint_glasses_evidence,
     glasses_frames,
     glasses_span,
     half_pixels,
     net_glasses_evidence,
+    net_glasses_share,
 )
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
@@ -158,13 +160,18 @@ class OcclusionMasks:
     _tracks: dict[int, _Eased] = field(default_factory=dict)
 
     def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
-                         ) -> tuple[float, float]:
+                         ) -> tuple[float, float, float]:
         """Evidence in [0, 1] that the face in the crop `image` wears glasses, from this
-        crop alone: their frames' bridge, and the net marking the frames."""
+        crop alone: their frames' bridge, the net marking the frames, and faint frames
+        (three weak cues at once)."""
         _, _, fine, fine_landmarks, canonical, _ = _canonical(image, face_landmarks, None)
         probabilities = self.model.probabilities(canonical)
-        _, bridge = glasses_frames(fine, fine_landmarks)
-        return bridge, net_glasses_evidence(probabilities, half_pixels(fine_landmarks))
+        frames, bridge = glasses_frames(fine, fine_landmarks)
+        half_landmarks = half_pixels(fine_landmarks)
+        faint = faint_glasses_evidence(fine, fine_landmarks,
+                                       net_glasses_share(probabilities, half_landmarks),
+                                       ring_cover(frames, fine_landmarks))
+        return bridge, net_glasses_evidence(probabilities, half_landmarks), faint
 
     def __call__(self, track: int, time: float, image: np.ndarray,
                  face_landmarks: np.ndarray, in_frame: np.ndarray | None = None) -> Occluded:

@@ -27,6 +27,11 @@ INNER_EYE_CORNERS = (133, 362)
 LINE_NOISE, LINE_FLOOR = 0.7, 1.5
 BRIDGE_LOW, BRIDGE_HIGH = 4.0, 7.0
 RING_LOW, RING_HIGH = 0.15, 0.35
+# Faint glasses (d12's clear plastic frames in its first 24 frames, where the cues above
+# read 0): no cue is enough alone, but a net marking a little of the zone, a weak bridge
+# and lines along a ring around each eye, all three in the same face, are (each ramps
+# from its low to its high; bare faces reach one or two of them, not all three).
+FAINT_NET, FAINT_BRIDGE, FAINT_RING = (0.06, 0.10), (2.0, 3.5), (0.2, 0.4)
 REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
 
 
@@ -68,11 +73,35 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     frames = np.zeros((size, size), np.float32)
     frames[box] = np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0),
                           0.0, 1.0) * keep
-    return frames, _bridge_evidence(luminance, points, centres, spacing)
+    ratio = _bridge_ratio(luminance, points, centres, spacing)
+    return frames, float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
+
+
+def faint_glasses_evidence(canonical: np.ndarray, landmarks: np.ndarray, net_share: float,
+                           ring_cover: float) -> float:
+    """Evidence in [0, 1] of faint glasses on the face of the fine `canonical` crop: the
+    weakest of the net's share (`net_glasses_share`), the bridge's ratio and the rims'
+    `ring_cover` (glasses_rims), each ramped over its FAINT_* range."""
+    points = np.asarray(landmarks)[:, :2]
+    regions = mesh_regions()
+    centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
+    spacing = float(np.linalg.norm(centres[1] - centres[0]))
+    luminance = cv2.cvtColor(canonical, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    ratio = _bridge_ratio(luminance, points, centres, spacing)
+    cues = [(net_share, FAINT_NET), (ratio, FAINT_BRIDGE), (ring_cover, FAINT_RING)]
+    return float(min(np.clip((value - low) / (high - low), 0.0, 1.0)
+                     for value, (low, high) in cues))
 
 
 def net_glasses_evidence(probabilities: np.ndarray, landmarks: np.ndarray) -> float:
-    """Evidence in [0, 1] of glasses from the net's (R, R) `probabilities`: how much of the
+    """Evidence in [0, 1] of glasses from the net's (R, R) `probabilities` (see
+    `net_glasses_share`), ramped from RING_LOW to RING_HIGH."""
+    share = net_glasses_share(probabilities, landmarks)
+    return float(np.clip((share - RING_LOW) / (RING_HIGH - RING_LOW), 0.0, 1.0))
+
+
+def net_glasses_share(probabilities: np.ndarray, landmarks: np.ndarray) -> float:
+    """The share in [0, 1] of the net's (R, R) `probabilities`: how much of the
     lenses and their frames it marks (it was taught the frames, and tends to take faint
     ones whole), around the eye where it marks less: glasses cover both eyes, while hair
     falling by one temple (Katie Hill, head turned) fills one side only. `landmarks` in its
@@ -86,8 +115,7 @@ def net_glasses_evidence(probabilities: np.ndarray, landmarks: np.ndarray) -> fl
     sides = [zone & (columns < middle), zone & (columns >= middle)]
     if not all(side.any() for side in sides):
         return 0.0
-    share = min(float(probabilities[side].mean()) for side in sides)
-    return float(np.clip((share - RING_LOW) / (RING_HIGH - RING_LOW), 0.0, 1.0))
+    return min(float(probabilities[side].mean()) for side in sides)
 
 
 def lens_zones(landmarks: np.ndarray, size: int, outer: bool = False) -> np.ndarray:
@@ -129,8 +157,9 @@ def _cheek_texture(luminance: np.ndarray, cheeks: np.ndarray, kernel: np.ndarray
                                90))
 
 
-def _bridge_evidence(luminance: np.ndarray, points: np.ndarray, centres: list[np.ndarray],
-                     spacing: float) -> float:
+def _bridge_ratio(luminance: np.ndarray, points: np.ndarray, centres: list[np.ndarray],
+                  spacing: float) -> float:
+    """The bridge's strongest row of vertical gradient over its median row (0: no room)."""
     inner = points[list(INNER_EYE_CORNERS)]
     x0, x1 = int(inner[0, 0] + 0.1 * spacing), int(inner[1, 0] - 0.1 * spacing)
     middle = (centres[0][1] + centres[1][1]) / 2.0
@@ -139,8 +168,7 @@ def _bridge_evidence(luminance: np.ndarray, points: np.ndarray, centres: list[np
         return 0.0
     bridge = luminance[y0:y1, x0:x1]
     rows = np.abs(cv2.Sobel(bridge, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
-    ratio = float(rows.max() / (np.median(rows) + 1.0))
-    return float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
+    return float(rows.max() / (np.median(rows) + 1.0))
 
 
 def eyes_and_brows(points: np.ndarray, size: int, grow: int) -> np.ndarray:
