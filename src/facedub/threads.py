@@ -11,7 +11,7 @@ import ctypes
 import functools
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
@@ -27,25 +27,29 @@ TRIM_THRESHOLD = 128 * 1024 * 1024
 _DONE = object()
 
 
-def prefetched(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
     """Iterate `items` on a background thread, `depth` items ahead; errors re-raise here."""
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(item: object) -> bool:
+        """Queue `item` unless the reader stops first (it no longer empties a full queue)."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        buffer.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            buffer.put(_DONE)
+            put(_DONE)
         except BaseException as error:
-            buffer.put(_Failure(error))
+            put(_Failure(error))
 
     worker = threading.Thread(target=produce, name="facedub-prefetch", daemon=True)
     worker.start()

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -264,9 +265,13 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
             max_faces=config.max_faces, video=source.kind == "video",
             min_confidence=config.min_confidence, model_path=config.landmarker) as analyser:
         writer = _OrderedWriter(progress_file, gate)
+        # Stopped before the analyser closes: on an error or Ctrl-C here the thread ahead
+        # may be skipping frames (a resume) for longer than `prefetched` waits for it.
+        halt = threading.Event()
+        landmarked = prefetched(_landmarked(source, config.every, start_after, remaining,
+                                            analyser, halt))
         try:
-            for frame, file_name, cut, faces in prefetched(
-                    _landmarked(source, config.every, start_after, remaining, analyser)):
+            for frame, file_name, cut, faces in landmarked:
                 entries = [
                     _face_entry(frame, file_name, number, face, describe=(
                         cut or analysed % config.identity_every == 0
@@ -279,22 +284,27 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                 analysed += 1
                 progress.advance()
         finally:
+            halt.set()
+            landmarked.close()
             writer.close()
             progress.finish()
 
 
 def _landmarked(source: MediaSource, every: int, start_after: int, limit: int | None,
-                analyser: FaceAnalyser
+                analyser: FaceAnalyser, halt: threading.Event
                 ) -> Iterator[tuple[media.Frame, str, bool, list[FaceObservation]]]:
     """Every `every`th frame after `start_after` (at most `limit`), whether a shot starts
     there, and its faces. Run a few frames ahead on a thread of its own (`prefetched`,
     the only user of `analyser`): MediaPipe's inference releases Python's lock, so it
-    overlaps the identity descriptors and log lines of the frames before it."""
+    overlaps the identity descriptors and log lines of the frames before it. Ends at the
+    next frame once `halt` is set."""
     if limit is not None and limit <= 0:
         return
     previous_histogram = None
     count = 0
     for frame, file_name in prefetched(source.frames()):
+        if halt.is_set():
+            return
         if frame.index % every:
             continue
         histogram = _colour_histogram(frame.image) if source.kind == "video" else None
