@@ -63,7 +63,8 @@ class RichProgress:
         self._bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
             MofNCompleteColumn(), SpeedColumn(self._unit),
-            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            TimeElapsedColumn(), TextColumn("·"), TimeRemainingColumn(),
+            TextColumn("left"),
             TextColumn("{task.fields[status]}",
                        table_column=Column(no_wrap=True, overflow="ellipsis")),
             console=console, transient=False, disable=not console.is_terminal)
