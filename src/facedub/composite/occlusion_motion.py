@@ -45,11 +45,11 @@ def mesh_flow(points: np.ndarray, previous: np.ndarray, size: int) -> np.ndarray
     np.add.at(summed, (at[:, 1], at[:, 0]), motion)
     np.add.at(weight, (at[:, 1], at[:, 0]), 1.0)
     sigma = FLOW_SIGMA * size
-    summed = cv2.GaussianBlur(summed, (0, 0), sigma)
-    weight = cv2.GaussianBlur(weight, (0, 0), sigma)
-    flow = summed / np.maximum(weight, 1e-4)[..., None]
+    spread = np.asarray(cv2.GaussianBlur(summed, (0, 0), sigma))
+    density = np.asarray(cv2.GaussianBlur(weight, (0, 0), sigma))
+    flow = spread / np.maximum(density, 1e-4)[..., None]
     # Far from the landmarks (beyond the face) the weight fades, and the motion with it.
-    fade = np.clip(weight / (0.5 * float(weight.max()) + 1e-6), 0.0, 1.0)
+    fade = np.clip(density / (0.5 * float(density.max()) + 1e-6), 0.0, 1.0)
     return (flow * fade[..., None]).astype(np.float32)
 
 
@@ -103,4 +103,7 @@ def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray
     out = np.bincount(labels[(near > 0) & ~face & (blobs > 0)], minlength=count)
     keep = (area >= MOTION_AREA * size * size) & (out >= OUTSIDE_AREA * size * size)
     keep[0] = False
-    return keep[labels].astype(np.float32)
+    # The smear of a fast hand leaves gaps where it is even; it covers them all the same.
+    kept = cv2.morphologyEx(keep[labels].astype(np.uint8), cv2.MORPH_CLOSE,
+                            np.ones((3, 3), np.uint8))
+    return (kept & face).astype(np.float32)
