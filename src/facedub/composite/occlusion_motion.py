@@ -25,7 +25,7 @@ MOTION_LEVEL = 8.0
 LIGHTNESS_WEIGHT = 0.5
 # A moving region counts with MOTION_AREA of the crop or more outside the eyes, brows and
 # mouth (grown by MOTION_MARGIN of the crop), where the mesh moves itself.
-MOTION_AREA, MOTION_MARGIN = 0.006, 0.03
+MOTION_AREA, MOTION_MARGIN = 0.0025, 0.03
 # Moving pixels that fill MOTION_DENSITY of a DENSITY_BOX square around a pixel make a
 # region (a line through it fills 1 / DENSITY_BOX of it).
 MOTION_DENSITY, DENSITY_BOX = 0.25, 5
