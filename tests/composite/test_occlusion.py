@@ -123,20 +123,26 @@ MIC_BOX = (226, 128, 246, 140)
 MIC_BODY = (240, 150, 262, 175)  # the same microphone's body, below the face
 
 
-@pytest.fixture(scope="module")
-def microphone_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
-                     ) -> dict[str, list[np.ndarray]]:
-    """Frames 119-125 of clip 11 as a clip, swapped with the mask and without."""
-    folder = tmp_path_factory.mktemp("microphone")
-    clip = folder / "microphone.mp4"
+def _hamilton_swaps(faces_dir: Path, folder: Path, span: tuple[int, int]
+                    ) -> dict[str, list[np.ndarray]]:
+    """Frames `span` [first, last) of clip 11 as a clip, swapped with the mask and
+    without."""
+    clip = folder / "excerpt.mp4"
     info = media.probe(faces_dir / HAMILTON)
     frames = [f.image for f in media.iter_frames(faces_dir / HAMILTON)
-              if MIC_FRAMES[0] <= f.index < MIC_FRAMES[1]]
+              if span[0] <= f.index < span[1]]
     with media.VideoWriter(clip, info.width, info.height, info.fps, crf=12,
                            preset="veryfast") as writer:
         for index, frame in enumerate(frames):
             writer.write(frame, index / info.fps)
     return _swapped_with_and_without_mask(faces_dir, clip, folder)
+
+
+@pytest.fixture(scope="module")
+def microphone_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+                     ) -> dict[str, list[np.ndarray]]:
+    """Frames 119-125 of clip 11 as a clip, swapped with the mask and without."""
+    return _hamilton_swaps(faces_dir, tmp_path_factory.mktemp("microphone"), MIC_FRAMES)
 
 
 def test_a_real_microphone_over_the_chin_is_not_painted_over(
@@ -156,6 +162,35 @@ def test_a_real_microphone_over_the_chin_is_not_painted_over(
         noise = kept[by0:by1, bx0:bx1].mean()  # the codec, on the mic's body
         assert painted > noise + 12.0, index  # the box is on the swapped face
         assert kept[y0:y1, x0:x1].mean() < noise + 7.0, index
+
+
+# Clip 11: the performer's hand sweeps across his mouth and chin, motion-blurred skin over
+# skin, in frames 141-142 (the stage shot's 51-52): boxes on the hand's smear over the
+# mouth, in frame pixels (x0, y0, x1, y1) by frame.
+HAND_FRAMES = (137, 144)
+HAND_BOXES = {141: (182, 104, 200, 128), 142: (192, 104, 208, 124)}
+
+
+@pytest.fixture(scope="module")
+def hand_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+               ) -> dict[str, list[np.ndarray]]:
+    return _hamilton_swaps(faces_dir, tmp_path_factory.mktemp("hand"), HAND_FRAMES)
+
+
+def test_a_real_hand_sweeping_over_the_mouth_is_not_painted_over(
+        hand_swaps: dict[str, list[np.ndarray]]) -> None:
+    """Real footage, skin over skin, where neither the net nor the colour cues find the
+    hand: what moves unlike the face does. Inside the boxes on the hand's smear the output
+    stays the target up to the codec and the watermark (3.9 to 4.6 grey levels over three
+    runs), while the swap without the mask paints the source's mouth over it (15 to 23
+    levels; before the motion cue the mask did not help: 14.3 to 14.9 and 23.4)."""
+    for frame, (x0, y0, x1, y1) in HAND_BOXES.items():
+        index = frame - HAND_FRAMES[0]
+        target = hand_swaps["target"][index]
+        kept = np.abs(hand_swaps["auto"][index] - target)[y0:y1, x0:x1].mean()
+        painted = np.abs(hand_swaps["off"][index] - target)[y0:y1, x0:x1].mean()
+        assert painted > 12.0, frame
+        assert kept < 8.0, frame
 
 
 class _Constant:

@@ -10,11 +10,11 @@ from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OcclusionMasks
 from facedub.composite.occlusion_cues import half_pixels
 from facedub.composite.occlusion_objects import (
-    _inside,
     _lips_distance,
     complete_by_colour,
     dark_objects,
     from_outside,
+    inside_loop,
 )
 from facedub.faces.align import template_in_crop
 from facedub.faces.masks import face_mask
@@ -112,7 +112,8 @@ def test_one_odd_lip_pixel_does_not_make_the_whole_mouth_an_object() -> None:
     image[_lips(landmarks, 256)] = (170, 30, 45)
     points = half_pixels(landmarks)
     regions = mesh_regions()
-    ring = _inside(points, regions.lips_outer, 64) & ~_inside(points, regions.lips_inner, 64)
+    ring = (inside_loop(points, regions.lips_outer, 64)
+            & ~inside_loop(points, regions.lips_inner, 64))
     probabilities = np.where(ring, 0.6, 0.0).astype(np.float32)  # the net marks the lips
     row, column = np.argwhere(ring)[0]
     probabilities[row, column] = 0.0  # all but one pixel, grey: less red than the cheeks

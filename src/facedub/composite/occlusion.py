@@ -6,7 +6,9 @@ Two sources, both in the pixels of the target's aligned crop:
   crops with hands, glasses frames, microphones, cups, pens and hair drawn over them
   (tools/train_occluder.py). The crop is warped to the net's canonical 128 px face, the
   result (64 px) warped back and eased over time per track, so a still occluder does not
-  flicker while a moving one is followed at once. Glasses lenses are not occluders: the
+  flicker while a moving one is followed at once. Colour completes what the net finds in
+  part, and what moves unlike the face between frames (a hand sweeping over it, skin on
+  skin: facedub.composite.occlusion_motion) is added. Glasses lenses are not occluders: the
   swapped eyes show through them, and `lens_highlights` puts the target's reflections back
   on top.
 - `edge_occluders`: hair, fringes and hats at the forehead and temples. The mask reaches
@@ -39,6 +41,7 @@ from facedub.composite.occlusion_cues import (
     net_glasses_evidence,
     net_glasses_share,
 )
+from facedub.composite.occlusion_motion import moving_objects
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
@@ -72,6 +75,9 @@ RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
 # A dark object found at the chin fades by this share a frame once no longer found, so
 # the frames where a grille's highlight breaks it up do not flicker.
 DARK_HOLD = 0.7
+# What moved unlike the face (a hand) fades by this share a frame once it stops: a hand
+# pauses, and clips repeat frames (no motion at all between them).
+MOTION_HOLD = 0.5
 BEYOND = 1e-3  # a canonical pixel with more of its area beyond the frame's edge is not shown
 
 
@@ -143,6 +149,9 @@ class _Eased:
 
     objects: np.ndarray  # (64, 64) net and colour
     dark: np.ndarray  # (64, 64) dark objects at the chin, held (DARK_HOLD)
+    moving: np.ndarray  # (64, 64) what moved unlike the face, held (MOTION_HOLD)
+    lab: np.ndarray  # (64, 64, 3) the last canonical crop in CIELAB, for the motion cue
+    points: np.ndarray  # (N, 2) its landmarks
     frames: np.ndarray  # (256, 256) glasses frames
     rings: Rings  # the rims fitted around the eyes (see facedub.composite.glasses_rims)
     glasses: float
@@ -193,15 +202,18 @@ class OcclusionMasks:
         # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
+        moving = self._moving(track, time, half, half_landmarks, shown)
         net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) does not take a single frame's bridge:
         # that edge alone is often shading or compression (see its NET_CONFIRM).
         worn = self.worn.get(track)
         evidence = max(net, bridge) if worn is None else max(net, worn)
-        state = self._ease(track, time, objects, dark, frames, rings, evidence)
+        state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
+                                               frames, rings, evidence, time))
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
-        back = _warp_up(np.maximum(state.objects, state.dark), half_from_crop, size)
+        found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
+        back = _warp_up(found, half_from_crop, size)
         mask = np.clip((back - RAMP_LOW) / (RAMP_HIGH - RAMP_LOW), 0.0, 1.0)
         wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
                                 0.0, 1.0))
@@ -221,18 +233,28 @@ class OcclusionMasks:
         mask *= face_mask(face_landmarks, size, forehead=True)
         return Occluded(mask, wearing)
 
-    def _ease(self, track: int, time: float, objects: np.ndarray, dark: np.ndarray,
-              frames: np.ndarray, rings: Rings, evidence: float) -> _Eased:
+    def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
+                shown: np.ndarray) -> np.ndarray:
+        """(64, 64) what moved unlike the face since the track's last frame (none on its
+        first, or after a gap)."""
         state = self._tracks.get(track)
         if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
-            state = self._tracks[track] = _Eased(objects, dark, frames, rings, evidence, time)
-            return state
-        state.objects = _eased(state.objects, objects)
-        state.dark = np.maximum(dark, DARK_HOLD * state.dark)
-        state.frames = _eased(state.frames, frames)
-        state.rings = state.rings + RING_EASING * (rings - state.rings)
-        rate = GLASSES_RISE if evidence > state.glasses else GLASSES_FALL
-        state.glasses += rate * (evidence - state.glasses)
+            return np.zeros(lab.shape[:2], np.float32)
+        return moving_objects(lab, points, state.lab, state.points, shown)
+
+    def _ease(self, track: int, time: float, fresh: _Eased) -> _Eased:
+        state = self._tracks.get(track)
+        if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
+            self._tracks[track] = fresh
+            return fresh
+        state.objects = _eased(state.objects, fresh.objects)
+        state.dark = np.maximum(fresh.dark, DARK_HOLD * state.dark)
+        state.moving = np.maximum(fresh.moving, MOTION_HOLD * state.moving)
+        state.lab, state.points = fresh.lab, fresh.points
+        state.frames = _eased(state.frames, fresh.frames)
+        state.rings = state.rings + RING_EASING * (fresh.rings - state.rings)
+        rate = GLASSES_RISE if fresh.glasses > state.glasses else GLASSES_FALL
+        state.glasses += rate * (fresh.glasses - state.glasses)
         state.time = time
         return state
 

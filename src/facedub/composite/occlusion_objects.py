@@ -63,7 +63,7 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # lips as well, and a guess made only inside the mouth starts nothing. A cup or a
     # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
     # reached only through the net's own marks).
-    mouth = _inside(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
+    mouth = inside_loop(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
     unlike = distance > NOT_SKIN
     inside = mouth & unlike
     if inside.any():
@@ -112,7 +112,7 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
     parts), below the mouth's corners and outside its opening."""
     size = lab.shape[0]
     face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
-    opening = _inside(points, mesh_regions().lips_inner, size).astype(np.uint8)
+    opening = inside_loop(points, mesh_regions().lips_inner, size).astype(np.uint8)
     below = np.arange(size)[:, None] > float(points[list(MOUTH_CORNERS), 1].mean())
     zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0) & shown
     seeds = _dark_seeds(lab, points, face, zone, shown)
@@ -177,7 +177,8 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
     (the net marks nearly all the lips) say nothing, here as in the colour model."""
     regions = mesh_regions()
     size = lab.shape[0]
-    ring = _inside(points, regions.lips_outer, size) & ~_inside(points, regions.lips_inner, size)
+    ring = (inside_loop(points, regions.lips_outer, size)
+            & ~inside_loop(points, regions.lips_inner, size))
     lips = lab[ring & (probabilities <= GROW) & shown]
     cheeks = _skin_reference(points, size) & shown
     if (len(lips) >= FEWEST_COLOURS and cheeks.any() and np.median(lips[:, 1])
@@ -210,7 +211,7 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
     return np.sqrt(np.maximum(squared, 0.0)).reshape(lab.shape[:2])
 
 
-def _inside(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
+def inside_loop(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
     """(size, size) bool: inside the polygon of the landmarks `loop` (a lip line)."""
     mask = np.zeros((size, size), np.uint8)
     cv2.fillPoly(mask, [np.round(points[loop]).astype(np.int32)], 255)
