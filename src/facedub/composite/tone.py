@@ -11,6 +11,13 @@ target's skin shows nearby (a deep source shadow or a stubble field on a smooth 
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
 come from).
 
+The source's *hard* light has sharp edges, so this split alone carries it as detail: a
+half-face shadow's edge down the nose, a side-lit nose's dark flank. The mesh engine
+takes it off each source crop before the warp (`engines/mesh_light.py`: each side of
+the face meets its mirror side's light half way where one is broadly darker), so what
+arrives here is the source's skin under a nearly frontal light; the neural engine's face
+comes as it is.
+
 A smiling source lit from one side carries its nasolabial fold as a dark band from the
 nose to the mouth corner. In the fold zones beside the nose and mouth (`skin_weights`)
 the source's middle band (between the fine detail and the low-pass) may be darker than

@@ -21,6 +21,7 @@ from facedub.engines.mesh_expression import (
     region_weights,
     target_expression_lines,
 )
+from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
     keep_target_interior,
     lips_mask,
@@ -73,6 +74,7 @@ class MeshEngineConfig:
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
+    lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
@@ -299,8 +301,10 @@ class MeshEngine:
         def load() -> np.ndarray:
             record = self._records[index]
             crop = self._source.load_image(record)
-            clean = clean_weights(crop, landmarks_in_crop(record.frame_landmarks,
-                                                          record.face_from_frame))
+            landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+            clean = clean_weights(crop, landmarks)
+            if self.config.lift_source_shadows:
+                crop = without_light(crop, landmarks, clean, self._topology)
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
         return self._crops.get(index, load)

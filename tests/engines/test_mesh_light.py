@@ -1,0 +1,131 @@
+"""engines/mesh_light.py on a real photo: a hard shadow painted over one half of a
+frontally lit face is lifted back toward the other half's light, without a pale patch or
+a line at its edge; the untouched face comes back nearly as it was."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facedub import media
+from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine, MeshEngineConfig
+from facedub.engines.mesh_clean import clean_weights
+from facedub.engines.mesh_light import without_light
+from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
+from facedub.engines.mesh_warp import rasterize, source_maps
+from facedub.faces.align import align_face, landmarks_in_crop
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.masks import face_mask
+from facedub.faceset import Faceset, load_faceset, write_png
+
+SIZE = 256
+
+
+@pytest.fixture(scope="module")
+def rudd(faces_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Paul Rudd's studio portrait (soft, frontal light), aligned: crop and landmarks."""
+    image = media.read_photo(faces_dir / "still_paul_rudd_frontal_studio.jpg")
+    with FaceAnalyser(max_faces=1, video=False,
+                      model_path=resolve_landmarker_model()) as analyser:
+        found = analyser.analyse(image, 0.0)
+    aligned = align_face(image, found[0].landmarks, SIZE, "whole")
+    return aligned.image, aligned.face_landmarks
+
+
+def _lightness(rgb: np.ndarray) -> np.ndarray:
+    lab: np.ndarray = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return lab[..., 0]
+
+
+def _half_shadow(crop: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The crop with the face's right half (in the image: the pixels whose mirror point
+    on the mesh lies left of them, so split down the nose ridge) at a quarter of its
+    light, hard-edged, as a photo lit from one side shows it; and that half (bool)."""
+    topology = mesh_topology()
+    vertices = mesh_vertices(landmarks)
+    raster = rasterize(vertices, mesh_depths(landmarks), SIZE, topology)
+    mirror_x, _ = source_maps(raster, vertices, topology.mirror, SIZE)
+    shadow = (mirror_x >= 0) & (mirror_x < np.arange(SIZE)[None, :])
+    linear = (crop.astype(np.float32) / 255.0) ** 2.2
+    linear[shadow] *= 0.25
+    painted = np.clip(linear ** (1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return painted, shadow
+
+
+def test_a_half_face_shadow_is_lifted_without_a_pale_patch_or_a_line(
+        rudd: tuple[np.ndarray, np.ndarray]) -> None:
+    crop, landmarks = rudd
+    painted, shadow = _half_shadow(crop, landmarks)
+    lifted = without_light(painted, landmarks, clean_weights(painted, landmarks),
+                           mesh_topology())
+    original, before, after = (_lightness(image) for image in (crop, painted, lifted))
+    face = face_mask(landmarks, SIZE, forehead=True, erode=SIZE // 16) > 0.5
+    # Per row, the first shadowed column: the shadow's edge.
+    rows = [row for row in range(SIZE) if shadow[row].any()
+            and face[row, max(0, int(np.argmax(shadow[row])) - 40)]
+            and face[row, min(SIZE - 1, int(np.argmax(shadow[row])) + 40)]]
+    assert len(rows) > SIZE // 8
+
+    def sides(image: np.ndarray, near: int, far: int) -> tuple[float, float]:
+        """Mean over the rows of the `near`..`far` columns into the shadow from its edge,
+        and as far the other way."""
+        dark, lit = [], []
+        for row in rows:
+            edge = int(np.argmax(shadow[row]))
+            dark.append(image[row, edge + near:edge + far].mean())
+            lit.append(image[row, edge - far:edge - near].mean())
+        return float(np.mean(dark)), float(np.mean(lit))
+
+    dark, lit = sides(before, 8, 40)
+    assert lit - dark > 25  # the painted shadow
+    dark, lit = sides(after, 8, 40)
+    assert abs(lit - dark) < 4  # the two halves meet: no shadow, no pale patch
+    # At the shadow's edge: what is left of the step (against the unpainted face).
+    dark, lit = sides(before - original, 0, 3)
+    assert abs(lit - dark) > 25
+    dark, lit = sides(after - original, 0, 3)
+    assert abs(lit - dark) < 5
+
+
+def test_a_face_lit_from_the_front_comes_back_nearly_unchanged(
+        rudd: tuple[np.ndarray, np.ndarray]) -> None:
+    crop, landmarks = rudd
+    lifted = without_light(crop, landmarks, clean_weights(crop, landmarks), mesh_topology())
+    face = face_mask(landmarks, SIZE, forehead=True, erode=SIZE // 32) > 0.5
+    change = np.abs(_lightness(lifted) - _lightness(crop))[face]
+    assert float(change.mean()) < 1.5
+    assert float(np.percentile(change, 95)) < 8
+
+
+def test_the_mesh_engine_takes_a_source_photos_half_face_shadow_off(
+        extracted: Callable[..., Faceset], tmp_path: Path) -> None:
+    """Rudd onto himself from a copy of his faceset whose crop has the half-face shadow
+    painted in: the engine's face is no longer darker on that half (it is without the
+    lift)."""
+    faceset = extracted("still_paul_rudd_frontal_studio.jpg", crop_size=SIZE)
+    record = faceset.faces_of()[0]
+    crop = faceset.load_image(record)
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    painted, shadow = _half_shadow(crop, landmarks)
+    copy = tmp_path / "painted"
+    shutil.copytree(faceset.root, copy)
+    write_png(copy / record.image, painted)
+    target = TargetFace(image=crop, face_landmarks=landmarks,
+                        face_from_frame=record.face_from_frame, pose=record.pose,
+                        blendshapes=record.blendshapes, time=0.0, track=0)
+    face = face_mask(landmarks, SIZE, forehead=True, erode=SIZE // 16) > 0.5
+    mirrored = np.fliplr(shadow)  # the other half, near enough on a frontal face
+    differences = []
+    for lift in (False, True):
+        engine = MeshEngine(load_faceset(copy), MeshEngineConfig(lift_source_shadows=lift))
+        lightness = _lightness(engine.swap_face(target).image)
+        differences.append(float(lightness[face & mirrored & ~shadow].mean()
+                                 - lightness[face & shadow & ~mirrored].mean()))
+    assert differences[0] > 20  # the painted shadow, carried over
+    assert abs(differences[1]) < 5
