@@ -3,13 +3,20 @@ oval stays, and a pose (rotation, scale) of the target does not change the resul
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pytest
 
 from facedub.engines.mesh_shape import FaceShape
-from facedub.faces.align import template_in_crop
+from facedub.faces.align import landmarks_in_crop, template_in_crop
 from facedub.faces.regions import mesh_regions
+from facedub.faceset import Faceset
 
 SIZE = 256
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"
+SPLIT_S = 5.9  # benchmarks/pairs.toml's self-split-headturn: source before, target after
+SURPRISED_S = (9.9, 10.9)  # her surprised face, brows raised, in the target half
 
 
 def _rotated(points: np.ndarray, degrees: float) -> np.ndarray:
@@ -64,3 +71,28 @@ def test_the_move_turns_with_the_targets_head() -> None:
                     - (frontal[regions.left_eye, 0].mean()
                        - frontal[regions.right_eye, 0].mean()))
     assert 0.3 * np.cos(np.radians(30)) * frontal_gain < spacing - before < 1.1 * frontal_gain
+
+
+@pytest.mark.slow
+def test_a_held_expression_of_the_target_is_not_taken_for_its_shape(
+        extracted: Callable[..., Faceset]) -> None:
+    """A self-swap of d3 (first half of the clip as source, second half as target): her
+    surprised second (raised brows, 10 s on) is expression, not shape, so her brows stay
+    where they are. The target's running mean used to follow a held expression within
+    half a second and moved those brows back toward her resting ones by 1.5 px at 256."""
+    faceset = extracted(D3, crop_size=SIZE, write_crops=False)
+    records = sorted(faceset.faces_of(), key=lambda r: r.frame)
+    crops = [(r.time, landmarks_in_crop(r.frame_landmarks, r.face_from_frame))
+             for r in records]
+    shape = FaceShape([landmarks for time, landmarks in crops if time < SPLIT_S])
+    brows = np.concatenate([mesh_regions().left_eyebrow, mesh_regions().right_eyebrow])
+    surprised = []
+    for time, landmarks in crops:
+        if time < SPLIT_S:
+            continue
+        moved = shape.moved(0, landmarks)
+        if SURPRISED_S[0] <= time < SURPRISED_S[1]:
+            surprised.append(np.linalg.norm(moved[brows, :2] - landmarks[brows, :2],
+                                            axis=1).mean())
+    assert len(surprised) > 20
+    assert float(np.mean(surprised)) < 0.6

@@ -9,8 +9,8 @@ toward the source person's own 3D shape:
    maps the frontal template's frame points onto them: the nose and the face oval above
    the eyes, which move neither with expression nor with the features being reshaped.
 2. The source's shape is the median pose-free shape of its faces; the target's is a
-   running mean over its track (so the target's expression of the moment is not mistaken
-   for its shape).
+   running mean over its track, about two seconds long (so the target's expression of the
+   moment, even one held for a second, is not mistaken for its shape).
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
    blink) is kept. The mouth is left to the target: its shape is mostly expression.
@@ -37,7 +37,11 @@ from facedub.faces.template import face_template
 FOLLOW_SIGMA = 0.22  # template units: how far other points follow a moved feature
 OVAL_RAMP = 0.3  # template units from the face oval over which moves fade to zero
 SCALE_LIMITS = (0.8, 1.25)  # a feature's size changes at most this much
-TARGET_RATE = 0.08  # share of each new frame in the target's running mean shape
+# Share of each new frame in the target's running mean shape (after the first frames,
+# which are averaged equally): about two seconds. At 0.08 (half a second) a held
+# expression became the target's "shape" and was undone: d3's surprised frames had
+# their raised brows and widened eyes moved back toward the source's resting ones.
+TARGET_RATE = 0.02
 MAX_MOVE = 0.12  # template units: the largest move of a feature's centre
 # Differences this small are landmark noise and expression, not identity: the same man in
 # a photo and in a clip of another day differed by 0.004-0.03 units and 1-4% in size per
@@ -95,16 +99,17 @@ class FaceShape:
         template = face_template()
         self._fade = _oval_fade(template)
         self._follow = _follow_weights(template, self._features)
-        self._target_mean: dict[int, np.ndarray] = {}
+        self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
 
     def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
         """The target's landmarks (478, 3) with its features moved to the source's shape."""
         if self._strength <= 0:
             return landmarks
         free, transform = pose_free(landmarks)
-        mean = self._target_mean.get(track)
-        mean = free if mean is None else mean + TARGET_RATE * (free - mean)
-        self._target_mean[track] = mean
+        mean, count = self._target_mean.get(track, (free, 0))
+        count += 1
+        mean = mean + max(TARGET_RATE, 1.0 / count) * (free - mean)
+        self._target_mean[track] = (mean, count)
         moves = np.zeros((len(self._features), len(free), 3))
         for k, feature in enumerate(self._features):
             moves[k] = _feature_move(feature, free, mean, self._source)
