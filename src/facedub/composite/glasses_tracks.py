@@ -60,9 +60,10 @@ FAINT_LOW, FAINT_HIGH = 0.3, 0.5
 # the torch lights, none in the others), while glasses are seen in the track's usual light
 # too. So a face whose cheek, either one, is lit more than LIT_APART times brighter or
 # darker than that cheek's median over the samples gives no evidence. Measured (24
-# samples, whole clips): clip 13 up to 2.35 times; d12, d9 and the older woman 1.08 at
-# most, the bare clips 1.03-1.19 (the webcam's exposure dip of clip 14 1.43, the stage
-# lights of clip 11 1.68). Any LIT_APART from 1.15 to 1.35 judged the same.
+# samples, whole clips): clip 13 up to 2.36 times (9 of its 24 faces beyond 1.25); d12,
+# d9 and the older woman 1.07 at most; the bare clips 1.03-1.22, but for clip 14's
+# exposure dip (1.28, one face) and clip 11's stage lights (1.82, 10 faces). Any LIT_APART
+# from 1.15 to 1.35 judged every clip and 30-frame window the same.
 LIT_APART = 1.25
 CROP = 256  # the faces are judged at this crop size (the net's canonical crop is 128)
 
