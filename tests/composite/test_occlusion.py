@@ -37,6 +37,7 @@ KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"  # clear plastic glasses
 TWITCH = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # its studio microphone is the object
 RUDD = "still_paul_rudd_frontal_studio.jpg"
+TORCH = "clip_openface_changelighting_torch_moving_light.wmv"  # a bare face, a moving light
 FRAMES = 15
 MOUTH, CHIN = 13, 152
 
@@ -330,16 +331,22 @@ def test_a_track_known_to_wear_glasses_keeps_faint_broken_rims_whole() -> None:
     assert known.mask[cheek[1], cheek[0]] < 0.1
 
 
+def _lit(bridge: float, net: float, faint: float, light: float = 120.0
+         ) -> tuple[float, float, float, float, float]:
+    """A face's glasses evidence, both cheeks lit `light`."""
+    return bridge, net, faint, light, light
+
+
 def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Faceset],
                                                 faces_dir: Path) -> None:
     """d12's clear frames are plain in only a few of its first 40 frames: enough for the
     track; Katie Hill wears none. The answer is kept beside the analysis."""
-    assert worn_glasses([(0.0, 0.0, 0.0)] * 18 + [(0.0, 1.0, 0.0)] * 6) == 1.0
-    assert worn_glasses([(0.0, 0.0, 0.0)] * 22 + [(0.0, 0.2, 0.0)] * 2) == 0.0  # odd frames
-    assert worn_glasses([(0.8, 0.0, 0.0)] * 24) == 1.0  # a bridge in every frame
+    assert worn_glasses([_lit(0.0, 0.0, 0.0)] * 18 + [_lit(0.0, 1.0, 0.0)] * 6) == 1.0
+    assert worn_glasses([_lit(0.0, 0.0, 0.0)] * 22 + [_lit(0.0, 0.2, 0.0)] * 2) == 0.0  # odd
+    assert worn_glasses([_lit(0.8, 0.0, 0.0)] * 24) == 1.0  # a bridge in every frame
     # A bridge in a few frames only, the net marking nothing: shading (clip 11's stage).
-    assert worn_glasses([(0.0, 0.0, 0.0)] * 18 + [(0.5, 0.0, 0.0)] * 6) == 0.0
-    assert worn_glasses([(0.0, 0.0, 0.0)] * 18 + [(0.5, 0.1, 0.0)] * 6) == 1.0
+    assert worn_glasses([_lit(0.0, 0.0, 0.0)] * 18 + [_lit(0.5, 0.0, 0.0)] * 6) == 0.0
+    assert worn_glasses([_lit(0.0, 0.0, 0.0)] * 18 + [_lit(0.5, 0.1, 0.0)] * 6) == 1.0
     judge = OcclusionMasks(OccluderModel())
     for name, expected in ((D12, 1.0), (KATIE, 0.0)):
         faceset = extracted(name, max_frames=40, write_crops=False)
@@ -350,9 +357,24 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
         assert glasses_by_track(_NoJudge(), faces_dir / name, faceset, chosen) == worn
 
 
+def test_a_torch_moving_over_a_bare_face_is_not_glasses(extracted: Callable[..., Faceset],
+                                                       faces_dir: Path) -> None:
+    """Clip 13: a torch sweeping over a bare face makes dark eye sockets in lit skin,
+    which the net marks as lenses in the lit frames only. Faces lit unlike the rest of
+    the track give no evidence, so he is judged bare (rims were kept around his eyes)."""
+    faceset = extracted(TORCH, write_crops=False)
+    worn = glasses_by_track(OcclusionMasks(OccluderModel()), faces_dir / TORCH, faceset,
+                            faceset.faces_of())
+    assert set(worn.values()) == {0.0}
+    usual, torch = [_lit(0.0, 0.0, 0.0, 70.0)] * 18, [_lit(0.0, 0.8, 0.0, 140.0)] * 6
+    assert worn_glasses(usual + torch) == 0.0
+    assert worn_glasses([_lit(0.0, 0.0, 0.0, 70.0)] * 18 + [_lit(0.0, 0.8, 0.0, 80.0)] * 6
+                        ) == 1.0  # the same net marks in the track's usual light
+
+
 class _NoJudge:
     def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
-                         ) -> tuple[float, float, float]:
+                         ) -> tuple[float, float, float, float, float]:
         raise AssertionError("judged again instead of read back")
 
 
@@ -373,8 +395,8 @@ def test_a_short_window_of_clear_glasses_is_judged_wearing(
     """Users swap short clips: d12's first 30 frames alone, where neither the bridge nor
     the net is seen, are judged as wearing its clear plastic frames (faint in each face),
     as the whole clip is."""
-    assert worn_glasses([(0.0, 0.0, 0.6)] * 24) == 1.0  # faint in every face
-    assert worn_glasses([(0.0, 0.0, 0.0)] * 14 + [(0.0, 0.0, 1.0)] * 10) == 0.0  # not most
+    assert worn_glasses([_lit(0.0, 0.0, 0.6)] * 24) == 1.0  # faint in every face
+    assert worn_glasses([_lit(0.0, 0.0, 0.0)] * 14 + [_lit(0.0, 0.0, 1.0)] * 10) == 0.0
     faceset = extracted(D12, max_frames=30, write_crops=False)
     worn = glasses_by_track(OcclusionMasks(OccluderModel()), faces_dir / D12, faceset,
                             faceset.faces_of())

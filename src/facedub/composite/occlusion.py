@@ -34,6 +34,7 @@ from safetensors.numpy import load_file
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims, ring_cover
 from facedub.composite.occlusion_cues import (
+    cheek_lightness,
     faint_glasses_evidence,
     glasses_frames,
     glasses_span,
@@ -169,10 +170,11 @@ class OcclusionMasks:
     _tracks: dict[int, _Eased] = field(default_factory=dict)
 
     def glasses_evidence(self, image: np.ndarray, face_landmarks: np.ndarray
-                         ) -> tuple[float, float, float]:
+                         ) -> tuple[float, float, float, float, float]:
         """Evidence in [0, 1] that the face in the crop `image` wears glasses, from this
         crop alone: their frames' bridge, the net marking the frames, and faint frames
-        (three weak cues at once)."""
+        (three weak cues at once); then how its right and left cheek are lit (0-255), to
+        compare with the track's other faces."""
         _, _, fine, fine_landmarks, canonical, _ = _canonical(image, face_landmarks, None)
         probabilities = self.model.probabilities(canonical)
         frames, bridge = glasses_frames(fine, fine_landmarks)
@@ -180,7 +182,8 @@ class OcclusionMasks:
         faint = faint_glasses_evidence(fine, fine_landmarks,
                                        net_glasses_share(probabilities, half_landmarks),
                                        ring_cover(frames, fine_landmarks))
-        return bridge, net_glasses_evidence(probabilities, half_landmarks), faint
+        right, left = cheek_lightness(fine, fine_landmarks)
+        return bridge, net_glasses_evidence(probabilities, half_landmarks), faint, right, left
 
     def __call__(self, track: int, time: float, image: np.ndarray,
                  face_landmarks: np.ndarray, in_frame: np.ndarray | None = None) -> Occluded:

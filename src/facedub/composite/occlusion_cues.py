@@ -4,7 +4,9 @@ canonical crop (see facedub.composite.occlusion), so they move with the face:
 - `glasses_frames`: thin dark or bright lines around the eyes, and how sure it is that
   the face wears glasses at all (a frame's bridge across the nose);
 - `lens_highlights`: the target's reflections on its lenses, to put back on top of the
-  swapped eyes.
+  swapped eyes;
+- `cheek_lightness`: how each cheek is lit, so a track's judgement can leave out faces lit
+  unlike the rest of it (see glasses_tracks).
 
 The objects in front of the face (the net's guess completed by colour, dark objects at
 the chin) are facedub.composite.occlusion_objects.
@@ -32,6 +34,9 @@ RING_LOW, RING_HIGH = 0.15, 0.35
 # and lines along a ring around each eye, all three in the same face, are (each ramps
 # from its low to its high; bare faces reach one or two of them, not all three).
 FAINT_NET, FAINT_BRIDGE, FAINT_RING = (0.06, 0.10), (2.0, 3.5), (0.2, 0.4)
+# Each cheek's skin for `cheek_lightness`: mesh points around the face's right cheek, then
+# its left.
+CHEEK_PATCHES = ((205, 50, 187, 123, 117), (425, 280, 411, 352, 346))
 REFLECTION_THRESHOLD = 8.0  # luminance above the lens's surroundings that is a reflection
 
 
@@ -91,6 +96,19 @@ def faint_glasses_evidence(canonical: np.ndarray, landmarks: np.ndarray, net_sha
     cues = [(net_share, FAINT_NET), (ratio, FAINT_BRIDGE), (ring_cover, FAINT_RING)]
     return float(min(np.clip((value - low) / (high - low), 0.0, 1.0)
                      for value, (low, high) in cues))
+
+
+def cheek_lightness(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
+    """The mean CIELAB lightness (0-255) of the face's right and left cheek in the fine
+    `canonical` crop (C, C, 3) uint8 RGB; `landmarks` in its pixels."""
+    lightness = cv2.cvtColor(canonical, cv2.COLOR_RGB2LAB)[..., 0]
+    points = np.asarray(landmarks)[:, :2]
+    means = []
+    for patch in CHEEK_PATCHES:
+        mask = np.zeros(lightness.shape, np.uint8)
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[list(patch)]).astype(np.int32)), 1)
+        means.append(float(cv2.mean(lightness, mask)[0]) if mask.any() else 0.0)
+    return means[0], means[1]
 
 
 def net_glasses_evidence(probabilities: np.ndarray, landmarks: np.ndarray) -> float:
