@@ -17,8 +17,9 @@ band gate): `low` (what a Gaussian of sigma R / 16 keeps, the band the composito
 and `mid` between them. Trained, the refiner's mid-band correction made swaps of unseen
 frames worse while its fine band helped (BENCHMARKS.md, Refiner, third round): a learned
 correction of an uncertain feature is partly noise, and less of it is better. `refine`
-chooses the gains on held-out faces (train/refine_gate.py); they are saved beside the best
-weights (best.json), not in them, and baked into an exported graph. Gains (1, 1, 1), the
+keeps the mid band closed and chooses the low and fine gains on held-out faces
+(train/refine_gate.py); they are saved beside the best weights (best.json), not in them,
+and baked into an exported graph. Gains (1, 1, 1), the
 default and always while training, leave the correction whole.
 """
 
