@@ -201,9 +201,9 @@ def _scored(monkeypatch: pytest.MonkeyPatch, scores: list[float]) -> None:
     refine_module = importlib.import_module("facedub.train.refine")
     real, given = refine_module.validate_refiner, iter(scores)
 
-    def fake(*args: Any) -> dict[str, float]:
-        scores = real(*args)
-        return {**scores, BEST_METRIC: next(given, scores[BEST_METRIC])}
+    def fake(*args: Any) -> tuple[dict[str, float], Any]:
+        scores, gains = real(*args)
+        return {**scores, BEST_METRIC: next(given, scores[BEST_METRIC])}, gains
 
     monkeypatch.setattr(refine_module, "validate_refiner", fake)
 

@@ -169,5 +169,6 @@ def refine(
     best = result.best
     say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
         + (f"; held out: {scores}" if scores else "")
-        + (f"; swaps use step {best.step} (best held-out {BEST_METRIC} {best.score:.3f})"
+        + (f"; swaps use step {best.step} (best held-out {BEST_METRIC} {best.score:.3f}, "
+           f"band gains low/mid/fine {'/'.join(f'{g:g}' for g in best.gains)})"
            if best else ""))

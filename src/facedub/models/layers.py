@@ -147,3 +147,18 @@ class Decoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = torch.sigmoid(self.head(self.body(x)))  # (N, 4, R, R)
         return out[:, :3], out[:, 3:]
+
+
+def gaussian_matrix(n: int, size: int, sigma: float, device: torch.device) -> torch.Tensor:
+    """(n, n) matrix that blurs a length-n signal with a Gaussian of `size` taps,
+    reflecting at the borders (like numpy's "reflect" padding)."""
+    taps = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2.0
+    kernel = torch.exp(-(taps**2) / (2.0 * sigma * sigma))
+    kernel = kernel / kernel.sum()
+    rows = torch.arange(n, device=device).view(n, 1)
+    source = rows + taps.long().view(1, size)  # (n, size) index each tap reads
+    source = source.abs()  # reflect below 0
+    source = torch.where(source > n - 1, 2 * (n - 1) - source, source)  # reflect above n-1
+    matrix = torch.zeros(n, n, device=device)
+    matrix.scatter_add_(1, source, kernel.expand(n, size).contiguous())
+    return matrix

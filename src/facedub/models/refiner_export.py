@@ -51,6 +51,7 @@ def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
                 "coverage": info.coverage, "arch": info.arch,
                 "args": json.dumps(info.args.to_json(), sort_keys=True),
                 "run_id": info.run_id, "step": str(state.step),
+                "gains": json.dumps(model.gains),  # the band gate, baked into the graph
                 "source": json.dumps(asdict(info.source), sort_keys=True),
                 "identity": json.dumps(info.identity),
                 "input": "mesh (N,4,R,R) float32: RGB [0,1] mesh face over the target crop, "

@@ -12,7 +12,8 @@ facedub.models.run verifies them), with its own config.json:
     state.json          step, training seconds, losses, sha256 of the two files above
     best.safetensors    the weights of the best held-out evaluation so far (BEST_METRIC),
                         the ones swaps and `export` use; absent in folders of older versions
-    best.json           its step, score and sha256 (written after it, like state.json)
+    best.json           its step, score, sha256 and the band gate's gains chosen with it
+                        (written after it, like state.json)
     log.jsonl, previews/  one line per interval; PNG grids: input, refined, truth
 
 A refiner belongs to one source person: it is refused with any other source.
@@ -41,7 +42,7 @@ from facedub.models.run import FacesetInfo, RunState
 if TYPE_CHECKING:
     import torch
 
-    from facedub.models.refiner import Refiner, RefinerArgs
+    from facedub.models.refiner import Gains, Refiner, RefinerArgs
 
 REFINER_FORMAT = "facedub-refiner"
 REFINER_VERSION = 1
@@ -73,11 +74,14 @@ class RefinerInfo:
 
 @dataclass(frozen=True)
 class BestState:
-    """best.json: the step and held-out score of best.safetensors, and its sha256."""
+    """best.json: the step and held-out score of best.safetensors, its sha256, and the
+    gains of the refiner's band gate (low, mid, fine) chosen on the held-out faces with
+    those weights (facedub.models.refiner; (1, 1, 1) in folders older than the gate)."""
 
     step: int
     score: float
     sha256: str
+    gains: Gains = (1.0, 1.0, 1.0)
 
 
 def is_refiner(root: Path) -> bool:
@@ -111,8 +115,11 @@ def read_best(root: Path) -> BestState | None:
     raw = read_json_object(path, REFINER_FORMAT, "refiner folder",
                            f"delete it and {BEST_FILE} to use the latest weights")
     try:
+        gains = tuple(float(g) for g in raw.get("gains", (1.0, 1.0, 1.0)))
+        if len(gains) != 3:
+            raise ValueError(f"gains {gains!r}")
         return BestState(step=int(raw["step"]), score=float(raw["score"]),
-                         sha256=str(raw["sha256"]))
+                         sha256=str(raw["sha256"]), gains=(gains[0], gains[1], gains[2]))
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: field {error} is missing or malformed; delete it and "
                            f"{BEST_FILE} to use the latest weights") from error
@@ -120,8 +127,8 @@ def read_best(root: Path) -> BestState | None:
 
 def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo, RunState]:
     """The refiner of a folder that swaps use, verified, in eval mode on `device`: the
-    best held-out state if the folder has one, else the latest checkpoint. The RunState
-    returned carries the step of the weights loaded."""
+    best held-out state with its band gate if the folder has one, else the latest
+    checkpoint, whole. The RunState returned carries the step of the weights loaded."""
     from facedub.models.refiner import Refiner
 
     info = read_refiner_info(root)
@@ -136,6 +143,7 @@ def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo
     else:
         state = replace(state, step=best.step, model_sha256=best.sha256)
         ckpt.load_weights(info, state, model, BEST_FILE)
+        model.set_gains(best.gains)
     return model.to(device).eval(), info, state
 
 

@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as nnf
 
 from facedub.models import FaceModel
+from facedub.models.layers import gaussian_matrix
 from facedub.train.data import FaceSamples
 
 C1 = 0.01**2
@@ -28,21 +29,6 @@ class LossWeights:
     mask: float = 1.0
     eyes_mouth: float = 2.0  # extra weight of eye and mouth pixels (1 + this, in all)
     background: float = 0.05  # weight of pixels outside the face mask
-
-
-def gaussian_matrix(n: int, size: int, sigma: float, device: torch.device) -> torch.Tensor:
-    """(n, n) matrix that blurs a length-n signal with a Gaussian of `size` taps,
-    reflecting at the borders (like numpy's "reflect" padding)."""
-    taps = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2.0
-    kernel = torch.exp(-(taps**2) / (2.0 * sigma * sigma))
-    kernel = kernel / kernel.sum()
-    rows = torch.arange(n, device=device).view(n, 1)
-    source = rows + taps.long().view(1, size)  # (n, size) index each tap reads
-    source = source.abs()  # reflect below 0
-    source = torch.where(source > n - 1, 2 * (n - 1) - source, source)  # reflect above n-1
-    matrix = torch.zeros(n, n, device=device)
-    matrix.scatter_add_(1, source, kernel.expand(n, size).contiguous())
-    return matrix
 
 
 def _gaussian_blur(x: torch.Tensor, size: int, sigma: float) -> torch.Tensor:

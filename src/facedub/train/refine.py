@@ -6,9 +6,11 @@ takes one AdamW step on DSSIM + L1 between the refined face and the true one (in
 face mask, eyes and mouth weighted up; train/refine_loss.py has the measured variants).
 Like `train`: checkpoints every `save_every` steps and when stopped (SIGINT, SIGTERM),
 resumes with the same command, draws the same batches after a resume (seeded by step),
-and refuses a folder made for another source. Every held-out evaluation that beats the
-best so far is also kept as best.safetensors: the state swaps and `export` use (a run
-that overfits late does not ship its worse end), while a resume continues from the latest.
+and refuses a folder made for another source. Every held-out evaluation chooses the
+refiner's band gate on the held-out faces (train/refine_gate.py), and one that beats the
+best so far is kept as best.safetensors with its gains in best.json: the state swaps and
+`export` use (a run that overfits late does not ship its worse end), while a resume
+continues from the latest, ungated while it trains.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -26,7 +28,7 @@ import torch
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.fsutil import atomic_path
-from facedub.models.refiner import Refiner
+from facedub.models.refiner import BANDS, WHOLE, Gains, Refiner
 from facedub.models.refiner_run import (
     BEST_METRIC,
     BestState,
@@ -47,7 +49,7 @@ from facedub.train.loop import (
     append_log,
     save_state,
 )
-from facedub.train.losses import LossWeights, masked_ssim
+from facedub.train.losses import LossWeights
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import (
     FaceSplit,
@@ -56,7 +58,8 @@ from facedub.train.refine_data import (
     make_refine_batch,
     split_faces,
 )
-from facedub.train.refine_loss import detail_composed, refine_loss
+from facedub.train.refine_gate import choose_gains, held_out, joined
+from facedub.train.refine_loss import refine_loss
 from facedub.train.refine_run import (
     check_refiner_resumable,
     new_refiner_info,
@@ -74,9 +77,8 @@ VALIDATION_BATCH = 16
 
 @dataclass(frozen=True)
 class RefineRun:
-    """Where a `refine` call left the folder. `validation`: held-out SSIM inside the face
-    mask of the mesh engine's face ("ssim_mesh") and the refined one ("ssim_refined"),
-    and of what the compositor keeps of each ("kept_mesh", "kept_refined");
+    """Where a `refine` call left the folder. `validation`: held-out scores and the band
+    gate chosen on them (`validate_refiner`);
     `stopped`: the signal that stopped it early, None if it reached its steps or minutes;
     `best`: the best held-out state, the one swaps use (None: none evaluated yet)."""
 
@@ -130,7 +132,7 @@ def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
         made = [make_pairs(source, faces, mine, theirs, rng, config.pairs_per_face, progress)
                 for mine, theirs in ((split.train_a, split.train_b),
                                      (split.train_b, split.train_a))]
-        held = [make_pairs(source, faces, mine, theirs, rng, 1, progress)
+        held = [make_pairs(source, faces, mine, theirs, rng, config.pairs_per_face, progress)
                 for mine, theirs in ((split.held_a, split.held_b),
                                      (split.held_b, split.held_a)) if len(mine)]
     finally:
@@ -165,9 +167,11 @@ class _Session:
             stop: _StopFlag) -> RefineRun:
         config = self.config
         self.step, self.seconds, self.losses = state.step, state.train_seconds, state.losses
+        # Held-out faces as a swap meets them: a rendering from other frames carries the
+        # real error, with nothing synthetic added (the gate is chosen on these).
         fixed = make_refine_batch(held, np.arange(min(len(held), 4 * VALIDATION_BATCH)),
                                   np.random.default_rng([config.seed, 2]),
-                                  config.degradation())
+                                  replace(config.degradation(), chance=0.0))
         meter = _Meter()
         self.model.train()
         try:
@@ -228,10 +232,10 @@ class _Session:
     def _validate(self, fixed: Batch) -> None:
         """Score the held-out faces, keep the weights if they beat the best so far, and
         log both (the status line names the step swaps use)."""
-        self.validation = validate_refiner(self.model, fixed, self.device)
+        self.validation, gains = validate_refiner(self.model, fixed, self.device)
         score = self.validation[BEST_METRIC]
         if self.best is None or score > self.best.score:
-            self.best = save_best(self.info, self.model, self.step, score)
+            self.best = save_best(self.info, self.model, self.step, score, gains)
         self._log({"step": self.step, "seconds": round(self.seconds, 2),
                    **_round(self.validation), "best_step": self.best.step})
 
@@ -266,25 +270,29 @@ def refine_step(model: Refiner, optimizer: torch.optim.Optimizer, batch: Batch,
     return {"loss": float(loss.detach())}
 
 
-def validate_refiner(model: Refiner, fixed: Batch, device: torch.device) -> dict[str, float]:
-    """Mean SSIM inside the truth's face mask of the held-out inputs ("ssim_mesh") and of
-    their refined faces ("ssim_refined"), and the same of what the compositor's `--color
-    detail` keeps of each over the truth's low-pass ("kept_mesh", "kept_refined")."""
+def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
+                     ) -> tuple[dict[str, float], Gains]:
+    """Scores of the held-out faces and the band gate chosen on them (refine_gate).
+    Mean SSIM inside the truth's face mask of the mesh engine's faces ("ssim_mesh"), of
+    the refined ones through the chosen gate ("ssim_refined"), and of what the
+    compositor's `--color detail` keeps of each ("kept_mesh", "kept_refined"); "kept_whole":
+    of the refined faces with the whole correction (no gate); "gain_low", "gain_mid",
+    "gain_fine": the gains."""
     was_training = model.training
     model.eval()
-    scores: dict[str, list[torch.Tensor]] = {name: [] for name in (
-        "ssim_mesh", "ssim_refined", "kept_mesh", "kept_refined")}
-    with torch.inference_mode():
-        for start in range(0, len(fixed.inputs), VALIDATION_BATCH):
-            part = slice(start, start + VALIDATION_BATCH)
-            inputs = fixed.inputs[part].to(device)
-            truth, mask = fixed.targets[part].to(device), fixed.masks[part].to(device)
-            for name, face in (("mesh", inputs[:, :3]), ("refined", model(inputs))):
-                scores[f"ssim_{name}"].append(masked_ssim(face, truth, mask).cpu())
-                kept = detail_composed(face, truth, mask)
-                scores[f"kept_{name}"].append(masked_ssim(kept, truth, mask).cpu())
+    parts = [held_out(model, fixed.inputs[part].to(device), fixed.targets[part].to(device),
+                      fixed.masks[part].to(device))
+             for part in (slice(start, start + VALIDATION_BATCH)
+                          for start in range(0, len(fixed.inputs), VALIDATION_BATCH))]
     model.train(was_training)
-    return {name: float(torch.cat(values).mean()) for name, values in scores.items()}
+    faces = joined(parts)
+    gains = choose_gains(faces)
+    refined = faces.refined(gains)
+    scores = {"ssim_mesh": faces.whole(faces.inputs), "ssim_refined": faces.whole(refined),
+              "kept_mesh": faces.kept(faces.inputs), "kept_refined": faces.kept(refined),
+              "kept_whole": faces.kept(faces.refined(WHOLE))}
+    return {**scores, **{f"gain_{band}": gain for band, gain in zip(BANDS, gains,
+                                                                     strict=True)}}, gains
 
 
 def write_refiner_preview(path: Path, model: Refiner, fixed: Batch,

@@ -17,7 +17,7 @@ from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.fsutil import write_bytes_atomic, write_json_atomic
-from facedub.models.refiner import REFINER_ARCH, RefinerArgs
+from facedub.models.refiner import REFINER_ARCH, Gains, RefinerArgs
 from facedub.models.refiner_run import (
     BEST_FILE,
     BEST_STATE_FILE,
@@ -75,12 +75,15 @@ def saved_holdout_share(info: RefinerInfo, given: float) -> float:
     return given
 
 
-def save_best(info: RefinerInfo, model: torch.nn.Module, step: int, score: float) -> BestState:
-    """Write `model` as the folder's best held-out state. As a checkpoint: the weights
+def save_best(info: RefinerInfo, model: torch.nn.Module, step: int, score: float,
+              gains: Gains) -> BestState:
+    """Write `model` as the folder's best held-out state, with the band gate's `gains`
+    chosen for it. As a checkpoint: the weights
     under their pending name, then best.json (the commit), then the rename; a reader
     finishes a rename a crash interrupted, and a crash before best.json keeps the old."""
     weights = weights_bytes(info, model, step)
-    best = BestState(step=step, score=score, sha256=hashlib.sha256(weights).hexdigest())
+    best = BestState(step=step, score=score, sha256=hashlib.sha256(weights).hexdigest(),
+                     gains=gains)
     write_bytes_atomic(pending_path(info.root / BEST_FILE), weights)
     write_json_atomic(info.root / BEST_STATE_FILE, {"format": REFINER_FORMAT, **asdict(best)})
     os.replace(pending_path(info.root / BEST_FILE), info.root / BEST_FILE)
