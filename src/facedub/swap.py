@@ -29,7 +29,7 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.extract.workspace import analysed
 from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import CROP_INTERPOLATION, crop_in_frame, paste_back, warp_to_face
+from facedub.faces.geometry import crop_in_frame, paste_back, warp_to_face
 from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
 from facedub.fsutil import atomic_path
 from facedub.progress import NoProgress, Progress
@@ -214,9 +214,8 @@ class FrameSwapper:
         face_from_frame = face_from_frame_matrix(landmarks, self.size, self.coverage)
         height, width = frame.image.shape[:2]
         target = TargetFace(
-            image=warp_to_face(frame.image, face_from_frame, self.size, CROP_INTERPOLATION),
-            in_frame=crop_in_frame(face_from_frame, self.size, (width, height),
-                                   CROP_INTERPOLATION),
+            image=warp_to_face(frame.image, face_from_frame, self.size),
+            in_frame=crop_in_frame(face_from_frame, self.size, (width, height)),
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=record.pose,
             blendshapes=record.blendshapes, time=frame.time, track=record.track)

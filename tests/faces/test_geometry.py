@@ -1,19 +1,16 @@
 import math
 
-import cv2
 import numpy as np
 import pytest
 
 from facedub.faces.align import align_face, face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import (
-    CROP_INTERPOLATION,
     apply_affine,
     crop_in_frame,
     head_pose,
     paste_back,
     umeyama,
     warp_to_face,
-    warp_to_frame,
 )
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
@@ -72,36 +69,6 @@ def test_crop_in_frame_is_what_the_frame_shows_true_blacks_included() -> None:
     assert 0 < inside.sum() < inside.size
     assert (crop[~inside].max(axis=1) < 200).all()  # the black fill, in whole or part
     assert (crop[inside] == 0).all(axis=1).any()  # the true black still counts as inside
-
-
-@pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, CROP_INTERPOLATION])
-def test_crop_in_frame_marks_the_pixels_that_see_no_fill(interpolation: int) -> None:
-    rng = np.random.default_rng(1)
-    frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    face_from_frame = _similarity(15.0, 1.5, (-20.0, 10.0))
-    crop = warp_to_face(frame, face_from_frame, 96, interpolation)
-    # The same cut with other pixels beyond the frame's edges than the black fill.
-    seen = cv2.warpAffine(frame, face_from_frame, (96, 96), flags=interpolation,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(77, 77, 77))
-    inside = crop_in_frame(face_from_frame, 96, (80, 60), interpolation)
-    assert 0 < inside.sum() < inside.size
-    assert (crop[inside] == seen[inside]).all()  # nothing of what lies beyond
-    assert (crop[~inside] != seen[~inside]).any(axis=1).mean() > 0.8
-
-
-def test_a_crop_pasted_back_unchanged_gives_the_frame_back() -> None:
-    """The compositing crop crosses two resamplings: an engine that returns the target's
-    own face must get (nearly) the frame back, not a blurred one (bilinear: 1.8 grey levels
-    off on this grain)."""
-    rng = np.random.default_rng(3)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (120, 160, 3)).astype(np.float32), (0, 0), 0.7)
-    frame = np.clip(128 + 25 * noise, 0, 255).astype(np.uint8)
-    face_from_frame = _similarity(7.0, 1.03, (-20.3, -10.6))
-    crop = warp_to_face(frame, face_from_frame, 64, CROP_INTERPOLATION)
-    pasted = paste_back(frame, crop, np.ones((64, 64), np.float32), face_from_frame)
-    inner = np.pad(np.ones((56, 56), np.float32), 4)
-    inside = warp_to_frame(inner, face_from_frame, (160, 120)) > 0.99
-    assert np.abs(pasted.astype(np.float32) - frame)[inside].mean() < 1.3
 
 
 def test_face_from_frame_maps_the_template_onto_itself() -> None:

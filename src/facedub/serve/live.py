@@ -20,7 +20,7 @@ import numpy as np
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import CROP_INTERPOLATION, crop_in_frame, paste_back, warp_to_face
+from facedub.faces.geometry import crop_in_frame, paste_back, warp_to_face
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.provenance import new_job_id
 from facedub.provenance.mark import OutputMarks
@@ -104,8 +104,8 @@ class LiveSwapper:
         face_from_frame = face_from_frame_matrix(landmarks, size, self.engine.coverage)
         height, width = image.shape[:2]
         target = TargetFace(
-            image=warp_to_face(image, face_from_frame, size, CROP_INTERPOLATION),
-            in_frame=crop_in_frame(face_from_frame, size, (width, height), CROP_INTERPOLATION),
+            image=warp_to_face(image, face_from_frame, size),
+            in_frame=crop_in_frame(face_from_frame, size, (width, height)),
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=face.pose, blendshapes=face.blendshapes,
             time=time_seconds, track=LIVE_TRACK)
