@@ -127,6 +127,21 @@ def test_odd_sizes_are_padded_to_even(tmp_path: Path) -> None:
     assert (info.width, info.height) == (64, 48)
 
 
+def test_a_lossless_round_trip_keeps_the_brightness(tmp_path: Path) -> None:
+    """Decoding rounds YUV -> RGB: with swscale's default (truncating) conversion every
+    frame came back 1.2 grey levels darker, and so did every swap's output."""
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(40, 220, 64, dtype=np.float32)[None, :, None]
+    image = np.clip(ramp + rng.normal(0, 6, (48, 64, 3)), 0, 255).astype(np.uint8)
+    path = tmp_path / "lossless.mp4"
+    with media.VideoWriter(path, 64, 48, Fraction(25), crf=0) as writer:
+        for index in range(3):
+            writer.write(image, index / 25)
+    for frame in media.iter_frames(path):
+        grey = frame.image.astype(np.float32).mean(axis=2) - image.mean(axis=2)
+        assert abs(float(grey.mean())) < 0.3
+
+
 @pytest.mark.parametrize("case", ["missing", "not_media", "truncated", "folder"])
 def test_bad_input_gives_one_clear_line(case: str, faces_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "input.mp4"

@@ -57,6 +57,9 @@ def test_grain_is_added_to_a_smooth_face_up_to_the_frames_level() -> None:
     wanted = grain_level(grainy[..., 0].astype(np.float32), mask)
     assert abs(level - wanted) < 0.25 * wanted
     assert match_grain(grainy, smooth, mask, rng) is grainy  # never removed
+    # A face that already carries the frame's grain (an engine handing back the target's
+    # own face) gets none added on top.
+    assert match_grain(grainy, grainy, mask, rng) is grainy
 
 
 def test_a_dark_fold_on_the_skin_is_flattened_but_not_on_the_features() -> None:
