@@ -27,6 +27,14 @@ NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the 
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
 LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
 FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says nothing
+# Light on skin (a torch sweeping over a cheek): a pixel of the cheeks at least as
+# light as their median whose chroma lies within LIT_CHROMA (Mahalanobis) of their
+# lighter half's is lit skin.
+LIT_CHROMA = 2.5
+# The cheeks leave out the eyes grown by RIM_MARGIN of the crop (glasses' lower rims),
+# and the mouth and the chin grown by MOUTH_MARGIN.
+RIM_MARGIN, MOUTH_MARGIN = 0.06, 0.03
+BARE_SOFTNESS = 1.0  # pixels (of 64): the blur of the bare cheeks the net's marks give way to
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
 MARKED, OUTLINE_BAND = 0.25, 0.06
@@ -64,21 +72,70 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
     # reached only through the net's own marks).
     mouth = inside_loop(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
-    unlike = distance > NOT_SKIN
+    # The cheeks' skin, lit or not, is no object: it neither counts as unlike skin nor
+    # carries the net's weak guesses, nor starts a region (the net marks a torch-lit
+    # cheek at 0.2 to 0.6: grown, it kept the cheek in hard-edged patches). Its own marks
+    # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`).
+    bare = lit_skin(lab, points, shown) | (_cheeks(points, size) & (distance <= NOT_SKIN))
+    unlike = (distance > NOT_SKIN) & ~bare
     inside = mouth & unlike
     if inside.any():
         lips = _lips_distance(lab, points, probabilities, shown, inside)
         unlike[inside] = lips[inside] > NOT_SKIN
-    weak = (((probabilities > GROW) | unlike) & face & shown).astype(np.uint8)
+    weak = ((((probabilities > GROW) & ~bare) | unlike) & face & shown).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
     seeded = np.zeros(count, bool)
-    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth & shown])] = True
+    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth & ~bare & shown])] = True
     seeded[0] = False
     grown = seeded[labels] & (weak > 0)
     # Inside the mouth the net's marks count only as part of what reaches in from outside
     # it: alone they are its lip-line and teeth guesses.
     kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
+    # Nor do its marks on the cheeks' bare skin count (softened: the skin test is made
+    # pixel by pixel, and a hard-edged hole would be as jagged as the patches were).
+    kept *= 1.0 - cv2.GaussianBlur(bare.astype(np.float32), (0, 0), BARE_SOFTNESS)
     return from_outside(np.maximum(kept, grown.astype(np.float32)), points)
+
+
+def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """(R, R) bool: pixels of `lab` (R, R, 3) that are the cheeks' and nose's skin where
+    the light falls on it: at least as light as their median, with the chroma (a*, b*)
+    of their lighter half (a torch's light has its own hue: on clip 13 it takes a* from
+    6 to -4). Darker pixels never count (a brown fringe). `points`, `shown` as for
+    `skin_distance`."""
+    hull = _skin_reference(points, lab.shape[0])
+    reference = lab[hull & shown].astype(np.float64)
+    if len(reference) < 2 * FEWEST_COLOURS:
+        return np.zeros(lab.shape[:2], bool)
+    middle = float(np.median(reference[:, 0]))
+    chroma = reference[reference[:, 0] >= middle, 1:]
+    covariance = np.cov(chroma, rowvar=False) + np.diag([2.0, 2.0])
+    inverse = np.linalg.inv(covariance).astype(np.float32)
+    offset = lab[..., 1:].reshape(-1, 2).astype(np.float32) - chroma.mean(axis=0).astype(np.float32)
+    squared = ((offset @ inverse) * offset).sum(axis=1).reshape(lab.shape[:2])
+    return _cheeks(points, lab.shape[0]) & (lab[..., 0] >= middle) & (squared < LIT_CHROMA ** 2)
+
+
+def _cheeks(points: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) bool: the face below its eyes' centres, less a band along its outline,
+    round the eyes, the mouth and the chin under it (between the mouth's corners): the
+    skin that only light changes. Hair comes in over the temples and the jaw, a blonde
+    fringe is lit skin's colour, glasses' rims join the net's guesses at a fringe, and a
+    hand held at the mouth is skin too."""
+    regions = mesh_regions()
+    band = max(1, round(OUTLINE_BAND * size))
+    face = face_mask(points, size, forehead=False, erode=band) > 0.5
+    eyes = float(points[np.r_[regions.right_eye, regions.left_eye], 1].mean())
+    margin = max(1, round(MOUTH_MARGIN * size))
+    mouth = cv2.dilate(inside_loop(points, regions.lips_outer, size).astype(np.uint8),
+                       np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    left, right = sorted(points[list(MOUTH_CORNERS), 0])
+    chin = np.zeros((size, size), bool)
+    chin[round(float(points[regions.lips_outer, 1].max())):,
+         max(0, round(left) - margin):round(right) + margin + 1] = True
+    below = np.arange(size)[:, None] > eyes
+    eyes_around = eyes_and_brows(points, size, grow=max(1, round(RIM_MARGIN * size)))
+    return face & below & ~eyes_around & ~mouth & ~chin
 
 
 def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
