@@ -262,8 +262,9 @@ def test_a_torch_lit_cheek_is_not_an_occluder(extracted: Callable[..., Faceset],
     """Clip 13, real frames: where the torch lights his cheek most, the net marks it at
     0.2 to 0.6, and grown by colour from its surer marks that kept nearly half his face
     (0.44 to 0.49 of it below the brows in frames 10-12, 0.33 in 13) in hard-edged
-    patches of his own skin. The cheeks' bare skin carries no guesses now (0.28 to
-    0.35 in 10-12 are left, arcs along the outline and round the chin; 0.08 in 13)."""
+    patches of his own skin. The cheeks' bare skin carries no guesses now (0.25 to
+    0.31 in 10-12 are left: round the eyes, where glasses' rims are looked for, and an
+    arc round the chin, where hands are; 0.08 in 13)."""
     faceset = extracted(TORCH, write_crops=False)
     records = {r.frame: r for r in faceset.faces_of() if r.frame <= TORCH_LIT[-1]}
     masks = OcclusionMasks(OccluderModel(), worn={records[0].track: 0.0})
@@ -281,4 +282,4 @@ def test_a_torch_lit_cheek_is_not_an_occluder(extracted: Callable[..., Faceset],
         if frame.index >= TORCH_LIT[-1]:
             break
     assert len(shares) == len(TORCH_LIT)
-    assert np.mean(shares) < 0.33 and shares[-1] < 0.15, shares
+    assert np.mean(shares) < 0.3 and shares[-1] < 0.15, shares

@@ -98,11 +98,12 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
 
 
 def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """(R, R) bool: pixels of `lab` (R, R, 3) that are the cheeks' and nose's skin where
-    the light falls on it: at least as light as their median, with the chroma (a*, b*)
-    of their lighter half (a torch's light has its own hue: on clip 13 it takes a* from
-    6 to -4). Darker pixels never count (a brown fringe). `points`, `shown` as for
-    `skin_distance`."""
+    """(R, R) bool: pixels of `lab` (R, R, 3) on the cheeks (`_cheeks`, out to the
+    outline: the lit cheek reaches the jaw's edge) that are their skin where the light
+    falls on it: at least as light as the median of the cheeks and nose, with the chroma
+    (a*, b*) of their lighter half (a torch's light has its own hue: on clip 13 it takes
+    a* from 6 to -4). Darker pixels never count (hair at the temples, a beard's edge).
+    `points`, `shown` as for `skin_distance`."""
     hull = _skin_reference(points, lab.shape[0])
     reference = lab[hull & shown].astype(np.float64)
     if len(reference) < 2 * FEWEST_COLOURS:
@@ -113,17 +114,18 @@ def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndarr
     inverse = np.linalg.inv(covariance).astype(np.float32)
     offset = lab[..., 1:].reshape(-1, 2).astype(np.float32) - chroma.mean(axis=0).astype(np.float32)
     squared = ((offset @ inverse) * offset).sum(axis=1).reshape(lab.shape[:2])
-    return _cheeks(points, lab.shape[0]) & (lab[..., 0] >= middle) & (squared < LIT_CHROMA ** 2)
+    return (_cheeks(points, lab.shape[0], band=1) & (lab[..., 0] >= middle)
+            & (squared < LIT_CHROMA ** 2))
 
 
-def _cheeks(points: np.ndarray, size: int) -> np.ndarray:
-    """(size, size) bool: the face below its eyes' centres, less a band along its outline,
-    round the eyes, the mouth and the chin under it (between the mouth's corners): the
-    skin that only light changes. Hair comes in over the temples and the jaw, a blonde
-    fringe is lit skin's colour, glasses' rims join the net's guesses at a fringe, and a
-    hand held at the mouth is skin too."""
+def _cheeks(points: np.ndarray, size: int, band: int | None = None) -> np.ndarray:
+    """(size, size) bool: the face below its eyes' centres, less a band along its outline
+    (`band` pixels; None: OUTLINE_BAND), round the eyes, the mouth and the chin under it
+    (between the mouth's corners): the skin that only light changes. Hair comes in over
+    the temples and the jaw, a blonde fringe is lit skin's colour, glasses' rims join the
+    net's guesses at a fringe, and a hand held at the mouth is skin too."""
     regions = mesh_regions()
-    band = max(1, round(OUTLINE_BAND * size))
+    band = max(1, round(OUTLINE_BAND * size)) if band is None else band
     face = face_mask(points, size, forehead=False, erode=band) > 0.5
     eyes = float(points[np.r_[regions.right_eye, regions.left_eye], 1].mean())
     margin = max(1, round(MOUTH_MARGIN * size))
