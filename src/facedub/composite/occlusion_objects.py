@@ -61,8 +61,8 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     being unlike skin too."""
     size = probabilities.shape[0]
     distance = skin_distance(lab, points, shown)
-    face = face_mask(points, size, forehead=False) > 0.5
-    face &= ~eyes_and_brows(points, size, grow=max(1, size // 40))
+    whole = face_mask(points, size, forehead=False) > 0.5
+    face = whole & ~eyes_and_brows(points, size, grow=max(1, size // 40))
     # Seeds well inside the face: at its edge, hair and background are the other
     # modules' business (edge_occluders, the face mask's feather).
     inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
@@ -75,8 +75,12 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # The cheeks' skin, lit or not, is no object: it neither counts as unlike skin nor
     # carries the net's weak guesses, nor starts a region (the net marks a torch-lit
     # cheek at 0.2 to 0.6: grown, it kept the cheek in hard-edged patches). Its own marks
-    # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`).
-    bare = lit_skin(lab, points, shown) | (_cheeks(points, size) & (distance <= NOT_SKIN))
+    # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`);
+    # skin-coloured pixels count away from the outline, lit skin out to it (the lit
+    # cheek reaches the jaw's edge, hair at the temples is darker).
+    cheeks = _cheeks(points, size, mouth)
+    bare = (lit_skin(lab, points, shown, whole & cheeks)
+            | (inner & cheeks & (distance <= NOT_SKIN)))
     unlike = (distance > NOT_SKIN) & ~bare
     inside = mouth & unlike
     if inside.any():
@@ -91,19 +95,20 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # Inside the mouth the net's marks count only as part of what reaches in from outside
     # it: alone they are its lip-line and teeth guesses.
     kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
-    # Nor do its marks on the cheeks' bare skin count (softened: the skin test is made
-    # pixel by pixel, and a hard-edged hole would be as jagged as the patches were).
-    kept *= 1.0 - cv2.GaussianBlur(bare.astype(np.float32), (0, 0), BARE_SOFTNESS)
+    # Nor do its marks on the cheeks' bare skin count (softened inwards: the skin test is
+    # made pixel by pixel, and a hard-edged hole would be as jagged as the patches were).
+    plain = bare.astype(np.float32)
+    kept *= 1.0 - np.minimum(plain, cv2.GaussianBlur(plain, (0, 0), BARE_SOFTNESS))
     return from_outside(np.maximum(kept, grown.astype(np.float32)), points)
 
 
-def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """(R, R) bool: pixels of `lab` (R, R, 3) on the cheeks (`_cheeks`, out to the
-    outline: the lit cheek reaches the jaw's edge) that are their skin where the light
-    falls on it: at least as light as the median of the cheeks and nose, with the chroma
-    (a*, b*) of their lighter half (a torch's light has its own hue: on clip 13 it takes
-    a* from 6 to -4). Darker pixels never count (hair at the temples, a beard's edge).
-    `points`, `shown` as for `skin_distance`."""
+def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.ndarray
+             ) -> np.ndarray:
+    """(R, R) bool: pixels of `lab` (R, R, 3), among `where` (R, R) bool, that are the
+    skin of the cheeks and nose where the light falls on it: at least as light as their
+    median, with the chroma (a*, b*) of their lighter half (a torch's light has its own
+    hue: on clip 13 it takes a* from 6 to -4). Darker pixels never count (hair at the
+    temples, a beard's edge). `points`, `shown` as for `skin_distance`."""
     hull = _skin_reference(points, lab.shape[0])
     reference = lab[hull & shown].astype(np.float64)
     if len(reference) < 2 * FEWEST_COLOURS:
@@ -114,30 +119,26 @@ def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndarr
     inverse = np.linalg.inv(covariance).astype(np.float32)
     offset = lab[..., 1:].reshape(-1, 2).astype(np.float32) - chroma.mean(axis=0).astype(np.float32)
     squared = ((offset @ inverse) * offset).sum(axis=1).reshape(lab.shape[:2])
-    return (_cheeks(points, lab.shape[0], band=1) & (lab[..., 0] >= middle)
-            & (squared < LIT_CHROMA ** 2))
+    return where & (lab[..., 0] >= middle) & (squared < LIT_CHROMA ** 2)
 
 
-def _cheeks(points: np.ndarray, size: int, band: int | None = None) -> np.ndarray:
-    """(size, size) bool: the face below its eyes' centres, less a band along its outline
-    (`band` pixels; None: OUTLINE_BAND), round the eyes, the mouth and the chin under it
-    (between the mouth's corners): the skin that only light changes. Hair comes in over
-    the temples and the jaw, a blonde fringe is lit skin's colour, glasses' rims join the
-    net's guesses at a fringe, and a hand held at the mouth is skin too."""
+def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray) -> np.ndarray:
+    """(size, size) bool: below the eyes' centres, less round the eyes, the mouth
+    (`mouth`, (size, size) bool, inside its outer lip line) and the chin under it
+    (between the mouth's corners): where the face's skin is changed only by light. A
+    blonde fringe is lit skin's colour, glasses' rims join the net's guesses at a
+    fringe, and a hand held at the mouth is skin too."""
     regions = mesh_regions()
-    band = max(1, round(OUTLINE_BAND * size)) if band is None else band
-    face = face_mask(points, size, forehead=False, erode=band) > 0.5
     eyes = float(points[np.r_[regions.right_eye, regions.left_eye], 1].mean())
     margin = max(1, round(MOUTH_MARGIN * size))
-    mouth = cv2.dilate(inside_loop(points, regions.lips_outer, size).astype(np.uint8),
-                       np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    around = cv2.dilate(mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
     left, right = sorted(points[list(MOUTH_CORNERS), 0])
     chin = np.zeros((size, size), bool)
     chin[round(float(points[regions.lips_outer, 1].max())):,
          max(0, round(left) - margin):round(right) + margin + 1] = True
     below = np.arange(size)[:, None] > eyes
     eyes_around = eyes_and_brows(points, size, grow=max(1, round(RIM_MARGIN * size)))
-    return face & below & ~eyes_around & ~mouth & ~chin
+    return below & ~eyes_around & ~around & ~chin
 
 
 def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
