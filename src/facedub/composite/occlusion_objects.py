@@ -109,17 +109,17 @@ def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.n
     median, with the chroma (a*, b*) of their lighter half (a torch's light has its own
     hue: on clip 13 it takes a* from 6 to -4). Darker pixels never count (hair at the
     temples, a beard's edge). `points`, `shown` as for `skin_distance`."""
-    hull = _skin_reference(points, lab.shape[0])
-    reference = lab[hull & shown].astype(np.float64)
+    lit = np.zeros(lab.shape[:2], bool)
+    reference = lab[_skin_reference(points, lab.shape[0]) & shown].astype(np.float32)
     if len(reference) < 2 * FEWEST_COLOURS:
-        return np.zeros(lab.shape[:2], bool)
+        return lit
     middle = float(np.median(reference[:, 0]))
+    candidates = where & (lab[..., 0] >= middle)
     chroma = reference[reference[:, 0] >= middle, 1:]
-    covariance = np.cov(chroma, rowvar=False) + np.diag([2.0, 2.0])
-    inverse = np.linalg.inv(covariance).astype(np.float32)
-    offset = lab[..., 1:].reshape(-1, 2).astype(np.float32) - chroma.mean(axis=0).astype(np.float32)
-    squared = ((offset @ inverse) * offset).sum(axis=1).reshape(lab.shape[:2])
-    return where & (lab[..., 0] >= middle) & (squared < LIT_CHROMA ** 2)
+    inverse = np.linalg.inv(np.cov(chroma, rowvar=False) + np.diag([2.0, 2.0]))
+    offset = lab[candidates][:, 1:].astype(np.float32) - chroma.mean(axis=0)
+    lit[candidates] = ((offset @ inverse.astype(np.float32)) * offset).sum(axis=1) < LIT_CHROMA ** 2
+    return lit
 
 
 def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray) -> np.ndarray:
