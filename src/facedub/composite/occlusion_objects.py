@@ -27,6 +27,14 @@ NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the 
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
 LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
 FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says nothing
+# Light on skin (a torch sweeping over a cheek): a pixel of the cheeks at least as
+# light as their median whose chroma lies within LIT_CHROMA (Mahalanobis) of their
+# lighter half's is lit skin.
+LIT_CHROMA = 2.5
+# The cheeks leave out the eyes grown by RIM_MARGIN of the crop (glasses' lower rims),
+# and the mouth and the chin grown by MOUTH_MARGIN.
+RIM_MARGIN, MOUTH_MARGIN = 0.06, 0.03
+BARE_SOFTNESS = 1.0  # pixels (of 64): the blur of the bare cheeks the net's marks give way to
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
 MARKED, OUTLINE_BAND = 0.25, 0.06
@@ -53,8 +61,8 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     being unlike skin too."""
     size = probabilities.shape[0]
     distance = skin_distance(lab, points, shown)
-    face = face_mask(points, size, forehead=False) > 0.5
-    face &= ~eyes_and_brows(points, size, grow=max(1, size // 40))
+    whole = face_mask(points, size, forehead=False) > 0.5
+    face = whole & ~eyes_and_brows(points, size, grow=max(1, size // 40))
     # Seeds well inside the face: at its edge, hair and background are the other
     # modules' business (edge_occluders, the face mask's feather).
     inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
@@ -64,21 +72,73 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
     # reached only through the net's own marks).
     mouth = inside_loop(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
-    unlike = distance > NOT_SKIN
+    # The cheeks' skin, lit or not, is no object: it neither counts as unlike skin nor
+    # carries the net's weak guesses, nor starts a region (the net marks a torch-lit
+    # cheek at 0.2 to 0.6: grown, it kept the cheek in hard-edged patches). Its own marks
+    # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`);
+    # skin-coloured pixels count away from the outline, lit skin out to it (the lit
+    # cheek reaches the jaw's edge, hair at the temples is darker).
+    cheeks = _cheeks(points, size, mouth)
+    bare = (lit_skin(lab, points, shown, whole & cheeks)
+            | (inner & cheeks & (distance <= NOT_SKIN)))
+    unlike = (distance > NOT_SKIN) & ~bare
     inside = mouth & unlike
     if inside.any():
         lips = _lips_distance(lab, points, probabilities, shown, inside)
         unlike[inside] = lips[inside] > NOT_SKIN
-    weak = (((probabilities > GROW) | unlike) & face & shown).astype(np.uint8)
+    weak = ((((probabilities > GROW) & ~bare) | unlike) & face & shown).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
     seeded = np.zeros(count, bool)
-    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth & shown])] = True
+    seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth & ~bare & shown])] = True
     seeded[0] = False
     grown = seeded[labels] & (weak > 0)
     # Inside the mouth the net's marks count only as part of what reaches in from outside
     # it: alone they are its lip-line and teeth guesses.
     kept = np.where(mouth & ~grown, 0.0, probabilities).astype(np.float32)
+    # Nor do its marks on the cheeks' bare skin count (softened inwards: the skin test is
+    # made pixel by pixel, and a hard-edged hole would be as jagged as the patches were).
+    plain = bare.astype(np.float32)
+    kept *= 1.0 - np.minimum(plain, cv2.GaussianBlur(plain, (0, 0), BARE_SOFTNESS))
     return from_outside(np.maximum(kept, grown.astype(np.float32)), points)
+
+
+def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.ndarray
+             ) -> np.ndarray:
+    """(R, R) bool: pixels of `lab` (R, R, 3), among `where` (R, R) bool, that are the
+    skin of the cheeks and nose where the light falls on it: at least as light as their
+    median, with the chroma (a*, b*) of their lighter half (a torch's light has its own
+    hue: on clip 13 it takes a* from 6 to -4). Darker pixels never count (hair at the
+    temples, a beard's edge). `points`, `shown` as for `skin_distance`."""
+    lit = np.zeros(lab.shape[:2], bool)
+    reference = lab[_skin_reference(points, lab.shape[0]) & shown].astype(np.float32)
+    if len(reference) < 2 * FEWEST_COLOURS:
+        return lit
+    middle = float(np.median(reference[:, 0]))
+    candidates = where & (lab[..., 0] >= middle)
+    chroma = reference[reference[:, 0] >= middle, 1:]
+    inverse = np.linalg.inv(np.cov(chroma, rowvar=False) + np.diag([2.0, 2.0]))
+    offset = lab[candidates][:, 1:].astype(np.float32) - chroma.mean(axis=0)
+    lit[candidates] = ((offset @ inverse.astype(np.float32)) * offset).sum(axis=1) < LIT_CHROMA ** 2
+    return lit
+
+
+def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray) -> np.ndarray:
+    """(size, size) bool: below the eyes' centres, less round the eyes, the mouth
+    (`mouth`, (size, size) bool, inside its outer lip line) and the chin under it
+    (between the mouth's corners): where the face's skin is changed only by light. A
+    blonde fringe is lit skin's colour, glasses' rims join the net's guesses at a
+    fringe, and a hand held at the mouth is skin too."""
+    regions = mesh_regions()
+    eyes = float(points[np.r_[regions.right_eye, regions.left_eye], 1].mean())
+    margin = max(1, round(MOUTH_MARGIN * size))
+    around = cv2.dilate(mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    left, right = sorted(points[list(MOUTH_CORNERS), 0])
+    chin = np.zeros((size, size), bool)
+    chin[round(float(points[regions.lips_outer, 1].max())):,
+         max(0, round(left) - margin):round(right) + margin + 1] = True
+    below = np.arange(size)[:, None] > eyes
+    eyes_around = eyes_and_brows(points, size, grow=max(1, round(RIM_MARGIN * size)))
+    return below & ~eyes_around & ~around & ~chin
 
 
 def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
