@@ -155,11 +155,17 @@ def lens_zones(landmarks: np.ndarray, size: int, outer: bool = False) -> np.ndar
 def glasses_span(landmarks: np.ndarray, size: int) -> np.ndarray:
     """(size, size) uint8, 255 over what a pair of glasses spans: both lenses with their
     frames and the bridge between them (the convex hull of the two)."""
-    outer = lens_zones(landmarks, size, outer=True)
-    points = cv2.findNonZero(outer)
+    outer = lens_zones(landmarks, size, outer=True) > 0
     span = np.zeros((size, size), np.uint8)
-    if points is not None:
-        cv2.fillConvexPoly(span, cv2.convexHull(points), 255)
+    rows = np.flatnonzero(outer.any(axis=1))
+    if len(rows):
+        # The hull of the zones is the hull of each row's first and last pixel: a tenth
+        # of the points of all of them, which made this 2 ms at 512 px.
+        band = outer[rows]
+        left = band.argmax(axis=1)
+        right = size - 1 - band[:, ::-1].argmax(axis=1)
+        ends = np.concatenate([np.stack([left, rows], 1), np.stack([right, rows], 1)])
+        cv2.fillConvexPoly(span, cv2.convexHull(ends.astype(np.int32)), 255)
     return span
 
 

@@ -25,10 +25,15 @@ def face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True, erod
     `erode` shrinks the hard mask by that many pixels (negative grows it); `blur` is the
     feather width in pixels (Gaussian, applied after erosion).
     """
+    return feather(face_oval(face_landmarks, size, forehead), erode, blur)
+
+
+def face_oval(face_landmarks: np.ndarray, size: int, forehead: bool = True) -> np.ndarray:
+    """(size, size) uint8, 255 inside the face oval (see `face_mask`), 0 outside."""
     oval = _oval_points(face_landmarks, forehead)
     mask = np.zeros((size, size), dtype=np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(oval).astype(np.int32)), 255)
-    return feather(mask, erode, blur)
+    return mask
 
 
 def three_channels(weights: np.ndarray) -> np.ndarray:
