@@ -69,6 +69,7 @@ LINEAR_STEPS = 8192  # levels of the table back from linear light to sRGB
 VISIBLE = 0.5  # mirror triangles shown less than this (turned away) are not compared
 FEATURE_GROW = 1 / 96  # eyes, brows, lips, nostrils: grown by this share of the crop
 
+_LUMINANCE = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # linear RGB -> Y
 _CODES = np.arange(256, dtype=np.float64) / 255.0
 _SRGB_TO_LINEAR = np.where(_CODES <= 0.04045, _CODES / 12.92,
                            ((_CODES + 0.055) / 1.055) ** 2.4).astype(np.float32)
@@ -121,8 +122,7 @@ def _offset(linear: np.ndarray, lift: np.ndarray, weight: np.ndarray) -> float:
     """The log luminance taken off the whole lift so that the skin's mean lightness
     (CIELAB L, which goes with the cube root of luminance) where `weight` is stays as it
     was: the lift moves light between the sides and leaves the face as light as before."""
-    cube_root = np.cbrt(cv2.transform(linear, np.array([[0.2126, 0.7152, 0.0722]],
-                                                       np.float32)))
+    cube_root = np.cbrt(cv2.transform(linear, _LUMINANCE))
     before = float(np.sum(weight * cube_root))
     if before <= 1e-6:
         return 0.0
@@ -258,8 +258,7 @@ def _masked_blur(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndar
 
 
 def _log_luminance(linear: np.ndarray) -> np.ndarray:
-    luminance: np.ndarray = np.log(cv2.transform(linear, np.array(
-        [[0.2126, 0.7152, 0.0722]], np.float32)) + 1e-3)
+    luminance: np.ndarray = np.log(cv2.transform(linear, _LUMINANCE) + 1e-3)
     return luminance
 
 

@@ -18,6 +18,7 @@ scores below the mesh engine on the held-out faces; on ties the smaller gain win
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -77,14 +78,16 @@ def held_out(model: Refiner, inputs: torch.Tensor, truth: torch.Tensor,
 
 def choose_gains(faces: HeldOut) -> Gains:
     """The gate's gains that score best on `faces` (see the module docstring)."""
-    best_score, fine = -1.0, 0.0
-    for gain in GAIN_STEPS:
-        score = faces.kept(faces.refined((1.0, MID_GAIN, gain)))
-        if score > best_score + 1e-6:
-            best_score, fine = score, gain
-    best_score, low = -1.0, 0.0
-    for gain in GAIN_STEPS:
-        score = faces.whole(faces.refined((gain, MID_GAIN, fine)))
-        if score > best_score + 1e-6:
-            best_score, low = score, gain
+    fine = _best_gain(lambda gain: faces.kept(faces.refined((1.0, MID_GAIN, gain))))
+    low = _best_gain(lambda gain: faces.whole(faces.refined((gain, MID_GAIN, fine))))
     return low, MID_GAIN, fine
+
+
+def _best_gain(score: Callable[[float], float]) -> float:
+    """The gain of GAIN_STEPS that `score` rates highest; on ties the smaller."""
+    best_score, best = -1.0, 0.0
+    for gain in GAIN_STEPS:
+        value = score(gain)
+        if value > best_score + 1e-6:
+            best_score, best = value, gain
+    return best
