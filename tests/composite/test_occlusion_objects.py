@@ -287,7 +287,7 @@ def test_a_torch_lit_cheek_is_not_an_occluder(extracted: Callable[..., Faceset],
     (0.44 to 0.49 of it below the brows in frames 10-12, 0.33 in 13) in hard-edged
     patches of his own skin. The cheeks' bare skin carries no guesses (0.28 to 0.29 in
     10-12 were left, round the eyes, and 0.09 in 13), and for a track judged bare
-    neither does the skin round the eyes (0.10 to 0.11 in 10-12; 0.09 in 13, a patch on
+    neither does the skin round the eyes (0.10 in 10-12; 0.09 in 13, a patch on
     the lit side of the chin, where hands are looked for)."""
     faceset = extracted(TORCH, write_crops=False)
     shares = _torch_shares(faceset, faces_dir, TORCH_LIT, 0,
@@ -302,7 +302,7 @@ def test_a_bare_face_under_a_torch_keeps_no_rims(extracted: Callable[..., Facese
     single frames' evidence still counted and rims were drawn round both eyes (0.16 to
     0.27 of the skin round them kept). Now a track judged bare takes no single frame's
     evidence, the skin round its eyes is bare skin like the cheeks', and the net's marks
-    on its eyes and brows go no further than those on the skin beside them (0.06 to 0.08
+    on its eyes and brows go no further than those on the skin beside them (0.06 to 0.07
     kept: the hair at his temple)."""
     faceset = extracted(TORCH, write_crops=False)
     shares = _torch_shares(faceset, faces_dir, TORCH_EYES, 40, _round_the_eyes)
