@@ -165,7 +165,7 @@ class OcclusionMasks:
 
     model: OcclusionModel
     # Per track, how sure it is from the whole track that the face wears glasses
-    # (facedub.composite.glasses_tracks); the evidence of single frames only adds to it.
+    # (facedub.composite.glasses_tracks); where known, single frames' evidence is not used.
     worn: dict[int, float] = field(default_factory=dict)
     _tracks: dict[int, _Eased] = field(default_factory=dict)
 
@@ -198,7 +198,9 @@ class OcclusionMasks:
         # the frame shows (`shown`).
         half = to_lab(cv2.resize(fine, shown.shape[::-1], interpolation=cv2.INTER_AREA))
         half_landmarks = half_pixels(fine_landmarks)
-        objects = complete_by_colour(probabilities, half, half_landmarks, shown)
+        worn = self.worn.get(track)
+        objects = complete_by_colour(probabilities, half, half_landmarks, shown,
+                                     bare_eyes=worn is not None and worn <= WEARING_LOW)
         frames, bridge = glasses_frames(fine, fine_landmarks)
         rings = fit_rims(frames, fine_landmarks)
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
@@ -207,10 +209,11 @@ class OcclusionMasks:
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
         moving = self._moving(track, time, half, half_landmarks, shown)
         net = net_glasses_evidence(probabilities, half_landmarks)
-        # A track judged as a whole (glasses_tracks) does not take a single frame's bridge:
-        # that edge alone is often shading or compression (see its NET_CONFIRM).
-        worn = self.worn.get(track)
-        evidence = max(net, bridge) if worn is None else max(net, worn)
+        # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
+        # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
+        # marks the dark eye sockets of a bare face under a passing light as lenses (clip
+        # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out.
+        evidence = max(net, bridge) if worn is None else worn
         state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
                                                frames, rings, evidence, time))
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)

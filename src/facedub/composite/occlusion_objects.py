@@ -34,6 +34,10 @@ LIT_CHROMA = 2.5
 # The cheeks leave out the eyes grown by RIM_MARGIN of the crop (glasses' lower rims),
 # and the mouth and the chin grown by MOUTH_MARGIN.
 RIM_MARGIN, MOUTH_MARGIN = 0.06, 0.03
+# A bare face's eyes and brows are marked no further than EYE_REACH of the crop from
+# the marks on the skin around them (see `_eyes_with_their_skin`): one pixel at 64. At
+# three, clip 13's lit brows stayed, joined to the hair at his temple (frames 11, 57).
+EYE_REACH = 0.02
 BARE_SOFTNESS = 1.0  # pixels (of 64): the blur of the bare cheeks the net's marks give way to
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
@@ -49,13 +53,15 @@ DARK_GROW, DARK_STEPS = 0.12, 0.05
 
 
 def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.ndarray,
-                       shown: np.ndarray) -> np.ndarray:
+                       shown: np.ndarray, bare_eyes: bool = False) -> np.ndarray:
     """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
     is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
     where the net is sure. `lab` (R, R, 3) the canonical crop in CIELAB, `points` (the
     landmarks) in its pixels (see facedub.composite.occlusion_cues.half_pixels); `shown`
     (R, R) bool, its pixels inside the frame: nothing is learnt from, started in or grown
-    through the black fill where the frame's edge cuts the face.
+    through the black fill where the frame's edge cuts the face. `bare_eyes`: the face
+    is known to wear no glasses, so the skin round the eyes is bare skin too (see
+    `_cheeks`).
 
     Only the face itself grows (its oval with the forehead); eyes and brows never do,
     being unlike skin too."""
@@ -78,7 +84,7 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`);
     # skin-coloured pixels count away from the outline, lit skin out to it (the lit
     # cheek reaches the jaw's edge, hair at the temples is darker).
-    cheeks = _cheeks(points, size, mouth)
+    cheeks = _cheeks(points, size, mouth, bare_eyes)
     bare = (lit_skin(lab, points, shown, whole & cheeks)
             | (inner & cheeks & (distance <= NOT_SKIN)))
     unlike = (distance > NOT_SKIN) & ~bare
@@ -99,7 +105,23 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # made pixel by pixel, and a hard-edged hole would be as jagged as the patches were).
     plain = bare.astype(np.float32)
     kept *= 1.0 - np.minimum(plain, cv2.GaussianBlur(plain, (0, 0), BARE_SOFTNESS))
-    return from_outside(np.maximum(kept, grown.astype(np.float32)), points)
+    objects = np.maximum(kept, grown.astype(np.float32))
+    if bare_eyes:
+        objects = _eyes_with_their_skin(objects, points)
+    return from_outside(objects, points)
+
+
+def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`objects` (R, R) whose marks on the eyes and brows go no further than the marks on
+    the skin around them (EYE_REACH of the crop): what covers an eye or a brow covers the
+    skin beside it too, while the net's marks on bare eyes alone are dark sockets under
+    a passing light (clip 13: 0.6-0.7 on the brows and eyes, the lids' skin bare)."""
+    size = objects.shape[0]
+    zone = eyes_and_brows(points, size, grow=1)
+    reach = max(1, round(EYE_REACH * size))
+    around = cv2.dilate(np.where(zone, 0.0, objects).astype(np.float32),
+                        np.ones((2 * reach + 1,) * 2, np.uint8))
+    return np.where(zone, np.minimum(objects, around), objects).astype(np.float32)
 
 
 def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.ndarray
@@ -122,14 +144,21 @@ def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.n
     return lit
 
 
-def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray) -> np.ndarray:
+def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = False
+            ) -> np.ndarray:
     """(size, size) bool: below the eyes' centres, less round the eyes, the mouth
     (`mouth`, (size, size) bool, inside its outer lip line) and the chin under it
     (between the mouth's corners): where the face's skin is changed only by light. A
     blonde fringe is lit skin's colour, glasses' rims join the net's guesses at a
-    fringe, and a hand held at the mouth is skin too."""
+    fringe, and a hand held at the mouth is skin too.
+
+    `bare_eyes` (a track judged to wear no glasses): from the brows down, less the eyes
+    and brows themselves. A torch passing over a bare face makes dark sockets in lit
+    skin, which the net marks as lenses (clip 13, frames 52-58)."""
     regions = mesh_regions()
     eyes = float(points[np.r_[regions.right_eye, regions.left_eye], 1].mean())
+    if bare_eyes:
+        eyes = float(points[np.r_[regions.right_eyebrow, regions.left_eyebrow], 1].mean())
     margin = max(1, round(MOUTH_MARGIN * size))
     around = cv2.dilate(mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
     left, right = sorted(points[list(MOUTH_CORNERS), 0])
@@ -137,7 +166,8 @@ def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray) -> np.ndarray:
     chin[round(float(points[regions.lips_outer, 1].max())):,
          max(0, round(left) - margin):round(right) + margin + 1] = True
     below = np.arange(size)[:, None] > eyes
-    eyes_around = eyes_and_brows(points, size, grow=max(1, round(RIM_MARGIN * size)))
+    eyes_around = eyes_and_brows(points, size, grow=1 if bare_eyes
+                                 else max(1, round(RIM_MARGIN * size)))
     return below & ~eyes_around & ~around & ~chin
 
 
