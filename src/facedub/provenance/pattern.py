@@ -45,10 +45,10 @@ BANDPASS_SIGMA_CHIPS = 0.5  # Gaussian removed from the chip pattern, in chips
 RENDER_CHIP_PX = 8  # resolution of the master tile that frame patterns are resampled from
 READ_CHIP_PX = 4  # reading resolution
 _PATTERN_NAMES = ("sync", "data1", "data2")
-# Reading: local contrast over this Gaussian (reading pixels, a chip is 4) and the power
-# it divides by. 4 px and 1 (plain contrast normalisation) until 2026-12; 1.5 px and 1.5
-# read the same marks 10-27% stronger (BENCHMARKS.md, "Watermark robustness").
-_CONTRAST_SIGMA, _CONTRAST_POWER = 1.5, 1.5
+# Reading: local contrast over this Gaussian (reading pixels, a chip is 4), divided out to
+# the power 1.5 (`whitened_luma`). 4 px and power 1 (plain contrast normalisation) until
+# 2026-12; these read the same marks 10-27% stronger (BENCHMARKS.md, "Watermark robustness").
+_CONTRAST_SIGMA = 1.5
 
 
 def keyed_chips(key: bytes, label: str) -> np.ndarray:
@@ -133,7 +133,7 @@ def whitened_luma(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> reading-resolution whitened luminance, float32 in [-3, 3].
 
     The 3x3 local mean removes the picture's smooth content; dividing by local contrast
-    (over about a chip) to the power `_CONTRAST_POWER` weights each pixel by how little
+    (over about a chip) to the power 1.5 weights each pixel by how little
     picture there is to hide the mark: flat areas, where the picture is weakest against
     the mark, count most. The result is scaled to a median magnitude of 0.5 (so every
     frame weighs the same in a sum) and clipped, which tames what is left of edges.
@@ -144,9 +144,10 @@ def whitened_luma(image: np.ndarray) -> np.ndarray:
         luma = cv2.resize(luma, (cols, rows), interpolation=cv2.INTER_AREA)
     highpass = luma - cv2.blur(luma, (3, 3))
     contrast = np.sqrt(cv2.GaussianBlur(highpass * highpass, (0, 0), _CONTRAST_SIGMA)) + 0.5
-    weighted = highpass / contrast ** _CONTRAST_POWER
-    median = float(np.median(np.abs(weighted))) or 1.0
-    return np.clip(weighted * (0.5 / median), -3.0, 3.0).astype(np.float32)
+    weighted = highpass / (contrast * np.sqrt(contrast))
+    median = float(np.median(np.abs(weighted[::2, ::2]))) or 1.0  # a quarter is plenty
+    weighted *= 0.5 / median
+    return np.clip(weighted, -3.0, 3.0, out=weighted).astype(np.float32, copy=False)
 
 
 def fold(image: np.ndarray, scale_x: float, scale_y: float, tile_px: int) -> np.ndarray:
