@@ -19,11 +19,11 @@ Reading
 -------
 A frame's luminance is shrunk so a chip spans `READ_CHIP_PX` pixels, whitened (local
 high-pass, divided by local contrast to the power 1.5, so flat areas weigh most), then
-*folded*: every tile-sized block is summed
-onto one tile. A crop moves the tile's phase (found by circular correlation) and changes
-the tile's size relative to the frame (found by searching scales). Correlation is
-phase-only (SPOMF, Chen & Kalker): the fold's spectrum is flattened first, which makes
-the score a z-value against white noise whatever the picture holds.
+*folded*: every tile-sized block is summed onto one tile. A crop moves the tile's phase
+(found by circular correlation) and changes the tile's size relative to the frame (found
+by searching scales). Correlation is phase-only (SPOMF, Chen & Kalker): the fold's
+spectrum is flattened first, which makes the score a z-value against white noise whatever
+the picture holds.
 
 All arrays here are float32 unless said otherwise; images are (H, W) luminance.
 """
@@ -133,9 +133,9 @@ def whitened_luma(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> reading-resolution whitened luminance, float32 in [-3, 3].
 
     The 3x3 local mean removes the picture's smooth content; dividing by local contrast
-    (over about a chip) to the power 1.5 weights each pixel by how little
-    picture there is to hide the mark: flat areas, where the picture is weakest against
-    the mark, count most. The result is scaled to a median magnitude of 0.5 (so every
+    (over about a chip) to the power 1.5 weights each pixel by how little picture there
+    is to hide the mark: flat areas, where the picture is weakest against the mark, count
+    most. The result is scaled to a median magnitude of 0.5 (so every
     frame weighs the same in a sum) and clipped, which tames what is left of edges.
     """
     rows, cols = reading_size(*image.shape[:2])

@@ -48,7 +48,7 @@ class MaskShape:
 
     Texture hides the mark from the eye, but the reader weights flat areas most (there the
     picture hides the mark least from it too), and a face is mostly flat skin with a
-    little texture (1-1.5 levels), which SSIM and the eye read as noise. So the mark sits
+    little texture (1.2-1.6 levels), which SSIM and the eye read as noise. So the mark sits
     at an even floor over skin and flat background and rises only slowly with texture.
     """
 
