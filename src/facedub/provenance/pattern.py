@@ -18,11 +18,12 @@ Construction (what `watermark.py` embeds and reads)
 Reading
 -------
 A frame's luminance is shrunk so a chip spans `READ_CHIP_PX` pixels, whitened (local
-high-pass, divided by local contrast), then *folded*: every tile-sized block is summed
-onto one tile. A crop moves the tile's phase (found by circular correlation) and changes
-the tile's size relative to the frame (found by searching scales). Correlation is
-phase-only (SPOMF, Chen & Kalker): the fold's spectrum is flattened first, which makes
-the score a z-value against white noise whatever the picture holds.
+high-pass, divided by local contrast to the power 1.5, so flat areas weigh most), then
+*folded*: every tile-sized block is summed onto one tile. A crop moves the tile's phase
+(found by circular correlation) and changes the tile's size relative to the frame (found
+by searching scales). Correlation is phase-only (SPOMF, Chen & Kalker): the fold's
+spectrum is flattened first, which makes the score a z-value against white noise whatever
+the picture holds.
 
 All arrays here are float32 unless said otherwise; images are (H, W) luminance.
 """
@@ -44,6 +45,10 @@ BANDPASS_SIGMA_CHIPS = 0.5  # Gaussian removed from the chip pattern, in chips
 RENDER_CHIP_PX = 8  # resolution of the master tile that frame patterns are resampled from
 READ_CHIP_PX = 4  # reading resolution
 _PATTERN_NAMES = ("sync", "data1", "data2")
+# Reading: local contrast over this Gaussian (reading pixels, a chip is 4), divided out to
+# the power 1.5 (`whitened_luma`). 4 px and power 1 (plain contrast normalisation) until
+# 2026-12; these read the same marks 10-27% stronger (BENCHMARKS.md, "Watermark robustness").
+_CONTRAST_SIGMA = 1.5
 
 
 def keyed_chips(key: bytes, label: str) -> np.ndarray:
@@ -128,15 +133,21 @@ def whitened_luma(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> reading-resolution whitened luminance, float32 in [-3, 3].
 
     The 3x3 local mean removes the picture's smooth content; dividing by local contrast
-    stops edges and texture from outvoting the flat areas; clipping tames what is left.
+    (over about a chip) to the power 1.5 weights each pixel by how little picture there
+    is to hide the mark: flat areas, where the picture is weakest against the mark, count
+    most. The result is scaled to a median magnitude of 0.5 (so every
+    frame weighs the same in a sum) and clipped, which tames what is left of edges.
     """
     rows, cols = reading_size(*image.shape[:2])
     luma = luma_halved(image, min(rows, cols))
     if luma.shape != (rows, cols):
         luma = cv2.resize(luma, (cols, rows), interpolation=cv2.INTER_AREA)
     highpass = luma - cv2.blur(luma, (3, 3))
-    contrast = np.sqrt(cv2.GaussianBlur(highpass * highpass, (0, 0), 4.0)) + 0.5
-    return np.clip(highpass / contrast, -3.0, 3.0).astype(np.float32)
+    contrast = np.sqrt(cv2.GaussianBlur(highpass * highpass, (0, 0), _CONTRAST_SIGMA)) + 0.5
+    weighted = highpass / (contrast * np.sqrt(contrast))
+    median = float(np.median(np.abs(weighted[::2, ::2]))) or 1.0  # a quarter is plenty
+    weighted *= 0.5 / median
+    return np.clip(weighted, -3.0, 3.0, out=weighted).astype(np.float32, copy=False)
 
 
 def fold(image: np.ndarray, scale_x: float, scale_y: float, tile_px: int) -> np.ndarray:

@@ -39,9 +39,32 @@ log = logging.getLogger(__name__)
 FACEDUB_TAG = 0xFD0B  # the 16 high bits of every facedub payload
 DEFAULT_KEY = b"facedub-watermark-v1"
 MIN_PSNR_DB = 40.5  # the mark's energy is capped so PSNR never falls below this
-# Amplitude in luma levels per unit of local texture (RMS of the high-passed luminance):
-# texture hides noise, flat skin and sky do not.
-_MASK_GAIN, _MASK_FLOOR, _MASK_CEILING = 1.0, 0.5, 6.0
+
+
+@dataclass(frozen=True)
+class MaskShape:
+    """How the mark's amplitude follows the picture: `gain` luma levels per unit of local
+    texture (RMS of the high-passed luminance), never below `floor` nor above `ceiling`.
+
+    Texture hides the mark from the eye, but the reader weights flat areas most (there the
+    picture hides the mark least from it too), and a face is mostly flat skin with a
+    little texture (1.2-1.6 levels), which SSIM and the eye read as noise. So the mark sits
+    at an even floor over skin and flat background and rises only slowly with texture.
+    """
+
+    gain: float
+    floor: float
+    ceiling: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.floor <= self.ceiling or self.gain < 0.0:
+            raise FacedubError(f"watermark mask {self}: need 0 < floor <= ceiling, gain >= 0")
+
+
+# Marks made before 2026-12 (v1): full texture gain, half a level on flat areas. Their
+# outputs still read (tests/provenance/test_watermark.py), with more margin than before.
+MASK_V1 = MaskShape(gain=1.0, floor=0.5, ceiling=6.0)
+MASK = MaskShape(gain=0.6, floor=0.8, ceiling=6.0)
 _MASK_SHORT_SIDE = 256  # texture is measured after 2x halvings down to 256..511 px
 _DATA_MIN_Z = 3.5  # a byte is trusted when its peak clears this z and its runner-up
 _DATA_MIN_MARGIN = 0.75  # by this much
@@ -119,8 +142,9 @@ class WatermarkEmbedder:
     """Adds one payload's mark to frames. Owns a per-frame-size pattern cache."""
 
     def __init__(self, payload: WatermarkPayload, key: bytes = DEFAULT_KEY,
-                 min_psnr_db: float = MIN_PSNR_DB) -> None:
+                 min_psnr_db: float = MIN_PSNR_DB, mask: MaskShape = MASK) -> None:
         self.payload = payload
+        self.mask = mask
         keyed = _keyed_patterns(key)
         chips = pt.tile_chips(keyed.sync, keyed.data, payload.symbols)
         self._master = pt.render_tile(chips, pt.RENDER_CHIP_PX)
@@ -153,7 +177,7 @@ class WatermarkEmbedder:
         texture = np.sqrt(cv2.GaussianBlur(energy, (0, 0), 1.0))
         # Erode so the strong mark of an edge does not spill onto the flat skin beside it.
         texture = cv2.GaussianBlur(cv2.erode(texture, np.ones((4, 4), np.uint8)), (0, 0), 1.0)
-        amplitude = np.clip(_MASK_GAIN * texture, _MASK_FLOOR, _MASK_CEILING)
+        amplitude = np.clip(self.mask.gain * texture, self.mask.floor, self.mask.ceiling)
         rms = float(np.sqrt(np.mean(amplitude * amplitude)))
         if rms > self._max_rms:
             amplitude *= self._max_rms / rms
