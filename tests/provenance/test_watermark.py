@@ -3,7 +3,6 @@ through (numbers measured by benchmarks/watermark_robustness.py; asserted with m
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -56,18 +55,13 @@ def test_payload_rejects_out_of_range_job_ids(job_id: int) -> None:
         WatermarkPayload(job_id)
 
 
-def test_embedding_is_invisible_and_fast(faces_dir: Path) -> None:
+def test_embedding_is_invisible_and_deterministic(faces_dir: Path) -> None:
     frame = next(media.iter_frames(faces_dir / "clip_liveportrait_d10_woman_expressions.mp4"))
     embedder = WatermarkEmbedder(PAYLOAD)
     marked = embedder.embed(frame.image)
     assert marked.shape == frame.image.shape and marked.dtype == np.uint8
     assert psnr(frame.image, marked) >= 40.0
     assert np.array_equal(marked, embed_watermark(frame.image, PAYLOAD))  # deterministic
-    start = time.perf_counter()
-    for _ in range(10):
-        embedder.embed(frame.image)
-    # About 1-2 ms at 512 px on the 2-core CI machine; the bound only catches regressions.
-    assert (time.perf_counter() - start) / 10 < 0.03
 
 
 def test_marked_video_reads_back_with_its_payload(marked_video: Path) -> None:
