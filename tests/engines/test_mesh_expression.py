@@ -200,6 +200,22 @@ def test_closed_target_lips_are_the_targets(smiling: Faceset, closed_mouth: Targ
     assert float(np.median(difference[around])) < 12.0
 
 
+def test_a_closed_lipped_smile_keeps_its_lips_on_a_closed_mouth() -> None:
+    """A slight closed-lipped smile (the border photo's, 0.33) onto a still, closed mouth
+    keeps the source's own lips; onto a dropped jaw the target's lips show as before, and
+    a broad smile still gives way to them on a closed mouth."""
+    def shapes(**values: float) -> np.ndarray:
+        vector = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+        for name, value in values.items():
+            vector[BLENDSHAPE_NAMES.index(name)] = value
+        return vector
+
+    slight = shapes(mouthSmileLeft=0.33, mouthSmileRight=0.23)
+    assert target_lips_share(slight, shapes()) == 0.0
+    assert target_lips_share(slight, shapes(jawOpen=0.4)) == 1.0
+    assert target_lips_share(shapes(mouthSmileLeft=0.97), shapes()) == 1.0
+
+
 def _skin_disc(fold: bool) -> tuple[np.ndarray, np.ndarray]:
     """A skin-coloured disc on dark hair (and its skin mask), with or without a soft dark
     fold down its left half, 27 px from the hair."""
