@@ -200,6 +200,33 @@ def test_closed_target_lips_are_the_targets(smiling: Faceset, closed_mouth: Targ
     assert float(np.median(difference[around])) < 12.0
 
 
+def _shapes(**values: float) -> np.ndarray:
+    """A (52,) blendshape vector, 0 but for `values`."""
+    vector = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    for name, value in values.items():
+        vector[BLENDSHAPE_NAMES.index(name)] = value
+    return vector
+
+
+def test_a_closed_lipped_smile_keeps_its_lips_on_a_closed_mouth() -> None:
+    """A slight closed-lipped smile (the border photo's, 0.33) onto a still, closed mouth
+    keeps the source's own lips; onto a dropped jaw the target's lips show as before, and
+    a broad smile still gives way to them on a closed mouth."""
+    slight = _shapes(mouthSmileLeft=0.33, mouthSmileRight=0.23)
+    assert target_lips_share(slight, _shapes()) == 0.0
+    assert target_lips_share(slight, _shapes(jawOpen=0.4)) == 1.0
+    assert target_lips_share(_shapes(mouthSmileLeft=0.97), _shapes()) == 1.0
+
+
+def test_a_slight_expression_keeps_its_lines() -> None:
+    """The source's lines fade for what it shows clearly (a shout's jaw, 0.79, onto a mouth
+    half open), hardly for a slight closed smile (0.33): those lines are its own face."""
+    still = _shapes()
+    assert region_weights(_shapes(mouthSmileLeft=0.33), still).fade["cheeks"] < 0.05
+    assert region_weights(_shapes(jawOpen=0.79), _shapes(jawOpen=0.41)).fade["cheeks"] > 0.3
+    assert region_weights(_shapes(mouthSmileLeft=0.97), still).fade["cheeks"] == 1.0
+
+
 def _skin_disc(fold: bool) -> tuple[np.ndarray, np.ndarray]:
     """A skin-coloured disc on dark hair (and its skin mask), with or without a soft dark
     fold down its left half, 27 px from the hair."""

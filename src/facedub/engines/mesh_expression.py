@@ -91,10 +91,15 @@ LINE_REGIONS = (
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
-# FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly; the border photo's
-# slight smile, 0.33, a little).
+# FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
+# The source's lines fade only for expressions it shows clearly: not below the first
+# value of its own blendshape, wholly from the second. A slight expression's lines are part
+# of who it is: the border photo's slight smile (0.33) faded the cheeks and eye corners by
+# a quarter, the cheeks' whole band both ways, on every frame the target did not smile,
+# and face recognition read the target.
+SHOWN_BY_SOURCE = (0.3, 0.5)
 # A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
 # its usual on (not below the first, wholly from the second).
 SHOWN = (0.1, 0.3)
@@ -136,9 +141,10 @@ class LineWeights:
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
                    target_usual: np.ndarray | None = None) -> LineWeights:
     """`LineWeights` from (52,) blendshape vectors: per region the largest signed
-    difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE. The target's
-    excess counts only as far as it is also above `target_usual` (the track's usual
-    values, see `UsualExpression`; None: not known)."""
+    difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE (for `fade`,
+    times how clearly the source shows it, `SHOWN_BY_SOURCE`). The target's excess counts
+    only as far as it is also above `target_usual` (the track's usual values, see
+    `UsualExpression`; None: not known)."""
     fade, deepen, lift = {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
@@ -146,7 +152,9 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
         excess = target - source
         if target_usual is not None:
             excess = np.minimum(excess, target - target_usual[keys])
-        fade[region.name] = _ramp(float((source - target).max()))
+        low, high = SHOWN_BY_SOURCE
+        clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
+        fade[region.name] = float((_ramps(source - target) * clearly).max())
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
             shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
@@ -159,7 +167,11 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
 
 
 def _ramp(difference: float) -> float:
-    return float(np.clip((difference - UNCHANGED) / (FULL_CHANGE - UNCHANGED), 0.0, 1.0))
+    return float(_ramps(np.asarray(difference)))
+
+
+def _ramps(differences: np.ndarray) -> np.ndarray:
+    return np.clip((differences - UNCHANGED) / (FULL_CHANGE - UNCHANGED), 0.0, 1.0)
 
 
 class UsualExpression:

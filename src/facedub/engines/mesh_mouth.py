@@ -10,7 +10,8 @@ as far as they are joined to the inner loop.
 The target's own lips replace the source's where the source's mouth is more open, wider
 or more smiling than the target's (`target_lips_share`, `lips_mask`), and so does the skin
 just around them: a smile's corners pulled up and out stay in the skin beside the lips and
-read as a smile on the target's closed ones.
+read as a smile on the target's closed ones. Not for a closed-lipped smile onto a closed
+mouth: those lips are the source's own, and who the source is.
 """
 
 from __future__ import annotations
@@ -125,18 +126,33 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
 LIP_BLENDSHAPES = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft",
                    "mouthStretchRight", "mouthLowerDownLeft", "mouthLowerDownRight",
                    "mouthUpperUpLeft", "mouthUpperUpRight")
+_SMILES = np.array([name.startswith("mouthSmile") for name in LIP_BLENDSHAPES])
 LIPS_UNCHANGED = 0.1  # largest excess of the source's lip blendshapes that keeps its lips
 LIPS_FULL_CHANGE = 0.3  # ... and from this on the lips are wholly the target's
+# A closed-lipped smile onto a closed mouth is no stretched lip over teeth: the smile's
+# excess counts this much less while the target's jawOpen is below the first value (and
+# fully again from the second). Its own lips are part of who the source is: the border
+# photo's slight smile (0.33) put the target's lips and the skin around them on every
+# frame the target did not smile, and face recognition read the target (nearer the source
+# 29 of 60 frames, 45 without). An open target keeps the full rule: the webcam source's
+# closed smile over d18's dropped jaw read as a mouth barely open.
+CLOSED_SMILE_ALLOWANCE = 0.25
+TARGET_MOUTH_CLOSED = (0.1, 0.25)
 
 
 def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
                       ) -> float:
     """0..1: how much of the target's own lips to show, from two (52,) blendshape vectors:
-    the largest excess of the source's LIP_BLENDSHAPES over the target's, ramped from
-    LIPS_UNCHANGED to LIPS_FULL_CHANGE."""
+    the largest excess of the source's LIP_BLENDSHAPES over the target's (a smile's less
+    CLOSED_SMILE_ALLOWANCE onto a closed mouth), ramped from LIPS_UNCHANGED to
+    LIPS_FULL_CHANGE."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES]
-    excess = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
-    return float(np.clip((excess - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
+    excess = source_blendshapes[keys] - target_blendshapes[keys]
+    low, high = TARGET_MOUTH_CLOSED
+    jaw = float(target_blendshapes[BLENDSHAPE_NAMES.index("jawOpen")])
+    closed = 1.0 - float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
+    largest = float(np.where(_SMILES, excess - CLOSED_SMILE_ALLOWANCE * closed, excess).max())
+    return float(np.clip((largest - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
                          0.0, 1.0))
 
 
