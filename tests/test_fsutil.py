@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from facedub.errors import FacedubError
 from facedub.fsutil import (
     atomic_path,
+    exclusive_lock,
     read_json_object,
     sha256_file,
     sha256_listing,
@@ -80,3 +82,24 @@ def test_json_objects_are_checked_for_their_format(tmp_path: Path) -> None:
     path.write_text("{broken")
     with pytest.raises(FacedubError, match=r"not valid JSON.*extract again"):
         read_json_object(path, "facedub-faceset", "faceset", "extract again")
+
+
+def test_a_held_lock_makes_the_next_holder_wait(tmp_path: Path) -> None:
+    lock = tmp_path / ".work.lock"
+    order: list[str] = []
+    waiting = threading.Event()
+
+    def second_holder() -> None:
+        with exclusive_lock(lock, on_wait=waiting.set):
+            order.append("second")
+
+    with exclusive_lock(lock):
+        thread = threading.Thread(target=second_holder)
+        thread.start()
+        assert waiting.wait(timeout=30)  # it found the lock held
+        order.append("first")
+    thread.join(timeout=30)
+    assert order == ["first", "second"]
+    with exclusive_lock(lock, on_wait=lambda: order.append("waited")):
+        pass  # free again: no wait
+    assert order == ["first", "second"]

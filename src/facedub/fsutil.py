@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,29 @@ def _new_sibling(path: Path) -> Path:
         os.close(fd)
         return tmp
     raise FacedubError(f"{path.parent}: could not create a temporary file beside {path.name}")
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_file: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file` (created if missing) for the block; a second
+    holder, in another process or another thread, waits until the first is done.
+    `on_wait` is called once, before waiting, if the lock is held elsewhere.
+
+    The file is never removed: unlinking a lock file while a waiter holds it open would
+    let a third process lock a new file of the same name beside the waiter. Closing the
+    descriptor releases the lock, also when the process dies.
+    """
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -1,5 +1,6 @@
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from facedub.errors import FacedubError
 from facedub.extract import extract
 from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import ExplicitContentError
+from facedub.extract.workspace import analysed
 from facedub.faceset import Faceset, load_faceset
 from facedub.progress import NoProgress
 
@@ -160,3 +162,17 @@ def test_explicit_input_is_refused_and_nothing_is_left(faces_dir: Path, tmp_path
         extract(faces_dir / D3, out, ExtractConfig(max_frames=40, crop_size=64),
                 detector=_FlagsEverything())
     assert not out.exists()
+
+
+def test_two_swaps_of_one_target_at_once_share_one_analysis(faces_dir: Path,
+                                                           tmp_path: Path) -> None:
+    # Unlocked, both wrote every frame into the shared work folder: 2x the records, the
+    # track split in two, frames of the chosen person lost.
+    config = ExtractConfig(max_frames=12, crop_size=64)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(analysed, faces_dir / D3, tmp_path / "work", config)
+                for _ in range(2)]
+        facesets = [run.result() for run in runs]
+    for faceset in facesets:
+        assert faceset.meta.frames_analysed == 12
+        assert sorted(record.frame for record in faceset.faces_of()) == list(range(12))

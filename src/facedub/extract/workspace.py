@@ -1,13 +1,16 @@
 """Analyses that later commands reuse, kept in a work folder keyed by the input's content.
 
 `facedub swap` analyses its target and source through here, so running it again with
-other compositing options (or after Ctrl-C) skips the analysis already done.
+other compositing options (or after Ctrl-C) skips the analysis already done. Swaps that
+run at the same time (a batch, the web app, two terminals) share the folder: one analyses
+an input while the others wait for it, then reuse its analysis.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,8 +19,10 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.run import extract, open_source
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.faceset import Faceset, is_faceset, load_faceset
-from facedub.fsutil import sha256_file
+from facedub.fsutil import exclusive_lock, sha256_file
 from facedub.progress import Progress
+
+log = logging.getLogger(__name__)
 
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,
@@ -36,4 +41,9 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
     folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    return extract(media, folder, config, progress, detector).faceset
+    # Unlocked, two swaps of one input at once both wrote every frame into the folder:
+    # each frame twice, split into dozens of tracks, and frames of the chosen person lost.
+    with exclusive_lock(Path(work_dir) / f".{folder.name}.lock",
+                        on_wait=lambda: log.info("waiting for another facedub analysing %s",
+                                                 source.path.name)):
+        return extract(media, folder, config, progress, detector).faceset
