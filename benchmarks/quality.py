@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -173,7 +174,18 @@ def run_swap(pair: Pair, source: Path, target: Path, engine: str, extra: list[st
     if done.returncode != 0 or not out.is_file():
         lines = (done.stderr or done.stdout).strip().splitlines()
         return seconds, f"exit {done.returncode}: {lines[-1] if lines else 'no output'}"
+    _warn_of_unswapped_frames(pair, engine, done.stdout)
     return seconds, ""
+
+
+def _warn_of_unswapped_frames(pair: Pair, engine: str, swap_output: str) -> None:
+    """Frames the swap passed through score as the target: say so beside the numbers (a
+    broken cached analysis once passed 40 of 150 frames through unnoticed)."""
+    counts = re.search(r"(\d+)/(\d+) frames swapped", swap_output)
+    if counts and int(counts[1]) < int(counts[2]):
+        log.warning("%s / %s: %s of %s frames swapped, the rest passed through unchanged "
+                    "(no face of the chosen person found there)", pair.name, engine,
+                    counts[1], counts[2])
 
 
 def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: bool,
