@@ -126,3 +126,27 @@ def test_a_dark_sources_pale_lids_do_not_become_pale_patches() -> None:
         assert (lift > 15) == pale and (blue > 6) == pale
     crease = on_lids[background[1], background[0], 0] - on_lids[90, 40, 0]
     assert crease > 10
+
+
+def test_the_face_shows_the_targets_mean_tone_where_it_is_blended_in() -> None:
+    """A target brighter and paler in its middle than at its rim, a flatly lit source:
+    the low-pass averages middle and rim, so the middle (what a feathered blend shows)
+    came out darker and warmer than the target's; levelled on what shows, it is not."""
+    yy, xx = np.mgrid[:SIZE, :SIZE].astype(np.float32)
+    radius = np.hypot(yy - SIZE / 2, xx - SIZE / 2) / (SIZE / 2)
+    target_lab = to_lab(_skin(150, 0))
+    target_lab[..., 0] += 12.0 * (0.5 - radius)  # lit in the middle, shaded at the rim
+    target_lab[..., 1] += 4.0 * (radius - 0.5)  # and warmer where shaded
+    source_lab = to_lab(_skin(200, 1))
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    alpha = np.clip((0.6 - radius) / 0.2, 0.0, 1.0).astype(np.float32)  # the feathered face
+    sigma = SIZE / 8
+
+    def offset(result: np.ndarray) -> np.ndarray:
+        weighted = np.einsum("hwc,hw->c", result - target_lab, alpha)
+        return np.asarray(weighted / alpha.sum())
+
+    plain = offset(carry_detail(source_lab, target_lab, mask, sigma))
+    levelled = offset(carry_detail(source_lab, target_lab, mask, sigma, shown=alpha))
+    assert plain[0] < -1.0 and plain[1] > 0.3  # the fault: darker and warmer where shown
+    assert np.abs(levelled).max() < 0.3

@@ -68,8 +68,8 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sigma: float, chroma_detail: float = CHROMA_DETAIL,
-                 skin: np.ndarray | None = None, lids: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 skin: np.ndarray | None = None, lids: np.ndarray | None = None,
+                 shown: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -77,6 +77,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     softly), and its fine detail is limited by SKIN_FLOOR instead of DETAIL_FLOOR.
     Where `lids` (S, S) in [0, 1] is given, the face's lightness detail is brighter by at
     most LID_BRIGHT (softly) and only LID_CHROMA of its chroma detail is kept.
+    Where `shown` (S, S) in [0, 1] is given (the blend's alpha times the bare skin,
+    `bare_weights`), the result's mean there is moved to the target's (`_level`).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -125,7 +127,31 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     chroma_a = smooth[4] + smooth[8] * (face[1] - smooth[1])
     chroma_b = smooth[5] + smooth[8] * (face[2] - smooth[2])
     result: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
+    if shown is not None:
+        result -= _level(result, target_half, shown)
     return result
+
+
+def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """(3,) float32: the mean Lab of `result` minus the target's, weighted by `shown`
+    (at quarter size: a mean needs no more).
+
+    The split at sigma gives the target's light only on average over sigma: its face is
+    brighter and paler in the middle than at the rim (turned away, shadowed), the low-pass
+    averages them, and a source lit flatter than that brings no middle band to undo it.
+    So the face's middle came out darker and warmer than the target's and its rim
+    brighter; the feathered blend keeps most of the rim the target's own, so what shows
+    was darker and warmer (headturn-woman: the bare skin 1.1 L darker, a +1.1, b +0.9
+    against the target's). Levelled on what shows, the mean is the target's again."""
+    quarter = max(8, result.shape[0] // 4)
+    weights = _resized(shown, quarter)
+    total = float(weights.sum())
+    if total < 1.0:
+        return np.zeros(3, dtype=np.float32)
+    difference = _resized(result, quarter) - _resized(target_half, quarter)
+    level: np.ndarray = (np.einsum("hwc,hw->c", difference, weights) / total
+                         ).astype(np.float32)
+    return level
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -135,6 +161,25 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     quarter size: it is a smooth weight."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    weights: np.ndarray = cv2.resize((1.0 - _features(points, small))
+                                     * _fold_zones(points, small),
+                                     (size, size), interpolation=cv2.INTER_LINEAR)
+    return weights
+
+
+def bare_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 on the bare skin, 0 on the features (eyes with their lids, brows,
+    nostrils, lips and the upper lip, grown as in `skin_weights`), soft in between; built
+    at quarter size."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    weights: np.ndarray = cv2.resize(1.0 - _features(points, small), (size, size),
+                                     interpolation=cv2.INTER_LINEAR)
+    return weights
+
+
+def _features(points: np.ndarray, small: int) -> np.ndarray:
+    """(s, s) float32: eyes, brows, nostrils, lips and the upper lip, grown and softened."""
     regions = mesh_regions()
     eyes = np.zeros((small, small), dtype=np.float32)
     for loop in (regions.left_eye, regions.right_eye):
@@ -147,10 +192,8 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     # The lids and brows reach well past their outlines; the mouth's corners do not (a
     # smile's fold ends there).
     features = np.maximum(_grown(eyes, small * EYES_GROW), _grown(mouth, small * MOUTH_GROW))
-    features = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
-    weights: np.ndarray = cv2.resize((1.0 - features) * _fold_zones(points, small),
-                                     (size, size), interpolation=cv2.INTER_LINEAR)
-    return weights
+    softened: np.ndarray = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
+    return softened
 
 
 def lid_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
