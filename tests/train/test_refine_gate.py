@@ -57,7 +57,7 @@ def test_a_closed_gate_returns_the_mesh_face_whatever_the_weights() -> None:
     model.set_gains((0.0, 0.0, 0.0))
     assert torch.equal(model(x), x[:, :3])
     model.set_gains((0.0, 0.0, 1.0))  # only the fine band of its correction
-    fine = model.bands(model.parts(x)[1])[2]
+    fine = model.bands(model.correction(x))[2]
     assert torch.allclose(model(x), (x[:, :3] + fine).clamp(0, 1), atol=1e-6)
     with pytest.raises(FacedubError, match="three values from 0 to 1"):
         model.set_gains((0.0, 1.5, 1.0))
@@ -75,9 +75,9 @@ def _held_out(helps: bool) -> HeldOut:
     _, mid_other, fine_other = model.bands(0.1 * torch.randn(4, 3, 128, 128,
                                                              generator=generator))
     bands = (-mid_error, -fine_error) if helps else (mid_other, fine_other)
-    inputs = truth + mid_error + fine_error
-    return HeldOut(inputs=inputs, truth=truth, mask=torch.ones(4, 1, 128, 128),
-                   bands=(torch.zeros_like(truth), *bands), base=inputs)
+    return HeldOut(inputs=truth + mid_error + fine_error, truth=truth,
+                   mask=torch.ones(4, 1, 128, 128),
+                   bands=(torch.zeros_like(truth), *bands))
 
 
 @pytest.mark.parametrize("helps", [True, False])

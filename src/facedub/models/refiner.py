@@ -21,14 +21,6 @@ keeps the mid band closed and chooses the low and fine gains on held-out faces
 (train/refine_gate.py); they are saved beside the best weights (best.json), not in them,
 and baked into an exported graph. Gains (1, 1, 1), the
 default and always while training, leave the correction whole.
-
-With `RefinerArgs.flow` > 0 the refiner also moves the mesh face's pixels before adding
-its correction: a displacement field, bounded to `flow` pixels at R (tanh), smoothed
-(FLOW_SIGMA) and zero outside the mesh mask, resamples the input's colour. The mesh
-engine's largest error on a self-swap is where its texture's creases land (lids, lips:
-3-5 px at 512 off the target's, BENCHMARKS.md), which a pixel correction can only blur
-when unsure; a warp cannot blur, and when unsure it stays still. The band gate acts on
-the correction alone.
 """
 
 from __future__ import annotations
@@ -38,7 +30,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional
 
 from facedub.errors import FacedubError
 from facedub.models.layers import gaussian_matrix
@@ -51,8 +42,6 @@ Gains = tuple[float, float, float]  # of the correction's low, mid and fine band
 WHOLE: Gains = (1.0, 1.0, 1.0)
 LOW_DIVISOR = 16.0  # low band: sigma = R / 16, as the compositor's detail low-pass
 FINE_SIGMA = 1.5  # fine band: what this Gaussian (pixels at R) removes
-FLOW_SIGMA = 1.5  # the displacement field is smoothed by this Gaussian (pixels at R)
-MAX_FLOW = 8.0
 
 
 @dataclass(frozen=True)
@@ -62,14 +51,12 @@ class RefinerArgs:
     `res`: side of the square input in pixels (128 or 256). `width`: channels at full
     resolution (doubling at every level down). `levels`: how many times the U-Net halves
     the image; the receptive field must span the face to fix its colour and light, so 4
-    at 128 px (the coarsest level sees 8 x 8 cells). `flow`: the largest displacement of
-    the input's pixels, in pixels at `res` (0: no warp, a pixel correction alone).
+    at 128 px (the coarsest level sees 8 x 8 cells).
     """
 
     res: int = 128
     width: int = 8
     levels: int = 4
-    flow: float = 0.0
 
     def __post_init__(self) -> None:
         if self.res not in REFINER_RESOLUTIONS:
@@ -79,19 +66,16 @@ class RefinerArgs:
             raise FacedubError(f"refiner width {self.width}: use a value from 4 to 256")
         if not 1 <= self.levels <= 5:
             raise FacedubError(f"refiner levels {self.levels}: use a value from 1 to 5")
-        if not 0.0 <= self.flow <= MAX_FLOW:
-            raise FacedubError(f"refiner flow {self.flow}: use a value from 0 to {MAX_FLOW:g}")
 
-    def to_json(self) -> dict[str, float]:
+    def to_json(self) -> dict[str, int]:
         return asdict(self)
 
 
 def refiner_args_from_json(data: Any) -> RefinerArgs:
     """RefinerArgs from their saved JSON form; FacedubError if malformed."""
     try:
-        # Refiners saved before the warp existed have no "flow": none.
         return RefinerArgs(res=int(data["res"]), width=int(data["width"]),
-                           levels=int(data["levels"]), flow=float(data.get("flow", 0.0)))
+                           levels=int(data["levels"]))
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"refiner arguments {data!r} are malformed ({error}); the "
                            "refiner folder is damaged, refine again") from error
@@ -114,8 +98,6 @@ class Refiner(nn.Module):
     arch = REFINER_ARCH
     low_pass: torch.Tensor  # (R, R) blur matrices of the band gate (buffers)
     smooth: torch.Tensor
-    flow_blur: torch.Tensor  # (R, R) and (1, R, R, 2), with a warp only
-    grid: torch.Tensor
 
     def __init__(self, args: RefinerArgs) -> None:
         super().__init__()
@@ -130,7 +112,7 @@ class Refiner(nn.Module):
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
         self.merge = nn.ModuleList(conv(widths[i + 1] + widths[i], widths[i])
                                    for i in reversed(range(args.levels)))
-        self.head = nn.Conv2d(widths[0], 5 if args.flow > 0 else 3, kernel_size=3, padding=1)
+        self.head = nn.Conv2d(widths[0], 3, kernel_size=3, padding=1)
         for parameter in self.head.parameters():
             nn.init.zeros_(parameter)
         self.gains: Gains = WHOLE
@@ -141,14 +123,6 @@ class Refiner(nn.Module):
             args.res, _taps(low_sigma), low_sigma, torch.device("cpu")), persistent=False)
         self.register_buffer("smooth", gaussian_matrix(
             args.res, _taps(FINE_SIGMA), FINE_SIGMA, torch.device("cpu")), persistent=False)
-        if args.flow > 0:
-            self.register_buffer("flow_blur", gaussian_matrix(
-                args.res, _taps(FLOW_SIGMA), FLOW_SIGMA, torch.device("cpu")),
-                persistent=False)
-            # Sampling positions of the unmoved image, in grid_sample's [-1, 1] units.
-            centres = (torch.arange(args.res, dtype=torch.float32) + 0.5) * 2 / args.res - 1
-            grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1)
-            self.register_buffer("grid", grid[None], persistent=False)  # (1, R, R, 2)
 
     def set_gains(self, gains: Gains) -> None:
         """The band gate's gains (low, mid, fine), each in [0, 1]."""
@@ -164,9 +138,8 @@ class Refiner(nn.Module):
         smooth = self.smooth @ correction @ self.smooth.T
         return low, smooth - low, correction - smooth
 
-    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, 4, R, R) -> (base, correction), each (N, 3, R, R): the input's colour
-        (moved by the displacement field with `flow`) and what the network adds to it,
+    def correction(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 4, R, R) -> (N, 3, R, R): what the network adds to the input's colour,
         before the band gate."""
         skips = [self.stem(x)]  # (N, w, R, R)
         for down in self.down:
@@ -174,31 +147,16 @@ class Refiner(nn.Module):
         y = self.bottom(skips.pop())
         for merge in self.merge:
             y = merge(torch.cat([self.up(y), skips.pop()], dim=1))
-        out = self.head(y).float()
-        colour = x[:, :3].float()
-        if self.args.flow <= 0:
-            return colour, out
-        return self.warp(colour, out[:, 3:], x[:, 3:4].float()), out[:, :3]
-
-    def warp(self, colour: torch.Tensor, raw: torch.Tensor, mask: torch.Tensor
-             ) -> torch.Tensor:
-        """`colour` (N, 3, R, R) resampled along the displacement field that `raw`
-        (N, 2, R, R; x then y) encodes: at most `flow` pixels, smoothed, and none where
-        the mesh mask `mask` (N, 1, R, R) is 0 (the target's own surroundings)."""
-        field = self.flow_blur @ (self.args.flow * torch.tanh(raw)) @ self.flow_blur.T
-        field = field * mask * (2.0 / self.args.res)  # pixels -> grid units
-        grid = self.grid + field.permute(0, 2, 3, 1)
-        return functional.grid_sample(colour, grid, mode="bilinear", padding_mode="border",
-                             align_corners=False)
+        return self.head(y).float()  # type: ignore[no-any-return]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 4, R, R) -> (N, 3, R, R) RGB in [0, 1]."""
-        base, correction = self.parts(x)
+        correction = self.correction(x)
         if self.gains != WHOLE:
             # A Python branch, so the exported graph holds the blurs only when gated.
             low, mid, fine = self.bands(correction)
             correction = self.gains[0] * low + self.gains[1] * mid + self.gains[2] * fine
-        refined = base + correction
+        refined = x[:, :3].float() + correction
         if self.training:
             # No clamp while training: a clamped pixel has no gradient, and one bad step
             # that pushed the whole face out of [0, 1] left the refiner dead for good

@@ -276,9 +276,8 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
     Mean SSIM inside the truth's face mask of the mesh engine's faces ("ssim_mesh"), of
     the refined ones through the chosen gate ("ssim_refined"), and of what the
     compositor's `--color detail` keeps of each ("kept_mesh", "kept_refined"); "kept_whole":
-    of the refined faces with the whole correction (no gate); "ssim_warped": of the
-    faces the correction is added to (the mesh faces moved by a refiner's warp, else
-    "ssim_mesh"); "gain_low", "gain_mid", "gain_fine": the gains."""
+    of the refined faces with the whole correction (no gate); "gain_low", "gain_mid",
+    "gain_fine": the gains."""
     was_training = model.training
     model.eval()
     parts = [held_out(model, fixed.inputs[part].to(device), fixed.targets[part].to(device),
@@ -291,8 +290,7 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
     refined = faces.refined(gains)
     scores = {"ssim_mesh": faces.whole(faces.inputs), "ssim_refined": faces.whole(refined),
               "kept_mesh": faces.kept(faces.inputs), "kept_refined": faces.kept(refined),
-              "kept_whole": faces.kept(faces.refined(WHOLE)),
-              "ssim_warped": faces.whole(faces.base)}
+              "kept_whole": faces.kept(faces.refined(WHOLE))}
     return {**scores, **{f"gain_{band}": gain for band, gain in zip(BANDS, gains,
                                                                      strict=True)}}, gains
 

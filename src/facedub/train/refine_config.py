@@ -18,7 +18,6 @@ class RefineConfig:
     res: int = 128
     width: int = 8  # channels at full resolution, doubling per level
     levels: int = 4
-    flow: float = 0.0  # largest move of the mesh face's pixels, px at res (models/refiner)
     # Optimisation: small batches and a high rate learn fastest on a CPU (more updates for
     # the same arithmetic); the network is small and starts as the identity.
     batch: int = 4
@@ -81,8 +80,7 @@ class RefineConfig:
                 raise FacedubError(f"--{name.replace('_', '-')} must not be negative")
 
     def model_args(self) -> RefinerArgs:
-        return RefinerArgs(res=self.res, width=self.width, levels=self.levels,
-                           flow=self.flow)
+        return RefinerArgs(res=self.res, width=self.width, levels=self.levels)
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(eyes_mouth=self.eyes_mouth_weight,

@@ -35,20 +35,18 @@ MID_GAIN = 0.0  # closed: see the module docstring
 class HeldOut:
     """Held-out faces and the refiner's correction of them, in bands: `inputs` (N, 3,
     R, R) the mesh engine's faces, `truth` (N, 3, R, R), `mask` (N, 1, R, R), `bands`
-    (low, mid, fine) each (N, 3, R, R), `base` (N, 3, R, R) what the correction is added
-    to (`inputs`, moved by a refiner with a warp)."""
+    (low, mid, fine) each (N, 3, R, R)."""
 
     inputs: torch.Tensor
     truth: torch.Tensor
     mask: torch.Tensor
     bands: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    base: torch.Tensor
 
     def refined(self, gains: Gains) -> torch.Tensor:
         """The faces a refiner gated by `gains` returns (eval mode: clamped)."""
         low, mid, fine = self.bands
         correction = gains[0] * low + gains[1] * mid + gains[2] * fine
-        return (self.base + correction).clamp(0.0, 1.0)
+        return (self.inputs + correction).clamp(0.0, 1.0)
 
     def whole(self, faces: torch.Tensor) -> float:
         """Mean SSIM inside the face mask."""
@@ -67,16 +65,15 @@ def joined(parts: list[HeldOut]) -> HeldOut:
     return HeldOut(cat([p.inputs for p in parts]), cat([p.truth for p in parts]),
                    cat([p.mask for p in parts]),
                    (cat([p.bands[0] for p in parts]), cat([p.bands[1] for p in parts]),
-                    cat([p.bands[2] for p in parts])), cat([p.base for p in parts]))
+                    cat([p.bands[2] for p in parts])))
 
 
 def held_out(model: Refiner, inputs: torch.Tensor, truth: torch.Tensor,
              mask: torch.Tensor) -> HeldOut:
     """The refiner's banded correction of held-out `inputs` (N, 4, R, R)."""
     with torch.inference_mode():
-        base, correction = model.parts(inputs)
-        bands = model.bands(correction)
-    return HeldOut(inputs[:, :3].float(), truth.float(), mask.float(), bands, base)
+        bands = model.bands(model.correction(inputs))
+    return HeldOut(inputs[:, :3].float(), truth.float(), mask.float(), bands)
 
 
 def choose_gains(faces: HeldOut) -> Gains:
