@@ -14,6 +14,7 @@ from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks
 from facedub.composite.occlusion_cues import eyes_and_brows, half_pixels
 from facedub.composite.occlusion_objects import (
+    _eyes_with_their_skin,
     _lips_distance,
     complete_by_colour,
     dark_objects,
@@ -314,3 +315,16 @@ def _round_the_eyes(points: np.ndarray) -> np.ndarray:
     points = points[:, :2]
     rims = eyes_and_brows(points, SIZE, grow=round(0.08 * SIZE))
     return rims & ~eyes_and_brows(points, SIZE, grow=2)
+
+
+def test_a_bare_face_keeps_what_covers_its_eyes_and_drops_marks_on_the_eyes_alone() -> None:
+    points = template_in_crop(64, "whole")[:, :2]
+    eyes = eyes_and_brows(points, 64, grow=1)
+    covered = np.ones((64, 64), np.float32)  # a hand over the whole upper face
+    assert np.array_equal(_eyes_with_their_skin(covered, points), covered)
+    one_side = np.zeros((64, 64), np.float32)
+    one_side[:, :32] = 1.0  # a hand over one eye and the skin round it, not the other
+    kept = _eyes_with_their_skin(one_side, points)
+    assert np.array_equal(kept[:, :32], one_side[:, :32])
+    sockets = np.where(eyes, 0.7, 0.0).astype(np.float32)  # a torch's dark sockets
+    assert _eyes_with_their_skin(sockets, points).max() == 0.0

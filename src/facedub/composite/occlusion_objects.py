@@ -38,6 +38,9 @@ RIM_MARGIN, MOUTH_MARGIN = 0.06, 0.03
 # the marks on the skin around them (see `_eyes_with_their_skin`): one pixel at 64. At
 # three, clip 13's lit brows stayed, joined to the hair at his temple (frames 11, 57).
 EYE_REACH = 0.02
+# ... unless the skin ringing that eye or brow is marked over at least this share: then
+# something covers it whole (a hand, hair across the brows) and its own marks stand.
+EYE_RING_COVERED = 0.35
 BARE_SOFTNESS = 1.0  # pixels (of 64): the blur of the bare cheeks the net's marks give way to
 # A region the mask keeps (above MARKED) must reach within OUTLINE_BAND of the crop of
 # the face's outline.
@@ -115,13 +118,22 @@ def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray) -> np.ndarray
     """`objects` (R, R) whose marks on the eyes and brows go no further than the marks on
     the skin around them (EYE_REACH of the crop): what covers an eye or a brow covers the
     skin beside it too, while the net's marks on bare eyes alone are dark sockets under
-    a passing light (clip 13: 0.6-0.7 on the brows and eyes, the lids' skin bare)."""
+    a passing light (clip 13: 0.6-0.7 on the brows and eyes, the lids' skin bare). An eye
+    or brow whose ring of skin is marked over EYE_RING_COVERED keeps its marks whole: a
+    hand over it reaches deeper than EYE_REACH into it."""
     size = objects.shape[0]
     zone = eyes_and_brows(points, size, grow=1)
     reach = max(1, round(EYE_REACH * size))
-    around = cv2.dilate(np.where(zone, 0.0, objects).astype(np.float32),
-                        np.ones((2 * reach + 1,) * 2, np.uint8))
-    return np.where(zone, np.minimum(objects, around), objects).astype(np.float32)
+    kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
+    limit = cv2.dilate(np.where(zone, 0.0, objects).astype(np.float32), kernel)
+    count, parts = cv2.connectedComponents(zone.astype(np.uint8), connectivity=8)
+    for part in range(1, count):
+        inside = parts == part
+        ring = (cv2.dilate(inside.astype(np.uint8), kernel) > 0) & ~zone
+        if ring.any():
+            covered = float(np.quantile(objects[ring], 1.0 - EYE_RING_COVERED))
+            limit[inside] = np.maximum(limit[inside], covered)
+    return np.where(zone, np.minimum(objects, limit), objects).astype(np.float32)
 
 
 def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.ndarray
