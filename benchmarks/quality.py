@@ -174,7 +174,7 @@ def run_swap(pair: Pair, source: Path, target: Path, engine: str, extra: list[st
     if done.returncode != 0 or not out.is_file():
         lines = (done.stderr or done.stdout).strip().splitlines()
         return seconds, f"exit {done.returncode}: {lines[-1] if lines else 'no output'}"
-    _warn_of_unswapped_frames(pair, engine, done.stdout)
+    _warn_of_unswapped_frames(pair, engine, done.stdout + done.stderr)  # says: stderr
     return seconds, ""
 
 

@@ -103,3 +103,10 @@ def test_a_held_lock_makes_the_next_holder_wait(tmp_path: Path) -> None:
     with exclusive_lock(lock, on_wait=lambda: order.append("waited")):
         pass  # free again: no wait
     assert order == ["first", "second"]
+
+
+def test_a_lock_that_cannot_be_made_does_not_stop_the_work(tmp_path: Path) -> None:
+    ran = []
+    with exclusive_lock(tmp_path / "not-there" / ".work.lock"):
+        ran.append(True)  # a read-only work folder still lets a finished analysis be reused
+    assert ran == [True]

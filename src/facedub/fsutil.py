@@ -67,9 +67,18 @@ def exclusive_lock(lock_file: Path, on_wait: Callable[[], None] | None = None) -
 
     The file is never removed: unlinking a lock file while a waiter holds it open would
     let a third process lock a new file of the same name beside the waiter. Closing the
-    descriptor releases the lock, also when the process dies.
+    descriptor releases the lock, also when the process dies. Where the lock file can be
+    neither created nor opened (a read-only work folder, where no analysis can be written
+    either, only reused), the block runs unlocked rather than failing.
     """
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fd = os.open(lock_file, os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        try:
+            fd = os.open(lock_file, os.O_RDONLY)  # flock needs no write access
+        except OSError:
+            yield
+            return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

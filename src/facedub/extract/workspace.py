@@ -44,6 +44,6 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     # Unlocked, two swaps of one input at once both wrote every frame into the folder:
     # each frame twice, split into dozens of tracks, and frames of the chosen person lost.
     with exclusive_lock(Path(work_dir) / f".{folder.name}.lock",
-                        on_wait=lambda: log.info("waiting for another facedub analysing %s",
+                        on_wait=lambda: log.warning("waiting for another facedub analysing %s",
                                                  source.path.name)):
         return extract(media, folder, config, progress, detector).faceset
