@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -357,6 +358,17 @@ def test_glasses_are_judged_over_the_whole_track(extracted: Callable[..., Facese
         assert set(worn.values()) == {expected}
         assert (faceset.root / CACHE_FILE).is_file()
         assert glasses_by_track(_NoJudge(), faces_dir / name, faceset, chosen) == worn
+
+
+def test_a_track_none_of_whose_faces_could_be_judged_is_not_taken_for_bare(
+        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+    """Faces past the end of what the target decodes give no evidence: their track is
+    left out (the per-frame rule), not judged bare (which takes no frame's evidence)."""
+    faceset = extracted(D12, max_frames=40, write_crops=False)
+    past_the_end = [replace(face, frame=face.frame + 100_000, track=face.track + 1_000)
+                    for face in faceset.faces_of()]
+    assert glasses_by_track(OcclusionMasks(OccluderModel()), faces_dir / D12, faceset,
+                            past_the_end) == {}
 
 
 def test_a_torch_moving_over_a_bare_face_is_not_glasses(extracted: Callable[..., Faceset],

@@ -133,7 +133,9 @@ def glasses_by_track(judge: GlassesJudge, target: Path, faceset: Faceset,
                                       "tracks": {str(k): v for k, v in known.items()}})
         except OSError as error:  # a read-only analysis folder: judged again next time
             log.debug("%s not written: %s", cache, error)
-    return {track: known.get(track, 0.0) for track in tracks}
+    # A track none of whose faces could be judged (a target that decodes short) is left
+    # out, so its frames keep the per-frame rule rather than being taken for bare.
+    return {track: known[track] for track in tracks if track in known}
 
 
 def _judge_frames(judge: GlassesJudge, target: Path, wanted: dict[int, list[FaceRecord]],
