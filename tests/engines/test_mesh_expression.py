@@ -18,10 +18,12 @@ from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression import (
     CREASE_WIDTH,
     SOURCE_THIN_LINE,
-    UsualExpression,
     expression_band,
     follow_target_lines,
     foreign_lines,
+)
+from facedub.engines.mesh_expression_regions import (
+    UsualExpression,
     line_weight_map,
     region_weights,
 )

@@ -16,11 +16,8 @@ import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_clean import clean_weights
-from facedub.engines.mesh_expression import (
-    UsualExpression,
-    region_weights,
-    target_expression_lines,
-)
+from facedub.engines.mesh_expression import target_expression_lines
+from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
     keep_target_interior,

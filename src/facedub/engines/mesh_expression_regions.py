@@ -1,0 +1,198 @@
+"""Where the target's expression lines go, and how much, for the mesh engine
+(`mesh_expression` moves the pixels).
+
+Regions of expression lines (cheeks, eye corners, between the brows, the forehead) are
+polygons in the frontal template's units, drawn over the target's mesh so they move with
+it; each carries the blendshapes that draw its lines. `region_weights` turns a source's
+and a target's blendshapes into how far each region's lines fade or deepen;
+`UsualExpression` keeps a target track's usual blendshapes (MediaPipe's per-person bias);
+`line_weight_map` draws the weights as a per-pixel map.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.regions import mesh_regions
+
+# Regions of expression lines, as polygons in the frontal template's units (x to the
+# image's right, y down; the outer eye corners are at x = -0.70 and +0.70, the mouth
+# corners at (+-0.40, 1.09): the cheeks take in the corners, where a smile dimples, and
+# the whole nasolabial fold, from beside the nose wing (+-0.27..0.33, 0.60..0.71) down),
+# each with the blendshapes that draw its lines. Sides are mirrored; MediaPipe's
+# Left/Right blendshapes are both used for both sides, since a one-sided smile still
+# folds the cheek of the other side a little.
+_CHEEK = ((0.28, 0.45), (0.45, 0.20), (0.96, 0.30), (0.88, 1.00), (0.66, 1.55),
+          (0.45, 1.55), (0.34, 1.22), (0.28, 1.05), (0.22, 0.90), (0.22, 0.78),
+          (0.34, 0.72), (0.38, 0.62))
+_EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 0.26))
+# Between the brows, and above their inner heads where a frown bunches the skin (the
+# brows' top edge runs from (+-0.24, -0.38) to (+-0.68, -0.42)).
+_BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (0.42, -0.68),
+                  (-0.42, -0.68), (-0.40, -0.47), (-0.20, -0.40))
+_FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
+             (0.0, -1.08), (-0.75, -0.98))
+
+
+def _mirrored(polygon: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    return tuple((-x, y) for x, y in polygon)
+
+
+def _both(*names: str) -> tuple[str, ...]:
+    return tuple(f"{name}{side}" for name in names for side in ("Left", "Right"))
+
+
+@dataclass(frozen=True)
+class LineRegion:
+    name: str
+    polygons: tuple[tuple[tuple[float, float], ...], ...]
+    blendshapes: tuple[str, ...]
+    broad: bool = False  # its lines include broad shading (S / 8), not only creases
+    # The target's blendshapes without which the source's creases here are lifted whatever
+    # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
+    # shouting photo's browDown 0.01 under deep furrows).
+    lifted_unless: tuple[str, ...] = ()
+
+
+LINE_REGIONS = (
+    LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
+               (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
+                       "mouthStretch"), "jawOpen"), broad=True),
+    LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
+               _both("eyeSquint", "cheekSquint", "mouthSmile")),
+    LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
+               lifted_unless=_both("browDown")),
+    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
+)
+# A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
+# FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
+UNCHANGED = 0.2
+FULL_CHANGE = 0.7
+# The source's lines fade only for expressions it shows clearly: not below the first
+# value of its own blendshape, wholly from the second. A slight expression's lines are part
+# of who it is: the border photo's slight smile (0.33) faded the cheeks and eye corners by
+# a quarter, the cheeks' whole band both ways, on every frame the target did not smile,
+# and face recognition read the target.
+SHOWN_BY_SOURCE = (0.3, 0.5)
+# A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
+# its usual on (not below the first, wholly from the second).
+SHOWN = (0.1, 0.3)
+USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
+USUAL_FRAMES = 250  # ... over its last this many frames
+
+
+@dataclass(frozen=True)
+class LineWeights:
+    """Per region name, 0..1: how far the source's lines darker than the target's are
+    lifted (`fade`: the source shows the region's expression more than the target) and
+    how far the target's darker lines are taken (`deepen`: the target shows it more);
+    `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
+    them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
+    whose expression the target does not show."""
+
+    fade: dict[str, float]
+    deepen: dict[str, float]
+    lift: dict[str, float] = field(default_factory=dict)
+
+
+def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
+                   target_usual: np.ndarray | None = None) -> LineWeights:
+    """`LineWeights` from (52,) blendshape vectors: per region the largest signed
+    difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE (for `fade`,
+    times how clearly the source shows it, `SHOWN_BY_SOURCE`). The target's excess counts
+    only as far as it is also above `target_usual` (the track's usual values, see
+    `UsualExpression`; None: not known)."""
+    fade, deepen, lift = {}, {}, {}
+    for region in LINE_REGIONS:
+        keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
+        source, target = source_blendshapes[keys], target_blendshapes[keys]
+        excess = target - source
+        if target_usual is not None:
+            excess = np.minimum(excess, target - target_usual[keys])
+        low, high = SHOWN_BY_SOURCE
+        clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
+        fade[region.name] = float((_ramps(source - target) * clearly).max())
+        deepen[region.name] = _ramp(float(excess.max()))
+        if region.lifted_unless:
+            shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
+            shown = target_blendshapes[shows] - (0.0 if target_usual is None
+                                                 else target_usual[shows])
+            low, high = SHOWN
+            lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
+                                                    0.0, 1.0))
+    return LineWeights(fade, deepen, lift)
+
+
+def _ramp(difference: float) -> float:
+    return float(_ramps(np.asarray(difference)))
+
+
+def _ramps(differences: np.ndarray) -> np.ndarray:
+    return np.clip((differences - UNCHANGED) / (FULL_CHANGE - UNCHANGED), 0.0, 1.0)
+
+
+class UsualExpression:
+    """Per target track, its usual blendshapes: the USUAL_QUANTILE percentile of its last
+    USUAL_FRAMES frames (causal: the first frame is its own usual)."""
+
+    def __init__(self) -> None:
+        self._history: dict[int, deque[np.ndarray]] = {}
+
+    def update(self, track: int, blendshapes: np.ndarray) -> np.ndarray:
+        history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
+        history.append(np.asarray(blendshapes, dtype=np.float32))
+        usual: np.ndarray = np.percentile(np.stack(history), USUAL_QUANTILE, axis=0)
+        return usual
+
+
+def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float]
+                    ) -> np.ndarray:
+    """(size, size) float32: per pixel, the share of the target's expression lines; the
+    regions follow the face's mesh (so a smile's raised cheek carries its region up)."""
+    vertices = mesh_vertices(face_landmarks)
+    result = np.zeros((size, size), dtype=np.float32)
+    scale = _eye_distance(face_landmarks)
+    for region in LINE_REGIONS:
+        weight = weights.get(region.name, 0.0)
+        if weight <= 0.0:
+            continue
+        drawn = np.zeros((size, size), dtype=np.uint8)
+        for polygon in region.polygons:
+            triangles, barycentric = template_anchors(polygon)
+            corners = vertices[mesh_topology().triangles[triangles]]  # (N, 3, 2)
+            points = np.einsum("nk,nkd->nd", barycentric, corners)
+            cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
+                         lineType=cv2.LINE_AA, shift=4)
+        np.maximum(result, weight * drawn.astype(np.float32) / 255.0, out=result)
+    if not result.any():
+        return result
+    sigma = max(1.0, 0.08 * scale)
+    return _blur_drawn(result, sigma)
+
+
+def _blur_drawn(image: np.ndarray, sigma: float) -> np.ndarray:
+    """cv2.GaussianBlur of a float32 image that is 0 outside a few regions, computed on
+    the rows they cover grown by the kernel's reach: the same values (beyond that reach
+    the blur is exactly 0, and the band's edge rows are 0 as the image's are there), at
+    a fraction of the cost for the eye corners or the brows. Whole rows: OpenCV's
+    vector loop along a row ends differently on a narrower image (last-bit changes)."""
+    reach = int(4 * sigma) + 2  # OpenCV's float kernel: 8 sigma + 1 wide, odd
+    rows = np.flatnonzero(image.any(axis=1))
+    top, bottom = max(0, rows[0] - reach), rows[-1] + reach + 1
+    blurred = np.zeros_like(image)
+    blurred[top:bottom] = cv2.GaussianBlur(image[top:bottom], (0, 0), sigma)
+    return blurred
+
+
+def _eye_distance(face_landmarks: np.ndarray) -> float:
+    regions = mesh_regions()
+    points = np.asarray(face_landmarks)[:, :2]
+    left = points[regions.left_eye].mean(axis=0)
+    right = points[regions.right_eye].mean(axis=0)
+    return float(np.linalg.norm(left - right))
