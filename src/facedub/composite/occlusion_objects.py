@@ -168,9 +168,9 @@ def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = 
     and brows themselves. A torch passing over a bare face makes dark sockets in lit
     skin, which the net marks as lenses (clip 13, frames 52-58)."""
     regions = mesh_regions()
-    eyes = float(points[np.r_[regions.right_eye, regions.left_eye], 1].mean())
-    if bare_eyes:
-        eyes = float(points[np.r_[regions.right_eyebrow, regions.left_eyebrow], 1].mean())
+    upper = (np.r_[regions.right_eyebrow, regions.left_eyebrow] if bare_eyes
+             else np.r_[regions.right_eye, regions.left_eye])
+    eyes = float(points[upper, 1].mean())
     margin = max(1, round(MOUTH_MARGIN * size))
     around = cv2.dilate(mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
     left, right = sorted(points[list(MOUTH_CORNERS), 0])
