@@ -5,6 +5,7 @@ target's (issue 17). Real faces from ../shared/data/faces."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -27,7 +28,13 @@ from facedub.engines.mesh_expression_regions import (
     line_weight_map,
     region_weights,
 )
-from facedub.engines.mesh_mouth import lips_mask, mouth_interior, target_lips_share
+from facedub.engines.mesh_mouth import (
+    LIPS_FALL_PER_FRAME,
+    EasedLipsShare,
+    lips_mask,
+    mouth_interior,
+    target_lips_share,
+)
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
@@ -200,6 +207,42 @@ def test_closed_target_lips_are_the_targets(smiling: Faceset, closed_mouth: Targ
     assert around.sum() > 100
     # (the source's skin there: a median difference of 22; the rest is the blend's fade)
     assert float(np.median(difference[around])) < 12.0
+
+
+def test_the_targets_lips_fade_out_over_frames(smiling: Faceset, closed_mouth: TargetFace
+                                               ) -> None:
+    """Once the target's lips were shown, a frame that would show the source's lips again
+    still shows mostly the target's (they fade by LIPS_FALL_PER_FRAME a frame, so the
+    mouth does not switch in one frame); another track starts afresh."""
+    engine = MeshEngine(smiling, MeshEngineConfig(follow=1.0))
+    engine.swap_face(closed_mouth)  # the broad smile onto closed lips: the target's lips
+    # The same frame, now read as smiling like the source: the share alone would be 0.
+    as_source = replace(closed_mouth, blendshapes=smiling.faces_of()[0].blendshapes)
+    assert target_lips_share(as_source.blendshapes, as_source.blendshapes) == 0.0
+    # The skin just around the lips (the lips themselves are the target's anyway here:
+    # the smile's teeth, left out, reach over them).
+    lips = (lips_mask(closed_mouth.face_landmarks, CROP) > 0.99).astype(np.uint8)
+    def grown(pixels: int) -> np.ndarray:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1,) * 2)
+        return cv2.dilate(lips, kernel).astype(bool)
+
+    around = grown(4) & ~grown(3)
+
+    def median_difference(swapped: np.ndarray) -> float:
+        return float(np.median(np.abs(swapped.astype(np.float32) - closed_mouth.image)[around]))
+
+    eased = median_difference(engine.swap_face(as_source).image)  # 4 grey levels
+    fresh = median_difference(engine.swap_face(replace(as_source, track=1)).image)  # 12
+    assert eased < 6.0 < fresh
+
+
+def test_eased_lips_share_rises_at_once_and_falls_by_a_step() -> None:
+    eased = EasedLipsShare()
+    assert eased.update(0, 0.0) == 0.0
+    assert eased.update(0, 1.0) == 1.0
+    assert eased.update(0, 0.0) == pytest.approx(1.0 - LIPS_FALL_PER_FRAME)
+    assert eased.update(0, 0.5) == pytest.approx(max(0.5, 1.0 - 2 * LIPS_FALL_PER_FRAME))
+    assert eased.update(1, 0.2) == 0.2  # a track of its own
 
 
 def _shapes(**values: float) -> np.ndarray:

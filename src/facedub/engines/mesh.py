@@ -20,6 +20,7 @@ from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
+    EasedLipsShare,
     keep_target_interior,
     lips_mask,
     mouth_interior,
@@ -116,6 +117,7 @@ class MeshEngine:
         self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
+        self._lips_shares = EasedLipsShare()  # per target track, so the lips do not pop
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -159,7 +161,8 @@ class MeshEngine:
             # The target's lips and the skin around them too, as far as the source's mouth
             # is more open or wider.
             outline = lips_mask(landmarks, size)
-            lips = target_lips_share(source_blendshapes, target.blendshapes)
+            lips = self._lips_shares.update(
+                target.track, target_lips_share(source_blendshapes, target.blendshapes))
             if lips > 0.0:
                 kept = np.maximum(kept, lips * lips_mask(landmarks, size, LIPS_SURROUND))
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
