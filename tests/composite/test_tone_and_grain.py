@@ -69,7 +69,7 @@ def test_a_dark_fold_on_the_skin_is_flattened_but_not_on_the_features() -> None:
 
     template = face_template()[:, :2]
     points = (template - template.mean(axis=0)) * (SIZE * 0.35) + SIZE / 2
-    skin = skin_weights(points, SIZE)
+    skin = skin_weights(points, SIZE).folds
     eye = points[mesh_regions().left_eye].mean(axis=0)
     fold = (points[64] + points[61]) / 2 + (points[61] - points[291]) * 0.1  # beside the mouth
     forehead = points[151]

@@ -34,7 +34,7 @@ from facedub.composite.occlusion import (
     edge_occluders,
 )
 from facedub.composite.occlusion_cues import with_lens_highlights
-from facedub.composite.tone import bare_weights, carry_detail, lid_weights, skin_weights
+from facedub.composite.tone import carry_detail, lid_weights, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
@@ -184,10 +184,9 @@ class Compositor:
             skin = skin_weights(target.face_landmarks, size)
             lids = lid_weights(target.face_landmarks, size)
             # Its mean levelled where the face shows (the blend's alpha) on bare skin.
-            shown = mask * bare_weights(target.face_landmarks, size)
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
-                np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin, lids=lids,
-                shown=shown))
+                np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
+                shown=mask * skin.bare))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

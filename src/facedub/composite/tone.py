@@ -38,6 +38,8 @@ All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -78,7 +80,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     Where `lids` (S, S) in [0, 1] is given, the face's lightness detail is brighter by at
     most LID_BRIGHT (softly) and only LID_CHROMA of its chroma detail is kept.
     Where `shown` (S, S) in [0, 1] is given (the blend's alpha times the bare skin,
-    `bare_weights`), the result's mean there is moved to the target's (`_level`).
+    `SkinWeights.bare`), the result's mean there is moved to the target's (`_level`).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -154,28 +156,26 @@ def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np
     return level
 
 
-def skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(S, S) float32: 1 on the bare skin of the fold zones beside the nose and mouth
-    (`_fold_zones`), 0 elsewhere and on the features (eyes with their lids, brows,
-    nostrils, lips and the upper lip between them, grown), soft in between. Built at
-    quarter size: it is a smooth weight."""
-    small = max(16, size // 4)
-    points = np.asarray(face_landmarks)[:, :2] * (small / size)
-    weights: np.ndarray = cv2.resize((1.0 - _features(points, small))
-                                     * _fold_zones(points, small),
-                                     (size, size), interpolation=cv2.INTER_LINEAR)
-    return weights
+@dataclass(frozen=True)
+class SkinWeights:
+    """(S, S) float32 weights of a face's skin, soft at their edges. `bare`: 1 on the bare
+    skin, 0 on the features (eyes with their lids, brows, nostrils, lips and the upper lip
+    between them, grown); `folds`: the same, only in the fold zones beside the nose and
+    mouth (`_fold_zones`), 0 elsewhere."""
+
+    bare: np.ndarray
+    folds: np.ndarray
 
 
-def bare_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(S, S) float32: 1 on the bare skin, 0 on the features (eyes with their lids, brows,
-    nostrils, lips and the upper lip, grown as in `skin_weights`), soft in between; built
-    at quarter size."""
+def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
+    """The `SkinWeights` of a face at `size`; built at quarter size (they are smooth)."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
-    weights: np.ndarray = cv2.resize(1.0 - _features(points, small), (size, size),
-                                     interpolation=cv2.INTER_LINEAR)
-    return weights
+    bare = 1.0 - _features(points, small)
+    folds = bare * _fold_zones(points, small)
+    return SkinWeights(
+        bare=cv2.resize(bare, (size, size), interpolation=cv2.INTER_LINEAR),
+        folds=cv2.resize(folds, (size, size), interpolation=cv2.INTER_LINEAR))
 
 
 def _features(points: np.ndarray, small: int) -> np.ndarray:
