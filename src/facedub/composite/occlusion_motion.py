@@ -33,8 +33,8 @@ MOTION_AREA, MOTION_MARGIN = 0.0025, 0.03
 MOTION_DENSITY, DENSITY_BOX = 0.25, 5
 # ... and DEEP of the crop inside the outline, OUTSIDE_AREA of it beyond the outline.
 DEEP, OUTSIDE_AREA = 0.06, 0.002
-# ... or, WIDE_AREA of the crop inside the face, only SHALLOW_AREA of it that deep:
-# fingers held at the chin's edge.
+# ... or, WIDE_AREA of the crop inside the face (less on the eyes, brows and mouth than
+# off them), only SHALLOW_AREA of it that deep.
 SHALLOW_AREA, WIDE_AREA = 0.001, 0.005
 # A held region whose pixels changed by this (median) since has moved on.
 STILL_LEVEL = 3.0
@@ -132,11 +132,15 @@ def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray
     deep = face_mask(points, size, forehead=False, erode=max(1, round(DEEP * size))) > 0.5
     area = np.bincount(labels[deep & ~features & (blobs > 0)], minlength=count)
     inside = np.bincount(labels[face & ~features & (blobs > 0)], minlength=count)
+    on_features = np.bincount(labels[features & (blobs > 0)], minlength=count)
     out = np.bincount(labels[(near > 0) & ~face & (blobs > 0)], minlength=count)
     pixels = size * size
-    keep = (((area >= MOTION_AREA * pixels)
-             | ((area >= SHALLOW_AREA * pixels) & (inside >= WIDE_AREA * pixels)))
-            & (out >= OUTSIDE_AREA * pixels))
+    # Fingers held at the chin's edge move little, and barely deep inside; a region of
+    # that kind mostly over the mouth is as likely the mouth coming out from behind a
+    # hand that moved on (clip 11's stage shot, frame 53) and does not count.
+    shallow = ((area >= SHALLOW_AREA * pixels) & (inside >= WIDE_AREA * pixels)
+               & (on_features <= inside))
+    keep = ((area >= MOTION_AREA * pixels) | shallow) & (out >= OUTSIDE_AREA * pixels)
     keep[0] = False
     # The smear of a fast hand leaves gaps where it is even; it covers them all the same.
     kept = cv2.morphologyEx(keep[labels].astype(np.uint8), cv2.MORPH_CLOSE,
