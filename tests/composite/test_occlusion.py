@@ -28,8 +28,9 @@ from facedub.errors import FacedubError
 from facedub.evaluate.sheet import _pair
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
-from facedub.faces.align import template_in_crop
+from facedub.faces.align import align_face, template_in_crop
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.masks import face_oval
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 from facedub.swap import SwapConfig, swap
@@ -480,3 +481,42 @@ def test_a_short_window_of_clear_glasses_is_judged_wearing(
     worn = glasses_by_track(OcclusionMasks(OccluderModel()), faces_dir / D12, faceset,
                             faceset.faces_of())
     assert set(worn.values()) == {1.0}
+
+
+# Hair across the face: a strand of Katie Hill's hair (frame 0, beside her right cheek)
+# laid from d10's forehead over her brow and down the cheek beside the eye.
+D10 = "clip_liveportrait_d10_woman_expressions.mp4"
+HAIR_BOX = (405, 200, 445, 420)  # x0, y0, x1, y1 in KATIE's frame 0
+
+
+def test_a_strand_of_hair_across_the_face_stays_in_front(faces_dir: Path) -> None:
+    frame = next(media.iter_frames(faces_dir / D10)).image
+    x0, y0, x1, y1 = HAIR_BOX
+    hair = next(media.iter_frames(faces_dir / KATIE)).image[y0:y1, x0:x1]
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+        landmarks = analyser.analyse(frame)[0].landmarks
+    aligned = align_face(frame, landmarks, 256, "whole")
+    points = aligned.face_landmarks[:, :2]
+    top, cheek = points[10], points[425]  # the forehead's top middle, the left cheek
+    corners = np.array([top, top, cheek, cheek]) + np.array([(-10, -10), (6, -10), (10, 10),
+                                                             (-8, 10)])
+    outline = corners.astype(np.int32)
+    strand = np.zeros((256, 256), np.uint8)
+    cv2.fillPoly(strand, [outline], 255)
+    x, y, width, height = cv2.boundingRect(outline)
+    texture = np.zeros_like(aligned.image)
+    texture[y:y + height, x:x + width] = cv2.resize(hair, (width, height))
+    image = np.where(strand[..., None] > 0, texture, aligned.image)
+    model = OccluderModel()
+    with_strand, bare = OcclusionMasks(model), OcclusionMasks(model)
+    for index in range(3):
+        occluded = with_strand(0, index / 25.0, image, aligned.face_landmarks)
+        plain = bare(0, index / 25.0, aligned.image, aligned.face_landmarks)
+    inside = cv2.erode(strand, np.ones((5, 5), np.uint8)) > 0
+    # The face's other side, well clear of the strand (on the strand's side the colour
+    # cue takes it on into her own dark hair at the temple, which it touches).
+    away = face_oval(aligned.face_landmarks, 256) > 0
+    away[:, int(outline[:, 0].min()) - 15:] = False
+    # The strand is kept; away from it the mask is what it is without the strand.
+    assert occluded.mask[inside].mean() > 0.9, occluded.mask[inside].mean()
+    assert abs(occluded.mask[away].mean() - plain.mask[away].mean()) < 0.01
