@@ -43,7 +43,8 @@ TORCH = "clip_openface_changelighting_torch_moving_light.wmv"  # a bare face, a 
 FRAMES = 15
 MOUTH, CHIN, LOWER_LIP = 13, 152, 14
 # What the invisible watermark adds to an output's pixels, besides the codec (grey levels,
-# mean over a region): the microphone's kept pixels sat 1.0-1.9 above the codec's alone.
+# mean over a region): kept objects sat 0.5-0.7 (microphone) and 0.6-1.1 (bottle) above
+# the codec's alone; each swap's watermark carries a new job id, so it varies by run.
 WATERMARK_NOISE = 2.0
 
 
@@ -162,7 +163,7 @@ def _swapped_with_and_without_mask(faces_dir: Path, clip: Path, folder: Path
 def test_a_moving_object_over_mouth_and_chin_stays_in_front(
         occluded_swaps: dict[str, list[np.ndarray]]) -> None:
     """Inside the object the output is the target up to the codec (the clip re-encoded
-    alone: 1.0-1.1 grey levels on the microphone, 2.4-2.6 on the bottle's finer texture)
+    alone: 1.0-1.2 grey levels on the microphone, 2.4-2.8 on the bottle's finer texture)
     and the watermark (WATERMARK_NOISE more); around it the face is swapped."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
     for index, mask in enumerate(occluded_swaps["masks"]):
