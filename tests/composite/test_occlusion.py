@@ -28,8 +28,9 @@ from facedub.errors import FacedubError
 from facedub.evaluate.sheet import _pair
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
-from facedub.faces.align import template_in_crop
+from facedub.faces.align import align_face, template_in_crop
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.masks import face_oval
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 from facedub.swap import SwapConfig, swap
@@ -40,45 +41,107 @@ TWITCH = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # its studio microphone
 RUDD = "still_paul_rudd_frontal_studio.jpg"
 TORCH = "clip_openface_changelighting_torch_moving_light.wmv"  # a bare face, a moving light
 FRAMES = 15
-MOUTH, CHIN = 13, 152
+MOUTH, CHIN, LOWER_LIP = 13, 152, 14
+# What the invisible watermark adds to an output's pixels, besides the codec (grey levels,
+# mean over a region): kept objects sat 0.5-0.7 (microphone) and 0.6-1.1 (bottle) above
+# the codec's alone; each swap's watermark carries a new job id, so it varies by run.
+WATERMARK_NOISE = 2.0
 
 
-def _object_clip(faces_dir: Path, out: Path) -> list[np.ndarray]:
-    """The first frames of KATIE with an object pasted over the mouth and chin, sliding
-    sideways over the clip; returns each frame's object mask (H, W) bool."""
+def _object_clip(faces_dir: Path, out: Path, paste: Callable[..., tuple[np.ndarray, np.ndarray]]
+                 ) -> list[np.ndarray]:
+    """The first frames of KATIE with an object pasted over them by `paste(frame,
+    landmarks, index)` (-> the frame, its object mask (H, W) bool); returns each frame's
+    object mask."""
     frames = [f.image for _, f in zip(range(FRAMES), media.iter_frames(faces_dir / KATIE),
                                       strict=False)]
     with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
         landmarks = analyser.analyse(frames[0])[0].landmarks
-    width = float(np.ptp(landmarks[:, 0]))
-    centre = (landmarks[MOUTH, :2] + landmarks[CHIN, :2]) / 2.0
-    axes = (round(0.3 * width), round(0.2 * width))
-    microphone = next(media.iter_frames(faces_dir / TWITCH)).image[320:480, 470:640]
     info = media.probe(faces_dir / KATIE)
     masks = []
     with media.VideoWriter(out, info.width, info.height, info.fps, crf=12,
                            preset="veryfast") as writer:
         for index, frame in enumerate(frames):
-            x = round(centre[0] + 0.15 * width * np.sin(2 * np.pi * index / FRAMES))
-            y = round(centre[1])
-            mask = np.zeros(frame.shape[:2], np.uint8)
-            cv2.ellipse(mask, (x, y), axes, 10.0, 0, 360, 255, -1)
-            texture = np.zeros_like(frame)
-            texture[y - axes[1]:y + axes[1], x - axes[0]:x + axes[0]] = cv2.resize(
-                microphone, (2 * axes[0], 2 * axes[1]))
-            image = np.where(mask[..., None] > 0, texture, frame)
+            image, mask = paste(frame, landmarks, index)
             writer.write(image, index / info.fps)
-            masks.append(mask > 0)
+            masks.append(mask)
     return masks
 
 
-@pytest.fixture(scope="module")
-def occluded_swaps(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
-                   ) -> dict[str, list[np.ndarray]]:
+def _microphone(faces_dir: Path) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """The streamer's studio microphone, an ellipse over the mouth and chin sliding
+    sideways over the clip."""
+    microphone = next(media.iter_frames(faces_dir / TWITCH)).image[320:480, 470:640]
+
+    def paste(frame: np.ndarray, landmarks: np.ndarray, index: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+        width = float(np.ptp(landmarks[:, 0]))
+        centre = (landmarks[MOUTH, :2] + landmarks[CHIN, :2]) / 2.0
+        axes = (round(0.3 * width), round(0.2 * width))
+        x = round(centre[0] + 0.15 * width * np.sin(2 * np.pi * index / FRAMES))
+        y = round(centre[1])
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        cv2.ellipse(mask, (x, y), axes, 10.0, 0, 360, 255, -1)
+        texture = np.zeros_like(frame)
+        texture[y - axes[1]:y + axes[1], x - axes[0]:x + axes[0]] = cv2.resize(
+            microphone, (2 * axes[0], 2 * axes[1]))
+        return np.where(mask[..., None] > 0, texture, frame), mask > 0
+    return paste
+
+
+# A drink at the mouth: the beer bottle at the bottom of the three men's photo (its
+# pixels x 293-331, y 326-375), outlined by a polygon in that crop. Held across the lips
+# (its neck pointing up at them made the explicit-content check refuse the clip).
+MEN = "multi_three_men_voc.jpg"
+BOTTLE_BOX = (293, 326, 331, 375)
+BOTTLE_OUTLINE = ((6, 3), (24, 3), (26, 22), (34, 48), (3, 48), (4, 22))
+
+
+def _bottle(faces_dir: Path) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """The bottle lying across the lower lip and the chin, its neck at the left: it rises
+    and tips over the clip, then comes down."""
+    x0, y0, x1, y1 = BOTTLE_BOX
+    bottle = media.read_photo(faces_dir / MEN)[y0:y1, x0:x1]
+    outline = np.zeros(bottle.shape[:2], np.uint8)
+    cv2.fillPoly(outline, [np.array(BOTTLE_OUTLINE, np.int32)], 255)
+
+    def paste(frame: np.ndarray, landmarks: np.ndarray, index: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+        width = float(np.ptp(landmarks[:, 0]))
+        phase = np.sin(np.pi * index / (FRAMES - 1))  # 0 .. 1 .. 0
+        # The bottle's mouth (its crop's top middle) a quarter of the face left of the
+        # lower lip, its body across the mouth to the right.
+        top = np.array([bottle.shape[1] / 2.0, 0.0])
+        matrix = cv2.getRotationMatrix2D((float(top[0]), 0.0), 80.0 + 10.0 * phase,
+                                         0.5 * width / bottle.shape[0])
+        matrix[:, 2] += landmarks[LOWER_LIP, :2] - top - np.array([0.25 * width,
+                                                                   0.08 * width * phase])
+        size = frame.shape[1::-1]
+        texture = cv2.warpAffine(bottle, matrix, size, flags=cv2.INTER_LINEAR)
+        mask = cv2.warpAffine(outline, matrix, size, flags=cv2.INTER_NEAREST) > 127
+        return np.where(mask[..., None], texture, frame), mask
+    return paste
+
+
+@pytest.fixture(scope="module", params=["microphone", "bottle"])
+def occluded_swaps(request: pytest.FixtureRequest, faces_dir: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[np.ndarray]]:
+    """A real frame's mouth and chin covered by a real object from another shared file,
+    moving over the clip: the streamer's microphone, or a bottle at the lips."""
     folder = tmp_path_factory.mktemp("occlusion")
     clip = folder / "object.mp4"
-    masks = _object_clip(faces_dir, clip)
-    return {"masks": masks, **_swapped_with_and_without_mask(faces_dir, clip, folder)}
+    paste = _microphone(faces_dir) if request.param == "microphone" else _bottle(faces_dir)
+    masks = _object_clip(faces_dir, clip, paste)
+    # The codec's own noise on the object: the clip only re-encoded as the swap encodes.
+    encoded = folder / "encoded.mp4"
+    info = media.probe(clip)
+    defaults = SwapConfig(work_dir=folder / "work", config_dir=folder / "config")
+    with media.VideoWriter(encoded, info.width, info.height, info.fps, crf=defaults.crf,
+                           preset=defaults.preset) as writer:
+        for frame in media.iter_frames(clip):
+            writer.write(frame.image, frame.time)
+    return {"masks": masks, "encoded": [f.image.astype(int) for f in media.iter_frames(encoded)],
+            **_swapped_with_and_without_mask(faces_dir, clip, folder)}
 
 
 def _swapped_with_and_without_mask(faces_dir: Path, clip: Path, folder: Path
@@ -99,6 +162,9 @@ def _swapped_with_and_without_mask(faces_dir: Path, clip: Path, folder: Path
 
 def test_a_moving_object_over_mouth_and_chin_stays_in_front(
         occluded_swaps: dict[str, list[np.ndarray]]) -> None:
+    """Inside the object the output is the target up to the codec (the clip re-encoded
+    alone: 1.0-1.2 grey levels on the microphone, 2.4-2.8 on the bottle's finer texture)
+    and the watermark (WATERMARK_NOISE more); around it the face is swapped."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
     for index, mask in enumerate(occluded_swaps["masks"]):
         inside = cv2.erode(mask.astype(np.uint8), kernel) > 0
@@ -106,8 +172,9 @@ def test_a_moving_object_over_mouth_and_chin_stays_in_front(
         target = occluded_swaps["target"][index]
         kept = np.abs(occluded_swaps["auto"][index] - target).mean(axis=2)
         painted = np.abs(occluded_swaps["off"][index] - target).mean(axis=2)
+        codec = np.abs(occluded_swaps["encoded"][index] - target).mean(axis=2)
         # Inside the object: the target's pixels, up to the watermark and the codec.
-        assert kept[inside].mean() < 3.0, index
+        assert kept[inside].mean() < codec[inside].mean() + WATERMARK_NOISE, index
         assert np.percentile(kept[inside], 99) < 12, index
         # Without the mask the swap paints over it: the check above can fail.
         assert painted[inside].mean() > 8.0, index
@@ -415,3 +482,42 @@ def test_a_short_window_of_clear_glasses_is_judged_wearing(
     worn = glasses_by_track(OcclusionMasks(OccluderModel()), faces_dir / D12, faceset,
                             faceset.faces_of())
     assert set(worn.values()) == {1.0}
+
+
+# Hair across the face: a strand of Katie Hill's hair (frame 0, beside her right cheek)
+# laid from d10's forehead over her brow and down the cheek beside the eye.
+D10 = "clip_liveportrait_d10_woman_expressions.mp4"
+HAIR_BOX = (405, 200, 445, 420)  # x0, y0, x1, y1 in KATIE's frame 0
+
+
+def test_a_strand_of_hair_across_the_face_stays_in_front(faces_dir: Path) -> None:
+    frame = next(media.iter_frames(faces_dir / D10)).image
+    x0, y0, x1, y1 = HAIR_BOX
+    hair = next(media.iter_frames(faces_dir / KATIE)).image[y0:y1, x0:x1]
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+        landmarks = analyser.analyse(frame)[0].landmarks
+    aligned = align_face(frame, landmarks, 256, "whole")
+    points = aligned.face_landmarks[:, :2]
+    top, cheek = points[10], points[425]  # the forehead's top middle, the left cheek
+    corners = np.array([top, top, cheek, cheek]) + np.array([(-10, -10), (6, -10), (10, 10),
+                                                             (-8, 10)])
+    outline = corners.astype(np.int32)
+    strand = np.zeros((256, 256), np.uint8)
+    cv2.fillPoly(strand, [outline], 255)
+    x, y, width, height = cv2.boundingRect(outline)
+    texture = np.zeros_like(aligned.image)
+    texture[y:y + height, x:x + width] = cv2.resize(hair, (width, height))
+    image = np.where(strand[..., None] > 0, texture, aligned.image)
+    model = OccluderModel()
+    with_strand, bare = OcclusionMasks(model), OcclusionMasks(model)
+    for index in range(3):
+        occluded = with_strand(0, index / 25.0, image, aligned.face_landmarks)
+        plain = bare(0, index / 25.0, aligned.image, aligned.face_landmarks)
+    inside = cv2.erode(strand, np.ones((5, 5), np.uint8)) > 0
+    # The face's other side, well clear of the strand (on the strand's side the colour
+    # cue takes it on into her own dark hair at the temple, which it touches).
+    away = face_oval(aligned.face_landmarks, 256) > 0
+    away[:, int(outline[:, 0].min()) - 15:] = False
+    # The strand is kept; away from it the mask is what it is without the strand.
+    assert occluded.mask[inside].mean() > 0.9, occluded.mask[inside].mean()
+    assert abs(occluded.mask[away].mean() - plain.mask[away].mean()) < 0.01

@@ -39,7 +39,7 @@ def test_a_hand_moving_in_across_the_outline_is_found() -> None:
     # A lighter hand over the chin and the cheek beside it, reaching in from below.
     cv2.ellipse(after, (int(chin[0]) + 40, int(chin[1]) - 16), (34, 56), -30, 0, 360,
                 (250, 215, 200), -1)
-    moved = moving_objects(_lab(after), points, _lab(before), points, SHOWN)
+    moved = moving_objects(_lab(after), points, _lab(before), points, SHOWN).regions
     face = face_mask(points, 64, forehead=False) > 0.5
     assert moved[face].sum() > 40
     assert moved[(face & (np.arange(64)[:, None] < points[CHEEK, 1] - 8))].sum() == 0
@@ -52,7 +52,7 @@ def test_the_faces_own_motion_and_light_over_a_cheek_are_not() -> None:
     # The whole face shifted by 2 px with its landmarks: the mesh explains it.
     shifted = np.roll(before, 8, axis=1)
     moved = moving_objects(_lab(shifted), points + np.array([2.0, 0.0]), _lab(before), points,
-                           SHOWN)
+                           SHOWN).regions
     assert moved.sum() == 0
     # A patch of light on the cheek, wholly inside the face: no hand comes in like that.
     lit = before.astype(np.float32)
@@ -61,4 +61,4 @@ def test_the_faces_own_motion_and_light_over_a_cheek_are_not() -> None:
     cv2.circle(spot, (int(cheek[0]), int(cheek[1])), 24, 1.0, -1)
     lit += 60 * cv2.GaussianBlur(spot, (0, 0), 4)[..., None]
     lit_image = np.clip(lit, 0, 255).astype(np.uint8)
-    assert moving_objects(_lab(lit_image), points, _lab(before), points, SHOWN).sum() == 0
+    assert moving_objects(_lab(lit_image), points, _lab(before), points, SHOWN).regions.sum() == 0

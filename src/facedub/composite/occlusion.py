@@ -42,7 +42,7 @@ from facedub.composite.occlusion_cues import (
     net_glasses_evidence,
     net_glasses_share,
 )
-from facedub.composite.occlusion_motion import moving_objects
+from facedub.composite.occlusion_motion import moving_objects, still_regions
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
@@ -77,7 +77,9 @@ RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
 # the frames where a grille's highlight breaks it up do not flicker.
 DARK_HOLD = 0.7
 # What moved unlike the face (a hand) fades by this share a frame once it stops: a hand
-# pauses, and clips repeat frames (no motion at all between them).
+# pauses, and clips repeat frames (no motion at all between them). Where its pixels
+# changed since, it has gone (held, a hand's mark kept the target's lip corner beside
+# the fingers that had moved on: clip 11's stage shot, frame 48).
 MOTION_HOLD = 0.5
 BEYOND = 1e-3  # a canonical pixel with more of its area beyond the frame's edge is not shown
 
@@ -207,7 +209,7 @@ class OcclusionMasks:
         # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
-        moving = self._moving(track, time, half, half_landmarks, shown)
+        moving, residual = self._moving(track, time, half, half_landmarks, shown)
         net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
         # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
@@ -215,7 +217,7 @@ class OcclusionMasks:
         # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out.
         evidence = max(net, bridge) if worn is None else worn
         state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
-                                               frames, rings, evidence, time))
+                                               frames, rings, evidence, time), residual)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
         found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
@@ -248,22 +250,24 @@ class OcclusionMasks:
         return Occluded(mask, wearing)
 
     def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
-                shown: np.ndarray) -> np.ndarray:
+                shown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(64, 64) what moved unlike the face since the track's last frame (none on its
-        first, or after a gap)."""
+        first, or after a gap), and (64, 64) how far each pixel moved unlike the face."""
         state = self._tracks.get(track)
         if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
-            return np.zeros(lab.shape[:2], np.float32)
+            none = np.zeros(lab.shape[:2], np.float32)
+            return none, none
         return moving_objects(lab, points, state.lab, state.points, shown)
 
-    def _ease(self, track: int, time: float, fresh: _Eased) -> _Eased:
+    def _ease(self, track: int, time: float, fresh: _Eased, residual: np.ndarray) -> _Eased:
         state = self._tracks.get(track)
         if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
             self._tracks[track] = fresh
             return fresh
         state.objects = _eased(state.objects, fresh.objects)
         state.dark = np.maximum(fresh.dark, DARK_HOLD * state.dark)
-        state.moving = np.maximum(fresh.moving, MOTION_HOLD * state.moving)
+        state.moving = np.maximum(fresh.moving,
+                                  MOTION_HOLD * still_regions(state.moving, residual))
         state.lab, state.points = fresh.lab, fresh.points
         state.frames = _eased(state.frames, fresh.frames)
         state.rings = state.rings + RING_EASING * (fresh.rings - state.rings)

@@ -11,6 +11,8 @@ eyes, brows and mouth, and reaches in across the face's outline (`from_outside`)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -31,6 +33,11 @@ MOTION_AREA, MOTION_MARGIN = 0.0025, 0.03
 MOTION_DENSITY, DENSITY_BOX = 0.25, 5
 # ... and DEEP of the crop inside the outline, OUTSIDE_AREA of it beyond the outline.
 DEEP, OUTSIDE_AREA = 0.06, 0.002
+# ... or, WIDE_AREA of the crop inside the face (less on the eyes, brows and mouth than
+# off them), only SHALLOW_AREA of it that deep.
+SHALLOW_AREA, WIDE_AREA = 0.001, 0.005
+# A held region whose pixels changed by this (median) since has moved on.
+STILL_LEVEL = 3.0
 FLOW_SIGMA = 0.04  # the mesh's motion is spread from the landmarks by this share of the crop
 
 
@@ -70,27 +77,51 @@ def motion_residual(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarra
             ).astype(np.float32)
 
 
+class Moved(NamedTuple):
+    """`regions` (R, R) float32 in {0, 1}: what moved unlike the face, in front of it;
+    `residual` (R, R) float32: how far every pixel moved unlike the face (see
+    `motion_residual`)."""
+
+    regions: np.ndarray
+    residual: np.ndarray
+
+
+def still_regions(held: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """`held` (R, R), marks of what moved in earlier frames, without those whose pixels
+    changed since (their median `residual` STILL_LEVEL or more): a hand that paused, or a
+    frame the clip repeats, stays; where it moved on, its old place is the face again."""
+    count, labels = cv2.connectedComponents((held > 0).astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return held
+    order = np.argsort(labels, axis=None, kind="stable")
+    bounds = np.searchsorted(labels.ravel()[order], np.arange(count + 1))
+    flat = residual.ravel()[order]
+    still = np.array([True] + [float(np.median(flat[bounds[k]:bounds[k + 1]])) < STILL_LEVEL
+                               for k in range(1, count)])
+    return np.where(still[labels], held, 0.0).astype(np.float32)
+
+
 def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray,
-                   previous_points: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """(R, R) float32 in {0, 1}: regions of the face in `lab` (R, R, 3) that moved unlike
-    the face since `previous_lab` (see `motion_residual`), with `points` and
-    `previous_points` the landmarks in their pixels; `shown` (R, R) bool, the pixels
-    inside the frame."""
+                   previous_points: np.ndarray, shown: np.ndarray) -> Moved:
+    """Regions of the face in `lab` (R, R, 3) that moved unlike the face since
+    `previous_lab` (see `motion_residual`), with `points` and `previous_points` the
+    landmarks in their pixels; `shown` (R, R) bool, the pixels inside the frame."""
     size = lab.shape[0]
     face = (face_mask(points, size, forehead=False) > 0.5) & shown
     # Judged a little beyond the outline too: a hand's edges there make it a region.
     near = cv2.dilate(face.astype(np.uint8), np.ones((DENSITY_BOX, DENSITY_BOX), np.uint8))
-    moved = ((motion_residual(lab, points, previous_lab, previous_points) > MOTION_LEVEL)
-             & (near > 0) & shown)
+    residual = motion_residual(lab, points, previous_lab, previous_points)
+    moved = (residual > MOTION_LEVEL) & (near > 0) & shown
+    none = np.zeros((size, size), np.float32)
     if not (moved & face).any():
-        return np.zeros((size, size), np.float32)
+        return Moved(none, residual)
     # A moving hand leaves many such pixels close together (its fingers' edges, its
     # smear); the landmarks' jitter leaves thin lines along the face's own edges.
     density = cv2.blur(moved.astype(np.float32), (DENSITY_BOX, DENSITY_BOX))
     blobs = ((density >= MOTION_DENSITY) & (near > 0) & shown).astype(np.uint8)
     count, labels = cv2.connectedComponents(blobs, connectivity=8)
     if count <= 1:
-        return np.zeros((size, size), np.float32)
+        return Moved(none, residual)
     margin = max(1, round(MOTION_MARGIN * size))
     features = eyes_and_brows(points, size, grow=margin) | cv2.dilate(
         inside_loop(points, mesh_regions().lips_outer, size).astype(np.uint8),
@@ -100,10 +131,18 @@ def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray
     # rest of its fingers); light sweeping over the cheeks moves inside only.
     deep = face_mask(points, size, forehead=False, erode=max(1, round(DEEP * size))) > 0.5
     area = np.bincount(labels[deep & ~features & (blobs > 0)], minlength=count)
+    inside = np.bincount(labels[face & ~features & (blobs > 0)], minlength=count)
+    on_features = np.bincount(labels[features & (blobs > 0)], minlength=count)
     out = np.bincount(labels[(near > 0) & ~face & (blobs > 0)], minlength=count)
-    keep = (area >= MOTION_AREA * size * size) & (out >= OUTSIDE_AREA * size * size)
+    pixels = size * size
+    # Fingers held at the chin's edge move little, and barely deep inside; a region of
+    # that kind mostly over the mouth is as likely the mouth coming out from behind a
+    # hand that moved on (clip 11's stage shot, frame 53) and does not count.
+    shallow = ((area >= SHALLOW_AREA * pixels) & (inside >= WIDE_AREA * pixels)
+               & (on_features <= inside))
+    keep = ((area >= MOTION_AREA * pixels) | shallow) & (out >= OUTSIDE_AREA * pixels)
     keep[0] = False
     # The smear of a fast hand leaves gaps where it is even; it covers them all the same.
     kept = cv2.morphologyEx(keep[labels].astype(np.uint8), cv2.MORPH_CLOSE,
                             np.ones((3, 3), np.uint8))
-    return (kept & face).astype(np.float32)
+    return Moved((kept & face).astype(np.float32), residual)
