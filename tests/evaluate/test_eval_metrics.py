@@ -20,6 +20,7 @@ from facedub.evaluate.metrics import (
     expression_errors,
     flicker,
     landmark_jitter,
+    mouth_agrees,
     pose_errors,
     seam_measure,
 )
@@ -78,6 +79,15 @@ def test_expression_errors() -> None:
     assert differ.jaw_open == pytest.approx(0.7)
     assert differ.mouth_open_agree == 0 and differ.eyes_closed_agree == 1
     assert differ.distance == pytest.approx(0.7) and differ.smile_agree == 1
+
+
+def test_mouth_agreement_allows_the_landmarkers_spread_at_the_threshold() -> None:
+    # A jaw read 0.31 and 0.24 is one mouth to the landmarker (a re-encoded copy of a
+    # frame reads up to 0.08 apart); a mouth shut where the target's opens is not.
+    assert mouth_agrees(0.31, 0.24) and mouth_agrees(0.22, 0.30)
+    assert mouth_agrees(0.6, 0.4) and mouth_agrees(0.0, 0.2)
+    assert not mouth_agrees(0.36, 0.24) and not mouth_agrees(0.41, 0.05)
+    assert not mouth_agrees(0.1, 0.3) and not mouth_agrees(0.02, 0.65)
 
 
 def test_smile_error_and_agreement() -> None:
