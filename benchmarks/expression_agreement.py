@@ -4,11 +4,12 @@
 
 For every OUT/PAIR/ENGINE/report/frames.csv: mouth open/closed agreement with the target
 (as `facedub eval` counts it: the same side of MOUTH_OPEN, or within MOUTH_TOLERANCE), the
-same on the bare threshold (as it was counted before 2026-12-02), the same without the
-frames whose target jawOpen lies
-within AMBIGUOUS of the open threshold (the landmarker's jawOpen of one frame moves by
-0.03-0.08 with the crop it is given, so there "open" is a coin toss), smile agreement,
-the expression error, and the frames where the mouth disagrees. Nothing is re-measured: both agreements come from the jawOpen columns.
+same on the bare threshold (as counted before 2026-12-02), the same without the frames
+whose target jawOpen lies within AMBIGUOUS of the open threshold (the landmarker's jawOpen
+of one frame moves by 0.03-0.08 with the crop it is given, so there "open" is a coin
+toss), smile agreement, the expression error, and the frames where the mouth disagrees.
+Nothing is re-measured: both mouth agreements come from the jawOpen columns, so reports
+written before the tolerance read alike.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ def summarise(frames: Path) -> list[str]:
     """One table row for a report's frames.csv."""
     with frames.open(encoding="utf-8", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("mouth_open_agree")]
-    # From the jawOpen columns, so reports written before the tolerance read alike.
     jaws = [(_value(row, "target_jaw_open"), _value(row, "swapped_jaw_open")) for row in rows]
     mouth = [math.nan if math.isnan(swapped) else float(mouth_agrees(target, swapped))
              for target, swapped in jaws]
