@@ -3,13 +3,14 @@
     python benchmarks/expression_agreement.py OUT [OUT ...]
 
 For every OUT/PAIR/ENGINE/report/frames.csv: mouth open/closed agreement with the target
-(as `facedub eval` counts it: the same side of MOUTH_OPEN, or within MOUTH_TOLERANCE), the
-same on the bare threshold (as counted before 2026-12-02), the same without the frames
+(as `facedub eval` counts it: open is jawOpen above MOUTH_OPEN with the lips apart, and
+jawOpen readings within MOUTH_TOLERANCE agree; reports without the lips columns are read
+by the jaw alone), the same on the bare jawOpen threshold (as counted before 2026-12-02),
+the same without the frames
 whose target jawOpen lies within AMBIGUOUS of the open threshold (the landmarker's jawOpen
 of one frame moves by 0.03-0.08 with the crop it is given, so there "open" is a coin
 toss), smile agreement, the expression error, and the frames where the mouth disagrees.
-Nothing is re-measured: both mouth agreements come from the jawOpen columns, so reports
-written before the tolerance read alike.
+Nothing is re-measured: both mouth agreements come from the frames.csv columns.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def _value(row: dict[str, str], key: str) -> float:
     return float(text) if text not in ("", "nan") else math.nan
 
 
+def _lips(row: dict[str, str], key: str) -> float:
+    """A `lips_apart` column; inf (not known: the jaw alone decides) in older reports."""
+    value = _value(row, key)
+    return math.inf if math.isnan(value) else value
+
+
 def _share(values: list[float]) -> str:
     known = [value for value in values if not math.isnan(value)]
     return f"{100 * sum(known) / len(known):.0f}%" if known else "–"
@@ -41,8 +48,9 @@ def summarise(frames: Path) -> list[str]:
     with frames.open(encoding="utf-8", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("mouth_open_agree")]
     jaws = [(_value(row, "target_jaw_open"), _value(row, "swapped_jaw_open")) for row in rows]
-    mouth = [math.nan if math.isnan(swapped) else float(mouth_agrees(target, swapped))
-             for target, swapped in jaws]
+    lips = [(_lips(row, "target_lips_apart"), _lips(row, "swapped_lips_apart")) for row in rows]
+    mouth = [math.nan if math.isnan(jaw[1]) else float(mouth_agrees(*jaw, *apart))
+             for jaw, apart in zip(jaws, lips, strict=True)]
     bare = [math.nan if math.isnan(swapped) else float((target > MOUTH_OPEN)
                                                        == (swapped > MOUTH_OPEN))
             for target, swapped in jaws]
