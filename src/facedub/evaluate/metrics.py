@@ -35,11 +35,12 @@ MOUTH_OPEN = 0.25  # jawOpen above this counts as an open mouth
 # of frames, so a perfect swap could not reach 98%. Real misses (a mouth shut where the
 # target's opens) differ by 0.2 and more.
 MOUTH_TOLERANCE = 0.1
-# A jaw dropped behind sealed lips is a closed mouth: MediaPipe reads jawOpen 0.28-0.46 on
-# frames of d10 and d18 whose lips touch (inner lips 0.01-0.03 mouth widths apart; an open
-# mouth's 0.2-0.5), and it reads the jaw from the whole face's landmarks (the blendshape
-# model sees no pixels), so another face on the same mouth reads it differently. A mouth
-# counts as open only with its inner lips more than this share of its width apart.
+# A jaw dropped behind sealed lips is a closed mouth: MediaPipe reads jawOpen 0.27-0.46 on
+# frames of d10 and d18 whose lips touch (inner lips 0.01-0.03 mouth widths apart; with
+# the lips apart 0.15-0.76), and it reads the jaw from the whole face's landmarks (the
+# blendshape model sees no pixels), so another face on the same mouth reads it
+# differently. A mouth counts as open only with its inner lips more than this share of
+# its width apart.
 LIPS_APART = 0.1
 _INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper and lower inner lip points
 _MOUTH_CORNERS = (61, 291)
