@@ -20,6 +20,8 @@ from facedub.evaluate.metrics import (
     expression_errors,
     flicker,
     landmark_jitter,
+    lips_apart,
+    mouth_agrees,
     pose_errors,
     seam_measure,
 )
@@ -78,6 +80,35 @@ def test_expression_errors() -> None:
     assert differ.jaw_open == pytest.approx(0.7)
     assert differ.mouth_open_agree == 0 and differ.eyes_closed_agree == 1
     assert differ.distance == pytest.approx(0.7) and differ.smile_agree == 1
+
+
+def test_mouth_agreement_allows_the_landmarkers_spread_at_the_threshold() -> None:
+    # A jaw read 0.31 and 0.24 is one mouth to the landmarker (a re-encoded copy of a
+    # frame reads up to 0.08 apart); a mouth shut where the target's opens is not.
+    assert mouth_agrees(0.31, 0.24) and mouth_agrees(0.22, 0.30)
+    assert mouth_agrees(0.6, 0.4) and mouth_agrees(0.0, 0.2)
+    assert not mouth_agrees(0.36, 0.24) and not mouth_agrees(0.41, 0.05)
+    assert not mouth_agrees(0.1, 0.3) and not mouth_agrees(0.02, 0.65)
+
+
+def test_a_jaw_dropped_behind_sealed_lips_is_a_closed_mouth() -> None:
+    # d10's frame 91: jawOpen 0.28 with the lips touching, the swap's same lips read 0.10.
+    assert mouth_agrees(0.28, 0.10, 0.012, 0.027)
+    # An opening where the target's lips are sealed is a miss, and so is the reverse,
+    # even with the jaws read close.
+    assert not mouth_agrees(0.41, 0.45, 0.02, 0.35)
+    assert not mouth_agrees(0.30, 0.28, 0.30, 0.02)
+    assert mouth_agrees(0.30, 0.28, 0.30, 0.25) and not mouth_agrees(0.6, 0.1, 0.4, 0.02)
+
+
+def test_lips_apart_is_the_inner_lips_gap_over_the_mouth_width() -> None:
+    points = np.zeros((478, 3))
+    points[291, 0] = 100.0  # mouth corners 100 apart
+    for upper, lower in ((13, 14), (82, 87), (312, 317)):
+        points[upper, 1], points[lower, 1] = 40.0, 70.0
+    assert lips_apart(points) == pytest.approx(0.3)
+    points[[14, 87, 317], 1] = 40.0
+    assert lips_apart(points) == 0.0
 
 
 def test_smile_error_and_agreement() -> None:

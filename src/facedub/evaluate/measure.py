@@ -30,6 +30,7 @@ from facedub.evaluate.metrics import (
     flicker,
     jaw_open,
     landmark_jitter,
+    lips_apart,
     pose_errors,
     seam_measure,
 )
@@ -158,11 +159,14 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
     base = FrameMetrics(pair.target.index, pair.target.time, status,
                         yaw_bin=yaw_bin(record.pose.yaw), target_yaw=record.pose.yaw,
                         target_pitch=record.pose.pitch, target_roll=record.pose.roll,
-                        target_jaw_open=jaw_open(record.blendshapes))
+                        target_jaw_open=jaw_open(record.blendshapes),
+                        target_lips_apart=lips_apart(record.frame_landmarks))
     if face is None:
         return base, None, thumb, crops
     yaw, pitch, roll, pose = pose_errors(record.pose, face.pose)
-    expression = expression_errors(record.blendshapes, face.blendshapes)
+    swapped_lips = lips_apart(face.landmarks)
+    expression = expression_errors(record.blendshapes, face.blendshapes,
+                                   (base.target_lips_apart, swapped_lips))
     seam = seam_measure(crops)
     flick, brightness, jitter = NAN, NAN, NAN
     if previous is not None and previous.frame == pair.target.index - 1:
@@ -171,7 +175,8 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
                                  record.frame_landmarks, face.landmarks,
                                  record.box[3] - record.box[1])
     metrics = replace(
-        base, swapped_jaw_open=jaw_open(face.blendshapes), yaw_error=yaw,
+        base, swapped_jaw_open=jaw_open(face.blendshapes), swapped_lips_apart=swapped_lips,
+        yaw_error=yaw,
         pitch_error=pitch, roll_error=roll, pose_error=pose,
         expression_error=expression.expression, jaw_open_error=expression.jaw_open,
         expression_distance=expression.distance, smile_error=expression.smile,

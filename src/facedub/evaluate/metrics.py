@@ -28,6 +28,22 @@ Status = Literal["ok", "lost", "missing", "no_face"]
 FAILED: frozenset[str] = frozenset({"lost", "missing"})
 
 MOUTH_OPEN = 0.25  # jawOpen above this counts as an open mouth
+# ... unless the two readings are this close. The landmarker reads one frame's jawOpen
+# apart when only the frame's encoding or its place changes: d10 (150 frames) against a
+# JPEG copy of itself up to 0.06 apart, against itself shifted 4 px and scaled 3% up to
+# 0.13 (95th percentile 0.06); on the bare threshold those copies agreed on 97% and 95%
+# of frames, so a perfect swap could not reach 98%. Real misses (a mouth shut where the
+# target's opens) differ by 0.2 and more.
+MOUTH_TOLERANCE = 0.1
+# A jaw dropped behind sealed lips is a closed mouth: MediaPipe reads jawOpen 0.27-0.46 on
+# frames of d10 and d18 whose lips touch (inner lips 0.01-0.03 mouth widths apart; with
+# the lips apart 0.15-0.76), and it reads the jaw from the whole face's landmarks (the
+# blendshape model sees no pixels), so another face on the same mouth reads it
+# differently. A mouth counts as open only with its inner lips more than this share of
+# its width apart.
+LIPS_APART = 0.1
+_INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper and lower inner lip points
+_MOUTH_CORNERS = (61, 291)
 EYES_CLOSED = 0.5  # mean eyeBlink above this counts as closed eyes
 SEAM_SECTORS = 16  # the border is compared sector by sector, so one bad side shows
 SEAM_RINGS = 4  # one ring outside the landmark oval, three inside: where blend edges sit
@@ -93,7 +109,8 @@ METRICS: dict[str, Metric] = {
     "jaw_open_error": Metric("jawOpen error", "", "lower", "expression",
                              "|jawOpen target - swapped|"),
     "mouth_open_agree": Metric("mouth open agrees", "share", "higher", "expression",
-                               f"both open or both closed (jawOpen > {MOUTH_OPEN})"),
+                               f"both open or both closed (jawOpen > {MOUTH_OPEN} with "
+                               f"the lips apart; jawOpen within {MOUTH_TOLERANCE} agrees)"),
     "eye_blink_error": Metric("eyeBlink error", "", "lower", "expression",
                               "|eyeBlink difference|, mean of both eyes"),
     "eyes_closed_agree": Metric("eyes closed agrees", "share", "higher", "expression",
@@ -159,6 +176,8 @@ class FrameMetrics:
     id_nearest: str = ""  # gallery name nearest to the swapped face
     target_jaw_open: float = NAN
     swapped_jaw_open: float = NAN
+    target_lips_apart: float = NAN  # see lips_apart
+    swapped_lips_apart: float = NAN
     id_distance_source: float = NAN
     id_distance_target: float = NAN
     id_cosine_source: float = NAN
@@ -255,8 +274,10 @@ class ExpressionErrors:
     gaze: float
 
 
-def expression_errors(target: np.ndarray, swapped: np.ndarray) -> ExpressionErrors:
-    """Compare two (52,) blendshape vectors in BLENDSHAPE_NAMES order."""
+def expression_errors(target: np.ndarray, swapped: np.ndarray,
+                      lips: tuple[float, float] = (math.inf, math.inf)) -> ExpressionErrors:
+    """Compare two (52,) blendshape vectors in BLENDSHAPE_NAMES order; `lips`: target's
+    and swapped face's `lips_apart` (inf: not known)."""
     difference = np.abs(target.astype(np.float64) - swapped.astype(np.float64))
     blink_t, blink_s = float(target[_BLINK].mean()), float(swapped[_BLINK].mean())
     smile = abs(float(target[_SMILE].mean()) - float(swapped[_SMILE].mean()))
@@ -265,10 +286,34 @@ def expression_errors(target: np.ndarray, swapped: np.ndarray) -> ExpressionErro
         distance=float(np.linalg.norm(difference[_EXPRESSION])),
         smile=smile, smile_agree=float(smile <= SMILE_TOLERANCE),
         jaw_open=float(difference[_JAW]),
-        mouth_open_agree=float((target[_JAW] > MOUTH_OPEN) == (swapped[_JAW] > MOUTH_OPEN)),
+        mouth_open_agree=float(mouth_agrees(float(target[_JAW]), float(swapped[_JAW]), *lips)),
         eye_blink=float(difference[_BLINK].mean()),
         eyes_closed_agree=float((blink_t > EYES_CLOSED) == (blink_s > EYES_CLOSED)),
         gaze=float(difference[_GAZE].mean()))
+
+
+def mouth_agrees(target_jaw: float, swapped_jaw: float, target_lips: float = math.inf,
+                 swapped_lips: float = math.inf) -> bool:
+    """Both mouths open or both closed, a mouth being open with its jawOpen above
+    MOUTH_OPEN and its lips apart (`lips_apart` above LIPS_APART; inf: not known); or both
+    lips apart or both together and the two jawOpen readings within MOUTH_TOLERANCE: a
+    mouth is a miss when it is on the other side of the threshold by more than the
+    landmarker's own spread, or shows an opening where the other's lips are sealed."""
+    target_parted, swapped_parted = target_lips > LIPS_APART, swapped_lips > LIPS_APART
+    target_open = target_jaw > MOUTH_OPEN and target_parted
+    swapped_open = swapped_jaw > MOUTH_OPEN and swapped_parted
+    if target_open == swapped_open:
+        return True
+    return target_parted == swapped_parted and abs(target_jaw - swapped_jaw) <= MOUTH_TOLERANCE
+
+
+def lips_apart(landmarks: np.ndarray) -> float:
+    """How far apart the inner lips of a (478, 2+) landmark array are: the mean distance of
+    upper and lower inner lip points over the mouth's width (0: sealed)."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    width = float(np.linalg.norm(points[_MOUTH_CORNERS[0]] - points[_MOUTH_CORNERS[1]]))
+    gaps = [np.linalg.norm(points[upper] - points[lower]) for upper, lower in _INNER_LIP_PAIRS]
+    return float(np.mean(gaps)) / max(width, 1e-6)
 
 
 @dataclass(frozen=True)
