@@ -79,6 +79,10 @@ def test_the_target_eyes_are_kept_when_it_blinks_beyond_the_source() -> None:
     assert target_eyes_share(source, target) == 1.0
     source[BLENDSHAPE_NAMES.index("eyeBlinkLeft")] = 0.55  # the source winks too
     assert target_eyes_share(source, target) == 0.0
+    source[BLENDSHAPE_NAMES.index("eyeLookDownRight")] = 0.75  # a downcast source
+    assert target_eyes_share(source, target) == 1.0
+    target[BLENDSHAPE_NAMES.index("eyeLookDownRight")] = 0.7  # looking down alike
+    assert target_eyes_share(source, target) == 0.0
 
 
 def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:

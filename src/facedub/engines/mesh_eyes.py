@@ -47,6 +47,13 @@ BLINK_KEYS = ("eyeBlinkLeft", "eyeBlinkRight")
 # (or its closed lid over an open eye) would show.
 BLINK_FROM = 0.15
 BLINK_FULL = 0.3
+# And from this much more downward look in the source faces than in the target, fully from
+# LOOK_DOWN_FULL: a source looking down has its upper lids lowered over the eye, which
+# the landmarks' eye outline does not follow (a downcast photo's lids, stretched over the
+# target's open eye, showed as brown blobs); a sideways look is the iris's alone.
+LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
+LOOK_DOWN_FROM = 0.25
+LOOK_DOWN_FULL = 0.45
 EYES_FALL_PER_FRAME = 0.25  # the target's eyes fade out over four frames, never pop
 # The target's kept eyes reach this share of the crop past the eye contour (lids and
 # lashes stay the target's, so they meet the source's skin on the lid, not on the lash
@@ -73,12 +80,17 @@ def iris_in_eye(landmarks: np.ndarray) -> np.ndarray:
 
 def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
                       ) -> float:
-    """0..1: how much of the target's own eyes to keep: the larger blink difference of the
-    two eyes between the chosen source faces and the target, ramped from BLINK_FROM to
-    BLINK_FULL."""
+    """0..1: how much of the target's own eyes to keep, from two (52,) blendshape vectors
+    (the chosen source faces', the target's): the larger blink difference of the two eyes,
+    ramped from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
+    LOOK_DOWN_FROM to LOOK_DOWN_FULL."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
-    difference = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
-    return float(np.clip((difference - BLINK_FROM) / (BLINK_FULL - BLINK_FROM), 0.0, 1.0))
+    blink = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
+    keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
+    down = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
+    return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM),
+                             (down - LOOK_DOWN_FROM) / (LOOK_DOWN_FULL - LOOK_DOWN_FROM)),
+                         0.0, 1.0))
 
 
 def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
