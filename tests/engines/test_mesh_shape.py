@@ -45,6 +45,19 @@ def test_the_same_shape_moves_nothing() -> None:
     assert np.abs(shape.moved(0, face) - face).max() < 1e-3
 
 
+def test_another_shape_differs_and_the_same_does_not() -> None:
+    """The mesh engine shows the source's own eyes only where the faces differ in shape
+    (another person): a self-swap keeps the target's eyes, whose gaze is the true one."""
+    face = template_in_crop(SIZE, "whole")
+    same = FaceShape([face])
+    same.moved(0, face)
+    assert not same.differs(0)
+    other = FaceShape([_wide_eyed(face)])
+    other.moved(0, face)
+    assert other.differs(0)
+    assert FaceShape([face], strength=0.0).differs(0)  # no shape move: always the source's
+
+
 def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     regions = mesh_regions()
     target = template_in_crop(SIZE, "whole")

@@ -128,7 +128,8 @@ def swap(
     neighbours: Annotated[int, typer.Option(
         help="Mesh engine: source faces blended per target face.")] = 3,
     keep_target_eyes: Annotated[bool, typer.Option(
-        help="Mesh engine: keep the target's eyes (gaze, blinks).")] = True,
+        help="Mesh engine: the target's gaze and blinks (the source's eyes turned to "
+             "its gaze; its own eyes while it blinks).")] = True,
     keep_target_mouth: Annotated[bool, typer.Option(
         help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
     crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,

@@ -18,6 +18,13 @@ from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
+from facedub.engines.mesh_eyes import (
+    EasedEyesShare,
+    iris_in_eye,
+    kept_eyes,
+    looking_as_target,
+    target_eyes_share,
+)
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
     EasedLipsShare,
@@ -39,8 +46,7 @@ from facedub.engines.mesh_warp import (
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import feather, polygon_mask, three_channels
-from facedub.faces.regions import mesh_regions
+from facedub.faces.masks import feather, three_channels
 from facedub.faceset import Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).
@@ -48,12 +54,6 @@ EXPRESSION_KEYS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
                    "mouthSmileRight", "mouthPucker", "mouthFunnel", "browInnerUp",
                    "browDownLeft", "browDownRight")
 CROP_CACHE_SIZE = 48
-BLINK_KEYS = ("eyeBlinkLeft", "eyeBlinkRight")
-# The target's kept eyes reach this share of the crop past the eye contour (lids and
-# lashes stay the target's, so they meet the source's skin on the lid, not on the lash
-# line), and this much more when the target blinks (the whole closed lid is its own).
-EYE_MARGIN = 0.012
-BLINK_MARGIN = 0.03
 CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin fills in
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
@@ -69,6 +69,9 @@ class MeshEngineConfig:
     expression_weight: float = 1.5  # ... this weight times the blendshape difference
     follow: float = 0.35  # share of the new choice per frame; the rest is the last choice
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
+    # With keep_target_eyes: the source's own eyes, turned to the target's gaze, and the
+    # target's only while it blinks beyond the source (mesh_eyes); False: always the target's.
+    source_eyes: bool = True
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
@@ -109,12 +112,13 @@ class MeshEngine:
                             for r in self._records]
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
         self._shape = FaceShape(source_landmarks, self.config.shape)
+        self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
         self._crops: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
         self._interiors: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
         self._mirror_clean: _Recent[bool] = _Recent(4 * CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
-        self._blink_keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
+        self._eyes_shares = EasedEyesShare()  # per target track, so the eyes do not pop
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
         self._lips_shares = EasedLipsShare()  # per target track, so the lips do not pop
@@ -153,10 +157,20 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
+        source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
+        eyes_share = 1.0
+        if self.config.keep_target_eyes and self.config.source_eyes:
+            # The target's own eyes where the faces do not differ in shape (a self-swap:
+            # its own eyes are the source's, with their true gaze) or where it blinks.
+            wanted = (target_eyes_share(source_blendshapes, target.blendshapes)
+                      if self._shape.differs(target.track) else 1.0)
+            eyes_share = self._eyes_shares.update(target.track, wanted)
+            if eyes_share < 1.0:
+                image = looking_as_target(image, landmarks, target.face_landmarks,
+                                          [(self._irises[i], w) for i, w in blend.items()])
         # The target itself where it keeps its eyes and mouth, reshaped like the source so
         # they move with the features around them.
-        kept, eyes = self._kept(raster, size, target, landmarks)
-        source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
+        kept, eyes = self._kept(raster, size, target, landmarks, eyes_share)
         if self.config.keep_target_mouth:
             # The target's lips and the skin around them too, as far as the source's mouth
             # is more open or wider.
@@ -339,35 +353,20 @@ class MeshEngine:
         return kept
 
     def _kept(self, raster: TargetRaster, size: int, target: TargetFace,
-              landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(S, S) float32 each: where the target keeps its own eyes and mouth opening
-        (feathered a little so lids and lips meet softly), and of that the eyes. The kept
-        eyes reach past their contour over the lashes, further when the target blinks."""
+              landmarks: np.ndarray, eyes_share: float) -> tuple[np.ndarray, np.ndarray]:
+        """(S, S) float32 each: where the target keeps its own eyes (as much as
+        `eyes_share`) and mouth opening (feathered a little so lids and lips meet softly),
+        and of that the eyes (mesh_eyes.kept_eyes)."""
         kept = np.zeros((size, size), dtype=np.float32)
         eyes = kept
         if self.config.keep_target_mouth:
             mouth = upsample(self._topology.mouth_opening[raster.triangle].astype(np.float32),
                              raster, size)
             kept = feather(mouth, erode=-2, blur=max(2, size // 96))
-        if self.config.keep_target_eyes:
-            eyes = self._kept_eyes(target, size, landmarks)
+        if self.config.keep_target_eyes and eyes_share > 0.0:
+            eyes = kept_eyes(landmarks, size, target.blendshapes) * np.float32(eyes_share)
             kept = np.maximum(kept, eyes)
         return kept, eyes
-
-    def _kept_eyes(self, target: TargetFace, size: int, landmarks: np.ndarray) -> np.ndarray:
-        """(S, S) float32: the eye openings of `landmarks`, grown by EYE_MARGIN (plus
-        BLINK_MARGIN times how closed the target's eyes are) and feathered."""
-        regions = mesh_regions()
-        half = size // 2  # a soft mask: built at half size
-        points = landmarks[:, :2] * (half / size)
-        eyes = np.maximum(polygon_mask(points[regions.left_eye], half),
-                          polygon_mask(points[regions.right_eye], half))
-        blink = float(np.max(target.blendshapes[self._blink_keys]))
-        grow = round(half * (EYE_MARGIN + BLINK_MARGIN * float(np.clip(blink, 0.0, 1.0))))
-        kept = feather(eyes, erode=-max(1, grow), blur=max(2, half // 48))
-        full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
-                                      interpolation=cv2.INTER_LINEAR)
-        return full
 
 
 def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -49,6 +49,11 @@ MAX_MOVE = 0.12  # template units: the largest move of a feature's centre
 # lies beyond is moved, so a self-swap is left nearly alone.
 DEAD_SHIFT = 0.02
 DEAD_SCALE = 0.05  # in log(size ratio)
+# Beyond those dead zones, by this much or more in some feature, the two faces differ in
+# shape: another person (0.04-0.18 on the shared cross pairs, at most 0.015 on the
+# self-swap pairs); once so, until it falls below DIFFERS_OFF.
+DIFFERS_ON = 0.03
+DIFFERS_OFF = 0.02
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,12 @@ class FaceShape:
         self._fade = _oval_fade(template)
         self._follow = _follow_weights(template, self._features)
         self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
+        self._differs: dict[int, bool] = {}
+
+    def differs(self, track: int) -> bool:
+        """Whether the track's face, as of its last `moved`, differs in shape from the
+        source's beyond landmark noise (another person); True without a shape move."""
+        return self._strength <= 0 or self._differs.get(track, True)
 
     def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
         """The target's landmarks (478, 3) with its features moved to the source's shape."""
@@ -111,8 +122,12 @@ class FaceShape:
         mean = mean + max(TARGET_RATE, 1.0 / count) * (free - mean)
         self._target_mean[track] = (mean, count)
         moves = np.zeros((len(self._features), len(free), 3))
+        beyond = 0.0
         for k, feature in enumerate(self._features):
-            moves[k] = _feature_move(feature, free, mean, self._source)
+            moves[k], excess = _feature_move(feature, free, mean, self._source)
+            beyond = max(beyond, excess)
+        self._differs[track] = beyond >= (DIFFERS_OFF if self._differs.get(track) else
+                                          DIFFERS_ON)
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
         displacement *= (self._fade * self._strength)[:, None]
@@ -121,22 +136,24 @@ class FaceShape:
 
 
 def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
-                  source: np.ndarray) -> np.ndarray:
+                  source: np.ndarray) -> tuple[np.ndarray, float]:
     """(478, 3) displacement, in template units, that gives the feature the source's
-    centre and size; defined for every point (points far away are weighted out later)."""
+    centre and size, defined for every point (points far away are weighted out later);
+    and how far the two differ beyond the dead zones (template units or log size)."""
     centre_mean = mean[feature.anchors].mean(axis=0)
     centre_source = source[feature.anchors].mean(axis=0)
     spread_mean = _spread(mean[feature.anchors])
     spread_source = _spread(source[feature.anchors])
     log_scale = float(np.log(max(spread_source, 1e-6) / max(spread_mean, 1e-6)))
-    log_scale = float(np.sign(log_scale)) * max(abs(log_scale) - DEAD_SCALE, 0.0)
+    excess = abs(log_scale) - DEAD_SCALE
+    log_scale = float(np.sign(log_scale)) * max(excess, 0.0)
     scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
     shift = centre_source - centre_mean
     length = float(np.linalg.norm(shift[:2]))
     wanted = min(max(length - DEAD_SHIFT, 0.0), MAX_MOVE)
     shift *= wanted / max(length, 1e-9)
     centre_now = free[feature.anchors].mean(axis=0)
-    return (free - centre_now) * (scale - 1.0) + shift
+    return (free - centre_now) * (scale - 1.0) + shift, max(excess, length - DEAD_SHIFT)
 
 
 def _spread(points: np.ndarray) -> float:

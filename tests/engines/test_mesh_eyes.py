@@ -1,0 +1,93 @@
+"""The source's eyes turned to the target's gaze, and the target's eyes kept on blinks."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_eyes import (
+    EYES,
+    EYES_FALL_PER_FRAME,
+    EasedEyesShare,
+    iris_in_eye,
+    looking_as_target,
+    target_eyes_share,
+)
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.template import face_template
+
+SIZE = 256
+IRIS_POINTS = slice(468, 478)
+
+
+def _face() -> tuple[np.ndarray, np.ndarray]:
+    """(image, landmarks): skin, white eye openings, a dark iris at each iris landmark."""
+    landmarks = face_template().astype(np.float64) * 100.0 + SIZE / 2
+    image = np.full((SIZE, SIZE, 3), (180.0, 140.0, 120.0), dtype=np.float32)
+    for eye in EYES:
+        cv2.fillPoly(image, [np.round(landmarks[eye.contour, :2]).astype(np.int32)],
+                     (235.0, 235.0, 230.0))
+    for k, eye in enumerate(EYES):
+        radius = iris_in_eye(landmarks)[k, 2] * np.linalg.norm(
+            landmarks[eye.corners[1], :2] - landmarks[eye.corners[0], :2])
+        centre = np.round(landmarks[eye.iris_centre, :2]).astype(int)
+        iris = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.circle(iris, (int(centre[0]), int(centre[1])), round(radius), 255, -1)
+        opening = np.zeros_like(iris)
+        cv2.fillPoly(opening, [np.round(landmarks[eye.contour, :2]).astype(np.int32)], 255)
+        image[(iris > 0) & (opening > 0)] = (40.0, 30.0, 25.0)
+    return image, landmarks
+
+
+def _darkness(image: np.ndarray, point: np.ndarray) -> float:
+    x, y = np.round(point).astype(int)
+    return float(255.0 - image[y - 1:y + 2, x - 1:x + 2].mean())
+
+
+def test_the_source_iris_moves_to_where_the_target_looks() -> None:
+    image, landmarks = _face()
+    target = landmarks.copy()
+    target[IRIS_POINTS, 0] += 8.0  # the target looks aside; the eye outlines are the same
+    before = image.copy()
+    after = looking_as_target(image, landmarks, target, [(iris_in_eye(landmarks), 1.0)])
+    for eye in EYES:
+        old = landmarks[eye.iris_centre, :2]
+        new = target[eye.iris_centre, :2]
+        assert _darkness(before, new + np.array([6.0, 0.0])) < 60  # sclera there before
+        assert _darkness(after, new + np.array([6.0, 0.0])) > 150  # the iris now
+        assert _darkness(after, old - np.array([7.0, 0.0])) < 100  # its old place: no dark iris
+    # Nothing outside the eye openings changes.
+    openings = np.zeros((SIZE, SIZE), np.uint8)
+    for eye in EYES:
+        cv2.fillPoly(openings, [np.round(landmarks[eye.contour, :2]).astype(np.int32)], 255)
+    outside = cv2.dilate(openings, np.ones((5, 5), np.uint8)) == 0
+    assert np.abs(after - before)[outside].max() < 1e-3
+
+
+def test_the_same_gaze_leaves_the_eyes_alone() -> None:
+    image, landmarks = _face()
+    before = image.copy()
+    after = looking_as_target(image, landmarks, landmarks, [(iris_in_eye(landmarks), 1.0)])
+    np.testing.assert_allclose(after, before)
+
+
+def test_the_target_eyes_are_kept_when_it_blinks_beyond_the_source() -> None:
+    source = np.zeros(len(BLENDSHAPE_NAMES))
+    target = source.copy()
+    assert target_eyes_share(source, target) == 0.0
+    target[BLENDSHAPE_NAMES.index("eyeBlinkLeft")] = 0.6  # a wink
+    assert target_eyes_share(source, target) == 1.0
+    source[BLENDSHAPE_NAMES.index("eyeBlinkLeft")] = 0.55  # the source winks too
+    assert target_eyes_share(source, target) == 0.0
+    source[BLENDSHAPE_NAMES.index("eyeLookDownRight")] = 0.75  # a downcast source
+    assert target_eyes_share(source, target) == 1.0
+    target[BLENDSHAPE_NAMES.index("eyeLookDownRight")] = 0.7  # looking down alike
+    assert target_eyes_share(source, target) == 0.0
+
+
+def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:
+    eased = EasedEyesShare()
+    assert eased.update(0, 0.0) == 0.0
+    assert eased.update(0, 1.0) == 1.0
+    assert eased.update(0, 0.0) == 1.0 - EYES_FALL_PER_FRAME
+    assert eased.update(1, 0.0) == 0.0  # tracks apart
