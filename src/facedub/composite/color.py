@@ -29,9 +29,9 @@ def to_lab(image: np.ndarray) -> np.ndarray:
 
 
 def from_lab(lab: np.ndarray) -> np.ndarray:
-    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-    rgb *= 255.0  # in place: the same values as rgb * 255.0 + 0.5, clipped
-    rgb += 0.5
+    rgb: np.ndarray = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    np.multiply(rgb, np.float32(255.0), out=rgb)  # in place: the values of rgb * 255 + 0.5
+    np.add(rgb, np.float32(0.5), out=rgb)
     return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8)
 
 
