@@ -22,12 +22,17 @@ _LAB_RANGES = ((0.0, 100.0), (-128.0, 128.0), (-128.0, 128.0))
 
 
 def to_lab(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    # One pass to float32 / 255 (the values of astype, then / 255.0), converted in place.
+    rgb = np.divide(image, np.float32(255.0), dtype=np.float32)
+    lab: np.ndarray = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB, dst=rgb)
+    return lab
 
 
 def from_lab(lab: np.ndarray) -> np.ndarray:
-    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgb: np.ndarray = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    np.multiply(rgb, np.float32(255.0), out=rgb)  # in place: the values of rgb * 255 + 0.5
+    np.add(rgb, np.float32(0.5), out=rgb)
+    return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -375,7 +375,9 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     zone = hair_zone(face_landmarks, size)
     rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
     region = lab[:rows].reshape(-1, 3).astype(np.float64) - mean
-    distance = np.sqrt(np.einsum("pi,ij,pj->p", region, inverse, region))
+    # The quadratic form as a product then a row sum: NumPy's three-operand einsum took
+    # 0.22 of the 0.28 ms (the same values but for float64's last bits).
+    distance = np.sqrt(np.einsum("pj,pj->p", region @ inverse, region))
     occluded = np.zeros((size, size), dtype=np.float32)
     occluded[:rows] = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0).reshape(rows, size)
     occluded *= zone

@@ -98,14 +98,18 @@ def source_maps(raster: TargetRaster, source_vertices: np.ndarray, source_triang
     # Corners per triangle first, then per pixel: one gather of (P, 3, 2) instead of two
     # (the same values, a quarter of the time).
     corners = source_vertices.astype(np.float32)[source_triangles][triangle]  # (P, 3, 2)
-    coordinates = np.einsum("pk,pkd->pd", barycentric, corners)
-    small = np.full((raster.size * raster.size, 2), -1.0, dtype=np.float32)
-    small[pixels] = coordinates
-    small_map = small.reshape(raster.size, raster.size, 2)
-    full = cv2.resize(small_map, (size, size), interpolation=cv2.INTER_LINEAR)
-    if box is not None:
-        full = full[box]
-    return full[..., 0], full[..., 1]
+    coordinates = np.einsum("pk,pkd->dp", barycentric, corners)  # (2, P): x, then y
+    # Each map on its own plane: OpenCV enlarges one plane with its vector code, and
+    # scatters and remap read contiguous rows (0.7 against 0.2 ms a map at 440 px; the
+    # values differ in float32's last bits).
+    maps = []
+    for values in coordinates:
+        small = np.full(raster.size * raster.size, -1.0, dtype=np.float32)
+        small[pixels] = values
+        full = cv2.resize(small.reshape(raster.size, raster.size), (size, size),
+                          interpolation=cv2.INTER_LINEAR)
+        maps.append(full if box is None else full[box])
+    return maps[0], maps[1]
 
 
 def _near_box(pixels: np.ndarray, raster: TargetRaster, size: int,
