@@ -28,14 +28,14 @@ def _rotated(points: np.ndarray, degrees: float) -> np.ndarray:
     return (points - centre) @ rotation.T + centre
 
 
-def _wide_eyed(points: np.ndarray) -> np.ndarray:
-    """The same face with its eyes 12% further apart (another person's shape)."""
+def _wide_eyed(points: np.ndarray, share: float = 0.12) -> np.ndarray:
+    """The same face with its eyes `share` further apart (0.12: another person's shape)."""
     regions = mesh_regions()
     wider = points.copy()
     middle = points[:, 0].mean()
     for eye in (regions.left_eye, regions.right_eye):
         centre = points[eye, 0].mean()
-        wider[eye, 0] += (centre - middle) * 0.12
+        wider[eye, 0] += (centre - middle) * share
     return wider
 
 
@@ -57,6 +57,21 @@ def test_another_shape_differs_and_the_same_does_not() -> None:
     assert other.differs(0)
     assert FaceShape([face], strength=0.0).differs(0)  # no shape move: always the source's
 
+
+
+def test_a_track_starts_as_another_person_until_its_shape_says_otherwise() -> None:
+    """A face a little apart from the source's (between the two thresholds) is another
+    person from its first frame, so its eyes do not switch a few frames in; the source's
+    own face is the same from its first frame."""
+    face = template_in_crop(SIZE, "whole")
+    borderline = FaceShape([_wide_eyed(face, 0.09)])  # beyond DIFFERS_OFF, short of ON
+    borderline.moved(0, face)
+    assert borderline.differs(0)
+    same = FaceShape([_wide_eyed(face, 0.04)])  # inside the dead zone
+    same.moved(0, face)
+    assert not same.differs(0)
+    same.moved(0, face)
+    assert not same.differs(0)  # and stays so
 
 def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     regions = mesh_regions()

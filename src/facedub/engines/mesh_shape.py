@@ -51,7 +51,11 @@ DEAD_SHIFT = 0.02
 DEAD_SCALE = 0.05  # in log(size ratio)
 # Beyond those dead zones, by this much or more in some feature, the two faces differ in
 # shape: another person (0.04-0.18 on the shared cross pairs, at most 0.015 on the
-# self-swap pairs); once so, until it falls below DIFFERS_OFF.
+# self-swap pairs); once so, until it falls below DIFFERS_OFF. A track starts as another
+# person: judged the same until its mean passed DIFFERS_ON, d18 under the streamer's
+# webcam (0.027 in its first frames, 0.03 from the sixth) showed d18's blue eyes for seven
+# frames, then the streamer's brown; a self-swap taken for another person at first shows
+# its own eyes, only their gaze moved.
 DIFFERS_ON = 0.03
 DIFFERS_OFF = 0.02
 
@@ -126,8 +130,8 @@ class FaceShape:
         for k, feature in enumerate(self._features):
             moves[k], excess = _feature_move(feature, free, mean, self._source)
             beyond = max(beyond, excess)
-        self._differs[track] = beyond >= (DIFFERS_OFF if self._differs.get(track) else
-                                          DIFFERS_ON)
+        self._differs[track] = beyond >= (DIFFERS_OFF if self._differs.get(track, True)
+                                          else DIFFERS_ON)
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
         displacement *= (self._fade * self._strength)[:, None]
