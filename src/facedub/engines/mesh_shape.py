@@ -14,6 +14,10 @@ toward the source person's own 3D shape:
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
    blink) is kept. The mouth is left to the target: its shape is mostly expression.
+   So is a brow's height over its eye (browDown, browInnerUp, browOuterUp are that
+   height): a brow moves up or down only as far as its eye does, so that neither the
+   source's held brows (a shouting photo's, pulled down) nor the target's usual raised
+   ones are taken for shape; across and in size it moves as the other features do.
    Other points follow smoothly (Gaussian interpolation), and the face oval stays where
    it is: the result stays inside the compositor's mask.
 
@@ -55,6 +59,9 @@ DEAD_SCALE = 0.05  # in log(size ratio)
 class _Feature:
     points: np.ndarray  # landmark indices that move with the feature
     anchors: np.ndarray  # the subset whose centre and spread define position and size
+    # A brow: the index (in `_features()`) of the eye whose vertical move it takes
+    # instead of its own (its height over the eye is expression).
+    eye: int | None = None
 
 
 def _features() -> tuple[_Feature, ...]:
@@ -65,8 +72,8 @@ def _features() -> tuple[_Feature, ...]:
     return (
         _Feature(regions.left_eye, eye_corners["left"]),
         _Feature(regions.right_eye, eye_corners["right"]),
-        _Feature(regions.left_eyebrow, regions.left_eyebrow),
-        _Feature(regions.right_eyebrow, regions.right_eyebrow),
+        _Feature(regions.left_eyebrow, regions.left_eyebrow, eye=0),
+        _Feature(regions.right_eyebrow, regions.right_eyebrow, eye=1),
         _Feature(regions.nose, regions.nose),
     )
 
@@ -111,8 +118,10 @@ class FaceShape:
         mean = mean + max(TARGET_RATE, 1.0 / count) * (free - mean)
         self._target_mean[track] = (mean, count)
         moves = np.zeros((len(self._features), len(free), 3))
-        for k, feature in enumerate(self._features):
-            moves[k] = _feature_move(feature, free, mean, self._source)
+        shifts = np.zeros((len(self._features), 3))
+        for k, feature in enumerate(self._features):  # the eyes come before the brows
+            vertical = None if feature.eye is None else float(shifts[feature.eye, 1])
+            moves[k], shifts[k] = _feature_move(feature, free, mean, self._source, vertical)
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
         displacement *= (self._fade * self._strength)[:, None]
@@ -120,10 +129,12 @@ class FaceShape:
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
 
 
-def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
-                  source: np.ndarray) -> np.ndarray:
-    """(478, 3) displacement, in template units, that gives the feature the source's
-    centre and size; defined for every point (points far away are weighted out later)."""
+def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source: np.ndarray,
+                  vertical: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """((478, 3) displacement, in template units, that gives the feature the source's
+    centre and size, defined for every point (points far away are weighted out later);
+    the centre's shift (3,)). `vertical`: the centre's vertical shift, given (a brow's
+    eye's) instead of the source's."""
     centre_mean = mean[feature.anchors].mean(axis=0)
     centre_source = source[feature.anchors].mean(axis=0)
     spread_mean = _spread(mean[feature.anchors])
@@ -132,11 +143,15 @@ def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
     log_scale = float(np.sign(log_scale)) * max(abs(log_scale) - DEAD_SCALE, 0.0)
     scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
     shift = centre_source - centre_mean
+    if vertical is not None:
+        shift[1] = 0.0
     length = float(np.linalg.norm(shift[:2]))
     wanted = min(max(length - DEAD_SHIFT, 0.0), MAX_MOVE)
     shift *= wanted / max(length, 1e-9)
+    if vertical is not None:
+        shift[1] = vertical
     centre_now = free[feature.anchors].mean(axis=0)
-    return (free - centre_now) * (scale - 1.0) + shift
+    return (free - centre_now) * (scale - 1.0) + shift, shift
 
 
 def _spread(points: np.ndarray) -> float:
