@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from facedub.engines.mesh_shape import FaceShape
+from facedub.engines.mesh_shape import PHOTO_FACES, FaceShape
 from facedub.faces.align import landmarks_in_crop, template_in_crop
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
@@ -83,16 +83,23 @@ def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
 
 
-def test_a_sources_brows_lowered_by_expression_leave_the_targets_brows() -> None:
-    """A brow's height over its eye is expression (a frown, raised brows): a source photo
-    with lowered brows (0.12 eye distances, the shouting photo's against d10's) does not
-    lower the target's, which the move used to do by about 0.1."""
+def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:
+    """A photo's brows held low (0.12 eye distances, the shouting photo's against d10's)
+    do not lower the target's, which the move used to do by about 0.1; a video's median
+    brows (its person's usual height) still lower them, and a photo's raised brows still
+    raise them (their height counts for identity)."""
     regions = mesh_regions()
     target = template_in_crop(SIZE, "whole")
+    step = _eye_distance(target)
+    brows = np.concatenate([regions.left_eyebrow, regions.right_eyebrow])
     frowning = _brows_and_eyes_shifted(target, brows=0.12, eyes=0.0)
     moved = FaceShape([frowning]).moved(0, target)
-    brows = np.concatenate([regions.left_eyebrow, regions.right_eyebrow])
-    assert np.abs(moved[brows] - target[brows]).max() < 0.05 * _eye_distance(target)
+    assert np.abs(moved[brows] - target[brows]).max() < 0.05 * step
+    moved = FaceShape([frowning] * PHOTO_FACES).moved(0, target)
+    assert moved[brows, 1].mean() - target[brows, 1].mean() > 0.05 * step
+    raised = _brows_and_eyes_shifted(target, brows=-0.12, eyes=0.0)
+    moved = FaceShape([raised]).moved(0, target)
+    assert moved[brows, 1].mean() - target[brows, 1].mean() < -0.05 * step
 
 
 def test_brows_still_move_with_the_sources_eyes_and_spacing() -> None:

@@ -14,10 +14,10 @@ toward the source person's own 3D shape:
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
    blink) is kept. The mouth is left to the target: its shape is mostly expression.
-   So is a brow's height over its eye (browDown, browInnerUp, browOuterUp are that
-   height): a brow moves up or down only as far as its eye does, so that neither the
-   source's held brows (a shouting photo's, pulled down) nor the target's usual raised
-   ones are taken for shape; across and in size it moves as the other features do.
+   A brow's height over its eye is partly expression (browDown, browInnerUp and
+   browOuterUp are read from it): from a single photo a brow is not lowered toward its
+   eye beyond the eye's own move (a shouting photo's held brows made every frame of a
+   woman with raised brows frown). See `PHOTO_FACES` for why only lowering, only photos.
    Other points follow smoothly (Gaussian interpolation), and the face oval stays where
    it is: the result stays inside the compositor's mask.
 
@@ -53,14 +53,20 @@ MAX_MOVE = 0.12  # template units: the largest move of a feature's centre
 # lies beyond is moved, so a self-swap is left nearly alone.
 DEAD_SHIFT = 0.02
 DEAD_SCALE = 0.05  # in log(size ratio)
+# A source of fewer faces than this is a photo (or a few): its brows show one held
+# expression, not the person's usual height over the eyes, which a video's median gives.
+# Lowering only: keeping the target's brow height in every case halved the expression
+# error but left the output far less like the source (a brow's height over its eye counts
+# for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
+# headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
+PHOTO_FACES = 10
 
 
 @dataclass(frozen=True)
 class _Feature:
     points: np.ndarray  # landmark indices that move with the feature
     anchors: np.ndarray  # the subset whose centre and spread define position and size
-    # A brow: the index (in `_features()`) of the eye whose vertical move it takes
-    # instead of its own (its height over the eye is expression).
+    # A brow: the index (in `_features()`) of the eye below it (see `PHOTO_FACES`).
     eye: int | None = None
 
 
@@ -101,6 +107,7 @@ class FaceShape:
     def __init__(self, source_landmarks: Sequence[np.ndarray], strength: float = 1.0) -> None:
         shapes = [pose_free(landmarks)[0] for landmarks in source_landmarks]
         self._source = np.median(np.stack(shapes), axis=0)
+        self._photo = len(shapes) < PHOTO_FACES
         self._strength = strength
         self._features = _features()
         template = face_template()
@@ -120,8 +127,12 @@ class FaceShape:
         moves = np.zeros((len(self._features), len(free), 3))
         shifts = np.zeros((len(self._features), 3))
         for k, feature in enumerate(self._features):  # the eyes come before the brows
-            vertical = None if feature.eye is None else float(shifts[feature.eye, 1])
-            moves[k], shifts[k] = _feature_move(feature, free, mean, self._source, vertical)
+            moves[k], shifts[k] = _feature_move(feature, free, mean, self._source)
+            eye_down = None if feature.eye is None else float(shifts[feature.eye, 1])
+            if self._photo and eye_down is not None and shifts[k, 1] > eye_down:
+                # Lowered toward its eye (image y grows down): the photo's expression.
+                moves[k], shifts[k] = _feature_move(feature, free, mean, self._source,
+                                                    eye_down)
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
         displacement *= (self._fade * self._strength)[:, None]
