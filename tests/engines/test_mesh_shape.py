@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from facedub.engines.mesh_shape import FaceShape
+from facedub.engines.mesh_shape import PHOTO_FACES, FaceShape
 from facedub.faces.align import landmarks_in_crop, template_in_crop
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
@@ -37,6 +37,31 @@ def _wide_eyed(points: np.ndarray, share: float = 0.12) -> np.ndarray:
         centre = points[eye, 0].mean()
         wider[eye, 0] += (centre - middle) * share
     return wider
+
+
+def _eye_distance(points: np.ndarray) -> float:
+    regions = mesh_regions()
+    return float(points[regions.left_eye, 0].mean() - points[regions.right_eye, 0].mean())
+
+
+def _brows_and_eyes_shifted(points: np.ndarray, brows: float, eyes: float) -> np.ndarray:
+    """The same face with its brows and eyes moved down by these shares of the eye
+    distance (negative: up)."""
+    regions = mesh_regions()
+    shifted = points.copy()
+    step = _eye_distance(points)
+    for part, share in ((regions.left_eyebrow, brows), (regions.right_eyebrow, brows),
+                        (regions.left_eye, eyes), (regions.right_eye, eyes)):
+        shifted[part, 1] += share * step
+    return shifted
+
+
+def _brow_over_eye(points: np.ndarray) -> float:
+    """The brows' mean height over their eyes (image y grows downward)."""
+    regions = mesh_regions()
+    return float(points[regions.left_eye, 1].mean() - points[regions.left_eyebrow, 1].mean()
+                 + points[regions.right_eye, 1].mean() - points[regions.right_eyebrow, 1].mean()
+                 ) / 2
 
 
 def test_the_same_shape_moves_nothing() -> None:
@@ -84,6 +109,46 @@ def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     # Toward the source, past the dead zone of landmark noise, never beyond it.
     assert before + 0.3 * (wanted - before) < spacing < wanted + 0.5
     assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
+
+
+def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:
+    """A photo's brows held low (0.12 eye distances, the shouting photo's against d10's)
+    do not lower the target's, which the move used to do by about 0.1; a video's median
+    brows (its person's usual height) still lower them, and a photo's raised brows still
+    raise them (their height counts for identity)."""
+    regions = mesh_regions()
+    target = template_in_crop(SIZE, "whole")
+    step = _eye_distance(target)
+    brows = np.concatenate([regions.left_eyebrow, regions.right_eyebrow])
+    frowning = _brows_and_eyes_shifted(target, brows=0.12, eyes=0.0)
+    moved = FaceShape([frowning]).moved(0, target)
+    assert np.abs(moved[brows] - target[brows]).max() < 0.05 * step
+    moved = FaceShape([frowning] * PHOTO_FACES).moved(0, target)
+    assert moved[brows, 1].mean() - target[brows, 1].mean() > 0.05 * step
+    raised = _brows_and_eyes_shifted(target, brows=-0.12, eyes=0.0)
+    moved = FaceShape([raised]).moved(0, target)
+    assert moved[brows, 1].mean() - target[brows, 1].mean() < -0.05 * step
+
+
+def test_brows_still_move_with_the_sources_eyes_and_spacing() -> None:
+    """A source whose eyes and brows sit lower together (another person's shape) still
+    moves the target's brows down with its eyes, keeping the target's height over them;
+    brows set wider apart still move apart."""
+    regions = mesh_regions()
+    target = template_in_crop(SIZE, "whole")
+    step = _eye_distance(target)
+    lower = _brows_and_eyes_shifted(target, brows=0.08, eyes=0.08)
+    moved = FaceShape([lower]).moved(0, target)
+    for brow in (regions.left_eyebrow, regions.right_eyebrow):
+        assert moved[brow, 1].mean() - target[brow, 1].mean() > 0.03 * step
+    assert abs(_brow_over_eye(moved) - _brow_over_eye(target)) < 0.01 * step
+    wider = target.copy()
+    for brow, side in ((regions.left_eyebrow, 1.0), (regions.right_eyebrow, -1.0)):
+        wider[brow, 0] += side * 0.08 * step
+    moved = FaceShape([wider]).moved(0, target)
+    spread = moved[regions.left_eyebrow, 0].mean() - moved[regions.right_eyebrow, 0].mean()
+    before = target[regions.left_eyebrow, 0].mean() - target[regions.right_eyebrow, 0].mean()
+    assert spread - before > 0.05 * step
 
 
 def test_the_move_turns_with_the_targets_head() -> None:

@@ -14,6 +14,10 @@ toward the source person's own 3D shape:
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
    blink) is kept. The mouth is left to the target: its shape is mostly expression.
+   A brow's height over its eye is partly expression (browDown, browInnerUp and
+   browOuterUp are read from it): from a single photo a brow is not lowered toward its
+   eye beyond the eye's own move (a shouting photo's held brows made every frame of a
+   woman with raised brows frown). See `PHOTO_FACES` for why only lowering, only photos.
    Other points follow smoothly (Gaussian interpolation), and the face oval stays where
    it is: the result stays inside the compositor's mask.
 
@@ -58,12 +62,21 @@ DEAD_SCALE = 0.05  # in log(size ratio)
 # its own eyes, only their gaze moved.
 DIFFERS_ON = 0.03
 DIFFERS_OFF = 0.02
+# A source of fewer faces than this is a photo (or a few): its brows show one held
+# expression, not the person's usual height over the eyes, which a video's median gives.
+# Lowering only: keeping the target's brow height in every case halved the expression
+# error but left the output far less like the source (a brow's height over its eye counts
+# for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
+# headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
+PHOTO_FACES = 10
 
 
 @dataclass(frozen=True)
 class _Feature:
     points: np.ndarray  # landmark indices that move with the feature
     anchors: np.ndarray  # the subset whose centre and spread define position and size
+    # A brow: the index (in `_features()`) of the eye below it (see `PHOTO_FACES`).
+    eye: int | None = None
 
 
 def _features() -> tuple[_Feature, ...]:
@@ -74,8 +87,8 @@ def _features() -> tuple[_Feature, ...]:
     return (
         _Feature(regions.left_eye, eye_corners["left"]),
         _Feature(regions.right_eye, eye_corners["right"]),
-        _Feature(regions.left_eyebrow, regions.left_eyebrow),
-        _Feature(regions.right_eyebrow, regions.right_eyebrow),
+        _Feature(regions.left_eyebrow, regions.left_eyebrow, eye=0),
+        _Feature(regions.right_eyebrow, regions.right_eyebrow, eye=1),
         _Feature(regions.nose, regions.nose),
     )
 
@@ -103,6 +116,7 @@ class FaceShape:
     def __init__(self, source_landmarks: Sequence[np.ndarray], strength: float = 1.0) -> None:
         shapes = [pose_free(landmarks)[0] for landmarks in source_landmarks]
         self._source = np.median(np.stack(shapes), axis=0)
+        self._photo = len(shapes) < PHOTO_FACES
         self._strength = strength
         self._features = _features()
         template = face_template()
@@ -126,10 +140,16 @@ class FaceShape:
         mean = mean + max(TARGET_RATE, 1.0 / count) * (free - mean)
         self._target_mean[track] = (mean, count)
         moves = np.zeros((len(self._features), len(free), 3))
+        shifts = np.zeros((len(self._features), 3))
         beyond = 0.0
-        for k, feature in enumerate(self._features):
-            moves[k], excess = _feature_move(feature, free, mean, self._source)
+        for k, feature in enumerate(self._features):  # the eyes come before the brows
+            moves[k], shifts[k], excess = _feature_move(feature, free, mean, self._source)
             beyond = max(beyond, excess)
+            eye_down = None if feature.eye is None else float(shifts[feature.eye, 1])
+            if self._photo and eye_down is not None and shifts[k, 1] > eye_down:
+                # Lowered toward its eye (image y grows down): the photo's expression.
+                moves[k], shifts[k], _ = _feature_move(feature, free, mean, self._source,
+                                                       eye_down)
         self._differs[track] = beyond >= (DIFFERS_OFF if self._differs.get(track, True)
                                           else DIFFERS_ON)
         # Each point moves as the features near it do; the oval stays.
@@ -139,11 +159,13 @@ class FaceShape:
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
 
 
-def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
-                  source: np.ndarray) -> tuple[np.ndarray, float]:
-    """(478, 3) displacement, in template units, that gives the feature the source's
+def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source: np.ndarray,
+                  vertical: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """((478, 3) displacement, in template units, that gives the feature the source's
     centre and size, defined for every point (points far away are weighted out later);
-    and how far the two differ beyond the dead zones (template units or log size)."""
+    the centre's shift (3,); how far the two differ beyond the dead zones, template units
+    or log size). `vertical`: the centre's vertical shift, given (a brow's eye's) instead
+    of the source's."""
     centre_mean = mean[feature.anchors].mean(axis=0)
     centre_source = source[feature.anchors].mean(axis=0)
     spread_mean = _spread(mean[feature.anchors])
@@ -153,11 +175,15 @@ def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
     log_scale = float(np.sign(log_scale)) * max(excess, 0.0)
     scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
     shift = centre_source - centre_mean
+    if vertical is not None:
+        shift[1] = 0.0
     length = float(np.linalg.norm(shift[:2]))
     wanted = min(max(length - DEAD_SHIFT, 0.0), MAX_MOVE)
     shift *= wanted / max(length, 1e-9)
+    if vertical is not None:
+        shift[1] = vertical
     centre_now = free[feature.anchors].mean(axis=0)
-    return (free - centre_now) * (scale - 1.0) + shift, max(excess, length - DEAD_SHIFT)
+    return (free - centre_now) * (scale - 1.0) + shift, shift, max(excess, length - DEAD_SHIFT)
 
 
 def _spread(points: np.ndarray) -> float:
