@@ -128,8 +128,11 @@ def swap(
     neighbours: Annotated[int, typer.Option(
         help="Mesh engine: source faces blended per target face.")] = 3,
     keep_target_eyes: Annotated[bool, typer.Option(
-        help="Mesh engine: the target's gaze and blinks (the source's eyes turned to "
-             "its gaze; its own eyes while it blinks).")] = True,
+        help="Mesh engine: the target's gaze and blinks (its own eyes).")] = True,
+    source_eyes: Annotated[bool, typer.Option(
+        help="Mesh engine, with --keep-target-eyes: the source's own eyes turned to the "
+             "target's gaze, the target's while it blinks beyond the source (more like the "
+             "source; a soft source's eyes can look dull).")] = False,
     keep_target_mouth: Annotated[bool, typer.Option(
         help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
     crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,
@@ -170,7 +173,7 @@ def swap(
                                   mask_blur=mask_blur, relight=relight,
                                   occlusion=occlusion))
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
-                                   keep_target_mouth=keep_target_mouth)
+                                   source_eyes=source_eyes, keep_target_mouth=keep_target_mouth)
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
                             RichProgress(), refiner)
     key_existed = _signing_key(config.config_dir).exists()

@@ -71,7 +71,10 @@ class MeshEngineConfig:
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
     # With keep_target_eyes: the source's own eyes, turned to the target's gaze, and the
     # target's only while it blinks beyond the source (mesh_eyes); False: always the target's.
-    source_eyes: bool = True
+    # Off by default: a soft video source's eyes (d3's, onto the studio-lit headturn-woman)
+    # came out dull and grey, a look the eye catches at once, although the identity gains
+    # (headturn-man nearer the source 41% -> 86% of frontal frames).
+    source_eyes: bool = False
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
@@ -149,14 +152,6 @@ class MeshEngine:
         inside = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
         self._frame_maps = {}
         blend = self._choose_sources(target)  # once a frame: it eases the track's choice
-        for index, weight in blend.items():
-            self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage))
-        image = total / three_channels(np.maximum(weight_sum, 1e-6))
-        # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
-        # is left to show (hair over the source's forehead on both sides, outside a cut-off
-        # photo): its own skin, which the compositor tones like the rest.
-        unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
-        image += three_channels(unclean) * (target.image - image)
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         eyes_share = 1.0
         if self.config.keep_target_eyes and self.config.source_eyes:
@@ -165,9 +160,19 @@ class MeshEngine:
             wanted = (target_eyes_share(source_blendshapes, target.blendshapes)
                       if self._shape.differs(target.track) else 1.0)
             eyes_share = self._eyes_shares.update(target.track, wanted)
-            if eyes_share < 1.0:
-                image = looking_as_target(image, landmarks, target.face_landmarks,
-                                          [(self._irises[i], w) for i, w in blend.items()])
+        # Each source face's iris moved to the target's gaze before the faces are blended:
+        # moving one averaged iris left the others where they looked, grey ghosts of
+        # irises in a washed-out eye (a video source blends up to five faces).
+        gaze = (landmarks, target.face_landmarks) if eyes_share < 1.0 else None
+        for index, weight in blend.items():
+            self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage),
+                             gaze)
+        image = total / three_channels(np.maximum(weight_sum, 1e-6))
+        # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
+        # is left to show (hair over the source's forehead on both sides, outside a cut-off
+        # photo): its own skin, which the compositor tones like the rest.
+        unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
+        image += three_channels(unclean) * (target.image - image)
         # The target itself where it keeps its eyes and mouth, reshaped like the source so
         # they move with the features around them.
         kept, eyes = self._kept(raster, size, target, landmarks, eyes_share)
@@ -217,14 +222,16 @@ class MeshEngine:
         return np.clip(interior / max(sum(blend.values()), 1e-6), 0.0, 1.0)
 
     def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
-                    inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray]
-                    ) -> None:
+                    inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray],
+                    gaze: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Accumulate one source face's warped texture, trusted per pixel by how well the
         source shows each triangle and how clean its pixels are. Where the source turns a
         triangle away or shows no clean skin there (hair, outside the photo), its mirror
         image on the other side of the face fills in; the weights are smoothed so that no
         triangle edge shows where direct and mirrored texture meet. `sums`: the (S, S, 3)
-        weighted texture, (S, S) weight and (S, S) clean coverage being accumulated."""
+        weighted texture, (S, S) weight and (S, S) clean coverage being accumulated.
+        `gaze`: (the moved landmarks, the target's): the source's irises moved to the
+        target's gaze (mesh_eyes.looking_as_target)."""
         total, weight_sum, coverage = sums
         crop = self._clean_crop(index)
         direct = self._sampling(index)
@@ -233,6 +240,8 @@ class MeshEngine:
         map_x, map_y = self._direct_maps(index, raster, size)
         texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
+        if gaze is not None:
+            texture = looking_as_target(texture, gaze[0], gaze[1], [(self._irises[index], 1.0)])
         trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
                                  raster, size, smooth) * (cleanness + 1e-3)
         total += texture * three_channels(trust)
