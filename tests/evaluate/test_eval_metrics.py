@@ -23,11 +23,11 @@ from facedub.evaluate.metrics import (
     lips_apart,
     mouth_agrees,
     pose_errors,
-    seam_measure,
 )
 from facedub.evaluate.pairing import paired_frames
 from facedub.evaluate.pictures import PictureKeeper, strip_frames
 from facedub.evaluate.report import frames_csv
+from facedub.evaluate.seam import seam_measure
 from facedub.evaluate.summary import IdentitySummary, summarise
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.types import HeadPose

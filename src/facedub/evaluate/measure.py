@@ -32,7 +32,6 @@ from facedub.evaluate.metrics import (
     landmark_jitter,
     lips_apart,
     pose_errors,
-    seam_measure,
 )
 from facedub.evaluate.occluded_identity import (
     FilledDescriptors,
@@ -42,6 +41,7 @@ from facedub.evaluate.occluded_identity import (
 from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
 from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
 from facedub.evaluate.realism import ARTIFACT_MEASURES, measure_realism, realism_regions
+from facedub.evaluate.seam import seam_measure
 from facedub.evaluate.sheet import SheetKeeper
 from facedub.faces.align import landmarks_in_crop
 from facedub.faces.geometry import crop_in_frame
