@@ -30,11 +30,11 @@ from facedub.engines.mesh_expression_regions import (
 )
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
-    EasedLipsShare,
     lips_mask,
     mouth_interior,
     target_lips_share,
 )
+from facedub.engines.track_share import EasedShare
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
@@ -237,7 +237,7 @@ def test_the_targets_lips_fade_out_over_frames(smiling: Faceset, closed_mouth: T
 
 
 def test_eased_lips_share_rises_at_once_and_falls_by_a_step() -> None:
-    eased = EasedLipsShare()
+    eased = EasedShare(LIPS_FALL_PER_FRAME)
     assert eased.update(0, 0.0) == 0.0
     assert eased.update(0, 1.0) == 1.0
     assert eased.update(0, 0.0) == pytest.approx(1.0 - LIPS_FALL_PER_FRAME)

@@ -8,11 +8,11 @@ import numpy as np
 from facedub.engines.mesh_eyes import (
     EYES,
     EYES_FALL_PER_FRAME,
-    EasedEyesShare,
     iris_in_eye,
     looking_as_target,
     target_eyes_share,
 )
+from facedub.engines.track_share import EasedShare
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.template import face_template
 
@@ -86,7 +86,7 @@ def test_the_target_eyes_are_kept_when_it_blinks_beyond_the_source() -> None:
 
 
 def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:
-    eased = EasedEyesShare()
+    eased = EasedShare(EYES_FALL_PER_FRAME)
     assert eased.update(0, 0.0) == 0.0
     assert eased.update(0, 1.0) == 1.0
     assert eased.update(0, 0.0) == 1.0 - EYES_FALL_PER_FRAME

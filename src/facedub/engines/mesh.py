@@ -19,7 +19,7 @@ from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eyes import (
-    EasedEyesShare,
+    EYES_FALL_PER_FRAME,
     iris_in_eye,
     kept_eyes,
     looking_as_target,
@@ -27,7 +27,7 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
-    EasedLipsShare,
+    LIPS_FALL_PER_FRAME,
     keep_target_interior,
     lips_mask,
     mouth_interior,
@@ -43,6 +43,7 @@ from facedub.engines.mesh_warp import (
     triangle_visibility,
     upsample,
 )
+from facedub.engines.track_share import EasedShare
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
@@ -121,10 +122,10 @@ class MeshEngine:
         self._mirror_clean: _Recent[bool] = _Recent(4 * CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
-        self._eyes_shares = EasedEyesShare()  # per target track, so the eyes do not pop
+        self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME)  # per track: eyes do not pop
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
-        self._lips_shares = EasedLipsShare()  # per target track, so the lips do not pop
+        self._lips_shares = EasedShare(LIPS_FALL_PER_FRAME)  # per track: lips do not pop
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}

@@ -54,7 +54,8 @@ BLINK_FULL = 0.3
 LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
-EYES_FALL_PER_FRAME = 0.25  # the target's eyes fade out over four frames, never pop
+# The target's eyes fade out over four frames, never pop (`track_share.EasedShare`).
+EYES_FALL_PER_FRAME = 0.25
 # The target's kept eyes reach this share of the crop past the eye contour (lids and
 # lashes stay the target's, so they meet the source's skin on the lid, not on the lash
 # line), and this much more when the target blinks (the whole closed lid is its own).
@@ -108,20 +109,6 @@ def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
     full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
                                   interpolation=cv2.INTER_LINEAR)
     return full
-
-
-class EasedEyesShare:
-    """Per target track, the last share shown: it rises at once (a blink is never
-    missed) and falls by EYES_FALL_PER_FRAME; `update` is called once a frame, in order."""
-
-    def __init__(self) -> None:
-        self._last: dict[int, float] = {}
-
-    def update(self, track: int, share: float) -> float:
-        last = self._last.get(track)
-        eased = share if last is None else max(share, last - EYES_FALL_PER_FRAME)
-        self._last[track] = eased
-        return eased
 
 
 def looking_as_target(image: np.ndarray, landmarks: np.ndarray, target_landmarks: np.ndarray,

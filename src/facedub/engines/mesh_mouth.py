@@ -161,22 +161,8 @@ def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
 # (d10 under the border photo: 13 steps over 0.5 in 150 frames, against 6 without the
 # allowance). It rises at once (a source's stretched lips never show over an opening
 # mouth) and falls by at most this much a frame (the target's lips fade out over a few
-# frames once its mouth closes).
+# frames once its mouth closes): `track_share.EasedShare`.
 LIPS_FALL_PER_FRAME = 0.1
-
-
-class EasedLipsShare:
-    """Per target track, the last `target_lips_share` shown, eased as LIPS_FALL_PER_FRAME
-    says; `update` is called once a frame, in order."""
-
-    def __init__(self) -> None:
-        self._last: dict[int, float] = {}
-
-    def update(self, track: int, share: float) -> float:
-        last = self._last.get(track)
-        eased = share if last is None else max(share, last - LIPS_FALL_PER_FRAME)
-        self._last[track] = eased
-        return eased
 
 
 def lips_mask(face_landmarks: np.ndarray, size: int, margin: float = 0.0) -> np.ndarray:

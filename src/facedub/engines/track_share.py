@@ -1,0 +1,20 @@
+"""A share of the target's own pixels (its lips, its eyes) eased per target track."""
+
+from __future__ import annotations
+
+
+class EasedShare:
+    """Per target track, the last share shown: it rises at once (what the target's own
+    pixels cover is never missed) and falls by at most `fall_per_frame` a frame, so they
+    fade out over a few frames instead of popping; `update` is called once a frame, in
+    order."""
+
+    def __init__(self, fall_per_frame: float) -> None:
+        self._fall = fall_per_frame
+        self._last: dict[int, float] = {}
+
+    def update(self, track: int, share: float) -> float:
+        last = self._last.get(track)
+        eased = share if last is None else max(share, last - self._fall)
+        self._last[track] = eased
+        return eased
