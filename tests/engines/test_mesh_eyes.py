@@ -49,7 +49,8 @@ def test_the_source_iris_moves_to_where_the_target_looks() -> None:
     target = landmarks.copy()
     target[IRIS_POINTS, 0] += 8.0  # the target looks aside; the eye outlines are the same
     before = image.copy()
-    after = looking_as_target(image, landmarks, target, [(iris_in_eye(landmarks), 1.0)])
+    after = looking_as_target(image, landmarks, iris_in_eye(landmarks),
+                              iris_in_eye(target))
     for eye in EYES:
         old = landmarks[eye.iris_centre, :2]
         new = target[eye.iris_centre, :2]
@@ -67,7 +68,8 @@ def test_the_source_iris_moves_to_where_the_target_looks() -> None:
 def test_the_same_gaze_leaves_the_eyes_alone() -> None:
     image, landmarks = _face()
     before = image.copy()
-    after = looking_as_target(image, landmarks, landmarks, [(iris_in_eye(landmarks), 1.0)])
+    after = looking_as_target(image, landmarks, iris_in_eye(landmarks),
+                              iris_in_eye(landmarks))
     np.testing.assert_allclose(after, before)
 
 

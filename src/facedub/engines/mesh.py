@@ -164,7 +164,7 @@ class MeshEngine:
         # Each source face's iris moved to the target's gaze before the faces are blended:
         # moving one averaged iris left the others where they looked, grey ghosts of
         # irises in a washed-out eye (a video source blends up to five faces).
-        gaze = (landmarks, target.face_landmarks) if eyes_share < 1.0 else None
+        gaze = (landmarks, iris_in_eye(target.face_landmarks)) if eyes_share < 1.0 else None
         for index, weight in blend.items():
             self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage),
                              gaze)
@@ -231,8 +231,8 @@ class MeshEngine:
         image on the other side of the face fills in; the weights are smoothed so that no
         triangle edge shows where direct and mirrored texture meet. `sums`: the (S, S, 3)
         weighted texture, (S, S) weight and (S, S) clean coverage being accumulated.
-        `gaze`: (the moved landmarks, the target's): the source's irises moved to the
-        target's gaze (mesh_eyes.looking_as_target)."""
+        `gaze`: (the moved landmarks, the target's `iris_in_eye`): the source's iris moved
+        to the target's gaze (mesh_eyes.looking_as_target)."""
         total, weight_sum, coverage = sums
         crop = self._clean_crop(index)
         direct = self._sampling(index)
@@ -242,7 +242,7 @@ class MeshEngine:
         texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
         if gaze is not None:
-            texture = looking_as_target(texture, gaze[0], gaze[1], [(self._irises[index], 1.0)])
+            texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
         trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
                                  raster, size, smooth) * (cleanness + 1e-3)
         total += texture * three_channels(trust)

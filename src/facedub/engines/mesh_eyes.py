@@ -15,7 +15,6 @@ chosen (a blink, a wink), eased so they fade out over a few frames.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -111,16 +110,12 @@ def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
     return full
 
 
-def looking_as_target(image: np.ndarray, landmarks: np.ndarray, target_landmarks: np.ndarray,
-                      source_irises: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
-    """`image` (S, S, 3) float32, the source's eyes warped over the moved eye outlines of
-    `landmarks` (478, 2+), with each source iris moved to where the target's iris sits in
-    its eye (`target_landmarks`, the unmoved ones). `source_irises`: (iris_in_eye of a
-    source face, blend weight) for the blended source faces. Changed in place; returned."""
-    weights = np.array([weight for _, weight in source_irises])
-    source = np.tensordot(weights / weights.sum(), np.stack([iris for iris, _ in
-                                                             source_irises]), axes=1)
-    target = iris_in_eye(target_landmarks)
+def looking_as_target(image: np.ndarray, landmarks: np.ndarray, source_iris: np.ndarray,
+                      target_iris: np.ndarray) -> np.ndarray:
+    """`image` (S, S, 3) float32, one source face's eyes warped over the moved eye outlines
+    of `landmarks` (478, 2+), with its iris moved to where the target's iris sits in its
+    eye. `source_iris`, `target_iris`: `iris_in_eye` of the source face and of the target
+    (its unmoved landmarks). Changed in place; returned."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     for k, eye in enumerate(EYES):
         middle, along, across, width = _eye_frame(points, eye)
@@ -130,8 +125,8 @@ def looking_as_target(image: np.ndarray, landmarks: np.ndarray, target_landmarks
                ) -> np.ndarray:
             return centre + frame @ iris[:2]
 
-        start, end = at(source[k]), at(target[k])
-        radius = IRIS_GROW * source[k, 2] * width
+        start, end = at(source_iris[k]), at(target_iris[k])
+        radius = IRIS_GROW * source_iris[k, 2] * width
         if np.linalg.norm(end - start) >= MIN_IRIS_MOVE and radius >= 1.0:
             _move_iris(image, points[eye.contour], start, end, radius)
     return image
