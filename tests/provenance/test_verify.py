@@ -111,3 +111,42 @@ def test_an_older_stem_sidecar_counts_only_for_the_file_it_names(marked_video: P
     assert reading is not None and reading.matches
     assert reading.path.name == "out.provenance.json"
     assert verify(other, max_frames=10).sidecar is None
+
+
+def _zeroed(path: Path, out: Path, start: int, length: int) -> Path:
+    data = bytearray(path.read_bytes())
+    data[start:start + length] = bytes(length)
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_signed_file_damaged_in_its_picture_is_reported_changed(
+        marked_video: Path, tmp_path: Path, credentials: SigningCredentials) -> None:
+    signed = tmp_path / "signed.mp4"
+    facts = job_facts("mesh", {}, [("target", marked_video)], PAYLOAD.job_id, PAYLOAD)
+    sign_media(marked_video, signed, facts, credentials)
+    data = signed.read_bytes()
+    start = data.index(b"mdat") + 4
+
+    # The first frame's bytes gone: no frame decodes, the credentials still answer.
+    nothing = verify(_zeroed(signed, tmp_path / "head.mp4", start, 64))
+    assert nothing.watermark.frames_read == 0 and nothing.watermark.damage is not None
+    assert nothing.manifest.tampered and nothing.exit_code == 1
+    lines = nothing.summary_lines()
+    assert lines[0].startswith("watermark: not read, no frame decodes")
+    assert "INVALID" in lines[1]
+
+    # Damage part-way: the frames before it still carry the mark.
+    later = start + (len(data) - start) * 3 // 4
+    partly = verify(_zeroed(signed, tmp_path / "later.mp4", later, 8192))
+    assert partly.watermark.damage is not None and partly.watermark.frames_read > 0
+    assert partly.watermark.found and partly.manifest.tampered
+    assert "stops decoding after those frames" in partly.summary_lines()[0]
+
+
+def test_an_unsigned_file_with_no_decodable_frame_is_an_error(
+        unmarked_video: Path, tmp_path: Path) -> None:
+    data = unmarked_video.read_bytes()
+    broken = _zeroed(unmarked_video, tmp_path / "broken.mp4", data.index(b"mdat") + 4, 64)
+    with pytest.raises(FacedubError, match="decode"):
+        verify(broken)

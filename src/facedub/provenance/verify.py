@@ -8,7 +8,9 @@ Three independent signals, strongest survival first:
 
 `Verification.exit_code` is what `facedub verify` exits with: 0 when a mark was found
 (the watermark, or a valid manifest), 1 when none was. Unreadable input raises
-FacedubError (the CLI exits 2). Finding no mark does not prove that media is authentic.
+FacedubError (the CLI exits 2), unless the file carries credentials or a sidecar: a file
+damaged after signing is then reported as changed. Finding no mark does not prove that
+media is authentic.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class Verification:
                 "frames_read": mark.frames_read,
                 "frames_agreeing": round(mark.frames_agreeing, 3),
                 "scale": [round(s, 3) for s in mark.scale],
+                "damage": mark.damage,
             },
             "manifest": {
                 "present": manifest.present, "valid": manifest.valid,
@@ -110,9 +113,17 @@ class Verification:
 def verify(media_path: Path, max_frames: int = 150) -> Verification:
     """Read the watermark, the embedded manifest and the sidecar of one video or photo."""
     media_path = Path(media_path)
-    watermark = read_watermark(media_path, max_frames=max_frames)
     manifest = read_manifest(media_path)
-    return Verification(media_path, watermark, manifest, _read_sidecar(media_path))
+    sidecar = _read_sidecar(media_path)
+    try:
+        watermark = read_watermark(media_path, max_frames=max_frames)
+    except FacedubError as error:
+        if not manifest.present and sidecar is None:
+            raise
+        # Bytes changed inside the picture can leave no frame to decode; the credentials
+        # and the sidecar still say the file is not what was signed, which is the answer.
+        watermark = WatermarkReading(False, None, 0.0, 0.0, 0, 0.0, damage=str(error))
+    return Verification(media_path, watermark, manifest, sidecar)
 
 
 def _read_sidecar(media_path: Path) -> SidecarReading | None:
@@ -144,6 +155,14 @@ def _find_sidecar(media_path: Path) -> Path | None:
 
 
 def _watermark_line(mark: WatermarkReading) -> str:
+    if mark.frames_read == 0:
+        return f"watermark: not read, no frame decodes ({mark.damage})"
+    damaged = "" if mark.damage is None else (
+        f"; the picture stops decoding after those frames ({mark.damage})")
+    return _reading_line(mark) + damaged
+
+
+def _reading_line(mark: WatermarkReading) -> str:
     if not mark.found:
         return (f"watermark: not found (score {mark.score:.1f}, threshold {mark.threshold:.1f}, "
                 f"{mark.frames_read} frame{'s' if mark.frames_read != 1 else ''} read)")

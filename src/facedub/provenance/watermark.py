@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -106,6 +106,8 @@ class WatermarkReading:
     `frames_agreeing` is the share of (up to 64, evenly thinned) frames whose own
     reading gives the same payload. `scale` is the tile size relative to nominal
     (1.0 uncropped, however resized; about 1.25 after cropping 10% from every side).
+    `damage`: why the picture stopped decoding, when it did (the reading is then of the
+    frames before the damage, or of none).
     """
 
     found: bool
@@ -115,6 +117,7 @@ class WatermarkReading:
     frames_read: int
     frames_agreeing: float
     scale: tuple[float, float] = (1.0, 1.0)
+    damage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,12 +264,19 @@ def read_watermark(path: Path, max_frames: int = 150, key: bytes = DEFAULT_KEY) 
     info = media.probe(path)
     every = max(1, math.ceil(info.frame_count / max_frames)) if info.kind == "video" else 1
     detector = WatermarkDetector(key)
-    for frame in media.iter_frames(path):
-        if frame.index % every:
-            continue
-        detector.add(frame.image)
-        if detector.frames_read >= max_frames:
-            break
+    try:
+        for frame in media.iter_frames(path):
+            if frame.index % every:
+                continue
+            detector.add(frame.image)
+            if detector.frames_read >= max_frames:
+                break
+    except FacedubError as error:
+        if detector.frames_read == 0:
+            raise
+        # A file damaged part-way still carries the mark in the frames before the damage.
+        log.debug("%s", error)
+        return replace(detector.reading(), damage=str(error))
     reading = detector.reading()
     log.debug("%s: watermark score %.1f (threshold %.1f) over %d frames", path, reading.score,
               reading.threshold, reading.frames_read)
