@@ -29,6 +29,29 @@ def test_extract_then_inspect(faces_dir: Path, tmp_path: Path) -> None:
     assert "yaw p5..p95" in output
 
 
+
+def test_a_second_writer_of_one_output_folder_is_refused(faces_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """Two `extract -o` into one folder at once wrote every frame twice, and the one that
+    failed removed the other's folder: the second is refused and touches nothing."""
+    from facedub.fsutil import sole_writer
+    from facedub.locations import work_dir
+
+    photo = faces_dir / "multi_three_men_voc.jpg"
+    out = tmp_path / "faces"
+    with sole_writer(tmp_path / "." / "faces", work_dir() / "locks"):  # another facedub
+        code, output = _run("extract", photo, "-o", out, "--size", "64")
+        assert code == 2 and "another facedub is writing this folder" in output
+        assert not out.exists()
+        out.mkdir()
+        (out / "theirs.txt").write_text("being written")
+        code, output = _run("extract", photo, "-o", out, "--size", "64")
+        assert code == 2 and "another facedub is writing" in output
+        assert (out / "theirs.txt").read_text() == "being written"
+    (out / "theirs.txt").unlink()
+    code, output = _run("extract", photo, "-o", out, "--size", "64")
+    assert code == 0, output
+
 @pytest.mark.parametrize(("args", "message"), [
     (["extract", "{missing}", "-o", "{out}"], "no such file"),
     (["extract", "{text}", "-o", "{out}"], "not a readable"),

@@ -91,6 +91,28 @@ def exclusive_lock(lock_file: Path, on_wait: Callable[[], None] | None = None) -
         os.close(fd)
 
 
+@contextlib.contextmanager
+def sole_writer(folder: Path, lock_dir: Path) -> Iterator[None]:
+    """Refuse, with a message, a second facedub writing `folder` while this block runs.
+
+    The lock file lives in `lock_dir` (facedub's own work folder), named by the folder's
+    absolute path, so nothing is left at or beside the output. Where `lock_dir` cannot be
+    made, the block runs unlocked (as `exclusive_lock` does)."""
+
+    def refuse() -> None:
+        raise FacedubError(f"{folder}: another facedub is writing this folder now; wait for "
+                           "it to finish (then run again to resume), or choose another folder")
+
+    key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:24]
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        yield
+        return
+    with exclusive_lock(lock_dir / f"{key}.lock", on_wait=refuse):
+        yield
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

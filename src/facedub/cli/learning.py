@@ -66,7 +66,9 @@ def train(
                            device=device, seed=seed, threads=threads, save_every=save_every,
                            preview_every=preview_every)
     distributed = from_environment()
-    with removed_if_failed(out), process_group(distributed, select_device(config.device)):
+    leads = distributed is None or distributed.leader
+    with removed_if_failed(out, sole=leads), \
+            process_group(distributed, select_device(config.device)):
         result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
                            config, RichProgress(unit="steps"), distributed)
     if distributed is not None and not distributed.leader:

@@ -31,7 +31,8 @@ from rich.table import Column
 from rich.text import Text
 
 from facedub.errors import FacedubError
-from facedub.fsutil import describe_os_error
+from facedub.fsutil import describe_os_error, sole_writer
+from facedub.locations import work_dir
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,18 +135,21 @@ def terminate_cleanly() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def removed_if_failed(folder: Path) -> Iterator[None]:
+def removed_if_failed(folder: Path, sole: bool = True) -> Iterator[None]:
     """A folder this command creates is removed again when the command fails (bad input,
     full disk), so a failure leaves nothing at the output. A folder that existed before (a
     run being resumed) is kept, and so is one left by Ctrl-C: that is how long work
-    resumes."""
-    existed = folder.exists()
-    try:
-        yield
-    except (FacedubError, OSError, Image.DecompressionBombError):
-        if not existed:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
+    resumes. `sole`: a second facedub writing the same folder at once is refused (two
+    extractions into one faceset wrote each frame twice; the loser removed the winner's
+    folder); off only for the non-leading processes of one distributed training."""
+    with sole_writer(folder, work_dir() / "locks") if sole else contextlib.nullcontext():
+        existed = folder.exists()
+        try:
+            yield
+        except (FacedubError, OSError, Image.DecompressionBombError):
+            if not existed:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 def user_errors(command: F) -> F:
