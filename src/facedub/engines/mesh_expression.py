@@ -184,6 +184,10 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
     cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
+    if skin is not None:
+        # On the skin alone: the lips' dark corners are no crease (lifting them, where the
+        # target's lips are kept a pixel off the target's, moved the landmarker's corners).
+        cores *= skin
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
         cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)

@@ -175,7 +175,7 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
             cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
                          lineType=cv2.LINE_AA, shift=4)
         if kernel is not None:
-            drawn = cv2.dilate(drawn, kernel)
+            cv2.dilate(drawn, kernel, dst=drawn)
         np.maximum(result, weight * drawn.astype(np.float32) / 255.0, out=result)
     if not result.any():
         return result
