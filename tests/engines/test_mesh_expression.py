@@ -24,6 +24,7 @@ from facedub.engines.mesh_expression import (
     foreign_lines,
 )
 from facedub.engines.mesh_expression_regions import (
+    LINE_REGIONS,
     UsualExpression,
     line_weight_map,
     region_weights,
@@ -34,6 +35,7 @@ from facedub.engines.mesh_mouth import (
     mouth_interior,
     target_lips_share,
 )
+from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.engines.track_share import EasedShare
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
@@ -385,7 +387,7 @@ def test_a_thin_fold_goes_with_its_core_and_the_targets_stays() -> None:
     """A fold finer than the bands see (they start above a pixel at half size) is lifted
     whole where its band is lifted, not left as a thin dark line; the same line in the
     target stays (the target's own), and the source's pores around it stay."""
-    skin = (_skin_disc(fold=False)[1])
+    skin = _skin_disc(fold=False)[1]
     weight = np.zeros((256, 256), dtype=np.float32)
     weight[60:200, 35:95] = 1.0
     weight = cv2.GaussianBlur(weight, (0, 0), 3)
@@ -402,3 +404,20 @@ def test_a_thin_fold_goes_with_its_core_and_the_targets_stays() -> None:
     assert abs(depth(kept) - depth(folded)) < 2.0
     pores = (slice(225, 290, 9), slice(90, 117, 9))  # beside the line, inside the weight
     assert np.abs(faded[pores].astype(int) - folded[pores].astype(int)).max() <= 3
+
+
+def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> None:
+    """Softened, a region's share is about half on its outline (a fold running along the
+    cheeks' inner edge beside the nose wing kept half of itself); grown, it is whole
+    there, and nothing is taken away inside."""
+    landmarks = closed_mouth.face_landmarks
+    plain = line_weight_map(landmarks, CROP, {"cheeks": 1.0})
+    grown = line_weight_map(landmarks, CROP, {"cheeks": 1.0}, grow=0.12)
+    cheek = LINE_REGIONS[0].polygons[0]
+    triangles, barycentric = template_anchors(cheek)
+    corners = mesh_vertices(landmarks)[mesh_topology().triangles[triangles]]
+    outline = np.round(np.einsum("nk,nkd->nd", barycentric, corners)).astype(int)
+    inner_edge = outline[[9, 10, 11]]  # beside the nose wing and the upper lip
+    assert plain[inner_edge[:, 1], inner_edge[:, 0]].max() < 0.8
+    assert grown[inner_edge[:, 1], inner_edge[:, 0]].min() > 0.9
+    assert (grown >= plain - 1e-6).all()
