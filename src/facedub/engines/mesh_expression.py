@@ -25,7 +25,10 @@ into it. Two things leak when the source smiles or shouts and the target does no
   `mesh_expression_regions`). The source keeps its pores and colour, and the compositor's
   relighting carries the target's broad shading (raised cheeks) below the band. Between
   the brows the source's own furrows are lifted unless the target frowns, whatever the
-  source's blendshapes say: MediaPipe reads no frown on some frowning photos.
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos. Where a
+  source crease is lifted, its sharp core (finer than the band, a pixel or two wide) goes
+  with it, no deeper than the target's own at that place; a borrowed fold otherwise stayed
+  as a thin dark line.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
