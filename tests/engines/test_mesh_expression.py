@@ -24,6 +24,7 @@ from facedub.engines.mesh_expression import (
     foreign_lines,
 )
 from facedub.engines.mesh_expression_regions import (
+    LINE_REGIONS,
     UsualExpression,
     line_weight_map,
     region_weights,
@@ -34,6 +35,7 @@ from facedub.engines.mesh_mouth import (
     mouth_interior,
     target_lips_share,
 )
+from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.engines.track_share import EasedShare
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
@@ -364,3 +366,58 @@ def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:
     assert luma(lifted) - luma(folded) > 0.4 * (luma(plain) - luma(folded))
     assert luma(lifted) <= luma(plain) + 2.0
     assert abs(luma(untouched) - luma(plain)) < 2.0
+
+
+def _thin_line_disc(line: bool, pores: bool = False) -> np.ndarray:
+    """A 512 px skin disc (as `_skin_disc`, twice the size) with or without a sharp dark
+    line two pixels wide down its left half (a deep fold's core), optionally with dark
+    pores a pixel wide beside it."""
+    yy, xx = np.mgrid[0:512, 0:512]
+    skin = ((xx - 256) / 180.0) ** 2 + ((yy - 256) / 220.0) ** 2 < 1.0
+    image = np.where(skin[..., None], np.array([205, 160, 140]), np.array([30, 25, 25]))
+    shade = np.ones((512, 512))
+    if line:
+        shade *= 1.0 - 0.35 * np.exp(-((xx - 130.0) ** 2) / (2 * 0.8**2))
+    if pores:
+        shade[(yy % 9 == 0) & (xx % 9 == 0) & (np.abs(xx - 130) > 20)] = 0.8
+    return np.clip(image * shade[..., None], 0, 255).astype(np.uint8)
+
+
+def test_a_thin_fold_goes_with_its_core_and_the_targets_stays() -> None:
+    """A fold finer than the bands see (they start above a pixel at half size) is lifted
+    whole where its band is lifted, not left as a thin dark line; the same line in the
+    target stays (the target's own), and the source's pores around it stay."""
+    skin = _skin_disc(fold=False)[1]
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[60:200, 35:95] = 1.0
+    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    nowhere = np.zeros_like(weight)
+    folded, plain = _thin_line_disc(True, pores=True), _thin_line_disc(False, pores=True)
+
+    def depth(image: np.ndarray) -> float:  # the line's darkness against its sides
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)[230:290]
+        return float(grey[:, [124, 136]].mean() - grey[:, 130].mean())
+
+    faded = follow_target_lines(folded, plain, weight, skin, nowhere)
+    kept = follow_target_lines(folded, folded, weight, skin, nowhere)
+    assert depth(faded) < 0.25 * depth(folded)
+    assert abs(depth(kept) - depth(folded)) < 2.0
+    pores = (slice(225, 290, 9), slice(90, 117, 9))  # beside the line, inside the weight
+    assert np.abs(faded[pores].astype(int) - folded[pores].astype(int)).max() <= 3
+
+
+def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> None:
+    """Softened, a region's share is about half on its outline (a fold running along the
+    cheeks' inner edge beside the nose wing kept half of itself); grown, it is whole
+    there, and nothing is taken away inside."""
+    landmarks = closed_mouth.face_landmarks
+    plain = line_weight_map(landmarks, CROP, {"cheeks": 1.0})
+    grown = line_weight_map(landmarks, CROP, {"cheeks": 1.0}, grow=0.12)
+    cheek = LINE_REGIONS[0].polygons[0]
+    triangles, barycentric = template_anchors(cheek)
+    corners = mesh_vertices(landmarks)[mesh_topology().triangles[triangles]]
+    outline = np.round(np.einsum("nk,nkd->nd", barycentric, corners)).astype(int)
+    inner_edge = outline[[9, 10, 11]]  # beside the nose wing and the upper lip
+    assert plain[inner_edge[:, 1], inner_edge[:, 0]].max() < 0.8
+    assert grown[inner_edge[:, 1], inner_edge[:, 0]].min() > 0.9
+    assert (grown >= plain - 1e-6).all()

@@ -25,7 +25,10 @@ into it. Two things leak when the source smiles or shouts and the target does no
   `mesh_expression_regions`). The source keeps its pores and colour, and the compositor's
   relighting carries the target's broad shading (raised cheeks) below the band. Between
   the brows the source's own furrows are lifted unless the target frowns, whatever the
-  source's blendshapes say: MediaPipe reads no frown on some frowning photos.
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos. Where a
+  source crease is lifted, its sharp core (finer than the band, a pixel or two wide) goes
+  with it, no deeper than the target's own at that place; a borrowed fold otherwise stayed
+  as a thin dark line.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
@@ -53,6 +56,16 @@ SOURCE_THIN_LINE = 0.25  # the same in the warped source: its hair strands, not 
 # skin's: Lab chroma this far from the skin's median; a deep crease is skin, only darker
 # (the shouting photo's folds: median 10, strands 25).
 OFF_SKIN_CHROMA = (15.0, 25.0)
+# How far past a broad region's outline (eye distances) its fading creases are still
+# lifted wholly: about 1.5 times `line_weight_map`'s softening (0.08), so a fold that
+# runs along the outline goes whole. The shouting photo's nasolabial fold starts right
+# beside the nose wing, where the cheeks' outline runs; its whole-band share was
+# 0.4-0.7 there, which left a thin dark curve from the nose wing down.
+FOLD_REACH = 0.12
+# A crease's sharp core, finer than the bands see, is lifted where the band lifts the
+# crease by CORE_LIFT or more (less: that share of it), up to CORE_WIDTH of the crop wide.
+CORE_LIFT = 0.08
+CORE_WIDTH = 1 / 64
 
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
@@ -68,14 +81,20 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
     broad = {region.name for region in LINE_REGIONS if region.broad}
 
-    def weight_map(region_weights: dict[str, float], broadly: bool) -> np.ndarray:
+    def weight_map(region_weights: dict[str, float], broadly: bool, grow: float = 0.0
+                   ) -> np.ndarray:
         return line_weight_map(points, work, {name: weight for name, weight
                                               in region_weights.items()
-                                              if (name in broad) == broadly})
+                                              if (name in broad) == broadly}, grow)
 
     # The broad regions take the target's whole band where the source's expression is
     # stronger, and its darker whole band where the target's is (an open mouth's shading).
     fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
+    # Around them, where the whole band's share softens off, the source's darker creases
+    # are lifted for the rest (only lifted, and only to the target's: the nose wing's own
+    # groove stays as deep as the target's is).
+    if (shading > 1e-3).any():
+        fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
     lift = line_weight_map(points, work, weights.lift)
     if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
@@ -149,6 +168,9 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         strands *= _off_skin(face_small, skin)
     creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
     change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
+    # How far each pixel lies on a source crease being lifted (its band darker than the
+    # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
+    on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
         change += shading * whole + shadow * np.minimum(whole, 0.0)
@@ -159,17 +181,50 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
         lighter = target_band(FURROW_WIDTH) + furrows
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
-        change += lift * on_skin * np.clip(lighter, 0.0, furrows)
-    change *= (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
-    change = np.clip(change, -GAIN_LIMIT, GAIN_LIMIT)
+        furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
+        change += furrow_lift
+        on_crease = np.maximum(on_crease, furrow_lift)
+    kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
+    change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
+    cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
+    if skin is not None:
+        # On the skin alone: the lips' dark corners are no crease (lifting them, where the
+        # target's lips are kept a pixel off the target's, moved the landmarker's corners).
+        cores *= skin
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
+        cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)
     # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
     luma = ycc[..., 0].astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    change += _lift_cores(np.log(luma) + change, target, cores)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _lift_cores(face_log: np.ndarray, target: np.ndarray, cores: np.ndarray) -> np.ndarray:
+    """(S, S) float32: the log-lightness lift of the thin dark cores (narrower than
+    CORE_WIDTH) of `face_log` (S, S) where `cores` (S, S) says a crease is lifted, as far
+    as they are darker than the target's (an (S, S, 3) uint8 RGB crop) there. The bands
+    start above FINE_SIGMA at half size, so a fold one or two pixels wide kept half its
+    depth as a thin dark line (the shouting photo's fold from the nose wing down)."""
+    lift = np.zeros_like(face_log)
+    rows = np.flatnonzero((cores > 1e-3).any(axis=1))
+    if rows.size == 0:
+        return lift
+    size = face_log.shape[0]
+    radius = max(1, round(CORE_WIDTH * size / 2))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    top, bottom = max(0, rows[0] - radius), min(size, rows[-1] + radius + 1)
+
+    def dark_cores(image: np.ndarray) -> np.ndarray:  # a grey closing's black-hat
+        return cv2.morphologyEx(image, cv2.MORPH_CLOSE, kernel) - image
+
+    own = dark_cores(face_log[top:bottom])
+    targets = dark_cores(_log_lightness(target[top:bottom]))
+    lift[top:bottom] = cores[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
+    return lift
 
 
 def expression_band(image: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8

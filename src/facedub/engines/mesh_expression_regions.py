@@ -151,13 +151,18 @@ class UsualExpression:
         return usual
 
 
-def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float]
-                    ) -> np.ndarray:
+def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float],
+                    grow: float = 0.0) -> np.ndarray:
     """(size, size) float32: per pixel, the share of the target's expression lines; the
-    regions follow the face's mesh (so a smile's raised cheek carries its region up)."""
+    regions follow the face's mesh (so a smile's raised cheek carries its region up).
+    `grow` (eye distances): each region drawn that much wider before it is softened, so
+    its whole share reaches that far past its outline rather than half of it."""
     vertices = mesh_vertices(face_landmarks)
     result = np.zeros((size, size), dtype=np.float32)
     scale = _eye_distance(face_landmarks)
+    radius = round(grow * scale)
+    kernel = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+              if radius > 0 else None)
     for region in LINE_REGIONS:
         weight = weights.get(region.name, 0.0)
         if weight <= 0.0:
@@ -169,6 +174,8 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
             points = np.einsum("nk,nkd->nd", barycentric, corners)
             cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
                          lineType=cv2.LINE_AA, shift=4)
+        if kernel is not None:
+            cv2.dilate(drawn, kernel, dst=drawn)
         np.maximum(result, weight * drawn.astype(np.float32) / 255.0, out=result)
     if not result.any():
         return result
