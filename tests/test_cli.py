@@ -29,18 +29,22 @@ def test_extract_then_inspect(faces_dir: Path, tmp_path: Path) -> None:
     assert "yaw p5..p95" in output
 
 
-
-def test_a_second_writer_of_one_output_folder_is_refused(faces_dir: Path,
-                                                         tmp_path: Path) -> None:
+def test_a_second_writer_of_one_output_folder_is_refused(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two `extract -o` into one folder at once wrote every frame twice, and the one that
-    failed removed the other's folder: the second is refused and touches nothing."""
+    failed removed the other's folder: the second is refused and touches nothing, however
+    the folder is spelled."""
     from facedub.fsutil import sole_writer
     from facedub.locations import work_dir
 
     photo = faces_dir / "multi_three_men_voc.jpg"
-    out = tmp_path / "faces"
-    with sole_writer(tmp_path / "." / "faces", work_dir() / "locks"):  # another facedub
-        code, output = _run("extract", photo, "-o", out, "--size", "64")
+    out = tmp_path / "real" / "faces"
+    out.parent.mkdir()
+    (tmp_path / "link").symlink_to(out.parent)
+    monkeypatch.chdir(out.parent)
+    # Another facedub, given the folder through a symbolic link; this one a relative path.
+    with sole_writer(tmp_path / "link" / "faces", work_dir() / "locks"):
+        code, output = _run("extract", photo, "-o", "faces", "--size", "64")
         assert code == 2 and "another facedub is writing this folder" in output
         assert not out.exists()
         out.mkdir()
@@ -51,6 +55,7 @@ def test_a_second_writer_of_one_output_folder_is_refused(faces_dir: Path,
     (out / "theirs.txt").unlink()
     code, output = _run("extract", photo, "-o", out, "--size", "64")
     assert code == 0, output
+
 
 @pytest.mark.parametrize(("args", "message"), [
     (["extract", "{missing}", "-o", "{out}"], "no such file"),

@@ -101,9 +101,9 @@ def sole_writer(folder: Path, lock_dir: Path) -> Iterator[None]:
 
     def refuse() -> None:
         raise FacedubError(f"{folder}: another facedub is writing this folder now; wait for "
-                           "it to finish (then run again to resume), or choose another folder")
+                           "it to finish, or choose another folder")
 
-    key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:24]
+    key = hashlib.sha256(os.fsencode(Path(folder).resolve())).hexdigest()[:24]
     try:
         lock_dir.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -135,6 +135,7 @@ def test_a_signed_file_damaged_in_its_picture_is_reported_changed(
     lines = nothing.summary_lines()
     assert lines[0].startswith("watermark: not read, no frame decodes")
     assert "INVALID" in lines[1]
+    assert lines[-1].startswith("verdict: carries content credentials, but the file was changed")
 
     # Damage part-way: the frames before it still carry the mark.
     later = start + (len(data) - start) * 3 // 4
@@ -150,3 +151,9 @@ def test_an_unsigned_file_with_no_decodable_frame_is_an_error(
     broken = _zeroed(unmarked_video, tmp_path / "broken.mp4", data.index(b"mdat") + 4, 64)
     with pytest.raises(FacedubError, match="decode"):
         verify(broken)
+    # Junk is no media and no credentials either (it fails to parse as both).
+    junk_files = (("text.mp4", b"not a video\n" * 50), ("noise.jpg", bytes(range(256)) * 20))
+    for junk, content in junk_files:
+        (tmp_path / junk).write_bytes(content)
+        with pytest.raises(FacedubError, match="not a readable"):
+            verify(tmp_path / junk)

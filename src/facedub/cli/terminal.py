@@ -142,7 +142,7 @@ def removed_if_failed(folder: Path, sole: bool = True) -> Iterator[None]:
     resumes. `sole`: a second facedub writing the same folder at once is refused (two
     extractions into one faceset wrote each frame twice; the loser removed the winner's
     folder); off only for the non-leading processes of one distributed training."""
-    with sole_writer(folder, work_dir() / "locks") if sole else contextlib.nullcontext():
+    with _sole_writer(folder) if sole else contextlib.nullcontext():
         existed = folder.exists()
         try:
             yield
@@ -150,6 +150,14 @@ def removed_if_failed(folder: Path, sole: bool = True) -> Iterator[None]:
             if not existed:
                 shutil.rmtree(folder, ignore_errors=True)
             raise
+
+
+def _sole_writer(folder: Path) -> contextlib.AbstractContextManager[None]:
+    try:
+        locks = work_dir() / "locks"
+    except RuntimeError:  # no home folder to keep the lock in: run unlocked, as read-only
+        return contextlib.nullcontext()
+    return sole_writer(folder, locks)
 
 
 def user_errors(command: F) -> F:

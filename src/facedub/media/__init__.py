@@ -37,10 +37,15 @@ PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 
 MediaKind = Literal["video", "photo"]
 
+
+class DecodeError(FacedubError):
+    """The file is there but its picture cannot be decoded (not media, truncated, corrupt).
+    `verify` tells these apart: a signed file damaged after signing is still an answer."""
+
+
 __all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "Frame",
-           "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path", "iter_frames",
-           "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
+           "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path",
+           "iter_frames", "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
            "write_photo"]
 
 
@@ -130,11 +135,11 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
             if skipped is not None:
                 yield _frame(skipped, index - 1, start, fps)
         except av.error.FFmpegError as error:
-            raise FacedubError(
+            raise DecodeError(
                 f"{path}: decoding failed after {index} frames ({error}); the file is truncated "
                 "or corrupt: re-export or re-download it") from error
         if index == 0:
-            raise FacedubError(f"{path}: the video has no frames; use a clip with picture content")
+            raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
 
 
 # swscale's default YUV -> RGB conversion truncates: frames came out 1.2 grey levels
@@ -162,7 +167,7 @@ def read_photo(path: Path) -> np.ndarray:
             opened.load()
             image = ImageOps.exif_transpose(opened)
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise FacedubError(f"{path}: not a readable image ({error}); use a JPEG, PNG or WebP "
+        raise DecodeError(f"{path}: not a readable image ({error}); use a JPEG, PNG or WebP "
                            "photo") from error
     return _to_rgb8(image)
 
@@ -320,7 +325,7 @@ def _open_video(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise FacedubError(f"{path}: not a readable video or photo ({error}); check that the "
+        raise DecodeError(f"{path}: not a readable video or photo ({error}); check that the "
                            "file is complete and in a format FFmpeg reads") from error
     if not container.streams.video:
         container.close()
@@ -334,9 +339,9 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
         for decoded in container.decode(stream):
             return decoded
     except av.error.FFmpegError as error:
-        raise FacedubError(f"{path}: cannot decode the video ({error}); the file is truncated "
+        raise DecodeError(f"{path}: cannot decode the video ({error}); the file is truncated "
                            "or corrupt: re-export or re-download it") from error
-    raise FacedubError(f"{path}: the video has no frames; use a clip with picture content")
+    raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
 
 
 def _duration_seconds(container: av.container.InputContainer, stream: av.VideoStream) -> float:

@@ -105,7 +105,8 @@ class ManifestReading:
     `valid`: the manifest verifies (signature and hashes), whether or not its signer is
     trusted; `tampered`: a hash no longer matches the content (the media was changed
     after signing); `trusted`: the signer chains to a trust anchor the reader knows.
-    `status_codes` are the C2PA validation codes that are not successes.
+    `status_codes` are the C2PA validation codes that are not successes. `parsed`: the
+    manifest store could be read at all (a file that is no media also fails to parse).
     """
 
     present: bool
@@ -118,6 +119,7 @@ class ManifestReading:
     digital_source_type: str | None = None
     facts: ProvenanceFacts | None = None
     status_codes: tuple[str, ...] = ()
+    parsed: bool = True
 
 
 def new_job_id() -> int:
@@ -201,7 +203,7 @@ def read_manifest(path: Path) -> ManifestReading:
     except c2pa.C2paError as error:
         # A manifest is there but cannot be parsed: as good as tampered.
         return ManifestReading(present=True, tampered=True, state="Invalid",
-                               status_codes=(f"error: {error}",))
+                               status_codes=(f"error: {error}",), parsed=False)
     return _reading_from_store(store)
 
 

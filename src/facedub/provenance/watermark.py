@@ -271,7 +271,7 @@ def read_watermark(path: Path, max_frames: int = 150, key: bytes = DEFAULT_KEY) 
             detector.add(frame.image)
             if detector.frames_read >= max_frames:
                 break
-    except FacedubError as error:
+    except media.DecodeError as error:
         if detector.frames_read == 0:
             raise
         # A file damaged part-way still carries the mark in the frames before the damage.
