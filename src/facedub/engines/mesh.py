@@ -413,4 +413,3 @@ def _smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma:
                                max(0.5, sigma * raster.scale))
     resized: np.ndarray = cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
     return resized
-
