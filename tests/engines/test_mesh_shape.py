@@ -98,6 +98,30 @@ def test_a_track_starts_as_another_person_until_its_shape_says_otherwise() -> No
     same.moved(0, face)
     assert not same.differs(0)  # and stays so
 
+
+def test_a_face_that_does_not_differ_is_not_moved() -> None:
+    """Past the dead zones but short of another person's shape: landmark noise and held
+    expression of the same person, which moved a self-swap's features by up to 1 px."""
+    face = template_in_crop(SIZE, "whole")
+    same = FaceShape([_wide_eyed(face, 0.07)])
+    for _ in range(3):
+        moved = same.moved(0, face)
+        assert not same.differs(0)
+        assert np.abs(moved - face).max() < 1e-3
+
+
+def test_the_move_fades_in_when_a_track_comes_to_differ() -> None:
+    """A track judged the same person at first, then another: its features do not jump."""
+    face = template_in_crop(SIZE, "whole")
+    full = np.abs(FaceShape([_wide_eyed(face)]).moved(0, face) - face).max()
+    shape = FaceShape([_wide_eyed(face)])
+    for _ in range(3):  # the source's own shape for three frames, then another's
+        shape.moved(0, _wide_eyed(face))
+    steps = [np.abs(shape.moved(0, face) - face).max() for _ in range(30)]
+    assert steps[0] == 0.0 and steps[-1] > 0.5 * full
+    assert np.diff(steps).max() < 0.15 * full
+
+
 def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     regions = mesh_regions()
     target = template_in_crop(SIZE, "whole")

@@ -5,11 +5,8 @@ blend them. Works from one photo; better from a source video that turns its head
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -25,7 +22,7 @@ from facedub.engines.mesh_eyes import (
     looking_as_target,
     target_eyes_share,
 )
-from facedub.engines.mesh_light import without_light
+from facedub.engines.mesh_light import SourceLight, without_light
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
     keep_target_interior,
@@ -43,6 +40,7 @@ from facedub.engines.mesh_warp import (
     triangle_visibility,
     upsample,
 )
+from facedub.engines.recent import Recent
 from facedub.engines.track_share import EasedShare
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
@@ -60,7 +58,7 @@ MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps ou
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 LIPS_SURROUND = 0.2  # mouth widths of skin around the target's lips kept with them
-T = TypeVar("T")
+SHARED_MIN = 0.02  # shared light below which the lifted source is used as it is
 
 
 @dataclass(frozen=True)
@@ -117,11 +115,13 @@ class MeshEngine:
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
         self._shape = FaceShape(source_landmarks, self.config.shape)
         self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
-        self._crops: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
-        self._interiors: _Recent[np.ndarray] = _Recent(CROP_CACHE_SIZE)
-        self._mirror_clean: _Recent[bool] = _Recent(4 * CROP_CACHE_SIZE)
-        self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
-        self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
+        self._crops: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
+        self._light = SourceLight(lambda index: self._source.load_image(self._records[index]),
+                                  source_landmarks, CROP_CACHE_SIZE)
+        self._interiors: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
+        self._mirror_clean: Recent[bool] = Recent(4 * CROP_CACHE_SIZE)
+        self._samplings: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
+        self._mirrors: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
         self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME)  # per track: eyes do not pop
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
@@ -165,9 +165,11 @@ class MeshEngine:
         # moving one averaged iris left the others where they looked, grey ghosts of
         # irises in a washed-out eye (a video source blends up to five faces).
         gaze = (landmarks, iris_in_eye(target.face_landmarks)) if eyes_share < 1.0 else None
+        shared = (self._light.shared(target.track, target.image, target.face_landmarks, blend)
+                  if self.config.lift_source_shadows else 0.0)
         for index, weight in blend.items():
             self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage),
-                             gaze)
+                             gaze, shared)
         image = total / three_channels(np.maximum(weight_sum, 1e-6))
         # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
         # is left to show (hair over the source's forehead on both sides, outside a cut-off
@@ -224,7 +226,8 @@ class MeshEngine:
 
     def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
                     inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray],
-                    gaze: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                    gaze: tuple[np.ndarray, np.ndarray] | None = None,
+                    shared: float = 0.0) -> None:
         """Accumulate one source face's warped texture, trusted per pixel by how well the
         source shows each triangle and how clean its pixels are. Where the source turns a
         triangle away or shows no clean skin there (hair, outside the photo), its mirror
@@ -232,7 +235,8 @@ class MeshEngine:
         triangle edge shows where direct and mirrored texture meet. `sums`: the (S, S, 3)
         weighted texture, (S, S) weight and (S, S) clean coverage being accumulated.
         `gaze`: (the moved landmarks, the target's `iris_in_eye`): the source's iris moved
-        to the target's gaze (mesh_eyes.looking_as_target)."""
+        to the target's gaze (mesh_eyes.looking_as_target). `shared`: the share of the
+        source's one-sided light the target shows too, given back (mesh_light.SourceLight)."""
         total, weight_sum, coverage = sums
         crop = self._clean_crop(index)
         direct = self._sampling(index)
@@ -241,6 +245,10 @@ class MeshEngine:
         map_x, map_y = self._direct_maps(index, raster, size)
         texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
+        if shared > SHARED_MIN:
+            unlifted = cv2.remap(self._light.unlifted(index), map_x, map_y, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+            texture += np.float32(shared) * (unlifted - texture)
         if gaze is not None:
             texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
         trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
@@ -405,22 +413,3 @@ def _smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma:
                                max(0.5, sigma * raster.scale))
     resized: np.ndarray = cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
     return resized
-
-
-class _Recent(Generic[T]):
-    """The most recently used values by source index; the blend changes slowly, so a few
-    dozen crops cover it while memory stays flat however long the source video is."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._values: OrderedDict[int, T] = OrderedDict()
-
-    def get(self, key: int, make: Callable[[], T]) -> T:
-        if key in self._values:
-            self._values.move_to_end(key)
-            return self._values[key]
-        value = make()
-        self._values[key] = value
-        if len(self._values) > self._capacity:
-            self._values.popitem(last=False)
-        return value

@@ -35,10 +35,20 @@ to 1.5 ΔE. Computed once per source crop (about 40 ms at 512 px).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
+
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import MeshTopology, mesh_depths, mesh_vertices
+from facedub.engines.mesh_topology import (
+    FACE_POINTS,
+    MeshTopology,
+    mesh_depths,
+    mesh_topology,
+    mesh_vertices,
+    vertex_mirror,
+)
 from facedub.engines.mesh_warp import (
     TargetRaster,
     rasterize,
@@ -46,6 +56,7 @@ from facedub.engines.mesh_warp import (
     triangle_visibility,
     upsample,
 )
+from facedub.engines.recent import Recent
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -275,3 +286,102 @@ def _srgb(linear: np.ndarray) -> np.ndarray:
     index = np.clip(linear * steps + 0.5, 0, steps).astype(np.int32)
     rgb: np.ndarray = _LINEAR_TO_SRGB[index]
     return rgb
+
+
+# What share of a source's one-sided light the target shows too. The lift above evens
+# the source's light for any target; where the target is lit the same way (a split clip,
+# a photo of the same session) that took off light the target has, and the compositor
+# (which takes only the target's light coarser than crop / 16) did not give its sharper
+# part back. Compared at the mesh's skin vertices, each against its mirror vertex.
+ASYMMETRY_SIZE = 128  # the crops are compared at this size ...
+ASYMMETRY_BLUR = 1 / 40  # ... blurred by this share of it (light, not pores)
+ASYMMETRY_MIDLINE = 0.15  # vertices this near the midline (a share of the half width) ...
+ASYMMETRY_OUTLINE = 0.2  # ... or this near the face's outline are skipped
+SYMMETRIC = 0.02  # root mean square log luminance difference below which a face is evenly lit
+SHARED_FOLLOW = 0.3  # share of a new frame in a track's shared light
+
+
+def light_asymmetry(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+    """(P,) float32: the blurred log luminance at the face's skin vertices right of its
+    midline minus at their mirror vertices. `image` (S, S, 3) uint8 RGB, `face_landmarks`
+    (478, 3) in its pixels."""
+    size = image.shape[0]
+    small = cv2.resize(image, (ASYMMETRY_SIZE, ASYMMETRY_SIZE), interpolation=cv2.INTER_AREA)
+    luminance = cv2.GaussianBlur(_log_luminance(_linear(small)), (0, 0),
+                                 ASYMMETRY_SIZE * ASYMMETRY_BLUR)
+    right, mirror = _compared_vertices()
+    points = mesh_vertices(np.asarray(face_landmarks) * (ASYMMETRY_SIZE / size))
+    columns = np.clip(np.round(points[:, 0]).astype(np.int64), 0, ASYMMETRY_SIZE - 1)
+    rows = np.clip(np.round(points[:, 1]).astype(np.int64), 0, ASYMMETRY_SIZE - 1)
+    values = luminance[rows, columns]
+    difference: np.ndarray = values[right] - values[mirror]
+    return difference
+
+
+def shared_light(target: np.ndarray, source: np.ndarray) -> float:
+    """In [0, 1]: how much of the source's one-sided light (`light_asymmetry`) the
+    target's shows, by least squares; 0 for an evenly lit source."""
+    energy = float(source @ source)
+    if energy < SYMMETRIC**2 * len(source):
+        return 0.0
+    return float(np.clip(float(target @ source) / energy, 0.0, 1.0))
+
+
+@functools.cache
+def _compared_vertices() -> tuple[np.ndarray, np.ndarray]:
+    """(right vertices, their mirror vertices): skin off the features, the midline and
+    the outline (where a mirror point lands on hair or the background)."""
+    topology = mesh_topology()
+    vertices = topology.template_vertices
+    mirror = vertex_mirror(vertices)
+    regions = mesh_regions()
+    features = np.concatenate([regions.left_eye, regions.right_eye, regions.left_eyebrow,
+                               regions.right_eyebrow, regions.lips_outer, regions.nose])
+    skin = np.zeros(len(vertices), dtype=bool)
+    skin[:FACE_POINTS] = True  # not the forehead points above the oval
+    skin[features] = False
+    oval = vertices[regions.face_oval]
+    half_width = float(np.ptp(vertices[:, 0])) / 2
+    to_oval = np.linalg.norm(vertices[:, None, :] - oval[None, :, :], axis=2).min(axis=1)
+    skin &= to_oval > ASYMMETRY_OUTLINE * half_width
+    skin &= skin[mirror]
+    middle = float(np.median(vertices[:, 0]))
+    right = skin & (vertices[:, 0] - middle > ASYMMETRY_MIDLINE * half_width)
+    indices = np.flatnonzero(right)
+    return indices, mirror[indices]
+
+
+class SourceLight:
+    """Per source face (by index) its crop with its own light and that light's
+    `light_asymmetry`, cached; per target track the `shared_light` of the blended source
+    faces, eased (SHARED_FOLLOW of each new frame) so the light given back does not
+    flicker. `load(index)`: a source crop (S, S, 3) uint8 RGB; `landmarks`: each
+    source face's (478, 3) in its crop's pixels."""
+
+    def __init__(self, load: Callable[[int], np.ndarray], landmarks: Sequence[np.ndarray],
+                 capacity: int) -> None:
+        self._load = load
+        self._landmarks = landmarks
+        self._crops: Recent[np.ndarray] = Recent(capacity)
+        self._asymmetries: Recent[np.ndarray] = Recent(4 * capacity)
+        self._by_track: dict[int, float] = {}
+
+    def unlifted(self, index: int) -> np.ndarray:
+        return self._crops.get(index, lambda: self._load(index))
+
+    def _asymmetry(self, index: int) -> np.ndarray:
+        return self._asymmetries.get(index, lambda: light_asymmetry(self.unlifted(index),
+                                                                    self._landmarks[index]))
+
+    def shared(self, track: int, image: np.ndarray, face_landmarks: np.ndarray,
+               blend: dict[int, float]) -> float:
+        """In [0, 1]: how much of the blended source faces' (`blend`: weights by index)
+        one-sided light the target face (`image`, its `face_landmarks`) shows too."""
+        source = np.zeros(len(_compared_vertices()[0]), dtype=np.float32)
+        for index, weight in blend.items():
+            source += np.float32(weight) * self._asymmetry(index)
+        wanted = shared_light(light_asymmetry(image, face_landmarks), source)
+        previous = self._by_track.get(track, wanted)
+        eased = previous + SHARED_FOLLOW * (wanted - previous)
+        self._by_track[track] = eased
+        return eased

@@ -62,6 +62,11 @@ DEAD_SCALE = 0.05  # in log(size ratio)
 # its own eyes, only their gaze moved.
 DIFFERS_ON = 0.03
 DIFFERS_OFF = 0.02
+# Where they do not differ, nothing is moved: what lies beyond the dead zones there is
+# still noise and held expression (d3's split: her features moved by up to 0.6 px at 256,
+# median over frames, toward her own first half's). The move fades in and out by this share
+# a frame, so a track that changes its verdict does not pop.
+SAME_FADE_PER_FRAME = 0.1
 # A source of fewer faces than this is a photo (or a few): its brows show one held
 # expression, not the person's usual height over the eyes, which a video's median gives.
 # Lowering only: keeping the target's brow height in every case halved the expression
@@ -124,6 +129,7 @@ class FaceShape:
         self._follow = _follow_weights(template, self._features)
         self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
         self._differs: dict[int, bool] = {}
+        self._shares: dict[int, float] = {}  # per track: how much of the move is made
 
     def differs(self, track: int) -> bool:
         """Whether the track's face, as of its last `moved`, differs in shape from the
@@ -150,13 +156,25 @@ class FaceShape:
                 # Lowered toward its eye (image y grows down): the photo's expression.
                 moves[k], shifts[k], _ = _feature_move(feature, free, mean, self._source,
                                                        eye_down)
-        self._differs[track] = beyond >= (DIFFERS_OFF if self._differs.get(track, True)
-                                          else DIFFERS_ON)
+        differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
+        self._differs[track] = differs
+        share = self._eased_share(track, 1.0 if differs else 0.0)
+        if share <= 0.0:
+            return landmarks
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
-        displacement *= (self._fade * self._strength)[:, None]
+        displacement *= (self._fade * self._strength * share)[:, None]
         offset = displacement @ transform[:3, :3].T
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
+
+
+    def _eased_share(self, track: int, wanted: float) -> float:
+        """The share of the move made on this frame of `track`: its first frame's verdict
+        at once, then toward `wanted` by SAME_FADE_PER_FRAME a frame."""
+        share = self._shares.get(track, wanted)
+        share += float(np.clip(wanted - share, -SAME_FADE_PER_FRAME, SAME_FADE_PER_FRAME))
+        self._shares[track] = share
+        return share
 
 
 def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source: np.ndarray,

@@ -56,8 +56,7 @@ def mesh_topology() -> MeshTopology:
     template = face_template()
     vertices = mesh_vertices(template)
     triangles = _delaunay(vertices)
-    vertex_mirror = _vertex_mirror(vertices)
-    mirror = vertex_mirror[triangles]
+    mirror = vertex_mirror(vertices)[triangles]
     return MeshTopology(triangles=triangles, mirror=mirror,
                         eye_openings=_spanning(triangles, "eyes"),
                         mouth_opening=_spanning(triangles, "mouth"),
@@ -84,7 +83,7 @@ def _delaunay(points: np.ndarray) -> np.ndarray:
     return np.array(triangles, dtype=np.int64)
 
 
-def _vertex_mirror(vertices: np.ndarray) -> np.ndarray:
+def vertex_mirror(vertices: np.ndarray) -> np.ndarray:
     """For each vertex, the vertex nearest its reflection across the face's midline."""
     midline = float(np.median(vertices[:, 0]))
     reflected = vertices.copy()

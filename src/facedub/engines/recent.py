@@ -1,0 +1,28 @@
+"""A small cache of the most recently used values by source face index."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """The most recently used values by source index; the blend changes slowly, so a few
+    dozen crops cover it while memory stays flat however long the source video is."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._values: OrderedDict[int, T] = OrderedDict()
+
+    def get(self, key: int, make: Callable[[], T]) -> T:
+        if key in self._values:
+            self._values.move_to_end(key)
+            return self._values[key]
+        value = make()
+        self._values[key] = value
+        if len(self._values) > self._capacity:
+            self._values.popitem(last=False)
+        return value
