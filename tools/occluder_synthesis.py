@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from occluder_fingers import clasped_fingers, patch_texture, skin_colour
 
 from facedub.faces.regions import mesh_regions
 
@@ -30,10 +31,12 @@ Layer = tuple[np.ndarray, np.ndarray, np.ndarray]  # rgb (H, W, 3) float, alpha,
 
 @dataclass(frozen=True)
 class Crops:
-    """`images` (N, 128, 128, 3) uint8 RGB; `landmarks` (N, 478, 2) in crop pixels."""
+    """`images` (N, 128, 128, 3) uint8 RGB; `landmarks` (N, 478, 2) in crop pixels;
+    `hands` RGB uint8 patches of real hand skin (occluder_fingers.hand_patches)."""
 
     images: np.ndarray
     landmarks: np.ndarray
+    hands: tuple[np.ndarray, ...] = ()
 
 
 def sample(rng: np.random.Generator, crops: Crops, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,10 +48,12 @@ def sample(rng: np.random.Generator, crops: Crops, index: int) -> tuple[np.ndarr
     for look in LOOKS:  # skin that must stay the face: lipstick, stage light, furrows
         if rng.random() < 0.25:
             image = look(rng, image, points)
-    count = rng.choice([0, 1, 1, 1, 2, 2, 3])
-    for _ in range(count):
-        painter = PAINTERS[rng.integers(len(PAINTERS))]
-        rgb, alpha, cover = painter(rng, crops, points)
+    layers = []
+    if rng.random() < FINGERS_SHARE:
+        layers.append(_clasped(rng, crops, image, points))
+    for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3]) - len(layers)):
+        layers.append(PAINTERS[rng.integers(len(PAINTERS))](rng, crops, points))
+    for rgb, alpha, cover in layers:
         image = image * (1.0 - alpha[..., None]) + rgb * alpha[..., None]
         label = np.maximum(label * (1.0 - alpha), cover)
     image, label = _jitter_geometry(rng, image, label)
@@ -177,6 +182,20 @@ def _fingertips(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> L
     return np.clip(rgb, 0, 1).astype(np.float32), _soften(rng, hard), hard
 
 
+def _clasped(rng: np.random.Generator, crops: Crops, image: np.ndarray, points: np.ndarray
+             ) -> Layer:
+    """Fingers of clasped hands over the chin and the lower lip in the face's own skin
+    tone (occluder_fingers)."""
+    side = points[rng.choice([MOUTH_LEFT, MOUTH_RIGHT])] - points[LOWER_LIP]
+    anchor = points[LOWER_LIP] + (points[CHIN] - points[LOWER_LIP]) * rng.uniform(-0.1, 1.0)
+    anchor = anchor + side * rng.uniform(0, 0.8)
+    if crops.hands and rng.random() < 0.6:
+        texture = patch_texture(rng, crops.hands[int(rng.integers(len(crops.hands)))])
+    else:
+        texture = _skin_texture(rng, crops)
+    return clasped_fingers(rng, texture, skin_colour(image, points[list(CHEEKS)]), anchor)
+
+
 def _stick(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> Layer:
     start = points[rng.choice([UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT])]
     angle = rng.uniform(0, 2 * np.pi)
@@ -261,6 +280,7 @@ PAINTERS: tuple[Callable[[np.random.Generator, Crops, np.ndarray], Layer], ...] 
     _hand, _hand, _glasses, _glasses, _microphone, _stick, _cup_or_food, _hair, _hair,
     _random_object, _held_object, _held_object, _mic_at_lips, _mic_at_lips, _fingertips,
     _fingertips)
+FINGERS_SHARE = 0.25  # of the faces get clasped fingers at the chin (_clasped) first
 
 
 def _lipstick(rng: np.random.Generator, image: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -16,11 +16,13 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from occluder_fingers import hand_patches
 from occluder_synthesis import RES, Crops, sample
 from safetensors.torch import load_file, save_file
 from torch.nn import functional
@@ -177,6 +179,8 @@ def main() -> None:
     parser.add_argument("--preview", type=Path)
     parser.add_argument("--init", type=Path, help="weights to go on training from")
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--hand-photo", type=Path,
+                        help="multi_group_of_six_sitcom_cast.jpg: real hand skin for fingers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.average:
@@ -189,6 +193,8 @@ def main() -> None:
         parser.error("give clips or photos and --cache (or --average)")
     torch.set_num_threads(args.threads)
     crops = load_crops(args.inputs, args.cache, args.every)
+    if args.hand_photo is not None:
+        crops = replace(crops, hands=hand_patches(args.hand_photo))
     log.info("%d face crops", len(crops.images))
     scores = train(crops, args.minutes, args.batch, args.window, args.seed, args.out,
                    args.preview, args.init, args.lr)
