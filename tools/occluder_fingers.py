@@ -19,7 +19,8 @@ import numpy as np
 RES = 128
 # Boxes (x0, y0, x1, y1) inside the hands of multi_group_of_six_sitcom_cast.jpg (1200 x 630):
 # the fist at a chin, its wrist, the back of a hand and a palm of the hands clasped at the
-# bottom. Only skin inside the hands: their texture, not their outlines.
+# bottom. Skin within the hands (a few pixels of sleeve or shadow at some edges): their
+# texture, not their outlines.
 HAND_PHOTO = "multi_group_of_six_sitcom_cast.jpg"
 HAND_BOXES = ((483, 210, 512, 247), (463, 257, 493, 297), (657, 450, 687, 483),
               (620, 483, 667, 507))
