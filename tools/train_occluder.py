@@ -3,7 +3,8 @@
 The data are face crops of clips and photos in which nothing covers the face (none of the
 clips with glasses, hands or microphones: those are kept for checking), aligned at 128 px
 with the "whole" coverage (every `--every`th frame) and cached in one .npz;
-tools/occluder_synthesis.py draws the occluders (`--hand-photo`: the photo whose hands'
+tools/occluder_synthesis.py draws the occluders (with occluder_looks.py and
+occluder_fingers.py; `--hand-photo`: the photo whose hands'
 skin textures the clasped fingers, tools/occluder_fingers.py). The clips used for the
 shipped weights, and how long it trained, are in the README's model table. Usage:
 
