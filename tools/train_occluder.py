@@ -4,9 +4,9 @@ The data are face crops of clips and photos in which nothing covers the face (no
 clips with glasses, hands or microphones: those are kept for checking), aligned at 128 px
 with the "whole" coverage (every `--every`th frame) and cached in one .npz;
 tools/occluder_synthesis.py draws the occluders (with occluder_looks.py and
-occluder_fingers.py; `--hand-photo`: the photo whose hands'
-skin textures the clasped fingers, tools/occluder_fingers.py). The clips used for the
-shipped weights, and how long it trained, are in the README's model table. Usage:
+occluder_fingers.py; `--hand-photo` names the photo whose hands' skin textures the
+clasped fingers). The clips used for the shipped weights, and how long it trained, are
+in the README's model table. Usage:
 
     python tools/train_occluder.py CLIP_OR_PHOTO... --cache /tmp/occluder_crops.npz \\
         --minutes 30 --out src/facedub/data/occluder.safetensors --preview /tmp/preview.png
