@@ -18,22 +18,24 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from occluder_fingers import clasped_fingers, patch_texture, skin_colour
+from occluder_looks import CHEEKS, FOREHEAD, LOOKS
 
 from facedub.faces.regions import mesh_regions
 
 RES = 128
 CHIN, UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT = 152, 13, 14, 61, 291
-CHEEKS = (50, 280, 205, 425, 187, 411)
-FOREHEAD = (10, 151, 9, 67, 297)
 Layer = tuple[np.ndarray, np.ndarray, np.ndarray]  # rgb (H, W, 3) float, alpha, label
 
 
 @dataclass(frozen=True)
 class Crops:
-    """`images` (N, 128, 128, 3) uint8 RGB; `landmarks` (N, 478, 2) in crop pixels."""
+    """`images` (N, 128, 128, 3) uint8 RGB; `landmarks` (N, 478, 2) in crop pixels;
+    `hands` RGB uint8 patches of real hand skin (occluder_fingers.hand_patches)."""
 
     images: np.ndarray
     landmarks: np.ndarray
+    hands: tuple[np.ndarray, ...] = ()
 
 
 def sample(rng: np.random.Generator, crops: Crops, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,10 +47,12 @@ def sample(rng: np.random.Generator, crops: Crops, index: int) -> tuple[np.ndarr
     for look in LOOKS:  # skin that must stay the face: lipstick, stage light, furrows
         if rng.random() < 0.25:
             image = look(rng, image, points)
-    count = rng.choice([0, 1, 1, 1, 2, 2, 3])
-    for _ in range(count):
-        painter = PAINTERS[rng.integers(len(PAINTERS))]
-        rgb, alpha, cover = painter(rng, crops, points)
+    layers = []
+    if rng.random() < FINGERS_SHARE:
+        layers.append(_clasped(rng, crops, image, points))
+    for _ in range(rng.choice([0, 1, 1, 1, 2, 2, 3]) - len(layers)):
+        layers.append(PAINTERS[rng.integers(len(PAINTERS))](rng, crops, points))
+    for rgb, alpha, cover in layers:
         image = image * (1.0 - alpha[..., None]) + rgb * alpha[..., None]
         label = np.maximum(label * (1.0 - alpha), cover)
     image, label = _jitter_geometry(rng, image, label)
@@ -177,6 +181,20 @@ def _fingertips(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> L
     return np.clip(rgb, 0, 1).astype(np.float32), _soften(rng, hard), hard
 
 
+def _clasped(rng: np.random.Generator, crops: Crops, image: np.ndarray, points: np.ndarray
+             ) -> Layer:
+    """Fingers of clasped hands over the chin and the lower lip in the face's own skin
+    tone (occluder_fingers)."""
+    side = points[rng.choice([MOUTH_LEFT, MOUTH_RIGHT])] - points[LOWER_LIP]
+    anchor = points[LOWER_LIP] + (points[CHIN] - points[LOWER_LIP]) * rng.uniform(-0.1, 1.0)
+    anchor = anchor + side * rng.uniform(0, 0.8)
+    if crops.hands and rng.random() < 0.6:
+        texture = patch_texture(rng, crops.hands[int(rng.integers(len(crops.hands)))])
+    else:
+        texture = _skin_texture(rng, crops)
+    return clasped_fingers(rng, texture, skin_colour(image, points[list(CHEEKS)]), anchor)
+
+
 def _stick(rng: np.random.Generator, crops: Crops, points: np.ndarray) -> Layer:
     start = points[rng.choice([UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT])]
     angle = rng.uniform(0, 2 * np.pi)
@@ -261,62 +279,9 @@ PAINTERS: tuple[Callable[[np.random.Generator, Crops, np.ndarray], Layer], ...] 
     _hand, _hand, _glasses, _glasses, _microphone, _stick, _cup_or_food, _hair, _hair,
     _random_object, _held_object, _held_object, _mic_at_lips, _mic_at_lips, _fingertips,
     _fingertips)
+FINGERS_SHARE = 0.25  # of the faces get clasped fingers at the chin (_clasped) first
 
 
-def _lipstick(rng: np.random.Generator, image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Strongly coloured lips (red, pink, plum, with gloss): the face's own, not an object."""
-    outer = points[mesh_regions().lips_outer]
-    inner = points[mesh_regions().lips_inner]
-    lips = np.zeros((RES, RES), np.uint8)
-    cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], 255, cv2.LINE_AA)
-    cv2.fillPoly(lips, [np.round(inner).astype(np.int32)], 0, cv2.LINE_AA)
-    alpha = cv2.GaussianBlur(lips.astype(np.float32) / 255, (0, 0), rng.uniform(0.5, 1.2))
-    alpha = alpha * rng.uniform(0.5, 0.95)
-    colour = np.array([[0.75, 0.05, 0.1], [0.85, 0.3, 0.45], [0.45, 0.05, 0.15],
-                       [0.9, 0.15, 0.2], [0.6, 0.2, 0.25]])[rng.integers(5)]
-    shade = image.mean(axis=2, keepdims=True) / max(float(image.mean()), 1e-3)
-    painted = np.clip(colour * np.clip(shade, 0.3, 1.6), 0, 1)
-    return image * (1 - alpha[..., None]) + painted * alpha[..., None]
-
-
-def _stage_light(rng: np.random.Generator, image: np.ndarray, points: np.ndarray
-                 ) -> np.ndarray:
-    """Specular highlights on the nose, cheeks and forehead and a hard spot light."""
-    ys, xs = np.indices((RES, RES)).astype(np.float32)
-    glow = np.zeros((RES, RES), np.float32)
-    spots = [4, 4, 1, *CHEEKS[:2], *FOREHEAD[:3]]  # the nose tip twice: lit most often
-    for _ in range(int(rng.integers(1, 4))):
-        centre = points[rng.choice(spots)] + rng.normal(0, 3, 2)
-        sigma = rng.uniform(2, 8)
-        glow += np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma ** 2))
-    glow = np.clip(glow * rng.uniform(0.3, 0.9), 0, 1)[..., None]
-    direction = rng.uniform(0, 2 * np.pi)
-    ramp = (xs * np.cos(direction) + ys * np.sin(direction)) / RES
-    light = np.clip(1 + rng.uniform(0, 0.6) * ramp, 0.5, 1.6)[..., None]
-    tint = np.clip(rng.uniform(0.9, 1.0, 3), 0, 1)
-    return np.clip(image * light * (1 - glow) + glow * tint, 0, 1)
-
-
-def _furrows(rng: np.random.Generator, image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Forehead lines (raised brows): dark creases with a lit edge above each."""
-    top, brow = points[10], points[9]
-    shade = np.zeros((RES, RES), np.float32)
-    for _ in range(int(rng.integers(2, 5))):
-        y = rng.uniform(top[1], brow[1])
-        half = rng.uniform(10, 25)
-        xs = np.linspace(top[0] - half, top[0] + half, 16)
-        bend = rng.normal(0, 2)
-        curve = np.stack([xs, y + bend * ((xs - top[0]) / half) ** 2], axis=1)
-        line = np.zeros((RES, RES), np.uint8)
-        cv2.polylines(line, [np.round(curve).astype(np.int32)], False, 255, 1, cv2.LINE_AA)
-        dark = line.astype(np.float32) / 255
-        shade -= dark * rng.uniform(0.1, 0.3)
-        shade += np.roll(dark, -1, axis=0) * rng.uniform(0.0, 0.2)
-    shade = cv2.GaussianBlur(shade, (0, 0), rng.uniform(0.4, 1.0))
-    return np.clip(image * (1 + shade[..., None]), 0, 1)
-
-
-LOOKS = (_lipstick, _stage_light, _furrows)
 
 
 def _skin_texture(rng: np.random.Generator, crops: Crops) -> np.ndarray:

@@ -3,8 +3,10 @@
 The data are face crops of clips and photos in which nothing covers the face (none of the
 clips with glasses, hands or microphones: those are kept for checking), aligned at 128 px
 with the "whole" coverage (every `--every`th frame) and cached in one .npz;
-tools/occluder_synthesis.py draws the occluders. The clips used for the shipped weights,
-and how long it trained, are in the README's model table. Usage:
+tools/occluder_synthesis.py draws the occluders (with occluder_looks.py and
+occluder_fingers.py; `--hand-photo` names the photo whose hands' skin textures the
+clasped fingers). The clips used for the shipped weights, and how long it trained, are
+in the README's model table. Usage:
 
     python tools/train_occluder.py CLIP_OR_PHOTO... --cache /tmp/occluder_crops.npz \\
         --minutes 30 --out src/facedub/data/occluder.safetensors --preview /tmp/preview.png
@@ -16,11 +18,13 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from occluder_fingers import hand_patches
 from occluder_synthesis import RES, Crops, sample
 from safetensors.torch import load_file, save_file
 from torch.nn import functional
@@ -90,8 +94,8 @@ def loss_of(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -
 
 
 def train(crops: Crops, minutes: float, batch_size: int, window: int, seed: int, out: Path,
-          preview: Path | None, init: Path | None = None, lr: float = 3e-3
-          ) -> dict[str, float]:
+          preview: Path | None, init: Path | None = None, lr: float = 3e-3,
+          freeze_norm: bool = False, keep: bool = False) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     order = rng.permutation(len(crops.images))
@@ -100,7 +104,17 @@ def train(crops: Crops, minutes: float, batch_size: int, window: int, seed: int,
     model = OccluderNet()
     if init is not None:  # go on from earlier weights (batch-norm counters are not kept)
         model.load_state_dict(load_file(str(init)), strict=False)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    teacher = None
+    if keep and init is not None:  # the earlier net's marks stay the target off the occluders
+        teacher = OccluderNet()
+        teacher.load_state_dict(load_file(str(init)), strict=False)
+        teacher.eval()
+    if freeze_norm:  # a fine-tune that keeps the shipped weights' batch statistics
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.requires_grad_(False)
+    trained = [value for value in model.parameters() if value.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=lr, weight_decay=1e-4)
     started, step, losses = time.monotonic(), 0, []
     budget = minutes * 60.0
     while time.monotonic() - started < budget:
@@ -108,7 +122,10 @@ def train(crops: Crops, minutes: float, batch_size: int, window: int, seed: int,
         for group in optimiser.param_groups:  # cosine decay over the time budget
             group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
         images, labels, weights = batch(rng, crops, rng.choice(used, batch_size), window)
-        model.train()
+        if teacher is not None:
+            with torch.no_grad():
+                labels = torch.maximum(labels, torch.sigmoid(teacher(images)))
+        _train_mode(model, freeze_norm)
         loss = loss_of(model(images), labels, weights)
         optimiser.zero_grad()
         loss.backward()
@@ -124,6 +141,14 @@ def train(crops: Crops, minutes: float, batch_size: int, window: int, seed: int,
     scores.update(steps=step, minutes=(time.monotonic() - started) / 60)
     _save(model, out, scores)
     return scores
+
+
+def _train_mode(model: OccluderNet, freeze_norm: bool) -> None:
+    model.train()
+    if freeze_norm:  # the running means and variances stay as they were
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.eval()
 
 
 def _save(model: OccluderNet, out: Path, scores: dict[str, float]) -> None:
@@ -177,6 +202,12 @@ def main() -> None:
     parser.add_argument("--preview", type=Path)
     parser.add_argument("--init", type=Path, help="weights to go on training from")
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--freeze-norm", action="store_true",
+                        help="keep the batch-norm layers as --init has them")
+    parser.add_argument("--keep", action="store_true",
+                        help="learn what --init marks as well as the drawn occluders")
+    parser.add_argument("--hand-photo", type=Path,
+                        help="multi_group_of_six_sitcom_cast.jpg: real hand skin for fingers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.average:
@@ -189,9 +220,12 @@ def main() -> None:
         parser.error("give clips or photos and --cache (or --average)")
     torch.set_num_threads(args.threads)
     crops = load_crops(args.inputs, args.cache, args.every)
+    if args.hand_photo is not None:
+        crops = replace(crops, hands=hand_patches(args.hand_photo))
     log.info("%d face crops", len(crops.images))
     scores = train(crops, args.minutes, args.batch, args.window, args.seed, args.out,
-                   args.preview, args.init, args.lr)
+                   args.preview, args.init, args.lr, args.freeze_norm,
+                   args.keep)
     log.info("done: %s", json.dumps(scores))
 
 
