@@ -153,22 +153,29 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # the bands of one width share the skin's blur: each is computed once (same values).
     target_fine = _fine_blur(target_log)
     shares: dict[float, np.ndarray] = {}
+    target_bands: dict[float, np.ndarray] = {}
 
     def target_band(width: float) -> np.ndarray:
-        return np.clip(_band(target_log, skin, width, target_fine, shares),
-                       -BAND_LIMIT, BAND_LIMIT)
+        if width not in target_bands:
+            target_bands[width] = np.clip(_band(target_log, skin, width, target_fine, shares),
+                                          -BAND_LIMIT, BAND_LIMIT)
+        return target_bands[width]
 
-    def line_change(face_small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    face_small = _resized(face, work)
+    face_log = _log_lightness(face_small)
+    face_fine = _fine_blur(face_log)
+    strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine)
+    if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
+        strands *= _off_skin(face_small, skin)
+    kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
+
+    def line_change(face_log: np.ndarray, face_fine: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
         """The band change (W, W) and the crease cores' share (see `_lift_cores`)."""
-        face_log = _log_lightness(face_small)
-        face_fine = _fine_blur(face_log)
 
         def face_band(width: float) -> np.ndarray:
             return _band(face_log, skin, width, face_fine, shares)
 
-        strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine)
-        if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
-            strands *= _off_skin(face_small, skin)
         creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
         change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
         # How far each pixel lies on a source crease being lifted (its band darker than the
@@ -188,7 +195,6 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
             furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
             change += furrow_lift
             on_crease = np.maximum(on_crease, furrow_lift)
-        kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
         cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
         if skin is not None:
             # On the skin alone: the lips' dark corners are no crease (lifting them, where
@@ -201,7 +207,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         return image if work == size else cv2.resize(image, (size, size),
                                                      interpolation=cv2.INTER_LINEAR)
 
-    change, cores = line_change(_resized(face, work))
+    change, cores = line_change(face_log, face_fine)
     core_lift = _lift_cores(_log_lightness(face), target, full_size(cores))
     if (core_lift > 1e-3).any():
         # The bands again, on the face with its cores lifted (wholly, though the total is
@@ -211,11 +217,10 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # which the core was then filled. The first lift still goes as far as a pixel is
         # darker than the target there: a fold wider than a core (6 px) kept its flanks
         # as two dark lines under the second's alone.
-        cored = _resized(_relit(face, core_lift), work)
-        cored_log = _log_lightness(cored)
-        darker = target_band(CREASE_WIDTH) - _band(cored_log, skin, CREASE_WIDTH, cored_log,
-                                                   shares)
-        change = np.maximum(line_change(cored)[0], np.minimum(change, darker))
+        cored = _log_lightness(_resized(_relit(face, core_lift), work))
+        darker = target_band(CREASE_WIDTH) - _band(cored, skin, CREASE_WIDTH, cored, shares)
+        again = line_change(cored, _fine_blur(cored))[0]
+        change = np.maximum(again, np.minimum(change, darker))
     return _relit(face, np.clip(full_size(change) + core_lift, -GAIN_LIMIT, GAIN_LIMIT))
 
 
