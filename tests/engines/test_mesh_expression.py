@@ -447,7 +447,7 @@ def test_the_targets_thin_fold_stays_where_its_band_is_lifted() -> None:
     def depth(image: np.ndarray) -> float:
         return float(grey(image)[[124, 136]].mean() - grey(image)[130])
 
-    assert grey(out)[[124, 136]].mean() - grey(source)[[124, 136]].mean() > 8.0
+    assert grey(out)[[124, 136]].mean() - grey(source)[[124, 136]].mean() > 5.0
     assert abs(depth(out) - depth(target)) < 0.2 * depth(target)
 
 

@@ -148,87 +148,72 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
+    face_small = _resized(face, work)
+    face_log = _log_lightness(face_small)
     target_log = _log_lightness(_resized(target, work))
     # Every band and both thin-line masks start from the same fine blur of each image, and
     # the bands of one width share the skin's blur: each is computed once (same values).
-    target_fine = _fine_blur(target_log)
+    face_fine, target_fine = _fine_blur(face_log), _fine_blur(target_log)
     shares: dict[float, np.ndarray] = {}
-    target_bands: dict[float, np.ndarray] = {}
+
+    def face_band(width: float) -> np.ndarray:
+        return _band(face_log, skin, width, face_fine, shares)
 
     def target_band(width: float) -> np.ndarray:
-        if width not in target_bands:
-            target_bands[width] = np.clip(_band(target_log, skin, width, target_fine, shares),
-                                          -BAND_LIMIT, BAND_LIMIT)
-        return target_bands[width]
+        return np.clip(_band(target_log, skin, width, target_fine, shares),
+                       -BAND_LIMIT, BAND_LIMIT)
 
-    face_small = _resized(face, work)
-    face_log = _log_lightness(face_small)
-    face_fine = _fine_blur(face_log)
     strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
         strands *= _off_skin(face_small, skin)
+    creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
+    widths = [CREASE_WIDTH]
+    change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
+    # How far each pixel lies on a source crease being lifted (its band darker than the
+    # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
+    on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
+    if (np.maximum(shading, shadow) > 1e-3).any():
+        whole = target_band(1 / 8) - face_band(1 / 8)
+        widths.append(1 / 8)
+        change += shading * whole + shadow * np.minimum(whole, 0.0)
+    if (lift > 1e-3).any():
+        # Only the face's own furrows, no deeper than they are (a target's light skin next
+        # to its hair lifted the source's plain skin into a patch), and on the skin: the
+        # brows' inner heads are dark too, and lifting them cost the source its identity.
+        furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
+        widths.append(FURROW_WIDTH)
+        lighter = target_band(FURROW_WIDTH) + furrows
+        on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
+        furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
+        change += furrow_lift
+        on_crease = np.maximum(on_crease, furrow_lift)
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
-
-    def line_change(face_log: np.ndarray, face_fine: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-        """The band change (W, W) and the crease cores' share (see `_lift_cores`)."""
-
-        def face_band(width: float) -> np.ndarray:
-            return _band(face_log, skin, width, face_fine, shares)
-
-        creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
-        change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
-        # How far each pixel lies on a source crease being lifted (its band darker than the
-        # target's, in a region whose lines fade): there its sharp core goes too.
-        on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
-        if (np.maximum(shading, shadow) > 1e-3).any():
-            whole = target_band(1 / 8) - face_band(1 / 8)
-            change += shading * whole + shadow * np.minimum(whole, 0.0)
-        if (lift > 1e-3).any():
-            # Only the face's own furrows, no deeper than they are (a target's light skin
-            # next to its hair lifted the source's plain skin into a patch), and on the
-            # skin: the brows' inner heads are dark too, and lifting them cost the source
-            # its identity.
-            furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
-            lighter = target_band(FURROW_WIDTH) + furrows
-            on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
-            furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
-            change += furrow_lift
-            on_crease = np.maximum(on_crease, furrow_lift)
-        cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
-        if skin is not None:
-            # On the skin alone: the lips' dark corners are no crease (lifting them, where
-            # the target's lips are kept a pixel off the target's, moved the landmarker's
-            # corners).
-            cores *= skin
-        return np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT), cores
-
-    def full_size(image: np.ndarray) -> np.ndarray:
-        return image if work == size else cv2.resize(image, (size, size),
-                                                     interpolation=cv2.INTER_LINEAR)
-
-    change, cores = line_change(face_log, face_fine)
-    core_lift = _lift_cores(_log_lightness(face), target, full_size(cores))
-    if (core_lift > 1e-3).any():
-        # The bands again, on the face with its cores lifted (wholly, though the total is
-        # limited below): measured with them, the fine blur spread a thin core's darkness
-        # onto the plain skin beside it, and the band's lift lit a stripe there (+10
-        # levels either side of a fold 2 px wide, +40 beside a very dark one), up to
-        # which the core was then filled. The first lift still goes as far as a pixel is
-        # darker than the target there: a fold wider than a core (6 px) kept its flanks
-        # as two dark lines under the second's alone.
-        cored = _log_lightness(_resized(_relit(face, core_lift), work))
-        darker = target_band(CREASE_WIDTH) - _band(cored, skin, CREASE_WIDTH, cored, shares)
-        again = line_change(cored, _fine_blur(cored))[0]
-        change = np.maximum(again, np.minimum(change, darker))
-    return _relit(face, np.clip(full_size(change) + core_lift, -GAIN_LIMIT, GAIN_LIMIT))
-
-
-def _relit(face: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """An (S, S, 3) uint8 RGB crop with `change` (S, S) added to its log lightness (the
-    bands are measured on log(Y% + LOG_OFFSET)); only YCrCb's Y changes."""
+    change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
+    cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
+    if skin is not None:
+        # On the skin alone: the lips' dark corners are no crease (lifting them, where the
+        # target's lips are kept a pixel off the target's, moved the landmarker's corners).
+        cores *= skin
+    # The lightest the face may become: its broad lightness plus the target's band, at
+    # each width used.
+    ceiling = np.maximum.reduce([target_band(width) + face_log
+                                 - _band(face_log, skin, width, face_log, shares)
+                                 for width in widths])
+    if work != size:
+        change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
+        cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)
+        ceiling = cv2.resize(ceiling, (size, size), interpolation=cv2.INTER_LINEAR)
+    # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
     luma = ycc[..., 0].astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    # A lift goes no further than a pixel lies below that ceiling, at full size: the fine
+    # blur (and the scaling up) spread a thin fold's darkness onto the plain skin beside
+    # it, and lifting that lit a stripe either side (+10 levels beside a fold 2 px wide,
+    # +40 beside a very dark one), up to which `_lift_cores` then filled the core.
+    room = np.maximum(ceiling - np.log(luma), 0.0)
+    change = np.where(change > 0.0, np.minimum(change, room), change)
+    change = np.clip(change + _lift_cores(np.log(luma) + change, target, cores),
+                     -GAIN_LIMIT, GAIN_LIMIT)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
@@ -237,8 +222,7 @@ def _relit(face: np.ndarray, change: np.ndarray) -> np.ndarray:
 def _lift_cores(face_log: np.ndarray, target: np.ndarray, cores: np.ndarray) -> np.ndarray:
     """(S, S) float32: the log-lightness lift of the thin dark cores (narrower than
     CORE_WIDTH) of `face_log` (S, S) where `cores` (S, S) says a crease is lifted, as far
-    as they are darker than the target's (an (S, S, 3) uint8 RGB crop) there, unlimited
-    (the bands are measured again without them; the caller limits the total). The bands
+    as they are darker than the target's (an (S, S, 3) uint8 RGB crop) there. The bands
     start above FINE_SIGMA at half size, so a fold one or two pixels wide kept half its
     depth as a thin dark line (the shouting photo's fold from the nose wing down)."""
     lift = np.zeros_like(face_log)
@@ -255,7 +239,7 @@ def _lift_cores(face_log: np.ndarray, target: np.ndarray, cores: np.ndarray) -> 
 
     own = dark_cores(face_log[top:bottom])
     targets = dark_cores(_log_lightness(target[top:bottom]))
-    lift[top:bottom] = cores[top:bottom] * np.maximum(own - targets, 0.0)
+    lift[top:bottom] = cores[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
     return lift
 
 
