@@ -417,8 +417,8 @@ def _fold_weight() -> tuple[np.ndarray, np.ndarray]:
 
 def test_a_thin_folds_lift_leaves_no_light_stripe() -> None:
     """The band's lift, measured with the fold's thin core, spread over the plain skin
-    beside it; the core was then filled up to that: a light stripe where the fold was. A
-    very dark line is lifted no further than GAIN_LIMIT, and its sides no lighter either."""
+    beside it; the core was then filled up to that: a light stripe where the fold was (a
+    very dark line's: 40 levels)."""
     weight, skin = _fold_weight()
     plain = cv2.cvtColor(_thin_line_disc(False), cv2.COLOR_RGB2GRAY).astype(int)
     for depth in (0.35, 0.9):
@@ -427,9 +427,6 @@ def test_a_thin_folds_lift_leaves_no_light_stripe() -> None:
                                     np.zeros_like(weight))
         grey = cv2.cvtColor(faded, cv2.COLOR_RGB2GRAY).astype(int)
         assert (grey[200:320, 110:150] <= plain[200:320, 110:150] + 2).all(), depth
-        log = np.log(cv2.cvtColor(faded, cv2.COLOR_RGB2YCrCb)[..., 0] / 2.55 + 3.0)
-        before = np.log(cv2.cvtColor(folded, cv2.COLOR_RGB2YCrCb)[..., 0] / 2.55 + 3.0)
-        assert (log - before).max() <= 0.5 + 0.02, depth
 
 
 def test_the_targets_thin_fold_stays_where_its_band_is_lifted() -> None:

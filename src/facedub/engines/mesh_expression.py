@@ -48,7 +48,7 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 CREASE_WIDTH = 1 / 32
 FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
-GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
+GAIN_LIMIT = 0.5  # largest log-lightness change of the bands, and of a thin core's lift
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
 LOG_OFFSET = 3.0  # added to the lightness (0..100) before its log: noise in the dark stays small
 SOURCE_THIN_LINE = 0.25  # the same in the warped source: its hair strands, not its creases
@@ -212,8 +212,10 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # +40 beside a very dark one), up to which `_lift_cores` then filled the core.
     room = np.maximum(ceiling - np.log(luma), 0.0)
     change = np.where(change > 0.0, np.minimum(change, room), change)
-    change = np.clip(change + _lift_cores(np.log(luma) + change, target, cores),
-                     -GAIN_LIMIT, GAIN_LIMIT)
+    # A core's lift comes on top (the shouting photo's fold core needs more than
+    # GAIN_LIMIT in all: limited to it, the thin curve from the nose wing stayed); it
+    # fills the core no higher than the lifted skin around it.
+    change += _lift_cores(np.log(luma) + change, target, cores)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
