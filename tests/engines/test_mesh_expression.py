@@ -368,16 +368,18 @@ def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:
     assert abs(luma(untouched) - luma(plain)) < 2.0
 
 
-def _thin_line_disc(line: bool, pores: bool = False) -> np.ndarray:
+def _thin_line_disc(line: bool, pores: bool = False, depth: float = 0.35,
+                    broad: float = 0.0) -> np.ndarray:
     """A 512 px skin disc (as `_skin_disc`, twice the size) with or without a sharp dark
-    line two pixels wide down its left half (a deep fold's core), optionally with dark
-    pores a pixel wide beside it."""
+    line two pixels wide down its left half (a deep fold's core) `depth` dark, optionally
+    with dark pores a pixel wide beside it and a broad fold (12 px wide) `broad` dark
+    around it."""
     yy, xx = np.mgrid[0:512, 0:512]
     skin = ((xx - 256) / 180.0) ** 2 + ((yy - 256) / 220.0) ** 2 < 1.0
     image = np.where(skin[..., None], np.array([205, 160, 140]), np.array([30, 25, 25]))
-    shade = np.ones((512, 512))
+    shade = 1.0 - broad * np.exp(-((xx - 130.0) ** 2) / (2 * 6.0**2))
     if line:
-        shade *= 1.0 - 0.35 * np.exp(-((xx - 130.0) ** 2) / (2 * 0.8**2))
+        shade *= 1.0 - depth * np.exp(-((xx - 130.0) ** 2) / (2 * 0.8**2))
     if pores:
         shade[(yy % 9 == 0) & (xx % 9 == 0) & (np.abs(xx - 130) > 20)] = 0.8
     return np.clip(image * shade[..., None], 0, 255).astype(np.uint8)
@@ -404,6 +406,46 @@ def test_a_thin_fold_goes_with_its_core_and_the_targets_stays() -> None:
     assert abs(depth(kept) - depth(folded)) < 2.0
     pores = (slice(225, 290, 9), slice(90, 117, 9))  # beside the line, inside the weight
     assert np.abs(faded[pores].astype(int) - folded[pores].astype(int)).max() <= 3
+
+
+def _fold_weight() -> tuple[np.ndarray, np.ndarray]:
+    skin = _skin_disc(fold=False)[1]
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[60:200, 35:95] = 1.0
+    return cv2.GaussianBlur(weight, (0, 0), 3), skin
+
+
+def test_a_thin_folds_lift_leaves_no_light_stripe() -> None:
+    """The band's lift, measured with the fold's thin core, spread over the plain skin
+    beside it; the core was then filled up to that: a light stripe where the fold was (a
+    very dark line's: 40 levels)."""
+    weight, skin = _fold_weight()
+    plain = cv2.cvtColor(_thin_line_disc(False), cv2.COLOR_RGB2GRAY).astype(int)
+    for depth in (0.35, 0.9):
+        folded = _thin_line_disc(True, depth=depth)
+        faded = follow_target_lines(folded, _thin_line_disc(False), weight, skin,
+                                    np.zeros_like(weight))
+        grey = cv2.cvtColor(faded, cv2.COLOR_RGB2GRAY).astype(int)
+        assert (grey[200:320, 110:150] <= plain[200:320, 110:150] + 2).all(), depth
+
+
+def test_the_targets_thin_fold_stays_where_its_band_is_lifted() -> None:
+    """A source fold (a thin core in a broad shade) onto a target with the same core but no
+    shade: the shade is lifted, and the core keeps the target's depth (lifted only as far
+    as it is darker than the target's)."""
+    weight, skin = _fold_weight()
+    source = _thin_line_disc(True, broad=0.2)
+    target = _thin_line_disc(True)
+    out = follow_target_lines(source, target, weight, skin, np.zeros_like(weight))
+
+    def grey(image: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)[230:290].mean(0)
+
+    def depth(image: np.ndarray) -> float:
+        return float(grey(image)[[124, 136]].mean() - grey(image)[130])
+
+    assert grey(out)[[124, 136]].mean() - grey(source)[[124, 136]].mean() > 5.0
+    assert abs(depth(out) - depth(target)) < 0.2 * depth(target)
 
 
 def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> None:

@@ -48,7 +48,7 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 CREASE_WIDTH = 1 / 32
 FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
-GAIN_LIMIT = 0.5  # largest log-lightness change made to the face
+GAIN_LIMIT = 0.5  # largest log-lightness change of the bands, and of a thin core's lift
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
 LOG_OFFSET = 3.0  # added to the lightness (0..100) before its log: noise in the dark stays small
 SOURCE_THIN_LINE = 0.25  # the same in the warped source: its hair strands, not its creases
@@ -167,18 +167,21 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
         strands *= _off_skin(face_small, skin)
     creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
+    widths = [CREASE_WIDTH]
     change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
     on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
+        widths.append(1 / 8)
         change += shading * whole + shadow * np.minimum(whole, 0.0)
     if (lift > 1e-3).any():
         # Only the face's own furrows, no deeper than they are (a target's light skin next
         # to its hair lifted the source's plain skin into a patch), and on the skin: the
         # brows' inner heads are dark too, and lifting them cost the source its identity.
         furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
+        widths.append(FURROW_WIDTH)
         lighter = target_band(FURROW_WIDTH) + furrows
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
@@ -191,12 +194,27 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # On the skin alone: the lips' dark corners are no crease (lifting them, where the
         # target's lips are kept a pixel off the target's, moved the landmarker's corners).
         cores *= skin
+    # The lightest the face may become: its broad lightness plus the target's band, at
+    # each width used.
+    ceiling = np.maximum.reduce([target_band(width) + face_log
+                                 - _band(face_log, skin, width, face_log, shares)
+                                 for width in widths])
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
         cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)
+        ceiling = cv2.resize(ceiling, (size, size), interpolation=cv2.INTER_LINEAR)
     # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
     luma = ycc[..., 0].astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    # A lift goes no further than a pixel lies below that ceiling, at full size: the fine
+    # blur (and the scaling up) spread a thin fold's darkness onto the plain skin beside
+    # it, and lifting that lit a stripe either side (+10 levels beside a fold 2 px wide,
+    # +40 beside a very dark one), up to which `_lift_cores` then filled the core.
+    room = np.maximum(ceiling - np.log(luma), 0.0)
+    change = np.where(change > 0.0, np.minimum(change, room), change)
+    # A core's lift comes on top (the shouting photo's fold core needs more than
+    # GAIN_LIMIT in all: limited to it, the thin curve from the nose wing stayed); it
+    # fills the core no higher than the lifted skin around it.
     change += _lift_cores(np.log(luma) + change, target, cores)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
