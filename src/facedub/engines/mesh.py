@@ -19,11 +19,23 @@ from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eyes import (
+    EYE_MARGIN,
+    EYES,
     EYES_FALL_PER_FRAME,
+    EYES_RISE_PER_FRAME,
     iris_in_eye,
     kept_eyes,
     looking_as_target,
+    resting_blink,
     target_eyes_share,
+)
+from facedub.engines.mesh_eyes_tone import (
+    TONE_FOLLOW,
+    EyeTone,
+    eye_box,
+    eye_region,
+    eye_tone,
+    toned,
 )
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
@@ -122,7 +134,10 @@ class MeshEngine:
         self._mirror_clean: _Recent[bool] = _Recent(4 * CROP_CACHE_SIZE)
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
-        self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME)  # per track: eyes do not pop
+        self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)  # per track
+        self._eye_tones: dict[tuple[int, int], EyeTone] = {}  # per track and eye, eased
+        # How open the source's eyes are at rest: a squinting photo is not a blink.
+        self._resting_blink = resting_blink(self._blendshapes)
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
         self._lips_shares = EasedShare(LIPS_FALL_PER_FRAME)  # per track: lips do not pop
@@ -154,11 +169,13 @@ class MeshEngine:
         self._frame_maps = {}
         blend = self._choose_sources(target)  # once a frame: it eases the track's choice
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
+        usual = self._usual.update(target.track, target.blendshapes)  # once a frame
         eyes_share = 1.0
         if self.config.keep_target_eyes and self.config.source_eyes:
             # The target's own eyes where the faces do not differ in shape (a self-swap:
             # its own eyes are the source's, with their true gaze) or where it blinks.
-            wanted = (target_eyes_share(source_blendshapes, target.blendshapes)
+            wanted = (target_eyes_share(source_blendshapes, target.blendshapes,
+                                        self._resting_blink, usual)
                       if self._shape.differs(target.track) else 1.0)
             eyes_share = self._eyes_shares.update(target.track, wanted)
         # Each source face's iris moved to the target's gaze before the faces are blended:
@@ -174,8 +191,9 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
-        # The target itself where it keeps its eyes and mouth, reshaped like the source so
-        # they move with the features around them.
+        # The target itself where it keeps its mouth, reshaped like the source so it moves
+        # with the features around it. Its eyes are pasted by the compositor alone (mixed
+        # in here too, their share was applied twice: 1 - (1 - s)^2).
         kept, eyes = self._kept(raster, size, target, landmarks, eyes_share)
         if self.config.keep_target_mouth:
             # The target's lips and the skin around them too, as far as the source's mouth
@@ -192,21 +210,19 @@ class MeshEngine:
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
             kept = np.maximum(kept, 1.0 - not_interior)
-        box = _bounds(kept > 0.01)
+        # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
+        # pasted uncoloured like the target's kept eyes were.
+        own_eyes = (self._tone_eyes(image, landmarks, target) if gaze is not None
+                    else np.zeros((size, size), dtype=np.float32))
+        box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
-            weights = region_weights(source_blendshapes, target.blendshapes,
-                                     self._usual.update(target.track, target.blendshapes))
+            weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
-        # What the compositor pastes back uncoloured: around the eyes the target's pixels
-        # alone (the mixed margin's source pixels were a dark source's pale, bluish lids).
-        kept_image = image_u8.copy()
-        around_eyes = eyes[box] > 0.01
-        kept_image[box][around_eyes] = np.clip(reshaped[around_eyes] + 0.5, 0, 255).astype(
-            np.uint8)
+        kept, kept_image = _with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image)
 
@@ -362,21 +378,73 @@ class MeshEngine:
         self._blend_by_track[target.track] = kept
         return kept
 
+    def _tone_eyes(self, image: np.ndarray, landmarks: np.ndarray, target: TargetFace
+                   ) -> np.ndarray:
+        """Each source eye in `image` (S, S, 3) float32, over the moved `landmarks`, toned
+        like the target's same eye (mesh_eyes_tone), in place; returns (S, S) float32: the
+        toned regions (opening and lash line, feathered)."""
+        size = image.shape[0]
+        regions = np.zeros((size, size), dtype=np.float32)
+        grow = EYE_MARGIN * size
+        for k, eye in enumerate(EYES):
+            box = eye_box(landmarks[eye.contour, :2], 2 * grow, size)
+            target_box = eye_box(target.face_landmarks[eye.contour, :2], 2 * grow, size)
+            if box is None or target_box is None:
+                continue
+            opening, region = eye_region(landmarks[eye.contour, :2], box, grow)
+            target_opening, target_region = eye_region(target.face_landmarks[eye.contour, :2],
+                                                       target_box, grow)
+            tone = eye_tone(image[box], region, opening,
+                            target.image[target_box].astype(np.float32), target_region,
+                            target_opening)
+            if tone is None:
+                continue
+            tone = tone.eased(self._eye_tones.get((target.track, k)), TONE_FOLLOW)
+            self._eye_tones[(target.track, k)] = tone
+            image[box] += region[..., None] * (toned(image[box], tone) - image[box])
+            np.maximum(regions[box], region, out=regions[box])
+        return regions
+
     def _kept(self, raster: TargetRaster, size: int, target: TargetFace,
               landmarks: np.ndarray, eyes_share: float) -> tuple[np.ndarray, np.ndarray]:
-        """(S, S) float32 each: where the target keeps its own eyes (as much as
-        `eyes_share`) and mouth opening (feathered a little so lids and lips meet softly),
-        and of that the eyes (mesh_eyes.kept_eyes)."""
+        """(S, S) float32 each: where the target keeps its own mouth opening (feathered a
+        little so the lips meet softly) and its own eyes (mesh_eyes.kept_eyes, as much as
+        `eyes_share`)."""
         kept = np.zeros((size, size), dtype=np.float32)
-        eyes = kept
+        eyes = np.zeros((size, size), dtype=np.float32)
         if self.config.keep_target_mouth:
             mouth = upsample(self._topology.mouth_opening[raster.triangle].astype(np.float32),
                              raster, size)
             kept = feather(mouth, erode=-2, blur=max(2, size // 96))
         if self.config.keep_target_eyes and eyes_share > 0.0:
             eyes = kept_eyes(landmarks, size, target.blendshapes) * np.float32(eyes_share)
-            kept = np.maximum(kept, eyes)
         return kept, eyes
+
+
+def _with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
+               reshaped: np.ndarray, box: tuple[slice, slice]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, kept image) for the compositor: `kept` (S, S) where the target's mouth is
+    kept, `image` (S, S, 3) uint8 the engine's, `eyes` (S, S) the share of the target's
+    own eyes, `own_eyes` (S, S) where `image` shows the source's toned eyes, `reshaped`
+    the target in `box`. Around the eyes the compositor then shows, once each, the
+    target's eyes by `eyes`, the rest the source's toned eyes by `own_eyes`, the rest its
+    own colouring of the source's face."""
+    eyes_kept = 1.0 - (1.0 - eyes) * (1.0 - own_eyes)
+    kept_image = image.copy()
+    zone = eyes_kept > np.maximum(kept, 0.01)
+    if zone.any():
+        rows, columns = _bounds(zone)
+        # Where the share of the target's eyes is 0, `reshaped` may not be there.
+        target = np.zeros((*eyes.shape, 3), dtype=np.float32)
+        target[box] = reshaped
+        share = eyes[rows, columns][..., None]
+        own = ((1.0 - eyes[rows, columns]) * own_eyes[rows, columns])[..., None]
+        mixed = (share * target[rows, columns] + own * image[rows, columns]) / np.maximum(
+            share + own, 1e-6)
+        inside = zone[rows, columns]
+        kept_image[rows, columns][inside] = np.clip(mixed[inside] + 0.5, 0, 255).astype(np.uint8)
+    return np.maximum(kept, eyes_kept).astype(np.float32), kept_image
 
 
 def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
