@@ -19,8 +19,6 @@ from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eyes import (
-    EYE_MARGIN,
-    EYES,
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
     iris_in_eye,
@@ -29,14 +27,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import (
-    TONE_FOLLOW,
-    EyeTone,
-    eye_box,
-    eye_region,
-    eye_tone,
-    toned,
-)
+from facedub.engines.mesh_eyes_tone import EyeToner, with_eyes
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
@@ -84,10 +75,9 @@ class MeshEngineConfig:
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
     # With keep_target_eyes: the source's own eyes, turned to the target's gaze, and the
     # target's only while it blinks beyond the source (mesh_eyes); False: always the target's.
-    # Off by default: a soft video source's eyes (d3's, onto the studio-lit headturn-woman)
-    # came out dull and grey, a look the eye catches at once, although the identity gains
-    # (headturn-man nearer the source 41% -> 86% of frontal frames).
-    source_eyes: bool = False
+    # (headturn-man nearer the source 41% -> 86% of frontal frames), toned like the
+    # target's own eyes in the same frame (a soft video source's came out dull and grey).
+    source_eyes: bool = True
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
@@ -135,7 +125,7 @@ class MeshEngine:
         self._samplings: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._mirrors: _Recent[SourceSampling] = _Recent(4 * CROP_CACHE_SIZE)
         self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)  # per track
-        self._eye_tones: dict[tuple[int, int], EyeTone] = {}  # per track and eye, eased
+        self._eye_toner = EyeToner()  # per track and eye, eased
         # How open the source's eyes are at rest: a squinting photo is not a blink.
         self._resting_blink = resting_blink(self._blendshapes)
         self._blend_by_track: dict[int, dict[int, float]] = {}
@@ -212,7 +202,8 @@ class MeshEngine:
             kept = np.maximum(kept, 1.0 - not_interior)
         # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
         # pasted uncoloured like the target's kept eyes were.
-        own_eyes = (self._tone_eyes(image, landmarks, target) if gaze is not None
+        own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
+                                    target.track) if gaze is not None
                     else np.zeros((size, size), dtype=np.float32))
         box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
@@ -222,7 +213,7 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
-        kept, kept_image = _with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
+        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image)
 
@@ -378,33 +369,6 @@ class MeshEngine:
         self._blend_by_track[target.track] = kept
         return kept
 
-    def _tone_eyes(self, image: np.ndarray, landmarks: np.ndarray, target: TargetFace
-                   ) -> np.ndarray:
-        """Each source eye in `image` (S, S, 3) float32, over the moved `landmarks`, toned
-        like the target's same eye (mesh_eyes_tone), in place; returns (S, S) float32: the
-        toned regions (opening and lash line, feathered)."""
-        size = image.shape[0]
-        regions = np.zeros((size, size), dtype=np.float32)
-        grow = EYE_MARGIN * size
-        for k, eye in enumerate(EYES):
-            box = eye_box(landmarks[eye.contour, :2], 2 * grow, size)
-            target_box = eye_box(target.face_landmarks[eye.contour, :2], 2 * grow, size)
-            if box is None or target_box is None:
-                continue
-            opening, region = eye_region(landmarks[eye.contour, :2], box, grow)
-            target_opening, target_region = eye_region(target.face_landmarks[eye.contour, :2],
-                                                       target_box, grow)
-            tone = eye_tone(image[box], region, opening,
-                            target.image[target_box].astype(np.float32), target_region,
-                            target_opening)
-            if tone is None:
-                continue
-            tone = tone.eased(self._eye_tones.get((target.track, k)), TONE_FOLLOW)
-            self._eye_tones[(target.track, k)] = tone
-            image[box] += region[..., None] * (toned(image[box], tone) - image[box])
-            np.maximum(regions[box], region, out=regions[box])
-        return regions
-
     def _kept(self, raster: TargetRaster, size: int, target: TargetFace,
               landmarks: np.ndarray, eyes_share: float) -> tuple[np.ndarray, np.ndarray]:
         """(S, S) float32 each: where the target keeps its own mouth opening (feathered a
@@ -419,32 +383,6 @@ class MeshEngine:
         if self.config.keep_target_eyes and eyes_share > 0.0:
             eyes = kept_eyes(landmarks, size, target.blendshapes) * np.float32(eyes_share)
         return kept, eyes
-
-
-def _with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
-               reshaped: np.ndarray, box: tuple[slice, slice]
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(kept, kept image) for the compositor: `kept` (S, S) where the target's mouth is
-    kept, `image` (S, S, 3) uint8 the engine's, `eyes` (S, S) the share of the target's
-    own eyes, `own_eyes` (S, S) where `image` shows the source's toned eyes, `reshaped`
-    the target in `box`. Around the eyes the compositor then shows, once each, the
-    target's eyes by `eyes`, the rest the source's toned eyes by `own_eyes`, the rest its
-    own colouring of the source's face."""
-    eyes_kept = 1.0 - (1.0 - eyes) * (1.0 - own_eyes)
-    kept_image = image.copy()
-    zone = eyes_kept > np.maximum(kept, 0.01)
-    if zone.any():
-        rows, columns = _bounds(zone)
-        # Where the share of the target's eyes is 0, `reshaped` may not be there.
-        target = np.zeros((*eyes.shape, 3), dtype=np.float32)
-        target[box] = reshaped
-        share = eyes[rows, columns][..., None]
-        own = ((1.0 - eyes[rows, columns]) * own_eyes[rows, columns])[..., None]
-        mixed = (share * target[rows, columns] + own * image[rows, columns]) / np.maximum(
-            share + own, 1e-6)
-        inside = zone[rows, columns]
-        kept_image[rows, columns][inside] = np.clip(mixed[inside] + 0.5, 0, 255).astype(np.uint8)
-    return np.maximum(kept, eyes_kept).astype(np.float32), kept_image
 
 
 def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

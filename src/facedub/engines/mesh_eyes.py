@@ -190,7 +190,12 @@ def _move_iris(image: np.ndarray, contour: np.ndarray, start: np.ndarray, end: n
     moved = cv2.warpAffine(box, shift, (box.shape[1], box.shape[0]), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
     lids = cv2.GaussianBlur(opening.astype(np.float32) / 255.0, (3, 3), 0)
-    weight = (disc(end) * lids)[..., None]
+    # Only what showed inside the opening moves with the iris: in an eye narrower than
+    # the source's (warped onto the target's half-closed lids) the disc reached over the
+    # lid, and its lashes moved with it as a dark block.
+    carried = cv2.warpAffine(lids, shift, (box.shape[1], box.shape[0]), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    weight = (disc(end) * lids * carried)[..., None]
     box[...] = emptied + weight * (moved - emptied)
 
 

@@ -15,37 +15,46 @@ more or less white from frame to frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import cv2
 import numpy as np
 
+from facedub.engines.mesh_eyes import EYES
 from facedub.faces.masks import feather
 
-DARK, BRIGHT = 5.0, 95.0  # percentiles of L in the eye region matched to the target's
+# Percentiles of L in the eye opening matched to the target's: its whites (BRIGHT), and
+# its iris as far as GAIN_RANGE allows (DARK: below it the target's lash line and make-up;
+# a source iris stretched to their darkness came out black, with glowing whites, in a
+# half-closed eye). Above BRIGHT the source's whites ease into the target's TOP.
+DARK, BRIGHT, TOP = 15.0, 90.0, 99.0
 WHITES = 70.0  # pixels of the opening above this L percentile are its whites
-GAIN_RANGE = (0.7, 3.0)  # the lightness stretch never goes beyond these
+GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
-MIN_PIXELS = 12  # an eye region smaller than this is left as it is
+MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
+# The toned region reaches this share of the crop past the opening, over the lash line:
+# further, the source's lid skin brightened with the eye's stretch showed as a pale band
+# under the eye against the compositor's lid.
+LASH_LINE = 0.006
 
 
 @dataclass(frozen=True)
 class EyeTone:
-    """L' = dark + gain * (L - source dark), and (a, b) moved by `shift`."""
+    """L' = bright + gain * (L - source bright), above `bright` eased into `top`; (a, b)
+    moved by (shift_a, shift_b)."""
 
-    dark: float
-    source_dark: float
+    bright: float
+    source_bright: float
+    top: float
     gain: float
-    shift: tuple[float, float]
+    shift_a: float
+    shift_b: float
 
     def eased(self, last: EyeTone | None, follow: float) -> EyeTone:
         if last is None:
             return self
-        def mix(new: float, old: float) -> float:
-            return old + follow * (new - old)
-        return EyeTone(mix(self.dark, last.dark), mix(self.source_dark, last.source_dark),
-                       mix(self.gain, last.gain),
-                       (mix(self.shift[0], last.shift[0]), mix(self.shift[1], last.shift[1])))
+        new, old = np.array(astuple(self)), np.array(astuple(last))
+        return EyeTone(*(float(value) for value in old + follow * (new - old)))
 
 
 def eye_box(contour: np.ndarray, grow: float, size: int) -> tuple[slice, slice] | None:
@@ -76,20 +85,18 @@ def _lab(pixels: np.ndarray) -> np.ndarray:
     return lab
 
 
-def eye_tone(source: np.ndarray, source_region: np.ndarray, source_opening: np.ndarray,
-             target: np.ndarray, target_region: np.ndarray, target_opening: np.ndarray
-             ) -> EyeTone | None:
+def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
+             target_opening: np.ndarray) -> EyeTone | None:
     """The tone that makes one source eye (its box of the engine's image, (h, w, 3)
     float32 RGB 0..255) look like the target's same eye (its box of the target crop): L
-    percentiles DARK and BRIGHT over each region (soft mask > 0.5) matched, and the
-    whites' (a, b) over each opening. None where either eye shows too little."""
+    percentiles DARK and BRIGHT over each opening (uint8, its box) matched, and the
+    whites' (a, b). None where either eye shows too little."""
     source_lab, target_lab = _lab(source), _lab(target)
-    inside_s, inside_t = source_region > 0.5, target_region > 0.5
     open_s, open_t = source_opening > 0, target_opening > 0
-    if min(inside_s.sum(), inside_t.sum(), open_s.sum(), open_t.sum()) < MIN_PIXELS:
+    if min(open_s.sum(), open_t.sum()) < MIN_PIXELS:
         return None
-    s_dark, s_bright = np.percentile(source_lab[..., 0][inside_s], (DARK, BRIGHT))
-    t_dark, t_bright = np.percentile(target_lab[..., 0][inside_t], (DARK, BRIGHT))
+    s_dark, s_bright = np.percentile(source_lab[..., 0][open_s], (DARK, BRIGHT))
+    t_dark, t_bright, t_top = np.percentile(target_lab[..., 0][open_t], (DARK, BRIGHT, TOP))
     gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0), *GAIN_RANGE))
 
     def whites(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
@@ -99,14 +106,96 @@ def eye_tone(source: np.ndarray, source_region: np.ndarray, source_opening: np.n
         return chroma
 
     shift = whites(target_lab, open_t) - whites(source_lab, open_s)
-    return EyeTone(float(t_dark), float(s_dark), gain, (float(shift[0]), float(shift[1])))
+    return EyeTone(float(t_bright), float(s_bright), max(float(t_top), float(t_bright) + 1.0),
+                   gain, float(shift[0]), float(shift[1]))
 
 
 def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
     """One eye's box (h, w, 3) float32 RGB 0..255 with `tone` applied, same shape."""
     lab = _lab(source)
-    lab[..., 0] = np.clip(tone.dark + tone.gain * (lab[..., 0] - tone.source_dark), 0, 100)
-    lab[..., 1] += tone.shift[0]
-    lab[..., 2] += tone.shift[1]
+    lightness = tone.bright + tone.gain * (lab[..., 0] - tone.source_bright)
+    room = tone.top - tone.bright
+    over = np.maximum(lightness - tone.bright, 0.0)
+    lightness -= over - room * np.tanh(over / room)  # no whiter than the target's whites
+    lab[..., 0] = np.clip(lightness, 0.0, 100.0)
+    lab[..., 1] += tone.shift_a
+    lab[..., 2] += tone.shift_b
     rgb: np.ndarray = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
     return np.clip(rgb, 0.0, 255.0)
+
+
+class EyeToner:
+    """Tones the source's eyes like the target's, eased per target track and eye."""
+
+    def __init__(self) -> None:
+        self._tones: dict[tuple[int, int], EyeTone] = {}
+
+    def __call__(self, image: np.ndarray, landmarks: np.ndarray, target_image: np.ndarray,
+                 target_landmarks: np.ndarray, track: int) -> np.ndarray:
+        """Each source eye in `image` (S, S, 3) float32, over `landmarks` (the moved
+        ones), toned like the same eye of `target_image` (S, S, 3) uint8 over
+        `target_landmarks`, in place; returns (S, S) float32: the toned regions (the
+        opening and its lash line, LASH_LINE of the crop, feathered)."""
+        size = image.shape[0]
+        regions = np.zeros((size, size), dtype=np.float32)
+        grow = LASH_LINE * size
+        for k, eye in enumerate(EYES):
+            contour = np.asarray(landmarks)[eye.contour, :2]
+            target_contour = np.asarray(target_landmarks)[eye.contour, :2]
+            box = eye_box(contour, 2 * grow, size)
+            target_box = eye_box(target_contour, 2 * grow, size)
+            if box is None or target_box is None:
+                continue
+            opening, region = eye_region(contour, box, grow)
+            target_opening, _ = eye_region(target_contour, target_box, grow)
+            tone = eye_tone(image[box], opening, target_image[target_box].astype(np.float32),
+                            target_opening)
+            if tone is None:
+                continue
+            tone = tone.eased(self._tones.get((track, k)), TONE_FOLLOW)
+            self._tones[(track, k)] = tone
+            image[box] += region[..., None] * (toned(image[box], tone) - image[box])
+            np.maximum(regions[box], region, out=regions[box])
+        return regions
+
+
+def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
+              reshaped: np.ndarray, box: tuple[slice, slice]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, kept image) for the compositor (`SwappedFace`): `kept` (S, S) where the
+    target's mouth is kept, `image` (S, S, 3) uint8 the engine's, `eyes` (S, S) the share
+    of the target's own eyes, `own_eyes` (S, S) where `image` shows the source's toned
+    eyes, `reshaped` the target (moved with the face shape) inside `box`. Around the eyes
+    the compositor then shows the target's eyes by `eyes`, of the rest the source's toned
+    eyes by `own_eyes`, and the rest its own colouring of the source's face: each share
+    applied once."""
+    kept = kept.astype(np.float32)  # a copy
+    kept_image = image.copy()
+    inner = _bounds((eyes > 0.01) | (own_eyes > 0.01))
+    if inner is None:
+        return kept, kept_image
+    share, own_share = eyes[inner], own_eyes[inner]
+    eyes_kept = 1.0 - (1.0 - share) * (1.0 - own_share)
+    zone = eyes_kept > np.maximum(kept[inner], 0.01)
+    # `reshaped` covers `box`, which holds every pixel where `eyes` is above 0.
+    target = np.zeros((*share.shape, 3), dtype=np.float32)
+    rows = slice(max(box[0].start, inner[0].start), min(box[0].stop, inner[0].stop))
+    columns = slice(max(box[1].start, inner[1].start), min(box[1].stop, inner[1].stop))
+    if rows.stop > rows.start and columns.stop > columns.start:
+        target[rows.start - inner[0].start:rows.stop - inner[0].start,
+               columns.start - inner[1].start:columns.stop - inner[1].start] = reshaped[
+            rows.start - box[0].start:rows.stop - box[0].start,
+            columns.start - box[1].start:columns.stop - box[1].start]
+    weight = share[..., None]
+    own = ((1.0 - share) * own_share)[..., None]
+    mixed = (weight * target + own * image[inner]) / np.maximum(weight + own, 1e-6)
+    kept_image[inner][zone] = np.clip(mixed[zone] + 0.5, 0, 255).astype(np.uint8)
+    np.maximum(kept[inner], eyes_kept, out=kept[inner])
+    return kept, kept_image
+
+
+def _bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
