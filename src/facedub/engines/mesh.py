@@ -213,6 +213,9 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
+        if self.config.source_eyes and eyes_share > 0.0:
+            # Where the target's eyes come back, the iris colour of the source's eyes.
+            reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image)

@@ -28,7 +28,9 @@ from facedub.faces.masks import feather
 # a source iris stretched to their darkness came out black, with glowing whites, in a
 # half-closed eye). Above BRIGHT the source's whites ease into the target's TOP.
 DARK, BRIGHT, TOP = 15.0, 90.0, 99.0
-WHITES = 70.0  # pixels of the opening above this L percentile are its whites
+WHITES = 70.0  # pixels of the opening above this L percentile are its whites ...
+IRIS = 50.0  # ... and from DARK up to this one its iris
+IRIS_SOFT = 8.0  # L units over which the iris's tint fades out toward the whites
 GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
 MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
@@ -41,7 +43,8 @@ LASH_LINE = 0.006
 @dataclass(frozen=True)
 class EyeTone:
     """L' = bright + gain * (L - source bright), above `bright` eased into `top`; (a, b)
-    moved by (shift_a, shift_b)."""
+    moved by (shift_a, shift_b). (iris_a, iris_b): the toned source iris's colour less
+    the target's (`EyeToner.tint`)."""
 
     bright: float
     source_bright: float
@@ -49,6 +52,8 @@ class EyeTone:
     gain: float
     shift_a: float
     shift_b: float
+    iris_a: float = 0.0
+    iris_b: float = 0.0
 
     def eased(self, last: EyeTone | None, follow: float) -> EyeTone:
         if last is None:
@@ -106,8 +111,19 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
         return chroma
 
     shift = whites(target_lab, open_t) - whites(source_lab, open_s)
+    iris = _iris(source_lab, open_s) + shift - _iris(target_lab, open_t)
     return EyeTone(float(t_bright), float(s_bright), max(float(t_top), float(t_bright) + 1.0),
-                   gain, float(shift[0]), float(shift[1]))
+                   gain, float(shift[0]), float(shift[1]), float(iris[0]), float(iris[1]))
+
+
+def _iris(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
+    """(2,): the mean (a, b) of an eye's iris: its opening's pixels between the DARK
+    percentile of L (lashes, pupil) and IRIS."""
+    lightness = lab[..., 0][opening]
+    low, high = np.percentile(lightness, (DARK, IRIS))
+    iris = (lightness >= low) & (lightness <= high)
+    chroma: np.ndarray = lab[..., 1:][opening][iris].mean(axis=0)
+    return chroma
 
 
 def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
@@ -157,6 +173,44 @@ class EyeToner:
             image[box] += region[..., None] * (toned(image[box], tone) - image[box])
             np.maximum(regions[box], region, out=regions[box])
         return regions
+
+
+    def tint(self, image: np.ndarray, box: tuple[slice, slice], landmarks: np.ndarray,
+             track: int, size: int) -> np.ndarray:
+        """The target's own eyes `image` (inside `box` of the (S, S) crop of `size`,
+        (h, w, 3) float32, over `landmarks`) with their irises given the colour of the
+        source's toned irises last shown on `track` (none shown: as they are), so that
+        where the target's eyes come back (a blink) the eye's colour does not switch.
+        Returns a new array."""
+        tones = [self._tones.get((track, k)) for k in range(len(EYES))]
+        if all(tone is None for tone in tones):
+            return image
+        image = image.copy()
+        for eye, tone in zip(EYES, tones, strict=True):
+            contour = np.asarray(landmarks)[eye.contour, :2]
+            inner = eye_box(contour, 2.0, size)
+            if tone is None or inner is None:
+                continue
+            rows = slice(max(inner[0].start, box[0].start), min(inner[0].stop, box[0].stop))
+            columns = slice(max(inner[1].start, box[1].start),
+                            min(inner[1].stop, box[1].stop))
+            if rows.stop - rows.start < 4 or columns.stop - columns.start < 4:
+                continue
+            opening, _ = eye_region(contour, (rows, columns), 1.0)
+            local = (slice(rows.start - box[0].start, rows.stop - box[0].start),
+                     slice(columns.start - box[1].start, columns.stop - box[1].start))
+            pixels = image[local]
+            lab = _lab(pixels)
+            inside = opening > 0
+            if inside.sum() < MIN_PIXELS:
+                continue
+            iris_top = np.percentile(lab[..., 0][inside], IRIS)
+            weight = inside * np.clip((iris_top + IRIS_SOFT - lab[..., 0]) / IRIS_SOFT, 0, 1)
+            weight = cv2.GaussianBlur(weight.astype(np.float32), (3, 3), 0)
+            lab[..., 1] += weight * tone.iris_a
+            lab[..., 2] += weight * tone.iris_b
+            image[local] = np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0, 0.0, 255.0)
+        return image
 
 
 def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
