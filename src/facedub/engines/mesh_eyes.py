@@ -9,8 +9,10 @@ over the target's (moved) eye outline like the rest of the face, and only the ga
 made the target's: in each eye opening the source's iris is moved to where the target's
 iris sits in its own eye (the sclera it leaves is filled from around it; the lids clip the
 iris as they do in a real eye). The target's own eyes come back only where the source
-cannot show them: when the target's eyes are more closed or open than the source faces
-chosen (a blink, a wink), eased so they fade out over a few frames.
+cannot show them: when the target's eyes close beyond the source faces chosen, or theirs
+beyond the target's, each from its own resting openness (a blink, a wink; a squinting
+photo is its eye's shape), eased so they fade in and out over a few frames. The source's
+eyes are toned like the target's own in the same frame (`mesh_eyes_tone`).
 """
 
 from __future__ import annotations

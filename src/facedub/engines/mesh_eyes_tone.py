@@ -31,6 +31,10 @@ DARK, BRIGHT, TOP = 15.0, 90.0, 99.0
 WHITES = 70.0  # pixels of the opening above this L percentile are its whites ...
 IRIS = 50.0  # ... and from DARK up to this one its iris
 IRIS_SOFT = 8.0  # L units over which the iris's tint fades out toward the whites
+# The share of the source's colour against its whites kept: all of it made a pink lid
+# margin red against the compositor's lids, which keep half the source's colour detail
+# (`composite.tone.CHROMA_DETAIL`); the iris's hue stays.
+CHROMA = 0.6
 GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
 MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
@@ -42,9 +46,10 @@ LASH_LINE = 0.006
 
 @dataclass(frozen=True)
 class EyeTone:
-    """L' = bright + gain * (L - source bright), above `bright` eased into `top`; (a, b)
-    moved by (shift_a, shift_b). (iris_a, iris_b): the toned source iris's colour less
-    the target's (`EyeToner.tint`)."""
+    """L' = bright + gain * (L - source bright), above `bright` eased into `top`;
+    (a, b)' = target whites + CHROMA * ((a, b) - source whites), the target's whites being
+    the source's moved by (shift_a, shift_b). (iris_a, iris_b): the toned source iris's
+    colour less the target's (`EyeToner.tint`)."""
 
     bright: float
     source_bright: float
@@ -52,6 +57,8 @@ class EyeTone:
     gain: float
     shift_a: float
     shift_b: float
+    white_a: float  # the source's whites
+    white_b: float
     iris_a: float = 0.0
     iris_b: float = 0.0
 
@@ -110,10 +117,13 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
         chroma: np.ndarray = lab[..., 1:][opening][white].mean(axis=0)
         return chroma
 
-    shift = whites(target_lab, open_t) - whites(source_lab, open_s)
-    iris = _iris(source_lab, open_s) + shift - _iris(target_lab, open_t)
+    source_whites, target_whites = whites(source_lab, open_s), whites(target_lab, open_t)
+    shift = target_whites - source_whites
+    iris = (target_whites + CHROMA * (_iris(source_lab, open_s) - source_whites)
+            - _iris(target_lab, open_t))
     return EyeTone(float(t_bright), float(s_bright), max(float(t_top), float(t_bright) + 1.0),
-                   gain, float(shift[0]), float(shift[1]), float(iris[0]), float(iris[1]))
+                   gain, float(shift[0]), float(shift[1]), float(source_whites[0]),
+                   float(source_whites[1]), float(iris[0]), float(iris[1]))
 
 
 def _iris(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
@@ -134,8 +144,8 @@ def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
     over = np.maximum(lightness - tone.bright, 0.0)
     lightness -= over - room * np.tanh(over / room)  # no whiter than the target's whites
     lab[..., 0] = np.clip(lightness, 0.0, 100.0)
-    lab[..., 1] += tone.shift_a
-    lab[..., 2] += tone.shift_b
+    lab[..., 1] = tone.white_a + tone.shift_a + CHROMA * (lab[..., 1] - tone.white_a)
+    lab[..., 2] = tone.white_b + tone.shift_b + CHROMA * (lab[..., 2] - tone.white_b)
     rgb: np.ndarray = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
     return np.clip(rgb, 0.0, 255.0)
 
