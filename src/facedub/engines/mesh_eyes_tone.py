@@ -28,13 +28,16 @@ from facedub.faces.masks import feather
 # a source iris stretched to their darkness came out black, with glowing whites, in a
 # half-closed eye). Above BRIGHT the source's whites ease into the target's TOP.
 DARK, BRIGHT, TOP = 15.0, 90.0, 99.0
-WHITES = 70.0  # pixels of the opening above this L percentile are its whites ...
+# Pixels of the opening between these L percentiles are its whites (above: catchlights,
+# a lens's reflections) ...
+WHITES = (70.0, 95.0)
 IRIS = 50.0  # ... and from DARK up to this one its iris
 IRIS_SOFT = 8.0  # L units over which the iris's tint fades out toward the whites
 # The share of the source's colour against its whites kept: all of it made a pink lid
 # margin red against the compositor's lids, which keep half the source's colour detail
 # (`composite.tone.CHROMA_DETAIL`); the iris's hue stays.
 CHROMA = 0.6
+MAX_SHIFT = 6.0  # Lab units the whites' colour moves at most
 GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
 MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
@@ -113,12 +116,16 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
 
     def whites(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
         lightness = lab[..., 0][opening]
-        white = lightness >= np.percentile(lightness, WHITES)
+        low, high = np.percentile(lightness, WHITES)
+        white = (lightness >= low) & (lightness <= high)
         chroma: np.ndarray = lab[..., 1:][opening][white].mean(axis=0)
         return chroma
 
     source_whites, target_whites = whites(source_lab, open_s), whites(target_lab, open_t)
     shift = target_whites - source_whites
+    # At most MAX_SHIFT: a lens's tint over the target's whites turned a brown iris violet.
+    shift *= min(1.0, MAX_SHIFT / max(float(np.linalg.norm(shift)), 1e-6))
+    target_whites = source_whites + shift
     iris = (target_whites + CHROMA * (_iris(source_lab, open_s) - source_whites)
             - _iris(target_lab, open_t))
     return EyeTone(float(t_bright), float(s_bright), max(float(t_top), float(t_bright) + 1.0),
