@@ -37,7 +37,9 @@ IRIS_SOFT = 8.0  # L units over which the iris's tint fades out toward the white
 # margin red against the compositor's lids, which keep half the source's colour detail
 # (`composite.tone.CHROMA_DETAIL`); the iris's hue stays.
 CHROMA = 0.6
-MAX_SHIFT = 6.0  # Lab units the whites' colour moves at most
+# Lab units the whites' colour moves at most: a safety net. At 6 a warm studio photo's
+# eyes (film-headturn: the whites needed 23 units toward the target's pink) stayed yellow.
+MAX_SHIFT = 25.0
 GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
 MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
@@ -123,7 +125,8 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
 
     source_whites, target_whites = whites(source_lab, open_s), whites(target_lab, open_t)
     shift = target_whites - source_whites
-    # At most MAX_SHIFT: a lens's tint over the target's whites turned a brown iris violet.
+    # Through the target's tinted lenses (older-glasses: purple) the source's eye takes
+    # the tint as the target's own eye shows it.
     shift *= min(1.0, MAX_SHIFT / max(float(np.linalg.norm(shift)), 1e-6))
     target_whites = source_whites + shift
     iris = (target_whites + CHROMA * (_iris(source_lab, open_s) - source_whites)
