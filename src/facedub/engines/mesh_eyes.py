@@ -130,8 +130,11 @@ def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
     blink = float(np.clip(np.max(target_blendshapes[keys]), 0.0, 1.0))
     grow = round(half * (EYE_MARGIN + BLINK_MARGIN * blink))
-    kept = feather(eyes, erode=-max(1, grow), blur=max(2, half // 48))
-    full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
+    kept = np.clip(feather(eyes, erode=-max(1, grow), blur=max(2, half // 48)), 0.0, 1.0)
+    # The feather's profile as it was looked at when the engine and the compositor both
+    # applied it (1 - (1 - m)^2); only the share over time is now applied once.
+    kept *= 2.0 - kept
+    full: np.ndarray = cv2.resize(kept, (size, size),
                                   interpolation=cv2.INTER_LINEAR)
     return full
 
