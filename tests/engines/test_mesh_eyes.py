@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facedub.engines.mesh import MeshEngineConfig
 from facedub.engines.mesh_eyes import (
     EYES,
     EYES_FALL_PER_FRAME,
@@ -161,3 +162,8 @@ def test_the_eyes_share_is_applied_once() -> None:
                                   (slice(0, size), slice(0, size)))
     assert kept[8, 8] == pytest.approx(0.4)
     assert kept_image[8, 8, 0] == 200
+
+
+def test_the_source_eyes_are_shown_by_default() -> None:
+    config = MeshEngineConfig()
+    assert config.keep_target_eyes and config.source_eyes
