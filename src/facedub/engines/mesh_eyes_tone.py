@@ -5,12 +5,13 @@ that is the wrong split: the whites and the iris are the eye's contrast, not lig
 soft, shadowed video source (d3 onto headturn-woman's studio-lit face) carried too little
 of it, so the eyes came out grey with a faint iris, where the target's own eyes (kept,
 pasted uncoloured) had been crisp. So each eye, its opening and the lash line around it,
-is toned here directly against the target's same eye in the same frame: its lightness
-stretched so its dark end (iris, pupil, lashes) and bright end (the whites) land on the
-target's, and its colour moved so its whites have the target's white (the iris keeps its
-hue against them: eye colour is identity). The compositor then pastes it uncoloured, as
-it did the target's kept eyes. The stretch is eased per track: the target's eye shows
-more or less white from frame to frame.
+is toned here directly against the target's same eye in the same frame: its whites
+brought to the target's lightness and its iris stretched toward the target's contrast,
+and its colour moved so its whites have the target's white (the iris keeps its hue
+against them, a little muted: eye colour is identity). The compositor then pastes it
+uncoloured, as it did the target's kept eyes. The tone is eased per track: the target's
+eye shows more or less white from frame to frame. Where the target's own eyes come back,
+their irises take the source's colour (`EyeToner.tint`).
 """
 
 from __future__ import annotations
