@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
+from facedub.engines.mesh import MeshEngineConfig
 from facedub.engines.mesh_eyes import (
     EYES,
     EYES_FALL_PER_FRAME,
+    EYES_RISE_PER_FRAME,
     iris_in_eye,
     looking_as_target,
+    resting_blink,
     target_eyes_share,
 )
+from facedub.engines.mesh_eyes_tone import eye_box, eye_region, eye_tone, toned, with_eyes
 from facedub.engines.track_share import EasedShare
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.template import face_template
@@ -93,3 +98,72 @@ def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:
     assert eased.update(0, 1.0) == 1.0
     assert eased.update(0, 0.0) == 1.0 - EYES_FALL_PER_FRAME
     assert eased.update(1, 0.0) == 0.0  # tracks apart
+
+
+def test_a_squinting_source_at_rest_is_no_blink() -> None:
+    blink = [BLENDSHAPE_NAMES.index(name) for name in ("eyeBlinkLeft", "eyeBlinkRight")]
+    photo = np.zeros((1, len(BLENDSHAPE_NAMES)))
+    photo[0, blink] = 0.45  # a squinting photo: its only face
+    resting = resting_blink(photo)
+    target = np.zeros(len(BLENDSHAPE_NAMES))
+    target[blink] = 0.05
+    usual = target.copy()
+    assert target_eyes_share(photo[0], target, resting, usual) == 0.0
+    # Frame-to-frame wobble of the target's own eyes stays no blink.
+    target[blink] = 0.12
+    assert target_eyes_share(photo[0], target, resting, usual) == 0.0
+    target[blink] = 0.6  # the target blinks
+    assert target_eyes_share(photo[0], target, resting, usual) == 1.0
+    # A source face wider open than its rest is its eye's shape, not a blink.
+    wide = photo[0].copy()
+    wide[blink] = 0.0
+    target[blink] = 0.05
+    assert target_eyes_share(wide, target, resting, usual) == 0.0
+
+
+def test_the_kept_eyes_fade_in_over_two_frames() -> None:
+    eased = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)
+    assert eased.update(0, 0.0) == 0.0
+    assert eased.update(0, 1.0) == EYES_RISE_PER_FRAME
+    assert eased.update(0, 1.0) == 1.0
+
+
+def test_a_dull_source_eye_takes_the_target_eyes_contrast_and_whites() -> None:
+    image, landmarks = _face()
+    dull = 128.0 + 0.5 * (image - 128.0)  # a soft, grey copy of the same eyes
+    dull[..., 2] += 12.0  # and bluish
+    for eye in EYES:
+        box = eye_box(landmarks[eye.contour, :2], 6.0, SIZE)
+        assert box is not None
+        opening, _ = eye_region(landmarks[eye.contour, :2], box, 3.0)
+        tone = eye_tone(dull[box], opening, image[box], opening)
+        assert tone is not None
+        result = toned(dull[box], tone)
+        inside = opening > 0
+        whites = np.abs(result[inside] - image[box][inside]).mean()
+        assert whites < 0.3 * np.abs(dull[box][inside] - image[box][inside]).mean()
+        assert result[inside].std() > 1.6 * dull[box][inside].std()
+
+
+def test_the_eyes_share_is_applied_once() -> None:
+    size = 16
+    eyes = np.zeros((size, size), np.float32)
+    eyes[4:12, 4:12] = 0.4  # the target's eyes at 0.4
+    own = np.zeros_like(eyes)
+    own[4:12, 4:12] = 1.0  # over the source's toned eyes
+    image = np.full((size, size, 3), 100, np.uint8)
+    reshaped = np.full((size, size, 3), 200.0, np.float32)
+    kept, kept_image = with_eyes(np.zeros_like(eyes), image, eyes, own, reshaped,
+                                  (slice(0, size), slice(0, size)))
+    assert kept[8, 8] == pytest.approx(1.0)
+    assert kept_image[8, 8, 0] == 140  # 0.4 of the target, 0.6 of the source's eyes
+    own[:] = 0.0  # no source eyes: the target's by 0.4, the compositor's face by 0.6
+    kept, kept_image = with_eyes(np.zeros_like(eyes), image, eyes, own, reshaped,
+                                  (slice(0, size), slice(0, size)))
+    assert kept[8, 8] == pytest.approx(0.4)
+    assert kept_image[8, 8, 0] == 200
+
+
+def test_the_source_eyes_are_shown_by_default() -> None:
+    config = MeshEngineConfig()
+    assert config.keep_target_eyes and config.source_eyes

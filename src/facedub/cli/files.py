@@ -130,9 +130,9 @@ def swap(
     keep_target_eyes: Annotated[bool, typer.Option(
         help="Mesh engine: the target's gaze and blinks (its own eyes).")] = True,
     source_eyes: Annotated[bool, typer.Option(
-        help="Mesh engine, with --keep-target-eyes: the source's own eyes turned to the "
-             "target's gaze, the target's while it blinks beyond the source (more like the "
-             "source; a soft source's eyes can look dull).")] = False,
+        help="Mesh engine, with --keep-target-eyes: the source's own eyes, toned like the "
+             "target's and turned to its gaze, the target's while it blinks beyond the "
+             "source (--no-source-eyes: always the target's).")] = True,
     keep_target_mouth: Annotated[bool, typer.Option(
         help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
     crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,

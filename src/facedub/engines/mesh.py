@@ -17,11 +17,14 @@ from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eyes import (
     EYES_FALL_PER_FRAME,
+    EYES_RISE_PER_FRAME,
     iris_in_eye,
     kept_eyes,
     looking_as_target,
+    resting_blink,
     target_eyes_share,
 )
+from facedub.engines.mesh_eyes_tone import EyeToner, with_eyes
 from facedub.engines.mesh_light import SourceLight, without_light
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
@@ -70,10 +73,9 @@ class MeshEngineConfig:
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
     # With keep_target_eyes: the source's own eyes, turned to the target's gaze, and the
     # target's only while it blinks beyond the source (mesh_eyes); False: always the target's.
-    # Off by default: a soft video source's eyes (d3's, onto the studio-lit headturn-woman)
-    # came out dull and grey, a look the eye catches at once, although the identity gains
-    # (headturn-man nearer the source 41% -> 86% of frontal frames).
-    source_eyes: bool = False
+    # (headturn-man nearer the source 41% -> 86% of frontal frames), toned like the
+    # target's own eyes in the same frame (a soft video source's came out dull and grey).
+    source_eyes: bool = True
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
@@ -122,7 +124,10 @@ class MeshEngine:
         self._mirror_clean: Recent[bool] = Recent(4 * CROP_CACHE_SIZE)
         self._samplings: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
         self._mirrors: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
-        self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME)  # per track: eyes do not pop
+        self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)  # per track
+        self._eye_toner = EyeToner()  # per track and eye, eased
+        # How open the source's eyes are at rest: a squinting photo is not a blink.
+        self._resting_blink = resting_blink(self._blendshapes)
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
         self._lips_shares = EasedShare(LIPS_FALL_PER_FRAME)  # per track: lips do not pop
@@ -154,11 +159,13 @@ class MeshEngine:
         self._frame_maps = {}
         blend = self._choose_sources(target)  # once a frame: it eases the track's choice
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
+        usual = self._usual.update(target.track, target.blendshapes)  # once a frame
         eyes_share = 1.0
         if self.config.keep_target_eyes and self.config.source_eyes:
             # The target's own eyes where the faces do not differ in shape (a self-swap:
             # its own eyes are the source's, with their true gaze) or where it blinks.
-            wanted = (target_eyes_share(source_blendshapes, target.blendshapes)
+            wanted = (target_eyes_share(source_blendshapes, target.blendshapes,
+                                        self._resting_blink, usual)
                       if self._shape.differs(target.track) else 1.0)
             eyes_share = self._eyes_shares.update(target.track, wanted)
         # Each source face's iris moved to the target's gaze before the faces are blended:
@@ -176,8 +183,9 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
-        # The target itself where it keeps its eyes and mouth, reshaped like the source so
-        # they move with the features around them.
+        # The target itself where it keeps its mouth, reshaped like the source so it moves
+        # with the features around it. Its eyes are pasted by the compositor alone (mixed
+        # in here too, their share was applied twice: 1 - (1 - s)^2).
         kept, eyes = self._kept(raster, size, target, landmarks, eyes_share)
         if self.config.keep_target_mouth:
             # The target's lips and the skin around them too, as far as the source's mouth
@@ -194,21 +202,23 @@ class MeshEngine:
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
             kept = np.maximum(kept, 1.0 - not_interior)
-        box = _bounds(kept > 0.01)
+        # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
+        # pasted uncoloured like the target's kept eyes were.
+        own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
+                                    target.track) if gaze is not None
+                    else np.zeros((size, size), dtype=np.float32))
+        box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
-            weights = region_weights(source_blendshapes, target.blendshapes,
-                                     self._usual.update(target.track, target.blendshapes))
+            weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
-        # What the compositor pastes back uncoloured: around the eyes the target's pixels
-        # alone (the mixed margin's source pixels were a dark source's pale, bluish lids).
-        kept_image = image_u8.copy()
-        around_eyes = eyes[box] > 0.01
-        kept_image[box][around_eyes] = np.clip(reshaped[around_eyes] + 0.5, 0, 255).astype(
-            np.uint8)
+        if self.config.source_eyes and eyes_share > 0.0:
+            # Where the target's eyes come back, the iris colour of the source's eyes.
+            reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
+        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image)
 
@@ -372,18 +382,17 @@ class MeshEngine:
 
     def _kept(self, raster: TargetRaster, size: int, target: TargetFace,
               landmarks: np.ndarray, eyes_share: float) -> tuple[np.ndarray, np.ndarray]:
-        """(S, S) float32 each: where the target keeps its own eyes (as much as
-        `eyes_share`) and mouth opening (feathered a little so lids and lips meet softly),
-        and of that the eyes (mesh_eyes.kept_eyes)."""
+        """(S, S) float32 each: where the target keeps its own mouth opening (feathered a
+        little so the lips meet softly) and its own eyes (mesh_eyes.kept_eyes, as much as
+        `eyes_share`)."""
         kept = np.zeros((size, size), dtype=np.float32)
-        eyes = kept
+        eyes = np.zeros((size, size), dtype=np.float32)
         if self.config.keep_target_mouth:
             mouth = upsample(self._topology.mouth_opening[raster.triangle].astype(np.float32),
                              raster, size)
             kept = feather(mouth, erode=-2, blur=max(2, size // 96))
         if self.config.keep_target_eyes and eyes_share > 0.0:
             eyes = kept_eyes(landmarks, size, target.blendshapes) * np.float32(eyes_share)
-            kept = np.maximum(kept, eyes)
         return kept, eyes
 
 

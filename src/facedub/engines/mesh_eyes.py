@@ -9,8 +9,10 @@ over the target's (moved) eye outline like the rest of the face, and only the ga
 made the target's: in each eye opening the source's iris is moved to where the target's
 iris sits in its own eye (the sclera it leaves is filled from around it; the lids clip the
 iris as they do in a real eye). The target's own eyes come back only where the source
-cannot show them: when the target's eyes are more closed or open than the source faces
-chosen (a blink, a wink), eased so they fade out over a few frames.
+cannot show them: when the target's eyes close beyond the source faces chosen, or theirs
+beyond the target's, each from its own resting openness (a blink, a wink; a squinting
+photo is its eye's shape), eased so they fade in and out over a few frames. The source's
+eyes are toned like the target's own in the same frame (`mesh_eyes_tone`).
 """
 
 from __future__ import annotations
@@ -53,8 +55,15 @@ BLINK_FULL = 0.3
 LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
-# The target's eyes fade out over four frames, never pop (`track_share.EasedShare`).
+# The target's eyes fade in over two frames and out over four, never pop
+# (`track_share.EasedShare`): the two faces' eye colours differ.
 EYES_FALL_PER_FRAME = 0.25
+EYES_RISE_PER_FRAME = 0.5
+# A face's resting blink value: this percentile over the source faces (a squinting photo
+# rests at 0.3-0.5, which is its eye shape, not a blink; the target's is its usual
+# expression, `UsualExpression`), capped at MAX_RESTING (a track that starts in a blink).
+RESTING_QUANTILE = 50
+MAX_RESTING = 0.5
 # The target's kept eyes reach this share of the crop past the eye contour (lids and
 # lashes stay the target's, so they meet the source's skin on the lid, not on the lash
 # line), and this much more when the target blinks (the whole closed lid is its own).
@@ -78,14 +87,31 @@ def iris_in_eye(landmarks: np.ndarray) -> np.ndarray:
     return result
 
 
-def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
-                      ) -> float:
+def resting_blink(blendshapes: np.ndarray) -> np.ndarray:
+    """(52,): the RESTING_QUANTILE percentile of (N, 52) blendshape vectors, the blinks
+    capped at MAX_RESTING (only the blinks are read)."""
+    resting: np.ndarray = np.percentile(np.asarray(blendshapes), RESTING_QUANTILE, axis=0)
+    return np.minimum(resting, MAX_RESTING)
+
+
+def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
+                      source_resting: np.ndarray | None = None,
+                      target_resting: np.ndarray | None = None) -> float:
     """0..1: how much of the target's own eyes to keep, from two (52,) blendshape vectors
     (the chosen source faces', the target's): the larger blink difference of the two eyes,
-    ramped from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
+    each blink taken as its closing beyond its face's resting value (`resting_blink`;
+    default 0), ramped
+    from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
     LOOK_DOWN_FROM to LOOK_DOWN_FULL."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
-    blink = float(np.abs(source_blendshapes[keys] - target_blendshapes[keys]).max())
+    rest = np.zeros(len(keys))
+    source_rest = rest if source_resting is None else np.asarray(source_resting)[keys]
+    target_rest = rest if target_resting is None else np.minimum(
+        np.asarray(target_resting)[keys], MAX_RESTING)
+    # Only closing beyond the rest counts: an eye wider than its rest is its shape.
+    closing = np.maximum(source_blendshapes[keys] - source_rest, 0.0)
+    blink = float(np.abs(closing - np.maximum(target_blendshapes[keys] - target_rest, 0.0)
+                         ).max())
     keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
     down = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
     return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM),
@@ -104,8 +130,11 @@ def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
     blink = float(np.clip(np.max(target_blendshapes[keys]), 0.0, 1.0))
     grow = round(half * (EYE_MARGIN + BLINK_MARGIN * blink))
-    kept = feather(eyes, erode=-max(1, grow), blur=max(2, half // 48))
-    full: np.ndarray = cv2.resize(np.clip(kept, 0.0, 1.0), (size, size),
+    kept = np.clip(feather(eyes, erode=-max(1, grow), blur=max(2, half // 48)), 0.0, 1.0)
+    # The feather's profile as it was looked at when the engine and the compositor both
+    # applied it (1 - (1 - m)^2); only the share over time is now applied once.
+    kept *= 2.0 - kept
+    full: np.ndarray = cv2.resize(kept, (size, size),
                                   interpolation=cv2.INTER_LINEAR)
     return full
 
@@ -166,7 +195,12 @@ def _move_iris(image: np.ndarray, contour: np.ndarray, start: np.ndarray, end: n
     moved = cv2.warpAffine(box, shift, (box.shape[1], box.shape[0]), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
     lids = cv2.GaussianBlur(opening.astype(np.float32) / 255.0, (3, 3), 0)
-    weight = (disc(end) * lids)[..., None]
+    # Only what showed inside the opening moves with the iris: in an eye narrower than
+    # the source's (warped onto the target's half-closed lids) the disc reached over the
+    # lid, and its lashes moved with it as a dark block.
+    carried = cv2.warpAffine(lids, shift, (box.shape[1], box.shape[0]), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    weight = (disc(end) * lids * carried)[..., None]
     box[...] = emptied + weight * (moved - emptied)
 
 

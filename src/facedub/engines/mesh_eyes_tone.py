@@ -1,0 +1,276 @@
+"""The source's eyes toned like the target's own eyes in the same frame.
+
+The compositor gives the face the target's low-pass and the source's detail. In an eye
+that is the wrong split: the whites and the iris are the eye's contrast, not light, and a
+soft, shadowed video source (d3 onto headturn-woman's studio-lit face) carried too little
+of it, so the eyes came out grey with a faint iris, where the target's own eyes (kept,
+pasted uncoloured) had been crisp. So each eye, its opening and the lash line around it,
+is toned here directly against the target's same eye in the same frame: its whites
+brought to the target's lightness and its iris stretched toward the target's contrast,
+and its colour moved so its whites have the target's white (the iris keeps its hue
+against them, a little muted: eye colour is identity). The compositor then pastes it
+uncoloured, as it did the target's kept eyes. The tone is eased per track: the target's
+eye shows more or less white from frame to frame. Where the target's own eyes come back,
+their irises take the source's colour (`EyeToner.tint`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_eyes import EYES
+from facedub.faces.masks import feather
+
+# Percentiles of L in the eye opening matched to the target's: its whites (BRIGHT), and
+# its iris as far as GAIN_RANGE allows (DARK: below it the target's lash line and make-up;
+# a source iris stretched to their darkness came out black, with glowing whites, in a
+# half-closed eye). Above BRIGHT the source's whites ease into the target's TOP.
+DARK, BRIGHT, TOP = 15.0, 90.0, 99.0
+# Pixels of the opening between these L percentiles are its whites (above: catchlights,
+# a lens's reflections) ...
+WHITES = (70.0, 95.0)
+IRIS = 50.0  # ... and from DARK up to this one its iris
+IRIS_SOFT = 8.0  # L units over which the iris's tint fades out toward the whites
+# The share of the source's colour against its whites kept: all of it made a pink lid
+# margin red against the compositor's lids, which keep half the source's colour detail
+# (`composite.tone.CHROMA_DETAIL`); the iris's hue stays.
+CHROMA = 0.6
+# Lab units the whites' colour moves at most: a safety net. At 6 a warm studio photo's
+# eyes (film-headturn: the whites needed 23 units toward the target's pink) stayed yellow.
+MAX_SHIFT = 25.0
+GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
+TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
+MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
+# The toned region reaches this share of the crop past the opening, over the lash line:
+# further, the source's lid skin brightened with the eye's stretch showed as a pale band
+# under the eye against the compositor's lid.
+LASH_LINE = 0.006
+
+
+@dataclass(frozen=True)
+class EyeTone:
+    """L' = bright + gain * (L - source bright), above `bright` eased into `top`;
+    (a, b)' = target whites + CHROMA * ((a, b) - source whites), the target's whites being
+    the source's moved by (shift_a, shift_b). (iris_a, iris_b): the toned source iris's
+    colour less the target's (`EyeToner.tint`)."""
+
+    bright: float
+    source_bright: float
+    top: float
+    gain: float
+    shift_a: float
+    shift_b: float
+    white_a: float  # the source's whites
+    white_b: float
+    iris_a: float = 0.0
+    iris_b: float = 0.0
+
+    def eased(self, last: EyeTone | None, follow: float) -> EyeTone:
+        if last is None:
+            return self
+        new, old = np.array(astuple(self)), np.array(astuple(last))
+        return EyeTone(*(float(value) for value in old + follow * (new - old)))
+
+
+def eye_box(contour: np.ndarray, grow: float, size: int) -> tuple[slice, slice] | None:
+    """The crop box around one eye contour (N, 2), grown by `grow` pixels (+2)."""
+    low = np.floor(contour.min(axis=0) - grow - 2).astype(int).clip(0, size)
+    high = np.ceil(contour.max(axis=0) + grow + 3).astype(int).clip(0, size)
+    if high[0] - low[0] < 4 or high[1] - low[1] < 4:
+        return None
+    return slice(int(low[1]), int(high[1])), slice(int(low[0]), int(high[0]))
+
+
+def eye_region(contour: np.ndarray, box: tuple[slice, slice], grow: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(hard opening, soft region) in `box`: the opening itself (uint8 0/255) and the
+    opening grown by `grow` pixels over the lash line, feathered (float32 0..1)."""
+    rows, columns = box
+    shape = (rows.stop - rows.start, columns.stop - columns.start)
+    opening = np.zeros(shape, dtype=np.uint8)
+    points = np.round(contour - (columns.start, rows.start)).astype(np.int32)
+    cv2.fillPoly(opening, [points], 255)
+    soft = feather(opening, erode=-max(1, round(grow)), blur=max(2, round(grow)))
+    return opening, soft
+
+
+def _lab(pixels: np.ndarray) -> np.ndarray:
+    lab: np.ndarray = cv2.cvtColor(np.ascontiguousarray(pixels, dtype=np.float32) / 255.0,
+                                   cv2.COLOR_RGB2LAB)
+    return lab
+
+
+def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
+             target_opening: np.ndarray) -> EyeTone | None:
+    """The tone that makes one source eye (its box of the engine's image, (h, w, 3)
+    float32 RGB 0..255) look like the target's same eye (its box of the target crop): L
+    percentiles DARK and BRIGHT over each opening (uint8, its box) matched, and the
+    whites' (a, b). None where either eye shows too little."""
+    source_lab, target_lab = _lab(source), _lab(target)
+    open_s, open_t = source_opening > 0, target_opening > 0
+    if min(open_s.sum(), open_t.sum()) < MIN_PIXELS:
+        return None
+    s_dark, s_bright = np.percentile(source_lab[..., 0][open_s], (DARK, BRIGHT))
+    t_dark, t_bright, t_top = np.percentile(target_lab[..., 0][open_t], (DARK, BRIGHT, TOP))
+    gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0), *GAIN_RANGE))
+
+    def whites(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
+        lightness = lab[..., 0][opening]
+        low, high = np.percentile(lightness, WHITES)
+        white = (lightness >= low) & (lightness <= high)
+        chroma: np.ndarray = lab[..., 1:][opening][white].mean(axis=0)
+        return chroma
+
+    source_whites, target_whites = whites(source_lab, open_s), whites(target_lab, open_t)
+    shift = target_whites - source_whites
+    # Through the target's tinted lenses (older-glasses: purple) the source's eye takes
+    # the tint as the target's own eye shows it.
+    shift *= min(1.0, MAX_SHIFT / max(float(np.linalg.norm(shift)), 1e-6))
+    target_whites = source_whites + shift
+    iris = (target_whites + CHROMA * (_iris(source_lab, open_s) - source_whites)
+            - _iris(target_lab, open_t))
+    return EyeTone(float(t_bright), float(s_bright), max(float(t_top), float(t_bright) + 1.0),
+                   gain, float(shift[0]), float(shift[1]), float(source_whites[0]),
+                   float(source_whites[1]), float(iris[0]), float(iris[1]))
+
+
+def _iris(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
+    """(2,): the mean (a, b) of an eye's iris: its opening's pixels between the DARK
+    percentile of L (lashes, pupil) and IRIS."""
+    lightness = lab[..., 0][opening]
+    low, high = np.percentile(lightness, (DARK, IRIS))
+    iris = (lightness >= low) & (lightness <= high)
+    chroma: np.ndarray = lab[..., 1:][opening][iris].mean(axis=0)
+    return chroma
+
+
+def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
+    """One eye's box (h, w, 3) float32 RGB 0..255 with `tone` applied, same shape."""
+    lab = _lab(source)
+    lightness = tone.bright + tone.gain * (lab[..., 0] - tone.source_bright)
+    room = tone.top - tone.bright
+    over = np.maximum(lightness - tone.bright, 0.0)
+    lightness -= over - room * np.tanh(over / room)  # no whiter than the target's whites
+    lab[..., 0] = np.clip(lightness, 0.0, 100.0)
+    lab[..., 1] = tone.white_a + tone.shift_a + CHROMA * (lab[..., 1] - tone.white_a)
+    lab[..., 2] = tone.white_b + tone.shift_b + CHROMA * (lab[..., 2] - tone.white_b)
+    rgb: np.ndarray = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
+    return np.clip(rgb, 0.0, 255.0)
+
+
+class EyeToner:
+    """Tones the source's eyes like the target's, eased per target track and eye."""
+
+    def __init__(self) -> None:
+        self._tones: dict[tuple[int, int], EyeTone] = {}
+
+    def __call__(self, image: np.ndarray, landmarks: np.ndarray, target_image: np.ndarray,
+                 target_landmarks: np.ndarray, track: int) -> np.ndarray:
+        """Each source eye in `image` (S, S, 3) float32, over `landmarks` (the moved
+        ones), toned like the same eye of `target_image` (S, S, 3) uint8 over
+        `target_landmarks`, in place; returns (S, S) float32: the toned regions (the
+        opening and its lash line, LASH_LINE of the crop, feathered)."""
+        size = image.shape[0]
+        regions = np.zeros((size, size), dtype=np.float32)
+        grow = LASH_LINE * size
+        for k, eye in enumerate(EYES):
+            contour = np.asarray(landmarks)[eye.contour, :2]
+            target_contour = np.asarray(target_landmarks)[eye.contour, :2]
+            box = eye_box(contour, 2 * grow, size)
+            target_box = eye_box(target_contour, 2 * grow, size)
+            if box is None or target_box is None:
+                continue
+            opening, region = eye_region(contour, box, grow)
+            target_opening, _ = eye_region(target_contour, target_box, grow)
+            tone = eye_tone(image[box], opening, target_image[target_box].astype(np.float32),
+                            target_opening)
+            if tone is None:
+                continue
+            tone = tone.eased(self._tones.get((track, k)), TONE_FOLLOW)
+            self._tones[(track, k)] = tone
+            image[box] += region[..., None] * (toned(image[box], tone) - image[box])
+            np.maximum(regions[box], region, out=regions[box])
+        return regions
+
+
+    def tint(self, image: np.ndarray, box: tuple[slice, slice], landmarks: np.ndarray,
+             track: int, size: int) -> np.ndarray:
+        """The target's own eyes `image` (inside `box` of the (S, S) crop of `size`,
+        (h, w, 3) float32, over `landmarks`) with their irises given the colour of the
+        source's toned irises last shown on `track` (none shown: as they are), so that
+        where the target's eyes come back (a blink) the eye's colour does not switch.
+        Returns a new array."""
+        tones = [self._tones.get((track, k)) for k in range(len(EYES))]
+        if all(tone is None for tone in tones):
+            return image
+        image = image.copy()
+        for eye, tone in zip(EYES, tones, strict=True):
+            contour = np.asarray(landmarks)[eye.contour, :2]
+            inner = eye_box(contour, 2.0, size)
+            if tone is None or inner is None:
+                continue
+            rows = slice(max(inner[0].start, box[0].start), min(inner[0].stop, box[0].stop))
+            columns = slice(max(inner[1].start, box[1].start),
+                            min(inner[1].stop, box[1].stop))
+            if rows.stop - rows.start < 4 or columns.stop - columns.start < 4:
+                continue
+            opening, _ = eye_region(contour, (rows, columns), 1.0)
+            local = (slice(rows.start - box[0].start, rows.stop - box[0].start),
+                     slice(columns.start - box[1].start, columns.stop - box[1].start))
+            pixels = image[local]
+            lab = _lab(pixels)
+            inside = opening > 0
+            if inside.sum() < MIN_PIXELS:
+                continue
+            iris_top = np.percentile(lab[..., 0][inside], IRIS)
+            weight = inside * np.clip((iris_top + IRIS_SOFT - lab[..., 0]) / IRIS_SOFT, 0, 1)
+            weight = cv2.GaussianBlur(weight.astype(np.float32), (3, 3), 0)
+            lab[..., 1] += weight * tone.iris_a
+            lab[..., 2] += weight * tone.iris_b
+            image[local] = np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0, 0.0, 255.0)
+        return image
+
+
+def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
+              reshaped: np.ndarray, box: tuple[slice, slice]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, kept image) for the compositor (`SwappedFace`): `kept` (S, S) where the
+    target's mouth is kept, `image` (S, S, 3) uint8 the engine's, `eyes` (S, S) the share
+    of the target's own eyes, `own_eyes` (S, S) where `image` shows the source's toned
+    eyes, `reshaped` the target (moved with the face shape) inside `box`. Around the eyes
+    the compositor then shows the target's eyes by `eyes`, of the rest the source's toned
+    eyes by `own_eyes`, and the rest its own colouring of the source's face: each share
+    applied once."""
+    kept = kept.astype(np.float32)  # a copy
+    kept_image = image.copy()
+    inner = _bounds((eyes > 0.01) | (own_eyes > 0.01))
+    if inner is None:
+        return kept, kept_image
+    share, own_share = eyes[inner], own_eyes[inner]
+    eyes_kept = 1.0 - (1.0 - share) * (1.0 - own_share)
+    zone = eyes_kept > np.maximum(kept[inner], 0.01)
+    # `reshaped` covers `box`, which holds every pixel where `eyes` is above 0.
+    target = np.zeros((*share.shape, 3), dtype=np.float32)
+    rows = slice(max(box[0].start, inner[0].start), min(box[0].stop, inner[0].stop))
+    columns = slice(max(box[1].start, inner[1].start), min(box[1].stop, inner[1].stop))
+    if rows.stop > rows.start and columns.stop > columns.start:
+        target[rows.start - inner[0].start:rows.stop - inner[0].start,
+               columns.start - inner[1].start:columns.stop - inner[1].start] = reshaped[
+            rows.start - box[0].start:rows.stop - box[0].start,
+            columns.start - box[1].start:columns.stop - box[1].start]
+    weight = share[..., None]
+    own = ((1.0 - share) * own_share)[..., None]
+    mixed = (weight * target + own * image[inner]) / np.maximum(weight + own, 1e-6)
+    kept_image[inner][zone] = np.clip(mixed[zone] + 0.5, 0, 255).astype(np.uint8)
+    np.maximum(kept[inner], eyes_kept, out=kept[inner])
+    return kept, kept_image
+
+
+def _bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
