@@ -16,7 +16,14 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import eye_box, eye_region, eye_tone, toned, with_eyes
+from facedub.engines.mesh_eyes_tone import (
+    EyeToner,
+    eye_box,
+    eye_region,
+    eye_tone,
+    toned,
+    with_eyes,
+)
 from facedub.engines.track_share import EasedShare
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.template import face_template
@@ -167,3 +174,41 @@ def test_the_eyes_share_is_applied_once() -> None:
 def test_the_source_eyes_are_shown_by_default() -> None:
     config = MeshEngineConfig()
     assert config.keep_target_eyes and config.source_eyes
+
+
+def _blinking(landmarks: np.ndarray) -> np.ndarray:
+    """The landmarks with both eye contours closed to a tenth of their height."""
+    closed = landmarks.copy()
+    for eye in EYES:
+        points = closed[eye.contour, 1]
+        middle = points.mean()
+        closed[eye.contour, 1] = middle + 0.1 * (points - middle)
+    return closed
+
+
+def test_the_eyes_tone_holds_through_a_blink_and_at_the_frame_edge() -> None:
+    """A closing target eye (its lash line measured as whites darkened the source's eyes
+    for frames after a blink), or one the frame cuts off, keeps the track's last tone;
+    a track with none yet leaves the eyes as they are."""
+    target, landmarks = _face()
+    dull = 128.0 + 0.5 * (target - 128.0)
+    toner = EyeToner()
+    first = dull.copy()
+    regions = toner(first, landmarks, target.astype(np.uint8), landmarks, track=0)
+    assert regions.max() > 0.5 and not np.array_equal(first, dull)
+
+    def again(target_image: np.ndarray, target_landmarks: np.ndarray, track: int,
+              in_frame: np.ndarray | None = None) -> np.ndarray:
+        image = dull.copy()
+        toner(image, landmarks, target_image.astype(np.uint8), target_landmarks, track,
+              in_frame)
+        return image
+
+    darkened = np.clip(target * 0.4, 0, 255)  # a shut eye's lashes and lid, everywhere
+    blink = again(darkened, _blinking(landmarks), track=0)
+    assert np.abs(blink - first).max() < 0.5  # the tone of before the blink
+    outside = np.zeros((SIZE, SIZE), dtype=bool)  # the whole crop past the frame's edge
+    assert np.abs(again(darkened, landmarks, 0, outside) - first).max() < 0.5
+    assert np.array_equal(again(darkened, landmarks, 1, outside), dull)  # no tone yet
+    # Open again and lit as before: measured anew.
+    assert np.abs(again(darkened, landmarks, 0) - first).max() > 5.0

@@ -130,6 +130,25 @@ def test_the_light_a_target_shares_with_the_source_is_found(
     assert shared_light(shadowed, np.zeros_like(shadowed)) == 0.0  # an evenly lit source
 
 
+
+def test_a_target_cut_by_the_frame_edge_is_not_taken_for_one_lit_from_the_side(
+        rudd: tuple[np.ndarray, np.ndarray]) -> None:
+    """The crop's black fill past the frame's edge is no shadow: an evenly lit face cut
+    on the side the source is dark on shares none of the source's light."""
+    crop, landmarks = rudd
+    painted, shadow = _half_shadow(crop, landmarks)
+    shadowed = light_asymmetry(painted, landmarks)
+    in_frame = np.ones((SIZE, SIZE), dtype=bool)
+    in_frame[:, int(SIZE * 0.7):] = False
+    assert shadow[:, int(SIZE * 0.7):].any()  # the cut lies on the shadowed half
+    cut = np.where(in_frame[..., None], crop, 0).astype(np.uint8)
+    assert shared_light(light_asymmetry(cut, landmarks), shadowed) > 0.2  # the fill, unmasked
+    assert shared_light(light_asymmetry(cut, landmarks, in_frame), shadowed) < 0.1
+    # Cut through most of the face: nothing is compared, nothing is given back.
+    in_frame[:, int(SIZE * 0.6):] = False
+    cut = np.where(in_frame[..., None], crop, 0).astype(np.uint8)
+    assert shared_light(light_asymmetry(cut, landmarks, in_frame), shadowed) == 0.0
+
 @pytest.mark.parametrize("target_shadowed", [False, True])
 def test_the_mesh_engine_takes_a_source_photos_half_face_shadow_off(
         extracted: Callable[..., Faceset], tmp_path: Path, target_shadowed: bool) -> None:

@@ -71,10 +71,10 @@ class MeshEngineConfig:
     expression_weight: float = 1.5  # ... this weight times the blendshape difference
     follow: float = 0.35  # share of the new choice per frame; the rest is the last choice
     keep_target_eyes: bool = True  # the target's own eyes: gaze and blinks stay true
-    # With keep_target_eyes: the source's own eyes, turned to the target's gaze, and the
-    # target's only while it blinks beyond the source (mesh_eyes); False: always the target's.
-    # (headturn-man nearer the source 41% -> 86% of frontal frames), toned like the
-    # target's own eyes in the same frame (a soft video source's came out dull and grey).
+    # With keep_target_eyes: the source's own eyes (headturn-man nearer the source 42% ->
+    # 78% of frontal frames), turned to the target's gaze and toned like the target's own
+    # eyes in the same frame (a soft video source's came out dull and grey), the target's
+    # only while it blinks beyond the source (mesh_eyes); False: always the target's.
     source_eyes: bool = True
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
@@ -172,7 +172,8 @@ class MeshEngine:
         # moving one averaged iris left the others where they looked, grey ghosts of
         # irises in a washed-out eye (a video source blends up to five faces).
         gaze = (landmarks, iris_in_eye(target.face_landmarks)) if eyes_share < 1.0 else None
-        shared = (self._light.shared(target.track, target.image, target.face_landmarks, blend)
+        shared = (self._light.shared(target.track, target.image, target.face_landmarks, blend,
+                                     target.in_frame)
                   if self.config.lift_source_shadows else 0.0)
         for index, weight in blend.items():
             self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage),
@@ -205,7 +206,7 @@ class MeshEngine:
         # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
         # pasted uncoloured like the target's kept eyes were.
         own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
-                                    target.track) if gaze is not None
+                                    target.track, target.in_frame) if gaze is not None
                     else np.zeros((size, size), dtype=np.float32))
         box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
@@ -215,8 +216,9 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
-        if self.config.source_eyes and eyes_share > 0.0:
-            # Where the target's eyes come back, the iris colour of the source's eyes.
+        if self.config.source_eyes and eyes_share > 0.0 and self._shape.differs(target.track):
+            # Where the target's eyes come back, the iris colour of the source's eyes (not
+            # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),

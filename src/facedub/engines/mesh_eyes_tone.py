@@ -44,6 +44,8 @@ MAX_SHIFT = 25.0
 GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
 MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
+OPEN_ENOUGH = 0.6  # target opening, as a share of its usual, below which it is closing
+OPEN_DECAY = 0.995  # per frame: how slowly the usual opening forgets a wide-open eye
 # The toned region reaches this share of the crop past the opening, over the lash line:
 # further, the source's lid skin brightened with the eye's stretch showed as a pale band
 # under the eye against the compositor's lid.
@@ -166,13 +168,25 @@ class EyeToner:
 
     def __init__(self) -> None:
         self._tones: dict[tuple[int, int], EyeTone] = {}
+        self._usual_open: dict[tuple[int, int], float] = {}  # opening areas, per track and eye
+
+    def _open(self, track: int, eye: int, area: int) -> bool:
+        """The target's eye is open as wide as it usually is (the largest opening of the
+        track, forgotten by OPEN_DECAY a frame), not closing in a blink."""
+        usual = max(float(area), OPEN_DECAY * self._usual_open.get((track, eye), 0.0))
+        self._usual_open[(track, eye)] = usual
+        return area >= OPEN_ENOUGH * usual
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray, target_image: np.ndarray,
-                 target_landmarks: np.ndarray, track: int) -> np.ndarray:
+                 target_landmarks: np.ndarray, track: int,
+                 target_in_frame: np.ndarray | None = None) -> np.ndarray:
         """Each source eye in `image` (S, S, 3) float32, over `landmarks` (the moved
         ones), toned like the same eye of `target_image` (S, S, 3) uint8 over
-        `target_landmarks`, in place; returns (S, S) float32: the toned regions (the
-        opening and its lash line, LASH_LINE of the crop, feathered)."""
+        `target_landmarks` (its pixels `target_in_frame`), in place; returns (S, S)
+        float32: the toned regions (the opening and its lash line, LASH_LINE of the crop,
+        feathered). Where the target's eye is closing, cut by the frame or too small to
+        measure, the track's last tone is used as it was (a closed eye's lash line measured
+        as its whites darkened the source's eyes for the frames after a blink)."""
         size = image.shape[0]
         regions = np.zeros((size, size), dtype=np.float32)
         grow = LASH_LINE * size
@@ -185,12 +199,19 @@ class EyeToner:
                 continue
             opening, region = eye_region(contour, box, grow)
             target_opening, _ = eye_region(target_contour, target_box, grow)
-            tone = eye_tone(image[box], opening, target_image[target_box].astype(np.float32),
-                            target_opening)
+            if target_in_frame is not None:
+                target_opening = target_opening * target_in_frame[target_box]
+            last = self._tones.get((track, k))
+            tone = (eye_tone(image[box], opening, target_image[target_box].astype(np.float32),
+                             target_opening)
+                    if self._open(track, k, int(np.count_nonzero(target_opening))) else None)
             if tone is None:
-                continue
-            tone = tone.eased(self._tones.get((track, k)), TONE_FOLLOW)
-            self._tones[(track, k)] = tone
+                if last is None:
+                    continue
+                tone = last
+            else:
+                tone = tone.eased(last, TONE_FOLLOW)
+                self._tones[(track, k)] = tone
             image[box] += region[..., None] * (toned(image[box], tone) - image[box])
             np.maximum(regions[box], region, out=regions[box])
         return regions

@@ -299,28 +299,42 @@ ASYMMETRY_MIDLINE = 0.15  # vertices this near the midline (a share of the half 
 ASYMMETRY_OUTLINE = 0.2  # ... or this near the face's outline are skipped
 SYMMETRIC = 0.02  # root mean square log luminance difference below which a face is evenly lit
 SHARED_FOLLOW = 0.3  # share of a new frame in a track's shared light
+IN_FRAME = 0.99  # blurred in-frame share below which a vertex is too near the frame's edge
+SHOWN_ENOUGH = 0.5  # share of the vertex pairs the frame must show to compare the light
 
 
-def light_asymmetry(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+def light_asymmetry(image: np.ndarray, face_landmarks: np.ndarray,
+                    in_frame: np.ndarray | None = None) -> np.ndarray:
     """(P,) float32: the blurred log luminance at the face's skin vertices right of its
-    midline minus at their mirror vertices. `image` (S, S, 3) uint8 RGB, `face_landmarks`
-    (478, 3) in its pixels."""
+    midline minus at their mirror vertices; NaN for pairs with either vertex near or past
+    the frame's edge (`in_frame` (S, S) bool; the crop's fill there is no light).
+    `image` (S, S, 3) uint8 RGB, `face_landmarks` (478, 3) in its pixels."""
     size = image.shape[0]
+    blur = ASYMMETRY_SIZE * ASYMMETRY_BLUR
     small = cv2.resize(image, (ASYMMETRY_SIZE, ASYMMETRY_SIZE), interpolation=cv2.INTER_AREA)
-    luminance = cv2.GaussianBlur(_log_luminance(_linear(small)), (0, 0),
-                                 ASYMMETRY_SIZE * ASYMMETRY_BLUR)
+    luminance = cv2.GaussianBlur(_log_luminance(_linear(small)), (0, 0), blur)
     right, mirror = _compared_vertices()
     points = mesh_vertices(np.asarray(face_landmarks) * (ASYMMETRY_SIZE / size))
     columns = np.clip(np.round(points[:, 0]).astype(np.int64), 0, ASYMMETRY_SIZE - 1)
     rows = np.clip(np.round(points[:, 1]).astype(np.int64), 0, ASYMMETRY_SIZE - 1)
     values = luminance[rows, columns]
+    if in_frame is not None and not in_frame.all():
+        inside = cv2.GaussianBlur(cv2.resize(in_frame.astype(np.float32),
+                                             (ASYMMETRY_SIZE, ASYMMETRY_SIZE),
+                                             interpolation=cv2.INTER_AREA), (0, 0), blur)
+        values = np.where(inside[rows, columns] > IN_FRAME, values, np.nan)
     difference: np.ndarray = values[right] - values[mirror]
     return difference
 
 
 def shared_light(target: np.ndarray, source: np.ndarray) -> float:
     """In [0, 1]: how much of the source's one-sided light (`light_asymmetry`) the
-    target's shows, by least squares; 0 for an evenly lit source."""
+    target's shows, by least squares over the pairs the target shows (not NaN); 0 for an
+    evenly lit source, and where the frame cuts off most of the target's pairs."""
+    shown = np.isfinite(target)
+    if shown.sum() < SHOWN_ENOUGH * len(target):
+        return 0.0
+    target, source = target[shown], source[shown]
     energy = float(source @ source)
     if energy < SYMMETRIC**2 * len(source):
         return 0.0
@@ -374,13 +388,14 @@ class SourceLight:
                                                                     self._landmarks[index]))
 
     def shared(self, track: int, image: np.ndarray, face_landmarks: np.ndarray,
-               blend: dict[int, float]) -> float:
+               blend: dict[int, float], in_frame: np.ndarray | None = None) -> float:
         """In [0, 1]: how much of the blended source faces' (`blend`: weights by index)
-        one-sided light the target face (`image`, its `face_landmarks`) shows too."""
+        one-sided light the target face (`image`, its `face_landmarks`, the crop's pixels
+        `in_frame`) shows too."""
         source = np.zeros(len(_compared_vertices()[0]), dtype=np.float32)
         for index, weight in blend.items():
             source += np.float32(weight) * self._asymmetry(index)
-        wanted = shared_light(light_asymmetry(image, face_landmarks), source)
+        wanted = shared_light(light_asymmetry(image, face_landmarks, in_frame), source)
         previous = self._by_track.get(track, wanted)
         eased = previous + SHARED_FOLLOW * (wanted - previous)
         self._by_track[track] = eased
