@@ -24,7 +24,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import EyeToner, with_eyes
+from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, with_eyes
 from facedub.engines.mesh_light import SourceLight, without_light
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
@@ -407,11 +407,8 @@ def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bounds(mask: np.ndarray) -> tuple[slice, slice]:
-    """(rows, columns) slices of the bounding box of a bool (S, S) mask (empty if none)."""
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
-        return slice(0, 0), slice(0, 0)
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
+    """`mask_bounds`, empty slices for an empty mask."""
+    return mask_bounds(mask) or (slice(0, 0), slice(0, 0))
 
 
 def _smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: float

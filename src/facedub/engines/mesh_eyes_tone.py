@@ -267,7 +267,7 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
     applied once."""
     kept = kept.astype(np.float32)  # a copy
     kept_image = image.copy()
-    inner = _bounds((eyes > 0.01) | (own_eyes > 0.01))
+    inner = mask_bounds((eyes > 0.01) | (own_eyes > 0.01))
     if inner is None:
         return kept, kept_image
     share, own_share = eyes[inner], own_eyes[inner]
@@ -290,7 +290,8 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
     return kept, kept_image
 
 
-def _bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """(rows, columns) slices of the bounding box of a bool (S, S) mask; None if empty."""
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not rows.size:
         return None
