@@ -110,7 +110,7 @@ def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:
 def test_a_squinting_source_at_rest_is_no_blink() -> None:
     blink = [BLENDSHAPE_NAMES.index(name) for name in ("eyeBlinkLeft", "eyeBlinkRight")]
     photo = np.zeros((1, len(BLENDSHAPE_NAMES)))
-    photo[0, blink] = 0.45  # a squinting photo: its only face
+    photo[0, blink] = 0.15  # a photo with slightly narrowed eyes: its only face
     resting = resting_blink(photo)
     target = np.zeros(len(BLENDSHAPE_NAMES))
     target[blink] = 0.05
@@ -126,6 +126,21 @@ def test_a_squinting_source_at_rest_is_no_blink() -> None:
     wide[blink] = 0.0
     target[blink] = 0.05
     assert target_eyes_share(wide, target, resting, usual) == 0.0
+
+
+def test_a_source_squinting_at_rest_keeps_the_targets_eyes_steadily() -> None:
+    """A smile's squint (rest 0.27 against the target's 0.08) cannot fill the target's
+    wider opening: the target's eyes, whatever its eyes do frame to frame."""
+    blink = [BLENDSHAPE_NAMES.index(name) for name in ("eyeBlinkLeft", "eyeBlinkRight")]
+    photo = np.zeros((1, len(BLENDSHAPE_NAMES)))
+    photo[0, blink] = 0.27
+    resting = resting_blink(photo)
+    usual = np.zeros(len(BLENDSHAPE_NAMES))
+    usual[blink] = 0.08
+    for now in (0.02, 0.08, 0.2, 0.6):
+        target = usual.copy()
+        target[blink] = now
+        assert target_eyes_share(photo[0], target, resting, usual) == 1.0
 
 
 def test_the_kept_eyes_fade_in_over_two_frames() -> None:

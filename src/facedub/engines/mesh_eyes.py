@@ -55,6 +55,11 @@ BLINK_FULL = 0.3
 LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
+# And wholly where the source's eyes at rest are narrower than the target's usual by this
+# much in blink: a squinting smile's eye (Biden's photo: 0.25-0.29 against Obama's 0.08)
+# warped open over the target's wider opening shows its raised lower lid as white under
+# an iris that looks up. Compared at rest, so it does not flicker with the target's eyes.
+NARROWER_AT_REST = 0.12
 # The target's eyes fade in over two frames and out over four, never pop
 # (`track_share.EasedShare`): the two faces' eye colours differ.
 EYES_FALL_PER_FRAME = 0.25
@@ -102,7 +107,8 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
     each blink taken as its closing beyond its face's resting value (`resting_blink`;
     default 0), ramped
     from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
-    LOOK_DOWN_FROM to LOOK_DOWN_FULL."""
+    LOOK_DOWN_FROM to LOOK_DOWN_FULL; 1 where the source's eyes at rest are narrower than
+    the target's by NARROWER_AT_REST."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
     rest = np.zeros(len(keys))
     source_rest = rest if source_resting is None else np.asarray(source_resting)[keys]
@@ -112,6 +118,8 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
     closing = np.maximum(source_blendshapes[keys] - source_rest, 0.0)
     blink = float(np.abs(closing - np.maximum(target_blendshapes[keys] - target_rest, 0.0)
                          ).max())
+    if float((source_rest - target_rest).max()) > NARROWER_AT_REST:
+        return 1.0
     keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
     down = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
     return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM),
