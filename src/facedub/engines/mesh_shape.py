@@ -167,7 +167,6 @@ class FaceShape:
         offset = displacement @ transform[:3, :3].T
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
 
-
     def _eased_share(self, track: int, wanted: float) -> float:
         """The share of the move made on this frame of `track`: its first frame's verdict
         at once, then toward `wanted` by SAME_FADE_PER_FRAME a frame."""
