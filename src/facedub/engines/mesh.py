@@ -118,8 +118,8 @@ class MeshEngine:
         self._shape = FaceShape(source_landmarks, self.config.shape)
         self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
         self._crops: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
-        self._light = SourceLight(lambda index: self._source.load_image(self._records[index]),
-                                  source_landmarks, CROP_CACHE_SIZE)
+        self._decoded: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)  # as on disk, once
+        self._light = SourceLight(self._source_crop, source_landmarks, CROP_CACHE_SIZE)
         self._interiors: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
         self._mirror_clean: Recent[bool] = Recent(4 * CROP_CACHE_SIZE)
         self._samplings: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
@@ -161,12 +161,13 @@ class MeshEngine:
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         usual = self._usual.update(target.track, target.blendshapes)  # once a frame
         eyes_share = 1.0
+        differs = self._shape.differs(target.track)
         if self.config.keep_target_eyes and self.config.source_eyes:
             # The target's own eyes where the faces do not differ in shape (a self-swap:
             # its own eyes are the source's, with their true gaze) or where it blinks.
             wanted = (target_eyes_share(source_blendshapes, target.blendshapes,
                                         self._resting_blink, usual)
-                      if self._shape.differs(target.track) else 1.0)
+                      if differs else 1.0)
             eyes_share = self._eyes_shares.update(target.track, wanted)
         # Each source face's iris moved to the target's gaze before the faces are blended:
         # moving one averaged iris left the others where they looked, grey ghosts of
@@ -216,7 +217,7 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
-        if self.config.source_eyes and eyes_share > 0.0 and self._shape.differs(target.track):
+        if self.config.source_eyes and eyes_share > 0.0 and differs:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
@@ -344,7 +345,7 @@ class MeshEngine:
         channel, so one remap warps both."""
         def load() -> np.ndarray:
             record = self._records[index]
-            crop = self._source.load_image(record)
+            crop = self._source_crop(index)
             landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
             clean = clean_weights(crop, landmarks)
             if self.config.lift_source_shadows:
@@ -352,6 +353,10 @@ class MeshEngine:
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
         return self._crops.get(index, load)
+
+    def _source_crop(self, index: int) -> np.ndarray:
+        """(S, S, 3) uint8: the source crop as on disk (the light lift reads it too)."""
+        return self._decoded.get(index, lambda: self._source.load_image(self._records[index]))
 
     def _interior(self, index: int) -> np.ndarray:
         record = self._records[index]

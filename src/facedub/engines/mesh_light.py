@@ -369,19 +369,19 @@ class SourceLight:
     """Per source face (by index) its crop with its own light and that light's
     `light_asymmetry`, cached; per target track the `shared_light` of the blended source
     faces, eased (SHARED_FOLLOW of each new frame) so the light given back does not
-    flicker. `load(index)`: a source crop (S, S, 3) uint8 RGB; `landmarks`: each
+    flicker. `load(index)`: a source crop (S, S, 3) uint8 RGB, cached by the caller (the
+    engine decodes each crop once for its lifted and unlifted uses); `landmarks`: each
     source face's (478, 3) in its crop's pixels."""
 
     def __init__(self, load: Callable[[int], np.ndarray], landmarks: Sequence[np.ndarray],
                  capacity: int) -> None:
         self._load = load
         self._landmarks = landmarks
-        self._crops: Recent[np.ndarray] = Recent(capacity)
         self._asymmetries: Recent[np.ndarray] = Recent(4 * capacity)
         self._by_track: dict[int, float] = {}
 
     def unlifted(self, index: int) -> np.ndarray:
-        return self._crops.get(index, lambda: self._load(index))
+        return self._load(index)
 
     def _asymmetry(self, index: int) -> np.ndarray:
         return self._asymmetries.get(index, lambda: light_asymmetry(self.unlifted(index),
