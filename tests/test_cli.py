@@ -57,6 +57,25 @@ def test_a_second_writer_of_one_output_folder_is_refused(
     assert code == 0, output
 
 
+def test_a_second_swap_into_one_file_is_refused(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two swaps into one file at once: the last rename won, with either run's sidecar
+    beside it. The second is refused before any work and leaves the first's file alone."""
+    from facedub.fsutil import sole_writer
+    from facedub.locations import work_dir
+
+    monkeypatch.setenv("FACEDUB_WORK_DIR", str(tmp_path / "work"))
+    photo = faces_dir / "multi_three_men_voc.jpg"
+    out = tmp_path / "swapped.jpg"
+    out.write_bytes(b"the other run's output")
+    with sole_writer(out, work_dir() / "locks", "file"):
+        code, output = _run("swap", "--source", photo, "--target", photo, "-o", out,
+                            "--overwrite")
+    assert code == 2 and "another facedub is writing this file now" in output, output
+    assert out.read_bytes() == b"the other run's output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["swapped.jpg", "work"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["extract", "{missing}", "-o", "{out}"], "no such file"),
     (["extract", "{text}", "-o", "{out}"], "not a readable"),

@@ -92,18 +92,19 @@ def exclusive_lock(lock_file: Path, on_wait: Callable[[], None] | None = None) -
 
 
 @contextlib.contextmanager
-def sole_writer(folder: Path, lock_dir: Path) -> Iterator[None]:
-    """Refuse, with a message, a second facedub writing `folder` while this block runs.
+def sole_writer(output: Path, lock_dir: Path, kind: str = "folder") -> Iterator[None]:
+    """Refuse, with a message, a second facedub writing `output` (a `kind`: folder or
+    file) while this block runs.
 
-    The lock file lives in `lock_dir` (facedub's own work folder), named by the folder's
+    The lock file lives in `lock_dir` (facedub's own work folder), named by the output's
     absolute path, so nothing is left at or beside the output. Where `lock_dir` cannot be
     made, the block runs unlocked (as `exclusive_lock` does)."""
 
     def refuse() -> None:
-        raise FacedubError(f"{folder}: another facedub is writing this folder now; wait for "
-                           "it to finish, or choose another folder")
+        raise FacedubError(f"{output}: another facedub is writing this {kind} now; wait for "
+                           f"it to finish, or choose another {kind}")
 
-    key = hashlib.sha256(os.fsencode(Path(folder).resolve())).hexdigest()[:24]
+    key = hashlib.sha256(os.fsencode(Path(output).resolve())).hexdigest()[:24]
     try:
         lock_dir.mkdir(parents=True, exist_ok=True)
     except OSError:

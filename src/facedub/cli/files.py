@@ -12,6 +12,7 @@ from facedub.cli.terminal import (
     RichProgress,
     removed_if_failed,
     say,
+    sole_output,
     terminate_cleanly,
     user_errors,
 )
@@ -177,7 +178,9 @@ def swap(
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
                             RichProgress(), refiner)
     key_existed = _signing_key(config.config_dir).exists()
-    with terminate_cleanly():
+    # Two swaps into one file at once: the last rename won, and the sidecar beside it
+    # could be the other run's.
+    with terminate_cleanly(), sole_output(out, "file"):
         result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "

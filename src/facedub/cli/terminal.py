@@ -142,7 +142,7 @@ def removed_if_failed(folder: Path, sole: bool = True) -> Iterator[None]:
     resumes. `sole`: a second facedub writing the same folder at once is refused (two
     extractions into one faceset wrote each frame twice; the loser removed the winner's
     folder); off only for the non-leading processes of one distributed training."""
-    with _sole_writer(folder) if sole else contextlib.nullcontext():
+    with sole_output(folder) if sole else contextlib.nullcontext():
         existed = folder.exists()
         try:
             yield
@@ -152,12 +152,13 @@ def removed_if_failed(folder: Path, sole: bool = True) -> Iterator[None]:
             raise
 
 
-def _sole_writer(folder: Path) -> contextlib.AbstractContextManager[None]:
+def sole_output(output: Path, kind: str = "folder") -> contextlib.AbstractContextManager[None]:
+    """While this block runs, a second facedub writing `output` is refused (exit 2)."""
     try:
         locks = work_dir() / "locks"
     except RuntimeError:  # no home folder to keep the lock in: run unlocked, as read-only
         return contextlib.nullcontext()
-    return sole_writer(folder, locks)
+    return sole_writer(output, locks, kind)
 
 
 def user_errors(command: F) -> F:
