@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.occlusion_cues import eyes_and_brows
-from facedub.composite.occlusion_objects import NOT_SKIN, inside_loop, skin_distance
+from facedub.composite.occlusion_objects import inside_loop
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 
@@ -36,12 +36,6 @@ DEEP, OUTSIDE_AREA = 0.06, 0.002
 # ... or, WIDE_AREA of the crop inside the face (less on the eyes, brows and mouth than
 # off them), only SHALLOW_AREA of it that deep.
 SHALLOW_AREA, WIDE_AREA = 0.001, 0.005
-# ... or, a hand held in front of the face that moves little inside it: HAND_INSIDE of
-# the crop inside the face (less on the eyes, brows and mouth than off them) and
-# HAND_BEYOND of it beyond the outline, out to HAND_REACH of the crop, HAND_SKIN of which
-# is the face's skin colour (its wrist and other fingers; a head turn moves the hair and
-# the background there, not skin).
-HAND_INSIDE, HAND_BEYOND, HAND_REACH, HAND_SKIN = 0.002, 0.006, 0.09, 0.75
 # A held region whose pixels changed by this (median) since has moved on.
 STILL_LEVEL = 3.0
 FLOW_SIGMA = 0.04  # the mesh's motion is spread from the landmarks by this share of the crop
@@ -148,35 +142,7 @@ def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray
                & (on_features <= inside))
     keep = ((area >= MOTION_AREA * pixels) | shallow) & (out >= OUTSIDE_AREA * pixels)
     keep[0] = False
-    found = keep[labels] | _hands(lab, points, residual, face, features, shown)
     # The smear of a fast hand leaves gaps where it is even; it covers them all the same.
-    kept = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    kept = cv2.morphologyEx(keep[labels].astype(np.uint8), cv2.MORPH_CLOSE,
+                            np.ones((3, 3), np.uint8))
     return Moved((kept & face).astype(np.float32), residual)
-
-
-def _hands(lab: np.ndarray, points: np.ndarray, residual: np.ndarray, face: np.ndarray,
-           features: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """(R, R) bool: moving regions judged out to HAND_REACH beyond the face's outline that
-    are skin there (see HAND_INSIDE): fingers held together at the chin move too little
-    inside the face to count by their area alone (clip 11's stage shot, 45-50)."""
-    size = lab.shape[0]
-    pixels = size * size
-    reach = max(1, round(HAND_REACH * size))
-    wide = cv2.dilate(face.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
-    moved = (residual > MOTION_LEVEL) & wide & shown
-    density = cv2.blur(moved.astype(np.float32), (DENSITY_BOX, DENSITY_BOX))
-    blobs = (density >= MOTION_DENSITY) & wide & shown
-    count, labels = cv2.connectedComponents(blobs.astype(np.uint8), connectivity=8)
-    inside = np.bincount(labels[face & ~features & blobs], minlength=count)
-    candidates = inside >= HAND_INSIDE * pixels
-    candidates &= np.bincount(labels[features & blobs], minlength=count) <= inside
-    candidates[0] = False
-    if not candidates.any():
-        return np.zeros((size, size), bool)
-    beyond = blobs & ~face
-    skin = skin_distance(lab, points, shown) <= NOT_SKIN
-    out = np.bincount(labels[beyond], minlength=count)
-    skin_out = np.bincount(labels[beyond & skin], minlength=count)
-    candidates &= (out >= HAND_BEYOND * pixels) & (skin_out >= HAND_SKIN * out)
-    return np.asarray(candidates[labels])
-
