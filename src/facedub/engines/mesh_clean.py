@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.faces.masks import hair_zone
+from facedub.faces.masks import face_oval, hair_zone
 
 # Cheek and nose landmarks whose hull is almost always bare, lit skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
@@ -24,9 +24,10 @@ BORDER_MARGIN = 3  # pixels next to the outside of the source image are not trus
 
 def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 in [0, 1]: 1 on clean source skin and features, 0 on what lies
-    outside the source image and on hair or hair shadow above the brows and beside the
-    eyes. `crop` (S, S, 3) uint8 RGB aligned source face, `face_landmarks` (478, 2+) in its
-    pixels. Judged at quarter size (hair is not fine detail), returned at full size."""
+    outside the source image and on hair or hair shadow above the brows, beside the eyes
+    and past the face's outline. `crop` (S, S, 3) uint8 RGB aligned source face,
+    `face_landmarks` (478, 2+) in its pixels. Judged at quarter size (hair is not fine
+    detail), returned at full size."""
     full = crop.shape[0]
     outside = _outside_image(crop)
     size = max(32, full // 4)
@@ -37,7 +38,14 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
     foreign = np.zeros((size, size), dtype=np.float32)
     if len(skin) >= 20:
-        foreign = _not_skin(lab, skin) * hair_zone(points, size, inset=1.0)
+        # Past the face's outline too: a turned face's far cheek is warped from just
+        # past it, where long hair hangs (Kit Harington's curls became a grey band down
+        # the swapped cheek). A pixel of margin (4 at 256) keeps a beard on the jaw
+        # line; skin past the outline stays clean.
+        oval = cv2.dilate(face_oval(points, size), np.ones((3, 3), np.uint8))
+        beyond = 1.0 - oval.astype(np.float32) / 255.0
+        zone = np.maximum(hair_zone(points, size, inset=1.0), beyond)
+        foreign = _not_skin(lab, skin) * zone
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
         foreign = cv2.dilate(foreign, kernel)  # hair edges are soft: take a margin
