@@ -200,7 +200,7 @@ class MeshEngine:
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
             # lips (a wide-open source's mesh folds slivers of it onto the chin).
-            interior = self._warped_interior(blend, raster, size) * outline
+            interior = self._warped_interior(blend, raster, size, _bounds(outline > 0)) * outline
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
             kept = np.maximum(kept, 1.0 - not_interior)
@@ -225,16 +225,17 @@ class MeshEngine:
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image)
 
-    def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int
-                         ) -> np.ndarray:
+    def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int,
+                         box: tuple[slice, slice]) -> np.ndarray:
         """(S, S) float32 in [0, 1]: the blended source faces' mouth interiors (teeth,
-        cavity) warped onto the target raster."""
+        cavity) warped onto the target raster, inside `box` (0 outside it: the lips'
+        outline that multiplies it is 0 there)."""
         interior = np.zeros((size, size), dtype=np.float32)
         for index, weight in blend.items():
             map_x, map_y = self._direct_maps(index, raster, size)
-            interior += weight * cv2.remap(self._interior(index), map_x, map_y,
-                                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                           borderValue=0.0)
+            interior[box] += weight * cv2.remap(self._interior(index), map_x[box], map_y[box],
+                                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                                borderValue=0.0)
         return np.clip(interior / max(sum(blend.values()), 1e-6), 0.0, 1.0)
 
     def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
