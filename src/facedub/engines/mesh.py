@@ -406,11 +406,11 @@ class MeshEngine:
 
 
 def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # OpenCV's split and merge, then contiguous casts: NumPy's casts of the interleaved
-    # channels took three times as long.
-    planes = cv2.split(rgba)
-    cleanness: np.ndarray = planes[3].astype(np.float32) * (1.0 / 255.0)
-    return cv2.merge(planes[:3]).astype(np.float32), cleanness
+    # OpenCV's channel copies, then contiguous casts: NumPy's casts of the interleaved
+    # channels took three times as long (and a split into four planes and a merge of
+    # three, twice as long as taking the colour and the fourth channel directly).
+    cleanness: np.ndarray = cv2.extractChannel(rgba, 3).astype(np.float32) * (1.0 / 255.0)
+    return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB).astype(np.float32), cleanness
 
 
 def _replicated(map_x: np.ndarray, map_y: np.ndarray, shape: tuple[int, ...]
