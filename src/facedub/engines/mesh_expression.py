@@ -151,17 +151,22 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     face_small = _resized(face, work)
     face_log = _log_lightness(face_small)
     target_log = _log_lightness(_resized(target, work))
-    # Every band and both thin-line masks start from the same fine blur of each image, and
-    # the bands of one width share the skin's blur: each is computed once (same values).
+    # Every band and both thin-line masks start from the same fine blur of each image, the
+    # bands of one width share the skin's blur, and each image's broad lightness at a
+    # width (and the target's band) is made once and read again for the ceiling below.
     face_fine, target_fine = _fine_blur(face_log), _fine_blur(target_log)
     shares: dict[float, np.ndarray] = {}
+    face_wide, target_wide = _Wide(face_log, skin, shares), _Wide(target_log, skin, shares)
+    target_bands: dict[float, np.ndarray] = {}
 
     def face_band(width: float) -> np.ndarray:
-        return _band(face_log, skin, width, face_fine, shares)
+        return face_fine - face_wide(width)
 
     def target_band(width: float) -> np.ndarray:
-        return np.clip(_band(target_log, skin, width, target_fine, shares),
-                       -BAND_LIMIT, BAND_LIMIT)
+        if width not in target_bands:
+            target_bands[width] = np.clip(target_fine - target_wide(width),
+                                          -BAND_LIMIT, BAND_LIMIT)
+        return target_bands[width]
 
     strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
@@ -197,8 +202,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # The lightest the face may become: its broad lightness plus the target's band, at
     # each width used.
     ceiling = np.maximum.reduce([target_band(width) + face_log
-                                 - _band(face_log, skin, width, face_log, shares)
-                                 for width in widths])
+                                 - (face_log - face_wide(width)) for width in widths])
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
         cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -210,12 +214,13 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # blur (and the scaling up) spread a thin fold's darkness onto the plain skin beside
     # it, and lifting that lit a stripe either side (+10 levels beside a fold 2 px wide,
     # +40 beside a very dark one), up to which `_lift_cores` then filled the core.
-    room = np.maximum(ceiling - np.log(luma), 0.0)
+    log_luma = np.log(luma)
+    room = np.maximum(ceiling - log_luma, 0.0)
     change = np.where(change > 0.0, np.minimum(change, room), change)
     # A core's lift comes on top (the shouting photo's fold core needs more than
     # GAIN_LIMIT in all: limited to it, the thin curve from the nose wing stayed); it
     # fills the core no higher than the lifted skin around it.
-    change += _lift_cores(np.log(luma) + change, target, cores)
+    change += _lift_cores(log_luma + change, target, cores)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     ycc[..., 0] = np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
@@ -283,20 +288,46 @@ def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None, width: floa
           ) -> np.ndarray:
     """`expression_band`; `fine`: `_fine_blur(log_lightness)` if already made; `shares`:
     the skin's wide blur per width, filled as they are made (one `skin` throughout)."""
-    size = log_lightness.shape[0]
     fine = _fine_blur(log_lightness) if fine is None else fine
-    wide = _wide_blur(log_lightness, size * width)
-    if skin is not None and skin.any():
-        # Normalised convolution over the skin; outside it (where no weight reaches) the
-        # plain blur.
-        share = shares.get(width) if shares is not None else None
-        if share is None:
-            share = _wide_blur(skin, size * width)
-            if shares is not None:
-                shares[width] = share
-        on_skin = _wide_blur(log_lightness * skin, size * width) / np.maximum(share, 1e-3)
-        wide = np.where(share > 0.05, on_skin, wide)
-    return fine - wide
+    return fine - _Wide(log_lightness, skin, shares)(width)
+
+
+class _Wide:
+    """The broad lightness `_band` subtracts from a log-lightness image, per width: its
+    `_wide_blur`, or where the skin reaches (`skin` given) the skin's own normalised blur.
+    Each width is made once, and the quarter-size copies of the image (and of it times
+    the skin) are shared by all widths. `shares`: as in `_band`."""
+
+    def __init__(self, log_lightness: np.ndarray, skin: np.ndarray | None,
+                 shares: dict[float, np.ndarray] | None = None) -> None:
+        self.image = log_lightness
+        self.skin = skin if skin is not None and skin.any() else None
+        self.shares = {} if shares is None else shares
+        self._reduced: dict[str, np.ndarray] = {}
+        self._by_width: dict[float, np.ndarray] = {}
+
+    def __call__(self, width: float) -> np.ndarray:
+        if width in self._by_width:
+            return self._by_width[width]
+        sigma = self.image.shape[0] * width
+        wide = _wide_blur(self.image, sigma, self._quarter("image"))
+        if self.skin is not None:
+            # Normalised convolution over the skin; outside it (where no weight reaches)
+            # the plain blur.
+            share = self.shares.get(width)
+            if share is None:
+                share = self.shares[width] = _wide_blur(self.skin, sigma)
+            on_skin = (_wide_blur(self.image, sigma, self._quarter("on_skin"))
+                       / np.maximum(share, 1e-3))
+            wide = np.where(share > 0.05, on_skin, wide)
+        self._by_width[width] = wide
+        return wide
+
+    def _quarter(self, which: str) -> np.ndarray:
+        if which not in self._reduced:
+            image = self.image if which == "image" else self.image * self.skin
+            self._reduced[which] = _reduced(image)
+        return self._reduced[which]
 
 
 def _foreign(log_lightness: np.ndarray, contrast: float, fine: np.ndarray | None = None
@@ -334,11 +365,17 @@ def _resized(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+def _wide_blur(image: np.ndarray, sigma: float, reduced: np.ndarray | None = None
+               ) -> np.ndarray:
     """A Gaussian blur this wide, computed at a quarter of the size (nothing fine is left
-    to lose, and it costs a sixteenth)."""
+    to lose, and it costs a sixteenth). `reduced`: `_reduced(image)` if already made."""
     size = image.shape[0]
-    small = max(8, size // 4)
-    reduced = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
-    blurred = cv2.GaussianBlur(reduced, (0, 0), sigma * small / size)
+    reduced = _reduced(image) if reduced is None else reduced
+    blurred = cv2.GaussianBlur(reduced, (0, 0), sigma * reduced.shape[0] / size)
     return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def _reduced(image: np.ndarray) -> np.ndarray:
+    """`image` at the quarter size `_wide_blur` works at."""
+    small = max(8, image.shape[0] // 4)
+    return cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)

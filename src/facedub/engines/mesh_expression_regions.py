@@ -19,6 +19,7 @@ import numpy as np
 
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.masks import blur_rows
 from facedub.faces.regions import mesh_regions
 
 # Regions of expression lines, as polygons in the frontal template's units (x to the
@@ -180,21 +181,7 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
     if not result.any():
         return result
     sigma = max(1.0, 0.08 * scale)
-    return _blur_drawn(result, sigma)
-
-
-def _blur_drawn(image: np.ndarray, sigma: float) -> np.ndarray:
-    """cv2.GaussianBlur of a float32 image that is 0 outside a few regions, computed on
-    the rows they cover grown by the kernel's reach: the same values (beyond that reach
-    the blur is exactly 0, and the band's edge rows are 0 as the image's are there), at
-    a fraction of the cost for the eye corners or the brows. Whole rows: OpenCV's
-    vector loop along a row ends differently on a narrower image (last-bit changes)."""
-    reach = int(4 * sigma) + 2  # OpenCV's float kernel: 8 sigma + 1 wide, odd
-    rows = np.flatnonzero(image.any(axis=1))
-    top, bottom = max(0, rows[0] - reach), rows[-1] + reach + 1
-    blurred = np.zeros_like(image)
-    blurred[top:bottom] = cv2.GaussianBlur(image[top:bottom], (0, 0), sigma)
-    return blurred
+    return blur_rows(result, sigma)
 
 
 def _eye_distance(face_landmarks: np.ndarray) -> float:
