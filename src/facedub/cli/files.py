@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -199,11 +197,6 @@ def swap(
         say(f"created a local signing key for content credentials in "
             f"{_signing_key(config.config_dir).parent} (kept for later runs; put your own "
             "signing-chain.pem and signing-key.pem there to sign as yourself)")
-    # The output is complete: at exit Python's last collection would walk everything the
-    # models and the analysis left behind (0.2 s of CPU, 1 ms a frame of a 200-frame
-    # clip) only for the process to end. Frozen, it skips them (atexit: after any
-    # in-process caller, such as the tests, is done with them too).
-    atexit.register(gc.freeze)
 
 
 def _signing_key(config_dir: Path) -> Path:
