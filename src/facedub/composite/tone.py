@@ -167,8 +167,8 @@ def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np
     the source in 22% of the frames; with the source's band here, 72%. Its broad light
     (coarser than RELIEF_COARSE sigma) and all its colour stay the target's. Shading is
     relative: the band is scaled by the ratio of the target's broad lightness to the
-    face's (a pale source's relief on a dark face would read as blotches), and softly
-    limited to RELIEF_LIMIT (a deep shadow the light lift left)."""
+    face's (shading multiplies the light: the same relief is fewer L units on a darker
+    face), and softly limited to RELIEF_LIMIT (a deep shadow the light lift left)."""
     coarse = sigma * RELIEF_COARSE
     face_coarse = masked_blur(face, mask, coarse)[..., 0]
     target_coarse = masked_blur(target, mask, coarse)[..., 0]
