@@ -33,6 +33,11 @@ eye shadow is +30 L against its own skin; added to a light target's skin it beca
 pale, bluish patch over each eye. Its dark lid creases and lashes (identity) pass as
 before.
 
+Where the engine shows the source's face shape (`relief`, the mesh engine's shape-move
+share), the source's lightness band between sigma and RELIEF_COARSE sigma replaces the
+target's (`_relief`): at that scale the target's low-pass is its sockets, its brows' tone
+and its cheeks' relief, which read as the target's identity.
+
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
 
