@@ -75,7 +75,7 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # target's (its face's relief and its features' tone at that scale), scaled by the ratio
 # of the two faces' lightness there and softly limited to RELIEF_LIMIT L units.
 RELIEF_COARSE = 3.0
-RELIEF_LIMIT = 12.0
+RELIEF_LIMIT = 6.0
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
