@@ -169,7 +169,8 @@ def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np
     lies between that and the face's broad light (the sockets under the brows, the brows'
     and lips' tone, the nose's and cheeks' relief) was the target's, and read as the
     target's identity: on older-glasses (d10 onto the older woman) the swap was nearer
-    the source in 22% of the frames; with the source's band here, 72%. Its broad light
+    the source in 20% of 40 frames, with the source's band here 65%; border-photo 59% ->
+    100% (BENCHMARKS.md, tenth round). Its broad light
     (coarser than RELIEF_COARSE sigma) and all its colour stay the target's. Shading is
     relative: the band is scaled by the ratio of the target's broad lightness to the
     face's (shading multiplies the light: the same relief is fewer L units on a darker
