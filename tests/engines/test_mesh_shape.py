@@ -213,3 +213,19 @@ def test_a_held_expression_of_the_target_is_not_taken_for_its_shape(
                                             axis=1).mean())
     assert len(surprised) > 20
     assert float(np.mean(surprised)) < 0.6
+
+
+def test_the_share_of_the_move_is_what_the_compositor_keeps_of_the_sources_relief() -> None:
+    """`share` is 0 where the faces are the same person's shape (a self-swap: the target's
+    own relief is right and lit right) and the strength where they differ."""
+    face = template_in_crop(SIZE, "whole")
+    same = FaceShape([face])
+    same.moved(0, face)
+    assert same.share(0) == 0.0
+    other = FaceShape([_wide_eyed(face)])
+    other.moved(0, face)
+    assert other.share(0) == 1.0
+    half = FaceShape([_wide_eyed(face)], strength=0.5)
+    half.moved(0, face)
+    assert half.share(0) == 0.5
+    assert FaceShape([_wide_eyed(face)], strength=0.0).share(0) == 0.0

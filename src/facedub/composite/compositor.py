@@ -148,7 +148,7 @@ class Compositor:
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
         face = match_sharpness(swapped.image, target.image, measured)
-        face = self._match_colour(target, face, measured)
+        face = self._match_colour(target, face, measured, swapped.relief)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
             state.grain = grain_levels(face, target.image, measured, state.grain)
@@ -168,9 +168,10 @@ class Compositor:
         return Composited(image=image, alpha=mask,
                           occluded=None if occluded is None else occluded.mask)
 
-    def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray
-                      ) -> np.ndarray:
-        """`face` coloured and lit like the target, both measured inside `mask`."""
+    def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray,
+                      relief: float = 0.0) -> np.ndarray:
+        """`face` coloured and lit like the target, both measured inside `mask`; with the
+        "detail" colour, `relief` of the face's own middle-scale lightness kept."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -186,7 +187,7 @@ class Compositor:
             # Its mean levelled where the face shows (the blend's alpha) on bare skin.
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * skin.bare))
+                shown=mask * skin.bare, relief=relief))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

@@ -44,13 +44,17 @@ class SwappedFace:
     and mouth opening, possibly moved with the face shape), which the compositor leaves
     uncoloured; `kept_image` (S, S, 3) uint8 or None: those pixels of the target alone
     (`image` mixes them with the source's where `kept` is partial), what the compositor
-    pastes back (None: `image`).
+    pastes back (None: `image`). `relief` in [0, 1]: how much of `image`'s own middle-scale
+    lightness (its face's relief, its brows' and sockets' tone) the compositor keeps over
+    the target's (`composite.tone.carry_detail`); 0: the target's, as for a face of the
+    target's own shape.
     """
 
     image: np.ndarray
     mask: np.ndarray
     kept: np.ndarray | None = None
     kept_image: np.ndarray | None = None
+    relief: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -222,8 +222,11 @@ class MeshEngine:
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
+        # The source's relief and its features' tone at the middle scale, as far as its face
+        # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
-                           kept=kept, kept_image=kept_image)
+                           kept=kept, kept_image=kept_image,
+                           relief=self._shape.share(target.track))
 
     def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int,
                          box: tuple[slice, slice]) -> np.ndarray:

@@ -136,6 +136,11 @@ class FaceShape:
         source's beyond landmark noise (another person); True without a shape move."""
         return self._strength <= 0 or self._differs.get(track, True)
 
+    def share(self, track: int) -> float:
+        """How much of the move toward the source's shape the track's last `moved` made
+        (the strength times the eased verdict that the faces differ): 0 for a self-swap."""
+        return self._strength * self._shares.get(track, 1.0)
+
     def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
         """The target's landmarks (478, 3) with its features moved to the source's shape."""
         if self._strength <= 0:
