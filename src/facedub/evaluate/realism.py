@@ -11,7 +11,8 @@ the target's landmarks (`RealismRegions`). Two kinds:
   with the artifact:
   `invented_colour` (chroma neither the target's face nor the source's skin uses),
   `blob_share` (dark or bright blobs on the skin the target does not have),
-  `doubled_edges` (edges around the kept eye and mouth openings the target does not have),
+  `doubled_edges` (edges around the kept eye and mouth openings the target does not have,
+  nor the source where the output shows the source's own eye or lips: source_openings),
   `texture_mismatch` (sharpness and grain of the face against its surroundings, relative
   to the target's), `tone_vs_neck` (the face's skin tone against the neck, relative to
   the target's).
@@ -71,18 +72,18 @@ def realism_regions(face_landmarks: np.ndarray, size: int, valid: np.ndarray
     points = np.asarray(face_landmarks)[:, :2]
     unit = max(2, size // 64)
     whole = face_mask(points, size, forehead=True) > 0.5
-    face = _disc(whole, -unit) & valid
+    face = disc(whole, -unit) & valid
     features = np.zeros((size, size), dtype=bool)
     for loop in (regions.left_eye, regions.right_eye, regions.lips_outer):
         features |= polygon_mask(points[loop], size) > 0.5
     for group in (regions.left_eyebrow, regions.right_eyebrow, np.array(NOSE_BOTTOM)):
         features |= _hull(points[group], size)
-    skin = face & ~_disc(features, 2 * unit)
+    skin = face & ~disc(features, 2 * unit)
     kept = np.zeros((size, size), dtype=bool)
     for loop in (regions.left_eye, regions.right_eye, regions.lips_inner):
         kept |= polygon_mask(points[loop], size) > 0.5
-    openings = _disc(kept, 3 * unit) & ~_disc(kept, 1) & valid
-    surround = _disc(whole, 4 * unit) & ~_disc(whole, unit) & valid
+    openings = disc(kept, 3 * unit) & ~disc(kept, 1) & valid
+    surround = disc(whole, 4 * unit) & ~disc(whole, unit) & valid
     return RealismRegions(face, skin, openings, surround,
                           _neck(points, size, whole, unit) & valid)
 
@@ -188,15 +189,20 @@ def blob_share(target: np.ndarray | View, swapped: np.ndarray | View, skin: np.n
     return float(np.count_nonzero((dark | bright) & skin) / np.count_nonzero(skin))
 
 
-def doubled_edges(target: np.ndarray | View, swapped: np.ndarray | View, openings: np.ndarray
-                  ) -> float:
+def doubled_edges(target: np.ndarray | View, swapped: np.ndarray | View, openings: np.ndarray,
+                  explained: np.ndarray | None = None) -> float:
     """Share of the bands around the eye and mouth openings where the swapped frame has an
     edge EDGE_STRENGTH stronger than the strongest target edge within 2 px: a second lid
-    line or lash row above the kept eye, lips drawn twice."""
+    line or lash row above the kept eye, lips drawn twice. `explained` (S, S) float: edge
+    magnitudes the output may also have (the source's own eyes and lips where it shows
+    them, `source_openings.source_edges`), judged the same way; None: the target alone."""
     if not openings.any():
         return NAN
-    nearby_t = cv2.dilate(_as_view(target).edges, np.ones((5, 5), dtype=np.uint8))
-    extra = (_as_view(swapped).edges - nearby_t > EDGE_STRENGTH) & openings
+    allowed = _as_view(target).edges
+    if explained is not None:
+        allowed = np.maximum(allowed, explained)
+    nearby = cv2.dilate(allowed, np.ones((5, 5), dtype=np.uint8))
+    extra = (_as_view(swapped).edges - nearby > EDGE_STRENGTH) & openings
     return float(np.count_nonzero(extra) / np.count_nonzero(openings))
 
 
@@ -244,7 +250,7 @@ def _neck(points: np.ndarray, size: int, whole: np.ndarray, unit: int) -> np.nda
     rows = slice(max(0, round(top)), max(0, min(size, round(bottom))))
     columns = slice(max(0, round(left + inset)), max(0, min(size, round(right - inset))))
     neck[rows, columns] = True
-    return neck & ~_disc(whole, unit)
+    return neck & ~disc(whole, unit)
 
 
 def _ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -314,7 +320,7 @@ def _hull(points: np.ndarray, size: int) -> np.ndarray:
     return mask.astype(bool)
 
 
-def _disc(mask: np.ndarray, radius: int) -> np.ndarray:
+def disc(mask: np.ndarray, radius: int) -> np.ndarray:
     """A bool mask grown (radius > 0) or shrunk (radius < 0) by a disc."""
     if radius == 0:
         return mask.astype(bool)
@@ -353,21 +359,18 @@ ARTIFACT_MEASURES = ("invented_colour", "blobs", "doubled_edges", "sharpness_mis
                      "grain_mismatch", "tone_vs_neck")
 
 
-def measure_realism(target: np.ndarray, swapped: np.ndarray, regions: RealismRegions,
-                    source_used: np.ndarray | None = None) -> Realism:
-    """All realism measures of one pair of (S, S, 3) uint8 RGB crops."""
-    target_view, swapped_view = view(target), view(swapped)
-    return _realism(target_view, swapped_view, regions, source_used)
-
-
-def _realism(target: View, swapped: View, regions: RealismRegions,
-             source_used: np.ndarray | None) -> Realism:
+def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
+                    regions: RealismRegions, source_used: np.ndarray | None = None,
+                    source_edges: np.ndarray | None = None) -> Realism:
+    """All realism measures of one pair of (S, S, 3) uint8 RGB crops (or their views).
+    `source_used`: see `invented_colour`; `source_edges`: `explained` of `doubled_edges`."""
+    target, swapped = _as_view(target), _as_view(swapped)
     fit = fidelity(target, swapped, regions.face)
     texture = texture_mismatch(target, swapped, regions.face, regions.surround)
     return Realism(
         face_ssim=fit.ssim, face_psnr=fit.psnr, edge_error=fit.edge_error,
         invented_colour=invented_colour(target, swapped, regions.face, source_used),
         blobs=blob_share(target, swapped, regions.skin),
-        doubled_edges=doubled_edges(target, swapped, regions.openings),
+        doubled_edges=doubled_edges(target, swapped, regions.openings, source_edges),
         sharpness_mismatch=texture.sharpness, grain_mismatch=texture.grain,
         tone_vs_neck=tone_vs_neck(target, swapped, regions.skin, regions.neck))
