@@ -159,11 +159,11 @@ def test_the_engines_relief_reaches_the_detail_colour() -> None:
     middle-scale lightness over the target's in the "detail" colour; 0 leaves it as it was."""
     target = _skin(3)
     y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
-    shade = 1.0 - 0.3 * np.exp(-((x - SIZE / 2) ** 2 + (y - SIZE / 2) ** 2) / (2 * 12.0**2))
+    shade = 1.0 + 0.3 * np.exp(-((x - SIZE / 2) ** 2 + (y - SIZE / 2) ** 2) / (2 * 12.0**2))
     face = np.clip(_skin(4) * shade[..., None], 0, 255).astype(np.uint8)
     mask = np.ones((SIZE, SIZE), np.float32)
     results = [Compositor(CompositeConfig(grain=False, occlusion="off")).composite(
         _target_face(target), SwappedFace(face, mask, relief=relief)).image.astype(float)
         for relief in (0.0, 1.0)]
     centre = (slice(SIZE // 2 - 4, SIZE // 2 + 4),) * 2
-    assert results[1][centre].mean() < results[0][centre].mean() - 5.0  # darker: the face's
+    assert results[1][centre].mean() > results[0][centre].mean() + 5.0  # lighter: the face's

@@ -34,9 +34,10 @@ pale, bluish patch over each eye. Its dark lid creases and lashes (identity) pas
 before.
 
 Where the engine shows the source's face shape (`relief`, the mesh engine's shape-move
-share), the source's lightness band between sigma and RELIEF_COARSE sigma replaces the
-target's (`_relief`): at that scale the target's low-pass is its sockets, its brows' tone
-and its cheeks' relief, which read as the target's identity.
+share), the source's lightness band between sigma and RELIEF_COARSE sigma lifts the
+target's where it is lighter (`_relief`): at that scale the target's low-pass is its
+sockets, its brows' tone and its cheeks' relief, which read as the target's identity. It
+only lifts: deepened to the source's, the sockets and brows came out grey.
 
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
@@ -71,9 +72,10 @@ FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaus
 LID_BRIGHT = 6.0  # L units the source's lids may be brighter than their surroundings
 LID_CHROMA = 0.15  # share of the source's chroma detail kept on the lids
 OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is no lid
-# With `relief`: the source's lightness band from sigma to this many sigmas replaces the
-# target's (its face's relief and its features' tone at that scale), scaled by the ratio
-# of the two faces' lightness there and softly limited to RELIEF_LIMIT L units.
+# With `relief`: the source's lightness band from sigma to this many sigmas lifts the
+# target's where it is lighter (its face's relief and its features' tone at that scale),
+# scaled by the ratio of the two faces' lightness there and softly limited to RELIEF_LIMIT
+# L units.
 RELIEF_COARSE = 3.0
 RELIEF_LIMIT = 6.0
 
@@ -92,7 +94,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     Where `shown` (S, S) in [0, 1] is given (the blend's alpha times the bare skin,
     `SkinWeights.bare`), the result's mean there is moved to the target's (`_level`).
     `relief` in [0, 1]: the share of the face's own lightness band between sigma and
-    RELIEF_COARSE sigma kept in place of the target's (`_relief`).
+    RELIEF_COARSE sigma that lifts the target's where it is lighter (`_relief`).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -161,26 +163,29 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
 
 def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np.ndarray,
             target_low: np.ndarray, sigma: float) -> np.ndarray:
-    """(s, s) float32 L units to add to the target's low-pass (`target_low`, Gaussian
-    `sigma` inside `mask`, like `face_low`) so that its band from sigma to RELIEF_COARSE
-    sigma becomes the face's.
+    """(s, s) float32 L units (0 or more) to add to the target's low-pass (`target_low`,
+    Gaussian `sigma` inside `mask`, like `face_low`) so that its band from sigma to
+    RELIEF_COARSE sigma is lifted to the face's where the face's is lighter.
 
     The split at sigma keeps the source's detail finer than about an eye's height; what
     lies between that and the face's broad light (the sockets under the brows, the brows'
     and lips' tone, the nose's and cheeks' relief) was the target's, and read as the
     target's identity: on older-glasses (d10 onto the older woman) the swap was nearer
-    the source in 20% of 40 frames, with the source's band here 65%; border-photo 59% ->
-    100% (BENCHMARKS.md, tenth round). Its broad light
-    (coarser than RELIEF_COARSE sigma) and all its colour stay the target's. Shading is
-    relative: the band is scaled by the ratio of the target's broad lightness to the
-    face's (shading multiplies the light: the same relief is fewer L units on a darker
-    face), and softly limited to RELIEF_LIMIT (a deep shadow the light lift left)."""
+    the source in 20% of 40 frames, 65% with the source's band taken both ways, 42% with
+    it only lifting; border-photo 59% -> 100% (BENCHMARKS.md, tenth round). Taken both
+    ways, the source's deeper sockets and darker brows came out as grey patches round the
+    eyes (film-headturn, hair-forehead; blobs 4 -> 7% and 12 -> 15%), so the band only
+    lifts. Its broad light (coarser than RELIEF_COARSE sigma) and all its colour stay the
+    target's. Shading is relative: the band is scaled by the ratio of the target's broad
+    lightness to the face's (shading multiplies the light: the same relief is fewer L
+    units on a darker face), and softly limited to RELIEF_LIMIT."""
     coarse = sigma * RELIEF_COARSE
     face_coarse = masked_blur(face, mask, coarse)[..., 0]
     target_coarse = masked_blur(target, mask, coarse)[..., 0]
     ratio = np.clip(target_coarse / np.maximum(face_coarse, 1.0), 0.5, 1.5)
     band = ratio * (face_low[..., 0] - face_coarse) - (target_low[..., 0] - target_coarse)
-    limited: np.ndarray = (RELIEF_LIMIT * np.tanh(band / RELIEF_LIMIT)).astype(np.float32)
+    lifted = np.maximum(band, 0.0)
+    limited: np.ndarray = (RELIEF_LIMIT * np.tanh(lifted / RELIEF_LIMIT)).astype(np.float32)
     return limited
 
 
