@@ -56,32 +56,45 @@ def source_edges(target: View, swapped: View, target_landmarks: np.ndarray,
         return explained
     warped = [view(_warped(face, swapped_landmarks, size)) for face in sources]
     unit = max(2, size // 64)
-    for area, judged in _openings(target_landmarks, swapped_landmarks, size):
-        if np.count_nonzero(judged) < MIN_PIXELS:
+    for area, opening, lids in _openings(target_landmarks, swapped_landmarks, size, unit):
+        if np.count_nonzero(opening) < MIN_PIXELS:
             continue
-        shown = [face for face in warped if _shows_source(swapped, target, face, judged)]
-        if not shown:
+        # One face judged: the one the output is most like there. (Any face passing let a
+        # ghost of one video frame pass by another's fit.)
+        face = _likeliest(swapped, target, warped, opening | lids)
+        if not (_shows_source(swapped, target, face, opening)
+                and _shows_source(swapped, target, face, lids)):
             continue
         around = disc(area, 4 * unit)
-        for face in shown:
-            explained[around] = np.maximum(explained[around], face.edges[around])
+        explained[around] = np.maximum(explained[around], face.edges[around])
     return explained
 
 
-def _openings(target_landmarks: np.ndarray, swapped_landmarks: np.ndarray, size: int
-              ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each eye's area in either face (where the credit may reach), and the part of it
-    that is judged: the TARGET's own eye inside its rim. (Judged inside the output's own
-    outline, a kept half-closed target eye was mostly the source's lids pasted round it,
-    and read as the source's.)"""
+def _openings(target_landmarks: np.ndarray, swapped_landmarks: np.ndarray, size: int,
+              unit: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per eye: its area in either face (where the credit may reach), and the two parts
+    judged: the TARGET's own opening inside its rim, and the lids round it out to three
+    units. (Judged inside the output's own outline, a kept half-closed target eye was
+    mostly the source's lids pasted round it, and read as the source's; judged on the
+    opening alone, a clean source eye under a ghost of both faces' lids and brows read
+    as the source's, and the credit reaches over those lids.)"""
     regions = mesh_regions()
     rim = max(1, size // 128)
     found = []
     for loop in (regions.left_eye, regions.right_eye):
         own = polygon_mask(np.asarray(target_landmarks)[loop, :2], size) > 0.5
         output = polygon_mask(np.asarray(swapped_landmarks)[loop, :2], size) > 0.5
-        found.append((own | output, disc(own, -rim)))
+        lids = disc(own, 3 * unit) & ~disc(own, rim)
+        found.append((own | output, disc(own, -rim), lids))
     return found
+
+
+def _likeliest(swapped: View, target: View, sources: Sequence[View], region: np.ndarray
+               ) -> View:
+    """The source face whose fit (`fit`) leaves the least of the output unexplained in
+    `region`."""
+    return min(sources, key=lambda face: fit(swapped.grey, target.grey, face.grey,
+                                             region)[2])
 
 
 def _warped(face: SourceCrop, landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -97,19 +110,22 @@ def _warped(face: SourceCrop, landmarks: np.ndarray, size: int) -> np.ndarray:
 
 def _shows_source(swapped: View, target: View, source: View, region: np.ndarray) -> bool:
     """Whether the output inside `region` is the source's and not the target's."""
-    t, s = fit(swapped.grey, target.grey, source.grey, region)
+    t, s, _ = fit(swapped.grey, target.grey, source.grey, region)
     return s >= SOURCE_SHOWN and TARGET_SHOWN[0] <= t <= TARGET_SHOWN[1]
 
 
 def fit(output: np.ndarray, target: np.ndarray, source: np.ndarray, region: np.ndarray
-        ) -> tuple[float, float]:
+        ) -> tuple[float, float, float]:
     """Least-squares (t, s) of output ~ t * target + s * source on luma inside `region`,
     each lightly blurred (what the opening looks like, not its noise) and taken about its
-    mean. Unlike a correlation with either face, a ghost of both reads as half of each."""
+    mean, and the residual's mean square. Unlike a correlation with either face, a ghost
+    of both reads as half of each."""
     def values(grey: np.ndarray) -> np.ndarray:
         picked = cv2.GaussianBlur(grey, (0, 0), 1.0)[region].astype(np.float64)
         return picked - picked.mean()
 
     basis = np.stack([values(target), values(source)], axis=1)
-    coefficients, *_ = np.linalg.lstsq(basis, values(output), rcond=None)
-    return float(coefficients[0]), float(coefficients[1])
+    wanted = values(output)
+    coefficients, *_ = np.linalg.lstsq(basis, wanted, rcond=None)
+    residual = float(np.mean((basis @ coefficients - wanted) ** 2)) if wanted.size else 0.0
+    return float(coefficients[0]), float(coefficients[1]), residual
