@@ -18,6 +18,7 @@ from facedub.engines.base import SwappedFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.refiner import (
     OnnxRefiner,
+    RefinedEngine,
     TorchRefiner,
     load_refined_engine,
     open_refiner,
@@ -79,6 +80,29 @@ def test_the_correction_is_carried_to_the_full_crop() -> None:
     # by the resize where the target has detail, so compared on average).
     outside = out[:32, :32].astype(np.float32) - target[:32, :32]
     assert abs(float(outside.mean()) - 25.5) < 1.0
+
+
+def test_the_refined_engine_passes_on_what_the_engine_said() -> None:
+    """The refined face replaces the image only: masks, kept parts and the mesh engine's
+    relief (the source's face shape shown) pass on (the relief was dropped, so a swap
+    with --refiner lost the source's middle-scale lightness)."""
+    face = np.full((64, 64, 3), 100, dtype=np.uint8)
+    mask = np.ones((64, 64), dtype=np.float32)
+    kept = np.zeros((64, 64), dtype=np.float32)
+
+    class _Base:
+        crop_size = 64
+
+        def swap_face(self, target: object) -> SwappedFace:
+            return SwappedFace(face, mask, kept=kept, kept_image=face, relief=0.7)
+
+    class _Target:
+        image = np.zeros((64, 64, 3), dtype=np.uint8)
+
+    engine = RefinedEngine(_Base(), _Brighter(), facts=None)  # type: ignore[arg-type]
+    refined = engine.swap_face(_Target())  # type: ignore[arg-type]
+    assert refined.relief == 0.7 and refined.kept is kept and refined.mask is mask
+    assert int(refined.image.mean()) > 110  # the refiner's face
 
 
 def test_onnx_export_matches_pytorch(refiner_dir: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ folder imports torch: with an .onnx file the swap starts without it (~1 s of CPU
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -146,9 +146,8 @@ class RefinedEngine:
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         swapped = self._base.swap_face(target)
-        return SwappedFace(image=refine_face(self._refiner, swapped, target.image),
-                           mask=swapped.mask, kept=swapped.kept,
-                           kept_image=swapped.kept_image)
+        # Everything else the engine said (its masks, kept parts, relief) passes on.
+        return replace(swapped, image=refine_face(self._refiner, swapped, target.image))
 
 
 def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
