@@ -234,6 +234,8 @@ class MeshEngine:
         cavity) warped onto the target raster, inside `box` (0 outside it: the lips'
         outline that multiplies it is 0 there)."""
         interior = np.zeros((size, size), dtype=np.float32)
+        if interior[box].size == 0:  # the lips wholly off the crop: remap takes no empty map
+            return interior
         for index, weight in blend.items():
             map_x, map_y = self._direct_maps(index, raster, size)
             interior[box] += weight * cv2.remap(self._interior(index), map_x[box], map_y[box],
