@@ -73,8 +73,9 @@ def record(source: Path, target: Path, frame: int, options: dict[str, str]
         counts["engine"] += 1
         return result
 
-    def match_colour(self: Any, face: Any, image: np.ndarray, mask: np.ndarray) -> Any:
-        result = originals[1](self, face, image, mask)
+    def match_colour(self: Any, face: Any, image: np.ndarray, mask: np.ndarray,
+                     relief: float = 0.0) -> Any:
+        result = originals[1](self, face, image, mask, relief)
         if counts["colour"] == frame:
             stages.append(("colour (carry_detail)", result.copy(), moved[0]))
         counts["colour"] += 1
