@@ -192,7 +192,8 @@ def test_relief_keeps_the_sources_middle_scale_highlight_and_the_targets_colour(
 def test_relief_never_deepens_the_targets_sockets() -> None:
     """A source socket deeper than the target's is not carried darker: taken both ways,
     the source's deeper sockets and darker brows came out as grey patches round the eyes
-    (film-headturn, hair-forehead). Nothing of the relief darkens the face anywhere."""
+    (film-headturn, hair-forehead). Before the levelling (`shown`, which moves the whole
+    face's mean back to the target's), nothing of the relief darkens the face anywhere."""
     mask = np.ones((SIZE, SIZE), dtype=np.float32)
     sigma = SIZE / 16
     target = to_lab(_skin(150, 4))

@@ -37,7 +37,8 @@ Where the engine shows the source's face shape (`relief`, the mesh engine's shap
 share), the source's lightness band between sigma and RELIEF_COARSE sigma lifts the
 target's where it is lighter (`_relief`): at that scale the target's low-pass is its
 sockets, its brows' tone and its cheeks' relief, which read as the target's identity. It
-only lifts: deepened to the source's, the sockets and brows came out grey.
+only lifts (deepened to the source's, the sockets and brows came out grey); the levelling
+(`shown`) then takes the lift's mean over the bare skin off the whole face.
 
 All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 """
