@@ -159,8 +159,8 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
                   ) -> tuple[FrameMetrics, _Face | None, np.ndarray, FaceCrops]:
     """Measures of one frame with a target face, the state for the next frame, the
     side-by-side thumbnail and the crops. `sources`: the source's faces, whose own eyes
-    and lips the doubled-edge measure does not count as doubled where the output shows
-    them (facedub.evaluate.source_openings)."""
+    the doubled-edge measure does not count as doubled where the output shows them
+    (facedub.evaluate.source_openings)."""
     swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
     face_landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
     crops = cut_crops(pair.target.image, swapped, record.face_from_frame, face_landmarks,
@@ -209,8 +209,8 @@ def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation
     target, swapped = view(crops.target), view(crops.swapped)
     regions = realism_regions(face_landmarks, size, crops.valid)
     explained = None
-    # The source's warped faces (7 ms a frame for a photo, 21 for a video's four faces at
-    # 256 px) only where some edge is not the target's.
+    # The source's warped faces (4-17 ms a frame for a photo, 21-47 for a video's four
+    # faces at 256 px, measured under load) only where some edge is not the target's.
     if sources and doubled_edges(target, swapped, regions.openings) > 0.0:
         explained = source_edges(target, swapped, face_landmarks,
                                  landmarks_in_crop(face.landmarks, record.face_from_frame),

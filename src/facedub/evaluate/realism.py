@@ -12,7 +12,7 @@ the target's landmarks (`RealismRegions`). Two kinds:
   `invented_colour` (chroma neither the target's face nor the source's skin uses),
   `blob_share` (dark or bright blobs on the skin the target does not have),
   `doubled_edges` (edges around the kept eye and mouth openings the target does not have,
-  nor the source where the output shows the source's own eye or lips: source_openings),
+  nor the source where the output shows the source's own eye: source_openings),
   `texture_mismatch` (sharpness and grain of the face against its surroundings, relative
   to the target's), `tone_vs_neck` (the face's skin tone against the neck, relative to
   the target's).
@@ -194,8 +194,8 @@ def doubled_edges(target: np.ndarray | View, swapped: np.ndarray | View, opening
     """Share of the bands around the eye and mouth openings where the swapped frame has an
     edge EDGE_STRENGTH stronger than the strongest target edge within 2 px: a second lid
     line or lash row above the kept eye, lips drawn twice. `explained` (S, S) float: edge
-    magnitudes the output may also have (the source's own eyes and lips where it shows
-    them, `source_openings.source_edges`), judged the same way; None: the target alone."""
+    magnitudes the output may also have (the source's own eyes where it shows them,
+    `source_openings.source_edges`), judged the same way; None: the target alone."""
     if not openings.any():
         return NAN
     allowed = _as_view(target).edges

@@ -92,7 +92,9 @@ def _openings(target_landmarks: np.ndarray, swapped_landmarks: np.ndarray, size:
 def _likeliest(swapped: View, target: View, sources: Sequence[View], region: np.ndarray
                ) -> View:
     """The source face whose fit (`fit`) leaves the least of the output unexplained in
-    `region`."""
+    `region` (a photo's one face without a fit)."""
+    if len(sources) == 1:
+        return sources[0]
     return min(sources, key=lambda face: fit(swapped.grey, target.grey, face.grey,
                                              region)[2])
 
