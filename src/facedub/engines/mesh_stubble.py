@@ -1,0 +1,97 @@
+"""The source's stubble is not carried onto the target. Warped onto a smooth chin, a
+ginger or dark stubble read as dirt round the mouth (a brown moustache band above the
+lip, a mottled chin) in every frame. Stubble and beard are hair, like hair over the
+forehead (mesh_clean): not the face's shape, so not the identity the swap carries.
+
+A source face's stubble is judged once from its own crop: the share of fine dark specks
+in its beard zone (below the nose, round the mouth, the chin and jaw) beyond that on its
+own upper cheeks, and how much darker the zone is than those cheeks. Where a source has
+stubble, the mesh engine shows the target's own skin there, reshaped like the rest of the
+face (a smooth chin stays smooth; a target's own stubble or beard stays its own, and on a
+self-swap that is the ideal output). A full beard on the source goes the same way: its
+hair would hang past the target's jaw and move with the source's chin, not the target's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_mouth import lips_mask
+from facedub.faces.masks import feather
+
+# The beard zone's outline: the jaw from one side to the other, then back along the
+# lower cheeks, beside the nostrils and under the nose.
+BEARD_ZONE = (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
+              288, 361, 411, 425, 426, 327, 2, 98, 206, 205, 187)
+# Upper cheeks, above where stubble grows: the face's own smooth skin.
+CHEEKS = ((50, 101, 118, 117, 123, 36), (280, 330, 347, 346, 352, 266))
+SPECK = -2.0  # fine-band lightness (L*, 0..100) below which a pixel is a dark speck
+# Measured at 512 px, (share of specks in the zone less that on the cheeks, zone darker
+# than the cheeks in L*): the streamer 0.08-0.12, 8-33 (by his light); Kit Harington
+# 0.14, 31; Paul Rudd 0.11, 15; Biden 0.09, 16; Rowan Atkinson 0.08, 21; Bob Dylan 0.09,
+# 8; the d18 man 0.07, 2; clip 14's man 0.04, 8; the women of d3, d10 and the dark-skinned
+# photo 0.01-0.06. Specks alone do not tell d18's smooth chin (its mouth corners and
+# folds) from the streamer's, darkness alone not a chin in shadow from stubble.
+SPECKS_FROM, SPECKS_SPAN = 0.075, 0.03  # no stubble below, fully above their sum
+DARK_FROM, DARK_SPAN = 6.0, 8.0  # the zone darker than the cheeks (L*), likewise
+SAMPLED = 9  # source faces judged (evenly over the source): its stubble does not change
+
+
+def source_stubble(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]]) -> float:
+    """The upper quartile of `stubble_share` over up to SAMPLED of a source's faces,
+    evenly spaced; `crops` gives each face's (crop, landmarks) when called. One value for
+    the whole source, so it does not flicker, and as its better-lit faces show it: flat
+    light hides stubble (the streamer's faces 0.14-1.0, the quartile 0.95)."""
+    if not crops:
+        return 0.0
+    picked = np.unique(np.linspace(0, len(crops) - 1, min(SAMPLED, len(crops))).astype(int))
+    return float(np.percentile([stubble_share(*crops[int(i)]()) for i in picked], 75))
+
+
+def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:
+    """How much stubble a source face shows, 0 (smooth) .. 1: fine dark specks in its
+    beard zone beyond those on its upper cheeks, times how much darker the zone is than
+    them. `crop` (S, S, 3) uint8 RGB, `landmarks` (478, 2+) in its pixels."""
+    size = crop.shape[0]
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    lightness = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (
+        100.0 / 255.0)
+    scale = size / 512.0
+    middle = cv2.GaussianBlur(lightness, (0, 0), 4.0 * scale)
+    band = cv2.GaussianBlur(lightness, (0, 0), max(0.5, scale)) - middle
+    zone = (_polygon(points[list(BEARD_ZONE)], size, convex=False)
+            & ~(lips_mask(points, size) > 0.01))
+    cheeks = np.zeros((size, size), dtype=bool)
+    for side in CHEEKS:
+        cheeks |= _polygon(points[list(side)], size, convex=True)
+    if np.count_nonzero(zone) < 50 or np.count_nonzero(cheeks) < 50:
+        return 0.0
+    specks = float(np.mean(band[zone] < SPECK) - np.mean(band[cheeks] < SPECK))
+    darker = float(np.median(middle[cheeks]) - np.median(middle[zone]))
+    share = (np.clip((specks - SPECKS_FROM) / SPECKS_SPAN, 0.0, 1.0)
+             * np.clip((darker - DARK_FROM) / DARK_SPAN, 0.0, 1.0))
+    return float(share)
+
+
+def beard_zone(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: the beard zone of `landmarks` (478, 2+) in crop
+    pixels, grown a little past its outline (stubble reaches up the lower cheeks) and
+    softened, less the lips (the source's own lip shape and colour stay)."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    zone = _polygon(points[list(BEARD_ZONE)], size, convex=False).astype(np.float32)
+    soft = feather(zone, erode=-max(1, round(size / 64)), blur=max(2, round(size / 40)))
+    result: np.ndarray = soft * (1.0 - lips_mask(points, size))
+    return result
+
+
+def _polygon(points: np.ndarray, size: int, convex: bool) -> np.ndarray:
+    mask = np.zeros((size, size), dtype=np.uint8)
+    outline = np.round(points).astype(np.int32)
+    if convex:
+        cv2.fillConvexPoly(mask, cv2.convexHull(outline), 1)
+    else:
+        cv2.fillPoly(mask, [outline], 1)
+    return mask.astype(bool)
