@@ -21,11 +21,8 @@ import numpy as np
 
 from facedub.engines.mesh_mouth import lips_mask
 from facedub.faces.masks import feather
+from facedub.faces.regions import BEARD_ZONE
 
-# The beard zone's outline: the jaw from one side to the other, then back along the
-# lower cheeks, beside the nostrils and under the nose.
-BEARD_ZONE = (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
-              288, 361, 411, 425, 426, 327, 2, 98, 206, 205, 187)
 # Upper cheeks, above where stubble grows: the face's own smooth skin.
 CHEEKS = ((50, 101, 118, 117, 123, 36), (280, 330, 347, 346, 352, 266))
 SPECK = -2.0  # fine-band lightness (L*, 0..100) below which a pixel is a dark speck
