@@ -35,7 +35,7 @@ from facedub.engines.mesh_mouth import (
     target_lips_share,
 )
 from facedub.engines.mesh_shape import FaceShape
-from facedub.engines.mesh_stubble import beard_zone, source_stubble
+from facedub.engines.mesh_stubble import beard_zone, shaven, source_stubble
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -249,7 +249,7 @@ class MeshEngine:
         zone = beard_zone(landmarks, size) * np.float32(self._stubble)
         box = _bounds(zone > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
-        image[box] += three_channels(zone[box]) * (reshaped - image[box])
+        image[box] = shaven(image[box], reshaped, zone[box], size)
 
     def _crop_and_landmarks(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         record = self._records[index]
