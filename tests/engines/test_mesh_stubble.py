@@ -16,9 +16,8 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_stubble import DARKEST, beard_zone, shaven, stubble_share
 from facedub.evaluate.stubble import beard_region, dark_texture
-from facedub.faces.align import align_face, face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
@@ -28,16 +27,6 @@ STUBBLE = "still_paul_rudd_frontal_studio.jpg"  # short dark stubble
 TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # a smooth, shaven chin
 WOMAN = "clip_liveportrait_d3_woman_headturn.mp4"
 CROP = 256
-
-
-def _photo_face(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    image = media.read_photo(path) if path.suffix == ".jpg" else next(
-        media.iter_frames(path)).image
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        found = analyser.analyse(image, 0.0)
-    aligned = align_face(image, found[0].landmarks, CROP, "whole")
-    return aligned.image, aligned.face_landmarks
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +43,13 @@ def smooth_chin(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFac
 
 @pytest.mark.parametrize(("name", "low", "high"), [
     (BEARDED, 0.9, 1.0), (STUBBLE, 0.9, 1.0), (TALKING, 0.0, 0.0), (WOMAN, 0.0, 0.0)])
-def test_stubble_is_found_and_a_smooth_chin_is_not(faces_dir: Path, name: str, low: float,
-                                                   high: float) -> None:
-    crop, landmarks = _photo_face(faces_dir / name)
-    assert low <= stubble_share(crop, landmarks) <= high
+def test_stubble_is_found_and_a_smooth_chin_is_not(extracted: Callable[..., Faceset],
+                                                   name: str, low: float, high: float
+                                                   ) -> None:
+    faceset = extracted(name, max_frames=1, crop_size=CROP)
+    record = faceset.faces_of()[0]
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    assert low <= stubble_share(faceset.load_image(record), landmarks) <= high
 
 
 def test_the_beard_zone_is_below_the_nose_round_the_lips_not_on_them(
@@ -83,7 +75,7 @@ def test_the_engine_shows_the_targets_own_chin_where_the_source_has_stubble(
     """Kit Harington's stubble beard onto d18's shaven chin: without the step its dark
     strands cover a third of the chin and upper lip (0.33); with it 0.04, what is left
     being the edge of the soft shade kept of it (see `shaven`)."""
-    source = extracted(BEARDED, crop_size=CROP)
+    source = extracted(BEARDED, max_frames=1, crop_size=CROP)
     target = smooth_chin
     lightness = _lightness(target.image)
     beard = beard_region(target.face_landmarks, CROP, np.ones((CROP, CROP), dtype=bool))
