@@ -82,8 +82,9 @@ class MeshEngineConfig:
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
     lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
-    # The target's own skin where the source has stubble or a beard (mesh_stubble): on a
-    # smooth chin the streamer's ginger stubble read as dirt round the mouth.
+    # The target's own skin where the source has stubble or a beard, with the source's
+    # broad lightness (mesh_stubble): on a smooth chin the streamer's ginger stubble read
+    # as dirt round the mouth.
     shave_source: bool = True
 
     def __post_init__(self) -> None:
@@ -238,8 +239,9 @@ class MeshEngine:
 
     def _shave(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
                raster: TargetRaster) -> None:
-        """In place: `image` (S, S, 3) float32 becomes the target's own skin, reshaped to
-        `landmarks`, in the beard zone, as far as the source shows stubble there."""
+        """In place: in the beard zone, as far as the source shows stubble, `image` (S, S,
+        3) float32 takes the target's own skin reshaped to `landmarks`, with the source's
+        broad lightness there (mesh_stubble.shaven)."""
         if self._stubble is None:
             self._stubble = source_stubble([partial(self._crop_and_landmarks, index)
                                             for index in range(len(self._records))])

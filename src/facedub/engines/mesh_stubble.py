@@ -8,8 +8,10 @@ in its beard zone (below the nose, round the mouth, the chin and jaw) beyond tha
 own upper cheeks, and how much darker the zone is than those cheeks. Where a source has
 stubble, the mesh engine shows the target's own skin there, reshaped like the rest of the
 face (a smooth chin stays smooth; a target's own stubble or beard stays its own, and on a
-self-swap that is the ideal output). A full beard on the source goes the same way: its
-hair would hang past the target's jaw and move with the source's chin, not the target's.
+self-swap that is the ideal output), under the source's broad lightness, kept only so
+much darker than the target's (`shaven`: the identity reads it). A full beard on the
+source goes the same way: its hair would hang past the target's jaw and move with the
+source's chin, not the target's.
 """
 
 from __future__ import annotations
