@@ -242,6 +242,7 @@ def markdown(outcomes: list[Outcome]) -> str:
 
 
 REALISM_COLUMNS = (("invented colour", "invented_colour", "pct"), ("blobs", "blobs", "pct"),
+                   ("stubble", "stubble", "pct"),
                    ("doubled edges", "doubled_edges", "pct"),
                    ("sharpness", "sharpness_mismatch", "num"),
                    ("grain", "grain_mismatch", "num"), ("tone vs neck ΔE", "tone_vs_neck", "num"))
