@@ -62,6 +62,13 @@ DEAD_SCALE = 0.05  # in log(size ratio)
 # its own eyes, only their gaze moved.
 DIFFERS_ON = 0.03
 DIFFERS_OFF = 0.02
+# Two people whose mean identity descriptors (dlib, over the source's faces and the target
+# clip) lie this far apart or more are two people, whatever their landmarks say: the same
+# person in the shared set's self-swap pairs and clips of other days lies 0.11-0.27 apart,
+# two people 0.6-0.9. Landmarks alone took Paul Rudd's photo on Elon Musk's turned, small
+# GIF face for a self-swap in 23 of 35 frames (beyond the dead zones 0.02-0.03): the
+# target's eyes kept, no shape move, no relief, and the output read as the target.
+OTHER_PERSON = 0.5
 # Where they do not differ, nothing is moved: what lies beyond the dead zones there is
 # still noise and held expression (d3's split: her features moved by up to 0.6 px at 256,
 # median over frames, toward her own first half's). The move fades in and out by this share
@@ -141,8 +148,10 @@ class FaceShape:
         (the strength times the eased verdict that the faces differ): 0 for a self-swap."""
         return self._strength * self._shares.get(track, 1.0)
 
-    def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
-        """The target's landmarks (478, 3) with its features moved to the source's shape."""
+    def moved(self, track: int, landmarks: np.ndarray, other: bool = False) -> np.ndarray:
+        """The target's landmarks (478, 3) with its features moved to the source's shape.
+        `other`: the two faces are known to be two people (`other_person`), so they differ
+        however close their shapes."""
         if self._strength <= 0:
             return landmarks
         free, transform = pose_free(landmarks)
@@ -161,7 +170,8 @@ class FaceShape:
                 # Lowered toward its eye (image y grows down): the photo's expression.
                 moves[k], shifts[k], _ = _feature_move(feature, free, mean, self._source,
                                                        eye_down)
-        differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
+        differs = other or beyond >= (DIFFERS_OFF if self._differs.get(track, True)
+                                      else DIFFERS_ON)
         self._differs[track] = differs
         share = self._eased_share(track, 1.0 if differs else 0.0)
         if share <= 0.0:
@@ -179,6 +189,15 @@ class FaceShape:
         share += float(np.clip(wanted - share, -SAME_FADE_PER_FRAME, SAME_FADE_PER_FRAME))
         self._shares[track] = share
         return share
+
+
+def other_person(source: np.ndarray | None, target: np.ndarray | None) -> bool:
+    """Whether two mean identity descriptors (128,) are of two people (OTHER_PERSON); False
+    where either is unknown (the landmarks then decide)."""
+    if source is None or target is None:
+        return False
+    return bool(np.linalg.norm(np.asarray(source, np.float64) - np.asarray(target, np.float64))
+                >= OTHER_PERSON)
 
 
 def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source: np.ndarray,
