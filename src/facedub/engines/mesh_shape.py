@@ -62,12 +62,14 @@ DEAD_SCALE = 0.05  # in log(size ratio)
 # its own eyes, only their gaze moved.
 DIFFERS_ON = 0.03
 DIFFERS_OFF = 0.02
-# Two people whose mean identity descriptors (dlib, over the source's faces and the target
-# clip) lie this far apart or more are two people, whatever their landmarks say: the same
-# person in the shared set's self-swap pairs and clips of other days lies 0.11-0.27 apart,
-# two people 0.6-0.9. Landmarks alone took Paul Rudd's photo on Elon Musk's turned, small
-# GIF face for a self-swap in 23 of 35 frames (beyond the dead zones 0.02-0.03): the
-# target's eyes kept, no shape move, no relief, and the output read as the target.
+# Faces whose mean identity descriptors (dlib, over the source's faces and the target
+# clip) lie this far apart or more are two people, and are moved to the source's shape
+# (and given its relief) whatever their landmarks say: the same person in the shared set's
+# self-swap pairs and clips of other days lies 0.11-0.27 apart, two people 0.6-0.9.
+# Landmarks alone took Paul Rudd's photo for d18 in all 40 frames (expr-neutral) and for
+# Elon Musk's small turned GIF face in 23-35 of 35 (occlusion-smoke-hand): nothing moved.
+# The eyes stay the landmarks' call (`differs`): the source's eyes turned to d18's gaze
+# showed Rudd's irises streaked (BENCHMARKS.md, 2026-12-02, eleventh round).
 OTHER_PERSON = 0.5
 # Where they do not differ, nothing is moved: what lies beyond the dead zones there is
 # still noise and held expression (d3's split: her features moved by up to 0.6 px at 256,
@@ -150,8 +152,8 @@ class FaceShape:
 
     def moved(self, track: int, landmarks: np.ndarray, other: bool = False) -> np.ndarray:
         """The target's landmarks (478, 3) with its features moved to the source's shape.
-        `other`: the two faces are known to be two people (`other_person`), so they differ
-        however close their shapes."""
+        `other`: the two faces are known to be two people (`other_person`), so they are
+        moved however close their shapes (`differs` still reads the shapes alone)."""
         if self._strength <= 0:
             return landmarks
         free, transform = pose_free(landmarks)
@@ -170,10 +172,9 @@ class FaceShape:
                 # Lowered toward its eye (image y grows down): the photo's expression.
                 moves[k], shifts[k], _ = _feature_move(feature, free, mean, self._source,
                                                        eye_down)
-        differs = other or beyond >= (DIFFERS_OFF if self._differs.get(track, True)
-                                      else DIFFERS_ON)
+        differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
         self._differs[track] = differs
-        share = self._eased_share(track, 1.0 if differs else 0.0)
+        share = self._eased_share(track, 1.0 if differs or other else 0.0)
         if share <= 0.0:
             return landmarks
         # Each point moves as the features near it do; the oval stays.
