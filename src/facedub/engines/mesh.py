@@ -34,7 +34,7 @@ from facedub.engines.mesh_mouth import (
     mouth_interior,
     target_lips_share,
 )
-from facedub.engines.mesh_shape import FaceShape
+from facedub.engines.mesh_shape import FaceShape, other_person
 from facedub.engines.mesh_stubble import beard_zone, shaven, source_stubble
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
@@ -122,6 +122,7 @@ class MeshEngine:
                             for r in self._records]
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
         self._shape = FaceShape(source_landmarks, self.config.shape)
+        self._person = source.person_descriptor()  # the source's identity (other_person)
         self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
         self._crops: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
         self._decoded: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)  # as on disk, once
@@ -156,7 +157,8 @@ class MeshEngine:
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         size = target.image.shape[0]
-        landmarks = self._shape.moved(target.track, target.face_landmarks)
+        landmarks = self._shape.moved(target.track, target.face_landmarks,
+                                      other_person(self._person, target.person))
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
