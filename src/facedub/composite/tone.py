@@ -233,15 +233,33 @@ def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     "Dark patches under the eyes", eleventh round). Compared as the result would be,
     smoothed at the fine band's scale (sigma / FINE_DIVISOR: the lid crease and lashes
     pass): the target's own under-eye shade (and a little more) stays, a bruise that is
-    neither the target's nor the source's own does not."""
+    neither the target's nor the source's own does not. Only the zones' bounding box is
+    smoothed, and the level is taken at half this size (a mean needs no more)."""
+
+    def darker(box: tuple[slice, slice], blur: float) -> np.ndarray:
+        detail = _blur(face[box], blur) - face_base[box]
+        difference: np.ndarray = _blur(target[box], blur) - (
+            target_base[box] + limit[box] * np.tanh(detail / limit[box]))
+        return difference
+
+    lift = np.zeros_like(zone)
+    rows, columns = np.nonzero(zone > 0.01)
+    if len(rows) == 0:
+        return lift
+    quarter = max(8, zone.shape[0] // 2)
+    weights = _resized(around, quarter)
+    total = float(weights.sum())
+    small = [_resized(plane, quarter) for plane in (face, face_base, target, target_base,
+                                                    limit)]
+    detail = small[0] - small[1]
+    everywhere = small[2] - (small[3] + small[4] * np.tanh(detail / small[4]))
+    level = float((everywhere * weights).sum()) / total if total >= 1.0 else 0.0
     fine = sigma / FINE_DIVISOR
-    detail = _blur(face, fine) - face_base
-    darker = _blur(target, fine) - (target_base + limit * np.tanh(detail / limit))
-    total = float(around.sum())
-    level = float((darker * around).sum()) / total if total >= 1.0 else 0.0
-    excess = np.maximum(darker - level - UNDER_EYE_DARK, 0.0)
-    lift: np.ndarray = (zone * (excess - UNDER_EYE_SOFT * np.tanh(excess / UNDER_EYE_SOFT))
-                        ).astype(np.float32)
+    pad = int(3 * fine) + 1
+    box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
+           slice(max(0, columns.min() - pad), columns.max() + pad + 1))
+    excess = np.maximum(darker(box, fine) - level - UNDER_EYE_DARK, 0.0)
+    lift[box] = zone[box] * (excess - UNDER_EYE_SOFT * np.tanh(excess / UNDER_EYE_SOFT))
     return lift
 
 
