@@ -80,19 +80,16 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 RELIEF_COARSE = 3.0
 RELIEF_LIMIT = 6.0
 # Under the eyes (`SkinWeights.under_eyes`, from the lower lid this many eye-corner
-# distances down): the face's smooth lightness may be darker against the bare skin around
-# than the target's is there by UNDER_EYE_DARK L units, and softly by UNDER_EYE_SOFT more.
+# distances down): the face's smooth lightness, levelled on the bare skin as `_level` does,
+# may be darker than the target's there by UNDER_EYE_DARK L units, and softly by
+# UNDER_EYE_SOFT more (1 L cost older-glasses nearer-the-source 42% -> 30%: its sockets).
 UNDER_EYE_DOWN = 0.45
 UNDER_EYE_SIDE = 0.12  # ... and this many to either side (the engine may move the eyes)
-UNDER_EYE_DARK = 1.0
+UNDER_EYE_DARK = 2.5
 UNDER_EYE_SOFT = 1.0
 UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its shadow's purple)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
-# ... and down each side of the nose, from the inner eye corner over the ridge to the wing
-# (a half-lit source's shadowed nose flank, not fully met by the mirror side's light).
-NOSE_FLANKS = ((133, 6, 197, 195, 5, 48, 64), (362, 6, 197, 195, 5, 278, 294))
-FLANK_OUT = 0.15  # ... reaching this many eye-corner distances out over the cheek
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
@@ -368,8 +365,7 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
     """(s, s) float32: under each eye, from its lower lid UNDER_EYE_DOWN eye-corner
     distances down (at right angles to the line through the outer eye corners) and
-    UNDER_EYE_SIDE to either side, and down each side of the nose (NOSE_FLANKS) and
-    FLANK_OUT over the cheek beside it, soft-edged. The target's landmarks: the mesh engine's
+    UNDER_EYE_SIDE to either side, soft-edged. The target's landmarks: the mesh engine's
     face has its eyes moved toward the source's shape (a few per cent of the crop), so
     the zone reaches past the target's lids."""
     across = points[263] - points[33]
@@ -378,15 +374,12 @@ def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
     down = down if down[1] > 0 else -down
     side = across / max(unit, 1e-6) * UNDER_EYE_SIDE * unit
     zones = np.zeros((size, size), dtype=np.float32)
-    for lid, flank in zip(LOWER_LIDS, NOSE_FLANKS, strict=True):
+    for lid in LOWER_LIDS:
         lower = points[list(lid)]
         zones = np.maximum(zones, _hull(np.concatenate(
             [lower + shift for shift in (side, -side, side + UNDER_EYE_DOWN * unit * down,
                                          -side + UNDER_EYE_DOWN * unit * down)]), size))
-        beside = points[list(flank)]
-        outward = side if float((beside[0] - points[6]) @ across) > 0 else -side
-        zones = np.maximum(zones, _hull(np.concatenate(
-            [beside, beside + FLANK_OUT / UNDER_EYE_SIDE * outward]), size))
+
     blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
     return blurred
 
