@@ -217,47 +217,46 @@ def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np
 def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
                     target_base: np.ndarray, limit: np.ndarray, zone: np.ndarray,
                     around: np.ndarray, sigma: float) -> np.ndarray:
-    """(s, s) float32 L units (0 or more) to add to `target_base` in the `zone` under the
-    eyes so that the result's smooth lightness there, levelled on the skin `around` the
-    way `_level` will level it, is darker than the target's by at most UNDER_EYE_DARK
-    (+ UNDER_EYE_SOFT softly).
+    """(s, s) float32 L units (0 or more) to add to `target_base` in the `zone` so that
+    the result's smooth lightness there, levelled on the skin `around` as `_level` will
+    level it, is darker than the target's by at most UNDER_EYE_DARK (+ UNDER_EYE_SOFT).
 
     A source lit from above has bright cheekbones and nose and dark skin under the eyes;
     its low-pass (the crop / 16 blur the detail is taken from) carries the bright
-    surroundings, and a bearded source's low-pass its dark beard, so its under-eye skin is
-    "detail" darker than its cheeks. On a target lit flatly the darkness stays whole and
-    reaches over the cheekbone: a greyish bruise under each eye (blink-video; BENCHMARKS.md
-    "Dark patches under the eyes", eleventh round). Compared as the result would be,
-    smoothed at the fine band's scale (sigma / FINE_DIVISOR: the lid crease and lashes
-    pass): the target's own under-eye shade (and a little more) stays, a bruise that is
-    neither the target's nor the source's own does not. Only the zones' bounding box is
-    smoothed, and the level is taken at half this size (a mean needs no more)."""
-
-    def darker(box: tuple[slice, slice], blur: float) -> np.ndarray:
-        detail = _blur(face[box], blur) - face_base[box]
-        difference: np.ndarray = _blur(target[box], blur) - (
-            target_base[box] + limit[box] * np.tanh(detail / limit[box]))
-        return difference
-
+    surroundings, so its under-eye skin is "detail" darker than that. On a target lit
+    flatly the darkness stays whole and reaches over the cheekbone: a greyish bruise
+    (blink-video; BENCHMARKS.md, eleventh round). Compared smoothed at the fine band's
+    scale (the lid crease and lashes pass), over the zones' bounding box only; the level
+    at half this size (a mean needs no more)."""
     lift = np.zeros_like(zone)
     rows, columns = np.nonzero(zone > 0.01)
     if len(rows) == 0:
         return lift
+    planes = (face, face_base, target, target_base, limit)
     quarter = max(8, zone.shape[0] // 2)
     weights = _resized(around, quarter)
     total = float(weights.sum())
-    small = [_resized(plane, quarter) for plane in (face, face_base, target, target_base,
-                                                    limit)]
-    detail = small[0] - small[1]
-    everywhere = small[2] - (small[3] + small[4] * np.tanh(detail / small[4]))
+    everywhere = _darker([_resized(plane, quarter) for plane in planes], blur=0.0)
     level = float((everywhere * weights).sum()) / total if total >= 1.0 else 0.0
     fine = sigma / FINE_DIVISOR
     pad = int(3 * fine) + 1
     box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
            slice(max(0, columns.min() - pad), columns.max() + pad + 1))
-    excess = np.maximum(darker(box, fine) - level - UNDER_EYE_DARK, 0.0)
+    excess = np.maximum(_darker([plane[box] for plane in planes], blur=fine) - level
+                        - UNDER_EYE_DARK, 0.0)
     lift[box] = zone[box] * (excess - UNDER_EYE_SOFT * np.tanh(excess / UNDER_EYE_SOFT))
     return lift
+
+
+def _darker(planes: list[np.ndarray], blur: float) -> np.ndarray:
+    """How much darker than the target (both blurred by `blur` pixels, if any) the result
+    of `carry_detail` comes out: the target's base plus the face's limited detail.
+    `planes`: the face, its base, the target, its base and the detail's limit."""
+    face, face_base, target, target_base, limit = planes
+    if blur > 0.0:
+        face, target = _blur(face, blur), _blur(target, blur)
+    darker: np.ndarray = target - (target_base + limit * np.tanh((face - face_base) / limit))
+    return darker
 
 
 def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np.ndarray:
