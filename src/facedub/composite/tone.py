@@ -82,7 +82,8 @@ RELIEF_LIMIT = 6.0
 # Under the eyes (`SkinWeights.under_eyes`, from the lower lid this many eye-corner
 # distances down): the face's smooth lightness, levelled on the bare skin as `_level` does,
 # may be darker than the target's there by UNDER_EYE_DARK L units, and softly by
-# UNDER_EYE_SOFT more (1 L cost older-glasses nearer-the-source 42% -> 30%: its sockets).
+# UNDER_EYE_SOFT more (older-glasses nearer-the-source: 42% on main, 20-30% at 1 L, 25-30%
+# at 2.5 L; main's own runs spread 20-48%).
 UNDER_EYE_DOWN = 0.45
 UNDER_EYE_SIDE = 0.12  # ... and this many to either side (the engine may move the eyes)
 UNDER_EYE_DARK = 2.5
