@@ -14,7 +14,14 @@ import pytest
 from facedub import media
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.engines.mesh_stubble import DARKEST, beard_zone, shaven, stubble_share
+from facedub.engines.mesh_stubble import (
+    DARKEST,
+    beard_zone,
+    shaved,
+    shaven,
+    source_stubble,
+    stubble_share,
+)
 from facedub.evaluate.stubble import beard_region, dark_texture
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
@@ -26,6 +33,7 @@ BEARDED = "still_kit_harington_turned.jpg"  # full dark stubble beard
 STUBBLE = "still_paul_rudd_frontal_studio.jpg"  # short dark stubble
 TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # a smooth, shaven chin
 WOMAN = "clip_liveportrait_d3_woman_headturn.mp4"
+FOLDS = "still_biden_frontal.jpg"  # smile folds and a little stubble: read 0.46 at 512 px
 CROP = 256
 
 
@@ -50,6 +58,20 @@ def test_stubble_is_found_and_a_smooth_chin_is_not(extracted: Callable[..., Face
     record = faceset.faces_of()[0]
     landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
     assert low <= stubble_share(faceset.load_image(record), landmarks) <= high
+
+
+@pytest.mark.parametrize(("name", "shaves"), [(BEARDED, True), (STUBBLE, True),
+                                             (FOLDS, False)])
+def test_a_source_is_shaved_wholly_or_not_at_all(extracted: Callable[..., Faceset], name: str,
+                                                 shaves: bool) -> None:
+    """At the swap's source size (512 px): a source with folds and light stubble is left
+    as it is; shaved as far as its share it showed a bearded target's beard through a
+    veil of its skin."""
+    faceset = extracted(name, max_frames=1, crop_size=512)
+    record = faceset.faces_of()[0]
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    stubble = source_stubble([lambda: (faceset.load_image(record), landmarks)])
+    assert stubble > 0.0 and shaved(stubble) is shaves
 
 
 def test_the_beard_zone_is_below_the_nose_round_the_lips_not_on_them(

@@ -35,7 +35,7 @@ from facedub.engines.mesh_mouth import (
     target_lips_share,
 )
 from facedub.engines.mesh_shape import FaceShape, other_person
-from facedub.engines.mesh_stubble import beard_zone, shaven, source_stubble
+from facedub.engines.mesh_stubble import beard_zone, shaved, shaven, source_stubble
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -141,7 +141,7 @@ class MeshEngine:
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._stubble: float | None = None  # the source's, judged at the first face
+        self._shaved: bool | None = None  # whether the source is, judged at the first face
 
     @property
     def facts(self) -> EngineFacts:
@@ -241,16 +241,16 @@ class MeshEngine:
 
     def _shave(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
                raster: TargetRaster) -> None:
-        """In place: in the beard zone, as far as the source shows stubble, `image` (S, S,
-        3) float32 takes the target's own skin reshaped to `landmarks`, with the source's
-        broad lightness there (mesh_stubble.shaven)."""
-        if self._stubble is None:
-            self._stubble = source_stubble([partial(self._crop_and_landmarks, index)
-                                            for index in range(len(self._records))])
-        if self._stubble < 0.01:
+        """In place: where the source shows stubble (mesh_stubble.shaved), in the beard
+        zone `image` (S, S, 3) float32 takes the target's own skin reshaped to
+        `landmarks`, with the source's broad lightness there (mesh_stubble.shaven)."""
+        if self._shaved is None:
+            self._shaved = shaved(source_stubble([partial(self._crop_and_landmarks, index)
+                                                  for index in range(len(self._records))]))
+        if not self._shaved:
             return
         size = image.shape[0]
-        zone = beard_zone(landmarks, size) * np.float32(self._stubble)
+        zone = beard_zone(landmarks, size)
         box = _bounds(zone > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)

@@ -37,6 +37,17 @@ SPECK = -2.0  # fine-band lightness (L*, 0..100) below which a pixel is a dark s
 SPECKS_FROM, SPECKS_SPAN = 0.075, 0.03  # no stubble below, fully above their sum
 DARK_FROM, DARK_SPAN = 6.0, 8.0  # the zone darker than the cheeks (L*), likewise
 SAMPLED = 9  # source faces judged (evenly over the source): its stubble does not change
+# A source is shaved wholly or not at all: shaved as far as its share, Biden (0.46) onto
+# Kit Harington showed Kit's own beard through a veil of Biden's skin. Over the shared
+# set, sources with stubble read 0.95-1.0 (the streamer, Kit Harington, Paul Rudd at 512
+# px), folds, shadows and light stubble 0-0.46 (Biden, the shouting woman 0.34, wojtek
+# 0.24, Bob Dylan 0.10, Rowan Atkinson 0.08; every other shared face 0).
+SHAVED_FROM = 0.7
+
+
+def shaved(stubble: float) -> bool:
+    """Whether a source whose `source_stubble` is `stubble` is shaved."""
+    return stubble >= SHAVED_FROM
 
 
 def source_stubble(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]]) -> float:
