@@ -463,3 +463,59 @@ def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> Non
     assert plain[inner_edge[:, 1], inner_edge[:, 0]].max() < 0.8
     assert grown[inner_edge[:, 1], inner_edge[:, 0]].min() > 0.9
     assert (grown >= plain - 1e-6).all()
+
+
+def test_a_photos_forehead_and_brow_lines_follow_the_targets() -> None:
+    """A photo holds one expression, and MediaPipe's brows do not tell it from the person
+    (the shouting photo's deep forehead lines read browInnerUp 0.24, under d10's smooth
+    0.6-0.9): on a photo source the forehead's crease band is the target's whatever the
+    blendshapes say, and between the brows unless the target frowns. A video's follows
+    its blendshapes as before."""
+    lined, raising = _shapes(browInnerUp=0.24), _shapes(browInnerUp=0.9)
+    photo = region_weights(lined, raising, photo=True)
+    assert photo.flatten == {"between brows": 1.0, "forehead": 1.0}
+    assert region_weights(lined, raising).flatten == {}, "a video source"
+    frowning = _shapes(browDownLeft=0.5)
+    assert region_weights(lined, frowning, photo=True).flatten["between brows"] == 0.0
+
+
+def _lined_disc(lines: bool) -> np.ndarray:
+    """The 256 px skin disc of `_skin_disc`, with or without forehead lines in its upper
+    half: dark folds 3 px wide, 9 px apart, each with a lit ridge above it."""
+    image, skin = _skin_disc(fold=False)
+    if not lines:
+        return image
+    yy = np.mgrid[0:256, 0:256][0].astype(np.float64)
+    phase = (yy - 40.0) % 9.0
+    shade = (1.0 - 0.25 * np.exp(-((phase - 6.0) ** 2) / (2 * 1.2**2))
+             + 0.12 * np.exp(-((phase - 2.0) ** 2) / (2 * 1.2**2)))
+    shade = np.where((yy > 40) & (yy < 110) & (skin > 0), shade, 1.0)
+    return np.clip(image * shade[..., None], 0, 255).astype(np.uint8)
+
+
+def test_flatten_takes_a_photos_lines_folds_and_ridges_alike() -> None:
+    """`flatten` replaces the source's crease band by the target's: its forehead lines go,
+    the dark folds and the lit ridges between them alike (lifting the folds alone left
+    the ridges drawing the lines); the target's own lines stay, the rest of the face is
+    untouched."""
+    skin = _skin_disc(fold=False)[1]
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[40:110, 50:206] = 1.0
+    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    nowhere = np.zeros_like(weight)
+    lined, plain = _lined_disc(True), _lined_disc(False)
+
+    def lines(image: np.ndarray) -> tuple[float, float]:  # darkest and lightest against plain
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(float)[55:95, 100:156]
+        reference = cv2.cvtColor(plain, cv2.COLOR_RGB2GRAY).astype(float)[55:95, 100:156]
+        return float((reference - grey).max()), float((grey - reference).max())
+
+    flattened = follow_target_lines(lined, plain, nowhere, skin, flatten=weight)
+    lifted = follow_target_lines(lined, plain, weight, skin)
+    kept = follow_target_lines(lined, lined, nowhere, skin, flatten=weight)
+    (dark, light), (dark_after, light_after) = lines(lined), lines(flattened)
+    assert dark_after < 0.35 * dark and light_after < 0.35 * light
+    assert lines(lifted)[1] > 0.8 * light, "the fade alone leaves the ridges"
+    assert np.abs(kept.astype(int) - lined.astype(int)).max() <= 2
+    below = (slice(140, 220), slice(60, 196))
+    assert np.abs(flattened[below].astype(int) - lined[below].astype(int)).max() <= 1
