@@ -194,7 +194,8 @@ class _EngineFace:
 class FrameSwapper:
     """Two stages, each keeping its own per-track state in frame order, so they can run
     on two threads: `engine_face` (landmark smoothing, alignment, the engine) and `finish`
-    (compositing, paste-back)."""
+    (compositing, paste-back). Each drops a track's state after its last face: a film has
+    a track per shot."""
 
     def __init__(self, engine: SwapEngine, compositor: Compositor, size: int,
                  by_frame: dict[int, FaceRecord]) -> None:
@@ -204,6 +205,7 @@ class FrameSwapper:
         self.by_frame = by_frame
         self.coverage: Coverage = engine.coverage
         self.swapped = 0
+        self.last_frames = last_frame_of_tracks(by_frame)
 
     def engine_face(self, frame: media.Frame) -> _EngineFace:
         record = self.by_frame.get(frame.index)
@@ -219,15 +221,29 @@ class FrameSwapper:
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=record.pose,
             blendshapes=record.blendshapes, time=frame.time, track=record.track)
-        return _EngineFace(frame, target, self.engine.swap_face(target))
+        swapped = self.engine.swap_face(target)
+        if self.last_frames.get(record.track) == frame.index:
+            self.engine.end_track(record.track)
+            self.compositor.end_smoothing(record.track)
+        return _EngineFace(frame, target, swapped)
 
     def finish(self, face: _EngineFace) -> np.ndarray:
         if face.target is None or face.swapped is None:
             return face.frame.image
         composited = self.compositor.composite(face.target, face.swapped)
+        if self.last_frames.get(face.target.track) == face.frame.index:
+            self.compositor.end_track(face.target.track)
         self.swapped += 1
         return paste_back(face.frame.image, composited.image, composited.alpha,
                           face.target.face_from_frame)
+
+
+def last_frame_of_tracks(by_frame: dict[int, FaceRecord]) -> dict[int, int]:
+    """Per track, the index of the last frame that has its face."""
+    last: dict[int, int] = {}
+    for index, record in by_frame.items():
+        last[record.track] = max(index, last.get(record.track, index))
+    return last
 
 
 def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks

@@ -105,6 +105,9 @@ def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:
     assert eased.update(0, 1.0) == 1.0
     assert eased.update(0, 0.0) == 1.0 - EYES_FALL_PER_FRAME
     assert eased.update(1, 0.0) == 0.0  # tracks apart
+    eased.update(0, 1.0)
+    eased.forget(0)  # the track ended: a track of that number starts afresh
+    assert eased.update(0, 0.0) == 0.0
 
 
 def test_a_squinting_source_at_rest_is_no_blink() -> None:

@@ -128,6 +128,18 @@ class Compositor:
         smoothed = landmark_filter(time, frame_landmarks, scale=face_size)
         return smoothed.astype(np.float32)
 
+    def end_smoothing(self, track: int) -> None:
+        """The track has no more faces: its landmark filter dropped (smooth_landmarks'
+        thread)."""
+        self._landmark_filters.pop(track, None)
+
+    def end_track(self, track: int) -> None:
+        """The track has no more faces: its colour state and occlusion masks dropped
+        (composite's thread)."""
+        self._colour_states.pop(track, None)
+        if self._occlusion is not None:
+            self._occlusion.forget(track)
+
     def composite(self, target: TargetFace, swapped: SwappedFace) -> Composited:
         config = self.config
         size = target.image.shape[0]

@@ -187,6 +187,11 @@ class OcclusionMasks:
         right, left = cheek_lightness(fine, fine_landmarks)
         return bridge, net_glasses_evidence(probabilities, half_landmarks), faint, right, left
 
+    def forget(self, track: int) -> None:
+        """The track has no more faces: its eased masks dropped (`worn`, judged before the
+        swap from the whole track, is the analysis's, like the track's records)."""
+        self._tracks.pop(track, None)
+
     def __call__(self, track: int, time: float, image: np.ndarray,
                  face_landmarks: np.ndarray, in_frame: np.ndarray | None = None) -> Occluded:
         """What covers the face in `image` (S, S, 3) uint8 RGB, a target face crop;

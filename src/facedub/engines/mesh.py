@@ -372,6 +372,14 @@ class MeshEngine:
             self._clean_crop(index)[..., :3],
             landmarks_in_crop(record.frame_landmarks, record.face_from_frame)))
 
+    def end_track(self, track: int) -> None:
+        """Every per-track state dropped: the track's source choice, shape move, light,
+        usual expression, eye and lip shares and eye tones."""
+        self._blend_by_track.pop(track, None)
+        for state in (self._shape, self._light, self._usual, self._eyes_shares,
+                      self._lips_shares, self._eye_toner):
+            state.forget(track)
+
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""
         config = self.config

@@ -164,6 +164,9 @@ class UsualExpression:
         usual: np.ndarray = np.percentile(np.stack(history), USUAL_QUANTILE, axis=0)
         return usual
 
+    def forget(self, track: int) -> None:
+        self._history.pop(track, None)
+
 
 def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float],
                     grow: float = 0.0) -> np.ndarray:

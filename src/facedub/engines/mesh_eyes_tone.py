@@ -170,6 +170,11 @@ class EyeToner:
         self._tones: dict[tuple[int, int], EyeTone] = {}
         self._usual_open: dict[tuple[int, int], float] = {}  # opening areas, per track and eye
 
+    def forget(self, track: int) -> None:
+        for eye in range(len(EYES)):
+            self._tones.pop((track, eye), None)
+            self._usual_open.pop((track, eye), None)
+
     def _open(self, track: int, eye: int, area: int) -> bool:
         """The target's eye is open as wide as it usually is (the largest opening of the
         track, forgotten by OPEN_DECAY a frame), not closing in a blink."""

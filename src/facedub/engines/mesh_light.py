@@ -400,3 +400,6 @@ class SourceLight:
         eased = previous + SHARED_FOLLOW * (wanted - previous)
         self._by_track[track] = eased
         return eased
+
+    def forget(self, track: int) -> None:
+        self._by_track.pop(track, None)

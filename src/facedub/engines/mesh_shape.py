@@ -141,6 +141,10 @@ class FaceShape:
         (the strength times the eased verdict that the faces differ): 0 for a self-swap."""
         return self._strength * self._shares.get(track, 1.0)
 
+    def forget(self, track: int) -> None:
+        for per_track in (self._target_mean, self._differs, self._shares):
+            per_track.pop(track, None)
+
     def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
         """The target's landmarks (478, 3) with its features moved to the source's shape."""
         if self._strength <= 0:

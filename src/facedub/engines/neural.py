@@ -96,6 +96,9 @@ class NeuralEngine:
         return output_to_swapped(face.float().cpu().numpy(), mask.float().cpu().numpy(),
                                  target.image.shape[0])
 
+    def end_track(self, track: int) -> None:
+        """Nothing is kept per track."""
+
 
 class OnnxEngine:
     """onnxruntime inference of an exported model, one face per call."""
@@ -121,3 +124,6 @@ class OnnxEngine:
         x = crop_to_input(target.image, self.crop_size)
         face, mask = self._session.run(["face", "mask"], {"crop": x})
         return output_to_swapped(np.asarray(face), np.asarray(mask), target.image.shape[0])
+
+    def end_track(self, track: int) -> None:
+        """Nothing is kept per track."""

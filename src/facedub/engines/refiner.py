@@ -149,6 +149,9 @@ class RefinedEngine:
         # Everything else the engine said (its masks, kept parts, relief) passes on.
         return replace(swapped, image=refine_face(self._refiner, swapped, target.image))
 
+    def end_track(self, track: int) -> None:
+        self._base.end_track(track)
+
 
 def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
                 target_image: np.ndarray) -> np.ndarray:

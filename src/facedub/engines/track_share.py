@@ -22,3 +22,6 @@ class EasedShare:
             np.clip(share, last - self._fall, last + self._rise))
         self._last[track] = eased
         return eased
+
+    def forget(self, track: int) -> None:
+        self._last.pop(track, None)
