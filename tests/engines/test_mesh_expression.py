@@ -468,8 +468,8 @@ def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> Non
 def test_a_photos_forehead_and_brow_lines_follow_the_targets() -> None:
     """A photo holds one expression, and MediaPipe's brows do not tell it from the person
     (the shouting photo's deep forehead lines read browInnerUp 0.24, under d10's smooth
-    0.6-0.9): on a photo source the forehead's crease band is taken to the target's
-    whatever the blendshapes say, and between the brows unless the target frowns. A video's follows
+    0.6-0.9): on a photo source the forehead's crease band is the target's whatever the
+    blendshapes say, and between the brows unless the target frowns. A video's follows
     its blendshapes as before."""
     lined, raising = _shapes(browInnerUp=0.24), _shapes(browInnerUp=0.9)
     photo = region_weights(lined, raising, photo=True)
@@ -494,7 +494,7 @@ def _lined_disc(lines: bool) -> np.ndarray:
 
 
 def test_flatten_takes_a_photos_lines_folds_and_ridges_alike() -> None:
-    """`flatten` takes the source's crease band to the target's: its forehead lines go,
+    """`flatten` replaces the source's crease band by the target's: its forehead lines go,
     the dark folds and the lit ridges between them alike (lifting the folds alone left
     the ridges drawing the lines); the target's own lines stay, the rest of the face is
     untouched."""

@@ -26,11 +26,11 @@ into it. Two things leak when the source smiles or shouts and the target does no
   relighting carries the target's broad shading (raised cheeks) below the band. Between
   the brows the source's own furrows are lifted unless the target frowns, whatever the
   source's blendshapes say: MediaPipe reads no frown on some frowning photos. On a photo
-  source (one held expression) the forehead's and the brows' crease band is taken to the
-  target's where it is the stronger, folds and ridges alike: MediaPipe's brows do not tell
-  a photo's expression from its person. Where a source crease is lifted, its sharp core
-  (finer than the band, a pixel or two wide) goes with it, no deeper than the target's own
-  at that place; a borrowed fold otherwise stayed as a thin dark line.
+  source (one held expression) the forehead's and the brows' crease band is the target's,
+  folds and ridges alike: MediaPipe's brows do not tell a photo's expression from its
+  person. Where a source crease is lifted, its sharp core (finer than the band, a pixel or
+  two wide) goes with it, no deeper than the target's own at that place; a borrowed fold
+  otherwise stayed as a thin dark line.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
@@ -139,11 +139,11 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         ) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
-    darker as far as `deepen` says, taken to the target's where it is the stronger (its
-    dark lines and the light ridges between them) as far as `flatten` says; and its whole
-    expression band (S / 8, creases and broad shading) replaced by the target's as far as
-    `shading` says, darkened to it as far as `shadow` says, lifted to it as far as `lift`
-    says (None: nowhere).
+    darker as far as `deepen` says, replaced by the target's (its dark lines and the light
+    ridges between them) as far as `flatten` says; and its whole expression band
+    (S / 8, creases and broad shading) replaced by the target's as far as `shading` says,
+    darkened to it as far as `shadow` says, lifted to it as far as `lift` says (None:
+    nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -190,12 +190,14 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
     on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
-    # A photo's forehead lines: its folds and the lit ridges between them alike (lifting
-    # the folds alone left the ridges drawing the lines), only where its band is the
-    # stronger (no line of the target's is put on the source), on the skin only like the
-    # furrows' lift below (the brows' edges are no lines). Holding the band to the
-    # target's local strength did little: d10's hairline and shading are as strong there.
+    # A photo's forehead lines: the target's crease band there, the source's dark folds and
+    # the lit ridges between them alike (lifting the folds alone left the ridges drawing
+    # the lines; holding the band to the target's strength around it did little: the
+    # target's hairline and shading at this width are as strong as the lines).
+    # On the skin only, like the furrows' lift below: the brows' edges are no lines.
     on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
+    # Only where the source's band is the stronger: the target's own lines are not added
+    # (an older target's forehead lines on the source read as the target).
     if (flatten > 1e-3).any():
         flatten = flatten * on_skin * np.clip(
             (np.abs(face_band(CREASE_WIDTH)) - np.abs(target_band(CREASE_WIDTH))) / FLATTEN_SOFT,

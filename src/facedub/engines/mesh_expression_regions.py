@@ -59,8 +59,8 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
-    # On a photo source its crease band is taken to the target's where it is the stronger
-    # (`LineWeights.flatten`), whatever the blendshapes say: a photo holds one expression,
+    # On a photo source its crease band is the target's (`LineWeights.flatten`), whatever
+    # the blendshapes say: a photo holds one expression,
     # and MediaPipe's brow readings do not tell it from the person (the shouting photo's
     # deep forehead lines read browInnerUp 0.24; d10, smooth, reads 0.6-0.9).
     held_by_photo: bool = False
@@ -102,7 +102,7 @@ class LineWeights:
     `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
     them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
     whose expression the target does not show; `flatten`: how far the source's crease
-    band (darker or lighter) is taken to the target's where it is the stronger, in regions with
+    band (darker or lighter) is replaced by the target's, in regions with
     `LineRegion.held_by_photo` on a photo source."""
 
     fade: dict[str, float]
