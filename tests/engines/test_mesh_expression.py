@@ -519,17 +519,3 @@ def test_flatten_takes_a_photos_lines_folds_and_ridges_alike() -> None:
     assert np.abs(kept.astype(int) - lined.astype(int)).max() <= 2
     below = (slice(140, 220), slice(60, 196))
     assert np.abs(flattened[below].astype(int) - lined[below].astype(int)).max() <= 1
-
-
-def test_flatten_adds_none_of_the_targets_lines() -> None:
-    """`flatten` takes the source's band toward the target's only where the source's is
-    the stronger: a plain forehead stays plain under a target with lines (an older
-    target's lines on the source read as the target)."""
-    skin = _skin_disc(fold=False)[1]
-    weight = np.zeros((256, 256), dtype=np.float32)
-    weight[40:110, 50:206] = 1.0
-    weight = cv2.GaussianBlur(weight, (0, 0), 3)
-    plain = _lined_disc(False)
-    result = follow_target_lines(plain, _lined_disc(True), np.zeros_like(weight), skin,
-                                 flatten=weight)
-    assert np.abs(result.astype(int) - plain.astype(int)).max() <= 2

@@ -68,9 +68,6 @@ FOLD_REACH = 0.12
 # crease by CORE_LIFT or more (less: that share of it), up to CORE_WIDTH of the crop wide.
 CORE_LIFT = 0.08
 CORE_WIDTH = 1 / 64
-# A photo's forehead band is taken toward the target's where it is stronger than the
-# target's, wholly from this much stronger (log lightness) on.
-FLATTEN_SOFT = 0.02
 
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
@@ -196,14 +193,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # target's hairline and shading at this width are as strong as the lines).
     # On the skin only, like the furrows' lift below: the brows' edges are no lines.
     on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
-    # Only where the source's band is the stronger: the target's own lines are not added
-    # (an older target's forehead lines on the source read as the target).
-    if (flatten > 1e-3).any():
-        flatten = flatten * on_skin * np.clip(
-            (np.abs(face_band(CREASE_WIDTH)) - np.abs(target_band(CREASE_WIDTH))) / FLATTEN_SOFT,
-            0.0, 1.0)
-    change += flatten * creases
-    on_crease = np.maximum(on_crease, flatten * np.maximum(creases, 0.0))
+    change += flatten * on_skin * creases
+    on_crease = np.maximum(on_crease, flatten * on_skin * np.maximum(creases, 0.0))
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
         widths.append(1 / 8)
