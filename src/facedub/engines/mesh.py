@@ -33,7 +33,7 @@ from facedub.engines.mesh_mouth import (
     mouth_interior,
     target_lips_share,
 )
-from facedub.engines.mesh_shape import PHOTO_FACES, FaceShape
+from facedub.engines.mesh_shape import FaceShape
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -214,8 +214,7 @@ class MeshEngine:
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
-            weights = region_weights(source_blendshapes, target.blendshapes, usual,
-                                     photo=len(self._records) < PHOTO_FACES)
+            weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
         if self.config.source_eyes and eyes_share > 0.0 and differs:

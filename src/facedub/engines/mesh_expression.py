@@ -25,12 +25,10 @@ into it. Two things leak when the source smiles or shouts and the target does no
   `mesh_expression_regions`). The source keeps its pores and colour, and the compositor's
   relighting carries the target's broad shading (raised cheeks) below the band. Between
   the brows the source's own furrows are lifted unless the target frowns, whatever the
-  source's blendshapes say: MediaPipe reads no frown on some frowning photos. On a photo
-  source (one held expression) the forehead's and the brows' crease band is the target's,
-  folds and ridges alike: MediaPipe's brows do not tell a photo's expression from its
-  person. Where a source crease is lifted, its sharp core (finer than the band, a pixel or
-  two wide) goes with it, no deeper than the target's own at that place; a borrowed fold
-  otherwise stayed as a thin dark line.
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos. Where a
+  source crease is lifted, its sharp core (finer than the band, a pixel or two wide) goes
+  with it, no deeper than the target's own at that place; a borrowed fold otherwise stayed
+  as a thin dark line.
 
 All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 """
@@ -99,17 +97,13 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
     lift = line_weight_map(points, work, weights.lift)
-    # Where the crease band already moves (either way), no more on top.
-    flatten = np.maximum(line_weight_map(points, work, weights.flatten)
-                         - np.maximum(fade, deepen), 0.0)
-    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift, flatten]) > 1e-3).any():
+    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
     skin = skin_mask(points, work)
     if in_frame is not None and not in_frame.all():  # work pixels wholly inside it
         skin *= cv2.resize(in_frame.astype(np.float32), (work, work),
                            interpolation=cv2.INTER_AREA) > 0.999
-    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift,
-                               flatten)
+    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -132,15 +126,12 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
                         shading: np.ndarray | None = None, shadow: np.ndarray | None = None,
-                        lift: np.ndarray | None = None, flatten: np.ndarray | None = None
-                        ) -> np.ndarray:
+                        lift: np.ndarray | None = None) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
-    darker as far as `deepen` says, replaced by the target's (its dark lines and the light
-    ridges between them) as far as `flatten` says; and its whole expression band
-    (S / 8, creases and broad shading) replaced by the target's as far as `shading` says,
-    darkened to it as far as `shadow` says, lifted to it as far as `lift` says (None:
-    nowhere).
+    darker as far as `deepen` says; and its whole expression band (S / 8, creases and
+    broad shading) replaced by the target's as far as `shading` says, darkened to it as
+    far as `shadow` says, lifted to it as far as `lift` says (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -153,8 +144,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     shading = np.zeros_like(fade) if shading is None else shading
     shadow = np.zeros_like(fade) if shadow is None else shadow
     lift = np.zeros_like(fade) if lift is None else lift
-    flatten = np.zeros_like(fade) if flatten is None else flatten
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift, flatten])
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift])
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -187,14 +177,6 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
     on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
-    # A photo's forehead lines: the target's crease band there, the source's dark folds and
-    # the lit ridges between them alike (lifting the folds alone left the ridges drawing
-    # the lines; holding the band to the target's strength around it did little: the
-    # target's hairline and shading at this width are as strong as the lines).
-    # On the skin only, like the furrows' lift below: the brows' edges are no lines.
-    on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
-    change += flatten * on_skin * creases
-    on_crease = np.maximum(on_crease, flatten * on_skin * np.maximum(creases, 0.0))
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
         widths.append(1 / 8)
@@ -206,6 +188,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
         widths.append(FURROW_WIDTH)
         lighter = target_band(FURROW_WIDTH) + furrows
+        on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
         change += furrow_lift
         on_crease = np.maximum(on_crease, furrow_lift)

@@ -59,11 +59,6 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
-    # On a photo source its crease band is the target's (`LineWeights.flatten`), whatever
-    # the blendshapes say: a photo holds one expression,
-    # and MediaPipe's brow readings do not tell it from the person (the shouting photo's
-    # deep forehead lines read browInnerUp 0.24; d10, smooth, reads 0.6-0.9).
-    held_by_photo: bool = False
 
 
 LINE_REGIONS = (
@@ -73,9 +68,8 @@ LINE_REGIONS = (
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
-               lifted_unless=_both("browDown"), held_by_photo=True),
-    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
-               held_by_photo=True),
+               lifted_unless=_both("browDown")),
+    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
@@ -101,26 +95,21 @@ class LineWeights:
     how far the target's darker lines are taken (`deepen`: the target shows it more);
     `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
     them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
-    whose expression the target does not show; `flatten`: how far the source's crease
-    band (darker or lighter) is replaced by the target's, in regions with
-    `LineRegion.held_by_photo` on a photo source."""
+    whose expression the target does not show."""
 
     fade: dict[str, float]
     deepen: dict[str, float]
     lift: dict[str, float] = field(default_factory=dict)
-    flatten: dict[str, float] = field(default_factory=dict)
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
-                   target_usual: np.ndarray | None = None, photo: bool = False
-                   ) -> LineWeights:
+                   target_usual: np.ndarray | None = None) -> LineWeights:
     """`LineWeights` from (52,) blendshape vectors: per region the largest signed
     difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE (for `fade`,
     times how clearly the source shows it, `SHOWN_BY_SOURCE`). The target's excess counts
     only as far as it is also above `target_usual` (the track's usual values, see
-    `UsualExpression`; None: not known). `photo`: the source is a photo (one held
-    expression), so `flatten` is set where the regions say."""
-    fade, deepen, lift, flatten = {}, {}, {}, {}
+    `UsualExpression`; None: not known)."""
+    fade, deepen, lift = {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
         source, target = source_blendshapes[keys], target_blendshapes[keys]
@@ -138,9 +127,7 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             low, high = SHOWN
             lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
                                                     0.0, 1.0))
-        if photo and region.held_by_photo:
-            flatten[region.name] = lift.get(region.name, 1.0)
-    return LineWeights(fade, deepen, lift, flatten)
+    return LineWeights(fade, deepen, lift)
 
 
 def _ramp(difference: float) -> float:
