@@ -103,7 +103,7 @@ def load_plan(path: Path) -> Plan:
 def trimmed(target: Path, frames: int | None, folder: Path,
             seconds: tuple[float, float] | None = None) -> Path:
     """The first `frames` frames of a target video, from `seconds` [start, end) when given
-    (re-encoded near-losslessly; audio kept for an untouched start), so swap and evaluation
+    (re-encoded losslessly; audio kept for an untouched start), so swap and evaluation
     see the same short clip; photos as they are."""
     if media.is_photo_path(target) or (frames is None and seconds is None):
         return target
@@ -120,7 +120,11 @@ def trimmed(target: Path, frames: int | None, folder: Path,
     folder.mkdir(parents=True, exist_ok=True)
     # Audio only where it can be copied as it is (a cut needs none; WMA does not fit MP4).
     audio = target if info.has_audio and start == 0 and copyable else None
-    with media.VideoWriter(clip, info.width, info.height, info.fps, crf=10,
+    # Lossless (CRF 0): x264 on a loaded machine wrote the same frames differently from run
+    # to run (26-35 of the smoker GIF's 35 frames at CRF 10), the landmarks moved with them
+    # and so did the engine's choices and the nearer-the-source shares (0-33% a bin); a
+    # lossless clip decodes to the same pixels every time.
+    with media.VideoWriter(clip, info.width, info.height, info.fps, crf=0,
                            audio_from=audio) as writer:
         written = 0
         for frame in media.iter_frames(target):
@@ -242,6 +246,7 @@ def markdown(outcomes: list[Outcome]) -> str:
 
 
 REALISM_COLUMNS = (("invented colour", "invented_colour", "pct"), ("blobs", "blobs", "pct"),
+                   ("stubble", "stubble", "pct"),
                    ("doubled edges", "doubled_edges", "pct"),
                    ("sharpness", "sharpness_mismatch", "num"),
                    ("grain", "grain_mismatch", "num"), ("tone vs neck ΔE", "tone_vs_neck", "num"))

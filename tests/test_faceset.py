@@ -15,6 +15,7 @@ from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faceset import (
     META_FILE,
     FaceRecord,
+    Faceset,
     FacesetMeta,
     PersonSummary,
     largest_face_per_frame,
@@ -86,3 +87,10 @@ def test_the_largest_face_of_each_frame_is_kept() -> None:
         _record(4, (5, 5, 6, 6))
     assert largest_face_per_frame([small, large, other]) == {3: large, 4: other}
     assert largest_face_per_frame([large, small]) == {3: large}
+
+
+def test_the_chosen_persons_descriptor_is_its_own(tmp_path: Path) -> None:
+    assert Faceset(tmp_path, META, ()).person_descriptor() is None  # 1 was never described
+    described = Faceset(tmp_path, replace(META, person=0), ()).person_descriptor()
+    assert described is not None
+    np.testing.assert_allclose(described, np.full(128, 0.1), atol=1e-6)

@@ -1,7 +1,7 @@
 """Trace the lightness under the eyes through a mesh swap, stage by stage (see BENCHMARKS.md
 "Dark patches under the eyes traced" under Realism).
 
-    python tools/under_eye_trace.py SOURCE TARGET FRAME [lift=0|1] [eyes=0|1]
+    python tools/under_eye_trace.py SOURCE TARGET FRAME [lift=0|1] [eyes=0|1] [line=nose]
 
 Runs `python -m facedub swap --engine mesh` (the output in a temporary folder) and keeps, at
 the target face FRAME (0-based), the source crops blended there (as on disk and after the
@@ -11,7 +11,8 @@ each it prints CIELAB L along a line from the lower lid's middle (landmark 145, 
 the cheek beside the mouth (207, 427), at tenths 0.1 ... 1.0 of the way, less the value at
 1.0: a dark patch under the eye is a run of negative numbers. Side R is the person's right
 (the viewer's left). `lift=0` / `eyes=0` run with the engine's light lift / the source's
-own eyes off.
+own eyes off. `line=nose`: the lines run from the nose ridge (195) over each flank to the
+cheek beside the nose (50, 280) instead (a stripe beside the nose).
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ import cv2
 import numpy as np
 
 LINES = {"R": (145, 207), "L": (374, 427)}  # lower lid middle -> cheek, per side
+NOSE_LINES = {"R": (195, 50), "L": (195, 280)}  # nose ridge -> cheek beside the nose
 STEPS = np.linspace(0.1, 1.0, 10)
 
 
-def lightness_line(rgb: np.ndarray, landmarks: np.ndarray, side: str) -> np.ndarray:
-    """(10,) CIELAB L of `rgb` (S, S, 3) uint8 along the lid-to-cheek line of `side`,
-    lightly blurred (pores are not a patch), less its value at the cheek end."""
+def lightness_line(rgb: np.ndarray, landmarks: np.ndarray, side: str,
+                   lines: dict[str, tuple[int, int]] = LINES) -> np.ndarray:
+    """(10,) CIELAB L of `rgb` (S, S, 3) uint8 along the line of `side` in `lines`
+    (from the lid or the nose ridge to the cheek), lightly blurred (pores are not a
+    patch), less its value at the cheek end."""
     lab = cv2.cvtColor(rgb[..., :3].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     lightness = cv2.GaussianBlur(lab[..., 0], (0, 0), rgb.shape[0] / 200)
-    start, end = (np.asarray(landmarks)[index, :2] for index in LINES[side])
+    start, end = (np.asarray(landmarks)[index, :2] for index in lines[side])
     points = np.round(start + STEPS[:, None] * (end - start)).astype(int)
     values = lightness[points[:, 1], points[:, 0]]
     relative: np.ndarray = values - values[-1]
@@ -106,11 +110,13 @@ def record(source: Path, target: Path, frame: int, options: dict[str, str]
 def main(argv: list[str]) -> None:
     source, target, frame, *rest = argv
     options = dict(option.split("=", 1) for option in rest)
+    lines = NOSE_LINES if options.pop("line", "") == "nose" else LINES
     stages = record(Path(source), Path(target), int(frame), options)
-    for side in LINES:
-        print(f"side {side}: L along lower lid -> cheek at 0.1 ... 1.0, less the value at 1.0")
+    start = "nose ridge" if lines is NOSE_LINES else "lower lid"
+    for side in lines:
+        print(f"side {side}: L along {start} -> cheek at 0.1 ... 1.0, less the value at 1.0")
         for name, image, landmarks in stages:
-            line = lightness_line(image, landmarks, side)
+            line = lightness_line(image, landmarks, side, lines)
             print(f"  {name:24s}", " ".join(f"{value:+5.1f}" for value in line))
 
 

@@ -136,6 +136,11 @@ class Faceset:
     meta: FacesetMeta
     records: tuple[FaceRecord, ...]
 
+    def person_descriptor(self) -> np.ndarray | None:
+        """The chosen person's mean identity descriptor (128,), None where never described."""
+        return next((person.descriptor for person in self.meta.persons
+                     if person.id == self.meta.person), None)
+
     def faces_of(self, person: int | None = None) -> tuple[FaceRecord, ...]:
         """Records of one person; by default the chosen one."""
         wanted = self.meta.person if person is None else person

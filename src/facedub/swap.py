@@ -170,7 +170,7 @@ def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: Sw
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
     compositor = Compositor(config.composite)
     compositor.learn_glasses(target, faceset, tuple(by_frame.values()))
-    return FrameSwapper(engine, compositor, size, by_frame)
+    return FrameSwapper(engine, compositor, size, by_frame, faceset.person_descriptor())
 
 
 def recorded_settings(config: SwapConfig) -> dict[str, Any]:
@@ -198,8 +198,10 @@ class FrameSwapper:
     a track per shot."""
 
     def __init__(self, engine: SwapEngine, compositor: Compositor, size: int,
-                 by_frame: dict[int, FaceRecord]) -> None:
+                 by_frame: dict[int, FaceRecord], person: np.ndarray | None = None) -> None:
+        """`person`: the chosen target person's mean identity descriptor (TargetFace)."""
         self.engine = engine
+        self.person = person
         self.compositor = compositor
         self.size = size
         self.by_frame = by_frame
@@ -220,7 +222,8 @@ class FrameSwapper:
             in_frame=crop_in_frame(face_from_frame, self.size, (width, height)),
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=record.pose,
-            blendshapes=record.blendshapes, time=frame.time, track=record.track)
+            blendshapes=record.blendshapes, time=frame.time, track=record.track,
+            person=self.person)
         swapped = self.engine.swap_face(target)
         if self.last_frames.get(record.track) == frame.index:
             self.engine.end_track(record.track)

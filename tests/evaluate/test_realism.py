@@ -26,6 +26,7 @@ from facedub.evaluate.realism import (
     used_chroma,
 )
 from facedub.evaluate.sheet import SheetKeeper
+from facedub.evaluate.stubble import dark_texture
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
@@ -33,7 +34,7 @@ from facedub.faces.regions import mesh_regions
 SIZE = 256
 # Below these an untouched or recompressed crop must stay; a painted artifact must exceed
 # the "fires" value.
-QUIET = {"invented_colour": 0.002, "blobs": 0.002, "doubled_edges": 0.002,
+QUIET = {"invented_colour": 0.002, "blobs": 0.002, "stubble": 0.002, "doubled_edges": 0.002,
          "sharpness_mismatch": 0.15, "grain_mismatch": 0.45, "tone_vs_neck": 1.0}
 
 
@@ -116,6 +117,32 @@ def test_a_dark_smear_on_the_cheek_is_a_blob(face: Face) -> None:
     painted = cv2.GaussianBlur(painted, (0, 0), 1.0)
     assert blob_share(face.image, painted, face.regions.skin) > 0.004
     assert blob_share(face.image, face.image, face.regions.skin) == 0.0
+
+
+def _stubble(image: np.ndarray, region: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Ginger stubble painted into `region`: a third of its pixels darkened by 8-20 L*
+    and warmed, the way a camera shows hair specks (softened at 0.6 px)."""
+    rng = np.random.default_rng(seed)
+    specks = region & (rng.random(region.shape) < 0.35)
+    lab = _lab(image)
+    lab[specks, 0] -= rng.uniform(8.0, 20.0, int(specks.sum()))
+    lab[specks, 1] += 4.0
+    lab[specks, 2] += 10.0
+    soft: np.ndarray = cv2.GaussianBlur(_rgb(lab), (0, 0), 0.6)
+    return np.where(region[..., None], soft, image)
+
+
+def test_stubble_painted_on_a_smooth_chin_is_dirt_and_the_targets_own_is_not(
+        face: Face) -> None:
+    painted = _stubble(face.image, face.regions.beard)
+    lightness = _lab(face.image)[..., 0]
+    assert face.regions.beard.sum() > 0.05 * face.regions.face.sum()
+    assert dark_texture(lightness, _lab(painted)[..., 0], face.regions.beard) > 0.05
+    assert measure_realism(face.image, painted, face.regions).blobs < 0.002  # unseen there
+    # Stubble the target has itself, shown again (recompressed, or moved by a pixel).
+    own = _lab(painted)[..., 0]
+    again = _lab(np.roll(_recompressed(painted), 1, axis=1))[..., 0]
+    assert dark_texture(own, again, face.regions.beard) < 0.01
 
 
 def test_a_second_lid_line_is_a_doubled_edge(face: Face) -> None:

@@ -199,7 +199,8 @@ class Compositor:
             # Its mean levelled where the face shows (the blend's alpha) on bare skin.
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * skin.bare, relief=relief))
+                shown=mask * skin.bare, relief=relief,
+                under_eyes=skin.under_eyes))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

@@ -79,12 +79,25 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # L units.
 RELIEF_COARSE = 3.0
 RELIEF_LIMIT = 6.0
+# Under the eyes (`SkinWeights.under_eyes`, from the lower lid this many eye-corner
+# distances down): the face's smooth lightness, levelled on the bare skin as `_level` does,
+# may be darker than the target's there by UNDER_EYE_DARK L units, and softly by
+# UNDER_EYE_SOFT more (older-glasses nearer-the-source: 42% on main, 20-30% at 1 L, 25-30%
+# at 2.5 L; main's own runs spread 20-48%).
+UNDER_EYE_DOWN = 0.45
+UNDER_EYE_SIDE = 0.12  # ... and this many to either side (the engine may move the eyes)
+UNDER_EYE_DARK = 2.5
+UNDER_EYE_SOFT = 1.0
+UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its shadow's purple)
+LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
+              (263, 249, 390, 373, 374, 380, 381, 382, 362))
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sigma: float, chroma_detail: float = CHROMA_DETAIL,
                  skin: np.ndarray | None = None, lids: np.ndarray | None = None,
-                 shown: np.ndarray | None = None, relief: float = 0.0) -> np.ndarray:
+                 shown: np.ndarray | None = None, relief: float = 0.0,
+                 under_eyes: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -96,6 +109,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     `SkinWeights.bare`), the result's mean there is moved to the target's (`_level`).
     `relief` in [0, 1]: the share of the face's own lightness band between sigma and
     RELIEF_COARSE sigma that lifts the target's where it is lighter (`_relief`).
+    Where `under_eyes` (S, S) in [0, 1] is given, the result's smooth lightness there,
+    levelled on `shown` (else `mask`), is darker than the target's by at most
+    UNDER_EYE_DARK (+ UNDER_EYE_SOFT, softly) (`_under_eye_lift`), and only
+    UNDER_EYE_CHROMA of the face's chroma detail is kept.
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -128,9 +145,17 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
             face_half, target_half, mask_half, face_low, target_low, sigma * half / size)
+    if under_eyes is not None:
+        target_base = target_base.copy() if target_base is target_low else target_base
+        around = mask_half if shown is None else _resized(shown, half)
+        target_base[..., 0] += _under_eye_lift(
+            face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base[..., 0],
+            limit, _resized(under_eyes, half), around, sigma * half / size)
     # The limit of brighter detail, and the share of chroma detail kept.
     bright = limit
     chroma = np.full_like(limit, chroma_detail)
+    if under_eyes is not None:
+        chroma = chroma - _resized(under_eyes, half) * (1.0 - UNDER_EYE_CHROMA) * chroma
     if lids is not None:
         lids_half = _resized(lids, half)
         bright = limit + lids_half * (LID_BRIGHT - limit)
@@ -190,6 +215,51 @@ def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np
     return limited
 
 
+def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
+                    target_base: np.ndarray, limit: np.ndarray, zone: np.ndarray,
+                    around: np.ndarray, sigma: float) -> np.ndarray:
+    """(s, s) float32 L units (0 or more) to add to `target_base` in the `zone` so that
+    the result's smooth lightness there, levelled on the skin `around` as `_level` will
+    level it, is darker than the target's by at most UNDER_EYE_DARK (+ UNDER_EYE_SOFT).
+
+    A source lit from above has bright cheekbones and nose and dark skin under the eyes;
+    its low-pass (the crop / 16 blur the detail is taken from) carries the bright
+    surroundings, so its under-eye skin is "detail" darker than that. On a target lit
+    flatly the darkness stays whole and reaches over the cheekbone: a greyish bruise
+    (blink-video; BENCHMARKS.md, eleventh round). Compared smoothed at the fine band's
+    scale (the lid crease and lashes pass), over the zones' bounding box only; the level
+    at half this size (a mean needs no more)."""
+    lift = np.zeros_like(zone)
+    rows, columns = np.nonzero(zone > 0.01)
+    if len(rows) == 0:
+        return lift
+    planes = (face, face_base, target, target_base, limit)
+    quarter = max(8, zone.shape[0] // 2)
+    weights = _resized(around, quarter)
+    total = float(weights.sum())
+    everywhere = _darker([_resized(plane, quarter) for plane in planes], blur=0.0)
+    level = float((everywhere * weights).sum()) / total if total >= 1.0 else 0.0
+    fine = sigma / FINE_DIVISOR
+    pad = int(3 * fine) + 1
+    box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
+           slice(max(0, columns.min() - pad), columns.max() + pad + 1))
+    excess = np.maximum(_darker([plane[box] for plane in planes], blur=fine) - level
+                        - UNDER_EYE_DARK, 0.0)
+    lift[box] = zone[box] * (excess - UNDER_EYE_SOFT * np.tanh(excess / UNDER_EYE_SOFT))
+    return lift
+
+
+def _darker(planes: list[np.ndarray], blur: float) -> np.ndarray:
+    """How much darker than the target (both blurred by `blur` pixels, if any) the result
+    of `carry_detail` comes out: the target's base plus the face's limited detail.
+    `planes`: the face, its base, the target, its base and the detail's limit."""
+    face, face_base, target, target_base, limit = planes
+    if blur > 0.0:
+        face, target = _blur(face, blur), _blur(target, blur)
+    darker: np.ndarray = target - (target_base + limit * np.tanh((face - face_base) / limit))
+    return darker
+
+
 def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np.ndarray:
     """(3,) float32: the mean Lab of `result` minus the target's, weighted by `shown`
     (at quarter size: a mean needs no more).
@@ -217,10 +287,12 @@ class SkinWeights:
     """(S, S) float32 weights of a face's skin, soft at their edges. `bare`: 1 on the bare
     skin, 0 on the features (eyes with their lids, brows, nostrils, lips and the upper lip
     between them, grown); `folds`: the same, only in the fold zones beside the nose and
-    mouth (`_fold_zones`), 0 elsewhere."""
+    mouth (`_fold_zones`), 0 elsewhere; `under_eyes`: 1 from each lower lid down over the
+    cheekbone (`_under_eye_zones`), 0 elsewhere (the lids' own skin included)."""
 
     bare: np.ndarray
     folds: np.ndarray
+    under_eyes: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -229,9 +301,9 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
     bare = 1.0 - _features(points, small)
     folds = bare * _fold_zones(points, small)
-    return SkinWeights(
-        bare=cv2.resize(bare, (size, size), interpolation=cv2.INTER_LINEAR),
-        folds=cv2.resize(folds, (size, size), interpolation=cv2.INTER_LINEAR))
+    under_eyes = _under_eye_zones(points, small)
+    return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
+                         for weights in (bare, folds, under_eyes)))
 
 
 def _features(points: np.ndarray, small: int) -> np.ndarray:
@@ -286,6 +358,28 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
         corners = np.array([points[wing], points[wing] + out, points[corner] + out + down,
                             points[corner] + down, points[corner]])
         zones = np.maximum(zones, _hull(corners, size))
+    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    return blurred
+
+
+def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: under each eye, from its lower lid UNDER_EYE_DOWN eye-corner
+    distances down (at right angles to the line through the outer eye corners) and
+    UNDER_EYE_SIDE to either side, soft-edged. The target's landmarks: the mesh engine's
+    face has its eyes moved toward the source's shape (a few per cent of the crop), so
+    the zone reaches past the target's lids."""
+    across = points[263] - points[33]
+    unit = float(np.linalg.norm(across))
+    down = np.array([-across[1], across[0]]) / max(unit, 1e-6)
+    down = down if down[1] > 0 else -down
+    side = across / max(unit, 1e-6) * UNDER_EYE_SIDE * unit
+    zones = np.zeros((size, size), dtype=np.float32)
+    for lid in LOWER_LIDS:
+        lower = points[list(lid)]
+        zones = np.maximum(zones, _hull(np.concatenate(
+            [lower + shift for shift in (side, -side, side + UNDER_EYE_DOWN * unit * down,
+                                         -side + UNDER_EYE_DOWN * unit * down)]), size))
+
     blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
     return blurred
 

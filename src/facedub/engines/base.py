@@ -21,7 +21,9 @@ class TargetFace:
     pixels; `face_from_frame` 2x3; `blendshapes` (52,); `time` in seconds, and `track`, so
     an engine may keep per-track temporal state. `in_frame` (S, S) bool: the crop's pixels
     that lie inside the frame (facedub.faces.geometry.crop_in_frame; None: all of them),
-    the rest being black fill where the frame's edge cuts the face.
+    the rest being black fill where the frame's edge cuts the face. `person`: the target
+    person's mean identity descriptor (128,) over the analysed clip (None: unknown, as
+    live), so an engine can tell another person from the source's own other footage.
     """
 
     image: np.ndarray
@@ -32,6 +34,7 @@ class TargetFace:
     time: float
     track: int
     in_frame: np.ndarray | None = None
+    person: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ blend them. Works from one photo; better from a source video that turns its head
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -33,7 +34,8 @@ from facedub.engines.mesh_mouth import (
     mouth_interior,
     target_lips_share,
 )
-from facedub.engines.mesh_shape import FaceShape
+from facedub.engines.mesh_shape import FaceShape, other_person
+from facedub.engines.mesh_stubble import beard_zone, shaven, source_stubble
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -80,6 +82,10 @@ class MeshEngineConfig:
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
     lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
+    # The target's own skin where the source has stubble or a beard, with the source's
+    # broad lightness (mesh_stubble): on a smooth chin the streamer's ginger stubble read
+    # as dirt round the mouth.
+    shave_source: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
@@ -116,6 +122,7 @@ class MeshEngine:
                             for r in self._records]
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
         self._shape = FaceShape(source_landmarks, self.config.shape)
+        self._person = source.person_descriptor()  # the source's identity (other_person)
         self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
         self._crops: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
         self._decoded: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)  # as on disk, once
@@ -134,6 +141,7 @@ class MeshEngine:
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._stubble: float | None = None  # the source's, judged at the first face
 
     @property
     def facts(self) -> EngineFacts:
@@ -149,7 +157,8 @@ class MeshEngine:
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         size = target.image.shape[0]
-        landmarks = self._shape.moved(target.track, target.face_landmarks)
+        landmarks = self._shape.moved(target.track, target.face_landmarks,
+                                      other_person(self._person, target.person))
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
@@ -185,6 +194,8 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
+        if self.config.shave_source:
+            self._shave(image, target, landmarks, raster)
         # The target itself where it keeps its mouth, reshaped like the source so it moves
         # with the features around it. Its eyes are pasted by the compositor alone (mixed
         # in here too, their share was applied twice: 1 - (1 - s)^2).
@@ -227,6 +238,27 @@ class MeshEngine:
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image,
                            relief=self._shape.share(target.track))
+
+    def _shave(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
+               raster: TargetRaster) -> None:
+        """In place: in the beard zone, as far as the source shows stubble, `image` (S, S,
+        3) float32 takes the target's own skin reshaped to `landmarks`, with the source's
+        broad lightness there (mesh_stubble.shaven)."""
+        if self._stubble is None:
+            self._stubble = source_stubble([partial(self._crop_and_landmarks, index)
+                                            for index in range(len(self._records))])
+        if self._stubble < 0.01:
+            return
+        size = image.shape[0]
+        zone = beard_zone(landmarks, size) * np.float32(self._stubble)
+        box = _bounds(zone > 0.01)
+        reshaped = self._reshaped_target(target, landmarks, raster, size, box)
+        image[box] = shaven(image[box], reshaped, zone[box], size)
+
+    def _crop_and_landmarks(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        record = self._records[index]
+        return (self._source_crop(index),
+                landmarks_in_crop(record.frame_landmarks, record.face_from_frame))
 
     def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int,
                          box: tuple[slice, slice]) -> np.ndarray:

@@ -62,6 +62,17 @@ DEAD_SCALE = 0.05  # in log(size ratio)
 # its own eyes, only their gaze moved.
 DIFFERS_ON = 0.03
 DIFFERS_OFF = 0.02
+# Faces whose mean identity descriptors (dlib, over the source's faces and the target
+# clip) lie this far apart or more are two people, and are moved to the source's shape
+# (and given its relief) whatever their landmarks say: over the cached analyses of the
+# shared set, the same person (split halves, a frame as a photo, other lengths) lies
+# 0.11-0.27 apart, two people 0.53-1.0 (231 pairs of people; Rudd and d18 0.59), so the
+# line sits half way.
+# Landmarks alone took Paul Rudd's photo for d18 in all 40 frames (expr-neutral) and for
+# Elon Musk's small turned GIF face in 23-35 of 35 (occlusion-smoke-hand): nothing moved.
+# The eyes stay the landmarks' call (`differs`): the source's eyes turned to d18's gaze
+# showed Rudd's irises streaked (BENCHMARKS.md, 2026-12-02, eleventh round).
+OTHER_PERSON = 0.4
 # Where they do not differ, nothing is moved: what lies beyond the dead zones there is
 # still noise and held expression (d3's split: her features moved by up to 0.6 px at 256,
 # median over frames, toward her own first half's). The move fades in and out by this share
@@ -145,8 +156,10 @@ class FaceShape:
         for per_track in (self._target_mean, self._differs, self._shares):
             per_track.pop(track, None)
 
-    def moved(self, track: int, landmarks: np.ndarray) -> np.ndarray:
-        """The target's landmarks (478, 3) with its features moved to the source's shape."""
+    def moved(self, track: int, landmarks: np.ndarray, other: bool = False) -> np.ndarray:
+        """The target's landmarks (478, 3) with its features moved to the source's shape.
+        `other`: the two faces are known to be two people (`other_person`), so they are
+        moved however close their shapes (`differs` still reads the shapes alone)."""
         if self._strength <= 0:
             return landmarks
         free, transform = pose_free(landmarks)
@@ -167,7 +180,7 @@ class FaceShape:
                                                        eye_down)
         differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
         self._differs[track] = differs
-        share = self._eased_share(track, 1.0 if differs else 0.0)
+        share = self._eased_share(track, 1.0 if differs or other else 0.0)
         if share <= 0.0:
             return landmarks
         # Each point moves as the features near it do; the oval stays.
@@ -183,6 +196,15 @@ class FaceShape:
         share += float(np.clip(wanted - share, -SAME_FADE_PER_FRAME, SAME_FADE_PER_FRAME))
         self._shares[track] = share
         return share
+
+
+def other_person(source: np.ndarray | None, target: np.ndarray | None) -> bool:
+    """Whether two mean identity descriptors (128,) are of two people (OTHER_PERSON); False
+    where either is unknown (the landmarks then decide)."""
+    if source is None or target is None:
+        return False
+    return bool(np.linalg.norm(np.asarray(source, np.float64) - np.asarray(target, np.float64))
+                >= OTHER_PERSON)
 
 
 def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source: np.ndarray,

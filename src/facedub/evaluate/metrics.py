@@ -147,6 +147,8 @@ METRICS: dict[str, Metric] = {
                               "source's skin uses"),
     "blobs": Metric("dark/bright blobs", "share", "lower", "artifact",
                     "skin covered by blobs the target does not have there"),
+    "stubble": Metric("stubble as dirt", "share", "lower", "artifact",
+                      "beard zone covered by dark fine texture the target does not have"),
     "doubled_edges": Metric("doubled edges", "share", "lower", "artifact",
                             "bands around the kept eyes and mouth holding edges the target "
                             "has nowhere near"),
@@ -211,6 +213,7 @@ class FrameMetrics:
     edge_error: float = NAN
     invented_colour: float = NAN
     blobs: float = NAN
+    stubble: float = NAN
     doubled_edges: float = NAN
     sharpness_mismatch: float = NAN
     grain_mismatch: float = NAN

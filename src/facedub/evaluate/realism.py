@@ -13,6 +13,8 @@ the target's landmarks (`RealismRegions`). Two kinds:
   `blob_share` (dark or bright blobs on the skin the target does not have),
   `doubled_edges` (edges around the kept eye and mouth openings the target does not have,
   nor the source where the output shows the source's own eye: source_openings),
+  `stubble` (dark fine texture in the beard zone the target does not have there:
+  the source's stubble as dirt on a smooth chin, `stubble.dark_texture`),
   `texture_mismatch` (sharpness and grain of the face against its surroundings, relative
   to the target's), `tone_vs_neck` (the face's skin tone against the neck, relative to
   the target's).
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facedub.evaluate.stubble import beard_region, dark_texture
 from facedub.faces.masks import face_mask, polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -54,7 +57,8 @@ class RealismRegions:
     `face`: the face mask (forehead included), eroded a little; `skin`: the face without
     eyes, brows, lips and nostrils; `openings`: bands around the eye openings and the
     mouth, where a swap meets what the target keeps; `surround`: a ring just outside the
-    face; `neck`: below the chin (may be empty when the crop or frame ends there).
+    face; `neck`: below the chin (may be empty when the crop or frame ends there);
+    `beard`: below the nose, round the mouth (not the lips), the chin and jaw.
     """
 
     face: np.ndarray
@@ -62,6 +66,7 @@ class RealismRegions:
     openings: np.ndarray
     surround: np.ndarray
     neck: np.ndarray
+    beard: np.ndarray
 
 
 def realism_regions(face_landmarks: np.ndarray, size: int, valid: np.ndarray
@@ -85,7 +90,8 @@ def realism_regions(face_landmarks: np.ndarray, size: int, valid: np.ndarray
     openings = disc(kept, 3 * unit) & ~disc(kept, 1) & valid
     surround = disc(whole, 4 * unit) & ~disc(whole, unit) & valid
     return RealismRegions(face, skin, openings, surround,
-                          _neck(points, size, whole, unit) & valid)
+                          _neck(points, size, whole, unit) & valid,
+                          beard_region(points, size, valid) & face)
 
 
 @dataclass(frozen=True)
@@ -348,6 +354,7 @@ class Realism:
     edge_error: float
     invented_colour: float
     blobs: float
+    stubble: float
     doubled_edges: float
     sharpness_mismatch: float
     grain_mismatch: float
@@ -355,7 +362,7 @@ class Realism:
 
 
 # Artifact measures (higher is worse), in the order the contact sheet shows them.
-ARTIFACT_MEASURES = ("invented_colour", "blobs", "doubled_edges", "sharpness_mismatch",
+ARTIFACT_MEASURES = ("invented_colour", "blobs", "stubble", "doubled_edges", "sharpness_mismatch",
                      "grain_mismatch", "tone_vs_neck")
 
 
@@ -371,6 +378,7 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
         face_ssim=fit.ssim, face_psnr=fit.psnr, edge_error=fit.edge_error,
         invented_colour=invented_colour(target, swapped, regions.face, source_used),
         blobs=blob_share(target, swapped, regions.skin),
+        stubble=dark_texture(target.lab[..., 0], swapped.lab[..., 0], regions.beard),
         doubled_edges=doubled_edges(target, swapped, regions.openings, source_edges),
         sharpness_mismatch=texture.sharpness, grain_mismatch=texture.grain,
         tone_vs_neck=tone_vs_neck(target, swapped, regions.skin, regions.neck))

@@ -110,7 +110,8 @@ class Summary:
             f"{_num(m('seam_color_excess'))}), gradient excess "
             f"{_num(m('seam_gradient_excess'))} grey/px",
             f"realism: invented colour {_pct(m('invented_colour'))}, blobs "
-            f"{_pct(m('blobs'))}, doubled edges {_pct(m('doubled_edges'))}, sharpness "
+            f"{_pct(m('blobs'))}, stubble {_pct(m('stubble'))}, doubled edges "
+            f"{_pct(m('doubled_edges'))}, sharpness "
             f"{_num(m('sharpness_mismatch'))} / grain {_num(m('grain_mismatch'))} |log2|, "
             f"tone vs neck {_num(m('tone_vs_neck'))} ΔE",
             f"against the target (the ideal output of a self-swap): face SSIM "

@@ -18,6 +18,10 @@ from facedub.faces.mediapipe_offline import FaceLandmarksConnections as _Mesh
 RIGHT_IRIS_CENTER = 468  # the person's right eye, on the image's left
 LEFT_IRIS_CENTER = 473
 NOSE_TIP = 1
+# Where stubble and beards grow, as a closed loop: the jaw from one side to the other,
+# then back along the lower cheeks, beside the nostrils and under the nose.
+BEARD_ZONE = (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
+              288, 361, 411, 425, 426, 327, 2, 98, 206, 205, 187)
 
 
 @dataclass(frozen=True)
