@@ -105,6 +105,28 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert not list(tmp_path.glob("out*"))
 
 
+@pytest.mark.parametrize(("flag", "shaved"), [((), False), (("--shave-source",), True)])
+def test_shaving_the_source_is_asked_for(faces_dir: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         flag: tuple[str, ...], shaved: bool) -> None:
+    """The source's stubble is kept unless `--shave-source` asks for the target's chin
+    (shaving costs the source's identity; BENCHMARKS.md, eleventh round)."""
+    import facedub.engines.registry as registry
+    from facedub.errors import FacedubError
+
+    asked: list[bool] = []
+
+    def opened(name: str, request: registry.EngineRequest) -> registry.SwapEngine:
+        asked.append(request.mesh.shave_source)
+        raise FacedubError("stop here")
+
+    monkeypatch.setattr(registry, "open_engine", opened)
+    photo = faces_dir / "still_biden_frontal.jpg"
+    code, output = _run("swap", "--source", photo, "--target", photo, "-o",
+                        tmp_path / "out.jpg", *flag)
+    assert code == 2 and "stop here" in output and asked == [shaved], output
+
+
 def test_swap_a_photo_through_the_installed_command(faces_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "swapped.jpg"
     command = [sys.executable, "-m", "facedub", "swap",

@@ -84,8 +84,10 @@ class MeshEngineConfig:
     lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
     # The target's own skin where the source has stubble or a beard, with the source's
     # broad lightness (mesh_stubble): on a smooth chin the streamer's ginger stubble read
-    # as dirt round the mouth.
-    shave_source: bool = True
+    # as dirt round the mouth. Off by default: the identity reads the stubble (40 frames,
+    # nearer the source with / without: expr-neutral 42% / 88%, occlusion-mic 15-30 deg
+    # 73% / 86%, blink-video 85% / 100%; BENCHMARKS.md, eleventh round).
+    shave_source: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
