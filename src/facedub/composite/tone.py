@@ -86,6 +86,7 @@ RELIEF_LIMIT = 6.0
 # at 2.5 L; main's own runs spread 20-48%).
 UNDER_EYE_DOWN = 0.45
 UNDER_EYE_SIDE = 0.12  # ... and this many to either side (the engine may move the eyes)
+UNDER_EYE_NOSE_GROW = 1 / 32  # the nose kept out of them grown this share of the crop
 UNDER_EYE_DARK = 2.5
 UNDER_EYE_SOFT = 1.0
 UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its shadow's purple)
@@ -159,7 +160,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if lids is not None:
         lids_half = _resized(lids, half)
         bright = limit + lids_half * (LID_BRIGHT - limit)
-        chroma = chroma + lids_half * (LID_CHROMA - chroma_detail)
+        chroma = chroma + lids_half * (LID_CHROMA - chroma)  # never below 0 under the eyes
     # Upsampled plane by plane: result = target base + limited (face - face base) in L,
     # and target base + chroma * (face - face base) in a and b.
     # The full-size arithmetic runs on contiguous planes: on the interleaved channels
@@ -358,8 +359,17 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
         corners = np.array([points[wing], points[wing] + out, points[corner] + out + down,
                             points[corner] + down, points[corner]])
         zones = np.maximum(zones, _hull(corners, size))
-    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
-    return blurred
+    blurred = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    # Not on the nose nor in the eye openings: the hulls above reach over both (the nose
+    # side 0.6-0.85 on a three-quarter face, the eye opening's lower half 0.5), and there
+    # the lift softened the nose's side shading by up to 10 L. They are taken out after
+    # the softening, grown so that their outlines are about 0 too.
+    regions = mesh_regions()
+    nose = _grown(_hull(points[regions.nose], size), size * UNDER_EYE_NOSE_GROW)
+    for eye in (regions.left_eye, regions.right_eye):
+        nose = np.maximum(nose, _grown(polygon_mask(points[eye], size), size * FEATURE_SOFT))
+    kept: np.ndarray = blurred * (1.0 - _blur(nose, size * FEATURE_SOFT))
+    return kept
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
@@ -380,8 +390,17 @@ def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
             [lower + shift for shift in (side, -side, side + UNDER_EYE_DOWN * unit * down,
                                          -side + UNDER_EYE_DOWN * unit * down)]), size))
 
-    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
-    return blurred
+    blurred = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    # Not on the nose nor in the eye openings: the hulls above reach over both (the nose
+    # side 0.6-0.85 on a three-quarter face, the eye opening's lower half 0.5), and there
+    # the lift softened the nose's side shading by up to 10 L. They are taken out after
+    # the softening, grown so that their outlines are about 0 too.
+    regions = mesh_regions()
+    nose = _grown(_hull(points[regions.nose], size), size * UNDER_EYE_NOSE_GROW)
+    for eye in (regions.left_eye, regions.right_eye):
+        nose = np.maximum(nose, _grown(polygon_mask(points[eye], size), size * FEATURE_SOFT))
+    kept: np.ndarray = blurred * (1.0 - _blur(nose, size * FEATURE_SOFT))
+    return kept
 
 
 def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
