@@ -91,7 +91,7 @@ def test_a_top_lit_sources_under_eye_shadow_is_no_bruise_on_a_flat_lit_target(
     # target's own, and purple (a up, b down).
     assert before[..., 0][under].mean() < -6.0
     assert before[..., 2][under].mean() < -1.2
-    # With them: at most a little darker (4.8 L here, 6.4 with UNDER_EYE_DARK at 5), and
+    # With them: at most a little darker (4.6 L here, 6.4 with UNDER_EYE_DARK at 5), and
     # nearly the target's colour.
     assert after[..., 0][under].mean() > -5.5
     assert abs(after[..., 1][under].mean()) < 0.8
@@ -117,7 +117,7 @@ def test_the_zones_keep_the_target_level_under_a_brighter_relief(
     """The source's relief (brighter cheeks, brow, chin, temples at the band the mesh
     engine's `relief` lifts) brightens the face; the levelling then takes that mean off
     everywhere, the under-eye zones too. The zones' bound counts it in advance, so the
-    under-eye is no darker for it (5.0 L here; 6.2 with the bound measured before the
+    under-eye is no darker for it (4.7 L here; 6.0 with the bound measured before the
     levelling)."""
     crop, landmarks = rudd
     source, under, _ = _top_lit(crop, landmarks)
@@ -129,7 +129,7 @@ def test_the_zones_keep_the_target_level_under_a_brighter_relief(
     lab[..., 0] += 20.0 * broad
     after = (_as_composited(from_lab(lab), crop, landmarks, zones=True, relief=1.0)
              - _as_composited(crop, crop, landmarks, zones=True, relief=1.0))
-    assert after[..., 0][under].mean() > -5.6
+    assert after[..., 0][under].mean() > -5.4
 
 
 @pytest.mark.parametrize("photo", ["still_paul_rudd_frontal_studio.jpg",
@@ -150,7 +150,7 @@ def test_the_zones_keep_off_the_nose_and_the_eye_openings(faces_dir: Path,
     # The bridge, the tip, the sides and wings, and the outline of the nose.
     for point in [*points[[168, 6, 197, 195, 5, 4, 1, 48, 278, 64, 294]],
                   *points[regions.nose], *inside]:
-        assert zones[round(point[1]), round(point[0])] < 0.06
+        assert zones[round(point[1]), round(point[0])] < 0.1
 
 
 def test_the_lids_keep_a_share_of_the_colour_detail_where_the_zones_are_too() -> None:
