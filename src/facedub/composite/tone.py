@@ -81,11 +81,13 @@ RELIEF_COARSE = 3.0
 RELIEF_LIMIT = 6.0
 # Under the eyes (`SkinWeights.under_eyes`, from the lower lid this many eye-corner
 # distances down): the face's smooth lightness, levelled on the bare skin as `_level` does,
-# may be darker than the target's there by UNDER_EYE_DARK L units, and softly by
-# UNDER_EYE_SOFT more (older-glasses nearer-the-source: 42% on main, 20-30% at 1 L, 25-30%
-# at 2.5 L; main's own runs spread 20-48%).
+# may be darker than the target's there by about UNDER_EYE_DARK L units, and softly by
+# UNDER_EYE_SOFT more (an estimate at the fine band's scale: the test's case ends 4.6 L
+# darker). It costs identity: older-glasses nearer-the-source 42% on main, 20-30% at 1 L,
+# 25-30% at 2.5 L, and the margin moved toward the target on 6 of 7 cross pairs.
 UNDER_EYE_DOWN = 0.45
 UNDER_EYE_SIDE = 0.12  # ... and this many to either side (the engine may move the eyes)
+UNDER_EYE_NOSE_GROW = 1 / 32  # the nose kept out of them grown this share of the crop
 UNDER_EYE_DARK = 2.5
 UNDER_EYE_SOFT = 1.0
 UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its shadow's purple)
@@ -159,7 +161,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if lids is not None:
         lids_half = _resized(lids, half)
         bright = limit + lids_half * (LID_BRIGHT - limit)
-        chroma = chroma + lids_half * (LID_CHROMA - chroma_detail)
+        chroma = chroma + lids_half * (LID_CHROMA - chroma)  # never below 0 under the eyes
     # Upsampled plane by plane: result = target base + limited (face - face base) in L,
     # and target base + chroma * (face - face base) in a and b.
     # The full-size arithmetic runs on contiguous planes: on the interleaved channels
@@ -358,30 +360,49 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
         corners = np.array([points[wing], points[wing] + out, points[corner] + out + down,
                             points[corner] + down, points[corner]])
         zones = np.maximum(zones, _hull(corners, size))
-    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
-    return blurred
+    blurred = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    # Not on the nose nor in the eye openings: the hulls above reach over both (the nose
+    # side 0.6-0.85 on a three-quarter face, the eye opening's lower half 0.5), and there
+    # the lift softened the nose's side shading by up to 10 L. They are taken out after
+    # the softening, grown so that their outlines are about 0 too.
+    regions = mesh_regions()
+    nose = _grown(_hull(points[regions.nose], size), size * UNDER_EYE_NOSE_GROW)
+    for eye in (regions.left_eye, regions.right_eye):
+        nose = np.maximum(nose, _grown(polygon_mask(points[eye], size), size * FEATURE_SOFT))
+    kept: np.ndarray = blurred * (1.0 - _blur(nose, size * FEATURE_SOFT))
+    return kept
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: under each eye, from its lower lid UNDER_EYE_DOWN eye-corner
-    distances down (at right angles to the line through the outer eye corners) and
-    UNDER_EYE_SIDE to either side, soft-edged. The target's landmarks: the mesh engine's
-    face has its eyes moved toward the source's shape (a few per cent of the crop), so
-    the zone reaches past the target's lids."""
+    """(s, s) float32: under each eye, from its lower lid's curve UNDER_EYE_DOWN
+    eye-corner distances down (at right angles to the line through the outer eye corners)
+    and UNDER_EYE_SIDE to either side, soft-edged, with the nose and the eye openings
+    kept out. The target's landmarks: the mesh engine's face has its eyes moved toward the
+    source's shape (a few per cent of the crop), so the zone reaches past the target's
+    lids at their sides and below."""
     across = points[263] - points[33]
     unit = float(np.linalg.norm(across))
     down = np.array([-across[1], across[0]]) / max(unit, 1e-6)
     down = down if down[1] > 0 else -down
     side = across / max(unit, 1e-6) * UNDER_EYE_SIDE * unit
-    zones = np.zeros((size, size), dtype=np.float32)
+    zones = np.zeros((size, size), dtype=np.uint8)
     for lid in LOWER_LIDS:
+        # The lid's own curve on top (a hull of it covered the eye opening's lower half).
         lower = points[list(lid)]
-        zones = np.maximum(zones, _hull(np.concatenate(
-            [lower + shift for shift in (side, -side, side + UNDER_EYE_DOWN * unit * down,
-                                         -side + UNDER_EYE_DOWN * unit * down)]), size))
-
-    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
-    return blurred
+        lower = lower[np.argsort(lower @ across)]
+        top = np.concatenate([lower[:1] - side, lower, lower[-1:] + side])
+        outline = np.concatenate([top, top[::-1] + UNDER_EYE_DOWN * unit * down])
+        cv2.fillPoly(zones, [np.round(outline).astype(np.int32)], 1)
+    blurred = _blur(zones.astype(np.float32), size * FEATURE_SOFT * 2)
+    # Not on the nose nor in the eye openings, which the softening reaches: there the
+    # lift softened the nose's side shading by up to 10 L (its side was at 0.6-0.85 on a
+    # three-quarter face). The nose is grown so that its outline is about 0 too.
+    regions = mesh_regions()
+    nose = _grown(_hull(points[regions.nose], size), size * UNDER_EYE_NOSE_GROW)
+    for eye in (regions.left_eye, regions.right_eye):
+        nose = np.maximum(nose, polygon_mask(points[eye], size))
+    kept: np.ndarray = blurred * (1.0 - _blur(nose, size * FEATURE_SOFT / 2))
+    return kept
 
 
 def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
