@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from facedub.extract import extract
@@ -84,3 +85,20 @@ def short_clip(faces_dir: Path,
         return cache[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def aligned_face() -> Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]:
+    """`aligned_face(image, size)`: the image's one face aligned at `size` ("whole"
+    coverage): its crop and its landmarks in crop pixels."""
+    from facedub.faces.align import align_face
+    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+
+    def aligned(image: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        with FaceAnalyser(max_faces=1, video=False,
+                          model_path=resolve_landmarker_model()) as analyser:
+            found = analyser.analyse(image, 0.0)
+        face = align_face(image, found[0].landmarks, size, "whole")
+        return face.image, face.face_landmarks
+
+    return aligned

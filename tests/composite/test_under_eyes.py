@@ -7,6 +7,7 @@ cheekbones stay."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -16,28 +17,18 @@ import pytest
 from facedub import media
 from facedub.composite.color import from_lab, to_lab
 from facedub.composite.tone import carry_detail, lid_weights, skin_weights
-from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 
 SIZE = 256
-
-
-def _aligned(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The photo's face, aligned: crop and landmarks."""
-    image = media.read_photo(path)
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        found = analyser.analyse(image, 0.0)
-    aligned = align_face(image, found[0].landmarks, SIZE, "whole")
-    return aligned.image, aligned.face_landmarks
+Aligner = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 @pytest.fixture(scope="module")
-def rudd(faces_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def rudd(faces_dir: Path, aligned_face: Aligner) -> tuple[np.ndarray, np.ndarray]:
     """Paul Rudd's studio portrait (soft, frontal light)."""
-    return _aligned(faces_dir / "still_paul_rudd_frontal_studio.jpg")
+    return aligned_face(media.read_photo(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+                        SIZE)
 
 
 def _blob(centre: np.ndarray, radius: float) -> np.ndarray:
@@ -136,11 +127,12 @@ def test_the_zones_keep_the_target_level_under_a_brighter_relief(
                                    "still_angelina_jolie_threequarter.jpg",
                                    "still_kit_harington_turned.jpg"])
 def test_the_zones_keep_off_the_nose_and_the_eye_openings(faces_dir: Path,
+                                                          aligned_face: Aligner,
                                                           photo: str) -> None:
     """Frontal, three-quarter and turned: the zones' hulls reached the nose's side (0.6
     to 0.85), its tip and bridge, and the lower half of each eye opening (0.4-0.56),
     softening the nose's side shading by up to 10 L."""
-    _, landmarks = _aligned(faces_dir / photo)
+    _, landmarks = aligned_face(media.read_photo(faces_dir / photo), SIZE)
     zones = skin_weights(landmarks, SIZE).under_eyes
     points = landmarks[:, :2]
     regions = mesh_regions()

@@ -3,6 +3,7 @@ photo cut by its border are not clean source pixels; cheeks and features are."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +11,11 @@ import pytest
 
 from facedub import media
 from facedub.engines.mesh_clean import clean_weights
-from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
 SIZE = 256
-
-
-def _aligned(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        found = analyser.analyse(image, 0.0)
-    aligned = align_face(image, found[0].landmarks, SIZE, "whole")
-    return aligned.image, aligned.face_landmarks
+Aligner = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +23,9 @@ def kit(faces_dir: Path) -> np.ndarray:
     return media.read_photo(faces_dir / "still_kit_harington_turned.jpg")
 
 
-def test_hair_over_the_forehead_is_left_out_and_the_face_kept(kit: np.ndarray) -> None:
-    crop, landmarks = _aligned(kit)
+def test_hair_over_the_forehead_is_left_out_and_the_face_kept(kit: np.ndarray,
+                                                               aligned_face: Aligner) -> None:
+    crop, landmarks = aligned_face(kit, SIZE)
     weights = clean_weights(crop, landmarks)
     points = np.round(landmarks[:, :2]).astype(int)
     for cheek_or_nose in (205, 425, 1, 4):
@@ -47,13 +41,14 @@ def test_hair_over_the_forehead_is_left_out_and_the_face_kept(kit: np.ndarray) -
     assert curls.sum() > 500 and weights[curls].mean() < 0.3
 
 
-def test_outside_a_photo_cut_by_its_border_is_not_clean(kit: np.ndarray) -> None:
+def test_outside_a_photo_cut_by_its_border_is_not_clean(kit: np.ndarray,
+                                                        aligned_face: Aligner) -> None:
     with FaceAnalyser(max_faces=1, video=False,
                       model_path=resolve_landmarker_model()) as analyser:
         frame_landmarks = analyser.analyse(kit, 0.0)[0].landmarks
     cut_x = int(frame_landmarks[234, 0] + 0.3 * (frame_landmarks[1, 0] - frame_landmarks[234, 0]))
     cut = np.ascontiguousarray(kit[:, cut_x:])  # the photo ends inside the left cheek
-    crop, landmarks = _aligned(cut)
+    crop, landmarks = aligned_face(cut, SIZE)
     weights = clean_weights(crop, landmarks)
     outside = crop.max(axis=2) == 0
     assert outside.any() and weights[outside].max() == 0.0
@@ -62,11 +57,11 @@ def test_outside_a_photo_cut_by_its_border_is_not_clean(kit: np.ndarray) -> None
 
 
 def test_hair_past_a_turned_faces_far_cheek_is_left_out_and_the_beard_kept(
-        kit: np.ndarray) -> None:
+        kit: np.ndarray, aligned_face: Aligner) -> None:
     """Kit Harington looks to the left of the photo: his curls hang just past the outline
     of his far cheek, where the warp onto a frontal target reads the far cheek from (on
     main they were clean, 0.996, and became a grey band down the swapped cheek)."""
-    crop, landmarks = _aligned(kit)
+    crop, landmarks = aligned_face(kit, SIZE)
     weights = clean_weights(crop, landmarks)
     points = np.round(landmarks[:, :2]).astype(int)
     beside = np.zeros((SIZE, SIZE), dtype=bool)  # nose tip down to the jaw corner
