@@ -360,17 +360,8 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
         corners = np.array([points[wing], points[wing] + out, points[corner] + out + down,
                             points[corner] + down, points[corner]])
         zones = np.maximum(zones, _hull(corners, size))
-    blurred = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
-    # Not on the nose nor in the eye openings: the hulls above reach over both (the nose
-    # side 0.6-0.85 on a three-quarter face, the eye opening's lower half 0.5), and there
-    # the lift softened the nose's side shading by up to 10 L. They are taken out after
-    # the softening, grown so that their outlines are about 0 too.
-    regions = mesh_regions()
-    nose = _grown(_hull(points[regions.nose], size), size * UNDER_EYE_NOSE_GROW)
-    for eye in (regions.left_eye, regions.right_eye):
-        nose = np.maximum(nose, _grown(polygon_mask(points[eye], size), size * FEATURE_SOFT))
-    kept: np.ndarray = blurred * (1.0 - _blur(nose, size * FEATURE_SOFT))
-    return kept
+    blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
+    return blurred
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
