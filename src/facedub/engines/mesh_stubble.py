@@ -1,7 +1,9 @@
-"""The source's stubble is not carried onto the target. Warped onto a smooth chin, a
-ginger or dark stubble read as dirt round the mouth (a brown moustache band above the
-lip, a mottled chin) in every frame. Stubble and beard are hair, like hair over the
-forehead (mesh_clean): not the face's shape, so not the identity the swap carries.
+"""The source's stubble left behind, when asked for (`--shave-source`). Warped onto a
+smooth chin, a ginger or dark stubble read as dirt round the mouth (a brown moustache
+band above the lip, a mottled chin) in every frame. Stubble and beard are hair, like
+hair over the forehead (mesh_clean), but face recognisers read them as the person:
+shaved swaps were nearer the source less often on every shaved pair (BENCHMARKS.md,
+eleventh round), so the mesh engine shaves only when asked.
 
 A source face's stubble is judged once from its own crop: the share of fine dark specks
 in its beard zone (below the nose, round the mouth, the chin and jaw) beyond that on its
