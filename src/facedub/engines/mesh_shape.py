@@ -13,7 +13,8 @@ toward the source person's own 3D shape:
    moment, even one held for a second, is not mistaken for its shape).
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
-   blink) is kept. The mouth is left to the target: its shape is mostly expression.
+   blink) is kept. The mouth is left to the target: its shape is mostly expression;
+   only its width follows the eyes' distance (`MOUTH_WIDTH_LIMITS`).
    A brow's height over its eye is partly expression (browDown, browInnerUp and
    browOuterUp are read from it): from a single photo a brow is not lowered toward its
    eye beyond the eye's own move (a shouting photo's held brows made every frame of a
@@ -87,6 +88,15 @@ SAME_FADE_PER_FRAME = 0.1
 # for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
 # headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
 PHOTO_FACES = 10
+# The mouth's width is scaled by the source's eye distance over the target's (pose-free,
+# the target's running mean), within these limits, so it keeps the target's width against
+# the eyes. The blendshape model reads a smile from a mouth wide against the eyes, and the
+# output's eyes read at the source person's distance whatever the eyes' move (their
+# texture: the shouting photo's eyes sit 0.949 of d10's apart, the landmarker read its
+# swaps 0.93-0.97, the move's dead zone takes them only to 0.975): d10's own mouth then
+# read as a smile on a quarter of the frames (landmark swaps: the eyes' positions and the
+# lips were most of the excess, the eyes' own outline nothing).
+MOUTH_WIDTH_LIMITS = (0.85, 1.15)
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ class FaceShape:
         template = face_template()
         self._fade = _oval_fade(template)
         self._follow = _follow_weights(template, self._features)
+        self._mouth_follow = _mouth_weights(template, self._features)
+        self._source_eyes = _eye_distance(self._source)
         self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
         self._differs: dict[int, bool] = {}
         self._shares: dict[int, float] = {}  # per track: how much of the move is made
@@ -187,6 +199,8 @@ class FaceShape:
             return landmarks
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
+        displacement += self._mouth_follow[:, None] * _mouth_width_move(free, mean,
+                                                                         self._source_eyes)
         displacement *= (self._fade * self._strength * share)[:, None]
         offset = displacement @ transform[:3, :3].T
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
@@ -266,3 +280,37 @@ def _oval_fade(template: np.ndarray) -> np.ndarray:
     distance = np.linalg.norm(template[:, None, :2] - oval[None, :, :], axis=2).min(axis=1)
     fade: np.ndarray = np.clip(distance / OVAL_RAMP, 0.0, 1.0)
     return fade
+
+
+def _lips() -> np.ndarray:
+    regions = mesh_regions()
+    return np.unique(np.concatenate([regions.lips_outer, regions.lips_inner]))
+
+
+def _eye_distance(shape: np.ndarray) -> float:
+    """The distance of the eyes' centres in a pose-free shape (478, 3), template units."""
+    regions = mesh_regions()
+    left = shape[regions.left_eye, :2].mean(axis=0)
+    return float(np.linalg.norm(left - shape[regions.right_eye, :2].mean(axis=0)))
+
+
+def _mouth_width_move(free: np.ndarray, mean: np.ndarray, source_eyes: float) -> np.ndarray:
+    """(478, 3) displacement, template units: the points' x scaled about the lips' centre
+    by the source's eye distance over the target's mean one (`MOUTH_WIDTH_LIMITS`)."""
+    ratio = float(np.clip(source_eyes / max(_eye_distance(mean), 1e-6), *MOUTH_WIDTH_LIMITS))
+    move = np.zeros_like(free)
+    move[:, 0] = (free[:, 0] - free[_lips(), 0].mean()) * (ratio - 1.0)
+    return move
+
+
+def _mouth_weights(template: np.ndarray, features: Sequence[_Feature]) -> np.ndarray:
+    """(478,): how much each point follows the mouth's width: the lips wholly, others by
+    Gaussian distance to the nearest lip point; not the other features' own points."""
+    lips = _lips()
+    points = template[:, :2]
+    distance = np.linalg.norm(points[:, None, :] - points[None, lips, :], axis=2).min(axis=1)
+    weights: np.ndarray = np.exp(-0.5 * (distance / FOLLOW_SIGMA) ** 2)
+    for feature in features:
+        weights[feature.points] = 0.0
+    weights[lips] = 1.0
+    return weights
