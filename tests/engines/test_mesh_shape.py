@@ -161,6 +161,24 @@ def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
 
 
+@pytest.mark.parametrize("share", [-0.06, 0.06])
+def test_the_mouth_keeps_its_width_against_the_sources_eye_distance(share: float) -> None:
+    """The blendshape model reads a smile from a mouth wide against the eyes: with eyes
+    6% closer (the shouting photo's against d10's) the target's mouth, left as wide as it
+    was, read as a smile. Its width follows the whole ratio (not only the eyes' move,
+    which stops short of it), its height stays, and the oval stays."""
+    target = template_in_crop(SIZE, "whole")
+    source = _wide_eyed(target, share)
+    moved = FaceShape([source]).moved(0, target, other=True)  # within the dead zones
+    ratio = _eye_distance(source) / _eye_distance(target)
+    width = float(moved[291, 0] - moved[61, 0]) / float(target[291, 0] - target[61, 0])
+    assert width == pytest.approx(ratio, abs=0.005)
+    height = float(moved[17, 1] - moved[0, 1]) / float(target[17, 1] - target[0, 1])
+    assert height == pytest.approx(1.0, abs=0.005)
+    regions = mesh_regions()
+    assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
+
+
 def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:
     """A photo's brows held low (0.12 eye distances, the shouting photo's against d10's)
     do not lower the target's, which the move used to do by about 0.1; a video's median
