@@ -179,6 +179,21 @@ def test_the_mouth_keeps_its_width_against_the_sources_eye_distance(share: float
     assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
 
 
+def test_the_mouth_follows_this_frames_eyes_not_the_tracks_mean() -> None:
+    """d10's eyes read up to 4% further apart than her mean while she looks hard aside:
+    against the running mean her mouth was left too wide for those eyes there."""
+    target = template_in_crop(SIZE, "whole")
+    source = _wide_eyed(target, -0.06)
+    shape = FaceShape([source])
+    for _ in range(60):
+        shape.moved(0, target, other=True)
+    aside = _wide_eyed(target, 0.04)
+    moved = shape.moved(0, aside, other=True)
+    ratio = _eye_distance(source) / _eye_distance(aside)
+    width = float(moved[291, 0] - moved[61, 0]) / float(aside[291, 0] - aside[61, 0])
+    assert width == pytest.approx(ratio, abs=0.005)
+
+
 def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:
     """A photo's brows held low (0.12 eye distances, the shouting photo's against d10's)
     do not lower the target's, which the move used to do by about 0.1; a video's median

@@ -88,14 +88,17 @@ SAME_FADE_PER_FRAME = 0.1
 # for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
 # headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
 PHOTO_FACES = 10
-# The mouth's width is scaled by the source's eye distance over the target's (pose-free,
-# the target's running mean), within these limits, so it keeps the target's width against
-# the eyes. The blendshape model reads a smile from a mouth wide against the eyes, and the
-# output's eyes read at the source person's distance whatever the eyes' move (their
-# texture: the shouting photo's eyes sit 0.949 of d10's apart, the landmarker read its
-# swaps 0.93-0.97, the move's dead zone takes them only to 0.975): d10's own mouth then
-# read as a smile on a quarter of the frames (landmark swaps: the eyes' positions and the
-# lips were most of the excess, the eyes' own outline nothing).
+# The mouth's width is scaled by the source's eye distance over the target's in this frame
+# (pose-free), within these limits, so it keeps the target's width against the eyes. The
+# blendshape model reads a smile from a mouth wide against the eyes, and the output's eyes
+# read at the source person's distance whatever the eyes' move (their texture: the
+# shouting photo's eyes sit 0.949 of d10's mean apart, the landmarker read its swaps
+# 0.93-0.97, the move's dead zone takes them only to 0.975): d10's own mouth then read as
+# a smile on a quarter of the frames (landmark swaps: the eyes' positions and the lips were
+# most of the excess, the eyes' own outline nothing). This frame's, not the running mean:
+# d10's eyes read up to 4% further apart than her mean while she looks hard aside, and
+# with the mean her mouth still read as a smile there (shouting pair, 150 frames, smile
+# within 0.1: 93% with the mean, 96% with the frame's; scaled in height too: 91%).
 MOUTH_WIDTH_LIMITS = (0.85, 1.15)
 
 
@@ -199,8 +202,7 @@ class FaceShape:
             return landmarks
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
-        displacement += self._mouth_follow[:, None] * _mouth_width_move(free, mean,
-                                                                         self._source_eyes)
+        displacement += self._mouth_follow[:, None] * _mouth_width_move(free, self._source_eyes)
         displacement *= (self._fade * self._strength * share)[:, None]
         offset = displacement @ transform[:3, :3].T
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
@@ -294,10 +296,11 @@ def _eye_distance(shape: np.ndarray) -> float:
     return float(np.linalg.norm(left - shape[regions.right_eye, :2].mean(axis=0)))
 
 
-def _mouth_width_move(free: np.ndarray, mean: np.ndarray, source_eyes: float) -> np.ndarray:
-    """(478, 3) displacement, template units: the points' x scaled about the lips' centre
-    by the source's eye distance over the target's mean one (`MOUTH_WIDTH_LIMITS`)."""
-    ratio = float(np.clip(source_eyes / max(_eye_distance(mean), 1e-6), *MOUTH_WIDTH_LIMITS))
+def _mouth_width_move(free: np.ndarray, source_eyes: float) -> np.ndarray:
+    """(478, 3) displacement, template units: the points' x of the pose-free target face
+    `free` scaled about the lips' centre by the source's eye distance over this face's
+    (`MOUTH_WIDTH_LIMITS`)."""
+    ratio = float(np.clip(source_eyes / max(_eye_distance(free), 1e-6), *MOUTH_WIDTH_LIMITS))
     move = np.zeros_like(free)
     move[:, 0] = (free[:, 0] - free[_lips(), 0].mean()) * (ratio - 1.0)
     return move
