@@ -13,8 +13,7 @@ toward the source person's own 3D shape:
    moment, even one held for a second, is not mistaken for its shape).
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
-   blink) is kept. The mouth is left to the target: its shape is mostly expression;
-   only its width follows the eyes' distance (`MOUTH_WIDTH_LIMITS`).
+   blink) is kept. The mouth is left to the target: its shape is mostly expression.
    A brow's height over its eye is partly expression (browDown, browInnerUp and
    browOuterUp are read from it): from a single photo a brow is not lowered toward its
    eye beyond the eye's own move (a shouting photo's held brows made every frame of a
@@ -88,23 +87,6 @@ SAME_FADE_PER_FRAME = 0.1
 # for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
 # headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
 PHOTO_FACES = 10
-# The mouth's width is scaled by the source's eye distance over the target's in this frame
-# (pose-free), within these limits, so it keeps the target's width against the eyes. The
-# blendshape model reads a smile from a mouth wide against the eyes, and the output's eyes
-# read at the source person's distance whatever the eyes' move (their texture: the
-# shouting photo's eyes sit 0.949 of d10's mean apart, the landmarker read its swaps
-# 0.93-0.97, the move's dead zone takes them only to 0.975): d10's own mouth then read as
-# a smile on a quarter of the frames (landmark swaps: the eyes' positions and the lips were
-# most of the excess, the eyes' own outline nothing). This frame's, not the running mean:
-# d10's eyes read up to 4% further apart than her mean while she looks hard aside, and
-# with the mean her mouth still read as a smile there (shouting pair, 150 frames, smile
-# within 0.1: 93% with the mean, 96% with the frame's).
-MOUTH_WIDTH_LIMITS = (0.85, 1.15)
-# The mouth's height is scaled by this share of that: narrowed in width alone it read as
-# more open (jawOpen 0.25-0.31 against d10's 0.04-0.16 on a few more frames: mouth
-# agreement 94.7% -> 92.7%, smile 96%); scaled in height as much, the smile came back on
-# more frames (93.3%, mouth 94.0%); half: smile 94.0%, mouth 94.7% as before.
-MOUTH_HEIGHT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -158,8 +140,6 @@ class FaceShape:
         template = face_template()
         self._fade = _oval_fade(template)
         self._follow = _follow_weights(template, self._features)
-        self._mouth_follow = _mouth_weights(template, self._features)
-        self._source_eyes = _eye_distance(self._source)
         self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
         self._differs: dict[int, bool] = {}
         self._shares: dict[int, float] = {}  # per track: how much of the move is made
@@ -207,7 +187,6 @@ class FaceShape:
             return landmarks
         # Each point moves as the features near it do; the oval stays.
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
-        displacement += self._mouth_follow[:, None] * _mouth_width_move(free, self._source_eyes)
         displacement *= (self._fade * self._strength * share)[:, None]
         offset = displacement @ transform[:3, :3].T
         return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
@@ -287,39 +266,3 @@ def _oval_fade(template: np.ndarray) -> np.ndarray:
     distance = np.linalg.norm(template[:, None, :2] - oval[None, :, :], axis=2).min(axis=1)
     fade: np.ndarray = np.clip(distance / OVAL_RAMP, 0.0, 1.0)
     return fade
-
-
-def _lips() -> np.ndarray:
-    regions = mesh_regions()
-    return np.unique(np.concatenate([regions.lips_outer, regions.lips_inner]))
-
-
-def _eye_distance(shape: np.ndarray) -> float:
-    """The distance of the eyes' centres in a pose-free shape (478, 3), template units."""
-    regions = mesh_regions()
-    left = shape[regions.left_eye, :2].mean(axis=0)
-    return float(np.linalg.norm(left - shape[regions.right_eye, :2].mean(axis=0)))
-
-
-def _mouth_width_move(free: np.ndarray, source_eyes: float) -> np.ndarray:
-    """(478, 3) displacement, template units: the points of the pose-free target face
-    `free` scaled about the lips' centre by the source's eye distance over this face's
-    (`MOUTH_WIDTH_LIMITS`), in x wholly and in y by MOUTH_HEIGHT_SHARE of it."""
-    ratio = float(np.clip(source_eyes / max(_eye_distance(free), 1e-6), *MOUTH_WIDTH_LIMITS))
-    move = np.zeros_like(free)
-    centre = free[_lips(), :2].mean(axis=0)
-    move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, MOUTH_HEIGHT_SHARE])
-    return move
-
-
-def _mouth_weights(template: np.ndarray, features: Sequence[_Feature]) -> np.ndarray:
-    """(478,): how much each point follows the mouth's width: the lips wholly, others by
-    Gaussian distance to the nearest lip point; not the other features' own points."""
-    lips = _lips()
-    points = template[:, :2]
-    distance = np.linalg.norm(points[:, None, :] - points[None, lips, :], axis=2).min(axis=1)
-    weights: np.ndarray = np.exp(-0.5 * (distance / FOLLOW_SIGMA) ** 2)
-    for feature in features:
-        weights[feature.points] = 0.0
-    weights[lips] = 1.0
-    return weights
