@@ -197,12 +197,12 @@ class Compositor:
                                             interpolation=cv2.INTER_AREA))
             skin = skin_weights(target.face_landmarks, size)
             lids = lid_weights(target.face_landmarks, size)
-            # Its mean levelled where the face shows (the blend's alpha) on bare skin, not
-            # on hair: its darkness and grey are not the skin's tone.
-            bare = skin.bare if hair is None else skin.bare * (1.0 - hair)
+            # Its mean levelled where the face shows (the blend's alpha) on bare skin, hair
+            # included (left out, blink-video read a little less like the source: margin
+            # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * bare, relief=relief,
+                shown=mask * skin.bare, relief=relief,
                 under_eyes=skin.under_eyes, hair=hair))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":

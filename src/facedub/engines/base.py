@@ -52,7 +52,7 @@ class SwappedFace:
     the target's (`composite.tone.carry_detail`); 0: the target's, as for a face of the
     target's own shape. `hair` (S, S) float32 in [0, 1] or None: where `image`'s darkness
     is hair (the source's stubble, `engines.mesh_stubble`), which the compositor greys as
-    it darkens and leaves out of the skin tone it levels.
+    it darkens (`composite.tone.carry_detail`).
     """
 
     image: np.ndarray
