@@ -239,5 +239,5 @@ def test_a_stubbled_source_on_a_smooth_chin_is_not_browner_than_the_targets_skin
         saturation[stubble] = float(np.median(_saturation(lab[dark])
                                               / _saturation(target_lab[dark])))
     assert saturation["as-is"] > 1.15  # 1.24
-    assert saturation["hair"] < 1.08  # 1.03
-    assert darker["hair"] > 0.8 * darker["as-is"]  # 0.43 against 0.31
+    assert saturation["hair"] < 1.08  # 1.01
+    assert darker["hair"] > 0.8 * darker["as-is"]  # 0.32 against 0.31

@@ -1,9 +1,10 @@
 """The source's stubble on the target's chin, as hair and not as dirt. Warped onto a
 smooth chin, and carried by the compositor as lightness detail on the target's own skin
 colour, a ginger or dark stubble read as dirt round the mouth: a brown-orange moustache
-band, a mottled chin. Its darkness came with the target's skin hue unchanged (darker at
-the same chroma is browner), and half of its colour detail (BENCHMARKS.md, twelfth
-round). Face recognisers read the stubble as the person, so it is not simply left out.
+band, a mottled chin. Its darkness came on the target's skin colour unchanged, and
+darker at the same chroma is brown; the stubble's own hue was not the cause
+(BENCHMARKS.md, twelfth round). Face recognisers read the stubble's darkness as the
+person, so it is not simply left out.
 
 A source face's stubble is judged once from its own crop: the share of fine dark specks
 in its beard zone (below the nose, round the mouth, the chin and jaw) beyond that on its
