@@ -105,26 +105,36 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert not list(tmp_path.glob("out*"))
 
 
-@pytest.mark.parametrize(("flag", "shaved"), [((), False), (("--shave-source",), True)])
-def test_shaving_the_source_is_asked_for(faces_dir: Path, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         flag: tuple[str, ...], shaved: bool) -> None:
-    """The source's stubble is kept unless `--shave-source` asks for the target's chin
-    (shaving costs the source's identity; BENCHMARKS.md, eleventh round)."""
+@pytest.mark.parametrize(("flag", "stubble"), [((), "hair"), (("--stubble", "shave"), "shave"),
+                                             (("--stubble", "as-is"), "as-is")])
+def test_the_sources_stubble_is_hair_unless_asked_otherwise(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        flag: tuple[str, ...], stubble: str) -> None:
+    """The source's stubble is rendered as hair unless `--stubble` asks for the target's
+    chin (shaving costs the source's identity; BENCHMARKS.md, eleventh round) or for the
+    stubble as it is."""
     import facedub.engines.registry as registry
     from facedub.errors import FacedubError
 
-    asked: list[bool] = []
+    asked: list[str] = []
 
     def opened(name: str, request: registry.EngineRequest) -> registry.SwapEngine:
-        asked.append(request.mesh.shave_source)
+        asked.append(request.mesh.stubble)
         raise FacedubError("stop here")
 
     monkeypatch.setattr(registry, "open_engine", opened)
     photo = faces_dir / "still_biden_frontal.jpg"
     code, output = _run("swap", "--source", photo, "--target", photo, "-o",
                         tmp_path / "out.jpg", *flag)
-    assert code == 2 and "stop here" in output and asked == [shaved], output
+    assert code == 2 and "stop here" in output and asked == [stubble], output
+
+
+def test_an_unknown_stubble_mode_is_refused_by_name(faces_dir: Path, tmp_path: Path) -> None:
+    photo = faces_dir / "still_biden_frontal.jpg"
+    code, output = _run("swap", "--source", photo, "--target", photo, "-o",
+                        tmp_path / "out.jpg", "--stubble", "trim")
+    assert code == 2 and "--stubble trim: use one of hair, shave, as-is" in output, output
+    assert not (tmp_path / "out.jpg").exists()
 
 
 def test_swap_a_photo_through_the_installed_command(faces_dir: Path, tmp_path: Path) -> None:

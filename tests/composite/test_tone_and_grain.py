@@ -8,7 +8,7 @@ import numpy as np
 
 from facedub.composite.color import from_lab, masked_blur, to_lab
 from facedub.composite.grain import grain_level, match_grain
-from facedub.composite.tone import RELIEF_LIMIT, carry_detail
+from facedub.composite.tone import HAIR_CHROMA, RELIEF_LIMIT, carry_detail
 
 SIZE = 128
 
@@ -224,3 +224,31 @@ def test_relief_scales_with_the_two_faces_lightness() -> None:
     assert (_rise(carry_detail(to_lab(strong), target, mask, sigma, relief=1.0), mask)
             - _rise(carry_detail(to_lab(strong), target, mask, sigma), mask)
             ) <= RELIEF_LIMIT + 0.5
+
+
+def test_dark_detail_marked_as_hair_is_no_more_saturated_than_the_skin() -> None:
+    """A stubble band on the face (darker, its own skin's colour), carried onto the
+    target: without `hair` it keeps the target's chroma at a lower lightness (brown);
+    with it its chroma per lightness is at most the skin's, never below HAIR_CHROMA of
+    the skin's chroma; the rest of the face, and the band's lightness, are unchanged."""
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    target, face = _skin(180, 3), _skin(190, 4)
+    band = (slice(60, 72), slice(24, 104))
+    face[band] = (face[band] * 0.6).astype(np.uint8)  # the stubble's darkness
+    hair = np.zeros((SIZE, SIZE), dtype=np.float32)
+    hair[48:84, 16:112] = 1.0
+    plain = carry_detail(to_lab(face), to_lab(target), mask, SIZE / 16)
+    greyed = carry_detail(to_lab(face), to_lab(target), mask, SIZE / 16, hair=hair)
+
+    def saturation(lab: np.ndarray) -> float:
+        return float(np.median(np.hypot(lab[..., 1], lab[..., 2]) / lab[..., 0]))
+
+    inner = (slice(63, 69), slice(40, 88))
+    skin = (slice(20, 40), slice(40, 88))
+    assert saturation(plain[inner]) > 1.08 * saturation(plain[skin])  # 1.11
+    assert saturation(greyed[inner]) <= 1.01 * saturation(greyed[skin])
+    chroma = np.hypot(greyed[..., 1], greyed[..., 2])
+    assert float(chroma[inner].min()) >= HAIR_CHROMA * float(np.median(chroma[skin])) - 0.5
+    assert np.allclose(greyed[..., 0], plain[..., 0])
+    outside = hair == 0
+    assert np.allclose(greyed[outside], plain[outside])

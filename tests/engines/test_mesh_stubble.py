@@ -1,6 +1,7 @@
 """engines/mesh_stubble.py on real faces: a source's stubble or beard is found, a smooth
 chin is not, and the mesh engine shows the target's own chin where the source has
-stubble (the streamer's ginger stubble read as dirt round d18's mouth, issue 9)."""
+stubble: as hair by default, the target's own chin when asked (the streamer's ginger
+stubble read as dirt round d18's mouth, issue 9)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from facedub import media
+from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_stubble import (
@@ -19,7 +21,9 @@ from facedub.engines.mesh_stubble import (
     beard_zone,
     shaved,
     shaven,
+    skin_around,
     source_stubble,
+    stubble_as_hair,
     stubble_share,
 )
 from facedub.evaluate.stubble import beard_region, dark_texture
@@ -92,7 +96,7 @@ def test_the_beard_zone_is_below_the_nose_round_the_lips_not_on_them(
     assert zone[cv2.erode(lips.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0].max() < 0.1
 
 
-def test_the_engine_shows_the_targets_own_chin_where_the_source_has_stubble(
+def test_the_engine_shows_the_targets_own_chin_when_asked_to_shave(
         extracted: Callable[..., Faceset], smooth_chin: TargetFace) -> None:
     """Kit Harington's stubble beard onto d18's shaven chin: without the step its dark
     strands cover a third of the chin and upper lip (0.33); with it 0.04, what is left
@@ -102,12 +106,12 @@ def test_the_engine_shows_the_targets_own_chin_where_the_source_has_stubble(
     lightness = _lightness(target.image)
     beard = beard_region(target.face_landmarks, CROP, np.ones((CROP, CROP), dtype=bool))
     dirt = {}
-    for shave in (False, True):
-        engine = MeshEngine(source, MeshEngineConfig(shave_source=shave))
+    for stubble in ("as-is", "shave"):
+        engine = MeshEngine(source, MeshEngineConfig(stubble=stubble))
         face = engine.swap_face(target)
-        dirt[shave] = dark_texture(lightness, _lightness(face.image), beard)
-    assert dirt[False] > 0.2
-    assert dirt[True] < 0.08
+        dirt[stubble] = dark_texture(lightness, _lightness(face.image), beard)
+    assert dirt["as-is"] > 0.2
+    assert dirt["shave"] < 0.08
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:
@@ -139,3 +143,101 @@ def test_shaving_keeps_the_sources_broad_relief_and_little_of_its_beards_shadow(
     assert float(np.std(grey[36:44] - cv2.GaussianBlur(grey, (0, 0), 2.0)[36:44])) < 3.0
     # Where the weight is 0 the face is untouched.
     assert np.array_equal(shaven(face, target, np.zeros((size, size), np.float32), size), face)
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    lab: np.ndarray = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0,
+                                   cv2.COLOR_RGB2LAB)
+    return lab
+
+
+def _saturation(lab: np.ndarray) -> np.ndarray:
+    """Chroma per lightness: darker skin at the same chroma (brown) reads higher."""
+    saturation: np.ndarray = np.hypot(lab[..., 1], lab[..., 2]) / np.maximum(lab[..., 0], 1.0)
+    return saturation
+
+
+def test_stubble_as_hair_keeps_its_darkness_and_specks_on_the_skins_colour() -> None:
+    """A warped source face: skin, and in the zone a darker, more saturated ginger band
+    with dark specks in it and a lighter ginger patch below. As hair: the band's broad
+    darkness and its specks stay (the identity reads them), its colour is the skin's (no
+    ginger: the compositor greys the darkness as hair); the light patch keeps its
+    lightness (a lit chin's relief) with the skin's hue. Nothing changes outside the
+    zone."""
+    size = 128
+    rng = np.random.default_rng(2)
+    skin_rgb = np.array([205.0, 160.0, 135.0], dtype=np.float32)
+    face = np.tile(skin_rgb, (size, size, 1)).astype(np.float32)
+    face += rng.normal(0.0, 1.5, (size, size, 1)).astype(np.float32)
+    rows = np.arange(size)[:, None] * np.ones((1, size))
+    band = (rows >= 60) & (rows < 80)
+    face[band] = np.array([165.0, 110.0, 70.0], dtype=np.float32)  # ginger-brown band
+    specks = band & (rng.random((size, size)) < 0.25)
+    face[specks] -= 45.0
+    patch = (rows >= 96) & (rows < 112)
+    face[patch] = np.array([230.0, 170.0, 120.0], dtype=np.float32)  # lit ginger hairs
+    zone = (rows >= 56).astype(np.float32)
+    skin = (rows < 48).astype(np.float32)
+    result = stubble_as_hair(face, zone, skin, size)
+    before, after, skin_lab = _lab(face), _lab(result), _lab(skin_rgb[None, None])[0, 0]
+    inner = band & (rows >= 64) & (rows < 76)
+    # The band's darkness (24 L* below the skin) stays, within 2.5 L* (what lies between
+    # its specks is no more than LIGHTER_SPECKS above them), and so do its specks.
+    assert skin_lab[0] - float(np.mean(before[inner, 0])) > 20.0
+    assert abs(float(np.mean(after[inner, 0] - before[inner, 0]))) < 2.5
+    speckled = inner & specks
+    assert float(np.mean(after[speckled, 0]) - np.mean(after[inner & ~specks, 0])) < -10.0
+    # Its colour: the skin's hue, and about its chroma per lightness (the input's band:
+    # another hue, twice as saturated).
+    def hue(lab: np.ndarray) -> np.ndarray:
+        angle: np.ndarray = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+        return angle
+
+    assert float(np.median(np.abs(hue(before[inner]) - hue(skin_lab)))) > 4.0
+    assert float(np.abs(hue(after[inner]) - hue(skin_lab)).max()) < 2.0
+    assert float(np.median(_saturation(before[inner]))) > 1.8 * float(_saturation(skin_lab))
+    assert float(_saturation(after[inner]).max()) < 1.15 * float(_saturation(skin_lab))
+    lit = patch & (rows >= 100) & (rows < 108)
+    assert abs(float(np.median(after[lit, 0] - before[lit, 0]))) < 1.0
+    assert float(np.abs(hue(after[lit]) - hue(skin_lab)).max()) < 2.0
+    assert float(np.median(np.abs(hue(before[lit]) - hue(skin_lab)))) > 4.0
+    outside = zone == 0
+    assert np.array_equal(result[outside], face[outside])
+
+
+def test_the_skin_colour_is_taken_between_the_lower_lids_and_the_beard_zone(
+        smooth_chin: TargetFace) -> None:
+    landmarks = smooth_chin.face_landmarks
+    zone = beard_zone(landmarks, CROP)
+    skin = skin_around(landmarks, zone)
+    points = np.round(landmarks[:, :2]).astype(int)
+    for bare in (50, 280, 195):  # the cheeks, the nose's bridge
+        x, y = points[bare]
+        assert skin[y, x] == 1.0, bare
+    for kept_out in (159, 386, 105, 18, 152):  # the eyes, a brow, below the lip, the chin
+        x, y = points[kept_out]
+        assert skin[y, x] == 0.0, kept_out
+
+
+def test_a_stubbled_source_on_a_smooth_chin_is_not_browner_than_the_targets_skin(
+        extracted: Callable[..., Faceset], smooth_chin: TargetFace) -> None:
+    """Kit Harington's stubble beard onto d18's shaven chin, through the compositor: as
+    it is, its darkness arrives on d18's skin tone with the skin's chroma (brown: where
+    the zone is darker than d18's skin, 1.24 times its chroma per lightness there); as
+    hair about the skin's, with the beard's darkness (what the identity reads) kept."""
+    source = extracted(BEARDED, max_frames=1, crop_size=CROP)
+    target = smooth_chin
+    beard = beard_region(target.face_landmarks, CROP, np.ones((CROP, CROP), dtype=bool))
+    target_lab = cv2.GaussianBlur(_lab(target.image.astype(np.float32)), (0, 0), CROP / 64)
+    darker, saturation = {}, {}
+    for stubble in ("as-is", "hair"):
+        engine = MeshEngine(source, MeshEngineConfig(stubble=stubble))
+        face = Compositor(CompositeConfig()).composite(target, engine.swap_face(target))
+        lab = cv2.GaussianBlur(_lab(face.image.astype(np.float32)), (0, 0), CROP / 64)
+        dark = beard & (lab[..., 0] < target_lab[..., 0] - 4.0)
+        darker[stubble] = float(np.mean(dark[beard]))
+        saturation[stubble] = float(np.median(_saturation(lab[dark])
+                                              / _saturation(target_lab[dark])))
+    assert saturation["as-is"] > 1.15  # 1.24
+    assert saturation["hair"] < 1.08  # 1.01
+    assert darker["hair"] > 0.8 * darker["as-is"]  # 0.32 against 0.31

@@ -136,10 +136,11 @@ def swap(
              "source (--no-source-eyes: always the target's).")] = True,
     keep_target_mouth: Annotated[bool, typer.Option(
         help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
-    shave_source: Annotated[bool, typer.Option(
-        help="Mesh engine: where the source shows stubble, the target's own chin and "
-             "upper-lip skin (no dirt-like specks on a smooth chin; the face reads less "
-             "like the source).")] = False,
+    stubble: Annotated[str, typer.Option(
+        help="Mesh engine, where the source shows stubble: hair (its darkness and specks "
+             "as greyish hair on the target's skin tone) | shave (the target's own chin "
+             "and upper-lip skin; the face reads less like the source) | as-is.")]
+    = "hair",
     crf: Annotated[int, typer.Option(help="H.264 quality: 0 lossless .. 51 worst.")] = 18,
     preset: Annotated[str, typer.Option(
         help="x264 speed preset (ultrafast .. veryslow).")] = "veryfast",
@@ -179,7 +180,7 @@ def swap(
                                   occlusion=occlusion))
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    source_eyes=source_eyes, keep_target_mouth=keep_target_mouth,
-                                   shave_source=shave_source)
+                                   stubble=stubble)
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
                             RichProgress(), refiner)
     key_existed = _signing_key(config.config_dir).exists()

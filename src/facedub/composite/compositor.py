@@ -160,7 +160,7 @@ class Compositor:
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
         face = match_sharpness(swapped.image, target.image, measured)
-        face = self._match_colour(target, face, measured, swapped.relief)
+        face = self._match_colour(target, face, measured, swapped.relief, swapped.hair)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
             state.grain = grain_levels(face, target.image, measured, state.grain)
@@ -181,9 +181,10 @@ class Compositor:
                           occluded=None if occluded is None else occluded.mask)
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray,
-                      relief: float = 0.0) -> np.ndarray:
+                      relief: float = 0.0, hair: np.ndarray | None = None) -> np.ndarray:
         """`face` coloured and lit like the target, both measured inside `mask`; with the
-        "detail" colour, `relief` of the face's own middle-scale lightness kept."""
+        "detail" colour, `relief` of the face's own middle-scale lightness kept, and its
+        darkness greyed as hair where `hair` (SwappedFace.hair) says so."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -196,11 +197,13 @@ class Compositor:
                                             interpolation=cv2.INTER_AREA))
             skin = skin_weights(target.face_landmarks, size)
             lids = lid_weights(target.face_landmarks, size)
-            # Its mean levelled where the face shows (the blend's alpha) on bare skin.
+            # Its mean levelled where the face shows (the blend's alpha) on bare skin, hair
+            # included (left out, blink-video read a little less like the source: margin
+            # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=mask * skin.bare, relief=relief,
-                under_eyes=skin.under_eyes))
+                under_eyes=skin.under_eyes, hair=hair))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

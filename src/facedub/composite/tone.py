@@ -91,6 +91,14 @@ UNDER_EYE_NOSE_GROW = 1 / 32  # the nose kept out of them grown this share of th
 UNDER_EYE_DARK = 2.5
 UNDER_EYE_SOFT = 1.0
 UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its shadow's purple)
+# Where the face's darkness is hair (`hair`, the source's stubble): as the result darkens
+# below the target's base it takes a hair's colour, as far as its lightness says hair
+# covers the skin (a hair's lightness and chroma these shares of the skin's). Carried on
+# the target's chroma, a stubble's darkness was brown: chroma per lightness 1.14-1.20
+# times the target's skin above the upper lip (blink-video, lighting; BENCHMARKS.md,
+# twelfth round). A neutral grey hair (chroma 0) looked ashy, bluish on Obama's skin.
+HAIR_LIGHTNESS = 0.35
+HAIR_CHROMA = 0.3
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 
@@ -99,7 +107,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sigma: float, chroma_detail: float = CHROMA_DETAIL,
                  skin: np.ndarray | None = None, lids: np.ndarray | None = None,
                  shown: np.ndarray | None = None, relief: float = 0.0,
-                 under_eyes: np.ndarray | None = None) -> np.ndarray:
+                 under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None
+                 ) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -115,6 +124,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     levelled on `shown` (else `mask`), is darker than the target's by at most
     UNDER_EYE_DARK (+ UNDER_EYE_SOFT, softly) (`_under_eye_lift`), and only
     UNDER_EYE_CHROMA of the face's chroma detail is kept.
+    Where `hair` (S, S) in [0, 1] is given, the result's colour goes toward grey as far
+    as it is darker than the target's base (`_greyed`).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -186,7 +197,23 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
         scalar[:3] = level
         cv2.subtract(result, scalar, dst=result)
+    if hair is not None:  # after the levelling: its shift of the colour is greyed too
+        keep = _greyed(result[..., 0], smooth[3], hair)
+        result[..., 1] *= keep
+        result[..., 2] *= keep
     return result
+
+
+def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: the share of the colour kept where the `lightness` is
+    below the target's `base` lightness, in the `hair` weight: dark hair over skin
+    (coverage c of hair HAIR_LIGHTNESS as light and HAIR_CHROMA as colourful as the
+    skin) leaves 1 - c (1 - HAIR_CHROMA) of the skin's chroma, so its chroma per
+    lightness is no more than the skin's."""
+    skin = np.maximum(base, 1.0)
+    cover = np.clip((skin - lightness) / (skin * (1.0 - HAIR_LIGHTNESS)), 0.0, 1.0)
+    kept: np.ndarray = 1.0 - hair * cover * (1.0 - HAIR_CHROMA)
+    return kept
 
 
 def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np.ndarray,

@@ -50,7 +50,9 @@ class SwappedFace:
     pastes back (None: `image`). `relief` in [0, 1]: how much of `image`'s own middle-scale
     lightness (its face's relief, its brows' and sockets' tone) the compositor keeps over
     the target's (`composite.tone.carry_detail`); 0: the target's, as for a face of the
-    target's own shape.
+    target's own shape. `hair` (S, S) float32 in [0, 1] or None: where `image`'s darkness
+    is hair (the source's stubble, `engines.mesh_stubble`), which the compositor greys as
+    it darkens (`composite.tone.carry_detail`).
     """
 
     image: np.ndarray
@@ -58,6 +60,7 @@ class SwappedFace:
     kept: np.ndarray | None = None
     kept_image: np.ndarray | None = None
     relief: float = 0.0
+    hair: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

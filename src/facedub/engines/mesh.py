@@ -35,7 +35,15 @@ from facedub.engines.mesh_mouth import (
     target_lips_share,
 )
 from facedub.engines.mesh_shape import FaceShape, other_person
-from facedub.engines.mesh_stubble import beard_zone, shaved, shaven, source_stubble
+from facedub.engines.mesh_stubble import (
+    beard_zone,
+    hair_zone,
+    shaved,
+    shaven,
+    skin_around,
+    source_stubble,
+    stubble_as_hair,
+)
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -64,6 +72,7 @@ MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alo
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 LIPS_SURROUND = 0.2  # mouth widths of skin around the target's lips kept with them
 SHARED_MIN = 0.02  # shared light below which the lifted source is used as it is
+STUBBLE_MODES = ("hair", "shave", "as-is")  # MeshEngineConfig.stubble
 
 
 @dataclass(frozen=True)
@@ -82,12 +91,13 @@ class MeshEngineConfig:
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
     lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
-    # The target's own skin where the source has stubble or a beard, with the source's
-    # broad lightness (mesh_stubble): on a smooth chin the streamer's ginger stubble read
-    # as dirt round the mouth. Off by default: the identity reads the stubble (40 frames,
-    # nearer the source with / without: expr-neutral 42% / 88%, occlusion-mic 15-30 deg
-    # 73% / 86%, blink-video 85% / 100%; BENCHMARKS.md, eleventh round).
-    shave_source: bool = False
+    # What becomes of the source's stubble (mesh_stubble), where it has some: "hair" its
+    # darkness and specks on its own skin colour, greyed as hair by the compositor
+    # (carried as it was, a ginger stubble read as a brown-orange band round the mouth
+    # of a smooth chin); "shave" the target's own chin there (the face reads less like
+    # the source: 40 frames, nearer the source shaved / not: expr-neutral 42% / 88%,
+    # blink-video 85% / 100%; BENCHMARKS.md, eleventh round); "as-is" carried as it is.
+    stubble: str = "hair"
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
@@ -96,6 +106,9 @@ class MeshEngineConfig:
             raise FacedubError("the mesh engine's follow rate must be in (0, 1]")
         if not 0.0 <= self.shape <= 1.0:
             raise FacedubError("the mesh engine's shape strength must be in [0, 1]")
+        if self.stubble not in STUBBLE_MODES:
+            raise FacedubError(f"--stubble {self.stubble}: use one of "
+                               f"{', '.join(STUBBLE_MODES)}")
 
 
 class MeshEngine:
@@ -143,7 +156,7 @@ class MeshEngine:
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._shaved: bool | None = None  # whether the source is, judged at the first face
+        self._stubbled: bool | None = None  # whether the source is, judged at the first face
 
     @property
     def facts(self) -> EngineFacts:
@@ -196,8 +209,8 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
-        if self.config.shave_source:
-            self._shave(image, target, landmarks, raster)
+        hair = (self._restyle_stubble(image, target, landmarks, raster)
+                if self.config.stubble != "as-is" else None)
         # The target itself where it keeps its mouth, reshaped like the source so it moves
         # with the features around it. Its eyes are pasted by the compositor alone (mixed
         # in here too, their share was applied twice: 1 - (1 - s)^2).
@@ -239,23 +252,29 @@ class MeshEngine:
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
                            kept=kept, kept_image=kept_image,
-                           relief=self._shape.share(target.track))
+                           relief=self._shape.share(target.track), hair=hair)
 
-    def _shave(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
-               raster: TargetRaster) -> None:
+    def _restyle_stubble(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
+                         raster: TargetRaster) -> np.ndarray | None:
         """In place: where the source shows stubble (mesh_stubble.shaved), in the beard
-        zone `image` (S, S, 3) float32 takes the target's own skin reshaped to
-        `landmarks`, with the source's broad lightness there (mesh_stubble.shaven)."""
-        if self._shaved is None:
-            self._shaved = shaved(source_stubble([partial(self._crop_and_landmarks, index)
-                                                  for index in range(len(self._records))]))
-        if not self._shaved:
-            return
+        zone of `landmarks` `image` (S, S, 3) float32 takes its stubble as hair
+        (mesh_stubble.stubble_as_hair), or, with `stubble` "shave", the target's own skin
+        reshaped to `landmarks` with the source's broad lightness (mesh_stubble.shaven).
+        Returns the zone where it is hair (`SwappedFace.hair`), else None."""
+        if self._stubbled is None:
+            self._stubbled = shaved(source_stubble([partial(self._crop_and_landmarks, index)
+                                                    for index in range(len(self._records))]))
+        if not self._stubbled:
+            return None
         size = image.shape[0]
         zone = beard_zone(landmarks, size)
         box = _bounds(zone > 0.01)
+        if self.config.stubble == "hair":
+            image[:] = stubble_as_hair(image, zone, skin_around(landmarks, zone), size)
+            return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)
+        return None
 
     def _crop_and_landmarks(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         record = self._records[index]

@@ -1,19 +1,27 @@
-"""The source's stubble left behind, when asked for (`--shave-source`). Warped onto a
-smooth chin, a ginger or dark stubble read as dirt round the mouth (a brown moustache
-band above the lip, a mottled chin) in every frame. Stubble and beard are hair, like
-hair over the forehead (mesh_clean), but face recognisers read them as the person:
-shaved swaps were nearer the source less often on every shaved pair (BENCHMARKS.md,
-eleventh round), so the mesh engine shaves only when asked.
+"""The source's stubble on the target's chin, as hair and not as dirt. Warped onto a
+smooth chin, and carried by the compositor as lightness detail on the target's own skin
+colour, a ginger or dark stubble read as dirt round the mouth: a brown-orange moustache
+band, a mottled chin. Its darkness came on the target's skin colour unchanged, and
+darker at the same chroma is brown; the stubble's own hue was not the cause
+(BENCHMARKS.md, twelfth round). Face recognisers read the stubble's darkness as the
+person, so it is not simply left out.
 
 A source face's stubble is judged once from its own crop: the share of fine dark specks
 in its beard zone (below the nose, round the mouth, the chin and jaw) beyond that on its
 own upper cheeks, and how much darker the zone is than those cheeks. Where a source has
-stubble, the mesh engine shows the target's own skin there, reshaped like the rest of the
-face (a smooth chin stays smooth; a target's own stubble or beard stays its own, and on a
-self-swap that is the ideal output), under the source's broad lightness, kept only so
-much darker than the target's (`shaven`: the identity reads it). A full beard on the
-source goes the same way: its hair would hang past the target's jaw and move with the
-source's chin, not the target's.
+stubble, the mesh engine either
+
+- renders it as hair (`stubble_as_hair`, the default): in the beard zone, the source's
+  own skin colour from its cheeks and nose, darkened where the stubble is (its density
+  and its specks, the lightness the identity reads), and marked as hair, which the
+  compositor greys as it darkens on the target's skin tone and light
+  (`composite.tone`). Or
+- shaves it (`shaven`, asked for): the target's own skin there, reshaped like the rest
+  of the face (a smooth chin stays smooth; a target's own stubble or beard stays its
+  own), under the source's broad lightness, kept only so much darker than the target's.
+  A full beard on the source goes the same way: its hair would hang past the target's
+  jaw. It costs the source's look (shaved swaps were nearer the source less often on
+  every shaved pair, eleventh round).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import numpy as np
 
 from facedub.engines.mesh_mouth import lips_mask
 from facedub.faces.masks import feather
-from facedub.faces.regions import BEARD_ZONE
+from facedub.faces.regions import BEARD_ZONE, mesh_regions
 
 # Upper cheeks, above where stubble grows: the face's own smooth skin.
 CHEEKS = ((50, 101, 118, 117, 123, 36), (280, 330, 347, 346, 352, 266))
@@ -88,6 +96,20 @@ def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:
     return float(share)
 
 
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose's tip
+
+
+def hair_zone(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: the beard `zone` (S, S) less the nostrils (grown a
+    little, soft): their shadow is no hair (greyed, they came out ashy grey on Obama)."""
+    size = zone.shape[0]
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    nostrils = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.float32)
+    soft = feather(nostrils, erode=-max(1, round(size / 64)), blur=max(2, round(size / 64)))
+    result: np.ndarray = zone * (1.0 - soft)
+    return result
+
+
 def beard_zone(landmarks: np.ndarray, size: int) -> np.ndarray:
     """(size, size) float32 in [0, 1]: the beard zone of `landmarks` (478, 2+) in crop
     pixels, grown a little past its outline (stubble reaches up the lower cheeks) and
@@ -134,3 +156,75 @@ def _polygon(points: np.ndarray, size: int, convex: bool) -> np.ndarray:
     else:
         cv2.fillPoly(mask, [outline], 1)
     return mask.astype(bool)
+
+
+# Stubble as hair (`stubble_as_hair`). Lightness in grey levels (0..255).
+SKIN_FILL = 10.0  # the source's skin colour spread into the zone over crop / this (sigma)
+FILL_FLOOR = 1e-4  # skin weight below which the fill leans on the skin's mean colour
+SPECK_SCALE = 64.0  # specks: the source's lightness finer than crop / this (8 px at 512)
+LIGHTER_SPECKS = 7.0  # grey levels specks may be above their surroundings: ginger and
+# blond hairs lit up read as light mottling (the streamer's chin); the dark side is kept
+# whole. Its broad lightness is kept both ways: held to 5 grey levels above the skin as
+# well, the chin's and lip's lit relief went and the swaps read less like the source
+# (lighting: distance to the source 0.540 against 0.518; twelfth round).
+
+
+def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: int
+                    ) -> np.ndarray:
+    """(S, S, 3) float32 RGB 0..255: `face` (the warped source, (S, S, 3) float32) with,
+    as far as `zone` (S, S) in [0, 1], its own skin colour (spread from where `skin`
+    (S, S) in [0, 1] is 1) scaled to its own lightness there: the zone's lightness kept
+    above crop / SPECK_SCALE (the chin's relief, the stubble's density) and its specks
+    below it (the identity reads them), lighter specks at most LIGHTER_SPECKS above their
+    surroundings, and none of the stubble's own hue. The compositor then greys that darkness as hair
+    (`SwappedFace.hair`): it carries the face's lightness detail on the target's skin
+    colour, and darker at the same chroma is brown. Worked on the zone's box only, in
+    RGB (in CIELAB the conversions took 4 times as long)."""
+    result = face.copy()
+    rows, columns = np.nonzero(zone > 0.01)
+    if len(rows) == 0:
+        return result
+    sigma = max(1.0, size / SPECK_SCALE)
+    pad = int(3 * sigma) + 1  # the broad blur sees past the zone's edge as in the whole
+    box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
+           slice(max(0, columns.min() - pad), columns.max() + pad + 1))
+    fill = _skin_fill(face, skin, size / SKIN_FILL)[box]  # (h, w, 3) RGB
+    fill_grey = np.maximum(cv2.cvtColor(fill, cv2.COLOR_RGB2GRAY), 1.0)
+    grey = cv2.cvtColor(face[box], cv2.COLOR_RGB2GRAY)
+    broad = cv2.GaussianBlur(grey, (0, 0), sigma)
+    wanted = broad + np.minimum(grey - broad, LIGHTER_SPECKS)
+    rgb = fill * (np.maximum(wanted, 0.0) / fill_grey)[..., None]
+    result[box] += zone[box][..., None] * (rgb - face[box])
+    return result
+
+
+def _skin_fill(face: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
+    """(S, S, 3) float32: the mean of `face` (S, S, 3) float32 over `skin` (S, S) within
+    about `sigma` pixels of each pixel (a normalised Gaussian blur), the skin's mean
+    where it is further than the blur reaches; made at quarter size (it is smooth)."""
+    size = skin.shape[0]
+    small = max(16, size // 4)
+    shrink = (small, small)
+    skin_small = cv2.resize(skin, shrink, interpolation=cv2.INTER_AREA)
+    face_small = cv2.resize(face, shrink, interpolation=cv2.INTER_AREA)
+    total = float(skin_small.sum())
+    mean = ((face_small * skin_small[..., None]).sum(axis=(0, 1)) / total if total > 0.0
+            else face_small.mean(axis=(0, 1)))
+    scaled = max(0.5, sigma * small / size)
+    spread = cv2.GaussianBlur(skin_small, (0, 0), scaled) + FILL_FLOOR
+    fill = ((cv2.GaussianBlur(face_small * skin_small[..., None], (0, 0), scaled)
+             + FILL_FLOOR * mean) / spread[..., None])
+    result: np.ndarray = cv2.resize(fill, (size, size), interpolation=cv2.INTER_LINEAR)
+    return result
+
+
+def skin_around(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in {0, 1}, S = `zone`'s size: the face's skin below the lower lids
+    and outside the beard `zone` (S, S) (the cheeks and the nose), where the source's
+    own skin colour is taken from for `stubble_as_hair`. `landmarks` (478, 2+) in crop
+    pixels."""
+    size = zone.shape[0]
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    oval = _polygon(points[mesh_regions().face_oval], size, convex=False)
+    below = np.arange(size)[:, None] > float(points[[145, 374], 1].max()) + size / 40
+    return (oval & below & (zone < 0.05)).astype(np.float32)
