@@ -72,8 +72,8 @@ DIFFERS_OFF = 0.02
 # 0.39 and 0.53.
 # Landmarks alone took Paul Rudd's photo for d18 in all 40 frames (expr-neutral) and for
 # Elon Musk's small turned GIF face in 23-35 of 35 (occlusion-smoke-hand): nothing moved.
-# The eyes stay the landmarks' call (`differs`): the source's eyes turned to d18's gaze
-# showed Rudd's irises streaked (BENCHMARKS.md, 2026-12-02, eleventh round).
+# The mesh engine shows such a source's eyes too; their streaks in the eleventh round were
+# the studio's strip lights mirrored in Rudd's irises (`mesh_catchlights`).
 OTHER_PERSON = 0.46
 # Where they do not differ, nothing is moved: what lies beyond the dead zones there is
 # still noise and held expression (d3's split: her features moved by up to 0.6 px at 256,
