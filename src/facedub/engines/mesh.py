@@ -165,8 +165,8 @@ class MeshEngine:
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         size = target.image.shape[0]
-        other = other_person(self._person, target.person)  # two people by their descriptors
-        landmarks = self._shape.moved(target.track, target.face_landmarks, other)
+        landmarks = self._shape.moved(target.track, target.face_landmarks,
+                                      other_person(self._person, target.person))
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
@@ -178,9 +178,7 @@ class MeshEngine:
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         usual = self._usual.update(target.track, target.blendshapes)  # once a frame
         eyes_share = 1.0
-        # Two people by their descriptors show the source's eyes however alike their
-        # landmarks (Rudd's photo onto d18: the same shape in 40 of 40 frames).
-        differs = other or self._shape.differs(target.track)
+        differs = self._shape.differs(target.track)
         if self.config.keep_target_eyes and self.config.source_eyes:
             # The target's own eyes where the faces are one person's (a self-swap: its own
             # eyes are the source's, with their true gaze) or where it blinks.
