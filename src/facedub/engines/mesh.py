@@ -13,12 +13,18 @@ import cv2
 import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
+from facedub.engines.mesh_catchlights import (
+    target_catchlights,
+    with_catchlights,
+    without_catchlights,
+)
 from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eyes import (
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
+    iris_centres,
     iris_in_eye,
     kept_eyes,
     looking_as_target,
@@ -187,8 +193,8 @@ class MeshEngine:
         eyes_share = 1.0
         differs = self._shape.differs(target.track)
         if self.config.keep_target_eyes and self.config.source_eyes:
-            # The target's own eyes where the faces do not differ in shape (a self-swap:
-            # its own eyes are the source's, with their true gaze) or where it blinks.
+            # The target's own eyes where the faces are one person's (a self-swap: its own
+            # eyes are the source's, with their true gaze) or where it blinks.
             wanted = (target_eyes_share(source_blendshapes, target.blendshapes,
                                         self._resting_blink, usual)
                       if differs else 1.0)
@@ -235,6 +241,11 @@ class MeshEngine:
         own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
                                     target.track, target.in_frame) if gaze is not None
                     else np.zeros((size, size), dtype=np.float32))
+        if gaze is not None:
+            # The frame's light mirrored in the eyes: the target's catchlights (the
+            # source's were taken out with its studio's strip lights, `_clean_crop`).
+            with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
+                             target_catchlights(target.image, target.face_landmarks))
         box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
@@ -410,6 +421,8 @@ class MeshEngine:
             clean = clean_weights(crop, landmarks)
             if self.config.lift_source_shadows:
                 crop = without_light(crop, landmarks, clean, self._topology)
+            if self.config.source_eyes:
+                crop = without_catchlights(crop, landmarks)
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
         return self._crops.get(index, load)

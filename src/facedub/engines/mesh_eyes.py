@@ -147,6 +147,17 @@ def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
     return full
 
 
+def iris_centres(landmarks: np.ndarray, iris: np.ndarray) -> np.ndarray:
+    """(2, 2): per eye, the crop point (x, y) where an iris placed as `iris` (`iris_in_eye`)
+    sits in the eyes of `landmarks` (478, 2+)."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    centres = np.zeros((2, 2))
+    for k, eye in enumerate(EYES):
+        middle, along, across, width = _eye_frame(points, eye)
+        centres[k] = middle + (along * iris[k, 0] + across * iris[k, 1]) * width
+    return centres
+
+
 def looking_as_target(image: np.ndarray, landmarks: np.ndarray, source_iris: np.ndarray,
                       target_iris: np.ndarray) -> np.ndarray:
     """`image` (S, S, 3) float32, one source face's eyes warped over the moved eye outlines

@@ -72,8 +72,9 @@ DIFFERS_OFF = 0.02
 # 0.39 and 0.53.
 # Landmarks alone took Paul Rudd's photo for d18 in all 40 frames (expr-neutral) and for
 # Elon Musk's small turned GIF face in 23-35 of 35 (occlusion-smoke-hand): nothing moved.
-# The eyes stay the landmarks' call (`differs`): the source's eyes turned to d18's gaze
-# showed Rudd's irises streaked (BENCHMARKS.md, 2026-12-02, eleventh round).
+# `differs` then says so too, and the engine shows the source's eyes: their streaks in the
+# eleventh round were the studio's strip lights mirrored in Rudd's irises
+# (`mesh_catchlights`, twelfth round).
 OTHER_PERSON = 0.46
 # Where they do not differ, nothing is moved: what lies beyond the dead zones there is
 # still noise and held expression (d3's split: her features moved by up to 0.6 px at 256,
@@ -143,11 +144,14 @@ class FaceShape:
         self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
         self._differs: dict[int, bool] = {}
         self._shares: dict[int, float] = {}  # per track: how much of the move is made
+        self._other: dict[int, bool] = {}  # per track: known to be two people (`moved`)
 
     def differs(self, track: int) -> bool:
-        """Whether the track's face, as of its last `moved`, differs in shape from the
-        source's beyond landmark noise (another person); True without a shape move."""
-        return self._strength <= 0 or self._differs.get(track, True)
+        """Whether the track's face, as of its last `moved`, is another person's: known
+        so (`other`) or differing in shape from the source's beyond landmark noise; True
+        without a shape move."""
+        return (self._strength <= 0 or self._other.get(track, False)
+                or self._differs.get(track, True))
 
     def share(self, track: int) -> float:
         """How much of the move toward the source's shape the track's last `moved` made
@@ -155,15 +159,17 @@ class FaceShape:
         return self._strength * self._shares.get(track, 1.0)
 
     def forget(self, track: int) -> None:
-        for per_track in (self._target_mean, self._differs, self._shares):
+        for per_track in (self._target_mean, self._differs, self._shares, self._other):
             per_track.pop(track, None)
 
     def moved(self, track: int, landmarks: np.ndarray, other: bool = False) -> np.ndarray:
         """The target's landmarks (478, 3) with its features moved to the source's shape.
         `other`: the two faces are known to be two people (`other_person`), so they are
-        moved however close their shapes (`differs` still reads the shapes alone)."""
+        moved however close their shapes, and `differs` says so (the engine then shows the
+        source's eyes: Rudd's photo onto d18 is the same shape in 40 of 40 frames)."""
         if self._strength <= 0:
             return landmarks
+        self._other[track] = other
         free, transform = pose_free(landmarks)
         mean, count = self._target_mean.get(track, (free, 0))
         count += 1

@@ -1,0 +1,143 @@
+"""The source's catchlights taken out of its irises.
+
+A catchlight is the light source mirrored in the cornea: it belongs to the light of the
+scene the eye was filmed in, not to the eye. A studio portrait's strip lights show as tall
+white bars either side of the pupil (Paul Rudd's photo: two bars, each about a quarter of
+the iris wide, the full height of the opening). Warped onto a target face 40 px wide and
+toned like the target's eyes, they read as dark and light vertical stripes through the
+eye, a visible artifact (BENCHMARKS.md, eleventh and twelfth rounds). So before the
+source's eyes are used, whatever in its iris is much lighter than the iris itself is
+filled from the iris around it; the target's own catchlights are then laid back over the
+moved iris where the target's eye shows them (`target_catchlights`), so the eye keeps the
+frame's light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_eyes import EYES
+
+# Share of the iris radius read as iris: its rim next to the whites is left out, so the
+# whites are never taken for a catchlight.
+IRIS_CORE = 0.85
+# L units above the iris's median from which a pixel is a catchlight. Irises vary by a
+# few units (radial streaks, the pupil), a catchlight lies 25-50 above (Rudd's bars 40-45,
+# d18's dot 30).
+LIGHTER_BY = 18.0
+MIN_IRIS_PIXELS = 12  # an iris smaller than this is left as it is
+GROW = 1  # pixels: a catchlight's soft rim is taken with it
+
+
+@dataclass(frozen=True)
+class Catchlight:
+    """One eye's catchlight in the target crop: its `pixels` (h, w, 3) float32 RGB and
+    soft `mask` (h, w) float32 0..1, in a box whose top-left corner lies `offset` (x, y)
+    pixels from the iris centre."""
+
+    pixels: np.ndarray
+    mask: np.ndarray
+    offset: tuple[int, int]
+
+
+def _iris(landmarks: np.ndarray, eye_index: int) -> tuple[np.ndarray, float]:
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    eye = EYES[eye_index]
+    centre = points[eye.iris_centre]
+    radius = float(np.linalg.norm(points[list(eye.iris_ring)] - centre, axis=1).mean())
+    return centre, radius
+
+
+def _lightness(pixels: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(np.ascontiguousarray(pixels, dtype=np.float32) / 255.0,
+                       cv2.COLOR_RGB2LAB)
+    lightness: np.ndarray = lab[..., 0]
+    return lightness
+
+
+def _found(image: np.ndarray, landmarks: np.ndarray, eye_index: int
+           ) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray] | None:
+    """(box, catchlight mask uint8 0/255 in it, L less the iris's median in it) for one
+    eye of `image` (S, S, 3) RGB, or None where its iris shows too little."""
+    size = image.shape[0]
+    centre, radius = _iris(landmarks, eye_index)
+    reach = int(np.ceil(radius)) + GROW + 2
+    x0, y0 = np.clip(np.floor(centre).astype(int) - reach, 0, size)
+    x1, y1 = np.clip(np.floor(centre).astype(int) + reach + 1, 0, size)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    box = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    opening = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    contour = np.asarray(landmarks)[EYES[eye_index].contour, :2] - (x0, y0)
+    cv2.fillPoly(opening, [np.round(contour).astype(np.int32)], 255)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    core = (np.hypot(xs - centre[0], ys - centre[1]) <= IRIS_CORE * radius) & (opening > 0)
+    if core.sum() < MIN_IRIS_PIXELS:
+        return None
+    lightness = _lightness(image[box])
+    lift = lightness - float(np.median(lightness[core]))
+    light = (core & (lift > LIGHTER_BY)).astype(np.uint8) * 255
+    if GROW:
+        light = cv2.dilate(light, np.ones((2 * GROW + 1,) * 2, np.uint8)) & opening
+    return box, light, lift.astype(np.float32)
+
+
+def without_catchlights(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """`crop` (S, S, 3) uint8 RGB with the catchlights in both irises of `landmarks`
+    (478, 2+, its pixels) filled from the iris around them (a copy)."""
+    result = crop.copy()
+    for eye_index in range(len(EYES)):
+        found = _found(crop, landmarks, eye_index)
+        if found is None or not found[1].any():
+            continue
+        box, light, _ = found
+        result[box] = cv2.inpaint(np.ascontiguousarray(result[box]), light, 3,
+                                  cv2.INPAINT_TELEA)
+    return result
+
+
+def target_catchlights(target: np.ndarray, landmarks: np.ndarray) -> list[Catchlight | None]:
+    """Per eye, the catchlight of the target crop `target` (S, S, 3) uint8 RGB whose
+    landmarks are `landmarks` (478, 2+), placed about its iris centre; None where it shows
+    none."""
+    lights: list[Catchlight | None] = []
+    for eye_index in range(len(EYES)):
+        found = _found(target, landmarks, eye_index)
+        if found is None or not found[1].any():
+            lights.append(None)
+            continue
+        box, light, _ = found
+        centre, _ = _iris(landmarks, eye_index)
+        offset = (int(box[1].start) - round(float(centre[0])),
+                  int(box[0].start) - round(float(centre[1])))
+        soft = cv2.GaussianBlur(light.astype(np.float32) / 255.0, (3, 3), 0)
+        lights.append(Catchlight(target[box].astype(np.float32), soft, offset))
+    return lights
+
+
+def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarray,
+                     lights: list[Catchlight | None]) -> None:
+    """Lay each eye's target catchlight over `image` (S, S, 3) float32 RGB, in place,
+    about the iris centres `centres` (2, 2) (x, y) where the image shows its irises,
+    inside the eye openings of `landmarks` (478, 2+) (a lid never carries one)."""
+    size = image.shape[0]
+    for eye_index, light in enumerate(lights):
+        if light is None:
+            continue
+        height, width = light.mask.shape
+        x0 = round(float(centres[eye_index, 0])) + light.offset[0]
+        y0 = round(float(centres[eye_index, 1])) + light.offset[1]
+        cx0, cy0 = max(x0, 0), max(y0, 0)
+        cx1, cy1 = min(x0 + width, size), min(y0 + height, size)
+        if cx1 - cx0 < 1 or cy1 - cy0 < 1:
+            continue
+        opening = np.zeros((cy1 - cy0, cx1 - cx0), dtype=np.uint8)
+        contour = np.asarray(landmarks)[EYES[eye_index].contour, :2] - (cx0, cy0)
+        cv2.fillPoly(opening, [np.round(contour).astype(np.int32)], 255)
+        inner = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+        weight = (light.mask[inner] * (opening > 0))[..., None]
+        box = image[cy0:cy1, cx0:cx1]
+        box += weight * (light.pixels[inner] - box)

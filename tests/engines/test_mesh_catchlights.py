@@ -1,0 +1,93 @@
+"""engines/mesh_catchlights.py: Paul Rudd's studio photo mirrors two strip lights in each
+iris, which showed as vertical stripes through his eyes on d18 (BENCHMARKS.md, eleventh
+and twelfth rounds); the target's own catchlight is laid over the moved iris."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_catchlights import (
+    IRIS_CORE,
+    target_catchlights,
+    with_catchlights,
+    without_catchlights,
+)
+from facedub.engines.mesh_eyes import EYES, iris_centres, iris_in_eye
+
+STUDIO = "still_paul_rudd_frontal_studio.jpg"  # two strip lights in each iris
+SIZE = 256
+
+
+def _lightness(image: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lightness: np.ndarray = lab[..., 0]
+    return lightness
+
+
+def _iris_core(landmarks: np.ndarray, eye: int, size: int) -> np.ndarray:
+    """(S, S) bool: the iris disc (IRIS_CORE of its radius) inside the eye opening."""
+    points = np.asarray(landmarks)[:, :2]
+    centre = points[EYES[eye].iris_centre]
+    radius = np.linalg.norm(points[list(EYES[eye].iris_ring)] - centre, axis=1).mean()
+    ys, xs = np.mgrid[0:size, 0:size]
+    opening = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(opening, [np.round(points[EYES[eye].contour]).astype(np.int32)], 255)
+    inside: np.ndarray = (np.hypot(xs - centre[0], ys - centre[1]) <= IRIS_CORE * radius) & (
+        opening > 0)
+    return inside
+
+
+# Rudd's strip lights lie 37-44 L above his irises' median at 256 px; his irises' own
+# lighter green, and the whites the iris disc takes in at its rim, reach about 25.
+BAR = 30.0
+
+
+def _light_share(image: np.ndarray, core: np.ndarray) -> float:
+    """Share of the iris core lighter than the iris's median by BAR."""
+    lightness = _lightness(image)[core]
+    return float(np.mean(lightness > np.median(lightness) + BAR))
+
+
+def test_a_studio_photos_strip_lights_are_taken_out_of_its_irises(
+        faces_dir: Path, aligned_face: Callable[..., tuple[np.ndarray, np.ndarray]]) -> None:
+    photo = cv2.cvtColor(cv2.imread(str(faces_dir / STUDIO)), cv2.COLOR_BGR2RGB)
+    crop, landmarks = aligned_face(photo, SIZE)
+    clean = without_catchlights(crop, landmarks)
+    for eye in range(len(EYES)):
+        core = _iris_core(landmarks, eye, SIZE)
+        assert _light_share(crop, core) > 0.04  # the bars
+        assert _light_share(clean, core) < 0.02
+    # Only the irises change: lids, whites and skin are the photo's.
+    irises = np.zeros((SIZE, SIZE), bool)
+    for eye in range(len(EYES)):
+        irises |= _iris_core(landmarks, eye, SIZE)
+    grown = cv2.dilate(irises.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.array_equal(clean[~grown], crop[~grown])
+
+
+def test_the_targets_catchlight_is_laid_where_the_moved_iris_is() -> None:
+    size = 64
+    landmarks = np.zeros((478, 3))
+    for eye, x in zip(EYES, (40.0, 20.0), strict=True):  # an eye 16 px wide, open 8 px
+        contour = np.linspace(0, 2 * np.pi, len(eye.contour), endpoint=False)
+        landmarks[eye.contour, 0] = x + 8 * np.cos(contour)
+        landmarks[eye.contour, 1] = 32 + 4 * np.sin(contour)
+        landmarks[list(eye.corners), 0] = (x + 8, x - 8) if x > 30 else (x - 8, x + 8)
+        landmarks[list(eye.corners), 1] = 32
+        landmarks[eye.iris_centre, :2] = (x, 32)
+        landmarks[list(eye.iris_ring), :2] = [(x + 3, 32), (x, 29), (x - 3, 32), (x, 35)]
+    target = np.full((size, size, 3), 60, np.uint8)  # dark irises everywhere
+    target[31:33, 41:43] = 250  # the right-hand eye's catchlight, beside its iris centre
+    lights = target_catchlights(target, landmarks)
+    assert lights[0] is not None and lights[1] is None
+    image = np.full((size, size, 3), 60.0, np.float32)
+    moved = landmarks.copy()
+    moved[:, 0] += 2.0  # the face moved: the iris sits 2 px further right
+    with_catchlights(image, moved, iris_centres(moved, iris_in_eye(landmarks)), lights)
+    assert image[31:33, 43:45].min() > 200  # 2 px right of where the target shows it
+    assert image[31:33, 40:41].max() < 100
+    assert image[31:33, 20:26].max() == 60.0  # the other eye showed none
