@@ -139,3 +139,26 @@ def test_a_crop_pasted_back_unchanged_keeps_the_frames_fine_detail(faces_dir: Pa
     assert (np.abs(pasted - original)[inside].mean()
             < np.abs(plain - original)[inside].mean())
 
+
+
+def test_a_crop_that_shrinks_the_frame_keeps_no_aliased_texture() -> None:
+    # Detail finer than the crop's pixels (a studio photo's pores at a quarter of its
+    # scale) came out as coarse noise: the compositor then blurred the whole face, its
+    # features too, to match a soft target. Cut with `antialias`, it averages out.
+    rows, columns = np.mgrid[0:400, 0:400]
+    frame = np.where((rows + columns) % 2 == 0, 220, 40).astype(np.uint8)
+    frame = np.repeat(frame[..., None], 3, axis=2)
+    face_from_frame = _similarity(3.0, 0.27, (-20.0, -20.0))
+    plain = warp_to_face(frame, face_from_frame, 96).astype(np.float32)
+    smooth = warp_to_face(frame, face_from_frame, 96, antialias=True).astype(np.float32)
+    inner = (slice(10, 80), slice(10, 80))
+    assert plain[inner].std() > 20.0
+    assert smooth[inner].std() < 8.0
+    assert abs(float(smooth[inner].mean()) - 130.0) < 3.0
+
+
+def test_a_crop_at_the_frames_scale_or_larger_is_not_low_passed(faces_dir: Path) -> None:
+    frame = media.read_photo(faces_dir / "still_paul_rudd_frontal_studio.jpg")
+    face_from_frame = _similarity(7.0, 1.3, (-900.0, -800.0))
+    np.testing.assert_array_equal(warp_to_face(frame, face_from_frame, 128, antialias=True),
+                                  warp_to_face(frame, face_from_frame, 128))
