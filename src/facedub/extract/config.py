@@ -43,7 +43,13 @@ class ExtractConfig:
 
     def resumable_settings(self) -> dict[str, object]:
         """Settings that must match for a re-run to continue an earlier extraction."""
-        return {"crop_size": self.crop_size, "coverage": self.coverage,
-                "max_faces": self.max_faces, "every": self.every,
-                "identity_every": self.identity_every, "min_confidence": self.min_confidence,
-                "write_crops": self.write_crops}
+        settings: dict[str, object] = {
+            "crop_size": self.crop_size, "coverage": self.coverage,
+            "max_faces": self.max_faces, "every": self.every,
+            "identity_every": self.identity_every, "min_confidence": self.min_confidence,
+            "write_crops": self.write_crops}
+        if self.write_crops:
+            # Crops cut from a low-passed frame where they shrink it (faces.align): cached
+            # facesets cut without it are made again rather than reused.
+            settings["crop_filter"] = "antialiased"
+        return settings

@@ -72,7 +72,7 @@ def align_face(frame: np.ndarray, frame_landmarks: np.ndarray, size: int,
     face_from_frame = face_from_frame_matrix(frame_landmarks, size, coverage)
     face_landmarks = landmarks_in_crop(frame_landmarks, face_from_frame)
     return AlignedFace(
-        image=warp_to_face(frame, face_from_frame, size),
+        image=warp_to_face(frame, face_from_frame, size, antialias=True),
         mask=face_mask(face_landmarks, size, forehead=True, blur=max(2, size // 32)),
         face_from_frame=face_from_frame,
         face_landmarks=face_landmarks,
