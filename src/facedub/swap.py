@@ -218,7 +218,7 @@ class FrameSwapper:
         face_from_frame = face_from_frame_matrix(landmarks, self.size, self.coverage)
         height, width = frame.image.shape[:2]
         target = TargetFace(
-            image=warp_to_face(frame.image, face_from_frame, self.size),
+            image=warp_to_face(frame.image, face_from_frame, self.size, antialias=True),
             in_frame=crop_in_frame(face_from_frame, self.size, (width, height)),
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=record.pose,

@@ -176,3 +176,11 @@ def test_two_swaps_of_one_target_at_once_share_one_analysis(faces_dir: Path,
     for faceset in facesets:
         assert faceset.meta.frames_analysed == 12
         assert sorted(record.frame for record in faceset.faces_of()) == list(range(12))
+
+
+def test_facesets_cut_before_the_antialiased_crops_are_not_resumed_or_reused() -> None:
+    # The crops' filter takes part in the settings a re-run and the swap's cache must match:
+    # a faceset of aliased crops (made before) is extracted again, not mixed with new ones.
+    with_crops = ExtractConfig().resumable_settings()
+    assert with_crops["crop_filter"] == "antialiased"
+    assert "crop_filter" not in ExtractConfig(write_crops=False).resumable_settings()

@@ -104,7 +104,7 @@ class LiveSwapper:
         face_from_frame = face_from_frame_matrix(landmarks, size, self.engine.coverage)
         height, width = image.shape[:2]
         target = TargetFace(
-            image=warp_to_face(image, face_from_frame, size),
+            image=warp_to_face(image, face_from_frame, size, antialias=True),
             in_frame=crop_in_frame(face_from_frame, size, (width, height)),
             face_landmarks=landmarks_in_crop(landmarks, face_from_frame),
             face_from_frame=face_from_frame, pose=face.pose, blendshapes=face.blendshapes,
