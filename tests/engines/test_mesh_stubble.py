@@ -19,6 +19,7 @@ from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_stubble import (
     DARKEST,
     beard_zone,
+    hair_zone,
     shaved,
     shaven,
     skin_around,
@@ -241,3 +242,61 @@ def test_a_stubbled_source_on_a_smooth_chin_is_not_browner_than_the_targets_skin
     assert saturation["as-is"] > 1.15  # 1.24
     assert saturation["hair"] < 1.08  # 1.01
     assert darker["hair"] > 0.8 * darker["as-is"]  # 0.32 against 0.31
+
+
+def _face_of(faceset: Faceset, track: int) -> TargetFace:
+    """A faceset's first face as a swap's target, in its own crop."""
+    record = faceset.faces_of()[0]
+    return TargetFace(image=faceset.load_image(record),
+                      face_landmarks=landmarks_in_crop(record.frame_landmarks,
+                                                       record.face_from_frame),
+                      face_from_frame=record.face_from_frame, pose=record.pose,
+                      blendshapes=record.blendshapes, time=0.0, track=track)
+
+
+def test_stubble_is_hair_on_a_smooth_chin_and_left_as_it_is_on_a_bearded_one(
+        extracted: Callable[..., Faceset], smooth_chin: TargetFace) -> None:
+    """Kit Harington's stubble beard restyled as hair onto d18's smooth chin, but not
+    onto Paul Rudd's stubble nor onto Kit himself: greyed there, the source's stubble
+    came out grey-green inside the target's own beard (the streamer onto himself)."""
+    source = extracted(BEARDED, max_frames=1, crop_size=CROP)
+    engine = MeshEngine(source)
+    assert engine.swap_face(smooth_chin).hair is not None
+    stubbled = _face_of(extracted(STUBBLE, max_frames=1, crop_size=CROP), track=1)
+    assert engine.swap_face(stubbled).hair is None
+    assert engine.swap_face(_face_of(source, track=2)).hair is None
+
+
+def test_the_nostrils_and_mouth_corners_are_no_hair(smooth_chin: TargetFace) -> None:
+    """Their shadows are no stubble: greyed as hair they came out ashy on Obama."""
+    landmarks = smooth_chin.face_landmarks
+    zone = beard_zone(landmarks, CROP)
+    hair = hair_zone(landmarks, zone)
+    points = landmarks[:, :2]
+    width = float(np.linalg.norm(points[61] - points[291]))
+    outward = (points[61] - points[291]) / width
+    corners = [points[61] + 0.1 * width * outward, points[291] - 0.1 * width * outward]
+    for name, (x, y) in [("nostril", points[98]), ("nostril", points[327]),
+                         *[("corner", point) for point in corners]]:
+        row, column = round(float(y)), round(float(x))
+        assert zone[row, column] > 0.5, name
+        assert hair[row, column] < 0.2, name
+    x, y = np.round(points[18]).astype(int)  # below the lip: hair
+    assert hair[y, x] > 0.9
+
+
+def test_lit_specks_as_hair_are_held_near_their_surroundings() -> None:
+    """Ginger hairs lit up 40 grey levels above the band round them read as light
+    mottling: as hair they are at most a few grey levels above it."""
+    size = 128
+    rng = np.random.default_rng(3)
+    face = np.full((size, size, 3), 160.0, dtype=np.float32)
+    rows = np.arange(size)[:, None] * np.ones((1, size))
+    specks = (rows >= 64) & (rng.random((size, size)) < 0.1)
+    face[specks] += 40.0
+    zone = (rows >= 56).astype(np.float32)
+    skin = (rows < 48).astype(np.float32)
+    grey = cv2.cvtColor(stubble_as_hair(face, zone, skin, size), cv2.COLOR_RGB2GRAY)
+    inner = (rows >= 72) & (rows < 120)
+    assert float(np.median(grey[inner & specks]) - np.median(grey[inner & ~specks])) < 20.0
+

@@ -117,3 +117,12 @@ def test_a_swap_request_carries_every_compositing_option_of_swap() -> None:
     assert SwapRequest.from_json(request.to_json()) == request
     with pytest.raises(FacedubError, match="--occlusion"):
         SwapRequest.from_json({"source": "s", "target": "t", "options": {"occlusion": "x"}})
+
+
+def test_swap_request_keeps_the_stubble_choice_both_ways() -> None:
+    """`to_json` writes the mesh engine's stubble mode; `from_json` reads it back (a queued
+    "shave" job ran as "hair")."""
+    request = SwapRequest.from_json({"source": "s", "target": "t",
+                                     "options": {"stubble": "shave"}})
+    assert request.mesh.stubble == "shave"
+    assert SwapRequest.from_json(request.to_json()).mesh.stubble == "shave"

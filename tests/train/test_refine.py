@@ -257,3 +257,14 @@ def test_export_uses_the_best_state_and_an_old_folder_its_latest(
     (old / "best.json").unlink()
     _, _, state = load_refiner(old, torch.device("cpu"))
     assert state.step == 4
+
+
+def test_the_refiners_inputs_carry_the_stubble_as_it_is(pair: tuple[Faceset, Faceset]) -> None:
+    """The refiner learns a self-reenactment whose truth keeps the source's stubble: its
+    mesh-swapped inputs must not restyle it (the default "hair" takes its hue out)."""
+    from facedub.train.refine_data import _engine_over
+
+    source = pair[0]
+    indices = np.arange(len(source.faces_of()))
+    engine = _engine_over(source, indices, 1.0, np.random.default_rng(0))
+    assert engine.config.stubble == "as-is"

@@ -42,6 +42,7 @@ from facedub.engines.mesh_mouth import (
 )
 from facedub.engines.mesh_shape import FaceShape, other_person
 from facedub.engines.mesh_stubble import (
+    TargetBeards,
     beard_zone,
     hair_zone,
     shaved,
@@ -163,6 +164,7 @@ class MeshEngine:
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._stubbled: bool | None = None  # whether the source is, judged at the first face
+        self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
 
     @property
     def facts(self) -> EngineFacts:
@@ -215,7 +217,7 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
-        hair = (self._restyle_stubble(image, target, landmarks, raster)
+        hair = (self._restyle_stubble(image, target, landmarks, raster, differs)
                 if self.config.stubble != "as-is" else None)
         # The target itself where it keeps its mouth, reshaped like the source so it moves
         # with the features around it. Its eyes are pasted by the compositor alone (mixed
@@ -266,16 +268,21 @@ class MeshEngine:
                            relief=self._shape.share(target.track), hair=hair)
 
     def _restyle_stubble(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
-                         raster: TargetRaster) -> np.ndarray | None:
+                         raster: TargetRaster, differs: bool) -> np.ndarray | None:
         """In place: where the source shows stubble (mesh_stubble.shaved), in the beard
         zone of `landmarks` `image` (S, S, 3) float32 takes its stubble as hair
         (mesh_stubble.stubble_as_hair), or, with `stubble` "shave", the target's own skin
         reshaped to `landmarks` with the source's broad lightness (mesh_stubble.shaven).
-        Returns the zone where it is hair (`SwappedFace.hair`), else None."""
+        Returns the zone where it is hair (`SwappedFace.hair`), else None. As hair, not
+        where the faces are one person's (`differs` False) or the target has stubble of
+        its own: greyed there, the stubble came out grey-green inside a ginger beard."""
         if self._stubbled is None:
             self._stubbled = shaved(source_stubble([partial(self._crop_and_landmarks, index)
                                                     for index in range(len(self._records))]))
         if not self._stubbled:
+            return None
+        if self.config.stubble == "hair" and (not differs or self._target_beards.bearded(
+                target.track, target.image, target.face_landmarks)):
             return None
         size = image.shape[0]
         zone = beard_zone(landmarks, size)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_mouth import lips_mask
+from facedub.engines.mesh_mouth import MOUTH_CORNERS, lips_mask
 from facedub.faces.masks import feather
 from facedub.faces.regions import BEARD_ZONE, mesh_regions
 
@@ -96,16 +96,53 @@ def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:
     return float(share)
 
 
+# A target's own stubble or beard: a share above this in any of its first SAMPLED faces
+# (smooth chins read 0: Obama's and d18's 40 faces all 0.0; the streamer's 0.06-1.0 at
+# 512 px, his first face the lowest). Restyled as hair over it, the source's stubble was
+# greyed inside the target's ginger beard: a grey-green moustache (twelfth round).
+TARGET_BEARD_FROM = 0.02
+
+
+class TargetBeards:
+    """Per target track, whether its face has stubble of its own: judged by
+    `stubble_share` on its first SAMPLED faces, and once found it stays found (a track
+    is not switched back and forth)."""
+
+    def __init__(self) -> None:
+        self._judged: dict[int, tuple[int, bool]] = {}
+
+    def bearded(self, track: int, crop: np.ndarray, landmarks: np.ndarray) -> bool:
+        """Whether track `track` has shown stubble; `crop` (S, S, 3) uint8 RGB and
+        `landmarks` (478, 2+) its face in this frame."""
+        count, found = self._judged.get(track, (0, False))
+        if not found and count < SAMPLED:
+            found = stubble_share(crop, landmarks) > TARGET_BEARD_FROM
+            self._judged[track] = (count + 1, found)
+        return found
+
+
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose's tip
+
+
+# Mouth widths round each mouth corner cut out of the hair: the corner's shadow is no
+# hair (greyed with the stubble there, Obama's corners came out blue-grey at 1x, L 19.5
+# RGB (68, 41, 31) against (87, 28, 6) as they were; twelfth round).
+CORNER_REACH = 0.15
 
 
 def hair_zone(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
     """(S, S) float32 in [0, 1]: the beard `zone` (S, S) less the nostrils (grown a
-    little, soft): their shadow is no hair (greyed, they came out ashy grey on Obama)."""
+    little, soft) and round the mouth's corners (CORNER_REACH, soft): their shadows are
+    no hair (greyed, they came out ashy grey on Obama)."""
     size = zone.shape[0]
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    nostrils = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.float32)
-    soft = feather(nostrils, erode=-max(1, round(size / 64)), blur=max(2, round(size / 64)))
+    shadows = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.uint8) * 255
+    reach = CORNER_REACH * float(np.linalg.norm(points[MOUTH_CORNERS[0]]
+                                                - points[MOUTH_CORNERS[1]]))
+    for corner in MOUTH_CORNERS:
+        centre = (round(float(points[corner, 0])), round(float(points[corner, 1])))
+        cv2.circle(shadows, centre, max(1, round(reach)), 255, thickness=-1)
+    soft = feather(shadows, erode=-max(1, round(size / 64)), blur=max(2, round(size / 64)))
     result: np.ndarray = zone * (1.0 - soft)
     return result
 

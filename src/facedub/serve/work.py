@@ -77,7 +77,8 @@ class SwapRequest:
             mesh = MeshEngineConfig(
                 neighbours=int(options.get("neighbours", 3)),
                 keep_target_eyes=bool(options.get("keep_target_eyes", True)),
-                keep_target_mouth=bool(options.get("keep_target_mouth", True)))
+                keep_target_mouth=bool(options.get("keep_target_mouth", True)),
+                stubble=str(options.get("stubble", "hair")))
             person = data.get("person")
             return SwapRequest(str(data["source"]), str(data["target"]),
                                None if person in (None, "") else int(person), composite, mesh,

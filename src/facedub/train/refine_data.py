@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine
+from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import FaceRecord, Faceset
 from facedub.progress import Progress
@@ -137,7 +137,9 @@ def _engine_over(source: Faceset, indices: np.ndarray, share: float,
     keep = max(1, round(share * len(indices)))
     chosen = np.sort(rng.choice(indices, size=keep, replace=False))
     subset = tuple(records[int(i)] for i in chosen)
-    return MeshEngine(replace(source, records=subset))
+    # The stubble carried as it is: the truth is the source's own face, stubble and all,
+    # and a restyled one (its hue taken out) would teach the refiner to put it back.
+    return MeshEngine(replace(source, records=subset), MeshEngineConfig(stubble="as-is"))
 
 
 def _target_face(source: Faceset, record: FaceRecord, size: int, track: int) -> TargetFace:
