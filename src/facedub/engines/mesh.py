@@ -13,12 +13,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
-from facedub.engines.mesh_catchlights import (
-    target_catchlights,
-    with_catchlights,
-    without_catchlights,
-)
-from facedub.engines.mesh_clean import clean_weights
+from facedub.engines.mesh_catchlights import target_catchlights, with_catchlights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eyes import (
@@ -32,15 +27,15 @@ from facedub.engines.mesh_eyes import (
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, with_eyes
-from facedub.engines.mesh_light import SourceLight, without_light
+from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
     keep_target_interior,
     lips_mask,
-    mouth_interior,
     target_lips_share,
 )
 from facedub.engines.mesh_shape import FaceShape, other_person
+from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
     TargetBeards,
     beard_zone,
@@ -53,14 +48,14 @@ from facedub.engines.mesh_stubble import (
 )
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import (
-    SourceSampling,
     TargetRaster,
+    clamped_maps,
     rasterize,
+    smooth_upsample,
     source_maps,
-    triangle_visibility,
+    split_rgba,
     upsample,
 )
-from facedub.engines.recent import Recent
 from facedub.engines.track_share import EasedShare
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
@@ -146,13 +141,11 @@ class MeshEngine:
         self._shape = FaceShape(source_landmarks, self.config.shape)
         self._person = source.person_descriptor()  # the source's identity (other_person)
         self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
-        self._crops: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
-        self._decoded: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)  # as on disk, once
-        self._light = SourceLight(self._source_crop, source_landmarks, CROP_CACHE_SIZE)
-        self._interiors: Recent[np.ndarray] = Recent(CROP_CACHE_SIZE)
-        self._mirror_clean: Recent[bool] = Recent(4 * CROP_CACHE_SIZE)
-        self._samplings: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
-        self._mirrors: Recent[SourceSampling] = Recent(4 * CROP_CACHE_SIZE)
+        self._faces = SourceFaces(source, self._records, self._topology, self._vertices,
+                                  lift_shadows=self.config.lift_source_shadows,
+                                  no_catchlights=self.config.source_eyes,
+                                  cache_size=CROP_CACHE_SIZE)
+        self._light = SourceLight(self._faces.source_crop, source_landmarks, CROP_CACHE_SIZE)
         self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)  # per track
         self._eye_toner = EyeToner()  # per track and eye, eased
         # How open the source's eyes are at rest: a squinting photo is not a blink.
@@ -245,7 +238,7 @@ class MeshEngine:
                     else np.zeros((size, size), dtype=np.float32))
         if gaze is not None:
             # The frame's light mirrored in the eyes: the target's catchlights (the
-            # source's were taken out with its studio's strip lights, `_clean_crop`).
+            # source's were taken out with its studio's strip lights, `SourceFaces.clean_crop`).
             with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
                              target_catchlights(target.image, target.face_landmarks))
         box = _bounds(np.maximum(kept, eyes) > 0.01)
@@ -277,7 +270,7 @@ class MeshEngine:
         where the faces are one person's (`differs` False) or the target has stubble of
         its own: greyed there, the stubble came out grey-green inside a ginger beard."""
         if self._stubbled is None:
-            self._stubbled = shaved(source_stubble([partial(self._crop_and_landmarks, index)
+            self._stubbled = shaved(source_stubble([partial(self._faces.crop_and_landmarks, index)
                                                     for index in range(len(self._records))]))
         if not self._stubbled:
             return None
@@ -294,11 +287,6 @@ class MeshEngine:
         image[box] = shaven(image[box], reshaped, zone[box], size)
         return None
 
-    def _crop_and_landmarks(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        record = self._records[index]
-        return (self._source_crop(index),
-                landmarks_in_crop(record.frame_landmarks, record.face_from_frame))
-
     def _warped_interior(self, blend: dict[int, float], raster: TargetRaster, size: int,
                          box: tuple[slice, slice]) -> np.ndarray:
         """(S, S) float32 in [0, 1]: the blended source faces' mouth interiors (teeth,
@@ -309,7 +297,7 @@ class MeshEngine:
             return interior
         for index, weight in blend.items():
             map_x, map_y = self._direct_maps(index, raster, size)
-            interior[box] += weight * cv2.remap(self._interior(index), map_x[box], map_y[box],
+            interior[box] += weight * cv2.remap(self._faces.interior(index), map_x[box], map_y[box],
                                                 cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                                 borderValue=0.0)
         return np.clip(interior / max(sum(blend.values()), 1e-6), 0.0, 1.0)
@@ -328,12 +316,12 @@ class MeshEngine:
         to the target's gaze (mesh_eyes.looking_as_target). `shared`: the share of the
         source's one-sided light the target shows too, given back (mesh_light.SourceLight)."""
         total, weight_sum, coverage = sums
-        crop = self._clean_crop(index)
-        direct = self._sampling(index)
-        mirror = self._mirror(index)
+        crop = self._faces.clean_crop(index)
+        direct = self._faces.sampling(index)
+        mirror = self._faces.mirror(index)
         smooth = size / 48.0
-        map_x, map_y = _replicated(*self._direct_maps(index, raster, size), crop.shape)
-        texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+        map_x, map_y = clamped_maps(*self._direct_maps(index, raster, size), crop.shape)
+        texture, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
         if shared > SHARED_MIN:
             unlifted = cv2.remap(self._light.unlifted(index), map_x, map_y, cv2.INTER_LINEAR,
@@ -341,7 +329,7 @@ class MeshEngine:
             texture += np.float32(shared) * (unlifted - texture)
         if gaze is not None:
             texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
-        trust = _smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
+        trust = smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
                                  raster, size, smooth) * (cleanness + 1e-3)
         total += texture * three_channels(trust)
         weight_sum += trust
@@ -349,8 +337,8 @@ class MeshEngine:
         # Where the source turns a triangle away and shows its mirror image clearly better.
         turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
             (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
-        need = _smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
-        if self._mirror_cleans(index):
+        need = smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+        if self._faces.mirror_cleans(index):
             need = np.maximum(need, (1.0 - cleanness) * inside)
         if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
             return
@@ -358,12 +346,12 @@ class MeshEngine:
         # The mirror only where it is needed (the forehead under hair, the far side of a
         # turned face): remapping a box instead of the whole crop.
         box = (rows, columns)
-        map_x, map_y = _replicated(*source_maps(raster, self._vertices[index],
+        map_x, map_y = clamped_maps(*source_maps(raster, self._vertices[index],
                                                 mirror.triangles, size, box), crop.shape)
-        texture, cleanness = _split(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+        texture, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
         used = cleanness * need[box]
-        trust = _smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
+        trust = smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
                                  raster, size, smooth)[box] * (used + 1e-3) * MIRROR_PREFERENCE
         total[box] += texture * three_channels(trust)
         weight_sum[box] += trust
@@ -380,7 +368,7 @@ class MeshEngine:
             return image
         map_x, map_y = source_maps(raster, mesh_vertices(target.face_landmarks),
                                    self._topology.triangles, size, box)
-        warped = cv2.remap(target.image, *_replicated(map_x, map_y, target.image.shape),
+        warped = cv2.remap(target.image, *clamped_maps(map_x, map_y, target.image.shape),
                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         np.copyto(warped, image, where=(map_x < 0)[..., None])  # outside the mesh
         return warped
@@ -390,59 +378,8 @@ class MeshEngine:
         """This frame's remap maps of source face `index`, every triangle from itself."""
         if index not in self._frame_maps:
             self._frame_maps[index] = source_maps(raster, self._vertices[index],
-                                                  self._sampling(index).triangles, size)
+                                                  self._faces.sampling(index).triangles, size)
         return self._frame_maps[index]
-
-    def _sampling(self, index: int) -> SourceSampling:
-        """Every triangle sampled from itself, with how well the source shows it."""
-        def plan() -> SourceSampling:
-            triangles = self._topology.triangles
-            return SourceSampling(triangles, triangle_visibility(
-                self._vertices[index], self._topology.template_vertices, triangles))
-        return self._samplings.get(index, plan)
-
-    def _mirror(self, index: int) -> SourceSampling:
-        """Every triangle sampled from its mirror image on the other side of the face."""
-        def plan() -> SourceSampling:
-            mirror = self._topology.mirror
-            visibility = triangle_visibility(self._vertices[index],
-                                             self._topology.template_vertices, mirror)
-            return SourceSampling(triangles=mirror, visibility=visibility)
-        return self._mirrors.get(index, plan)
-
-    def _mirror_cleans(self, index: int) -> bool:
-        """Whether the source's other side is clean where this side is not (a fringe to
-        one side, a photo cut on one side); hair over the whole forehead is not."""
-        def check() -> bool:
-            clean = self._clean_crop(index)[..., 3] > 127
-            return bool(np.mean(~clean & np.fliplr(clean)) > 0.002)
-        return self._mirror_clean.get(index, check)
-
-    def _clean_crop(self, index: int) -> np.ndarray:
-        """(S, S, 4) uint8: the source crop, RGB, and its clean weight (0..255) as a fourth
-        channel, so one remap warps both."""
-        def load() -> np.ndarray:
-            record = self._records[index]
-            crop = self._source_crop(index)
-            landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
-            clean = clean_weights(crop, landmarks)
-            if self.config.lift_source_shadows:
-                crop = without_light(crop, landmarks, clean, self._topology)
-            if self.config.source_eyes:
-                crop = without_catchlights(crop, landmarks)
-            alpha = np.round(clean * 255.0).astype(np.uint8)
-            return np.concatenate([crop, alpha[..., None]], axis=2)
-        return self._crops.get(index, load)
-
-    def _source_crop(self, index: int) -> np.ndarray:
-        """(S, S, 3) uint8: the source crop as on disk (the light lift reads it too)."""
-        return self._decoded.get(index, lambda: self._source.load_image(self._records[index]))
-
-    def _interior(self, index: int) -> np.ndarray:
-        record = self._records[index]
-        return self._interiors.get(index, lambda: mouth_interior(
-            self._clean_crop(index)[..., :3],
-            landmarks_in_crop(record.frame_landmarks, record.face_from_frame)))
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
@@ -491,36 +428,6 @@ class MeshEngine:
         return kept, eyes
 
 
-def _split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # OpenCV's channel copies, then contiguous casts: NumPy's casts of the interleaved
-    # channels took three times as long (and a split into four planes and a merge of
-    # three, twice as long as taking the colour and the fourth channel directly).
-    cleanness: np.ndarray = cv2.extractChannel(rgba, 3).astype(np.float32) * (1.0 / 255.0)
-    return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB).astype(np.float32), cleanness
-
-
-def _replicated(map_x: np.ndarray, map_y: np.ndarray, shape: tuple[int, ...]
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Remap maps clamped into an image of `shape`, for BORDER_REPLICATE: past an edge it
-    reads the edge's own pixels, so the clamped maps read the same values, and OpenCV's
-    remap takes its vector path only where a pixel's neighbours are all inside (the -1
-    outside the mesh, a third of the crop, ran per pixel: 1.3 against 0.5 ms a remap)."""
-    height, width = shape[:2]
-    return np.clip(map_x, 0.0, width - 1.0), np.clip(map_y, 0.0, height - 1.0)
-
-
 def _bounds(mask: np.ndarray) -> tuple[slice, slice]:
     """`mask_bounds`, empty slices for an empty mask."""
     return mask_bounds(mask) or (slice(0, 0), slice(0, 0))
-
-
-def _smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: float
-                     ) -> np.ndarray:
-    """Per-covered-pixel values (P,) as a (size, size) float32 image, Gaussian-smoothed
-    (`sigma` in crop pixels) at the raster's resolution, 0 where uncovered."""
-    small = np.zeros(raster.size * raster.size, dtype=np.float32)
-    small[raster.pixels] = values
-    blurred = cv2.GaussianBlur(small.reshape(raster.size, raster.size), (0, 0),
-                               max(0.5, sigma * raster.scale))
-    resized: np.ndarray = cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
-    return resized

@@ -184,3 +184,35 @@ def plan_sampling(source_vertices: np.ndarray, topology: MeshTopology,
     return SourceSampling(
         triangles=np.where(use_mirror[:, None], topology.mirror, topology.triangles),
         visibility=np.where(use_mirror, mirrored, direct))
+
+
+def split_rgba(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, S, 3) float32 colour and (S, S) float32 fourth channel in [0, 1] of an RGBA
+    uint8 image (a cleaned source crop warped: its colour and its clean weight)."""
+    # OpenCV's channel copies, then contiguous casts: NumPy's casts of the interleaved
+    # channels took three times as long (and a split into four planes and a merge of
+    # three, twice as long as taking the colour and the fourth channel directly).
+    cleanness: np.ndarray = cv2.extractChannel(rgba, 3).astype(np.float32) * (1.0 / 255.0)
+    return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB).astype(np.float32), cleanness
+
+
+def clamped_maps(map_x: np.ndarray, map_y: np.ndarray, shape: tuple[int, ...]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Remap maps clamped into an image of `shape`, for BORDER_REPLICATE: past an edge it
+    reads the edge's own pixels, so the clamped maps read the same values, and OpenCV's
+    remap takes its vector path only where a pixel's neighbours are all inside (the -1
+    outside the mesh, a third of the crop, ran per pixel: 1.3 against 0.5 ms a remap)."""
+    height, width = shape[:2]
+    return np.clip(map_x, 0.0, width - 1.0), np.clip(map_y, 0.0, height - 1.0)
+
+
+def smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: float
+                     ) -> np.ndarray:
+    """Per-covered-pixel values (P,) as a (size, size) float32 image, Gaussian-smoothed
+    (`sigma` in crop pixels) at the raster's resolution, 0 where uncovered."""
+    small = np.zeros(raster.size * raster.size, dtype=np.float32)
+    small[raster.pixels] = values
+    blurred = cv2.GaussianBlur(small.reshape(raster.size, raster.size), (0, 0),
+                               max(0.5, sigma * raster.scale))
+    resized: np.ndarray = cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
+    return resized

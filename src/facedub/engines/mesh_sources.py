@@ -1,0 +1,101 @@
+"""The source faces as the mesh engine reads them: each face's crop as on disk and
+cleaned (its clean weight as a fourth channel, so one remap warps both), its landmarks in
+the crop, its mouth interior, and how each triangle is sampled from itself or from its
+mirror image. Each is made on first use and kept in a small cache: a video source has
+thousands of faces, a swap reads the few nearest the target in pose and expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from facedub.engines.mesh_catchlights import without_catchlights
+from facedub.engines.mesh_clean import clean_weights
+from facedub.engines.mesh_light import without_light
+from facedub.engines.mesh_mouth import mouth_interior
+from facedub.engines.mesh_topology import MeshTopology
+from facedub.engines.mesh_warp import SourceSampling, triangle_visibility
+from facedub.engines.recent import Recent
+from facedub.faces.align import landmarks_in_crop
+from facedub.faceset import FaceRecord, Faceset
+
+
+class SourceFaces:
+    """The faces `records` of the faceset `source`, `vertices` their mesh vertices.
+    `lift_shadows`: the source's one-sided light taken out of the cleaned crops
+    (mesh_light); `without_catchlights`: its irises' reflections too (mesh_catchlights,
+    for when the source's own eyes are shown). `cache_size`: crops kept."""
+
+    def __init__(self, source: Faceset, records: Sequence[FaceRecord], topology: MeshTopology,
+                 vertices: Sequence[np.ndarray], *, lift_shadows: bool,
+                 no_catchlights: bool, cache_size: int) -> None:
+        self._source = source
+        self._records = records
+        self._topology = topology
+        self._vertices = vertices
+        self._lift_shadows = lift_shadows
+        self._no_catchlights = no_catchlights
+        self._crops: Recent[np.ndarray] = Recent(cache_size)
+        self._decoded: Recent[np.ndarray] = Recent(cache_size)  # as on disk, once
+        self._interiors: Recent[np.ndarray] = Recent(cache_size)
+        self._mirror_clean: Recent[bool] = Recent(4 * cache_size)
+        self._samplings: Recent[SourceSampling] = Recent(4 * cache_size)
+        self._mirrors: Recent[SourceSampling] = Recent(4 * cache_size)
+
+    def landmarks(self, index: int) -> np.ndarray:
+        record = self._records[index]
+        return landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+
+    def crop_and_landmarks(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.source_crop(index), self.landmarks(index)
+
+    def source_crop(self, index: int) -> np.ndarray:
+        """(S, S, 3) uint8: the source crop as on disk (the light lift reads it too)."""
+        return self._decoded.get(index, lambda: self._source.load_image(self._records[index]))
+
+    def clean_crop(self, index: int) -> np.ndarray:
+        """(S, S, 4) uint8: the source crop, RGB, and its clean weight (0..255) as a fourth
+        channel, so one remap warps both."""
+        def load() -> np.ndarray:
+            crop = self.source_crop(index)
+            landmarks = self.landmarks(index)
+            clean = clean_weights(crop, landmarks)
+            if self._lift_shadows:
+                crop = without_light(crop, landmarks, clean, self._topology)
+            if self._no_catchlights:
+                crop = without_catchlights(crop, landmarks)
+            alpha = np.round(clean * 255.0).astype(np.uint8)
+            return np.concatenate([crop, alpha[..., None]], axis=2)
+        return self._crops.get(index, load)
+
+    def interior(self, index: int) -> np.ndarray:
+        """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
+        return self._interiors.get(index, lambda: mouth_interior(
+            self.clean_crop(index)[..., :3], self.landmarks(index)))
+
+    def sampling(self, index: int) -> SourceSampling:
+        """Every triangle sampled from itself, with how well the source shows it."""
+        def plan() -> SourceSampling:
+            triangles = self._topology.triangles
+            return SourceSampling(triangles, triangle_visibility(
+                self._vertices[index], self._topology.template_vertices, triangles))
+        return self._samplings.get(index, plan)
+
+    def mirror(self, index: int) -> SourceSampling:
+        """Every triangle sampled from its mirror image on the other side of the face."""
+        def plan() -> SourceSampling:
+            mirror = self._topology.mirror
+            visibility = triangle_visibility(self._vertices[index],
+                                             self._topology.template_vertices, mirror)
+            return SourceSampling(triangles=mirror, visibility=visibility)
+        return self._mirrors.get(index, plan)
+
+    def mirror_cleans(self, index: int) -> bool:
+        """Whether the source's other side is clean where this side is not (a fringe to
+        one side, a photo cut on one side); hair over the whole forehead is not."""
+        def check() -> bool:
+            clean = self.clean_crop(index)[..., 3] > 127
+            return bool(np.mean(~clean & np.fliplr(clean)) > 0.002)
+        return self._mirror_clean.get(index, check)
