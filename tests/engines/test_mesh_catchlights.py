@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from facedub import media
+from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_catchlights import (
     IRIS_CORE,
     target_catchlights,
@@ -19,8 +21,12 @@ from facedub.engines.mesh_catchlights import (
     without_catchlights,
 )
 from facedub.engines.mesh_eyes import EYES, iris_centres, iris_in_eye
+from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.geometry import warp_to_face
+from facedub.faceset import Faceset
 
 STUDIO = "still_paul_rudd_frontal_studio.jpg"  # two strip lights in each iris
+TARGET = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # a small catchlight in each eye
 SIZE = 256
 
 
@@ -117,3 +123,29 @@ def test_the_targets_catchlight_is_laid_where_the_moved_iris_is() -> None:
     assert image[31:33, 43:45].min() > 200  # 2 px right of where the target shows it
     assert image[31:33, 40:41].max() < 100
     assert image[31:33, 20:26].max() == 60.0  # the other eye showed none
+
+
+def test_the_engine_gives_the_source_eyes_the_targets_catchlights(
+        faces_dir: Path, extracted: Callable[..., Faceset]) -> None:
+    """Rudd's photo onto d18's first frame, the two known as two people by their
+    descriptors, so the eyes are Rudd's: each eye opening shows d18's catchlight (the
+    lightest pixel of each opening, L 74 and 64, as d18's own); without it Rudd's cleaned
+    irises leave the openings at most L 52 and 49."""
+    source = extracted(STUDIO, max_frames=1, crop_size=SIZE)
+    record = extracted(TARGET, max_frames=1, crop_size=SIZE).faces_of()[0]
+    frame = next(media.iter_frames(faces_dir / TARGET))
+    face_from_frame = face_from_frame_matrix(record.frame_landmarks, SIZE, "whole")
+    target = TargetFace(image=warp_to_face(frame.image, face_from_frame, SIZE),
+                        face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
+                        face_from_frame=face_from_frame, pose=record.pose,
+                        blendshapes=record.blendshapes, time=0.0, track=0,
+                        person=np.asarray(record.descriptor))
+    swapped = MeshEngine(source, MeshEngineConfig()).swap_face(target)
+    for eye in EYES:
+        opening = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.fillPoly(opening, [np.round(target.face_landmarks[eye.contour, :2]).astype(np.int32)],
+                     255)
+        inside = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0
+        lightest = _lightness(target.image)[inside].max()
+        assert lightest > 60.0  # d18 shows a catchlight in this eye
+        assert _lightness(swapped.image)[inside].max() > lightest - 5.0
