@@ -29,12 +29,12 @@ IRIS_CORE = 0.85
 # iris, or the white and lower lid's rim the disc takes in, reach it too (half of
 # Obama's, Dylan's or d10's iris disc; twelfth round review), hence SPOT_BY.
 LIGHTER_BY = 18.0
-# A catchlight is a small spot or bar, narrower than SPOT_WIDTH pixels at 256 px (Rudd's
-# bars 2-3, d18's dot 3): it stands SPOT_BY L above what a morphological opening that wide
-# leaves of it, while a lit half of the iris or the whites at its rim are broad and stay.
-SPOT_WIDTH = 5
+# A catchlight is a small spot or bar, narrower than SPOT_WIDTH of the iris radius (Rudd's
+# bars 2-3 px, d18's dot 3 px, of a 6-px radius at 256 px; twice that in the 512-px source
+# crops): it stands SPOT_BY L above what a morphological opening that wide leaves of it,
+# while a lit half of the iris or the whites at its rim are broad and stay.
+SPOT_WIDTH = 0.8
 SPOT_BY = 12.0
-_SPOT_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (SPOT_WIDTH, SPOT_WIDTH))
 # Lit spots over more of the disc than this are the eye's own light parts (a light,
 # speckled iris), not a reflection: none is taken then.
 MAX_SHARE = 0.35
@@ -89,7 +89,9 @@ def _found(image: np.ndarray, landmarks: np.ndarray, eye_index: int
         return None
     lightness = _lightness(image[box])
     lift = lightness - float(np.median(lightness[disc]))
-    spot = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, _SPOT_KERNEL)
+    width = max(3, 2 * round(SPOT_WIDTH * radius / 2) + 1)  # odd, so centred
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    spot = lightness - cv2.morphologyEx(lightness, cv2.MORPH_OPEN, kernel)
     light = (disc & (lift > LIGHTER_BY) & (spot > SPOT_BY)).astype(np.uint8) * 255
     if np.count_nonzero(light) > MAX_SHARE * np.count_nonzero(disc):
         light[:] = 0
