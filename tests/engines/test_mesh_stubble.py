@@ -18,6 +18,7 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_stubble import (
     DARKEST,
+    TargetBeards,
     beard_zone,
     hair_zone,
     shaved,
@@ -265,6 +266,22 @@ def test_stubble_is_hair_on_a_smooth_chin_and_left_as_it_is_on_a_bearded_one(
     stubbled = _face_of(extracted(STUBBLE, max_frames=1, crop_size=CROP), track=1)
     assert engine.swap_face(stubbled).hair is None
     assert engine.swap_face(_face_of(source, track=2)).hair is None
+
+
+def test_face_folds_are_no_beard_of_the_targets_own(
+        extracted: Callable[..., Faceset]) -> None:
+    """The shouting woman's folds round her mouth read 0.33 as stubble: at a line of 0.02
+    she counted as bearded and the source's stubble came back onto her as a brown band.
+    Ended, a track's verdict goes with it."""
+    engine = MeshEngine(extracted(BEARDED, max_frames=1, crop_size=CROP))
+    shouting = _face_of(extracted("still_woman_shouting.jpg", max_frames=1, crop_size=CROP),
+                        track=3)
+    assert engine.swap_face(shouting).hair is not None
+    beards = TargetBeards()
+    stubbled = _face_of(extracted(STUBBLE, max_frames=1, crop_size=CROP), track=4)
+    assert beards.bearded(4, stubbled.image, stubbled.face_landmarks)
+    beards.forget(4)
+    assert not beards.bearded(4, shouting.image, shouting.face_landmarks)
 
 
 def test_the_nostrils_and_mouth_corners_are_no_hair(smooth_chin: TargetFace) -> None:

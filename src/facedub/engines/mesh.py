@@ -383,10 +383,10 @@ class MeshEngine:
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
-        usual expression, eye and lip shares and eye tones."""
+        usual expression, eye and lip shares, eye tones and beard verdict."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
-                      self._lips_shares, self._eye_toner):
+                      self._lips_shares, self._eye_toner, self._target_beards):
             state.forget(track)
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:

@@ -25,7 +25,7 @@ from facedub.faceset import FaceRecord, Faceset
 class SourceFaces:
     """The faces `records` of the faceset `source`, `vertices` their mesh vertices.
     `lift_shadows`: the source's one-sided light taken out of the cleaned crops
-    (mesh_light); `without_catchlights`: its irises' reflections too (mesh_catchlights,
+    (mesh_light); `no_catchlights`: its irises' reflections too (mesh_catchlights,
     for when the source's own eyes are shown). `cache_size`: crops kept."""
 
     def __init__(self, source: Faceset, records: Sequence[FaceRecord], topology: MeshTopology,

@@ -96,11 +96,13 @@ def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:
     return float(share)
 
 
-# A target's own stubble or beard: a share above this in any of its first SAMPLED faces
-# (smooth chins read 0: Obama's and d18's 40 faces all 0.0; the streamer's 0.06-1.0 at
-# 512 px, his first face the lowest). Restyled as hair over it, the source's stubble was
-# greyed inside the target's ginger beard: a grey-green moustache (twelfth round).
-TARGET_BEARD_FROM = 0.02
+# A target's own stubble or beard: a share of SHAVED_FROM or more (the source's line) in
+# any of its first SAMPLED faces (the streamer's first nine 0.34-0.96, the third 0.77;
+# smooth chins read 0: Obama's and d18's). Restyled as hair over it, the source's stubble
+# was greyed inside the target's ginger beard: a grey-green moustache (twelfth round). A
+# line at 0.02 took face folds for a beard (the shouting woman 0.33, Wojtek 0.26-0.28,
+# Dylan's photo 0.17), and the source's stubble came back as a brown band on them.
+TARGET_BEARD_FROM = SHAVED_FROM
 
 
 class TargetBeards:
@@ -116,9 +118,13 @@ class TargetBeards:
         `landmarks` (478, 2+) its face in this frame."""
         count, found = self._judged.get(track, (0, False))
         if not found and count < SAMPLED:
-            found = stubble_share(crop, landmarks) > TARGET_BEARD_FROM
+            found = stubble_share(crop, landmarks) >= TARGET_BEARD_FROM
             self._judged[track] = (count + 1, found)
         return found
+
+    def forget(self, track: int) -> None:
+        """Drop a track's verdict (its last face has been swapped)."""
+        self._judged.pop(track, None)
 
 
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose's tip
