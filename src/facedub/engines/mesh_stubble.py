@@ -22,6 +22,11 @@ stubble, the mesh engine either
   A full beard on the source goes the same way: its hair would hang past the target's
   jaw. It costs the source's look (shaved swaps were nearer the source less often on
   every shaved pair, eleventh round).
+
+As hair only onto another person's smooth chin: on a self-swap, or where the target shows
+stubble of its own (`TargetBeards`), it is carried as it is, which `as-is` asks for
+everywhere. On a pale target the hair reads ash-grey where the source's stubble is
+ginger (twelfth round, left open).
 """
 
 from __future__ import annotations
