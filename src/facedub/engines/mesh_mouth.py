@@ -11,7 +11,9 @@ The target's own lips replace the source's where the source's mouth is more open
 or more smiling than the target's (`target_lips_share`, `lips_mask`), and so does the skin
 just around them: a smile's corners pulled up and out stay in the skin beside the lips and
 read as a smile on the target's closed ones. Not for a closed-lipped smile onto a closed
-mouth: those lips are the source's own, and who the source is.
+mouth: those lips are the source's own, and who the source is. From a source video, the
+engine shows there the lips of its other faces whose mouth fits instead
+(mesh_source_mouth), the target's only as far as even those are wider or more open.
 """
 
 from __future__ import annotations

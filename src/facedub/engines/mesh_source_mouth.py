@@ -25,7 +25,7 @@ from facedub.faces.landmarks import BLENDSHAPE_NAMES
 # The mouth's blendshapes a face is chosen by, besides the head pose.
 MOUTH_KEYS = (*LIP_BLENDSHAPES, "mouthPucker", "mouthFunnel", "mouthClose")
 # What a face's own `target_lips_share` costs in its distance: a face that would need the
-# target's lips back (share 1) counts as far as 4 expression units (48 degrees of pose at
+# target's lips back (share 1) is 4 units of distance further (48 degrees of pose at
 # the engine's defaults) further, so a fitting mouth is taken before a nearer pose.
 SHARE_COST = 4.0
 CLEAN_MIN = 0.05  # the mouth faces' summed clean weight below which the blend stays
@@ -41,8 +41,8 @@ class SourceMouths:
                  expression_weight: float, neighbours: int, follow: float) -> None:
         self._poses = poses
         self._blendshapes = blendshapes
-        self._mouths = blendshapes[:, [BLENDSHAPE_NAMES.index(n) for n in MOUTH_KEYS]]
-        self._keys = [BLENDSHAPE_NAMES.index(n) for n in MOUTH_KEYS]
+        self._keys = [BLENDSHAPE_NAMES.index(name) for name in MOUTH_KEYS]
+        self._mouths = blendshapes[:, self._keys]
         self._degrees_per_unit = degrees_per_unit
         self._expression_weight = expression_weight
         self._neighbours = neighbours
