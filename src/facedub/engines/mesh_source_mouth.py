@@ -26,7 +26,7 @@ from facedub.faces.landmarks import BLENDSHAPE_NAMES
 MOUTH_KEYS = (*LIP_BLENDSHAPES, "mouthPucker", "mouthFunnel", "mouthClose")
 # What a face's own `target_lips_share` costs in its distance: a face that would need the
 # target's lips back (share 1) is 4 units of distance further (48 degrees of pose at
-# the engine's defaults) further, so a fitting mouth is taken before a nearer pose.
+# the engine's defaults), so a fitting mouth is taken before a nearer pose.
 SHARE_COST = 4.0
 CLEAN_MIN = 0.05  # the mouth faces' summed clean weight below which the blend stays
 
