@@ -93,8 +93,8 @@ class MeshEngineConfig:
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
     # With keep_target_mouth, where the chosen faces' mouth is more open or stretched than
     # the target's: the lips of other source faces whose mouth fits (mesh_source_mouth),
-    # not the target's own (40 frames, nearer the source: older-glasses 32% -> 48%,
-    # headturn-man's frontal frames 72% -> 92%); False: the target's lips there.
+    # not the target's own (40 frames, nearer the source: older-glasses 25-32% -> 48-50%,
+    # headturn-man's frontal frames 72-78% -> 89-92%); False: the target's lips there.
     source_mouth: bool = True
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
