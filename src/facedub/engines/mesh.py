@@ -430,7 +430,7 @@ class MeshEngine:
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
-        usual expression, eye and lip shares, eye tones and beard verdict."""
+        usual expression, eye and lip shares, mouth faces, eye tones and beard verdict."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._eye_toner,
