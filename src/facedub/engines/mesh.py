@@ -26,7 +26,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, with_eyes
+from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
@@ -266,11 +266,12 @@ class MeshEngine:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
+        kept_source = source_share(kept, eyes, own_eyes)
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
-                           kept=kept, kept_image=kept_image,
+                           kept=kept, kept_image=kept_image, kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair)
 
     def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
