@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import facedub.engines.mesh_eye_read as eye_read
 from facedub import media
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_eye_read import NARROWEST, READ_EVERY, EyeReads, eye_distance
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
+from facedub.faces.landmarks import FaceAnalyser
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 
@@ -59,6 +61,45 @@ def test_eyes_read_nearer_together_than_the_targets_give_that_ratio(
     assert reads.ratio(0) == pytest.approx(1 / 1.06, abs=0.01)
     reads.read(1, target.image, target.face_landmarks)
     assert reads.ratio(1) == 1.0
+
+
+def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
+        extracted: Callable[..., Faceset], faces_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readings share one landmarker (opening it cost about 0.08 s a reading), and read
+    what a freshly opened one reads; it is closed when the last track is forgotten, and
+    by `close` (also the engine's)."""
+    opened: list[FaceAnalyser] = []
+    closed: list[FaceAnalyser] = []
+
+    class Counted(FaceAnalyser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            opened.append(self)
+
+        def close(self) -> None:
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
+    target = _d10_face(extracted, faces_dir)
+    wider = _wider_eyes(target.face_landmarks, 0.06)
+    reads = EyeReads()
+    reads.read(0, target.image, wider)
+    reads.read(1, target.image, wider)
+    reads.read(1, target.image, wider)
+    assert len(opened) == 1 and not closed
+    assert list(reads._reads[0]) == list(reads._reads[1])[:1] == [reads._reads[1][1]]
+    reads.forget(0)
+    assert not closed  # track 1 still reads
+    reads.forget(1)
+    assert closed == opened
+
+    engine = MeshEngine(extracted(SHOUTING, max_frames=1, crop_size=SIZE), MeshEngineConfig())
+    engine.swap_face(target)  # the track's first frame is read
+    assert len(opened) == 2 and len(closed) == 1
+    engine.close()
+    assert closed == opened
 
 
 def test_a_ratio_is_the_median_of_a_tracks_readings_within_its_limits() -> None:

@@ -399,6 +399,10 @@ class MeshEngine:
                       self._eye_reads):
             state.forget(track)
 
+    def close(self) -> None:
+        """The eye readings' landmarker closed (else closed with the last track ended)."""
+        self._eye_reads.close()
+
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""
         config = self.config

@@ -13,6 +13,11 @@ ratio from the two faces' shapes narrowed Obama's already-faint smile away. So t
 reads its own face now and then, as shown over the target crop, and the mouth is narrowed
 by what it reads (`mesh_shape.narrowed_mouth`), never widened. Shouting pair, 150 frames:
 smile within 0.1 of the target's 69% -> 87%.
+
+The landmarker (image mode: readings are READ_EVERY frames apart) is opened at the first
+reading and kept until the last track is forgotten or `close`: opened for every reading, a
+reading took about 0.11 s (9.5 ms a frame of d10's clip), kept open 0.02-0.04 s (3.3 ms a
+frame), with the same values (BENCHMARKS.md, Expression, thirteenth round).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
-READ_EVERY = 12  # frames of a track between readings (each about 0.1 s with the model load)
+READ_EVERY = 12  # frames of a track between readings
 READINGS = 5  # the median of the last this many readings of a track is its ratio
 NARROWEST = 0.9  # the mouth is narrowed at most to this share of its width
 # Ratios this close to 1 are the landmarker's noise: one face's readings spread by about
@@ -36,12 +41,14 @@ NOISE = 0.01
 
 class EyeReads:
     """Per target track, how far apart the landmarker reads the engine's eyes against the
-    target's (`ratio`), from a reading every READ_EVERY frames (`due`, `read`)."""
+    target's (`ratio`), from a reading every READ_EVERY frames (`due`, `read`). Holds the
+    landmarker from the first reading until its last track is forgotten or `close`."""
 
     def __init__(self, model_path: Path | None = None) -> None:
         self._model_path = model_path
         self._reads: dict[int, deque[float]] = {}
         self._frames: dict[int, int] = {}
+        self._analyser: FaceAnalyser | None = None
 
     def ratio(self, track: int) -> float:
         """The median read distance over the target's, at least NARROWEST; 1 where it is
@@ -63,9 +70,13 @@ class EyeReads:
         """Read `shown`, the engine's face over the target crop ((S, S, 3) uint8 RGB), whose
         target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
         where the landmarker finds no face."""
-        path = self._model_path or resolve_landmarker_model()
-        with FaceAnalyser(max_faces=1, video=False, model_path=path) as analyser:
-            found = analyser.analyse(shown)
+        if self._analyser is None:
+            self._analyser = FaceAnalyser(
+                max_faces=1, video=False,
+                model_path=self._model_path or resolve_landmarker_model())
+        # A new shot: nothing followed from the last reading (maybe another track's), so
+        # each reading is what a freshly opened landmarker reads.
+        found = self._analyser.analyse(shown, new_shot=True)
         if not found:
             return
         own = eye_distance(np.asarray(target_landmarks))
@@ -75,8 +86,17 @@ class EyeReads:
             eye_distance(np.asarray(found[0].landmarks)) / own)
 
     def forget(self, track: int) -> None:
+        """Drop the track's readings; the landmarker is closed with the last track."""
         self._reads.pop(track, None)
         self._frames.pop(track, None)
+        if not self._reads and not self._frames:
+            self.close()
+
+    def close(self) -> None:
+        """Close the landmarker (a later reading opens it again)."""
+        if self._analyser is not None:
+            self._analyser.close()
+            self._analyser = None
 
 
 def eye_distance(landmarks: np.ndarray) -> float:
