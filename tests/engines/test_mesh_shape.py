@@ -8,7 +8,14 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from facedub.engines.mesh_shape import OTHER_PERSON, PHOTO_FACES, FaceShape, other_person
+from facedub.engines.mesh_shape import (
+    MOUTH_HEIGHT_SHARE,
+    OTHER_PERSON,
+    PHOTO_FACES,
+    FaceShape,
+    narrowed_mouth,
+    other_person,
+)
 from facedub.faces.align import landmarks_in_crop, template_in_crop
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
@@ -160,6 +167,25 @@ def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
     # Toward the source, past the dead zone of landmark noise, never beyond it.
     assert before + 0.3 * (wanted - before) < spacing < wanted + 0.5
     assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
+
+
+@pytest.mark.parametrize("degrees", [0.0, 25.0])
+def test_a_narrowed_mouth_keeps_the_eyes_and_the_oval(degrees: float) -> None:
+    """Narrowed to 0.95 (`mesh_eye_read`), in the turned face's own frame: the mouth's
+    width is 0.95 of what it was, its height narrowed by half as much, the eyes, brows,
+    nose and the oval stay; 1 or more leaves the face as it is."""
+    target = _rotated(template_in_crop(SIZE, "whole"), degrees)
+    narrowed = narrowed_mouth(target, 0.95)
+    frontal, before = _rotated(narrowed, -degrees), _rotated(target, -degrees)
+    width = float(frontal[291, 0] - frontal[61, 0]) / float(before[291, 0] - before[61, 0])
+    assert width == pytest.approx(0.95, abs=0.003)
+    height = float(frontal[17, 1] - frontal[0, 1]) / float(before[17, 1] - before[0, 1])
+    assert height == pytest.approx(1 - 0.05 * MOUTH_HEIGHT_SHARE, abs=0.003)
+    regions = mesh_regions()
+    for part in (regions.face_oval, regions.left_eye, regions.right_eye, regions.nose,
+                 regions.left_eyebrow):
+        assert np.abs(narrowed[part] - target[part]).max() < 0.5
+    assert narrowed_mouth(target, 1.0) is target
 
 
 def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:

@@ -119,12 +119,16 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
         analyse_target(job.target, config, NoProgress())
     with _analysis_lock(task.work_dir, job.source or job.model or job.target):
         engine = build_engine(job, task.work_dir)
-    if task.chunk is not None:
-        frames, swapped = swap_segment(job.target, engine, staging / task.chunk.segment_name,
-                                       config, task.chunk)
-    else:
-        result = swap(job.target, engine, staging / Path(job.output).name, config)
-        frames, swapped = result.frames, result.frames_swapped
+    try:
+        if task.chunk is not None:
+            frames, swapped = swap_segment(job.target, engine,
+                                           staging / task.chunk.segment_name, config,
+                                           task.chunk)
+        else:
+            result = swap(job.target, engine, staging / Path(job.output).name, config)
+            frames, swapped = result.frames, result.frames_swapped
+    finally:
+        engine.close()  # a chunk's end does not end the tracks that go on past it
     return JobOutcome(job.output, True, "", frames, swapped, time.monotonic() - started,
                       staged=staging, engine_facts=engine.facts)
 

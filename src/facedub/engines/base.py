@@ -97,3 +97,7 @@ class SwapEngine(Protocol):
     def end_track(self, track: int) -> None:
         """The target track has no more faces: drop what the engine keeps of it (a long
         video has a track per shot; kept, their state grew by about 0.4 MB each)."""
+
+    def close(self) -> None:
+        """Close what the engine holds open (the mesh engine's landmarker for its eye
+        readings, else nothing); it can still swap after, opening it again."""

@@ -16,6 +16,7 @@ from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_catchlights import target_catchlights, with_catchlights
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
+from facedub.engines.mesh_eye_read import EyeReads
 from facedub.engines.mesh_eyes import (
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
@@ -34,7 +35,7 @@ from facedub.engines.mesh_mouth import (
     lips_mask,
     target_lips_share,
 )
-from facedub.engines.mesh_shape import FaceShape, other_person
+from facedub.engines.mesh_shape import FaceShape, narrowed_mouth, other_person
 from facedub.engines.mesh_source_mouth import SourceMouths, warped_mouths
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
@@ -168,6 +169,7 @@ class MeshEngine:
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._stubbled: bool | None = None  # whether the source is, judged at the first face
         self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
+        self._eye_reads = EyeReads()  # per track: the engine's eyes as the landmarker reads them
 
     @property
     def facts(self) -> EngineFacts:
@@ -185,6 +187,10 @@ class MeshEngine:
         size = target.image.shape[0]
         landmarks = self._shape.moved(target.track, target.face_landmarks,
                                       other_person(self._person, target.person))
+        # The mouth as wide against the eyes as the target's, where the landmarker reads the
+        # engine's eyes nearer together than the target's (mesh_eye_read): else it reads a
+        # smile the target does not show.
+        landmarks = narrowed_mouth(landmarks, self._eye_reads.ratio(target.track))
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
@@ -270,8 +276,12 @@ class MeshEngine:
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
-        return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
-                           kept=kept, kept_image=kept_image, kept_source=kept_source,
+        mask = feather(inside, erode=2, blur=max(2, size // 96))
+        if self._eye_reads.due(target.track):
+            self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
+                                                      kept_image), target.face_landmarks)
+        return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
+                           kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair)
 
     def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
@@ -431,12 +441,17 @@ class MeshEngine:
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
-        usual expression, eye and lip shares, mouth faces, eye tones and beard verdict."""
+        usual expression, eye and lip shares, mouth faces, eye tones, beard verdict and eye
+        readings."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._eye_toner,
-                      self._target_beards):
+                      self._target_beards, self._eye_reads):
             state.forget(track)
+
+    def close(self) -> None:
+        """The eye readings' landmarker closed (else closed with the last track ended)."""
+        self._eye_reads.close()
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""
@@ -475,6 +490,17 @@ class MeshEngine:
         if self.config.keep_target_eyes and eyes_share > 0.0:
             eyes = kept_eyes(landmarks, size, target.blendshapes) * np.float32(eyes_share)
         return kept, eyes
+
+
+def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndarray,
+           kept_image: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8: the engine's `face` over the `target` crop by `mask`, the target's
+    kept pixels (`kept_image`) over it by `kept`, about as the compositor shows them (its
+    colour and light aside)."""
+    shown = target.astype(np.float32)
+    shown += three_channels(mask) * (face.astype(np.float32) - shown)
+    shown += three_channels(kept) * (kept_image.astype(np.float32) - shown)
+    return np.clip(shown + 0.5, 0, 255).astype(np.uint8)
 
 
 def _bounds(mask: np.ndarray) -> tuple[slice, slice]:

@@ -272,3 +272,52 @@ def _oval_fade(template: np.ndarray) -> np.ndarray:
     distance = np.linalg.norm(template[:, None, :2] - oval[None, :, :], axis=2).min(axis=1)
     fade: np.ndarray = np.clip(distance / OVAL_RAMP, 0.0, 1.0)
     return fade
+
+
+# The mouth's height is narrowed by this share of its width (`narrowed_mouth`): narrowed in
+# width alone the shouting pair's mouth read as more open (jawOpen 0.25-0.31 against d10's
+# 0.04-0.16 on a few more frames); as much in height, the smile came back on more frames
+# (BENCHMARKS.md, Expression, twelfth round).
+MOUTH_HEIGHT_SHARE = 0.5
+
+
+def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
+    """The landmarks (478, 3), crop pixels, with the mouth narrowed to `ratio` (< 1) of its
+    width about the lips' centre (and its height by MOUTH_HEIGHT_SHARE of that), in the
+    face's pose-free frame; the points around follow by their distance to the lips, the
+    other features and the oval stay. `ratio` 1 or more: the landmarks as they are (see
+    `mesh_eye_read`: the mouth keeps its width against the eyes as the landmarker reads
+    them)."""
+    if ratio >= 1.0:
+        return landmarks
+    free, transform = pose_free(landmarks)
+    centre = free[_lips(), :2].mean(axis=0)
+    move = np.zeros_like(free)
+    move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, MOUTH_HEIGHT_SHARE])
+    move *= _mouth_weights()[:, None]
+    offset = move @ transform[:3, :3].T
+    return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
+
+
+@functools.cache
+def _lips() -> np.ndarray:
+    regions = mesh_regions()
+    return np.unique(np.concatenate([regions.lips_outer, regions.lips_inner]))
+
+
+@functools.cache
+def _mouth_weights() -> np.ndarray:
+    """(478,): how much each point follows the mouth: the lips wholly, others by Gaussian
+    distance to the nearest lip point, fading to 0 at the oval; not the other features'
+    own points."""
+    template = face_template()
+    lips = _lips()
+    points = template[:, :2]
+    distance = np.linalg.norm(points[:, None, :] - points[None, lips, :], axis=2).min(axis=1)
+    weights: np.ndarray = np.exp(-0.5 * (distance / FOLLOW_SIGMA) ** 2)
+    for feature in _features():
+        weights[feature.points] = 0.0
+    weights[lips] = 1.0
+    weights *= _oval_fade(template)
+    weights.flags.writeable = False
+    return weights

@@ -99,6 +99,9 @@ class NeuralEngine:
     def end_track(self, track: int) -> None:
         """Nothing is kept per track."""
 
+    def close(self) -> None:
+        """Nothing is held open."""
+
 
 class OnnxEngine:
     """onnxruntime inference of an exported model, one face per call."""
@@ -127,3 +130,6 @@ class OnnxEngine:
 
     def end_track(self, track: int) -> None:
         """Nothing is kept per track."""
+
+    def close(self) -> None:
+        """Nothing is held open."""

@@ -152,6 +152,9 @@ class RefinedEngine:
     def end_track(self, track: int) -> None:
         self._base.end_track(track)
 
+    def close(self) -> None:
+        self._base.close()
+
 
 def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
                 target_image: np.ndarray) -> np.ndarray:

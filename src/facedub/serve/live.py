@@ -122,9 +122,12 @@ class LiveSwapper:
                          time.perf_counter() - prepared.started)
 
     def close(self) -> None:
+        """The stage threads stopped; the landmarker and the engine's closed (the live
+        track never ends)."""
         self._stage_one.shutdown(wait=True)
         self._stage_two.shutdown(wait=True)
         self._analyser.close()
+        self.engine.close()
 
     def __enter__(self) -> LiveSwapper:
         return self

@@ -169,17 +169,21 @@ class Workbench:
         faceset = self.target(request.target)
         if request.person is not None:  # chosen here, in memory only
             faceset = replace(faceset, meta=replace(faceset.meta, person=request.person))
-        swapper = frame_swapper(self.store.upload_path(request.target), faceset,
-                                self.engine(request.source, request.mesh), config)
-        chosen = sorted(swapper.by_frame)
-        if not chosen:
-            raise FacedubError("the chosen person is in no frame of the target")
-        # The frame asked for, else the nearest one that shows the person.
-        index = min(chosen, key=lambda i: abs(i - frame_index))
-        frame = media.Frame(index, swapper.by_frame[index].time,
-                            self._frame(request.target, index))
-        marked = OutputMarks(new_job_id(), request.visible_label)
-        return marked.mark(swapper.finish(swapper.engine_face(frame)))
+        engine = self.engine(request.source, request.mesh)
+        try:
+            swapper = frame_swapper(self.store.upload_path(request.target), faceset, engine,
+                                    config)
+            chosen = sorted(swapper.by_frame)
+            if not chosen:
+                raise FacedubError("the chosen person is in no frame of the target")
+            # The frame asked for, else the nearest one that shows the person.
+            index = min(chosen, key=lambda i: abs(i - frame_index))
+            frame = media.Frame(index, swapper.by_frame[index].time,
+                                self._frame(request.target, index))
+            marked = OutputMarks(new_job_id(), request.visible_label)
+            return marked.mark(swapper.finish(swapper.engine_face(frame)))
+        finally:
+            engine.close()  # one frame: its track is not ended
 
     def _frame(self, target: str, index: int) -> np.ndarray:
         """A decoded target frame; the last few are kept, since a preview is mostly redone

@@ -113,17 +113,22 @@ def make_pairs(source: Faceset, faces: FaceSamples, indices: np.ndarray, others:
     engines = [_engine_over(source, others, share, rng) for share in THINNED_SHARES]
     mesh, masks, truth = [], [], []
     work_size = 2 * res  # rendered larger, then reduced, as a swap's crop is
-    for number, index in enumerate(indices):
-        for copy in range(per_face):
-            engine = engines[int(rng.integers(len(engines)))] if copy else engines[0]
-            target = _target_face(source, records[index], work_size, track=number * 8 + copy)
-            swapped = engine.swap_face(target)
-            mask = swapped.mask[..., None]
-            laid = swapped.image * mask + target.image * (1.0 - mask)
-            mesh.append(_reduce(np.clip(laid + 0.5, 0, 255).astype(np.uint8), res))
-            masks.append(_reduce(np.round(swapped.mask * 255).astype(np.uint8), res))
-            truth.append(index)
-        progress.advance()
+    try:
+        for number, index in enumerate(indices):
+            for copy in range(per_face):
+                engine = engines[int(rng.integers(len(engines)))] if copy else engines[0]
+                target = _target_face(source, records[index], work_size,
+                                      track=number * 8 + copy)
+                swapped = engine.swap_face(target)
+                mask = swapped.mask[..., None]
+                laid = swapped.image * mask + target.image * (1.0 - mask)
+                mesh.append(_reduce(np.clip(laid + 0.5, 0, 255).astype(np.uint8), res))
+                masks.append(_reduce(np.round(swapped.mask * 255).astype(np.uint8), res))
+                truth.append(index)
+            progress.advance()
+    finally:
+        for engine in engines:
+            engine.close()
     log.info("rendered %d mesh faces of %d source faces at %d px", len(mesh), len(indices),
              res)
     return RefinePairs(mesh=np.stack(mesh), mesh_mask=np.stack(masks),

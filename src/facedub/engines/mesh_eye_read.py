@@ -1,0 +1,107 @@
+"""How far apart the landmarker reads the mesh engine's eyes, against the target's own
+(issue 17: the target's expression, as the landmarker reads it).
+
+MediaPipe's blendshape model reads a smile from where the mouth's corners sit against the
+eyes. The engine shows the source's own eyes (`mesh_eyes`), and the landmarker reads them
+where their texture is, which the shape move's placement does not say: on main's outputs
+the shouting photo's eyes on d10 read 0.957 of d10's own distance apart (d10's winged
+eyeliner reads as eye, and the move's dead zone leaves the eyes at about 0.975), Biden's
+on Obama 1.007, Rudd's on d18 1.026 (iris centres). With the target's mouth kept at its own
+width, the shouting pair's mouth was 4-6% wide against the eyes and read as a smile on a
+quarter of its frames (BENCHMARKS.md, Expression, twelfth and thirteenth rounds); a fixed
+ratio from the two faces' shapes narrowed Obama's already-faint smile away. So the engine
+reads its own face now and then, as shown over the target crop, and the mouth is narrowed
+by what it reads (`mesh_shape.narrowed_mouth`), never widened. Shouting pair, 150 frames:
+smile within 0.1 of the target's 69% -> 87%.
+
+The landmarker (image mode: readings are READ_EVERY frames apart) is opened at the first
+reading and kept until the last track is forgotten or `close`: opened for every reading, a
+reading took about 0.11 s (9.5 ms a frame of d10's clip), kept open 0.02-0.04 s (3.3 ms a
+frame), with the same values (BENCHMARKS.md, Expression, thirteenth round).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.regions import mesh_regions
+
+READ_EVERY = 12  # frames of a track between readings
+READINGS = 5  # the median of the last this many readings of a track is its ratio
+NARROWEST = 0.9  # the mouth is narrowed at most to this share of its width
+# Ratios this close to 1 are the landmarker's noise: one face's readings spread by about
+# 1% (Biden's eyes on Obama read 0.989-0.999); narrowing there would change every such face
+# for nothing (skin-tones' smile read 92% with it, main's own runs 90-100%).
+NOISE = 0.01
+
+
+class EyeReads:
+    """Per target track, how far apart the landmarker reads the engine's eyes against the
+    target's (`ratio`), from a reading every READ_EVERY frames (`due`, `read`). Holds the
+    landmarker from the first reading until its last track is forgotten or `close`."""
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        self._model_path = model_path
+        self._reads: dict[int, deque[float]] = {}
+        self._frames: dict[int, int] = {}
+        self._analyser: FaceAnalyser | None = None
+
+    def ratio(self, track: int) -> float:
+        """The median read distance over the target's, at least NARROWEST; 1 where it is
+        above 1 - NOISE, and before the track's first reading."""
+        reads = self._reads.get(track)
+        if not reads:
+            return 1.0
+        median = float(np.median(reads))
+        return 1.0 if median > 1.0 - NOISE else max(median, NARROWEST)
+
+    def due(self, track: int) -> bool:
+        """Whether this frame of `track` is read (its first and every READ_EVERY-th);
+        call once a frame."""
+        count = self._frames.get(track, 0)
+        self._frames[track] = count + 1
+        return count % READ_EVERY == 0
+
+    def read(self, track: int, shown: np.ndarray, target_landmarks: np.ndarray) -> None:
+        """Read `shown`, the engine's face over the target crop ((S, S, 3) uint8 RGB), whose
+        target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
+        where the landmarker finds no face."""
+        if self._analyser is None:
+            self._analyser = FaceAnalyser(
+                max_faces=1, video=False,
+                model_path=self._model_path or resolve_landmarker_model())
+        # A new shot: nothing followed from the last reading (maybe another track's), so
+        # each reading is what a freshly opened landmarker reads.
+        found = self._analyser.analyse(shown, new_shot=True)
+        if not found:
+            return
+        own = eye_distance(np.asarray(target_landmarks))
+        if own <= 1e-6:
+            return
+        self._reads.setdefault(track, deque(maxlen=READINGS)).append(
+            eye_distance(np.asarray(found[0].landmarks)) / own)
+
+    def forget(self, track: int) -> None:
+        """Drop the track's readings; the landmarker is closed with the last track."""
+        self._reads.pop(track, None)
+        self._frames.pop(track, None)
+        if not self._reads and not self._frames:
+            self.close()
+
+    def close(self) -> None:
+        """Close the landmarker (a later reading opens it again)."""
+        if self._analyser is not None:
+            self._analyser.close()
+            self._analyser = None
+
+
+def eye_distance(landmarks: np.ndarray) -> float:
+    """The distance of the eye outlines' centres of landmarks (478, 2+): not the irises,
+    which a glance aside moves (d10's irises read 4% further apart looking hard aside)."""
+    regions = mesh_regions()
+    left = landmarks[regions.left_eye, :2].mean(axis=0)
+    return float(np.linalg.norm(left - landmarks[regions.right_eye, :2].mean(axis=0)))

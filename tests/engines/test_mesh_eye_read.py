@@ -1,0 +1,152 @@
+"""engines/mesh_eye_read.py: the engine reads its own eyes as the landmarker does, and the
+mouth keeps its width against them (issue 17: the shouting photo's eyes read 0.957 of d10's
+distance apart, and d10's kept mouth read as a smile on a quarter of the frames)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import facedub.engines.mesh_eye_read as eye_read
+from facedub import media
+from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine, MeshEngineConfig
+from facedub.engines.mesh_eye_read import NARROWEST, READ_EVERY, EyeReads, eye_distance
+from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
+from facedub.faces.geometry import warp_to_face
+from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.regions import mesh_regions
+from facedub.faceset import Faceset
+
+SHOUTING = "still_woman_shouting.jpg"
+D10 = "clip_liveportrait_d10_woman_expressions.mp4"
+SIZE = 256
+
+
+def _wider_eyes(landmarks: np.ndarray, share: float) -> np.ndarray:
+    """The landmarks with each eye moved `share` of its distance from the eyes' middle
+    further out."""
+    regions = mesh_regions()
+    wider = np.array(landmarks, dtype=np.float64)
+    middle = (wider[regions.left_eye, :2].mean(axis=0)
+              + wider[regions.right_eye, :2].mean(axis=0)) / 2
+    for eye in (regions.left_eye, regions.right_eye):
+        wider[eye, :2] += (wider[eye, :2].mean(axis=0) - middle) * share
+    return wider
+
+
+def _d10_face(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
+    record = extracted(D10, max_frames=1, crop_size=SIZE).faces_of()[0]
+    frame = next(media.iter_frames(faces_dir / D10))
+    face_from_frame = face_from_frame_matrix(record.frame_landmarks, SIZE, "whole")
+    return TargetFace(image=warp_to_face(frame.image, face_from_frame, SIZE),
+                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
+                      face_from_frame=face_from_frame, pose=record.pose,
+                      blendshapes=record.blendshapes, time=0.0, track=0,
+                      person=np.asarray(record.descriptor))
+
+
+def test_eyes_read_nearer_together_than_the_targets_give_that_ratio(
+        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+    """d10's own crop read against her landmarks with the eyes 6% further apart reads
+    about 0.94; against her own landmarks about 1, which counts as no narrowing."""
+    target = _d10_face(extracted, faces_dir)
+    reads = EyeReads()
+    assert reads.ratio(0) == 1.0  # nothing read yet
+    reads.read(0, target.image, _wider_eyes(target.face_landmarks, 0.06))
+    assert reads.ratio(0) == pytest.approx(1 / 1.06, abs=0.01)
+    reads.read(1, target.image, target.face_landmarks)
+    assert reads.ratio(1) == 1.0
+
+
+def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
+        extracted: Callable[..., Faceset], faces_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readings share one landmarker (opening it cost about 0.08 s a reading), and read
+    what a freshly opened one reads; it is closed when the last track is forgotten, and
+    by `close` (also the engine's)."""
+    opened: list[FaceAnalyser] = []
+    closed: list[FaceAnalyser] = []
+
+    class Counted(FaceAnalyser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            opened.append(self)
+
+        def close(self) -> None:
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
+    target = _d10_face(extracted, faces_dir)
+    wider = _wider_eyes(target.face_landmarks, 0.06)
+    reads = EyeReads()
+    reads.read(0, target.image, wider)
+    reads.read(1, target.image, wider)
+    reads.read(1, target.image, wider)
+    assert len(opened) == 1 and not closed
+    assert list(reads._reads[0]) == list(reads._reads[1])[:1] == [reads._reads[1][1]]
+    reads.forget(0)
+    assert not closed  # track 1 still reads
+    reads.forget(1)
+    assert closed == opened
+
+    engine = MeshEngine(extracted(SHOUTING, max_frames=1, crop_size=SIZE), MeshEngineConfig())
+    engine.swap_face(target)  # the track's first frame is read
+    assert len(opened) == 2 and len(closed) == 1
+    engine.close()
+    assert closed == opened
+
+
+def test_a_ratio_is_the_median_of_a_tracks_readings_within_its_limits() -> None:
+    reads = EyeReads()
+    reads._reads[0] = deque([0.95, 0.96, 0.5])
+    assert reads.ratio(0) == pytest.approx(0.95)
+    reads._reads[0] = deque([0.5])
+    assert reads.ratio(0) == NARROWEST
+    reads._reads[0] = deque([0.995, 1.1])
+    assert reads.ratio(0) == 1.0  # never widened; within the noise, left alone
+    assert [reads.due(3) for _ in range(READ_EVERY + 1)] == [True] + [False] * (
+        READ_EVERY - 1) + [True]
+    reads.forget(0)
+    assert reads.ratio(0) == 1.0
+
+
+def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
+        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+    """The shouting photo onto d10's first frame: the engine's first frame reads its own
+    eyes nearer together than d10's (her winged eyeliner reads as eye; the photo's eyes
+    sit 0.95 of hers apart), and from then on d10's kept lips are narrower by that much,
+    their height by half as much; without the reading they stayed as wide as d10's."""
+    source = extracted(SHOUTING, max_frames=1, crop_size=SIZE)
+    target = _d10_face(extracted, faces_dir)
+    engine = MeshEngine(source, MeshEngineConfig())
+    first = engine.swap_face(target)
+    ratio = engine._eye_reads.ratio(target.track)
+    assert NARROWEST < ratio < 0.98
+    second = engine.swap_face(target)
+
+    top, bottom = (round(float(target.face_landmarks[point, 1])) for point in (0, 17))
+
+    def lips_width(kept: np.ndarray) -> float:  # the kept lips' rows alone, not the eyes'
+        columns = np.flatnonzero((kept[top:bottom] > 0.5).any(axis=0))
+        return float(columns[-1] - columns[0] + 1)
+
+    assert first.kept is not None and second.kept is not None
+    assert lips_width(second.kept) / lips_width(first.kept) == pytest.approx(ratio, abs=0.03)
+    assert lips_width(second.kept) < lips_width(first.kept) - 1
+
+
+def test_eye_distance_is_of_the_outlines_not_the_irises() -> None:
+    """A glance aside moves the irises, not the eye outlines the distance is taken from."""
+    points = np.zeros((478, 2))
+    regions = mesh_regions()
+    points[regions.left_eye] = (10.0, 0.0)
+    points[regions.right_eye] = (-10.0, 0.0)
+    looked = points.copy()
+    looked[468:] += (3.0, 0.0)
+    assert eye_distance(points) == eye_distance(looked) == 20.0
