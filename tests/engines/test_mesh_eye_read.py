@@ -150,3 +150,26 @@ def test_eye_distance_is_of_the_outlines_not_the_irises() -> None:
     looked = points.copy()
     looked[468:] += (3.0, 0.0)
     assert eye_distance(points) == eye_distance(looked) == 20.0
+
+
+def test_an_engine_told_not_to_read_its_eyes_never_opens_the_landmarker(
+        extracted: Callable[..., Faceset], faces_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refiner's training pairs render every face as a track of one frame, where a
+    reading would never act: `read_eyes=False` leaves the landmarker closed and the mouth
+    as wide as the target's."""
+    opened: list[object] = []
+
+    class Counted(FaceAnalyser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            opened.append(self)
+
+    monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
+    target = _d10_face(extracted, faces_dir)
+    engine = MeshEngine(extracted(SHOUTING, max_frames=1, crop_size=SIZE),
+                        MeshEngineConfig(read_eyes=False))
+    engine.swap_face(target)
+    engine.swap_face(target)
+    assert not opened
+    assert engine._eye_reads.ratio(target.track) == 1.0

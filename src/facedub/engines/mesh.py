@@ -107,6 +107,11 @@ class MeshEngineConfig:
     # the source: 40 frames, nearer the source shaved / not: expr-neutral 42% / 88%,
     # blink-video 85% / 100%; BENCHMARKS.md, eleventh round); "as-is" carried as it is.
     stubble: str = "hair"
+    # The kept mouth narrowed by how far apart the landmarker reads the engine's own eyes
+    # (mesh_eye_read, a reading every 12th frame of a track, 20-40 ms each). False where
+    # every track is one rendering (the refiner's training pairs): a reading only acts
+    # from its track's next frame, so there it would cost and never be used.
+    read_eyes: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
@@ -277,7 +282,7 @@ class MeshEngine:
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
-        if self._eye_reads.due(target.track):
+        if self.config.read_eyes and self._eye_reads.due(target.track):
             self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
                                                       kept_image), target.face_landmarks)
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,

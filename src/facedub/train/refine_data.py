@@ -143,8 +143,10 @@ def _engine_over(source: Faceset, indices: np.ndarray, share: float,
     chosen = np.sort(rng.choice(indices, size=keep, replace=False))
     subset = tuple(records[int(i)] for i in chosen)
     # The stubble carried as it is: the truth is the source's own face, stubble and all,
-    # and a restyled one (its hue taken out) would teach the refiner to put it back.
-    return MeshEngine(replace(source, records=subset), MeshEngineConfig(stubble="as-is"))
+    # and a restyled one (its hue taken out) would teach the refiner to put it back. No
+    # eye readings: every rendering is a track of one frame, which a reading never acts on.
+    return MeshEngine(replace(source, records=subset),
+                      MeshEngineConfig(stubble="as-is", read_eyes=False))
 
 
 def _target_face(source: Faceset, record: FaceRecord, size: int, track: int) -> TargetFace:
