@@ -43,9 +43,9 @@ from facedub.faceset import FaceRecord, Faceset
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
 # The feather band's width (pixels at 256 px) on the far side of a turned face, as far as
 # it is foreshortened (faces.masks.turned_face_mask); the rest of the mask keeps
-# `mask_erode` and `mask_blur`. Tried on occlusion-smoke-hand (Elon Musk turned 30-37
-# degrees, 40 frames): the far side alone at no erosion and this blur took the nearer-
-# the-source margin at 30-45 degrees from +0.111 to +0.061, the near side alone to +0.082.
+# `mask_erode` and `mask_blur`. occlusion-smoke-hand (Rudd's photo onto Elon Musk turned
+# 22-37 degrees, 40 frames): nearer the source at 15-30 / 30-45 degrees 33-52% / 0% ->
+# 62-76% / 25-38% (BENCHMARKS.md, Realism, thirteenth round).
 FAR_BLUR = 6
 
 

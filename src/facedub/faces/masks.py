@@ -18,10 +18,9 @@ BETWEEN_EYES = 168  # landmark on the nose bridge between the eyes
 HALF_SIZE_SIGMA = 10.0  # feathering blurs this wide (pixels) are computed at half size
 # A face's far half-width over its near one (`far_side`): at FRONTAL_RATIO or more the
 # face counts as frontal (landmark noise, a slight turn), at TURNED_RATIO or less as
-# turned. Elon Musk's GIF face read 0.45-0.55 at 12-16 degrees of yaw, 0.24-0.34 at 22-37
-# (the oval's far extreme reaches past its cheek); a scaled share (1 - ratio) left the
-# 30-45 degree frames as they were (nearer-the-source margin +0.111 -> +0.106), the full
-# narrowing from 0.8 down +0.076 (BENCHMARKS.md, Realism, thirteenth round).
+# turned. Elon Musk's GIF face reads 0.53-0.61 at 12-16 degrees of yaw, 0.24-0.45 at
+# 22-37; narrowing by 1 - ratio alone left his 30-45 degree frames as they were
+# (BENCHMARKS.md, Realism, thirteenth round).
 FRONTAL_RATIO = 0.9
 TURNED_RATIO = 0.5
 
