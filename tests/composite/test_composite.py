@@ -170,6 +170,41 @@ def test_the_engines_relief_reaches_the_detail_colour() -> None:
     assert results[1][centre].mean() > results[0][centre].mean() + 5.0  # lighter: the face's
 
 
+def test_the_sources_own_eyes_are_pasted_no_sharper_than_the_targets_own() -> None:
+    """The mesh engine pastes the source's toned eyes through `kept_image`, past the face's
+    sharpness matching: an old photo's blocky, crisp eyes stood out of a soft webcam frame
+    (old-photo, BENCHMARKS.md thirteenth round). `kept_source` marks them; the compositor
+    blurs that share down to the target's own detail there, and leaves the rest of the
+    kept image (the target's own pixels) as it is."""
+    target = cv2.GaussianBlur(_skin(5), (0, 0), 1.0)
+    rng = np.random.default_rng(6)
+    blocky = np.kron(rng.normal(0, 10, (SIZE // 2, SIZE // 2, 1)), np.ones((2, 2, 3)))
+    sharp = np.clip(target + blocky, 0, 255).astype(np.uint8)  # the source's eye
+    eye = _disc(14.0)
+    inside = eye > 0.95
+    config = CompositeConfig(color="none", relight=0.0, grain=False, occlusion="off",
+                             keep_occluders=False)
+
+    def pasted(kept_source: np.ndarray | None) -> np.ndarray:
+        swapped = SwappedFace(target.copy(), np.ones((SIZE, SIZE), np.float32), kept=eye,
+                              kept_image=sharp, kept_source=kept_source)
+        return Compositor(config).composite(_target_face(target), swapped).image
+
+    as_it_was = pasted(None)  # all of the kept image the target's own: pasted as it is
+    assert detail_energy(as_it_was, inside) > 4.0 * detail_energy(target, inside)
+    matched = pasted(eye)
+    assert detail_energy(matched, inside) <= 1.2 * detail_energy(target, inside)
+    # The source's eye, blurred, not replaced by the target's: its darkness stays.
+    assert np.abs(cv2.GaussianBlur(matched, (0, 0), 3.0).astype(float)
+                  - cv2.GaussianBlur(sharp, (0, 0), 3.0))[inside].mean() < 2.0
+    # An eye already softer than the target's stays as it was.
+    softer = cv2.GaussianBlur(target, (0, 0), 1.0)
+    swapped = SwappedFace(target.copy(), np.ones((SIZE, SIZE), np.float32), kept=eye,
+                          kept_image=softer, kept_source=eye)
+    result = Compositor(config).composite(_target_face(target), swapped).image
+    np.testing.assert_array_equal(result[inside], softer[inside])
+
+
 def _turned_target(image: np.ndarray, yaw_degrees: float) -> TargetFace:
     """The frontal template turned about the vertical axis (MediaPipe's z: toward the
     camera is negative), projected orthographically onto a SIZE crop."""

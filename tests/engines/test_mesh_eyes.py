@@ -21,6 +21,7 @@ from facedub.engines.mesh_eyes_tone import (
     eye_box,
     eye_region,
     eye_tone,
+    source_share,
     toned,
     with_eyes,
 )
@@ -178,11 +179,15 @@ def test_the_eyes_share_is_applied_once() -> None:
     own[4:12, 4:12] = 1.0  # over the source's toned eyes
     image = np.full((size, size, 3), 100, np.uint8)
     reshaped = np.full((size, size, 3), 200.0, np.float32)
+    # The source's share of the kept image (which the compositor blurs like a face).
+    share = source_share(np.zeros_like(eyes), eyes, own)
+    assert share[8, 8] == pytest.approx(0.6) and share[0, 0] == 0.0
     kept, kept_image = with_eyes(np.zeros_like(eyes), image, eyes, own, reshaped,
                                   (slice(0, size), slice(0, size)))
     assert kept[8, 8] == pytest.approx(1.0)
     assert kept_image[8, 8, 0] == 140  # 0.4 of the target, 0.6 of the source's eyes
     own[:] = 0.0  # no source eyes: the target's by 0.4, the compositor's face by 0.6
+    assert source_share(np.zeros_like(eyes), eyes, own).max() == 0.0
     kept, kept_image = with_eyes(np.zeros_like(eyes), image, eyes, own, reshaped,
                                   (slice(0, size), slice(0, size)))
     assert kept[8, 8] == pytest.approx(0.4)

@@ -136,6 +136,11 @@ def swap(
              "source (--no-source-eyes: always the target's).")] = True,
     keep_target_mouth: Annotated[bool, typer.Option(
         help="Mesh engine: keep the target's mouth opening (teeth, tongue).")] = True,
+    source_mouth: Annotated[bool, typer.Option(
+        help="Mesh engine, with --keep-target-mouth, from a source video onto another "
+             "person: where the chosen source faces' mouth is more open or wider than the "
+             "target's, the lips of other source faces whose mouth fits (--no-source-mouth: "
+             "the target's own lips there).")] = True,
     stubble: Annotated[str, typer.Option(
         help="Mesh engine, where the source shows stubble: hair (its darkness and specks "
              "as greyish hair on the target's skin tone) | shave (the target's own chin "
@@ -180,7 +185,7 @@ def swap(
                                   occlusion=occlusion))
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    source_eyes=source_eyes, keep_target_mouth=keep_target_mouth,
-                                   stubble=stubble)
+                                   source_mouth=source_mouth, stubble=stubble)
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
                             RichProgress(), refiner)
     key_existed = _signing_key(config.config_dir).exists()

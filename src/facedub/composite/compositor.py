@@ -23,7 +23,7 @@ from facedub.composite.color import (
     relight,
     to_lab,
 )
-from facedub.composite.detail import match_sharpness
+from facedub.composite.detail import sharpness_sigma
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
@@ -168,7 +168,8 @@ class Compositor:
         # beyond a frame edge that cuts the face the crop is black fill.
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
-        face = match_sharpness(swapped.image, target.image, measured)
+        sigma = sharpness_sigma(swapped.image, target.image, measured)
+        face = cv2.GaussianBlur(swapped.image, (0, 0), sigma) if sigma > 0 else swapped.image
         face = self._match_colour(target, face, measured, swapped.relief, swapped.hair)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
@@ -178,6 +179,15 @@ class Compositor:
             # Pasted from the target's own pixels where the engine has them: its image
             # mixes the source's in the kept margin, uncoloured (a dark source's pale lids).
             kept_image = swapped.image if swapped.kept_image is None else swapped.kept_image
+            if swapped.kept_source is not None:
+                # The source's own eyes there come past the face's sharpness matching: no
+                # sharper than the target's own eyes in this frame (an old photo's crisp,
+                # blocky eyes stood out of a soft webcam frame: old-photo's eyes +0.7
+                # log2 of the target's Laplacian; BENCHMARKS.md, thirteenth round).
+                own = sharpness_sigma(kept_image, target.image, swapped.kept_source)
+                if own > 0:
+                    kept_image = feather_blend(cv2.GaussianBlur(kept_image, (0, 0), own),
+                                               kept_image, swapped.kept_source)
             face = feather_blend(kept_image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)

@@ -31,23 +31,30 @@ def _energy(image: np.ndarray, inside: np.ndarray) -> float:
 
 def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The face, blurred with the smallest of SIGMAS that brings its detail energy down to
-    the target's (never sharpened: detail that is not there cannot be made up).
+    the target's (never sharpened: detail that is not there cannot be made up);
+    `sharpness_sigma` chooses it."""
+    sigma = sharpness_sigma(face, target, mask)
+    return cv2.GaussianBlur(face, (0, 0), sigma) if sigma > 0 else face
+
+
+def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """The smallest of SIGMAS (0: none) whose Gaussian blur brings the face's detail
+    energy inside `mask` down to the target's (within 10%), else the largest.
 
     The energies are measured on the box around the mask (plus _MARGIN), which gives the
-    same values as on the whole crop at a fraction of the cost; only the chosen blur is
-    applied to the whole face."""
+    same values as on the whole crop at a fraction of the cost."""
     inside = mask > 0.5
     rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
     if not rows.size:
-        return face
+        return 0.0
     height, width = inside.shape
     box = (slice(max(0, rows[0] - _MARGIN), min(height, rows[-1] + 1 + _MARGIN)),
            slice(max(0, columns[0] - _MARGIN), min(width, columns[-1] + 1 + _MARGIN)))
     inside, part = inside[box], face[box]
     wanted = _energy(target[box], inside)
     if _energy(part, inside) <= wanted * 1.1:
-        return face
+        return 0.0
     for sigma in SIGMAS[1:]:
         if _energy(cv2.GaussianBlur(part, (0, 0), sigma), inside) <= wanted * 1.1:
-            return cv2.GaussianBlur(face, (0, 0), sigma)
-    return cv2.GaussianBlur(face, (0, 0), SIGMAS[-1])
+            return sigma
+    return SIGMAS[-1]

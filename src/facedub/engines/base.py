@@ -52,7 +52,11 @@ class SwappedFace:
     the target's (`composite.tone.carry_detail`); 0: the target's, as for a face of the
     target's own shape. `hair` (S, S) float32 in [0, 1] or None: where `image`'s darkness
     is hair (the source's stubble, `engines.mesh_stubble`), which the compositor greys as
-    it darkens (`composite.tone.carry_detail`).
+    it darkens (`composite.tone.carry_detail`). `kept_source` (S, S) float32 in [0, 1] or
+    None: the share of `kept_image` that is the source's own (the mesh engine's toned
+    source eyes), which the compositor blurs down to the target's own detail there, as
+    it does the rest of the face (`composite.detail.sharpness_sigma`); None: all of
+    `kept_image` is the target's.
     """
 
     image: np.ndarray
@@ -61,6 +65,7 @@ class SwappedFace:
     kept_image: np.ndarray | None = None
     relief: float = 0.0
     hair: np.ndarray | None = None
+    kept_source: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

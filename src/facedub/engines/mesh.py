@@ -26,7 +26,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, with_eyes
+from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
@@ -35,6 +35,7 @@ from facedub.engines.mesh_mouth import (
     target_lips_share,
 )
 from facedub.engines.mesh_shape import FaceShape, other_person
+from facedub.engines.mesh_source_mouth import SourceMouths, warped_mouths
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
     TargetBeards,
@@ -90,6 +91,11 @@ class MeshEngineConfig:
     # only while it blinks beyond the source (mesh_eyes); False: always the target's.
     source_eyes: bool = True
     keep_target_mouth: bool = True  # the target's own mouth opening: teeth, tongue
+    # With keep_target_mouth, where the chosen faces' mouth is more open or stretched than
+    # the target's: the lips of other source faces whose mouth fits (mesh_source_mouth),
+    # not the target's own (40 frames, nearer the source: older-glasses 25-32% -> 48-50%,
+    # headturn-man's frontal frames 72-78% -> 89-92%); False: the target's lips there.
+    source_mouth: bool = True
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
     lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
@@ -153,6 +159,10 @@ class MeshEngine:
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
         self._lips_shares = EasedShare(LIPS_FALL_PER_FRAME)  # per track: lips do not pop
+        self._mouths = SourceMouths(self._poses, self._blendshapes, self.config.degrees_per_unit,
+                                    self.config.expression_weight, self.config.neighbours,
+                                    self.config.follow)  # per track: faces whose mouth fits
+        self._own_lips = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's, beside them
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -210,6 +220,7 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
+        lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs)
         hair = (self._restyle_stubble(image, target, landmarks, raster, differs)
                 if self.config.stubble != "as-is" else None)
         # The target itself where it keeps its mouth, reshaped like the source so it moves
@@ -220,14 +231,16 @@ class MeshEngine:
             # The target's lips and the skin around them too, as far as the source's mouth
             # is more open or wider.
             outline = lips_mask(landmarks, size)
-            lips = self._lips_shares.update(
-                target.track, target_lips_share(source_blendshapes, target.blendshapes))
             if lips > 0.0:
                 kept = np.maximum(kept, lips * lips_mask(landmarks, size, LIPS_SURROUND))
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
-            # lips (a wide-open source's mesh folds slivers of it onto the chin).
-            interior = self._warped_interior(blend, raster, size, _bounds(outline > 0)) * outline
+            # lips (a wide-open source's mesh folds slivers of it onto the chin); the mouth
+            # faces' own where their lips are shown.
+            interior = self._warped_interior(blend, raster, size, _bounds(outline > 0))
+            if mouth is not None:
+                interior += mouth[0] * (mouth[1] - interior)
+            interior *= outline
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
             kept = np.maximum(kept, 1.0 - not_interior)
@@ -253,12 +266,47 @@ class MeshEngine:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
+        kept_source = source_share(kept, eyes, own_eyes)
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         return SwappedFace(image=image_u8, mask=feather(inside, erode=2, blur=max(2, size // 96)),
-                           kept=kept, kept_image=kept_image,
+                           kept=kept, kept_image=kept_image, kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair)
+
+    def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
+              raster: TargetRaster, source_blendshapes: np.ndarray, differs: bool
+              ) -> tuple[float, tuple[np.ndarray, np.ndarray] | None]:
+        """The share of the target's own lips (and the skin round them) to keep, eased per
+        track, as far as the blend's mouth (`source_blendshapes`) is more open or wider
+        than the target's. With `source_mouth`, from a source of several faces onto another
+        person: in place, `image` (S, S, 3) float32 takes there the lips of the faces whose
+        mouth fits the target's (mesh_source_mouth), and the target's own lips stay only as
+        far as even theirs are more open or wider; also returned then: (S, S) float32 each,
+        where their lips are shown and their mouth interior there."""
+        if not self.config.keep_target_mouth:
+            return 0.0, None
+        wanted = target_lips_share(source_blendshapes, target.blendshapes)
+        lips = self._lips_shares.update(target.track, wanted)
+        if lips == 0.0 or not (self.config.source_mouth and differs and len(self._records) > 1):
+            self._mouths.forget(target.track)
+            self._own_lips.forget(target.track)
+            return lips, None
+        size = image.shape[0]
+        pose = np.array([target.pose.yaw, target.pose.pitch, target.pose.roll])
+        mouth = self._mouths.choose(target.track, pose, target.blendshapes)
+        own = self._own_lips.update(target.track, min(wanted, target_lips_share(
+            self._mouths.blendshapes(mouth), target.blendshapes)))
+        region = lips * lips_mask(landmarks, size, LIPS_SURROUND)
+        box = _bounds(region > 0.01)
+        shown = np.zeros((size, size), dtype=np.float32)
+        interior = np.zeros((size, size), dtype=np.float32)
+        if region[box].size:
+            texture, clean, interior[box] = warped_mouths(self._faces, self._vertices, mouth,
+                                                          raster, size, box)
+            shown[box] = region[box] * clean
+            image[box] += three_channels(shown[box]) * (texture - image[box])
+        return min(own, lips), (shown, interior)
 
     def _restyle_stubble(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
                          raster: TargetRaster, differs: bool) -> np.ndarray | None:
@@ -383,10 +431,11 @@ class MeshEngine:
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
-        usual expression, eye and lip shares, eye tones and beard verdict."""
+        usual expression, eye and lip shares, mouth faces, eye tones and beard verdict."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
-                      self._lips_shares, self._eye_toner, self._target_beards):
+                      self._lips_shares, self._mouths, self._own_lips, self._eye_toner,
+                      self._target_beards):
             state.forget(track)
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:

@@ -295,6 +295,21 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
     return kept, kept_image
 
 
+def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: the share of `with_eyes`' kept image (same arguments,
+    before it) that is the source's toned eyes rather than the target's, 0 elsewhere
+    (`SwappedFace.kept_source`: the compositor blurs that share, never the target's)."""
+    share = np.zeros(eyes.shape, dtype=np.float32)
+    inner = mask_bounds((eyes > 0.01) | (own_eyes > 0.01))
+    if inner is None:
+        return share
+    target, own = eyes[inner], (1.0 - eyes[inner]) * own_eyes[inner]
+    eyes_kept = 1.0 - (1.0 - target) * (1.0 - own_eyes[inner])
+    zone = eyes_kept > np.maximum(kept[inner], 0.01)
+    share[inner] = np.where(zone, own / np.maximum(target + own, 1e-6), 0.0)
+    return share
+
+
 def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     """(rows, columns) slices of the bounding box of a bool (S, S) mask; None if empty."""
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))

@@ -11,7 +11,9 @@ The target's own lips replace the source's where the source's mouth is more open
 or more smiling than the target's (`target_lips_share`, `lips_mask`), and so does the skin
 just around them: a smile's corners pulled up and out stay in the skin beside the lips and
 read as a smile on the target's closed ones. Not for a closed-lipped smile onto a closed
-mouth: those lips are the source's own, and who the source is.
+mouth: those lips are the source's own, and who the source is. From a source video, the
+engine shows there the lips of its other faces whose mouth fits instead
+(mesh_source_mouth), the target's only as far as even those are wider or more open.
 """
 
 from __future__ import annotations
@@ -146,14 +148,21 @@ def target_lips_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
     the largest excess of the source's LIP_BLENDSHAPES over the target's (a smile's less
     CLOSED_SMILE_ALLOWANCE onto a closed mouth), ramped from LIPS_UNCHANGED to
     LIPS_FULL_CHANGE."""
+    return float(lips_shares(np.asarray(source_blendshapes)[None], target_blendshapes)[0])
+
+
+def lips_shares(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
+                ) -> np.ndarray:
+    """(N,) `target_lips_share` of each of N source faces' (N, 52) blendshapes against one
+    target face's (52,)."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES]
-    excess = source_blendshapes[keys] - target_blendshapes[keys]
+    excess = source_blendshapes[:, keys] - target_blendshapes[keys]
     low, high = TARGET_MOUTH_CLOSED
     jaw = float(target_blendshapes[BLENDSHAPE_NAMES.index("jawOpen")])
     closed = 1.0 - float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
-    largest = float(np.where(_SMILES, excess - CLOSED_SMILE_ALLOWANCE * closed, excess).max())
-    return float(np.clip((largest - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
-                         0.0, 1.0))
+    largest = np.where(_SMILES, excess - CLOSED_SMILE_ALLOWANCE * closed, excess).max(axis=1)
+    return np.clip((largest - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
+                   0.0, 1.0)
 
 
 # The share follows the target's jaw and smile frame by frame, and with the closed-smile
