@@ -20,7 +20,6 @@ from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.detail import detail_energy, match_sharpness
 from facedub.composite.smooth import OneEuroFilter
 from facedub.engines.base import SwappedFace, TargetFace
-from facedub.faces.masks import face_mask, face_oval
 from facedub.faces.template import face_template
 from facedub.types import HeadPose
 
@@ -203,46 +202,3 @@ def test_the_sources_own_eyes_are_pasted_no_sharper_than_the_targets_own() -> No
                           kept_image=softer, kept_source=eye)
     result = Compositor(config).composite(_target_face(target), swapped).image
     np.testing.assert_array_equal(result[inside], softer[inside])
-
-
-def _turned_target(image: np.ndarray, yaw_degrees: float) -> TargetFace:
-    """The frontal template turned about the vertical axis (MediaPipe's z: toward the
-    camera is negative), projected orthographically onto a SIZE crop."""
-    template = face_template()
-    angle = np.radians(yaw_degrees)
-    rotation = np.array([[np.cos(angle), 0.0, np.sin(angle)], [0.0, 1.0, 0.0],
-                         [-np.sin(angle), 0.0, np.cos(angle)]])
-    turned = (template - template.mean(axis=0)) @ rotation.T
-    landmarks = (turned * SIZE * 0.25 + np.array([SIZE / 2, SIZE / 2, 0.0])).astype(np.float32)
-    return TargetFace(image=image, face_landmarks=landmarks, face_from_frame=np.eye(2, 3),
-                      pose=HeadPose(yaw_degrees, 0.0, 0.0),
-                      blendshapes=np.zeros(52, np.float32), time=0.0, track=0)
-
-
-def test_a_turned_faces_far_side_is_swapped_closer_to_its_outline() -> None:
-    """On a turned face the feathered band is narrower on the far, foreshortened side
-    (the target's own far cheek was what an identity descriptor read there): the face is
-    replaced closer to its outline there, the near side's band stays as it was, and a
-    frontal face keeps its band."""
-    config = CompositeConfig(color="none", relight=0.0, occlusion="off",
-                             keep_occluders=False, grain=False)
-    image = _skin(5)
-    alphas = {}
-    for yaw in (0.0, 30.0):
-        target = _turned_target(image, yaw)
-        alphas[yaw] = Compositor(config).composite(
-            target, SwappedFace(image.copy(), np.ones((SIZE, SIZE), np.float32))).alpha
-        scale = SIZE / 256.0
-        alphas[yaw, "plain"] = face_mask(target.face_landmarks, SIZE, forehead=True,
-                                         erode=round(config.mask_erode * scale),
-                                         blur=round(config.mask_blur * scale))
-    np.testing.assert_allclose(alphas[0.0], alphas[0.0, "plain"], atol=0.03)
-    landmarks = _turned_target(image, 30.0).face_landmarks
-    centre = int(landmarks[168, 0])  # between the eyes; the far side is toward smaller x
-    far, near = (slice(None), slice(0, centre - 8)), (slice(None), slice(centre + 8, SIZE))
-    band = (alphas[30.0, "plain"] > 0.0) & (alphas[30.0, "plain"] < 1.0)
-    gained = alphas[30.0][far][band[far]].mean() - alphas[30.0, "plain"][far][band[far]].mean()
-    assert gained > 0.15  # the far side's band replaced more of the face
-    np.testing.assert_allclose(alphas[30.0][near], alphas[30.0, "plain"][near], atol=1e-6)
-    outside = face_oval(landmarks, SIZE, forehead=True) == 0
-    assert alphas[30.0][outside].max() == 0.0  # never past the face's outline

@@ -37,16 +37,10 @@ from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import carry_detail, lid_weights, skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
-from facedub.faces.masks import turned_face_mask
+from facedub.faces.masks import face_mask
 from facedub.faceset import FaceRecord, Faceset
 
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
-# The feather band's width (pixels at 256 px) on the far side of a turned face, as far as
-# it is foreshortened (faces.masks.turned_face_mask); the rest of the mask keeps
-# `mask_erode` and `mask_blur`. occlusion-smoke-hand (Rudd's photo onto Elon Musk turned
-# 22-37 degrees, 40 frames): nearer the source at 15-30 / 30-45 degrees 33-52% / 0% ->
-# 62-76% / 25-38% (BENCHMARKS.md, Realism, thirteenth round).
-FAR_BLUR = 6
 
 
 @dataclass(frozen=True)
@@ -150,12 +144,9 @@ class Compositor:
         config = self.config
         size = target.image.shape[0]
         scale = size / 256.0
-        # The band narrower on a turned face's far side (`turned_face_mask`).
-        mask = turned_face_mask(target.face_landmarks, size, forehead=config.forehead,
-                                erode=round(config.mask_erode * scale),
-                                blur=round(config.mask_blur * scale),
-                                far_blur=round(min(FAR_BLUR, config.mask_blur) * scale)
-                                ) * swapped.mask
+        mask = face_mask(target.face_landmarks, size, forehead=config.forehead,
+                         erode=round(config.mask_erode * scale),
+                         blur=round(config.mask_blur * scale)) * swapped.mask
         occluded = None
         if self._occlusion is not None:  # what is in front of the target's face stays
             occluded = self._occlusion(target.track, target.time, target.image,

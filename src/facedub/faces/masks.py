@@ -16,13 +16,6 @@ from facedub.faces.template import face_template
 FOREHEAD_EXTENSION = 0.3
 BETWEEN_EYES = 168  # landmark on the nose bridge between the eyes
 HALF_SIZE_SIGMA = 10.0  # feathering blurs this wide (pixels) are computed at half size
-# A face's far half-width over its near one (`far_side`): at FRONTAL_RATIO or more the
-# face counts as frontal (landmark noise, a slight turn), at TURNED_RATIO or less as
-# turned. Elon Musk's GIF face reads 0.53-0.61 at 12-16 degrees of yaw, 0.24-0.45 at
-# 22-37; narrowing by 1 - ratio alone left his 30-45 degree frames as they were
-# (BENCHMARKS.md, Realism, thirteenth round).
-FRONTAL_RATIO = 0.9
-TURNED_RATIO = 0.5
 
 
 def face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True, erode: int = 0,
@@ -33,42 +26,6 @@ def face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True, erod
     feather width in pixels (Gaussian, applied after erosion).
     """
     return feather(face_oval(face_landmarks, size, forehead), erode, blur)
-
-
-def turned_face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True,
-                     erode: int = 0, blur: int = 0, far_blur: int = 0) -> np.ndarray:
-    """`face_mask`, its feathered band narrowed on the far side of a turned face.
-
-    The band (`erode`, then `blur`, pixels) is as wide in the image on both sides, but on
-    a turned face the far side is foreshortened: at 30 degrees of yaw the far cheek spans
-    a few band widths, and the band left much of it the target's (an identity descriptor
-    read the target there). On the far side of the point between the eyes the mask goes
-    toward one with no erosion and a `far_blur` band, as far as that side's half-width
-    falls short of the near side's (`far_side`): a frontal face keeps its band.
-    """
-    wide = face_mask(face_landmarks, size, forehead=forehead, erode=erode, blur=blur)
-    side, share = far_side(face_landmarks)
-    if share <= 0.0:
-        return wide
-    thin = face_mask(face_landmarks, size, forehead=forehead, erode=0, blur=far_blur)
-    # 0 on the near side, 1 on the far side, across a ramp of a tenth of the crop.
-    xs = (np.arange(size, dtype=np.float32) - float(face_landmarks[BETWEEN_EYES, 0])) * side
-    far = np.clip(xs / (0.1 * size) + 0.5, 0.0, 1.0) * np.float32(share)
-    mask: np.ndarray = wide + far[None, :] * (thin - wide)
-    return mask
-
-
-def far_side(face_landmarks: np.ndarray) -> tuple[int, float]:
-    """(+1 where the face's far side lies toward larger x, -1 toward smaller; how turned
-    the face is, in [0, 1]: 0 while the far side's half-width (from the point between the
-    eyes to the face oval's extreme on that side) is FRONTAL_RATIO of the near side's or
-    more, 1 from TURNED_RATIO down, linear between)."""
-    oval_x = np.asarray(face_landmarks)[mesh_regions().face_oval, 0].astype(np.float64)
-    centre = float(face_landmarks[BETWEEN_EYES, 0])
-    low, high = centre - oval_x.min(), oval_x.max() - centre
-    ratio = min(low, high) / max(low, high, 1e-6)
-    share = float(np.clip((FRONTAL_RATIO - ratio) / (FRONTAL_RATIO - TURNED_RATIO), 0.0, 1.0))
-    return (1 if high < low else -1), share
 
 
 def face_oval(face_landmarks: np.ndarray, size: int, forehead: bool = True) -> np.ndarray:
