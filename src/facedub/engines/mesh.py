@@ -231,27 +231,33 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
-        lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs)
+        # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
+        outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
+        blend_interior = (self._warped_interior(blend, raster, size, _bounds(outline > 0))
+                          * outline if outline is not None else None)
+        lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs,
+                                 blend_interior)
         hair = (self._restyle_stubble(image, target, landmarks, raster, differs)
                 if self.config.stubble != "as-is" else None)
         # The target itself where it keeps its mouth, reshaped like the source so it moves
         # with the features around it. Its eyes are pasted by the compositor alone (mixed
         # in here too, their share was applied twice: 1 - (1 - s)^2).
         kept, eyes = self._kept(raster, size, target, landmarks, eyes_share)
-        if self.config.keep_target_mouth:
+        if outline is not None and blend_interior is not None:
             # The target's lips and the skin around them too, as far as the source's mouth
-            # is more open or wider.
-            outline = lips_mask(landmarks, size)
+            # is more open or wider (with the mouth faces: also where their lips are not
+            # shown, not clean there).
             if lips > 0.0:
                 kept = np.maximum(kept, lips * lips_mask(landmarks, size, LIPS_SURROUND))
+            if mouth is not None:
+                kept = np.maximum(kept, mouth[2])
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
             # lips (a wide-open source's mesh folds slivers of it onto the chin); the mouth
-            # faces' own where their lips are shown.
-            interior = self._warped_interior(blend, raster, size, _bounds(outline > 0))
+            # faces' own where their lips are shown (`_lips` replaced both already).
+            interior = blend_interior
             if mouth is not None:
-                interior += mouth[0] * (mouth[1] - interior)
-            interior *= outline
+                interior = interior + mouth[0] * (mouth[1] * outline - interior)
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
             kept = np.maximum(kept, 1.0 - not_interior)
@@ -290,16 +296,20 @@ class MeshEngine:
                            relief=self._shape.share(target.track), hair=hair)
 
     def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
-              raster: TargetRaster, source_blendshapes: np.ndarray, differs: bool
-              ) -> tuple[float, tuple[np.ndarray, np.ndarray] | None]:
+              raster: TargetRaster, source_blendshapes: np.ndarray, differs: bool,
+              blend_interior: np.ndarray | None
+              ) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """The share of the target's own lips (and the skin round them) to keep, eased per
         track, as far as the blend's mouth (`source_blendshapes`) is more open or wider
         than the target's. With `source_mouth`, from a source of several faces onto another
         person: in place, `image` (S, S, 3) float32 takes there the lips of the faces whose
         mouth fits the target's (mesh_source_mouth), and the target's own lips stay only as
         far as even theirs are more open or wider; also returned then: (S, S) float32 each,
-        where their lips are shown and their mouth interior there."""
-        if not self.config.keep_target_mouth:
+        where their lips are shown, their mouth interior there and where the target's lips
+        come back instead (the mouth faces not clean there). `blend_interior` (S, S): the
+        blend's mouth interior inside the lips, the target's pixels before their lips are
+        laid over it, so none of the blend's teeth shows where they are partly shown."""
+        if not self.config.keep_target_mouth or blend_interior is None:
             return 0.0, None
         wanted = target_lips_share(source_blendshapes, target.blendshapes)
         lips = self._lips_shares.update(target.track, wanted)
@@ -320,8 +330,14 @@ class MeshEngine:
             texture, clean, interior[box] = warped_mouths(self._faces, self._vertices, mouth,
                                                           raster, size, box)
             shown[box] = region[box] * clean
-            image[box] += three_channels(shown[box]) * (texture - image[box])
-        return min(own, lips), (shown, interior)
+            ones = np.ones((size, size), dtype=np.float32)
+            image[:] = keep_target_interior(image, ones, target.image, blend_interior)[0]
+            painted = image.copy()
+            painted[box] = texture
+            painted = keep_target_interior(painted, ones, target.image,
+                                           interior * lips_mask(landmarks, size))[0]
+            image[box] += three_channels(shown[box]) * (painted[box] - image[box])
+        return min(own, lips), (shown, interior, region - shown)
 
     def _restyle_stubble(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
                          raster: TargetRaster, differs: bool) -> np.ndarray | None:

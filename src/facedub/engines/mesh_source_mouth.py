@@ -19,7 +19,13 @@ import numpy as np
 
 from facedub.engines.mesh_mouth import LIP_BLENDSHAPES, lips_shares
 from facedub.engines.mesh_sources import SourceFaces
-from facedub.engines.mesh_warp import TargetRaster, clamped_maps, source_maps, split_rgba
+from facedub.engines.mesh_warp import (
+    TargetRaster,
+    clamped_maps,
+    smooth_upsample,
+    source_maps,
+    split_rgba,
+)
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 
 # The mouth's blendshapes a face is chosen by, besides the head pose.
@@ -93,20 +99,26 @@ def warped_mouths(faces: SourceFaces, vertices: list[np.ndarray], blend: dict[in
     height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
     total = np.zeros((height, width, 3), dtype=np.float32)
     trust = np.zeros((height, width), dtype=np.float32)
+    cleanness = np.zeros((height, width), dtype=np.float32)
     interior = np.zeros((height, width), dtype=np.float32)
     for index, weight in blend.items():
         crop = faces.clean_crop(index)
-        map_x, map_y = source_maps(raster, vertices[index], faces.sampling(index).triangles,
-                                   size, box)
+        sampling = faces.sampling(index)
+        map_x, map_y = source_maps(raster, vertices[index], sampling.triangles, size, box)
         texture, clean = split_rgba(cv2.remap(crop, *clamped_maps(map_x, map_y, crop.shape),
                                               cv2.INTER_LINEAR,
                                               borderMode=cv2.BORDER_REPLICATE))
         clean *= np.float32(weight) * (map_x >= 0)
-        total += texture * clean[..., None]
-        trust += clean
+        # Trusted by how well each face shows each triangle, as the whole face is: a face
+        # turned away gives little of its far lip corner, foreshortened.
+        seen = smooth_upsample(sampling.visibility[raster.triangle] + 1e-3, raster, size,
+                               size / 48.0)[box] * clean
+        total += texture * seen[..., None]
+        trust += seen
+        cleanness += clean
         interior += np.float32(weight) * cv2.remap(
             faces.interior(index), map_x, map_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     texture = total / np.maximum(trust, 1e-6)[..., None]
-    return (texture, np.clip((trust - CLEAN_MIN) / (1.0 - CLEAN_MIN), 0.0, 1.0),
+    return (texture, np.clip((cleanness - CLEAN_MIN) / (1.0 - CLEAN_MIN), 0.0, 1.0),
             np.clip(interior, 0.0, 1.0))
