@@ -161,5 +161,4 @@ def test_the_engine_gives_the_source_eyes_the_targets_catchlights(
         assert swapped.kept_source[inside].max() > 0.9
         glint = np.unravel_index(np.argmax(np.where(inside, _lightness(swapped.kept_image), 0)),
                                  inside.shape)
-        print(eye, swapped.kept_source[glint], _lightness(swapped.kept_image)[glint])
         assert swapped.kept_source[glint] < 0.1
