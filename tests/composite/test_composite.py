@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -202,3 +204,73 @@ def test_the_sources_own_eyes_are_pasted_no_sharper_than_the_targets_own() -> No
                           kept_image=softer, kept_source=eye)
     result = Compositor(config).composite(_target_face(target), swapped).image
     np.testing.assert_array_equal(result[inside], softer[inside])
+
+
+def _eye_config() -> CompositeConfig:
+    return CompositeConfig(color="none", relight=0.0, grain=False, occlusion="off",
+                           keep_occluders=False)
+
+
+def _sharp_eye(target: np.ndarray) -> np.ndarray:
+    """A blocky, crisp copy of `target`: an old photo's eye."""
+    rng = np.random.default_rng(6)
+    blocky = np.kron(rng.normal(0, 10, (SIZE // 2, SIZE // 2, 1)), np.ones((2, 2, 3)))
+    return np.clip(target + blocky, 0, 255).astype(np.uint8)
+
+
+def test_a_source_eye_shown_at_half_is_blurred_too() -> None:
+    """As the target's eyes close its share reaches one half and the source's share of the
+    kept image stays under it (old-photo frame 19, older-glasses 8-15): measured only
+    above one half, nothing was measured and the source's crisp eye was pasted as it is."""
+    target = cv2.GaussianBlur(_skin(5), (0, 0), 1.0)
+    sharp = _sharp_eye(target)
+    eye = _disc(14.0)
+    inside = eye > 0.95
+
+    def pasted(kept_source: np.ndarray | None) -> np.ndarray:
+        swapped = SwappedFace(target.copy(), np.ones((SIZE, SIZE), np.float32), kept=eye,
+                              kept_image=sharp, kept_source=kept_source)
+        return Compositor(_eye_config()).composite(_target_face(target), swapped).image
+
+    as_it_was = detail_energy(pasted(None), inside)
+    assert detail_energy(pasted(0.5 * eye), inside) < 0.6 * as_it_was
+
+
+def test_the_targets_own_kept_pixels_are_never_blurred() -> None:
+    """Only the source's share of the kept image is blurred: the target's own kept pixels
+    round it (kept 1, kept_source 0) come out exactly as the engine gave them."""
+    target = cv2.GaussianBlur(_skin(5), (0, 0), 1.0)
+    sharp = _sharp_eye(target)  # the target's own crisp pixels, and the source's eye
+    kept = (_disc(30.0) > 0.5).astype(np.float32)
+    source = _disc(5.0)
+    swapped = SwappedFace(target.copy(), np.ones((SIZE, SIZE), np.float32), kept=kept,
+                          kept_image=sharp, kept_source=source)
+    result = Compositor(_eye_config()).composite(_target_face(target), swapped).image
+    own = (kept == 1.0) & (source == 0.0)
+    assert own.sum() > 1000
+    np.testing.assert_array_equal(result[own], sharp[own])
+    assert np.abs(result.astype(int) - sharp)[source > 0.5].max() > 5  # the source's: blurred
+
+
+def test_the_source_eyes_blur_is_eased_per_track_and_forgotten_at_its_end() -> None:
+    """The blur of the source's kept eyes moves half way to each frame's measure (the
+    target's eye detail wavers: the blur went on and off from frame to frame on
+    older-glasses), per track, and starts afresh once the track has ended."""
+    target = cv2.GaussianBlur(_skin(5), (0, 0), 1.0)
+    eye = _disc(14.0)
+    inside = eye > 0.95
+    softer = cv2.GaussianBlur(target, (0, 0), 1.0)  # needs no blur of its own
+    compositor = Compositor(_eye_config())
+
+    def pasted(kept_image: np.ndarray, track: int = 0) -> np.ndarray:
+        swapped = SwappedFace(target.copy(), np.ones((SIZE, SIZE), np.float32), kept=eye,
+                              kept_image=kept_image, kept_source=eye)
+        face = replace(_target_face(target), track=track)
+        return compositor.composite(face, swapped).image
+
+    pasted(_sharp_eye(target))  # blurred
+    eased = pasted(softer)
+    assert np.abs(eased.astype(int) - softer)[inside].max() > 0  # still somewhat blurred
+    np.testing.assert_array_equal(pasted(softer, track=1)[inside], softer[inside])
+    compositor.end_track(0)
+    np.testing.assert_array_equal(pasted(softer)[inside], softer[inside])

@@ -123,10 +123,12 @@ def test_the_targets_catchlight_is_laid_where_the_moved_iris_is() -> None:
     image = np.full((size, size, 3), 60.0, np.float32)
     moved = landmarks.copy()
     moved[:, 0] += 2.0  # the face moved: the iris sits 2 px further right
-    with_catchlights(image, moved, iris_centres(moved, iris_in_eye(landmarks)), lights)
+    laid = with_catchlights(image, moved, iris_centres(moved, iris_in_eye(landmarks)), lights)
     assert image[31:33, 43:45].min() > 200  # 2 px right of where the target shows it
     assert image[31:33, 40:41].max() < 100
     assert image[31:33, 20:26].max() == 60.0  # the other eye showed none
+    # Where it laid them (the target's pixels, not the source's: `source_share`).
+    assert laid[31:33, 43:45].min() > 0.7 and laid[:, :30].max() == 0.0
 
 
 def test_the_engine_gives_the_source_eyes_the_targets_catchlights(
@@ -145,6 +147,7 @@ def test_the_engine_gives_the_source_eyes_the_targets_catchlights(
                         blendshapes=record.blendshapes, time=0.0, track=0,
                         person=np.asarray(record.descriptor))
     swapped = MeshEngine(source, MeshEngineConfig()).swap_face(target)
+    assert swapped.kept_source is not None
     for eye in EYES:
         opening = np.zeros((SIZE, SIZE), np.uint8)
         cv2.fillPoly(opening, [np.round(target.face_landmarks[eye.contour, :2]).astype(np.int32)],
@@ -153,3 +156,9 @@ def test_the_engine_gives_the_source_eyes_the_targets_catchlights(
         lightest = _lightness(target.image)[inside].max()
         assert lightest > 60.0  # d18 shows a catchlight in this eye
         assert _lightness(swapped.image)[inside].max() > lightest - 5.0
+        # The eye is Rudd's in the kept image (the compositor blurs it down to d18's
+        # detail), but not the catchlight laid over it: d18's own.
+        assert swapped.kept_source[inside].max() > 0.9
+        glint = np.unravel_index(np.argmax(np.where(inside, _lightness(swapped.kept_image), 0)),
+                                 inside.shape)
+        assert swapped.kept_source[glint] < 0.1

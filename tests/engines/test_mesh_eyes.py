@@ -182,6 +182,11 @@ def test_the_eyes_share_is_applied_once() -> None:
     # The source's share of the kept image (which the compositor blurs like a face).
     share = source_share(np.zeros_like(eyes), eyes, own)
     assert share[8, 8] == pytest.approx(0.6) and share[0, 0] == 0.0
+    # The target's catchlights laid over the source's irises are the target's: not blurred.
+    lights = np.zeros_like(eyes)
+    lights[8, 8], lights[8, 9] = 1.0, 0.5
+    lit = source_share(np.zeros_like(eyes), eyes, own, lights)
+    assert lit[8, 8] == 0.0 and lit[8, 9] == pytest.approx(0.3) and lit[6, 6] == share[6, 6]
     kept, kept_image = with_eyes(np.zeros_like(eyes), image, eyes, own, reshaped,
                                   (slice(0, size), slice(0, size)))
     assert kept[8, 8] == pytest.approx(1.0)

@@ -4,6 +4,7 @@ and eased colour statistics."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,9 @@ from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
 from facedub.faceset import FaceRecord, Faceset
 
+# Per frame, the blur of the source's kept eyes moves this share of the way to the one
+# measured (the target's eye detail there is a few hundred pixels: it wavers).
+EYE_SIGMA_EASING = 0.5
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
 
 
@@ -92,6 +96,23 @@ class _ColourState:
     target_stats: ColorStats | None = None
     lut: np.ndarray | None = None
     grain: GrainLevels | None = None
+    eye_sigma: float | None = None  # the blur of the source's kept eyes, eased
+
+
+def _blurred_around(image: np.ndarray, share: np.ndarray, sigma: float) -> np.ndarray:
+    """`image` (S, S, 3) uint8 Gaussian-blurred by `sigma` inside the box where `share`
+    (S, S) is above 0 (the same pixels there as blurring the whole crop: the box is read
+    with a margin the kernel's reach wide); elsewhere as it is."""
+    rows, columns = np.flatnonzero(share.any(axis=1)), np.flatnonzero(share.any(axis=0))
+    if not rows.size:
+        return image
+    reach = math.ceil(3 * sigma) + 1
+    height, width = share.shape
+    box = (slice(max(0, rows[0] - reach), min(height, rows[-1] + 1 + reach)),
+           slice(max(0, columns[0] - reach), min(width, columns[-1] + 1 + reach)))
+    result = image.copy()
+    result[box] = cv2.GaussianBlur(np.ascontiguousarray(image[box]), (0, 0), sigma)
+    return result
 
 
 class Compositor:
@@ -134,8 +155,8 @@ class Compositor:
         self._landmark_filters.pop(track, None)
 
     def end_track(self, track: int) -> None:
-        """The track has no more faces: its colour state and occlusion masks dropped
-        (composite's thread)."""
+        """The track has no more faces: its colour state (with the eased blur of the
+        source's kept eyes) and occlusion masks dropped (composite's thread)."""
         self._colour_states.pop(track, None)
         if self._occlusion is not None:
             self._occlusion.forget(track)
@@ -170,15 +191,23 @@ class Compositor:
             # Pasted from the target's own pixels where the engine has them: its image
             # mixes the source's in the kept margin, uncoloured (a dark source's pale lids).
             kept_image = swapped.image if swapped.kept_image is None else swapped.kept_image
-            if swapped.kept_source is not None:
+            if swapped.kept_source is not None and swapped.kept_source.max() > 0.01:
                 # The source's own eyes there come past the face's sharpness matching: no
                 # sharper than the target's own eyes in this frame (an old photo's crisp,
                 # blocky eyes stood out of a soft webcam frame: old-photo's eyes +0.7
                 # log2 of the target's Laplacian; BENCHMARKS.md, thirteenth round).
-                own = sharpness_sigma(kept_image, target.image, swapped.kept_source)
-                if own > 0:
-                    kept_image = feather_blend(cv2.GaussianBlur(kept_image, (0, 0), own),
-                                               kept_image, swapped.kept_source)
+                # Measured by the source's share wherever it is: as the target's eyes
+                # close it stays under one half, and measured above one half only the
+                # blur went off and on from frame to frame; eased per track likewise.
+                state = self._colour_states.setdefault(target.track, _ColourState())
+                own = sharpness_sigma(kept_image, target.image, swapped.kept_source,
+                                      weighted=True)
+                state.eye_sigma = (own if state.eye_sigma is None else
+                                   state.eye_sigma + EYE_SIGMA_EASING * (own - state.eye_sigma))
+                if state.eye_sigma > 0:
+                    kept_image = feather_blend(
+                        _blurred_around(kept_image, swapped.kept_source, state.eye_sigma),
+                        kept_image, swapped.kept_source)
             face = feather_blend(kept_image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)

@@ -23,10 +23,15 @@ def detail_energy(image: np.ndarray, mask: np.ndarray) -> float:
     return _energy(image, mask > 0.5)
 
 
-def _energy(image: np.ndarray, inside: np.ndarray) -> float:
+def _energy(image: np.ndarray, inside: np.ndarray, weight: np.ndarray | None = None
+            ) -> float:
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     laplacian = cv2.Laplacian(grey, cv2.CV_32F)
-    return float(np.mean(laplacian[inside] ** 2)) if inside.any() else 0.0
+    if not inside.any():
+        return 0.0
+    if weight is None:
+        return float(np.mean(laplacian[inside] ** 2))
+    return float(np.average(laplacian[inside] ** 2, weights=weight[inside]))
 
 
 def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -37,13 +42,17 @@ def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> n
     return cv2.GaussianBlur(face, (0, 0), sigma) if sigma > 0 else face
 
 
-def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
+                    weighted: bool = False) -> float:
     """The smallest of SIGMAS (0: none) whose Gaussian blur brings the face's detail
-    energy inside `mask` down to the target's (within 10%), else the largest.
+    energy inside `mask` down to the target's (within 10%), else the largest. `weighted`:
+    measured wherever `mask` is above 0.01, each pixel by its `mask` (a share of an image
+    that never reaches one half, the source's eyes as the target's close, is measured
+    too), else where it is above one half.
 
     The energies are measured on the box around the mask (plus _MARGIN), which gives the
     same values as on the whole crop at a fraction of the cost."""
-    inside = mask > 0.5
+    inside = mask > (0.01 if weighted else 0.5)
     rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
     if not rows.size:
         return 0.0
@@ -51,10 +60,11 @@ def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> f
     box = (slice(max(0, rows[0] - _MARGIN), min(height, rows[-1] + 1 + _MARGIN)),
            slice(max(0, columns[0] - _MARGIN), min(width, columns[-1] + 1 + _MARGIN)))
     inside, part = inside[box], face[box]
-    wanted = _energy(target[box], inside)
-    if _energy(part, inside) <= wanted * 1.1:
+    weight = mask[box] if weighted else None
+    wanted = _energy(target[box], inside, weight)
+    if _energy(part, inside, weight) <= wanted * 1.1:
         return 0.0
     for sigma in SIGMAS[1:]:
-        if _energy(cv2.GaussianBlur(part, (0, 0), sigma), inside) <= wanted * 1.1:
+        if _energy(cv2.GaussianBlur(part, (0, 0), sigma), inside, weight) <= wanted * 1.1:
             return sigma
     return SIGMAS[-1]

@@ -53,10 +53,14 @@ class SwappedFace:
     target's own shape. `hair` (S, S) float32 in [0, 1] or None: where `image`'s darkness
     is hair (the source's stubble, `engines.mesh_stubble`), which the compositor greys as
     it darkens (`composite.tone.carry_detail`). `kept_source` (S, S) float32 in [0, 1] or
-    None: the share of `kept_image` that is the source's own (the mesh engine's toned
-    source eyes), which the compositor blurs down to the target's own detail there, as
-    it does the rest of the face (`composite.detail.sharpness_sigma`); None: all of
-    `kept_image` is the target's.
+    None: the share of `kept_image` around the eyes that is the source's own (the mesh
+    engine's toned source eyes, less the target's catchlights laid over them), which the
+    compositor blurs down to the target's own eye detail there, as it does the rest of
+    the face (`composite.detail.sharpness_sigma`); None or 0: none of the eyes' kept
+    image is the source's. It covers the eyes only: the kept mouth's feathered edge also
+    holds the source's pixels (kept * (1 - kept) of them, up to a quarter), uncounted on
+    purpose (counted and blurred too, no better within the spread: BENCHMARKS.md,
+    thirteenth round).
     """
 
     image: np.ndarray

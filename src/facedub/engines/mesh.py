@@ -266,11 +266,13 @@ class MeshEngine:
         own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
                                     target.track, target.in_frame) if gaze is not None
                     else np.zeros((size, size), dtype=np.float32))
+        catchlights = None
         if gaze is not None:
             # The frame's light mirrored in the eyes: the target's catchlights (the
             # source's were taken out with its studio's strip lights, `SourceFaces.clean_crop`).
-            with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
-                             target_catchlights(target.image, target.face_landmarks))
+            catchlights = with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
+                                           target_catchlights(target.image,
+                                                              target.face_landmarks))
         box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
@@ -283,7 +285,7 @@ class MeshEngine:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
-        kept_source = source_share(kept, eyes, own_eyes)
+        kept_source = source_share(kept, eyes, own_eyes, catchlights)
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).

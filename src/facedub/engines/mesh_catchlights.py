@@ -134,11 +134,14 @@ def target_catchlights(target: np.ndarray, landmarks: np.ndarray) -> list[Catchl
 
 
 def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarray,
-                     lights: list[Catchlight | None]) -> None:
+                     lights: list[Catchlight | None]) -> np.ndarray:
     """Lay each eye's target catchlight over `image` (S, S, 3) float32 RGB, in place,
     about the iris centres `centres` (2, 2) (x, y) where the image shows its irises,
-    inside the eye openings of `landmarks` (478, 2+) (a lid never carries one)."""
+    inside the eye openings of `landmarks` (478, 2+) (a lid never carries one). Returns
+    where it laid them, (S, S) float32 in [0, 1]: the target's pixels there, not the
+    source's (`mesh_eyes_tone.source_share`)."""
     size = image.shape[0]
+    laid = np.zeros(image.shape[:2], dtype=np.float32)
     for eye_index, light in enumerate(lights):
         if light is None:
             continue
@@ -156,3 +159,5 @@ def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarr
         weight = (light.mask[inner] * (opening > 0))[..., None]
         box = image[cy0:cy1, cx0:cx1]
         box += weight * (light.pixels[inner] - box)
+        laid[cy0:cy1, cx0:cx1] = np.maximum(laid[cy0:cy1, cx0:cx1], weight[..., 0])
+    return laid

@@ -295,10 +295,14 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
     return kept, kept_image
 
 
-def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray) -> np.ndarray:
+def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
+                 catchlights: np.ndarray | None = None) -> np.ndarray:
     """(S, S) float32 in [0, 1]: the share of `with_eyes`' kept image (same arguments,
     before it) that is the source's toned eyes rather than the target's, 0 elsewhere
-    (`SwappedFace.kept_source`: the compositor blurs that share, never the target's)."""
+    (`SwappedFace.kept_source`: the compositor blurs that share, never the target's).
+    `catchlights` (S, S) in [0, 1]: where the target's own catchlights were laid over the
+    source's irises (`mesh_catchlights.with_catchlights`), which are the target's: blurred
+    as the source's, old-photo's iris glint was gone (thirteenth round review)."""
     share = np.zeros(eyes.shape, dtype=np.float32)
     inner = mask_bounds((eyes > 0.01) | (own_eyes > 0.01))
     if inner is None:
@@ -307,6 +311,8 @@ def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray) -> np
     eyes_kept = 1.0 - (1.0 - target) * (1.0 - own_eyes[inner])
     zone = eyes_kept > np.maximum(kept[inner], 0.01)
     share[inner] = np.where(zone, own / np.maximum(target + own, 1e-6), 0.0)
+    if catchlights is not None:
+        share *= 1.0 - catchlights
     return share
 
 
