@@ -4,7 +4,12 @@ table (one row per pair and engine, with head-turn columns); the table and the f
 are written beside the outputs.
 
     python benchmarks/quality.py benchmarks/pairs.toml [--engine mesh] [--out DIR]
-        [--max-frames N] [--only NAME] [--skip-swap] [--swap-only]
+        [--max-frames N] [--only NAME] [--skip-swap] [--swap-only] [--job-id ID]
+
+Every swap gets a fixed watermark job id (`facedub swap --job-id`): the pair's own, from
+its name (`pair_job_id`), or --job-id's for all. The mark's pattern moves pixels by a few
+grey levels, enough to move a small face's per-frame identity margin by up to 0.08, so
+with a random id (swap's default) two runs of the same code read differently.
 
 Outputs go to a new temporary folder unless --out is given: swapped media of real
 people must not land in the repository.
@@ -20,6 +25,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,7 @@ from facedub import media
 from facedub.errors import FacedubError
 from facedub.evaluate import YAW_BINS, EvalConfig, Report, evaluate
 from facedub.fsutil import write_json_atomic, write_text_atomic
+from facedub.provenance import MAX_JOB_ID
 
 log = logging.getLogger("quality")
 
@@ -160,11 +167,19 @@ def prepared(pair: Pair, frames: int | None, folder: Path) -> tuple[Path, Path]:
     return source, trimmed(pair.target, frames, folder, pair.target_seconds)
 
 
+def pair_job_id(name: str) -> int:
+    """The watermark job id of a pair's swaps: from its name, the same in every run."""
+    return zlib.crc32(name.encode()) % (MAX_JOB_ID + 1)
+
+
 def run_swap(pair: Pair, source: Path, target: Path, engine: str, extra: list[str],
-             out: Path) -> tuple[float, str]:
-    """Run `facedub swap`; returns (seconds, error text or "")."""
+             out: Path, job_id: int | None = None) -> tuple[float, str]:
+    """Run `facedub swap` with the job id `job_id` (None: the pair's own); returns
+    (seconds, error text or "")."""
+    job_id = pair_job_id(pair.name) if job_id is None else job_id
     command = [*facedub_command(), "swap", "--source", str(source), "--target",
-               str(target), "-o", str(out), "--engine", engine, *extra]
+               str(target), "-o", str(out), "--engine", engine, "--job-id", str(job_id),
+               *extra]
     if pair.target_person is not None:
         command += ["--target-person", str(pair.target_person)]
     log.info("%s", " ".join(command))
@@ -193,7 +208,7 @@ def _warn_of_unswapped_frames(pair: Pair, engine: str, swap_output: str) -> None
 
 
 def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: bool,
-             swap_only: bool = False) -> Outcome:
+             swap_only: bool = False, job_id: int | None = None) -> Outcome:
     folder = out_root / pair.name / engine
     folder.mkdir(parents=True, exist_ok=True)
     source, target = prepared(pair, plan.max_frames, out_root / "targets")
@@ -201,7 +216,7 @@ def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: boo
     seconds, error = 0.0, ""
     if not (skip_swap and swapped.is_file()):
         seconds, error = run_swap(pair, source, target, engine,
-                                  plan.engine_args.get(engine, []), swapped)
+                                  plan.engine_args.get(engine, []), swapped, job_id)
     if error:
         log.error("%s / %s: swap failed: %s", pair.name, engine, error)
         return Outcome(pair, engine, seconds, None, f"swap: {error}")
@@ -296,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluate swapped files already in --out instead of swapping")
     parser.add_argument("--swap-only", action="store_true",
                         help="swap only; evaluate later with --skip-swap")
+    parser.add_argument("--job-id", type=int,
+                        help="watermark job id of every swap, 0..65535 (default: each pair's "
+                             "own, from its name, the same in every run)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     plan = load_plan(args.pairs)
@@ -304,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     out_root = args.out or Path(tempfile.mkdtemp(prefix="facedub-quality-"))
     engines = tuple(args.engine or plan.engines)
     pairs = [p for p in plan.pairs if not args.only or p.name in args.only]
-    outcomes = [run_pair(pair, engine, plan, out_root, args.skip_swap, args.swap_only)
+    outcomes = [run_pair(pair, engine, plan, out_root, args.skip_swap, args.swap_only,
+                         args.job_id)
                 for pair in pairs for engine in engines]
     table = markdown(outcomes) + "\n" + realism_markdown(outcomes)
     write_text_atomic(out_root / "quality.md", table)

@@ -3,7 +3,7 @@ benchmarks/quality.py (evaluate/realism.py), and their swap speed back to back.
 
     python benchmarks/refiner_quality.py quality benchmarks/pairs.toml \
         --refiner self-split-webcam=/tmp/refA [--refiner PAIR=REFINER ...] \
-        [--max-frames 150] [--out DIR]
+        [--max-frames 150] [--out DIR] [--job-id ID]
     python benchmarks/refiner_quality.py stages --source SOURCE --target SELF_TARGET \
         --refiner REFINER [--refiner ...] [--max-frames 60]
     python benchmarks/refiner_quality.py speed --source SOURCE --refiner REFINER.onnx \
@@ -17,6 +17,8 @@ pairs; artifact measures) is printed with one row per pair and engine. A refiner
 beforehand with `facedub refine SOURCE -o REFINER --minutes M` from the pair's source
 media (a refiner of the same person from other media of them is accepted too; pairs.toml
 splits and stills are written to DIR/targets by the first run, see quality.prepared).
+Both swaps of a pair carry the same fixed watermark job id (the pair's own, as in
+quality.py, or --job-id's), so the two rows differ by the refiner alone.
 
 `stages`: on a self-swap (the target is the ideal output), SSIM against the target crop
 inside the compositor's mask of the engine's face, of what `--color detail` keeps of it,
@@ -55,7 +57,8 @@ SPEED_TARGET = SHARED_FACES / "clip_sadtalker_hdtf_katiehill_headturn.mp4"  # 51
 
 
 def swap_and_evaluate(pair: Pair, label: str, extra: list[str], max_frames: int | None,
-                      gallery: Path | None, out_root: Path) -> Outcome:
+                      gallery: Path | None, out_root: Path,
+                      job_id: int | None = None) -> Outcome:
     """Swap `pair` with the mesh engine (and `extra` options), evaluate, label the row."""
     folder = out_root / pair.name / label
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,7 +66,7 @@ def swap_and_evaluate(pair: Pair, label: str, extra: list[str], max_frames: int 
     swapped = folder / ("swapped" + (target.suffix if media.is_photo_path(target) else ".mp4"))
     seconds, error = 0.0, ""
     if not swapped.is_file():
-        seconds, error = run_swap(pair, source, target, "mesh", extra, swapped)
+        seconds, error = run_swap(pair, source, target, "mesh", extra, swapped, job_id)
     shown = replace(pair, name=f"{pair.name}, {label}")
     if error:
         log.error("%s / %s: swap failed: %s", pair.name, label, error)
@@ -98,7 +101,8 @@ def quality(args: argparse.Namespace) -> None:
                                         else "")
             runs.append((label, ["--refiner", str(path)]))
         for label, extra in runs:
-            outcome = swap_and_evaluate(pair, label, extra, max_frames, plan.gallery, out_root)
+            outcome = swap_and_evaluate(pair, label, extra, max_frames, plan.gallery, out_root,
+                                        args.job_id)
             if outcome.report is None:
                 print(f"{pair.name} / {label}: {outcome.error}")
             outcomes.append(outcome)
@@ -193,6 +197,9 @@ def main() -> None:
     measure.add_argument("--no-baseline", action="store_true",
                          help="leave out the mesh-alone rows (measured in an earlier run)")
     measure.add_argument("--out", type=Path, help="output folder (default: a new temp folder)")
+    measure.add_argument("--job-id", type=int,
+                         help="watermark job id of every swap, 0..65535 (default: each "
+                              "pair's own, as in quality.py)")
     timing = commands.add_parser("speed", help="frames/s, mesh and mesh + refiner in turns")
     timing.add_argument("--source", type=Path, required=True)
     timing.add_argument("--refiner", type=Path, required=True)

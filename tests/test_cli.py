@@ -89,6 +89,8 @@ def test_a_second_swap_into_one_file_is_refused(
       "sepia"], "--color sepia"),
     (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.jpg", "--occlusion",
       "sometimes"], "--occlusion sometimes"),
+    (["swap", "--source", "{photo}", "--target", "{photo}", "-o", "{out}.jpg", "--job-id",
+      "65536"], "--job-id 65536"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(
         args: list[str], message: str, faces_dir: Path, tmp_path: Path,

@@ -1,3 +1,4 @@
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.provenance import read_watermark
+from facedub.provenance.verify import verify
 from facedub.swap import SwapConfig, SwapResult, check_output_path, swap
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
@@ -144,6 +147,55 @@ def test_every_colour_and_blend_mode_runs_on_a_photo(color: str, blend: str, fac
     assert face > 8.0
     assert outside < 3.0
     assert outside_p99 < 12
+
+
+def test_a_fixed_job_id_makes_a_swap_repeatable_and_none_draws_a_fresh_one(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watermark's pattern depends on the job id and moves pixels by a few levels
+    (enough to move identity measures of small faces): with the same id two swaps are the
+    same to the pixel, and the id is the one the mark and the credentials carry."""
+    work = tmp_path / "work"
+    engine = MeshEngine(analysed(faces_dir / RUDD, work, ExtractConfig(crop_size=256)),
+                        source_path=faces_dir / RUDD)
+
+    def swapped(name: str, job_id: int | None) -> tuple[SwapResult, np.ndarray]:
+        out = tmp_path / f"{name}.png"
+        result = swap(faces_dir / BIDEN, engine, out, _config(work, job_id=job_id))
+        return result, media.read_photo(out)
+
+    first, first_image = swapped("first", 40961)
+    second, second_image = swapped("second", 40961)
+    assert first.job_id == second.job_id == 40961
+    assert np.array_equal(first_image, second_image)
+    for result in (first, second):
+        checked = verify(result.output)
+        assert checked.watermark.payload is not None
+        assert checked.watermark.payload.job_id == 40961
+        assert checked.sidecar is not None and checked.sidecar.matches
+        assert checked.sidecar.facts is not None and checked.sidecar.facts.job_id == 40961
+        assert checked.manifest.facts is not None and checked.manifest.facts.job_id == 40961
+        assert checked.exit_code == 0 and "warning" not in "\n".join(checked.summary_lines())
+
+    drawn = iter([7, 5000])  # None: every swap draws its own id
+    # (facedub.swap the attribute is the function: the module is reached by name)
+    monkeypatch.setattr(importlib.import_module("facedub.swap"), "new_job_id",
+                        lambda: next(drawn))
+    seven, seven_image = swapped("seven", None)
+    other, other_image = swapped("other", None)
+    assert (seven.job_id, other.job_id) == (7, 5000)
+    for result in (seven, other):
+        reading = read_watermark(result.output)
+        assert reading.payload is not None and reading.payload.job_id == result.job_id
+    assert not np.array_equal(seven_image, other_image)
+    assert not np.array_equal(seven_image, first_image)
+
+
+def test_a_job_id_out_of_the_watermark_range_is_refused(tmp_path: Path) -> None:
+    for bad in (-1, 65536, True):
+        with pytest.raises(FacedubError, match=r"--job-id .*0 to 65535"):
+            _config(tmp_path, job_id=bad)
+    assert _config(tmp_path, job_id=0).job_id == 0
+    assert _config(tmp_path, job_id=65535).job_id == 65535
 
 
 def test_bad_options_and_faceless_sources_are_refused(faces_dir: Path, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from facedub.faces.geometry import crop_in_frame, paste_back, warp_to_face
 from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
 from facedub.fsutil import atomic_path
 from facedub.progress import NoProgress, Progress
-from facedub.provenance import new_job_id, write_sidecar
+from facedub.provenance import MAX_JOB_ID, new_job_id, write_sidecar
 from facedub.provenance.mark import OutputMarks, job_facts, sign_output
 from facedub.threads import BackgroundSink, opencv_threads, prefetched, reuse_freed_memory
 
@@ -56,9 +56,16 @@ class SwapConfig:
     # about the same size.
     preset: str = "veryfast"
     max_crop: int = 512  # largest crop the face is composited at, pixels
+    # The id the watermark and the credentials carry; None: a fresh random one. A fixed id
+    # makes a swap repeatable (its mark's pattern moves pixels by a few grey levels).
+    job_id: int | None = None
 
     def __post_init__(self) -> None:
         media.check_crf(self.crf)
+        if self.job_id is not None and (isinstance(self.job_id, bool)
+                                        or not 0 <= self.job_id <= MAX_JOB_ID):
+            raise FacedubError(f"--job-id {self.job_id}: the watermark's job id is a whole "
+                               f"number from 0 to {MAX_JOB_ID}")
         if self.preset not in X264_PRESETS:
             raise FacedubError(f"--preset {self.preset}: use one of {', '.join(X264_PRESETS)}")
         if not MIN_CROP <= self.max_crop <= MAX_CROP:
@@ -128,7 +135,8 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     faceset = analyse_target(target, config, progress, detector)
     swapper = frame_swapper(target, faceset, engine, config)
     size = swapper.size
-    marks = OutputMarks(new_job_id(), visible_label=config.visible_label)
+    job_id = new_job_id() if config.job_id is None else config.job_id
+    marks = OutputMarks(job_id, visible_label=config.visible_label)
     engine_facts = engine.facts
     audio = _audio_plan(target, out_path)
     settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
@@ -174,9 +182,10 @@ def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: Sw
 
 
 def recorded_settings(config: SwapConfig) -> dict[str, Any]:
-    """The settings worth recording (not where the caches and keys live)."""
+    """The settings worth recording (not where the caches and keys live; the job id is
+    recorded as the job's own)."""
     values = dataclasses.asdict(config)
-    for private in ("work_dir", "config_dir"):
+    for private in ("work_dir", "config_dir", "job_id"):
         values.pop(private)
     return json.loads(json.dumps(values, default=str))
 

@@ -34,6 +34,28 @@ def test_chunks_start_at_keyframes_and_cover_every_frame_once(katie_4s: Path) ->
     assert len(plan_chunks(katie_4s, 10.0, job_id=7)) == 1
 
 
+def test_a_jobs_own_job_id_is_every_chunks(katie_4s: Path, faces_dir: Path,
+                                           tmp_path: Path) -> None:
+    """A job's `job_id` (as swap's `--job-id`) is what its chunks' marks carry; a job
+    without one draws its own; an id beyond the watermark's range names its line."""
+    from facedub.batch.run import _tasks
+    from facedub.batch.worker import JobTask
+    from facedub.errors import FacedubError
+
+    jobs = load_jobs(write_jobs(tmp_path, [
+        {"target": katie_4s, "source": faces_dir / RUDD, "output": "a.mp4",
+         "chunk_seconds": 2.0, "job_id": 321},
+        {"target": katie_4s, "source": faces_dir / RUDD, "output": "b.mp4",
+         "chunk_seconds": 2.0}]), tmp_path / "out")
+    fixed, drawn = ([task.chunk.job_id for task in _tasks(JobTask(job, "k", tmp_path, tmp_path))
+                     if task.chunk is not None] for job in jobs.jobs)
+    assert fixed == [321, 321] and len(drawn) == 2 and len(set(drawn)) == 1
+    with pytest.raises(FacedubError, match="job_id"):
+        load_jobs(write_jobs(tmp_path, [{"target": katie_4s, "source": faces_dir / RUDD,
+                                         "output": "c.mp4", "job_id": 65536}]),
+                  tmp_path / "out")
+
+
 def _audio_packets(path: Path) -> list[tuple[int, bytes]]:
     with av.open(str(path)) as container:
         return [(int(p.pts), bytes(p)) for p in container.demux(container.streams.audio[0])

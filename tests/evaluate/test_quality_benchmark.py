@@ -78,3 +78,27 @@ def test_table_has_a_row_per_outcome_and_reports_failures(quality: ModuleType) -
     assert header.count("|") == rule.count("|") == row.count("|")
     assert "exit 2: no/face" in row
     assert quality.realism_markdown([]).startswith("| pair | kind | SSIM")
+
+
+def test_every_swap_carries_a_fixed_job_id(quality: ModuleType, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random watermark id moves small faces' identity numbers from run to run: the
+    benchmark swaps with the pair's own id (from its name, the same in every run) or the
+    one asked for."""
+    import subprocess
+
+    commands: list[list[str]] = []
+
+    def ran(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "stopped here")
+
+    monkeypatch.setattr(quality.subprocess, "run", ran)
+    pair = quality.Pair("occlusion-smoke-hand", Path("s.jpg"), Path("t.mp4"))
+    other = quality.Pair("film-headturn", Path("s.jpg"), Path("t.mp4"))
+    for shown, job_id in ((pair, None), (pair, None), (other, None), (pair, 123)):
+        quality.run_swap(shown, shown.source, shown.target, "mesh", [], tmp_path / "o.mp4",
+                         job_id)
+    ids = [int(command[command.index("--job-id") + 1]) for command in commands]
+    assert ids[0] == ids[1] == quality.pair_job_id("occlusion-smoke-hand") == 60408
+    assert ids[2] != ids[0] and ids[3] == 123 and all(0 <= i <= 65535 for i in ids)

@@ -161,7 +161,9 @@ def _tasks(task: JobTask) -> list[JobTask]:
     job = task.job
     if job.chunk_seconds is None or media.is_photo_path(job.target):
         return [task]
-    chunks = plan_chunks(job.target, job.chunk_seconds, new_job_id())
+    job_id = job.swap.get("job_id")  # a job's own id, else a fresh one (as swap() draws)
+    chunks = plan_chunks(job.target, job.chunk_seconds,
+                         new_job_id() if job_id is None else job_id)
     log.info("job %d (%s): %d chunks", job.number, job.output, len(chunks))
     return [replace(task, chunk=chunk) for chunk in chunks]
 

@@ -157,6 +157,10 @@ def swap(
     visible_label: Annotated[bool, typer.Option(
         help="The visible 'AI-generated' label. The invisible watermark and the content "
              "credentials are always written.")] = True,
+    job_id: Annotated[int | None, typer.Option(
+        help="The job id the invisible watermark and the credentials carry, 0..65535 "
+             "(default: a random one). The same id, inputs and options give the same "
+             "frames: for repeatable comparisons.")] = None,
     overwrite: Annotated[bool, typer.Option(
         help="Replace an existing output file (without it, an existing one is refused).")]
     = False,
@@ -180,6 +184,7 @@ def swap(
     config = SwapConfig(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
         target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
+        job_id=job_id,
         composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
                                   mask_blur=mask_blur, relight=relight,
                                   occlusion=occlusion))

@@ -22,6 +22,7 @@ from facedub.provenance.manifest import (
 )
 from facedub.provenance.verify import Verification, verify
 from facedub.provenance.watermark import (
+    MAX_JOB_ID,
     WatermarkDetector,
     WatermarkEmbedder,
     WatermarkPayload,
@@ -31,7 +32,7 @@ from facedub.provenance.watermark import (
 )
 
 __all__ = [
-    "LabelPainter", "ManifestReading", "ProvenanceFacts", "SigningCredentials",
+    "MAX_JOB_ID", "LabelPainter", "ManifestReading", "ProvenanceFacts", "SigningCredentials",
     "Verification", "WatermarkDetector", "WatermarkEmbedder", "WatermarkPayload",
     "WatermarkReading", "draw_visible_label", "embed_watermark", "load_or_create_credentials",
     "new_job_id", "read_manifest", "read_watermark", "sign_media", "verify",

@@ -25,7 +25,7 @@ import c2pa
 from facedub.errors import FacedubError
 from facedub.fsutil import atomic_path, sha256_file, write_json_atomic
 from facedub.provenance.credentials import SigningCredentials, load_or_create_credentials
-from facedub.provenance.watermark import FACEDUB_TAG, WatermarkPayload
+from facedub.provenance.watermark import FACEDUB_TAG, MAX_JOB_ID, WatermarkPayload
 
 __all__ = ["FACTS_LABEL", "InputFact", "ManifestReading", "ProvenanceFacts",
            "SigningCredentials", "load_or_create_credentials", "new_job_id",
@@ -124,7 +124,7 @@ class ManifestReading:
 
 def new_job_id() -> int:
     """A random 16-bit job id (what the watermark carries)."""
-    return secrets.randbelow(1 << 16)
+    return secrets.randbelow(MAX_JOB_ID + 1)
 
 
 def sign_media(src: Path, dst: Path, facts: ProvenanceFacts,

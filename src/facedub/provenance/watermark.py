@@ -37,6 +37,7 @@ from facedub.provenance.search import Geometry, find_geometry
 log = logging.getLogger(__name__)
 
 FACEDUB_TAG = 0xFD0B  # the 16 high bits of every facedub payload
+MAX_JOB_ID = 0xFFFF  # job ids are the low 16 bits: 0..MAX_JOB_ID
 DEFAULT_KEY = b"facedub-watermark-v1"
 MIN_PSNR_DB = 40.5  # the mark's energy is capped so PSNR never falls below this
 
@@ -78,8 +79,9 @@ class WatermarkPayload:
     job_id: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.job_id <= 0xFFFF:
-            raise FacedubError(f"watermark job id {self.job_id} is out of range; use 0..65535")
+        if not 0 <= self.job_id <= MAX_JOB_ID:
+            raise FacedubError(f"watermark job id {self.job_id} is out of range; "
+                               f"use 0..{MAX_JOB_ID}")
 
     @property
     def value(self) -> int:
