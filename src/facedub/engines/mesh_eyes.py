@@ -11,7 +11,8 @@ iris sits in its own eye (the sclera it leaves is filled from around it; the lid
 iris as they do in a real eye). The target's own eyes come back only where the source
 cannot show them: when the target's eyes close beyond the source faces chosen, or theirs
 beyond the target's, each from its own resting openness (a blink, a wink; a squinting
-photo is its eye's shape), eased so they fade in and out over a few frames. The source's
+photo is its eye's shape; a target looking down with the iris between its lowered lids is
+not closing them), eased so they fade in and out over a few frames. The source's
 eyes are toned like the target's own in the same frame (`mesh_eyes_tone`).
 """
 
@@ -60,12 +61,13 @@ LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
 # A target looking down with its eyes open is not blinking: MediaPipe reads its lowered
-# upper lids as a blink (older-glasses, looking down through her glasses: eyeBlink 0.3-0.5
-# at eyeLookDown 0.4-0.7 with the lids this far apart, 0.3-0.5 of the iris's diameter), so
+# upper lids as a blink (older-glasses, looking down through her glasses: eyeBlink
+# 0.24-0.5 at eyeLookDown 0.35-0.41, the lids 0.27-0.46 of the iris's diameter apart), so
 # its closing is taken away as far as both eyes look down (from LOOK_DOWN_OPEN_FROM, fully
 # from LOOK_DOWN_OPEN_FULL) and both lid gaps show the iris (from OPEN_GAP_FROM, fully from
-# OPEN_GAP_FULL, in iris diameters). A real blink reads eyeLookDown 0.5-0.7 too (d18's),
-# but its lids close to under 0.2 of the iris in at least one eye, as does a wink's.
+# OPEN_GAP_FULL, in iris diameters). A real blink reads eyeLookDown 0.45-0.66 too (d18's),
+# but one eye's lids close to under 0.1 of the iris (0.22 on its first frame), as does a
+# wink's; the eased share takes that first frame to 0.5 either way.
 LOOK_DOWN_OPEN_FROM = 0.3
 LOOK_DOWN_OPEN_FULL = 0.45
 OPEN_GAP_FROM = 0.2
