@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+from facedub import media
 from facedub.engines.mesh import MeshEngineConfig
 from facedub.engines.mesh_eyes import (
     EYES,
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
     iris_in_eye,
+    lid_gaps,
     looking_as_target,
+    looking_down_open,
     resting_blink,
     target_eyes_share,
 )
@@ -98,6 +103,61 @@ def test_the_target_eyes_are_kept_when_it_blinks_beyond_the_source() -> None:
     assert target_eyes_share(source, target) == 1.0
     target[BLENDSHAPE_NAMES.index("eyeLookDownRight")] = 0.7  # looking down alike
     assert target_eyes_share(source, target) == 0.0
+
+
+OLDER = "clip_videoretalking_5_older_woman_glasses.mp4"  # looks down through her glasses
+BLINKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # blinks at frames 94-97
+
+
+def _read(faces_dir: Path, name: str, frames: tuple[int, ...]
+          ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(blendshapes, landmarks) of the one face in each of `frames` of a clip."""
+    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+    wanted = {}
+    for index, frame in enumerate(media.iter_frames(faces_dir / name)):
+        if index in frames:
+            wanted[index] = frame.image
+        if index >= max(frames):
+            break
+    with FaceAnalyser(max_faces=1, video=False,
+                      model_path=resolve_landmarker_model()) as analyser:
+        found = [analyser.analyse(wanted[index])[0] for index in frames]
+    return [(face.blendshapes.astype(np.float64), face.landmarks) for face in found]
+
+
+def test_a_look_down_with_open_eyes_is_no_blink_but_a_blink_is(faces_dir: Path) -> None:
+    """The older woman looking down through her glasses (frame 19: eyeBlink 0.3 at
+    eyeLookDown 0.35, the iris between the lids) gets the source's eyes; her eyes shut as
+    she looks down (frame 16) and d18's blink (frame 95, eyeLookDown 0.67 too) keep the
+    target's own. Each against its own first frame, open: the source's and the rest."""
+    for name, looks, blinks in ((OLDER, (19,), (16,)), (BLINKING, (), (95,))):
+        (rest, _), *faces = _read(faces_dir, name, (0, *looks, *blinks))
+        for blendshapes, landmarks in faces[:len(looks)]:
+            assert looking_down_open(blendshapes, landmarks) > 0.0
+            assert target_eyes_share(rest, blendshapes, rest, rest, landmarks) == 0.0
+        for blendshapes, landmarks in faces[len(looks):]:
+            assert looking_down_open(blendshapes, landmarks) == 0.0
+            assert target_eyes_share(rest, blendshapes, rest, rest, landmarks) == 1.0
+
+
+def test_a_wink_looking_down_keeps_the_targets_eyes() -> None:
+    """Both eyes must show the iris: one lid closed is a wink, however far down the
+    other eye looks."""
+    landmarks = face_template().astype(np.float64) * 100.0 + SIZE / 2
+    shapes = np.zeros(len(BLENDSHAPE_NAMES))
+    for name, value in (("eyeLookDownLeft", 0.7), ("eyeLookDownRight", 0.7),
+                        ("eyeBlinkLeft", 0.5), ("eyeBlinkRight", 0.5)):
+        shapes[BLENDSHAPE_NAMES.index(name)] = value
+    assert looking_down_open(shapes, landmarks) == 1.0  # both eyes open (the template's)
+    rest = np.zeros(len(BLENDSHAPE_NAMES))
+    assert target_eyes_share(rest, shapes, rest, rest, landmarks) == 0.0
+    assert target_eyes_share(rest, shapes, rest, rest) == 1.0  # read as a blink alone
+    eye = EYES[0]
+    lids = landmarks[list(eye.upper_lid) + list(eye.lower_lid), 1]
+    landmarks[list(eye.upper_lid) + list(eye.lower_lid), 1] = lids.mean()  # a wink
+    assert lid_gaps(landmarks)[0] < 0.05 < lid_gaps(landmarks)[1]
+    assert looking_down_open(shapes, landmarks) == 0.0
+    assert target_eyes_share(rest, shapes, rest, rest, landmarks) == 1.0
 
 
 def test_the_kept_eyes_rise_at_once_and_fade_out() -> None:

@@ -212,7 +212,7 @@ class MeshEngine:
             # The target's own eyes where the faces are one person's (a self-swap: its own
             # eyes are the source's, with their true gaze) or where it blinks.
             wanted = (target_eyes_share(source_blendshapes, target.blendshapes,
-                                        self._resting_blink, usual)
+                                        self._resting_blink, usual, target.face_landmarks)
                       if differs else 1.0)
             eyes_share = self._eyes_shares.update(target.track, wanted)
         # Each source face's iris moved to the target's gaze before the faces are blended:

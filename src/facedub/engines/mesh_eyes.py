@@ -11,7 +11,8 @@ iris sits in its own eye (the sclera it leaves is filled from around it; the lid
 iris as they do in a real eye). The target's own eyes come back only where the source
 cannot show them: when the target's eyes close beyond the source faces chosen, or theirs
 beyond the target's, each from its own resting openness (a blink, a wink; a squinting
-photo is its eye's shape), eased so they fade in and out over a few frames. The source's
+photo is its eye's shape; a target looking down with the iris between its lowered lids is
+not closing them), eased so they fade in and out over a few frames. The source's
 eyes are toned like the target's own in the same frame (`mesh_eyes_tone`).
 """
 
@@ -33,12 +34,16 @@ class _Eye:
     corners: tuple[int, int]
     iris_centre: int
     iris_ring: tuple[int, int, int, int]
+    upper_lid: tuple[int, int, int]  # the middle of the opening's upper edge
+    lower_lid: tuple[int, int, int]  # and of its lower edge
 
 
 def _eyes() -> tuple[_Eye, _Eye]:
     regions = mesh_regions()
-    return (_Eye(regions.left_eye, (362, 263), 473, (474, 475, 476, 477)),
-            _Eye(regions.right_eye, (33, 133), 468, (469, 470, 471, 472)))
+    return (_Eye(regions.left_eye, (362, 263), 473, (474, 475, 476, 477), (386, 385, 387),
+                 (374, 380, 373)),
+            _Eye(regions.right_eye, (33, 133), 468, (469, 470, 471, 472), (159, 158, 160),
+                 (145, 153, 144)))
 
 
 EYES = _eyes()
@@ -55,6 +60,18 @@ BLINK_FULL = 0.3
 LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
+# A target looking down with its eyes open is not blinking: MediaPipe reads its lowered
+# upper lids as a blink (older-glasses, looking down through her glasses: eyeBlink
+# 0.24-0.5 at eyeLookDown 0.35-0.41, the lids 0.27-0.46 of the iris's diameter apart), so
+# its closing is taken away as far as both eyes look down (from LOOK_DOWN_OPEN_FROM, fully
+# from LOOK_DOWN_OPEN_FULL) and both lid gaps show the iris (from OPEN_GAP_FROM, fully from
+# OPEN_GAP_FULL, in iris diameters). A real blink reads eyeLookDown 0.45-0.66 too (d18's),
+# but one eye's lids close to under 0.1 of the iris (0.22 on its first frame), as does a
+# wink's; the eased share takes that first frame to 0.5 either way.
+LOOK_DOWN_OPEN_FROM = 0.3
+LOOK_DOWN_OPEN_FULL = 0.45
+OPEN_GAP_FROM = 0.2
+OPEN_GAP_FULL = 0.3
 # And wholly where the source's eyes at rest are narrower than the target's usual by this
 # much in blink: a squinting smile's eye (Biden's photo: 0.25-0.29 against Obama's 0.08)
 # warped open over the target's wider opening shows its raised lower lid as white under
@@ -92,6 +109,34 @@ def iris_in_eye(landmarks: np.ndarray) -> np.ndarray:
     return result
 
 
+def lid_gaps(landmarks: np.ndarray) -> np.ndarray:
+    """(2,): per eye, how far apart the middles of its lids are across the corner line, in
+    diameters of its iris (an open eye 0.5-0.7, a closed one under 0.2)."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    gaps = np.zeros(2)
+    for k, eye in enumerate(EYES):
+        _, _, across, _ = _eye_frame(points, eye)
+        gap = abs(float((points[list(eye.lower_lid)].mean(axis=0)
+                         - points[list(eye.upper_lid)].mean(axis=0)) @ across))
+        radius = np.linalg.norm(points[list(eye.iris_ring)] - points[eye.iris_centre],
+                                axis=1).mean()
+        gaps[k] = gap / max(2.0 * float(radius), 1e-6)
+    return gaps
+
+
+def looking_down_open(blendshapes: np.ndarray, landmarks: np.ndarray) -> float:
+    """0..1: how far a face (its (52,) blendshapes, its (478, 2+) landmarks) looks down
+    with both eyes open, its blink read from lowered lids: the smaller of both eyes'
+    downward look, ramped from LOOK_DOWN_OPEN_FROM to LOOK_DOWN_OPEN_FULL, times the
+    smaller lid gap (`lid_gaps`), ramped from OPEN_GAP_FROM to OPEN_GAP_FULL."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
+    down = float(np.asarray(blendshapes)[keys].min())
+    gap = float(lid_gaps(landmarks).min())
+    return float(np.clip((down - LOOK_DOWN_OPEN_FROM)
+                         / (LOOK_DOWN_OPEN_FULL - LOOK_DOWN_OPEN_FROM), 0.0, 1.0)
+                 * np.clip((gap - OPEN_GAP_FROM) / (OPEN_GAP_FULL - OPEN_GAP_FROM), 0.0, 1.0))
+
+
 def resting_blink(blendshapes: np.ndarray) -> np.ndarray:
     """(52,): the RESTING_QUANTILE percentile of (N, 52) blendshape vectors, the blinks
     capped at MAX_RESTING (only the blinks are read)."""
@@ -101,11 +146,13 @@ def resting_blink(blendshapes: np.ndarray) -> np.ndarray:
 
 def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
                       source_resting: np.ndarray | None = None,
-                      target_resting: np.ndarray | None = None) -> float:
+                      target_resting: np.ndarray | None = None,
+                      target_landmarks: np.ndarray | None = None) -> float:
     """0..1: how much of the target's own eyes to keep, from two (52,) blendshape vectors
     (the chosen source faces', the target's): the larger blink difference of the two eyes,
     each blink taken as its closing beyond its face's resting value (`resting_blink`;
-    default 0), ramped
+    default 0), the target's less as far as it looks down with its eyes open
+    (`looking_down_open`, from `target_landmarks` (478, 2+) where given), ramped
     from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
     LOOK_DOWN_FROM to LOOK_DOWN_FULL; 1 where the source's eyes at rest are narrower than
     the target's by NARROWER_AT_REST."""
@@ -116,8 +163,10 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
         np.asarray(target_resting)[keys], MAX_RESTING)
     # Only closing beyond the rest counts: an eye wider than its rest is its shape.
     closing = np.maximum(source_blendshapes[keys] - source_rest, 0.0)
-    blink = float(np.abs(closing - np.maximum(target_blendshapes[keys] - target_rest, 0.0)
-                         ).max())
+    target_closing = np.maximum(target_blendshapes[keys] - target_rest, 0.0)
+    if target_landmarks is not None:
+        target_closing *= 1.0 - looking_down_open(target_blendshapes, target_landmarks)
+    blink = float(np.abs(closing - target_closing).max())
     if float((source_rest - target_rest).max()) > NARROWER_AT_REST:
         return 1.0
     keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
