@@ -131,6 +131,33 @@ def test_the_sources_stubble_is_hair_unless_asked_otherwise(
     assert code == 2 and "stop here" in output and asked == [stubble], output
 
 
+def test_a_swap_that_fails_closes_its_engine(faces_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed swap ends no track, so the mesh engine's eye-reading landmarker would be
+    left to the garbage collector, where MediaPipe's close can hang: the command closes
+    the engine itself and exits with the one-line error."""
+    import importlib
+
+    import facedub.engines.registry as registry
+    from facedub.errors import FacedubError
+
+    closed: list[bool] = []
+
+    class Engine:
+        def close(self) -> None:
+            closed.append(True)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise FacedubError("the swap failed here")
+
+    monkeypatch.setattr(registry, "open_engine", lambda name, request: Engine())
+    monkeypatch.setattr(importlib.import_module("facedub.swap"), "swap", failing)
+    photo = faces_dir / "still_biden_frontal.jpg"
+    code, output = _run("swap", "--source", photo, "--target", photo, "-o",
+                        tmp_path / "out.jpg")
+    assert code == 2 and "the swap failed here" in output and closed == [True], output
+
+
 def test_an_unknown_stubble_mode_is_refused_by_name(faces_dir: Path, tmp_path: Path) -> None:
     photo = faces_dir / "still_biden_frontal.jpg"
     code, output = _run("swap", "--source", photo, "--target", photo, "-o",

@@ -4,6 +4,7 @@ distance apart, and d10's kept mouth read as a smile on a quarter of the frames)
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -109,7 +110,11 @@ def test_a_ratio_is_the_median_of_a_tracks_readings_within_its_limits() -> None:
     reads._reads[0] = deque([0.5])
     assert reads.ratio(0) == NARROWEST
     reads._reads[0] = deque([0.995, 1.1])
-    assert reads.ratio(0) == 1.0  # never widened; within the noise, left alone
+    assert reads.ratio(0) == 1.0  # never widened
+    reads._reads[0] = deque([0.995, 0.992])
+    assert reads.ratio(0) == 1.0  # within the landmarker's noise, left alone
+    reads._reads[0] = deque([0.985])
+    assert reads.ratio(0) == pytest.approx(0.985)
     assert [reads.due(3) for _ in range(READ_EVERY + 1)] == [True] + [False] * (
         READ_EVERY - 1) + [True]
     reads.forget(0)
@@ -128,7 +133,8 @@ def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
     first = engine.swap_face(target)
     ratio = engine._eye_reads.ratio(target.track)
     assert NARROWEST < ratio < 0.98
-    second = engine.swap_face(target)
+    frames = [engine.swap_face(target) for _ in range(READ_EVERY - 1)]  # no new reading
+    second = frames[-1]  # eased in by then: 0.75 ** 11 of the step is left
 
     top, bottom = (round(float(target.face_landmarks[point, 1])) for point in (0, 17))
 
@@ -139,6 +145,11 @@ def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
     assert first.kept is not None and second.kept is not None
     assert lips_width(second.kept) / lips_width(first.kept) == pytest.approx(ratio, abs=0.03)
     assert lips_width(second.kept) < lips_width(first.kept) - 1
+    # Eased in: no frame's lips narrower than the frame before by more than about a
+    # quarter of the whole step (it came in at once and stepped visibly at 3x).
+    widths = [lips_width(face.kept) for face in [first, *frames] if face.kept is not None]
+    step = lips_width(first.kept) - lips_width(second.kept)
+    assert max(a - b for a, b in itertools.pairwise(widths)) <= 0.25 * step + 1.0
 
 
 def test_eye_distance_is_of_the_outlines_not_the_irises() -> None:
@@ -173,3 +184,28 @@ def test_an_engine_told_not_to_read_its_eyes_never_opens_the_landmarker(
     engine.swap_face(target)
     assert not opened
     assert engine._eye_reads.ratio(target.track) == 1.0
+
+
+def test_the_ratio_is_eased_in_and_a_reading_of_another_face_is_not_kept(
+        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+    """A reading comes in over frames (the first one's 4% in one frame stepped the mouth
+    visibly), and a face whose eyes are not where the target's are (a neighbour, a
+    misread) is not read."""
+    reads = EyeReads()
+    reads._reads[0] = deque([0.96])
+    applied = [reads.applied(0) for _ in range(12)]
+    assert applied[0] == pytest.approx(1.0 - 0.25 * 0.04)
+    assert all(b < a for a, b in itertools.pairwise(applied))
+    assert applied[-1] == pytest.approx(0.96, abs=0.002)
+    reads.forget(0)
+    assert reads.applied(0) == 1.0
+
+    target = _d10_face(extracted, faces_dir)
+    wider = _wider_eyes(target.face_landmarks, 0.06)
+    elsewhere = wider.copy()
+    elsewhere[:, 0] += 0.5 * eye_distance(wider)  # the read face's eyes half an eye distance off
+    reads.read(1, target.image, elsewhere)
+    assert reads.ratio(1) == 1.0 and not reads._reads.get(1)
+    reads.read(1, target.image, wider)
+    assert reads.ratio(1) == pytest.approx(1 / 1.06, abs=0.01)
+    reads.close()

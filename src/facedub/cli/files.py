@@ -197,7 +197,13 @@ def swap(
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
     with terminate_cleanly(), sole_output(out, "file"):
-        result = run_swap(target, open_engine(engine, request), out, config, RichProgress())
+        swap_engine = open_engine(engine, request)
+        try:
+            result = run_swap(target, swap_engine, out, config, RichProgress())
+        finally:
+            # A swap that fails ends no track: the engine's landmarker is closed here, not
+            # left to the garbage collector (MediaPipe's close from __del__ could hang).
+            swap_engine.close()
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")

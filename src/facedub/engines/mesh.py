@@ -195,7 +195,7 @@ class MeshEngine:
         # The mouth as wide against the eyes as the target's, where the landmarker reads the
         # engine's eyes nearer together than the target's (mesh_eye_read): else it reads a
         # smile the target does not show.
-        landmarks = narrowed_mouth(landmarks, self._eye_reads.ratio(target.track))
+        landmarks = narrowed_mouth(landmarks, self._eye_reads.applied(target.track))
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)

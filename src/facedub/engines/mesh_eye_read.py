@@ -11,7 +11,7 @@ width, the shouting pair's mouth was 4-6% wide against the eyes and read as a sm
 quarter of its frames (BENCHMARKS.md, Expression, twelfth and thirteenth rounds); a fixed
 ratio from the two faces' shapes narrowed Obama's already-faint smile away. So the engine
 reads its own face now and then, as shown over the target crop, and the mouth is narrowed
-by what it reads (`mesh_shape.narrowed_mouth`), never widened. Shouting pair, 150 frames:
+by what it reads (`mesh_shape.narrowed_mouth`), eased in over frames, never widened. Shouting pair, 150 frames:
 smile within 0.1 of the target's 69% -> 87%.
 
 The landmarker (image mode: readings are READ_EVERY frames apart) is opened at the first
@@ -37,6 +37,9 @@ NARROWEST = 0.9  # the mouth is narrowed at most to this share of its width
 # 1% (Biden's eyes on Obama read 0.989-0.999); narrowing there would change every such face
 # for nothing (skin-tones' smile read 92% with it, main's own runs 90-100%).
 NOISE = 0.01
+EASE_PER_FRAME = 0.25  # share of the way to a new ratio the applied one moves a frame: the
+# first reading's 4% came in one frame and the mouth visibly stepped (3x) on a still face
+SAME_FACE = 0.25  # eye distances the read eyes' midpoint may lie from the target's
 
 
 class EyeReads:
@@ -48,6 +51,7 @@ class EyeReads:
         self._model_path = model_path
         self._reads: dict[int, deque[float]] = {}
         self._frames: dict[int, int] = {}
+        self._applied: dict[int, float] = {}
         self._analyser: FaceAnalyser | None = None
 
     def ratio(self, track: int) -> float:
@@ -58,6 +62,15 @@ class EyeReads:
             return 1.0
         median = float(np.median(reads))
         return 1.0 if median > 1.0 - NOISE else max(median, NARROWEST)
+
+    def applied(self, track: int) -> float:
+        """The ratio this frame of `track` is narrowed by: `ratio` eased in by
+        EASE_PER_FRAME a frame, so a reading never changes the mouth at once; call once a
+        frame. A track's first frames (before its first reading) are not narrowed."""
+        eased = self._applied.get(track, 1.0)
+        eased += EASE_PER_FRAME * (self.ratio(track) - eased)
+        self._applied[track] = eased
+        return eased
 
     def due(self, track: int) -> bool:
         """Whether this frame of `track` is read (its first and every READ_EVERY-th);
@@ -80,15 +93,16 @@ class EyeReads:
         if not found:
             return
         own = eye_distance(np.asarray(target_landmarks))
-        if own <= 1e-6:
+        read = np.asarray(found[0].landmarks)
+        if own <= 1e-6 or not _same_face(read, np.asarray(target_landmarks), own):
             return
-        self._reads.setdefault(track, deque(maxlen=READINGS)).append(
-            eye_distance(np.asarray(found[0].landmarks)) / own)
+        self._reads.setdefault(track, deque(maxlen=READINGS)).append(eye_distance(read) / own)
 
     def forget(self, track: int) -> None:
         """Drop the track's readings; the landmarker is closed with the last track."""
         self._reads.pop(track, None)
         self._frames.pop(track, None)
+        self._applied.pop(track, None)
         if not self._reads and not self._frames:
             self.close()
 
@@ -97,6 +111,15 @@ class EyeReads:
         if self._analyser is not None:
             self._analyser.close()
             self._analyser = None
+
+
+def _same_face(read: np.ndarray, target: np.ndarray, own: float) -> bool:
+    """Whether the face read is the target's: its eyes' midpoint within SAME_FACE eye
+    distances of the target's (not a neighbour's face, or a misread, in the crop)."""
+    regions = mesh_regions()
+    eyes = np.concatenate([regions.left_eye, regions.right_eye])
+    apart = np.linalg.norm(read[eyes, :2].mean(axis=0) - target[eyes, :2].mean(axis=0))
+    return bool(apart <= SAME_FACE * own)
 
 
 def eye_distance(landmarks: np.ndarray) -> float:

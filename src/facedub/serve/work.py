@@ -206,8 +206,11 @@ class Workbench:
         self.target(request.target, progress)  # analysed here, under the lock
         config = self.swap_config(request)
         out = self.result_path(job_id, request.target)
-        result = swap(self.store.upload_path(request.target),
-                      self.engine(request.source, request.mesh), out, config, progress)
+        engine = self.engine(request.source, request.mesh)
+        try:
+            result = swap(self.store.upload_path(request.target), engine, out, config, progress)
+        finally:
+            engine.close()  # a cancelled or failed swap ends no track: not left to GC
         return f"{result.frames_swapped}/{result.frames} frames swapped", out.name
 
     def result_path(self, job_id: int, target: str) -> Path:
