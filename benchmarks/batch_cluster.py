@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -139,15 +140,16 @@ def chunks(folder: Path, seconds: float) -> dict[str, Any]:
         spec = JobSpec(1, 1, "x.mp4", clip, "mesh", FACES / SOURCE, None, "auto", 2.0, {}, {},
                        {"crf": crf})
         config = spec.swap_config(work, folder / "config")
-        engine = build_engine(spec, work)
         whole = folder / f"whole_crf{crf}.mp4"
-        swap_module.swap(clip, engine, whole, config)
+        with closing(build_engine(spec, work)) as engine:
+            swap_module.swap(clip, engine, whole, config)
         for preroll in ((30, 0) if crf == 0 else (30,)):
             plan = plan_chunks(clip, 2.0, job_id, preroll)
             segments = []
             for chunk in plan:
                 segment = folder / f"seg{crf}_{preroll}_{chunk.index}.mp4"
-                swap_segment(clip, build_engine(spec, work), segment, config, chunk)
+                with closing(build_engine(spec, work)) as engine:  # a chunk ends no track
+                    swap_segment(clip, engine, segment, config, chunk)
                 segments.append(segment)
             joined = folder / f"joined_crf{crf}_preroll{preroll}.mp4"
             join_segments(segments, plan, clip, joined)

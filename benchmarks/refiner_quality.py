@@ -38,6 +38,7 @@ import argparse
 import logging
 import statistics
 import tempfile
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -163,26 +164,26 @@ def stages(args: argparse.Namespace) -> None:
         faceset = analyse_target(args.target, config, NoProgress())
         rows = []
         for refiner in [None, *args.refiner]:
-            engine = open_engine("mesh", EngineRequest(work_dir=work / "work",
-                                                       source=args.source, refiner=refiner))
-            swapper = frame_swapper(args.target, faceset, engine, config)
-            scores: list[list[float]] = [[], [], []]
-            for frame in media.iter_frames(args.target):
-                if frame.index >= args.max_frames:
-                    break
-                face = swapper.engine_face(frame)
-                if face.target is None or face.swapped is None:
-                    continue
-                composited = swapper.compositor.composite(face.target, face.swapped)
-                mask = face.swapped.mask[..., None]
-                laid = tensor(face.swapped.image * mask + face.target.image * (1.0 - mask))
-                alpha = torch.from_numpy(composited.alpha.astype(np.float32))[None, None]
-                truth = tensor(face.target.image)
-                shown = (laid, detail_composed(laid, truth, alpha), tensor(composited.image))
-                for column, image in zip(scores, shown, strict=True):
-                    column.append(float(masked_ssim(image, truth, alpha)))
-            rows.append(["mesh" if refiner is None else f"mesh + {refiner.name}",
-                         len(scores[0]), *(f"{statistics.mean(c):.4f}" for c in scores)])
+            request = EngineRequest(work_dir=work / "work", source=args.source, refiner=refiner)
+            with closing(open_engine("mesh", request)) as engine:  # tracks past --max-frames
+                swapper = frame_swapper(args.target, faceset, engine, config)
+                scores: list[list[float]] = [[], [], []]
+                for frame in media.iter_frames(args.target):
+                    if frame.index >= args.max_frames:
+                        break
+                    face = swapper.engine_face(frame)
+                    if face.target is None or face.swapped is None:
+                        continue
+                    composited = swapper.compositor.composite(face.target, face.swapped)
+                    mask = face.swapped.mask[..., None]
+                    laid = tensor(face.swapped.image * mask + face.target.image * (1.0 - mask))
+                    alpha = torch.from_numpy(composited.alpha.astype(np.float32))[None, None]
+                    truth = tensor(face.target.image)
+                    shown = (laid, detail_composed(laid, truth, alpha), tensor(composited.image))
+                    for column, image in zip(scores, shown, strict=True):
+                        column.append(float(masked_ssim(image, truth, alpha)))
+                rows.append(["mesh" if refiner is None else f"mesh + {refiner.name}",
+                             len(scores[0]), *(f"{statistics.mean(c):.4f}" for c in scores)])
     print(markdown_table(["engine", "faces", "engine face", "kept band", "composited"], rows))
 
 

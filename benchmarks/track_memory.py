@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import resource
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from _measure import SHARED_FACES
@@ -39,10 +40,11 @@ def main() -> None:
                         help="never end a track (the swap before tracks were ended)")
     args = parser.parse_args()
     target = SHARED_FACES / TARGET
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         work = Path(folder)
         config = SwapConfig(work_dir=work, config_dir=work / "config")
         engine = open_engine("mesh", EngineRequest(work_dir=work, source=SHARED_FACES / SOURCE))
+        stack.callback(engine.close)  # --keep-tracks ends no track
         swapper = frame_swapper(target, analyse_target(target, config, NoProgress()), engine,
                                 config)
         records = dict(swapper.by_frame)

@@ -191,7 +191,7 @@ def test_a_fixed_job_id_makes_a_swap_repeatable_and_none_draws_a_fresh_one(
 
 
 def test_a_job_id_out_of_the_watermark_range_is_refused(tmp_path: Path) -> None:
-    for bad in (-1, 65536, True):
+    for bad in (-1, 65536, True, 1.5):
         with pytest.raises(FacedubError, match=r"--job-id .*0 to 65535"):
             _config(tmp_path, job_id=bad)
     assert _config(tmp_path, job_id=0).job_id == 0

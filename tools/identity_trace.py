@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import sys
 import tempfile
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,9 @@ def swapped(source: Path, target: Path, changes: dict[str, str], out: Path) -> N
     try:
         with tempfile.TemporaryDirectory() as work:
             request = EngineRequest(work_dir=Path(work), source=source, mesh=engine_config)
-            swap(target, open_engine("mesh", request), out,
-                 SwapConfig(work_dir=Path(work), config_dir=config_dir(), composite=composite))
+            with closing(open_engine("mesh", request)) as engine:
+                swap(target, engine, out, SwapConfig(work_dir=Path(work), config_dir=config_dir(),
+                                                     composite=composite))
     finally:
         mesh.region_weights = weights
 

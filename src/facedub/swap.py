@@ -63,6 +63,7 @@ class SwapConfig:
     def __post_init__(self) -> None:
         media.check_crf(self.crf)
         if self.job_id is not None and (isinstance(self.job_id, bool)
+                                        or not isinstance(self.job_id, int)
                                         or not 0 <= self.job_id <= MAX_JOB_ID):
             raise FacedubError(f"--job-id {self.job_id}: the watermark's job id is a whole "
                                f"number from 0 to {MAX_JOB_ID}")

@@ -16,11 +16,11 @@ import facedub.engines.mesh_eye_read as eye_read
 from facedub import media
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.engines.mesh_eye_read import NARROWEST, READ_EVERY, EyeReads, eye_distance
+from facedub.engines.mesh_eye_read import NARROWEST, READ_EVERY, EyeReads
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import FaceAnalyser
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.faceset import Faceset
 
 SHOUTING = "still_woman_shouting.jpg"
@@ -101,6 +101,9 @@ def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
     assert len(opened) == 2 and len(closed) == 1
     engine.close()
     assert closed == opened
+    assert engine._eye_reads.ratio(target.track) < 1.0  # closing keeps the readings
+    engine.end_track(target.track)  # the engine's own end of the track forgets them
+    assert engine._eye_reads.ratio(target.track) == 1.0
 
 
 def test_a_ratio_is_the_median_of_a_tracks_readings_within_its_limits() -> None:

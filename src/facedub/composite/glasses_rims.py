@@ -38,14 +38,6 @@ def _candidates(spacing: float) -> np.ndarray:
     return rings * spacing
 
 
-def eye_spacing(landmarks: np.ndarray) -> float:
-    """The distance between the eye centres, in the landmarks' pixels."""
-    regions = mesh_regions()
-    points = np.asarray(landmarks)[:, :2]
-    return float(np.linalg.norm(points[regions.left_eye].mean(axis=0)
-                                - points[regions.right_eye].mean(axis=0)))
-
-
 def fit_rims(frames: np.ndarray, landmarks: np.ndarray) -> Rings:
     """The ring around each eye that runs most along the frame lines in `frames`
     (C, C) float32 in [0, 1]; `landmarks` in its pixels."""

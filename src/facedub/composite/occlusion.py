@@ -32,7 +32,7 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
-from facedub.composite.glasses_rims import Rings, draw_rims, eye_spacing, fit_rims, ring_cover
+from facedub.composite.glasses_rims import Rings, draw_rims, fit_rims, ring_cover
 from facedub.composite.occlusion_cues import (
     cheek_lightness,
     faint_glasses_evidence,
@@ -48,7 +48,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
 from facedub.faces.masks import face_oval, hair_zone
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.models.occluder_graph import (
     OCCLUDER_OUT,
     OCCLUDER_RES,
@@ -245,7 +245,7 @@ class OcclusionMasks:
             np.subtract(1.0, spanned, out=spanned)
             mask *= spanned
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
-            rims = draw_rims(state.rings, eye_spacing(fine_landmarks), state.frames.shape[0])
+            rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)
             drawn = _warp_up(frames, fine_from_crop, size)
             drawn *= wearing

@@ -20,7 +20,7 @@ import numpy as np
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import blur_rows
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import eye_distance
 
 # Regions of expression lines, as polygons in the frontal template's units (x to the
 # image's right, y down; the outer eye corners are at x = -0.70 and +0.70, the mouth
@@ -163,7 +163,7 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
     its whole share reaches that far past its outline rather than half of it."""
     vertices = mesh_vertices(face_landmarks)
     result = np.zeros((size, size), dtype=np.float32)
-    scale = _eye_distance(face_landmarks)
+    scale = eye_distance(face_landmarks)
     radius = round(grow * scale)
     kernel = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
               if radius > 0 else None)
@@ -187,9 +187,3 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
     return blur_rows(result, sigma)
 
 
-def _eye_distance(face_landmarks: np.ndarray) -> float:
-    regions = mesh_regions()
-    points = np.asarray(face_landmarks)[:, :2]
-    left = points[regions.left_eye].mean(axis=0)
-    right = points[regions.right_eye].mean(axis=0)
-    return float(np.linalg.norm(left - right))

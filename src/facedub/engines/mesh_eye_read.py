@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import eye_distance, mesh_regions
 
 READ_EVERY = 12  # frames of a track between readings
 READINGS = 5  # the median of the last this many readings of a track is its ratio
@@ -120,11 +120,3 @@ def _same_face(read: np.ndarray, target: np.ndarray, own: float) -> bool:
     eyes = np.concatenate([regions.left_eye, regions.right_eye])
     apart = np.linalg.norm(read[eyes, :2].mean(axis=0) - target[eyes, :2].mean(axis=0))
     return bool(apart <= SAME_FACE * own)
-
-
-def eye_distance(landmarks: np.ndarray) -> float:
-    """The distance of the eye outlines' centres of landmarks (478, 2+): not the irises,
-    which a glance aside moves (d10's irises read 4% further apart looking hard aside)."""
-    regions = mesh_regions()
-    left = landmarks[regions.left_eye, :2].mean(axis=0)
-    return float(np.linalg.norm(left - landmarks[regions.right_eye, :2].mean(axis=0)))
