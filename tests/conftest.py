@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facedub.engines.base import TargetFace
 from facedub.extract import extract
 from facedub.extract.config import ExtractConfig
 from facedub.faceset import Faceset
@@ -57,6 +58,30 @@ def extracted(faces_dir: Path,
         return cache[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def first_target_face(extracted: Callable[..., Faceset], faces_dir: Path
+                      ) -> Callable[..., TargetFace]:
+    """`first_target_face("clip.mp4", 256)`: the clip's first face aligned at that size as
+    the swap aligns it, as an engine's target (track 0); `person=True` gives it the
+    face's identity descriptor as the target person."""
+    from facedub import media
+    from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
+    from facedub.faces.geometry import warp_to_face
+
+    def face(name: str, size: int, person: bool = False) -> TargetFace:
+        record = extracted(name, max_frames=1, crop_size=size).faces_of()[0]
+        frame = next(media.iter_frames(faces_dir / name))
+        face_from_frame = face_from_frame_matrix(record.frame_landmarks, size, "whole")
+        return TargetFace(
+            image=warp_to_face(frame.image, face_from_frame, size),
+            face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
+            face_from_frame=face_from_frame, pose=record.pose,
+            blendshapes=record.blendshapes, time=0.0, track=0,
+            person=np.asarray(record.descriptor) if person else None)
+
+    return face
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,14 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import facedub.engines.mesh_eye_read as eye_read
-from facedub import media
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_eye_read import NARROWEST, READ_EVERY, EyeReads
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.faceset import Faceset
@@ -40,22 +36,17 @@ def _wider_eyes(landmarks: np.ndarray, share: float) -> np.ndarray:
     return wider
 
 
-def _d10_face(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
-    record = extracted(D10, max_frames=1, crop_size=SIZE).faces_of()[0]
-    frame = next(media.iter_frames(faces_dir / D10))
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, SIZE, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, SIZE),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0,
-                      person=np.asarray(record.descriptor))
+@pytest.fixture
+def d10_face(first_target_face: Callable[..., TargetFace]) -> TargetFace:
+    """d10's first frame as the engine's target, with her descriptor as the person."""
+    return first_target_face(D10, SIZE, person=True)
 
 
 def test_eyes_read_nearer_together_than_the_targets_give_that_ratio(
-        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+        d10_face: TargetFace) -> None:
     """d10's own crop read against her landmarks with the eyes 6% further apart reads
     about 0.94; against her own landmarks about 1, which counts as no narrowing."""
-    target = _d10_face(extracted, faces_dir)
+    target = d10_face
     reads = EyeReads()
     assert reads.ratio(0) == 1.0  # nothing read yet
     reads.read(0, target.image, _wider_eyes(target.face_landmarks, 0.06))
@@ -65,7 +56,8 @@ def test_eyes_read_nearer_together_than_the_targets_give_that_ratio(
 
 
 def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
-        extracted: Callable[..., Faceset], faces_dir: Path,
+        d10_face: TargetFace,
+        extracted: Callable[..., Faceset],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Readings share one landmarker (opening it cost about 0.08 s a reading), and read
     what a freshly opened one reads; it is closed when the last track is forgotten, and
@@ -83,7 +75,7 @@ def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
             super().close()
 
     monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
-    target = _d10_face(extracted, faces_dir)
+    target = d10_face
     wider = _wider_eyes(target.face_landmarks, 0.06)
     reads = EyeReads()
     reads.read(0, target.image, wider)
@@ -125,13 +117,13 @@ def test_a_ratio_is_the_median_of_a_tracks_readings_within_its_limits() -> None:
 
 
 def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
-        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+        d10_face: TargetFace, extracted: Callable[..., Faceset]) -> None:
     """The shouting photo onto d10's first frame: the engine's first frame reads its own
     eyes nearer together than d10's (her winged eyeliner reads as eye; the photo's eyes
     sit 0.95 of hers apart), and from then on d10's kept lips are narrower by that much,
     their height by half as much; without the reading they stayed as wide as d10's."""
     source = extracted(SHOUTING, max_frames=1, crop_size=SIZE)
-    target = _d10_face(extracted, faces_dir)
+    target = d10_face
     engine = MeshEngine(source, MeshEngineConfig())
     first = engine.swap_face(target)
     ratio = engine._eye_reads.ratio(target.track)
@@ -167,7 +159,8 @@ def test_eye_distance_is_of_the_outlines_not_the_irises() -> None:
 
 
 def test_an_engine_told_not_to_read_its_eyes_never_opens_the_landmarker(
-        extracted: Callable[..., Faceset], faces_dir: Path,
+        d10_face: TargetFace,
+        extracted: Callable[..., Faceset],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The refiner's training pairs render every face as a track of one frame, where a
     reading would never act: `read_eyes=False` leaves the landmarker closed and the mouth
@@ -180,7 +173,7 @@ def test_an_engine_told_not_to_read_its_eyes_never_opens_the_landmarker(
             opened.append(self)
 
     monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
-    target = _d10_face(extracted, faces_dir)
+    target = d10_face
     engine = MeshEngine(extracted(SHOUTING, max_frames=1, crop_size=SIZE),
                         MeshEngineConfig(read_eyes=False))
     engine.swap_face(target)
@@ -190,7 +183,7 @@ def test_an_engine_told_not_to_read_its_eyes_never_opens_the_landmarker(
 
 
 def test_the_ratio_is_eased_in_and_a_reading_of_another_face_is_not_kept(
-        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+        d10_face: TargetFace) -> None:
     """A reading comes in over frames (the first one's 4% in one frame stepped the mouth
     visibly), and a face whose eyes are not where the target's are (a neighbour, a
     misread) is not read."""
@@ -203,7 +196,7 @@ def test_the_ratio_is_eased_in_and_a_reading_of_another_face_is_not_kept(
     reads.forget(0)
     assert reads.applied(0) == 1.0
 
-    target = _d10_face(extracted, faces_dir)
+    target = d10_face
     wider = _wider_eyes(target.face_landmarks, 0.06)
     elsewhere = wider.copy()
     elsewhere[:, 0] += 0.5 * eye_distance(wider)  # the read face's eyes half an eye distance off

@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from facedub import media
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_mouth import lips_mask, lips_shares, target_lips_share
 from facedub.engines.mesh_source_mouth import SourceMouths
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faceset import Faceset
 
@@ -65,15 +61,9 @@ def expressive(extracted: Callable[..., Faceset]) -> Faceset:
 
 
 @pytest.fixture(scope="module")
-def closed_lips(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
+def closed_lips(first_target_face: Callable[..., TargetFace]) -> TargetFace:
     """The older woman's first frame, aligned as the swap aligns it."""
-    record = extracted(OLDER, max_frames=1, crop_size=CROP).faces_of()[0]
-    frame = next(media.iter_frames(faces_dir / OLDER))
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0)
+    return first_target_face(OLDER, CROP)
 
 
 def _engine(source: Faceset, chosen: int, **options: object) -> MeshEngine:

@@ -6,13 +6,11 @@ stubble read as dirt round d18's mouth, issue 9)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from facedub import media
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
@@ -29,8 +27,7 @@ from facedub.engines.mesh_stubble import (
     stubble_share,
 )
 from facedub.evaluate.stubble import beard_region, dark_texture
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
@@ -44,15 +41,9 @@ CROP = 256
 
 
 @pytest.fixture(scope="module")
-def smooth_chin(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
+def smooth_chin(first_target_face: Callable[..., TargetFace]) -> TargetFace:
     """The talking man's first frame, aligned as the swap aligns it."""
-    record = extracted(TALKING, max_frames=1, crop_size=CROP).faces_of()[0]
-    frame = next(media.iter_frames(faces_dir / TALKING))
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0)
+    return first_target_face(TALKING, CROP)
 
 
 @pytest.mark.parametrize(("name", "low", "high"), [
