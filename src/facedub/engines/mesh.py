@@ -14,6 +14,7 @@ import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_catchlights import target_catchlights, with_catchlights
+from facedub.engines.mesh_choice import eased_nearest, pose_distances
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eye_read import EyeReads
@@ -480,22 +481,12 @@ class MeshEngine:
         """Blend weights of the nearest source faces, eased over time per target track."""
         config = self.config
         pose = np.array([target.pose.yaw, target.pose.pitch, target.pose.roll])
-        pose_distance = np.abs(self._poses - pose) / config.degrees_per_unit
-        pose_distance[:, 2] *= 0.4  # roll is mostly undone by the alignment
         expression = target.blendshapes[self._expression_keys]
-        distance = (np.linalg.norm(pose_distance, axis=1) + config.expression_weight
+        distance = (pose_distances(self._poses, pose, config.degrees_per_unit)
+                    + config.expression_weight
                     * np.linalg.norm(self._expressions - expression, axis=1))
-        count = min(config.neighbours, len(distance))
-        nearest = np.argpartition(distance, count - 1)[:count]
-        fresh = 1.0 / (distance[nearest] + 0.05)
-        fresh /= fresh.sum()
-        previous = self._blend_by_track.get(target.track, {})
-        blend = {int(i): config.follow * float(w) for i, w in zip(nearest, fresh, strict=True)}
-        for index, weight in previous.items():
-            blend[index] = blend.get(index, 0.0) + (1.0 - config.follow) * weight
-        kept = dict(sorted(blend.items(), key=lambda item: -item[1])[:count + 2])
-        norm = sum(kept.values())
-        kept = {index: weight / norm for index, weight in kept.items() if weight / norm > 0.02}
+        kept = eased_nearest(distance, self._blend_by_track.get(target.track, {}),
+                             config.neighbours, config.follow)
         self._blend_by_track[target.track] = kept
         return kept
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.engines.mesh_choice import eased_nearest, pose_distances
 from facedub.engines.mesh_mouth import LIP_BLENDSHAPES, lips_shares
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_warp import (
@@ -60,22 +61,12 @@ class SourceMouths:
         """Blend weights (summing to 1) of the source faces nearest the target face's
         `pose` (3,) and mouth (`target_blendshapes` (52,)) among those whose lips need no
         target lips over them, eased over the track's frames like the engine's choice."""
-        pose_distance = np.abs(self._poses - pose) / self._degrees_per_unit
-        pose_distance[:, 2] *= 0.4  # roll is mostly undone by the alignment
-        distance = (np.linalg.norm(pose_distance, axis=1)
+        distance = (pose_distances(self._poses, pose, self._degrees_per_unit)
                     + self._expression_weight * np.linalg.norm(
                         self._mouths - target_blendshapes[self._keys], axis=1)
                     + SHARE_COST * lips_shares(self._blendshapes, target_blendshapes))
-        count = min(self._neighbours, len(distance))
-        nearest = np.argpartition(distance, count - 1)[:count]
-        fresh = 1.0 / (distance[nearest] + 0.05)
-        fresh /= fresh.sum()
-        blend = {int(i): self._follow * float(w) for i, w in zip(nearest, fresh, strict=True)}
-        for index, weight in self._by_track.get(track, {}).items():
-            blend[index] = blend.get(index, 0.0) + (1.0 - self._follow) * weight
-        kept = dict(sorted(blend.items(), key=lambda item: -item[1])[:count + 2])
-        norm = sum(kept.values())
-        kept = {index: weight / norm for index, weight in kept.items() if weight / norm > 0.02}
+        kept = eased_nearest(distance, self._by_track.get(track, {}), self._neighbours,
+                             self._follow)
         norm = sum(kept.values())
         kept = {index: weight / norm for index, weight in kept.items()}
         self._by_track[track] = kept
