@@ -24,7 +24,7 @@ from facedub.composite.color import (
     relight,
     to_lab,
 )
-from facedub.composite.detail import sharpness_sigma
+from facedub.composite.detail import match_sharpness, sharpness_sigma
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
@@ -180,8 +180,7 @@ class Compositor:
         # beyond a frame edge that cuts the face the crop is black fill.
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
-        sigma = sharpness_sigma(swapped.image, target.image, measured)
-        face = cv2.GaussianBlur(swapped.image, (0, 0), sigma) if sigma > 0 else swapped.image
+        face = match_sharpness(swapped.image, target.image, measured)
         face = self._match_colour(target, face, measured, swapped.relief, swapped.hair)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
