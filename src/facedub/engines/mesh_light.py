@@ -168,9 +168,10 @@ def _compared(raster: TargetRaster, vertices: np.ndarray, topology: MeshTopology
 
 def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
           right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(s, s) float32 each: the change of log luminance (half the smoothed difference to
-    the mirror point, beyond a knee, where it is shared by the skin around) and where a
-    shadow (or its lit mirror) was found, in [0, 1]."""
+    """(s, s) float32 each: the change of log luminance (half way to the mirror point's
+    light in linear light, by the smoothed difference beyond a knee, where it is shared by
+    the skin around) and where a shadow (or its lit mirror) was found, in [0, 1]. The lit
+    side loses at most half its light (log 0.5); the shadowed side gains up to MAX_LIFT."""
     small = darker.shape[0]
     # Over the features and the skin not compared: the difference of the skin around them.
     darker = _filled(darker, weight, right, small)
@@ -189,7 +190,7 @@ def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
     # shadow's flank 8-10 L darker than its cheek). (All the way, the darker side up to
     # the lit one, left flat stripes beside a side-lit nose's ridge, where the mirror is a
     # pixel or two off.)
-    meet = np.log1p(SHARE_MOVED * np.expm1(np.minimum(knee, 4.0)))
+    meet = np.log1p(SHARE_MOVED * np.expm1(np.minimum(knee, 4.0)))  # 4: past MAX_LIFT
     lift = np.clip(meet, -MAX_LIFT, MAX_LIFT) * np.clip(
         (share - SHARE_FROM) / SHARE_FROM, 0.0, 1.0)
     return lift, shadowed
