@@ -10,14 +10,20 @@ the jaw from it.
 Skin is nearly symmetric in albedo; light is not. So each source crop is compared with
 its own mirror image, warped over the landmark mesh (each triangle from its mirror
 triangle), in log linear luminance: where one side is broadly darker than the same place
-on the other side, both sides go half way toward each other (with the light from one
-side, a point's and its mirror point's shading sum to about twice the frontal light's).
-In linear light, so the changed skin keeps its own detail at its own contrast, and with
-the shadow's colour cast met half way too. Half way in log luminance takes more lightness
-(CIELAB L) off the lit side than it gives the shadowed one (the shouting photo came back
-4 L darker, and the compositor, which adds the source's detail in L units, then carried
-less of its skin's lightness: its face against the neck 1.29 -> 1.53 dE); so the whole
-lift is offset until the clean skin's mean lightness is what it was. What is compared and moved:
+on the other side, both sides go half way toward each other in linear light: each
+becomes about the mean of the two (with the light from one side, a point's and its
+mirror point's shading sum to about twice the frontal light's). Half way in log luminance
+(their geometric mean, what this did before the fourteenth round) is far darker than
+that where one side is in deep shadow: the shouting photo's nose flanks (35 and 74 L)
+both came out about 8 L darker than the cheeks beside them, a dark band down the side of
+the nose and over the eye socket on the swapped face. Each pixel is scaled, so the
+changed skin keeps its own detail at its own contrast; the shadow's colour cast is met
+likewise (the mixed light's colour is mostly the lit side's). The move still takes more
+lightness (CIELAB L) off the lit side than it gives the shadowed one (in log luminance
+the shouting photo came back 4 L darker, and the compositor, which adds the source's
+detail in L units, then carried less of its skin's lightness: its face against the neck
+1.29 -> 1.53 dE); so the whole lift is offset until the clean skin's mean lightness is
+what it was. What is compared and moved:
 - only a difference shared by much of the skin around (SHARE_FROM): a pore, mole, crease
   or stubble is the person's own (and a median takes them out of the comparison first);
 - on clean skin only: not the eyes, brows or lips (gaze, misregistered edges), not hair
@@ -73,7 +79,7 @@ NEAR_SCALE = 1 / 64  # features take the difference of the skin this far around 
 FILL_SCALE = 1 / 20  # ... or, where too little skin is that near, this far (sigma)
 TINT_SCALE = 1 / 24  # a shadow's colour: averaged this far around (sigma) ...
 TINT_FULL = 0.6  # ... and met fully where the light differs by this much (log luminance)
-MAX_LIFT = 1.0  # at most this much in log luminance (a factor of 2.7) either way
+MAX_LIFT = 1.5  # at most this much in log luminance (a factor of 4.5) either way
 SHARE_MOVED = 0.5  # each side goes this share of the way to its mirror side's light
 OUTLINE_MARGIN = 1 / 24  # the lift fades out over this share of the crop to the outline
 LINEAR_STEPS = 8192  # levels of the table back from linear light to sRGB
@@ -117,10 +123,14 @@ def without_light(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarra
     snapped = np.clip(cv2.ximgproc.guidedFilter(
         _log_luminance(linear_full), lift_full, max(1, round(size * SNAP_RADIUS)), SNAP_EPS),
         -MAX_LIFT, MAX_LIFT)
-    # A shadow has a colour of its own too (a bluer fill light): met half way as well,
-    # the mirror side's colour against its lightness, on average over the shadow around.
+    # A shadow has a colour of its own too (a bluer fill light): met as well, the mirror
+    # side's colour against its lightness, on average over the shadow around.
     tint = _shadow_tint(linear, maps, weight * shadowed, right, small)
-    moved = SHARE_MOVED * np.clip(np.abs(snapped) / (SHARE_MOVED * TINT_FULL), 0.0, 1.0)
+    # Met in linear light as the luminance is: the mixed colour is mostly the brighter
+    # side's, so a shadow takes most of its lit mirror's colour and the lit side keeps
+    # most of its own (the mirror's share of the two sides' light, from the lift).
+    share = np.clip(1.0 - (1.0 - SHARE_MOVED) * np.exp(-snapped), 0.0, 1.0)
+    moved = share * np.clip(np.abs(snapped) / (SHARE_MOVED * TINT_FULL), 0.0, 1.0)
     weight_full = cv2.resize(weight * inner, (size, size), interpolation=cv2.INTER_LINEAR)
     inner_full = cv2.resize(inner, (size, size), interpolation=cv2.INTER_LINEAR)
     snapped = snapped - inner_full * _offset(linear_full, snapped, weight_full)
@@ -158,9 +168,10 @@ def _compared(raster: TargetRaster, vertices: np.ndarray, topology: MeshTopology
 
 def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
           right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(s, s) float32 each: the change of log luminance (half the smoothed difference to
-    the mirror point, beyond a knee, where it is shared by the skin around) and where a
-    shadow (or its lit mirror) was found, in [0, 1]."""
+    """(s, s) float32 each: the change of log luminance (half way to the mirror point's
+    light in linear light, by the smoothed difference beyond a knee, where it is shared by
+    the skin around) and where a shadow (or its lit mirror) was found, in [0, 1]. The lit
+    side loses at most half its light (log 0.5); the shadowed side gains up to MAX_LIFT."""
     small = darker.shape[0]
     # Over the features and the skin not compared: the difference of the skin around them.
     darker = _filled(darker, weight, right, small)
@@ -174,9 +185,13 @@ def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
     # Beyond a knee that is continuous, so a gentle one-sided light leaves no contour
     # where it crosses SHADOW_FROM.
     knee = np.sign(smooth) * np.sqrt(np.maximum(smooth * smooth - SHADOW_FROM**2, 0.0))
-    # Both sides meet half way. (All the way, the darker side up to the lit one, left
-    # flat stripes beside a side-lit nose's ridge, where the mirror is a pixel or two off.)
-    lift = np.clip(SHARE_MOVED * knee, -MAX_LIFT, MAX_LIFT) * np.clip(
+    # Both sides meet half way, in linear light (the two shadings sum to about twice the
+    # frontal light's; half way in log luminance, their geometric mean, left a deep
+    # shadow's flank 8-10 L darker than its cheek). (All the way, the darker side up to
+    # the lit one, left flat stripes beside a side-lit nose's ridge, where the mirror is a
+    # pixel or two off.)
+    meet = np.log1p(SHARE_MOVED * np.expm1(np.minimum(knee, 4.0)))  # 4: past MAX_LIFT
+    lift = np.clip(meet, -MAX_LIFT, MAX_LIFT) * np.clip(
         (share - SHARE_FROM) / SHARE_FROM, 0.0, 1.0)
     return lift, shadowed
 
