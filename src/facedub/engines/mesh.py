@@ -255,19 +255,13 @@ class MeshEngine:
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
             # lips (a wide-open source's mesh folds slivers of it onto the chin); the mouth
-            # faces' own where their lips are shown (`_lips` replaced both already). As far
-            # as the mouth shown is more open or wider than the target's (`lips`, as the
-            # target's lips): a fitting mouth's interior, grown on its crop and again by
-            # the paste, covered a third to a half of the target's lips beyond its kept
-            # opening with its own (a lipstick's red inner band), read as the target
-            # (older-glasses 50% -> 82% nearer the source without it).
+            # faces' own where their lips are shown (`_lips` replaced both already).
             interior = blend_interior
             if mouth is not None:
                 interior = interior + mouth[0] * (mouth[1] * outline - interior)
-            if lips > 0.0:
-                image, not_interior = keep_target_interior(image, np.ones_like(interior),
-                                                           target.image, interior * lips)
-                kept = np.maximum(kept, 1.0 - not_interior)
+            image, not_interior = keep_target_interior(image, np.ones_like(interior),
+                                                       target.image, interior)
+            kept = np.maximum(kept, 1.0 - not_interior)
         # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
         # pasted uncoloured like the target's kept eyes were.
         own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
@@ -340,13 +334,11 @@ class MeshEngine:
                                                           raster, size, box)
             shown[box] = region[box] * clean
             ones = np.ones((size, size), dtype=np.float32)
-            # The target's pixels for each mouth's interior as far as it is more open or
-            # wider than the target's (the whole face's by `lips`, theirs by `own`).
-            image[:] = keep_target_interior(image, ones, target.image, blend_interior * lips)[0]
+            image[:] = keep_target_interior(image, ones, target.image, blend_interior)[0]
             painted = image.copy()
             painted[box] = texture
             painted = keep_target_interior(painted, ones, target.image,
-                                           interior * lips_mask(landmarks, size) * own)[0]
+                                           interior * lips_mask(landmarks, size))[0]
             image[box] += three_channels(shown[box]) * (painted[box] - image[box])
         return min(own, lips), (shown, interior, region - shown)
 
