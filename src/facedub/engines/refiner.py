@@ -169,7 +169,7 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
         swapped.mask, (res, res), interpolation=cv2.INTER_AREA)
     x = np.concatenate([small / 255.0, small_mask[..., None]], axis=2)  # (R, R, 4)
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
-    refined = keep_detail(refiner(x)[0].transpose(1, 2, 0) * 255.0, small)  # (R, R, 3)
+    refined = refiner(x)[0].transpose(1, 2, 0) * 255.0  # (R, R, 3)
     correction = refined - small
     if size != res:
         correction = cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -177,33 +177,3 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
         # The target's own eyes and mouth opening are real pixels: nothing to clean there.
         correction *= 1.0 - swapped.kept[..., None]
     return np.clip(laid + correction + 0.5, 0, 255).astype(np.uint8)
-
-
-DETAIL_SIGMA = 1.5  # fine detail: what this Gaussian removes (pixels at the refiner's size)
-DETAIL_WINDOW = 3.0  # its local energy: averaged over a Gaussian of this sigma
-DETAIL_FLOOR = 0.25  # grey levels squared: flat skin's detail is not scaled up from nothing
-MAX_DETAIL_GAIN = 2.0
-
-
-def keep_detail(refined: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """(R, R, 3) float32 in grey levels: `refined` with its fine detail scaled back up
-    wherever it holds less of it than the engine's `face` it came from; unchanged where it
-    holds as much or more (an untrained refiner stays the identity).
-
-    Why: trained on renderings from other frames, a refiner smooths where a feature's
-    exact place is unknown (lids, brows, lip edges): DSSIM and L1 reward the blurred
-    mean. The swapped face then came out softer than the mesh engine's, which is already
-    softer than the target's, and the sharpness mismatch rose with every refiner
-    (BENCHMARKS.md, Refiner). The refiner's correction keeps its place; only the fine
-    detail it took away is given back."""
-    def blur(image: np.ndarray, sigma: float) -> np.ndarray:
-        return cv2.GaussianBlur(image, (0, 0), sigma)
-
-    base = blur(refined, DETAIL_SIGMA)
-    detail = refined - base
-    before = face.astype(np.float32) - blur(face.astype(np.float32), DETAIL_SIGMA)
-    energy_out = blur(np.mean(detail * detail, axis=2), DETAIL_WINDOW) + DETAIL_FLOOR
-    energy_in = blur(np.mean(before * before, axis=2), DETAIL_WINDOW) + DETAIL_FLOOR
-    gain = np.clip(np.sqrt(energy_in / energy_out), 1.0, MAX_DETAIL_GAIN)
-    kept: np.ndarray = base + detail * gain[..., None]
-    return kept
