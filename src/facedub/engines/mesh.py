@@ -255,11 +255,13 @@ class MeshEngine:
                 kept = np.maximum(kept, lips * lips_mask(landmarks, size, LIPS_SURROUND))
             if mouth is not None:
                 kept = np.maximum(kept, mouth[2])
-            # The target's own mouth corners as far as it smiles more than the source.
+            # The skin round the target's own mouth corners as far as it smiles more than the
+            # source; not its lips (a lipstick target's red corner tips on the source's
+            # paler lips, headturn-woman).
             corners = self._corner_shares.update(target.track, target_corners_share(
                 source_blendshapes, target.blendshapes))
             if corners > 0.0:
-                kept = np.maximum(kept, corners * corners_mask(landmarks, size))
+                kept = np.maximum(kept, corners * corners_mask(landmarks, size) * (1.0 - outline))
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
             # lips (a wide-open source's mesh folds slivers of it onto the chin); the mouth

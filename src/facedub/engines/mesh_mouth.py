@@ -14,9 +14,9 @@ read as a smile on the target's closed ones. Not for a closed-lipped smile onto 
 mouth: those lips are the source's own, and who the source is. From a source video, the
 engine shows there the lips of its other faces whose mouth fits instead
 (mesh_source_mouth), the target's only as far as even those are wider or more open.
-The other way round, where the target smiles more than the source, only the target's
-mouth corners show (`target_corners_share`, `corners_mask`): MediaPipe reads the smile
-from them.
+The other way round, where the target smiles more than the source, only the skin round
+the target's mouth corners shows (`target_corners_share`, `corners_mask`): MediaPipe
+reads the smile from it.
 """
 
 from __future__ import annotations
@@ -173,7 +173,8 @@ def lips_shares(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
 # the shading and hair beside it), and MediaPipe reads its smile from them. The target's
 # own corners show as far as its smile exceeds the source's (ramped from CORNERS_UNCHANGED
 # to CORNERS_FULL_CHANGE), in a disc round each corner wholly out to CORNER_RADIUS mouth
-# widths, fading out by CORNER_REACH; the lips between stay the source's.
+# widths, fading out by CORNER_REACH, outside the lips (the engine leaves `lips_mask` out:
+# with them a lipstick target's red corner tips showed on the source's paler lips).
 CORNERS_UNCHANGED = 0.1
 CORNERS_FULL_CHANGE = 0.25
 CORNER_RADIUS = 0.2
