@@ -523,3 +523,22 @@ def test_a_neutral_source_onto_a_smiling_target_keeps_the_targets_corners(
     source_corners, _ = difference(as_source, 1)
     assert kept_corners < 3.0 < 10.0 < source_corners
     assert kept_middle > 6.0, "the lips stay the source's"
+
+
+def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
+        ) -> None:
+    """A source of several faces is chosen by its mouth's blendshapes too, and the target's
+    corners there cost likeness (headturn-man): only a photo source shows them."""
+    source = extracted("clip_liveportrait_d18_man_frontal_mouth.mp4", max_frames=6, every=3,
+                       crop_size=CROP)
+    assert len(source.faces_of()) > 1
+    target = first_target_face("clip_deepfacelive_twitch_streamer_webcam.mp4", CROP)
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+        mouthSmileLeft=0.6, mouthSmileRight=0.6)))
+    corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
+               & (lips_mask(target.face_landmarks, CROP) == 0.0))
+    engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
+    swapped = engine.swap_face(smiling)
+    assert swapped.kept is not None
+    assert float(np.median(swapped.kept[corners])) < 0.5
