@@ -31,8 +31,10 @@ from facedub.engines.mesh_expression_regions import (
 )
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
+    corners_mask,
     lips_mask,
     mouth_interior,
+    target_corners_share,
     target_lips_share,
 )
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
@@ -463,3 +465,80 @@ def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> Non
     assert plain[inner_edge[:, 1], inner_edge[:, 0]].max() < 0.8
     assert grown[inner_edge[:, 1], inner_edge[:, 0]].min() > 0.9
     assert (grown >= plain - 1e-6).all()
+
+
+def test_the_targets_corners_show_as_far_as_it_smiles_more() -> None:
+    """The target's own mouth corners: from a smile 0.1 above the source's, wholly from
+    0.25 above; never for a source that smiles as much or more."""
+    neutral = _shapes()
+    assert target_corners_share(neutral, _shapes(mouthSmileLeft=0.09, mouthSmileRight=0.09)) == 0.0
+    assert target_corners_share(neutral, _shapes(mouthSmileLeft=0.3, mouthSmileRight=0.3)) == 1.0
+    halfway = _shapes(mouthSmileLeft=0.175, mouthSmileRight=0.175)
+    assert target_corners_share(neutral, halfway) == pytest.approx(0.5, abs=1e-3)
+    smiling = _shapes(mouthSmileLeft=0.4, mouthSmileRight=0.4)
+    assert target_corners_share(smiling, neutral) == 0.0, "a smiling source: its lips' rule"
+    assert target_corners_share(smiling, smiling) == 0.0
+
+
+def test_the_corners_mask_is_round_the_mouth_corners_not_the_lips_middle(
+        closed_mouth: TargetFace) -> None:
+    landmarks = closed_mouth.face_landmarks
+    mask = corners_mask(landmarks, CROP)
+    width = float(np.linalg.norm(landmarks[61, :2] - landmarks[291, :2]))
+    for corner in (61, 291):
+        x, y = np.round(landmarks[corner, :2]).astype(int)
+        assert mask[y, x] == 1.0
+        assert mask[y, x + (1 if corner == 291 else -1) * round(0.15 * width)] == 1.0
+    middle = np.round(landmarks[13, :2]).astype(int)
+    assert mask[middle[1], middle[0]] == 0.0
+    assert float(mask.sum()) < 2 * np.pi * (0.35 * width) ** 2
+
+
+def test_a_neutral_source_onto_a_smiling_target_keeps_the_targets_corners(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
+        ) -> None:
+    """A neutral photo with a moustache onto a smiling mouth: the moustache's ends beside
+    the corners read as an unsmiling mouth (hair-forehead, smile within 0.1 on 2% of
+    frames); where the target smiles more, the skin round its own corners shows. The lips
+    stay the source's."""
+    source = extracted("still_kit_harington_turned.jpg", crop_size=CROP)
+    target = first_target_face("clip_deepfacelive_twitch_streamer_webcam.mp4", CROP)
+    source_smile = source.faces_of()[0].blendshapes
+    assert target_corners_share(source_smile, source_smile) == 0.0
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+        mouthSmileLeft=0.4, mouthSmileRight=0.4)))
+    assert target_corners_share(source_smile, smiling.blendshapes) == 1.0
+    lips = lips_mask(target.face_landmarks, CROP)
+    corners = (corners_mask(target.face_landmarks, CROP) > 0.99) & (lips == 0.0)
+    middle = lips > 0.99
+
+    def difference(face: TargetFace, track: int) -> tuple[float, float]:
+        engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
+        swapped = engine.swap_face(replace(face, track=track)).image.astype(np.float32)
+        shown = np.abs(swapped - target.image).mean(axis=2)
+        return float(np.median(shown[corners])), float(np.median(shown[middle]))
+
+    kept_corners, kept_middle = difference(smiling, 0)
+    as_source = replace(target, blendshapes=np.asarray(source_smile))
+    source_corners, _ = difference(as_source, 1)
+    assert kept_corners < 3.0 < 10.0 < source_corners
+    assert kept_middle > 6.0, "the lips stay the source's"
+
+
+def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
+        ) -> None:
+    """A source of several faces is chosen by its mouth's blendshapes too, and the target's
+    corners there cost likeness (headturn-man): only a photo source shows them."""
+    source = extracted("clip_liveportrait_d18_man_frontal_mouth.mp4", max_frames=6, every=3,
+                       crop_size=CROP)
+    assert len(source.faces_of()) > 1
+    target = first_target_face("clip_deepfacelive_twitch_streamer_webcam.mp4", CROP)
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+        mouthSmileLeft=0.6, mouthSmileRight=0.6)))
+    corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
+               & (lips_mask(target.face_landmarks, CROP) == 0.0))
+    engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
+    swapped = engine.swap_face(smiling)
+    assert swapped.kept is not None
+    assert float(np.median(swapped.kept[corners])) < 0.5

@@ -14,6 +14,9 @@ read as a smile on the target's closed ones. Not for a closed-lipped smile onto 
 mouth: those lips are the source's own, and who the source is. From a source video, the
 engine shows there the lips of its other faces whose mouth fits instead
 (mesh_source_mouth), the target's only as far as even those are wider or more open.
+The other way round, where the target smiles more than the source, only the skin round
+the target's mouth corners shows (`target_corners_share`, `corners_mask`): MediaPipe
+reads the smile from it.
 """
 
 from __future__ import annotations
@@ -163,6 +166,54 @@ def lips_shares(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
     largest = np.where(_SMILES, excess - CLOSED_SMILE_ALLOWANCE * closed, excess).max(axis=1)
     return np.clip((largest - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
                    0.0, 1.0)
+
+
+# The other way round, the mouth's corners: a neutral source's corners warped onto a
+# target that smiles more keep the source's unsmiling commissures (the lip line's end,
+# the shading and hair beside it), and MediaPipe reads its smile from them. The target's
+# own corners show as far as its smile exceeds the source's (ramped from CORNERS_UNCHANGED
+# to CORNERS_FULL_CHANGE), in a disc round each corner wholly out to CORNER_RADIUS mouth
+# widths, fading out by CORNER_REACH, outside the lips (the engine leaves `lips_mask` out:
+# with them a lipstick target's red corner tips showed on the source's paler lips).
+CORNERS_UNCHANGED = 0.1
+CORNERS_FULL_CHANGE = 0.25
+CORNER_RADIUS = 0.2
+CORNER_REACH = 0.35
+
+
+def target_corners_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
+                         ) -> float:
+    """0..1: how much of the target's own mouth corners to show, from two (52,) blendshape
+    vectors: the target's mean mouthSmile over the source's, ramped from CORNERS_UNCHANGED
+    to CORNERS_FULL_CHANGE."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES if name.startswith(
+        "mouthSmile")]
+    excess = float(np.mean(np.asarray(target_blendshapes)[keys])
+                   - np.mean(np.asarray(source_blendshapes)[keys]))
+    return float(np.clip((excess - CORNERS_UNCHANGED) / (CORNERS_FULL_CHANGE - CORNERS_UNCHANGED),
+                         0.0, 1.0))
+
+
+def corners_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32: 1 within CORNER_RADIUS mouth widths of either mouth corner of
+    `face_landmarks` (478, 2+) in crop pixels, falling to 0 by CORNER_REACH."""
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    width = float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
+    inner, outer = CORNER_RADIUS * width, CORNER_REACH * width
+    low = np.floor(points[list(MOUTH_CORNERS)].min(axis=0) - outer).astype(int)
+    high = np.ceil(points[list(MOUTH_CORNERS)].max(axis=0) + outer).astype(int) + 1
+    low, high = np.clip(low, 0, size), np.clip(high, 0, size)
+    result = np.zeros((size, size), dtype=np.float32)
+    if (high <= low).any() or outer <= 0.0:
+        return result
+    ys, xs = np.mgrid[low[1]:high[1], low[0]:high[0]].astype(np.float64)
+    share = np.zeros(ys.shape)
+    for corner in MOUTH_CORNERS:
+        distance = np.hypot(xs - points[corner, 0], ys - points[corner, 1])
+        ramp = np.clip((outer - distance) / max(outer - inner, 1e-6), 0.0, 1.0)
+        share = np.maximum(share, ramp * ramp * (3.0 - 2.0 * ramp))  # smoothstep
+    result[low[1]:high[1], low[0]:high[0]] = share
+    return result
 
 
 # The share follows the target's jaw and smile frame by frame, and with the closed-smile
