@@ -31,10 +31,12 @@ from facedub.engines.mesh_eyes import (
 from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mouth import (
+    CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
     corners_mask,
     keep_target_interior,
     lips_mask,
+    not_darker,
     target_corners_share,
     target_lips_share,
 )
@@ -172,7 +174,8 @@ class MeshEngine:
                                     self.config.expression_weight, self.config.neighbours,
                                     self.config.follow)  # per track: faces whose mouth fits
         self._own_lips = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's, beside them
-        self._corner_shares = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's corners
+        # per track: the target's mouth corners
+        self._corner_shares = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -237,6 +240,7 @@ class MeshEngine:
         image += three_channels(unclean) * (target.image - image)
         # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
+        corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
         blend_interior = (self._warped_interior(blend, raster, size, _bounds(outline > 0))
                           * outline if outline is not None else None)
         lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs,
@@ -260,11 +264,10 @@ class MeshEngine:
             # paler lips, headturn-woman). Not from a source of several faces: its choice
             # weighs the mouth's blendshapes, so its smiling faces come where the target
             # smiles, and the target's corners cost likeness (headturn-man's frontal bin
-            # 92% -> 86%, headturn-woman's distance to the source +0.037).
-            corners = (self._corner_shares.update(target.track, target_corners_share(
-                source_blendshapes, target.blendshapes)) if len(self._records) == 1 else 0.0)
-            if corners > 0.0:
-                kept = np.maximum(kept, corners * corners_mask(landmarks, size) * (1.0 - outline))
+            # 92% -> 86%, headturn-woman's distance to the source +0.037). Shared once the
+            # reshaped target is known (below): not where it carries a beard the source lacks.
+            if len(self._records) == 1:
+                corner_disc = (corners_mask(landmarks, size) * (1.0 - outline)).astype(np.float32)
             # The source's teeth and mouth cavity reach past MediaPipe's inner lip line in a
             # broad smile: the target's own pixels wherever they were warped to, inside the
             # lips (a wide-open source's mesh folds slivers of it onto the chin); the mouth
@@ -287,8 +290,11 @@ class MeshEngine:
             catchlights = with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
                                            target_catchlights(target.image,
                                                               target.face_landmarks))
-        box = _bounds(np.maximum(kept, eyes) > 0.01)
+        box = _bounds(np.maximum(np.maximum(kept, eyes), corner_disc) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
+        if corner_disc.any():
+            kept[box] = np.maximum(kept[box], corner_disc[box] * self._corner_share(
+                target, source_blendshapes, image[box], reshaped, corner_disc[box]))
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
@@ -310,6 +316,18 @@ class MeshEngine:
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair)
+
+    def _corner_share(self, target: TargetFace, source_blendshapes: np.ndarray,
+                      face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray) -> float:
+        """The share of the target's own mouth corners to show (`disc`, in the same box as
+        `face`, the engine's face, and `reshaped`, the target reshaped to it), eased per
+        track: as far as the target smiles more than the source (`target_corners_share`),
+        and not where its skin there is darker than the source's (a moustache's or goatee's
+        ends, stubble: `not_darker`)."""
+        wanted = target_corners_share(source_blendshapes, target.blendshapes)
+        if wanted > 0.0:
+            wanted *= not_darker(face, reshaped, disc, target.image.shape[0])
+        return self._corner_shares.update(target.track, wanted)
 
     def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
               raster: TargetRaster, source_blendshapes: np.ndarray, differs: bool,

@@ -179,6 +179,10 @@ CORNERS_UNCHANGED = 0.1
 CORNERS_FULL_CHANGE = 0.25
 CORNER_RADIUS = 0.2
 CORNER_REACH = 0.35
+# Eased per track as the lips are, but rising by at most this much a frame: nothing of the
+# target's has to be covered there, and at once the corners flickered (hair-forehead's
+# flicker measure -0.30 -> -0.20, frames 16 and 22 +0.45; fourteenth round's review).
+CORNERS_RISE_PER_FRAME = 0.25
 
 
 def target_corners_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
@@ -214,6 +218,38 @@ def corners_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
         share = np.maximum(share, ramp * ramp * (3.0 - 2.0 * ramp))  # smoothstep
     result[low[1]:high[1], low[0]:high[0]] = share
     return result
+
+
+# The target's corner skin can carry what the source's has not: a moustache's or goatee's
+# ends, stubble (Lin-Manuel Miranda's moustache round Paul Rudd's smooth mouth, occlusion-mic,
+# at 1x; grey smudges on Bob Dylan's smooth lip). Where the target's skin there is darker
+# against its own surroundings than the source's by more than CORNER_DARKER_FROM grey
+# levels, its share falls, to none by CORNER_DARKER_FROM + CORNER_DARKER_RANGE.
+CORNER_DARKER_FROM = 4.0
+CORNER_DARKER_RANGE = 4.0
+CORNER_DETAIL = 1 / 128  # the darkness's own scale (sigma, share of the crop) ...
+CORNER_SURROUND = 1 / 16  # ... against the skin this far around
+
+
+def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
+               ) -> float:
+    """0..1: 1 where `target` (H, W, 3) float32 is on average (over `weight`, (H, W)) no
+    darker against its own surroundings than `source` (same shape, same place) beyond
+    CORNER_DARKER_FROM grey levels, falling to 0 over CORNER_DARKER_RANGE; the scales are
+    shares of `size`, the crop's side. One value for the region: a moustache's ends beside
+    a source's corners do not line up with the target's stubble, and pixel by pixel the
+    gate left a patchwork of the two."""
+    def darkness(image: np.ndarray) -> np.ndarray:
+        luma = image.mean(axis=2).astype(np.float32)
+        near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
+        around = cv2.GaussianBlur(luma, (0, 0), size * CORNER_SURROUND)
+        return around - near
+
+    total = float(weight.sum())
+    if total <= 0.0:
+        return 1.0
+    excess = float(((darkness(target) - darkness(source)) * weight).sum()) / total
+    return float(np.clip(1.0 - (excess - CORNER_DARKER_FROM) / CORNER_DARKER_RANGE, 0.0, 1.0))
 
 
 # The share follows the target's jaw and smile frame by frame, and with the closed-smile
