@@ -111,10 +111,9 @@ class MeshEngineConfig:
     # blink-video 85% / 100%; BENCHMARKS.md, eleventh round); "as-is" carried as it is.
     stubble: str = "hair"
     # The kept mouth narrowed by how far apart the landmarker reads the engine's own eyes
-    # (mesh_eye_read, a reading every 12th frame of a track, 20-40 ms each; a track's
-    # first frame, a photo target's only one, rendered again where its reading narrows).
-    # False for the refiner's training pairs (train/refine_data): each face there is a
-    # track of its own, and every pair would cost a reading, some a second rendering.
+    # (mesh_eye_read, a reading every 12th frame of a track, 20-40 ms each). False where
+    # every track is one rendering (the refiner's training pairs): a reading only acts
+    # from its track's next frame, so there it would cost and never be used.
     read_eyes: bool = True
 
     def __post_init__(self) -> None:
@@ -194,24 +193,6 @@ class MeshEngine:
         return self._source.meta.coverage
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
-        track = target.track
-        first = not self._eye_reads.started(track)  # the track's first frame (a photo's only)
-        swapped = self._render(target)
-        if self.config.read_eyes and self._eye_reads.due(track):
-            self._eye_reads.read(track, _shown(target.image, swapped), target.face_landmarks)
-            if first and self._eye_reads.settle(track) < 1.0:
-                # A reading acts from the track's next frame: a photo target (one frame)
-                # was never narrowed and read a smile it does not show. Rendered again with
-                # the reading in full: the track started from no state, so forgetting it
-                # undoes the first rendering's updates (source choice, shape move, eased
-                # shares, usual expression, eye tones) and each is advanced once.
-                self._forget_renderings(track)
-                swapped = self._render(target)
-        return swapped
-
-    def _render(self, target: TargetFace) -> SwappedFace:
-        """One frame of the target's track, every per-track state advanced by one frame;
-        the mouth narrowed by the eye readings' applied ratio (`EyeReads.applied`)."""
         size = target.image.shape[0]
         landmarks = self._shape.moved(target.track, target.face_landmarks,
                                       other_person(self._person, target.person))
@@ -323,6 +304,9 @@ class MeshEngine:
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
+        if self.config.read_eyes and self._eye_reads.due(target.track):
+            self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
+                                                      kept_image), target.face_landmarks)
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair)
@@ -496,15 +480,11 @@ class MeshEngine:
         """Every per-track state dropped: the track's source choice, shape move, light,
         usual expression, eye, lip and mouth-corner shares, mouth faces, eye tones, beard
         verdict and eye readings."""
-        self._forget_renderings(track)
-        self._eye_reads.forget(track)
-
-    def _forget_renderings(self, track: int) -> None:
-        """Every per-track state `_render` advances dropped; the eye readings kept."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._corner_shares,
-                      self._eye_toner, self._target_beards):
+                      self._eye_toner,
+                      self._target_beards, self._eye_reads):
             state.forget(track)
 
     def close(self) -> None:
@@ -540,14 +520,14 @@ class MeshEngine:
         return kept, eyes
 
 
-def _shown(target: np.ndarray, face: SwappedFace) -> np.ndarray:
-    """(S, S, 3) uint8: the engine's `face` over the `target` crop by its mask, the
-    target's kept pixels over it, about as the compositor shows them (its colour and
-    light aside)."""
+def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndarray,
+           kept_image: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8: the engine's `face` over the `target` crop by `mask`, the target's
+    kept pixels (`kept_image`) over it by `kept`, about as the compositor shows them (its
+    colour and light aside)."""
     shown = target.astype(np.float32)
-    shown += three_channels(face.mask) * (face.image.astype(np.float32) - shown)
-    if face.kept is not None and face.kept_image is not None:
-        shown += three_channels(face.kept) * (face.kept_image.astype(np.float32) - shown)
+    shown += three_channels(mask) * (face.astype(np.float32) - shown)
+    shown += three_channels(kept) * (kept_image.astype(np.float32) - shown)
     return np.clip(shown + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -12,9 +12,7 @@ quarter of its frames (BENCHMARKS.md, Expression, twelfth and thirteenth rounds)
 ratio from the two faces' shapes narrowed Obama's already-faint smile away. So the engine
 reads its own face now and then, as shown over the target crop, and the mouth is narrowed
 by what it reads (`mesh_shape.narrowed_mouth`), eased in over frames, never widened.
-Shouting pair, 150 frames: smile within 0.1 of the target's 69% -> 87%. A track's first
-frame is read too and, where it narrows, rendered again with the reading in full (the
-engine's `swap_face`): else a photo target, a track of one frame, was never narrowed.
+Shouting pair, 150 frames: smile within 0.1 of the target's 69% -> 87%.
 
 The landmarker (image mode: readings are READ_EVERY frames apart) is opened at the first
 reading and kept until the last track is forgotten or `close`: opened for every reading, a
@@ -67,24 +65,12 @@ class EyeReads:
 
     def applied(self, track: int) -> float:
         """The ratio this frame of `track` is narrowed by: `ratio` eased in by
-        EASE_PER_FRAME a frame, so a later reading never changes the mouth at once; call
-        once a frame. Before the track's first reading, 1 (its first frame is rendered
-        again with that reading in full: `settle`)."""
+        EASE_PER_FRAME a frame, so a reading never changes the mouth at once; call once a
+        frame. A track's first frames (before its first reading) are not narrowed."""
         eased = self._applied.get(track, 1.0)
         eased += EASE_PER_FRAME * (self.ratio(track) - eased)
         self._applied[track] = eased
         return eased
-
-    def settle(self, track: int) -> float:
-        """`ratio` applied in full at once and returned: for a track's first frame,
-        rendered again after its reading (no frame before it to step from; a photo target
-        has no other), so the next frames' `applied` continue from it without a step."""
-        self._applied[track] = self.ratio(track)
-        return self._applied[track]
-
-    def started(self, track: int) -> bool:
-        """Whether a frame of `track` has been counted (`due`) since it was forgotten."""
-        return track in self._frames
 
     def due(self, track: int) -> bool:
         """Whether this frame of `track` is read (its first and every READ_EVERY-th);
