@@ -30,12 +30,6 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
-from facedub.engines.mesh_lip_band import (
-    cheeks_median,
-    lip_colour_shift,
-    lips_median,
-    with_lip_colour,
-)
 from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
     corners_mask,
@@ -121,11 +115,6 @@ class MeshEngineConfig:
     # every track is one rendering (the refiner's training pairs): a reading only acts
     # from its track's next frame, so there it would cost and never be used.
     read_eyes: bool = True
-    # The band of the target's lips that the kept mouth interior lays round its opening
-    # (grown twice, a third of the lips even on a closed mouth) in the source's lip colour,
-    # its lightness structure kept (the landmarker reads the lips' parting from it); not
-    # the opening itself, nor for the same person (mesh_lip_band).
-    lip_band_colour: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.neighbours <= 16:
@@ -258,7 +247,6 @@ class MeshEngine:
         # with the features around it. Its eyes are pasted by the compositor alone (mixed
         # in here too, their share was applied twice: 1 - (1 - s)^2).
         kept, eyes = self._kept(raster, size, target, landmarks, eyes_share)
-        band = None
         if outline is not None and blend_interior is not None:
             # The target's lips and the skin around them too, as far as the source's mouth
             # is more open or wider (with the mouth faces: also where their lips are not
@@ -286,8 +274,6 @@ class MeshEngine:
                 interior = interior + mouth[0] * (mouth[1] * outline - interior)
             image, not_interior = keep_target_interior(image, np.ones_like(interior),
                                                        target.image, interior)
-            # Where only that paste keeps the target (not its opening, lips or corners).
-            band = np.clip(1.0 - not_interior - kept, 0.0, 1.0)
             kept = np.maximum(kept, 1.0 - not_interior)
         # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
         # pasted uncoloured like the target's kept eyes were.
@@ -303,9 +289,6 @@ class MeshEngine:
                                                               target.face_landmarks))
         box = _bounds(np.maximum(kept, eyes) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
-        if band is not None and self.config.lip_band_colour and differs:
-            reshaped = _band_in_source_colour(reshaped, box, band, image, landmarks, kept,
-                                              target)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
@@ -546,31 +529,6 @@ def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndar
     shown += three_channels(mask) * (face.astype(np.float32) - shown)
     shown += three_channels(kept) * (kept_image.astype(np.float32) - shown)
     return np.clip(shown + 0.5, 0, 255).astype(np.uint8)
-
-
-def _band_in_source_colour(reshaped: np.ndarray, box: tuple[slice, slice], band: np.ndarray,
-                           image: np.ndarray, landmarks: np.ndarray, kept: np.ndarray,
-                           target: TargetFace) -> np.ndarray:
-    """`reshaped` (the target inside `box`) with its lips in `band` (S, S) in the source's
-    lip colour (mesh_lip_band): the source's lips and cheeks measured on the blended
-    `image` (S, S, 3) float32 at `landmarks`, outside `kept`; the target's on its crop.
-    As it was where any of them is not measured."""
-    rows, columns = _bounds(band > 0.01)
-    if rows.stop <= rows.start:
-        return reshaped
-    measured = (lips_median(image, landmarks, exclude=kept), cheeks_median(image, landmarks),
-                lips_median(target.image, target.face_landmarks),
-                cheeks_median(target.image, target.face_landmarks))
-    source_lips, source_cheeks, target_lips, target_cheeks = measured
-    if source_lips is None or source_cheeks is None or target_lips is None \
-            or target_cheeks is None:
-        return reshaped
-    shift = lip_colour_shift(source_lips, source_cheeks, target_lips, target_cheeks)
-    part = (slice(rows.start - box[0].start, rows.stop - box[0].start),
-            slice(columns.start - box[1].start, columns.stop - box[1].start))
-    reshaped = reshaped.copy()
-    reshaped[part] = with_lip_colour(reshaped[part], band[rows, columns], shift, target_lips)
-    return reshaped
 
 
 def _bounds(mask: np.ndarray) -> tuple[slice, slice]:
