@@ -140,20 +140,28 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
-    if skin is not None:
+    if skin is not None or lids is not None:
         # On skin the source's middle band may be darker than the target's there by
         # DARK_BAND, and softly by DARK_SOFT more: a smile's fold lit from one side (a
         # dark band from the nose to the mouth corner) is flattened, the rest of the
-        # source's cheeks and chin (their shape: identity) stays.
-        skin_half = _resized(skin, half)
+        # source's cheeks and chin (their shape: identity) stays. On the lids likewise: a
+        # photo lit from above carried its deep sockets' shadow (and a nose shadow's edge
+        # over one of them) as a grey, box-like patch from the brow to the eye on a
+        # target's flat-lit lids; the crease and the lashes are finer than the band.
         fine = sigma / FINE_DIVISOR * half / size
         face_band = _blur(face_half[..., 0], fine) - face_low[..., 0]
         target_band = _blur(target_half[..., 0], fine) - target_low[..., 0]
         excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
         lift = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
+        zone = np.zeros_like(lift)
+        if skin is not None:
+            skin_half = _resized(skin, half)
+            zone = skin_half
+            limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+        if lids is not None:
+            zone = np.maximum(zone, _resized(lids, half))
         target_base = target_low.copy()
-        target_base[..., 0] += skin_half * lift
-        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+        target_base[..., 0] += zone * lift
     if relief > 0.0:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
