@@ -271,3 +271,29 @@ def test_dark_hair_keeps_a_little_of_the_skins_colour() -> None:
                             / np.maximum(np.hypot(plain[inner][..., 1], plain[inner][..., 2]),
                                          1e-3)))
     assert 0.65 <= ratio <= 0.85  # 0.72: covered 0.4 by hair 0.3 as colourful; 0.6 if grey
+
+
+def test_a_top_lit_sources_socket_shadow_is_not_carried_whole_onto_the_lids() -> None:
+    """A photo lit from above has deep sockets: a broad shadow under the brow, carried as
+    detail it made a grey, box-like patch over a flat-lit target's lids. On the lids its
+    middle band may be darker than the target's only by the fold zones' DARK_BAND (and
+    softly DARK_SOFT); the lid crease, finer than the band, still passes."""
+    target = _skin(200, 0)
+    source = _skin(200, 1)
+    shadow = np.zeros((SIZE, SIZE), dtype=np.float32)
+    cv2.circle(shadow, (40, 40), 10, 1.0, -1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 3)
+    source = np.clip(source * (1.0 - 0.5 * shadow[..., None]), 0, 255).astype(np.uint8)
+    cv2.line(source, (70, 90), (110, 90), (90, 60, 50), 1)  # a dark lid crease
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    everywhere = np.ones((SIZE, SIZE), dtype=np.float32)
+    plain = carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16)
+    on_lids = carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16, lids=everywhere)
+    background = (90, 40)  # (row, column)
+
+    def darker(result: np.ndarray, row: int, column: int) -> float:
+        return float(result[background][0] - result[row, column, 0])
+
+    assert darker(plain, 40, 40) > 12  # carried as it is elsewhere: the socket's shadow
+    assert darker(on_lids, 40, 40) < 7
+    assert darker(on_lids, 90, 90) > 15  # the crease (19 L as it was)

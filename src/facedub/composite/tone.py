@@ -61,6 +61,7 @@ SKIN_FLOOR = 10.0  # on bare skin: wrinkles and pores pass, the edge of a deep f
 DARK_BAND = 3.0  # L units the source's skin may be darker than the target's middle band
 DARK_SOFT = 2.0  # ... and this many more, softly
 FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
+LID_DIVISOR = 3.0  # on the lids: below sigma / this (their crease and lashes are finer)
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
 # Under the nose down to the lip's top (a moustache lives here); not out to the mouth
 # corners' level beside the nose wings, where a smile's fold runs.
@@ -140,28 +141,26 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
-    if skin is not None or lids is not None:
+    lifts = []  # L units the target's base is lifted by, where the face's band is darker
+    if skin is not None:
         # On skin the source's middle band may be darker than the target's there by
         # DARK_BAND, and softly by DARK_SOFT more: a smile's fold lit from one side (a
         # dark band from the nose to the mouth corner) is flattened, the rest of the
-        # source's cheeks and chin (their shape: identity) stays. On the lids likewise: a
-        # photo lit from above carried its deep sockets' shadow (and a nose shadow's edge
-        # over one of them) as a grey, box-like patch from the brow to the eye on a
-        # target's flat-lit lids; the crease and the lashes are finer than the band.
-        fine = sigma / FINE_DIVISOR * half / size
-        face_band = _blur(face_half[..., 0], fine) - face_low[..., 0]
-        target_band = _blur(target_half[..., 0], fine) - target_low[..., 0]
-        excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
-        lift = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
-        zone = np.zeros_like(lift)
-        if skin is not None:
-            skin_half = _resized(skin, half)
-            zone = skin_half
-            limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
-        if lids is not None:
-            zone = np.maximum(zone, _resized(lids, half))
+        # source's cheeks and chin (their shape: identity) stays.
+        skin_half = _resized(skin, half)
+        lifts.append(skin_half * _band_lift(face_half, target_half, face_low, target_low,
+                                            sigma / FINE_DIVISOR * half / size))
+        limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+    if lids is not None:
+        # On the lids likewise, for the band from sigma / LID_DIVISOR: a photo lit from
+        # above carried its deep sockets' shadow as a grey, box-like patch from the brow
+        # to the eye on a target's flat-lit lids. Their crease and lashes are finer.
+        lifts.append(_resized(lids, half) * _band_lift(face_half, target_half, face_low,
+                                                       target_low,
+                                                       sigma / LID_DIVISOR * half / size))
+    if lifts:
         target_base = target_low.copy()
-        target_base[..., 0] += zone * lift
+        target_base[..., 0] += np.maximum.reduce(lifts)
     if relief > 0.0:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
@@ -210,6 +209,18 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         result[..., 1] *= keep
         result[..., 2] *= keep
     return result
+
+
+def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
+               target_low: np.ndarray, blur: float) -> np.ndarray:
+    """(s, s) float32 L units (0 or more): what lifts the target's low-pass so that the
+    face's band between `blur` and its low-pass is darker than the target's by at most
+    DARK_BAND, and softly DARK_SOFT more."""
+    face_band = _blur(face[..., 0], blur) - face_low[..., 0]
+    target_band = _blur(target[..., 0], blur) - target_low[..., 0]
+    excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
+    lift: np.ndarray = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
+    return lift
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
