@@ -110,8 +110,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sigma: float, chroma_detail: float = CHROMA_DETAIL,
                  skin: np.ndarray | None = None, lids: np.ndarray | None = None,
                  shown: np.ndarray | None = None, relief: float = 0.0,
-                 under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None,
+                 sockets: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -153,13 +153,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         lifts.append(skin_half * _band_lift(face_half, target_half, face_low, target_low,
                                             sigma / FINE_DIVISOR * half / size))
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
-    if lids is not None:
-        # On the lids likewise, for the band from sigma / LID_DIVISOR: a photo lit from
-        # above carried its deep sockets' shadow as a grey, box-like patch from the brow
-        # to the eye on a target's flat-lit lids. Their crease and lashes are finer.
-        lifts.append(_resized(lids, half) * _band_lift(face_half, target_half, face_low,
-                                                       target_low,
-                                                       sigma / LID_DIVISOR * half / size))
+    if sockets is not None:
+        # On the sockets likewise (the lids below the brows), for the band from sigma /
+        # LID_DIVISOR: a photo lit from above carried its deep sockets' shadow as a grey,
+        # box-like patch from the brow to the eye on a target's flat-lit lids. Their crease
+        # and lashes are finer; the brows are not lifted (a source's darker, thicker brows
+        # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
+        lifts.append(_resized(sockets, half) * _band_lift(
+            face_half, target_half, face_low, target_low, sigma / LID_DIVISOR * half / size))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -391,6 +392,23 @@ def lid_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
         lids *= 1.0 - polygon_mask(centre + OPENING * (points[eye] - centre), small)
     weights: np.ndarray = cv2.resize(lids, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
+
+
+def socket_weights(face_landmarks: np.ndarray, lids: np.ndarray) -> np.ndarray:
+    """(S, S) float32: `lids` (`lid_weights` of `face_landmarks`) without the brows (their
+    hull, soft-edged): the sockets from under each brow to the lash line."""
+    size = lids.shape[0]
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    brows = np.maximum(*[_hull(points[brow], small)
+                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
+    # Grown a pixel (of the quarter size) and softened half as much as the lids: the brows'
+    # outline points lie well inside it, the socket below stays (d10's is 16 px high at 256).
+    brows = cv2.GaussianBlur(_grown(brows, 1.0), (0, 0), max(0.5, small * FEATURE_SOFT / 2))
+    apart: np.ndarray = cv2.resize(brows, (size, size), interpolation=cv2.INTER_LINEAR)
+    sockets: np.ndarray = lids * (1.0 - apart)
+    return sockets
 
 
 def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
