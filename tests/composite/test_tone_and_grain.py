@@ -3,12 +3,22 @@ detail, and the frame's grain on a face smoother than it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 from facedub.composite.color import from_lab, masked_blur, to_lab
 from facedub.composite.grain import grain_level, match_grain
-from facedub.composite.tone import HAIR_CHROMA, RELIEF_LIMIT, carry_detail
+from facedub.composite.tone import (
+    HAIR_CHROMA,
+    RELIEF_LIMIT,
+    carry_detail,
+    lid_weights,
+    socket_weights,
+)
+from facedub.engines.base import TargetFace
+from facedub.faces.regions import mesh_regions
 
 SIZE = 128
 
@@ -271,3 +281,54 @@ def test_dark_hair_keeps_a_little_of_the_skins_colour() -> None:
                             / np.maximum(np.hypot(plain[inner][..., 1], plain[inner][..., 2]),
                                          1e-3)))
     assert 0.65 <= ratio <= 0.85  # 0.72: covered 0.4 by hair 0.3 as colourful; 0.6 if grey
+
+
+def test_a_top_lit_sources_socket_shadow_is_not_carried_whole_onto_the_lids() -> None:
+    """A photo lit from above has deep sockets: a broad shadow under the brow, carried as
+    detail it made a grey, box-like patch over a flat-lit target's lids. On the lids its
+    middle band may be darker than the target's only by the fold zones' DARK_BAND (and
+    softly DARK_SOFT); the lid crease, finer than the band, still passes."""
+    target = _skin(200, 0)
+    source = _skin(200, 1)
+    shadow = np.zeros((SIZE, SIZE), dtype=np.float32)
+    cv2.circle(shadow, (40, 40), 10, 1.0, -1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 3)
+    source = np.clip(source * (1.0 - 0.5 * shadow[..., None]), 0, 255).astype(np.uint8)
+    cv2.line(source, (70, 90), (110, 90), (90, 60, 50), 1)  # a dark lid crease
+    mask = np.ones((SIZE, SIZE), dtype=np.float32)
+    everywhere = np.ones((SIZE, SIZE), dtype=np.float32)
+    plain = carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16)
+    on_lids = carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16, lids=everywhere,
+                           sockets=everywhere)
+    background = (90, 40)  # (row, column)
+
+    def darker(result: np.ndarray, row: int, column: int) -> float:
+        return float(result[background][0] - result[row, column, 0])
+
+    assert darker(plain, 40, 40) > 12  # carried as it is elsewhere: the socket's shadow
+    assert darker(on_lids, 40, 40) < 7
+    assert darker(on_lids, 90, 90) > 15  # the crease (19 L as it was)
+
+
+def test_the_sockets_are_the_lids_without_the_brows(
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """The socket rule lifts a top-lit photo's shadow under the brows, never the brows
+    themselves: a source's darker, thicker brows are who it is (lifted with the lids,
+    hair-forehead's Kit Harington lost 5 of 40 frames' likeness)."""
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", 256)
+    points = target.face_landmarks[:, :2]
+    lids = lid_weights(target.face_landmarks, 256)
+    sockets = socket_weights(target.face_landmarks, lids)
+    regions = mesh_regions()
+    for eye, brow in ((regions.left_eye, regions.left_eyebrow),
+                      (regions.right_eye, regions.right_eyebrow)):
+        brow_points = np.round(points[brow]).astype(int)
+        assert np.median(lids[brow_points[:, 1], brow_points[:, 0]]) > 0.5
+        assert np.median(sockets[brow_points[:, 1], brow_points[:, 0]]) < 0.1
+        # A quarter of the way from the eye's top to the brow's bottom: the socket (the
+        # brows' hull reaches halfway down there on d10's raised brows).
+        eye_top = points[eye][np.argmin(points[eye][:, 1])]
+        brow_bottom = points[brow][np.argmax(points[brow][:, 1])]
+        x, y = np.round(eye_top + 0.25 * (brow_bottom - eye_top)).astype(int)
+        assert sockets[y, x] > 0.8
+    assert (sockets <= lids + 1e-6).all()

@@ -31,7 +31,9 @@ be brighter than its surroundings only by LID_BRIGHT L units (softly), and only
 LID_CHROMA of its colour detail is kept. A dark-skinned source's lid highlight or pale
 eye shadow is +30 L against its own skin; added to a light target's skin it became a
 pale, bluish patch over each eye. Its dark lid creases and lashes (identity) pass as
-before.
+before; its band coarser than sigma / LID_DIVISOR may be darker than the target's only
+as on the fold zones (a photo lit from above: its deep sockets' shadow was a grey patch
+from the brow to the eye).
 
 Where the engine shows the source's face shape (`relief`, the mesh engine's shape-move
 share), the source's lightness band between sigma and RELIEF_COARSE sigma lifts the
@@ -61,6 +63,7 @@ SKIN_FLOOR = 10.0  # on bare skin: wrinkles and pores pass, the edge of a deep f
 DARK_BAND = 3.0  # L units the source's skin may be darker than the target's middle band
 DARK_SOFT = 2.0  # ... and this many more, softly
 FINE_DIVISOR = 4.0  # the fine band is below the low-pass sigma / this
+LID_DIVISOR = 3.0  # on the lids: below sigma / this (their crease and lashes are finer)
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
 # Under the nose down to the lip's top (a moustache lives here); not out to the mouth
 # corners' level beside the nose wings, where a smile's fold runs.
@@ -107,8 +110,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sigma: float, chroma_detail: float = CHROMA_DETAIL,
                  skin: np.ndarray | None = None, lids: np.ndarray | None = None,
                  shown: np.ndarray | None = None, relief: float = 0.0,
-                 under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None,
+                 sockets: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -140,20 +143,27 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
+    lifts = []  # L units the target's base is lifted by, where the face's band is darker
     if skin is not None:
         # On skin the source's middle band may be darker than the target's there by
         # DARK_BAND, and softly by DARK_SOFT more: a smile's fold lit from one side (a
         # dark band from the nose to the mouth corner) is flattened, the rest of the
         # source's cheeks and chin (their shape: identity) stays.
         skin_half = _resized(skin, half)
-        fine = sigma / FINE_DIVISOR * half / size
-        face_band = _blur(face_half[..., 0], fine) - face_low[..., 0]
-        target_band = _blur(target_half[..., 0], fine) - target_low[..., 0]
-        excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
-        lift = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
-        target_base = target_low.copy()
-        target_base[..., 0] += skin_half * lift
+        lifts.append(skin_half * _band_lift(face_half, target_half, face_low, target_low,
+                                            sigma / FINE_DIVISOR * half / size))
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
+    if sockets is not None:
+        # On the sockets likewise (the lids below the brows), for the band from sigma /
+        # LID_DIVISOR: a photo lit from above carried its deep sockets' shadow as a grey,
+        # box-like patch from the brow to the eye on a target's flat-lit lids. Their crease
+        # and lashes are finer; the brows are not lifted (a source's darker, thicker brows
+        # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
+        lifts.append(_resized(sockets, half) * _band_lift(
+            face_half, target_half, face_low, target_low, sigma / LID_DIVISOR * half / size))
+    if lifts:
+        target_base = target_low.copy()
+        target_base[..., 0] += np.maximum.reduce(lifts)
     if relief > 0.0:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
@@ -202,6 +212,18 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         result[..., 1] *= keep
         result[..., 2] *= keep
     return result
+
+
+def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
+               target_low: np.ndarray, blur: float) -> np.ndarray:
+    """(s, s) float32 L units (0 or more): what lifts the target's low-pass so that the
+    face's band between `blur` and its low-pass is darker than the target's by at most
+    DARK_BAND, and softly DARK_SOFT more."""
+    face_band = _blur(face[..., 0], blur) - face_low[..., 0]
+    target_band = _blur(target[..., 0], blur) - target_low[..., 0]
+    excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
+    lift: np.ndarray = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
+    return lift
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
@@ -370,6 +392,23 @@ def lid_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
         lids *= 1.0 - polygon_mask(centre + OPENING * (points[eye] - centre), small)
     weights: np.ndarray = cv2.resize(lids, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
+
+
+def socket_weights(face_landmarks: np.ndarray, lids: np.ndarray) -> np.ndarray:
+    """(S, S) float32: `lids` (`lid_weights` of `face_landmarks`) without the brows (their
+    hull, soft-edged): the sockets from under each brow to the lash line."""
+    size = lids.shape[0]
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    brows = np.maximum(*[_hull(points[brow], small)
+                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
+    # Grown a pixel (of the quarter size) and softened half as much as the lids: the brows'
+    # outline points lie well inside it, the socket below stays (d10's is 16 px high at 256).
+    brows = cv2.GaussianBlur(_grown(brows, 1.0), (0, 0), max(0.5, small * FEATURE_SOFT / 2))
+    apart: np.ndarray = cv2.resize(brows, (size, size), interpolation=cv2.INTER_LINEAR)
+    sockets: np.ndarray = lids * (1.0 - apart)
+    return sockets
 
 
 def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
