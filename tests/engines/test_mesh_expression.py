@@ -588,7 +588,8 @@ def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
     source = extracted("clip_liveportrait_d18_man_frontal_mouth.mp4", max_frames=6, every=3,
                        crop_size=CROP)
     assert len(source.faces_of()) > 1
-    target = first_target_face("clip_deepfacelive_twitch_streamer_webcam.mp4", CROP)
+    # A smooth-skinned target, so that no darker corner skin holds the corners back.
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
     smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
         mouthSmileLeft=0.6, mouthSmileRight=0.6)))
     corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
@@ -596,4 +597,48 @@ def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
     swapped = engine.swap_face(smiling)
     assert swapped.kept is not None
-    assert float(np.median(swapped.kept[corners])) < 0.5
+    assert float(np.median(swapped.kept[corners])) < 0.05
+
+
+def test_a_tracks_corners_start_afresh_after_it_ends(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
+        ) -> None:
+    """`end_track` forgets the corners' eased share: a new track that smiles more than the
+    source shows its corners at once, not a quarter of the way up from the old track's."""
+    source = extracted("still_paul_rudd_frontal_studio.jpg", crop_size=CROP)
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
+    neutral = replace(target, blendshapes=np.asarray(source.faces_of()[0].blendshapes))
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+        mouthSmileLeft=0.6, mouthSmileRight=0.6)))
+    corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
+               & (lips_mask(target.face_landmarks, CROP) == 0.0))
+    engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
+    assert float(np.median(engine.swap_face(neutral).kept[corners])) < 0.05
+    rising = engine.swap_face(smiling).kept
+    assert float(np.median(rising[corners])) < 0.3, "eased within the track"
+    engine.end_track(0)
+    engine.swap_face(neutral)
+    engine.end_track(0)
+    assert float(np.median(engine.swap_face(smiling).kept[corners])) > 0.9
+
+
+def test_the_corners_gate_reads_only_what_the_frame_shows(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
+        ) -> None:
+    """A target face cut by the frame's edge below its mouth: the black fill past the edge
+    is no darker skin, and the corners still in the frame are shown."""
+    source = extracted("still_paul_rudd_frontal_studio.jpg", crop_size=CROP)
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
+    points = target.face_landmarks[:, :2]
+    cut_row = round(max(points[61, 1], points[291, 1]) + 6)
+    in_frame = np.ones((CROP, CROP), dtype=bool)
+    in_frame[cut_row:] = False
+    cut = replace(target, image=np.where(in_frame[..., None], target.image, 0).astype(np.uint8),
+                  in_frame=in_frame, blendshapes=np.maximum(target.blendshapes, _shapes(
+                      mouthSmileLeft=0.6, mouthSmileRight=0.6)))
+    corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
+               & (lips_mask(target.face_landmarks, CROP) == 0.0) & in_frame)
+    engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
+    swapped = engine.swap_face(cut)
+    assert swapped.kept is not None
+    assert float(np.median(swapped.kept[corners])) > 0.9

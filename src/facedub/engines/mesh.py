@@ -293,8 +293,12 @@ class MeshEngine:
         box = _bounds(np.maximum(np.maximum(kept, eyes), corner_disc) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         if corner_disc.any():
+            # Compared only where the frame shows the target (its black fill past a frame
+            # edge is no darker skin).
+            compared = (corner_disc[box] if target.in_frame is None
+                        else corner_disc[box] * target.in_frame[box])
             kept[box] = np.maximum(kept[box], corner_disc[box] * self._corner_share(
-                target, source_blendshapes, image[box], reshaped, corner_disc[box]))
+                target, source_blendshapes, image[box], reshaped, compared))
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
