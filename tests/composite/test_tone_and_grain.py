@@ -295,6 +295,7 @@ def test_a_top_lit_sources_socket_shadow_is_not_carried_whole_onto_the_lids() ->
     shadow = cv2.GaussianBlur(shadow, (0, 0), 3)
     source = np.clip(source * (1.0 - 0.5 * shadow[..., None]), 0, 255).astype(np.uint8)
     cv2.line(source, (70, 90), (110, 90), (90, 60, 50), 1)  # a dark lid crease
+    cv2.line(source, (70, 110), (110, 110), (90, 60, 50), 2)  # a broader one
     mask = np.ones((SIZE, SIZE), dtype=np.float32)
     everywhere = np.ones((SIZE, SIZE), dtype=np.float32)
     plain = carry_detail(to_lab(source), to_lab(target), mask, SIZE / 16)
@@ -308,6 +309,8 @@ def test_a_top_lit_sources_socket_shadow_is_not_carried_whole_onto_the_lids() ->
     assert darker(plain, 40, 40) > 12  # carried as it is elsewhere: the socket's shadow
     assert darker(on_lids, 40, 40) < 7
     assert darker(on_lids, 90, 90) > 15  # the crease (19 L as it was)
+    # A 2 px crease keeps 14 of its 19 L (10 with the band from sigma / 4)
+    assert darker(on_lids, 110, 90) > 12
 
 
 def test_the_sockets_are_the_lids_without_the_brows(
