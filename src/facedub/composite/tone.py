@@ -31,9 +31,9 @@ be brighter than its surroundings only by LID_BRIGHT L units (softly), and only
 LID_CHROMA of its colour detail is kept. A dark-skinned source's lid highlight or pale
 eye shadow is +30 L against its own skin; added to a light target's skin it became a
 pale, bluish patch over each eye. Its dark lid creases and lashes (identity) pass as
-before; its band coarser than sigma / LID_DIVISOR may be darker than the target's only
-as on the fold zones (a photo lit from above: its deep sockets' shadow was a grey patch
-from the brow to the eye).
+before; on the sockets below the brows (`socket_weights`) its band coarser than sigma /
+LID_DIVISOR may be darker than the target's only as on the fold zones (a photo lit from
+above: its deep sockets' shadow was a grey patch from the brow to the eye).
 
 Where the engine shows the source's face shape (`relief`, the mesh engine's shape-move
 share), the source's lightness band between sigma and RELIEF_COARSE sigma lifts the

@@ -505,8 +505,7 @@ class MeshEngine:
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._corner_shares,
-                      self._eye_toner,
-                      self._target_beards, self._eye_reads):
+                      self._eye_toner, self._target_beards, self._eye_reads):
             state.forget(track)
 
     def close(self) -> None:

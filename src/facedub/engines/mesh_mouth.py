@@ -222,7 +222,8 @@ def corners_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 
 # The target's corner skin can carry what the source's has not: a moustache's or goatee's
 # ends, stubble (Lin-Manuel Miranda's moustache round Paul Rudd's smooth mouth, occlusion-mic,
-# at 1x; grey smudges on Bob Dylan's smooth lip). Where the target's skin there is darker
+# at 1x; the faint stubble on Bob Dylan's smooth lip, 2-3 levels, stays under the gate:
+# findable at 1x). Where the target's skin there is darker
 # against its own surroundings than the source's by more than CORNER_DARKER_FROM grey
 # levels, its share falls, to none by CORNER_DARKER_FROM + CORNER_DARKER_RANGE.
 CORNER_DARKER_FROM = 4.0
