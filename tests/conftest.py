@@ -127,3 +127,18 @@ def aligned_face() -> Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
         return face.image, face.face_landmarks
 
     return aligned
+
+
+@pytest.fixture(scope="session")
+def blendshapes() -> Callable[..., np.ndarray]:
+    """`blendshapes(jawOpen=0.3, ...)`: a (52,) float32 blendshape vector, 0 but for the
+    named values."""
+    from facedub.faces.landmarks import BLENDSHAPE_NAMES
+
+    def vector(**values: float) -> np.ndarray:
+        shapes = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+        for name, value in values.items():
+            shapes[BLENDSHAPE_NAMES.index(name)] = value
+        return shapes
+
+    return vector

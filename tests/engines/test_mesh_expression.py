@@ -250,31 +250,25 @@ def test_eased_lips_share_rises_at_once_and_falls_by_a_step() -> None:
     assert eased.update(1, 0.2) == 0.2  # a track of its own
 
 
-def _shapes(**values: float) -> np.ndarray:
-    """A (52,) blendshape vector, 0 but for `values`."""
-    vector = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
-    for name, value in values.items():
-        vector[BLENDSHAPE_NAMES.index(name)] = value
-    return vector
-
-
-def test_a_closed_lipped_smile_keeps_its_lips_on_a_closed_mouth() -> None:
+def test_a_closed_lipped_smile_keeps_its_lips_on_a_closed_mouth(
+        blendshapes: Callable[..., np.ndarray]) -> None:
     """A slight closed-lipped smile (the border photo's, 0.33) onto a still, closed mouth
     keeps the source's own lips; onto a dropped jaw the target's lips show as before, and
     a broad smile still gives way to them on a closed mouth."""
-    slight = _shapes(mouthSmileLeft=0.33, mouthSmileRight=0.23)
-    assert target_lips_share(slight, _shapes()) == 0.0
-    assert target_lips_share(slight, _shapes(jawOpen=0.4)) == 1.0
-    assert target_lips_share(_shapes(mouthSmileLeft=0.97), _shapes()) == 1.0
+    slight = blendshapes(mouthSmileLeft=0.33, mouthSmileRight=0.23)
+    assert target_lips_share(slight, blendshapes()) == 0.0
+    assert target_lips_share(slight, blendshapes(jawOpen=0.4)) == 1.0
+    assert target_lips_share(blendshapes(mouthSmileLeft=0.97), blendshapes()) == 1.0
 
 
-def test_a_slight_expression_keeps_its_lines() -> None:
+def test_a_slight_expression_keeps_its_lines(
+        blendshapes: Callable[..., np.ndarray]) -> None:
     """The source's lines fade for what it shows clearly (a shout's jaw, 0.79, onto a mouth
     half open), hardly for a slight closed smile (0.33): those lines are its own face."""
-    still = _shapes()
-    assert region_weights(_shapes(mouthSmileLeft=0.33), still).fade["cheeks"] < 0.05
-    assert region_weights(_shapes(jawOpen=0.79), _shapes(jawOpen=0.41)).fade["cheeks"] > 0.3
-    assert region_weights(_shapes(mouthSmileLeft=0.97), still).fade["cheeks"] == 1.0
+    still = blendshapes()
+    assert region_weights(blendshapes(mouthSmileLeft=0.33), still).fade["cheeks"] < 0.05
+    assert region_weights(blendshapes(jawOpen=0.79), blendshapes(jawOpen=0.41)).fade["cheeks"] > 0.3
+    assert region_weights(blendshapes(mouthSmileLeft=0.97), still).fade["cheeks"] == 1.0
 
 
 def _skin_disc(fold: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -468,15 +462,18 @@ def test_a_grown_region_is_whole_on_its_outline(closed_mouth: TargetFace) -> Non
     assert (grown >= plain - 1e-6).all()
 
 
-def test_the_targets_corners_show_as_far_as_it_smiles_more() -> None:
+def test_the_targets_corners_show_as_far_as_it_smiles_more(
+        blendshapes: Callable[..., np.ndarray]) -> None:
     """The target's own mouth corners: from a smile 0.1 above the source's, wholly from
     0.25 above; never for a source that smiles as much or more."""
-    neutral = _shapes()
-    assert target_corners_share(neutral, _shapes(mouthSmileLeft=0.09, mouthSmileRight=0.09)) == 0.0
-    assert target_corners_share(neutral, _shapes(mouthSmileLeft=0.3, mouthSmileRight=0.3)) == 1.0
-    halfway = _shapes(mouthSmileLeft=0.175, mouthSmileRight=0.175)
+    neutral = blendshapes()
+    slight = blendshapes(mouthSmileLeft=0.09, mouthSmileRight=0.09)
+    assert target_corners_share(neutral, slight) == 0.0
+    broad = blendshapes(mouthSmileLeft=0.3, mouthSmileRight=0.3)
+    assert target_corners_share(neutral, broad) == 1.0
+    halfway = blendshapes(mouthSmileLeft=0.175, mouthSmileRight=0.175)
     assert target_corners_share(neutral, halfway) == pytest.approx(0.5, abs=1e-3)
-    smiling = _shapes(mouthSmileLeft=0.4, mouthSmileRight=0.4)
+    smiling = blendshapes(mouthSmileLeft=0.4, mouthSmileRight=0.4)
     assert target_corners_share(smiling, neutral) == 0.0, "a smiling source: its lips' rule"
     assert target_corners_share(smiling, smiling) == 0.0
 
@@ -496,6 +493,7 @@ def test_the_corners_mask_is_round_the_mouth_corners_not_the_lips_middle(
 
 
 def test_a_neutral_source_onto_a_smiling_target_keeps_the_targets_corners(
+        blendshapes: Callable[..., np.ndarray],
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
         ) -> None:
     """A neutral photo with a moustache onto a smiling mouth: the moustache's ends beside
@@ -506,7 +504,7 @@ def test_a_neutral_source_onto_a_smiling_target_keeps_the_targets_corners(
     target = first_target_face("clip_deepfacelive_twitch_streamer_webcam.mp4", CROP)
     source_smile = source.faces_of()[0].blendshapes
     assert target_corners_share(source_smile, source_smile) == 0.0
-    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, blendshapes(
         mouthSmileLeft=0.4, mouthSmileRight=0.4)))
     as_source = replace(target, blendshapes=np.asarray(source_smile))
     assert target_corners_share(source_smile, smiling.blendshapes) == 1.0
@@ -534,6 +532,7 @@ def test_a_neutral_source_onto_a_smiling_target_keeps_the_targets_corners(
 
 
 def test_the_targets_corners_bring_no_moustache_onto_a_smooth_source(
+        blendshapes: Callable[..., np.ndarray],
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
         ) -> None:
     """A moustache's or goatee's ends on the target's corner skin stay off a smooth source
@@ -557,7 +556,7 @@ def test_the_targets_corners_bring_no_moustache_onto_a_smooth_source(
 
     def kept(image: np.ndarray) -> float:
         smiling = replace(target, image=image, blendshapes=np.maximum(
-            target.blendshapes, _shapes(mouthSmileLeft=0.4, mouthSmileRight=0.4)))
+            target.blendshapes, blendshapes(mouthSmileLeft=0.4, mouthSmileRight=0.4)))
         engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
         swapped = engine.swap_face(smiling)
         assert swapped.kept is not None
@@ -581,6 +580,7 @@ def test_not_darker_is_one_on_the_same_skin_and_falls_where_the_target_is_darker
 
 
 def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
+        blendshapes: Callable[..., np.ndarray],
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
         ) -> None:
     """A source of several faces is chosen by its mouth's blendshapes too, and the target's
@@ -590,7 +590,7 @@ def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
     assert len(source.faces_of()) > 1
     # A smooth-skinned target, so that no darker corner skin holds the corners back.
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
-    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, blendshapes(
         mouthSmileLeft=0.6, mouthSmileRight=0.6)))
     corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
                & (lips_mask(target.face_landmarks, CROP) == 0.0))
@@ -601,6 +601,7 @@ def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(
 
 
 def test_a_tracks_corners_start_afresh_after_it_ends(
+        blendshapes: Callable[..., np.ndarray],
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
         ) -> None:
     """`end_track` forgets the corners' eased share: a new track that smiles more than the
@@ -608,7 +609,7 @@ def test_a_tracks_corners_start_afresh_after_it_ends(
     source = extracted("still_paul_rudd_frontal_studio.jpg", crop_size=CROP)
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
     neutral = replace(target, blendshapes=np.asarray(source.faces_of()[0].blendshapes))
-    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, _shapes(
+    smiling = replace(target, blendshapes=np.maximum(target.blendshapes, blendshapes(
         mouthSmileLeft=0.6, mouthSmileRight=0.6)))
     corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
                & (lips_mask(target.face_landmarks, CROP) == 0.0))
@@ -623,6 +624,7 @@ def test_a_tracks_corners_start_afresh_after_it_ends(
 
 
 def test_the_corners_gate_reads_only_what_the_frame_shows(
+        blendshapes: Callable[..., np.ndarray],
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
         ) -> None:
     """A target face cut by the frame's edge below its mouth: the black fill past the edge
@@ -634,7 +636,7 @@ def test_the_corners_gate_reads_only_what_the_frame_shows(
     in_frame = np.ones((CROP, CROP), dtype=bool)
     in_frame[cut_row:] = False
     cut = replace(target, image=np.where(in_frame[..., None], target.image, 0).astype(np.uint8),
-                  in_frame=in_frame, blendshapes=np.maximum(target.blendshapes, _shapes(
+                  in_frame=in_frame, blendshapes=np.maximum(target.blendshapes, blendshapes(
                       mouthSmileLeft=0.6, mouthSmileRight=0.6)))
     corners = ((corners_mask(target.face_landmarks, CROP) > 0.99)
                & (lips_mask(target.face_landmarks, CROP) == 0.0) & in_frame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -140,14 +141,13 @@ def test_a_look_down_with_open_eyes_is_no_blink_but_a_blink_is(faces_dir: Path) 
             assert target_eyes_share(rest, blendshapes, rest, rest, landmarks) == 1.0
 
 
-def test_a_wink_looking_down_keeps_the_targets_eyes() -> None:
+def test_a_wink_looking_down_keeps_the_targets_eyes(
+        blendshapes: Callable[..., np.ndarray]) -> None:
     """Both eyes must show the iris: one lid closed is a wink, however far down the
     other eye looks."""
     landmarks = face_template().astype(np.float64) * 100.0 + SIZE / 2
-    shapes = np.zeros(len(BLENDSHAPE_NAMES))
-    for name, value in (("eyeLookDownLeft", 0.7), ("eyeLookDownRight", 0.7),
-                        ("eyeBlinkLeft", 0.5), ("eyeBlinkRight", 0.5)):
-        shapes[BLENDSHAPE_NAMES.index(name)] = value
+    shapes = blendshapes(eyeLookDownLeft=0.7, eyeLookDownRight=0.7, eyeBlinkLeft=0.5,
+                         eyeBlinkRight=0.5)
     assert looking_down_open(shapes, landmarks) == 1.0  # both eyes open (the template's)
     rest = np.zeros(len(BLENDSHAPE_NAMES))
     assert target_eyes_share(rest, shapes, rest, rest, landmarks) == 0.0

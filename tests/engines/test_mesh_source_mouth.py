@@ -16,7 +16,6 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_mouth import lips_mask, lips_shares, target_lips_share
 from facedub.engines.mesh_source_mouth import SourceMouths
-from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faceset import Faceset
 
 EXPRESSIVE = "clip_liveportrait_d10_woman_expressions.mp4"  # frames 0-1 closed, 4-19 smiling
@@ -26,32 +25,27 @@ CROP = 256
 STRETCHED, FITTING = 12, 0  # the expressive clip's faces: a broad smile, a closed mouth
 
 
-def _shapes(**values: float) -> np.ndarray:
-    vector = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float64)
-    for name, value in values.items():
-        vector[BLENDSHAPE_NAMES.index(name)] = value
-    return vector
-
-
-def test_the_shares_of_many_faces_are_each_faces_share() -> None:
-    target = _shapes(jawOpen=0.05)
-    faces = np.stack([_shapes(), _shapes(mouthSmileLeft=0.6), _shapes(jawOpen=0.45),
-                      _shapes(mouthStretchRight=0.2, jawOpen=0.3)])
+def test_the_shares_of_many_faces_are_each_faces_share(
+        blendshapes: Callable[..., np.ndarray]) -> None:
+    target = blendshapes(jawOpen=0.05)
+    faces = np.stack([blendshapes(), blendshapes(mouthSmileLeft=0.6), blendshapes(jawOpen=0.45),
+                      blendshapes(mouthStretchRight=0.2, jawOpen=0.3)])
     assert lips_shares(faces, target) == pytest.approx(
         [target_lips_share(face, target) for face in faces])
     assert lips_shares(faces, target)[0] == 0.0 and lips_shares(faces, target)[2] == 1.0
 
 
-def test_a_fitting_mouth_is_chosen_over_a_nearer_pose() -> None:
+def test_a_fitting_mouth_is_chosen_over_a_nearer_pose(
+        blendshapes: Callable[..., np.ndarray]) -> None:
     """A face turned 30 degrees away whose mouth fits is taken before one in the target's
     pose that smiles broadly over the target's closed mouth (nearer by pose and mouth
     blendshapes alone: 1.7 against 2.5 units)."""
     poses = np.array([[0.0, 0.0, 0.0], [30.0, 0.0, 0.0]])
-    faces = np.stack([_shapes(mouthSmileLeft=0.8, mouthSmileRight=0.8), _shapes()])
+    faces = np.stack([blendshapes(mouthSmileLeft=0.8, mouthSmileRight=0.8), blendshapes()])
     mouths = SourceMouths(poses, faces, 12.0, 1.5, neighbours=1, follow=1.0)
-    assert mouths.choose(0, np.zeros(3), _shapes(jawOpen=0.02)) == {1: 1.0}
+    assert mouths.choose(0, np.zeros(3), blendshapes(jawOpen=0.02)) == {1: 1.0}
     # ... but where the target smiles too, the nearer pose wins again.
-    smiling = _shapes(mouthSmileLeft=0.8, mouthSmileRight=0.8)
+    smiling = blendshapes(mouthSmileLeft=0.8, mouthSmileRight=0.8)
     assert mouths.choose(1, np.zeros(3), smiling) == {0: 1.0}
 
 
@@ -154,11 +148,12 @@ def test_where_the_fitting_faces_lips_are_not_clean_the_targets_come_back(
 
 
 def test_the_mouth_faces_are_forgotten_when_the_track_ends(
+        blendshapes: Callable[..., np.ndarray],
         expressive: Faceset, closed_lips: TargetFace) -> None:
     """After `end_track` a new face on the same track gets the mouth faces a fresh engine
     gives it, not ones eased from the ended track's (here smiling, turned) face."""
     other = dataclasses.replace(
-        closed_lips, blendshapes=_shapes(mouthSmileLeft=0.5, mouthSmileRight=0.5),
+        closed_lips, blendshapes=blendshapes(mouthSmileLeft=0.5, mouthSmileRight=0.5),
         pose=dataclasses.replace(closed_lips.pose, yaw=closed_lips.pose.yaw + 25.0))
     fresh = _engine(expressive, STRETCHED, follow=0.3).swap_face(closed_lips).image
     engine = _engine(expressive, STRETCHED, follow=0.3)
