@@ -144,7 +144,13 @@ def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
         return float(right - left)
 
     assert first.kept is not None and second.kept is not None
-    assert lips_width(second.kept) / lips_width(first.kept) == pytest.approx(ratio, abs=0.03)
+    # By what the eyes read (eased in to within 5% of it by now), not by a root or power
+    # of it: the kept lips' outline narrows by about 0.7 of the landmarks' step (its
+    # feathered rim and the skin band round the lips follow them only in part); narrowed by
+    # the ratio's square root it narrowed by 0.42 of it, and passed the old check.
+    intended = 1.0 - ratio
+    narrowed = 1.0 - lips_width(second.kept) / lips_width(first.kept)
+    assert 0.6 * intended < narrowed < 1.1 * intended
     assert lips_width(second.kept) < lips_width(first.kept) - 1
     # Eased in: no frame's lips narrower than the frame before by more than about a
     # quarter of the whole step (it came in at once and stepped visibly at 3x).
