@@ -23,7 +23,9 @@ import numpy as np
 MIRROR_SHADE_SIGMA = 1.0 / 64.0
 DIRECT_LEVEL_SIGMA = 1.0 / 16.0
 MIRROR_MAX_GAIN = 2.0  # a mirrored pixel at most this much brighter (near-black hair stays)
-MIN_TRUST = 1e-3  # summed trust below which a level is not known
+# A level is fully known where its blurred trust is at least this share of the box's
+# largest, less and less below it.
+KNOWN_SHARE = 0.05
 LEVEL_SIGMA_PIXELS = 4.0  # the levels are blurred at a size where their sigma is this
 
 
@@ -35,26 +37,29 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     same box of the direct texture, `mirror_trust` and `direct_trust` (H, W) float32 how
     far each is trusted per pixel (visibility times clean weight): each level is the
     weighted mean (the mirror's at MIRROR_SHADE_SIGMA by its trust, the direct texture's
-    at DIRECT_LEVEL_SIGMA by its trust squared), so hair and turned-away slivers in the
-    direct texture count little and the skin the source shows well nearby sets the
-    level (by the trust alone, the stretched curls at Kit's far silhouette, which pass
-    as clean, held it 10-15 grey levels lower).
-    The gain is one where either level is unknown, and at most MIRROR_MAX_GAIN."""
-    mirror_level = _weighted_level(mirrored, mirror_trust, max(1.0, size * MIRROR_SHADE_SIGMA))
-    direct_level = _weighted_level(direct, direct_trust**2, max(1.0, size * DIRECT_LEVEL_SIGMA))
-    known = (mirror_level > 0.0) & (direct_level > 0.0)
-    gain = np.ones(mirrored.shape[:2], dtype=np.float32)
-    gain[known] = np.clip(direct_level[known] / np.maximum(mirror_level[known], 1.0),
-                          1.0, MIRROR_MAX_GAIN)
+    at DIRECT_LEVEL_SIGMA by its trust squared, so that the skin the source shows well
+    sets it and hair or turned-away slivers that pass as clean count little). The gain is
+    at most MIRROR_MAX_GAIN, and fades to one where either level rests on little trust
+    against the box's best (`_weighted_level`): no step where the direct skin runs out,
+    whatever the source's blend weight."""
+    mirror_level, mirror_known = _weighted_level(mirrored, mirror_trust,
+                                                 max(1.0, size * MIRROR_SHADE_SIGMA))
+    direct_level, direct_known = _weighted_level(direct, direct_trust**2,
+                                                 max(1.0, size * DIRECT_LEVEL_SIGMA))
+    lift = np.clip(direct_level / np.maximum(mirror_level, 1.0), 1.0, MIRROR_MAX_GAIN) - 1.0
+    gain = 1.0 + lift * mirror_known * direct_known
     levelled: np.ndarray = np.minimum(mirrored * gain[..., None], 255.0).astype(np.float32)
     return levelled
 
 
-def _weighted_level(texture: np.ndarray, trust: np.ndarray, sigma: float) -> np.ndarray:
-    """(H, W) float32: the trust-weighted Gaussian mean of the texture's brightness (its
-    luma), 0 where the blurred trust is below MIN_TRUST. Blurred at a size where sigma is
-    LEVEL_SIGMA_PIXELS pixels: a level carries no detail (at full size the wide blur
-    took 13 ms, as did NumPy's mean over the channels, on the loaded machine)."""
+def _weighted_level(texture: np.ndarray, trust: np.ndarray,
+                    sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) float32 each: the trust-weighted Gaussian mean of the texture's brightness
+    (its luma), and how far it is known: the blurred trust against KNOWN_SHARE of its
+    largest value in the box, rising smoothly to 1 (scale-free: a source blended at a
+    tenth of the weight knows its level as far). Blurred at a size where sigma is
+    LEVEL_SIGMA_PIXELS pixels: a level carries no detail, and the wide blur at full size
+    cost more than the rest of the mirror fill (BENCHMARKS.md, fifteenth round)."""
     height, width = trust.shape
     shrink = max(1.0, sigma / LEVEL_SIGMA_PIXELS)
     small = (max(1, round(width / shrink)), max(1, round(height / shrink)))
@@ -65,5 +70,7 @@ def _weighted_level(texture: np.ndarray, trust: np.ndarray, sigma: float) -> np.
     total, mass = (cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
                    for plane in sums)
     level = np.zeros_like(total)
-    np.divide(total, mass, out=level, where=mass > MIN_TRUST)
-    return level
+    np.divide(total, mass, out=level, where=mass > 0.0)
+    floor = KNOWN_SHARE * max(float(mass.max()), 1e-12)
+    known = np.clip(mass / floor, 0.0, 1.0).astype(np.float32)
+    return level, known
