@@ -16,7 +16,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_objects import MOUTH_CORNERS, inside_loop, lit_skin
+from facedub.composite.occlusion_objects import (
+    MOUTH_CORNERS,
+    inside_loop,
+    lit_skin,
+    skin_reference,
+)
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 
@@ -39,16 +44,22 @@ def lit_hands(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.ndar
     reach = 2 * max(1, round(HAND_REACH * size)) + 1
     beyond = ((cv2.dilate(face.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0)
               & ~face & below & shown)
+    none = np.zeros((size, size), np.float32)
+    # Lit skin is at least as light as the cheeks' median (see `lit_skin`): where too
+    # little beyond the outline is that light (Katie Hill's every frame), the colour
+    # model need not be fitted.
+    lightness = lab[..., 0]
+    reference = lightness[skin_reference(points, size) & shown]
+    pixels = size * size
+    if len(reference) == 0 or (np.count_nonzero(lightness[beyond] >= np.median(reference))
+                               < LIT_BEYOND * pixels):
+        return none
     # The lips are not the chin: lit, they are no hand (and their own colour anyway).
     lips = inside_loop(points, mesh_regions().lips_outer, size)
     lit = lit_skin(lab, points, shown, (face | beyond) & below & ~lips)
-    none = np.zeros((size, size), np.float32)
-    if not (lit & beyond).any():
-        return none
     count, labels = cv2.connectedComponents(lit.astype(np.uint8), connectivity=4)
     out = np.bincount(labels[lit & beyond], minlength=count)
     inside = np.bincount(labels[lit & face], minlength=count)
-    pixels = size * size
     keep = (out >= LIT_BEYOND * pixels) & (inside >= LIT_INSIDE * pixels)
     keep[0] = False
     return (keep[labels] & face).astype(np.float32)
