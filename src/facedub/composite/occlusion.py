@@ -8,9 +8,10 @@ Two sources, both in the pixels of the target's aligned crop:
   result (64 px) warped back and eased over time per track, so a still occluder does not
   flicker while a moving one is followed at once. Colour completes what the net finds in
   part, and what moves unlike the face between frames (a hand sweeping over it, skin on
-  skin: facedub.composite.occlusion_motion) is added. Glasses lenses are not occluders: the
-  swapped eyes show through them, and `lens_highlights` puts the target's reflections back
-  on top.
+  skin: facedub.composite.occlusion_motion) is added, and so is lit skin that runs on
+  across the chin's outline (fingers held at the chin: facedub.composite.occlusion_hands).
+  Glasses lenses are not occluders: the swapped eyes show through them, and
+  `lens_highlights` puts the target's reflections back on top.
 - `edge_occluders`: hair, fringes and hats at the forehead and temples. The mask reaches
   above the landmark oval towards the hairline and out to the temples, but hair often
   falls there, on the target (pasting skin over a fringe is a giveaway) and on the source

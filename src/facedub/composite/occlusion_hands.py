@@ -28,7 +28,7 @@ from facedub.faces.regions import mesh_regions
 # Judged out to HAND_REACH of the crop beyond the face's outline (3 px of 64).
 HAND_REACH = 0.05
 # A region of lit skin counts with LIT_BEYOND of the crop beyond the outline and
-# LIT_INSIDE of it inside the face (each 4 px of 64): clip 11's fingers at the chin
+# LIT_INSIDE of it inside the face (5 px of 64 or more each): clip 11's fingers at the chin
 # reach 5-77 px beyond and 32-60 inside, its bare frames and the bare-chin clips none.
 LIT_BEYOND, LIT_INSIDE = 0.001, 0.001
 
