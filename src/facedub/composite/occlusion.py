@@ -8,10 +8,9 @@ Two sources, both in the pixels of the target's aligned crop:
   result (64 px) warped back and eased over time per track, so a still occluder does not
   flicker while a moving one is followed at once. Colour completes what the net finds in
   part, and what moves unlike the face between frames (a hand sweeping over it, skin on
-  skin: facedub.composite.occlusion_motion) is added, and so is lit skin that runs on
-  across the chin's outline (fingers held at the chin: facedub.composite.occlusion_hands).
-  Glasses lenses are not occluders: the swapped eyes show through them, and
-  `lens_highlights` puts the target's reflections back on top.
+  skin: facedub.composite.occlusion_motion) is added. Glasses lenses are not occluders: the
+  swapped eyes show through them, and `lens_highlights` puts the target's reflections back
+  on top.
 - `edge_occluders`: hair, fringes and hats at the forehead and temples. The mask reaches
   above the landmark oval towards the hairline and out to the temples, but hair often
   falls there, on the target (pasting skin over a fringe is a giveaway) and on the source
@@ -43,7 +42,6 @@ from facedub.composite.occlusion_cues import (
     net_glasses_evidence,
     net_glasses_share,
 )
-from facedub.composite.occlusion_hands import lit_hands
 from facedub.composite.occlusion_motion import moving_objects, still_regions
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
@@ -83,10 +81,6 @@ DARK_HOLD = 0.7
 # changed since, it has gone (held, a hand's mark kept the target's lip corner beside
 # the fingers that had moved on: clip 11's stage shot, frame 48).
 MOTION_HOLD = 0.5
-# Lit skin across the chin's outline (a hand held there) fades by this share a frame once
-# no longer found, where its pixels did not change since: the fingers' lit edge comes and
-# goes with the pixels at the light's threshold while the hand stays.
-HANDS_HOLD = 0.7
 BEYOND = 1e-3  # a canonical pixel with more of its area beyond the frame's edge is not shown
 
 
@@ -159,7 +153,6 @@ class _Eased:
     objects: np.ndarray  # (64, 64) net and colour
     dark: np.ndarray  # (64, 64) dark objects at the chin, held (DARK_HOLD)
     moving: np.ndarray  # (64, 64) what moved unlike the face, held (MOTION_HOLD)
-    hands: np.ndarray  # (64, 64) lit skin across the chin's outline, held (HANDS_HOLD)
     lab: np.ndarray  # (64, 64, 3) the last canonical crop in CIELAB, for the motion cue
     points: np.ndarray  # (N, 2) its landmarks
     frames: np.ndarray  # (256, 256) glasses frames
@@ -222,20 +215,17 @@ class OcclusionMasks:
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
         moving, residual = self._moving(track, time, half, half_landmarks, shown)
-        hands = lit_hands(half, half_landmarks, shown)
         net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
         # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
         # marks the dark eye sockets of a bare face under a passing light as lenses (clip
         # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out.
         evidence = max(net, bridge) if worn is None else worn
-        fresh = _Eased(objects, dark, moving, hands, half, half_landmarks, frames, rings,
-                       evidence, time)
-        state = self._ease(track, time, fresh, residual)
+        state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
+                                               frames, rings, evidence, time), residual)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
-        found = np.maximum(np.maximum(state.objects, state.dark),
-                           np.maximum(state.moving, state.hands))
+        found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
         back = _warp_up(found, half_from_crop, size)
         # In place: at 512 px every full-size temporary costs a tenth of a millisecond.
         mask = back - RAMP_LOW
@@ -283,7 +273,6 @@ class OcclusionMasks:
         state.dark = np.maximum(fresh.dark, DARK_HOLD * state.dark)
         state.moving = np.maximum(fresh.moving,
                                   MOTION_HOLD * still_regions(state.moving, residual))
-        state.hands = np.maximum(fresh.hands, HANDS_HOLD * still_regions(state.hands, residual))
         state.lab, state.points = fresh.lab, fresh.points
         state.frames = _eased(state.frames, fresh.frames)
         state.rings = state.rings + RING_EASING * (fresh.rings - state.rings)
