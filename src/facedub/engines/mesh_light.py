@@ -93,6 +93,7 @@ OUTLINE_MARGIN = 1 / 24  # the lift fades out over this share of the crop to the
 LINEAR_STEPS = 8192  # levels of the table back from linear light to sRGB
 VISIBLE = 0.5  # mirror triangles shown less than this (turned away) are not compared
 FEATURE_GROW = 1 / 96  # eyes, brows, lips, nostrils: grown by this share of the crop
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose tip
 
 _LUMINANCE = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # linear RGB -> Y
 _CODES = np.arange(256, dtype=np.float64) / 255.0
@@ -127,7 +128,9 @@ def without_light(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarra
     # narrows a thin dark line there (the shouting photo's nose shadow by her inner eye).
     sharp = cv2.remap(unfiltered, *maps, cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE) - unfiltered
-    lift, shadowed = _lift(mirrored - luminance, luminance, weight, right, sharp, unfiltered)
+    mouth = _mouth(landmarks, small)  # teeth and tongue are not light
+    lift, shadowed = _lift(mirrored - luminance, luminance, weight, right, sharp, unfiltered,
+                           1.0 - mouth, (1.0 - mouth) * (1.0 - _nostrils(landmarks, small)))
     # At full size, the lift's edge snapped to the shadow's once more (the working-size
     # luminance and warp are a pixel or two softer than a hard shadow's edge).
     linear_full = _linear(crop)
@@ -180,17 +183,19 @@ def _compared(raster: TargetRaster, vertices: np.ndarray, topology: MeshTopology
 
 
 def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
-          right: np.ndarray, sharp: np.ndarray, unfiltered: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
+          right: np.ndarray, sharp: np.ndarray, unfiltered: np.ndarray,
+          own: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(s, s) float32 each: the change of log luminance (half way to the mirror point's
     light in linear light, by the smoothed difference beyond a knee, where it is shared by
-    the skin around; at a shadow's edge on its shadowed side, all the way by the `sharp`
-    difference's finer structure, that of the `unfiltered` log luminance) and where a
-    shadow (or its lit mirror) was found, in [0, 1]. The lit side loses at most half its
-    light (log 0.5); the shadowed side gains up to MAX_LIFT."""
+    the skin around; at a shadow's edge on its shadowed side, all the way by the finer
+    structure of the `sharp` difference, that of the `unfiltered` log luminance, where
+    `edges` allows) and where a shadow (or its lit mirror) was found, in [0, 1]. The lit
+    side loses at most half its light (log 0.5); the shadowed side gains up to MAX_LIFT.
+    `own`: where a pixel left out of the comparison may keep its own difference
+    (`_filled`). All (s, s) float32, the weights in [0, 1]."""
     small = darker.shape[0]
     # Over the features and the skin not compared: the difference of the skin around them.
-    darker = _filled(darker, weight, right, small)
+    darker = _filled(darker, weight, right, small, own)
     # Smoothed along the source's own edges: a hard shadow's edge stays as sharp as it is,
     # the skin's texture inside it is averaged away (eps is above its variance).
     radius = max(1, round(small * EDGE_RADIUS))
@@ -209,8 +214,9 @@ def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
     meet = np.log1p(SHARE_MOVED * np.expm1(np.minimum(knee, 4.0)))  # 4: past MAX_LIFT
     # At a shadow's edge its finer structure (what the smoothing misses) is taken off the
     # shadowed side all the way: it is the shadow's, not the lit side's light.
-    sharp = _filled(sharp, weight, right, small).astype(np.float32)
-    meet += (smooth > 0) * shadowed * _edge_structure(smooth, sharp, unfiltered, radius)
+    sharp = _filled(sharp, weight, right, small, own).astype(np.float32)
+    meet += (smooth > 0) * shadowed * edges * _edge_structure(smooth, sharp, unfiltered,
+                                                               radius)
     lift = np.clip(meet, -MAX_LIFT, MAX_LIFT) * np.clip(
         (share - SHARE_FROM) / SHARE_FROM, 0.0, 1.0)
     return lift, shadowed
@@ -252,12 +258,13 @@ def _shadow_tint(linear: np.ndarray, maps: tuple[np.ndarray, np.ndarray],
                       size * TINT_SCALE) for k in range(3)]
 
 
-def _filled(image: np.ndarray, weight: np.ndarray, right: np.ndarray, size: int
-            ) -> np.ndarray:
-    """`image` where `weight` trusts it; elsewhere its own value held within the range of
-    the trusted values near it (within RANGE_SCALE of the crop), or where none is that
-    near, the trusted values' mean near it (within NEAR_SCALE of the crop where there are
-    enough of them, else within FILL_SCALE); each half of the face on its own."""
+def _filled(image: np.ndarray, weight: np.ndarray, right: np.ndarray, size: int,
+            own: np.ndarray) -> np.ndarray:
+    """`image` where `weight` trusts it; elsewhere, as far as `own` (s, s) in [0, 1]
+    allows, its own value held within the range of the trusted values near it (within
+    RANGE_SCALE of the crop), else (and where none is that near) the trusted values' mean
+    near it (within NEAR_SCALE of the crop where there are enough of them, else within
+    FILL_SCALE); each half of the face on its own."""
     near = _per_half(image, weight, right, size * NEAR_SCALE)
     enough = np.clip(_per_half(weight, np.ones_like(weight), right, size * NEAR_SCALE)
                      / 0.2, 0.0, 1.0)
@@ -271,7 +278,9 @@ def _filled(image: np.ndarray, weight: np.ndarray, right: np.ndarray, size: int
     # 1.0 as if in the nose's shadow (a glowing lid). Their own difference, held within
     # the range of the skin's around, lets no misregistered edge's spike through.
     low, high = _near_range(image, weight, right, max(1, round(size * RANGE_SCALE)))
-    ranged = np.where(low <= high, np.clip(image, low, high), fill)
+    # Not in the mouth: an open mouth's teeth and tongue are not light (a grimace's
+    # teeth came out lighter on one side).
+    ranged = fill + own * (np.where(low <= high, np.clip(image, low, high), fill) - fill)
     filled: np.ndarray = ranged + weight * (image - ranged)
     return filled
 
@@ -320,18 +329,36 @@ def _right_half(raster: TargetRaster, topology: MeshTopology, size: int) -> np.n
     return upsample(side[raster.triangle], raster, size)
 
 
+def _nostrils(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the nostrils and the nose tip, grown. Their dark openings are
+    shape, and their mirror is a pixel or two off: the shadow edges' structure at full
+    strength lightened Dylan's and Jolie's nearer nostril by up to 70 levels."""
+    return _grown_hulls(points, size, [np.array(NOSTRILS)])
+
+
+def _mouth(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the lips and the mouth between them, grown."""
+    return _grown_hulls(points, size, [mesh_regions().lips_outer])
+
+
 def _features(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: eyes, brows, lips and nostrils, grown: not compared with the
-    mirror (gaze, misregistered edges, an open mouth's inside are not light)."""
+    """(s, s) float32: eyes, brows and lips, grown: not compared with the mirror (gaze,
+    misregistered edges, an open mouth's inside are not light)."""
     regions = mesh_regions()
-    features = np.zeros((size, size), dtype=np.float32)
-    for group in (regions.left_eye, regions.right_eye, regions.left_eyebrow,
-                  regions.right_eyebrow, regions.lips_outer):
+    return _grown_hulls(points, size, [regions.left_eye, regions.right_eye,
+                                       regions.left_eyebrow, regions.right_eyebrow,
+                                       regions.lips_outer])
+
+
+def _grown_hulls(points: np.ndarray, size: int, groups: Sequence[np.ndarray]) -> np.ndarray:
+    """(s, s) float32: the convex hull of each group of `points`, grown by FEATURE_GROW."""
+    hulls = np.zeros((size, size), dtype=np.float32)
+    for group in groups:
         hull = cv2.convexHull(np.round(points[group, :2]).astype(np.int32))
-        features = np.maximum(features, polygon_mask(hull[:, 0, :], size))
+        hulls = np.maximum(hulls, polygon_mask(hull[:, 0, :], size))
     grow = max(1, round(size * FEATURE_GROW))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
-    grown: np.ndarray = cv2.dilate(features, kernel)
+    grown: np.ndarray = cv2.dilate(hulls, kernel)
     return grown
 
 
