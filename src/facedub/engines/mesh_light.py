@@ -77,8 +77,8 @@ SHARE_FROM = 0.25
 EDGE_RADIUS = 1 / 64  # the guided filter's window, a share of the crop
 EDGE_EPS = 0.01  # its regularisation (log luminance squared): pores stay out of the lift
 FINE_RADIUS = 1 / 256  # at a shadow's edge, the window of a finer one, where the smooth
-EDGE_FROM = 0.3  # difference changes by this much within the coarse window (log
-EDGE_FULL = 0.6  # luminance), and fully from this much
+EDGE_FROM = 0.6  # difference changes by this much within the coarse window (log
+EDGE_FULL = 1.0  # luminance), and fully from this much
 SNAP_RADIUS = 1 / 128  # at full size, the window that snaps the lift's edge ...
 SNAP_EPS = 0.003  # ... and its regularisation (the lift there is smooth: no texture)
 NEAR_SCALE = 1 / 64  # features take the difference of the skin this far around them ...
@@ -128,9 +128,9 @@ def without_light(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarra
     # narrows a thin dark line there (the shouting photo's nose shadow by her inner eye).
     sharp = cv2.remap(unfiltered, *maps, cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE) - unfiltered
-    mouth = _mouth(landmarks, small)  # teeth and tongue are not light
     lift, shadowed = _lift(mirrored - luminance, luminance, weight, right, sharp, unfiltered,
-                           1.0 - mouth, (1.0 - mouth) * (1.0 - _nostrils(landmarks, small)))
+                           _sockets(landmarks, small),
+                           (1.0 - _mouth(landmarks, small)) * (1.0 - _nostrils(landmarks, small)))
     # At full size, the lift's edge snapped to the shadow's once more (the working-size
     # luminance and warp are a pixel or two softer than a hard shadow's edge).
     linear_full = _linear(crop)
@@ -278,8 +278,9 @@ def _filled(image: np.ndarray, weight: np.ndarray, right: np.ndarray, size: int,
     # 1.0 as if in the nose's shadow (a glowing lid). Their own difference, held within
     # the range of the skin's around, lets no misregistered edge's spike through.
     low, high = _near_range(image, weight, right, max(1, round(size * RANGE_SCALE)))
-    # Not in the mouth: an open mouth's teeth and tongue are not light (a grimace's
-    # teeth came out lighter on one side).
+    # Only there: an open mouth's teeth and tongue are not light (a grimace's teeth came
+    # out lighter on one side), nor a beard's patches, left out as unclean (Kit
+    # Harington's moustache and chin moved, and his smile read differently).
     ranged = fill + own * (np.where(low <= high, np.clip(image, low, high), fill) - fill)
     filled: np.ndarray = ranged + weight * (image - ranged)
     return filled
@@ -339,6 +340,14 @@ def _nostrils(points: np.ndarray, size: int) -> np.ndarray:
 def _mouth(points: np.ndarray, size: int) -> np.ndarray:
     """(s, s) float32: the lips and the mouth between them, grown."""
     return _grown_hulls(points, size, [mesh_regions().lips_outer])
+
+
+def _sockets(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the eyes and brows, grown, and the sockets between them."""
+    regions = mesh_regions()
+    sides = [np.concatenate([eye, brow]) for eye, brow in (
+        (regions.left_eye, regions.left_eyebrow), (regions.right_eye, regions.right_eyebrow))]
+    return _grown_hulls(points, size, sides)
 
 
 def _features(points: np.ndarray, size: int) -> np.ndarray:
