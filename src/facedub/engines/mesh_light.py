@@ -34,7 +34,8 @@ what it was. What is compared and moved:
 - smoothed along the source's own edges by a guided filter, at the working size and once
   more at full size, so a hard shadow's edge leaves neither a dark nor a pale line; at
   a shadow's edge, its structure finer than that (a cast shadow's thin dark rim) is
-  taken off the shadowed side all the way (`_edge_structure`).
+  taken off the shadowed side all the way (`_edge_structure`), not near the eyes,
+  mouth and nostrils (a lid's crease, a nostril's opening are shape: `_edge_allowed`).
 Lifting the darker side all the way to the lit side's light instead (as "shadows only
 darken" suggests) removed a cast shadow off the midline more cleanly, but a nose lit from
 one side came out with a flat bright or dark stripe beside its ridge (the mirror is a
@@ -93,6 +94,7 @@ OUTLINE_MARGIN = 1 / 24  # the lift fades out over this share of the crop to the
 LINEAR_STEPS = 8192  # levels of the table back from linear light to sRGB
 VISIBLE = 0.5  # mirror triangles shown less than this (turned away) are not compared
 FEATURE_GROW = 1 / 96  # eyes, brows, lips, nostrils: grown by this share of the crop
+EDGE_KEEP_OFF = 1 / 32  # eyes and mouth: no edge structure this near them (a share)
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose tip
 
 _LUMINANCE = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # linear RGB -> Y
@@ -128,9 +130,9 @@ def without_light(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarra
     # narrows a thin dark line there (the shouting photo's nose shadow by her inner eye).
     sharp = cv2.remap(unfiltered, *maps, cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE) - unfiltered
-    lift, shadowed = _lift(mirrored - luminance, luminance, weight, right, sharp, unfiltered,
-                           _sockets(landmarks, small),
-                           (1.0 - _mouth(landmarks, small)) * (1.0 - _nostrils(landmarks, small)))
+    lift, shadowed = _lift(mirrored - luminance, luminance, weight, right, sharp=sharp,
+                           unfiltered=unfiltered, own=_sockets(landmarks, small),
+                           edges=_edge_allowed(landmarks, small))
     # At full size, the lift's edge snapped to the shadow's once more (the working-size
     # luminance and warp are a pixel or two softer than a hard shadow's edge).
     linear_full = _linear(crop)
@@ -183,7 +185,7 @@ def _compared(raster: TargetRaster, vertices: np.ndarray, topology: MeshTopology
 
 
 def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
-          right: np.ndarray, sharp: np.ndarray, unfiltered: np.ndarray,
+          right: np.ndarray, *, sharp: np.ndarray, unfiltered: np.ndarray,
           own: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(s, s) float32 each: the change of log luminance (half way to the mirror point's
     light in linear light, by the smoothed difference beyond a knee, where it is shared by
@@ -330,16 +332,26 @@ def _right_half(raster: TargetRaster, topology: MeshTopology, size: int) -> np.n
     return upsample(side[raster.triangle], raster, size)
 
 
+def _edge_allowed(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32 in [0, 1]: where a shadow's edge may lose its finer structure
+    (`_edge_structure`): not on the nostrils, nor (grown by EDGE_KEEP_OFF) the eyes and
+    mouth. Their dark lines are shape, not a cast shadow's rim: the eye's lash line and
+    lid crease, the fold beside the mouth's corner. Lifted all the way on the shouting
+    photo's shadowed side they came out up to 21 L lighter (an orange-red line along her
+    left upper lid crease on the swapped face, a grey cast on the lid)."""
+    regions = mesh_regions()
+    eyes = _grown_hulls(points, size, [regions.left_eye, regions.right_eye],
+                        (FEATURE_GROW, EDGE_KEEP_OFF))
+    mouth = _grown_hulls(points, size, [regions.lips_outer], (EDGE_KEEP_OFF, EDGE_KEEP_OFF))
+    allowed: np.ndarray = (1.0 - eyes) * (1.0 - mouth) * (1.0 - _nostrils(points, size))
+    return allowed
+
+
 def _nostrils(points: np.ndarray, size: int) -> np.ndarray:
     """(s, s) float32: the nostrils and the nose tip, grown. Their dark openings are
     shape, and their mirror is a pixel or two off: the shadow edges' structure at full
     strength lightened Dylan's and Jolie's nearer nostril by up to 70 levels."""
     return _grown_hulls(points, size, [np.array(NOSTRILS)])
-
-
-def _mouth(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: the lips and the mouth between them, grown."""
-    return _grown_hulls(points, size, [mesh_regions().lips_outer])
 
 
 def _sockets(points: np.ndarray, size: int) -> np.ndarray:
@@ -359,14 +371,16 @@ def _features(points: np.ndarray, size: int) -> np.ndarray:
                                        regions.lips_outer])
 
 
-def _grown_hulls(points: np.ndarray, size: int, groups: Sequence[np.ndarray]) -> np.ndarray:
-    """(s, s) float32: the convex hull of each group of `points`, grown by FEATURE_GROW."""
+def _grown_hulls(points: np.ndarray, size: int, groups: Sequence[np.ndarray],
+                 share: tuple[float, float] = (FEATURE_GROW, FEATURE_GROW)) -> np.ndarray:
+    """(s, s) float32: the convex hull of each group of `points`, grown by `share` of
+    the crop (across, up and down)."""
     hulls = np.zeros((size, size), dtype=np.float32)
     for group in groups:
         hull = cv2.convexHull(np.round(points[group, :2]).astype(np.int32))
         hulls = np.maximum(hulls, polygon_mask(hull[:, 0, :], size))
-    grow = max(1, round(size * FEATURE_GROW))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    across, down = (max(1, round(size * grow)) for grow in share)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * across + 1, 2 * down + 1))
     grown: np.ndarray = cv2.dilate(hulls, kernel)
     return grown
 
