@@ -50,9 +50,10 @@ def test_a_pouting_photos_mouth_reads_with_the_targets_corners(
         extracted: Callable[..., Faceset]) -> None:
     """Dylan's photo onto the webcam's first frame, the same frame rendered as a track of
     two readings: the last frame, read by the landmarker as the eval reads it, has its
-    corners within 0.013 eye distances of the height above the lips' centre the landmarker
-    reads on the target itself (0.007 under it); drawn as the target's (no reading of the
-    mouth) they read 0.026 under it, and the smile 0.04 against the target's 0.41."""
+    corners within 0.018 eye distances of the height above the lips' centre the landmarker
+    reads on the target itself (0.0135 under it, the smile 0.23 against the target's 0.41);
+    drawn as the target's (no reading of the mouth) they read 0.026 under it, the smile
+    0.04."""
     target = first_target_face(WEBCAM, SIZE)
     engine = MeshEngine(extracted(DYLAN, max_frames=1, crop_size=SIZE), MeshEngineConfig())
     for _ in range(2 * READ_EVERY):
@@ -63,7 +64,7 @@ def test_a_pouting_photos_mouth_reads_with_the_targets_corners(
         read = analyser.analyse(shown)[0].landmarks
         own = analyser.analyse(target.image)[0].landmarks
     gap = _corners_above_centre(read) - _corners_above_centre(own)
-    assert abs(gap) < 0.013
+    assert abs(gap) < 0.018
 
 
 def _misdrawn(landmarks: np.ndarray, centre_up: float, narrower: float) -> np.ndarray:
@@ -93,11 +94,13 @@ def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits(
     reads = MouthReads()
     assert reads.wanted(0) == MouthMove()  # nothing read yet
     reads._reads[0] = deque([(0.02, 1.03), (0.03, 1.04), (0.5, 2.0)])
-    assert reads.wanted(0) == MouthMove(pytest.approx(0.03), pytest.approx(1.04))
+    # The median, less the noise (0.005 eye distances, 1% of the width).
+    assert reads.wanted(0) == MouthMove(pytest.approx(0.025), pytest.approx(1.04 / 1.01, abs=1e-4))
     reads._reads[0] = deque([(0.5, 2.0)])
     assert reads.wanted(0) == MouthMove(LIFT_LIMIT, 1.05)
     reads._reads[0] = deque([(-0.5, 0.5)])
-    assert reads.wanted(0) == MouthMove(-LIFT_LIMIT, 0.95)  # a smiling texture: lowered
+    # A smiling texture: its corners lowered; a mouth read wider is not narrowed.
+    assert reads.wanted(0) == MouthMove(-LIFT_LIMIT, 1.0)
     reads._reads[0] = deque([(0.8 * LIFT_NOISE, 1.008)])
     assert reads.wanted(0) == MouthMove()  # the landmarker's noise, left alone
     reads.forget(0)
@@ -107,9 +110,10 @@ def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits(
 def test_the_correction_is_eased_in() -> None:
     """A reading's correction comes in over frames, as the eye reading's does."""
     reads = MouthReads()
-    reads._reads[0] = deque([(0.02, 1.04)])
+    reads._reads[0] = deque([(0.025, 1.04)])
+    wanted = reads.wanted(0)
     applied = [reads.applied(0) for _ in range(12)]
-    assert applied[0].lift == pytest.approx(EASE_PER_FRAME * 0.02)
-    assert applied[0].widen == pytest.approx(1 + EASE_PER_FRAME * 0.04)
-    assert all(a.lift < b.lift < 0.02 for a, b in itertools.pairwise(applied))
-    assert applied[-1].lift == pytest.approx(0.02, abs=0.001)
+    assert applied[0].lift == pytest.approx(EASE_PER_FRAME * wanted.lift)
+    assert applied[0].widen == pytest.approx(1 + EASE_PER_FRAME * (wanted.widen - 1))
+    assert all(a.lift < b.lift < wanted.lift for a, b in itertools.pairwise(applied))
+    assert applied[-1].lift == pytest.approx(wanted.lift, abs=0.001)
