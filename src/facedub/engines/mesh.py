@@ -329,7 +329,12 @@ class MeshEngine:
         if self.config.read_eyes and self._eye_reads.due(target.track):
             read = self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
                                                              kept_image), target.face_landmarks)
-            if read is not None:
+            # A photo's mouth only: a video source's texture changes every frame, so one
+            # reading's misplacement need not hold for the next (expr-video-smiling lost
+            # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
+            # The read inner-lip points may be the target's kept opening on a talking
+            # frame: the correction is the median of several readings.
+            if read is not None and len(self._records) == 1:
                 self._mouth_reads.add(target.track, landmarks, read)
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facedub.engines.mesh_mouth import MOUTH_CORNERS
 from facedub.faces.regions import mesh_regions
 
 READINGS = 5  # the median of the last this many readings of a track is its correction
@@ -41,7 +42,6 @@ LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
 # agreed on 37.5% of 40 frames against main's 57.5% (65% widened only).
 WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
 EASE_PER_FRAME = 0.25  # share of the way to a new correction made a frame: no step
-MOUTH_CORNERS = (61, 291)
 LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 
 

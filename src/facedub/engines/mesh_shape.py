@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facedub.engines.mesh_mouth import MOUTH_CORNERS
 from facedub.faces.geometry import umeyama
 from facedub.faces.masks import upper_oval_mask
 from facedub.faces.regions import mesh_regions
@@ -333,7 +334,6 @@ def _mouth_weights() -> np.ndarray:
 # line bends up toward each corner as in a smile, the lips' centre (about 0.45 from a
 # corner) stays (weight e^-7).
 CORNER_SIGMA = 0.12
-MOUTH_CORNERS = (61, 291)  # MediaPipe's
 
 
 def lifted_corners(landmarks: np.ndarray, lift: float) -> np.ndarray:
