@@ -13,8 +13,10 @@ from facedub.engines.mesh_shape import (
     OTHER_PERSON,
     PHOTO_FACES,
     FaceShape,
+    lifted_corners,
     narrowed_mouth,
     other_person,
+    resized_mouth,
 )
 from facedub.faces.align import landmarks_in_crop, template_in_crop
 from facedub.faces.regions import mesh_regions
@@ -186,6 +188,32 @@ def test_a_narrowed_mouth_keeps_the_eyes_and_the_oval(degrees: float) -> None:
                  regions.left_eyebrow):
         assert np.abs(narrowed[part] - target[part]).max() < 0.5
     assert narrowed_mouth(target, 1.0) is target
+
+
+@pytest.mark.parametrize("degrees", [0.0, 25.0])
+def test_lifted_corners_raise_the_corners_not_the_lips_centre(degrees: float) -> None:
+    """Raised by 0.02 eye distances (`mesh_mouth_read`), in the turned face's own frame: the
+    corners rise by that much, the lips' middle, the eyes, brows, nose and oval stay; a
+    negative lift lowers them; 0 leaves the face as it is. A mouth widened by 1.04
+    (`resized_mouth`) is 1.04 as wide."""
+    target = _rotated(template_in_crop(SIZE, "whole"), degrees)
+    regions = mesh_regions()
+    before = _rotated(target, -degrees)
+    eyes = float(before[regions.left_eye, 0].mean() - before[regions.right_eye, 0].mean())
+    for lift in (0.02, -0.02):
+        lifted = lifted_corners(target, lift)
+        frontal = _rotated(lifted, -degrees)
+        for corner in (61, 291):
+            assert (before[corner, 1] - frontal[corner, 1]) / eyes == pytest.approx(lift,
+                                                                                 abs=0.002)
+        assert np.abs(frontal[[0, 13, 14, 17], :2] - before[[0, 13, 14, 17], :2]).max() < 0.1
+        for part in (regions.face_oval, regions.left_eye, regions.right_eye, regions.nose,
+                     regions.left_eyebrow):
+            assert np.abs(lifted[part] - target[part]).max() < 0.5
+    assert lifted_corners(target, 0.0) is target
+    wider = _rotated(resized_mouth(target, 1.04), -degrees)
+    width = float(wider[291, 0] - wider[61, 0]) / float(before[291, 0] - before[61, 0])
+    assert width == pytest.approx(1.04, abs=0.003)
 
 
 def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:

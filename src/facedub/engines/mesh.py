@@ -41,7 +41,14 @@ from facedub.engines.mesh_mouth import (
     target_corners_share,
     target_lips_share,
 )
-from facedub.engines.mesh_shape import FaceShape, narrowed_mouth, other_person
+from facedub.engines.mesh_mouth_read import MouthReads
+from facedub.engines.mesh_shape import (
+    FaceShape,
+    lifted_corners,
+    narrowed_mouth,
+    other_person,
+    resized_mouth,
+)
 from facedub.engines.mesh_source_mouth import SourceMouths, warped_mouths
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
@@ -183,6 +190,7 @@ class MeshEngine:
         self._stubbled: bool | None = None  # whether the source is, judged at the first face
         self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
         self._eye_reads = EyeReads()  # per track: the engine's eyes as the landmarker reads them
+        self._mouth_reads = MouthReads()  # per track: its mouth, from the same readings
 
     @property
     def facts(self) -> EngineFacts:
@@ -204,6 +212,10 @@ class MeshEngine:
         # engine's eyes nearer together than the target's (mesh_eye_read): else it reads a
         # smile the target does not show.
         landmarks = narrowed_mouth(landmarks, self._eye_reads.applied(target.track))
+        # Its corners and width drawn so that the landmarker reads them where the target's
+        # are (mesh_mouth_read): a photo's lips read higher or narrower than they are drawn.
+        mouth_move = self._mouth_reads.applied(target.track)
+        landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen), mouth_move.lift)
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
@@ -316,8 +328,15 @@ class MeshEngine:
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
         if self.config.read_eyes and self._eye_reads.due(target.track):
-            self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
-                                                      kept_image), target.face_landmarks)
+            read = self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
+                                                             kept_image), target.face_landmarks)
+            # A photo's mouth only: a video source's texture changes every frame, so one
+            # reading's misplacement need not hold for the next (expr-video-smiling lost
+            # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
+            # The read inner-lip points may be the target's kept opening on a talking
+            # frame: the correction is the median of several readings.
+            if read is not None and len(self._records) == 1:
+                self._mouth_reads.add(target.track, landmarks, read)
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair)
@@ -511,7 +530,7 @@ class MeshEngine:
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._corner_shares,
-                      self._eye_toner, self._target_beards, self._eye_reads):
+                      self._eye_toner, self._target_beards, self._eye_reads, self._mouth_reads):
             state.forget(track)
 
     def close(self) -> None:

@@ -79,10 +79,12 @@ class EyeReads:
         self._frames[track] = count + 1
         return count % READ_EVERY == 0
 
-    def read(self, track: int, shown: np.ndarray, target_landmarks: np.ndarray) -> None:
+    def read(self, track: int, shown: np.ndarray, target_landmarks: np.ndarray
+             ) -> np.ndarray | None:
         """Read `shown`, the engine's face over the target crop ((S, S, 3) uint8 RGB), whose
         target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
-        where the landmarker finds no face."""
+        where the landmarker finds no face. Returns the landmarks read (478, 3), None where
+        nothing was kept (`mesh_mouth_read` reads the mouth from them)."""
         if self._analyser is None:
             self._analyser = FaceAnalyser(
                 max_faces=1, video=False,
@@ -91,12 +93,13 @@ class EyeReads:
         # each reading is what a freshly opened landmarker reads.
         found = self._analyser.analyse(shown, new_shot=True)
         if not found:
-            return
+            return None
         own = eye_distance(np.asarray(target_landmarks))
         read = np.asarray(found[0].landmarks)
         if own <= 1e-6 or not _same_face(read, np.asarray(target_landmarks), own):
-            return
+            return None
         self._reads.setdefault(track, deque(maxlen=READINGS)).append(eye_distance(read) / own)
+        return read
 
     def forget(self, track: int) -> None:
         """Drop the track's readings; the landmarker is closed with the last track."""

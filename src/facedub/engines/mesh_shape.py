@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facedub.engines.mesh_mouth import MOUTH_CORNERS
 from facedub.faces.geometry import umeyama
 from facedub.faces.masks import upper_oval_mask
 from facedub.faces.regions import mesh_regions
@@ -283,12 +284,18 @@ MOUTH_HEIGHT_SHARE = 0.5
 
 def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth narrowed to `ratio` (< 1) of its
-    width about the lips' centre (and its height by MOUTH_HEIGHT_SHARE of that), in the
-    face's pose-free frame; the points around follow by their distance to the lips, the
-    other features and the oval stay. `ratio` 1 or more: the landmarks as they are (see
+    width (`resized_mouth`). `ratio` 1 or more: the landmarks as they are (see
     `mesh_eye_read`: the mouth keeps its width against the eyes as the landmarker reads
-    them)."""
-    if ratio >= 1.0:
+    them, never widened)."""
+    return landmarks if ratio >= 1.0 else resized_mouth(landmarks, ratio)
+
+
+def resized_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
+    """The landmarks (478, 3), crop pixels, with the mouth's width scaled by `ratio` about
+    the lips' centre (and its height by MOUTH_HEIGHT_SHARE of that), in the face's
+    pose-free frame; the points around follow by their distance to the lips, the other
+    features and the oval stay. `ratio` 1: the landmarks as they are."""
+    if ratio == 1.0:
         return landmarks
     free, transform = pose_free(landmarks)
     centre = free[_lips(), :2].mean(axis=0)
@@ -318,6 +325,41 @@ def _mouth_weights() -> np.ndarray:
     for feature in _features():
         weights[feature.points] = 0.0
     weights[lips] = 1.0
+    weights *= _oval_fade(template)
+    weights.flags.writeable = False
+    return weights
+
+
+# The corners' reach (template units, eye centres 1 apart) in `lifted_corners`: the lip
+# line bends up toward each corner as in a smile, the lips' centre (about 0.45 from a
+# corner) stays (weight e^-7).
+CORNER_SIGMA = 0.12
+
+
+def lifted_corners(landmarks: np.ndarray, lift: float) -> np.ndarray:
+    """The landmarks (478, 3), crop pixels, with the mouth's corners raised by `lift` eye
+    distances (negative: lowered) in the face's pose-free frame; the points near either
+    corner follow by a Gaussian of CORNER_SIGMA, the other features' points and the oval
+    stay. `lift` 0: the landmarks as they are (see `mesh_mouth_read`)."""
+    if lift == 0.0:
+        return landmarks
+    free, transform = pose_free(landmarks)
+    move = np.zeros_like(free)
+    move[:, 1] = -lift * _corner_weights()  # image y grows down
+    offset = move @ transform[:3, :3].T
+    return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
+
+
+@functools.cache
+def _corner_weights() -> np.ndarray:
+    """(478,): how much each point follows the mouth's corners (1 at a corner)."""
+    template = face_template()
+    points = template[:, :2]
+    distance = np.min([np.linalg.norm(points - points[corner], axis=1)
+                       for corner in MOUTH_CORNERS], axis=0)
+    weights: np.ndarray = np.exp(-0.5 * (distance / CORNER_SIGMA) ** 2)
+    for feature in _features():
+        weights[feature.points] = 0.0
     weights *= _oval_fade(template)
     weights.flags.writeable = False
     return weights

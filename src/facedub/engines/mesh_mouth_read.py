@@ -1,0 +1,126 @@
+"""Where the landmarker reads the mesh engine's mouth, against where the engine put it
+(issue 17: the target's smile, as the landmarker reads it).
+
+MediaPipe's blendshape model reads a smile from the landmarks alone, above all from how
+high the mouth's corners sit against the lips' centre. The engine draws the source's lips
+with the target's corners, but a photo's texture need not lie where the photo's own
+landmarks say: on Bob Dylan's pouting photo (old-photo) the landmarker reads the engine's
+lips' centre 0.014-0.025 eye distances higher and the corners 0.01-0.03 further in than
+drawn, so corners drawn 0.028 above the centre read 0.003 above it, and the target's
+resting smile (mouthSmile 0.33) read 0.10 (BENCHMARKS.md, Expression, fifteenth round).
+So with each eye reading (`mesh_eye_read`, every READ_EVERY frames) the engine also reads
+how much lower its corners sit against the lips' centre, and how much narrower the mouth
+is, than it drew them; the next frames are drawn with the corners raised and the mouth
+widened by as much (the corners lowered where the source's texture reads higher),
+so that what is read is the target's mouth (never narrowed: below). Measured against
+the drawing, not against the target: a reading says how far the source's texture shifts
+what is drawn, whatever correction the drawing already carries, so the correction is that
+shift (not a sum of readings that could run away).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from facedub.engines.mesh_mouth import MOUTH_CORNERS
+from facedub.faces.regions import mesh_regions
+
+READINGS = 5  # the median of the last this many readings of a track is its correction
+# Misreadings this small are the landmarker's noise (the webcam's own crop read against its
+# own landmarks: 0.004 eye distances in the corners' height); only what lies beyond is
+# corrected, continuously (no step at the edge). Corrected whole beyond it (as the eye
+# reading is), old-photo's output read more smile than the target on its resting frames
+# and agreed on 55% of 40 frames, against 82.5% so (BENCHMARKS.md, fifteenth round).
+LIFT_NOISE = 0.005
+WIDTH_NOISE = 0.01
+LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
+# A mouth read wider than drawn is left as wide: narrowed so (the streamer under Kit
+# Harington's photo, read 2% wider), the target's resting smile read less, and hair-forehead
+# agreed on 37.5% of 40 frames against main's 57.5% (65% widened only).
+WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
+EASE_PER_FRAME = 0.25  # share of the way to a new correction made a frame: no step
+LIPS_CENTRE = (13, 14)  # the inner lips' middle points
+
+
+@dataclass(frozen=True)
+class MouthMove:
+    """How the next frame's mouth is drawn: its corners raised by `lift` eye distances
+    against the lips' centre (negative: lowered), its width scaled by `widen`."""
+
+    lift: float = 0.0
+    widen: float = 1.0
+
+
+def corner_height(landmarks: np.ndarray, up: np.ndarray, scale: float) -> float:
+    """How high the mouth's corners of `landmarks` (478, 2+) sit above the lips' centre,
+    along the unit vector `up` (image pixels), in units of `scale` pixels."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    centre = points[list(LIPS_CENTRE)].mean(axis=0)
+    return float(np.mean((points[list(MOUTH_CORNERS)] - centre) @ up)) / scale
+
+
+def misread(drawn: np.ndarray, read: np.ndarray) -> tuple[float, float]:
+    """(how much higher, in eye distances, the corners of `drawn` (478, 2+) sit against
+    their lips' centre than those of `read` (the landmarker's reading of the drawn face,
+    same pixels), how much wider the drawn mouth is than the read one). Both are taken in
+    the drawn face's frame (its eye line and eye distance), so a misread eye does not count
+    here (`mesh_eye_read` takes the eyes)."""
+    regions = mesh_regions()
+    points = np.asarray(drawn, dtype=np.float64)[:, :2]
+    across = points[regions.left_eye].mean(axis=0) - points[regions.right_eye].mean(axis=0)
+    eyes = float(np.linalg.norm(across))
+    if eyes <= 1e-6:
+        return 0.0, 1.0
+    up = np.array([across[1], -across[0]]) / eyes  # image y grows down
+    higher = corner_height(points, up, eyes) - corner_height(read, up, eyes)
+    corners = list(MOUTH_CORNERS)
+    width_read = float(np.linalg.norm(np.diff(np.asarray(read)[corners, :2], axis=0)))
+    width_drawn = float(np.linalg.norm(np.diff(points[corners], axis=0)))
+    return higher, width_drawn / max(width_read, 1e-6)
+
+
+def _beyond(value: float, noise: float) -> float:
+    """`value` less `noise` toward 0 (0 within it)."""
+    return float(np.sign(value) * max(abs(value) - noise, 0.0))
+
+
+class MouthReads:
+    """Per target track, the correction of the drawn mouth (`applied`) from the readings
+    given to `add`."""
+
+    def __init__(self) -> None:
+        self._reads: dict[int, deque[tuple[float, float]]] = {}
+        self._applied: dict[int, MouthMove] = {}
+
+    def add(self, track: int, drawn: np.ndarray, read: np.ndarray) -> None:
+        """One reading of `track`: the landmarks the face was drawn with and those the
+        landmarker read on it (478, 2+ each, the same pixels)."""
+        self._reads.setdefault(track, deque(maxlen=READINGS)).append(misread(drawn, read))
+
+    def wanted(self, track: int) -> MouthMove:
+        """The correction the readings call for: their median misreading beyond the
+        noise, within the limits; none before the track's first reading."""
+        reads = self._reads.get(track)
+        if not reads:
+            return MouthMove()
+        higher, wider = np.median(np.array(reads), axis=0)
+        lift = float(np.clip(_beyond(float(higher), LIFT_NOISE), -LIFT_LIMIT, LIFT_LIMIT))
+        widen = float(np.clip(np.exp(_beyond(float(np.log(wider)), WIDTH_NOISE)),
+                              *WIDTH_LIMITS))
+        return MouthMove(lift, widen)
+
+    def applied(self, track: int) -> MouthMove:
+        """The correction this frame of `track` is drawn with: `wanted` eased in by
+        EASE_PER_FRAME a frame from the last frame's; call once a frame."""
+        last, wanted = self._applied.get(track, MouthMove()), self.wanted(track)
+        eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift),
+                          last.widen + EASE_PER_FRAME * (wanted.widen - last.widen))
+        self._applied[track] = eased
+        return eased
+
+    def forget(self, track: int) -> None:
+        self._reads.pop(track, None)
+        self._applied.pop(track, None)
