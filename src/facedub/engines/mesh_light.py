@@ -28,10 +28,13 @@ what it was. What is compared and moved:
   or stubble is the person's own (and a median takes them out of the comparison first);
 - on clean skin only: not the eyes, brows or lips (gaze, misregistered edges), not hair
   or the image's outside, not the outline (the mirror point lands on the background),
-  not triangles either side turns away; those take the difference of the skin near them,
-  each half of the face on its own (the difference changes sign at the midline);
+  not triangles either side turns away; those take their own difference held within
+  the range of the skin's near them (else its mean), each half of the face on its own
+  (the difference changes sign at the midline);
 - smoothed along the source's own edges by a guided filter, at the working size and once
-  more at full size, so a hard shadow's edge leaves neither a dark nor a pale line.
+  more at full size, so a hard shadow's edge leaves neither a dark nor a pale line; at
+  a shadow's edge, its structure finer than that (a cast shadow's thin dark rim) is
+  taken off the shadowed side all the way (`_edge_structure`).
 Lifting the darker side all the way to the lit side's light instead (as "shadows only
 darken" suggests) removed a cast shadow off the midline more cleanly, but a nose lit from
 one side came out with a flat bright or dark stripe beside its ridge (the mirror is a
@@ -73,10 +76,15 @@ SHARE_SCALE = 1 / 24  # a shadow: more than SHARE_FROM of the skin this far arou
 SHARE_FROM = 0.25
 EDGE_RADIUS = 1 / 64  # the guided filter's window, a share of the crop
 EDGE_EPS = 0.01  # its regularisation (log luminance squared): pores stay out of the lift
+FINE_RADIUS = 1 / 256  # at a shadow's edge, the window of a finer one, where the smooth
+EDGE_FROM = 0.6  # difference changes by this much within the coarse window (log
+EDGE_FULL = 1.0  # luminance), and fully from this much
 SNAP_RADIUS = 1 / 128  # at full size, the window that snaps the lift's edge ...
 SNAP_EPS = 0.003  # ... and its regularisation (the lift there is smooth: no texture)
 NEAR_SCALE = 1 / 64  # features take the difference of the skin this far around them ...
 FILL_SCALE = 1 / 20  # ... or, where too little skin is that near, this far (sigma)
+RANGE_SCALE = 1 / 32  # brows and sockets: their own difference, within the range of the
+# skin's this far around (a radius)
 TINT_SCALE = 1 / 24  # a shadow's colour: averaged this far around (sigma) ...
 TINT_FULL = 0.6  # ... and met fully where the light differs by this much (log luminance)
 MAX_LIFT = 1.5  # at most this much in log luminance (a factor of 4.5) either way
@@ -85,6 +93,7 @@ OUTLINE_MARGIN = 1 / 24  # the lift fades out over this share of the crop to the
 LINEAR_STEPS = 8192  # levels of the table back from linear light to sRGB
 VISIBLE = 0.5  # mirror triangles shown less than this (turned away) are not compared
 FEATURE_GROW = 1 / 96  # eyes, brows, lips, nostrils: grown by this share of the crop
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose tip
 
 _LUMINANCE = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # linear RGB -> Y
 _CODES = np.arange(256, dtype=np.float64) / 255.0
@@ -105,7 +114,8 @@ def without_light(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarra
     linear = _linear(cv2.resize(crop, (small, small), interpolation=cv2.INTER_AREA))
     # Stubble, pores and freckles are not light: a median takes them out and keeps a hard
     # shadow's edge.
-    luminance = cv2.medianBlur(_log_luminance(linear), 5)
+    unfiltered = _log_luminance(linear)
+    luminance = cv2.medianBlur(unfiltered, 5)
     landmarks = np.asarray(face_landmarks, dtype=np.float64) * (small / size)
     vertices = mesh_vertices(landmarks)
     raster = rasterize(vertices, mesh_depths(landmarks), small, topology)
@@ -114,7 +124,13 @@ def without_light(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarra
     inner = _inner_face(raster, small)
     weight = _compared(raster, vertices, topology, maps, clean, landmarks, small) * inner
     right = _right_half(raster, topology, small)
-    lift, shadowed = _lift(mirrored - luminance, luminance, weight, right)
+    # At a shadow's edge the difference is also taken as the pixels are: the median
+    # narrows a thin dark line there (the shouting photo's nose shadow by her inner eye).
+    sharp = cv2.remap(unfiltered, *maps, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE) - unfiltered
+    lift, shadowed = _lift(mirrored - luminance, luminance, weight, right, sharp, unfiltered,
+                           _sockets(landmarks, small),
+                           (1.0 - _mouth(landmarks, small)) * (1.0 - _nostrils(landmarks, small)))
     # At full size, the lift's edge snapped to the shadow's once more (the working-size
     # luminance and warp are a pixel or two softer than a hard shadow's edge).
     linear_full = _linear(crop)
@@ -167,18 +183,23 @@ def _compared(raster: TargetRaster, vertices: np.ndarray, topology: MeshTopology
 
 
 def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
-          right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+          right: np.ndarray, sharp: np.ndarray, unfiltered: np.ndarray,
+          own: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(s, s) float32 each: the change of log luminance (half way to the mirror point's
     light in linear light, by the smoothed difference beyond a knee, where it is shared by
-    the skin around) and where a shadow (or its lit mirror) was found, in [0, 1]. The lit
-    side loses at most half its light (log 0.5); the shadowed side gains up to MAX_LIFT."""
+    the skin around; at a shadow's edge on its shadowed side, all the way by the finer
+    structure of the `sharp` difference, that of the `unfiltered` log luminance, where
+    `edges` allows) and where a shadow (or its lit mirror) was found, in [0, 1]. The lit
+    side loses at most half its light (log 0.5); the shadowed side gains up to MAX_LIFT.
+    `own`: where a pixel left out of the comparison may keep its own difference
+    (`_filled`). All (s, s) float32, the weights in [0, 1]."""
     small = darker.shape[0]
     # Over the features and the skin not compared: the difference of the skin around them.
-    darker = _filled(darker, weight, right, small)
+    darker = _filled(darker, weight, right, small, own)
     # Smoothed along the source's own edges: a hard shadow's edge stays as sharp as it is,
     # the skin's texture inside it is averaged away (eps is above its variance).
-    smooth = cv2.ximgproc.guidedFilter(luminance, darker.astype(np.float32),
-                                       max(1, round(small * EDGE_RADIUS)), EDGE_EPS)
+    radius = max(1, round(small * EDGE_RADIUS))
+    smooth = cv2.ximgproc.guidedFilter(luminance, darker.astype(np.float32), radius, EDGE_EPS)
     shadowed = np.clip((np.abs(smooth) - SHADOW_FROM) / SHADOW_SOFT, 0.0, 1.0)
     # A shadow covers much of the skin around it; a dark pore, mole or crease does not.
     share = _per_half(shadowed, weight, right, small * SHARE_SCALE)
@@ -191,9 +212,37 @@ def _lift(darker: np.ndarray, luminance: np.ndarray, weight: np.ndarray,
     # the lit one, left flat stripes beside a side-lit nose's ridge, where the mirror is a
     # pixel or two off.)
     meet = np.log1p(SHARE_MOVED * np.expm1(np.minimum(knee, 4.0)))  # 4: past MAX_LIFT
+    # At a shadow's edge its finer structure (what the smoothing misses) is taken off the
+    # shadowed side all the way: it is the shadow's, not the lit side's light.
+    sharp = _filled(sharp, weight, right, small, own).astype(np.float32)
+    meet += (smooth > 0) * shadowed * edges * _edge_structure(smooth, sharp, unfiltered,
+                                                               radius)
     lift = np.clip(meet, -MAX_LIFT, MAX_LIFT) * np.clip(
         (share - SHARE_FROM) / SHARE_FROM, 0.0, 1.0)
     return lift, shadowed
+
+
+def _edge_structure(smooth: np.ndarray, darker: np.ndarray, luminance: np.ndarray,
+                    radius: int) -> np.ndarray:
+    """(s, s) float32: the difference `darker` smoothed only over FINE_RADIUS of the crop
+    less `smooth` (it smoothed over `radius`), where the smooth one changes by EDGE_FROM
+    or more within `radius` (fully by EDGE_FULL): at a shadow's edge; 0 elsewhere.
+
+    A cast shadow's edge has structure finer than the smoothing: the shouting photo's
+    nose shadow over her inner socket is a dark line 3-5 px wide at 256 px (27 L against
+    58 on the lit side), a paler strip beside it (44 L), then the socket (28 L). Smoothed
+    over, the line was lifted too little and the strip too much; and met half way, half
+    of that structure stayed: a vertical edge beside her inner eye corner on the swapped
+    face. Inside a shadow and on lit skin this is 0 (a pore, mole or crease is not
+    light)."""
+    small = smooth.shape[0]
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    change = cv2.dilate(smooth, kernel) - cv2.erode(smooth, kernel)
+    edge = np.clip((change - EDGE_FROM) / (EDGE_FULL - EDGE_FROM), 0.0, 1.0)
+    fine = cv2.ximgproc.guidedFilter(luminance, darker, max(1, round(small * FINE_RADIUS)),
+                                     EDGE_EPS)
+    structure: np.ndarray = edge * (fine - smooth)
+    return structure
 
 
 def _shadow_tint(linear: np.ndarray, maps: tuple[np.ndarray, np.ndarray],
@@ -209,18 +258,49 @@ def _shadow_tint(linear: np.ndarray, maps: tuple[np.ndarray, np.ndarray],
                       size * TINT_SCALE) for k in range(3)]
 
 
-def _filled(image: np.ndarray, weight: np.ndarray, right: np.ndarray, size: int
-            ) -> np.ndarray:
-    """`image` where `weight` trusts it; elsewhere the trusted values near it (within
-    NEAR_SCALE of the crop where there are enough of them, else within FILL_SCALE), each
-    half of the face on its own."""
+def _filled(image: np.ndarray, weight: np.ndarray, right: np.ndarray, size: int,
+            own: np.ndarray) -> np.ndarray:
+    """`image` where `weight` trusts it; elsewhere, as far as `own` (s, s) in [0, 1]
+    allows, its own value held within the range of the trusted values near it (within
+    RANGE_SCALE of the crop), else (and where none is that near) the trusted values' mean
+    near it (within NEAR_SCALE of the crop where there are enough of them, else within
+    FILL_SCALE); each half of the face on its own."""
     near = _per_half(image, weight, right, size * NEAR_SCALE)
     enough = np.clip(_per_half(weight, np.ones_like(weight), right, size * NEAR_SCALE)
                      / 0.2, 0.0, 1.0)
     far = _per_half(image, weight, right, size * FILL_SCALE)
     fill = far + enough * (near - far)
-    filled: np.ndarray = fill + weight * (image - fill)
+    # The features are left out of the comparison (their edges misregister, gaze differs),
+    # but the sockets between brow and lid, grown into the brows' and eyes' outlines, are
+    # skin whose difference is light. The mean of the skin around them (the forehead
+    # above, half lit) left the shouting photo's shadowed socket 0.3-0.5 log luminance
+    # short of its mirror's light, a dark box over it, and lifted her left eye, lit, by
+    # 1.0 as if in the nose's shadow (a glowing lid). Their own difference, held within
+    # the range of the skin's around, lets no misregistered edge's spike through.
+    low, high = _near_range(image, weight, right, max(1, round(size * RANGE_SCALE)))
+    # Only there: an open mouth's teeth and tongue are not light (a grimace's teeth came
+    # out lighter on one side), nor a beard's patches, left out as unclean (Kit
+    # Harington's moustache and chin moved, and his smile read differently).
+    ranged = fill + own * (np.where(low <= high, np.clip(image, low, high), fill) - fill)
+    filled: np.ndarray = ranged + weight * (image - ranged)
     return filled
+
+
+def _near_range(image: np.ndarray, weight: np.ndarray, right: np.ndarray, radius: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high), (s, s) float32 each: the least and greatest of `image` where `weight`
+    trusts it (over one half) within `radius` pixels, on the same half of the face; low
+    above high where none is."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    low = np.full(image.shape, np.inf, np.float32)
+    high = np.full(image.shape, -np.inf, np.float32)
+    for half in (right > 0.5, right <= 0.5):
+        trusted = half & (weight > 0.5)
+        half_low = cv2.erode(np.where(trusted, image, np.inf).astype(np.float32), kernel)
+        half_high = cv2.dilate(np.where(trusted, image, -np.inf).astype(np.float32), kernel)
+        low = np.where(half, half_low, low)
+        high = np.where(half, half_high, high)
+    return low, high
 
 
 def _per_half(image: np.ndarray, weight: np.ndarray, right: np.ndarray, sigma: float
@@ -250,18 +330,44 @@ def _right_half(raster: TargetRaster, topology: MeshTopology, size: int) -> np.n
     return upsample(side[raster.triangle], raster, size)
 
 
-def _features(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: eyes, brows, lips and nostrils, grown: not compared with the
-    mirror (gaze, misregistered edges, an open mouth's inside are not light)."""
+def _nostrils(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the nostrils and the nose tip, grown. Their dark openings are
+    shape, and their mirror is a pixel or two off: the shadow edges' structure at full
+    strength lightened Dylan's and Jolie's nearer nostril by up to 70 levels."""
+    return _grown_hulls(points, size, [np.array(NOSTRILS)])
+
+
+def _mouth(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the lips and the mouth between them, grown."""
+    return _grown_hulls(points, size, [mesh_regions().lips_outer])
+
+
+def _sockets(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the eyes and brows, grown, and the sockets between them."""
     regions = mesh_regions()
-    features = np.zeros((size, size), dtype=np.float32)
-    for group in (regions.left_eye, regions.right_eye, regions.left_eyebrow,
-                  regions.right_eyebrow, regions.lips_outer):
+    sides = [np.concatenate([eye, brow]) for eye, brow in (
+        (regions.left_eye, regions.left_eyebrow), (regions.right_eye, regions.right_eyebrow))]
+    return _grown_hulls(points, size, sides)
+
+
+def _features(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: eyes, brows and lips, grown: not compared with the mirror (gaze,
+    misregistered edges, an open mouth's inside are not light)."""
+    regions = mesh_regions()
+    return _grown_hulls(points, size, [regions.left_eye, regions.right_eye,
+                                       regions.left_eyebrow, regions.right_eyebrow,
+                                       regions.lips_outer])
+
+
+def _grown_hulls(points: np.ndarray, size: int, groups: Sequence[np.ndarray]) -> np.ndarray:
+    """(s, s) float32: the convex hull of each group of `points`, grown by FEATURE_GROW."""
+    hulls = np.zeros((size, size), dtype=np.float32)
+    for group in groups:
         hull = cv2.convexHull(np.round(points[group, :2]).astype(np.int32))
-        features = np.maximum(features, polygon_mask(hull[:, 0, :], size))
+        hulls = np.maximum(hulls, polygon_mask(hull[:, 0, :], size))
     grow = max(1, round(size * FEATURE_GROW))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
-    grown: np.ndarray = cv2.dilate(features, kernel)
+    grown: np.ndarray = cv2.dilate(hulls, kernel)
     return grown
 
 
