@@ -30,6 +30,7 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
+from facedub.engines.mesh_mirror import levelled_mirror
 from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
@@ -451,6 +452,7 @@ class MeshEngine:
         total += texture * three_channels(trust)
         weight_sum += trust
         coverage += weight * cleanness
+        direct_texture, direct_trust = texture, trust
         # Where the source turns a triangle away and shows its mirror image clearly better.
         turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
             (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
@@ -465,11 +467,15 @@ class MeshEngine:
         box = (rows, columns)
         map_x, map_y = clamped_maps(*source_maps(raster, self._vertices[index],
                                                 mirror.triangles, size, box), crop.shape)
-        texture, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
-                                              borderMode=cv2.BORDER_REPLICATE))
+        mirrored, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+                                               borderMode=cv2.BORDER_REPLICATE))
         used = cleanness * need[box]
-        trust = smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
-                                 raster, size, smooth)[box] * (used + 1e-3) * MIRROR_PREFERENCE
+        mirror_trust = smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
+                                       raster, size, smooth)[box] * (used + 1e-3)
+        # The near side's shade left behind: no darker than the source's own face nearby.
+        texture = levelled_mirror(mirrored, mirror_trust, direct_texture[box],
+                                  direct_trust[box], size)
+        trust = mirror_trust * MIRROR_PREFERENCE
         total[box] += texture * three_channels(trust)
         weight_sum[box] += trust
         coverage[box] += weight * used * (1.0 - coverage[box].clip(0, 1))
