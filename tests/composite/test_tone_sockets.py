@@ -10,6 +10,8 @@ import pytest
 
 from facedub.composite.color import to_lab
 from facedub.composite.tone import (
+    SOCKET_CHROMA_STEP,
+    _own_sockets,
     carry_detail,
     lid_weights,
     skin_weights,
@@ -88,7 +90,21 @@ def test_a_top_lit_photos_sockets_take_the_targets_own_tone_not_a_grey_veil(
         socket = np.subtract(_offsets(result, target_lab, zones["socket"]),
                              _offsets(result, target_lab, zones["cheek"]))
         if own:
-            assert socket[0] > lighter and socket[1] > greyer  # 0.0 L, +1.1 chroma
+            assert socket[0] > lighter and socket[1] > greyer  # -0.1 L, +0.5 chroma
             assert _offsets(result, target_lab, zones["lash"])[0] > 8  # 12.2
         else:  # what it was
             assert socket[0] < lighter and socket[1] < greyer  # -4.7 L, -1.7 chroma
+
+
+def test_the_sockets_base_moves_its_lightness_fully_its_colour_a_little() -> None:
+    """The skin's own base replaces the sockets' lightness, but its colour moves at most
+    SOCKET_CHROMA_STEP: a made-up lid's peach eye shadow came through as a band."""
+    size = 32
+    lab = np.zeros((size, size, 3), dtype=np.float32)
+    lab[..., 0], lab[..., 1] = 70.0, 30.0  # light, strongly coloured skin
+    low = np.zeros_like(lab)
+    low[..., 0] = 50.0
+    ones = np.ones((size, size), dtype=np.float32)
+    based = _own_sockets(lab, low, ones, ones, 2.0)
+    assert np.allclose(based[..., 0], 70.0, atol=0.5)
+    assert np.hypot(based[..., 1], based[..., 2]).max() <= SOCKET_CHROMA_STEP + 1e-3

@@ -80,6 +80,7 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # sigma / LID_DIVISOR over the skin only, without the eye openings (grown this share of the
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
+SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
 # With `relief`: the source's lightness band from sigma to this many sigmas lifts the
 # target's where it is lighter (its face's relief and its features' tone at that scale),
 # scaled by the ratio of the two faces' lightness there and softly limited to RELIEF_LIMIT
@@ -241,7 +242,12 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     tone and colour, the source keeps its crease and lashes (finer); the target's liner
     and lashes, left out of the blur, do not come back."""
     own = masked_blur(lab, skin, blur)
-    blended: np.ndarray = low + sockets[..., None] * (own - low)
+    change = own - low
+    # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
+    # the liner, came through as a peach band and an orange streak along the upper lid.
+    chroma = np.hypot(change[..., 1], change[..., 2])
+    change[..., 1:] *= (SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP))[..., None]
+    blended: np.ndarray = low + sockets[..., None] * change
     return blended
 
 
