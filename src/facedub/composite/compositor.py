@@ -35,7 +35,13 @@ from facedub.composite.occlusion import (
     edge_occluders,
 )
 from facedub.composite.occlusion_cues import with_lens_highlights
-from facedub.composite.tone import carry_detail, lid_weights, skin_weights, socket_weights
+from facedub.composite.tone import (
+    carry_detail,
+    lid_weights,
+    skin_weights,
+    socket_skin_weights,
+    socket_weights,
+)
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import face_mask
@@ -242,7 +248,8 @@ class Compositor:
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=mask * skin.bare, relief=relief,
                 under_eyes=skin.under_eyes, hair=hair,
-                sockets=socket_weights(target.face_landmarks, lids)))
+                sockets=socket_weights(target.face_landmarks, lids),
+                socket_skin=socket_skin_weights(target.face_landmarks, size)))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

@@ -76,6 +76,11 @@ FEATURE_SOFT = 1 / 64  # and they fade into the skin over about this share (Gaus
 LID_BRIGHT = 6.0  # L units the source's lids may be brighter than their surroundings
 LID_CHROMA = 0.15  # share of the source's chroma detail kept on the lids
 OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is no lid
+# On the sockets (with `socket_skin`) both faces' base is their skin's own there: a blur of
+# sigma / LID_DIVISOR over the skin only, without the eye openings (grown this share of the
+# crop: the lashes and a liner's wing) and the brows.
+SOCKET_EYE_GROW = 1 / 48
+SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
 # With `relief`: the source's lightness band from sigma to this many sigmas lifts the
 # target's where it is lighter (its face's relief and its features' tone at that scale),
 # scaled by the ratio of the two faces' lightness there and softly limited to RELIEF_LIMIT
@@ -111,7 +116,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  skin: np.ndarray | None = None, lids: np.ndarray | None = None,
                  shown: np.ndarray | None = None, relief: float = 0.0,
                  under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None,
-                 sockets: np.ndarray | None = None) -> np.ndarray:
+                 sockets: np.ndarray | None = None,
+                 socket_skin: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -129,6 +135,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     UNDER_EYE_CHROMA of the face's chroma detail is kept.
     Where `hair` (S, S) in [0, 1] is given, the result's colour goes toward grey as far
     as it is darker than the target's base (`_greyed`).
+    Where `sockets` and `socket_skin` (`socket_skin_weights`) are given, both low-passes
+    on the sockets are the faces' skin's own there (`_own_sockets`).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -140,6 +148,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     mask_half = _resized(mask, half)
     face_low = masked_blur(face_half, mask_half, sigma * half / size)
     target_low = masked_blur(target_half, mask_half, sigma * half / size)
+    if sockets is not None and socket_skin is not None:
+        skin_mask = mask_half * _resized(socket_skin, half)
+        sockets_half = _resized(sockets, half)
+        blur = sigma / LID_DIVISOR * half / size
+        face_low = _own_sockets(face_half, face_low, skin_mask, sockets_half, blur)
+        target_low = _own_sockets(target_half, target_low, skin_mask, sockets_half, blur)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -212,6 +226,29 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         result[..., 1] *= keep
         result[..., 2] *= keep
     return result
+
+
+def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
+                 blur: float) -> np.ndarray:
+    """`low` (s, s, 3) with, in the `sockets` weight, the blur of `lab` by `blur` pixels
+    over the `skin` weight only.
+
+    The low-pass of sigma averages the sockets with the brows, lashes, a liner and the
+    eye opening: on the shouting photo onto d10 (warm, light, made-up lids) the target's
+    was 4-6 L darker and 4-5 chroma greyer than its sockets' skin, and the result followed
+    it: a grey, cool veil from the brow to the eye. The source's coarse shading there
+    went with it as detail (its top-lit sockets' shadow). Over the skin only and at the
+    lids' finer band, both bases are the skin there: the sockets take the target's own
+    tone and colour, the source keeps its crease and lashes (finer); the target's liner
+    and lashes, left out of the blur, do not come back."""
+    own = masked_blur(lab, skin, blur)
+    change = own - low
+    # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
+    # the liner, came through as a peach band and an orange streak along the upper lid.
+    chroma = np.hypot(change[..., 1], change[..., 2])
+    change[..., 1:] *= (SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP))[..., None]
+    blended: np.ndarray = low + sockets[..., None] * change
+    return blended
 
 
 def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
@@ -409,6 +446,22 @@ def socket_weights(face_landmarks: np.ndarray, lids: np.ndarray) -> np.ndarray:
     apart: np.ndarray = cv2.resize(brows, (size, size), interpolation=cv2.INTER_LINEAR)
     sockets: np.ndarray = lids * (1.0 - apart)
     return sockets
+
+
+def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 0 on the eye openings (grown SOCKET_EYE_GROW of the crop) and the
+    brows (their hull grown a pixel at quarter size), 1 elsewhere; built at quarter size."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    eyes = np.zeros((small, small), dtype=np.float32)
+    for eye in (regions.left_eye, regions.right_eye):
+        eyes = np.maximum(eyes, polygon_mask(points[eye], small))
+    features = _grown(eyes, small * SOCKET_EYE_GROW)
+    for brow in (regions.left_eyebrow, regions.right_eyebrow):
+        features = np.maximum(features, _grown(_hull(points[brow], small), 1.0))
+    skin: np.ndarray = cv2.resize(1.0 - features, (size, size), interpolation=cv2.INTER_LINEAR)
+    return skin
 
 
 def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
