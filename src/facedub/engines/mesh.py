@@ -36,6 +36,7 @@ from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
     corners_mask,
     keep_target_interior,
+    kept_smile_drop,
     lips_mask,
     not_darker,
     target_corners_share,
@@ -215,7 +216,11 @@ class MeshEngine:
         # Its corners and width drawn so that the landmarker reads them where the target's
         # are (mesh_mouth_read): a photo's lips read higher or narrower than they are drawn.
         mouth_move = self._mouth_reads.applied(target.track)
-        landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen), mouth_move.lift)
+        # Lower where a photo's kept closed smile adds to the target's (mesh_mouth).
+        drop = (kept_smile_drop(self._blendshapes[0], target.blendshapes)
+                if len(self._records) == 1 else 0.0)
+        landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen),
+                                   mouth_move.lift - drop)
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
