@@ -80,7 +80,7 @@ def test_the_engine_draws_a_photos_kept_smile_lower(
     """Rowan Atkinson's photo (mouthSmile about 0.25, closed) onto d18's first face told it
     does not smile: its corners are drawn lower by the kept smile's drop; told it smiles as
     much, not; a video source of the same faces is left as it was (its choice weighs the
-    mouth)."""
+    mouth); a frame drawn with the drop adds no mouth reading."""
     face = first_target_face(D18, SIZE)
     photo = extracted(ROWAN, max_frames=1, crop_size=SIZE)
     source = np.asarray(photo.faces_of()[0].blendshapes)
@@ -91,5 +91,9 @@ def test_the_engine_draws_a_photos_kept_smile_lower(
     assert expected > 0.02
     assert _lifts(engine, resting, monkeypatch) == [pytest.approx(-expected)]
     assert _lifts(engine, smiling, monkeypatch) == [0.0]
+    # Both first frames are read (mesh_eye_read), but the mouth reading keeps only the one
+    # drawn without a drop: the drop read back as the texture's shift was undone later.
+    assert not engine._mouth_reads._reads.get(resting.track)
+    assert engine._mouth_reads._reads.get(smiling.track)
     video = MeshEngine(extracted(D18, max_frames=4, crop_size=SIZE), MeshEngineConfig())
     assert _lifts(video, resting, monkeypatch) == [0.0]

@@ -340,7 +340,9 @@ class MeshEngine:
             # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
             # The read inner-lip points may be the target's kept opening on a talking
             # frame: the correction is the median of several readings.
-            if read is not None and len(self._records) == 1:
+            # Not while a kept smile is drawn lower: its drop reads partly as the texture's
+            # shift and the correction undid it on later frames (photo-to-mouth).
+            if read is not None and len(self._records) == 1 and drop == 0.0:
                 self._mouth_reads.add(target.track, landmarks, read)
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,
