@@ -216,9 +216,10 @@ class MeshEngine:
         # Its corners and width drawn so that the landmarker reads them where the target's
         # are (mesh_mouth_read): a photo's lips read higher or narrower than they are drawn.
         mouth_move = self._mouth_reads.applied(target.track)
-        # Lower where a photo's kept closed smile adds to the target's (mesh_mouth).
+        # Lower where a photo's kept closed smile adds to the target's (mesh_mouth); not on
+        # a self-swap (self-photo's smile error 0.007 -> 0.012, SSIM 0.915 -> 0.911).
         drop = (kept_smile_drop(self._blendshapes[0], target.blendshapes)
-                if len(self._records) == 1 else 0.0)
+                if len(self._records) == 1 and self._shape.differs(target.track) else 0.0)
         landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen),
                                    mouth_move.lift - drop)
         vertices = mesh_vertices(landmarks)
