@@ -36,7 +36,6 @@ from facedub.engines.mesh_mouth import (
     LIPS_FALL_PER_FRAME,
     corners_mask,
     keep_target_interior,
-    kept_smile_drop,
     lips_mask,
     not_darker,
     target_corners_share,
@@ -216,12 +215,7 @@ class MeshEngine:
         # Its corners and width drawn so that the landmarker reads them where the target's
         # are (mesh_mouth_read): a photo's lips read higher or narrower than they are drawn.
         mouth_move = self._mouth_reads.applied(target.track)
-        # Lower where a photo's kept closed smile adds to the target's (mesh_mouth); not on
-        # a self-swap (self-photo's smile error 0.007 -> 0.012, SSIM 0.915 -> 0.911).
-        drop = (kept_smile_drop(self._blendshapes[0], target.blendshapes)
-                if len(self._records) == 1 and self._shape.differs(target.track) else 0.0)
-        landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen),
-                                   mouth_move.lift - drop)
+        landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen), mouth_move.lift)
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
         total = np.zeros((size, size, 3), dtype=np.float32)
@@ -341,9 +335,7 @@ class MeshEngine:
             # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
             # The read inner-lip points may be the target's kept opening on a talking
             # frame: the correction is the median of several readings.
-            # Not while a kept smile is drawn lower: its drop reads partly as the texture's
-            # shift and the correction undid it on later frames (photo-to-mouth).
-            if read is not None and len(self._records) == 1 and drop == 0.0:
+            if read is not None and len(self._records) == 1:
                 self._mouth_reads.add(target.track, landmarks, read)
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,

@@ -160,48 +160,12 @@ def lips_shares(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
     target face's (52,)."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES]
     excess = source_blendshapes[:, keys] - target_blendshapes[keys]
-    closed = _closed(target_blendshapes)
+    low, high = TARGET_MOUTH_CLOSED
+    jaw = float(target_blendshapes[BLENDSHAPE_NAMES.index("jawOpen")])
+    closed = 1.0 - float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
     largest = np.where(_SMILES, excess - CLOSED_SMILE_ALLOWANCE * closed, excess).max(axis=1)
     return np.clip((largest - LIPS_UNCHANGED) / (LIPS_FULL_CHANGE - LIPS_UNCHANGED),
                    0.0, 1.0)
-
-
-def _closed(target_blendshapes: np.ndarray) -> float:
-    """1 while the target's jawOpen (a (52,) vector) is below TARGET_MOUTH_CLOSED's first
-    value, 0 from its second, linear between."""
-    low, high = TARGET_MOUTH_CLOSED
-    jaw = float(target_blendshapes[BLENDSHAPE_NAMES.index("jawOpen")])
-    return 1.0 - float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
-
-
-# A photo's closed-lipped smile kept onto a target that smiles less (above) adds its own
-# smile to the target's corners: its lips' upturned line and the shading beside them read
-# as more smile than the target shows (photo-to-mouth: Rowan Atkinson's 0.25 onto d18's
-# 0.04-0.20 read 0.16-0.32, 5 of 40 frames past 0.1; border-photo's the same, fourteenth
-# round). So its corners are drawn lower by the smile they carry beyond the target's, as
-# far as the source's lips are shown and the target's mouth is closed (on d18's open mouth,
-# frames 19-39, lowered corners read its jaw 0.02-0.07 less open), at SMILE_PER_DROP
-# mouthSmile per eye distance (the landmarker's own gain: old-photo's corners drawn 0.02 and
-# 0.04 higher read 0.11 and 0.26 more smile, fifteenth round): the lips stay the source's,
-# their corners the target's.
-SMILE_PER_DROP = 6.5
-KEPT_SMILE_NOISE = 0.03  # smile excesses this small are the landmarker's own spread
-KEPT_SMILE_DROP_LIMIT = 0.04  # eye distances: the corners are lowered at most this much
-
-
-def kept_smile_drop(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray) -> float:
-    """Eye distances (>= 0) to lower the mouth's corners by, from two (52,) blendshape
-    vectors: the source's mean mouthSmile beyond the target's (less KEPT_SMILE_NOISE), as
-    far as the source's lips are shown (1 - `target_lips_share`) and the target's mouth is
-    closed (as CLOSED_SMILE_ALLOWANCE counts it), over SMILE_PER_DROP, at most
-    KEPT_SMILE_DROP_LIMIT."""
-    keys = [BLENDSHAPE_NAMES.index(name) for name in ("mouthSmileLeft", "mouthSmileRight")]
-    excess = float(np.mean(np.asarray(source_blendshapes)[keys])
-                   - np.mean(np.asarray(target_blendshapes)[keys]))
-    shown = 1.0 - target_lips_share(source_blendshapes, target_blendshapes)
-    drop = (shown * _closed(np.asarray(target_blendshapes))
-            * max(excess - KEPT_SMILE_NOISE, 0.0) / SMILE_PER_DROP)
-    return float(min(drop, KEPT_SMILE_DROP_LIMIT))
 
 
 # The other way round, the mouth's corners: a neutral source's corners warped onto a
