@@ -3,8 +3,7 @@
 First the mesh engine renders every source face from other source faces (see
 facedub.train.refine_data); then every step degrades a batch of those renderings and
 takes one AdamW step on DSSIM + L1 between the refined face and the true one (inside the
-face mask, eyes and mouth weighted up) plus the mismatch of their local detail energy (so
-a smoothed face costs; train/refine_loss.py has the measured variants).
+face mask, eyes and mouth weighted up; train/refine_loss.py has the measured variants).
 Like `train`: checkpoints every `save_every` steps and when stopped (SIGINT, SIGTERM),
 resumes with the same command, draws the same batches after a resume (seeded by step),
 and refuses a folder made for another source. Every held-out evaluation chooses the
@@ -277,9 +276,8 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
     Mean SSIM inside the truth's face mask of the mesh engine's faces ("ssim_mesh"), of
     the refined ones through the chosen gate ("ssim_refined"), and of what the
     compositor's `--color detail` keeps of each ("kept_mesh", "kept_refined"); "kept_whole":
-    of the refined faces with the whole correction (no gate); "detail_mesh",
-    "detail_refined": the mismatch of their local detail energy with the truth's
-    (refine_gate.HeldOut.detail_error); "gain_low", "gain_mid", "gain_fine": the gains."""
+    of the refined faces with the whole correction (no gate); "gain_low", "gain_mid",
+    "gain_fine": the gains."""
     was_training = model.training
     model.eval()
     parts = [held_out(model, fixed.inputs[part].to(device), fixed.targets[part].to(device),
@@ -292,9 +290,7 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
     refined = faces.refined(gains)
     scores = {"ssim_mesh": faces.whole(faces.inputs), "ssim_refined": faces.whole(refined),
               "kept_mesh": faces.kept(faces.inputs), "kept_refined": faces.kept(refined),
-              "kept_whole": faces.kept(faces.refined(WHOLE)),
-              "detail_mesh": faces.detail_error(faces.inputs),
-              "detail_refined": faces.detail_error(refined)}
+              "kept_whole": faces.kept(faces.refined(WHOLE))}
     return {**scores, **{f"gain_{band}": gain for band, gain in zip(BANDS, gains,
                                                                      strict=True)}}, gains
 

@@ -42,16 +42,12 @@ class RefineConfig:
     # grain_in_truth: noise and JPEG hit the truth as well as the input. detail_loss: the
     # loss compares what the compositor's `--color detail` keeps of the refined face (its
     # high-pass over the truth's low-pass, train/refine_loss.py) plus whole_weight of the
-    # loss on the whole face; off: the whole face's loss alone.
+    # loss on the whole face; off: the whole face's loss alone. energy_weight: of the
+    # local detail energy's mismatch.
     grain_in_truth: bool = False
     detail_loss: bool = False
     whole_weight: float = 0.1
-    # Weight of the local detail energy's mismatch (refine_loss.energy_loss). DSSIM + L1
-    # alone pay the refiner to smooth whatever detail of a rendering may sit in the wrong
-    # place, and the refined faces came out softer than the mesh engine's (BENCHMARKS.md,
-    # Refiner, fifth round). At 3 a face that lost its fine detail (a blur of sigma 1.5 at
-    # 128 px) costs about half as much again as DSSIM + L1 charge it.
-    energy_weight: float = 3.0
+    energy_weight: float = 0.0
     eyes_mouth_weight: float = 2.0
     background_weight: float = 0.05
     # Bookkeeping.

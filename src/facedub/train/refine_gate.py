@@ -14,12 +14,6 @@ what the compositor's `--color detail` keeps (the low band barely reaches it), t
 by the SSIM of the whole refined face (what the other colour methods show). Gains run
 over GAIN_STEPS; 0, the mesh engine's face, is among them, so the chosen gate never
 scores below the mesh engine on the held-out faces; on ties the smaller gain wins.
-
-The fine band is also judged on detail: a fine gain whose faces' local detail energy lies
-further from the truth's than with the fine band shut (`HeldOut.detail_error`) is refused,
-however well it scores on SSIM. SSIM alone chose fine bands that smoothed the face: the
-refined faces came out softer than the mesh engine's and the sharpness mismatch of every
-self-swap pair rose (BENCHMARKS.md, Refiner, fifth round).
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ import torch
 
 from facedub.models.refiner import Gains, Refiner
 from facedub.train.losses import masked_ssim
-from facedub.train.refine_loss import detail_composed, energy_loss
+from facedub.train.refine_loss import detail_composed
 
 GAIN_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MID_GAIN = 0.0  # closed: see the module docstring
@@ -62,12 +56,6 @@ class HeldOut:
         """Mean SSIM inside the face mask of what `--color detail` keeps of `faces`."""
         return self.whole(detail_composed(faces, self.truth, self.mask))
 
-    def detail_error(self, faces: torch.Tensor) -> float:
-        """Mean |local detail energy of `faces` - the truth's| inside the face mask
-        (refine_loss.energy_loss): 0 when the faces are as sharp and as grainy as the
-        truth wherever it is, larger when they are softer or noisier."""
-        return float(energy_loss(faces, self.truth, self.mask))
-
 
 def joined(parts: list[HeldOut]) -> HeldOut:
     """One HeldOut of several batches', on the CPU."""
@@ -90,20 +78,15 @@ def held_out(model: Refiner, inputs: torch.Tensor, truth: torch.Tensor,
 
 def choose_gains(faces: HeldOut) -> Gains:
     """The gate's gains that score best on `faces` (see the module docstring)."""
-    shut = faces.detail_error(faces.refined((1.0, MID_GAIN, 0.0)))
-    allowed = tuple(gain for gain in GAIN_STEPS
-                    if gain == 0.0
-                    or faces.detail_error(faces.refined((1.0, MID_GAIN, gain))) <= shut)
-    fine = _best_gain(lambda gain: faces.kept(faces.refined((1.0, MID_GAIN, gain))), allowed)
+    fine = _best_gain(lambda gain: faces.kept(faces.refined((1.0, MID_GAIN, gain))))
     low = _best_gain(lambda gain: faces.whole(faces.refined((gain, MID_GAIN, fine))))
     return low, MID_GAIN, fine
 
 
-def _best_gain(score: Callable[[float], float],
-               gains: tuple[float, ...] = GAIN_STEPS) -> float:
-    """The gain of `gains` (ascending) that `score` rates highest; on ties the smaller."""
+def _best_gain(score: Callable[[float], float]) -> float:
+    """The gain of GAIN_STEPS that `score` rates highest; on ties the smaller."""
     best_score, best = -1.0, 0.0
-    for gain in gains:
+    for gain in GAIN_STEPS:
         value = score(gain)
         if value > best_score + 1e-6:
             best_score, best = value, gain

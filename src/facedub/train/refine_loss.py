@@ -8,11 +8,10 @@ loss on the whole face spends the small network on work that never reaches the o
 (BENCHMARKS.md, Refiner). `detail_composed` builds what the compositor would make of a
 refined face over the true one, and the loss compares that with the truth.
 
-Measured, this loss (RefineConfig.detail_loss) swapped worse than the plain loss on the
-whole face: trained on the band it keeps, the refiner blurred that band more. It stays as
-an option; `refine` uses the plain loss plus the energy term (`energy_loss`, against
-the smoothing), and the held-out log reports the kept band of every refiner
-(`detail_composed`).
+Measured, this loss (RefineConfig.detail_loss) and the energy term swapped worse than the
+plain loss on the whole face: trained on the band it keeps, the refiner blurred that
+band more. Both stay as options; `refine` uses the plain loss, and the held-out log
+reports the kept band of every refiner (`detail_composed`).
 """
 
 from __future__ import annotations
