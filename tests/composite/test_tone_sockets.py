@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 
 import cv2
@@ -35,8 +36,10 @@ def swapped(extracted: Callable[..., Faceset], first_target_face: Callable[..., 
     """The mesh engine's face of the shouting photo (sun from above and her right, deep
     sockets) on d10's first face (warm, light, made-up lids), and that target."""
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", SIZE)
-    engine = MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))
-    return engine.swap_face(target).image, target
+    # Closed at once: an engine left open holds its landmarker, and a failing test then
+    # hung the next one instead of failing.
+    with closing(MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))) as engine:
+        return engine.swap_face(target).image, target
 
 
 def _coloured(face: np.ndarray, target: TargetFace, own_sockets: bool) -> np.ndarray:
@@ -103,8 +106,9 @@ def test_the_photos_sockets_are_its_light(extracted: Callable[..., Faceset],
                                           ) -> None:
     """One photo: its sockets' shading is taken off as its light (the veil above)."""
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", SIZE)
-    engine = MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))
-    assert engine.swap_face(target).socket_light
+    with closing(MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))) as engine:
+        swapped = engine.swap_face(target)
+    assert swapped.socket_light
 
 
 def test_a_video_sources_upper_lids_keep_their_depth(
@@ -120,7 +124,8 @@ def test_a_video_sources_upper_lids_keep_their_depth(
     target = first_target_face("clip_liveportrait_d12_man_glasses_headturn_hand.mp4", SIZE)
     source = extracted("clip_liveportrait_d18_man_frontal_mouth.mp4", max_frames=6, every=3,
                        crop_size=SIZE)
-    swapped = MeshEngine(source).swap_face(target)
+    with closing(MeshEngine(source)) as engine:
+        swapped = engine.swap_face(target)
     compositor = Compositor(CompositeConfig(grain=False, occlusion="off"))
     socket = _zones(target)["socket"]
     kept, as_light = (to_lab(compositor.composite(target, face).image)[..., 0][socket].mean()
