@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 
 from facedub.composite.color import to_lab
+from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.tone import (
     SOCKET_CHROMA_STEP,
     _own_sockets,
@@ -33,8 +36,10 @@ def swapped(extracted: Callable[..., Faceset], first_target_face: Callable[..., 
     """The mesh engine's face of the shouting photo (sun from above and her right, deep
     sockets) on d10's first face (warm, light, made-up lids), and that target."""
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", SIZE)
-    engine = MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))
-    return engine.swap_face(target).image, target
+    # Closed at once: an engine left open holds its landmarker, and a failing test then
+    # hung the next one instead of failing.
+    with closing(MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))) as engine:
+        return engine.swap_face(target).image, target
 
 
 def _coloured(face: np.ndarray, target: TargetFace, own_sockets: bool) -> np.ndarray:
@@ -94,6 +99,38 @@ def test_a_top_lit_photos_sockets_take_the_targets_own_tone_not_a_grey_veil(
             assert _offsets(result, target_lab, zones["lash"])[0] > 8  # 12.2
         else:  # what it was
             assert socket[0] < lighter and socket[1] < greyer  # -4.7 L, -1.7 chroma
+
+
+def test_the_photos_sockets_are_its_light(extracted: Callable[..., Faceset],
+                                          first_target_face: Callable[..., TargetFace]
+                                          ) -> None:
+    """One photo: its sockets' shading is taken off as its light (the veil above)."""
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", SIZE)
+    with closing(MeshEngine(extracted("still_woman_shouting.jpg", crop_size=SIZE))) as engine:
+        swapped = engine.swap_face(target)
+    assert swapped.socket_light
+
+
+def test_a_video_sources_upper_lids_keep_their_depth(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
+        ) -> None:
+    """d18's upper lids are darker than the skin around them at the sockets' scale (his
+    deep-set eyes, in every frame of his clip), and part of how he reads. Taken as a
+    photo's light (the sockets' own base), they came out 4.0 L lighter over the sockets
+    of d12's first face (composited), up to 12 L in the band above the lid, and
+    headturn-man's 15-30 degree frames read as the target (BENCHMARKS.md, sixteenth
+    round). The compositor takes the sockets' own base only where the engine says their
+    shading is light: one photo's (`test_the_photos_sockets_are_its_light`)."""
+    target = first_target_face("clip_liveportrait_d12_man_glasses_headturn_hand.mp4", SIZE)
+    source = extracted("clip_liveportrait_d18_man_frontal_mouth.mp4", max_frames=6, every=3,
+                       crop_size=SIZE)
+    with closing(MeshEngine(source)) as engine:
+        swapped = engine.swap_face(target)
+    compositor = Compositor(CompositeConfig(grain=False, occlusion="off"))
+    socket = _zones(target)["socket"]
+    kept, as_light = (to_lab(compositor.composite(target, face).image)[..., 0][socket].mean()
+                      for face in (swapped, replace(swapped, socket_light=True)))
+    assert as_light - kept > 3.0  # 4.0; 0 where the engine or the compositor ignores it
 
 
 def test_the_sockets_base_moves_its_lightness_fully_its_colour_a_little() -> None:

@@ -187,7 +187,8 @@ class Compositor:
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
         face = match_sharpness(swapped.image, target.image, measured)
-        face = self._match_colour(target, face, measured, swapped.relief, swapped.hair)
+        face = self._match_colour(target, face, measured, swapped.relief, swapped.hair,
+                                  swapped.socket_light)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
             state.grain = grain_levels(face, target.image, measured, state.grain)
@@ -225,10 +226,12 @@ class Compositor:
                           occluded=None if occluded is None else occluded.mask)
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray,
-                      relief: float = 0.0, hair: np.ndarray | None = None) -> np.ndarray:
+                      relief: float = 0.0, hair: np.ndarray | None = None,
+                      socket_light: bool = True) -> np.ndarray:
         """`face` coloured and lit like the target, both measured inside `mask`; with the
-        "detail" colour, `relief` of the face's own middle-scale lightness kept, and its
-        darkness greyed as hair where `hair` (SwappedFace.hair) says so."""
+        "detail" colour, `relief` of the face's own middle-scale lightness kept, its
+        darkness greyed as hair where `hair` (SwappedFace.hair) says so, and with
+        `socket_light` (SwappedFace.socket_light) the sockets' base taken from their skin."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -249,7 +252,11 @@ class Compositor:
                 shown=mask * skin.bare, relief=relief,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
-                socket_skin=socket_skin_weights(target.face_landmarks, size)))
+                # The sockets' own base only for a photo's light: on a video source it
+                # took his deep upper lids off as shading, and headturn-man read less like
+                # the source (BENCHMARKS.md, sixteenth round).
+                socket_skin=(socket_skin_weights(target.face_landmarks, size)
+                             if socket_light else None)))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

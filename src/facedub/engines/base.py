@@ -60,7 +60,11 @@ class SwappedFace:
     image is the source's. It covers the eyes only: the kept mouth's feathered edge also
     holds the source's pixels (kept * (1 - kept) of them, up to a quarter), uncounted on
     purpose (counted and blurred too, no better within the spread: BENCHMARKS.md,
-    thirteenth round).
+    thirteenth round). `socket_light`: whether the face's coarse shading over its sockets
+    is the source's light (a photo's top light): the compositor then takes both faces'
+    base there from their own skin (`composite.tone.carry_detail`'s `socket_skin`), which
+    takes that shading off; False: the sockets as any skin, the source's own deep lids
+    kept (the mesh engine says False for a video source).
     """
 
     image: np.ndarray
@@ -70,6 +74,7 @@ class SwappedFace:
     relief: float = 0.0
     hair: np.ndarray | None = None
     kept_source: np.ndarray | None = None
+    socket_light: bool = True
 
 
 @dataclass(frozen=True)

@@ -337,9 +337,13 @@ class MeshEngine:
             # frame: the correction is the median of several readings.
             if read is not None and len(self._records) == 1:
                 self._mouth_reads.add(target.track, landmarks, read)
+        # A photo's sockets' shading is its one light (the shouting photo's top light, a
+        # grey veil over both eyes), taken off in the compositor; a video source's darker
+        # upper lids were its eyes' own depth (headturn-man; BENCHMARKS.md, sixteenth round).
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,
-                           relief=self._shape.share(target.track), hair=hair)
+                           relief=self._shape.share(target.track), hair=hair,
+                           socket_light=len(self._records) == 1)
 
     def _corner_share(self, target: TargetFace, source_blendshapes: np.ndarray,
                       face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray) -> float:
