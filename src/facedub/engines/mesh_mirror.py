@@ -12,10 +12,10 @@ lowered (lowered too, the far side came out greyer than the frame's light: thirt
 round).
 
 Only the broad lightness is lifted. The shaded skin's fine texture (stubble, pores, the
-photo's noise) comes back at the contrast the directly shown skin nearby has, never more
-than the lift itself would give it: scaled with the light, the shade's stubble and noise
-came out twice as strong as the skin beside them, a mottled far cheek (hair-forehead's
-grain mismatch 0.25 -> 0.32; BENCHMARKS.md, sixteenth round).
+photo's noise) comes back at the contrast the directly shown skin nearby has, within the
+lift's own factor either way: scaled with the light, the shade's stubble and noise came
+out 1.8x as strong as the skin beside them, a mottled far cheek at 2x (hair-forehead;
+BENCHMARKS.md, sixteenth round).
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
 
     The gain lifts the mirror's broad lightness only: its luma finer than the mirror's
     level (the fine texture) is scaled instead by the direct skin's fine contrast over the
-    mirror's there (`_detail_scale`), held between the gain to the power -DETAIL_DOWN and
-    the gain itself, so that where nothing is lifted the mirror is left as it is. The
+    mirror's there (each the trust-weighted rms of its fine luma at DIRECT_LEVEL_SIGMA, the
+    direct one's by its trust squared), held between the gain to the power -DETAIL_DOWN
+    and the gain itself, so that where nothing is lifted the mirror is left as it is. The
     fine texture's colour stays the mirror's (scaled with the gain, as the broad colour)."""
     mirror_sigma = max(1.0, size * MIRROR_SHADE_SIGMA)
     direct_sigma = max(1.0, size * DIRECT_LEVEL_SIGMA)
