@@ -129,7 +129,6 @@ def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
     ratio = engine._eye_reads.ratio(target.track)
     assert NARROWEST < ratio < 0.98
     frames = [engine.swap_face(target) for _ in range(READ_EVERY - 1)]  # no new reading
-    second = frames[-1]  # eased in by then: 0.75 ** 11 of the step is left
 
     top, bottom = (round(float(target.face_landmarks[point, 1])) for point in (0, 17))
 
@@ -143,19 +142,24 @@ def test_the_engine_narrows_the_kept_mouth_by_the_eyes_it_reads(
         right = last + (profile[last] - 0.5) / max(profile[last] - profile[last + 1], 1e-6)
         return float(right - left)
 
-    assert first.kept is not None and second.kept is not None
-    # By what the eyes read (eased in to within 5% of it by now), not by a root or power
+    assert first.kept is not None and all(face.kept is not None for face in frames)
+    widths = [lips_width(face.kept) for face in [first, *frames] if face.kept is not None]
+    # The width once eased in: the median of the last five frames (0.75 ** 7 to 0.75 ** 11
+    # of the step left), because the kept lips widen by about 0.65 px for two of these
+    # frames of the same target frame (on main too; the eyes' reading does not move then),
+    # and a single frame's width fell on that step or not with any change to the texture.
+    eased = float(np.median(widths[-5:]))
+    # By what the eyes read (eased in to within 8% of it by now), not by a root or power
     # of it: the kept lips' outline narrows by about 0.7 of the landmarks' step (its
     # feathered rim and the skin band round the lips follow them only in part); narrowed by
     # the ratio's square root it narrowed by 0.42 of it, and passed the old check.
     intended = 1.0 - ratio
-    narrowed = 1.0 - lips_width(second.kept) / lips_width(first.kept)
+    narrowed = 1.0 - eased / widths[0]
     assert 0.6 * intended < narrowed < 1.1 * intended
-    assert lips_width(second.kept) < lips_width(first.kept) - 1
+    assert eased < widths[0] - 1
     # Eased in: no frame's lips narrower than the frame before by more than about a
     # quarter of the whole step (it came in at once and stepped visibly at 3x).
-    widths = [lips_width(face.kept) for face in [first, *frames] if face.kept is not None]
-    step = lips_width(first.kept) - lips_width(second.kept)
+    step = widths[0] - eased
     assert max(a - b for a, b in itertools.pairwise(widths)) <= 0.25 * step + 1.0
 
 

@@ -10,12 +10,20 @@ round). The mirror is there for the source's skin and detail, not for that shade
 broad lightness is lifted to what the source's own visible texture shows nearby, never
 lowered (lowered too, the far side came out greyer than the frame's light: thirteenth
 round).
+
+Only the broad lightness is lifted. The shaded skin's fine texture (stubble, pores, the
+photo's noise) comes back at the contrast the directly shown skin nearby has, within the
+lift's own factor either way: scaled with the light, the shade's stubble and noise came
+out 1.8x as strong as the skin beside them, a mottled far cheek at 2x (hair-forehead;
+BENCHMARKS.md, sixteenth round).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from facedub.faces.masks import three_channels
 
 # Of the crop: the mirrored shade's own shape (a band a sixteenth of the crop wide; pores
 # and stubble are finer) against the source's face around it (wide enough to reach over
@@ -27,6 +35,9 @@ MIRROR_MAX_GAIN = 2.0  # a mirrored pixel at most this much brighter (near-black
 # largest, less and less below it.
 KNOWN_SHARE = 0.05
 LEVEL_SIGMA_PIXELS = 4.0  # the levels are blurred at a size where their sigma is this
+# The fine texture's contrast may come down towards the direct skin's by at most the
+# gain to this power (0: never below the mirror's own).
+DETAIL_DOWN = 1.0
 
 
 def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.ndarray,
@@ -40,37 +51,80 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     at DIRECT_LEVEL_SIGMA by its trust squared, so that the skin the source shows well
     sets it and hair or turned-away slivers that pass as clean count little). The gain is
     at most MIRROR_MAX_GAIN, and fades to one where either level rests on little trust
-    against the box's best (`_weighted_level`): no step where the direct skin runs out,
-    whatever the source's blend weight."""
-    mirror_level, mirror_known = _weighted_level(mirrored, mirror_trust,
-                                                 max(1.0, size * MIRROR_SHADE_SIGMA))
-    direct_level, direct_known = _weighted_level(direct, direct_trust**2,
-                                                 max(1.0, size * DIRECT_LEVEL_SIGMA))
+    against the box's best (`_known`): no step where the direct skin runs out,
+    whatever the source's blend weight.
+
+    The gain lifts the mirror's broad lightness only: its luma finer than the mirror's
+    level (the fine texture) is scaled instead by the direct skin's fine contrast over the
+    mirror's there (each the trust-weighted rms of its fine luma at DIRECT_LEVEL_SIGMA, the
+    direct one's by its trust squared), held between the gain to the power -DETAIL_DOWN
+    and the gain itself, so that where nothing is lifted the mirror is left as it is. The
+    fine texture's colour stays the mirror's (scaled with the gain, as the broad colour)."""
+    mirror_sigma = max(1.0, size * MIRROR_SHADE_SIGMA)
+    direct_sigma = max(1.0, size * DIRECT_LEVEL_SIGMA)
+    shape = mirror_trust.shape
+    mirror_luma, direct_luma = _luma(mirrored), _luma(direct)
+    direct_weights = (direct_trust**2).astype(np.float32)
+    # The levels at the mirror's scale: the mirror's, and the direct texture's own there
+    # (what is finer is each one's fine texture).
+    sums = _shrunk_blurs((mirror_luma * mirror_trust, mirror_trust,
+                          direct_luma * direct_weights, direct_weights), mirror_sigma)
+    mirror_level, mirror_known, direct_near = _enlarged(
+        (_ratio(sums[0], sums[1]), _known(sums[1]), _ratio(sums[2], sums[3])), shape)
+    mirror_fine, direct_fine = mirror_luma - mirror_level, direct_luma - direct_near
+    # At the direct skin's scale: its level, and its fine contrast over the mirror's.
+    sums = _shrunk_blurs((direct_luma * direct_weights, direct_weights,
+                          direct_fine**2 * direct_weights, mirror_fine**2 * mirror_trust,
+                          mirror_trust), direct_sigma)
+    direct_power = _ratio(sums[2], sums[1])
+    mirror_power = np.maximum(_ratio(sums[3], sums[4]), 1e-6)
+    direct_level, direct_known, contrast = _enlarged(
+        (_ratio(sums[0], sums[1]), _known(sums[1]), np.sqrt(direct_power / mirror_power)), shape)
     lift = np.clip(direct_level / np.maximum(mirror_level, 1.0), 1.0, MIRROR_MAX_GAIN) - 1.0
     gain = 1.0 + lift * mirror_known * direct_known
-    levelled: np.ndarray = np.minimum(mirrored * gain[..., None], 255.0).astype(np.float32)
-    return levelled
+    scale = np.clip(contrast, gain**-DETAIL_DOWN, gain)
+    # gain * (level + fine), the fine part's gain replaced by `scale`.
+    levelled = mirrored * three_channels(gain) + three_channels((scale - gain) * mirror_fine)
+    result: np.ndarray = np.clip(levelled, 0.0, 255.0).astype(np.float32)
+    return result
 
 
-def _weighted_level(texture: np.ndarray, trust: np.ndarray,
-                    sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W) float32 each: the trust-weighted Gaussian mean of the texture's brightness
-    (its luma), and how far it is known: the blurred trust against KNOWN_SHARE of its
-    largest value in the box, rising smoothly to 1 (scale-free: a source blended at a
-    tenth of the weight knows its level as far). Blurred at a size where sigma is
-    LEVEL_SIGMA_PIXELS pixels: a level carries no detail, and the wide blur at full size
-    cost more than the rest of the mirror fill (BENCHMARKS.md, fifteenth round)."""
-    height, width = trust.shape
+def _luma(image: np.ndarray) -> np.ndarray:
+    luma: np.ndarray = cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32),
+                                    cv2.COLOR_RGB2GRAY)
+    return luma
+
+
+def _shrunk_blurs(planes: tuple[np.ndarray, ...], sigma: float) -> list[np.ndarray]:
+    """Each (H, W) plane Gaussian-blurred at `sigma`, at a size where sigma is
+    LEVEL_SIGMA_PIXELS pixels (returned at that size, float32): a level carries no
+    detail, and the wide blur at full size cost more than the rest of the mirror fill
+    (BENCHMARKS.md, fifteenth round)."""
+    height, width = planes[0].shape
     shrink = max(1.0, sigma / LEVEL_SIGMA_PIXELS)
     small = (max(1, round(width / shrink)), max(1, round(height / shrink)))
-    brightness = cv2.cvtColor(np.ascontiguousarray(texture, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-    weights = trust.astype(np.float32)
-    sums = [cv2.GaussianBlur(cv2.resize(plane, small, interpolation=cv2.INTER_AREA), (0, 0),
-                             sigma / shrink) for plane in (brightness * weights, weights)]
-    total, mass = (cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
-                   for plane in sums)
-    level = np.zeros_like(total)
-    np.divide(total, mass, out=level, where=mass > 0.0)
+    return [cv2.GaussianBlur(cv2.resize(plane.astype(np.float32), small,
+                                        interpolation=cv2.INTER_AREA), (0, 0), sigma / shrink)
+            for plane in planes]
+
+
+def _enlarged(planes: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """(h, w) float32 planes resized (bilinear) to `shape` (H, W)."""
+    return [cv2.resize(plane, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+            for plane in planes]
+
+
+def _ratio(total: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """A weighted mean from its blurred sums: total / mass, 0 where no mass."""
+    mean = np.zeros_like(total)
+    np.divide(total, mass, out=mean, where=mass > 0.0)
+    return mean
+
+
+def _known(mass: np.ndarray) -> np.ndarray:
+    """How far a weighted mean is known: its blurred trust against KNOWN_SHARE of its
+    largest value in the box, rising smoothly to 1 (scale-free: a source blended at a
+    tenth of the weight knows its level as far)."""
     floor = KNOWN_SHARE * max(float(mass.max()), 1e-12)
-    known = np.clip(mass / floor, 0.0, 1.0).astype(np.float32)
-    return level, known
+    known: np.ndarray = np.clip(mass / floor, 0.0, 1.0).astype(np.float32)
+    return known
