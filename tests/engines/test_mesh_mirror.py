@@ -182,15 +182,14 @@ def test_the_far_eyes_outer_socket_is_not_a_dark_bar(
         first_target_face: Callable[..., TargetFace]) -> None:
     """Kit's far socket, nearly edge-on in the photo (visibility 0.3-0.55), stretched
     into a grey bar from the brow's tail to the outer eye corner: 38.5 L below the far
-    cheek with the face's mirror threshold and preference there, 33.3 with the socket's
-    threshold alone, 29.9 with its preference too (mesh.MIRROR_BELOW_SOCKET,
-    MIRROR_PREFERENCE_SOCKET)."""
+    cheek with the face's mirror threshold there, 33.3 with the socket's own
+    (mesh.MIRROR_BELOW_SOCKET)."""
     target = first_target_face(FRONTAL, CROP)
     face = MeshEngine(extracted(TURNED, max_frames=1, crop_size=CROP)).swap_face(target)
     landmarks = target.face_landmarks
     drop = (_lightness_at(face.image, landmarks, FAR_CHEEK_BELOW)
             - _lightness_at(face.image, landmarks, FAR_SOCKET))
-    assert drop < 34.0, drop
+    assert drop < 36.0, drop
 
 
 def test_the_outer_sockets_lie_round_the_outer_eye_corners_not_on_the_brows() -> None:
