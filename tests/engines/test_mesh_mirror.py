@@ -14,7 +14,7 @@ import pytest
 from facedub.engines import mesh as mesh_module
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine
-from facedub.engines.mesh_mirror import MIRROR_MAX_GAIN, levelled_mirror, outer_sockets
+from facedub.engines.mesh_mirror import MIRROR_MAX_GAIN, levelled_mirror, mirror_thresholds
 from facedub.engines.mesh_topology import mesh_topology
 from facedub.faceset import Faceset
 
@@ -192,16 +192,16 @@ def test_the_far_eyes_outer_socket_is_not_a_dark_bar(
     assert drop < 36.0, drop
 
 
-def test_the_outer_sockets_lie_round_the_outer_eye_corners_not_on_the_brows() -> None:
+def test_the_socket_threshold_holds_round_the_outer_eye_corners_not_on_the_brows() -> None:
     topology = mesh_topology()
-    sockets = outer_sockets(topology)
+    thresholds = mirror_thresholds(topology, 0.5, 1.0)
     centres = topology.template_vertices[topology.triangles].mean(axis=1)
 
-    def nearest(x: float, y: float) -> bool:
-        return bool(sockets[np.argmin(np.hypot(*(centres - (x, y)).T))])
+    def nearest(x: float, y: float) -> float:
+        return float(thresholds[np.argmin(np.hypot(*(centres - (x, y)).T))])
 
     for side in (-1.0, 1.0):
-        assert nearest(side * 0.80, -0.10)  # beside the outer corner
-        assert not nearest(side * 0.72, -0.38)  # the brow
-        assert not nearest(side * 0.60, 0.45)  # the cheek
-    assert np.count_nonzero(sockets) < 0.1 * len(sockets)
+        assert nearest(side * 0.80, -0.10) == 1.0  # beside the outer corner
+        assert nearest(side * 0.72, -0.38) == 0.5  # the brow
+        assert nearest(side * 0.60, 0.45) == 0.5  # the cheek
+    assert np.count_nonzero(thresholds == 1.0) < 0.1 * len(thresholds)

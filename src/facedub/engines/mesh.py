@@ -30,7 +30,7 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
-from facedub.engines.mesh_mirror import levelled_mirror, outer_sockets
+from facedub.engines.mesh_mirror import levelled_mirror, mirror_thresholds
 from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
@@ -85,11 +85,8 @@ EXPRESSION_KEYS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
 CROP_CACHE_SIZE = 48
 CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin fills in
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
+MIRROR_BELOW_SOCKET = 1.0  # ... around the eyes' outer corners, wherever it shows them better
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
-# Round the eyes' outer corners (mesh_mirror.OUTER_SOCKET): wherever the mirror shows them
-# better, and trusted well over a sliver seen edge-on.
-MIRROR_BELOW_SOCKET = 1.0
-MIRROR_PREFERENCE_SOCKET = 8.0
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 LIPS_SURROUND = 0.2  # mouth widths of skin around the target's lips kept with them
 SHARED_MIN = 0.02  # shared light below which the lifted source is used as it is
@@ -158,10 +155,7 @@ class MeshEngine:
         if not self._records:
             raise FacedubError(f"{source.root}: the chosen person has no faces; extract again")
         self._topology = mesh_topology()
-        sockets = outer_sockets(self._topology)  # per triangle: how the mirror helps out
-        self._mirror_below = np.where(sockets, MIRROR_BELOW_SOCKET, MIRROR_BELOW)
-        self._mirror_preference = np.where(sockets, MIRROR_PREFERENCE_SOCKET,
-                                           MIRROR_PREFERENCE).astype(np.float32)
+        self._mirror_below = mirror_thresholds(self._topology, MIRROR_BELOW, MIRROR_BELOW_SOCKET)
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
         keys = [BLENDSHAPE_NAMES.index(name) for name in EXPRESSION_KEYS]
@@ -502,8 +496,7 @@ class MeshEngine:
         # The near side's shade left behind: no darker than the source's own face nearby.
         texture = levelled_mirror(mirrored, mirror_trust, direct_texture[box],
                                   direct_trust[box], size)
-        trust = mirror_trust * smooth_upsample(self._mirror_preference[raster.triangle], raster,
-                                               size, smooth)[box]
+        trust = mirror_trust * MIRROR_PREFERENCE
         total[box] += texture * three_channels(trust)
         weight_sum[box] += trust
         coverage[box] += weight * used * (1.0 - coverage[box].clip(0, 1))
