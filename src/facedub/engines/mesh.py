@@ -30,7 +30,7 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
-from facedub.engines.mesh_mirror import levelled_mirror, mirror_thresholds
+from facedub.engines.mesh_mirror import levelled_mirror
 from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
@@ -85,7 +85,6 @@ EXPRESSION_KEYS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
 CROP_CACHE_SIZE = 48
 CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin fills in
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
-MIRROR_BELOW_SOCKET = 1.0  # ... around the eyes' outer corners, wherever it shows them better
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 LIPS_SURROUND = 0.2  # mouth widths of skin around the target's lips kept with them
@@ -155,7 +154,6 @@ class MeshEngine:
         if not self._records:
             raise FacedubError(f"{source.root}: the chosen person has no faces; extract again")
         self._topology = mesh_topology()
-        self._mirror_below = mirror_thresholds(self._topology, MIRROR_BELOW, MIRROR_BELOW_SOCKET)
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
         keys = [BLENDSHAPE_NAMES.index(name) for name in EXPRESSION_KEYS]
@@ -475,7 +473,7 @@ class MeshEngine:
         coverage += weight * cleanness
         direct_texture, direct_trust = texture, trust
         # Where the source turns a triangle away and shows its mirror image clearly better.
-        turned_away = np.clip(1.0 - direct.visibility / self._mirror_below, 0.0, 1.0) * np.clip(
+        turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
             (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
         need = smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
         if self._faces.mirror_cleans(index):

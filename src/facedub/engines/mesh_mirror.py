@@ -23,7 +23,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import MeshTopology
 from facedub.faces.masks import three_channels
 
 # Of the crop: the mirrored shade's own shape (a band a sixteenth of the crop wide; pores
@@ -39,30 +38,6 @@ LEVEL_SIGMA_PIXELS = 4.0  # the levels are blurred at a size where their sigma i
 # The fine texture's contrast may come down towards the direct skin's by at most the
 # gain to this power (0: never below the mirror's own).
 DETAIL_DOWN = 1.0
-
-# The outer eye socket (template units, the outer eye corners at x = -+0.70, the brow's
-# lower edge from (-0.64, -0.33) to (-0.85, -0.23); the other side mirrored): the skin
-# between the brow's tail, the upper lid and the outer corner, down past the lower lid's
-# end. A turned photo shows the far socket nearly edge-on (hair-forehead: visibility 0.3 to
-# 0.55 there), its corner shade stretched into a dark bar, and at the face's usual
-# threshold the mirror only took a third of it (BENCHMARKS.md, sixteenth round). The brow
-# stays out: mirrored more, its tail came out greyer.
-OUTER_SOCKET = ((-0.50, -0.14), (-0.55, -0.28), (-0.64, -0.30), (-0.77, -0.28),
-                (-0.85, -0.21), (-0.98, -0.15), (-1.02, 0.05), (-0.88, 0.16), (-0.74, 0.12),
-                (-0.70, 0.01), (-0.66, -0.08))
-
-
-def mirror_thresholds(topology: MeshTopology, face: float, socket: float) -> np.ndarray:
-    """(T,) float32: per triangle the visibility below which its mirror image helps out,
-    `socket` for triangles whose frontal centre lies in either OUTER_SOCKET, `face`
-    elsewhere."""
-    centres = topology.template_vertices[topology.triangles].mean(axis=1)
-    inside = np.zeros(len(centres), dtype=bool)
-    for sign in (1.0, -1.0):
-        outline = np.array([(sign * x, y) for x, y in OUTER_SOCKET], dtype=np.float32)
-        inside |= [cv2.pointPolygonTest(outline, (float(x), float(y)), False) >= 0
-                   for x, y in centres]
-    return np.where(inside, socket, face).astype(np.float32)
 
 
 def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.ndarray,
