@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 
 from facedub.faces.masks import face_oval, hair_zone
-from facedub.faces.regions import mesh_regions
 
 # Cheek and nose landmarks whose hull is almost always bare, lit skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
@@ -25,7 +24,7 @@ BORDER_MARGIN = 3  # pixels next to the outside of the source image are not trus
 # left): how wide each half of the face shows.
 MIDLINE = 168
 TEMPLES = (127, 356)
-ZONE_FADE = 0.04  # of the crop: `hair_zone`'s fade, and its margin at inset 1
+NARROWEST_SIDE = 0.1  # the least share of its margin a side of the hair zone keeps
 
 
 def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
@@ -50,8 +49,8 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
         # line; skin past the outline stays clean.
         oval = cv2.dilate(face_oval(points, size), np.ones((3, 3), np.uint8))
         beyond = 1.0 - oval.astype(np.float32) / 255.0
-        zone = np.maximum(np.maximum(hair_zone(points, size, inset=1.0), beyond),
-                          _turned_temples(points, size))
+        zone = np.maximum(hair_zone(points, size, inset=1.0,
+                                    side_shares=_side_shares(points)), beyond)
         foreign = _not_skin(lab, skin) * zone
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
@@ -62,30 +61,19 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     return np.clip(weights, 0.0, 1.0).astype(np.float32)
 
 
-def _turned_temples(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: beside each brow's outer end, down to the nose tip, as `hair_zone`
-    at inset 1 judges it, but its margin and fade shrunk by how much narrower that half
-    of the face shows than the other: on a turned face's far side the brow's tail ends
-    a few pixels from the curls at the temple, inside the outline, which the fixed
-    margin kept clean (Kit Harington's became a grey smear beside the swapped far eye;
-    BENCHMARKS.md, sixteenth round). No threshold: a near-frontal face's narrower side
-    is shrunk by its share too (Bob Dylan's 62 of 69 px), not visible in the swaps seen.
-    `points` (478, 2+) in pixels of the (s, s) crop."""
-    regions = mesh_regions()
+def _side_shares(points: np.ndarray) -> tuple[float, float]:
+    """How wide each half of the face shows (the person's right, left) against the wider
+    one: the hair zone's margin beside each brow's outer end is shrunk by it. On a turned
+    face's far side the brow's tail ends a few pixels from the curls at the temple, inside
+    the outline, which the full margin kept clean (Kit Harington's became a grey smear
+    beside the swapped far eye; BENCHMARKS.md, sixteenth round). No threshold: a
+    near-frontal face's narrower side is shrunk by its share too (Bob Dylan's 62 of 69 px),
+    not visible in the swaps seen. `points` (478, 2+) in crop pixels."""
     middle = float(points[MIDLINE, 0])
     halves = (middle - float(points[TEMPLES[0], 0]), float(points[TEMPLES[1], 0]) - middle)
     widest = max(max(halves), 1e-6)
-    fade = ZONE_FADE * size
-    ys = np.arange(size, dtype=np.float32)[:, None]
-    xs = np.arange(size, dtype=np.float32)[None, :]
-    above_nose = np.clip((float(points[1, 1]) - ys) / fade, 0.0, 1.0)
-    right_end = float(points[regions.right_eyebrow, 0].min())
-    left_end = float(points[regions.left_eyebrow, 0].max())
-    zone = np.zeros((size, size), dtype=np.float32)
-    for past, half in ((right_end - xs, halves[0]), (xs - left_end, halves[1])):
-        shrink = fade * float(np.clip(half / widest, 0.1, 1.0))
-        zone = np.maximum(zone, np.clip((past - shrink) / shrink, 0.0, 1.0) * above_nose)
-    return zone
+    right, left = (float(np.clip(half / widest, NARROWEST_SIDE, 1.0)) for half in halves)
+    return right, left
 
 
 def _outside_image(crop: np.ndarray) -> np.ndarray:

@@ -152,11 +152,14 @@ def upper_oval_mask() -> np.ndarray:
     return upper
 
 
-def hair_zone(face_landmarks: np.ndarray, size: int, inset: float = 0.0) -> np.ndarray:
+def hair_zone(face_landmarks: np.ndarray, size: int, inset: float = 0.0,
+              side_shares: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """(S, S) float32: 1 above the brows and beside them down to the nose tip (where hair
     falls), fading to 0 over 4% of the crop, so brows, eyes and the face centre are never
-    judged. `inset`: how many fade widths further out the zone starts. `face_landmarks`:
-    (478, 2+) crop pixels."""
+    judged. `inset`: how many fade widths further out the zone starts. `side_shares`
+    (the person's right, left side): the zone beside the brows there starts and fades
+    over that share of the widths (a turned face's far side, where hair comes nearer the
+    brow's tail: `engines.mesh_clean`). `face_landmarks`: (478, 2+) crop pixels."""
     regions = mesh_regions()
     right = face_landmarks[regions.right_eyebrow]
     left = face_landmarks[regions.left_eyebrow]
@@ -164,10 +167,11 @@ def hair_zone(face_landmarks: np.ndarray, size: int, inset: float = 0.0) -> np.n
     inner_x0, inner_x1 = float(right[:, 0].min()), float(left[:, 0].max())
     nose_y = float(face_landmarks[1, 1])
     fade = 0.04 * size
-    margin = inset * fade
     ys = np.arange(size, dtype=np.float32)[:, None]
     xs = np.arange(size, dtype=np.float32)[None, :]
-    above = np.clip((brow_line - margin - ys) / fade, 0, 1)
-    beside = np.clip((np.maximum(inner_x0 - xs, xs - inner_x1) - margin) / fade, 0, 1) * \
-        np.clip((nose_y - ys) / fade, 0, 1)
-    return np.maximum(above, beside).astype(np.float32)
+    above = np.clip((brow_line - inset * fade - ys) / fade, 0, 1)
+    beside = np.zeros((size, size), dtype=np.float32)
+    for past, share in ((inner_x0 - xs, side_shares[0]), (xs - inner_x1, side_shares[1])):
+        side_fade = fade * share
+        beside = np.maximum(beside, np.clip((past - inset * side_fade) / side_fade, 0, 1))
+    return np.maximum(above, beside * np.clip((nose_y - ys) / fade, 0, 1)).astype(np.float32)
