@@ -54,9 +54,12 @@ def test_a_veil_of_smoke_over_the_cheek_is_kept_as_a_soft_matte(faces_dir: Path)
 # Bare faces, each with what looks like dense smoke by colour alone beside or on it:
 # clip 11's stage shot (a spotlight's blown-out forehead and cheek, a white collar under
 # the jaw), a white backdrop touching a face, a torch moving over a face, blonde hair, a
-# white collar, a beard, clear glasses.
+# white collar, a beard, clear glasses. Relaxing each rule of the dense smoke alone marks
+# some of them: nothing inside the face (clip 11 at 3.0, 3.4, 5.8 s), beyond the face's
+# outline only, not the head's (3.4 s), white clipped (3.7 s, the white backdrop).
 BARE = [
-    ("clip_facerecognition_hamilton_multiface_mic.mp4", {90, 100, 102, 103, 108, 109, 110, 122, 136, 175, 190}),
+    ("clip_facerecognition_hamilton_multiface_mic.mp4",
+     {90, 100, 102, 103, 108, 109, 110, 122, 136, 175, 190}),
     ("still_man_angry_grimace.png", {0}),
     ("clip_openface_changelighting_torch_moving_light.wmv", {10, 55}),
     ("clip_sadtalker_hdtf_katiehill_headturn.mp4", {0, 150}),
