@@ -66,9 +66,14 @@ def smoke_veils(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.nd
     skin_chroma = float(np.hypot(skin[1], skin[2]))
     if skin_chroma < SKIN_CHROMA:
         return none
+    light = ((lab[..., 0] >= skin[0] + DENSE_LIGHTER)
+             & (np.hypot(lab[..., 1], lab[..., 2]) <= DENSE_CHROMA * skin_chroma) & shown)
+    # Most faces have too little that light and grey anywhere in the crop: no more to do.
+    if np.count_nonzero(light) < DENSE_AREA * size * size:
+        return none
     face = (face_mask(points, size, forehead=False) > 0.5) & shown
     head = face_mask(points, size, forehead=True) > 0.5
-    dense, smoke = _dense_smoke(lab, face, head, shown, skin, skin_chroma)
+    dense, smoke = _dense_smoke(light, face, head, lab)
     if smoke is None:
         return none
     alpha = _alpha_towards(lab, skin, smoke)
@@ -86,17 +91,15 @@ def smoke_veils(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.nd
     return np.where(veil, alpha, 0.0).astype(np.float32)
 
 
-def _dense_smoke(lab: np.ndarray, face: np.ndarray, head: np.ndarray, shown: np.ndarray,
-                 skin: np.ndarray, skin_chroma: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """(R, R) bool, the dense smoke beside the face (`face`, `head`: (R, R) bool, inside
-    the face's outline, and the head's with the forehead), and its median colour (None
-    where there is none)."""
+def _dense_smoke(light: np.ndarray, face: np.ndarray, head: np.ndarray, lab: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(R, R) bool, the dense smoke among the `light` (and grey) pixels beside the face
+    (`face`, `head`: (R, R) bool, inside the face's outline, and the head's with the
+    forehead), and its median colour in `lab` (None where there is none)."""
     size = lab.shape[0]
     band = max(1, round(DENSE_BAND * size))
     near = cv2.dilate(face.astype(np.uint8), np.ones((2 * band + 1,) * 2, np.uint8)) > 0
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    candidates = (near & shown & (lab[..., 0] >= skin[0] + DENSE_LIGHTER)
-                  & (chroma <= DENSE_CHROMA * skin_chroma))
+    candidates = near & light
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8),
                                                                connectivity=8)
     if count <= 1:
