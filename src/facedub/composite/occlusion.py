@@ -8,7 +8,8 @@ Two sources, both in the pixels of the target's aligned crop:
   result (64 px) warped back and eased over time per track, so a still occluder does not
   flicker while a moving one is followed at once. Colour completes what the net finds in
   part, and what moves unlike the face between frames (a hand sweeping over it, skin on
-  skin: facedub.composite.occlusion_motion) is added. Glasses lenses are not occluders: the
+  skin: facedub.composite.occlusion_motion) is added, and so is a veil of smoke as a soft
+  matte (facedub.composite.occlusion_veils). Glasses lenses are not occluders: the
   swapped eyes show through them, and `lens_highlights` puts the target's reflections back
   on top.
 - `edge_occluders`: hair, fringes and hats at the forehead and temples. The mask reaches
