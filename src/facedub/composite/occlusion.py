@@ -8,8 +8,7 @@ Two sources, both in the pixels of the target's aligned crop:
   result (64 px) warped back and eased over time per track, so a still occluder does not
   flicker while a moving one is followed at once. Colour completes what the net finds in
   part, and what moves unlike the face between frames (a hand sweeping over it, skin on
-  skin: facedub.composite.occlusion_motion) is added, and so is a veil of smoke as a soft
-  matte (facedub.composite.occlusion_veils). Glasses lenses are not occluders: the
+  skin: facedub.composite.occlusion_motion) is added. Glasses lenses are not occluders: the
   swapped eyes show through them, and `lens_highlights` puts the target's reflections back
   on top.
 - `edge_occluders`: hair, fringes and hats at the forehead and temples. The mask reaches
@@ -45,7 +44,6 @@ from facedub.composite.occlusion_cues import (
 )
 from facedub.composite.occlusion_motion import moving_objects, still_regions
 from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
-from facedub.composite.occlusion_veils import smoke_veils
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
@@ -210,12 +208,6 @@ class OcclusionMasks:
         worn = self.worn.get(track)
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
-        # A veil of smoke is a matte, not an object: its share of each pixel becomes the
-        # mask's value there, so it goes in at the level the ramp below maps to it.
-        veil = smoke_veils(half, half_landmarks, shown)
-        if veil.any():
-            matte = np.where(veil > 0, RAMP_LOW + veil * (RAMP_HIGH - RAMP_LOW), 0.0)
-            objects = np.maximum(objects, matte.astype(np.float32))
         frames, bridge = glasses_frames(fine, fine_landmarks)
         rings = fit_rims(frames, fine_landmarks)
         # One half pixel wider, to cover the object's rim: at this resolution it is blended

@@ -144,7 +144,7 @@ def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.n
     hue: on clip 13 it takes a* from 6 to -4). Darker pixels never count (hair at the
     temples, a beard's edge). `points`, `shown` as for `skin_distance`."""
     lit = np.zeros(lab.shape[:2], bool)
-    reference = lab[skin_reference(points, lab.shape[0]) & shown].astype(np.float32)
+    reference = lab[_skin_reference(points, lab.shape[0]) & shown].astype(np.float32)
     if len(reference) < 2 * FEWEST_COLOURS:
         return lit
     middle = float(np.median(reference[:, 0]))
@@ -237,7 +237,7 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
     skin are not) that reach up to the lower lip and lie well inside the face's outline
     (`face`, uint8): not a shadow along the jaw's edge or under the chin."""
     size = lab.shape[0]
-    reference = skin_reference(points, size) & shown
+    reference = _skin_reference(points, size) & shown
     if not reference.any():
         return np.zeros((size, size), bool)
     lightness = lab[..., 0]
@@ -266,7 +266,7 @@ def skin_distance(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.
     """(R, R) Mahalanobis distance of every pixel of `lab` (R, R, 3) from the skin of the
     cheeks and nose that the frame shows (`shown` (R, R) bool; robust: the farthest fifth
     of those pixels is dropped, in case something covers part of them)."""
-    return _colour_distance(lab, lab[skin_reference(points, lab.shape[0]) & shown], 80)
+    return _colour_distance(lab, lab[_skin_reference(points, lab.shape[0]) & shown], 80)
 
 
 def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
@@ -282,7 +282,7 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
     ring = (inside_loop(points, regions.lips_outer, size)
             & ~inside_loop(points, regions.lips_inner, size))
     lips = lab[ring & (probabilities <= GROW) & shown]
-    cheeks = skin_reference(points, size) & shown
+    cheeks = _skin_reference(points, size) & shown
     if (len(lips) >= FEWEST_COLOURS and cheeks.any() and np.median(lips[:, 1])
             < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
@@ -320,7 +320,7 @@ def inside_loop(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
     return mask > 0
 
 
-def skin_reference(points: np.ndarray, size: int) -> np.ndarray:
+def _skin_reference(points: np.ndarray, size: int) -> np.ndarray:
     """(size, size) bool: the hull of SKIN_REFERENCE, cheeks and nose."""
     mask = np.zeros((size, size), np.uint8)
     hull = cv2.convexHull(np.round(points[list(SKIN_REFERENCE)]).astype(np.int32))
