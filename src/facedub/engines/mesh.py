@@ -37,6 +37,7 @@ from facedub.engines.mesh_mouth import (
     corners_mask,
     keep_target_interior,
     lips_mask,
+    mean_smile,
     not_darker,
     target_corners_share,
     target_lips_share,
@@ -336,7 +337,7 @@ class MeshEngine:
             # The read inner-lip points may be the target's kept opening on a talking
             # frame: the correction is the median of several readings.
             if read is not None and len(self._records) == 1:
-                self._mouth_reads.add(target.track, landmarks, read)
+                self._mouth_reads.add(target.track, landmarks, read, target.blendshapes)
         # A photo's sockets' shading is its one light (the shouting photo's top light, a
         # grey veil over both eyes), taken off in the compositor; a video source's darker
         # upper lids were its eyes' own depth (headturn-man; BENCHMARKS.md, sixteenth round).
@@ -354,7 +355,8 @@ class MeshEngine:
         ends, stubble: `not_darker`)."""
         wanted = target_corners_share(source_blendshapes, target.blendshapes)
         if wanted > 0.0:
-            wanted *= not_darker(face, reshaped, disc, target.image.shape[0])
+            wanted *= not_darker(face, reshaped, disc, target.image.shape[0],
+                                 mean_smile(target.blendshapes))
         return self._corner_shares.update(target.track, wanted)
 
     def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
