@@ -231,13 +231,15 @@ def corners_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 # against its own surroundings than the source's by more than CORNER_DARKER_FROM grey
 # levels, its share falls, to none by CORNER_DARKER_FROM + CORNER_DARKER_RANGE.
 CORNER_DARKER_FROM = 4.0
-CORNER_DARKER_RANGE = 4.0
+CORNER_DARKER_RANGE = 2.0
 # A smile deepens the crease at its own corners: the gate allows this many grey levels more
 # per unit of the target's mean mouthSmile. Where the streamer smiles broadest (hair-forehead
 # frames 27-33, mouthSmile 0.36-0.45) his corners read 5.6-7.4 levels darker against their
-# surroundings than Kit Harington's, the gate took the corners away (share 0.4-0.6) and the
-# smile read 0.10-0.31 under his (seventeenth round); Lin-Manuel Miranda's moustache reads
-# 10.2-18.3 levels darker on the frames he smiles 0.15-0.78 (occlusion-mic), still past it.
+# surroundings than Kit Harington's, the gate (then 4 levels, none by 8) took the corners away
+# (share 0.4-0.6) and the smile read 0.10-0.31 under his (seventeenth round). Lin-Manuel
+# Miranda's moustache reads 10.2-18.3 levels darker on the frames he smiles 0.15-0.78
+# (occlusion-mic), the painted strokes of the engine test 9.9 at 0.4: still past it, with
+# the range narrowed from 4 to 2 levels (at 4 the strokes kept a third of the corners).
 CORNER_CREASE_PER_SMILE = 8.0
 CORNER_DETAIL = 1 / 128  # the darkness's own scale (sigma, share of the crop) ...
 CORNER_SURROUND = 1 / 16  # ... against the skin this far around
