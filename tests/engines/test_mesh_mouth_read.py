@@ -19,6 +19,7 @@ from facedub.engines.mesh_mouth_read import (
     EASE_PER_FRAME,
     LIFT_LIMIT,
     LIFT_NOISE,
+    SMILE_NOISE,
     MouthMove,
     MouthReads,
     misread,
@@ -27,6 +28,7 @@ from facedub.faces.align import template_in_crop
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
+from facedub.types import FaceObservation, HeadPose
 
 DYLAN = "still_bob_dylan_bw.jpg"
 WEBCAM = "clip_openface_default_same_person_webcam.wmv"
@@ -115,6 +117,31 @@ def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits(
     assert reads.wanted(0) == MouthMove()  # the landmarker's noise, left alone
     reads.forget(0)
     assert reads.wanted(0) == MouthMove()
+
+
+def test_the_corners_are_lowered_only_where_the_face_read_smiles_more_than_the_target(
+        blendshapes: Callable[..., np.ndarray]) -> None:
+    """Biden's photo on Obama (skin-tones) reads its corners higher than drawn, yet less
+    smile than Obama's: lowered so, Obama's resting smile read 0.10-0.13 under his. A
+    texture read higher is lowered only where its smile also reads beyond the target's;
+    one read lower is raised whatever its smile."""
+    drawn = template_in_crop(SIZE, "whole")
+    higher_read = _misdrawn(drawn, -0.02, 0.0)  # the lips' centre read lower: corners higher
+    target = blendshapes(mouthSmileLeft=0.17, mouthSmileRight=0.17)
+
+    def lift(read: np.ndarray, smile: float) -> float:
+        reads = MouthReads()
+        face = FaceObservation(read, blendshapes(mouthSmileLeft=smile, mouthSmileRight=smile),
+                               HeadPose(0.0, 0.0, 0.0), (0.0, 0.0, 1.0, 1.0))
+        reads.add(0, drawn, face, target)
+        return reads.wanted(0).lift
+
+    assert lift(higher_read, 0.05) == 0.0, "less smile than the target's: not lowered"
+    assert lift(higher_read, 0.17 + SMILE_NOISE - 0.01) == 0.0
+    assert lift(higher_read, 0.4) == pytest.approx(-(0.02 - LIFT_NOISE), abs=1e-3)
+    lower_read = _misdrawn(drawn, 0.02, 0.0)
+    assert lift(lower_read, 0.05) == pytest.approx(0.02 - LIFT_NOISE, abs=1e-3)
+    assert lift(lower_read, 0.4) == pytest.approx(0.02 - LIFT_NOISE, abs=1e-3)
 
 
 def test_the_correction_is_eased_in() -> None:

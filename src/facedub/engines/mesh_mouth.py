@@ -241,6 +241,9 @@ CORNER_DARKER_RANGE = 2.0
 # (occlusion-mic), the painted strokes of the engine test 9.9 at 0.4: still past it, with
 # the range narrowed from 4 to 2 levels (at 4 the strokes kept a third of the corners).
 CORNER_CREASE_PER_SMILE = 8.0
+# ... up to this smile: a crease is no darker on a broader one, and past it the strokes
+# (9.9 levels) came back on a target smiling 0.8.
+CORNER_CREASE_SMILE = 0.45
 CORNER_DETAIL = 1 / 128  # the darkness's own scale (sigma, share of the crop) ...
 CORNER_SURROUND = 1 / 16  # ... against the skin this far around
 
@@ -250,10 +253,11 @@ def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size:
     """0..1: 1 where `target` (H, W, 3) float32 is on average (over `weight`, (H, W)) no
     darker against its own surroundings than `source` (same shape, same place) beyond
     CORNER_DARKER_FROM grey levels (and CORNER_CREASE_PER_SMILE more per unit of `smile`,
-    the target's mean mouthSmile: its corners' own crease), falling to 0 over
-    CORNER_DARKER_RANGE; the scales are shares of `size`, the crop's side. One value for the
-    region: a moustache's ends beside a source's corners do not line up with the target's
-    stubble, and pixel by pixel the gate left a patchwork of the two."""
+    the target's mean mouthSmile, up to CORNER_CREASE_SMILE: its corners' own crease),
+    falling to 0 over CORNER_DARKER_RANGE; the scales are shares of `size`, the crop's
+    side. One value for the region: a moustache's ends beside a source's corners do not
+    line up with the target's stubble, and pixel by pixel the gate left a patchwork of the
+    two."""
     def darkness(image: np.ndarray) -> np.ndarray:
         luma = image.mean(axis=2).astype(np.float32)
         near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
@@ -264,7 +268,8 @@ def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size:
     if total <= 0.0:
         return 1.0
     excess = float(((darkness(target) - darkness(source)) * weight).sum()) / total
-    allowed = CORNER_DARKER_FROM + CORNER_CREASE_PER_SMILE * max(smile, 0.0)
+    allowed = CORNER_DARKER_FROM + CORNER_CREASE_PER_SMILE * float(
+        np.clip(smile, 0.0, CORNER_CREASE_SMILE))
     return float(np.clip(1.0 - (excess - allowed) / CORNER_DARKER_RANGE, 0.0, 1.0))
 
 
