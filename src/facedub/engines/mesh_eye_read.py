@@ -29,7 +29,6 @@ import numpy as np
 
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import eye_distance, mesh_regions
-from facedub.types import FaceObservation
 
 READ_EVERY = 12  # frames of a track between readings
 READINGS = 5  # the median of the last this many readings of a track is its ratio
@@ -81,12 +80,11 @@ class EyeReads:
         return count % READ_EVERY == 0
 
     def read(self, track: int, shown: np.ndarray, target_landmarks: np.ndarray
-             ) -> FaceObservation | None:
+             ) -> np.ndarray | None:
         """Read `shown`, the engine's face over the target crop ((S, S, 3) uint8 RGB), whose
         target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
-        where the landmarker finds no face. Returns the face read (its landmarks (478, 3) in
-        the same pixels, its blendshapes), None where nothing was kept (`mesh_mouth_read`
-        reads the mouth from it)."""
+        where the landmarker finds no face. Returns the landmarks read (478, 3), None where
+        nothing was kept (`mesh_mouth_read` reads the mouth from them)."""
         if self._analyser is None:
             self._analyser = FaceAnalyser(
                 max_faces=1, video=False,
@@ -101,7 +99,7 @@ class EyeReads:
         if own <= 1e-6 or not _same_face(read, np.asarray(target_landmarks), own):
             return None
         self._reads.setdefault(track, deque(maxlen=READINGS)).append(eye_distance(read) / own)
-        return found[0]
+        return read
 
     def forget(self, track: int) -> None:
         """Drop the track's readings; the landmarker is closed with the last track."""

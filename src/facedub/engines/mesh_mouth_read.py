@@ -11,8 +11,8 @@ resting smile (mouthSmile 0.33) read 0.10 (BENCHMARKS.md, Expression, fifteenth 
 So with each eye reading (`mesh_eye_read`, every READ_EVERY frames) the engine also reads
 how much lower its corners sit against the lips' centre, and how much narrower the mouth
 is, than it drew them; the next frames are drawn with the corners raised and the mouth
-widened by as much (the corners lowered where the source's texture reads higher and
-its smile reads more than the target's: `SMILE_NOISE`),
+widened by as much (the corners lowered where the source's texture reads higher; only as
+far as the source's own lips are shown),
 so that what is read is the target's mouth (never narrowed: below). Measured against
 the drawing, not against the target: a reading says how far the source's texture shifts
 what is drawn, whatever correction the drawing already carries, so the correction is that
@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facedub.engines.mesh_mouth import MOUTH_CORNERS, mean_smile
+from facedub.engines.mesh_mouth import MOUTH_CORNERS
 from facedub.faces.regions import mesh_regions
-from facedub.types import FaceObservation
 
 READINGS = 5  # the median of the last this many readings of a track is its correction
 # Misreadings this small are the landmarker's noise (the webcam's own crop read against its
@@ -44,14 +43,12 @@ LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
 # agreed on 37.5% of 40 frames against main's 57.5% (65% widened only).
 WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
 EASE_PER_FRAME = 0.25  # share of the way to a new correction made a frame: no step
-# The corners are lowered (a texture read higher than drawn) only where the face read also
-# smiles more than the target, beyond the landmarker's spread: Biden's photo on Obama
-# (skin-tones) reads its corners 0.008-0.014 eye distances higher than drawn, yet reads
-# mouthSmile 0.04-0.06 where Obama's resting smile reads 0.15-0.19 (so does the finished
-# output); lowered by 0.005-0.008 from frame 13 on, frames 16 and 18-23 read 0.10-0.13 under
-# the target (seventeenth round). A smiling photo over a less smiling target (the border
-# photo on d3) reads more smile, and keeps its lowering.
-SMILE_NOISE = 0.03
+# A reading measures how the source's lip texture shifts what is drawn, so it counts only
+# as far as the source's lips are shown: where the target's own lips give way for them
+# (`mesh_mouth.target_lips_share`: Biden's 0.97 smile onto Obama, skin-tones) the engine's
+# face reads higher than drawn for other reasons (the landmarker fits the mouth in the frame
+# of the source's upper face), and lowered by 0.005-0.008 eye distances from frame 13 on,
+# Obama's resting smile read 0.10-0.13 under his on frames 16 and 18-23 (seventeenth round).
 LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 
 
@@ -105,16 +102,16 @@ class MouthReads:
         self._reads: dict[int, deque[tuple[float, float]]] = {}
         self._applied: dict[int, MouthMove] = {}
 
-    def add(self, track: int, drawn: np.ndarray, read: FaceObservation,
-            target_blendshapes: np.ndarray) -> None:
-        """One reading of `track`: the landmarks the face was drawn with (478, 2+), the face
-        the landmarker read on it (its landmarks in the same pixels, its blendshapes) and
-        the target's own blendshapes (52,) in this frame."""
-        higher, wider = misread(drawn, read.landmarks)
-        if higher < 0.0 and mean_smile(read.blendshapes) <= (mean_smile(target_blendshapes)
-                                                              + SMILE_NOISE):
-            higher = 0.0  # read higher, but no smile beyond the target's: not lowered
-        self._reads.setdefault(track, deque(maxlen=READINGS)).append((higher, wider))
+    def add(self, track: int, drawn: np.ndarray, read: np.ndarray,
+            source_lips: float = 1.0) -> None:
+        """One reading of `track`: the landmarks the face was drawn with and those the
+        landmarker read on it (478, 2+ each, the same pixels); `source_lips` 0..1, the share
+        of the source's own lips shown in this frame (1 - the target lips' share): the
+        misreading counts that much."""
+        higher, wider = misread(drawn, read)
+        share = float(np.clip(source_lips, 0.0, 1.0))
+        self._reads.setdefault(track, deque(maxlen=READINGS)).append(
+            (share * higher, float(np.exp(share * np.log(wider)))))
 
     def wanted(self, track: int) -> MouthMove:
         """The correction the readings call for: their median misreading beyond the
