@@ -337,7 +337,7 @@ class MeshEngine:
             # The read inner-lip points may be the target's kept opening on a talking
             # frame: the correction is the median of several readings.
             if read is not None and len(self._records) == 1:
-                self._mouth_reads.add(target.track, landmarks, read, 1.0 - lips)
+                self._mouth_reads.add(target.track, landmarks, read)
         # A photo's sockets' shading is its one light (the shouting photo's top light, a
         # grey veil over both eyes), taken off in the compositor; a video source's darker
         # upper lids were its eyes' own depth (headturn-man; BENCHMARKS.md, sixteenth round).

@@ -11,8 +11,7 @@ resting smile (mouthSmile 0.33) read 0.10 (BENCHMARKS.md, Expression, fifteenth 
 So with each eye reading (`mesh_eye_read`, every READ_EVERY frames) the engine also reads
 how much lower its corners sit against the lips' centre, and how much narrower the mouth
 is, than it drew them; the next frames are drawn with the corners raised and the mouth
-widened by as much (the corners lowered where the source's texture reads higher; only as
-far as the source's own lips are shown),
+widened by as much (the corners lowered where the source's texture reads higher),
 so that what is read is the target's mouth (never narrowed: below). Measured against
 the drawing, not against the target: a reading says how far the source's texture shifts
 what is drawn, whatever correction the drawing already carries, so the correction is that
@@ -43,12 +42,6 @@ LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
 # agreed on 37.5% of 40 frames against main's 57.5% (65% widened only).
 WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
 EASE_PER_FRAME = 0.25  # share of the way to a new correction made a frame: no step
-# A reading measures how the source's lip texture shifts what is drawn, so it counts only
-# as far as the source's lips are shown: where the target's own lips give way for them
-# (`mesh_mouth.target_lips_share`: Biden's 0.97 smile onto Obama, skin-tones) the engine's
-# face reads higher than drawn for other reasons (the landmarker fits the mouth in the frame
-# of the source's upper face), and lowered by 0.005-0.008 eye distances from frame 13 on,
-# Obama's resting smile read 0.10-0.13 under his on frames 16 and 18-23 (seventeenth round).
 LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 
 
@@ -102,16 +95,10 @@ class MouthReads:
         self._reads: dict[int, deque[tuple[float, float]]] = {}
         self._applied: dict[int, MouthMove] = {}
 
-    def add(self, track: int, drawn: np.ndarray, read: np.ndarray,
-            source_lips: float = 1.0) -> None:
+    def add(self, track: int, drawn: np.ndarray, read: np.ndarray) -> None:
         """One reading of `track`: the landmarks the face was drawn with and those the
-        landmarker read on it (478, 2+ each, the same pixels); `source_lips` 0..1, the share
-        of the source's own lips shown in this frame (1 - the target lips' share): the
-        misreading counts that much."""
-        higher, wider = misread(drawn, read)
-        share = float(np.clip(source_lips, 0.0, 1.0))
-        self._reads.setdefault(track, deque(maxlen=READINGS)).append(
-            (share * higher, float(np.exp(share * np.log(wider)))))
+        landmarker read on it (478, 2+ each, the same pixels)."""
+        self._reads.setdefault(track, deque(maxlen=READINGS)).append(misread(drawn, read))
 
     def wanted(self, track: int) -> MouthMove:
         """The correction the readings call for: their median misreading beyond the
