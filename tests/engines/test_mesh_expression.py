@@ -51,6 +51,7 @@ SMILING = "still_biden_frontal.jpg"  # a broad smile, upper teeth showing
 SHOUTING = "still_woman_shouting.jpg"  # mouth wide open, lit from one side
 TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # frame 0: mouth closed, neutral
 CROP = 256
+CREASE_SHADE = 0.7  # strokes 6.4 grey levels darker than their surroundings at 1/128
 
 
 @pytest.fixture(scope="module")
@@ -554,9 +555,9 @@ def test_the_targets_corners_bring_no_moustache_onto_a_smooth_source(
     disc = ((corners_mask(target.face_landmarks, CROP) > 0.99)
             & (lips_mask(target.face_landmarks, CROP) == 0.0))
 
-    def kept(image: np.ndarray) -> float:
+    def kept(image: np.ndarray, smile: float = 0.4) -> float:
         smiling = replace(target, image=image, blendshapes=np.maximum(
-            target.blendshapes, blendshapes(mouthSmileLeft=0.4, mouthSmileRight=0.4)))
+            target.blendshapes, blendshapes(mouthSmileLeft=smile, mouthSmileRight=smile)))
         engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
         swapped = engine.swap_face(smiling)
         assert swapped.kept is not None
@@ -564,6 +565,12 @@ def test_the_targets_corners_bring_no_moustache_onto_a_smooth_source(
 
     assert kept(target.image) > 0.9, "her bare corners are kept"
     assert kept(painted) < 0.1, "not with a moustache the source lacks"
+    assert kept(painted, smile=0.8) < 0.1, "nor on a broad smile"
+    # Fainter strokes are a smile's own crease where she smiles broadly (the streamer's
+    # corners, hair-forehead).
+    creased = target.image.copy()
+    creased[strokes > 0] = (creased[strokes > 0] * CREASE_SHADE).astype(np.uint8)
+    assert kept(creased, smile=0.45) > 0.9, "a broad smile's crease is its own"
 
 
 def test_not_darker_is_one_on_the_same_skin_and_falls_where_the_target_is_darker() -> None:
@@ -577,6 +584,23 @@ def test_not_darker_is_one_on_the_same_skin_and_falls_where_the_target_is_darker
     assert not_darker(skin, darker, region, 256) == 0.0
     assert not_darker(darker, skin, region, 256) == 1.0, "a darker source is its own"
     assert not_darker(skin, darker, np.zeros_like(region), 256) == 1.0
+
+
+def test_the_corners_gate_allows_a_smiling_targets_own_crease() -> None:
+    """A smile deepens the crease beside its corners: the streamer's read 5.6-7.4 levels
+    darker than Kit Harington's where he smiles 0.36-0.45 (hair-forehead), and the gate took
+    his corners away there. Allowed in proportion to the target's smile; a moustache's far
+    darker ends stay off even on a broad smile (Miranda's, 10-18 levels)."""
+    rng = np.random.default_rng(0)
+    skin = np.clip(150 + rng.normal(0, 3, (96, 96, 3)), 0, 255).astype(np.float32)
+    region = np.zeros((96, 96), dtype=np.float32)
+    region[36:60, 36:48] = 1.0
+    crease, moustache = skin.copy(), skin.copy()
+    crease[40:56, 40:44] -= 40
+    moustache[40:56, 40:44] -= 100
+    assert not_darker(skin, crease, region, 256) < 0.1, "unsmiling: as dark as a moustache"
+    assert not_darker(skin, crease, region, 256, smile=0.45) == 1.0
+    assert not_darker(skin, moustache, region, 256, smile=0.78) == 0.0
 
 
 def test_a_video_source_keeps_its_own_corners_under_a_smiling_target(

@@ -37,6 +37,7 @@ from facedub.engines.mesh_mouth import (
     corners_mask,
     keep_target_interior,
     lips_mask,
+    mean_smile,
     not_darker,
     target_corners_share,
     target_lips_share,
@@ -354,7 +355,8 @@ class MeshEngine:
         ends, stubble: `not_darker`)."""
         wanted = target_corners_share(source_blendshapes, target.blendshapes)
         if wanted > 0.0:
-            wanted *= not_darker(face, reshaped, disc, target.image.shape[0])
+            wanted *= not_darker(face, reshaped, disc, target.image.shape[0],
+                                 mean_smile(target.blendshapes))
         return self._corner_shares.update(target.track, wanted)
 
     def _lips(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,

@@ -185,15 +185,21 @@ CORNER_REACH = 0.35
 CORNERS_RISE_PER_FRAME = 0.25
 
 
+_SMILE_KEYS = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES
+               if name.startswith("mouthSmile")]
+
+
+def mean_smile(blendshapes: np.ndarray) -> float:
+    """The mean of mouthSmileLeft and mouthSmileRight of a (52,) blendshape vector."""
+    return float(np.mean(np.asarray(blendshapes)[_SMILE_KEYS]))
+
+
 def target_corners_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
                          ) -> float:
     """0..1: how much of the target's own mouth corners to show, from two (52,) blendshape
     vectors: the target's mean mouthSmile over the source's, ramped from CORNERS_UNCHANGED
     to CORNERS_FULL_CHANGE."""
-    keys = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES if name.startswith(
-        "mouthSmile")]
-    excess = float(np.mean(np.asarray(target_blendshapes)[keys])
-                   - np.mean(np.asarray(source_blendshapes)[keys]))
+    excess = mean_smile(target_blendshapes) - mean_smile(source_blendshapes)
     return float(np.clip((excess - CORNERS_UNCHANGED) / (CORNERS_FULL_CHANGE - CORNERS_UNCHANGED),
                          0.0, 1.0))
 
@@ -227,19 +233,36 @@ def corners_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 # against its own surroundings than the source's by more than CORNER_DARKER_FROM grey
 # levels, its share falls, to none by CORNER_DARKER_FROM + CORNER_DARKER_RANGE.
 CORNER_DARKER_FROM = 4.0
-CORNER_DARKER_RANGE = 4.0
+CORNER_DARKER_RANGE = 2.0
+# A smile deepens the crease at its own corners: the gate allows this many grey levels more
+# per unit of the target's mean mouthSmile. Where the streamer smiles broadest (hair-forehead
+# frames 27-33, mouthSmile 0.36-0.45) his corners read 5.6-7.4 levels darker against their
+# surroundings than Kit Harington's, the gate (then 4 levels, none by 8) took the corners away
+# (share 0.4-0.6) and the smile read 0.10-0.31 under his (seventeenth round). Lin-Manuel
+# Miranda's moustache reads 10.2-18.3 levels darker on the frames he smiles 0.15-0.78
+# (occlusion-mic), the painted strokes of the engine test 9.9 at 0.4: still past it, with
+# the range narrowed from 4 to 2 levels (at 4 the strokes kept a third of the corners).
+# Fitted to those three readings, with little to spare (hair-forehead 28-30 pass by 0.04-0.2
+# levels, the strokes are 0.3 past the zero point); for smiles of 0.1-0.25 the zero point
+# falls from 8 to 6.8-8 levels, stricter than before the narrowing.
+CORNER_CREASE_PER_SMILE = 8.0
+# ... up to this smile: a crease is no darker on a broader one, and past it the strokes
+# (9.9 levels) came back on a target smiling 0.8.
+CORNER_CREASE_SMILE = 0.45
 CORNER_DETAIL = 1 / 128  # the darkness's own scale (sigma, share of the crop) ...
 CORNER_SURROUND = 1 / 16  # ... against the skin this far around
 
 
-def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
-               ) -> float:
+def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int,
+               smile: float = 0.0) -> float:
     """0..1: 1 where `target` (H, W, 3) float32 is on average (over `weight`, (H, W)) no
     darker against its own surroundings than `source` (same shape, same place) beyond
-    CORNER_DARKER_FROM grey levels, falling to 0 over CORNER_DARKER_RANGE; the scales are
-    shares of `size`, the crop's side. One value for the region: a moustache's ends beside
-    a source's corners do not line up with the target's stubble, and pixel by pixel the
-    gate left a patchwork of the two."""
+    CORNER_DARKER_FROM grey levels (and CORNER_CREASE_PER_SMILE more per unit of `smile`,
+    the target's mean mouthSmile, up to CORNER_CREASE_SMILE: its corners' own crease),
+    falling to 0 over CORNER_DARKER_RANGE; the scales are shares of `size`, the crop's
+    side. One value for the region: a moustache's ends beside a source's corners do not
+    line up with the target's stubble, and pixel by pixel the gate left a patchwork of the
+    two."""
     def darkness(image: np.ndarray) -> np.ndarray:
         luma = image.mean(axis=2).astype(np.float32)
         near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
@@ -250,7 +273,9 @@ def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size:
     if total <= 0.0:
         return 1.0
     excess = float(((darkness(target) - darkness(source)) * weight).sum()) / total
-    return float(np.clip(1.0 - (excess - CORNER_DARKER_FROM) / CORNER_DARKER_RANGE, 0.0, 1.0))
+    allowed = CORNER_DARKER_FROM + CORNER_CREASE_PER_SMILE * float(
+        np.clip(smile, 0.0, CORNER_CREASE_SMILE))
+    return float(np.clip(1.0 - (excess - allowed) / CORNER_DARKER_RANGE, 0.0, 1.0))
 
 
 # The share follows the target's jaw and smile frame by frame, and with the closed-smile
