@@ -57,6 +57,9 @@ from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
+# The compositor's colour (a, b) split is this many times finer than its lightness split
+# (`carry_detail`'s `chroma_divisor`, `_finer_chroma`).
+CHROMA_DIVISOR = 4.0
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
 SKIN_FLOOR = 10.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
@@ -117,7 +120,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  shown: np.ndarray | None = None, relief: float = 0.0,
                  under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None,
                  sockets: np.ndarray | None = None,
-                 socket_skin: np.ndarray | None = None) -> np.ndarray:
+                 socket_skin: np.ndarray | None = None,
+                 chroma_divisor: float = CHROMA_DIVISOR) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -148,6 +152,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     mask_half = _resized(mask, half)
     face_low = masked_blur(face_half, mask_half, sigma * half / size)
     target_low = masked_blur(target_half, mask_half, sigma * half / size)
+    if chroma_divisor > 1.0:
+        chroma_sigma = sigma / chroma_divisor * half / size
+        face_low = _finer_chroma(face_half, face_low, mask_half, chroma_sigma)
+        target_low = _finer_chroma(target_half, target_low, mask_half, chroma_sigma)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * _resized(socket_skin, half)
         sockets_half = _resized(sockets, half)
@@ -226,6 +234,23 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         result[..., 1] *= keep
         result[..., 2] *= keep
     return result
+
+
+def _finer_chroma(lab: np.ndarray, low: np.ndarray, mask: np.ndarray,
+                  sigma: float) -> np.ndarray:
+    """`low` (s, s, 3) with its a and b planes the blur of `lab`'s by `sigma` inside `mask`.
+
+    The split at sigma took the target's colour only as smooth as its light: its blush,
+    its rosy nose and lids and the warm shading toward its jaw (all finer than the crop
+    / 16) were averaged away, and the source's colour at that scale, halved, came in
+    instead. On the README's pair (a studio photo onto Katie Hill) the face came out a
+    flat, greyish beige against her pink neck and ears, though its mean Lab was hers
+    (levelled): per pixel, chroma per lightness 0.365 against her 0.427 (BENCHMARKS.md,
+    seventeenth round). Hue is the target's own skin's at a finer scale; lightness, where
+    the source's shape and identity live, keeps the coarser split."""
+    fine = masked_blur(lab, mask, sigma)
+    finer: np.ndarray = np.concatenate([low[..., :1], fine[..., 1:]], axis=2)
+    return finer
 
 
 def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
