@@ -9,7 +9,9 @@ tone, which is also its neck's, its lips' and brows' colour at their places) plu
 source's high-pass, with the source's lightness detail softly limited to about what the
 target's skin shows nearby (a deep source shadow or a stubble field on a smooth chin
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
-come from).
+come from). The colour's split is finer than the light's (CHROMA_DIVISOR): the target's
+blush, rosy nose and warm shading are its skin's colour too, and averaged away they left
+a flat, greyish face.
 
 The source's *hard* light has sharp edges, so this split alone carries it as detail: a
 half-face shadow's edge down the nose, a side-lit nose's dark flank. The mesh engine
@@ -141,6 +143,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     as it is darker than the target's base (`_greyed`).
     Where `sockets` and `socket_skin` (`socket_skin_weights`) are given, both low-passes
     on the sockets are the faces' skin's own there (`_own_sockets`).
+    The colour (a, b) is split at sigma / `chroma_divisor` instead (`_finer_chroma`; 1:
+    at sigma like the lightness): the target's colour finer than its light is kept.
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
