@@ -59,7 +59,7 @@ def test_the_face_keeps_the_targets_colour_pattern_on_its_skin(
 def test_the_faces_mean_colour_stays_the_targets(
         composited: tuple[np.ndarray, np.ndarray, TargetFace]) -> None:
     """The finer colour moves no mean: the bare skin's mean a and b within 0.5 of hers
-    (0.09 and 0.15 now; the levelling on what shows holds it), and no hue is made up."""
+    (0.16 and 0.15 now; the levelling on what shows holds it), and no hue is made up."""
     image, alpha, target = composited
     skin = _bare_skin(target, alpha)
     difference = to_lab(image)[skin].mean(axis=0) - to_lab(target.image)[skin].mean(axis=0)
