@@ -67,7 +67,7 @@ def _as_composited(source: np.ndarray, target: np.ndarray, landmarks: np.ndarray
         to_lab(source), target_half, (mask > 0.05).astype(np.float32), SIZE / 16,
         skin=skin.folds, lids=lid_weights(landmarks, SIZE), shown=mask * skin.bare,
         relief=relief, under_eyes=skin.under_eyes if zones else None,
-        chroma_divisor=chroma_divisor)
+        chroma_divisor=chroma_divisor, bare=skin.colour)
     return result
 
 

@@ -160,9 +160,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     target_low = masked_blur(target_half, mask_half, sigma * half / size)
     if chroma_divisor > 1.0:
         chroma_sigma = sigma / chroma_divisor * half / size
-        skin_half = mask_half if bare is None else _resized(bare, half)
-        face_low = _finer_chroma(face_half, face_low, mask_half, skin_half, chroma_sigma)
-        target_low = _finer_chroma(target_half, target_low, mask_half, skin_half,
+        bare_half = mask_half if bare is None else _resized(bare, half)
+        face_low = _finer_chroma(face_half, face_low, mask_half, bare_half, chroma_sigma)
+        target_low = _finer_chroma(target_half, target_low, mask_half, bare_half,
                                    chroma_sigma)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * _resized(socket_skin, half)
@@ -413,11 +413,16 @@ class SkinWeights:
     skin, 0 on the features (eyes with their lids, brows, nostrils, lips and the upper lip
     between them, grown); `folds`: the same, only in the fold zones beside the nose and
     mouth (`_fold_zones`), 0 elsewhere; `under_eyes`: 1 from each lower lid down over the
-    cheekbone (`_under_eye_zones`), 0 elsewhere (the lids' own skin included)."""
+    cheekbone (`_under_eye_zones`), 0 elsewhere (the lids' own skin included); `colour`:
+    the skin whose colour is taken at the finer split (`carry_detail`'s `bare`): `bare`
+    with the lids and sockets (all but the eye openings grown SOCKET_EYE_GROW and the
+    brows, softened), so the skin round the eyes warms with the cheeks instead of
+    standing grey against them (expr-shouting's sockets, seventeenth round's review)."""
 
     bare: np.ndarray
     folds: np.ndarray
     under_eyes: np.ndarray
+    colour: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -427,8 +432,22 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     bare = 1.0 - _features(points, small)
     folds = bare * _fold_zones(points, small)
     under_eyes = _under_eye_zones(points, small)
+    round_eyes = np.minimum(_socket_skin(points, small), _eyes_zone(points, small))
+    colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes)))
+                         for weights in (bare, folds, under_eyes, colour)))
+
+
+def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
+    """(s, s) float32: the eyes and brows grown as `_features` grows them (what `bare`
+    leaves out round the eyes), hard-edged."""
+    regions = mesh_regions()
+    eyes = np.zeros((small, small), dtype=np.float32)
+    for loop in (regions.left_eye, regions.right_eye):
+        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
+    for group in (regions.left_eyebrow, regions.right_eyebrow):
+        eyes = np.maximum(eyes, _hull(points[group], small))
+    return _grown(eyes, small * EYES_GROW)
 
 
 def _features(points: np.ndarray, small: int) -> np.ndarray:
@@ -490,6 +509,13 @@ def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     brows (their hull grown a pixel at quarter size), 1 elsewhere; built at quarter size."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    skin: np.ndarray = cv2.resize(_socket_skin(points, small), (size, size),
+                                  interpolation=cv2.INTER_LINEAR)
+    return skin
+
+
+def _socket_skin(points: np.ndarray, small: int) -> np.ndarray:
+    """`socket_skin_weights` at the quarter size `small` (`points` at that size)."""
     regions = mesh_regions()
     eyes = np.zeros((small, small), dtype=np.float32)
     for eye in (regions.left_eye, regions.right_eye):
@@ -497,7 +523,7 @@ def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     features = _grown(eyes, small * SOCKET_EYE_GROW)
     for brow in (regions.left_eyebrow, regions.right_eyebrow):
         features = np.maximum(features, _grown(_hull(points[brow], small), 1.0))
-    skin: np.ndarray = cv2.resize(1.0 - features, (size, size), interpolation=cv2.INTER_LINEAR)
+    skin: np.ndarray = 1.0 - features
     return skin
 
 
