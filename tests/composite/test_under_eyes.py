@@ -16,7 +16,7 @@ import pytest
 
 from facedub import media
 from facedub.composite.color import from_lab, to_lab
-from facedub.composite.tone import carry_detail, lid_weights, skin_weights
+from facedub.composite.tone import CHROMA_DIVISOR, carry_detail, lid_weights, skin_weights
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 
@@ -56,7 +56,8 @@ def _top_lit(crop: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _as_composited(source: np.ndarray, target: np.ndarray, landmarks: np.ndarray,
-                   zones: bool, relief: float = 0.0) -> np.ndarray:
+                   zones: bool, relief: float = 0.0,
+                   chroma_divisor: float = CHROMA_DIVISOR) -> np.ndarray:
     """`carry_detail` as the compositor calls it (with or without the under-eye zones)."""
     skin = skin_weights(landmarks, SIZE)
     mask = face_mask(landmarks, SIZE, forehead=True)
@@ -65,7 +66,8 @@ def _as_composited(source: np.ndarray, target: np.ndarray, landmarks: np.ndarray
     result: np.ndarray = carry_detail(
         to_lab(source), target_half, (mask > 0.05).astype(np.float32), SIZE / 16,
         skin=skin.folds, lids=lid_weights(landmarks, SIZE), shown=mask * skin.bare,
-        relief=relief, under_eyes=skin.under_eyes if zones else None)
+        relief=relief, under_eyes=skin.under_eyes if zones else None,
+        chroma_divisor=chroma_divisor, bare=skin.colour)
     return result
 
 
@@ -74,8 +76,10 @@ def test_a_top_lit_sources_under_eye_shadow_is_no_bruise_on_a_flat_lit_target(
     crop, landmarks = rudd
     source, under, cheek = _top_lit(crop, landmarks)
     # Against the face carried onto itself (the target's own, as the compositor gives it).
-    before = (_as_composited(source, crop, landmarks, zones=False)
-              - _as_composited(crop, crop, landmarks, zones=False))
+    # Before the zones, the colour split at sigma like the lightness, as it was then
+    # (chroma_divisor 1): the finer default split keeps the target's own colour there.
+    before = (_as_composited(source, crop, landmarks, zones=False, chroma_divisor=1.0)
+              - _as_composited(crop, crop, landmarks, zones=False, chroma_divisor=1.0))
     after = (_as_composited(source, crop, landmarks, zones=True)
              - _as_composited(crop, crop, landmarks, zones=True))
     # The mechanism: without the zones the under-eye comes out well darker than the
@@ -154,6 +158,8 @@ def test_the_lids_keep_a_share_of_the_colour_detail_where_the_zones_are_too() ->
     face[..., 1] = 10.0 * _blob(np.array([size / 2, size / 2]), 4.0)[:size, :size]
     target = np.full((size // 2, size // 2, 3), (60.0, 0.0, 0.0), np.float32)
     ones = np.ones((size, size), np.float32)
-    result = carry_detail(face, target, ones, size / 16, lids=ones, under_eyes=ones)
+    # The colour split at sigma (chroma_divisor 1): the blob (sigma 4 px) is then detail.
+    result = carry_detail(face, target, ones, size / 16, lids=ones, under_eyes=ones,
+                          chroma_divisor=1.0)
     # 0.15 of the detail (the face's a at the centre less its low-pass there).
     assert 0.5 < result[size // 2, size // 2, 1] < 2.0

@@ -249,7 +249,7 @@ class Compositor:
             # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
             return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * skin.bare, relief=relief,
+                shown=mask * skin.bare, relief=relief, bare=skin.colour,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it

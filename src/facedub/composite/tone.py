@@ -9,7 +9,9 @@ tone, which is also its neck's, its lips' and brows' colour at their places) plu
 source's high-pass, with the source's lightness detail softly limited to about what the
 target's skin shows nearby (a deep source shadow or a stubble field on a smooth chin
 would read as dirt) and its chroma detail damped (colour detail is where invented hues
-come from).
+come from). The colour's split is finer than the light's (CHROMA_DIVISOR): the target's
+blush, rosy nose and warm shading are its skin's colour too, and averaged away they left
+a flat, greyish face.
 
 The source's *hard* light has sharp edges, so this split alone carries it as detail: a
 half-face shadow's edge down the nose, a side-lit nose's dark flank. The mesh engine
@@ -57,6 +59,9 @@ from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
+# The compositor's colour (a, b) split is this many times finer than its lightness split
+# (`carry_detail`'s `chroma_divisor`, `_finer_chroma`).
+CHROMA_DIVISOR = 4.0
 DETAIL_GAIN = 2.0  # source lightness detail may reach this times the target's nearby ...
 DETAIL_FLOOR = 20.0  # ... plus this many L units, softly (tanh): only extremes are tamed
 SKIN_FLOOR = 10.0  # on bare skin: wrinkles and pores pass, the edge of a deep fold does not
@@ -117,7 +122,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  shown: np.ndarray | None = None, relief: float = 0.0,
                  under_eyes: np.ndarray | None = None, hair: np.ndarray | None = None,
                  sockets: np.ndarray | None = None,
-                 socket_skin: np.ndarray | None = None) -> np.ndarray:
+                 socket_skin: np.ndarray | None = None,
+                 chroma_divisor: float = CHROMA_DIVISOR,
+                 bare: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -137,6 +144,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     as it is darker than the target's base (`_greyed`).
     Where `sockets` and `socket_skin` (`socket_skin_weights`) are given, both low-passes
     on the sockets are the faces' skin's own there (`_own_sockets`).
+    The colour (a, b) is split at sigma / `chroma_divisor` instead (`_finer_chroma`; 1:
+    at sigma like the lightness): the target's colour finer than its light is kept; where
+    `bare` (S, S) in [0, 1] is given (`SkinWeights.bare`), on the bare skin only.
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -148,6 +158,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     mask_half = _resized(mask, half)
     face_low = masked_blur(face_half, mask_half, sigma * half / size)
     target_low = masked_blur(target_half, mask_half, sigma * half / size)
+    if chroma_divisor > 1.0:
+        chroma_sigma = sigma / chroma_divisor * half / size
+        bare_half = mask_half if bare is None else _resized(bare, half)
+        face_low = _finer_chroma(face_half, face_low, mask_half, bare_half, chroma_sigma)
+        target_low = _finer_chroma(target_half, target_low, mask_half, bare_half,
+                                   chroma_sigma)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * _resized(socket_skin, half)
         sockets_half = _resized(sockets, half)
@@ -226,6 +242,27 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         result[..., 1] *= keep
         result[..., 2] *= keep
     return result
+
+
+def _finer_chroma(lab: np.ndarray, low: np.ndarray, mask: np.ndarray, skin: np.ndarray,
+                  sigma: float) -> np.ndarray:
+    """`low` (s, s, 3) with, in the `skin` weight, its a and b planes the blur of `lab`'s
+    by `sigma` over `mask` times `skin` (the features' colour does not spread onto it).
+
+    The split at sigma took the target's colour only as smooth as its light: its blush,
+    its rosy nose and lids and the warm shading toward its jaw (all finer than the crop
+    / 16) were averaged away, and the source's colour at that scale, halved, came in
+    instead. On the README's pair (a studio photo onto Katie Hill) the face came out a
+    flat, greyish beige against her pink neck and ears, though its mean Lab was hers
+    (levelled): per pixel, chroma per lightness 0.365 against her 0.427 (BENCHMARKS.md,
+    seventeenth round). Hue is the target's own skin's at a finer scale; lightness, where
+    the source's shape and identity live, keeps the coarser split, and so do the features'
+    colours (brows, lips, a moustache): taken finer on the whole face, lighting's source
+    (the webcam streamer onto Obama) lost a third of its top-1 retrievals (80% -> 55%)."""
+    fine = masked_blur(lab, mask * skin, sigma)
+    finer = low.copy()
+    finer[..., 1:] += skin[..., None] * (fine[..., 1:] - low[..., 1:])
+    return finer
 
 
 def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
@@ -376,11 +413,16 @@ class SkinWeights:
     skin, 0 on the features (eyes with their lids, brows, nostrils, lips and the upper lip
     between them, grown); `folds`: the same, only in the fold zones beside the nose and
     mouth (`_fold_zones`), 0 elsewhere; `under_eyes`: 1 from each lower lid down over the
-    cheekbone (`_under_eye_zones`), 0 elsewhere (the lids' own skin included)."""
+    cheekbone (`_under_eye_zones`), 0 elsewhere (the lids' own skin included); `colour`:
+    the skin whose colour is taken at the finer split (`carry_detail`'s `bare`): `bare`
+    with the lids and sockets (all but the eye openings grown SOCKET_EYE_GROW and the
+    brows, softened), so the skin round the eyes warms with the cheeks instead of
+    standing grey against them (expr-shouting's sockets, seventeenth round's review)."""
 
     bare: np.ndarray
     folds: np.ndarray
     under_eyes: np.ndarray
+    colour: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -390,8 +432,22 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     bare = 1.0 - _features(points, small)
     folds = bare * _fold_zones(points, small)
     under_eyes = _under_eye_zones(points, small)
+    round_eyes = np.minimum(_socket_skin(points, small), _eyes_zone(points, small))
+    colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes)))
+                         for weights in (bare, folds, under_eyes, colour)))
+
+
+def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
+    """(s, s) float32: the eyes and brows grown as `_features` grows them (what `bare`
+    leaves out round the eyes), hard-edged."""
+    regions = mesh_regions()
+    eyes = np.zeros((small, small), dtype=np.float32)
+    for loop in (regions.left_eye, regions.right_eye):
+        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
+    for group in (regions.left_eyebrow, regions.right_eyebrow):
+        eyes = np.maximum(eyes, _hull(points[group], small))
+    return _grown(eyes, small * EYES_GROW)
 
 
 def _features(points: np.ndarray, small: int) -> np.ndarray:
@@ -453,6 +509,13 @@ def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     brows (their hull grown a pixel at quarter size), 1 elsewhere; built at quarter size."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    skin: np.ndarray = cv2.resize(_socket_skin(points, small), (size, size),
+                                  interpolation=cv2.INTER_LINEAR)
+    return skin
+
+
+def _socket_skin(points: np.ndarray, small: int) -> np.ndarray:
+    """`socket_skin_weights` at the quarter size `small` (`points` at that size)."""
     regions = mesh_regions()
     eyes = np.zeros((small, small), dtype=np.float32)
     for eye in (regions.left_eye, regions.right_eye):
@@ -460,7 +523,7 @@ def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     features = _grown(eyes, small * SOCKET_EYE_GROW)
     for brow in (regions.left_eyebrow, regions.right_eyebrow):
         features = np.maximum(features, _grown(_hull(points[brow], small), 1.0))
-    skin: np.ndarray = cv2.resize(1.0 - features, (size, size), interpolation=cv2.INTER_LINEAR)
+    skin: np.ndarray = 1.0 - features
     return skin
 
 
