@@ -453,17 +453,12 @@ def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
 def _features(points: np.ndarray, small: int) -> np.ndarray:
     """(s, s) float32: eyes, brows, nostrils, lips and the upper lip, grown and softened."""
     regions = mesh_regions()
-    eyes = np.zeros((small, small), dtype=np.float32)
-    for loop in (regions.left_eye, regions.right_eye):
-        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
-    for group in (regions.left_eyebrow, regions.right_eyebrow):
-        eyes = np.maximum(eyes, _hull(points[group], small))
     mouth = np.zeros((small, small), dtype=np.float32)
     for group in (regions.lips_outer, np.array(NOSTRILS), np.array(UPPER_LIP)):
         mouth = np.maximum(mouth, _hull(points[group], small))
-    # The lids and brows reach well past their outlines; the mouth's corners do not (a
-    # smile's fold ends there).
-    features = np.maximum(_grown(eyes, small * EYES_GROW), _grown(mouth, small * MOUTH_GROW))
+    # The lids and brows reach well past their outlines (`_eyes_zone`); the mouth's
+    # corners do not (a smile's fold ends there).
+    features = np.maximum(_eyes_zone(points, small), _grown(mouth, small * MOUTH_GROW))
     softened: np.ndarray = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
     return softened
 
