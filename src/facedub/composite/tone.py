@@ -146,7 +146,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     on the sockets are the faces' skin's own there (`_own_sockets`).
     The colour (a, b) is split at sigma / `chroma_divisor` instead (`_finer_chroma`; 1:
     at sigma like the lightness): the target's colour finer than its light is kept; where
-    `bare` (S, S) in [0, 1] is given (`SkinWeights.bare`), on the bare skin only.
+    `bare` (S, S) in [0, 1] is given, only in its weight (the compositor passes
+    `SkinWeights.colour`: the bare skin, lids and sockets, not the lips, nostrils, brows).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
