@@ -443,12 +443,19 @@ def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
     """(s, s) float32: the eyes and brows grown as `_features` grows them (what `bare`
     leaves out round the eyes), hard-edged."""
     regions = mesh_regions()
-    eyes = np.zeros((small, small), dtype=np.float32)
-    for loop in (regions.left_eye, regions.right_eye):
-        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
+    eyes = _eye_openings(points, small)
     for group in (regions.left_eyebrow, regions.right_eyebrow):
         eyes = np.maximum(eyes, _hull(points[group], small))
     return _grown(eyes, small * EYES_GROW)
+
+
+def _eye_openings(points: np.ndarray, small: int) -> np.ndarray:
+    """(s, s) float32: 1 inside both eyes' contours."""
+    regions = mesh_regions()
+    eyes = np.zeros((small, small), dtype=np.float32)
+    for loop in (regions.left_eye, regions.right_eye):
+        eyes = np.maximum(eyes, polygon_mask(points[loop], small))
+    return eyes
 
 
 def _features(points: np.ndarray, small: int) -> np.ndarray:
@@ -513,10 +520,7 @@ def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 def _socket_skin(points: np.ndarray, small: int) -> np.ndarray:
     """`socket_skin_weights` at the quarter size `small` (`points` at that size)."""
     regions = mesh_regions()
-    eyes = np.zeros((small, small), dtype=np.float32)
-    for eye in (regions.left_eye, regions.right_eye):
-        eyes = np.maximum(eyes, polygon_mask(points[eye], small))
-    features = _grown(eyes, small * SOCKET_EYE_GROW)
+    features = _grown(_eye_openings(points, small), small * SOCKET_EYE_GROW)
     for brow in (regions.left_eyebrow, regions.right_eyebrow):
         features = np.maximum(features, _grown(_hull(points[brow], small), 1.0))
     skin: np.ndarray = 1.0 - features
