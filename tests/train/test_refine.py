@@ -107,6 +107,11 @@ def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, refined:
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(),
                                  strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
+    # The swaps' weights above are the best held-out state, which may be step 2's (saved
+    # before the resume): the step-4 weights show the resume itself (its optimizer state).
+    latest = _weights(resumed / "model.safetensors")
+    for name, value in _weights(straight / "model.safetensors").items():
+        assert torch.allclose(value, latest[name], atol=1e-6), name
     assert [entry["step"] for entry in _log(resumed) if "loss" in entry] == [2, 4]
 
 
