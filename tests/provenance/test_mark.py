@@ -56,9 +56,7 @@ def swapped_pair(faces_dir: Path, short_clip: Callable[[str, float], Path],
                  tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The same short swap with and without the visible label."""
     folder = tmp_path_factory.mktemp("marked")
-    # One second (25 frames): the clip the refusal test below swaps too, made once; the
-    # re-encoded copies still carry the mark over its 25 frames.
-    target = short_clip(KATIE, 1.0)
+    target = short_clip(KATIE, 2.0)
     labelled, unlabelled = folder / "labelled.mp4", folder / "unlabelled.mp4"
     _swap(faces_dir, target, labelled, folder / "work")
     _swap(faces_dir, target, unlabelled, folder / "work", label=False)
