@@ -96,9 +96,9 @@ def test_refining_leaves_checkpoints_previews_and_validation(refined: Path,
     assert float(model.head.weight.detach().abs().sum()) > 0  # it learned something
 
 
-def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, tmp_path: Path
-                                                            ) -> None:
-    straight = refine(pair[0], tmp_path / "straight", tiny(steps=4)).root
+def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, refined: Path,
+                                                            tmp_path: Path) -> None:
+    straight = refined  # tiny() straight through its 4 steps, made once for the module
     resumed = tmp_path / "resumed"
     assert refine(pair[0], resumed, tiny(steps=2)).step == 2
     assert refine(pair[0], resumed, tiny(steps=4)).step == 4
@@ -107,6 +107,11 @@ def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, tmp_path
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(),
                                  strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
+    # The swaps' weights above are the best held-out state, which may be step 2's (saved
+    # before the resume): the step-4 weights show the resume itself (its optimizer state).
+    latest = _weights(resumed / "model.safetensors")
+    for name, value in _weights(straight / "model.safetensors").items():
+        assert torch.allclose(value, latest[name], atol=1e-6), name
     assert [entry["step"] for entry in _log(resumed) if "loss" in entry] == [2, 4]
 
 
