@@ -162,9 +162,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if chroma_divisor > 1.0:
         chroma_sigma = sigma / chroma_divisor * half / size
         bare_half = mask_half if bare is None else _resized(bare, half)
-        face_low = _finer_chroma(face_half, face_low, mask_half, bare_half, chroma_sigma)
-        target_low = _finer_chroma(target_half, target_low, mask_half, bare_half,
-                                   chroma_sigma)
+        face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
+                                             mask_half, bare_half, chroma_sigma)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * _resized(socket_skin, half)
         sockets_half = _resized(sockets, half)
@@ -245,10 +244,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     return result
 
 
-def _finer_chroma(lab: np.ndarray, low: np.ndarray, mask: np.ndarray, skin: np.ndarray,
-                  sigma: float) -> np.ndarray:
-    """`low` (s, s, 3) with, in the `skin` weight, its a and b planes the blur of `lab`'s
-    by `sigma` over `mask` times `skin` (the features' colour does not spread onto it).
+def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
+                  target_low: np.ndarray, mask: np.ndarray, skin: np.ndarray, sigma: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`face_low` and `target_low` (s, s, 3) with, in the `skin` weight, their a and b
+    planes the blur of `face`'s and `target`'s by `sigma` over `mask` times `skin` (the
+    features' colour does not spread onto it).
 
     The split at sigma took the target's colour only as smooth as its light: its blush,
     its rosy nose and lids and the warm shading toward its jaw (all finer than the crop
@@ -259,11 +260,21 @@ def _finer_chroma(lab: np.ndarray, low: np.ndarray, mask: np.ndarray, skin: np.n
     seventeenth round). Hue is the target's own skin's at a finer scale; lightness, where
     the source's shape and identity live, keeps the coarser split, and so do the features'
     colours (brows, lips, a moustache): taken finer on the whole face, lighting's source
-    (the webcam streamer onto Obama) lost a third of its top-1 retrievals (80% -> 55%)."""
-    fine = masked_blur(lab, mask * skin, sigma)
-    finer = low.copy()
-    finer[..., 1:] += skin[..., None] * (fine[..., 1:] - low[..., 1:])
-    return finer
+    (the webcam streamer onto Obama) lost a third of its top-1 retrievals (80% -> 55%).
+
+    The four colour planes (the face's a, b and the target's) are blurred in one pass with
+    one blur of the weight: blurred as two Lab images, the lightness planes too and the
+    weight twice, this cost about 10 ms a face at 440 px (BENCHMARKS.md, seventeenth and
+    eighteenth rounds); the values are the same to float32's last bits."""
+    # Plane by plane on contiguous planes, as `carry_detail` does at full size: NumPy's
+    # strided loops over the interleaved a and b took half of this function's time.
+    planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
+    fine = cv2.split(masked_blur(cv2.merge(planes), mask * skin, sigma))  # 4 x (s, s)
+    finer = []
+    for low, (fine_a, fine_b) in ((face_low, fine[:2]), (target_low, fine[2:])):
+        lightness, a, b = cv2.split(low)
+        finer.append(cv2.merge([lightness, a + skin * (fine_a - a), b + skin * (fine_b - b)]))
+    return finer[0], finer[1]
 
 
 def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
