@@ -20,8 +20,6 @@ from facedub.engines.mesh_mouth_read import (
     EASE_PER_FRAME,
     LIFT_LIMIT,
     LIFT_NOISE,
-    LIFT_SCALE_MAX,
-    SMILE_MIN,
     MouthMove,
     MouthReads,
     misread,
@@ -156,7 +154,6 @@ def test_the_correction_is_eased_in() -> None:
     assert applied[-1].lift == pytest.approx(wanted.lift, abs=0.001)
 
 
-
 def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     """One lift per track overshot a photo's resting frames (old-photo 8, 9, 11 read 0.10
     to 0.14 more smile than the target's 0.21-0.27, right at 0.3-0.4): a raise is scaled
@@ -170,10 +167,13 @@ def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     assert resting.lift == pytest.approx(0.01)
     assert resting.widen == at_readings.widen
     assert reads.wanted(0, 0.0) == MouthMove(0.0, at_readings.widen)
-    assert reads.wanted(0, 5.0).lift == pytest.approx(LIFT_SCALE_MAX * 0.02)
-    # Readings on a resting target: their smile counts as SMILE_MIN at least.
+    assert reads.wanted(0, 5.0).lift == pytest.approx(0.04)  # at most twice the readings'
+    # Readings on a resting target: their smile counts as 0.1 at least (not as 0, which
+    # would take every later frame to the cap).
     reads._reads[0] = deque([(0.025, 1.0, 0.0)])
-    assert reads.wanted(0, SMILE_MIN).lift == pytest.approx(0.02)
+    assert reads.wanted(0, 0.05).lift == pytest.approx(0.01)
+    assert reads.wanted(0, 0.1).lift == pytest.approx(0.02)
+    assert reads.wanted(0, 0.15).lift == pytest.approx(0.03)
     # A texture read higher than drawn: lowered as read, whatever the smile.
     reads._reads[0] = deque([(-0.025, 1.0, 0.2)])
     assert reads.wanted(0, 0.1).lift == pytest.approx(-0.02)

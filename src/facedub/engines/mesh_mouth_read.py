@@ -52,7 +52,7 @@ LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX. A raise
 # only: a texture read higher than drawn is lowered as read (skin-tones' Obama smiling
 # more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017 more
-# smile error, one frame lost; d18 round).
+# smile error, one frame lost; BENCHMARKS.md, eighteenth round).
 SMILE_MIN = 0.1
 LIFT_SCALE_MAX = 2.0
 
@@ -107,7 +107,7 @@ class MouthReads:
         self._reads: dict[int, deque[tuple[float, float, float]]] = {}
         self._applied: dict[int, MouthMove] = {}
 
-    def add(self, track: int, drawn: np.ndarray, read: np.ndarray, smile: float = 0.0) -> None:
+    def add(self, track: int, drawn: np.ndarray, read: np.ndarray, smile: float) -> None:
         """One reading of `track`: the landmarks the face was drawn with and those the
         landmarker read on it (478, 2+ each, the same pixels); `smile`: the target's mean
         mouthSmile in that frame."""
