@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from facedub.engines.mesh_mouth_read import (
     misread,
 )
 from facedub.faces.align import template_in_crop
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 
@@ -77,6 +78,30 @@ def test_a_pouting_photos_mouth_reads_with_the_targets_corners(
     assert abs(_mouth_width(read) - _mouth_width(own)) < 0.015
 
 
+def test_a_photos_lift_is_drawn_smaller_where_the_target_smiles_less_than_read(
+        first_target_face: Callable[..., TargetFace],
+        extracted: Callable[..., Faceset]) -> None:
+    """Dylan's photo onto the webcam's first frame (mouthSmile 0.41), read on it; the next
+    frames the same face smiling half as much: the corners are lifted by half the reading's
+    lift (old-photo's resting frames read 0.10-0.14 over the target's smile with the
+    smiling frames' lift)."""
+    target = first_target_face(WEBCAM, SIZE)
+    engine = MeshEngine(extracted(DYLAN, max_frames=1, crop_size=SIZE), MeshEngineConfig())
+    engine.swap_face(target)
+    reads = engine._mouth_reads
+    smile = [BLENDSHAPE_NAMES.index(f"mouthSmile{side}") for side in ("Left", "Right")]
+    full = reads.wanted(target.track)
+    assert full.lift > 0.005  # the photo's corners read lower than drawn
+    blendshapes = target.blendshapes.copy()
+    blendshapes[smile] *= 0.5
+    resting = replace(target, blendshapes=blendshapes)
+    for _ in range(READ_EVERY - 2):  # no second reading
+        engine.swap_face(resting)
+    # Eased in over the ten frames: 0.0047 against half the reading's 0.0099 (0.0094,
+    # nearly all of it, with one lift per track).
+    assert reads._applied[target.track].lift == pytest.approx(0.5 * full.lift, rel=0.1)
+
+
 def _misdrawn(landmarks: np.ndarray, centre_up: float, narrower: float) -> np.ndarray:
     """The frontal landmarks as a misreading of them: the inner lips' middle `centre_up` eye
     distances higher, the corners moved in by `narrower` of the mouth's width."""
@@ -103,15 +128,15 @@ def test_a_misreading_is_how_much_lower_and_narrower_the_mouth_reads_than_drawn(
 def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits() -> None:
     reads = MouthReads()
     assert reads.wanted(0) == MouthMove()  # nothing read yet
-    reads._reads[0] = deque([(0.02, 1.03), (0.03, 1.04), (0.5, 2.0)])
+    reads._reads[0] = deque([(0.02, 1.03, 0.3), (0.03, 1.04, 0.3), (0.5, 2.0, 0.3)])
     # The median, less the noise (0.005 eye distances, 1% of the width).
     assert reads.wanted(0) == MouthMove(pytest.approx(0.025), pytest.approx(1.04 / 1.01, abs=1e-4))
-    reads._reads[0] = deque([(0.5, 2.0)])
+    reads._reads[0] = deque([(0.5, 2.0, 0.3)])
     assert reads.wanted(0) == MouthMove(LIFT_LIMIT, 1.05)
-    reads._reads[0] = deque([(-0.5, 0.5)])
+    reads._reads[0] = deque([(-0.5, 0.5, 0.3)])
     # A smiling texture: its corners lowered; a mouth read wider is not narrowed.
     assert reads.wanted(0) == MouthMove(-LIFT_LIMIT, 1.0)
-    reads._reads[0] = deque([(0.8 * LIFT_NOISE, 1.008)])
+    reads._reads[0] = deque([(0.8 * LIFT_NOISE, 1.008, 0.3)])
     assert reads.wanted(0) == MouthMove()  # the landmarker's noise, left alone
     reads.forget(0)
     assert reads.wanted(0) == MouthMove()
@@ -120,7 +145,7 @@ def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits(
 def test_the_correction_is_eased_in() -> None:
     """A reading's correction comes in over frames, as the eye reading's does."""
     reads = MouthReads()
-    reads._reads[0] = deque([(0.025, 1.04)])
+    reads._reads[0] = deque([(0.025, 1.04, 0.3)])
     wanted = reads.wanted(0)
     applied = [reads.applied(0) for _ in range(12)]
     assert applied[0].lift == pytest.approx(EASE_PER_FRAME * wanted.lift)
@@ -128,3 +153,27 @@ def test_the_correction_is_eased_in() -> None:
     assert all(a.lift < b.lift < wanted.lift for a, b in itertools.pairwise(applied))
     assert applied[-1].lift == pytest.approx(wanted.lift, abs=0.001)
 
+
+def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
+    """One lift per track overshot a photo's resting frames (old-photo 8, 9, 11 read 0.10
+    to 0.14 more smile than the target's 0.21-0.27, right at 0.3-0.4): a raise is scaled
+    by the frame's smile over the readings' median smile; the width and a lowering not."""
+    reads = MouthReads()
+    reads._reads[0] = deque([(0.025, 1.04, 0.44), (0.02, 1.03, 0.25), (0.03, 1.05, 0.36)])
+    at_readings = reads.wanted(0, 0.36)
+    assert at_readings == MouthMove(pytest.approx(0.02), pytest.approx(1.04 / 1.01, abs=1e-4))
+    assert reads.wanted(0) == at_readings  # no smile given: the readings' lift
+    resting = reads.wanted(0, 0.18)
+    assert resting.lift == pytest.approx(0.01)
+    assert resting.widen == at_readings.widen
+    assert reads.wanted(0, 0.0) == MouthMove(0.0, at_readings.widen)
+    assert reads.wanted(0, 5.0).lift == pytest.approx(0.04)  # at most twice the readings'
+    # Readings on a resting target: their smile counts as 0.1 at least (not as 0, which
+    # would take every later frame to the cap).
+    reads._reads[0] = deque([(0.025, 1.0, 0.0)])
+    assert reads.wanted(0, 0.05).lift == pytest.approx(0.01)
+    assert reads.wanted(0, 0.1).lift == pytest.approx(0.02)
+    assert reads.wanted(0, 0.15).lift == pytest.approx(0.03)
+    # A texture read higher than drawn: lowered as read, whatever the smile.
+    reads._reads[0] = deque([(-0.025, 1.0, 0.2)])
+    assert reads.wanted(0, 0.1).lift == pytest.approx(-0.02)

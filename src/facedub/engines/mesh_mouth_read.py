@@ -12,7 +12,9 @@ So with each eye reading (`mesh_eye_read`, every READ_EVERY frames) the engine a
 how much lower its corners sit against the lips' centre, and how much narrower the mouth
 is, than it drew them; the next frames are drawn with the corners raised and the mouth
 widened by as much (the corners lowered where the source's texture reads higher),
-so that what is read is the target's mouth (never narrowed: below). Measured against
+so that what is read is the target's mouth (never narrowed: below), a raise in
+proportion to the target's smile (the photo's lip line pulls drawn corners toward its
+own the more, the higher they are drawn). Measured against
 the drawing, not against the target: a reading says how far the source's texture shifts
 what is drawn, whatever correction the drawing already carries, so the correction is that
 shift (not a sum of readings that could run away).
@@ -43,6 +45,16 @@ LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
 WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
 EASE_PER_FRAME = 0.25  # share of the way to a new correction made a frame: no step
 LIPS_CENTRE = (13, 14)  # the inner lips' middle points
+# The lift follows the target's smile: the photo's lip line pulls the read corners toward
+# its own, so the more the drawn corners rise the more they read lower. One lift per track
+# overshot the resting frames (old-photo 8, 9, 11: +0.10 to +0.14 at the target's 0.21-0.27,
+# right at 0.3-0.4). Scaled by the frame's smile over the readings' median smile (this
+# at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX. A raise
+# only: a texture read higher than drawn is lowered as read (skin-tones' Obama smiling
+# more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017 more
+# smile error, one frame lost; BENCHMARKS.md, eighteenth round).
+SMILE_MIN = 0.1
+LIFT_SCALE_MAX = 2.0
 
 
 @dataclass(frozen=True)
@@ -92,30 +104,38 @@ class MouthReads:
     given to `add`."""
 
     def __init__(self) -> None:
-        self._reads: dict[int, deque[tuple[float, float]]] = {}
+        self._reads: dict[int, deque[tuple[float, float, float]]] = {}
         self._applied: dict[int, MouthMove] = {}
 
-    def add(self, track: int, drawn: np.ndarray, read: np.ndarray) -> None:
+    def add(self, track: int, drawn: np.ndarray, read: np.ndarray, smile: float) -> None:
         """One reading of `track`: the landmarks the face was drawn with and those the
-        landmarker read on it (478, 2+ each, the same pixels)."""
-        self._reads.setdefault(track, deque(maxlen=READINGS)).append(misread(drawn, read))
+        landmarker read on it (478, 2+ each, the same pixels); `smile`: the target's mean
+        mouthSmile in that frame."""
+        self._reads.setdefault(track, deque(maxlen=READINGS)).append(
+            (*misread(drawn, read), smile))
 
-    def wanted(self, track: int) -> MouthMove:
+    def wanted(self, track: int, smile: float | None = None) -> MouthMove:
         """The correction the readings call for: their median misreading beyond the
-        noise, within the limits; none before the track's first reading."""
+        noise, within the limits, a raise scaled by `smile` (the target's mean mouthSmile
+        in this frame; None: not scaled) over the readings' median smile; none before the
+        track's first reading."""
         reads = self._reads.get(track)
         if not reads:
             return MouthMove()
-        higher, wider = np.median(np.array(reads), axis=0)
-        lift = float(np.clip(_beyond(float(higher), LIFT_NOISE), -LIFT_LIMIT, LIFT_LIMIT))
+        higher, wider, read_smile = np.median(np.array(reads), axis=0)
+        lift = _beyond(float(higher), LIFT_NOISE)
+        if smile is not None and lift > 0.0:  # a raise only (SMILE_MIN's comment)
+            lift *= float(np.clip(smile / max(float(read_smile), SMILE_MIN), 0.0,
+                                  LIFT_SCALE_MAX))
+        lift = float(np.clip(lift, -LIFT_LIMIT, LIFT_LIMIT))
         widen = float(np.clip(np.exp(_beyond(float(np.log(wider)), WIDTH_NOISE)),
                               *WIDTH_LIMITS))
         return MouthMove(lift, widen)
 
-    def applied(self, track: int) -> MouthMove:
-        """The correction this frame of `track` is drawn with: `wanted` eased in by
-        EASE_PER_FRAME a frame from the last frame's; call once a frame."""
-        last, wanted = self._applied.get(track, MouthMove()), self.wanted(track)
+    def applied(self, track: int, smile: float | None = None) -> MouthMove:
+        """The correction this frame of `track` is drawn with: `wanted` (at `smile`) eased
+        in by EASE_PER_FRAME a frame from the last frame's; call once a frame."""
+        last, wanted = self._applied.get(track, MouthMove()), self.wanted(track, smile)
         eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift),
                           last.widen + EASE_PER_FRAME * (wanted.widen - last.widen))
         self._applied[track] = eased
