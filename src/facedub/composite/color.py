@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facedub.faces.masks import three_channels
+from facedub.faces.masks import channels_of
 
 COLOR_METHODS = ("detail", "reinhard", "histogram", "none")  # detail: composite/tone.py
 HISTOGRAM_BINS = 128
@@ -131,22 +131,13 @@ def masked_blur(lab: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     size, channels = lab.shape[0], lab.shape[2]
     factor = max(1, int(sigma // 3))
     small = max(8, size // factor)
-    small_lab = cv2.resize(lab * _spread(mask, channels), (small, small),
+    small_lab = cv2.resize(lab * channels_of(mask, channels), (small, small),
                            interpolation=cv2.INTER_AREA)
     small_mask = cv2.resize(mask, (small, small), interpolation=cv2.INTER_AREA)
     small_sigma = sigma * small / size
     weights = cv2.GaussianBlur(small_mask, (0, 0), small_sigma) + 1e-6
-    blurred = cv2.GaussianBlur(small_lab, (0, 0), small_sigma) / _spread(weights, channels)
+    blurred = cv2.GaussianBlur(small_lab, (0, 0), small_sigma) / channels_of(weights, channels)
     return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
-
-
-def _spread(weights: np.ndarray, channels: int) -> np.ndarray:
-    """(H, W) weights as (H, W, channels) (`three_channels`: contiguous planes are several
-    times faster in NumPy's loops than a broadcast last axis)."""
-    if channels == 3:
-        return three_channels(weights)
-    spread: np.ndarray = cv2.merge([weights] * channels)
-    return spread
 
 
 def _cdf(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -441,10 +441,11 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     """The `SkinWeights` of a face at `size`; built at quarter size (they are smooth)."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
-    bare = 1.0 - _features(points, small)
+    eyes_zone = _eyes_zone(points, small)
+    bare = 1.0 - _features(points, small, eyes_zone)
     folds = bare * _fold_zones(points, small)
     under_eyes = _under_eye_zones(points, small)
-    round_eyes = np.minimum(_socket_skin(points, small), _eyes_zone(points, small))
+    round_eyes = np.minimum(_socket_skin(points, small), eyes_zone)
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
                          for weights in (bare, folds, under_eyes, colour)))
@@ -469,15 +470,16 @@ def _eye_openings(points: np.ndarray, small: int) -> np.ndarray:
     return eyes
 
 
-def _features(points: np.ndarray, small: int) -> np.ndarray:
-    """(s, s) float32: eyes, brows, nostrils, lips and the upper lip, grown and softened."""
+def _features(points: np.ndarray, small: int, eyes_zone: np.ndarray) -> np.ndarray:
+    """(s, s) float32: eyes, brows, nostrils, lips and the upper lip, grown and softened;
+    `eyes_zone` is `_eyes_zone(points, small)`."""
     regions = mesh_regions()
     mouth = np.zeros((small, small), dtype=np.float32)
     for group in (regions.lips_outer, np.array(NOSTRILS), np.array(UPPER_LIP)):
         mouth = np.maximum(mouth, _hull(points[group], small))
     # The lids and brows reach well past their outlines (`_eyes_zone`); the mouth's
     # corners do not (a smile's fold ends there).
-    features = np.maximum(_eyes_zone(points, small), _grown(mouth, small * MOUTH_GROW))
+    features = np.maximum(eyes_zone, _grown(mouth, small * MOUTH_GROW))
     softened: np.ndarray = cv2.GaussianBlur(features, (0, 0), max(0.5, small * FEATURE_SOFT))
     return softened
 

@@ -215,7 +215,8 @@ class MeshEngine:
         landmarks = narrowed_mouth(landmarks, self._eye_reads.applied(target.track))
         # Its corners and width drawn so that the landmarker reads them where the target's
         # are (mesh_mouth_read): a photo's lips read higher or narrower than they are drawn.
-        mouth_move = self._mouth_reads.applied(target.track, mean_smile(target.blendshapes))
+        target_smile = mean_smile(target.blendshapes)
+        mouth_move = self._mouth_reads.applied(target.track, target_smile)
         landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen), mouth_move.lift)
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
@@ -337,7 +338,7 @@ class MeshEngine:
             # The read inner-lip points may be the target's kept opening on a talking
             # frame: the correction is the median of several readings.
             if read is not None and len(self._records) == 1:
-                self._mouth_reads.add(target.track, landmarks, read, mean_smile(target.blendshapes))
+                self._mouth_reads.add(target.track, landmarks, read, target_smile)
         # A photo's sockets' shading is its one light (the shouting photo's top light, a
         # grey veil over both eyes), taken off in the compositor; a video source's darker
         # upper lids were its eyes' own depth (headturn-man; BENCHMARKS.md, sixteenth round).
