@@ -24,7 +24,7 @@ from facedub.models.refiner import Refiner, RefinerArgs
 from facedub.models.refiner_export import export_refiner_onnx, read_refiner_onnx_info
 from facedub.models.refiner_run import BEST_METRIC, load_refiner, read_best
 from facedub.train import checkpoint as ckpt
-from facedub.train.refine import CROP_METRIC, refine
+from facedub.train.refine import refine
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import HOLDOUT_GAP, split_faces
 
@@ -168,7 +168,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from facedub.faceset import load_faceset
-    from facedub.train.refine import CROP_METRIC, refine
+    from facedub.train.refine import refine
     from facedub.train.refine_config import RefineConfig
     config = RefineConfig(width=4, levels=2, batch=2, steps=100000, warmup=0, device="cpu",
                           threads=1, pairs_per_face=1, log_every=1, save_every=1000,
@@ -201,14 +201,14 @@ def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(pair: Pair, tmp_pa
 
 
 def _scored(monkeypatch: pytest.MonkeyPatch, scores: list[float]) -> None:
-    """Held-out evaluations that score `scores` in turn (the best state's metric, at crop
-    size), whatever the model; then their real scores."""
+    """Held-out evaluations that score `scores` in turn (BEST_METRIC), whatever the model;
+    then their real scores."""
     refine_module = importlib.import_module("facedub.train.refine")
     real, given = refine_module.validate_refiner, iter(scores)
 
     def fake(*args: Any) -> tuple[dict[str, float], Any]:
         scores, gains = real(*args)
-        return {**scores, CROP_METRIC: next(given, scores[CROP_METRIC])}, gains
+        return {**scores, BEST_METRIC: next(given, scores[BEST_METRIC])}, gains
 
     monkeypatch.setattr(refine_module, "validate_refiner", fake)
 
@@ -220,8 +220,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 def test_the_best_held_out_state_is_kept_and_swaps_use_it(refined: Path) -> None:
     best = read_best(refined)
     assert best is not None and best.step in (2, 4)
-    # Held out faces were judged at the swap's crop size too: the best is chosen there.
-    scores = [entry[CROP_METRIC] for entry in _log(refined) if BEST_METRIC in entry]
+    scores = [entry[BEST_METRIC] for entry in _log(refined) if BEST_METRIC in entry]
     assert best.score == pytest.approx(max(scores), abs=1e-5)
     model, _, state = load_refiner(refined, torch.device("cpu"))
     assert state.step == best.step

@@ -170,17 +170,10 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     x = np.concatenate([small / 255.0, small_mask[..., None]], axis=2)  # (R, R, 4)
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
     refined = refiner(x)[0].transpose(1, 2, 0) * 255.0  # (R, R, 3)
-    correction = upscale_correction(refined - small, size)
+    correction = refined - small
+    if size != res:
+        correction = cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)
     if swapped.kept is not None:
         # The target's own eyes and mouth opening are real pixels: nothing to clean there.
         correction *= 1.0 - swapped.kept[..., None]
     return np.clip(laid + correction + 0.5, 0, 255).astype(np.uint8)
-
-
-def upscale_correction(correction: np.ndarray, size: int) -> np.ndarray:
-    """(R, R, C) float32 -> (size, size, C): the refiner's correction at the crop's size,
-    bilinear. The refiner's gate (train/refine_crop.py) judges its bands through this same
-    function, so it sees what a swap composites."""
-    if correction.shape[0] == size:
-        return correction
-    return cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)

@@ -7,8 +7,7 @@ face mask, eyes and mouth weighted up; train/refine_loss.py has the measured var
 Like `train`: checkpoints every `save_every` steps and when stopped (SIGINT, SIGTERM),
 resumes with the same command, draws the same batches after a resume (seeded by step),
 and refuses a folder made for another source. Every held-out evaluation chooses the
-refiner's band gate on the held-out faces (train/refine_gate.py; judged at the swap's
-crop size where some were rendered there, train/refine_crop.py), and one that beats the
+refiner's band gate on the held-out faces (train/refine_gate.py), and one that beats the
 best so far is kept as best.safetensors with its gains in best.json: the state swaps and
 `export` use (a run that overfits late does not ship its worse end), while a resume
 continues from the latest, ungated while it trains.
@@ -52,7 +51,6 @@ from facedub.train.loop import (
 )
 from facedub.train.losses import LossWeights
 from facedub.train.refine_config import RefineConfig
-from facedub.train.refine_crop import CropFaces, crop_held_out, render_crop_faces
 from facedub.train.refine_data import (
     FaceSplit,
     RefinePairs,
@@ -60,7 +58,7 @@ from facedub.train.refine_data import (
     make_refine_batch,
     split_faces,
 )
-from facedub.train.refine_gate import choose_crop_gains, choose_gains, held_out, joined
+from facedub.train.refine_gate import choose_gains, held_out, joined
 from facedub.train.refine_loss import refine_loss
 from facedub.train.refine_run import (
     check_refiner_resumable,
@@ -75,8 +73,6 @@ log = logging.getLogger(__name__)
 MIN_FACES = 8  # two pools of a few faces each, or the mesh engine has nothing to choose
 PREVIEW_ROWS = 4
 VALIDATION_BATCH = 16
-# The best state's score where held-out faces were judged at crop size; else BEST_METRIC.
-CROP_METRIC = "crop_kept_refined"
 
 
 @dataclass(frozen=True)
@@ -113,14 +109,13 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
                          read_best(info.root))
     split = split_faces(len(records), saved_holdout_share(info, config.holdout_share))
     train_pairs, held_pairs = _render_pairs(source, split, config, progress)
-    crop = render_crop_faces(source, split, config.res, config.seed)
     log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
              config.res, device, state.step, config.steps, len(train_pairs), len(held_pairs))
     progress.start(config.steps, "refine")
     progress.advance(state.step)
     try:
         with _stop_on_signals() as stop, _torch_threads(config.threads):
-            session = _Session(info, config, model, optimizer, device, progress, crop)
+            session = _Session(info, config, model, optimizer, device, progress)
             return session.run(state, train_pairs, held_pairs, stop)
     finally:
         progress.finish()
@@ -157,9 +152,9 @@ class _Session:
 
     def __init__(self, info: RefinerInfo, config: RefineConfig, model: Refiner,
                  optimizer: torch.optim.AdamW, device: torch.device,
-                 progress: Progress, crop: CropFaces | None = None) -> None:
+                 progress: Progress) -> None:
         self.info, self.config, self.model, self.optimizer = info, config, model, optimizer
-        self.device, self.progress, self.crop = device, progress, crop
+        self.device, self.progress = device, progress
         self.weights: LossWeights = config.loss_weights()
         # bf16 keeps float32's range, so no loss scaling is needed.
         self.autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -237,8 +232,8 @@ class _Session:
     def _validate(self, fixed: Batch) -> None:
         """Score the held-out faces, keep the weights if they beat the best so far, and
         log both (the status line names the step swaps use)."""
-        self.validation, gains = validate_refiner(self.model, fixed, self.device, self.crop)
-        score = self.validation.get(CROP_METRIC, self.validation[BEST_METRIC])
+        self.validation, gains = validate_refiner(self.model, fixed, self.device)
+        score = self.validation[BEST_METRIC]
         if self.best is None or score > self.best.score:
             self.best = save_best(self.info, self.model, self.step, score, gains)
         self._log({"step": self.step, "seconds": round(self.seconds, 2),
@@ -275,16 +270,14 @@ def refine_step(model: Refiner, optimizer: torch.optim.Optimizer, batch: Batch,
     return {"loss": float(loss.detach())}
 
 
-def validate_refiner(model: Refiner, fixed: Batch, device: torch.device,
-                     crop: CropFaces | None = None) -> tuple[dict[str, float], Gains]:
+def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
+                     ) -> tuple[dict[str, float], Gains]:
     """Scores of the held-out faces and the band gate chosen on them (refine_gate).
     Mean SSIM inside the truth's face mask of the mesh engine's faces ("ssim_mesh"), of
     the refined ones through the chosen gate ("ssim_refined"), and of what the
     compositor's `--color detail` keeps of each ("kept_mesh", "kept_refined"); "kept_whole":
     of the refined faces with the whole correction (no gate); "gain_low", "gain_mid",
-    "gain_fine": the gains. With `crop` (held-out faces at the swap's crop size) the gate
-    is chosen on those, and "crop_ssim_*", "crop_kept_*", "crop_energy_*" (mesh, refined)
-    score them as refine_face composites them (train/refine_crop.py)."""
+    "gain_fine": the gains."""
     was_training = model.training
     model.eval()
     parts = [held_out(model, fixed.inputs[part].to(device), fixed.targets[part].to(device),
@@ -293,19 +286,9 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device,
                           for start in range(0, len(fixed.inputs), VALIDATION_BATCH))]
     model.train(was_training)
     faces = joined(parts)
-    crop_scores: dict[str, float] = {}
-    if crop is None:
-        gains = choose_gains(faces)
-    else:
-        judged = crop_held_out(model, crop, device)
-        gains = choose_crop_gains(judged)
-        for name, gated in (("mesh", (0.0, 0.0, 0.0)), ("refined", gains)):
-            values = judged.scores(gated)
-            crop_scores |= {f"crop_ssim_{name}": values.whole, f"crop_kept_{name}": values.kept,
-                            f"crop_energy_{name}": values.energy}
+    gains = choose_gains(faces)
     refined = faces.refined(gains)
-    scores = {**crop_scores,
-              "ssim_mesh": faces.whole(faces.inputs), "ssim_refined": faces.whole(refined),
+    scores = {"ssim_mesh": faces.whole(faces.inputs), "ssim_refined": faces.whole(refined),
               "kept_mesh": faces.kept(faces.inputs), "kept_refined": faces.kept(refined),
               "kept_whole": faces.kept(faces.refined(WHOLE))}
     return {**scores, **{f"gain_{band}": gain for band, gain in zip(BANDS, gains,

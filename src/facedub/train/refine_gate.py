@@ -14,13 +14,6 @@ what the compositor's `--color detail` keeps (the low band barely reaches it), t
 by the SSIM of the whole refined face (what the other colour methods show). Gains run
 over GAIN_STEPS; 0, the mesh engine's face, is among them, so the chosen gate never
 scores below the mesh engine on the held-out faces; on ties the smaller gain wins.
-
-Where held-out faces were rendered at the swap's crop size (train/refine_crop.py), the
-gate judges them there instead, on the faces `refine_face` composites (the mesh face at
-full size plus the correction upscaled from the refiner's size), and a gain is allowed
-only if the composited face's detail energy is no further from the truth's than with
-that band shut: a band that blurs (or roughens) the face at the crop's pixels stays shut
-whatever its SSIM, which at 128 px cannot see the detail it smooths away.
 """
 
 from __future__ import annotations
@@ -32,7 +25,6 @@ import torch
 
 from facedub.models.refiner import Gains, Refiner
 from facedub.train.losses import masked_ssim
-from facedub.train.refine_crop import CropHeldOut, CropScores
 from facedub.train.refine_loss import detail_composed
 
 GAIN_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -89,24 +81,6 @@ def choose_gains(faces: HeldOut) -> Gains:
     fine = _best_gain(lambda gain: faces.kept(faces.refined((1.0, MID_GAIN, gain))))
     low = _best_gain(lambda gain: faces.whole(faces.refined((gain, MID_GAIN, fine))))
     return low, MID_GAIN, fine
-
-
-def choose_crop_gains(faces: CropHeldOut) -> Gains:
-    """The gate's gains judged at the crop size (see the module docstring): fine by the
-    SSIM of what `--color detail` keeps, then low by the whole face's SSIM; each among the
-    gains whose detail-energy error is at most that of its band shut."""
-    fine = _best_allowed(lambda gain: faces.scores((1.0, MID_GAIN, gain)), lambda s: s.kept)
-    low = _best_allowed(lambda gain: faces.scores((gain, MID_GAIN, fine)), lambda s: s.whole)
-    return low, MID_GAIN, fine
-
-
-def _best_allowed(scores: Callable[[float], CropScores],
-                  value: Callable[[CropScores], float]) -> float:
-    """The gain of GAIN_STEPS with the best `value` among those whose energy error is no
-    larger than at gain 0 (0 itself always allowed); on ties the smaller."""
-    limit = scores(0.0).energy + 1e-7
-    return _best_gain(lambda gain: value(scores(gain)) if scores(gain).energy <= limit
-                      else -1.0)
 
 
 def _best_gain(score: Callable[[float], float]) -> float:
