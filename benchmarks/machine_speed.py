@@ -28,11 +28,13 @@ CLIP = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 FRAME_INDEX = 40
 PACKAGES = ("numpy", "opencv-contrib-python", "mediapipe", "onnxruntime", "dlib-bin", "av",
             "pillow", "torch")
-# Measured on this project's machine before 2026-12-02 18:51 UTC (BENCHMARKS.md, the
-# sections named): CPU ms, for comparison only.
+# Measured on this project's machine before 2026-12-02 18:51 UTC (BENCHMARKS.md, "Swap
+# speed", the rounds named): CPU ms, for comparison only.
 REFERENCES = {
-    "dlib descriptor (one face)": "67 (2026-12-02 05:24, fourth speed round)",
-    "MediaPipe landmarker (video mode, one frame)": "9.5 (2026-12-02 00:00, third speed round)",
+    "dlib descriptor (one face)": "67-110 (second and fourth speed rounds, 1-2 December)",
+    "MediaPipe landmarker (video mode, one frame)": "9.5 (third speed round, in the analysis)",
+    "NudeNet (one frame, one thread)": "13.8 (0.22 s for 16 frames, 2026-12-01)",
+    "decode the clip (per frame)": "2.3-2.5 (third and fourth speed rounds)",
     "import onnx (NumPy imported already)": "55 (2026-12-01, second speed round)",
 }
 
