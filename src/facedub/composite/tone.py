@@ -225,13 +225,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                                    limit, bright, chroma)]
     face = cv2.split(face_lab)
     detail = face[0] - smooth[0]
-    if shown is not None:  # the source's pores and specks no stronger than her skin's
-        # Not in a stubbled source's beard zone: its specks are the beard (held there,
-        # blink-video's moustache read as a flat grey smear; BENCHMARKS.md, nineteenth
-        # round), and the stubble's own rendering is `_greyed`'s.
-        texture = shown if hair is None else shown * (1.0 - np.clip(hair, 0.0, 1.0))
-        detail -= _texture_cut(face[0], face_half[..., 0], target_half[..., 0], texture,
-                               sigma)
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
     chroma_a = smooth[4] + smooth[8] * (face[1] - smooth[1])
@@ -633,44 +626,3 @@ def _local_detail(detail: np.ndarray, sigma: float) -> np.ndarray:
     smooth = cv2.GaussianBlur(magnitude, (0, 0), max(0.5, sigma / 2 * small / size))
     local: np.ndarray = cv2.resize(smooth, (size, size), interpolation=cv2.INTER_LINEAR)
     return local
-
-
-# On the bare skin (not a stubbled source's beard zone) the face's fine lightness band
-# (below sigma / TEXTURE_DIVISOR: pores, a studio photo's crisp skin) is scaled down where
-# it is locally stronger (rms) than TEXTURE_GAIN times the target's own skin's there plus
-# TEXTURE_FLOOR L units (`_texture_cut`).
-TEXTURE_DIVISOR = 8.0
-TEXTURE_GAIN = 1.0
-TEXTURE_FLOOR = 0.2
-
-
-def _texture_cut(lightness: np.ndarray, face_half: np.ndarray, target_half: np.ndarray,
-                 texture: np.ndarray, sigma: float) -> np.ndarray:
-    """(S, S) float32 L units to take off the face's `lightness` (S, S): the share of its
-    band below sigma / TEXTURE_DIVISOR that is over the target's, in the `texture` weight
-    (S, S) in [0, 1]; `face_half` and `target_half` the L planes at half size, where both
-    bands' local energies are compared (within sigma / 4).
-
-    The source's skin texture came over whole: at 1x Paul Rudd's studio photo on Katie
-    Hill's smooth skin read grey-textured beside the nose, on the upper lip and the chin
-    (the README pair: the band 0.8-3 px on her cheeks 0.28-0.36 L rms in the written
-    frame, main's face 0.83-0.99; BENCHMARKS.md, eighteenth and nineteenth rounds). The
-    detail limit (DETAIL_FLOOR, SKIN_FLOOR) is an order larger. A face smoother than the
-    target keeps all of its own (nothing is added: `grain.add_grain` does that), and the
-    features (eyes, lids, brows, nostrils, lips) are outside the weight."""
-    size, half = lightness.shape[0], face_half.shape[0]
-    fine = sigma / TEXTURE_DIVISOR
-    weight = np.clip(_resized(texture, half), 0.0, 1.0)
-    radius = sigma / 4 * half / size
-    around = _blur(weight, radius) + 1e-3
-
-    def energy(plane: np.ndarray) -> np.ndarray:
-        band = plane - _blur(plane, fine * half / size)
-        local: np.ndarray = _blur(weight * band * band, radius) / around
-        return local
-
-    allowed = TEXTURE_GAIN * np.sqrt(energy(target_half)) + TEXTURE_FLOOR
-    share = np.minimum(allowed / np.maximum(np.sqrt(energy(face_half)), 1e-3), 1.0)
-    cut = _resized((weight * (1.0 - share)).astype(np.float32), size)
-    result: np.ndarray = cut * (lightness - _blur(lightness, fine))
-    return result
