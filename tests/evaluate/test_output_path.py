@@ -12,6 +12,7 @@ swap, not its zero.
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -20,7 +21,7 @@ import pytest
 
 from facedub import media
 from facedub.evaluate import EvalConfig, Report, evaluate
-from facedub.evaluate.output_path import OutputPath, output_path_of
+from facedub.evaluate.output_path import OutputPath, WrittenFrames, output_path_of
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.provenance.manifest import write_sidecar
 from facedub.provenance.mark import OutputMarks, job_facts
@@ -110,6 +111,19 @@ def test_the_output_path_is_read_from_the_sidecar(faces_dir: Path, tmp_path: Pat
                                  (("target", faces_dir / TARGET_CLIP),), JOB_ID, None))
     assert output_path_of(out) == OutputPath(JOB_ID, False, 23, "fast")
     assert output_path_of(tmp_path / "other.mp4") is None  # no sidecar: the raw target
+
+
+def test_written_frames_are_found_by_time_past_a_dropped_one(tmp_path: Path) -> None:
+    out = tmp_path / "written.mp4"
+    times = (0.0, 0.04, 0.12, 0.16)  # the frame at 0.08 was dropped
+    with media.VideoWriter(out, 64, 64, Fraction(25), crf=0) as writer:
+        for time in times:
+            writer.write(np.full((64, 64, 3), round(time * 1000), dtype=np.uint8), time)
+    frames = WrittenFrames(out, tolerance=0.02)
+    found = [frames.at(time) for time in (0.0, 0.04, 0.08, 0.12, 0.16, 0.20)]
+    assert [None if image is None else int(image[32, 32, 1]) for image in found] == [
+        0, 40, None, 120, 160, None]
+    assert WrittenFrames(None, tolerance=0.02).at(0.0) is None
 
 
 def test_the_target_written_as_an_output_scores_zero_texture_mismatch(

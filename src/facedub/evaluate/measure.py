@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from facedub import media
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks
 from facedub.evaluate.config import EvalConfig, yaw_bin
@@ -39,7 +38,7 @@ from facedub.evaluate.occluded_identity import (
     SourceCrop,
     filled_descriptors,
 )
-from facedub.evaluate.output_path import reference_frames
+from facedub.evaluate.output_path import WrittenFrames
 from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
 from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
 from facedub.evaluate.realism import (
@@ -113,14 +112,15 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     previous: _Face | None = None
     # (frame, swapped face descriptor, the same with the kept occluders filled or None)
     described: list[tuple[int, np.ndarray, FilledDescriptors | None]] = []
-    written_frames = reference_frames(written)
+    period = 1.0 / float(target_info.fps) if target_info.fps else 1.0
+    written_frames = WrittenFrames(written, 0.5 * period)
     progress.start(analysis.frames, f"evaluate {swapped.name}")
     try:
         with FaceAnalyser(max_faces=config.max_faces, video=analysis.kind == "video",
                           model_path=config.landmarker) as analyser:
             for pair in paired_frames(target, swapped, target_info, analysis.frames):
                 index = pair.target.index
-                reference = _written_image(next(written_frames), pair)
+                reference = written_frames.at(pair.target.time)
                 # Every swapped frame goes through the landmark model, as every target frame
                 # did in extract: in video mode its tracking depends on the sequence.
                 swapped_faces = [] if pair.swapped is None else analyser.analyse(
@@ -227,14 +227,6 @@ def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation
     written_crop = None if written is None else view(
         warp_to_face(written, record.face_from_frame, size))
     return measure_realism(target, swapped, regions, source_chroma, explained, written_crop)
-
-
-def _written_image(written: media.Frame | None, pair: FramePair) -> np.ndarray | None:
-    """The written reference's image of this target frame; None where it has none (a frame
-    past the reference's end, or one the encoder did not keep at this time)."""
-    if written is None or abs(written.time - pair.target.time) > 1e-3:
-        return None
-    return written.image
 
 
 def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndarray) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from facedub import media
 from facedub.errors import FacedubError
 from facedub.provenance.manifest import ProvenanceFacts, sidecar_path
@@ -71,9 +73,20 @@ def write_reference(target: Path, out: Path, output: OutputPath, limit: int | No
     return out
 
 
-def reference_frames(reference: Path | None) -> Iterator[media.Frame | None]:
-    """The reference's frames in order, then None for ever (also with no reference)."""
-    if reference is not None:
-        yield from media.iter_frames(reference)
-    while True:
-        yield None
+class WrittenFrames:
+    """The written reference's frames, looked up in time order (`at`): a frame the
+    encoder dropped (AVI's fixed grid) reads as None, and the rest stay in step."""
+
+    def __init__(self, reference: Path | None, tolerance: float) -> None:
+        self._frames: Iterator[media.Frame] = iter(
+            () if reference is None else media.iter_frames(reference))
+        self._tolerance = tolerance  # seconds: half a frame
+        self._current = next(self._frames, None)
+
+    def at(self, time: float) -> np.ndarray | None:
+        """The image written at `time` (seconds, non-decreasing over calls), or None."""
+        while self._current is not None and self._current.time < time - self._tolerance:
+            self._current = next(self._frames, None)
+        if self._current is None or abs(self._current.time - time) > self._tolerance:
+            return None
+        return self._current.image
