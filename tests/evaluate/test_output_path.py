@@ -44,7 +44,7 @@ def _face_inside(image: np.ndarray, analyser: FaceAnalyser) -> np.ndarray:
 
 
 def _blurred(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    soft = cv2.GaussianBlur(image, (0, 0), 2.0)
+    soft = cv2.GaussianBlur(image, (0, 0), 3.0)
     return np.where(inside[..., None], soft, image)
 
 
