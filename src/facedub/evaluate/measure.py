@@ -38,6 +38,7 @@ from facedub.evaluate.occluded_identity import (
     SourceCrop,
     filled_descriptors,
 )
+from facedub.evaluate.output_path import WrittenFrames
 from facedub.evaluate.pairing import FramePair, check_kinds, match_face, paired_frames
 from facedub.evaluate.pictures import PictureKeeper, side_by_side, strip_frames
 from facedub.evaluate.realism import (
@@ -52,7 +53,7 @@ from facedub.evaluate.seam import seam_measure
 from facedub.evaluate.sheet import SheetKeeper
 from facedub.evaluate.source_openings import source_edges
 from facedub.faces.align import landmarks_in_crop
-from facedub.faces.geometry import crop_in_frame
+from facedub.faces.geometry import crop_in_frame, warp_to_face
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.faceset import FaceRecord
@@ -86,13 +87,15 @@ class _Face:
 def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequence[Identity],
             encoder: IdentityEncoder, config: EvalConfig, progress: Progress,
             source_chroma: np.ndarray | None = None,
-            sources: Sequence[SourceCrop] = ()) -> Measured:
+            sources: Sequence[SourceCrop] = (), written: Path | None = None) -> Measured:
     """Measure every analysed target frame against the swapped frame at the same time.
 
     `source_chroma`: (B, B) bool chroma bins the source's skin uses
     (`realism.used_chroma`), so its own colours do not count as invented; None: judge by
     the target alone. `sources`: source faces in the target crops' space, for the identity
-    of frames whose occluders the swap keeps (facedub.evaluate.occluded_identity)."""
+    of frames whose occluders the swap keeps (facedub.evaluate.occluded_identity).
+    `written`: the target marked and encoded as the output was, frame for frame
+    (`output_path.write_reference`), the texture measures' zero; None: the target."""
     target_info, _ = check_kinds(target, swapped)
     face_frames = sorted(analysis.faces)
     step = config.identity_step(len(face_frames))
@@ -109,12 +112,15 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     previous: _Face | None = None
     # (frame, swapped face descriptor, the same with the kept occluders filled or None)
     described: list[tuple[int, np.ndarray, FilledDescriptors | None]] = []
+    period = 1.0 / float(target_info.fps) if target_info.fps else 1.0
+    written_frames = WrittenFrames(written, 0.5 * period)
     progress.start(analysis.frames, f"evaluate {swapped.name}")
     try:
         with FaceAnalyser(max_faces=config.max_faces, video=analysis.kind == "video",
                           model_path=config.landmarker) as analyser:
             for pair in paired_frames(target, swapped, target_info, analysis.frames):
                 index = pair.target.index
+                reference = written_frames.at(pair.target.time)
                 # Every swapped frame goes through the landmark model, as every target frame
                 # did in extract: in video mode its tracking depends on the sequence.
                 swapped_faces = [] if pair.swapped is None else analyser.analyse(
@@ -126,7 +132,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                     face = match_face(record.box, swapped_faces)
                     metrics, current, thumb, crops = _measure_face(pair, record, face,
                                                                    previous, size,
-                                                                   source_chroma, sources)
+                                                                   source_chroma, sources,
+                                                                   reference)
                     _offer_pictures(keeper, metrics, thumb)
                     face_landmarks = landmarks_in_crop(record.frame_landmarks,
                                                        record.face_from_frame)
@@ -155,12 +162,13 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
 
 def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
                   previous: _Face | None, size: int, source_chroma: np.ndarray | None,
-                  sources: Sequence[SourceCrop] = ()
+                  sources: Sequence[SourceCrop] = (), written: np.ndarray | None = None
                   ) -> tuple[FrameMetrics, _Face | None, np.ndarray, FaceCrops]:
     """Measures of one frame with a target face, the state for the next frame, the
     side-by-side thumbnail and the crops. `sources`: the source's faces, whose own eyes
     the doubled-edge measure does not count as doubled where the output shows them
-    (facedub.evaluate.source_openings)."""
+    (facedub.evaluate.source_openings). `written`: the target frame as the output path
+    writes it (the texture measures' zero), None: the target frame."""
     swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
     face_landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
     crops = cut_crops(pair.target.image, swapped, record.face_from_frame, face_landmarks,
@@ -197,14 +205,15 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,
         seam_color=seam.color, seam_color_excess=seam.color_excess,
         seam_gradient=seam.gradient, seam_gradient_excess=seam.gradient_excess,
-        **asdict(_realism(crops, face_landmarks, face, record, source_chroma, sources)))
+        **asdict(_realism(crops, face_landmarks, face, record, source_chroma, sources,
+                          written)))
     return metrics, _Face(pair.target.index, crops, record.frame_landmarks,
                           face.landmarks), thumb, crops
 
 
 def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation,
              record: FaceRecord, source_chroma: np.ndarray | None,
-             sources: Sequence[SourceCrop]) -> Realism:
+             sources: Sequence[SourceCrop], written: np.ndarray | None = None) -> Realism:
     size = crops.target.shape[0]
     target, swapped = view(crops.target), view(crops.swapped)
     regions = realism_regions(face_landmarks, size, crops.valid)
@@ -215,7 +224,9 @@ def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation
         explained = source_edges(target, swapped, face_landmarks,
                                  landmarks_in_crop(face.landmarks, record.face_from_frame),
                                  sources)
-    return measure_realism(target, swapped, regions, source_chroma, explained)
+    written_crop = None if written is None else view(
+        warp_to_face(written, record.face_from_frame, size))
+    return measure_realism(target, swapped, regions, source_chroma, explained, written_crop)
 
 
 def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndarray) -> None:

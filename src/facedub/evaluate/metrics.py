@@ -153,9 +153,11 @@ METRICS: dict[str, Metric] = {
                             "bands around the kept eyes and mouth holding edges the target "
                             "has nowhere near"),
     "sharpness_mismatch": Metric("sharpness mismatch", "|log2|", "lower", "artifact",
-                                 "face-over-surroundings sharpness, swapped vs target"),
+                                 "face-over-surroundings sharpness, swapped vs target "
+                                 "written alike (marked, encoded)"),
     "grain_mismatch": Metric("grain mismatch", "|log2|", "lower", "artifact",
-                             "face-over-surroundings grain, swapped vs target"),
+                             "face-over-surroundings grain, swapped vs target written "
+                             "alike (marked, encoded)"),
     "tone_vs_neck": Metric("skin tone vs neck", "ΔE", "lower", "artifact",
                            "face-minus-neck colour, swapped vs target"),
 }

@@ -16,7 +16,8 @@ the target's landmarks (`RealismRegions`). Two kinds:
   `stubble` (dark fine texture in the beard zone the target does not have there:
   the source's stubble as dirt on a smooth chin, `stubble.dark_texture`),
   `texture_mismatch` (sharpness and grain of the face against its surroundings, relative
-  to the target's), `tone_vs_neck` (the face's skin tone against the neck, relative to
+  to the target's as the output path writes it: marked and encoded, no swap),
+  `tone_vs_neck` (the face's skin tone against the neck, relative to
   the target's).
 
 Plain functions of numpy arrays, so other stages (the refiner's validation, the
@@ -221,7 +222,9 @@ class Texture:
 def texture_mismatch(target: np.ndarray | View, swapped: np.ndarray | View, face: np.ndarray,
                      surround: np.ndarray) -> Texture:
     """How much sharper or softer, and grainier or cleaner, the face is than its
-    surroundings, compared with the target's own face and surroundings."""
+    surroundings, compared with the target's own face and surroundings. Pass as `target`
+    the target written the way `swapped` was (marked and encoded, no swap:
+    `evaluate.output_path`), so that a perfect face scores 0."""
     if not face.any() or not surround.any():
         return Texture(NAN, NAN)
 
@@ -368,12 +371,16 @@ ARTIFACT_MEASURES = ("invented_colour", "blobs", "stubble", "doubled_edges", "sh
 
 def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
                     regions: RealismRegions, source_used: np.ndarray | None = None,
-                    source_edges: np.ndarray | None = None) -> Realism:
+                    source_edges: np.ndarray | None = None,
+                    written: np.ndarray | View | None = None) -> Realism:
     """All realism measures of one pair of (S, S, 3) uint8 RGB crops (or their views).
-    `source_used`: see `invented_colour`; `source_edges`: `explained` of `doubled_edges`."""
+    `source_used`: see `invented_colour`; `source_edges`: `explained` of `doubled_edges`;
+    `written`: the target's crop as the output path writes it with no swap (marked and
+    encoded, `evaluate.output_path`), the zero of `texture_mismatch`; None: the target."""
     target, swapped = _as_view(target), _as_view(swapped)
     fit = fidelity(target, swapped, regions.face)
-    texture = texture_mismatch(target, swapped, regions.face, regions.surround)
+    texture = texture_mismatch(target if written is None else written, swapped, regions.face,
+                               regions.surround)
     return Realism(
         face_ssim=fit.ssim, face_psnr=fit.psnr, edge_error=fit.edge_error,
         invented_colour=invented_colour(target, swapped, regions.face, source_used),

@@ -14,6 +14,7 @@ from facedub.evaluate.inputs import analyse_target, build_gallery, source_identi
 from facedub.evaluate.measure import measure
 from facedub.evaluate.metrics import FrameMetrics
 from facedub.evaluate.occluded_identity import source_crops
+from facedub.evaluate.output_path import output_path_of, write_reference
 from facedub.evaluate.report import FRAMES_FILE, HTML_FILE, SUMMARY_FILE, write_report
 from facedub.evaluate.source_skin import source_chroma
 from facedub.evaluate.summary import IdentitySummary, Summary, summarise
@@ -70,8 +71,10 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
         gallery, skipped = build_gallery(source_person, analysis.identity,
                                          source_others + analysis.others, config,
                                          (source, target, swapped), encoder)
+        written = _written_target(target, swapped, Path(work), analysis.frames)
         measured = measure(target, swapped, analysis, gallery, encoder, config, progress,
-                           chroma, source_crops(source, source_faces, analysis.faceset))
+                           chroma, source_crops(source, source_faces, analysis.faceset),
+                           written)
         identity = IdentitySummary(
             step=measured.identity_step,
             described=sum(f.identity_sampled for f in measured.frames),
@@ -85,6 +88,19 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
     report = Report(out_dir, summary, measured.frames)
     log.info("evaluation of %s written to %s", swapped.name, report.html)
     return report
+
+
+def _written_target(target: Path, swapped: Path, work: Path, limit: int | None
+                    ) -> Path | None:
+    """The target marked and encoded as facedub wrote `swapped` (from its provenance
+    sidecar), so that a perfect face scores 0 on the texture measures; None: `swapped` has
+    no sidecar (another tool's output), the raw target is the zero."""
+    output = output_path_of(swapped)
+    if output is None:
+        log.info("%s: no provenance sidecar; texture measured against the raw target",
+                 swapped.name)
+        return None
+    return write_reference(target, work / f"written{swapped.suffix.lower()}", output, limit)
 
 
 def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> None:
