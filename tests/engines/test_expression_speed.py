@@ -1,6 +1,6 @@
 """The target's expression lines applied only inside the box where anything changes give
-the same pixels as applied to the whole crop (issue 9's speed: a third of the tail's work
-was on pixels whose change is zero). Real faces from ../shared/data/faces."""
+the same pixels as applied to the whole crop (issue 9's speed: the tail at full size
+worked mostly on pixels whose change is zero). Real faces from ../shared/data/faces."""
 
 from __future__ import annotations
 
