@@ -91,7 +91,7 @@ SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_s
 # temples left out: pixels whose colour lies beyond SKIN_LIKENESS deviations (lightness
 # given SKIN_LIGHTNESS_SLACK times its spread) of the bare skin's are not skin. The own
 # base holds fully only where SURROUND_SUPPORT of its blur's weight is skin.
-SURROUND_GROW = 1 / 10
+SURROUND_GROW = 1 / 16
 SKIN_LIKENESS = 3.0
 SKIN_LIGHTNESS_SLACK = 3.0
 SURROUND_SUPPORT = 0.3
