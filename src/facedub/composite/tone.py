@@ -186,14 +186,16 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             # Round the sockets, the target's liner wing, lower lashes and eye shadow
             # averaged into its base were a grey-violet box round the eyes of a face
             # without them, its lower edge under the eyes (expr-shouting; BENCHMARKS.md,
-            # nineteenth round). There the base is the skin's, told by its colour; it only
-            # lifts the result (what is left out is darker than skin).
+            # nineteenth round). There both bases are their skin's (the target's told by
+            # its colour too), both ways: a face's own eyes averaged into its base cancel
+            # the target's (lifting the target's side only, hair-forehead's streamer came
+            # out with pale rings round Kit Harington's eyes).
             zone = _resized(surround, half) * (1.0 - sockets_half)
             reference = mask_half if shown is None else _resized(shown, half)
             target_skin = skin_mask * _skin_likeness(target_half, reference)
-            face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, lighter=-1.0)
+            face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
-                                      lighter=1.0)
+                                      supported=True)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -302,7 +304,7 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
 
 
 def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
-                 blur: float, lighter: float = 0.0) -> np.ndarray:
+                 blur: float, supported: bool = False) -> np.ndarray:
     """`low` (s, s, 3) with, in the `sockets` weight, the blur of `lab` by `blur` pixels
     over the `skin` weight only.
 
@@ -316,12 +318,10 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     and lashes, left out of the blur, do not come back."""
     own = masked_blur(lab, skin, blur)
     change = own - low
-    if lighter != 0.0:
-        # Round the sockets (`surround_weights`), only one way: with `lighter` 1 the base
-        # only lightens, with -1 only darkens. Where little of the blur's weight is skin
-        # (the liner's wing, a temple under hair) the own base is an average of a few
-        # far pixels: the coarse one holds there.
-        change[..., 0] = lighter * np.maximum(lighter * change[..., 0], 0.0)
+    if supported:
+        # Round the sockets (`surround_weights`), where little of the blur's weight is skin
+        # (the liner's wing, a temple under hair) the own base is an average of a few far
+        # pixels: the coarse one holds there.
         sockets = sockets * np.clip(_blur(skin, blur) / SURROUND_SUPPORT, 0.0, 1.0)
     # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
     # the liner, came through as a peach band and an orange streak along the upper lid.
