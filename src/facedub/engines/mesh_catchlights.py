@@ -40,15 +40,6 @@ SPOT_BY = 12.0
 MAX_SHARE = 0.35
 MIN_IRIS_PIXELS = 12  # an iris smaller than this is left as it is
 GROW = 1  # pixels: a catchlight's soft rim is taken with it
-# A ring light mirrored round the pupil (d10's: a ring about half the iris across, its
-# pixels in 7-11 of 12 sectors round the iris centre) is not laid over the source's iris:
-# the source's pupil need not sit at the moved iris's landmark centre (the shouting photo's
-# sat about 4 px off at 456 px), and the ring beside it read as a second iris ring
-# (BENCHMARKS.md, nineteenth round). A spot or bar (d18's dot, Rudd's bars) lies in a few
-# sectors. Counted from RING_FROM of the iris radius out (a dot on the pupil is in all).
-RING_SECTORS = 12
-RING_AT_LEAST = 6
-RING_FROM = 0.25
 
 
 @dataclass(frozen=True)
@@ -134,29 +125,12 @@ def target_catchlights(target: np.ndarray, landmarks: np.ndarray) -> list[Catchl
             lights.append(None)
             continue
         box, light, _ = found
-        centre, radius = _iris(landmarks, eye_index)
-        if _surrounds_pupil(light, centre - (box[1].start, box[0].start), radius):
-            lights.append(None)
-            continue
+        centre, _ = _iris(landmarks, eye_index)
         offset = (int(box[1].start) - round(float(centre[0])),
                   int(box[0].start) - round(float(centre[1])))
         soft = cv2.GaussianBlur(light.astype(np.float32) / 255.0, (3, 3), 0)
         lights.append(Catchlight(target[box].astype(np.float32), soft, offset))
     return lights
-
-
-def _surrounds_pupil(light: np.ndarray, centre: np.ndarray, radius: float) -> bool:
-    """Whether the catchlight `light` (h, w) uint8 about the iris centre `centre` (x, y)
-    in its box lies all round the pupil, a ring light's (RING_AT_LEAST of RING_SECTORS
-    sectors, from RING_FROM of the iris `radius` out)."""
-    ys, xs = np.nonzero(light)
-    dx, dy = xs - centre[0], ys - centre[1]
-    away = np.hypot(dx, dy) >= RING_FROM * radius
-    if not away.any():
-        return False
-    angles = np.arctan2(dy[away], dx[away])
-    sectors = np.floor((angles + np.pi) / (2 * np.pi) * RING_SECTORS).astype(int) % RING_SECTORS
-    return len(np.unique(sectors)) >= RING_AT_LEAST
 
 
 def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarray,
