@@ -87,3 +87,49 @@ def test_a_liner_is_not_skin_her_cheeks_are(
     lightness = lab[..., 0]
     liner = (surround_weights(target.face_landmarks, SIZE) > 0.5) & (lightness < 35)
     assert liner.sum() > 50 and likeness[liner].mean() < 0.1
+
+
+def _offsets(image: np.ndarray, target: TargetFace) -> tuple[float, float, float]:
+    """The output's lightness less the target's, less the cheeks' same offset, averaged
+    over: beside each outer eye corner (half an eye width out, 0.4 of it up to 0.1 down:
+    d10's liner wing and temple hair), and the skin 0.3-0.6 and 0.6-0.9 eye widths under
+    the eyes (her cheekbones)."""
+    points = target.face_landmarks[:, :2]
+    middle = float(points[:, 0].mean())
+    temples = np.zeros((SIZE, SIZE), bool)
+    upper = np.zeros((SIZE, SIZE), bool)
+    lower = np.zeros((SIZE, SIZE), bool)
+    for eye in EYES:
+        corners = points[list(eye.corners)]
+        x0, x1 = sorted(corners[:, 0])
+        width = x1 - x0
+        outer = corners[np.argmax(np.abs(corners[:, 0] - middle))]
+        side = (outer[0], outer[0] + 0.5 * width) if outer[0] > middle else (
+            outer[0] - 0.5 * width, outer[0])
+        temples[round(outer[1] - 0.4 * width):round(outer[1] + 0.1 * width),
+                round(side[0]):round(side[1])] = True
+        bottom = points[eye.contour, 1].max()
+        columns = slice(round(x0 + 0.1 * width), round(x1 - 0.1 * width))
+        upper[round(bottom + 0.3 * width):round(bottom + 0.6 * width), columns] = True
+        lower[round(bottom + 0.6 * width):round(bottom + 0.9 * width), columns] = True
+    _, cheeks = _under_eyes(target)
+    difference = to_lab(image)[..., 0] - to_lab(target.image)[..., 0]
+    level = float(difference[cheeks].mean())
+    return (float(difference[temples].mean()) - level, float(difference[upper].mean()) - level,
+            float(difference[lower].mean()) - level)
+
+
+def test_round_the_eyes_the_base_is_the_skins_own_not_her_liner_nor_past_the_cheekbones(
+        composited: tuple[np.ndarray, SwappedFace, TargetFace]) -> None:
+    """Each rule of the surround, measured on this face (offsets against the cheeks', L):
+    beside the outer corners the branch is 17.6 lighter than her liner wing and temple
+    hair; with her make-up and hair counted as skin (`_skin_likeness` off) 15.2, the
+    grey-violet box's sides. Under the eyes 2.2 (0.3-0.6 eye widths) and 0.85 (0.6-0.9);
+    with the target's side only made its skin's own (the face's own dark under-eye left in
+    its base) 5.0 and 1.5, the pale rings hair-forehead showed; grown 1/10 of the crop
+    instead of 1/16, 2.2 further down (lighter patches on her cheekbones)."""
+    image, _, target = composited
+    temples, upper, lower = _offsets(image, target)
+    assert temples > 16.5
+    assert upper < 3.5
+    assert lower < 1.3
