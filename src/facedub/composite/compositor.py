@@ -41,6 +41,7 @@ from facedub.composite.tone import (
     skin_weights,
     socket_skin_weights,
     socket_weights,
+    surround_weights,
 )
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
@@ -256,7 +257,8 @@ class Compositor:
                 # took his deep upper lids off as shading, and headturn-man read less like
                 # the source (BENCHMARKS.md, sixteenth round).
                 socket_skin=(socket_skin_weights(target.face_landmarks, size)
-                             if socket_light else None)))
+                             if socket_light else None),
+                surround=surround_weights(target.face_landmarks, size) if socket_light else None))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

@@ -86,6 +86,16 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
 SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
+# And round the eyes (`surround_weights`: the openings grown this share of the crop, the
+# brows and nose left out) both bases are their skin's own, the target's eye make-up and
+# the hair at its temples left out too: pixels whose colour lies beyond SKIN_LIKENESS
+# deviations (lightness given SKIN_LIGHTNESS_SLACK times its spread) of the bare skin's are
+# not skin. The own base holds fully only where SURROUND_SUPPORT of its blur's weight is
+# skin. (Grown 1/10 it reached d10's cheekbones: light patches at 1x.)
+SURROUND_GROW = 1 / 16
+SKIN_LIKENESS = 3.0
+SKIN_LIGHTNESS_SLACK = 3.0
+SURROUND_SUPPORT = 0.3
 # With `relief`: the source's lightness band from sigma to this many sigmas lifts the
 # target's where it is lighter (its face's relief and its features' tone at that scale),
 # scaled by the ratio of the two faces' lightness there and softly limited to RELIEF_LIMIT
@@ -124,7 +134,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  sockets: np.ndarray | None = None,
                  socket_skin: np.ndarray | None = None,
                  chroma_divisor: float = CHROMA_DIVISOR,
-                 bare: np.ndarray | None = None) -> np.ndarray:
+                 bare: np.ndarray | None = None,
+                 surround: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -143,7 +154,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     Where `hair` (S, S) in [0, 1] is given, the result's colour goes toward grey as far
     as it is darker than the target's base (`_greyed`).
     Where `sockets` and `socket_skin` (`socket_skin_weights`) are given, both low-passes
-    on the sockets are the faces' skin's own there (`_own_sockets`).
+    on the sockets are the faces' skin's own there (`_own_sockets`); where `surround`
+    (`surround_weights`) is given with `socket_skin`, on it too, the target's skin told
+    from its make-up and hair by colour (`_skin_likeness`).
     The colour (a, b) is split at sigma / `chroma_divisor` instead (`_finer_chroma`; 1:
     at sigma like the lightness): the target's colour finer than its light is kept; where
     `bare` (S, S) in [0, 1] is given, only in its weight (the compositor passes
@@ -170,6 +183,20 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         blur = sigma / LID_DIVISOR * half / size
         face_low = _own_sockets(face_half, face_low, skin_mask, sockets_half, blur)
         target_low = _own_sockets(target_half, target_low, skin_mask, sockets_half, blur)
+        if surround is not None:
+            # Round the sockets, the target's liner wing, lower lashes and eye shadow
+            # averaged into its base were a grey-violet box round the eyes of a face
+            # without them, its lower edge under the eyes (expr-shouting; BENCHMARKS.md,
+            # nineteenth round). There both bases are their skin's (the target's told by
+            # its colour too), both ways: a face's own eyes averaged into its base cancel
+            # the target's (lifting the target's side only, hair-forehead's streamer came
+            # out with pale rings round Kit Harington's eyes).
+            zone = _resized(surround, half) * (1.0 - sockets_half)
+            reference = mask_half if shown is None else _resized(shown, half)
+            target_skin = skin_mask * _skin_likeness(target_half, reference)
+            face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
+            target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
+                                      supported=True)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -278,7 +305,7 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
 
 
 def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
-                 blur: float) -> np.ndarray:
+                 blur: float, supported: bool = False) -> np.ndarray:
     """`low` (s, s, 3) with, in the `sockets` weight, the blur of `lab` by `blur` pixels
     over the `skin` weight only.
 
@@ -292,12 +319,40 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     and lashes, left out of the blur, do not come back."""
     own = masked_blur(lab, skin, blur)
     change = own - low
+    if supported:
+        # Round the sockets (`surround_weights`), where little of the blur's weight is skin
+        # (the liner's wing, a temple under hair) the own base is an average of a few far
+        # pixels: the coarse one holds there.
+        sockets = sockets * np.clip(_blur(skin, blur) / SURROUND_SUPPORT, 0.0, 1.0)
     # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
     # the liner, came through as a peach band and an orange streak along the upper lid.
     chroma = np.hypot(change[..., 1], change[..., 2])
     change[..., 1:] *= (SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP))[..., None]
     blended: np.ndarray = low + sockets[..., None] * change
     return blended
+
+
+def _skin_likeness(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(s, s) float32 in [0, 1]: 1 where `lab`'s colour is within SKIN_LIKENESS
+    deviations of its colour in the `reference` weight (the bare skin), its lightness
+    given SKIN_LIGHTNESS_SLACK times its spread (light changes lightness across a face far
+    more than hue), 0 from 1.5 deviations further (as `occlusion.edge_occluders` tells
+    hair). A liner (L 25, b +5), eye shadow (b +10) and dark hair (b -5) against d10's
+    skin (b +20 to +27, spread 1-2) are far; her own shadowed skin is not."""
+    weights = reference.reshape(-1).astype(np.float64)
+    total = float(weights.sum())
+    if total < 20.0:
+        return np.ones(reference.shape, dtype=np.float32)
+    pixels = lab.reshape(-1, 3).astype(np.float64)
+    mean = weights @ pixels / total
+    centred = pixels - mean
+    covariance = (centred * weights[:, None]).T @ centred / total + np.diag([4.0, 1.0, 1.0])
+    covariance[0] *= SKIN_LIGHTNESS_SLACK
+    covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
+    distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
+    likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / 1.5, 0.0, 1.0
+                                   ).astype(np.float32).reshape(reference.shape)
+    return likeness
 
 
 def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
@@ -528,6 +583,25 @@ def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     skin: np.ndarray = cv2.resize(_socket_skin(points, small), (size, size),
                                   interpolation=cv2.INTER_LINEAR)
     return skin
+
+
+def surround_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 on the skin round the eyes, the eye openings grown SURROUND_GROW
+    of the crop (their lids, the liner's wing, the band under them), without the brows'
+    hull (grown a pixel, as `_socket_skin` leaves them out) and the nose (grown as
+    `_under_eye_zones` grows it), soft-edged; built at quarter size."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    brows = np.maximum(*[_grown(_hull(points[brow], small), 1.0)
+                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
+    # Not the nose (its sides' contour and shading are the target's light).
+    nose = _grown(_hull(points[regions.nose], small), small * UNDER_EYE_NOSE_GROW)
+    around = (_grown(_eye_openings(points, small), small * SURROUND_GROW)
+              * (1.0 - np.maximum(brows, nose)))
+    soft = cv2.GaussianBlur(around, (0, 0), max(0.5, small * FEATURE_SOFT))
+    weights: np.ndarray = cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR)
+    return weights
 
 
 def _socket_skin(points: np.ndarray, small: int) -> np.ndarray:
