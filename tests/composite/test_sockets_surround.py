@@ -44,14 +44,21 @@ def _under_eyes(target: TargetFace) -> tuple[np.ndarray, np.ndarray]:
     under = np.zeros((SIZE, SIZE), bool)
     cheeks = np.zeros((SIZE, SIZE), bool)
     for eye in EYES:
-        corners = points[list(eye.corners)]
-        x0, x1 = sorted(corners[:, 0])
-        width = x1 - x0
-        x0, x1 = round(x0 + 0.1 * width), round(x1 - 0.1 * width)
-        bottom = points[eye.contour, 1].max()
-        under[round(bottom + 4):round(bottom + 0.2 * width), x0:x1] = True
-        cheeks[round(bottom + 1.0 * width):round(bottom + 1.3 * width), x0:x1] = True
+        _, columns, width, bottom = _eye_span(points, eye.corners, eye.contour)
+        under[round(bottom + 4):round(bottom + 0.2 * width), columns] = True
+        cheeks[round(bottom + 1.0 * width):round(bottom + 1.3 * width), columns] = True
     return under, cheeks
+
+
+def _eye_span(points: np.ndarray, corners_at: tuple[int, int], contour: np.ndarray
+              ) -> tuple[np.ndarray, slice, float, float]:
+    """One eye's corners (2, 2), the columns between them less a tenth of its width at
+    each end, that width, and the lowest row of its `contour` (landmark indices)."""
+    corners = points[list(corners_at)]
+    x0, x1 = sorted(corners[:, 0])
+    width = float(x1 - x0)
+    columns = slice(round(x0 + 0.1 * width), round(x1 - 0.1 * width))
+    return corners, columns, width, float(points[contour, 1].max())
 
 
 def test_the_band_under_the_eyes_is_no_darker_than_the_cheeks_against_the_target(
@@ -100,16 +107,12 @@ def _offsets(image: np.ndarray, target: TargetFace) -> tuple[float, float, float
     upper = np.zeros((SIZE, SIZE), bool)
     lower = np.zeros((SIZE, SIZE), bool)
     for eye in EYES:
-        corners = points[list(eye.corners)]
-        x0, x1 = sorted(corners[:, 0])
-        width = x1 - x0
+        corners, columns, width, bottom = _eye_span(points, eye.corners, eye.contour)
         outer = corners[np.argmax(np.abs(corners[:, 0] - middle))]
         side = (outer[0], outer[0] + 0.5 * width) if outer[0] > middle else (
             outer[0] - 0.5 * width, outer[0])
         temples[round(outer[1] - 0.4 * width):round(outer[1] + 0.1 * width),
                 round(side[0]):round(side[1])] = True
-        bottom = points[eye.contour, 1].max()
-        columns = slice(round(x0 + 0.1 * width), round(x1 - 0.1 * width))
         upper[round(bottom + 0.3 * width):round(bottom + 0.6 * width), columns] = True
         lower[round(bottom + 0.6 * width):round(bottom + 0.9 * width), columns] = True
     _, cheeks = _under_eyes(target)
@@ -122,7 +125,7 @@ def _offsets(image: np.ndarray, target: TargetFace) -> tuple[float, float, float
 def test_round_the_eyes_the_base_is_the_skins_own_not_her_liner_nor_past_the_cheekbones(
         composited: tuple[np.ndarray, SwappedFace, TargetFace]) -> None:
     """Each rule of the surround, measured on this face (offsets against the cheeks', L):
-    beside the outer corners the branch is 17.6 lighter than her liner wing and temple
+    beside the outer corners the output is 17.6 lighter than her liner wing and temple
     hair; with her make-up and hair counted as skin (`_skin_likeness` off) 15.2, the
     grey-violet box's sides. Under the eyes 2.2 (0.3-0.6 eye widths) and 0.85 (0.6-0.9);
     with the target's side only made its skin's own (the face's own dark under-eye left in
