@@ -170,6 +170,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     face_half = _resized(face_lab, half)
     target_half = _resized(target_lab, half)
     mask_half = _resized(mask, half)
+    shown_half = mask_half if shown is None else _resized(shown, half)
     face_low = masked_blur(face_half, mask_half, sigma * half / size)
     target_low = masked_blur(target_half, mask_half, sigma * half / size)
     if chroma_divisor > 1.0:
@@ -192,8 +193,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             # the target's (lifting the target's side only, hair-forehead's streamer came
             # out with pale rings round Kit Harington's eyes).
             zone = _resized(surround, half) * (1.0 - sockets_half)
-            reference = mask_half if shown is None else _resized(shown, half)
-            target_skin = skin_mask * _skin_likeness(target_half, reference)
+            target_skin = skin_mask * _skin_likeness(target_half, shown_half)
             face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
                                       supported=True)
@@ -227,10 +227,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             face_half, target_half, mask_half, face_low, target_low, sigma * half / size)
     if under_eyes is not None:
         target_base = target_base.copy() if target_base is target_low else target_base
-        around = mask_half if shown is None else _resized(shown, half)
         target_base[..., 0] += _under_eye_lift(
             face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base[..., 0],
-            limit, _resized(under_eyes, half), around, sigma * half / size)
+            limit, _resized(under_eyes, half), shown_half, sigma * half / size)
     # The limit of brighter detail, and the share of chroma detail kept.
     bright = limit
     chroma = np.full_like(limit, chroma_detail)
