@@ -470,7 +470,11 @@ class MeshEngine:
         if shared > SHARED_MIN:
             unlifted = cv2.remap(self._light.unlifted(index), map_x, map_y, cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-            texture += np.float32(shared) * (unlifted - texture)
+            # texture += shared * (unlifted - texture), in the same order in place: two
+            # (S, S, 3) float temporaries fewer a source face and frame.
+            np.subtract(unlifted, texture, out=unlifted)
+            unlifted *= np.float32(shared)
+            texture += unlifted
         if gaze is not None:
             texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
         trust = smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
