@@ -123,10 +123,7 @@ def _area_shrunk(planes: tuple[np.ndarray, ...], size: tuple[int, int]) -> list[
         if len(group) == 1:
             shrunk.append(cv2.resize(group[0], size, interpolation=cv2.INTER_AREA))
             continue
-        # (h, w, c) kept 3-D where a side is one pixel; channels taken apart by
-        # extractChannel (cv2.split of four float channels took ten times as long).
         merged = cv2.resize(cv2.merge(group), size, interpolation=cv2.INTER_AREA)
-        merged = merged.reshape(size[1], size[0], len(group))
         shrunk.extend(cv2.extractChannel(merged, channel) for channel in range(len(group)))
     return shrunk
 
