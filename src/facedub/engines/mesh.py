@@ -470,7 +470,7 @@ class MeshEngine:
         if shared > SHARED_MIN:
             unlifted = cv2.remap(self._light.unlifted(index), map_x, map_y, cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-            texture += np.float32(shared) * (unlifted - texture)
+            _move_towards(texture, unlifted, shared)
         if gaze is not None:
             texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
         trust = smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
@@ -582,6 +582,15 @@ def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndar
     shown += three_channels(mask) * (face.astype(np.float32) - shown)
     shown += three_channels(kept) * (kept_image.astype(np.float32) - shown)
     return np.clip(shown + 0.5, 0, 255).astype(np.uint8)
+
+
+def _move_towards(image: np.ndarray, other: np.ndarray, share: float) -> None:
+    """In place: `image += float32(share) * (other - image)`, (S, S, 3) float32 both, the
+    same operations in the same order (the same values), `other` overwritten on the way:
+    two (S, S, 3) temporaries fewer a source face and frame."""
+    np.subtract(other, image, out=other)
+    other *= np.float32(share)
+    image += other
 
 
 def _bounds(mask: np.ndarray) -> tuple[slice, slice]:

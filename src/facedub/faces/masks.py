@@ -60,7 +60,7 @@ def polygon_mask(points: np.ndarray, size: int, blur: int = 0) -> np.ndarray:
 
 def feather(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
     """Erode (or dilate, if negative) a uint8 or float mask, then blur it; float32 out."""
-    hard = mask if mask.dtype == np.uint8 else np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)
+    hard = mask if mask.dtype == np.uint8 else _to_uint8(mask)
     if erode:
         hard = _morphed(hard, erode)
     soft = np.divide(hard, np.float32(255.0), dtype=np.float32)  # astype, then / 255
@@ -71,6 +71,17 @@ def feather(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
             soft -= 1.0
             np.clip(soft, 0.0, 1.0, out=soft)
     return soft
+
+
+def _to_uint8(mask: np.ndarray) -> np.ndarray:
+    """`np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)`. For float32 in one pass of
+    OpenCV's saturating multiply, the same values (the float32 product, rounded half to
+    even; checked on every float32 from -1 to 4, beyond which both saturate), at a third
+    of NumPy's four passes (0.07 against 0.19 ms at 440 px)."""
+    if mask.dtype == np.float32 and mask.ndim == 2 and mask.size:
+        converted: np.ndarray = cv2.multiply(mask, 255.0, dtype=cv2.CV_8U)
+        return converted
+    return np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)
 
 
 def _morphed(hard: np.ndarray, erode: int) -> np.ndarray:
