@@ -258,7 +258,10 @@ class Compositor:
                 # the source (BENCHMARKS.md, sixteenth round).
                 socket_skin=(socket_skin_weights(target.face_landmarks, size)
                              if socket_light else None),
-                surround=surround_weights(target.face_landmarks, size) if socket_light else None))
+                surround=surround_weights(target.face_landmarks, size) if socket_light else None,
+                # The target's skin texture measured at full size: at half size a webcam's
+                # 1-2 px grain is averaged away (BENCHMARKS.md, twentieth round).
+                target_lightness=cv2.split(to_lab(target.image))[0]))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,

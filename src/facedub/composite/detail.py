@@ -68,3 +68,77 @@ def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
         if _energy(cv2.GaussianBlur(part, (0, 0), sigma), inside, weight) <= wanted * 1.1:
             return sigma
     return SIGMAS[-1]
+
+
+# The source's skin texture held to the target skin's own (`texture_excess`), band by
+# band: the finest grain (below TEXTURE_GRAIN px, a webcam's or a film's noise) and the
+# pores and specks (from there to sigma / TEXTURE_DIVISOR), each where it is locally
+# (rms within sigma / TEXTURE_REACH) stronger than TEXTURE_GAIN times the target's same
+# band there plus TEXTURE_FLOOR L units. Coarser (wrinkles, folds, the nose's shading:
+# the source's likeness) is left alone.
+TEXTURE_GRAIN = 1.0
+TEXTURE_DIVISOR = 8.0
+TEXTURE_REACH = 4.0
+TEXTURE_GAINS = (2.0, 1.0)  # finest grain, pores
+TEXTURE_FLOOR = 0.05
+
+
+def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: np.ndarray,
+                   sigma: float) -> np.ndarray:
+    """(S, S) float32 L units to take off the face's `lightness` (S, S) so that, in the
+    `weight` (S, S) in [0, 1] (the bare skin the face shows), each of its two fine bands
+    is locally no stronger than the target's same band in `target_lightness` (S, S, the
+    target crop's L at full size) allows; `sigma` is the compositor's low-pass (pixels).
+
+    A studio photo's pores and a shaved chin's specks came over whole: at 1x Paul Rudd's
+    photo on Katie Hill's smooth skin read grey and dotted (the README pair: in the frame
+    her cheeks' band below 1.5 px 0.33 L rms, the face's 1.00; BENCHMARKS.md, eighteenth
+    to twentieth rounds). Held as one band (all below sigma / 8) and measured at half
+    size, the limit cut a face with a photo's 2-3 px texture below a grainy webcam
+    target's 1 px grain (hair-forehead): it took the face's own finest band with the
+    pores, and at half size the target's grain was averaged away. Band by band at full
+    size, a band the target shows as strongly is never cut below it, and a face never
+    loses more than its surplus over the target's in that band."""
+    size = lightness.shape[0]
+    coarse = max(sigma / TEXTURE_DIVISOR, 1.5 * TEXTURE_GRAIN)
+    half = max(8, size // 2)
+    small_weight = np.clip(_shrunk(weight, half), 0.0, 1.0)
+    reach = max(0.5, sigma / TEXTURE_REACH * half / size)
+    around = cv2.GaussianBlur(small_weight, (0, 0), reach) + np.float32(1e-3)
+    excess = np.zeros_like(lightness)
+    for gain, face_band, target_band in zip(TEXTURE_GAINS, _bands(lightness, coarse),
+                                            _bands(target_lightness, coarse), strict=True):
+        wanted = gain * _local_rms(target_band, small_weight, around, reach)
+        present = _local_rms(face_band, small_weight, around, reach)
+        share = np.minimum((wanted + TEXTURE_FLOOR) / np.maximum(present, 1e-3), 1.0)
+        cut = cv2.resize(small_weight * (1.0 - share), (size, size),
+                         interpolation=cv2.INTER_LINEAR)
+        excess += cut * face_band
+    return excess
+
+
+def _bands(lightness: np.ndarray, coarse: float) -> tuple[np.ndarray, np.ndarray]:
+    """The finest grain (below TEXTURE_GRAIN px) and the pores and specks (from there to
+    `coarse` px) of an (S, S) float32 plane."""
+    grain_low = cv2.GaussianBlur(lightness, (0, 0), TEXTURE_GRAIN)
+    return lightness - grain_low, grain_low - cv2.GaussianBlur(lightness, (0, 0), coarse)
+
+
+def _shrunk(plane: np.ndarray, size: int) -> np.ndarray:
+    if plane.shape[0] == size:
+        return plane.astype(np.float32)
+    shrunk: np.ndarray = cv2.resize(plane.astype(np.float32), (size, size),
+                                    interpolation=cv2.INTER_AREA)
+    return shrunk
+
+
+def _local_rms(band: np.ndarray, weight: np.ndarray, around: np.ndarray, reach: float
+               ) -> np.ndarray:
+    """(s, s) rms of the (S, S) `band` in the (s, s) `weight` within Gaussian `reach`
+    (s pixels; `around` is the weight's own blur by it)."""
+    energy = _shrunk(band * band, weight.shape[0])
+    # The blur's float rounding leaves tiny negative values where the weight is nil.
+    spread = np.maximum(cv2.GaussianBlur(weight * energy, (0, 0), reach), 0.0)
+    local: np.ndarray = np.sqrt(spread / around)
+    return local
+
