@@ -68,3 +68,119 @@ def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
         if _energy(cv2.GaussianBlur(part, (0, 0), sigma), inside, weight) <= wanted * 1.1:
             return sigma
     return SIGMAS[-1]
+
+
+# The source's skin texture held to the target skin's own (`texture_excess`), band by
+# band: the finest grain (below TEXTURE_GRAIN px, a webcam's or a film's noise) and the
+# pores and specks (from there to sigma / TEXTURE_DIVISOR), each where it is locally
+# (rms within sigma / TEXTURE_REACH) stronger than TEXTURE_GAIN times the target's same
+# band there plus TEXTURE_FLOOR L units. Coarser (wrinkles, folds, the nose's shading:
+# the source's likeness) is left alone.
+TEXTURE_GRAIN = 1.0
+TEXTURE_DIVISOR = 8.0
+TEXTURE_REACH = 4.0
+TEXTURE_GAINS = (2.0, 1.0)  # finest grain, pores
+TEXTURE_FLOOR = 0.05
+
+
+def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: np.ndarray,
+                   sigma: float) -> np.ndarray:
+    """(S, S) float32 L units to take off the face's `lightness` (S, S) so that, in the
+    `weight` (S, S) in [0, 1] (the bare skin the face shows), each of its two fine bands
+    is locally no stronger than the target's same band in `target_lightness` (S, S, the
+    target crop's L at full size) allows; `sigma` is the compositor's low-pass (pixels).
+
+    A studio photo's pores and a shaved chin's specks came over whole: at 1x Paul Rudd's
+    photo on Katie Hill's smooth skin read grey and dotted (the README pair: in the frame
+    her cheeks' band below 1.5 px 0.33 L rms, the face's 1.00; BENCHMARKS.md, eighteenth
+    to twentieth rounds). Held as one band (all below sigma / 8) and measured at half
+    size, the limit cut a face with a photo's 2-3 px texture below a grainy webcam
+    target's 1 px grain (hair-forehead): it took the face's own finest band with the
+    pores, and at half size the target's grain was averaged away. Band by band at full
+    size, a band the target shows as strongly is never cut below it, and a face never
+    loses more than its surplus over the target's in that band."""
+    size = lightness.shape[0]
+    coarse = _coarse(sigma)
+    half = max(8, size // 2)
+    small_weight = np.clip(_shrunk(weight, half), 0.0, 1.0)
+    reach = max(0.5, sigma / TEXTURE_REACH * half / size)
+    around = cv2.GaussianBlur(small_weight, (0, 0), reach) + np.float32(1e-3)
+    rows = texture_box(weight, sigma)[0]
+    excess = np.zeros_like(lightness)
+    if rows.stop == rows.start:  # no bare skin shown: nothing to hold
+        return excess
+    for gain, face_band, target_band in zip(
+            TEXTURE_GAINS, _bands(lightness[rows], coarse),
+            _bands(target_lightness[rows], coarse), strict=True):
+        wanted = gain * _local_rms(target_band, rows, small_weight, around, reach)
+        present = _local_rms(face_band, rows, small_weight, around, reach)
+        share = np.minimum((wanted + TEXTURE_FLOOR) / np.maximum(present, 1e-3), 1.0)
+        cut = cv2.resize(small_weight * (1.0 - share), (size, size),
+                         interpolation=cv2.INTER_LINEAR)
+        excess[rows] += cut[rows] * face_band
+    return excess
+
+
+def texture_box(weight: np.ndarray, sigma: float) -> tuple[slice, slice]:
+    """The rows and columns of an (S, S) crop that `texture_excess` needs its planes in
+    for the `weight` (S, S) and `sigma`: the weight's own and the bands' blur reach round
+    them, even-aligned (whole pixels of the half-size planes); all for an odd S.
+
+    The limit's cut is nil outside (the weight is, and the cut's enlargement reaches 1 px
+    past it). `texture_excess` itself leaves out only whole rows: OpenCV blurs each row of
+    a narrower strip with the same values, but a strip cut in columns changed its vector
+    loops' alignment and 14 of 60 random boxes differed in the last bit (sigma 1). A box's
+    Lab conversion is its pixels' own (200 random boxes: the same values)."""
+    size = weight.shape[0]
+    inside = weight > 0
+    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    if size % 2 or size < 16:  # half-size pixels are not whole pairs of these
+        return slice(0, size), slice(0, size)
+    # OpenCV's float kernel reaches 4 sigma (rounded: at most one pixel more), the cut's
+    # enlargement 2 pixels past the weight, the even alignment 1.
+    margin = math.ceil(4 * _coarse(sigma)) + 4
+
+    def reach(shown: np.ndarray) -> slice:
+        return slice(max(0, (int(shown[0]) - margin) // 2 * 2),
+                     min(size, (int(shown[-1]) + 1 + margin + 1) // 2 * 2))
+
+    return reach(rows), reach(columns)
+
+
+def _coarse(sigma: float) -> float:
+    """The pores' band's coarse edge (px) for the compositor's low-pass `sigma`."""
+    return max(sigma / TEXTURE_DIVISOR, 1.5 * TEXTURE_GRAIN)
+
+
+def _bands(lightness: np.ndarray, coarse: float) -> tuple[np.ndarray, np.ndarray]:
+    """The finest grain (below TEXTURE_GRAIN px) and the pores and specks (from there to
+    `coarse` px) of a float32 plane."""
+    grain_low = cv2.GaussianBlur(lightness, (0, 0), TEXTURE_GRAIN)
+    return lightness - grain_low, grain_low - cv2.GaussianBlur(lightness, (0, 0), coarse)
+
+
+def _shrunk(plane: np.ndarray, size: int) -> np.ndarray:
+    if plane.shape[0] == size:
+        return plane.astype(np.float32)
+    shrunk: np.ndarray = cv2.resize(plane.astype(np.float32), (size, size),
+                                    interpolation=cv2.INTER_AREA)
+    return shrunk
+
+
+def _local_rms(band: np.ndarray, rows: slice, weight: np.ndarray, around: np.ndarray,
+               reach: float) -> np.ndarray:
+    """(s, s) rms of the `band` (the `rows` of an (S, S) plane) in the (s, s) `weight`
+    within Gaussian `reach` (s pixels; `around` is the weight's own blur by it)."""
+    small, size = weight.shape[0], band.shape[1]
+    # Even-aligned rows (or all): halved they are whole rows of `energy`, and outside
+    # them the weight is nil.
+    first, last = rows.start * small // size, rows.stop * small // size
+    energy = np.zeros_like(weight)
+    energy[first:last] = cv2.resize(band * band, (small, last - first),
+                                    interpolation=cv2.INTER_AREA)
+    # The blur's float rounding leaves tiny negative values where the weight is nil.
+    spread = np.maximum(cv2.GaussianBlur(weight * energy, (0, 0), reach), 0.0)
+    local: np.ndarray = np.sqrt(spread / around)
+    return local

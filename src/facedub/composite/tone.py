@@ -55,6 +55,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import masked_blur
+from facedub.composite.detail import texture_excess
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -135,7 +136,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  socket_skin: np.ndarray | None = None,
                  chroma_divisor: float = CHROMA_DIVISOR,
                  bare: np.ndarray | None = None,
-                 surround: np.ndarray | None = None) -> np.ndarray:
+                 surround: np.ndarray | None = None,
+                 target_lightness: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -161,6 +163,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     at sigma like the lightness): the target's colour finer than its light is kept; where
     `bare` (S, S) in [0, 1] is given, only in its weight (the compositor passes
     `SkinWeights.colour`: the bare skin, lids and sockets, not the lips, nostrils, brows).
+    Where `shown` and `target_lightness` (S, S: the target's L at full size) are given,
+    the face's fine bands on the bare skin are no stronger than the target's own
+    (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
+    the beard).
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -251,6 +257,15 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                                    limit, bright, chroma)]
     face = cv2.split(face_lab)
     detail = face[0] - smooth[0]
+    if shown is not None and target_lightness is not None:
+        # The source's pores and specks no stronger than her skin's. Not where a stubbled
+        # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
+        # blink-video's moustache read as a flat grey smear; BENCHMARKS.md, nineteenth
+        # round).
+        texture = shown if hair is None else shown * (1.0 - _resized(_beard(
+            face_half[..., 0], face_base[..., 0], _resized(hair, half),
+            sigma / BEARD_DIVISOR * half / size), size))
+        detail -= texture_excess(face[0], target_lightness, texture, sigma)
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
     chroma_a = smooth[4] + smooth[8] * (face[1] - smooth[1])
@@ -699,3 +714,30 @@ def _local_detail(detail: np.ndarray, sigma: float) -> np.ndarray:
     smooth = cv2.GaussianBlur(magnitude, (0, 0), max(0.5, sigma / 2 * small / size))
     local: np.ndarray = cv2.resize(smooth, (size, size), interpolation=cv2.INTER_LINEAR)
     return local
+
+
+# In a stubbled source's beard zone (`hair`), its fine texture counts as a beard (kept
+# whole) as far as the face there is darker than its own base (sigma) at the scale of
+# sigma / BEARD_DIVISOR, fully from BEARD_DARK L units: hair covering the skin darkens it.
+BEARD_DIVISOR = 8.0
+BEARD_DARK = 1.0
+
+
+def _beard(face: np.ndarray, face_base: np.ndarray, hair: np.ndarray, blur: float
+           ) -> np.ndarray:
+    """(s, s) float32 in [0, 1]: the share of the `hair` weight (s, s) where the face's
+    lightness `face` (s, s), blurred by `blur` pixels, is darker than its `face_base`
+    (s, s): a beard, whose specks are its hairs.
+
+    The mesh engine renders a stubbled source's beard zone as hair (twelfth round), and
+    the texture limit left that zone out: the streamer's moustache, held to d18's smooth
+    upper lip, read as a flat grey smear (eighteenth round). But a shaved source's zone is
+    skin with dots on it: Paul Rudd's stubble came over as grey dirt round Katie Hill's
+    mouth and on her chin (nineteenth round). A moustache or a beard darkens the skin
+    under it at the scale of the hairs' field; shaved stubble's sparse dots do not (his
+    zone is lighter than his face around it). Told by the source's own darkness, not the
+    target's texture: d18's and Katie Hill's chins show the same fine band (0.6-0.9 L
+    in the frame; BENCHMARKS.md, twentieth round)."""
+    darker = face_base - _blur(face, blur)
+    beard: np.ndarray = np.clip(hair, 0.0, 1.0) * np.clip(darker / BEARD_DARK, 0.0, 1.0)
+    return beard
