@@ -205,9 +205,9 @@ def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarr
                      lights: list[Catchlight | None]) -> np.ndarray:
     """Lay each eye's target catchlight over `image` (S, S, 3) float32 RGB, in place,
     about its pupil (`_pupil`, looked for about the iris centres `centres` (2, 2) (x, y)
-    where the image shows its irises), inside the eye openings of `landmarks` (478, 2+) (a lid never carries one). Returns
-    where it laid them, (S, S) float32 in [0, 1]: the target's pixels there, not the
-    source's (`mesh_eyes_tone.source_share`)."""
+    where the image shows its irises), inside the eye openings of `landmarks` (478, 2+)
+    (a lid never carries one). Returns where it laid them, (S, S) float32 in [0, 1]: the
+    target's pixels there, not the source's (`mesh_eyes_tone.source_share`)."""
     size = image.shape[0]
     laid = np.zeros(image.shape[:2], dtype=np.float32)
     for eye_index, light in enumerate(lights):
