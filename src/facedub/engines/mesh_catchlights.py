@@ -50,11 +50,11 @@ GROW = 1  # pixels: a catchlight's soft rim is taken with it
 # pupil's top); the darkest point alone was the lash line above the photo's iris. Found
 # where that darkness is PUPIL_BY L or more; else the landmarks' centre stays (an iris
 # as dark as its pupil).
-PUPIL_REACH = 0.6
+PUPIL_REACH = 0.4
 PUPIL_SIZE = 0.2
 SURROUND_FROM = 1.4
 SURROUND_TO = 2.6
-PUPIL_BY = 6.0
+PUPIL_BY = 12.0
 
 
 @dataclass(frozen=True)
