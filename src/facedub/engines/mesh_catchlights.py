@@ -61,11 +61,13 @@ PUPIL_BY = 12.0
 class Catchlight:
     """One eye's catchlight in the target crop: its `pixels` (h, w, 3) float32 RGB and
     soft `mask` (h, w) float32 0..1, in a box whose top-left corner lies `offset` (x, y)
-    pixels from the pupil's centre (`_pupil`)."""
+    pixels from the iris centre of the target's landmarks, and `from_pupil` (x, y) pixels
+    from its pupil's centre (`_pupil`; None where its pupil does not show)."""
 
     pixels: np.ndarray
     mask: np.ndarray
     offset: tuple[int, int]
+    from_pupil: tuple[int, int] | None = None
 
 
 def _iris(landmarks: np.ndarray, eye_index: int) -> tuple[np.ndarray, float]:
@@ -129,10 +131,10 @@ def _quarters(radius: float) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 def _pupil(image: np.ndarray, landmarks: np.ndarray, eye_index: int, centre: np.ndarray
-           ) -> np.ndarray:
+           ) -> np.ndarray | None:
     """(x, y) float64: the centre of the pupil of one eye of `image` (S, S, 3) RGB without
     catchlights, looked for about `centre` (x, y) with `landmarks` (478, 2+) giving the
-    opening and the iris's size; `centre` itself where no pupil shows."""
+    opening and the iris's size; None where no pupil shows."""
     size = image.shape[0]
     _, radius = _iris(landmarks, eye_index)
     pupil = max(PUPIL_SIZE * radius, 1.0)
@@ -141,7 +143,7 @@ def _pupil(image: np.ndarray, landmarks: np.ndarray, eye_index: int, centre: np.
     x0, y0 = np.clip(np.floor(centre).astype(int) - reach, 0, size)
     x1, y1 = np.clip(np.floor(centre).astype(int) + reach + 1, 0, size)
     if x1 - x0 < disc.shape[1] or y1 - y0 < disc.shape[0]:
-        return np.asarray(centre, dtype=np.float64)
+        return None
     opening = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
     contour = np.asarray(landmarks)[EYES[eye_index].contour, :2] - (x0, y0)
     cv2.fillPoly(opening, [np.round(contour).astype(np.int32)], 255)
@@ -153,12 +155,12 @@ def _pupil(image: np.ndarray, landmarks: np.ndarray, eye_index: int, centre: np.
     ys, xs = np.mgrid[y0:y1, x0:x1]
     search = (np.hypot(xs - centre[0], ys - centre[1]) <= PUPIL_REACH * radius) & (opening > 0)
     if not search.any():
-        return np.asarray(centre, dtype=np.float64)
+        return None
     score = np.where(search, darker, -np.inf)
     row, column = np.unravel_index(np.argmax(score), score.shape)
     best = float(score[row, column])
     if best < PUPIL_BY:
-        return np.asarray(centre, dtype=np.float64)
+        return None
     # To a fraction of a pixel (the score's top round its peak), so the laid catchlight
     # does not jump a pixel between frames with the grain.
     near = np.hypot(xs - xs[row, column], ys - ys[row, column]) <= 1.5
@@ -180,10 +182,17 @@ def without_catchlights(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return result
 
 
+def _offset(box: tuple[slice, slice], centre: np.ndarray) -> tuple[int, int]:
+    """(x, y) pixels from `centre` (x, y) to the top-left corner of `box` (rows, columns)."""
+    return (int(box[1].start) - round(float(centre[0])),
+            int(box[0].start) - round(float(centre[1])))
+
+
 def target_catchlights(target: np.ndarray, landmarks: np.ndarray) -> list[Catchlight | None]:
     """Per eye, the catchlight of the target crop `target` (S, S, 3) uint8 RGB whose
-    landmarks are `landmarks` (478, 2+), placed about its pupil (found with the catchlight
-    filled, which would pull the darkest point off it); None where it shows none."""
+    landmarks are `landmarks` (478, 2+), placed about its iris centre and about its pupil
+    (found with the catchlight filled, which would pull the darkest point off it); None
+    where it shows none."""
     lights: list[Catchlight | None] = []
     for eye_index in range(len(EYES)):
         found = _found(target, landmarks, eye_index)
@@ -193,19 +202,21 @@ def target_catchlights(target: np.ndarray, landmarks: np.ndarray) -> list[Catchl
         box, light, _ = found
         clean = target.copy()
         clean[box] = cv2.inpaint(np.ascontiguousarray(target[box]), light, 3, cv2.INPAINT_TELEA)
-        centre = _pupil(clean, landmarks, eye_index, _iris(landmarks, eye_index)[0])
-        offset = (int(box[1].start) - round(float(centre[0])),
-                  int(box[0].start) - round(float(centre[1])))
+        centre = _iris(landmarks, eye_index)[0]
+        pupil = _pupil(clean, landmarks, eye_index, centre)
+        offset = _offset(box, centre)
         soft = cv2.GaussianBlur(light.astype(np.float32) / 255.0, (3, 3), 0)
-        lights.append(Catchlight(target[box].astype(np.float32), soft, offset))
+        lights.append(Catchlight(target[box].astype(np.float32), soft, offset,
+                                 None if pupil is None else _offset(box, pupil)))
     return lights
 
 
 def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarray,
                      lights: list[Catchlight | None]) -> np.ndarray:
     """Lay each eye's target catchlight over `image` (S, S, 3) float32 RGB, in place,
-    about its pupil (`_pupil`, looked for about the iris centres `centres` (2, 2) (x, y)
-    where the image shows its irises), inside the eye openings of `landmarks` (478, 2+)
+    about its pupil where both the target's eye and this one show theirs (`_pupil`, looked
+    for about the iris centres `centres` (2, 2) (x, y) where the image shows its irises),
+    else about those centres, inside the eye openings of `landmarks` (478, 2+)
     (a lid never carries one). Returns where it laid them, (S, S) float32 in [0, 1]: the
     target's pixels there, not the source's (`mesh_eyes_tone.source_share`)."""
     size = image.shape[0]
@@ -214,9 +225,17 @@ def with_catchlights(image: np.ndarray, landmarks: np.ndarray, centres: np.ndarr
         if light is None:
             continue
         height, width = light.mask.shape
-        pupil = _pupil(image, landmarks, eye_index, np.asarray(centres[eye_index], np.float64))
-        x0 = round(float(pupil[0])) + light.offset[0]
-        y0 = round(float(pupil[1])) + light.offset[1]
+        # About the pupils where both eyes show theirs, else about the iris centres, as
+        # the landmarks give them: one of each put the pattern off by the other eye's
+        # pupil's distance from its landmarks (d18's dot on the streamer's dark irises).
+        centre = np.asarray(centres[eye_index], np.float64)
+        about, offset = centre, light.offset
+        if light.from_pupil is not None:
+            pupil = _pupil(image, landmarks, eye_index, centre)
+            if pupil is not None:
+                about, offset = pupil, light.from_pupil
+        x0 = round(float(about[0])) + offset[0]
+        y0 = round(float(about[1])) + offset[1]
         cx0, cy0 = max(x0, 0), max(y0, 0)
         cx1, cy1 = min(x0 + width, size), min(y0 + height, size)
         if cx1 - cx0 < 1 or cy1 - cy0 < 1:
