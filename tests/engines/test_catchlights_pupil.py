@@ -80,3 +80,23 @@ def test_twin_studio_catchlights_stay_in_both_eyes(
         laid = (swapped.kept_source < 0.5) & _opening(target.face_landmarks, eye)
         assert laid.sum() >= 40  # both spots (main: 57 and 55 px)
         assert lightness[laid].max() > 70.0
+
+
+def test_a_catchlight_whose_eye_shows_no_pupil_is_laid_about_the_landmarks(
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """Katie Hill's dark irises show no pupil to go by: her twin catchlights' place about
+    one is unknown, so they are laid about the landmarks' centres even where the face's
+    own pupil shows (d10's, moved 3 px): laid about that pupil with her offsets from the
+    landmarks, they were 1.5-3 px off on readme-photo (this round's first try)."""
+    katie = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", SIZE)
+    lights = target_catchlights(katie.image, katie.face_landmarks)
+    assert all(light is not None for light in lights)
+    target = first_target_face(RINGED, SIZE)
+    landmarks = target.face_landmarks
+    clean = without_catchlights(target.image, landmarks).astype(np.float32)
+    centres = iris_centres(landmarks, iris_in_eye(landmarks))
+    laid_still = with_catchlights(clean.copy(), landmarks, centres, lights)
+    moved = np.roll(clean, 3, axis=1)
+    laid_moved = with_catchlights(moved, landmarks, centres, lights)
+    assert laid_still.max() > 0.5
+    assert np.abs(laid_moved - laid_still).max() < 1e-6
