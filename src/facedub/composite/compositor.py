@@ -24,7 +24,12 @@ from facedub.composite.color import (
     relight,
     to_lab,
 )
-from facedub.composite.detail import match_sharpness, sharpness_sigma, texture_box
+from facedub.composite.detail import (
+    filled_beyond_frame,
+    match_sharpness,
+    sharpness_sigma,
+    texture_box,
+)
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.mouth import SpeechFilter
@@ -260,7 +265,8 @@ class Compositor:
                              if socket_light else None),
                 surround=surround_weights(target.face_landmarks, size) if socket_light else None,
                 target_lightness=_texture_lightness(target.image, mask * skin.bare,
-                                                    size / DETAIL_SIGMA_DIVISOR)))
+                                                    size / DETAIL_SIGMA_DIVISOR,
+                                                    target.in_frame)))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
@@ -280,9 +286,12 @@ class Compositor:
         return from_lab(face_lab)
 
 
-def _texture_lightness(image: np.ndarray, bare: np.ndarray, sigma: float) -> np.ndarray:
+def _texture_lightness(image: np.ndarray, bare: np.ndarray, sigma: float,
+                       in_frame: np.ndarray | None = None) -> np.ndarray:
     """(S, S) float32: the target crop `image`'s L at full size in the box the texture
-    limit needs for the bare skin shown, `bare` (`texture_box`), 0 elsewhere.
+    limit needs for the bare skin shown, `bare` (`texture_box`), 0 elsewhere; beyond a
+    frame edge (`in_frame` False) the frame's lightness spread across the fill
+    (`filled_beyond_frame`).
 
     Its skin texture is measured at full size: at half size a webcam's 1-2 px grain is
     averaged away (BENCHMARKS.md, twentieth round). Only that box is converted, with
@@ -291,7 +300,9 @@ def _texture_lightness(image: np.ndarray, bare: np.ndarray, sigma: float) -> np.
     box = texture_box(bare, sigma)
     lightness = np.zeros(image.shape[:2], dtype=np.float32)
     if box[0].stop > box[0].start:
-        lightness[box] = to_lab(image[box])[..., 0]
+        lightness[box] = filled_beyond_frame(to_lab(image[box])[..., 0],
+                                             None if in_frame is None else in_frame[box],
+                                             sigma)
     return lightness
 
 

@@ -121,6 +121,25 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
     return excess
 
 
+def filled_beyond_frame(lightness: np.ndarray, in_frame: np.ndarray | None,
+                        sigma: float) -> np.ndarray:
+    """(S, S) float32: the target's `lightness` with the crop's black fill beyond a frame
+    edge (`in_frame` False) replaced by the frame's own lightness spread smoothly across it,
+    for `texture_excess` at the compositor's low-pass `sigma`.
+
+    The fill's edge is a step the bands' blurs reach 4 x sigma / 8 into the frame: there
+    the target read as strongly textured and a source's pores were left whole in a strip
+    about 20 px wide along the edge (440 px, review of the twentieth round). A smooth
+    continuation has no band of its own, so the strip is held like the rest of the skin."""
+    if in_frame is None or in_frame.all() or not in_frame.any():
+        return lightness
+    inside = in_frame.astype(np.float32)
+    spread_sigma = 2.0 * _coarse(sigma)  # the fill's own edge 8 x coarse out: unseen
+    spread = cv2.GaussianBlur(lightness * inside, (0, 0), spread_sigma) / np.maximum(
+        cv2.GaussianBlur(inside, (0, 0), spread_sigma), np.float32(1e-6))
+    return np.where(in_frame, lightness, spread).astype(np.float32)
+
+
 def texture_box(weight: np.ndarray, sigma: float) -> tuple[slice, slice]:
     """The rows and columns of an (S, S) crop that `texture_excess` needs its planes in
     for the `weight` (S, S) and `sigma`: the weight's own and the bands' blur reach round
