@@ -17,6 +17,31 @@ from facedub.faceset import Faceset
 
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
+# The test files that call `extracted(D3, max_frames=60, crop_size=128)` and
+# `extracted(D12, crop_size=64, identity_every=30)` (tens of seconds on two cores). Under
+# pytest-xdist every worker has its own session fixtures, so these files share one group:
+# one worker runs them all and extracts once. Every other file is a group of its own.
+SHARED_EXTRACTION = ("extract/test_extract.py", "engines/test_neural.py",
+                     "engines/test_refiner.py", "models/test_export.py", "train/")
+
+
+def xdist_group_of(path: Path) -> str:
+    """The `--dist loadgroup` group of a test file: its path below tests/, or the shared
+    extraction's group."""
+    name = path.relative_to(Path(__file__).parent).as_posix()
+    if name.startswith(SHARED_EXTRACTION):
+        return "shared-extraction"
+    return name
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets its file's xdist group (`-n 2 --dist loadgroup` in pyproject.toml):
+    a file's module fixtures are then made by one worker only, never once in each."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.path)))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
