@@ -257,9 +257,7 @@ class Compositor:
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=mask * skin.bare, relief=relief, bare=skin.colour,
                 under_eyes=skin.under_eyes, hair=hair,
-                # The brows' hull left out only where the target shows brow hair there.
-                sockets=socket_weights(target.face_landmarks, lids, target_half[..., 0],
-                                       skin.bare),
+                sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it
                 # took his deep upper lids off as shading, and headturn-man read less like
                 # the source (BENCHMARKS.md, sixteenth round).

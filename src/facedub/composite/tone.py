@@ -87,12 +87,6 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
 SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
-# Under the brows' hull the sockets hold where the target shows skin there: its lightness
-# no more than BROW_SKIN_DARK L units under its bare skin's median (brow hair is darker),
-# fading out over BROW_SKIN_SOFT more (`_brow_skin`).
-BROW_SKIN_DARK = 12.0
-BROW_SKIN_SOFT = 8.0
-BROW_SKIN_BLUR = 1 / 224  # softened this share of the crop: single dark hairs punch no holes
 # And round the eyes (`surround_weights`: the openings grown this share of the crop, the
 # brows and nose left out) both bases are their skin's own, the target's eye make-up and
 # the hair at its temples left out too: pixels whose colour lies beyond SKIN_LIKENESS
@@ -578,14 +572,9 @@ def lid_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     return weights
 
 
-def socket_weights(face_landmarks: np.ndarray, lids: np.ndarray,
-                   lightness: np.ndarray | None = None, bare: np.ndarray | None = None
-                   ) -> np.ndarray:
+def socket_weights(face_landmarks: np.ndarray, lids: np.ndarray) -> np.ndarray:
     """(S, S) float32: `lids` (`lid_weights` of `face_landmarks`) without the brows (their
-    hull, soft-edged): the sockets from under each brow to the lash line. Where the
-    target's `lightness` (any square size) and its `bare` skin weight (`SkinWeights.bare`)
-    are given, the brows' hull is left out only where it is darker than
-    the skin (`_brow_skin`): its brow hair, not the skin between the brows and the lids."""
+    hull, soft-edged): the sockets from under each brow to the lash line."""
     size = lids.shape[0]
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
@@ -596,27 +585,8 @@ def socket_weights(face_landmarks: np.ndarray, lids: np.ndarray,
     # outline points lie well inside it, the socket below stays (d10's is 16 px high at 256).
     brows = cv2.GaussianBlur(_grown(brows, 1.0), (0, 0), max(0.5, small * FEATURE_SOFT / 2))
     apart: np.ndarray = cv2.resize(brows, (size, size), interpolation=cv2.INTER_LINEAR)
-    if lightness is not None and bare is not None:
-        # The hull, grown and softened, reaches well below a thin brow: on the shouting
-        # photo onto d10 it covered her skin from the brows to y 154 (of 448) at weight
-        # 0-0.07, and there the photo's top-lit socket shadow came through as detail,
-        # 8-13 L under her skin, a grey band from the brows to the lids (BENCHMARKS.md,
-        # twentieth round). Her brow hair (and with it the source's own brows) stays out.
-        apart = apart * (1.0 - _resized(_brow_skin(lightness, bare), size))
     sockets: np.ndarray = lids * (1.0 - apart)
     return sockets
-
-
-def _brow_skin(lightness: np.ndarray, bare: np.ndarray) -> np.ndarray:
-    """(s, s) float32 in [0, 1]: 1 where `lightness` (s, s) is at most BROW_SKIN_DARK L
-    units under its median in the `bare` weight (any size, over 0.5), 0 from
-    BROW_SKIN_SOFT further down; softened BROW_SKIN_BLUR of the crop."""
-    shown = _resized(bare, lightness.shape[0]) > 0.5
-    if not shown.any():
-        return np.zeros(lightness.shape, dtype=np.float32)
-    floor = float(np.median(lightness[shown])) - BROW_SKIN_DARK - BROW_SKIN_SOFT
-    skin = np.clip((lightness - floor) / BROW_SKIN_SOFT, 0.0, 1.0).astype(np.float32)
-    return _blur(skin, lightness.shape[0] * BROW_SKIN_BLUR)
 
 
 def socket_skin_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
