@@ -102,7 +102,7 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
     size = lightness.shape[0]
     coarse = _coarse(sigma)
     half = max(8, size // 2)
-    small_weight = np.clip(_shrunk(weight, half), 0.0, 1.0)
+    small_weight = np.clip(resized(weight.astype(np.float32, copy=False), half), 0.0, 1.0)
     reach = max(0.5, sigma / TEXTURE_REACH * half / size)
     around = cv2.GaussianBlur(small_weight, (0, 0), reach) + np.float32(1e-3)
     rows = texture_box(weight, sigma)[0]
@@ -180,12 +180,15 @@ def _bands(lightness: np.ndarray, coarse: float) -> tuple[np.ndarray, np.ndarray
     return lightness - grain_low, grain_low - cv2.GaussianBlur(lightness, (0, 0), coarse)
 
 
-def _shrunk(plane: np.ndarray, size: int) -> np.ndarray:
-    if plane.shape[0] == size:
-        return plane.astype(np.float32)
-    shrunk: np.ndarray = cv2.resize(plane.astype(np.float32), (size, size),
-                                    interpolation=cv2.INTER_AREA)
-    return shrunk
+def resized(image: np.ndarray, size: int) -> np.ndarray:
+    """A square `image` at `size` pixels a side: area-averaged when shrunk, bilinear
+    when enlarged, itself when already that size."""
+    if image.shape[0] == size:
+        return image
+    shrink = image.shape[0] > size
+    result: np.ndarray = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA
+                                    if shrink else cv2.INTER_LINEAR)
+    return result
 
 
 def _local_rms(band: np.ndarray, rows: slice, weight: np.ndarray, around: np.ndarray,

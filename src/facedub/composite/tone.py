@@ -55,7 +55,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import masked_blur
-from facedub.composite.detail import texture_excess
+from facedub.composite.detail import resized, texture_excess
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -173,20 +173,20 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     FINE_DIVISOR, several pixels); only the face's own detail is taken at full size."""
     size = face_lab.shape[0]
     half = max(8, size // 2)
-    face_half = _resized(face_lab, half)
-    target_half = _resized(target_lab, half)
-    mask_half = _resized(mask, half)
-    shown_half = mask_half if shown is None else _resized(shown, half)
+    face_half = resized(face_lab, half)
+    target_half = resized(target_lab, half)
+    mask_half = resized(mask, half)
+    shown_half = mask_half if shown is None else resized(shown, half)
     face_low = masked_blur(face_half, mask_half, sigma * half / size)
     target_low = masked_blur(target_half, mask_half, sigma * half / size)
     if chroma_divisor > 1.0:
         chroma_sigma = sigma / chroma_divisor * half / size
-        bare_half = mask_half if bare is None else _resized(bare, half)
+        bare_half = mask_half if bare is None else resized(bare, half)
         face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
                                              mask_half, bare_half, chroma_sigma)
     if sockets is not None and socket_skin is not None:
-        skin_mask = mask_half * _resized(socket_skin, half)
-        sockets_half = _resized(sockets, half)
+        skin_mask = mask_half * resized(socket_skin, half)
+        sockets_half = resized(sockets, half)
         blur = sigma / LID_DIVISOR * half / size
         face_low = _own_sockets(face_half, face_low, skin_mask, sockets_half, blur)
         target_low = _own_sockets(target_half, target_low, skin_mask, sockets_half, blur)
@@ -198,7 +198,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             # its colour too), both ways: a face's own eyes averaged into its base cancel
             # the target's (lifting the target's side only, hair-forehead's streamer came
             # out with pale rings round Kit Harington's eyes).
-            zone = _resized(surround, half) * (1.0 - sockets_half)
+            zone = resized(surround, half) * (1.0 - sockets_half)
             target_skin = skin_mask * _skin_likeness(target_half, shown_half)
             face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
@@ -212,7 +212,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # DARK_BAND, and softly by DARK_SOFT more: a smile's fold lit from one side (a
         # dark band from the nose to the mouth corner) is flattened, the rest of the
         # source's cheeks and chin (their shape: identity) stays.
-        skin_half = _resized(skin, half)
+        skin_half = resized(skin, half)
         lifts.append(skin_half * _band_lift(face_half, target_half, face_low, target_low,
                                             sigma / FINE_DIVISOR * half / size))
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
@@ -222,7 +222,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # box-like patch from the brow to the eye on a target's flat-lit lids. Their crease
         # and lashes are finer; the brows are not lifted (a source's darker, thicker brows
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
-        lifts.append(_resized(sockets, half) * _band_lift(
+        lifts.append(resized(sockets, half) * _band_lift(
             face_half, target_half, face_low, target_low, sigma / LID_DIVISOR * half / size))
     if lifts:
         target_base = target_low.copy()
@@ -235,14 +235,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += _under_eye_lift(
             face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base[..., 0],
-            limit, _resized(under_eyes, half), shown_half, sigma * half / size)
+            limit, resized(under_eyes, half), shown_half, sigma * half / size)
     # The limit of brighter detail, and the share of chroma detail kept.
     bright = limit
     chroma = np.full_like(limit, chroma_detail)
     if under_eyes is not None:
-        chroma = chroma - _resized(under_eyes, half) * (1.0 - UNDER_EYE_CHROMA) * chroma
+        chroma = chroma - resized(under_eyes, half) * (1.0 - UNDER_EYE_CHROMA) * chroma
     if lids is not None:
-        lids_half = _resized(lids, half)
+        lids_half = resized(lids, half)
         bright = limit + lids_half * (LID_BRIGHT - limit)
         chroma = chroma + lids_half * (LID_CHROMA - chroma)  # never below 0 under the eyes
     # Upsampled plane by plane: result = target base + limited (face - face base) in L,
@@ -252,7 +252,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     # enlarges single planes with its vector code and a 9-channel image without it: the
     # nine planes at 440 px took 0.5 ms, the merged image 3.5 ms (and its split 1.5 ms);
     # the values differ in float32's last bits.
-    smooth = [_resized(plane, size) for plane in (*cv2.split(face_base),
+    smooth = [resized(plane, size) for plane in (*cv2.split(face_base),
                                                    *cv2.split(target_base),
                                                    limit, bright, chroma)]
     face = cv2.split(face_lab)
@@ -262,8 +262,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
         # blink-video's moustache read as a flat grey smear; BENCHMARKS.md, nineteenth
         # round).
-        texture = shown if hair is None else shown * (1.0 - _resized(_beard(
-            face_half[..., 0], face_base[..., 0], _resized(hair, half),
+        texture = shown if hair is None else shown * (1.0 - resized(_beard(
+            face_half[..., 0], face_base[..., 0], resized(hair, half),
             sigma / BEARD_DIVISOR * half / size), size))
         detail -= texture_excess(face[0], target_lightness, texture, sigma)
     limit = np.where(detail > 0, smooth[7], smooth[6])
@@ -441,9 +441,9 @@ def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
         return lift
     planes = (face, face_base, target, target_base, limit)
     quarter = max(8, zone.shape[0] // 2)
-    weights = _resized(around, quarter)
+    weights = resized(around, quarter)
     total = float(weights.sum())
-    everywhere = _darker([_resized(plane, quarter) for plane in planes], blur=0.0)
+    everywhere = _darker([resized(plane, quarter) for plane in planes], blur=0.0)
     level = float((everywhere * weights).sum()) / total if total >= 1.0 else 0.0
     fine = sigma / FINE_DIVISOR
     pad = int(3 * fine) + 1
@@ -478,11 +478,11 @@ def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np
     was darker and warmer (headturn-woman: the bare skin 1.1 L darker, a +1.1, b +0.9
     against the target's). Levelled on what shows, the mean is the target's again."""
     quarter = max(8, result.shape[0] // 4)
-    weights = _resized(shown, quarter)
+    weights = resized(shown, quarter)
     total = float(weights.sum())
     if total < 1.0:
         return np.zeros(3, dtype=np.float32)
-    difference = _resized(result, quarter) - _resized(target_half, quarter)
+    difference = resized(result, quarter) - resized(target_half, quarter)
     level: np.ndarray = (np.einsum("hwc,hw->c", difference, weights) / total
                          ).astype(np.float32)
     return level
@@ -695,15 +695,6 @@ def _hull(points: np.ndarray, size: int) -> np.ndarray:
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     blurred: np.ndarray = cv2.GaussianBlur(image, (0, 0), max(0.5, sigma))
     return blurred
-
-
-def _resized(image: np.ndarray, size: int) -> np.ndarray:
-    if image.shape[0] == size:
-        return image
-    shrink = image.shape[0] > size
-    resized: np.ndarray = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA
-                                     if shrink else cv2.INTER_LINEAR)
-    return resized
 
 
 def _local_detail(detail: np.ndarray, sigma: float) -> np.ndarray:
