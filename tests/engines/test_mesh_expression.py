@@ -353,6 +353,22 @@ def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
     assert region_weights(calm, frowning, target_usual=frowning).lift["between brows"] == 1.0
 
 
+def test_forehead_lines_fade_under_the_targets_raised_brows(
+        blendshapes: Callable[..., np.ndarray]) -> None:
+    """The shouting photo (browInnerUp 0.24, browOuterUp 0.13-0.18) onto d10 (0.56-0.98,
+    her usual): her smooth forehead under raised brows is what the expression draws, so the
+    photo's forehead furrows fade; only the forehead, and not for brows alike."""
+    shout = blendshapes(browInnerUp=0.24, browOuterUpLeft=0.18, browOuterUpRight=0.13)
+    raised = blendshapes(browInnerUp=0.56, browOuterUpLeft=0.76, browOuterUpRight=0.45)
+    weights = region_weights(shout, raised, target_usual=raised)
+    assert weights.fade["forehead"] > 0.7
+    assert weights.deepen["forehead"] == 0.0, "her usual: her lines are not taken"
+    assert weights.fade["between brows"] == weights.fade["eye corners"] == 0.0
+    assert region_weights(shout, shout).fade["forehead"] == 0.0
+    slightly = blendshapes(browInnerUp=0.35, browOuterUpLeft=0.3, browOuterUpRight=0.3)
+    assert region_weights(shout, slightly).fade["forehead"] == 0.0
+
+
 def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:
     """`lift` lightens the source's own furrow toward the target's plain skin, and where
     the source has none it puts nothing of the target's lighter structure on it."""

@@ -59,6 +59,13 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
+    # The source's darker lines here fade as far as the target shows the region's
+    # expression more than the source, too (as `fade` does the other way round; the
+    # target's usual does not gate it). Raised brows are what fold a forehead: where the
+    # target raises its brows beyond the source's and its forehead stays smooth, the
+    # source's forehead lines are not this expression's (the shouting photo, browInnerUp
+    # 0.24, onto d10, 0.56-0.98: its horizontal furrows under d10's brows).
+    faded_under_target: bool = False
 
 
 LINE_REGIONS = (
@@ -69,7 +76,8 @@ LINE_REGIONS = (
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
-    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
+    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
+               faded_under_target=True),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
@@ -91,7 +99,8 @@ USUAL_FRAMES = 250  # ... over its last this many frames
 @dataclass(frozen=True)
 class LineWeights:
     """Per region name, 0..1: how far the source's lines darker than the target's are
-    lifted (`fade`: the source shows the region's expression more than the target) and
+    lifted (`fade`: the source shows the region's expression more than the target; on
+    the forehead either way round, see `LineRegion.faded_under_target`) and
     how far the target's darker lines are taken (`deepen`: the target shows it more);
     `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
     them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
@@ -119,6 +128,8 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
         low, high = SHOWN_BY_SOURCE
         clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
         fade[region.name] = float((_ramps(source - target) * clearly).max())
+        if region.faded_under_target:
+            fade[region.name] = max(fade[region.name], float(_ramps(target - source).max()))
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
             shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
