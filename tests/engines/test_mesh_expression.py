@@ -367,6 +367,11 @@ def test_forehead_lines_fade_under_the_targets_raised_brows(
     assert region_weights(shout, shout).fade["forehead"] == 0.0
     slightly = blendshapes(browInnerUp=0.35, browOuterUpLeft=0.3, browOuterUpRight=0.3)
     assert region_weights(shout, slightly).fade["forehead"] == 0.0
+    # The older woman's photo (0.27 / 0.02 / 0.03) under her target's slight raise keeps
+    # its own forehead lines.
+    older = blendshapes(browInnerUp=0.27, browOuterUpLeft=0.02, browOuterUpRight=0.03)
+    lifted = blendshapes(browInnerUp=0.13, browOuterUpLeft=0.34, browOuterUpRight=0.01)
+    assert region_weights(older, lifted).fade["forehead"] == 0.0
 
 
 def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:

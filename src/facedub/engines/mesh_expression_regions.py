@@ -60,11 +60,12 @@ class LineRegion:
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
     # The source's darker lines here fade as far as the target shows the region's
-    # expression more than the source, too (as `fade` does the other way round; the
-    # target's usual does not gate it). Raised brows are what fold a forehead: where the
-    # target raises its brows beyond the source's and its forehead stays smooth, the
-    # source's forehead lines are not this expression's (the shouting photo, browInnerUp
-    # 0.24, onto d10, 0.56-0.98: its horizontal furrows under d10's brows).
+    # expression clearly more than the source, too (`RAISED_BEYOND`; as `fade` does the
+    # other way round, and the target's usual does not gate it). Raised brows are what fold
+    # a forehead: where the target raises its brows well beyond the source's and its
+    # forehead stays smooth, the source's forehead lines are not this expression's (the
+    # shouting photo, browInnerUp 0.24, onto d10, 0.56-0.99: its horizontal furrows under
+    # d10's brows). The lift goes no lighter than the target's skin there.
     faded_under_target: bool = False
 
 
@@ -83,6 +84,13 @@ LINE_REGIONS = (
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
+# `LineRegion.faded_under_target`: the target's excess over the source that fades the
+# source's lines there, not below the first value, wholly from the second. Wider apart than
+# UNCHANGED: a slight raise left an older woman's own forehead lines fainter (the older
+# target's browOuterUp 0.34 over the photo's 0.02 on 4 of 40 frames; its distance to the
+# source +0.002 to +0.008 on them), and MediaPipe reads some brows at rest as raised (d10's
+# first 40 frames: browInnerUp median 0.93).
+RAISED_BEYOND = (0.35, 0.6)
 # The source's lines fade only for expressions it shows clearly: not below the first
 # value of its own blendshape, wholly from the second. A slight expression's lines are part
 # of who it is: the border photo's slight smile (0.33) faded the cheeks and eye corners by
@@ -129,7 +137,9 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
         clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
         fade[region.name] = float((_ramps(source - target) * clearly).max())
         if region.faded_under_target:
-            fade[region.name] = max(fade[region.name], float(_ramps(target - source).max()))
+            low, high = RAISED_BEYOND
+            beyond = float(np.clip(((target - source).max() - low) / (high - low), 0.0, 1.0))
+            fade[region.name] = max(fade[region.name], beyond)
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
             shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
