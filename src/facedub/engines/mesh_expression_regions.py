@@ -60,12 +60,15 @@ class LineRegion:
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
     # The source's darker lines here fade as far as the target shows the region's
-    # expression clearly more than the source, too (`RAISED_BEYOND`; as `fade` does the
-    # other way round, and the target's usual does not gate it). Raised brows are what fold
-    # a forehead: where the target raises its brows well beyond the source's and its
-    # forehead stays smooth, the source's forehead lines are not this expression's (the
-    # shouting photo, browInnerUp 0.24, onto d10, 0.56-0.99: its horizontal furrows under
-    # d10's brows). The lift goes no lighter than the target's skin there.
+    # expression clearly more than the source, too (`RAISED_BEYOND`), where the source
+    # shows some of it itself (`SOURCE_RAISED`); as `fade` does the other way round, and
+    # the target's usual does not gate it. Raised brows are what fold a forehead: where the
+    # source's brows are up, its forehead lines are that expression's, and where the target
+    # raises its brows well beyond them with a smooth forehead, they are not the target's
+    # expression (the shouting photo, browInnerUp 0.24, onto d10, 0.56-0.99: its
+    # horizontal furrows under d10's brows). A source whose brows are at rest keeps its
+    # forehead lines: they are its face's, and a raise would only deepen them. The lift
+    # goes no lighter than the target's skin there.
     faded_under_target: bool = False
 
 
@@ -91,6 +94,12 @@ FULL_CHANGE = 0.7
 # source +0.002 to +0.008 on them), and MediaPipe reads some brows at rest as raised (d10's
 # first 40 frames: browInnerUp median 0.93).
 RAISED_BEYOND = (0.35, 0.6)
+# ... and the source's own largest value there that lets it (not below the first, wholly
+# from the second): a photo at rest (Paul Rudd's, 0.00) keeps its forehead lines under
+# Katie Hill's raised brows (0.4-0.57 on readme-photo's frames 29-37; faded there, the
+# mouth reading of frame 30 crossed the tolerance and its distance to the source rose
+# 0.010).
+SOURCE_RAISED = (0.1, 0.2)
 # The source's lines fade only for expressions it shows clearly: not below the first
 # value of its own blendshape, wholly from the second. A slight expression's lines are part
 # of who it is: the border photo's slight smile (0.33) faded the cheeks and eye corners by
@@ -137,9 +146,7 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
         clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
         fade[region.name] = float((_ramps(source - target) * clearly).max())
         if region.faded_under_target:
-            low, high = RAISED_BEYOND
-            beyond = float(np.clip(((target - source).max() - low) / (high - low), 0.0, 1.0))
-            fade[region.name] = max(fade[region.name], beyond)
+            fade[region.name] = max(fade[region.name], _raised_beyond(source, target))
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
             shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
@@ -149,6 +156,16 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
                                                     0.0, 1.0))
     return LineWeights(fade, deepen, lift)
+
+
+def _raised_beyond(source: np.ndarray, target: np.ndarray) -> float:
+    """`LineRegion.faded_under_target`'s fade from a region's source and target
+    blendshape values: how clearly the target shows more (`RAISED_BEYOND`) times how far
+    the source shows some itself (`SOURCE_RAISED`)."""
+    low, high = RAISED_BEYOND
+    beyond = float(np.clip(((target - source).max() - low) / (high - low), 0.0, 1.0))
+    low, high = SOURCE_RAISED
+    return beyond * float(np.clip((source.max() - low) / (high - low), 0.0, 1.0))
 
 
 def _ramp(difference: float) -> float:
