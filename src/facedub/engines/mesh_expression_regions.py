@@ -132,7 +132,8 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
                    target_usual: np.ndarray | None = None) -> LineWeights:
     """`LineWeights` from (52,) blendshape vectors: per region the largest signed
     difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE (for `fade`,
-    times how clearly the source shows it, `SHOWN_BY_SOURCE`). The target's excess counts
+    times how clearly the source shows it, `SHOWN_BY_SOURCE`; on a region with
+    `LineRegion.faded_under_target`, at least `_raised_beyond`). The target's excess counts
     only as far as it is also above `target_usual` (the track's usual values, see
     `UsualExpression`; None: not known)."""
     fade, deepen, lift = {}, {}, {}
