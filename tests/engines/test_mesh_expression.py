@@ -353,6 +353,32 @@ def test_furrows_between_the_brows_lift_unless_the_target_frowns() -> None:
     assert region_weights(calm, frowning, target_usual=frowning).lift["between brows"] == 1.0
 
 
+def test_forehead_lines_fade_under_the_targets_raised_brows(
+        blendshapes: Callable[..., np.ndarray]) -> None:
+    """The shouting photo (browInnerUp 0.24, browOuterUp 0.13-0.18) onto d10 (0.56-0.99,
+    her usual): her smooth forehead under brows raised well beyond the photo's is what the
+    expression draws, so the photo's forehead furrows fade; only the forehead, not for
+    brows alike or slightly raised, not for a photo whose brows are at rest."""
+    shout = blendshapes(browInnerUp=0.24, browOuterUpLeft=0.18, browOuterUpRight=0.13)
+    raised = blendshapes(browInnerUp=0.56, browOuterUpLeft=0.76, browOuterUpRight=0.45)
+    weights = region_weights(shout, raised, target_usual=raised)
+    assert weights.fade["forehead"] > 0.7
+    assert weights.deepen["forehead"] == 0.0, "her usual: her lines are not taken"
+    assert weights.fade["between brows"] == weights.fade["eye corners"] == 0.0
+    assert region_weights(shout, shout).fade["forehead"] == 0.0
+    slightly = blendshapes(browInnerUp=0.35, browOuterUpLeft=0.3, browOuterUpRight=0.3)
+    assert region_weights(shout, slightly).fade["forehead"] == 0.0
+    # The older woman's photo (0.27 / 0.02 / 0.03) under her target's slight raise keeps
+    # its own forehead lines.
+    older = blendshapes(browInnerUp=0.27, browOuterUpLeft=0.02, browOuterUpRight=0.03)
+    lifted = blendshapes(browInnerUp=0.13, browOuterUpLeft=0.34, browOuterUpRight=0.01)
+    assert region_weights(older, lifted).fade["forehead"] == 0.0
+    # A photo at rest (Paul Rudd's, 0.00) keeps its lines under Katie Hill's raise.
+    rest = blendshapes()
+    katie = blendshapes(browInnerUp=0.49, browOuterUpLeft=0.42, browOuterUpRight=0.57)
+    assert region_weights(rest, katie).fade["forehead"] == 0.0
+
+
 def test_the_lift_takes_a_furrow_but_adds_no_light() -> None:
     """`lift` lightens the source's own furrow toward the target's plain skin, and where
     the source has none it puts nothing of the target's lighter structure on it."""

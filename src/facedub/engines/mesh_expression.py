@@ -25,7 +25,10 @@ into it. Two things leak when the source smiles or shouts and the target does no
   `mesh_expression_regions`). The source keeps its pores and colour, and the compositor's
   relighting carries the target's broad shading (raised cheeks) below the band. Between
   the brows the source's own furrows are lifted unless the target frowns, whatever the
-  source's blendshapes say: MediaPipe reads no frown on some frowning photos. Where a
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos. On the
+  forehead the source's lines fade the other way round too, where the target raises its
+  brows well beyond a source whose brows are up at all (the shouting photo's furrows under
+  d10's raised brows; `LineRegion.faded_under_target`). Where a
   source crease is lifted, its sharp core (finer than the band, a pixel or two wide) goes
   with it, no deeper than the target's own at that place; a borrowed fold otherwise stayed
   as a thin dark line.

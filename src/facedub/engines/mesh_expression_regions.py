@@ -59,6 +59,17 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
+    # The source's darker lines here fade as far as the target shows the region's
+    # expression clearly more than the source, too (`RAISED_BEYOND`), where the source
+    # shows some of it itself (`SOURCE_RAISED`); as `fade` does the other way round, and
+    # the target's usual does not gate it. Raised brows are what fold a forehead: where the
+    # source's brows are up, its forehead lines are that expression's, and where the target
+    # raises its brows well beyond them with a smooth forehead, they are not the target's
+    # expression (the shouting photo, browInnerUp 0.24, onto d10, 0.56-0.99: its
+    # horizontal furrows under d10's brows). A source whose brows are at rest keeps its
+    # forehead lines: they are its face's, and a raise would only deepen them. The lift
+    # goes no lighter than the target's skin there.
+    faded_under_target: bool = False
 
 
 LINE_REGIONS = (
@@ -69,12 +80,26 @@ LINE_REGIONS = (
                _both("eyeSquint", "cheekSquint", "mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
-    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp"))),
+    LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
+               faded_under_target=True),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
 UNCHANGED = 0.2
 FULL_CHANGE = 0.7
+# `LineRegion.faded_under_target`: the target's excess over the source that fades the
+# source's lines there, not below the first value, wholly from the second. Wider apart than
+# UNCHANGED: a slight raise left an older woman's own forehead lines fainter (the older
+# target's browOuterUp 0.34 over the photo's 0.02 on 4 of 40 frames; its distance to the
+# source +0.002 to +0.008 on them), and MediaPipe reads some brows at rest as raised (d10's
+# first 40 frames: browInnerUp median 0.93).
+RAISED_BEYOND = (0.35, 0.6)
+# ... and the source's own largest value there that lets it (not below the first, wholly
+# from the second): a photo at rest (Paul Rudd's, 0.00) keeps its forehead lines under
+# Katie Hill's raised brows (0.4-0.57 on readme-photo's frames 29-37; faded there, the
+# mouth reading of frame 30 crossed the tolerance and its distance to the source rose
+# 0.010).
+SOURCE_RAISED = (0.1, 0.2)
 # The source's lines fade only for expressions it shows clearly: not below the first
 # value of its own blendshape, wholly from the second. A slight expression's lines are part
 # of who it is: the border photo's slight smile (0.33) faded the cheeks and eye corners by
@@ -91,7 +116,8 @@ USUAL_FRAMES = 250  # ... over its last this many frames
 @dataclass(frozen=True)
 class LineWeights:
     """Per region name, 0..1: how far the source's lines darker than the target's are
-    lifted (`fade`: the source shows the region's expression more than the target) and
+    lifted (`fade`: the source shows the region's expression more than the target; on
+    the forehead either way round, see `LineRegion.faded_under_target`) and
     how far the target's darker lines are taken (`deepen`: the target shows it more);
     `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
     them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
@@ -106,7 +132,8 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
                    target_usual: np.ndarray | None = None) -> LineWeights:
     """`LineWeights` from (52,) blendshape vectors: per region the largest signed
     difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE (for `fade`,
-    times how clearly the source shows it, `SHOWN_BY_SOURCE`). The target's excess counts
+    times how clearly the source shows it, `SHOWN_BY_SOURCE`; on a region with
+    `LineRegion.faded_under_target`, at least `_raised_beyond`). The target's excess counts
     only as far as it is also above `target_usual` (the track's usual values, see
     `UsualExpression`; None: not known)."""
     fade, deepen, lift = {}, {}, {}
@@ -119,6 +146,8 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
         low, high = SHOWN_BY_SOURCE
         clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
         fade[region.name] = float((_ramps(source - target) * clearly).max())
+        if region.faded_under_target:
+            fade[region.name] = max(fade[region.name], _raised_beyond(source, target))
         deepen[region.name] = _ramp(float(excess.max()))
         if region.lifted_unless:
             shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
@@ -128,6 +157,16 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
                                                     0.0, 1.0))
     return LineWeights(fade, deepen, lift)
+
+
+def _raised_beyond(source: np.ndarray, target: np.ndarray) -> float:
+    """`LineRegion.faded_under_target`'s fade from a region's source and target
+    blendshape values: how clearly the target shows more (`RAISED_BEYOND`) times how far
+    the source shows some itself (`SOURCE_RAISED`)."""
+    low, high = RAISED_BEYOND
+    beyond = float(np.clip(((target - source).max() - low) / (high - low), 0.0, 1.0))
+    low, high = SOURCE_RAISED
+    return beyond * float(np.clip((source.max() - low) / (high - low), 0.0, 1.0))
 
 
 def _ramp(difference: float) -> float:
