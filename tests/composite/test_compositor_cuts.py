@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from facedub.composite.color import blur_factor, masked_blur
-from facedub.composite.tone import SOCKET_CHROMA_STEP, SURROUND_SUPPORT, _own_sockets
+from facedub.composite.tone import (
+    DARK_BAND,
+    DARK_SOFT,
+    SOCKET_CHROMA_STEP,
+    SURROUND_SUPPORT,
+    _band_lift,
+    _own_sockets,
+    _skin_likeness,
+)
 
 
 def _own_sockets_reference(lab: np.ndarray, low: np.ndarray, skin: np.ndarray,
@@ -82,3 +90,42 @@ def test_masked_blur_of_a_rectangle_blurs_as_its_square_would() -> None:
     whole = masked_blur(lab, skin, 2.0)
     part = masked_blur(lab[20:70], skin[20:70], 2.0)
     np.testing.assert_allclose(part[12:-12], whole[32:58], rtol=0, atol=1e-4)
+
+
+def _band_lift_reference(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
+                         target_low: np.ndarray, blur: float) -> np.ndarray:
+    """`_band_lift` as it was before (578c711), over the whole image, unweighted."""
+    face_band = cv2.GaussianBlur(face[..., 0], (0, 0), max(0.5, blur)) - face_low[..., 0]
+    target_band = (cv2.GaussianBlur(target[..., 0], (0, 0), max(0.5, blur))
+                   - target_low[..., 0])
+    excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
+    lift: np.ndarray = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
+    return lift
+
+
+@pytest.mark.parametrize("box", [(slice(120, 180), slice(30, 100)),
+                                 (slice(200, 220), slice(0, 220))])
+def test_band_lift_in_its_weights_box_equals_the_whole_image_formula(
+        box: tuple[slice, slice]) -> None:
+    face, face_low, _ = _planes(220, seed=6)
+    target, target_low, _ = _planes(220, seed=7)
+    target = (target - target_low) * np.float32(4.0) + target_low  # a stronger band
+    weight = np.zeros((220, 220), dtype=np.float32)
+    weight[box] = np.random.default_rng(2).random(weight[box].shape).astype(np.float32)
+    for blur in (3.4, 4.6):
+        expected = weight * _band_lift_reference(face, target, face_low, target_low, blur)
+        assert expected.max() > 1.0
+        np.testing.assert_allclose(_band_lift(face, target, face_low, target_low, blur, weight),
+                                   expected, rtol=0, atol=1e-4)
+
+
+def test_skin_likeness_in_a_box_is_the_whole_ones_there() -> None:
+    """The statistics stay the whole reference's: only the distances are taken in the box."""
+    lab, _, _ = _planes(120, seed=8)
+    reference = np.zeros((120, 120), dtype=np.float32)
+    reference[60:110, 20:100] = 1.0
+    box = (slice(10, 50), slice(30, 90))
+    whole = _skin_likeness(lab, reference)
+    assert 0.0 < whole[box].mean() < 1.0
+    np.testing.assert_allclose(_skin_likeness(lab, reference, box), whole[box], rtol=0,
+                               atol=1e-6)

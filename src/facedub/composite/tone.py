@@ -200,7 +200,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             # the target's (lifting the target's side only, hair-forehead's streamer came
             # out with pale rings round Kit Harington's eyes).
             zone = resized(surround, half) * (1.0 - sockets_half)
-            target_skin = skin_mask * _skin_likeness(target_half, shown_half)
+            # `_own_sockets` reads the skin weight only in the zone's blur box: the
+            # likeness (a sixth of `carry_detail` over the whole crop) only there.
+            target_skin = np.zeros_like(skin_mask)
+            boxes = _socket_box(zone, blur)
+            if boxes is not None:
+                read = boxes[1]
+                target_skin[read] = skin_mask[read] * _skin_likeness(target_half, shown_half,
+                                                                     read)
             face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
                                       supported=True)
@@ -214,8 +221,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # dark band from the nose to the mouth corner) is flattened, the rest of the
         # source's cheeks and chin (their shape: identity) stays.
         skin_half = resized(skin, half)
-        lifts.append(skin_half * _band_lift(face_half, target_half, face_low, target_low,
-                                            sigma / FINE_DIVISOR * half / size))
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / FINE_DIVISOR * half / size, skin_half))
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
     if sockets is not None:
         # On the sockets likewise (the lids below the brows), for the band from sigma /
@@ -223,8 +230,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # box-like patch from the brow to the eye on a target's flat-lit lids. Their crease
         # and lashes are finer; the brows are not lifted (a source's darker, thicker brows
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
-        lifts.append(resized(sockets, half) * _band_lift(
-            face_half, target_half, face_low, target_low, sigma / LID_DIVISOR * half / size))
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / LID_DIVISOR * half / size, resized(sockets, half)))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -362,11 +369,11 @@ Box = tuple[slice, slice]
 
 
 def _socket_box(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
-    """For `_own_sockets`: the box where the (s, s) `sockets` weight is above 0, the box
-    its blurs by `blur` read (the first grown by their kernels' reach, within the image),
-    and the first within the second; None where the weight is nil. Where `masked_blur`
-    blurs at a reduced size (`blur_factor` above 1, a crop over 575 px) the whole image is
-    read: its reduction of a box is not that of the whole."""
+    """For `_own_sockets` and `_band_lift`: the box where the (s, s) `sockets` weight is
+    above 0, the box their blurs by `blur` read (the first grown by their kernels' reach,
+    within the image), and the first within the second; None where the weight is nil.
+    Where `masked_blur` blurs at a reduced size (`blur_factor` above 1, a crop over 575 px)
+    the whole image is read: its reduction of a box is not that of the whole."""
     rows = np.flatnonzero(sockets.any(axis=1))
     if not rows.size:
         return None
@@ -385,39 +392,52 @@ def _socket_box(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None
     return box, read, (inner[0], inner[1])
 
 
-def _skin_likeness(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """(s, s) float32 in [0, 1]: 1 where `lab`'s colour is within SKIN_LIKENESS
+def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = None
+                   ) -> np.ndarray:
+    """(s, s) float32 in [0, 1] (in `box` only, if given: the statistics are the whole
+    reference's): 1 where `lab`'s colour is within SKIN_LIKENESS
     deviations of its colour in the `reference` weight (the bare skin), its lightness
     given SKIN_LIGHTNESS_SLACK times its spread (light changes lightness across a face far
     more than hue), 0 from 1.5 deviations further (as `occlusion.edge_occluders` tells
     hair). A liner (L 25, b +5), eye shadow (b +10) and dark hair (b -5) against d10's
     skin (b +20 to +27, spread 1-2) are far; her own shadowed skin is not."""
+    shape = reference.shape if box is None else reference[box].shape
     weights = reference.reshape(-1).astype(np.float64)
     total = float(weights.sum())
     if total < 20.0:
-        return np.ones(reference.shape, dtype=np.float32)
+        return np.ones(shape, dtype=np.float32)
     pixels = lab.reshape(-1, 3).astype(np.float64)
     mean = weights @ pixels / total
     centred = pixels - mean
     covariance = (centred * weights[:, None]).T @ centred / total + np.diag([4.0, 1.0, 1.0])
     covariance[0] *= SKIN_LIGHTNESS_SLACK
     covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
+    if box is not None:
+        centred = lab[box].reshape(-1, 3).astype(np.float64) - mean
     distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
     likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / 1.5, 0.0, 1.0
-                                   ).astype(np.float32).reshape(reference.shape)
+                                   ).astype(np.float32).reshape(shape)
     return likeness
 
 
 def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
-               target_low: np.ndarray, blur: float) -> np.ndarray:
-    """(s, s) float32 L units (0 or more): what lifts the target's low-pass so that the
-    face's band between `blur` and its low-pass is darker than the target's by at most
-    DARK_BAND, and softly DARK_SOFT more."""
-    face_band = _blur(face[..., 0], blur) - face_low[..., 0]
-    target_band = _blur(target[..., 0], blur) - target_low[..., 0]
+               target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
+    """(s, s) float32 L units (0 or more), times the `weight` (s, s): what lifts the
+    target's low-pass so that the face's band between `blur` and its low-pass is darker
+    than the target's by at most DARK_BAND, and softly DARK_SOFT more.
+
+    Computed in the box where `weight` is above 0 (the fold zones, the sockets: 0
+    elsewhere), the blurs reading their kernels' reach round it (`_socket_box`)."""
+    lifted = np.zeros_like(weight)
+    boxes = _socket_box(weight, blur)
+    if boxes is None:
+        return lifted
+    box, read, inner = boxes
+    face_band = _blur(face[read][..., 0], blur)[inner] - face_low[box][..., 0]
+    target_band = _blur(target[read][..., 0], blur)[inner] - target_low[box][..., 0]
     excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
-    lift: np.ndarray = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
-    return lift
+    lifted[box] = weight[box] * (excess - DARK_SOFT * np.tanh(excess / DARK_SOFT))
+    return lifted
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
