@@ -14,8 +14,12 @@ from facedub.composite.tone import (
     SOCKET_CHROMA_STEP,
     SURROUND_SUPPORT,
     _band_lift,
+    _enlarged,
+    _level,
     _own_sockets,
     _skin_likeness,
+    carry_detail,
+    region_box,
 )
 
 
@@ -129,3 +133,70 @@ def test_skin_likeness_in_a_box_is_the_whole_ones_there() -> None:
     assert 0.0 < whole[box].mean() < 1.0
     np.testing.assert_allclose(_skin_likeness(lab, reference, box), whole[box], rtol=0,
                                atol=1e-6)
+
+
+def _face_weights(size: int) -> dict[str, np.ndarray]:
+    """An oval region (the blend's alpha, feathered) and weights inside it."""
+    region = np.zeros((size, size), dtype=np.float32)
+    cv2.ellipse(region, (size // 2 + 7, size // 2 - 5), (size // 4, size * 3 // 10), 0, 0, 360,
+                1.0, -1)
+    region = cv2.GaussianBlur(region, (0, 0), size / 40)
+    region[region < 0.01] = 0.0
+    rng = np.random.default_rng(size)
+    bare = cv2.GaussianBlur(rng.random((size, size)).astype(np.float32), (0, 0), 3.0)
+    return {"region": region, "shown": region * bare,
+            "hair": cv2.GaussianBlur(rng.random((size, size)).astype(np.float32), (0, 0), 5.0)}
+
+
+@pytest.mark.parametrize("size", [440, 256])
+def test_carry_detail_in_the_region_box_is_the_whole_crops_there(size: int) -> None:
+    """Given the region where it is used, `carry_detail`'s result there is the whole
+    crop's (to float32's last bits: the level's sum runs over fewer pixels); outside the
+    box it is the face itself."""
+    face, _, _ = _planes(size, seed=9)
+    target, _, _ = _planes(size, seed=10)
+    weights = _face_weights(size)
+    mask = (weights["region"] > 0.05).astype(np.float32)
+    target_lightness = np.ascontiguousarray(target[..., 0])
+    whole = carry_detail(face, target, mask, size / 16, shown=weights["shown"],
+                         hair=weights["hair"], target_lightness=target_lightness)
+    boxed = carry_detail(face, target, mask, size / 16, shown=weights["shown"],
+                         hair=weights["hair"], target_lightness=target_lightness,
+                         region=weights["region"])
+    box = region_box(weights["region"], size)
+    assert box[0].stop - box[0].start < size - 40 and box[1].stop - box[1].start < size - 40
+    inside = weights["region"] > 0
+    assert inside[box].sum() == inside.sum()
+    np.testing.assert_allclose(boxed[box], whole[box], rtol=0, atol=1e-4)
+    outside = np.ones((size, size), dtype=bool)
+    outside[box] = False
+    assert np.array_equal(boxed[outside], face[outside])
+
+
+def test_region_box_edges_are_multiples_of_four_round_the_region() -> None:
+    region = np.zeros((440, 440), dtype=np.float32)
+    region[71:384, 69:369] = 0.5
+    assert region_box(region, 440) == (slice(68, 384), slice(68, 372))
+    region[0, 439] = 0.01
+    assert region_box(region, 440) == (slice(0, 384), slice(68, 440))
+    assert region_box(region[:438, :438], 438) == (slice(0, 438), slice(0, 438))
+    assert region_box(np.zeros((64, 64), dtype=np.float32), 64)[0] == slice(0, 0)
+    assert region_box(None, 64) == (slice(0, 64), slice(0, 64))
+
+
+def test_enlarged_planes_in_a_box_are_the_whole_enlargements_there() -> None:
+    plane = np.random.default_rng(11).random((110, 110)).astype(np.float32)
+    whole = cv2.resize(plane, (220, 220), interpolation=cv2.INTER_LINEAR)
+    for box in ((slice(0, 220), slice(0, 220)), (slice(8, 100), slice(0, 220)),
+                (slice(4, 12), slice(200, 220)), (slice(0, 4), slice(96, 180))):
+        assert np.array_equal(_enlarged([plane], box, 220)[0], whole[box])
+
+
+def test_level_in_a_box_is_the_whole_crops() -> None:
+    result, _, _ = _planes(256, seed=12)
+    target, _, _ = _planes(128, seed=13)
+    shown = _face_weights(256)["shown"]
+    box = region_box(shown, 256)
+    assert box != (slice(0, 256), slice(0, 256))
+    np.testing.assert_allclose(_level(np.ascontiguousarray(result[box]), target, shown, box),
+                               _level(result, target, shown), rtol=0, atol=1e-4)

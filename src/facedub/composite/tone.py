@@ -126,6 +126,7 @@ HAIR_LIGHTNESS = 0.35
 HAIR_CHROMA = 0.3
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
+Box = tuple[slice, slice]  # rows and columns of an image
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
@@ -138,7 +139,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  chroma_divisor: float = CHROMA_DIVISOR,
                  bare: np.ndarray | None = None,
                  surround: np.ndarray | None = None,
-                 target_lightness: np.ndarray | None = None) -> np.ndarray:
+                 target_lightness: np.ndarray | None = None,
+                 region: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -168,6 +170,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
     the beard).
+    Where `region` (S, S) is given (the blend's alpha: where the result is used), the
+    result is computed at full size only in the box round it and `shown` (`region_box`);
+    elsewhere it is `face_lab` itself.
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -260,10 +265,16 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     # enlarges single planes with its vector code and a 9-channel image without it: the
     # nine planes at 440 px took 0.5 ms, the merged image 3.5 ms (and its split 1.5 ms);
     # the values differ in float32's last bits.
-    smooth = [resized(plane, size) for plane in (*cv2.split(face_base),
-                                                   *cv2.split(target_base),
-                                                   limit, bright, chroma)]
-    face = cv2.split(face_lab)
+    # Only in the box round the region where the result is used (the face's box is about
+    # half of the crop): the planes enlarged in it are the whole ones' there.
+    box = region_box(region if shown is None or region is None else np.maximum(region, shown),
+                     size)
+    if box[0].stop == box[0].start:  # nothing of the face is used
+        return face_lab.copy()
+    smooth = _enlarged([*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma],
+                       box, size)
+    face_lightness = cv2.extractChannel(face_lab, 0)
+    face = [face_lightness[box], *cv2.split(face_lab[box])[1:]]
     detail = face[0] - smooth[0]
     if shown is not None and target_lightness is not None:
         # The source's pores and specks no stronger than her skin's. Not where a stubbled
@@ -273,24 +284,65 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         texture = shown if hair is None else shown * (1.0 - resized(_beard(
             face_half[..., 0], face_base[..., 0], resized(hair, half),
             sigma / BEARD_DIVISOR * half / size), size))
-        detail -= texture_excess(face[0], target_lightness, texture, sigma)
+        detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
     chroma_a = smooth[4] + smooth[8] * (face[1] - smooth[1])
     chroma_b = smooth[5] + smooth[8] * (face[2] - smooth[2])
-    result: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
+    boxed: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
     if shown is not None:
         # OpenCV's subtraction of a per-channel scalar: NumPy's broadcast of a (3,) array
         # over the interleaved channels took 0.7 ms at 440 px, for the same values.
-        level = _level(result, target_half, shown)
+        level = _level(boxed, target_half, shown, box)
         scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
         scalar[:3] = level
-        cv2.subtract(result, scalar, dst=result)
+        cv2.subtract(boxed, scalar, dst=boxed)
     if hair is not None:  # after the levelling: its shift of the colour is greyed too
-        keep = _greyed(result[..., 0], smooth[3], hair)
-        result[..., 1] *= keep
-        result[..., 2] *= keep
+        keep = _greyed(boxed[..., 0], smooth[3], hair[box])
+        boxed[..., 1] *= keep
+        boxed[..., 2] *= keep
+    if boxed.shape == face_lab.shape:
+        return boxed
+    result = face_lab.copy()
+    result[box] = boxed
     return result
+
+
+def region_box(region: np.ndarray | None, size: int) -> Box:
+    """The box of an (S, S) crop round where `region` is above 0, its edges multiples of
+    4 (whole pixels of the half- and quarter-size planes: what `carry_detail` enlarges
+    and `_level` shrinks there is the whole planes' there); the whole crop where `region`
+    is None or S is not a multiple of 4 (or under 16), an empty box where `region` is
+    nil."""
+    whole = slice(0, size), slice(0, size)
+    if region is None or size % 4 or size < 16:
+        return whole
+    rows, columns = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if not rows.size:
+        return slice(0, 0), slice(0, 0)
+    return (slice(int(rows[0]) // 4 * 4, min(size, (int(rows[-1]) + 4) // 4 * 4)),
+            slice(int(columns[0]) // 4 * 4, min(size, (int(columns[-1]) + 4) // 4 * 4)))
+
+
+def _enlarged(planes: list[np.ndarray], box: Box, size: int) -> list[np.ndarray]:
+    """The (s, s) `planes` enlarged to `size` (as `resized` does), in `box` of the
+    enlargement only (`region_box`: the whole, or a box with edges multiples of 4 where
+    `size` is twice s): read with a pixel round it (the bilinear enlargement's reach),
+    the same values as the whole planes' there."""
+    if box == (slice(0, size), slice(0, size)):
+        return [resized(plane, size) for plane in planes]
+    half = size // 2
+    read = tuple(slice(max(0, part.start // 2 - 1), min(half, part.stop // 2 + 1))
+                 for part in box)
+    inner = tuple(slice(part.start - 2 * near.start, part.stop - 2 * near.start)
+                  for part, near in zip(box, read, strict=True))
+    enlarged = []
+    for plane in planes:
+        part = plane[read[0], read[1]]
+        large = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]),
+                           interpolation=cv2.INTER_LINEAR)
+        enlarged.append(large[inner[0], inner[1]])
+    return enlarged
 
 
 def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
@@ -364,8 +416,6 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     blended[box] = part + weight[..., None] * change
     return blended
 
-
-Box = tuple[slice, slice]
 
 
 def _socket_box(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
@@ -525,9 +575,11 @@ def _darker(planes: list[np.ndarray], blur: float) -> np.ndarray:
     return darker
 
 
-def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np.ndarray:
+def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray,
+           box: Box | None = None) -> np.ndarray:
     """(3,) float32: the mean Lab of `result` minus the target's, weighted by `shown`
-    (at quarter size: a mean needs no more).
+    (at quarter size: a mean needs no more). With `box` (`region_box`, holding all of
+    `shown` above 0), `result` is that box of the (S, S) crop.
 
     The split at sigma gives the target's light only on average over sigma: its face is
     brighter and paler in the middle than at the rim (turned away, shadowed), the low-pass
@@ -536,12 +588,21 @@ def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np
     brighter; the feathered blend keeps most of the rim the target's own, so what shows
     was darker and warmer (headturn-woman: the bare skin 1.1 L darker, a +1.1, b +0.9
     against the target's). Levelled on what shows, the mean is the target's again."""
-    quarter = max(8, result.shape[0] // 4)
-    weights = resized(shown, quarter)
+    size = shown.shape[0]
+    if box is None or box == (slice(0, size), slice(0, size)):
+        quarter = max(8, size // 4)
+        weights = resized(shown, quarter)
+        difference = resized(result, quarter) - resized(target_half, quarter)
+    else:  # quarter-size pixels of the box: the whole crop's blocks there
+        rows, columns = box
+        small = ((columns.stop - columns.start) // 4, (rows.stop - rows.start) // 4)
+        weights = cv2.resize(shown[box], small, interpolation=cv2.INTER_AREA)
+        part = target_half[rows.start // 2:rows.stop // 2, columns.start // 2:columns.stop // 2]
+        difference = (cv2.resize(result, small, interpolation=cv2.INTER_AREA)
+                      - cv2.resize(part, small, interpolation=cv2.INTER_AREA))
     total = float(weights.sum())
     if total < 1.0:
         return np.zeros(3, dtype=np.float32)
-    difference = resized(result, quarter) - resized(target_half, quarter)
     level: np.ndarray = (np.einsum("hwc,hw->c", difference, weights) / total
                          ).astype(np.float32)
     return level
