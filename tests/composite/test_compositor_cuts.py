@@ -11,6 +11,8 @@ from facedub.composite.color import blur_factor, masked_blur
 from facedub.composite.tone import (
     DARK_BAND,
     DARK_SOFT,
+    SKIN_LIGHTNESS_SLACK,
+    SKIN_LIKENESS,
     SOCKET_CHROMA_STEP,
     SURROUND_SUPPORT,
     _band_lift,
@@ -123,14 +125,32 @@ def test_band_lift_in_its_weights_box_equals_the_whole_image_formula(
                                    expected, rtol=0, atol=1e-4)
 
 
-def test_skin_likeness_in_a_box_is_the_whole_ones_there() -> None:
-    """The statistics stay the whole reference's: only the distances are taken in the box."""
+def _skin_likeness_reference(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`_skin_likeness` as it was before (578c711): statistics over every pixel."""
+    weights = reference.reshape(-1).astype(np.float64)
+    total = float(weights.sum())
+    pixels = lab.reshape(-1, 3).astype(np.float64)
+    mean = weights @ pixels / total
+    centred = pixels - mean
+    covariance = (centred * weights[:, None]).T @ centred / total + np.diag([4.0, 1.0, 1.0])
+    covariance[0] *= SKIN_LIGHTNESS_SLACK
+    covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
+    distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
+    likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / 1.5, 0.0, 1.0
+                                   ).astype(np.float32).reshape(reference.shape)
+    return likeness
+
+
+def test_skin_likeness_in_a_box_is_the_whole_formulas_there() -> None:
+    """The statistics are the whole reference's (over its own pixels: the rest weigh
+    nothing); with a box only the distances are taken in it."""
     lab, _, _ = _planes(120, seed=8)
     reference = np.zeros((120, 120), dtype=np.float32)
-    reference[60:110, 20:100] = 1.0
+    reference[60:110, 20:100] = np.random.default_rng(8).random((50, 80))
     box = (slice(10, 50), slice(30, 90))
-    whole = _skin_likeness(lab, reference)
+    whole = _skin_likeness_reference(lab, reference)
     assert 0.0 < whole[box].mean() < 1.0
+    np.testing.assert_allclose(_skin_likeness(lab, reference), whole, rtol=0, atol=1e-6)
     np.testing.assert_allclose(_skin_likeness(lab, reference, box), whole[box], rtol=0,
                                atol=1e-6)
 

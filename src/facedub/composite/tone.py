@@ -456,14 +456,17 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
     total = float(weights.sum())
     if total < 20.0:
         return np.ones(shape, dtype=np.float32)
-    pixels = lab.reshape(-1, 3).astype(np.float64)
-    mean = weights @ pixels / total
+    # The statistics over the reference's own pixels only (a third of the crop): the
+    # others weigh nothing (the sums' float64 rounding aside).
+    inside = weights > 0
+    pixels = lab.reshape(-1, 3)[inside].astype(np.float64)
+    mean = weights[inside] @ pixels / total
     centred = pixels - mean
-    covariance = (centred * weights[:, None]).T @ centred / total + np.diag([4.0, 1.0, 1.0])
+    covariance = ((centred * weights[inside][:, None]).T @ centred / total
+                  + np.diag([4.0, 1.0, 1.0]))
     covariance[0] *= SKIN_LIGHTNESS_SLACK
     covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
-    if box is not None:
-        centred = lab[box].reshape(-1, 3).astype(np.float64) - mean
+    centred = (lab if box is None else lab[box]).reshape(-1, 3).astype(np.float64) - mean
     distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
     likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / 1.5, 0.0, 1.0
                                    ).astype(np.float32).reshape(shape)
