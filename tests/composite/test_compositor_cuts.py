@@ -220,3 +220,13 @@ def test_level_in_a_box_is_the_whole_crops() -> None:
     assert box != (slice(0, 256), slice(0, 256))
     np.testing.assert_allclose(_level(np.ascontiguousarray(result[box]), target, shown, box),
                                _level(result, target, shown), rtol=0, atol=1e-4)
+
+
+def test_masked_blur_at_its_own_size_is_the_normalised_convolution() -> None:
+    """A blur `masked_blur` takes at the image's own size (no resizing): the weighted
+    planes' blur over the weight's, as the formula with its resizes gave."""
+    lab, _, skin = _planes(80, seed=14)
+    assert blur_factor(2.5) == 1
+    weights = cv2.GaussianBlur(skin, (0, 0), 2.5) + 1e-6
+    expected = cv2.GaussianBlur(lab * skin[..., None], (0, 0), 2.5) / weights[..., None]
+    np.testing.assert_allclose(masked_blur(lab, skin, 2.5), expected, rtol=1e-6, atol=1e-4)

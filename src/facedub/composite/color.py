@@ -131,12 +131,17 @@ def masked_blur(lab: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     (height, width), channels = lab.shape[:2], lab.shape[2]
     factor = blur_factor(sigma)
     small = (max(8, width // factor), max(8, height // factor))  # OpenCV's (width, height)
-    small_lab = cv2.resize(lab * channels_of(mask, channels), small,
-                           interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask, small, interpolation=cv2.INTER_AREA)
+    same = small == (width, height)  # resized to its own size: a copy, left out
+    small_lab = lab * channels_of(mask, channels)
+    small_mask = mask
+    if not same:
+        small_lab = cv2.resize(small_lab, small, interpolation=cv2.INTER_AREA)
+        small_mask = cv2.resize(mask, small, interpolation=cv2.INTER_AREA)
     small_sigma = sigma * small[1] / height
     weights = cv2.GaussianBlur(small_mask, (0, 0), small_sigma) + 1e-6
     blurred = cv2.GaussianBlur(small_lab, (0, 0), small_sigma) / channels_of(weights, channels)
+    if same:
+        return blurred
     return cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
