@@ -122,22 +122,33 @@ def relight(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray, sigm
 
 def masked_blur(lab: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur that averages only pixels inside the mask (normalised convolution).
-    `lab` (S, S, C) float32 with C 3 or 4 (any planes blurred alike: one weight blur
-    serves them all), `mask` (S, S) float32.
+    `lab` (H, W, C) float32 with C 3 or 4 (any planes blurred alike: one weight blur
+    serves them all), `mask` (H, W) float32.
 
     Computed at reduced resolution: what survives a blur this wide has no detail to lose,
     and a 400 px crop blurred at full size costs a hundred times more.
     """
-    size, channels = lab.shape[0], lab.shape[2]
-    factor = max(1, int(sigma // 3))
-    small = max(8, size // factor)
-    small_lab = cv2.resize(lab * channels_of(mask, channels), (small, small),
-                           interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask, (small, small), interpolation=cv2.INTER_AREA)
-    small_sigma = sigma * small / size
+    (height, width), channels = lab.shape[:2], lab.shape[2]
+    factor = blur_factor(sigma)
+    small = (max(8, width // factor), max(8, height // factor))  # OpenCV's (width, height)
+    same = small == (width, height)  # resized to its own size: a copy, left out
+    small_lab = lab * channels_of(mask, channels)
+    small_mask = mask
+    if not same:
+        small_lab = cv2.resize(small_lab, small, interpolation=cv2.INTER_AREA)
+        small_mask = cv2.resize(mask, small, interpolation=cv2.INTER_AREA)
+    small_sigma = sigma * small[1] / height
     weights = cv2.GaussianBlur(small_mask, (0, 0), small_sigma) + 1e-6
     blurred = cv2.GaussianBlur(small_lab, (0, 0), small_sigma) / channels_of(weights, channels)
-    return cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
+    if same:
+        return blurred
+    return cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def blur_factor(sigma: float) -> int:
+    """How many times smaller than the image `masked_blur` blurs by `sigma` (1: at its
+    own size)."""
+    return max(1, int(sigma // 3))
 
 
 def _cdf(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

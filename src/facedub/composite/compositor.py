@@ -43,6 +43,7 @@ from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import (
     carry_detail,
     lid_weights,
+    region_box,
     skin_weights,
     socket_skin_weights,
     socket_weights,
@@ -253,7 +254,7 @@ class Compositor:
             # Its mean levelled where the face shows (the blend's alpha) on bare skin, hair
             # included (left out, blink-video read a little less like the source: margin
             # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
-            return from_lab(carry_detail(face_lab, target_half, (mask > 0.05).astype(
+            coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=mask * skin.bare, relief=relief, bare=skin.colour,
                 under_eyes=skin.under_eyes, hair=hair,
@@ -266,7 +267,11 @@ class Compositor:
                 surround=surround_weights(target.face_landmarks, size) if socket_light else None,
                 target_lightness=_texture_lightness(target.image, mask * skin.bare,
                                                     size / DETAIL_SIGMA_DIVISOR,
-                                                    target.in_frame)))
+                                                    target.in_frame),
+                # Only where the blend shows the face: there is its colour computed
+                # (elsewhere the face is not seen).
+                region=mask)
+            return _from_lab_in(coloured, face, region_box(mask, size))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
@@ -284,6 +289,16 @@ class Compositor:
             face_lab = relight(face_lab, target_lab, (mask > 0.05).astype(np.float32), sigma,
                                config.relight)
         return from_lab(face_lab)
+
+
+def _from_lab_in(lab: np.ndarray, image: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
+    """`image` (S, S, 3) uint8 RGB with `lab` (S, S, 3) converted back in `box` (the
+    rest of `lab` is unused: the face's own colour)."""
+    if box == (slice(0, image.shape[0]), slice(0, image.shape[1])):
+        return from_lab(lab)
+    result = image.copy()
+    result[box] = from_lab(lab[box])
+    return result
 
 
 def _texture_lightness(image: np.ndarray, bare: np.ndarray, sigma: float,

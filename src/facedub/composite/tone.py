@@ -49,12 +49,13 @@ All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from facedub.composite.color import masked_blur
+from facedub.composite.color import blur_factor, masked_blur
 from facedub.composite.detail import resized, texture_excess
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
@@ -125,6 +126,7 @@ HAIR_LIGHTNESS = 0.35
 HAIR_CHROMA = 0.3
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
+Box = tuple[slice, slice]  # rows and columns of an image
 
 
 def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
@@ -137,7 +139,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  chroma_divisor: float = CHROMA_DIVISOR,
                  bare: np.ndarray | None = None,
                  surround: np.ndarray | None = None,
-                 target_lightness: np.ndarray | None = None) -> np.ndarray:
+                 target_lightness: np.ndarray | None = None,
+                 region: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -167,6 +170,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
     the beard).
+    Where `region` (S, S) is given (the blend's alpha: where the result is used), the
+    result is computed at full size only in the box round it and `shown` (`region_box`);
+    elsewhere it is `face_lab` itself.
     `face_lab` (S, S, 3); `target_lab` at that size or half of it (only its smooth bands are used).
 
     Everything smooth is computed at half size (the finest band edge is sigma /
@@ -199,7 +205,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             # the target's (lifting the target's side only, hair-forehead's streamer came
             # out with pale rings round Kit Harington's eyes).
             zone = resized(surround, half) * (1.0 - sockets_half)
-            target_skin = skin_mask * _skin_likeness(target_half, shown_half)
+            # `_own_sockets` reads the skin weight only in the zone's blur box: the
+            # likeness (a sixth of `carry_detail` over the whole crop) only there.
+            target_skin = np.zeros_like(skin_mask)
+            boxes = _socket_box(zone, blur)
+            if boxes is not None:
+                read = boxes[1]
+                target_skin[read] = skin_mask[read] * _skin_likeness(target_half, shown_half,
+                                                                     read)
             face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
                                       supported=True)
@@ -213,8 +226,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # dark band from the nose to the mouth corner) is flattened, the rest of the
         # source's cheeks and chin (their shape: identity) stays.
         skin_half = resized(skin, half)
-        lifts.append(skin_half * _band_lift(face_half, target_half, face_low, target_low,
-                                            sigma / FINE_DIVISOR * half / size))
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / FINE_DIVISOR * half / size, skin_half))
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
     if sockets is not None:
         # On the sockets likewise (the lids below the brows), for the band from sigma /
@@ -222,8 +235,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # box-like patch from the brow to the eye on a target's flat-lit lids. Their crease
         # and lashes are finer; the brows are not lifted (a source's darker, thicker brows
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
-        lifts.append(resized(sockets, half) * _band_lift(
-            face_half, target_half, face_low, target_low, sigma / LID_DIVISOR * half / size))
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / LID_DIVISOR * half / size, resized(sockets, half)))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -252,10 +265,16 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     # enlarges single planes with its vector code and a 9-channel image without it: the
     # nine planes at 440 px took 0.5 ms, the merged image 3.5 ms (and its split 1.5 ms);
     # the values differ in float32's last bits.
-    smooth = [resized(plane, size) for plane in (*cv2.split(face_base),
-                                                   *cv2.split(target_base),
-                                                   limit, bright, chroma)]
-    face = cv2.split(face_lab)
+    # Only in the box round the region where the result is used (the face's box is about
+    # half of the crop): the planes enlarged in it are the whole ones' there.
+    box = region_box(region if shown is None or region is None else np.maximum(region, shown),
+                     size)
+    if box[0].stop == box[0].start:  # nothing of the face is used
+        return face_lab.copy()
+    smooth = _enlarged([*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma],
+                       box, size)
+    face_lightness = cv2.extractChannel(face_lab, 0)
+    face = [face_lightness[box], *cv2.split(face_lab[box])[1:]]
     detail = face[0] - smooth[0]
     if shown is not None and target_lightness is not None:
         # The source's pores and specks no stronger than her skin's. Not where a stubbled
@@ -265,24 +284,65 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         texture = shown if hair is None else shown * (1.0 - resized(_beard(
             face_half[..., 0], face_base[..., 0], resized(hair, half),
             sigma / BEARD_DIVISOR * half / size), size))
-        detail -= texture_excess(face[0], target_lightness, texture, sigma)
+        detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
     chroma_a = smooth[4] + smooth[8] * (face[1] - smooth[1])
     chroma_b = smooth[5] + smooth[8] * (face[2] - smooth[2])
-    result: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
+    boxed: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
     if shown is not None:
         # OpenCV's subtraction of a per-channel scalar: NumPy's broadcast of a (3,) array
         # over the interleaved channels took 0.7 ms at 440 px, for the same values.
-        level = _level(result, target_half, shown)
+        level = _level(boxed, target_half, shown, box)
         scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
         scalar[:3] = level
-        cv2.subtract(result, scalar, dst=result)
+        cv2.subtract(boxed, scalar, dst=boxed)
     if hair is not None:  # after the levelling: its shift of the colour is greyed too
-        keep = _greyed(result[..., 0], smooth[3], hair)
-        result[..., 1] *= keep
-        result[..., 2] *= keep
+        keep = _greyed(boxed[..., 0], smooth[3], hair[box])
+        boxed[..., 1] *= keep
+        boxed[..., 2] *= keep
+    if boxed.shape == face_lab.shape:
+        return boxed
+    result = face_lab.copy()
+    result[box] = boxed
     return result
+
+
+def region_box(region: np.ndarray | None, size: int) -> Box:
+    """The box of an (S, S) crop round where `region` is above 0, its edges multiples of
+    4 (whole pixels of the half- and quarter-size planes: what `carry_detail` enlarges
+    and `_level` shrinks there is the whole planes' there); the whole crop where `region`
+    is None or S is not a multiple of 4 (or under 16), an empty box where `region` is
+    nil."""
+    whole = slice(0, size), slice(0, size)
+    if region is None or size % 4 or size < 16:
+        return whole
+    rows, columns = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if not rows.size:
+        return slice(0, 0), slice(0, 0)
+    return (slice(int(rows[0]) // 4 * 4, min(size, (int(rows[-1]) + 4) // 4 * 4)),
+            slice(int(columns[0]) // 4 * 4, min(size, (int(columns[-1]) + 4) // 4 * 4)))
+
+
+def _enlarged(planes: list[np.ndarray], box: Box, size: int) -> list[np.ndarray]:
+    """The (s, s) `planes` enlarged to `size` (as `resized` does), in `box` of the
+    enlargement only (`region_box`: the whole, or a box with edges multiples of 4 where
+    `size` is twice s): read with a pixel round it (the bilinear enlargement's reach),
+    the same values as the whole planes' there."""
+    if box == (slice(0, size), slice(0, size)):
+        return [resized(plane, size) for plane in planes]
+    half = size // 2
+    read = tuple(slice(max(0, part.start // 2 - 1), min(half, part.stop // 2 + 1))
+                 for part in box)
+    inner = tuple(slice(part.start - 2 * near.start, part.stop - 2 * near.start)
+                  for part, near in zip(box, read, strict=True))
+    enlarged = []
+    for plane in planes:
+        part = plane[read[0], read[1]]
+        large = cv2.resize(part, (2 * part.shape[1], 2 * part.shape[0]),
+                           interpolation=cv2.INTER_LINEAR)
+        enlarged.append(large[inner[0], inner[1]])
+    return enlarged
 
 
 def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
@@ -330,55 +390,107 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     went with it as detail (its top-lit sockets' shadow). Over the skin only and at the
     lids' finer band, both bases are the skin there: the sockets take the target's own
     tone and colour, the source keeps its crease and lashes (finer); the target's liner
-    and lashes, left out of the blur, do not come back."""
-    own = masked_blur(lab, skin, blur)
-    change = own - low
+    and lashes, left out of the blur, do not come back.
+
+    Computed in the box where `sockets` is above 0 (`_socket_box`; elsewhere `low` is
+    kept as it is): the sockets are a sixth of the crop, and over the whole of it this
+    took 13 of the compositor's 80 ms a frame at 440 px (twenty-first round)."""
+    boxes = _socket_box(sockets, blur)
+    if boxes is None:
+        return low
+    box, read, inner = boxes
+    own = masked_blur(lab[read], skin[read], blur)[inner]
+    part = low[box]
+    change = own - part
+    weight = sockets[box]
     if supported:
         # Round the sockets (`surround_weights`), where little of the blur's weight is skin
         # (the liner's wing, a temple under hair) the own base is an average of a few far
         # pixels: the coarse one holds there.
-        sockets = sockets * np.clip(_blur(skin, blur) / SURROUND_SUPPORT, 0.0, 1.0)
+        weight = weight * np.clip(_blur(skin[read], blur)[inner] / SURROUND_SUPPORT, 0.0, 1.0)
     # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
     # the liner, came through as a peach band and an orange streak along the upper lid.
     chroma = np.hypot(change[..., 1], change[..., 2])
     change[..., 1:] *= (SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP))[..., None]
-    blended: np.ndarray = low + sockets[..., None] * change
+    blended = low.copy()
+    blended[box] = part + weight[..., None] * change
     return blended
 
 
-def _skin_likeness(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """(s, s) float32 in [0, 1]: 1 where `lab`'s colour is within SKIN_LIKENESS
+
+def _socket_box(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
+    """For `_own_sockets` and `_band_lift`: the box where the (s, s) `sockets` weight is
+    above 0, the box their blurs by `blur` read (the first grown by their kernels' reach,
+    within the image), and the first within the second; None where the weight is nil.
+    Where `masked_blur` blurs at a reduced size (`blur_factor` above 1, a crop over 575 px)
+    the whole image is read: its reduction of a box is not that of the whole."""
+    rows = np.flatnonzero(sockets.any(axis=1))
+    if not rows.size:
+        return None
+    columns = np.flatnonzero(sockets.any(axis=0))
+    box = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
+    height, width = sockets.shape
+    if blur_factor(blur) > 1:
+        read: Box = (slice(0, height), slice(0, width))
+    else:
+        # OpenCV's float kernel reaches 4 sigma (rounded up to odd: at most a pixel more).
+        reach = math.ceil(4 * max(0.5, blur)) + 2
+        read = (slice(max(0, box[0].start - reach), min(height, box[0].stop + reach)),
+                slice(max(0, box[1].start - reach), min(width, box[1].stop + reach)))
+    inner = tuple(slice(part.start - whole.start, part.stop - whole.start)
+                  for part, whole in zip(box, read, strict=True))
+    return box, read, (inner[0], inner[1])
+
+
+def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = None
+                   ) -> np.ndarray:
+    """(s, s) float32 in [0, 1] (in `box` only, if given: the statistics are the whole
+    reference's): 1 where `lab`'s colour is within SKIN_LIKENESS
     deviations of its colour in the `reference` weight (the bare skin), its lightness
     given SKIN_LIGHTNESS_SLACK times its spread (light changes lightness across a face far
     more than hue), 0 from 1.5 deviations further (as `occlusion.edge_occluders` tells
     hair). A liner (L 25, b +5), eye shadow (b +10) and dark hair (b -5) against d10's
     skin (b +20 to +27, spread 1-2) are far; her own shadowed skin is not."""
+    shape = reference.shape if box is None else reference[box].shape
     weights = reference.reshape(-1).astype(np.float64)
     total = float(weights.sum())
     if total < 20.0:
-        return np.ones(reference.shape, dtype=np.float32)
-    pixels = lab.reshape(-1, 3).astype(np.float64)
-    mean = weights @ pixels / total
+        return np.ones(shape, dtype=np.float32)
+    # The statistics over the reference's own pixels only (a third of the crop): the
+    # others weigh nothing (the sums' float64 rounding aside).
+    inside = weights > 0
+    pixels = lab.reshape(-1, 3)[inside].astype(np.float64)
+    mean = weights[inside] @ pixels / total
     centred = pixels - mean
-    covariance = (centred * weights[:, None]).T @ centred / total + np.diag([4.0, 1.0, 1.0])
+    covariance = ((centred * weights[inside][:, None]).T @ centred / total
+                  + np.diag([4.0, 1.0, 1.0]))
     covariance[0] *= SKIN_LIGHTNESS_SLACK
     covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
+    centred = (lab if box is None else lab[box]).reshape(-1, 3).astype(np.float64) - mean
     distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
     likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / 1.5, 0.0, 1.0
-                                   ).astype(np.float32).reshape(reference.shape)
+                                   ).astype(np.float32).reshape(shape)
     return likeness
 
 
 def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
-               target_low: np.ndarray, blur: float) -> np.ndarray:
-    """(s, s) float32 L units (0 or more): what lifts the target's low-pass so that the
-    face's band between `blur` and its low-pass is darker than the target's by at most
-    DARK_BAND, and softly DARK_SOFT more."""
-    face_band = _blur(face[..., 0], blur) - face_low[..., 0]
-    target_band = _blur(target[..., 0], blur) - target_low[..., 0]
+               target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
+    """(s, s) float32 L units (0 or more), times the `weight` (s, s): what lifts the
+    target's low-pass so that the face's band between `blur` and its low-pass is darker
+    than the target's by at most DARK_BAND, and softly DARK_SOFT more.
+
+    Computed in the box where `weight` is above 0 (the fold zones, the sockets: 0
+    elsewhere), the blurs reading their kernels' reach round it (`_socket_box`)."""
+    lifted = np.zeros_like(weight)
+    boxes = _socket_box(weight, blur)
+    if boxes is None:
+        return lifted
+    box, read, inner = boxes
+    face_band = _blur(face[read][..., 0], blur)[inner] - face_low[box][..., 0]
+    target_band = _blur(target[read][..., 0], blur)[inner] - target_low[box][..., 0]
     excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
-    lift: np.ndarray = excess - DARK_SOFT * np.tanh(excess / DARK_SOFT)
-    return lift
+    lifted[box] = weight[box] * (excess - DARK_SOFT * np.tanh(excess / DARK_SOFT))
+    return lifted
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
@@ -466,9 +578,11 @@ def _darker(planes: list[np.ndarray], blur: float) -> np.ndarray:
     return darker
 
 
-def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np.ndarray:
+def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray,
+           box: Box | None = None) -> np.ndarray:
     """(3,) float32: the mean Lab of `result` minus the target's, weighted by `shown`
-    (at quarter size: a mean needs no more).
+    (at quarter size: a mean needs no more). With `box` (`region_box`, holding all of
+    `shown` above 0), `result` is that box of the (S, S) crop.
 
     The split at sigma gives the target's light only on average over sigma: its face is
     brighter and paler in the middle than at the rim (turned away, shadowed), the low-pass
@@ -477,12 +591,21 @@ def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray) -> np
     brighter; the feathered blend keeps most of the rim the target's own, so what shows
     was darker and warmer (headturn-woman: the bare skin 1.1 L darker, a +1.1, b +0.9
     against the target's). Levelled on what shows, the mean is the target's again."""
-    quarter = max(8, result.shape[0] // 4)
-    weights = resized(shown, quarter)
+    size = shown.shape[0]
+    if box is None or box == (slice(0, size), slice(0, size)):
+        quarter = max(8, size // 4)
+        weights = resized(shown, quarter)
+        difference = resized(result, quarter) - resized(target_half, quarter)
+    else:  # quarter-size pixels of the box: the whole crop's blocks there
+        rows, columns = box
+        small = ((columns.stop - columns.start) // 4, (rows.stop - rows.start) // 4)
+        weights = cv2.resize(shown[box], small, interpolation=cv2.INTER_AREA)
+        part = target_half[rows.start // 2:rows.stop // 2, columns.start // 2:columns.stop // 2]
+        difference = (cv2.resize(result, small, interpolation=cv2.INTER_AREA)
+                      - cv2.resize(part, small, interpolation=cv2.INTER_AREA))
     total = float(weights.sum())
     if total < 1.0:
         return np.zeros(3, dtype=np.float32)
-    difference = resized(result, quarter) - resized(target_half, quarter)
     level: np.ndarray = (np.einsum("hwc,hw->c", difference, weights) / total
                          ).astype(np.float32)
     return level
