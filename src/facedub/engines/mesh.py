@@ -425,7 +425,7 @@ class MeshEngine:
         zone = beard_zone(landmarks, size)
         box = _bounds(zone > 0.01)
         if self.config.stubble == "hair":
-            image[:] = stubble_as_hair(image, zone, skin_around(landmarks, zone), size)
+            stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
             return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)

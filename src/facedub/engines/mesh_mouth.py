@@ -263,19 +263,27 @@ def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size:
     side. One value for the region: a moustache's ends beside a source's corners do not
     line up with the target's stubble, and pixel by pixel the gate left a patchwork of the
     two."""
-    def darkness(image: np.ndarray) -> np.ndarray:
-        luma = image.mean(axis=2).astype(np.float32)
-        near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
-        around = cv2.GaussianBlur(luma, (0, 0), size * CORNER_SURROUND)
-        return around - near
-
     total = float(weight.sum())
     if total <= 0.0:
         return 1.0
-    excess = float(((darkness(target) - darkness(source)) * weight).sum()) / total
+    excess = float((_darkness(target.mean(axis=2) - source.mean(axis=2), size)
+                    * weight).sum()) / total
     allowed = CORNER_DARKER_FROM + CORNER_CREASE_PER_SMILE * float(
         np.clip(smile, 0.0, CORNER_CREASE_SMILE))
     return float(np.clip(1.0 - (excess - allowed) / CORNER_DARKER_RANGE, 0.0, 1.0))
+
+
+def _darkness(luma: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) float32: `luma` (H, W) against its own surroundings (its blur at
+    CORNER_SURROUND of the crop `size` less its blur at CORNER_DETAIL). Linear in `luma`:
+    the target's darkness less the source's is that of their difference, one pair of
+    blurs instead of two (the wide one was a tenth of the engine's blurring; equal to the
+    two pairs to float32 rounding)."""
+    luma = luma.astype(np.float32)
+    near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
+    around = cv2.GaussianBlur(luma, (0, 0), size * CORNER_SURROUND)
+    darkness: np.ndarray = around - near
+    return darkness
 
 
 # The share follows the target's jaw and smile frame by frame, and with the closed-smile
