@@ -318,7 +318,9 @@ def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
 
 def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     """(rows, columns) slices of the bounding box of a bool (S, S) mask; None if empty."""
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
+    # OpenCV's bounding box of the mask's bytes: the same box as NumPy's any() along
+    # each axis, without two passes over the whole crop (called a dozen times a frame).
+    left, top, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+    if width == 0:
         return None
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
+    return slice(top, top + height), slice(left, left + width)
