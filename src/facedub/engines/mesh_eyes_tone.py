@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_eyes import EYES
-from facedub.faces.masks import feather
+from facedub.faces.masks import feather, mask_bounds
 
 # Percentiles of L in the eye opening matched to the target's: its whites (BRIGHT), and
 # its iris as far as GAIN_RANGE allows (DARK: below it the target's lash line and make-up;
@@ -314,13 +314,3 @@ def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
     if catchlights is not None:
         share *= 1.0 - catchlights
     return share
-
-
-def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """(rows, columns) slices of the bounding box of a bool (S, S) mask; None if empty."""
-    # OpenCV's bounding box of the mask's bytes: the same box as NumPy's any() along
-    # each axis, without two passes over the whole crop (called a dozen times a frame).
-    left, top, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
-    if width == 0:
-        return None
-    return slice(top, top + height), slice(left, left + width)
