@@ -70,42 +70,49 @@ def test_planes_shrunk_as_one_images_channels_equal_each_plane_shrunk(
         mirror_calls: list[MirrorCall], count: int) -> None:
     for call in mirror_calls:
         planes = _planes(call)[:count]
-        height, width = planes[0].shape
         for sigma in (call[4] * MIRROR_SHADE_SIGMA, call[4] * DIRECT_LEVEL_SIGMA):
-            shrink = max(1.0, sigma / LEVEL_SIGMA_PIXELS)
-            small = (max(1, round(width / shrink)), max(1, round(height / shrink)))
-            shrunk = _area_shrunk(tuple(planes), small)
+            shrink = max(1, round(sigma / LEVEL_SIGMA_PIXELS))
+            shrunk = _area_shrunk(tuple(planes), shrink)
             assert len(shrunk) == count
             for plane, result in zip(planes, shrunk, strict=True):
-                expected = cv2.resize(plane, small, interpolation=cv2.INTER_AREA)
+                height, width = plane.shape
+                padded = cv2.copyMakeBorder(plane, 0, -height % shrink, 0, -width % shrink,
+                                            cv2.BORDER_REPLICATE)
+                expected = cv2.resize(padded, None, fx=1.0 / shrink, fy=1.0 / shrink,
+                                      interpolation=cv2.INTER_AREA)
                 assert result.dtype == np.float32 and np.array_equal(result, expected)
 
 
 def test_planes_shrunk_to_one_pixel_high_keep_their_shape(
         mirror_calls: list[MirrorCall]) -> None:
     planes = _planes(mirror_calls[0])[:3]
-    for small in ((40, 1), (1, 40), (1, 1)):
-        for plane, result in zip(planes, _area_shrunk(tuple(planes), small), strict=True):
-            expected = cv2.resize(plane, small, interpolation=cv2.INTER_AREA)
-            assert result.shape == (small[1], small[0])
-            assert np.array_equal(result, expected.reshape(small[1], small[0]))
+    for height, width in ((1, 40), (40, 1), (1, 1)):
+        parts = tuple(np.ascontiguousarray(plane[:height, :width]) for plane in planes)
+        for part, result in zip(parts, _area_shrunk(parts, 1), strict=True):
+            assert result.shape == (height, width)
+            assert np.array_equal(result, part)
 
 
 def _plane_by_plane_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray,
                            direct: np.ndarray, direct_trust: np.ndarray,
                            size: int) -> np.ndarray:
-    """`levelled_mirror` as it was (main 35caa7d): every plane shrunk alone, out of place."""
+    """`levelled_mirror` as it was (main 35caa7d): every plane shrunk alone, out of place
+    (by the whole factor since the twenty-first round)."""
     def blurs(planes: tuple[np.ndarray, ...], sigma: float) -> list[np.ndarray]:
         height, width = planes[0].shape
-        shrink = max(1.0, sigma / LEVEL_SIGMA_PIXELS)
-        small = (max(1, round(width / shrink)), max(1, round(height / shrink)))
-        return [cv2.GaussianBlur(cv2.resize(plane.astype(np.float32), small,
-                                            interpolation=cv2.INTER_AREA), (0, 0), sigma / shrink)
-                for plane in planes]
+        shrink = max(1, min(round(sigma / LEVEL_SIGMA_PIXELS), height, width))
+        factor[0] = shrink
+        return [cv2.GaussianBlur(cv2.resize(cv2.copyMakeBorder(
+            plane.astype(np.float32), 0, -height % shrink, 0, -width % shrink,
+            cv2.BORDER_REPLICATE), None, fx=1.0 / shrink, fy=1.0 / shrink,
+            interpolation=cv2.INTER_AREA), (0, 0), sigma / shrink) for plane in planes]
 
     def enlarged(planes: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-        return [cv2.resize(plane, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+        return [cv2.resize(plane, (plane.shape[1] * factor[0], plane.shape[0] * factor[0]),
+                           interpolation=cv2.INTER_LINEAR)[:shape[0], :shape[1]]
                 for plane in planes]
+
+    factor = [1]
 
     def luma(image: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32), cv2.COLOR_RGB2GRAY)

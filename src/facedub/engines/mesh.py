@@ -28,7 +28,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import EyeToner, mask_bounds, source_share, with_eyes
+from facedub.engines.mesh_eyes_tone import EyeToner, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mirror import levelled_mirror
 from facedub.engines.mesh_mouth import (
@@ -40,6 +40,7 @@ from facedub.engines.mesh_mouth import (
     mean_smile,
     not_darker,
     target_corners_share,
+    target_interior,
     target_lips_share,
 )
 from facedub.engines.mesh_mouth_read import MouthReads
@@ -76,7 +77,7 @@ from facedub.engines.track_share import EasedShare
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import feather, three_channels
+from facedub.faces.masks import feather, mask_bounds, three_channels
 from facedub.faceset import Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).
@@ -290,9 +291,12 @@ class MeshEngine:
             interior = blend_interior
             if mouth is not None:
                 interior = interior + mouth[0] * (mouth[1] * outline - interior)
-            image, not_interior = keep_target_interior(image, np.ones_like(interior),
-                                                       target.image, interior)
-            kept = np.maximum(kept, 1.0 - not_interior)
+            # In place, on the mouth's box only (`keep_target_interior` for a mask of
+            # ones, whose 1 - mask is 0 outside it): the same values, no crop copies.
+            changed = target_interior(image, target.image, interior)
+            if changed is not None:
+                inner, share = changed
+                kept[inner] = np.maximum(kept[inner], 1.0 - (1.0 - share))
         # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
         # pasted uncoloured like the target's kept eyes were.
         own_eyes = (self._eye_toner(image, landmarks, target.image, target.face_landmarks,
@@ -425,7 +429,7 @@ class MeshEngine:
         zone = beard_zone(landmarks, size)
         box = _bounds(zone > 0.01)
         if self.config.stubble == "hair":
-            image[:] = stubble_as_hair(image, zone, skin_around(landmarks, zone), size)
+            stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
             return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_eyes import EYES
-from facedub.faces.masks import feather
+from facedub.faces.masks import feather, mask_bounds
 
 # Percentiles of L in the eye opening matched to the target's: its whites (BRIGHT), and
 # its iris as far as GAIN_RANGE allows (DARK: below it the target's lash line and make-up;
@@ -115,38 +115,38 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
     open_s, open_t = source_opening > 0, target_opening > 0
     if min(open_s.sum(), open_t.sum()) < MIN_PIXELS:
         return None
-    s_dark, s_bright = np.percentile(source_lab[..., 0][open_s], (DARK, BRIGHT))
-    t_dark, t_bright, t_top = np.percentile(target_lab[..., 0][open_t], (DARK, BRIGHT, TOP))
+    # Every percentile of an eye's L in one call (one partition of its pixels instead of
+    # three; NumPy's values for several q are those of each q alone).
+    source_l, target_l = source_lab[..., 0][open_s], target_lab[..., 0][open_t]
+    s_dark, s_bright, s_low, s_high, s_iris = np.percentile(source_l,
+                                                            (DARK, BRIGHT, *WHITES, IRIS))
+    t_dark, t_bright, t_top, t_low, t_high, t_iris = np.percentile(
+        target_l, (DARK, BRIGHT, TOP, *WHITES, IRIS))
     gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0), *GAIN_RANGE))
-
-    def whites(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
-        lightness = lab[..., 0][opening]
-        low, high = np.percentile(lightness, WHITES)
-        white = (lightness >= low) & (lightness <= high)
-        chroma: np.ndarray = lab[..., 1:][opening][white].mean(axis=0)
-        return chroma
-
-    source_whites, target_whites = whites(source_lab, open_s), whites(target_lab, open_t)
+    source_chroma, target_chroma = source_lab[..., 1:][open_s], target_lab[..., 1:][open_t]
+    source_whites = _mean_between(source_chroma, source_l, s_low, s_high)
+    target_whites = _mean_between(target_chroma, target_l, t_low, t_high)
     shift = target_whites - source_whites
     # Through the target's tinted lenses (older-glasses: purple) the source's eye takes
     # the tint as the target's own eye shows it.
     shift *= min(1.0, MAX_SHIFT / max(float(np.linalg.norm(shift)), 1e-6))
     target_whites = source_whites + shift
-    iris = (target_whites + CHROMA * (_iris(source_lab, open_s) - source_whites)
-            - _iris(target_lab, open_t))
+    # The irises: the openings' pixels between the DARK percentile of L (lashes, pupil)
+    # and IRIS.
+    iris = (target_whites + CHROMA * (_mean_between(source_chroma, source_l, s_dark, s_iris)
+                                      - source_whites)
+            - _mean_between(target_chroma, target_l, t_dark, t_iris))
     return EyeTone(float(t_bright), float(s_bright), max(float(t_top), float(t_bright) + 1.0),
                    gain, float(shift[0]), float(shift[1]), float(source_whites[0]),
                    float(source_whites[1]), float(iris[0]), float(iris[1]))
 
 
-def _iris(lab: np.ndarray, opening: np.ndarray) -> np.ndarray:
-    """(2,): the mean (a, b) of an eye's iris: its opening's pixels between the DARK
-    percentile of L (lashes, pupil) and IRIS."""
-    lightness = lab[..., 0][opening]
-    low, high = np.percentile(lightness, (DARK, IRIS))
-    iris = (lightness >= low) & (lightness <= high)
-    chroma: np.ndarray = lab[..., 1:][opening][iris].mean(axis=0)
-    return chroma
+def _mean_between(chroma: np.ndarray, lightness: np.ndarray, low: float, high: float
+                  ) -> np.ndarray:
+    """(2,): the mean (a, b) `chroma` (N, 2) of an eye's pixels whose `lightness` (N,)
+    lies between `low` and `high` (its whites, its iris)."""
+    mean: np.ndarray = chroma[(lightness >= low) & (lightness <= high)].mean(axis=0)
+    return mean
 
 
 def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
@@ -314,11 +314,3 @@ def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
     if catchlights is not None:
         share *= 1.0 - catchlights
     return share
-
-
-def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """(rows, columns) slices of the bounding box of a bool (S, S) mask; None if empty."""
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
-        return None
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)

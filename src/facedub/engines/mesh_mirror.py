@@ -68,18 +68,19 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     direct_mass = direct_luma * direct_weights  # the direct luma's weighted sum, both scales
     # The levels at the mirror's scale: the mirror's, and the direct texture's own there
     # (what is finer is each one's fine texture).
-    sums = _shrunk_blurs((mirror_luma * mirror_trust, mirror_trust, direct_mass,
-                          direct_weights), mirror_sigma)
+    sums, shrink = _shrunk_blurs((mirror_luma * mirror_trust, mirror_trust, direct_mass,
+                                  direct_weights), mirror_sigma)
     mirror_level, mirror_known, direct_near = _enlarged(
-        (_ratio(sums[0], sums[1]), _known(sums[1]), _ratio(sums[2], sums[3])), shape)
+        (_ratio(sums[0], sums[1]), _known(sums[1]), _ratio(sums[2], sums[3])), shape, shrink)
     mirror_fine, direct_fine = mirror_luma - mirror_level, direct_luma - direct_near
     # At the direct skin's scale: its level, and its fine contrast over the mirror's.
-    sums = _shrunk_blurs((direct_mass, direct_weights, direct_fine**2 * direct_weights,
-                          mirror_fine**2 * mirror_trust, mirror_trust), direct_sigma)
+    sums, shrink = _shrunk_blurs((direct_mass, direct_weights, direct_fine**2 * direct_weights,
+                                  mirror_fine**2 * mirror_trust, mirror_trust), direct_sigma)
     direct_power = _ratio(sums[2], sums[1])
     mirror_power = np.maximum(_ratio(sums[3], sums[4]), 1e-6)
     direct_level, direct_known, contrast = _enlarged(
-        (_ratio(sums[0], sums[1]), _known(sums[1]), np.sqrt(direct_power / mirror_power)), shape)
+        (_ratio(sums[0], sums[1]), _known(sums[1]), np.sqrt(direct_power / mirror_power)), shape,
+        shrink)
     lift = np.clip(direct_level / np.maximum(mirror_level, 1.0), 1.0, MIRROR_MAX_GAIN) - 1.0
     gain = 1.0 + lift * mirror_known * direct_known
     scale = np.clip(contrast, gain**-DETAIL_DOWN, gain)
@@ -98,40 +99,58 @@ def _luma(image: np.ndarray) -> np.ndarray:
     return luma
 
 
-def _shrunk_blurs(planes: tuple[np.ndarray, ...], sigma: float) -> list[np.ndarray]:
+def _shrunk_blurs(planes: tuple[np.ndarray, ...], sigma: float
+                  ) -> tuple[list[np.ndarray], int]:
     """Each (H, W) float32 plane Gaussian-blurred at `sigma`, at a size where sigma is
-    LEVEL_SIGMA_PIXELS pixels (returned at that size, float32): a level carries no
-    detail, and the wide blur at full size cost more than the rest of the mirror fill
-    (BENCHMARKS.md, fifteenth round)."""
+    about LEVEL_SIGMA_PIXELS pixels (returned at that size, float32, with the whole
+    factor it was shrunk by: `_area_shrunk`, `_enlarged`): a level carries no detail, and
+    the wide blur at full size cost more than the rest of the mirror fill (BENCHMARKS.md,
+    fifteenth round)."""
     height, width = planes[0].shape
-    shrink = max(1.0, sigma / LEVEL_SIGMA_PIXELS)
-    small = (max(1, round(width / shrink)), max(1, round(height / shrink)))
+    shrink = max(1, min(round(sigma / LEVEL_SIGMA_PIXELS), height, width))
     return [cv2.GaussianBlur(plane, (0, 0), sigma / shrink)
-            for plane in _area_shrunk(planes, small)]
+            for plane in _area_shrunk(planes, shrink)], shrink
 
 
-def _area_shrunk(planes: tuple[np.ndarray, ...], size: tuple[int, int]) -> list[np.ndarray]:
-    """(H, W) float32 planes shrunk to `size` (width, height) by area averaging, up to
+def _area_shrunk(planes: tuple[np.ndarray, ...], shrink: int) -> list[np.ndarray]:
+    """(H, W) float32 planes shrunk `shrink` times (a whole factor) by area averaging,
+    each pixel the mean of a block of shrink x shrink (the planes' last row and column
+    repeated to fill the last blocks: ceil(H / shrink) x ceil(W / shrink) out), up to
     four at a time as the channels of one image: OpenCV averages each channel alone with
-    the same weights (the same values as plane by plane, checked on every recorded call),
-    in a third less time at these non-integer factors. Only the shrink: enlarged or
-    blurred as channels, the planes cost more to take apart than they saved, and the
-    Gaussian's vector loop ends a row elsewhere on several channels (last-bit changes)."""
+    the same weights. A whole factor takes OpenCV's block-averaging path: at the
+    non-integer factors sigma / LEVEL_SIGMA_PIXELS (1.72 and 6.9 at 440 px) its general
+    path took 0.78 and 0.37 ms for four planes of a 336 x 328 box, against 0.06 and 0.16
+    (twenty-first round). Only the shrink: enlarged or blurred as channels, the planes
+    cost more to take apart than they saved, and the Gaussian's vector loop ends a row
+    elsewhere on several channels (last-bit changes)."""
+    height, width = planes[0].shape
+    bottom, right = -height % shrink, -width % shrink
+    scale = 1.0 / shrink
     shrunk: list[np.ndarray] = []
     for start in range(0, len(planes), 4):
         group = [plane.astype(np.float32, copy=False) for plane in planes[start:start + 4]]
+        image = group[0] if len(group) == 1 else cv2.merge(group)
+        if bottom or right:
+            image = cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         if len(group) == 1:
-            shrunk.append(cv2.resize(group[0], size, interpolation=cv2.INTER_AREA))
+            shrunk.append(small.reshape(small.shape[:2]))
             continue
-        merged = cv2.resize(cv2.merge(group), size, interpolation=cv2.INTER_AREA)
-        shrunk.extend(cv2.extractChannel(merged, channel) for channel in range(len(group)))
+        shrunk.extend(cv2.extractChannel(small, channel) for channel in range(len(group)))
     return shrunk
 
 
-def _enlarged(planes: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> list[np.ndarray]:
-    """(h, w) float32 planes resized (bilinear) to `shape` (H, W)."""
-    return [cv2.resize(plane, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-            for plane in planes]
+def _enlarged(planes: tuple[np.ndarray, ...], shape: tuple[int, ...], shrink: int
+              ) -> list[np.ndarray]:
+    """(h, w) float32 planes, shrunk `shrink` times by `_area_shrunk` from (H, W) =
+    `shape`, enlarged back (bilinear): each small pixel at its block's centre (enlarged
+    `shrink` times, then cut to `shape`)."""
+    enlarged = []
+    for plane in planes:
+        full = cv2.resize(plane, (plane.shape[1] * shrink, plane.shape[0] * shrink),
+                          interpolation=cv2.INTER_LINEAR)
+        enlarged.append(full[:shape[0], :shape[1]])
+    return enlarged
 
 
 def _ratio(total: np.ndarray, mass: np.ndarray) -> np.ndarray:

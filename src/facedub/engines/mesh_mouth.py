@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import feather, polygon_mask, three_channels
+from facedub.faces.masks import feather, mask_bounds, polygon_mask, three_channels
 from facedub.faces.regions import mesh_regions
 
 MOUTH_CORNERS = (61, 291)
@@ -108,17 +108,27 @@ def keep_target_interior(face: np.ndarray, mask: np.ndarray, target: np.ndarray,
     interior is grown by about one pixel at 256 px and softened, so no rim of teeth stays
     and lips meet the target's mouth without a step. Returns the new face and mask.
     """
+    face, mask = face.copy(), mask.copy()
+    box = target_interior(face, target, interior)
+    if box is not None:
+        mask[box[0]] = mask[box[0]] * (1.0 - box[1])
+    return face, mask
+
+
+def target_interior(face: np.ndarray, target: np.ndarray, interior: np.ndarray
+                    ) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """`keep_target_interior` in place on `face`, for a mask of ones: returns the box
+    where its share is not 0 and that share there ((h, w) float32; the new mask is
+    1 - share there, 1 elsewhere), None where it is 0 everywhere. No copies of the crop."""
     size = face.shape[0]
     share = feather(interior, -max(1, round(size / 256)), max(2, round(size / 128)))
     # Only the box where the share is not 0 changes (the mouth: a small part of the crop).
-    rows, columns = np.flatnonzero(share.any(axis=1)), np.flatnonzero(share.any(axis=0))
-    face, mask = face.copy(), mask.copy()
-    if rows.size:
-        box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-        part = three_channels(share[box])
-        face[box] = face[box] * (1.0 - part) + target[box].astype(np.float32) * part
-        mask[box] = mask[box] * (1.0 - share[box])
-    return face, mask
+    box = mask_bounds(share != 0)
+    if box is None:
+        return None
+    part = three_channels(share[box])
+    face[box] = face[box] * (1.0 - part) + target[box].astype(np.float32) * part
+    return box, share[box]
 
 
 # A source mouth more open, wider or more smiling than the target's leaves its lips
@@ -263,19 +273,27 @@ def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size:
     side. One value for the region: a moustache's ends beside a source's corners do not
     line up with the target's stubble, and pixel by pixel the gate left a patchwork of the
     two."""
-    def darkness(image: np.ndarray) -> np.ndarray:
-        luma = image.mean(axis=2).astype(np.float32)
-        near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
-        around = cv2.GaussianBlur(luma, (0, 0), size * CORNER_SURROUND)
-        return around - near
-
     total = float(weight.sum())
     if total <= 0.0:
         return 1.0
-    excess = float(((darkness(target) - darkness(source)) * weight).sum()) / total
+    excess = float((_darkness(target.mean(axis=2) - source.mean(axis=2), size)
+                    * weight).sum()) / total
     allowed = CORNER_DARKER_FROM + CORNER_CREASE_PER_SMILE * float(
         np.clip(smile, 0.0, CORNER_CREASE_SMILE))
     return float(np.clip(1.0 - (excess - allowed) / CORNER_DARKER_RANGE, 0.0, 1.0))
+
+
+def _darkness(luma: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) float32: `luma` (H, W) against its own surroundings (its blur at
+    CORNER_SURROUND of the crop `size` less its blur at CORNER_DETAIL). Linear in `luma`:
+    the target's darkness less the source's is that of their difference, one pair of
+    blurs instead of two (the wide one was a tenth of the engine's blurring; equal to the
+    two pairs to float32 rounding)."""
+    luma = luma.astype(np.float32)
+    near = cv2.GaussianBlur(luma, (0, 0), max(size * CORNER_DETAIL, 0.5))
+    around = cv2.GaussianBlur(luma, (0, 0), size * CORNER_SURROUND)
+    darkness: np.ndarray = around - near
+    return darkness
 
 
 # The share follows the target's jaw and smile frame by frame, and with the closed-smile

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_mouth import MOUTH_CORNERS, lips_mask
-from facedub.faces.masks import feather
+from facedub.faces.masks import feather, three_channels
 from facedub.faces.regions import BEARD_ZONE, mesh_regions
 
 # Upper cheeks, above where stubble grows: the face's own smooth skin.
@@ -217,8 +217,8 @@ LIGHTER_SPECKS = 7.0  # grey levels specks may be above their surroundings: ging
 # (lighting: distance to the source 0.540 against 0.518; twelfth round).
 
 
-def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: int
-                    ) -> np.ndarray:
+def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: int,
+                    in_place: bool = False) -> np.ndarray:
     """(S, S, 3) float32 RGB 0..255: `face` (the warped source, (S, S, 3) float32) with,
     as far as `zone` (S, S) in [0, 1], its own skin colour (spread from where `skin`
     (S, S) in [0, 1] is 1) scaled to its own lightness there: the zone's lightness kept
@@ -227,22 +227,29 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     surroundings, and none of the stubble's own hue. The compositor then greys that darkness as hair
     (`SwappedFace.hair`): it carries the face's lightness detail on the target's skin
     colour, and darker at the same chroma is brown. Worked on the zone's box only, in
-    RGB (in CIELAB the conversions took 4 times as long)."""
-    result = face.copy()
-    rows, columns = np.nonzero(zone > 0.01)
-    if len(rows) == 0:
+    RGB (in CIELAB the conversions took 4 times as long). `in_place`: `face` itself
+    changed and returned (a copy of the whole crop fewer, and another in the caller)."""
+    result = face if in_place else face.copy()
+    # The zone's bounds from OpenCV's bounding box of the mask: the same rows and columns
+    # as NumPy's nonzero, at a tenth of its time.
+    left, top, width, height = cv2.boundingRect((zone > 0.01).view(np.uint8))
+    if width == 0:
         return result
     sigma = max(1.0, size / SPECK_SCALE)
     pad = int(3 * sigma) + 1  # the broad blur sees past the zone's edge as in the whole
-    box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
-           slice(max(0, columns.min() - pad), columns.max() + pad + 1))
+    box = (slice(max(0, top - pad), top + height + pad),
+           slice(max(0, left - pad), left + width + pad))
     fill = _skin_fill(face, skin, size / SKIN_FILL)[box]  # (h, w, 3) RGB
     fill_grey = np.maximum(cv2.cvtColor(fill, cv2.COLOR_RGB2GRAY), 1.0)
     grey = cv2.cvtColor(face[box], cv2.COLOR_RGB2GRAY)
     broad = cv2.GaussianBlur(grey, (0, 0), sigma)
     wanted = broad + np.minimum(grey - broad, LIGHTER_SPECKS)
-    rgb = fill * (np.maximum(wanted, 0.0) / fill_grey)[..., None]
-    result[box] += zone[box][..., None] * (rgb - face[box])
+    # Weights spread to three channels by OpenCV (three_channels): NumPy's loops over a
+    # broadcast last axis took three times as long; the same values.
+    rgb = fill * three_channels(np.maximum(wanted, 0.0) / fill_grey)
+    rgb -= face[box]
+    rgb *= three_channels(np.ascontiguousarray(zone[box]))
+    result[box] += rgb
     return result
 
 

@@ -51,6 +51,18 @@ def channels_of(weights: np.ndarray, count: int) -> np.ndarray:
     return spread
 
 
+def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """(rows, columns) slices of the bounding box of the non-zero pixels of a 2-D mask;
+    None if it has none. OpenCV's bounding box of the mask's bytes: the same box as
+    NumPy's any() along each axis, without two passes over the whole crop (the mesh
+    engine asks a dozen times a frame)."""
+    left, top, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool)
+                                                .view(np.uint8))
+    if width == 0:
+        return None
+    return slice(top, top + height), slice(left, left + width)
+
+
 def polygon_mask(points: np.ndarray, size: int, blur: int = 0) -> np.ndarray:
     """(size, size) float32 mask of one closed polygon (e.g. the inner lip loop)."""
     mask = np.zeros((size, size), dtype=np.uint8)
