@@ -194,7 +194,7 @@ class Compositor:
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
         face = match_sharpness(swapped.image, target.image, measured)
-        face = self._match_colour(target, face, measured, swapped.relief, swapped.hair,
+        face = self._match_colour(target, face, measured, mask, swapped.relief, swapped.hair,
                                   swapped.socket_light)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
@@ -233,12 +233,13 @@ class Compositor:
                           occluded=None if occluded is None else occluded.mask)
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray,
-                      relief: float = 0.0, hair: np.ndarray | None = None,
+                      alpha: np.ndarray, relief: float = 0.0, hair: np.ndarray | None = None,
                       socket_light: bool = True) -> np.ndarray:
         """`face` coloured and lit like the target, both measured inside `mask`; with the
         "detail" colour, `relief` of the face's own middle-scale lightness kept, its
         darkness greyed as hair where `hair` (SwappedFace.hair) says so, and with
-        `socket_light` (SwappedFace.socket_light) the sockets' base taken from their skin."""
+        `socket_light` (SwappedFace.socket_light) the sockets' base taken from their skin;
+        the "detail" colour computed only where the blend's `alpha` shows the face."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -268,10 +269,11 @@ class Compositor:
                 target_lightness=_texture_lightness(target.image, mask * skin.bare,
                                                     size / DETAIL_SIGMA_DIVISOR,
                                                     target.in_frame),
-                # Only where the blend shows the face: there is its colour computed
-                # (elsewhere the face is not seen).
-                region=mask)
-            return _from_lab_in(coloured, face, region_box(mask, size))
+                # Only where the blend shows the face (its alpha, not `mask`: that
+                # leaves out the rows at a frame edge the blend still shows): there is
+                # its colour computed (elsewhere the face is not seen).
+                region=alpha)
+            return _from_lab_in(coloured, face, region_box(alpha, size))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":
             state.source_stats = masked_stats(face_lab, mask).eased(state.source_stats,
@@ -297,7 +299,8 @@ def _from_lab_in(lab: np.ndarray, image: np.ndarray, box: tuple[slice, slice]) -
     if box == (slice(0, image.shape[0]), slice(0, image.shape[1])):
         return from_lab(lab)
     result = image.copy()
-    result[box] = from_lab(lab[box])
+    if box[0].stop > box[0].start:  # an empty box (nothing shown): the face as it is
+        result[box] = from_lab(lab[box])
     return result
 
 
