@@ -83,14 +83,19 @@ def test_planes_shrunk_as_one_images_channels_equal_each_plane_shrunk(
                 assert result.dtype == np.float32 and np.array_equal(result, expected)
 
 
-def test_planes_shrunk_to_one_pixel_high_keep_their_shape(
+def test_thin_planes_shrunk_by_their_short_side_average_whole_blocks(
         mirror_calls: list[MirrorCall]) -> None:
     planes = _planes(mirror_calls[0])[:3]
-    for height, width in ((1, 40), (40, 1), (1, 1)):
+    # Thin planes shrunk by as much as `levelled_mirror` allows them (their short side):
+    # one block across, the last blocks filled by repeating the edge.
+    for height, width, shrink, shape in ((2, 41, 2, (1, 21)), (43, 3, 3, (15, 1)),
+                                         (1, 1, 1, (1, 1))):
         parts = tuple(np.ascontiguousarray(plane[:height, :width]) for plane in planes)
-        for part, result in zip(parts, _area_shrunk(parts, 1), strict=True):
-            assert result.shape == (height, width)
-            assert np.array_equal(result, part)
+        for part, result in zip(parts, _area_shrunk(parts, shrink), strict=True):
+            assert result.shape == shape
+            padded = np.pad(part, ((0, -height % shrink), (0, -width % shrink)), mode="edge")
+            expected = padded.reshape(shape[0], shrink, shape[1], shrink).mean(axis=(1, 3))
+            np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-4)
 
 
 def _plane_by_plane_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray,
