@@ -296,6 +296,7 @@ class MeshEngine:
             changed = target_interior(image, target.image, interior)
             if changed is not None:
                 inner, share = changed
+                # 1 - (1 - share), not share: the old mask's float32 rounding, to the bit.
                 kept[inner] = np.maximum(kept[inner], 1.0 - (1.0 - share))
         # The source's own eyes toned like the target's in this frame (mesh_eyes_tone), and
         # pasted uncoloured like the target's kept eyes were.
