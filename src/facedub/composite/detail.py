@@ -12,6 +12,8 @@ import math
 import cv2
 import numpy as np
 
+from facedub.faces.masks import mask_bounds
+
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8)
 # Pixels around the mask's box that the widest trial blur (OpenCV's uint8 kernel reaches
 # 3 sigma) and the Laplacian read: inside the box they see what they see in the whole crop.
@@ -151,9 +153,8 @@ def texture_box(weight: np.ndarray, sigma: float) -> tuple[slice, slice]:
     loops' alignment and 14 of 60 random boxes differed in the last bit (sigma 1). A box's
     Lab conversion is its pixels' own (200 random boxes: the same values)."""
     size = weight.shape[0]
-    inside = weight > 0
-    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
-    if rows.size == 0:
+    bounds = mask_bounds(weight > 0)
+    if bounds is None:
         return slice(0, 0), slice(0, 0)
     if size % 2 or size < 16:  # half-size pixels are not whole pairs of these
         return slice(0, size), slice(0, size)
@@ -161,11 +162,11 @@ def texture_box(weight: np.ndarray, sigma: float) -> tuple[slice, slice]:
     # enlargement 2 pixels past the weight, the even alignment 1.
     margin = math.ceil(4 * _coarse(sigma)) + 4
 
-    def reach(shown: np.ndarray) -> slice:
-        return slice(max(0, (int(shown[0]) - margin) // 2 * 2),
-                     min(size, (int(shown[-1]) + 1 + margin + 1) // 2 * 2))
+    def reach(shown: slice) -> slice:
+        return slice(max(0, (shown.start - margin) // 2 * 2),
+                     min(size, (shown.stop + margin + 1) // 2 * 2))
 
-    return reach(rows), reach(columns)
+    return reach(bounds[0]), reach(bounds[1])
 
 
 def _coarse(sigma: float) -> float:

@@ -57,7 +57,7 @@ import numpy as np
 
 from facedub.composite.color import blur_factor, masked_blur
 from facedub.composite.detail import resized, texture_excess
-from facedub.faces.masks import polygon_mask
+from facedub.faces.masks import mask_bounds, polygon_mask
 from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
@@ -208,7 +208,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             # `_own_sockets` reads the skin weight only in the zone's blur box: the
             # likeness (a sixth of `carry_detail` over the whole crop) only there.
             target_skin = np.zeros_like(skin_mask)
-            boxes = _socket_box(zone, blur)
+            boxes = _blur_boxes(zone, blur)
             if boxes is not None:
                 read = boxes[1]
                 target_skin[read] = skin_mask[read] * _skin_likeness(target_half, shown_half,
@@ -317,11 +317,12 @@ def region_box(region: np.ndarray | None, size: int) -> Box:
     whole = slice(0, size), slice(0, size)
     if region is None or size % 4 or size < 16:
         return whole
-    rows, columns = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-    if not rows.size:
+    bounds = mask_bounds(region)
+    if bounds is None:
         return slice(0, 0), slice(0, 0)
-    return (slice(int(rows[0]) // 4 * 4, min(size, (int(rows[-1]) + 4) // 4 * 4)),
-            slice(int(columns[0]) // 4 * 4, min(size, (int(columns[-1]) + 4) // 4 * 4)))
+    rows, columns = bounds
+    return (slice(rows.start // 4 * 4, min(size, (rows.stop + 3) // 4 * 4)),
+            slice(columns.start // 4 * 4, min(size, (columns.stop + 3) // 4 * 4)))
 
 
 def _enlarged(planes: list[np.ndarray], box: Box, size: int) -> list[np.ndarray]:
@@ -392,10 +393,10 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     tone and colour, the source keeps its crease and lashes (finer); the target's liner
     and lashes, left out of the blur, do not come back.
 
-    Computed in the box where `sockets` is above 0 (`_socket_box`; elsewhere `low` is
+    Computed in the box where `sockets` is above 0 (`_blur_boxes`; elsewhere `low` is
     kept as it is): the sockets are a sixth of the crop, and over the whole of it this
     took 13 of the compositor's 80 ms a frame at 440 px (twenty-first round)."""
-    boxes = _socket_box(sockets, blur)
+    boxes = _blur_boxes(sockets, blur)
     if boxes is None:
         return low
     box, read, inner = boxes
@@ -418,17 +419,15 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
 
 
 
-def _socket_box(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
+def _blur_boxes(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
     """For `_own_sockets` and `_band_lift`: the box where the (s, s) `sockets` weight is
     above 0, the box their blurs by `blur` read (the first grown by their kernels' reach,
     within the image), and the first within the second; None where the weight is nil.
     Where `masked_blur` blurs at a reduced size (`blur_factor` above 1, a crop over 575 px)
     the whole image is read: its reduction of a box is not that of the whole."""
-    rows = np.flatnonzero(sockets.any(axis=1))
-    if not rows.size:
+    box = mask_bounds(sockets)
+    if box is None:
         return None
-    columns = np.flatnonzero(sockets.any(axis=0))
-    box = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
     height, width = sockets.shape
     if blur_factor(blur) > 1:
         read: Box = (slice(0, height), slice(0, width))
@@ -480,9 +479,9 @@ def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
     than the target's by at most DARK_BAND, and softly DARK_SOFT more.
 
     Computed in the box where `weight` is above 0 (the fold zones, the sockets: 0
-    elsewhere), the blurs reading their kernels' reach round it (`_socket_box`)."""
+    elsewhere), the blurs reading their kernels' reach round it (`_blur_boxes`)."""
     lifted = np.zeros_like(weight)
-    boxes = _socket_box(weight, blur)
+    boxes = _blur_boxes(weight, blur)
     if boxes is None:
         return lifted
     box, read, inner = boxes
