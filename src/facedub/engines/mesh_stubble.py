@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_mouth import MOUTH_CORNERS, lips_mask
-from facedub.faces.masks import feather, three_channels
+from facedub.faces.masks import feather, mask_bounds, three_channels
 from facedub.faces.regions import BEARD_ZONE, mesh_regions
 
 # Upper cheeks, above where stubble grows: the face's own smooth skin.
@@ -230,15 +230,13 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     RGB (in CIELAB the conversions took 4 times as long). `in_place`: `face` itself
     changed and returned (a copy of the whole crop fewer, and another in the caller)."""
     result = face if in_place else face.copy()
-    # The zone's bounds from OpenCV's bounding box of the mask: the same rows and columns
-    # as NumPy's nonzero, at a tenth of its time.
-    left, top, width, height = cv2.boundingRect((zone > 0.01).view(np.uint8))
-    if width == 0:
+    bounds = mask_bounds(zone > 0.01)
+    if bounds is None:
         return result
     sigma = max(1.0, size / SPECK_SCALE)
     pad = int(3 * sigma) + 1  # the broad blur sees past the zone's edge as in the whole
-    box = (slice(max(0, top - pad), top + height + pad),
-           slice(max(0, left - pad), left + width + pad))
+    box = (slice(max(0, bounds[0].start - pad), bounds[0].stop + pad),
+           slice(max(0, bounds[1].start - pad), bounds[1].stop + pad))
     fill = _skin_fill(face, skin, size / SKIN_FILL)[box]  # (h, w, 3) RGB
     fill_grey = np.maximum(cv2.cvtColor(fill, cv2.COLOR_RGB2GRAY), 1.0)
     grey = cv2.cvtColor(face[box], cv2.COLOR_RGB2GRAY)
