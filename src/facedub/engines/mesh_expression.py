@@ -69,6 +69,12 @@ FOLD_REACH = 0.12
 # crease by CORE_LIFT or more (less: that share of it), up to CORE_WIDTH of the crop wide.
 CORE_LIFT = 0.08
 CORE_WIDTH = 1 / 64
+# Per uint8 luma (YCrCb's Y): the lightness `_log_lightness` takes the log of, and that log,
+# each worked out as the per-pixel float32 arithmetic did it (the same values: checked for
+# all 256 levels at every offset of NumPy's vector loops). A look-up of a crop's lumas cost
+# a fraction of converting, scaling and taking the log of each pixel.
+_LIGHTNESS = np.arange(256, dtype=np.float32) * (100.0 / 255.0) + LOG_OFFSET
+_LOG_LIGHTNESS = np.log(_LIGHTNESS)
 
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
@@ -243,12 +249,12 @@ def _lifted_luma(y: np.ndarray, change: np.ndarray, cores: np.ndarray, ceiling: 
     """uint8 Y (YCrCb's) of a part of the face with the log-lightness `change` applied,
     lifts limited by `ceiling` and the thin cores lifted (`_lift_cores`, `radius`), all
     arrays of that part; `target` the target crop's same part."""
-    luma = y.astype(np.float32) * (100.0 / 255.0) + LOG_OFFSET
+    luma = _LIGHTNESS[y]
     # A lift goes no further than a pixel lies below that ceiling, at full size: the fine
     # blur (and the scaling up) spread a thin fold's darkness onto the plain skin beside
     # it, and lifting that lit a stripe either side (+10 levels beside a fold 2 px wide,
     # +40 beside a very dark one), up to which `_lift_cores` then filled the core.
-    log_luma = np.log(luma)
+    log_luma = _LOG_LIGHTNESS[y]
     room = np.maximum(ceiling - log_luma, 0.0)
     change = np.where(change > 0.0, np.minimum(change, room), change)
     # A core's lift comes on top (the shouting photo's fold core needs more than
@@ -314,8 +320,8 @@ def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
 def _log_lightness(image: np.ndarray) -> np.ndarray:
     """(S, S) float32 log of the luma (YCrCb's Y, as 0..100) plus LOG_OFFSET of a uint8
     RGB image: the lightness `follow_target_lines` changes."""
-    luma = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 0].astype(np.float32)
-    return np.log(luma * (100.0 / 255.0) + LOG_OFFSET)
+    lightness: np.ndarray = _LOG_LIGHTNESS[cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 0]]
+    return lightness
 
 
 def _fine_blur(log_lightness: np.ndarray) -> np.ndarray:
