@@ -8,9 +8,13 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from facedub.engines import mesh_expression
+from facedub.engines import mesh_expression, mesh_warp
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh_expression import LOG_OFFSET
+from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
+from facedub.engines.mesh_warp import TargetRaster, rasterize, source_maps
+from facedub.faces.align import landmarks_in_crop
+from facedub.faceset import Faceset
 
 README_TARGET = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 
@@ -43,3 +47,62 @@ def test_the_log_lightness_of_a_real_crop_is_as_before(
         got = mesh_expression._log_lightness(part)
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, _old_log_lightness(part))
+
+
+def _old_barycentric(points: np.ndarray, triangles: np.ndarray, covering: np.ndarray,
+                     pixels: np.ndarray, size: int, offset: float) -> np.ndarray:
+    """`mesh_warp._barycentric` as it was: an einsum over the gathered inverses."""
+    determinant, adjugate = mesh_warp._corner_adjugates(points, triangles)
+    singular = np.abs(determinant) < 1e-9
+    inverse = adjugate / np.where(singular, 1.0, determinant)[:, None, None]
+    inverse[singular] = np.eye(3)
+    inverse = inverse.astype(np.float32)
+    ys, xs = np.divmod(pixels, size)
+    homogeneous = np.stack([xs + offset, ys + offset, np.ones_like(xs, dtype=np.float64)],
+                           axis=1).astype(np.float32)
+    return np.einsum("pi,pij->pj", homogeneous, inverse[covering])
+
+
+def _old_source_maps(raster: TargetRaster, source_vertices: np.ndarray,
+                     source_triangles: np.ndarray, size: int) -> list[np.ndarray]:
+    """`source_maps` as it was (whole crop): an einsum over the gathered corners."""
+    corners = source_vertices.astype(np.float32)[source_triangles][raster.triangle]
+    coordinates = np.einsum("pk,pkd->dp", raster.barycentric, corners)
+    maps = []
+    for values in coordinates:
+        small = np.full(raster.size * raster.size, -1.0, dtype=np.float32)
+        small[raster.pixels] = values
+        maps.append(cv2.resize(small.reshape(raster.size, raster.size), (size, size),
+                               interpolation=cv2.INTER_LINEAR))
+    return maps
+
+
+def test_the_rasters_weights_and_the_source_maps_are_the_einsums(
+        extracted: Callable[..., Faceset]) -> None:
+    """The README clip's faces (every 4th of its first 40, 440 px, turning) rasterised as
+    the engine does: the barycentric weights summed by hand are the einsum's, and so are
+    the source maps of another frame's mesh (direct and mirrored triangles, whole crop and
+    a box), to the bit."""
+    size = 440
+    faceset = extracted(README_TARGET, max_frames=40, crop_size=size)
+    records = faceset.faces_of()[::4]
+    topology = mesh_topology()
+    meshes = [landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+              for record in records]
+    for k, landmarks in enumerate(meshes):
+        vertices = mesh_vertices(landmarks)
+        raster = rasterize(vertices, mesh_depths(landmarks), size, topology)
+        points = vertices * (raster.size / size)
+        offset = 0.5 * (1.0 - raster.size / size)
+        np.testing.assert_array_equal(
+            raster.barycentric, _old_barycentric(points, topology.triangles, raster.triangle,
+                                                 raster.pixels, raster.size, offset))
+        source = mesh_vertices(meshes[(k + 3) % len(meshes)])
+        for triangles in (topology.triangles, topology.mirror):
+            old = _old_source_maps(raster, source, triangles, size)
+            new = source_maps(raster, source, triangles, size)
+            box = (slice(100, 260), slice(40, 390))
+            boxed = source_maps(raster, source, triangles, size, box)
+            for axis in range(2):
+                np.testing.assert_array_equal(new[axis], old[axis])
+                np.testing.assert_array_equal(boxed[axis], old[axis][box])
