@@ -105,3 +105,35 @@ def test_the_rasters_weights_and_the_source_maps_are_the_einsums(
             for axis in range(2):
                 np.testing.assert_array_equal(new[axis], old[axis])
                 np.testing.assert_array_equal(boxed[axis], old[axis][box])
+
+
+def _old_off_skin(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """`mesh_expression._off_skin` as it was: the whole Lab image cast, the skin's three
+    channels picked by a boolean mask and the median taken of two strided columns."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    on_skin = skin > 0.5
+    median = np.median(lab[on_skin][::5, 1:], axis=0)
+    distance = np.hypot(lab[..., 1] - median[0], lab[..., 2] - median[1])
+    low, high = mesh_expression.OFF_SKIN_CHROMA
+    off = np.where(on_skin, np.clip((distance - low) / (high - low), 0.0, 1.0), 1.0)
+    unit = image.shape[0] / 256.0
+    grow = max(1, round(6 * unit))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    grown = cv2.dilate(off.astype(np.float32), kernel)
+    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+
+
+def test_off_skin_is_as_before(extracted: Callable[..., Faceset],
+                               first_target_face: Callable[..., TargetFace]) -> None:
+    """The README clip's first face at the half size the lines are found at, with its skin
+    mask, and Paul Rudd's photo crop with the same mask: the same values, to the bit."""
+    face = first_target_face(README_TARGET, 440)
+    points = np.asarray(face.face_landmarks, dtype=np.float64)[:, :2] * 0.5
+    skin = mesh_expression.skin_mask(points, 220)
+    photo = extracted("still_paul_rudd_frontal_studio.jpg", crop_size=440)
+    crop = photo.load_image(photo.faces_of()[0])
+    for image in (face.image, crop):
+        image = cv2.resize(image, (220, 220), interpolation=cv2.INTER_AREA)
+        got = mesh_expression._off_skin(image, skin)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, _old_off_skin(image, skin))
