@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,12 +17,13 @@ import facedub.engines.mesh_eye_read as eye_read
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_eye_read import NARROWEST, READ_EVERY, EyeReads
-from facedub.faces.landmarks import FaceAnalyser
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.faceset import Faceset
 
 SHOUTING = "still_woman_shouting.jpg"
 D10 = "clip_liveportrait_d10_woman_expressions.mp4"
+README_TARGET = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 SIZE = 256
 
 
@@ -61,20 +64,33 @@ def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Readings share one landmarker (opening it cost about 0.08 s a reading), and read
     what a freshly opened one reads; it is closed when the last track is forgotten, and
-    by `close` (also the engine's)."""
-    opened: list[FaceAnalyser] = []
-    closed: list[FaceAnalyser] = []
+    by `close` (also the engine's). The analyser with its tiled search is not opened
+    where the whole crop's pass finds the face."""
+    opened: list[object] = []
+    closed: list[object] = []
+    analysers: list[FaceAnalyser] = []
 
-    class Counted(FaceAnalyser):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    class Counted:
+        def __init__(self, landmarker: Any) -> None:
+            self.landmarker = landmarker
             opened.append(self)
+
+        def detect(self, image: Any) -> Any:
+            return self.landmarker.detect(image)
 
         def close(self) -> None:
             closed.append(self)
-            super().close()
+            self.landmarker.close()
 
-    monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
+    class CountedAnalyser(FaceAnalyser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            analysers.append(self)
+
+    opener = eye_read.open_landmarker
+    monkeypatch.setattr(eye_read, "open_landmarker",
+                        lambda *args: Counted(opener(*args)))
+    monkeypatch.setattr(eye_read, "FaceAnalyser", CountedAnalyser)
     target = d10_face
     wider = _wider_eyes(target.face_landmarks, 0.06)
     reads = EyeReads()
@@ -93,9 +109,46 @@ def test_the_landmarker_is_opened_once_and_closed_with_the_last_track_or_close(
     assert len(opened) == 2 and len(closed) == 1
     engine.close()
     assert closed == opened
+    assert not analysers
     assert engine._eye_reads.ratio(target.track) < 1.0  # closing keeps the readings
     engine.end_track(target.track)  # the engine's own end of the track forgets them
     assert engine._eye_reads.ratio(target.track) == 1.0
+
+
+def test_a_reading_is_the_analysers_and_its_search_only_where_the_whole_crop_has_none(
+        d10_face: TargetFace, first_target_face: Callable[..., TargetFace],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole crop's pass reads the very landmarks `FaceAnalyser.analyse` reads (with
+    its tiled search for more faces, two thirds of a reading's time), on d10's crop and on
+    the README clip's turned head; where that pass finds no face the analyser's own
+    reading is taken (its own passes, here given the face the blinded pass missed)."""
+    analyser = FaceAnalyser(max_faces=1, video=False, model_path=resolve_landmarker_model())
+    reads = EyeReads()
+    try:
+        for face in (d10_face, first_target_face(README_TARGET, 440)):
+            expected = analyser.analyse(face.image, new_shot=True)[0].landmarks
+            read = reads._landmarks(np.ascontiguousarray(face.image))
+            assert read is not None and read.dtype == expected.dtype
+            np.testing.assert_array_equal(read, expected)
+
+        class Blind:
+            def detect(self, image: Any) -> Any:
+                return SimpleNamespace(face_landmarks=[])
+
+            def close(self) -> None:
+                pass
+
+        reads.close()
+        monkeypatch.setattr(eye_read, "open_landmarker", lambda *args: Blind())
+        read = reads._landmarks(np.ascontiguousarray(d10_face.image))
+        expected = analyser.analyse(d10_face.image, new_shot=True)[0].landmarks
+        assert read is not None and reads._analyser is not None
+        np.testing.assert_array_equal(read, expected)
+        blank = np.zeros_like(d10_face.image)
+        assert reads._landmarks(blank) is None
+    finally:
+        reads.close()
+        analyser.close()
 
 
 def test_a_ratio_is_the_median_of_a_tracks_readings_within_its_limits() -> None:
@@ -189,6 +242,7 @@ def test_an_engine_told_not_to_read_its_eyes_never_opens_the_landmarker(
             opened.append(self)
 
     monkeypatch.setattr(eye_read, "FaceAnalyser", Counted)
+    monkeypatch.setattr(eye_read, "open_landmarker", lambda *args: opened.append(args))
     target = d10_face
     engine = MeshEngine(extracted(SHOUTING, max_frames=1, crop_size=SIZE),
                         MeshEngineConfig(read_eyes=False))

@@ -18,6 +18,15 @@ The landmarker (image mode: readings are READ_EVERY frames apart) is opened at t
 reading and kept until the last track is forgotten or `close`: opened for every reading, a
 reading took about 0.11 s (9.5 ms a frame of d10's clip), kept open 0.02-0.04 s (3.3 ms a
 frame), with the same values (BENCHMARKS.md, Expression, thirteenth round).
+
+A reading is the image-mode landmarker's on the whole crop alone (`FaceAnalyser`'s first
+step), the analyser's tiled search for further faces only where that finds none: the crop
+holds the one face, which the whole-crop pass found on every reading checked, and the
+search's ten detector runs over tiles were two thirds of a reading (32 against 12 ms CPU
+on the README clip's frames; twenty-second round). `FaceAnalyser.analyse` keeps the
+largest face of the two passes, which is the whole-crop one wherever it finds one (a face
+the search adds overlaps it by at most 0.3 and fits in the crop beside it): the same
+landmarks.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.landmarks import _landmarker as open_landmarker
+from facedub.faces.mediapipe_offline import mp, vision
 from facedub.faces.regions import eye_distance, mesh_regions
 
 READ_EVERY = 12  # frames of a track between readings
@@ -39,6 +50,7 @@ NARROWEST = 0.9  # the mouth is narrowed at most to this share of its width
 NOISE = 0.01
 EASE_PER_FRAME = 0.25  # share of the way to a new ratio the applied one moves a frame: the
 # first reading's 4% came in one frame and the mouth visibly stepped (3x) on a still face
+MIN_CONFIDENCE = 0.5  # FaceAnalyser's default, for both passes
 SAME_FACE = 0.25  # eye distances the read eyes' midpoint may lie from the target's
 
 
@@ -52,7 +64,8 @@ class EyeReads:
         self._reads: dict[int, deque[float]] = {}
         self._frames: dict[int, int] = {}
         self._applied: dict[int, float] = {}
-        self._analyser: FaceAnalyser | None = None
+        self._whole: vision.FaceLandmarker | None = None  # the whole-crop pass
+        self._analyser: FaceAnalyser | None = None  # with the tiled search, where it finds none
 
     def ratio(self, track: int) -> float:
         """The median read distance over the target's, at least NARROWEST; 1 where it is
@@ -85,21 +98,35 @@ class EyeReads:
         target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
         where the landmarker finds no face. Returns the landmarks read (478, 3), None where
         nothing was kept (`mesh_mouth_read` reads the mouth from them)."""
-        if self._analyser is None:
-            self._analyser = FaceAnalyser(
-                max_faces=1, video=False,
-                model_path=self._model_path or resolve_landmarker_model())
-        # A new shot: nothing followed from the last reading (maybe another track's), so
-        # each reading is what a freshly opened landmarker reads.
-        found = self._analyser.analyse(shown, new_shot=True)
-        if not found:
+        read = self._landmarks(np.ascontiguousarray(shown))
+        if read is None:
             return None
         own = eye_distance(np.asarray(target_landmarks))
-        read = np.asarray(found[0].landmarks)
         if own <= 1e-6 or not _same_face(read, np.asarray(target_landmarks), own):
             return None
         self._reads.setdefault(track, deque(maxlen=READINGS)).append(eye_distance(read) / own)
         return read
+
+    def _landmarks(self, shown: np.ndarray) -> np.ndarray | None:
+        """(478, 3) float32 landmarks of the face in `shown`, in its pixels (z scaled by
+        its width), as `FaceAnalyser.analyse` of an image-mode analyser reads them; None
+        where it finds no face. The whole-crop pass first (the analyser's own first step,
+        with its options), the analyser whole only where that finds none."""
+        model = self._model_path or resolve_landmarker_model()
+        if self._whole is None:
+            self._whole = open_landmarker(model, 1, False, MIN_CONFIDENCE)
+        result = self._whole.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=shown))
+        if result.face_landmarks:
+            height, width = shown.shape[:2]
+            return np.array([(p.x * width, p.y * height, p.z * width)
+                             for p in result.face_landmarks[0]], dtype=np.float32)
+        if self._analyser is None:
+            self._analyser = FaceAnalyser(max_faces=1, video=False, model_path=model,
+                                          min_confidence=MIN_CONFIDENCE)
+        # A new shot: nothing followed from the last reading (maybe another track's), so
+        # each reading is what a freshly opened landmarker reads.
+        found = self._analyser.analyse(shown, new_shot=True)
+        return np.asarray(found[0].landmarks) if found else None
 
     def forget(self, track: int) -> None:
         """Drop the track's readings; the landmarker is closed with the last track."""
@@ -111,6 +138,9 @@ class EyeReads:
 
     def close(self) -> None:
         """Close the landmarker (a later reading opens it again)."""
+        if self._whole is not None:
+            self._whole.close()
+            self._whole = None
         if self._analyser is not None:
             self._analyser.close()
             self._analyser = None
