@@ -188,12 +188,19 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # Only the face's own furrows, no deeper than they are (a target's light skin next
         # to its hair lifted the source's plain skin into a patch), and on the skin: the
         # brows' inner heads are dark too, and lifting them cost the source its identity.
-        furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
+        # A furrow's depth is below the band's zero or below the skin beside it, whichever
+        # is more (`_furrows_and_ridges`): a frown's furrows flank a lit ridge, which lifts the
+        # band's broad level, so below zero they were a pixel's width and 0.02 deep where
+        # the skin beside them stood 0.09-0.13 higher (the shouting photo onto d10). That
+        # bunched ridge comes down to the target's band likewise, no further than it stands
+        # above the skin beside it: left, it read as a lit column between two furrows.
         widths.append(FURROW_WIDTH)
-        lighter = target_band(FURROW_WIDTH) + furrows
+        closed, opened = _furrows_and_ridges(face_fine)
+        furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0), closed)
+        lighter = target_band(FURROW_WIDTH) - face_band(FURROW_WIDTH)
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
-        change += furrow_lift
+        change += furrow_lift - lift * on_skin * np.clip(-lighter, 0.0, opened)
         on_crease = np.maximum(on_crease, furrow_lift)
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
@@ -223,6 +230,18 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         luma[...] = _lifted_luma(luma, change[box], cores[box], ceiling[box], target[box],
                                  radius)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _furrows_and_ridges(face_fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two (W, W) float32 maps of a finely blurred log lightness: how far each pixel lies
+    below the skin either side of it (a grey closing's black-hat) and above it (an
+    opening's top-hat), across a line up to FURROW_WIDTH of the crop wide: a frown's
+    furrows and the bunched skin between them."""
+    radius = max(1, round(FURROW_WIDTH * face_fine.shape[0] / 2))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    below = cv2.morphologyEx(face_fine, cv2.MORPH_CLOSE, kernel) - face_fine
+    above = face_fine - cv2.morphologyEx(face_fine, cv2.MORPH_OPEN, kernel)
+    return below, above
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
