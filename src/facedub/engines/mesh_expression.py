@@ -189,18 +189,24 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # to its hair lifted the source's plain skin into a patch), and on the skin: the
         # brows' inner heads are dark too, and lifting them cost the source its identity.
         # A furrow's depth is below the band's zero or below the skin beside it, whichever
-        # is more (`_furrows_and_ridges`): a frown's furrows flank a lit ridge, which lifts the
+        # is more (`_furrow_closing`): a frown's furrows flank a lit ridge, which lifts the
         # band's broad level, so below zero they were a pixel's width and 0.02 deep where
         # the skin beside them stood 0.09-0.13 higher (the shouting photo onto d10). That
         # bunched ridge comes down to the target's band likewise, no further than it stands
         # above the skin beside it: left, it read as a lit column between two furrows.
         widths.append(FURROW_WIDTH)
-        closed, opened = _furrows_and_ridges(face_fine)
-        furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0), closed)
+        furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0),
+                             _furrow_closing(face_fine, cv2.MORPH_CLOSE))
         lighter = target_band(FURROW_WIDTH) - face_band(FURROW_WIDTH)
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
-        change += furrow_lift - lift * on_skin * np.clip(-lighter, 0.0, opened)
+        # The ridge is measured with its furrows lifted: against them it stood their depth
+        # higher, and came down below the skin beyond them.
+        lifted_fine = face_fine + furrow_lift
+        higher = _band(face_log + furrow_lift, skin, FURROW_WIDTH, lifted_fine,
+                       shares) - target_band(FURROW_WIDTH)
+        ridges = _furrow_closing(lifted_fine, cv2.MORPH_OPEN)
+        change += furrow_lift - lift * on_skin * np.clip(higher, 0.0, ridges)
         on_crease = np.maximum(on_crease, furrow_lift)
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
@@ -232,16 +238,15 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def _furrows_and_ridges(face_fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two (W, W) float32 maps of a finely blurred log lightness: how far each pixel lies
-    below the skin either side of it (a grey closing's black-hat) and above it (an
-    opening's top-hat), across a line up to FURROW_WIDTH of the crop wide: a frown's
-    furrows and the bunched skin between them."""
-    radius = max(1, round(FURROW_WIDTH * face_fine.shape[0] / 2))
+def _furrow_closing(log_lightness: np.ndarray, operation: int) -> np.ndarray:
+    """(W, W) float32: how far each pixel of a finely blurred log lightness lies below
+    the skin either side of it (`operation` cv2.MORPH_CLOSE: a grey closing's black-hat)
+    or above it (cv2.MORPH_OPEN: an opening's top-hat), across a line up to FURROW_WIDTH
+    of the crop wide: a frown's furrows, the bunched skin between them."""
+    radius = max(1, round(FURROW_WIDTH * log_lightness.shape[0] / 2))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    below = cv2.morphologyEx(face_fine, cv2.MORPH_CLOSE, kernel) - face_fine
-    above = face_fine - cv2.morphologyEx(face_fine, cv2.MORPH_OPEN, kernel)
-    return below, above
+    shaped: np.ndarray = cv2.morphologyEx(log_lightness, operation, kernel)
+    return shaped - log_lightness if operation == cv2.MORPH_CLOSE else log_lightness - shaped
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
