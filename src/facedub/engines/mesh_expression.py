@@ -134,7 +134,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
-    far as `shadow` says, lifted to it as far as `lift` says (None: nowhere).
+    far as `shadow` says; and as far as `lift` says its furrows (S / 16) lifted to the
+    target's band and the lit ridges between them brought down to it (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
