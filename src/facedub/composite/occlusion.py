@@ -47,7 +47,7 @@ from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
-from facedub.faces.masks import face_oval, hair_zone
+from facedub.faces.masks import face_oval, hair_zone, mask_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.models.occluder_graph import (
     OCCLUDER_OUT,
@@ -226,20 +226,29 @@ class OcclusionMasks:
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
         found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
-        back = _warp_up(found, half_from_crop, size)
-        # In place: at 512 px every full-size temporary costs a tenth of a millisecond.
+        # Only what covers the face counts (the background is never swapped anyway): the
+        # full-size work is done in the box of the face's oval alone, which is 0 around
+        # it (at 512 px the oval's box is about half the crop, and every full-size pass
+        # costs a tenth of a millisecond).
+        wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
+                                0.0, 1.0))
+        oval = face_oval(face_landmarks, size, forehead=True)
+        box = mask_bounds(oval)
+        whole = np.zeros((size, size), np.float32)
+        if box is None:
+            return Occluded(whole, wearing)
+        back = _warp_up(found, half_from_crop, box)
+        # In place: every temporary of the box's size costs time too.
         mask = back - RAMP_LOW
         mask /= RAMP_HIGH - RAMP_LOW
         np.clip(mask, 0.0, 1.0, out=mask)
-        wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
-                                0.0, 1.0))
         if wearing > 0:
             # Lenses are not occluders: the swapped eyes show through them. Nor is the rest
             # of what the glasses span (under the lenses, the bridge of the nose): the net
             # and the colour cue mark it with the glasses, and keeping it keeps the target's
             # eyes and brows, which is whom a viewer then sees. The glasses themselves come
             # back below as their frames and rims.
-            spanned = glasses_span(face_landmarks, size).astype(np.float32)
+            spanned = glasses_span(face_landmarks, size)[box].astype(np.float32)
             spanned /= 255.0
             spanned *= wearing
             np.subtract(1.0, spanned, out=spanned)
@@ -247,11 +256,12 @@ class OcclusionMasks:
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)
-            drawn = _warp_up(frames, fine_from_crop, size)
+            drawn = _warp_up(frames, fine_from_crop, box)
             drawn *= wearing
             np.maximum(mask, drawn, out=mask)
-        # Only what covers the face counts (the background is never swapped anyway).
-        mask[face_oval(face_landmarks, size, forehead=True) == 0] = 0.0
+        mask[oval[box] == 0] = 0.0
+        whole[box] = mask
+        mask = whole
         return Occluded(mask, wearing)
 
     def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
@@ -328,8 +338,15 @@ def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     return (previous + share * change).astype(np.float32)
 
 
-def _warp_up(values: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    return cv2.warpAffine(values, matrix, (size, size),
+def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
+             ) -> np.ndarray:
+    """`values` warped up to the crop's pixels in `box` (rows, columns) alone: `matrix`
+    (crop to `values`) is moved to the box's corner (the crop's warp cut to the box, but
+    for float32's last bit)."""
+    rows, columns = box
+    moved = matrix.copy()
+    moved[:, 2] += matrix[:, :2] @ np.array([columns.start, rows.start], np.float64)
+    return cv2.warpAffine(values, moved, (columns.stop - columns.start, rows.stop - rows.start),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
