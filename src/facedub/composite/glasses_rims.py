@@ -103,5 +103,17 @@ def draw_rims(rings: Rings, spacing: float, size: int) -> np.ndarray:
     for x, y, half_width, half_height in rings:
         cv2.ellipse(canvas, (round(x), round(y)), (round(half_width), round(half_height)),
                     0.0, 0, 360, 255, width, lineType=cv2.LINE_AA)
-    soft = cv2.GaussianBlur(canvas, (0, 0), max(0.5, 0.2 * width))
-    return soft.astype(np.float32) / 255.0
+    sigma = max(0.5, 0.2 * width)
+    soft = np.zeros((size, size), np.float32)
+    x, y, box_width, box_height = cv2.boundingRect(canvas)
+    if box_width == 0:
+        return soft
+    # Blurred in the rims' box grown by more than the kernel's reach alone: beyond it the
+    # blur is 0, and the box's edges (0) mirror as the crop's do (the same values).
+    reach = int(4 * sigma) + 2
+    rows = slice(max(0, y - reach), min(size, y + box_height + reach))
+    columns = slice(max(0, x - reach), min(size, x + box_width + reach))
+    blurred = cv2.GaussianBlur(canvas[rows, columns], (0, 0), sigma)
+    soft[rows, columns] = blurred
+    soft[rows, columns] /= 255.0
+    return soft

@@ -155,15 +155,19 @@ def lens_zones(landmarks: np.ndarray, size: int, outer: bool = False) -> np.ndar
 def glasses_span(landmarks: np.ndarray, size: int) -> np.ndarray:
     """(size, size) uint8, 255 over what a pair of glasses spans: both lenses with their
     frames and the bridge between them (the convex hull of the two)."""
-    outer = lens_zones(landmarks, size, outer=True) > 0
+    zone = lens_zones(landmarks, size, outer=True)
     span = np.zeros((size, size), np.uint8)
-    rows = np.flatnonzero(outer.any(axis=1))
-    if len(rows):
+    x, y, width, height = cv2.boundingRect(zone)
+    if width:
         # The hull of the zones is the hull of each row's first and last pixel: a tenth
-        # of the points of all of them, which made this 2 ms at 512 px.
-        band = outer[rows]
-        left = band.argmax(axis=1)
-        right = size - 1 - band[:, ::-1].argmax(axis=1)
+        # of the points of all of them, which made this 2 ms at 512 px. Looked for in
+        # the zones' box alone (a pass over the whole crop cost as much again).
+        band = zone[y:y + height, x:x + width] > 0
+        rows = np.flatnonzero(band.any(axis=1))
+        band = band[rows]
+        left = band.argmax(axis=1) + x
+        right = x + width - 1 - band[:, ::-1].argmax(axis=1)
+        rows += y
         ends = np.concatenate([np.stack([left, rows], 1), np.stack([right, rows], 1)])
         cv2.fillConvexPoly(span, cv2.convexHull(ends.astype(np.int32)), 255)
     return span
