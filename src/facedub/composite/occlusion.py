@@ -208,8 +208,14 @@ class OcclusionMasks:
         worn = self.worn.get(track)
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
-        frames, bridge = glasses_frames(fine, fine_landmarks)
-        rings = fit_rims(frames, fine_landmarks)
+        if _glasses_drawn(worn, self._tracks.get(track)):
+            frames, bridge = glasses_frames(fine, fine_landmarks)
+            rings = fit_rims(frames, fine_landmarks)
+        else:
+            # A track judged bare draws no frames nor rims: not looked for (a third of
+            # the mask's cost without the net).
+            frames, bridge = np.zeros(fine.shape[:2], np.float32), 0.0
+            rings = np.zeros((2, 4))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
         # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
@@ -340,12 +346,27 @@ def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return np.asarray(image[rows[labels - 1], columns[labels - 1]])
 
 
+def _glasses_drawn(worn: float | None, state: _Eased | None) -> bool:
+    """Whether the glasses' frames and rims may be drawn on this frame of a track judged
+    `worn` as a whole (None: not judged) with eased `state` (None: its first face): not
+    when it is judged bare (WEARING_LOW or less) and its eased evidence is no higher,
+    since the evidence then stays a mix of the two and never ramps the frames in."""
+    if worn is None or worn > WEARING_LOW:
+        return True
+    return state is not None and state.glasses > WEARING_LOW
+
+
 def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     """A pixel whose value moves by EASE_FULL or more follows at once (a moving hand);
-    smaller changes (frame-to-frame noise) are eased."""
+    smaller changes (frame-to-frame noise) are eased. (In place on the temporaries: the
+    values of `previous + clip(|change| / EASE_FULL, EASE_MIN, 1) * change`.)"""
     change = fresh - previous
-    share = np.clip(np.abs(change) / EASE_FULL, EASE_MIN, 1.0)
-    return (previous + share * change).astype(np.float32)
+    share = np.abs(change)
+    share /= EASE_FULL
+    np.clip(share, EASE_MIN, 1.0, out=share)
+    share *= change
+    share += previous
+    return share.astype(np.float32, copy=False)
 
 
 def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
