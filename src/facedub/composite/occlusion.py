@@ -259,14 +259,14 @@ class OcclusionMasks:
             # and the colour cue mark it with the glasses, and keeping it keeps the target's
             # eyes and brows, which is whom a viewer then sees. The glasses themselves come
             # back below as their frames and rims.
-            spanned = glasses_span(face_landmarks, size)
-            span_box = _meet(mask_bounds(spanned), box)
+            spanned = glasses_span(face_landmarks, size, box)
+            span_box = mask_bounds(spanned)
             if span_box is not None:
                 kept = spanned[span_box].astype(np.float32)
                 kept /= 255.0
                 kept *= wearing
                 np.subtract(1.0, kept, out=kept)
-                mask[_within(span_box, box)] *= kept
+                mask[span_box] *= kept
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)
