@@ -15,7 +15,7 @@ from facedub import media
 from facedub.composite import occlusion
 from facedub.composite.glasses_rims import SAMPLES, _best_rings, _candidates, draw_rims, fit_rims
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks, _warp_up, _warped_box
-from facedub.composite.occlusion_cues import _top_hat, glasses_frames, glasses_span
+from facedub.composite.occlusion_cues import _top_hat, eyes_and_brows, glasses_frames, glasses_span
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_oval, mask_bounds
@@ -187,3 +187,23 @@ def test_a_top_hat_opened_as_uint8_is_the_float_ones(
                               cv2.morphologyEx(band, cv2.MORPH_CLOSE, kernel) - band)
         assert expected.any()
         assert np.array_equal(_top_hat(gray, kernel), expected)
+
+
+def test_eyes_and_brows_dilated_in_their_box_are_those_dilated_whole(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """At the net's 64 px and the fine crop's 256 px, near the crop's edge too."""
+    regions = mesh_regions()
+    for _, image, landmarks in crops:
+        _, fine_landmarks = _fine(image, landmarks)
+        for size, shift in ((256, 0.0), (64, 0.0), (256, 180.0)):
+            points = fine_landmarks[:, :2] * (size / 256.0) + shift
+            for grow in (1, 4, 7):
+                mask = np.zeros((size, size), np.uint8)
+                for loop in (regions.right_eye, regions.left_eye):
+                    cv2.fillPoly(mask, [np.round(points[loop]).astype(np.int32)], 255)
+                for brow in (regions.right_eyebrow, regions.left_eyebrow):
+                    hull = cv2.convexHull(np.round(points[brow]).astype(np.int32))
+                    cv2.fillConvexPoly(mask, hull, 255)
+                kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+                expected = cv2.dilate(mask, kernel) > 0
+                assert np.array_equal(eyes_and_brows(points, size, grow), expected)
