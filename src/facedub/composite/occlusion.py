@@ -212,8 +212,8 @@ class OcclusionMasks:
             frames, bridge = glasses_frames(fine, fine_landmarks)
             rings = fit_rims(frames, fine_landmarks)
         else:
-            # A track judged bare draws no frames nor rims: not looked for (a third of
-            # the mask's cost without the net).
+            # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
+            # a fifth of the mask's cost besides the net).
             frames, bridge = np.zeros(fine.shape[:2], np.float32), 0.0
             rings = np.zeros((2, 4))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
