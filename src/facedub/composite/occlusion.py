@@ -47,7 +47,7 @@ from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
-from facedub.faces.masks import face_oval, hair_zone
+from facedub.faces.masks import face_oval, hair_zone, mask_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.models.occluder_graph import (
     OCCLUDER_OUT,
@@ -208,8 +208,14 @@ class OcclusionMasks:
         worn = self.worn.get(track)
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
-        frames, bridge = glasses_frames(fine, fine_landmarks)
-        rings = fit_rims(frames, fine_landmarks)
+        if _glasses_drawn(worn, self._tracks.get(track)):
+            frames, bridge = glasses_frames(fine, fine_landmarks)
+            rings = fit_rims(frames, fine_landmarks)
+        else:
+            # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
+            # a fifth of the mask's cost besides the net).
+            frames, bridge = np.zeros(fine.shape[:2], np.float32), 0.0
+            rings = np.zeros((2, 4))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
         # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
@@ -225,33 +231,53 @@ class OcclusionMasks:
                                                frames, rings, evidence, time), residual)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
-        found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
-        back = _warp_up(found, half_from_crop, size)
-        # In place: at 512 px every full-size temporary costs a tenth of a millisecond.
-        mask = back - RAMP_LOW
-        mask /= RAMP_HIGH - RAMP_LOW
-        np.clip(mask, 0.0, 1.0, out=mask)
+        # Only what covers the face counts (the background is never swapped anyway): the
+        # full-size work is done in the box of the face's oval alone, which is 0 around
+        # it, and each step only where its own map is not 0 (at 512 px every full-size
+        # pass costs a tenth of a millisecond).
         wearing = float(np.clip((state.glasses - WEARING_LOW) / (WEARING_HIGH - WEARING_LOW),
                                 0.0, 1.0))
+        oval = face_oval(face_landmarks, size, forehead=True)
+        whole = np.zeros((size, size), np.float32)
+        box = mask_bounds(oval)
+        if box is None:
+            return Occluded(whole, wearing)
+        mask = whole[box]  # a view: what is written here is the crop's mask
+        found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
+        part = _warped_box(found, half_from_crop, box)
+        if part is not None:
+            # The ramp in place: every temporary costs time too. Where `found` is 0 the
+            # ramp is 0, as `mask` already is.
+            ramped = _warp_up(found, half_from_crop, part)
+            ramped -= RAMP_LOW
+            ramped /= RAMP_HIGH - RAMP_LOW
+            np.clip(ramped, 0.0, 1.0, out=ramped)
+            mask[_within(part, box)] = ramped
         if wearing > 0:
             # Lenses are not occluders: the swapped eyes show through them. Nor is the rest
             # of what the glasses span (under the lenses, the bridge of the nose): the net
             # and the colour cue mark it with the glasses, and keeping it keeps the target's
             # eyes and brows, which is whom a viewer then sees. The glasses themselves come
             # back below as their frames and rims.
-            spanned = glasses_span(face_landmarks, size).astype(np.float32)
-            spanned /= 255.0
-            spanned *= wearing
-            np.subtract(1.0, spanned, out=spanned)
-            mask *= spanned
+            spanned = glasses_span(face_landmarks, size, box)
+            span_box = mask_bounds(spanned)
+            if span_box is not None:
+                kept = spanned[span_box].astype(np.float32)
+                kept /= 255.0
+                kept *= wearing
+                np.subtract(1.0, kept, out=kept)
+                mask[span_box] *= kept
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)
-            drawn = _warp_up(frames, fine_from_crop, size)
-            drawn *= wearing
-            np.maximum(mask, drawn, out=mask)
-        # Only what covers the face counts (the background is never swapped anyway).
-        mask[face_oval(face_landmarks, size, forehead=True) == 0] = 0.0
+            part = _warped_box(frames, fine_from_crop, box)
+            if part is not None:
+                drawn = _warp_up(frames, fine_from_crop, part)
+                drawn *= wearing
+                inside = mask[_within(part, box)]
+                np.maximum(inside, drawn, out=inside)
+        mask[oval[box] == 0] = 0.0
+        mask = whole
         return Occluded(mask, wearing)
 
     def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
@@ -320,18 +346,79 @@ def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return np.asarray(image[rows[labels - 1], columns[labels - 1]])
 
 
+def _glasses_drawn(worn: float | None, state: _Eased | None) -> bool:
+    """Whether the glasses' frames and rims may be drawn on this frame of a track judged
+    `worn` as a whole (None: not judged) with eased `state` (None: its first face): not
+    when it is judged bare (WEARING_LOW or less) and its eased evidence is no higher,
+    since the evidence then stays a mix of the two and never ramps the frames in."""
+    if worn is None or worn > WEARING_LOW:
+        return True
+    return state is not None and state.glasses > WEARING_LOW
+
+
 def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     """A pixel whose value moves by EASE_FULL or more follows at once (a moving hand);
-    smaller changes (frame-to-frame noise) are eased."""
+    smaller changes (frame-to-frame noise) are eased. (In place on the temporaries: the
+    values of `previous + clip(|change| / EASE_FULL, EASE_MIN, 1) * change`.)"""
     change = fresh - previous
-    share = np.clip(np.abs(change) / EASE_FULL, EASE_MIN, 1.0)
-    return (previous + share * change).astype(np.float32)
+    share = np.abs(change)
+    share /= EASE_FULL
+    np.clip(share, EASE_MIN, 1.0, out=share)
+    share *= change
+    share += previous
+    return share.astype(np.float32, copy=False)
 
 
-def _warp_up(values: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    return cv2.warpAffine(values, matrix, (size, size),
+def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
+             ) -> np.ndarray:
+    """`values` warped up to the crop's pixels in `box` (rows, columns) alone: `matrix`
+    (crop to `values`) is moved to the box's corner (the crop's warp cut to the box, but
+    for float32's last bit)."""
+    rows, columns = box
+    moved = matrix.copy()
+    moved[:, 2] += matrix[:, :2] @ np.array([columns.start, rows.start], np.float64)
+    return cv2.warpAffine(values, moved, (columns.stop - columns.start, rows.stop - rows.start),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _warped_box(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
+                ) -> tuple[slice, slice] | None:
+    """The part of `box` (rows, columns of the crop) where `values`, warped up by
+    `matrix` (crop to `values`), can be non-zero: the crop's pixels whose bilinear
+    sample reaches a non-zero pixel of `values` (None: nowhere). Beyond it the warp is
+    exactly 0."""
+    bounds = mask_bounds(values)
+    if bounds is None:
+        return None
+    rows, columns = bounds
+    # A sample reaches one pixel each way; a pixel's margin more for the corners' rounding.
+    corners = np.array([[columns.start - 2, rows.start - 2], [columns.stop + 1, rows.start - 2],
+                        [columns.start - 2, rows.stop + 1], [columns.stop + 1, rows.stop + 1]],
+                       np.float64)
+    inverse = cv2.invertAffineTransform(matrix)
+    crop = corners @ inverse[:, :2].T + inverse[:, 2]
+    low = np.floor(crop.min(axis=0)).astype(int)
+    high = np.ceil(crop.max(axis=0)).astype(int) + 1
+    return _meet((slice(int(low[1]), int(high[1])), slice(int(low[0]), int(high[0]))), box)
+
+
+def _meet(first: tuple[slice, slice] | None, second: tuple[slice, slice]
+          ) -> tuple[slice, slice] | None:
+    """The boxes' (rows, columns) overlap; None if they do not overlap."""
+    if first is None:
+        return None
+    rows = slice(max(first[0].start, second[0].start), min(first[0].stop, second[0].stop))
+    columns = slice(max(first[1].start, second[1].start), min(first[1].stop, second[1].stop))
+    if rows.start >= rows.stop or columns.start >= columns.stop:
+        return None
+    return rows, columns
+
+
+def _within(part: tuple[slice, slice], box: tuple[slice, slice]) -> tuple[slice, slice]:
+    """`part` (rows, columns of the crop, inside `box`) in the pixels of `box`."""
+    return (slice(part[0].start - box[0].start, part[0].stop - box[0].start),
+            slice(part[1].start - box[1].start, part[1].stop - box[1].start))
 
 
 def _warp_down(image: np.ndarray, matrix: np.ndarray, out: int) -> np.ndarray:

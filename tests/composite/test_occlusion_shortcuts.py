@@ -1,0 +1,209 @@
+"""The occlusion mask's shortcuts give what the long way gives: work done only in the
+boxes where its maps are not 0, the rims' ring search with shared roundings, the
+top-hats opened as uint8, and a track judged bare skipping the glasses' cues. Checked on
+d12's real 512 px crops (clear plastic glasses, a hand at the chin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facedub import media
+from facedub.composite import occlusion
+from facedub.composite.glasses_rims import SAMPLES, _best_rings, _candidates, draw_rims, fit_rims
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks, _warp_up, _warped_box
+from facedub.composite.occlusion_cues import _top_hat, eyes_and_brows, glasses_frames, glasses_span
+from facedub.faces.align import align_face
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.masks import face_oval, mask_bounds
+from facedub.faces.regions import mesh_regions
+
+D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
+SIZE = 512
+FRAMES = 6
+
+
+@pytest.fixture(scope="module")
+def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """d12's first frames aligned at 512 px: (time, crop, landmarks in it)."""
+    out = []
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+        for frame in media.iter_frames(faces_dir / D12):
+            if len(out) == FRAMES:
+                break
+            faces = analyser.analyse(frame.image, frame.time)
+            if faces:
+                aligned = align_face(frame.image, faces[0].landmarks, SIZE, "whole")
+                out.append((frame.time, aligned.image, aligned.face_landmarks))
+    return out
+
+
+def _fine(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    _, _, fine, fine_landmarks, _, _ = occlusion._canonical(image, landmarks, None)
+    return fine, fine_landmarks
+
+
+def test_a_track_judged_bare_looks_for_no_glasses_and_masks_the_same(
+        crops: list[tuple[float, np.ndarray, np.ndarray]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its frames and rims are never drawn (the eased evidence stays at or under
+    WEARING_LOW), so they are not looked for; the masks are those made with them."""
+    model = OccluderModel()
+    looked = []
+    real_frames = occlusion.glasses_frames
+
+    def counted(*args: np.ndarray) -> tuple[np.ndarray, float]:
+        looked.append(1)
+        return real_frames(*args)
+
+    monkeypatch.setattr(occlusion, "glasses_frames", counted)
+    bare = OcclusionMasks(model, worn={0: 0.0})
+    skipped = [bare(0, time, image, landmarks).mask for time, image, landmarks in crops]
+    assert not looked
+    wearing = OcclusionMasks(model, worn={0: 1.0})
+    for time, image, landmarks in crops:
+        wearing(0, time, image, landmarks)
+    assert len(looked) == len(crops)  # a track wearing glasses still looks for them
+
+    monkeypatch.setattr(occlusion, "_glasses_drawn", lambda worn, state: True)
+    full = OcclusionMasks(model, worn={0: 0.0})
+    for (time, image, landmarks), mask in zip(crops, skipped, strict=True):
+        assert np.array_equal(full(0, time, image, landmarks).mask, mask)
+
+
+def test_a_warp_up_in_its_box_is_the_whole_crops_warp(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """Beyond `_warped_box` the crop-wide warp is exactly 0, and inside it the box's
+    warp is the crop's (but for float32's last bit)."""
+    rng = np.random.default_rng(0)
+    whole = (slice(0, SIZE), slice(0, SIZE))
+    for *_, landmarks in crops:
+        matrix = occlusion.canonical_from_crop(landmarks)
+        for scale, out in ((0.5, 64), (2.0, 256)):
+            values = np.zeros((out, out), np.float32)
+            y, x = rng.integers(out // 4, 3 * out // 4 - 12, 2)  # on the face
+            values[y:y + 12, x:x + 9] = rng.random((12, 9), dtype=np.float32)
+            to_values = matrix * scale
+            crop_wide = _warp_up(values, to_values, whole)
+            box = mask_bounds(face_oval(landmarks, SIZE, forehead=True))
+            assert box is not None
+            part = _warped_box(values, to_values, box)
+            assert part is not None
+            outside = crop_wide[box].copy()
+            inside = (slice(part[0].start - box[0].start, part[0].stop - box[0].start),
+                      slice(part[1].start - box[1].start, part[1].stop - box[1].start))
+            outside[inside] = 0.0
+            assert not outside.any()
+            assert crop_wide[box].any()
+            assert np.abs(_warp_up(values, to_values, part) - crop_wide[part]).max() < 1e-6
+
+
+def test_the_glasses_span_in_a_box_is_the_whole_span_cut(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """Boxes that cut the lenses' zones too: the hull is the whole zones', not their
+    part's."""
+    rng = np.random.default_rng(1)
+    for _, _, landmarks in crops:
+        whole = glasses_span(landmarks, SIZE)
+        assert whole.any()
+        for _ in range(20):
+            top, left = rng.integers(0, SIZE // 2, 2)
+            bottom, right = rng.integers(SIZE // 2 + 1, SIZE + 1, 2)
+            box = (slice(int(top), int(bottom)), slice(int(left), int(right)))
+            assert np.array_equal(glasses_span(landmarks, SIZE, box), whole[box])
+
+
+def _rings_the_long_way(frames: np.ndarray, landmarks: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Every point of every ring rounded on its own (the search before its shortcut)."""
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
+    spacing = float(np.linalg.norm(centres[1] - centres[0]))
+    size = frames.shape[0]
+    spread = max(1, round(0.025 * spacing))
+    near = cv2.dilate((frames > 0.2).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
+    padded = np.zeros((size + 2, size + 2), np.uint8)
+    padded[1:-1, 1:-1] = near
+    angles = np.linspace(0.0, 2.0 * np.pi, SAMPLES, endpoint=False)
+    best, cover = np.zeros((2, 4)), np.zeros(2)
+    for eye, centre in enumerate(centres):
+        rings = _candidates(spacing) + np.array([centre[0], centre[1], 0.0, 0.0])
+        xs = np.clip(np.round(rings[:, :1] + rings[:, 2:3] * np.cos(angles)), -1, size)
+        ys = np.clip(np.round(rings[:, 1:2] + rings[:, 3:4] * np.sin(angles)), -1, size)
+        counts = padded[ys.astype(int) + 1, xs.astype(int) + 1].sum(axis=1)
+        best[eye] = rings[int(np.argmax(counts))]
+        cover[eye] = counts.max() / SAMPLES
+    return best, cover
+
+
+def test_the_ring_search_finds_the_rings_of_the_long_way(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    rng = np.random.default_rng(2)
+    for _, image, landmarks in crops:
+        fine, fine_landmarks = _fine(image, landmarks)
+        frames, _ = glasses_frames(fine, fine_landmarks)
+        assert frames.any()
+        noise = (rng.random(frames.shape) < 0.08).astype(np.float32)
+        for lines in (frames, noise, np.maximum(frames, noise)):
+            expected = _rings_the_long_way(lines, fine_landmarks)
+            found = _best_rings(lines, fine_landmarks)
+            assert np.array_equal(found[0], expected[0])
+            assert np.array_equal(found[1], expected[1])
+
+
+def test_rims_blurred_in_their_box_are_rims_blurred_whole(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    regions = mesh_regions()
+    for _, image, landmarks in crops:
+        fine, fine_landmarks = _fine(image, landmarks)
+        frames, _ = glasses_frames(fine, fine_landmarks)
+        rings = fit_rims(frames, fine_landmarks)
+        points = fine_landmarks[:, :2]
+        spacing = float(np.linalg.norm(points[regions.left_eye].mean(axis=0)
+                                       - points[regions.right_eye].mean(axis=0)))
+        canvas = np.zeros(frames.shape, np.uint8)
+        width = max(1, round(0.09 * spacing))
+        for x, y, half_width, half_height in rings:
+            cv2.ellipse(canvas, (round(x), round(y)), (round(half_width), round(half_height)),
+                        0.0, 0, 360, 255, width, lineType=cv2.LINE_AA)
+        whole = cv2.GaussianBlur(canvas, (0, 0), max(0.5, 0.2 * width)).astype(np.float32) / 255.0
+        assert whole.any()
+        assert np.array_equal(draw_rims(rings, spacing, frames.shape[0]), whole)
+
+
+def test_a_top_hat_opened_as_uint8_is_the_float_ones(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
+    for _, image, landmarks in crops:
+        fine, _ = _fine(image, landmarks)
+        gray = cv2.cvtColor(fine, cv2.COLOR_RGB2GRAY)
+        band = gray.astype(np.float32)
+        expected = np.maximum(band - cv2.morphologyEx(band, cv2.MORPH_OPEN, kernel),
+                              cv2.morphologyEx(band, cv2.MORPH_CLOSE, kernel) - band)
+        assert expected.any()
+        assert np.array_equal(_top_hat(gray, kernel), expected)
+
+
+def test_eyes_and_brows_dilated_in_their_box_are_those_dilated_whole(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """At the net's 64 px and the fine crop's 256 px, near the crop's edge too."""
+    regions = mesh_regions()
+    for _, image, landmarks in crops:
+        _, fine_landmarks = _fine(image, landmarks)
+        for size, shift in ((256, 0.0), (64, 0.0), (256, 180.0)):
+            points = fine_landmarks[:, :2] * (size / 256.0) + shift
+            for grow in (1, 4, 7):
+                mask = np.zeros((size, size), np.uint8)
+                for loop in (regions.right_eye, regions.left_eye):
+                    cv2.fillPoly(mask, [np.round(points[loop]).astype(np.int32)], 255)
+                for brow in (regions.right_eyebrow, regions.left_eyebrow):
+                    hull = cv2.convexHull(np.round(points[brow]).astype(np.int32))
+                    cv2.fillConvexPoly(mask, hull, 255)
+                kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+                expected = cv2.dilate(mask, kernel) > 0
+                assert np.array_equal(eyes_and_brows(points, size, grow), expected)
