@@ -118,16 +118,19 @@ def reference_descriptor(photo: Path, encoder: IdentityEncoder, landmarker: Path
 
 def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
             progress: Progress | None = None,
-            detector: ExplicitContentDetector | None = None) -> ExtractResult:
+            detector: ExplicitContentDetector | None = None,
+            source: MediaSource | None = None) -> ExtractResult:
     """Analyse `media_path` into the faceset folder `out_dir` (resuming an interrupted run).
 
     Explicit content is refused before any face is written (`detector` replaces NudeNet
     in tests; the check cannot be skipped): the check runs beside the first frames of the
     analysis, and their crops and log lines wait until it passes. Every later stage reads
-    media through here.
+    media through here. `source`: `media_path` as the caller has just opened it
+    (`open_source`: probing a photo decodes it, and a video's content is hashed).
     """
     progress = progress or NoProgress()
-    source = open_source(media_path)
+    if source is None or source.path != Path(media_path):
+        source = open_source(media_path)
     encoder = IdentityEncoder()
     reference = (reference_descriptor(config.person_reference, encoder, config.landmarker)
                  if config.person_reference else None)
