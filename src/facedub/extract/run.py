@@ -131,9 +131,11 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     progress = progress or NoProgress()
     if source is None or source.path != Path(media_path):
         source = open_source(media_path)
-    encoder = IdentityEncoder()
+    # The recognition model takes 150-300 ms of CPU to load: not for a finished analysis
+    # that is only reused (every swap after the first of a target, and of its source).
+    encoder = IdentityEncoder() if config.person_reference else None
     reference = (reference_descriptor(config.person_reference, encoder, config.landmarker)
-                 if config.person_reference else None)
+                 if encoder is not None and config.person_reference else None)
     out_dir = Path(out_dir)
     safety: Future[object] | None = None
     if not _already_checked(out_dir, source):
@@ -144,7 +146,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     try:
         if output.complete:  # only the choice of person may change
             return _rechoose(out_dir, reference)
-        _analyse(source, out_dir, config, encoder, progress, safety)
+        _analyse(source, out_dir, config, encoder or IdentityEncoder(), progress, safety)
         return _finalise(out_dir, reference, output.frames_done)
     except FacedubError:
         if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
