@@ -118,19 +118,24 @@ def reference_descriptor(photo: Path, encoder: IdentityEncoder, landmarker: Path
 
 def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
             progress: Progress | None = None,
-            detector: ExplicitContentDetector | None = None) -> ExtractResult:
+            detector: ExplicitContentDetector | None = None,
+            source: MediaSource | None = None) -> ExtractResult:
     """Analyse `media_path` into the faceset folder `out_dir` (resuming an interrupted run).
 
     Explicit content is refused before any face is written (`detector` replaces NudeNet
     in tests; the check cannot be skipped): the check runs beside the first frames of the
     analysis, and their crops and log lines wait until it passes. Every later stage reads
-    media through here.
+    media through here. `source`: `media_path` as the caller has just opened it
+    (`open_source`: probing a photo decodes it, and a video's content is hashed).
     """
     progress = progress or NoProgress()
-    source = open_source(media_path)
-    encoder = IdentityEncoder()
+    if source is None or source.path != Path(media_path):
+        source = open_source(media_path)
+    # The recognition model takes 150-300 ms of CPU to load: not for a finished analysis
+    # that is only reused (every swap after the first of a target, and of its source).
+    encoder = IdentityEncoder() if config.person_reference else None
     reference = (reference_descriptor(config.person_reference, encoder, config.landmarker)
-                 if config.person_reference else None)
+                 if encoder is not None and config.person_reference else None)
     out_dir = Path(out_dir)
     safety: Future[object] | None = None
     if not _already_checked(out_dir, source):
@@ -141,7 +146,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     try:
         if output.complete:  # only the choice of person may change
             return _rechoose(out_dir, reference)
-        _analyse(source, out_dir, config, encoder, progress, safety)
+        _analyse(source, out_dir, config, encoder or IdentityEncoder(), progress, safety)
         return _finalise(out_dir, reference, output.frames_done)
     except FacedubError:
         if output.frames_done == 0 and not output.complete:  # nothing of an earlier run

@@ -46,4 +46,4 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     with exclusive_lock(Path(work_dir) / f".{folder.name}.lock",
                         on_wait=lambda: log.warning("waiting for another facedub analysing %s",
                                                  source.path.name)):
-        return extract(media, folder, config, progress, detector).faceset
+        return extract(media, folder, config, progress, detector, source).faceset

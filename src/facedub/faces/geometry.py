@@ -159,9 +159,15 @@ def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
     inner = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
     outer = slice(y0 + rows[0], y0 + rows[-1] + 1), slice(x0 + columns[0], x0 + columns[-1] + 1)
     region = result[outer].astype(np.float32)
-    blended = region + three_channels(alpha[inner]) * (_compensated(face_local[inner],
-                                                                    compensation) - region)
-    result[outer] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    # region + alpha * (face - region), + 0.5, clipped: in place on the filtered face (a
+    # fresh array), the same values as the one expression's five temporaries (1 ms at 512
+    # px of 2.5: each temporary a fresh allocation of the box's floats).
+    blended = _compensated(face_local[inner], compensation)
+    blended -= region
+    blended *= three_channels(alpha[inner])
+    blended += region
+    blended += 0.5
+    result[outer] = np.clip(blended, 0, 255, out=blended).astype(np.uint8)
     return result
 
 
@@ -181,7 +187,7 @@ def _compensated(image: np.ndarray, strength: float) -> np.ndarray:
     fill beyond a frame edge is never read (the box's own edge is replicated), and where
     the filter reads the warp's empty surround the mask is already 0."""
     if strength == 0.0:
-        return image.astype(np.float32)
+        return image.astype(np.float32)  # a copy: paste_back works in place on it
     kernel = np.array([-strength, 1.0 + 2.0 * strength, -strength], dtype=np.float32)
     filtered: np.ndarray = cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel,
                                            borderType=cv2.BORDER_REPLICATE)
