@@ -36,8 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-from facedub.faces.landmarks import _landmarker as open_landmarker
+from facedub.faces.landmarks import FaceAnalyser, open_landmarker, resolve_landmarker_model
 from facedub.faces.mediapipe_offline import mp, vision
 from facedub.faces.regions import eye_distance, mesh_regions
 

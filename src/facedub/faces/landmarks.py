@@ -94,8 +94,8 @@ class FaceAnalyser:
         self.max_faces = max_faces
         self.discover_every = discover_every
         bundle = model_path
-        self._frame_landmarker = _landmarker(bundle, max_faces, video, min_confidence)
-        self._crop_landmarker = _landmarker(bundle, 1, False, min_confidence)
+        self._frame_landmarker = open_landmarker(bundle, max_faces, video, min_confidence)
+        self._crop_landmarker = open_landmarker(bundle, 1, False, min_confidence)
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(
                 vision.FaceDetectorOptions(
@@ -202,8 +202,11 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def _landmarker(bundle: Path, faces: int, video: bool,
-                min_confidence: float) -> vision.FaceLandmarker:
+def open_landmarker(bundle: Path, faces: int, video: bool,
+                    min_confidence: float) -> vision.FaceLandmarker:
+    """A MediaPipe face landmarker with the options every reader here uses (blendshapes,
+    one confidence for detection, presence and tracking), its native start-up chatter
+    kept off the terminal."""
     with _native_stderr_silenced():
         return _create_landmarker(bundle, faces, video, min_confidence)
 
