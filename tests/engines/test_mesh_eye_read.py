@@ -127,7 +127,7 @@ def test_a_reading_is_the_analysers_and_its_search_only_where_the_whole_crop_has
     try:
         for face in (d10_face, first_target_face(README_TARGET, 440)):
             expected = analyser.analyse(face.image, new_shot=True)[0].landmarks
-            read = reads._landmarks(np.ascontiguousarray(face.image))
+            read = reads._landmarks(np.ascontiguousarray(face.image), *_own(face))
             assert read is not None and read.dtype == expected.dtype
             np.testing.assert_array_equal(read, expected)
 
@@ -140,12 +140,28 @@ def test_a_reading_is_the_analysers_and_its_search_only_where_the_whole_crop_has
 
         reads.close()
         monkeypatch.setattr(eye_read, "open_landmarker", lambda *args: Blind())
-        read = reads._landmarks(np.ascontiguousarray(d10_face.image))
+        read = reads._landmarks(np.ascontiguousarray(d10_face.image), *_own(d10_face))
         expected = analyser.analyse(d10_face.image, new_shot=True)[0].landmarks
         assert read is not None and reads._analyser is not None
         np.testing.assert_array_equal(read, expected)
         blank = np.zeros_like(d10_face.image)
-        assert reads._landmarks(blank) is None
+        assert reads._landmarks(blank, *_own(d10_face)) is None
+
+        # A second, smaller face in the crop, which the whole-crop pass returns (a video
+        # call's other person): not the target's, so the analyser reads the crop.
+        height, width = d10_face.image.shape[:2]
+        other = [SimpleNamespace(x=0.1 + 0.25 * p[0] / width, y=0.1 + 0.25 * p[1] / height,
+                                 z=0.0) for p in expected]
+
+        class Other(Blind):
+            def detect(self, image: Any) -> Any:
+                return SimpleNamespace(face_landmarks=[other])
+
+        reads.close()
+        monkeypatch.setattr(eye_read, "open_landmarker", lambda *args: Other())
+        read = reads._landmarks(np.ascontiguousarray(d10_face.image), *_own(d10_face))
+        assert read is not None
+        np.testing.assert_array_equal(read, expected)
     finally:
         reads.close()
         analyser.close()
@@ -275,3 +291,9 @@ def test_the_ratio_is_eased_in_and_a_reading_of_another_face_is_not_kept(
     reads.read(1, target.image, wider)
     assert reads.ratio(1) == pytest.approx(1 / 1.06, abs=0.01)
     reads.close()
+
+
+def _own(face: TargetFace) -> tuple[np.ndarray, float]:
+    """A target face's landmarks in its crop's pixels and their eye distance."""
+    landmarks = np.asarray(face.face_landmarks)
+    return landmarks, eye_distance(landmarks)

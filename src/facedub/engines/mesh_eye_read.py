@@ -97,28 +97,35 @@ class EyeReads:
         target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
         where the landmarker finds no face. Returns the landmarks read (478, 3), None where
         nothing was kept (`mesh_mouth_read` reads the mouth from them)."""
-        read = self._landmarks(np.ascontiguousarray(shown))
-        if read is None:
+        target = np.asarray(target_landmarks)
+        own = eye_distance(target)
+        if own <= 1e-6:
             return None
-        own = eye_distance(np.asarray(target_landmarks))
-        if own <= 1e-6 or not _same_face(read, np.asarray(target_landmarks), own):
+        read = self._landmarks(np.ascontiguousarray(shown), target, own)
+        if read is None or not _same_face(read, target, own):
             return None
         self._reads.setdefault(track, deque(maxlen=READINGS)).append(eye_distance(read) / own)
         return read
 
-    def _landmarks(self, shown: np.ndarray) -> np.ndarray | None:
+    def _landmarks(self, shown: np.ndarray, target: np.ndarray, own: float
+                   ) -> np.ndarray | None:
         """(478, 3) float32 landmarks of the face in `shown`, in its pixels (z scaled by
         its width), as `FaceAnalyser.analyse` of an image-mode analyser reads them; None
         where it finds no face. The whole-crop pass first (the analyser's own first step,
-        with its options), the analyser whole only where that finds none."""
+        with its options); the analyser whole where that finds none, or finds a face that
+        is not the target's (`target`, eye distance `own`): in a crop with two faces the
+        pass may return the other one, where the analyser's tiled search keeps the
+        largest."""
         model = self._model_path or resolve_landmarker_model()
         if self._whole is None:
             self._whole = open_landmarker(model, 1, False, MIN_CONFIDENCE)
         result = self._whole.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=shown))
         if result.face_landmarks:
             height, width = shown.shape[:2]
-            return np.array([(p.x * width, p.y * height, p.z * width)
+            read = np.array([(p.x * width, p.y * height, p.z * width)
                              for p in result.face_landmarks[0]], dtype=np.float32)
+            if _same_face(read, target, own):
+                return read
         if self._analyser is None:
             self._analyser = FaceAnalyser(max_faces=1, video=False, model_path=model,
                                           min_confidence=MIN_CONFIDENCE)
