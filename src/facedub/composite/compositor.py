@@ -258,6 +258,7 @@ class Compositor:
             coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=mask * skin.bare, relief=relief, bare=skin.colour,
+                shading=skin.shading,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it

@@ -124,6 +124,24 @@ UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its sh
 # twelfth round). A neutral grey hair (chroma 0) looked ashy, bluish on Obama's skin.
 HAIR_LIGHTNESS = 0.35
 HAIR_CHROMA = 0.3
+# On the nose's sides and the upper lip (`SkinWeights.shading`) the face's middle band may
+# be darker than the target's only by SHADING_DARK L units, and softly SHADING_SOFT more
+# (the fold zones allow DARK_BAND + DARK_SOFT). A studio photo's key light shades the
+# nose's flanks and the upper lip under it 4-5 L deeper than Katie Hill's soft, frontal
+# light; carried as detail it was grey shading down the nose and a grey moustache shadow
+# on her (readme-photo; BENCHMARKS.md, twenty-second round). Not where a stubbled
+# source's upper lip is a beard (`_beard`): a moustache's darkness is who he is.
+SHADING_DARK = 0.5
+SHADING_SOFT = 0.5
+SHADING_DIVISOR = 8.0  # the band from sigma / this to sigma (FINE_DIVISOR on the folds)
+# Each side of the nose from beside the inner eye corner down the flank to the wing's
+# crease (MediaPipe's face mesh; the second tuple mirrors the first).
+NOSE_SIDES = ((122, 193, 245, 188, 114, 47, 217, 126, 142, 209, 129, 49, 131, 198, 236, 3,
+               51, 45, 64),
+              (351, 417, 465, 412, 343, 277, 437, 355, 371, 429, 358, 279, 360, 420, 456, 248,
+               281, 275, 294))
+# Under each nose wing beside the upper lip, where the wings' shadow falls.
+UNDER_WINGS = (98, 327, 165, 391)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 Box = tuple[slice, slice]  # rows and columns of an image
@@ -140,7 +158,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  bare: np.ndarray | None = None,
                  surround: np.ndarray | None = None,
                  target_lightness: np.ndarray | None = None,
-                 region: np.ndarray | None = None) -> np.ndarray:
+                 region: np.ndarray | None = None,
+                 shading: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -170,6 +189,11 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
     the beard).
+    Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the nose's sides and
+    the upper lip), the face's band between sigma / SHADING_DIVISOR and sigma is darker
+    than the target's there by at most SHADING_DARK (+ SHADING_SOFT, softly), and with
+    `shown` and `target_lightness` its fine bands are held there too (the upper lip is
+    not bare skin), but where a stubbled source's `hair` is a beard (`_beard`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -237,6 +261,18 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / LID_DIVISOR * half / size, resized(sockets, half)))
+    beard = None if hair is None else _beard(face_half[..., 0], face_low[..., 0],
+                                             resized(hair, half),
+                                             sigma / BEARD_DIVISOR * half / size)
+    if shading is not None:
+        # The source's key light on the nose's flanks and under it: lifted nearly to the
+        # target's (the fold zones' allowance left a grey shading down her nose).
+        zone = resized(shading, half)
+        if beard is not None:
+            zone = zone * (1.0 - beard)
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / SHADING_DIVISOR * half / size, zone,
+                                SHADING_DARK, SHADING_SOFT))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -281,9 +317,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
         # blink-video's moustache read as a flat grey smear; BENCHMARKS.md, nineteenth
         # round).
-        texture = shown if hair is None else shown * (1.0 - resized(_beard(
-            face_half[..., 0], face_base[..., 0], resized(hair, half),
-            sigma / BEARD_DIVISOR * half / size), size))
+        # On the upper lip too (`shading`; a feature, outside the bare skin): a shaved
+        # source's stubble dots under the nose were dirt on her smooth lip.
+        texture = shown if shading is None else np.maximum(
+            shown, shading * (mask if region is None else region))
+        if beard is not None:
+            texture = texture * (1.0 - resized(beard, size))
         detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
@@ -473,10 +512,11 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
 
 
 def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
-               target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
+               target_low: np.ndarray, blur: float, weight: np.ndarray,
+               dark: float = DARK_BAND, soft: float = DARK_SOFT) -> np.ndarray:
     """(s, s) float32 L units (0 or more), times the `weight` (s, s): what lifts the
     target's low-pass so that the face's band between `blur` and its low-pass is darker
-    than the target's by at most DARK_BAND, and softly DARK_SOFT more.
+    than the target's by at most `dark`, and softly `soft` more.
 
     Computed in the box where `weight` is above 0 (the fold zones, the sockets: 0
     elsewhere), the blurs reading their kernels' reach round it (`_blur_boxes`)."""
@@ -487,8 +527,8 @@ def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
     box, read, inner = boxes
     face_band = _blur(face[read][..., 0], blur)[inner] - face_low[box][..., 0]
     target_band = _blur(target[read][..., 0], blur)[inner] - target_low[box][..., 0]
-    excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
-    lifted[box] = weight[box] * (excess - DARK_SOFT * np.tanh(excess / DARK_SOFT))
+    excess = np.maximum(target_band - face_band - dark, 0.0)
+    lifted[box] = weight[box] * (excess - soft * np.tanh(excess / soft))
     return lifted
 
 
@@ -620,12 +660,15 @@ class SkinWeights:
     the skin whose colour is taken at the finer split (`carry_detail`'s `bare`): `bare`
     with the lids and sockets (all but the eye openings grown SOCKET_EYE_GROW and the
     brows, softened), so the skin round the eyes warms with the cheeks instead of
-    standing grey against them (expr-shouting's sockets, seventeenth round's review)."""
+    standing grey against them (expr-shouting's sockets, seventeenth round's review);
+    `shading`: the nose's sides and the upper lip, not the nostrils (`_shading_zones`),
+    where the source's key-light shading is lifted to about the target's."""
 
     bare: np.ndarray
     folds: np.ndarray
     under_eyes: np.ndarray
     colour: np.ndarray
+    shading: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -638,8 +681,9 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     under_eyes = _under_eye_zones(points, small)
     round_eyes = np.minimum(_socket_skin(points, small), eyes_zone)
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
+    shading = _shading_zones(points, small)
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes, colour)))
+                         for weights in (bare, folds, under_eyes, colour, shading)))
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
@@ -767,6 +811,23 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
         zones = np.maximum(zones, _hull(corners, size))
     blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
     return blurred
+
+
+def _shading_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the nose's two sides (`NOSE_SIDES`) and the upper lip (`UPPER_LIP`),
+    soft-edged, without the nostrils and the nose's tip and the lips (grown as the
+    features are). Cut off hard there: the texture limit measures the target's own fine
+    band over this weight, and her lipstick's edge and dark nostrils counted as texture
+    allowed his stubble dots through beside them."""
+    zones = np.zeros((size, size), dtype=np.float32)
+    for group in (*NOSE_SIDES, UPPER_LIP + UNDER_WINGS):
+        zones = np.maximum(zones, _hull(points[list(group)], size))
+    softened = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT))
+    features = np.maximum(_hull(points[list(NOSTRILS)], size),
+                          _grown(_hull(points[mesh_regions().lips_outer], size),
+                                 size * MOUTH_GROW))
+    kept: np.ndarray = softened * (1.0 - features)
+    return kept
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
