@@ -257,7 +257,8 @@ class Compositor:
             # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
             coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * skin.bare, relief=relief, bare=skin.colour,
+                shown=mask * skin.bare, relief=relief,
+                bare=np.maximum(skin.colour, skin.shading),
                 shading=skin.shading,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
