@@ -258,7 +258,7 @@ class Compositor:
             coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=mask * skin.bare, relief=relief,
-                # The colour's finer split on the upper lip and the nose's sides too: at
+                # The colour's finer split on the upper lip too (`skin.shading`): at
                 # sigma her red lipstick, in the upper lip's base, tinged his upper lip
                 # (the README pair: a +9 against hers; BENCHMARKS.md, twenty-second round).
                 bare=np.maximum(skin.colour, skin.shading),

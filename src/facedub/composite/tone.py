@@ -124,22 +124,18 @@ UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its sh
 # twelfth round). A neutral grey hair (chroma 0) looked ashy, bluish on Obama's skin.
 HAIR_LIGHTNESS = 0.35
 HAIR_CHROMA = 0.3
-# On the nose's sides and the upper lip (`SkinWeights.shading`) the face's middle band may
-# be darker than the target's only by SHADING_DARK L units, and softly SHADING_SOFT more
-# (the fold zones allow DARK_BAND + DARK_SOFT). A studio photo's key light shades the
-# nose's flanks and the upper lip under it 4-5 L deeper than Katie Hill's soft, frontal
-# light; carried as detail it was grey shading down the nose and a grey moustache shadow
-# on her (readme-photo; BENCHMARKS.md, twenty-second round). Not where a stubbled
-# source's upper lip is a beard (`_beard`): a moustache's darkness is who he is.
+# On the upper lip (`SkinWeights.shading`) the face's middle band may be darker than the
+# target's only by SHADING_DARK L units, and softly SHADING_SOFT more (the fold zones
+# allow DARK_BAND + DARK_SOFT). A studio photo's key light from above shades the upper lip
+# under the nose, and her red lips darken its base besides: on the README pair it came out
+# 9-10 L darker than hers, a grey moustache shadow (BENCHMARKS.md, twenty-second round).
+# Not where a stubbled source's upper lip is a beard (`_beard`): a moustache's darkness is
+# who he is. Not on the nose's sides either, though their studio shading is as grey: the
+# identity reads it (lifted there too, the README pair's swap moved 0.06 toward her in
+# dlib's distance and lost 15% of its frames' likeness).
 SHADING_DARK = 0.5
 SHADING_SOFT = 0.5
 SHADING_DIVISOR = 8.0  # the band from sigma / this to sigma (FINE_DIVISOR on the folds)
-# Each side of the nose from beside the inner eye corner down the flank to the wing's
-# crease (MediaPipe's face mesh; the second tuple mirrors the first).
-NOSE_SIDES = ((122, 193, 245, 188, 114, 47, 217, 126, 142, 209, 129, 49, 131, 198, 236, 3,
-               51, 45, 64),
-              (351, 417, 465, 412, 343, 277, 437, 355, 371, 429, 358, 279, 360, 420, 456, 248,
-               281, 275, 294))
 # Under each nose wing beside the upper lip, where the wings' shadow falls.
 UNDER_WINGS = (98, 327, 165, 391)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
@@ -189,8 +185,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
     the beard).
-    Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the nose's sides and
-    the upper lip), the face's band between sigma / SHADING_DIVISOR and sigma is darker
+    Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the upper lip), the
+    face's band between sigma / SHADING_DIVISOR and sigma is darker
     than the target's there by at most SHADING_DARK (+ SHADING_SOFT, softly), and with
     `shown` and `target_lightness` its fine bands are held there too (the upper lip is
     not bare skin), but where a stubbled source's `hair` is a beard (`_beard`).
@@ -265,8 +261,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                              resized(hair, half),
                                              sigma / BEARD_DIVISOR * half / size)
     if shading is not None:
-        # The source's key light on the nose's flanks and under it: lifted nearly to the
-        # target's (the fold zones' allowance left a grey shading down her nose).
+        # The source's key light under the nose: lifted nearly to the target's (the fold
+        # zones' allowance left a grey moustache shadow on her).
         zone = resized(shading, half)
         if beard is not None:
             zone = zone * (1.0 - beard)
@@ -661,8 +657,8 @@ class SkinWeights:
     with the lids and sockets (all but the eye openings grown SOCKET_EYE_GROW and the
     brows, softened), so the skin round the eyes warms with the cheeks instead of
     standing grey against them (expr-shouting's sockets, seventeenth round's review);
-    `shading`: the nose's sides and the upper lip, not the nostrils (`_shading_zones`),
-    where the source's key-light shading is lifted to about the target's."""
+    `shading`: the upper lip, not the nostrils nor the lips (`_shading_zones`), where the
+    source's key-light shading is lifted to about the target's."""
 
     bare: np.ndarray
     folds: np.ndarray
@@ -814,14 +810,12 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
 
 
 def _shading_zones(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: the nose's two sides (`NOSE_SIDES`) and the upper lip (`UPPER_LIP`),
-    soft-edged, without the nostrils and the nose's tip and the lips (grown as the
-    features are). Cut off hard there: the texture limit measures the target's own fine
+    """(s, s) float32: the upper lip (`UPPER_LIP`) out to under the nose's wings
+    (`UNDER_WINGS`), soft-edged, without the nostrils and the nose's tip and the lips (grown
+    as the features are). Cut off hard there: the texture limit measures the target's own fine
     band over this weight, and her lipstick's edge and dark nostrils counted as texture
     allowed his stubble dots through beside them."""
-    zones = np.zeros((size, size), dtype=np.float32)
-    for group in (*NOSE_SIDES, UPPER_LIP + UNDER_WINGS):
-        zones = np.maximum(zones, _hull(points[list(group)], size))
+    zones = _hull(points[list(UPPER_LIP + UNDER_WINGS)], size)
     softened = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT))
     features = np.maximum(_hull(points[list(NOSTRILS)], size),
                           _grown(_hull(points[mesh_regions().lips_outer], size),
