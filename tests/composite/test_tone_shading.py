@@ -1,7 +1,8 @@
-"""The source's key-light shading on the nose's sides and the upper lip lifted to about the
-target's, and the texture limit reaching the upper lip: the README pair (the studio photo
-of Paul Rudd onto Katie Hill) showed grey shading down her nose's sides and his stubble
-dots under her nose."""
+"""The source's key-light shading on the upper lip lifted to about the target's, the
+texture limit and the colour's finer split reaching the upper lip: the README pair (the
+studio photo of Paul Rudd onto Katie Hill) showed a grey moustache shadow with his stubble
+dots under her nose, tinged red by her lipstick. The nose's sides are left alone: their
+shading is his nose's shape to the identity."""
 
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ from facedub.engines.mesh import MeshEngine
 from facedub.faceset import Faceset
 
 SIZE = 448
-# Down each side of the nose, between the bridge and the cheek (MediaPipe's face mesh).
-NOSE_SIDE_POINTS = (198, 420, 209, 429, 217, 437, 126, 355)
 SIGMA = 32.0  # the synthetic faces' low-pass (pixels)
 
 
@@ -65,22 +64,10 @@ def _dots(lightness: np.ndarray) -> np.ndarray:
     return dots
 
 
-def test_the_nose_sides_are_not_shaded_greyer_than_hers(
-        composited: tuple[np.ndarray, np.ndarray, TargetFace]) -> None:
-    """Down the nose's sides the face is at most 4 L darker than her own (2.9 now; 6.5
-    without the shading zone, where his studio key light drew grey shading down her
-    nose): the rest is the nose's own shape at finer scales."""
-    image, alpha, target = composited
-    sides = _discs(target, NOSE_SIDE_POINTS, alpha)
-    assert np.count_nonzero(sides) > 500
-    darker = float(to_lab(target.image)[sides, 0].mean() - to_lab(image)[sides, 0].mean())
-    assert darker < 4.0
-
-
 def test_the_upper_lip_keeps_no_stubble_dots_nor_a_moustache_shadow(
         composited: tuple[np.ndarray, np.ndarray, TargetFace]) -> None:
     """Under her nose his shaved stubble's shadow is lifted and its dots held toward her
-    smooth skin: the upper lip at most 6 L darker than hers (3.6 now; 9.8 without the
+    smooth skin: the upper lip at most 6 L darker than hers (3.3 now; 9.8 without the
     shading zone: a grey moustache shadow) and the dots' mean contrast at most 7.5 times
     hers (5.7 now, 9.3 before; her lip is nearly spotless, 0.1 L)."""
     image, alpha, target = composited
@@ -131,11 +118,11 @@ def test_a_beard_in_the_shading_zone_keeps_its_darkness() -> None:
     assert float(target[band][..., 0].mean() - bearded[band][..., 0].mean()) > 3.5
 
 
-def test_the_shading_zone_covers_the_nose_sides_and_upper_lip_not_the_nostrils(
+def test_the_shading_zone_covers_the_upper_lip_only(
         first_target_face: Callable[..., TargetFace]) -> None:
-    """The weight is near 1 down the nose's sides and on the upper lip, and 0 in the
-    nostrils and on the lips, under 0.1 at their edges (the target's own dark edges there
-    would count as texture)."""
+    """The weight is near 1 on the upper lip, under 0.1 at the nostrils' and the lips'
+    edges (the target's own dark edges there would count as texture) and on the nose's
+    sides (lifted there too, the README pair lost 15% of its frames' likeness)."""
     target = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", SIZE)
     zone = skin_weights(target.face_landmarks, SIZE).shading
     points = np.round(target.face_landmarks[:, :2]).astype(int)
@@ -143,8 +130,8 @@ def test_the_shading_zone_covers_the_nose_sides_and_upper_lip_not_the_nostrils(
     def at(index: int) -> float:
         return float(zone[points[index, 1], points[index, 0]])
 
-    assert min(at(198), at(420), at(217), at(437)) > 0.8  # the nose's sides
     assert at(164) > 0.8  # the upper lip's middle
+    assert max(at(198), at(420), at(217), at(437)) < 0.1  # the nose's sides
     assert max(at(13), at(14), at(17), at(0)) < 0.1  # the lips
     assert max(at(2), at(98), at(327)) < 0.1  # the nostrils
 
