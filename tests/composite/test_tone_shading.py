@@ -68,14 +68,15 @@ def test_the_upper_lip_keeps_no_stubble_dots_nor_a_moustache_shadow(
         composited: tuple[np.ndarray, np.ndarray, TargetFace]) -> None:
     """Under her nose his shaved stubble's shadow is lifted and its dots held toward her
     smooth skin: the upper lip at most 6 L darker than hers (3.3 now; 9.8 without the
-    shading zone: a grey moustache shadow) and the dots' mean contrast at most 7.5 times
-    hers (5.7 now, 9.3 before; her lip is nearly spotless, 0.1 L)."""
+    shading zone: a grey moustache shadow) and the dots' mean contrast at most 6.4 times
+    hers (5.7 now; 7.1 with the upper lip outside the texture limit, 9.3 without the zone;
+    her lip is nearly spotless, 0.1 L)."""
     image, alpha, target = composited
     lip = _upper_lip(target, alpha)
     assert np.count_nonzero(lip) > 200
     ours, theirs = to_lab(image)[..., 0], to_lab(target.image)[..., 0]
     assert float(theirs[lip].mean() - ours[lip].mean()) < 6.0
-    assert float(_dots(ours)[lip].mean()) < 7.5 * float(_dots(theirs)[lip].mean())
+    assert float(_dots(ours)[lip].mean()) < 6.4 * float(_dots(theirs)[lip].mean())
 
 
 def _flanked(dark: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
