@@ -1,8 +1,8 @@
-"""The source's key-light shading on the upper lip lifted to about the target's, the
-texture limit and the colour's finer split reaching the upper lip: the README pair (the
-studio photo of Paul Rudd onto Katie Hill) showed a grey moustache shadow with his stubble
-dots under her nose, tinged red by her lipstick. The nose's sides are left alone: their
-shading is his nose's shape to the identity."""
+"""The texture limit and the colour's finer split reaching the upper lip (`SkinWeights.
+shading`): the README pair (the studio photo of Paul Rudd onto Katie Hill) showed his
+stubble dots under her nose, tinged red by her lipstick. The zone's shading itself is the
+source's (lifted to hers, the swaps moved toward her in the identity), and the nose's
+sides are left out."""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ import pytest
 
 from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.composite.tone import UPPER_LIP, carry_detail, skin_weights
+from facedub.composite.tone import UPPER_LIP, skin_weights
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine
 from facedub.faceset import Faceset
 
 SIZE = 448
-SIGMA = 32.0  # the synthetic faces' low-pass (pixels)
 
 
 @pytest.fixture(scope="module")
@@ -64,66 +63,23 @@ def _dots(lightness: np.ndarray) -> np.ndarray:
     return dots
 
 
-def test_the_upper_lip_keeps_no_stubble_dots_nor_a_moustache_shadow(
+def test_the_upper_lip_holds_the_stubble_dots(
         composited: tuple[np.ndarray, np.ndarray, TargetFace]) -> None:
-    """Under her nose his shaved stubble's shadow is lifted and its dots held toward her
-    smooth skin: the upper lip at most 6 L darker than hers (3.3 now; 9.8 without the
-    shading zone: a grey moustache shadow) and the dots' mean contrast at most 6.4 times
-    hers (5.7 now; 7.1 with the upper lip outside the texture limit, 9.3 without the zone;
-    her lip is nearly spotless, 0.1 L)."""
+    """Under her nose his shaved stubble's dots are held toward her smooth skin by the
+    texture limit: their mean contrast at most 8.6 times hers (7.9 now; 9.3 with the upper
+    lip outside the limit; her lip is nearly spotless, 0.1 L)."""
     image, alpha, target = composited
     lip = _upper_lip(target, alpha)
     assert np.count_nonzero(lip) > 200
     ours, theirs = to_lab(image)[..., 0], to_lab(target.image)[..., 0]
-    assert float(theirs[lip].mean() - ours[lip].mean()) < 6.0
-    assert float(_dots(ours)[lip].mean()) < 6.4 * float(_dots(theirs)[lip].mean())
-
-
-def _flanked(dark: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A flat target face (L 70) and a face like it with a band `dark` L darker down the
-    middle, 24 px wide (a shaded flank at the scale of the nose's side), and the shading
-    zone over it."""
-    size = 256
-    target = np.zeros((size, size, 3), dtype=np.float32)
-    target[..., 0], target[..., 1], target[..., 2] = 70.0, 8.0, 14.0
-    face = target.copy()
-    face[:, 116:140, 0] -= dark
-    zone = np.zeros((size, size), dtype=np.float32)
-    zone[40:216, 90:166] = 1.0
-    return face, target, cv2.GaussianBlur(zone, (0, 0), 4.0)
-
-
-def test_a_shaded_flank_is_lifted_in_the_shading_zone_only() -> None:
-    """A band 6 L darker than the target's comes out at most 1.5 L darker in the shading
-    zone (1.2), and more than 3.5 L darker without it (4.2: what the low-pass leaves of
-    the band, carried whole)."""
-    face, target, zone = _flanked(6.0)
-    mask = np.ones(zone.shape, dtype=np.float32)
-    band = (slice(60, 196), slice(120, 136))
-    plain = carry_detail(face, target, mask, SIGMA)
-    lifted = carry_detail(face, target, mask, SIGMA, shading=zone)
-    assert float(target[band][..., 0].mean() - lifted[band][..., 0].mean()) < 1.5
-    assert float(target[band][..., 0].mean() - plain[band][..., 0].mean()) > 3.5
-
-
-def test_a_beard_in_the_shading_zone_keeps_its_darkness() -> None:
-    """Where a stubbled source's upper lip is darker than its own base (a moustache:
-    `hair`), the band is not lifted: it stays as dark as without the zone (4.2 L; 1.2
-    lifted)."""
-    face, target, zone = _flanked(6.0)
-    mask = np.ones(zone.shape, dtype=np.float32)
-    band = (slice(60, 196), slice(120, 136))
-    hair = np.zeros(zone.shape, dtype=np.float32)
-    hair[40:216, 100:156] = 1.0
-    bearded = carry_detail(face, target, mask, SIGMA, shading=zone, hair=hair)
-    assert float(target[band][..., 0].mean() - bearded[band][..., 0].mean()) > 3.5
+    assert float(_dots(ours)[lip].mean()) < 8.6 * float(_dots(theirs)[lip].mean())
 
 
 def test_the_shading_zone_covers_the_upper_lip_only(
         first_target_face: Callable[..., TargetFace]) -> None:
     """The weight is near 1 on the upper lip, under 0.1 at the nostrils' and the lips'
     edges (the target's own dark edges there would count as texture) and on the nose's
-    sides (lifted there too, the README pair lost 15% of its frames' likeness)."""
+    sides (bare skin already)."""
     target = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", SIZE)
     zone = skin_weights(target.face_landmarks, SIZE).shading
     points = np.round(target.face_landmarks[:, :2]).astype(int)

@@ -124,19 +124,11 @@ UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its sh
 # twelfth round). A neutral grey hair (chroma 0) looked ashy, bluish on Obama's skin.
 HAIR_LIGHTNESS = 0.35
 HAIR_CHROMA = 0.3
-# On the upper lip (`SkinWeights.shading`) the face's middle band may be darker than the
-# target's only by SHADING_DARK L units, and softly SHADING_SOFT more (the fold zones
-# allow DARK_BAND + DARK_SOFT). A studio photo's key light from above shades the upper lip
-# under the nose, and her red lips darken its base besides: on the README pair it came out
-# 9-10 L darker than hers, a grey moustache shadow (BENCHMARKS.md, twenty-second round).
-# Not where a stubbled source's upper lip is a beard (`_beard`): a moustache's darkness is
-# who he is. Not on the nose's sides either, though their studio shading is as grey: the
-# identity reads it (lifted there too, the README pair's swap moved 0.06 toward her in
-# dlib's distance and lost 15% of its frames' likeness).
-SHADING_DARK = 0.5
-SHADING_SOFT = 0.5
-SHADING_DIVISOR = 8.0  # the band from sigma / this to sigma (FINE_DIVISOR on the folds)
-# Under each nose wing beside the upper lip, where the wings' shadow falls.
+# The upper lip (`SkinWeights.shading`) out to under each nose wing: the texture limit and
+# the colour's finer split reach it. Its shading is left to the source: lifted to the
+# target's (the README pair's grey moustache shadow, 9-10 L darker than her lip) and down
+# the nose's sides (grey flanks), the swaps moved toward the target in the identity
+# (BENCHMARKS.md, twenty-second round).
 UNDER_WINGS = (98, 327, 165, 391)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
@@ -185,11 +177,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
     the beard).
-    Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the upper lip), the
-    face's band between sigma / SHADING_DIVISOR and sigma is darker
-    than the target's there by at most SHADING_DARK (+ SHADING_SOFT, softly), and with
-    `shown` and `target_lightness` its fine bands are held there too (the upper lip is
-    not bare skin), but where a stubbled source's `hair` is a beard (`_beard`).
+    Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the upper lip) with
+    `shown` and `target_lightness`, the face's fine bands are held there too (the upper
+    lip is not bare skin), but where a stubbled source's `hair` is a beard (`_beard`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -257,18 +247,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / LID_DIVISOR * half / size, resized(sockets, half)))
-    beard = None if hair is None else _beard(face_half[..., 0], face_low[..., 0],
-                                             resized(hair, half),
-                                             sigma / BEARD_DIVISOR * half / size)
-    if shading is not None:
-        # The source's key light under the nose: lifted nearly to the target's (the fold
-        # zones' allowance left a grey moustache shadow on her).
-        zone = resized(shading, half)
-        if beard is not None:
-            zone = zone * (1.0 - beard)
-        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
-                                sigma / SHADING_DIVISOR * half / size, zone,
-                                SHADING_DARK, SHADING_SOFT))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -317,8 +295,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # source's stubble dots under the nose were dirt on her smooth lip.
         texture = shown if shading is None else np.maximum(
             shown, shading * (mask if region is None else region))
-        if beard is not None:
-            texture = texture * (1.0 - resized(beard, size))
+        if hair is not None:
+            texture = texture * (1.0 - resized(_beard(
+                face_half[..., 0], face_base[..., 0], resized(hair, half),
+                sigma / BEARD_DIVISOR * half / size), size))
         detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
@@ -508,11 +488,10 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
 
 
 def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
-               target_low: np.ndarray, blur: float, weight: np.ndarray,
-               dark: float = DARK_BAND, soft: float = DARK_SOFT) -> np.ndarray:
+               target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
     """(s, s) float32 L units (0 or more), times the `weight` (s, s): what lifts the
     target's low-pass so that the face's band between `blur` and its low-pass is darker
-    than the target's by at most `dark`, and softly `soft` more.
+    than the target's by at most DARK_BAND, and softly DARK_SOFT more.
 
     Computed in the box where `weight` is above 0 (the fold zones, the sockets: 0
     elsewhere), the blurs reading their kernels' reach round it (`_blur_boxes`)."""
@@ -523,8 +502,8 @@ def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
     box, read, inner = boxes
     face_band = _blur(face[read][..., 0], blur)[inner] - face_low[box][..., 0]
     target_band = _blur(target[read][..., 0], blur)[inner] - target_low[box][..., 0]
-    excess = np.maximum(target_band - face_band - dark, 0.0)
-    lifted[box] = weight[box] * (excess - soft * np.tanh(excess / soft))
+    excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
+    lifted[box] = weight[box] * (excess - DARK_SOFT * np.tanh(excess / DARK_SOFT))
     return lifted
 
 
@@ -658,7 +637,7 @@ class SkinWeights:
     brows, softened), so the skin round the eyes warms with the cheeks instead of
     standing grey against them (expr-shouting's sockets, seventeenth round's review);
     `shading`: the upper lip, not the nostrils nor the lips (`_shading_zones`), where the
-    source's key-light shading is lifted to about the target's."""
+    texture limit and the colour's finer split reach too."""
 
     bare: np.ndarray
     folds: np.ndarray
