@@ -257,7 +257,12 @@ class Compositor:
             # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
             coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * skin.bare, relief=relief, bare=skin.colour,
+                shown=mask * skin.bare, relief=relief,
+                # The colour's finer split on the upper lip too (`skin.shading`): at
+                # sigma her red lipstick, in the upper lip's base, tinged his upper lip
+                # (the README pair: a +9 against hers; BENCHMARKS.md, twenty-second round).
+                bare=np.maximum(skin.colour, skin.shading),
+                shading=skin.shading,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it

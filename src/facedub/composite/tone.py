@@ -124,6 +124,12 @@ UNDER_EYE_CHROMA = 0.2  # share of the source's chroma detail kept there (its sh
 # twelfth round). A neutral grey hair (chroma 0) looked ashy, bluish on Obama's skin.
 HAIR_LIGHTNESS = 0.35
 HAIR_CHROMA = 0.3
+# The upper lip (`SkinWeights.shading`) out to under each nose wing: the texture limit and
+# the colour's finer split reach it. Its shading is left to the source: lifted to the
+# target's (the README pair's grey moustache shadow, 9-10 L darker than her lip) and down
+# the nose's sides (grey flanks), the swaps moved toward the target in the identity
+# (BENCHMARKS.md, twenty-second round).
+UNDER_WINGS = (98, 327, 165, 391)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 Box = tuple[slice, slice]  # rows and columns of an image
@@ -140,7 +146,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  bare: np.ndarray | None = None,
                  surround: np.ndarray | None = None,
                  target_lightness: np.ndarray | None = None,
-                 region: np.ndarray | None = None) -> np.ndarray:
+                 region: np.ndarray | None = None,
+                 shading: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -170,6 +177,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
     the beard).
+    Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the upper lip) with
+    `shown` and `target_lightness`, the face's fine bands are held there too (the upper
+    lip is not bare skin), but where a stubbled source's `hair` is a beard (`_beard`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -281,9 +291,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
         # blink-video's moustache read as a flat grey smear; BENCHMARKS.md, nineteenth
         # round).
-        texture = shown if hair is None else shown * (1.0 - resized(_beard(
-            face_half[..., 0], face_base[..., 0], resized(hair, half),
-            sigma / BEARD_DIVISOR * half / size), size))
+        # On the upper lip too (`shading`; a feature, outside the bare skin): a shaved
+        # source's stubble dots under the nose were dirt on her smooth lip.
+        texture = shown if shading is None else np.maximum(
+            shown, shading * (mask if region is None else region))
+        if hair is not None:
+            texture = texture * (1.0 - resized(_beard(
+                face_half[..., 0], face_base[..., 0], resized(hair, half),
+                sigma / BEARD_DIVISOR * half / size), size))
         detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
     limit = np.where(detail > 0, smooth[7], smooth[6])
     lightness = smooth[3] + limit * np.tanh(detail / limit)
@@ -620,12 +635,15 @@ class SkinWeights:
     the skin whose colour is taken at the finer split (`carry_detail`'s `bare`): `bare`
     with the lids and sockets (all but the eye openings grown SOCKET_EYE_GROW and the
     brows, softened), so the skin round the eyes warms with the cheeks instead of
-    standing grey against them (expr-shouting's sockets, seventeenth round's review)."""
+    standing grey against them (expr-shouting's sockets, seventeenth round's review);
+    `shading`: the upper lip, not the nostrils nor the lips (`_shading_zones`), where the
+    texture limit and the colour's finer split reach too."""
 
     bare: np.ndarray
     folds: np.ndarray
     under_eyes: np.ndarray
     colour: np.ndarray
+    shading: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -638,8 +656,9 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     under_eyes = _under_eye_zones(points, small)
     round_eyes = np.minimum(_socket_skin(points, small), eyes_zone)
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
+    shading = _shading_zones(points, small)
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes, colour)))
+                         for weights in (bare, folds, under_eyes, colour, shading)))
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
@@ -767,6 +786,21 @@ def _fold_zones(points: np.ndarray, size: int) -> np.ndarray:
         zones = np.maximum(zones, _hull(corners, size))
     blurred: np.ndarray = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT * 2))
     return blurred
+
+
+def _shading_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the upper lip (`UPPER_LIP`) out to under the nose's wings
+    (`UNDER_WINGS`), soft-edged, without the nostrils and the nose's tip and the lips (grown
+    as the features are). Cut off hard there: the texture limit measures the target's own fine
+    band over this weight, and her lipstick's edge and dark nostrils counted as texture
+    allowed his stubble dots through beside them."""
+    zones = _hull(points[list(UPPER_LIP + UNDER_WINGS)], size)
+    softened = cv2.GaussianBlur(zones, (0, 0), max(0.5, size * FEATURE_SOFT))
+    features = np.maximum(_hull(points[list(NOSTRILS)], size),
+                          _grown(_hull(points[mesh_regions().lips_outer], size),
+                                 size * MOUTH_GROW))
+    kept: np.ndarray = softened * (1.0 - features)
+    return kept
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
