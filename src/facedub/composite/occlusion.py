@@ -47,7 +47,7 @@ from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
-from facedub.faces.masks import face_oval, hair_zone, mask_bounds
+from facedub.faces.masks import box_meet, box_within, face_oval, hair_zone, mask_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.models.occluder_graph import (
     OCCLUDER_OUT,
@@ -252,7 +252,7 @@ class OcclusionMasks:
             ramped -= RAMP_LOW
             ramped /= RAMP_HIGH - RAMP_LOW
             np.clip(ramped, 0.0, 1.0, out=ramped)
-            mask[_within(part, box)] = ramped
+            mask[box_within(part, box)] = ramped
         if wearing > 0:
             # Lenses are not occluders: the swapped eyes show through them. Nor is the rest
             # of what the glasses span (under the lenses, the bridge of the nose): the net
@@ -274,11 +274,10 @@ class OcclusionMasks:
             if part is not None:
                 drawn = _warp_up(frames, fine_from_crop, part)
                 drawn *= wearing
-                inside = mask[_within(part, box)]
+                inside = mask[box_within(part, box)]
                 np.maximum(inside, drawn, out=inside)
         mask[oval[box] == 0] = 0.0
-        mask = whole
-        return Occluded(mask, wearing)
+        return Occluded(whole, wearing)
 
     def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
                 shown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -400,25 +399,7 @@ def _warped_box(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
     crop = corners @ inverse[:, :2].T + inverse[:, 2]
     low = np.floor(crop.min(axis=0)).astype(int)
     high = np.ceil(crop.max(axis=0)).astype(int) + 1
-    return _meet((slice(int(low[1]), int(high[1])), slice(int(low[0]), int(high[0]))), box)
-
-
-def _meet(first: tuple[slice, slice] | None, second: tuple[slice, slice]
-          ) -> tuple[slice, slice] | None:
-    """The boxes' (rows, columns) overlap; None if they do not overlap."""
-    if first is None:
-        return None
-    rows = slice(max(first[0].start, second[0].start), min(first[0].stop, second[0].stop))
-    columns = slice(max(first[1].start, second[1].start), min(first[1].stop, second[1].stop))
-    if rows.start >= rows.stop or columns.start >= columns.stop:
-        return None
-    return rows, columns
-
-
-def _within(part: tuple[slice, slice], box: tuple[slice, slice]) -> tuple[slice, slice]:
-    """`part` (rows, columns of the crop, inside `box`) in the pixels of `box`."""
-    return (slice(part[0].start - box[0].start, part[0].stop - box[0].start),
-            slice(part[1].start - box[1].start, part[1].stop - box[1].start))
+    return box_meet((slice(int(low[1]), int(high[1])), slice(int(low[0]), int(high[0]))), box)
 
 
 def _warp_down(image: np.ndarray, matrix: np.ndarray, out: int) -> np.ndarray:

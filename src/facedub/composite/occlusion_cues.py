@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.faces.masks import box_meet, box_within
 from facedub.faces.regions import mesh_regions
 
 CHEEKS = (205, 425, 50, 280, 187, 411)
@@ -197,13 +198,9 @@ def glasses_span(landmarks: np.ndarray, size: int,
         ends = np.concatenate([np.stack([left, rows], 1), np.stack([right, rows], 1)])
         zone[:] = 0
         cv2.fillConvexPoly(zone, cv2.convexHull(ends.astype(np.int32)), 255)
-        rows_in = slice(max(box[0].start, around[0].start), min(box[0].stop, around[0].stop))
-        columns_in = slice(max(box[1].start, around[1].start), min(box[1].stop, around[1].stop))
-        if rows_in.start < rows_in.stop and columns_in.start < columns_in.stop:
-            span[rows_in.start - box[0].start:rows_in.stop - box[0].start,
-                 columns_in.start - box[1].start:columns_in.stop - box[1].start] = zone[
-                rows_in.start - around[0].start:rows_in.stop - around[0].start,
-                columns_in.start - around[1].start:columns_in.stop - around[1].start]
+        shared = box_meet(box, around)
+        if shared is not None:
+            span[box_within(shared, box)] = zone[box_within(shared, around)]
     return span
 
 

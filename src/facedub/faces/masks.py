@@ -63,6 +63,22 @@ def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     return slice(top, top + height), slice(left, left + width)
 
 
+def box_meet(first: tuple[slice, slice], second: tuple[slice, slice]
+             ) -> tuple[slice, slice] | None:
+    """The overlap of two boxes (rows, columns slices); None if they do not overlap."""
+    rows = slice(max(first[0].start, second[0].start), min(first[0].stop, second[0].stop))
+    columns = slice(max(first[1].start, second[1].start), min(first[1].stop, second[1].stop))
+    if rows.start >= rows.stop or columns.start >= columns.stop:
+        return None
+    return rows, columns
+
+
+def box_within(part: tuple[slice, slice], box: tuple[slice, slice]) -> tuple[slice, slice]:
+    """`part` (rows, columns of an image, inside `box`) in the pixels of `box`."""
+    return (slice(part[0].start - box[0].start, part[0].stop - box[0].start),
+            slice(part[1].start - box[1].start, part[1].stop - box[1].start))
+
+
 def polygon_mask(points: np.ndarray, size: int, blur: int = 0) -> np.ndarray:
     """(size, size) float32 mask of one closed polygon (e.g. the inner lip loop)."""
     mask = np.zeros((size, size), dtype=np.uint8)
