@@ -21,6 +21,7 @@ Two sources, both in the pixels of the target's aligned crop:
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 from dataclasses import dataclass, field
@@ -131,9 +132,17 @@ def canonical_from_crop(face_landmarks: np.ndarray) -> np.ndarray:
     """2x3 similarity from a face crop's pixels to OccluderNet's 128 px canonical crop,
     fitted on the rigid landmarks like facedub.align, so any engine's crop size and
     coverage works."""
-    rigid = mesh_regions().rigid
-    canonical = template_in_crop(OCCLUDER_RES, "whole")[rigid, :2]
-    return umeyama(np.asarray(face_landmarks)[rigid, :2], canonical)[:2, :]
+    return umeyama(np.asarray(face_landmarks)[mesh_regions().rigid, :2],
+                   _canonical_rigid())[:2, :]
+
+
+@functools.cache
+def _canonical_rigid() -> np.ndarray:
+    """The template's rigid landmarks in the net's canonical crop (the same every frame:
+    made once)."""
+    points = template_in_crop(OCCLUDER_RES, "whole")[mesh_regions().rigid, :2]
+    points.flags.writeable = False  # cached and shared: read only
+    return points
 
 
 @dataclass(frozen=True)
@@ -221,12 +230,13 @@ class OcclusionMasks:
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
         moving, residual = self._moving(track, time, half, half_landmarks, shown)
-        net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
         # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
         # marks the dark eye sockets of a bare face under a passing light as lenses (clip
-        # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out.
-        evidence = max(net, bridge) if worn is None else worn
+        # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out. (So
+        # the net's evidence is only worked out for a track not judged.)
+        evidence = (max(net_glasses_evidence(probabilities, half_landmarks), bridge)
+                    if worn is None else worn)
         state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
                                                frames, rings, evidence, time), residual)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
@@ -239,15 +249,17 @@ class OcclusionMasks:
                                 0.0, 1.0))
         oval = face_oval(face_landmarks, size, forehead=True)
         whole = np.zeros((size, size), np.float32)
-        box = mask_bounds(oval)
+        box = _oval_box(oval)
         if box is None:
             return Occluded(whole, wearing)
         mask = whole[box]  # a view: what is written here is the crop's mask
         found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
-        part = _warped_box(found, half_from_crop, box)
+        # Where every pixel a bilinear sample reaches is at or under RAMP_LOW (the net's
+        # faint guesses cover the whole crop), the ramp is 0, as `mask` already is: only
+        # the box around the higher ones is warped.
+        part = _warped_box(found > RAMP_LOW, half_from_crop, box)
         if part is not None:
-            # The ramp in place: every temporary costs time too. Where `found` is 0 the
-            # ramp is 0, as `mask` already is.
+            # The ramp in place: every temporary costs time too.
             ramped = _warp_up(found, half_from_crop, part)
             ramped -= RAMP_LOW
             ramped /= RAMP_HIGH - RAMP_LOW
@@ -333,6 +345,15 @@ def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarr
     fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
     canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES), interpolation=cv2.INTER_AREA)
     return matrix, fine_from_crop, fine, fine_landmarks, canonical, shown
+
+
+def _oval_box(oval: np.ndarray) -> tuple[slice, slice] | None:
+    """`mask_bounds` of a uint8 mask, from its bytes as they are (no boolean copy of
+    the crop first: the same box)."""
+    left, top, width, height = cv2.boundingRect(oval)
+    if width == 0:
+        return None
+    return slice(top, top + height), slice(left, left + width)
 
 
 def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
