@@ -218,7 +218,8 @@ class OcclusionMasks:
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
         if _glasses_drawn(worn, self._tracks.get(track)):
-            frames, bridge = glasses_frames(fine, fine_landmarks)
+            # The bridge is evidence only for a track not judged (below).
+            frames, bridge = glasses_frames(fine, fine_landmarks, bridge=worn is None)
             rings = fit_rims(frames, fine_landmarks)
         else:
             # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
@@ -260,11 +261,11 @@ class OcclusionMasks:
         part = _warped_box(found > RAMP_LOW, half_from_crop, box)
         if part is not None:
             # The ramp in place: every temporary costs time too.
-            ramped = _warp_up(found, half_from_crop, part)
+            # Warped straight into the mask's part (0 there until now), then ramped there.
+            ramped = _warp_up(found, half_from_crop, part, mask[box_within(part, box)])
             ramped -= RAMP_LOW
             ramped /= RAMP_HIGH - RAMP_LOW
             np.clip(ramped, 0.0, 1.0, out=ramped)
-            mask[box_within(part, box)] = ramped
         if wearing > 0:
             # Lenses are not occluders: the swapped eyes show through them. Nor is the rest
             # of what the glasses span (under the lenses, the bridge of the nose): the net
@@ -389,17 +390,25 @@ def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     return share.astype(np.float32, copy=False)
 
 
-def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
-             ) -> np.ndarray:
+def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice],
+             out: np.ndarray | None = None) -> np.ndarray:
     """`values` warped up to the crop's pixels in `box` (rows, columns) alone: `matrix`
     (crop to `values`) is moved to the box's corner (the crop's warp cut to the box, but
-    for float32's last bit)."""
+    for float32's last bit). With `out` (float32, the box's shape, a view of a larger
+    array is fine) written there, and `out` returned."""
     rows, columns = box
     moved = matrix.copy()
     moved[:, 2] += matrix[:, :2] @ np.array([columns.start, rows.start], np.float64)
-    return cv2.warpAffine(values, moved, (columns.stop - columns.start, rows.stop - rows.start),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    size = (columns.stop - columns.start, rows.stop - rows.start)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if out is None:
+        return cv2.warpAffine(values, moved, size, flags=flags,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    written = cv2.warpAffine(values, moved, size, dst=out, flags=flags,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if written is not out and not np.shares_memory(written, out):
+        out[...] = written  # OpenCV wrote elsewhere (it could not take the view)
+    return out
 
 
 def _warped_box(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]

@@ -48,9 +48,11 @@ def half_pixels(fine_landmarks: np.ndarray) -> np.ndarray:
     return (np.asarray(fine_landmarks)[:, :2] - 1.5) / 4.0
 
 
-def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray, bridge: bool = True
+                   ) -> tuple[np.ndarray, float]:
     """Glasses frames in `canonical` (C, C, 3) uint8 RGB: a (C, C) float32 map in [0, 1] of
-    thin lines around the eyes, and the evidence in [0, 1] that there are glasses at all.
+    thin lines around the eyes, and the evidence in [0, 1] that there are glasses at all
+    (with `bridge` False, not looked for: 0.0).
 
     A line is where the luminance differs from its opening or closing by a small disc
     (a top-hat: rims, bridge and temples are thinner than the disc), by clearly more than
@@ -66,7 +68,6 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     x, y, width, height = cv2.boundingRect(zone)
     box = (slice(y, y + height), slice(x, x + width))
     gray = cv2.cvtColor(canonical, cv2.COLOR_RGB2GRAY)
-    luminance = gray.astype(np.float32)
     disc = max(3, round(0.12 * spacing) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (disc, disc))
     line = _top_hat(gray[box], kernel)
@@ -78,7 +79,9 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     frames = np.zeros((size, size), np.float32)
     frames[box] = np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0),
                           0.0, 1.0) * keep
-    ratio = _bridge_ratio(luminance, points, centres, spacing)
+    if not bridge:
+        return frames, 0.0
+    ratio = _bridge_ratio(gray.astype(np.float32), points, centres, spacing)
     return frames, float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
 
 
