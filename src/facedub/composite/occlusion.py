@@ -219,7 +219,7 @@ class OcclusionMasks:
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
         if _glasses_drawn(worn, self._tracks.get(track)):
             # The bridge is evidence only for a track not judged (below).
-            frames, bridge = glasses_frames(fine, fine_landmarks, bridge=worn is None)
+            frames, bridge = glasses_frames(fine, fine_landmarks, worn is None)
             rings = fit_rims(frames, fine_landmarks)
         else:
             # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
