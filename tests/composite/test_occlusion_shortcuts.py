@@ -32,6 +32,8 @@ from facedub.composite.occlusion_cues import (
     glasses_frames,
     glasses_span,
     half_pixels,
+    order_median,
+    order_percentile,
 )
 from facedub.composite.occlusion_motion import mesh_flow
 from facedub.faces.align import align_face
@@ -396,3 +398,26 @@ def test_glasses_frames_without_the_bridge_are_the_same_frames(
     assert all(np.array_equal(a, b) for a, b in zip(masks, again, strict=True))
     OcclusionMasks(model)(0, 0.0, crops[0][1], crops[0][2])
     assert asked  # a track not judged still asks the net
+
+
+def test_order_median_and_percentile_are_numpys_to_the_bit(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """Random float32 and float64 values of every size from 1 (whole numbers too, as the
+    top-hats' are), and the cues' real samples: d12's 64 px CIELAB crops."""
+    rng = np.random.default_rng(5)
+    samples: list[np.ndarray] = []
+    for count in [*range(1, 40), *rng.integers(40, 5000, 200)]:
+        for dtype in (np.float32, np.float64):
+            values = (rng.random(int(count)) * 100).astype(dtype)
+            samples += [values, np.round(values)]
+    for _, lab, _, _ in _canonical_inputs(crops, OccluderModel()):
+        samples += [lab[..., channel].ravel() for channel in range(3)]
+        samples.append(lab.reshape(-1, 3).astype(np.float64)[:, 1])  # strided
+    for values in samples:
+        for percent in (50, 80, 90, 99):
+            expected = np.percentile(values, percent)
+            found = order_percentile(values, percent)
+            assert found == expected and np.asarray(found).dtype == np.asarray(expected).dtype
+        expected = np.median(values)
+        found = order_median(values)
+        assert found == expected and np.asarray(found).dtype == np.asarray(expected).dtype

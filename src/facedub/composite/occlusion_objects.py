@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import eyes_and_brows
+from facedub.composite.occlusion_cues import eyes_and_brows, order_median, order_percentile
 from facedub.faces.masks import face_mask, face_oval, feather
 from facedub.faces.regions import mesh_regions
 
@@ -164,7 +164,7 @@ def _lit_skin(lab: np.ndarray, skin: np.ndarray, where: np.ndarray) -> np.ndarra
     reference = lab[skin].astype(np.float32)
     if len(reference) < 2 * FEWEST_COLOURS:
         return lit
-    middle = float(np.median(reference[:, 0]))
+    middle = float(order_median(reference[:, 0]))
     candidates = where & (lab[..., 0] >= middle)
     chroma = reference[reference[:, 0] >= middle, 1:]
     inverse = np.linalg.inv(np.cov(chroma, rowvar=False) + np.diag([2.0, 2.0]))
@@ -265,7 +265,7 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
     if not reference.any():
         return np.zeros((size, size), bool)
     lightness = lab[..., 0]
-    dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference])))
+    dark = lightness < min(DARK_MAX, DARK_SHARE * float(order_median(lightness[reference])))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((dark & zone).astype(np.uint8),
                                                                connectivity=8)
     depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
@@ -281,7 +281,7 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
         # A microphone's head is a blob under the lips, deep inside the outline; the dark
         # line under a pouting lip is flat, a beard's shaded edge hugs the jaw.
         if ((region & below_lips).any() and stats[label, cv2.CC_STAT_HEIGHT] >= DARK_HEIGHT * size
-                and np.median(depth[region]) >= DARK_DEPTH * size):
+                and order_median(depth[region]) >= DARK_DEPTH * size):
             seeds |= region
     return seeds
 
@@ -311,8 +311,8 @@ def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarra
     ring = mouth & ~inside_loop(points, regions.lips_inner, size)
     lips = lab[ring & (probabilities <= GROW) & shown]
     cheeks = _skin_reference(points, size) & shown if skin is None else skin
-    if (len(lips) >= FEWEST_COLOURS and cheeks.any() and np.median(lips[:, 1])
-            < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
+    if (len(lips) >= FEWEST_COLOURS and cheeks.any() and order_median(lips[:, 1])
+            < order_median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
     return _colour_distance(lab, lips, 50, where)
 
@@ -329,9 +329,11 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
         distance = np.zeros(lab.shape[:2], np.float32)
         distance[where] = _colour_distance(lab[where][None], reference, keep)[0]
         return distance
-    centre = np.median(pixels, axis=0)
+    # NumPy's median and percentile to the bit, without their argument handling (see
+    # `order_median`).
+    centre = np.array([order_median(pixels[:, channel]) for channel in range(3)])
     spread = np.abs(pixels - centre).sum(axis=1)
-    pixels = pixels[spread <= np.percentile(spread, keep)]
+    pixels = pixels[spread <= order_percentile(spread, keep)]
     covariance = np.cov(pixels, rowvar=False) + np.diag([6.0, 2.0, 2.0])
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
