@@ -421,3 +421,12 @@ def test_order_median_and_percentile_are_numpys_to_the_bit(
         expected = np.median(values)
         found = order_median(values)
         assert found == expected and np.asarray(found).dtype == np.asarray(expected).dtype
+
+
+def test_the_covariance_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(6)
+    for count in [*range(2, 30), *rng.integers(30, 4000, 100)]:
+        for dims, dtype in ((2, np.float32), (3, np.float64), (3, np.float32)):
+            samples = (rng.random((int(count), dims)) * 80 - 20).astype(dtype)
+            assert np.array_equal(occlusion_objects._covariance(samples),
+                                  np.cov(samples, rowvar=False))
