@@ -430,3 +430,24 @@ def test_the_covariance_is_numpys_to_the_bit() -> None:
             samples = (rng.random((int(count), dims)) * 80 - 20).astype(dtype)
             assert np.array_equal(occlusion_objects._covariance(samples),
                                   np.cov(samples, rowvar=False))
+
+
+def test_the_span_scaled_where_it_is_is_the_span_product(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """The glasses' span (0 or 255) scales the mask by 1 - wearing on it and leaves it
+    off it: the values of the product with 1 - wearing * span / 255, for any wearing."""
+    rng = np.random.default_rng(7)
+    for _, _, landmarks in crops:
+        spanned = glasses_span(landmarks, SIZE)
+        assert set(np.unique(spanned)) == {0, 255}
+        mask = rng.random((SIZE, SIZE), dtype=np.float32)
+        for wearing in (*rng.random(20), 1.0, 0.5):
+            kept = spanned.astype(np.float32)
+            kept /= 255.0
+            kept *= wearing
+            np.subtract(1.0, kept, out=kept)
+            expected = mask * kept
+            found = mask.copy()
+            scale = np.float32(1.0) - np.float32(1.0) * np.float32(wearing)
+            np.multiply(found, scale, out=found, where=spanned > 0)
+            assert np.array_equal(found, expected)

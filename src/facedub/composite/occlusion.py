@@ -273,13 +273,13 @@ class OcclusionMasks:
             # eyes and brows, which is whom a viewer then sees. The glasses themselves come
             # back below as their frames and rims.
             spanned = glasses_span(face_landmarks, size, box)
-            span_box = mask_bounds(spanned)
+            span_box = _oval_box(spanned)
             if span_box is not None:
-                kept = spanned[span_box].astype(np.float32)
-                kept /= 255.0
-                kept *= wearing
-                np.subtract(1.0, kept, out=kept)
-                mask[span_box] *= kept
+                # The span is 0 or 255: the mask is kept as it is off it, and scaled by
+                # 1 - wearing on it (in float32, as 1 - wearing * 255 / 255 was).
+                kept = np.float32(1.0) - np.float32(1.0) * np.float32(wearing)
+                covered = mask[span_box]
+                np.multiply(covered, kept, out=covered, where=spanned[span_box] > 0)
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)
@@ -349,8 +349,8 @@ def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarr
 
 
 def _oval_box(oval: np.ndarray) -> tuple[slice, slice] | None:
-    """`mask_bounds` of a uint8 mask, from its bytes as they are (no boolean copy of
-    the crop first: the same box)."""
+    """`mask_bounds` of a uint8 mask (the face's oval, the glasses' span), from its
+    bytes as they are (no boolean copy of the crop first: the same box)."""
     left, top, width, height = cv2.boundingRect(oval)
     if width == 0:
         return None
