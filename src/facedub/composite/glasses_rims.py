@@ -20,7 +20,7 @@ OFFSETS_X = (-0.08, -0.04, 0.0, 0.04, 0.08)
 OFFSETS_Y = (-0.04, 0.0, 0.04, 0.08, 0.12)
 HALF_WIDTHS = (0.30, 0.34, 0.38, 0.42, 0.46, 0.50, 0.54)
 RATIOS = (0.7, 0.8, 0.9, 1.0, 1.1)
-SAMPLES = 48  # points along a ring
+SAMPLES = 48  # points along a ring (a multiple of 8: see `_row_counts`)
 RIM_WIDTH = 0.09  # drawn rim thickness, in eye spacings (the lines' own spread)
 # The fit is no evidence of glasses: on bare faces, lids, eye bags and wrinkles give
 # rings as good as faint rims do (measured on the shared clips); it is only drawn once
@@ -89,11 +89,25 @@ def _best_rings(frames: np.ndarray, landmarks: np.ndarray) -> tuple[Rings, np.nd
         ys *= size + 2
         xs += 1
         at = xs[:, None, :, None] + ys[None]  # (offsets x, offsets y, widths, ratios, samples)
-        counts = flat[at.reshape(len(candidates), SAMPLES)].sum(axis=1)
+        counts = _row_counts(flat[at.reshape(len(candidates), SAMPLES)])
         best = int(np.argmax(counts))
         best_rings[eye] = candidates[best] + shift
         cover[eye] = counts.max() / SAMPLES
     return best_rings, cover
+
+
+def _row_counts(hits: np.ndarray) -> np.ndarray:
+    """(N,) the number of ones in each row of `hits` (N, SAMPLES) uint8 of 0 and 1: its
+    rows' bytes added eight at a time as 64-bit words (no byte sum passes 255), then each
+    word's bytes added by one multiplication (the same counts as `hits.sum(axis=1)`, in
+    a third less time)."""
+    words = np.ascontiguousarray(hits).view(np.uint64)
+    summed = words[:, 0].copy()
+    for column in range(1, words.shape[1]):
+        summed += words[:, column]
+    summed *= np.uint64(0x0101010101010101)
+    summed >>= np.uint64(56)
+    return summed
 
 
 def draw_rims(rings: Rings, spacing: float, size: int) -> np.ndarray:

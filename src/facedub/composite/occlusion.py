@@ -21,6 +21,7 @@ Two sources, both in the pixels of the target's aligned crop:
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 from dataclasses import dataclass, field
@@ -131,9 +132,17 @@ def canonical_from_crop(face_landmarks: np.ndarray) -> np.ndarray:
     """2x3 similarity from a face crop's pixels to OccluderNet's 128 px canonical crop,
     fitted on the rigid landmarks like facedub.align, so any engine's crop size and
     coverage works."""
-    rigid = mesh_regions().rigid
-    canonical = template_in_crop(OCCLUDER_RES, "whole")[rigid, :2]
-    return umeyama(np.asarray(face_landmarks)[rigid, :2], canonical)[:2, :]
+    return umeyama(np.asarray(face_landmarks)[mesh_regions().rigid, :2],
+                   _canonical_rigid())[:2, :]
+
+
+@functools.cache
+def _canonical_rigid() -> np.ndarray:
+    """The template's rigid landmarks in the net's canonical crop (the same every frame:
+    made once)."""
+    points = template_in_crop(OCCLUDER_RES, "whole")[mesh_regions().rigid, :2]
+    points.flags.writeable = False  # cached and shared: read only
+    return points
 
 
 @dataclass(frozen=True)
@@ -209,7 +218,8 @@ class OcclusionMasks:
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
         if _glasses_drawn(worn, self._tracks.get(track)):
-            frames, bridge = glasses_frames(fine, fine_landmarks)
+            # The bridge is evidence only for a track not judged (below).
+            frames, bridge = glasses_frames(fine, fine_landmarks, worn is None)
             rings = fit_rims(frames, fine_landmarks)
         else:
             # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
@@ -221,12 +231,13 @@ class OcclusionMasks:
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
         moving, residual = self._moving(track, time, half, half_landmarks, shown)
-        net = net_glasses_evidence(probabilities, half_landmarks)
         # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
         # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
         # marks the dark eye sockets of a bare face under a passing light as lenses (clip
-        # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out.
-        evidence = max(net, bridge) if worn is None else worn
+        # 13's torch: 0.5 in frames 52-60), the very frames the judgement leaves out. (So
+        # the net's evidence is only worked out for a track not judged.)
+        evidence = (max(net_glasses_evidence(probabilities, half_landmarks), bridge)
+                    if worn is None else worn)
         state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
                                                frames, rings, evidence, time), residual)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
@@ -239,20 +250,22 @@ class OcclusionMasks:
                                 0.0, 1.0))
         oval = face_oval(face_landmarks, size, forehead=True)
         whole = np.zeros((size, size), np.float32)
-        box = mask_bounds(oval)
+        box = _oval_box(oval)
         if box is None:
             return Occluded(whole, wearing)
         mask = whole[box]  # a view: what is written here is the crop's mask
         found = np.maximum(np.maximum(state.objects, state.dark), state.moving)
-        part = _warped_box(found, half_from_crop, box)
+        # Where every pixel a bilinear sample reaches is at or under RAMP_LOW (the net's
+        # faint guesses cover the whole crop), the ramp is 0, as `mask` already is: only
+        # the box around the higher ones is warped.
+        part = _warped_box(found > RAMP_LOW, half_from_crop, box)
         if part is not None:
-            # The ramp in place: every temporary costs time too. Where `found` is 0 the
-            # ramp is 0, as `mask` already is.
-            ramped = _warp_up(found, half_from_crop, part)
+            # The ramp in place: every temporary costs time too.
+            # Warped straight into the mask's part (0 there until now), then ramped there.
+            ramped = _warp_up(found, half_from_crop, part, mask[box_within(part, box)])
             ramped -= RAMP_LOW
             ramped /= RAMP_HIGH - RAMP_LOW
             np.clip(ramped, 0.0, 1.0, out=ramped)
-            mask[box_within(part, box)] = ramped
         if wearing > 0:
             # Lenses are not occluders: the swapped eyes show through them. Nor is the rest
             # of what the glasses span (under the lenses, the bridge of the nose): the net
@@ -260,13 +273,13 @@ class OcclusionMasks:
             # eyes and brows, which is whom a viewer then sees. The glasses themselves come
             # back below as their frames and rims.
             spanned = glasses_span(face_landmarks, size, box)
-            span_box = mask_bounds(spanned)
+            span_box = _oval_box(spanned)
             if span_box is not None:
-                kept = spanned[span_box].astype(np.float32)
-                kept /= 255.0
-                kept *= wearing
-                np.subtract(1.0, kept, out=kept)
-                mask[span_box] *= kept
+                # The span is 0 or 255: the mask is kept as it is off it, and scaled by
+                # 1 - wearing on it (in float32, as 1 - wearing * 255 / 255 was).
+                kept = np.float32(1.0) - np.float32(1.0) * np.float32(wearing)
+                covered = mask[span_box]
+                np.multiply(covered, kept, out=covered, where=spanned[span_box] > 0)
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
             frames = np.maximum(state.frames, rims)
@@ -335,6 +348,15 @@ def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarr
     return matrix, fine_from_crop, fine, fine_landmarks, canonical, shown
 
 
+def _oval_box(oval: np.ndarray) -> tuple[slice, slice] | None:
+    """`mask_bounds` of a uint8 mask (the face's oval, the glasses' span), from its
+    bytes as they are (no boolean copy of the crop first: the same box)."""
+    left, top, width, height = cv2.boundingRect(oval)
+    if width == 0:
+        return None
+    return slice(top, top + height), slice(left, left + width)
+
+
 def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     """`image` with every `hidden` pixel replaced by the nearest one that is not."""
     if hidden.all():
@@ -368,17 +390,25 @@ def _eased(previous: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     return share.astype(np.float32, copy=False)
 
 
-def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]
-             ) -> np.ndarray:
+def _warp_up(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice],
+             out: np.ndarray | None = None) -> np.ndarray:
     """`values` warped up to the crop's pixels in `box` (rows, columns) alone: `matrix`
     (crop to `values`) is moved to the box's corner (the crop's warp cut to the box, but
-    for float32's last bit)."""
+    for float32's last bit). With `out` (float32, the box's shape, a view of a larger
+    array is fine) written there, and `out` returned."""
     rows, columns = box
     moved = matrix.copy()
     moved[:, 2] += matrix[:, :2] @ np.array([columns.start, rows.start], np.float64)
-    return cv2.warpAffine(values, moved, (columns.stop - columns.start, rows.stop - rows.start),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    size = (columns.stop - columns.start, rows.stop - rows.start)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if out is None:
+        return cv2.warpAffine(values, moved, size, flags=flags,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    written = cv2.warpAffine(values, moved, size, dst=out, flags=flags,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if written is not out and not np.shares_memory(written, out):
+        out[...] = written  # OpenCV wrote elsewhere (it could not take the view)
+    return out
 
 
 def _warped_box(values: np.ndarray, matrix: np.ndarray, box: tuple[slice, slice]

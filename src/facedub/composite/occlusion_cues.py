@@ -48,9 +48,11 @@ def half_pixels(fine_landmarks: np.ndarray) -> np.ndarray:
     return (np.asarray(fine_landmarks)[:, :2] - 1.5) / 4.0
 
 
-def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray, bridge: bool = True
+                   ) -> tuple[np.ndarray, float]:
     """Glasses frames in `canonical` (C, C, 3) uint8 RGB: a (C, C) float32 map in [0, 1] of
-    thin lines around the eyes, and the evidence in [0, 1] that there are glasses at all.
+    thin lines around the eyes, and the evidence in [0, 1] that there are glasses at all
+    (with `bridge` False, not looked for: 0.0).
 
     A line is where the luminance differs from its opening or closing by a small disc
     (a top-hat: rims, bridge and temples are thinner than the disc), by clearly more than
@@ -66,7 +68,6 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     x, y, width, height = cv2.boundingRect(zone)
     box = (slice(y, y + height), slice(x, x + width))
     gray = cv2.cvtColor(canonical, cv2.COLOR_RGB2GRAY)
-    luminance = gray.astype(np.float32)
     disc = max(3, round(0.12 * spacing) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (disc, disc))
     line = _top_hat(gray[box], kernel)
@@ -78,7 +79,9 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray) -> tuple[np.nda
     frames = np.zeros((size, size), np.float32)
     frames[box] = np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0),
                           0.0, 1.0) * keep
-    ratio = _bridge_ratio(luminance, points, centres, spacing)
+    if not bridge:
+        return frames, 0.0
+    ratio = _bridge_ratio(gray.astype(np.float32), points, centres, spacing)
     return frames, float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
 
 
@@ -222,7 +225,7 @@ def _cheek_texture(gray: np.ndarray, cheeks: np.ndarray, kernel: np.ndarray) -> 
     x, y, width, height = cv2.boundingRect(cheeks)
     box = (slice(y, y + height), slice(x, x + width))
     response = _top_hat(gray[box], kernel)
-    return float(np.percentile(response[cheeks[box] > 0], 90))
+    return float(order_percentile(response[cheeks[box] > 0], 90))
 
 
 def _bridge_ratio(luminance: np.ndarray, points: np.ndarray, centres: list[np.ndarray],
@@ -236,7 +239,7 @@ def _bridge_ratio(luminance: np.ndarray, points: np.ndarray, centres: list[np.nd
         return 0.0
     bridge = luminance[y0:y1, x0:x1]
     rows = np.abs(cv2.Sobel(bridge, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
-    return float(rows.max() / (np.median(rows) + 1.0))
+    return float(rows.max() / (order_median(rows) + 1.0))
 
 
 def eyes_and_brows(points: np.ndarray, size: int, grow: int) -> np.ndarray:
@@ -300,6 +303,38 @@ def lens_highlights(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray
     highlights = np.zeros((size, size), np.float32)
     highlights[box] = highlight * ((lens[box] > 0) & (around_eyes == 0))
     return highlights
+
+
+def order_median(values: np.ndarray) -> np.floating:
+    """`np.median` of the non-empty, finite 1-D float `values`, to the bit (a scalar of
+    their dtype): its partition and the mean of the middle one or two, without the
+    general function's argument handling, which at the cues' sizes (tens to thousands of
+    values, several times a frame) cost several times the partition itself."""
+    count = values.size
+    middle = count // 2
+    if count % 2:
+        return np.partition(values, middle)[middle]  # type: ignore[no-any-return]
+    part = np.partition(values, [middle - 1, middle])
+    return (part[middle - 1] + part[middle]) / 2  # type: ignore[no-any-return]
+
+
+def order_percentile(values: np.ndarray, percent: float) -> np.floating:
+    """`np.percentile(values, percent)` (its default, linear interpolation) of the
+    non-empty, finite 1-D float `values`, to the bit: the two order statistics about its
+    virtual index, interpolated as NumPy's `_lerp` does (from the nearer one)."""
+    count = values.size
+    virtual = (count - 1) * (percent / 100)
+    lower = int(np.floor(virtual))
+    upper = lower + 1
+    if virtual >= count - 1:
+        lower = upper = count - 1
+    part = np.partition(values, [lower, upper] if upper != lower else lower)
+    below, above = part[lower], part[upper]
+    share = virtual - lower
+    step = above - below
+    if share >= 0.5:
+        return above - step * (1 - share)  # type: ignore[no-any-return]
+    return below + step * share  # type: ignore[no-any-return]
 
 
 def _point(point: np.ndarray) -> tuple[int, int]:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import eyes_and_brows
-from facedub.faces.masks import face_mask
+from facedub.composite.occlusion_cues import eyes_and_brows, order_median, order_percentile
+from facedub.faces.masks import face_mask, face_oval, feather
 from facedub.faces.regions import mesh_regions
 
 # Cheek and nose landmarks whose hull is almost always bare skin.
@@ -69,12 +69,19 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     Only the face itself grows (its oval with the forehead); eyes and brows never do,
     being unlike skin too."""
     size = probabilities.shape[0]
-    distance = skin_distance(lab, points, shown)
-    whole = face_mask(points, size, forehead=False) > 0.5
-    face = whole & ~eyes_and_brows(points, size, grow=max(1, size // 40))
+    # What several cues share is made once: the skin's reference pixels, the face's oval,
+    # the eyes and brows grown by a pixel, the mouth.
+    reference = _skin_reference(points, size) & shown
+    distance = _colour_distance(lab, lab[reference], 80)
+    oval = face_oval(points, size, forehead=False)
+    whole = oval > 0
+    eyes_grown = eyes_and_brows(points, size, grow=1)
+    face = whole & ~(eyes_grown if max(1, size // 40) == 1
+                     else eyes_and_brows(points, size, grow=max(1, size // 40)))
     # Seeds well inside the face: at its edge, hair and background are the other
     # modules' business (edge_occluders, the face mask's feather).
-    inner = face_mask(points, size, forehead=False, erode=max(1, size // 16)) > 0.5
+    erode = max(1, size // 16)
+    inner = feather(oval, erode, 0) > 0.5
     # Lips (lipstick most of all) are unlike the cheeks' skin, and the net often guesses
     # at a lip line: inside the mouth the colour grows only through what is unlike the
     # lips as well, and a guess made only inside the mouth starts nothing. A cup or a
@@ -87,13 +94,14 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`);
     # skin-coloured pixels count away from the outline, lit skin out to it (the lit
     # cheek reaches the jaw's edge, hair at the temples is darker).
-    cheeks = _cheeks(points, size, mouth, bare_eyes)
-    bare = (lit_skin(lab, points, shown, whole & cheeks)
+    cheeks = _cheeks(points, size, mouth, bare_eyes,
+                     eyes_grown if bare_eyes or max(1, round(RIM_MARGIN * size)) == 1 else None)
+    bare = (_lit_skin(lab, reference, whole & cheeks)
             | (inner & cheeks & (distance <= NOT_SKIN)))
     unlike = (distance > NOT_SKIN) & ~bare
     inside = mouth & unlike
     if inside.any():
-        lips = _lips_distance(lab, points, probabilities, shown, inside)
+        lips = _lips_distance(lab, points, probabilities, shown, inside, mouth, reference)
         unlike[inside] = lips[inside] > NOT_SKIN
     weak = ((((probabilities > GROW) & ~bare) | unlike) & face & shown).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
@@ -110,19 +118,23 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     kept *= 1.0 - np.minimum(plain, cv2.GaussianBlur(plain, (0, 0), BARE_SOFTNESS))
     objects = np.maximum(kept, grown.astype(np.float32))
     if bare_eyes:
-        objects = _eyes_with_their_skin(objects, points)
-    return from_outside(objects, points)
+        objects = _eyes_with_their_skin(objects, points, eyes_grown)
+    return from_outside(objects, points,
+                        inner if erode == max(1, round(OUTLINE_BAND * size)) else None)
 
 
-def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
+def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray,
+                          zone: np.ndarray | None = None) -> np.ndarray:
     """`objects` (R, R) whose marks on the eyes and brows go no further than the marks on
     the skin around them (EYE_REACH of the crop): what covers an eye or a brow covers the
     skin beside it too, while the net's marks on bare eyes alone are dark sockets under
     a passing light (clip 13: 0.6-0.7 on the brows and eyes, the lids' skin bare). An eye
     or brow whose ring of skin is marked over EYE_RING_COVERED keeps its marks whole: a
-    hand over it reaches deeper than EYE_REACH into it."""
+    hand over it reaches deeper than EYE_REACH into it. `zone`: the eyes and brows grown
+    by a pixel (`eyes_and_brows`), when already made."""
     size = objects.shape[0]
-    zone = eyes_and_brows(points, size, grow=1)
+    if zone is None:
+        zone = eyes_and_brows(points, size, grow=1)
     reach = max(1, round(EYE_REACH * size))
     kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
     limit = cv2.dilate(np.where(zone, 0.0, objects).astype(np.float32), kernel)
@@ -143,21 +155,29 @@ def lit_skin(lab: np.ndarray, points: np.ndarray, shown: np.ndarray, where: np.n
     median, with the chroma (a*, b*) of their lighter half (a torch's light has its own
     hue: on clip 13 it takes a* from 6 to -4). Darker pixels never count (hair at the
     temples, a beard's edge). `points`, `shown` as for `skin_distance`."""
+    return _lit_skin(lab, _skin_reference(points, lab.shape[0]) & shown, where)
+
+
+def _lit_skin(lab: np.ndarray, skin: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """`lit_skin` with the skin's reference pixels `skin` (R, R) bool already found."""
     lit = np.zeros(lab.shape[:2], bool)
-    reference = lab[_skin_reference(points, lab.shape[0]) & shown].astype(np.float32)
+    reference = lab[skin].astype(np.float32)
     if len(reference) < 2 * FEWEST_COLOURS:
         return lit
-    middle = float(np.median(reference[:, 0]))
+    middle = float(order_median(reference[:, 0]))
     candidates = where & (lab[..., 0] >= middle)
     chroma = reference[reference[:, 0] >= middle, 1:]
-    inverse = np.linalg.inv(np.cov(chroma, rowvar=False) + np.diag([2.0, 2.0]))
+    inverse = np.linalg.inv(_covariance(chroma) + np.diag([2.0, 2.0]))
     offset = lab[candidates][:, 1:].astype(np.float32) - chroma.mean(axis=0)
-    lit[candidates] = ((offset @ inverse.astype(np.float32)) * offset).sum(axis=1) < LIT_CHROMA ** 2
+    products = offset @ inverse.astype(np.float32)
+    products *= offset
+    # The two terms added as columns (the same values as a sum over the last axis).
+    lit[candidates] = products[:, 0] + products[:, 1] < LIT_CHROMA ** 2
     return lit
 
 
-def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = False
-            ) -> np.ndarray:
+def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = False,
+            eyes_around: np.ndarray | None = None) -> np.ndarray:
     """(size, size) bool: below the eyes' centres, less round the eyes, the mouth
     (`mouth`, (size, size) bool, inside its outer lip line) and the chin under it
     (between the mouth's corners): where the face's skin is changed only by light. A
@@ -178,12 +198,14 @@ def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = 
     chin[round(float(points[regions.lips_outer, 1].max())):,
          max(0, round(left) - margin):round(right) + margin + 1] = True
     below = np.arange(size)[:, None] > eyes
-    eyes_around = eyes_and_brows(points, size, grow=1 if bare_eyes
-                                 else max(1, round(RIM_MARGIN * size)))
+    if eyes_around is None:  # else made already: the eyes and brows grown as below
+        eyes_around = eyes_and_brows(points, size, grow=1 if bare_eyes
+                                     else max(1, round(RIM_MARGIN * size)))
     return below & ~eyes_around & ~around & ~chin
 
 
-def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
+def from_outside(objects: np.ndarray, points: np.ndarray,
+                 inner: np.ndarray | None = None) -> np.ndarray:
     """`objects` (R, R) without the regions that lie wholly inside the face: what covers
     a face comes in from beyond its outline (a hand, a microphone, a cup, hair), while
     the net's marks that float inside it are stage light on a nose or a cheek, a frowning
@@ -194,9 +216,11 @@ def from_outside(objects: np.ndarray, points: np.ndarray) -> np.ndarray:
     count, labels = cv2.connectedComponents(marked, connectivity=8)
     if count <= 1:
         return objects
-    inner = face_mask(points, size, forehead=False, erode=max(1, round(OUTLINE_BAND * size)))
+    if inner is None:  # else made already: (R, R) bool, the face's oval eroded as here
+        inner = face_mask(points, size, forehead=False,
+                          erode=max(1, round(OUTLINE_BAND * size))) > 0.5
     touching = np.zeros(count, bool)
-    touching[np.unique(labels[(marked > 0) & (inner < 0.5)])] = True
+    touching[np.unique(labels[(marked > 0) & ~inner])] = True
     touching[0] = True
     return np.where(touching[labels], objects, 0.0).astype(np.float32)
 
@@ -241,7 +265,7 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
     if not reference.any():
         return np.zeros((size, size), bool)
     lightness = lab[..., 0]
-    dark = lightness < min(DARK_MAX, DARK_SHARE * float(np.median(lightness[reference])))
+    dark = lightness < min(DARK_MAX, DARK_SHARE * float(order_median(lightness[reference])))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((dark & zone).astype(np.uint8),
                                                                connectivity=8)
     depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
@@ -257,7 +281,7 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
         # A microphone's head is a blob under the lips, deep inside the outline; the dark
         # line under a pouting lip is flat, a beard's shaded edge hugs the jaw.
         if ((region & below_lips).any() and stats[label, cv2.CC_STAT_HEIGHT] >= DARK_HEIGHT * size
-                and np.median(depth[region]) >= DARK_DEPTH * size):
+                and order_median(depth[region]) >= DARK_DEPTH * size):
             seeds |= region
     return seeds
 
@@ -270,21 +294,25 @@ def skin_distance(lab: np.ndarray, points: np.ndarray, shown: np.ndarray) -> np.
 
 
 def _lips_distance(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
-                   shown: np.ndarray, where: np.ndarray) -> np.ndarray:
+                   shown: np.ndarray, where: np.ndarray, mouth: np.ndarray | None = None,
+                   skin: np.ndarray | None = None) -> np.ndarray:
     """(R, R) Mahalanobis distance from the lips' own colour: the pixels between the outer
     and inner lip lines that the frame shows (`shown`) and the net leaves unmarked, their
     nearer half (an object over part of the lips is not their colour). Lips are no less
     red than the cheeks: when these pixels are less red, they are a cup or a microphone
     over the whole mouth, and every pixel counts as unlike the lips. Too few such pixels
-    (the net marks nearly all the lips) say nothing, here as in the colour model."""
+    (the net marks nearly all the lips) say nothing, here as in the colour model.
+    `mouth` (inside the outer lip line) and `skin` (the skin's reference pixels that the
+    frame shows), (R, R) bool, when already made."""
     regions = mesh_regions()
     size = lab.shape[0]
-    ring = (inside_loop(points, regions.lips_outer, size)
-            & ~inside_loop(points, regions.lips_inner, size))
+    if mouth is None:
+        mouth = inside_loop(points, regions.lips_outer, size)
+    ring = mouth & ~inside_loop(points, regions.lips_inner, size)
     lips = lab[ring & (probabilities <= GROW) & shown]
-    cheeks = _skin_reference(points, size) & shown
-    if (len(lips) >= FEWEST_COLOURS and cheeks.any() and np.median(lips[:, 1])
-            < np.median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
+    cheeks = _skin_reference(points, size) & shown if skin is None else skin
+    if (len(lips) >= FEWEST_COLOURS and cheeks.any() and order_median(lips[:, 1])
+            < order_median(lab[cheeks][:, 1]) - LIPS_LESS_RED):
         return np.full((size, size), np.inf, np.float32)
     return _colour_distance(lab, lips, 50, where)
 
@@ -301,16 +329,38 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
         distance = np.zeros(lab.shape[:2], np.float32)
         distance[where] = _colour_distance(lab[where][None], reference, keep)[0]
         return distance
-    centre = np.median(pixels, axis=0)
+    # NumPy's median and percentile to the bit, without their argument handling (see
+    # `order_median`).
+    centre = np.array([order_median(pixels[:, channel]) for channel in range(3)])
     spread = np.abs(pixels - centre).sum(axis=1)
-    pixels = pixels[spread <= np.percentile(spread, keep)]
-    covariance = np.cov(pixels, rowvar=False) + np.diag([6.0, 2.0, 2.0])
+    pixels = pixels[spread <= order_percentile(spread, keep)]
+    covariance = _covariance(pixels) + np.diag([6.0, 2.0, 2.0])
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
     inverse = np.linalg.inv(covariance).astype(np.float32)
-    offset = lab.reshape(-1, 3).astype(np.float32) - pixels.mean(axis=0).astype(np.float32)
-    squared = ((offset @ inverse) * offset).sum(axis=1)
-    return np.sqrt(np.maximum(squared, 0.0)).reshape(lab.shape[:2])
+    offset = np.subtract(lab.reshape(-1, 3), pixels.mean(axis=0).astype(np.float32),
+                         dtype=np.float32)
+    products = offset @ inverse
+    products *= offset
+    # The three terms added in the order of NumPy's sum over the last axis (the same
+    # float32 values), as columns: its reduction over an axis of 3 was slower than both
+    # products.
+    squared = products[:, 0] + products[:, 1]
+    squared += products[:, 2]
+    np.maximum(squared, 0.0, out=squared)
+    return np.sqrt(squared, out=squared).reshape(lab.shape[:2])
+
+
+def _covariance(samples: np.ndarray) -> np.ndarray:
+    """`np.cov(samples, rowvar=False)` of (N, D) samples, N of 2 or more: its own steps
+    (float64 copy, means removed, the product with the transpose's conjugate, times
+    1 / (N - 1)), the same values without its argument handling (several times the
+    arithmetic at these sizes, three times a frame)."""
+    centred = np.array(samples, dtype=np.float64).T
+    centred -= centred.mean(axis=1)[:, None]
+    product = np.dot(centred, centred.T.conj())
+    product *= np.true_divide(1, centred.shape[1] - 1)
+    return product
 
 
 def inside_loop(points: np.ndarray, loop: np.ndarray, size: int) -> np.ndarray:
