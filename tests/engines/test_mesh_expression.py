@@ -694,3 +694,45 @@ def test_the_corners_gate_reads_only_what_the_frame_shows(
     swapped = engine.swap_face(cut)
     assert swapped.kept is not None
     assert float(np.median(swapped.kept[corners])) > 0.9
+
+
+
+def _lit_between_the_brows(frown: bool) -> np.ndarray:
+    """A skin disc (as `_skin_disc`) lit down its middle as a glabella is (0.2 lighter at
+    its centre, 14 px sigma), with or without a frown there: two furrows 0.15 dark, 16 px
+    apart, and the bunched skin between them 0.08 lighter."""
+    plain, _ = _skin_disc(fold=False)
+    xx = np.mgrid[0:256, 0:256][1].astype(np.float64)
+    shade = 1.0 + 0.2 * np.exp(-((xx - 128.0) ** 2) / (2 * 14.0**2))
+    if frown:
+        shade *= 1.0 + 0.08 * np.exp(-((xx - 128.0) ** 2) / (2 * 3.0**2))
+        for furrow in (120.0, 136.0):
+            shade *= 1.0 - 0.15 * np.exp(-((xx - furrow) ** 2) / (2 * 2.0**2))
+    return np.clip(plain * shade[..., None], 0, 255).astype(np.uint8)
+
+
+def test_a_frowns_furrows_on_lit_skin_are_lifted_and_their_ridge_comes_down() -> None:
+    """Furrows on lit skin, beside a lit ridge, lie barely below the band's zero or above
+    it (the light lifts the skin's broad level): measured against the skin beside them
+    they are lifted toward the target's smooth, as lit skin, and the ridge between them
+    comes down to it, no further (the shouting photo's vertical furrows between d10's
+    brows: their band -0.02, the skin beside them 0.09-0.13 higher)."""
+    _, skin = _skin_disc(fold=False)
+    frown, smooth = _lit_between_the_brows(True), _lit_between_the_brows(False)
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[70:190, 95:161] = 1.0
+    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    nowhere = np.zeros_like(weight)
+    lifted = follow_target_lines(frown, smooth, nowhere, skin, lift=weight)
+
+    def left(columns: slice) -> float:
+        """The share of the frown's difference from the smooth skin left after the lift."""
+        def grey(image: np.ndarray) -> float:
+            return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[110:150, columns].mean())
+        return (grey(lifted) - grey(smooth)) / (grey(frown) - grey(smooth))
+
+    assert left(slice(119, 122)) < 0.4  # the furrow (main: 0.47)
+    assert -0.3 < left(slice(127, 130)) < 0.3  # the ridge (main: 1.0)
+    # Where the target frowns the same, nothing moves.
+    assert np.abs(follow_target_lines(frown, frown, nowhere, skin, lift=weight).astype(int)
+                  - frown).max() <= 1

@@ -140,7 +140,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
-    far as `shadow` says, lifted to it as far as `lift` says (None: nowhere).
+    far as `shadow` says; and as far as `lift` says its furrows (S / 16) lifted to the
+    target's band and the lit ridges between them brought down to it (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -194,12 +195,25 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # Only the face's own furrows, no deeper than they are (a target's light skin next
         # to its hair lifted the source's plain skin into a patch), and on the skin: the
         # brows' inner heads are dark too, and lifting them cost the source its identity.
-        furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
+        # A furrow's depth is below the band's zero or below the skin beside it, whichever
+        # is more (`_furrow_closing`): a frown's furrows flank a lit ridge, which lifts the
+        # band's broad level, so below zero they were a pixel's width and 0.02 deep where
+        # the skin beside them stood 0.09-0.13 higher (the shouting photo onto d10). That
+        # bunched ridge comes down to the target's band likewise, no further than it stands
+        # above the skin beside it: left, it read as a lit column between two furrows.
         widths.append(FURROW_WIDTH)
-        lighter = target_band(FURROW_WIDTH) + furrows
+        furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0),
+                             _furrow_closing(face_fine, cv2.MORPH_CLOSE))
+        lighter = target_band(FURROW_WIDTH) - face_band(FURROW_WIDTH)
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
-        change += furrow_lift
+        # The ridge is measured with its furrows lifted: against them it stood their depth
+        # higher, and came down below the skin beyond them.
+        lifted_fine = face_fine + furrow_lift
+        higher = _band(face_log + furrow_lift, skin, FURROW_WIDTH, lifted_fine,
+                       shares) - target_band(FURROW_WIDTH)
+        ridges = _furrow_closing(lifted_fine, cv2.MORPH_OPEN)
+        change += furrow_lift - lift * on_skin * np.clip(higher, 0.0, ridges)
         on_crease = np.maximum(on_crease, furrow_lift)
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
@@ -229,6 +243,17 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         luma[...] = _lifted_luma(luma, change[box], cores[box], ceiling[box], target[box],
                                  radius)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _furrow_closing(log_lightness: np.ndarray, operation: int) -> np.ndarray:
+    """(W, W) float32: how far each pixel of a finely blurred log lightness lies below
+    the skin either side of it (`operation` cv2.MORPH_CLOSE: a grey closing's black-hat)
+    or above it (cv2.MORPH_OPEN: an opening's top-hat), across a line up to FURROW_WIDTH
+    of the crop wide: a frown's furrows, the bunched skin between them."""
+    radius = max(1, round(FURROW_WIDTH * log_lightness.shape[0] / 2))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    shaped: np.ndarray = cv2.morphologyEx(log_lightness, operation, kernel)
+    return shaped - log_lightness if operation == cv2.MORPH_CLOSE else log_lightness - shaped
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
