@@ -50,6 +50,7 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 # lifting the whole S / 8 band on every region flattened the source's own relief there.
 CREASE_WIDTH = 1 / 32
 FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
+FURROW_LENGTH = 3 / 32  # the shortest furrow a ridge between two is lowered for (`_between_furrows`)
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change of the bands, and of a thin core's lift
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
@@ -208,11 +209,16 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
         # The ridge is measured with its furrows lifted: against them it stood their depth
-        # higher, and came down below the skin beyond them.
+        # higher, and came down below the skin beyond them. Only a ridge with a lifted
+        # furrow on both sides of it is one, and it comes down no further than the lesser
+        # of those lifts: a lit strip with no furrow beside it (the nose root's highlight,
+        # a lit forehead ridge) stays; ungated, it came 4-6 levels darker on Biden, Rowan
+        # Atkinson and the shouting photo, 16-22 at worst.
         lifted_fine = face_fine + furrow_lift
         higher = _band(face_log + furrow_lift, skin, FURROW_WIDTH, lifted_fine,
                        shares) - target_band(FURROW_WIDTH)
-        ridges = _furrow_closing(lifted_fine, cv2.MORPH_OPEN)
+        ridges = np.minimum(_furrow_closing(lifted_fine, cv2.MORPH_OPEN),
+                            _between_furrows(furrow_lift))
         change += furrow_lift - lift * on_skin * np.clip(higher, 0.0, ridges)
         on_crease = np.maximum(on_crease, furrow_lift)
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
@@ -254,6 +260,39 @@ def _furrow_closing(log_lightness: np.ndarray, operation: int) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
     shaped: np.ndarray = cv2.morphologyEx(log_lightness, operation, kernel)
     return shaped - log_lightness if operation == cv2.MORPH_CLOSE else log_lightness - shaped
+
+
+def _between_furrows(furrow_lift: np.ndarray) -> np.ndarray:
+    """(W, W) float32: for each pixel, the lesser of the largest `furrow_lift` (W, W) on
+    either side of it within FURROW_WIDTH of the crop, along whichever of four directions
+    (across, down, both diagonals) gives most, counting only furrows that run across that
+    direction FURROW_LENGTH of the crop or more: how far a ridge there lies between two
+    lifted furrows; 0 where a side has none."""
+    reach = max(1, round(FURROW_WIDTH * furrow_lift.shape[0]))
+    between = np.zeros_like(furrow_lift)
+    if not (furrow_lift > 0.0).any():
+        return between
+    steps = np.arange(1, reach + 1)
+    half = max(1, round(FURROW_LENGTH * furrow_lift.shape[0] / 2))
+    along = np.arange(-half, half + 1)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        # Only lines across that direction count, FURROW_LENGTH long or more (an
+        # opening with a line): a frown's furrows run between the brows; the shadows
+        # either side of the nose root are short (Rowan Atkinson's: the highlight
+        # between them came 2-3 levels darker, 13 at worst, with them counted).
+        line = np.zeros((2 * half + 1,) * 2, dtype=np.uint8)
+        line[half + dx * along, half - dy * along] = 1
+        furrows = cv2.morphologyEx(furrow_lift, cv2.MORPH_OPEN, line)
+        sides = []
+        for sign in (1, -1):
+            # A flat kernel of the pixels `steps` along one way from its centre: the
+            # dilation takes the largest lift over them.
+            kernel = np.zeros((2 * reach + 1,) * 2, dtype=np.uint8)
+            kernel[reach + sign * dy * steps, reach + sign * dx * steps] = 1
+            sides.append(cv2.dilate(furrows, kernel, borderType=cv2.BORDER_CONSTANT,
+                                    borderValue=0))
+        between = np.maximum(between, np.minimum(sides[0], sides[1]))
+    return between
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
