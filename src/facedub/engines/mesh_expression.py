@@ -50,7 +50,7 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 # lifting the whole S / 8 band on every region flattened the source's own relief there.
 CREASE_WIDTH = 1 / 32
 FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
-FURROW_LENGTH = 3 / 32  # the shortest furrow a ridge between two is lowered for (`_between_furrows`)
+FURROW_LENGTH = 3 / 32  # the shortest furrow that brings a ridge down (`_between_furrows`)
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change of the bands, and of a thin core's lift
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
@@ -269,11 +269,15 @@ def _between_furrows(furrow_lift: np.ndarray) -> np.ndarray:
     direction FURROW_LENGTH of the crop or more: how far a ridge there lies between two
     lifted furrows; 0 where a side has none."""
     reach = max(1, round(FURROW_WIDTH * furrow_lift.shape[0]))
-    between = np.zeros_like(furrow_lift)
-    if not (furrow_lift > 0.0).any():
-        return between
-    steps = np.arange(1, reach + 1)
     half = max(1, round(FURROW_LENGTH * furrow_lift.shape[0] / 2))
+    between = np.zeros_like(furrow_lift)
+    # Only round the furrows (the lift reaches between the brows alone): the same
+    # values, as everything beyond lies further than the kernels read from a furrow.
+    box = _changed_box(furrow_lift, furrow_lift, reach + half)
+    if box is None:
+        return between
+    furrow_lift = furrow_lift[box]
+    steps = np.arange(1, reach + 1)
     along = np.arange(-half, half + 1)
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
         # Only lines across that direction count, FURROW_LENGTH long or more (an
@@ -291,7 +295,7 @@ def _between_furrows(furrow_lift: np.ndarray) -> np.ndarray:
             kernel[reach + sign * dy * steps, reach + sign * dx * steps] = 1
             sides.append(cv2.dilate(furrows, kernel, borderType=cv2.BORDER_CONSTANT,
                                     borderValue=0))
-        between = np.maximum(between, np.minimum(sides[0], sides[1]))
+        between[box] = np.maximum(between[box], np.minimum(sides[0], sides[1]))
     return between
 
 
