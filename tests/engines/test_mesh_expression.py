@@ -773,8 +773,9 @@ def test_a_lit_strip_without_furrows_either_side_stays(shadow_length: float | No
 def test_the_nose_roots_highlight_stays_under_the_lift(
         extracted: Callable[..., Faceset], closed_mouth: TargetFace) -> None:
     """Rowan Atkinson's photo onto the talking man (who does not frown): between the
-    brows his furrows are lifted, and the highlight down his nose root, between the
-    short shadows beside it, is not darkened (ungated, 10-15 levels at worst)."""
+    brows his furrows are lifted, and nothing there is darkened: not the highlight down
+    his nose root, between the short shadows beside it, nor the lit skin between his
+    forehead lines (ungated, 10-15 levels darker at worst)."""
     source = extracted("still_rowan_atkinson_older_man.jpg", crop_size=CROP)
     # The target's first frame is its own usual expression, as in the swap.
     weights = region_weights(source.faces_of()[0].blendshapes, closed_mouth.blendshapes,
@@ -791,3 +792,6 @@ def test_the_nose_roots_highlight_stays_under_the_lift(
         x, y = np.round(closed_mouth.face_landmarks[point, :2]).astype(int)
         cv2.circle(nose_root, (int(x), int(y)), 7, 1, -1)
     assert change[nose_root > 0].min() >= -1
+    lifted = line_weight_map(closed_mouth.face_landmarks, CROP, {"between brows": 1.0})
+    assert change[lifted > 0.05].min() >= -1
+    assert change[lifted > 0.05].max() > 10  # his furrows are lifted
