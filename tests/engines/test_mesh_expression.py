@@ -697,7 +697,6 @@ def test_the_corners_gate_reads_only_what_the_frame_shows(
     assert float(np.median(swapped.kept[corners])) > 0.9
 
 
-
 def _lit_between_the_brows(frown: bool) -> np.ndarray:
     """A skin disc (as `_skin_disc`) lit down its middle as a glabella is (0.2 lighter at
     its centre, 14 px sigma), with or without a frown there: two furrows 0.15 dark, 16 px
@@ -712,12 +711,12 @@ def _lit_between_the_brows(frown: bool) -> np.ndarray:
     return np.clip(plain * shade[..., None], 0, 255).astype(np.uint8)
 
 
-def test_a_frowns_furrows_on_lit_skin_are_lifted_and_their_ridge_comes_down() -> None:
+def test_a_frowns_furrows_on_lit_skin_are_lifted() -> None:
     """Furrows on lit skin, beside a lit ridge, lie barely below the band's zero or above
     it (the light lifts the skin's broad level): measured against the skin beside them
-    they are lifted toward the target's smooth, as lit skin, and the ridge between them
-    comes down to it, no further (the shouting photo's vertical furrows between d10's
-    brows: their band -0.02, the skin beside them 0.09-0.13 higher)."""
+    they are lifted toward the target's smooth, as lit skin (the shouting photo's
+    vertical furrows between d10's brows: their band -0.02, the skin beside them
+    0.09-0.13 higher); the ridge between them is not darkened."""
     _, skin = _skin_disc(fold=False)
     frown, smooth = _lit_between_the_brows(True), _lit_between_the_brows(False)
     weight = np.zeros((256, 256), dtype=np.float32)
@@ -733,41 +732,10 @@ def test_a_frowns_furrows_on_lit_skin_are_lifted_and_their_ridge_comes_down() ->
         return (grey(lifted) - grey(smooth)) / (grey(frown) - grey(smooth))
 
     assert left(slice(119, 122)) < 0.4  # the furrow (main: 0.47)
-    assert -0.3 < left(slice(127, 130)) < 0.3  # the ridge (main: 1.0)
+    assert left(slice(127, 130)) >= 0.95  # the ridge left as it is
     # Where the target frowns the same, nothing moves.
     assert np.abs(follow_target_lines(frown, frown, nowhere, skin, lift=weight).astype(int)
                   - frown).max() <= 1
-
-
-def _lit_strip(shadow_length: float | None) -> np.ndarray:
-    """The lit glabella of `_lit_between_the_brows` (no frown) with a narrow highlight down
-    its middle (0.08 lighter, 3 px sigma) and, with `shadow_length` (px, Gaussian sigma down
-    the face), two dark strips 0.15 deep either side of it, 16 px apart: short, the shadows
-    beside a nose root; long (not here), a frown's furrows."""
-    plain = _lit_between_the_brows(False).astype(np.float64)
-    yy, xx = np.mgrid[0:256, 0:256].astype(np.float64)
-    shade = 1.0 + 0.08 * np.exp(-((xx - 128.0) ** 2) / (2 * 3.0**2))
-    for furrow in (120.0, 136.0) if shadow_length else ():
-        shade *= 1.0 - 0.15 * (np.exp(-((xx - furrow) ** 2) / (2 * 2.0**2))
-                               * np.exp(-((yy - 130.0) ** 2) / (2 * shadow_length**2)))
-    return np.clip(plain * shade[..., None], 0, 255).astype(np.uint8)
-
-
-@pytest.mark.parametrize("shadow_length", [None, 3.0])
-def test_a_lit_strip_without_furrows_either_side_stays(shadow_length: float | None) -> None:
-    """The lift brings a lit ridge down only between two furrows: a lit strip with no dark
-    line beside it (a nose root's highlight), or with short shadows beside it (a nose
-    root's between the eyes), is not darkened (ungated, the nose-root highlight came 4-6
-    levels darker on Biden, Rowan Atkinson and the shouting photo; here 10-11)."""
-    _, skin = _skin_disc(fold=False)
-    face, smooth = _lit_strip(shadow_length), _lit_between_the_brows(False)
-    weight = np.zeros((256, 256), dtype=np.float32)
-    weight[70:190, 95:161] = 1.0
-    weight = cv2.GaussianBlur(weight, (0, 0), 3)
-    lifted = follow_target_lines(face, smooth, np.zeros_like(weight), skin, lift=weight)
-    change = (cv2.cvtColor(lifted, cv2.COLOR_RGB2GRAY).astype(int)
-              - cv2.cvtColor(face, cv2.COLOR_RGB2GRAY))
-    assert change[70:190, 95:161].min() >= -1
 
 
 def test_the_nose_roots_highlight_stays_under_the_lift(

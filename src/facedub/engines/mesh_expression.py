@@ -50,7 +50,6 @@ FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stay
 # lifting the whole S / 8 band on every region flattened the source's own relief there.
 CREASE_WIDTH = 1 / 32
 FURROW_WIDTH = 1 / 16  # the band of a frown's furrows and the bunched skin between them
-FURROW_LENGTH = 3 / 32  # the shortest furrow that brings a ridge down (`_between_furrows`)
 BAND_LIMIT = 0.25  # largest log-lightness step of the target's band (clips glasses rims)
 GAIN_LIMIT = 0.5  # largest log-lightness change of the bands, and of a thin core's lift
 THIN_LINE = 0.12  # log-lightness contrast of thin lines in the target that are not skin
@@ -142,7 +141,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
     far as `shadow` says; and as far as `lift` says its furrows (S / 16) lifted to the
-    target's band and the lit ridges between them brought down to it (None: nowhere).
+    target's band (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -199,27 +198,18 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # A furrow's depth is below the band's zero or below the skin beside it, whichever
         # is more (`_furrow_closing`): a frown's furrows flank a lit ridge, which lifts the
         # band's broad level, so below zero they were a pixel's width and 0.02 deep where
-        # the skin beside them stood 0.09-0.13 higher (the shouting photo onto d10). That
-        # bunched ridge comes down to the target's band likewise, no further than it stands
-        # above the skin beside it: left, it read as a lit column between two furrows.
+        # the skin beside them stood 0.09-0.13 higher (the shouting photo onto d10). Only
+        # lifted: the lit ridge between them is left as it is (brought down ungated, any lit
+        # strip came down, the nose root's highlight 4-6 levels darker on Biden, Rowan
+        # Atkinson and the shouting photo; gated to lie between two long furrows, it moved
+        # nothing on those real faces, the shouting photo's included).
         widths.append(FURROW_WIDTH)
         furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0),
-                             _furrow_closing(face_fine, cv2.MORPH_CLOSE))
+                             _furrow_closing(face_fine))
         lighter = target_band(FURROW_WIDTH) - face_band(FURROW_WIDTH)
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
-        # The ridge is measured with its furrows lifted: against them it stood their depth
-        # higher, and came down below the skin beyond them. Only a ridge with a lifted
-        # furrow on both sides of it is one, and it comes down no further than the lesser
-        # of those lifts: a lit strip with no furrow beside it (the nose root's highlight,
-        # a lit forehead ridge) stays; ungated, it came 4-6 levels darker on Biden, Rowan
-        # Atkinson and the shouting photo, 16-22 at worst.
-        lifted_fine = face_fine + furrow_lift
-        higher = _band(face_log + furrow_lift, skin, FURROW_WIDTH, lifted_fine,
-                       shares) - target_band(FURROW_WIDTH)
-        ridges = np.minimum(_furrow_closing(lifted_fine, cv2.MORPH_OPEN),
-                            _between_furrows(furrow_lift))
-        change += furrow_lift - lift * on_skin * np.clip(higher, 0.0, ridges)
+        change += furrow_lift
         on_crease = np.maximum(on_crease, furrow_lift)
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
@@ -251,52 +241,14 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def _furrow_closing(log_lightness: np.ndarray, operation: int) -> np.ndarray:
+def _furrow_closing(log_lightness: np.ndarray) -> np.ndarray:
     """(W, W) float32: how far each pixel of a finely blurred log lightness lies below
-    the skin either side of it (`operation` cv2.MORPH_CLOSE: a grey closing's black-hat)
-    or above it (cv2.MORPH_OPEN: an opening's top-hat), across a line up to FURROW_WIDTH
-    of the crop wide: a frown's furrows, the bunched skin between them."""
+    the skin either side of it (a grey closing's black-hat), across a line up to
+    FURROW_WIDTH of the crop wide: a frown's furrows."""
     radius = max(1, round(FURROW_WIDTH * log_lightness.shape[0] / 2))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    shaped: np.ndarray = cv2.morphologyEx(log_lightness, operation, kernel)
-    return shaped - log_lightness if operation == cv2.MORPH_CLOSE else log_lightness - shaped
-
-
-def _between_furrows(furrow_lift: np.ndarray) -> np.ndarray:
-    """(W, W) float32: for each pixel, the lesser of the largest `furrow_lift` (W, W) on
-    either side of it within FURROW_WIDTH of the crop, along whichever of four directions
-    (across, down, both diagonals) gives most, counting only furrows that run across that
-    direction FURROW_LENGTH of the crop or more: how far a ridge there lies between two
-    lifted furrows; 0 where a side has none."""
-    reach = max(1, round(FURROW_WIDTH * furrow_lift.shape[0]))
-    half = max(1, round(FURROW_LENGTH * furrow_lift.shape[0] / 2))
-    between = np.zeros_like(furrow_lift)
-    # Only round the furrows (the lift reaches between the brows alone): the same
-    # values, as everything beyond lies further than the kernels read from a furrow.
-    box = _changed_box(furrow_lift, furrow_lift, reach + half)
-    if box is None:
-        return between
-    furrow_lift = furrow_lift[box]
-    steps = np.arange(1, reach + 1)
-    along = np.arange(-half, half + 1)
-    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        # Only lines across that direction count, FURROW_LENGTH long or more (an
-        # opening with a line): a frown's furrows run between the brows; the shadows
-        # either side of the nose root are short (Rowan Atkinson's: the highlight
-        # between them came 2-3 levels darker, 13 at worst, with them counted).
-        line = np.zeros((2 * half + 1,) * 2, dtype=np.uint8)
-        line[half + dx * along, half - dy * along] = 1
-        furrows = cv2.morphologyEx(furrow_lift, cv2.MORPH_OPEN, line)
-        sides = []
-        for sign in (1, -1):
-            # A flat kernel of the pixels `steps` along one way from its centre: the
-            # dilation takes the largest lift over them.
-            kernel = np.zeros((2 * reach + 1,) * 2, dtype=np.uint8)
-            kernel[reach + sign * dy * steps, reach + sign * dx * steps] = 1
-            sides.append(cv2.dilate(furrows, kernel, borderType=cv2.BORDER_CONSTANT,
-                                    borderValue=0))
-        between[box] = np.maximum(between[box], np.minimum(sides[0], sides[1]))
-    return between
+    closed: np.ndarray = cv2.morphologyEx(log_lightness, cv2.MORPH_CLOSE, kernel)
+    return closed - log_lightness
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
