@@ -22,7 +22,6 @@ from facedub.engines.mesh_stubble import (
     shaved,
     shaven,
     skin_around,
-    smiling_corners,
     source_stubble,
     stubble_as_hair,
     stubble_share,
@@ -309,27 +308,3 @@ def test_lit_specks_as_hair_are_held_near_their_surroundings() -> None:
     inner = (rows >= 72) & (rows < 120)
     assert float(np.median(grey[inner & specks]) - np.median(grey[inner & ~specks])) < 20.0
 
-
-
-def test_a_smiling_targets_corner_skin_is_shaved_and_the_rest_stays_hair(
-        smooth_chin: TargetFace) -> None:
-    """Where the target smiles, the skin round its mouth corners is shaved of the source's
-    stubble (the streamer's moustache ends and goatee read as corners held down: d18's
-    smile 0.17-0.22 read 0.06-0.08); the goatee, the moustache's middle and the lips are
-    not, and a target that does not smile keeps it all as hair."""
-    landmarks = smooth_chin.face_landmarks
-    zone = beard_zone(landmarks, CROP)
-    assert smiling_corners(landmarks, zone, 0.05) is None
-    band = smiling_corners(landmarks, zone, 0.2)
-    assert band is not None
-    points = landmarks[:, :2]
-    width = float(np.linalg.norm(points[61] - points[291]))
-    outward = (points[61] - points[291]) / width
-    for x, y in (points[61] + 0.1 * width * outward, points[291] - 0.1 * width * outward):
-        assert band[round(float(y)), round(float(x))] > 0.9  # beside each corner
-    for kept in (18, 200, 164, 0, 17):  # the goatee, the chin, the moustache, the lips
-        x, y = np.round(points[kept]).astype(int)
-        assert band[y, x] < 0.05, kept
-    half = smiling_corners(landmarks, zone, 0.15)
-    assert half is not None
-    np.testing.assert_allclose(half, 0.5 * band, atol=1e-6)
