@@ -22,6 +22,7 @@ from facedub.engines.mesh_expression import (
     expression_band,
     follow_target_lines,
     foreign_lines,
+    target_expression_lines,
 )
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
@@ -694,3 +695,71 @@ def test_the_corners_gate_reads_only_what_the_frame_shows(
     swapped = engine.swap_face(cut)
     assert swapped.kept is not None
     assert float(np.median(swapped.kept[corners])) > 0.9
+
+
+def _lit_between_the_brows(frown: bool) -> np.ndarray:
+    """A skin disc (as `_skin_disc`) lit down its middle as a glabella is (0.2 lighter at
+    its centre, 14 px sigma), with or without a frown there: two furrows 0.15 dark, 16 px
+    apart, and the bunched skin between them 0.08 lighter."""
+    plain, _ = _skin_disc(fold=False)
+    xx = np.mgrid[0:256, 0:256][1].astype(np.float64)
+    shade = 1.0 + 0.2 * np.exp(-((xx - 128.0) ** 2) / (2 * 14.0**2))
+    if frown:
+        shade *= 1.0 + 0.08 * np.exp(-((xx - 128.0) ** 2) / (2 * 3.0**2))
+        for furrow in (120.0, 136.0):
+            shade *= 1.0 - 0.15 * np.exp(-((xx - furrow) ** 2) / (2 * 2.0**2))
+    return np.clip(plain * shade[..., None], 0, 255).astype(np.uint8)
+
+
+def test_a_frowns_furrows_on_lit_skin_are_lifted() -> None:
+    """Furrows on lit skin, beside a lit ridge, lie barely below the band's zero or above
+    it (the light lifts the skin's broad level): measured against the skin beside them
+    they are lifted toward the target's smooth, as lit skin (the shouting photo's
+    vertical furrows between d10's brows: their band -0.02, the skin beside them
+    0.09-0.13 higher); the ridge between them is not darkened."""
+    _, skin = _skin_disc(fold=False)
+    frown, smooth = _lit_between_the_brows(True), _lit_between_the_brows(False)
+    weight = np.zeros((256, 256), dtype=np.float32)
+    weight[70:190, 95:161] = 1.0
+    weight = cv2.GaussianBlur(weight, (0, 0), 3)
+    nowhere = np.zeros_like(weight)
+    lifted = follow_target_lines(frown, smooth, nowhere, skin, lift=weight)
+
+    def left(columns: slice) -> float:
+        """The share of the frown's difference from the smooth skin left after the lift."""
+        def grey(image: np.ndarray) -> float:
+            return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[110:150, columns].mean())
+        return (grey(lifted) - grey(smooth)) / (grey(frown) - grey(smooth))
+
+    assert left(slice(119, 122)) < 0.4  # the furrow (main: 0.47)
+    assert left(slice(127, 130)) >= 0.95  # the ridge left as it is
+    # Where the target frowns the same, nothing moves.
+    assert np.abs(follow_target_lines(frown, frown, nowhere, skin, lift=weight).astype(int)
+                  - frown).max() <= 1
+
+
+def test_the_nose_roots_highlight_stays_under_the_lift(
+        extracted: Callable[..., Faceset], closed_mouth: TargetFace) -> None:
+    """Rowan Atkinson's photo onto the talking man (who does not frown): between the
+    brows his furrows are lifted, and nothing there is darkened: not the highlight down
+    his nose root, between the short shadows beside it, nor the lit skin between his
+    forehead lines (ungated, 10-15 levels darker at worst)."""
+    source = extracted("still_rowan_atkinson_older_man.jpg", crop_size=CROP)
+    # The target's first frame is its own usual expression, as in the swap.
+    weights = region_weights(source.faces_of()[0].blendshapes, closed_mouth.blendshapes,
+                             closed_mouth.blendshapes)
+    assert weights.lift["between brows"] == 1.0
+    face = MeshEngine(source, MeshEngineConfig(follow=1.0, target_expression_lines=False)
+                      ).swap_face(closed_mouth).image
+    lined = target_expression_lines(face, closed_mouth.image, closed_mouth.face_landmarks,
+                                    weights)
+    change = (cv2.cvtColor(lined, cv2.COLOR_RGB2GRAY).astype(int)
+              - cv2.cvtColor(face, cv2.COLOR_RGB2GRAY))
+    nose_root = np.zeros((CROP, CROP), dtype=np.uint8)
+    for point in (168, 6):
+        x, y = np.round(closed_mouth.face_landmarks[point, :2]).astype(int)
+        cv2.circle(nose_root, (int(x), int(y)), 7, 1, -1)
+    assert change[nose_root > 0].min() >= -1
+    lifted = line_weight_map(closed_mouth.face_landmarks, CROP, {"between brows": 1.0})
+    assert change[lifted > 0.05].min() >= -1
+    assert change[lifted > 0.05].max() > 10  # his furrows are lifted

@@ -140,7 +140,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
-    far as `shadow` says, lifted to it as far as `lift` says (None: nowhere).
+    far as `shadow` says; and as far as `lift` says its furrows (S / 16) lifted to the
+    target's band (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -194,9 +195,18 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # Only the face's own furrows, no deeper than they are (a target's light skin next
         # to its hair lifted the source's plain skin into a patch), and on the skin: the
         # brows' inner heads are dark too, and lifting them cost the source its identity.
-        furrows = -np.minimum(face_band(FURROW_WIDTH), 0.0)
+        # A furrow's depth is below the band's zero or below the skin beside it, whichever
+        # is more (`_furrow_closing`): a frown's furrows flank a lit ridge, which lifts the
+        # band's broad level, so below zero they were a pixel's width and 0.02 deep where
+        # the skin beside them stood 0.09-0.13 higher (the shouting photo onto d10). Only
+        # lifted: the lit ridge between them is left as it is (brought down ungated, any lit
+        # strip came down, the nose root's highlight 4-6 levels darker on Biden, Rowan
+        # Atkinson and the shouting photo; gated to lie between two long furrows, it moved
+        # nothing on those real faces, the shouting photo's included).
         widths.append(FURROW_WIDTH)
-        lighter = target_band(FURROW_WIDTH) + furrows
+        furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0),
+                             _furrow_closing(face_fine))
+        lighter = target_band(FURROW_WIDTH) - face_band(FURROW_WIDTH)
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
         change += furrow_lift
@@ -229,6 +239,16 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         luma[...] = _lifted_luma(luma, change[box], cores[box], ceiling[box], target[box],
                                  radius)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _furrow_closing(log_lightness: np.ndarray) -> np.ndarray:
+    """(W, W) float32: how far each pixel of a finely blurred log lightness lies below
+    the skin either side of it (a grey closing's black-hat), across a line up to
+    FURROW_WIDTH of the crop wide: a frown's furrows."""
+    radius = max(1, round(FURROW_WIDTH * log_lightness.shape[0] / 2))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    closed: np.ndarray = cv2.morphologyEx(log_lightness, cv2.MORPH_CLOSE, kernel)
+    return closed - log_lightness
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
