@@ -72,6 +72,17 @@ class MediaSource:
     files: tuple[Path, ...]
     frame_total: int
     sha256: str
+    # Each file's (inode, size, mtime) taken before it was hashed: `unchanged` tells
+    # whether `sha256` still describes what is on disk now (a file replaced since).
+    stamps: tuple[tuple[int, int, int], ...] = ()
+
+    def unchanged(self) -> bool:
+        """The files are still the ones hashed (none replaced, rewritten, added or gone)."""
+        try:
+            files = tuple(media.photos_in(self.path)) if self.kind == "folder" else self.files
+            return files == self.files and file_stamps(files) == self.stamps
+        except OSError:
+            return False
 
     def frames(self) -> Iterator[tuple[media.Frame, str]]:
         if self.kind == "video":
@@ -99,9 +110,21 @@ def open_source(path: Path) -> MediaSource:
         if not photos:
             raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
                                "video, a photo or a folder of photos")
-        return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos))
-    info = media.probe(path)
-    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path))
+        stamps = file_stamps(photos)
+        return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos), stamps)
+    info = media.probe(path)  # a missing or unreadable file: one line from here
+    stamps = file_stamps((path,))  # before the hash: a change while hashing shows
+    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path), stamps)
+
+
+def file_stamps(files: tuple[Path, ...]) -> tuple[tuple[int, int, int], ...]:
+    """Each file's inode, size and modification time (ns): a file replaced (a new inode)
+    or rewritten changes its stamp."""
+    stamps = []
+    for file in files:
+        status = file.stat()
+        stamps.append((status.st_ino, status.st_size, status.st_mtime_ns))
+    return tuple(stamps)
 
 
 def reference_descriptor(photo: Path, encoder: IdentityEncoder, landmarker: Path
