@@ -18,6 +18,7 @@ from pathlib import Path
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.models import AnalysisModels
 from facedub.extract.run import extract, open_source
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.faceset import Faceset, is_faceset, load_faceset
@@ -31,9 +32,11 @@ CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed aga
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,
              progress: Progress | None = None,
-             detector: ExplicitContentDetector | None = None) -> Faceset:
+             detector: ExplicitContentDetector | None = None,
+             models: AnalysisModels | None = None) -> Faceset:
     """The faceset of `media` (a faceset folder is used as it is), extracted into the work
-    folder on first use and resumed or reused after that."""
+    folder on first use and resumed or reused after that. `models`: shared with the
+    caller's other analyses (`extract`)."""
     if Path(media).is_dir() and is_faceset(media):
         return load_faceset(media)
     settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
@@ -55,7 +58,8 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
             # The hash was taken before the wait: a file replaced meanwhile would reuse
             # (and skip the explicit-content check of) the analysis of what it was.
             if source.unchanged():
-                return extract(media, folder, config, progress, detector, source).faceset
+                return extract(media, folder, config, progress, detector, source,
+                               models).faceset
         log.warning("%s changed while waiting to be analysed; reading it again",
                     source.path.name)
     raise FacedubError(f"{media}: kept changing while facedub read it; wait until it is "
