@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from facedub.cli import app
 from facedub.engines.registry import EngineRequest, open_engine
-from facedub.extract import models
+from facedub.extract import extract, models
+from facedub.extract.config import ExtractConfig
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import EXPLICIT_CLASSES, ExplicitContentError
 from facedub.faces.identity import IdentityEncoder
@@ -84,3 +85,15 @@ def test_the_swap_command_loads_each_model_once(
     assert out.is_file()
     assert (loads.detectors, loads.encoders) == (1, 1)
     assert len(loads.checked) == 2
+
+
+def test_a_detector_beside_shared_models_is_refused(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`extract` with both a detector and shared models would silently run the models'
+    own detector: refused, so a test's detector is never ignored."""
+    loads = _Loads(monkeypatch)
+    shared = AnalysisModels()
+    with pytest.raises(ValueError, match="inside `models`"):
+        extract(tmp_path / "missing.jpg", tmp_path / "out", ExtractConfig(),
+                detector=shared.detector(), models=shared)
+    assert loads.detectors == 1

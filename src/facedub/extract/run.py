@@ -153,9 +153,12 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     media through here. `source`: `media_path` as the caller has just opened it
     (`open_source`: probing a photo decodes it, and a video's content is hashed).
     `models`: NudeNet and the identity model, shared with the caller's other analyses
-    (loaded on first use; `detector` is then its own).
+    (loaded on first use; a test's `detector` goes inside it, not beside it).
     """
     progress = progress or NoProgress()
+    if models is not None and detector is not None:
+        # A detector beside shared models would be silently unused: the models' own runs.
+        raise ValueError("extract: pass the detector inside `models`, not beside it")
     models = models if models is not None else AnalysisModels(detector)
     if source is None or source.path != Path(media_path):
         source = open_source(media_path)
