@@ -26,6 +26,7 @@ from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.extract.workspace import analysed
 from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_crop
@@ -103,12 +104,13 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
 
 
 def analyse_target(target: Path, config: SwapConfig, progress: Progress,
-                   detector: ExplicitContentDetector | None = None) -> Faceset:
+                   detector: ExplicitContentDetector | None = None,
+                   models: AnalysisModels | None = None) -> Faceset:
     # Identity once a second is enough here: tracks follow boxes, and every new face is
     # described anyway.
     extract_config = ExtractConfig(write_crops=False, person_reference=config.target_person,
                                    identity_every=25)
-    faceset = analysed(target, config.work_dir, extract_config, progress, detector)
+    faceset = analysed(target, config.work_dir, extract_config, progress, detector, models)
     if not faceset.faces_of():
         raise FacedubError(f"{target}: the chosen person has no faces to swap")
     return faceset
@@ -125,15 +127,17 @@ def compositing_crop_size(records: tuple[FaceRecord, ...], faceset_crop: int,
 
 def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
          progress: Progress | None = None,
-         detector: ExplicitContentDetector | None = None) -> SwapResult:
+         detector: ExplicitContentDetector | None = None,
+         models: AnalysisModels | None = None) -> SwapResult:
     """Swap the engine's source face into every frame of the target's chosen person, and
     mark, sign and describe the output (the engine describes itself: `engine.facts`).
     `detector` replaces the explicit-content detector
-    (tests); the check itself always runs."""
+    (tests); the check itself always runs. `models`: the analysis's models, shared with
+    the source's analysis (loaded once a process)."""
     progress = progress or NoProgress()
     started = time.monotonic()
     reuse_freed_memory()
-    faceset = analyse_target(target, config, progress, detector)
+    faceset = analyse_target(target, config, progress, detector, models)
     swapper = frame_swapper(target, faceset, engine, config)
     size = swapper.size
     job_id = new_job_id() if config.job_id is None else config.job_id

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.extract import run
+from facedub.extract import models
 from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import EXPLICIT_CLASSES, ExplicitContentError
 from facedub.extract.workspace import analysed
@@ -76,7 +76,7 @@ def test_a_finished_analysis_is_reused_without_loading_the_identity_model(
             super().__init__()
             loaded.append(self)
 
-    monkeypatch.setattr(run, "IdentityEncoder", Counted)
+    monkeypatch.setattr(models, "IdentityEncoder", Counted)
     work, config = tmp_path / "work", ExtractConfig(crop_size=64)
     first = analysed(faces_dir / PHOTO, work, config, detector=_Scores(0.0))
     assert len(loaded) == 1 and first.records[0].descriptor is not None

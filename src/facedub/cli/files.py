@@ -169,6 +169,7 @@ def swap(
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
     from facedub.engines.registry import EngineRequest, open_engine
+    from facedub.extract.models import AnalysisModels
     from facedub.locations import config_dir
     from facedub.locations import work_dir as default_work_dir
     from facedub.swap import SwapConfig, check_output_path
@@ -191,15 +192,17 @@ def swap(
     mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                    source_eyes=source_eyes, keep_target_mouth=keep_target_mouth,
                                    source_mouth=source_mouth, stubble=stubble)
+    # One NudeNet and one identity model for the source's analysis and the target's.
+    models = AnalysisModels()
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
-                            RichProgress(), refiner)
+                            RichProgress(), refiner, models)
     key_existed = _signing_key(config.config_dir).exists()
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
     with terminate_cleanly(), sole_output(out, "file"):
         swap_engine = open_engine(engine, request)
         try:
-            result = run_swap(target, swap_engine, out, config, RichProgress())
+            result = run_swap(target, swap_engine, out, config, RichProgress(), models=models)
         finally:
             # A swap that fails ends no track: the engine's landmarker is closed here, not
             # left to the garbage collector (MediaPipe's close from __del__ could hang).

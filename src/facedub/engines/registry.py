@@ -14,6 +14,7 @@ from facedub.engines.base import SwapEngine
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.models import AnalysisModels
 from facedub.extract.workspace import analysed
 from facedub.progress import NoProgress, Progress
 
@@ -27,7 +28,8 @@ class EngineRequest:
     `source`: video, photo, folder of photos or faceset of the face to put in (mesh);
     `model`: run folder or exported .onnx (neural); `device`: "auto", "cpu", "cuda", "mps"
     (neural, refiner); `work_dir`: where the source's analysis is cached (mesh);
-    `refiner`: a refiner folder of `facedub refine` or its .onnx (mesh only).
+    `refiner`: a refiner folder of `facedub refine` or its .onnx (mesh only);
+    `models`: the analysis's models, shared with the target's analysis (mesh).
     """
 
     work_dir: Path
@@ -37,6 +39,7 @@ class EngineRequest:
     mesh: MeshEngineConfig = field(default_factory=MeshEngineConfig)
     progress: Progress = field(default_factory=NoProgress)
     refiner: Path | None = None
+    models: AnalysisModels | None = None
 
 
 def open_mesh_engine(request: EngineRequest) -> SwapEngine:
@@ -44,7 +47,7 @@ def open_mesh_engine(request: EngineRequest) -> SwapEngine:
         raise FacedubError("the mesh engine needs --source (a video, photo, folder of photos "
                            "or faceset of the face to put in)")
     faceset = analysed(request.source, request.work_dir, ExtractConfig(crop_size=SOURCE_CROP),
-                       request.progress)
+                       request.progress, models=request.models)
     engine = MeshEngine(faceset, request.mesh, source_path=request.source)
     if request.refiner is None:
         return engine

@@ -25,6 +25,7 @@ import numpy as np
 from facedub import __version__, media
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector, check_media_is_allowed
 from facedub.faces.align import align_face, face_from_frame_matrix
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
@@ -72,6 +73,17 @@ class MediaSource:
     files: tuple[Path, ...]
     frame_total: int
     sha256: str
+    # Each file's (inode, size, mtime) taken before it was hashed: `unchanged` tells
+    # whether `sha256` still describes what is on disk now (a file replaced since).
+    stamps: tuple[tuple[int, int, int], ...] = ()
+
+    def unchanged(self) -> bool:
+        """The files are still the ones hashed (none replaced, rewritten, added or gone)."""
+        try:
+            files = tuple(media.photos_in(self.path)) if self.kind == "folder" else self.files
+            return files == self.files and file_stamps(files) == self.stamps
+        except OSError:
+            return False
 
     def frames(self) -> Iterator[tuple[media.Frame, str]]:
         if self.kind == "video":
@@ -99,9 +111,21 @@ def open_source(path: Path) -> MediaSource:
         if not photos:
             raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
                                "video, a photo or a folder of photos")
-        return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos))
-    info = media.probe(path)
-    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path))
+        stamps = file_stamps(photos)
+        return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos), stamps)
+    info = media.probe(path)  # a missing or unreadable file: one line from here
+    stamps = file_stamps((path,))  # before the hash: a change while hashing shows
+    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path), stamps)
+
+
+def file_stamps(files: tuple[Path, ...]) -> tuple[tuple[int, int, int], ...]:
+    """Each file's inode, size and modification time (ns): a file replaced (a new inode)
+    or rewritten changes its stamp."""
+    stamps = []
+    for file in files:
+        status = file.stat()
+        stamps.append((status.st_ino, status.st_size, status.st_mtime_ns))
+    return tuple(stamps)
 
 
 def reference_descriptor(photo: Path, encoder: IdentityEncoder, landmarker: Path
@@ -119,7 +143,8 @@ def reference_descriptor(photo: Path, encoder: IdentityEncoder, landmarker: Path
 def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
             progress: Progress | None = None,
             detector: ExplicitContentDetector | None = None,
-            source: MediaSource | None = None) -> ExtractResult:
+            source: MediaSource | None = None,
+            models: AnalysisModels | None = None) -> ExtractResult:
     """Analyse `media_path` into the faceset folder `out_dir` (resuming an interrupted run).
 
     Explicit content is refused before any face is written (`detector` replaces NudeNet
@@ -127,31 +152,42 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     analysis, and their crops and log lines wait until it passes. Every later stage reads
     media through here. `source`: `media_path` as the caller has just opened it
     (`open_source`: probing a photo decodes it, and a video's content is hashed).
+    `models`: NudeNet and the identity model, shared with the caller's other analyses
+    (loaded on first use; a test's `detector` goes inside it, not beside it).
     """
     progress = progress or NoProgress()
+    if models is not None and detector is not None:
+        # A detector beside shared models would be silently unused: the models' own runs.
+        raise ValueError("extract: pass the detector inside `models`, not beside it")
+    models = models if models is not None else AnalysisModels(detector)
     if source is None or source.path != Path(media_path):
         source = open_source(media_path)
     # The recognition model takes 150-300 ms of CPU to load: not for a finished analysis
     # that is only reused (every swap after the first of a target, and of its source).
-    encoder = IdentityEncoder() if config.person_reference else None
+    encoder = models.encoder() if config.person_reference else None
     reference = (reference_descriptor(config.person_reference, encoder, config.landmarker)
                  if encoder is not None and config.person_reference else None)
     out_dir = Path(out_dir)
     safety: Future[object] | None = None
     if not _already_checked(out_dir, source):
         checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-safety")
-        safety = checker.submit(check_media_is_allowed, source.files, detector)
+        # NudeNet loads on the check's thread, beside the analysis's first frames.
+        safety = checker.submit(_check, source.files, models)
         checker.shutdown(wait=False)
     output = _prepare_output(out_dir, source, config)
     try:
         if output.complete:  # only the choice of person may change
             return _rechoose(out_dir, reference)
-        _analyse(source, out_dir, config, encoder or IdentityEncoder(), progress, safety)
+        _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety)
         return _finalise(out_dir, reference, output.frames_done)
     except FacedubError:
         if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
             _remove_output(out_dir, output.created)
         raise
+
+
+def _check(files: tuple[Path, ...], models: AnalysisModels) -> object:
+    return check_media_is_allowed(files, models.detector())
 
 
 def _already_checked(out_dir: Path, source: MediaSource) -> bool:

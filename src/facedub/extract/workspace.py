@@ -8,6 +8,7 @@ an input while the others wait for it, then reuse its analysis.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -15,7 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from facedub import __version__
+from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.models import AnalysisModels
 from facedub.extract.run import extract, open_source
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.faceset import Faceset, is_faceset, load_faceset
@@ -24,26 +27,40 @@ from facedub.progress import Progress
 
 log = logging.getLogger(__name__)
 
+CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed again
+
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,
              progress: Progress | None = None,
-             detector: ExplicitContentDetector | None = None) -> Faceset:
+             detector: ExplicitContentDetector | None = None,
+             models: AnalysisModels | None = None) -> Faceset:
     """The faceset of `media` (a faceset folder is used as it is), extracted into the work
-    folder on first use and resumed or reused after that."""
+    folder on first use and resumed or reused after that. `models`: shared with the
+    caller's other analyses (`extract`)."""
     if Path(media).is_dir() and is_faceset(media):
         return load_faceset(media)
-    source = open_source(media)
     settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
                           sort_keys=True)
     # facedub's version and the landmark model take part: after an upgrade of either the
     # analysis is made again rather than silently reused.
     made_by = f"{__version__}:{sha256_file(config.landmarker)}"
-    key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
-    folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    # Unlocked, two swaps of one input at once both wrote every frame into the folder:
-    # each frame twice, split into dozens of tracks, and frames of the chosen person lost.
-    with exclusive_lock(Path(work_dir) / f".{folder.name}.lock",
-                        on_wait=lambda: log.warning("waiting for another facedub analysing %s",
-                                                 source.path.name)):
-        return extract(media, folder, config, progress, detector, source).faceset
+    for _ in range(CHANGED_RETRIES):
+        source = open_source(media)
+        key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
+        folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
+        # Unlocked, two swaps of one input at once both wrote every frame into the folder:
+        # each frame twice, split into dozens of tracks, and frames of the chosen person
+        # lost.
+        with exclusive_lock(Path(work_dir) / f".{folder.name}.lock",
+                            on_wait=functools.partial(log.warning, "waiting for another "
+                                                      "facedub analysing %s", source.path.name)):
+            # The hash was taken before the wait: a file replaced meanwhile would reuse
+            # (and skip the explicit-content check of) the analysis of what it was.
+            if source.unchanged():
+                return extract(media, folder, config, progress, detector, source,
+                               models).faceset
+        log.warning("%s changed while waiting to be analysed; reading it again",
+                    source.path.name)
+    raise FacedubError(f"{media}: kept changing while facedub read it; wait until it is "
+                       "completely written, then run again")

@@ -8,6 +8,7 @@ same person.
 from __future__ import annotations
 
 import importlib.resources
+import threading
 from pathlib import Path
 
 import dlib
@@ -38,11 +39,14 @@ def models_dir() -> Path:
 
 class IdentityEncoder:
     """Computes dlib descriptors. Holds the recognition model (about 20 MB); about 75 ms a
-    face on one CPU core, so callers sample frames rather than describe every one."""
+    face on one CPU core, so callers sample frames rather than describe every one. One
+    encoder may serve several threads (`describe` takes turns: dlib's network keeps its
+    working buffers in the model)."""
 
     def __init__(self, models: Path | None = None) -> None:
         folder = models or models_dir()
         self._recognition = dlib.face_recognition_model_v1(str(folder / _RECOGNITION_MODEL))
+        self._turn = threading.Lock()
 
     def describe(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """(128,) float32 descriptor of the face with these MediaPipe landmarks (478, 2+),
@@ -61,8 +65,9 @@ class IdentityEncoder:
         shape = dlib.full_object_detection(
             rect, [dlib.point(round(float(x)), round(float(y))) for x, y in points])
         pixels = np.ascontiguousarray(image)
-        return np.asarray(self._recognition.compute_face_descriptor(pixels, shape),
-                          dtype=np.float32)
+        with self._turn:
+            descriptor = self._recognition.compute_face_descriptor(pixels, shape)
+        return np.asarray(descriptor, dtype=np.float32)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
