@@ -28,7 +28,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import EyeToner, source_share, with_eyes
+from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mirror import levelled_mirror
 from facedub.engines.mesh_mouth import (
@@ -257,8 +257,11 @@ class MeshEngine:
         # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
-        blend_interior = (self._warped_interior(blend, raster, size, _bounds(outline > 0))
-                          * outline if outline is not None else None)
+        blend_interior = None
+        if outline is not None:
+            lips_box = _bounds(outline > 0)
+            blend_interior = self._warped_interior(blend, raster, size, lips_box)
+            blend_interior[lips_box] *= outline[lips_box]  # both 0 outside the box
         lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs,
                                  blend_interior)
         hair = (self._restyle_stubble(image, target, landmarks, raster, differs)
@@ -329,8 +332,9 @@ class MeshEngine:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
-        kept_source = source_share(kept, eyes, own_eyes, catchlights)
-        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
+        inner = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
+        kept_source = source_share(kept, eyes, own_eyes, catchlights, inner)
+        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, inner)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
@@ -449,7 +453,9 @@ class MeshEngine:
             interior[box] += weight * cv2.remap(self._faces.interior(index), map_x[box], map_y[box],
                                                 cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                                 borderValue=0.0)
-        return np.clip(interior / max(sum(blend.values()), 1e-6), 0.0, 1.0)
+        # In the box only: 0 outside it either way.
+        interior[box] = np.clip(interior[box] / max(sum(blend.values()), 1e-6), 0.0, 1.0)
+        return interior
 
     def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
                     inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray],
