@@ -67,8 +67,8 @@ from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_verti
 from facedub.engines.mesh_warp import (
     TargetRaster,
     clamped_maps,
+    coarse_smooth_upsample,
     rasterize,
-    smooth_upsample,
     source_maps,
     split_rgba,
     upsample,
@@ -484,8 +484,8 @@ class MeshEngine:
             _move_towards(texture, unlifted, shared)
         if gaze is not None:
             texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
-        trust = smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
-                                 raster, size, smooth) * (cleanness + 1e-3)
+        trust = coarse_smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
+                                       raster, size, smooth) * (cleanness + 1e-3)
         total += texture * three_channels(trust)
         weight_sum += trust
         coverage += weight * cleanness
@@ -493,7 +493,7 @@ class MeshEngine:
         # Where the source turns a triangle away and shows its mirror image clearly better.
         turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
             (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
-        need = smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+        need = coarse_smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
         if self._faces.mirror_cleans(index):
             need = np.maximum(need, (1.0 - cleanness) * inside)
         if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
@@ -507,8 +507,9 @@ class MeshEngine:
         mirrored, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                                borderMode=cv2.BORDER_REPLICATE))
         used = cleanness * need[box]
-        mirror_trust = smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
-                                       raster, size, smooth)[box] * (used + 1e-3)
+        mirror_trust = coarse_smooth_upsample(
+            weight * (mirror.visibility[raster.triangle] + 1e-3), raster, size, smooth
+        )[box] * (used + 1e-3)
         # The near side's shade left behind: no darker than the source's own face nearby.
         texture = levelled_mirror(mirrored, mirror_trust, direct_texture[box],
                                   direct_trust[box], size)
