@@ -332,9 +332,9 @@ class MeshEngine:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
-        inner = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
-        kept_source = source_share(kept, eyes, own_eyes, catchlights, inner)
-        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, inner)
+        eyes_box = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
+        kept_source = source_share(kept, eyes, own_eyes, catchlights, eyes_box)
+        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, eyes_box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))

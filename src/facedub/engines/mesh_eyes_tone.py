@@ -272,7 +272,7 @@ def eyes_bounds(eyes: np.ndarray, own_eyes: np.ndarray) -> tuple[slice, slice] |
 
 def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
               reshaped: np.ndarray, box: tuple[slice, slice],
-              inner: tuple[slice, slice] | None | Literal["find"] = "find"
+              inner: tuple[slice, slice] | Literal["find"] | None = "find"
               ) -> tuple[np.ndarray, np.ndarray]:
     """(kept, kept image) for the compositor (`SwappedFace`): `kept` (S, S) where the
     target's mouth is kept, `image` (S, S, 3) uint8 the engine's, `eyes` (S, S) the share
@@ -309,7 +309,7 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
 
 def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
                  catchlights: np.ndarray | None = None,
-                 inner: tuple[slice, slice] | None | Literal["find"] = "find") -> np.ndarray:
+                 inner: tuple[slice, slice] | Literal["find"] | None = "find") -> np.ndarray:
     """(S, S) float32 in [0, 1]: the share of `with_eyes`' kept image (same arguments,
     before it) that is the source's toned eyes rather than the target's, 0 elsewhere
     (`SwappedFace.kept_source`: the compositor blurs that share, never the target's).

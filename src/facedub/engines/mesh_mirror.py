@@ -169,9 +169,9 @@ def _area_shrunk(planes: tuple[np.ndarray, ...], shrink: int) -> list[np.ndarray
         # As four channels at a factor of 2: every shrunk row a whole number of vectors.
         wide = right + (-columns % LANES) * shrink if len(group) == 4 and shrink == 2 else right
         for plane in group:
-            if bottom or wide:
-                plane = cv2.copyMakeBorder(plane, 0, bottom, 0, wide, cv2.BORDER_REPLICATE)
-            small = cv2.resize(plane, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            padded = (cv2.copyMakeBorder(plane, 0, bottom, 0, wide, cv2.BORDER_REPLICATE)
+                      if bottom or wide else plane)
+            small = cv2.resize(padded, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             shrunk.append(small if small.shape[1] == columns
                           else np.ascontiguousarray(small[:, :columns]))
     return shrunk

@@ -245,9 +245,9 @@ def coarse_smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, 
     small[raster.pixels] = values
     plane = small.reshape(raster.size, raster.size)
     odd = raster.size % 2
-    if odd:
-        plane = cv2.copyMakeBorder(plane, 0, 1, 0, 1, cv2.BORDER_CONSTANT, value=0.0)
-    half = cv2.resize(plane, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    even = (cv2.copyMakeBorder(plane, 0, 1, 0, 1, cv2.BORDER_CONSTANT, value=0.0) if odd
+            else plane)
+    half = cv2.resize(even, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     raster_sigma = max(0.5, sigma * raster.scale)
     blurred = cv2.GaussianBlur(half, (0, 0),
                                np.sqrt(max(raster_sigma**2 - SHRINK_VARIANCE, 0.25)) / 2.0)
