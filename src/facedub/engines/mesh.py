@@ -28,7 +28,7 @@ from facedub.engines.mesh_eyes import (
     resting_blink,
     target_eyes_share,
 )
-from facedub.engines.mesh_eyes_tone import EyeToner, source_share, with_eyes
+from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mirror import levelled_mirror
 from facedub.engines.mesh_mouth import (
@@ -68,8 +68,8 @@ from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_verti
 from facedub.engines.mesh_warp import (
     TargetRaster,
     clamped_maps,
+    coarse_smooth_upsample,
     rasterize,
-    smooth_upsample,
     source_maps,
     split_rgba,
     upsample,
@@ -258,8 +258,11 @@ class MeshEngine:
         # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
-        blend_interior = (self._warped_interior(blend, raster, size, _bounds(outline > 0))
-                          * outline if outline is not None else None)
+        blend_interior = None
+        if outline is not None:
+            lips_box = _bounds(outline > 0)
+            blend_interior = self._warped_interior(blend, raster, size, lips_box)
+            blend_interior[lips_box] *= outline[lips_box]  # both 0 outside the box
         lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs,
                                  blend_interior)
         hair = (self._restyle_stubble(image, target, landmarks, raster, differs)
@@ -330,8 +333,9 @@ class MeshEngine:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
-        kept_source = source_share(kept, eyes, own_eyes, catchlights)
-        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box)
+        eyes_box = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
+        kept_source = source_share(kept, eyes, own_eyes, catchlights, eyes_box)
+        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, eyes_box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
@@ -456,7 +460,9 @@ class MeshEngine:
             interior[box] += weight * cv2.remap(self._faces.interior(index), map_x[box], map_y[box],
                                                 cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                                 borderValue=0.0)
-        return np.clip(interior / max(sum(blend.values()), 1e-6), 0.0, 1.0)
+        # In the box only: 0 outside it either way.
+        interior[box] = np.clip(interior[box] / max(sum(blend.values()), 1e-6), 0.0, 1.0)
+        return interior
 
     def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
                     inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -485,8 +491,8 @@ class MeshEngine:
             _move_towards(texture, unlifted, shared)
         if gaze is not None:
             texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
-        trust = smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
-                                 raster, size, smooth) * (cleanness + 1e-3)
+        trust = coarse_smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
+                                       raster, size, smooth) * (cleanness + 1e-3)
         total += texture * three_channels(trust)
         weight_sum += trust
         coverage += weight * cleanness
@@ -494,7 +500,7 @@ class MeshEngine:
         # Where the source turns a triangle away and shows its mirror image clearly better.
         turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
             (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
-        need = smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+        need = coarse_smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
         if self._faces.mirror_cleans(index):
             need = np.maximum(need, (1.0 - cleanness) * inside)
         if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
@@ -508,8 +514,9 @@ class MeshEngine:
         mirrored, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                                borderMode=cv2.BORDER_REPLICATE))
         used = cleanness * need[box]
-        mirror_trust = smooth_upsample(weight * (mirror.visibility[raster.triangle] + 1e-3),
-                                       raster, size, smooth)[box] * (used + 1e-3)
+        mirror_trust = coarse_smooth_upsample(
+            weight * (mirror.visibility[raster.triangle] + 1e-3), raster, size, smooth
+        )[box] * (used + 1e-3)
         # The near side's shade left behind: no darker than the source's own face nearby.
         texture = levelled_mirror(mirrored, mirror_trust, direct_texture[box],
                                   direct_trust[box], size)

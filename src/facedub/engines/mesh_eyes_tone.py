@@ -16,7 +16,8 @@ their irises take the source's colour (`EyeToner.tint`).
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -73,7 +74,10 @@ class EyeTone:
     def eased(self, last: EyeTone | None, follow: float) -> EyeTone:
         if last is None:
             return self
-        new, old = np.array(astuple(self)), np.array(astuple(last))
+        # The fields read directly: `dataclasses.astuple` deep-copies each (the same floats, at ten
+        # times the cost, twice an eye and frame).
+        new, old = (np.array([getattr(tone, field.name) for field in fields(tone)])
+                    for tone in (self, last))
         return EyeTone(*(float(value) for value in old + follow * (new - old)))
 
 
@@ -260,8 +264,15 @@ class EyeToner:
         return image
 
 
+def eyes_bounds(eyes: np.ndarray, own_eyes: np.ndarray) -> tuple[slice, slice] | None:
+    """The box where `eyes` or `own_eyes` (S, S) is above 0.01 (`with_eyes`,
+    `source_share`): None where neither is."""
+    return mask_bounds((eyes > 0.01) | (own_eyes > 0.01))
+
+
 def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
-              reshaped: np.ndarray, box: tuple[slice, slice]
+              reshaped: np.ndarray, box: tuple[slice, slice],
+              inner: tuple[slice, slice] | Literal["find"] | None = "find"
               ) -> tuple[np.ndarray, np.ndarray]:
     """(kept, kept image) for the compositor (`SwappedFace`): `kept` (S, S) where the
     target's mouth is kept, `image` (S, S, 3) uint8 the engine's, `eyes` (S, S) the share
@@ -269,10 +280,11 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
     eyes, `reshaped` the target (moved with the face shape) inside `box`. Around the eyes
     the compositor then shows the target's eyes by `eyes`, of the rest the source's toned
     eyes by `own_eyes`, and the rest its own colouring of the source's face: each share
-    applied once."""
+    applied once. `inner`: `eyes_bounds(eyes, own_eyes)`, found here if not given."""
     kept = kept.astype(np.float32)  # a copy
     kept_image = image.copy()
-    inner = mask_bounds((eyes > 0.01) | (own_eyes > 0.01))
+    if inner == "find":
+        inner = eyes_bounds(eyes, own_eyes)
     if inner is None:
         return kept, kept_image
     share, own_share = eyes[inner], own_eyes[inner]
@@ -296,21 +308,24 @@ def with_eyes(kept: np.ndarray, image: np.ndarray, eyes: np.ndarray, own_eyes: n
 
 
 def source_share(kept: np.ndarray, eyes: np.ndarray, own_eyes: np.ndarray,
-                 catchlights: np.ndarray | None = None) -> np.ndarray:
+                 catchlights: np.ndarray | None = None,
+                 inner: tuple[slice, slice] | Literal["find"] | None = "find") -> np.ndarray:
     """(S, S) float32 in [0, 1]: the share of `with_eyes`' kept image (same arguments,
     before it) that is the source's toned eyes rather than the target's, 0 elsewhere
     (`SwappedFace.kept_source`: the compositor blurs that share, never the target's).
     `catchlights` (S, S) in [0, 1]: where the target's own catchlights were laid over the
     source's irises (`mesh_catchlights.with_catchlights`), which are the target's: blurred
-    as the source's, old-photo's iris glint was gone (thirteenth round review)."""
+    as the source's, old-photo's iris glint was gone (thirteenth round review).
+    `inner`: `eyes_bounds(eyes, own_eyes)`, found here if not given."""
     share = np.zeros(eyes.shape, dtype=np.float32)
-    inner = mask_bounds((eyes > 0.01) | (own_eyes > 0.01))
+    if inner == "find":
+        inner = eyes_bounds(eyes, own_eyes)
     if inner is None:
         return share
     target, own = eyes[inner], (1.0 - eyes[inner]) * own_eyes[inner]
     eyes_kept = 1.0 - (1.0 - target) * (1.0 - own_eyes[inner])
     zone = eyes_kept > np.maximum(kept[inner], 0.01)
     share[inner] = np.where(zone, own / np.maximum(target + own, 1e-6), 0.0)
-    if catchlights is not None:
-        share *= 1.0 - catchlights
+    if catchlights is not None:  # 0 outside `inner` either way
+        share[inner] *= 1.0 - catchlights[inner]
     return share

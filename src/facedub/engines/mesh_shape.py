@@ -139,6 +139,9 @@ class FaceShape:
         self._photo = len(shapes) < PHOTO_FACES
         self._strength = strength
         self._features = _features()
+        # Each feature's centre and spread in the source's shape: the same every frame.
+        self._source_features = [_centre_and_spread(self._source[feature.anchors])
+                                 for feature in self._features]
         template = face_template()
         self._fade = _oval_fade(template)
         self._follow = _follow_weights(template, self._features)
@@ -180,13 +183,13 @@ class FaceShape:
         shifts = np.zeros((len(self._features), 3))
         beyond = 0.0
         for k, feature in enumerate(self._features):  # the eyes come before the brows
-            moves[k], shifts[k], excess = _feature_move(feature, free, mean, self._source)
+            source = self._source_features[k]
+            moves[k], shifts[k], excess = _feature_move(feature, free, mean, source)
             beyond = max(beyond, excess)
             eye_down = None if feature.eye is None else float(shifts[feature.eye, 1])
             if self._photo and eye_down is not None and shifts[k, 1] > eye_down:
                 # Lowered toward its eye (image y grows down): the photo's expression.
-                moves[k], shifts[k], _ = _feature_move(feature, free, mean, self._source,
-                                                       eye_down)
+                moves[k], shifts[k], _ = _feature_move(feature, free, mean, source, eye_down)
         differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
         self._differs[track] = differs
         share = self._eased_share(track, 1.0 if differs or other else 0.0)
@@ -216,17 +219,17 @@ def other_person(source: np.ndarray | None, target: np.ndarray | None) -> bool:
                 >= OTHER_PERSON)
 
 
-def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source: np.ndarray,
-                  vertical: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
+                  source: tuple[np.ndarray, float], vertical: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """((478, 3) displacement, in template units, that gives the feature the source's
     centre and size, defined for every point (points far away are weighted out later);
     the centre's shift (3,); how far the two differ beyond the dead zones, template units
-    or log size). `vertical`: the centre's vertical shift, given (a brow's eye's) instead
-    of the source's."""
-    centre_mean = mean[feature.anchors].mean(axis=0)
-    centre_source = source[feature.anchors].mean(axis=0)
-    spread_mean = _spread(mean[feature.anchors])
-    spread_source = _spread(source[feature.anchors])
+    or log size). `source`: the feature's centre (3,) and spread in the source's shape
+    (`_centre_and_spread`). `vertical`: the centre's vertical shift, given (a brow's
+    eye's) instead of the source's."""
+    centre_mean, spread_mean = _centre_and_spread(mean[feature.anchors])
+    centre_source, spread_source = source
     log_scale = float(np.log(max(spread_source, 1e-6) / max(spread_mean, 1e-6)))
     excess = abs(log_scale) - DEAD_SCALE
     log_scale = float(np.sign(log_scale)) * max(excess, 0.0)
@@ -241,6 +244,11 @@ def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray, source:
         shift[1] = vertical
     centre_now = free[feature.anchors].mean(axis=0)
     return (free - centre_now) * (scale - 1.0) + shift, shift, max(excess, length - DEAD_SHIFT)
+
+
+def _centre_and_spread(anchors: np.ndarray) -> tuple[np.ndarray, float]:
+    """A feature's anchor points' (n, 3) centre (3,) and `_spread`."""
+    return anchors.mean(axis=0), _spread(anchors)
 
 
 def _spread(points: np.ndarray) -> float:

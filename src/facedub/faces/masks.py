@@ -91,13 +91,37 @@ def feather(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
     hard = mask if mask.dtype == np.uint8 else _to_uint8(mask)
     if erode:
         hard = _morphed(hard, erode)
-    soft = np.divide(hard, np.float32(255.0), dtype=np.float32)  # astype, then / 255
-    if blur > 0:
-        soft = _gaussian(soft, blur / 2.0)
-        if erode >= 0:  # keep the blur inside the hard edge: it never spills past the face
-            soft *= 2.0
-            soft -= 1.0
-            np.clip(soft, 0.0, 1.0, out=soft)
+    sigma = blur / 2.0
+    if hard.ndim != 2 or (blur > 0 and _halved(hard.shape, sigma)):
+        soft = np.divide(hard, np.float32(255.0), dtype=np.float32)  # astype, then / 255
+        if blur > 0:
+            soft = _gaussian(soft, sigma)
+    else:
+        soft = _soft_rows(hard, sigma if blur > 0 else 0.0)
+    if blur > 0 and erode >= 0:  # keep the blur inside the hard edge: never past the face
+        soft *= 2.0
+        soft -= 1.0
+        np.clip(soft, 0.0, 1.0, out=soft)
+    return soft
+
+
+def _soft_rows(hard: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W) float32: `hard` (uint8, 2-D) / 255, Gaussian-blurred at `sigma` (none at 0)
+    as `blur_rows` blurs it: only the rows its non-zero pixels cover, grown by the
+    kernel's reach, are divided and blurred (the rest stays 0, as it would), their box
+    found by OpenCV on the bytes instead of NumPy's any() over the whole float mask. The
+    same values: the band is the one `blur_rows` finds (a float32 of n / 255 is 0 only
+    for n = 0), and the division is element by element; a mouth's or an eye's mask is a
+    small band of the crop (the engine feathers a dozen masks a frame)."""
+    soft = np.zeros(hard.shape, dtype=np.float32)
+    _, top, _, height = cv2.boundingRect(hard)
+    if height == 0:
+        return soft
+    reach = int(4 * sigma) + 2 if sigma > 0 else 0  # as in blur_rows
+    rows = slice(max(0, top - reach), top + height + reach)
+    band = np.divide(hard[rows], np.float32(255.0), dtype=np.float32)
+    soft[rows] = band if sigma <= 0 else cv2.GaussianBlur(band, (0, 0), sigmaX=sigma,
+                                                          sigmaY=sigma)
     return soft
 
 
@@ -130,13 +154,18 @@ def _morphed(hard: np.ndarray, erode: int) -> np.ndarray:
     return result
 
 
+def _halved(shape: tuple[int, ...], sigma: float) -> bool:
+    """Whether `_gaussian` blurs an image of `shape` at `sigma` at half size."""
+    return sigma >= HALF_SIZE_SIGMA and shape[0] % 2 == 0 and shape[1] % 2 == 0
+
+
 def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur; one of at least HALF_SIZE_SIGMA on an even-sized image is computed
     at half size (a sixth of the work for the compositor's mask of a 440 px crop), its
     sigma less the blur of the shrink and the linear enlargement themselves (about one
     square pixel of variance): within 0.32 / 255 of the full-size blur's mask."""
     height, width = image.shape[:2]
-    if sigma < HALF_SIZE_SIGMA or height % 2 or width % 2:
+    if not _halved(image.shape, sigma):
         return blur_rows(image, sigma)
     small = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     small_sigma = np.sqrt(sigma * sigma - 1.0) / 2.0
