@@ -175,13 +175,25 @@ def test_a_face_warmer_than_its_neck_is_measured(face: Face) -> None:
 
 def test_stubble_dots_lightened_away_are_not_a_tone_change(face: Face) -> None:
     """A shaven source on a stubbled target: the beard zone's dark dots go (the stubble
-    measure's business), the skin's tone between them stays. The mean read the lighter
-    zone as a paler face (occlusion-mic, twenty-third round)."""
+    measure's business), the skin's tone elsewhere stays: the beard zone is left out of
+    the tone (with it, the lighter zone read as a paler face, occlusion-mic)."""
     lab = _lab(face.image)
     dots = face.regions.beard & (np.random.default_rng(0).random((SIZE, SIZE)) < 0.3)
     lab[dots, 0] += 15.0
     shaven = _rgb(lab)
-    assert tone_vs_neck(face.image, shaven, face.regions.skin, face.regions.neck) < 0.3
+    assert measure_realism(face.image, shaven, face.regions).tone_vs_neck < 0.3
+
+
+def test_a_paler_part_of_the_face_is_a_tone_change(face: Face) -> None:
+    """A tone change on less than half of the skin counts by its share (a median read the
+    upper 45% of the skin made 8 L paler as no change at all)."""
+    lab = _lab(face.image)
+    skin = face.regions.skin & ~face.regions.beard
+    rows = np.nonzero(skin)[0]
+    upper = skin & (np.arange(SIZE)[:, None] < np.percentile(rows, 45))
+    lab[upper, 0] += 8.0
+    paler = _rgb(lab)
+    assert measure_realism(face.image, paler, face.regions).tone_vs_neck > 2.5
 
 
 def test_a_kept_occluder_is_left_out_of_the_tone(face: Face) -> None:

@@ -240,25 +240,22 @@ def texture_mismatch(target: np.ndarray | View, swapped: np.ndarray | View, face
 
 def tone_vs_neck(reference: np.ndarray | View, swapped: np.ndarray | View, skin: np.ndarray,
                  neck: np.ndarray) -> float:
-    """CIE76 ΔE of the face's tone change against the neck's: the median over the face's
-    `skin` of the per-pixel Lab change from `reference` to `swapped`, minus the median
-    over the `neck`. A face warmer, greyer or paler than its own neck than in the
-    reference. NaN without enough neck.
+    """CIE76 ΔE of the face's tone change against the neck's: the mean over the face's
+    `skin` of the per-pixel Lab change from `reference` to `swapped`, minus the mean over
+    the `neck`. A face warmer, greyer or paler than its own neck than in the reference.
+    NaN without enough neck.
 
-    Medians, not means: a shaven source on a stubbled target loses the beard zone's dark
-    dots (identity and texture, the stubble measure's business; the skin's tone between
-    them keeps the target's), and a white collar or a dark jacket in the neck box changes
-    by a few units at its edges in the encode. On occlusion-mic (twenty-third round) the
-    skin's mean change was +0.9 L (+2.3 L in the beard zone), its median +0.1 L: the means
-    read the shaven chin as a paler face. Per-pixel changes, so what the neck box holds
-    (skin, a hand, a collar) cancels out, but for its encode noise. A tone change on
-    less than half of the skin moves the median little: patches are the blob and
-    invented-colour measures' business."""
+    Per-pixel changes, so what the neck box holds (skin, a collar, a hand) cancels out
+    but for its encode noise: on occlusion-mic the box holds the collar, the hand and the
+    microphone, and the face-minus-neck means of two different frames measured those.
+    Means, so a change on part of the skin counts by its share (a median was tried and
+    read a paler lower half as 0). `measure_realism` leaves the beard zone out of `skin`
+    (a goatee shaved away is the stubble measure's business, not the skin's tone)."""
     if np.count_nonzero(neck) < 50 or not skin.any():
         return NAN
     lab_r, lab_s = _as_view(reference).lab, _as_view(swapped).lab
-    face_change = np.median(lab_s[skin] - lab_r[skin], axis=0)
-    neck_change = np.median(lab_s[neck] - lab_r[neck], axis=0)
+    face_change = (lab_s[skin] - lab_r[skin]).mean(axis=0)
+    neck_change = (lab_s[neck] - lab_r[neck]).mean(axis=0)
     return float(np.linalg.norm(face_change - neck_change))
 
 
@@ -405,4 +402,5 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
         stubble=dark_texture(target.lab[..., 0], swapped.lab[..., 0], regions.beard),
         doubled_edges=doubled_edges(target, swapped, regions.openings, source_edges),
         sharpness_mismatch=texture.sharpness, grain_mismatch=texture.grain,
-        tone_vs_neck=tone_vs_neck(reference, swapped, regions.skin & bare, regions.neck & bare))
+        tone_vs_neck=tone_vs_neck(reference, swapped, regions.skin & ~regions.beard & bare,
+                                  regions.neck & bare))
