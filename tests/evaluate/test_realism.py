@@ -173,6 +173,54 @@ def test_a_face_warmer_than_its_neck_is_measured(face: Face) -> None:
     assert tone_vs_neck(face.image, warm, face.regions.skin, face.regions.neck) > 5.0
 
 
+def test_stubble_dots_lightened_away_are_not_a_tone_change(face: Face) -> None:
+    """A shaven source on a stubbled target: the beard zone's dark dots go (the stubble
+    measure's business), the skin's tone elsewhere stays: the beard zone is left out of
+    the tone (with it, the lighter zone read as a paler face, occlusion-mic)."""
+    lab = _lab(face.image)
+    dots = face.regions.beard & (np.random.default_rng(0).random((SIZE, SIZE)) < 0.3)
+    lab[dots, 0] += 15.0
+    shaven = _rgb(lab)
+    assert measure_realism(face.image, shaven, face.regions).tone_vs_neck < 0.3
+
+
+def test_a_paler_part_of_the_face_is_a_tone_change(face: Face) -> None:
+    """A tone change on less than half of the skin counts by its share (a median read the
+    upper 45% of the skin made 8 L paler as no change at all)."""
+    lab = _lab(face.image)
+    skin = face.regions.skin & ~face.regions.beard
+    rows = np.nonzero(skin)[0]
+    upper = skin & (np.arange(SIZE)[:, None] < np.percentile(rows, 45))
+    lab[upper, 0] += 8.0
+    paler = _rgb(lab)
+    assert measure_realism(face.image, paler, face.regions).tone_vs_neck > 2.5
+
+
+def test_a_kept_occluder_is_left_out_of_the_tone(face: Face) -> None:
+    """A face made warmer behind a hand the swap keeps over most of it: the kept hand is
+    the target's, so counted in it hid the warmer face around it."""
+    lab = _lab(face.image)
+    lab[face.regions.face, 1] += 6.0
+    lab[face.regions.face, 2] += 8.0
+    warm = _rgb(lab)
+    rows = np.nonzero(face.regions.skin)[0]
+    hand = face.regions.skin & (np.arange(SIZE)[:, None] > np.percentile(rows, 40))
+    kept = np.where(hand[..., None], face.image, warm)
+    occluded = measure_realism(face.image, kept, face.regions, occluded=hand.astype(np.float32))
+    assert occluded.tone_vs_neck > 5.0
+
+
+def test_the_output_paths_own_tone_shift_is_the_tones_zero(face: Face) -> None:
+    """What the encode does to the frame (written, no swap) is no tone error of the swap:
+    a face whose output is exactly the written frame scores zero."""
+    lab = _lab(face.image)
+    lab[face.regions.face, 2] += 4.0
+    written = _rgb(lab)
+    assert measure_realism(face.image, written, face.regions).tone_vs_neck > 3.0
+    assert measure_realism(face.image, written, face.regions,
+                           written=written).tone_vs_neck == pytest.approx(0.0)
+
+
 def test_fidelity_falls_with_blur(face: Face) -> None:
     blurred = fidelity(face.image, cv2.GaussianBlur(face.image, (0, 0), 2.0),
                        face.regions.face)

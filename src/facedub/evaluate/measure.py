@@ -130,17 +130,12 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                 metrics, current = FrameMetrics(index, pair.target.time, "no_face"), None
                 if record is not None:
                     face = match_face(record.box, swapped_faces)
-                    metrics, current, thumb, crops = _measure_face(pair, record, face,
-                                                                   previous, size,
-                                                                   source_chroma, sources,
-                                                                   reference)
+                    metrics, current, thumb, crops, occluded = _measure_face(
+                        pair, record, face, previous, size, source_chroma, occlusion,
+                        sources, reference)
                     _offer_pictures(keeper, metrics, thumb)
                     face_landmarks = landmarks_in_crop(record.frame_landmarks,
                                                        record.face_from_frame)
-                    height, width = pair.target.image.shape[:2]
-                    in_frame = crop_in_frame(record.face_from_frame, size, (width, height))
-                    occluded = occlusion(record.track, record.time, crops.target,
-                                         face_landmarks, in_frame).mask
                     _offer_sheet(sheet, metrics, crops, occluded)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)
@@ -162,17 +157,24 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
 
 def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
                   previous: _Face | None, size: int, source_chroma: np.ndarray | None,
-                  sources: Sequence[SourceCrop] = (), written: np.ndarray | None = None
-                  ) -> tuple[FrameMetrics, _Face | None, np.ndarray, FaceCrops]:
+                  occlusion: OcclusionMasks, sources: Sequence[SourceCrop] = (),
+                  written: np.ndarray | None = None
+                  ) -> tuple[FrameMetrics, _Face | None, np.ndarray, FaceCrops, np.ndarray]:
     """Measures of one frame with a target face, the state for the next frame, the
-    side-by-side thumbnail and the crops. `sources`: the source's faces, whose own eyes
+    side-by-side thumbnail, the crops and the occlusion mask (S, S) float in [0, 1]: what
+    the swap keeps of the target in front of the face, as swap finds it (`occlusion`,
+    called once a frame in order). `sources`: the source's faces, whose own eyes
     the doubled-edge measure does not count as doubled where the output shows them
     (facedub.evaluate.source_openings). `written`: the target frame as the output path
-    writes it (the texture measures' zero), None: the target frame."""
+    writes it (the texture and tone measures' zero), None: the target frame."""
     swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
     face_landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
     crops = cut_crops(pair.target.image, swapped, record.face_from_frame, face_landmarks,
                       size)
+    height, width = pair.target.image.shape[:2]
+    in_frame = crop_in_frame(record.face_from_frame, size, (width, height))
+    occluded = occlusion(record.track, record.time, crops.target, face_landmarks,
+                         in_frame).mask
     thumb = side_by_side(crops.target, crops.swapped)
     status: Status = "missing" if pair.swapped is None else "lost" if face is None else "ok"
     base = FrameMetrics(pair.target.index, pair.target.time, status,
@@ -181,7 +183,7 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
                         target_jaw_open=jaw_open(record.blendshapes),
                         target_lips_apart=lips_apart(record.frame_landmarks))
     if face is None:
-        return base, None, thumb, crops
+        return base, None, thumb, crops, occluded
     yaw, pitch, roll, pose = pose_errors(record.pose, face.pose)
     swapped_lips = lips_apart(face.landmarks)
     expression = expression_errors(record.blendshapes, face.blendshapes,
@@ -206,14 +208,15 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         seam_color=seam.color, seam_color_excess=seam.color_excess,
         seam_gradient=seam.gradient, seam_gradient_excess=seam.gradient_excess,
         **asdict(_realism(crops, face_landmarks, face, record, source_chroma, sources,
-                          written)))
+                          written, occluded)))
     return metrics, _Face(pair.target.index, crops, record.frame_landmarks,
-                          face.landmarks), thumb, crops
+                          face.landmarks), thumb, crops, occluded
 
 
 def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation,
              record: FaceRecord, source_chroma: np.ndarray | None,
-             sources: Sequence[SourceCrop], written: np.ndarray | None = None) -> Realism:
+             sources: Sequence[SourceCrop], written: np.ndarray | None = None,
+             occluded: np.ndarray | None = None) -> Realism:
     size = crops.target.shape[0]
     target, swapped = view(crops.target), view(crops.swapped)
     regions = realism_regions(face_landmarks, size, crops.valid)
@@ -226,7 +229,8 @@ def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation
                                  sources)
     written_crop = None if written is None else view(
         warp_to_face(written, record.face_from_frame, size))
-    return measure_realism(target, swapped, regions, source_chroma, explained, written_crop)
+    return measure_realism(target, swapped, regions, source_chroma, explained, written_crop,
+                           occluded)
 
 
 def _offer_pictures(keeper: PictureKeeper, metrics: FrameMetrics, thumb: np.ndarray) -> None:

@@ -159,7 +159,8 @@ METRICS: dict[str, Metric] = {
                              "face-over-surroundings grain, swapped vs target written "
                              "alike (marked, encoded)"),
     "tone_vs_neck": Metric("skin tone vs neck", "ΔE", "lower", "artifact",
-                           "face-minus-neck colour, swapped vs target"),
+                           "the skin's mean colour change minus the neck's (beard zone and "
+                           "kept occluders out), swapped vs target written alike"),
 }
 
 

@@ -18,7 +18,7 @@ the target's landmarks (`RealismRegions`). Two kinds:
   `texture_mismatch` (sharpness and grain of the face against its surroundings, relative
   to the target's as the output path writes it: marked and encoded, no swap),
   `tone_vs_neck` (the face's skin tone against the neck, relative to
-  the target's).
+  the target's as the output path writes it; kept occluders left out).
 
 Plain functions of numpy arrays, so other stages (the refiner's validation, the
 expression work) can call them on any pair of crops.
@@ -238,16 +238,25 @@ def texture_mismatch(target: np.ndarray | View, swapped: np.ndarray | View, face
     return Texture(abs(math.log2(sharp_s / sharp_t)), abs(math.log2(grain_s / grain_t)))
 
 
-def tone_vs_neck(target: np.ndarray | View, swapped: np.ndarray | View, skin: np.ndarray,
+def tone_vs_neck(reference: np.ndarray | View, swapped: np.ndarray | View, skin: np.ndarray,
                  neck: np.ndarray) -> float:
-    """CIE76 ΔE between the swapped face's (skin minus neck) mean Lab and the target's:
-    a face warmer, greyer or paler than its own neck. NaN without enough neck."""
+    """CIE76 ΔE of the face's tone change against the neck's: the mean over the face's
+    `skin` of the per-pixel Lab change from `reference` to `swapped`, minus the mean over
+    the `neck`. A face warmer, greyer or paler than its own neck than in the reference.
+    NaN without enough neck.
+
+    Per-pixel changes, so what the neck box holds (skin, a collar, a hand) cancels out
+    but for its encode noise: on occlusion-mic the box holds the collar, the hand and the
+    microphone, and the face-minus-neck means of two different frames measured those.
+    Means, so a change on part of the skin counts by its share (a median was tried and
+    read a paler lower half as 0). `measure_realism` leaves the beard zone out of `skin`
+    (a goatee shaved away is the stubble measure's business, not the skin's tone)."""
     if np.count_nonzero(neck) < 50 or not skin.any():
         return NAN
-    lab_t, lab_s = _as_view(target).lab, _as_view(swapped).lab
-    step_t = lab_t[skin].mean(axis=0) - lab_t[neck].mean(axis=0)
-    step_s = lab_s[skin].mean(axis=0) - lab_s[neck].mean(axis=0)
-    return float(np.linalg.norm(step_s - step_t))
+    lab_r, lab_s = _as_view(reference).lab, _as_view(swapped).lab
+    face_change = (lab_s[skin] - lab_r[skin]).mean(axis=0)
+    neck_change = (lab_s[neck] - lab_r[neck]).mean(axis=0)
+    return float(np.linalg.norm(face_change - neck_change))
 
 
 def _neck(points: np.ndarray, size: int, whole: np.ndarray, unit: int) -> np.ndarray:
@@ -372,15 +381,20 @@ ARTIFACT_MEASURES = ("invented_colour", "blobs", "stubble", "doubled_edges", "sh
 def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
                     regions: RealismRegions, source_used: np.ndarray | None = None,
                     source_edges: np.ndarray | None = None,
-                    written: np.ndarray | View | None = None) -> Realism:
+                    written: np.ndarray | View | None = None,
+                    occluded: np.ndarray | None = None) -> Realism:
     """All realism measures of one pair of (S, S, 3) uint8 RGB crops (or their views).
     `source_used`: see `invented_colour`; `source_edges`: `explained` of `doubled_edges`;
     `written`: the target's crop as the output path writes it with no swap (marked and
-    encoded, `evaluate.output_path`), the zero of `texture_mismatch`; None: the target."""
+    encoded, `evaluate.output_path`), the zero of `texture_mismatch` and `tone_vs_neck`;
+    None: the target. `occluded` (S, S) float in [0, 1] or bool: what the swap keeps of
+    the target in front of the face (hands, a microphone), left out of `tone_vs_neck`'s
+    skin and neck; None: nothing."""
     target, swapped = _as_view(target), _as_view(swapped)
+    reference = target if written is None else _as_view(written)
+    bare = np.ones_like(regions.skin) if occluded is None else np.asarray(occluded) < 0.5
     fit = fidelity(target, swapped, regions.face)
-    texture = texture_mismatch(target if written is None else written, swapped, regions.face,
-                               regions.surround)
+    texture = texture_mismatch(reference, swapped, regions.face, regions.surround)
     return Realism(
         face_ssim=fit.ssim, face_psnr=fit.psnr, edge_error=fit.edge_error,
         invented_colour=invented_colour(target, swapped, regions.face, source_used),
@@ -388,4 +402,5 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
         stubble=dark_texture(target.lab[..., 0], swapped.lab[..., 0], regions.beard),
         doubled_edges=doubled_edges(target, swapped, regions.openings, source_edges),
         sharpness_mismatch=texture.sharpness, grain_mismatch=texture.grain,
-        tone_vs_neck=tone_vs_neck(target, swapped, regions.skin, regions.neck))
+        tone_vs_neck=tone_vs_neck(reference, swapped, regions.skin & ~regions.beard & bare,
+                                  regions.neck & bare))
