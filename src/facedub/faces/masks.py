@@ -117,7 +117,7 @@ def _soft_rows(hard: np.ndarray, sigma: float) -> np.ndarray:
     _, top, _, height = cv2.boundingRect(hard)
     if height == 0:
         return soft
-    reach = int(4 * sigma) + 2 if sigma > 0 else 0  # as in blur_rows
+    reach = _blur_reach(sigma) if sigma > 0 else 0
     rows = slice(max(0, top - reach), top + height + reach)
     band = np.divide(hard[rows], np.float32(255.0), dtype=np.float32)
     soft[rows] = band if sigma <= 0 else cv2.GaussianBlur(band, (0, 0), sigmaX=sigma,
@@ -174,6 +174,13 @@ def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     return enlarged
 
 
+def _blur_reach(sigma: float) -> int:
+    """Rows past a non-zero pixel that a Gaussian blur at `sigma` can reach, with a row to
+    spare (OpenCV's float kernel: 8 sigma + 1 wide, odd): `blur_rows`' and `feather`'s
+    band."""
+    return int(4 * sigma) + 2
+
+
 def blur_rows(image: np.ndarray, sigma: float) -> np.ndarray:
     """cv2.GaussianBlur of a float32 image that is 0 outside a few regions, computed on
     the rows they cover grown by the kernel's reach: the same values (beyond that reach
@@ -181,7 +188,7 @@ def blur_rows(image: np.ndarray, sigma: float) -> np.ndarray:
     a fraction of the cost for a mouth, the eye corners or the brows. Whole rows:
     OpenCV's vector loop along a row ends differently on a narrower image (last-bit
     changes)."""
-    reach = int(4 * sigma) + 2  # OpenCV's float kernel: 8 sigma + 1 wide, odd
+    reach = _blur_reach(sigma)
     rows = np.flatnonzero(image.any(axis=1))
     blurred = np.zeros_like(image)
     if rows.size:
