@@ -250,7 +250,7 @@ class OcclusionMasks:
                                 0.0, 1.0))
         oval = face_oval(face_landmarks, size, forehead=True)
         whole = np.zeros((size, size), np.float32)
-        box = _oval_box(oval)
+        box = mask_bounds(oval)
         if box is None:
             return Occluded(whole, wearing)
         mask = whole[box]  # a view: what is written here is the crop's mask
@@ -273,7 +273,7 @@ class OcclusionMasks:
             # eyes and brows, which is whom a viewer then sees. The glasses themselves come
             # back below as their frames and rims.
             spanned = glasses_span(face_landmarks, size, box)
-            span_box = _oval_box(spanned)
+            span_box = mask_bounds(spanned)
             if span_box is not None:
                 # The span is 0 or 255: the mask is kept as it is off it, and scaled by
                 # 1 - wearing on it (in float32, as 1 - wearing * 255 / 255 was).
@@ -346,15 +346,6 @@ def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarr
     fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
     canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES), interpolation=cv2.INTER_AREA)
     return matrix, fine_from_crop, fine, fine_landmarks, canonical, shown
-
-
-def _oval_box(oval: np.ndarray) -> tuple[slice, slice] | None:
-    """`mask_bounds` of a uint8 mask (the face's oval, the glasses' span), from its
-    bytes as they are (no boolean copy of the crop first: the same box)."""
-    left, top, width, height = cv2.boundingRect(oval)
-    if width == 0:
-        return None
-    return slice(top, top + height), slice(left, left + width)
 
 
 def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:

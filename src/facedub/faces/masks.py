@@ -55,9 +55,11 @@ def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     """(rows, columns) slices of the bounding box of the non-zero pixels of a 2-D mask;
     None if it has none. OpenCV's bounding box of the mask's bytes: the same box as
     NumPy's any() along each axis, without two passes over the whole crop (the mesh
-    engine asks a dozen times a frame)."""
-    left, top, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool)
-                                                .view(np.uint8))
+    engine asks a dozen times a frame); a uint8 mask is read as it is, without a boolean
+    copy first."""
+    hard = (mask if mask.dtype == np.uint8 and mask.flags.c_contiguous
+            else np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+    left, top, width, height = cv2.boundingRect(hard)
     if width == 0:
         return None
     return slice(top, top + height), slice(left, left + width)
