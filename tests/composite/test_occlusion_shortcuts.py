@@ -9,6 +9,7 @@ the chin)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -66,20 +67,27 @@ def _fine(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndar
     return fine, fine_landmarks
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """`occlusion.<name>` replaced by itself counting its calls: the list grows by one a
+    call."""
+    calls: list[int] = []
+    real = getattr(occlusion, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(occlusion, name, counted)
+    return calls
+
+
 def test_a_track_judged_bare_looks_for_no_glasses_and_masks_the_same(
         crops: list[tuple[float, np.ndarray, np.ndarray]],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Its frames and rims are never drawn (the eased evidence stays at or under
     WEARING_LOW), so they are not looked for; the masks are those made with them."""
     model = OccluderModel()
-    looked = []
-    real_frames = occlusion.glasses_frames
-
-    def counted(*args: np.ndarray) -> tuple[np.ndarray, float]:
-        looked.append(1)
-        return real_frames(*args)
-
-    monkeypatch.setattr(occlusion, "glasses_frames", counted)
+    looked = _count_calls(monkeypatch, "glasses_frames")
     bare = OcclusionMasks(model, worn={0: 0.0})
     skipped = [bare(0, time, image, landmarks).mask for time, image, landmarks in crops]
     assert not looked
@@ -384,14 +392,7 @@ def test_glasses_frames_without_the_bridge_are_the_same_frames(
     model = OccluderModel()
     judged = OcclusionMasks(model, worn={0: 1.0})
     masks = [judged(0, time, image, landmarks).mask for time, image, landmarks in crops]
-    asked = []
-    real = occlusion.net_glasses_evidence
-
-    def counted(*args: np.ndarray) -> float:
-        asked.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(occlusion, "net_glasses_evidence", counted)
+    asked = _count_calls(monkeypatch, "net_glasses_evidence")
     judged = OcclusionMasks(model, worn={0: 1.0})
     again = [judged(0, time, image, landmarks).mask for time, image, landmarks in crops]
     assert not asked
