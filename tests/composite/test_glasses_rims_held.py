@@ -6,7 +6,6 @@ rims are drawn once (the drawing reused equals the drawing redone)."""
 from __future__ import annotations
 
 import itertools
-
 from pathlib import Path
 from typing import Any
 
