@@ -180,3 +180,30 @@ def _spacing(state: Any) -> float:
     only rounded: the key's drawing is the same for any spacing of that width)."""
     width = state.drawn[0][0]
     return width / 0.09
+
+
+@pytest.mark.parametrize(("worn", "looked"), [(1.0, FRAMES // 2), (None, FRAMES)])
+def test_a_judged_tracks_lines_are_looked_for_on_search_frames_only(
+        crops: list[tuple[float, np.ndarray, np.ndarray]], monkeypatch: pytest.MonkeyPatch,
+        worn: float | None, looked: int) -> None:
+    """A track judged to wear glasses looks for their lines every SEARCH_EVERY-th frame
+    (held as eased between); one not judged takes each frame's bridge as evidence, so
+    looks in every frame."""
+    calls: list[int] = []
+    real = occlusion.glasses_frames
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(occlusion, "glasses_frames", counted)
+    masks = OcclusionMasks(OccluderModel(), worn={} if worn is None else {0: worn})
+    held = []
+    for time, image, landmarks in crops:
+        masks(0, time, image, landmarks)
+        state = masks._tracks[0]
+        assert state.held is not None
+        held.append(state.held.rings)
+    assert len(calls) == looked
+    if worn is not None:  # between searches the rims are those of the search before
+        assert all(np.array_equal(held[k], held[k - 1]) for k in range(1, FRAMES, 2))

@@ -88,7 +88,7 @@ def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
         lines -= held.lines
         lines *= LINES_EASING
         lines += held.lines
-    if held is not None and held.searched + 1 < SEARCH_EVERY:
+    if held is not None and not searching(held):
         return HeldRims(held.rings, lines, held.searched + 1)
     flat = _padded_flat(lines)
     candidates, scores = _ring_scores(flat, lines.shape[0], landmarks)
@@ -100,6 +100,17 @@ def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
                 > scores[eyes, best])
         rings[kept] = held.rings[kept]
     return HeldRims(rings, lines)
+
+
+def searching(held: HeldRims) -> bool:
+    """Whether the frame after that of `held` searches for the rims (SEARCH_EVERY)."""
+    return held.searched + 1 >= SEARCH_EVERY
+
+
+def between_searches(held: HeldRims) -> HeldRims:
+    """`held` on a frame whose lines are not looked for (`searching` false): the same
+    rims and lines, a frame further from the last search."""
+    return HeldRims(held.rings, held.lines, held.searched + 1)
 
 
 def ring_counts(lines: np.ndarray, rings: np.ndarray) -> np.ndarray:

@@ -37,10 +37,12 @@ from facedub.composite.glasses_rims import (
     HeldRims,
     RimsKey,
     Rings,
+    between_searches,
     draw_rims,
     follow_rims,
     rims_key,
     ring_cover,
+    searching,
 )
 from facedub.composite.occlusion_cues import (
     cheek_lightness,
@@ -231,7 +233,15 @@ class OcclusionMasks:
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
         previous = self._continued(track, time)
         held: HeldRims | None = None
-        if _glasses_drawn(worn, self._tracks.get(track)):
+        if (worn is not None and previous is not None and previous.held is not None
+                and not searching(previous.held)):
+            # A track judged as a whole takes no single frame's bridge (below), and its
+            # rims are held between searches: its frames' lines are looked for on the
+            # search's frames only, held as eased between (about 0.7 ms a frame).
+            frames, bridge = previous.frames, 0.0
+            held = between_searches(previous.held)
+            rings = held.rings
+        elif _glasses_drawn(worn, self._tracks.get(track)):
             # The bridge is evidence only for a track not judged (below).
             frames, bridge = glasses_frames(fine, fine_landmarks, worn is None)
             # Glasses sit still on the face: the track's rims are held where they were
