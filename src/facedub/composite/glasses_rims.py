@@ -32,13 +32,14 @@ RIM_WIDTH = 0.09  # drawn rim thickness, in eye spacings (the lines' own spread)
 # a frame in x, a tenth of its frames 10 px or more). A track's rims are fitted to its
 # lines eased over frames (LINES_EASING, a frame's share) and held unless another ring
 # runs along HOLD_SAMPLES more of them (see `follow_rims`).
-# (d12: LINES_EASING 0.2-0.5 and HOLD_SAMPLES 2-5 all moved the rims in 19-68 of its 182
-# frames, every frame before.)
+# (d12, searched every frame: LINES_EASING 0.2-0.5 and HOLD_SAMPLES 2-5 moved the rims in
+# 19-68 of its 182 frames; fitted afresh, they moved in every one.)
 LINES_EASING = 0.3
 HOLD_SAMPLES = 3.0
 # Held rims rarely move (d12: in 36 of 182 frames), so they are searched for on every
-# SEARCH_EVERY-th frame of a track only (its lines are eased on every frame): a move
-# comes a frame later at most.
+# SEARCH_EVERY-th frame of a track only (its lines are eased on every frame here; a track
+# judged to wear glasses looks for them on the search's frames only, see
+# facedub.composite.occlusion): a move comes a frame later at most.
 SEARCH_EVERY = 2
 # The rims drawn are no smaller than this: rings of 0.30 and 0.34 eye spacings run along
 # a lid's crease as well as the rim runs along the frame's lines (d12's right eye, frames
