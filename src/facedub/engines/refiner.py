@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DETAIL_LIFT = 1.5  # the most `keep_detail` strengthens the refined face's detail
-DETAIL_FLOOR = 0.2  # L units (0..100): local detail below this counts as flat
+DETAIL_FLOOR = 0.5  # grey levels: local detail below this counts as flat
 # models.refiner.FINE_SIGMA, the fine band's edge at the refiner's size (that module
 # imports torch, which a swap with an exported refiner does without).
 FINE_SIGMA = 1.5
@@ -201,10 +201,10 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     that was already softer than the target's (BENCHMARKS.md, Refiner, eighth round).
     Scaling the refined detail keeps where the refiner put it (SSIM's structure) and
     gives back its strength (SSIM's contrast term, which the softer face lost too)."""
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     detail = refined - cv2.GaussianBlur(refined, (0, 0), sigma)
-    # Strengths in CIELAB lightness, the detail the compositor carries onto the target's
-    # base: a correction that brightens the face shrinks the same RGB detail in L.
-    before, after = _lightness_detail(laid, sigma), _lightness_detail(refined, sigma)
+    before = laid @ luma - cv2.GaussianBlur(laid @ luma, (0, 0), sigma)
+    after = detail @ luma
     # Local RMS over a window of the band's own size; the floor keeps flat skin as it is.
     strength_before = np.sqrt(cv2.GaussianBlur(before * before, (0, 0), 2 * sigma))
     strength_after = np.sqrt(cv2.GaussianBlur(after * after, (0, 0), 2 * sigma))
@@ -212,11 +212,3 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     lift = 1.0 + (lift - 1.0) * mask
     lifted: np.ndarray = refined + detail * (lift - 1.0)[..., None]
     return lifted
-
-
-def _lightness_detail(image: np.ndarray, sigma: float) -> np.ndarray:
-    """(S, S) CIELAB L of a float RGB 0..255 image minus its Gaussian blur of `sigma`."""
-    rgb = np.clip(image, 0.0, 255.0).astype(np.float32) / 255.0
-    lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0]
-    band: np.ndarray = lightness - cv2.GaussianBlur(lightness, (0, 0), sigma)
-    return band
