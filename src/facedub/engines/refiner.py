@@ -194,13 +194,14 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     inside `mask`, to the local strength it had in `laid` (the engine's face), by at most
     DETAIL_LIFT times; never weakened.
 
-    The refiner's correction, made at its 128 px and enlarged, holds nothing of the
-    frame's finest pixels, but it does smooth the band just below its own resolution
-    (2-5 frame pixels on a 300 px face): what the loss pays for where the engine's detail
-    sits in the wrong place. The face's Laplacian fell with it, below the mesh engine's
-    that was already softer than the target's (BENCHMARKS.md, Refiner, eighth round).
-    Scaling the refined detail keeps where the refiner put it (SSIM's structure) and
-    gives back its strength (SSIM's contrast term, which the softer face lost too)."""
+    The refiner's correction, made at its 128 px and enlarged, holds little of the
+    frame's finest pixels (the bilinear enlargement's kinks, which the paste-back's
+    resampling removes), but it does smooth the band just below its own resolution (2-5
+    pixels on a 300 px face): what the loss pays for where the engine's detail sits in
+    the wrong place. The face's Laplacian in the frame fell with it, below the mesh
+    engine's that was already softer than the target's (the sharpness mismatch;
+    BENCHMARKS.md, Refiner, eighth round). Scaling the refined detail keeps where the
+    refiner put it and gives back its strength."""
     luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     detail = refined - cv2.GaussianBlur(refined, (0, 0), sigma)
     before = laid @ luma - cv2.GaussianBlur(laid @ luma, (0, 0), sigma)
