@@ -60,6 +60,7 @@ from facedub.engines.mesh_stubble import (
     shaved,
     shaven,
     skin_around,
+    smiling_corners,
     source_stubble,
     stubble_as_hair,
 )
@@ -435,6 +436,12 @@ class MeshEngine:
         box = _bounds(zone > 0.01)
         if self.config.stubble == "hair":
             stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
+            # Where the target smiles, the skin round its corners is its own: the source's
+            # moustache ends and goatee there read as corners held down (mesh_stubble).
+            corners = smiling_corners(landmarks, zone, mean_smile(target.blendshapes))
+            if corners is not None:
+                reshaped = self._reshaped_target(target, landmarks, raster, size, box)
+                image[box] = shaven(image[box], reshaped, corners[box], size)
             return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)

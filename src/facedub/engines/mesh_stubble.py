@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_mouth import MOUTH_CORNERS, lips_mask
+from facedub.engines.mesh_mouth import MOUTH_CORNERS, corners_mask, lips_mask
 from facedub.faces.masks import feather, mask_bounds, three_channels
 from facedub.faces.regions import BEARD_ZONE, mesh_regions
 
@@ -193,6 +193,31 @@ def shaven(face: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
                             - cv2.cvtColor(target, cv2.COLOR_RGB2GRAY), (0, 0), sigma)
     np.maximum(lift, -DARKEST, out=lift)
     result: np.ndarray = face + weight[..., None] * (target + lift[..., None] - face)
+    return result
+
+
+# A target smiling this much (mean mouthSmile) has the skin round its mouth corners shaved
+# of the source's stubble not at all / wholly (`smiling_corners`). The streamer's moustache
+# ends and goatee, restyled as hair, read as mouth corners held down: d18 smiles 0.17-0.22
+# on frames 0-4 and expr-video-smiling's output read 0.06-0.08 (BENCHMARKS.md, Expression,
+# twenty-second and twenty-third rounds).
+SMILE_SHAVED = (0.1, 0.2)
+
+
+def smiling_corners(landmarks: np.ndarray, zone: np.ndarray, smile: float
+                    ) -> np.ndarray | None:
+    """(S, S) float32 in [0, 1], S = `zone`'s size: how far the skin round the mouth
+    corners of `landmarks` (478, 2+, crop pixels; `corners_mask`, less the lips) within
+    the beard `zone` (S, S) is shaved (`shaven`: the target's own skin there) for a
+    target whose mean mouthSmile is `smile` (SMILE_SHAVED); None where it is not smiling.
+    The stubble elsewhere (the moustache's middle, the goatee, the jaw) stays hair."""
+    low, high = SMILE_SHAVED
+    share = float(np.clip((smile - low) / (high - low), 0.0, 1.0))
+    if share <= 0.0:
+        return None
+    size = zone.shape[0]
+    around = corners_mask(landmarks, size) * (1.0 - lips_mask(landmarks, size))
+    result: np.ndarray = (around * zone * share).astype(np.float32)
     return result
 
 
