@@ -56,6 +56,7 @@ from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
     TargetBeards,
     beard_zone,
+    corners_shave_share,
     hair_zone,
     shaved,
     shaven,
@@ -187,6 +188,8 @@ class MeshEngine:
         self._own_lips = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's, beside them
         # per track: the target's mouth corners
         self._corner_shares = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
+        # per track: the stubble shaved off a smiling target's corners (mesh_stubble)
+        self._shaved_corners = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -438,7 +441,11 @@ class MeshEngine:
             stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
             # Where the target smiles, the skin round its corners is its own: the source's
             # moustache ends and goatee there read as corners held down (mesh_stubble).
-            corners = smiling_corners(landmarks, zone, mean_smile(target.blendshapes))
+            # Eased per track as the corners' own share is: a talking target's smile
+            # reads 0.0, 0.8, 0.4 from one frame to the next (Obama, frames 0-2).
+            share = self._shaved_corners.update(
+                target.track, corners_shave_share(mean_smile(target.blendshapes)))
+            corners = smiling_corners(landmarks, zone, share)
             if corners is not None:
                 reshaped = self._reshaped_target(target, landmarks, raster, size, box)
                 image[box] = shaven(image[box], reshaped, corners[box], size)

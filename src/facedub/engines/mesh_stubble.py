@@ -204,15 +204,20 @@ def shaven(face: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
 SMILE_SHAVED = (0.1, 0.2)
 
 
-def smiling_corners(landmarks: np.ndarray, zone: np.ndarray, smile: float
+def corners_shave_share(smile: float) -> float:
+    """0..1: how far a target whose mean mouthSmile is `smile` has the skin round its
+    mouth corners shaved of the source's stubble (SMILE_SHAVED, a ramp)."""
+    low, high = SMILE_SHAVED
+    return float(np.clip((smile - low) / (high - low), 0.0, 1.0))
+
+
+def smiling_corners(landmarks: np.ndarray, zone: np.ndarray, share: float
                     ) -> np.ndarray | None:
     """(S, S) float32 in [0, 1], S = `zone`'s size: how far the skin round the mouth
     corners of `landmarks` (478, 2+, crop pixels; `corners_mask`, less the lips) within
-    the beard `zone` (S, S) is shaved (`shaven`: the target's own skin there) for a
-    target whose mean mouthSmile is `smile` (SMILE_SHAVED); None where it is not smiling.
+    the beard `zone` (S, S) is shaved (`shaven`: the target's own skin there), `share`
+    (`corners_shave_share`, eased per track by the caller) of the way; None at 0.
     The stubble elsewhere (the moustache's middle, the goatee, the jaw) stays hair."""
-    low, high = SMILE_SHAVED
-    share = float(np.clip((smile - low) / (high - low), 0.0, 1.0))
     if share <= 0.0:
         return None
     size = zone.shape[0]
