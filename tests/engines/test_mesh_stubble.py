@@ -363,7 +363,12 @@ def test_the_engine_shows_a_smiling_targets_own_corner_skin(
     # Eased per track: a frame whose smile reads 0 right after does not pop back.
     resting = smooth_chin.blendshapes.copy()
     resting[[names.index("mouthSmileLeft"), names.index("mouthSmileRight")]] = 0.0
-    next_face = engine.swap_face(replace(smooth_chin, blendshapes=resting))
+    unsmiling = replace(smooth_chin, blendshapes=resting)
+    next_face = engine.swap_face(unsmiling)
+    # ... and a track ended forgets it: a new face on it is swapped as by a fresh engine.
+    engine.end_track(smooth_chin.track)
+    np.testing.assert_array_equal(engine.swap_face(unsmiling).image,
+                                  MeshEngine(source).swap_face(unsmiling).image)
     monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
     kept_face = MeshEngine(source).swap_face(target)
     own = smooth_chin.image.astype(np.float32)
