@@ -58,6 +58,7 @@ from facedub.engines.mesh_stubble import (
     beard_zone,
     corners_shave_share,
     hair_zone,
+    lighter_only,
     shaved,
     shaven,
     skin_around,
@@ -442,29 +443,17 @@ class MeshEngine:
             # Where the target smiles, the skin round its corners is its own: the source's
             # moustache ends and goatee there read as corners held down (mesh_stubble).
             # The shave only takes the source's stubble away, never brings the target's own
-            # dark hair: not where the target's corner skin is darker against its
-            # surroundings than the source's there, restyled (a moustache's ends: painted
-            # strokes at d10's corners came onto Paul Rudd's; the corners' gate,
-            # `not_darker`, judges the same skin so). Eased per track as the corners' own
-            # share is: a talking target's smile reads 0.0, 0.8, 0.4 from one frame to the
-            # next (Obama, frames 0-2).
+            # dark hair (`lighter_only`: painted strokes at d10's corners came onto Paul
+            # Rudd's and the streamer's). Eased per track as the corners' own share is: a
+            # talking target's smile reads 0.0, 0.8, 0.4 from one frame to the next (Obama,
+            # frames 0-2).
             smile = mean_smile(target.blendshapes)
-            wanted = corners_shave_share(smile)
-            whole = smiling_corners(landmarks, zone, 1.0) if wanted > 0.0 else None
-            reshaped = None
-            if whole is not None:
+            share = self._shaved_corners.update(target.track, corners_shave_share(smile))
+            corners = smiling_corners(landmarks, zone, share)
+            if corners is not None:
                 reshaped = self._reshaped_target(target, landmarks, raster, size, box)
-                compared = (whole[box] if target.in_frame is None
-                            else whole[box] * target.in_frame[box])
-                wanted *= not_darker(image[box], reshaped, compared, target.image.shape[0],
-                                     smile)
-            share = self._shaved_corners.update(target.track, wanted)
-            if share > 0.0 and whole is None:  # easing down from a smiling frame
-                whole = smiling_corners(landmarks, zone, 1.0)
-            if share > 0.0 and whole is not None:
-                if reshaped is None:
-                    reshaped = self._reshaped_target(target, landmarks, raster, size, box)
-                image[box] = shaven(image[box], reshaped, share * whole[box], size)
+                image[box] = lighter_only(
+                    image[box], shaven(image[box], reshaped, corners[box], size), size)
             return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)
