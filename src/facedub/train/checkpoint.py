@@ -40,7 +40,6 @@ from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.faceset import Faceset
 from facedub.fsutil import atomic_path, write_bytes_atomic, write_json_atomic
-from facedub.media import spread_indices
 from facedub.models import FaceModel, ModelArgs
 
 # Reading a run lives in models/ (inference must not import training); re-exported here
@@ -255,7 +254,11 @@ def trim_log(root: Path, step: int) -> None:
 def preview_faces(a: FaceSamples, b: FaceSamples) -> tuple[np.ndarray, np.ndarray]:
     """Up to PREVIEW_ROWS faces of each person, spread over the footage: (K, R, R, 3)."""
     def spread(samples: FaceSamples) -> np.ndarray:
-        return samples.images[list(spread_indices(len(samples), PREVIEW_ROWS))]
+        # media.spread_indices' picks, inlined: importing facedub.media loads PyAV, which
+        # a training-only machine (a lent GPU) need not have (BENCHMARKS.md, GPU).
+        count = min(PREVIEW_ROWS, len(samples))
+        picks = np.unique(np.round(np.linspace(0, len(samples) - 1, count)).astype(np.int64))
+        return samples.images[picks]
 
     return spread(a), spread(b)
 
