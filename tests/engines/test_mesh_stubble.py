@@ -415,3 +415,28 @@ def test_the_corners_shave_brings_no_moustache_of_the_targets(
     shaved_grey = strokes_grey()
     monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
     assert shaved_grey > strokes_grey() - 3.0  # not darker than his stubble there
+
+
+def test_a_photo_sources_corners_are_left_to_the_corners_gate(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paul Rudd's stubble (a photo source) restyled as hair onto d18 smiling 0.19: how
+    much of d18's own corners shows is the corners' gate's (as far as he smiles more than
+    the source), and the corners' shave, ramped by d18's smile alone, does not lift what
+    the gate leaves of Paul Rudd's (his corner crease went, and Katie Hill's paler skin
+    came: her smile 0.19 read 0.33 where it read 0.28 without the shave, readme-photo's
+    frame 0). The swap is the swap without the shave, to the bit. d18 is known as another
+    person (the shape move alone did not tell his face from Paul Rudd's here, and one
+    person's own stubble is no hair)."""
+    smooth_chin = first_target_face(TALKING, CROP, person=True)
+    source = extracted(STUBBLE, crop_size=CROP)
+    assert len(source.faces_of()) == 1
+    names = list(BLENDSHAPE_NAMES)
+    smiling = smooth_chin.blendshapes.copy()
+    smiling[[names.index("mouthSmileLeft"), names.index("mouthSmileRight")]] = 0.19
+    target = replace(smooth_chin, blendshapes=smiling)
+    assert corners_shave_share(mean_smile(smiling)) > 0.8  # the shave's own ramp: nearly all
+    swapped = MeshEngine(source).swap_face(target)
+    assert swapped.hair is not None  # his stubble is restyled as hair
+    monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
+    np.testing.assert_array_equal(swapped.image, MeshEngine(source).swap_face(target).image)

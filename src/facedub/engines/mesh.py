@@ -446,8 +446,13 @@ class MeshEngine:
             # dark hair (`lighter_only`: painted strokes at d10's corners came onto Paul
             # Rudd's and the streamer's). Eased per track as the corners' own share is: a
             # talking target's smile reads 0.0, 0.8, 0.4 from one frame to the next (Obama,
-            # frames 0-2).
-            smile = mean_smile(target.blendshapes)
+            # frames 0-2). Not from a photo source: there the corners' gate (`_corner_share`)
+            # already shows the target's own corners as far as it smiles more than the
+            # source, and the shave, ramped by the target's smile alone, lifted what the gate
+            # left of the source's (its corner crease; the target's paler skin, lighter, came
+            # with it): Paul Rudd onto Katie Hill's frame 0, corners 0.48 and shave 0.94, her
+            # smile 0.19 read 0.28 unshaved and 0.33 shaved (readme-photo, twenty-fifth round).
+            smile = mean_smile(target.blendshapes) if len(self._records) > 1 else 0.0
             share = self._shaved_corners.update(target.track, corners_shave_share(smile))
             corners = smiling_corners(landmarks, zone, share)
             if corners is not None:

@@ -200,7 +200,10 @@ def shaven(face: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
 # of the source's stubble not at all / wholly (`smiling_corners`). The streamer's moustache
 # ends and goatee, restyled as hair, read as mouth corners held down: d18 smiles 0.17-0.22
 # on frames 0-4 and expr-video-smiling's output read 0.06-0.08 (BENCHMARKS.md, Expression,
-# twenty-second and twenty-third rounds).
+# twenty-second and twenty-third rounds). Only from a source of several faces: a photo
+# source's corners are the corners' gate's (`mesh_mouth.target_corners_share`, shown as far
+# as the target smiles more than the source), and shaved as well, readme-photo's frame 0
+# read 0.33 where Katie Hill smiles 0.19 (0.28 unshaved; twenty-fifth round).
 SMILE_SHAVED = (0.1, 0.2)
 
 
