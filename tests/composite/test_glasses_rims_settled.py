@@ -23,7 +23,7 @@ from facedub.composite.glasses_rims import (
     follow_rims,
     searching,
 )
-from facedub.composite.occlusion import OccluderModel, OcclusionMasks
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks, _eased
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
@@ -176,3 +176,13 @@ def test_small_round_rims_painted_on_a_bare_face_are_drawn_small(faces_dir: Path
     # Their height less so: `glasses_frames` leaves out the brows and what is near them,
     # so the rims' upper arcs are not seen and the rings fitted are 0.7-0.9 as high.
     assert np.all(held[:, 3] <= held[:, 2])
+
+
+def test_frames_eased_towards_themselves_stay_as_they_are() -> None:
+    """Between searches the glasses' frames are not eased (the shortcut in
+    `OcclusionMasks._ease`): easing a map towards itself gives the map, bit for bit."""
+    rng = np.random.default_rng(19)
+    frames = rng.random((SIZE, SIZE)).astype(np.float32)
+    frames[rng.random((SIZE, SIZE)) < 0.5] = 0.0
+    frames[:8] = 1.0
+    assert np.array_equal(_eased(frames, frames.copy()), frames)
