@@ -41,12 +41,6 @@ HOLD_SAMPLES = 3.0
 # judged to wear glasses looks for them on the search's frames only, see
 # facedub.composite.occlusion): a move comes a frame later at most.
 SEARCH_EVERY = 2
-# Once settled (SETTLED_AFTER searches in a row kept both rings), every SETTLED_EVERY-th
-# frame only: held rims stay put for dozens of frames (d12: they moved in 23 of 182), and
-# a move found sets the search back to every SEARCH_EVERY-th frame, where the rest of a
-# turn's move is followed.
-SETTLED_AFTER = 2
-SETTLED_EVERY = 4
 # The rims drawn are at least this large unless a smaller ring is clearly the rim: rings
 # of 0.30 and 0.34 eye spacings run along a lid's crease as well as the rim runs along the
 # frame's lines (d12's right eye, frames 140-160: the best ring swapped between 21 and
@@ -91,8 +85,6 @@ class HeldRims:
     rings: Rings
     lines: np.ndarray
     searched: int = 0  # frames since the rings were last searched for
-    still: int = 0  # searches in a row that kept both rings
-    unseen: int = 0  # frames since the lines were last eased in (`between_searches`)
 
 
 def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
@@ -107,21 +99,20 @@ def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
     lines = near.astype(np.float32)
     if held is not None and held.lines.shape == lines.shape:
         lines -= held.lines
-        lines *= _lines_share(held.unseen)
+        lines *= LINES_EASING
         lines += held.lines
     if held is not None and not searching(held):
-        return HeldRims(held.rings, lines, held.searched + 1, held.still)
+        return HeldRims(held.rings, lines, held.searched + 1)
     flat = _padded_flat(lines)
     candidates, scores = _ring_scores(flat, lines.shape[0], landmarks)
     best = _drawn_best(scores)
     eyes = np.arange(2)
     rings = candidates[eyes, best]
-    if held is None:
-        return HeldRims(rings, lines)
-    kept = (_ring_sums(flat, lines.shape[0], held.rings) + HOLD_SAMPLES
-            > scores[eyes, best])
-    rings[kept] = held.rings[kept]
-    return HeldRims(rings, lines, 0, held.still + 1 if kept.all() else 0)
+    if held is not None:
+        kept = (_ring_sums(flat, lines.shape[0], held.rings) + HOLD_SAMPLES
+                > scores[eyes, best])
+        rings[kept] = held.rings[kept]
+    return HeldRims(rings, lines)
 
 
 def _drawn_best(scores: np.ndarray) -> np.ndarray:
@@ -137,23 +128,14 @@ def _drawn_best(scores: np.ndarray) -> np.ndarray:
 
 
 def searching(held: HeldRims) -> bool:
-    """Whether the frame after that of `held` searches for the rims (SEARCH_EVERY, or
-    SETTLED_EVERY once settled)."""
-    every = SETTLED_EVERY if held.still >= SETTLED_AFTER else SEARCH_EVERY
-    return held.searched + 1 >= every
+    """Whether the frame after that of `held` searches for the rims (SEARCH_EVERY)."""
+    return held.searched + 1 >= SEARCH_EVERY
 
 
 def between_searches(held: HeldRims) -> HeldRims:
     """`held` on a frame whose lines are not looked for (`searching` false): the same
     rims and lines, a frame further from the last search."""
-    return HeldRims(held.rings, held.lines, held.searched + 1, held.still, held.unseen + 1)
-
-
-def _lines_share(unseen: int) -> float:
-    """The share of a frame's lines eased in after `unseen` frames whose lines were not
-    looked for: LINES_EASING per SEARCH_EVERY frames, so a settled track's lines (looked
-    for every SETTLED_EVERY-th frame) follow a move as fast as before it settled."""
-    return float(1.0 - (1.0 - LINES_EASING) ** max(1.0, (unseen + 1) / SEARCH_EVERY))
+    return HeldRims(held.rings, held.lines, held.searched + 1)
 
 
 def ring_counts(lines: np.ndarray, rings: np.ndarray) -> np.ndarray:
