@@ -338,6 +338,9 @@ def test_a_smiling_targets_corner_skin_is_shaved_and_the_rest_stays_hair(
     half = smiling_corners(landmarks, zone, corners_shave_share(0.15))
     assert half is not None
     np.testing.assert_allclose(half, 0.5 * band, atol=1e-6)
+    # No beard zone round the corners (a face cut by the crop's edge): nothing to shave,
+    # so the engine's box over it (empty) is not worked on.
+    assert smiling_corners(landmarks, np.zeros_like(zone), corners_shave_share(0.2)) is None
 
 
 def test_the_engine_shows_a_smiling_targets_own_corner_skin(

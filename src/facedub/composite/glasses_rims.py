@@ -30,16 +30,16 @@ RIM_WIDTH = 0.09  # drawn rim thickness, in eye spacings (the lines' own spread)
 # Glasses sit still on the face, so in the canonical crop their rims stay put, but the
 # best ring of a frame follows its lines' noise (d12: the fresh fit moves a median 2.4 px
 # a frame in x, a tenth of its frames 10 px or more). A track's rims are fitted to its
-# lines eased over frames (LINES_EASING, a frame's share) and held unless another ring
+# lines eased over frames (LINES_EASING, a call's share) and held unless another ring
 # runs along HOLD_SAMPLES more of them (see `follow_rims`).
 # (d12, searched every frame: LINES_EASING 0.2-0.5 and HOLD_SAMPLES 2-5 moved the rims in
 # 19-68 of its 182 frames; fitted afresh, they moved in every one.)
 LINES_EASING = 0.3
 HOLD_SAMPLES = 3.0
 # Held rims rarely move (d12: in 36 of 182 frames), so they are searched for on every
-# SEARCH_EVERY-th frame of a track only (its lines are eased on every frame here; a track
-# judged to wear glasses looks for them on the search's frames only, see
-# facedub.composite.occlusion): a move comes a frame later at most.
+# SEARCH_EVERY-th frame of a track only (`follow_rims` eases the lines in on every call; a
+# track judged to wear glasses looks for its lines, and calls it, on the search's frames
+# only, see facedub.composite.occlusion, so there a move comes a frame or two later).
 SEARCH_EVERY = 2
 # The rims drawn are at least this large unless a smaller ring is clearly the rim: rings
 # of 0.30 and 0.34 eye spacings run along a lid's crease as well as the rim runs along the
@@ -136,13 +136,6 @@ def between_searches(held: HeldRims) -> HeldRims:
     """`held` on a frame whose lines are not looked for (`searching` false): the same
     rims and lines, a frame further from the last search."""
     return HeldRims(held.rings, held.lines, held.searched + 1)
-
-
-def ring_counts(lines: np.ndarray, rings: np.ndarray) -> np.ndarray:
-    """(N,) the sum of `lines` (C, C) at the SAMPLES points of each of `rings` (N, 4)
-    (with 0 and 1, how many of its points run along a line; a point beyond the crop
-    counts 0)."""
-    return _ring_sums(_padded_flat(lines), lines.shape[0], np.asarray(rings, np.float64))
 
 
 def _padded_flat(lines: np.ndarray) -> np.ndarray:

@@ -426,7 +426,9 @@ class MeshEngine:
         reshaped to `landmarks` with the source's broad lightness (mesh_stubble.shaven).
         Returns the zone where it is hair (`SwappedFace.hair`), else None. As hair, not
         where the faces are one person's (`differs` False) or the target has stubble of
-        its own: greyed there, the stubble came out grey-green inside a ginger beard."""
+        its own: greyed there, the stubble came out grey-green inside a ginger beard. As
+        hair and from a video source, the skin round a smiling target's mouth corners is
+        shaved to the target's own where that lightens it (mesh_stubble.smiling_corners)."""
         if self._stubbled is None:
             self._stubbled = shaved(source_stubble([partial(self._faces.crop_and_landmarks, index)
                                                     for index in range(len(self._records))]))
@@ -455,7 +457,7 @@ class MeshEngine:
             smile = mean_smile(target.blendshapes) if len(self._records) > 1 else 0.0
             share = self._shaved_corners.update(target.track, corners_shave_share(smile))
             corners = smiling_corners(landmarks, zone, share)
-            if corners is not None:
+            if corners is not None and image[box].size:
                 reshaped = self._reshaped_target(target, landmarks, raster, size, box)
                 image[box] = lighter_only(
                     image[box], shaven(image[box], reshaped, corners[box], size), size)
