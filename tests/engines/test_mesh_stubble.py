@@ -388,6 +388,7 @@ def test_the_engine_shows_a_smiling_targets_own_corner_skin(
 
 def test_the_corners_shave_brings_no_moustache_of_the_targets(
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
+        moustache_ends: Callable[..., np.ndarray],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The shave takes the source's stubble away and never brings the target's own dark
     hair: dark strokes painted beside a smiling woman's corners (d10) do not come onto the
@@ -395,14 +396,7 @@ def test_the_corners_shave_brings_no_moustache_of_the_targets(
     `not_darker`, let them through, 56 grey levels against 97 without the shave)."""
     source = extracted(STREAMER, max_frames=12, crop_size=CROP)
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
-    points = target.face_landmarks[:, :2]
-    width = float(np.linalg.norm(points[61] - points[291]))
-    strokes = np.zeros((CROP, CROP), dtype=np.uint8)
-    for corner, side in ((61, -1), (291, 1)):
-        x, y = points[corner]
-        cv2.line(strokes, (round(x + side * 0.08 * width), round(y - 0.05 * width)),
-                 (round(x + side * 0.18 * width), round(y + 0.2 * width)), 1,
-                 max(2, round(0.05 * width)))
+    strokes = moustache_ends(target.face_landmarks, CROP)
     painted = target.image.copy()
     painted[strokes > 0] = (painted[strokes > 0] * 0.35).astype(np.uint8)
     names = list(BLENDSHAPE_NAMES)
