@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from facedub.media import spread_indices
+from facedub.spread import spread_indices
 from facedub.train.checkpoint import PREVIEW_ROWS, preview_faces
 from facedub.train.data import FaceSamples
 
@@ -29,7 +29,7 @@ def _samples(count: int) -> FaceSamples:
                        yaw=np.zeros(count), frames=np.arange(count))
 
 
-def test_preview_faces_are_spread_as_media_spreads_indices() -> None:
+def test_preview_faces_are_spread_over_the_footage() -> None:
     for count in (1, 2, 3, PREVIEW_ROWS, PREVIEW_ROWS + 1, 7, 10, 101):
         a, b = preview_faces(_samples(count), _samples(count + 3))
         assert a[:, 0, 0, 0].tolist() == list(spread_indices(count, PREVIEW_ROWS))

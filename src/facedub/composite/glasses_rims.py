@@ -62,9 +62,9 @@ _LARGE_RINGS = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, HALF_WIDTHS, RATIOS, i
 Rings = np.ndarray  # (2, 4) float: centre x, centre y, half-width, half-height per eye
 
 
-def _candidates(spacing: float, half_widths: tuple[float, ...] = HALF_WIDTHS) -> np.ndarray:
+def _candidates(spacing: float) -> np.ndarray:
     """(N, 4) ring offsets and half-axes around an eye centre."""
-    grid = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, half_widths, RATIOS,
+    grid = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, HALF_WIDTHS, RATIOS,
                                 indexing="ij")).reshape(4, -1).T
     rings = grid.copy()
     rings[:, 3] = grid[:, 2] * grid[:, 3]

@@ -65,6 +65,7 @@ from facedub.models.run import (
     read_state,
     safetensors_metadata,
 )
+from facedub.spread import spread_indices
 from facedub.train.data import FaceSamples
 
 __all__ = [
@@ -254,11 +255,7 @@ def trim_log(root: Path, step: int) -> None:
 def preview_faces(a: FaceSamples, b: FaceSamples) -> tuple[np.ndarray, np.ndarray]:
     """Up to PREVIEW_ROWS faces of each person, spread over the footage: (K, R, R, 3)."""
     def spread(samples: FaceSamples) -> np.ndarray:
-        # media.spread_indices' picks, inlined: importing facedub.media loads PyAV, which
-        # a training-only machine (a lent GPU) need not have (BENCHMARKS.md, GPU).
-        count = min(PREVIEW_ROWS, len(samples))
-        picks = np.unique(np.round(np.linspace(0, len(samples) - 1, count)).astype(np.int64))
-        return samples.images[picks]
+        return samples.images[list(spread_indices(len(samples), PREVIEW_ROWS))]
 
     return spread(a), spread(b)
 
