@@ -54,7 +54,12 @@ from facedub.composite.occlusion_cues import (
     net_glasses_share,
 )
 from facedub.composite.occlusion_motion import moving_objects, still_regions
-from facedub.composite.occlusion_objects import complete_by_colour, dark_objects
+from facedub.composite.occlusion_objects import (
+    FaceZones,
+    complete_by_colour,
+    dark_objects,
+    face_zones,
+)
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
@@ -65,6 +70,7 @@ from facedub.models.occluder_graph import (
     OCCLUDER_RES,
     occluder_graph,
     occluder_keys,
+    scaled_input,
 )
 
 log = logging.getLogger(__name__)
@@ -129,12 +135,12 @@ class OccluderModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(occluder_graph(state), options,
+        # The input scaled here (see `scaled_input`): the same logits, 40 us less a frame.
+        self._session = ort.InferenceSession(occluder_graph(state, scaled=True), options,
                                              providers=["CPUExecutionProvider"])
 
     def probabilities(self, canonical: np.ndarray) -> np.ndarray:
-        batch = canonical.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
-        (logits,) = self._session.run(None, {"image": batch})
+        (logits,) = self._session.run(None, {"image": scaled_input(canonical)})
         return (1.0 / (1.0 + np.exp(-logits[0, 0]))).astype(np.float32)
 
 
@@ -229,8 +235,11 @@ class OcclusionMasks:
         half = to_lab(cv2.resize(fine, shown.shape[::-1], interpolation=cv2.INTER_AREA))
         half_landmarks = half_pixels(fine_landmarks)
         worn = self.worn.get(track)
+        # The zones that the colour, dark-object and motion cues each made: made once.
+        zones = face_zones(half_landmarks, OCCLUDER_OUT, shown)
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
-                                     bare_eyes=worn is not None and worn <= WEARING_LOW)
+                                     bare_eyes=worn is not None and worn <= WEARING_LOW,
+                                     zones=zones)
         previous = self._continued(track, time)
         held: HeldRims | None = None
         if (worn is not None and previous is not None and previous.held is not None
@@ -256,9 +265,9 @@ class OcclusionMasks:
             rings = np.zeros((2, 4))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
         # with the skin around and not dark enough to be found.
-        dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown
+        dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown, zones
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
-        moving, residual = self._moving(track, time, half, half_landmarks, shown)
+        moving, residual = self._moving(track, time, half, half_landmarks, shown, zones)
         # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
         # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
         # marks the dark eye sockets of a bare face under a passing light as lenses (clip
@@ -337,14 +346,14 @@ class OcclusionMasks:
         return state.drawn[1]
 
     def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
-                shown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                shown: np.ndarray, zones: FaceZones) -> tuple[np.ndarray, np.ndarray]:
         """(64, 64) what moved unlike the face since the track's last frame (none on its
         first, or after a gap), and (64, 64) how far each pixel moved unlike the face."""
         state = self._continued(track, time)
         if state is None:
             none = np.zeros(lab.shape[:2], np.float32)
             return none, none
-        return moving_objects(lab, points, state.lab, state.points, shown)
+        return moving_objects(lab, points, state.lab, state.points, shown, zones)
 
     def _ease(self, track: int, time: float, fresh: _Eased, residual: np.ndarray) -> _Eased:
         state = self._continued(track, time)
@@ -475,9 +484,12 @@ def _warp_down(image: np.ndarray, matrix: np.ndarray, out: int) -> np.ndarray:
     """The (out, out) canonical crop; large crops are first shrunk by area averaging,
     since a bilinear warp alone would alias."""
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    if scale < 0.5:
-        original = image.shape[0]
-        small = max(out, round(original * 2.0 * scale))
+    original = image.shape[0]
+    small = max(out, round(original * 2.0 * scale))
+    # A crop at the fine crop's own scale (a 512 px crop: 0.5 but for the fit's last
+    # bits, under it in about half the frames) shrinks to its own size: OpenCV's copy,
+    # and a matrix moved by 0 and scaled by 1 (the same warp), so it is not made.
+    if scale < 0.5 and small != original:
         image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
         factor = original / small  # small pixel p sits at (p + 0.5) * factor - 0.5
         offset = 0.5 * factor - 0.5

@@ -18,9 +18,8 @@ import cv2
 import numpy as np
 
 from facedub.composite.occlusion_cues import eyes_and_brows
-from facedub.composite.occlusion_objects import inside_loop
+from facedub.composite.occlusion_objects import FaceZones, face_zones
 from facedub.faces.masks import face_mask
-from facedub.faces.regions import mesh_regions
 
 # A pixel moves unlike the face when it differs from the previous frame's (warped by the
 # mesh, within a pixel) by MOTION_LEVEL (CIELAB, L* halved: light flickers) or more.
@@ -114,12 +113,17 @@ def still_regions(held: np.ndarray, residual: np.ndarray) -> np.ndarray:
 
 
 def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray,
-                   previous_points: np.ndarray, shown: np.ndarray) -> Moved:
+                   previous_points: np.ndarray, shown: np.ndarray,
+                   zones: FaceZones | None = None) -> Moved:
     """Regions of the face in `lab` (R, R, 3) that moved unlike the face since
     `previous_lab` (see `motion_residual`), with `points` and `previous_points` the
-    landmarks in their pixels; `shown` (R, R) bool, the pixels inside the frame."""
+    landmarks in their pixels; `shown` (R, R) bool, the pixels inside the frame;
+    `zones` the frame's `face_zones`, when already made."""
     size = lab.shape[0]
-    face = (face_mask(points, size, forehead=False) > 0.5) & shown
+    if zones is None:
+        zones = face_zones(points, size, shown)
+    # The oval is 0 or 255: over half of 255 where it is not 0.
+    face = zones.whole & shown
     # Judged a little beyond the outline too: a hand's edges there make it a region.
     near = cv2.dilate(face.astype(np.uint8), np.ones((DENSITY_BOX, DENSITY_BOX), np.uint8))
     residual = motion_residual(lab, points, previous_lab, previous_points)
@@ -136,12 +140,13 @@ def moving_objects(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray
         return Moved(none, residual)
     margin = max(1, round(MOTION_MARGIN * size))
     features = eyes_and_brows(points, size, grow=margin) | cv2.dilate(
-        inside_loop(points, mesh_regions().lips_outer, size).astype(np.uint8),
-        np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+        zones.mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
     # A hand moves inside the face (beyond a strip along its outline, which a quick head
     # turn moves more than the mesh says) and beyond the outline as well (its wrist, the
     # rest of its fingers); light sweeping over the cheeks moves inside only.
-    deep = face_mask(points, size, forehead=False, erode=max(1, round(DEEP * size))) > 0.5
+    erode = max(1, round(DEEP * size))
+    deep = (zones.inner if zones.erode == erode
+            else face_mask(points, size, forehead=False, erode=erode) > 0.5)
     area = np.bincount(labels[deep & ~features & (blobs > 0)], minlength=count)
     inside = np.bincount(labels[face & ~features & (blobs > 0)], minlength=count)
     on_features = np.bincount(labels[features & (blobs > 0)], minlength=count)

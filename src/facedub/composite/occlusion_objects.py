@@ -12,6 +12,8 @@ The glasses and their reflections are facedub.composite.occlusion_cues.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -55,8 +57,35 @@ DARK_AREA, DARK_HEIGHT, DARK_DEPTH = 0.0012, 0.045, 0.04
 DARK_GROW, DARK_STEPS = 0.12, 0.05
 
 
+@dataclass(frozen=True)
+class FaceZones:
+    """Zones of the net's crop that several cues of a frame use, made once (see
+    `face_zones`): `whole` (R, R) bool, the face's oval without the forehead; `inner`
+    (R, R) bool, that oval eroded by `erode` pixels; `mouth` (R, R) bool, inside the outer
+    lip line; `skin` (R, R) bool, the skin's reference pixels (`SKIN_REFERENCE`'s hull)
+    that the frame shows."""
+
+    whole: np.ndarray
+    inner: np.ndarray
+    erode: int
+    mouth: np.ndarray
+    skin: np.ndarray
+
+
+def face_zones(points: np.ndarray, size: int, shown: np.ndarray) -> FaceZones:
+    """`FaceZones` of a (size, size) crop with the landmarks `points` in its pixels and
+    `shown` (size, size) bool its pixels inside the frame; the oval eroded by a
+    sixteenth of the crop (at least a pixel) for `inner`."""
+    oval = face_oval(points, size, forehead=False)
+    erode = max(1, size // 16)
+    return FaceZones(oval > 0, feather(oval, erode, 0) > 0.5, erode,
+                     inside_loop(points, mesh_regions().lips_outer, size),
+                     _skin_reference(points, size) & shown)
+
+
 def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.ndarray,
-                       shown: np.ndarray, bare_eyes: bool = False) -> np.ndarray:
+                       shown: np.ndarray, bare_eyes: bool = False,
+                       zones: FaceZones | None = None) -> np.ndarray:
     """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
     is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
     where the net is sure. `lab` (R, R, 3) the canonical crop in CIELAB, `points` (the
@@ -67,27 +96,28 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     `_cheeks`).
 
     Only the face itself grows (its oval with the forehead); eyes and brows never do,
-    being unlike skin too."""
+    being unlike skin too. `zones`: the frame's `face_zones`, when already made."""
     size = probabilities.shape[0]
     # What several cues share is made once: the skin's reference pixels, the face's oval,
     # the eyes and brows grown by a pixel, the mouth.
-    reference = _skin_reference(points, size) & shown
+    if zones is None:
+        zones = face_zones(points, size, shown)
+    reference = zones.skin
     distance = _colour_distance(lab, lab[reference], 80)
-    oval = face_oval(points, size, forehead=False)
-    whole = oval > 0
+    whole = zones.whole
     eyes_grown = eyes_and_brows(points, size, grow=1)
     face = whole & ~(eyes_grown if max(1, size // 40) == 1
                      else eyes_and_brows(points, size, grow=max(1, size // 40)))
     # Seeds well inside the face: at its edge, hair and background are the other
     # modules' business (edge_occluders, the face mask's feather).
-    erode = max(1, size // 16)
-    inner = feather(oval, erode, 0) > 0.5
+    erode = zones.erode
+    inner = zones.inner
     # Lips (lipstick most of all) are unlike the cheeks' skin, and the net often guesses
     # at a lip line: inside the mouth the colour grows only through what is unlike the
     # lips as well, and a guess made only inside the mouth starts nothing. A cup or a
     # microphone at the mouth reaches beyond the lips (teeth, behind the lips, are
     # reached only through the net's own marks).
-    mouth = inside_loop(points, mesh_regions().lips_outer, size)  # lips, teeth, the open mouth
+    mouth = zones.mouth  # lips, teeth, the open mouth
     # The cheeks' skin, lit or not, is no object: it neither counts as unlike skin nor
     # carries the net's weak guesses, nor starts a region (the net marks a torch-lit
     # cheek at 0.2 to 0.6: grown, it kept the cheek in hard-edged patches). Its own marks
@@ -226,7 +256,7 @@ def from_outside(objects: np.ndarray, points: np.ndarray,
 
 
 def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
-                 shown: np.ndarray) -> np.ndarray:
+                 shown: np.ndarray, zones: FaceZones | None = None) -> np.ndarray:
     """(R, R) bool: near-black objects over the chin and the lower lip (a microphone's
     head held at the mouth, to which the net gives only 0.1 to 0.4), in `lab` (R, R, 3)
     with `points` (the landmarks) in its pixels; `probabilities` (R, R) the net's;
@@ -235,17 +265,22 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
 
     Seeds far darker than the face's skin (see `_dark_seeds`), taken on a few pixels
     through the net's weak guesses where the pixels are not skin (the grille's lit
-    parts), below the mouth's corners and outside its opening."""
+    parts), below the mouth's corners and outside its opening. `zones`: the frame's
+    `face_zones`, when already made."""
     size = lab.shape[0]
-    face = (face_mask(points, size, forehead=False) > 0.5).astype(np.uint8)
+    if zones is None:
+        zones = face_zones(points, size, shown)
+    # The oval is 0 or 255: over half of 255 where it is not 0.
+    face = zones.whole.astype(np.uint8)
     opening = inside_loop(points, mesh_regions().lips_inner, size).astype(np.uint8)
     below = np.arange(size)[:, None] > float(points[list(MOUTH_CORNERS), 1].mean())
     zone = below & (cv2.dilate(opening, np.ones((3, 3), np.uint8)) == 0) & (face > 0) & shown
-    seeds = _dark_seeds(lab, points, face, zone, shown)
+    seeds = _dark_seeds(lab, points, face, zone, zones.skin)
     if not seeds.any():
         return seeds
     guessed = (probabilities > GROW) | ((probabilities > DARK_GROW)
-                                        & (skin_distance(lab, points, shown) > NOT_SKIN))
+                                        & (_colour_distance(lab, lab[zones.skin], 80)
+                                           > NOT_SKIN))
     # Only a few pixels on from the seeds: the stubble around is often not skin either.
     allowed = ((guessed & zone) | seeds).astype(np.uint8)
     grown = seeds.astype(np.uint8)
@@ -256,12 +291,12 @@ def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
 
 
 def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.ndarray,
-                shown: np.ndarray) -> np.ndarray:
+                reference: np.ndarray) -> np.ndarray:
     """(R, R) bool: regions of `zone` far darker than the face's skin (stubble and shaded
     skin are not) that reach up to the lower lip and lie well inside the face's outline
-    (`face`, uint8): not a shadow along the jaw's edge or under the chin."""
+    (`face`, uint8): not a shadow along the jaw's edge or under the chin. `reference`
+    (R, R) bool: the skin's reference pixels that the frame shows."""
     size = lab.shape[0]
-    reference = _skin_reference(points, size) & shown
     if not reference.any():
         return np.zeros((size, size), bool)
     lightness = lab[..., 0]

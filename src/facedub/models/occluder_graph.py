@@ -36,11 +36,13 @@ def occluder_keys(levels: int = len(OCCLUDER_WIDTHS)) -> set[str]:
     return keys | {"head.weight", "head.bias"}
 
 
-def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_WIDTHS)
-                   ) -> bytes:
+def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_WIDTHS),
+                   scaled: bool = False) -> bytes:
     """The ONNX graph of OccluderNet with `levels` widths from its state dict (NumPy),
     batch norm folded into the convolutions. Input "image" (1, 3, 128, 128) RGB in
-    [0, 1]; output "logits" (1, 1, 64, 64)."""
+    [0, 1]; output "logits" (1, 1, 64, 64). With `scaled`, the input is already the
+    net's own, 2 * image - 1 (see `scaled_input`): the graph leaves out its two
+    full-size passes (Mul, Sub), which the caller makes in place more cheaply."""
     # Imported here, not at the top: onnx costs about 0.16 s to import, which every
     # command that imports the compositor paid, built graph or not.
     import onnx
@@ -64,9 +66,12 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
         nodes.append(helper.make_node("Relu", [f"{prefix}.conv"], [prefix]))
         return prefix
 
-    nodes.append(helper.make_node("Mul", ["image", constant("two", np.array(2.0))], ["x2"]))
-    nodes.append(helper.make_node("Sub", ["x2", constant("one", np.array(1.0))], ["x"]))
-    x = block("stem", "x")
+    if scaled:
+        x = block("stem", "image")
+    else:
+        nodes.append(helper.make_node("Mul", ["image", constant("two", np.array(2.0))], ["x2"]))
+        nodes.append(helper.make_node("Sub", ["x2", constant("one", np.array(1.0))], ["x"]))
+        x = block("stem", "x")
     skips = []
     for level in range(levels - 1):
         x = block(f"down.{level}.1", block(f"down.{level}.0", x, stride=2))
@@ -92,3 +97,14 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return bytes(model.SerializeToString())
+
+
+def scaled_input(canonical: np.ndarray) -> np.ndarray:
+    """(1, 3, R, R) float32: the net's input from a (R, R, 3) uint8 RGB crop, 2 * (crop /
+    255) - 1, for `occluder_graph(..., scaled=True)`. The values of the unscaled graph's
+    Mul and Sub on crop / 255 (doubling is exact, the subtraction the same float32
+    operation), made in place on one array."""
+    batch = np.divide(canonical.transpose(2, 0, 1)[None], np.float32(255.0), dtype=np.float32)
+    batch *= np.float32(2.0)
+    batch -= np.float32(1.0)
+    return batch
