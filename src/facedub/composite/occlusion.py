@@ -135,8 +135,11 @@ class OccluderModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        # The input scaled here (see `scaled_input`): the same logits, 40 us less a frame.
-        self._session = ort.InferenceSession(occluder_graph(state, scaled=True), options,
+        # The input scaled here (see `scaled_input`): the same logits, 40 us less a
+        # frame; the decoder's concatenations left out (`split`): logits within 1e-6,
+        # 0.15 ms less.
+        graph = occluder_graph(state, scaled=True, split=True)
+        self._session = ort.InferenceSession(graph, options,
                                              providers=["CPUExecutionProvider"])
 
     def probabilities(self, canonical: np.ndarray) -> np.ndarray:

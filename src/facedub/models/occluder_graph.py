@@ -37,12 +37,15 @@ def occluder_keys(levels: int = len(OCCLUDER_WIDTHS)) -> set[str]:
 
 
 def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_WIDTHS),
-                   scaled: bool = False) -> bytes:
+                   scaled: bool = False, split: bool = False) -> bytes:
     """The ONNX graph of OccluderNet with `levels` widths from its state dict (NumPy),
     batch norm folded into the convolutions. Input "image" (1, 3, 128, 128) RGB in
     [0, 1]; output "logits" (1, 1, 64, 64). With `scaled`, the input is already the
     net's own, 2 * image - 1 (see `scaled_input`): the graph leaves out its two
-    full-size passes (Mul, Sub), which the caller makes in place more cheaply."""
+    full-size passes (Mul, Sub), which the caller makes in place more cheaply. With
+    `split`, each decoder level's convolution of the upsampled and the skipped maps
+    (concatenated) is made as a convolution of each, added: the same sums in another
+    order (logits within about 1e-6), without the concatenation's copy."""
     # Imported here, not at the top: onnx costs about 0.16 s to import, which every
     # command that imports the compositor paid, built graph or not.
     import onnx
@@ -55,11 +58,33 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
         weights.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
         return name
 
-    def block(prefix: str, source: str, stride: int = 1) -> str:
-        """Conv, batch norm (folded) and ReLU of the `_block` whose weights are `prefix.*`."""
+    def folded(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """The kernel and bias of `prefix`'s convolution with its batch norm folded in."""
         scale = state[f"{prefix}.1.weight"] / np.sqrt(state[f"{prefix}.1.running_var"] + BN_EPS)
         kernel = state[f"{prefix}.0.weight"] * scale[:, None, None, None]
-        bias = state[f"{prefix}.1.bias"] - state[f"{prefix}.1.running_mean"] * scale
+        return kernel, state[f"{prefix}.1.bias"] - state[f"{prefix}.1.running_mean"] * scale
+
+    def split_block(prefix: str, resized: str, skip: str) -> str:
+        """`block` of the concatenation of `resized` and `skip` (the output of the
+        `block` of that name), as the sum of a convolution of each (ONNX Runtime fuses
+        the sum and the ReLU into the second)."""
+        kernel, bias = folded(prefix)
+        channels = kernel.shape[1] - state[f"{skip}.0.weight"].shape[0]  # resized's
+        nodes.append(helper.make_node(
+            "Conv", [resized, constant(f"{prefix}.w_up", kernel[:, :channels]),
+                     constant(f"{prefix}.b", bias)],
+            [f"{prefix}.up"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node(
+            "Conv", [skip, constant(f"{prefix}.w_skip", kernel[:, channels:])],
+            [f"{prefix}.skip"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Add", [f"{prefix}.up", f"{prefix}.skip"],
+                                      [f"{prefix}.conv"]))
+        nodes.append(helper.make_node("Relu", [f"{prefix}.conv"], [prefix]))
+        return prefix
+
+    def block(prefix: str, source: str, stride: int = 1) -> str:
+        """Conv, batch norm (folded) and ReLU of the `_block` whose weights are `prefix.*`."""
+        kernel, bias = folded(prefix)
         nodes.append(helper.make_node(
             "Conv", [source, constant(f"{prefix}.w", kernel), constant(f"{prefix}.b", bias)],
             [f"{prefix}.conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride] * 2))
@@ -82,6 +107,9 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
         nodes.append(helper.make_node("Resize", [x, "", scales], [f"up.{level}.resized"],
                                       mode="linear",
                                       coordinate_transformation_mode="half_pixel"))
+        if split:
+            x = split_block(f"up.{level}", f"up.{level}.resized", skips.pop())
+            continue
         nodes.append(helper.make_node("Concat", [f"up.{level}.resized", skips.pop()],
                                       [f"up.{level}.cat"], axis=1))
         x = block(f"up.{level}", f"up.{level}.cat")
