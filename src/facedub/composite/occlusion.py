@@ -144,7 +144,13 @@ class OccluderModel:
 
     def probabilities(self, canonical: np.ndarray) -> np.ndarray:
         (logits,) = self._session.run(None, {"image": scaled_input(canonical)})
-        return (1.0 / (1.0 + np.exp(-logits[0, 0]))).astype(np.float32)
+        # The logistic in place on the run's own output: the values of
+        # 1 / (1 + exp(-logits)) in float32, without five temporaries.
+        values = np.asarray(logits[0, 0], np.float32)
+        np.negative(values, out=values)
+        np.exp(values, out=values)
+        values += np.float32(1.0)
+        return np.divide(np.float32(1.0), values, out=values)
 
 
 def canonical_from_crop(face_landmarks: np.ndarray) -> np.ndarray:

@@ -198,9 +198,13 @@ def glasses_span(landmarks: np.ndarray, size: int,
         left = band.argmax(axis=1) + x
         right = x + width - 1 - band[:, ::-1].argmax(axis=1)
         rows += y
-        ends = np.concatenate([np.stack([left, rows], 1), np.stack([right, rows], 1)])
+        # Each row's first then last pixel, written into one array (the points of two
+        # stacks concatenated, without their copies).
+        ends = np.empty((2, len(rows), 2), np.int32)
+        ends[0, :, 0], ends[1, :, 0] = left, right
+        ends[:, :, 1] = rows
         zone[:] = 0
-        cv2.fillConvexPoly(zone, cv2.convexHull(ends.astype(np.int32)), 255)
+        cv2.fillConvexPoly(zone, cv2.convexHull(ends.reshape(-1, 2)), 255)
         shared = box_meet(box, around)
         if shared is not None:
             span[box_within(shared, box)] = zone[box_within(shared, around)]
