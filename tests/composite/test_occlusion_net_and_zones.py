@@ -1,0 +1,203 @@
+"""The twenty-sixth round's cuts to the occlusion mask give what the long way gives, or
+stay within a stated bound of it: OccluderNet's input scaled before the graph, its
+decoder's concatenations left out (logits within 1e-5), its logistic in place; the 64 px
+face zones made once for the colour, dark-object and motion cues; the identity resize
+of a crop at the fine crop's own scale left out; the glasses' span's row ends written
+into one array. Checked on d12's real 512 px crops (clear plastic glasses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from safetensors.numpy import load_file
+
+from facedub import media
+from facedub.composite import occlusion, occlusion_objects
+from facedub.composite.color import to_lab
+from facedub.composite.occlusion import OccluderModel, occluder_weights
+from facedub.composite.occlusion_cues import glasses_span, half_pixels, lens_zones
+from facedub.composite.occlusion_motion import moving_objects
+from facedub.composite.occlusion_objects import complete_by_colour, dark_objects, face_zones
+from facedub.faces.align import align_face
+from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.masks import face_mask
+from facedub.faces.regions import mesh_regions
+from facedub.models.occluder_graph import occluder_graph, scaled_input
+
+D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
+SIZE = 512
+FRAMES = 6
+LOGIT_BOUND = 1e-5  # the split decoder's logits against the concatenated one's
+
+
+@pytest.fixture(scope="module")
+def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """d12's first frames aligned at 512 px: (time, crop, landmarks in it)."""
+    out = []
+    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+        for frame in media.iter_frames(faces_dir / D12):
+            if len(out) == FRAMES:
+                break
+            faces = analyser.analyse(frame.image, frame.time)
+            if faces:
+                aligned = align_face(frame.image, faces[0].landmarks, SIZE, "whole")
+                out.append((frame.time, aligned.image, aligned.face_landmarks))
+    return out
+
+
+def _session(graph: bytes) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def _canonicals(crops: list[tuple[float, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    return [occlusion._canonical(image, landmarks, None)[4] for _, image, landmarks in crops]
+
+
+def test_the_scaled_input_gives_the_graphs_own_logits(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """2 * crop / 255 - 1 made before the graph: the same logits to the bit as the graph
+    making it (its Mul and Sub) from crop / 255."""
+    state = load_file(str(occluder_weights()))
+    plain, scaled = _session(occluder_graph(state)), _session(occluder_graph(state, scaled=True))
+    assert {node.op_type for node in onnx.load_from_string(
+        occluder_graph(state, scaled=True)).graph.node}.isdisjoint({"Mul", "Sub"})
+    for canonical in _canonicals(crops):
+        unit = canonical.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
+        (expected,) = plain.run(None, {"image": unit})
+        (logits,) = scaled.run(None, {"image": scaled_input(canonical)})
+        assert np.array_equal(logits, expected)
+
+
+def test_the_split_decoder_stays_within_its_bound_of_the_concatenated(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """Each decoder level's convolution of the concatenation as two convolutions added:
+    no Concat left, the same sums in another order (logits within LOGIT_BOUND, the
+    masks' probabilities within a tenth of that)."""
+    state = load_file(str(occluder_weights()))
+    split = occluder_graph(state, scaled=True, split=True)
+    assert "Concat" not in {node.op_type for node in onnx.load_from_string(split).graph.node}
+    plain, fast = _session(occluder_graph(state, scaled=True)), _session(split)
+    model = OccluderModel()
+    largest = 0.0
+    for canonical in _canonicals(crops):
+        batch = scaled_input(canonical)
+        (expected,) = plain.run(None, {"image": batch})
+        (logits,) = fast.run(None, {"image": batch})
+        largest = max(largest, float(np.abs(logits - expected).max()))
+        exact = (1.0 / (1.0 + np.exp(-expected[0, 0]))).astype(np.float32)
+        assert np.abs(model.probabilities(canonical) - exact).max() < LOGIT_BOUND / 10
+    assert 0.0 < largest < LOGIT_BOUND  # not the same graph, and near it
+
+
+def test_the_logistic_in_place_is_the_expression(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """The model's probabilities: 1 / (1 + exp(-logits)) in float32, to the bit."""
+    state = load_file(str(occluder_weights()))
+    session = _session(occluder_graph(state, scaled=True, split=True))
+    model = OccluderModel()
+    for canonical in _canonicals(crops):
+        (logits,) = session.run(None, {"image": scaled_input(canonical)})
+        probabilities = model.probabilities(canonical)
+        assert probabilities.dtype == np.float32 and probabilities.shape == (64, 64)
+        assert np.array_equal(probabilities,
+                              (1.0 / (1.0 + np.exp(-logits[0, 0]))).astype(np.float32))
+
+
+def test_the_face_zones_are_what_each_cue_made_and_the_cues_the_same(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """The zones made once are those each cue made itself (the oval over a half, the
+    oval eroded as the outline's band and the motion cue's depth, the mouth, the shown
+    skin), and the colour, dark-object and motion cues give the same with them."""
+    model = OccluderModel()
+    regions = mesh_regions()
+    previous = None
+    for _, image, landmarks in crops:
+        _, _, fine, fine_landmarks, canonical, shown = occlusion._canonical(image, landmarks,
+                                                                            None)
+        lab = to_lab(cv2.resize(fine, shown.shape[::-1], interpolation=cv2.INTER_AREA))
+        points = half_pixels(fine_landmarks)
+        size = lab.shape[0]
+        shown = shown.copy()
+        shown[:, :3] = False  # an edge the frame cuts, so `shown` counts
+        zones = face_zones(points, size, shown)
+        assert np.array_equal(zones.whole, face_mask(points, size, forehead=False) > 0.5)
+        for band in (occlusion_objects.OUTLINE_BAND, 0.06):  # the motion cue's DEEP
+            assert zones.erode == max(1, round(band * size))
+            assert np.array_equal(zones.inner, face_mask(points, size, forehead=False,
+                                                         erode=zones.erode) > 0.5)
+        assert np.array_equal(zones.mouth,
+                              occlusion_objects.inside_loop(points, regions.lips_outer, size))
+        assert np.array_equal(zones.skin,
+                              occlusion_objects._skin_reference(points, size) & shown)
+        probabilities = model.probabilities(canonical)
+        for bare in (False, True):
+            assert np.array_equal(
+                complete_by_colour(probabilities, lab, points, shown, bare, zones),
+                complete_by_colour(probabilities, lab, points, shown, bare))
+        # A near-black blob under the lips, so the dark-object cue finds a seed.
+        dark_lab = lab.copy()
+        lips = points[regions.lips_outer]
+        x, y = int(lips[:, 0].mean()), int(lips[:, 1].max()) + 1
+        dark_lab[y:y + 5, x - 3:x + 3, 0] = 5.0
+        found = dark_objects(dark_lab, points, probabilities, shown, zones)
+        assert found.any()
+        assert np.array_equal(found, dark_objects(dark_lab, points, probabilities, shown))
+        if previous is not None:
+            # A bright patch moving in from the cheek's edge, so the motion cue keeps it.
+            moved = lab.copy()
+            moved[30:44, 2:20] = (90.0, 20.0, 30.0)
+            with_zones = moving_objects(moved, points, *previous, shown, zones)
+            assert with_zones.regions.any()
+            without = moving_objects(moved, points, *previous, shown)
+            assert np.array_equal(with_zones.regions, without.regions)
+            assert np.array_equal(with_zones.residual, without.residual)
+        previous = (lab, points)
+
+
+def _warp_down_the_long_way(image: np.ndarray, matrix: np.ndarray, out: int) -> np.ndarray:
+    """`_warp_down` as written before: any crop under the scale 0.5 resized first."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale < 0.5:
+        original = image.shape[0]
+        small = max(out, round(original * 2.0 * scale))
+        image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
+        factor = original / small
+        offset = 0.5 * factor - 0.5
+        matrix = matrix.copy()
+        matrix[:, 2] += matrix[:, :2] @ np.array([offset, offset])
+        matrix[:, :2] *= factor
+    return cv2.warpAffine(image, matrix, (out, out), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def test_a_crop_at_the_fine_scale_is_warped_as_it_was(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """Scales a hair under 0.5 (a 512 px crop, about half its frames) skip the resize to
+    the crop's own size; smaller ones are still shrunk first: the same fine crops."""
+    for _, image, landmarks in crops:
+        matrix = occlusion.canonical_from_crop(landmarks) * 2.0
+        matrix[:, 2] += 0.5
+        for factor in (1.0 - 1e-8, 1.0, 0.9, 0.6):
+            scaled = matrix.copy()
+            scaled[:, :2] *= factor
+            assert np.array_equal(occlusion._warp_down(image, scaled, 256),
+                                  _warp_down_the_long_way(image, scaled, 256))
+
+
+def test_the_glasses_span_is_the_hull_of_the_whole_zones(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """The hull of each row's ends is the hull of every pixel of the lenses' zones."""
+    for _, _, landmarks in crops:
+        zones = lens_zones(landmarks, SIZE, outer=True)
+        rows, columns = np.nonzero(zones)
+        hull = np.zeros((SIZE, SIZE), np.uint8)
+        points = np.stack([columns, rows], 1).astype(np.int32)
+        cv2.fillConvexPoly(hull, cv2.convexHull(points), 255)
+        assert np.array_equal(glasses_span(landmarks, SIZE), hull)
