@@ -303,15 +303,17 @@ def _dark_seeds(lab: np.ndarray, points: np.ndarray, face: np.ndarray, zone: np.
     dark = lightness < min(DARK_MAX, DARK_SHARE * float(order_median(lightness[reference])))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((dark & zone).astype(np.uint8),
                                                                connectivity=8)
+    seeds = np.zeros((size, size), bool)
+    large = [label for label in range(1, count)
+             if stats[label, cv2.CC_STAT_AREA] >= DARK_AREA * size * size]
+    if not large:  # most frames: no dark region large enough, nothing more to measure
+        return seeds
     depth = cv2.distanceTransform(face, cv2.DIST_L2, 3)
     lip = float(points[mesh_regions().lips_outer, 1].max())
     left, right = sorted(points[list(MOUTH_CORNERS), 0])
     below_lips = np.zeros((size, size), bool)
     below_lips[max(0, round(lip) - 1):, max(0, round(left)):round(right) + 1] = True
-    seeds = np.zeros((size, size), bool)
-    for label in range(1, count):
-        if stats[label, cv2.CC_STAT_AREA] < DARK_AREA * size * size:
-            continue
+    for label in large:
         region = labels == label
         # A microphone's head is a blob under the lips, deep inside the outline; the dark
         # line under a pouting lip is flat, a beard's shaded edge hugs the jaw.
