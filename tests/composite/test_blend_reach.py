@@ -6,6 +6,7 @@ import math
 
 import cv2
 import numpy as np
+import pytest
 
 from facedub.composite.blend import reach_mask, turn_share
 from facedub.composite.compositor import CompositeConfig, Compositor
@@ -36,8 +37,9 @@ def _hull(points: np.ndarray) -> np.ndarray:
     return hull.astype(bool)
 
 
-def test_a_frontal_face_keeps_the_face_mask() -> None:
-    landmarks = _landmarks(0.0)
+@pytest.mark.parametrize("yaw", [0.0, -15.0, 15.0])
+def test_a_face_turned_less_than_about_twenty_degrees_keeps_the_face_mask(yaw: float) -> None:
+    landmarks = _landmarks(yaw)
     assert turn_share(landmarks)[0] == 0.0
     np.testing.assert_array_equal(reach_mask(landmarks, SIZE, True, ERODE, BLUR),
                                   face_mask(landmarks, SIZE, forehead=True, erode=ERODE,
