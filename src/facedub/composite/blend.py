@@ -49,8 +49,9 @@ TEMPLES = (127, 356)
 # starts past FRONTAL and is whole from TURNED on. Elon Musk's GIF face reads 0.46-0.5 at
 # 12-16 degrees of yaw, 0.64-0.74 at 22-28 and 0.77-0.9 at 30-37; border-photo's at most
 # 0.51 (at 15 degrees) and headturn-woman's 0.55: faces under about 20 degrees keep the
-# face mask as it is (from 0.35 on, border-photo's frames at 11-15 degrees lost two of
-# 37 nearer the source; BENCHMARKS.md, twenty-sixth round).
+# face mask as it is (from 0.35 on, border-photo's frames at 9-15 degrees were reached
+# and two of its 37 frontal frames fell to the target's side; BENCHMARKS.md,
+# twenty-sixth round).
 FRONTAL = 0.5
 TURNED = 0.7
 BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)  # the brows' upper edges
