@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.faces.masks import three_channels
+from facedub.faces.masks import face_mask, feather, forehead_points, three_channels
 
 BLEND_METHODS = ("feather", "poisson")
 
@@ -39,3 +39,79 @@ def poisson_blend(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.
     cloned = cv2.seamlessClone(face, target, hard, centre, cv2.NORMAL_CLONE)
     # seamlessClone fills the whole mask; the soft edge still comes from the feather.
     return feather_blend(cloned, target, mask)
+
+
+# The face's midline between the eyes and its outline at the temples (the person's right,
+# left): how wide each half of the face shows (as `engines.mesh_clean` measures it).
+MIDLINE = 168
+TEMPLES = (127, 356)
+# How turned a face is, as 1 - (its narrower half / its wider half): the far side's reach
+# starts past FRONTAL and is whole from TURNED on. Elon Musk's GIF face reads 0.46-0.5 at
+# 12-16 degrees of yaw, 0.64-0.74 at 22-28 and 0.77-0.9 at 30-37; border-photo's at most
+# 0.51 (at 15 degrees) and headturn-woman's 0.55: faces under about 20 degrees keep the
+# face mask as it is (from 0.35 on, border-photo's frames at 9-15 degrees were reached
+# and two of its 37 frontal frames fell to the target's side; BENCHMARKS.md,
+# twenty-sixth round).
+FRONTAL = 0.5
+TURNED = 0.7
+BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)  # the brows' upper edges
+MOUTH_CORNERS = (61, 291)
+CHIN = 152
+ROWS_FADE = 0.1  # the reach fades above the brows and below the mouth over this share
+
+
+def turn_share(face_landmarks: np.ndarray) -> tuple[float, int]:
+    """(share in [0, 1], side) of a face: how far it is turned, 0 up to FRONTAL and 1 from
+    TURNED on, and which way its far side lies in the image (-1: left, +1: right).
+    `face_landmarks` (478, 2+) in crop pixels."""
+    points = np.asarray(face_landmarks)
+    middle = float(points[MIDLINE, 0])
+    left, right = middle - float(points[TEMPLES[0], 0]), float(points[TEMPLES[1], 0]) - middle
+    narrow, wide = min(left, right), max(left, right, 1e-6)
+    share = float(np.clip((1.0 - max(narrow, 0.0) / wide - FRONTAL) / (TURNED - FRONTAL),
+                          0.0, 1.0))
+    return share, (-1 if left < right else 1)
+
+
+def reach_mask(face_landmarks: np.ndarray, size: int, forehead: bool, erode: int,
+               blur: int) -> np.ndarray:
+    """(size, size) float32: the face's share. `faces.masks.face_mask` with `erode` and
+    `blur`, and on a turned face's far side, from the brows to the mouth, the hull of the
+    whole mesh (the far cheek and the nose's tip as the landmarks outline them: the
+    visible silhouette) with its erosion and feather drawn in as far as the face is
+    turned. On a turned face the far half is a few pixels wide: the feather made for a
+    frontal face left the target's far eye corner, nose side and cheek there (Elon
+    Musk's at 30-37 degrees: 8-17 of a 168 px crop, 8 px of it the feather;
+    BENCHMARKS.md, twenty-sixth round). The near side, the forehead and the jaw keep
+    the frontal feather: a thin one there cost seams."""
+    near = face_mask(face_landmarks, size, forehead=forehead, erode=erode, blur=blur)
+    share, side = turn_share(face_landmarks)
+    if share <= 0.0:
+        return near
+    points = np.asarray(face_landmarks)[:, :2].astype(np.float64)
+    outline = (np.concatenate([points, forehead_points(face_landmarks)]) if forehead
+               else points)
+    hull = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(outline).astype(np.int32)), 255)
+    far = feather(hull, round(erode * (1.0 - share)), max(1, round(blur * (1.0 - share))))
+    return np.maximum(near, far * far_weights(points, size, side)).astype(np.float32)
+
+
+def far_weights(points: np.ndarray, size: int, side: int) -> np.ndarray:
+    """(size, size) float32: 1 on the far side (`side`, as `turn_share` gives it) from
+    half way across its half outwards, 0 from the midline inwards; between the brows'
+    tops and the mouth's corners, fading over ROWS_FADE of the brows-to-chin height
+    above and below. `points` (478, 2) crop pixels."""
+    middle = float(points[MIDLINE, 0])
+    temple = float(points[TEMPLES[0] if side < 0 else TEMPLES[1], 0])
+    ramp = max(abs(middle - temple) / 2.0, 1.0)
+    columns = np.arange(size, dtype=np.float32)
+    across = np.clip((columns - middle) * side / ramp, 0.0, 1.0)
+    top = float(points[list(BROWS), 1].min())
+    bottom = float(points[list(MOUTH_CORNERS), 1].mean())
+    fade = max(ROWS_FADE * (float(points[CHIN, 1]) - top), 1.0)
+    rows = np.arange(size, dtype=np.float32)
+    down = (np.clip((rows - top) / fade + 1.0, 0.0, 1.0)
+            * np.clip((bottom - rows) / fade + 1.0, 0.0, 1.0))
+    weights: np.ndarray = (down[:, None] * across[None, :]).astype(np.float32)
+    return weights

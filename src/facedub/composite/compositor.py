@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facedub.composite.blend import BLEND_METHODS, feather_blend, poisson_blend
+from facedub.composite.blend import BLEND_METHODS, feather_blend, poisson_blend, reach_mask
 from facedub.composite.color import (
     COLOR_METHODS,
     ColorStats,
@@ -51,7 +51,6 @@ from facedub.composite.tone import (
 )
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
-from facedub.faces.masks import face_mask
 from facedub.faceset import FaceRecord, Faceset
 
 # Per frame, the blur of the source's kept eyes moves this share of the way to the one
@@ -178,7 +177,7 @@ class Compositor:
         config = self.config
         size = target.image.shape[0]
         scale = size / 256.0
-        mask = face_mask(target.face_landmarks, size, forehead=config.forehead,
+        mask = reach_mask(target.face_landmarks, size, forehead=config.forehead,
                          erode=round(config.mask_erode * scale),
                          blur=round(config.mask_blur * scale)) * swapped.mask
         occluded = None
