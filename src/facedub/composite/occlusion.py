@@ -16,7 +16,8 @@ Two sources, both in the pixels of the target's aligned crop:
   falls there, on the target (pasting skin over a fringe is a giveaway) and on the source
   (its sideburns pasted onto the target's temples are another). In that outer zone, pixels
   that do not look like the face's own skin (a colour model from its cheeks and nose) are
-  left out of the swap.
+  left out of the swap, unless they are a paler, smooth skin of its hue (a powdered or lit
+  forehead: facedub.composite.forehead).
 """
 
 from __future__ import annotations
