@@ -6,6 +6,7 @@ stubble read as dirt round d18's mouth, issue 9)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -14,26 +15,31 @@ import pytest
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
+from facedub.engines.mesh_mouth import mean_smile
 from facedub.engines.mesh_stubble import (
     DARKEST,
     TargetBeards,
     beard_zone,
+    corners_shave_share,
     hair_zone,
     shaved,
     shaven,
     skin_around,
+    smiling_corners,
     source_stubble,
     stubble_as_hair,
     stubble_share,
 )
 from facedub.evaluate.stubble import beard_region, dark_texture
 from facedub.faces.align import landmarks_in_crop
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
 
 BEARDED = "still_kit_harington_turned.jpg"  # full dark stubble beard
 STUBBLE = "still_paul_rudd_frontal_studio.jpg"  # short dark stubble
+STREAMER = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # moustache and goatee
 TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # a smooth, shaven chin
 WOMAN = "clip_liveportrait_d3_woman_headturn.mp4"
 FOLDS = "still_biden_frontal.jpg"  # smile folds and a little stubble: read 0.46 at 512 px
@@ -308,3 +314,104 @@ def test_lit_specks_as_hair_are_held_near_their_surroundings() -> None:
     inner = (rows >= 72) & (rows < 120)
     assert float(np.median(grey[inner & specks]) - np.median(grey[inner & ~specks])) < 20.0
 
+
+def test_a_smiling_targets_corner_skin_is_shaved_and_the_rest_stays_hair(
+        smooth_chin: TargetFace) -> None:
+    """Where the target smiles, the skin round its mouth corners is shaved of the source's
+    stubble (the streamer's moustache ends and goatee read as corners held down: d18's
+    smile 0.17-0.22 read 0.06-0.08); the goatee, the moustache's middle and the lips are
+    not, and a target that does not smile keeps it all as hair."""
+    landmarks = smooth_chin.face_landmarks
+    zone = beard_zone(landmarks, CROP)
+    assert corners_shave_share(0.05) == 0.0
+    assert smiling_corners(landmarks, zone, corners_shave_share(0.05)) is None
+    band = smiling_corners(landmarks, zone, corners_shave_share(0.2))
+    assert band is not None
+    points = landmarks[:, :2]
+    width = float(np.linalg.norm(points[61] - points[291]))
+    outward = (points[61] - points[291]) / width
+    for x, y in (points[61] + 0.1 * width * outward, points[291] - 0.1 * width * outward):
+        assert band[round(float(y)), round(float(x))] > 0.9  # beside each corner
+    for kept in (18, 200, 164, 0, 17):  # the goatee, the chin, the moustache, the lips
+        x, y = np.round(points[kept]).astype(int)
+        assert band[y, x] < 0.05, kept
+    half = smiling_corners(landmarks, zone, corners_shave_share(0.15))
+    assert half is not None
+    np.testing.assert_allclose(half, 0.5 * band, atol=1e-6)
+
+
+def test_the_engine_shows_a_smiling_targets_own_corner_skin(
+        extracted: Callable[..., Faceset], smooth_chin: TargetFace,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streamer's moustache and goatee (a video source: its stubble is found over its
+    frames) restyled as hair onto d18's smooth chin, d18 smiling: the skin beside the
+    mouth corners is nearer d18's own than the same swap without the corners' shave
+    (whose moustache ends there read as corners held down), and nothing else moves."""
+    source = extracted(STREAMER, max_frames=12, crop_size=CROP)
+    names = list(BLENDSHAPE_NAMES)
+    smiling = smooth_chin.blendshapes.copy()
+    smiling[[names.index("mouthSmileLeft"), names.index("mouthSmileRight")]] = 0.3
+    assert mean_smile(smiling) == pytest.approx(0.3)
+    target = replace(smooth_chin, blendshapes=smiling)
+    landmarks = smooth_chin.face_landmarks
+    corners = smiling_corners(landmarks, beard_zone(landmarks, CROP),
+                              corners_shave_share(0.3))
+    assert corners is not None
+    engine = MeshEngine(source)
+    shaved_face = engine.swap_face(target)
+    assert shaved_face.hair is not None  # his stubble is restyled as hair
+    # Eased per track: a frame whose smile reads 0 right after does not pop back.
+    resting = smooth_chin.blendshapes.copy()
+    resting[[names.index("mouthSmileLeft"), names.index("mouthSmileRight")]] = 0.0
+    unsmiling = replace(smooth_chin, blendshapes=resting)
+    next_face = engine.swap_face(unsmiling)
+    # ... and a track ended forgets it: a new face on it is swapped as by a fresh engine.
+    engine.end_track(smooth_chin.track)
+    np.testing.assert_array_equal(engine.swap_face(unsmiling).image,
+                                  MeshEngine(source).swap_face(unsmiling).image)
+    monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
+    kept_face = MeshEngine(source).swap_face(target)
+    own = smooth_chin.image.astype(np.float32)
+    beside, away = corners > 0.9, corners < 0.01
+
+    def off(face: np.ndarray, where: np.ndarray) -> float:
+        return float(np.abs(face.astype(np.float32) - own).mean(axis=2)[where].mean())
+
+    assert off(shaved_face.image, beside) < 0.7 * off(kept_face.image, beside)  # 9.8, 16.0
+    assert off(next_face.image, beside) < 0.7 * off(kept_face.image, beside)
+    moved = np.abs(shaved_face.image.astype(int) - kept_face.image.astype(int))
+    assert moved[away].max() <= 2  # the shave's soft edge, a level or two
+
+
+def test_the_corners_shave_brings_no_moustache_of_the_targets(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shave takes the source's stubble away and never brings the target's own dark
+    hair: dark strokes painted beside a smiling woman's corners (d10) do not come onto the
+    streamer's face (his stubble there as dark against its surroundings: a region gate,
+    `not_darker`, let them through, 56 grey levels against 97 without the shave)."""
+    source = extracted(STREAMER, max_frames=12, crop_size=CROP)
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
+    points = target.face_landmarks[:, :2]
+    width = float(np.linalg.norm(points[61] - points[291]))
+    strokes = np.zeros((CROP, CROP), dtype=np.uint8)
+    for corner, side in ((61, -1), (291, 1)):
+        x, y = points[corner]
+        cv2.line(strokes, (round(x + side * 0.08 * width), round(y - 0.05 * width)),
+                 (round(x + side * 0.18 * width), round(y + 0.2 * width)), 1,
+                 max(2, round(0.05 * width)))
+    painted = target.image.copy()
+    painted[strokes > 0] = (painted[strokes > 0] * 0.35).astype(np.uint8)
+    names = list(BLENDSHAPE_NAMES)
+    smiling = target.blendshapes.copy()
+    smiling[[names.index("mouthSmileLeft"), names.index("mouthSmileRight")]] = 0.4
+    face = replace(target, image=painted, blendshapes=smiling)
+
+    def strokes_grey() -> float:
+        swapped = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
+        image = swapped.swap_face(face).image.astype(np.float32).mean(axis=2)
+        return float(image[strokes > 0].mean())
+
+    shaved_grey = strokes_grey()
+    monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
+    assert shaved_grey > strokes_grey() - 3.0  # not darker than his stubble there

@@ -9,6 +9,8 @@ upright there and the eyes are where the landmarks say, so the search is small.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -25,13 +27,32 @@ RIM_WIDTH = 0.09  # drawn rim thickness, in eye spacings (the lines' own spread)
 # The fit is no evidence of glasses: on bare faces, lids, eye bags and wrinkles give
 # rings as good as faint rims do (measured on the shared clips); it is only drawn once
 # the face is known to wear glasses.
+# Glasses sit still on the face, so in the canonical crop their rims stay put, but the
+# best ring of a frame follows its lines' noise (d12: the fresh fit moves a median 2.4 px
+# a frame in x, a tenth of its frames 10 px or more). A track's rims are fitted to its
+# lines eased over frames (LINES_EASING, a frame's share) and held unless another ring
+# runs along HOLD_SAMPLES more of them (see `follow_rims`).
+# (d12, searched every frame: LINES_EASING 0.2-0.5 and HOLD_SAMPLES 2-5 moved the rims in
+# 19-68 of its 182 frames; fitted afresh, they moved in every one.)
+LINES_EASING = 0.3
+HOLD_SAMPLES = 3.0
+# Held rims rarely move (d12: in 36 of 182 frames), so they are searched for on every
+# SEARCH_EVERY-th frame of a track only (its lines are eased on every frame here; a track
+# judged to wear glasses looks for them on the search's frames only, see
+# facedub.composite.occlusion): a move comes a frame later at most.
+SEARCH_EVERY = 2
+# The rims drawn are no smaller than this: rings of 0.30 and 0.34 eye spacings run along
+# a lid's crease as well as the rim runs along the frame's lines (d12's right eye, frames
+# 140-160: the best ring swapped between 21 and 31-34 px half-widths, the rim 31-34, at
+# a spacing of 61 px), and held they stayed on the crease.
+DRAWN_HALF_WIDTHS = tuple(w for w in HALF_WIDTHS if w >= 0.38)
 
 Rings = np.ndarray  # (2, 4) float: centre x, centre y, half-width, half-height per eye
 
 
-def _candidates(spacing: float) -> np.ndarray:
+def _candidates(spacing: float, half_widths: tuple[float, ...] = HALF_WIDTHS) -> np.ndarray:
     """(N, 4) ring offsets and half-axes around an eye centre."""
-    grid = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, HALF_WIDTHS, RATIOS,
+    grid = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, half_widths, RATIOS,
                                 indexing="ij")).reshape(4, -1).T
     rings = grid.copy()
     rings[:, 3] = grid[:, 2] * grid[:, 3]
@@ -42,6 +63,123 @@ def fit_rims(frames: np.ndarray, landmarks: np.ndarray) -> Rings:
     """The ring around each eye that runs most along the frame lines in `frames`
     (C, C) float32 in [0, 1]; `landmarks` in its pixels."""
     return _best_rings(frames, landmarks)[0]
+
+
+@dataclass(frozen=True)
+class HeldRims:
+    """A track's rims: `rings` as held, and `lines` (C, C) float32 in [0, 1], the running
+    mean (LINES_EASING) of where its frames' lines are (`_near_lines`)."""
+
+    rings: Rings
+    lines: np.ndarray
+    searched: int = 0  # frames since the rings were last searched for
+
+
+def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
+                ) -> HeldRims:
+    """The rims of a track on this frame: the ring around each eye that runs most along
+    the track's lines so far (`held`'s, None on its first frame, eased towards those in
+    `frames`), where it runs along HOLD_SAMPLES more of them than the `held` ring does;
+    else the held ring. A real move (a turn that changes their projection) is followed
+    within a few frames; the lines' noise is not. Between searches (SEARCH_EVERY) the
+    held rings are kept."""
+    near, _ = _near_lines(frames, landmarks)
+    lines = near.astype(np.float32)
+    if held is not None and held.lines.shape == lines.shape:
+        lines -= held.lines
+        lines *= LINES_EASING
+        lines += held.lines
+    if held is not None and not searching(held):
+        return HeldRims(held.rings, lines, held.searched + 1)
+    flat = _padded_flat(lines)
+    candidates, scores = _ring_scores(flat, lines.shape[0], landmarks)
+    best = np.argmax(scores, axis=1)
+    eyes = np.arange(2)
+    rings = candidates[eyes, best]
+    if held is not None:
+        kept = (_ring_sums(flat, lines.shape[0], held.rings) + HOLD_SAMPLES
+                > scores[eyes, best])
+        rings[kept] = held.rings[kept]
+    return HeldRims(rings, lines)
+
+
+def searching(held: HeldRims) -> bool:
+    """Whether the frame after that of `held` searches for the rims (SEARCH_EVERY)."""
+    return held.searched + 1 >= SEARCH_EVERY
+
+
+def between_searches(held: HeldRims) -> HeldRims:
+    """`held` on a frame whose lines are not looked for (`searching` false): the same
+    rims and lines, a frame further from the last search."""
+    return HeldRims(held.rings, held.lines, held.searched + 1)
+
+
+def ring_counts(lines: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """(N,) the sum of `lines` (C, C) at the SAMPLES points of each of `rings` (N, 4)
+    (with 0 and 1, how many of its points run along a line; a point beyond the crop
+    counts 0)."""
+    return _ring_sums(_padded_flat(lines), lines.shape[0], np.asarray(rings, np.float64))
+
+
+def _padded_flat(lines: np.ndarray) -> np.ndarray:
+    """`lines` (C, C) with a pixel of zeros around, flattened: every sample beyond the
+    crop reads 0 (a flat index into it is cheaper than clipping and masking)."""
+    size = lines.shape[0]
+    padded = np.zeros((size + 2, size + 2), np.float32)
+    padded[1:-1, 1:-1] = lines
+    return padded.ravel()
+
+
+def _ring_sums(flat: np.ndarray, size: int, rings: np.ndarray) -> np.ndarray:
+    """(N,) the sum of `flat` (`_padded_flat` of a (size, size) map) at the points of
+    `rings` (N, 4)."""
+    angles = np.linspace(0.0, 2.0 * np.pi, SAMPLES, endpoint=False)
+    xs = np.clip(np.round(rings[:, :1] + rings[:, 2:3] * np.cos(angles)), -1, size)
+    ys = np.clip(np.round(rings[:, 1:2] + rings[:, 3:4] * np.sin(angles)), -1, size)
+    at = (ys.astype(np.intp) + 1) * (size + 2) + xs.astype(np.intp) + 1
+    return np.asarray(flat[at].sum(axis=1, dtype=np.float64))
+
+
+def _ring_scores(flat: np.ndarray, size: int, landmarks: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(2, N, 4) the rings drawn tried around each eye (`_candidates` of DRAWN_HALF_WIDTHS
+    about its centre) and (2, N) the sum of `flat` (`_padded_flat` of a (size, size) map)
+    at their points. (Each ring's columns are rounded once per x offset and half-width,
+    its rows once per y offset, half-width and ratio, as in `_best_rings`.)"""
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
+    spacing = float(np.linalg.norm(centres[1] - centres[0]))
+    candidates = _candidates(spacing, DRAWN_HALF_WIDTHS)
+    grid = (len(OFFSETS_X), len(OFFSETS_Y), len(DRAWN_HALF_WIDTHS), len(RATIOS))
+    by_x = candidates.reshape(*grid, 4)[:, 0, :, 0]
+    by_y = candidates.reshape(*grid, 4)[0]
+    angles = np.linspace(0.0, 2.0 * np.pi, SAMPLES, endpoint=False)
+    cos, sin = np.cos(angles), np.sin(angles)
+    rings = np.zeros((2, len(candidates), 4))
+    scores = np.zeros((2, len(candidates)))
+    for eye, centre in enumerate(centres):
+        shift = np.array([centre[0], centre[1], 0.0, 0.0])
+        xr, yr = by_x + shift, by_y + shift
+        xs = np.clip(np.round(xr[..., :1] + xr[..., 2:3] * cos), -1, size).astype(np.intp)
+        ys = np.clip(np.round(yr[..., 1:2] + yr[..., 3:4] * sin), -1, size).astype(np.intp)
+        at = (xs + 1)[:, None, :, None] + ((ys + 1) * (size + 2))[None]
+        scores[eye] = flat[at.reshape(len(candidates), SAMPLES)].sum(axis=1, dtype=np.float64)
+        rings[eye] = candidates + shift
+    return rings, scores
+
+
+def _near_lines(frames: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """(C, C) uint8 1 on or a pixel or two beside the lines of `frames`, and the eye
+    spacing in its pixels."""
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    spacing = float(np.linalg.norm(points[regions.left_eye].mean(axis=0)
+                                   - points[regions.right_eye].mean(axis=0)))
+    spread = max(1, round(0.025 * spacing))
+    near = cv2.dilate((frames > 0.2).astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
+    return near, spacing
 
 
 def ring_cover(frames: np.ndarray, landmarks: np.ndarray) -> float:
@@ -108,6 +246,16 @@ def _row_counts(hits: np.ndarray) -> np.ndarray:
     summed *= np.uint64(0x0101010101010101)
     summed >>= np.uint64(56)
     return summed
+
+
+RimsKey = tuple[int, ...]
+
+
+def rims_key(rings: Rings, spacing: float) -> RimsKey:
+    """Everything `draw_rims` draws from (its rounded rings and width): equal keys draw
+    equal rims, so held rims are drawn once."""
+    width = max(1, round(RIM_WIDTH * spacing))
+    return (width, *(round(float(value)) for value in np.asarray(rings).ravel()))
 
 
 def draw_rims(rings: Rings, spacing: float, size: int) -> np.ndarray:

@@ -35,7 +35,17 @@ from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
 from facedub.composite.forehead import powdered_skin
-from facedub.composite.glasses_rims import Rings, draw_rims, fit_rims, ring_cover
+from facedub.composite.glasses_rims import (
+    HeldRims,
+    RimsKey,
+    Rings,
+    between_searches,
+    draw_rims,
+    follow_rims,
+    rims_key,
+    ring_cover,
+    searching,
+)
 from facedub.composite.occlusion_cues import (
     cheek_lightness,
     faint_glasses_evidence,
@@ -75,7 +85,7 @@ MAX_GAP_SECONDS = 0.25  # a longer gap (a cut, the face lost) starts the easing 
 # WEARING_HIGH ramps the frames in.
 GLASSES_RISE, GLASSES_FALL = 0.3, 0.02
 WEARING_LOW, WEARING_HIGH = 0.4, 0.7
-RING_EASING = 0.5  # the fitted rims' share of the new fit per frame
+RING_EASING = 0.5  # the drawn rims' share of the held rims' move per frame
 # A dark object found at the chin fades by this share a frame once no longer found, so
 # the frames where a grille's highlight breaks it up do not flicker.
 DARK_HOLD = 0.7
@@ -167,9 +177,13 @@ class _Eased:
     lab: np.ndarray  # (64, 64, 3) the last canonical crop in CIELAB, for the motion cue
     points: np.ndarray  # (N, 2) its landmarks
     frames: np.ndarray  # (256, 256) glasses frames
-    rings: Rings  # the rims fitted around the eyes (see facedub.composite.glasses_rims)
+    rings: Rings  # the rims drawn around the eyes, eased towards `held`'s
+    held: HeldRims | None  # the rims held by the fit (facedub.composite.glasses_rims)
     glasses: float
     time: float
+    # The rims last drawn (in the fine crop) and what they were drawn from: held rims
+    # are drawn once.
+    drawn: tuple[RimsKey, np.ndarray] | None = None
 
 
 @dataclass
@@ -219,10 +233,24 @@ class OcclusionMasks:
         worn = self.worn.get(track)
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW)
-        if _glasses_drawn(worn, self._tracks.get(track)):
+        previous = self._continued(track, time)
+        held: HeldRims | None = None
+        if (worn is not None and previous is not None and previous.held is not None
+                and not searching(previous.held)):
+            # A track judged as a whole takes no single frame's bridge (below), and its
+            # rims are held between searches: its frames' lines are looked for on the
+            # search's frames only, held as eased between (about 0.7 ms a frame).
+            frames, bridge = previous.frames, 0.0
+            held = between_searches(previous.held)
+            rings = held.rings
+        elif _glasses_drawn(worn, self._tracks.get(track)):
             # The bridge is evidence only for a track not judged (below).
             frames, bridge = glasses_frames(fine, fine_landmarks, worn is None)
-            rings = fit_rims(frames, fine_landmarks)
+            # Glasses sit still on the face: the track's rims are held where they were
+            # unless the lines show them clearly elsewhere (not the lines' noise).
+            held = follow_rims(frames, fine_landmarks,
+                               None if previous is None else previous.held)
+            rings = held.rings
         else:
             # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
             # a fifth of the mask's cost besides the net).
@@ -241,7 +269,7 @@ class OcclusionMasks:
         evidence = (max(net_glasses_evidence(probabilities, half_landmarks), bridge)
                     if worn is None else worn)
         state = self._ease(track, time, _Eased(objects, dark, moving, half, half_landmarks,
-                                               frames, rings, evidence, time), residual)
+                                               frames, rings, held, evidence, time), residual)
         half_from_crop = matrix * (OCCLUDER_OUT / OCCLUDER_RES)
         half_from_crop[:, 2] -= 0.25  # half pixel u covers canonical 2u and 2u + 1
         # Only what covers the face counts (the background is never swapped anyway): the
@@ -283,8 +311,7 @@ class OcclusionMasks:
                 covered = mask[span_box]
                 np.multiply(covered, kept, out=covered, where=spanned[span_box] > 0)
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
-            rims = draw_rims(state.rings, eye_distance(fine_landmarks), state.frames.shape[0])
-            frames = np.maximum(state.frames, rims)
+            frames = np.maximum(state.frames, self._rims(state, eye_distance(fine_landmarks)))
             part = _warped_box(frames, fine_from_crop, box)
             if part is not None:
                 drawn = _warp_up(frames, fine_from_crop, part)
@@ -294,19 +321,36 @@ class OcclusionMasks:
         mask[oval[box] == 0] = 0.0
         return Occluded(whole, wearing)
 
+    def _continued(self, track: int, time: float) -> _Eased | None:
+        """The track's eased state if this frame continues it (None: its first frame, or
+        after a gap)."""
+        state = self._tracks.get(track)
+        if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
+            return None
+        return state
+
+    @staticmethod
+    def _rims(state: _Eased, spacing: float) -> np.ndarray:
+        """The track's rims drawn in the fine crop: as last drawn where they are drawn
+        from the same (rounded) rings and width, so held rims cost nothing to draw."""
+        key = rims_key(state.rings, spacing)
+        if state.drawn is None or state.drawn[0] != key:
+            state.drawn = (key, draw_rims(state.rings, spacing, state.frames.shape[0]))
+        return state.drawn[1]
+
     def _moving(self, track: int, time: float, lab: np.ndarray, points: np.ndarray,
                 shown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(64, 64) what moved unlike the face since the track's last frame (none on its
         first, or after a gap), and (64, 64) how far each pixel moved unlike the face."""
-        state = self._tracks.get(track)
-        if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
+        state = self._continued(track, time)
+        if state is None:
             none = np.zeros(lab.shape[:2], np.float32)
             return none, none
         return moving_objects(lab, points, state.lab, state.points, shown)
 
     def _ease(self, track: int, time: float, fresh: _Eased, residual: np.ndarray) -> _Eased:
-        state = self._tracks.get(track)
-        if state is None or not 0 < time - state.time <= MAX_GAP_SECONDS:
+        state = self._continued(track, time)
+        if state is None:
             self._tracks[track] = fresh
             return fresh
         state.objects = _eased(state.objects, fresh.objects)
@@ -316,6 +360,7 @@ class OcclusionMasks:
         state.lab, state.points = fresh.lab, fresh.points
         state.frames = _eased(state.frames, fresh.frames)
         state.rings = state.rings + RING_EASING * (fresh.rings - state.rings)
+        state.held = fresh.held
         rate = GLASSES_RISE if fresh.glasses > state.glasses else GLASSES_FALL
         state.glasses += rate * (fresh.glasses - state.glasses)
         state.time = time

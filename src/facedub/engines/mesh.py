@@ -56,10 +56,13 @@ from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
     TargetBeards,
     beard_zone,
+    corners_shave_share,
     hair_zone,
+    lighter_only,
     shaved,
     shaven,
     skin_around,
+    smiling_corners,
     source_stubble,
     stubble_as_hair,
 )
@@ -186,6 +189,8 @@ class MeshEngine:
         self._own_lips = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's, beside them
         # per track: the target's mouth corners
         self._corner_shares = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
+        # per track: the stubble shaved off a smiling target's corners (mesh_stubble)
+        self._shaved_corners = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -435,6 +440,20 @@ class MeshEngine:
         box = _bounds(zone > 0.01)
         if self.config.stubble == "hair":
             stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
+            # Where the target smiles, the skin round its corners is its own: the source's
+            # moustache ends and goatee there read as corners held down (mesh_stubble).
+            # The shave only takes the source's stubble away, never brings the target's own
+            # dark hair (`lighter_only`: painted strokes at d10's corners came onto Paul
+            # Rudd's and the streamer's). Eased per track as the corners' own share is: a
+            # talking target's smile reads 0.0, 0.8, 0.4 from one frame to the next (Obama,
+            # frames 0-2).
+            smile = mean_smile(target.blendshapes)
+            share = self._shaved_corners.update(target.track, corners_shave_share(smile))
+            corners = smiling_corners(landmarks, zone, share)
+            if corners is not None:
+                reshaped = self._reshaped_target(target, landmarks, raster, size, box)
+                image[box] = lighter_only(
+                    image[box], shaven(image[box], reshaped, corners[box], size), size)
             return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)
@@ -549,6 +568,7 @@ class MeshEngine:
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._corner_shares,
+                      self._shaved_corners,
                       self._eye_toner, self._target_beards, self._eye_reads, self._mouth_reads):
             state.forget(track)
 

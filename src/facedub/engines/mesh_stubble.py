@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_mouth import MOUTH_CORNERS, lips_mask
+from facedub.engines.mesh_mouth import MOUTH_CORNERS, corners_mask, lips_mask
 from facedub.faces.masks import feather, mask_bounds, three_channels
 from facedub.faces.regions import BEARD_ZONE, mesh_regions
 
@@ -193,6 +193,61 @@ def shaven(face: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
                             - cv2.cvtColor(target, cv2.COLOR_RGB2GRAY), (0, 0), sigma)
     np.maximum(lift, -DARKEST, out=lift)
     result: np.ndarray = face + weight[..., None] * (target + lift[..., None] - face)
+    return result
+
+
+# A target smiling this much (mean mouthSmile) has the skin round its mouth corners shaved
+# of the source's stubble not at all / wholly (`smiling_corners`). The streamer's moustache
+# ends and goatee, restyled as hair, read as mouth corners held down: d18 smiles 0.17-0.22
+# on frames 0-4 and expr-video-smiling's output read 0.06-0.08 (BENCHMARKS.md, Expression,
+# twenty-second and twenty-third rounds).
+SMILE_SHAVED = (0.1, 0.2)
+
+
+def corners_shave_share(smile: float) -> float:
+    """0..1: how far a target whose mean mouthSmile is `smile` has the skin round its
+    mouth corners shaved of the source's stubble (SMILE_SHAVED, a ramp)."""
+    low, high = SMILE_SHAVED
+    return float(np.clip((smile - low) / (high - low), 0.0, 1.0))
+
+
+def smiling_corners(landmarks: np.ndarray, zone: np.ndarray, share: float
+                    ) -> np.ndarray | None:
+    """(S, S) float32 in [0, 1], S = `zone`'s size: how far the skin round the mouth
+    corners of `landmarks` (478, 2+, crop pixels; `corners_mask`, less the lips) within
+    the beard `zone` (S, S) is shaved (`shaven`: the target's own skin there), `share`
+    (`corners_shave_share`, eased per track by the caller) of the way; None at 0.
+    The stubble elsewhere (the moustache's middle, the goatee, the jaw) stays hair."""
+    if share <= 0.0:
+        return None
+    size = zone.shape[0]
+    around = corners_mask(landmarks, size) * (1.0 - lips_mask(landmarks, size))
+    result: np.ndarray = (around * zone * share).astype(np.float32)
+    return result
+
+
+# The corners' shave only lightens: where the target's skin there (shaven) comes out darker
+# than the source's restyled stubble, its weight falls to none by this many grey levels. The
+# target's own moustache ends (dark strokes painted at d10's corners, 0.35 of her skin)
+# came onto the streamer's and Paul Rudd's faces; a region gate (`not_darker`) passed them
+# on the streamer, whose dark stubble there is as dark against its surroundings.
+SHAVE_DARKER = 8.0
+
+
+def lighter_only(face: np.ndarray, shaved_face: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 3) float32: `shaved_face` (`shaven` of `face`, same box) only where it is
+    not darker than `face` (grey levels, falling to `face` over SHAVE_DARKER; shrunk and
+    softened over about a pixel at 256 px so single specks leave no speckle): the shave
+    takes the source's stubble away and never brings the target's own dark hair."""
+    darker = (cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+              - cv2.cvtColor(shaved_face, cv2.COLOR_RGB2GRAY))
+    keep = np.clip(1.0 - darker / SHAVE_DARKER, 0.0, 1.0)
+    # Shrunk before it is softened: softened alone, a thin dark stroke's edges let a third
+    # of it through (the painted strokes 97 grey levels against 116 unshaved).
+    reach = max(1, round(size / 256))
+    keep = cv2.GaussianBlur(cv2.erode(keep, np.ones((2 * reach + 1,) * 2, np.uint8)), (0, 0),
+                            max(0.5, size / 256))
+    result: np.ndarray = face + three_channels(keep) * (shaved_face - face)
     return result
 
 

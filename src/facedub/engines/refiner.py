@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DETAIL_LIFT = 1.5  # the most `keep_detail` strengthens the refined face's detail
+DETAIL_FLOOR = 0.5  # grey levels: local detail below this counts as flat
+# models.refiner.FINE_SIGMA, the fine band's edge at the refiner's size (that module
+# imports torch, which a swap with an exported refiner does without).
+FINE_SIGMA = 1.5
+
 
 class RefinerBackend(Protocol):
     """Runs a refiner: (N, 4, R, R) float32 -> (N, 3, R, R) float32 RGB in [0, 1]."""
@@ -176,4 +182,34 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     if swapped.kept is not None:
         # The target's own eyes and mouth opening are real pixels: nothing to clean there.
         correction *= 1.0 - swapped.kept[..., None]
-    return np.clip(laid + correction + 0.5, 0, 255).astype(np.uint8)
+    refined_face = laid + correction
+    if size != res:
+        refined_face = keep_detail(refined_face, laid, swapped.mask, FINE_SIGMA * size / res)
+    return np.clip(refined_face + 0.5, 0, 255).astype(np.uint8)
+
+
+def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: float
+                ) -> np.ndarray:
+    """(S, S, 3) float32: `refined` with its detail finer than `sigma` pixels lifted back,
+    inside `mask`, to the local strength it had in `laid` (the engine's face), by at most
+    DETAIL_LIFT times; never weakened.
+
+    The refiner's correction, made at its 128 px and enlarged, holds little of the
+    frame's finest pixels (the bilinear enlargement's kinks, which the paste-back's
+    resampling removes), but it does smooth the band just below its own resolution (2-5
+    pixels on a 300 px face): what the loss pays for where the engine's detail sits in
+    the wrong place. The face's Laplacian in the frame fell with it, below the mesh
+    engine's that was already softer than the target's (the sharpness mismatch;
+    BENCHMARKS.md, Refiner, eighth round). Scaling the refined detail keeps where the
+    refiner put it and gives back its strength."""
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    detail = refined - cv2.GaussianBlur(refined, (0, 0), sigma)
+    before = laid @ luma - cv2.GaussianBlur(laid @ luma, (0, 0), sigma)
+    after = detail @ luma
+    # Local RMS over a window of the band's own size; the floor keeps flat skin as it is.
+    strength_before = np.sqrt(cv2.GaussianBlur(before * before, (0, 0), 2 * sigma))
+    strength_after = np.sqrt(cv2.GaussianBlur(after * after, (0, 0), 2 * sigma))
+    lift = np.clip(strength_before / np.maximum(strength_after, DETAIL_FLOOR), 1.0, DETAIL_LIFT)
+    lift = 1.0 + (lift - 1.0) * mask
+    lifted: np.ndarray = refined + detail * (lift - 1.0)[..., None]
+    return lifted
