@@ -69,6 +69,7 @@ FOLD_REACH = 0.12
 # crease by CORE_LIFT or more (less: that share of it), up to CORE_WIDTH of the crop wide.
 CORE_LIFT = 0.08
 CORE_WIDTH = 1 / 64
+LINE_LENGTH = 1 / 48  # half the least length of a forehead's furrow (`_lift_lines`)
 # Per uint8 luma (YCrCb's Y): the log lightness of `_log_lightness`, worked out as the
 # per-pixel float32 arithmetic did it (the same values: checked for all 256 levels at every
 # offset of NumPy's vector loops). Looked up, a half-size crop's took a quarter of the time
@@ -99,6 +100,10 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     # The broad regions take the target's whole band where the source's expression is
     # stronger, and its darker whole band where the target's is (an open mouth's shading).
     fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
+    # Where a region's whole crease band goes (`LineRegion.evened`): its lit ridges too.
+    evened = {region.name for region in LINE_REGIONS if region.evened}
+    even = line_weight_map(points, work, {name: weight for name, weight in weights.fade.items()
+                                          if name in evened})
     # Around them, where the whole band's share softens off, the source's darker creases
     # are lifted for the rest (only lifted, and only to the target's: the nose wing's own
     # groove stays as deep as the target's is).
@@ -112,7 +117,7 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     if in_frame is not None and not in_frame.all():  # work pixels wholly inside it
         skin *= cv2.resize(in_frame.astype(np.float32), (work, work),
                            interpolation=cv2.INTER_AREA) > 0.999
-    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift)
+    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift, even)
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -135,7 +140,8 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
                         shading: np.ndarray | None = None, shadow: np.ndarray | None = None,
-                        lift: np.ndarray | None = None) -> np.ndarray:
+                        lift: np.ndarray | None = None, even: np.ndarray | None = None
+                        ) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
@@ -154,7 +160,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     shading = np.zeros_like(fade) if shading is None else shading
     shadow = np.zeros_like(fade) if shadow is None else shadow
     lift = np.zeros_like(fade) if lift is None else lift
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift])
+    even = np.zeros_like(fade) if even is None else even
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift, even])
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -183,10 +190,11 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         strands *= _off_skin(face_small, skin)
     creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
     widths = [CREASE_WIDTH]
-    change = fade * np.maximum(creases, 0.0) + deepen * np.minimum(creases, 0.0)
+    change = (np.maximum(fade, even) * np.maximum(creases, 0.0)
+              + np.maximum(deepen, even) * np.minimum(creases, 0.0))
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
-    on_crease = np.maximum(fade, shading) * np.maximum(creases, 0.0)
+    on_crease = np.maximum.reduce([fade, shading, even]) * np.maximum(creases, 0.0)
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
         widths.append(1 / 8)
@@ -214,10 +222,12 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
     cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
+    lines: np.ndarray = even * kept
     if skin is not None:
         # On the skin alone: the lips' dark corners are no crease (lifting them, where the
         # target's lips are kept a pixel off the target's, moved the landmarker's corners).
         cores *= skin
+        lines *= skin
     # The lightest the face may become: its broad lightness plus the target's band, at
     # each width used.
     ceiling = np.maximum.reduce([target_band(width) + face_log
@@ -225,6 +235,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     if work != size:
         change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
         cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)
+        lines = cv2.resize(lines, (size, size), interpolation=cv2.INTER_LINEAR)
         ceiling = cv2.resize(ceiling, (size, size), interpolation=cv2.INTER_LINEAR)
     # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
@@ -233,11 +244,11 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # checked), so working there cost about an eighth of this function for nothing (3 of
     # 26 ms on the README pair, BENCHMARKS).
     radius = _core_radius(size)
-    box = _changed_box(change, cores, 2 * radius + 1)
+    box = _changed_box(change, np.maximum(cores, lines), max(2 * radius + 1, _line_reach(size)))
     if box is not None:
         luma = ycc[box][..., 0]  # a view: written in place
         luma[...] = _lifted_luma(luma, change[box], cores[box], ceiling[box], target[box],
-                                 radius)
+                                 radius, lines[box])
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
@@ -265,7 +276,8 @@ def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
 
 
 def _lifted_luma(y: np.ndarray, change: np.ndarray, cores: np.ndarray, ceiling: np.ndarray,
-                 target: np.ndarray, radius: int) -> np.ndarray:
+                 target: np.ndarray, radius: int, lines: np.ndarray | None = None
+                 ) -> np.ndarray:
     """uint8 Y (YCrCb's) of a part of the face with the log-lightness `change` applied,
     lifts limited by `ceiling` and the thin cores lifted (`_lift_cores`, `radius`), all
     arrays of that part; `target` the target crop's same part."""
@@ -281,6 +293,8 @@ def _lifted_luma(y: np.ndarray, change: np.ndarray, cores: np.ndarray, ceiling: 
     # GAIN_LIMIT in all: limited to it, the thin curve from the nose wing stayed); it
     # fills the core no higher than the lifted skin around it.
     change += _lift_cores(log_luma + change, target, cores, radius)
+    if lines is not None:
+        change += _lift_lines(log_luma + change, target, lines)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     return np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
 
@@ -313,6 +327,38 @@ def _lift_cores(face_log: np.ndarray, target: np.ndarray, cores: np.ndarray, rad
     own = dark_cores(face_log[top:bottom])
     targets = dark_cores(_log_lightness(target[top:bottom]))
     lift[top:bottom] = cores[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
+    return lift
+
+
+def _line_reach(size: int) -> int:
+    """How far `_lift_lines` reads across (its lines' least length) in an (S, S) crop."""
+    return max(2, round(LINE_LENGTH * size))
+
+
+def _lift_lines(face_log: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the log-lightness lift of the thin, long, level dark lines of
+    `face_log` (H, W) as far as `weight` (H, W) says and as far as they are deeper than the
+    target's (an (H, W, 3) uint8 RGB crop) at that place: a forehead's furrows."""
+    lift = np.zeros_like(face_log)
+    rows = np.flatnonzero((weight > 1e-3).any(axis=1))
+    if rows.size == 0:
+        return lift
+    size = face_log.shape[1]
+    across = max(1, round(CORE_WIDTH * size / 2))
+    top, bottom = max(0, rows[0] - across), min(face_log.shape[0], rows[-1] + across + 1)
+    upright = np.ones((2 * across + 1, 1), dtype=np.uint8)
+    level = np.ones((1, 2 * _line_reach(size) + 1), dtype=np.uint8)
+
+    def level_lines(image: np.ndarray) -> np.ndarray:
+        # Below the skin above and below it (an upright closing's black-hat), and as deep
+        # along a level run (an opening along the row): a pore is no line.
+        dark = cv2.morphologyEx(image, cv2.MORPH_CLOSE, upright) - image
+        opened: np.ndarray = cv2.morphologyEx(dark, cv2.MORPH_OPEN, level)
+        return opened
+
+    own = level_lines(face_log[top:bottom])
+    targets = level_lines(_log_lightness(target[top:bottom]))
+    lift[top:bottom] = weight[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
     return lift
 
 
