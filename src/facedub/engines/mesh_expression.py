@@ -70,6 +70,9 @@ FOLD_REACH = 0.12
 CORE_LIFT = 0.08
 CORE_WIDTH = 1 / 64
 LINE_LENGTH = 1 / 48  # half the least length of a forehead's furrow (`_lift_lines`)
+# ... along these slopes (a furrow bends down toward the temples; level alone left the
+# shouting photo's outer furrows on d10's forehead).
+LINE_SLOPES = (-0.3, 0.0, 0.3)
 # Per uint8 luma (YCrCb's Y): the log lightness of `_log_lightness`, worked out as the
 # per-pixel float32 arithmetic did it (the same values: checked for all 256 levels at every
 # offset of NumPy's vector loops). Looked up, a half-size crop's took a quarter of the time
@@ -190,8 +193,16 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         strands *= _off_skin(face_small, skin)
     creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
     widths = [CREASE_WIDTH]
-    change = (np.maximum(fade, even) * np.maximum(creases, 0.0)
-              + np.maximum(deepen, even) * np.minimum(creases, 0.0))
+    change = np.maximum(fade, even) * np.maximum(creases, 0.0)
+    darker = deepen * np.minimum(creases, 0.0)
+    if (even > 1e-3).any():
+        # The source's lit ridges between its furrows come down to its broad lightness,
+        # or to the target's own lit band: not into the target's darker lines, which are
+        # `deepen`'s to take (an older target's lines at rest onto a smooth source are
+        # not the expression).
+        ridges = np.maximum(target_band(CREASE_WIDTH), 0.0) - face_band(CREASE_WIDTH)
+        darker = np.minimum(darker, even * np.minimum(ridges, 0.0))
+    change += darker
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
     on_crease = np.maximum.reduce([fade, shading, even]) * np.maximum(creases, 0.0)
@@ -347,19 +358,34 @@ def _lift_lines(face_log: np.ndarray, target: np.ndarray, weight: np.ndarray) ->
     across = max(1, round(CORE_WIDTH * size / 2))
     top, bottom = max(0, rows[0] - across), min(face_log.shape[0], rows[-1] + across + 1)
     upright = np.ones((2 * across + 1, 1), dtype=np.uint8)
-    level = np.ones((1, 2 * _line_reach(size) + 1), dtype=np.uint8)
+    runs = _runs(_line_reach(size))
 
     def level_lines(image: np.ndarray) -> np.ndarray:
         # Below the skin above and below it (an upright closing's black-hat), and as deep
-        # along a level run (an opening along the row): a pore is no line.
+        # along a run across (an opening along a line, level or sloped as a furrow bends
+        # down at the temples): a pore is no line.
         dark = cv2.morphologyEx(image, cv2.MORPH_CLOSE, upright) - image
-        opened: np.ndarray = cv2.morphologyEx(dark, cv2.MORPH_OPEN, level)
+        opened: np.ndarray = np.maximum.reduce([cv2.morphologyEx(dark, cv2.MORPH_OPEN, run)
+                                                for run in runs])
         return opened
 
     own = level_lines(face_log[top:bottom])
     targets = level_lines(_log_lightness(target[top:bottom]))
     lift[top:bottom] = weight[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
     return lift
+
+
+def _runs(reach: int) -> list[np.ndarray]:
+    """`_lift_lines`' structuring elements: one-pixel lines `reach` either side of the
+    middle, at the slopes of LINE_SLOPES."""
+    runs = []
+    for slope in LINE_SLOPES:
+        rise = round(abs(slope) * reach)
+        run = np.zeros((2 * rise + 1, 2 * reach + 1), dtype=np.uint8)
+        columns = np.arange(-reach, reach + 1)
+        run[np.round(slope * columns).astype(int) + rise, columns + reach] = 1
+        runs.append(run)
+    return runs
 
 
 def expression_band(image: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8

@@ -70,8 +70,9 @@ class LineRegion:
     # forehead lines: they are its face's, and a raise would only deepen them. The lift
     # goes no lighter than the target's skin there.
     faded_under_target: bool = False
-    # Where its lines fade, the source's crease band (S / 32) is the target's both ways:
-    # its lit ridges come down as its furrows come up.
+    # Where its lines fade, the source's lit ridges between its creases come down too (to
+    # its broad lightness, not into the target's lines), and its long level furrows are
+    # lifted at full size (`mesh_expression._lift_lines`): a forehead's.
     evened: bool = False
 
 
