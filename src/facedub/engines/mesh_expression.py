@@ -28,7 +28,9 @@ into it. Two things leak when the source smiles or shouts and the target does no
   source's blendshapes say: MediaPipe reads no frown on some frowning photos. On the
   forehead the source's lines fade the other way round too, where the target raises its
   brows well beyond a source whose brows are up at all (the shouting photo's furrows under
-  d10's raised brows; `LineRegion.faded_under_target`). Where a
+  d10's raised brows; `LineRegion.faded_under_target`); where the forehead's lines fade,
+  the lit ridges between them come down too and its long, thin furrows are lifted at full
+  size (`LineRegion.evened`: the half-size band saw only part of the photo's). Where a
   source crease is lifted, its sharp core (finer than the band, a pixel or two wide) goes
   with it, no deeper than the target's own at that place; a borrowed fold otherwise stayed
   as a thin dark line.
@@ -150,7 +152,9 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
     broad shading) replaced by the target's as far as `shading` says, darkened to it as
     far as `shadow` says; and as far as `lift` says its furrows (S / 16) lifted to the
-    target's band (None: nowhere).
+    target's band; and as far as `even` says its crease band both lifted and brought
+    down to its broad lightness (or the target's lit band), its long thin furrows lifted
+    at full size as far as they are deeper than the target's there (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
