@@ -149,3 +149,28 @@ def test_the_shouting_photos_furrows_leave_d10s_raised_brows(
 
     assert depth(target.image) < 1.0
     assert depth(face) < 11.5  # 13.1 on the twenty-fourth round's code, 9.6 now
+
+
+def test_furrows_beside_the_targets_thin_lines_go_too() -> None:
+    """The target's thin dark lines (a brow's tail, a hair strand) keep the target's band
+    out of the face around them elsewhere; on the evened forehead the source's furrows
+    beside them are lifted all the same (d10's brow tails had kept the photo's outer
+    furrows)."""
+    furrowed, skin = _forehead(FURROWS)
+    stranded, _ = _forehead()
+    stranded[130:215, 254:257] = (stranded[130:215, 254:257] * 0.5).astype(np.uint8)
+    weight, small_skin = cv2.resize(_weight(), (256, 256)), cv2.resize(skin, (256, 256))
+    evened = follow_target_lines(furrowed, stranded, weight, small_skin,
+                                 np.zeros_like(weight), even=weight)
+    grey = cv2.cvtColor(evened, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    before = cv2.cvtColor(furrowed, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    def depth(image: np.ndarray) -> float:  # beside the strand, 6-12 px either side of it
+        columns = [*range(243, 249), *range(262, 268)]
+        rows = [image[round(row + 2.0 * np.sin(x / 23.0)), x] for row in FURROWS
+                for x in columns]
+        between = [image[round(row + 2.0 * np.sin(x / 23.0)), x] for row in BETWEEN
+                   for x in columns]
+        return float(np.mean(between) - np.mean(rows))
+
+    assert depth(grey) < 0.15 * depth(before)

@@ -234,7 +234,11 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
         change += furrow_lift
         on_crease = np.maximum(on_crease, furrow_lift)
-    kept = (1.0 - _foreign(target_log, THIN_LINE, target_fine)) * (1.0 - strands)
+    # Not the target's thin lines where the forehead is evened: its lift takes nothing of
+    # the target's darker band, and the grown mask of d10's brow tails had cut the lift
+    # over her outer forehead, where the photo's furrows stayed.
+    kept = (np.maximum(1.0 - _foreign(target_log, THIN_LINE, target_fine), even)
+            * (1.0 - strands))
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
     cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
     lines: np.ndarray = even * kept
