@@ -167,3 +167,25 @@ def blendshapes() -> Callable[..., np.ndarray]:
         return shapes
 
     return vector
+
+
+@pytest.fixture(scope="session")
+def moustache_ends() -> Callable[..., np.ndarray]:
+    """`moustache_ends(landmarks, size)`: a (size, size) uint8 mask, 1 on two strokes
+    beside the mouth corners of `landmarks` (478, 2+, pixels of a size-px crop) where a
+    moustache's ends would be: painted dark, the target's own hair at its corners, which
+    no engine change may bring onto a smooth source."""
+    import cv2
+
+    def strokes(landmarks: np.ndarray, size: int = 256) -> np.ndarray:
+        points = np.asarray(landmarks)[:, :2]
+        width = float(np.linalg.norm(points[61] - points[291]))
+        mask = np.zeros((size, size), dtype=np.uint8)
+        for corner, side in ((61, -1), (291, 1)):
+            x, y = points[corner]
+            start = (round(x + side * 0.08 * width), round(y - 0.05 * width))
+            end = (round(x + side * 0.18 * width), round(y + 0.2 * width))
+            cv2.line(mask, start, end, 1, max(2, round(0.05 * width)))
+        return mask
+
+    return strokes

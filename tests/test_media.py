@@ -8,6 +8,7 @@ from PIL import Image
 
 from facedub import media
 from facedub.errors import FacedubError
+from facedub.spread import spread_indices
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"  # MPEG-4 Part 2 with AAC audio
 
@@ -186,10 +187,10 @@ def test_unwritable_output_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_spread_indices_reach_both_ends_without_repeats() -> None:
-    assert media.spread_indices(10, 4) == (0, 3, 6, 9)
-    assert media.spread_indices(3, 8) == (0, 1, 2)
-    assert media.spread_indices(100, 1) == (0,)
-    assert media.spread_indices(0, 5) == media.spread_indices(5, 0) == ()
+    assert spread_indices(10, 4) == (0, 3, 6, 9)
+    assert spread_indices(3, 8) == (0, 1, 2)
+    assert spread_indices(100, 1) == (0,)
+    assert spread_indices(0, 5) == spread_indices(5, 0) == ()
     with pytest.raises(FacedubError, match="--crf 52"):
         media.check_crf(52)
 

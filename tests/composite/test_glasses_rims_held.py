@@ -1,7 +1,9 @@
 """A track's glasses rims are held: glasses sit still on the face, so the rims drawn stay
 where they are while only the lines' noise changes (every frame, the best ring of that
 frame alone moved by several pixels), follow a real move within a few frames, and held
-rims are drawn once (the drawing reused equals the drawing redone)."""
+rims are drawn once (the drawing reused equals the drawing redone). Small round rims
+(narrower than DRAWN_HALF_WIDTHS) are drawn where they are, not on the smallest larger
+ring; the glasses' frames between searches are kept as they are."""
 
 from __future__ import annotations
 
@@ -16,14 +18,17 @@ import pytest
 from facedub import media
 from facedub.composite import occlusion
 from facedub.composite.glasses_rims import (
+    DRAWN_HALF_WIDTHS,
     SEARCH_EVERY,
     HeldRims,
+    between_searches,
     draw_rims,
     fit_rims,
     follow_rims,
     rims_key,
+    searching,
 )
-from facedub.composite.occlusion import OccluderModel, OcclusionMasks
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks, _eased
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
@@ -38,6 +43,7 @@ RIM = (0.0, -0.04 * SPACING, 0.46 * SPACING, 0.46 * 0.8 * SPACING)
 # `spread`), rings a step apart run along nearly the same points, so the rims are held
 # to within a step of where the lines are.
 STEP = 0.04 * SPACING
+SMALL = (0.0, 0.0, 0.30 * SPACING, 0.30 * SPACING)  # small round rims: 0.6 spacings wide
 
 
 def _landmarks() -> np.ndarray:
@@ -52,14 +58,15 @@ def _landmarks() -> np.ndarray:
     return points
 
 
-def _frame_lines(rng: np.random.Generator, shift: float = 0.0) -> np.ndarray:
+def _frame_lines(rng: np.random.Generator, shift: float = 0.0,
+                 rim: tuple[float, float, float, float] = RIM) -> np.ndarray:
     """(SIZE, SIZE) float32 lines as `glasses_frames` finds them: the two rims (moved
     `shift` px down) in broken fragments, and strokes of a lid, a crease or a shadow
     scattered around the eyes, different in every frame."""
     lines = np.zeros((SIZE, SIZE), np.uint8)
     for x, y in CENTRES:
-        centre = (round(x + RIM[0]), round(y + RIM[1] + shift))
-        axes = (round(RIM[2]), round(RIM[3]))
+        centre = (round(x + rim[0]), round(y + rim[1] + shift))
+        axes = (round(rim[2]), round(rim[3]))
         for start in range(0, 360, 30):
             if rng.random() < 0.6:  # a fragment of the rim shows
                 cv2.ellipse(lines, centre, axes, 0.0, start, start + 30, 1, 2)
@@ -137,12 +144,11 @@ D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
 FRAMES = 10
 
 
-@pytest.fixture(scope="module")
-def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """d12's first frames aligned at 512 px: (time, crop, landmarks in it)."""
+def _aligned(path: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """A clip's first FRAMES frames aligned at 512 px: (time, crop, landmarks in it)."""
     out = []
     with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
-        for frame in media.iter_frames(faces_dir / D12):
+        for frame in media.iter_frames(path):
             if len(out) == FRAMES:
                 break
             faces = analyser.analyse(frame.image, frame.time)
@@ -150,6 +156,12 @@ def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
                 aligned = align_face(frame.image, faces[0].landmarks, 512, "whole")
                 out.append((frame.time, aligned.image, aligned.face_landmarks))
     return out
+
+
+@pytest.fixture(scope="module")
+def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """d12's first frames aligned at 512 px."""
+    return _aligned(faces_dir / D12)
 
 
 def test_d12s_rims_are_held_and_drawn_again_only_when_they_moved(
@@ -207,3 +219,76 @@ def test_a_judged_tracks_lines_are_looked_for_on_search_frames_only(
     assert len(calls) == looked
     if worn is not None:  # between searches the rims are those of the search before
         assert all(np.array_equal(held[k], held[k - 1]) for k in range(1, FRAMES, 2))
+
+
+def _judged(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    """The held rims of each frame as a track judged to wear glasses has them
+    (facedub.composite.occlusion: lines looked for on search frames only), and the
+    frames searched."""
+    landmarks = _landmarks()
+    held: HeldRims | None = None
+    rings, searched = [], []
+    for index, lines in enumerate(frames):
+        if held is None or searching(held):
+            held = follow_rims(lines, landmarks, held)
+            searched.append(index)
+        else:
+            held = between_searches(held)
+        rings.append(held.rings)
+    return rings, searched
+
+
+def test_small_round_rims_are_drawn_where_they_are() -> None:
+    """Rims 0.30 eye spacings in half-width: drawn there, not at 0.38 (the smallest
+    drawn before)."""
+    rng = np.random.default_rng(13)
+    rings, _ = _judged([_frame_lines(rng, rim=SMALL) for _ in range(20)])
+    for (x, y), ring in zip(CENTRES, rings[-1], strict=True):
+        assert np.allclose(ring, (x + SMALL[0], y + SMALL[1], SMALL[2], SMALL[3]),
+                           atol=STEP + 0.5)
+    assert rings[-1][:, 2].max() < min(DRAWN_HALF_WIDTHS) * SPACING
+
+
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"
+
+
+def _eyes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    regions = mesh_regions()
+    points = np.asarray(landmarks)[:, :2]
+    centres = np.array([points[regions.right_eye].mean(axis=0),
+                        points[regions.left_eye].mean(axis=0)])
+    return centres, float(np.linalg.norm(centres[1] - centres[0]))
+
+
+def test_small_round_rims_painted_on_a_bare_face_are_drawn_small(faces_dir: Path) -> None:
+    """d3's first frames (a bare face) with thin dark round rims 0.6 eye spacings wide
+    painted around the eyes, the track judged to wear glasses: the rims drawn are within
+    a grid step of the painted ones (before, 0.38 spacings or more in half-width)."""
+    masks = OcclusionMasks(OccluderModel(), worn={0: 1.0})
+    for time, image, landmarks in _aligned(faces_dir / D3):
+        centres, spacing = _eyes(landmarks)
+        painted = image.copy()
+        for x, y in centres:
+            cv2.circle(painted, (round(x), round(y)), round(0.30 * spacing), (40, 35, 30), 3,
+                       cv2.LINE_AA)
+        masks(0, time, painted, landmarks)
+    state = masks._tracks[0]
+    assert state.held is not None
+    held = state.held.rings
+    # The fine crop's eye spacing, from the rings' own scale: the painted half-width is
+    # 0.30 of it; rings are tried in steps of 0.04.
+    fine_spacing = float(np.linalg.norm(held[1, :2] - held[0, :2]))
+    assert np.all(np.abs(held[:, 2] / fine_spacing - 0.30) <= 0.045)
+    # Their height less so: `glasses_frames` leaves out the brows and what is near them,
+    # so the rims' upper arcs are not seen and the rings fitted are 0.7-0.9 as high.
+    assert np.all(held[:, 3] <= held[:, 2])
+
+
+def test_frames_eased_towards_themselves_stay_as_they_are() -> None:
+    """Between searches the glasses' frames are not eased (the shortcut in
+    `OcclusionMasks._ease`): easing a map towards itself gives the map, bit for bit."""
+    rng = np.random.default_rng(19)
+    frames = rng.random((SIZE, SIZE)).astype(np.float32)
+    frames[rng.random((SIZE, SIZE)) < 0.5] = 0.0
+    frames[:8] = 1.0
+    assert np.array_equal(_eased(frames, frames.copy()), frames)

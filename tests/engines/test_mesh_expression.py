@@ -561,22 +561,15 @@ def test_a_neutral_source_onto_a_smiling_target_keeps_the_targets_corners(
 
 def test_the_targets_corners_bring_no_moustache_onto_a_smooth_source(
         blendshapes: Callable[..., np.ndarray],
-        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
-        ) -> None:
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
+        moustache_ends: Callable[..., np.ndarray]) -> None:
     """A moustache's or goatee's ends on the target's corner skin stay off a smooth source
     (Lin-Manuel Miranda's round Paul Rudd's mouth, occlusion-mic, at 1x): where the
     target's skin there is darker against its surroundings than the source's, the source's
     corners show. Painted: dark strokes beside a smooth-skinned woman's corners."""
     source = extracted("still_paul_rudd_frontal_studio.jpg", crop_size=CROP)
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", CROP)
-    points = target.face_landmarks[:, :2]
-    width = float(np.linalg.norm(points[61] - points[291]))
-    strokes = np.zeros((CROP, CROP), dtype=np.uint8)
-    for corner, side in ((61, -1), (291, 1)):
-        x, y = points[corner]
-        start = (round(x + side * 0.08 * width), round(y - 0.05 * width))
-        end = (round(x + side * 0.18 * width), round(y + 0.2 * width))
-        cv2.line(strokes, start, end, 1, max(2, round(0.05 * width)))
+    strokes = moustache_ends(target.face_landmarks, CROP)
     painted = target.image.copy()
     painted[strokes > 0] = (painted[strokes > 0] * 0.35).astype(np.uint8)
     disc = ((corners_mask(target.face_landmarks, CROP) > 0.99)

@@ -18,15 +18,20 @@ from facedub.cli import app
 from facedub.engines.base import SwappedFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.refiner import (
+    DETAIL_FLOOR,
+    DETAIL_LIFT,
+    FINE_SIGMA,
     OnnxRefiner,
     RefinedEngine,
     TorchRefiner,
+    keep_detail,
     load_refined_engine,
     open_refiner,
     refine_face,
 )
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
+from facedub.models import refiner as refiner_model
 from facedub.models.refiner import Refiner, RefinerArgs
 from facedub.models.refiner_export import export_refiner_onnx
 from facedub.models.refiner_run import check_refiner_source, person_identity
@@ -236,3 +241,63 @@ def test_a_smoothing_correction_keeps_the_engine_faces_detail_strength() -> None
     smoothed = cv2.GaussianBlur(face.astype(np.float32), (0, 0), 300 / 128)
     assert np.abs(out[inside].astype(np.float32) - smoothed[inside]).mean() < \
         np.abs(face[inside].astype(np.float32) - smoothed[inside]).mean()
+
+
+def _textured_face(size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (size, size, 3)).astype(np.float32), (0, 0), 1.5)
+    return np.clip(128 + 30 * noise / noise.std(), 0, 255).astype(np.float32)
+
+
+def _keep_detail_at_full_size(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray,
+                              sigma: float) -> np.ndarray:
+    """The lift with every blur at the crop's own size: what the cheaper sizes stand for."""
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    detail = refined - cv2.GaussianBlur(refined, (0, 0), sigma)
+    before = laid @ luma - cv2.GaussianBlur(laid @ luma, (0, 0), sigma)
+    after = detail @ luma
+    strength_before = np.sqrt(cv2.GaussianBlur(before * before, (0, 0), 2 * sigma))
+    strength_after = np.sqrt(cv2.GaussianBlur(after * after, (0, 0), 2 * sigma))
+    lift = np.clip(strength_before / np.maximum(strength_after, DETAIL_FLOOR), 1.0, DETAIL_LIFT)
+    lift = 1.0 + (lift - 1.0) * mask
+    lifted: np.ndarray = refined + detail * (lift - 1.0)[..., None]
+    return lifted
+
+
+@pytest.mark.parametrize("size", [304, 512, 301])
+def test_the_detail_lift_worked_out_at_smaller_sizes_matches_the_full_size_one(size: int) -> None:
+    """The lift's wide blurs run at reduced sizes (a 512 px crop's cost 26 -> 8 ms,
+    BENCHMARKS.md): the lifted face stays within half a grey level of the full-size
+    blurs' (a twentieth on average), odd sizes included."""
+    laid = _textured_face(size, 1)
+    refined = cv2.GaussianBlur(laid, (0, 0), 1.2)
+    mask = np.zeros((size, size), dtype=np.float32)
+    cv2.ellipse(mask, (size // 2, size // 2), (size // 3, size // 2 - 20), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 5)
+    sigma = FINE_SIGMA * size / 128
+    full = _keep_detail_at_full_size(refined, laid, mask, sigma)
+    assert np.abs(full - refined).mean() > 1.0  # the lift acts on this face
+    error = np.abs(keep_detail(refined, laid, mask, sigma) - full)
+    assert error.max() < 0.5
+    assert error.mean() < 0.05
+
+
+def test_the_detail_lift_leaves_the_targets_kept_eyes_and_mouth_alone() -> None:
+    """The refiner's correction is zero where the engine kept the target's own pixels
+    (eyes, mouth opening): the lift of the refined face's detail must not sharpen them
+    either."""
+    face = _textured_face(300, 2).astype(np.uint8)
+    target = face.copy()
+    mask = np.ones((300, 300), dtype=np.float32)
+    kept = np.zeros((300, 300), dtype=np.float32)
+    kept[100:160, 60:240] = 1.0
+    out = refine_face(_Smoother(), SwappedFace(face, mask, kept=kept), target)
+    inside = (slice(115, 145), slice(80, 220))
+    assert np.array_equal(out[inside], face[inside])
+    assert np.abs(out.astype(np.int16) - face).max() > 3  # and it does act outside
+
+
+def test_the_swap_side_fine_band_is_the_models() -> None:
+    """engines.refiner keeps its own copy of the fine band's sigma (it must not import
+    torch); it is the one the refiner was trained with."""
+    assert FINE_SIGMA == refiner_model.FINE_SIGMA

@@ -30,29 +30,41 @@ RIM_WIDTH = 0.09  # drawn rim thickness, in eye spacings (the lines' own spread)
 # Glasses sit still on the face, so in the canonical crop their rims stay put, but the
 # best ring of a frame follows its lines' noise (d12: the fresh fit moves a median 2.4 px
 # a frame in x, a tenth of its frames 10 px or more). A track's rims are fitted to its
-# lines eased over frames (LINES_EASING, a frame's share) and held unless another ring
+# lines eased over frames (LINES_EASING, a call's share) and held unless another ring
 # runs along HOLD_SAMPLES more of them (see `follow_rims`).
 # (d12, searched every frame: LINES_EASING 0.2-0.5 and HOLD_SAMPLES 2-5 moved the rims in
 # 19-68 of its 182 frames; fitted afresh, they moved in every one.)
 LINES_EASING = 0.3
 HOLD_SAMPLES = 3.0
 # Held rims rarely move (d12: in 36 of 182 frames), so they are searched for on every
-# SEARCH_EVERY-th frame of a track only (its lines are eased on every frame here; a track
-# judged to wear glasses looks for them on the search's frames only, see
-# facedub.composite.occlusion): a move comes a frame later at most.
+# SEARCH_EVERY-th frame of a track only (`follow_rims` eases the lines in on every call; a
+# track judged to wear glasses looks for its lines, and calls it, on the search's frames
+# only, see facedub.composite.occlusion, so there a move comes a frame or two later).
 SEARCH_EVERY = 2
-# The rims drawn are no smaller than this: rings of 0.30 and 0.34 eye spacings run along
-# a lid's crease as well as the rim runs along the frame's lines (d12's right eye, frames
-# 140-160: the best ring swapped between 21 and 31-34 px half-widths, the rim 31-34, at
-# a spacing of 61 px), and held they stayed on the crease.
+# The rims drawn are at least this large unless a smaller ring is clearly the rim: rings
+# of 0.30 and 0.34 eye spacings run along a lid's crease as well as the rim runs along the
+# frame's lines (d12's right eye, frames 140-160: the best ring swapped between 21 and
+# 31-34 px half-widths, the rim 31-34, at a spacing of 61 px), and held they stayed on the
+# crease. Small round glasses (narrower than 0.76 eye spacings) have no larger ring along
+# their rims: a smaller ring is drawn where it runs along SMALL_MARGIN more of the lines'
+# points than any ring of DRAWN_HALF_WIDTHS (a crease runs along about as many as the rim;
+# small rims painted on d3, their sides near the eye corners left out by
+# `glasses_frames`, 4-9 more than the larger rings, which share only their lower arcs;
+# d12's and d9's rims are held as before with 4 or 8).
 DRAWN_HALF_WIDTHS = tuple(w for w in HALF_WIDTHS if w >= 0.38)
+SMALL_MARGIN = 4.0
+
+# Which of `_candidates`' rings (ordered by x offset, y offset, half-width, ratio) are of
+# DRAWN_HALF_WIDTHS.
+_LARGE_RINGS = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, HALF_WIDTHS, RATIOS, indexing="ij")
+                        )[2].ravel() >= min(DRAWN_HALF_WIDTHS)
 
 Rings = np.ndarray  # (2, 4) float: centre x, centre y, half-width, half-height per eye
 
 
-def _candidates(spacing: float, half_widths: tuple[float, ...] = HALF_WIDTHS) -> np.ndarray:
+def _candidates(spacing: float) -> np.ndarray:
     """(N, 4) ring offsets and half-axes around an eye centre."""
-    grid = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, half_widths, RATIOS,
+    grid = np.array(np.meshgrid(OFFSETS_X, OFFSETS_Y, HALF_WIDTHS, RATIOS,
                                 indexing="ij")).reshape(4, -1).T
     rings = grid.copy()
     rings[:, 3] = grid[:, 2] * grid[:, 3]
@@ -93,7 +105,7 @@ def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
         return HeldRims(held.rings, lines, held.searched + 1)
     flat = _padded_flat(lines)
     candidates, scores = _ring_scores(flat, lines.shape[0], landmarks)
-    best = np.argmax(scores, axis=1)
+    best = _drawn_best(scores)
     eyes = np.arange(2)
     rings = candidates[eyes, best]
     if held is not None:
@@ -101,6 +113,18 @@ def follow_rims(frames: np.ndarray, landmarks: np.ndarray, held: HeldRims | None
                 > scores[eyes, best])
         rings[kept] = held.rings[kept]
     return HeldRims(rings, lines)
+
+
+def _drawn_best(scores: np.ndarray) -> np.ndarray:
+    """(2,) for each eye the index of the ring to draw among `_ring_scores`' (2, N):
+    the best of DRAWN_HALF_WIDTHS, or the best smaller ring where it runs along
+    SMALL_MARGIN more points (small round glasses)."""
+    large = _LARGE_RINGS
+    best_large = np.flatnonzero(large)[np.argmax(scores[:, large], axis=1)]
+    best_small = np.flatnonzero(~large)[np.argmax(scores[:, ~large], axis=1)]
+    eyes = np.arange(len(scores))
+    small = scores[eyes, best_small] >= scores[eyes, best_large] + SMALL_MARGIN
+    return np.where(small, best_small, best_large)
 
 
 def searching(held: HeldRims) -> bool:
@@ -112,13 +136,6 @@ def between_searches(held: HeldRims) -> HeldRims:
     """`held` on a frame whose lines are not looked for (`searching` false): the same
     rims and lines, a frame further from the last search."""
     return HeldRims(held.rings, held.lines, held.searched + 1)
-
-
-def ring_counts(lines: np.ndarray, rings: np.ndarray) -> np.ndarray:
-    """(N,) the sum of `lines` (C, C) at the SAMPLES points of each of `rings` (N, 4)
-    (with 0 and 1, how many of its points run along a line; a point beyond the crop
-    counts 0)."""
-    return _ring_sums(_padded_flat(lines), lines.shape[0], np.asarray(rings, np.float64))
 
 
 def _padded_flat(lines: np.ndarray) -> np.ndarray:
@@ -142,16 +159,16 @@ def _ring_sums(flat: np.ndarray, size: int, rings: np.ndarray) -> np.ndarray:
 
 def _ring_scores(flat: np.ndarray, size: int, landmarks: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(2, N, 4) the rings drawn tried around each eye (`_candidates` of DRAWN_HALF_WIDTHS
-    about its centre) and (2, N) the sum of `flat` (`_padded_flat` of a (size, size) map)
-    at their points. (Each ring's columns are rounded once per x offset and half-width,
-    its rows once per y offset, half-width and ratio, as in `_best_rings`.)"""
+    """(2, N, 4) the rings tried around each eye (`_candidates` about its centre) and
+    (2, N) the sum of `flat` (`_padded_flat` of a (size, size) map) at their points.
+    (Each ring's columns are rounded once per x offset and half-width, its rows once per
+    y offset, half-width and ratio, as in `_best_rings`.)"""
     regions = mesh_regions()
     points = np.asarray(landmarks)[:, :2]
     centres = [points[regions.right_eye].mean(axis=0), points[regions.left_eye].mean(axis=0)]
     spacing = float(np.linalg.norm(centres[1] - centres[0]))
-    candidates = _candidates(spacing, DRAWN_HALF_WIDTHS)
-    grid = (len(OFFSETS_X), len(OFFSETS_Y), len(DRAWN_HALF_WIDTHS), len(RATIOS))
+    candidates = _candidates(spacing)
+    grid = (len(OFFSETS_X), len(OFFSETS_Y), len(HALF_WIDTHS), len(RATIOS))
     by_x = candidates.reshape(*grid, 4)[:, 0, :, 0]
     by_y = candidates.reshape(*grid, 4)[0]
     angles = np.linspace(0.0, 2.0 * np.pi, SAMPLES, endpoint=False)

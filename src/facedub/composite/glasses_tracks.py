@@ -28,6 +28,7 @@ from facedub.faces.align import landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
 from facedub.faceset import FaceRecord, Faceset
 from facedub.fsutil import read_json_object, write_json_atomic
+from facedub.spread import spread_indices
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def glasses_by_track(judge: GlassesJudge, target: Path, faceset: Faceset,
     wanted: dict[int, list[FaceRecord]] = defaultdict(list)
     for track, faces in tracks.items():
         if track not in known:
-            for i in media.spread_indices(len(faces), WORN_SAMPLES):
+            for i in spread_indices(len(faces), WORN_SAMPLES):
                 wanted[faces[i].frame].append(faces[i])
     if wanted:
         evidence = _judge_frames(judge, target, wanted, CROP / faceset.meta.crop_size)

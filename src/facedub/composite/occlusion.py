@@ -358,7 +358,10 @@ class OcclusionMasks:
         state.moving = np.maximum(fresh.moving,
                                   MOTION_HOLD * still_regions(state.moving, residual))
         state.lab, state.points = fresh.lab, fresh.points
-        state.frames = _eased(state.frames, fresh.frames)
+        # Between searches the fresh frames are the state's own, which eased towards
+        # themselves stay as they are (`_eased` of equal maps is the map): not redone.
+        if fresh.frames is not state.frames:
+            state.frames = _eased(state.frames, fresh.frames)
         state.rings = state.rings + RING_EASING * (fresh.rings - state.rings)
         state.held = fresh.held
         rate = GLASSES_RISE if fresh.glasses > state.glasses else GLASSES_FALL

@@ -426,7 +426,9 @@ class MeshEngine:
         reshaped to `landmarks` with the source's broad lightness (mesh_stubble.shaven).
         Returns the zone where it is hair (`SwappedFace.hair`), else None. As hair, not
         where the faces are one person's (`differs` False) or the target has stubble of
-        its own: greyed there, the stubble came out grey-green inside a ginger beard."""
+        its own: greyed there, the stubble came out grey-green inside a ginger beard. As
+        hair and from a video source, the skin round a smiling target's mouth corners is
+        shaved to the target's own where that lightens it (mesh_stubble.smiling_corners)."""
         if self._stubbled is None:
             self._stubbled = shaved(source_stubble([partial(self._faces.crop_and_landmarks, index)
                                                     for index in range(len(self._records))]))
@@ -446,11 +448,16 @@ class MeshEngine:
             # dark hair (`lighter_only`: painted strokes at d10's corners came onto Paul
             # Rudd's and the streamer's). Eased per track as the corners' own share is: a
             # talking target's smile reads 0.0, 0.8, 0.4 from one frame to the next (Obama,
-            # frames 0-2).
-            smile = mean_smile(target.blendshapes)
+            # frames 0-2). Not from a photo source: there the corners' gate (`_corner_share`)
+            # already shows the target's own corners as far as it smiles more than the
+            # source, and the shave, ramped by the target's smile alone, lifted what the gate
+            # left of the source's (its corner crease; the target's paler skin, lighter, came
+            # with it): Paul Rudd onto Katie Hill's frame 0, corners 0.48 and shave 0.94, her
+            # smile 0.19 read 0.28 unshaved and 0.33 shaved (readme-photo, twenty-fifth round).
+            smile = mean_smile(target.blendshapes) if len(self._records) > 1 else 0.0
             share = self._shaved_corners.update(target.track, corners_shave_share(smile))
             corners = smiling_corners(landmarks, zone, share)
-            if corners is not None:
+            if corners is not None and image[box].size:
                 reshaped = self._reshaped_target(target, landmarks, raster, size, box)
                 image[box] = lighter_only(
                     image[box], shaven(image[box], reshaped, corners[box], size), size)

@@ -200,7 +200,10 @@ def shaven(face: np.ndarray, target: np.ndarray, weight: np.ndarray, size: int
 # of the source's stubble not at all / wholly (`smiling_corners`). The streamer's moustache
 # ends and goatee, restyled as hair, read as mouth corners held down: d18 smiles 0.17-0.22
 # on frames 0-4 and expr-video-smiling's output read 0.06-0.08 (BENCHMARKS.md, Expression,
-# twenty-second and twenty-third rounds).
+# twenty-second and twenty-third rounds). Only from a source of several faces: a photo
+# source's corners are the corners' gate's (`mesh_mouth.target_corners_share`, shown as far
+# as the target smiles more than the source), and shaved as well, readme-photo's frame 0
+# read 0.33 where Katie Hill smiles 0.19 (0.28 unshaved; twenty-fifth round).
 SMILE_SHAVED = (0.1, 0.2)
 
 
@@ -216,14 +219,15 @@ def smiling_corners(landmarks: np.ndarray, zone: np.ndarray, share: float
     """(S, S) float32 in [0, 1], S = `zone`'s size: how far the skin round the mouth
     corners of `landmarks` (478, 2+, crop pixels; `corners_mask`, less the lips) within
     the beard `zone` (S, S) is shaved (`shaven`: the target's own skin there), `share`
-    (`corners_shave_share`, eased per track by the caller) of the way; None at 0.
+    (`corners_shave_share`, eased per track by the caller) of the way; None at 0 or
+    where the corners fall outside the zone (nothing to shave).
     The stubble elsewhere (the moustache's middle, the goatee, the jaw) stays hair."""
     if share <= 0.0:
         return None
     size = zone.shape[0]
     around = corners_mask(landmarks, size) * (1.0 - lips_mask(landmarks, size))
     result: np.ndarray = (around * zone * share).astype(np.float32)
-    return result
+    return result if result.any() else None
 
 
 # The corners' shave only lightens: where the target's skin there (shaven) comes out darker

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from facedub.faceset import write_png
-from facedub.media import spread_indices
+from facedub.spread import spread_indices
 
 THUMB_SIZE = 160  # pixels of each face crop in the report
 

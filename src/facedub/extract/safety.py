@@ -22,6 +22,7 @@ import numpy as np
 
 from facedub import media
 from facedub.errors import FacedubError
+from facedub.spread import spread_indices
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[me
         yield from media.iter_frames(path)
         return
     info = media.probe(path)
-    wanted = set(media.spread_indices(max(1, info.frame_count), max_frames))
+    wanted = set(spread_indices(max(1, info.frame_count), max_frames))
     taken = 0
     # Only the wanted frames are converted (the rest are decoded and dropped), and the
     # clip's last frame comes too, in case the header over-counted its frames.

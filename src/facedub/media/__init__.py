@@ -390,13 +390,3 @@ def check_crf(crf: int) -> None:
     if not 0 <= crf <= 51:
         raise FacedubError(f"--crf {crf} is out of range; use 0 (lossless) to 51 (worst)")
 
-
-def spread_indices(total: int, count: int) -> tuple[int, ...]:
-    """Up to `count` indices of `range(total)` spread evenly from the first to the last,
-    ascending and without repeats (fewer when `total` < `count`)."""
-    if total <= 0 or count <= 0:
-        return ()
-    if count == 1:
-        return (0,)
-    picks = np.linspace(0, total - 1, min(count, total))
-    return tuple(sorted({round(float(p)) for p in picks}))

@@ -40,7 +40,6 @@ from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.faceset import Faceset
 from facedub.fsutil import atomic_path, write_bytes_atomic, write_json_atomic
-from facedub.media import spread_indices
 from facedub.models import FaceModel, ModelArgs
 
 # Reading a run lives in models/ (inference must not import training); re-exported here
@@ -66,6 +65,7 @@ from facedub.models.run import (
     read_state,
     safetensors_metadata,
 )
+from facedub.spread import spread_indices
 from facedub.train.data import FaceSamples
 
 __all__ = [
