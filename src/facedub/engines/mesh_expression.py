@@ -30,7 +30,8 @@ into it. Two things leak when the source smiles or shouts and the target does no
   brows well beyond a source whose brows are up at all (the shouting photo's furrows under
   d10's raised brows; `LineRegion.faded_under_target`); where the forehead's lines fade,
   the lit ridges between them come down too and its long, thin furrows are lifted at full
-  size (`LineRegion.evened`: the half-size band saw only part of the photo's). Where a
+  size (`LineRegion.evened`: the half-size band saw only part of the photo's), and so
+  is the skin just above the brows, off the source's own brows (`brow_margin`). Where a
   source crease is lifted, its sharp core (finer than the band, a pixel or two wide) goes
   with it, no deeper than the target's own at that place; a borrowed fold otherwise stayed
   as a thin dark line.
@@ -44,7 +45,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_expression_regions import LINE_REGIONS, LineWeights, line_weight_map
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import eye_distance, mesh_regions
 
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
 # Creases (crow's feet, frown and forehead lines) are thin: their band reaches only to a
@@ -75,6 +76,15 @@ LINE_LENGTH = 1 / 48  # half the least length of a forehead's furrow (`_lift_lin
 # ... along these slopes (a furrow bends down toward the temples; level alone left the
 # shouting photo's outer furrows on d10's forehead).
 LINE_SLOPES = (-0.3, 0.0, 0.3)
+# Just above the brows the forehead's weight softens off (its polygon starts above them),
+# and there the source's lit brow ridge and the fold above it stayed: faint short lines
+# above d10's brows once the compositor had carried them. Where the forehead is evened, so
+# is the skin above the brows, up to BROW_MARGIN eye distances above their hulls; not the
+# source's brows themselves, as they lie (bushier than the target's hull: the shouting
+# photo's rose above d10's): pixels joined to a hull that are BROW_DARK or more below the
+# skin's broad lightness (log lightness; a brow 0.3 and more, the photo's furrows 0.03-0.08).
+BROW_MARGIN = 0.3
+BROW_DARK = 0.12
 # Per uint8 luma (YCrCb's Y): the log lightness of `_log_lightness`, worked out as the
 # per-pixel float32 arithmetic did it (the same values: checked for all 256 levels at every
 # offset of NumPy's vector loops). Looked up, a half-size crop's took a quarter of the time
@@ -107,8 +117,8 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     fade, shading = weight_map(weights.fade, False), weight_map(weights.fade, True)
     # Where a region's whole crease band goes (`LineRegion.evened`): its lit ridges too.
     evened = {region.name for region in LINE_REGIONS if region.evened}
-    even = line_weight_map(points, work, {name: weight for name, weight in weights.fade.items()
-                                          if name in evened})
+    evened_weights = {name: weight for name, weight in weights.fade.items() if name in evened}
+    even = line_weight_map(points, work, evened_weights)
     # Around them, where the whole band's share softens off, the source's darker creases
     # are lifted for the rest (only lifted, and only to the target's: the nose wing's own
     # groove stays as deep as the target's is).
@@ -119,10 +129,43 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
     skin = skin_mask(points, work)
+    margin = brows = None
+    if (even > 1e-3).any():
+        margin, brows = brow_margin(points, work)
+        margin *= max(evened_weights.values())
     if in_frame is not None and not in_frame.all():  # work pixels wholly inside it
-        skin *= cv2.resize(in_frame.astype(np.float32), (work, work),
-                           interpolation=cv2.INTER_AREA) > 0.999
-    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift, even)
+        inside = cv2.resize(in_frame.astype(np.float32), (work, work),
+                            interpolation=cv2.INTER_AREA) > 0.999
+        skin *= inside
+        if margin is not None:
+            margin *= inside
+    return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift, even,
+                               margin, brows)
+
+
+def brow_margin(face_landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(size, size) float32 each: the skin above the brows (their hulls drawn upward
+    BROW_MARGIN eye distances, a tenth of one inside the face oval, softened, not on the
+    hulls); and the brows' hulls (in {0, 1})."""
+    regions = mesh_regions()
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    hulls = np.zeros((size, size), dtype=np.uint8)
+    for brow in (regions.left_eyebrow, regions.right_eyebrow):
+        cv2.fillConvexPoly(hulls, cv2.convexHull(np.round(points[brow]).astype(np.int32)), 255)
+    unit = eye_distance(points)
+    rise = max(2, round(BROW_MARGIN * unit))
+    # Drawn upward only (the kernel's anchor on its top row): not onto the eyelids.
+    above = cv2.dilate(hulls, np.ones((rise + 1, 1), dtype=np.uint8), anchor=(0, 0))
+    # Off the oval's edge: the band there is measured against the skin on one side only,
+    # and an evened strip along it showed as a lit stripe by a temple.
+    oval = np.zeros_like(hulls)
+    cv2.fillPoly(oval, [np.round(points[regions.face_oval]).astype(np.int32)], 255)
+    inset = max(1, round(0.1 * unit))
+    inner = cv2.erode(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1,) * 2))
+    off_hulls = hulls == 0
+    margin = ((above > 0) & (inner > 0) & off_hulls).astype(np.float32)
+    margin = cv2.GaussianBlur(margin, (0, 0), max(1.0, 0.04 * unit)) * off_hulls
+    return margin, hulls.astype(np.float32) / 255.0
 
 
 def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -145,7 +188,8 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
 def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
                         shading: np.ndarray | None = None, shadow: np.ndarray | None = None,
-                        lift: np.ndarray | None = None, even: np.ndarray | None = None
+                        lift: np.ndarray | None = None, even: np.ndarray | None = None,
+                        margin: np.ndarray | None = None, brows: np.ndarray | None = None
                         ) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
@@ -154,7 +198,9 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     far as `shadow` says; and as far as `lift` says its furrows (S / 16) lifted to the
     target's band; and as far as `even` says its crease band both lifted and brought
     down to its broad lightness (or the target's lit band), its long thin furrows lifted
-    at full size as far as they are deeper than the target's there (None: nowhere).
+    at full size as far as they are deeper than the target's there (None: nowhere); and
+    so as far as `margin` says above the brows' hulls `brows` (see `brow_margin`), off
+    the face's own brows there (`_own_brows`).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -192,7 +238,18 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                                           -BAND_LIMIT, BAND_LIMIT)
         return target_bands[width]
 
-    strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine)
+    above_brows = own_brows = None
+    if margin is not None and brows is not None and (margin > 1e-3).any():
+        # Only on the hulls and above them: a brow's dark component can run on along the
+        # hairline, where the source's strands are left as they were.
+        own_brows = _own_brows(face_band(CREASE_WIDTH), brows) * ((margin > 0) | (brows > 0.5))
+        above_brows = margin * (1.0 - own_brows)
+        even = np.maximum(even, above_brows)
+    # The face's thin dark lines off its skin's colour are its hair's: left alone, and the
+    # skin beside them. Its brows are such lines too: where they are known (`own_brows`)
+    # they alone are left, not the skin a few pixels above them.
+    strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine,
+                       None if own_brows is None else own_brows > 0.5)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
         strands *= _off_skin(face_small, skin)
     creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
@@ -239,6 +296,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # over her outer forehead, where the photo's furrows stayed.
     kept = (np.maximum(1.0 - _foreign(target_log, THIN_LINE, target_fine), even)
             * (1.0 - strands))
+    if own_brows is not None:
+        kept *= 1.0 - own_brows
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
     cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
     lines: np.ndarray = even * kept
@@ -247,6 +306,10 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # target's lips are kept a pixel off the target's, moved the landmarker's corners).
         cores *= skin
         lines *= skin
+    if above_brows is not None:
+        # The skin mask leaves the brows' grown margin out; above them the long lines are
+        # lifted off the face's own brows (a fold along a brow's arch, a few pixels above it).
+        lines = np.maximum(lines, above_brows * kept)
     # The lightest the face may become: its broad lightness plus the target's band, at
     # each width used.
     ceiling = np.maximum.reduce([target_band(width) + face_log
@@ -269,6 +332,18 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         luma[...] = _lifted_luma(luma, change[box], cores[box], ceiling[box], target[box],
                                  radius, lines[box])
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _own_brows(band: np.ndarray, hulls: np.ndarray) -> np.ndarray:
+    """(W, W) float32 in [0, 1]: the face's own brows, from its crease `band` (W, W): its
+    pixels BROW_DARK below the broad lightness that are joined to the brows' `hulls` (W, W),
+    or lie on them; grown a pixel and softened."""
+    dark = ((band < -BROW_DARK) | (hulls > 0.5)).astype(np.uint8)
+    _, labels = cv2.connectedComponents(dark)
+    joined = np.unique(labels[hulls > 0.5])
+    brows = np.isin(labels, joined[joined > 0]).astype(np.uint8)
+    grown = cv2.dilate(brows, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    return np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0), brows)
 
 
 def _furrow_closing(log_lightness: np.ndarray) -> np.ndarray:
@@ -476,12 +551,16 @@ class _Wide:
         return self._reduced[which]
 
 
-def _foreign(log_lightness: np.ndarray, contrast: float, fine: np.ndarray | None = None
-             ) -> np.ndarray:
+def _foreign(log_lightness: np.ndarray, contrast: float, fine: np.ndarray | None = None,
+             besides: np.ndarray | None = None) -> np.ndarray:
+    """`foreign_lines` of a log lightness (`fine`: its `_fine_blur` if made), not counting
+    the lines on `besides` (bool, the same size) if given."""
     unit = log_lightness.shape[0] / 256.0
     fine = _fine_blur(log_lightness) if fine is None else fine
     thin = fine - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit)
     lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
+    if besides is not None:
+        lines[besides] = 0
     grow = max(1, round(6 * unit))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
