@@ -238,11 +238,12 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                                           -BAND_LIMIT, BAND_LIMIT)
         return target_bands[width]
 
+    crease_band = face_band(CREASE_WIDTH)
     above_brows = own_brows = None
     if margin is not None and brows is not None and (margin > 1e-3).any():
         # Only on the hulls and above them: a brow's dark component can run on along the
         # hairline, where the source's strands are left as they were.
-        own_brows = _own_brows(face_band(CREASE_WIDTH), brows) * ((margin > 0) | (brows > 0.5))
+        own_brows = _own_brows(crease_band, brows) * ((margin > 0) | (brows > 0.5))
         above_brows = margin * (1.0 - own_brows)
         even = np.maximum(even, above_brows)
     # The face's thin dark lines off its skin's colour are its hair's: left alone, and the
@@ -252,7 +253,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                        None if own_brows is None else own_brows > 0.5)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
         strands *= _off_skin(face_small, skin)
-    creases = target_band(CREASE_WIDTH) - face_band(CREASE_WIDTH)
+    creases = target_band(CREASE_WIDTH) - crease_band
     widths = [CREASE_WIDTH]
     change = np.maximum(fade, even) * np.maximum(creases, 0.0)
     darker = deepen * np.minimum(creases, 0.0)
@@ -261,7 +262,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # or to the target's own lit band: not into the target's darker lines, which are
         # `deepen`'s to take (an older target's lines at rest onto a smooth source are
         # not the expression).
-        ridges = np.maximum(target_band(CREASE_WIDTH), 0.0) - face_band(CREASE_WIDTH)
+        ridges = np.maximum(target_band(CREASE_WIDTH), 0.0) - crease_band
         darker = np.minimum(darker, even * np.minimum(ridges, 0.0))
     change += darker
     # How far each pixel lies on a source crease being lifted (its band darker than the
@@ -339,9 +340,11 @@ def _own_brows(band: np.ndarray, hulls: np.ndarray) -> np.ndarray:
     pixels BROW_DARK below the broad lightness that are joined to the brows' `hulls` (W, W),
     or lie on them; grown a pixel and softened."""
     dark = ((band < -BROW_DARK) | (hulls > 0.5)).astype(np.uint8)
-    _, labels = cv2.connectedComponents(dark)
-    joined = np.unique(labels[hulls > 0.5])
-    brows = np.isin(labels, joined[joined > 0]).astype(np.uint8)
+    count, labels = cv2.connectedComponents(dark)
+    joined = np.zeros(count, dtype=np.uint8)  # per component: 1 where it meets a hull
+    joined[labels[hulls > 0.5]] = 1
+    joined[0] = 0
+    brows = joined[labels]
     grown = cv2.dilate(brows, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     return np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0), brows)
 
@@ -434,14 +437,20 @@ def _lift_lines(face_log: np.ndarray, target: np.ndarray, weight: np.ndarray) ->
     `face_log` (H, W) as far as `weight` (H, W) says and as far as they are deeper than the
     target's (an (H, W, 3) uint8 RGB crop) at that place: a forehead's furrows."""
     lift = np.zeros_like(face_log)
-    rows = np.flatnonzero((weight > 1e-3).any(axis=1))
+    weighted = weight > 1e-3
+    rows = np.flatnonzero(weighted.any(axis=1))
     if rows.size == 0:
         return lift
     size = face_log.shape[1]
-    across = max(1, round(CORE_WIDTH * size / 2))
+    across, reach = max(1, round(CORE_WIDTH * size / 2)), _line_reach(size)
     top, bottom = max(0, rows[0] - across), min(face_log.shape[0], rows[-1] + across + 1)
+    # The columns the weight reaches and as far as the openings read either side (twice
+    # the runs' reach): the same values there as on the whole rows, at less cost.
+    columns = np.flatnonzero(weighted.any(axis=0))
+    left, right = max(0, columns[0] - 2 * reach), min(size, columns[-1] + 2 * reach + 1)
+    part = (slice(top, bottom), slice(left, right))
     upright = np.ones((2 * across + 1, 1), dtype=np.uint8)
-    runs = _runs(_line_reach(size))
+    runs = _runs(reach)
 
     def level_lines(image: np.ndarray) -> np.ndarray:
         # Below the skin above and below it (an upright closing's black-hat), and as deep
@@ -452,9 +461,9 @@ def _lift_lines(face_log: np.ndarray, target: np.ndarray, weight: np.ndarray) ->
                                                 for run in runs])
         return opened
 
-    own = level_lines(face_log[top:bottom])
-    targets = level_lines(_log_lightness(target[top:bottom]))
-    lift[top:bottom] = weight[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
+    own = level_lines(face_log[part])
+    targets = level_lines(_log_lightness(target[part]))
+    lift[part] = weight[part] * np.clip(own - targets, 0.0, GAIN_LIMIT)
     return lift
 
 
