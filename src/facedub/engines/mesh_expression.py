@@ -41,6 +41,8 @@ All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -153,18 +155,28 @@ def brow_margin(face_landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.n
     for brow in (regions.left_eyebrow, regions.right_eyebrow):
         cv2.fillConvexPoly(hulls, cv2.convexHull(np.round(points[brow]).astype(np.int32)), 255)
     unit = eye_distance(points)
-    rise = max(2, round(BROW_MARGIN * unit))
+    rise, inset = max(2, round(BROW_MARGIN * unit)), max(1, round(0.1 * unit))
+    sigma = max(1.0, 0.04 * unit)
+    margin = np.zeros((size, size), dtype=np.float32)
+    # Worked out on the box the margin and its blur reach (twice the kernel's radius past
+    # the hulls and the rise: the same values as on the whole crop, a fraction the work).
+    rows, columns = np.flatnonzero(hulls.any(axis=1)), np.flatnonzero(hulls.any(axis=0))
+    if rows.size == 0:
+        return margin, hulls.astype(np.float32)
+    pad = 2 * (int(4 * sigma) + 2)
+    box = (slice(max(0, rows[0] - rise - pad), min(size, rows[-1] + 1 + pad)),
+           slice(max(0, columns[0] - pad), min(size, columns[-1] + 1 + pad)))
     # Drawn upward only (the kernel's anchor on its top row): not onto the eyelids.
-    above = cv2.dilate(hulls, np.ones((rise + 1, 1), dtype=np.uint8), anchor=(0, 0))
+    above = cv2.dilate(hulls[box], np.ones((rise + 1, 1), dtype=np.uint8), anchor=(0, 0))
     # Off the oval's edge: the band there is measured against the skin on one side only,
     # and an evened strip along it showed as a lit stripe by a temple.
     oval = np.zeros_like(hulls)
     cv2.fillPoly(oval, [np.round(points[regions.face_oval]).astype(np.int32)], 255)
-    inset = max(1, round(0.1 * unit))
-    inner = cv2.erode(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1,) * 2))
-    off_hulls = hulls == 0
-    margin = ((above > 0) & (inner > 0) & off_hulls).astype(np.float32)
-    margin = cv2.GaussianBlur(margin, (0, 0), max(1.0, 0.04 * unit)) * off_hulls
+    inner = cv2.erode(oval[box],
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1,) * 2))
+    off_hulls = hulls[box] == 0
+    drawn = ((above > 0) & (inner > 0) & off_hulls).astype(np.float32)
+    margin[box] = cv2.GaussianBlur(drawn, (0, 0), sigma) * off_hulls
     return margin, hulls.astype(np.float32) / 255.0
 
 
@@ -467,17 +479,19 @@ def _lift_lines(face_log: np.ndarray, target: np.ndarray, weight: np.ndarray) ->
     return lift
 
 
-def _runs(reach: int) -> list[np.ndarray]:
+@functools.cache
+def _runs(reach: int) -> tuple[np.ndarray, ...]:
     """`_lift_lines`' structuring elements: one-pixel lines `reach` either side of the
-    middle, at the slopes of LINE_SLOPES."""
+    middle, at the slopes of LINE_SLOPES (made once per reach, read only)."""
     runs = []
     for slope in LINE_SLOPES:
         rise = round(abs(slope) * reach)
         run = np.zeros((2 * rise + 1, 2 * reach + 1), dtype=np.uint8)
         columns = np.arange(-reach, reach + 1)
         run[np.round(slope * columns).astype(int) + rise, columns + reach] = 1
+        run.flags.writeable = False
         runs.append(run)
-    return runs
+    return tuple(runs)
 
 
 def expression_band(image: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8
