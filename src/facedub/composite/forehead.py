@@ -56,7 +56,7 @@ def fine_texture(image: np.ndarray, size: int, rows: int) -> np.ndarray:
 def powdered_skin(image: np.ndarray, lab: np.ndarray, reference: np.ndarray,
                   judged: np.ndarray) -> np.ndarray:
     """(N,) bool: which of the pixels `judged` ((N,) flat indices into `lab`) are paler
-    skin of the reference's hue, and smooth, on the rows above the reference.
+    skin of the reference's hue, and smooth.
 
     `lab`: (size, size, 3) CIELAB of the crop `image` (RGB uint8, any size) at `size` px;
     `reference`: (size, size) mask of the bare-skin reference (cheeks and nose)."""
@@ -64,10 +64,6 @@ def powdered_skin(image: np.ndarray, lab: np.ndarray, reference: np.ndarray,
     flat = lab.reshape(-1, 3)
     inside = reference.reshape(-1) > 0
     coloured = _powder_coloured(flat[judged].astype(np.float64), flat[inside].astype(np.float64))
-    # Only above the reference (the forehead and temples): beside it, at the cheeks' own
-    # height, a pixel their model refuses is no paler forehead (a lit patch of the engine's
-    # face by a turned man's ear was freed, and his frame's colour match moved).
-    coloured &= judged // size < int(np.flatnonzero(inside).min()) // size
     if not coloured.any():  # the texture is the costly half: only where colour asks for it
         return coloured
     rows = max(int(judged.max()), int(np.flatnonzero(inside).max())) // size + 1
