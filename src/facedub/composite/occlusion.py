@@ -16,7 +16,8 @@ Two sources, both in the pixels of the target's aligned crop:
   falls there, on the target (pasting skin over a fringe is a giveaway) and on the source
   (its sideburns pasted onto the target's temples are another). In that outer zone, pixels
   that do not look like the face's own skin (a colour model from its cheeks and nose) are
-  left out of the swap.
+  left out of the swap, unless they are a paler, smooth skin of its hue (a powdered or lit
+  forehead: facedub.composite.forehead).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from facedub.composite.color import to_lab
+from facedub.composite.forehead import powdered_skin
 from facedub.composite.glasses_rims import (
     HeldRims,
     RimsKey,
@@ -552,8 +554,14 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     # The quadratic form as a product then a row sum: NumPy's three-operand einsum took
     # 0.22 of the 0.28 ms (the same values but for float64's last bits).
     distance = np.sqrt(np.einsum("pj,pj->p", region @ inverse, region))
+    refused = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0)
+    # A pale, powdered or lit forehead is refused by the cheeks' model but is skin: the
+    # compositor kept the target's whole forehead on such faces (expr-shouting's d10).
+    judged = np.flatnonzero((refused > 0) & (zone[:rows].reshape(-1) > 0))
+    if len(judged):
+        refused[judged[powdered_skin(image, lab, reference, judged)]] = 0.0
     occluded = np.zeros((size, size), dtype=np.float32)
-    occluded[:rows] = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0).reshape(rows, size)
+    occluded[:rows] = refused.reshape(rows, size)
     occluded *= zone
     # Open then blur: isolated pixels (freckles, shine) are not hair.
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))

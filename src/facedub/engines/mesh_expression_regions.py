@@ -70,6 +70,10 @@ class LineRegion:
     # forehead lines: they are its face's, and a raise would only deepen them. The lift
     # goes no lighter than the target's skin there.
     faded_under_target: bool = False
+    # Where its lines fade, the source's lit ridges between its creases come down too (to
+    # its broad lightness, not into the target's lines), and its long level furrows are
+    # lifted at full size (`mesh_expression._lift_lines`): a forehead's.
+    evened: bool = False
 
 
 LINE_REGIONS = (
@@ -81,7 +85,7 @@ LINE_REGIONS = (
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
-               faded_under_target=True),
+               faded_under_target=True, evened=True),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).

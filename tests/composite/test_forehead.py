@@ -1,0 +1,105 @@
+"""`edge_occluders` on real crops: a pale, powdered forehead is skin; a blond fringe and
+dark hair at the hairline stay in front of the swapped face."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from facedub.composite.forehead import powdered_skin
+from facedub.composite.occlusion import edge_occluders
+from facedub.engines.base import TargetFace
+from facedub.faces.regions import eye_distance, mesh_regions
+
+D10 = "clip_liveportrait_d10_woman_expressions.mp4"  # pale powdered forehead, bronzed cheeks
+OLDER = "clip_videoretalking_5_older_woman_glasses.mp4"  # a blond fringe to the brows
+WOJTEK = "clip_metricaltracker_wojtek_headturn.mp4"  # dark short hair, lit forehead
+SIZE = 256
+
+
+def _above_brows(face: TargetFace, rows: tuple[float, float],
+                 columns: tuple[float, float]) -> tuple[slice, slice]:
+    """A box above the brows' top: `rows` (near, far) in eye distances above it,
+    `columns` (left, right) in eye distances from the middle between the inner brows."""
+    landmarks = face.face_landmarks
+    regions = mesh_regions()
+    right, left = landmarks[regions.right_eyebrow], landmarks[regions.left_eyebrow]
+    unit = eye_distance(landmarks)
+    top = float(min(right[:, 1].min(), left[:, 1].min()))
+    middle = float(right[:, 0].max() + left[:, 0].min()) / 2.0
+    return (slice(round(top - rows[1] * unit), round(top - rows[0] * unit)),
+            slice(round(middle + columns[0] * unit), round(middle + columns[1] * unit)))
+
+
+def test_a_pale_powdered_forehead_is_skin(first_target_face: Callable[..., TargetFace]) -> None:
+    # d10's forehead is paler and less chromatic than her bronzed nose and cheeks, of their
+    # hue: the cheeks' colour model alone refused it (0.87 of the box kept as "hair").
+    face = first_target_face(D10, SIZE)
+    kept = edge_occluders(face.image, face.face_landmarks)
+    assert float(kept[_above_brows(face, (0.15, 0.55), (-0.35, 0.35))].mean()) < 0.3
+
+
+def test_a_blond_fringe_stays_in_front(first_target_face: Callable[..., TargetFace]) -> None:
+    # Lighter than her cheeks and of about their chroma, but yellower and stranded.
+    face = first_target_face(OLDER, SIZE)
+    kept = edge_occluders(face.image, face.face_landmarks)
+    landmarks = face.face_landmarks
+    brow = landmarks[mesh_regions().right_eyebrow]
+    unit = eye_distance(landmarks)
+    top = float(brow[:, 1].min())
+    fringe = (slice(round(top - 0.55 * unit), round(top - 0.2 * unit)),
+              slice(round(float(brow[:, 0].min())), round(float(brow[:, 0].max()))))
+    assert float(kept[fringe].mean()) > 0.95
+
+
+def test_dark_hair_at_the_hairline_stays_in_front(
+        first_target_face: Callable[..., TargetFace]) -> None:
+    face = first_target_face(WOJTEK, SIZE)
+    kept = edge_occluders(face.image, face.face_landmarks)
+    assert float(kept[_above_brows(face, (0.9, 1.2), (-0.3, 0.3))].mean()) > 0.95
+    # and his bare forehead below it is not hair
+    assert float(kept[_above_brows(face, (0.15, 0.55), (-0.35, 0.35))].mean()) < 0.05
+
+
+def _lab(pixels: list[tuple[float, float, float]], size: int) -> np.ndarray:
+    lab = np.zeros((size * size, 3), dtype=np.float32)
+    lab[:len(pixels)] = pixels
+    return lab.reshape(size, size, 3)
+
+
+@pytest.mark.parametrize(("pixel", "skin"), [
+    ((82.0, 16.0, 17.0), True),   # paler, less chromatic, 4 degrees redder: powder
+    ((60.0, 16.0, 17.0), False),  # darker than the cheeks: hair or shadow
+    ((82.0, 8.0, 22.0), False),   # 20 degrees yellower: blond
+    ((82.0, 4.0, 5.0), False),    # greyed past half the chroma: grey hair, a wall
+    ((82.0, 25.0, 30.0), False),  # more chromatic than the cheeks
+])
+def test_powder_is_paler_skin_of_the_cheeks_hue(pixel: tuple[float, float, float],
+                                                skin: bool) -> None:
+    # The reference: cheeks at L 72, a 19.5, b 24.2 (51 degrees), a flat grey crop (no
+    # texture anywhere), the judged pixel at index 0.
+    size = 32
+    lab = _lab([pixel], size)
+    lab.reshape(-1, 3)[size * 10:size * 20] = (72.0, 19.5, 24.2)
+    reference = np.zeros((size, size), dtype=np.uint8)
+    reference[10:20] = 255
+    image = np.full((size * 4, size * 4, 3), 128, dtype=np.uint8)
+    assert bool(powdered_skin(image, lab, reference, np.array([0]))[0]) is skin
+
+
+def test_a_textured_pixel_is_not_powder() -> None:
+    # The same powder colour, but the crop's lightness striped at a hair's width above it
+    # (a 512 px crop, judged at 128 px as `edge_occluders` does).
+    size = 128
+    lab = _lab([(82.0, 16.0, 17.0)], size)
+    lab.reshape(-1, 3)[size * 40:size * 80] = (72.0, 19.5, 24.2)
+    reference = np.zeros((size, size), dtype=np.uint8)
+    reference[40:80] = 255
+    image = np.full((size * 4, size * 4, 3), 128, dtype=np.uint8)
+    image[:64, ::6] = 40
+    judged = np.array([0])
+    assert not powdered_skin(image, lab, reference, judged)[0]
+    image[:64] = 128
+    assert powdered_skin(image, lab, reference, judged)[0]
