@@ -142,18 +142,20 @@ def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits(
     assert reads.wanted(0) == MouthMove()
 
 
-def test_the_first_reading_is_drawn_whole_and_later_ones_eased_in() -> None:
-    """Nothing before the track's first reading; from the frame after it, its correction
-    whole (eased in from none, old-photo's frames 1-6 were drawn with a quarter to nine
-    tenths of the raise and read under the target's smile); a later reading's change comes
-    in over frames, as the eye reading's does."""
+def test_a_first_readings_raise_is_drawn_whole_and_the_rest_eased_in() -> None:
+    """Nothing before the track's first reading; from the frame after it, its raise whole
+    (eased in from none, old-photo's frames 1-6 were drawn with a quarter to nine tenths of
+    the raise and read under the target's smile), its widening eased in (whole,
+    photo-to-mouth's read further over); a later reading's change comes in over frames,
+    as the eye reading's does."""
     reads = MouthReads()
     assert reads.applied(0) == MouthMove()  # no reading yet
     reads._reads[0] = deque([(0.025, 1.04, 0.3)])
     first = reads.wanted(0)
     assert first == MouthMove(pytest.approx(0.02), pytest.approx(1.04 / 1.01, abs=1e-4))
-    assert reads.applied(0) == first
-    assert reads.applied(0) == first  # held while the readings are the same
+    applied = reads.applied(0)
+    assert applied.lift == first.lift
+    assert applied.widen == pytest.approx(1 + EASE_PER_FRAME * (first.widen - 1))
     reads._reads[0].append((0.045, 1.04, 0.3))
     wanted = reads.wanted(0)  # the median of two: 0.035 less the noise
     assert wanted.lift == pytest.approx(0.03)
@@ -162,8 +164,10 @@ def test_the_first_reading_is_drawn_whole_and_later_ones_eased_in() -> None:
                                                                           - first.lift))
     assert all(a.lift < b.lift < wanted.lift for a, b in itertools.pairwise(applied))
     assert applied[-1].lift == pytest.approx(wanted.lift, abs=0.001)
+    # A first reading's lowering is eased in.
     reads.forget(0)
-    assert reads.applied(0) == MouthMove()
+    reads._reads[0] = deque([(-0.025, 1.0, 0.3)])
+    assert reads.applied(0).lift == pytest.approx(EASE_PER_FRAME * -0.02)
 
 
 def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:

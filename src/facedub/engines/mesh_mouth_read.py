@@ -43,13 +43,14 @@ LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
 # Harington's photo, read 2% wider), the target's resting smile read less, and hair-forehead
 # agreed on 37.5% of 40 frames against main's 57.5% (65% widened only).
 WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
-# Share of the way to a new correction made a frame: no step. Not the track's first
-# reading: eased in from none, old-photo's frames 1-6 (Dylan's photo onto a man smiling
-# 0.23-0.42) were drawn with a quarter to nine tenths of the raise they called for and
-# read 0.06-0.13 under the target's smile (frame 1 a miss); drawn whole from the frame
-# after it, 0.03-0.05 over (BENCHMARKS.md, twenty-sixth round). The eighteenth round found
-# the opposite before the raise was scaled by the smile (the resting frames took the
-# smiling first frame's whole raise).
+# Share of the way to a new correction made a frame: no step. Not a track's first
+# reading's raise: eased in from none, old-photo's frames 1-6 (Dylan's photo onto a man
+# smiling 0.23-0.42) were drawn with a quarter to nine tenths of the raise they called for
+# and read 0.06-0.13 under the target's smile (frame 1 a miss). Its widening and a
+# lowering are eased in: whole, photo-to-mouth's frames 1-6 (Rowan Atkinson's closed
+# smile, already read over d18's) read 0.02-0.06 further over (BENCHMARKS.md,
+# twenty-sixth round). The eighteenth round's whole first reading, before the raise was
+# scaled by the smile, cost old-photo's resting frames the smiling first frame's raise.
 EASE_PER_FRAME = 0.25
 LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # The lift follows the target's smile: the photo's lip line pulls the read corners toward
@@ -144,15 +145,15 @@ class MouthReads:
         return MouthMove(lift, widen)
 
     def applied(self, track: int, smile: float | None = None) -> MouthMove:
-        """The correction this frame of `track` is drawn with: `wanted` (at `smile`), from
-        the frame after the track's first reading whole, then eased in by EASE_PER_FRAME a
-        frame from the last frame's; call once a frame."""
+        """The correction this frame of `track` is drawn with: `wanted` (at `smile`) eased
+        in by EASE_PER_FRAME a frame from the last frame's, a raise of the track's first
+        reading whole from the frame after it; call once a frame."""
         wanted = self.wanted(track, smile)
         last = self._applied.get(track)
-        if last is None:  # nothing drawn corrected yet: none, or the first reading whole
-            if self._reads.get(track):
-                self._applied[track] = wanted
-            return wanted
+        if last is None:  # nothing drawn corrected yet: a first reading's raise whole
+            if not self._reads.get(track):
+                return wanted
+            last = MouthMove(max(wanted.lift, 0.0))
         eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift),
                           last.widen + EASE_PER_FRAME * (wanted.widen - last.widen))
         self._applied[track] = eased
