@@ -97,8 +97,8 @@ def test_a_photos_lift_is_drawn_smaller_where_the_target_smiles_less_than_read(
     resting = replace(target, blendshapes=blendshapes)
     for _ in range(READ_EVERY - 2):  # no second reading
         engine.swap_face(resting)
-    # Eased in over the ten frames: 0.0047 against half the reading's 0.0099 (0.0094,
-    # nearly all of it, with one lift per track).
+    # Half the reading's 0.0099 from the first resting frame on (0.0094, nearly all of it,
+    # with one lift per track).
     assert reads._applied[target.track].lift == pytest.approx(0.5 * full.lift, rel=0.1)
 
 
@@ -142,22 +142,39 @@ def test_the_correction_is_the_median_misreading_beyond_the_noise_within_limits(
     assert reads.wanted(0) == MouthMove()
 
 
-def test_the_correction_is_eased_in() -> None:
-    """A reading's correction comes in over frames, as the eye reading's does."""
+def test_a_first_readings_raise_is_drawn_whole_and_the_rest_eased_in() -> None:
+    """Nothing before the track's first reading; from the frame after it, its raise whole
+    (eased in from none, old-photo's frames 1-6 were drawn with a quarter to nine tenths of
+    the raise and read under the target's smile), its widening eased in (whole,
+    photo-to-mouth's read further over); a later reading's change comes in over frames,
+    as the eye reading's does."""
     reads = MouthReads()
+    assert reads.applied(0) == MouthMove()  # no reading yet
     reads._reads[0] = deque([(0.025, 1.04, 0.3)])
-    wanted = reads.wanted(0)
+    first = reads.wanted(0)
+    assert first == MouthMove(pytest.approx(0.02), pytest.approx(1.04 / 1.01, abs=1e-4))
+    applied = reads.applied(0)
+    assert applied.lift == first.lift
+    assert applied.widen == pytest.approx(1 + EASE_PER_FRAME * (first.widen - 1))
+    reads._reads[0].append((0.045, 1.04, 0.3))
+    wanted = reads.wanted(0)  # the median of two: 0.035 less the noise
+    assert wanted.lift == pytest.approx(0.03)
     applied = [reads.applied(0) for _ in range(12)]
-    assert applied[0].lift == pytest.approx(EASE_PER_FRAME * wanted.lift)
-    assert applied[0].widen == pytest.approx(1 + EASE_PER_FRAME * (wanted.widen - 1))
+    assert applied[0].lift == pytest.approx(first.lift + EASE_PER_FRAME * (wanted.lift
+                                                                          - first.lift))
     assert all(a.lift < b.lift < wanted.lift for a, b in itertools.pairwise(applied))
     assert applied[-1].lift == pytest.approx(wanted.lift, abs=0.001)
+    # A first reading's lowering is eased in.
+    reads.forget(0)
+    reads._reads[0] = deque([(-0.025, 1.0, 0.3)])
+    assert reads.applied(0).lift == pytest.approx(EASE_PER_FRAME * -0.02)
 
 
 def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     """One lift per track overshot a photo's resting frames (old-photo 8, 9, 11 read 0.10
-    to 0.14 more smile than the target's 0.21-0.27, right at 0.3-0.4): a raise is scaled
-    by the frame's smile over the readings' median smile; the width and a lowering not."""
+    to 0.14 more smile than the target's 0.21-0.27, right at 0.3-0.4): a raise and the
+    widening are scaled by the frame's smile over the readings' median smile (the
+    widening whole, old-photo 7-11 read 0.04-0.12 over); a lowering not."""
     reads = MouthReads()
     reads._reads[0] = deque([(0.025, 1.04, 0.44), (0.02, 1.03, 0.25), (0.03, 1.05, 0.36)])
     at_readings = reads.wanted(0, 0.36)
@@ -165,9 +182,12 @@ def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     assert reads.wanted(0) == at_readings  # no smile given: the readings' lift
     resting = reads.wanted(0, 0.18)
     assert resting.lift == pytest.approx(0.01)
-    assert resting.widen == at_readings.widen
-    assert reads.wanted(0, 0.0) == MouthMove(0.0, at_readings.widen)
+    assert resting.widen == pytest.approx(1 + (1.04 / 1.01 - 1) / 2, abs=1e-4)
+    assert reads.wanted(0, 0.0) == MouthMove(0.0, 1.0)
     assert reads.wanted(0, 5.0).lift == pytest.approx(0.04)  # at most twice the readings'
+    # ... the widening too, within its limit (1.05).
+    assert reads.wanted(0, 0.54).widen == pytest.approx(1 + 1.5 * (1.04 / 1.01 - 1), abs=1e-4)
+    assert reads.wanted(0, 5.0).widen == pytest.approx(1.05)
     # Readings on a resting target: their smile counts as 0.1 at least (not as 0, which
     # would take every later frame to the cap).
     reads._reads[0] = deque([(0.025, 1.0, 0.0)])

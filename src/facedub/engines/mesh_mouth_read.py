@@ -12,9 +12,9 @@ So with each eye reading (`mesh_eye_read`, every READ_EVERY frames) the engine a
 how much lower its corners sit against the lips' centre, and how much narrower the mouth
 is, than it drew them; the next frames are drawn with the corners raised and the mouth
 widened by as much (the corners lowered where the source's texture reads higher),
-so that what is read is the target's mouth (never narrowed: below), a raise in
-proportion to the target's smile (the photo's lip line pulls drawn corners toward its
-own the more, the higher they are drawn). Measured against
+so that what is read is the target's mouth (never narrowed: below), a raise and a
+widening in proportion to the target's smile (the photo's lip line pulls drawn corners
+toward its own the more, the higher they are drawn). Measured against
 the drawing, not against the target: a reading says how far the source's texture shifts
 what is drawn, whatever correction the drawing already carries, so the correction is that
 shift (not a sum of readings that could run away).
@@ -43,7 +43,15 @@ LIFT_LIMIT = 0.05  # eye distances: the largest raise or drop of the corners
 # Harington's photo, read 2% wider), the target's resting smile read less, and hair-forehead
 # agreed on 37.5% of 40 frames against main's 57.5% (65% widened only).
 WIDTH_LIMITS = (1.0, 1.05)  # never narrowed (above), widened at most this much
-EASE_PER_FRAME = 0.25  # share of the way to a new correction made a frame: no step
+# Share of the way to a new correction made a frame: no step. Not a track's first
+# reading's raise: eased in from none, old-photo's frames 1-6 (Dylan's photo onto a man
+# smiling 0.23-0.42) were drawn with a quarter to nine tenths of the raise they called for
+# and read 0.06-0.13 under the target's smile (frame 1 a miss). Its widening and a
+# lowering are eased in: whole, photo-to-mouth's frames 1-6 (Rowan Atkinson's closed
+# smile, already read over d18's) read 0.02-0.06 further over (BENCHMARKS.md,
+# twenty-sixth round). The eighteenth round's whole first reading, before the raise was
+# scaled by the smile, cost old-photo's resting frames the smiling first frame's raise.
+EASE_PER_FRAME = 0.25
 LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # The lift follows the target's smile: the photo's lip line pulls the read corners toward
 # its own, so the more the drawn corners rise the more they read lower. One lift per track
@@ -52,7 +60,10 @@ LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX. A raise
 # only: a texture read higher than drawn is lowered as read (skin-tones' Obama smiling
 # more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017 more
-# smile error, one frame lost; BENCHMARKS.md, eighteenth round).
+# smile error, one frame lost; BENCHMARKS.md, eighteenth round). The widening is scaled
+# the same way: whole at every smile, old-photo's resting frames 7-11 (the target 0.22-0.27,
+# the readings' 0.44) took the first reading's widening of 1.036 and read 0.04-0.12 over
+# (BENCHMARKS.md, twenty-sixth round).
 SMILE_MIN = 0.1
 LIFT_SCALE_MAX = 2.0
 
@@ -116,26 +127,33 @@ class MouthReads:
 
     def wanted(self, track: int, smile: float | None = None) -> MouthMove:
         """The correction the readings call for: their median misreading beyond the
-        noise, within the limits, a raise scaled by `smile` (the target's mean mouthSmile
-        in this frame; None: not scaled) over the readings' median smile; none before the
-        track's first reading."""
+        noise, within the limits, a raise and a widening scaled by `smile` (the target's
+        mean mouthSmile in this frame; None: not scaled) over the readings' median smile;
+        none before the track's first reading."""
         reads = self._reads.get(track)
         if not reads:
             return MouthMove()
         higher, wider, read_smile = np.median(np.array(reads), axis=0)
+        scale = 1.0 if smile is None else float(
+            np.clip(smile / max(float(read_smile), SMILE_MIN), 0.0, LIFT_SCALE_MAX))
         lift = _beyond(float(higher), LIFT_NOISE)
-        if smile is not None and lift > 0.0:  # a raise only (SMILE_MIN's comment)
-            lift *= float(np.clip(smile / max(float(read_smile), SMILE_MIN), 0.0,
-                                  LIFT_SCALE_MAX))
+        if lift > 0.0:  # a raise only (SMILE_MIN's comment)
+            lift *= scale
         lift = float(np.clip(lift, -LIFT_LIMIT, LIFT_LIMIT))
-        widen = float(np.clip(np.exp(_beyond(float(np.log(wider)), WIDTH_NOISE)),
-                              *WIDTH_LIMITS))
+        widen = np.exp(_beyond(float(np.log(wider)), WIDTH_NOISE))
+        widen = float(np.clip(1.0 + scale * (widen - 1.0), *WIDTH_LIMITS))
         return MouthMove(lift, widen)
 
     def applied(self, track: int, smile: float | None = None) -> MouthMove:
         """The correction this frame of `track` is drawn with: `wanted` (at `smile`) eased
-        in by EASE_PER_FRAME a frame from the last frame's; call once a frame."""
-        last, wanted = self._applied.get(track, MouthMove()), self.wanted(track, smile)
+        in by EASE_PER_FRAME a frame from the last frame's, a raise of the track's first
+        reading whole from the frame after it; call once a frame."""
+        wanted = self.wanted(track, smile)
+        last = self._applied.get(track)
+        if last is None:  # nothing drawn corrected yet: a first reading's raise whole
+            if not self._reads.get(track):
+                return wanted
+            last = MouthMove(max(wanted.lift, 0.0))
         eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift),
                           last.widen + EASE_PER_FRAME * (wanted.widen - last.widen))
         self._applied[track] = eased
