@@ -4,8 +4,10 @@ test session (extraction is the slow part of most tests)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -189,3 +191,27 @@ def moustache_ends() -> Callable[..., np.ndarray]:
         return mask
 
     return strokes
+
+
+@pytest.fixture(scope="session")
+def benchmark_module() -> Callable[[str], ModuleType]:
+    """`benchmark_module("quality")`: benchmarks/quality.py loaded as a module named
+    "quality_benchmark" (registered: dataclasses look their module up by name). The
+    benchmarks folder is on sys.path only while it loads, as when run as a script (it
+    finds `_measure`); it is not left there to shadow other modules."""
+    import importlib.util
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f"{name}_benchmark",
+                                                      folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        with pytest.MonkeyPatch.context() as patch:
+            patch.syspath_prepend(str(folder))
+            spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -4,24 +4,17 @@ command's own default x264 preset (it passed "medium" until the twenty-sixth rou
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "swap_speed.py"
-
 
 @pytest.fixture(scope="module")
-def swap_speed() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARK.parent))  # as when run as a script: finds _measure
-    spec = importlib.util.spec_from_file_location("swap_speed_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def swap_speed(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("swap_speed")
 
 
 def test_no_preset_is_the_swaps_own(swap_speed: ModuleType, tmp_path: Path) -> None:

@@ -22,8 +22,7 @@ from facedub.composite import occlusion, occlusion_objects
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OccluderModel, occluder_weights
 from facedub.composite.occlusion_cues import glasses_span, half_pixels, lens_zones
-from facedub.composite.occlusion_motion import moving_objects
-from facedub.composite.occlusion_objects import complete_by_colour, dark_objects, face_zones
+from facedub.composite.occlusion_objects import face_zones
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_mask
@@ -111,16 +110,15 @@ def test_the_logistic_in_place_is_the_expression(
                               (1.0 / (1.0 + np.exp(-logits[0, 0]))).astype(np.float32))
 
 
-def test_the_face_zones_are_what_each_cue_made_and_the_cues_the_same(
+def test_the_face_zones_are_what_each_cue_made(
         crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     """The zones made once are those each cue made itself (the oval over a half, the
     oval eroded as the outline's band and the motion cue's depth, the mouth, the shown
-    skin), and the colour, dark-object and motion cues give the same with them."""
-    model = OccluderModel()
+    skin). The cues given none make these same zones (`face_zones`), so comparing a cue
+    with and without them would test nothing: the equality is here, zone by zone."""
     regions = mesh_regions()
-    previous = None
     for _, image, landmarks in crops:
-        _, _, fine, fine_landmarks, canonical, shown = occlusion._canonical(image, landmarks,
+        _, _, fine, fine_landmarks, _, shown = occlusion._canonical(image, landmarks,
                                                                             None)
         lab = to_lab(cv2.resize(fine, shown.shape[::-1], interpolation=cv2.INTER_AREA))
         points = half_pixels(fine_landmarks)
@@ -137,29 +135,6 @@ def test_the_face_zones_are_what_each_cue_made_and_the_cues_the_same(
                               occlusion_objects.inside_loop(points, regions.lips_outer, size))
         assert np.array_equal(zones.skin,
                               occlusion_objects._skin_reference(points, size) & shown)
-        probabilities = model.probabilities(canonical)
-        for bare in (False, True):
-            assert np.array_equal(
-                complete_by_colour(probabilities, lab, points, shown, bare, zones),
-                complete_by_colour(probabilities, lab, points, shown, bare))
-        # A near-black blob under the lips, so the dark-object cue finds a seed.
-        dark_lab = lab.copy()
-        lips = points[regions.lips_outer]
-        x, y = int(lips[:, 0].mean()), int(lips[:, 1].max()) + 1
-        dark_lab[y:y + 5, x - 3:x + 3, 0] = 5.0
-        found = dark_objects(dark_lab, points, probabilities, shown, zones)
-        assert found.any()
-        assert np.array_equal(found, dark_objects(dark_lab, points, probabilities, shown))
-        if previous is not None:
-            # A bright patch moving in from the cheek's edge, so the motion cue keeps it.
-            moved = lab.copy()
-            moved[30:44, 2:20] = (90.0, 20.0, 30.0)
-            with_zones = moving_objects(moved, points, *previous, shown, zones)
-            assert with_zones.regions.any()
-            without = moving_objects(moved, points, *previous, shown)
-            assert np.array_equal(with_zones.regions, without.regions)
-            assert np.array_equal(with_zones.residual, without.residual)
-        previous = (lab, points)
 
 
 def _warp_down_the_long_way(image: np.ndarray, matrix: np.ndarray, out: int) -> np.ndarray:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -14,14 +13,8 @@ BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "quality.py"
 
 
 @pytest.fixture(scope="module")
-def quality() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARK.parent))  # as when run as a script: finds _measure
-    spec = importlib.util.spec_from_file_location("quality_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+def quality(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("quality")
 
 
 def test_pairs_file_names_existing_media(quality: ModuleType, faces_dir: Path) -> None:
