@@ -215,3 +215,52 @@ def benchmark_module() -> Callable[[str], ModuleType]:
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def aligned_frames(faces_dir: Path) -> Callable[[str, int], list[tuple[float, np.ndarray,
+                                                                       np.ndarray]]]:
+    """`aligned_frames(clip, count)`: the shared clip's first `count` frames with a face,
+    aligned at 512 px as the compositor's fine crop: (time, crop, landmarks in it). Made
+    once a session for each clip and count."""
+    from facedub import media
+    from facedub.faces.align import align_face
+    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+
+    made: dict[tuple[str, int], list[tuple[float, np.ndarray, np.ndarray]]] = {}
+
+    def frames(clip: str, count: int) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        if (clip, count) not in made:
+            out: list[tuple[float, np.ndarray, np.ndarray]] = []
+            with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
+                for frame in media.iter_frames(faces_dir / clip):
+                    if len(out) == count:
+                        break
+                    faces = analyser.analyse(frame.image, frame.time)
+                    if faces:
+                        aligned = align_face(frame.image, faces[0].landmarks, 512, "whole")
+                        out.append((frame.time, aligned.image, aligned.face_landmarks))
+            made[(clip, count)] = out
+        return made[(clip, count)]
+
+    return frames
+
+
+@pytest.fixture(scope="session")
+def above_brows() -> Callable[..., tuple[slice, slice]]:
+    """`above_brows(landmarks, rows, columns)`: the box (rows, columns slices) above the
+    brows' top, `rows` (near, far) in eye distances above it, `columns` (left, right) in
+    eye distances from the middle between the inner brows."""
+    from facedub.faces.regions import eye_distance, mesh_regions
+
+    def box(landmarks: np.ndarray, rows: tuple[float, float],
+            columns: tuple[float, float]) -> tuple[slice, slice]:
+        regions = mesh_regions()
+        right, left = landmarks[regions.right_eyebrow], landmarks[regions.left_eyebrow]
+        unit = eye_distance(landmarks)
+        top = float(min(right[:, 1].min(), left[:, 1].min()))
+        middle = float(right[:, 0].max() + left[:, 0].min()) / 2.0
+        return (slice(round(top - rows[1] * unit), round(top - rows[0] * unit)),
+                slice(round(middle + columns[0] * unit), round(middle + columns[1] * unit)))
+
+    return box

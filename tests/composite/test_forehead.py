@@ -19,26 +19,14 @@ WOJTEK = "clip_metricaltracker_wojtek_headturn.mp4"  # dark short hair, lit fore
 SIZE = 256
 
 
-def _above_brows(face: TargetFace, rows: tuple[float, float],
-                 columns: tuple[float, float]) -> tuple[slice, slice]:
-    """A box above the brows' top: `rows` (near, far) in eye distances above it,
-    `columns` (left, right) in eye distances from the middle between the inner brows."""
-    landmarks = face.face_landmarks
-    regions = mesh_regions()
-    right, left = landmarks[regions.right_eyebrow], landmarks[regions.left_eyebrow]
-    unit = eye_distance(landmarks)
-    top = float(min(right[:, 1].min(), left[:, 1].min()))
-    middle = float(right[:, 0].max() + left[:, 0].min()) / 2.0
-    return (slice(round(top - rows[1] * unit), round(top - rows[0] * unit)),
-            slice(round(middle + columns[0] * unit), round(middle + columns[1] * unit)))
-
-
-def test_a_pale_powdered_forehead_is_skin(first_target_face: Callable[..., TargetFace]) -> None:
+def test_a_pale_powdered_forehead_is_skin(first_target_face: Callable[..., TargetFace],
+                                          above_brows: Callable[..., tuple[slice, slice]]
+                                          ) -> None:
     # d10's forehead is paler and less chromatic than her bronzed nose and cheeks, of their
     # hue: the cheeks' colour model alone refused it (0.87 of the box kept as "hair").
     face = first_target_face(D10, SIZE)
     kept = edge_occluders(face.image, face.face_landmarks)
-    assert float(kept[_above_brows(face, (0.15, 0.55), (-0.35, 0.35))].mean()) < 0.3
+    assert float(kept[above_brows(face.face_landmarks, (0.15, 0.55), (-0.35, 0.35))].mean()) < 0.3
 
 
 def test_a_blond_fringe_stays_in_front(first_target_face: Callable[..., TargetFace]) -> None:
@@ -55,12 +43,13 @@ def test_a_blond_fringe_stays_in_front(first_target_face: Callable[..., TargetFa
 
 
 def test_dark_hair_at_the_hairline_stays_in_front(
-        first_target_face: Callable[..., TargetFace]) -> None:
+        first_target_face: Callable[..., TargetFace],
+        above_brows: Callable[..., tuple[slice, slice]]) -> None:
     face = first_target_face(WOJTEK, SIZE)
     kept = edge_occluders(face.image, face.face_landmarks)
-    assert float(kept[_above_brows(face, (0.9, 1.2), (-0.3, 0.3))].mean()) > 0.95
+    assert float(kept[above_brows(face.face_landmarks, (0.9, 1.2), (-0.3, 0.3))].mean()) > 0.95
     # and his bare forehead below it is not hair
-    assert float(kept[_above_brows(face, (0.15, 0.55), (-0.35, 0.35))].mean()) < 0.05
+    assert float(kept[above_brows(face.face_landmarks, (0.15, 0.55), (-0.35, 0.35))].mean()) < 0.05
 
 
 def _lab(pixels: list[tuple[float, float, float]], size: int) -> np.ndarray:

@@ -8,14 +8,13 @@ ring; the glasses' frames between searches are kept as they are."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from facedub import media
 from facedub.composite import occlusion
 from facedub.composite.glasses_rims import (
     DRAWN_HALF_WIDTHS,
@@ -29,8 +28,6 @@ from facedub.composite.glasses_rims import (
     searching,
 )
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks, _eased
-from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
 SIZE = 256  # the fine canonical crop the rims are fitted in
@@ -144,24 +141,11 @@ D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
 FRAMES = 10
 
 
-def _aligned(path: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """A clip's first FRAMES frames aligned at 512 px: (time, crop, landmarks in it)."""
-    out = []
-    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
-        for frame in media.iter_frames(path):
-            if len(out) == FRAMES:
-                break
-            faces = analyser.analyse(frame.image, frame.time)
-            if faces:
-                aligned = align_face(frame.image, faces[0].landmarks, 512, "whole")
-                out.append((frame.time, aligned.image, aligned.face_landmarks))
-    return out
-
-
 @pytest.fixture(scope="module")
-def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """d12's first frames aligned at 512 px."""
-    return _aligned(faces_dir / D12)
+def crops(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarray, np.ndarray]]]
+          ) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """d12's first FRAMES frames aligned at 512 px."""
+    return aligned_frames(D12, FRAMES)
 
 
 def test_d12s_rims_are_held_and_drawn_again_only_when_they_moved(
@@ -260,12 +244,14 @@ def _eyes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     return centres, float(np.linalg.norm(centres[1] - centres[0]))
 
 
-def test_small_round_rims_painted_on_a_bare_face_are_drawn_small(faces_dir: Path) -> None:
+def test_small_round_rims_painted_on_a_bare_face_are_drawn_small(
+        aligned_frames: Callable[[str, int], list[tuple[float, np.ndarray, np.ndarray]]]
+        ) -> None:
     """d3's first frames (a bare face) with thin dark round rims 0.6 eye spacings wide
     painted around the eyes, the track judged to wear glasses: the rims drawn are within
     a grid step of the painted ones (before, 0.38 spacings or more in half-width)."""
     masks = OcclusionMasks(OccluderModel(), worn={0: 1.0})
-    for time, image, landmarks in _aligned(faces_dir / D3):
+    for time, image, landmarks in aligned_frames(D3, FRAMES):
         centres, spacing = _eyes(landmarks)
         painted = image.copy()
         for x, y in centres:

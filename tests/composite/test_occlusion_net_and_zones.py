@@ -8,7 +8,7 @@ glasses' span's row ends written into one array. Checked on d12's real 512 px cr
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -17,37 +17,24 @@ import onnxruntime as ort
 import pytest
 from safetensors.numpy import load_file
 
-from facedub import media
 from facedub.composite import occlusion, occlusion_objects
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OccluderModel, occluder_weights
 from facedub.composite.occlusion_cues import glasses_span, half_pixels, lens_zones
 from facedub.composite.occlusion_objects import face_zones
-from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 from facedub.models.occluder_graph import occluder_graph, scaled_input
 
-D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
-SIZE = 512
-FRAMES = 6
+SIZE = 512  # aligned_frames' size
 LOGIT_BOUND = 1e-5  # the split decoder's logits against the concatenated one's
 
 
 @pytest.fixture(scope="module")
-def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """d12's first frames aligned at 512 px: (time, crop, landmarks in it)."""
-    out = []
-    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
-        for frame in media.iter_frames(faces_dir / D12):
-            if len(out) == FRAMES:
-                break
-            faces = analyser.analyse(frame.image, frame.time)
-            if faces:
-                aligned = align_face(frame.image, faces[0].landmarks, SIZE, "whole")
-                out.append((frame.time, aligned.image, aligned.face_landmarks))
-    return out
+def crops(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarray, np.ndarray]]]
+          ) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """d12's first 6 frames aligned at 512 px: (time, crop, landmarks in it)."""
+    return aligned_frames("clip_liveportrait_d12_man_glasses_headturn_hand.mp4", 6)
 
 
 def _session(graph: bytes) -> ort.InferenceSession:

@@ -8,14 +8,13 @@ the chin)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from facedub import media
 from facedub.composite import occlusion, occlusion_motion, occlusion_objects
 from facedub.composite.color import to_lab
 from facedub.composite.glasses_rims import (
@@ -38,29 +37,17 @@ from facedub.composite.occlusion_cues import (
     order_percentile,
 )
 from facedub.composite.occlusion_motion import mesh_flow
-from facedub.faces.align import align_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_mask, face_oval, feather, mask_bounds
 from facedub.faces.regions import mesh_regions
 
-D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
-SIZE = 512
-FRAMES = 6
+SIZE = 512  # aligned_frames' size
 
 
 @pytest.fixture(scope="module")
-def crops(faces_dir: Path) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """d12's first frames aligned at 512 px: (time, crop, landmarks in it)."""
-    out = []
-    with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
-        for frame in media.iter_frames(faces_dir / D12):
-            if len(out) == FRAMES:
-                break
-            faces = analyser.analyse(frame.image, frame.time)
-            if faces:
-                aligned = align_face(frame.image, faces[0].landmarks, SIZE, "whole")
-                out.append((frame.time, aligned.image, aligned.face_landmarks))
-    return out
+def crops(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarray, np.ndarray]]]
+          ) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """d12's first 6 frames aligned at 512 px: (time, crop, landmarks in it)."""
+    return aligned_frames("clip_liveportrait_d12_man_glasses_headturn_hand.mp4", 6)
 
 
 def _fine(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,6 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_expression import follow_target_lines
 from facedub.engines.mesh_expression_regions import LINE_REGIONS
-from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.faceset import Faceset
 
 SIZE = 512
@@ -118,28 +117,17 @@ def test_a_raised_brow_targets_own_furrows_show() -> None:
     assert _rows(usual, BETWEEN) >= _rows(furrowed, BETWEEN) - 8.0
 
 
-def _inner_forehead(face: TargetFace) -> tuple[slice, slice]:
-    """0.12-0.42 eye distances above the brows' top, 0.4 either side of their middle."""
-    landmarks = face.face_landmarks
-    regions = mesh_regions()
-    right, left = landmarks[regions.right_eyebrow], landmarks[regions.left_eyebrow]
-    unit = eye_distance(landmarks)
-    top = float(min(right[:, 1].min(), left[:, 1].min()))
-    middle = float(right[:, 0].max() + left[:, 0].min()) / 2.0
-    return (slice(round(top - 0.42 * unit), round(top - 0.12 * unit)),
-            slice(round(middle - 0.4 * unit), round(middle + 0.4 * unit)))
-
-
 def test_the_shouting_photos_furrows_leave_d10s_raised_brows(
         extracted: Callable[..., Faceset],
-        first_target_face: Callable[..., TargetFace]) -> None:
+        first_target_face: Callable[..., TargetFace],
+        above_brows: Callable[..., tuple[slice, slice]]) -> None:
     """The shouting photo (brows at 0.13-0.24) onto d10's first frame (0.77-0.94, her
     forehead smooth): the engine's face showed the photo's horizontal furrows (the depth
     below 13.4 on the twenty-fourth round's code, d10's own 0.2)."""
     source = extracted("still_woman_shouting.jpg", crop_size=256)
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", 256)
     face = MeshEngine(source).swap_face(target).image
-    box = _inner_forehead(target)
+    box = above_brows(target.face_landmarks, (0.12, 0.42), (-0.4, 0.4))  # the inner forehead
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
     def depth(image: np.ndarray) -> float:
