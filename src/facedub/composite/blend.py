@@ -84,17 +84,36 @@ def reach_mask(face_landmarks: np.ndarray, size: int, forehead: bool, erode: int
     Musk's at 30-37 degrees: 8-17 of a 168 px crop, 8 px of it the feather;
     BENCHMARKS.md, twenty-sixth round). The near side, the forehead and the jaw keep
     the frontal feather: a thin one there cost seams."""
+    return reach_parts(face_landmarks, size, forehead, erode, blur)[1]
+
+
+def reach_parts(face_landmarks: np.ndarray, size: int, forehead: bool, erode: int,
+                blur: int) -> tuple[np.ndarray, np.ndarray]:
+    """(near, reached), both (size, size) float32: the frontal `faces.masks.face_mask`
+    and `reach_mask` (the same; `near` is `reached` itself on a face under FRONTAL)."""
     near = face_mask(face_landmarks, size, forehead=forehead, erode=erode, blur=blur)
     share, side = turn_share(face_landmarks)
     if share <= 0.0:
-        return near
+        return near, near
     points = np.asarray(face_landmarks)[:, :2].astype(np.float64)
     outline = (np.concatenate([points, forehead_points(face_landmarks)]) if forehead
                else points)
     hull = np.zeros((size, size), dtype=np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(outline).astype(np.int32)), 255)
     far = feather(hull, round(erode * (1.0 - share)), max(1, round(blur * (1.0 - share))))
-    return np.maximum(near, far * far_weights(points, size, side)).astype(np.float32)
+    return near, np.maximum(near, far * far_weights(points, size, side)).astype(np.float32)
+
+
+def rim_weights(near: np.ndarray, reached: np.ndarray) -> np.ndarray | None:
+    """(S, S) float32 in [0, 1]: the share of the face shown by `reached` that the
+    frontal mask `near` did not show (`reach_parts`): 1 at the reach's outer edge, 0
+    where the frontal mask shows it whole; None where the reach adds nothing."""
+    if near is reached:
+        return None
+    added = reached - near
+    weights: np.ndarray = np.where(added > 0, added / np.maximum(reached, 1e-6),
+                                   0.0).astype(np.float32)
+    return weights if weights.any() else None
 
 
 def far_weights(points: np.ndarray, size: int, side: int) -> np.ndarray:

@@ -12,7 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facedub.composite.blend import BLEND_METHODS, feather_blend, poisson_blend, reach_mask
+from facedub.composite.blend import (
+    BLEND_METHODS,
+    feather_blend,
+    poisson_blend,
+    reach_parts,
+    rim_weights,
+)
 from facedub.composite.color import (
     COLOR_METHODS,
     ColorStats,
@@ -57,6 +63,7 @@ from facedub.faceset import FaceRecord, Faceset
 # measured (the target's eye detail there is a few hundred pixels: it wavers).
 EYE_SIGMA_EASING = 0.5
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
+RIM_SIGMA_DIVISOR = 64.0  # the far rim's lightness matched at this fraction of the crop
 
 
 @dataclass(frozen=True)
@@ -177,9 +184,10 @@ class Compositor:
         config = self.config
         size = target.image.shape[0]
         scale = size / 256.0
-        mask = reach_mask(target.face_landmarks, size, forehead=config.forehead,
-                         erode=round(config.mask_erode * scale),
-                         blur=round(config.mask_blur * scale)) * swapped.mask
+        near, reached = reach_parts(target.face_landmarks, size, forehead=config.forehead,
+                                    erode=round(config.mask_erode * scale),
+                                    blur=round(config.mask_blur * scale))
+        mask = reached * swapped.mask
         occluded = None
         if self._occlusion is not None:  # what is in front of the target's face stays
             occluded = self._occlusion(target.track, target.time, target.image,
@@ -195,6 +203,14 @@ class Compositor:
         face = match_sharpness(swapped.image, target.image, measured)
         face = self._match_colour(target, face, measured, mask, swapped.relief, swapped.hair,
                                   swapped.socket_light)
+        rim = rim_weights(near, reached)
+        if rim is not None and config.color != "none":
+            # The reach's far rim (a turned face's far cheek, newly shown) lit like the
+            # target's own there: the colour's low-pass (sigma a sixteenth of the crop)
+            # averages the target's cheek darkening as it turns away with its lit middle,
+            # and the source's lit cheek came out 1.6-5.9 L lighter than the target's
+            # along the outline (BENCHMARKS.md, twenty-sixth round).
+            face = toned_rim(face, target.image, measured, rim, size / RIM_SIGMA_DIVISOR)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
             state.grain = grain_levels(face, target.image, measured, state.grain)
@@ -333,3 +349,29 @@ def shown(in_frame: np.ndarray) -> np.ndarray:
     all of it) that no 3x3 filter of the target (Laplacian, median) sees the fill from."""
     kernel = np.ones((5, 5), dtype=np.uint8)
     return cv2.erode(in_frame.astype(np.uint8), kernel, borderValue=1).astype(np.float32)
+
+
+def toned_rim(face: np.ndarray, target: np.ndarray, measured: np.ndarray, rim: np.ndarray,
+              sigma: float) -> np.ndarray:
+    """`face` (S, S, 3) uint8 RGB with its lightness moved, in `rim`'s share (S, S in
+    [0, 1]: `blend.rim_weights`), by the target's minus its own, both Gaussian-blurred by
+    `sigma` inside `measured` (S, S: where the face's colour is measured): on the rim the
+    face keeps its detail finer than sigma, its shading is the target's. Only in the box
+    round the rim (with the blur's reach); elsewhere `face` as it is."""
+    rows, columns = np.flatnonzero(rim.any(axis=1)), np.flatnonzero(rim.any(axis=0))
+    if not rows.size:
+        return face
+    reach = math.ceil(3 * sigma) + 1
+    height, width = rim.shape
+    box = (slice(max(0, rows[0] - reach), min(height, rows[-1] + 1 + reach)),
+           slice(max(0, columns[0] - reach), min(width, columns[-1] + 1 + reach)))
+    face_lab = to_lab(face[box])
+    inside = (measured[box] > 0.05).astype(np.float32)
+    difference = (to_lab(target[box])[..., 0] - face_lab[..., 0]) * inside
+    weight = cv2.GaussianBlur(inside, (0, 0), sigma) + 1e-6
+    shading = cv2.GaussianBlur(difference, (0, 0), sigma) / weight
+    face_lab[..., 0] += rim[box] * shading
+    result = face.copy()
+    # Only on the rim: Lab's round trip moves other pixels by a level.
+    result[box] = np.where(rim[box][..., None] > 0, from_lab(face_lab), face[box])
+    return result
