@@ -84,8 +84,9 @@ def test_powder_is_paler_skin_of_the_cheeks_hue(pixel: tuple[float, float, float
 ])
 def test_a_noisy_reference_takes_no_pale_blond_for_powder(pixel: tuple[float, float, float],
                                                           skin: bool) -> None:
-    # The cheeks' colour with a* and b* noise of sd 2.5 (a hue spread of 4.9 degrees): the
-    # yellow side's limit of twice the spread and 3 degrees (12.8) took the blond for skin.
+    # The cheeks' colour with a* and b* noise of sd 2.5 (a hue spread of 4.6 degrees): the
+    # yellow side's limit of twice the spread and 3 degrees (12.1) took the blond, 11.9
+    # degrees yellower than the reference's mean, for skin.
     size = 32
     lab = _lab([pixel], size)
     noise = np.random.default_rng(0).normal(0.0, 2.5, (size * 10, 2))

@@ -21,8 +21,8 @@ from facedub.composite.color import to_lab
 # 51); blond and auburn hair lie on the yellow side, so that side gets only the
 # reference's own spread and a few degrees.
 # That spread is the crops' hue noise as much as the skin's: 1.5-4 degrees on real crops
-# (limits 6-11), 4.9 on a reference with a*/b* noise of sd 2.5, whose limit (12.8) took a
-# pale blond 12 degrees yellower for powder. So the side is bounded by YELLOWER_MOST: a
+# (limits 6-11), 4.6-4.9 on a reference with a*/b* noise of sd 2.5, whose limit (12-13)
+# took a pale blond 12 degrees yellower for powder. So the side is bounded by YELLOWER_MOST: a
 # spread of 3 degrees' limit.
 REDDER_DEGREES = 12.0
 YELLOWER_SPREADS = 2.0

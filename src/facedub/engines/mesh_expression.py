@@ -86,10 +86,11 @@ LINE_SLOPES = (-0.3, 0.0, 0.3)
 # photo's rose above d10's): pixels joined to a hull that are BROW_DARK or more below the
 # skin's broad lightness (log lightness; a brow 0.3 and more, the photo's furrows 0.03-0.08).
 # A light brow (grey, blond, thin) lies less far below the skin: its darkest tenth on the
-# hulls reads 0.13 (a brow of (175, 140, 115) on (205, 160, 140) skin; its bushy part above
-# the hull was lifted 4.5 levels, up to 10), the shouting photo's 0.6. So the cut is a share BROW_SHARE of the hulls' own darkest tenth, no deeper
-# than BROW_DARK (a dark brow's as before) and no shallower than BROW_FLOOR (the skin's
-# grain, where a hull holds hardly any brow).
+# hulls reads 0.13 (a brow of (175, 140, 115) on (205, 160, 140) skin, whose bushy part
+# above the hull was lifted 4.5 levels, up to 10), the shouting photo's 0.6. So the cut is
+# BROW_SHARE of the hulls' own darkest tenth, no deeper than BROW_DARK (a dark brow's as
+# before) and no shallower than BROW_FLOOR (the skin's grain, where a hull holds hardly
+# any brow).
 BROW_MARGIN = 0.3
 BROW_DARK = 0.12
 BROW_SHARE = 0.25
