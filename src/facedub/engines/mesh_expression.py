@@ -88,12 +88,13 @@ LINE_SLOPES = (-0.3, 0.0, 0.3)
 # A light brow (grey, blond, thin) lies less far below the skin: its darkest tenth on the
 # hulls reads 0.13 (a brow of (175, 140, 115) on (205, 160, 140) skin, whose bushy part
 # above the hull was lifted 4.5 levels, up to 10), the shouting photo's 0.6. So the cut is
-# BROW_SHARE of the hulls' own darkest tenth, no deeper than BROW_DARK (a dark brow's as
-# before) and no shallower than BROW_FLOOR (the skin's grain, where a hull holds hardly
-# any brow).
+# BROW_SHARE of the hulls' own darkest tenth, no deeper than BROW_DARK (any brow 0.24 deep
+# or more is cut as before: a quarter, 0.075, had moved every frame of older-glasses and
+# headturn-man) and no shallower than BROW_FLOOR (the skin's grain, where a hull holds
+# hardly any brow).
 BROW_MARGIN = 0.3
 BROW_DARK = 0.12
-BROW_SHARE = 0.25
+BROW_SHARE = 0.5
 BROW_FLOOR = 0.02
 # Per uint8 luma (YCrCb's Y): the log lightness of `_log_lightness`, worked out as the
 # per-pixel float32 arithmetic did it (the same values: checked for all 256 levels at every
