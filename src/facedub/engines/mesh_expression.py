@@ -89,8 +89,8 @@ LINE_SLOPES = (-0.3, 0.0, 0.3)
 # hulls reads 0.13 (a brow of (175, 140, 115) on (205, 160, 140) skin, whose bushy part
 # above the hull was lifted 4.5 levels, up to 10), the shouting photo's 0.6. So the cut is
 # BROW_SHARE of the hulls' own darkest tenth, no deeper than BROW_DARK (any brow 0.24 deep
-# or more is cut as before: a quarter, 0.075, had moved every frame of older-glasses and
-# headturn-man) and no shallower than BROW_FLOOR (the skin's grain, where a hull holds
+# or more is cut as before: a quarter moved every frame of older-glasses, one across the
+# identity line) and no shallower than BROW_FLOOR (the skin's grain, where a hull holds
 # hardly any brow).
 BROW_MARGIN = 0.3
 BROW_DARK = 0.12
