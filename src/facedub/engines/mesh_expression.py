@@ -85,17 +85,8 @@ LINE_SLOPES = (-0.3, 0.0, 0.3)
 # source's brows themselves, as they lie (bushier than the target's hull: the shouting
 # photo's rose above d10's): pixels joined to a hull that are BROW_DARK or more below the
 # skin's broad lightness (log lightness; a brow 0.3 and more, the photo's furrows 0.03-0.08).
-# A light brow (grey, blond, thin) lies less far below the skin: its darkest tenth on the
-# hulls reads 0.13 (a brow of (175, 140, 115) on (205, 160, 140) skin, whose bushy part
-# above the hull was lifted 4.5 levels, up to 10), the shouting photo's 0.6. So the cut is
-# BROW_SHARE of the hulls' own darkest tenth, no deeper than BROW_DARK (any brow 0.24 deep
-# or more is cut as before: a quarter moved every frame of older-glasses, one across the
-# identity line) and no shallower than BROW_FLOOR (the skin's grain, where a hull holds
-# hardly any brow).
 BROW_MARGIN = 0.3
 BROW_DARK = 0.12
-BROW_SHARE = 0.5
-BROW_FLOOR = 0.02
 # Per uint8 luma (YCrCb's Y): the log lightness of `_log_lightness`, worked out as the
 # per-pixel float32 arithmetic did it (the same values: checked for all 256 levels at every
 # offset of NumPy's vector loops). Looked up, a half-size crop's took a quarter of the time
@@ -358,10 +349,9 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
 
 def _own_brows(band: np.ndarray, hulls: np.ndarray) -> np.ndarray:
     """(W, W) float32 in [0, 1]: the face's own brows, from its crease `band` (W, W): its
-    pixels darker than the broad lightness by `_brow_cut` that are joined to the brows'
-    `hulls` (W, W), or lie on them; grown a pixel and softened."""
-    on_hulls = hulls > 0.5
-    dark = ((band < -_brow_cut(band[on_hulls])) | on_hulls).astype(np.uint8)
+    pixels BROW_DARK below the broad lightness that are joined to the brows' `hulls` (W, W),
+    or lie on them; grown a pixel and softened."""
+    dark = ((band < -BROW_DARK) | (hulls > 0.5)).astype(np.uint8)
     count, labels = cv2.connectedComponents(dark)
     joined = np.zeros(count, dtype=np.uint8)  # per component: 1 where it meets a hull
     joined[labels[hulls > 0.5]] = 1
@@ -369,16 +359,6 @@ def _own_brows(band: np.ndarray, hulls: np.ndarray) -> np.ndarray:
     brows = joined[labels]
     grown = cv2.dilate(brows, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     return np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0), brows)
-
-
-def _brow_cut(band: np.ndarray) -> float:
-    """How far below the broad lightness a pixel joined to a brow counts as brow, from the
-    crease `band`'s values on the hulls: BROW_SHARE of their darkest tenth's depth, within
-    [BROW_FLOOR, BROW_DARK] (a light brow's bushy part above its hull is then found)."""
-    if band.size == 0:
-        return BROW_DARK
-    depth = -float(np.percentile(band, 10))
-    return float(np.clip(BROW_SHARE * depth, BROW_FLOOR, BROW_DARK))
 
 
 def _furrow_closing(log_lightness: np.ndarray) -> np.ndarray:
