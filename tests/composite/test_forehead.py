@@ -78,6 +78,26 @@ def test_powder_is_paler_skin_of_the_cheeks_hue(pixel: tuple[float, float, float
     assert bool(powdered_skin(image, lab, reference, np.array([0]))[0]) is skin
 
 
+@pytest.mark.parametrize(("pixel", "skin"), [
+    ((82.0, 16.0, 17.0), True),   # powder, as on the even reference
+    ((82.0, 10.0, 20.0), False),  # 12 degrees yellower: pale blond
+])
+def test_a_noisy_reference_takes_no_pale_blond_for_powder(pixel: tuple[float, float, float],
+                                                          skin: bool) -> None:
+    # The cheeks' colour with a* and b* noise of sd 2.5 (a hue spread of 4.6 degrees): the
+    # yellow side's limit of twice the spread and 3 degrees (12.1) took the blond, 11.9
+    # degrees yellower than the reference's mean, for skin.
+    size = 32
+    lab = _lab([pixel], size)
+    noise = np.random.default_rng(0).normal(0.0, 2.5, (size * 10, 2))
+    lab.reshape(-1, 3)[size * 10:size * 20] = np.column_stack(
+        [np.full(size * 10, 72.0), 19.5 + noise[:, 0], 24.2 + noise[:, 1]])
+    reference = np.zeros((size, size), dtype=np.uint8)
+    reference[10:20] = 255
+    image = np.full((size * 4, size * 4, 3), 128, dtype=np.uint8)
+    assert bool(powdered_skin(image, lab, reference, np.array([0]))[0]) is skin
+
+
 def test_a_textured_pixel_is_not_powder() -> None:
     # The same powder colour, but the crop's lightness striped at a hair's width above it
     # (a 512 px crop, judged at 128 px as `edge_occluders` does).

@@ -20,9 +20,14 @@ from facedub.composite.color import to_lab
 # little toward red (d10's pale forehead reads 44-48 degrees against her bronzed cheeks'
 # 51); blond and auburn hair lie on the yellow side, so that side gets only the
 # reference's own spread and a few degrees.
+# That spread is the crops' hue noise as much as the skin's: 1.5-4 degrees on real crops
+# (limits 6-11), 4.6-4.9 on a reference with a*/b* noise of sd 2.5, whose limit (12-13)
+# took a pale blond 12 degrees yellower for powder. So the side is bounded by YELLOWER_MOST
+# (a spread of 3.5 degrees' limit; 9 moved film-headturn's margin by 0.008, 10 by 0.002).
 REDDER_DEGREES = 12.0
 YELLOWER_SPREADS = 2.0
 YELLOWER_DEGREES = 3.0
+YELLOWER_MOST = 10.0
 # Chroma as a share of the reference's: powder greys the skin, it does not drain it.
 CHROMA_SHARES = (0.5, 1.0)
 # Smoothness: the fine band's local amplitude no more than this many times the
@@ -86,7 +91,8 @@ def _powder_coloured(lab: np.ndarray, reference: np.ndarray) -> np.ndarray:
     result: np.ndarray = (
         (lab[:, 0] > float(reference[:, 0].mean()))
         & (chroma >= CHROMA_SHARES[0] * ref_chroma) & (chroma <= CHROMA_SHARES[1] * ref_chroma)
-        & (turn >= -REDDER_DEGREES) & (turn <= YELLOWER_SPREADS * spread + YELLOWER_DEGREES))
+        & (turn >= -REDDER_DEGREES)
+        & (turn <= min(YELLOWER_SPREADS * spread + YELLOWER_DEGREES, YELLOWER_MOST)))
     return result
 
 
