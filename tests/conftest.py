@@ -264,3 +264,24 @@ def above_brows() -> Callable[..., tuple[slice, slice]]:
                 slice(round(middle + columns[0] * unit), round(middle + columns[1] * unit)))
 
     return box
+
+
+@pytest.fixture(scope="session")
+def turned_template() -> Callable[[float, int], np.ndarray]:
+    """`turned_template(yaw_degrees, size)`: (478, 3) float32, the face template turned by
+    `yaw_degrees` about the vertical axis (its z grows away from the camera), seen straight
+    on, in the pixels of a size-px crop."""
+    import math
+
+    from facedub.faces.template import face_template
+
+    def turned(yaw_degrees: float, size: int) -> np.ndarray:
+        template = face_template().astype(np.float64)
+        angle = math.radians(yaw_degrees)
+        x = template[:, 0] * math.cos(angle) + template[:, 2] * math.sin(angle)
+        z = -template[:, 0] * math.sin(angle) + template[:, 2] * math.cos(angle)
+        points = np.stack([x, template[:, 1], z], axis=1)
+        return np.concatenate([points[:, :2] * size * 0.33 + size / 2,
+                               points[:, 2:] * size * 0.33], axis=1).astype(np.float32)
+
+    return turned

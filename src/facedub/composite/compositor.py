@@ -118,17 +118,26 @@ class _ColourState:
     eye_sigma: float | None = None  # the blur of the source's kept eyes, eased
 
 
+def box_around(share: np.ndarray, sigma: float) -> tuple[slice, slice] | None:
+    """The box round where `share` (S, S) is above 0, grown by a Gaussian of `sigma`'s
+    reach (so a blur inside it gives the whole crop's pixels there); None where it is 0
+    everywhere."""
+    rows, columns = np.flatnonzero(share.any(axis=1)), np.flatnonzero(share.any(axis=0))
+    if not rows.size:
+        return None
+    reach = math.ceil(3 * sigma) + 1
+    height, width = share.shape
+    return (slice(max(0, rows[0] - reach), min(height, rows[-1] + 1 + reach)),
+            slice(max(0, columns[0] - reach), min(width, columns[-1] + 1 + reach)))
+
+
 def _blurred_around(image: np.ndarray, share: np.ndarray, sigma: float) -> np.ndarray:
     """`image` (S, S, 3) uint8 Gaussian-blurred by `sigma` inside the box where `share`
     (S, S) is above 0 (the same pixels there as blurring the whole crop: the box is read
     with a margin the kernel's reach wide); elsewhere as it is."""
-    rows, columns = np.flatnonzero(share.any(axis=1)), np.flatnonzero(share.any(axis=0))
-    if not rows.size:
+    box = box_around(share, sigma)
+    if box is None:
         return image
-    reach = math.ceil(3 * sigma) + 1
-    height, width = share.shape
-    box = (slice(max(0, rows[0] - reach), min(height, rows[-1] + 1 + reach)),
-           slice(max(0, columns[0] - reach), min(width, columns[-1] + 1 + reach)))
     result = image.copy()
     result[box] = cv2.GaussianBlur(np.ascontiguousarray(image[box]), (0, 0), sigma)
     return result
@@ -358,13 +367,9 @@ def toned_rim(face: np.ndarray, target: np.ndarray, measured: np.ndarray, rim: n
     `sigma` inside `measured` (S, S: where the face's colour is measured): on the rim the
     face keeps its detail finer than sigma, its shading is the target's. Only in the box
     round the rim (with the blur's reach); elsewhere `face` as it is."""
-    rows, columns = np.flatnonzero(rim.any(axis=1)), np.flatnonzero(rim.any(axis=0))
-    if not rows.size:
+    box = box_around(rim, sigma)
+    if box is None:
         return face
-    reach = math.ceil(3 * sigma) + 1
-    height, width = rim.shape
-    box = (slice(max(0, rows[0] - reach), min(height, rows[-1] + 1 + reach)),
-           slice(max(0, columns[0] - reach), min(width, columns[-1] + 1 + reach)))
     face_lab = to_lab(face[box])
     inside = (measured[box] > 0.05).astype(np.float32)
     difference = (to_lab(target[box])[..., 0] - face_lab[..., 0]) * inside
