@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from facedub.faces.masks import face_mask, feather, forehead_points, three_channels
+from facedub.faces.regions import MIDLINE, TEMPLES, face_halves
 
 BLEND_METHODS = ("feather", "poisson")
 
@@ -41,10 +42,6 @@ def poisson_blend(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.
     return feather_blend(cloned, target, mask)
 
 
-# The face's midline between the eyes and its outline at the temples (the person's right,
-# left): how wide each half of the face shows (as `engines.mesh_clean` measures it).
-MIDLINE = 168
-TEMPLES = (127, 356)
 # How turned a face is, as 1 - (its narrower half / its wider half): the far side's reach
 # starts past FRONTAL and is whole from TURNED on. Elon Musk's GIF face reads 0.46-0.5 at
 # 12-16 degrees of yaw, 0.64-0.74 at 22-28 and 0.77-0.9 at 30-37; border-photo's at most
@@ -64,9 +61,7 @@ def turn_share(face_landmarks: np.ndarray) -> tuple[float, int]:
     """(share in [0, 1], side) of a face: how far it is turned, 0 up to FRONTAL and 1 from
     TURNED on, and which way its far side lies in the image (-1: left, +1: right).
     `face_landmarks` (478, 2+) in crop pixels."""
-    points = np.asarray(face_landmarks)
-    middle = float(points[MIDLINE, 0])
-    left, right = middle - float(points[TEMPLES[0], 0]), float(points[TEMPLES[1], 0]) - middle
+    left, right = face_halves(np.asarray(face_landmarks))  # as the image shows them
     narrow, wide = min(left, right), max(left, right, 1e-6)
     share = float(np.clip((1.0 - max(narrow, 0.0) / wide - FRONTAL) / (TURNED - FRONTAL),
                           0.0, 1.0))

@@ -14,16 +14,13 @@ import cv2
 import numpy as np
 
 from facedub.faces.masks import face_oval, hair_zone
+from facedub.faces.regions import face_halves
 
 # Cheek and nose landmarks whose hull is almost always bare, lit skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
 SKIN_DISTANCE = 3.0  # Mahalanobis distance (chroma) beyond which a pixel is not skin
 SHADOW_DEPTH = 2.5  # standard deviations of skin lightness below which skin is shadowed
 BORDER_MARGIN = 3  # pixels next to the outside of the source image are not trusted
-# The face's midline between the eyes, and its outline at the temples (the person's right,
-# left): how wide each half of the face shows.
-MIDLINE = 168
-TEMPLES = (127, 356)
 NARROWEST_SIDE = 0.1  # the least share of its margin a side of the hair zone keeps
 
 
@@ -69,8 +66,7 @@ def _side_shares(points: np.ndarray) -> tuple[float, float]:
     beside the swapped far eye; BENCHMARKS.md, sixteenth round). No threshold: a
     near-frontal face's narrower side is shrunk by its share too (Bob Dylan's 62 of 69 px),
     not visible in the swaps seen. `points` (478, 2+) in crop pixels."""
-    middle = float(points[MIDLINE, 0])
-    halves = (middle - float(points[TEMPLES[0], 0]), float(points[TEMPLES[1], 0]) - middle)
+    halves = face_halves(points)
     widest = max(max(halves), 1e-6)
     right, left = (float(np.clip(half / widest, NARROWEST_SIDE, 1.0)) for half in halves)
     return right, left

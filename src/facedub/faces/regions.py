@@ -18,6 +18,10 @@ from facedub.faces.mediapipe_offline import FaceLandmarksConnections as _Mesh
 RIGHT_IRIS_CENTER = 468  # the person's right eye, on the image's left
 LEFT_IRIS_CENTER = 473
 NOSE_TIP = 1
+# The face's midline between the eyes, and its outline at the temples (the person's right,
+# left): how wide each half of the face shows (`face_halves`).
+MIDLINE = 168
+TEMPLES = (127, 356)
 # Where stubble and beards grow, as a closed loop: the jaw from one side to the other,
 # then back along the lower cheeks, beside the nostrils and under the nose.
 BEARD_ZONE = (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
@@ -67,6 +71,15 @@ def mesh_regions() -> MeshRegions:
         nose=nose,
         rigid=rigid,
     )
+
+
+def face_halves(landmarks: np.ndarray) -> tuple[float, float]:
+    """(right, left): how wide each half of the face shows in the image (the person's
+    right, on the image's left, then the left), from the midline to each temple, in the
+    pixels of `landmarks` (478, 2+); a turned face's far half is the narrower."""
+    middle = float(landmarks[MIDLINE, 0])
+    return (middle - float(landmarks[TEMPLES[0], 0]),
+            float(landmarks[TEMPLES[1], 0]) - middle)
 
 
 def eye_distance(landmarks: np.ndarray) -> float:
