@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import runpy
@@ -77,11 +78,48 @@ def block_missing(data: Path) -> None:
         if name != "mediapipe":
             sys.modules[name] = _Absent(name)
     # The image's OpenCV is opencv-python-headless, without the contrib modules facedub
-    # declares (opencv-contrib-python): the mesh engine's guided filter (cv2.ximgproc, in
-    # mesh_light) is not there, so `refine`'s mesh renderings fail there, and here too.
+    # declares (opencv-contrib-python): `refine`'s mesh renderings need the guided filter
+    # (cv2.ximgproc, in mesh_light), so it is stood in for by box filters, here and there
+    # alike; anything else from the contrib modules raises.
     import cv2
     for name in CONTRIB_MISSING_THERE:
         setattr(cv2, name, _Absent(f"cv2.{name}"))
+    cv2.ximgproc = _GuidedFilterOnly("cv2.ximgproc")
+
+
+def box_guided_filter(guide: Any, src: Any, radius: int, eps: float,
+                      dDepth: int = -1) -> Any:
+    """OpenCV contrib's `cv2.ximgproc.guidedFilter` for a one-channel guide, as its
+    source computes it (He, Sun and Tang's guided filter with normalised box filters of
+    side 2 radius + 1, reflected borders) in float32: within 3e-5 of contrib's on the
+    mesh engine's inputs, which is contrib's own float32 rounding (the stand-in is within
+    4e-7 of the filter in float64; tests/test_gpu_round_benchmark.py). mesh_light calls it with
+    one-channel float32 guides only."""
+    import cv2
+    import numpy as np
+
+    if np.ndim(guide) != 2 or dDepth not in (-1, cv2.CV_32F):
+        raise ValueError("the stand-in guided filter takes a one-channel guide and float32")
+    guide = np.asarray(guide, np.float32)
+    src = np.asarray(src, np.float32)
+    side = (2 * radius + 1, 2 * radius + 1)
+
+    def box(image: Any) -> Any:
+        return cv2.boxFilter(image, cv2.CV_32F, side, normalize=True,
+                             borderType=cv2.BORDER_REFLECT)
+
+    mean_guide, mean_src = box(guide), box(src)
+    variance = box(guide * guide) - mean_guide * mean_guide
+    covariance = box(guide * src) - mean_guide * mean_src
+    slope = covariance / (variance + np.float32(eps))
+    offset = mean_src - slope * mean_guide
+    return box(slope) * guide + box(offset)
+
+
+class _GuidedFilterOnly(_Absent):
+    """cv2.ximgproc on the GPU machine: the guided filter alone."""
+
+    guidedFilter = staticmethod(box_guided_filter)  # noqa: N815 (OpenCV's name)
 
 
 # ---------------------------------------------------------------- prepare (here)
@@ -206,7 +244,8 @@ def _refiners(args: argparse.Namespace, out: Path, work: Path) -> None:
         command = [sys.executable, str(HERE / "gpu_round.py"), "refine-one",
                    "--faceset", str(args.data / "refiner-source"), "--res", str(res),
                    "--minutes", str(args.minutes), "--device", args.device,
-                   "--threads", str(args.refine_threads), "--folder", str(folder)]
+                   "--threads", str(args.refine_threads), "--folder", str(folder),
+                   "--validate-every", str(args.refine_validate_every)]
         if args.rehearse:
             command += ["--steps", "6", "--every", "3"]
         log = (out / f"refine-{res}.log").open("w")
@@ -238,6 +277,29 @@ def _pack_refiner(folder: Path, tar_path: Path) -> None:
     print(f"{tar_path.name}: {tar_path.stat().st_size / 1e6:.1f} MB", flush=True)
 
 
+class _StagesLogged:
+    """refine's progress as log lines (no terminal there): each stage's start and end,
+    seconds since the process began, so a run cut off at its limit shows where it was."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.stage = ""
+        self.done = 0
+
+    def _say(self, what: str) -> None:
+        print(f"{time.perf_counter() - self.started:7.1f} s  {what}", flush=True)
+
+    def start(self, total: int | None, description: str) -> None:
+        self.stage, self.done = description, 0
+        self._say(f"{description}: start ({total} to do)")
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+
+    def finish(self) -> None:
+        self._say(f"{self.stage}: done ({self.done})")
+
+
 def refine_one(args: argparse.Namespace) -> None:
     """`facedub refine FACESET -o FOLDER --res R --minutes M --device D` without the CLI
     (typer and rich are not on the GPU machine); the rest is refine's defaults."""
@@ -247,14 +309,20 @@ def refine_one(args: argparse.Namespace) -> None:
     from facedub.train.refine_config import RefineConfig
 
     # Minutes alone end a run: refine's default step count would end a fast one early.
-    extra: dict[str, Any] = {"steps": 10**7}
+    # Validated (and saved) less often than refine's default 250 steps: on a GPU those
+    # come every few seconds, and each validation renders and measures the held-out faces.
+    every = args.validate_every
+    extra: dict[str, Any] = {"steps": 10**7, "validate_every": every, "save_every": every,
+                             "preview_every": every}
     if args.steps:
         extra = {"steps": args.steps, "log_every": args.every, "save_every": args.every,
                  "validate_every": args.every, "preview_every": args.every}
     config = RefineConfig(res=args.res, minutes=args.minutes, device=args.device,
                           threads=args.threads, **extra)
     started = time.perf_counter()
-    result = refine(load_faceset(args.faceset), args.folder, config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    result = refine(load_faceset(args.faceset), args.folder, config,
+                    progress=_StagesLogged(started))
     best = result.best
     print(json.dumps({"res": args.res, "steps": result.step,
                       "train_seconds": round(result.train_seconds, 1),
@@ -340,6 +408,8 @@ def main() -> None:
                      help="seconds beyond --minutes for rendering, validation and saving")
     dev.add_argument("--refine-threads", type=int, default=8,
                      help="torch CPU threads of each refiner process (two run at once)")
+    dev.add_argument("--refine-validate-every", type=int, default=500,
+                     help="steps between the refiners' validations (and saves)")
     dev.add_argument("--speed-rounds", type=int, default=5)
     dev.add_argument("--speed-timeout", type=float, default=120.0)
     dev.add_argument("--neural-every", type=int, default=500)
@@ -354,6 +424,7 @@ def main() -> None:
     one.add_argument("--threads", type=int, default=0)
     one.add_argument("--steps", type=int, default=0)
     one.add_argument("--every", type=int, default=250)
+    one.add_argument("--validate-every", type=int, default=500)
     run = sub.add_parser("blocked")
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("script", type=Path)
