@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from occluder_fingers import hand_patches
 from occluder_synthesis import RES, Crops, sample
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.nn import functional
 
@@ -33,7 +34,8 @@ from facedub import media
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_mask
-from facedub.models.occluder import OCCLUDER_OUT, OccluderNet
+from facedub.models.occluder import OCCLUDER_OUT, OccluderNet, occluder_metadata
+from facedub.models.occluder_graph import OCCLUDER_WIDTHS, occluder_widths
 
 log = logging.getLogger("train_occluder")
 
@@ -95,18 +97,19 @@ def loss_of(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -
 
 def train(crops: Crops, minutes: float, batch_size: int, window: int, seed: int, out: Path,
           preview: Path | None, init: Path | None = None, lr: float = 3e-3,
-          freeze_norm: bool = False, keep: bool = False) -> dict[str, float]:
+          freeze_norm: bool = False, keep: bool = False,
+          widths: tuple[int, ...] = OCCLUDER_WIDTHS) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     order = rng.permutation(len(crops.images))
     held = order[: max(16, len(order) // 20)]
     used = order[len(held):]
-    model = OccluderNet()
+    model = OccluderNet(widths)
     if init is not None:  # go on from earlier weights (batch-norm counters are not kept)
         model.load_state_dict(load_file(str(init)), strict=False)
     teacher = None
     if keep and init is not None:  # the earlier net's marks stay the target off the occluders
-        teacher = OccluderNet()
+        teacher = OccluderNet(widths)
         teacher.load_state_dict(load_file(str(init)), strict=False)
         teacher.eval()
     if freeze_norm:  # a fine-tune that keeps the shipped weights' batch statistics
@@ -155,9 +158,14 @@ def _save(model: OccluderNet, out: Path, scores: dict[str, float]) -> None:
     tensors = {name: value.detach().contiguous() for name, value in model.state_dict().items()
                if value.dtype.is_floating_point}
     staged = out.with_suffix(".partial")
-    save_file(tensors, str(staged), metadata={"architecture": "OccluderNet",
+    save_file(tensors, str(staged), metadata={**occluder_metadata(model),
                                               "training": json.dumps(scores)})
     staged.replace(out)
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    with safe_open(str(path), "pt") as weights:
+        return dict(weights.metadata() or {})
 
 
 def evaluate(model: OccluderNet, crops: Crops, held: np.ndarray, rng: np.random.Generator,
@@ -206,15 +214,21 @@ def main() -> None:
                         help="keep the batch-norm layers as --init has them")
     parser.add_argument("--keep", action="store_true",
                         help="learn what --init marks as well as the drawn occluders")
+    parser.add_argument("--widths", type=int, nargs="+", default=list(OCCLUDER_WIDTHS),
+                        help="channels at 128, 64, 32, 16 and 8 px (as many levels as given)")
     parser.add_argument("--hand-photo", type=Path,
                         help="multi_group_of_six_sitcom_cast.jpg: real hand skin for fingers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.average:
         first, second = (load_file(str(path)) for path in args.average)
+        widths = {occluder_widths(_metadata(path)) for path in args.average}
+        if len(widths) != 1:
+            parser.error(f"--average: the two files' widths differ: {sorted(widths)}")
         save_file({name: (first[name] + second[name]) / 2 for name in first}, str(args.out),
-                  metadata={"architecture": "OccluderNet", "training": json.dumps(
-                      {"mean_of": [path.name for path in args.average]})})
+                  metadata={**occluder_metadata(OccluderNet(widths.pop())),
+                            "training": json.dumps(
+                                {"mean_of": [path.name for path in args.average]})})
         return
     if not args.inputs or args.cache is None:
         parser.error("give clips or photos and --cache (or --average)")
@@ -225,7 +239,7 @@ def main() -> None:
     log.info("%d face crops", len(crops.images))
     scores = train(crops, args.minutes, args.batch, args.window, args.seed, args.out,
                    args.preview, args.init, args.lr, args.freeze_norm,
-                   args.keep)
+                   args.keep, tuple(args.widths))
     log.info("done: %s", json.dumps(scores))
 
 

@@ -31,7 +31,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
-from safetensors.numpy import load_file
+from safetensors import safe_open
 
 from facedub.composite.color import to_lab
 from facedub.composite.forehead import powdered_skin
@@ -71,7 +71,8 @@ from facedub.models.occluder_graph import (
     OCCLUDER_OUT,
     OCCLUDER_RES,
     occluder_graph,
-    occluder_keys,
+    occluder_shapes,
+    occluder_widths,
     scaled_input,
 )
 
@@ -130,17 +131,14 @@ class OccluderModel:
                                "swap with --occlusion off")
         # NumPy weights and a graph built from them: importing torch for this cost more
         # CPU than the network's inference on a 200-frame clip.
-        state = load_file(str(path))
-        names = {name for name in state if not name.endswith("num_batches_tracked")}
-        if names != occluder_keys():
-            raise FacedubError(f"{path}: not OccluderNet weights; reinstall facedub")
+        state, widths = _occluder_state(path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         # The input scaled here (see `scaled_input`): the same logits, 40 us less a
         # frame; the decoder's concatenations left out (`split`): logits within 1e-6,
         # 0.15 ms less.
-        graph = occluder_graph(state, scaled=True, split=True)
+        graph = occluder_graph(state, levels=len(widths), scaled=True, split=True)
         self._session = ort.InferenceSession(graph, options,
                                              providers=["CPUExecutionProvider"])
 
@@ -153,6 +151,23 @@ class OccluderModel:
         np.exp(values, out=values)
         values += np.float32(1.0)
         return np.divide(np.float32(1.0), values, out=values)
+
+
+def _occluder_state(path: Path) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    """OccluderNet's weights (NumPy) in `path` and its widths (the file's metadata; the
+    first shipped net's where it names none), every tensor checked against them."""
+    with safe_open(str(path), "np") as weights:
+        try:
+            widths = occluder_widths(weights.metadata())
+        except ValueError as error:
+            raise FacedubError(f"{path}: {error}; reinstall facedub") from None
+        state = {name: weights.get_tensor(name) for name in weights.keys()  # noqa: SIM118
+                 if not name.endswith("num_batches_tracked")}
+    shapes = {name: tuple(value.shape) for name, value in state.items()}
+    if shapes != occluder_shapes(widths):
+        raise FacedubError(f"{path}: not OccluderNet weights of widths {list(widths)}; "
+                           "reinstall facedub")
+    return state, widths
 
 
 def canonical_from_crop(face_landmarks: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from facedub.models.occluder_graph import (  # noqa: F401 (also this module's na
     OCCLUDER_RES,
     OCCLUDER_WIDTHS,
     occluder_graph,
+    widths_metadata,
 )
 
 
@@ -35,6 +36,7 @@ def _block(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequentia
 class OccluderNet(nn.Module):
     def __init__(self, widths: tuple[int, ...] = OCCLUDER_WIDTHS) -> None:
         super().__init__()
+        self.widths = tuple(widths)  # saved in the weights' metadata (`occluder_metadata`)
         self.stem = _block(3, widths[0])
         self.down = nn.ModuleList(
             nn.Sequential(_block(widths[i], widths[i + 1], stride=2),
@@ -60,6 +62,12 @@ class OccluderNet(nn.Module):
             x = up(torch.cat([x, skip], dim=1))
         logits: torch.Tensor = self.head(x)  # (N, 1, 64, 64)
         return logits
+
+
+def occluder_metadata(net: OccluderNet) -> dict[str, str]:
+    """The safetensors metadata that lets the swap's loader (facedub.composite.occlusion)
+    rebuild `net`: its architecture and widths."""
+    return {"architecture": "OccluderNet", **widths_metadata(net.widths)}
 
 
 def occluder_onnx(net: OccluderNet) -> bytes:

@@ -9,6 +9,7 @@ same graph from its state dict.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 OCCLUDER_RES = 128
 OCCLUDER_OUT = OCCLUDER_RES // 2
 BN_EPS = 1e-5  # nn.BatchNorm2d's default
-# Channels at 128, 64, 32, 16 and 8 pixels.
+# Channels at 128, 64, 32, 16 and 8 pixels: the widths of a weights file without a
+# "widths" entry in its metadata (the first shipped net's).
 OCCLUDER_WIDTHS = (8, 16, 32, 48, 64)
+WIDTHS_KEY = "widths"  # the safetensors metadata entry: a JSON list of ints
 _BLOCK_KEYS = ("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var")
 
 
@@ -34,6 +37,45 @@ def occluder_keys(levels: int = len(OCCLUDER_WIDTHS)) -> set[str]:
     """The state-dict names the graph needs (batch norms' `num_batches_tracked` aside)."""
     keys = {f"{prefix}.{key}" for prefix in _block_prefixes(levels) for key in _BLOCK_KEYS}
     return keys | {"head.weight", "head.bias"}
+
+
+def occluder_shapes(widths: tuple[int, ...] = OCCLUDER_WIDTHS) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor the graph needs, for OccluderNet with `widths`."""
+    levels = len(widths)
+    ins = {"stem": (3, widths[0])}
+    for level in range(levels - 1):
+        ins[f"down.{level}.0"] = (widths[level], widths[level + 1])
+        ins[f"down.{level}.1"] = (widths[level + 1], widths[level + 1])
+    for up, level in enumerate(reversed(range(1, levels - 1))):
+        ins[f"up.{up}"] = (widths[level + 1] + widths[level], widths[level])
+    shapes: dict[str, tuple[int, ...]] = {}
+    for prefix, (channels_in, channels_out) in ins.items():
+        shapes[f"{prefix}.0.weight"] = (channels_out, channels_in, 3, 3)
+        for key in _BLOCK_KEYS[1:]:
+            shapes[f"{prefix}.{key}"] = (channels_out,)
+    shapes["head.weight"] = (1, widths[1], 1, 1)
+    shapes["head.bias"] = (1,)
+    return shapes
+
+
+def occluder_widths(metadata: Mapping[str, str] | None) -> tuple[int, ...]:
+    """The widths a weights file's metadata names; OCCLUDER_WIDTHS where it names none
+    (files written before the width was a parameter). ValueError if malformed."""
+    if not metadata or WIDTHS_KEY not in metadata:
+        return OCCLUDER_WIDTHS
+    # JSON, never a pickle: the file may come from anywhere.
+    widths = json.loads(metadata[WIDTHS_KEY])
+    if (not isinstance(widths, list) or len(widths) < 3
+            or not all(isinstance(w, int) and not isinstance(w, bool) and 0 < w <= 1024
+                       for w in widths)):
+        raise ValueError(f"occluder widths {metadata[WIDTHS_KEY]!r}: not 3 or more "
+                         "channel counts")
+    return tuple(widths)
+
+
+def widths_metadata(widths: tuple[int, ...]) -> dict[str, str]:
+    """The metadata entry `occluder_widths` reads back."""
+    return {WIDTHS_KEY: json.dumps(list(widths))}
 
 
 def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_WIDTHS),
