@@ -12,18 +12,14 @@ from facedub.engines.mesh_shape import (
     MOUTH_HEIGHT_SHARE,
     OTHER_PERSON,
     PHOTO_FACES,
-    POSE_BUDGET,
     FaceShape,
     lifted_corners,
     narrowed_mouth,
     other_person,
-    pose_kept,
     resized_mouth,
 )
 from facedub.faces.align import landmarks_in_crop, template_in_crop
-from facedub.faces.geometry import HeadPose, head_pose
 from facedub.faces.regions import mesh_regions
-from facedub.faces.template import face_template
 from facedub.faceset import Faceset
 
 SIZE = 256
@@ -314,72 +310,3 @@ def test_the_share_of_the_move_is_what_the_compositor_keeps_of_the_sources_relie
     half.moved(0, face)
     assert half.share(0) == 0.5
     assert FaceShape([_wide_eyed(face)], strength=0.0).share(0) == 0.0
-
-
-def _pose(points: np.ndarray, depth_of: np.ndarray | None = None) -> HeadPose:
-    """The pose as eval reads it, off the rigid points (eyes, brows, nose); with the
-    depth of `depth_of`'s points (what an image of `points` shows: x and y)."""
-    seen = np.array(points, dtype=np.float64)
-    if depth_of is not None:
-        seen[:, 2] = depth_of[:, 2]
-    return head_pose(seen, face_template(), mesh_regions().rigid)
-
-
-def test_two_people_are_moved_the_whole_way_not_short_by_the_dead_zones() -> None:
-    """The dead zones are one person's landmark noise between two footages; for two people
-    known by their descriptors they took most of the move (border-photo's eyes and brows
-    0.055 units apart, 0.035 moved; the smoker's 0.026, 0.006 moved). Known to be two, the
-    target's eyes take the source's spacing; not known, the dead zone still holds."""
-    target = template_in_crop(SIZE, "whole")
-    source = _wide_eyed(target, 0.07)
-    wanted = _eye_distance(source)
-    known = FaceShape([source]).moved(0, target, other=True)
-    assert abs(_eye_distance(known) - wanted) < 0.02 * (wanted - _eye_distance(target))
-    differing = FaceShape([_wide_eyed(target, 0.2)])
-    by_shape = differing.moved(0, target)  # another person by the landmarks alone
-    gap = _eye_distance(_wide_eyed(target, 0.2)) - _eye_distance(by_shape)
-    assert gap > 0.1 * (_eye_distance(_wide_eyed(target, 0.2)) - _eye_distance(target))
-
-
-@pytest.mark.parametrize("degrees", [0.0, 25.0])
-def test_features_moved_to_other_heights_do_not_tilt_the_head(degrees: float) -> None:
-    """A source whose eyes and brows sit lower against its nose (another person's shape)
-    moved the target's rigid points so that the pose read off them pitched by 1.7 degrees
-    on border-photo (eval's pitch error 3.3 -> 4.7). The moved face reads as the target's
-    pose within POSE_BUDGET, its eyes still lower against the nose than the target's, the
-    oval where it was."""
-    regions = mesh_regions()
-    frontal = template_in_crop(SIZE, "whole")
-    step = _eye_distance(frontal)
-    source = _brows_and_eyes_shifted(frontal, brows=0.1, eyes=0.1)
-    target = _rotated(frontal, degrees)
-    moved = FaceShape([source]).moved(0, target, other=True)
-    before, after = _pose(target), _pose(moved, depth_of=target)
-    assert abs(after.pitch - before.pitch) < POSE_BUDGET + 0.05
-    assert abs(after.yaw - before.yaw) < POSE_BUDGET + 0.05
-    eyes = np.concatenate([regions.left_eye, regions.right_eye])
-
-    def eyes_over_nose(points: np.ndarray) -> float:
-        return float(points[regions.nose, 1].mean() - points[eyes, 1].mean())
-
-    assert eyes_over_nose(moved) < eyes_over_nose(target) - 0.04 * step
-    assert np.abs(moved[regions.face_oval] - target[regions.face_oval]).max() < 0.5
-    untouched = FaceShape([source])._carried  # the move alone tilts beyond the budget
-    raw = pose_kept(target, moved, untouched, budget=90.0)
-    assert np.abs(raw - moved).max() == 0.0
-
-
-def test_pose_kept_turns_a_tilted_move_back_and_leaves_a_small_one() -> None:
-    regions = mesh_regions()
-    target = template_in_crop(SIZE, "whole")
-    carried = np.ones(len(target))
-    lowered = target.copy()
-    depth = target[regions.rigid, 2] - target[regions.rigid, 2].mean()
-    lowered[regions.rigid, 1] += depth * 0.2  # a pitch's look in the image
-    tilt = abs(_pose(lowered).pitch - _pose(target).pitch)
-    assert tilt > 2.0
-    kept = pose_kept(target, lowered, carried)
-    assert abs(_pose(kept).pitch - _pose(target).pitch) < POSE_BUDGET + 0.05
-    assert np.abs(kept[:, 2] - lowered[:, 2]).max() == 0.0  # depth left as it was
-    small = pose_kept(target, lowered, carried, budget=tilt + 1.0)
-    assert np.abs(small - lowered).max() == 0.0

@@ -31,7 +31,6 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from facedub.engines.mesh_mouth import MOUTH_CORNERS
@@ -90,16 +89,6 @@ SAME_FADE_PER_FRAME = 0.1
 # for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
 # headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
 PHOTO_FACES = 10
-# The pose the moved face reads as may turn by at most this much (degrees) from the
-# target's: a pose estimate (eval's, a viewer's) reads the head's pitch off the eyes', brows'
-# and nose's heights against each other, so moving them to another person's heights also
-# tilts the head. Beyond this the moved features are turned back together, about their
-# centre, in the image plane (the depth the image cannot show is left as the target's).
-# border-photo, the dead zones off for two people: the rigid points' pitch moved by 1.7°
-# a frame, and eval's pitch error rose 3.3 -> 4.7°; turned back to 0.5°, 2.9°, and the face
-# still 86% nearer the source against main's 84% (BENCHMARKS.md, Realism, twenty-seventh
-# round).
-POSE_BUDGET = 0.5
 
 
 @dataclass(frozen=True)
@@ -156,9 +145,6 @@ class FaceShape:
         template = face_template()
         self._fade = _oval_fade(template)
         self._follow = _follow_weights(template, self._features)
-        # How much each point moves with the features (1 on their own points): the share
-        # of `pose_kept`'s turn it takes.
-        self._carried = np.minimum(self._follow.sum(axis=0), 1.0) * self._fade
         self._target_mean: dict[int, tuple[np.ndarray, int]] = {}
         self._differs: dict[int, bool] = {}
         self._shares: dict[int, float] = {}  # per track: how much of the move is made
@@ -198,14 +184,12 @@ class FaceShape:
         beyond = 0.0
         for k, feature in enumerate(self._features):  # the eyes come before the brows
             source = self._source_features[k]
-            moves[k], shifts[k], excess = _feature_move(feature, free, mean, source,
-                                                        dead=not other)
+            moves[k], shifts[k], excess = _feature_move(feature, free, mean, source)
             beyond = max(beyond, excess)
             eye_down = None if feature.eye is None else float(shifts[feature.eye, 1])
             if self._photo and eye_down is not None and shifts[k, 1] > eye_down:
                 # Lowered toward its eye (image y grows down): the photo's expression.
-                moves[k], shifts[k], _ = _feature_move(feature, free, mean, source, eye_down,
-                                                       dead=not other)
+                moves[k], shifts[k], _ = _feature_move(feature, free, mean, source, eye_down)
         differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
         self._differs[track] = differs
         share = self._eased_share(track, 1.0 if differs or other else 0.0)
@@ -215,9 +199,7 @@ class FaceShape:
         displacement = np.einsum("kp,kpd->pd", self._follow, moves)
         displacement *= (self._fade * self._strength * share)[:, None]
         offset = displacement @ transform[:3, :3].T
-        before = np.asarray(landmarks, dtype=np.float64)
-        after = pose_kept(before, before + offset, self._carried)
-        return after.astype(np.float32)
+        return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
 
     def _eased_share(self, track: int, wanted: float) -> float:
         """The share of the move made on this frame of `track`: its first frame's verdict
@@ -238,78 +220,30 @@ def other_person(source: np.ndarray | None, target: np.ndarray | None) -> bool:
 
 
 def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
-                  source: tuple[np.ndarray, float], vertical: float | None = None,
-                  dead: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
+                  source: tuple[np.ndarray, float], vertical: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """((478, 3) displacement, in template units, that gives the feature the source's
     centre and size, defined for every point (points far away are weighted out later);
     the centre's shift (3,); how far the two differ beyond the dead zones, template units
     or log size). `source`: the feature's centre (3,) and spread in the source's shape
     (`_centre_and_spread`). `vertical`: the centre's vertical shift, given (a brow's
-    eye's) instead of the source's. `dead`: the dead zones are taken off the move (they
-    are landmark noise between two footages of one person); False for two people known
-    so, whose whole difference is identity (the excess is the same either way)."""
-    dead_shift, dead_scale = (DEAD_SHIFT, DEAD_SCALE) if dead else (0.0, 0.0)
+    eye's) instead of the source's."""
     centre_mean, spread_mean = _centre_and_spread(mean[feature.anchors])
     centre_source, spread_source = source
     log_scale = float(np.log(max(spread_source, 1e-6) / max(spread_mean, 1e-6)))
     excess = abs(log_scale) - DEAD_SCALE
-    log_scale = float(np.sign(log_scale)) * max(abs(log_scale) - dead_scale, 0.0)
+    log_scale = float(np.sign(log_scale)) * max(excess, 0.0)
     scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
     shift = centre_source - centre_mean
     if vertical is not None:
         shift[1] = 0.0
     length = float(np.linalg.norm(shift[:2]))
-    wanted = min(max(length - dead_shift, 0.0), MAX_MOVE)
+    wanted = min(max(length - DEAD_SHIFT, 0.0), MAX_MOVE)
     shift *= wanted / max(length, 1e-9)
     if vertical is not None:
         shift[1] = vertical
     centre_now = free[feature.anchors].mean(axis=0)
     return (free - centre_now) * (scale - 1.0) + shift, shift, max(excess, length - DEAD_SHIFT)
-
-
-def pose_kept(before: np.ndarray, after: np.ndarray, carried: np.ndarray,
-              budget: float = POSE_BUDGET) -> np.ndarray:
-    """`after` (478, 3), crop pixels: `before` with its features moved, turned back so that
-    the pose the rigid points (eyes, brows, nose) read as differs from `before`'s by at most
-    `budget` degrees. The turn is about the moved rigid points' centre, in x and y only
-    (an estimate from the image reads depth from its own prior, here the target's), each
-    point taking `carried` (478,) of it: 1 on the features, 0 on the oval. A turn in x and
-    y alone reaches only part of itself in the pose (a quarter on the template), so a few
-    rounds, each scaled by what the last one reached."""
-    rigid = mesh_regions().rigid
-    wanted = _rotation(before, rigid)
-    turned = np.array(after, dtype=np.float64)
-    gain, last = 1.0, None
-    for _ in range(POSE_ROUNDS):
-        seen = turned.copy()
-        seen[:, 2] = before[:, 2]
-        vector = cv2.Rodrigues(wanted @ _rotation(seen, rigid).T)[0].ravel()
-        angle = float(np.degrees(np.linalg.norm(vector)))
-        if angle <= budget + POSE_TOLERANCE:
-            break
-        if last is not None and last[0] > angle:  # the last round's applied / reached
-            gain = float(np.clip(last[1] / (last[0] - angle), 1.0, POSE_GAIN_LIMIT))
-        part = gain * (1.0 - budget / angle)
-        back = cv2.Rodrigues(vector * part)[0]
-        centre = turned[rigid].mean(axis=0)
-        step = (turned - centre) @ back.T + centre - turned
-        step[:, 2] = 0.0
-        turned += carried[:, None] * step
-        last = (angle, part * angle)
-    return turned
-
-
-POSE_ROUNDS = 8
-POSE_TOLERANCE = 0.02  # degrees
-POSE_GAIN_LIMIT = 8.0
-
-
-def _rotation(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The rotation (3, 3) of the similarity that best maps the frontal template's `points`
-    onto `landmarks`' (as `head_pose` reads the pose)."""
-    scaled = umeyama(face_template()[points], landmarks[points, :3])[:3, :3]
-    rotation: np.ndarray = scaled / np.cbrt(np.linalg.det(scaled))
-    return rotation
 
 
 def _centre_and_spread(anchors: np.ndarray) -> tuple[np.ndarray, float]:
