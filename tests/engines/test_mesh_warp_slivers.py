@@ -4,7 +4,7 @@ source: their barycentric weights, extrapolated across its width, sampled the so
 nostril 45 source px off beside self-split-webcam's nostril on frame 39 (a dark speck).
 
 The fix belongs in mesh_warp.py (another helper's file this round): the patch described in
-BENCHMARKS.md ("A dark speck beside the nostril: an edge-on sliver's pixels"). Until it
+BENCHMARKS.md ("A dark speck beside self-split-webcam's nostril", under Realism). Until it
 lands the test is an expected failure; strict, so that the fix shows as XPASS and the
 marker must come off."""
 
