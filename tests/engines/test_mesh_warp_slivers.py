@@ -2,16 +2,11 @@
 over the face must not send the pixels cv2.fillConvexPoly's edges give it far across the
 source: their barycentric weights, extrapolated across its width, sampled the source's
 nostril 45 source px off beside self-split-webcam's nostril on frame 39 (a dark speck).
-
-The fix belongs in mesh_warp.py (another helper's file this round): the patch described in
-BENCHMARKS.md ("A dark speck beside self-split-webcam's nostril", under Realism). Until it
-lands the test is an expected failure; strict, so that the fix shows as XPASS and the
-marker must come off."""
+BENCHMARKS.md, "A dark speck beside self-split-webcam's nostril", under Realism."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from facedub.engines.mesh_topology import MeshTopology
 from facedub.engines.mesh_warp import rasterize, source_maps
@@ -36,8 +31,6 @@ def _square_under_a_sliver() -> tuple[np.ndarray, np.ndarray, np.ndarray, MeshTo
     return target, source, depths, topology
 
 
-@pytest.mark.xfail(strict=True, reason="the sliver fix belongs in mesh_warp.py (another "
-                   "helper's file this round); see BENCHMARKS.md, twenty-seventh round")
 def test_a_sliver_drawn_over_the_face_samples_beside_its_pixels() -> None:
     target, source, depths, topology = _square_under_a_sliver()
     raster = rasterize(target, depths, SIZE, topology, scale=1.0)

@@ -19,6 +19,13 @@ MIN_TRIANGLE_AREA = 0.05  # square pixels; thinner triangles are edge-on and not
 # Raster pixels squared: the blur of an area shrink by 2 and a linear enlargement
 # (`coarse_smooth_upsample`), taken off the sigma asked for.
 SHRINK_VARIANCE = 1.0
+# Raster pixels: a drawn triangle narrower than this (twice its area over its longest edge)
+# is a sliver, edge-on. cv2.fillConvexPoly gives a triangle every pixel its edges touch, so
+# a near sliver takes pixels whose centres lie up to 0.7 px outside it, and their weights,
+# extrapolated across its width, sample the source far away (self-split-webcam's frame 39:
+# -24.6, the source's nostril 45 source px off, a dark speck; BENCHMARKS.md, twenty-seventh
+# round). Those pixels go to the triangle beneath.
+SLIVER_WIDTH = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,21 +64,53 @@ def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: Mes
     drawn = signed_areas(points, triangles) * orientation > MIN_TRIANGLE_AREA * scale**2
     order = np.flatnonzero(drawn)
     order = order[np.argsort(-depths[triangles[order]].mean(axis=1))]
-    index_image = np.zeros((raster_size, raster_size), dtype=np.int32)
     corners = np.round(points[triangles] * 16).astype(np.int32)  # 4 fractional bits
-    # Polygons and values prepared outside the loop: it runs for every drawn triangle.
-    for polygon, value in zip(corners[order], (order + 1).tolist(), strict=True):
-        cv2.fillConvexPoly(index_image, polygon, value, cv2.LINE_8, 4)  # 4 fractional bits
-    flat = index_image.ravel()
+    flat = _filled(raster_size, corners, order).ravel()
     pixels = np.flatnonzero(flat)
     covering = flat[pixels] - 1
     # The maps are later resized to the crop with pixel centres aligned: raster pixel i
     # stands for raster coordinate i + (1 - raster_size / size) / 2, not i (half a pixel
     # off at scale 0.5, which shifted every warped face).
     centre_offset = 0.5 * (1.0 - raster_size / size)
-    return TargetRaster(raster_size, raster_size / size, pixels, covering,
-                        _barycentric(points, triangles, covering, pixels, raster_size,
-                                     centre_offset))
+    weights = _barycentric(points, triangles, covering, pixels, raster_size, centre_offset)
+    # A sliver's pixels whose centre lies outside it (SLIVER_WIDTH): the triangle the raster
+    # shows there without the slivers, where there is one.
+    sliver = _slivers(points, triangles)
+    stray = sliver[covering] & (weights.min(axis=1) < 0.0)
+    if stray.any():
+        # Drawn again without the slivers: only the triangles whose box (a pixel wider:
+        # fillConvexPoly's edge pixels) holds a stray pixel, the same ones last over it.
+        ys, xs = np.divmod(pixels[stray], raster_size)
+        candidates = order[~sliver[order]]
+        low = points[triangles[candidates]].min(axis=1) - 1.0
+        high = points[triangles[candidates]].max(axis=1) + 1.0
+        holds = ((xs[None, :] >= low[:, :1]) & (xs[None, :] <= high[:, :1])
+                 & (ys[None, :] >= low[:, 1:]) & (ys[None, :] <= high[:, 1:])).any(axis=1)
+        beneath = _filled(raster_size, corners, candidates[holds])
+        under = beneath.ravel()[pixels[stray]] - 1
+        moved = np.flatnonzero(stray)[under >= 0]
+        covering[moved] = under[under >= 0]
+        weights[moved] = _barycentric(points, triangles, covering[moved], pixels[moved],
+                                      raster_size, centre_offset)
+    return TargetRaster(raster_size, raster_size / size, pixels, covering, weights)
+
+
+def _filled(raster_size: int, corners: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """(raster_size, raster_size) int32: 1 + the index of the triangle drawn last over each
+    pixel, `order` drawn in turn (`corners` (T, 3, 2) with 4 fractional bits); 0: none."""
+    index_image = np.zeros((raster_size, raster_size), dtype=np.int32)
+    # Polygons and values prepared outside the loop: it runs for every drawn triangle.
+    for polygon, value in zip(corners[order], (order + 1).tolist(), strict=True):
+        cv2.fillConvexPoly(index_image, polygon, value, cv2.LINE_8, 4)  # 4 fractional bits
+    return index_image
+
+
+def _slivers(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(T,) bool: triangles narrower than SLIVER_WIDTH (twice the area over the longest
+    edge) in `points`' pixels."""
+    a, b, c = (points[triangles[:, k]] for k in range(3))
+    longest = np.max([np.hypot(*(q - p).T) for p, q in ((a, b), (b, c), (c, a))], axis=0)
+    return 2.0 * np.abs(signed_areas(points, triangles)) < SLIVER_WIDTH * longest
 
 
 def _barycentric(points: np.ndarray, triangles: np.ndarray, covering: np.ndarray,
