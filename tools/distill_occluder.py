@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from occluder_synthesis import RES, Crops, sample
 from safetensors.numpy import load_file as load_numpy
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch.nn import functional
+from train_occluder import cosine_lr, optimiser_step, save_weights
 
 from facedub import media
 from facedub.composite.occlusion import (
@@ -46,7 +47,7 @@ from facedub.faces.align import align_face
 from facedub.faces.geometry import apply_affine
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_mask
-from facedub.models.occluder import OCCLUDER_OUT, OccluderNet, occluder_metadata
+from facedub.models.occluder import OCCLUDER_OUT, OccluderNet
 from facedub.models.occluder_graph import occluder_graph
 
 log = logging.getLogger("distill_occluder")
@@ -193,15 +194,6 @@ def distil_loss(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tens
     return soft + 0.05 * gap + label_share * hard
 
 
-def _save(model: OccluderNet, out: Path, scores: dict[str, float]) -> None:
-    tensors = {name: value.detach().contiguous() for name, value in model.state_dict().items()
-               if value.dtype.is_floating_point}
-    staged = out.with_suffix(".partial")
-    save_file(tensors, str(staged), metadata={**occluder_metadata(model),
-                                              "training": json.dumps(scores)})
-    staged.replace(out)  # atomic: a stopped run leaves the last whole file
-
-
 def agreement(student: OccluderNet, teacher: Teacher, crops: Crops, held: np.ndarray
               ) -> dict[str, float]:
     """On held-out real crops: the share of the face's 64 px pixels whose decision at 0.5
@@ -238,28 +230,20 @@ def train(crops: Crops, widths: tuple[int, ...], minutes: float, batch_size: int
     budget = minutes * 60.0
     while time.monotonic() - started < budget:
         progress = (time.monotonic() - started) / budget
-        for group in optimiser.param_groups:  # cosine decay over the time budget
-            group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * progress)))
+        cosine_lr(optimiser, lr, 0.02, progress)
         images, labels, weights = batch(rng, crops, rng.choice(used, batch_size),
                                         batch_size // 2)
         target = teacher(images)
         student.train()
-        loss = distil_loss(student(images), target, labels, weights)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-        step += 1
-        if step % 50 == 0:
-            log.info("step %d  %.1f min  loss %.4f", step, (time.monotonic() - started) / 60,
-                     float(np.mean(losses[-50:])))
+        step = optimiser_step(optimiser, distil_loss(student(images), target, labels, weights),
+                              losses, step, started, log)
         if step % 250 == 0:
             scores = agreement(student, teacher, crops, held)
             log.info("step %d held: %s", step, scores)
-            _save(student, out, {"steps": step, **scores})
+            save_weights(student, out, {"steps": step, **scores})
     scores = agreement(student, teacher, crops, held)
     scores.update(steps=step, minutes=(time.monotonic() - started) / 60)
-    _save(student, out, scores)
+    save_weights(student, out, scores)
     return scores
 
 

@@ -122,28 +122,43 @@ def train(crops: Crops, minutes: float, batch_size: int, window: int, seed: int,
     budget = minutes * 60.0
     while time.monotonic() - started < budget:
         progress = (time.monotonic() - started) / budget
-        for group in optimiser.param_groups:  # cosine decay over the time budget
-            group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+        cosine_lr(optimiser, lr, 0.05, progress)
         images, labels, weights = batch(rng, crops, rng.choice(used, batch_size), window)
         if teacher is not None:
             with torch.no_grad():
                 labels = torch.maximum(labels, torch.sigmoid(teacher(images)))
         _train_mode(model, freeze_norm)
-        loss = loss_of(model(images), labels, weights)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-        step += 1
-        if step % 50 == 0:
-            log.info("step %d  %.1f min  loss %.4f", step, (time.monotonic() - started) / 60,
-                     float(np.mean(losses[-50:])))
+        step = optimiser_step(optimiser, loss_of(model(images), labels, weights), losses,
+                              step, started, log)
         if step % 500 == 0:  # a usable file early, in case the run is stopped
-            _save(model, out, {"steps": step})
+            save_weights(model, out, {"steps": step})
     scores = evaluate(model, crops, held, np.random.default_rng(seed + 1), preview)
     scores.update(steps=step, minutes=(time.monotonic() - started) / 60)
-    _save(model, out, scores)
+    save_weights(model, out, scores)
     return scores
+
+
+def cosine_lr(optimiser: torch.optim.Optimizer, lr: float, floor: float,
+              progress: float) -> None:
+    """The learning rate decayed from `lr` to `floor` x `lr` along a cosine over the time
+    budget (`progress` from 0 to 1)."""
+    for group in optimiser.param_groups:
+        group["lr"] = lr * (floor + (1.0 - floor) * 0.5 * (1 + np.cos(np.pi * progress)))
+
+
+def optimiser_step(optimiser: torch.optim.Optimizer, loss: torch.Tensor, losses: list[float],
+                   step: int, started: float, logger: logging.Logger) -> int:
+    """One step on `loss` (its value appended to `losses`), the mean of the last 50
+    logged every 50 steps; returns the step count after it."""
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    losses.append(loss.item())
+    step += 1
+    if step % 50 == 0:
+        logger.info("step %d  %.1f min  loss %.4f", step, (time.monotonic() - started) / 60,
+                    float(np.mean(losses[-50:])))
+    return step
 
 
 def _train_mode(model: OccluderNet, freeze_norm: bool) -> None:
@@ -154,7 +169,9 @@ def _train_mode(model: OccluderNet, freeze_norm: bool) -> None:
                 module.eval()
 
 
-def _save(model: OccluderNet, out: Path, scores: dict[str, float]) -> None:
+def save_weights(model: OccluderNet, out: Path, scores: dict[str, float]) -> None:
+    """`model`'s weights, its widths and `scores` (metadata) to `out`, atomically: a
+    stopped run leaves the last whole file."""
     tensors = {name: value.detach().contiguous() for name, value in model.state_dict().items()
                if value.dtype.is_floating_point}
     staged = out.with_suffix(".partial")
