@@ -184,3 +184,29 @@ def test_facesets_cut_before_the_antialiased_crops_are_not_resumed_or_reused() -
     with_crops = ExtractConfig().resumable_settings()
     assert with_crops["crop_filter"] == "antialiased"
     assert "crop_filter" not in ExtractConfig(write_crops=False).resumable_settings()
+
+
+def test_a_folder_left_by_a_run_killed_at_its_start_is_extracted_into(
+        faces_dir: Path, tmp_path: Path) -> None:
+    """A batch worker SIGKILLed while it began an analysis left empty face and mask
+    folders and no faceset.json (or only its dead writer's partial copy); the job's retry
+    was refused the folder as "not empty", and the batch failed the job."""
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    out = tmp_path / "faces"
+    (out / "faces").mkdir(parents=True)
+    (out / "masks").mkdir()
+    partial = out / f".faceset.{int(dead.stdout)}.0a1b2c3d.partial.json"
+    partial.write_text("{")
+    result = extract(faces_dir / "still_biden_frontal.jpg", out, ExtractConfig(crop_size=64))
+    assert result.faceset.meta.complete and not partial.exists()
+    # Anything else in the folder is still someone's: refused, left as it was.
+    other = tmp_path / "other"
+    (other / "faces").mkdir(parents=True)
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(FacedubError, match="not empty and holds no faceset"):
+        extract(faces_dir / "still_biden_frontal.jpg", other, ExtractConfig(crop_size=64))
+    assert sorted(p.name for p in other.iterdir()) == ["faces", "notes.txt"]

@@ -51,6 +51,7 @@ from facedub.faceset import (
 )
 from facedub.fsutil import (
     atomic_path,
+    remove_stale_partials,
     sha256_file,
     sha256_listing,
     write_text_atomic,
@@ -212,7 +213,7 @@ def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -
     """Create or check the output folder."""
     if out_dir.exists() and not out_dir.is_dir():
         raise FacedubError(f"{out_dir}: exists and is not a folder; choose a folder for -o")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not _left_by_a_killed_start(out_dir):
         if not (out_dir / META_FILE).is_file():
             raise FacedubError(f"{out_dir}: the folder is not empty and holds no faceset; "
                                "choose an empty or new folder")
@@ -243,6 +244,17 @@ def _prepare_output(out_dir: Path, source: MediaSource, config: ExtractConfig) -
         raise FacedubError(f"{out_dir}: cannot write there ({error.strerror}); choose another "
                            "output folder") from error
     return _Output(created=created, frames_done=0, complete=False)
+
+
+def _left_by_a_killed_start(out_dir: Path) -> bool:
+    """Whether `out_dir` holds only what a run killed in `_prepare_output` leaves: no
+    faceset.json, empty face and mask folders, a dead writer's partial faceset.json
+    (removed here). A batch's worker killed there had its retry refused the folder."""
+    if (out_dir / META_FILE).exists():
+        return False
+    remove_stale_partials(out_dir / META_FILE)
+    return all(entry.name in (FACES_DIR, MASKS_DIR) and entry.is_dir()
+               and not any(entry.iterdir()) for entry in out_dir.iterdir())
 
 
 def _new_meta(source: MediaSource, config: ExtractConfig) -> FacesetMeta:
