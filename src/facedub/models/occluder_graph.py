@@ -28,17 +28,6 @@ WIDTHS_KEY = "widths"  # the safetensors metadata entry: a JSON list of ints
 _BLOCK_KEYS = ("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var")
 
 
-def _block_prefixes(levels: int) -> list[str]:
-    down = [f"down.{level}.{part}" for level in range(levels - 1) for part in (0, 1)]
-    return ["stem", *down, *(f"up.{level}" for level in range(levels - 2))]
-
-
-def occluder_keys(levels: int = len(OCCLUDER_WIDTHS)) -> set[str]:
-    """The state-dict names the graph needs (batch norms' `num_batches_tracked` aside)."""
-    keys = {f"{prefix}.{key}" for prefix in _block_prefixes(levels) for key in _BLOCK_KEYS}
-    return keys | {"head.weight", "head.bias"}
-
-
 def occluder_shapes(widths: tuple[int, ...] = OCCLUDER_WIDTHS) -> dict[str, tuple[int, ...]]:
     """The shape of every tensor the graph needs, for OccluderNet with `widths`."""
     levels = len(widths)
