@@ -61,7 +61,8 @@ def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: Mes
     points = vertices * (raster_size / size)
     triangles = topology.triangles
     orientation = np.sign(signed_areas(topology.template_vertices, triangles))
-    drawn = signed_areas(points, triangles) * orientation > MIN_TRIANGLE_AREA * scale**2
+    areas = signed_areas(points, triangles)
+    drawn = areas * orientation > MIN_TRIANGLE_AREA * scale**2
     order = np.flatnonzero(drawn)
     order = order[np.argsort(-depths[triangles[order]].mean(axis=1))]
     corners = np.round(points[triangles] * 16).astype(np.int32)  # 4 fractional bits
@@ -75,7 +76,7 @@ def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: Mes
     weights = _barycentric(points, triangles, covering, pixels, raster_size, centre_offset)
     # A sliver's pixels whose centre lies outside it (SLIVER_WIDTH): the triangle the raster
     # shows there without the slivers, where there is one.
-    sliver = _slivers(points, triangles)
+    sliver = _slivers(points, triangles, areas)
     stray = sliver[covering] & (weights.min(axis=1) < 0.0)
     if stray.any():
         # Drawn again without the slivers: only the triangles whose box (a pixel wider:
@@ -105,12 +106,12 @@ def _filled(raster_size: int, corners: np.ndarray, order: np.ndarray) -> np.ndar
     return index_image
 
 
-def _slivers(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def _slivers(points: np.ndarray, triangles: np.ndarray, areas: np.ndarray) -> np.ndarray:
     """(T,) bool: triangles narrower than SLIVER_WIDTH (twice the area over the longest
-    edge) in `points`' pixels."""
+    edge) in `points`' pixels; `areas` their signed areas there (`signed_areas`)."""
     a, b, c = (points[triangles[:, k]] for k in range(3))
     longest = np.max([np.hypot(*(q - p).T) for p, q in ((a, b), (b, c), (c, a))], axis=0)
-    return 2.0 * np.abs(signed_areas(points, triangles)) < SLIVER_WIDTH * longest
+    return 2.0 * np.abs(areas) < SLIVER_WIDTH * longest
 
 
 def _barycentric(points: np.ndarray, triangles: np.ndarray, covering: np.ndarray,
