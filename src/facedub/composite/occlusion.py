@@ -443,13 +443,20 @@ def _area_shrunk(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """`image` with every `hidden` pixel replaced by the nearest one that is not."""
-    if hidden.all():
+    """`image` with every `hidden` pixel replaced by the nearest one that is not (in
+    place where it is a fresh array: the fine crop's warp).
+
+    Only the hidden pixels are looked up (a few hundred of the fine crop's 65,536 at a
+    frame's edge): gathering every pixel from its own label took 2 ms a frame there, and
+    a shown pixel's label is its own, so the values are the same."""
+    if hidden.all() or not hidden.any():
         return image
     _, labels = cv2.distanceTransformWithLabels(hidden.astype(np.uint8), cv2.DIST_L2, 3,
                                                 labelType=cv2.DIST_LABEL_PIXEL)
-    rows, columns = np.nonzero(~hidden)  # labelled 1, 2, ... in this (raster) order
-    return np.asarray(image[rows[labels - 1], columns[labels - 1]])
+    shown = np.flatnonzero(~hidden)  # labelled 1, 2, ... in this (raster) order
+    pixels = image.reshape(-1, *image.shape[2:])
+    pixels[np.flatnonzero(hidden)] = pixels[shown[labels[hidden] - 1]]
+    return image
 
 
 def _glasses_drawn(worn: float | None, state: _Eased | None) -> bool:
