@@ -453,9 +453,15 @@ def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
         return image
     _, labels = cv2.distanceTransformWithLabels(hidden.astype(np.uint8), cv2.DIST_L2, 3,
                                                 labelType=cv2.DIST_LABEL_PIXEL)
-    shown = np.flatnonzero(~hidden)  # labelled 1, 2, ... in this (raster) order
+    # The shown pixels are labelled 1, 2, ... in raster order: the k-th (from 0) lies at
+    # flat index k plus the number of hidden pixels before it, which is the number of
+    # hidden pixels h_j (the j-th, from 0) with h_j - j <= k. Counted among the hidden
+    # pixels alone (not by listing the 65,536 - hidden shown ones).
+    flat = np.flatnonzero(hidden)
+    shown = labels.reshape(-1)[flat].astype(np.intp) - 1
+    shown += np.searchsorted(flat - np.arange(len(flat)), shown, side="right")
     pixels = image.reshape(-1, *image.shape[2:])
-    pixels[np.flatnonzero(hidden)] = pixels[shown[labels[hidden] - 1]]
+    pixels[flat] = pixels[shown]
     return image
 
 
