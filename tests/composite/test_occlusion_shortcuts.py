@@ -35,6 +35,7 @@ from facedub.composite.occlusion_cues import (
     half_pixels,
     order_median,
     order_percentile,
+    order_quantile,
 )
 from facedub.composite.occlusion_motion import mesh_flow
 from facedub.faces.masks import face_mask, face_oval, feather, mask_bounds
@@ -390,23 +391,30 @@ def test_glasses_frames_without_the_bridge_are_the_same_frames(
     assert asked  # a track not judged still asks the net
 
 
-def test_order_median_and_percentile_are_numpys_to_the_bit(
+def test_order_median_percentile_and_quantile_are_numpys_to_the_bit(
         crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     """Random float32 and float64 values of every size from 1 (whole numbers too, as the
-    top-hats' are), and the cues' real samples: d12's 64 px CIELAB crops."""
+    top-hats' are), and the cues' real samples: d12's 64 px CIELAB crops and the net's
+    64 px probabilities (what the eyes' rings' values are made of)."""
     rng = np.random.default_rng(5)
     samples: list[np.ndarray] = []
     for count in [*range(1, 40), *rng.integers(40, 5000, 200)]:
         for dtype in (np.float32, np.float64):
             values = (rng.random(int(count)) * 100).astype(dtype)
             samples += [values, np.round(values)]
-    for _, lab, _, _ in _canonical_inputs(crops, OccluderModel()):
+    for probabilities, lab, _, _ in _canonical_inputs(crops, OccluderModel()):
         samples += [lab[..., channel].ravel() for channel in range(3)]
+        samples += [probabilities.ravel(), probabilities[20:30, 10:50].ravel()]
         samples.append(lab.reshape(-1, 3).astype(np.float64)[:, 1])  # strided
     for values in samples:
         for percent in (50, 80, 90, 99):
             expected = np.percentile(values, percent)
             found = order_percentile(values, percent)
+            assert found == expected and np.asarray(found).dtype == np.asarray(expected).dtype
+        # The eyes' rings' quantile (`_eyes_with_their_skin`) and others.
+        for fraction in (1.0 - 0.35, 0.0, 0.1, 0.5, 0.9, 1.0):
+            expected = np.quantile(values, fraction)
+            found = order_quantile(values, fraction)
             assert found == expected and np.asarray(found).dtype == np.asarray(expected).dtype
         expected = np.median(values)
         found = order_median(values)

@@ -326,8 +326,16 @@ def order_percentile(values: np.ndarray, percent: float) -> np.floating:
     """`np.percentile(values, percent)` (its default, linear interpolation) of the
     non-empty, finite 1-D float `values`, to the bit: the two order statistics about its
     virtual index, interpolated as NumPy's `_lerp` does (from the nearer one)."""
+    return order_quantile(values, percent / 100)
+
+
+def order_quantile(values: np.ndarray, fraction: float) -> np.floating:
+    """`np.quantile(values, fraction)` (its default, linear interpolation) of the
+    non-empty, finite 1-D float `values`, to the bit (see `order_percentile`, which is
+    this of `percent / 100`, as NumPy's own is): about a tenth of the general
+    function's cost at the eyes' rings' sizes (2 against 20 us)."""
     count = values.size
-    virtual = (count - 1) * (percent / 100)
+    virtual = (count - 1) * fraction
     lower = int(np.floor(virtual))
     upper = lower + 1
     if virtual >= count - 1:

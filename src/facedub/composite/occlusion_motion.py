@@ -17,7 +17,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import eyes_and_brows
+from facedub.composite.occlusion_cues import eyes_and_brows, order_median
 from facedub.composite.occlusion_objects import FaceZones, face_zones
 from facedub.faces.masks import face_mask
 
@@ -107,8 +107,9 @@ def still_regions(held: np.ndarray, residual: np.ndarray) -> np.ndarray:
     order = np.argsort(labels, axis=None, kind="stable")
     bounds = np.searchsorted(labels.ravel()[order], np.arange(count + 1))
     flat = residual.ravel()[order]
-    still = np.array([True] + [float(np.median(flat[bounds[k]:bounds[k + 1]])) < STILL_LEVEL
-                               for k in range(1, count)])
+    # `np.median`'s values, without its argument handling (`order_median`).
+    still = np.array([True] + [float(order_median(flat[bounds[k]:bounds[k + 1]]))
+                               < STILL_LEVEL for k in range(1, count)])
     return np.where(still[labels], held, 0.0).astype(np.float32)
 
 

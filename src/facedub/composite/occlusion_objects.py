@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import eyes_and_brows, order_median, order_percentile
+from facedub.composite.occlusion_cues import (
+    eyes_and_brows,
+    order_median,
+    order_percentile,
+    order_quantile,
+)
 from facedub.faces.masks import face_mask, face_oval, feather
 from facedub.faces.regions import mesh_regions
 
@@ -173,7 +178,8 @@ def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray,
         inside = parts == part
         ring = (cv2.dilate(inside.astype(np.uint8), kernel) > 0) & ~zone
         if ring.any():
-            covered = float(np.quantile(objects[ring], 1.0 - EYE_RING_COVERED))
+            # `np.quantile`'s value, without its argument handling (`order_quantile`).
+            covered = float(order_quantile(objects[ring], 1.0 - EYE_RING_COVERED))
             limit[inside] = np.maximum(limit[inside], covered)
     return np.where(zone, np.minimum(objects, limit), objects).astype(np.float32)
 
