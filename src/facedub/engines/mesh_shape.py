@@ -13,7 +13,9 @@ toward the source person's own 3D shape:
    moment, even one held for a second, is not mistaken for its shape).
 3. Per feature (each eye, each brow, the nose) the target feature is moved and scaled so
    that its centre and size become the source's; the feature's own current outline (a
-   blink) is kept. The mouth is left to the target: its shape is mostly expression.
+   blink) is kept; for two people an eye the source has clearly lower is lowered the
+   whole way (`_feature_move`). The mouth is left to the target: its shape is mostly
+   expression.
    A brow's height over its eye is partly expression (browDown, browInnerUp and
    browOuterUp are read from it): from a single photo a brow is not lowered toward its
    eye beyond the eye's own move (a shouting photo's held brows made every frame of a
@@ -97,6 +99,9 @@ class _Feature:
     anchors: np.ndarray  # the subset whose centre and spread define position and size
     # A brow: the index (in `_features()`) of the eye below it (see `PHOTO_FACES`).
     eye: int | None = None
+    # An eye: for two people lowered whole where the source's sits clearly lower (see
+    # `_feature_move`'s `whole_height`).
+    height_whole: bool = False
 
 
 def _features() -> tuple[_Feature, ...]:
@@ -105,8 +110,8 @@ def _features() -> tuple[_Feature, ...]:
     # Not the mouth: its width and height are mostly expression (a smiling source photo
     # widened the target's mouth into a grimace on the skin-tones pair).
     return (
-        _Feature(regions.left_eye, eye_corners["left"]),
-        _Feature(regions.right_eye, eye_corners["right"]),
+        _Feature(regions.left_eye, eye_corners["left"], height_whole=True),
+        _Feature(regions.right_eye, eye_corners["right"], height_whole=True),
         _Feature(regions.left_eyebrow, regions.left_eyebrow, eye=0),
         _Feature(regions.right_eyebrow, regions.right_eyebrow, eye=1),
         _Feature(regions.nose, regions.nose),
@@ -184,7 +189,8 @@ class FaceShape:
         beyond = 0.0
         for k, feature in enumerate(self._features):  # the eyes come before the brows
             source = self._source_features[k]
-            moves[k], shifts[k], excess = _feature_move(feature, free, mean, source)
+            moves[k], shifts[k], excess = _feature_move(
+                feature, free, mean, source, whole_height=other and feature.height_whole)
             beyond = max(beyond, excess)
             eye_down = None if feature.eye is None else float(shifts[feature.eye, 1])
             if self._photo and eye_down is not None and shifts[k, 1] > eye_down:
@@ -220,14 +226,25 @@ def other_person(source: np.ndarray | None, target: np.ndarray | None) -> bool:
 
 
 def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
-                  source: tuple[np.ndarray, float], vertical: float | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
+                  source: tuple[np.ndarray, float], vertical: float | None = None,
+                  whole_height: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
     """((478, 3) displacement, in template units, that gives the feature the source's
     centre and size, defined for every point (points far away are weighted out later);
     the centre's shift (3,); how far the two differ beyond the dead zones, template units
     or log size). `source`: the feature's centre (3,) and spread in the source's shape
     (`_centre_and_spread`). `vertical`: the centre's vertical shift, given (a brow's
-    eye's) instead of the source's."""
+    eye's) instead of the source's. `whole_height` (an eye of two people): where the
+    source's eye sits lower, the centre is lowered by the whole difference from twice
+    DEAD_SHIFT on, not at all inside DEAD_SHIFT, continuously between, and never less
+    than the dead zone gives. The eyes' height is much of a likeness: border-photo's
+    photo has its eyes 0.05-0.06 lower than d3's, the dead zone took 0.02 off, and d3's
+    winking, grimacing frames read as d3 (84% of the frontal frames nearer the photo,
+    92% so). Its cost is what the landmarker reads of the expression: it reads a smile
+    from the mouth's corners against the eyes, and eyes raised whole read less smile
+    (hair-forehead's smiling streamer under Kit Harington's eyes, 0.03-0.04 higher:
+    smile agreement 92% -> 80%), so raised eyes keep the dead zone; made whole inside
+    the dead zone too, a sub-pixel move of headturn-woman's eyes flipped two of her smile
+    frames at their tolerance (BENCHMARKS.md, Realism, twenty-eighth round)."""
     centre_mean, spread_mean = _centre_and_spread(mean[feature.anchors])
     centre_source, spread_source = source
     log_scale = float(np.log(max(spread_source, 1e-6) / max(spread_mean, 1e-6)))
@@ -235,6 +252,9 @@ def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
     log_scale = float(np.sign(log_scale)) * max(excess, 0.0)
     scale = float(np.clip(np.exp(log_scale), *SCALE_LIMITS))
     shift = centre_source - centre_mean
+    lower = float(shift[1])  # how much lower the source's centre sits (image y grows down)
+    # Whole from twice the dead zone on, none inside it, continuous between.
+    lowered = min(max(2.0 * (lower - DEAD_SHIFT), 0.0), lower, MAX_MOVE)
     if vertical is not None:
         shift[1] = 0.0
     length = float(np.linalg.norm(shift[:2]))
@@ -242,6 +262,8 @@ def _feature_move(feature: _Feature, free: np.ndarray, mean: np.ndarray,
     shift *= wanted / max(length, 1e-9)
     if vertical is not None:
         shift[1] = vertical
+    elif whole_height and lower > 0.0:  # a raised eye keeps the dead zone
+        shift[1] = max(float(shift[1]), lowered)
     centre_now = free[feature.anchors].mean(axis=0)
     return (free - centre_now) * (scale - 1.0) + shift, shift, max(excess, length - DEAD_SHIFT)
 
