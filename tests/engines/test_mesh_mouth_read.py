@@ -18,8 +18,13 @@ from facedub.engines.mesh import MeshEngine, MeshEngineConfig, _shown
 from facedub.engines.mesh_eye_read import READ_EVERY
 from facedub.engines.mesh_mouth_read import (
     EASE_PER_FRAME,
+    FIT_SPREAD,
     LIFT_LIMIT,
     LIFT_NOISE,
+    READ_GAP,
+    SMILE_STEP,
+    WIDEN_STEP,
+    WIDTH_NOISE,
     MouthMove,
     MouthReads,
     misread,
@@ -176,7 +181,8 @@ def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     widening are scaled by the frame's smile over the readings' median smile (the
     widening whole, old-photo 7-11 read 0.04-0.12 over); a lowering not."""
     reads = MouthReads()
-    reads._reads[0] = deque([(0.025, 1.04, 0.44), (0.02, 1.03, 0.25), (0.03, 1.05, 0.36)])
+    # Readings at one smile (spread under FIT_SPREAD: no line through them).
+    reads._reads[0] = deque([(0.025, 1.04, 0.37), (0.02, 1.03, 0.35), (0.03, 1.05, 0.36)])
     at_readings = reads.wanted(0, 0.36)
     assert at_readings == MouthMove(pytest.approx(0.02), pytest.approx(1.04 / 1.01, abs=1e-4))
     assert reads.wanted(0) == at_readings  # no smile given: the readings' lift
@@ -197,3 +203,123 @@ def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     # A texture read higher than drawn: lowered as read, whatever the smile.
     reads._reads[0] = deque([(-0.025, 1.0, 0.2)])
     assert reads.wanted(0, 0.1).lift == pytest.approx(-0.02)
+
+
+def _line_at(points: list[tuple[float, float]], smile: float) -> float:
+    """The least-squares line of log(wider) against the smile through `points` ((wider,
+    smile)), at `smile` (written out here, not taken from the module under test)."""
+    values = np.log([wider for wider, _ in points])
+    smiles = np.array([read_smile for _, read_smile in points])
+    slope, intercept = np.polyfit(smiles, values, 1)
+    return float(np.exp(slope * smile + intercept))
+
+
+def test_the_widening_follows_the_line_through_readings_at_several_smiles() -> None:
+    """skin-tones: Obama's mouth read 0.2-0.6% narrower than drawn at the readings' smile
+    0.087 and 3-4.7% narrower where he smiled 0.15-0.19, between the scheduled readings;
+    held at the readings' median (within the noise) it was not widened at all and frames
+    20-23 read 0.10-0.12 under his smile. With a reading where he smiles more, the
+    widening is the line through the readings at the frame's smile, less the noise."""
+    reads = MouthReads()
+    reads._reads[0] = deque([(-0.007, 1.0017, 0.087), (-0.015, 1.0064, 0.087)])
+    assert reads.wanted(0, 0.19).widen == 1.0  # one smile read: within the noise
+    reads._smile_reads[0] = deque([(1.0304, 0.153)])
+    points = [(1.0017, 0.087), (1.0064, 0.087), (1.0304, 0.153)]
+    for smile in (0.12, 0.153, 0.19):
+        expected = _line_at(points, smile) / np.exp(WIDTH_NOISE)
+        assert reads.wanted(0, smile).widen == pytest.approx(max(expected, 1.0), abs=1e-4)
+    assert reads.wanted(0, 0.19).widen > 1.03
+    assert reads.wanted(0, 0.0).widen == 1.0  # at rest: never narrowed
+    # The lift is the scheduled readings' alone (the smiling reading's corners read
+    # higher than drawn, lowered more the smile read less).
+    assert reads.wanted(0, 0.19).lift == pytest.approx(-0.011 + LIFT_NOISE)
+    # A line falling with the smile is the readings' noise: flat at their mean.
+    reads._reads[0] = deque([(0.0, 1.03, 0.087), (0.0, 1.034, 0.087)])
+    reads._smile_reads[0] = deque([(1.02, 0.2)])
+    flat = np.exp(np.mean(np.log([1.03, 1.034, 1.02]))) / np.exp(WIDTH_NOISE)
+    assert reads.wanted(0, 0.5).widen == pytest.approx(flat)
+    assert reads.wanted(0, 0.0).widen == pytest.approx(flat)
+    reads._reads[0] = deque([(-0.007, 1.0017, 0.087), (-0.015, 1.0064, 0.087)])
+    # Readings whose smiles spread less than FIT_SPREAD: the median, scaled by the smile.
+    reads._smile_reads[0] = deque([(1.04, 0.087 + 0.9 * FIT_SPREAD)])
+    assert reads.wanted(0, 0.19).widen == pytest.approx(1.0)  # median 1.0064: the noise
+
+
+def test_the_widening_follows_the_smile_along_the_line_at_once_without_a_step() -> None:
+    """Along a line through readings at several smiles, the smile's move between frames
+    is followed at once (eased, skin-tones' frame 21 was drawn 1.022 wide where 1.037 was
+    called for, and read 0.107 under Obama's smile); a new reading's change is eased in
+    as before; never more than WIDEN_STEP a frame (his smile 0.001 -> 0.192 in one frame
+    drew the mouth 3.1% wider at once)."""
+    reads = MouthReads()
+    reads._reads[0] = deque([(0.0, 1.0017, 0.087), (0.0, 1.0064, 0.087)])
+    reads._smile_reads[0] = deque([(1.0304, 0.153)])
+    for _ in range(40):
+        reads.applied(0, 0.153)
+    assert reads._applied[0].widen == pytest.approx(reads.wanted(0, 0.153).widen, abs=1e-5)
+    for smile in (0.171, 0.186, 0.194, 0.18):  # each within WIDEN_STEP of the last
+        assert reads.applied(0, smile).widen == pytest.approx(reads.wanted(0, smile).widen,
+                                                              abs=1e-5)
+    # A reading that moves the line: eased in.
+    before = reads._applied[0].widen
+    reads._smile_reads[0].append((1.05, 0.2))
+    wanted = reads.wanted(0, 0.18).widen
+    assert reads.applied(0, 0.18).widen == pytest.approx(
+        before + EASE_PER_FRAME * (wanted - before), abs=1e-5)
+    # A jump of the smile: a step of WIDEN_STEP at most.
+    for _ in range(80):
+        reads.applied(0, 0.0)
+    rest = reads._applied[0].widen
+    assert rest == pytest.approx(1.0, abs=1e-6)
+    assert reads.wanted(0, 0.3).widen > 1.0 + 2 * WIDEN_STEP
+    assert reads.applied(0, 0.3).widen == pytest.approx(rest + WIDEN_STEP)
+    assert reads.applied(0, 0.3).widen == pytest.approx(rest + 2 * WIDEN_STEP)
+
+
+def test_a_mouth_is_read_again_where_the_target_smiles_beyond_every_reading() -> None:
+    """Not before the track's first reading, not within READ_GAP frames of its last, not
+    where the smile is within SMILE_STEP of a reading's or under them all (a resting
+    frame's reading, skin-tones' frame 27, read 5% narrower than drawn where the next
+    scheduled reading at rest read as drawn)."""
+    drawn = template_in_crop(SIZE, "whole")
+    reads = MouthReads()
+    assert not reads.due(0, 0.5)
+    reads.add(0, drawn, drawn, 0.1)
+    high = 0.1 + 1.5 * SMILE_STEP
+    for _ in range(READ_GAP - 1):
+        reads.applied(0, high)
+        assert not reads.due(0, high)
+    reads.applied(0, high)
+    assert reads.due(0, high)
+    assert not reads.due(0, 0.1 + 0.5 * SMILE_STEP)
+    assert not reads.due(0, 0.0)
+    # Read for the smile: its width counts, not its corners; the count starts again.
+    before = reads.wanted(0, high)
+    reads.add(0, drawn, _misdrawn(drawn, 0.03, 0.04), high, scheduled=False)
+    after = reads.wanted(0, high)
+    assert after.lift == before.lift
+    assert after.widen > before.widen
+    assert not reads.due(0, high + 2 * SMILE_STEP)
+    reads.forget(0)
+    assert not reads.due(0, 0.5)
+    assert reads.wanted(0, 0.5) == MouthMove()
+
+
+def test_the_engine_reads_a_photos_mouth_where_the_target_smiles_more(
+        first_target_face: Callable[..., TargetFace],
+        extracted: Callable[..., Faceset]) -> None:
+    """Dylan's photo onto the webcam's first frame (mouthSmile 0.41), then the same frame
+    smiling more: read for the mouth alone READ_GAP frames after the first reading (no eye
+    reading kept), not again at that smile."""
+    target = first_target_face(WEBCAM, SIZE)
+    engine = MeshEngine(extracted(DYLAN, max_frames=1, crop_size=SIZE), MeshEngineConfig())
+    engine.swap_face(target)
+    smile = [BLENDSHAPE_NAMES.index(f"mouthSmile{side}") for side in ("Left", "Right")]
+    blendshapes = target.blendshapes.copy()
+    blendshapes[smile] += 2 * SMILE_STEP
+    smiling = replace(target, blendshapes=blendshapes)
+    for _ in range(2 * READ_GAP):
+        engine.swap_face(smiling)
+    assert len(engine._mouth_reads._smile_reads[target.track]) == 1
+    assert len(engine._mouth_reads._reads[target.track]) == 1
+    assert len(engine._eye_reads._reads[target.track]) == 1

@@ -353,6 +353,14 @@ class MeshEngine:
             # frame: the correction is the median of several readings.
             if read is not None and len(self._records) == 1:
                 self._mouth_reads.add(target.track, landmarks, read, target_smile)
+        elif (self.config.read_eyes and len(self._records) == 1
+              and self._mouth_reads.due(target.track, target_smile)):
+            # And where the target smiles beyond every reading: the mouth's width alone.
+            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, kept_image),
+                                        target.face_landmarks)
+            if read is not None:
+                self._mouth_reads.add(target.track, landmarks, read, target_smile,
+                                      scheduled=False)
         # A photo's sockets' shading is its one light (the shouting photo's top light, a
         # grey veil over both eyes), taken off in the compositor; a video source's darker
         # upper lids were its eyes' own depth (headturn-man; BENCHMARKS.md, sixteenth round).

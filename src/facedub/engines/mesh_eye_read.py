@@ -97,6 +97,16 @@ class EyeReads:
         target face has `target_landmarks` (478, 2+) in the same pixels; nothing is kept
         where the landmarker finds no face. Returns the landmarks read (478, 3), None where
         nothing was kept (`mesh_mouth_read` reads the mouth from them)."""
+        read = self.look(shown, target_landmarks)
+        if read is not None:
+            self._reads.setdefault(track, deque(maxlen=READINGS)).append(
+                eye_distance(read) / eye_distance(np.asarray(target_landmarks)))
+        return read
+
+    def look(self, shown: np.ndarray, target_landmarks: np.ndarray) -> np.ndarray | None:
+        """The landmarks (478, 3) read on `shown` as `read` reads them, None where it keeps
+        nothing; no eye reading is kept (`mesh_mouth_read` reads the mouth alone on some
+        frames)."""
         target = np.asarray(target_landmarks)
         own = eye_distance(target)
         if own <= 1e-6:
@@ -104,7 +114,6 @@ class EyeReads:
         read = self._landmarks(np.ascontiguousarray(shown), target, own)
         if read is None or not _same_face(read, target, own):
             return None
-        self._reads.setdefault(track, deque(maxlen=READINGS)).append(eye_distance(read) / own)
         return read
 
     def _landmarks(self, shown: np.ndarray, target: np.ndarray, own: float

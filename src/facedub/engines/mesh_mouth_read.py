@@ -14,7 +14,9 @@ is, than it drew them; the next frames are drawn with the corners raised and the
 widened by as much (the corners lowered where the source's texture reads higher),
 so that what is read is the target's mouth (never narrowed: below), a raise and a
 widening in proportion to the target's smile (the photo's lip line pulls drawn corners
-toward its own the more, the higher they are drawn). Measured against
+toward its own the more, the higher they are drawn); the widening, where the mouth was
+also read at a higher smile (`MouthReads.due`), along the line the readings draw
+against the smile. Measured against
 the drawing, not against the target: a reading says how far the source's texture shifts
 what is drawn, whatever correction the drawing already carries, so the correction is that
 shift (not a sum of readings that could run away).
@@ -66,6 +68,19 @@ LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # (BENCHMARKS.md, twenty-sixth round).
 SMILE_MIN = 0.1
 LIFT_SCALE_MAX = 2.0
+# The width's misreading grows with the target's smile: on Obama under Biden's photo
+# (skin-tones) the landmarker read the mouth 0.2-0.6% narrower than drawn at the readings'
+# smile 0.087 and 3.3-4.3% narrower on frames 16-22 (smile 0.15-0.19), all between
+# readings (BENCHMARKS.md, twenty-seventh round). So a photo's mouth is also read where
+# the frame's smile lies SMILE_STEP above every reading's of its track (`due`, at least
+# READ_GAP frames after the last), and where the readings' smiles spread FIT_SPREAD at
+# least the widening is the line through them, the misreading against the smile, taken
+# at the frame's smile (`_fitted_width`): skin-tones' smile within 0.1 of the target's on
+# 90% -> 97.5% of 40 frames (BENCHMARKS.md, twenty-eighth round).
+SMILE_STEP = 0.03
+READ_GAP = 3
+FIT_SPREAD = 0.03
+WIDEN_STEP = 0.01  # the most the widening moves a frame (`_eased_widening`)
 
 
 @dataclass(frozen=True)
@@ -116,14 +131,44 @@ class MouthReads:
 
     def __init__(self) -> None:
         self._reads: dict[int, deque[tuple[float, float, float]]] = {}
+        # Readings taken for the smile (`due`): (how much wider drawn, smile); the width only.
+        self._smile_reads: dict[int, deque[tuple[float, float]]] = {}
+        self._since: dict[int, int] = {}  # frames drawn since the track's last reading
+        self._smiles: dict[int, float] = {}  # the track's last frame's smile
         self._applied: dict[int, MouthMove] = {}
 
-    def add(self, track: int, drawn: np.ndarray, read: np.ndarray, smile: float) -> None:
+    def add(self, track: int, drawn: np.ndarray, read: np.ndarray, smile: float,
+            scheduled: bool = True) -> None:
         """One reading of `track`: the landmarks the face was drawn with and those the
         landmarker read on it (478, 2+ each, the same pixels); `smile`: the target's mean
-        mouthSmile in that frame."""
-        self._reads.setdefault(track, deque(maxlen=READINGS)).append(
-            (*misread(drawn, read), smile))
+        mouthSmile in that frame. `scheduled`: one of the eye reading's (every
+        READ_EVERY frames); else one taken for the smile (`due`), which counts for the
+        width alone: its corners read higher than drawn where the target smiles, and
+        lowered more the smile read less (BENCHMARKS.md, eighteenth round)."""
+        higher, wider = misread(drawn, read)
+        if scheduled:
+            self._reads.setdefault(track, deque(maxlen=READINGS)).append((higher, wider, smile))
+        else:
+            self._smile_reads.setdefault(track, deque(maxlen=READINGS)).append((wider, smile))
+        self._since[track] = 0
+
+    def due(self, track: int, smile: float) -> bool:
+        """Whether this frame of `track`, whose target smiles `smile` (mean mouthSmile), is
+        read for its width besides the scheduled readings: the track has been read, not in
+        the last READ_GAP - 1 frames, and never at a smile within SMILE_STEP under this
+        one. Not where it smiles less than every reading: read there too, skin-tones'
+        frame 27 (smile 0.024) read 5% narrower than drawn where the scheduled reading at
+        rest nine frames later read as drawn, and the line through them widened his
+        resting mouth by 1% for ten frames."""
+        points = self._width_points(track)
+        if not points or self._since.get(track, 0) < READ_GAP:
+            return False
+        return smile > max(read_smile for _, read_smile in points) + SMILE_STEP
+
+    def _width_points(self, track: int) -> list[tuple[float, float]]:
+        """(how much wider drawn than read, smile) of the track's kept readings."""
+        return ([(wider, smile) for _, wider, smile in self._reads.get(track, ())]
+                + list(self._smile_reads.get(track, ())))
 
     def wanted(self, track: int, smile: float | None = None) -> MouthMove:
         """The correction the readings call for: their median misreading beyond the
@@ -140,25 +185,73 @@ class MouthReads:
         if lift > 0.0:  # a raise only (SMILE_MIN's comment)
             lift *= scale
         lift = float(np.clip(lift, -LIFT_LIMIT, LIFT_LIMIT))
-        widen = np.exp(_beyond(float(np.log(wider)), WIDTH_NOISE))
-        widen = float(np.clip(1.0 + scale * (widen - 1.0), *WIDTH_LIMITS))
+        fitted = None if smile is None else _fitted_width(self._width_points(track), smile)
+        if fitted is None:
+            widen = np.exp(_beyond(float(np.log(wider)), WIDTH_NOISE))
+            widen = float(np.clip(1.0 + scale * (widen - 1.0), *WIDTH_LIMITS))
+        else:
+            widen = float(np.clip(np.exp(_beyond(fitted, WIDTH_NOISE)), *WIDTH_LIMITS))
         return MouthMove(lift, widen)
 
     def applied(self, track: int, smile: float | None = None) -> MouthMove:
         """The correction this frame of `track` is drawn with: `wanted` (at `smile`) eased
         in by EASE_PER_FRAME a frame from the last frame's, a raise of the track's first
-        reading whole from the frame after it; call once a frame."""
+        reading whole from the frame after it, the widening as `_eased_widening` says;
+        call once a frame."""
+        self._since[track] = self._since.get(track, 0) + 1
+        previous = self._smiles.get(track)
+        if smile is not None:
+            self._smiles[track] = smile
         wanted = self.wanted(track, smile)
         last = self._applied.get(track)
         if last is None:  # nothing drawn corrected yet: a first reading's raise whole
             if not self._reads.get(track):
                 return wanted
             last = MouthMove(max(wanted.lift, 0.0))
-        eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift),
-                          last.widen + EASE_PER_FRAME * (wanted.widen - last.widen))
+        widen = self._eased_widening(track, last.widen, wanted.widen, smile, previous)
+        eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift), widen)
         self._applied[track] = eased
         return eased
 
+    def _eased_widening(self, track: int, last: float, wanted: float, smile: float | None,
+                        previous: float | None) -> float:
+        """The widening of this frame of `track`: `wanted` eased in from `last` (the last
+        frame's) by EASE_PER_FRAME a frame. Where it is the line through readings at
+        several smiles (`_fitted_width`), only what the line calls for at the last frame's
+        smile (`previous`) is eased in, and the smile's move since then is followed at
+        once: eased whole, the widening trailed Obama's smile by frames (skin-tones 21
+        read 0.087 against his 0.194, drawn 1.022 wide where the line called for 1.037).
+        Never more than WIDEN_STEP from the last frame's: followed at once, the same
+        clip's frame 39 (his smile 0.001 -> 0.192) was drawn 3.1% wider than frame 38, a
+        step (the eye reading's 4% in one frame visibly stepped, `mesh_eye_read`)."""
+        held = wanted
+        if (smile is not None and previous is not None
+                and _fitted_width(self._width_points(track), smile) is not None):
+            held = self.wanted(track, previous).widen
+        # (wanted - held) in brackets: 0 where they are equal, the eased widening to the bit.
+        widen = last + EASE_PER_FRAME * (held - last) + (wanted - held)
+        return float(np.clip(widen, max(last - WIDEN_STEP, WIDTH_LIMITS[0]),
+                             min(last + WIDEN_STEP, WIDTH_LIMITS[1])))
+
     def forget(self, track: int) -> None:
         self._reads.pop(track, None)
+        self._smile_reads.pop(track, None)
+        self._since.pop(track, None)
+        self._smiles.pop(track, None)
         self._applied.pop(track, None)
+
+
+def _fitted_width(points: list[tuple[float, float]], smile: float) -> float | None:
+    """The log of how much wider the mouth is drawn than read at `smile`, from the line
+    through `points` ((how much wider, smile) per reading) by least squares, never falling
+    with the smile (a falling line is the readings' noise); None where their smiles
+    spread less than FIT_SPREAD (no line to draw)."""
+    if len(points) < 2:
+        return None
+    values = np.log(np.array([wider for wider, _ in points]))
+    smiles = np.array([read_smile for _, read_smile in points])
+    if float(np.ptp(smiles)) < FIT_SPREAD:
+        return None
+    centred = smiles - smiles.mean()
+    slope = max(float(centred @ (values - values.mean()) / (centred @ centred)), 0.0)
+    return float(values.mean() + slope * (smile - smiles.mean()))
