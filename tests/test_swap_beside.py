@@ -152,6 +152,7 @@ def test_ctrl_c_while_the_source_opens_stops_the_target_analysis(short_clip: Pat
         analyse_beside(short_clip, SwapConfig(tmp_path / "work", tmp_path / "config"),
                        progress, open_engine, AnalysisModels(_Detector()))
     assert not _target_is_being_analysed()
+    assert progress.count < SHORT_FRAMES
 
 
 def test_a_failing_target_closes_the_opened_engine(tmp_path: Path) -> None:
