@@ -151,7 +151,7 @@ def test_a_swap_that_fails_closes_its_engine(faces_dir: Path, tmp_path: Path,
         raise FacedubError("the swap failed here")
 
     monkeypatch.setattr(registry, "open_engine", lambda name, request: Engine())
-    monkeypatch.setattr(importlib.import_module("facedub.swap"), "swap_analysed", failing)
+    monkeypatch.setattr(importlib.import_module("facedub.swap"), "swap", failing)
     photo = faces_dir / "still_biden_frontal.jpg"
     code, output = _run("swap", "--source", photo, "--target", photo, "-o",
                         tmp_path / "out.jpg")

@@ -13,10 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,16 +105,12 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
 
 def analyse_target(target: Path, config: SwapConfig, progress: Progress,
                    detector: ExplicitContentDetector | None = None,
-                   models: AnalysisModels | None = None,
-                   stop: threading.Event | None = None) -> Faceset:
-    """The target's analysis (cached in the work folder); `stop` ends it early
-    (`extract`)."""
+                   models: AnalysisModels | None = None) -> Faceset:
     # Identity once a second is enough here: tracks follow boxes, and every new face is
     # described anyway.
     extract_config = ExtractConfig(write_crops=False, person_reference=config.target_person,
                                    identity_every=25)
-    faceset = analysed(target, config.work_dir, extract_config, progress, detector, models,
-                       stop)
+    faceset = analysed(target, config.work_dir, extract_config, progress, detector, models)
     if not faceset.faces_of():
         raise FacedubError(f"{target}: the chosen person has no faces to swap")
     return faceset
@@ -144,51 +138,6 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     started = time.monotonic()
     reuse_freed_memory()
     faceset = analyse_target(target, config, progress, detector, models)
-    return swap_analysed(target, faceset, engine, out_path, config, progress, started)
-
-
-def analyse_beside(target: Path, config: SwapConfig, progress: Progress,
-                   open_engine: Callable[[], SwapEngine], models: AnalysisModels
-                   ) -> tuple[Faceset, SwapEngine]:
-    """The target's analysis (`analyse_target`) on a thread of its own while `open_engine`
-    (the source photo's analysis) runs on this one. The target's analysis is paced by
-    MediaPipe's graph, one frame after another, and leaves the second of two cores partly
-    idle; the source's analysis used to run before it, alone.
-
-    The engine's errors come first, as when it was opened before the target's analysis:
-    a source that fails (refused, no face) or Ctrl-C stops the target's analysis at its
-    next frame (what it wrote is resumed by the next run, as after Ctrl-C) and re-raises
-    here. Nothing is swapped before both analyses, with their explicit-content checks,
-    have ended."""
-    stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-target")
-    analysis = pool.submit(analyse_target, target, config, progress, None, models, stop)
-    pool.shutdown(wait=False)
-    try:
-        engine = open_engine()
-    except BaseException:
-        _stop_and_wait(analysis, stop)
-        raise
-    try:
-        return analysis.result(), engine
-    except BaseException:
-        _stop_and_wait(analysis, stop)  # Ctrl-C while waiting for the analysis
-        engine.close()
-        raise
-
-
-def _stop_and_wait(analysis: Future[Faceset], stop: threading.Event) -> None:
-    """Stop the target's analysis and wait until it has closed its files; its own outcome
-    (stopped, or an error of its own) gives way to the error being raised."""
-    stop.set()
-    wait((analysis,))
-
-
-def swap_analysed(target: Path, faceset: Faceset, engine: SwapEngine, out_path: Path,
-                  config: SwapConfig, progress: Progress, started: float) -> SwapResult:
-    """`swap` after the target's analysis (`faceset`, from `analyse_target`); `started`:
-    when the swap began (`time.monotonic`), for the result's seconds."""
-    reuse_freed_memory()
     swapper = frame_swapper(target, faceset, engine, config)
     size = swapper.size
     job_id = new_job_id() if config.job_id is None else config.job_id

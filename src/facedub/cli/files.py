@@ -166,23 +166,14 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
-    import time
-
-    from facedub import media
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
     from facedub.engines.registry import EngineRequest, open_engine
     from facedub.extract.models import AnalysisModels
     from facedub.locations import config_dir
     from facedub.locations import work_dir as default_work_dir
-    from facedub.progress import NoProgress
-    from facedub.swap import (
-        SwapConfig,
-        analyse_beside,
-        analyse_target,
-        check_output_path,
-        swap_analysed,
-    )
+    from facedub.swap import SwapConfig, check_output_path
+    from facedub.swap import swap as run_swap
     from facedub.threads import reuse_freed_memory
 
     reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
@@ -203,27 +194,15 @@ def swap(
                                    source_mouth=source_mouth, stubble=stubble)
     # One NudeNet and one identity model for the source's analysis and the target's.
     models = AnalysisModels()
-    # A source photo is analysed beside the target (one frame: no bar of its own, which
-    # would also be a second live display beside the target's); a video or folder first.
-    beside = source is not None and media.is_photo_path(source) and source.is_file()
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
-                            NoProgress() if beside else RichProgress(), refiner, models)
+                            RichProgress(), refiner, models)
     key_existed = _signing_key(config.config_dir).exists()
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
     with terminate_cleanly(), sole_output(out, "file"):
-        progress = RichProgress()
-        started = time.monotonic()
-        if beside:
-            faceset, swap_engine = analyse_beside(
-                target, config, progress, lambda: open_engine(engine, request), models)
-        else:
-            swap_engine = open_engine(engine, request)
+        swap_engine = open_engine(engine, request)
         try:
-            if not beside:
-                faceset = analyse_target(target, config, progress, models=models)
-            result = swap_analysed(target, faceset, swap_engine, out, config, progress,
-                                   started)
+            result = run_swap(target, swap_engine, out, config, RichProgress(), models=models)
         finally:
             # A swap that fails ends no track: the engine's landmarker is closed here, not
             # left to the garbage collector (MediaPipe's close from __del__ could hang).

@@ -95,11 +95,6 @@ class MediaSource:
             yield media.Frame(index, 0.0, media.read_photo(file)), file.name
 
 
-class AnalysisStoppedError(Exception):
-    """The analysis was stopped from outside (`extract`'s `stop`: the caller's work beside
-    it failed). What it wrote stays, as after Ctrl-C: the next run resumes it."""
-
-
 @dataclass(frozen=True)
 class ExtractResult:
     faceset: Faceset
@@ -150,8 +145,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
             progress: Progress | None = None,
             detector: ExplicitContentDetector | None = None,
             source: MediaSource | None = None,
-            models: AnalysisModels | None = None,
-            stop: threading.Event | None = None) -> ExtractResult:
+            models: AnalysisModels | None = None) -> ExtractResult:
     """Analyse `media_path` into the faceset folder `out_dir` (resuming an interrupted run).
 
     Explicit content is refused before any face is written (`detector` replaces NudeNet
@@ -160,9 +154,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     media through here. `source`: `media_path` as the caller has just opened it
     (`open_source`: probing a photo decodes it, and a video's content is hashed).
     `models`: NudeNet and the identity model, shared with the caller's other analyses
-    (loaded on first use; a test's `detector` goes inside it, not beside it). `stop`: once
-    set, the analysis ends at its next frame with AnalysisStoppedError (a caller running it
-    beside other work whose failure ends the command).
+    (loaded on first use; a test's `detector` goes inside it, not beside it).
     """
     progress = progress or NoProgress()
     if models is not None and detector is not None:
@@ -187,7 +179,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     try:
         if output.complete:  # only the choice of person may change
             return _rechoose(out_dir, reference)
-        _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety, stop)
+        _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety)
         return _finalise(out_dir, reference, output.frames_done)
     except FacedubError:
         if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
@@ -310,8 +302,7 @@ def _run_job(job: Callable[[], object]) -> None:
 
 
 def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder: IdentityEncoder,
-             progress: Progress, gate: Future[object] | None = None,
-             stop: threading.Event | None = None) -> None:
+             progress: Progress, gate: Future[object] | None = None) -> None:
     progress_path = out_dir / PROGRESS_FILE
     done = _trim_progress(progress_path)
     start_after = done[-1]["frame"] if done else -1
@@ -334,9 +325,6 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                                             analyser, halt))
         try:
             for frame, file_name, cut, faces in landmarked:
-                if stop is not None and stop.is_set():
-                    raise AnalysisStoppedError(f"{source.path.name}: analysis stopped after "
-                                          f"{analysed} frames")
                 entries = [
                     _face_entry(frame, file_name, number, face, describe=(
                         cut or analysed % config.identity_every == 0

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import logging
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,11 +33,10 @@ CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed aga
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,
              progress: Progress | None = None,
              detector: ExplicitContentDetector | None = None,
-             models: AnalysisModels | None = None,
-             stop: threading.Event | None = None) -> Faceset:
+             models: AnalysisModels | None = None) -> Faceset:
     """The faceset of `media` (a faceset folder is used as it is), extracted into the work
     folder on first use and resumed or reused after that. `models`: shared with the
-    caller's other analyses; `stop`: ends an analysis under way (both `extract`'s)."""
+    caller's other analyses (`extract`)."""
     if Path(media).is_dir() and is_faceset(media):
         return load_faceset(media)
     settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
@@ -61,7 +59,7 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
             # (and skip the explicit-content check of) the analysis of what it was.
             if source.unchanged():
                 return extract(media, folder, config, progress, detector, source,
-                               models, stop).faceset
+                               models).faceset
         log.warning("%s changed while waiting to be analysed; reading it again",
                     source.path.name)
     raise FacedubError(f"{media}: kept changing while facedub read it; wait until it is "
