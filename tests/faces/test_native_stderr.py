@@ -1,6 +1,6 @@
 """MediaPipe's start-up notes are hidden by pointing file descriptor 2 at /dev/null; two
-threads loading models at once (a source photo analysed beside the target) must leave
-it as it was, or every later message of the command is lost."""
+threads loading models at once (serve's job thread and a live session) must leave it as
+it was, or every later message of the process is lost."""
 
 from __future__ import annotations
 

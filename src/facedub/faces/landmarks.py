@@ -190,10 +190,10 @@ class FaceAnalyser:
 class _StderrSilencer:
     """Silences file descriptor 2 while any thread is inside `silenced`. The descriptor
     is the process's own: two threads that each saved it and pointed it at /dev/null
-    (a source photo analysed beside the target) could save each other's /dev/null, and
-    the last to restore left it there: every later message, the command's errors and
-    its "interrupted" included, was lost. So the first thread in saves it and the last
-    one out restores it."""
+    (serve's job thread and a live session's analyser or engine, loading at once) could
+    save each other's /dev/null, and the last to restore left it there: every later
+    message and error of the process was lost. So the first thread in saves it and the
+    last one out restores it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
