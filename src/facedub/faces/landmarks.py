@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import os
 import sys
+import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -186,20 +187,47 @@ class FaceAnalyser:
         self.close()
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+class _StderrSilencer:
+    """Silences file descriptor 2 while any thread is inside `silenced`. The descriptor
+    is the process's own: two threads that each saved it and pointed it at /dev/null
+    (serve's job thread and a live session's analyser or engine, loading at once) could
+    save each other's /dev/null, and the last to restore left it there: every later
+    message and error of the process was lost. So the first thread in saves it and the
+    last one out restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved: int | None = None
+
+    @contextlib.contextmanager
+    def silenced(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                sys.stderr.flush()
+                self._saved = os.dup(2)
+                with open(os.devnull, "wb") as devnull:
+                    os.dup2(devnull.fileno(), 2)
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0 and self._saved is not None:
+                    os.dup2(self._saved, 2)
+                    os.close(self._saved)
+                    self._saved = None
+
+
+_STDERR = _StderrSilencer()
+
+
+def _native_stderr_silenced() -> contextlib.AbstractContextManager[None]:
     """MediaPipe's C++ core prints a dozen lines of start-up notes straight to file
     descriptor 2 (no logging setting reaches them); hide them while a model loads.
     Failures still surface as Python exceptions."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    return _STDERR.silenced()
 
 
 def open_landmarker(bundle: Path, faces: int, video: bool,
