@@ -19,8 +19,10 @@ from facedub.evaluate.metrics import (
     FrameMetrics,
     expression_errors,
     flicker,
+    judged_mouth,
     landmark_jitter,
     lips_apart,
+    lower_lip_hidden,
     mouth_agrees,
     pose_errors,
 )
@@ -109,6 +111,37 @@ def test_lips_apart_is_the_inner_lips_gap_over_the_mouth_width() -> None:
     assert lips_apart(points) == pytest.approx(0.3)
     points[[14, 87, 317], 1] = 40.0
     assert lips_apart(points) == 0.0
+
+
+def _lower_lip_landmarks() -> np.ndarray:
+    """(478, 2) landmarks whose lower lip fills x 20-80, y 40 (inner) to 40-60 (outer)."""
+    points = np.zeros((478, 2))
+    outer = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+    inner = (308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78)
+    for k, index in enumerate(outer):
+        t = k / (len(outer) - 1)
+        points[index] = (20 + 60 * t, 40 + 20 * math.sin(math.pi * t))
+    for k, index in enumerate(inner):
+        points[index] = (80 - 60 * k / (len(inner) - 1), 40.0)
+    return points
+
+
+def test_lower_lip_hidden_is_the_kept_share_of_the_lower_lip() -> None:
+    points = _lower_lip_landmarks()
+    occluded = np.zeros((SIZE, SIZE), np.float32)
+    assert lower_lip_hidden(occluded, points) == 0.0
+    occluded[:, :50] = 1.0  # a microphone over the lip's left half
+    assert lower_lip_hidden(occluded, points) == pytest.approx(0.5, abs=0.08)
+    occluded[:, :] = 0.4  # faint: below the mask's kept level
+    assert lower_lip_hidden(occluded, points) == 0.0
+    occluded[30:70, :] = 1.0  # in front of the whole lip; what lies above it does not count
+    occluded[:30, :] = 0.0
+    assert lower_lip_hidden(occluded, points) == 1.0
+
+
+def test_a_mouth_whose_lower_lip_the_swap_keeps_is_not_judged() -> None:
+    assert judged_mouth(0.0, 0.3) == 0.0 and judged_mouth(1.0, 0.0) == 1.0
+    assert math.isnan(judged_mouth(0.0, 0.75)) and math.isnan(judged_mouth(1.0, 0.5))
 
 
 def test_smile_error_and_agreement() -> None:

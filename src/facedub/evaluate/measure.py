@@ -29,8 +29,10 @@ from facedub.evaluate.metrics import (
     expression_errors,
     flicker,
     jaw_open,
+    judged_mouth,
     landmark_jitter,
     lips_apart,
+    lower_lip_hidden,
     pose_errors,
 )
 from facedub.evaluate.occluded_identity import (
@@ -202,7 +204,9 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         expression_error=expression.expression, jaw_open_error=expression.jaw_open,
         expression_distance=expression.distance, smile_error=expression.smile,
         smile_agree=expression.smile_agree,
-        mouth_open_agree=expression.mouth_open_agree, eye_blink_error=expression.eye_blink,
+        mouth_open_agree=judged_mouth(expression.mouth_open_agree,
+                                      lower_lip_hidden(occluded, face_landmarks)),
+        eye_blink_error=expression.eye_blink,
         eyes_closed_agree=expression.eyes_closed_agree, gaze_error=expression.gaze,
         flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,
         seam_color=seam.color, seam_color_excess=seam.color_excess,
