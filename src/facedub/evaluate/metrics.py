@@ -119,7 +119,9 @@ METRICS: dict[str, Metric] = {
                              "|jawOpen target - swapped|"),
     "mouth_open_agree": Metric("mouth open agrees", "share", "higher", "expression",
                                f"both open or both closed (jawOpen > {MOUTH_OPEN} with "
-                               f"the lips apart; jawOpen within {MOUTH_TOLERANCE} agrees)"),
+                               f"the lips apart; jawOpen within {MOUTH_TOLERANCE} agrees; "
+                               f"not judged with {MOUTH_HIDDEN:.0%} of the lower lip kept "
+                               "behind an occluder)"),
     "eye_blink_error": Metric("eyeBlink error", "", "lower", "expression",
                               "|eyeBlink difference|, mean of both eyes"),
     "eyes_closed_agree": Metric("eyes closed agrees", "share", "higher", "expression",
