@@ -142,6 +142,7 @@ NOSE_SIDES = ((122, 193, 245, 188, 114, 47, 217, 126, 142, 209, 129, 49, 131, 19
               (351, 417, 465, 412, 343, 277, 437, 355, 371, 429, 358, 279, 360, 420, 456,
                248, 281, 275, 294))
 FLANK_GAIN = 2.0
+FLANK_CHROMA_MIN = 8.0  # Lab chroma of the face's skin from which its gain is trusted whole
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 Box = tuple[slice, slice]  # rows and columns of an image
@@ -437,7 +438,12 @@ def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
     planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
     around = cv2.split(masked_blur(cv2.merge(planes), skin, sigma))  # 4 x (s, s)
     own = np.hypot(face_low[..., 1], face_low[..., 2])
-    gain = np.clip(own / np.maximum(np.hypot(around[0], around[1]), 1e-3), 1.0, FLANK_GAIN)
+    skin_chroma = np.hypot(around[0], around[1])
+    gain = np.clip(own / np.maximum(skin_chroma, 1e-3), 1.0, FLANK_GAIN)
+    # Trusted as far as the face's skin has colour at all: a greyscale photo's is 0 but
+    # for the target's eyes and mouth kept in its margins, and their colour's spill over
+    # its grey skin made orange patches beside the nose (old-photo).
+    gain = 1.0 + np.minimum(skin_chroma / FLANK_CHROMA_MIN, 1.0) * (gain - 1.0)
     lightness, a, b = cv2.split(target_low)
     return cv2.merge([lightness, a + zone * (gain * around[2] - a),
                       b + zone * (gain * around[3] - b)])
