@@ -287,6 +287,10 @@ class Compositor:
                 # (the README pair: a +9 against hers; BENCHMARKS.md, twenty-second round).
                 bare=np.maximum(skin.colour, skin.shading),
                 shading=skin.shading,
+                # The nose's sides: her skin's colour round them, as much more colourful
+                # as his shaded skin there is, within her skin's range (his shading at her
+                # lit skin's chroma read grey; BENCHMARKS.md, twenty-eighth round).
+                flanks=skin.flanks,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it

@@ -130,6 +130,26 @@ HAIR_CHROMA = 0.3
 # the nose's sides (grey flanks), the swaps moved toward the target in the identity
 # (BENCHMARKS.md, twenty-second round).
 UNDER_WINGS = (98, 327, 165, 391)
+# The nose's sides, each from the bridge beside the eye down to its wing (the hulls of these
+# points and of their mirrors; `SkinWeights.flanks`): there the
+# target's colour is its skin's round them, as much more colourful as the source's own
+# skin there is than round it (`_colour_around`), by at most FLANK_GAIN and never past
+# the target's own skin round them (`_chroma_ceiling`). The source's
+# shading comes as detail in the lightness (split at sigma), but its colour was the
+# target's at the finer split: the README pair's nose sides 8-14 L darker than hers at
+# her lit skin's chroma read grey (BENCHMARKS.md, twenty-eighth round).
+NOSE_SIDES = ((122, 193, 245, 188, 114, 47, 217, 126, 142, 209, 129, 49, 131, 198, 236, 3,
+               51, 45, 64),
+              (351, 417, 465, 412, 343, 277, 437, 355, 371, 429, 358, 279, 360, 420, 456,
+               248, 281, 275, 294))
+FLANK_GAIN = 2.0
+FLANK_CHROMA_MIN = 8.0  # Lab chroma of the face's skin from which its gain is trusted whole
+# The flanks' colour never past the target's own skin round them: the FLANK_PERCENTILE
+# of its smooth chroma over its skin (weight over FLANK_SKIN_MIN) where the zone's blur
+# at sigma is over FLANK_AROUND_MIN.
+FLANK_PERCENTILE = 90.0
+FLANK_SKIN_MIN = 0.5
+FLANK_AROUND_MIN = 0.05
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 Box = tuple[slice, slice]  # rows and columns of an image
@@ -147,7 +167,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  surround: np.ndarray | None = None,
                  target_lightness: np.ndarray | None = None,
                  region: np.ndarray | None = None,
-                 shading: np.ndarray | None = None) -> np.ndarray:
+                 shading: np.ndarray | None = None,
+                 flanks: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -180,6 +201,11 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     Where `shading` (S, S) in [0, 1] is given (`SkinWeights.shading`: the upper lip) with
     `shown` and `target_lightness`, the face's fine bands are held there too (the upper
     lip is not bare skin), but where a stubbled source's `hair` is a beard (`_beard`).
+    Where `flanks` (S, S) in [0, 1] is given (`SkinWeights.flanks`: the nose's sides)
+    with a `chroma_divisor` over 1, the target's colour there is its skin's
+    round them (at sigma, over the `bare` weight), as much more colourful as the face's
+    own skin there is than round it (`_colour_around`): the source's shading comes with
+    a shaded skin's colour.
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -200,6 +226,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         bare_half = mask_half if bare is None else resized(bare, half)
         face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
                                              mask_half, bare_half, chroma_sigma)
+        if flanks is not None:
+            target_low = _colour_around(face_low, face_half, target_half, target_low,
+                                        mask_half * bare_half, resized(flanks, half),
+                                        sigma * half / size)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
         sockets_half = resized(sockets, half)
@@ -392,6 +422,56 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
         lightness, a, b = cv2.split(low)
         finer.append(cv2.merge([lightness, a + skin * (fine_a - a), b + skin * (fine_b - b)]))
     return finer[0], finer[1]
+
+
+def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
+                   target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray, sigma: float
+                   ) -> np.ndarray:
+    """`target_low` (s, s, 3) with, in the `zone` weight, its a and b planes the target's
+    skin colour round it (the blur of `target` by `sigma` over the `skin` weight: the mask
+    times the bare skin, the lips and nostrils out) made as much more colourful as the
+    face's own base (`face_low`, at the finer split) is than the face's skin round it
+    (`face`'s blur likewise), by at most FLANK_GAIN and never past the most colourful
+    the target's own skin round the zone is (`_chroma_ceiling`).
+
+    At the finer split the target's colour there is its own lit skin's (Katie Hill's cool,
+    pale nose sides), and the source's shading, carried in the lightness, arrived without
+    the colour shaded skin has: darker at her lit chroma, his nose's sides and moustache
+    shadow read grey. His shaded skin is more colourful than his cheeks (chroma 31 at L 63
+    against 25 at L 78). Only that gain is his, not his hue: with all of his colour
+    detail at sigma there, his redder upper lip came out a +5.3 against hers and three
+    of the README pair's 40 frames were retrieved as other people (BENCHMARKS.md,
+    twenty-eighth round). Never less colourful than her skin round it: a stubble's grey
+    would grey her lip."""
+    planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
+    around = cv2.split(masked_blur(cv2.merge(planes), skin, sigma))  # 4 x (s, s)
+    own = np.hypot(face_low[..., 1], face_low[..., 2])
+    skin_chroma = np.hypot(around[0], around[1])
+    # Bounded by the target's own colour: its skin's chroma round the zone at
+    # FLANK_PERCENTILE. A fixed 2x took border-photo's warm, saturated shaded skin to an
+    # orange patch beside the nose her own skin never has (BENCHMARKS.md, twenty-eighth round).
+    ceiling = _chroma_ceiling(target_low, skin, zone, sigma)
+    gain = np.clip(own / np.maximum(skin_chroma, 1e-3), 1.0,
+                   np.clip(ceiling / np.maximum(np.hypot(around[2], around[3]), 1e-3),
+                           1.0, FLANK_GAIN))
+    # Trusted as far as the face's skin has colour at all: a greyscale photo's is 0 but
+    # for the target's eyes and mouth kept in its margins, and their colour's spill over
+    # its grey skin made orange patches beside the nose (old-photo).
+    gain = 1.0 + np.minimum(skin_chroma / FLANK_CHROMA_MIN, 1.0) * (gain - 1.0)
+    lightness, a, b = cv2.split(target_low)
+    return cv2.merge([lightness, a + zone * (gain * around[2] - a),
+                      b + zone * (gain * around[3] - b)])
+
+
+def _chroma_ceiling(target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray,
+                    sigma: float) -> float:
+    """The upper percentile (FLANK_PERCENTILE) of the target's smooth chroma
+    (`target_low`, at the finer split) over its skin (`skin` over FLANK_SKIN_MIN) round
+    the `zone` (its blur at `sigma` over FLANK_AROUND_MIN): the most colourful its own
+    skin there is. 0 where no such skin (then no gain)."""
+    around = cv2.GaussianBlur(zone, (0, 0), sigma) > FLANK_AROUND_MIN
+    chroma = np.hypot(target_low[..., 1], target_low[..., 2])[around & (skin > FLANK_SKIN_MIN)]
+    return float(np.percentile(chroma, FLANK_PERCENTILE)) if chroma.size else 0.0
 
 
 def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np.ndarray,
@@ -637,13 +717,17 @@ class SkinWeights:
     brows, softened), so the skin round the eyes warms with the cheeks instead of
     standing grey against them (expr-shouting's sockets, seventeenth round's review);
     `shading`: the upper lip, not the nostrils nor the lips (`_shading_zones`), where the
-    texture limit and the colour's finer split reach too."""
+    texture limit and the colour's finer split reach too; `flanks`: the nose's sides, not
+    the nostrils nor the upper lip (`_flank_zones`), where the target's
+    colour is its skin's round them, as much more colourful as the source's shaded skin
+    there (`carry_detail`'s `flanks`)."""
 
     bare: np.ndarray
     folds: np.ndarray
     under_eyes: np.ndarray
     colour: np.ndarray
     shading: np.ndarray
+    flanks: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -657,8 +741,9 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     round_eyes = np.minimum(_socket_skin(points, small), eyes_zone)
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     shading = _shading_zones(points, small)
+    flanks = _flank_zones(points, small)
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes, colour, shading)))
+                         for weights in (bare, folds, under_eyes, colour, shading, flanks)))
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
@@ -801,6 +886,17 @@ def _shading_zones(points: np.ndarray, size: int) -> np.ndarray:
                                  size * MOUTH_GROW))
     kept: np.ndarray = softened * (1.0 - features)
     return kept
+
+
+def _flank_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the nose's sides (`NOSE_SIDES`), soft-edged, without the nostrils
+    and the nose's tip. Not the upper lip: its colour there (border-photo's warm, saturated
+    shaded skin, even bounded by her skin's range) moved the read smile of five of
+    border-photo's frames past the 0.1 agreement (BENCHMARKS.md, twenty-eighth round)."""
+    sides = np.maximum(*[_hull(points[list(side)], size) for side in NOSE_SIDES])
+    softened = cv2.GaussianBlur(sides, (0, 0), max(0.5, size * FEATURE_SOFT))
+    flanks: np.ndarray = softened * (1.0 - _hull(points[list(NOSTRILS)], size))
+    return flanks
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
