@@ -329,13 +329,6 @@ def test_the_refiner_runs_in_the_compositing_stage(
                         composite=CompositeConfig(grain=False))
     analysis = analyse_target(clip, config, NoProgress())
     engine = RefinedEngine(MeshEngine(source), _Counted(), facts=None)  # type: ignore[arg-type]
-    assert isinstance(engine, TwoStageEngine)
-    swapper = frame_swapper(clip, analysis, engine, config)
-    frame = next(iter(media.iter_frames(clip)))
-    face = swapper.engine_face(frame)
-    assert face.swapped is not None and calls == []  # not on the engine thread
-    split = swapper.finish(face)
-    assert calls == ["refined"]
     # The same frame refined in one stage, as `swap_face` does for other callers.
     whole = RefinedEngine(MeshEngine(source), _Brighter(), facts=None)  # type: ignore[arg-type]
 
@@ -343,5 +336,18 @@ def test_the_refiner_runs_in_the_compositing_stage(
         crop_size, coverage, facts = whole.crop_size, whole.coverage, None
         swap_face, end_track, close = whole.swap_face, whole.end_track, whole.close
 
-    one_stage = frame_swapper(clip, analysis, _OneStage(), config)  # type: ignore[arg-type]
-    assert np.array_equal(split, one_stage.finish(one_stage.engine_face(frame)))
+    try:
+        assert isinstance(engine, TwoStageEngine)
+        swapper = frame_swapper(clip, analysis, engine, config)
+        frame = next(iter(media.iter_frames(clip)))
+        face = swapper.engine_face(frame)
+        assert face.swapped is not None and calls == []  # not on the engine thread
+        split = swapper.finish(face)
+        assert calls == ["refined"]
+        one_stage = frame_swapper(clip, analysis, _OneStage(), config)  # type: ignore[arg-type]
+        assert np.array_equal(split, one_stage.finish(one_stage.engine_face(frame)))
+    finally:
+        # The eye readings' landmarker closed here: left to the garbage collector, its
+        # close can block inside a later test's work.
+        engine.close()
+        whole.close()
