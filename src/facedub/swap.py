@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -205,6 +205,17 @@ class _EngineFace:
     swapped: SwappedFace | None
 
 
+@runtime_checkable
+class TwoStageEngine(Protocol):
+    """An engine whose last step keeps no state (the refiner): `base_face` runs on the
+    engine thread, `finish_face` on the compositing one, so the two threads share a
+    frame's work more evenly; `swap_face` is the two in a row."""
+
+    def base_face(self, target: TargetFace) -> SwappedFace: ...
+
+    def finish_face(self, target: TargetFace, swapped: SwappedFace) -> SwappedFace: ...
+
+
 class FrameSwapper:
     """Two stages, each keeping its own per-track state in frame order, so they can run
     on two threads: `engine_face` (landmark smoothing, alignment, the engine) and `finish`
@@ -238,7 +249,9 @@ class FrameSwapper:
             face_from_frame=face_from_frame, pose=record.pose,
             blendshapes=record.blendshapes, time=frame.time, track=record.track,
             person=self.person)
-        swapped = self.engine.swap_face(target)
+        engine = self.engine
+        swapped = (engine.base_face(target) if isinstance(engine, TwoStageEngine)
+                   else engine.swap_face(target))
         if self.last_frames.get(record.track) == frame.index:
             self.engine.end_track(record.track)
             self.compositor.end_smoothing(record.track)
@@ -247,7 +260,10 @@ class FrameSwapper:
     def finish(self, face: _EngineFace) -> np.ndarray:
         if face.target is None or face.swapped is None:
             return face.frame.image
-        composited = self.compositor.composite(face.target, face.swapped)
+        swapped = face.swapped
+        if isinstance(self.engine, TwoStageEngine):
+            swapped = self.engine.finish_face(face.target, swapped)
+        composited = self.compositor.composite(face.target, swapped)
         if self.last_frames.get(face.target.track) == face.frame.index:
             self.compositor.end_track(face.target.track)
         self.swapped += 1

@@ -301,3 +301,53 @@ def test_the_swap_side_fine_band_is_the_models() -> None:
     """engines.refiner keeps its own copy of the fine band's sigma (it must not import
     torch); it is the one the refiner was trained with."""
     assert FINE_SIGMA == refiner_model.FINE_SIGMA
+
+
+def test_the_refiner_runs_in_the_compositing_stage(
+        faces_dir: Path, short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    """The swap's engine thread gets the base engine's face and the compositing thread
+    refines it: the refiner keeps no per-track state, and a video source's mesh engine
+    already holds the engine thread twice as long as compositing takes (BENCHMARKS.md,
+    Refiner, eleventh round). The swapped frame is the same as refining in the engine
+    stage."""
+    from facedub.composite.compositor import CompositeConfig
+    from facedub.extract.config import ExtractConfig
+    from facedub.extract.workspace import analysed
+    from facedub.progress import NoProgress
+    from facedub.swap import SwapConfig, TwoStageEngine, analyse_target, frame_swapper
+
+    calls: list[str] = []
+
+    class _Counted(_Brighter):
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            calls.append("refined")
+            return super().__call__(x)
+
+    clip, source_clip = short_clip(KATIE, 0.3), short_clip(D3, 0.5)
+    source = analysed(source_clip, tmp_path / "work", ExtractConfig(crop_size=128))
+    config = SwapConfig(work_dir=tmp_path / "work", config_dir=tmp_path / "config",
+                        composite=CompositeConfig(grain=False))
+    analysis = analyse_target(clip, config, NoProgress())
+    engine = RefinedEngine(MeshEngine(source), _Counted(), facts=None)  # type: ignore[arg-type]
+    # The same frame refined in one stage, as `swap_face` does for other callers.
+    whole = RefinedEngine(MeshEngine(source), _Brighter(), facts=None)  # type: ignore[arg-type]
+
+    class _OneStage:
+        crop_size, coverage, facts = whole.crop_size, whole.coverage, None
+        swap_face, end_track, close = whole.swap_face, whole.end_track, whole.close
+
+    try:
+        assert isinstance(engine, TwoStageEngine)
+        swapper = frame_swapper(clip, analysis, engine, config)
+        frame = next(iter(media.iter_frames(clip)))
+        face = swapper.engine_face(frame)
+        assert face.swapped is not None and calls == []  # not on the engine thread
+        split = swapper.finish(face)
+        assert calls == ["refined"]
+        one_stage = frame_swapper(clip, analysis, _OneStage(), config)  # type: ignore[arg-type]
+        assert np.array_equal(split, one_stage.finish(one_stage.engine_face(frame)))
+    finally:
+        # The eye readings' landmarker closed here: left to the garbage collector, its
+        # close can block inside a later test's work.
+        engine.close()
+        whole.close()

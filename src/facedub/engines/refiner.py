@@ -151,7 +151,16 @@ class RefinedEngine:
         return self._base.coverage
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
-        swapped = self._base.swap_face(target)
+        return self.finish_face(target, self.base_face(target))
+
+    def base_face(self, target: TargetFace) -> SwappedFace:
+        """The base engine's face, unrefined: the stage that keeps per-track state."""
+        return self._base.swap_face(target)
+
+    def finish_face(self, target: TargetFace, swapped: SwappedFace) -> SwappedFace:
+        """`swapped` (base_face's) refined. Stateless, so the swap runs it on the
+        compositing thread, which a video source's mesh engine leaves idle part of each
+        frame (BENCHMARKS.md, Refiner, eleventh round)."""
         # Everything else the engine said (its masks, kept parts, relief) passes on.
         return replace(swapped, image=refine_face(self._refiner, swapped, target.image))
 
