@@ -6,20 +6,15 @@ darker than her skin at her lit skin's chroma, and read grey."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
 
 import cv2
 import numpy as np
-import pytest
 
 from facedub.composite.color import to_lab
-from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.tone import carry_detail, skin_weights
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine
-from facedub.faceset import Faceset
 
-SIZE = 448
+SIZE = 448  # README_CROP, the crop of conftest's `composited`
 NOSE_SIDES = (198, 420, 209, 429, 217, 437, 126, 355)
 CHEEKS = (50, 280, 101, 330, 205, 425)
 
@@ -134,20 +129,6 @@ def test_the_flanks_are_the_nose_sides_not_the_upper_lip(
     assert max(at(2), at(98), at(327)) < 0.1  # the nostrils
     assert max(at(13), at(14), at(17), at(0)) < 0.1  # the lips
     assert max(at(index) for index in CHEEKS) < 0.1
-
-
-@pytest.fixture(scope="module")
-def composited(extracted: Callable[..., Faceset],
-               first_target_face: Callable[..., TargetFace]
-               ) -> tuple[np.ndarray, np.ndarray, TargetFace]:
-    """The compositor's crop (RGB, no grain) and alpha of the mesh engine's face of the
-    studio photo on Katie Hill's first face, and that target."""
-    target = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", SIZE)
-    with closing(MeshEngine(extracted("still_paul_rudd_frontal_studio.jpg",
-                                      crop_size=SIZE))) as engine:
-        swapped = engine.swap_face(target)
-    result = Compositor(CompositeConfig(grain=False)).composite(target, swapped)
-    return result.image, result.alpha, target
 
 
 def _discs(target: TargetFace, points: tuple[int, ...], radius: float,

@@ -7,34 +7,15 @@ sides are left out."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
 
 import cv2
 import numpy as np
-import pytest
 
 from facedub.composite.color import to_lab
-from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.tone import UPPER_LIP, skin_weights
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine
-from facedub.faceset import Faceset
 
-SIZE = 448
-
-
-@pytest.fixture(scope="module")
-def composited(extracted: Callable[..., Faceset],
-               first_target_face: Callable[..., TargetFace]
-               ) -> tuple[np.ndarray, np.ndarray, TargetFace]:
-    """The compositor's crop (RGB, no grain) and alpha of the mesh engine's face of the
-    studio photo on Katie Hill's first face, and that target."""
-    target = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", SIZE)
-    with closing(MeshEngine(extracted("still_paul_rudd_frontal_studio.jpg",
-                                      crop_size=SIZE))) as engine:
-        swapped = engine.swap_face(target)
-    result = Compositor(CompositeConfig(grain=False)).composite(target, swapped)
-    return result.image, result.alpha, target
+SIZE = 448  # README_CROP, the crop of conftest's `composited`
 
 
 def _discs(target: TargetFace, points: tuple[int, ...], alpha: np.ndarray) -> np.ndarray:
