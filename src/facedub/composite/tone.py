@@ -130,14 +130,13 @@ HAIR_CHROMA = 0.3
 # the nose's sides (grey flanks), the swaps moved toward the target in the identity
 # (BENCHMARKS.md, twenty-second round).
 UNDER_WINGS = (98, 327, 165, 391)
-# The nose's sides, each from the bridge beside the eye down to its wing (the hulls of these
-# points and of their mirrors; `SkinWeights.flanks`): there the
-# target's colour is its skin's round them, as much more colourful as the source's own
-# skin there is than round it (`_colour_around`), by at most FLANK_GAIN and never past
-# the target's own skin round them (`_chroma_ceiling`). The source's
-# shading comes as detail in the lightness (split at sigma), but its colour was the
-# target's at the finer split: the README pair's nose sides 8-14 L darker than hers at
-# her lit skin's chroma read grey (BENCHMARKS.md, twenty-eighth round).
+# The nose's sides, each from the bridge beside the eye down to its wing (the hull of each
+# side's points; `SkinWeights.flanks`): there the target's colour is its skin's round them,
+# as much more colourful as the source's own skin there is than round it (`_colour_around`),
+# by at most FLANK_GAIN and never past the target's own skin round them
+# (`_chroma_ceiling`). The source's shading comes as detail in the lightness (split at
+# sigma), but its colour was the target's at the finer split: the README pair's nose sides
+# 8-14 L darker than hers at her lit skin's chroma read grey (BENCHMARKS.md, twenty-eighth round).
 NOSE_SIDES = ((122, 193, 245, 188, 114, 47, 217, 126, 142, 209, 129, 49, 131, 198, 236, 3,
                51, 45, 64),
               (351, 417, 465, 412, 343, 277, 437, 355, 371, 429, 358, 279, 360, 420, 456,
@@ -442,7 +441,7 @@ def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
     detail at sigma there, his redder upper lip came out a +5.3 against hers and three
     of the README pair's 40 frames were retrieved as other people (BENCHMARKS.md,
     twenty-eighth round). Never less colourful than her skin round it: a stubble's grey
-    would grey her lip."""
+    would grey her nose's sides."""
     planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
     around = cv2.split(masked_blur(cv2.merge(planes), skin, sigma))  # 4 x (s, s)
     own = np.hypot(face_low[..., 1], face_low[..., 2])

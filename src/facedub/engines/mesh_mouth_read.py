@@ -156,7 +156,7 @@ class MouthReads:
         """Whether this frame of `track`, whose target smiles `smile` (mean mouthSmile), is
         read for its width besides the scheduled readings: the track has been read, not in
         the last READ_GAP - 1 frames, and never at a smile within SMILE_STEP under this
-        one. Not where it smiles less than every reading: read there too, skin-tones'
+        one. Not read where it smiles less than every reading: read there too, skin-tones'
         frame 27 (smile 0.024) read 5% narrower than drawn where the scheduled reading at
         rest nine frames later read as drawn, and the line through them widened his
         resting mouth by 1% for ten frames."""
