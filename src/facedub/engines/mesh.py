@@ -168,7 +168,7 @@ class MeshEngine:
         source_landmarks = [landmarks_in_crop(r.frame_landmarks, r.face_from_frame)
                             for r in self._records]
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
-        self._shape = FaceShape(source_landmarks, self.config.shape)
+        self._shape = FaceShape(source_landmarks, self.config.shape, self._blendshapes)
         self._person = source.person_descriptor()  # the source's identity (other_person)
         self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
         self._faces = SourceFaces(source, self._records, self._topology, self._vertices,

@@ -20,6 +20,8 @@ toward the source person's own 3D shape:
    browOuterUp are read from it): from a single photo a brow is not lowered toward its
    eye beyond the eye's own move (a shouting photo's held brows made every frame of a
    woman with raised brows frown). See `PHOTO_FACES` for why only lowering, only photos.
+   Nor, from a video source that holds its brows raised in nearly all its faces, raised
+   away from it (`HELD_RAISE`): such a clip shows no resting brow height.
    Other points follow smoothly (Gaussian interpolation), and the face oval stays where
    it is: the result stays inside the compositor's mask.
 
@@ -37,6 +39,7 @@ import numpy as np
 
 from facedub.engines.mesh_mouth import MOUTH_CORNERS
 from facedub.faces.geometry import umeyama
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import upper_oval_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faces.template import face_template
@@ -91,6 +94,19 @@ SAME_FADE_PER_FRAME = 0.1
 # for identity: border-photo's raised-brow photo 73% nearer the source to 45%, the
 # headturn-man video 33% to 5%; BENCHMARKS.md, Expression, 2026-12-02).
 PHOTO_FACES = 10
+# And the other way: a video source that holds its brows raised in nearly all its faces
+# (its least raised RESTING_SHARE of faces still raise a brow by HELD_RAISE or more, the
+# strongest of `BROW_RAISE_KEYS`) shows no resting brow height at all, only its
+# expression: from it a brow is not raised away from its eye beyond the eye's own move.
+# d10's expressive clip reads browInnerUp / browOuterUp 0.96 at the median, 0.78 at its
+# least raised tenth; her median brows raised the older woman's the whole MAX_MOVE (0.12)
+# and read less like d10, not more (older-glasses 68% of frames nearer the source; with
+# the brows not raised 95%, half raised 90%; placed by d10's least raised quarter, 0.04
+# lower, 75%). Every other source in the shared set rests: its least raised tenth at 0.17
+# or less. A photo is one held expression and keeps its raised brows (`PHOTO_FACES`).
+BROW_RAISE_KEYS = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
+HELD_RAISE = 0.6
+RESTING_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -138,10 +154,14 @@ class FaceShape:
     """Moves target landmarks toward the source's shape; keeps a running mean shape per
     target track. `strength` 0 leaves landmarks as they are, 1 moves fully."""
 
-    def __init__(self, source_landmarks: Sequence[np.ndarray], strength: float = 1.0) -> None:
+    def __init__(self, source_landmarks: Sequence[np.ndarray], strength: float = 1.0,
+                 source_blendshapes: np.ndarray | Sequence[np.ndarray] | None = None) -> None:
+        """`source_blendshapes`: each source face's (52,) blendshapes (see HELD_RAISE);
+        None: the brows are raised as far as the source's median shape says."""
         shapes = [pose_free(landmarks)[0] for landmarks in source_landmarks]
         self._source = np.median(np.stack(shapes), axis=0)
         self._photo = len(shapes) < PHOTO_FACES
+        self._held_raise = not self._photo and holds_brows_raised(source_blendshapes)
         self._strength = strength
         self._features = _features()
         # Each feature's centre and spread in the source's shape: the same every frame.
@@ -193,8 +213,10 @@ class FaceShape:
                 feature, free, mean, source, whole_height=other and feature.height_whole)
             beyond = max(beyond, excess)
             eye_down = None if feature.eye is None else float(shifts[feature.eye, 1])
-            if self._photo and eye_down is not None and shifts[k, 1] > eye_down:
-                # Lowered toward its eye (image y grows down): the photo's expression.
+            if eye_down is not None and (
+                    (self._photo and shifts[k, 1] > eye_down)  # lowered (image y grows down)
+                    or (self._held_raise and shifts[k, 1] < eye_down)):  # raised
+                # Toward or away from its eye beyond the eye's move: the source's expression.
                 moves[k], shifts[k], _ = _feature_move(feature, free, mean, source, eye_down)
         differs = beyond >= (DIFFERS_OFF if self._differs.get(track, True) else DIFFERS_ON)
         self._differs[track] = differs
@@ -214,6 +236,17 @@ class FaceShape:
         share += float(np.clip(wanted - share, -SAME_FADE_PER_FRAME, SAME_FADE_PER_FRAME))
         self._shares[track] = share
         return share
+
+
+def holds_brows_raised(blendshapes: np.ndarray | Sequence[np.ndarray] | None) -> bool:
+    """Whether a video source's faces' (N, 52) `blendshapes` hold a brow raised in nearly
+    all of them: the RESTING_SHARE quantile of the strongest of BROW_RAISE_KEYS at
+    HELD_RAISE or more. False where unknown."""
+    if blendshapes is None or len(blendshapes) == 0:
+        return False
+    keys = [BLENDSHAPE_NAMES.index(name) for name in BROW_RAISE_KEYS]
+    raised = np.asarray(blendshapes, dtype=np.float64)[:, keys].max(axis=1)
+    return float(np.quantile(raised, RESTING_SHARE)) >= HELD_RAISE
 
 
 def other_person(source: np.ndarray | None, target: np.ndarray | None) -> bool:
