@@ -15,6 +15,7 @@ from facedub.errors import FacedubError
 from facedub.evaluate.config import EvalConfig, yaw_bin
 from facedub.evaluate.metrics import (
     METRICS,
+    MOUTH_HIDDEN,
     FaceCrops,
     FrameMetrics,
     expression_errors,
@@ -142,6 +143,20 @@ def test_lower_lip_hidden_is_the_kept_share_of_the_lower_lip() -> None:
 def test_a_mouth_whose_lower_lip_the_swap_keeps_is_not_judged() -> None:
     assert judged_mouth(0.0, 0.3) == 0.0 and judged_mouth(1.0, 0.0) == 1.0
     assert math.isnan(judged_mouth(0.0, 0.75)) and math.isnan(judged_mouth(1.0, 0.5))
+
+
+def test_neither_mouth_agreement_is_judged_behind_a_kept_occluder() -> None:
+    """A microphone kept over the target's lower lip: the output shows the target's own
+    lip there, so neither the smile nor the open mouth is judged; the errors still are."""
+    neutral = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    smiling = neutral.copy()
+    smiling[[BLENDSHAPE_NAMES.index("mouthSmileLeft"),
+             BLENDSHAPE_NAMES.index("mouthSmileRight")]] = (0.2, 0.1)
+    bare = expression_errors(smiling, neutral, lip_hidden=0.3)
+    assert bare.smile_agree == 0 and bare.mouth_open_agree == 1
+    hidden = expression_errors(smiling, neutral, lip_hidden=MOUTH_HIDDEN)
+    assert math.isnan(hidden.smile_agree) and math.isnan(hidden.mouth_open_agree)
+    assert hidden.smile == pytest.approx(0.15) and hidden.jaw_open == 0.0
 
 
 def test_smile_error_and_agreement() -> None:

@@ -29,7 +29,6 @@ from facedub.evaluate.metrics import (
     expression_errors,
     flicker,
     jaw_open,
-    judged_mouth,
     landmark_jitter,
     lips_apart,
     lower_lip_hidden,
@@ -188,8 +187,10 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         return base, None, thumb, crops, occluded
     yaw, pitch, roll, pose = pose_errors(record.pose, face.pose)
     swapped_lips = lips_apart(face.landmarks)
+    # The target's lower lip kept behind an occluder: neither mouth agreement is judged.
     expression = expression_errors(record.blendshapes, face.blendshapes,
-                                   (base.target_lips_apart, swapped_lips))
+                                   (base.target_lips_apart, swapped_lips),
+                                   lower_lip_hidden(occluded, face_landmarks))
     seam = seam_measure(crops)
     flick, brightness, jitter = NAN, NAN, NAN
     if previous is not None and previous.frame == pair.target.index - 1:
@@ -203,9 +204,7 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         pitch_error=pitch, roll_error=roll, pose_error=pose,
         expression_error=expression.expression, jaw_open_error=expression.jaw_open,
         expression_distance=expression.distance, smile_error=expression.smile,
-        smile_agree=expression.smile_agree,
-        mouth_open_agree=judged_mouth(expression.mouth_open_agree,
-                                      lower_lip_hidden(occluded, face_landmarks)),
+        smile_agree=expression.smile_agree, mouth_open_agree=expression.mouth_open_agree,
         eye_blink_error=expression.eye_blink,
         eyes_closed_agree=expression.eyes_closed_agree, gaze_error=expression.gaze,
         flicker=flick, brightness_flicker=brightness, landmark_jitter=jitter,

@@ -49,8 +49,12 @@ _INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper and lower inner lip
 # there and the landmarker reads that mouth from the rest of the face around it: on
 # occlusion-mic every jawOpen miss but one has 70-100% of the lower lip kept, and there the
 # target read against a 4 px shifted or JPEG copy of itself already misses 2-4 of 40 frames
-# (none on d10 or the smoke-hand clip). Such a mouth is not judged: the agreement is left
-# out (NaN) from this share of the lower lip kept (the mask's own KEPT level).
+# (none on d10 or the smoke-hand clip). Its smile likewise: the slight smiles read there
+# (mouthSmile 0.13-0.22, occlusion-mic 17 and 32, a miss on every job id) read 0.00-0.02
+# on the output with the target's own pixels pasted back over the whole face below the
+# nose, so the reading is not the mouth's. Such a mouth is not judged, open or smiling:
+# both agreements are left out (NaN) from this share of the lower lip kept (the mask's own
+# KEPT level).
 MOUTH_HIDDEN = 0.5
 _LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291,  # outer, corner to corner
               308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78)  # inner, back
@@ -114,7 +118,9 @@ METRICS: dict[str, Metric] = {
     "smile_error": Metric("smile error", "", "lower", "expression",
                           "|mouthSmile target - swapped|, mean of both sides"),
     "smile_agree": Metric("smile agrees", "share", "higher", "expression",
-                          f"smile within {SMILE_TOLERANCE} of the target's"),
+                          f"smile within {SMILE_TOLERANCE} of the target's (not judged "
+                          f"with {MOUTH_HIDDEN:.0%} of the lower lip kept behind an "
+                          "occluder)"),
     "jaw_open_error": Metric("jawOpen error", "", "lower", "expression",
                              "|jawOpen target - swapped|"),
     "mouth_open_agree": Metric("mouth open agrees", "share", "higher", "expression",
@@ -292,18 +298,22 @@ class ExpressionErrors:
 
 
 def expression_errors(target: np.ndarray, swapped: np.ndarray,
-                      lips: tuple[float, float] = (math.inf, math.inf)) -> ExpressionErrors:
+                      lips: tuple[float, float] = (math.inf, math.inf),
+                      lip_hidden: float = 0.0) -> ExpressionErrors:
     """Compare two (52,) blendshape vectors in BLENDSHAPE_NAMES order; `lips`: target's
-    and swapped face's `lips_apart` (inf: not known)."""
+    and swapped face's `lips_apart` (inf: not known); `lip_hidden`: the share of the
+    target's lower lip the swap keeps behind an occluder (`lower_lip_hidden`), from
+    MOUTH_HIDDEN on the mouth's two agreements are not judged (`judged_mouth`)."""
     difference = np.abs(target.astype(np.float64) - swapped.astype(np.float64))
     blink_t, blink_s = float(target[_BLINK].mean()), float(swapped[_BLINK].mean())
     smile = abs(float(target[_SMILE].mean()) - float(swapped[_SMILE].mean()))
+    mouth_open = mouth_agrees(float(target[_JAW]), float(swapped[_JAW]), *lips)
     return ExpressionErrors(
         expression=float(difference[_EXPRESSION].mean()),
         distance=float(np.linalg.norm(difference[_EXPRESSION])),
-        smile=smile, smile_agree=float(smile <= SMILE_TOLERANCE),
+        smile=smile, smile_agree=judged_mouth(float(smile <= SMILE_TOLERANCE), lip_hidden),
         jaw_open=float(difference[_JAW]),
-        mouth_open_agree=float(mouth_agrees(float(target[_JAW]), float(swapped[_JAW]), *lips)),
+        mouth_open_agree=judged_mouth(float(mouth_open), lip_hidden),
         eye_blink=float(difference[_BLINK].mean()),
         eyes_closed_agree=float((blink_t > EYES_CLOSED) == (blink_s > EYES_CLOSED)),
         gaze=float(difference[_GAZE].mean()))
@@ -345,10 +355,10 @@ def lower_lip_hidden(occluded: np.ndarray, face_landmarks: np.ndarray) -> float:
 
 
 def judged_mouth(agrees: float, lip_hidden: float) -> float:
-    """The mouth's agreement, or NaN (not judged) where the swap keeps what hides the
-    target's lower lip (`lip_hidden`, lower_lip_hidden, at MOUTH_HIDDEN or more): the
-    output shows the target's own lip there, and the landmarker reads it from the face
-    around it, not from the mouth."""
+    """A mouth agreement (open or closed, or the smile), or NaN (not judged) where the swap
+    keeps what hides the target's lower lip (`lip_hidden`, lower_lip_hidden, at
+    MOUTH_HIDDEN or more): the output shows the target's own lip there, and the landmarker
+    reads it from the face around it, not from the mouth."""
     return NAN if lip_hidden >= MOUTH_HIDDEN else agrees
 
 
