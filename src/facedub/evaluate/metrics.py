@@ -174,7 +174,7 @@ METRICS: dict[str, Metric] = {
                            "the skin's mean colour change minus the neck's (beard zone and "
                            "kept occluders out), swapped vs target written alike"),
     "colour_flatness": Metric("colour flatness", "share", "lower", "artifact",
-                              "1 - the skin's colour contrast (a, b between 1/256 and 1/16 "
+                              "1 - the skin's colour contrast (a, b between 1/64 and 1/16 "
                               "of the crop) over the target's written alike: her blush and "
                               "rosy shading flattened read as a greyer face"),
 }
