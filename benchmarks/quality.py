@@ -264,7 +264,8 @@ REALISM_COLUMNS = (("invented colour", "invented_colour", "pct"), ("blobs", "blo
                    ("stubble", "stubble", "pct"),
                    ("doubled edges", "doubled_edges", "pct"),
                    ("sharpness", "sharpness_mismatch", "num"),
-                   ("grain", "grain_mismatch", "num"), ("tone vs neck ΔE", "tone_vs_neck", "num"))
+                   ("grain", "grain_mismatch", "num"), ("tone vs neck ΔE", "tone_vs_neck", "num"),
+                   ("colour flatness", "colour_flatness", "num"))
 
 
 def realism_markdown(outcomes: list[Outcome]) -> str:

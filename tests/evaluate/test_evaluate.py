@@ -55,7 +55,7 @@ def test_video_against_itself_has_no_error_and_keeps_the_target_identity(
     # The target is its own ideal output: perfect fidelity, no artifact anywhere.
     assert _values(self_report, "face_ssim").min() == pytest.approx(1.0)
     for name in ("invented_colour", "blobs", "doubled_edges", "sharpness_mismatch",
-                 "grain_mismatch", "tone_vs_neck"):
+                 "grain_mismatch", "tone_vs_neck", "colour_flatness"):
         assert np.abs(_values(self_report, name)).max() < 1e-3, name
 
 

@@ -179,6 +179,10 @@ METRICS: dict[str, Metric] = {
     "tone_vs_neck": Metric("skin tone vs neck", "ΔE", "lower", "artifact",
                            "the skin's mean colour change minus the neck's (beard zone and "
                            "kept occluders out), swapped vs target written alike"),
+    "colour_flatness": Metric("colour flatness", "share", "lower", "artifact",
+                              "1 - the skin's colour contrast (a, b between 1/64 and 1/16 "
+                              "of the crop) over the target's written alike: her blush and "
+                              "rosy shading flattened read as a greyer face"),
 }
 
 
@@ -239,6 +243,7 @@ class FrameMetrics:
     sharpness_mismatch: float = NAN
     grain_mismatch: float = NAN
     tone_vs_neck: float = NAN
+    colour_flatness: float = NAN
 
     def value(self, name: str) -> float:
         """The measure `name` (a key of METRICS)."""

@@ -18,7 +18,10 @@ the target's landmarks (`RealismRegions`). Two kinds:
   `texture_mismatch` (sharpness and grain of the face against its surroundings, relative
   to the target's as the output path writes it: marked and encoded, no swap),
   `tone_vs_neck` (the face's skin tone against the neck, relative to
-  the target's as the output path writes it; kept occluders left out).
+  the target's as the output path writes it; kept occluders left out),
+  `colour_flatness` (the skin's colour pattern flatter than the target's: her blush,
+  rosy nose and warm shading averaged toward one beige, which reads greyer than her
+  own skin round the face though the mean tone is hers).
 
 Plain functions of numpy arrays, so other stages (the refiner's validation, the
 expression work) can call them on any pair of crops.
@@ -49,6 +52,12 @@ FLAT_GRADIENT = 4.0  # grey levels per pixel below which skin counts as flat (fo
 NOSE_BOTTOM = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # nostrils and the nose tip
 CHIN = 152
 JAW_LEFT, JAW_RIGHT = 172, 397  # jaw points at mouth level: the neck lies between
+# The colour pattern is read between these shares of the crop (Gaussian sigmas): the
+# scales of a blush, a rosy nose, warm shading toward the jaw. Finer is a compressed
+# clip's own chroma blocks and the encode's noise (and below what the compositor takes
+# of the target's colour, `tone.CHROMA_DIVISOR`); coarser is the tone's mean.
+COLOUR_FINE, COLOUR_COARSE = 1 / 64, 1 / 16
+COLOUR_SPREAD_MIN = 0.3  # Lab units: a reference skin with less colour pattern is unread
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,36 @@ def tone_vs_neck(reference: np.ndarray | View, swapped: np.ndarray | View, skin:
     return float(np.linalg.norm(face_change - neck_change))
 
 
+def colour_flatness(reference: np.ndarray | View, swapped: np.ndarray | View,
+                    skin: np.ndarray) -> float:
+    """1 - the `skin`'s colour contrast in `swapped` over `reference`'s: the rms of a and b
+    together, band-passed between COLOUR_FINE and COLOUR_COARSE of the crop. 0 for the
+    reference itself, 0.2 for a skin whose colour pattern is 80% as strong, negative
+    where the swap's colour varies more than hers. NaN without enough skin or a
+    reference with no colour pattern (a greyscale frame).
+
+    The README pair's face reads greyer and less pink than her own skin round it with its
+    mean tone hers (tone vs neck 0.54 ΔE; a face greyed evenly, chroma times 0.8, reads 3
+    there) and its smoothed chroma within 1 of hers per pixel: its colour pattern is
+    0.82 of hers at these scales. Not all of the grey read: her own colour on the swap's
+    lightness still reads grey (his shading and texture at her lit skin's colour;
+    BENCHMARKS.md, twenty-ninth round)."""
+    if np.count_nonzero(skin) < 50:
+        return NAN
+    spread_r = _colour_spread(_as_view(reference).lab, skin)
+    if spread_r < COLOUR_SPREAD_MIN:
+        return NAN
+    return 1.0 - _colour_spread(_as_view(swapped).lab, skin) / spread_r
+
+
+def _colour_spread(lab: np.ndarray, skin: np.ndarray) -> float:
+    size = lab.shape[0]
+    colour = np.ascontiguousarray(lab[..., 1:])
+    band = (cv2.GaussianBlur(colour, (0, 0), size * COLOUR_FINE)
+            - cv2.GaussianBlur(colour, (0, 0), size * COLOUR_COARSE))[skin]
+    return float(np.sqrt(band.var(axis=0).sum()))
+
+
 def _neck(points: np.ndarray, size: int, whole: np.ndarray, unit: int) -> np.ndarray:
     chin_y = float(points[CHIN, 1])
     left, right = sorted((float(points[JAW_LEFT, 0]), float(points[JAW_RIGHT, 0])))
@@ -371,11 +410,12 @@ class Realism:
     sharpness_mismatch: float
     grain_mismatch: float
     tone_vs_neck: float
+    colour_flatness: float
 
 
 # Artifact measures (higher is worse), in the order the contact sheet shows them.
 ARTIFACT_MEASURES = ("invented_colour", "blobs", "stubble", "doubled_edges", "sharpness_mismatch",
-                     "grain_mismatch", "tone_vs_neck")
+                     "grain_mismatch", "tone_vs_neck", "colour_flatness")
 
 
 def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
@@ -386,14 +426,15 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
     """All realism measures of one pair of (S, S, 3) uint8 RGB crops (or their views).
     `source_used`: see `invented_colour`; `source_edges`: `explained` of `doubled_edges`;
     `written`: the target's crop as the output path writes it with no swap (marked and
-    encoded, `evaluate.output_path`), the zero of `texture_mismatch` and `tone_vs_neck`;
-    None: the target. `occluded` (S, S) float in [0, 1] or bool: what the swap keeps of
-    the target in front of the face (hands, a microphone), left out of `tone_vs_neck`'s
-    skin and neck; None: nothing."""
+    encoded, `evaluate.output_path`), the zero of `texture_mismatch`, `tone_vs_neck` and
+    `colour_flatness`; None: the target. `occluded` (S, S) float in [0, 1] or bool: what
+    the swap keeps of the target in front of the face (hands, a microphone), left out of
+    `tone_vs_neck`'s skin and neck and of `colour_flatness`'s skin; None: nothing."""
     target, swapped = _as_view(target), _as_view(swapped)
     reference = target if written is None else _as_view(written)
     bare = np.ones_like(regions.skin) if occluded is None else np.asarray(occluded) < 0.5
     fit = fidelity(target, swapped, regions.face)
+    bare_skin = regions.skin & ~regions.beard & bare
     texture = texture_mismatch(reference, swapped, regions.face, regions.surround)
     return Realism(
         face_ssim=fit.ssim, face_psnr=fit.psnr, edge_error=fit.edge_error,
@@ -402,5 +443,5 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
         stubble=dark_texture(target.lab[..., 0], swapped.lab[..., 0], regions.beard),
         doubled_edges=doubled_edges(target, swapped, regions.openings, source_edges),
         sharpness_mismatch=texture.sharpness, grain_mismatch=texture.grain,
-        tone_vs_neck=tone_vs_neck(reference, swapped, regions.skin & ~regions.beard & bare,
-                                  regions.neck & bare))
+        tone_vs_neck=tone_vs_neck(reference, swapped, bare_skin, regions.neck & bare),
+        colour_flatness=colour_flatness(reference, swapped, bare_skin))
