@@ -17,10 +17,8 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_mouth import mean_smile
 from facedub.engines.mesh_stubble import (
-    BARE_LIP_DARKEST,
     DARKEST,
     TargetBeards,
-    bare_lip,
     beard_zone,
     corners_shave_share,
     hair_zone,
@@ -28,7 +26,6 @@ from facedub.engines.mesh_stubble import (
     shaven,
     skin_around,
     smiling_corners,
-    source_moustache,
     source_stubble,
     stubble_as_hair,
     stubble_share,
@@ -440,96 +437,3 @@ def test_a_photo_sources_corners_are_left_to_the_corners_gate(
     assert swapped.hair is not None  # his stubble is restyled as hair
     monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
     np.testing.assert_array_equal(swapped.image, MeshEngine(source).swap_face(target).image)
-
-
-@pytest.mark.parametrize(("name", "moustache"), [(STUBBLE, 0.0), (BEARDED, 1.0)])
-def test_a_moustache_is_told_from_shaved_stubble(extracted: Callable[..., Faceset], name: str,
-                                                 moustache: float) -> None:
-    """At the swap's source size (512 px): Paul Rudd's upper lip is dotted by his stubble,
-    6 L* darker than his skin round it; Kit Harington's moustache darkens it whole (22)."""
-    faceset = extracted(name, max_frames=1, crop_size=512)
-    record = faceset.faces_of()[0]
-    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
-    assert source_moustache([lambda: (faceset.load_image(record), landmarks)]) == moustache
-
-
-def test_a_bare_upper_lip_is_below_the_nose_not_on_the_nostrils_lips_or_chin(
-        smooth_chin: TargetFace) -> None:
-    landmarks = smooth_chin.face_landmarks
-    zone = beard_zone(landmarks, CROP)
-    assert bare_lip(landmarks, zone, 1.0) is None  # a moustache stays hair
-    bare = bare_lip(landmarks, zone, 0.0)
-    assert bare is not None
-    points = np.round(landmarks[:, :2]).astype(int)
-    for lip in (164, 167, 393):  # the philtrum and beside it, under the nose's wings
-        x, y = points[lip]
-        assert bare[y, x] > 0.6, lip
-    for other in (18, 200, 152, 0, 13, 79, 309):  # the chin, the lips, the nostrils
-        x, y = points[other]
-        assert bare[y, x] < 0.1, other
-    half = bare_lip(landmarks, zone, 0.5)
-    assert half is not None and np.allclose(half, 0.5 * bare, atol=1e-6)
-
-
-def test_a_bare_lip_keeps_the_skins_shading_not_the_stubbles_dark_streaks() -> None:
-    """Shaved stubble on an upper lip: a band 20 L* darker than the skin, with dark specks.
-    As hair (a moustache) both stay; as a bare lip its lightness is the skin's, at most
-    BARE_LIP_DARKEST grey levels darker than it, and the specks are gone; a soft shade
-    (the lip's relief) within that stays."""
-    size = 128
-    rng = np.random.default_rng(3)
-    skin_rgb = np.array([205.0, 160.0, 135.0], dtype=np.float32)
-    face = np.tile(skin_rgb, (size, size, 1)).astype(np.float32)
-    face += rng.normal(0.0, 1.0, (size, size, 1)).astype(np.float32)
-    rows = np.arange(size)[:, None] * np.ones((1, size))
-    band = (rows >= 60) & (rows < 84)
-    face[band] -= 45.0
-    specks = band & (rng.random((size, size)) < 0.25)
-    face[specks] -= 40.0
-    shade = (rows >= 96) & (rows < 112)
-    face[shade] -= 4.0  # a soft shade of the lip's relief, within the bare lip's allowance
-    zone = (rows >= 56).astype(np.float32)
-    skin = (rows < 48).astype(np.float32)
-    lip = zone.copy()
-    grey_of = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)  # noqa: E731
-    skin_grey = float(grey_of(skin_rgb[None, None])[0, 0])
-    inner = band & (rows >= 66) & (rows < 78)
-    hair = grey_of(stubble_as_hair(face, zone, skin, size))
-    bare = grey_of(stubble_as_hair(face, zone, skin, size, bare=lip))
-    assert skin_grey - float(np.mean(hair[inner])) > 40.0
-    assert float(np.mean(hair[inner & specks]) - np.mean(hair[inner & ~specks])) < -15.0
-    assert skin_grey - float(np.min(bare[inner])) < BARE_LIP_DARKEST + 1.0
-    assert abs(float(np.mean(bare[inner & specks]) - np.mean(bare[inner & ~specks]))) < 1.0
-    kept = shade & (rows >= 100) & (rows < 108)
-    assert float(np.mean(bare[kept])) < skin_grey - 2.5
-    outside = zone == 0
-    assert np.array_equal(stubble_as_hair(face, zone, skin, size, bare=lip)[outside],
-                          face[outside])
-
-
-def test_a_shaved_sources_upper_lip_is_skin_and_its_chin_stays_hair(
-        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Paul Rudd's stubble onto d18 (another person): the chin is hair as before, the
-    upper lip is not (its weight under 0.1 where it was whole), and the upper lip's dark
-    texture against the target's is a third of what it was (readme-photo's streaks under
-    Katie Hill's nostrils; BENCHMARKS.md, twenty-ninth round)."""
-    target = first_target_face(TALKING, CROP, person=True)
-    source = extracted(STUBBLE, crop_size=CROP)
-    points = np.round(target.face_landmarks[:, :2]).astype(int)
-    hull = cv2.convexHull(points[[167, 164, 393, 37, 0, 267]]).astype(np.int32)
-    upper = np.zeros((CROP, CROP), dtype=np.uint8)
-    cv2.fillConvexPoly(upper, hull, 1)
-    shaved_lip = MeshEngine(source).swap_face(target)
-    # As before: every stubbled source's upper lip taken for a moustache, kept as hair.
-    monkeypatch.setattr("facedub.engines.mesh.source_moustache", lambda _: 1.0)
-    as_hair = MeshEngine(source).swap_face(target)
-    assert as_hair.hair is not None and shaved_lip.hair is not None
-    lip = upper > 0
-    assert as_hair.hair[lip].mean() > 0.6 and shaved_lip.hair[lip].mean() < 0.2
-    x, y = points[200]
-    assert shaved_lip.hair[y, x] > 0.9
-    lightness = _lightness(target.image)
-    dots = {key: dark_texture(lightness, _lightness(face.image), upper > 0)
-            for key, face in (("hair", as_hair), ("bare", shaved_lip))}
-    assert dots["bare"] < dots["hair"] / 3

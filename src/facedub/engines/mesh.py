@@ -55,7 +55,6 @@ from facedub.engines.mesh_source_mouth import SourceMouths, warped_mouths
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
     TargetBeards,
-    bare_lip,
     beard_zone,
     corners_shave_share,
     hair_zone,
@@ -64,7 +63,6 @@ from facedub.engines.mesh_stubble import (
     shaven,
     skin_around,
     smiling_corners,
-    source_moustache,
     source_stubble,
     stubble_as_hair,
 )
@@ -197,7 +195,6 @@ class MeshEngine:
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._stubbled: bool | None = None  # whether the source is, judged at the first face
-        self._moustache = 1.0  # a stubbled source's upper lip: 0 shaved stubble .. 1 moustache
         self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
         self._eye_reads = EyeReads()  # per track: the engine's eyes as the landmarker reads them
         self._mouth_reads = MouthReads()  # per track: its mouth, from the same readings
@@ -441,11 +438,8 @@ class MeshEngine:
         hair and from a video source, the skin round a smiling target's mouth corners is
         shaved to the target's own where that lightens it (mesh_stubble.smiling_corners)."""
         if self._stubbled is None:
-            crops = [partial(self._faces.crop_and_landmarks, index)
-                     for index in range(len(self._records))]
-            self._stubbled = shaved(source_stubble(crops))
-            if self._stubbled:
-                self._moustache = source_moustache(crops)
+            self._stubbled = shaved(source_stubble([partial(self._faces.crop_and_landmarks, index)
+                                                    for index in range(len(self._records))]))
         if not self._stubbled:
             return None
         if self.config.stubble == "hair" and (not differs or self._target_beards.bearded(
@@ -455,10 +449,7 @@ class MeshEngine:
         zone = beard_zone(landmarks, size)
         box = _bounds(zone > 0.01)
         if self.config.stubble == "hair":
-            # A shaved source's upper lip is bare skin, not hair (mesh_stubble.bare_lip).
-            bare = bare_lip(landmarks, zone, self._moustache)
-            stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True,
-                            bare=bare)
+            stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
             # Where the target smiles, the skin round its corners is its own: the source's
             # moustache ends and goatee there read as corners held down (mesh_stubble).
             # The shave only takes the source's stubble away, never brings the target's own
@@ -478,8 +469,7 @@ class MeshEngine:
                 reshaped = self._reshaped_target(target, landmarks, raster, size, box)
                 image[box] = lighter_only(
                     image[box], shaven(image[box], reshaped, corners[box], size), size)
-            hair = hair_zone(landmarks, zone)
-            return hair if bare is None else hair * (1.0 - bare)
+            return hair_zone(landmarks, zone)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)
         return None

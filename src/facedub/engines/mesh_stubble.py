@@ -15,11 +15,7 @@ stubble, the mesh engine either
   own skin colour from its cheeks and nose, darkened where the stubble is (its density
   and its specks, the lightness the identity reads), and marked as hair, which the
   compositor greys as it darkens on the target's skin tone and light
-  (`composite.tone`). Only a moustache stays hair on the upper lip: a source whose upper
-  lip is merely dotted by shaved stubble (`source_moustache`) has it rendered as its bare
-  skin there (`bare_lip`), its shading kept and its dots and streaks not (Paul Rudd's
-  stubble was a grey moustache under Katie Hill's nose; BENCHMARKS.md, twenty-ninth
-  round). Or
+  (`composite.tone`). Or
 - shaves it (`shaven`, asked for): the target's own skin there, reshaped like the rest
   of the face (a smooth chin stays smooth; a target's own stubble or beard stays its
   own), under the source's broad lightness, kept only so much darker than the target's.
@@ -280,16 +276,8 @@ LIGHTER_SPECKS = 7.0  # grey levels specks may be above their surroundings: ging
 # (lighting: distance to the source 0.540 against 0.518; twelfth round).
 
 
-# On a shaved upper lip (`bare_lip`) the lightness is the source's skin's, at most this many
-# grey levels darker than its skin colour spread there (the fill), without specks. Most of
-# the stubble's dots and streaks are finer than crop / SPECK_SCALE (the specks); its broad
-# lightness there lies above the fill (medians 9-25 grey levels on readme-photo's frames 0,
-# 24, 39), the cap takes its darkest patches (up to 25 below). 0 and 12 looked alike at 3x.
-BARE_LIP_DARKEST = 6.0
-
-
 def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: int,
-                    in_place: bool = False, bare: np.ndarray | None = None) -> np.ndarray:
+                    in_place: bool = False) -> np.ndarray:
     """(S, S, 3) float32 RGB 0..255: `face` (the warped source, (S, S, 3) float32) with,
     as far as `zone` (S, S) in [0, 1], its own skin colour (spread from where `skin`
     (S, S) in [0, 1] is 1) scaled to its own lightness there: the zone's lightness kept
@@ -299,10 +287,7 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     (`SwappedFace.hair`): it carries the face's lightness detail on the target's skin
     colour, and darker at the same chroma is brown. Worked on the zone's box only, in
     RGB (in CIELAB the conversions took 4 times as long). `in_place`: `face` itself
-    changed and returned (a copy of the whole crop fewer, and another in the caller).
-    As far as `bare` (S, S) in [0, 1] (`bare_lip`: a shaved source's upper lip), the
-    lightness is the source's skin's instead: its broad lightness, at most
-    BARE_LIP_DARKEST below the skin colour spread there, and no specks."""
+    changed and returned (a copy of the whole crop fewer, and another in the caller)."""
     result = face if in_place else face.copy()
     bounds = mask_bounds(zone > 0.01)
     if bounds is None:
@@ -316,9 +301,6 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     grey = cv2.cvtColor(face[box], cv2.COLOR_RGB2GRAY)
     broad = cv2.GaussianBlur(grey, (0, 0), sigma)
     wanted = broad + np.minimum(grey - broad, LIGHTER_SPECKS)
-    if bare is not None:
-        skin_like = np.maximum(broad, fill_grey - BARE_LIP_DARKEST)
-        wanted += np.ascontiguousarray(bare[box]) * (skin_like - wanted)
     # Weights spread to three channels by OpenCV (three_channels): NumPy's loops over a
     # broadcast last axis took three times as long; the same values.
     rgb = fill * three_channels(np.maximum(wanted, 0.0) / fill_grey)
@@ -358,65 +340,3 @@ def skin_around(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
     oval = _polygon(points[mesh_regions().face_oval], size, convex=False)
     below = np.arange(size)[:, None] > float(points[[145, 374], 1].max()) + size / 40
     return (oval & below & (zone < 0.05)).astype(np.float32)
-
-
-# The upper lip, between the nose's wings and the lip: where a moustache grows.
-UPPER_LIP = (98, 97, 2, 326, 327, 165, 391, 167, 393, 92, 322, 186, 410, 0, 37, 267, 39,
-             269, 40, 270, 185, 409)
-# A moustache covers the upper lip and darkens it as a whole; shaved stubble only dots it
-# (the dots and their denser streaks beside the philtrum, the skin between them bare).
-# Measured at 512 px, how much darker the upper lip is than the source's own skin round
-# the beard zone (`skin_around`; L*, blurred at crop / 64): Paul Rudd's studio photo 7.6;
-# the streamer's ginger moustache 9.6-31 over his nine sampled faces (upper quartile 21);
-# Kit Harington's 28.5; Biden 24 and Rowan Atkinson 17 (no stubble: their nose's shadow).
-MOUSTACHE_FROM, MOUSTACHE_SPAN = 10.0, 6.0  # no moustache below, a whole one above their sum
-
-
-def upper_lip_darkness(crop: np.ndarray, landmarks: np.ndarray) -> float:
-    """L* (0..100): how much darker a source face's upper lip (UPPER_LIP, less the lips and
-    nostrils) is than its own skin round the beard zone (`skin_around`), both blurred at
-    crop / 64; 0 where either is too small to tell. `crop` (S, S, 3) uint8 RGB,
-    `landmarks` (478, 2+) in its pixels."""
-    size = crop.shape[0]
-    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    lightness = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (
-        100.0 / 255.0)
-    broad = cv2.GaussianBlur(lightness, (0, 0), max(1.0, size / SPECK_SCALE))
-    zone = _polygon(points[list(BEARD_ZONE)], size, convex=False)
-    lip = (_polygon(points[list(UPPER_LIP)], size, convex=True) & zone
-           & ~(lips_mask(points, size) > 0.01)
-           & ~_polygon(points[list(NOSTRILS)], size, convex=True))
-    skin = skin_around(points, zone.astype(np.float32)) > 0.5
-    if np.count_nonzero(lip) < 50 or np.count_nonzero(skin) < 50:
-        return 0.0
-    return float(np.median(broad[skin]) - np.median(broad[lip]))
-
-
-def source_moustache(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]]) -> float:
-    """0 (shaved stubble) .. 1 (a moustache): the upper quartile of `upper_lip_darkness`
-    over up to SAMPLED of a stubbled source's faces, evenly spaced, on the ramp
-    MOUSTACHE_FROM, MOUSTACHE_SPAN. One value for the whole source, as `source_stubble`."""
-    if not crops:
-        return 1.0
-    picked = np.unique(np.linspace(0, len(crops) - 1, min(SAMPLED, len(crops))).astype(int))
-    darkness = float(np.percentile([upper_lip_darkness(*crops[int(i)]()) for i in picked], 75))
-    return float(np.clip((darkness - MOUSTACHE_FROM) / MOUSTACHE_SPAN, 0.0, 1.0))
-
-
-def bare_lip(landmarks: np.ndarray, zone: np.ndarray, moustache: float) -> np.ndarray | None:
-    """(S, S) float32 in [0, 1], S = `zone`'s size: how far the upper lip of `landmarks`
-    (478, 2+, crop pixels; UPPER_LIP within the beard `zone`, softened, less the lips)
-    is rendered as bare skin by `stubble_as_hair` (1 - `moustache`, `source_moustache`);
-    None for a moustache (kept as hair)."""
-    if moustache >= 1.0:
-        return None
-    size = zone.shape[0]
-    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    hull = _polygon(points[list(UPPER_LIP)], size, convex=True).astype(np.float32)
-    soft = feather(hull, erode=-max(1, round(size / 64)), blur=max(2, round(size / 64)))
-    # The nostrils' own shadow stays (grown a little, soft, as `hair_zone` leaves it out).
-    nostrils = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.uint8) * 255
-    openings = feather(nostrils, erode=-max(1, round(size / 64)), blur=max(2, round(size / 64)))
-    result: np.ndarray = (soft * zone * (1.0 - lips_mask(points, size)) * (1.0 - openings)
-                          * np.float32(1.0 - moustache))
-    return result if result.any() else None
