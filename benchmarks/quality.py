@@ -256,7 +256,9 @@ def markdown(outcomes: list[Outcome]) -> str:
               "found. nearer src: described frames nearer the source than the target (lost = "
               "miss). top-1: ID retrieval in the gallery. Yaw columns, by the target's |yaw|: "
               "frames, nearer src, pose error. expr: mean |blendshape difference|; expr dist: its "
-              "length over the 51 blendshapes; smile: frames with mouthSmile within 0.1.")
+              "length over the 51 blendshapes; mouth: jawOpen agrees open or closed; smile: frames "
+              "with mouthSmile within 0.1 (mouth and smile not judged where the swap keeps half "
+              "the target's lower lip behind an occluder).")
     return markdown_table(header, rows) + "\n\n" + legend + "\n"
 
 
@@ -293,7 +295,8 @@ def realism_markdown(outcomes: list[Outcome]) -> str:
     legend = ("SSIM/PSNR/edge error: face region against the target, shown for self-swaps "
               "only (the target is the ideal output). nearer src: share of described frames "
               "nearer the source than the target per |yaw| bin (frames in brackets). "
-              "Artifact measures: shares of the face region, |log2| ratios, ΔE; 0 is clean.")
+              "Artifact measures: shares of the face region, |log2| ratios, ΔE, and colour "
+              "flatness (1 - the skin's colour contrast over the target's); 0 is clean.")
     return markdown_table(header, rows) + "\n\n" + legend + "\n"
 
 
