@@ -41,6 +41,7 @@ from typing import Any
 import cv2
 import numpy as np
 import safetensors.numpy
+from safetensors import SafetensorError
 
 from facedub import __version__
 from facedub.fsutil import atomic_path, write_json_atomic
@@ -179,7 +180,7 @@ def _read(path: Path, key: str) -> np.ndarray | None:
         array = np.zeros(shape, dtype=np.dtype(metadata["dtype"]))
         if values.dtype != array.dtype or values.shape != array[box].shape:
             return None
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError, OverflowError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError, SafetensorError) as error:
         log.debug("%s: unreadable (%s); made again", path, error)
         return None
     if values.shape == array.shape:
