@@ -183,3 +183,17 @@ def test_a_later_engine_reads_the_cleaned_crop_and_mouth_back_unmade(
 def test_the_speed_benchmark_removes_the_engines_cache_folder(
         benchmark_module: Callable[[str], object]) -> None:
     assert benchmark_module("refiner_quality").MESH_CACHE == CACHE_DIR  # type: ignore[attr-defined]
+
+
+def test_what_a_killed_swap_left_half_written_goes_with_the_next_write(tmp_path: Path) -> None:
+    """A swap killed (SIGKILL, or SIGTERM while its engine thread writes) leaves at most
+    a partial file beside the face's, never the face's own; the next swap makes that face
+    again and removes the dead writer's partial."""
+    cache = SourceCache(tmp_path, SETTINGS, "code")
+    cache.folder.mkdir(parents=True)
+    dead = cache.folder / ".f.k.999999999.0badcafe.partial.safetensors"  # no such process
+    dead.write_bytes(b"half")
+    make, calls = _counted(_interior_like())
+    cache.get("k", "f", "key", make)
+    assert calls == [1] and not dead.exists()
+    assert sorted(p.name for p in cache.folder.iterdir()) == ["cache.json", "f.k.safetensors"]

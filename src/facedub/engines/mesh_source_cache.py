@@ -18,9 +18,10 @@ OpenCV's, and the source text of the modules that compute them (any edit makes t
 again). Each file's own key adds the face's landmarks and its crop's file size and
 modification time: a re-extracted faceset's face is made again, not read stale.
 safetensors and JSON only, never pickle; every file is written atomically (a Ctrl-C or
-crash leaves the old file or none, never half of one), and a file that does not read back
-as expected is made again. Where the faceset folder cannot be written (read only), faces
-are made as before and nothing is kept.
+crash leaves the old file or none, never half of one; not synced to the disk, a cache
+needs no durability), and a file that does not read back as expected is made again.
+Where the faceset folder cannot be written (read only), faces are made as before and
+nothing is kept.
 
 Disk: about 1 MB a 512 px face used (its RGBA crop), the mouth interior only its
 non-zero box (a few kB).
@@ -32,7 +33,9 @@ import hashlib
 import importlib
 import json
 import logging
+import os
 import re
+import secrets
 import struct
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -44,7 +47,7 @@ import safetensors.numpy
 from safetensors import SafetensorError
 
 from facedub import __version__
-from facedub.fsutil import atomic_path, write_json_atomic
+from facedub.fsutil import remove_stale_partials, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +141,29 @@ class SourceCache:
                                   {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                                    "settings": self._settings})
                 self._described = True
-            with atomic_path(path) as partial:
-                partial.write_bytes(data)
+            _replace_with(path, data)
         except OSError as error:
             self._writable = False
             log.warning("%s: the mesh engine's source analyses cannot be kept there (%s); "
                         "they are made again on every swap", self._folder, error)
+
+
+def _replace_with(path: Path, data: bytes) -> None:
+    """`path` holding `data`, atomically: written beside it under `atomic_path`'s partial
+    name (so `remove_stale_partials` removes what a killed writer left) and renamed into
+    place; removed again on any error, Ctrl-C included. Not synced to the disk: a cache
+    needs no durability (after a power cut a missing or torn file is made again: `_read`
+    checks its header, size and key), and the two fsyncs cost 7-20 ms of the engine
+    thread's wall clock a face on this machine."""
+    remove_stale_partials(path)
+    partial = path.parent / (f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}"
+                             f".partial{path.suffix}")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def face_key(landmarks: np.ndarray, face_from_frame: np.ndarray, crop: Path) -> str:
@@ -206,12 +226,12 @@ def _metadata(data: bytes) -> dict[str, str] | None:
 
 
 def _nonzero_box(array: np.ndarray) -> tuple[slice, ...]:
-    """The box of `array`'s first two axes holding all its non-zero values (an empty box
-    for an array of zeros); the other axes whole."""
-    plane = (array if array.ndim == 2
-             else np.any(array.reshape(array.shape[0], array.shape[1], -1), axis=2))
-    rows = np.flatnonzero(plane.any(axis=1))
-    columns = np.flatnonzero(plane.any(axis=0))
+    """A 2-D array's box holding all its non-zero values (an empty box for zeros): the
+    mouth interior is a few kB of it, not 1 MB. Any other array whole (a crop is)."""
+    if array.ndim != 2:
+        return tuple(slice(0, n) for n in array.shape[:2])
+    rows = np.flatnonzero(array.any(axis=1))
+    columns = np.flatnonzero(array.any(axis=0))
     if rows.size == 0:
         return (slice(0, 0), slice(0, 0))
     return (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1))
