@@ -197,3 +197,10 @@ def test_what_a_killed_swap_left_half_written_goes_with_the_next_write(tmp_path:
     cache.get("k", "f", "key", make)
     assert calls == [1] and not dead.exists()
     assert sorted(p.name for p in cache.folder.iterdir()) == ["cache.json", "f.k.safetensors"]
+
+
+def test_a_face_without_a_key_is_made_and_not_kept(tmp_path: Path) -> None:
+    make, calls = _counted(_interior_like())
+    for _ in range(2):
+        SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "", make)
+    assert len(calls) == 2 and not (tmp_path / CACHE_DIR).exists()

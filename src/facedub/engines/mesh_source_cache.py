@@ -123,7 +123,7 @@ class SourceCache:
         if stored is not None:
             return stored
         array = make()
-        if self._writable:
+        if self._writable and key:  # no key: its crop file unreadable, never matched
             self._write(path, array, key)
         return array
 
