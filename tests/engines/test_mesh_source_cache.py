@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -181,8 +182,16 @@ def test_a_later_engine_reads_the_cleaned_crop_and_mouth_back_unmade(
 
 
 def test_the_speed_benchmark_removes_the_engines_cache_folder(
-        benchmark_module: Callable[[str], object]) -> None:
-    assert benchmark_module("refiner_quality").MESH_CACHE == CACHE_DIR  # type: ignore[attr-defined]
+        benchmark_module: Callable[[str], Any], tmp_path: Path) -> None:
+    """`refiner_quality.py speed --cold`: each timed swap a first swap from the source."""
+    benchmark = benchmark_module("refiner_quality")
+    assert benchmark.MESH_CACHE == CACHE_DIR
+    cache = SourceCache(tmp_path / "source-faceset", SETTINGS, "code")
+    cache.get("k", "f", "key", _counted(_interior_like())[0])
+    (tmp_path / "target-faceset" / "faces").mkdir(parents=True)
+    benchmark.forget_source_cache(tmp_path)
+    assert not (tmp_path / "source-faceset" / CACHE_DIR).exists()
+    assert (tmp_path / "target-faceset" / "faces").is_dir()
 
 
 def test_what_a_killed_swap_left_half_written_goes_with_the_next_write(tmp_path: Path) -> None:
