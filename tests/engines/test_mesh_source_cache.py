@@ -27,6 +27,7 @@ from facedub.faceset import Faceset, load_faceset
 
 SETTINGS = {"crop_size": 64, "lift_shadows": True, "no_catchlights": True}
 PHOTO = "still_woman_shouting.jpg"  # an open mouth: a mouth interior of its own
+LIKE = ((64, 64), np.dtype(np.float32))  # `_interior_like`'s shape and dtype
 
 
 def _counted(array: np.ndarray) -> tuple[Callable[[], np.ndarray], list[int]]:
@@ -52,9 +53,10 @@ def _interior_like() -> np.ndarray:
 def test_an_array_is_made_once_and_read_back_bit_for_bit(tmp_path: Path,
                                                            array: np.ndarray) -> None:
     make, calls = _counted(array)
-    assert np.array_equal(SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make),
-                          array)
-    again = SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make)  # a later swap
+    like = (array.shape, array.dtype)
+    first = SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", like, make)
+    assert np.array_equal(first, array)
+    again = SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", like, make)  # later
     assert calls == [1]
     assert again.dtype == array.dtype and again.shape == array.shape
     assert again.tobytes() == array.tobytes()
@@ -62,26 +64,27 @@ def test_an_array_is_made_once_and_read_back_bit_for_bit(tmp_path: Path,
 
 def test_another_key_settings_or_code_makes_it_again(tmp_path: Path) -> None:
     make, calls = _counted(_interior_like())
-    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make)
-    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "moved landmarks", make)
-    SourceCache(tmp_path, {**SETTINGS, "lift_shadows": False}, "code").get("k", "f", "key", make)
-    SourceCache(tmp_path, SETTINGS, "edited code").get("k", "f", "key", make)
+    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", LIKE, make)
+    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "moved landmarks", LIKE, make)
+    unlifted = {**SETTINGS, "lift_shadows": False}
+    SourceCache(tmp_path, unlifted, "code").get("k", "f", "key", LIKE, make)
+    SourceCache(tmp_path, SETTINGS, "edited code").get("k", "f", "key", LIKE, make)
     assert len(calls) == 4
-    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "moved landmarks", make)
+    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "moved landmarks", LIKE, make)
     assert len(calls) == 4  # the last key made is the one kept
 
 
 def test_a_damaged_file_is_made_again_and_replaced(tmp_path: Path) -> None:
     make, calls = _counted(_interior_like())
     cache = SourceCache(tmp_path, SETTINGS, "code")
-    cache.get("k", "f", "key", make)
+    cache.get("k", "f", "key", LIKE, make)
     path = cache.folder / "f.k.safetensors"
     for damaged in (path.read_bytes()[:-7], b"\xff" * 5, b"{}" * 40):
         path.write_bytes(damaged)
-        assert np.array_equal(SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make),
-                              _interior_like())
+        again = SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", LIKE, make)
+        assert np.array_equal(again, _interior_like())
     assert len(calls) == 4
-    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make)
+    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", LIKE, make)
     assert len(calls) == 4
 
 
@@ -97,12 +100,12 @@ def test_ctrl_c_while_writing_leaves_no_file(tmp_path: Path,
     monkeypatch.setattr(Path, "write_bytes", interrupted)
     cache = SourceCache(tmp_path, SETTINGS, "code")
     with pytest.raises(KeyboardInterrupt):
-        cache.get("k", "f", "key", _counted(_interior_like())[0])
+        cache.get("k", "f", "key", LIKE, _counted(_interior_like())[0])
     assert sorted(p.name for p in cache.folder.iterdir()) == ["cache.json"]
     monkeypatch.undo()
     make, calls = _counted(_interior_like())
-    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make)
-    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", make)
+    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", LIKE, make)
+    SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "key", LIKE, make)
     assert calls == [1]
 
 
@@ -113,7 +116,7 @@ def test_a_folder_that_cannot_be_written_keeps_nothing_and_swaps_on(
     make, calls = _counted(_interior_like())
     cache = SourceCache(blocked, SETTINGS, "code")
     for _ in range(2):
-        assert np.array_equal(cache.get("k", "f", "key", make), _interior_like())
+        assert np.array_equal(cache.get("k", "f", "key", LIKE, make), _interior_like())
     assert len(calls) == 2
     assert sum("cannot be kept" in message for message in caplog.messages) == 1
 
@@ -187,7 +190,7 @@ def test_the_speed_benchmark_removes_the_engines_cache_folder(
     benchmark = benchmark_module("refiner_quality")
     assert benchmark.MESH_CACHE == CACHE_DIR
     cache = SourceCache(tmp_path / "source-faceset", SETTINGS, "code")
-    cache.get("k", "f", "key", _counted(_interior_like())[0])
+    cache.get("k", "f", "key", LIKE, _counted(_interior_like())[0])
     (tmp_path / "target-faceset" / "faces").mkdir(parents=True)
     benchmark.forget_source_cache(tmp_path)
     assert not (tmp_path / "source-faceset" / CACHE_DIR).exists()
@@ -203,7 +206,7 @@ def test_what_a_killed_swap_left_half_written_goes_with_the_next_write(tmp_path:
     dead = cache.folder / ".f.k.999999999.0badcafe.partial.safetensors"  # no such process
     dead.write_bytes(b"half")
     make, calls = _counted(_interior_like())
-    cache.get("k", "f", "key", make)
+    cache.get("k", "f", "key", LIKE, make)
     assert calls == [1] and not dead.exists()
     assert sorted(p.name for p in cache.folder.iterdir()) == ["cache.json", "f.k.safetensors"]
 
@@ -211,5 +214,22 @@ def test_what_a_killed_swap_left_half_written_goes_with_the_next_write(tmp_path:
 def test_a_face_without_a_key_is_made_and_not_kept(tmp_path: Path) -> None:
     make, calls = _counted(_interior_like())
     for _ in range(2):
-        SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "", make)
+        SourceCache(tmp_path, SETTINGS, "code").get("k", "f", "", LIKE, make)
     assert len(calls) == 2 and not (tmp_path / CACHE_DIR).exists()
+
+
+def test_a_file_of_another_shape_or_not_a_plain_file_is_never_read(tmp_path: Path) -> None:
+    """A faceset from elsewhere may hold anything under mesh-cache: a file of another
+    shape (a crafted 100000 x 100000 one would be allocated), a link to a device."""
+    make, calls = _counted(_interior_like())
+    cache = SourceCache(tmp_path, SETTINGS, "code")
+    cache.get("k", "f", "key", LIKE, make)
+    assert len(calls) == 1
+    for like in (((100_000, 100_000), np.dtype(np.float32)), ((64, 64), np.dtype(np.uint8))):
+        cache.get("k", "f", "key", like, make)
+    assert len(calls) == 3
+    path = cache.folder / "f.k.safetensors"
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    cache.get("k", "f", "key", LIKE, make)  # read as it is, it would never end
+    assert len(calls) == 4

@@ -33,9 +33,11 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 import os
 import re
 import secrets
+import stat
 import struct
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -56,6 +58,7 @@ FORMAT_VERSION = 1
 CACHE_DIR = "mesh-cache"
 VALUES = "values"  # the one tensor of a file: the array's non-zero box
 HEADER_LIMIT = 1 << 16  # bytes of safetensors header a file of ours can have
+Like = tuple[tuple[int, ...], np.dtype[Any]]  # an array's shape and dtype
 
 
 def code_fingerprint(roots: Iterable[str]) -> str | None:
@@ -113,13 +116,14 @@ class SourceCache:
     def folder(self) -> Path:
         return self._folder
 
-    def get(self, kind: str, stem: str, key: str, make: Callable[[], np.ndarray]
-            ) -> np.ndarray:
+    def get(self, kind: str, stem: str, key: str, like: Like,
+            make: Callable[[], np.ndarray]) -> np.ndarray:
         """The array `kind` of the face whose crop is named `stem`, stored under its own
-        `key` (its landmarks, its crop file); made by `make` and stored when missing,
-        unreadable or made under another key."""
+        `key` (its landmarks, its crop file), of the shape and dtype `like` (a file of
+        another is never read, however it came there); made by `make` and stored when
+        missing, unreadable or made under another key."""
         path = self._folder / f"{stem}.{kind}.safetensors"
-        stored = _read(path, key)
+        stored = _read(path, key, like)
         if stored is not None:
             return stored
         array = make()
@@ -180,24 +184,24 @@ def face_key(landmarks: np.ndarray, face_from_frame: np.ndarray, crop: Path) -> 
     return digest.hexdigest()
 
 
-def _read(path: Path, key: str) -> np.ndarray | None:
-    """The array stored at `path` under `key`; None where missing, damaged, of another
-    format or key."""
-    if not key:
-        return None
-    try:
-        data = path.read_bytes()
-    except OSError:
+def _read(path: Path, key: str, like: Like) -> np.ndarray | None:
+    """The array stored at `path` under `key`, shaped and typed as `like`; None where
+    missing, damaged, of another format, key, shape or type, or not a plain file of at
+    most the size such an array takes (a faceset from elsewhere may hold anything)."""
+    shape, dtype = like
+    data = _file_bytes(path, HEADER_LIMIT + 8 + dtype.itemsize * math.prod(shape))
+    if not key or data is None:
         return None
     metadata = _metadata(data)
     if (metadata is None or metadata.get("format") != FORMAT_NAME
             or metadata.get("version") != str(FORMAT_VERSION) or metadata.get("key") != key):
         return None
     try:
-        shape = tuple(int(v) for v in json.loads(metadata["shape"]))
+        if json.loads(metadata["shape"]) != list(shape) or metadata["dtype"] != dtype.str:
+            return None
         box = tuple(slice(int(a), int(b)) for a, b in json.loads(metadata["box"]))
         values = safetensors.numpy.load(data)[VALUES]
-        array = np.zeros(shape, dtype=np.dtype(metadata["dtype"]))
+        array = np.zeros(shape, dtype=dtype)
         if values.dtype != array.dtype or values.shape != array[box].shape:
             return None
     except (KeyError, TypeError, ValueError, OverflowError, SafetensorError) as error:
@@ -207,6 +211,26 @@ def _read(path: Path, key: str) -> np.ndarray | None:
         return values  # the whole array: no copy
     array[box] = values
     return array
+
+
+def _file_bytes(path: Path, limit: int) -> bytes | None:
+    """The bytes of `path` where it is a plain file of at most `limit` bytes (not a link
+    to a device or a huge file); None otherwise or where it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(status.st_size + 1)  # not `limit`: read() allocates that
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _metadata(data: bytes) -> dict[str, str] | None:

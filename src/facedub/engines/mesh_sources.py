@@ -79,21 +79,27 @@ class SourceFaces:
                 crop = without_catchlights(crop, landmarks)
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
-        return self._crops.get(index, lambda: self._kept("clean", index, load))
+        return self._crops.get(index, lambda: self._kept("clean", index, 4, np.uint8, load))
 
     def interior(self, index: int) -> np.ndarray:
         """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
-        return self._interiors.get(index, lambda: self._kept("interior", index, lambda: (
-            mouth_interior(self.clean_crop(index)[..., :3], self.landmarks(index)))))
+        return self._interiors.get(index, lambda: self._kept(
+            "interior", index, 0, np.float32,
+            lambda: mouth_interior(self.clean_crop(index)[..., :3], self.landmarks(index))))
 
-    def _kept(self, kind: str, index: int, make: Callable[[], np.ndarray]) -> np.ndarray:
-        """`make()`, or what it made for this face before, read back from the disk."""
+    def _kept(self, kind: str, index: int, channels: int, dtype: type[np.generic],
+              make: Callable[[], np.ndarray]) -> np.ndarray:
+        """`make()`, or what it made for this face before, read back from the disk: an
+        (S, S, `channels`) array of `dtype`, (S, S) for 0 channels."""
         if self._disk is None:
             return make()
         record = self._records[index]
         key = face_key(record.frame_landmarks, record.face_from_frame,
                        self._source.root / record.image)
-        return self._disk.get(kind, Path(record.image).stem, key, make)
+        size = self._source.meta.crop_size
+        shape = (size, size, channels) if channels else (size, size)
+        return self._disk.get(kind, Path(record.image).stem, key, (shape, np.dtype(dtype)),
+                              make)
 
     def sampling(self, index: int) -> SourceSampling:
         """Every triangle sampled from itself, with how well the source shows it."""
