@@ -8,7 +8,7 @@ benchmarks/quality.py (evaluate/realism.py), and their swap speed back to back.
         --refiner REFINER [--refiner ...] [--max-frames 60]
     python benchmarks/refiner_quality.py speed --source SOURCE --refiner REFINER.onnx \
         [--target ../shared/data/faces/clip_sadtalker_hdtf_katiehill_headturn.mp4] \
-        [--repeats 2] [--out results.json]
+        [--repeats 2] [--cold] [--out results.json]
 
 `quality`: every pair named by a --refiner is swapped twice through `facedub swap` (mesh
 alone, then with `--refiner`), both outputs are evaluated, and the realism table (SSIM,
@@ -27,6 +27,9 @@ made or lost.
 
 `speed`: end-to-end frames/s of `facedub swap` with the analyses cached (one warm-up
 swap first), mesh alone and mesh + refiner taken in turns `--repeats` times; medians.
+With `--cold`, the mesh engine's per-source-face cache (MESH_CACHE in the source's
+faceset, facedub.engines.mesh_source_cache) is removed before each timed swap: a first
+swap from the source, where the warm-up's cache would make it a later one.
 
 Outputs go to a new temporary folder unless --out is given: swapped media of real people
 must not land in the repository.
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import statistics
 import tempfile
 from contextlib import closing
@@ -55,6 +59,9 @@ from quality import Outcome, Pair, load_plan, prepared, realism_markdown, run_sw
 log = logging.getLogger("refiner_quality")
 
 SPEED_TARGET = SHARED_FACES / "clip_sadtalker_hdtf_katiehill_headturn.mp4"  # 512 x 512
+# facedub.engines.mesh_source_cache.CACHE_DIR, spelt out: `speed` also measures a checkout
+# that has no such module (main before it, through PYTHONPATH).
+MESH_CACHE = "mesh-cache"
 
 
 def swap_and_evaluate(pair: Pair, label: str, extra: list[str], max_frames: int | None,
@@ -126,6 +133,8 @@ def speed(args: argparse.Namespace) -> None:
             for label, extra in (("mesh", []), ("mesh + refiner", ["--refiner",
                                                                    str(args.refiner)])):
                 out = folder / f"{attempt}-{len(results[label])}-{label[-7:]}.mp4"
+                if args.cold:
+                    forget_source_cache(folder / "work")
                 measured = run_measured([*base, *extra, "-o", str(out)])
                 results[label].append(frames / measured.seconds)
                 cpu_ms[label].append(1000.0 * measured.cpu_seconds / frames)
@@ -142,6 +151,12 @@ def speed(args: argparse.Namespace) -> None:
         write_json(args.out, {"target": args.target.name, "frames": frames,
                               "frames_per_second": results, "ratio": ratio,
                               "cpu_ms_per_frame": cpu_ms, "cpu_ratio": cpu_ratio})
+
+
+def forget_source_cache(work: Path) -> None:
+    """Every faceset's mesh engine cache in the work folder `work` removed."""
+    for cache in work.glob(f"*/{MESH_CACHE}"):
+        shutil.rmtree(cache)
 
 
 def stages(args: argparse.Namespace) -> None:
@@ -206,6 +221,8 @@ def main() -> None:
     timing.add_argument("--refiner", type=Path, required=True)
     timing.add_argument("--target", type=Path, default=SPEED_TARGET)
     timing.add_argument("--repeats", type=int, default=2)
+    timing.add_argument("--cold", action="store_true",
+                        help="remove the mesh engine's source cache before each timed swap")
     timing.add_argument("--out", type=Path)
     inside = commands.add_parser("stages", help="SSIM before and after compositing")
     inside.add_argument("--source", type=Path, required=True)

@@ -2,12 +2,16 @@
 cleaned (its clean weight as a fourth channel, so one remap warps both), its landmarks in
 the crop, its mouth interior, and how each triangle is sampled from itself or from its
 mirror image. Each is made on first use and kept in a small cache: a video source has
-thousands of faces, a swap reads the few nearest the target in pose and expression.
+thousands of faces, a swap reads the few nearest the target in pose and expression. The
+cleaned crops and mouth interiors, the costly part (about 70 ms a 512 px face), are kept
+on disk beside the faceset too (mesh_source_cache): a later swap from the same source,
+and a face read again after the small cache let it go, reads them back instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +19,7 @@ from facedub.engines.mesh_catchlights import without_catchlights
 from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_light import without_light
 from facedub.engines.mesh_mouth import mouth_interior
+from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
 from facedub.engines.mesh_topology import MeshTopology
 from facedub.engines.mesh_warp import SourceSampling, triangle_visibility
 from facedub.engines.recent import Recent
@@ -26,11 +31,13 @@ class SourceFaces:
     """The faces `records` of the faceset `source`, `vertices` their mesh vertices.
     `lift_shadows`: the source's one-sided light taken out of the cleaned crops
     (mesh_light); `no_catchlights`: its irises' reflections too (mesh_catchlights,
-    for when the source's own eyes are shown). `cache_size`: crops kept."""
+    for when the source's own eyes are shown). `cache_size`: crops kept in memory (about
+    1 MB each of a 512 px crop's cleaned RGBA, its decoded RGB and its mouth interior).
+    `on_disk`: the cleaned crops and mouth interiors kept in the faceset folder too."""
 
     def __init__(self, source: Faceset, records: Sequence[FaceRecord], topology: MeshTopology,
                  vertices: Sequence[np.ndarray], *, lift_shadows: bool,
-                 no_catchlights: bool, cache_size: int) -> None:
+                 no_catchlights: bool, cache_size: int, on_disk: bool = True) -> None:
         self._source = source
         self._records = records
         self._topology = topology
@@ -43,6 +50,10 @@ class SourceFaces:
         self._mirror_clean: Recent[bool] = Recent(4 * cache_size)
         self._samplings: Recent[SourceSampling] = Recent(4 * cache_size)
         self._mirrors: Recent[SourceSampling] = Recent(4 * cache_size)
+        code = code_fingerprint([__name__]) if on_disk else None
+        self._disk = None if code is None else SourceCache(source.root, {
+            "crop_size": source.meta.crop_size, "lift_shadows": lift_shadows,
+            "no_catchlights": no_catchlights}, code)
 
     def landmarks(self, index: int) -> np.ndarray:
         record = self._records[index]
@@ -68,12 +79,27 @@ class SourceFaces:
                 crop = without_catchlights(crop, landmarks)
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
-        return self._crops.get(index, load)
+        return self._crops.get(index, lambda: self._kept("clean", index, 4, np.uint8, load))
 
     def interior(self, index: int) -> np.ndarray:
         """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
-        return self._interiors.get(index, lambda: mouth_interior(
-            self.clean_crop(index)[..., :3], self.landmarks(index)))
+        return self._interiors.get(index, lambda: self._kept(
+            "interior", index, 0, np.float32,
+            lambda: mouth_interior(self.clean_crop(index)[..., :3], self.landmarks(index))))
+
+    def _kept(self, kind: str, index: int, channels: int, dtype: type[np.generic],
+              make: Callable[[], np.ndarray]) -> np.ndarray:
+        """`make()`, or what it made for this face before, read back from the disk: an
+        (S, S, `channels`) array of `dtype`, (S, S) for 0 channels."""
+        if self._disk is None:
+            return make()
+        record = self._records[index]
+        key = face_key(record.frame_landmarks, record.face_from_frame,
+                       self._source.root / record.image)
+        size = self._source.meta.crop_size
+        shape = (size, size, channels) if channels else (size, size)
+        return self._disk.get(kind, Path(record.image).stem, key, (shape, np.dtype(dtype)),
+                              make)
 
     def sampling(self, index: int) -> SourceSampling:
         """Every triangle sampled from itself, with how well the source shows it."""

@@ -1,0 +1,261 @@
+"""The mesh engine's per-source-face analyses kept on disk beside the faceset: each
+face's cleaned crop (`SourceFaces.clean_crop`: `without_light`, `clean_weights`, about
+40 ms a 512 px face) and its mouth interior (`mesh_mouth.mouth_interior`, about 30 ms),
+made on a face's first use and read back (under a millisecond) by every later swap from
+that source, and after the in-memory cache evicted them.
+
+Layout, inside the faceset folder (the work folder's analysis of a source, or a faceset
+given as the source):
+
+    mesh-cache/SETTINGS/cache.json           what the folder holds: the format, the
+                                             settings and the code they were made with
+    mesh-cache/SETTINGS/STEM.KIND.safetensors one array a face (KIND "clean" or
+                                             "interior"); its metadata repeats the key
+
+SETTINGS is a hash of what every face's arrays depend on alike: the settings
+(`lift_shadows`, `no_catchlights`), the crop size, facedub's version, NumPy's and
+OpenCV's, and the source text of the modules that compute them (any edit makes them
+again). Each file's own key adds the face's landmarks and its crop's file size and
+modification time: a re-extracted faceset's face is made again, not read stale.
+safetensors and JSON only, never pickle; every file is written atomically (a Ctrl-C or
+crash leaves the old file or none, never half of one; not synced to the disk, a cache
+needs no durability), and a file that does not read back as expected is made again.
+Where the faceset folder cannot be written (read only), faces are made as before and
+nothing is kept.
+
+Disk: about 1 MB a 512 px face used (its RGBA crop), the mouth interior only its
+non-zero box (a few kB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import stat
+import struct
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import safetensors.numpy
+from safetensors import SafetensorError
+
+from facedub import __version__
+from facedub.fsutil import remove_stale_partials, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+FORMAT_NAME = "facedub-mesh-source-cache"
+FORMAT_VERSION = 1
+CACHE_DIR = "mesh-cache"
+VALUES = "values"  # the one tensor of a file: the array's non-zero box
+HEADER_LIMIT = 1 << 16  # bytes of safetensors header a file of ours can have
+Like = tuple[tuple[int, ...], np.dtype[Any]]  # an array's shape and dtype
+
+
+def code_fingerprint(roots: Iterable[str]) -> str | None:
+    """sha256 of the source text of the facedub modules `roots` (imported names) and of
+    every facedub module they import in turn, with facedub's version and NumPy's and
+    OpenCV's: what the cached arrays are computed with. None where a module's source cannot
+    be read (then nothing is cached: a change could not be told)."""
+    digest = hashlib.sha256(f"{__version__}:{np.__version__}:{cv2.__version__}".encode())
+    pending, seen = sorted(set(roots)), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        text = _module_text(name)
+        if text is None:
+            return None
+        digest.update(name.encode() + b"\0" + text)
+        pending.extend(match.decode() for match in _IMPORTS.findall(text))
+    return digest.hexdigest()
+
+
+_IMPORTS = re.compile(rb"^(?:from|import) (facedub(?:\.\w+)*)", re.MULTILINE)
+
+
+def _module_text(name: str) -> bytes | None:
+    """The source of the module `name` (a package's __init__), None where not found."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    source = getattr(module, "__file__", None)
+    if source is None or not str(source).endswith(".py"):
+        return None
+    try:
+        return Path(source).read_bytes()
+    except OSError:
+        return None
+
+
+class SourceCache:
+    """Arrays by (kind, face) in `folder` (the faceset's root), under the `settings` and
+    `code` (a `code_fingerprint`) they were made with. `get` returns the stored array or
+    makes, stores and returns it."""
+
+    def __init__(self, folder: Path, settings: dict[str, Any], code: str) -> None:
+        self._settings = {**settings, "code": code}
+        name = hashlib.sha256(json.dumps(self._settings, sort_keys=True).encode()
+                              ).hexdigest()[:16]
+        self._folder = Path(folder) / CACHE_DIR / name
+        self._writable = True  # until a write fails: then only made, never kept
+        self._described = False  # cache.json written by this instance
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    def get(self, kind: str, stem: str, key: str, like: Like,
+            make: Callable[[], np.ndarray]) -> np.ndarray:
+        """The array `kind` of the face whose crop is named `stem`, stored under its own
+        `key` (its landmarks, its crop file), of the shape and dtype `like` (a file of
+        another is never read, however it came there); made by `make` and stored when
+        missing, unreadable or made under another key."""
+        path = self._folder / f"{stem}.{kind}.safetensors"
+        stored = _read(path, key, like)
+        if stored is not None:
+            return stored
+        array = make()
+        if self._writable and key:  # no key: its crop file unreadable, never matched
+            self._write(path, array, key)
+        return array
+
+    def _write(self, path: Path, array: np.ndarray, key: str) -> None:
+        box = _nonzero_box(array)
+        metadata = {"format": FORMAT_NAME, "version": str(FORMAT_VERSION), "key": key,
+                    "shape": json.dumps(list(array.shape)), "dtype": array.dtype.str,
+                    "box": json.dumps([[s.start, s.stop] for s in box])}
+        data = safetensors.numpy.save({VALUES: np.ascontiguousarray(array[box])},
+                                      metadata=metadata)
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            if not self._described:
+                write_json_atomic(self._folder / "cache.json",
+                                  {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                                   "settings": self._settings})
+                self._described = True
+            _replace_with(path, data)
+        except OSError as error:
+            self._writable = False
+            log.warning("%s: the mesh engine's source analyses cannot be kept there (%s); "
+                        "they are made again on every swap", self._folder, error)
+
+
+def _replace_with(path: Path, data: bytes) -> None:
+    """`path` holding `data`, atomically: written beside it under `atomic_path`'s partial
+    name (so `remove_stale_partials` removes what a killed writer left) and renamed into
+    place; removed again on any error, Ctrl-C included. Not synced to the disk: a cache
+    needs no durability (after a power cut a missing or torn file is made again: `_read`
+    checks its header, size and key), and the two fsyncs cost 7-20 ms of the engine
+    thread's wall clock a face on this machine."""
+    remove_stale_partials(path)
+    partial = path.parent / (f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}"
+                             f".partial{path.suffix}")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def face_key(landmarks: np.ndarray, face_from_frame: np.ndarray, crop: Path) -> str:
+    """A face's own part of its arrays' key: its landmarks and alignment as read (the
+    arrays' bytes) and its crop file's size and modification time ('' where it cannot be
+    read: then never matched)."""
+    try:
+        status = crop.stat()
+    except OSError:
+        return ""
+    digest = hashlib.sha256(np.ascontiguousarray(landmarks).tobytes())
+    digest.update(np.ascontiguousarray(face_from_frame).tobytes())
+    digest.update(f"{status.st_size}:{status.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _read(path: Path, key: str, like: Like) -> np.ndarray | None:
+    """The array stored at `path` under `key`, shaped and typed as `like`; None where
+    missing, damaged, of another format, key, shape or type, or not a plain file of at
+    most the size such an array takes (a faceset from elsewhere may hold anything)."""
+    shape, dtype = like
+    data = _file_bytes(path, HEADER_LIMIT + 8 + dtype.itemsize * math.prod(shape))
+    if not key or data is None:
+        return None
+    metadata = _metadata(data)
+    if (metadata is None or metadata.get("format") != FORMAT_NAME
+            or metadata.get("version") != str(FORMAT_VERSION) or metadata.get("key") != key):
+        return None
+    try:
+        if json.loads(metadata["shape"]) != list(shape) or metadata["dtype"] != dtype.str:
+            return None
+        box = tuple(slice(int(a), int(b)) for a, b in json.loads(metadata["box"]))
+        values = safetensors.numpy.load(data)[VALUES]
+        array = np.zeros(shape, dtype=dtype)
+        if values.dtype != array.dtype or values.shape != array[box].shape:
+            return None
+    except (KeyError, TypeError, ValueError, OverflowError, SafetensorError) as error:
+        log.debug("%s: unreadable (%s); made again", path, error)
+        return None
+    if values.shape == array.shape:
+        return values  # the whole array: no copy
+    array[box] = values
+    return array
+
+
+def _file_bytes(path: Path, limit: int) -> bytes | None:
+    """The bytes of `path` where it is a plain file of at most `limit` bytes (not a link
+    to a device or a huge file); None otherwise or where it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(status.st_size + 1)  # not `limit`: read() allocates that
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _metadata(data: bytes) -> dict[str, str] | None:
+    """The `__metadata__` of a safetensors file's bytes (None where it has no readable
+    header: too short, torn, or not JSON)."""
+    if len(data) < 8:
+        return None
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > min(HEADER_LIMIT, len(data) - 8):
+        return None
+    try:
+        header = json.loads(data[8:8 + length])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else None
+
+
+def _nonzero_box(array: np.ndarray) -> tuple[slice, ...]:
+    """A 2-D array's box holding all its non-zero values (an empty box for zeros): the
+    mouth interior is a few kB of it, not 1 MB. Any other array whole (a crop is)."""
+    if array.ndim != 2:
+        return tuple(slice(0, n) for n in array.shape[:2])
+    rows = np.flatnonzero(array.any(axis=1))
+    columns = np.flatnonzero(array.any(axis=0))
+    if rows.size == 0:
+        return (slice(0, 0), slice(0, 0))
+    return (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1))
