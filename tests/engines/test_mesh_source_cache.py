@@ -14,14 +14,17 @@ import numpy as np
 import pytest
 
 from facedub.engines import mesh_source_cache, mesh_sources
+from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_source_cache import (
     CACHE_DIR,
     SourceCache,
+    cache_folder,
     code_fingerprint,
     face_key,
 )
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
+from facedub.engines.registry import EngineRequest, open_mesh_engine
 from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import Faceset, load_faceset
 
@@ -149,11 +152,13 @@ def test_a_face_key_follows_its_landmarks_and_crop_file(tmp_path: Path) -> None:
 
 
 def _source_faces(source: Faceset, on_disk: bool = True) -> SourceFaces:
+    """The source's faces, kept on disk in the faceset folder or not at all."""
     records = source.faces_of()
     vertices = [mesh_vertices(landmarks_in_crop(r.frame_landmarks, r.face_from_frame))
                 for r in records]
     return SourceFaces(source, records, mesh_topology(), vertices, lift_shadows=True,
-                       no_catchlights=True, cache_size=4, on_disk=on_disk)
+                       no_catchlights=True, cache_size=4,
+                       disk=source.root if on_disk else None)
 
 
 def test_a_later_engine_reads_the_cleaned_crop_and_mouth_back_unmade(
@@ -233,3 +238,33 @@ def test_a_file_of_another_shape_or_not_a_plain_file_is_never_read(tmp_path: Pat
     path.symlink_to("/dev/zero")
     cache.get("k", "f", "key", LIKE, make)  # read as it is, it would never end
     assert len(calls) == 4
+
+
+def test_a_faceset_given_as_the_source_is_never_written_to(tmp_path: Path) -> None:
+    """A faceset the user gave is an input: its engine's cache goes to the work folder, one
+    folder per faceset path; facedub's own analysis keeps its cache beside itself."""
+    work, given = tmp_path / "work", tmp_path / "my-faceset"
+    own = work / "clip.mp4-0123abcd"
+    assert cache_folder(own, work) == own.resolve()
+    elsewhere = cache_folder(given, work)
+    assert elsewhere.parent == work.resolve() and elsewhere.name.startswith("source-faces-")
+    assert cache_folder(given, work) == elsewhere
+    assert cache_folder(tmp_path / "other-faceset", work) != elsewhere
+
+
+def test_the_swaps_engine_keeps_a_given_facesets_cache_in_the_work_folder(
+        extracted: Callable[..., Faceset], tmp_path: Path) -> None:
+    """`facedub swap --source FACESET`: the faceset's files stay as they were; what the
+    engine keeps goes to the work folder."""
+    shutil.copytree(extracted(PHOTO, crop_size=128).root, tmp_path / "given")
+    before = sorted(p.relative_to(tmp_path / "given") for p in (tmp_path / "given").rglob("*"))
+    engine = open_mesh_engine(EngineRequest(work_dir=tmp_path / "work",
+                                            source=tmp_path / "given"))
+    try:
+        assert isinstance(engine, MeshEngine)
+        engine._faces.clean_crop(0)
+    finally:
+        engine.close()
+    after = sorted(p.relative_to(tmp_path / "given") for p in (tmp_path / "given").rglob("*"))
+    assert after == before
+    assert len(list((tmp_path / "work").glob(f"source-faces-*/{CACHE_DIR}/*/*.safetensors"))) == 1

@@ -148,9 +148,11 @@ class MeshEngine:
     track the current blend of source faces (so the texture does not pop)."""
 
     def __init__(self, source: Faceset, config: MeshEngineConfig | None = None,
-                 source_path: Path | None = None) -> None:
+                 source_path: Path | None = None, cache_dir: Path | None = None) -> None:
         """`source_path`: the media the faceset was extracted from, as the provenance names
-        it (default: the faceset folder)."""
+        it (default: the faceset folder). `cache_dir`: where the source faces' cleaned
+        crops are kept on disk for later swaps (`mesh_source_cache.cache_folder`); None:
+        in memory only."""
         self.config = config or MeshEngineConfig()
         self._facts = EngineFacts("mesh", asdict(self.config),
                                   (("source", Path(source_path or source.root)),))
@@ -174,7 +176,7 @@ class MeshEngine:
         self._faces = SourceFaces(source, self._records, self._topology, self._vertices,
                                   lift_shadows=self.config.lift_source_shadows,
                                   no_catchlights=self.config.source_eyes,
-                                  cache_size=CROP_CACHE_SIZE)
+                                  cache_size=CROP_CACHE_SIZE, disk=cache_dir)
         self._light = SourceLight(self._faces.source_crop, source_landmarks, CROP_CACHE_SIZE)
         self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)  # per track
         self._eye_toner = EyeToner()  # per track and eye, eased

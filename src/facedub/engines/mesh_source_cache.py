@@ -4,8 +4,9 @@ face's cleaned crop (`SourceFaces.clean_crop`: `without_light`, `clean_weights`,
 made on a face's first use and read back (under a millisecond) by every later swap from
 that source, and after the in-memory cache evicted them.
 
-Layout, inside the faceset folder (the work folder's analysis of a source, or a faceset
-given as the source):
+Layout, inside the folder `cache_folder` names: the faceset folder where facedub made it
+(the work folder's analysis of a source); for a faceset the user gave as the source, a
+folder of its own in the work folder (an input is never written to):
 
     mesh-cache/SETTINGS/cache.json           what the folder holds: the format, the
                                              settings and the code they were made with
@@ -99,8 +100,20 @@ def _module_text(name: str) -> bytes | None:
         return None
 
 
+def cache_folder(faceset_root: Path, work_dir: Path) -> Path:
+    """The folder whose CACHE_DIR keeps the mesh engine's arrays of the faceset at
+    `faceset_root`: the faceset folder itself where it lies in the work folder `work_dir`
+    (facedub's own analysis of a source), else `work_dir`/source-faces-HASH, HASH of the
+    faceset's resolved path (a faceset given as the source is an input: never written)."""
+    root, work = Path(faceset_root).resolve(), Path(work_dir).resolve()
+    if root.is_relative_to(work):
+        return root
+    name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return work / f"source-faces-{name}"
+
+
 class SourceCache:
-    """Arrays by (kind, face) in `folder` (the faceset's root), under the `settings` and
+    """Arrays by (kind, face) in `folder` (`cache_folder`), under the `settings` and
     `code` (a `code_fingerprint`) they were made with. `get` returns the stored array or
     makes, stores and returns it."""
 

@@ -4,7 +4,7 @@ the crop, its mouth interior, and how each triangle is sampled from itself or fr
 mirror image. Each is made on first use and kept in a small cache: a video source has
 thousands of faces, a swap reads the few nearest the target in pose and expression. The
 cleaned crops and mouth interiors, the costly part (about 70 ms a 512 px face), are kept
-on disk beside the faceset too (mesh_source_cache): a later swap from the same source,
+on disk too where the caller says (mesh_source_cache): a later swap from the same source,
 and a face read again after the small cache let it go, reads them back instead.
 """
 
@@ -33,11 +33,12 @@ class SourceFaces:
     (mesh_light); `no_catchlights`: its irises' reflections too (mesh_catchlights,
     for when the source's own eyes are shown). `cache_size`: crops kept in memory (about
     1 MB each of a 512 px crop's cleaned RGBA, its decoded RGB and its mouth interior).
-    `on_disk`: the cleaned crops and mouth interiors kept in the faceset folder too."""
+    `disk`: the folder whose `mesh-cache` keeps the cleaned crops and mouth interiors on
+    disk too (`mesh_source_cache.cache_folder`); None: kept in memory only."""
 
     def __init__(self, source: Faceset, records: Sequence[FaceRecord], topology: MeshTopology,
                  vertices: Sequence[np.ndarray], *, lift_shadows: bool,
-                 no_catchlights: bool, cache_size: int, on_disk: bool = True) -> None:
+                 no_catchlights: bool, cache_size: int, disk: Path | None = None) -> None:
         self._source = source
         self._records = records
         self._topology = topology
@@ -50,8 +51,8 @@ class SourceFaces:
         self._mirror_clean: Recent[bool] = Recent(4 * cache_size)
         self._samplings: Recent[SourceSampling] = Recent(4 * cache_size)
         self._mirrors: Recent[SourceSampling] = Recent(4 * cache_size)
-        code = code_fingerprint([__name__]) if on_disk else None
-        self._disk = None if code is None else SourceCache(source.root, {
+        code = None if disk is None else code_fingerprint([__name__])
+        self._disk = None if disk is None or code is None else SourceCache(disk, {
             "crop_size": source.meta.crop_size, "lift_shadows": lift_shadows,
             "no_catchlights": no_catchlights}, code)
 

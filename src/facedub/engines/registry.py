@@ -12,6 +12,7 @@ from pathlib import Path
 
 from facedub.engines.base import SwapEngine
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
+from facedub.engines.mesh_source_cache import cache_folder
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
 from facedub.extract.models import AnalysisModels
@@ -48,7 +49,8 @@ def open_mesh_engine(request: EngineRequest) -> SwapEngine:
                            "or faceset of the face to put in)")
     faceset = analysed(request.source, request.work_dir, ExtractConfig(crop_size=SOURCE_CROP),
                        request.progress, models=request.models)
-    engine = MeshEngine(faceset, request.mesh, source_path=request.source)
+    engine = MeshEngine(faceset, request.mesh, source_path=request.source,
+                        cache_dir=cache_folder(faceset.root, request.work_dir))
     if request.refiner is None:
         return engine
     from facedub.engines.refiner import load_refined_engine  # torch: only when asked

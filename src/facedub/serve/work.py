@@ -22,6 +22,7 @@ from facedub import media
 from facedub.composite.compositor import CompositeConfig
 from facedub.engines.base import SwapEngine
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
+from facedub.engines.mesh_source_cache import cache_folder
 from facedub.engines.registry import SOURCE_CROP
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
@@ -119,7 +120,8 @@ class Workbench:
             if faceset is None:
                 faceset = analysed(path, self.analyses, ExtractConfig(crop_size=SOURCE_CROP))
                 self._sources[source] = faceset
-        return MeshEngine(faceset, config, source_path=path)
+        return MeshEngine(faceset, config, source_path=path,
+                          cache_dir=cache_folder(faceset.root, self.analyses))
 
     def target(self, upload_id: str, progress: Progress | None = None) -> Faceset:
         """The target's analysis (made once, in the work folder), read with no person
