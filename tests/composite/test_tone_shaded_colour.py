@@ -106,6 +106,16 @@ def test_a_flat_coloured_target_gives_no_colour() -> None:
                                atol=1e-3)
 
 
+def test_a_target_whose_shading_is_paler_gives_no_colour() -> None:
+    """A target whose darker skin is less colourful (border-photo's): her lit colour on his
+    shading is not grey, and nothing is taken off it (the result as without; taken off
+    along her line, border-photo lost 3 of 160 frames' likeness to the source)."""
+    target = _target(-0.3)
+    face, _ = _face(10.0)
+    np.testing.assert_allclose(_carried(target, face, True), _carried(target, face, False),
+                               atol=1e-3)
+
+
 def test_not_in_a_beard() -> None:
     """Where a stubbled source's `hair` covers the skin its darkness is hair, not shading:
     the patch under full hair weight gets none of her shaded colour."""

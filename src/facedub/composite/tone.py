@@ -505,7 +505,8 @@ def _shaded_colour(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     range (SHADE_PERCENTILES: his shading never calls for a colour her skin has not),
     the colour moves by SHADE_GAIN times the line's slope times it; its chroma stays
     within the range of her skin's at the finer split (the same percentiles), where the
-    base is not already beyond it. The hue moves along her line, no other.
+    base is not already beyond it. The hue moves along her line, no other. Nothing
+    where her line makes darker skin less colourful.
 
     At the finer split the colour pattern is hers (her blush, rosy nose, warm shading)
     and the lightness his: on the README pair his shading came at her lit skin's colour,
@@ -536,6 +537,13 @@ def _shaded_colour(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     if spread < 1e-3 * band.shape[1]:  # her skin's lightness is flat: no line to follow
         return change
     slope = ((centred[1:] @ centred[0]) / spread).astype(np.float32)  # a, b per L unit
+    # Only a skin whose shading is more colourful than its lit skin: where hers is less
+    # (border-photo's target), her lit colour on his shading is not grey, and taking
+    # colour off his shading moved border-photo's identity (nearer the source 148 -> 145
+    # of 160 frames over four job ids; BENCHMARKS.md, twenty-ninth round).
+    hue = finer[..., 1:][sample].mean(axis=0)
+    if float(slope @ hue) >= 0.0:
+        return change
     low = np.percentile(band[0], SHADE_PERCENTILES[0])
     result = base[..., 0] - coarse[..., 0] + _blur(face[read], blur)[inner] - face_base[box]
     result -= float(((result - own) * weight).sum() / max(float(weight.sum()), 1e-3))
