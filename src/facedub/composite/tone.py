@@ -150,12 +150,12 @@ FLANK_PERCENTILE = 90.0
 FLANK_SKIN_MIN = 0.5
 FLANK_AROUND_MIN = 0.05
 # The result's shading takes the colour the target's skin's shading has (`_shaded_colour`):
-# SHADE_GAIN times her line's slope where the result is darker, her line fitted over the
-# skin weighing over SHADE_SKIN_MIN (at least SHADE_PIXELS_MIN pixels at half size, every
-# SHADE_STEP-th), within her band lightness and her chroma between these percentiles.
-# The gain: the levelling takes the added colour's mean off the whole face, and at 1 the
-# README pair's colour per lightness stayed at 0.14 of her 0.26 (frame 0); at 3 it is
-# 0.19-0.30 against her 0.26-0.47 (frames 0-39), never past hers.
+# SHADE_GAIN times her line's slope where the result is darker than she is, her line
+# fitted over the skin weighing over SHADE_SKIN_MIN (at least SHADE_PIXELS_MIN pixels at
+# half size, every SHADE_STEP-th), within her band lightness and her chroma between these
+# percentiles. The gain: the levelling takes the added colour's mean off the whole face;
+# at 3 the README pair's chroma per L darker is 0.17, 0.28, 0.36 against her 0.26, 0.31,
+# 0.47 (frames 0, 20, 39; 0.12, 0.23, 0.30 before), never past hers.
 SHADE_GAIN = 3.0
 SHADE_SKIN_MIN = 0.5
 SHADE_PIXELS_MIN = 200
@@ -501,19 +501,21 @@ def _shaded_colour(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     at the finer split), fitted over the skin (weight over SHADE_SKIN_MIN). The result's
     lightness band at that scale is the target's base (its lifts) plus the face's band
     (`face` blurred by `blur` minus `face_base`), its mean over the skin levelled to the
-    target's (as `_level` will). Where it is darker, clipped to the target's own band
-    range (SHADE_PERCENTILES: his shading never calls for a colour her skin has not),
-    the colour moves by SHADE_GAIN times the line's slope times it; its chroma stays
-    within the range of her skin's at the finer split (the same percentiles), where the
-    base is not already beyond it. The hue moves along her line, no other. Nothing
-    where her line makes darker skin less colourful.
+    target's (as `_level` will). Where it is darker than the target's own band there,
+    both clipped to her band range below 0 (SHADE_PERCENTILES: his shading never calls
+    for a colour her skin has not), the colour moves by SHADE_GAIN times the line's
+    slope times the difference; its chroma stays within the range of her skin's at the
+    finer split (the same percentiles), where the base is not already beyond it. The hue
+    moves along her line, no other. Nothing where her line makes darker skin less
+    colourful.
 
     At the finer split the colour pattern is hers (her blush, rosy nose, warm shading)
     and the lightness his: on the README pair his shading came at her lit skin's colour,
     her darker skin redder (chroma +0.15 per L darker at crop / 64 to / 16) than the
-    result's (+0.09), a flat greyish beige at 1x. Her pattern is kept and his shading's
-    colour added to it: her line at the result's lightness in place of at hers left the
-    pattern as weak as before (BENCHMARKS.md, twenty-ninth round).
+    result's (+0.09), a flat greyish beige at 1x. Her pattern is kept and the colour of
+    his shading deeper than hers added to it: her line at the result's lightness in
+    place of at hers (both ways) left the pattern as weak as before (BENCHMARKS.md,
+    twenty-ninth round).
 
     Computed in the skin's box (`_blur_boxes`), 0 elsewhere."""
     change = np.zeros((*skin.shape, 2), dtype=np.float32)
@@ -547,10 +549,13 @@ def _shaded_colour(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     low = np.percentile(band[0], SHADE_PERCENTILES[0])
     result = base[..., 0] - coarse[..., 0] + _blur(face[read], blur)[inner] - face_base[box]
     result -= float(((result - own) * weight).sum() / max(float(weight.sum()), 1e-3))
-    # Only where the result is darker: where his face is lighter, taking colour off
-    # greyed the streamer's lit cheek further (hair-forehead's colour flatness 0.148 ->
-    # 0.165, BENCHMARKS.md, twenty-ninth round).
-    darker = SHADE_GAIN * np.clip(result, min(float(low), 0.0), 0.0)
+    # Only where the result is darker than she is there: her own shading's colour is in
+    # her pattern already (added again, a self-swap's face moved off its own), and where
+    # his face is lighter, taking colour off greyed the streamer's lit cheek further
+    # (hair-forehead's colour flatness 0.148 -> 0.165; BENCHMARKS.md, twenty-ninth round).
+    floor = min(float(low), 0.0)
+    darker = SHADE_GAIN * np.minimum(np.clip(result, floor, 0.0) - np.clip(own, floor, 0.0),
+                                     0.0)
     # Within her skin's chroma range, where the base is not already beyond it.
     lowest, highest = np.percentile(np.hypot(finer[..., 1][sample], finer[..., 2][sample]),
                                     SHADE_PERCENTILES)
