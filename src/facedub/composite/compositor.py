@@ -292,9 +292,6 @@ class Compositor:
                 # lit skin's chroma read grey; BENCHMARKS.md, twenty-eighth round).
                 flanks=skin.flanks,
                 under_eyes=skin.under_eyes, hair=hair,
-                # Her skin's colour at the face's lightness (his shading at her lit
-                # colour read grey; BENCHMARKS.md, twenty-ninth round).
-                follow_light=True,
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it
                 # took his deep upper lids off as shading, and headturn-man read less like

@@ -149,18 +149,6 @@ FLANK_CHROMA_MIN = 8.0  # Lab chroma of the face's skin from which its gain is t
 FLANK_PERCENTILE = 90.0
 FLANK_SKIN_MIN = 0.5
 FLANK_AROUND_MIN = 0.05
-# The result's shading takes the colour the target's skin's shading has (`_shaded_colour`):
-# SHADE_GAIN times her line's slope where the result is darker than she is, her line
-# fitted over the skin weighing over SHADE_SKIN_MIN (at least SHADE_PIXELS_MIN pixels at
-# half size, every SHADE_STEP-th), within her band lightness and her chroma between these
-# percentiles. The gain: the levelling takes the added colour's mean off the whole face;
-# at 3 the README pair's chroma per L darker is 0.17, 0.28, 0.36 against her 0.26, 0.31,
-# 0.47 (frames 0, 20, 39; 0.12, 0.23, 0.30 before), never past hers.
-SHADE_GAIN = 3.0
-SHADE_SKIN_MIN = 0.5
-SHADE_PIXELS_MIN = 200
-SHADE_PERCENTILES = (2.0, 98.0)
-SHADE_STEP = 4
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 Box = tuple[slice, slice]  # rows and columns of an image
@@ -179,8 +167,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  target_lightness: np.ndarray | None = None,
                  region: np.ndarray | None = None,
                  shading: np.ndarray | None = None,
-                 flanks: np.ndarray | None = None,
-                 follow_light: bool = False) -> np.ndarray:
+                 flanks: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -218,10 +205,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     round them (at sigma, over the `bare` weight), as much more colourful as the face's
     own skin there is than round it (`_colour_around`): the source's shading comes with
     a shaded skin's colour.
-    With `follow_light` and `shown` (and a `chroma_divisor` over 1), where the result is
-    darker than the target the colour on the bare skin (a stubbled source's `hair` out)
-    moves along the target's own skin's colour-against-lightness line, within its range
-    (`_shaded_colour`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -240,10 +223,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if chroma_divisor > 1.0:
         chroma_sigma = sigma / chroma_divisor * half / size
         bare_half = mask_half if bare is None else resized(bare, half)
-        target_coarse = target_low
         face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
                                              mask_half, bare_half, chroma_sigma)
-        target_finer = target_low
         if flanks is not None:
             target_low = _colour_around(face_low, face_half, target_half, target_low,
                                         mask_half * bare_half, resized(flanks, half),
@@ -307,14 +288,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base[..., 0] += _under_eye_lift(
             face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base[..., 0],
             limit, resized(under_eyes, half), shown_half, sigma * half / size)
-    if follow_light and shown is not None and chroma_divisor > 1.0:
-        # His shading with the colour her skin's shading has (`_shaded_colour`).
-        target_base = target_base.copy() if target_base is target_low else target_base
-        target_base[..., 1:] += _shaded_colour(
-            face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base,
-            target_coarse, target_finer,
-            shown_half if hair is None else shown_half * (1.0 - resized(hair, half)),
-            sigma / FINE_DIVISOR * half / size)
     # The limit of brighter detail, and the share of chroma detail kept.
     bright = limit
     chroma = np.full_like(limit, chroma_detail)
@@ -487,86 +460,6 @@ def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
     lightness, a, b = cv2.split(target_low)
     return cv2.merge([lightness, a + zone * (gain * around[2] - a),
                       b + zone * (gain * around[3] - b)])
-
-
-def _shaded_colour(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
-                   target_base: np.ndarray, target_coarse: np.ndarray,
-                   target_finer: np.ndarray, skin: np.ndarray, blur: float) -> np.ndarray:
-    """(s, s, 2) float32: what to add to the target's base a and b (`target_base`, the
-    colour at the finer split) on the `skin` weight so that the result's shading comes
-    with the colour the target's own skin's shading has.
-
-    The target's line: its skin's a and b against its L, each its band between `blur`
-    and the coarse low-pass (`target_coarse`, at sigma; `target_finer` holds its colour
-    at the finer split), fitted over the skin (weight over SHADE_SKIN_MIN). The result's
-    lightness band at that scale is the target's base (its lifts) plus the face's band
-    (`face` blurred by `blur` minus `face_base`), its mean over the skin levelled to the
-    target's (as `_level` will). Where it is darker than the target's own band there,
-    both clipped to her band range below 0 (SHADE_PERCENTILES: his shading never calls
-    for a colour her skin has not), the colour moves by SHADE_GAIN times the line's
-    slope times the difference; its chroma stays within the range of her skin's at the
-    finer split (the same percentiles), where the base is not already beyond it. The hue
-    moves along her line, no other. Nothing where her line makes darker skin less
-    colourful.
-
-    At the finer split the colour pattern is hers (her blush, rosy nose, warm shading)
-    and the lightness his: on the README pair his shading came at her lit skin's colour,
-    her darker skin redder (chroma +0.15 per L darker at crop / 64 to / 16) than the
-    result's (+0.09), a flat greyish beige at 1x. Her pattern is kept and the colour of
-    his shading deeper than hers added to it: her line at the result's lightness in
-    place of at hers (both ways) left the pattern as weak as before (BENCHMARKS.md,
-    twenty-ninth round).
-
-    Computed in the skin's box (`_blur_boxes`), 0 elsewhere."""
-    change = np.zeros((*skin.shape, 2), dtype=np.float32)
-    boxes = _blur_boxes(skin, blur)  # 0 beyond the skin's box: computed in it only
-    if boxes is None:
-        return change
-    box, read, inner = boxes
-    weight = skin[box]
-    inside = weight > SHADE_SKIN_MIN
-    if np.count_nonzero(inside) < SHADE_PIXELS_MIN:
-        return change
-    coarse, finer, base = target_coarse[box], target_finer[box], target_base[box]
-    own = _blur(target[read], blur)[inner] - coarse[..., 0]
-    # Her line and ranges from every SHADE_STEP-th skin pixel: a few thousand are plenty.
-    rows, columns = np.nonzero(inside)
-    sample = (rows[::SHADE_STEP], columns[::SHADE_STEP])
-    band = np.stack([own[sample], *(finer[..., channel][sample] - coarse[..., channel][sample]
-                                    for channel in (1, 2))])
-    centred = band - band.mean(axis=1, keepdims=True)
-    spread = float(centred[0] @ centred[0])
-    if spread < 1e-3 * band.shape[1]:  # her skin's lightness is flat: no line to follow
-        return change
-    slope = ((centred[1:] @ centred[0]) / spread).astype(np.float32)  # a, b per L unit
-    # Only a skin whose shading is more colourful than its lit skin: where hers is less
-    # (border-photo's target), her lit colour on his shading is not grey, and taking
-    # colour off his shading moved border-photo's identity (nearer the source 148 -> 145
-    # of 160 frames over four job ids; BENCHMARKS.md, twenty-ninth round).
-    hue = finer[..., 1:][sample].mean(axis=0)
-    if float(slope @ hue) >= 0.0:
-        return change
-    low = np.percentile(band[0], SHADE_PERCENTILES[0])
-    result = base[..., 0] - coarse[..., 0] + _blur(face[read], blur)[inner] - face_base[box]
-    result -= float(((result - own) * weight).sum() / max(float(weight.sum()), 1e-3))
-    # Only where the result is darker than she is there: her own shading's colour is in
-    # her pattern already (added again, a self-swap's face moved off its own), and where
-    # his face is lighter, taking colour off greyed the streamer's lit cheek further
-    # (hair-forehead's colour flatness 0.148 -> 0.165; BENCHMARKS.md, twenty-ninth round).
-    floor = min(float(low), 0.0)
-    darker = SHADE_GAIN * np.minimum(np.clip(result, floor, 0.0) - np.clip(own, floor, 0.0),
-                                     0.0)
-    # Within her skin's chroma range, where the base is not already beyond it.
-    lowest, highest = np.percentile(np.hypot(finer[..., 1][sample], finer[..., 2][sample]),
-                                    SHADE_PERCENTILES)
-    colour = base[..., 1:]
-    before = np.hypot(colour[..., 0], colour[..., 1])
-    after = colour + (weight * darker)[..., None] * slope
-    chroma = np.hypot(after[..., 0], after[..., 1])
-    bounded = np.clip(chroma, np.minimum(before, lowest), np.maximum(before, highest))
-    after *= (bounded / np.maximum(chroma, 1e-3))[..., None]
-    change[box] = after - colour
-    return change
 
 
 def _chroma_ceiling(target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray,
