@@ -17,6 +17,7 @@ from facedub.fsutil import (
     read_json_object,
     sha256_file,
     sha256_listing,
+    write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
 )
@@ -110,3 +111,16 @@ def test_a_lock_that_cannot_be_made_does_not_stop_the_work(tmp_path: Path) -> No
     with exclusive_lock(tmp_path / "not-there" / ".work.lock"):
         ran.append(True)  # a read-only work folder still lets a finished analysis be reused
     assert ran == [True]
+
+
+def test_a_cache_write_is_atomic_without_syncing_the_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`durable=False` (the mesh engine's cache): renamed into place, no fsync."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    write_bytes_atomic(tmp_path / "cache.bin", b"kept", durable=False)
+    assert (tmp_path / "cache.bin").read_bytes() == b"kept" and not synced
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.bin"]
+    write_bytes_atomic(tmp_path / "out.bin", b"durable")
+    assert synced

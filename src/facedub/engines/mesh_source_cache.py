@@ -37,7 +37,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import stat
 import struct
 from collections.abc import Callable, Iterable
@@ -50,7 +49,7 @@ import safetensors.numpy
 from safetensors import SafetensorError
 
 from facedub import __version__
-from facedub.fsutil import remove_stale_partials, write_json_atomic
+from facedub.fsutil import write_bytes_atomic, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -158,29 +157,13 @@ class SourceCache:
                                   {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                                    "settings": self._settings})
                 self._described = True
-            _replace_with(path, data)
+            # Not synced to the disk: after a power cut a missing or torn file is made
+            # again (`_read` checks its header, size and key).
+            write_bytes_atomic(path, data, durable=False)
         except OSError as error:
             self._writable = False
             log.warning("%s: the mesh engine's source analyses cannot be kept there (%s); "
                         "they are made again on every swap", self._folder, error)
-
-
-def _replace_with(path: Path, data: bytes) -> None:
-    """`path` holding `data`, atomically: written beside it under `atomic_path`'s partial
-    name (so `remove_stale_partials` removes what a killed writer left) and renamed into
-    place; removed again on any error, Ctrl-C included. Not synced to the disk: a cache
-    needs no durability (after a power cut a missing or torn file is made again: `_read`
-    checks its header, size and key), and the two fsyncs cost 7-20 ms of the engine
-    thread's wall clock a face on this machine."""
-    remove_stale_partials(path)
-    partial = path.parent / (f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}"
-                             f".partial{path.suffix}")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def face_key(landmarks: np.ndarray, face_from_frame: np.ndarray, crop: Path) -> str:
