@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facedub.engines import mesh as mesh_module
+from facedub.engines import mesh_contributions
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_mirror import MIRROR_MAX_GAIN, levelled_mirror
@@ -132,7 +132,7 @@ def test_the_lifted_far_cheek_keeps_the_fine_contrast_of_the_skin_beside_it(
         calls.append((mirrored, mirror_trust, direct, direct_trust, levelled))
         return levelled
 
-    monkeypatch.setattr(mesh_module, "levelled_mirror", recorded)
+    monkeypatch.setattr(mesh_contributions, "levelled_mirror", recorded)
     target = first_target_face(FRONTAL, CROP)
     MeshEngine(extracted(TURNED, max_frames=1, crop_size=CROP)).swap_face(target)
     mirrored, mirror_trust, direct, direct_trust, levelled = calls[0]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from facedub.engines import mesh as mesh_module
-from facedub.engines import mesh_eyes_tone, mesh_mirror
+from facedub.engines import mesh_contributions, mesh_eyes_tone, mesh_mirror
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_eyes_tone import (
@@ -70,8 +70,9 @@ def calls(extracted: Callable[..., Faceset],
         patch.setattr(module, name, call)
 
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("levelled_mirror", "not_darker", "stubble_as_hair", "target_interior"):
+        for name in ("not_darker", "stubble_as_hair", "target_interior"):
             spy(mesh_module, name)
+        spy(mesh_contributions, "levelled_mirror")
         spy(mesh_eyes_tone, "eye_tone")
         MeshEngine(extracted(TURNED, max_frames=1, crop_size=CROP)).swap_face(
             first_target_face(FRONTAL, CROP))

@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
-from facedub.engines import mesh as mesh_module
+from facedub.engines import mesh_contributions
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine, _move_towards
+from facedub.engines.mesh import MeshEngine
+from facedub.engines.mesh_contributions import moved_towards
 from facedub.engines.mesh_mirror import (
     DETAIL_DOWN,
     DIRECT_LEVEL_SIGMA,
@@ -48,7 +49,7 @@ def mirror_calls(extracted: Callable[..., Faceset],
         return levelled_mirror(mirrored, mirror_trust, direct, direct_trust, size)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mesh_module, "levelled_mirror", recorded)
+        patch.setattr(mesh_contributions, "levelled_mirror", recorded)
         MeshEngine(extracted(TURNED, max_frames=1, crop_size=CROP)).swap_face(
             first_target_face(FRONTAL, CROP))
     assert calls, "the turned photo's far side no longer takes the mirror"
@@ -163,7 +164,7 @@ def test_the_shared_light_mix_in_place_is_the_out_of_place_ones(
         expected = mirrored.copy()
         expected += np.float32(share) * (np.ascontiguousarray(direct) - expected)
         moved, other = mirrored.copy(), np.array(direct, dtype=np.float32)
-        _move_towards(moved, other, share)
+        moved_towards(moved, other, share)
         assert np.array_equal(moved, expected)
 
 

@@ -5,6 +5,8 @@ blend them. Works from one photo; better from a source video that turns its head
 
 from __future__ import annotations
 
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -15,6 +17,12 @@ import numpy as np
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_catchlights import target_catchlights, with_catchlights
 from facedub.engines.mesh_choice import eased_nearest, pose_distances
+from facedub.engines.mesh_contributions import (
+    FACE_WORKERS,
+    SourceFace,
+    TargetFrame,
+    contributions,
+)
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eye_read import EyeReads
@@ -24,13 +32,11 @@ from facedub.engines.mesh_eyes import (
     iris_centres,
     iris_in_eye,
     kept_eyes,
-    looking_as_target,
     resting_blink,
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
-from facedub.engines.mesh_mirror import levelled_mirror
 from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
@@ -70,10 +76,8 @@ from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_verti
 from facedub.engines.mesh_warp import (
     TargetRaster,
     clamped_maps,
-    coarse_smooth_upsample,
     rasterize,
     source_maps,
-    split_rgba,
     upsample,
 )
 from facedub.engines.track_share import EasedShare
@@ -89,9 +93,6 @@ EXPRESSION_KEYS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
                    "browDownLeft", "browDownRight")
 CROP_CACHE_SIZE = 48
 CLEAN_ENOUGH = 0.5  # per-pixel clean coverage below which the target's own skin fills in
-MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
-MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
-MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 LIPS_SURROUND = 0.2  # mouth widths of skin around the target's lips kept with them
 SHARED_MIN = 0.02  # shared light below which the lifted source is used as it is
 STUBBLE_MODES = ("hair", "shave", "as-is")  # MeshEngineConfig.stubble
@@ -177,7 +178,8 @@ class MeshEngine:
                                   lift_shadows=self.config.lift_source_shadows,
                                   no_catchlights=self.config.source_eyes,
                                   cache_size=CROP_CACHE_SIZE, disk=cache_dir)
-        self._light = SourceLight(self._faces.source_crop, source_landmarks, CROP_CACHE_SIZE)
+        self._light = SourceLight(self._faces.unlifted, source_landmarks, CROP_CACHE_SIZE,
+                                  asymmetry=self._faces.light_asymmetry)
         self._eyes_shares = EasedShare(EYES_FALL_PER_FRAME, EYES_RISE_PER_FRAME)  # per track
         self._eye_toner = EyeToner()  # per track and eye, eased
         # How open the source's eyes are at rest: a squinting photo is not a blink.
@@ -200,6 +202,7 @@ class MeshEngine:
         self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
         self._eye_reads = EyeReads()  # per track: the engine's eyes as the landmarker reads them
         self._mouth_reads = MouthReads()  # per track: its mouth, from the same readings
+        self._workers: ThreadPoolExecutor | None = None  # `_face_workers`
 
     @property
     def facts(self) -> EngineFacts:
@@ -252,9 +255,14 @@ class MeshEngine:
         shared = (self._light.shared(target.track, target.image, target.face_landmarks, blend,
                                      target.in_frame)
                   if self.config.lift_source_shadows else 0.0)
-        for index, weight in blend.items():
-            self._add_source(index, weight, raster, size, inside, (total, weight_sum, coverage),
-                             gaze, shared)
+        # Each face made apart (on two threads for a video source's several), then summed
+        # in the blend's order: the same sums as adding each as it was made.
+        frame = TargetFrame(raster, size, inside, gaze)
+        for index, made in zip(blend, contributions(self._blended_faces(blend, shared), frame,
+                                                     self._face_workers(len(blend))),
+                                strict=True):
+            self._frame_maps[index] = made.maps
+            made.add_to(total, weight_sum, coverage)
         image = total / three_channels(np.maximum(weight_sum, 1e-6))
         # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
         # is left to show (hair over the source's forehead on both sides, outside a cut-off
@@ -493,66 +501,30 @@ class MeshEngine:
         interior[box] = np.clip(interior[box] / max(sum(blend.values()), 1e-6), 0.0, 1.0)
         return interior
 
-    def _add_source(self, index: int, weight: float, raster: TargetRaster, size: int,
-                    inside: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray],
-                    gaze: tuple[np.ndarray, np.ndarray] | None = None,
-                    shared: float = 0.0) -> None:
-        """Accumulate one source face's warped texture, trusted per pixel by how well the
-        source shows each triangle and how clean its pixels are. Where the source turns a
-        triangle away or shows no clean skin there (hair, outside the photo), its mirror
-        image on the other side of the face fills in; the weights are smoothed so that no
-        triangle edge shows where direct and mirrored texture meet. `sums`: the (S, S, 3)
-        weighted texture, (S, S) weight and (S, S) clean coverage being accumulated.
-        `gaze`: (the moved landmarks, the target's `iris_in_eye`): the source's iris moved
-        to the target's gaze (mesh_eyes.looking_as_target). `shared`: the share of the
-        source's one-sided light the target shows too, given back (mesh_light.SourceLight)."""
-        total, weight_sum, coverage = sums
-        crop = self._faces.clean_crop(index)
-        direct = self._faces.sampling(index)
-        mirror = self._faces.mirror(index)
-        smooth = size / 48.0
-        map_x, map_y = clamped_maps(*self._direct_maps(index, raster, size), crop.shape)
-        texture, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
-                                              borderMode=cv2.BORDER_REPLICATE))
-        if shared > SHARED_MIN:
-            unlifted = cv2.remap(self._light.unlifted(index), map_x, map_y, cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-            _move_towards(texture, unlifted, shared)
-        if gaze is not None:
-            texture = looking_as_target(texture, gaze[0], self._irises[index], gaze[1])
-        trust = coarse_smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
-                                       raster, size, smooth) * (cleanness + 1e-3)
-        total += texture * three_channels(trust)
-        weight_sum += trust
-        coverage += weight * cleanness
-        direct_texture, direct_trust = texture, trust
-        # Where the source turns a triangle away and shows its mirror image clearly better.
-        turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
-            (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
-        need = coarse_smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
-        if self._faces.mirror_cleans(index):
-            need = np.maximum(need, (1.0 - cleanness) * inside)
-        if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
-            return
-        rows, columns = _bounds(need > 0.05)
-        # The mirror only where it is needed (the forehead under hair, the far side of a
-        # turned face): remapping a box instead of the whole crop.
-        box = (rows, columns)
-        map_x, map_y = clamped_maps(*source_maps(raster, self._vertices[index],
-                                                mirror.triangles, size, box), crop.shape)
-        mirrored, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
-                                               borderMode=cv2.BORDER_REPLICATE))
-        used = cleanness * need[box]
-        mirror_trust = coarse_smooth_upsample(
-            weight * (mirror.visibility[raster.triangle] + 1e-3), raster, size, smooth
-        )[box] * (used + 1e-3)
-        # The near side's shade left behind: no darker than the source's own face nearby.
-        texture = levelled_mirror(mirrored, mirror_trust, direct_texture[box],
-                                  direct_trust[box], size)
-        trust = mirror_trust * MIRROR_PREFERENCE
-        total[box] += texture * three_channels(trust)
-        weight_sum[box] += trust
-        coverage[box] += weight * used * (1.0 - coverage[box].clip(0, 1))
+    def _blended_faces(self, blend: dict[int, float], shared: float) -> list[SourceFace]:
+        """The blended faces (`blend`: weights by index) as `source_contribution` reads
+        them, from the caches on this thread (they are not made for two threads)."""
+        faces = self._faces
+        workers = self._face_workers(len(blend))
+        if workers is not None:
+            faces.make_ahead(blend.keys(), workers, self.config.keep_target_mouth)
+        return [SourceFace(weight, faces.clean_crop(index), faces.sampling(index),
+                           faces.mirror(index), faces.mirror_cleans(index),
+                           self._vertices[index], self._irises[index],
+                           self._light.unlifted(index) if shared > SHARED_MIN else None,
+                           shared)
+                for index, weight in blend.items()]
+
+    def _face_workers(self, faces: int) -> ThreadPoolExecutor | None:
+        """The threads a frame's several source faces are made on (started with the first
+        such frame: a photo source never needs them), None for one face."""
+        if faces < 2:
+            return None
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(FACE_WORKERS, thread_name_prefix="facedub-face")
+            # An engine never closed (a library caller's) lets its idle threads go with it.
+            weakref.finalize(self, self._workers.shutdown, wait=False)
+        return self._workers
 
     def _reshaped_target(self, target: TargetFace, landmarks: np.ndarray,
                          raster: TargetRaster, size: int, box: tuple[slice, slice]
@@ -590,8 +562,12 @@ class MeshEngine:
             state.forget(track)
 
     def close(self) -> None:
-        """The eye readings' landmarker closed (else closed with the last track ended)."""
+        """The eye readings' landmarker closed (else closed with the last track ended), and
+        the source faces' threads let go."""
         self._eye_reads.close()
+        if self._workers is not None:
+            self._workers.shutdown()
+            self._workers = None
 
     def _choose_sources(self, target: TargetFace) -> dict[int, float]:
         """Blend weights of the nearest source faces, eased over time per target track."""
@@ -631,15 +607,6 @@ def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndar
     shown += three_channels(mask) * (face.astype(np.float32) - shown)
     shown += three_channels(kept) * (kept_image.astype(np.float32) - shown)
     return np.clip(shown + 0.5, 0, 255).astype(np.uint8)
-
-
-def _move_towards(image: np.ndarray, other: np.ndarray, share: float) -> None:
-    """In place: `image += float32(share) * (other - image)`, (S, S, 3) float32 both, the
-    same operations in the same order (the same values), `other` overwritten on the way:
-    two (S, S, 3) temporaries fewer a source face and frame."""
-    np.subtract(other, image, out=other)
-    other *= np.float32(share)
-    image += other
 
 
 def _bounds(mask: np.ndarray) -> tuple[slice, slice]:

@@ -476,6 +476,11 @@ def shared_light(target: np.ndarray, source: np.ndarray) -> float:
     return float(np.clip(float(target @ source) / energy, 0.0, 1.0))
 
 
+def asymmetry_length() -> int:
+    """The length of every `light_asymmetry`: the skin vertex pairs compared."""
+    return len(_compared_vertices()[0])
+
+
 @functools.cache
 def _compared_vertices() -> tuple[np.ndarray, np.ndarray]:
     """(right vertices, their mirror vertices): skin off the features, the midline and
@@ -506,12 +511,15 @@ class SourceLight:
     faces, eased (SHARED_FOLLOW of each new frame) so the light given back does not
     flicker. `load(index)`: a source crop (S, S, 3) uint8 RGB, cached by the caller (the
     engine decodes each crop once for its lifted and unlifted uses); `landmarks`: each
-    source face's (478, 3) in its crop's pixels."""
+    source face's (478, 3) in its crop's pixels. `asymmetry(index)`: the face's
+    `light_asymmetry`, where the caller keeps it (the mesh engine on disk, so a later swap
+    decodes no crop for it); None: computed from `load`."""
 
     def __init__(self, load: Callable[[int], np.ndarray], landmarks: Sequence[np.ndarray],
-                 capacity: int) -> None:
+                 capacity: int, asymmetry: Callable[[int], np.ndarray] | None = None) -> None:
         self._load = load
         self._landmarks = landmarks
+        self._given = asymmetry
         self._asymmetries: Recent[np.ndarray] = Recent(4 * capacity)
         self._by_track: dict[int, float] = {}
 
@@ -519,6 +527,8 @@ class SourceLight:
         return self._load(index)
 
     def _asymmetry(self, index: int) -> np.ndarray:
+        if self._given is not None:
+            return self._given(index)
         return self._asymmetries.get(index, lambda: light_asymmetry(self.unlifted(index),
                                                                     self._landmarks[index]))
 

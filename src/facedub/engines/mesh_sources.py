@@ -10,14 +10,15 @@ and a face read again after the small cache let it go, reads them back instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
 
 from facedub.engines.mesh_catchlights import without_catchlights
 from facedub.engines.mesh_clean import clean_weights
-from facedub.engines.mesh_light import without_light
+from facedub.engines.mesh_light import asymmetry_length, light_asymmetry, without_light
 from facedub.engines.mesh_mouth import mouth_interior
 from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
 from facedub.engines.mesh_topology import MeshTopology
@@ -47,6 +48,10 @@ class SourceFaces:
         self._no_catchlights = no_catchlights
         self._crops: Recent[np.ndarray] = Recent(cache_size)
         self._decoded: Recent[np.ndarray] = Recent(cache_size)  # as on disk, once
+        # The same crops for the light given back: read from the disk cache where kept (a
+        # PNG decode is 5.6 ms a 512 px face, the raw array's read 0.3), else the decoded.
+        self._unlifted: Recent[np.ndarray] = Recent(cache_size)
+        self._asymmetries: Recent[np.ndarray] = Recent(4 * cache_size)
         self._interiors: Recent[np.ndarray] = Recent(cache_size)
         self._mirror_clean: Recent[bool] = Recent(4 * cache_size)
         self._samplings: Recent[SourceSampling] = Recent(4 * cache_size)
@@ -67,6 +72,22 @@ class SourceFaces:
         """(S, S, 3) uint8: the source crop as on disk (the light lift reads it too)."""
         return self._decoded.get(index, lambda: self._source.load_image(self._records[index]))
 
+    def unlifted(self, index: int) -> np.ndarray:
+        """`source_crop`, kept on disk too: the light given back (`mesh_light.SourceLight`)
+        blends it in on the frames whose target shows the source's light (15 of 200 on
+        the webcam source's swap); a later swap reads it back instead of decoding it."""
+        size = self._source.meta.crop_size
+        return self._unlifted.get(index, lambda: self._kept(
+            "crop", index, (size, size, 3), np.uint8, lambda: self.source_crop(index)))
+
+    def light_asymmetry(self, index: int) -> np.ndarray:
+        """(P,) float32: the face's `mesh_light.light_asymmetry`, kept on disk too: every
+        frame's `SourceLight.shared` reads it for each face blended, and made again it
+        needs the crop's PNG decode (5.6 ms a 512 px face)."""
+        return self._asymmetries.get(index, lambda: self._kept(
+            "asymmetry", index, (asymmetry_length(),), np.float32,
+            lambda: light_asymmetry(self.source_crop(index), self.landmarks(index))))
+
     def clean_crop(self, index: int) -> np.ndarray:
         """(S, S, 4) uint8: the source crop, RGB, and its clean weight (0..255) as a fourth
         channel, so one remap warps both."""
@@ -80,25 +101,42 @@ class SourceFaces:
                 crop = without_catchlights(crop, landmarks)
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
-        return self._crops.get(index, lambda: self._kept("clean", index, 4, np.uint8, load))
+        size = self._source.meta.crop_size
+        return self._crops.get(index, lambda: self._kept("clean", index, (size, size, 4),
+                                                         np.uint8, load))
 
     def interior(self, index: int) -> np.ndarray:
         """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
+        size = self._source.meta.crop_size
         return self._interiors.get(index, lambda: self._kept(
-            "interior", index, 0, np.float32,
+            "interior", index, (size, size), np.float32,
             lambda: mouth_interior(self.clean_crop(index)[..., :3], self.landmarks(index))))
 
-    def _kept(self, kind: str, index: int, channels: int, dtype: type[np.generic],
+    def make_ahead(self, indices: Collection[int], workers: Executor, interiors: bool) -> None:
+        """The cleaned crops (and mouth interiors where `interiors`) of the faces `indices`
+        not yet held, made or read back on `workers`, a face a thread: a first swap's
+        first use of a face is 70 ms of work, a frame brings several new ones. Each face's
+        own caches are filled by one thread only; the small caches' single operations are
+        atomic in CPython, and each face's values are the same whichever thread makes them."""
+        def make(index: int) -> None:
+            self.clean_crop(index)
+            if interiors:
+                self.interior(index)
+        missing = [index for index in indices
+                   if index not in self._crops or (interiors and index not in self._interiors)]
+        if len(missing) > 1:
+            for _ in workers.map(make, missing):
+                pass
+
+    def _kept(self, kind: str, index: int, shape: tuple[int, ...], dtype: type[np.generic],
               make: Callable[[], np.ndarray]) -> np.ndarray:
         """`make()`, or what it made for this face before, read back from the disk: an
-        (S, S, `channels`) array of `dtype`, (S, S) for 0 channels."""
+        array of `shape` and `dtype`."""
         if self._disk is None:
             return make()
         record = self._records[index]
         key = face_key(record.frame_landmarks, record.face_from_frame,
                        self._source.root / record.image)
-        size = self._source.meta.crop_size
-        shape = (size, size, channels) if channels else (size, size)
         return self._disk.get(kind, Path(record.image).stem, key, (shape, np.dtype(dtype)),
                               make)
 

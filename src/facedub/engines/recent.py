@@ -17,6 +17,9 @@ class Recent(Generic[T]):
         self._capacity = capacity
         self._values: OrderedDict[int, T] = OrderedDict()
 
+    def __contains__(self, key: int) -> bool:
+        return key in self._values
+
     def get(self, key: int, make: Callable[[], T]) -> T:
         if key in self._values:
             self._values.move_to_end(key)

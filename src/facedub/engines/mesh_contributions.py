@@ -1,0 +1,183 @@
+"""One source face's share of the mesh engine's blended texture, made from explicit inputs
+so that a frame's few source faces can be made on two threads and summed afterwards.
+
+A video source blends about five faces a frame (`MeshEngine._choose_sources`); each one's
+warp, iris move and mirror fill (`source_contribution`) reads only that face and the
+frame's raster, and was 70-80% of the engine thread's time, the thread that bounds a
+video source's swap (BENCHMARKS.md, refiner section, eleventh and thirteenth rounds).
+Made apart, the shares are added in the blend's order with the same float32 operations as
+when each face was added as it was made (`Contribution.add_to`): the same sums to the bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facedub.engines.mesh_eyes import looking_as_target
+from facedub.engines.mesh_mirror import levelled_mirror
+from facedub.engines.mesh_warp import (
+    SourceSampling,
+    TargetRaster,
+    clamped_maps,
+    coarse_smooth_upsample,
+    source_maps,
+    split_rgba,
+)
+from facedub.faces.masks import mask_bounds, three_channels
+
+MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
+MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
+MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
+FACE_WORKERS = 2  # threads making a frame's source faces (the machine's two cores)
+
+
+@dataclass(frozen=True)
+class SourceFace:
+    """One blended source face as the engine's caches hold it: its blend `weight`, its
+    cleaned RGBA `crop` (`SourceFaces.clean_crop`), how each triangle is sampled from
+    itself (`direct`) and from its mirror image (`mirror`), whether its other side is
+    clean where this one is not (`mirror_cleans`), its mesh `vertices`, its `iris`
+    (`iris_in_eye`) and its crop as on disk where the light is given back (`unlifted`,
+    with the `shared` share of it), else None."""
+
+    weight: float
+    crop: np.ndarray
+    direct: SourceSampling
+    mirror: SourceSampling
+    mirror_cleans: bool
+    vertices: np.ndarray
+    iris: np.ndarray
+    unlifted: np.ndarray | None = None
+    shared: float = 0.0
+
+
+@dataclass(frozen=True)
+class TargetFrame:
+    """What every source face of a frame is warped onto: the target's `raster` at crop
+    side `size`, where its mesh covers (`inside`), and the `gaze` to move the irises to
+    ((the moved landmarks, the target's `iris_in_eye`), None: left as they look)."""
+
+    raster: TargetRaster
+    size: int
+    inside: np.ndarray
+    gaze: tuple[np.ndarray, np.ndarray] | None
+
+
+@dataclass(frozen=True)
+class MirrorShare:
+    """The mirror fill of one source face inside `box`: its texture times its trust
+    (`weighted`), the `trust`, and its clean share times the face's blend weight
+    (`used_weight`)."""
+
+    box: tuple[slice, slice]
+    weighted: np.ndarray
+    trust: np.ndarray
+    used_weight: np.ndarray
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One source face's share of the blend: its direct remap maps (the mouth interior is
+    warped through them too), its texture times its trust (`weighted`), the `trust`, its
+    clean weight times its blend weight (`clean_weight`) and its mirror fill, if any."""
+
+    maps: tuple[np.ndarray, np.ndarray]
+    weighted: np.ndarray
+    trust: np.ndarray
+    clean_weight: np.ndarray
+    mirror: MirrorShare | None
+
+    def add_to(self, total: np.ndarray, weight_sum: np.ndarray, coverage: np.ndarray) -> None:
+        """Added to the (S, S, 3) weighted texture, (S, S) weight and (S, S) clean coverage
+        being summed, in place; the mirror's coverage counts only what is not yet covered
+        (so the order of the faces is the blend's, as it always was)."""
+        total += self.weighted
+        weight_sum += self.trust
+        coverage += self.clean_weight
+        if self.mirror is None:
+            return
+        box = self.mirror.box
+        total[box] += self.mirror.weighted
+        weight_sum[box] += self.mirror.trust
+        coverage[box] += self.mirror.used_weight * (1.0 - coverage[box].clip(0, 1))
+
+
+def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
+    """One source face's warped texture, trusted per pixel by how well the source shows
+    each triangle and how clean its pixels are. Where the source turns a triangle away or
+    shows no clean skin there (hair, outside the photo), its mirror image on the other side
+    of the face fills in; the weights are smoothed so that no triangle edge shows where
+    direct and mirrored texture meet. The iris moved to the target's gaze
+    (mesh_eyes.looking_as_target) where `frame.gaze` says; the source's one-sided light
+    given back as far as `face.shared` (mesh_light.SourceLight)."""
+    raster, size, weight = frame.raster, frame.size, face.weight
+    crop, direct, mirror = face.crop, face.direct, face.mirror
+    smooth = size / 48.0
+    maps = source_maps(raster, face.vertices, direct.triangles, size)
+    map_x, map_y = clamped_maps(*maps, crop.shape)
+    texture, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+                                              borderMode=cv2.BORDER_REPLICATE))
+    if face.unlifted is not None:
+        unlifted = cv2.remap(face.unlifted, map_x, map_y, cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        moved_towards(texture, unlifted, face.shared)
+    if frame.gaze is not None:
+        texture = looking_as_target(texture, frame.gaze[0], face.iris, frame.gaze[1])
+    trust = coarse_smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
+                                   raster, size, smooth) * (cleanness + 1e-3)
+    direct_share = Contribution(maps, texture * three_channels(trust), trust,
+                                weight * cleanness, None)
+    # Where the source turns a triangle away and shows its mirror image clearly better.
+    turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
+        (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
+    need = coarse_smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+    if face.mirror_cleans:
+        need = np.maximum(need, (1.0 - cleanness) * frame.inside)
+    if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
+        return direct_share
+    box = bounds(need > 0.05)
+    # The mirror only where it is needed (the forehead under hair, the far side of a
+    # turned face): remapping a box instead of the whole crop.
+    map_x, map_y = clamped_maps(*source_maps(raster, face.vertices, mirror.triangles, size,
+                                             box), crop.shape)
+    mirrored, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
+                                               borderMode=cv2.BORDER_REPLICATE))
+    used = cleanness * need[box]
+    mirror_trust = coarse_smooth_upsample(
+        weight * (mirror.visibility[raster.triangle] + 1e-3), raster, size, smooth
+    )[box] * (used + 1e-3)
+    # The near side's shade left behind: no darker than the source's own face nearby.
+    levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
+    mirror_trust = mirror_trust * MIRROR_PREFERENCE
+    return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,
+                        MirrorShare(box, levelled * three_channels(mirror_trust), mirror_trust,
+                                    weight * used))
+
+
+def contributions(faces: Sequence[SourceFace], frame: TargetFrame,
+                  workers: ThreadPoolExecutor | None) -> list[Contribution]:
+    """Each face's `source_contribution`, in the faces' order: on `workers` where there
+    are several faces (OpenCV and NumPy let go of the interpreter for the arrays' work),
+    else on this thread."""
+    if workers is None or len(faces) < 2:
+        return [source_contribution(face, frame) for face in faces]
+    return list(workers.map(source_contribution, faces, [frame] * len(faces)))
+
+
+def moved_towards(image: np.ndarray, other: np.ndarray, share: float) -> None:
+    """In place: `image += float32(share) * (other - image)`, (S, S, 3) float32 both, the
+    same operations in the same order (the same values), `other` overwritten on the way:
+    two (S, S, 3) temporaries fewer a source face and frame."""
+    np.subtract(other, image, out=other)
+    other *= np.float32(share)
+    image += other
+
+
+def bounds(mask: np.ndarray) -> tuple[slice, slice]:
+    """`mask_bounds`, empty slices for an empty mask."""
+    return mask_bounds(mask) or (slice(0, 0), slice(0, 0))
