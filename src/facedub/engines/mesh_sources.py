@@ -5,7 +5,9 @@ mirror image. Each is made on first use and kept in a small cache: a video sourc
 thousands of faces, a swap reads the few nearest the target in pose and expression. The
 cleaned crops and mouth interiors, the costly part (about 70 ms a 512 px face), are kept
 on disk too where the caller says (mesh_source_cache): a later swap from the same source,
-and a face read again after the small cache let it go, reads them back instead.
+and a face read again after the small cache let it go, reads them back instead, and so
+are the light's asymmetry of each face and, where the light is given back, its crop as
+decoded: a later swap decodes no PNG.
 """
 
 from __future__ import annotations
