@@ -46,7 +46,8 @@ def test_a_video_sources_faces_on_two_threads_swap_to_the_same_bits(
         threads_seen: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Several faces a frame are made on the engine's face threads, their first loads
     (the cleaned crops: a first swap's 70 ms a face) too, and the frames are those of the
-    faces made in turn on the calling thread (the sums' order kept)."""
+    faces made in turn on the calling thread (the sums' order kept). Their first loads:
+    the cleaned crops and the light's asymmetry."""
     cleaned: list[str] = []
     clean_weights = mesh_sources.clean_weights
 
@@ -54,11 +55,19 @@ def test_a_video_sources_faces_on_two_threads_swap_to_the_same_bits(
         cleaned.append(threading.current_thread().name)
         return clean_weights(*args)  # type: ignore[arg-type]
     monkeypatch.setattr(mesh_sources, "clean_weights", recorded)
+    lights: list[str] = []
+    light_asymmetry = mesh_sources.light_asymmetry
+
+    def light_recorded(*args: object) -> np.ndarray:
+        lights.append(threading.current_thread().name)
+        return light_asymmetry(*args)  # type: ignore[arg-type]
+    monkeypatch.setattr(mesh_sources, "light_asymmetry", light_recorded)
     source = extracted(SOURCE, max_frames=12, every=3, crop_size=CROP)
     target = first_target_face(TARGET, CROP)
     threaded = _swapped(MeshEngine(source), target, 3)
     assert any(name.startswith("facedub-face") for name in threads_seen)
     assert len(cleaned) > 1 and all(name.startswith("facedub-face") for name in cleaned)
+    assert len(lights) > 1 and all(name.startswith("facedub-face") for name in lights)
     threads_seen.clear()
     cleaned.clear()
     monkeypatch.setattr(MeshEngine, "_face_workers", lambda self, faces: None)

@@ -237,6 +237,10 @@ class MeshEngine:
         inside = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
         self._frame_maps = {}
         blend = self._choose_sources(target)  # once a frame: it eases the track's choice
+        workers = self._face_workers(len(blend))
+        if workers is not None:  # a first swap's new faces made on two threads, not in turn
+            self._faces.make_ahead(blend.keys(), workers, interiors=self.config.keep_target_mouth,
+                                   light=self.config.lift_source_shadows)
         source_blendshapes = np.asarray(sum(w * self._blendshapes[i] for i, w in blend.items()))
         usual = self._usual.update(target.track, target.blendshapes)  # once a frame
         eyes_share = 1.0
@@ -505,9 +509,6 @@ class MeshEngine:
         """The blended faces (`blend`: weights by index) as `source_contribution` reads
         them, from the caches on this thread (they are not made for two threads)."""
         faces = self._faces
-        workers = self._face_workers(len(blend))
-        if workers is not None:
-            faces.make_ahead(blend.keys(), workers, self.config.keep_target_mouth)
         return [SourceFace(weight, faces.clean_crop(index), faces.sampling(index),
                            faces.mirror(index), faces.mirror_cleans(index),
                            self._vertices[index], self._irises[index],

@@ -114,18 +114,23 @@ class SourceFaces:
             "interior", index, (size, size), np.float32,
             lambda: mouth_interior(self.clean_crop(index)[..., :3], self.landmarks(index))))
 
-    def make_ahead(self, indices: Collection[int], workers: Executor, interiors: bool) -> None:
-        """The cleaned crops (and mouth interiors where `interiors`) of the faces `indices`
-        not yet held, made or read back on `workers`, a face a thread: a first swap's
-        first use of a face is 70 ms of work, a frame brings several new ones. Each face's
-        own caches are filled by one thread only; the small caches' single operations are
-        atomic in CPython, and each face's values are the same whichever thread makes them."""
+    def make_ahead(self, indices: Collection[int], workers: Executor, *, interiors: bool,
+                   light: bool) -> None:
+        """The cleaned crops of the faces `indices` not yet held (and their mouth interiors
+        where `interiors`, their light's asymmetry where `light`), made or read back on
+        `workers`, a face a thread: a first swap's first use of a face is 75 ms of work,
+        a frame brings several new ones. Each face's own caches are filled by one thread
+        only; the small caches' single operations are atomic in CPython, and each face's
+        values are the same whichever thread makes them."""
         def make(index: int) -> None:
             self.clean_crop(index)
             if interiors:
                 self.interior(index)
+            if light:
+                self.light_asymmetry(index)
         missing = [index for index in indices
-                   if index not in self._crops or (interiors and index not in self._interiors)]
+                   if index not in self._crops or (interiors and index not in self._interiors)
+                   or (light and index not in self._asymmetries)]
         if len(missing) > 1:
             for _ in workers.map(make, missing):
                 pass
