@@ -15,7 +15,6 @@ from facedub.engines.mesh_eyes import (
     EYES,
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
-    eye_blinks,
     iris_in_eye,
     kept_eyes,
     lid_gaps,
@@ -322,16 +321,3 @@ def test_a_wink_grows_only_the_closed_eyes_kept_lid() -> None:
 
     assert around(1, wink) == pytest.approx(around(1, open_eyes), rel=1e-3)
     assert around(0, wink) > 1.3 * around(0, open_eyes)
-
-
-def test_eyes_closing_together_keep_the_larger_blinks_margin() -> None:
-    """A squint whose eyes close a little apart (under WINK_FROM) is no wink: both keep
-    the larger blink's margin, as they did before winks were told apart."""
-    landmarks = face_template().astype(np.float64) * 100.0 + SIZE / 2
-    apart, together = np.zeros(len(BLENDSHAPE_NAMES)), np.zeros(len(BLENDSHAPE_NAMES))
-    apart[BLENDSHAPE_NAMES.index("eyeBlinkLeft")] = 0.3
-    apart[BLENDSHAPE_NAMES.index("eyeBlinkRight")] = 0.4
-    together[[BLENDSHAPE_NAMES.index(key) for key in ("eyeBlinkLeft", "eyeBlinkRight")]] = 0.4
-    assert eye_blinks(apart) == pytest.approx((0.4, 0.4))
-    np.testing.assert_allclose(kept_eyes(landmarks, SIZE, apart),
-                               kept_eyes(landmarks, SIZE, together), atol=1e-6)

@@ -91,14 +91,6 @@ MAX_RESTING = 0.5
 # line), and this much more when the target blinks (the whole closed lid is its own).
 EYE_MARGIN = 0.012
 BLINK_MARGIN = 0.03
-# A wink: the two eyes' blinks differ by WINK_FROM (a difference that shows, as between
-# source and target, BLINK_FROM) to WINK_FULL. Below it both eyes keep the larger blink's
-# margin, as eyes that close together do: the streamer's smiling squint (hair-forehead,
-# blinks 0.04-0.10 apart) moved a lid a pixel and the landmarker's smile read 0.11 more on
-# a frame. border-photo's wink, 0.30-0.47 apart on frames 6-13: both grown alike, the open
-# eye's lid and fold were the target's too, and face recognition read her there.
-WINK_FROM = BLINK_FROM
-WINK_FULL = BLINK_FULL
 IRIS_GROW = 1.15  # the source's iris and its rim are taken a little beyond the landmarks
 MIN_IRIS_MOVE = 0.5  # pixels
 
@@ -205,17 +197,15 @@ def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
 
 
 def eye_blinks(blendshapes: np.ndarray) -> tuple[float, float]:
-    """How closed each eye of `EYES` is for its kept margin, 0..1, from (52,) blendshapes
-    (EYES[0] is the face's left eye, eyeBlinkLeft): both the larger blink while the two
-    differ by up to WINK_FROM, each its own from WINK_FULL on (a wink), linear between. A
-    wink's closed lid is the target's whole; its open eye keeps only its own margin."""
+    """How closed each eye of `EYES` is, 0..1, from (52,) blendshapes: its own blink
+    (EYES[0] is the face's left eye, eyeBlinkLeft). A wink closes one eye: its whole lid is
+    the target's, while the open eye keeps only its margin (border-photo's wink, frames
+    6-13: both eyes grown alike kept the open eye's lid and fold the target's, and face
+    recognition read her there)."""
     values = np.asarray(blendshapes)
-    blinks = np.array([float(np.clip(values[BLENDSHAPE_NAMES.index(key)], 0.0, 1.0))
-                       for key in BLINK_KEYS])
-    wink = float(np.clip((abs(blinks[0] - blinks[1]) - WINK_FROM) / (WINK_FULL - WINK_FROM),
-                         0.0, 1.0))
-    left, right = blinks + (blinks.max() - blinks) * (1.0 - wink)
-    return float(left), float(right)
+    left, right = (float(np.clip(values[BLENDSHAPE_NAMES.index(key)], 0.0, 1.0))
+                   for key in BLINK_KEYS)
+    return left, right
 
 
 def iris_centres(landmarks: np.ndarray, iris: np.ndarray) -> np.ndarray:
