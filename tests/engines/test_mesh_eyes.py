@@ -16,7 +16,6 @@ from facedub.engines.mesh_eyes import (
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
     iris_in_eye,
-    kept_eyes,
     lid_gaps,
     looking_as_target,
     looking_down_open,
@@ -301,23 +300,3 @@ def test_the_eyes_tone_holds_through_a_blink_and_at_the_frame_edge() -> None:
     assert np.array_equal(again(darkened, landmarks, 1, outside), dull)  # no tone yet
     # Open again and lit as before: measured anew.
     assert np.abs(again(darkened, landmarks, 0) - first).max() > 5.0
-
-
-def test_a_wink_grows_only_the_closed_eyes_kept_lid() -> None:
-    """A wink keeps the target's whole closed lid; the open eye keeps only its margin, as
-    when neither eye blinks (border-photo's wink: grown alike, the open eye's lid and fold
-    were the target's too)."""
-    landmarks = face_template().astype(np.float64) * 100.0 + SIZE / 2
-    blendshapes = np.zeros(len(BLENDSHAPE_NAMES))
-    open_eyes = kept_eyes(landmarks, SIZE, blendshapes)
-    blendshapes[BLENDSHAPE_NAMES.index("eyeBlinkLeft")] = 1.0  # EYES[0] closes
-    wink = kept_eyes(landmarks, SIZE, blendshapes)
-
-    def around(eye_index: int, mask: np.ndarray) -> float:
-        centre = landmarks[list(EYES[eye_index].corners), :2].mean(axis=0)
-        columns = np.arange(SIZE)
-        side = (columns > SIZE / 2) == (centre[0] > SIZE / 2)
-        return float(mask[:, side].sum())
-
-    assert around(1, wink) == pytest.approx(around(1, open_eyes), rel=1e-3)
-    assert around(0, wink) > 1.3 * around(0, open_eyes)

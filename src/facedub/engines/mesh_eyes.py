@@ -178,34 +178,22 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
 
 def kept_eyes(landmarks: np.ndarray, size: int, target_blendshapes: np.ndarray
               ) -> np.ndarray:
-    """(S, S) float32: the eye openings of `landmarks` (478, 2+), each grown by EYE_MARGIN
-    plus BLINK_MARGIN times how closed that eye is (`eye_blinks`), and feathered."""
+    """(S, S) float32: the eye openings of `landmarks` (478, 2+), grown by EYE_MARGIN
+    (plus BLINK_MARGIN times how closed the target's eyes are) and feathered."""
     half = size // 2  # a soft mask: built at half size
     points = np.asarray(landmarks)[:, :2] * (half / size)
-    kept = np.zeros((half, half), dtype=np.float32)
-    for eye, blink in zip(EYES, eye_blinks(target_blendshapes), strict=True):
-        grow = round(half * (EYE_MARGIN + BLINK_MARGIN * blink))
-        kept = np.maximum(kept, np.clip(feather(polygon_mask(points[eye.contour], half),
-                                                erode=-max(1, grow), blur=max(2, half // 48)),
-                                        0.0, 1.0))
+    eyes = np.maximum(polygon_mask(points[EYES[0].contour], half),
+                      polygon_mask(points[EYES[1].contour], half))
+    keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
+    blink = float(np.clip(np.max(target_blendshapes[keys]), 0.0, 1.0))
+    grow = round(half * (EYE_MARGIN + BLINK_MARGIN * blink))
+    kept = np.clip(feather(eyes, erode=-max(1, grow), blur=max(2, half // 48)), 0.0, 1.0)
     # The feather's profile as it was looked at when the engine and the compositor both
     # applied it (1 - (1 - m)^2); only the share over time is now applied once.
     kept *= 2.0 - kept
     full: np.ndarray = cv2.resize(kept, (size, size),
                                   interpolation=cv2.INTER_LINEAR)
     return full
-
-
-def eye_blinks(blendshapes: np.ndarray) -> tuple[float, float]:
-    """How closed each eye of `EYES` is, 0..1, from (52,) blendshapes: its own blink
-    (EYES[0] is the face's left eye, eyeBlinkLeft). A wink closes one eye: its whole lid is
-    the target's, while the open eye keeps only its margin (border-photo's wink, frames
-    6-13: both eyes grown alike kept the open eye's lid and fold the target's, and face
-    recognition read her there)."""
-    values = np.asarray(blendshapes)
-    left, right = (float(np.clip(values[BLENDSHAPE_NAMES.index(key)], 0.0, 1.0))
-                   for key in BLINK_KEYS)
-    return left, right
 
 
 def iris_centres(landmarks: np.ndarray, iris: np.ndarray) -> np.ndarray:
