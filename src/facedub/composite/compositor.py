@@ -223,7 +223,7 @@ class Compositor:
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
             state.grain = grain_levels(face, target.image, measured, state.grain)
-            face = add_grain(face, state.grain, mask, self._rng, target.face_from_frame)
+            face = add_grain(face, state.grain, mask, self._rng)
         if swapped.kept is not None:  # the target's own eyes and mouth: not recoloured
             # Pasted from the target's own pixels where the engine has them: its image
             # mixes the source's in the kept margin, uncoloured (a dark source's pale lids).
