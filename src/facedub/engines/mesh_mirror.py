@@ -23,6 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.engines.mesh_topology import vertex_mirror
 from facedub.faces.masks import three_channels
 
 # Of the crop: the mirrored shade's own shape (a band a sixteenth of the crop wide; pores
@@ -204,3 +205,75 @@ def _known(mass: np.ndarray) -> np.ndarray:
     floor = KNOWN_SHARE * max(float(mass.max()), 1e-12)
     known: np.ndarray = np.clip(mass / floor, 0.0, 1.0).astype(np.float32)
     return known
+
+
+# The skin below and beside each eye (its lower lid, the outer corner and the socket down to
+# the cheekbone), one side's landmarks: a turned photo shows the far one edge-on, a
+# stretched dark sliver, and its mirror image is the near socket's own shade (BENCHMARKS.md,
+# sixteenth and thirtieth rounds). The other side's are their mirror images.
+SOCKET_LANDMARKS = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 130, 25, 110, 24, 23, 22,
+                    26, 112, 243, 226, 31, 228, 229, 230, 231, 232, 233, 244, 35, 111, 117,
+                    118, 119, 120, 121, 128, 245, 113, 225, 143, 247)
+# A triangle the source shows this much worse than its mirror image is seen too obliquely
+# for either to hold its socket's shading (full at twice the margin past it).
+OBLIQUE_MARGIN = 0.15
+TARGET_TONE_SIGMA = 1.0 / 10.0  # of the crop: the skin round the socket its tone is read from
+TARGET_SOCKET_FEATHER = 1.0 / 48.0  # of the crop: the fill's edge, grown out and blurred
+
+
+def socket_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
+                     eye_openings: np.ndarray) -> np.ndarray:
+    """(T,) bool: the mesh's triangles wholly in either eye's lower socket
+    (`SOCKET_LANDMARKS` and their mirror images), the eye openings out."""
+    one_side = np.zeros(len(template_vertices), dtype=bool)
+    one_side[list(SOCKET_LANDMARKS)] = True
+    both = one_side | one_side[vertex_mirror(template_vertices)]
+    return both[triangles].all(axis=1) & ~eye_openings
+
+
+def oblique_share(direct_visibility: np.ndarray, mirror_visibility: np.ndarray,
+                  sockets: np.ndarray) -> np.ndarray:
+    """(T,) in [0, 1]: how far each socket triangle is seen too obliquely by the source
+    (its mirror image shows it clearly better: the far socket of a turned photo); 0 off
+    the sockets and where both sides are seen alike (a frontal photo)."""
+    worse = mirror_visibility - direct_visibility - OBLIQUE_MARGIN
+    return (np.clip(worse / OBLIQUE_MARGIN, 0.0, 1.0) * sockets).astype(np.float32)
+
+
+def with_target_sockets(image: np.ndarray, target: np.ndarray, share: np.ndarray,
+                        shown: np.ndarray, size: int) -> None:
+    """In place: `image` (S, S, 3) float32, the engine's face, takes the target's own skin
+    (`target`, (S, S, 3) aligned with it) by `share` (S, S), toned to the engine's face: each
+    channel times the ratio of the two faces' broad levels round it (sigma a tenth of the
+    crop, over `shown` where the share is low). The target's texture and its socket's
+    shading against its cheek, at the source's skin colour and brightness; the compositor
+    colours it with the rest."""
+    if float(share.max()) <= 0.01:
+        return
+    sigma = TARGET_TONE_SIGMA * size
+    rows, columns = mask_box(share > 0.01, size, int(3 * sigma))
+    box = (rows, columns)
+    around = (shown[box] * (1.0 - share[box])).astype(np.float32)
+    level_face = cv2.GaussianBlur(image[box] * three_channels(around), (0, 0), sigma)
+    level_target = cv2.GaussianBlur(target[box].astype(np.float32) * three_channels(around),
+                                    (0, 0), sigma)
+    toned = target[box].astype(np.float32) * np.clip(
+        level_face / np.maximum(level_target, 1.0), 0.25, 4.0)
+    image[box] += three_channels(share[box]) * (toned - image[box])
+
+
+def mask_box(where: np.ndarray, size: int, margin: int) -> tuple[slice, slice]:
+    """The bounding box of `where` grown by `margin`, clipped to the crop."""
+    ys, xs = np.nonzero(where)
+    return (slice(max(0, int(ys.min()) - margin), min(size, int(ys.max()) + margin + 1)),
+            slice(max(0, int(xs.min()) - margin), min(size, int(xs.max()) + margin + 1)))
+
+
+def feathered_out(share: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: `share` grown by `TARGET_SOCKET_FEATHER` of the crop and
+    blurred by as much: full inside the triangles it covers (blurred alone, the few small
+    triangles of a socket came out at 0.4 of their share), fading outside them."""
+    radius = max(1, round(TARGET_SOCKET_FEATHER * size))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    grown = cv2.dilate(share.astype(np.float32), kernel)
+    return np.clip(cv2.GaussianBlur(grown, (0, 0), radius), 0.0, 1.0)
