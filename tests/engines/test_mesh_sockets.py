@@ -89,3 +89,23 @@ def test_the_target_socket_comes_at_the_faces_level_with_its_own_shading() -> No
     assert 70.0 < middle.mean() < 95.0  # lighter than the smudge, the target's shade kept
     assert np.ptp(middle.mean(axis=(0, 1))) < 6.0  # grey as the face, not the target's pink
     assert np.abs(face[:, 100:] - before[:, 100:]).max() < 1e-3
+
+
+def test_a_socket_the_source_drew_no_darker_than_the_target_keeps_the_source() -> None:
+    """The same share over a socket the engine drew as light as the target's (its own
+    stripes of detail at the target's toned level): the source's pixels stay (before
+    the smudge gate, the target's flat socket replaced them: border-photo's mildly turned
+    photo lost likeness)."""
+    size = 128
+    face = np.full((size, size, 3), 100.0, dtype=np.float32)
+    face[50:70, 40:60] = 80.0
+    face[50:70:4, 40:60] = 90.0  # the source's own detail in its socket
+    target = np.empty((size, size, 3), dtype=np.float32)
+    target[...] = (200.0, 200.0, 200.0)
+    target[50:70, 40:60] = 165.0  # its socket as much darker than its cheek
+    share = np.zeros((size, size), dtype=np.float32)
+    share[45:75, 35:65] = 1.0
+    share = feathered_out(share, size)
+    before = face.copy()
+    with_target_sockets(face, target, share, np.ones((size, size), dtype=np.float32), size)
+    assert np.abs(face - before).max() < 3.0
