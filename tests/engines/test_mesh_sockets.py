@@ -55,18 +55,22 @@ def test_the_far_socket_of_a_turned_photo_is_no_dark_smudge(
 
 
 def test_only_sockets_seen_worse_than_their_mirror_take_the_target() -> None:
-    """A frontal source (both sides seen alike) and the triangles off the sockets keep
-    their share at 0; a socket seen far worse than its mirror image takes it all."""
+    """A frontal source (both sides seen alike), a source turned less than 15 degrees and
+    the triangles off the sockets keep their share at 0; a turned source's socket seen far
+    worse than its mirror image takes it all."""
     topology = mesh_topology()
     sockets = socket_triangles(topology.triangles, topology.template_vertices,
                                topology.eye_openings)
     assert 40 < sockets.sum() < 200  # both eyes' lower sockets, a few dozen triangles each
     assert not (sockets & topology.eye_openings).any()
     alike = np.full(len(sockets), 0.8)
-    assert not oblique_share(alike, alike, sockets).any()
+    assert not oblique_share(alike, alike, sockets, 25.0).any()
     direct = np.where(sockets, 0.3, 0.2)
-    share = oblique_share(direct, np.ones(len(sockets)), sockets)
+    share = oblique_share(direct, np.ones(len(sockets)), sockets, -22.0)
     assert np.all(share[sockets] == 1.0) and not share[~sockets].any()
+    # A photo turned less than the frontal bin's edge (border-photo's downcast one, 12
+    # degrees) keeps its own sockets, however oblique the mesh reads them.
+    assert not oblique_share(direct, np.ones(len(sockets)), sockets, -12.0).any()
 
 
 def test_the_target_socket_comes_at_the_faces_level_with_its_own_shading() -> None:

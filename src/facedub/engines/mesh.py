@@ -579,7 +579,7 @@ class MeshEngine:
         for index, weight in blend.items():
             share += weight * oblique_share(self._faces.sampling(index).visibility,
                                             self._faces.mirror(index).visibility,
-                                            self._sockets)
+                                            self._sockets, float(self._poses[index, 0]))
         share /= max(sum(blend.values()), 1e-6)
         if float(share.max()) <= 0.01:
             return np.zeros((size, size), dtype=np.float32)

@@ -217,6 +217,13 @@ SOCKET_LANDMARKS = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 130, 25, 110,
 # A triangle the source shows this much worse than its mirror image is seen too obliquely
 # for either to hold its socket's shading (full at twice the margin past it).
 OBLIQUE_MARGIN = 0.15
+# Only a source turned past the frontal bin (the evaluation's <15 degrees), fully from 20:
+# a photo turned less, or tipped down (border-photo: 12 degrees of yaw, 19 of pitch), has
+# sockets the mesh reads as a little oblique too, and the target's skin there cost it one to
+# two frames of likeness at each of four job ids and brought her the target's crow's feet
+# and under-eye bags (BENCHMARKS.md, thirtieth round). Kit Harington's photo: 22 degrees.
+TURNED_FROM_DEGREES = 15.0
+TURNED_FULL_DEGREES = 20.0
 TARGET_TONE_SIGMA = 1.0 / 10.0  # of the crop: the skin round the socket its tone is read from
 SMUDGE_DARKER = 12.0  # grey levels of luma: the engine's socket darker than the target's
 SMUDGE_SIGMA = 1.0 / 64.0  # of the crop
@@ -234,12 +241,15 @@ def socket_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
 
 
 def oblique_share(direct_visibility: np.ndarray, mirror_visibility: np.ndarray,
-                  sockets: np.ndarray) -> np.ndarray:
-    """(T,) in [0, 1]: how far each socket triangle is seen too obliquely by the source
-    (its mirror image shows it clearly better: the far socket of a turned photo); 0 off
-    the sockets and where both sides are seen alike (a frontal photo)."""
+                  sockets: np.ndarray, yaw_degrees: float) -> np.ndarray:
+    """(T,) in [0, 1]: how far each socket triangle is seen too obliquely by a source
+    turned `yaw_degrees` (its mirror image shows it clearly better: the far socket of a
+    turned photo); 0 off the sockets, where both sides are seen alike (a frontal photo)
+    and for a source turned less than `TURNED_FROM_DEGREES`."""
+    turned = np.clip((abs(yaw_degrees) - TURNED_FROM_DEGREES)
+                     / (TURNED_FULL_DEGREES - TURNED_FROM_DEGREES), 0.0, 1.0)
     worse = mirror_visibility - direct_visibility - OBLIQUE_MARGIN
-    return (np.clip(worse / OBLIQUE_MARGIN, 0.0, 1.0) * sockets).astype(np.float32)
+    return (np.clip(worse / OBLIQUE_MARGIN, 0.0, 1.0) * sockets * turned).astype(np.float32)
 
 
 def with_target_sockets(image: np.ndarray, target: np.ndarray, share: np.ndarray,
