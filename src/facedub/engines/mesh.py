@@ -35,6 +35,7 @@ from facedub.engines.mesh_mirror import (
     levelled_mirror,
     oblique_share,
     socket_triangles,
+    sockets_reach,
     with_target_sockets,
 )
 from facedub.engines.mesh_mouth import (
@@ -275,9 +276,10 @@ class MeshEngine:
         # (mesh_mirror.with_target_sockets; BENCHMARKS.md, thirtieth round).
         oblique = self._oblique_sockets(blend, raster, size) * inside
         if float(oblique.max()) > 0.01:
-            whole = (slice(0, size), slice(0, size))
-            with_target_sockets(image, self._reshaped_target(target, landmarks, raster, size,
-                                                             whole), oblique, inside, size)
+            aligned = target.image.astype(np.float32)  # the target reshaped where it is read
+            reach = sockets_reach(oblique, size)
+            aligned[reach] = self._reshaped_target(target, landmarks, raster, size, reach)
+            with_target_sockets(image, aligned, oblique, inside, size)
         # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners

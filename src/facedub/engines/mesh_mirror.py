@@ -263,8 +263,7 @@ def with_target_sockets(image: np.ndarray, target: np.ndarray, share: np.ndarray
     if float(share.max()) <= 0.01:
         return
     sigma = TARGET_TONE_SIGMA * size
-    rows, columns = mask_box(share > 0.01, size, int(3 * sigma))
-    box = (rows, columns)
+    box = sockets_reach(share, size)
     around = three_channels((shown[box] * (1.0 - share[box])).astype(np.float32))
     toned = target[box].astype(np.float32) * np.clip(
         _broad(image[box] * around, sigma) / np.maximum(
@@ -294,6 +293,12 @@ def _broad(image: np.ndarray, sigma: float) -> np.ndarray:
                       interpolation=cv2.INTER_LINEAR)
 
 
+def sockets_reach(share: np.ndarray, size: int) -> tuple[slice, slice]:
+    """The box `with_target_sockets` reads and changes: where `share` is over 0.01, with
+    the skin its tone is read from round it (three of its sigmas)."""
+    return mask_box(share > 0.01, size, int(3 * TARGET_TONE_SIGMA * size))
+
+
 def mask_box(where: np.ndarray, size: int, margin: int) -> tuple[slice, slice]:
     """The bounding box of `where` grown by `margin`, clipped to the crop."""
     ys, xs = np.nonzero(where)
@@ -307,5 +312,13 @@ def feathered_out(share: np.ndarray, size: int) -> np.ndarray:
     triangles of a socket came out at 0.4 of their share), fading outside them."""
     radius = max(1, round(TARGET_SOCKET_FEATHER * size))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    grown = cv2.dilate(share.astype(np.float32), kernel)
-    return np.clip(cv2.GaussianBlur(grown, (0, 0), radius), 0.0, 1.0)
+    out = np.zeros(share.shape, dtype=np.float32)
+    if not (share > 0).any():
+        return out
+    # Only round the sockets (the blur's reach past the grown share is under 1e-4 of it).
+    box = mask_box(share > 0, size, 6 * radius)
+    grown = cv2.dilate(share[box].astype(np.float32), kernel, borderType=cv2.BORDER_CONSTANT,
+                       borderValue=0.0)
+    out[box] = np.clip(cv2.GaussianBlur(grown, (0, 0), radius, borderType=cv2.BORDER_CONSTANT),
+                       0.0, 1.0)
+    return out
