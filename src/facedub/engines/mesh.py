@@ -37,6 +37,13 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
 from facedub.engines.mesh_light import SourceLight
+from facedub.engines.mesh_mirror import (
+    feathered_out,
+    oblique_share,
+    socket_triangles,
+    sockets_reach,
+    with_target_sockets,
+)
 from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
@@ -162,6 +169,9 @@ class MeshEngine:
         if not self._records:
             raise FacedubError(f"{source.root}: the chosen person has no faces; extract again")
         self._topology = mesh_topology()
+        self._sockets = socket_triangles(self._topology.triangles,
+                                         self._topology.template_vertices,
+                                         self._topology.eye_openings)
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
         keys = [BLENDSHAPE_NAMES.index(name) for name in EXPRESSION_KEYS]
@@ -273,6 +283,15 @@ class MeshEngine:
         # photo): its own skin, which the compositor tones like the rest.
         unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
         image += three_channels(unclean) * (target.image - image)
+        # The far socket of a turned photo, seen edge-on, and its mirror image, the near
+        # socket's own shade: the target's own skin there, toned to the source's
+        # (mesh_mirror.with_target_sockets; BENCHMARKS.md, thirtieth round).
+        oblique = self._oblique_sockets(blend, raster, size) * inside
+        if float(oblique.max()) > 0.01:
+            aligned = target.image.astype(np.float32)  # the target reshaped where it is read
+            reach = sockets_reach(oblique, size)
+            aligned[reach] = self._reshaped_target(target, landmarks, raster, size, reach)
+            with_target_sockets(image, aligned, oblique, inside, size)
         # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
@@ -526,6 +545,20 @@ class MeshEngine:
             # An engine never closed (a library caller's) lets its idle threads go with it.
             weakref.finalize(self, self._workers.shutdown, wait=False)
         return self._workers
+
+    def _oblique_sockets(self, blend: dict[int, float], raster: TargetRaster, size: int
+                         ) -> np.ndarray:
+        """(S, S) float32: the blended sources' `oblique_share` of the eyes' sockets,
+        feathered outwards (`feathered_out`)."""
+        share = np.zeros(len(self._topology.triangles), dtype=np.float32)
+        for index, weight in blend.items():
+            share += weight * oblique_share(self._faces.sampling(index).visibility,
+                                            self._faces.mirror(index).visibility,
+                                            self._sockets, float(self._poses[index, 0]))
+        share /= max(sum(blend.values()), 1e-6)
+        if float(share.max()) <= 0.01:
+            return np.zeros((size, size), dtype=np.float32)
+        return feathered_out(upsample(share[raster.triangle], raster, size), size)
 
     def _reshaped_target(self, target: TargetFace, landmarks: np.ndarray,
                          raster: TargetRaster, size: int, box: tuple[slice, slice]

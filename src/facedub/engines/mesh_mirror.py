@@ -23,6 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facedub.engines.mesh_topology import vertex_mirror
 from facedub.faces.masks import three_channels
 
 # Of the crop: the mirrored shade's own shape (a band a sixteenth of the crop wide; pores
@@ -204,3 +205,120 @@ def _known(mass: np.ndarray) -> np.ndarray:
     floor = KNOWN_SHARE * max(float(mass.max()), 1e-12)
     known: np.ndarray = np.clip(mass / floor, 0.0, 1.0).astype(np.float32)
     return known
+
+
+# The skin below and beside each eye (its lower lid, the outer corner and the socket down to
+# the cheekbone), one side's landmarks: a turned photo shows the far one edge-on, a
+# stretched dark sliver, and its mirror image is the near socket's own shade (BENCHMARKS.md,
+# sixteenth and thirtieth rounds). The other side's are their mirror images.
+SOCKET_LANDMARKS = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 130, 25, 110, 24, 23, 22,
+                    26, 112, 243, 226, 31, 228, 229, 230, 231, 232, 233, 244, 35, 111, 117,
+                    118, 119, 120, 121, 128, 245, 113, 225, 143, 247)
+# A triangle the source shows this much worse than its mirror image is seen too obliquely
+# for either to hold its socket's shading (full at twice the margin past it).
+OBLIQUE_MARGIN = 0.15
+# Only a source turned past the frontal bin (the evaluation's <15 degrees), fully from 20:
+# a photo turned less, or tipped down (border-photo: 12 degrees of yaw, 19 of pitch), has
+# sockets the mesh reads as a little oblique too, and the target's skin there cost it one to
+# two frames of likeness at each of four job ids and brought her the target's crow's feet
+# and under-eye bags (BENCHMARKS.md, thirtieth round). Kit Harington's photo: 22 degrees.
+TURNED_FROM_DEGREES = 15.0
+TURNED_FULL_DEGREES = 20.0
+TARGET_TONE_SIGMA = 1.0 / 10.0  # of the crop: the skin round the socket its tone is read from
+SMUDGE_DARKER = 12.0  # grey levels of luma: the engine's socket darker than the target's
+SMUDGE_SIGMA = 1.0 / 64.0  # of the crop
+TARGET_SOCKET_FEATHER = 1.0 / 48.0  # of the crop: the fill's edge, grown out and blurred
+
+
+def socket_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
+                     eye_openings: np.ndarray) -> np.ndarray:
+    """(T,) bool: the mesh's triangles wholly in either eye's lower socket
+    (`SOCKET_LANDMARKS` and their mirror images), the eye openings out."""
+    one_side = np.zeros(len(template_vertices), dtype=bool)
+    one_side[list(SOCKET_LANDMARKS)] = True
+    both = one_side | one_side[vertex_mirror(template_vertices)]
+    return both[triangles].all(axis=1) & ~eye_openings
+
+
+def oblique_share(direct_visibility: np.ndarray, mirror_visibility: np.ndarray,
+                  sockets: np.ndarray, yaw_degrees: float) -> np.ndarray:
+    """(T,) in [0, 1]: how far each socket triangle is seen too obliquely by a source
+    turned `yaw_degrees` (its mirror image shows it clearly better: the far socket of a
+    turned photo); 0 off the sockets, where both sides are seen alike (a frontal photo)
+    and for a source turned less than `TURNED_FROM_DEGREES`."""
+    turned = np.clip((abs(yaw_degrees) - TURNED_FROM_DEGREES)
+                     / (TURNED_FULL_DEGREES - TURNED_FROM_DEGREES), 0.0, 1.0)
+    worse = mirror_visibility - direct_visibility - OBLIQUE_MARGIN
+    return (np.clip(worse / OBLIQUE_MARGIN, 0.0, 1.0) * sockets * turned).astype(np.float32)
+
+
+def with_target_sockets(image: np.ndarray, target: np.ndarray, share: np.ndarray,
+                        shown: np.ndarray, size: int) -> None:
+    """In place: `image` (S, S, 3) float32, the engine's face, takes the target's own skin
+    (`target`, (S, S, 3) aligned with it) by `share` (S, S), toned to the engine's face: each
+    channel times the ratio of the two faces' broad levels round it (sigma a tenth of the
+    crop, over `shown` where the share is low). The target's texture and its socket's
+    shading against its cheek, at the source's skin colour and brightness; the compositor
+    colours it with the rest."""
+    if float(share.max()) <= 0.01:
+        return
+    sigma = TARGET_TONE_SIGMA * size
+    box = sockets_reach(share, size)
+    around = three_channels((shown[box] * (1.0 - share[box])).astype(np.float32))
+    toned = target[box].astype(np.float32) * np.clip(
+        _broad(image[box] * around, sigma) / np.maximum(
+            _broad(target[box].astype(np.float32) * around, sigma), 1.0), 0.25, 4.0)
+    image[box] += three_channels(share[box] * smudged(image[box], toned, size)) * (
+        toned - image[box])
+
+
+def smudged(face: np.ndarray, toned: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: where the engine's face (H, W, 3) is darker than the toned
+    target (the same broad level, the target's own shading) by `SMUDGE_DARKER` or more,
+    full at twice that, on a sixty-fourth of the crop: the far socket's smudge. A socket
+    the source shows a little obliquely but drew well keeps the source's (border-photo's
+    downcast photo: it lost one to two frames of likeness with the fill everywhere the
+    visibility asked for it; BENCHMARKS.md, thirtieth round)."""
+    darker = cv2.GaussianBlur(_luma(toned) - _luma(face), (0, 0), size * SMUDGE_SIGMA)
+    return np.clip(darker / SMUDGE_DARKER - 1.0, 0.0, 1.0)
+
+
+def _broad(image: np.ndarray, sigma: float) -> np.ndarray:
+    """`image` (H, W, 3) float32 blurred by `sigma`, the blur taken at a quarter of the
+    size (a tenth of the crop's sigma is smooth there): a sixteenth of the work."""
+    height, width = image.shape[:2]
+    small = cv2.resize(image, (max(1, width // 4), max(1, height // 4)),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma / 4.0), (width, height),
+                      interpolation=cv2.INTER_LINEAR)
+
+
+def sockets_reach(share: np.ndarray, size: int) -> tuple[slice, slice]:
+    """The box `with_target_sockets` reads and changes: where `share` is over 0.01, with
+    the skin its tone is read from round it (three of its sigmas)."""
+    return mask_box(share > 0.01, size, int(3 * TARGET_TONE_SIGMA * size))
+
+
+def mask_box(where: np.ndarray, size: int, margin: int) -> tuple[slice, slice]:
+    """The bounding box of `where` grown by `margin`, clipped to the crop."""
+    ys, xs = np.nonzero(where)
+    return (slice(max(0, int(ys.min()) - margin), min(size, int(ys.max()) + margin + 1)),
+            slice(max(0, int(xs.min()) - margin), min(size, int(xs.max()) + margin + 1)))
+
+
+def feathered_out(share: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: `share` grown by `TARGET_SOCKET_FEATHER` of the crop and
+    blurred by as much: full inside the triangles it covers (blurred alone, the few small
+    triangles of a socket came out at 0.4 of their share), fading outside them."""
+    radius = max(1, round(TARGET_SOCKET_FEATHER * size))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    out = np.zeros(share.shape, dtype=np.float32)
+    if not (share > 0).any():
+        return out
+    # Only round the sockets (the blur's reach past the grown share is under 1e-4 of it).
+    box = mask_box(share > 0, size, 6 * radius)
+    grown = cv2.dilate(share[box].astype(np.float32), kernel, borderType=cv2.BORDER_CONSTANT,
+                       borderValue=0.0)
+    out[box] = np.clip(cv2.GaussianBlur(grown, (0, 0), radius, borderType=cv2.BORDER_CONSTANT),
+                       0.0, 1.0)
+    return out
