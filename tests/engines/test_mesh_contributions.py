@@ -21,17 +21,22 @@ TARGET = "clip_deepfacelive_twitch_streamer_webcam.mp4"
 CROP = 256
 
 
+def _record_threads(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[str]:
+    """The names of the threads `module.name` runs on from now, appended as it is called."""
+    names: list[str] = []
+    original = getattr(module, name)
+
+    def recorded(*args: object) -> object:
+        names.append(threading.current_thread().name)
+        return original(*args)
+    monkeypatch.setattr(module, name, recorded)
+    return names
+
+
 @pytest.fixture
 def threads_seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The names of the threads each `source_contribution` ran on."""
-    names: list[str] = []
-    made = mesh_contributions.source_contribution
-
-    def recorded(*args: object) -> mesh_contributions.Contribution:
-        names.append(threading.current_thread().name)
-        return made(*args)  # type: ignore[arg-type]
-    monkeypatch.setattr(mesh_contributions, "source_contribution", recorded)
-    yield names
+    yield _record_threads(monkeypatch, mesh_contributions, "source_contribution")
 
 
 def _swapped(engine: MeshEngine, target: TargetFace, frames: int) -> list[np.ndarray]:
@@ -48,20 +53,8 @@ def test_a_video_sources_faces_on_two_threads_swap_to_the_same_bits(
     (the cleaned crops: a first swap's 70 ms a face) too, and the frames are those of the
     faces made in turn on the calling thread (the sums' order kept). Their first loads:
     the cleaned crops and the light's asymmetry."""
-    cleaned: list[str] = []
-    clean_weights = mesh_sources.clean_weights
-
-    def recorded(*args: object) -> np.ndarray:
-        cleaned.append(threading.current_thread().name)
-        return clean_weights(*args)  # type: ignore[arg-type]
-    monkeypatch.setattr(mesh_sources, "clean_weights", recorded)
-    lights: list[str] = []
-    light_asymmetry = mesh_sources.light_asymmetry
-
-    def light_recorded(*args: object) -> np.ndarray:
-        lights.append(threading.current_thread().name)
-        return light_asymmetry(*args)  # type: ignore[arg-type]
-    monkeypatch.setattr(mesh_sources, "light_asymmetry", light_recorded)
+    cleaned = _record_threads(monkeypatch, mesh_sources, "clean_weights")
+    lights = _record_threads(monkeypatch, mesh_sources, "light_asymmetry")
     source = extracted(SOURCE, max_frames=12, every=3, crop_size=CROP)
     target = first_target_face(TARGET, CROP)
     threaded = _swapped(MeshEngine(source), target, 3)
