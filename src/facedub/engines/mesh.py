@@ -91,7 +91,7 @@ from facedub.engines.track_share import EasedShare
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import feather, mask_bounds, three_channels
+from facedub.faces.masks import bounds_or_empty, feather, three_channels
 from facedub.faceset import Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).
@@ -172,6 +172,7 @@ class MeshEngine:
         self._sockets = socket_triangles(self._topology.triangles,
                                          self._topology.template_vertices,
                                          self._topology.eye_openings)
+        self._socket_shares: dict[int, np.ndarray] = {}  # `_socket_share`, per source face
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
         keys = [BLENDSHAPE_NAMES.index(name) for name in EXPRESSION_KEYS]
@@ -286,8 +287,8 @@ class MeshEngine:
         # The far socket of a turned photo, seen edge-on, and its mirror image, the near
         # socket's own shade: the target's own skin there, toned to the source's
         # (mesh_mirror.with_target_sockets; BENCHMARKS.md, thirtieth round).
-        oblique = self._oblique_sockets(blend, raster, size) * inside
-        if float(oblique.max()) > 0.01:
+        oblique = self._oblique_sockets(blend, raster, size, inside)
+        if oblique is not None:
             aligned = target.image.astype(np.float32)  # the target reshaped where it is read
             reach = sockets_reach(oblique, size)
             aligned[reach] = self._reshaped_target(target, landmarks, raster, size, reach)
@@ -297,7 +298,7 @@ class MeshEngine:
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
         blend_interior = None
         if outline is not None:
-            lips_box = _bounds(outline > 0)
+            lips_box = bounds_or_empty(outline > 0)
             blend_interior = self._warped_interior(blend, raster, size, lips_box)
             blend_interior[lips_box] *= outline[lips_box]  # both 0 outside the box
         lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs,
@@ -351,7 +352,7 @@ class MeshEngine:
             catchlights = with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
                                            target_catchlights(target.image,
                                                               target.face_landmarks))
-        box = _bounds(np.maximum(np.maximum(kept, eyes), corner_disc) > 0.01)
+        box = bounds_or_empty(np.maximum(np.maximum(kept, eyes), corner_disc) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         if corner_disc.any():
             # Compared only where the frame shows the target (its black fill past a frame
@@ -443,7 +444,7 @@ class MeshEngine:
         own = self._own_lips.update(target.track, min(wanted, target_lips_share(
             self._mouths.blendshapes(mouth), target.blendshapes)))
         region = lips * lips_mask(landmarks, size, LIPS_SURROUND)
-        box = _bounds(region > 0.01)
+        box = bounds_or_empty(region > 0.01)
         shown = np.zeros((size, size), dtype=np.float32)
         interior = np.zeros((size, size), dtype=np.float32)
         if region[box].size:
@@ -480,7 +481,7 @@ class MeshEngine:
             return None
         size = image.shape[0]
         zone = beard_zone(landmarks, size)
-        box = _bounds(zone > 0.01)
+        box = bounds_or_empty(zone > 0.01)
         if self.config.stubble == "hair":
             stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
             # Where the target smiles, the skin round its corners is its own: the source's
@@ -546,19 +547,27 @@ class MeshEngine:
             weakref.finalize(self, self._workers.shutdown, wait=False)
         return self._workers
 
-    def _oblique_sockets(self, blend: dict[int, float], raster: TargetRaster, size: int
-                         ) -> np.ndarray:
+    def _oblique_sockets(self, blend: dict[int, float], raster: TargetRaster, size: int,
+                         inside: np.ndarray) -> np.ndarray | None:
         """(S, S) float32: the blended sources' `oblique_share` of the eyes' sockets,
-        feathered outwards (`feathered_out`)."""
+        feathered outwards (`feathered_out`) within the target's mesh (`inside`); None where
+        no socket shown is seen obliquely."""
         share = np.zeros(len(self._topology.triangles), dtype=np.float32)
         for index, weight in blend.items():
-            share += weight * oblique_share(self._faces.sampling(index).visibility,
-                                            self._faces.mirror(index).visibility,
-                                            self._sockets, float(self._poses[index, 0]))
+            share += weight * self._socket_share(index)
         share /= max(sum(blend.values()), 1e-6)
         if float(share.max()) <= 0.01:
-            return np.zeros((size, size), dtype=np.float32)
-        return feathered_out(upsample(share[raster.triangle], raster, size), size)
+            return None
+        shown = feathered_out(upsample(share[raster.triangle], raster, size), size) * inside
+        return shown if float(shown.max()) > 0.01 else None
+
+    def _socket_share(self, index: int) -> np.ndarray:
+        """One source face's `oblique_share` of the sockets: its own, made on its first use."""
+        if index not in self._socket_shares:
+            self._socket_shares[index] = oblique_share(
+                self._faces.sampling(index).visibility, self._faces.mirror(index).visibility,
+                self._sockets, float(self._poses[index, 0]))
+        return self._socket_shares[index]
 
     def _reshaped_target(self, target: TargetFace, landmarks: np.ndarray,
                          raster: TargetRaster, size: int, box: tuple[slice, slice]
@@ -642,7 +651,3 @@ def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndar
     shown += three_channels(kept) * (kept_image.astype(np.float32) - shown)
     return np.clip(shown + 0.5, 0, 255).astype(np.uint8)
 
-
-def _bounds(mask: np.ndarray) -> tuple[slice, slice]:
-    """`mask_bounds`, empty slices for an empty mask."""
-    return mask_bounds(mask) or (slice(0, 0), slice(0, 0))

@@ -28,7 +28,7 @@ from facedub.engines.mesh_warp import (
     source_maps,
     split_rgba,
 )
-from facedub.faces.masks import mask_bounds, three_channels
+from facedub.faces.masks import bounds_or_empty, three_channels
 
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
@@ -140,7 +140,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
         need = np.maximum(need, (1.0 - cleanness) * frame.inside)
     if np.count_nonzero(need > 0.2) < MIRROR_MIN_AREA * size * size:
         return direct_share
-    box = bounds(need > 0.05)
+    box = bounds_or_empty(need > 0.05)
     # The mirror only where it is needed (the forehead under hair, the far side of a
     # turned face): remapping a box instead of the whole crop.
     map_x, map_y = clamped_maps(*source_maps(raster, face.vertices, mirror.triangles, size,
@@ -177,7 +177,3 @@ def moved_towards(image: np.ndarray, other: np.ndarray, share: float) -> None:
     other *= np.float32(share)
     image += other
 
-
-def bounds(mask: np.ndarray) -> tuple[slice, slice]:
-    """`mask_bounds`, empty slices for an empty mask."""
-    return mask_bounds(mask) or (slice(0, 0), slice(0, 0))

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_topology import vertex_mirror
-from facedub.faces.masks import three_channels
+from facedub.faces.masks import grown_bounds, three_channels
 
 # Of the crop: the mirrored shade's own shape (a band a sixteenth of the crop wide; pores
 # and stubble are finer) against the source's face around it (wide enough to reach over
@@ -296,14 +296,8 @@ def _broad(image: np.ndarray, sigma: float) -> np.ndarray:
 def sockets_reach(share: np.ndarray, size: int) -> tuple[slice, slice]:
     """The box `with_target_sockets` reads and changes: where `share` is over 0.01, with
     the skin its tone is read from round it (three of its sigmas)."""
-    return mask_box(share > 0.01, size, int(3 * TARGET_TONE_SIGMA * size))
-
-
-def mask_box(where: np.ndarray, size: int, margin: int) -> tuple[slice, slice]:
-    """The bounding box of `where` grown by `margin`, clipped to the crop."""
-    ys, xs = np.nonzero(where)
-    return (slice(max(0, int(ys.min()) - margin), min(size, int(ys.max()) + margin + 1)),
-            slice(max(0, int(xs.min()) - margin), min(size, int(xs.max()) + margin + 1)))
+    return grown_bounds(share > 0.01, int(3 * TARGET_TONE_SIGMA * size)) or (slice(0, 0),
+                                                                               slice(0, 0))
 
 
 def feathered_out(share: np.ndarray, size: int) -> np.ndarray:
@@ -313,10 +307,10 @@ def feathered_out(share: np.ndarray, size: int) -> np.ndarray:
     radius = max(1, round(TARGET_SOCKET_FEATHER * size))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     out = np.zeros(share.shape, dtype=np.float32)
-    if not (share > 0).any():
-        return out
     # Only round the sockets (the blur's reach past the grown share is under 1e-4 of it).
-    box = mask_box(share > 0, size, 6 * radius)
+    box = grown_bounds(share > 0, 6 * radius)
+    if box is None:
+        return out
     grown = cv2.dilate(share[box].astype(np.float32), kernel, borderType=cv2.BORDER_CONSTANT,
                        borderValue=0.0)
     out[box] = np.clip(cv2.GaussianBlur(grown, (0, 0), radius, borderType=cv2.BORDER_CONSTANT),

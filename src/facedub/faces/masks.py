@@ -65,6 +65,23 @@ def mask_bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
     return slice(top, top + height), slice(left, left + width)
 
 
+def bounds_or_empty(mask: np.ndarray) -> tuple[slice, slice]:
+    """`mask_bounds`, empty slices for an empty mask."""
+    return mask_bounds(mask) or (slice(0, 0), slice(0, 0))
+
+
+def grown_bounds(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """`mask_bounds` grown by `margin` pixels on every side, within the mask's shape;
+    None if it has no non-zero pixel."""
+    box = mask_bounds(mask)
+    if box is None:
+        return None
+    rows, columns = box
+    height, width = mask.shape[:2]
+    return (slice(max(0, rows.start - margin), min(height, rows.stop + margin)),
+            slice(max(0, columns.start - margin), min(width, columns.stop + margin)))
+
+
 def box_meet(first: tuple[slice, slice], second: tuple[slice, slice]
              ) -> tuple[slice, slice] | None:
     """The overlap of two boxes (rows, columns slices); None if they do not overlap."""
