@@ -120,8 +120,8 @@ class SourceFaces:
         where `interiors`, their light's asymmetry where `light`), made or read back on
         `workers`, a face a thread: a first swap's first use of a face is 75 ms of work,
         a frame brings several new ones. Each face's own caches are filled by one thread
-        only; the small caches' single operations are atomic in CPython, and each face's
-        values are the same whichever thread makes them."""
+        only; the small caches lock their own look-ups and inserts (`Recent`), and each
+        face's values are the same whichever thread makes them."""
         def make(index: int) -> None:
             self.clean_crop(index)
             if interiors:
