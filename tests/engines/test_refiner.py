@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from facedub import media
 from facedub.cli import app
+from facedub.engines import refiner as refiner_module
 from facedub.engines.base import SwappedFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.refiner import (
@@ -351,3 +352,60 @@ def test_the_refiner_runs_in_the_compositing_stage(
         # close can block inside a later test's work.
         engine.close()
         whole.close()
+
+
+def _refine_face_as_expressions(refiner: _Smoother, swapped: SwappedFace,
+                                target_image: np.ndarray) -> np.ndarray:
+    """`refine_face` and `keep_detail` as the expressions they were before they worked in
+    place (thirtieth round): what the in-place steps must give to the bit."""
+    size, res = target_image.shape[0], refiner.res
+    mask = swapped.mask[..., None]
+    laid = swapped.image.astype(np.float32) * mask + target_image * (1.0 - mask)
+    small = cv2.resize(laid, (res, res), interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(swapped.mask, (res, res), interpolation=cv2.INTER_AREA)
+    x = np.concatenate([small / 255.0, small_mask[..., None]], axis=2)
+    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+    correction = cv2.resize(refiner(x)[0].transpose(1, 2, 0) * 255.0 - small, (size, size),
+                            interpolation=cv2.INTER_LINEAR)
+    if swapped.kept is not None:
+        correction *= 1.0 - swapped.kept[..., None]
+    refined = laid + correction
+    sigma = FINE_SIGMA * size / res
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    detail = refined - refiner_module._smooth(refined, sigma)
+    laid_luma = laid @ luma
+    before = laid_luma - refiner_module._smooth(laid_luma, sigma)
+    after = detail @ luma
+    lift = np.clip(refiner_module._local_rms(before, 2 * sigma) / np.maximum(
+        refiner_module._local_rms(after, 2 * sigma), DETAIL_FLOOR), 1.0, DETAIL_LIFT)
+    gate = (swapped.mask if swapped.kept is None
+            else swapped.mask * (1.0 - swapped.kept))
+    lift = 1.0 + (lift - 1.0) * gate
+    lifted = refined + detail * (lift - 1.0)[..., None]
+    # The inputs of keep_detail too, to compare its float32 result.
+    lifted_by_function = keep_detail(refined, laid, swapped.mask, sigma, swapped.kept)
+    assert np.array_equal(lifted_by_function, lifted)
+    return np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("size", "with_kept"), [(440, True), (440, False), (301, True),
+                                                 (200, False)])
+def test_the_refined_face_worked_out_in_place_is_the_expressions_to_the_bit(
+        size: int, with_kept: bool) -> None:
+    """refine_face and keep_detail work in place on their own temporaries (a few crop-
+    sized arrays fewer on the compositing thread): the same float32 operations in the
+    same order, so the same values as the expressions (the lifted face in float32 too),
+    and the caller's arrays untouched."""
+    rng = np.random.default_rng(size)
+    face = _textured_face(size, 3).astype(np.uint8)
+    target = _textured_face(size, 4).astype(np.uint8)
+    mask = cv2.GaussianBlur(rng.random((size, size)).astype(np.float32), (0, 0), 4)
+    kept = (cv2.GaussianBlur((rng.random((size, size)) > 0.8).astype(np.float32), (0, 0), 3)
+            if with_kept else None)
+    swapped = SwappedFace(face, mask, kept=kept)
+    copies = [a.copy() for a in (face, target, mask) + (() if kept is None else (kept,))]
+    out = refine_face(_Smoother(), swapped, target)
+    assert np.array_equal(out, _refine_face_as_expressions(_Smoother(), swapped, target))
+    for before, after in zip(copies, (face, target, mask) + (() if kept is None else (kept,)),
+                             strict=True):
+        assert np.array_equal(before, after)

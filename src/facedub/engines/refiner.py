@@ -178,8 +178,7 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     the target's own pixels), its fine detail lifted back to the engine face's strength
     where the crop is larger than the refiner (`keep_detail`)."""
     size, res = target_image.shape[0], refiner.res
-    mask = swapped.mask[..., None]
-    laid = swapped.image.astype(np.float32) * mask + target_image * (1.0 - mask)  # (S, S, 3)
+    laid = laid_over_target(swapped.image, target_image, swapped.mask)  # (S, S, 3)
     small = laid if size == res else cv2.resize(laid, (res, res), interpolation=cv2.INTER_AREA)
     small_mask = swapped.mask if size == res else cv2.resize(
         swapped.mask, (res, res), interpolation=cv2.INTER_AREA)
@@ -192,11 +191,28 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     if swapped.kept is not None:
         # The target's own eyes and mouth opening are real pixels: nothing to clean there.
         correction *= 1.0 - swapped.kept[..., None]
-    refined_face = laid + correction
+    # In place on the correction (its own array from here on): the values of laid +
+    # correction, a crop-sized temporary fewer (each is about 0.1 ms at 440 px, and the
+    # compositing thread sets the swap's pace with the engine's; BENCHMARKS.md, Swap
+    # speed, thirty-first round). The same in place below and in keep_detail.
+    refined_face = np.add(correction, laid, out=correction)
     if size != res:
         refined_face = keep_detail(refined_face, laid, swapped.mask, FINE_SIGMA * size / res,
                                    swapped.kept)
-    return np.clip(refined_face + 0.5, 0, 255).astype(np.uint8)
+    refined_face += np.float32(0.5)
+    return np.clip(refined_face, 0, 255, out=refined_face).astype(np.uint8)
+
+
+def laid_over_target(face: np.ndarray, target_image: np.ndarray, mask: np.ndarray
+                     ) -> np.ndarray:
+    """(S, S, 3) float32: `face` (S, S, 3) uint8 over `target_image` (S, S, 3) uint8 in
+    `mask`'s (S, S) share; the values of face * mask + target * (1 - mask) in float32,
+    worked out in place (two crop-sized temporaries fewer)."""
+    share = mask[..., None]
+    laid = face.astype(np.float32)
+    laid *= share
+    laid += np.multiply(target_image, 1.0 - share, dtype=np.float32)
+    return laid
 
 
 def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: float,
@@ -215,15 +231,22 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     BENCHMARKS.md, Refiner, eighth round). Scaling the refined detail keeps where the
     refiner put it and gives back its strength."""
     luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    detail = refined - _smooth(refined, sigma)
+    smooth = _smooth(refined, sigma)
+    detail = np.subtract(refined, smooth, out=smooth)
     laid_luma = laid @ luma
     before = laid_luma - _smooth(laid_luma, sigma)
     after = detail @ luma
     lift = np.clip(_local_rms(before, 2 * sigma) / np.maximum(_local_rms(after, 2 * sigma),
                                                                  DETAIL_FLOOR), 1.0, DETAIL_LIFT)
     gate = mask if kept is None else mask * (1.0 - kept)
-    lift = 1.0 + (lift - 1.0) * gate
-    lifted: np.ndarray = refined + detail * (lift - 1.0)[..., None]
+    # lift = 1 + (lift - 1) * gate, then refined + detail * (lift - 1), step by step in
+    # place: the same float32 operations in the same order, so the same values.
+    lift -= np.float32(1.0)
+    lift *= gate
+    lift += np.float32(1.0)
+    lift -= np.float32(1.0)
+    detail *= lift[..., None]
+    lifted: np.ndarray = np.add(detail, refined, out=detail)
     return lifted
 
 
