@@ -129,7 +129,9 @@ def test_the_lifted_far_cheek_keeps_the_fine_contrast_of_the_skin_beside_it(
     def recorded(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.ndarray,
                  direct_trust: np.ndarray, size: int) -> np.ndarray:
         levelled = levelled_mirror(mirrored, mirror_trust, direct, direct_trust, size)
-        calls.append((mirrored, mirror_trust, direct, direct_trust, levelled))
+        # Copies: the caller goes on to weight the levelled mirror and its trust in place.
+        calls.append(tuple(array.copy() for array in (mirrored, mirror_trust, direct,
+                                                      direct_trust, levelled)))
         return levelled
 
     monkeypatch.setattr(mesh_contributions, "levelled_mirror", recorded)

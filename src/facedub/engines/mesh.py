@@ -22,6 +22,7 @@ from facedub.engines.mesh_contributions import (
     SourceFace,
     TargetFrame,
     contributions,
+    summed,
 )
 from facedub.engines.mesh_expression import target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
@@ -242,9 +243,6 @@ class MeshEngine:
         landmarks = lifted_corners(resized_mouth(landmarks, mouth_move.widen), mouth_move.lift)
         vertices = mesh_vertices(landmarks)
         raster = rasterize(vertices, mesh_depths(landmarks), size, self._topology)
-        total = np.zeros((size, size, 3), dtype=np.float32)
-        weight_sum = np.zeros((size, size), dtype=np.float32)
-        coverage = np.zeros((size, size), dtype=np.float32)  # clean source share per pixel
         inside = upsample(np.ones(len(raster.triangle), dtype=np.float32), raster, size)
         self._frame_maps = {}
         blend = self._choose_sources(target)  # once a frame: it eases the track's choice
@@ -273,12 +271,12 @@ class MeshEngine:
         # Each face made apart (on two threads for a video source's several), then summed
         # in the blend's order: the same sums as adding each as it was made.
         frame = TargetFrame(raster, size, inside, gaze)
-        for index, made in zip(blend, contributions(self._blended_faces(blend, shared), frame,
-                                                     self._face_workers(len(blend))),
-                                strict=True):
-            self._frame_maps[index] = made.maps
-            made.add_to(total, weight_sum, coverage)
-        image = total / three_channels(np.maximum(weight_sum, 1e-6))
+        made = contributions(self._blended_faces(blend, shared), frame,
+                             self._face_workers(len(blend)))
+        self._frame_maps = {index: face.maps for index, face in zip(blend, made, strict=True)}
+        # coverage: the clean source share per pixel
+        total, weight_sum, coverage = summed(made, size)
+        image = np.divide(total, three_channels(np.maximum(weight_sum, 1e-6)), out=total)
         # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
         # is left to show (hair over the source's forehead on both sides, outside a cut-off
         # photo): its own skin, which the compositor tones like the rest.

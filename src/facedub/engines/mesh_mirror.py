@@ -76,7 +76,9 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
                                   direct_weights), mirror_sigma)
     mirror_level, mirror_known, direct_near = _enlarged(
         (_ratio(sums[0], sums[1]), _known(sums[1]), _ratio(sums[2], sums[3])), shape, shrink)
-    mirror_fine, direct_fine = mirror_luma - mirror_level, direct_luma - direct_near
+    # The lumas are not read again: their fine parts in their place (the same values).
+    mirror_fine = np.subtract(mirror_luma, mirror_level, out=mirror_luma)
+    direct_fine = np.subtract(direct_luma, direct_near, out=direct_luma)
     # At the direct skin's scale: its level, and its fine contrast over the mirror's.
     sums, shrink = _shrunk_blurs((direct_mass, direct_weights,
                                   _squared_times(direct_fine, direct_weights),
@@ -103,7 +105,10 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     # operations in the same order (two (H, W, 3) temporaries fewer).
     fine = np.subtract(scale, gain, out=scale)
     fine *= mirror_fine
-    levelled = mirrored * three_channels(gain)
+    # The gain's three channels take the product (a product's value does not depend on its
+    # order): one (H, W, 3) array fewer.
+    levelled = three_channels(gain)
+    levelled *= mirrored
     levelled += three_channels(fine)
     result: np.ndarray = np.clip(levelled, 0.0, 255.0, out=levelled)
     return result
@@ -117,7 +122,11 @@ def _squared_times(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _luma(image: np.ndarray) -> np.ndarray:
-    luma: np.ndarray = cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32),
+    # OpenCV reads a box of a larger image in place (its rows need not follow each other);
+    # only the channels must be adjacent and float32.
+    contiguous_rows = image.dtype == np.float32 and image.strides[1:] == (12, 4)
+    luma: np.ndarray = cv2.cvtColor(image if contiguous_rows
+                                    else np.ascontiguousarray(image, dtype=np.float32),
                                     cv2.COLOR_RGB2GRAY)
     return luma
 
