@@ -6,7 +6,7 @@ The run's metadata (resolution, coverage, architecture, step, faceset hashes) is
 the model's metadata_props, so the file alone is a complete swap engine.
 
 Reading an exported file (metadata, onnxruntime session) needs no torch nor onnx; only writing one
-imports it, so a swap with an exported refiner starts without torch's ~1 s of CPU.
+imports them, so a swap with an exported refiner starts without torch's ~1 s of CPU.
 """
 
 from __future__ import annotations
