@@ -22,8 +22,8 @@ def _requirement(name: str) -> Requirement:
 
 
 def test_ml_dtypes_release_with_slow_import_is_excluded() -> None:
-    # ml_dtypes 0.7.0's import took 1.36 s of CPU (0.6.0: 0.012 s); every swap imports it
-    # through onnx when it builds the occlusion network's graph.
+    # ml_dtypes 0.7.0's import took 1.36 s of CPU (0.6.0: 0.012 s); onnx imports it: a swap
+    # did until the thirty-first round (the occlusion graph), `export` and `refine` still do.
     specifier = _requirement("ml-dtypes").specifier
     assert not specifier.contains("0.7.0")
     assert specifier.contains("0.6.0")

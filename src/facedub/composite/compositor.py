@@ -305,7 +305,8 @@ class Compositor:
                 # Only where the blend shows the face (its alpha, not `mask`: that
                 # leaves out the rows at a frame edge the blend still shows): there is
                 # its colour computed (elsewhere the face is not seen).
-                region=alpha)
+                region=alpha,
+                into_face=True)  # `face_lab` is this call's own, unused after
             return _from_lab_in(coloured, face, region_box(alpha, size))
         target_lab = to_lab(target.image)
         if config.color == "reinhard":

@@ -5,8 +5,8 @@ gives `face` (N, 3, R, R) and `mask` (N, 1, R, R) in [0, 1]: the face as the sou
 The run's metadata (resolution, coverage, architecture, step, faceset hashes) is stored in
 the model's metadata_props, so the file alone is a complete swap engine.
 
-Reading an exported file (metadata, onnxruntime session) needs no torch; only writing one
-imports it, so a swap with an exported refiner starts without torch's ~1 s of CPU.
+Reading an exported file (metadata, onnxruntime session) needs no torch nor onnx; only writing one
+imports them, so a swap with an exported refiner starts without torch's ~1 s of CPU.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import onnx
-
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.fsutil import write_bytes_atomic
+from facedub.models.onnx_wire import model_metadata_props
 from facedub.models.run import load_run
 
 if TYPE_CHECKING:
+    import onnx
     import torch
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ def write_onnx(proto: onnx.ModelProto, metadata: dict[str, str], out_path: Path)
         entry.key, entry.value = key, value
     proto.producer_name = "facedub"
     proto.producer_version = __version__
+    import onnx  # only writing needs it: a swap reads the metadata without (`onnx_metadata`)
+
     onnx.checker.check_model(proto)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(out_path, proto.SerializeToString())
@@ -100,6 +102,8 @@ def onnx_graph(model: torch.nn.Module, res: int, channels: int = 3,
                               input_names=list(inputs), output_names=list(outputs),
                               dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
                               opset_version=OPSET)
+        import onnx
+
         return onnx.load(str(graph_path))
 
 
@@ -124,11 +128,10 @@ def onnx_metadata(path: Path, format_name: str, version: int) -> dict[str, str]:
     """The metadata_props of an ONNX file that facedub exported as `format_name` at
     `version`; FacedubError, saying what to do, for any other file."""
     try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # onnx raises DecodeError and others for damaged files
+        metadata = model_metadata_props(path.read_bytes())
+    except (OSError, ValueError) as error:
         raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
                            "with `facedub export`") from error
-    metadata = {entry.key: entry.value for entry in proto.metadata_props}
     if metadata.get("format") != format_name:
         raise FacedubError(f"{path}: not exported by facedub (no {format_name} metadata); "
                            "export one with `facedub export FOLDER -o FILE.onnx`")

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import onnx
+from facedub.models import onnx_wire as wire
 
 OCCLUDER_RES = 128
 OCCLUDER_OUT = OCCLUDER_RES // 2
@@ -77,16 +75,14 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
     `split`, each decoder level's convolution of the upsampled and the skipped maps
     (concatenated) is made as a convolution of each, added: the same sums in another
     order (logits within about 1e-6), without the concatenation's copy."""
-    # Imported here, not at the top: onnx costs about 0.16 s to import, which every
-    # command that imports the compositor paid, built graph or not.
-    import onnx
-    from onnx import helper, numpy_helper
-
-    nodes: list[onnx.NodeProto] = []
-    weights: list[onnx.TensorProto] = []
+    # Written in ONNX's wire format directly (`onnx_wire`: the bytes onnx's helpers gave,
+    # tests compare them): onnx's import, about 0.12 s of CPU, was the swap's
+    # start-up's on its one busy core.
+    nodes: list[bytes] = []
+    weights: list[bytes] = []
 
     def constant(name: str, value: np.ndarray) -> str:
-        weights.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), name))
+        weights.append(wire.float_tensor(name, value))
         return name
 
     def folded(prefix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -101,32 +97,32 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
         the sum and the ReLU into the second)."""
         kernel, bias = folded(prefix)
         channels = kernel.shape[1] - state[f"{skip}.0.weight"].shape[0]  # resized's
-        nodes.append(helper.make_node(
+        nodes.append(wire.node(
             "Conv", [resized, constant(f"{prefix}.w_up", kernel[:, :channels]),
                      constant(f"{prefix}.b", bias)],
             [f"{prefix}.up"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
-        nodes.append(helper.make_node(
+        nodes.append(wire.node(
             "Conv", [skip, constant(f"{prefix}.w_skip", kernel[:, channels:])],
             [f"{prefix}.skip"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
-        nodes.append(helper.make_node("Add", [f"{prefix}.up", f"{prefix}.skip"],
-                                      [f"{prefix}.conv"]))
-        nodes.append(helper.make_node("Relu", [f"{prefix}.conv"], [prefix]))
+        nodes.append(wire.node("Add", [f"{prefix}.up", f"{prefix}.skip"],
+                               [f"{prefix}.conv"]))
+        nodes.append(wire.node("Relu", [f"{prefix}.conv"], [prefix]))
         return prefix
 
     def block(prefix: str, source: str, stride: int = 1) -> str:
         """Conv, batch norm (folded) and ReLU of the `_block` whose weights are `prefix.*`."""
         kernel, bias = folded(prefix)
-        nodes.append(helper.make_node(
+        nodes.append(wire.node(
             "Conv", [source, constant(f"{prefix}.w", kernel), constant(f"{prefix}.b", bias)],
             [f"{prefix}.conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[stride] * 2))
-        nodes.append(helper.make_node("Relu", [f"{prefix}.conv"], [prefix]))
+        nodes.append(wire.node("Relu", [f"{prefix}.conv"], [prefix]))
         return prefix
 
     if scaled:
         x = block("stem", "image")
     else:
-        nodes.append(helper.make_node("Mul", ["image", constant("two", np.array(2.0))], ["x2"]))
-        nodes.append(helper.make_node("Sub", ["x2", constant("one", np.array(1.0))], ["x"]))
+        nodes.append(wire.node("Mul", ["image", constant("two", np.array(2.0))], ["x2"]))
+        nodes.append(wire.node("Sub", ["x2", constant("one", np.array(1.0))], ["x"]))
         x = block("stem", "x")
     skips = []
     for level in range(levels - 1):
@@ -135,27 +131,22 @@ def occluder_graph(state: Mapping[str, np.ndarray], levels: int = len(OCCLUDER_W
     skips.pop()
     scales = constant("scales", np.array([1, 1, 2, 2]))
     for level in range(levels - 2):
-        nodes.append(helper.make_node("Resize", [x, "", scales], [f"up.{level}.resized"],
-                                      mode="linear",
-                                      coordinate_transformation_mode="half_pixel"))
+        nodes.append(wire.node("Resize", [x, "", scales], [f"up.{level}.resized"],
+                               mode="linear", coordinate_transformation_mode="half_pixel"))
         if split:
             x = split_block(f"up.{level}", f"up.{level}.resized", skips.pop())
             continue
-        nodes.append(helper.make_node("Concat", [f"up.{level}.resized", skips.pop()],
-                                      [f"up.{level}.cat"], axis=1))
+        nodes.append(wire.node("Concat", [f"up.{level}.resized", skips.pop()],
+                               [f"up.{level}.cat"], axis=1))
         x = block(f"up.{level}", f"up.{level}.cat")
-    nodes.append(helper.make_node(
+    nodes.append(wire.node(
         "Conv", [x, constant("head.w", state["head.weight"]),
                  constant("head.b", state["head.bias"])], ["logits"], kernel_shape=[1, 1]))
-    graph = helper.make_graph(
+    return wire.model(
         nodes, "occluder",
-        [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT,
-                                       [1, 3, OCCLUDER_RES, OCCLUDER_RES])],
-        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT,
-                                       [1, 1, OCCLUDER_OUT, OCCLUDER_OUT])], weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return bytes(model.SerializeToString())
+        [wire.float_value_info("image", [1, 3, OCCLUDER_RES, OCCLUDER_RES])],
+        [wire.float_value_info("logits", [1, 1, OCCLUDER_OUT, OCCLUDER_OUT])], weights,
+        opset=17, ir_version=8)
 
 
 def scaled_input(canonical: np.ndarray) -> np.ndarray:
