@@ -21,11 +21,14 @@ from facedub.engines.mesh_stubble import (
     TargetBeards,
     beard_zone,
     corners_shave_share,
+    dots_shown,
     hair_zone,
     shaved,
     shaven,
     skin_around,
     smiling_corners,
+    smooth_lip,
+    source_moustache,
     source_stubble,
     stubble_as_hair,
     stubble_share,
@@ -437,3 +440,136 @@ def test_a_photo_sources_corners_are_left_to_the_corners_gate(
     assert swapped.hair is not None  # his stubble is restyled as hair
     monkeypatch.setattr("facedub.engines.mesh.smiling_corners", lambda *_: None)
     np.testing.assert_array_equal(swapped.image, MeshEngine(source).swap_face(target).image)
+
+
+ROUGH = "clip_metricaltracker_wojtek_headturn.mp4"  # short stubble of his own, read 0.15-0.31
+
+
+@pytest.mark.parametrize(("name", "moustache"), [(STUBBLE, 0.0), (BEARDED, 1.0)])
+def test_a_moustache_is_told_from_a_dotted_upper_lip(extracted: Callable[..., Faceset],
+                                                     name: str, moustache: float) -> None:
+    """At the swap's source size (512 px): Paul Rudd's shaved stubble only dots his upper
+    lip (5.7 L* darker than his skin round it); Kit Harington's moustache darkens it (22)."""
+    faceset = extracted(name, max_frames=1, crop_size=512)
+    record = faceset.faces_of()[0]
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    assert source_moustache([lambda: (faceset.load_image(record), landmarks)]) == moustache
+
+
+def test_dots_show_only_on_a_face_seen_large() -> None:
+    """The speck band's width in frame pixels: the README pair's 440 px crop at about one
+    crop pixel per frame pixel shows them; the smoker's 168 px GIF face does not, nor does
+    a 440 px crop of a face 2.5 times smaller in its frame."""
+    def matrix(crop_per_frame: float) -> np.ndarray:
+        return np.array([[crop_per_frame, 0.0, 5.0], [0.0, crop_per_frame, 7.0]])
+    assert dots_shown(440, matrix(0.97)) == 1.0
+    assert dots_shown(168, matrix(1.0)) == 0.0
+    assert dots_shown(440, matrix(2.5)) == 0.0
+    assert 0.0 < dots_shown(304, matrix(1.0)) < 1.0
+
+
+def test_a_targets_own_stubble_tells_it_from_a_smooth_one(
+        smooth_chin: TargetFace, first_target_face: Callable[..., TargetFace]) -> None:
+    """d18's smooth chin stays smooth; wojtek's short stubble (0.15-0.31, under the line
+    of a beard of its own) is rough: a source's dots are in keeping there."""
+    beards = TargetBeards()
+    assert beards.smooth(0) == 1.0  # not judged yet
+    assert not beards.bearded(0, smooth_chin.image, smooth_chin.face_landmarks)
+    assert beards.smooth(0) == 1.0
+    rough = first_target_face(ROUGH, 304)
+    assert not beards.bearded(1, rough.image, rough.face_landmarks)
+    assert beards.smooth(1) == 0.0
+    beards.forget(1)
+    assert beards.smooth(1) == 1.0
+
+
+def _dots(grey: np.ndarray, where: np.ndarray, sigma: float) -> float:
+    """Mean of how far each pixel is darker than its surroundings (blurred at `sigma`)."""
+    return float(np.maximum(cv2.GaussianBlur(grey, (0, 0), sigma) - grey, 0.0)[where].mean())
+
+
+def test_spread_specks_keep_their_shade_and_lose_their_dots() -> None:
+    """Dark specks over an upper lip, denser in two streaks: spread, the dots (each pixel
+    below its 3 px surroundings) fall to under a third, the zone's mean lightness stays
+    within a grey level, and nothing moves where `smooth` is 0."""
+    size = 440
+    rng = np.random.default_rng(5)
+    skin_rgb = np.array([205.0, 160.0, 135.0], dtype=np.float32)
+    face = np.tile(skin_rgb, (size, size, 1)).astype(np.float32)
+    face += rng.normal(0.0, 1.0, (size, size, 1)).astype(np.float32)
+    rows, columns = np.mgrid[0:size, 0:size]
+    lip = (rows >= 200) & (rows < 280)
+    streaks = lip & ((np.abs(columns - 180) < 20) | (np.abs(columns - 260) < 20))
+    specks = lip & (rng.random((size, size)) < np.where(streaks, 0.4, 0.1))
+    face[specks] -= 45.0
+    zone = (rows >= 180).astype(np.float32)
+    skin = (rows < 160).astype(np.float32)
+    smooth = (lip & (columns < 330)).astype(np.float32)
+    grey_of = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)  # noqa: E731
+    hair = grey_of(stubble_as_hair(face, zone, skin, size))
+    spread = grey_of(stubble_as_hair(face, zone, skin, size, smooth=smooth))
+    inner = lip & (rows >= 212) & (rows < 268) & (columns > 100) & (columns < 310)
+    assert _dots(spread, inner, 3.0) < 0.33 * _dots(hair, inner, 3.0)
+    assert abs(float(spread[inner].mean() - hair[inner].mean())) < 1.0
+    assert float(hair[inner & streaks].mean()) < float(hair[inner & ~streaks].mean()) - 5.0
+    assert float(spread[inner & streaks].mean()) < float(spread[inner & ~streaks].mean()) - 5.0
+    untouched = smooth == 0
+    np.testing.assert_array_equal(spread[untouched], hair[untouched])
+
+
+def test_the_smooth_lip_is_below_the_nose_not_on_the_nostrils_lips_or_chin(
+        smooth_chin: TargetFace) -> None:
+    landmarks = smooth_chin.face_landmarks
+    zone = beard_zone(landmarks, CROP)
+    assert smooth_lip(landmarks, zone, 0.0) is None
+    lip = smooth_lip(landmarks, zone, 1.0)
+    assert lip is not None
+    points = np.round(landmarks[:, :2]).astype(int)
+    for inside in (164, 167, 393):  # the philtrum and beside it, under the nose's wings
+        x, y = points[inside]
+        assert lip[y, x] > 0.6, inside
+    for other in (18, 200, 152, 0, 13, 79, 309):  # the chin, the lips, the nostrils
+        x, y = points[other]
+        assert lip[y, x] < 0.1, other
+    half = smooth_lip(landmarks, zone, 0.5)
+    assert half is not None and np.allclose(half, 0.5 * lip, atol=1e-6)
+
+
+def test_paul_rudds_dots_leave_a_smooth_upper_lip_and_the_rest_of_his_stubble(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paul Rudd's stubble onto d18 seen at 408 px (the expr-neutral pair): the upper lip's
+    dots fall to under half, its shade stays within 1.5 grey levels, the chin is as it
+    was (to a grey level's rounding on 16 of its 5885 pixels).
+    Kit Harington's moustache is left as it is."""
+    target = first_target_face(TALKING, 408, person=True)  # another person (as in a swap)
+    points = np.round(target.face_landmarks[:, :2]).astype(np.int32)
+    upper = np.zeros((408, 408), np.uint8)
+    cv2.fillConvexPoly(upper, cv2.convexHull(points[[167, 164, 393, 37, 0, 267, 92, 322]]), 1)
+    upper = cv2.erode(upper, np.ones((5, 5), np.uint8)) > 0
+    chin = beard_region(target.face_landmarks, 408, np.ones((408, 408), dtype=bool))
+    chin &= np.arange(408)[:, None] > points[17, 1] + 10
+
+    def faces(name: str) -> tuple[np.ndarray, np.ndarray]:
+        source = extracted(name, max_frames=1, crop_size=512)
+        engine = MeshEngine(source)
+        try:
+            spread = engine.swap_face(target).image.astype(np.float32)
+        finally:
+            engine.close()
+        with monkeypatch.context() as patched:
+            patched.setattr("facedub.engines.mesh.smooth_lip", lambda *_: None)
+            engine = MeshEngine(source)
+            try:
+                dotted = engine.swap_face(target).image.astype(np.float32)
+            finally:
+                engine.close()
+        return cv2.cvtColor(spread, cv2.COLOR_RGB2GRAY), cv2.cvtColor(dotted, cv2.COLOR_RGB2GRAY)
+
+    spread, dotted = faces(STUBBLE)
+    assert _dots(spread, upper, 3.0) < 0.5 * _dots(dotted, upper, 3.0)
+    assert abs(float(spread[upper].mean() - dotted[upper].mean())) < 1.5
+    moved = np.abs(spread - dotted)[chin]  # rounding where the lip's soft edge ends
+    assert moved.max() <= 1.0 and np.mean(moved > 0) < 0.01
+    spread, dotted = faces(BEARDED)
+    np.testing.assert_array_equal(spread, dotted)

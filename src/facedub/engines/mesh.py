@@ -71,12 +71,15 @@ from facedub.engines.mesh_stubble import (
     TargetBeards,
     beard_zone,
     corners_shave_share,
+    dots_shown,
     hair_zone,
     lighter_only,
     shaved,
     shaven,
     skin_around,
     smiling_corners,
+    smooth_lip,
+    source_moustache,
     source_stubble,
     stubble_as_hair,
 )
@@ -211,6 +214,7 @@ class MeshEngine:
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._stubbled: bool | None = None  # whether the source is, judged at the first face
+        self._moustache = 1.0  # a stubbled source's upper lip: 0 dotted .. 1 a moustache
         self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
         self._eye_reads = EyeReads()  # per track: the engine's eyes as the landmarker reads them
         self._mouth_reads = MouthReads()  # per track: its mouth, from the same readings
@@ -470,8 +474,11 @@ class MeshEngine:
         hair and from a video source, the skin round a smiling target's mouth corners is
         shaved to the target's own where that lightens it (mesh_stubble.smiling_corners)."""
         if self._stubbled is None:
-            self._stubbled = shaved(source_stubble([partial(self._faces.crop_and_landmarks, index)
-                                                    for index in range(len(self._records))]))
+            crops = [partial(self._faces.crop_and_landmarks, index)
+                     for index in range(len(self._records))]
+            self._stubbled = shaved(source_stubble(crops))
+            if self._stubbled:
+                self._moustache = source_moustache(crops)
         if not self._stubbled:
             return None
         if self.config.stubble == "hair" and (not differs or self._target_beards.bearded(
@@ -481,7 +488,13 @@ class MeshEngine:
         zone = beard_zone(landmarks, size)
         box = bounds_or_empty(zone > 0.01)
         if self.config.stubble == "hair":
-            stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True)
+            # A dotted (not moustached) upper lip's specks spread into their shade on a
+            # smooth target seen large enough for dots to show (mesh_stubble.smooth_lip).
+            lip = smooth_lip(landmarks, zone, (1.0 - self._moustache)
+                             * dots_shown(size, target.face_from_frame)
+                             * self._target_beards.smooth(target.track))
+            stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True,
+                            smooth=lip)
             # Where the target smiles, the skin round its corners is its own: the source's
             # moustache ends and goatee there read as corners held down (mesh_stubble).
             # The shave only takes the source's stubble away, never brings the target's own

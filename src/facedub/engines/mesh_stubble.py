@@ -15,7 +15,10 @@ stubble, the mesh engine either
   own skin colour from its cheeks and nose, darkened where the stubble is (its density
   and its specks, the lightness the identity reads), and marked as hair, which the
   compositor greys as it darkens on the target's skin tone and light
-  (`composite.tone`). Or
+  (`composite.tone`). On a smooth target's upper lip, seen large enough for single
+  specks to show, its dots are spread into the shade they make (`smooth_lip`): Paul
+  Rudd's stubble was a grey-green dotted moustache under Katie Hill's nose at 1x
+  (BENCHMARKS.md, thirty-first round). A moustache stays as it is. Or
 - shaves it (`shaven`, asked for): the target's own skin there, reshaped like the rest
   of the face (a smooth chin stays smooth; a target's own stubble or beard stays its
   own), under the source's broad lightness, kept only so much darker than the target's.
@@ -110,26 +113,45 @@ def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:
 TARGET_BEARD_FROM = SHAVED_FROM
 
 
+# A target whose own `stubble_share` reaches this (its most over the faces judged) has a
+# dotted upper lip of its own, and a source's dots there are in keeping: a ramp from smooth
+# to rough. Katie Hill, Elon Musk's GIF and d18 read 0 on every judged face; wojtek (clip
+# 15), whose short stubble shows at 1x, 0.15-0.31, which is under TARGET_BEARD_FROM.
+TARGET_ROUGH_FROM, TARGET_ROUGH_SPAN = 0.05, 0.1
+
+
 class TargetBeards:
     """Per target track, whether its face has stubble of its own: judged by
     `stubble_share` on its first SAMPLED faces, and once found it stays found (a track
-    is not switched back and forth)."""
+    is not switched back and forth). Also how smooth it is (`smooth`), from the same
+    readings."""
 
     def __init__(self) -> None:
         self._judged: dict[int, tuple[int, bool]] = {}
+        self._roughest: dict[int, float] = {}  # per track, its largest share so far
 
     def bearded(self, track: int, crop: np.ndarray, landmarks: np.ndarray) -> bool:
         """Whether track `track` has shown stubble; `crop` (S, S, 3) uint8 RGB and
         `landmarks` (478, 2+) its face in this frame."""
         count, found = self._judged.get(track, (0, False))
         if not found and count < SAMPLED:
-            found = stubble_share(crop, landmarks) >= TARGET_BEARD_FROM
+            share = stubble_share(crop, landmarks)
+            self._roughest[track] = max(share, self._roughest.get(track, 0.0))
+            found = share >= TARGET_BEARD_FROM
             self._judged[track] = (count + 1, found)
         return found
+
+    def smooth(self, track: int) -> float:
+        """1 (a smooth chin and lip) .. 0 (stubble of its own): the track's largest
+        `stubble_share` so far on the ramp TARGET_ROUGH_FROM, TARGET_ROUGH_SPAN; 1 for a
+        track not judged yet (`bearded` judges it)."""
+        rough = self._roughest.get(track, 0.0)
+        return float(1.0 - np.clip((rough - TARGET_ROUGH_FROM) / TARGET_ROUGH_SPAN, 0.0, 1.0))
 
     def forget(self, track: int) -> None:
         """Drop a track's verdict (its last face has been swapped)."""
         self._judged.pop(track, None)
+        self._roughest.pop(track, None)
 
 
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the nose's tip
@@ -277,7 +299,7 @@ LIGHTER_SPECKS = 7.0  # grey levels specks may be above their surroundings: ging
 
 
 def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: int,
-                    in_place: bool = False) -> np.ndarray:
+                    in_place: bool = False, smooth: np.ndarray | None = None) -> np.ndarray:
     """(S, S, 3) float32 RGB 0..255: `face` (the warped source, (S, S, 3) float32) with,
     as far as `zone` (S, S) in [0, 1], its own skin colour (spread from where `skin`
     (S, S) in [0, 1] is 1) scaled to its own lightness there: the zone's lightness kept
@@ -287,7 +309,9 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     (`SwappedFace.hair`): it carries the face's lightness detail on the target's skin
     colour, and darker at the same chroma is brown. Worked on the zone's box only, in
     RGB (in CIELAB the conversions took 4 times as long). `in_place`: `face` itself
-    changed and returned (a copy of the whole crop fewer, and another in the caller)."""
+    changed and returned (a copy of the whole crop fewer, and another in the caller).
+    As far as `smooth` (S, S) in [0, 1] (`smooth_lip`), the specks are spread over crop /
+    DOTS_SCALE: their darkness stays as a shade, their dots go."""
     result = face if in_place else face.copy()
     bounds = mask_bounds(zone > 0.01)
     if bounds is None:
@@ -300,7 +324,12 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     fill_grey = np.maximum(cv2.cvtColor(fill, cv2.COLOR_RGB2GRAY), 1.0)
     grey = cv2.cvtColor(face[box], cv2.COLOR_RGB2GRAY)
     broad = cv2.GaussianBlur(grey, (0, 0), sigma)
-    wanted = broad + np.minimum(grey - broad, LIGHTER_SPECKS)
+    specks = np.minimum(grey - broad, LIGHTER_SPECKS)
+    if smooth is not None:
+        weight = np.ascontiguousarray(smooth[box])
+        spread = cv2.GaussianBlur(specks, (0, 0), max(1.0, size / DOTS_SCALE))
+        specks += weight * (spread - specks)
+    wanted = broad + specks
     # Weights spread to three channels by OpenCV (three_channels): NumPy's loops over a
     # broadcast last axis took three times as long; the same values.
     rgb = fill * three_channels(np.maximum(wanted, 0.0) / fill_grey)
@@ -340,3 +369,93 @@ def skin_around(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
     oval = _polygon(points[mesh_regions().face_oval], size, convex=False)
     below = np.arange(size)[:, None] > float(points[[145, 374], 1].max()) + size / 40
     return (oval & below & (zone < 0.05)).astype(np.float32)
+
+
+# The upper lip, between the nose's wings and the lip: where a moustache grows.
+UPPER_LIP = (98, 97, 2, 326, 327, 165, 391, 167, 393, 92, 322, 186, 410, 0, 37, 267, 39,
+             269, 40, 270, 185, 409)
+# A moustache darkens the upper lip as a whole; shaved stubble only dots it. How much
+# darker the upper lip is than the source's own skin round the beard zone (L*, both blurred
+# at crop / SPECK_SCALE; 512 px): Paul Rudd's studio photo 5.7-7.6, the streamer 8.1-31.8
+# over nine faces (upper quartile 21-24), Kit Harington 22-29 (twenty-ninth round). Specks
+# alone do not tell them apart (0.165 / 0.173 / 0.289).
+MOUSTACHE_FROM, MOUSTACHE_SPAN = 10.0, 6.0  # no moustache below, a whole one above their sum
+
+
+def upper_lip_darkness(crop: np.ndarray, landmarks: np.ndarray) -> float:
+    """L* (0..100): how much darker a source face's upper lip (UPPER_LIP, less the lips and
+    nostrils) is than its own skin round the beard zone (`skin_around`), both blurred at
+    crop / SPECK_SCALE; 0 where either is too small to tell. `crop` (S, S, 3) uint8 RGB,
+    `landmarks` (478, 2+) in its pixels."""
+    size = crop.shape[0]
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    lightness = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (
+        100.0 / 255.0)
+    broad = cv2.GaussianBlur(lightness, (0, 0), max(1.0, size / SPECK_SCALE))
+    zone = _polygon(points[list(BEARD_ZONE)], size, convex=False)
+    lip = (_polygon(points[list(UPPER_LIP)], size, convex=True) & zone
+           & ~(lips_mask(points, size) > 0.01)
+           & ~_polygon(points[list(NOSTRILS)], size, convex=True))
+    skin = skin_around(points, zone.astype(np.float32)) > 0.5
+    if np.count_nonzero(lip) < 50 or np.count_nonzero(skin) < 50:
+        return 0.0
+    return float(np.median(broad[skin]) - np.median(broad[lip]))
+
+
+def source_moustache(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]]) -> float:
+    """0 (shaved stubble) .. 1 (a moustache): the upper quartile of `upper_lip_darkness`
+    over up to SAMPLED of a stubbled source's faces, evenly spaced, on the ramp
+    MOUSTACHE_FROM, MOUSTACHE_SPAN; 1 (left as it is) with no faces. One value for the
+    whole source, as `source_stubble`."""
+    if not crops:
+        return 1.0
+    picked = np.unique(np.linspace(0, len(crops) - 1, min(SAMPLED, len(crops))).astype(int))
+    darkness = float(np.percentile([upper_lip_darkness(*crops[int(i)]()) for i in picked], 75))
+    return float(np.clip((darkness - MOUSTACHE_FROM) / MOUSTACHE_SPAN, 0.0, 1.0))
+
+
+# Single specks show at 1x as dots once the speck band (crop / SPECK_SCALE) spans this many
+# frame pixels: none below, whole above the sum. Katie Hill's head (440 px crops, 6.9 px)
+# showed Paul Rudd's dots under her nose; Elon Musk's GIF (168 px, 2.6 px) a faint shade at
+# 1x and its lip's dither at 6x, where the dots are what the identity reads (spread, the
+# smoker's frames read nearer the target: 7 of 11 frames nearer the source -> 6 of 11).
+DOTS_SHOWN_FROM, DOTS_SHOWN_SPAN = 3.0, 2.5
+# On a smooth lip the specks are spread over crop / this (3.4 px at 440): the shade their
+# density makes stays, the dots go. Spread over crop / SPECK_SCALE, or taken out, the
+# README pair's likeness fell twice as far (dlib margin over 14 frames 0.072 -> 0.060 or
+# 0.058, spread at crop / 128 0.065; thirty-first round).
+DOTS_SCALE = 128.0
+
+
+def dots_shown(size: int, face_from_frame: np.ndarray) -> float:
+    """0 .. 1: how far single specks show as dots at 1x on a target face composited in a
+    `size` px crop, `face_from_frame` (2, 3) its frame-to-crop matrix: the speck band's
+    width (crop / SPECK_SCALE) in frame pixels on the ramp DOTS_SHOWN_FROM,
+    DOTS_SHOWN_SPAN."""
+    crop_per_frame = float(np.sqrt(abs(np.linalg.det(np.asarray(face_from_frame)[:, :2]))))
+    width = size / SPECK_SCALE / max(crop_per_frame, 1e-6)
+    return float(np.clip((width - DOTS_SHOWN_FROM) / DOTS_SHOWN_SPAN, 0.0, 1.0))
+
+
+def smooth_lip(landmarks: np.ndarray, zone: np.ndarray, share: float) -> np.ndarray | None:
+    """(S, S) float32 in [0, 1], S = `zone`'s size: where `stubble_as_hair` spreads the
+    specks (`smooth`): the upper lip of `landmarks` (478, 2+, crop pixels; UPPER_LIP within
+    the beard `zone`, softened, less the lips and the nostrils' own shadow), times `share`;
+    None at 0 (the dots as they are)."""
+    if share <= 0.0:
+        return None
+    size = zone.shape[0]
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    reach = max(1, round(size / 64))
+    hull = _polygon(points[list(UPPER_LIP)], size, convex=True).astype(np.float32)
+    soft = feather(hull, erode=-reach, blur=max(2, reach))
+    box = mask_bounds(soft > 0.0)
+    if box is None:
+        return None
+    nostrils = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.uint8) * 255
+    openings = feather(nostrils, erode=-reach, blur=max(2, reach))
+    # Multiplied on the lip's box only (0 outside it): 3.2 -> 2.3 ms of CPU at 440 px.
+    result = np.zeros((size, size), dtype=np.float32)
+    result[box] = (soft[box] * zone[box] * (1.0 - lips_mask(points, size)[box])
+                   * (1.0 - openings[box]) * np.float32(min(share, 1.0)))
+    return result if result.any() else None
