@@ -59,7 +59,8 @@ LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # its own, so the more the drawn corners rise the more they read lower. One lift per track
 # overshot the resting frames (old-photo 8, 9, 11: +0.10 to +0.14 at the target's 0.21-0.27,
 # right at 0.3-0.4). Scaled by the frame's smile over the readings' median smile (this
-# at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX. A raise
+# at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX; a raise is
+# learnt from the readings taken at this smile at least alone (`_smiling_raise`). A raise
 # only: a texture read higher than drawn is lowered as read (skin-tones' Obama smiling
 # more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017 more
 # smile error, one frame lost; BENCHMARKS.md, eighteenth round). The widening is scaled
