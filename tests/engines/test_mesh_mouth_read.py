@@ -194,15 +194,31 @@ def test_the_lift_follows_the_targets_smile_against_the_readings() -> None:
     # ... the widening too, within its limit (1.05).
     assert reads.wanted(0, 0.54).widen == pytest.approx(1 + 1.5 * (1.04 / 1.01 - 1), abs=1e-4)
     assert reads.wanted(0, 5.0).widen == pytest.approx(1.05)
-    # Readings on a resting target: their smile counts as 0.1 at least (not as 0, which
-    # would take every later frame to the cap).
-    reads._reads[0] = deque([(0.025, 1.0, 0.0)])
-    assert reads.wanted(0, 0.05).lift == pytest.approx(0.01)
-    assert reads.wanted(0, 0.1).lift == pytest.approx(0.02)
-    assert reads.wanted(0, 0.15).lift == pytest.approx(0.03)
     # A texture read higher than drawn: lowered as read, whatever the smile.
     reads._reads[0] = deque([(-0.025, 1.0, 0.2)])
     assert reads.wanted(0, 0.1).lift == pytest.approx(-0.02)
+
+
+def test_a_raise_is_learnt_only_from_readings_taken_where_the_target_smiled() -> None:
+    """Corners read flatter than drawn on a resting target (the shouting photo onto d10,
+    frames 60-96: 0.011-0.035 at smile 0.001-0.08) say nothing of how far a smile's raised
+    corners are pulled back: scaled up to her later smile they were drawn 0.012-0.017
+    eye distances above hers and read 0.11-0.26 more smile. No raise from them, at any
+    smile; the readings at a smile (SMILE_MIN at least) give it alone, scaled by their
+    own median smile; a resting reading's lowering is kept."""
+    reads = MouthReads()
+    reads._reads[0] = deque([(0.016, 1.0, 0.02), (0.035, 1.0, 0.08), (0.011, 1.0, 0.001)])
+    for smile in (None, 0.0, 0.05, 0.3, 0.6):
+        assert reads.wanted(0, smile).lift == 0.0
+    # With two readings at a smile among them, their median misreading, not all five's.
+    reads._reads[0].extend([(0.0056, 1.0, 0.2), (0.0136, 1.0, 0.4)])
+    raise_at_readings = (0.0056 + 0.0136) / 2 - LIFT_NOISE
+    assert reads.wanted(0, 0.3).lift == pytest.approx(raise_at_readings)
+    assert reads.wanted(0, 0.15).lift == pytest.approx(0.5 * raise_at_readings)
+    assert reads.wanted(0, 5.0).lift == pytest.approx(2.0 * raise_at_readings)
+    # Read higher than drawn at rest: lowered as before.
+    reads._reads[0] = deque([(-0.025, 1.0, 0.0)])
+    assert reads.wanted(0, 0.5).lift == pytest.approx(-0.02)
 
 
 def _line_at(points: list[tuple[float, float]], smile: float) -> float:

@@ -59,7 +59,8 @@ LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # its own, so the more the drawn corners rise the more they read lower. One lift per track
 # overshot the resting frames (old-photo 8, 9, 11: +0.10 to +0.14 at the target's 0.21-0.27,
 # right at 0.3-0.4). Scaled by the frame's smile over the readings' median smile (this
-# at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX. A raise
+# at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX; a raise is
+# learnt from the readings taken at this smile at least alone (`_smiling_raise`). A raise
 # only: a texture read higher than drawn is lowered as read (skin-tones' Obama smiling
 # more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017 more
 # smile error, one frame lost; BENCHMARKS.md, eighteenth round). The widening is scaled
@@ -182,8 +183,8 @@ class MouthReads:
         scale = 1.0 if smile is None else float(
             np.clip(smile / max(float(read_smile), SMILE_MIN), 0.0, LIFT_SCALE_MAX))
         lift = _beyond(float(higher), LIFT_NOISE)
-        if lift > 0.0:  # a raise only (SMILE_MIN's comment)
-            lift *= scale
+        if lift > 0.0:  # a raise only (SMILE_MIN's comment), from the smiling readings
+            lift = _smiling_raise(reads, smile)
         lift = float(np.clip(lift, -LIFT_LIMIT, LIFT_LIMIT))
         fitted = None if smile is None else _fitted_width(self._width_points(track), smile)
         if fitted is None:
@@ -239,6 +240,30 @@ class MouthReads:
         self._since.pop(track, None)
         self._smiles.pop(track, None)
         self._applied.pop(track, None)
+
+
+def _smiling_raise(reads: deque[tuple[float, float, float]], smile: float | None) -> float:
+    """The raise of the corners the track's `reads` ((how much higher drawn than read,
+    how much wider, smile) each) taken where the target smiled SMILE_MIN at least call
+    for: their median misreading beyond the noise, scaled by `smile` (None: not scaled)
+    over their median smile, at most LIFT_SCALE_MAX times; none without such a reading.
+    A raise corrects the photo's lip line pulling raised corners toward its own, so it is
+    learnt where the corners are raised: a resting face's reading (a talking mouth's kept
+    opening moves the lips' centre it is taken against) says nothing of it, and scaled up
+    to a later smile it drew the corners above the target's. The shouting photo onto d10
+    read 0.011-0.035 flatter than drawn at smile 0.001-0.08 (frames 60-96), so frames
+    104-148 (her smile 0.2-0.6) were drawn with twice that beyond the noise, 0.012-0.017
+    eye distances above her corners, and read 0.02-0.03 above them and 0.11-0.26 more
+    smile: 120 -> 130 of 150 frames within 0.1 with none of it (BENCHMARKS.md, Expression,
+    thirty-first round)."""
+    smiling = np.array([(higher, read_smile) for higher, _, read_smile in reads
+                        if read_smile >= SMILE_MIN])
+    if not len(smiling):
+        return 0.0
+    higher, read_smile = np.median(smiling, axis=0)
+    scale = 1.0 if smile is None else float(np.clip(smile / float(read_smile), 0.0,
+                                                    LIFT_SCALE_MAX))
+    return max(_beyond(float(higher), LIFT_NOISE), 0.0) * scale
 
 
 def _fitted_width(points: list[tuple[float, float]], smile: float) -> float | None:
