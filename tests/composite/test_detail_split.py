@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.composite.detail import SIGMAS, detail_energy, match_sharpness, split_sigmas
+from facedub.composite.detail import (
+    SIGMAS,
+    detail_energy,
+    match_sharpness,
+    sharpness_sigma,
+    split_sigmas,
+)
 from facedub.composite.tone import skin_weights
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.faces.template import face_template
@@ -55,10 +61,8 @@ def test_the_skin_keeps_its_texture_where_the_features_set_a_stronger_blur() -> 
     assert detail_energy(as_one, skin) < 0.5 * detail_energy(face, skin)
     # Apart, the skin is left as it is (the frame's skin has more) ...
     assert detail_energy(apart, skin) > 0.95 * detail_energy(face, skin)
-    # ... and the features still come down to about the frame's (the blur between two
-    # trial sigmas is an estimate).
-    ratio = detail_energy(apart, features) / detail_energy(target, features)
-    assert 0.8 < ratio < 1.25
+    # ... and the features still come down to the frame's.
+    assert detail_energy(apart, features) <= 1.1 * detail_energy(target, features)
 
 
 def test_a_sharper_skin_comes_down_to_the_frames_not_below_it() -> None:
@@ -80,9 +84,10 @@ def test_a_sharper_skin_comes_down_to_the_frames_not_below_it() -> None:
 
 
 def test_a_softer_face_is_never_sharpened_and_one_blur_is_one_blur() -> None:
-    face, target, bare = _pictures(3)
+    face, _, bare = _pictures(3)
     mask = _inside()
-    assert match_sharpness(target, face, mask, bare) is target
+    soft = cv2.GaussianBlur(face, (0, 0), 2.0)
+    assert match_sharpness(soft, face, mask, bare) is soft
     # Skin and features that want the same blur: the plain blurred face, no blend.
     same = cv2.GaussianBlur(face, (0, 0), 1.5)
     np.testing.assert_array_equal(match_sharpness(face, same, mask, np.ones_like(bare)),
@@ -102,3 +107,47 @@ def test_the_compositor_matches_the_skin_and_the_features_apart() -> None:
     skin = (result.alpha > 0.99) & (bare > 0.99)
     assert skin.sum() > 500
     assert detail_energy(result.image, skin) > 0.9 * detail_energy(face, skin)
+
+
+def test_a_skin_grainier_than_the_frames_is_blurred_to_its_grain_too() -> None:
+    # Less detail energy than the frame's skin, but as a dense grain (a scan's) where
+    # the frame's is a few strong specks (pores, a stubble's dots): matched by the
+    # Laplacian's energy alone the grain stayed.
+    face, target, bare = _pictures(5)
+    mask = _inside()
+    skin = (mask > 0.5) & (bare > 0.99)
+    judged = (mask > 0.5) & (bare > 0.5)  # the skin as the split reads it
+    rng = np.random.default_rng(6)
+    specks = np.where(rng.random((SIZE, SIZE)) < 0.01, rng.choice([-80.0, 80.0], (SIZE, SIZE)),
+                      0.0)
+    target = np.where(skin[..., None], np.clip(170.0 + specks + 0.5, 0, 255).astype(
+        np.uint8)[..., None].repeat(3, axis=2), target)
+    grain = rng.normal(0.0, 1.0, (SIZE, SIZE))
+    scan = face.copy()
+    scan[skin] = np.clip(170.0 + 3.0 * grain + 0.5, 0, 255).astype(np.uint8)[
+        ..., None].repeat(3, axis=2)[skin]
+
+    def fine(image: np.ndarray) -> float:
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(np.abs(grey - cv2.medianBlur(grey, 3))[judged].mean())
+
+    assert detail_energy(scan, skin) < detail_energy(target, skin)
+    assert fine(scan) > 1.4 * fine(target)
+    matched = match_sharpness(scan, target, mask, bare)
+    assert fine(matched) <= 1.15 * fine(target)
+
+
+def test_the_skin_is_never_blurred_more_than_the_whole_mask_was() -> None:
+    # A grainier skin under features softer than the frame's: judged as one the surplus
+    # and the lack even out; the skin is only ever spared main's blur, never given more
+    # (film-headturn's and the README pair's skins came out softer than the frame's).
+    target, _, bare = _pictures(7)
+    rng = np.random.default_rng(8)
+    face = cv2.GaussianBlur(target, (0, 0), 3.0)
+    skin = bare > 0.5
+    grainy = np.clip(face.astype(float) + rng.normal(0.0, 6.0, (SIZE, SIZE, 1)) + 0.5, 0, 255)
+    face[skin] = grainy.astype(np.uint8)[skin]
+    mask = _inside()
+    whole = sharpness_sigma(face, target, mask)
+    sigmas = split_sigmas(face, target, mask, bare)
+    assert sigmas.skin <= whole < 2.0

@@ -101,18 +101,21 @@ MIN_PART_SHARE = 0.05
 def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
                  bare: np.ndarray) -> SplitSigmas:
     """The blurs for the skin (`bare` above one half) and for the features (the rest)
-    inside `mask` (above one half) that bring the face's detail energy there down to the
-    target's there (`_part_sigma`); a part under MIN_PART_SHARE of the mask takes the
-    other's (both judged as a whole). One blur of the box's Laplacian per trial of SIGMAS
-    serves both parts (the box: as in `sharpness_sigma`)."""
+    inside `mask` (above one half). The features': the smallest of SIGMAS that brings
+    their detail energy down to the target's there (within 10%), as the whole mask's
+    was. The skin's: its own match between SIGMAS' steps (`_part_sigma`), raised where
+    that leaves it grainier than the target's skin (`_no_grainier`), and never more
+    than the whole mask's blur (main's: the skin is only ever spared). A part under
+    MIN_PART_SHARE of the mask: both judged as a whole. One blur of the box's Laplacian
+    per trial of SIGMAS serves all three (the box: as in `sharpness_sigma`)."""
     inside = mask > 0.5
     box = _box(inside)
     if box is None:
         return SplitSigmas(0.0, 0.0)
     inside = inside[box]
     skin = inside & (bare[box] > 0.5)
-    parts = [part.view(np.uint8) for part in (skin, inside & ~skin)]
-    counts = [cv2.countNonZero(part) for part in parts]
+    parts = [part.view(np.uint8) for part in (skin, inside & ~skin, inside)]
+    counts = [cv2.countNonZero(part) for part in parts[:2]]
     if min(counts) < MIN_PART_SHARE * sum(counts):  # one part: judged as a whole
         sigma = sharpness_sigma(face, target, mask)
         return SplitSigmas(sigma, sigma)
@@ -126,20 +129,50 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
                                                                strict=True)):
             break
         trials.append((sigma, _energies(cv2.GaussianBlur(laplacian, (0, 0), sigma), parts)))
-    skin_sigma, feature_sigma = (
+    skin_sigma, feature_sigma, whole_sigma = (
         _part_sigma(laplacian, part, [(sigma, energies[index]) for sigma, energies in trials],
-                    wanted[index]) for index, part in enumerate(parts))
-    return SplitSigmas(skin_sigma, feature_sigma)
+                    wanted[index], refine=index == 0) for index, part in enumerate(parts))
+    skin_sigma = _no_grainier(face[box], target[box], parts[0], skin_sigma, whole_sigma)
+    return SplitSigmas(min(skin_sigma, whole_sigma), feature_sigma)
+
+
+def _no_grainier(face: np.ndarray, target: np.ndarray, skin: np.ndarray, sigma: float,
+                 most: float) -> float:
+    """`sigma`, or the first larger of SIGMAS up to `most`, whose blur leaves the face's
+    skin no grainier (|grey - its 3x3 median|, the finest band) than the target's there
+    (within 10%); `most` if none does. The same detail energy can be a frame's few
+    strong specks or a scan's dense grain: matched by the Laplacian alone an old photo's
+    skin kept its scan grain (old-photo's grain mismatch 0.07 -> 0.23; BENCHMARKS.md,
+    thirty-first round)."""
+    if sigma >= most:
+        return most
+    wanted = _grain(cv2.cvtColor(target, cv2.COLOR_RGB2GRAY), skin)
+    grey = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+    for trial in (sigma, *(larger for larger in SIGMAS if sigma < larger < most)):
+        # Blurred as uint8 (the face is): its rounding is grain the target has too.
+        blurred = grey if trial == 0 else cv2.GaussianBlur(grey, (0, 0), trial)
+        if _grain(blurred, skin) <= wanted * 1.1:
+            return trial
+    return most
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _grain(grey: np.ndarray, part: np.ndarray) -> float:
+    """Mean |grey - its 3x3 median| of a uint8 grey image in a uint8 (0/1) part."""
+    return float(cv2.mean(cv2.absdiff(grey, cv2.medianBlur(grey, 3)), mask=part)[0])
 
 
 REFINEMENTS = 2  # blurs tried between two of SIGMAS, each nearer the wanted energy
 
 
 def _part_sigma(laplacian: np.ndarray, part: np.ndarray, trials: list[tuple[float, float]],
-                wanted: float) -> float:
+                wanted: float, refine: bool = True) -> float:
     """The blur for one part from its energies at the trial sigmas (ascending): 0 if the
-    first is within 10% of `wanted`, else the first trial that is, brought nearer by up
-    to REFINEMENTS blurs between it and the one before (`_between`), each kept only if
+    first is within 10% of `wanted`, else the first trial that is, with `refine` brought
+    nearer by up to REFINEMENTS blurs between it and the one before (`_between`), each kept only if
     its energy is within 10% of `wanted` too (as with SIGMAS: never more detail than the
     frame's); the largest of SIGMAS if none is. SIGMAS' steps are coarse: a sharp
     photo's skin blurred by the next one came out 0.2-0.3 log2 softer than a GIF frame's
@@ -151,7 +184,7 @@ def _part_sigma(laplacian: np.ndarray, part: np.ndarray, trials: list[tuple[floa
     if first == 0:
         return 0.0
     (softer, before), (harder, after) = trials[first - 1], trials[first]
-    for _ in range(REFINEMENTS):
+    for _ in range(REFINEMENTS if refine else 0):
         sigma = _between(softer, harder, before, after, wanted)
         if not softer < sigma < harder:
             break
@@ -165,8 +198,7 @@ def _part_sigma(laplacian: np.ndarray, part: np.ndarray, trials: list[tuple[floa
 
 def _laplacian(image: np.ndarray) -> np.ndarray:
     """The float32 Laplacian of an RGB uint8 image's grey."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    laplacian: np.ndarray = cv2.Laplacian(grey, cv2.CV_32F)
+    laplacian: np.ndarray = cv2.Laplacian(_grey(image), cv2.CV_32F)
     return laplacian
 
 
