@@ -173,15 +173,15 @@ class MouthReads:
 
     def wanted(self, track: int, smile: float | None = None) -> MouthMove:
         """The correction the readings call for: their median misreading beyond the
-        noise, within the limits, a raise and a widening scaled by `smile` (the target's
-        mean mouthSmile in this frame; None: not scaled) over the readings' median smile;
-        none before the track's first reading."""
+        noise, within the limits, a raise (from the readings where the target smiled,
+        `_smiling_raise`) and a widening scaled by `smile` (the target's mean mouthSmile in
+        this frame; None: not scaled) over those readings' median smile; none before the
+        track's first reading."""
         reads = self._reads.get(track)
         if not reads:
             return MouthMove()
         higher, wider, read_smile = np.median(np.array(reads), axis=0)
-        scale = 1.0 if smile is None else float(
-            np.clip(smile / max(float(read_smile), SMILE_MIN), 0.0, LIFT_SCALE_MAX))
+        scale = _smile_scale(smile, float(read_smile))
         lift = _beyond(float(higher), LIFT_NOISE)
         if lift > 0.0:  # a raise only (SMILE_MIN's comment), from the smiling readings
             lift = _smiling_raise(reads, smile)
@@ -261,9 +261,16 @@ def _smiling_raise(reads: deque[tuple[float, float, float]], smile: float | None
     if not len(smiling):
         return 0.0
     higher, read_smile = np.median(smiling, axis=0)
-    scale = 1.0 if smile is None else float(np.clip(smile / float(read_smile), 0.0,
-                                                    LIFT_SCALE_MAX))
-    return max(_beyond(float(higher), LIFT_NOISE), 0.0) * scale
+    return max(_beyond(float(higher), LIFT_NOISE), 0.0) * _smile_scale(smile, float(read_smile))
+
+
+def _smile_scale(smile: float | None, read_smile: float) -> float:
+    """How much a correction read at `read_smile` is scaled at the frame's `smile` (None:
+    not scaled): their ratio, the readings' smile taken as SMILE_MIN at least, at most
+    LIFT_SCALE_MAX."""
+    if smile is None:
+        return 1.0
+    return float(np.clip(smile / max(read_smile, SMILE_MIN), 0.0, LIFT_SCALE_MAX))
 
 
 def _fitted_width(points: list[tuple[float, float]], smile: float) -> float | None:

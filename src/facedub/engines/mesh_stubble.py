@@ -75,8 +75,15 @@ def source_stubble(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]])
     light hides stubble (the streamer's faces 0.14-1.0, the quartile 0.95)."""
     if not crops:
         return 0.0
+    return _upper_quartile(crops, stubble_share)
+
+
+def _upper_quartile(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]],
+                    reading: Callable[[np.ndarray, np.ndarray], float]) -> float:
+    """The upper quartile of `reading` (crop, landmarks) over up to SAMPLED of `crops`
+    (at least one), evenly spaced."""
     picked = np.unique(np.linspace(0, len(crops) - 1, min(SAMPLED, len(crops))).astype(int))
-    return float(np.percentile([stubble_share(*crops[int(i)]()) for i in picked], 75))
+    return float(np.percentile([reading(*crops[int(i)]()) for i in picked], 75))
 
 
 def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:
@@ -409,8 +416,7 @@ def source_moustache(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]
     whole source, as `source_stubble`."""
     if not crops:
         return 1.0
-    picked = np.unique(np.linspace(0, len(crops) - 1, min(SAMPLED, len(crops))).astype(int))
-    darkness = float(np.percentile([upper_lip_darkness(*crops[int(i)]()) for i in picked], 75))
+    darkness = _upper_quartile(crops, upper_lip_darkness)
     return float(np.clip((darkness - MOUSTACHE_FROM) / MOUSTACHE_SPAN, 0.0, 1.0))
 
 
