@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -66,6 +66,12 @@ class TargetFrame:
     size: int
     inside: np.ndarray
     gaze: tuple[np.ndarray, np.ndarray] | None
+    # `mesh_reach` of the raster: the same for every face of the frame, so found once
+    # where the frame is made, not on each face's thread (0.06 ms a face at 440 px).
+    reach: tuple[slice, slice] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reach", mesh_reach(self.raster, self.size))
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,14 @@ class Contribution:
         box = self.mirror.box
         total[box] += self.mirror.weighted
         weight_sum[box] += self.mirror.trust
-        coverage[box] += self.mirror.used_weight * (1.0 - coverage[box].clip(0, 1))
+        # used_weight * (1 - clip(coverage, 0, 1)) in the clip's fresh array, the same
+        # operations (a product's value does not depend on its order): two box-sized
+        # temporaries fewer a face (0.11 -> 0.06 ms on a 336 x 328 box).
+        covered = coverage[box]
+        uncovered = covered.clip(0, 1)
+        np.subtract(1.0, uncovered, out=uncovered)
+        uncovered *= self.mirror.used_weight
+        covered += uncovered
 
 
 def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
@@ -124,10 +137,9 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     crop, direct, mirror = face.crop, face.direct, face.mirror
     smooth = size / 48.0
     maps = source_maps(raster, face.vertices, direct.triangles, size)
-    reach = mesh_reach(raster, size)
-    texture, cleanness = split_rgba(warped(crop, maps, reach))
+    texture, cleanness = split_rgba(warped(crop, maps, frame.reach))
     if face.unlifted is not None:
-        moved_towards(texture, warped(face.unlifted, maps, reach).astype(np.float32),
+        moved_towards(texture, warped(face.unlifted, maps, frame.reach).astype(np.float32),
                       face.shared)
     if frame.gaze is not None:
         texture = looking_as_target(texture, frame.gaze[0], face.iris, frame.gaze[1])

@@ -100,7 +100,7 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     gain *= mirror_known
     gain *= direct_known
     gain += np.float32(1.0)
-    scale = np.clip(contrast, gain**-DETAIL_DOWN, gain)
+    scale = _between(contrast, gain)
     # gain * (level + fine), the fine part's gain replaced by `scale`; in place, the same
     # operations in the same order (two (H, W, 3) temporaries fewer).
     fine = np.subtract(scale, gain, out=scale)
@@ -112,6 +112,19 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     levelled += three_channels(fine)
     result: np.ndarray = np.clip(levelled, 0.0, 255.0, out=levelled)
     return result
+
+
+def _between(contrast: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """`np.clip(contrast, gain**-DETAIL_DOWN, gain)` (H, W) float32, the same values: the
+    floor into a fresh array, raised to `contrast` and lowered to `gain` in place (clip's
+    min(max(x, floor), ceiling)). NumPy's clip between two arrays, and its power of -1,
+    took 0.5 and 0.16 ms on a 336 x 328 box against 0.03 for the three ufuncs; for
+    DETAIL_DOWN 1 the floor is the reciprocal, the same float32 as the power for every
+    gain in [1, MIRROR_MAX_GAIN] (checked for all 2^23 + 1 of them)."""
+    floor = np.reciprocal(gain) if DETAIL_DOWN == 1.0 else gain**-DETAIL_DOWN
+    np.maximum(contrast, floor, out=floor)
+    bounded: np.ndarray = np.minimum(floor, gain, out=floor)
+    return bounded
 
 
 def _squared_times(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
