@@ -30,7 +30,6 @@ from facedub.engines.mesh_warp import (
     _corner_adjugates,
     _filled,
     _holding,
-    _near_box,
     _slivers,
     _stray,
     enlarged_box,
@@ -119,11 +118,17 @@ def _source_maps_before(raster: TargetRaster, source_vertices: np.ndarray,
                         source_triangles: np.ndarray, size: int,
                         box: tuple[slice, slice] | None = None
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """The thirty-first round's `source_maps`: strided corner columns, the whole crop
-    enlarged and the box cut from it."""
+    """The thirty-first round's `source_maps`: the box's pixels always selected, strided
+    corner columns, the whole crop enlarged and the box cut from it."""
     pixels, triangle, barycentric = raster.pixels, raster.triangle, raster.barycentric
     if box is not None:
-        near = _near_box(pixels, raster, size, box)
+        rows, columns = np.divmod(pixels, raster.size)
+        near = np.ones(len(pixels), dtype=bool)
+        for coordinate, part in ((rows, box[0]), (columns, box[1])):
+            start, stop, _ = part.indices(size)
+            low = int(np.floor(start * raster.scale)) - 2
+            high = int(np.ceil(stop * raster.scale)) + 2
+            near &= (coordinate >= low) & (coordinate < high)
         pixels, triangle, barycentric = pixels[near], triangle[near], barycentric[near]
     corners = source_vertices.astype(np.float32)[source_triangles]
     weights = [barycentric[:, k] for k in range(3)]
@@ -283,3 +288,22 @@ def test_the_frames_reach_is_found_once_for_all_its_faces(target: TargetFace) ->
         patch.setattr(mesh_contributions, "mesh_reach", found_again)
         made = source_contribution(face, frame)
     assert made.weighted.shape == (CROP, CROP, 3)
+
+
+def test_a_box_holding_the_whole_mesh_selects_none_of_its_pixels(target: TargetFace) -> None:
+    """`_near_box`: None (no selection) where the box's raster rows and columns hold every
+    covered pixel, the selection where they do not; the raster's `bounds` and the reach
+    are those of its pixels."""
+    vertices, depths = _meshes(target)[0]
+    raster = rasterize(vertices, depths, CROP, mesh_topology())
+    rows, columns = np.divmod(raster.pixels, raster.size)
+    assert raster.bounds == (rows.min(), rows.max(), columns.min(), columns.max())
+    whole = (slice(0, CROP), slice(0, CROP))
+    assert mesh_warp._near_box(raster.pixels, raster, CROP, whole) is None
+    assert mesh_warp._near_box(raster.pixels, raster, CROP, mesh_reach(raster, CROP)) is None
+    part = (slice(CROP // 3, CROP // 2), slice(CROP // 4, CROP // 2))
+    near = mesh_warp._near_box(raster.pixels, raster, CROP, part)
+    assert near is not None and 0 < near.sum() < len(near)
+    empty = TargetRaster(8, 0.5, np.zeros(0, np.int64), np.zeros(0, np.intp),
+                         np.zeros((0, 3), np.float32))
+    assert empty.bounds is None and mesh_reach(empty, 16) == (slice(0, 0), slice(0, 0))

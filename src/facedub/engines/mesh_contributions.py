@@ -185,12 +185,9 @@ def mesh_reach(raster: TargetRaster, size: int) -> tuple[slice, slice]:
     """The box of the (size, size) crop whose pixels the linear enlargement of the
     `raster`'s covered pixels reaches (`mesh_warp.source_maps`), two raster pixels more
     on every side (no rounding risk): outside it every map is -1, uncovered."""
-    if len(raster.pixels) == 0:
+    if raster.bounds is None:
         return slice(0, 0), slice(0, 0)
-    # `pixels` is sorted (flat indices): its rows' range is its ends'.
-    first_row, last_row = (int(pixel) // raster.size for pixel in raster.pixels[[0, -1]])
-    columns = raster.pixels % raster.size
-    first_column, last_column = int(columns.min()), int(columns.max())
+    first_row, last_row, first_column, last_column = raster.bounds  # found with the raster
 
     def crop_range(first: int, last: int) -> slice:
         return slice(max(0, int(np.floor((first - 2) / raster.scale)) - 1),

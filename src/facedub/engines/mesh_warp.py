@@ -7,7 +7,7 @@ turns); every source face then only needs one affine per triangle and one `cv2.r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -41,6 +41,23 @@ class TargetRaster:
     pixels: np.ndarray
     triangle: np.ndarray
     barycentric: np.ndarray
+    # The covered pixels' first and last row and column (None: none covered), found once
+    # with the raster: a box reaching past them all needs no selection of its pixels
+    # (`_near_box`).
+    bounds: tuple[int, int, int, int] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bounds", _covered_bounds(self.pixels, self.size))
+
+
+def _covered_bounds(pixels: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
+    """(first row, last row, first column, last column) of the sorted flat `pixels` of a
+    (size, size) raster; None for none."""
+    if len(pixels) == 0:
+        return None
+    first_row, last_row = (int(pixel) // size for pixel in pixels[[0, -1]])
+    columns = pixels % size
+    return first_row, last_row, int(columns.min()), int(columns.max())
 
 
 def signed_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -190,8 +207,8 @@ def source_maps(raster: TargetRaster, source_vertices: np.ndarray, source_triang
     point outside it (-1). With `box` (rows, columns of the crop) only that part of them,
     the same values: only the raster pixels its upsampling reads are computed."""
     pixels, triangle, barycentric = raster.pixels, raster.triangle, raster.barycentric
-    if box is not None:
-        near = _near_box(pixels, raster, size, box)
+    near = None if box is None else _near_box(pixels, raster, size, box)
+    if near is not None:
         pixels, triangle, barycentric = pixels[near], triangle[near], barycentric[near]
     # Corners per triangle first, then per pixel, one (T,) coordinate of one corner at a
     # time, summed by hand in the einsum's order (the same values: the (P, 3, 2) gather
@@ -253,17 +270,32 @@ def _block(start: int, stop: int, side: int) -> tuple[int, int]:
 
 
 def _near_box(pixels: np.ndarray, raster: TargetRaster, size: int,
-              box: tuple[slice, slice]) -> np.ndarray:
+              box: tuple[slice, slice]) -> np.ndarray | None:
     """Which of the raster's covered `pixels` the linear upsampling to `size` reads for
-    the crop pixels inside `box` (a raster pixel more on every side: no rounding risk)."""
+    the crop pixels inside `box` (a raster pixel more on every side: no rounding risk);
+    None where that is all of them (the box's raster rows and columns hold the raster's
+    `bounds`): the mirror's box of a video source's face held every covered pixel in all
+    200 faces measured, and selecting them all took half the maps' time (0.51 against
+    0.25 ms a face at 440 px)."""
+    (row_low, row_high), (column_low, column_high) = (
+        _read_range(part, raster, size) for part in box)
+    bounds = raster.bounds
+    if bounds is not None and (row_low <= bounds[0] and bounds[1] < row_high
+                               and column_low <= bounds[2] and bounds[3] < column_high):
+        return None
     rows, columns = np.divmod(pixels, raster.size)
     near = np.ones(len(pixels), dtype=bool)
-    for coordinate, part in ((rows, box[0]), (columns, box[1])):
-        start, stop, _ = part.indices(size)
-        low = int(np.floor(start * raster.scale)) - 2
-        high = int(np.ceil(stop * raster.scale)) + 2
+    for coordinate, (low, high) in ((rows, (row_low, row_high)),
+                                    (columns, (column_low, column_high))):
         near &= (coordinate >= low) & (coordinate < high)
     return near
+
+
+def _read_range(part: slice, raster: TargetRaster, size: int) -> tuple[int, int]:
+    """The raster rows (or columns) [low, high) the upsampling to `size` reads for the
+    crop's rows (or columns) `part`, a raster pixel more on either side."""
+    start, stop, _ = part.indices(size)
+    return (int(np.floor(start * raster.scale)) - 2, int(np.ceil(stop * raster.scale)) + 2)
 
 
 def upsample(values: np.ndarray, raster: TargetRaster, size: int) -> np.ndarray:
