@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facedub.composite.forehead import powdered_skin
-from facedub.composite.occlusion import edge_occluders
+from facedub.composite.occlusion import edge_occluders, edge_zones
 from facedub.engines.base import TargetFace
 from facedub.faces.regions import eye_distance, mesh_regions
 
@@ -112,3 +112,24 @@ def test_a_textured_pixel_is_not_powder() -> None:
     assert not powdered_skin(image, lab, reference, judged)[0]
     image[:64] = 128
     assert powdered_skin(image, lab, reference, judged)[0]
+
+
+@pytest.mark.parametrize("name", [D10, OLDER, WOJTEK])
+def test_edge_zones_made_once_judge_both_crops_as_made_in_each_call(
+        name: str, first_target_face: Callable[..., TargetFace]) -> None:
+    """The compositor judges the target's crop and the swapped face's with the target's
+    landmarks: their `edge_zones` are made once a frame and passed to both calls
+    (thirty-second round); each result is the one made from the landmarks in the call,
+    to the bit, and zones made for another crop size are not used."""
+    face = first_target_face(name, 440)
+    zones = edge_zones(face.face_landmarks, 440)
+    # A second crop with the same landmarks: the face lighter and warmer, as a swap's is.
+    other = np.clip(face.image.astype(np.int16) + np.array([12, 4, -6]), 0, 255
+                    ).astype(np.uint8)
+    for image in (face.image, other):
+        alone = edge_occluders(image, face.face_landmarks)
+        assert np.array_equal(edge_occluders(image, face.face_landmarks, zones), alone)
+        assert np.array_equal(
+            edge_occluders(image, face.face_landmarks, edge_zones(face.face_landmarks, 256)),
+            alone)
+    assert not zones.zone.flags.writeable and not zones.reference.flags.writeable

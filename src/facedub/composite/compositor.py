@@ -44,6 +44,7 @@ from facedub.composite.occlusion import (
     OccluderModel,
     OcclusionMasks,
     edge_occluders,
+    edge_zones,
 )
 from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import (
@@ -203,8 +204,10 @@ class Compositor:
                                        target.face_landmarks, target.in_frame)
             mask *= 1.0 - occluded.mask
         if config.keep_occluders:
-            mask *= 1.0 - edge_occluders(target.image, target.face_landmarks)
-            mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks)
+            # Both crops judged with the target's landmarks: their zones made once.
+            zones = edge_zones(target.face_landmarks, size)
+            mask *= 1.0 - edge_occluders(target.image, target.face_landmarks, zones)
+            mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks, zones)
         # The target's statistics and low-passes are taken only where it shows the frame:
         # beyond a frame edge that cuts the face the crop is black fill.
         measured = (mask if target.in_frame is None or target.in_frame.all()

@@ -556,18 +556,48 @@ LIGHTNESS_SLACK = 3.0  # lighting changes lightness across a face far more than 
 SKIN_DISTANCE = 3.0  # Mahalanobis distance beyond which a pixel is not skin
 
 
-def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class EdgeZones:
+    """What `edge_occluders` takes from the landmarks alone, at the quarter size it judges
+    at: made once a frame for both crops it judges (the target's and the swapped face's,
+    with the target's landmarks). `size`: that quarter size, of crops `full_size` px;
+    `reference` (size, size) uint8, the cheeks' and nose's hull (the skin's colour
+    model); `zone` (size, size) float32, where hair falls (`masks.hair_zone`); `rows`,
+    the zone's rows from the top (none judged below)."""
+
+    full_size: int
+    size: int
+    reference: np.ndarray
+    zone: np.ndarray
+    rows: int
+
+
+def edge_zones(face_landmarks: np.ndarray, full_size: int) -> EdgeZones:
+    """`EdgeZones` of a crop `full_size` px with `face_landmarks` in its pixels."""
+    size = max(32, full_size // 4)
+    landmarks = face_landmarks * (size / full_size)
+    reference = _hull_mask(landmarks[list(SKIN_REFERENCE), :2], size)
+    zone = hair_zone(landmarks, size)
+    rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
+    reference.flags.writeable = zone.flags.writeable = False  # shared by two calls: read only
+    return EdgeZones(full_size, size, reference, zone, rows)
+
+
+def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray,
+                   zones: EdgeZones | None = None) -> np.ndarray:
     """(S, S) float32 in [0, 1]: 1 where something other than skin covers the forehead
     or the temples.
 
-    `image` is a face crop, RGB uint8, `face_landmarks` in crop pixels. Judged in CIELAB at
-    quarter resolution (hair is not a fine detail) and returned at full size.
+    `image` is a face crop, RGB uint8, `face_landmarks` in crop pixels; `zones`, their
+    `edge_zones` where already made (the compositor judges two crops with the same
+    landmarks). Judged in CIELAB at quarter resolution (hair is not a fine detail) and
+    returned at full size.
     """
     full_size = image.shape[0]
-    size = max(32, full_size // 4)
+    if zones is None or zones.full_size != full_size:
+        zones = edge_zones(face_landmarks, full_size)
+    size, reference, zone, rows = zones.size, zones.reference, zones.zone, zones.rows
     lab = to_lab(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA))
-    face_landmarks = face_landmarks * (size / full_size)
-    reference = _hull_mask(face_landmarks[list(SKIN_REFERENCE), :2], size)
     pixels = lab[reference > 0].reshape(-1, 3).astype(np.float64)
     if len(pixels) < 20:
         return np.zeros((full_size, full_size), dtype=np.float32)
@@ -576,8 +606,6 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
     inverse = np.linalg.inv(covariance)
-    zone = hair_zone(face_landmarks, size)
-    rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
     region = lab[:rows].reshape(-1, 3).astype(np.float64) - mean
     # The quadratic form as a product then a row sum: NumPy's three-operand einsum took
     # 0.22 of the 0.28 ms (the same values but for float64's last bits).

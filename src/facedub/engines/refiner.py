@@ -24,7 +24,7 @@ import numpy as np
 from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
-from facedub.faces.masks import three_channels
+from facedub.faces.masks import mask_bounds, three_channels
 from facedub.faceset import Faceset
 from facedub.models.export import onnx_session
 from facedub.models.refiner_export import INPUT_NAME, OUTPUT_NAME, read_refiner_onnx_info
@@ -191,7 +191,11 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
         correction = cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)
     if swapped.kept is not None:
         # The target's own eyes and mouth opening are real pixels: nothing to clean there.
-        correction *= three_channels(1.0 - swapped.kept)
+        # Scaled only in the box where they are kept (a sixth of a 440 px crop): beyond
+        # it the factor is 1 - 0, which leaves the correction as it is.
+        kept_box = mask_bounds(swapped.kept)
+        if kept_box is not None:
+            correction[kept_box] *= three_channels(1.0 - swapped.kept[kept_box])
     # In place on the correction (its own array from here on): the values of laid +
     # correction, a crop-sized temporary fewer (each is about 0.1 ms at 440 px, and the
     # compositing thread sets the swap's pace with the engine's; BENCHMARKS.md, Swap
@@ -238,8 +242,12 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     laid_luma = laid @ luma
     before = laid_luma - _smooth(laid_luma, sigma)
     after = detail @ luma
-    lift = np.clip(_local_rms(before, 2 * sigma) / np.maximum(_local_rms(after, 2 * sigma),
-                                                                 DETAIL_FLOOR), 1.0, DETAIL_LIFT)
+    # clip(before's strength / max(after's, floor), 1, DETAIL_LIFT) in place on the two
+    # maps (each _local_rms's own): two crop-sized temporaries fewer, the same values.
+    lift, floored = _local_rms(before, 2 * sigma), _local_rms(after, 2 * sigma)
+    np.maximum(floored, np.float32(DETAIL_FLOOR), out=floored)
+    np.divide(lift, floored, out=lift)
+    np.clip(lift, 1.0, DETAIL_LIFT, out=lift)
     gate = mask if kept is None else mask * (1.0 - kept)
     # lift = 1 + (lift - 1) * gate, then refined + detail * (lift - 1), step by step in
     # place: the same float32 operations in the same order, so the same values.
@@ -280,6 +288,7 @@ def _local_rms(band: np.ndarray, sigma: float) -> np.ndarray:
     small_size = max(1, round(size / step))
     small = cv2.resize(energy, (small_size, small_size), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigma * small_size / size)
-    rms: np.ndarray = np.sqrt(np.maximum(cv2.resize(small, (size, size),
-                                                    interpolation=cv2.INTER_LINEAR), 0.0))
-    return rms
+    # max(., 0) and the root in place on the enlarged map: two crop-sized arrays fewer.
+    rms: np.ndarray = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+    np.maximum(rms, np.float32(0.0), out=rms)
+    return np.sqrt(rms, out=rms)
