@@ -193,8 +193,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     The colour (a, b) is split at sigma / `chroma_divisor` instead (`_finer_chroma`; 1:
     at sigma like the lightness): the target's colour finer than its light is kept; where
     `bare` (S, S) in [0, 1] is given, only in its weight (the compositor passes
-    `SkinWeights.colour`: the bare skin, lids and sockets and the nose's base, not the
-    lips, brows).
+    `SkinWeights.colour`: the bare skin, lids and sockets, not the lips, nostrils, brows).
     Where `shown` and `target_lightness` (S, S: the target's L at full size) are given,
     the face's fine bands on the bare skin are no stronger than the target's own
     (`detail.texture_excess`; not in a stubbled source's `hair`, where its specks are
@@ -731,8 +730,7 @@ class SkinWeights:
     the skin whose colour is taken at the finer split (`carry_detail`'s `bare`): `bare`
     with the lids and sockets (all but the eye openings grown SOCKET_EYE_GROW and the
     brows, softened), so the skin round the eyes warms with the cheeks instead of
-    standing grey against them (expr-shouting's sockets, seventeenth round's review),
-    and the nose's base (`_nose_base`: her pink nostrils' rims were greyed);
+    standing grey against them (expr-shouting's sockets, seventeenth round's review);
     `shading`: the upper lip, not the nostrils nor the lips (`_shading_zones`), where the
     texture limit and the colour's finer split reach too; `flanks`: the nose's sides, not
     the nostrils nor the upper lip (`_flank_zones`), where the target's
@@ -757,26 +755,10 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     under_eyes = _under_eye_zones(points, small)
     round_eyes = np.minimum(_socket_skin(points, small), eyes_zone)
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
-    colour = np.maximum(colour, _nose_base(points, small))
     shading = _shading_zones(points, small)
     flanks = _flank_zones(points, small)
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
                          for weights in (bare, folds, under_eyes, colour, shading, flanks)))
-
-
-def _nose_base(points: np.ndarray, small: int) -> np.ndarray:
-    """(s, s) float32: the nostrils and the nose's tip (NOSTRILS' hull), softened inside
-    and out as the features are: skin whose colour `SkinWeights.colour` takes at the
-    finer split (on its rims about three quarters of the way).
-
-    Left to the split at sigma as a feature, the target's pink nose base was averaged
-    with its paler cheeks: on the README pair her nostrils' rims and the skin under the
-    nose a 13-14 in the frame, the swap's 9-10, his nostrils grey-violet rings at 2x
-    (BENCHMARKS.md, thirty-second round). Her nostrils' dark openings are hers in
-    the lightness; their colour at the finer split is about her rims' (a 14-15, b 13-16)."""
-    base = _hull(points[list(NOSTRILS)], small)
-    softened: np.ndarray = cv2.GaussianBlur(base, (0, 0), max(0.5, small * FEATURE_SOFT))
-    return softened
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
