@@ -45,6 +45,7 @@ STUBBLE = "still_paul_rudd_frontal_studio.jpg"  # short dark stubble
 STREAMER = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # moustache and goatee
 TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # a smooth, shaven chin
 WOMAN = "clip_liveportrait_d3_woman_headturn.mp4"
+KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"  # the README's target: wide nostrils
 FOLDS = "still_biden_frontal.jpg"  # smile folds and a little stubble: read 0.46 at 512 px
 CROP = 256
 
@@ -533,6 +534,27 @@ def test_the_smooth_lip_is_below_the_nose_not_on_the_nostrils_lips_or_chin(
         assert lip[y, x] < 0.1, other
     half = smooth_lip(landmarks, zone, 0.5)
     assert half is not None and np.allclose(half, 0.5 * lip, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", [TALKING, KATIE])
+def test_the_smooth_lip_reaches_up_to_the_nostrils(
+        first_target_face: Callable[..., TargetFace], name: str) -> None:
+    """Just under each nostril (a quarter of the way from the nostril's base to the lip's
+    side points, and under the nose's middle) the specks are spread as on the rest of the
+    lip: a cut grown past the nostrils left Paul Rudd's dots whole there, dark streaks
+    under Katie Hill's nose (readme-photo, thirty-second round). Inside the nostrils'
+    outline (their own shadow) nothing is spread."""
+    target = first_target_face(name, CROP)
+    landmarks = target.face_landmarks
+    lip = smooth_lip(landmarks, beard_zone(landmarks, CROP), 1.0)
+    assert lip is not None
+    points = landmarks[:, :2]
+    for base, below in ((97, 167), (2, 164), (326, 393)):
+        x, y = np.round(points[base] + 0.25 * (points[below] - points[base])).astype(int)
+        assert lip[y, x] > 0.6, (base, float(lip[y, x]))
+    for nostril in (79, 309, 4):
+        x, y = np.round(points[nostril]).astype(int)
+        assert lip[y, x] < 0.05, nostril
 
 
 def test_paul_rudds_dots_leave_a_smooth_upper_lip_and_the_rest_of_his_stubble(

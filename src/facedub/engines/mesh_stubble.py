@@ -443,6 +443,22 @@ def dots_shown(size: int, face_from_frame: np.ndarray) -> float:
     return float(np.clip((width - DOTS_SHOWN_FROM) / DOTS_SHOWN_SPAN, 0.0, 1.0))
 
 
+def nostril_openings(points: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: the nostrils and the nose's tip (NOSTRILS' hull of
+    `points`, (478, 2) crop pixels), softened inside their outline only: `smooth_lip`
+    leaves them out and spreads the specks up to their edge.
+
+    Grown a 64th of the crop past the outline and softened out as far again, the cut
+    left a band under each nostril where Paul Rudd's dots stayed whole: warped down Katie
+    Hill's wider, upturned nostrils, they were dark grey streaks under the nose at 2x
+    (readme-photo frames 0 and 32, the fine band there 3.5-4.3 L rms against 2.5-3.0
+    spread; BENCHMARKS.md, thirty-second round). The nostrils' own shadow lies inside
+    the outline and stays."""
+    reach = max(1, round(size / 64))
+    nostrils = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.uint8) * 255
+    return feather(nostrils, erode=0, blur=max(2, reach))
+
+
 def smooth_lip(landmarks: np.ndarray, zone: np.ndarray, share: float) -> np.ndarray | None:
     """(S, S) float32 in [0, 1], S = `zone`'s size: where `stubble_as_hair` spreads the
     specks (`smooth`): the upper lip of `landmarks` (478, 2+, crop pixels; UPPER_LIP within
@@ -458,8 +474,7 @@ def smooth_lip(landmarks: np.ndarray, zone: np.ndarray, share: float) -> np.ndar
     box = mask_bounds(soft > 0.0)
     if box is None:
         return None
-    nostrils = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.uint8) * 255
-    openings = feather(nostrils, erode=-reach, blur=max(2, reach))
+    openings = nostril_openings(points, size)
     # Multiplied on the lip's box only (0 outside it): 3.2 -> 2.3 ms of CPU at 440 px.
     result = np.zeros((size, size), dtype=np.float32)
     result[box] = (soft[box] * zone[box] * (1.0 - lips_mask(points, size)[box])
