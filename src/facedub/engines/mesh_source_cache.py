@@ -132,6 +132,11 @@ class SourceCache:
     def folder(self) -> Path:
         return self._folder
 
+    def holds(self, kind: str, stem: str) -> bool:
+        """Whether a file of the array `kind` of the face `stem` is there (not whether it
+        reads back: `get` checks that)."""
+        return (self._folder / f"{stem}.{kind}.safetensors").is_file()
+
     def get(self, kind: str, stem: str, key: str, like: Like,
             make: Callable[[], np.ndarray]) -> np.ndarray:
         """The array `kind` of the face whose crop is named `stem`, stored under its own
