@@ -170,3 +170,28 @@ def test_a_later_swap_reads_nothing_ahead(source: Faceset, tmp_path: Path) -> No
         finally:
             engine.close()
         assert held > 0 if swap == 0 else held == 0
+
+
+def test_the_swap_tells_the_engine_its_targets_faces_in_frame_order(
+        short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    """`frame_swapper` hands the engine (through a refiner too) the target's chosen
+    faces, one a frame in frame order, before the frames run; an engine without `prepare`
+    (the neural one) is swapped as before."""
+    from types import SimpleNamespace
+
+    from facedub.engines.refiner import RefinedEngine
+    from facedub.progress import NoProgress
+    from facedub.swap import SwapConfig, analyse_target, frame_swapper
+
+    clip = short_clip("clip_sadtalker_hdtf_katiehill_headturn.mp4", 0.5)
+    config = SwapConfig(work_dir=tmp_path / "work", config_dir=tmp_path / "config")
+    faceset = analyse_target(clip, config, NoProgress())
+    told: list[list[FaceRecord]] = []
+    base = SimpleNamespace(coverage="whole", prepare=told.append)
+    refined = RefinedEngine(base, None, facts=None)  # type: ignore[arg-type]
+    swapper = frame_swapper(clip, faceset, refined, config)
+    (faces,) = told
+    assert faces == [swapper.by_frame[index] for index in sorted(swapper.by_frame)]
+    assert len(faces) > 5
+    frame_swapper(clip, faceset, SimpleNamespace(coverage="whole"),  # type: ignore[arg-type]
+                  config)
