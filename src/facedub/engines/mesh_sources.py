@@ -180,8 +180,8 @@ class SourceFaces:
                            light: bool) -> None:
         """The faces `order()` gives made (or read back) in that order on a thread of its
         own, as `make_ahead` makes them, until all are or `stop_background`: a first swap
-        from a video source makes each face its target's frames blend (75 ms of work, on
-        the engine thread where a frame brings one new face) on the core that start-up and
+        from a video source makes each face its target's frames blend (about 45 ms of
+        work, on the engine thread where a frame brings one new face) on the core that start-up and
         the pipeline leave idle. Only where the faces are kept on disk: a face made ahead
         and let go by the small caches is read back, not made again. An error there is
         left to the engine thread, which makes that face again and reports it."""
