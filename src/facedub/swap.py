@@ -180,6 +180,11 @@ def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: Sw
     """The per-frame swapper of a target's chosen person (analysed in `faceset`)."""
     chosen = faceset.faces_of()
     by_frame = largest_face_per_frame(chosen)
+    # What the engine can make ahead for these faces (a first swap from a video source),
+    # started before the compositor's set-up: the other core is idle until the frames run.
+    prepare = getattr(engine, "prepare", None)
+    if callable(prepare):
+        prepare([by_frame[index] for index in sorted(by_frame)])
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
     compositor = Compositor(config.composite)
     compositor.learn_glasses(target, faceset, tuple(by_frame.values()))

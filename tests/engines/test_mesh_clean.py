@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from facedub import media
-from facedub.engines.mesh_clean import clean_weights
+from facedub.engines.mesh_clean import BORDER_MARGIN, _outside_image, clean_weights
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
@@ -95,3 +96,34 @@ def test_curls_beside_a_turned_faces_far_brow_are_left_out_and_the_brow_kept(
     inner = brow[brow[:, 0] > end + (brow[:, 0].max() - end) / 3]
     for x, y in np.round(inner[:, :2]).astype(int):
         assert weights[y, x] > 0.9
+
+
+def _outside_reference(crop: np.ndarray) -> np.ndarray:
+    """`_outside_image` as it was written before the thirty-second round: black pixels
+    found by NumPy's reduction over the channels."""
+    black = (crop.max(axis=2) <= 2).astype(np.uint8)
+    if not black.any():
+        return np.zeros(black.shape, dtype=bool)
+    _count, labels = cv2.connectedComponents(black, connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = np.isin(labels, edge[edge > 0])
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BORDER_MARGIN + 1,) * 2)
+    grown: np.ndarray = cv2.dilate(touching.astype(np.uint8), kernel).astype(bool)
+    return grown
+
+
+def test_the_outside_is_found_as_the_channels_maximum_found_it(
+        kit: np.ndarray, aligned_face: Aligner) -> None:
+    """The same pixels to the bit as the reference, on a real crop whose photo ends inside
+    the cheek, with dark noise at the black threshold (each channel 0..3) over its border
+    region and a dark patch inside the face."""
+    cut = np.ascontiguousarray(kit[:, kit.shape[1] // 3:])
+    crop, _landmarks = aligned_face(cut, SIZE)
+    noisy = crop.copy()
+    rng = np.random.default_rng(3)
+    dark = noisy.max(axis=2) <= 4
+    noisy[dark] = rng.integers(0, 4, size=(int(dark.sum()), 3), dtype=np.uint8)
+    noisy[100:120, 100:140] = rng.integers(0, 4, size=(20, 40, 3), dtype=np.uint8)
+    for image in (crop, noisy, np.zeros_like(crop), np.full_like(crop, 3)):
+        assert np.array_equal(_outside_image(image), _outside_reference(image))
+    assert _outside_image(crop).any() and not _outside_image(crop).all()

@@ -322,3 +322,64 @@ def test_a_stale_or_torn_light_asymmetry_is_made_again(
     assert not np.allclose(remade, expected)
     assert remade.tobytes() == light_asymmetry(
         darker, landmarks_in_crop(record.frame_landmarks, record.face_from_frame)).tobytes()
+
+
+def test_a_sources_stubble_reading_is_kept_and_made_again_when_stale(
+        extracted: Callable[..., Faceset], tmp_path: Path) -> None:
+    """`SourceFaces.kept_reading` (the source's stubble, 0.12 s of every swap's first
+    frame): read back by a later engine without reading a crop, the same float; made again
+    where a face read is re-extracted, the file is torn, or another module reads it;
+    without the disk made every time."""
+    shared = extracted(PHOTO, crop_size=128)
+    shutil.copytree(shared.root, tmp_path / "faces")
+    source = load_faceset(tmp_path / "faces")
+    calls: list[int] = []
+
+    def reading() -> float:
+        calls.append(1)
+        return 0.1 + 0.2  # not a short binary fraction: read back to the bit
+    module = "facedub.engines.mesh_stubble"
+    assert _source_faces(source).kept_reading("stubble", module, [0], reading) == 0.1 + 0.2
+    assert _source_faces(source).kept_reading("stubble", module, [0], reading) == 0.1 + 0.2
+    assert len(calls) == 1
+    (stored,) = (source.root / CACHE_DIR).glob("*/source.stubble.safetensors")
+    stored.write_bytes(stored.read_bytes()[:-3])  # torn
+    _source_faces(source).kept_reading("stubble", module, [0], reading)
+    assert len(calls) == 2
+    record = source.faces_of()[0]
+    image = source.root / record.image
+    cv2.imwrite(str(image), source.load_image(record)[..., ::-1] // 2)  # re-extracted
+    _source_faces(source).kept_reading("stubble", module, [0], reading)
+    assert len(calls) == 3
+    _source_faces(source).kept_reading("stubble", "facedub.engines.mesh_light", [0], reading)
+    _source_faces(source).kept_reading("moustache", module, [0], reading)
+    assert len(calls) == 5
+    _source_faces(source, on_disk=False).kept_reading("stubble", module, [0], reading)
+    _source_faces(source).kept_reading("stubble", module, [0], reading)
+    assert len(calls) == 6
+
+
+def test_the_engine_reads_its_sources_stubble_back(
+        extracted: Callable[..., Faceset], first_target_face: Callable[..., Any],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later engine of the same source does not read its stubble from the crops again
+    (`mesh_stubble.source_stubble`: 9 PNG decodes and readings), and swaps the same."""
+    from facedub.engines import mesh
+    shared = extracted(PHOTO, crop_size=128)
+    target = first_target_face("clip_deepfacelive_twitch_streamer_webcam.mp4", 128)
+    calls: list[int] = []
+    original = mesh.source_stubble
+
+    def counted(crops: Any) -> float:
+        calls.append(1)
+        return float(original(crops))
+    monkeypatch.setattr(mesh, "source_stubble", counted)
+    images = []
+    for _ in range(2):
+        engine = MeshEngine(shared, cache_dir=tmp_path)
+        try:
+            images.append(engine.swap_face(target).image)
+        finally:
+            engine.close()
+    assert len(calls) == 1
+    assert images[0].tobytes() == images[1].tobytes()

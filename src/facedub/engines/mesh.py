@@ -6,6 +6,7 @@ blend them. Works from one photo; better from a source video that turns its head
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -16,7 +17,7 @@ import numpy as np
 
 from facedub.engines.base import EngineFacts, SwappedFace, TargetFace
 from facedub.engines.mesh_catchlights import target_catchlights, with_catchlights
-from facedub.engines.mesh_choice import eased_nearest, pose_distances
+from facedub.engines.mesh_choice import eased_nearest, first_uses, pose_distances
 from facedub.engines.mesh_contributions import (
     FACE_WORKERS,
     SourceFace,
@@ -74,6 +75,7 @@ from facedub.engines.mesh_stubble import (
     dots_shown,
     hair_zone,
     lighter_only,
+    sampled_faces,
     shaved,
     shaven,
     skin_around,
@@ -96,7 +98,7 @@ from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import bounds_or_empty, feather, three_channels
-from facedub.faceset import Faceset
+from facedub.faceset import FaceRecord, Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).
 EXPRESSION_KEYS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
@@ -476,9 +478,14 @@ class MeshEngine:
         if self._stubbled is None:
             crops = [partial(self._faces.crop_and_landmarks, index)
                      for index in range(len(self._records))]
-            self._stubbled = shaved(source_stubble(crops))
+            # Both kept on disk with the source's faces: read back by a later swap.
+            read = sampled_faces(len(crops))
+            self._stubbled = shaved(self._faces.kept_reading(
+                "stubble", source_stubble.__module__, read, lambda: source_stubble(crops)))
             if self._stubbled:
-                self._moustache = source_moustache(crops)
+                self._moustache = self._faces.kept_reading(
+                    "moustache", source_moustache.__module__, read,
+                    lambda: source_moustache(crops))
         if not self._stubbled:
             return None
         if self.config.stubble == "hair" and (not differs or self._target_beards.bearded(
@@ -615,9 +622,26 @@ class MeshEngine:
                       self._eye_toner, self._target_beards, self._eye_reads, self._mouth_reads):
             state.forget(track)
 
+    def prepare(self, targets: Sequence[FaceRecord]) -> None:
+        """The source faces the choice will blend for the target's faces `targets` (in
+        frame order) made ahead on a thread of their own (`SourceFaces.make_in_background`,
+        in the order of first use, `mesh_choice.first_uses`): on a first swap from a video
+        source, not on the engine thread as each frame first blends them. Only a hint:
+        what is not made yet when a frame needs it is made there as before."""
+        config = self.config
+        choice = [(record.track, np.array([record.pose.yaw, record.pose.pitch,
+                                           record.pose.roll]),
+                   np.asarray(record.blendshapes)[self._expression_keys])
+                  for record in targets]
+        self._faces.make_in_background(
+            lambda: first_uses(self._poses, self._expressions, choice, config.degrees_per_unit,
+                               config.expression_weight, config.neighbours, config.follow),
+            interiors=config.keep_target_mouth, light=config.lift_source_shadows)
+
     def close(self) -> None:
         """The eye readings' landmarker closed (else closed with the last track ended), and
         the source faces' threads let go."""
+        self._faces.stop_background()
         self._eye_reads.close()
         if self._workers is not None:
             self._workers.shutdown()

@@ -4,6 +4,8 @@ and the lips' (`mesh_source_mouth.SourceMouths`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 ROLL_SHARE = 0.4  # roll is mostly undone by the alignment
@@ -35,3 +37,26 @@ def eased_nearest(distance: np.ndarray, previous: dict[int, float], neighbours: 
     kept = dict(sorted(blend.items(), key=lambda item: -item[1])[:count + 2])
     norm = sum(kept.values())
     return {index: weight / norm for index, weight in kept.items() if weight / norm > DROPPED}
+
+
+def first_uses(poses: np.ndarray, expressions: np.ndarray,
+               targets: Sequence[tuple[int, np.ndarray, np.ndarray]], degrees_per_unit: float,
+               expression_weight: float, neighbours: int, follow: float) -> list[int]:
+    """The source faces (rows of `poses` (N, 3) and `expressions` (N, K)) that the mesh
+    engine's choice blends for `targets`, each once, in the order it first blends them:
+    the choice replayed over the target's faces in frame order, each (track, pose (3,) yaw,
+    pitch and roll, expression (K,) its blendshapes the choice compares), a track's eased
+    blend dropped after its last face as `MeshEngine.end_track` drops it. What a first
+    swap from a video source can make ahead (`SourceFaces.make_in_background`)."""
+    last = {track: position for position, (track, _pose, _expression) in enumerate(targets)}
+    blends: dict[int, dict[int, float]] = {}
+    order: dict[int, None] = {}  # insertion-ordered set
+    for position, (track, pose, expression) in enumerate(targets):
+        distance = (pose_distances(poses, pose, degrees_per_unit)
+                    + expression_weight * np.linalg.norm(expressions - expression, axis=1))
+        blend = eased_nearest(distance, blends.get(track, {}), neighbours, follow)
+        blends[track] = blend
+        if last[track] == position:
+            del blends[track]
+        order.update(dict.fromkeys(blend))
+    return list(order)

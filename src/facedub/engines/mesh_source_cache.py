@@ -15,6 +15,10 @@ folder of its own in the work folder (an input is never written to):
                                              `light_asymmetry`, or "crop": the crop as
                                              decoded, for the faces whose light was given
                                              back); its metadata repeats the key
+    mesh-cache/SETTINGS/source.KIND.safetensors a reading of the whole source (KIND
+                                             "stubble", "moustache":
+                                             `SourceFaces.kept_reading`), keyed by the
+                                             faces it reads, in a folder of its own
 
 SETTINGS is a hash of what every face's arrays depend on alike: the settings
 (`lift_shadows`, `no_catchlights`), the crop size, facedub's version, NumPy's and
@@ -131,6 +135,11 @@ class SourceCache:
     @property
     def folder(self) -> Path:
         return self._folder
+
+    def holds(self, kind: str, stem: str) -> bool:
+        """Whether a file of the array `kind` of the face `stem` is there (not whether it
+        reads back: `get` checks that)."""
+        return (self._folder / f"{stem}.{kind}.safetensors").is_file()
 
     def get(self, kind: str, stem: str, key: str, like: Like,
             make: Callable[[], np.ndarray]) -> np.ndarray:

@@ -7,11 +7,16 @@ cleaned crops and mouth interiors, the costly part (about 70 ms a 512 px face), 
 on disk too where the caller says (mesh_source_cache): a later swap from the same source,
 and a face read again after the small cache let it go, reads them back instead, and so
 are the light's asymmetry of each face and, where the light is given back, its crop as
-decoded: a later swap decodes no PNG.
+decoded: a later swap decodes no PNG. A first swap makes the faces its target's frames
+will blend ahead, on a thread of its own (`make_in_background`); each face is made by
+whichever thread asks first, the others wait for it (a lock a face).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import threading
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
@@ -28,6 +33,8 @@ from facedub.engines.mesh_warp import SourceSampling, triangle_visibility
 from facedub.engines.recent import Recent
 from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import FaceRecord, Faceset
+
+log = logging.getLogger(__name__)
 
 
 class SourceFaces:
@@ -62,6 +69,12 @@ class SourceFaces:
         self._disk = None if disk is None or code is None else SourceCache(disk, {
             "crop_size": source.meta.crop_size, "lift_shadows": lift_shadows,
             "no_catchlights": no_catchlights}, code)
+        self._disk_folder = disk
+        # One lock a face: a face is made by one thread, whichever asks first (the engine
+        # thread, the face threads, `make_in_background`'s); the others wait for it.
+        self._face_locks: dict[int, threading.RLock] = {}
+        self._face_locks_lock = threading.Lock()
+        self._background: tuple[threading.Thread, threading.Event] | None = None
 
     def landmarks(self, index: int) -> np.ndarray:
         record = self._records[index]
@@ -72,23 +85,27 @@ class SourceFaces:
 
     def source_crop(self, index: int) -> np.ndarray:
         """(S, S, 3) uint8: the source crop as on disk (the light lift reads it too)."""
-        return self._decoded.get(index, lambda: self._source.load_image(self._records[index]))
+        with self._face_lock(index):
+            return self._decoded.get(index,
+                                     lambda: self._source.load_image(self._records[index]))
 
     def unlifted(self, index: int) -> np.ndarray:
         """`source_crop`, kept on disk too: the light given back (`mesh_light.SourceLight`)
         blends it in on the frames whose target shows the source's light (15 of 200 on
         the webcam source's swap); a later swap reads it back instead of decoding it."""
         size = self._source.meta.crop_size
-        return self._unlifted.get(index, lambda: self._kept(
-            "crop", index, (size, size, 3), np.uint8, lambda: self.source_crop(index)))
+        with self._face_lock(index):
+            return self._unlifted.get(index, lambda: self._kept(
+                "crop", index, (size, size, 3), np.uint8, lambda: self.source_crop(index)))
 
     def light_asymmetry(self, index: int) -> np.ndarray:
         """(P,) float32: the face's `mesh_light.light_asymmetry`, kept on disk too: every
         frame's `SourceLight.shared` reads it for each face blended, and made again it
         needs the crop's PNG decode (5.6 ms a 512 px face)."""
-        return self._asymmetries.get(index, lambda: self._kept(
-            "asymmetry", index, (asymmetry_length(),), np.float32,
-            lambda: light_asymmetry(self.source_crop(index), self.landmarks(index))))
+        with self._face_lock(index):
+            return self._asymmetries.get(index, lambda: self._kept(
+                "asymmetry", index, (asymmetry_length(),), np.float32,
+                lambda: light_asymmetry(self.source_crop(index), self.landmarks(index))))
 
     def clean_crop(self, index: int) -> np.ndarray:
         """(S, S, 4) uint8: the source crop, RGB, and its clean weight (0..255) as a fourth
@@ -104,15 +121,44 @@ class SourceFaces:
             alpha = np.round(clean * 255.0).astype(np.uint8)
             return np.concatenate([crop, alpha[..., None]], axis=2)
         size = self._source.meta.crop_size
-        return self._crops.get(index, lambda: self._kept("clean", index, (size, size, 4),
-                                                         np.uint8, load))
+        with self._face_lock(index):
+            return self._crops.get(index, lambda: self._kept("clean", index, (size, size, 4),
+                                                             np.uint8, load))
 
     def interior(self, index: int) -> np.ndarray:
         """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
         size = self._source.meta.crop_size
-        return self._interiors.get(index, lambda: self._kept(
-            "interior", index, (size, size), np.float32,
-            lambda: mouth_interior(self.clean_crop(index)[..., :3], self.landmarks(index))))
+        with self._face_lock(index):
+            return self._interiors.get(index, lambda: self._kept(
+                "interior", index, (size, size), np.float32,
+                lambda: mouth_interior(self.clean_crop(index)[..., :3],
+                                       self.landmarks(index))))
+
+    def kept_reading(self, kind: str, module: str, faces: Sequence[int],
+                     read: Callable[[], float]) -> float:
+        """`read()`, a reading of the whole source over its faces `faces` (`module` names
+        the facedub module that computes it), kept on disk too where the faces' arrays
+        are: the source's stubble (mesh_stubble.source_stubble: 9 crops' PNG decode and
+        reading, 0.12 s of CPU on every swap's first frame) is read back by a later
+        swap. Made again where the faces read, any one's key (its landmarks, alignment,
+        crop file) or the code of `module` and what it imports changed."""
+        if self._disk_folder is None:
+            return read()
+        code = code_fingerprint([module])
+        if code is None:
+            return read()
+        keys = [f"{index}:" + face_key(self._records[index].frame_landmarks,
+                                       self._records[index].face_from_frame,
+                                       self._source.root / self._records[index].image)
+                for index in faces]
+        # No key where a face's crop file cannot be read: never matched, nothing kept.
+        key = ("" if any(key.endswith(":") for key in keys)
+               else hashlib.sha256("\n".join(keys).encode()).hexdigest())
+        readings = SourceCache(self._disk_folder, {
+            "crop_size": self._source.meta.crop_size, "reading": kind}, code)
+        kept = readings.get(kind, "source", key, ((1,), np.dtype(np.float64)),
+                            lambda: np.array([read()], dtype=np.float64))
+        return float(kept[0])
 
     def make_ahead(self, indices: Collection[int], workers: Executor, *, interiors: bool,
                    light: bool) -> None:
@@ -120,20 +166,76 @@ class SourceFaces:
         where `interiors`, their light's asymmetry where `light`), made or read back on
         `workers`, a face a thread: a first swap's first use of a face is 75 ms of work,
         a frame brings several new ones. Each face's own caches are filled by one thread
-        only; the small caches lock their own look-ups and inserts (`Recent`), and each
-        face's values are the same whichever thread makes them."""
-        def make(index: int) -> None:
-            self.clean_crop(index)
-            if interiors:
-                self.interior(index)
-            if light:
-                self.light_asymmetry(index)
+        at a time (its lock: the thread that asks first makes it, `make_in_background`'s
+        too, the others wait); the small caches lock their own look-ups and inserts
+        (`Recent`), and each face's values are the same whichever thread makes them."""
         missing = [index for index in indices
                    if index not in self._crops or (interiors and index not in self._interiors)
                    or (light and index not in self._asymmetries)]
         if len(missing) > 1:
-            for _ in workers.map(make, missing):
+            for _ in workers.map(lambda index: self._make(index, interiors, light), missing):
                 pass
+
+    def make_in_background(self, order: Callable[[], Sequence[int]], *, interiors: bool,
+                           light: bool) -> None:
+        """The faces `order()` gives made (or read back) in that order on a thread of its
+        own, as `make_ahead` makes them, until all are or `stop_background`: a first swap
+        from a video source makes each face its target's frames blend (about 45 ms of
+        work, on the engine thread where a frame brings one new face) on the core that start-up and
+        the pipeline leave idle. Only where the faces are kept on disk: a face made ahead
+        and let go by the small caches is read back, not made again. An error there is
+        left to the engine thread, which makes that face again and reports it."""
+        if self._disk is None or self._background is not None:
+            return
+        stop = threading.Event()
+
+        def run() -> None:
+            try:
+                for index in order():
+                    if stop.is_set():
+                        return
+                    if not self._on_disk(index, interiors, light):
+                        self._make(index, interiors, light)
+            except Exception:  # the engine thread makes that face again and reports it
+                log.debug("source faces made ahead: stopped", exc_info=True)
+        thread = threading.Thread(target=run, name="facedub-source-ahead", daemon=True)
+        self._background = (thread, stop)
+        thread.start()
+
+    def stop_background(self) -> None:
+        """`make_in_background`'s thread stopped after the face it is making, and waited
+        for (a face's work: under 0.1 s)."""
+        if self._background is not None:
+            thread, stop = self._background
+            stop.set()
+            thread.join()
+            self._background = None
+
+    def _make(self, index: int, interiors: bool, light: bool) -> None:
+        """The face `index`'s cleaned crop, with its mouth interior where `interiors`, its
+        light's asymmetry where `light`: made, or read back, into the small caches."""
+        self.clean_crop(index)
+        if interiors:
+            self.interior(index)
+        if light:
+            self.light_asymmetry(index)
+
+    def _on_disk(self, index: int, interiors: bool, light: bool) -> bool:
+        """Whether the files `_make` would make of the face `index` are there already (a
+        later swap): read back as a frame needs them (a millisecond or so), not ahead,
+        where the small caches would let the first go before they are used."""
+        disk = self._disk
+        stem = Path(self._records[index].image).stem
+        return disk is not None and disk.holds("clean", stem) and (
+            not interiors or disk.holds("interior", stem)) and (
+            not light or disk.holds("asymmetry", stem))
+
+    def _face_lock(self, index: int) -> threading.RLock:
+        with self._face_locks_lock:
+            lock = self._face_locks.get(index)
+            if lock is None:
+                lock = self._face_locks[index] = threading.RLock()
+            return lock
 
     def _kept(self, kind: str, index: int, shape: tuple[int, ...], dtype: type[np.generic],
               make: Callable[[], np.ndarray]) -> np.ndarray:

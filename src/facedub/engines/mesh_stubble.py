@@ -82,8 +82,14 @@ def _upper_quartile(crops: Sequence[Callable[[], tuple[np.ndarray, np.ndarray]]]
                     reading: Callable[[np.ndarray, np.ndarray], float]) -> float:
     """The upper quartile of `reading` (crop, landmarks) over up to SAMPLED of `crops`
     (at least one), evenly spaced."""
-    picked = np.unique(np.linspace(0, len(crops) - 1, min(SAMPLED, len(crops))).astype(int))
-    return float(np.percentile([reading(*crops[int(i)]()) for i in picked], 75))
+    return float(np.percentile([reading(*crops[i]()) for i in sampled_faces(len(crops))], 75))
+
+
+def sampled_faces(count: int) -> list[int]:
+    """The indices of the faces `source_stubble` and `source_moustache` read of a source
+    of `count` faces: up to SAMPLED, evenly spaced (what a kept reading is keyed by)."""
+    picked = np.unique(np.linspace(0, count - 1, min(SAMPLED, count)).astype(int))
+    return [int(i) for i in picked]
 
 
 def stubble_share(crop: np.ndarray, landmarks: np.ndarray) -> float:

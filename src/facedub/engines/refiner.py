@@ -14,6 +14,7 @@ folder imports torch: with an .onnx file the swap starts without it (~1 s of CPU
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -25,7 +26,7 @@ from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFac
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.faces.masks import mask_bounds, three_channels
-from facedub.faceset import Faceset
+from facedub.faceset import FaceRecord, Faceset
 from facedub.models.export import onnx_session
 from facedub.models.refiner_export import INPUT_NAME, OUTPUT_NAME, read_refiner_onnx_info
 from facedub.models.refiner_run import check_refiner_source, is_refiner, load_refiner
@@ -167,6 +168,12 @@ class RefinedEngine:
 
     def end_track(self, track: int) -> None:
         self._base.end_track(track)
+
+    def prepare(self, targets: Sequence[FaceRecord]) -> None:
+        """The base engine's `prepare` (what it can make ahead for the target's faces)."""
+        prepare = getattr(self._base, "prepare", None)
+        if callable(prepare):
+            prepare(targets)
 
     def close(self) -> None:
         self._base.close()
