@@ -12,6 +12,7 @@ from facedub.engines.mesh_shape import (
     BROW_RAISE_KEYS,
     HELD_RAISE,
     MOUTH_HEIGHT_SHARE,
+    OPENING_SHARE,
     OTHER_PERSON,
     PHOTO_FACES,
     FaceShape,
@@ -175,17 +176,19 @@ def test_eyes_move_to_the_sources_spacing_and_the_oval_stays() -> None:
 
 
 @pytest.mark.parametrize("degrees", [0.0, 25.0])
-def test_a_narrowed_mouth_keeps_the_eyes_and_the_oval(degrees: float) -> None:
+def test_a_narrowed_mouths_opening_narrows_as_its_width(degrees: float) -> None:
     """Narrowed to 0.95 (`mesh_eye_read`), in the turned face's own frame: the mouth's
-    width is 0.95 of what it was, its height narrowed by half as much, the eyes, brows,
-    nose and the oval stay; 1 or more leaves the face as it is."""
+    width is 0.95 of what it was and so is its height (the opening, which the landmarker
+    reads as jawOpen in the same eye distance as the width; the read-back's widening keeps
+    half); the eyes, brows, nose and the oval stay; 1 or more leaves the face as it is."""
     target = _rotated(template_in_crop(SIZE, "whole"), degrees)
     narrowed = narrowed_mouth(target, 0.95)
     frontal, before = _rotated(narrowed, -degrees), _rotated(target, -degrees)
     width = float(frontal[291, 0] - frontal[61, 0]) / float(before[291, 0] - before[61, 0])
     assert width == pytest.approx(0.95, abs=0.003)
     height = float(frontal[17, 1] - frontal[0, 1]) / float(before[17, 1] - before[0, 1])
-    assert height == pytest.approx(1 - 0.05 * MOUTH_HEIGHT_SHARE, abs=0.003)
+    assert height == pytest.approx(1 - 0.05 * OPENING_SHARE, abs=0.003)
+    assert height == pytest.approx(0.95, abs=0.003)
     regions = mesh_regions()
     for part in (regions.face_oval, regions.left_eye, regions.right_eye, regions.nose,
                  regions.left_eyebrow):
@@ -217,6 +220,9 @@ def test_lifted_corners_raise_the_corners_not_the_lips_centre(degrees: float) ->
     wider = _rotated(resized_mouth(target, 1.04), -degrees)
     width = float(wider[291, 0] - wider[61, 0]) / float(before[291, 0] - before[61, 0])
     assert width == pytest.approx(1.04, abs=0.003)
+    # The read-back's widening keeps its height share (only the narrowing's opening moved).
+    height = float(wider[17, 1] - wider[0, 1]) / float(before[17, 1] - before[0, 1])
+    assert height == pytest.approx(1 + 0.04 * MOUTH_HEIGHT_SHARE, abs=0.003)
 
 
 def test_a_photos_brows_lowered_by_expression_leave_the_targets_brows() -> None:

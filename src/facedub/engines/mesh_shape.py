@@ -338,24 +338,33 @@ def _oval_fade(template: np.ndarray) -> np.ndarray:
     return fade
 
 
-# The mouth's height is narrowed by this share of its width (`narrowed_mouth`): narrowed in
-# width alone the shouting pair's mouth read as more open (jawOpen 0.25-0.31 against d10's
-# 0.04-0.16 on a few more frames); as much in height, the smile came back on more frames
-# (BENCHMARKS.md, Expression, twelfth round).
+# The mouth's height is scaled by this share of its width's change where the read-back
+# widens it (`resized_mouth`, `mesh_mouth_read`).
 MOUTH_HEIGHT_SHARE = 0.5
+# Narrowed for the eyes the landmarker reads nearer together (`narrowed_mouth`), the mouth's
+# height is scaled by this share of its width's change: the landmarker reads every length
+# below the eyes in its own, shorter eye distance, the lips' opening (jawOpen) as much as
+# the width, so the whole mouth is drawn in those units. At half, over four job ids, the
+# shouting pair's smile agreed on 524 of 600 frames and its mouth on 576; at 1, 531 and 585
+# (mean smile error 0.042 -> 0.040), its likeness to the source as it was. At 2, 538 and 583,
+# but the face read further from the source at every id (+0.002). In the twelfth round,
+# before the mouth read-back, as much in height read more smile than half did, and in width
+# alone more open (BENCHMARKS.md, Expression, twelfth and thirty-second rounds).
+OPENING_SHARE = 1.0
 
 
 def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth narrowed to `ratio` (< 1) of its
-    width (`resized_mouth`). `ratio` 1 or more: the landmarks as they are (see
-    `mesh_eye_read`: the mouth keeps its width against the eyes as the landmarker reads
-    them, never widened)."""
-    return landmarks if ratio >= 1.0 else resized_mouth(landmarks, ratio)
+    width and its height by OPENING_SHARE of that (`resized_mouth`). `ratio` 1 or more:
+    the landmarks as they are (see `mesh_eye_read`: the mouth keeps its width against the
+    eyes as the landmarker reads them, never widened)."""
+    return landmarks if ratio >= 1.0 else resized_mouth(landmarks, ratio, OPENING_SHARE)
 
 
-def resized_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
+def resized_mouth(landmarks: np.ndarray, ratio: float,
+                  height_share: float = MOUTH_HEIGHT_SHARE) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth's width scaled by `ratio` about
-    the lips' centre (and its height by MOUTH_HEIGHT_SHARE of that), in the face's
+    the lips' centre (and its height by `height_share` of that change), in the face's
     pose-free frame; the points around follow by their distance to the lips, the other
     features and the oval stay. `ratio` 1: the landmarks as they are."""
     if ratio == 1.0:
@@ -363,7 +372,7 @@ def resized_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
     free, transform = pose_free(landmarks)
     centre = free[_lips(), :2].mean(axis=0)
     move = np.zeros_like(free)
-    move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, MOUTH_HEIGHT_SHARE])
+    move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, height_share])
     move *= _mouth_weights()[:, None]
     offset = move @ transform[:3, :3].T
     return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
