@@ -4,7 +4,8 @@ A face taken from a sharp studio photo and pasted into a soft webcam frame shows
 its pores and stubble are crisper than everything around it. The face is blurred just
 enough that its fine detail (Laplacian energy inside the mask) matches the target's: the
 bare skin and the features each to the target's own there, so a sharp photo's skin keeps
-its texture down to the frame's level even where its features need a stronger blur.
+its texture down to the frame's level even where its features need a stronger blur; each
+no grainier than the frame's there either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facedub.composite.grain import FLAT_GRADIENT, MIN_MISSING
 from facedub.faces.masks import mask_bounds
 
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8)
@@ -102,9 +104,16 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
                  bare: np.ndarray) -> SplitSigmas:
     """The blurs for the skin (`bare` above one half) and for the features (the rest)
     inside `mask` (above one half) that bring the face's detail energy there down to the
-    target's there (`_part_sigma`); a part under MIN_PART_SHARE of the mask takes the
-    other's (both judged as a whole). One blur of the box's Laplacian per trial of SIGMAS
-    serves both parts (the box: as in `sharpness_sigma`)."""
+    target's there (`_part_sigma`), each then held to the target's energy and grain as
+    written (`_Held`); a part under MIN_PART_SHARE of the mask takes the other's (both
+    judged as a whole). One blur of the box's Laplacian per trial of SIGMAS serves both
+    parts (the box: as in `sharpness_sigma`).
+
+    The skin is spared the whole mask's blur (`sharpness_sigma`) only where under it it
+    would lack `grain.MIN_MISSING` grey levels of the target skin's grain at least: a
+    texture that lacks less is under a grey level's rounding, and kept it only costs a
+    self-swap its likeness (self-photo's webcam source lacks 0.03-0.27, its SSIM 0.9171
+    -> 0.9166 spared; the smoker's GIF 0.64-0.97; BENCHMARKS.md, thirty-second round)."""
     inside = mask > 0.5
     box = _box(inside)
     if box is None:
@@ -129,7 +138,115 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     skin_sigma, feature_sigma = (
         _part_sigma(laplacian, part, [(sigma, energies[index]) for sigma, energies in trials],
                     wanted[index]) for index, part in enumerate(parts))
-    return SplitSigmas(skin_sigma, feature_sigma)
+    held = _Held(face[box], target[box], [*parts, inside.view(np.uint8)])
+    features = held.sigma(1, feature_sigma)
+    whole = held.whole(2)
+    if held.missing_grain(0, whole) < MIN_MISSING:  # not spared, still held
+        return SplitSigmas(held.sigma(0, whole), features)
+    return SplitSigmas(min(held.sigma(0, skin_sigma), whole), features)
+
+
+HELD_HALVINGS = 3  # blurs tried between two of SIGMAS when a part is held (1/8 of a step)
+
+
+class _Held:
+    """Each part's blur checked on the face as it will be written (blurred as uint8 RGB,
+    its grey rounded, as `match_sharpness` and the measures make it) and raised until the
+    part is no sharper (Laplacian energy) and no grainier (`_grain`) than the target's
+    there, within 10%.
+
+    The trials above blur the float Laplacian: cheap, but without the rounding's own
+    energy (20 / 12 grey levels squared on a grey photo), which is most of a smooth
+    skin's: self-photo's skin was left 1.4-1.5 times the target's energy and old-photo's
+    1.2. And the same energy can be a frame's few strong specks or a scan's dense grain:
+    at the target's energy old-photo's skin read twice its grain (0.45 against 0.24 grey
+    levels in the crop; written 0.07 -> 0.23 log2; BENCHMARKS.md, thirty-first and
+    thirty-second rounds)."""
+
+    def __init__(self, face: np.ndarray, target: np.ndarray, parts: list[np.ndarray]):
+        self._face = face
+        self._parts = parts
+        target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
+        self._wanted = list(zip(self._energies(target_grey), self._grains(target_grey),
+                                strict=True))
+        self._greys: dict[float, np.ndarray] = {}
+        self._energy_readings: dict[float, list[float]] = {}
+        self._grain_readings: dict[float, list[float]] = {}
+
+    def _energies(self, grey: np.ndarray) -> list[float]:
+        return _energies(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F), self._parts)
+
+    def _grains(self, grey: np.ndarray) -> list[float]:
+        # Read where the image itself is flat, as the measures read it.
+        grain = cv2.absdiff(grey, cv2.medianBlur(grey, 3))
+        flat = _flat(grey)
+        return [float(cv2.mean(grain, mask=_enough(cv2.bitwise_and(part, flat), part))[0])
+                for part in self._parts]
+
+    def _grey(self, sigma: float) -> np.ndarray:
+        if sigma not in self._greys:
+            self._greys[sigma] = cv2.cvtColor(_blurred(self._face, sigma), cv2.COLOR_RGB2GRAY)
+        return self._greys[sigma]
+
+    def _energy(self, index: int, sigma: float) -> float:
+        if sigma not in self._energy_readings:
+            self._energy_readings[sigma] = self._energies(self._grey(sigma))
+        return self._energy_readings[sigma][index]
+
+    def _grain(self, index: int, sigma: float) -> float:
+        if sigma not in self._grain_readings:
+            self._grain_readings[sigma] = self._grains(self._grey(sigma))
+        return self._grain_readings[sigma][index]
+
+    def _passes(self, index: int, sigma: float) -> bool:
+        energy, grain = self._wanted[index]
+        return (self._energy(index, sigma) <= energy * 1.1
+                and self._grain(index, sigma) <= grain * 1.1)
+
+    def whole(self, index: int) -> float:
+        """`sharpness_sigma`'s blur for part `index` (the whole mask), from the same
+        blurs: the first of SIGMAS whose energy is within 10% of the target's there."""
+        wanted = self._wanted[index][0] * 1.1
+        return next((sigma for sigma in SIGMAS if self._energy(index, sigma) <= wanted),
+                    SIGMAS[-1])
+
+    def missing_grain(self, index: int, sigma: float) -> float:
+        """Grey levels of grain part `index` of the face blurred by `sigma` lacks against
+        the target's there (negative: it has more)."""
+        return self._wanted[index][1] - self._grain(index, sigma)
+
+    def sigma(self, index: int, sigma: float) -> float:
+        """`sigma` for part `index` if it passes, else the first larger of SIGMAS that
+        does, brought down by HELD_HALVINGS halvings toward the last that did not."""
+        if self._passes(index, sigma):
+            return sigma
+        softer = sigma
+        harder = next((step for step in SIGMAS if step > sigma and self._passes(index, step)),
+                      None)
+        if harder is None:
+            return SIGMAS[-1]
+        softer = max(softer, max(step for step in SIGMAS if step < harder))
+        for _ in range(HELD_HALVINGS):
+            middle = round((softer + harder) / 2, 3)
+            if self._passes(index, middle):
+                harder = middle
+            else:
+                softer = middle
+        return harder
+
+
+def _flat(grey: np.ndarray) -> np.ndarray:
+    """uint8 (0/1): where the 1-px smoothed `grey` (uint8) changes by under FLAT_GRADIENT
+    grey levels a pixel (the measures' and `grain.grain_level`'s flat skin)."""
+    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+    gradient = cv2.magnitude(cv2.Sobel(smooth, cv2.CV_32F, 1, 0),
+                             cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+    return (gradient < 4.0 * FLAT_GRADIENT).view(np.uint8)
+
+
+def _enough(flat: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """`flat` where it holds 50 pixels at least, else the whole `part`."""
+    return flat if cv2.countNonZero(flat) >= 50 else part
 
 
 REFINEMENTS = 2  # blurs tried between two of SIGMAS, each nearer the wanted energy
