@@ -109,11 +109,17 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     judged as a whole). One blur of the box's Laplacian per trial of SIGMAS serves both
     parts (the box: as in `sharpness_sigma`).
 
-    The skin is spared the whole mask's blur (`sharpness_sigma`) only where under it it
-    would lack `grain.MIN_MISSING` grey levels of the target skin's grain at least: a
-    texture that lacks less is under a grey level's rounding, and kept it only costs a
-    self-swap its likeness (self-photo's webcam source lacks 0.03-0.27, its SSIM 0.9171
-    -> 0.9166 spared; the smoker's GIF 0.64-0.97; BENCHMARKS.md, thirty-second round)."""
+    The split is made only where under the whole mask's blur (`sharpness_sigma`'s) the
+    skin would lack `grain.MIN_MISSING` grey levels of the target skin's grain at least
+    (the smoker's GIF: 0.64-0.97); elsewhere the face is judged as a whole, as before.
+    A texture that lacks less is under a grey level's rounding, and kept it costs a
+    self-swap its likeness (self-photo's webcam source lacks 0.03-0.27; split, its SSIM
+    0.9171 -> 0.9166) or an old scan its grain (old-photo's skin has more than the
+    frame's: -0.02 to -0.08; split, 0.07 -> 0.23 log2 grainier); and where a face's
+    texture is shaped unlike the frame's no blur matches both its energy and its grain:
+    held to both, lighting's face read 0.11 -> 0.16 softer, the README pair's 0.26 ->
+    0.38 (BENCHMARKS.md, thirty-second round). The skin is never blurred more than the
+    whole mask's blur (the split only spares it)."""
     inside = mask > 0.5
     box = _box(inside)
     if box is None:
@@ -125,6 +131,10 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     if min(counts) < MIN_PART_SHARE * sum(counts):  # one part: judged as a whole
         sigma = sharpness_sigma(face, target, mask)
         return SplitSigmas(sigma, sigma)
+    held = _Held(face[box], target[box], [*parts, inside.view(np.uint8)])
+    whole = held.whole(2)
+    if held.missing_grain(0, whole) < MIN_MISSING:  # not spared: judged as a whole
+        return SplitSigmas(whole, whole)
     wanted = _energies(_laplacian(target[box]), parts)
     # The Laplacian of the blurred face is the blurred Laplacian (both are convolutions):
     # taken once, each trial is one blur of it.
@@ -138,12 +148,7 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     skin_sigma, feature_sigma = (
         _part_sigma(laplacian, part, [(sigma, energies[index]) for sigma, energies in trials],
                     wanted[index]) for index, part in enumerate(parts))
-    held = _Held(face[box], target[box], [*parts, inside.view(np.uint8)])
-    features = held.sigma(1, feature_sigma)
-    whole = held.whole(2)
-    if held.missing_grain(0, whole) < MIN_MISSING:  # not spared, still held
-        return SplitSigmas(held.sigma(0, whole), features)
-    return SplitSigmas(min(held.sigma(0, skin_sigma), whole), features)
+    return SplitSigmas(min(held.sigma(0, skin_sigma), whole), held.sigma(1, feature_sigma))
 
 
 HELD_HALVINGS = 3  # blurs tried between two of SIGMAS when a part is held (1/8 of a step)
