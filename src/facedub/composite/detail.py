@@ -4,8 +4,8 @@ A face taken from a sharp studio photo and pasted into a soft webcam frame shows
 its pores and stubble are crisper than everything around it. The face is blurred just
 enough that its fine detail (Laplacian energy inside the mask) matches the target's: the
 bare skin and the features each to the target's own there, so a sharp photo's skin keeps
-its texture down to the frame's level even where its features need a stronger blur; each
-no grainier than the frame's there either.
+its texture down to the frame's level even where its features need a stronger blur,
+where it has texture to keep.
 """
 
 from __future__ import annotations
@@ -104,22 +104,19 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
                  bare: np.ndarray) -> SplitSigmas:
     """The blurs for the skin (`bare` above one half) and for the features (the rest)
     inside `mask` (above one half) that bring the face's detail energy there down to the
-    target's there (`_part_sigma`), each then held to the target's energy and grain as
-    written (`_Held`); a part under MIN_PART_SHARE of the mask takes the other's (both
-    judged as a whole). One blur of the box's Laplacian per trial of SIGMAS serves both
-    parts (the box: as in `sharpness_sigma`).
+    target's there (`_part_sigma`); a part under MIN_PART_SHARE of the mask takes the
+    other's (both judged as a whole). One blur of the box's Laplacian per trial of SIGMAS
+    serves both parts (the box: as in `sharpness_sigma`).
 
-    The split is made only where under the whole mask's blur (`sharpness_sigma`'s) the
-    skin would lack `grain.MIN_MISSING` grey levels of the target skin's grain at least
-    (the smoker's GIF: 0.64-0.97); elsewhere the face is judged as a whole, as before.
-    A texture that lacks less is under a grey level's rounding, and kept it costs a
-    self-swap its likeness (self-photo's webcam source lacks 0.03-0.27; split, its SSIM
-    0.9171 -> 0.9166) or an old scan its grain (old-photo's skin has more than the
-    frame's: -0.02 to -0.08; split, 0.07 -> 0.23 log2 grainier); and where a face's
-    texture is shaped unlike the frame's no blur matches both its energy and its grain:
-    held to both, lighting's face read 0.11 -> 0.16 softer, the README pair's 0.26 ->
-    0.38 (BENCHMARKS.md, thirty-second round). The skin is never blurred more than the
-    whole mask's blur (the split only spares it)."""
+    The split is made only where under the whole mask's blur (`sharpness_sigma`'s, read
+    by `_Readings` from the same blurs) the skin would lack `grain.MIN_MISSING` grey
+    levels of the target skin's grain at least (the smoker's GIF: 0.64-0.97); elsewhere
+    the face is judged as a whole, as before, and the skin is never blurred more than
+    that. A skin that lacks less has no texture to gain by being spared: a self-swap's
+    webcam source lacks 0.03-0.27 (self-photo; split, its SSIM fell 0.9171 -> 0.9166), an
+    old scan's skin has more grain than the frame's (old-photo: -0.02 to -0.08; split,
+    its dense grain at the frame's Laplacian energy read twice the frame's grain, written
+    0.07 -> 0.23 log2; BENCHMARKS.md, thirty-first and thirty-second rounds)."""
     inside = mask > 0.5
     box = _box(inside)
     if box is None:
@@ -131,9 +128,9 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     if min(counts) < MIN_PART_SHARE * sum(counts):  # one part: judged as a whole
         sigma = sharpness_sigma(face, target, mask)
         return SplitSigmas(sigma, sigma)
-    held = _Held(face[box], target[box], [*parts, inside.view(np.uint8)])
-    whole = held.whole(2)
-    if held.missing_grain(0, whole) < MIN_MISSING:  # not spared: judged as a whole
+    read = _Readings(face[box], target[box], [*parts, inside.view(np.uint8)])
+    whole = read.whole(2)
+    if read.missing_grain(0, whole) < MIN_MISSING:  # not spared: judged as a whole
         return SplitSigmas(whole, whole)
     wanted = _energies(_laplacian(target[box]), parts)
     # The Laplacian of the blurred face is the blurred Laplacian (both are convolutions):
@@ -148,25 +145,14 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     skin_sigma, feature_sigma = (
         _part_sigma(laplacian, part, [(sigma, energies[index]) for sigma, energies in trials],
                     wanted[index]) for index, part in enumerate(parts))
-    return SplitSigmas(min(held.sigma(0, skin_sigma), whole), held.sigma(1, feature_sigma))
+    return SplitSigmas(min(skin_sigma, whole), feature_sigma)
 
 
-HELD_HALVINGS = 3  # blurs tried between two of SIGMAS when a part is held (1/8 of a step)
-
-
-class _Held:
-    """Each part's blur checked on the face as it will be written (blurred as uint8 RGB,
-    its grey rounded, as `match_sharpness` and the measures make it) and raised until the
-    part is no sharper (Laplacian energy) and no grainier (`_grain`) than the target's
-    there, within 10%.
-
-    The trials above blur the float Laplacian: cheap, but without the rounding's own
-    energy (20 / 12 grey levels squared on a grey photo), which is most of a smooth
-    skin's: self-photo's skin was left 1.4-1.5 times the target's energy and old-photo's
-    1.2. And the same energy can be a frame's few strong specks or a scan's dense grain:
-    at the target's energy old-photo's skin read twice its grain (0.45 against 0.24 grey
-    levels in the crop; written 0.07 -> 0.23 log2; BENCHMARKS.md, thirty-first and
-    thirty-second rounds)."""
+class _Readings:
+    """The face's parts read as written (its box blurred as uint8 RGB, the grey rounded, as
+    `match_sharpness` and the measures make it) at any blur, each blur made once, against
+    the target's: the Laplacian energy and the grain (mean |grey - its 3x3 median| on the
+    image's own flat pixels, as the eval and `grain.grain_level` read it)."""
 
     def __init__(self, face: np.ndarray, target: np.ndarray, parts: list[np.ndarray]):
         self._face = face
@@ -203,11 +189,6 @@ class _Held:
             self._grain_readings[sigma] = self._grains(self._grey(sigma))
         return self._grain_readings[sigma][index]
 
-    def _passes(self, index: int, sigma: float) -> bool:
-        energy, grain = self._wanted[index]
-        return (self._energy(index, sigma) <= energy * 1.1
-                and self._grain(index, sigma) <= grain * 1.1)
-
     def whole(self, index: int) -> float:
         """`sharpness_sigma`'s blur for part `index` (the whole mask), from the same
         blurs: the first of SIGMAS whose energy is within 10% of the target's there."""
@@ -219,25 +200,6 @@ class _Held:
         """Grey levels of grain part `index` of the face blurred by `sigma` lacks against
         the target's there (negative: it has more)."""
         return self._wanted[index][1] - self._grain(index, sigma)
-
-    def sigma(self, index: int, sigma: float) -> float:
-        """`sigma` for part `index` if it passes, else the first larger of SIGMAS that
-        does, brought down by HELD_HALVINGS halvings toward the last that did not."""
-        if self._passes(index, sigma):
-            return sigma
-        softer = sigma
-        harder = next((step for step in SIGMAS if step > sigma and self._passes(index, step)),
-                      None)
-        if harder is None:
-            return SIGMAS[-1]
-        softer = max(softer, max(step for step in SIGMAS if step < harder))
-        for _ in range(HELD_HALVINGS):
-            middle = round((softer + harder) / 2, 3)
-            if self._passes(index, middle):
-                harder = middle
-            else:
-                softer = middle
-        return harder
 
 
 def _flat(grey: np.ndarray) -> np.ndarray:
