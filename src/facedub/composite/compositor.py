@@ -48,6 +48,7 @@ from facedub.composite.occlusion import (
 )
 from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import (
+    SkinWeights,
     carry_detail,
     lid_weights,
     region_box,
@@ -212,9 +213,12 @@ class Compositor:
         # beyond a frame edge that cuts the face the crop is black fill.
         measured = (mask if target.in_frame is None or target.in_frame.all()
                     else mask * shown(target.in_frame))
-        face = match_sharpness(swapped.image, target.image, measured)
+        # The skin and the features' sharpness matched apart (`match_sharpness`); the
+        # weights made once for it and the colour.
+        skin = skin_weights(target.face_landmarks, size)
+        face = match_sharpness(swapped.image, target.image, measured, skin.bare)
         face = self._match_colour(target, face, measured, mask, swapped.relief, swapped.hair,
-                                  swapped.socket_light)
+                                  swapped.socket_light, skin)
         rim = rim_weights(near, reached)
         if rim is not None and config.color != "none":
             # The reach's far rim (a turned face's far cheek, newly shown) lit like the
@@ -261,12 +265,14 @@ class Compositor:
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray,
                       alpha: np.ndarray, relief: float = 0.0, hair: np.ndarray | None = None,
-                      socket_light: bool = True) -> np.ndarray:
+                      socket_light: bool = True, skin: SkinWeights | None = None
+                      ) -> np.ndarray:
         """`face` coloured and lit like the target, both measured inside `mask`; with the
         "detail" colour, `relief` of the face's own middle-scale lightness kept, its
         darkness greyed as hair where `hair` (SwappedFace.hair) says so, and with
         `socket_light` (SwappedFace.socket_light) the sockets' base taken from their skin;
-        the "detail" colour computed only where the blend's `alpha` shows the face."""
+        the "detail" colour computed only where the blend's `alpha` shows the face; `skin`:
+        the target's `skin_weights` (None: made here)."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -277,7 +283,7 @@ class Compositor:
             # Only the target's smooth bands are used: its colour at half size.
             target_half = to_lab(cv2.resize(target.image, (size // 2, size // 2),
                                             interpolation=cv2.INTER_AREA))
-            skin = skin_weights(target.face_landmarks, size)
+            skin = skin_weights(target.face_landmarks, size) if skin is None else skin
             lids = lid_weights(target.face_landmarks, size)
             # Its mean levelled where the face shows (the blend's alpha) on bare skin, hair
             # included (left out, blink-video read a little less like the source: margin

@@ -2,16 +2,21 @@
 
 A face taken from a sharp studio photo and pasted into a soft webcam frame shows at once:
 its pores and stubble are crisper than everything around it. The face is blurred just
-enough that its fine detail (Laplacian energy inside the mask) matches the target's.
+enough that its fine detail (Laplacian energy inside the mask) matches the target's: the
+bare skin and the features each to the target's own there, so a sharp photo's skin keeps
+its texture down to the frame's level even where its features need a stronger blur,
+where it has texture to keep.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from facedub.composite.grain import FLAT_GRADIENT, MIN_MISSING
 from facedub.faces.masks import mask_bounds
 
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8)
@@ -36,12 +41,245 @@ def _energy(image: np.ndarray, inside: np.ndarray, weight: np.ndarray | None = N
     return float(np.average(laplacian[inside] ** 2, weights=weight[inside]))
 
 
-def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def match_sharpness(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
+                    bare: np.ndarray | None = None) -> np.ndarray:
     """The face, blurred with the smallest of SIGMAS that brings its detail energy down to
     the target's (never sharpened: detail that is not there cannot be made up);
-    `sharpness_sigma` chooses it."""
-    sigma = sharpness_sigma(face, target, mask)
+    `sharpness_sigma` chooses it. With `bare` (S, S) float in [0, 1] (1 on the bare skin,
+    0 on the features: `tone.skin_weights(...).bare`), the skin and the features are each
+    matched to the target's own (`split_sigmas`) and blended by it.
+
+    Judged over the whole mask, the features' strong edges set the blur: a sharp studio
+    photo's smooth skin went to -0.71 log2 of a GIF's dithered skin while its features
+    came to -0.3, and the grain step's noise stood in for the skin's lost texture
+    (BENCHMARKS.md, thirtieth and thirty-first rounds)."""
+    if bare is None:
+        sigma = sharpness_sigma(face, target, mask)
+        return _blurred(face, sigma)
+    sigmas = split_sigmas(face, target, mask, bare)
+    if sigmas.skin == sigmas.features:
+        return _blurred(face, sigmas.skin)
+    # The skin's blur only round where the mask shows the face (its feather included),
+    # the features' only round where they are (`bare` below one): there each is the
+    # whole crop's (the boxes' margin is the widest blur's reach).
+    shown = _box(mask > 0)
+    if shown is None:
+        return face
+    result = face.copy()
+    result[shown] = _blurred(np.ascontiguousarray(face[shown]), sigmas.skin)
+    features = _box((bare < FULL_SKIN) & (mask > 0))
+    if features is not None:
+        weight = np.ascontiguousarray(bare[features], dtype=np.float32)
+        result[features] = cv2.blendLinear(
+            np.ascontiguousarray(result[features]),
+            _blurred(np.ascontiguousarray(face[features]), sigmas.features),
+            weight, 1.0 - weight)
+    return result
+
+
+# `bare` at or above this is skin only (its soft edge's tail: under a grey level's blend)
+FULL_SKIN = 0.995
+
+
+def _blurred(face: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(face, (0, 0), sigma) if sigma > 0 else face
+
+
+@dataclass(frozen=True)
+class SplitSigmas:
+    """The Gaussian blurs (sigma in pixels, 0: none) that bring the face's bare skin and
+    its features each to the target's detail energy there."""
+
+    skin: float
+    features: float
+
+
+# Below this share of the mask's pixels a part (the features of a face seen from far
+# off, the skin of one a hand covers) reads too few pixels to judge: it takes the other
+# part's blur.
+MIN_PART_SHARE = 0.05
+
+
+def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
+                 bare: np.ndarray) -> SplitSigmas:
+    """The blurs for the skin (`bare` above one half) and for the features (the rest)
+    inside `mask` (above one half) that bring the face's detail energy there down to the
+    target's there (`_part_sigma`); a part under MIN_PART_SHARE of the mask takes the
+    other's (both judged as a whole). One blur of the box's Laplacian per trial of SIGMAS
+    serves both parts (the box: as in `sharpness_sigma`).
+
+    The split is made only where under the whole mask's blur (`sharpness_sigma`'s, read
+    by `_Readings` from the same blurs) the skin would lack `grain.MIN_MISSING` grey
+    levels of the target skin's grain at least (the smoker's GIF: 0.64-0.97); elsewhere
+    the face is judged as a whole, as before, and the skin is never blurred more than
+    that. A skin that lacks less has no texture to gain by being spared: a self-swap's
+    webcam source lacks 0.03-0.27 (self-photo; split, its SSIM fell 0.9171 -> 0.9166), an
+    old scan's skin has more grain than the frame's (old-photo: -0.02 to -0.08; split,
+    its dense grain at the frame's Laplacian energy read twice the frame's grain, written
+    0.07 -> 0.23 log2; BENCHMARKS.md, thirty-first and thirty-second rounds)."""
+    inside = mask > 0.5
+    box = _box(inside)
+    if box is None:
+        return SplitSigmas(0.0, 0.0)
+    inside = inside[box]
+    skin = inside & (bare[box] > 0.5)
+    parts = [part.view(np.uint8) for part in (skin, inside & ~skin)]
+    counts = [cv2.countNonZero(part) for part in parts]
+    if min(counts) < MIN_PART_SHARE * sum(counts):  # one part: judged as a whole
+        sigma = sharpness_sigma(face, target, mask)
+        return SplitSigmas(sigma, sigma)
+    read = _Readings(face[box], target[box], [*parts, inside.view(np.uint8)])
+    whole = read.whole(2)
+    if read.missing_grain(0, whole) < MIN_MISSING:  # not spared: judged as a whole
+        return SplitSigmas(whole, whole)
+    wanted = _energies(_laplacian(target[box]), parts)
+    # The Laplacian of the blurred face is the blurred Laplacian (both are convolutions):
+    # taken once, each trial is one blur of it.
+    laplacian = _laplacian(face[box])
+    trials = [(0.0, _energies(laplacian, parts))]
+    for sigma in SIGMAS[1:]:
+        if all(energy <= limit * 1.1 for energy, limit in zip(trials[-1][1], wanted,
+                                                               strict=True)):
+            break
+        trials.append((sigma, _energies(cv2.GaussianBlur(laplacian, (0, 0), sigma), parts)))
+    skin_sigma, feature_sigma = (
+        _part_sigma(laplacian, part, [(sigma, energies[index]) for sigma, energies in trials],
+                    wanted[index]) for index, part in enumerate(parts))
+    return SplitSigmas(min(skin_sigma, whole), feature_sigma)
+
+
+class _Readings:
+    """The face's parts read as written (its box blurred as uint8 RGB, the grey rounded, as
+    `match_sharpness` and the measures make it) at any blur, each blur made once, against
+    the target's: the Laplacian energy and the grain (mean |grey - its 3x3 median| on the
+    image's own flat pixels, as the eval and `grain.grain_level` read it)."""
+
+    def __init__(self, face: np.ndarray, target: np.ndarray, parts: list[np.ndarray]):
+        self._face = face
+        self._parts = parts
+        target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
+        self._wanted = list(zip(self._energies(target_grey), self._grains(target_grey),
+                                strict=True))
+        self._greys: dict[float, np.ndarray] = {}
+        self._energy_readings: dict[float, list[float]] = {}
+        self._grain_readings: dict[float, list[float]] = {}
+
+    def _energies(self, grey: np.ndarray) -> list[float]:
+        return _energies(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F), self._parts)
+
+    def _grains(self, grey: np.ndarray) -> list[float]:
+        # Read where the image itself is flat, as the measures read it.
+        grain = cv2.absdiff(grey, cv2.medianBlur(grey, 3))
+        flat = _flat(grey)
+        return [float(cv2.mean(grain, mask=_enough(cv2.bitwise_and(part, flat), part))[0])
+                for part in self._parts]
+
+    def _grey(self, sigma: float) -> np.ndarray:
+        if sigma not in self._greys:
+            self._greys[sigma] = cv2.cvtColor(_blurred(self._face, sigma), cv2.COLOR_RGB2GRAY)
+        return self._greys[sigma]
+
+    def _energy(self, index: int, sigma: float) -> float:
+        if sigma not in self._energy_readings:
+            self._energy_readings[sigma] = self._energies(self._grey(sigma))
+        return self._energy_readings[sigma][index]
+
+    def _grain(self, index: int, sigma: float) -> float:
+        if sigma not in self._grain_readings:
+            self._grain_readings[sigma] = self._grains(self._grey(sigma))
+        return self._grain_readings[sigma][index]
+
+    def whole(self, index: int) -> float:
+        """`sharpness_sigma`'s blur for part `index` (the whole mask), from the same
+        blurs: the first of SIGMAS whose energy is within 10% of the target's there."""
+        wanted = self._wanted[index][0] * 1.1
+        return next((sigma for sigma in SIGMAS if self._energy(index, sigma) <= wanted),
+                    SIGMAS[-1])
+
+    def missing_grain(self, index: int, sigma: float) -> float:
+        """Grey levels of grain part `index` of the face blurred by `sigma` lacks against
+        the target's there (negative: it has more)."""
+        return self._wanted[index][1] - self._grain(index, sigma)
+
+
+def _flat(grey: np.ndarray) -> np.ndarray:
+    """uint8 (0/1): where the 1-px smoothed `grey` (uint8) changes by under FLAT_GRADIENT
+    grey levels a pixel (the measures' and `grain.grain_level`'s flat skin)."""
+    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+    gradient = cv2.magnitude(cv2.Sobel(smooth, cv2.CV_32F, 1, 0),
+                             cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+    return (gradient < 4.0 * FLAT_GRADIENT).view(np.uint8)
+
+
+def _enough(flat: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """`flat` where it holds 50 pixels at least, else the whole `part`."""
+    return flat if cv2.countNonZero(flat) >= 50 else part
+
+
+REFINEMENTS = 2  # blurs tried between two of SIGMAS, each nearer the wanted energy
+
+
+def _part_sigma(laplacian: np.ndarray, part: np.ndarray, trials: list[tuple[float, float]],
+                wanted: float) -> float:
+    """The blur for one part from its energies at the trial sigmas (ascending): 0 if the
+    first is within 10% of `wanted`, else the first trial that is, brought nearer by up
+    to REFINEMENTS blurs between it and the one before (`_between`), each kept only if
+    its energy is within 10% of `wanted` too (as with SIGMAS: never more detail than the
+    frame's); the largest of SIGMAS if none is. SIGMAS' steps are coarse: a sharp
+    photo's skin blurred by the next one came out 0.2-0.3 log2 softer than a GIF frame's
+    (BENCHMARKS.md, thirty-first round)."""
+    first = next((index for index, (_, energy) in enumerate(trials)
+                  if energy <= wanted * 1.1), None)
+    if first is None:
+        return SIGMAS[-1]
+    if first == 0:
+        return 0.0
+    (softer, before), (harder, after) = trials[first - 1], trials[first]
+    for _ in range(REFINEMENTS):
+        sigma = _between(softer, harder, before, after, wanted)
+        if not softer < sigma < harder:
+            break
+        energy = _energies(cv2.GaussianBlur(laplacian, (0, 0), sigma), [part])[0]
+        if energy <= wanted * 1.1:
+            harder, after = sigma, energy
+        else:
+            softer, before = sigma, energy
+    return harder
+
+
+def _laplacian(image: np.ndarray) -> np.ndarray:
+    """The float32 Laplacian of an RGB uint8 image's grey."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    laplacian: np.ndarray = cv2.Laplacian(grey, cv2.CV_32F)
+    return laplacian
+
+
+def _energies(laplacian: np.ndarray, parts: list[np.ndarray]) -> list[float]:
+    """Mean square of a float32 `laplacian` in each uint8 (0/1) part."""
+    squared = cv2.multiply(laplacian, laplacian)
+    return [float(cv2.mean(squared, mask=part)[0]) for part in parts]
+
+
+def _between(softer: float, harder: float, before: float, after: float, wanted: float
+             ) -> float:
+    """The blur between two (`softer` < `harder`) at which the detail energy (`before`
+    at the lesser, `after` at the greater) reaches `wanted`, its logarithm taken as
+    linear in sigma."""
+    if after >= wanted or before <= after:
+        return harder
+    share = math.log(before / max(wanted, 1e-6)) / math.log(before / max(after, 1e-6))
+    return softer + (harder - softer) * min(1.0, max(0.0, share))
+
+
+def _box(inside: np.ndarray) -> tuple[slice, slice] | None:
+    """The box round the bool `inside` (plus _MARGIN): the trial blurs and the Laplacian
+    see in it what they see in the whole crop. None where nothing is inside."""
+    x, y, width, height = cv2.boundingRect(inside.view(np.uint8))
+    if not width:
+        return None
+    rows, columns = inside.shape
+    return (slice(max(0, y - _MARGIN), min(rows, y + height + _MARGIN)),
+            slice(max(0, x - _MARGIN), min(columns, x + width + _MARGIN)))
 
 
 def sharpness_sigma(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
