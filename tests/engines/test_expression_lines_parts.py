@@ -155,3 +155,31 @@ def test_a_band_scaled_up_gives_the_whole_crops_rows(
         inner = slice(1 if first else 0, 2 * (last - first) - (1 if last < CROP // 2 else 0))
         np.testing.assert_array_equal(band[inner],
                                       whole[2 * first:2 * last][inner])
+
+
+def test_the_band_holds_the_whole_crops_box(
+        swapped: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
+    """The band of rows scaled up holds the box `_changed_box` finds on the whole crop
+    scaled up, `reach` rows past the change included, with the same values in it."""
+    face, target, _ = swapped
+    work = CROP // 2
+    points = np.asarray(target.face_landmarks, dtype=np.float64)[:, :2] * 0.5
+    weight = line_weight_map(points, work, {"between brows": 1.0})
+    image = mesh_expression._log_lightness(cv2.resize(face, (work, work),
+                                                      interpolation=cv2.INTER_AREA))
+    reach = max(2 * mesh_expression._core_radius(CROP) + 1, mesh_expression._line_reach(CROP))
+    rows = mesh_expression._upsized_rows(CROP, work, reach, weight)
+    assert rows is not None and rows[1] - rows[0] < work // 2
+    band = [mesh_expression._upsized(part[rows[0]:rows[1]], CROP, rows)
+            for part in (weight, image)]
+    whole = [cv2.resize(part, (CROP, CROP), interpolation=cv2.INTER_LINEAR)
+             for part in (weight, image)]
+    box = mesh_expression._changed_box(whole[0], whole[0], reach)
+    in_band = mesh_expression._changed_box(band[0], band[0], reach)
+    assert box is not None and in_band is not None
+    band_rows = range(band[0].shape[0])[in_band[0]]
+    assert (rows[2] + band_rows.start, rows[2] + band_rows.stop) == (box[0].start,
+                                                                     box[0].stop)
+    assert in_band[1] == box[1]
+    for banded, crop in zip(band, whole, strict=True):
+        np.testing.assert_array_equal(banded[in_band], crop[box])
