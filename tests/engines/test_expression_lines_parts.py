@@ -183,3 +183,22 @@ def test_the_band_holds_the_whole_crops_box(
     assert in_band[1] == box[1]
     for banded, crop in zip(band, whole, strict=True):
         np.testing.assert_array_equal(banded[in_band], crop[box])
+
+
+@pytest.mark.parametrize("rows", [(40, 70), (0, 20), (100, 128)])
+def test_the_thin_lines_on_their_rows_are_the_whole_crops(
+        swapped: tuple[np.ndarray, TargetFace, np.ndarray], rows: tuple[int, int]) -> None:
+    """`_foreign` worked out on the rows read and as far as it reads past them gives the
+    whole crop's values there, with the lines it leaves out (`besides`) and without."""
+    face, target, _ = swapped
+    for image, contrast in ((face, mesh_expression.SOURCE_THIN_LINE),
+                            (target.image, mesh_expression.THIN_LINE)):
+        log = mesh_expression._log_lightness(cv2.resize(image, (CROP // 2, CROP // 2),
+                                                        interpolation=cv2.INTER_AREA))
+        fine = mesh_expression._fine_blur(log)
+        besides = log < np.quantile(log, 0.05)  # some dark pixels, as the brows are
+        for left_out in (None, besides):
+            whole = mesh_expression._foreign(log, contrast, fine, left_out)
+            banded = mesh_expression._foreign(log, contrast, fine, left_out, rows)
+            assert whole[rows[0]:rows[1]].any()
+            np.testing.assert_array_equal(banded[rows[0]:rows[1]], whole[rows[0]:rows[1]])

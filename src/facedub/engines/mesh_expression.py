@@ -261,8 +261,11 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # The face's thin dark lines off its skin's colour are its hair's: left alone, and the
     # skin beside them. Its brows are such lines too: where they are known (`own_brows`)
     # they alone are left, not the skin a few pixels above them.
+    # Both thin-line masks are read only on the rows some weight reaches (elsewhere the
+    # change is zero whatever they say): worked out on those rows and as far as they read.
+    read = _weighted_rows(anywhere, margin)
     strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine,
-                       None if own_brows is None else own_brows > 0.5)
+                       None if own_brows is None else own_brows > 0.5, read)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
         strands *= _off_skin(face_small, skin)
     creases = target_band(CREASE_WIDTH) - crease_band
@@ -307,7 +310,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # Not the target's thin lines where the forehead is evened: its lift takes nothing of
     # the target's darker band, and the grown mask of d10's brow tails had cut the lift
     # over her outer forehead, where the photo's furrows stayed.
-    kept = (np.maximum(1.0 - _foreign(target_log, THIN_LINE, target_fine), even)
+    kept = (np.maximum(1.0 - _foreign(target_log, THIN_LINE, target_fine, rows=read), even)
             * (1.0 - strands))
     if own_brows is not None:
         kept *= 1.0 - own_brows
@@ -323,10 +326,6 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # The skin mask leaves the brows' grown margin out; above them the long lines are
         # lifted off the face's own brows (a fold along a brow's arch, a few pixels above it).
         lines = np.maximum(lines, above_brows * kept)
-    # The lightest the face may become: its broad lightness plus the target's band, at
-    # each width used.
-    ceiling = np.maximum.reduce([target_band(width) + face_log
-                                 - (face_log - face_wide(width)) for width in widths])
     # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
     # Only inside the box where anything changes (the regions' weights reach a part of the
@@ -338,8 +337,14 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     rows = _upsized_rows(size, work, reach, change, cores, lines)
     if rows is None:
         return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
-    change, cores, lines, ceiling = (_upsized(image[rows[0]:rows[1]], size, rows)
-                                     for image in (change, cores, lines, ceiling))
+    # The lightest the face may become: its broad lightness plus the target's band, at
+    # each width used (on the band's rows alone: per pixel, the same values).
+    band = slice(rows[0], rows[1])
+    ceiling = np.maximum.reduce([target_band(width)[band] + face_log[band]
+                                 - (face_log[band] - face_wide(width)[band])
+                                 for width in widths])
+    change, cores, lines, ceiling = (_upsized(image, size, rows) for image
+                                     in (change[band], cores[band], lines[band], ceiling))
     in_band = _changed_box(change, np.maximum(cores, lines), reach)  # the band's rows
     if in_band is not None:
         band_rows = range(change.shape[0])[in_band[0]]
@@ -628,19 +633,45 @@ class _Wide:
 
 
 def _foreign(log_lightness: np.ndarray, contrast: float, fine: np.ndarray | None = None,
-             besides: np.ndarray | None = None) -> np.ndarray:
+             besides: np.ndarray | None = None, rows: tuple[int, int] | None = None
+             ) -> np.ndarray:
     """`foreign_lines` of a log lightness (`fine`: its `_fine_blur` if made), not counting
-    the lines on `besides` (bool, the same size) if given."""
+    the lines on `besides` (bool, the same size) if given. `rows` (first, past the last):
+    the rows that are read (None: all; the others are not meant to be, 0 off the rows it
+    reads), worked out on whole rows as far past them as its blurs and growing read: the
+    same values on them (a row band blurs as the whole crop does, `blur_rows`)."""
     unit = log_lightness.shape[0] / 256.0
     fine = _fine_blur(log_lightness) if fine is None else fine
-    thin = fine - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit)
+    grow = max(1, round(6 * unit))
+    band = slice(None)
+    if rows is not None:
+        reach = _blur_radius(3.0 * unit) + grow + _blur_radius(4.0 * unit)
+        band = slice(max(0, rows[0] - reach), min(log_lightness.shape[0], rows[1] + reach))
+    thin = fine[band] - cv2.GaussianBlur(log_lightness[band], (0, 0), 3.0 * unit)
     lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
     if besides is not None:
-        lines[besides] = 0
-    grow = max(1, round(6 * unit))
+        lines[besides[band]] = 0
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
-    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    if rows is None:
+        return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    found = np.zeros_like(log_lightness)
+    found[band] = cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    return found
+
+
+def _blur_radius(sigma: float) -> int:
+    """How far cv2.GaussianBlur of a float32 image reads at `sigma` (its kernel's size
+    from the sigma: 8 sigma + 1, odd)."""
+    return (round(sigma * 8 + 1) | 1) // 2
+
+
+def _weighted_rows(*weights: np.ndarray | None) -> tuple[int, int] | None:
+    """(first, past the last) of the rows where any of the (W, W) `weights` given is not
+    zero; None where none is."""
+    given = [weight != 0.0 for weight in weights if weight is not None]
+    nonzero = np.flatnonzero(np.logical_or.reduce(given).any(axis=1))
+    return None if nonzero.size == 0 else (int(nonzero[0]), int(nonzero[-1]) + 1)
 
 
 def _off_skin(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
