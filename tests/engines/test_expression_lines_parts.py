@@ -202,3 +202,19 @@ def test_the_thin_lines_on_their_rows_are_the_whole_crops(
             banded = mesh_expression._foreign(log, contrast, fine, left_out, rows)
             assert whole[rows[0]:rows[1]].any()
             np.testing.assert_array_equal(banded[rows[0]:rows[1]], whole[rows[0]:rows[1]])
+
+
+@pytest.mark.parametrize("rows", [(30, 60), (60, 75), (90, 128)])
+def test_the_skins_chroma_on_its_rows_is_the_whole_crops(
+        swapped: tuple[np.ndarray, TargetFace, np.ndarray], rows: tuple[int, int]) -> None:
+    """`_off_skin` worked out on the rows read gives the whole crop's values there (its
+    median still the whole skin's)."""
+    face, target, _ = swapped
+    work = CROP // 2
+    small = cv2.resize(face, (work, work), interpolation=cv2.INTER_AREA)
+    points = np.asarray(target.face_landmarks, dtype=np.float64)[:, :2] * 0.5
+    skin = mesh_expression.skin_mask(points, work)
+    whole = mesh_expression._off_skin(small, skin)
+    banded = mesh_expression._off_skin(small, skin, rows)
+    assert 0.0 < whole[rows[0]:rows[1]].mean() < 1.0
+    np.testing.assert_array_equal(banded[rows[0]:rows[1]], whole[rows[0]:rows[1]])

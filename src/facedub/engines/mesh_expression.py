@@ -267,7 +267,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine,
                        None if own_brows is None else own_brows > 0.5, read)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
-        strands *= _off_skin(face_small, skin)
+        strands *= _off_skin(face_small, skin, read)
     creases = target_band(CREASE_WIDTH) - crease_band
     widths = [CREASE_WIDTH]
     change = np.maximum(fade, even) * np.maximum(creases, 0.0)
@@ -674,28 +674,37 @@ def _weighted_rows(*weights: np.ndarray | None) -> tuple[int, int] | None:
     return None if nonzero.size == 0 else (int(nonzero[0]), int(nonzero[-1]) + 1)
 
 
-def _off_skin(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
+def _off_skin(image: np.ndarray, skin: np.ndarray, rows: tuple[int, int] | None = None
+              ) -> np.ndarray:
     """(S, S) float32 in [0, 1]: how far each pixel's colour is off the skin's (its Lab
     chroma from the median over `skin`), grown and softened like `_foreign`; outside the
-    skin mask, 1."""
+    skin mask, 1. `rows`: as `_foreign`'s (the median is the whole skin's all the same)."""
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-    # The chroma alone, each channel a plane of its own (its L unused): the values of the
-    # whole Lab image cast to float32, and the median each channel's over the same skin
-    # pixels, picked by index (the boolean pick of all three channels of every skin pixel
-    # before the fifth was taken, and the median of its strided columns, were a third of
-    # this function; twenty-second round).
-    chroma = [lab[..., channel].astype(np.float32) for channel in (1, 2)]
+    # The chroma alone (its L unused), cast to float32 where it is read, and the median
+    # each channel's over the same skin pixels, picked by index (the boolean pick of all
+    # three channels of every skin pixel before the fifth was taken, and the median of its
+    # strided columns, were a third of this function; twenty-second round).
     on_skin = skin > 0.5
     picked = np.flatnonzero(on_skin)[::5]  # every fifth skin pixel: enough
-    median = [np.median(plane.ravel()[picked]) for plane in chroma]
-    distance = np.hypot(chroma[0] - median[0], chroma[1] - median[1])
-    low, high = OFF_SKIN_CHROMA
-    off = np.where(on_skin, np.clip((distance - low) / (high - low), 0.0, 1.0), 1.0)
+    pixels = lab.reshape(-1, 3)
+    median = [np.median(pixels[picked, channel].astype(np.float32)) for channel in (1, 2)]
     unit = image.shape[0] / 256.0
     grow = max(1, round(6 * unit))
+    band = slice(None)
+    if rows is not None:
+        reach = grow + _blur_radius(4.0 * unit)
+        band = slice(max(0, rows[0] - reach), min(image.shape[0], rows[1] + reach))
+    chroma = [lab[band, :, channel].astype(np.float32) for channel in (1, 2)]
+    distance = np.hypot(chroma[0] - median[0], chroma[1] - median[1])
+    low, high = OFF_SKIN_CHROMA
+    off = np.where(on_skin[band], np.clip((distance - low) / (high - low), 0.0, 1.0), 1.0)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(off.astype(np.float32), kernel)
-    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    if rows is None:
+        return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    found = np.zeros(skin.shape, dtype=np.float32)
+    found[band] = cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    return found
 
 
 def _resized(image: np.ndarray, size: int) -> np.ndarray:
