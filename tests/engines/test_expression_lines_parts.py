@@ -155,6 +155,9 @@ def test_a_band_scaled_up_gives_the_whole_crops_rows(
         inner = slice(1 if first else 0, 2 * (last - first) - (1 if last < CROP // 2 else 0))
         np.testing.assert_array_equal(band[inner],
                                       whole[2 * first:2 * last][inner])
+    zero = np.zeros_like(image)  # a weight that is nowhere: not scaled up, zeros all the same
+    np.testing.assert_array_equal(mesh_expression._upsized(zero[17:90], CROP, (17, 90, 34)),
+                                  cv2.resize(zero, (CROP, CROP))[34:180])
 
 
 def test_the_band_holds_the_whole_crops_box(

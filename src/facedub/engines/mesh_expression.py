@@ -386,6 +386,8 @@ def _upsized(part: np.ndarray, size: int, rows: tuple[int, int, int]) -> np.ndar
     if work == size:
         return part
     height = size if rows[1] - rows[0] == work else 2 * (rows[1] - rows[0])
+    if not part.any():  # no lines to lift or cores on most frames: nothing to scale up
+        return np.zeros((height, size), dtype=part.dtype)
     return cv2.resize(part, (size, height), interpolation=cv2.INTER_LINEAR)
 
 
