@@ -46,7 +46,7 @@ import functools
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_expression_regions import LINE_REGIONS, LineWeights, line_weight_map
+from facedub.engines.mesh_expression_regions import LINE_REGIONS, LineWeights, RegionMaps
 from facedub.faces.regions import eye_distance, mesh_regions
 
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
@@ -107,12 +107,12 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
     broad = {region.name for region in LINE_REGIONS if region.broad}
+    maps = RegionMaps(points, work)  # each region drawn once for all the maps below
 
     def weight_map(region_weights: dict[str, float], broadly: bool, grow: float = 0.0
                    ) -> np.ndarray:
-        return line_weight_map(points, work, {name: weight for name, weight
-                                              in region_weights.items()
-                                              if (name in broad) == broadly}, grow)
+        return maps({name: weight for name, weight in region_weights.items()
+                     if (name in broad) == broadly}, grow)
 
     # The broad regions take the target's whole band where the source's expression is
     # stronger, and its darker whole band where the target's is (an open mouth's shading).
@@ -120,14 +120,14 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     # Where a region's whole crease band goes (`LineRegion.evened`): its lit ridges too.
     evened = {region.name for region in LINE_REGIONS if region.evened}
     evened_weights = {name: weight for name, weight in weights.fade.items() if name in evened}
-    even = line_weight_map(points, work, evened_weights)
+    even = maps(evened_weights)
     # Around them, where the whole band's share softens off, the source's darker creases
     # are lifted for the rest (only lifted, and only to the target's: the nose wing's own
     # groove stays as deep as the target's is).
     if (shading > 1e-3).any():
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
-    lift = line_weight_map(points, work, weights.lift)
+    lift = maps(weights.lift)
     if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
         return face
     skin = skin_mask(points, work)
@@ -261,10 +261,13 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # The face's thin dark lines off its skin's colour are its hair's: left alone, and the
     # skin beside them. Its brows are such lines too: where they are known (`own_brows`)
     # they alone are left, not the skin a few pixels above them.
+    # Both thin-line masks are read only on the rows some weight reaches (elsewhere the
+    # change is zero whatever they say): worked out on those rows and as far as they read.
+    read = _weighted_rows(anywhere, margin)
     strands = _foreign(face_log, SOURCE_THIN_LINE, face_fine,
-                       None if own_brows is None else own_brows > 0.5)
+                       None if own_brows is None else own_brows > 0.5, read)
     if skin is not None and skin.any() and (strands * anywhere > 0.01).any():
-        strands *= _off_skin(face_small, skin)
+        strands *= _off_skin(face_small, skin, read)
     creases = target_band(CREASE_WIDTH) - crease_band
     widths = [CREASE_WIDTH]
     change = np.maximum(fade, even) * np.maximum(creases, 0.0)
@@ -298,7 +301,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # nothing on those real faces, the shouting photo's included).
         widths.append(FURROW_WIDTH)
         furrows = np.maximum(-np.minimum(face_band(FURROW_WIDTH), 0.0),
-                             _furrow_closing(face_fine))
+                             _furrow_closing(face_fine, lift != 0.0))
         lighter = target_band(FURROW_WIDTH) - face_band(FURROW_WIDTH)
         on_skin = 1.0 if skin is None else cv2.GaussianBlur(skin, (0, 0), 0.01 * work)
         furrow_lift = lift * on_skin * np.clip(lighter, 0.0, furrows)
@@ -307,7 +310,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # Not the target's thin lines where the forehead is evened: its lift takes nothing of
     # the target's darker band, and the grown mask of d10's brow tails had cut the lift
     # over her outer forehead, where the photo's furrows stayed.
-    kept = (np.maximum(1.0 - _foreign(target_log, THIN_LINE, target_fine), even)
+    kept = (np.maximum(1.0 - _foreign(target_log, THIN_LINE, target_fine, rows=read), even)
             * (1.0 - strands))
     if own_brows is not None:
         kept *= 1.0 - own_brows
@@ -323,15 +326,6 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
         # The skin mask leaves the brows' grown margin out; above them the long lines are
         # lifted off the face's own brows (a fold along a brow's arch, a few pixels above it).
         lines = np.maximum(lines, above_brows * kept)
-    # The lightest the face may become: its broad lightness plus the target's band, at
-    # each width used.
-    ceiling = np.maximum.reduce([target_band(width) + face_log
-                                 - (face_log - face_wide(width)) for width in widths])
-    if work != size:
-        change = cv2.resize(change, (size, size), interpolation=cv2.INTER_LINEAR)
-        cores = cv2.resize(cores, (size, size), interpolation=cv2.INTER_LINEAR)
-        lines = cv2.resize(lines, (size, size), interpolation=cv2.INTER_LINEAR)
-        ceiling = cv2.resize(ceiling, (size, size), interpolation=cv2.INTER_LINEAR)
     # The band is measured on log(Y% + LOG_OFFSET), so that is what the change adds to.
     ycc = cv2.cvtColor(face, cv2.COLOR_RGB2YCrCb)
     # Only inside the box where anything changes (the regions' weights reach a part of the
@@ -339,12 +333,62 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # checked), so working there cost about an eighth of this function for nothing (3 of
     # 26 ms on the README pair, BENCHMARKS).
     radius = _core_radius(size)
-    box = _changed_box(change, np.maximum(cores, lines), max(2 * radius + 1, _line_reach(size)))
-    if box is not None:
+    reach = max(2 * radius + 1, _line_reach(size))  # how far past the change it reads
+    rows = _upsized_rows(size, work, reach, change, cores, lines)
+    if rows is None:
+        return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+    # The lightest the face may become: its broad lightness plus the target's band, at
+    # each width used (on the band's rows alone: per pixel, the same values).
+    band = slice(rows[0], rows[1])
+    ceiling = np.maximum.reduce([target_band(width)[band] + face_log[band]
+                                 - (face_log[band] - face_wide(width)[band])
+                                 for width in widths])
+    change, cores, lines, ceiling = (_upsized(image, size, rows) for image
+                                     in (change[band], cores[band], lines[band], ceiling))
+    in_band = _changed_box(change, np.maximum(cores, lines), reach)  # the band's rows
+    if in_band is not None:
+        band_rows = range(change.shape[0])[in_band[0]]
+        box = (slice(rows[2] + band_rows.start, rows[2] + band_rows.stop), in_band[1])
         luma = ycc[box][..., 0]  # a view: written in place
-        luma[...] = _lifted_luma(luma, change[box], cores[box], ceiling[box], target[box],
-                                 radius, lines[box])
+        luma[...] = _lifted_luma(luma, change[in_band], cores[in_band], ceiling[in_band],
+                                 target[box], radius, lines[in_band])
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _upsized_rows(size: int, work: int, margin: int, *weights: np.ndarray
+                  ) -> tuple[int, int, int] | None:
+    """The rows of the (W, W) `weights` (W = `work`) worth scaling up to (S, S) (S =
+    `size`): (first, past the last, the first's row at S) of a band of whole rows that,
+    scaled up alone, gives the whole crop's values on every row where a weight is not
+    zero at S, and `margin` rows more either side (`_changed_box` reads no further); None
+    where every weight is zero. At S = 2 W a band's rows map to the same places and
+    weights as the crop's (cv2's INTER_LINEAR: row y reads rows y / 2 - 0.25 either
+    side, its row arithmetic as wide as the crop's), and only its first and last rows
+    scaled up differ (clamped at the band's edge): about half of the crop's rows scaled up,
+    as much of the work, the same values. Other sizes: all rows."""
+    nonzero = np.flatnonzero(np.logical_or.reduce([weight != 0.0 for weight in weights]
+                                                  ).any(axis=1))
+    if nonzero.size == 0:
+        return None
+    if size != 2 * work:
+        return 0, work, 0
+    # Rows at S where a weight is not zero: 2 first - 1 to 2 last + 2; the margin beyond
+    # them, and a row more either side for the clamped edge of the band.
+    first = max(0, int(nonzero[0]) - margin // 2 - 3)
+    last = min(work, int(nonzero[-1]) + margin // 2 + 4)
+    return first, last, 2 * first
+
+
+def _upsized(part: np.ndarray, size: int, rows: tuple[int, int, int]) -> np.ndarray:
+    """A band of whole rows (`_upsized_rows`' `rows`) of a (W, W) float32 image scaled up
+    to S columns (S = `size`): (H, S), its first row the crop's `rows[2]`."""
+    work = part.shape[1]
+    if work == size:
+        return part
+    height = size if rows[1] - rows[0] == work else 2 * (rows[1] - rows[0])
+    if not part.any():  # no lines to lift or cores on most frames: nothing to scale up
+        return np.zeros((height, size), dtype=part.dtype)
+    return cv2.resize(part, (size, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _own_brows(band: np.ndarray, hulls: np.ndarray) -> np.ndarray:
@@ -361,14 +405,30 @@ def _own_brows(band: np.ndarray, hulls: np.ndarray) -> np.ndarray:
     return np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0), brows)
 
 
-def _furrow_closing(log_lightness: np.ndarray) -> np.ndarray:
+def _furrow_closing(log_lightness: np.ndarray, wanted: np.ndarray | None = None
+                    ) -> np.ndarray:
     """(W, W) float32: how far each pixel of a finely blurred log lightness lies below
     the skin either side of it (a grey closing's black-hat), across a line up to
-    FURROW_WIDTH of the crop wide: a frown's furrows."""
+    FURROW_WIDTH of the crop wide: a frown's furrows. `wanted` (W, W) bool: the pixels
+    that are read (None: all); the others are not meant to be (0 off the box). The
+    closing is worked out on the box it reads around those pixels (twice the kernel's
+    radius past them; its max and min are exact, and its border adds nothing): the same
+    values on them, at a fraction of the work (`lift` reaches between the brows alone)."""
     radius = max(1, round(FURROW_WIDTH * log_lightness.shape[0] / 2))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    closed: np.ndarray = cv2.morphologyEx(log_lightness, cv2.MORPH_CLOSE, kernel)
-    return closed - log_lightness
+    if wanted is None:
+        part: tuple[slice, slice] = (slice(None), slice(None))
+    else:
+        rows, columns = np.flatnonzero(wanted.any(axis=1)), np.flatnonzero(wanted.any(axis=0))
+        if rows.size == 0:
+            return np.zeros_like(log_lightness)
+        reach, (height, width) = 2 * radius, log_lightness.shape
+        part = (slice(max(0, rows[0] - reach), min(height, rows[-1] + reach + 1)),
+                slice(max(0, columns[0] - reach), min(width, columns[-1] + reach + 1)))
+    closing = np.zeros_like(log_lightness)
+    image = log_lightness[part]
+    closing[part] = cv2.morphologyEx(image, cv2.MORPH_CLOSE, kernel) - image
+    return closing
 
 
 def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
@@ -575,43 +635,78 @@ class _Wide:
 
 
 def _foreign(log_lightness: np.ndarray, contrast: float, fine: np.ndarray | None = None,
-             besides: np.ndarray | None = None) -> np.ndarray:
+             besides: np.ndarray | None = None, rows: tuple[int, int] | None = None
+             ) -> np.ndarray:
     """`foreign_lines` of a log lightness (`fine`: its `_fine_blur` if made), not counting
-    the lines on `besides` (bool, the same size) if given."""
+    the lines on `besides` (bool, the same size) if given. `rows` (first, past the last):
+    the rows that are read (None: all; the others are not meant to be, 0 off the rows it
+    reads), worked out on whole rows as far past them as its blurs and growing read: the
+    same values on them (a row band blurs as the whole crop does, `blur_rows`)."""
     unit = log_lightness.shape[0] / 256.0
     fine = _fine_blur(log_lightness) if fine is None else fine
-    thin = fine - cv2.GaussianBlur(log_lightness, (0, 0), 3.0 * unit)
+    grow = max(1, round(6 * unit))
+    band = slice(None)
+    if rows is not None:
+        reach = _blur_radius(3.0 * unit) + grow + _blur_radius(4.0 * unit)
+        band = slice(max(0, rows[0] - reach), min(log_lightness.shape[0], rows[1] + reach))
+    thin = fine[band] - cv2.GaussianBlur(log_lightness[band], (0, 0), 3.0 * unit)
     lines = (np.abs(thin) > contrast).astype(np.uint8) * 255
     if besides is not None:
-        lines[besides] = 0
-    grow = max(1, round(6 * unit))
+        lines[besides[band]] = 0
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(lines, kernel).astype(np.float32) / 255.0
-    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    if rows is None:
+        return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    found = np.zeros_like(log_lightness)
+    found[band] = cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    return found
 
 
-def _off_skin(image: np.ndarray, skin: np.ndarray) -> np.ndarray:
+def _blur_radius(sigma: float) -> int:
+    """How far cv2.GaussianBlur of a float32 image reads at `sigma` (its kernel's size
+    from the sigma: 8 sigma + 1, odd)."""
+    return (round(sigma * 8 + 1) | 1) // 2
+
+
+def _weighted_rows(*weights: np.ndarray | None) -> tuple[int, int] | None:
+    """(first, past the last) of the rows where any of the (W, W) `weights` given is not
+    zero; None where none is."""
+    given = [weight != 0.0 for weight in weights if weight is not None]
+    nonzero = np.flatnonzero(np.logical_or.reduce(given).any(axis=1))
+    return None if nonzero.size == 0 else (int(nonzero[0]), int(nonzero[-1]) + 1)
+
+
+def _off_skin(image: np.ndarray, skin: np.ndarray, rows: tuple[int, int] | None = None
+              ) -> np.ndarray:
     """(S, S) float32 in [0, 1]: how far each pixel's colour is off the skin's (its Lab
     chroma from the median over `skin`), grown and softened like `_foreign`; outside the
-    skin mask, 1."""
+    skin mask, 1. `rows`: as `_foreign`'s (the median is the whole skin's all the same)."""
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-    # The chroma alone, each channel a plane of its own (its L unused): the values of the
-    # whole Lab image cast to float32, and the median each channel's over the same skin
-    # pixels, picked by index (the boolean pick of all three channels of every skin pixel
-    # before the fifth was taken, and the median of its strided columns, were a third of
-    # this function; twenty-second round).
-    chroma = [lab[..., channel].astype(np.float32) for channel in (1, 2)]
+    # The chroma alone (its L unused), cast to float32 where it is read, and the median
+    # each channel's over the same skin pixels, picked by index (the boolean pick of all
+    # three channels of every skin pixel before the fifth was taken, and the median of its
+    # strided columns, were a third of this function; twenty-second round).
     on_skin = skin > 0.5
     picked = np.flatnonzero(on_skin)[::5]  # every fifth skin pixel: enough
-    median = [np.median(plane.ravel()[picked]) for plane in chroma]
-    distance = np.hypot(chroma[0] - median[0], chroma[1] - median[1])
-    low, high = OFF_SKIN_CHROMA
-    off = np.where(on_skin, np.clip((distance - low) / (high - low), 0.0, 1.0), 1.0)
+    pixels = lab.reshape(-1, 3)
+    median = [np.median(pixels[picked, channel].astype(np.float32)) for channel in (1, 2)]
     unit = image.shape[0] / 256.0
     grow = max(1, round(6 * unit))
+    band = slice(None)
+    if rows is not None:
+        reach = grow + _blur_radius(4.0 * unit)
+        band = slice(max(0, rows[0] - reach), min(image.shape[0], rows[1] + reach))
+    chroma = [lab[band, :, channel].astype(np.float32) for channel in (1, 2)]
+    distance = np.hypot(chroma[0] - median[0], chroma[1] - median[1])
+    low, high = OFF_SKIN_CHROMA
+    off = np.where(on_skin[band], np.clip((distance - low) / (high - low), 0.0, 1.0), 1.0)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     grown = cv2.dilate(off.astype(np.float32), kernel)
-    return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    if rows is None:
+        return cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    found = np.zeros(skin.shape, dtype=np.float32)
+    found[band] = cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
+    return found
 
 
 def _resized(image: np.ndarray, size: int) -> np.ndarray:

@@ -204,29 +204,46 @@ def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, fl
     regions follow the face's mesh (so a smile's raised cheek carries its region up).
     `grow` (eye distances): each region drawn that much wider before it is softened, so
     its whole share reaches that far past its outline rather than half of it."""
-    vertices = mesh_vertices(face_landmarks)
-    result = np.zeros((size, size), dtype=np.float32)
-    scale = eye_distance(face_landmarks)
-    radius = round(grow * scale)
-    kernel = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-              if radius > 0 else None)
-    for region in LINE_REGIONS:
-        weight = weights.get(region.name, 0.0)
-        if weight <= 0.0:
-            continue
-        drawn = np.zeros((size, size), dtype=np.uint8)
-        for polygon in region.polygons:
-            triangles, barycentric = template_anchors(polygon)
-            corners = vertices[mesh_topology().triangles[triangles]]  # (N, 3, 2)
-            points = np.einsum("nk,nkd->nd", barycentric, corners)
-            cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
-                         lineType=cv2.LINE_AA, shift=4)
-        if kernel is not None:
-            cv2.dilate(drawn, kernel, dst=drawn)
-        np.maximum(result, weight * drawn.astype(np.float32) / 255.0, out=result)
-    if not result.any():
-        return result
-    sigma = max(1.0, 0.08 * scale)
-    return blur_rows(result, sigma)
+    return RegionMaps(face_landmarks, size)(weights, grow)
 
 
+class RegionMaps:
+    """`line_weight_map` of one face at one size for several weight sets: each region's
+    polygons are placed on the mesh and drawn once (per `grow`), not once per map (the
+    expression lines take up to seven maps of a face a frame)."""
+
+    def __init__(self, face_landmarks: np.ndarray, size: int) -> None:
+        self.vertices = mesh_vertices(face_landmarks)
+        self.scale = eye_distance(face_landmarks)
+        self.size = size
+        self._drawn: dict[tuple[str, int], np.ndarray] = {}
+
+    def __call__(self, weights: dict[str, float], grow: float = 0.0) -> np.ndarray:
+        result = np.zeros((self.size, self.size), dtype=np.float32)
+        radius = round(grow * self.scale)
+        for region in LINE_REGIONS:
+            weight = weights.get(region.name, 0.0)
+            if weight <= 0.0:
+                continue
+            np.maximum(result, weight * self._region(region, radius) / 255.0, out=result)
+        if not result.any():
+            return result
+        sigma = max(1.0, 0.08 * self.scale)
+        return blur_rows(result, sigma)
+
+    def _region(self, region: LineRegion, radius: int) -> np.ndarray:
+        """(size, size) float32 in 0..255: the region drawn, grown `radius` pixels."""
+        key = (region.name, radius)
+        if key not in self._drawn:
+            drawn = np.zeros((self.size, self.size), dtype=np.uint8)
+            for polygon in region.polygons:
+                triangles, barycentric = template_anchors(polygon)
+                corners = self.vertices[mesh_topology().triangles[triangles]]  # (N, 3, 2)
+                points = np.einsum("nk,nkd->nd", barycentric, corners)
+                cv2.fillPoly(drawn, [np.round(points * 16).astype(np.int32)], 255,
+                             lineType=cv2.LINE_AA, shift=4)
+            if radius > 0:
+                kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+                cv2.dilate(drawn, kernel, dst=drawn)
+            self._drawn[key] = drawn.astype(np.float32)
+        return self._drawn[key]
