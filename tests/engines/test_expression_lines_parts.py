@@ -5,15 +5,12 @@ it reads, and the change scaled up on a band of rows. Real faces from ../shared/
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import cv2
 import numpy as np
 import pytest
 
 from facedub.engines import mesh_expression
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
     LineWeights,
@@ -24,27 +21,8 @@ from facedub.engines.mesh_expression_regions import (
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.faces.masks import blur_rows
 from facedub.faces.regions import eye_distance
-from facedub.faceset import Faceset
 
-SMILING = "still_biden_frontal.jpg"  # a broad smile: its cheeks' folds fade
-TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # frame 0: mouth closed, neutral
-CROP = 256
-
-
-@pytest.fixture(scope="module")
-def swapped(extracted: Callable[..., Faceset],
-            first_target_face: Callable[..., TargetFace]) -> tuple[np.ndarray, TargetFace,
-                                                                   np.ndarray]:
-    """The smiling photo swapped onto the neutral talking man without the lines, the
-    target, and the source's blendshapes."""
-    source = extracted(SMILING, crop_size=CROP)
-    target = first_target_face(TALKING, CROP)
-    engine = MeshEngine(source, MeshEngineConfig(follow=1.0, target_expression_lines=False))
-    try:
-        face = engine.swap_face(target).image
-    finally:
-        engine.close()
-    return face, target, source.faces_of()[0].blendshapes
+CROP = 256  # the crop of conftest's smile_without_lines
 
 
 def _reference_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float],
@@ -76,8 +54,8 @@ def _reference_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[s
 
 
 def test_the_regions_drawn_once_give_every_maps_bits(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
-    _, target, _ = swapped
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
+    _, target, _ = smile_without_lines
     work = CROP // 2
     points = np.asarray(target.face_landmarks, dtype=np.float64)[:, :2] * 0.5
     maps = RegionMaps(points, work)  # one for all, as a frame's lines use it
@@ -92,8 +70,8 @@ def test_the_regions_drawn_once_give_every_maps_bits(
 
 
 def test_the_furrows_closing_on_its_box_is_the_whole_crops(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
-    face, target, _ = swapped
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
+    face, target, _ = smile_without_lines
     fine = mesh_expression._fine_blur(mesh_expression._log_lightness(face))
     between = line_weight_map(target.face_landmarks, CROP, {"between brows": 1.0}) != 0.0
     assert 0 < between.sum() < 0.3 * CROP * CROP
@@ -107,11 +85,11 @@ def test_the_furrows_closing_on_its_box_is_the_whole_crops(
 
 @pytest.mark.parametrize("weights", ["blendshapes", "between brows"])
 def test_the_change_scaled_up_on_its_rows_is_the_whole_crops(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray], weights: str,
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray], weights: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Scaled up on a band of rows (half of them where only the brows change) and on the
     whole crop, the lines give the same pixels."""
-    face, target, source_blendshapes = swapped
+    face, target, source_blendshapes = smile_without_lines
     lines = (region_weights(source_blendshapes, target.blendshapes) if weights == "blendshapes"
              else LineWeights(fade={"between brows": 0.76}, deepen={},
                               lift={"between brows": 1.0}))
@@ -143,10 +121,10 @@ def test_the_change_scaled_up_on_its_rows_is_the_whole_crops(
 
 
 def test_a_band_scaled_up_gives_the_whole_crops_rows(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
     """Away from the band's first and last rows scaled up, cv2's INTER_LINEAR gives a
     band's rows the bits of the whole crop's (the band's alignment at twice the size)."""
-    face, _, _ = swapped
+    face, _, _ = smile_without_lines
     image = mesh_expression._log_lightness(cv2.resize(face, (CROP // 2, CROP // 2),
                                                       interpolation=cv2.INTER_AREA))
     whole = cv2.resize(image, (CROP, CROP), interpolation=cv2.INTER_LINEAR)
@@ -161,10 +139,10 @@ def test_a_band_scaled_up_gives_the_whole_crops_rows(
 
 
 def test_the_band_holds_the_whole_crops_box(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray]) -> None:
     """The band of rows scaled up holds the box `_changed_box` finds on the whole crop
     scaled up, `reach` rows past the change included, with the same values in it."""
-    face, target, _ = swapped
+    face, target, _ = smile_without_lines
     work = CROP // 2
     points = np.asarray(target.face_landmarks, dtype=np.float64)[:, :2] * 0.5
     weight = line_weight_map(points, work, {"between brows": 1.0})
@@ -190,10 +168,11 @@ def test_the_band_holds_the_whole_crops_box(
 
 @pytest.mark.parametrize("rows", [(40, 70), (0, 20), (100, 128)])
 def test_the_thin_lines_on_their_rows_are_the_whole_crops(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray], rows: tuple[int, int]) -> None:
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray],
+        rows: tuple[int, int]) -> None:
     """`_foreign` worked out on the rows read and as far as it reads past them gives the
     whole crop's values there, with the lines it leaves out (`besides`) and without."""
-    face, target, _ = swapped
+    face, target, _ = smile_without_lines
     for image, contrast in ((face, mesh_expression.SOURCE_THIN_LINE),
                             (target.image, mesh_expression.THIN_LINE)):
         log = mesh_expression._log_lightness(cv2.resize(image, (CROP // 2, CROP // 2),
@@ -209,10 +188,11 @@ def test_the_thin_lines_on_their_rows_are_the_whole_crops(
 
 @pytest.mark.parametrize("rows", [(30, 60), (60, 75), (90, 128)])
 def test_the_skins_chroma_on_its_rows_is_the_whole_crops(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray], rows: tuple[int, int]) -> None:
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray],
+        rows: tuple[int, int]) -> None:
     """`_off_skin` worked out on the rows read gives the whole crop's values there (its
     median still the whole skin's)."""
-    face, target, _ = swapped
+    face, target, _ = smile_without_lines
     work = CROP // 2
     small = cv2.resize(face, (work, work), interpolation=cv2.INTER_AREA)
     points = np.asarray(target.face_landmarks, dtype=np.float64)[:, :2] * 0.5

@@ -4,32 +4,14 @@ worked mostly on pixels whose change is zero). Real faces from ../shared/data/fa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
 from facedub.engines import mesh_expression
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression_regions import LineWeights, region_weights
-from facedub.faceset import Faceset
 
-SMILING = "still_biden_frontal.jpg"  # a broad smile: its cheeks' folds fade
-TALKING = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # frame 0: mouth closed, neutral
-CROP = 256
-
-
-@pytest.fixture(scope="module")
-def swapped(extracted: Callable[..., Faceset],
-            first_target_face: Callable[..., TargetFace]) -> tuple[np.ndarray, TargetFace,
-                                                                   np.ndarray]:
-    """The smiling photo swapped onto the neutral talking man without the lines (the face
-    `target_expression_lines` is given in a swap), the target, and the source's blendshapes."""
-    source = extracted(SMILING, crop_size=CROP)
-    target = first_target_face(TALKING, CROP)
-    engine = MeshEngine(source, MeshEngineConfig(follow=1.0, target_expression_lines=False))
-    return engine.swap_face(target).image, target, source.faces_of()[0].blendshapes
+CROP = 256  # the crop of conftest's smile_without_lines
 
 
 def _whole_crop(change: np.ndarray, cores: np.ndarray, margin: int
@@ -39,9 +21,9 @@ def _whole_crop(change: np.ndarray, cores: np.ndarray, margin: int
 
 @pytest.mark.parametrize("weights", ["blendshapes", "between brows"])
 def test_the_lines_in_their_box_are_the_whole_crops(
-        swapped: tuple[np.ndarray, TargetFace, np.ndarray], weights: str,
+        smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray], weights: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    face, target, source_blendshapes = swapped
+    face, target, source_blendshapes = smile_without_lines
     lines = (region_weights(source_blendshapes, target.blendshapes) if weights == "blendshapes"
              # The README pair's weights: a small box, between the brows alone.
              else LineWeights(fade={"between brows": 0.76}, deepen={},

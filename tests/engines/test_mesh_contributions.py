@@ -21,22 +21,10 @@ TARGET = "clip_deepfacelive_twitch_streamer_webcam.mp4"
 CROP = 256
 
 
-def _record_threads(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[str]:
-    """The names of the threads `module.name` runs on from now, appended as it is called."""
-    names: list[str] = []
-    original = getattr(module, name)
-
-    def recorded(*args: object) -> object:
-        names.append(threading.current_thread().name)
-        return original(*args)
-    monkeypatch.setattr(module, name, recorded)
-    return names
-
-
 @pytest.fixture
-def threads_seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def threads_seen(record_threads: Callable[[object, str], list[str]]) -> Iterator[list[str]]:
     """The names of the threads each `source_contribution` ran on."""
-    yield _record_threads(monkeypatch, mesh_contributions, "source_contribution")
+    yield record_threads(mesh_contributions, "source_contribution")
 
 
 def _swapped(engine: MeshEngine, target: TargetFace, frames: int) -> list[np.ndarray]:
@@ -48,13 +36,14 @@ def _swapped(engine: MeshEngine, target: TargetFace, frames: int) -> list[np.nda
 
 def test_a_video_sources_faces_on_two_threads_swap_to_the_same_bits(
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace],
-        threads_seen: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        threads_seen: list[str], record_threads: Callable[[object, str], list[str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Several faces a frame are made on the engine's face threads, their first loads
     (the cleaned crops: a first swap's 70 ms a face) too, and the frames are those of the
     faces made in turn on the calling thread (the sums' order kept). Their first loads:
     the cleaned crops and the light's asymmetry."""
-    cleaned = _record_threads(monkeypatch, mesh_sources, "clean_weights")
-    lights = _record_threads(monkeypatch, mesh_sources, "light_asymmetry")
+    cleaned = record_threads(mesh_sources, "clean_weights")
+    lights = record_threads(mesh_sources, "light_asymmetry")
     source = extracted(SOURCE, max_frames=12, every=3, crop_size=CROP)
     target = first_target_face(TARGET, CROP)
     threaded = _swapped(MeshEngine(source), target, 3)

@@ -50,17 +50,6 @@ def _as_target(record: FaceRecord, like: TargetFace) -> TargetFace:
                                track=record.track)
 
 
-def _record_threads(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
-    names: list[str] = []
-    original = getattr(mesh_sources, name)
-
-    def recorded(*args: object) -> object:
-        names.append(threading.current_thread().name)
-        return original(*args)
-    monkeypatch.setattr(mesh_sources, name, recorded)
-    return names
-
-
 def _finish_background(engine: MeshEngine) -> None:
     background = engine._faces._background
     assert background is not None
@@ -95,13 +84,13 @@ def test_first_uses_replays_the_engines_choice(
 
 def test_faces_made_ahead_swap_to_the_same_bits_and_are_not_made_again(
         source: Faceset, first_target_face: Callable[..., TargetFace], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        record_threads: Callable[[object, str], list[str]]) -> None:
     """Made ahead, every face the frames blend is made once, on the thread of its own,
     and the frames are those of an engine that made each face as a frame first blended
     it (each with a cache folder of its own: both first swaps)."""
     like = first_target_face(TARGET, CROP)
     targets = _targets(source)[:6]
-    cleaned = _record_threads(monkeypatch, "clean_weights")
+    cleaned = record_threads(mesh_sources, "clean_weights")
     ahead = MeshEngine(source, cache_dir=tmp_path / "ahead")
     try:
         ahead.prepare(targets)
