@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facedub.composite.grain import FLAT_GRADIENT, MIN_MISSING
+from facedub.composite.grain import MIN_MISSING, grain_level
 from facedub.faces.masks import mask_bounds
 
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8)
@@ -157,22 +157,17 @@ class _Readings:
     def __init__(self, face: np.ndarray, target: np.ndarray, parts: list[np.ndarray]):
         self._face = face
         self._parts = parts
-        target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
-        self._wanted = list(zip(self._energies(target_grey), self._grains(target_grey),
-                                strict=True))
+        self._target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
+        self._wanted_energies = self._energies(self._target_grey)
         self._greys: dict[float, np.ndarray] = {}
         self._energy_readings: dict[float, list[float]] = {}
-        self._grain_readings: dict[float, list[float]] = {}
 
     def _energies(self, grey: np.ndarray) -> list[float]:
         return _energies(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F), self._parts)
 
-    def _grains(self, grey: np.ndarray) -> list[float]:
-        # Read where the image itself is flat, as the measures read it.
-        grain = cv2.absdiff(grey, cv2.medianBlur(grey, 3))
-        flat = _flat(grey)
-        return [float(cv2.mean(grain, mask=_enough(cv2.bitwise_and(part, flat), part))[0])
-                for part in self._parts]
+    def _grain(self, grey: np.ndarray, index: int) -> float:
+        # Read where the image itself is flat, as the grain step and the measures read it.
+        return grain_level(grey.astype(np.float32), self._parts[index])
 
     def _grey(self, sigma: float) -> np.ndarray:
         if sigma not in self._greys:
@@ -184,36 +179,18 @@ class _Readings:
             self._energy_readings[sigma] = self._energies(self._grey(sigma))
         return self._energy_readings[sigma][index]
 
-    def _grain(self, index: int, sigma: float) -> float:
-        if sigma not in self._grain_readings:
-            self._grain_readings[sigma] = self._grains(self._grey(sigma))
-        return self._grain_readings[sigma][index]
-
     def whole(self, index: int) -> float:
         """`sharpness_sigma`'s blur for part `index` (the whole mask), from the same
         blurs: the first of SIGMAS whose energy is within 10% of the target's there."""
-        wanted = self._wanted[index][0] * 1.1
+        wanted = self._wanted_energies[index] * 1.1
         return next((sigma for sigma in SIGMAS if self._energy(index, sigma) <= wanted),
                     SIGMAS[-1])
 
     def missing_grain(self, index: int, sigma: float) -> float:
         """Grey levels of grain part `index` of the face blurred by `sigma` lacks against
         the target's there (negative: it has more)."""
-        return self._wanted[index][1] - self._grain(index, sigma)
-
-
-def _flat(grey: np.ndarray) -> np.ndarray:
-    """uint8 (0/1): where the 1-px smoothed `grey` (uint8) changes by under FLAT_GRADIENT
-    grey levels a pixel (the measures' and `grain.grain_level`'s flat skin)."""
-    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
-    gradient = cv2.magnitude(cv2.Sobel(smooth, cv2.CV_32F, 1, 0),
-                             cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
-    return (gradient < 4.0 * FLAT_GRADIENT).view(np.uint8)
-
-
-def _enough(flat: np.ndarray, part: np.ndarray) -> np.ndarray:
-    """`flat` where it holds 50 pixels at least, else the whole `part`."""
-    return flat if cv2.countNonZero(flat) >= 50 else part
+        return (self._grain(self._target_grey, index)
+                - self._grain(self._grey(sigma), index))
 
 
 REFINEMENTS = 2  # blurs tried between two of SIGMAS, each nearer the wanted energy
