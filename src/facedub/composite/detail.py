@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.grain import MIN_MISSING, grain_level
+from facedub.engines.mesh_warp import enlarged_box
 from facedub.faces.masks import mask_bounds
 
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8)
@@ -321,20 +322,32 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
     half = max(8, size // 2)
     small_weight = np.clip(resized(weight.astype(np.float32, copy=False), half), 0.0, 1.0)
     reach = max(0.5, sigma / TEXTURE_REACH * half / size)
-    around = cv2.GaussianBlur(small_weight, (0, 0), reach) + np.float32(1e-3)
+    around = cv2.GaussianBlur(small_weight, (0, 0), reach)
+    around += np.float32(1e-3)
     rows = texture_box(weight, sigma)[0]
     excess = np.zeros_like(lightness)
     if rows.stop == rows.start:  # no bare skin shown: nothing to hold
         return excess
+    # Below, each step of the limit in place on its own map (min((gain * wanted + floor)
+    # / max(present, 1e-3), 1), then the weight times 1 - that): the same float32
+    # operations in the same order, five half-size temporaries fewer a band; the cut
+    # enlarged only in the rows it is used in (`enlarged_box`, the whole enlargement's
+    # values there). BENCHMARKS.md, Refiner, sixteenth round.
     for gain, face_band, target_band in zip(
             TEXTURE_GAINS, _bands(lightness[rows], coarse),
             _bands(target_lightness[rows], coarse), strict=True):
-        wanted = gain * _local_rms(target_band, rows, small_weight, around, reach)
+        share = _local_rms(target_band, rows, small_weight, around, reach)
+        share *= np.float32(gain)
+        share += np.float32(TEXTURE_FLOOR)
         present = _local_rms(face_band, rows, small_weight, around, reach)
-        share = np.minimum((wanted + TEXTURE_FLOOR) / np.maximum(present, 1e-3), 1.0)
-        cut = cv2.resize(small_weight * (1.0 - share), (size, size),
-                         interpolation=cv2.INTER_LINEAR)
-        excess[rows] += cut[rows] * face_band
+        np.maximum(present, np.float32(1e-3), out=present)
+        np.divide(share, present, out=share)
+        np.minimum(share, np.float32(1.0), out=share)
+        cut = np.subtract(np.float32(1.0), share, out=share)
+        cut *= small_weight
+        cut_rows = enlarged_box(cut, size, (rows, slice(0, size)))
+        np.multiply(cut_rows, face_band, out=face_band)
+        excess[rows] += face_band
     return excess
 
 
@@ -418,7 +431,12 @@ def _local_rms(band: np.ndarray, rows: slice, weight: np.ndarray, around: np.nda
     energy = np.zeros_like(weight)
     energy[first:last] = cv2.resize(band * band, (small, last - first),
                                     interpolation=cv2.INTER_AREA)
+    # The weight (in [0, 1]) times the energy only in its rows: elsewhere that is 0 * w,
+    # +0 as the zeros already are. Then each step in place on the blur's own map.
+    energy[first:last] *= weight[first:last]
+    spread = cv2.GaussianBlur(energy, (0, 0), reach)
     # The blur's float rounding leaves tiny negative values where the weight is nil.
-    spread = np.maximum(cv2.GaussianBlur(weight * energy, (0, 0), reach), 0.0)
-    local: np.ndarray = np.sqrt(spread / around)
+    np.maximum(spread, np.float32(0.0), out=spread)
+    np.divide(spread, around, out=spread)
+    local: np.ndarray = np.sqrt(spread, out=spread)
     return local

@@ -409,17 +409,24 @@ def _log_luminance(linear: np.ndarray) -> np.ndarray:
 
 
 def _linear(rgb: np.ndarray) -> np.ndarray:
-    """uint8 sRGB to float32 linear light (a table: the power took 12 ms at 512 px)."""
-    linear: np.ndarray = _SRGB_TO_LINEAR[rgb]
+    """uint8 sRGB to float32 linear light (a table: the power took 12 ms at 512 px).
+    OpenCV's table look-up gives NumPy's indexing's values at a fraction of its time
+    (a source face's first use reads two crops through it; BENCHMARKS.md, Refiner,
+    sixteenth round)."""
+    linear: np.ndarray = cv2.LUT(np.ascontiguousarray(rgb), _SRGB_TO_LINEAR)
     return linear
 
 
 def _srgb(linear: np.ndarray) -> np.ndarray:
     """float32 linear light to uint8 sRGB, through a table of LINEAR_STEPS levels (under a
-    code value apart even in the darks)."""
+    code value apart even in the darks). The index is clip(linear * steps + 0.5, 0, steps)
+    truncated, its float32 steps taken in place on one temporary, and read by `np.take`
+    (the same values as the three temporaries and fancy indexing it replaced)."""
     steps = len(_LINEAR_TO_SRGB) - 1
-    index = np.clip(linear * steps + 0.5, 0, steps).astype(np.int32)
-    rgb: np.ndarray = _LINEAR_TO_SRGB[index]
+    scaled = linear * steps
+    scaled += 0.5
+    np.clip(scaled, 0, steps, out=scaled)
+    rgb: np.ndarray = np.take(_LINEAR_TO_SRGB, scaled.astype(np.int32))
     return rgb
 
 

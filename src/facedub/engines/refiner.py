@@ -190,10 +190,9 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     small = laid if size == res else cv2.resize(laid, (res, res), interpolation=cv2.INTER_AREA)
     small_mask = swapped.mask if size == res else cv2.resize(
         swapped.mask, (res, res), interpolation=cv2.INTER_AREA)
-    x = np.concatenate([small / 255.0, small_mask[..., None]], axis=2)  # (R, R, 4)
-    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+    x = _refiner_input(small, small_mask)
     refined = refiner(x)[0].transpose(1, 2, 0) * 255.0  # (R, R, 3)
-    correction = refined - small
+    correction = np.subtract(refined, small, out=refined)
     if size != res:
         correction = cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)
     if swapped.kept is not None:
@@ -222,10 +221,29 @@ def laid_over_target(face: np.ndarray, target_image: np.ndarray, mask: np.ndarra
     worked out in place (two crop-sized temporaries fewer), the mask spread over the
     three channels first (NumPy's products over a broadcast last axis are several times
     slower: `masks.channels_of`)."""
+    spread = three_channels(mask)
     laid = face.astype(np.float32)
-    laid *= three_channels(mask)
-    laid += np.multiply(target_image, three_channels(1.0 - mask), dtype=np.float32)
+    laid *= spread
+    if mask.dtype != np.float32:
+        laid += np.multiply(target_image, three_channels(1.0 - mask), dtype=np.float32)
+        return laid
+    # A float32 mask: 1 - mask spread is the spread mask's 1 - m, and the target converted
+    # first and scaled in place (the ufunc's cast on the fly was slower): the same values.
+    under = target_image.astype(np.float32)
+    under *= np.subtract(np.float32(1.0), spread, out=spread)
+    laid += under
     return laid
+
+
+def _refiner_input(small: np.ndarray, small_mask: np.ndarray) -> np.ndarray:
+    """(1, 4, R, R) float32: the laid face `small` (R, R, 3) float32 in 0..1 and the mask
+    (R, R), channels first: the values of the concatenation of small / 255 and the mask,
+    transposed, written into one array."""
+    res = small.shape[0]
+    x = np.empty((1, 4, res, res), dtype=np.float32)
+    np.divide(small.transpose(2, 0, 1), 255.0, out=x[0, :3])
+    x[0, 3] = small_mask
+    return x
 
 
 def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: float,
@@ -247,7 +265,8 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     smooth = _smooth(refined, sigma)
     detail = np.subtract(refined, smooth, out=smooth)
     laid_luma = laid @ luma
-    before = laid_luma - _smooth(laid_luma, sigma)
+    before = _smooth(laid_luma, sigma)
+    np.subtract(laid_luma, before, out=before)
     after = detail @ luma
     # clip(before's strength / max(after's, floor), 1, DETAIL_LIFT) in place on the two
     # maps (each _local_rms's own): two crop-sized temporaries fewer, the same values.
