@@ -5,7 +5,7 @@ MediaPipe's inner lip loop is not the edge of the lips on an open smile: the upp
 show above it, and at the corners the loop closes before the teeth end. The interior is
 therefore the inner loop, grown a little, plus the pixels inside the outer lips that look
 like teeth (lighter and much greyer than the lips) or like the mouth's cavity (much darker),
-as far as they are joined to the inner loop. A closed mouth has none (`CLOSED_GAP`).
+as far as they are joined to the inner loop.
 
 The target's own lips replace the source's where the source's mouth is more open, wider
 or more smiling than the target's (`target_lips_share`, `lips_mask`), and so does the skin
@@ -34,48 +34,22 @@ TEETH_LIGHTER = 8.0  # Lab L (0..255) above the nearby lips' that may be teeth .
 TEETH_GREYER = 0.6  # ... when their chroma is also below this share of the lips' chroma
 CAVITY_DARKER = 35.0  # Lab L below the nearby lips': the inside of the mouth
 LOCAL_LIPS = 0.25  # mouth widths: the reach of the lips each pixel is compared with
-LIPS_MIDDLE = (13, 14)  # the inner lips' middle points, upper and lower
-# A closed mouth has no teeth or cavity to hide: its inner loop is its lip line, a sliver
-# with some area toward the corners (a sixteenth of the lips on Rowan Atkinson's closed
-# smile, his lips 0.1 px apart at the middle). Grown here, warped and pasted like an open
-# one's, it laid the target's own lips over a band of +-5 px round its lip line at 416 px
-# (photo-to-mouth frame 0: most of d18's thin upper lip), and the source's upper lip showed
-# above the band's edge: a doubled upper lip; on border-photo a pale lower lip under a
-# dark band. So the interior fades out as the lips' middle gap (in mouth widths) falls
-# from the second value to the first: the closed photos read 0.001-0.012 (Rowan Atkinson,
-# the border photo, Paul Rudd, Kit Harington, the smiling older woman), Bob Dylan's parted
-# lips 0.030, Biden's teeth 0.13. The target's own opening is kept apart (the engine's
-# `_kept`), so a talking target still shows its own.
-CLOSED_GAP = (0.015, 0.03)
 
 
 def mouth_interior(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 in [0, 1]: the mouth interior of the face in `image` ((S, S, 3) uint8
-    RGB) with `face_landmarks` (478, 2+) in its pixels; softened by about one pixel, and
-    as much as the mouth is open (`open_share`: none for closed lips)."""
+    RGB) with `face_landmarks` (478, 2+) in its pixels; softened by about one pixel."""
     size = image.shape[0]
     regions = mesh_regions()
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
     width = float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
-    opened = open_share(points, width)
-    if opened == 0.0:
-        return np.zeros((size, size), dtype=np.float32)
     outer = polygon_mask(points[regions.lips_outer], size) > 0.5
     inner = polygon_mask(points[regions.lips_inner], size) > 0.5
     grown = _grow(inner, max(1, round(0.015 * width)))
     interior = grown & outer if outer.any() else grown
     if inner.sum() > OPEN_AREA_SHARE * max(1, int(outer.sum())):
         interior = _joined(interior, _teeth_or_cavity(image, outer, grown, width) & outer)
-    soft = feather(interior.astype(np.uint8) * 255, -1, 2)
-    return soft if opened == 1.0 else soft * np.float32(opened)
-
-
-def open_share(points: np.ndarray, width: float) -> float:
-    """0..1: how open the mouth of `points` (478, 2) is, from its lips' middle gap over
-    its `width`, ramped over CLOSED_GAP (0: closed, no interior)."""
-    gap = float(np.linalg.norm(points[LIPS_MIDDLE[0]] - points[LIPS_MIDDLE[1]])) / max(width, 1e-6)
-    low, high = CLOSED_GAP
-    return float(np.clip((gap - low) / (high - low), 0.0, 1.0))
+    return feather(interior.astype(np.uint8) * 255, -1, 2)
 
 
 def _teeth_or_cavity(image: np.ndarray, outer: np.ndarray, inner: np.ndarray,
