@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,7 @@ from facedub.engines.mesh_eyes import (
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import (
+    EyeTone,
     EyeToner,
     eye_box,
     eye_region,
@@ -334,3 +336,16 @@ def test_a_pale_sources_lid_is_toned_as_skin_not_as_the_eyes_whites() -> None:
         inside = opening > 0  # the eye itself keeps its tone
         assert abs(float(np.percentile(lightness[inside], 90)
                          - np.percentile(target_lightness[inside], 90))) < 3.0
+
+
+def test_a_lid_skin_known_on_one_side_only_is_taken_as_it_is() -> None:
+    """0 is no lid skin ratio (not read: the ring off the frame): eased from it, a ratio of
+    0.3 for a frame would darken the lid to a third."""
+    known = EyeTone(50.0, 60.0, 70.0, 1.2, 0.0, 0.0, 1.0, 2.0, skin_ratio=0.7, skin_a=5.0,
+                    skin_b=-3.0)
+    unknown = replace(known, skin_ratio=0.0, skin_a=0.0, skin_b=0.0)
+    for new, last in ((known, unknown), (unknown, known)):
+        eased = new.eased(last, 0.4)
+        assert (eased.skin_ratio, eased.skin_a, eased.skin_b) == (0.7, 5.0, -3.0)
+    halfway = known.eased(replace(known, skin_ratio=0.5), 0.5)
+    assert halfway.skin_ratio == pytest.approx(0.6)

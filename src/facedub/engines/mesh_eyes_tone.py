@@ -10,8 +10,10 @@ brought to the target's lightness and its iris stretched toward the target's con
 and its colour moved so its whites have the target's white (the iris keeps its hue
 against them, a little muted: eye colour is identity). The compositor then pastes it
 uncoloured, as it did the target's kept eyes. The tone is eased per track: the target's
-eye shows more or less white from frame to frame. Where the target's own eyes come back,
-their irises take the source's colour (`EyeToner.tint`).
+eye shows more or less white from frame to frame. Past the opening (the lash line) the
+stretch is no skin's: there the toned eye is no lighter than its lid's skin toned like the
+target's lid (`lid_skin_tone`). Where the target's own eyes come back, their irises take
+the source's colour (`EyeToner.tint`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ LASH_LINE = 0.006
 # pale webcam source's lower lid, stretched as whites, came out as a white crescent under
 # each iris on Obama's dark, shadowed lids (lighting: 52-60 L where his are 36-38; the
 # compositor's own tone of that skin 37-43). There a pixel is no lighter than the lid's
-# skin toned like the target's (`SkinTone`), fully from SKIN_SOFT L units lighter. That
+# skin toned like the target's (`lid_skin_tone`), fully from SKIN_SOFT L units lighter. That
 # skin is read below each eye, from LID_SKIN[0] to LID_SKIN[1] of the crop past its
 # opening (below the corners' line: above it lie the lashes, the crease, eye shadow).
 LID_SKIN = (0.015, 0.04)
@@ -273,9 +275,11 @@ class EyeToner:
         ones), toned like the same eye of `target_image` (S, S, 3) uint8 over
         `target_landmarks` (its pixels `target_in_frame`), in place; returns (S, S)
         float32: the toned regions (the opening and its lash line, LASH_LINE of the crop,
-        feathered). Where the target's eye is closing, cut by the frame or too small to
-        measure, the track's last tone is used as it was (a closed eye's lash line measured
-        as its whites darkened the source's eyes for the frames after a blink)."""
+        feathered; past the opening no lighter than the lid's skin toned like the
+        target's, `lid_skin_tone`). Where the target's eye is closing, cut by the frame or
+        too small to measure, the track's last tone is used as it was (a closed eye's lash
+        line measured as its whites darkened the source's eyes for the frames after a
+        blink)."""
         size = image.shape[0]
         regions = np.zeros((size, size), dtype=np.float32)
         grow = LASH_LINE * size
