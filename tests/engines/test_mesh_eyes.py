@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,7 @@ from facedub.engines.mesh_eyes import (
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import (
+    EyeTone,
     EyeToner,
     eye_box,
     eye_region,
@@ -300,3 +302,50 @@ def test_the_eyes_tone_holds_through_a_blink_and_at_the_frame_edge() -> None:
     assert np.array_equal(again(darkened, landmarks, 1, outside), dull)  # no tone yet
     # Open again and lit as before: measured anew.
     assert np.abs(again(darkened, landmarks, 0) - first).max() > 5.0
+
+
+def _lightness(image: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return np.asarray(lab[..., 0])
+
+
+def test_a_pale_sources_lid_is_toned_as_skin_not_as_the_eyes_whites() -> None:
+    """lighting: a pale webcam source's lower lid, stretched with its dull eye as whites,
+    came out as a white crescent under each iris on Obama's dark lids. Past the opening
+    the toned source is no lighter than its lid's skin toned like the target's."""
+    face, landmarks = _face()
+    skin = np.all(face == (180.0, 140.0, 120.0), axis=-1)
+    source = 128.0 + 0.5 * (face - 128.0)  # a soft, grey eye (a strong stretch) ...
+    source[skin] = (200.0, 170.0, 160.0)  # ... in pale skin
+    target = face * 0.7  # dimmer whites, in dark skin
+    target[skin] = (125.0, 80.0, 60.0)
+    image = source.copy()
+    regions = EyeToner()(image, landmarks, target.astype(np.uint8), landmarks, track=0)
+    # The toned source itself where it is shown (the compositor's face shows by 1 - region).
+    shown = regions > 0.3
+    toned_source = source.copy()
+    toned_source[shown] += (image[shown] - source[shown]) / regions[shown][:, None]
+    lightness, target_lightness = _lightness(toned_source), _lightness(target)
+    for eye in EYES:
+        opening = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.fillPoly(opening, [np.round(landmarks[eye.contour, :2]).astype(np.int32)], 1)
+        rim = (cv2.dilate(opening, np.ones((5, 5), np.uint8)) > 0) & (opening == 0) & shown
+        assert rim.sum() > 20
+        # main: the lid 26 L lighter than the target's there
+        assert float(lightness[rim].mean() - target_lightness[rim].mean()) < 5.0
+        inside = opening > 0  # the eye itself keeps its tone
+        assert abs(float(np.percentile(lightness[inside], 90)
+                         - np.percentile(target_lightness[inside], 90))) < 3.0
+
+
+def test_a_lid_skin_known_on_one_side_only_is_taken_as_it_is() -> None:
+    """0 is no lid skin ratio (not read: the ring off the frame): eased from it, a ratio of
+    0.3 for a frame would darken the lid to a third."""
+    known = EyeTone(50.0, 60.0, 70.0, 1.2, 0.0, 0.0, 1.0, 2.0, skin_ratio=0.7, skin_a=5.0,
+                    skin_b=-3.0)
+    unknown = replace(known, skin_ratio=0.0, skin_a=0.0, skin_b=0.0)
+    for new, last in ((known, unknown), (unknown, known)):
+        eased = new.eased(last, 0.4)
+        assert (eased.skin_ratio, eased.skin_a, eased.skin_b) == (0.7, 5.0, -3.0)
+    halfway = known.eased(replace(known, skin_ratio=0.5), 0.5)
+    assert halfway.skin_ratio == pytest.approx(0.6)

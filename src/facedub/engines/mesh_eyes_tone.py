@@ -10,13 +10,15 @@ brought to the target's lightness and its iris stretched toward the target's con
 and its colour moved so its whites have the target's white (the iris keeps its hue
 against them, a little muted: eye colour is identity). The compositor then pastes it
 uncoloured, as it did the target's kept eyes. The tone is eased per track: the target's
-eye shows more or less white from frame to frame. Where the target's own eyes come back,
-their irises take the source's colour (`EyeToner.tint`).
+eye shows more or less white from frame to frame. Past the opening (the lash line) the
+stretch is no skin's: there the toned eye is no lighter than its lid's skin toned like the
+target's lid (`lid_skin_tone`). Where the target's own eyes come back, their irises take
+the source's colour (`EyeToner.tint`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import cv2
@@ -51,6 +53,16 @@ OPEN_DECAY = 0.995  # per frame: how slowly the usual opening forgets a wide-ope
 # further, the source's lid skin brightened with the eye's stretch showed as a pale band
 # under the eye against the compositor's lid.
 LASH_LINE = 0.006
+# Past the opening (the lash line, the lids' rims) the eye's stretch is no skin's tone: a
+# pale webcam source's lower lid, stretched as whites, came out as a white crescent under
+# each iris on Obama's dark, shadowed lids (lighting: 52-60 L where his are 36-38; the
+# compositor's own tone of that skin 37-43). There a pixel is no lighter than the lid's
+# skin toned like the target's (`lid_skin_tone`), fully from SKIN_SOFT L units lighter. That
+# skin is read below each eye, from LID_SKIN[0] to LID_SKIN[1] of the crop past its
+# opening (below the corners' line: above it lie the lashes, the crease, eye shadow).
+LID_SKIN = (0.015, 0.04)
+SKIN_SOFT = 4.0
+SKIN_RATIO = (0.5, 2.0)  # the lid's lightness scaled by no more than these
 
 
 @dataclass(frozen=True)
@@ -70,14 +82,27 @@ class EyeTone:
     white_b: float
     iris_a: float = 0.0
     iris_b: float = 0.0
+    # The lid's skin (`lid_skin_tone`): L' = skin_ratio * L, (a, b)' = (a, b) + skin_(a, b);
+    # skin_ratio 0: not known (no cap past the opening).
+    skin_ratio: float = 0.0
+    skin_a: float = 0.0
+    skin_b: float = 0.0
 
     def eased(self, last: EyeTone | None, follow: float) -> EyeTone:
         if last is None:
             return self
+        # A lid's skin known on one side only is taken as it is (0 is no ratio to ease from).
+        current = self
+        if last.skin_ratio == 0.0:
+            last = replace(last, skin_ratio=self.skin_ratio, skin_a=self.skin_a,
+                           skin_b=self.skin_b)
+        elif self.skin_ratio == 0.0:
+            current = replace(self, skin_ratio=last.skin_ratio, skin_a=last.skin_a,
+                              skin_b=last.skin_b)
         # The fields read directly: `dataclasses.astuple` deep-copies each (the same floats, at ten
         # times the cost, twice an eye and frame).
         new, old = (np.array([getattr(tone, field.name) for field in fields(tone)])
-                    for tone in (self, last))
+                    for tone in (current, last))
         return EyeTone(*(float(value) for value in old + follow * (new - old)))
 
 
@@ -145,6 +170,51 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
                    float(source_whites[1]), float(iris[0]), float(iris[1]))
 
 
+def lid_skin(image: np.ndarray, contour: np.ndarray, corners: np.ndarray,
+             in_frame: np.ndarray | None = None) -> np.ndarray | None:
+    """(3,): the median Lab of the skin under one eye of `image` (S, S, 3) RGB 0..255,
+    whose opening is `contour` (N, 2) and corners `corners` (2, 2): the ring from
+    LID_SKIN[0] to LID_SKIN[1] of the crop past the opening, below the corners' line (and
+    inside `in_frame` (S, S) where given). None where under MIN_PIXELS of it show."""
+    size = image.shape[0]
+    near, far = (max(1, round(share * size)) for share in LID_SKIN)
+    box = eye_box(contour, far, size)
+    if box is None:
+        return None
+    rows, columns = box
+    opening = np.zeros((rows.stop - rows.start, columns.stop - columns.start), np.uint8)
+    cv2.fillPoly(opening, [np.round(contour - (columns.start, rows.start)).astype(np.int32)],
+                 255)
+
+    def grown(by: int) -> np.ndarray:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * by + 1, 2 * by + 1))
+        return cv2.dilate(opening, disc) > 0
+
+    left, right = sorted(np.asarray(corners, dtype=np.float64), key=lambda point: point[0])
+    along = (right - left) / max(float(np.linalg.norm(right - left)), 1e-6)
+    ys, xs = np.mgrid[rows, columns]
+    below = ((xs - left[0]) * -along[1] + (ys - left[1]) * along[0]) > 0
+    ring = grown(far) & ~grown(near) & below
+    if in_frame is not None:
+        ring &= in_frame[box].astype(bool)
+    if ring.sum() < MIN_PIXELS:
+        return None
+    median: np.ndarray = np.median(_lab(image[box])[ring], axis=0)
+    return median
+
+
+def lid_skin_tone(tone: EyeTone, source_skin: np.ndarray | None,
+                  target_skin: np.ndarray | None) -> EyeTone:
+    """`tone` with its lid's skin tone (`EyeTone.skin_ratio`, skin_a, skin_b) taking the
+    source's lid skin (`lid_skin`, Lab) to the target's: lightness scaled (a shade's
+    lashes stay as much darker), colour moved. As it is where either is unknown."""
+    if source_skin is None or target_skin is None:
+        return tone
+    ratio = float(np.clip(target_skin[0] / max(float(source_skin[0]), 1.0), *SKIN_RATIO))
+    return replace(tone, skin_ratio=ratio, skin_a=float(target_skin[1] - source_skin[1]),
+                   skin_b=float(target_skin[2] - source_skin[2]))
+
+
 def _mean_between(chroma: np.ndarray, lightness: np.ndarray, low: float, high: float
                   ) -> np.ndarray:
     """(2,): the mean (a, b) `chroma` (N, 2) of an eye's pixels whose `lightness` (N,)
@@ -153,9 +223,18 @@ def _mean_between(chroma: np.ndarray, lightness: np.ndarray, low: float, high: f
     return mean
 
 
-def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
-    """One eye's box (h, w, 3) float32 RGB 0..255 with `tone` applied, same shape."""
+def toned(source: np.ndarray, tone: EyeTone, outside: np.ndarray | None = None
+          ) -> np.ndarray:
+    """One eye's box (h, w, 3) float32 RGB 0..255 with `tone` applied, same shape; where
+    `outside` (h, w) in [0, 1] says it lies past the opening, no lighter than its lid's
+    skin toned like the target's (`EyeTone.skin_ratio`, SKIN_SOFT)."""
     lab = _lab(source)
+    skin = None
+    if outside is not None and tone.skin_ratio > 0.0:
+        skin = lab.copy()
+        skin[..., 0] = np.clip(skin[..., 0] * tone.skin_ratio, 0.0, 100.0)
+        skin[..., 1] += tone.skin_a
+        skin[..., 2] += tone.skin_b
     lightness = tone.bright + tone.gain * (lab[..., 0] - tone.source_bright)
     room = tone.top - tone.bright
     over = np.maximum(lightness - tone.bright, 0.0)
@@ -163,6 +242,9 @@ def toned(source: np.ndarray, tone: EyeTone) -> np.ndarray:
     lab[..., 0] = np.clip(lightness, 0.0, 100.0)
     lab[..., 1] = tone.white_a + tone.shift_a + CHROMA * (lab[..., 1] - tone.white_a)
     lab[..., 2] = tone.white_b + tone.shift_b + CHROMA * (lab[..., 2] - tone.white_b)
+    if skin is not None and outside is not None:
+        lighter = outside * np.clip((lab[..., 0] - skin[..., 0]) / SKIN_SOFT, 0.0, 1.0)
+        lab += lighter[..., None] * (skin - lab)
     rgb: np.ndarray = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
     return np.clip(rgb, 0.0, 255.0)
 
@@ -193,9 +275,11 @@ class EyeToner:
         ones), toned like the same eye of `target_image` (S, S, 3) uint8 over
         `target_landmarks` (its pixels `target_in_frame`), in place; returns (S, S)
         float32: the toned regions (the opening and its lash line, LASH_LINE of the crop,
-        feathered). Where the target's eye is closing, cut by the frame or too small to
-        measure, the track's last tone is used as it was (a closed eye's lash line measured
-        as its whites darkened the source's eyes for the frames after a blink)."""
+        feathered; past the opening no lighter than the lid's skin toned like the
+        target's, `lid_skin_tone`). Where the target's eye is closing, cut by the frame or
+        too small to measure, the track's last tone is used as it was (a closed eye's lash
+        line measured as its whites darkened the source's eyes for the frames after a
+        blink)."""
         size = image.shape[0]
         regions = np.zeros((size, size), dtype=np.float32)
         grow = LASH_LINE * size
@@ -219,9 +303,15 @@ class EyeToner:
                     continue
                 tone = last
             else:
+                corners = list(eye.corners)
+                tone = lid_skin_tone(
+                    tone, lid_skin(image, contour, np.asarray(landmarks)[corners, :2]),
+                    lid_skin(target_image, target_contour,
+                             np.asarray(target_landmarks)[corners, :2], target_in_frame))
                 tone = tone.eased(last, TONE_FOLLOW)
                 self._tones[(track, k)] = tone
-            image[box] += region[..., None] * (toned(image[box], tone) - image[box])
+            outside = 1.0 - cv2.GaussianBlur(opening.astype(np.float32) / 255.0, (3, 3), 0)
+            image[box] += region[..., None] * (toned(image[box], tone, outside) - image[box])
             np.maximum(regions[box], region, out=regions[box])
         return regions
 
