@@ -321,6 +321,9 @@ def test_the_colour_cues_with_their_shared_parts_are_the_long_way(
         cheeks = occlusion_objects._cheeks(points, size, mouth, True,
                                            eyes_and_brows(points, size, grow=1))
         assert np.array_equal(cheeks, occlusion_objects._cheeks(points, size, mouth, True))
+        assert np.array_equal(cheeks, occlusion_objects._cheeks(
+            points, size, mouth, True, None, occlusion_objects._round_the_mouth(points, size,
+                                                                                mouth)))
         assert np.array_equal(occlusion_objects._lit_skin(lab, skin, cheeks),
                               occlusion_objects.lit_skin(lab, points, shown, cheeks))
         inner = face_mask(points, size, forehead=False,
