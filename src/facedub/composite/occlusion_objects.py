@@ -38,9 +38,10 @@ FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says noth
 # light as their median whose chroma lies within LIT_CHROMA (Mahalanobis) of their
 # lighter half's is lit skin.
 LIT_CHROMA = 2.5
-# ... and lit skin round the mouth is the cheek's light carried on where it is reached
-# from the lit cheek through pixels each within LIT_STEP of its neighbours (L* weighted
-# by LIT_LIGHTNESS): a hand's or a microphone's outline is a larger step.
+# ... and lit skin round the mouth, or the cheeks' skin lighter than the median of
+# another hue, is the cheek's light carried on where it is reached from the lit cheek
+# through pixels each within LIT_STEP of its neighbours (L* weighted by LIT_LIGHTNESS):
+# a hand's or a microphone's outline is a larger step.
 LIT_STEP, LIT_LIGHTNESS = 8.0, 0.5
 # The cheeks leave out the eyes grown by RIM_MARGIN of the crop (glasses' lower rims),
 # and the mouth and the chin grown by MOUTH_MARGIN.
@@ -137,8 +138,9 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     cheeks = _cheeks(points, size, mouth, bare_eyes,
                      eyes_grown if bare_eyes or max(1, round(RIM_MARGIN * size)) == 1 else None,
                      round_mouth)
-    # Lit skin round the mouth is bare too where it carries on the cheek's own light
-    # without an edge (a hand held there has its outline).
+    # Lit skin round the mouth, and the cheeks' skin in a light of another hue, are bare
+    # too where they carry on the cheek's own light without an edge (a hand held there
+    # has its outline).
     bare = (_lit_from_the_cheeks(lab, reference, whole & cheeks, whole & round_mouth & ~mouth,
                                  float(points[list(MOUTH_CORNERS), 1].mean()))
             | (inner & cheeks & (distance <= NOT_SKIN)))
@@ -260,27 +262,34 @@ def _round_the_mouth(points: np.ndarray, size: int, mouth: np.ndarray) -> np.nda
 
 def _lit_from_the_cheeks(lab: np.ndarray, skin: np.ndarray, cheeks: np.ndarray,
                          round_mouth: np.ndarray, corners_row: float) -> np.ndarray:
-    """(R, R) bool: the lit skin of `cheeks` (see `_lit_skin`), and the lit skin of
-    `round_mouth` ((R, R) bool, the lips left out) where the cheek's light carries on
-    into it without an edge.
+    """(R, R) bool: the lit skin of `cheeks` (see `_lit_skin`), and where the cheek's
+    light carries on from it without an edge: the lit skin of `round_mouth` ((R, R)
+    bool, the lips left out), and the cheeks' skin lighter than the skin's median of
+    another hue.
 
     A light falling across the cheek and on past the mouth's corner to the chin (clip
     13's torch, frames 10-13) lights one skin, each pixel like the next, from the cheek
     beside the mouth down: that skin is reached from the lit cheek above the mouth's
-    corners (`corners_row`, the crop's row) through lit pixels each within LIT_STEP of
-    its neighbours. A hand or a microphone held at the mouth has an outline against the
-    skin around it, a larger step, and the fingers of a hand at the chin come up from
-    below, lit as they may be where they cross the lower cheek (clip 11's stage shot,
-    frame 35): neither is reached. `skin` the skin's reference pixels; `lab` (R, R, 3)
-    CIELAB."""
+    corners (`corners_row`, the crop's row) through pixels each within LIT_STEP of its
+    neighbours. Where the light grazes the face's side its hue is stronger than the lit
+    cheek's (the torch at his temple, frames 58-59, a* -8 against -2), out of the lit
+    skin's chroma, but it grades into the lit cheek as smoothly. A hand or a microphone
+    held at the mouth has an outline against the skin around it, a larger step, and the
+    fingers of a hand at the chin come up from below, lit as they may be where they
+    cross the lower cheek (clip 11's stage shot, frame 35): neither is reached. `skin`
+    the skin's reference pixels; `lab` (R, R, 3) CIELAB."""
     lit = _lit_skin(lab, skin, cheeks | round_mouth)
     on_cheeks = lit & cheeks
-    smooth = lit & (_colour_step(lab) < LIT_STEP)
-    beyond = smooth & round_mouth & ~cheeks
+    if not on_cheeks.any():
+        return on_cheeks
+    even = _colour_step(lab) < LIT_STEP
+    smooth = lit & even
+    lighter = cheeks & even & ~lit & (lab[..., 0] >= float(order_median(lab[skin][:, 0])))
+    beyond = (smooth & round_mouth & ~cheeks) | lighter
     if not beyond.any():
         return on_cheeks
-    count, labels = cv2.connectedComponents((smooth & (cheeks | round_mouth)).astype(np.uint8),
-                                            connectivity=4)
+    count, labels = cv2.connectedComponents(
+        ((smooth & (cheeks | round_mouth)) | lighter).astype(np.uint8), connectivity=4)
     start = smooth & cheeks
     start[max(0, int(np.ceil(corners_row))):] = False
     reached = np.zeros(count, bool)
