@@ -301,11 +301,16 @@ def _lit_from_the_cheeks(lab: np.ndarray, skin: np.ndarray, cheeks: np.ndarray,
 def _colour_step(lab: np.ndarray) -> np.ndarray:
     """(R, R) float32: the largest colour difference between each pixel of `lab`
     (R, R, 3) and its four neighbours, as L* / 2 + |a*| + |b*| apart (light changes
-    lightness far more than hue, as in facedub.composite.occlusion_motion)."""
-    weighted = lab.astype(np.float32) * np.array([LIT_LIGHTNESS, 1.0, 1.0], np.float32)
+    lightness far more than hue, as in facedub.composite.occlusion_motion). Summed plane
+    by plane with OpenCV (a fifth of the time of NumPy's sum over the channels)."""
+    planes = list(cv2.split(lab.astype(np.float32)))
+    planes[0] *= np.float32(LIT_LIGHTNESS)
+    down = cv2.absdiff(planes[0][1:], planes[0][:-1])
+    across = cv2.absdiff(planes[0][:, 1:], planes[0][:, :-1])
+    for plane in planes[1:]:
+        down += cv2.absdiff(plane[1:], plane[:-1])
+        across += cv2.absdiff(plane[:, 1:], plane[:, :-1])
     step = np.zeros(lab.shape[:2], np.float32)
-    down = np.abs(weighted[1:] - weighted[:-1]).sum(axis=2)
-    across = np.abs(weighted[:, 1:] - weighted[:, :-1]).sum(axis=2)
     np.maximum(step[1:], down, out=step[1:])
     np.maximum(step[:-1], down, out=step[:-1])
     np.maximum(step[:, 1:], across, out=step[:, 1:])
