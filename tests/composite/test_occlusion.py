@@ -285,9 +285,12 @@ class _Constant:
 
 def test_the_mask_is_eased_when_still_and_follows_a_move_at_once() -> None:
     landmarks = template_in_crop(256, "whole")
-    image = np.zeros((256, 256, 3), np.uint8)
-    # At the chin: on the cheeks, which are all bare skin in this plain image, the net's
-    # marks do not count (see complete_by_colour).
+    # A plain grey face, a shade darker (still skin-coloured) at the chin: on the
+    # cheeks, which are all bare skin in this plain image, the net's marks do not count,
+    # nor on skin round the mouth lit like the cheeks, which a light carries on to
+    # without an edge (see complete_by_colour): at the shaded chin they do.
+    image = np.full((256, 256, 3), 100, np.uint8)
+    image[160:240, 80:176] = 92
     still = np.zeros((64, 64), np.float32)
     still[44:56, 24:36] = 0.9
     noisy = OcclusionMasks(_Constant(still, 0.08))

@@ -321,6 +321,9 @@ def test_the_colour_cues_with_their_shared_parts_are_the_long_way(
         cheeks = occlusion_objects._cheeks(points, size, mouth, True,
                                            eyes_and_brows(points, size, grow=1))
         assert np.array_equal(cheeks, occlusion_objects._cheeks(points, size, mouth, True))
+        assert np.array_equal(cheeks, occlusion_objects._cheeks(
+            points, size, mouth, True, None, occlusion_objects._round_the_mouth(points, size,
+                                                                                mouth)))
         assert np.array_equal(occlusion_objects._lit_skin(lab, skin, cheeks),
                               occlusion_objects.lit_skin(lab, points, shown, cheeks))
         inner = face_mask(points, size, forehead=False,
@@ -333,6 +336,24 @@ def test_the_colour_cues_with_their_shared_parts_are_the_long_way(
             occlusion_objects._eyes_with_their_skin(probabilities, points,
                                                     eyes_and_brows(points, size, grow=1)),
             occlusion_objects._eyes_with_their_skin(probabilities, points))
+
+
+def test_the_colour_step_summed_plane_by_plane_is_the_long_way(
+        crops: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
+    """`_colour_step` adds the planes' differences with OpenCV: the float32 values of the
+    weighted differences summed over the channels by NumPy."""
+    model = OccluderModel()
+    weights = np.array([occlusion_objects.LIT_LIGHTNESS, 1.0, 1.0], np.float32)
+    for _, lab, _, _ in _canonical_inputs(crops, model):
+        weighted = lab.astype(np.float32) * weights
+        down = np.abs(weighted[1:] - weighted[:-1]).sum(axis=2)
+        across = np.abs(weighted[:, 1:] - weighted[:, :-1]).sum(axis=2)
+        step = np.zeros(lab.shape[:2], np.float32)
+        step[1:] = np.maximum(step[1:], down)
+        step[:-1] = np.maximum(step[:-1], down)
+        step[:, 1:] = np.maximum(step[:, 1:], across)
+        step[:, :-1] = np.maximum(step[:, :-1], across)
+        assert np.array_equal(occlusion_objects._colour_step(lab), step)
 
 
 def test_the_mesh_flow_counting_landmarks_is_the_long_way(

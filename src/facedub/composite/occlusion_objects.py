@@ -38,6 +38,11 @@ FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says noth
 # light as their median whose chroma lies within LIT_CHROMA (Mahalanobis) of their
 # lighter half's is lit skin.
 LIT_CHROMA = 2.5
+# ... and lit skin round the mouth, or the cheeks' skin lighter than the median of
+# another hue, is the cheek's light carried on where it is reached from the lit cheek
+# through pixels each within LIT_STEP of its neighbours (L* weighted by LIT_LIGHTNESS):
+# a hand's or a microphone's outline is a larger step.
+LIT_STEP, LIT_LIGHTNESS = 8.0, 0.5
 # The cheeks leave out the eyes grown by RIM_MARGIN of the crop (glasses' lower rims),
 # and the mouth and the chin grown by MOUTH_MARGIN.
 RIM_MARGIN, MOUTH_MARGIN = 0.06, 0.03
@@ -129,9 +134,15 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # stay, soft. Hands and hair reach the face across the parts left out (`_cheeks`);
     # skin-coloured pixels count away from the outline, lit skin out to it (the lit
     # cheek reaches the jaw's edge, hair at the temples is darker).
+    round_mouth = _round_the_mouth(points, size, mouth)
     cheeks = _cheeks(points, size, mouth, bare_eyes,
-                     eyes_grown if bare_eyes or max(1, round(RIM_MARGIN * size)) == 1 else None)
-    bare = (_lit_skin(lab, reference, whole & cheeks)
+                     eyes_grown if bare_eyes or max(1, round(RIM_MARGIN * size)) == 1 else None,
+                     round_mouth)
+    # Lit skin round the mouth, and the cheeks' skin in a light of another hue, are bare
+    # too where they carry on the cheek's own light without an edge (a hand held there
+    # has its outline).
+    bare = (_lit_from_the_cheeks(lab, reference, whole & cheeks, whole & round_mouth & ~mouth,
+                                 float(points[list(MOUTH_CORNERS), 1].mean()))
             | (inner & cheeks & (distance <= NOT_SKIN)))
     unlike = (distance > NOT_SKIN) & ~bare
     inside = mouth & unlike
@@ -213,7 +224,8 @@ def _lit_skin(lab: np.ndarray, skin: np.ndarray, where: np.ndarray) -> np.ndarra
 
 
 def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = False,
-            eyes_around: np.ndarray | None = None) -> np.ndarray:
+            eyes_around: np.ndarray | None = None, round_mouth: np.ndarray | None = None
+            ) -> np.ndarray:
     """(size, size) bool: below the eyes' centres, less round the eyes, the mouth
     (`mouth`, (size, size) bool, inside its outer lip line) and the chin under it
     (between the mouth's corners): where the face's skin is changed only by light. A
@@ -227,17 +239,84 @@ def _cheeks(points: np.ndarray, size: int, mouth: np.ndarray, bare_eyes: bool = 
     upper = (np.r_[regions.right_eyebrow, regions.left_eyebrow] if bare_eyes
              else np.r_[regions.right_eye, regions.left_eye])
     eyes = float(points[upper, 1].mean())
-    margin = max(1, round(MOUTH_MARGIN * size))
-    around = cv2.dilate(mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
-    left, right = sorted(points[list(MOUTH_CORNERS), 0])
-    chin = np.zeros((size, size), bool)
-    chin[round(float(points[regions.lips_outer, 1].max())):,
-         max(0, round(left) - margin):round(right) + margin + 1] = True
     below = np.arange(size)[:, None] > eyes
     if eyes_around is None:  # else made already: the eyes and brows grown as below
         eyes_around = eyes_and_brows(points, size, grow=1 if bare_eyes
                                      else max(1, round(RIM_MARGIN * size)))
-    return below & ~eyes_around & ~around & ~chin
+    if round_mouth is None:  # else made already (`_round_the_mouth`)
+        round_mouth = _round_the_mouth(points, size, mouth)
+    return below & ~eyes_around & ~round_mouth
+
+
+def _round_the_mouth(points: np.ndarray, size: int, mouth: np.ndarray) -> np.ndarray:
+    """(size, size) bool: the mouth (`mouth`, inside its outer lip line) grown by
+    MOUTH_MARGIN of the crop, and the chin under it between the mouth's corners (and as
+    far beyond them): where a hand held at the mouth is looked for (see `_cheeks`)."""
+    margin = max(1, round(MOUTH_MARGIN * size))
+    around = cv2.dilate(mouth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    left, right = sorted(points[list(MOUTH_CORNERS), 0])
+    around[round(float(points[mesh_regions().lips_outer, 1].max())):,
+           max(0, round(left) - margin):round(right) + margin + 1] = True
+    return around
+
+
+def _lit_from_the_cheeks(lab: np.ndarray, skin: np.ndarray, cheeks: np.ndarray,
+                         round_mouth: np.ndarray, corners_row: float) -> np.ndarray:
+    """(R, R) bool: the lit skin of `cheeks` (see `_lit_skin`), and where the cheek's
+    light carries on from it without an edge: the lit skin of `round_mouth` ((R, R)
+    bool, the lips left out), and the cheeks' skin lighter than the skin's median of
+    another hue.
+
+    A light falling across the cheek and on past the mouth's corner to the chin (clip
+    13's torch, frames 10-13) lights one skin, each pixel like the next, from the cheek
+    beside the mouth down: that skin is reached from the lit cheek above the mouth's
+    corners (`corners_row`, the crop's row) through pixels each within LIT_STEP of its
+    neighbours. Where the light grazes the face's side its hue is stronger than the lit
+    cheek's (the torch at his temple, frames 58-59, a* -8 against -2), out of the lit
+    skin's chroma, but it grades into the lit cheek as smoothly. A hand or a microphone
+    held at the mouth has an outline against the skin around it, a larger step, and the
+    fingers of a hand at the chin come up from below, lit as they may be where they
+    cross the lower cheek (clip 11's stage shot, frame 35): neither is reached. `skin`
+    the skin's reference pixels; `lab` (R, R, 3) CIELAB."""
+    lit = _lit_skin(lab, skin, cheeks | round_mouth)
+    on_cheeks = lit & cheeks
+    if not on_cheeks.any():
+        return on_cheeks
+    even = _colour_step(lab) < LIT_STEP
+    smooth = lit & even
+    lighter = cheeks & even & ~lit & (lab[..., 0] >= float(order_median(lab[skin][:, 0])))
+    beyond = (smooth & round_mouth & ~cheeks) | lighter
+    if not beyond.any():
+        return on_cheeks
+    count, labels = cv2.connectedComponents(
+        ((smooth & (cheeks | round_mouth)) | lighter).astype(np.uint8), connectivity=4)
+    start = smooth & cheeks
+    start[max(0, int(np.ceil(corners_row))):] = False
+    reached = np.zeros(count, bool)
+    reached[labels[start]] = True
+    reached[0] = False
+    return on_cheeks | (beyond & reached[labels])
+
+
+def _colour_step(lab: np.ndarray) -> np.ndarray:
+    """(R, R) float32: the largest colour difference between each pixel of `lab`
+    (R, R, 3) and its four neighbours, as L* / 2 + |a*| + |b*| apart (light changes
+    lightness far more than hue, as in facedub.composite.occlusion_motion). Summed plane
+    by plane with OpenCV (a fifth of the time of NumPy's sum over the channels)."""
+    planes: list[np.ndarray] = [np.asarray(plane, np.float32)
+                                for plane in cv2.split(lab.astype(np.float32))]
+    planes[0] *= np.float32(LIT_LIGHTNESS)
+    down = np.asarray(cv2.absdiff(planes[0][1:], planes[0][:-1]), np.float32)
+    across = np.asarray(cv2.absdiff(planes[0][:, 1:], planes[0][:, :-1]), np.float32)
+    for plane in planes[1:]:
+        down += np.asarray(cv2.absdiff(plane[1:], plane[:-1]), np.float32)
+        across += np.asarray(cv2.absdiff(plane[:, 1:], plane[:, :-1]), np.float32)
+    step = np.zeros(lab.shape[:2], np.float32)
+    np.maximum(step[1:], down, out=step[1:])
+    np.maximum(step[:-1], down, out=step[:-1])
+    np.maximum(step[:, 1:], across, out=step[:, 1:])
+    np.maximum(step[:, :-1], across, out=step[:, :-1])
+    return step
 
 
 def from_outside(objects: np.ndarray, points: np.ndarray,
