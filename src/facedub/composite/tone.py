@@ -168,6 +168,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  region: np.ndarray | None = None,
                  shading: np.ndarray | None = None,
                  flanks: np.ndarray | None = None,
+                 lips: np.ndarray | None = None,
                  into_face: bool = False) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
@@ -233,6 +234,11 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             target_low = _colour_around(face_low, face_half, target_half, target_low,
                                         mask_half * bare_half, resized(flanks, half),
                                         sigma * half / size)
+        if lips is not None:
+            # The lips' colour their own at the finer split: at sigma her lipstick was
+            # averaged with the skin round it (LIPS_NOTE).
+            face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
+                                                 mask_half, resized(lips, half), chroma_sigma)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
         sockets_half = resized(sockets, half)
@@ -743,6 +749,7 @@ class SkinWeights:
     colour: np.ndarray
     shading: np.ndarray
     flanks: np.ndarray
+    lips: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -757,8 +764,10 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     shading = _shading_zones(points, small)
     flanks = _flank_zones(points, small)
+    lips = _lip_zones(points, small)
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes, colour, shading, flanks)))
+                         for weights in (bare, folds, under_eyes, colour, shading, flanks,
+                                         lips)))
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
@@ -912,6 +921,15 @@ def _flank_zones(points: np.ndarray, size: int) -> np.ndarray:
     softened = cv2.GaussianBlur(sides, (0, 0), max(0.5, size * FEATURE_SOFT))
     flanks: np.ndarray = softened * (1.0 - _hull(points[list(NOSTRILS)], size))
     return flanks
+
+
+def _lip_zones(points: np.ndarray, size: int) -> np.ndarray:
+    """(s, s) float32: the lips, between their outer and inner outlines (the mouth's
+    opening left out)."""
+    regions = mesh_regions()
+    lips: np.ndarray = np.clip(polygon_mask(points[regions.lips_outer], size)
+                               - polygon_mask(points[regions.lips_inner], size), 0.0, 1.0)
+    return lips
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
