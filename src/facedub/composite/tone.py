@@ -237,8 +237,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         if lips is not None:
             # The lips' colour their own at the finer split: at sigma her lipstick was
             # averaged with the skin round it (LIPS_NOTE).
-            face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
-                                                 mask_half, resized(lips, half), chroma_sigma)
+            face_low, target_low = _own_lips(face_half, face_low, target_half, target_low,
+                                             mask_half, bare_half, resized(lips, half),
+                                             sigma * half / size, chroma_sigma)
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
         sockets_half = resized(sockets, half)
@@ -443,6 +444,52 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
         lightness, a, b = cv2.split(low)
         finer.append(cv2.merge([lightness, a + skin * (fine_a - a), b + skin * (fine_b - b)]))
     return finer[0], finer[1]
+
+
+LIP_COLOUR_MIN = 3.0  # Lab units of the face's lips' colour over its skin below which it has none
+LIP_GROW = 1 / 48  # the lips' zone grown this share of the crop: the face's lips may be fuller
+
+
+def _own_lips(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
+              target_low: np.ndarray, mask: np.ndarray, skin: np.ndarray, lips: np.ndarray,
+              sigma: float, fine: float) -> tuple[np.ndarray, np.ndarray]:
+    """`face_low` and `target_low` (s, s, 3) with, on the lips (`lips`, grown by
+    LIP_GROW), their a and b each face's skin colour round them (blurred by `sigma` over
+    `skin`) plus, as far as the face is lip-coloured there, each face's lip colour over
+    it (the target's: its lips blurred by `fine` over `lips`).
+
+    How lip-coloured the face is at each pixel is its own colour (blurred by `fine`)
+    over its skin's, along its lips' mean colour over its skin: the target's lip outline
+    is not the face's (a fuller lower lip painted the face's chin pink under its lip). A
+    face with no lip colour of its own (a greyscale photo) takes the target's outline."""
+    size = mask.shape[0]
+    zone = _blur(_grown(lips, size * LIP_GROW), size * FEATURE_SOFT)
+    core = mask * lips
+    if float(core.sum()) < 1.0:
+        return face_low, target_low
+    planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
+    skin_colour = cv2.split(masked_blur(cv2.merge(planes), mask * skin * (1.0 - zone), sigma))
+    face_fine = cv2.split(masked_blur(cv2.merge(planes[:2]), mask, fine))
+    target_lips = cv2.split(masked_blur(cv2.merge(planes[2:]), core, fine))
+    excess = [face_fine[0] - skin_colour[0], face_fine[1] - skin_colour[1]]
+    total = float(core.sum())
+    mean = [float((plane * core).sum()) / total for plane in excess]
+    strength = mean[0] ** 2 + mean[1] ** 2
+    if strength < LIP_COLOUR_MIN ** 2:
+        share = lips
+    else:
+        share = np.clip((excess[0] * mean[0] + excess[1] * mean[1]) / strength, 0.0, 1.0)
+    results = []
+    for low, base, colour in ((face_low, skin_colour[:2], mean),
+                              (target_low, skin_colour[2:], None)):
+        lightness, a, b = cv2.split(low)
+        if colour is None:
+            own = [base[0] + share * (target_lips[0] - base[0]),
+                   base[1] + share * (target_lips[1] - base[1])]
+        else:
+            own = [base[0] + share * colour[0], base[1] + share * colour[1]]
+        results.append(cv2.merge([lightness, a + zone * (own[0] - a), b + zone * (own[1] - b)]))
+    return results[0], results[1]
 
 
 def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
