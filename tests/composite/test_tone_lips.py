@@ -27,17 +27,21 @@ def _chroma(lab: np.ndarray) -> np.ndarray:
     return chroma
 
 
-def _synthetic(lips: bool) -> tuple[np.ndarray, np.ndarray]:
-    """`carry_detail`'s Lab of a flat face with pale lips (a band 10 px high) onto a flat
-    target with red lips in the same place, with the band in `lips` or not; the band
-    (bool)."""
+def _synthetic(lips: bool, face_height: int = 5, grey: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """`carry_detail`'s Lab of a flat face with pale lips onto a flat target with red lips
+    (a band 10 px high), with the target's band in `lips` or not; the target's band
+    (bool). The face's lips are `face_height` px high about the same line (5: the same
+    band); with `grey` the face is a greyscale photo's (its lips only darker)."""
     size, sigma = 128, 8.0
     band = np.zeros((size, size), dtype=np.uint8)
     cv2.ellipse(band, (64, 80), (22, 5), 0, 0, 360, 1, -1)
     inside = band > 0
+    own = np.zeros_like(band)
+    cv2.ellipse(own, (64, 80), (22, face_height), 0, 0, 360, 1, -1)
     face = np.empty((size, size, 3), dtype=np.float32)
-    face[...] = SKIN
-    face[inside] = FACE_LIPS
+    face[...] = (SKIN[0], 0.0, 0.0) if grey else SKIN
+    face[own > 0] = (FACE_LIPS[0], 0.0, 0.0) if grey else FACE_LIPS
     target = np.empty_like(face)
     target[...] = SKIN
     target[inside] = TARGET_LIPS
@@ -65,13 +69,39 @@ def test_the_lips_keep_the_targets_lip_colour() -> None:
     assert ratios[False] < 0.7
 
 
+def test_the_targets_lip_colour_stays_on_the_faces_lips() -> None:
+    """Where the target's lips are fuller than the face's (her band 10 px high, the
+    face's lips 4 px), her lip colour goes where the face is lip-coloured: the face's skin
+    inside her band is no more colourful than without the lips' own colour, within 15%
+    (1.07; 1.51 with her band painted whole), and the face's lips are over 0.9 times as
+    colourful as hers (1.07; 0.69 without)."""
+    chroma = {}
+    for lips in (False, True):
+        result, inside = _synthetic(lips, face_height=2)
+        own = np.zeros(inside.shape, dtype=np.uint8)
+        cv2.ellipse(own, (64, 80), (20, 1), 0, 0, 360, 1, -1)
+        rows = np.arange(inside.shape[0])[:, None]
+        skin_in_band = inside & (np.abs(rows - 80) >= 4)
+        colour = _chroma(result)
+        chroma[lips] = (float(colour[skin_in_band].mean()), float(colour[own > 0].mean()))
+    assert chroma[True][0] < 1.15 * chroma[False][0]
+    assert chroma[True][1] > 0.9 * float(np.hypot(*TARGET_LIPS[1:]))
+
+
+def test_a_greyscale_faces_lips_take_the_targets_outline() -> None:
+    """A greyscale photo has no lip colour to place hers by: its lips take the target's
+    lip colour over her band (at least 0.8 times as colourful as her lips: 0.87)."""
+    result, inside = _synthetic(True, grey=True)
+    assert float(_chroma(result)[inside].mean()) > 0.8 * float(np.hypot(*TARGET_LIPS[1:]))
+
+
 def test_the_lips_leave_the_rest_of_the_face() -> None:
-    """Away from the lips (beyond the finer split's reach) the result is the same as
+    """Away from the lips (beyond their grown zone's reach) the result is the same as
     without."""
     with_lips, _ = _synthetic(True)
     without, _ = _synthetic(False)
     far = np.ones(with_lips.shape[:2], dtype=bool)
-    far[60:100, 30:98] = False
+    far[56:104, 24:104] = False
     np.testing.assert_array_equal(with_lips[far], without[far])
 
 

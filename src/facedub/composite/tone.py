@@ -207,6 +207,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     round them (at sigma, over the `bare` weight), as much more colourful as the face's
     own skin there is than round it (`_colour_around`): the source's shading comes with
     a shaded skin's colour.
+    Where `lips` (S, S) in [0, 1] is given (`SkinWeights.lips`) with a `chroma_divisor`
+    over 1, the lips' colour is their own (`_own_lips`): each face's skin colour round
+    them plus, as far as the face is lip-coloured at each pixel, each face's lip colour.
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -219,6 +222,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     FINE_DIVISOR, several pixels); only the face's own detail is taken at full size."""
     size = face_lab.shape[0]
     half = max(8, size // 2)
+    lips_shift = None  # (s, s, 3): what the lips' own colour moves the result by
     face_half = resized(face_lab, half)
     target_half = resized(target_lab, half)
     mask_half = resized(mask, half)
@@ -235,11 +239,16 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                         mask_half * bare_half, resized(flanks, half),
                                         sigma * half / size)
         if lips is not None:
-            # The lips' colour their own at the finer split: at sigma her lipstick was
-            # averaged with the skin round it (LIPS_NOTE).
+            # The lips are a colour of their own: at sigma her red lipstick was averaged
+            # with the skin round it and his lips' own colour came back only half, pale
+            # lips on her face (the README pair's lips chroma 25-31 against her 36-41).
+            before = (face_low, target_low)
             face_low, target_low = _own_lips(face_half, face_low, target_half, target_low,
                                              mask_half, bare_half, resized(lips, half),
                                              sigma * half / size, chroma_sigma)
+            # What that moves the result by: the levelling below leaves it out.
+            lips_shift = (target_low - before[1]) - np.float32(chroma_detail) * (
+                face_low - before[0])
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
         sockets_half = resized(sockets, half)
@@ -361,6 +370,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # OpenCV's subtraction of a per-channel scalar: NumPy's broadcast of a (3,) array
         # over the interleaved channels took 0.7 ms at 440 px, for the same values.
         level = _level(boxed, target_half, shown, box)
+        if lips_shift is not None:
+            # The bare skin's soft edge reaches onto the lips: levelled with their own
+            # colour in, the whole face's a went 0.15-0.2 down (greener).
+            level += _level(np.zeros_like(boxed), lips_shift, shown, box)
         scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
         scalar[:3] = level
         cv2.subtract(boxed, scalar, dst=boxed)
@@ -428,8 +441,9 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
     (levelled): per pixel, chroma per lightness 0.365 against her 0.427 (BENCHMARKS.md,
     seventeenth round). Hue is the target's own skin's at a finer scale; lightness, where
     the source's shape and identity live, keeps the coarser split, and so do the features'
-    colours (brows, lips, a moustache): taken finer on the whole face, lighting's source
-    (the webcam streamer onto Obama) lost a third of its top-1 retrievals (80% -> 55%).
+    colours (brows, a moustache; the lips have their own, `_own_lips`): taken finer on
+    the whole face, lighting's source (the webcam streamer onto Obama) lost a third of its
+    top-1 retrievals (80% -> 55%).
 
     The four colour planes (the face's a, b and the target's) are blurred in one pass with
     one blur of the weight: blurred as two Lab images, the lightness planes too and the
@@ -446,22 +460,31 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
     return finer[0], finer[1]
 
 
-LIP_COLOUR_MIN = 3.0  # Lab units of the face's lips' colour over its skin below which it has none
-LIP_GROW = 1 / 48  # the lips' zone grown this share of the crop: the face's lips may be fuller
+# The lips' own colour (`_own_lips`): a face whose lips are less colourful over its skin
+# than LIP_COLOUR_MIN Lab units has no lip colour of its own (a greyscale photo); the
+# zone reaches LIP_GROW of the crop past the target's lips (the face's may be fuller).
+LIP_COLOUR_MIN = 3.0
+LIP_GROW = 1 / 48
 
 
 def _own_lips(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
               target_low: np.ndarray, mask: np.ndarray, skin: np.ndarray, lips: np.ndarray,
               sigma: float, fine: float) -> tuple[np.ndarray, np.ndarray]:
-    """`face_low` and `target_low` (s, s, 3) with, on the lips (`lips`, grown by
-    LIP_GROW), their a and b each face's skin colour round them (blurred by `sigma` over
-    `skin`) plus, as far as the face is lip-coloured there, each face's lip colour over
-    it (the target's: its lips blurred by `fine` over `lips`).
+    """`face_low` and `target_low` (s, s, 3) with, on the lips (`lips`, the target's,
+    grown by LIP_GROW and softened), their a and b each face's skin colour round them
+    (blurred by `sigma` over `mask` times `skin`, the lips out) plus, in the share the
+    face is lip-coloured at each pixel, each face's lip colour over that skin: the
+    face's mean over the target's lips, the target's its lips blurred by `fine` over
+    them.
 
-    How lip-coloured the face is at each pixel is its own colour (blurred by `fine`)
-    over its skin's, along its lips' mean colour over its skin: the target's lip outline
-    is not the face's (a fuller lower lip painted the face's chin pink under its lip). A
-    face with no lip colour of its own (a greyscale photo) takes the target's outline."""
+    At the split (sigma) the target's lipstick was averaged with its skin and the face's
+    lip colour came back as half its detail: the README pair's and headturn-woman's lips
+    came out pale pink against Katie Hill's red lipstick (chroma 25-31 against her 36-41;
+    BENCHMARKS.md, thirty-third round). Her lip colour is hers, but its outline is the
+    face's: how lip-coloured the face is at a pixel is its own colour (blurred by `fine`)
+    over its skin's, along its lips' mean colour over its skin (0 to 1). Painted over her
+    lips' outline, her fuller lower lip put a salmon band on the skin under his. A face
+    with no lip colour of its own (a greyscale photo) takes the target's outline."""
     size = mask.shape[0]
     zone = _blur(_grown(lips, size * LIP_GROW), size * FEATURE_SOFT)
     core = mask * lips
@@ -788,7 +811,8 @@ class SkinWeights:
     texture limit and the colour's finer split reach too; `flanks`: the nose's sides, not
     the nostrils nor the upper lip (`_flank_zones`), where the target's
     colour is its skin's round them, as much more colourful as the source's shaded skin
-    there (`carry_detail`'s `flanks`)."""
+    there (`carry_detail`'s `flanks`); `lips`: the lips between their outer and inner
+    outlines (`_lip_zones`), whose colour is their own (`carry_detail`'s `lips`)."""
 
     bare: np.ndarray
     folds: np.ndarray
