@@ -300,10 +300,6 @@ class Compositor:
                 # as his shaded skin there is, within her skin's range (his shading at her
                 # lit skin's chroma read grey; BENCHMARKS.md, twenty-eighth round).
                 flanks=skin.flanks,
-                # The lips' colour their own: hers where the face is lip-coloured
-                # (averaged with her skin, her lipstick came out pale; BENCHMARKS.md,
-                # thirty-third round).
-                lips=skin.lips,
                 under_eyes=skin.under_eyes, hair=hair,
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it

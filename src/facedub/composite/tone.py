@@ -168,7 +168,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  region: np.ndarray | None = None,
                  shading: np.ndarray | None = None,
                  flanks: np.ndarray | None = None,
-                 lips: np.ndarray | None = None,
                  into_face: bool = False) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
@@ -207,9 +206,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     round them (at sigma, over the `bare` weight), as much more colourful as the face's
     own skin there is than round it (`_colour_around`): the source's shading comes with
     a shaded skin's colour.
-    Where `lips` (S, S) in [0, 1] is given (`SkinWeights.lips`) with a `chroma_divisor`
-    over 1, the lips' colour is their own (`_own_lips`): each face's skin colour round
-    them plus, as far as the face is lip-coloured at each pixel, each face's lip colour.
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -222,7 +218,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     FINE_DIVISOR, several pixels); only the face's own detail is taken at full size."""
     size = face_lab.shape[0]
     half = max(8, size // 2)
-    lips_shift = None  # (s, s, 3): what the lips' own colour moves the result by
     face_half = resized(face_lab, half)
     target_half = resized(target_lab, half)
     mask_half = resized(mask, half)
@@ -238,17 +233,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             target_low = _colour_around(face_low, face_half, target_half, target_low,
                                         mask_half * bare_half, resized(flanks, half),
                                         sigma * half / size)
-        if lips is not None:
-            # The lips are a colour of their own: at sigma her red lipstick was averaged
-            # with the skin round it and his lips' own colour came back only half, pale
-            # lips on her face (the README pair's lips chroma 25-31 against her 36-41).
-            before = (face_low, target_low)
-            face_low, target_low = _own_lips(face_half, face_low, target_half, target_low,
-                                             mask_half, bare_half, resized(lips, half),
-                                             sigma * half / size, chroma_sigma)
-            # What that moves the result by: the levelling below leaves it out.
-            lips_shift = (target_low - before[1]) - np.float32(chroma_detail) * (
-                face_low - before[0])
     if sockets is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
         sockets_half = resized(sockets, half)
@@ -370,10 +354,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # OpenCV's subtraction of a per-channel scalar: NumPy's broadcast of a (3,) array
         # over the interleaved channels took 0.7 ms at 440 px, for the same values.
         level = _level(boxed, target_half, shown, box)
-        if lips_shift is not None:
-            # The bare skin's soft edge reaches onto the lips: levelled with their own
-            # colour in, the whole face's a went 0.15-0.2 down (greener).
-            level += _level(np.zeros_like(boxed), lips_shift, shown, box)
         scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
         scalar[:3] = level
         cv2.subtract(boxed, scalar, dst=boxed)
@@ -441,9 +421,8 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
     (levelled): per pixel, chroma per lightness 0.365 against her 0.427 (BENCHMARKS.md,
     seventeenth round). Hue is the target's own skin's at a finer scale; lightness, where
     the source's shape and identity live, keeps the coarser split, and so do the features'
-    colours (brows, a moustache; the lips have their own, `_own_lips`): taken finer on
-    the whole face, lighting's source (the webcam streamer onto Obama) lost a third of its
-    top-1 retrievals (80% -> 55%).
+    colours (brows, lips, a moustache): taken finer on the whole face, lighting's source
+    (the webcam streamer onto Obama) lost a third of its top-1 retrievals (80% -> 55%).
 
     The four colour planes (the face's a, b and the target's) are blurred in one pass with
     one blur of the weight: blurred as two Lab images, the lightness planes too and the
@@ -458,61 +437,6 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
         lightness, a, b = cv2.split(low)
         finer.append(cv2.merge([lightness, a + skin * (fine_a - a), b + skin * (fine_b - b)]))
     return finer[0], finer[1]
-
-
-# The lips' own colour (`_own_lips`): a face whose lips are less colourful over its skin
-# than LIP_COLOUR_MIN Lab units has no lip colour of its own (a greyscale photo); the
-# zone reaches LIP_GROW of the crop past the target's lips (the face's may be fuller).
-LIP_COLOUR_MIN = 3.0
-LIP_GROW = 1 / 48
-
-
-def _own_lips(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
-              target_low: np.ndarray, mask: np.ndarray, skin: np.ndarray, lips: np.ndarray,
-              sigma: float, fine: float) -> tuple[np.ndarray, np.ndarray]:
-    """`face_low` and `target_low` (s, s, 3) with, on the lips (`lips`, the target's,
-    grown by LIP_GROW and softened), their a and b each face's skin colour round them
-    (blurred by `sigma` over `mask` times `skin`, the lips out) plus, in the share the
-    face is lip-coloured at each pixel, each face's lip colour over that skin: the
-    face's mean over the target's lips, the target's its lips blurred by `fine` over
-    them.
-
-    At the split (sigma) the target's lipstick was averaged with its skin and the face's
-    lip colour came back as half its detail: the README pair's and headturn-woman's lips
-    came out pale pink against Katie Hill's red lipstick (chroma 25-31 against her 36-41;
-    BENCHMARKS.md, thirty-third round). Her lip colour is hers, but its outline is the
-    face's: how lip-coloured the face is at a pixel is its own colour (blurred by `fine`)
-    over its skin's, along its lips' mean colour over its skin (0 to 1). Painted over her
-    lips' outline, her fuller lower lip put a salmon band on the skin under his. A face
-    with no lip colour of its own (a greyscale photo) takes the target's outline."""
-    size = mask.shape[0]
-    zone = _blur(_grown(lips, size * LIP_GROW), size * FEATURE_SOFT)
-    core = mask * lips
-    if float(core.sum()) < 1.0:
-        return face_low, target_low
-    planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
-    skin_colour = cv2.split(masked_blur(cv2.merge(planes), mask * skin * (1.0 - zone), sigma))
-    face_fine = cv2.split(masked_blur(cv2.merge(planes[:2]), mask, fine))
-    target_lips = cv2.split(masked_blur(cv2.merge(planes[2:]), core, fine))
-    excess = [face_fine[0] - skin_colour[0], face_fine[1] - skin_colour[1]]
-    total = float(core.sum())
-    mean = [float((plane * core).sum()) / total for plane in excess]
-    strength = mean[0] ** 2 + mean[1] ** 2
-    if strength < LIP_COLOUR_MIN ** 2:
-        share = lips
-    else:
-        share = np.clip((excess[0] * mean[0] + excess[1] * mean[1]) / strength, 0.0, 1.0)
-    results = []
-    for low, base, colour in ((face_low, skin_colour[:2], mean),
-                              (target_low, skin_colour[2:], None)):
-        lightness, a, b = cv2.split(low)
-        if colour is None:
-            own = [base[0] + share * (target_lips[0] - base[0]),
-                   base[1] + share * (target_lips[1] - base[1])]
-        else:
-            own = [base[0] + share * colour[0], base[1] + share * colour[1]]
-        results.append(cv2.merge([lightness, a + zone * (own[0] - a), b + zone * (own[1] - b)]))
-    return results[0], results[1]
 
 
 def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
@@ -811,8 +735,7 @@ class SkinWeights:
     texture limit and the colour's finer split reach too; `flanks`: the nose's sides, not
     the nostrils nor the upper lip (`_flank_zones`), where the target's
     colour is its skin's round them, as much more colourful as the source's shaded skin
-    there (`carry_detail`'s `flanks`); `lips`: the lips between their outer and inner
-    outlines (`_lip_zones`), whose colour is their own (`carry_detail`'s `lips`)."""
+    there (`carry_detail`'s `flanks`)."""
 
     bare: np.ndarray
     folds: np.ndarray
@@ -820,7 +743,6 @@ class SkinWeights:
     colour: np.ndarray
     shading: np.ndarray
     flanks: np.ndarray
-    lips: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -835,10 +757,8 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     shading = _shading_zones(points, small)
     flanks = _flank_zones(points, small)
-    lips = _lip_zones(points, small)
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes, colour, shading, flanks,
-                                         lips)))
+                         for weights in (bare, folds, under_eyes, colour, shading, flanks)))
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
@@ -992,15 +912,6 @@ def _flank_zones(points: np.ndarray, size: int) -> np.ndarray:
     softened = cv2.GaussianBlur(sides, (0, 0), max(0.5, size * FEATURE_SOFT))
     flanks: np.ndarray = softened * (1.0 - _hull(points[list(NOSTRILS)], size))
     return flanks
-
-
-def _lip_zones(points: np.ndarray, size: int) -> np.ndarray:
-    """(s, s) float32: the lips, between their outer and inner outlines (the mouth's
-    opening left out)."""
-    regions = mesh_regions()
-    lips: np.ndarray = np.clip(polygon_mask(points[regions.lips_outer], size)
-                               - polygon_mask(points[regions.lips_inner], size), 0.0, 1.0)
-    return lips
 
 
 def _under_eye_zones(points: np.ndarray, size: int) -> np.ndarray:
