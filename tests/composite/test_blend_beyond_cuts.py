@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 import pytest
 
@@ -107,3 +108,31 @@ def test_the_compositor_shows_no_sliver_of_the_face_past_its_hair(
     assert shown_closed < 0.3 * shown_open
     inside = (shown >= 0.999) & ~band
     np.testing.assert_array_equal(closed[inside], open_sliver[inside])
+
+
+def test_what_a_new_array_held_never_reaches_the_result(
+        monkeypatch: pytest.MonkeyPatch,
+        turned_template: Callable[[float, int], np.ndarray]) -> None:
+    """The polar warps' samples past the crop are filled, not left as the memory was (a
+    NaN there turned readme-photo's whole face white in a loaded run, 448 px crops)."""
+    size = 448
+    landmarks = turned_template(-15.0, size)
+    shown = face_mask(landmarks, size, forehead=True, erode=9, blur=26)
+    top, bottom = round(float(landmarks[159, 1])), round(float(landmarks[1, 1]) - 0.05 * size)
+    cut = np.zeros((size, size), dtype=np.float32)
+    for row in range(top, bottom):
+        whole = np.flatnonzero(shown[row] >= 0.99)
+        cut[row, whole[0]:whole[0] + 28] = 1.0
+    clean = beyond_cuts(cut, shown, landmarks[BETWEEN_EYES, :2])
+    warp = cv2.warpPolar
+
+    def into_dirty_memory(image: np.ndarray, dsize: tuple[int, int], *args: object
+                          ) -> np.ndarray:
+        dirty = np.full((dsize[1], dsize[0]), np.nan, dtype=image.dtype)
+        result: np.ndarray = warp(image, dsize, *args, dst=dirty)  # type: ignore[call-overload]
+        return result
+
+    monkeypatch.setattr(cv2, "warpPolar", into_dirty_memory)
+    dirty = beyond_cuts(cut, shown, landmarks[BETWEEN_EYES, :2])
+    assert clean is not None and dirty is not None
+    np.testing.assert_array_equal(dirty, clean)

@@ -161,11 +161,13 @@ def beyond_cuts(cut: np.ndarray, shown: np.ndarray, centre: np.ndarray) -> np.nd
     middle = (float(centre[0]) * scale, float(centre[1]) * scale)
     radius = float(np.hypot(max(middle[0], small_size - middle[0]),
                             max(middle[1], small_size - middle[1])))
+    # WARP_FILL_OUTLIERS: without it the samples past the crop (a ray beyond a corner) are
+    # left as the new array's memory held (under load a NaN turned a face white).
     polar = cv2.warpPolar(small, (max(2, round(radius)), POLAR_ANGLES), middle, radius,
-                          cv2.WARP_POLAR_LINEAR)
+                          cv2.WARP_POLAR_LINEAR | cv2.WARP_FILL_OUTLIERS)
     polar = np.maximum.accumulate(polar, axis=1)  # outwards along each ray
     passed = cv2.warpPolar(polar, (small_size, small_size), middle, radius,
-                           cv2.WARP_POLAR_LINEAR | cv2.WARP_INVERSE_MAP)
+                           cv2.WARP_POLAR_LINEAR | cv2.WARP_INVERSE_MAP | cv2.WARP_FILL_OUTLIERS)
     passed = cv2.resize(passed, (size, size), interpolation=cv2.INTER_LINEAR)
     feathered = np.clip((1.0 - shown) * BEYOND_CUT_FEATHER, 0.0, 1.0) * (shown > 0)
     # The share of what the cut left that goes: the mask, already times (1 - cut), is
