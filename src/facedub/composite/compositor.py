@@ -14,6 +14,7 @@ import numpy as np
 
 from facedub.composite.blend import (
     BLEND_METHODS,
+    beyond_cuts,
     feather_blend,
     poisson_blend,
     reach_parts,
@@ -59,6 +60,7 @@ from facedub.composite.tone import (
 )
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
+from facedub.faces.masks import BETWEEN_EYES
 from facedub.faceset import FaceRecord, Faceset
 
 # Per frame, the blur of the source's kept eyes moves this share of the way to the one
@@ -207,8 +209,15 @@ class Compositor:
         if config.keep_occluders:
             # Both crops judged with the target's landmarks: their zones made once.
             zones = edge_zones(target.face_landmarks, size)
-            mask *= 1.0 - edge_occluders(target.image, target.face_landmarks, zones)
-            mask *= 1.0 - edge_occluders(swapped.image, target.face_landmarks, zones)
+            target_edges = edge_occluders(target.image, target.face_landmarks, zones)
+            face_edges = edge_occluders(swapped.image, target.face_landmarks, zones)
+            mask *= 1.0 - target_edges
+            mask *= 1.0 - face_edges
+            # Nor the face's outer feather past them (`blend.beyond_cuts`).
+            beyond = beyond_cuts(np.maximum(target_edges, face_edges), reached,
+                                 target.face_landmarks[BETWEEN_EYES, :2])
+            if beyond is not None:
+                mask *= 1.0 - beyond
         # The target's statistics and low-passes are taken only where it shows the frame:
         # beyond a frame edge that cuts the face the crop is black fill.
         measured = (mask if target.in_frame is None or target.in_frame.all()
