@@ -74,6 +74,12 @@ class LineRegion:
     # its broad lightness, not into the target's lines), and its long level furrows are
     # lifted at full size (`mesh_expression._lift_lines`): a forehead's.
     evened: bool = False
+    # Where its lines fade, the source's lit ridges between its creases come down too (as
+    # `evened`'s do), but no furrow is lifted at full size: a broad smile's crow's feet fan
+    # out from the eye, none long and level. Faded alone, their dark creases went and the
+    # skin lit between them stayed, pale wavy scratches at the corners of a still eye
+    # (Biden's smiling photo onto d18; BENCHMARKS.md, thirty-second round).
+    ridged: bool = False
 
 
 LINE_REGIONS = (
@@ -81,7 +87,7 @@ LINE_REGIONS = (
                (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
                        "mouthStretch"), "jawOpen"), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
-               _both("eyeSquint", "cheekSquint", "mouthSmile")),
+               _both("eyeSquint", "cheekSquint", "mouthSmile"), ridged=True),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
