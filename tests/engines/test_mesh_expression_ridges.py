@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_expression import follow_target_lines
-from facedub.engines.mesh_expression_regions import LINE_REGIONS
+from facedub.engines.mesh_expression_regions import LINE_REGIONS, region_weights
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
 
 SIZE = 512
 SLOPE = 0.6  # the lines run slanted, as crow's feet fan out: no long level furrow
@@ -49,8 +50,42 @@ def _along(image: np.ndarray, rows: tuple[int, ...]) -> float:
 
 def test_the_eye_corners_ridges_come_down() -> None:
     regions = {region.name: region for region in LINE_REGIONS}
-    assert regions["eye corners"].ridged and not regions["eye corners"].evened
-    assert not any(region.ridged for name, region in regions.items() if name != "eye corners")
+    assert regions["eye corners"].ridged_by and not regions["eye corners"].evened
+    assert not any(region.ridged_by for name, region in regions.items() if name != "eye corners")
+
+
+def _blendshapes(**values: float) -> np.ndarray:
+    vector = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    for name, value in values.items():
+        vector[BLENDSHAPE_NAMES.index(name)] = value
+    return vector
+
+
+def test_only_a_broad_smiles_ridges_come_down() -> None:
+    """The ridges come down where the source smiles fully (Biden's photo, mouthSmile 0.97),
+    not where its eye corners' lines fade for a squint or a slight smile (the border photo,
+    0.33; Paul Rudd's photo, eyeSquint 0.69 with no smile): their lines are who they are."""
+    still = _blendshapes()
+    broad = region_weights(_blendshapes(mouthSmileLeft=0.97, mouthSmileRight=0.97,
+                                        eyeSquintLeft=0.72), still)
+    assert broad.fade["eye corners"] == 1.0 and broad.ridges == {"eye corners": 1.0}
+    for source in (_blendshapes(mouthSmileLeft=0.33, eyeSquintLeft=0.05),
+                   _blendshapes(eyeSquintLeft=0.69, eyeSquintRight=0.63)):
+        weights = region_weights(source, still)
+        assert weights.ridges == {"eye corners": 0.0}
+    assert region_weights(_blendshapes(eyeSquintLeft=0.69), still).fade["eye corners"] > 0.8
+
+
+def test_a_target_smiling_a_little_keeps_the_ridges() -> None:
+    """Where the target smiles a little itself (Obama speaking, mouthSmile 0.18), the
+    landmarker reads its smile from the eye corners' lit skin too: the broad smile's
+    ridges stay there, though its creases fade; a still mouth (d18's, 0.02) has them down."""
+    broad = _blendshapes(mouthSmileLeft=0.97, mouthSmileRight=0.97, eyeSquintLeft=0.72)
+    smiling = region_weights(broad, _blendshapes(mouthSmileLeft=0.18, mouthSmileRight=0.1,
+                                                 eyeSquintLeft=0.58))
+    assert smiling.fade["eye corners"] == 1.0 and smiling.ridges == {"eye corners": 0.0}
+    still = region_weights(broad, _blendshapes(mouthSmileLeft=0.02, eyeSquintLeft=0.7))
+    assert still.ridges == {"eye corners": 1.0}
 
 
 def test_faded_creases_leave_no_lit_ridges() -> None:

@@ -121,9 +121,8 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     evened = {region.name for region in LINE_REGIONS if region.evened}
     evened_weights = {name: weight for name, weight in weights.fade.items() if name in evened}
     even = maps(evened_weights)
-    # Where only a region's lit ridges come down with its creases (`LineRegion.ridged`).
-    ridged = {region.name for region in LINE_REGIONS if region.ridged}
-    ridges = maps({name: weight for name, weight in weights.fade.items() if name in ridged})
+    # Where only a region's lit ridges come down with its creases (`LineRegion.ridged_by`).
+    ridges = maps(weights.ridges)
     # Around them, where the whole band's share softens off, the source's darker creases
     # are lifted for the rest (only lifted, and only to the target's: the nose wing's own
     # groove stays as deep as the target's is).
