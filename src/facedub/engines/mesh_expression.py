@@ -121,6 +121,8 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     evened = {region.name for region in LINE_REGIONS if region.evened}
     evened_weights = {name: weight for name, weight in weights.fade.items() if name in evened}
     even = maps(evened_weights)
+    # Where only a region's lit ridges come down with its creases (`LineRegion.ridged_by`).
+    ridges = maps(weights.ridges)
     # Around them, where the whole band's share softens off, the source's darker creases
     # are lifted for the rest (only lifted, and only to the target's: the nose wing's own
     # groove stays as deep as the target's is).
@@ -141,8 +143,9 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
         skin *= inside
         if margin is not None:
             margin *= inside
+    ridges *= skin  # not the eyes' lit whites beside the eye corners' region
     return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift, even,
-                               margin, brows)
+                               margin, brows, ridges)
 
 
 def brow_margin(face_landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,8 +204,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
                         skin: np.ndarray | None = None, deepen: np.ndarray | None = None,
                         shading: np.ndarray | None = None, shadow: np.ndarray | None = None,
                         lift: np.ndarray | None = None, even: np.ndarray | None = None,
-                        margin: np.ndarray | None = None, brows: np.ndarray | None = None
-                        ) -> np.ndarray:
+                        margin: np.ndarray | None = None, brows: np.ndarray | None = None,
+                        ridges: np.ndarray | None = None) -> np.ndarray:
     """The face with its crease band (S / 32) moved toward the target's: lifted where it
     is darker than the target's as far as `fade` says, darkened where the target's is
     darker as far as `deepen` says; and its whole expression band (S / 8, creases and
@@ -212,7 +215,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     down to its broad lightness (or the target's lit band), its long thin furrows lifted
     at full size as far as they are deeper than the target's there (None: nowhere); and
     so as far as `margin` says above the brows' hulls `brows` (see `brow_margin`), off
-    the face's own brows there (`_own_brows`).
+    the face's own brows there (`_own_brows`); and as far as `ridges` says its crease
+    band's lit ridges alone brought down as `even` brings them (None: nowhere).
 
     `face`, `target` (S, S, 3) uint8 RGB; the weights (W, W) with W <= S:
     the change is worked out at W and applied at S; `skin` (W, W) the face's skin (see `skin_mask`),
@@ -226,7 +230,8 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     shadow = np.zeros_like(fade) if shadow is None else shadow
     lift = np.zeros_like(fade) if lift is None else lift
     even = np.zeros_like(fade) if even is None else even
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift, even])
+    ridges = np.zeros_like(fade) if ridges is None else ridges
+    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift, even, ridges])
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -272,13 +277,14 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     widths = [CREASE_WIDTH]
     change = np.maximum(fade, even) * np.maximum(creases, 0.0)
     darker = deepen * np.minimum(creases, 0.0)
-    if (even > 1e-3).any():
+    ridged = np.maximum(even, ridges)
+    if (ridged > 1e-3).any():
         # The source's lit ridges between its furrows come down to its broad lightness,
         # or to the target's own lit band: not into the target's darker lines, which are
         # `deepen`'s to take (an older target's lines at rest onto a smooth source are
         # not the expression).
-        ridges = np.maximum(target_band(CREASE_WIDTH), 0.0) - crease_band
-        darker = np.minimum(darker, even * np.minimum(ridges, 0.0))
+        lit = np.maximum(target_band(CREASE_WIDTH), 0.0) - crease_band
+        darker = np.minimum(darker, ridged * np.minimum(lit, 0.0))
     change += darker
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
@@ -317,11 +323,15 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     change = np.clip(change * kept, -GAIN_LIMIT, GAIN_LIMIT)
     cores = np.clip(on_crease * kept / CORE_LIFT, 0.0, 1.0)
     lines: np.ndarray = even * kept
+    # A lit ridge's sharp crest, finer than the band, comes down as far as the band
+    # brings the ridges down (`_lower_crests`).
+    crests = ridges * kept
     if skin is not None:
         # On the skin alone: the lips' dark corners are no crease (lifting them, where the
         # target's lips are kept a pixel off the target's, moved the landmarker's corners).
         cores *= skin
         lines *= skin
+        crests *= skin
     if above_brows is not None:
         # The skin mask leaves the brows' grown margin out; above them the long lines are
         # lifted off the face's own brows (a fold along a brow's arch, a few pixels above it).
@@ -334,7 +344,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # 26 ms on the README pair, BENCHMARKS).
     radius = _core_radius(size)
     reach = max(2 * radius + 1, _line_reach(size))  # how far past the change it reads
-    rows = _upsized_rows(size, work, reach, change, cores, lines)
+    rows = _upsized_rows(size, work, reach, change, cores, lines, crests)
     if rows is None:
         return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
     # The lightest the face may become: its broad lightness plus the target's band, at
@@ -343,15 +353,16 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     ceiling = np.maximum.reduce([target_band(width)[band] + face_log[band]
                                  - (face_log[band] - face_wide(width)[band])
                                  for width in widths])
-    change, cores, lines, ceiling = (_upsized(image, size, rows) for image
-                                     in (change[band], cores[band], lines[band], ceiling))
-    in_band = _changed_box(change, np.maximum(cores, lines), reach)  # the band's rows
+    change, cores, lines, crests, ceiling = (
+        _upsized(image, size, rows) for image
+        in (change[band], cores[band], lines[band], crests[band], ceiling))
+    in_band = _changed_box(change, np.maximum.reduce([cores, lines, crests]), reach)
     if in_band is not None:
         band_rows = range(change.shape[0])[in_band[0]]
         box = (slice(rows[2] + band_rows.start, rows[2] + band_rows.stop), in_band[1])
         luma = ycc[box][..., 0]  # a view: written in place
         luma[...] = _lifted_luma(luma, change[in_band], cores[in_band], ceiling[in_band],
-                                 target[box], radius, lines[in_band])
+                                 target[box], radius, lines[in_band], crests[in_band])
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
@@ -445,8 +456,8 @@ def _changed_box(change: np.ndarray, cores: np.ndarray, margin: int
 
 
 def _lifted_luma(y: np.ndarray, change: np.ndarray, cores: np.ndarray, ceiling: np.ndarray,
-                 target: np.ndarray, radius: int, lines: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 target: np.ndarray, radius: int, lines: np.ndarray | None = None,
+                 crests: np.ndarray | None = None) -> np.ndarray:
     """uint8 Y (YCrCb's) of a part of the face with the log-lightness `change` applied,
     lifts limited by `ceiling` and the thin cores lifted (`_lift_cores`, `radius`), all
     arrays of that part; `target` the target crop's same part."""
@@ -464,6 +475,8 @@ def _lifted_luma(y: np.ndarray, change: np.ndarray, cores: np.ndarray, ceiling: 
     change += _lift_cores(log_luma + change, target, cores, radius)
     if lines is not None:
         change += _lift_lines(log_luma + change, target, lines)
+    if crests is not None:
+        change -= _lower_crests(log_luma + change, target, crests, radius)
     lifted = (luma * np.exp(change) - LOG_OFFSET) * (255.0 / 100.0)
     return np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
 
@@ -497,6 +510,30 @@ def _lift_cores(face_log: np.ndarray, target: np.ndarray, cores: np.ndarray, rad
     targets = dark_cores(_log_lightness(target[top:bottom]))
     lift[top:bottom] = cores[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
     return lift
+
+
+def _lower_crests(face_log: np.ndarray, target: np.ndarray, crests: np.ndarray, radius: int
+                  ) -> np.ndarray:
+    """(H, W) float32: how far the thin lit crests (narrower than CORE_WIDTH) of `face_log`
+    (H, W) come down where `crests` (H, W) says, as far as they stand above the target's
+    (an (H, W, 3) uint8 RGB crop) there: `_lift_cores` the other way up. The band starts
+    above FINE_SIGMA at half size, so the lit skin between a broad smile's crow's feet,
+    a pixel or two wide, kept half its height brought down by the band alone."""
+    lower = np.zeros_like(face_log)
+    rows = np.flatnonzero((crests > 1e-3).any(axis=1))
+    if rows.size == 0:
+        return lower
+    size = face_log.shape[0]
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    top, bottom = max(0, rows[0] - radius), min(size, rows[-1] + radius + 1)
+
+    def lit_crests(image: np.ndarray) -> np.ndarray:  # a grey opening's white-hat
+        return image - cv2.morphologyEx(image, cv2.MORPH_OPEN, kernel)
+
+    own = lit_crests(face_log[top:bottom])
+    targets = lit_crests(_log_lightness(target[top:bottom]))
+    lower[top:bottom] = crests[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
+    return lower
 
 
 def _line_reach(size: int) -> int:

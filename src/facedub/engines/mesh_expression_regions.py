@@ -74,6 +74,15 @@ class LineRegion:
     # its broad lightness, not into the target's lines), and its long level furrows are
     # lifted at full size (`mesh_expression._lift_lines`): a forehead's.
     evened: bool = False
+    # Where its lines fade, the source's lit ridges between its creases come down too (as
+    # `evened`'s do), but no furrow is lifted at full size: a broad smile's crow's feet fan
+    # out from the eye, none long and level. Faded alone, their dark creases went and the
+    # skin lit between them stayed, pale wavy scratches at the corners of a still eye
+    # (Biden's smiling photo onto d18; BENCHMARKS.md, thirty-second round). Only as far as
+    # the source shows one of these blendshapes fully (`FULLY_SHOWN`), since its ridges are
+    # the broad smile's: a slight smile's are part of who it is (empty: nowhere); and only
+    # as far as the target shows none of them itself (`TARGET_SHOWS`).
+    ridged_by: tuple[str, ...] = ()
 
 
 LINE_REGIONS = (
@@ -81,7 +90,7 @@ LINE_REGIONS = (
                (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
                        "mouthStretch"), "jawOpen"), broad=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
-               _both("eyeSquint", "cheekSquint", "mouthSmile")),
+               _both("eyeSquint", "cheekSquint", "mouthSmile"), ridged_by=_both("mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
@@ -110,6 +119,20 @@ SOURCE_RAISED = (0.1, 0.2)
 # a quarter, the cheeks' whole band both ways, on every frame the target did not smile,
 # and face recognition read the target.
 SHOWN_BY_SOURCE = (0.3, 0.5)
+# `LineRegion.ridged_by`: the source's own value from which its lit ridges come down (not
+# below the first, wholly from the second). Biden's broad smile (mouthSmile 0.97) wholly;
+# the border photo's slight one (0.33) not at all (its ridges brought down there, the
+# target was nearer the source on 2 of 80 frames fewer, BENCHMARKS.md, thirty-second round),
+# nor d18's talking mouth as a video source (up to about 0.65).
+FULLY_SHOWN = (0.7, 0.9)
+# ... and the target's own value from which they stay (not below the first, wholly from the
+# second): where the target smiles a little itself, the landmarker reads its smile from the
+# eye corners' lit skin too, and the source's ridges stand for it there (the same photo onto
+# Obama, mouthSmile 0.10-0.24 on frames 0-26: with them partly down there, his smile read
+# 0.02-0.04 further from the target's on frames 16-21, agreeing on 150 of 160 frames over
+# four job ids against 157, BENCHMARKS.md, thirty-third round). A still mouth (d18's from
+# frame 8 on) keeps them down.
+TARGET_SHOWS = (0.02, 0.08)
 # A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
 # its usual on (not below the first, wholly from the second).
 SHOWN = (0.1, 0.3)
@@ -125,11 +148,14 @@ class LineWeights:
     how far the target's darker lines are taken (`deepen`: the target shows it more);
     `lift`: how far the source's whole band (S / 8: furrows and the bunched skin between
     them) darker than the target's is lifted, in regions with `LineRegion.lifted_unless`
-    whose expression the target does not show."""
+    whose expression the target does not show; `ridges`: how far the source's lit ridges
+    between its creases come down with them, in regions with `LineRegion.ridged_by`
+    (`fade` times how fully the source shows that expression)."""
 
     fade: dict[str, float]
     deepen: dict[str, float]
     lift: dict[str, float] = field(default_factory=dict)
+    ridges: dict[str, float] = field(default_factory=dict)
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
@@ -140,7 +166,7 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
     `LineRegion.faded_under_target`, at least `_raised_beyond`). The target's excess counts
     only as far as it is also above `target_usual` (the track's usual values, see
     `UsualExpression`; None: not known)."""
-    fade, deepen, lift = {}, {}, {}
+    fade, deepen, lift, ridges = {}, {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
         source, target = source_blendshapes[keys], target_blendshapes[keys]
@@ -160,7 +186,23 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             low, high = SHOWN
             lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
                                                     0.0, 1.0))
-    return LineWeights(fade, deepen, lift)
+        if region.ridged_by:
+            ridges[region.name] = fade[region.name] * _ridges_kept_down(
+                source_blendshapes, target_blendshapes, region.ridged_by)
+    return LineWeights(fade, deepen, lift, ridges)
+
+
+def _ridges_kept_down(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
+                      names: tuple[str, ...]) -> float:
+    """0..1, `LineRegion.ridged_by`'s share of the fade: how fully the source shows the
+    largest of these blendshapes (`FULLY_SHOWN`) times how far the target shows none of
+    them (`TARGET_SHOWS`)."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in names]
+    low, high = FULLY_SHOWN
+    fully = np.clip((float(source_blendshapes[keys].max()) - low) / (high - low), 0.0, 1.0)
+    low, high = TARGET_SHOWS
+    shown = np.clip((float(target_blendshapes[keys].max()) - low) / (high - low), 0.0, 1.0)
+    return float(fully * (1.0 - shown))
 
 
 def _raised_beyond(source: np.ndarray, target: np.ndarray) -> float:
