@@ -493,23 +493,8 @@ def _lift_cores(face_log: np.ndarray, target: np.ndarray, cores: np.ndarray, rad
     says a crease is lifted, as far as they are darker than the target's (an (H, W, 3)
     uint8 RGB crop) there. The bands start above FINE_SIGMA at half size, so a fold one or
     two pixels wide kept half its depth as a thin dark line (the shouting photo's fold from
-    the nose wing down). A part of the crop gives the whole's lift wherever it reaches
-    2 * `radius` past the cores (the closing reads that far)."""
-    lift = np.zeros_like(face_log)
-    rows = np.flatnonzero((cores > 1e-3).any(axis=1))
-    if rows.size == 0:
-        return lift
-    size = face_log.shape[0]
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    top, bottom = max(0, rows[0] - radius), min(size, rows[-1] + radius + 1)
-
-    def dark_cores(image: np.ndarray) -> np.ndarray:  # a grey closing's black-hat
-        return cv2.morphologyEx(image, cv2.MORPH_CLOSE, kernel) - image
-
-    own = dark_cores(face_log[top:bottom])
-    targets = dark_cores(_log_lightness(target[top:bottom]))
-    lift[top:bottom] = cores[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
-    return lift
+    the nose wing down)."""
+    return _thin_excess(face_log, target, cores, radius, dark=True)
 
 
 def _lower_crests(face_log: np.ndarray, target: np.ndarray, crests: np.ndarray, radius: int
@@ -519,21 +504,33 @@ def _lower_crests(face_log: np.ndarray, target: np.ndarray, crests: np.ndarray, 
     (an (H, W, 3) uint8 RGB crop) there: `_lift_cores` the other way up. The band starts
     above FINE_SIGMA at half size, so the lit skin between a broad smile's crow's feet,
     a pixel or two wide, kept half its height brought down by the band alone."""
-    lower = np.zeros_like(face_log)
-    rows = np.flatnonzero((crests > 1e-3).any(axis=1))
+    return _thin_excess(face_log, target, crests, radius, dark=False)
+
+
+def _thin_excess(face_log: np.ndarray, target: np.ndarray, where: np.ndarray, radius: int,
+                 dark: bool) -> np.ndarray:
+    """(H, W) float32: `where` (H, W) times how far the thin features of `face_log` (H, W)
+    narrower than 2 * `radius` + 1 (dark cores: a grey closing's black-hat; else lit
+    crests: an opening's white-hat) exceed the target's (an (H, W, 3) uint8 RGB crop),
+    up to GAIN_LIMIT. A part of the crop gives the whole's values wherever it reaches
+    2 * `radius` past `where` (the closing or opening reads that far)."""
+    excess = np.zeros_like(face_log)
+    rows = np.flatnonzero((where > 1e-3).any(axis=1))
     if rows.size == 0:
-        return lower
+        return excess
     size = face_log.shape[0]
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
     top, bottom = max(0, rows[0] - radius), min(size, rows[-1] + radius + 1)
 
-    def lit_crests(image: np.ndarray) -> np.ndarray:  # a grey opening's white-hat
+    def thin(image: np.ndarray) -> np.ndarray:
+        if dark:
+            return cv2.morphologyEx(image, cv2.MORPH_CLOSE, kernel) - image
         return image - cv2.morphologyEx(image, cv2.MORPH_OPEN, kernel)
 
-    own = lit_crests(face_log[top:bottom])
-    targets = lit_crests(_log_lightness(target[top:bottom]))
-    lower[top:bottom] = crests[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
-    return lower
+    own = thin(face_log[top:bottom])
+    targets = thin(_log_lightness(target[top:bottom]))
+    excess[top:bottom] = where[top:bottom] * np.clip(own - targets, 0.0, GAIN_LIMIT)
+    return excess
 
 
 def _line_reach(size: int) -> int:
