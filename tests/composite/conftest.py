@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.engines.base import TargetFace
+from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.mesh import MeshEngine
 from facedub.faceset import Faceset
+from facedub.types import HeadPose
 
 README_CROP = 448  # the crop the README pair's compositing tests look at
+StillComposite = Callable[[CompositeConfig, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +30,19 @@ def composited(extracted: Callable[..., Faceset],
         swapped = engine.swap_face(target)
     result = Compositor(CompositeConfig(grain=False)).composite(target, swapped)
     return result.image, result.alpha, target
+
+
+@pytest.fixture
+def composite_still() -> StillComposite:
+    """A compositor run on one drawn frame: (config, target crop (S, S, 3) uint8, its
+    landmarks (478, 3) in crop pixels, the engine's face (S, S, 3) uint8, shown whole) ->
+    the composited crop. A still, frontal head with a neutral expression."""
+    def run(config: CompositeConfig, target: np.ndarray, landmarks: np.ndarray,
+            face: np.ndarray) -> np.ndarray:
+        size = target.shape[0]
+        still = TargetFace(image=target, face_landmarks=landmarks,
+                           face_from_frame=np.eye(2, 3), pose=HeadPose(0.0, 0.0, 0.0),
+                           blendshapes=np.zeros(52, np.float32), time=0.0, track=0)
+        return Compositor(config).composite(
+            still, SwappedFace(face, np.ones((size, size), np.float32))).image
+    return run

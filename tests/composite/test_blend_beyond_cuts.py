@@ -12,10 +12,11 @@ import pytest
 
 from facedub.composite import compositor as compositor_module
 from facedub.composite.blend import beyond_cuts
-from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.engines.base import SwappedFace, TargetFace
+from facedub.composite.compositor import CompositeConfig
 from facedub.faces.masks import BETWEEN_EYES, face_mask
-from facedub.types import HeadPose
+
+# The compositor run on one drawn frame (the `composite_still` fixture, conftest.py).
+StillComposite = Callable[[CompositeConfig, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 SIZE = 256
 ERODE, BLUR = 5, 15  # the compositor's defaults at 256 px
@@ -68,20 +69,11 @@ def test_no_cut_takes_nothing(landmarks: np.ndarray) -> None:
                        landmarks[BETWEEN_EYES, :2]) is None
 
 
-def _composite(landmarks: np.ndarray, face: np.ndarray) -> np.ndarray:
-    target = np.empty((SIZE, SIZE, 3), np.uint8)
-    target[:] = TARGET
-    compositor = Compositor(CompositeConfig(color="none", relight=0.0, grain=False,
-                                            occlusion="off", keep_occluders=True))
-    return compositor.composite(
-        TargetFace(image=target, face_landmarks=landmarks, face_from_frame=np.eye(2, 3),
-                   pose=HeadPose(0.0, 0.0, 0.0), blendshapes=np.zeros(52, np.float32),
-                   time=0.0, track=0),
-        SwappedFace(face, np.ones((SIZE, SIZE), np.float32))).image
 
 
 def test_the_compositor_shows_no_sliver_of_the_face_past_its_hair(
-        monkeypatch: pytest.MonkeyPatch, landmarks: np.ndarray) -> None:
+        monkeypatch: pytest.MonkeyPatch, landmarks: np.ndarray,
+        composite_still: StillComposite) -> None:
     shown = face_mask(landmarks, SIZE, forehead=True, erode=ERODE, blur=BLUR)
     band = _band(landmarks, shown)
     face = np.empty((SIZE, SIZE, 3), np.uint8)
@@ -98,9 +90,13 @@ def test_the_compositor_shows_no_sliver_of_the_face_past_its_hair(
         """How far each pixel is from the target's colour (0: the target's)."""
         return np.abs(image.astype(np.int32) - np.array(TARGET)).max(axis=2)
 
-    closed = _composite(landmarks, face)
+    target = np.empty((SIZE, SIZE, 3), np.uint8)
+    target[:] = TARGET
+    config = CompositeConfig(color="none", relight=0.0, grain=False, occlusion="off",
+                             keep_occluders=True)
+    closed = composite_still(config, target, landmarks, face)
     monkeypatch.setattr(compositor_module, "beyond_cuts", lambda *_: None)
-    open_sliver = _composite(landmarks, face)
+    open_sliver = composite_still(config, target, landmarks, face)
     shown_open = np.percentile(off_target(open_sliver)[sliver], 90)
     shown_closed = np.percentile(off_target(closed)[sliver], 90)
     assert shown_open > 30  # the face shows there, past the hair

@@ -12,10 +12,11 @@ import pytest
 from facedub.composite import compositor as compositor_module
 from facedub.composite.blend import reach_mask, reach_parts, rim_weights, turn_share
 from facedub.composite.color import to_lab
-from facedub.composite.compositor import CompositeConfig, Compositor, toned_rim
-from facedub.engines.base import SwappedFace, TargetFace
+from facedub.composite.compositor import CompositeConfig, toned_rim
 from facedub.faces.masks import face_mask, forehead_points
-from facedub.types import HeadPose
+
+# The compositor run on one drawn frame (the `composite_still` fixture, conftest.py).
+StillComposite = Callable[[CompositeConfig, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 SIZE = 256
 ERODE, BLUR = 5, 15  # the compositor's defaults at 256 px
@@ -93,21 +94,19 @@ def test_the_forehead_and_the_jaw_keep_the_frontal_feather(landmarks_at: Turned)
     assert not np.array_equal(reach, frontal)
 
 
-def test_the_compositor_shows_the_far_side_of_a_turned_face(landmarks_at: Turned) -> None:
+def test_the_compositor_shows_the_far_side_of_a_turned_face(
+        landmarks_at: Turned, composite_still: StillComposite) -> None:
     landmarks = landmarks_at(35.0)
     _, side = turn_share(landmarks)
     target = np.full((SIZE, SIZE, 3), 60, np.uint8)
     face = np.full((SIZE, SIZE, 3), 200, np.uint8)
-    result = Compositor(CompositeConfig(color="none", relight=0.0, grain=False,
-                                        occlusion="off", keep_occluders=False)).composite(
-        TargetFace(image=target, face_landmarks=landmarks, face_from_frame=np.eye(2, 3),
-                   pose=HeadPose(0.0, 0.0, 0.0), blendshapes=np.zeros(52, np.float32),
-                   time=0.0, track=0),
-        SwappedFace(face, np.ones((SIZE, SIZE), np.float32)))
+    image = composite_still(CompositeConfig(color="none", relight=0.0, grain=False,
+                                            occlusion="off", keep_occluders=False),
+                            target, landmarks, face)
     corner = np.round(landmarks[33 if side < 0 else 263, :2]).astype(int)
     tip = np.round(landmarks[1, :2]).astype(int)
-    assert result.image[corner[1], corner[0]].min() >= 198  # the face's, not a blend
-    assert result.image[tip[1], tip[0]].min() >= 180
+    assert image[corner[1], corner[0]].min() >= 198  # the face's, not a blend
+    assert image[tip[1], tip[0]].min() >= 180
 
 
 def _rim_of(landmarks: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -162,26 +161,20 @@ def test_toned_rim_takes_the_targets_shading_on_the_rim_only(landmarks_at: Turne
     assert after < 0.4 * before
 
 
-def _composite(landmarks: np.ndarray, target: np.ndarray, face: np.ndarray) -> np.ndarray:
-    compositor = Compositor(CompositeConfig(grain=False, occlusion="off",
-                                            keep_occluders=False))
-    return compositor.composite(
-        TargetFace(image=target, face_landmarks=landmarks, face_from_frame=np.eye(2, 3),
-                   pose=HeadPose(0.0, 0.0, 0.0), blendshapes=np.zeros(52, np.float32),
-                   time=0.0, track=0),
-        SwappedFace(face, np.ones((SIZE, SIZE), np.float32))).image
+RIM_CONFIG = CompositeConfig(grain=False, occlusion="off", keep_occluders=False)
 
 
 def test_the_compositor_shades_the_far_rim_like_the_target(
-        monkeypatch: pytest.MonkeyPatch, landmarks_at: Turned) -> None:
+        monkeypatch: pytest.MonkeyPatch, landmarks_at: Turned,
+        composite_still: StillComposite) -> None:
     landmarks = landmarks_at(35.0)
     side, _, reached, rim = _rim_of(landmarks)
     target = _darkening(landmarks, side)
     face = np.full((SIZE, SIZE, 3), 170, np.uint8)
     shown = (rim > 0.5) & (reached > 0.5)
-    toned = _composite(landmarks, target, face)
+    toned = composite_still(RIM_CONFIG, target, landmarks, face)
     monkeypatch.setattr(compositor_module, "toned_rim", lambda face, *_: face)
-    untoned = _composite(landmarks, target, face)
+    untoned = composite_still(RIM_CONFIG, target, landmarks, face)
     target_lightness = to_lab(target)[..., 0]
     error_toned = np.abs(to_lab(toned)[..., 0] - target_lightness)[shown].mean()
     error_untoned = np.abs(to_lab(untoned)[..., 0] - target_lightness)[shown].mean()
