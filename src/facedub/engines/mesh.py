@@ -49,9 +49,11 @@ from facedub.engines.mesh_mirror import (
 from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
+    closed_counts,
     corners_mask,
     keep_target_interior,
     lips_mask,
+    lips_open_share,
     mean_smile,
     not_darker,
     target_corners_share,
@@ -210,6 +212,11 @@ class MeshEngine:
         self._own_lips = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's, beside them
         # per track: the target's mouth corners
         self._corner_shares = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
+        # How far a photo's lips are apart: its mouth interior and its smile count so far
+        # where the target's lips are closed too (mesh_mouth.closed_counts); a video's
+        # faces as they are.
+        self._source_open = (lips_open_share(source_landmarks[0]) if len(self._records) == 1
+                             else 1.0)
         # per track: the stubble shaved off a smiling target's corners (mesh_stubble)
         self._shaved_corners = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
         # The current frame's remap maps per source face (the texture and the mouth
@@ -299,12 +306,15 @@ class MeshEngine:
             with_target_sockets(image, aligned, oblique, inside, size)
         # The blended faces' mouth interior (teeth, cavity) inside the lips' outline.
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
+        counts = closed_counts(self._source_open, target.face_landmarks)
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
         blend_interior = None
         if outline is not None:
             lips_box = bounds_or_empty(outline > 0)
             blend_interior = self._warped_interior(blend, raster, size, lips_box)
             blend_interior[lips_box] *= outline[lips_box]  # both 0 outside the box
+            if counts < 1.0:  # a closed photo's inner loop over closed lips is no interior
+                blend_interior[lips_box] *= np.float32(counts)
         lips, mouth = self._lips(image, target, landmarks, raster, source_blendshapes, differs,
                                  blend_interior)
         hair = (self._restyle_stubble(image, target, landmarks, raster, differs)
@@ -364,7 +374,7 @@ class MeshEngine:
             compared = (corner_disc[box] if target.in_frame is None
                         else corner_disc[box] * target.in_frame[box])
             kept[box] = np.maximum(kept[box], corner_disc[box] * self._corner_share(
-                target, source_blendshapes, image[box], reshaped, compared))
+                target, source_blendshapes, image[box], reshaped, compared, counts))
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         if self.config.target_expression_lines:
@@ -408,13 +418,15 @@ class MeshEngine:
                            socket_light=len(self._records) == 1)
 
     def _corner_share(self, target: TargetFace, source_blendshapes: np.ndarray,
-                      face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray) -> float:
+                      face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray,
+                      counts: float) -> float:
         """The share of the target's own mouth corners to show (`disc`, in the same box as
         `face`, the engine's face, and `reshaped`, the target reshaped to it), eased per
-        track: as far as the target smiles more than the source (`target_corners_share`),
+        track: as far as the target smiles more than the source (`target_corners_share`,
+        its smile as far as it `counts`: `closed_counts`),
         and not where its skin there is darker than the source's (a moustache's or goatee's
         ends, stubble: `not_darker`)."""
-        wanted = target_corners_share(source_blendshapes, target.blendshapes)
+        wanted = target_corners_share(source_blendshapes, target.blendshapes, counts)
         if wanted > 0.0:
             wanted *= not_darker(face, reshaped, disc, target.image.shape[0],
                                  mean_smile(target.blendshapes))

@@ -36,6 +36,43 @@ CAVITY_DARKER = 35.0  # Lab L below the nearby lips': the inside of the mouth
 LOCAL_LIPS = 0.25  # mouth widths: the reach of the lips each pixel is compared with
 
 
+# A photo's closed lips have no interior to leave out, yet MediaPipe's inner loop keeps
+# some area toward their corners (Rowan Atkinson's: 6.7% of his lips', over
+# OPEN_AREA_SHARE), and grown it is a band about the lip line: the target's pixels there,
+# its lip line inside the source's upper lip under the source's own (photo-to-mouth frame
+# 0: two dark lines in the upper lip, a pale band between them that reads as a smirk;
+# BENCHMARKS.md, thirty-third round). So a photo's interior counts only as far as its lips
+# are apart: not at all up to the first middle gap (mouth widths), wholly from the second
+# (the closed photos 0.001-0.012, Bob Dylan's 0.030, Biden's 0.13).
+CLOSED_GAP = (0.015, 0.03)
+LIPS_MIDDLE = (13, 14)  # the inner lips' middle points
+
+
+def lips_open_share(face_landmarks: np.ndarray) -> float:
+    """0..1: how far the lips of `face_landmarks` (478, 2+) are apart, from their middle
+    gap over the mouth's width: 0 up to CLOSED_GAP[0], 1 from CLOSED_GAP[1]."""
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    width = float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
+    gap = float(np.linalg.norm(points[LIPS_MIDDLE[0]] - points[LIPS_MIDDLE[1]]))
+    low, high = CLOSED_GAP
+    return float(np.clip((gap / max(width, 1e-6) - low) / (high - low), 0.0, 1.0))
+
+
+def closed_counts(source_open: float, target_landmarks: np.ndarray) -> float:
+    """0..1: how far a photo's mouth interior and smile count (`target_corners_share`)
+    in a frame: wholly but as far as both the photo's lips (`source_open`, its
+    `lips_open_share`) and the target's (`target_landmarks`, (478, 2+)) are closed. Where
+    the target's lips part, the band round its opening is its own lips' inner edge, and
+    from it the landmarker reads its smile: without it the streamer's broad smile under
+    Kit Harington's closed lips (hair-forehead) read 0.1-0.3 under his (smile 35 -> 27 of
+    40), and the target's corners beside the border photo's closed smile cost d3's smiling
+    frames her likeness (nearer the source 37 -> 30 of 40; BENCHMARKS.md, thirty-fourth
+    round)."""
+    if source_open >= 1.0:
+        return 1.0
+    return 1.0 - (1.0 - source_open) * (1.0 - lips_open_share(target_landmarks))
+
+
 def mouth_interior(image: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 in [0, 1]: the mouth interior of the face in `image` ((S, S, 3) uint8
     RGB) with `face_landmarks` (478, 2+) in its pixels; softened by about one pixel."""
@@ -204,12 +241,17 @@ def mean_smile(blendshapes: np.ndarray) -> float:
     return float(np.mean(np.asarray(blendshapes)[_SMILE_KEYS]))
 
 
-def target_corners_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray
-                         ) -> float:
+def target_corners_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
+                         source_open: float = 1.0) -> float:
     """0..1: how much of the target's own mouth corners to show, from two (52,) blendshape
     vectors: the target's mean mouthSmile over the source's, ramped from CORNERS_UNCHANGED
-    to CORNERS_FULL_CHANGE."""
-    excess = mean_smile(target_blendshapes) - mean_smile(source_blendshapes)
+    to CORNERS_FULL_CHANGE. The source's smile counts as far as `source_open` (1: wholly;
+    `closed_counts` for a photo): a closed-lipped smile is in the lips' shape, which the
+    warp replaces by the target's, and its corners over the target's closed lips read
+    unsmiling (Rowan Atkinson's photo smiles 0.25; over d18's resting smile, 0.13-0.22,
+    with no interior band the output read 0.01-0.06, the mouth read 0.04 eye distances
+    narrower at each corner)."""
+    excess = mean_smile(target_blendshapes) - source_open * mean_smile(source_blendshapes)
     return float(np.clip((excess - CORNERS_UNCHANGED) / (CORNERS_FULL_CHANGE - CORNERS_UNCHANGED),
                          0.0, 1.0))
 
