@@ -1,7 +1,7 @@
-"""A closed photo mouth: its inner loop is no mouth interior (no band of the target's pixels
-round the lip line, issue 9: photo-to-mouth's doubled upper lip), and its closed smile does
-not hold back the target's own mouth corners (issue 17: the target's resting smile). Real
-faces from ../shared/data/faces."""
+"""A closed-lipped smiling photo over the target's closed lips: its inner loop is no mouth
+interior (no band of the target's pixels round the lip line, issue 9: photo-to-mouth's
+doubled upper lip), and its closed smile does not hold back the target's own mouth corners
+(issue 17: the target's resting smile). Real faces from ../shared/data/faces."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from facedub.engines.mesh_mouth import (
     corners_mask,
     lips_mask,
     lips_open_share,
+    photo_lips_open,
     target_corners_share,
 )
 from facedub.faces.align import landmarks_in_crop
@@ -41,6 +42,20 @@ def test_lips_open_share_ramps_over_the_middle_gap() -> None:
     assert lips_open_share(_mouth(0.012)) == 0.0, "the smiling older woman's closed lips"
     assert lips_open_share(_mouth(0.0225)) == pytest.approx(0.5)
     assert lips_open_share(_mouth(0.031)) == 1.0, "Bob Dylan's parted lips"
+
+
+def test_only_a_closed_lipped_smile_counts_as_closed(
+        blendshapes: Callable[..., np.ndarray]) -> None:
+    """A closed neutral photo keeps its interior band (where the landmarker reads a smiling
+    target's own lip line); a closed smile's does not (its stretched upper lip shows over
+    the band: a doubled lip, a smirk)."""
+    neutral = blendshapes(mouthSmileLeft=0.02, mouthSmileRight=0.02)
+    smiling = blendshapes(mouthSmileLeft=0.25, mouthSmileRight=0.25)
+    slight = blendshapes(mouthSmileLeft=0.15, mouthSmileRight=0.15)
+    assert photo_lips_open(_mouth(0.0), neutral) == 1.0
+    assert photo_lips_open(_mouth(0.0), smiling) == 0.0
+    assert photo_lips_open(_mouth(0.0), slight) == pytest.approx(0.5)
+    assert photo_lips_open(_mouth(0.05), smiling) == 1.0, "a smile with parted lips"
 
 
 def test_a_photos_interior_and_smile_count_but_where_both_lips_are_closed() -> None:
@@ -71,8 +86,8 @@ def test_a_closed_smiling_photo_keeps_no_band_round_the_lip_line_but_the_targets
     lips, and the skin round the target's mouth corners is its own."""
     source = extracted(CLOSED_SMILE, crop_size=CROP)
     record = source.faces_of()[0]
-    assert lips_open_share(landmarks_in_crop(record.frame_landmarks,
-                                             record.face_from_frame)) == 0.0
+    assert photo_lips_open(landmarks_in_crop(record.frame_landmarks, record.face_from_frame),
+                           record.blendshapes) == 0.0
     target = first_target_face(TALKING, CROP)
     smiling = replace(target, blendshapes=np.maximum(target.blendshapes, blendshapes(
         mouthSmileLeft=0.3, mouthSmileRight=0.3)))

@@ -53,9 +53,9 @@ from facedub.engines.mesh_mouth import (
     corners_mask,
     keep_target_interior,
     lips_mask,
-    lips_open_share,
     mean_smile,
     not_darker,
+    photo_lips_open,
     target_corners_share,
     target_interior,
     target_lips_share,
@@ -212,11 +212,11 @@ class MeshEngine:
         self._own_lips = EasedShare(LIPS_FALL_PER_FRAME)  # per track: the target's, beside them
         # per track: the target's mouth corners
         self._corner_shares = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
-        # How far a photo's lips are apart: its mouth interior and its smile count so far
-        # where the target's lips are closed too (mesh_mouth.closed_counts); a video's
-        # faces as they are.
-        self._source_open = (lips_open_share(source_landmarks[0]) if len(self._records) == 1
-                             else 1.0)
+        # How far a photo's lips are apart, where it smiles: its mouth interior and its
+        # smile count so far where the target's lips are closed too
+        # (mesh_mouth.closed_counts); a video's faces as they are.
+        self._source_open = (photo_lips_open(source_landmarks[0], self._blendshapes[0])
+                             if len(self._records) == 1 else 1.0)
         # per track: the stubble shaved off a smiling target's corners (mesh_stubble)
         self._shaved_corners = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
         # The current frame's remap maps per source face (the texture and the mouth

@@ -58,10 +58,30 @@ def lips_open_share(face_landmarks: np.ndarray) -> float:
     return float(np.clip((gap / max(width, 1e-6) - low) / (high - low), 0.0, 1.0))
 
 
+# Only a closed-lipped smile: where a closed photo does not smile (Kit Harington 0.000,
+# Paul Rudd 0.022, the older woman 0.001) the band is where the landmarker reads a smiling
+# target's own lip line, and without it the streamer's smiles under Kit Harington's lips
+# read further under his (hair-forehead's smile 37 -> 32 of 40 at id 101, its smile error
+# 0.053-0.057 -> 0.057-0.065 on two ids). A closed smile's lips (Rowan Atkinson 0.25, the
+# border photo 0.28) are stretched, and their upper edge shows over the band as a second
+# lip line: the doubled lip reads as a smirk. The mean mouthSmile from which a closed photo
+# counts as closed-lipped smiling, from none at the first to wholly at the second:
+CLOSED_SMILE = (0.1, 0.2)
+
+
+def photo_lips_open(face_landmarks: np.ndarray, blendshapes: np.ndarray) -> float:
+    """0..1: how far a photo's mouth interior and smile count for `closed_counts`, from its
+    `face_landmarks` (478, 2+) and (52,) `blendshapes`: 1 but for a closed-lipped smile
+    (its lips closed, `lips_open_share`, and its smile over CLOSED_SMILE)."""
+    low, high = CLOSED_SMILE
+    smiling = float(np.clip((mean_smile(blendshapes) - low) / (high - low), 0.0, 1.0))
+    return 1.0 - (1.0 - lips_open_share(face_landmarks)) * smiling
+
+
 def closed_counts(source_open: float, target_landmarks: np.ndarray) -> float:
     """0..1: how far a photo's mouth interior and smile count (`target_corners_share`)
     in a frame: wholly but as far as both the photo's lips (`source_open`, its
-    `lips_open_share`) and the target's (`target_landmarks`, (478, 2+)) are closed. Where
+    `photo_lips_open`) and the target's (`target_landmarks`, (478, 2+)) are closed. Where
     the target's lips part, the band round its opening is its own lips' inner edge, and
     from it the landmarker reads its smile: without it the streamer's broad smile under
     Kit Harington's closed lips (hair-forehead) read 0.1-0.3 under his (smile 35 -> 27 of
