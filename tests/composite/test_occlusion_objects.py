@@ -456,3 +456,23 @@ def test_a_beard_the_last_frame_showed_bare_is_not_taken_by_an_object_come_up_to
     after = masks(0, 1 / 25, gloved, landmarks).mask
     assert after[glove] == 1.0
     assert after[inside].max() < KEPT
+
+
+def test_what_the_face_showed_bare_above_the_nose_or_paler_than_its_skin_still_grows() -> None:
+    landmarks = template_in_crop(256, "whole")
+    image = _skin(256)
+    chin = np.round(landmarks[CHIN, :2]).astype(int)
+    lip = int(landmarks[LOWER_LIP, 1])
+    image[lip + 6:chin[1] + 40, chin[0] + 10:chin[0] + 44] = (40, 60, 150)  # the glove
+    smoke = (slice(lip + 2, chin[1] - 4), slice(chin[0] - 14, chin[0] + 10))
+    image[smoke] = (235, 230, 228)  # smoke beside it, paler than the skin
+    probabilities = np.zeros((64, 64), np.float32)
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).astype(int)
+    probabilities[small[..., 2] > small[..., 0] + 40] = 0.9
+    probabilities[small.min(axis=2) > 215] = 0.3
+    settled = np.ones((64, 64), bool)  # all of it bare and unchanged on the last frame
+    completed = complete_by_colour(probabilities, _half(image), half_pixels(landmarks), SHOWN,
+                                   settled=settled)
+    whole = cv2.resize(completed, (256, 256), interpolation=cv2.INTER_NEAREST)
+    assert whole[smoke[0].start + 4:smoke[0].stop - 4, smoke[1].start + 4:smoke[1].stop - 4
+                 ].min() == 1.0
