@@ -55,7 +55,7 @@ from facedub.composite.occlusion_cues import (
     net_glasses_evidence,
     net_glasses_share,
 )
-from facedub.composite.occlusion_motion import moving_objects, still_regions
+from facedub.composite.occlusion_motion import MOTION_LEVEL, moving_objects, still_regions
 from facedub.composite.occlusion_objects import (
     FaceZones,
     complete_by_colour,
@@ -263,10 +263,11 @@ class OcclusionMasks:
         worn = self.worn.get(track)
         # The zones that the colour, dark-object and motion cues each made: made once.
         zones = face_zones(half_landmarks, OCCLUDER_OUT, shown)
+        previous = self._continued(track, time)
+        moving, residual = self._moving(track, time, half, half_landmarks, shown, zones)
         objects = complete_by_colour(probabilities, half, half_landmarks, shown,
                                      bare_eyes=worn is not None and worn <= WEARING_LOW,
-                                     zones=zones)
-        previous = self._continued(track, time)
+                                     zones=zones, settled=_settled(previous, residual))
         held: HeldRims | None = None
         if (worn is not None and previous is not None and previous.held is not None
                 and not searching(previous.held)):
@@ -293,7 +294,6 @@ class OcclusionMasks:
         # with the skin around and not dark enough to be found.
         dark = cv2.dilate(dark_objects(half, half_landmarks, probabilities, shown, zones
                                        ).astype(np.float32), np.ones((3, 3), np.uint8))
-        moving, residual = self._moving(track, time, half, half_landmarks, shown, zones)
         # A track judged as a whole (glasses_tracks) takes no single frame's evidence: the
         # bridge alone is often shading or compression (see its NET_CONFIRM), and the net
         # marks the dark eye sockets of a bare face under a passing light as lenses (clip
@@ -463,6 +463,22 @@ def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     pixels = image.reshape(-1, *image.shape[2:])
     pixels[flat] = pixels[shown]
     return image
+
+
+def _settled(previous: _Eased | None, residual: np.ndarray) -> np.ndarray | None:
+    """(64, 64) bool: the face as it was on the track's last frame (`previous`, None: none
+    to go by), bare there (no cue at the ramp's middle, where the mask keeps half the
+    target: the net's own faint guesses stay, as they were) and unchanged since (`residual`,
+    the motion cue's, under MOTION_LEVEL): what the colour completion may not take on
+    where the net is unsure (see `complete_by_colour`). A beard, or the jaw's shaded
+    edge, is unlike the cheeks' skin; a microphone brought up to the chin reached along
+    them (clip 11's stage shot, frames 5-7: its goatee, whose kept edge drew a dark line
+    under Rudd's lower lip, and the jaw's edge up to the cheek). What comes in over the
+    face changes the pixels it covers."""
+    if previous is None:
+        return None
+    found = np.maximum(np.maximum(previous.objects, previous.dark), previous.moving)
+    return (found < 0.5 * (RAMP_LOW + RAMP_HIGH)) & (residual < MOTION_LEVEL)
 
 
 def _glasses_drawn(worn: float | None, state: _Eased | None) -> bool:

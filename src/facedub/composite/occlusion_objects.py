@@ -29,6 +29,7 @@ from facedub.faces.regions import mesh_regions
 # Cheek and nose landmarks whose hull is almost always bare skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
 MOUTH_CORNERS = (61, 291)
+NOSE_TIP = 1
 SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
@@ -95,7 +96,8 @@ def face_zones(points: np.ndarray, size: int, shown: np.ndarray) -> FaceZones:
 
 def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.ndarray,
                        shown: np.ndarray, bare_eyes: bool = False,
-                       zones: FaceZones | None = None) -> np.ndarray:
+                       zones: FaceZones | None = None,
+                       settled: np.ndarray | None = None) -> np.ndarray:
     """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
     is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
     where the net is sure. `lab` (R, R, 3) the canonical crop in CIELAB, `points` (the
@@ -106,7 +108,11 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     `_cheeks`).
 
     Only the face itself grows (its oval with the forehead); eyes and brows never do,
-    being unlike skin too. `zones`: the frame's `face_zones`, when already made."""
+    being unlike skin too. `zones`: the frame's `face_zones`, when already made.
+    `settled` (R, R) bool or None: the face as the track's last frame showed it, bare
+    and unchanged since (facedub.composite.occlusion); where the net is unsure (SEED or
+    under) such pixels are the face's own (a beard, the jaw's shaded edge) and nothing
+    grows through them."""
     size = probabilities.shape[0]
     # What several cues share is made once: the skin's reference pixels, the face's oval,
     # the eyes and brows grown by a pixel, the mouth.
@@ -149,7 +155,16 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     if inside.any():
         lips = _lips_distance(lab, points, probabilities, shown, inside, mouth, reference)
         unlike[inside] = lips[inside] > NOT_SKIN
-    weak = ((((probabilities > GROW) & ~bare) | unlike) & face & shown).astype(np.uint8)
+    weak = (((probabilities > GROW) & ~bare) | unlike) & face & shown
+    if settled is not None and reference.any():
+        # The face's own darker parts below the nose (a beard, the jaw's shade) that the
+        # last frame showed bare and that have not changed since: not an object's, where
+        # the net is unsure. (Paler ones are left to the net: smoke breathed out thickens
+        # by degrees; and hair over the brows, which the net marks on and off.)
+        own = settled & (probabilities <= SEED)
+        own[:max(0, int(np.ceil(points[NOSE_TIP, 1])))] = False
+        weak &= ~(own & (lab[..., 0] < float(order_median(lab[reference][:, 0]))))
+    weak = weak.astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=4)
     seeded = np.zeros(count, bool)
     seeded[np.unique(labels[(probabilities > SEED) & inner & ~mouth & ~bare & shown])] = True
