@@ -140,7 +140,7 @@ def test_the_feather_beyond_the_cuts_on_real_crops_is_the_whole_crops(
     assert boxed >= 12  # of 24: the box is well under the crop on most
 
 
-@pytest.mark.parametrize("size", [37, 100, 130, 255, 448, 513])
+@pytest.mark.parametrize("size", [24, 37, 100, 130, 255, 448, 513])
 def test_the_feather_beyond_the_cuts_at_other_sizes_is_the_whole_crops(
         turned_template: Callable[[float, int], np.ndarray], size: int) -> None:
     """Drawn turned faces with a cut band inside the outline at sizes whose quarter is

@@ -279,6 +279,8 @@ def _enlarged_reach(reach: tuple[slice, slice], factor: float, size: int
         return slice(max(0, math.floor((part.start - 1.5) * factor)),
                      min(size, math.ceil((part.stop + 1.5) * factor)))
 
+    if factor < 1.0:  # a crop under the plane's 32 px: shrunk, not enlarged
+        return slice(0, size), slice(0, size)
     return grown(reach[0]), grown(reach[1])
 
 
