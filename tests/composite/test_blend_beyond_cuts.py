@@ -95,7 +95,7 @@ def test_the_compositor_shows_no_sliver_of_the_face_past_its_hair(
     config = CompositeConfig(color="none", relight=0.0, grain=False, occlusion="off",
                              keep_occluders=True)
     closed = composite_still(config, target, landmarks, face)
-    monkeypatch.setattr(compositor_module, "beyond_cuts", lambda *_: None)
+    monkeypatch.setattr(compositor_module, "beyond_cuts_in_box", lambda *_: None)
     open_sliver = composite_still(config, target, landmarks, face)
     shown_open = np.percentile(off_target(open_sliver)[sliver], 90)
     shown_closed = np.percentile(off_target(closed)[sliver], 90)

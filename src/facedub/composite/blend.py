@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
-from facedub.faces.masks import face_mask, feather, forehead_points, three_channels
+from facedub.faces.masks import (
+    box_meet,
+    face_mask,
+    feather,
+    forehead_points,
+    mask_bounds,
+    three_channels,
+)
 from facedub.faces.regions import MIDLINE, TEMPLES, face_halves
 
 BLEND_METHODS = ("feather", "poisson")
@@ -15,14 +25,24 @@ def feather_blend(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.
     """Alpha blend of uint8 images: `mask` (S, S) float32 in [0, 1] is the face's share.
     Computed only inside the box where the mask is not 0; outside it the result is the
     target (the kept eyes and mouth are a small part of the crop)."""
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = mask_bounds(mask)
     result = np.array(target, dtype=np.uint8)
-    if not rows.size:
+    if box is None:
         return result
-    box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-    part, alpha = target[box], three_channels(mask[box])
-    blended = part.astype(np.float32) + alpha * (face[box].astype(np.float32) - part)
-    result[box] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    part = target[box]
+    if mask.dtype != np.float32:  # a float64 share: worked in float64, as it was
+        blended64 = part + three_channels(mask[box]) * (face[box].astype(np.float64) - part)
+        result[box] = np.clip(blended64 + 0.5, 0, 255).astype(np.uint8)
+        return result
+    # part + alpha * (face - part), + 0.5, clipped: each step in place on the face's
+    # float32 copy (the same float32 operations, the sum's terms swapped; four
+    # box-sized temporaries fewer).
+    blended = face[box].astype(np.float32)
+    blended -= part
+    blended *= three_channels(mask[box])
+    blended += part
+    blended += np.float32(0.5)
+    result[box] = np.clip(blended, 0, 255, out=blended).astype(np.uint8)
     return result
 
 
@@ -101,7 +121,7 @@ def reach_parts(face_landmarks: np.ndarray, size: int, forehead: bool, erode: in
     hull = np.zeros((size, size), dtype=np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(outline).astype(np.int32)), 255)
     far = feather(hull, round(erode * (1.0 - share)), max(1, round(blur * (1.0 - share))))
-    return near, np.maximum(near, far * far_weights(points, size, side)).astype(np.float32)
+    return near, _with_far(near, far, points, side)
 
 
 def rim_weights(near: np.ndarray, reached: np.ndarray) -> np.ndarray | None:
@@ -111,9 +131,14 @@ def rim_weights(near: np.ndarray, reached: np.ndarray) -> np.ndarray | None:
     if near is reached:
         return None
     added = reached - near
-    weights: np.ndarray = np.where(added > 0, added / np.maximum(reached, 1e-6),
-                                   0.0).astype(np.float32)
-    return weights if weights.any() else None
+    # Only in the box where the reach adds anything (its far side's box): elsewhere 0.
+    box = mask_bounds(added > 0)
+    if box is None:
+        return None
+    part, whole = added[box], reached[box]
+    weights = np.zeros(added.shape, dtype=np.float32)
+    weights[box] = np.where(part > 0, part / np.maximum(whole, 1e-6), 0.0)
+    return weights
 
 
 def far_weights(points: np.ndarray, size: int, side: int) -> np.ndarray:
@@ -121,6 +146,14 @@ def far_weights(points: np.ndarray, size: int, side: int) -> np.ndarray:
     half way across its half outwards, 0 from the midline inwards; between the brows'
     tops and the mouth's corners, fading over ROWS_FADE of the brows-to-chin height
     above and below. `points` (478, 2) crop pixels."""
+    down, across = _far_ramps(points, size, side)
+    weights: np.ndarray = (down[:, None] * across[None, :]).astype(np.float32)
+    return weights
+
+
+def _far_ramps(points: np.ndarray, size: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """`far_weights`' two factors, (size,) float32 each: down the rows, across the
+    columns."""
     middle = float(points[MIDLINE, 0])
     temple = float(points[TEMPLES[0] if side < 0 else TEMPLES[1], 0])
     ramp = max(abs(middle - temple) / 2.0, 1.0)
@@ -132,17 +165,53 @@ def far_weights(points: np.ndarray, size: int, side: int) -> np.ndarray:
     rows = np.arange(size, dtype=np.float32)
     down = (np.clip((rows - top) / fade + 1.0, 0.0, 1.0)
             * np.clip((bottom - rows) / fade + 1.0, 0.0, 1.0))
-    weights: np.ndarray = (down[:, None] * across[None, :]).astype(np.float32)
-    return weights
+    return down, across
+
+
+def _with_far(near: np.ndarray, far: np.ndarray, points: np.ndarray, side: int
+              ) -> np.ndarray:
+    """max(near, far * far_weights), float32 (S, S): worked only in the box where the
+    weights are not 0 (about a quarter of the crop); elsewhere far * 0 is 0 and the
+    maximum `near` (never below 0) itself. The same values."""
+    size = near.shape[0]
+    down, across = _far_ramps(points, size, side)
+    rows, columns = np.flatnonzero(down), np.flatnonzero(across)
+    reached = near.astype(np.float32)  # a copy: `near` is returned beside it
+    if rows.size and columns.size:
+        box = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+        weights = down[box[0], None] * across[None, box[1]]
+        reached[box] = np.maximum(near[box], far[box] * weights)
+    return reached
 
 
 def beyond_cuts(cut: np.ndarray, shown: np.ndarray, centre: np.ndarray) -> np.ndarray | None:
-    """(S, S) float32 in [0, 1] or None (nothing): the share of the face's outer feather
-    that lies beyond a cut, to be taken out of the blend's mask. `cut` (S, S) in [0, 1]:
-    what is kept of the target at the face's edges (`composite.occlusion.edge_occluders`:
-    hair at the temples and beside the eyes, in either crop); `shown` (S, S): the blend's
-    mask before the cut (`reach_parts`' reached); `centre` (2,): the point between the
-    eyes, crop pixels.
+    """(S, S) float32 in [0, 1] or None (nothing): `beyond_cuts_in_box`'s share laid
+    into the whole crop (0 outside its box)."""
+    part = beyond_cuts_in_box(cut, shown, centre)
+    if part is None:
+        return None
+    beyond = np.zeros(cut.shape, dtype=np.float32)
+    beyond[part.box] = part.share
+    return beyond
+
+
+@dataclass(frozen=True)
+class BeyondCut:
+    """`beyond_cuts_in_box`'s result: `share` (h, w) float32 in [0, 1], the crop's `box`
+    (rows, columns) of it; 0 everywhere outside the box."""
+
+    box: tuple[slice, slice]
+    share: np.ndarray
+
+
+def beyond_cuts_in_box(cut: np.ndarray, shown: np.ndarray, centre: np.ndarray
+                       ) -> BeyondCut | None:
+    """The share of the face's outer feather that lies beyond a cut, to be taken out of
+    the blend's mask, in the box where it is not 0 (None: nothing). `cut` (S, S) in
+    [0, 1]: what is kept of the target at the face's edges
+    (`composite.occlusion.edge_occluders`: hair at the temples and beside the eyes, in
+    either crop); `shown` (S, S) float32: the blend's mask before the cut (`reach_parts`'
+    reached); `centre` (2,): the point between the eyes, crop pixels.
 
     Along each ray from `centre` the most cut met so far, less the cut itself, where the
     mask is feathered: (1 - shown) * BEYOND_CUT_FEATHER of it, so the mask's inside keeps
@@ -151,6 +220,10 @@ def beyond_cuts(cut: np.ndarray, shown: np.ndarray, centre: np.ndarray) -> np.nd
     engine's face at a third, and the target's own skin in the band between read as a
     thin dark line down the cheek (headturn-man 31-39, turned and looking up; BENCHMARKS.md,
     thirty-third round). Judged at quarter size, as the cut is (it is blurred there).
+
+    The full-size steps are taken only in the box where the rays' most cut reaches
+    BEYOND_CUT_LEAST: beyond it the share is 0 either way, and the whole crop's passes
+    were most of its cost (BENCHMARKS.md, Swap speed, thirty-fourth round).
     """
     if not cut.any():
         return None
@@ -165,13 +238,72 @@ def beyond_cuts(cut: np.ndarray, shown: np.ndarray, centre: np.ndarray) -> np.nd
     # left as the new array's memory held (under load a NaN turned a face white).
     polar = cv2.warpPolar(small, (max(2, round(radius)), POLAR_ANGLES), middle, radius,
                           cv2.WARP_POLAR_LINEAR | cv2.WARP_FILL_OUTLIERS)
-    polar = np.maximum.accumulate(polar, axis=1)  # outwards along each ray
+    polar = _most_outwards(polar)
     passed = cv2.warpPolar(polar, (small_size, small_size), middle, radius,
                            cv2.WARP_POLAR_LINEAR | cv2.WARP_INVERSE_MAP | cv2.WARP_FILL_OUTLIERS)
+    # Where the rays' most cut is under BEYOND_CUT_LEAST the share is: (passed - cut) *
+    # feathered / (1 - cut) needs passed >= cut + LEAST * (1 - cut) >= LEAST (feathered
+    # is at most 1), and the enlargement is never above the plane pixels it reads (a
+    # tenth of margin for float32's rounding).
+    reach = mask_bounds(passed >= np.float32(0.9 * BEYOND_CUT_LEAST))
+    if reach is None:
+        return None
+    # And where the mask shows the face: its feather's box is the box of all it shows.
+    face_box = mask_bounds(shown)
+    box = None if face_box is None else box_meet(
+        _enlarged_reach(reach, size / small_size, size), face_box)
+    if box is None:
+        return None
     passed = cv2.resize(passed, (size, size), interpolation=cv2.INTER_LINEAR)
-    feathered = np.clip((1.0 - shown) * BEYOND_CUT_FEATHER, 0.0, 1.0) * (shown > 0)
-    # The share of what the cut left that goes: the mask, already times (1 - cut), is
-    # then times (1 - passed) where `feathered` is 1.
-    beyond = np.clip((passed - cut) * feathered / np.maximum(1.0 - cut, 1e-3), 0.0, 1.0)
+    return _beyond_in(passed[box], cut[box], shown[box], box)
+
+
+def _most_outwards(polar: np.ndarray) -> np.ndarray:
+    """The running maximum along each row of `polar` (angles x radii; outwards along
+    each ray): `np.maximum.accumulate(polar, axis=1)`'s values (a maximum is exact), a
+    column at a time on the rays' transposed copy, in a third of its time."""
+    rays = np.ascontiguousarray(polar.T)
+    for radius in range(1, rays.shape[0]):
+        np.maximum(rays[radius], rays[radius - 1], out=rays[radius])
+    return np.ascontiguousarray(rays.T)
+
+
+def _enlarged_reach(reach: tuple[slice, slice], factor: float, size: int
+                    ) -> tuple[slice, slice]:
+    """The box of an (S, S) bilinear enlargement (by `factor` = S / s) of an (s, s)
+    plane that holds every output pixel reading the plane's `reach` box: each output
+    pixel reads the two plane pixels round its centre, (x + 0.5) / factor - 0.5; a
+    plane pixel and a half of margin (over 0.5 / factor for the rounding)."""
+
+    def grown(part: slice) -> slice:
+        return slice(max(0, math.floor((part.start - 1.5) * factor)),
+                     min(size, math.ceil((part.stop + 1.5) * factor)))
+
+    if factor < 1.0:  # a crop under the plane's 32 px: shrunk, not enlarged
+        return slice(0, size), slice(0, size)
+    return grown(reach[0]), grown(reach[1])
+
+
+def _beyond_in(passed: np.ndarray, cut: np.ndarray, shown: np.ndarray,
+               box: tuple[slice, slice]) -> BeyondCut | None:
+    """`beyond_cuts_in_box`'s share from the (h, w) float32 parts of the crop in `box`:
+    the most cut met along the rays `passed`, the `cut`, the blend's mask `shown`; each
+    step of clip((passed - cut) * feathered / max(1 - cut, 1e-3), 0, 1) in place, the
+    same float32 operations in the same order. Shrunk to the share's own box."""
+    feathered = np.subtract(np.float32(1.0), shown)
+    feathered *= np.float32(BEYOND_CUT_FEATHER)
+    np.clip(feathered, 0.0, 1.0, out=feathered)
+    feathered *= shown > 0
+    beyond = np.subtract(passed, cut, out=passed)
+    beyond *= feathered
+    kept = np.subtract(np.float32(1.0), cut, out=feathered)
+    np.maximum(kept, np.float32(1e-3), out=kept)
+    beyond /= kept
+    np.clip(beyond, 0.0, 1.0, out=beyond)
     beyond[beyond < BEYOND_CUT_LEAST] = 0.0
-    return beyond.astype(np.float32) if beyond.any() else None
+    own = mask_bounds(beyond)
+    if own is None:
+        return None
+    return BeyondCut((slice(box[0].start + own[0].start, box[0].start + own[0].stop),
+                      slice(box[1].start + own[1].start, box[1].start + own[1].stop)),
+                     beyond[own])

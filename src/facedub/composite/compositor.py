@@ -14,7 +14,7 @@ import numpy as np
 
 from facedub.composite.blend import (
     BLEND_METHODS,
-    beyond_cuts,
+    beyond_cuts_in_box,
     feather_blend,
     poisson_blend,
     reach_parts,
@@ -60,7 +60,7 @@ from facedub.composite.tone import (
 )
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
-from facedub.faces.masks import BETWEEN_EYES
+from facedub.faces.masks import BETWEEN_EYES, mask_bounds
 from facedub.faceset import FaceRecord, Faceset
 
 # Per frame, the blur of the source's kept eyes moves this share of the way to the one
@@ -205,19 +205,25 @@ class Compositor:
         if self._occlusion is not None:  # what is in front of the target's face stays
             occluded = self._occlusion(target.track, target.time, target.image,
                                        target.face_landmarks, target.in_frame)
-            mask *= 1.0 - occluded.mask
+            occluded_box = mask_bounds(occluded.mask)  # often nothing: 1 - 0 elsewhere
+            if occluded_box is not None:
+                mask[occluded_box] *= 1.0 - occluded.mask[occluded_box]
         if config.keep_occluders:
             # Both crops judged with the target's landmarks: their zones made once.
             zones = edge_zones(target.face_landmarks, size)
             target_edges = edge_occluders(target.image, target.face_landmarks, zones)
             face_edges = edge_occluders(swapped.image, target.face_landmarks, zones)
-            mask *= 1.0 - target_edges
-            mask *= 1.0 - face_edges
-            # Nor the face's outer feather past them (`blend.beyond_cuts`).
-            beyond = beyond_cuts(np.maximum(target_edges, face_edges), reached,
-                                 target.face_landmarks[BETWEEN_EYES, :2])
+            edges = np.maximum(target_edges, face_edges)
+            # Each cut and `blend.beyond_cuts_in_box`'s share only in its box: beyond it
+            # the mask's factor is 1 - 0, which leaves it as it is.
+            edges_box = mask_bounds(edges)
+            if edges_box is not None:
+                mask[edges_box] *= 1.0 - target_edges[edges_box]
+                mask[edges_box] *= 1.0 - face_edges[edges_box]
+            # Nor the face's outer feather past them.
+            beyond = beyond_cuts_in_box(edges, reached, target.face_landmarks[BETWEEN_EYES, :2])
             if beyond is not None:
-                mask *= 1.0 - beyond
+                mask[beyond.box] *= 1.0 - beyond.share
         # The target's statistics and low-passes are taken only where it shows the frame:
         # beyond a frame edge that cuts the face the crop is black fill.
         measured = (mask if target.in_frame is None or target.in_frame.all()

@@ -195,6 +195,7 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     correction = np.subtract(refined, small, out=refined)
     if size != res:
         correction = cv2.resize(correction, (size, size), interpolation=cv2.INTER_LINEAR)
+    kept_box = None
     if swapped.kept is not None:
         # The target's own eyes and mouth opening are real pixels: nothing to clean there.
         # Scaled only in the box where they are kept (a sixth of a 440 px crop): beyond
@@ -209,7 +210,7 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     refined_face = np.add(correction, laid, out=correction)
     if size != res:
         refined_face = keep_detail(refined_face, laid, swapped.mask, FINE_SIGMA * size / res,
-                                   swapped.kept)
+                                   swapped.kept, kept_box)
     refined_face += np.float32(0.5)
     return np.clip(refined_face, 0, 255, out=refined_face).astype(np.uint8)
 
@@ -247,7 +248,8 @@ def _refiner_input(small: np.ndarray, small_mask: np.ndarray) -> np.ndarray:
 
 
 def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: float,
-                kept: np.ndarray | None = None) -> np.ndarray:
+                kept: np.ndarray | None = None, kept_box: tuple[slice, slice] | None = None
+                ) -> np.ndarray:
     """(S, S, 3) float32: `refined` with its detail finer than `sigma` pixels lifted back,
     inside `mask` and outside `kept` (the target's own eyes and mouth, real pixels the
     correction leaves alone), to the local strength it had in `laid` (the engine's face),
@@ -274,7 +276,7 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     np.maximum(floored, np.float32(DETAIL_FLOOR), out=floored)
     np.divide(lift, floored, out=lift)
     np.clip(lift, 1.0, DETAIL_LIFT, out=lift)
-    gate = mask if kept is None else mask * (1.0 - kept)
+    gate = _gate(mask, kept, kept_box)
     # lift = 1 + (lift - 1) * gate, then refined + detail * (lift - 1), step by step in
     # place: the same float32 operations in the same order, so the same values.
     lift -= np.float32(1.0)
@@ -284,6 +286,20 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     detail *= three_channels(lift)
     lifted: np.ndarray = np.add(detail, refined, out=detail)
     return lifted
+
+
+def _gate(mask: np.ndarray, kept: np.ndarray | None, kept_box: tuple[slice, slice] | None
+          ) -> np.ndarray:
+    """mask * (1 - kept) (`mask` where `kept` is None), the same values: with float32
+    planes and `kept_box` (`masks.mask_bounds` of `kept`, found by the caller) only in
+    that box (a sixth of the crop), beyond which the factor is 1 - 0."""
+    if kept is None:
+        return mask
+    if kept_box is None or mask.dtype != np.float32 or kept.dtype != np.float32:
+        return mask * (1.0 - kept)
+    gate = mask.copy()
+    gate[kept_box] *= 1.0 - kept[kept_box]
+    return gate
 
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
