@@ -50,6 +50,7 @@ from facedub.composite.occlusion import (
 from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import (
     SkinWeights,
+    brow_weights,
     carry_detail,
     lid_weights,
     region_box,
@@ -316,6 +317,9 @@ class Compositor:
                 # lit skin's chroma read grey; BENCHMARKS.md, twenty-eighth round).
                 flanks=skin.flanks,
                 under_eyes=skin.under_eyes, hair=hair,
+                # The brows' darkness as dim as the target's light (a lit photo's brows
+                # were black bars under a dim light; BENCHMARKS.md, thirty-fourth round).
+                brows=brow_weights(target.face_landmarks, size),
                 sockets=socket_weights(target.face_landmarks, lids),
                 # The sockets' own base only for a photo's light: on a video source it
                 # took his deep upper lids off as shading, and headturn-man read less like

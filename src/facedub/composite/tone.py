@@ -151,6 +151,21 @@ FLANK_SKIN_MIN = 0.5
 FLANK_AROUND_MIN = 0.05
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
+# The face's lightness detail scales with the light it is shown in (`light_gain`): by the
+# ratio of the target's low-pass L* + LIGHT_OFFSET to the face's (L* + 16 goes as the cube
+# root of luminance, so the ratio is a reflectance's under a dimmer light), never below
+# LIGHT_GAIN_FLOOR and never brightened (a brighter target keeps the face's detail as is).
+LIGHT_OFFSET = 16.0
+LIGHT_GAIN_FLOOR = 0.25
+# ... and only where the target is much dimmer: wholly at a ratio up to the first, not at
+# all from the second (a ramp). A target less dim keeps the face's brows as they are: the
+# least ratio in the cross pairs' brows is 0.64 (skin-tones: Biden's pale brows on Obama),
+# 0.65 (readme-photo), 0.82-0.94 (the rest), self-photo's 0.39; dimmed from 0.8,
+# skin-tones read 2 of 40 smiles fewer at two job ids (frames at the threshold).
+LIGHT_DIMMED = (0.5, 0.62)
+# A gain nowhere under 1 by more than this is none (under 0.3 L* on a brow 28 darker than
+# its skin): the ramp's tail in the zone's soft edge moves no brow, only pixels.
+LIGHT_GAIN_NONE = 0.01
 Box = tuple[slice, slice]  # rows and columns of an image
 
 
@@ -168,6 +183,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  region: np.ndarray | None = None,
                  shading: np.ndarray | None = None,
                  flanks: np.ndarray | None = None,
+                 brows: np.ndarray | None = None,
                  into_face: bool = False) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
@@ -206,6 +222,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     round them (at sigma, over the `bare` weight), as much more colourful as the face's
     own skin there is than round it (`_colour_around`): the source's shading comes with
     a shaded skin's colour.
+    Where `brows` (S, S) in [0, 1] is given (`brow_weights`), the face's lightness detail
+    there is dimmed as far as the target's low-pass is dimmer than the face's (`light_gain`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -262,6 +280,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
+    # On the brows, the face's lightness detail dimmed as far as the target's light is
+    # dimmer (`light_gain`).
+    gain = None if brows is None else light_gain(face_low[..., 0], target_low[..., 0],
+                                                 resized(brows, half))
     lifts = []  # L units the target's base is lifted by, where the face's band is darker
     if skin is not None:
         # On skin the source's middle band may be darker than the target's there by
@@ -314,13 +336,18 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                      size)
     if box[0].stop == box[0].start:  # nothing of the face is used
         return face_lab if into_face else face_lab.copy()
-    smooth = _enlarged([*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma],
-                       box, size)
+    planes = [*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma]
+    smooth = _enlarged(planes if gain is None else [*planes, gain], box, size)
     face_lightness = cv2.extractChannel(face_lab, 0)
     face_box = face_lab[box]
     face = [face_lightness[box], cv2.extractChannel(face_box, 1),
             cv2.extractChannel(face_box, 2)]
     detail = face[0] - smooth[0]
+    if gain is not None:
+        detail *= smooth[9]
+        # The texture limit below reads the face's fine bands as they are now shown.
+        face_lightness = face_lightness.copy()
+        face_lightness[box] = smooth[0] + detail
     if shown is not None and target_lightness is not None:
         # The source's pores and specks no stronger than her skin's. Not where a stubbled
         # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
@@ -365,6 +392,47 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         return boxed
     result = face_lab if into_face else face_lab.copy()
     result[box] = boxed
+    return result
+
+
+def light_gain(face_low: np.ndarray, target_low: np.ndarray, zone: np.ndarray
+               ) -> np.ndarray | None:
+    """(s, s) float32 in [LIGHT_GAIN_FLOOR, 1]: the factor of the face's lightness detail
+    in `zone` (s, s) in [0, 1] (the brows), 1 outside it: the ratio of the target's
+    low-pass lightness `target_low` (s, s) to the face's `face_low` (s, s) (L* + 16, the
+    cube root of luminance), where the target's is much dimmer (LIGHT_DIMMED), as a
+    reflectance's contrast dims with its light; None where it changes nothing (the
+    detail as it is).
+
+    Added as it was, a brightly lit photo's brows (28 L* under its skin at 72) came onto a
+    dim, torch-lit target's skin at 24 as black painted bars, clipped at 0 (self-photo:
+    the target's own brows 10-13 L* under it). Dimmed on the whole face, its features read
+    less like the person: self-photo's identity distance to the target 0.351 -> 0.444
+    (BENCHMARKS.md, thirty-fourth round)."""
+    ratio = (target_low + LIGHT_OFFSET) / np.maximum(face_low + LIGHT_OFFSET, 1.0)
+    np.clip(ratio, LIGHT_GAIN_FLOOR, 1.0, out=ratio)
+    whole, none = LIGHT_DIMMED
+    share = np.clip((none - ratio) / (none - whole), 0.0, 1.0)
+    gain: np.ndarray = (1.0 + zone * share * (ratio - 1.0)).astype(np.float32)
+    return None if float(gain.min()) > 1.0 - LIGHT_GAIN_NONE else gain
+
+
+# The brows' zone of `light_gain`: their hulls grown this share of the crop (a source's
+# brows are drawn where the target's landmarks put them, its hairs past their outline)
+# and softened over FEATURE_SOFT.
+BROW_GROW = 1 / 64
+
+
+def brow_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: both brows' hulls of `face_landmarks` (478, 2+) grown
+    BROW_GROW of the crop, soft-edged; built at quarter size."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    brows = np.maximum(_hull(points[regions.left_eyebrow], small),
+                       _hull(points[regions.right_eyebrow], small))
+    soft = _blur(_grown(brows, small * BROW_GROW), small * FEATURE_SOFT)
+    result: np.ndarray = cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR)
     return result
 
 
