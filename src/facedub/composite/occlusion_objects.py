@@ -181,7 +181,8 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     if bare_eyes:
         objects = _eyes_with_their_skin(objects, points, eyes_grown)
     return from_outside(objects, points,
-                        inner if erode == max(1, round(OUTLINE_BAND * size)) else None)
+                        inner if erode == max(1, round(OUTLINE_BAND * size)) else None,
+                        eyes_grown if bare_eyes else None)
 
 
 def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray,
@@ -335,24 +336,44 @@ def _colour_step(lab: np.ndarray) -> np.ndarray:
 
 
 def from_outside(objects: np.ndarray, points: np.ndarray,
-                 inner: np.ndarray | None = None) -> np.ndarray:
+                 inner: np.ndarray | None = None,
+                 bare_eyes_and_brows: np.ndarray | None = None) -> np.ndarray:
     """`objects` (R, R) without the regions that lie wholly inside the face: what covers
     a face comes in from beyond its outline (a hand, a microphone, a cup, hair), while
     the net's marks that float inside it are stage light on a nose or a cheek, a frowning
     forehead's furrows, catch-lights in the eyes. (Glasses, the exception, are found by
-    their own frames: see `glasses_frames`.) `points`, the landmarks, in its pixels."""
+    their own frames: see `glasses_frames`.) `points`, the landmarks, in its pixels.
+
+    `bare_eyes_and_brows` (R, R) bool or None: for a face known to wear no glasses, its eyes and
+    brows (grown by a pixel). Marks outside them must reach the outline without passing
+    through them: a bare face's brows and sockets shaded by a passing light are marked
+    on their own (clip 13, the net's 0.3-0.45 on his torch-shaded brow and socket), and
+    through them a region of colour grown on the nose's far side reached his temple
+    (frame 16: a violet patch of the target's own skin kept). What covers an eye or a
+    brow covers the skin beside it and reaches the outline through that skin (a hand,
+    a fringe). The marks on the eyes and brows themselves keep the rule as before."""
     size = objects.shape[0]
-    marked = (objects > MARKED).astype(np.uint8)
-    count, labels = cv2.connectedComponents(marked, connectivity=8)
-    if count <= 1:
+    marked = objects > MARKED
+    if not marked.any():
         return objects
     if inner is None:  # else made already: (R, R) bool, the face's oval eroded as here
         inner = face_mask(points, size, forehead=False,
                           erode=max(1, round(OUTLINE_BAND * size))) > 0.5
+    kept = _reaching_the_outline(marked, inner)
+    if bare_eyes_and_brows is not None:
+        kept = np.where(bare_eyes_and_brows, kept,
+                        _reaching_the_outline(marked & ~bare_eyes_and_brows, inner))
+    return np.where(kept, objects, 0.0).astype(np.float32)
+
+
+def _reaching_the_outline(marked: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """(R, R) bool: true but on the regions of `marked` (R, R) bool (8-connected) that lie
+    wholly in `inner` (R, R) bool, the face less its outline's band."""
+    count, labels = cv2.connectedComponents(marked.astype(np.uint8), connectivity=8)
     touching = np.zeros(count, bool)
-    touching[np.unique(labels[(marked > 0) & ~inner])] = True
+    touching[np.unique(labels[marked & ~inner])] = True
     touching[0] = True
-    return np.where(touching[labels], objects, 0.0).astype(np.float32)
+    return touching[labels]
 
 
 def dark_objects(lab: np.ndarray, points: np.ndarray, probabilities: np.ndarray,
