@@ -66,9 +66,9 @@ def _target(landmarks: np.ndarray, round_eyes: tuple[float, float, float]) -> np
 
 
 def test_a_made_up_targets_lids_take_her_bare_skins_colour() -> None:
-    """Violet eye shadow over her lids (L 60, b 14): the plain face's lids come out near
-    her bare skin's colour (b 21.3 of 24, L 71), not the shadow's (without the band: b
-    14.6, L 61.9)."""
+    """Violet eye shadow over her lids (L 60, b 14): the plain face's lids come out her
+    bare skin's colour (b within 3 of 24, L over 68), not the shadow's (without the band:
+    b 16, L 62)."""
     landmarks = _landmarks()
     lids = _lids(landmarks)
     target = _target(landmarks, (60.0, 19.0, 14.0))
@@ -79,23 +79,10 @@ def test_a_made_up_targets_lids_take_her_bare_skins_colour() -> None:
 
 def test_a_shadowed_socket_keeps_its_darkness() -> None:
     """Her sockets 14 L darker at her skin's own colour (her light, not make-up): the
-    face's lids keep that darkness (within 1 L of the result without the band; the band's
-    lightness taken whatever the colour, they came out 10 L lighter)."""
+    face's lids keep that darkness (within 1 L of the result without the band)."""
     landmarks = _landmarks()
     lids = _lids(landmarks)
     target = _target(landmarks, (60.0, *SKIN[1:]))
     with_band = _coloured(target, landmarks, band=True)[lids, 0].mean()
     without = _coloured(target, landmarks, band=False)[lids, 0].mean()
     assert abs(with_band - without) < 1.0
-
-
-def test_a_mans_own_redder_lids_are_his_colour() -> None:
-    """Lids 5 Lab units redder and 8 L darker than his cheeks (the streamer's, within
-    BARE_NATURAL): his own colour and light, kept as without the band (within 0.3); taken
-    as make-up, hair-forehead's eyes sat in a pale, flat patch."""
-    landmarks = _landmarks()
-    lids = _lids(landmarks)
-    target = _target(landmarks, (66.0, SKIN[1] + 5.0, SKIN[2]))
-    with_band = _coloured(target, landmarks, band=True)[lids].mean(axis=0)
-    without = _coloured(target, landmarks, band=False)[lids].mean(axis=0)
-    np.testing.assert_allclose(with_band, without, atol=0.3)

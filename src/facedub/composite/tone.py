@@ -100,15 +100,12 @@ SKIN_LIGHTNESS_SLACK = 3.0
 SURROUND_SUPPORT = 0.3
 # Over the whole eye band (`eye_band_weights`: each eye and brow's hull grown
 # SURROUND_GROW of the crop, the brows and nose left out) the target's base is its bare
-# skin's round the band (`_bare_base`) as far as its colour there is off that skin's by
-# more than BARE_NATURAL Lab units (all of it BARE_COLOUR_STEP further): her eye shadow,
-# a liner's wing and lashes, even where her skin's colour model takes them for skin, are
-# not laid over a face without them (d10's lids 8-15 off at the 75th-90th percentiles);
-# a man's own redder lids and cheeks and darker sockets, within 7 at the 90th (the
-# streamer, hair-forehead), are his light and colour: taken too, his eyes sat in a pale,
-# flat patch (colour flatness 0.14 -> 0.21). Held only where BARE_SUPPORT of the blur's
-# weight is bare skin.
-BARE_NATURAL = 6.0
+# skin's round the band (`_bare_base`): her eye shadow, a liner's wing and lashes, even
+# where her skin's colour model takes them for skin, and the hair at her temples are not
+# laid over a face without them. Its colour is the bare skin's; its lightness as far as
+# her colour there moved off her bare skin's (BARE_COLOUR_STEP Lab units: all of it),
+# the make-up's share: a shadowed socket keeps its skin's hue and its darkness (her
+# light). Held only where BARE_SUPPORT of the blur's weight is bare skin.
 BARE_COLOUR_STEP = 4.0
 BARE_SUPPORT = 0.05
 # With `relief`: the source's lightness band from sigma to this many sigmas lifts the
@@ -550,11 +547,11 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
 
 def _bare_base(target: np.ndarray, low: np.ndarray, mask: np.ndarray, reference: np.ndarray,
                band: np.ndarray, sigma: float) -> np.ndarray:
-    """`low` (s, s, 3, the target's base) moved, in the `band` weight, to the blur of
-    `target` by `sigma` over its bare skin round the band (`mask` times its likeness to
-    the skin in the `reference` weight, `_skin_likeness`, without the band) as far as
-    `low`'s colour is off that blur's by more than BARE_NATURAL (all of it from
-    BARE_COLOUR_STEP further), held where BARE_SUPPORT of the blur's weight is that skin.
+    """`low` (s, s, 3, the target's base) with, in the `band` weight, the colour of the
+    blur of `target` by `sigma` over its bare skin round the band (`mask` times its
+    likeness to the skin in the `reference` weight, `_skin_likeness`, without the band),
+    and that blur's lightness as far as `low`'s colour is off it (BARE_COLOUR_STEP: all),
+    held where BARE_SUPPORT of the blur's weight is that skin.
 
     The shouting photo onto d10: her violet eye shadow, liner and lashes (b 15-17 and
     L 55-65 on the lids against her cheeks' b 24, L 74) were her sockets' and the band's
@@ -566,9 +563,9 @@ def _bare_base(target: np.ndarray, low: np.ndarray, mask: np.ndarray, reference:
     support = np.clip(_blur(outside, sigma) / BARE_SUPPORT, 0.0, 1.0)
     weight = band * support
     change = fill - low
-    departure = np.hypot(change[..., 1], change[..., 2])
-    made_up = np.clip((departure - BARE_NATURAL) / BARE_COLOUR_STEP, 0.0, 1.0)
-    based: np.ndarray = low + (weight * made_up)[..., None] * change
+    made_up = np.clip(np.hypot(change[..., 1], change[..., 2]) / BARE_COLOUR_STEP, 0.0, 1.0)
+    change[..., 0] *= made_up
+    based: np.ndarray = low + weight[..., None] * change
     return based
 
 
