@@ -51,7 +51,6 @@ from facedub.composite.occlusion_cues import with_lens_highlights
 from facedub.composite.tone import (
     SkinWeights,
     carry_detail,
-    eye_band_weights,
     lid_weights,
     region_box,
     skin_weights,
@@ -318,7 +317,6 @@ class Compositor:
                 socket_skin=(socket_skin_weights(target.face_landmarks, size)
                              if socket_light else None),
                 surround=surround_weights(target.face_landmarks, size) if socket_light else None,
-                eye_band=eye_band_weights(target.face_landmarks, size) if socket_light else None,
                 target_lightness=_texture_lightness(target.image, mask * skin.bare,
                                                     size / DETAIL_SIGMA_DIVISOR,
                                                     target.in_frame),

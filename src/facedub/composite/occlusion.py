@@ -577,7 +577,7 @@ def edge_zones(face_landmarks: np.ndarray, full_size: int) -> EdgeZones:
     size = max(32, full_size // 4)
     landmarks = face_landmarks * (size / full_size)
     reference = _hull_mask(landmarks[list(SKIN_REFERENCE), :2], size)
-    zone = hair_zone(landmarks, size, temples=True)
+    zone = hair_zone(landmarks, size)
     rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
     reference.flags.writeable = zone.flags.writeable = False  # shared by two calls: read only
     return EdgeZones(full_size, size, reference, zone, rows)

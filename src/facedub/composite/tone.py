@@ -98,16 +98,6 @@ SURROUND_GROW = 1 / 16
 SKIN_LIKENESS = 3.0
 SKIN_LIGHTNESS_SLACK = 3.0
 SURROUND_SUPPORT = 0.3
-# Over the whole eye band (`eye_band_weights`: each eye and brow's hull grown
-# SURROUND_GROW of the crop, the brows and nose left out) the target's base is its bare
-# skin's round the band (`_bare_base`): her eye shadow, a liner's wing and lashes, even
-# where her skin's colour model takes them for skin, and the hair at her temples are not
-# laid over a face without them. Its colour is the bare skin's; its lightness as far as
-# her colour there moved off her bare skin's (BARE_COLOUR_STEP Lab units: all of it),
-# the make-up's share: a shadowed socket keeps its skin's hue and its darkness (her
-# light). Held only where BARE_SUPPORT of the blur's weight is bare skin.
-BARE_COLOUR_STEP = 4.0
-BARE_SUPPORT = 0.05
 # With `relief`: the source's lightness band from sigma to this many sigmas lifts the
 # target's where it is lighter (its face's relief and its features' tone at that scale),
 # scaled by the ratio of the two faces' lightness there and softly limited to RELIEF_LIMIT
@@ -178,7 +168,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  region: np.ndarray | None = None,
                  shading: np.ndarray | None = None,
                  flanks: np.ndarray | None = None,
-                 eye_band: np.ndarray | None = None,
                  into_face: bool = False) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
@@ -200,9 +189,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     Where `sockets` and `socket_skin` (`socket_skin_weights`) are given, both low-passes
     on the sockets are the faces' skin's own there (`_own_sockets`); where `surround`
     (`surround_weights`) is given with `socket_skin`, on it too, the target's skin told
-    from its make-up and hair by colour (`_skin_likeness`); where `eye_band`
-    (`eye_band_weights`) is given with `socket_skin`, the target's base on it is its
-    bare skin's round it (`_bare_base`).
+    from its make-up and hair by colour (`_skin_likeness`).
     The colour (a, b) is split at sigma / `chroma_divisor` instead (`_finer_chroma`; 1:
     at sigma like the lightness): the target's colour finer than its light is kept; where
     `bare` (S, S) in [0, 1] is given, only in its weight (the compositor passes
@@ -272,9 +259,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
                                       supported=True)
-        if eye_band is not None:
-            target_low = _bare_base(target_half, target_low, mask_half, shown_half,
-                                    resized(eye_band, half), sigma * half / size)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -543,30 +527,6 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     blended[box] = part + weight[..., None] * change
     return blended
 
-
-
-def _bare_base(target: np.ndarray, low: np.ndarray, mask: np.ndarray, reference: np.ndarray,
-               band: np.ndarray, sigma: float) -> np.ndarray:
-    """`low` (s, s, 3, the target's base) with, in the `band` weight, the colour of the
-    blur of `target` by `sigma` over its bare skin round the band (`mask` times its
-    likeness to the skin in the `reference` weight, `_skin_likeness`, without the band),
-    and that blur's lightness as far as `low`'s colour is off it (BARE_COLOUR_STEP: all),
-    held where BARE_SUPPORT of the blur's weight is that skin.
-
-    The shouting photo onto d10: her violet eye shadow, liner and lashes (b 15-17 and
-    L 55-65 on the lids against her cheeks' b 24, L 74) were her sockets' and the band's
-    base, laid even over the photo's bare lids: a grey-blue band from the brows to the
-    lower lids (BENCHMARKS.md, thirty-second and thirty-third rounds). The sockets' own
-    skin (`_own_sockets`) took her shadowed lids for skin too."""
-    outside = mask * _skin_likeness(target, reference) * np.clip(1.0 - 2.0 * band, 0.0, 1.0)
-    fill = masked_blur(target, outside, sigma)
-    support = np.clip(_blur(outside, sigma) / BARE_SUPPORT, 0.0, 1.0)
-    weight = band * support
-    change = fill - low
-    made_up = np.clip(np.hypot(change[..., 1], change[..., 2]) / BARE_COLOUR_STEP, 0.0, 1.0)
-    change[..., 0] *= made_up
-    based: np.ndarray = low + weight[..., None] * change
-    return based
 
 
 def _blur_boxes(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
@@ -895,26 +855,6 @@ def surround_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     around = (_grown(_eye_openings(points, small), small * SURROUND_GROW)
               * (1.0 - np.maximum(brows, nose)))
     soft = cv2.GaussianBlur(around, (0, 0), max(0.5, small * FEATURE_SOFT))
-    weights: np.ndarray = cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR)
-    return weights
-
-
-def eye_band_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(S, S) float32: 1 round each eye from under its brow to below its lower lid and
-    out toward the temple (the hull of the eye and its brow grown SURROUND_GROW of the
-    crop), without the brows' hull (grown a pixel) and the nose (grown as
-    `_under_eye_zones` grows it), soft-edged; built at quarter size."""
-    small = max(16, size // 4)
-    points = np.asarray(face_landmarks)[:, :2] * (small / size)
-    regions = mesh_regions()
-    brows = np.maximum(*[_grown(_hull(points[brow], small), 1.0)
-                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
-    nose = _grown(_hull(points[regions.nose], small), small * UNDER_EYE_NOSE_GROW)
-    hulls = np.maximum(*[_hull(np.concatenate([points[eye], points[brow]]), small)
-                         for eye, brow in ((regions.left_eye, regions.left_eyebrow),
-                                           (regions.right_eye, regions.right_eyebrow))])
-    band = _grown(hulls, small * SURROUND_GROW) * (1.0 - np.maximum(brows, nose))
-    soft = cv2.GaussianBlur(band, (0, 0), max(0.5, small * FEATURE_SOFT))
     weights: np.ndarray = cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
 

@@ -252,15 +252,13 @@ def upper_oval_mask() -> np.ndarray:
 
 
 def hair_zone(face_landmarks: np.ndarray, size: int, inset: float = 0.0,
-              side_shares: tuple[float, float] = (1.0, 1.0),
-              temples: bool = False) -> np.ndarray:
+              side_shares: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """(S, S) float32: 1 above the brows and beside them down to the nose tip (where hair
     falls), fading to 0 over 4% of the crop, so brows, eyes and the face centre are never
     judged. `inset`: how many fade widths further out the zone starts. `side_shares`
     (the person's right, left side): the zone beside the brows there starts and fades
     over that share of the widths (a turned face's far side, where hair comes nearer the
-    brow's tail: `engines.mesh_clean`). With `temples`, below the brows it reaches in to
-    the brows' tails too (`temple_zone`). `face_landmarks`: (478, 2+) crop pixels."""
+    brow's tail: `engines.mesh_clean`). `face_landmarks`: (478, 2+) crop pixels."""
     regions = mesh_regions()
     right = face_landmarks[regions.right_eyebrow]
     left = face_landmarks[regions.left_eyebrow]
@@ -275,40 +273,4 @@ def hair_zone(face_landmarks: np.ndarray, size: int, inset: float = 0.0,
     for past, share in ((inner_x0 - xs, side_shares[0]), (xs - inner_x1, side_shares[1])):
         side_fade = fade * share
         beside = np.maximum(beside, np.clip((past - inset * side_fade) / side_fade, 0, 1))
-    if temples:
-        beside = np.maximum(beside, temple_zone(face_landmarks, size))
     return np.maximum(above, beside * np.clip((nose_y - ys) / fade, 0, 1)).astype(np.float32)
-
-
-# Below the brows, hair falls over the temples to the brows' tails: d10's (expr-shouting)
-# lies 0-10 px past them at 456 px, where `hair_zone`'s fade (1 from 4% of the crop past
-# the tail) judged it at 0.2-0.6 and the face was drawn over it, a grey band with straight
-# sides (BENCHMARKS.md, thirty-third round). The zone there is 1 out from the tail, fading
-# to 0 over TEMPLE_FADE of the crop inward, and 0 within TEMPLE_WING of the eye's width of
-# its outer corner (a liner's wing, the lashes).
-TEMPLE_FADE = 0.02
-TEMPLE_WING = 0.25
-
-
-def temple_zone(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(S, S) float32: beside each eye, below its brow, 1 out from the brow's tail,
-    fading to 0 over TEMPLE_FADE of the crop inward, but 0 within TEMPLE_WING eye widths
-    of the eye's outer corner (the fade moved out to there); it fades in below the brow's
-    lowest point over TEMPLE_FADE of the crop. `face_landmarks`: (478, 2+) crop pixels."""
-    regions = mesh_regions()
-    fade = TEMPLE_FADE * size
-    ys = np.arange(size, dtype=np.float32)[:, None]
-    xs = np.arange(size, dtype=np.float32)[None, :]
-    zone = np.zeros((size, size), dtype=np.float32)
-    # The person's right side lies at the crop's left: its tail is its brow's least x.
-    for brow, (outer, inner), way in ((regions.right_eyebrow, (33, 133), -1.0),
-                                      (regions.left_eyebrow, (263, 362), 1.0)):
-        points = face_landmarks[brow]
-        tail = float((points[:, 0] * way).max())  # the tail along the way out
-        corner = float(face_landmarks[outer, 0]) * way
-        width = abs(float(face_landmarks[outer, 0] - face_landmarks[inner, 0]))
-        start = max(tail - fade, corner + TEMPLE_WING * width)  # where it is 0
-        past = np.clip((xs * way - start) / fade, 0, 1)
-        below = np.clip((ys - float(points[:, 1].max())) / fade, 0, 1)
-        zone = np.maximum(zone, past * below)
-    return zone
