@@ -349,3 +349,27 @@ def test_a_lid_skin_known_on_one_side_only_is_taken_as_it_is() -> None:
         assert (eased.skin_ratio, eased.skin_a, eased.skin_b) == (0.7, 5.0, -3.0)
     halfway = known.eased(replace(known, skin_ratio=0.5), 0.5)
     assert halfway.skin_ratio == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("width", [20, 40])
+def test_a_sharp_source_eye_takes_a_small_soft_targets_low_contrast(width: int) -> None:
+    """occlusion-smoke-hand: Rudd's sharp studio eye (its opening's L spans about 50 from
+    iris to whites) in the GIF's small, soft eye (about 24, 18 px wide): at a lightness
+    stretch of at least 0.8 the toned iris came out far darker than the target's, a black
+    slit under its whites. In a small eye the toned eye's dark end now meets the
+    target's; a large one keeps the source's contrast (stretched by 0.8 at least)."""
+    shape = (8, width, 3)
+    source = np.full(shape, 170.0, np.float32)  # whites ...
+    source[:, :8] = 40.0  # ... and a dark iris
+    target = np.full(shape, 130.0, np.float32)
+    target[:, :8] = 70.0
+    opening = np.full(shape[:2], 255, np.uint8)
+    tone = eye_tone(source, opening, target, opening)
+    assert tone is not None
+    if width > 32:
+        assert tone.gain == pytest.approx(0.8)
+        return
+    lightness, target_lightness = _lightness(toned(source, tone)), _lightness(target)
+    for q in (15.0, 90.0):  # main: 12 L against the target's 30 at the 15th percentile
+        assert abs(float(np.percentile(lightness, q) - np.percentile(target_lightness, q))
+                   ) < 2.0

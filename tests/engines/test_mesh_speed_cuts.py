@@ -28,6 +28,7 @@ from facedub.engines.mesh_eyes_tone import (
     WHITES,
     EyeTone,
     eye_tone,
+    gain_floor,
 )
 from facedub.engines.mesh_mirror import (
     DIRECT_LEVEL_SIGMA,
@@ -253,7 +254,8 @@ def _old_eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.nda
     open_s, open_t = source_opening > 0, target_opening > 0
     s_dark, s_bright = np.percentile(source_lab[..., 0][open_s], (DARK, BRIGHT))
     t_dark, t_bright, t_top = np.percentile(target_lab[..., 0][open_t], (DARK, BRIGHT, TOP))
-    gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0), *GAIN_RANGE))
+    gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0),
+                         gain_floor(int(np.count_nonzero(open_t.any(axis=0)))), GAIN_RANGE[1]))
     source_whites = between(source_lab, open_s, WHITES)
     target_whites = between(target_lab, open_t, WHITES)
     shift = target_whites - source_whites

@@ -44,7 +44,16 @@ CHROMA = 0.6
 # Lab units the whites' colour moves at most: a safety net. At 6 a warm studio photo's
 # eyes (film-headturn: the whites needed 23 units toward the target's pink) stayed yellow.
 MAX_SHIFT = 25.0
-GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these
+GAIN_RANGE = (0.8, 2.5)  # the lightness stretch never goes beyond these ...
+# ... but in a small eye the floor falls to SMALL_EYE_GAIN: the stretch that matches the
+# target's contrast. A sharp photo's eye in a GIF's small, soft one (the smoker: Rudd's
+# opening spans 35-45 L from its 15th to 90th percentile, the target's 15-20, 18 px wide)
+# held at 0.8 came out 10-14 L darker than the target's across its iris and outer third,
+# a black slit under the target's whites. A large eye keeps 0.8: its iris's contrast is
+# the source's own (blink-video's 42 px eyes lost identity at 0.4). Ramped by the target
+# opening's width in crop pixels between SMALL_EYE_WIDTH.
+SMALL_EYE_GAIN = 0.4
+SMALL_EYE_WIDTH = (20.0, 32.0)
 TONE_FOLLOW = 0.4  # share of this frame's tone per frame (the rest is the last frame's)
 MIN_PIXELS = 12  # an eye opening smaller than this is left as it is
 OPEN_ENOUGH = 0.6  # target opening, as a share of its usual, below which it is closing
@@ -134,6 +143,12 @@ def _lab(pixels: np.ndarray) -> np.ndarray:
     return lab
 
 
+def gain_floor(width: int) -> float:
+    """The lowest lightness stretch for a target eye opening `width` crop pixels wide:
+    SMALL_EYE_GAIN up to SMALL_EYE_WIDTH[0], GAIN_RANGE[0] from SMALL_EYE_WIDTH[1]."""
+    return float(np.interp(width, SMALL_EYE_WIDTH, (SMALL_EYE_GAIN, GAIN_RANGE[0])))
+
+
 def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
              target_opening: np.ndarray) -> EyeTone | None:
     """The tone that makes one source eye (its box of the engine's image, (h, w, 3)
@@ -151,7 +166,9 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
                                                             (DARK, BRIGHT, *WHITES, IRIS))
     t_dark, t_bright, t_top, t_low, t_high, t_iris = np.percentile(
         target_l, (DARK, BRIGHT, TOP, *WHITES, IRIS))
-    gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0), *GAIN_RANGE))
+    floor = gain_floor(int(np.count_nonzero(open_t.any(axis=0))))
+    gain = float(np.clip((t_bright - t_dark) / max(s_bright - s_dark, 1.0), floor,
+                         GAIN_RANGE[1]))
     source_chroma, target_chroma = source_lab[..., 1:][open_s], target_lab[..., 1:][open_t]
     source_whites = _mean_between(source_chroma, source_l, s_low, s_high)
     target_whites = _mean_between(target_chroma, target_l, t_low, t_high)
