@@ -216,3 +216,23 @@ def test_bad_options_and_faceless_sources_are_refused(faces_dir: Path, tmp_path:
         check_output_path(faces_dir / BIDEN, tmp_path / "out.mp4", ())
     with pytest.raises(FacedubError, match="overwrite an input"):
         check_output_path(faces_dir / KATIE, faces_dir / KATIE, (faces_dir / KATIE,))
+
+
+def test_the_swapper_judges_a_two_stage_engine_once() -> None:
+    """`FrameSwapper.two_stage`: the runtime protocol's isinstance judged at set-up, not on
+    both threads every frame; None for an engine of one stage."""
+    from facedub.swap import FrameSwapper
+
+    class OneStage:
+        coverage = "whole"
+
+    class TwoStage(OneStage):
+        def base_face(self, target: object) -> object:
+            return target
+
+        def finish_face(self, target: object, swapped: object) -> object:
+            return swapped
+
+    two = TwoStage()
+    assert FrameSwapper(two, None, 128, {}).two_stage is two  # type: ignore[arg-type]
+    assert FrameSwapper(OneStage(), None, 128, {}).two_stage is None  # type: ignore[arg-type]

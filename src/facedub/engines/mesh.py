@@ -293,8 +293,7 @@ class MeshEngine:
         # The target's own pixels where it keeps its eyes and mouth, and where nothing clean
         # is left to show (hair over the source's forehead on both sides, outside a cut-off
         # photo): its own skin, which the compositor tones like the rest.
-        unclean = np.clip(1.0 - coverage / CLEAN_ENOUGH, 0.0, 1.0)
-        image += three_channels(unclean) * (target.image - image)
+        with_target_where_unclean(image, target.image, coverage)
         # The far socket of a turned photo, seen edge-on, and its mirror image, the near
         # socket's own shade: the target's own skin there, toned to the source's
         # (mesh_mirror.with_target_sockets; BENCHMARKS.md, thirtieth round).
@@ -376,7 +375,7 @@ class MeshEngine:
             kept[box] = np.maximum(kept[box], corner_disc[box] * self._corner_share(
                 target, source_blendshapes, image[box], reshaped, compared, counts))
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
-        image_u8 = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+        image_u8 = rounded_to_uint8(image)  # `image` is not read again
         if self.config.target_expression_lines:
             weights = region_weights(source_blendshapes, target.blendshapes, usual)
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
@@ -686,6 +685,30 @@ class MeshEngine:
         if self.config.keep_target_eyes and eyes_share > 0.0:
             eyes = kept_eyes(landmarks, size, target.blendshapes) * np.float32(eyes_share)
         return kept, eyes
+
+
+def with_target_where_unclean(image: np.ndarray, target: np.ndarray, coverage: np.ndarray
+                              ) -> None:
+    """In place: `image` (S, S, 3) float32 moved to the `target` crop (S, S, 3) uint8 as far
+    as the clean `coverage` (S, S) float32, its clean source share, is below CLEAN_ENOUGH:
+    `image += three_channels(clip(1 - coverage / CLEAN_ENOUGH, 0, 1)) * (target - image)`,
+    the same operations (a product's value does not depend on its order), in the fresh
+    quotient's and difference's arrays: three crop-sized temporaries fewer a frame."""
+    unclean = coverage / CLEAN_ENOUGH
+    np.subtract(1.0, unclean, out=unclean)
+    np.clip(unclean, 0.0, 1.0, out=unclean)
+    difference = np.subtract(target, image)
+    difference *= three_channels(unclean)
+    image += difference
+
+
+def rounded_to_uint8(image: np.ndarray) -> np.ndarray:
+    """`np.clip(image + 0.5, 0, 255).astype(np.uint8)` of the float32 `image`, the same
+    values, the sum and clip taken in `image` itself (overwritten): two (S, S, 3) float32
+    temporaries fewer a frame."""
+    image += 0.5
+    np.clip(image, 0, 255, out=image)
+    return image.astype(np.uint8)
 
 
 def _shown(target: np.ndarray, face: np.ndarray, mask: np.ndarray, kept: np.ndarray,

@@ -57,7 +57,7 @@ import safetensors.numpy
 from safetensors import SafetensorError
 
 from facedub import __version__
-from facedub.fsutil import write_bytes_atomic, write_json_atomic
+from facedub.fsutil import remove_stale_partials_in, write_bytes_atomic, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +166,18 @@ class SourceCache:
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             if not self._described:
+                # What a killed writer left half-written here, of any face, removed once:
+                # listed again for each file written (hundreds a first swap), the folder's
+                # listing and its names' matching took 2.7 ms a file (0.55 s of a first
+                # swap's CPU; BENCHMARKS.md, thirty-fourth round).
+                remove_stale_partials_in(self._folder)
                 write_json_atomic(self._folder / "cache.json",
                                   {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                                    "settings": self._settings})
                 self._described = True
             # Not synced to the disk: after a power cut a missing or torn file is made
             # again (`_read` checks its header, size and key).
-            write_bytes_atomic(path, data, durable=False)
+            write_bytes_atomic(path, data, durable=False, swept=True)
         except OSError as error:
             self._writable = False
             log.warning("%s: the mesh engine's source analyses cannot be kept there (%s); "

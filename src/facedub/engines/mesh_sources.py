@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from facedub.engines.mesh_catchlights import without_catchlights
@@ -35,6 +36,17 @@ from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import FaceRecord, Faceset
 
 log = logging.getLogger(__name__)
+
+
+def with_alpha(crop: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """(S, S, 4) uint8: the (S, S, 3) uint8 `crop` with its clean weight `clean` (S, S) in
+    [0, 1] as a fourth channel, 0..255 rounded. OpenCV's channel copies: NumPy's
+    concatenation along the channels took 0.88 against 0.12 ms a 512 px face."""
+    alpha = clean * 255.0
+    np.round(alpha, out=alpha)
+    rgba: np.ndarray = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2RGBA)
+    cv2.insertChannel(alpha.astype(np.uint8), rgba, 3)
+    return rgba
 
 
 class SourceFaces:
@@ -118,8 +130,7 @@ class SourceFaces:
                 crop = without_light(crop, landmarks, clean, self._topology)
             if self._no_catchlights:
                 crop = without_catchlights(crop, landmarks)
-            alpha = np.round(clean * 255.0).astype(np.uint8)
-            return np.concatenate([crop, alpha[..., None]], axis=2)
+            return with_alpha(crop, clean)
         size = self._source.meta.crop_size
         with self._face_lock(index):
             return self._crops.get(index, lambda: self._kept("clean", index, (size, size, 4),
