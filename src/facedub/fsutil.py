@@ -186,15 +186,7 @@ def remove_stale_partials(path: Path) -> list[Path]:
     # ..out.PID.RANDOM.partial.PID.RANDOM.partial.mp4
     pattern = re.compile(rf"\.+{re.escape(path.stem)}\.(\d+)\.[^.]+\.partial"
                          rf"(?:\.\d+\.[^.]+\.partial)*{re.escape(path.suffix)}")
-    removed: list[Path] = []
-    with contextlib.suppress(OSError):
-        for candidate in path.parent.iterdir():
-            match = pattern.fullmatch(candidate.name)
-            if match and not _process_alive(int(match.group(1))):
-                with contextlib.suppress(OSError):
-                    candidate.unlink()
-                    removed.append(candidate)
-    return removed
+    return _remove_dead_writers(path.parent, pattern)
 
 
 # Any file `_new_sibling` makes, of any name: its (first) writer's process id.
@@ -206,10 +198,16 @@ def remove_stale_partials_in(folder: Path) -> list[Path]:
     """`remove_stale_partials` for every file in `folder` at once: one listing for a
     writer of many files there (the mesh engine's source cache writes hundreds: listed
     and matched again for each one, a first swap spent 0.55 s of CPU on it)."""
+    return _remove_dead_writers(Path(folder), _ANY_PARTIAL)
+
+
+def _remove_dead_writers(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    """Delete the files in `folder` whose whole name `pattern` matches and whose writer
+    (the process id in its first group) no longer runs; returns what was removed."""
     removed: list[Path] = []
     with contextlib.suppress(OSError):
-        for candidate in Path(folder).iterdir():
-            match = _ANY_PARTIAL.fullmatch(candidate.name)
+        for candidate in folder.iterdir():
+            match = pattern.fullmatch(candidate.name)
             if match and not _process_alive(int(match.group(1))):
                 with contextlib.suppress(OSError):
                     candidate.unlink()
