@@ -4,7 +4,7 @@ table (one row per pair and engine, with head-turn columns); the table and the f
 are written beside the outputs.
 
     python benchmarks/quality.py benchmarks/pairs.toml [--engine mesh] [--out DIR]
-        [--max-frames N] [--only NAME] [--skip-swap] [--swap-only] [--job-id ID]
+        [--max-frames N] [--only NAME] [--skip-swap] [--swap-only] [--job-id ID] [--redo]
 
 Every swap gets a fixed watermark job id (`facedub swap --job-id`): the pair's own, from
 its name (`pair_job_id`), or --job-id's for all. The mark's pattern moves pixels by a few
@@ -13,11 +13,20 @@ with a random id (swap's default) two runs of the same code read differently.
 
 Outputs go to a new temporary folder unless --out is given: swapped media of real
 people must not land in the repository.
+
+Killed (SIGTERM from a job runner or `timeout`, SIGHUP, Ctrl-C), it stops the swap it is
+waiting on the same way, so that neither leaves a staged file, a temporary folder or a
+half-written report behind, and exits 143, 129 or 130. Run again with the same --out, it
+resumes: a pair whose report is whole and whose run.json says it was made with the same
+settings (job id, frames, engine arguments, media) is read back, not swapped and measured
+again; --redo measures every pair anew (after a code change, or to re-evaluate with
+--skip-swap).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
 import subprocess
@@ -32,14 +41,19 @@ from typing import Any
 
 from _measure import REPO, facedub_command, markdown_table
 from facedub import media
+from facedub.cli.terminal import Terminated, terminate_cleanly
 from facedub.errors import FacedubError
-from facedub.evaluate import YAW_BINS, EvalConfig, Report, evaluate
+from facedub.evaluate import YAW_BINS, EvalConfig, Report, evaluate, read_report
 from facedub.fsutil import write_json_atomic, write_text_atomic
 from facedub.provenance import MAX_JOB_ID
 
 log = logging.getLogger("quality")
 
 SWAP_TIMEOUT_S = 3600
+# A stopped swap removes its staged file and ends within this; past it, it is killed.
+SWAP_STOP_S = 60
+CTRL_C_GRACE_S = 10
+RUN_FILE = "run.json"  # beside a pair's report: the settings it was made with, written last
 
 
 @dataclass(frozen=True)
@@ -185,8 +199,7 @@ def run_swap(pair: Pair, source: Path, target: Path, engine: str, extra: list[st
     log.info("%s", " ".join(command))
     started = time.monotonic()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=SWAP_TIMEOUT_S,
-                              check=False)
+        done = run_stoppably(command, SWAP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return time.monotonic() - started, f"timed out after {SWAP_TIMEOUT_S} s"
     seconds = time.monotonic() - started
@@ -195,6 +208,41 @@ def run_swap(pair: Pair, source: Path, target: Path, engine: str, extra: list[st
         return seconds, f"exit {done.returncode}: {lines[-1] if lines else 'no output'}"
     _warn_of_unswapped_frames(pair, engine, done.stdout + done.stderr)  # says: stderr
     return seconds, ""
+
+
+def run_stoppably(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run `command`, its output captured. Timed out, or this process stopped (Ctrl-C, or
+    SIGTERM/SIGHUP under `terminate_cleanly`), the child gets SIGTERM and time to remove
+    its staged output (`subprocess.run` would SIGKILL it, leaving the staged file beside
+    the output), then the exception goes on."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except KeyboardInterrupt:
+            # Ctrl-C reached the child too (one process group): let it stop on its own
+            # first, as a SIGTERM during its own cleanup would cut that short.
+            _stop(process, CTRL_C_GRACE_S)
+            raise
+        except BaseException:
+            _stop(process, 0.0)
+            raise
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _stop(process: subprocess.Popen[str], grace: float) -> None:
+    """After `grace` seconds, SIGTERM (`timeout` may have signalled the whole group
+    already: the child's `terminate_cleanly` takes only the first), then SIGKILL past
+    SWAP_STOP_S."""
+    for signal_child, wait in ((None, grace), (process.terminate, SWAP_STOP_S),
+                               (process.kill, None)):
+        if signal_child is not None:
+            signal_child()
+        try:
+            process.communicate(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _warn_of_unswapped_frames(pair: Pair, engine: str, swap_output: str) -> None:
@@ -208,11 +256,18 @@ def _warn_of_unswapped_frames(pair: Pair, engine: str, swap_output: str) -> None
 
 
 def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: bool,
-             swap_only: bool = False, job_id: int | None = None) -> Outcome:
+             swap_only: bool = False, job_id: int | None = None,
+             redo: bool = False) -> Outcome:
     folder = out_root / pair.name / engine
     folder.mkdir(parents=True, exist_ok=True)
     source, target = prepared(pair, plan.max_frames, out_root / "targets")
     swapped = folder / ("swapped" + (target.suffix if media.is_photo_path(target) else ".mp4"))
+    settings = run_settings(pair, engine, plan, source, target, job_id)
+    if not (redo or swap_only):
+        resumed = resumed_outcome(pair, engine, folder, settings)
+        if resumed is not None:
+            return resumed
+    (folder / RUN_FILE).unlink(missing_ok=True)  # whatever follows replaces that run
     seconds, error = 0.0, ""
     if not (skip_swap and swapped.is_file()):
         seconds, error = run_swap(pair, source, target, engine,
@@ -228,7 +283,36 @@ def run_pair(pair: Pair, engine: str, plan: Plan, out_root: Path, skip_swap: boo
         report = evaluate(source, target, swapped, folder / "report", config)
     except FacedubError as failure:
         return Outcome(pair, engine, seconds, None, f"eval: {failure}")
+    write_json_atomic(folder / RUN_FILE, {**settings, "swap_seconds": round(seconds, 2)})
     return Outcome(pair, engine, seconds, report)
+
+
+def run_settings(pair: Pair, engine: str, plan: Plan, source: Path, target: Path,
+                 job_id: int | None) -> dict[str, Any]:
+    """What a pair's swap and report were made from: a report made otherwise is not
+    resumed."""
+    return {"pair": pair.name, "engine": engine, "source": str(source), "target": str(target),
+            "job_id": pair_job_id(pair.name) if job_id is None else job_id,
+            "engine_args": plan.engine_args.get(engine, []), "max_frames": plan.max_frames,
+            "gallery": None if plan.gallery is None else str(plan.gallery),
+            "target_person": None if pair.target_person is None else str(pair.target_person)}
+
+
+def resumed_outcome(pair: Pair, engine: str, folder: Path, settings: dict[str, Any]
+                    ) -> Outcome | None:
+    """The outcome of a pair finished by an earlier run into the same folder: its run.json
+    (written after the report) names these settings and its report is whole."""
+    try:
+        recorded = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    seconds = recorded.pop("swap_seconds", 0.0) if isinstance(recorded, dict) else 0.0
+    report = read_report(folder / "report") if recorded == settings else None
+    if report is None:
+        return None
+    log.info("%s / %s: resumed, its report is whole (--redo measures it again)", pair.name,
+             engine)
+    return Outcome(pair, engine, float(seconds), report)
 
 
 def markdown(outcomes: list[Outcome]) -> str:
@@ -318,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-id", type=int,
                         help="watermark job id of every swap, 0..65535 (default: each pair's "
                              "own, from its name, the same in every run)")
+    parser.add_argument("--redo", action="store_true",
+                        help="measure pairs again whose report in --out is already whole "
+                             "(default: read them back)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     plan = load_plan(args.pairs)
@@ -326,9 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     out_root = args.out or Path(tempfile.mkdtemp(prefix="facedub-quality-"))
     engines = tuple(args.engine or plan.engines)
     pairs = [p for p in plan.pairs if not args.only or p.name in args.only]
-    outcomes = [run_pair(pair, engine, plan, out_root, args.skip_swap, args.swap_only,
-                         args.job_id)
-                for pair in pairs for engine in engines]
+    try:
+        with terminate_cleanly():
+            outcomes = [run_pair(pair, engine, plan, out_root, args.skip_swap,
+                                 args.swap_only, args.job_id, args.redo)
+                        for pair in pairs for engine in engines]
+    except (Terminated, KeyboardInterrupt) as stop:
+        code, name = ((stop.exit_code, str(stop)) if isinstance(stop, Terminated)
+                      else (130, "SIGINT"))
+        log.error("stopped (%s); nothing was left half-written: the same command resumes "
+                  "from the pairs finished in %s", name, out_root)
+        return code
     table = markdown(outcomes) + "\n" + realism_markdown(outcomes)
     write_text_atomic(out_root / "quality.md", table)
     write_json_atomic(out_root / "quality.json", [_json(o) for o in outcomes])

@@ -82,11 +82,11 @@ def test_every_swap_carries_a_fixed_job_id(quality: ModuleType, tmp_path: Path,
 
     commands: list[list[str]] = []
 
-    def ran(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+    def ran(command: list[str], *_: object) -> subprocess.CompletedProcess[str]:
         commands.append(command)
         return subprocess.CompletedProcess(command, 1, "", "stopped here")
 
-    monkeypatch.setattr(quality.subprocess, "run", ran)
+    monkeypatch.setattr(quality, "run_stoppably", ran)
     pair = quality.Pair("occlusion-smoke-hand", Path("s.jpg"), Path("t.mp4"))
     other = quality.Pair("film-headturn", Path("s.jpg"), Path("t.mp4"))
     for shown, job_id in ((pair, None), (pair, None), (other, None), (pair, 123)):

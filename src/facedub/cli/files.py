@@ -272,7 +272,9 @@ def evaluate_command(
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
                         cache_dir=cache_dir)
-    with removed_if_failed(out):
+    # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes its temporary folder and a
+    # report folder it created; nothing in it resumes.
+    with terminate_cleanly(), removed_if_failed(out):
         report = evaluate(source, target, swapped, out, config, RichProgress())
     for line in report.summary_lines():
         typer.echo(line)

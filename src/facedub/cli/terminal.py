@@ -1,5 +1,6 @@
 """What every command shares on the terminal: the progress bar, one-line messages, and
-errors and signals turned into exit codes (2: the user's to fix, 130: Ctrl-C, 143: SIGTERM)."""
+errors and signals turned into exit codes (2: the user's to fix, 130: Ctrl-C, 143:
+SIGTERM, 129: SIGHUP)."""
 
 from __future__ import annotations
 
@@ -112,26 +113,52 @@ def _first_line(error: BaseException) -> str:
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that `finally` blocks remove staged files. A
-    BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it."""
+    """SIGTERM or SIGHUP, raised in the main thread so that `finally` blocks remove staged
+    files. A BaseException, like KeyboardInterrupt, so that no `except Exception` swallows
+    it. `signum`: the signal; `exit_code`: the shell's for it (143 SIGTERM, 129 SIGHUP)."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+# What a job runner, `timeout` or a closed terminal sends. Ctrl-C (SIGINT) is Python's own
+# KeyboardInterrupt, which unwinds the same `finally` blocks.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def terminate_cleanly() -> Iterator[None]:
-    """SIGTERM raises Terminated for the duration of a command (main thread only)."""
+    """SIGTERM and SIGHUP raise Terminated for the duration of a command (main thread
+    only). A signal the process was started ignoring stays ignored (`nohup` sets SIGHUP
+    so: the work goes on after the terminal closes). Only the first signal raises: a
+    second one (`timeout` signals the whole process group, then a parent forwards its
+    own) would otherwise land inside the `finally` blocks that remove the staged files."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    raised = False
 
     def handle(signum: int, frame: object) -> None:
-        del signum, frame
-        raise Terminated
+        nonlocal raised
+        del frame
+        if not raised:
+            raised = True
+            raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, handle)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    caught = [signum for signum, handler in previous.items() if handler != signal.SIG_IGN]
+    for signum in caught:
+        signal.signal(signum, handle)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum in caught:
+            signal.signal(signum, previous[signum])
 
 
 @contextlib.contextmanager
@@ -180,9 +207,9 @@ def user_errors(command: F) -> F:
             _error_line(f"{_first_line(error)}: refused as a possible decompression bomb; "
                         "scale the image down first")
             raise typer.Exit(2) from None
-        except Terminated:
+        except Terminated as stop:
             say("terminated; nothing was left half-written, run the same command again")
-            raise typer.Exit(143) from None
+            raise typer.Exit(stop.exit_code) from None
         except KeyboardInterrupt:
             say("interrupted; run the same command again to resume")
             raise typer.Exit(130) from None

@@ -8,8 +8,8 @@ per head-turn bin, for any output video or photo, from facedub or another tool.
 
 from facedub.evaluate.config import YAW_BINS, EvalConfig
 from facedub.evaluate.metrics import METRICS, FrameMetrics
-from facedub.evaluate.run import Report, evaluate
+from facedub.evaluate.run import Report, evaluate, read_report
 from facedub.evaluate.summary import Summary
 
 __all__ = ["METRICS", "YAW_BINS", "EvalConfig", "FrameMetrics", "Report", "Summary",
-           "evaluate"]
+           "evaluate", "read_report"]

@@ -63,15 +63,23 @@ img { max-width: 100%; } .bad { color: #b00; }
 def write_report(out_dir: Path, summary: Summary, frames: Sequence[FrameMetrics],
                  keeper: PictureKeeper, sheet: SheetKeeper | None = None) -> None:
     """Write the whole report into `out_dir` (created if needed); files are replaced
-    atomically, so a reader never sees half a file."""
+    atomically, so a reader never sees half a file, and summary.json goes first and comes
+    back last, so a folder with it holds one whole report (`is_complete`), not parts of
+    two or a report cut short by a kill."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
     _remove_old_pictures(out_dir)
     has_sheet = sheet is not None and sheet.write(out_dir / SHEET_FILE)
-    write_json_atomic(out_dir / SUMMARY_FILE, summary.to_json())
     write_text_atomic(out_dir / FRAMES_FILE, frames_csv(frames))
     pictures = keeper.write(out_dir / FRAMES_DIR, {f.frame: f.time for f in frames})
     plots = write_plots(out_dir / PLOTS_DIR, frames)
     write_text_atomic(out_dir / HTML_FILE, html_page(summary, pictures, plots, has_sheet))
+    write_json_atomic(out_dir / SUMMARY_FILE, summary.to_json())
+
+
+def is_complete(out_dir: Path) -> bool:
+    """Whether `out_dir` holds a whole report: its summary.json, written last."""
+    return (out_dir / SUMMARY_FILE).is_file() and (out_dir / FRAMES_FILE).is_file()
 
 
 def _remove_old_pictures(out_dir: Path) -> None:
@@ -94,6 +102,26 @@ def frames_csv(frames: Sequence[FrameMetrics]) -> str:
     for metrics in frames:
         writer.writerow([_cell(getattr(metrics, name)) for name in names])
     return buffer.getvalue()
+
+
+def frames_from_csv(text: str) -> tuple[FrameMetrics, ...]:
+    """The frames `frames_csv` wrote (values to its six decimals; empty cells NaN)."""
+    kinds = {f.name: str(f.type) for f in fields(FrameMetrics)}
+
+    def value(name: str, cell: str) -> object:
+        kind = kinds[name]
+        if kind == "int":
+            return int(cell)
+        if kind == "bool":
+            return cell == "1"
+        if kind == "float":
+            return float(cell) if cell else math.nan
+        return cell  # the status and the names
+
+    rows = csv.DictReader(io.StringIO(text))
+    return tuple(FrameMetrics(**{name: value(name, cell)  # type: ignore[arg-type]
+                                 for name, cell in row.items() if name in kinds})
+                 for row in rows)
 
 
 def write_plots(folder: Path, frames: Sequence[FrameMetrics]) -> list[Picture]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -15,7 +17,14 @@ from facedub.evaluate.measure import measure
 from facedub.evaluate.metrics import FrameMetrics
 from facedub.evaluate.occluded_identity import source_crops
 from facedub.evaluate.output_path import output_path_of, write_reference
-from facedub.evaluate.report import FRAMES_FILE, HTML_FILE, SUMMARY_FILE, write_report
+from facedub.evaluate.report import (
+    FRAMES_FILE,
+    HTML_FILE,
+    SUMMARY_FILE,
+    frames_from_csv,
+    is_complete,
+    write_report,
+)
 from facedub.evaluate.source_skin import source_chroma
 from facedub.evaluate.summary import IdentitySummary, Summary, summarise
 from facedub.faces.identity import IdentityEncoder, distance
@@ -50,6 +59,17 @@ class Report:
         return [*self.summary.lines(), "", f"report: {self.html}"]
 
 
+def read_report(out_dir: Path) -> Report | None:
+    """The report an earlier `evaluate` wrote whole into `out_dir`; None where there is
+    none, or only part of one (`report.is_complete`)."""
+    if not is_complete(out_dir):
+        return None
+    summary = Summary.from_json(json.loads((out_dir / SUMMARY_FILE).read_text(
+        encoding="utf-8")))
+    frames = frames_from_csv((out_dir / FRAMES_FILE).read_text(encoding="utf-8"))
+    return Report(out_dir, summary, frames)
+
+
 def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
              progress: Progress | None = None) -> Report:
     """Measure how well `swapped` puts the `source` person into `target`.
@@ -60,9 +80,29 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
     """
     progress = progress or NoProgress()
     source, target, swapped, out_dir = map(Path, (source, target, swapped, out_dir))
+    created = not out_dir.exists()
     _check_paths(source, target, swapped, out_dir)
+    try:
+        report = _evaluate(source, target, swapped, out_dir, config, progress)
+    except BaseException:
+        # Failed or stopped (an error, Ctrl-C, or SIGTERM/SIGHUP where the caller turns
+        # them into exceptions: `cli.terminal.terminate_cleanly`): a report folder made
+        # here is not left behind half-written. One that existed keeps whatever it held;
+        # its summary.json, written last, is gone if the report was being replaced.
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    log.info("evaluation of %s written to %s", swapped.name, report.html)
+    return report
+
+
+def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
+              progress: Progress) -> Report:
     started = time.monotonic()
     encoder = IdentityEncoder()
+    # Removed on any exception; a process killed by a signal unwinds to here only where
+    # the signal raises one (Ctrl-C does; SIGTERM's default handler ends the process
+    # with no cleanup, which is why the command and the benchmark catch it).
     with tempfile.TemporaryDirectory(prefix="facedub-eval-") as work:
         source_person, source_others, source_faces = source_identity(
             source, Path(work) / "source", config, progress)
@@ -85,9 +125,7 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
         summary = summarise(measured.frames, source.name, target.name, swapped.name,
                             identity, time.monotonic() - started)
         write_report(out_dir, summary, measured.frames, measured.pictures, measured.sheet)
-    report = Report(out_dir, summary, measured.frames)
-    log.info("evaluation of %s written to %s", swapped.name, report.html)
-    return report
+    return Report(out_dir, summary, measured.frames)
 
 
 def _written_target(target: Path, swapped: Path, work: Path, limit: int | None

@@ -79,6 +79,31 @@ class Summary:
         finite: dict[str, Any] = _finite(data)  # type: ignore[assignment]
         return finite
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Summary:
+        """The summary `to_json` wrote (null read back as NaN; the derived fields it added
+        are dropped), so a finished report can be read instead of measured again."""
+        identity = data["identity"]
+        return cls(
+            source=str(data["source"]), target=str(data["target"]),
+            swapped=str(data["swapped"]), frames=int(data["frames"]),
+            face_frames=int(data["face_frames"]), failed=int(data["failed"]),
+            missing=int(data["missing"]),
+            identity=IdentitySummary(
+                step=int(identity["step"]), described=int(identity["described"]),
+                gallery=tuple(identity["gallery"]),
+                gallery_skipped=tuple(identity["gallery_skipped"]),
+                source_target_distance=_float(identity["source_target_distance"]),
+                spread_target=_float(identity["spread_target"])),
+            metrics={name: Stats(_float(stats["mean"]), _float(stats["median"]),
+                                 _float(stats["p95"]), int(stats["count"]))
+                     for name, stats in data["metrics"].items()},
+            bins=tuple(BinSummary(str(row["label"]), int(row["frames"]), int(row["failed"]),
+                                  {name: _float(value) for name, value in row["means"].items()})
+                       for row in data["bins"]),
+            jaw_open_correlation=_float(data["jaw_open_correlation"]),
+            seconds=_float(data["seconds"]))
+
     def lines(self) -> list[str]:
         """About twenty lines of text for the terminal."""
         m = self.mean
@@ -175,6 +200,10 @@ def _finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def _float(value: object) -> float:
+    return NAN if value is None else float(value)  # type: ignore[arg-type]
 
 
 def _num(value: float, digits: int = 2) -> str:
