@@ -136,3 +136,21 @@ def test_the_target_written_as_an_output_scores_zero_texture_mismatch(
 def test_a_blurred_or_noised_face_still_scores_high(edited: Report) -> None:
     assert _mean(edited, "sharpness_mismatch", BLURRED) > 0.3
     assert _mean(edited, "grain_mismatch", NOISED) > 0.5
+
+
+def test_two_evaluations_of_one_output_read_the_same(perfect: Report, faces_dir: Path,
+                                                     tmp_path: Path) -> None:
+    """frames.csv to the byte, and it names what each frame was read from: the texture
+    columns once read a second value on another evaluation of one swapped file
+    (BENCHMARKS.md, "Evaluation speed", thirty-fourth round); the digests tell next time
+    whether the written reference or the decoded swap differed, or the measuring."""
+    output = perfect.out_dir.parent / "out.mp4"
+    again = evaluate(faces_dir / SOURCE_PHOTO, faces_dir / TARGET_CLIP, output,
+                     tmp_path / "report", EvalConfig(max_frames=FRAMES))
+    assert again.csv.read_bytes() == perfect.csv.read_bytes()
+    written = [f.written_digest for f in perfect.frames]
+    swapped = [f.swapped_digest for f in perfect.frames]
+    assert all(written) and len(set(written)) == FRAMES
+    # This output is the target written as facedub writes one: the reference the
+    # evaluation writes for it decodes to the same frames, bit for bit.
+    assert written == swapped

@@ -28,6 +28,7 @@ from facedub.evaluate.metrics import (
     cut_crops,
     expression_errors,
     flicker,
+    frame_digest,
     jaw_open,
     landmark_jitter,
     lips_apart,
@@ -147,7 +148,8 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                             sources)))
                         keeper.offer("identity", distance(descriptor, source.descriptor),
                                      index, thumb)
-                frames.append(metrics)
+                frames.append(replace(metrics, swapped_digest=frame_digest(pair.swapped),
+                                      written_digest=frame_digest(reference)))
                 previous = current
                 progress.advance()
     finally:

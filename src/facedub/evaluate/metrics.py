@@ -9,6 +9,7 @@ swapped face was not found carries NaN in every face measure and status "lost".
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -244,10 +245,25 @@ class FrameMetrics:
     grain_mismatch: float = NAN
     tone_vs_neck: float = NAN
     colour_flatness: float = NAN
+    # What the frame's measures were read from (`frame_digest`): the swapped frame as
+    # decoded, and the written reference, the texture and tone measures' zero; "" where
+    # there is none. Two evaluations that read differently show here whether the inputs
+    # differed (a reference encoded otherwise from some frame on) or the measuring did.
+    swapped_digest: str = ""
+    written_digest: str = ""
 
     def value(self, name: str) -> float:
         """The measure `name` (a key of METRICS)."""
         return float(getattr(self, name))
+
+
+def frame_digest(image: np.ndarray | None) -> str:
+    """A short content hash of a decoded frame (its shape and bytes); "" for None."""
+    if image is None:
+        return ""
+    digest = hashlib.blake2b(str(image.shape).encode(), digest_size=6)
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
