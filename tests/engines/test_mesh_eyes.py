@@ -393,7 +393,7 @@ def _small_eyes(scale: float, target_white: float
     source = np.full((SIZE, SIZE, 3), skin, dtype=np.float32)
     target = source.copy()
     sides = [np.zeros((SIZE, SIZE), bool), np.zeros((SIZE, SIZE), bool)]
-    ys, xs = np.mgrid[0:SIZE, 0:SIZE]
+    xs = np.mgrid[0:SIZE, 0:SIZE][1]
     for eye in EYES:
         opening = np.zeros((SIZE, SIZE), np.uint8)
         cv2.fillPoly(opening, [np.round(landmarks[eye.contour, :2]).astype(np.int32)], 255)
