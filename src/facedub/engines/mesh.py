@@ -34,6 +34,7 @@ from facedub.engines.mesh_eyes import (
     iris_centres,
     iris_in_eye,
     kept_eyes,
+    opened_whites,
     resting_blink,
     target_eyes_share,
 )
@@ -365,6 +366,12 @@ class MeshEngine:
             catchlights = with_catchlights(image, landmarks, iris_centres(landmarks, gaze[1]),
                                            target_catchlights(target.image,
                                                               target.face_landmarks))
+            # In a small eye, the target's white where the source's lid and lashes cover it
+            # (mesh_eyes.opened_whites): the target's pixels, kept unblurred like its
+            # catchlights (`source_share`).
+            np.maximum(catchlights, opened_whites(image, landmarks, target.image,
+                                                  target.face_landmarks, target.in_frame),
+                       out=catchlights)
         box = bounds_or_empty(np.maximum(np.maximum(kept, eyes), corner_disc) > 0.01)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         if corner_disc.any():
