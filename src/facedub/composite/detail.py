@@ -324,31 +324,55 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
     reach = max(0.5, sigma / TEXTURE_REACH * half / size)
     around = cv2.GaussianBlur(small_weight, (0, 0), reach)
     around += np.float32(1e-3)
-    rows = texture_box(weight, sigma)[0]
+    rows, columns = texture_box(weight, sigma)
     excess = np.zeros_like(lightness)
     if rows.stop == rows.start:  # no bare skin shown: nothing to hold
         return excess
+    # The bands in the box's columns only, widened to OpenCV's vector blocks
+    # (`vector_columns`): each row's blur there is the whole row's to the bit. Outside,
+    # the weight, the cut and so the excess are nil.
+    columns = vector_columns(columns, size)
     # Below, each step of the limit in place on its own map (min((gain * wanted + floor)
     # / max(present, 1e-3), 1), then the weight times 1 - that): the same float32
     # operations in the same order, five half-size temporaries fewer a band; the cut
     # enlarged only in the rows it is used in (`enlarged_box`, the whole enlargement's
     # values there). BENCHMARKS.md, Refiner, sixteenth round.
     for gain, face_band, target_band in zip(
-            TEXTURE_GAINS, _bands(lightness[rows], coarse),
-            _bands(target_lightness[rows], coarse), strict=True):
-        share = _local_rms(target_band, rows, small_weight, around, reach)
+            TEXTURE_GAINS, _bands(lightness[rows, columns], coarse),
+            _bands(target_lightness[rows, columns], coarse), strict=True):
+        share = _local_rms(target_band, (rows, columns), size, small_weight, around, reach)
         share *= np.float32(gain)
         share += np.float32(TEXTURE_FLOOR)
-        present = _local_rms(face_band, rows, small_weight, around, reach)
+        present = _local_rms(face_band, (rows, columns), size, small_weight, around, reach)
         np.maximum(present, np.float32(1e-3), out=present)
         np.divide(share, present, out=share)
         np.minimum(share, np.float32(1.0), out=share)
         cut = np.subtract(np.float32(1.0), share, out=share)
         cut *= small_weight
-        cut_rows = enlarged_box(cut, size, (rows, slice(0, size)))
-        np.multiply(cut_rows, face_band, out=face_band)
-        excess[rows] += face_band
+        cut_box = enlarged_box(cut, size, (rows, columns))
+        np.multiply(cut_box, face_band, out=face_band)
+        excess[rows, columns] += face_band
     return excess
+
+
+# OpenCV's float row filters run in blocks of this many columns, the row's last
+# (width mod VECTOR_BLOCK) columns apart.
+VECTOR_BLOCK = 16
+
+
+def vector_columns(columns: slice, size: int) -> slice:
+    """`columns` of an (S, S) float32 plane (S `size`) widened so that a Gaussian blur of
+    the strip gives each of its columns the whole rows' values there, to the bit: from a
+    multiple of VECTOR_BLOCK, to one or to the rows' end (the strip's vector blocks are
+    the whole rows' blocks, its tail their tail; OpenCV's tail is computed apart, and a
+    strip cut elsewhere differed in the last bit: BENCHMARKS.md, thirty-fourth round).
+    The values hold only where the strip reaches the blur's kernel past them; the texture
+    box's margin gives that."""
+    start = columns.start // VECTOR_BLOCK * VECTOR_BLOCK
+    stop = -(-columns.stop // VECTOR_BLOCK) * VECTOR_BLOCK
+    if stop > size // VECTOR_BLOCK * VECTOR_BLOCK:
+        stop = size
+    return slice(start, stop)
 
 
 def filled_beyond_frame(lightness: np.ndarray, in_frame: np.ndarray | None,
@@ -420,16 +444,20 @@ def resized(image: np.ndarray, size: int) -> np.ndarray:
     return result
 
 
-def _local_rms(band: np.ndarray, rows: slice, weight: np.ndarray, around: np.ndarray,
-               reach: float) -> np.ndarray:
-    """(s, s) rms of the `band` (the `rows` of an (S, S) plane) in the (s, s) `weight`
-    within Gaussian `reach` (s pixels; `around` is the weight's own blur by it)."""
-    small, size = weight.shape[0], band.shape[1]
+def _local_rms(band: np.ndarray, box: tuple[slice, slice], size: int, weight: np.ndarray,
+               around: np.ndarray, reach: float) -> np.ndarray:
+    """(s, s) rms of the `band` (the `box` of an (S, S) plane, S `size`) in the (s, s)
+    `weight` within Gaussian `reach` (s pixels; `around` is the weight's own blur by it)."""
+    rows, columns = box
+    small = weight.shape[0]
     # Even-aligned rows (or all): halved they are whole rows of `energy`, and outside
-    # them the weight is nil.
+    # them the weight is nil. The squares laid into whole rows (0 beyond the columns:
+    # the weight is nil there too), so the shrink is the whole rows' to the bit.
     first, last = rows.start * small // size, rows.stop * small // size
+    squares = np.zeros((band.shape[0], size), dtype=np.float32)
+    np.multiply(band, band, out=squares[:, columns])
     energy = np.zeros_like(weight)
-    energy[first:last] = cv2.resize(band * band, (small, last - first),
+    energy[first:last] = cv2.resize(squares, (small, last - first),
                                     interpolation=cv2.INTER_AREA)
     # The weight (in [0, 1]) times the energy only in its rows: elsewhere that is 0 * w,
     # +0 as the zeros already are. Then each step in place on the blur's own map.
