@@ -246,12 +246,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         chroma_sigma = sigma / chroma_divisor * half / size
         bare_half = mask_half if bare is None else resized(bare, half)
         # The colour planes and their weight made once for both (the same values).
-        planes = _colour_planes(face_half, target_half)
+        colour_planes = _colour_planes(face_half, target_half)
         skin_weight = mask_half * bare_half
-        face_low, target_low = _finer_chroma(planes, face_low, target_low, bare_half,
+        face_low, target_low = _finer_chroma(colour_planes, face_low, target_low, bare_half,
                                              skin_weight, chroma_sigma)
         if flanks is not None:
-            target_low = _colour_around(face_low, planes, target_low, skin_weight,
+            target_low = _colour_around(face_low, colour_planes, target_low, skin_weight,
                                         resized(flanks, half), sigma * half / size)
     # Each weight shrunk once (the sockets and under-eye zones are read twice).
     sockets_half = None if sockets is None else resized(sockets, half)
@@ -537,8 +537,9 @@ def _colour_around(face_low: np.ndarray, planes: np.ndarray, target_low: np.ndar
     skin colour round it (the blur of the target's by `sigma` over the `skin` weight: the
     mask times the bare skin, the lips and nostrils out) made as much more colourful as the
     face's own base (`face_low`, at the finer split) is than the face's skin round it
-    (its blur likewise; `planes` (s, s, 4): the face's a and b, the target's a and b), by at most FLANK_GAIN and never past the most colourful
-    the target's own skin round the zone is (`_chroma_ceiling`).
+    (its blur likewise; `planes` (s, s, 4): the face's a and b, the target's a and b), by
+    at most FLANK_GAIN and never past the most colourful the target's own skin round the
+    zone is (`_chroma_ceiling`).
 
     At the finer split the target's colour there is its own lit skin's (Katie Hill's cool,
     pale nose sides), and the source's shading, carried in the lightness, arrived without
