@@ -302,8 +302,9 @@ TEXTURE_FLOOR = 0.05
 
 
 def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: np.ndarray,
-                   sigma: float) -> np.ndarray:
-    """(S, S) float32 L units to take off the face's `lightness` (S, S) so that, in the
+                   sigma: float, box: tuple[slice, slice] | None = None) -> np.ndarray:
+    """(S, S) float32 L units (only in `box`, if given) to take off the face's
+    `lightness` (S, S; read in `texture_box` alone) so that, in the
     `weight` (S, S) in [0, 1] (the bare skin the face shows), each of its two fine bands
     is locally no stronger than the target's same band in `target_lightness` (S, S, the
     target crop's L at full size) allows; `sigma` is the compositor's low-pass (pixels).
@@ -325,7 +326,9 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
     around = cv2.GaussianBlur(small_weight, (0, 0), reach)
     around += np.float32(1e-3)
     rows, columns = texture_box(weight, sigma)
-    excess = np.zeros_like(lightness)
+    whole = (slice(0, size), slice(0, size))
+    box = whole if box is None else box
+    excess = np.zeros(lightness[box].shape, dtype=np.float32)
     if rows.stop == rows.start:  # no bare skin shown: nothing to hold
         return excess
     # The bands in the box's columns only, widened to OpenCV's vector blocks
@@ -351,8 +354,27 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
         cut *= small_weight
         cut_box = enlarged_box(cut, size, (rows, columns))
         np.multiply(cut_box, face_band, out=face_band)
-        excess[rows, columns] += face_band
+        # Into the box's part of it (beyond the rows and columns the excess is 0).
+        within = _within((rows, columns), box)
+        if within is not None:
+            inner, outer = within
+            excess[outer] += face_band[inner]
     return excess
+
+
+def _within(part: tuple[slice, slice], box: tuple[slice, slice]
+            ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+    """Where the boxes `part` and `box` (of one image) meet: that as slices into `part`'s
+    own array and into `box`'s; None where they do not."""
+    starts = [max(a.start, b.start) for a, b in zip(part, box, strict=True)]
+    stops = [min(a.stop, b.stop) for a, b in zip(part, box, strict=True)]
+    if any(stop <= start for start, stop in zip(starts, stops, strict=True)):
+        return None
+    inner = tuple(slice(start - a.start, stop - a.start)
+                  for start, stop, a in zip(starts, stops, part, strict=True))
+    outer = tuple(slice(start - b.start, stop - b.start)
+                  for start, stop, b in zip(starts, stops, box, strict=True))
+    return (inner[0], inner[1]), (outer[0], outer[1])
 
 
 # OpenCV's float row filters run in blocks of this many columns, the row's last

@@ -56,7 +56,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import blur_factor, masked_blur
-from facedub.composite.detail import resized, texture_excess
+from facedub.composite.detail import resized, texture_box, texture_excess
 from facedub.faces.masks import mask_bounds, polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -342,16 +342,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         return face_lab if into_face else face_lab.copy()
     planes = [*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma]
     smooth = _enlarged(planes if gain is None else [*planes, gain], box, size)
-    face_lightness = cv2.extractChannel(face_lab, 0)
-    face_box = face_lab[box]
-    face = [face_lightness[box], cv2.extractChannel(face_box, 1),
-            cv2.extractChannel(face_box, 2)]
-    detail = face[0] - smooth[0]
-    if gain is not None:
-        detail *= smooth[9]
-        # The texture limit below reads the face's fine bands as they are now shown.
-        face_lightness = face_lightness.copy()
-        face_lightness[box] = smooth[0] + detail
+    texture = None  # the texture limit's weight
     if shown is not None and target_lightness is not None:
         # The source's pores and specks no stronger than her skin's. Not where a stubbled
         # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
@@ -365,7 +356,20 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             texture = texture * (1.0 - resized(_beard(
                 face_half[..., 0], face_base[..., 0], resized(hair, half),
                 sigma / BEARD_DIVISOR * half / size), size))
-        detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
+    # The face's lightness only in the rows read: the box's and the texture limit's.
+    face_lightness = _lightness_rows(face_lab, box[0] if texture is None else _spanned(
+        box[0], texture_box(texture, sigma)[0]))
+    face_box = face_lab[box]
+    face = [face_lightness[box], cv2.extractChannel(face_box, 1),
+            cv2.extractChannel(face_box, 2)]
+    detail = face[0] - smooth[0]
+    if gain is not None:
+        detail *= smooth[9]
+        # The texture limit below reads the face's fine bands as they are now shown.
+        face_lightness = face_lightness.copy()
+        face_lightness[box] = smooth[0] + detail
+    if texture is not None and target_lightness is not None:
+        detail -= texture_excess(face_lightness, target_lightness, texture, sigma, box)
     # In place on the enlarged planes' own temporaries, the same float32 operations
     # (products and sums commute to the bit): a new array for each step.
     limit = smooth[6]
@@ -397,6 +401,23 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     result = face_lab if into_face else face_lab.copy()
     result[box] = boxed
     return result
+
+
+def _lightness_rows(lab: np.ndarray, rows: slice) -> np.ndarray:
+    """(S, S) float32: the L plane of `lab` (S, S, 3) in `rows`, 0 elsewhere."""
+    lightness = np.zeros(lab.shape[:2], dtype=np.float32)
+    if rows.stop > rows.start:
+        cv2.extractChannel(lab[rows], 0, dst=lightness[rows])
+    return lightness
+
+
+def _spanned(first: slice, second: slice) -> slice:
+    """The rows from the first of either to the last of either (either may be empty)."""
+    if second.stop <= second.start:
+        return first
+    if first.stop <= first.start:
+        return second
+    return slice(min(first.start, second.start), max(first.stop, second.stop))
 
 
 def _with_shading(shown: np.ndarray, shading: np.ndarray, region: np.ndarray
@@ -760,8 +781,8 @@ def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     scale (the lid crease and lashes pass), over the zones' bounding box only; the level
     at half this size (a mean needs no more)."""
     lift = np.zeros_like(zone)
-    rows, columns = np.nonzero(zone > 0.01)
-    if len(rows) == 0:
+    bounds = mask_bounds(zone > 0.01)  # OpenCV's bounding box: np.nonzero's extremes
+    if bounds is None:
         return lift
     planes = (face, face_base, target, target_base, limit)
     quarter = max(8, zone.shape[0] // 2)
@@ -771,8 +792,9 @@ def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     level = float((everywhere * weights).sum()) / total if total >= 1.0 else 0.0
     fine = sigma / FINE_DIVISOR
     pad = int(3 * fine) + 1
-    box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
-           slice(max(0, columns.min() - pad), columns.max() + pad + 1))
+    rows, columns = bounds
+    box = (slice(max(0, rows.start - pad), rows.stop + pad),
+           slice(max(0, columns.start - pad), columns.stop + pad))
     excess = np.maximum(_darker([plane[box] for plane in planes], blur=fine) - level
                         - UNDER_EYE_DARK, 0.0)
     lift[box] = zone[box] * (excess - UNDER_EYE_SOFT * np.tanh(excess / UNDER_EYE_SOFT))
