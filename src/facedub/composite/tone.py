@@ -350,8 +350,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # round).
         # On the upper lip too (`shading`; a feature, outside the bare skin): a shaved
         # source's stubble dots under the nose were dirt on her smooth lip.
-        texture = shown if shading is None else _with_shading(
-            shown, shading, mask if region is None else region)
+        texture = shown if shading is None else np.maximum(
+            shown, shading * (mask if region is None else region))
         if hair is not None:
             texture = texture * (1.0 - resized(_beard(
                 face_half[..., 0], face_base[..., 0], resized(hair, half),
@@ -418,19 +418,6 @@ def _spanned(first: slice, second: slice) -> slice:
     if first.stop <= first.start:
         return second
     return slice(min(first.start, second.start), max(first.stop, second.stop))
-
-
-def _with_shading(shown: np.ndarray, shading: np.ndarray, region: np.ndarray
-                  ) -> np.ndarray:
-    """`np.maximum(shown, shading * region)` (all (S, S), `shown` and `region` 0 or more),
-    the product and maximum only in the box where `shading` is above 0 (the upper lip, a
-    small part of the crop): elsewhere it is 0 there, and `shown` is kept."""
-    box = mask_bounds(shading)
-    if box is None:
-        return shown
-    texture = shown.copy()
-    np.maximum(shown[box], shading[box] * region[box], out=texture[box])
-    return texture
 
 
 def light_gain(face_low: np.ndarray, target_low: np.ndarray, zone: np.ndarray
