@@ -422,10 +422,11 @@ def texture_box(weight: np.ndarray, sigma: float) -> tuple[slice, slice]:
     them, even-aligned (whole pixels of the half-size planes); all for an odd S.
 
     The limit's cut is nil outside (the weight is, and the cut's enlargement reaches 1 px
-    past it). `texture_excess` itself leaves out only whole rows: OpenCV blurs each row of
-    a narrower strip with the same values, but a strip cut in columns changed its vector
-    loops' alignment and 14 of 60 random boxes differed in the last bit (sigma 1). A box's
-    Lab conversion is its pixels' own (200 random boxes: the same values)."""
+    past it). OpenCV blurs each row of a narrower strip with the same values; a strip cut
+    in columns anywhere changed its vector loops' blocks and 14 of 60 random boxes differed
+    in the last bit (sigma 1), so `texture_excess` widens the columns to whole vector
+    blocks (`vector_columns`). A box's Lab conversion is its pixels' own (200 random
+    boxes: the same values)."""
     size = weight.shape[0]
     bounds = mask_bounds(weight > 0)
     if bounds is None:
