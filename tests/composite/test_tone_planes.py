@@ -11,7 +11,7 @@ import numpy as np
 
 from facedub import media
 from facedub.composite.color import masked_blur, to_lab
-from facedub.composite.tone import _finer_chroma, skin_weights
+from facedub.composite.tone import _colour_planes, _finer_chroma, skin_weights
 from facedub.engines.base import TargetFace
 
 SIZE = 440  # the README pair's compositing crop
@@ -45,8 +45,8 @@ def test_four_planes_in_one_pass_equal_two_lab_blurs(
     sigma = SIZE / 16 * HALF / SIZE
     face_low, target_low = (masked_blur(lab, mask, sigma) for lab in (face_half, target_half))
     chroma_sigma = sigma / 4.0
-    ours = _finer_chroma(face_half, face_low, target_half, target_low, mask, skin,
-                         chroma_sigma)
+    ours = _finer_chroma(_colour_planes(face_half, target_half), face_low, target_low, skin,
+                         mask * skin, chroma_sigma)
     theirs = (_finer_chroma_as_it_was(face_half, face_low, mask, skin, chroma_sigma),
               _finer_chroma_as_it_was(target_half, target_low, mask, skin, chroma_sigma))
     for new, old in zip(ours, theirs, strict=True):

@@ -301,12 +301,13 @@ class Compositor:
                                             interpolation=cv2.INTER_AREA))
             skin = skin_weights(target.face_landmarks, size) if skin is None else skin
             lids = lid_weights(target.face_landmarks, size)
+            shown_skin = mask * skin.bare  # the bare skin shown: levelled on, held to
             # Its mean levelled where the face shows (the blend's alpha) on bare skin, hair
             # included (left out, blink-video read a little less like the source: margin
             # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
             coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
-                shown=mask * skin.bare, relief=relief,
+                shown=shown_skin, relief=relief,
                 # The colour's finer split on the upper lip too (`skin.shading`): at
                 # sigma her red lipstick, in the upper lip's base, tinged his upper lip
                 # (the README pair: a +9 against hers; BENCHMARKS.md, twenty-second round).
@@ -327,7 +328,7 @@ class Compositor:
                 socket_skin=(socket_skin_weights(target.face_landmarks, size)
                              if socket_light else None),
                 surround=surround_weights(target.face_landmarks, size) if socket_light else None,
-                target_lightness=_texture_lightness(target.image, mask * skin.bare,
+                target_lightness=_texture_lightness(target.image, shown_skin,
                                                     size / DETAIL_SIGMA_DIVISOR,
                                                     target.in_frame),
                 # Only where the blend shows the face (its alpha, not `mask`: that

@@ -302,8 +302,9 @@ TEXTURE_FLOOR = 0.05
 
 
 def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: np.ndarray,
-                   sigma: float) -> np.ndarray:
-    """(S, S) float32 L units to take off the face's `lightness` (S, S) so that, in the
+                   sigma: float, box: tuple[slice, slice] | None = None) -> np.ndarray:
+    """(S, S) float32 L units (only in `box`, if given) to take off the face's
+    `lightness` (S, S; read in `texture_box` alone) so that, in the
     `weight` (S, S) in [0, 1] (the bare skin the face shows), each of its two fine bands
     is locally no stronger than the target's same band in `target_lightness` (S, S, the
     target crop's L at full size) allows; `sigma` is the compositor's low-pass (pixels).
@@ -324,31 +325,76 @@ def texture_excess(lightness: np.ndarray, target_lightness: np.ndarray, weight: 
     reach = max(0.5, sigma / TEXTURE_REACH * half / size)
     around = cv2.GaussianBlur(small_weight, (0, 0), reach)
     around += np.float32(1e-3)
-    rows = texture_box(weight, sigma)[0]
-    excess = np.zeros_like(lightness)
+    rows, columns = texture_box(weight, sigma)
+    whole = (slice(0, size), slice(0, size))
+    box = whole if box is None else box
+    excess = np.zeros(lightness[box].shape, dtype=np.float32)
     if rows.stop == rows.start:  # no bare skin shown: nothing to hold
         return excess
+    # The bands in the box's columns only, widened to OpenCV's vector blocks
+    # (`vector_columns`): each row's blur there is the whole row's to the bit. Outside,
+    # the weight, the cut and so the excess are nil.
+    columns = vector_columns(columns, size)
     # Below, each step of the limit in place on its own map (min((gain * wanted + floor)
     # / max(present, 1e-3), 1), then the weight times 1 - that): the same float32
     # operations in the same order, five half-size temporaries fewer a band; the cut
     # enlarged only in the rows it is used in (`enlarged_box`, the whole enlargement's
     # values there). BENCHMARKS.md, Refiner, sixteenth round.
     for gain, face_band, target_band in zip(
-            TEXTURE_GAINS, _bands(lightness[rows], coarse),
-            _bands(target_lightness[rows], coarse), strict=True):
-        share = _local_rms(target_band, rows, small_weight, around, reach)
+            TEXTURE_GAINS, _bands(lightness[rows, columns], coarse),
+            _bands(target_lightness[rows, columns], coarse), strict=True):
+        share = _local_rms(target_band, (rows, columns), size, small_weight, around, reach)
         share *= np.float32(gain)
         share += np.float32(TEXTURE_FLOOR)
-        present = _local_rms(face_band, rows, small_weight, around, reach)
+        present = _local_rms(face_band, (rows, columns), size, small_weight, around, reach)
         np.maximum(present, np.float32(1e-3), out=present)
         np.divide(share, present, out=share)
         np.minimum(share, np.float32(1.0), out=share)
         cut = np.subtract(np.float32(1.0), share, out=share)
         cut *= small_weight
-        cut_rows = enlarged_box(cut, size, (rows, slice(0, size)))
-        np.multiply(cut_rows, face_band, out=face_band)
-        excess[rows] += face_band
+        cut_box = enlarged_box(cut, size, (rows, columns))
+        np.multiply(cut_box, face_band, out=face_band)
+        # Into the box's part of it (beyond the rows and columns the excess is 0).
+        within = _within((rows, columns), box)
+        if within is not None:
+            inner, outer = within
+            excess[outer] += face_band[inner]
     return excess
+
+
+def _within(part: tuple[slice, slice], box: tuple[slice, slice]
+            ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+    """Where the boxes `part` and `box` (of one image) meet: that as slices into `part`'s
+    own array and into `box`'s; None where they do not."""
+    starts = [max(a.start, b.start) for a, b in zip(part, box, strict=True)]
+    stops = [min(a.stop, b.stop) for a, b in zip(part, box, strict=True)]
+    if any(stop <= start for start, stop in zip(starts, stops, strict=True)):
+        return None
+    inner = tuple(slice(start - a.start, stop - a.start)
+                  for start, stop, a in zip(starts, stops, part, strict=True))
+    outer = tuple(slice(start - b.start, stop - b.start)
+                  for start, stop, b in zip(starts, stops, box, strict=True))
+    return (inner[0], inner[1]), (outer[0], outer[1])
+
+
+# OpenCV's float row filters run in blocks of this many columns, the row's last
+# (width mod VECTOR_BLOCK) columns apart.
+VECTOR_BLOCK = 16
+
+
+def vector_columns(columns: slice, size: int) -> slice:
+    """`columns` of an (S, S) float32 plane (S `size`) widened so that a Gaussian blur of
+    the strip gives each of its columns the whole rows' values there, to the bit: from a
+    multiple of VECTOR_BLOCK, to one or to the rows' end (the strip's vector blocks are
+    the whole rows' blocks, its tail their tail; OpenCV's tail is computed apart, and a
+    strip cut elsewhere differed in the last bit: BENCHMARKS.md, thirty-fourth round).
+    The values hold only where the strip reaches the blur's kernel past them; the texture
+    box's margin gives that."""
+    start = columns.start // VECTOR_BLOCK * VECTOR_BLOCK
+    stop = -(-columns.stop // VECTOR_BLOCK) * VECTOR_BLOCK
+    if stop > size // VECTOR_BLOCK * VECTOR_BLOCK:
+        stop = size
+    return slice(start, stop)
 
 
 def filled_beyond_frame(lightness: np.ndarray, in_frame: np.ndarray | None,
@@ -376,10 +422,11 @@ def texture_box(weight: np.ndarray, sigma: float) -> tuple[slice, slice]:
     them, even-aligned (whole pixels of the half-size planes); all for an odd S.
 
     The limit's cut is nil outside (the weight is, and the cut's enlargement reaches 1 px
-    past it). `texture_excess` itself leaves out only whole rows: OpenCV blurs each row of
-    a narrower strip with the same values, but a strip cut in columns changed its vector
-    loops' alignment and 14 of 60 random boxes differed in the last bit (sigma 1). A box's
-    Lab conversion is its pixels' own (200 random boxes: the same values)."""
+    past it). OpenCV blurs each row of a narrower strip with the same values; a strip cut
+    in columns anywhere changed its vector loops' blocks and 14 of 60 random boxes differed
+    in the last bit (sigma 1), so `texture_excess` widens the columns to whole vector
+    blocks (`vector_columns`). A box's Lab conversion is its pixels' own (200 random
+    boxes: the same values)."""
     size = weight.shape[0]
     bounds = mask_bounds(weight > 0)
     if bounds is None:
@@ -420,16 +467,20 @@ def resized(image: np.ndarray, size: int) -> np.ndarray:
     return result
 
 
-def _local_rms(band: np.ndarray, rows: slice, weight: np.ndarray, around: np.ndarray,
-               reach: float) -> np.ndarray:
-    """(s, s) rms of the `band` (the `rows` of an (S, S) plane) in the (s, s) `weight`
-    within Gaussian `reach` (s pixels; `around` is the weight's own blur by it)."""
-    small, size = weight.shape[0], band.shape[1]
+def _local_rms(band: np.ndarray, box: tuple[slice, slice], size: int, weight: np.ndarray,
+               around: np.ndarray, reach: float) -> np.ndarray:
+    """(s, s) rms of the `band` (the `box` of an (S, S) plane, S `size`) in the (s, s)
+    `weight` within Gaussian `reach` (s pixels; `around` is the weight's own blur by it)."""
+    rows, columns = box
+    small = weight.shape[0]
     # Even-aligned rows (or all): halved they are whole rows of `energy`, and outside
-    # them the weight is nil.
+    # them the weight is nil. The squares laid into whole rows (0 beyond the columns:
+    # the weight is nil there too), so the shrink is the whole rows' to the bit.
     first, last = rows.start * small // size, rows.stop * small // size
+    squares = np.zeros((band.shape[0], size), dtype=np.float32)
+    np.multiply(band, band, out=squares[:, columns])
     energy = np.zeros_like(weight)
-    energy[first:last] = cv2.resize(band * band, (small, last - first),
+    energy[first:last] = cv2.resize(squares, (small, last - first),
                                     interpolation=cv2.INTER_AREA)
     # The weight (in [0, 1]) times the energy only in its rows: elsewhere that is 0 * w,
     # +0 as the zeros already are. Then each step in place on the blur's own map.

@@ -56,7 +56,7 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import blur_factor, masked_blur
-from facedub.composite.detail import resized, texture_excess
+from facedub.composite.detail import resized, texture_box, texture_excess
 from facedub.faces.masks import mask_bounds, polygon_mask
 from facedub.faces.regions import mesh_regions
 
@@ -245,15 +245,19 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if chroma_divisor > 1.0:
         chroma_sigma = sigma / chroma_divisor * half / size
         bare_half = mask_half if bare is None else resized(bare, half)
-        face_low, target_low = _finer_chroma(face_half, face_low, target_half, target_low,
-                                             mask_half, bare_half, chroma_sigma)
+        # The colour planes and their weight made once for both (the same values).
+        colour_planes = _colour_planes(face_half, target_half)
+        skin_weight = mask_half * bare_half
+        face_low, target_low = _finer_chroma(colour_planes, face_low, target_low, bare_half,
+                                             skin_weight, chroma_sigma)
         if flanks is not None:
-            target_low = _colour_around(face_low, face_half, target_half, target_low,
-                                        mask_half * bare_half, resized(flanks, half),
-                                        sigma * half / size)
-    if sockets is not None and socket_skin is not None:
+            target_low = _colour_around(face_low, colour_planes, target_low, skin_weight,
+                                        resized(flanks, half), sigma * half / size)
+    # Each weight shrunk once (the sockets and under-eye zones are read twice).
+    sockets_half = None if sockets is None else resized(sockets, half)
+    under_eyes_half = None if under_eyes is None else resized(under_eyes, half)
+    if sockets_half is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
-        sockets_half = resized(sockets, half)
         blur = sigma / LID_DIVISOR * half / size
         face_low = _own_sockets(face_half, face_low, skin_mask, sockets_half, blur)
         target_low = _own_sockets(target_half, target_low, skin_mask, sockets_half, blur)
@@ -294,14 +298,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / FINE_DIVISOR * half / size, skin_half))
         limit -= (DETAIL_FLOOR - SKIN_FLOOR) * skin_half
-    if sockets is not None:
+    if sockets_half is not None:
         # On the sockets likewise (the lids below the brows), for the band from sigma /
         # LID_DIVISOR: a photo lit from above carried its deep sockets' shadow as a grey,
         # box-like patch from the brow to the eye on a target's flat-lit lids. Their crease
         # and lashes are finer; the brows are not lifted (a source's darker, thicker brows
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
-                                sigma / LID_DIVISOR * half / size, resized(sockets, half)))
+                                sigma / LID_DIVISOR * half / size, sockets_half))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -309,16 +313,16 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
             face_half, target_half, mask_half, face_low, target_low, sigma * half / size)
-    if under_eyes is not None:
+    if under_eyes_half is not None:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += _under_eye_lift(
             face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base[..., 0],
-            limit, resized(under_eyes, half), shown_half, sigma * half / size)
+            limit, under_eyes_half, shown_half, sigma * half / size)
     # The limit of brighter detail, and the share of chroma detail kept.
     bright = limit
     chroma = np.full_like(limit, chroma_detail)
-    if under_eyes is not None:
-        chroma = chroma - resized(under_eyes, half) * (1.0 - UNDER_EYE_CHROMA) * chroma
+    if under_eyes_half is not None:
+        chroma = chroma - under_eyes_half * (1.0 - UNDER_EYE_CHROMA) * chroma
     if lids is not None:
         lids_half = resized(lids, half)
         bright = limit + lids_half * (LID_BRIGHT - limit)
@@ -338,16 +342,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         return face_lab if into_face else face_lab.copy()
     planes = [*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma]
     smooth = _enlarged(planes if gain is None else [*planes, gain], box, size)
-    face_lightness = cv2.extractChannel(face_lab, 0)
-    face_box = face_lab[box]
-    face = [face_lightness[box], cv2.extractChannel(face_box, 1),
-            cv2.extractChannel(face_box, 2)]
-    detail = face[0] - smooth[0]
-    if gain is not None:
-        detail *= smooth[9]
-        # The texture limit below reads the face's fine bands as they are now shown.
-        face_lightness = face_lightness.copy()
-        face_lightness[box] = smooth[0] + detail
+    texture = None  # the texture limit's weight
     if shown is not None and target_lightness is not None:
         # The source's pores and specks no stronger than her skin's. Not where a stubbled
         # source's beard zone is a beard (`_beard`): its specks are the hair (held there,
@@ -361,7 +356,20 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             texture = texture * (1.0 - resized(_beard(
                 face_half[..., 0], face_base[..., 0], resized(hair, half),
                 sigma / BEARD_DIVISOR * half / size), size))
-        detail -= texture_excess(face_lightness, target_lightness, texture, sigma)[box]
+    # The face's lightness only in the rows read: the box's and the texture limit's.
+    face_lightness = _lightness_rows(face_lab, box[0] if texture is None else _spanned(
+        box[0], texture_box(texture, sigma)[0]))
+    face_box = face_lab[box]
+    face = [face_lightness[box], cv2.extractChannel(face_box, 1),
+            cv2.extractChannel(face_box, 2)]
+    detail = face[0] - smooth[0]
+    if gain is not None:
+        detail *= smooth[9]
+        # The texture limit below reads the face's fine bands as they are now shown.
+        face_lightness = face_lightness.copy()
+        face_lightness[box] = smooth[0] + detail
+    if texture is not None and target_lightness is not None:
+        detail -= texture_excess(face_lightness, target_lightness, texture, sigma, box)
     # In place on the enlarged planes' own temporaries, the same float32 operations
     # (products and sums commute to the bit): a new array for each step.
     limit = smooth[6]
@@ -393,6 +401,23 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     result = face_lab if into_face else face_lab.copy()
     result[box] = boxed
     return result
+
+
+def _lightness_rows(lab: np.ndarray, rows: slice) -> np.ndarray:
+    """(S, S) float32: the L plane of `lab` (S, S, 3) in `rows`, 0 elsewhere."""
+    lightness = np.zeros(lab.shape[:2], dtype=np.float32)
+    if rows.stop > rows.start:
+        cv2.extractChannel(lab[rows], 0, dst=lightness[rows])
+    return lightness
+
+
+def _spanned(first: slice, second: slice) -> slice:
+    """The rows from the first of either to the last of either (either may be empty)."""
+    if second.stop <= second.start:
+        return first
+    if first.stop <= first.start:
+        return second
+    return slice(min(first.start, second.start), max(first.stop, second.stop))
 
 
 def light_gain(face_low: np.ndarray, target_low: np.ndarray, zone: np.ndarray
@@ -474,12 +499,13 @@ def _enlarged(planes: list[np.ndarray], box: Box, size: int) -> list[np.ndarray]
     return enlarged
 
 
-def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
-                  target_low: np.ndarray, mask: np.ndarray, skin: np.ndarray, sigma: float
+def _finer_chroma(planes: np.ndarray, face_low: np.ndarray, target_low: np.ndarray,
+                  skin: np.ndarray, weight: np.ndarray, sigma: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     """`face_low` and `target_low` (s, s, 3) with, in the `skin` weight, their a and b
-    planes the blur of `face`'s and `target`'s by `sigma` over `mask` times `skin` (the
-    features' colour does not spread onto it).
+    planes the blur of the face's and the target's by `sigma` over `weight` (the mask
+    times `skin`: the features' colour does not spread onto it); `planes` (s, s, 4): the
+    face's a and b, the target's a and b (`_colour_planes`).
 
     The split at sigma took the target's colour only as smooth as its light: its blush,
     its rosy nose and lids and the warm shading toward its jaw (all finer than the crop
@@ -498,8 +524,7 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
     eighteenth rounds); the values are the same to float32's last bits."""
     # Plane by plane on contiguous planes, as `carry_detail` does at full size: NumPy's
     # strided loops over the interleaved a and b took half of this function's time.
-    planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
-    fine = cv2.split(masked_blur(cv2.merge(planes), mask * skin, sigma))  # 4 x (s, s)
+    fine = cv2.split(masked_blur(planes, weight, sigma))  # 4 x (s, s)
     finer = []
     for low, (fine_a, fine_b) in ((face_low, fine[:2]), (target_low, fine[2:])):
         lightness, a, b = cv2.split(low)
@@ -507,15 +532,22 @@ def _finer_chroma(face: np.ndarray, face_low: np.ndarray, target: np.ndarray,
     return finer[0], finer[1]
 
 
-def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
-                   target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray, sigma: float
-                   ) -> np.ndarray:
+def _colour_planes(face: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(s, s, 4) float32: the a and b planes of `face` and of `target` (s, s, 3), for
+    `_finer_chroma` and `_colour_around` (merged once for both)."""
+    planes: np.ndarray = cv2.merge([*cv2.split(face)[1:], *cv2.split(target)[1:]])
+    return planes
+
+
+def _colour_around(face_low: np.ndarray, planes: np.ndarray, target_low: np.ndarray,
+                   skin: np.ndarray, zone: np.ndarray, sigma: float) -> np.ndarray:
     """`target_low` (s, s, 3) with, in the `zone` weight, its a and b planes the target's
-    skin colour round it (the blur of `target` by `sigma` over the `skin` weight: the mask
-    times the bare skin, the lips and nostrils out) made as much more colourful as the
+    skin colour round it (the blur of the target's by `sigma` over the `skin` weight: the
+    mask times the bare skin, the lips and nostrils out) made as much more colourful as the
     face's own base (`face_low`, at the finer split) is than the face's skin round it
-    (`face`'s blur likewise), by at most FLANK_GAIN and never past the most colourful
-    the target's own skin round the zone is (`_chroma_ceiling`).
+    (its blur likewise; `planes` (s, s, 4): the face's a and b, the target's a and b), by
+    at most FLANK_GAIN and never past the most colourful the target's own skin round the
+    zone is (`_chroma_ceiling`).
 
     At the finer split the target's colour there is its own lit skin's (Katie Hill's cool,
     pale nose sides), and the source's shading, carried in the lightness, arrived without
@@ -526,14 +558,20 @@ def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
     of the README pair's 40 frames were retrieved as other people (BENCHMARKS.md,
     twenty-eighth round). Never less colourful than her skin round it: a stubble's grey
     would grey her nose's sides."""
-    planes = [*cv2.split(face)[1:], *cv2.split(target)[1:]]
-    around = cv2.split(masked_blur(cv2.merge(planes), skin, sigma))  # 4 x (s, s)
-    own = np.hypot(face_low[..., 1], face_low[..., 2])
-    skin_chroma = np.hypot(around[0], around[1])
+    around = cv2.split(masked_blur(planes, skin, sigma))  # 4 x (s, s)
     # Bounded by the target's own colour: its skin's chroma round the zone at
     # FLANK_PERCENTILE. A fixed 2x took border-photo's warm, saturated shaded skin to an
     # orange patch beside the nose her own skin never has (BENCHMARKS.md, twenty-eighth round).
     ceiling = _chroma_ceiling(target_low, skin, zone, sigma)
+    # Per pixel only in the zone's box: beyond it the zone is 0 and `target_low` stays
+    # as it is (a + 0 x (...) is a).
+    box = mask_bounds(zone)
+    if box is None:
+        return target_low
+    around = [plane[box] for plane in around]
+    part = target_low[box]
+    own = np.hypot(face_low[box][..., 1], face_low[box][..., 2])
+    skin_chroma = np.hypot(around[0], around[1])
     gain = np.clip(own / np.maximum(skin_chroma, 1e-3), 1.0,
                    np.clip(ceiling / np.maximum(np.hypot(around[2], around[3]), 1e-3),
                            1.0, FLANK_GAIN))
@@ -541,9 +579,12 @@ def _colour_around(face_low: np.ndarray, face: np.ndarray, target: np.ndarray,
     # for the target's eyes and mouth kept in its margins, and their colour's spill over
     # its grey skin made orange patches beside the nose (old-photo).
     gain = 1.0 + np.minimum(skin_chroma / FLANK_CHROMA_MIN, 1.0) * (gain - 1.0)
-    lightness, a, b = cv2.split(target_low)
-    return cv2.merge([lightness, a + zone * (gain * around[2] - a),
-                      b + zone * (gain * around[3] - b)])
+    weight = zone[box]
+    coloured = target_low.copy()
+    for channel, skin_colour in ((1, around[2]), (2, around[3])):
+        present = part[..., channel]
+        coloured[box][..., channel] = present + weight * (gain * skin_colour - present)
+    return coloured
 
 
 def _chroma_ceiling(target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray,
@@ -553,7 +594,9 @@ def _chroma_ceiling(target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray,
     the `zone` (its blur at `sigma` over FLANK_AROUND_MIN): the most colourful its own
     skin there is. 0 where no such skin (then no gain)."""
     around = cv2.GaussianBlur(zone, (0, 0), sigma) > FLANK_AROUND_MIN
-    chroma = np.hypot(target_low[..., 1], target_low[..., 2])[around & (skin > FLANK_SKIN_MIN)]
+    # The chroma of the chosen pixels alone (the same values, in the same order).
+    chosen = around & (skin > FLANK_SKIN_MIN)
+    chroma = np.hypot(target_low[..., 1][chosen], target_low[..., 2][chosen])
     return float(np.percentile(chroma, FLANK_PERCENTILE)) if chroma.size else 0.0
 
 
@@ -725,8 +768,8 @@ def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     scale (the lid crease and lashes pass), over the zones' bounding box only; the level
     at half this size (a mean needs no more)."""
     lift = np.zeros_like(zone)
-    rows, columns = np.nonzero(zone > 0.01)
-    if len(rows) == 0:
+    bounds = mask_bounds(zone > 0.01)  # OpenCV's bounding box: np.nonzero's extremes
+    if bounds is None:
         return lift
     planes = (face, face_base, target, target_base, limit)
     quarter = max(8, zone.shape[0] // 2)
@@ -736,8 +779,9 @@ def _under_eye_lift(face: np.ndarray, face_base: np.ndarray, target: np.ndarray,
     level = float((everywhere * weights).sum()) / total if total >= 1.0 else 0.0
     fine = sigma / FINE_DIVISOR
     pad = int(3 * fine) + 1
-    box = (slice(max(0, rows.min() - pad), rows.max() + pad + 1),
-           slice(max(0, columns.min() - pad), columns.max() + pad + 1))
+    rows, columns = bounds
+    box = (slice(max(0, rows.start - pad), rows.stop + pad),
+           slice(max(0, columns.start - pad), columns.stop + pad))
     excess = np.maximum(_darker([plane[box] for plane in planes], blur=fine) - level
                         - UNDER_EYE_DARK, 0.0)
     lift[box] = zone[box] * (excess - UNDER_EYE_SOFT * np.tanh(excess / UNDER_EYE_SOFT))
