@@ -12,6 +12,7 @@ and a target's blendshapes into how far each region's lines fade or deepen;
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -225,19 +226,38 @@ def _ramps(differences: np.ndarray) -> np.ndarray:
 
 class UsualExpression:
     """Per target track, its usual blendshapes: the USUAL_QUANTILE percentile of its last
-    USUAL_FRAMES frames (causal: the first frame is its own usual)."""
+    USUAL_FRAMES frames; where the track's faces are known ahead (`expect`), of its first
+    USUAL_FRAMES frames until it has shown them all. Causal alone, a track's first frame was
+    its own usual, so a clip that opens mid-smile took that smile for the person's rest and
+    none of the target's smile lines came on its opening frames (occlusion-mic's 0-9, the
+    cheeks' `deepen` 0 where the target smiled 0.6-0.78 over the source's 0.03)."""
 
     def __init__(self) -> None:
         self._history: dict[int, deque[np.ndarray]] = {}
+        self._ahead: dict[int, tuple[int, np.ndarray]] = {}  # frames known ahead, their usual
+
+    def expect(self, track: int, blendshapes: Sequence[np.ndarray]) -> None:
+        """The track's faces' blendshapes (52,) in frame order, known before it is swapped
+        (a file's analysis): its opening frames' usual is its first USUAL_FRAMES frames'."""
+        opening = [np.asarray(values, dtype=np.float32) for values in blendshapes[:USUAL_FRAMES]]
+        if opening:
+            self._ahead[track] = (len(opening), np.percentile(np.stack(opening), USUAL_QUANTILE,
+                                                              axis=0))
 
     def update(self, track: int, blendshapes: np.ndarray) -> np.ndarray:
         history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
         history.append(np.asarray(blendshapes, dtype=np.float32))
+        ahead = self._ahead.get(track)
+        if ahead is not None:
+            if len(history) < ahead[0]:
+                return ahead[1]
+            del self._ahead[track]  # shown them all: the causal window is that window now
         usual: np.ndarray = np.percentile(np.stack(history), USUAL_QUANTILE, axis=0)
         return usual
 
     def forget(self, track: int) -> None:
         self._history.pop(track, None)
+        self._ahead.pop(track, None)
 
 
 def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float],

@@ -1,0 +1,50 @@
+"""A target track's usual expression (`UsualExpression`) where its faces are known ahead:
+a clip that opens mid-smile does not take that smile for the person's rest (issue 17,
+occlusion-mic's frames 0-9)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facedub.engines.mesh_expression_regions import (
+    USUAL_FRAMES,
+    UsualExpression,
+    region_weights,
+)
+from facedub.faces.landmarks import BLENDSHAPE_NAMES
+
+SMILE = [BLENDSHAPE_NAMES.index(name) for name in ("mouthSmileLeft", "mouthSmileRight")]
+
+
+def _faces(smiling: int, resting: int) -> list[np.ndarray]:
+    rest = np.zeros(len(BLENDSHAPE_NAMES), dtype=np.float32)
+    smile = rest.copy()
+    smile[SMILE] = 0.7
+    return [smile] * smiling + [rest] * resting
+
+
+def test_a_track_that_opens_mid_smile_takes_the_targets_smile_lines_from_its_first_frame(
+) -> None:
+    faces = _faces(8, 32)
+    usual = UsualExpression()
+    usual.expect(0, faces)
+    opening = usual.update(0, faces[0])
+    assert float(opening[SMILE].max()) < 0.05, "its rest, from the frames ahead"
+    weights = region_weights(np.zeros_like(faces[0]), faces[0], opening)
+    assert weights.deepen["cheeks"] > 0.99 and weights.deepen["eye corners"] > 0.99
+    # Not known ahead (live), the first frame is its own usual, as before.
+    causal = UsualExpression()
+    assert np.array_equal(causal.update(0, faces[0]), faces[0])
+
+
+def test_once_the_frames_known_ahead_are_shown_the_usual_is_the_tracks_last_frames() -> None:
+    faces = _faces(USUAL_FRAMES // 2, USUAL_FRAMES) + _faces(USUAL_FRAMES, 0)
+    ahead, causal = UsualExpression(), UsualExpression()
+    ahead.expect(3, faces)
+    readings = [(ahead.update(3, face), causal.update(3, face)) for face in faces]
+    opening = readings[0][0]
+    assert all(np.array_equal(first, opening) for first, _ in readings[:USUAL_FRAMES])
+    assert all(np.array_equal(first, second) for first, second in readings[USUAL_FRAMES - 1:])
+    assert float(readings[-1][0][SMILE].max()) > 0.6, "a smile held 250 frames is its usual"
+    ahead.forget(3)
+    assert np.array_equal(ahead.update(3, faces[-1]), faces[-1]), "forgotten with the track"
