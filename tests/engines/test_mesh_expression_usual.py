@@ -4,14 +4,19 @@ occlusion-mic's frames 0-9)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 import numpy as np
 
+from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_expression_regions import (
     USUAL_FRAMES,
     UsualExpression,
     region_weights,
 )
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faceset import Faceset
 
 SMILE = [BLENDSHAPE_NAMES.index(name) for name in ("mouthSmileLeft", "mouthSmileRight")]
 
@@ -48,3 +53,21 @@ def test_once_the_frames_known_ahead_are_shown_the_usual_is_the_tracks_last_fram
     assert float(readings[-1][0][SMILE].max()) > 0.6, "a smile held 250 frames is its usual"
     ahead.forget(3)
     assert np.array_equal(ahead.update(3, faces[-1]), faces[-1]), "forgotten with the track"
+
+
+def test_the_engine_takes_each_tracks_opening_usual_from_the_faces_it_is_told_ahead(
+        extracted: Callable[..., Faceset]) -> None:
+    """`MeshEngine.prepare` (a file's swap tells it every chosen face first) gives each
+    track the usual of its own frames ahead."""
+    source = extracted("still_biden_frontal.jpg", crop_size=256)
+    record = source.faces_of()[0]
+    faces = _faces(4, 12)
+    targets = ([dataclasses.replace(record, track=0, blendshapes=face) for face in faces]
+               + [dataclasses.replace(record, track=1, blendshapes=faces[0])] * 3)
+    engine = MeshEngine(source)
+    try:
+        engine.prepare(targets)
+        assert float(engine._usual.update(0, faces[0])[SMILE].max()) < 0.05
+        assert float(engine._usual.update(1, faces[0])[SMILE].min()) > 0.6, "its own frames"
+    finally:
+        engine.close()
