@@ -130,7 +130,7 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
     lift = maps(weights.lift)
-    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
+    if not (_largest(fade, deepen, shading, shadow, lift) > 1e-3).any():
         return face
     skin = skin_mask(points, work)
     margin = brows = None
@@ -231,7 +231,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     lift = np.zeros_like(fade) if lift is None else lift
     even = np.zeros_like(fade) if even is None else even
     ridges = np.zeros_like(fade) if ridges is None else ridges
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift, even, ridges])
+    anywhere = _largest(fade, deepen, shading, shadow, lift, even, ridges)
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -288,7 +288,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     change += darker
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
-    on_crease = np.maximum.reduce([fade, shading, even]) * np.maximum(creases, 0.0)
+    on_crease = _largest(fade, shading, even) * np.maximum(creases, 0.0)
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
         widths.append(1 / 8)
@@ -350,13 +350,12 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # The lightest the face may become: its broad lightness plus the target's band, at
     # each width used (on the band's rows alone: per pixel, the same values).
     band = slice(rows[0], rows[1])
-    ceiling = np.maximum.reduce([target_band(width)[band] + face_log[band]
-                                 - (face_log[band] - face_wide(width)[band])
-                                 for width in widths])
+    ceiling = _largest(*(target_band(width)[band] + face_log[band]
+                         - (face_log[band] - face_wide(width)[band]) for width in widths))
     change, cores, lines, crests, ceiling = (
         _upsized(image, size, rows) for image
         in (change[band], cores[band], lines[band], crests[band], ceiling))
-    in_band = _changed_box(change, np.maximum.reduce([cores, lines, crests]), reach)
+    in_band = _changed_box(change, _largest(cores, lines, crests), reach)
     if in_band is not None:
         band_rows = range(change.shape[0])[in_band[0]]
         box = (slice(rows[2] + band_rows.start, rows[2] + band_rows.stop), in_band[1])
@@ -612,8 +611,20 @@ def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
 def _log_lightness(image: np.ndarray) -> np.ndarray:
     """(S, S) float32 log of the luma (YCrCb's Y, as 0..100) plus LOG_OFFSET of a uint8
     RGB image: the lightness `follow_target_lines` changes."""
-    lightness: np.ndarray = _LOG_LIGHTNESS[cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 0]]
+    # The Y plane taken out and looked up by OpenCV: the table's values, at half NumPy's
+    # cost of indexing with the strided plane.
+    luma = cv2.extractChannel(cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb), 0)
+    lightness: np.ndarray = cv2.LUT(luma, _LOG_LIGHTNESS)
     return lightness
+
+
+def _largest(*images: np.ndarray) -> np.ndarray:
+    """`np.maximum.reduce` of same-shaped float arrays (a new array), the same values:
+    pairwise into one fresh array, not through a stacked copy of them all."""
+    largest = np.maximum(images[0], images[1]) if len(images) > 1 else images[0].copy()
+    for image in images[2:]:
+        np.maximum(largest, image, out=largest)
+    return largest
 
 
 def _fine_blur(log_lightness: np.ndarray) -> np.ndarray:
@@ -723,7 +734,7 @@ def _off_skin(image: np.ndarray, skin: np.ndarray, rows: tuple[int, int] | None 
     on_skin = skin > 0.5
     picked = np.flatnonzero(on_skin)[::5]  # every fifth skin pixel: enough
     pixels = lab.reshape(-1, 3)
-    median = [np.median(pixels[picked, channel].astype(np.float32)) for channel in (1, 2)]
+    median = [_median_of_bytes(pixels[picked, channel]) for channel in (1, 2)]
     unit = image.shape[0] / 256.0
     grow = max(1, round(6 * unit))
     band = slice(None)
@@ -741,6 +752,19 @@ def _off_skin(image: np.ndarray, skin: np.ndarray, rows: tuple[int, int] | None 
     found = np.zeros(skin.shape, dtype=np.float32)
     found[band] = cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
     return found
+
+
+def _median_of_bytes(values: np.ndarray) -> np.float32:
+    """`np.median(values.astype(np.float32))` of uint8 `values` (1-D, not empty), the same
+    float32: the middle value (or the mean of the middle two, exact in float32) read off
+    their counts instead of a partition of their float copy."""
+    order = np.cumsum(np.bincount(values, minlength=256))
+    middle = values.size // 2
+    high = int(np.searchsorted(order, middle, side="right"))
+    if values.size % 2:
+        return np.float32(high)
+    low = int(np.searchsorted(order, middle - 1, side="right"))
+    return np.float32((low + high) / 2)
 
 
 def _resized(image: np.ndarray, size: int) -> np.ndarray:

@@ -18,6 +18,7 @@ the source's colour (`EyeToner.tint`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
@@ -248,8 +249,11 @@ def lid_skin(image: np.ndarray, contour: np.ndarray, corners: np.ndarray,
     opening = np.zeros((rows.stop - rows.start, columns.stop - columns.start), np.uint8)
     cv2.fillPoly(opening, [np.round(contour - (columns.start, rows.start)).astype(np.int32)],
                  255)
+    runs = row_runs(opening)
 
     def grown(by: int) -> np.ndarray:
+        if runs is not None:
+            return grown_runs(runs, opening.shape, by)
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * by + 1, 2 * by + 1))
         return cv2.dilate(opening, disc) > 0
 
@@ -268,6 +272,52 @@ def lid_skin(image: np.ndarray, contour: np.ndarray, corners: np.ndarray,
     # Only the ring's pixels converted: OpenCV's float Lab is a pixel's own (the same
     # values as the box's conversion at those pixels).
     return column_medians(_lab(image[box][ring][None]).reshape(-1, 3))
+
+
+def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(rows, first, last) of a 2-D mask whose every row holds at most one run of
+    non-zero pixels (an eye's filled opening, but for a fold of its contour): the rows
+    that hold one, and its first and last column in each. None where a row holds more."""
+    on = mask > 0
+    counts = np.count_nonzero(on, axis=1)
+    rows = np.flatnonzero(counts)
+    first = on[rows].argmax(axis=1)
+    last = on.shape[1] - 1 - on[rows, ::-1].argmax(axis=1)
+    if np.any(last - first + 1 != counts[rows]):
+        return None
+    return rows, first, last
+
+
+@functools.cache
+def _half_widths(radius: int) -> np.ndarray:
+    """Per row, how far OpenCV's MORPH_ELLIPSE of `radius` reaches either side of its
+    middle column (its rows are runs about it: their length // 2)."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    half: np.ndarray = (disc.sum(axis=1) // 2).astype(np.intp)
+    half.flags.writeable = False
+    return half
+
+
+def grown_runs(runs: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, ...],
+               radius: int) -> np.ndarray:
+    """(H, W) bool: `cv2.dilate(mask, MORPH_ELLIPSE of radius) > 0` of the (H, W) mask
+    whose `row_runs` are `runs`, the same pixels: each run widened by each of the
+    element's rows and moved by that row's offset, their union counted along each row
+    (OpenCV's generic dilation visits each of the element's thousand points: at radius
+    18, three times the cost on an eye's lid box)."""
+    rows, first, last = runs
+    height, width = shape[0], shape[1]
+    half = _half_widths(radius)
+    moved = rows[:, None] + np.arange(-radius, radius + 1)
+    starts = np.maximum(first[:, None] - half, 0)
+    stops = np.minimum(last[:, None] + half, width - 1) + 1
+    inside = (moved >= 0) & (moved < height)
+    place = moved[inside] * (width + 1)
+    size = height * (width + 1)
+    marks = (np.bincount(place + starts[inside], minlength=size)
+             - np.bincount(place + stops[inside], minlength=size)).reshape(height, width + 1)
+    grown: np.ndarray = np.cumsum(marks[:, :width], axis=1) > 0
+    return grown
 
 
 def lid_skin_tone(tone: EyeTone, source_skin: np.ndarray | None,
