@@ -242,7 +242,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # bands of one width share the skin's blur, and each image's broad lightness at a
     # width (and the target's band) is made once and read again for the ceiling below.
     face_fine, target_fine = _fine_blur(face_log), _fine_blur(target_log)
-    shares: dict[float, np.ndarray] = {}
+    shares: dict[float, SkinShare] = {}
     face_wide, target_wide = _Wide(face_log, skin, shares), _Wide(target_log, skin, shares)
     target_bands: dict[float, np.ndarray] = {}
 
@@ -633,12 +633,18 @@ def _fine_blur(log_lightness: np.ndarray) -> np.ndarray:
 
 
 def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8,
-          fine: np.ndarray | None = None, shares: dict[float, np.ndarray] | None = None
+          fine: np.ndarray | None = None, shares: dict[float, SkinShare] | None = None
           ) -> np.ndarray:
     """`expression_band`; `fine`: `_fine_blur(log_lightness)` if already made; `shares`:
-    the skin's wide blur per width, filled as they are made (one `skin` throughout)."""
+    the skin's wide blur per width (`SkinShare`), filled as they are made (one `skin`
+    throughout)."""
     fine = _fine_blur(log_lightness) if fine is None else fine
     return fine - _Wide(log_lightness, skin, shares)(width)
+
+
+# The skin's wide blur at one width, as `_Wide` reads it: floored at 1e-3 (the divisor)
+# and where it is over 0.05 (where the normalised blur is taken).
+SkinShare = tuple[np.ndarray, np.ndarray]
 
 
 class _Wide:
@@ -648,7 +654,7 @@ class _Wide:
     the skin) are shared by all widths. `shares`: as in `_band`."""
 
     def __init__(self, log_lightness: np.ndarray, skin: np.ndarray | None,
-                 shares: dict[float, np.ndarray] | None = None) -> None:
+                 shares: dict[float, SkinShare] | None = None) -> None:
         self.image = log_lightness
         self.skin = skin if skin is not None and skin.any() else None
         self.shares = {} if shares is None else shares
@@ -662,13 +668,16 @@ class _Wide:
         wide = _wide_blur(self.image, sigma, self._quarter("image"))
         if self.skin is not None:
             # Normalised convolution over the skin; outside it (where no weight reaches)
-            # the plain blur.
+            # the plain blur. The skin's share (its floored divisor and where it reaches)
+            # is made once per width for both images; the quotient in its fresh blur and
+            # copied into the fresh plain one: np.where's values, two arrays fewer.
             share = self.shares.get(width)
             if share is None:
-                share = self.shares[width] = _wide_blur(self.skin, sigma)
-            on_skin = (_wide_blur(self.image, sigma, self._quarter("on_skin"))
-                       / np.maximum(share, 1e-3))
-            wide = np.where(share > 0.05, on_skin, wide)
+                blurred = _wide_blur(self.skin, sigma)
+                share = self.shares[width] = (np.maximum(blurred, 1e-3), blurred > 0.05)
+            on_skin = _wide_blur(self.image, sigma, self._quarter("on_skin"))
+            np.divide(on_skin, share[0], out=on_skin)
+            np.copyto(wide, on_skin, where=share[1])
         self._by_width[width] = wide
         return wide
 
