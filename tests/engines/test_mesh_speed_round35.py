@@ -236,3 +236,34 @@ def test_the_lines_steps_give_their_old_values(
                 expected = np.where(share > 0.05, on_skin,
                                     mesh_expression._wide_blur(image, sigma))
                 assert _same(wide(width), expected)
+
+
+def _old_skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """`skin_mask` as main had it: the features grown over the whole crop."""
+    from facedub.faces.regions import mesh_regions
+
+    regions = mesh_regions()
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    skin = np.zeros((size, size), dtype=np.uint8)
+    cv2.fillPoly(skin, [np.round(points[regions.face_oval]).astype(np.int32)], 255)
+    features = np.zeros_like(skin)
+    for loop in (regions.left_eye, regions.right_eye, regions.left_eyebrow,
+                 regions.right_eyebrow, regions.lips_outer):
+        cv2.fillPoly(features, [np.round(points[loop]).astype(np.int32)], 255)
+    grow = max(1, round(0.02 * size))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    skin[cv2.dilate(features, kernel) > 0] = 0
+    skin_mask_values: np.ndarray = skin.astype(np.float32) / 255.0
+    return skin_mask_values
+
+
+def test_the_skin_grown_on_the_features_box_is_the_whole_crops(
+        faces: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """`skin_mask` against its whole-crop dilation: the real faces at the lines' half
+    size and at full size, and moved so the features reach past the crop's edges."""
+    for _, landmarks in faces:
+        points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        for size, moved in ((SIZE // 2, points * 0.5), (SIZE, points),
+                            (SIZE // 2, points * 0.5 + (-60.0, 80.0)),
+                            (SIZE // 2, points * 0.5 + (90.0, -70.0))):
+            assert _same(skin_mask(moved, size), _old_skin_mask(moved, size))

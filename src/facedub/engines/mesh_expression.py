@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_expression_regions import LINE_REGIONS, LineWeights, RegionMaps
+from facedub.faces.masks import grown_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
@@ -196,7 +197,11 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
         cv2.fillPoly(features, [np.round(points[loop]).astype(np.int32)], 255)
     grow = max(1, round(0.02 * size))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
-    skin[cv2.dilate(features, kernel) > 0] = 0
+    # Grown on the features' box and `grow` past it (OpenCV's dilation reads no further;
+    # beyond it nothing is grown): the whole crop's pixels, a part of the work.
+    box = grown_bounds(features > 0, grow)
+    if box is not None:
+        skin[box][cv2.dilate(features[box], kernel) > 0] = 0
     return skin.astype(np.float32) / 255.0
 
 
