@@ -195,10 +195,9 @@ def eye_tone(source: np.ndarray, source_opening: np.ndarray, target: np.ndarray,
              ) -> EyeTone | None:
     """The tone that makes one source eye (its box of the engine's image, (h, w, 3)
     float32 RGB 0..255) look like the target's same eye (its box of the target crop,
-    uint8 or float32): L
-    percentiles DARK and BRIGHT over each opening (uint8, its box) matched, and the
-    whites' (a, b). None where either eye shows too little. `source_lab`: `_lab(source)`
-    if already made."""
+    uint8 or float32): L percentiles DARK and BRIGHT over each opening (uint8, its box)
+    matched, and the whites' (a, b). None where either eye shows too little.
+    `source_lab`: `_lab(source)` if already made."""
     source_lab = _lab(source) if source_lab is None else source_lab
     open_s, open_t = source_opening > 0, target_opening > 0
     if min(open_s.sum(), open_t.sum()) < MIN_PIXELS:
