@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_expression_regions import LINE_REGIONS, LineWeights, RegionMaps
+from facedub.faces.masks import grown_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 
 FINE_SIGMA = 1.0  # pixels at a 256 px crop: detail finer than this (pores) stays the source's
@@ -130,7 +131,7 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
     lift = maps(weights.lift)
-    if not (np.maximum.reduce([fade, deepen, shading, shadow, lift]) > 1e-3).any():
+    if not (_largest(fade, deepen, shading, shadow, lift) > 1e-3).any():
         return face
     skin = skin_mask(points, work)
     margin = brows = None
@@ -196,7 +197,11 @@ def skin_mask(face_landmarks: np.ndarray, size: int) -> np.ndarray:
         cv2.fillPoly(features, [np.round(points[loop]).astype(np.int32)], 255)
     grow = max(1, round(0.02 * size))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
-    skin[cv2.dilate(features, kernel) > 0] = 0
+    # Grown on the features' box and `grow` past it (OpenCV's dilation reads no further;
+    # beyond it nothing is grown): the whole crop's pixels, a part of the work.
+    box = grown_bounds(features > 0, grow)
+    if box is not None:
+        skin[box][cv2.dilate(features[box], kernel) > 0] = 0
     return skin.astype(np.float32) / 255.0
 
 
@@ -231,7 +236,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     lift = np.zeros_like(fade) if lift is None else lift
     even = np.zeros_like(fade) if even is None else even
     ridges = np.zeros_like(fade) if ridges is None else ridges
-    anywhere = np.maximum.reduce([fade, deepen, shading, shadow, lift, even, ridges])
+    anywhere = _largest(fade, deepen, shading, shadow, lift, even, ridges)
     if not (anywhere > 1e-3).any():
         return face
     size, work = face.shape[0], fade.shape[0]
@@ -242,7 +247,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # bands of one width share the skin's blur, and each image's broad lightness at a
     # width (and the target's band) is made once and read again for the ceiling below.
     face_fine, target_fine = _fine_blur(face_log), _fine_blur(target_log)
-    shares: dict[float, np.ndarray] = {}
+    shares: dict[float, SkinShare] = {}
     face_wide, target_wide = _Wide(face_log, skin, shares), _Wide(target_log, skin, shares)
     target_bands: dict[float, np.ndarray] = {}
 
@@ -288,7 +293,7 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     change += darker
     # How far each pixel lies on a source crease being lifted (its band darker than the
     # target's, in a region whose lines fade): there its sharp core goes too (`_lift_cores`).
-    on_crease = np.maximum.reduce([fade, shading, even]) * np.maximum(creases, 0.0)
+    on_crease = _largest(fade, shading, even) * np.maximum(creases, 0.0)
     if (np.maximum(shading, shadow) > 1e-3).any():
         whole = target_band(1 / 8) - face_band(1 / 8)
         widths.append(1 / 8)
@@ -350,13 +355,12 @@ def follow_target_lines(face: np.ndarray, target: np.ndarray, fade: np.ndarray,
     # The lightest the face may become: its broad lightness plus the target's band, at
     # each width used (on the band's rows alone: per pixel, the same values).
     band = slice(rows[0], rows[1])
-    ceiling = np.maximum.reduce([target_band(width)[band] + face_log[band]
-                                 - (face_log[band] - face_wide(width)[band])
-                                 for width in widths])
+    ceiling = _largest(*(target_band(width)[band] + face_log[band]
+                         - (face_log[band] - face_wide(width)[band]) for width in widths))
     change, cores, lines, crests, ceiling = (
         _upsized(image, size, rows) for image
         in (change[band], cores[band], lines[band], crests[band], ceiling))
-    in_band = _changed_box(change, np.maximum.reduce([cores, lines, crests]), reach)
+    in_band = _changed_box(change, _largest(cores, lines, crests), reach)
     if in_band is not None:
         band_rows = range(change.shape[0])[in_band[0]]
         box = (slice(rows[2] + band_rows.start, rows[2] + band_rows.stop), in_band[1])
@@ -612,8 +616,20 @@ def foreign_lines(image: np.ndarray, contrast: float = THIN_LINE) -> np.ndarray:
 def _log_lightness(image: np.ndarray) -> np.ndarray:
     """(S, S) float32 log of the luma (YCrCb's Y, as 0..100) plus LOG_OFFSET of a uint8
     RGB image: the lightness `follow_target_lines` changes."""
-    lightness: np.ndarray = _LOG_LIGHTNESS[cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 0]]
+    # The Y plane taken out and looked up by OpenCV: the table's values, at half NumPy's
+    # cost of indexing with the strided plane.
+    luma = cv2.extractChannel(cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb), 0)
+    lightness: np.ndarray = cv2.LUT(luma, _LOG_LIGHTNESS)
     return lightness
+
+
+def _largest(*images: np.ndarray) -> np.ndarray:
+    """`np.maximum.reduce` of same-shaped float arrays (a new array), the same values:
+    pairwise into one fresh array, not through a stacked copy of them all."""
+    largest = np.maximum(images[0], images[1]) if len(images) > 1 else images[0].copy()
+    for image in images[2:]:
+        np.maximum(largest, image, out=largest)
+    return largest
 
 
 def _fine_blur(log_lightness: np.ndarray) -> np.ndarray:
@@ -622,12 +638,18 @@ def _fine_blur(log_lightness: np.ndarray) -> np.ndarray:
 
 
 def _band(log_lightness: np.ndarray, skin: np.ndarray | None = None, width: float = 1 / 8,
-          fine: np.ndarray | None = None, shares: dict[float, np.ndarray] | None = None
+          fine: np.ndarray | None = None, shares: dict[float, SkinShare] | None = None
           ) -> np.ndarray:
     """`expression_band`; `fine`: `_fine_blur(log_lightness)` if already made; `shares`:
-    the skin's wide blur per width, filled as they are made (one `skin` throughout)."""
+    the skin's wide blur per width (`SkinShare`), filled as they are made (one `skin`
+    throughout)."""
     fine = _fine_blur(log_lightness) if fine is None else fine
     return fine - _Wide(log_lightness, skin, shares)(width)
+
+
+# The skin's wide blur at one width, as `_Wide` reads it: floored at 1e-3 (the divisor)
+# and where it is over 0.05 (where the normalised blur is taken).
+SkinShare = tuple[np.ndarray, np.ndarray]
 
 
 class _Wide:
@@ -637,7 +659,7 @@ class _Wide:
     the skin) are shared by all widths. `shares`: as in `_band`."""
 
     def __init__(self, log_lightness: np.ndarray, skin: np.ndarray | None,
-                 shares: dict[float, np.ndarray] | None = None) -> None:
+                 shares: dict[float, SkinShare] | None = None) -> None:
         self.image = log_lightness
         self.skin = skin if skin is not None and skin.any() else None
         self.shares = {} if shares is None else shares
@@ -651,13 +673,16 @@ class _Wide:
         wide = _wide_blur(self.image, sigma, self._quarter("image"))
         if self.skin is not None:
             # Normalised convolution over the skin; outside it (where no weight reaches)
-            # the plain blur.
+            # the plain blur. The skin's share (its floored divisor and where it reaches)
+            # is made once per width for both images; the quotient in its fresh blur and
+            # copied into the fresh plain one: np.where's values, two arrays fewer.
             share = self.shares.get(width)
             if share is None:
-                share = self.shares[width] = _wide_blur(self.skin, sigma)
-            on_skin = (_wide_blur(self.image, sigma, self._quarter("on_skin"))
-                       / np.maximum(share, 1e-3))
-            wide = np.where(share > 0.05, on_skin, wide)
+                blurred = _wide_blur(self.skin, sigma)
+                share = self.shares[width] = (np.maximum(blurred, 1e-3), blurred > 0.05)
+            on_skin = _wide_blur(self.image, sigma, self._quarter("on_skin"))
+            np.divide(on_skin, share[0], out=on_skin)
+            np.copyto(wide, on_skin, where=share[1])
         self._by_width[width] = wide
         return wide
 
@@ -723,7 +748,7 @@ def _off_skin(image: np.ndarray, skin: np.ndarray, rows: tuple[int, int] | None 
     on_skin = skin > 0.5
     picked = np.flatnonzero(on_skin)[::5]  # every fifth skin pixel: enough
     pixels = lab.reshape(-1, 3)
-    median = [np.median(pixels[picked, channel].astype(np.float32)) for channel in (1, 2)]
+    median = [_median_of_bytes(pixels[picked, channel]) for channel in (1, 2)]
     unit = image.shape[0] / 256.0
     grow = max(1, round(6 * unit))
     band = slice(None)
@@ -741,6 +766,19 @@ def _off_skin(image: np.ndarray, skin: np.ndarray, rows: tuple[int, int] | None 
     found = np.zeros(skin.shape, dtype=np.float32)
     found[band] = cv2.GaussianBlur(grown, (0, 0), 4.0 * unit)
     return found
+
+
+def _median_of_bytes(values: np.ndarray) -> np.float32:
+    """`np.median(values.astype(np.float32))` of uint8 `values` (1-D, not empty), the same
+    float32: the middle value (or the mean of the middle two, exact in float32) read off
+    their counts instead of a partition of their float copy."""
+    order = np.cumsum(np.bincount(values, minlength=256))
+    middle = values.size // 2
+    high = int(np.searchsorted(order, middle, side="right"))
+    if values.size % 2:
+        return np.float32(high)
+    low = int(np.searchsorted(order, middle - 1, side="right"))
+    return np.float32((low + high) / 2)
 
 
 def _resized(image: np.ndarray, size: int) -> np.ndarray:
