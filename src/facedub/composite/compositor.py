@@ -39,6 +39,7 @@ from facedub.composite.detail import (
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
+from facedub.composite.lips import own_lip_colour
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.occlusion import (
     OCCLUSION_MODES,
@@ -235,6 +236,11 @@ class Compositor:
         face = match_sharpness(swapped.image, target.image, measured, skin.bare)
         face = self._match_colour(target, face, measured, mask, swapped.relief, swapped.hair,
                                   swapped.socket_light, skin)
+        if config.color == "detail":
+            # The lips' middle in the target's lip colour (her lipstick, averaged with her
+            # skin at the tone's split, came out pale; BENCHMARKS.md, thirty-fifth round).
+            face = own_lip_colour(face, target.image, target.face_landmarks, measured,
+                                  swapped.kept)
         rim = rim_weights(near, reached)
         if rim is not None and config.color != "none":
             # The reach's far rim (a turned face's far cheek, newly shown) lit like the
