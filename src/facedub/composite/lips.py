@@ -125,10 +125,12 @@ def lip_zones(face_landmarks: np.ndarray, size: int) -> LipZones | None:
         # Softened inward only: the outlines themselves stay the face's.
         zones.append(soft * cv2.erode(hard, half_kernel).astype(np.float32))
     cv2.fillPoly(mouth, [np.round(points[mesh_regions().lips_inner] - low).astype(np.int32)], 1)
-    near, far = (cv2.dilate(mouth, cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * max(1, round(width * ring)) + 1,) * 2)) for ring in SKIN_RING)
-    return LipZones(box=box, lips=(zones[0], zones[1]), skin=(far > 0) & (near == 0),
-                    soft=sigma)
+    # The ring by each pixel's distance to the mouth: one pass, where two dilations by
+    # ellipses a fifth of the mouth wide took most of this stage's time.
+    distance = cv2.distanceTransform(1 - mouth, cv2.DIST_L2, cv2.DIST_MASK_5)
+    near, far = (max(1, round(width * ring)) for ring in SKIN_RING)
+    return LipZones(box=box, lips=(zones[0], zones[1]),
+                    skin=(distance > near) & (distance <= far), soft=sigma)
 
 
 def _unstretched(face_landmarks: np.ndarray) -> float:
