@@ -645,14 +645,8 @@ class MeshEngine:
         frame order) made ahead on a thread of their own (`SourceFaces.make_in_background`,
         in the order of first use, `mesh_choice.first_uses`): on a first swap from a video
         source, not on the engine thread as each frame first blends them. Only a hint:
-        what is not made yet when a frame needs it is made there as before. And each
-        track's usual expression on its opening frames (`UsualExpression.expect`)."""
+        what is not made yet when a frame needs it is made there as before."""
         config = self.config
-        by_track: dict[int, list[np.ndarray]] = {}
-        for record in targets:
-            by_track.setdefault(record.track, []).append(record.blendshapes)
-        for track, blendshapes in by_track.items():  # each track's opening frames' usual
-            self._usual.expect(track, blendshapes)
         choice = [(record.track, np.array([record.pose.yaw, record.pose.pitch,
                                            record.pose.roll]),
                    np.asarray(record.blendshapes)[self._expression_keys])

@@ -12,7 +12,6 @@ and a target's blendshapes into how far each region's lines fade or deepen;
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -139,7 +138,6 @@ TARGET_SHOWS = (0.02, 0.08)
 SHOWN = (0.1, 0.3)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
-USUAL_SETTLE = 30  # frames (1 s) after which a track's own frames so far give its usual alone
 
 
 @dataclass(frozen=True)
@@ -227,45 +225,19 @@ def _ramps(differences: np.ndarray) -> np.ndarray:
 
 class UsualExpression:
     """Per target track, its usual blendshapes: the USUAL_QUANTILE percentile of its last
-    USUAL_FRAMES frames. Causal alone, a track's first frame was its own usual, so a clip
-    that opens mid-smile took that smile for the person's rest and none of the target's
-    smile lines came on its opening frames (occlusion-mic's 0-9: the cheeks' `deepen` 0
-    where the target smiled 0.6-0.78 over the source's 0.03). Where the track's faces are
-    known ahead (`expect`), its opening frames' usual is that of its first USUAL_FRAMES
-    frames, giving way over USUAL_SETTLE frames to its own frames so far: not for longer,
-    as a constant usual over the whole window took more of the target's lines on later
-    frames too, where the causal one had learnt a talking face's frequent smile
-    (readme-photo and border-photo read nearer the target; BENCHMARKS.md, thirty-fifth
-    round)."""
+    USUAL_FRAMES frames (causal: the first frame is its own usual)."""
 
     def __init__(self) -> None:
         self._history: dict[int, deque[np.ndarray]] = {}
-        self._ahead: dict[int, tuple[int, np.ndarray]] = {}  # frames known ahead, their usual
-
-    def expect(self, track: int, blendshapes: Sequence[np.ndarray]) -> None:
-        """The track's faces' blendshapes (52,) in frame order, known before it is swapped
-        (a file's analysis): its opening frames' usual is its first USUAL_FRAMES frames'."""
-        opening = [np.asarray(values, dtype=np.float32) for values in blendshapes[:USUAL_FRAMES]]
-        if opening:
-            self._ahead[track] = (len(opening), np.percentile(np.stack(opening), USUAL_QUANTILE,
-                                                              axis=0))
 
     def update(self, track: int, blendshapes: np.ndarray) -> np.ndarray:
         history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
         history.append(np.asarray(blendshapes, dtype=np.float32))
         usual: np.ndarray = np.percentile(np.stack(history), USUAL_QUANTILE, axis=0)
-        ahead = self._ahead.get(track)
-        if ahead is not None:
-            if len(history) >= min(ahead[0], USUAL_SETTLE):
-                del self._ahead[track]  # the causal window is long enough now
-                return usual
-            settled = len(history) / USUAL_SETTLE
-            usual = settled * usual + (1.0 - settled) * ahead[1]
         return usual
 
     def forget(self, track: int) -> None:
         self._history.pop(track, None)
-        self._ahead.pop(track, None)
 
 
 def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float],
