@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
+from typing import Any
 
 import numpy as np
 import pytest
 
+from facedub.composite import compositor as compositor_module
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.mesh import MeshEngine
+from facedub.engines.registry import SOURCE_CROP
 from facedub.faceset import Faceset
 from facedub.types import HeadPose
 
@@ -30,6 +33,36 @@ def composited(extracted: Callable[..., Faceset],
         swapped = engine.swap_face(target)
     result = Compositor(CompositeConfig(grain=False)).composite(target, swapped)
     return result.image, result.alpha, target
+
+
+@pytest.fixture(scope="module")
+def readme_carry_detail(extracted: Callable[..., Faceset],
+                        first_target_face: Callable[..., TargetFace]) -> dict[str, Any]:
+    """`carry_detail`'s arguments as the compositor passes them on the README pair's first
+    frame (Paul Rudd's photo on Katie Hill, 440 px: `face_lab` copied before the call
+    changes it, `target_lab`, `mask`, `sigma` and the keyword options), and the target
+    face (`target`) and its crop (`target_image`)."""
+    target = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", 440)
+    with closing(MeshEngine(extracted("still_paul_rudd_frontal_studio.jpg",
+                                      crop_size=SOURCE_CROP))) as engine:
+        swapped = engine.swap_face(target)
+    seen: dict[str, Any] = {}
+    real = compositor_module.carry_detail
+
+    def spy(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray, sigma: float,
+            **options: Any) -> np.ndarray:
+        seen.update(options, face_lab=face_lab.copy(), target_lab=target_lab, mask=mask,
+                    sigma=sigma)
+        return real(face_lab, target_lab, mask, sigma, **options)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(compositor_module, "carry_detail", spy)
+    try:
+        Compositor(CompositeConfig()).composite(target, swapped)
+    finally:
+        patch.undo()
+    seen.update(target=target, target_image=target.image)
+    return seen
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ each gives exactly what the formulation it replaced gave (kept here), on real cr
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,7 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.composite import compositor as compositor_module
 from facedub.composite.color import masked_blur, to_lab
-from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.detail import resized, texture_excess, vector_columns
 from facedub.composite.tone import (
     FLANK_AROUND_MIN,
@@ -37,41 +34,11 @@ from facedub.composite.tone import (
 )
 from facedub.composite.tone import UNDER_EYE_DARK as DARK
 from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine
-from facedub.engines.registry import SOURCE_CROP
-from facedub.faceset import Faceset
 
 KATIE = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
 SIZE = 440
 HALF = SIZE // 2
-
-
-@pytest.fixture(scope="module")
-def readme_call(extracted: Callable[..., Faceset],
-                first_target_face: Callable[..., TargetFace]) -> dict[str, Any]:
-    """`carry_detail`'s arguments as the compositor passes them on the README pair's first
-    frame (Paul Rudd's photo on Katie Hill, 440 px), and the target crop."""
-    target = first_target_face(KATIE, SIZE)
-    with closing(MeshEngine(extracted(PHOTO, crop_size=SOURCE_CROP))) as engine:
-        swapped = engine.swap_face(target)
-    seen: dict[str, Any] = {}
-    real = compositor_module.carry_detail
-
-    def spy(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray, sigma: float,
-            **options: Any) -> np.ndarray:
-        seen.update(options, face_lab=face_lab.copy(), target_lab=target_lab, mask=mask,
-                    sigma=sigma)
-        return real(face_lab, target_lab, mask, sigma, **options)
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(compositor_module, "carry_detail", spy)
-    try:
-        Compositor(CompositeConfig()).composite(target, swapped)
-    finally:
-        patch.undo()
-    seen["target"] = target
-    return seen
 
 
 @pytest.mark.parametrize("sigma", [1.0, 440 / 16 / 8, 2.5])
@@ -108,12 +75,12 @@ def test_vector_columns_at_the_rows_end() -> None:
 
 
 def test_the_texture_excess_in_a_box_is_the_whole_ones_there(
-        readme_call: dict[str, Any]) -> None:
+        readme_carry_detail: dict[str, Any]) -> None:
     """On the README frame, the excess made in `carry_detail`'s box (and in boxes cut
     across the texture box's edges) is the whole excess there, to the bit; it is real."""
-    lightness = np.ascontiguousarray(readme_call["face_lab"][..., 0])
-    weight, sigma = readme_call["shown"], readme_call["sigma"]
-    target_lightness = readme_call["target_lightness"]
+    lightness = np.ascontiguousarray(readme_carry_detail["face_lab"][..., 0])
+    weight, sigma = readme_carry_detail["shown"], readme_carry_detail["sigma"]
+    target_lightness = readme_carry_detail["target_lightness"]
     whole = texture_excess(lightness, target_lightness, weight, sigma)
     assert np.abs(whole).max() > 1.0
     for box in ((slice(80, 400), slice(60, 380)), (slice(0, 440), slice(0, 440)),
@@ -122,10 +89,10 @@ def test_the_texture_excess_in_a_box_is_the_whole_ones_there(
                               whole[box])
 
 
-def test_the_face_lightness_in_rows_and_the_rows_spanned(readme_call: dict[str, Any]
+def test_the_face_lightness_in_rows_and_the_rows_spanned(readme_carry_detail: dict[str, Any]
                                                          ) -> None:
     """The L plane in the rows asked for (0 elsewhere); the span of two row ranges."""
-    lab = readme_call["face_lab"]
+    lab = readme_carry_detail["face_lab"]
     rows = slice(37, 301)
     lightness = _lightness_rows(lab, rows)
     assert np.array_equal(lightness[rows], lab[rows][..., 0])
@@ -214,16 +181,16 @@ def _under_eye_lift_as_before(face: np.ndarray, face_base: np.ndarray, target: n
     return lift
 
 
-def test_the_under_eye_lift_with_opencvs_box(readme_call: dict[str, Any]) -> None:
+def test_the_under_eye_lift_with_opencvs_box(readme_carry_detail: dict[str, Any]) -> None:
     """On the README frame's planes (its target darkened under the eyes, so that the lift
     is real), and with the zone at the crop's edges, the same lift to the bit."""
-    face = resized(readme_call["face_lab"], HALF)[..., 0]
-    target = np.ascontiguousarray(readme_call["target_lab"][..., 0])
+    face = resized(readme_carry_detail["face_lab"], HALF)[..., 0]
+    target = np.ascontiguousarray(readme_carry_detail["target_lab"][..., 0])
     base = cv2.GaussianBlur(face, (0, 0), 6.0)
     target_base = cv2.GaussianBlur(target, (0, 0), 6.0)
     limit = np.full_like(face, 12.0)
-    around = resized(readme_call["shown"], HALF)
-    zone = resized(readme_call["under_eyes"], HALF)
+    around = resized(readme_carry_detail["shown"], HALF)
+    zone = resized(readme_carry_detail["under_eyes"], HALF)
     lifted = np.ascontiguousarray(target_base - 8.0 * zone)
     edges = np.zeros_like(zone)
     edges[0:3, 200:220] = 0.5

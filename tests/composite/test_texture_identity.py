@@ -4,22 +4,14 @@ the reference, compared on the README pair's real first frame and on synthetic p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import closing
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from facedub.composite import compositor as compositor_module
 from facedub.composite.color import to_lab
-from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.detail import texture_box, texture_excess
-from facedub.engines.base import TargetFace
-from facedub.engines.mesh import MeshEngine
-from facedub.engines.registry import SOURCE_CROP
-from facedub.faceset import Faceset
 
 
 def _reference(lightness: np.ndarray, target_lightness: np.ndarray, weight: np.ndarray,
@@ -60,50 +52,23 @@ def _reference(lightness: np.ndarray, target_lightness: np.ndarray, weight: np.n
     return excess
 
 
-@pytest.fixture(scope="module")
-def readme_inputs(extracted: Callable[..., Faceset],
-                  first_target_face: Callable[..., TargetFace]) -> dict[str, Any]:
-    """`carry_detail`'s arguments as the compositor passes them on the README pair's
-    first frame (Paul Rudd's photo on Katie Hill, 440 px), and the target crop."""
-    target = first_target_face("clip_sadtalker_hdtf_katiehill_headturn.mp4", 440)
-    with closing(MeshEngine(extracted("still_paul_rudd_frontal_studio.jpg",
-                                      crop_size=SOURCE_CROP))) as engine:
-        swapped = engine.swap_face(target)
-    seen: dict[str, Any] = {}
-    real = compositor_module.carry_detail
-
-    def spy(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray, sigma: float,
-            **options: Any) -> np.ndarray:
-        seen.update(options, face_lab=face_lab, sigma=sigma)
-        return real(face_lab, target_lab, mask, sigma, **options)
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(compositor_module, "carry_detail", spy)
-    try:
-        Compositor(CompositeConfig()).composite(target, swapped)
-    finally:
-        patch.undo()
-    seen["target_image"] = target.image
-    return seen
-
-
 def test_the_limit_on_the_readme_frame_is_the_full_size_formulas(
-        readme_inputs: dict[str, Any]) -> None:
+        readme_carry_detail: dict[str, Any]) -> None:
     """On the README pair's frame the compositor's (boxed) target L and the rows-only
     limit give the full-size formula's cut to the last bit; the box leaves rows and
     columns out there (the bare skin does not reach the crop's edges), and the cut is
     real (L units)."""
-    weight, sigma = readme_inputs["shown"], readme_inputs["sigma"]
-    lightness = np.ascontiguousarray(readme_inputs["face_lab"][..., 0])
-    full = to_lab(readme_inputs["target_image"])[..., 0]
+    weight, sigma = readme_carry_detail["shown"], readme_carry_detail["sigma"]
+    lightness = np.ascontiguousarray(readme_carry_detail["face_lab"][..., 0])
+    full = to_lab(readme_carry_detail["target_image"])[..., 0]
     rows, columns = texture_box(weight, sigma)
     assert rows.stop - rows.start < 420 and columns.stop - columns.start < 420
     wanted = _reference(lightness, full, weight, sigma)
-    got = texture_excess(lightness, readme_inputs["target_lightness"], weight, sigma)
+    got = texture_excess(lightness, readme_carry_detail["target_lightness"], weight, sigma)
     assert np.abs(wanted).max() > 1.0
     assert np.array_equal(got, wanted)
     # The target's L is the whole crop's inside the box.
-    assert np.array_equal(readme_inputs["target_lightness"][rows, columns],
+    assert np.array_equal(readme_carry_detail["target_lightness"][rows, columns],
                           full[rows, columns])
 
 
