@@ -38,13 +38,21 @@ def _work_folders(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("facedub-*"))
 
 
+def _default_signals() -> None:
+    """In the child, before it starts: the stop signals' default handling. A test run
+    started in the background (`cmd &` ignores SIGINT) or under `nohup` (SIGHUP) would
+    hand the command an ignored signal, which it rightly keeps ignoring."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _stopped(command: list[str], tmp: Path, signum: int, ready: Callable[[], bool]
              ) -> tuple[int, str]:
     """Run `command` with `tmp` as its temporary folder, send `signum` once `ready()`;
     (exit code, stderr)."""
     env = {**os.environ, "TMPDIR": str(tmp)}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=REPO)
+                               text=True, env=env, cwd=REPO, preexec_fn=_default_signals)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None and not ready():
         time.sleep(0.02)
