@@ -14,15 +14,9 @@ import pytest
 import facedub.composite.compositor as compositor
 from facedub.composite.color import from_lab, to_lab
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.composite.lips import (
-    LOWER_LIP,
-    MOUTH_CORNERS,
-    STRETCH,
-    UPPER_LIP,
-    lip_zones,
-    own_lip_colour,
-)
+from facedub.composite.lips import STRETCH, lip_zones, own_lip_colour
 from facedub.engines.base import SwappedFace, TargetFace
+from facedub.faces.regions import LOWER_LIP, MOUTH_CORNERS, UPPER_LIP
 from facedub.types import HeadPose
 
 SIZE = 448

@@ -21,16 +21,10 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import from_lab, to_lab
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import LOWER_LIP, MOUTH_CORNERS, UPPER_LIP, mesh_regions
 
-# Each lip's outline, corner to corner along its outer edge and back along the lip line
-# (MediaPipe's face mesh): the upper lip and the lower lip take their own colour (on the
+# The upper lip and the lower lip (`UPPER_LIP`, `LOWER_LIP`) take their own colour (on the
 # README pair his upper lip came out nearly as red as hers, his lower lip pale).
-UPPER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
-             308, 415, 310, 311, 312, 13, 82, 81, 80, 191, 78)
-LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291,
-             308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78)
-MOUTH_CORNERS = (61, 291)
 # The zone's margin inside each lip's outline, a share of the mouth's width: the outer
 # outline's colour edge and the lip line are where the landmarker reads the lips.
 LIP_INSET = 0.035

@@ -24,11 +24,10 @@ from facedub.composite.occlusion_cues import (
     order_quantile,
 )
 from facedub.faces.masks import face_mask, face_oval, feather
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import MOUTH_CORNERS, mesh_regions
 
 # Cheek and nose landmarks whose hull is almost always bare skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
-MOUTH_CORNERS = (61, 291)
 NOSE_TIP = 1
 SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin

@@ -26,9 +26,8 @@ import numpy as np
 
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import feather, mask_bounds, polygon_mask, three_channels
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import MOUTH_CORNERS, mesh_regions
 
-MOUTH_CORNERS = (61, 291)
 OPEN_AREA_SHARE = 0.06  # inner loop area / outer loop area above which teeth may show
 TEETH_LIGHTER = 8.0  # Lab L (0..255) above the nearby lips' that may be teeth ...
 TEETH_GREYER = 0.6  # ... when their chroma is also below this share of the lips' chroma

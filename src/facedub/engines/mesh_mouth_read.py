@@ -29,8 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facedub.engines.mesh_mouth import MOUTH_CORNERS
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import MOUTH_CORNERS, mesh_regions
 
 READINGS = 5  # the median of the last this many readings of a track is its correction
 # Misreadings this small are the landmarker's noise (the webcam's own crop read against its

@@ -37,11 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facedub.engines.mesh_mouth import MOUTH_CORNERS
 from facedub.faces.geometry import umeyama
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import upper_oval_mask
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import MOUTH_CORNERS, mesh_regions
 from facedub.faces.template import face_template
 
 FOLLOW_SIGMA = 0.22  # template units: how far other points follow a moved feature

@@ -39,9 +39,9 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_mouth import MOUTH_CORNERS, corners_mask, lips_mask
+from facedub.engines.mesh_mouth import corners_mask, lips_mask
 from facedub.faces.masks import feather, mask_bounds, three_channels
-from facedub.faces.regions import BEARD_ZONE, mesh_regions
+from facedub.faces.regions import BEARD_ZONE, MOUTH_CORNERS, mesh_regions
 
 # Upper cheeks, above where stubble grows: the face's own smooth skin.
 CHEEKS = ((50, 101, 118, 117, 123, 36), (280, 330, 347, 346, 352, 266))

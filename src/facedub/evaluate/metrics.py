@@ -20,6 +20,7 @@ import numpy as np
 from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import face_mask
+from facedub.faces.regions import LOWER_LIP, MOUTH_CORNERS
 from facedub.types import HeadPose
 
 NAN = float("nan")
@@ -57,9 +58,6 @@ _INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper and lower inner lip
 # both agreements are left out (NaN) from this share of the lower lip kept (the mask's own
 # KEPT level).
 MOUTH_HIDDEN = 0.5
-_LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291,  # outer, corner to corner
-              308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78)  # inner, back
-_MOUTH_CORNERS = (61, 291)
 EYES_CLOSED = 0.5  # mean eyeBlink above this counts as closed eyes
 _JAW = BLENDSHAPE_NAMES.index("jawOpen")
 _BLINK = [BLENDSHAPE_NAMES.index(n) for n in ("eyeBlinkLeft", "eyeBlinkRight")]
@@ -359,7 +357,7 @@ def lips_apart(landmarks: np.ndarray) -> float:
     """How far apart the inner lips of a (478, 2+) landmark array are: the mean distance of
     upper and lower inner lip points over the mouth's width (0: sealed)."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    width = float(np.linalg.norm(points[_MOUTH_CORNERS[0]] - points[_MOUTH_CORNERS[1]]))
+    width = float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
     gaps = [np.linalg.norm(points[upper] - points[lower]) for upper, lower in _INNER_LIP_PAIRS]
     return float(np.mean(gaps)) / max(width, 1e-6)
 
@@ -369,7 +367,7 @@ def lower_lip_hidden(occluded: np.ndarray, face_landmarks: np.ndarray) -> float:
     1 where the swap keeps the target in front of the face; `face_landmarks` (478, 2+) in
     the same crop's pixels. 0 where the lip lies outside the crop."""
     lip = np.zeros(occluded.shape[:2], np.uint8)
-    outline = np.round(np.asarray(face_landmarks, dtype=np.float64)[list(_LOWER_LIP), :2])
+    outline = np.round(np.asarray(face_landmarks, dtype=np.float64)[list(LOWER_LIP), :2])
     cv2.fillPoly(lip, [outline.astype(np.int32)], 1)
     inside = lip.astype(bool)
     return float((occluded[inside] > 0.5).mean()) if inside.any() else 0.0

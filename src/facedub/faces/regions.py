@@ -22,6 +22,13 @@ NOSE_TIP = 1
 # left): how wide each half of the face shows (`face_halves`).
 MIDLINE = 168
 TEMPLES = (127, 356)
+# The mouth's corners, and each lip's outline from corner to corner along its outer edge and
+# back along the lip line.
+MOUTH_CORNERS = (61, 291)
+UPPER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
+             308, 415, 310, 311, 312, 13, 82, 81, 80, 191, 78)
+LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291,
+             308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78)
 # Where stubble and beards grow, as a closed loop: the jaw from one side to the other,
 # then back along the lower cheeks, beside the nostrils and under the nose.
 BEARD_ZONE = (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
