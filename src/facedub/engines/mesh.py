@@ -384,7 +384,8 @@ class MeshEngine:
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = rounded_to_uint8(image)  # `image` is not read again
         if self.config.target_expression_lines:
-            weights = region_weights(source_blendshapes, target.blendshapes, usual)
+            weights = region_weights(source_blendshapes, target.blendshapes, usual,
+                                     self._usual.opening(target.track))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                weights, target.in_frame)
         if self.config.source_eyes and eyes_share > 0.0 and differs:
@@ -645,8 +646,14 @@ class MeshEngine:
         frame order) made ahead on a thread of their own (`SourceFaces.make_in_background`,
         in the order of first use, `mesh_choice.first_uses`): on a first swap from a video
         source, not on the engine thread as each frame first blends them. Only a hint:
-        what is not made yet when a frame needs it is made there as before."""
+        what is not made yet when a frame needs it is made there as before. And each
+        track's opening smile usual (`UsualExpression.expect`)."""
         config = self.config
+        by_track: dict[int, list[np.ndarray]] = {}
+        for record in targets:
+            by_track.setdefault(record.track, []).append(record.blendshapes)
+        for track, blendshapes in by_track.items():
+            self._usual.expect(track, blendshapes)
         choice = [(record.track, np.array([record.pose.yaw, record.pose.pitch,
                                            record.pose.roll]),
                    np.asarray(record.blendshapes)[self._expression_keys])

@@ -12,6 +12,7 @@ and a target's blendshapes into how far each region's lines fade or deepen;
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -83,12 +84,19 @@ class LineRegion:
     # the broad smile's: a slight smile's are part of who it is (empty: nowhere); and only
     # as far as the target shows none of them itself (`TARGET_SHOWS`).
     ridged_by: tuple[str, ...] = ()
+    # The smile's own region (the folds, the cheeks' raise, the mouth corners' shading):
+    # on a track's opening frames its `deepen` is judged against the usual of the frames
+    # ahead where that is lower (`UsualExpression.opening`), so a clip that opens mid-smile
+    # takes the target's smile lines there. The other regions keep the track's own usual:
+    # taken from the frames ahead for every region, the brows', eyes' and forehead's lines
+    # moved too and three pairs read nearer the target (BENCHMARKS.md, thirty-fifth round).
+    smile: bool = False
 
 
 LINE_REGIONS = (
     LineRegion("cheeks", (_CHEEK, _mirrored(_CHEEK)),
                (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
-                       "mouthStretch"), "jawOpen"), broad=True),
+                       "mouthStretch"), "jawOpen"), broad=True, smile=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
                _both("eyeSquint", "cheekSquint", "mouthSmile"), ridged_by=_both("mouthSmile")),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
@@ -138,6 +146,14 @@ TARGET_SHOWS = (0.02, 0.08)
 SHOWN = (0.1, 0.3)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
+USUAL_SETTLE = 30  # frames (1 s) over which a track's own frames take over from those ahead
+# `UsualExpression.opening`: a blendshape's usual from the frames ahead counts as far as the
+# track's own usual so far stands above it by this much (not below the first value, wholly
+# from the second): an opening held well beyond the person's usual (occlusion-mic's smile,
+# 0.65-0.75 above the frames ahead on 0-9), not a talking face's usual that rises as it
+# learns a frequent smile (Katie Hill's, up to 0.31 above on headturn-woman's first 30
+# frames: her cheeks took more of her lines on 1-28 without this).
+OPENING_BEYOND = (0.4, 0.6)
 
 
 @dataclass(frozen=True)
@@ -159,20 +175,23 @@ class LineWeights:
 
 
 def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
-                   target_usual: np.ndarray | None = None) -> LineWeights:
+                   target_usual: np.ndarray | None = None,
+                   smile_usual: np.ndarray | None = None) -> LineWeights:
     """`LineWeights` from (52,) blendshape vectors: per region the largest signed
     difference of its blendshapes, ramped from UNCHANGED to FULL_CHANGE (for `fade`,
     times how clearly the source shows it, `SHOWN_BY_SOURCE`; on a region with
     `LineRegion.faded_under_target`, at least `_raised_beyond`). The target's excess counts
     only as far as it is also above `target_usual` (the track's usual values, see
-    `UsualExpression`; None: not known)."""
+    `UsualExpression`; None: not known), in the `LineRegion.smile` region above
+    `smile_usual` instead where that is given (`UsualExpression.opening`)."""
     fade, deepen, lift, ridges = {}, {}, {}, {}
     for region in LINE_REGIONS:
         keys = [BLENDSHAPE_NAMES.index(name) for name in region.blendshapes]
         source, target = source_blendshapes[keys], target_blendshapes[keys]
         excess = target - source
-        if target_usual is not None:
-            excess = np.minimum(excess, target - target_usual[keys])
+        usual = smile_usual if region.smile and smile_usual is not None else target_usual
+        if usual is not None:
+            excess = np.minimum(excess, target - usual[keys])
         low, high = SHOWN_BY_SOURCE
         clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
         fade[region.name] = float((_ramps(source - target) * clearly).max())
@@ -225,19 +244,53 @@ def _ramps(differences: np.ndarray) -> np.ndarray:
 
 class UsualExpression:
     """Per target track, its usual blendshapes: the USUAL_QUANTILE percentile of its last
-    USUAL_FRAMES frames (causal: the first frame is its own usual)."""
+    USUAL_FRAMES frames (causal: the first frame is its own usual). Where the track's faces
+    are known ahead (`expect`, a file's swap), `opening` gives the smile region the usual of
+    its first USUAL_FRAMES frames on its opening frames too."""
 
     def __init__(self) -> None:
         self._history: dict[int, deque[np.ndarray]] = {}
+        self._ahead: dict[int, np.ndarray] = {}  # per track, the usual of its frames ahead
+        self._latest: dict[int, np.ndarray] = {}  # per track, `update`'s last usual
+
+    def expect(self, track: int, blendshapes: Sequence[np.ndarray]) -> None:
+        """The track's faces' blendshapes (52,) in frame order, known before it is swapped."""
+        opening = [np.asarray(values, dtype=np.float32) for values in blendshapes[:USUAL_FRAMES]]
+        if opening:
+            self._ahead[track] = np.percentile(np.stack(opening), USUAL_QUANTILE, axis=0)
 
     def update(self, track: int, blendshapes: np.ndarray) -> np.ndarray:
         history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
         history.append(np.asarray(blendshapes, dtype=np.float32))
         usual: np.ndarray = np.percentile(np.stack(history), USUAL_QUANTILE, axis=0)
+        self._latest[track] = usual
         return usual
+
+    def opening(self, track: int) -> np.ndarray | None:
+        """The smile region's usual on the track's latest frame (`region_weights`'
+        `smile_usual`), None where it is `update`'s. Causal alone, a clip that opens
+        mid-smile is its own usual: occlusion-mic's opening smile (0.6-0.78, Rudd's photo
+        0.03) drew none of the target's smile lines on frames 0-9, and the face read less
+        smiling. The frames ahead count only where the track's own usual so far is well
+        above theirs (`OPENING_BEYOND`): a track that opens at rest and smiles later keeps
+        its own usual. Over its first USUAL_SETTLE frames they give way by degrees to the
+        track's own, and from then on every frame is as without them (a usual from the
+        frames ahead held longer took more of talking faces' lines, readme-photo's Katie
+        Hill; BENCHMARKS.md, thirty-fifth round)."""
+        ahead, history = self._ahead.get(track), self._history.get(track)
+        if ahead is None or history is None or len(history) >= USUAL_SETTLE:
+            return None
+        usual = self._latest[track]
+        low, high = OPENING_BEYOND
+        beyond = np.clip((usual - ahead - low) / (high - low), 0.0, 1.0)
+        share = beyond * (1.0 - len(history) / USUAL_SETTLE)
+        opening: np.ndarray = usual - share * (usual - ahead)
+        return opening
 
     def forget(self, track: int) -> None:
         self._history.pop(track, None)
+        self._ahead.pop(track, None)
+        self._latest.pop(track, None)
 
 
 def line_weight_map(face_landmarks: np.ndarray, size: int, weights: dict[str, float],
