@@ -142,3 +142,27 @@ def test_the_readings_give_split_sigmas_its_laplacians(
     assert read.laplacian(0.0) is read.laplacian(0.0)  # made once
     blurred = cv2.GaussianBlur(face, (0, 0), 1.1)
     assert np.array_equal(read.laplacian(1.1), laplacian(blurred))
+
+
+def test_the_detail_floor_inside_the_root_is_the_floor_after_it() -> None:
+    """`refiner._local_rms` with the floor: every float32 from 0.2 to 0.3 (round the
+    floor's square) and a band's real maps give max(root, floor) to the bit; a floor
+    without an exact square is refused."""
+    from facedub.engines.refiner import DETAIL_FLOOR, _local_rms, _squared_floor
+
+    floor = np.float32(DETAIL_FLOOR)
+    low, high = (np.array([value], dtype=np.float32).view(np.uint32)[0] for value in (0.2, 0.3))
+    values = np.arange(low, high + 1, dtype=np.uint32).view(np.float32)
+    after = np.maximum(np.sqrt(values), floor)
+    inside = np.sqrt(np.maximum(values, _squared_floor(DETAIL_FLOOR)))
+    assert np.array_equal(after.view(np.uint32), inside.view(np.uint32))
+    rng = np.random.default_rng(36)
+    for sigma in (3.0, 10.3, 12.0):  # the enlarged path (and 3.0: the full-size one)
+        band = (rng.normal(0.0, 0.6, (SIZE, SIZE))
+                * rng.random((SIZE, SIZE)) ** 3).astype(np.float32)
+        before = np.maximum(_local_rms(band, sigma), floor)
+        assert np.array_equal(_local_rms(band, sigma, DETAIL_FLOOR).view(np.uint32),
+                              before.view(np.uint32))
+        assert float((before == floor).mean()) > 0.05  # the floor is met
+    with pytest.raises(ValueError):
+        _squared_floor(0.3)
