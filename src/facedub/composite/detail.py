@@ -133,11 +133,13 @@ def split_sigmas(face: np.ndarray, target: np.ndarray, mask: np.ndarray,
     whole = read.whole(2)
     if read.missing_grain(0, whole) < MIN_MISSING:  # not spared: judged as a whole
         return SplitSigmas(whole, whole)
-    wanted = _energies(_laplacian(target[box]), parts)
+    # The target's and the unblurred face's Laplacians and energies in the parts are the
+    # readings' own (the same grey, the same Laplacian): made once, not again here.
+    wanted = read.wanted(len(parts))
     # The Laplacian of the blurred face is the blurred Laplacian (both are convolutions):
     # taken once, each trial is one blur of it.
-    laplacian = _laplacian(face[box])
-    trials = [(0.0, _energies(laplacian, parts))]
+    laplacian = read.laplacian(0.0)
+    trials = [(0.0, read.energies(0.0, len(parts)))]
     for sigma in SIGMAS[1:]:
         if all(energy <= limit * 1.1 for energy, limit in zip(trials[-1][1], wanted,
                                                                strict=True)):
@@ -161,10 +163,27 @@ class _Readings:
         self._target_grey = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
         self._wanted_energies = self._energies(self._target_grey)
         self._greys: dict[float, np.ndarray] = {}
+        self._laplacians: dict[float, np.ndarray] = {}
         self._energy_readings: dict[float, list[float]] = {}
 
     def _energies(self, grey: np.ndarray) -> list[float]:
-        return _energies(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F), self._parts)
+        return _energies(_grey_laplacian(grey), self._parts)
+
+    def wanted(self, count: int) -> list[float]:
+        """The target's energies in the first `count` parts."""
+        return self._wanted_energies[:count]
+
+    def laplacian(self, sigma: float) -> np.ndarray:
+        """The float32 Laplacian of the face's grey blurred by `sigma` (`_laplacian`'s
+        of the blurred face)."""
+        if sigma not in self._laplacians:
+            self._laplacians[sigma] = _grey_laplacian(self._grey(sigma))
+        return self._laplacians[sigma]
+
+    def energies(self, sigma: float, count: int) -> list[float]:
+        """The face's energies blurred by `sigma` in the first `count` parts."""
+        self._energy(0, sigma)
+        return self._energy_readings[sigma][:count]
 
     def _grain(self, grey: np.ndarray, index: int) -> float:
         # Read where the image itself is flat, as the grain step and the measures read it.
@@ -177,7 +196,7 @@ class _Readings:
 
     def _energy(self, index: int, sigma: float) -> float:
         if sigma not in self._energy_readings:
-            self._energy_readings[sigma] = self._energies(self._grey(sigma))
+            self._energy_readings[sigma] = _energies(self.laplacian(sigma), self._parts)
         return self._energy_readings[sigma][index]
 
     def whole(self, index: int) -> float:
@@ -225,10 +244,9 @@ def _part_sigma(laplacian: np.ndarray, part: np.ndarray, trials: list[tuple[floa
     return harder
 
 
-def _laplacian(image: np.ndarray) -> np.ndarray:
-    """The float32 Laplacian of an RGB uint8 image's grey."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    laplacian: np.ndarray = cv2.Laplacian(grey, cv2.CV_32F)
+def _grey_laplacian(grey: np.ndarray) -> np.ndarray:
+    """The float32 Laplacian of a uint8 grey image."""
+    laplacian: np.ndarray = cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F)
     return laplacian
 
 
