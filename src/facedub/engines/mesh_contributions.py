@@ -186,7 +186,7 @@ def per_triangle_trust(sampling: SourceSampling, weight: float) -> np.ndarray:
     from, worked out per triangle and then gathered per raster pixel: the same values as
     the gathered visibility's sum and product pixel by pixel (each pixel's value is its
     triangle's, the same operations on it), on about 900 triangles instead of about
-    29,000 pixels."""
+    20,000 pixels at 440 px."""
     trust: np.ndarray = weight * (sampling.visibility + 1e-3)
     return trust
 
