@@ -611,23 +611,27 @@ class MeshEngine:
                          ) -> np.ndarray:
         """(H, W, 3) float32 inside `box`: the target crop warped from its own mesh onto
         the moved one (`landmarks`); the crop itself where nothing moved by half a pixel."""
-        image = target.image[box].astype(np.float32)
+        image = target.image[box]
         moved = np.abs(landmarks[:, :2] - target.face_landmarks[:, :2]).max()
         if moved < 0.5 or image.size == 0:
-            return image
+            return image.astype(np.float32)
         map_x, map_y = source_maps(raster, mesh_vertices(target.face_landmarks),
                                    self._topology.triangles, size, box)
         warped = cv2.remap(target.image, *clamped_maps(map_x, map_y, target.image.shape),
-                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        np.copyto(warped, image, where=(map_x < 0)[..., None])  # outside the mesh
-        return warped
+                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # The crop's own bytes outside the mesh, then one cast: the same values as the
+        # float copies' (a cast is exact), without a float copy of the box first.
+        np.copyto(warped, image, where=(map_x < 0)[..., None])
+        return warped.astype(np.float32)
 
     def _direct_maps(self, index: int, raster: TargetRaster, size: int
                      ) -> tuple[np.ndarray, np.ndarray]:
         """This frame's remap maps of source face `index`, every triangle from itself."""
         if index not in self._frame_maps:
+            sampling = self._faces.sampling(index)
             self._frame_maps[index] = source_maps(raster, self._vertices[index],
-                                                  self._faces.sampling(index).triangles, size)
+                                                  sampling.triangles, size,
+                                                  corners=sampling.corners)
         return self._frame_maps[index]
 
     def end_track(self, track: int) -> None:

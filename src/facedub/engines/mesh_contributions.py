@@ -136,7 +136,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     raster, size, weight = frame.raster, frame.size, face.weight
     crop, direct, mirror = face.crop, face.direct, face.mirror
     smooth = size / 48.0
-    maps = source_maps(raster, face.vertices, direct.triangles, size)
+    maps = source_maps(raster, face.vertices, direct.triangles, size, corners=direct.corners)
     texture, cleanness = split_rgba(warped(crop, maps, frame.reach))
     if face.unlifted is not None:
         moved_towards(texture, warped(face.unlifted, maps, frame.reach).astype(np.float32),
@@ -147,7 +147,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     # value does not depend on its order): the same values, four (S, S) and two (S, S, 3)
     # arrays fewer a face.
     trust = cleanness + np.float32(1e-3)
-    trust *= coarse_smooth_upsample(weight * (direct.visibility[raster.triangle] + 1e-3),
+    trust *= coarse_smooth_upsample(np.take(per_triangle_trust(direct, weight), raster.triangle),
                                     raster, size, smooth)
     weighted = three_channels(trust)
     weighted *= texture
@@ -155,7 +155,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     # Where the source turns a triangle away and shows its mirror image clearly better.
     turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
         (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
-    need = coarse_smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
+    need = coarse_smooth_upsample(np.take(turned_away, raster.triangle), raster, size, smooth)
     if face.mirror_cleans:
         unclean = np.subtract(np.float32(1.0), cleanness)
         unclean *= frame.inside
@@ -166,19 +166,29 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     # The mirror only where it is needed (the forehead under hair, the far side of a
     # turned face): remapping a box instead of the whole crop.
     map_x, map_y = clamped_maps(*source_maps(raster, face.vertices, mirror.triangles, size,
-                                             box), crop.shape)
+                                             box, mirror.corners), crop.shape)
     mirrored, cleanness = split_rgba(cv2.remap(crop, map_x, map_y, cv2.INTER_LINEAR,
                                                borderMode=cv2.BORDER_REPLICATE))
     used = np.multiply(cleanness, need[box], out=cleanness)
     mirror_trust = used + np.float32(1e-3)
     mirror_trust *= coarse_smooth_upsample(
-        weight * (mirror.visibility[raster.triangle] + 1e-3), raster, size, smooth)[box]
+        np.take(per_triangle_trust(mirror, weight), raster.triangle), raster, size, smooth)[box]
     # The near side's shade left behind: no darker than the source's own face nearby.
     levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)
     levelled *= three_channels(mirror_trust)
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,
                         MirrorShare(box, levelled, mirror_trust, weight * used))
+
+
+def per_triangle_trust(sampling: SourceSampling, weight: float) -> np.ndarray:
+    """(T,) float64: `weight * (visibility + 1e-3)` of each triangle the face is sampled
+    from, worked out per triangle and then gathered per raster pixel: the same values as
+    the gathered visibility's sum and product pixel by pixel (each pixel's value is its
+    triangle's, the same operations on it), on about 900 triangles instead of about
+    20,000 pixels at 440 px."""
+    trust: np.ndarray = weight * (sampling.visibility + 1e-3)
+    return trust
 
 
 def mesh_reach(raster: TargetRaster, size: int) -> tuple[slice, slice]:

@@ -30,7 +30,7 @@ from facedub.engines.mesh_light import asymmetry_length, light_asymmetry, withou
 from facedub.engines.mesh_mouth import mouth_interior
 from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
 from facedub.engines.mesh_topology import MeshTopology
-from facedub.engines.mesh_warp import SourceSampling, triangle_visibility
+from facedub.engines.mesh_warp import SourceSampling, triangle_corners, triangle_visibility
 from facedub.engines.recent import Recent
 from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import FaceRecord, Faceset
@@ -264,17 +264,20 @@ class SourceFaces:
         """Every triangle sampled from itself, with how well the source shows it."""
         def plan() -> SourceSampling:
             triangles = self._topology.triangles
+            vertices = self._vertices[index]
             return SourceSampling(triangles, triangle_visibility(
-                self._vertices[index], self._topology.template_vertices, triangles))
+                vertices, self._topology.template_vertices, triangles),
+                triangle_corners(vertices, triangles))
         return self._samplings.get(index, plan)
 
     def mirror(self, index: int) -> SourceSampling:
         """Every triangle sampled from its mirror image on the other side of the face."""
         def plan() -> SourceSampling:
             mirror = self._topology.mirror
-            visibility = triangle_visibility(self._vertices[index],
-                                             self._topology.template_vertices, mirror)
-            return SourceSampling(triangles=mirror, visibility=visibility)
+            vertices = self._vertices[index]
+            visibility = triangle_visibility(vertices, self._topology.template_vertices, mirror)
+            return SourceSampling(triangles=mirror, visibility=visibility,
+                                  corners=triangle_corners(vertices, mirror))
         return self._mirrors.get(index, plan)
 
     def mirror_cleans(self, index: int) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import MeshTopology
+from facedub.engines.mesh_topology import MeshTopology, signed_areas
 from facedub.faces.geometry import umeyama
 
 MIN_TRIANGLE_AREA = 0.05  # square pixels; thinner triangles are edge-on and not drawn
@@ -45,9 +45,16 @@ class TargetRaster:
     # with the raster: a box reaching past them all needs no selection of its pixels
     # (`_near_box`).
     bounds: tuple[int, int, int, int] | None = field(init=False, repr=False, compare=False)
+    # The barycentric weights as (3, P), each corner's weights a contiguous row: every map
+    # made on the raster (about a dozen a frame of a video source: each face's direct and
+    # mirror maps, the reshaped target, the mouth interiors) multiplies them, and a column
+    # of the (P, 3) array is a strided read (0.23 -> 0.19 ms a map pair at 440 px with the
+    # corners below; the same values: a copy).
+    weight_rows: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", _covered_bounds(self.pixels, self.size))
+        object.__setattr__(self, "weight_rows", np.ascontiguousarray(self.barycentric.T))
 
 
 def _covered_bounds(pixels: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
@@ -60,13 +67,6 @@ def _covered_bounds(pixels: np.ndarray, size: int) -> tuple[int, int, int, int] 
     return first_row, last_row, int(columns.min()), int(columns.max())
 
 
-def signed_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(T,) signed areas; positive for the template's winding order."""
-    a, b, c = (vertices[triangles[:, k]] for k in range(3))
-    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1])
-                  - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
-
-
 def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: MeshTopology,
               scale: float = 0.5) -> TargetRaster:
     """Rasterise the target mesh, far triangles first so near ones overwrite them.
@@ -77,9 +77,8 @@ def rasterize(vertices: np.ndarray, depths: np.ndarray, size: int, topology: Mes
     raster_size = max(8, round(size * scale))
     points = vertices * (raster_size / size)
     triangles = topology.triangles
-    orientation = np.sign(signed_areas(topology.template_vertices, triangles))
     areas = signed_areas(points, triangles)
-    drawn = areas * orientation > MIN_TRIANGLE_AREA * scale**2
+    drawn = areas * topology.winding > MIN_TRIANGLE_AREA * scale**2
     order = np.flatnonzero(drawn)
     order = order[np.argsort(-depths[triangles[order]].mean(axis=1))]
     corners = np.round(points[triangles] * 16).astype(np.int32)  # 4 fractional bits
@@ -200,33 +199,44 @@ def _corner_adjugates(points: np.ndarray, triangles: np.ndarray
     return determinant, adjugate
 
 
+def triangle_corners(source_vertices: np.ndarray, source_triangles: np.ndarray) -> np.ndarray:
+    """(2, 3, T) float32: each triangle's corners in the source, x then y, each corner's
+    coordinate a contiguous (T,) row (`source_maps` gathers them per pixel through the
+    raster's intp `triangle` without a cast or a strided read: 0.2 ms a map pair less at
+    440 px; the same values, a gather is a copy). The same for every frame a source face
+    is blended in: `SourceFaces` makes it once a face (0.02 ms a map)."""
+    corners: np.ndarray = np.ascontiguousarray(
+        source_vertices.astype(np.float32)[source_triangles].transpose(2, 1, 0))
+    return corners
+
+
 def source_maps(raster: TargetRaster, source_vertices: np.ndarray, source_triangles: np.ndarray,
-                size: int, box: tuple[slice, slice] | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+                size: int, box: tuple[slice, slice] | None = None,
+                corners: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(size, size) float32 maps for cv2.remap into the source crop; uncovered pixels
     point outside it (-1). With `box` (rows, columns of the crop) only that part of them,
-    the same values: only the raster pixels its upsampling reads are computed."""
-    pixels, triangle, barycentric = raster.pixels, raster.triangle, raster.barycentric
+    the same values: only the raster pixels its upsampling reads are computed. `corners`:
+    `triangle_corners(source_vertices, source_triangles)` where already made."""
+    pixels, triangle, weight_rows = raster.pixels, raster.triangle, raster.weight_rows
     near = None if box is None else _near_box(pixels, raster, size, box)
     if near is not None:
-        pixels, triangle, barycentric = pixels[near], triangle[near], barycentric[near]
+        pixels, triangle, weight_rows = pixels[near], triangle[near], weight_rows[:, near]
     # Corners per triangle first, then per pixel, one (T,) coordinate of one corner at a
     # time, summed by hand in the einsum's order (the same values: the (P, 3, 2) gather
     # and the einsum over it were twice the time; twenty-second round).
-    # (2, 3, T): each corner's coordinate a contiguous (T,) column, gathered per pixel
-    # through the raster's intp `triangle` without a cast or a strided read (0.2 ms a
-    # map pair less at 440 px; the same values: a gather is a copy).
-    corners = np.ascontiguousarray(
-        source_vertices.astype(np.float32)[source_triangles].transpose(2, 1, 0))
-    weights = [barycentric[:, k] for k in range(3)]
+    if corners is None:
+        corners = triangle_corners(source_vertices, source_triangles)
+    weights = [weight_rows[k] for k in range(3)]
     # Each map on its own plane: OpenCV enlarges one plane with its vector code, and
     # scatters and remap read contiguous rows (0.7 against 0.2 ms a map at 440 px; the
     # values differ in float32's last bits).
     maps = []
     for axis in range(2):  # x, then y
-        values = (weights[0] * corners[axis, 0][triangle]
-                  + weights[1] * corners[axis, 1][triangle]
-                  + weights[2] * corners[axis, 2][triangle])
+        # np.take: the same gather as indexing, without indexing's dispatch (8 against
+        # 11 us for 20,000 pixels).
+        values = (weights[0] * np.take(corners[axis, 0], triangle)
+                  + weights[1] * np.take(corners[axis, 1], triangle)
+                  + weights[2] * np.take(corners[axis, 2], triangle))
         small = np.full(raster.size * raster.size, -1.0, dtype=np.float32)
         small[pixels] = values
         plane = small.reshape(raster.size, raster.size)
@@ -320,10 +330,13 @@ def triangle_visibility(source_vertices: np.ndarray, template_vertices: np.ndarr
 
 @dataclass(frozen=True)
 class SourceSampling:
-    """Which source triangle feeds each target triangle, and how good that texture is."""
+    """Which source triangle feeds each target triangle, and how good that texture is;
+    `corners`, where made with it, `triangle_corners` of those triangles on the face's
+    own vertices (the maps read them every frame the face is blended in)."""
 
     triangles: np.ndarray  # (T, 3): the triangle itself, or its mirror image
     visibility: np.ndarray  # (T,) in [0, 1]
+    corners: np.ndarray | None = None
 
 
 def plan_sampling(source_vertices: np.ndarray, topology: MeshTopology,
