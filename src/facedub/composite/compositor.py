@@ -53,7 +53,6 @@ from facedub.composite.tone import (
     SkinWeights,
     brow_weights,
     carry_detail,
-    eye_band_weights,
     lid_weights,
     region_box,
     skin_weights,
@@ -335,8 +334,6 @@ class Compositor:
                 socket_skin=(socket_skin_weights(target.face_landmarks, size)
                              if socket_light else None),
                 surround=surround_weights(target.face_landmarks, size) if socket_light else None,
-                eye_bands=(eye_band_weights(target.face_landmarks, size) if socket_light
-                           else None),
                 target_lightness=_texture_lightness(target.image, shown_skin,
                                                     size / DETAIL_SIGMA_DIVISOR,
                                                     target.in_frame),
