@@ -141,28 +141,36 @@ def test_a_blurred_or_noised_face_still_scores_high(edited: Report) -> None:
 
 def test_two_evaluations_of_one_output_read_the_same(perfect: Report, faces_dir: Path,
                                                      tmp_path: Path) -> None:
-    """frames.csv names what each frame was read from, and frames read from the same
-    inputs read the same to the byte. The texture columns once read a second value on
-    another evaluation of one swapped file (BENCHMARKS.md, "Evaluation speed",
-    thirty-fourth round); a fresh-clone test run under load caught it again (thirty-fifth
-    round): the second evaluation's frames.csv differed from its second frame on, and the
-    written reference's digest of its last frame differed. So equal written digests are
-    not asserted here (that made this test flaky); the swapped file's decoding and the
-    rows read from one reference are."""
+    """frames.csv names what each frame was read from, and two evaluations of one output
+    read it the same: every column but those measured against the written reference
+    (`WRITTEN_COLUMNS`) to the byte, and those too where both read the same reference.
+    The reference is written again by each evaluation and its bytes are not always the
+    same: in the full test run every frame's differed (thirty-sixth round), across
+    processes 11-31 of 40 frames from the ninth on, three writes in one process never
+    (BENCHMARKS.md, "Evaluation speed"); so equal references are not required here."""
     output = perfect.out_dir.parent / "out.mp4"
     again = evaluate(faces_dir / SOURCE_PHOTO, faces_dir / TARGET_CLIP, output,
                      tmp_path / "report", EvalConfig(max_frames=FRAMES))
     first_rows, again_rows = _csv_rows(perfect.csv), _csv_rows(again.csv)
-    assert [row["swapped_digest"] for row in again_rows] == [
-        row["swapped_digest"] for row in first_rows]
-    same_inputs = [(one, two) for one, two in zip(first_rows, again_rows, strict=True)
-                   if one["written_digest"] == two["written_digest"]]
-    assert same_inputs, "no frame was read from the same reference twice"
-    for one, two in same_inputs:
-        assert one == two, f"frame {one['frame']}: one input, two readings"
+    assert len(first_rows) == len(again_rows) == FRAMES
+    for one, two in zip(first_rows, again_rows, strict=True):
+        if one["written_digest"] == two["written_digest"]:
+            assert one == two, f"frame {one['frame']}: one input, two readings"
+        else:
+            assert _without_written(one) == _without_written(two), (
+                f"frame {one['frame']}: a measure of the swapped frame alone read twice")
     written = [f.written_digest for f in perfect.frames]
     swapped = [f.swapped_digest for f in perfect.frames]
     assert all(written) and all(swapped) and len(set(swapped)) == FRAMES
+
+
+# What `measure_realism` reads against the written reference, and the reference's digest.
+WRITTEN_COLUMNS = ("sharpness_mismatch", "grain_mismatch", "tone_vs_neck", "colour_flatness",
+                   "written_digest")
+
+
+def _without_written(row: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in row.items() if key not in WRITTEN_COLUMNS}
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
