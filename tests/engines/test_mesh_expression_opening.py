@@ -1,4 +1,4 @@
-"""The smile region's usual on a target track's opening frames (`UsualExpression.opening`):
+"""The smile regions' usual on a target track's opening frames (`UsualExpression.opening`):
 a clip that opens mid-smile takes the target's smile lines from its first frame, and every
 other region keeps the track's own usual (issue 17, occlusion-mic's frames 0-9)."""
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_expression_regions import (
+    LINE_REGIONS,
     USUAL_SETTLE,
     UsualExpression,
     region_weights,
@@ -30,7 +31,7 @@ def _faces(smiling: int, resting: int) -> list[np.ndarray]:
     return [smile] * smiling + [rest] * resting
 
 
-def test_a_track_that_opens_mid_smile_takes_the_smile_lines_only_in_the_smile_region() -> None:
+def test_a_track_that_opens_mid_smile_takes_the_smile_lines_only_in_the_smile_regions() -> None:
     faces = _faces(8, 32)
     usual = UsualExpression()
     usual.expect(0, faces)
@@ -38,14 +39,16 @@ def test_a_track_that_opens_mid_smile_takes_the_smile_lines_only_in_the_smile_re
     opening = usual.opening(0)
     assert opening is not None and float(opening[SMILE].max()) < 0.05, "its rest, from ahead"
     weights = region_weights(np.zeros_like(faces[0]), faces[0], own, opening)
-    assert weights.deepen["cheeks"] > 0.9
-    # The eye corners (and every region but the smile's) judged as without it: the
-    # track's own opening is its usual there, so none of their lines are taken.
+    smile_regions = {region.name for region in LINE_REGIONS if region.smile}
+    assert smile_regions == {"cheeks", "eye corners"}
+    assert weights.deepen["cheeks"] > 0.9 and weights.deepen["eye corners"] > 0.9
+    # Every other region judged as without it: the track's own opening is its usual
+    # there, so none of their lines are taken.
     causal = region_weights(np.zeros_like(faces[0]), faces[0], own)
-    assert causal.deepen["cheeks"] == 0.0
-    assert weights.deepen["eye corners"] == 0.0
-    assert {name: value for name, value in weights.deepen.items() if name != "cheeks"} == {
-        name: value for name, value in causal.deepen.items() if name != "cheeks"}
+    assert causal.deepen["cheeks"] == 0.0 and causal.deepen["eye corners"] == 0.0
+    assert {name: value for name, value in weights.deepen.items()
+            if name not in smile_regions} == {
+        name: value for name, value in causal.deepen.items() if name not in smile_regions}
     assert weights.fade == causal.fade and weights.lift == causal.lift
     assert weights.ridges == causal.ridges
     # Not known ahead (live): no opening usual, the first frame is its own usual.

@@ -84,12 +84,14 @@ class LineRegion:
     # the broad smile's: a slight smile's are part of who it is (empty: nowhere); and only
     # as far as the target shows none of them itself (`TARGET_SHOWS`).
     ridged_by: tuple[str, ...] = ()
-    # The smile's own region (the folds, the cheeks' raise, the mouth corners' shading):
-    # on a track's opening frames its `deepen` is judged against the usual of the frames
-    # ahead where that is lower (`UsualExpression.opening`), so a clip that opens mid-smile
-    # takes the target's smile lines there. The other regions keep the track's own usual:
-    # taken from the frames ahead for every region, the brows', eyes' and forehead's lines
-    # moved too and three pairs read nearer the target (BENCHMARKS.md, thirty-fifth round).
+    # The smile's own regions (the folds, the cheeks' raise, the mouth corners' shading; the
+    # eye corners' crow's feet): on a track's opening frames their `deepen` is judged
+    # against the usual of the frames ahead where that is lower (`UsualExpression.opening`),
+    # so a clip that opens mid-smile takes the target's smile lines there (occlusion-mic
+    # over four job ids: smile 72 -> 75 of 96 with the cheeks, 76 with the eye corners too,
+    # its mouth 85 -> 92). The other regions keep the track's own usual: taken from the
+    # frames ahead for every region, the brows' and forehead's lines moved too and three
+    # pairs read nearer the target (BENCHMARKS.md, thirty-fifth round).
     smile: bool = False
 
 
@@ -98,7 +100,8 @@ LINE_REGIONS = (
                (*_both("mouthSmile", "cheekSquint", "mouthDimple", "mouthFrown",
                        "mouthStretch"), "jawOpen"), broad=True, smile=True),
     LineRegion("eye corners", (_EYE_CORNER, _mirrored(_EYE_CORNER)),
-               _both("eyeSquint", "cheekSquint", "mouthSmile"), ridged_by=_both("mouthSmile")),
+               _both("eyeSquint", "cheekSquint", "mouthSmile"), ridged_by=_both("mouthSmile"),
+               smile=True),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
@@ -182,7 +185,7 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
     times how clearly the source shows it, `SHOWN_BY_SOURCE`; on a region with
     `LineRegion.faded_under_target`, at least `_raised_beyond`). The target's excess counts
     only as far as it is also above `target_usual` (the track's usual values, see
-    `UsualExpression`; None: not known), in the `LineRegion.smile` region above
+    `UsualExpression`; None: not known), in the `LineRegion.smile` regions above
     `smile_usual` instead where that is given (`UsualExpression.opening`)."""
     fade, deepen, lift, ridges = {}, {}, {}, {}
     for region in LINE_REGIONS:
@@ -245,7 +248,7 @@ def _ramps(differences: np.ndarray) -> np.ndarray:
 class UsualExpression:
     """Per target track, its usual blendshapes: the USUAL_QUANTILE percentile of its last
     USUAL_FRAMES frames (causal: the first frame is its own usual). Where the track's faces
-    are known ahead (`expect`, a file's swap), `opening` gives the smile region the usual of
+    are known ahead (`expect`, a file's swap), `opening` gives the smile regions the usual of
     its first USUAL_FRAMES frames on its opening frames too."""
 
     def __init__(self) -> None:
@@ -267,7 +270,7 @@ class UsualExpression:
         return usual
 
     def opening(self, track: int) -> np.ndarray | None:
-        """The smile region's usual on the track's latest frame (`region_weights`'
+        """The smile regions' usual on the track's latest frame (`region_weights`'
         `smile_usual`), None where it is `update`'s. Causal alone, a clip that opens
         mid-smile is its own usual: occlusion-mic's opening smile (0.6-0.78, Rudd's photo
         0.03) drew none of the target's smile lines on frames 0-9, and the face read less
