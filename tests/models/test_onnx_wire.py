@@ -162,12 +162,13 @@ def test_a_swap_starts_without_importing_onnx() -> None:
         "from facedub.composite.compositor import CompositeConfig, Compositor\n"
         "from facedub.models.refiner_export import read_refiner_onnx_info\n"
         "Compositor(CompositeConfig(occlusion='auto'))\n"
-        "path = Path(tempfile.mkdtemp()) / 'r.onnx'\n"
-        "path.write_bytes(sys.stdin.buffer.read())\n"
-        "try:\n"
-        "    read_refiner_onnx_info(path)\n"
-        "except Exception as error:\n"
-        "    assert 'facedub metadata' in str(error), error\n"
+        "with tempfile.TemporaryDirectory() as folder:\n"
+        "    path = Path(folder) / 'r.onnx'\n"
+        "    path.write_bytes(sys.stdin.buffer.read())\n"
+        "    try:\n"
+        "        read_refiner_onnx_info(path)\n"
+        "    except Exception as error:\n"
+        "        assert 'facedub metadata' in str(error), error\n"
         "print('onnx' in sys.modules)\n")
     data = _identity_model({"format": "facedub-refiner-onnx", "version": "1"}
                            ).SerializeToString()
