@@ -126,18 +126,21 @@ class Terminated(BaseException):
         return 128 + self.signum
 
 
-# What a job runner, `timeout` or a closed terminal sends. Ctrl-C (SIGINT) is Python's own
-# KeyboardInterrupt, which unwinds the same `finally` blocks.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# What a job runner, `timeout` or a closed terminal sends, and Ctrl-C (SIGINT), which
+# raises Python's own KeyboardInterrupt; each unwinds the same `finally` blocks.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def terminate_cleanly() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise Terminated for the duration of a command (main thread
-    only). A signal the process was started ignoring stays ignored (`nohup` sets SIGHUP
-    so: the work goes on after the terminal closes). Only the first signal raises: a
-    second one (`timeout` signals the whole process group, then a parent forwards its
-    own) would otherwise land inside the `finally` blocks that remove the staged files."""
+    """Ctrl-C raises KeyboardInterrupt, SIGTERM and SIGHUP raise Terminated, for the
+    duration of a command (main thread only). A signal the process was started ignoring
+    stays ignored (`nohup` sets SIGHUP so: the work goes on after the terminal closes).
+    Only the first of them raises: a second one (`timeout` signals the whole process
+    group, then a parent forwards its own; a second Ctrl-C while the first stops the
+    work) would otherwise land inside the `finally` blocks that stop the worker threads
+    and remove the staged files, and leave a thread running in native code under the
+    objects being freed (a crash, not exit 130)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -148,6 +151,8 @@ def terminate_cleanly() -> Iterator[None]:
         del frame
         if not raised:
             raised = True
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
             raise Terminated(signum)
 
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
