@@ -127,3 +127,26 @@ def test_a_second_ctrl_c_does_not_cut_the_cleanup_short() -> None:
             time.sleep(0.05)
             cleaned = True
     assert cleaned
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_inside_an_import_exits_like_any_other(signum: int) -> None:
+    """Ctrl-C during the command's first imports: Python re-raises it as the import's own
+    error (seen: `RuntimeError: Error calling __set_name__`, dlib's `ImportError:
+    initialization failed`), which printed a traceback and exited 1."""
+    import typer
+
+    from facedub.cli.terminal import Terminated, user_errors
+
+    stop = KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+    @user_errors
+    def command() -> None:
+        try:
+            raise stop
+        except BaseException as error:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from error
+
+    with pytest.raises(typer.Exit) as exited:
+        command()
+    assert exited.value.exit_code == 128 + signum

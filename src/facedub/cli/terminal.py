@@ -199,7 +199,13 @@ def user_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            except Exception as error:
+                stop = stopped_by(error)
+                if stop is None:
+                    raise
+                raise stop from None
         except FacedubError as error:
             _error_line(str(error))
             raise typer.Exit(2) from None
@@ -220,3 +226,19 @@ def user_errors(command: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def stopped_by(error: BaseException) -> KeyboardInterrupt | Terminated | None:
+    """The Ctrl-C or stop signal that `error` was raised from, if any. Interrupted inside
+    an import, Python and native extensions raise their own error instead (a dataclass's
+    `RuntimeError: Error calling __set_name__`, a pybind11 module's `ImportError:
+    initialization failed`): it was a Ctrl-C all the same, and exits 130 with one line
+    rather than a traceback and exit 1."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt | Terminated):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
