@@ -10,11 +10,12 @@ finished file is signed (content credentials), moved into place, and described i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -152,9 +153,14 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     progress.start(info.frame_count, f"swap {target.name}")
     try:
         # The pipeline's stages (decode, engine, compositing, encode) fill the cores.
-        with opencv_threads(1):
-            count = _write(target, info, out_path, _swap_frames(target, swapper, marks),
-                           config, progress,
+        # Closed inside the block: its threads are stopped and waited for before OpenCV's
+        # thread count is set back under them, and before the caller closes the engine
+        # (`SwapEngine.close`) they use. Left to the garbage collector, an error or
+        # Ctrl-C's traceback kept them running past both: on a loaded machine Ctrl-C
+        # crashed the process (SIGSEGV) instead of exiting 130.
+        with opencv_threads(1), contextlib.closing(
+                _swap_frames(target, swapper, marks)) as frames:
+            count = _write(target, info, out_path, frames, config, progress,
                            lambda staged: sign_output(staged, facts, config.config_dir))
     finally:
         progress.finish()
@@ -287,12 +293,19 @@ def last_frame_of_tracks(by_frame: dict[int, FaceRecord]) -> dict[int, int]:
 
 
 def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks
-                 ) -> Iterator[media.Frame]:
-    """Decode, engine, composite and mark, each a frame apart on its own thread."""
+                 ) -> Generator[media.Frame, None, None]:
+    """Decode, engine, composite and mark, each a frame apart on its own thread. Closed
+    (or failed), both threads are stopped and waited for: the engine's first, as it reads
+    the decoder's frames."""
     decoded = prefetched(media.iter_frames(target))
     engine_faces = prefetched(swapper.engine_face(frame) for frame in decoded)
-    for face in engine_faces:
-        yield media.Frame(face.frame.index, face.frame.time, marker.mark(swapper.finish(face)))
+    try:
+        for face in engine_faces:
+            yield media.Frame(face.frame.index, face.frame.time,
+                              marker.mark(swapper.finish(face)))
+    finally:
+        engine_faces.close()
+        decoded.close()
 
 
 def _write(target: Path, info: media.MediaInfo, out_path: Path,

@@ -28,7 +28,10 @@ _DONE = object()
 
 
 def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
-    """Iterate `items` on a background thread, `depth` items ahead; errors re-raise here."""
+    """Iterate `items` on a background thread, `depth` items ahead; errors re-raise here.
+    Closed early (the consumer stops, an error, Ctrl-C), it stops the thread after the
+    item in hand and waits for it (`join_through_interrupts`): the caller may then free
+    what the items are made with (an engine's landmarker, a video's decoder)."""
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -43,13 +46,21 @@ def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
         return False
 
     def produce() -> None:
+        iterator = iter(items)
         try:
-            for item in items:
+            for item in iterator:
                 if not put(item):
                     return
             put(_DONE)
         except BaseException as error:
             put(_Failure(error))
+        finally:
+            # A generator stopped early is closed here, on the thread that ran it: its own
+            # clean-up (a decoder's container) then runs before the reader's join returns,
+            # not on whichever thread the garbage collector happens to run.
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
 
     worker = threading.Thread(target=produce, name="facedub-prefetch", daemon=True)
     worker.start()
@@ -63,17 +74,37 @@ def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        worker.join(timeout=5)
+        # No time limit: a join that gave up after 5 s (a frame's work on a loaded machine)
+        # let the caller close the engine, and the process exit, under a thread still in
+        # native code (MediaPipe, OpenCV): a crash instead of Ctrl-C's exit 130.
+        join_through_interrupts(worker)
+
+
+def join_through_interrupts(worker: threading.Thread) -> None:
+    """Wait for `worker` to end even if Ctrl-C or a stop signal interrupts the wait; the
+    first such interruption is raised once it has. What follows a join frees what the
+    worker uses, so a second Ctrl-C during shutdown must not cut the wait short."""
+    interrupted: BaseException | None = None
+    while worker.is_alive():
+        try:
+            worker.join()
+        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
+            interrupted = interrupted or error
+    if interrupted is not None:
+        raise interrupted
 
 
 class BackgroundSink(Generic[T]):
     """Hands items to `consume` on a background thread. `close` waits for the last one and
-    re-raises the first error; use as a context manager."""
+    re-raises the first error; use as a context manager. Left by an error (or Ctrl-C),
+    the items still queued are dropped, and the thread is waited for before the block
+    ends: what `consume` writes to (an encoder) is closed after it."""
 
     def __init__(self, consume: Callable[[T], None], depth: int = 4) -> None:
         self._consume = consume
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._dropping = threading.Event()
         self._worker = threading.Thread(target=self._run, name="facedub-sink", daemon=True)
         self._worker.start()
 
@@ -84,13 +115,13 @@ class BackgroundSink(Generic[T]):
 
     def close(self) -> None:
         self._queue.put(_DONE)
-        self._worker.join()
+        join_through_interrupts(self._worker)
         if self._error is not None:
             raise self._error
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not _DONE:
-            if self._error is None:
+            if self._error is None and not self._dropping.is_set():
                 try:
                     self._consume(item)  # type: ignore[arg-type]
                 except BaseException as error:
@@ -103,8 +134,9 @@ class BackgroundSink(Generic[T]):
         if exc_type is None:
             self.close()
         else:
+            self._dropping.set()
             self._queue.put(_DONE)
-            self._worker.join()
+            join_through_interrupts(self._worker)
 
 
 @functools.cache

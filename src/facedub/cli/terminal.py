@@ -126,18 +126,21 @@ class Terminated(BaseException):
         return 128 + self.signum
 
 
-# What a job runner, `timeout` or a closed terminal sends. Ctrl-C (SIGINT) is Python's own
-# KeyboardInterrupt, which unwinds the same `finally` blocks.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# What a job runner, `timeout` or a closed terminal sends, and Ctrl-C (SIGINT), which
+# raises Python's own KeyboardInterrupt; each unwinds the same `finally` blocks.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def terminate_cleanly() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise Terminated for the duration of a command (main thread
-    only). A signal the process was started ignoring stays ignored (`nohup` sets SIGHUP
-    so: the work goes on after the terminal closes). Only the first signal raises: a
-    second one (`timeout` signals the whole process group, then a parent forwards its
-    own) would otherwise land inside the `finally` blocks that remove the staged files."""
+    """Ctrl-C raises KeyboardInterrupt, SIGTERM and SIGHUP raise Terminated, for the
+    duration of a command (main thread only). A signal the process was started ignoring
+    stays ignored (`nohup` sets SIGHUP so: the work goes on after the terminal closes).
+    Only the first of them raises: a second one (`timeout` signals the whole process
+    group, then a parent forwards its own; a second Ctrl-C while the first stops the
+    work) would otherwise land inside the `finally` blocks that stop the worker threads
+    and remove the staged files, and leave a thread running in native code under the
+    objects being freed (a crash, not exit 130)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -148,6 +151,8 @@ def terminate_cleanly() -> Iterator[None]:
         del frame
         if not raised:
             raised = True
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
             raise Terminated(signum)
 
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
@@ -194,7 +199,13 @@ def user_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            except Exception as error:
+                stop = stopped_by(error)
+                if stop is None:
+                    raise
+                raise stop from None
         except FacedubError as error:
             _error_line(str(error))
             raise typer.Exit(2) from None
@@ -215,3 +226,19 @@ def user_errors(command: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def stopped_by(error: BaseException) -> KeyboardInterrupt | Terminated | None:
+    """The Ctrl-C or stop signal that `error` was raised from, if any. Interrupted inside
+    an import, Python and native extensions raise their own error instead (a dataclass's
+    `RuntimeError: Error calling __set_name__`, a pybind11 module's `ImportError:
+    initialization failed`): it was a Ctrl-C all the same, and exits 130 with one line
+    rather than a traceback and exit 1."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt | Terminated):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
