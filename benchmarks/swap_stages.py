@@ -1,7 +1,8 @@
 """Where a swap's CPU time goes: the stages of `facedub swap` run one after the other on
 one thread, each timed per frame (process CPU: a library's own worker threads count).
 
-    python benchmarks/swap_stages.py [--target NAME] [--frames N] [--out stages.json]
+    python benchmarks/swap_stages.py [--target NAME] [--source PATH] [--frames N]
+                                     [--out stages.json]
 
 Stages: imports; the source's analysis (engine opening); the target's analysis (its own
 landmark pass of MediaPipe, its identity descriptors, the explicit-content check, tracks);
@@ -10,7 +11,9 @@ cost), alignment (warp to the crop), the mesh engine's `swap_face`, compositing,
 paste-back, marking (label and watermark), H.264 encode; then signing. Prints a markdown
 table (median and mean ms a frame) and writes JSON. A stage's CPU time is the process's,
 so this must run with nothing else in the process; x264 encodes on threads of its own a few
-frames behind, so its per-frame median says little: read its mean.
+frames behind, so its per-frame median says little: read its mean. `--source`: a shared
+clip's name or any path (a video source's engine makes a frame's several faces on two
+threads of its own: their CPU counts in `engine swap_face`); default Paul Rudd's photo.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Clock:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default=TARGET)
+    parser.add_argument("--source", default=SOURCE,
+                        help="a shared clip's or photo's name, or a path")
     parser.add_argument("--frames", type=int, default=0, help="0: all")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -63,7 +68,8 @@ def main() -> None:
     with clock.stage("imports"):
         from facedub.swap import SwapConfig  # noqa: F401  (the whole swap's imports)
     with tempfile.TemporaryDirectory(prefix="facedub-stages-") as temporary:
-        run(clock, SHARED_FACES / args.target, Path(temporary), args.frames)
+        run(clock, SHARED_FACES / args.source, SHARED_FACES / args.target, Path(temporary),
+            args.frames)
     rows, results = [], {}
     for name, values in clock.cpu.items():
         walls = clock.wall[name]
@@ -77,7 +83,7 @@ def main() -> None:
         write_json(args.out, results)
 
 
-def run(clock: Clock, target: Path, folder: Path, frames: int) -> None:
+def run(clock: Clock, source: Path, target: Path, folder: Path, frames: int) -> None:
     import cv2
 
     from facedub import media
@@ -98,7 +104,7 @@ def run(clock: Clock, target: Path, folder: Path, frames: int) -> None:
     fixed = {"job_id": JOB_ID} if "job_id" in SwapConfig.__dataclass_fields__ else {}
     config = SwapConfig(work_dir=folder / "work", config_dir=folder / "config",
                         composite=CompositeConfig(), preset="veryfast", **fixed)
-    request = EngineRequest(config.work_dir, SHARED_FACES / SOURCE, None, "cpu",
+    request = EngineRequest(config.work_dir, source, None, "cpu",
                             MeshEngineConfig(), NoProgress(), None)
     engine = clock.call("source analysis + engine", lambda: open_engine("mesh", request))
     faceset = clock.call("target analysis (whole)",
@@ -134,6 +140,7 @@ def run(clock: Clock, target: Path, folder: Path, frames: int) -> None:
         analyser.close()
         with clock.stage("encode (flush)"):
             writer.close()
+    engine.close()  # a video source's face threads let go
     facts = job_facts("mesh", {}, (("target", target),), JOB_ID, marks.payload)
     clock.call("sign", lambda: sign_output(writer.path, facts, config.config_dir))
 

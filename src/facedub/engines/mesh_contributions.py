@@ -24,7 +24,7 @@ from facedub.engines.mesh_warp import (
     SourceSampling,
     TargetRaster,
     clamped_maps,
-    coarse_smooth_upsample,
+    coarse_smooth_triangles,
     source_maps,
     split_rgba,
 )
@@ -147,15 +147,14 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     # value does not depend on its order): the same values, four (S, S) and two (S, S, 3)
     # arrays fewer a face.
     trust = cleanness + np.float32(1e-3)
-    trust *= coarse_smooth_upsample(np.take(per_triangle_trust(direct, weight), raster.triangle),
-                                    raster, size, smooth)
+    trust *= coarse_smooth_triangles(per_triangle_trust(direct, weight), raster, size, smooth)
     weighted = three_channels(trust)
     weighted *= texture
     direct_share = Contribution(maps, weighted, trust, weight * cleanness, None)
     # Where the source turns a triangle away and shows its mirror image clearly better.
     turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
         (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
-    need = coarse_smooth_upsample(np.take(turned_away, raster.triangle), raster, size, smooth)
+    need = coarse_smooth_triangles(turned_away, raster, size, smooth)
     if face.mirror_cleans:
         unclean = np.subtract(np.float32(1.0), cleanness)
         unclean *= frame.inside
@@ -171,8 +170,9 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
                                                borderMode=cv2.BORDER_REPLICATE))
     used = np.multiply(cleanness, need[box], out=cleanness)
     mirror_trust = used + np.float32(1e-3)
-    mirror_trust *= coarse_smooth_upsample(
-        np.take(per_triangle_trust(mirror, weight), raster.triangle), raster, size, smooth)[box]
+    # Enlarged on the box alone (`coarse_smooth_triangles`' box): the same values there.
+    mirror_trust *= coarse_smooth_triangles(per_triangle_trust(mirror, weight), raster, size,
+                                            smooth, box)
     # The near side's shade left behind: no darker than the source's own face nearby.
     levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)

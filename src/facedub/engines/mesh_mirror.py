@@ -225,7 +225,10 @@ def _known(mass: np.ndarray) -> np.ndarray:
     largest value in the box, rising smoothly to 1 (scale-free: a source blended at a
     tenth of the weight knows its level as far)."""
     floor = KNOWN_SHARE * max(float(mass.max()), 1e-12)
-    known: np.ndarray = np.clip(mass / floor, 0.0, 1.0).astype(np.float32)
+    # Clipped in its fresh quotient, and no copy where that is float32 already (a float32
+    # plane over a Python float is): the same values.
+    quotient = mass / floor
+    known: np.ndarray = np.clip(quotient, 0.0, 1.0, out=quotient).astype(np.float32, copy=False)
     return known
 
 

@@ -51,10 +51,19 @@ class TargetRaster:
     # of the (P, 3) array is a strided read (0.23 -> 0.19 ms a map pair at 440 px with the
     # corners below; the same values: a copy).
     weight_rows: np.ndarray = field(init=False, repr=False, compare=False)
+    # (size * size,) intp: the triangle covering each raster pixel, -1 where none does.
+    # A face's per-triangle values (its trusts, where it needs the mirror) become a raster
+    # plane by one gather through it (`triangle_plane`), not a gather per covered pixel, a
+    # zeroed plane and a scatter into it: the same values, three times a source face and
+    # frame.
+    triangle_image: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", _covered_bounds(self.pixels, self.size))
         object.__setattr__(self, "weight_rows", np.ascontiguousarray(self.barycentric.T))
+        image = np.full(self.size * self.size, -1, dtype=np.intp)
+        image[self.pixels] = self.triangle
+        object.__setattr__(self, "triangle_image", image)
 
 
 def _covered_bounds(pixels: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
@@ -388,6 +397,26 @@ def smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: 
     return resized
 
 
+def triangle_plane(values: np.ndarray, raster: TargetRaster) -> np.ndarray:
+    """(raster.size, raster.size) float32: per-triangle `values` (T,) at each raster pixel
+    its triangle covers, 0 where none does: the plane `upsample` makes of
+    `values[raster.triangle]` (each value cast to float32 once per triangle instead of once
+    per pixel: the same cast), by one gather through `TargetRaster.triangle_image` (its -1
+    reads the zero appended to the values)."""
+    table = np.zeros(len(values) + 1, dtype=np.float32)
+    table[:-1] = values
+    plane: np.ndarray = np.take(table, raster.triangle_image).reshape(raster.size, raster.size)
+    return plane
+
+
+def coarse_smooth_triangles(values: np.ndarray, raster: TargetRaster, size: int, sigma: float,
+                            box: tuple[slice, slice] | None = None) -> np.ndarray:
+    """`coarse_smooth_upsample(values[raster.triangle], raster, size, sigma)` of
+    per-triangle `values` (T,), the same float32 values; with `box` (rows, columns of the
+    crop) only that part of it, enlarged alone (`enlarged_box`: the same values there)."""
+    return _coarse_smoothed(triangle_plane(values, raster), raster, size, sigma, box)
+
+
 def coarse_smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, sigma: float
                            ) -> np.ndarray:
     """`smooth_upsample` with the blur at half the raster's size (a quarter of the crop's):
@@ -399,7 +428,13 @@ def coarse_smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, 
     values in [0, 1] (BENCHMARKS.md, twenty-third round)."""
     small = np.zeros(raster.size * raster.size, dtype=np.float32)
     small[raster.pixels] = values
-    plane = small.reshape(raster.size, raster.size)
+    return _coarse_smoothed(small.reshape(raster.size, raster.size), raster, size, sigma)
+
+
+def _coarse_smoothed(plane: np.ndarray, raster: TargetRaster, size: int, sigma: float,
+                     box: tuple[slice, slice] | None = None) -> np.ndarray:
+    """`coarse_smooth_upsample` of the raster `plane` (its values where covered, else 0);
+    only `box` of it where given (`enlarged_box`)."""
     odd = raster.size % 2
     even = (cv2.copyMakeBorder(plane, 0, 1, 0, 1, cv2.BORDER_CONSTANT, value=0.0) if odd
             else plane)
@@ -411,5 +446,7 @@ def coarse_smooth_upsample(values: np.ndarray, raster: TargetRaster, size: int, 
         enlarged = cv2.resize(blurred, (raster.size + 1, raster.size + 1),
                               interpolation=cv2.INTER_LINEAR)
         blurred = np.ascontiguousarray(enlarged[:raster.size, :raster.size])
+    if box is not None:
+        return enlarged_box(blurred, size, box)
     resized: np.ndarray = cv2.resize(blurred, (size, size), interpolation=cv2.INTER_LINEAR)
     return resized
