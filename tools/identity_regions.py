@@ -1,9 +1,13 @@
 """Which region of a swapped face the identity margin rests on, measured on eval's own path.
 
-    python tools/identity_trace.py regions SOURCE TARGET_CLIP SWAPPED [FRAMES]
+    python tools/identity_trace.py regions [--regions A,B] [--donors A,B]
+        [--sheet PNG FRAME,FRAME] SOURCE TARGET_CLIP SWAPPED [FRAMES]
 
 SOURCE, TARGET_CLIP and SWAPPED as `benchmarks/quality.py` used them (its `targets/`
-clip, its `swapped.mp4`); FRAMES, e.g. `11-34` (default: all). `facedub eval` runs in
+clip, its `swapped.mp4`); FRAMES, e.g. `11-34` (default: all); `--regions`, `--donors`:
+only these (names below, comma-separated); `--sheet`: those frames' aligned output crops
+with the regions drawn (2x), under each the target's crop and the whole face from the
+toned source (a person's face: write it outside the repository). `facedub eval` runs in
 process, and on every described frame of FRAMES each region of the output face (below)
 is replaced by the same region of a donor, and the frame described again exactly as eval
 describes it: on the person path (nothing kept in front of the face) the whole swapped
@@ -16,13 +20,17 @@ region's pixels change what dlib reads.
 Donors: `target`, the target's own pixels there (what the region costs: positive, the
 output loses that much likeness to the source there); `source`, the source photo warped
 over the landmark mesh onto the target's landmarks and toned to the output's mean and
-spread in the region (the source person drawn there without the engine; outside the mesh
-the output stays); `blur`, the output blurred (sigma a 25th of the crop): the region with
+spread in the region (the source person drawn there without the engine, in the photo's
+expression and gaze; outside the mesh the output stays); `source raw`, the same untoned;
+`blur`, the output blurred (sigma a 25th of the crop): the region with
 its detail taken out. Margin = d(source) - d(target), negative: nearer the source; the
 table gives the mean change of the margin per yaw bin, and how many frames would flip.
 
-Regions, from the target's landmarks in the aligned crop; `near` / `far`: the side of the
-face that shows wider / narrower in the image.
+Regions, from the target's landmarks in the aligned crop (`region_masks`); `near` / `far`:
+the side of the face that shows wider / narrower in the image; and their unions `both
+eyes`, `eyes and brows`, `inner (brows to mouth)`, `rim (jaw line & chin & forehead)`,
+`whole face`. Each frame's row is printed as it is done (a trace of 20 frames takes
+minutes: 16 regions by 4 donors is 64 descriptors a frame).
 """
 
 from __future__ import annotations
@@ -54,8 +62,8 @@ CHIN = (84, 17, 314, 181, 405, 91, 321, 200, 199, 175, 152, 148, 377, 176, 400, 
 MIDLINE = (168, 1, 152)
 SIDES = (234, 454)  # the oval's widest points, person's right and left
 DONORS = ("target", "source", "source raw", "blur")
-COMBINED = ("both eyes", "eyes and brows", "inner (brows to mouth)", "rim (jaw, chin, forehead)",
-            "whole face")
+COMBINED = ("both eyes", "eyes and brows", "inner (brows to mouth)",
+            "rim (jaw line & chin & forehead)", "whole face")
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def region_masks(landmarks: np.ndarray, size: int) -> dict[str, np.ndarray]:
     return {**single, "both eyes": eyes["right"] | eyes["left"],
             "eyes and brows": eyes["right"] | eyes["left"] | brows["right"] | brows["left"],
             "inner (brows to mouth)": inner | upper_lip | mouth,
-            "rim (jaw, chin, forehead)": jaw | chin | forehead,
+            "rim (jaw line & chin & forehead)": jaw | chin | forehead,
             "whole face": oval_high}
 
 
