@@ -27,6 +27,11 @@ source:
   grey in source, target and output alike: what the descriptor reads of the face alone.
 Writes the closed-mouth rendering to /tmp/identity_trace_closed.png (a person's photo:
 never commit it).
+
+    python tools/identity_trace.py regions SOURCE TARGET_CLIP SWAPPED [FRAMES]
+
+measures which region of the output face the identity margin rests on, on eval's own
+path per frame (tools/identity_regions.py).
 """
 
 from __future__ import annotations
@@ -164,6 +169,11 @@ def swapped(source: Path, target: Path, changes: dict[str, str], out: Path) -> N
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["regions"]:
+        from identity_regions import main as regions_main
+
+        regions_main(argv[1:])
+        return
     from facedub import media
     from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 
