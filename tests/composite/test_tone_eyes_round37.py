@@ -31,11 +31,11 @@ def _half_lab(target: TargetFace) -> np.ndarray:
 def test_the_gate_finds_d10s_made_up_eyes(
         first_target_face: Callable[..., TargetFace]) -> None:
     """d10's first frame (expr-shouting's target): her liner's wings and lash lines are
-    over a seventh of each eye's band (0.13-0.19 on 14 frames), both eyes fully made up."""
+    over an eighth of each eye's band (0.16-0.24 on 14 frames), both eyes fully made up."""
     target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", SIZE)
     found = eye_makeup(_half_lab(target), target.face_landmarks, SIZE)
     assert found.strengths == (1.0, 1.0), found.shares
-    assert min(found.shares) > 0.12
+    assert min(found.shares) > 0.13
 
 
 @pytest.mark.parametrize("clip", [
@@ -45,7 +45,7 @@ def test_the_gate_finds_d10s_made_up_eyes(
 def test_the_gate_leaves_bare_eyes(first_target_face: Callable[..., TargetFace],
                                    clip: str) -> None:
     """Katie Hill's and d3's first frames: their lashes and d3's shadowed sockets are
-    under a fiftieth of each band (0.000-0.005 on 14 frames): no eye made up."""
+    under a fiftieth of each band (0.000-0.004 on 40 frames): no eye made up."""
     target = first_target_face(clip, SIZE)
     found = eye_makeup(_half_lab(target), target.face_landmarks, SIZE)
     assert found.strengths == (0.0, 0.0), found.shares

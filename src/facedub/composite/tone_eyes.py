@@ -15,14 +15,15 @@ lowers both alike and leaves it; a liner, lashes or a violet shadow lower b the 
 Each eye's band (its lid up to the brow and the skin round its opening; the opening,
 brows and nose left out) is read against the cheek under it (its median lightness and
 yellowness, the same light): the share of the band that is such. Natural lashes at this
-scale are a thin line mixed with skin (0-3% of a band), a shadowed socket is as yellow
+scale are a thin line mixed with skin (0-1.3% of a band), a shadowed socket is as yellow
 for its lightness as the cheek, a glasses lens's violet coating is not as dark; d10's
-liner wings and lash lines are 16-24%. The median yellowness alone did not tell them
+liner wings and lash lines are 16-23%. The median yellowness alone did not tell them
 apart: a webcam man's lids under a warm lamp were as far under his cheek's (0.73-0.80)
 as d10's made-up band (0.73-0.84)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -41,12 +42,13 @@ BAND_GROW = 1 / 16
 # A band pixel is liner or lashes where it is over MAKEUP_BLUE b units bluer than its
 # cheek's yellowness gives at its lightness and over MAKEUP_DARK L units darker than the
 # cheek; an eye is made up as far as over MADE_UP_FROM of its band is such, fully from
-# MADE_UP_FULL (see `eye_makeup`'s measurements). Less dark, a glasses lens's violet
-# coating over the lid counted too (expr-smile-older's target: 0.21 of a band at 8 L).
+# MADE_UP_FULL (see `eye_makeup`'s measurements: between the bare targets' most, 0.067,
+# and d10's least, 0.156). Less dark, a glasses lens's violet coating over the lid counted
+# too (expr-smile-older's target: 0.21 of a band at 8 L).
 MAKEUP_BLUE = 5.0
 MAKEUP_DARK = 25.0
-MADE_UP_FROM = 0.08
-MADE_UP_FULL = 0.11
+MADE_UP_FROM = 0.09
+MADE_UP_FULL = 0.12
 # Under this many pixels in a band or cheek (a face turned away, an eye off the crop),
 # nothing is read: not made up.
 GATE_PIXELS = 12
@@ -78,17 +80,16 @@ def eye_makeup(target_lab: np.ndarray, face_landmarks: np.ndarray, size: int) ->
     the crop's `size`.
 
     Read at GATE_SCALE of the crop in the box round the eyes, brows and cheeks only
-    (a third of a millisecond a frame). Measured (each eye's share of liner and lashes,
-    14 frames of each target at 448 px): d10 (expr-shouting's target; her liner's wings
-    and lash lines) 0.16-0.24; the other photo pairs' targets 0.000-0.029 (the older
-    woman's glasses, the webcam man's lashes; BENCHMARKS.md, thirty-seventh round)."""
+    (0.3-0.4 ms a frame on a loaded machine). Measured (each eye's share of liner and
+    lashes, every frame of the 40-frame photo pairs): d10 (expr-shouting's target; her
+    liner's wings and lash lines) 0.156-0.232; the other photo pairs' targets 0.000-0.013
+    but one low-resolution frame of occlusion-smoke-hand's at 0.067 (BENCHMARKS.md,
+    thirty-seventh round)."""
     small = max(16, round(size * GATE_SCALE))
     regions = mesh_regions()
     landmarks = np.asarray(face_landmarks)[:, :2]
     # Only the box round the eyes, brows and cheeks is read (a sixth of the crop).
-    read = landmarks[np.concatenate([regions.left_eye, regions.right_eye,
-                                     regions.left_eyebrow, regions.right_eyebrow,
-                                     *[list(cheek) for cheek in CHEEKS]])]
+    read = landmarks[_read_points()]
     scale = target_lab.shape[0] / size  # the copy's pixels per crop pixel
     grow = max(1, round(small * BAND_GROW))
     margin = (grow + 2) * size / small
@@ -120,13 +121,28 @@ def eye_makeup(target_lab: np.ndarray, face_landmarks: np.ndarray, size: int) ->
             shares.append(0.0)
             continue
         pixels, cheek_pixels = image[band], image[skin]
-        lightness = float(np.median(cheek_pixels[:, 0]))
-        blue = float(np.median(yellowness(cheek_pixels))) * (pixels[:, 0] + 16.0) - pixels[:, 2]
+        lightness = _median(cheek_pixels[:, 0])
+        blue = _median(yellowness(cheek_pixels)) * (pixels[:, 0] + 16.0) - pixels[:, 2]
         shares.append(float(np.mean((blue > MAKEUP_BLUE)
                                     & (pixels[:, 0] < lightness - MAKEUP_DARK))))
     strengths = [min(1.0, max(0.0, (share - MADE_UP_FROM) / (MADE_UP_FULL - MADE_UP_FROM)))
                  for share in shares]
     return EyeMakeup(shares=(shares[0], shares[1]), strengths=(strengths[0], strengths[1]))
+
+
+@functools.cache
+def _read_points() -> np.ndarray:
+    """The mesh points whose box `eye_makeup` reads: the eyes, brows and cheeks."""
+    regions = mesh_regions()
+    return np.concatenate([regions.left_eye, regions.right_eye, regions.left_eyebrow,
+                           regions.right_eyebrow, *[list(cheek) for cheek in CHEEKS]])
+
+
+def _median(values: np.ndarray) -> float:
+    """The median of a few hundred values (the upper one of an even count): one partition,
+    without `np.median`'s generality (a tenth of the gate's time)."""
+    middle = values.size // 2
+    return float(np.partition(values, middle)[middle])
 
 
 def _hull(points: np.ndarray, shape: tuple[int, int], grow: int) -> np.ndarray:
