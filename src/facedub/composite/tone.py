@@ -50,6 +50,7 @@ All in CIELAB float32 (L 0..100), masks (S, S) float32 in [0, 1].
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -98,6 +99,35 @@ SURROUND_GROW = 1 / 16
 SKIN_LIKENESS = 3.0
 SKIN_LIGHTNESS_SLACK = 3.0
 SURROUND_SUPPORT = 0.3
+# Round each eye (`eye_band_weights`: its lid from the lash line up to the brow and the
+# skin round its opening out to SURROUND_GROW of the crop, the opening itself, the brows
+# and the nose left out) the target's base moves to its bare skin's there
+# (`_bare_eye_base`) where it is darker and bluer than that skin: a made-up target's liner,
+# lashes and eye shadow averaged into it were a grey-blue band from the brows to under the
+# eyes of a face without them (expr-shouting: d10's base there L 60-65, b 13-17, her lit
+# lid and under-eye skin 69-77, b 17-21). That eye's skin: its zone's pixels like the bare
+# skin's colour (`_skin_likeness`) no more than EYE_SKIN_DARK L units under the zone's
+# EYE_SKIN_PERCENTILE lightness, fully from EYE_SKIN_SOFT nearer (liner, lashes, iris and
+# hair are 20-45 darker), blurred at sigma / LID_DIVISOR; where under EYE_SKIN_SUPPORT of
+# the blur's weight is such skin (the lash line, a liner's wing), their mean. Where that
+# share is small even at EYE_SKIN_REACH times the blur (her temple hair under the face's
+# edge) the base holds: moved to skin there, the face's outline over her hair was a
+# straight edge. The base moves as far as it is over BARE_EYE_DARK L units darker and
+# BARE_EYE_BLUE b units bluer at its own lightness than that skin (`_yellowness`), fully
+# from BARE_EYE_SOFT more of each: shadowed sockets (border-photo's d3: L 30-45 round the
+# eyes, b 21-26) are as yellow for their lightness as their lit skin, and keep their
+# light; lightened by the darkness alone, they were pale rings round a dark-skinned face's
+# eyes (band +4-5 L), and a man's redder sockets are no bluer. Natural lashes averaged in
+# are a little bluer: from 0.5 b units d3's upper lids lightened up to 8 L and border-photo
+# read more like her (margin +0.0038 over four ids; from 1.5, 5.8 L and +0.0026).
+EYE_SKIN_DARK = 8.0
+EYE_SKIN_SOFT = 3.0
+EYE_SKIN_PERCENTILE = 85.0
+EYE_SKIN_SUPPORT = 0.3
+EYE_SKIN_REACH = 3.0
+BARE_EYE_DARK = 2.0
+BARE_EYE_BLUE = 1.5
+BARE_EYE_SOFT = 2.0
 # With `relief`: the source's lightness band from sigma to this many sigmas lifts the
 # target's where it is lighter (its face's relief and its features' tone at that scale),
 # scaled by the ratio of the two faces' lightness there and softly limited to RELIEF_LIMIT
@@ -184,6 +214,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  shading: np.ndarray | None = None,
                  flanks: np.ndarray | None = None,
                  brows: np.ndarray | None = None,
+                 eye_bands: tuple[tuple[np.ndarray, np.ndarray], tuple[float, float]]
+                 | None = None,
                  into_face: bool = False) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
@@ -222,6 +254,11 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     round them (at sigma, over the `bare` weight), as much more colourful as the face's
     own skin there is than round it (`_colour_around`): the source's shading comes with
     a shaded skin's colour.
+    Where `eye_bands` (`eye_band_weights` and each eye's strength in [0, 1],
+    `tone_eyes.eye_makeup`'s) are given with `sockets`, `socket_skin` and `surround`, the
+    target's base round each eye of strength over 0 moves that far toward its bare skin's
+    where it is darker and bluer than that (`_bare_eye_base`: a made-up target's liner and
+    lashes averaged in).
     Where `brows` (S, S) in [0, 1] is given (`brow_weights`), the face's lightness detail
     there is dimmed as far as the target's low-pass is dimmer than the face's (`light_gain`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
@@ -281,6 +318,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             face_low = _own_sockets(face_half, face_low, skin_mask, zone, blur, supported=True)
             target_low = _own_sockets(target_half, target_low, target_skin, zone, blur,
                                       supported=True)
+        if eye_bands is not None:  # the target's base round each eye its bare skin's
+            bands, strengths = eye_bands
+            target_low = _bare_eye_bases(
+                target_half, target_low, skin_mask, shown_half,
+                [resized(band, half) if strength > 0.0 else None
+                 for band, strength in zip(bands, strengths, strict=True)], strengths, blur)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -671,6 +714,96 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
 
 
 
+def _bare_eye_bases(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, shown: np.ndarray,
+                    bands: list[np.ndarray | None], strengths: Sequence[float],
+                    blur: float) -> np.ndarray:
+    """`low` with each eye's band's base moved `strengths` of the way to its bare skin's
+    (`_bare_eye_base`; an eye whose band is None is left), the skin's likeness
+    (`_skin_likeness` over `shown`) read once over the boxes both blurs read."""
+    boxes = [None if band is None else _blur_boxes(band, blur) for band in bands]
+    reads = [found[1] for found in boxes if found is not None]
+    if not reads:
+        return low
+    union = (slice(min(read[0].start for read in reads), max(read[0].stop for read in reads)),
+             slice(min(read[1].start for read in reads), max(read[1].stop for read in reads)))
+    likeness = np.zeros_like(skin)
+    likeness[union] = _skin_likeness(lab, shown, union)
+    for band, strength, found in zip(bands, strengths, boxes, strict=True):
+        if band is not None and found is not None:
+            low = _bare_eye_base(lab, low, skin, likeness, band, blur, found, strength)
+    return low
+
+
+def _bare_eye_base(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, likeness: np.ndarray,
+                   band: np.ndarray, blur: float, boxes: tuple[Box, Box, Box],
+                   strength: float = 1.0) -> np.ndarray:
+    """`low` (s, s, 3), the target's base, with in one eye's `band` (`eye_band_weights`)
+    `strength` of the way to its bare skin's there, as far as the base is darker and
+    bluer than that skin (BARE_EYE_DARK, BARE_EYE_BLUE, fully BARE_EYE_SOFT further).
+
+    The skin is `lab`'s in the band over the `skin` weight (the eye opening and brows out)
+    whose colour is like the bare skin's (`likeness`: `_skin_likeness`) and which is no
+    more than EYE_SKIN_DARK under the band's EYE_SKIN_PERCENTILE lightness: a made-up
+    eye's liner and lashes, its iris and the temple hair are darker by far and pass
+    `_skin_likeness`'s lightness slack. Blurred at `blur` over that skin alone; where little
+    of the blur's weight is such skin (EYE_SKIN_SUPPORT), the band's mean skin; where
+    little is even at EYE_SKIN_REACH times the blur, `low` holds. The target's base only:
+    the face's own eyes averaged into its base are left, as the target's shadowed sockets
+    are (the gate), its lids' detail against a lighter base of its own left pale rings
+    round a face's dark lashes (hair-forehead, nineteenth round).
+
+    Computed in `boxes` (`_blur_boxes` of the band: the band's box, the box its blur
+    reads, the first in the second); the wide blur's weights are 0 outside the band's box,
+    so blurred with a zero border they are the whole image's."""
+    box, read, inner = boxes
+    part = lab[read]
+    zone = band[read] * skin[read]
+    weight = zone * likeness[read]
+    chosen = weight > 0
+    if float(weight.sum()) < 20.0:
+        return low
+    lightness = part[..., 0]
+    order = np.argsort(lightness[chosen])
+    cumulative = np.cumsum(weight[chosen][order])
+    rank = int(np.searchsorted(cumulative, cumulative[-1] * EYE_SKIN_PERCENTILE / 100.0))
+    bright = float(lightness[chosen][order][min(rank, order.size - 1)])
+    bare = weight * np.clip((lightness - (bright - EYE_SKIN_DARK)) / EYE_SKIN_SOFT, 0.0, 1.0)
+    total = float(bare.sum())
+    if total < 20.0:
+        return low
+    mean = (bare.reshape(-1) @ part.reshape(-1, 3) / total).astype(np.float32)
+    near = np.clip(_blur(bare, blur) / np.maximum(_blur(zone, blur), 1e-6) / EYE_SKIN_SUPPORT,
+                   0.0, 1.0)
+    base = (mean + near[..., None] * (masked_blur(part, bare, blur) - mean))[inner]
+    wide = blur * EYE_SKIN_REACH
+    support = np.clip(_zero_bordered_blur(bare, wide)[inner]
+                      / np.maximum(_zero_bordered_blur(zone, wide)[inner], 1e-6)
+                      / EYE_SKIN_SUPPORT, 0.0, 1.0)
+    kept = low[box]
+    change = base - kept
+    # Bluer at its own lightness: the b the skin's yellowness gives there, less its b.
+    blue = (_yellowness(base) - _yellowness(kept)) * (kept[..., 0] + 16.0)
+    gate = (np.clip((change[..., 0] - BARE_EYE_DARK) / BARE_EYE_SOFT, 0.0, 1.0)
+            * np.clip((blue - BARE_EYE_BLUE) / BARE_EYE_SOFT, 0.0, 1.0))
+    moved = low.copy()
+    moved[box] = kept + (band[box] * support * gate * strength)[..., None] * change
+    return moved
+
+
+def _zero_bordered_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """`image` blurred by `sigma` as if it were 0 all round it."""
+    blurred: np.ndarray = cv2.GaussianBlur(image, (0, 0), max(0.5, sigma),
+                                           borderType=cv2.BORDER_CONSTANT)
+    return blurred
+
+
+def _yellowness(lab: np.ndarray) -> np.ndarray:
+    """(s, s) float32: b over L + 16 (L* + 16 goes as the cube root of luminance: a shadow
+    on skin lowers both alike, a liner or a violet eye shadow lowers b the more)."""
+    yellow: np.ndarray = lab[..., 2] / (lab[..., 0] + 16.0)
+    return yellow
+
+
 def _blur_boxes(sockets: np.ndarray, blur: float) -> tuple[Box, Box, Box] | None:
     """For `_own_sockets` and `_band_lift`: the box where the (s, s) `sockets` weight is
     above 0, the box their blurs by `blur` read (the first grown by their kernels' reach,
@@ -1000,6 +1133,33 @@ def surround_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     soft = cv2.GaussianBlur(around, (0, 0), max(0.5, small * FEATURE_SOFT))
     weights: np.ndarray = cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
+
+
+def eye_band_weights(face_landmarks: np.ndarray, size: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Two (S, S) float32 weights, one an eye (the person's left, then right): 1 on its lid
+    (the hull of its outline and brow) and round its opening grown SURROUND_GROW of the
+    crop, without the opening itself, the brows' hull (grown a pixel) and the nose (grown
+    as `_under_eye_zones` grows it), soft-edged; built at quarter size. Where `carry_detail`
+    moves a made-up target's base to each eye's own bare skin (`_bare_eye_base`)."""
+    small = max(16, size // 4)
+    points = np.asarray(face_landmarks)[:, :2] * (small / size)
+    regions = mesh_regions()
+    brows = np.maximum(*[_grown(_hull(points[brow], small), 1.0)
+                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
+    nose = _grown(_hull(points[regions.nose], small), small * UNDER_EYE_NOSE_GROW)
+    apart = 1.0 - np.maximum(brows, nose)
+    bands = []
+    for eye, brow in ((regions.left_eye, regions.left_eyebrow),
+                      (regions.right_eye, regions.right_eyebrow)):
+        opening = polygon_mask(points[eye], small)
+        lid = _hull(np.concatenate([points[eye], points[brow]]), small)
+        around = _grown(opening, small * SURROUND_GROW)
+        # Not the opening: its whites at the corners took the skin's colour.
+        soft = cv2.GaussianBlur(np.maximum(lid, around) * apart * (1.0 - opening), (0, 0),
+                                max(0.5, small * FEATURE_SOFT))
+        bands.append(cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR))
+    return bands[0], bands[1]
 
 
 def _socket_skin(points: np.ndarray, small: int) -> np.ndarray:
