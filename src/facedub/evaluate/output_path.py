@@ -12,9 +12,11 @@ provenance sidecar.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,19 +60,55 @@ def output_path_of(swapped: Path) -> OutputPath | None:
 
 def write_reference(target: Path, out: Path, output: OutputPath, limit: int | None) -> Path:
     """Write `target`'s first `limit` frames (None: all), marked and encoded as `output`
-    says, to `out` (whose suffix picks the format, as the swap's output path's does)."""
+    says, to `out` (whose suffix picks the format, as the swap's output path's does).
+    The same bytes in every process (`zeroed_allocations`)."""
     marks = OutputMarks(output.job_id, visible_label=output.visible_label)
     info = media.probe(target)
     if info.kind == "photo":
         media.write_photo(out, marks.mark(media.read_photo(target)))
         return out
-    with media.VideoWriter(out, info.width, info.height, info.fps, crf=output.crf,
-                           preset=output.preset) as writer:
+    with zeroed_allocations(), media.VideoWriter(
+            out, info.width, info.height, info.fps, crf=output.crf,
+            preset=output.preset) as writer:
         for frame in media.iter_frames(target):
             if limit is not None and frame.index >= limit:
                 break
             writer.write(marks.mark(frame.image), frame.time)
     return out
+
+
+# glibc's mallopt parameter for the byte freed blocks are filled with (its complement fills
+# new ones); 0 turns the filling off.
+_M_PERTURB = -6
+_ZERO_FILL = 0xFF  # new blocks get 0xFF ^ 0xFF: zero, as a fresh mapping from the kernel is
+
+
+@contextmanager
+def zeroed_allocations() -> Iterator[None]:
+    """Inside the block every block glibc's malloc hands out starts zeroed.
+
+    x264's macroblock-tree rate control reads memory it never wrote (with mbtree=0 the
+    encode no longer depends on it; threads, lookahead, AQ, weightp, psy, B-frames all
+    still did). A fresh mapping reads zero, but a block reused from the heap holds what
+    the process left there, so the reference's bytes followed the process's history: in
+    test workers one write in eight read d18's IDR frame's last rows differently, and
+    blink-video's 40 frames took 3 other forms with malloc's fill bytes 0xFE-0xFC
+    (BENCHMARKS.md, "Evaluation speed", thirty-seventh round). Zero-filled, every process
+    writes what a fresh one does. Process-wide while it lasts (the evaluation runs nothing
+    beside it); the filling is turned off after, as it is by default. A no-op where the C
+    library has no mallopt (not glibc)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        yield
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    mallopt(_M_PERTURB, _ZERO_FILL)
+    try:
+        yield
+    finally:
+        mallopt(_M_PERTURB, 0)
 
 
 class WrittenFrames:
