@@ -1,5 +1,5 @@
 """`python -m facedub` runs the command line."""
 
-from facedub.cli import app
+from facedub.console import main
 
-app()
+main()

@@ -31,6 +31,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
+from facedub.console import raised_from
 from facedub.errors import FacedubError
 from facedub.fsutil import describe_os_error, sole_writer
 from facedub.locations import work_dir
@@ -229,16 +230,9 @@ def user_errors(command: F) -> F:
 
 
 def stopped_by(error: BaseException) -> KeyboardInterrupt | Terminated | None:
-    """The Ctrl-C or stop signal that `error` was raised from, if any. Interrupted inside
-    an import, Python and native extensions raise their own error instead (a dataclass's
-    `RuntimeError: Error calling __set_name__`, a pybind11 module's `ImportError:
-    initialization failed`): it was a Ctrl-C all the same, and exits 130 with one line
-    rather than a traceback and exit 1."""
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt | Terminated):
-            return cause
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return None
+    """The Ctrl-C or stop signal that `error` was raised from, if any (`raised_from`):
+    interrupted inside an import, Python and native extensions raise their own error
+    instead; it exits 130 (or 128 + the signal) with one line rather than a traceback
+    and exit 1."""
+    stop = raised_from(error, (KeyboardInterrupt, Terminated))
+    return stop if isinstance(stop, KeyboardInterrupt | Terminated) else None
