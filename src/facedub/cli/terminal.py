@@ -31,8 +31,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from facedub.console import raised_from
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, raised_from
 from facedub.fsutil import describe_os_error, sole_writer
 from facedub.locations import work_dir
 

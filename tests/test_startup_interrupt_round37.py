@@ -1,5 +1,5 @@
 """A Ctrl-C while the command line loads (before any command handles signals) ends as one
-line and exit code 130, not a traceback and exit 1 (facedub.console)."""
+line and exit code 130, not a traceback and exit 1 (facedub.__main__)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import textwrap
 
 import pytest
 
-from facedub.console import INTERRUPTED_EXIT, raised_from
+from facedub.__main__ import INTERRUPTED_EXIT
+from facedub.errors import raised_from
 
 # Run as `python -c`: a finder raises, as a Ctrl-C would, when the command modules load.
 STARTUP = textwrap.dedent("""
@@ -37,7 +38,7 @@ STARTUP = textwrap.dedent("""
 
     sys.meta_path.insert(0, InterruptedImport())
     sys.argv = ["facedub", "--version"]
-    from facedub.console import main
+    from facedub.__main__ import main
     main()
 """)
 
