@@ -519,9 +519,10 @@ def _no_frames(previous: _Eased | None, size: int) -> np.ndarray:
     looked for. The track's own eased frames where they are all 0 already (a track judged
     bare, after its first frame): `_ease` then leaves them as they are, which is what
     easing zeros towards zeros gives (0.3 x (0 - 0) + 0 = 0), without its five passes
-    over the fine crop and a fresh array (about 0.1 ms a frame at 256 px)."""
+    over the fine crop and a fresh array (about 0.1 ms a frame at 256 px). (OpenCV's
+    test for a non-zero pixel: a quarter of NumPy's `any` here; -0.0 is zero to both.)"""
     if previous is not None and previous.frames.shape == (size, size) \
-            and not previous.frames.any():
+            and not cv2.hasNonZero(previous.frames):
         return previous.frames
     return np.zeros((size, size), np.float32)
 
