@@ -447,7 +447,7 @@ def test_the_covariance_is_numpys_to_the_bit() -> None:
     for count in [*range(2, 30), *rng.integers(30, 4000, 100)]:
         for dims, dtype in ((2, np.float32), (3, np.float64), (3, np.float32)):
             samples = (rng.random((int(count), dims)) * 80 - 20).astype(dtype)
-            assert np.array_equal(occlusion_objects._covariance(samples),
+            assert np.array_equal(occlusion_objects.sample_covariance(samples),
                                   np.cov(samples, rowvar=False))
 
 

@@ -61,6 +61,7 @@ from facedub.composite.occlusion_objects import (
     complete_by_colour,
     dark_objects,
     face_zones,
+    sample_covariance,
 )
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
@@ -288,7 +289,7 @@ class OcclusionMasks:
         else:
             # A track judged bare draws no frames nor rims: not looked for (about 1.4 ms,
             # a fifth of the mask's cost besides the net).
-            frames, bridge = np.zeros(fine.shape[:2], np.float32), 0.0
+            frames, bridge = _no_frames(previous, fine.shape[0]), 0.0
             rings = np.zeros((2, 4))
         # One half pixel wider, to cover the object's rim: at this resolution it is blended
         # with the skin around and not dark enough to be found.
@@ -448,21 +449,53 @@ def _nearest_shown(image: np.ndarray, hidden: np.ndarray) -> np.ndarray:
 
     Only the hidden pixels are looked up (a few hundred of the fine crop's 65,536 at a
     frame's edge): gathering every pixel from its own label took 2 ms a frame there, and
-    a shown pixel's label is its own, so the values are the same."""
+    a shown pixel's label is its own, so the values are the same. And only in their box
+    (`_labels_box`: a strip along the frame's edge, not the whole crop), where OpenCV's
+    distance transform finds for each the same shown pixel it finds in the whole crop."""
     if hidden.all() or not hidden.any():
         return image
-    _, labels = cv2.distanceTransformWithLabels(hidden.astype(np.uint8), cv2.DIST_L2, 3,
+    rows, columns = _labels_box(hidden)
+    local = hidden[rows, columns]
+    _, labels = cv2.distanceTransformWithLabels(local.astype(np.uint8), cv2.DIST_L2, 3,
                                                 labelType=cv2.DIST_LABEL_PIXEL)
     # The shown pixels are labelled 1, 2, ... in raster order: the k-th (from 0) lies at
     # flat index k plus the number of hidden pixels before it, which is the number of
     # hidden pixels h_j (the j-th, from 0) with h_j - j <= k. Counted among the hidden
-    # pixels alone (not by listing the 65,536 - hidden shown ones).
-    flat = np.flatnonzero(hidden)
+    # pixels alone (not by listing the shown ones). All in the box's own pixels, then
+    # moved to the crop's.
+    flat = np.flatnonzero(local)
     shown = labels.reshape(-1)[flat].astype(np.intp) - 1
     shown += np.searchsorted(flat - np.arange(len(flat)), shown, side="right")
+    width, offset = local.shape[1], rows.start * hidden.shape[1] + columns.start
     pixels = image.reshape(-1, *image.shape[2:])
-    pixels[flat] = pixels[shown]
+    pixels[_in_crop(flat, width, hidden.shape[1], offset)] = \
+        pixels[_in_crop(shown, width, hidden.shape[1], offset)]
     return image
+
+
+def _labels_box(hidden: np.ndarray) -> tuple[slice, slice]:
+    """The box of the `hidden` pixels (some, not all) grown by the two pixels that
+    OpenCV's labelled distance transform (a 5 x 5 chamfer mask, whatever the mask size
+    asked for) reaches from a pixel, within the crop. Every pixel of the box outside the
+    hidden ones is shown: each pass of the transform reads, for a hidden pixel, only
+    pixels of the box or beyond the crop's edge (as in the whole crop), and the shown
+    ones are its 0 sources, so each hidden pixel gets the same distance and the same
+    nearest shown pixel as in the whole crop."""
+    bounds = mask_bounds(hidden)
+    assert bounds is not None  # some pixels are hidden
+    height, width = hidden.shape
+    return (slice(max(0, bounds[0].start - 2), min(height, bounds[0].stop + 2)),
+            slice(max(0, bounds[1].start - 2), min(width, bounds[1].stop + 2)))
+
+
+def _in_crop(flat: np.ndarray, width: int, crop_width: int, offset: int) -> np.ndarray:
+    """Flat indices of a box `width` pixels wide (its corner at flat index `offset` of a
+    crop `crop_width` wide) as flat indices of the crop (in place on `flat`'s copy)."""
+    rows, columns = np.divmod(flat, width)
+    rows *= crop_width
+    rows += columns
+    rows += offset
+    return rows
 
 
 def _settled(previous: _Eased | None, residual: np.ndarray) -> np.ndarray | None:
@@ -479,6 +512,19 @@ def _settled(previous: _Eased | None, residual: np.ndarray) -> np.ndarray | None
         return None
     found = np.maximum(np.maximum(previous.objects, previous.dark), previous.moving)
     return (found < 0.5 * (RAMP_LOW + RAMP_HIGH)) & (residual < MOTION_LEVEL)
+
+
+def _no_frames(previous: _Eased | None, size: int) -> np.ndarray:
+    """(size, size) float32 zeros: the glasses' frames of a frame where they are not
+    looked for. The track's own eased frames where they are all 0 already (a track judged
+    bare, after its first frame): `_ease` then leaves them as they are, which is what
+    easing zeros towards zeros gives (0.3 x (0 - 0) + 0 = 0), without its five passes
+    over the fine crop and a fresh array (about 0.1 ms a frame at 256 px). (OpenCV's
+    test for a non-zero pixel: a quarter of NumPy's `any` here; -0.0 is zero to both.)"""
+    if previous is not None and previous.frames.shape == (size, size) \
+            and not cv2.hasNonZero(previous.frames):
+        return previous.frames
+    return np.zeros((size, size), np.float32)
 
 
 def _glasses_drawn(worn: float | None, state: _Eased | None) -> bool:
@@ -618,15 +664,22 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray,
     if len(pixels) < 20:
         return np.zeros((full_size, full_size), dtype=np.float32)
     mean = pixels.mean(axis=0)
-    covariance = np.cov(pixels, rowvar=False) + np.diag([4.0, 1.0, 1.0])
+    # `np.cov`'s own steps (`sample_covariance`: its values, without its argument
+    # handling, twice a frame).
+    covariance = sample_covariance(pixels) + np.diag([4.0, 1.0, 1.0])
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
     inverse = np.linalg.inv(covariance)
-    region = lab[:rows].reshape(-1, 3).astype(np.float64) - mean
+    region = lab[:rows].reshape(-1, 3).astype(np.float64)
+    region -= mean  # in place on the fresh copy: the values of `copy - mean`
     # The quadratic form as a product then a row sum: NumPy's three-operand einsum took
     # 0.22 of the 0.28 ms (the same values but for float64's last bits).
-    distance = np.sqrt(np.einsum("pj,pj->p", region @ inverse, region))
-    refused = np.clip((distance - SKIN_DISTANCE) / 1.5, 0.0, 1.0)
+    refused = np.einsum("pj,pj->p", region @ inverse, region)
+    np.sqrt(refused, out=refused)
+    # (distance - SKIN_DISTANCE) / 1.5 clipped to [0, 1], in place on the distance.
+    refused -= SKIN_DISTANCE
+    refused /= 1.5
+    np.clip(refused, 0.0, 1.0, out=refused)
     # A pale, powdered or lit forehead is refused by the cheeks' model but is skin: the
     # compositor kept the target's whole forehead on such faces (expr-shouting's d10).
     judged = np.flatnonzero((refused > 0) & (zone[:rows].reshape(-1) > 0))

@@ -59,7 +59,8 @@ def mesh_flow(points: np.ndarray, previous: np.ndarray, size: int) -> np.ndarray
     flow = spread / np.maximum(density, 1e-4)[..., None]
     # Far from the landmarks (beyond the face) the weight fades, and the motion with it.
     fade = np.clip(density / (0.5 * float(density.max()) + 1e-6), 0.0, 1.0)
-    return (flow * fade[..., None]).astype(np.float32)
+    flow *= fade[..., None]  # in place: float32 already, the values of the product
+    return flow.astype(np.float32, copy=False)
 
 
 def motion_residual(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarray,
@@ -69,14 +70,15 @@ def motion_residual(lab: np.ndarray, points: np.ndarray, previous_lab: np.ndarra
     size = lab.shape[0]
     flow = mesh_flow(points, previous_points, size)
     rows, columns = _pixel_grid(size)
-    warped = cv2.remap(previous_lab.astype(np.float32), columns + flow[..., 0],
+    # The crops are float32 already (CIELAB): read as they are, not copied.
+    warped = cv2.remap(np.asarray(previous_lab, np.float32), columns + flow[..., 0],
                        rows + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     kernel = np.ones((3, 3), np.uint8)
-    current = lab.astype(np.float32)
+    current = np.asarray(lab, np.float32)
     beyond = np.maximum(0.0, np.maximum(current - cv2.dilate(warped, kernel),
                                         cv2.erode(warped, kernel) - current))
     return (LIGHTNESS_WEIGHT * beyond[..., 0] + beyond[..., 1] + beyond[..., 2]
-            ).astype(np.float32)
+            ).astype(np.float32, copy=False)
 
 
 @functools.cache

@@ -250,7 +250,7 @@ def _lit_skin(lab: np.ndarray, skin: np.ndarray, where: np.ndarray) -> np.ndarra
     middle = float(order_median(reference[:, 0]))
     candidates = where & (lab[..., 0] >= middle)
     chroma = reference[reference[:, 0] >= middle, 1:]
-    inverse = np.linalg.inv(_covariance(chroma) + np.diag([2.0, 2.0]))
+    inverse = np.linalg.inv(sample_covariance(chroma) + np.diag([2.0, 2.0]))
     offset = lab[candidates][:, 1:].astype(np.float32) - chroma.mean(axis=0)
     products = offset @ inverse.astype(np.float32)
     products *= offset
@@ -512,7 +512,7 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
     centre = np.array([order_median(pixels[:, channel]) for channel in range(3)])
     spread = np.abs(pixels - centre).sum(axis=1)
     pixels = pixels[spread <= order_percentile(spread, keep)]
-    covariance = _covariance(pixels) + np.diag([6.0, 2.0, 2.0])
+    covariance = sample_covariance(pixels) + np.diag([6.0, 2.0, 2.0])
     covariance[0] *= LIGHTNESS_SLACK
     covariance[:, 0] *= LIGHTNESS_SLACK
     inverse = np.linalg.inv(covariance).astype(np.float32)
@@ -529,7 +529,7 @@ def _colour_distance(lab: np.ndarray, reference: np.ndarray, keep: float,
     return np.sqrt(squared, out=squared).reshape(lab.shape[:2])
 
 
-def _covariance(samples: np.ndarray) -> np.ndarray:
+def sample_covariance(samples: np.ndarray) -> np.ndarray:
     """`np.cov(samples, rowvar=False)` of (N, D) samples, N of 2 or more: its own steps
     (float64 copy, means removed, the product with the transpose's conjugate, times
     1 / (N - 1)), the same values without its argument handling (several times the
