@@ -1123,16 +1123,23 @@ def surround_weights(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     `_under_eye_zones` grows it), soft-edged; built at quarter size."""
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
-    regions = mesh_regions()
-    brows = np.maximum(*[_grown(_hull(points[brow], small), 1.0)
-                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
-    # Not the nose (its sides' contour and shading are the target's light).
-    nose = _grown(_hull(points[regions.nose], small), small * UNDER_EYE_NOSE_GROW)
     around = (_grown(_eye_openings(points, small), small * SURROUND_GROW)
-              * (1.0 - np.maximum(brows, nose)))
+              * _apart_from_brows_and_nose(points, small))
     soft = cv2.GaussianBlur(around, (0, 0), max(0.5, small * FEATURE_SOFT))
     weights: np.ndarray = cv2.resize(soft, (size, size), interpolation=cv2.INTER_LINEAR)
     return weights
+
+
+def _apart_from_brows_and_nose(points: np.ndarray, small: int) -> np.ndarray:
+    """(small, small) float32: 0 on the brows' hull (grown a pixel, as `_socket_skin` leaves
+    them out) and the nose (grown as `_under_eye_zones` grows it: its sides' contour and
+    shading are the target's light), 1 elsewhere; `points` in the small plane's pixels."""
+    regions = mesh_regions()
+    brows = np.maximum(*[_grown(_hull(points[brow], small), 1.0)
+                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
+    nose = _grown(_hull(points[regions.nose], small), small * UNDER_EYE_NOSE_GROW)
+    apart: np.ndarray = 1.0 - np.maximum(brows, nose)
+    return apart
 
 
 def eye_band_weights(face_landmarks: np.ndarray, size: int
@@ -1145,10 +1152,7 @@ def eye_band_weights(face_landmarks: np.ndarray, size: int
     small = max(16, size // 4)
     points = np.asarray(face_landmarks)[:, :2] * (small / size)
     regions = mesh_regions()
-    brows = np.maximum(*[_grown(_hull(points[brow], small), 1.0)
-                         for brow in (regions.left_eyebrow, regions.right_eyebrow)])
-    nose = _grown(_hull(points[regions.nose], small), small * UNDER_EYE_NOSE_GROW)
-    apart = 1.0 - np.maximum(brows, nose)
+    apart = _apart_from_brows_and_nose(points, small)
     bands = []
     for eye, brow in ((regions.left_eye, regions.left_eyebrow),
                       (regions.right_eye, regions.right_eyebrow)):
