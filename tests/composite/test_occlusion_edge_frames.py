@@ -47,6 +47,35 @@ def _hidden_maps(rng: np.random.Generator, size: int) -> list[np.ndarray]:
     return maps
 
 
+def _banded_maps(rng: np.random.Generator, size: int) -> list[np.ndarray]:
+    """Bands along one or two edges, blobs inside the crop, thin bars, noise, and a
+    crop hidden but for a few pixels: boxes at the crop's edges and inside it."""
+    rows, columns = np.mgrid[:size, :size]
+    maps = []
+    for _ in range(6):
+        hidden = np.zeros((size, size), bool)
+        for _ in range(int(rng.integers(1, 3))):
+            angle = rng.uniform(0.0, 2.0 * np.pi)
+            hidden |= (np.cos(angle) * (columns - size / 2) + np.sin(angle) * (rows - size / 2)
+                       > rng.uniform(0.2, 0.7) * size)
+        maps.append(hidden)
+    for _ in range(6):
+        hidden = np.zeros((size, size), bool)
+        for _ in range(int(rng.integers(1, 4))):
+            row, column = rng.uniform(0, size, 2)
+            radius = rng.uniform(1.0, size / 4)
+            hidden |= (rows - row) ** 2 + (columns - column) ** 2 < radius ** 2
+        maps.append(hidden)
+    for _ in range(3):
+        hidden = np.zeros((size, size), bool)
+        row, column = rng.integers(0, size, 2)
+        hidden[row:row + int(rng.integers(1, 4)), column:column + int(rng.integers(1, size))] = True
+        maps.append(hidden)
+    maps.append(rng.random((size, size)) > 0.97)
+    maps.append(rng.random((size, size)) > 0.005)
+    return maps
+
+
 def test_the_nearest_shown_pixels_looked_up_alone_are_the_long_way() -> None:
     rng = np.random.default_rng(0)
     for size, channels in ((256, 3), (64, 3), (37, 1)):
@@ -69,6 +98,37 @@ def test_the_nearest_shown_pixels_are_written_in_place() -> None:
     assert found is image
     assert np.array_equal(image[:, :240], before[:, :240])
     assert np.array_equal(image[:, 240:], np.repeat(before[:, 239:240], 16, axis=1))
+
+
+def test_the_edge_fill_equals_the_whole_crops_transform() -> None:
+    rng = np.random.default_rng(37)
+    for size, channels in ((256, 3), (64, 3), (41, 1)):
+        for hidden in _banded_maps(rng, size):
+            shape = (size, size, channels) if channels > 1 else (size, size)
+            image = rng.integers(0, 256, shape, dtype=np.uint8)
+            expected = _nearest_shown_the_long_way(image.copy(), hidden)
+            assert np.array_equal(_nearest_shown(image.copy(), hidden), expected)
+
+
+def test_the_edge_fill_transforms_only_the_hidden_pixels_box(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strip along the frame's edge is transformed in its box (two pixels wider), not
+    in the whole fine crop."""
+    shapes = []
+    transform = cv2.distanceTransformWithLabels
+
+    def recorded(source: np.ndarray, *args: object, **kwargs: object) -> object:
+        shapes.append(source.shape)
+        return transform(source, *args, **kwargs)
+
+    image = np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    hidden = np.zeros((256, 256), bool)
+    hidden[:, 246:] = True
+    hidden[100:120, 240:] = True
+    expected = _nearest_shown_the_long_way(image.copy(), hidden)
+    monkeypatch.setattr(cv2, "distanceTransformWithLabels", recorded)
+    assert np.array_equal(_nearest_shown(image, hidden), expected)
+    assert shapes == [(256, 18)]
 
 
 @pytest.fixture(scope="module")
