@@ -76,10 +76,16 @@ def _banded_maps(rng: np.random.Generator, size: int) -> list[np.ndarray]:
     return maps
 
 
-def test_the_nearest_shown_pixels_looked_up_alone_are_the_long_way() -> None:
-    rng = np.random.default_rng(0)
-    for size, channels in ((256, 3), (64, 3), (37, 1)):
-        for hidden in _hidden_maps(rng, size):
+@pytest.mark.parametrize(("make_maps", "seed", "sizes"), [
+    (_hidden_maps, 0, ((256, 3), (64, 3), (37, 1))),
+    (_banded_maps, 37, ((256, 3), (64, 3), (41, 1))),
+])
+def test_the_nearest_shown_pixels_looked_up_alone_are_the_long_way(
+        make_maps: Callable[[np.random.Generator, int], list[np.ndarray]], seed: int,
+        sizes: tuple[tuple[int, int], ...]) -> None:
+    rng = np.random.default_rng(seed)
+    for size, channels in sizes:
+        for hidden in make_maps(rng, size):
             shape = (size, size, channels) if channels > 1 else (size, size)
             image = rng.integers(0, 256, shape, dtype=np.uint8)
             expected = _nearest_shown_the_long_way(image.copy(), hidden)
@@ -98,16 +104,6 @@ def test_the_nearest_shown_pixels_are_written_in_place() -> None:
     assert found is image
     assert np.array_equal(image[:, :240], before[:, :240])
     assert np.array_equal(image[:, 240:], np.repeat(before[:, 239:240], 16, axis=1))
-
-
-def test_the_edge_fill_equals_the_whole_crops_transform() -> None:
-    rng = np.random.default_rng(37)
-    for size, channels in ((256, 3), (64, 3), (41, 1)):
-        for hidden in _banded_maps(rng, size):
-            shape = (size, size, channels) if channels > 1 else (size, size)
-            image = rng.integers(0, 256, shape, dtype=np.uint8)
-            expected = _nearest_shown_the_long_way(image.copy(), hidden)
-            assert np.array_equal(_nearest_shown(image.copy(), hidden), expected)
 
 
 def test_the_edge_fill_transforms_only_the_hidden_pixels_box(
