@@ -314,8 +314,12 @@ def _require_writable_parent(path: Path) -> None:
         raise FacedubError(f"{path}: the folder {parent} does not exist; create it first")
     probe_file = parent / f".{path.name}.write-test"
     try:
-        probe_file.touch()
-        probe_file.unlink()
+        try:
+            probe_file.touch()
+        finally:
+            # Removed however the touch ends: a stop signal (SIGTERM from a job runner,
+            # Ctrl-C) raised between the two calls left the probe beside the output.
+            probe_file.unlink(missing_ok=True)
     except OSError as error:
         raise FacedubError(f"{path}: cannot write to {parent} ({error.strerror}); choose "
                            "another output folder") from error
