@@ -124,3 +124,18 @@ def test_a_cache_write_is_atomic_without_syncing_the_disk(
     assert [p.name for p in tmp_path.iterdir()] == ["cache.bin"]
     write_bytes_atomic(tmp_path / "out.bin", b"durable")
     assert synced
+
+
+def test_a_stopped_write_removes_what_was_staged_beside_its_staged_file(tmp_path: Path) -> None:
+    """Signing stages the signed copy beside the staged file; a stop signal landing as that
+    inner file is made leaves it without its own clean-up. The outer write's clean-up
+    takes it, and leaves other processes' files alone."""
+    target = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as staged:
+        staged.write_bytes(b"frames")
+        inner = staged.parent / f".{staged.stem}.{os.getpid()}.0badcafe.partial{staged.suffix}"
+        inner.write_bytes(b"signed")
+        others = staged.parent / f".{staged.stem}.1.0badcafe.partial{staged.suffix}"
+        others.write_bytes(b"another process's")
+        raise KeyboardInterrupt
+    assert sorted(path.name for path in tmp_path.iterdir()) == [others.name]

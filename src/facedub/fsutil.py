@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -36,8 +37,9 @@ def atomic_path(path: Path, durable: bool = True, swept: bool = False) -> Iterat
     path = Path(path)
     if not swept:
         remove_stale_partials(path)
-    tmp = _new_sibling(path)
+    tmp: Path | None = None
     try:
+        tmp = _new_sibling(path)
         yield tmp
         if durable:
             _fsync_file(tmp)
@@ -45,7 +47,14 @@ def atomic_path(path: Path, durable: bool = True, swept: bool = False) -> Iterat
         if durable:
             _fsync_dir(path.parent)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+            # And what this process staged beside it in turn (signing stages the signed
+            # copy beside the staged file): a stop signal that lands as that inner file is
+            # made or moved can leave it, and its own clean-up never runs.
+            for nested in tmp.parent.glob(f".{glob.escape(tmp.stem)}.{os.getpid()}.*"
+                                          f".partial{glob.escape(tmp.suffix)}"):
+                nested.unlink(missing_ok=True)
         raise
 
 
