@@ -337,10 +337,14 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                 analysed += 1
                 progress.advance()
         finally:
-            halt.set()
-            landmarked.close()
-            writer.close()
-            progress.finish()
+            try:
+                halt.set()
+                landmarked.close()
+                writer.close()  # re-raises the explicit-content check's error, if any
+            finally:
+                # Stopped whatever the close raised: a bar left running was redrawn
+                # below the command's one-line error (a folder with an unreadable photo).
+                progress.finish()
 
 
 def _landmarked(source: MediaSource, every: int, start_after: int, limit: int | None,

@@ -1,0 +1,32 @@
+"""Round 38: hostile input as a newcomer meets it, in a real (pseudo-)terminal, where
+the progress bar is drawn: the one-line error must be the last thing on the screen."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from test_cli_terminal import run_in_terminal
+
+
+def _screen_lines(drawn: str) -> list[str]:
+    return [line.strip() for line in drawn.splitlines() if line.strip()]
+
+
+def test_extract_of_a_folder_with_an_unreadable_photo_ends_on_its_error(
+        faces_dir: Path, tmp_path: Path) -> None:
+    # The explicit-content check reads every photo of the folder and fails on the empty
+    # one; its error came out of the writer's close, which skipped stopping the bar, so
+    # the bar was drawn again below the error line (0/3 frames, as if still working).
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(faces_dir / "still_paul_rudd_frontal_studio.jpg", photos / "a.jpg")
+    (photos / "z.jpg").write_bytes(b"")
+    out = tmp_path / "faces"
+    code, drawn = run_in_terminal(["extract", str(photos), "-o", str(out), "--size", "64"])
+    assert code == 2, drawn
+    lines = _screen_lines(drawn)
+    assert lines[-1].startswith("error:") and "z.jpg" in lines[-1], drawn
+    assert [line for line in lines if line.startswith("error:")] == [lines[-1]], drawn
+    assert "Traceback" not in drawn
+    assert not out.exists()
