@@ -6,7 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+from PIL import Image
 from test_cli_terminal import run_in_terminal
+from typer.testing import CliRunner
+
+from facedub.cli import app
 
 
 def _screen_lines(drawn: str) -> list[str]:
@@ -29,4 +34,26 @@ def test_extract_of_a_folder_with_an_unreadable_photo_ends_on_its_error(
     assert lines[-1].startswith("error:") and "z.jpg" in lines[-1], drawn
     assert [line for line in lines if line.startswith("error:")] == [lines[-1]], drawn
     assert "Traceback" not in drawn
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("faceless", ["source", "target"])
+def test_a_swap_names_the_input_that_shows_no_face(faceless: str, faces_dir: Path,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A swap analyses two inputs; "no face found in any of the 1 analysed frames" did
+    # not say whether the source or the target had none.
+    monkeypatch.setenv("FACEDUB_CONFIG_DIR", str(tmp_path / "config"))
+    wall = tmp_path / "wall.jpg"
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(wall)
+    inputs = {"source": faces_dir / "still_paul_rudd_frontal_studio.jpg",
+              "target": faces_dir / "still_biden_frontal.jpg", faceless: wall}
+    out = tmp_path / "swapped.jpg"
+    result = CliRunner().invoke(app, [
+        "swap", "--source", str(inputs["source"]), "--target", str(inputs["target"]),
+        "-o", str(out), "--work-dir", str(tmp_path / "work")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {wall}: no face found"), result.output
     assert not out.exists()

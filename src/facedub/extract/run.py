@@ -180,7 +180,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         if output.complete:  # only the choice of person may change
             return _rechoose(out_dir, reference)
         _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety)
-        return _finalise(out_dir, reference, output.frames_done)
+        return _finalise(out_dir, reference, output.frames_done, source.path)
     except FacedubError:
         if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
             _remove_output(out_dir, output.created)
@@ -410,7 +410,8 @@ def _trim_progress(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> ExtractResult:
+def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int,
+              media_path: Path) -> ExtractResult:
     """Track, group into persons, choose, and write faces.jsonl. Streams the progress log
     twice (tracking keeps only boxes and sampled descriptors), so memory stays flat in the
     length of the video."""
@@ -420,8 +421,9 @@ def _finalise(out_dir: Path, reference: np.ndarray | None, resumed: int) -> Extr
                   else np.asarray(face["descriptor"], dtype=np.float32))
         for face in data["faces"])) for _, data in iter_jsonl(progress_path)]
     if not any(frame.faces for frame in frames):
-        raise FacedubError(f"no face found in any of the {len(frames)} analysed frames; use "
-                           "media where a face is visible")
+        # Named: a swap analyses two inputs, and the line did not say which had no face.
+        raise FacedubError(f"{media_path}: no face found in any of the {len(frames)} analysed "
+                           "frames; use media where a face is visible")
     tracking = track_faces(frames)
     persons = _person_summaries(frames, tracking)
     chosen, reference_distance = _choose_person(persons, reference)
