@@ -3,15 +3,17 @@ the progress bar is drawn: the one-line error must be the last thing on the scre
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_cli_terminal import run_in_terminal
+from rich.console import Console
+from test_cli_terminal import ANSI_ESCAPE, run_in_terminal
 from typer.testing import CliRunner
 
-from facedub.cli import app
+from facedub.cli import app, terminal
 
 
 def _screen_lines(drawn: str) -> list[str]:
@@ -57,3 +59,24 @@ def test_a_swap_names_the_input_that_shows_no_face(faceless: str, faces_dir: Pat
     assert len(lines) == 1, result.output
     assert lines[0].startswith(f"error: {wall}: no face found"), result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_a_long_status_leaves_the_bar_its_count_and_time_left(
+        columns: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `train` and `refine` put their losses in the status column; every column being
+    # unwrappable, rich shrank them all alike and an 80- or 120-column terminal showed
+    # "t…   -   … step 3  seconds 2.9  loss ...": no count, no bar, no time left.
+    screen = io.StringIO()
+    monkeypatch.setattr(terminal, "console", Console(
+        file=screen, width=columns, force_terminal=True, color_system="standard"))
+    progress = terminal.RichProgress(unit="steps")
+    progress.start(20000, "train df")
+    progress.advance(3)
+    progress.status("step 3  seconds 2.9  loss 1.47016  loss_a 0.38272  loss_b 0.61899  "
+                    "loss_mask 0.46851  lr 0.0001")
+    progress.finish()
+    final = ANSI_ESCAPE.sub("", screen.getvalue()).split("\r")[-1].strip()
+    assert final.startswith("train df ━"), final
+    assert "3/20000" in final and "steps/s" in final and "left step 3" in final, final
+    assert final.endswith("…") and len(final) <= columns, final

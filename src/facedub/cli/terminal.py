@@ -52,6 +52,20 @@ class SpeedColumn(ProgressColumn):
         return Text(f"{shown} {self._unit}/s", no_wrap=True)
 
 
+class StatusColumn(ProgressColumn):
+    """The status text (training's losses), cut with an ellipsis to the room the other
+    columns leave. Every column unwrappable made rich shrink them all alike once a long
+    status overflowed the line: at 80 and at 120 columns `train` showed "t…   -   …",
+    neither its count nor its bar nor the time left. The one wrappable column is the one
+    shrunk, its text kept on one line."""
+
+    def __init__(self) -> None:
+        super().__init__(table_column=Column(no_wrap=False))
+
+    def render(self, task: Task) -> Text:
+        return Text(str(task.fields.get("status", "")), no_wrap=True, overflow="ellipsis")
+
+
 class RichProgress:
     """facedub.progress.Progress on the terminal: bar, items/s, time left, and a status
     line (training shows its losses there)."""
@@ -67,8 +81,7 @@ class RichProgress:
             MofNCompleteColumn(), SpeedColumn(self._unit),
             TimeElapsedColumn(), TextColumn("·"), TimeRemainingColumn(),
             TextColumn("left"),
-            TextColumn("{task.fields[status]}",
-                       table_column=Column(no_wrap=True, overflow="ellipsis")),
+            StatusColumn(),
             console=console, transient=False, disable=not console.is_terminal)
         self._bar.start()
         self._task = self._bar.add_task(escape(_shorten(description, DESCRIPTION_WIDTH)),
