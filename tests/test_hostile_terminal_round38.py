@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from rich.console import Console
-from test_cli_terminal import ANSI_ESCAPE, run_in_terminal
 from typer.testing import CliRunner
 
 from facedub.cli import app, terminal
+from test_cli_terminal import ANSI_ESCAPE, run_in_terminal
 
 
 def _screen_lines(drawn: str) -> list[str]:

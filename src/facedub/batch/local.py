@@ -32,22 +32,43 @@ def local_outcomes(tasks: Sequence[JobTask], workers: int, max_retries: int,
         lost: list[JobTask] = []
         with ProcessPoolExecutor(max_workers=min(workers, len(remaining)),
                                  mp_context=context) as pool:
-            futures: dict[Future[JobOutcome], JobTask] = {}
-            for task in remaining:
-                attempts[task.job.number] += 1
-                futures[pool.submit(run_job, task, staging_for(task, staging_root))] = task
-            for future in as_completed(futures):
-                task = futures[future]
-                tries = attempts[task.job.number]
-                try:
-                    outcome = future.result()
-                    yield task, replace(outcome, attempts=max(outcome.attempts, tries))
-                except BrokenProcessPool:
-                    if tries > max_retries:
-                        yield task, failed_outcome(task, f"its worker process died {tries} times "
-                                             "(out of memory? see the job's log)", tries)
-                    else:
-                        log.warning("job %d (%s): worker process lost; running it again",
-                                    task.job.number, task.job.output)
-                        lost.append(task)
+            try:
+                futures: dict[Future[JobOutcome], JobTask] = {}
+                for task in remaining:
+                    attempts[task.job.number] += 1
+                    futures[pool.submit(run_job, task, staging_for(task, staging_root))] = task
+                for future in as_completed(futures):
+                    task = futures[future]
+                    tries = attempts[task.job.number]
+                    try:
+                        outcome = future.result()
+                        yield task, replace(outcome, attempts=max(outcome.attempts, tries))
+                    except BrokenProcessPool:
+                        if tries > max_retries:
+                            yield task, failed_outcome(
+                                task, f"its worker process died {tries} times (out of "
+                                "memory? see the job's log)", tries)
+                        else:
+                            log.warning("job %d (%s): worker process lost; running it again",
+                                        task.job.number, task.job.output)
+                            lost.append(task)
+            except BaseException:
+                # Stopped (SIGTERM, Ctrl-C) or closed early: the pool's exit would wait for
+                # every running job to end, minutes; and a driver that died at once left
+                # its workers swapping on, orphaned, into the staging folder that the next
+                # run clears.
+                _stop_workers(pool)
+                raise
         remaining = lost
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's worker processes now, their jobs unfinished; returns once they are
+    gone, so that nothing writes into the staging folder after it. (Python 3.11 has no
+    public way: `terminate_workers()` came in 3.14.)"""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(timeout=30)

@@ -144,13 +144,19 @@ def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
                  len(tasks))
         progress.start(len(tasks), f"batch {jobs.path.name}")
         chunked = ChunkedJobs(tasks, state / "staging")
+        outcomes = _outcomes(tasks, config, state / "staging")
         try:
-            for task, outcome in _outcomes(tasks, config, state / "staging"):
+            for task, outcome in outcomes:
                 progress.advance()
                 whole = outcome if task.chunk is None else chunked.add(task, outcome)
                 if whole is not None:
                     reports[task.job.number] = _finish(task, whole, out_dir, manifest)
         finally:
+            # Closed before the staging folder is removed: a local pool ends its workers
+            # there (stopped while moving a finished job, they swapped on).
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()
             progress.finish()
     ordered = tuple(reports[job.number] for job in jobs.jobs)
     return BatchResult(ordered, time.monotonic() - started)

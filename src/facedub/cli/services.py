@@ -11,6 +11,7 @@ from facedub.cli.app import app
 from facedub.cli.terminal import (
     RichProgress,
     say,
+    terminate_cleanly,
     user_errors,
 )
 from facedub.errors import FacedubError
@@ -54,7 +55,10 @@ def batch_command(
                          cluster=cluster or "local",  # type: ignore[arg-type]
                          address=address, cpus_per_job=cpus_per_job, max_retries=retries)
     jobs = load_jobs(jobs_file, out)
-    result = run_batch(jobs, out, config, RichProgress(unit="jobs"))
+    # SIGTERM and SIGHUP as Ctrl-C: the workers are ended and the staging removed (killed
+    # outright, the driver left its workers swapping on, orphaned).
+    with terminate_cleanly():
+        result = run_batch(jobs, out, config, RichProgress(unit="jobs"))
     for line in result.summary_lines():
         typer.echo(line)
     raise typer.Exit(result.exit_code)
