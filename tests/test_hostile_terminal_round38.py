@@ -4,6 +4,7 @@ the progress bar is drawn: the one-line error must be the last thing on the scre
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def test_a_long_status_leaves_the_bar_its_count_and_time_left(
     assert final.startswith("train df ━"), final
     assert "3/20000" in final and "steps/s" in final and "left step 3" in final, final
     assert final.endswith("…") and len(final) <= columns, final
+
+
+def test_verify_of_a_folder_or_a_fifo_says_what_it_is(tmp_path: Path) -> None:
+    # Both exist; the manifest's reader said "no such file; check the path".
+    fifo = tmp_path / "stream.mp4"
+    os.mkfifo(fifo)
+    for path, said in ((tmp_path, "a folder"), (fifo, "not a regular file")):
+        result = CliRunner().invoke(app, ["verify", str(path)])
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert lines == [f"error: {path}: {said}; give a video or photo file"], result.output

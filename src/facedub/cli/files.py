@@ -296,6 +296,11 @@ def verify(
 
     from facedub.provenance import verify as run_verify
 
+    # Said here: the manifest's reader answered "no such file" for a folder or a FIFO
+    # that exists.
+    if media.exists() and not media.is_file():
+        kind = "a folder" if media.is_dir() else "not a regular file"
+        raise FacedubError(f"{media}: {kind}; give a video or photo file")
     result = run_verify(media, max_frames=max_frames)
     if json_output:
         typer.echo(json.dumps(result.to_json(), indent=2))
