@@ -92,3 +92,17 @@ def test_verify_of_a_folder_or_a_fifo_says_what_it_is(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert lines == [f"error: {path}: {said}; give a video or photo file"], result.output
+
+
+def test_a_photo_over_pils_warning_size_prints_no_warning(tmp_path: Path) -> None:
+    # 90 megapixels: over PIL's DecompressionBombWarning (89 MP), under its refusal; it
+    # printed PIL's warning and source line before the command's one line.
+    photo = tmp_path / "panorama.png"
+    Image.new("L", (9500, 9500), 0).save(photo)
+    code, drawn = run_in_terminal(["extract", str(photo), "-o", str(tmp_path / "faces"),
+                                   "--size", "64"])
+    assert code == 2, drawn
+    assert "Warning" not in drawn and "warnings.warn" not in drawn, drawn
+    lines = [line for line in _screen_lines(drawn) if "━" not in line]
+    assert lines == [f"error: {photo}: no face found in any of the 1 analysed frames; use "
+                     "media where a face is visible"], drawn

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Annotated
 
 import typer
+from PIL import Image
 
 from facedub import __version__
 
@@ -33,5 +35,9 @@ def main(
         callback=_print_version)] = False,
 ) -> None:
     del version  # handled by its eager callback
+    # A photo over PIL's warning size (89 megapixels, a 108 MP phone photo) is read all the
+    # same; its warning put two lines of PIL's source before the command's own output.
+    # Over the refusal size (179 MP) the command says so in one line.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
