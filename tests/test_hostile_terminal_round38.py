@@ -94,6 +94,13 @@ def test_verify_of_a_folder_or_a_fifo_says_what_it_is(tmp_path: Path) -> None:
         assert lines == [f"error: {path}: {said}; give a video or photo file"], result.output
 
 
+def test_verify_names_its_own_option(faces_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["verify", str(faces_dir / "still_biden_frontal.jpg"),
+                                      "--max-frames", "0"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == "error: --max-frames 0: read at least 1 frame"
+
+
 def test_a_photo_over_pils_warning_size_prints_no_warning(tmp_path: Path) -> None:
     # 90 megapixels: over PIL's DecompressionBombWarning (89 MP), under its refusal; it
     # printed PIL's warning and source line before the command's one line.

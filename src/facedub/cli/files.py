@@ -296,6 +296,8 @@ def verify(
 
     from facedub.provenance import verify as run_verify
 
+    if max_frames < 1:  # the library's own line named its argument, max_frames
+        raise FacedubError(f"--max-frames {max_frames}: read at least 1 frame")
     # Said here: the manifest's reader answered "no such file" for a folder or a FIFO
     # that exists.
     if media.exists() and not media.is_file():
