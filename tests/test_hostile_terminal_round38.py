@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,40 @@ def test_a_photo_over_pils_warning_size_prints_no_warning(tmp_path: Path) -> Non
     lines = [line for line in _screen_lines(drawn) if "━" not in line]
     assert lines == [f"error: {photo}: no face found in any of the 1 analysed frames; use "
                      "media where a face is visible"], drawn
+
+
+def _without_root_overrides() -> list[str]:
+    """A prefix under which mode bits bind this process, root or not (root reads a mode-000
+    file through CAP_DAC_OVERRIDE)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: mode bits would not bind")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.parametrize("command", [
+    ["verify", "{locked}"],
+    ["extract", "{locked}", "-o", "{out}"],
+    ["swap", "--source", "{locked}", "--target", "{photo}", "-o", "{out}.jpg"],
+])
+def test_an_unreadable_input_is_one_line(command: list[str], faces_dir: Path,
+                                         tmp_path: Path) -> None:
+    # click's own readability check answered first, with three lines (usage, a hint and
+    # "Error: Invalid value for 'media': path ... is not readable.").
+    locked = tmp_path / "locked.jpg"
+    shutil.copy(faces_dir / "still_biden_frontal.jpg", locked)
+    locked.chmod(0)
+    args = [part.format(locked=locked, out=tmp_path / "out",
+                        photo=faces_dir / "still_paul_rudd_frontal_studio.jpg")
+            for part in command]
+    done = subprocess.run([*_without_root_overrides(), sys.executable, "-m", "facedub",
+                           *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "FACEDUB_WORK_DIR": str(tmp_path / "work"),
+                               "FACEDUB_CONFIG_DIR": str(tmp_path / "config")})
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2, lines
+    assert len(lines) == 1 and lines[0].startswith(f"error: {locked}: "), lines
+    assert "ermission denied" in lines[0], lines
+    assert not list(tmp_path.glob("out*"))

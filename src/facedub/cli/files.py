@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from facedub.cli.app import app
+from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
     RichProgress,
     removed_if_failed,
@@ -23,9 +23,9 @@ from facedub.fsutil import check_writable_output
 @app.command()
 @user_errors
 def extract(
-    media: Annotated[Path, typer.Argument(help="A video, a photo, or a folder of photos.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Faceset folder to write (or resume).")],
-    person: Annotated[Path | None, typer.Option(
+    media: Annotated[Path, path_argument(help="A video, a photo, or a folder of photos.")],
+    out: Annotated[Path, path_option("--out", "-o", help="Faceset folder to write (or resume).")],
+    person: Annotated[Path | None, path_option(
         help="Photo of the person to choose; default: the person with the most screen "
              "time.")] = None,
     size: Annotated[int, typer.Option(help="Aligned crop size in pixels.")] = 256,
@@ -65,8 +65,8 @@ def extract(
 @app.command()
 @user_errors
 def inspect(
-    faceset_dir: Annotated[Path, typer.Argument(help="A faceset folder.", metavar="FACESET")],
-    plot: Annotated[Path | None, typer.Option(
+    faceset_dir: Annotated[Path, path_argument(help="A faceset folder.", metavar="FACESET")],
+    plot: Annotated[Path | None, path_option(
         help="Where to write the coverage map (default FACESET/coverage.png).")] = None,
     overwrite: Annotated[bool, typer.Option(
         help="Replace an existing output file (without it, an existing one is refused).")]
@@ -100,19 +100,19 @@ def _span(values: tuple[float, float]) -> str:
 @app.command()
 @user_errors
 def swap(
-    target: Annotated[Path, typer.Option(help="Video or photo whose face is replaced.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help=(
+    target: Annotated[Path, path_option(help="Video or photo whose face is replaced.")],
+    out: Annotated[Path, path_option("--out", "-o", help=(
         "Output video (.mp4, .m4v, .mov, .mkv, .webm or .avi) or photo."))],
-    source: Annotated[Path | None, typer.Option(
+    source: Annotated[Path | None, path_option(
         help="The face to put in: a video, a photo, a folder of photos, or a faceset "
              "(mesh engine).")] = None,
     engine: Annotated[str, typer.Option(help="'mesh' (no training) or 'neural'.")] = "mesh",
-    model: Annotated[Path | None, typer.Option(
+    model: Annotated[Path | None, path_option(
         help="Trained run folder or exported .onnx (neural engine).")] = None,
-    refiner: Annotated[Path | None, typer.Option(
+    refiner: Annotated[Path | None, path_option(
         help="Mesh engine: a refiner of `facedub refine` for this source (folder or its "
              "exported .onnx) that cleans the engine's face.")] = None,
-    target_person: Annotated[Path | None, typer.Option(
+    target_person: Annotated[Path | None, path_option(
         help="Photo of the target person to replace; default: the one with the most "
              "screen time.")] = None,
     color: Annotated[str, typer.Option(
@@ -151,7 +151,7 @@ def swap(
         help="x264 speed preset (ultrafast .. veryslow).")] = "veryfast",
     device: Annotated[str, typer.Option(help="Neural engine: auto | cpu | cuda | mps.")]
     = "auto",
-    work_dir: Annotated[Path | None, typer.Option(
+    work_dir: Annotated[Path | None, path_option(
         help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
     )] = None,
     visible_label: Annotated[bool, typer.Option(
@@ -234,15 +234,15 @@ def _signing_key(config_dir: Path) -> Path:
 @app.command("eval")
 @user_errors
 def evaluate_command(
-    source: Annotated[Path, typer.Option(
+    source: Annotated[Path, path_option(
         help="The face that was put in: video, photo, folder of photos or faceset.")],
-    target: Annotated[Path, typer.Option(help="The original target video or photo.")],
-    swapped: Annotated[Path, typer.Option(help="The swap to measure (any tool's output).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
-    gallery: Annotated[Path | None, typer.Option(
+    target: Annotated[Path, path_option(help="The original target video or photo.")],
+    swapped: Annotated[Path, path_option(help="The swap to measure (any tool's output).")],
+    out: Annotated[Path, path_option("--out", "-o", help="Report folder to write.")],
+    gallery: Annotated[Path | None, path_option(
         help="Folder of photos or videos of other people (one per file) for ID retrieval."
     )] = None,
-    target_person: Annotated[Path | None, typer.Option(
+    target_person: Annotated[Path | None, path_option(
         help="Photo of the target person who was swapped (multi-face targets).")] = None,
     max_frames: Annotated[int | None, typer.Option(help="Measure only the first N frames.")]
     = None,
@@ -254,7 +254,7 @@ def evaluate_command(
         help="Frames of a source video sampled for its mean identity.")] = 60,
     worst: Annotated[int, typer.Option(help="Worst frames shown per metric.")] = 10,
     strip: Annotated[int, typer.Option(help="Frames in the side-by-side strip.")] = 8,
-    cache_dir: Annotated[Path | None, typer.Option(
+    cache_dir: Annotated[Path | None, path_option(
         help="Where gallery descriptors are cached between runs.")] = None,
     overwrite: Annotated[bool, typer.Option(
         help="Replace the report in an existing, non-empty -o folder.")] = False,
@@ -283,7 +283,7 @@ def evaluate_command(
 @app.command()
 @user_errors
 def verify(
-    media: Annotated[Path, typer.Argument(help="A video or photo to check.")],
+    media: Annotated[Path, path_argument(help="A video or photo to check.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
     = False,
     max_frames: Annotated[int, typer.Option(help="Frames read for the watermark.")] = 150,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from facedub.cli.app import app
+from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
     RichProgress,
     removed_if_failed,
@@ -32,11 +32,11 @@ PreviewEvery = Annotated[int | None, typer.Option(help="Preview grid every N ste
 @app.command()
 @user_errors
 def train(
-    source_faces: Annotated[Path, typer.Argument(
+    source_faces: Annotated[Path, path_argument(
         help="Faceset of the face to put in (person A).", metavar="SOURCE_FACES")],
-    target_faces: Annotated[Path, typer.Argument(
+    target_faces: Annotated[Path, path_argument(
         help="Faceset of the person to replace (person B).", metavar="TARGET_FACES")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (resumed if it exists).")],
+    out: Annotated[Path, path_option("--out", "-o", help="Run folder (resumed if it exists).")],
     preset: Annotated[str, typer.Option(
         help="cpu (64 px, learns in about 15 minutes here) | gpu-128 | gpu-256")] = "cpu",
     model: Annotated[str | None, typer.Option(help="df | liae")] = None,
@@ -85,10 +85,10 @@ def train(
 @app.command()
 @user_errors
 def export(
-    run: Annotated[Path, typer.Argument(
+    run: Annotated[Path, path_argument(
         help="Run folder from `facedub train`, or refiner folder from `facedub refine`.",
         metavar="FOLDER")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")],
+    out: Annotated[Path, path_option("--out", "-o", help="ONNX file to write.")],
     overwrite: Annotated[bool, typer.Option(
         help="Replace an existing output file (without it, an existing one is refused).")]
     = False,
@@ -114,10 +114,10 @@ def export(
 @app.command()
 @user_errors
 def refine(
-    source: Annotated[Path, typer.Argument(
+    source: Annotated[Path, path_argument(
         help="The face the refiner learns: a video, a folder of photos, or a faceset.",
         metavar="SOURCE")],
-    out: Annotated[Path, typer.Option("--out", "-o",
+    out: Annotated[Path, path_option("--out", "-o",
                                       help="Refiner folder (resumed if it exists).")],
     steps: Steps = None,
     minutes: Annotated[float | None, typer.Option(
@@ -130,7 +130,7 @@ def refine(
     threads: Threads = None,
     save_every: SaveEvery = None,
     preview_every: PreviewEvery = None,
-    work_dir: Annotated[Path | None, typer.Option(
+    work_dir: Annotated[Path | None, path_option(
         help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
     )] = None,
 ) -> None:

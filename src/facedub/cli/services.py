@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from facedub.cli.app import app
+from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
     RichProgress,
     say,
@@ -21,11 +21,11 @@ from facedub.fsutil import check_writable_output
 @app.command("batch")
 @user_errors
 def batch_command(
-    jobs_file: Annotated[Path, typer.Argument(
+    jobs_file: Annotated[Path, path_argument(
         # Brackets escaped: the help is rendered as rich markup.
         help="TOML jobs file: \\[defaults] and one \\[\\[job]] (source, target, output, "
              "any swap option) per swap.", metavar="JOBS")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumed if it "
+    out: Annotated[Path, path_option("--out", "-o", help="Output folder (resumed if it "
                                                           "holds an earlier batch).")],
     workers: Annotated[int, typer.Option(help="Jobs at once on this machine (local pool, "
                                               "or a local Ray).")] = 1,
@@ -37,7 +37,7 @@ def batch_command(
     cpus_per_job: Annotated[float, typer.Option(help="CPUs each Ray task asks for.")] = 1.0,
     retries: Annotated[int, typer.Option(
         help="Times a job lost with its worker process is run again.")] = 2,
-    work_dir: Annotated[Path | None, typer.Option(
+    work_dir: Annotated[Path | None, path_option(
         help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)"
              "; on a cluster, a folder every node reaches at the same path.")] = None,
 ) -> None:
@@ -73,11 +73,11 @@ def serve(
     token: Annotated[str | None, typer.Option(
         help="Token the page and API ask for (default: none on 127.0.0.1, else one is "
              "generated and printed).")] = None,
-    work_dir: Annotated[Path | None, typer.Option(
+    work_dir: Annotated[Path | None, path_option(
         help="The app's work folder: uploads, results, reports, the job database "
              "(default: serve/ in $FACEDUB_WORK_DIR or ~/.cache/facedub/work).")] = None,
     max_upload: Annotated[int, typer.Option(help="Largest upload, MB.")] = 512,
-    media: Annotated[Path | None, typer.Option(
+    media: Annotated[Path | None, path_option(
         help="A folder of photos, videos, photo folders or facesets to pick from in the "
              "page (besides uploads).")] = None,
 ) -> None:
