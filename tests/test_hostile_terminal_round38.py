@@ -3,6 +3,7 @@ the progress bar is drawn: the one-line error must be the last thing on the scre
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import shutil
@@ -152,3 +153,26 @@ def test_an_unreadable_input_is_one_line(command: list[str], faces_dir: Path,
     assert len(lines) == 1 and lines[0].startswith(f"error: {locked}: "), lines
     assert "ermission denied" in lines[0], lines
     assert not list(tmp_path.glob("out*"))
+
+
+def test_eval_of_a_photo_against_a_video_target_is_refused_before_any_work(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A photo with a provenance sidecar (facedub's own output) failed after the analyses,
+    # naming the evaluation's temporary file: "/tmp/facedub-eval-.../written.jpg: cannot
+    # write a .jpg video".
+    monkeypatch.setattr(importlib.import_module("facedub.evaluate"), "evaluate", _no_work)
+    photo = tmp_path / "swapped.jpg"
+    shutil.copy(faces_dir / "still_biden_frontal.jpg", photo)
+    (tmp_path / "swapped.jpg.provenance.json").write_text("{}")
+    target = faces_dir / "clip_liveportrait_d18_man_frontal_mouth.mp4"
+    result = CliRunner().invoke(app, [
+        "eval", "--source", str(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+        "--target", str(target), "--swapped", str(photo), "-o", str(tmp_path / "report")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (f"error: --swapped {photo}: is a photo but the target "
+                                     "is a video; give the swap output of this target")
+    assert not (tmp_path / "report").exists()
+
+
+def _no_work(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the evaluation started")
