@@ -7,8 +7,10 @@ import importlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,34 @@ def test_eval_of_a_photo_against_a_video_target_is_refused_before_any_work(
 
 def _no_work(*args: object, **kwargs: object) -> None:
     raise AssertionError("the evaluation started")
+
+
+def test_refine_stopped_with_sigterm_in_its_analysis_says_so(faces_dir: Path,
+                                                             tmp_path: Path) -> None:
+    # The source's analysis and the mesh renderings run before training's own handlers:
+    # SIGTERM there killed the process outright, with no line (exit -15).
+    work = tmp_path / "work"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facedub", "refine",
+         str(faces_dir / "clip_liveportrait_d10_woman_expressions.mp4"),
+         "-o", str(tmp_path / "refiner"), "--steps", "2", "--threads", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "FACEDUB_WORK_DIR": str(work),
+             "FACEDUB_CONFIG_DIR": str(tmp_path / "config")})
+    try:
+        deadline = time.monotonic() + 300
+        while not list(work.glob("*/progress.jsonl")) and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines = [line for line in (stdout + stderr).splitlines() if line.strip()]
+    assert process.returncode == 143, (process.returncode, lines)
+    # Exactly this line of facedub's; MediaPipe's native start-up notes can leak beside it
+    # when the signal lands while a landmarker is being made (reported, not fixed here).
+    assert "Traceback" not in stderr, lines
+    assert lines.count("terminated; nothing was left half-written, run the same command "
+                       "again") == 1, lines

@@ -12,6 +12,7 @@ from facedub.cli.terminal import (
     RichProgress,
     removed_if_failed,
     say,
+    terminate_cleanly,
     user_errors,
 )
 from facedub.errors import FacedubError
@@ -159,10 +160,14 @@ def refine(
         "device": device, "seed": seed, "threads": threads, "save_every": save_every,
         "preview_every": preview_every}
     config = RefineConfig(**{k: v for k, v in given.items() if v is not None})
-    faceset = analysed(source, work_dir or default_work_dir(),
-                       ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
-    with removed_if_failed(out):
-        result = run_refine(faceset, out, config, RichProgress(unit="steps"))
+    # SIGTERM and SIGHUP end the source's analysis and the mesh renderings (minutes, before
+    # training) with one line and 143/129, as Ctrl-C does with 130: they killed the process
+    # outright, silently. Training then saves and stops on its own handlers.
+    with terminate_cleanly():
+        faceset = analysed(source, work_dir or default_work_dir(),
+                           ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
+        with removed_if_failed(out):
+            result = run_refine(faceset, out, config, RichProgress(unit="steps"))
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
             "command to resume")
