@@ -90,5 +90,10 @@ def serve(
     check_writable_output(folder, "--work-dir", folder=True)
     if max_upload < 1:
         raise FacedubError("--max-upload must be at least 1 (MB)")
-    run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
-               max_upload=max_upload * 1024 * 1024, media=media)
+    # uvicorn stops on SIGINT and SIGTERM itself, then raises the signal again with the
+    # handlers it found: here SIGTERM and SIGHUP become one line and 143/129 (they killed
+    # the process silently, -15), and Ctrl-C, which uvicorn.run swallows, 130.
+    with terminate_cleanly():
+        run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
+                   max_upload=max_upload * 1024 * 1024, media=media)
+    raise KeyboardInterrupt  # uvicorn.run returns only once Ctrl-C has stopped it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DE
     if media is not None and not media.is_dir():
         raise FacedubError(f"--media {media}: not a folder; give a folder of photos, videos "
                            "or facesets")
+    _check_listenable(host, port)
     config = ServeConfig(Path(work), config_dir, required, max_upload,
                          None if media is None else media.resolve())
     app = create_app(config)
@@ -34,3 +36,25 @@ def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DE
     where = "this machine only" if is_loopback(host) else "other machines too, with the token"
     say(f"facedub serve: open {link}  (reachable from {where}; work folder {config.work})")
     uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=16 * 1024 * 1024)
+
+
+def _check_listenable(host: str, port: int) -> None:
+    """Refuse, in one line, an address this machine cannot listen on, before the link is
+    printed: uvicorn printed "open http://...", then its own "ERROR: [Errno 98] error
+    while attempting to bind on address ...", and exited with 3. The probe binds as
+    uvicorn does (SO_REUSEADDR) and lets go at once."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise FacedubError(f"--host {host}: {error.strerror}; give a name or address of "
+                           "this machine (127.0.0.1, 0.0.0.0)") from None
+    family, kind, protocol, _, address = found[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            reason = (error.strerror or str(error)).lower()
+            raise FacedubError(f"--port {port}: cannot listen on {host}:{port} ({reason}); "
+                               "choose another --port, or stop what listens there") from None
