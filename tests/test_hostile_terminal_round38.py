@@ -209,3 +209,30 @@ def test_refine_stopped_with_sigterm_in_its_analysis_says_so(faces_dir: Path,
     assert "Traceback" not in stderr, lines
     assert lines.count("terminated; nothing was left half-written, run the same command "
                        "again") == 1, lines
+
+
+def test_paths_of_the_wrong_kind_are_named_as_such(faces_dir: Path, tmp_path: Path) -> None:
+    photo = faces_dir / "still_biden_frontal.jpg"
+    rudd = faces_dir / "still_paul_rudd_frontal_studio.jpg"
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(f'[[job]]\nsource = "{rudd}"\ntarget = "{photo}"\noutput = "a.jpg"\n')
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("kept\n")
+    cases = [
+        # a folder as the jobs file: "no such jobs file; check the path"
+        (["batch", str(tmp_path), "-o", str(tmp_path / "out")],
+         f"error: {tmp_path}: is a folder; give the jobs file (TOML) in it"),
+        # a file as OUTDIR: "notes.txt: File exists; nothing was written, run the same
+        # command again once that is fixed"
+        (["batch", str(jobs), "-o", str(a_file)],
+         f"error: -o {a_file}: exists and is not a folder; give a folder"),
+        # a folder as swap's -o: "the target is a photo, so the output must be a photo too"
+        (["swap", "--source", str(rudd), "--target", str(photo), "-o", str(tmp_path)],
+         f"error: -o {tmp_path}: is a folder; give a file name"),
+    ]
+    for args, said in cases:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == said
+    assert a_file.read_text() == "kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.toml", "notes.txt"]

@@ -97,6 +97,8 @@ class Jobs:
 def load_jobs(path: Path, out_dir: Path) -> Jobs:
     """Read and check a jobs file; FacedubError (file, line, field, what to do) if wrong."""
     path = Path(path)
+    if path.is_dir():  # it exists: "no such jobs file" sent the user to check the path
+        raise FacedubError(f"{path}: is a folder; give the jobs file (TOML) in it")
     if not path.is_file():
         raise FacedubError(f"{path}: no such jobs file; check the path")
     try:

@@ -179,8 +179,10 @@ def swap(
     reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
     inputs = tuple(p for p in (target, source, model, refiner, target_person)
                    if p is not None)
-    check_output_path(target, out, inputs)
+    # The path first: -o naming a folder was answered "the target is a photo, so the
+    # output must be a photo too", as if the extension were the fault.
     check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
+    check_output_path(target, out, inputs)
     check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True)
     config = SwapConfig(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),

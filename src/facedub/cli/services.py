@@ -54,6 +54,9 @@ def batch_command(
                          config_dir=config_dir().absolute(), workers=workers,
                          cluster=cluster or "local",  # type: ignore[arg-type]
                          address=address, cpus_per_job=cpus_per_job, max_retries=retries)
+    # Before the jobs: -o naming a file failed on creating the folder, as "FILE: File
+    # exists; nothing was written, run the same command again once that is fixed".
+    check_writable_output(out, "-o", folder=True)
     jobs = load_jobs(jobs_file, out)
     # SIGTERM and SIGHUP as Ctrl-C: the workers are ended and the staging removed (killed
     # outright, the driver left its workers swapping on, orphaned).
