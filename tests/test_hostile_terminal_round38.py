@@ -236,3 +236,35 @@ def test_paths_of_the_wrong_kind_are_named_as_such(faces_dir: Path, tmp_path: Pa
         assert result.output.strip() == said
     assert a_file.read_text() == "kept\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.toml", "notes.txt"]
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_extract_stopped_by_a_signal_says_so_and_resumes(stop: signal.Signals, code: int,
+                                                         faces_dir: Path,
+                                                         tmp_path: Path) -> None:
+    # Killed outright (-15, -1) with no line; Ctrl-C already said so with 130.
+    clip = faces_dir / "clip_liveportrait_d10_woman_expressions.mp4"
+    out = tmp_path / "faces"
+    command = [sys.executable, "-m", "facedub", "extract", str(clip), "-o", str(out),
+               "--size", "64", "--max-frames", "200"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 300
+        log = out / "progress.jsonl"
+        while time.monotonic() < deadline and not (log.is_file() and log.read_text()):
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        process.send_signal(stop)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines = [line for line in (stdout + stderr).splitlines() if line.strip()]
+    assert process.returncode == code, (process.returncode, lines)
+    assert "Traceback" not in stderr, lines
+    assert lines.count("terminated; nothing was left half-written, run the same command "
+                       "again") == 1, lines
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "from an earlier run" in done.stderr, done.stderr

@@ -47,7 +47,9 @@ def extract(
     config = ExtractConfig(crop_size=size, coverage=coverage,  # type: ignore[arg-type]
                            max_faces=max_faces, every=every, max_frames=max_frames,
                            identity_every=identity_every, person_reference=person)
-    with removed_if_failed(out):
+    # SIGTERM and SIGHUP as Ctrl-C: one line and 143/129 (they killed the process, -15,
+    # with no line); the folder is kept, and the same command resumes it.
+    with terminate_cleanly(), removed_if_failed(out):
         result = run_extract(media, out, config, RichProgress())
     meta = result.faceset.meta
     resumed = (f" ({result.frames_resumed} from an earlier run)" if result.frames_resumed
