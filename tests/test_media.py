@@ -209,3 +209,30 @@ def test_chosen_frames_come_back_alone_with_the_last_one_if_asked(tmp_path: Path
     assert [f.index for f in with_last] == [1, 4, 7]
     assert np.array_equal(with_last[-1].image, every[7].image)
     assert [f.index for f in media.iter_frames(path, indices={2, 7}, last=True)] == [2, 7]
+
+
+def test_a_huge_photo_is_refused_naming_the_file_and_what_to_do(tmp_path: Path) -> None:
+    # PIL's DecompressionBombError names no file; the user gets the path and the remedy.
+    path = tmp_path / "huge.png"
+    Image.new("L", (16, 16)).save(path)
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = 100  # 256 pixels is over twice this: PIL raises, not warns
+        with pytest.raises(FacedubError, match="huge.png: over .* scale it down"):
+            media.read_photo(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_an_unreadable_photo_says_permission_not_format(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "locked.jpg"
+    Image.new("RGB", (8, 8)).save(path)
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    # Root reads a mode-000 file, so the refusal is raised where PIL opens it.
+    monkeypatch.setattr(Image, "open", denied)
+    with pytest.raises(FacedubError, match="locked.jpg: permission denied; make it readable"):
+        media.read_photo(path)

@@ -29,6 +29,12 @@ def test_inspect_plot_over_an_existing_file_needs_overwrite(inputs: Inputs,
             "--overwrite")
 
 
+def test_inspect_plot_named_other_than_png_is_refused(inputs: Inputs, tmp_path: Path) -> None:
+    # The map is a PNG: a .jpg name would have held PNG bytes.
+    plot = tmp_path / "map.jpg"
+    refused(["inspect", inputs.faceset, "--plot", plot], plot, [inputs.faceset], ".png")
+
+
 def test_swap_output_inside_the_source_faceset_is_refused(inputs: Inputs,
                                                           tmp_path: Path) -> None:
     faceset = tmp_path / "faces"

@@ -81,6 +81,9 @@ def inspect(
     default_plot = faceset_dir / "coverage.png"  # the faceset's own map, rewritten each time
     if plot is not None and plot.resolve() != default_plot.resolve():
         check_writable_output(plot, "--plot", inputs=[faceset_dir], overwrite=overwrite)
+    if plot is not None and plot.suffix.lower() != ".png":
+        # The map is drawn as a PNG; any other name would hold PNG bytes under a wrong suffix.
+        raise FacedubError(f"--plot {plot}: the coverage map is a PNG; name it .png")
     faceset = load_faceset(faceset_dir)
     report = inspect_faceset(faceset, plot or default_plot)
     typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")

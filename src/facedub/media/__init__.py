@@ -166,6 +166,13 @@ def read_photo(path: Path) -> np.ndarray:
         with Image.open(path) as opened:
             opened.load()
             image = ImageOps.exif_transpose(opened)
+    except Image.DecompressionBombError as error:
+        # PIL's own line names no file and reads like an attack report; the user has a huge
+        # photo, so say its limit and what to do.
+        raise DecodeError(f"{path}: over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels, "
+                          "too large to read safely; scale it down") from error
+    except PermissionError as error:
+        raise DecodeError(f"{path}: permission denied; make it readable") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise DecodeError(f"{path}: not a readable image ({error}); use a JPEG, PNG or WebP "
                            "photo") from error
