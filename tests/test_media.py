@@ -218,7 +218,7 @@ def test_a_huge_photo_is_refused_naming_the_file_and_what_to_do(tmp_path: Path) 
     limit = Image.MAX_IMAGE_PIXELS
     try:
         Image.MAX_IMAGE_PIXELS = 100  # 256 pixels is over twice this: PIL raises, not warns
-        with pytest.raises(FacedubError, match="huge.png: over .* scale it down"):
+        with pytest.raises(FacedubError, match=r"huge\.png: over .* scale it down"):
             media.read_photo(path)
     finally:
         Image.MAX_IMAGE_PIXELS = limit
@@ -234,5 +234,5 @@ def test_an_unreadable_photo_says_permission_not_format(tmp_path: Path,
 
     # Root reads a mode-000 file, so the refusal is raised where PIL opens it.
     monkeypatch.setattr(Image, "open", denied)
-    with pytest.raises(FacedubError, match="locked.jpg: permission denied; make it readable"):
+    with pytest.raises(FacedubError, match=r"locked\.jpg: permission denied; make it readable"):
         media.read_photo(path)
