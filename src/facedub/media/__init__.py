@@ -169,8 +169,9 @@ def read_photo(path: Path) -> np.ndarray:
     except Image.DecompressionBombError as error:
         # PIL's own line names no file and reads like an attack report; the user has a huge
         # photo, so say its limit and what to do.
-        raise DecodeError(f"{path}: over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels, "
-                          "too large to read safely; scale it down") from error
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000  # PIL refuses over twice it
+        raise DecodeError(f"{path}: over {limit} megapixels, too large to read safely; "
+                          "scale it down") from error
     except PermissionError as error:
         raise DecodeError(f"{path}: permission denied; make it readable") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
