@@ -53,8 +53,7 @@ def test_a_frontal_face_keeps_its_masks(yaw: float,
     landmarks = landmarks_at(yaw)
     assert turn_share(landmarks)[0] == 0.0
     near, reached = reach_parts(landmarks, SIZE, True, ERODE, BLUR)
-    band = jaw_band(near, reached, landmarks, SIZE, True, ERODE, BLUR)
-    assert band.near is near and band.reached is reached
+    assert jaw_band(near, reached, landmarks, SIZE, True, ERODE, BLUR) is reached
 
 
 def test_a_turned_face_s_band_is_narrower_at_the_chin_than_a_frontal_one_s(
@@ -67,7 +66,7 @@ def test_a_turned_face_s_band_is_narrower_at_the_chin_than_a_frontal_one_s(
         band = jaw_band(near, reached, landmarks, SIZE, True, ERODE, BLUR)
         column = round(float(landmarks[CHIN, 0]))
         start = round(float(landmarks[list(MOUTH_CORNERS), 1].mean()))
-        return _band_rows(band.reached, column, start)
+        return _band_rows(band, column, start)
 
     assert chin_band(turned) <= chin_band(frontal) * 0.6
 
@@ -81,11 +80,10 @@ def test_only_the_rows_below_the_mouth_change(
     # far cheek's reach, the near cheek and the forehead are as `reach_parts` made them.
     mouth = float(landmarks[list(MOUTH_CORNERS), 1].mean())
     above = int(mouth - 0.2 * (float(landmarks[CHIN, 1]) - mouth)) - 1
-    np.testing.assert_array_equal(band.near[:above], near[:above])
-    np.testing.assert_array_equal(band.reached[:above], reached[:above])
+    np.testing.assert_array_equal(band[:above], reached[:above])
     # Below, the band only grows outwards: the face's share is never lower.
-    assert (band.reached >= reached).all()
-    assert (band.reached[above:] > reached[above:] + 0.2).any()
+    assert (band >= reached).all()
+    assert (band[above:] > reached[above:] + 0.2).any()
 
 
 def test_the_compositor_shows_more_of_a_turned_face_s_jaw_and_the_same_frontal_face(
@@ -99,9 +97,7 @@ def test_the_compositor_shows_more_of_a_turned_face_s_jaw_and_the_same_frontal_f
     ours = _composited(turned, composite_still)
     ours_frontal = _composited(frontal, composite_still)
     # Main's compositor: the jaw band off.
-    monkeypatch.setattr(compositor_module, "jaw_band",
-                        lambda near, reached, *_: type("B", (), {"near": near,
-                                                                 "reached": reached})())
+    monkeypatch.setattr(compositor_module, "jaw_band", lambda near, reached, *_: reached)
     main = _composited(turned, composite_still)
     main_frontal = _composited(frontal, composite_still)
     assert int(ours[inside, chin[0], 0]) >= int(main[inside, chin[0], 0]) + 40
@@ -110,3 +106,17 @@ def test_the_compositor_shows_more_of_a_turned_face_s_jaw_and_the_same_frontal_f
     # blend as much as before or less of the face than the frontal feather's inside.
     middle = np.round(turned[BETWEEN_EYES, :2]).astype(int)
     assert int(ours[middle[1], middle[0], 0]) == int(main[middle[1], middle[0], 0])
+
+
+def test_what_the_jaw_band_adds_is_the_rim_the_compositor_tones(
+        landmarks_at: Callable[[float], np.ndarray]) -> None:
+    from facedub.composite.blend import rim_weights
+
+    landmarks = landmarks_at(35.0)
+    near, reached = reach_parts(landmarks, SIZE, True, ERODE, BLUR)
+    band = jaw_band(near, reached, landmarks, SIZE, True, ERODE, BLUR)
+    rim = rim_weights(near, band)
+    assert rim is not None
+    grown = band > reached + 0.05  # the jaw band's newly shown pixels
+    assert grown.any()
+    assert (rim[grown] > 0.0).all()

@@ -10,8 +10,6 @@ own feather (`blend.reach_parts`), the forehead and the near cheek the frontal o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from facedub.composite.blend import CHIN, MOUTH_CORNERS, ROWS_FADE, turn_share
@@ -20,15 +18,6 @@ from facedub.faces.masks import face_mask
 # At a whole turn share the lower rim's band is erode * (1 - 1) and blur * JAW_BLUR:
 # the thirty-seventh round's thin band (erode 0, blur 6 of 15 at 256 px).
 JAW_BLUR = 0.4
-
-
-@dataclass(frozen=True)
-class JawBand:
-    """`jaw_band`'s result: `near` and `reached` (S, S) float32, `reach_parts`' two
-    masks with the lower rim thinned into both (the same arrays where nothing changed)."""
-
-    near: np.ndarray
-    reached: np.ndarray
 
 
 def jaw_rows(points: np.ndarray, size: int) -> np.ndarray:
@@ -43,32 +32,30 @@ def jaw_rows(points: np.ndarray, size: int) -> np.ndarray:
 
 
 def jaw_band(near: np.ndarray, reached: np.ndarray, face_landmarks: np.ndarray, size: int,
-             forehead: bool, erode: int, blur: int) -> JawBand:
-    """`reach_parts`' (near, reached) with, on a turned face (`blend.turn_share` over 0),
-    the rows from the mouth down (`jaw_rows`) moved toward the thin band's mask
-    (erode * (1 - share), blur * (1 - (1 - JAW_BLUR) * share)) by the turn share: the
-    thinner mask holds the frontal one inside it (less eroded, a narrower feather kept
-    inside the hard edge), so the band only grows outwards. A face under FRONTAL (share 0)
-    keeps both masks as they are (the same arrays)."""
+             forehead: bool, erode: int, blur: int) -> np.ndarray:
+    """(S, S) float32: `reach_parts`' `reached` with, on a turned face (`blend.turn_share`
+    over 0), the rows from the mouth down (`jaw_rows`) moved toward the thin band's mask
+    (erode * (1 - share), blur * (1 - (1 - JAW_BLUR) * share)) by the turn share, from
+    the frontal mask `near`: the thinner mask holds the frontal one inside it (less
+    eroded, a narrower feather kept inside the hard edge), so the band only grows
+    outwards, and what it adds over `near` is the rim `blend.rim_weights` finds (toned
+    like the target's there by the compositor). A face under FRONTAL (share 0) keeps
+    `reached` as it is (the same array)."""
     share, _ = turn_share(face_landmarks)
     if share <= 0.0 or blur <= 0:
-        return JawBand(near, reached)
+        return reached
     thin_erode = round(erode * (1.0 - share))
     thin_blur = max(1, round(blur * (1.0 - (1.0 - JAW_BLUR) * share)))
     if thin_erode == erode and thin_blur == blur:
-        return JawBand(near, reached)
+        return reached
     rows = jaw_rows(np.asarray(face_landmarks)[:, :2], size)
     lower = np.flatnonzero(rows)
     if not lower.size:
-        return JawBand(near, reached)
+        return reached
     thin = face_mask(face_landmarks, size, forehead=forehead, erode=thin_erode, blur=thin_blur)
     band = slice(int(lower[0]), size)
-    weights = rows[band, None]
-    thinned = near.copy()
     # The thin mask is never under the frontal one: the step is the band's outer growth.
-    thinned[band] += weights * np.maximum(thin[band] - near[band], 0.0)
-    if reached is near:
-        return JawBand(thinned, thinned)
+    thinned = near[band] + rows[band, None] * np.maximum(thin[band] - near[band], 0.0)
     grown = reached.copy()
-    np.maximum(grown[band], thinned[band], out=grown[band])
-    return JawBand(thinned, grown)
+    np.maximum(grown[band], thinned, out=grown[band])
+    return grown
