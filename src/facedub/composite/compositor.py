@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facedub.composite.band_jaw import jaw_band
 from facedub.composite.blend import (
     BLEND_METHODS,
     beyond_cuts_in_box,
@@ -204,6 +205,13 @@ class Compositor:
         near, reached = reach_parts(target.face_landmarks, size, forehead=config.forehead,
                                     erode=round(config.mask_erode * scale),
                                     blur=round(config.mask_blur * scale))
+        # A turned face's far jaw: the thin band there, as far as it is turned (the
+        # frontal feather kept the turned smoker's jaw and chin the target's). What it
+        # newly shows is toned as the far rim (below, from the frontal mask `near`): left
+        # at the source's own lightness the whole jaw's band raised the smoker's seam
+        # excess 0.76 -> 0.93 and blobs 0.4 -> 1.0% (BENCHMARKS.md, thirty-eighth round).
+        reached = jaw_band(near, reached, target.face_landmarks, size, config.forehead,
+                           round(config.mask_erode * scale), round(config.mask_blur * scale))
         mask = reached * swapped.mask
         occluded = None
         if self._occlusion is not None:  # what is in front of the target's face stays
