@@ -268,3 +268,37 @@ def test_extract_stopped_by_a_signal_says_so_and_resumes(stop: signal.Signals, c
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "from an earlier run" in done.stderr, done.stderr
+
+
+# Stands in for the facesets' loading: SIGTERM lands before the training loop's handlers.
+_SIGNALLED_TRAIN = """
+import os, signal, sys, time
+import facedub.faceset
+
+def _signalled(path):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+    raise AssertionError("SIGTERM did not stop the command")
+
+facedub.faceset.load_faceset = _signalled
+from facedub.__main__ import main
+sys.argv = ["facedub", "train", sys.argv[1], sys.argv[2], "-o", sys.argv[3]]
+main()
+"""
+
+
+def test_train_stopped_with_sigterm_before_its_loop_says_so(tmp_path: Path) -> None:
+    # Loading the facesets and building the model come before the loop's own handlers:
+    # SIGTERM there killed the process outright, with no line (exit -15).
+    source, target = tmp_path / "a", tmp_path / "b"
+    source.mkdir()
+    target.mkdir()
+    done = subprocess.run([sys.executable, "-c", _SIGNALLED_TRAIN, str(source), str(target),
+                           str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=120, env={**os.environ,
+                                            "FACEDUB_CONFIG_DIR": str(tmp_path / "config")})
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 143, (done.returncode, lines)
+    assert "Traceback" not in done.stderr, lines
+    assert lines == ["terminated; nothing was left half-written, run the same command again"]
+    assert not (tmp_path / "run").exists()

@@ -68,7 +68,10 @@ def train(
                            preview_every=preview_every)
     distributed = from_environment()
     leads = distributed is None or distributed.leader
-    with removed_if_failed(out, sole=leads), \
+    # SIGTERM and SIGHUP while the facesets load and the model is built (before the loop's
+    # own handlers save and stop) end with one line and 143/129, as Ctrl-C does with 130:
+    # they killed the process outright, silently.
+    with terminate_cleanly(), removed_if_failed(out, sole=leads), \
             process_group(distributed, select_device(config.device)):
         result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
                            config, RichProgress(unit="steps"), distributed)
