@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -153,3 +154,12 @@ def test_facts_refuse_settings_that_are_not_json(facts: ProvenanceFacts) -> None
     with pytest.raises(FacedubError, match="JSON"):
         ProvenanceFacts(facts.tool, facts.version, facts.engine, {"out": Path("x")},
                         facts.inputs, facts.job_id, facts.created, facts.watermark)
+
+
+def test_a_folder_or_a_pipe_is_named_as_what_it_is(tmp_path: Path) -> None:
+    # Both exist: "no such file; check the path" sent the user to check a right path.
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    for path, said in ((tmp_path, "a folder"), (fifo, "not a regular file")):
+        with pytest.raises(FacedubError, match=f"{said}; give a video or photo file"):
+            read_manifest(path)

@@ -315,11 +315,6 @@ def verify(
 
     if max_frames < 1:  # the library's own line named its argument, max_frames
         raise FacedubError(f"--max-frames {max_frames}: read at least 1 frame")
-    # Said here: the manifest's reader answered "no such file" for a folder or a FIFO
-    # that exists.
-    if media.exists() and not media.is_file():
-        kind = "a folder" if media.is_dir() else "not a regular file"
-        raise FacedubError(f"{media}: {kind}; give a video or photo file")
     result = run_verify(media, max_frames=max_frames)
     if json_output:
         typer.echo(json.dumps(result.to_json(), indent=2))

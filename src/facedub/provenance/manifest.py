@@ -188,6 +188,9 @@ def write_sidecar(output: Path, facts: ProvenanceFacts) -> Path:
 def read_manifest(path: Path) -> ManifestReading:
     """Read and validate the embedded manifest; formats without one read as not present."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # "no such file" sent the user to the path
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise FacedubError(f"{path}: {kind}; give a video or photo file")
     if not path.is_file():
         raise FacedubError(f"{path}: no such file; check the path")
     mime = MIME_TYPES.get(path.suffix.lower())
