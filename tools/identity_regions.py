@@ -1,7 +1,7 @@
 """Which region of a swapped face the identity margin rests on, measured on eval's own path.
 
     python tools/identity_trace.py regions [--regions A,B] [--donors A,B]
-        [--sheet PNG FRAME,FRAME] SOURCE TARGET_CLIP SWAPPED [FRAMES]
+        [--sheet PNG FRAME,FRAME] [--video NAME=PATH ...] SOURCE TARGET_CLIP SWAPPED [FRAMES]
 
 SOURCE, TARGET_CLIP and SWAPPED as `benchmarks/quality.py` used them (its `targets/`
 clip, its `swapped.mp4`); FRAMES, e.g. `11-34` (default: all); `--regions`, `--donors`:
@@ -23,8 +23,13 @@ over the landmark mesh onto the target's landmarks and toned to the output's mea
 spread in the region (the source person drawn there without the engine, in the photo's
 expression and gaze; outside the mesh the output stays); `source raw`, the same untoned;
 `blur`, the output blurred (sigma a 25th of the crop): the region with
-its detail taken out. Margin = d(source) - d(target), negative: nearer the source; the
-table gives the mean change of the margin per yaw bin, and how many frames would flip.
+its detail taken out; `--video NAME=PATH` (repeatable), a donor NAME: another swap of the
+same target clip (a variant of the swap, the same frames), its pixels in the region (cut
+as eval cuts the output's): what that variant's stage gives the region, on the output
+as it is everywhere else (the region's pixels of a swap with the blend's mask or the
+colour stage switched tell which stage holds them). Margin = d(source) - d(target),
+negative: nearer the source; the table gives the mean change of the margin per yaw bin,
+and how many frames would flip.
 
 Regions, from the target's landmarks in the aligned crop (`region_masks`); `near` / `far`:
 the side of the face that shows wider / narrower in the image; and their unions `both
@@ -209,13 +214,35 @@ def region_tile(crop: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
     return tile
 
 
+def video_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of the clip at `path` (RGB uint8), in order: a variant swap's output,
+    a `--video` donor (a quality run's 40 frames)."""
+    from facedub import media
+
+    return [frame.image for frame in media.iter_frames(path)]
+
+
+def video_donor(frames: list[np.ndarray], index: int, face_from_frame: np.ndarray | None,
+                size: int) -> np.ndarray:
+    """A `--video` donor's image for frame `index`: the variant's whole frame (the person
+    path, pasted into the output frame), or, given the frame's `face_from_frame` (2x3),
+    its (size, size) crop cut as eval cuts the output's (the filled path)."""
+    from facedub.faces.geometry import warp_to_face
+
+    frame = frames[index]
+    return frame if face_from_frame is None else warp_to_face(frame, face_from_frame, size)
+
+
 def traced(source: Path, target: Path, swapped: Path, wanted: set[int] | None,
            photo: np.ndarray, photo_landmarks: np.ndarray,
            sheet: Sheet | None = None, regions_used: tuple[str, ...] = (),
-           donors_used: tuple[str, ...] = DONORS) -> list[FrameRow]:
+           donors_used: tuple[str, ...] = DONORS,
+           videos: dict[str, list[np.ndarray]] | None = None) -> list[FrameRow]:
     """Run `facedub eval` in process and trace every described frame in `wanted` (the
     regions `regions_used`, all where empty, from `donors_used`); `sheet`: draw the
-    regions of its frames, and the whole face from the toned source beside them."""
+    regions of its frames, and the whole face from the toned source beside them;
+    `videos`: donors by name, each a variant swap's frames (`video_frames`), the frame
+    of the same index pasted in the region."""
     import importlib
 
     measure_module = importlib.import_module("facedub.evaluate.measure")
@@ -278,6 +305,8 @@ def traced(source: Path, target: Path, swapped: Path, wanted: set[int] | None,
                 return distance(ours, result.source) - distance(ours, result.target)
 
             base_image, donors = swapped_crop, {"target": target_crop, "source": warped}
+            for name, frames in (videos or {}).items():
+                donors[name] = video_donor(frames, now.index, now.face_from_frame, size)
             path, base_margin = "filled", (distance(result.swapped, result.source)
                                            - distance(result.swapped, result.target))
             to_base: Callable[[np.ndarray], np.ndarray] = lambda m: m  # noqa: E731
@@ -302,6 +331,8 @@ def traced(source: Path, target: Path, swapped: Path, wanted: set[int] | None,
                 return distance(ours, people["source"]) - distance(ours, people["target"])
 
             base_image, donors = now.swapped, {"target": now.target, "source": warped}
+            for name, frames in (videos or {}).items():
+                donors[name] = video_donor(frames, now.index, None, size)
             path = "person"
             base_margin = margin_of(base_image)
         if sheet is not None and now.index in sheet.frames:
@@ -392,17 +423,40 @@ def report(rows: list[FrameRow]) -> None:
             print(region.ljust(18) + "".join(cells))
 
 
-def main(argv: list[str]) -> None:
-    from facedub import media
-    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+@dataclass(frozen=True)
+class Options:
+    """The command line: the three clips, the frames wanted (None: all), the regions and
+    donors used (empty regions: all), the sheet's path and frames, the `--video` donors'
+    clips by name (in the order given)."""
 
-    sheet_path = None
+    source: Path
+    target: Path
+    swapped: Path
+    wanted: set[int] | None
+    regions: tuple[str, ...]
+    donors: tuple[str, ...]
+    sheet_path: Path | None
+    sheet_frames: frozenset[int]
+    videos: dict[str, Path]
+
+
+def options(argv: list[str]) -> Options:
+    """`main`'s arguments (the module docstring's); each `--video NAME=PATH` adds a donor
+    NAME, used unless `--donors` names others."""
+    sheet_path, sheet_frames = None, frozenset[int]()
     if "--sheet" in argv:  # --sheet PATH FRAME,FRAME: the regions drawn on those frames
         at = argv.index("--sheet")
-        sheet_path, sheet_frames = Path(argv[at + 1]), argv[at + 2]
+        sheet_path = Path(argv[at + 1])
+        sheet_frames = frozenset(int(f) for f in argv[at + 2].split(","))
         argv = argv[:at] + argv[at + 3:]
+    videos: dict[str, Path] = {}
+    while "--video" in argv:  # --video NAME=PATH: a variant swap's frames as a donor
+        at = argv.index("--video")
+        name, _, video_path = argv[at + 1].partition("=")
+        videos[name] = Path(video_path)
+        argv = argv[:at] + argv[at + 2:]
     regions_used: tuple[str, ...] = ()
-    donors_used = DONORS
+    donors_used = DONORS + tuple(videos)
     for flag in ("--regions", "--donors"):  # comma-separated names
         if flag in argv:
             at = argv.index(flag)
@@ -417,16 +471,26 @@ def main(argv: list[str]) -> None:
     if rest:
         first, _, last = rest[0].partition("-")
         wanted = set(range(int(first), int(last or first) + 1))
-    sheet = None if sheet_path is None else Sheet(
-        frozenset(int(f) for f in sheet_frames.split(",")), [])
-    photo = media.read_photo(Path(source))
+    return Options(Path(source), Path(target), Path(swapped), wanted, regions_used,
+                   donors_used, sheet_path, sheet_frames, videos)
+
+
+def main(argv: list[str]) -> None:
+    from facedub import media
+    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+
+    given = options(argv)
+    videos = {name: video_frames(path) for name, path in given.videos.items()}
+    sheet = None if given.sheet_path is None else Sheet(given.sheet_frames, [])
+    photo = media.read_photo(given.source)
     with FaceAnalyser(max_faces=1, video=False, model_path=resolve_landmarker_model()) as analyser:
         photo_landmarks = analyser.analyse(photo)[0].landmarks
-    report(traced(Path(source), Path(target), Path(swapped), wanted, photo,
-                  np.asarray(photo_landmarks), sheet, regions_used, donors_used))
-    if sheet is not None and sheet.tiles and sheet_path is not None:
+    report(traced(given.source, given.target, given.swapped, given.wanted, photo,
+                  np.asarray(photo_landmarks), sheet, given.regions, given.donors, videos))
+    if sheet is not None and sheet.tiles and given.sheet_path is not None:
         # A person's face: write it outside the repository and never commit it.
-        cv2.imwrite(str(sheet_path), cv2.cvtColor(np.hstack(sheet.tiles), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(given.sheet_path), cv2.cvtColor(np.hstack(sheet.tiles),
+                                                        cv2.COLOR_RGB2BGR))
 
 
 if __name__ == "__main__":
