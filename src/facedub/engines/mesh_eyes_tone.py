@@ -80,16 +80,23 @@ SKIN_RATIO = (0.5, 2.0)  # the lid's lightness scaled by no more than these
 # against its lid skin than the source's against its own (`lid_margin`), that let a light
 # photo's lids through: occlusion-mic's deep, top-lit sockets (margin / skin 0.58, Rudd's
 # studio lids 0.83) came out 15-30 grey levels lighter on the lid margins than the target,
-# and the landmarker read a narrower, less smiling eye (BENCHMARKS.md, thirty-eighth round).
-# There the image is toned wholly from TONED_FROM of the region on (the untoned source
-# through by at most TONED_FROM / 4), as far as the source's margin / skin exceeds the
-# target's (eased per track, the face's larger eye) by MARGIN_FROM, fully from MARGIN_FULL:
-# occlusion-mic 0.28-0.37 on its first 23 frames (0.08-0.22 as the head turns away); the
-# other pairs where the source's eyes show under it on their first 40 frames (older-glasses
-# 0.195; readme-photo 0.17, whose near eye's margins are lighter too, 7-17 L, left under
-# the gate; expr-smile-older 0.12, lighting 0.12, photo-to-mouth 0.13, the rest 0.11 at
-# most): their swaps are as they were, to the byte.
-TONED_FROM = 0.3
+# and the landmarker read a less smiling face (BENCHMARKS.md, thirty-eighth round).
+# There, on the lower lid (below the corners' line, `below_corners`), the image is the toned
+# eye by 1 - (1 - region)^2 (the untoned source through by region * (1 - region)^2, at most
+# 0.15), as far as the source's margin / skin exceeds the target's (eased per track, the
+# face's larger eye) by MARGIN_FROM, fully from MARGIN_FULL. The lower lid only: the smile
+# is read off it (the upper lid so toned alone, frames 2-9 read main's smile), so the upper
+# lid's lash line stays as it was. Not wholly from 0.3 of the region (the thirty-eighth
+# round's): the toned lid then ended in a step at the feather's outer edge, which lies below
+# the target's own lower lid (Rudd's opening drawn lower), and doubled edges rose 1.9% ->
+# 2.5% of the eye and mouth bands (the lower lid alone so: 2.5% too); so, 1.96%.
+# Occlusion-mic over four ids: smile 76 -> 80 of 96 frames, mouth open/closed 90 -> 90
+# (BENCHMARKS.md, Expression, thirty-ninth round). The gate: occlusion-mic 0.28-0.37
+# on its first 23 frames (0.08-0.22 as the head turns away); the other pairs where the
+# source's eyes show under it on their first 40 frames (older-glasses 0.195; readme-photo
+# 0.17, whose near eye's margins are lighter too, 7-17 L, left under the gate;
+# expr-smile-older 0.12, lighting 0.12, photo-to-mouth 0.13, the rest 0.11 at most): their
+# swaps are as they were, to the byte.
 MARGIN_FROM, MARGIN_FULL = 0.2, 0.26
 
 
@@ -386,17 +393,32 @@ def lid_margin_tone(tone: EyeTone, source_margin: float | None,
     return replace(tone, margin=float(margin))
 
 
-def toning_share(region: np.ndarray, margin: float) -> np.ndarray:
+def below_corners(box: tuple[slice, slice], corners: np.ndarray) -> np.ndarray:
+    """(h, w) float32 over `box`: 1 below the line through one eye's `corners` (2, 2)
+    (crop pixels; the lower lid's side), 0 above it, the half pixel either side between."""
+    rows, columns = box
+    left, right = sorted(np.asarray(corners, dtype=np.float64), key=lambda point: point[0])
+    along = (right - left) / max(float(np.linalg.norm(right - left)), 1e-6)
+    xs = np.arange(columns.start, columns.stop)[None, :]
+    ys = np.arange(rows.start, rows.stop)[:, None]
+    below = (xs - left[0]) * -along[1] + (ys - left[1]) * along[0]
+    return np.clip(0.5 + below, 0.0, 1.0).astype(np.float32)
+
+
+def toning_share(region: np.ndarray, margin: float, lower: np.ndarray | None = None
+                 ) -> np.ndarray:
     """(h, w) float32: how much of the engine's image is the toned eye over one eye's
     feathered `region`: the region itself, but as far as the target's lid margins are darker
     against its skin than the source's (`margin`: the face's larger `EyeTone.margin`,
-    MARGIN_FROM to MARGIN_FULL) the toned eye wholly from TONED_FROM of the region on (see
-    TONED_FROM)."""
+    MARGIN_FROM to MARGIN_FULL) 1 - (1 - region)^2, on the lower lid (`lower`,
+    `below_corners`; None: everywhere; see MARGIN_FROM's comment)."""
     weight = float(np.clip((margin - MARGIN_FROM) / (MARGIN_FULL - MARGIN_FROM), 0.0, 1.0))
     if weight <= 0.0:
         return region
-    steep = np.minimum(region / np.float32(TONED_FROM), np.float32(1.0))
-    share: np.ndarray = region + np.float32(weight) * (steep - region)
+    steep = np.float32(1.0) - (np.float32(1.0) - region) ** 2 - region
+    if lower is not None:
+        steep *= lower
+    share: np.ndarray = region + np.float32(weight) * steep
     return share
 
 
@@ -510,7 +532,10 @@ class EyeToner:
             # toned) gates both eyes.
             other = self._tones.get((track, 1 - k))
             face_margin = max(tone.margin, -np.inf if other is None else other.margin)
-            image[box] += toning_share(region, face_margin)[..., None] * (
+            # (The lower lid's side only where the gate is open: no work on other faces.)
+            lower = (below_corners(box, np.asarray(landmarks)[list(eye.corners), :2])
+                     if face_margin > MARGIN_FROM else None)
+            image[box] += toning_share(region, face_margin, lower)[..., None] * (
                 toned(image[box], tone, outside, source_lab) - image[box])
             np.maximum(regions[box], region, out=regions[box])
         return regions
