@@ -73,6 +73,31 @@ LASH_LINE = 0.006
 LID_SKIN = (0.015, 0.04)
 SKIN_SOFT = 4.0
 SKIN_RATIO = (0.5, 2.0)  # the lid's lightness scaled by no more than these
+# The engine's image is the toned eye by `region`, and the compositor pastes that image
+# uncoloured by the same `region`: on the feather past the opening the untoned source showed
+# through by region * (1 - region), up to a quarter. Where the target's lid margins (the
+# ring up to LID_SKIN[0] of the crop past the opening: lash lines, lids' rims) are darker
+# against its lid skin than the source's against its own (`lid_margin`), that let a light
+# photo's lids through: occlusion-mic's deep, top-lit sockets (margin / skin 0.58, Rudd's
+# studio lids 0.83) came out 15-30 grey levels lighter on the lid margins than the target,
+# and the landmarker read a less smiling face (BENCHMARKS.md, thirty-eighth round).
+# There, on the lower lid (below the corners' line, `below_corners`), the image is the toned
+# eye by 1 - (1 - region)^2 (the untoned source through by region * (1 - region)^2, at most
+# 0.15), as far as the source's margin / skin exceeds the target's (eased per track, the
+# face's larger eye) by MARGIN_FROM, fully from MARGIN_FULL. The lower lid only: the smile
+# is read off it (the upper lid so toned alone, frames 2-9 read main's smile), so the upper
+# lid's lash line stays as it was. Not wholly from 0.3 of the region (the thirty-eighth
+# round's): the toned lid then ended in a step at the feather's outer edge, which lies below
+# the target's own lower lid (Rudd's opening drawn lower), and doubled edges rose 1.9% ->
+# 2.5% of the eye and mouth bands (the lower lid alone so: 2.5% too); so, 1.96%.
+# Occlusion-mic over four ids: smile 76 -> 80 of 96 frames, mouth open/closed 90 -> 90
+# (BENCHMARKS.md, Expression, thirty-ninth round). The gate: occlusion-mic 0.28-0.37
+# on its first 23 frames (0.08-0.22 as the head turns away); the other pairs where the
+# source's eyes show under it on their first 40 frames (older-glasses 0.195; readme-photo
+# 0.17, whose near eye's margins are lighter too, 7-17 L, left under the gate;
+# expr-smile-older 0.12, lighting 0.12, photo-to-mouth 0.13, the rest 0.11 at most): their
+# swaps are as they were, to the byte.
+MARGIN_FROM, MARGIN_FULL = 0.2, 0.26
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,9 @@ class EyeTone:
     skin_ratio: float = 0.0
     skin_a: float = 0.0
     skin_b: float = 0.0
+    # How much lighter against its lid skin the source's lid margins are than the target's
+    # (`lid_margin_tone`): 0 where either is unknown.
+    margin: float = 0.0
 
     def eased(self, last: EyeTone | None, follow: float) -> EyeTone:
         if last is None:
@@ -273,6 +301,27 @@ def lid_skin(image: np.ndarray, contour: np.ndarray, corners: np.ndarray,
     return column_medians(_lab(image[box][ring][None]).reshape(-1, 3))
 
 
+def lid_margin(image: np.ndarray, contour: np.ndarray, in_frame: np.ndarray | None = None
+               ) -> float | None:
+    """The median CIELAB L of one eye's lid margins in `image` (S, S, 3) RGB 0..255: the
+    ring round its opening `contour` (N, 2) up to LID_SKIN[0] of the crop past it (the
+    lash lines, both lids; inside `in_frame` (S, S) where given). None where under
+    MIN_PIXELS of it show."""
+    size = image.shape[0]
+    near = max(1, round(LID_SKIN[0] * size))
+    box = eye_box(contour, near, size)
+    if box is None:
+        return None
+    opening = eye_opening(contour, box)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1, 2 * near + 1))
+    ring = (cv2.dilate(opening, disc) > 0) & (opening == 0)
+    if in_frame is not None:
+        ring &= in_frame[box].astype(bool)
+    if ring.sum() < MIN_PIXELS:
+        return None
+    return float(np.median(_lab(image[box][ring][None])[0, :, 0]))
+
+
 def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(rows, first, last) of a 2-D mask whose every row holds at most one run of
     non-zero pixels (an eye's filled opening, but for a fold of its contour): the rows
@@ -329,6 +378,48 @@ def lid_skin_tone(tone: EyeTone, source_skin: np.ndarray | None,
     ratio = float(np.clip(target_skin[0] / max(float(source_skin[0]), 1.0), *SKIN_RATIO))
     return replace(tone, skin_ratio=ratio, skin_a=float(target_skin[1] - source_skin[1]),
                    skin_b=float(target_skin[2] - source_skin[2]))
+
+
+def lid_margin_tone(tone: EyeTone, source_margin: float | None,
+                    source_skin: np.ndarray | None, target_margin: float | None,
+                    target_skin: np.ndarray | None) -> EyeTone:
+    """`tone` with its `margin`: the source's lid margins' L (`lid_margin`) over its lid
+    skin's (`lid_skin`) less the target's same ratio; 0 where any is unknown."""
+    if (source_margin is None or target_margin is None or source_skin is None
+            or target_skin is None):
+        return replace(tone, margin=0.0)
+    margin = (source_margin / max(float(source_skin[0]), 1.0)
+              - target_margin / max(float(target_skin[0]), 1.0))
+    return replace(tone, margin=float(margin))
+
+
+def below_corners(box: tuple[slice, slice], corners: np.ndarray) -> np.ndarray:
+    """(h, w) float32 over `box`: 1 below the line through one eye's `corners` (2, 2)
+    (crop pixels; the lower lid's side), 0 above it, the half pixel either side between."""
+    rows, columns = box
+    left, right = sorted(np.asarray(corners, dtype=np.float64), key=lambda point: point[0])
+    along = (right - left) / max(float(np.linalg.norm(right - left)), 1e-6)
+    xs = np.arange(columns.start, columns.stop)[None, :]
+    ys = np.arange(rows.start, rows.stop)[:, None]
+    below = (xs - left[0]) * -along[1] + (ys - left[1]) * along[0]
+    return np.clip(0.5 + below, 0.0, 1.0).astype(np.float32)
+
+
+def toning_share(region: np.ndarray, margin: float, lower: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """(h, w) float32: how much of the engine's image is the toned eye over one eye's
+    feathered `region`: the region itself, but as far as the target's lid margins are darker
+    against its skin than the source's (`margin`: the face's larger `EyeTone.margin`,
+    MARGIN_FROM to MARGIN_FULL) 1 - (1 - region)^2, on the lower lid (`lower`,
+    `below_corners`; None: everywhere; see MARGIN_FROM's comment)."""
+    weight = float(np.clip((margin - MARGIN_FROM) / (MARGIN_FULL - MARGIN_FROM), 0.0, 1.0))
+    if weight <= 0.0:
+        return region
+    steep = np.float32(1.0) - (np.float32(1.0) - region) ** 2 - region
+    if lower is not None:
+        steep *= lower
+    share: np.ndarray = region + np.float32(weight) * steep
+    return share
 
 
 def _mean_between(chroma: np.ndarray, lightness: np.ndarray, low: float, high: float
@@ -426,15 +517,26 @@ class EyeToner:
                 tone = last
             else:
                 corners = list(eye.corners)
-                tone = lid_skin_tone(
-                    tone, lid_skin(image, contour, np.asarray(landmarks)[corners, :2]),
-                    lid_skin(target_image, target_contour,
-                             np.asarray(target_landmarks)[corners, :2], target_in_frame))
+                source_skin = lid_skin(image, contour, np.asarray(landmarks)[corners, :2])
+                target_skin = lid_skin(target_image, target_contour,
+                                       np.asarray(target_landmarks)[corners, :2],
+                                       target_in_frame)
+                tone = lid_margin_tone(
+                    lid_skin_tone(tone, source_skin, target_skin),
+                    lid_margin(image, contour), source_skin,
+                    lid_margin(target_image, target_contour, target_in_frame), target_skin)
                 tone = tone.eased(last, TONE_FOLLOW)
                 self._tones[(track, k)] = tone
             outside = 1.0 - cv2.GaussianBlur(opening.astype(np.float32) / 255.0, (3, 3), 0)
-            image[box] += region[..., None] * (toned(image[box], tone, outside, source_lab)
-                                               - image[box])
+            # The face's sockets are lit alike: its larger margin (the other eye's as last
+            # toned) gates both eyes.
+            other = self._tones.get((track, 1 - k))
+            face_margin = max(tone.margin, -np.inf if other is None else other.margin)
+            # (The lower lid's side only where the gate is open: no work on other faces.)
+            lower = (below_corners(box, np.asarray(landmarks)[list(eye.corners), :2])
+                     if face_margin > MARGIN_FROM else None)
+            image[box] += toning_share(region, face_margin, lower)[..., None] * (
+                toned(image[box], tone, outside, source_lab) - image[box])
             np.maximum(regions[box], region, out=regions[box])
         return regions
 
