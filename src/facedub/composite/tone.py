@@ -58,7 +58,7 @@ import numpy as np
 
 from facedub.composite.color import blur_factor, masked_blur
 from facedub.composite.detail import resized, texture_box, texture_excess, vector_columns
-from facedub.faces.masks import mask_bounds, polygon_mask
+from facedub.faces.masks import channels_of, mask_bounds, polygon_mask
 from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
@@ -416,7 +416,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     excess = None
     if texture is not None and target_lightness is not None:
         excess = texture_excess(face_lightness, target_lightness, texture, sigma, box)
-    boxed = np.empty(face_box.shape, dtype=np.float32)
+    boxed: np.ndarray = np.empty(face_box.shape, dtype=np.float32)
     for rows in _row_tiles(boxed.shape[0]):
         _carried_rows(face, face_box, smooth, gain is not None, excess, rows, boxed[rows])
     scalar = None
@@ -631,8 +631,11 @@ def _finer_chroma(planes: np.ndarray, face_low: np.ndarray, target_low: np.ndarr
 
 def _colour_planes(face: np.ndarray, target: np.ndarray) -> np.ndarray:
     """(s, s, 4) float32: the a and b planes of `face` and of `target` (s, s, 3), for
-    `_finer_chroma` and `_colour_around` (merged once for both)."""
-    planes: np.ndarray = cv2.merge([*cv2.split(face)[1:], *cv2.split(target)[1:]])
+    `_finer_chroma` and `_colour_around` (merged once for both). Copied straight into
+    place (`cv2.mixChannels`): split into six planes and merged, 0.36 against 0.09 ms at
+    220 px."""
+    planes = np.empty((*face.shape[:2], 4), dtype=np.float32)
+    cv2.mixChannels([face, target], [planes], [1, 0, 2, 1, 4, 2, 5, 3])
     return planes
 
 
@@ -760,10 +763,17 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
         weight = weight * np.clip(_blur(skin[read], blur)[inner] / SURROUND_SUPPORT, 0.0, 1.0)
     # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
     # the liner, came through as a peach band and an orange streak along the upper lid.
+    # Channel by channel and with the weight spread over three planes (`channels_of`), the
+    # same values: NumPy's loops over a broadcast last axis of 2 or 3 made this step 0.55
+    # ms against 0.24 (a sockets' box at half size, 110 x 190).
     chroma = np.hypot(change[..., 1], change[..., 2])
-    change[..., 1:] *= (SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP))[..., None]
+    step = SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP)
+    change[..., 1] *= step
+    change[..., 2] *= step
+    moved = np.multiply(channels_of(weight, 3), change, out=change)
+    moved += part
     blended = low.copy()
-    blended[box] = part + weight[..., None] * change
+    blended[box] = moved
     return blended
 
 

@@ -160,8 +160,8 @@ def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
     outer = slice(y0 + rows[0], y0 + rows[-1] + 1), slice(x0 + columns[0], x0 + columns[-1] + 1)
     blended = _compensated(face_local[inner], compensation)
     pasted, weights = result[outer], alpha[inner]
-    for rows in _row_tiles(blended.shape[0]):
-        _blend_rows(blended[rows], pasted[rows], weights[rows])
+    for tile in _row_tiles(blended.shape[0]):
+        _blend_rows(blended[tile], pasted[tile], weights[tile])
     return result
 
 
