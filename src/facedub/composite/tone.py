@@ -393,111 +393,57 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # round).
         # On the upper lip too (`shading`; a feature, outside the bare skin): a shaved
         # source's stubble dots under the nose were dirt on her smooth lip.
-        # Each step in place on a fresh full-size array of its own (the same values).
-        texture = shown
-        if shading is not None:
-            texture = np.multiply(shading, mask if region is None else region)
-            np.maximum(shown, texture, out=texture)
+        texture = shown if shading is None else np.maximum(
+            shown, shading * (mask if region is None else region))
         if hair is not None:
-            bare_skin = resized(_beard(face_half[..., 0], face_base[..., 0],
-                                       resized(hair, half), sigma / BEARD_DIVISOR * half / size),
-                                size)
-            np.subtract(np.float32(1.0), bare_skin, out=bare_skin)
-            texture = np.multiply(texture, bare_skin, out=bare_skin)
+            texture = texture * (1.0 - resized(_beard(
+                face_half[..., 0], face_base[..., 0], resized(hair, half),
+                sigma / BEARD_DIVISOR * half / size), size))
     # The face's lightness only in the rows read: the box's and the texture limit's.
     face_lightness = _lightness_rows(face_lab, box[0] if texture is None else _spanned(
         box[0], texture_box(texture, sigma)[0]))
     face_box = face_lab[box]
-    face = face_lightness[box]
+    face = [face_lightness[box], cv2.extractChannel(face_box, 1),
+            cv2.extractChannel(face_box, 2)]
+    detail = face[0] - smooth[0]
     if gain is not None:
+        detail *= smooth[9]
         # The texture limit below reads the face's fine bands as they are now shown.
         face_lightness = face_lightness.copy()
-        face_lightness[box] = smooth[0] + (face - smooth[0]) * smooth[9]
-    excess = None
+        face_lightness[box] = smooth[0] + detail
     if texture is not None and target_lightness is not None:
-        excess = texture_excess(face_lightness, target_lightness, texture, sigma, box)
-    boxed: np.ndarray = np.empty(face_box.shape, dtype=np.float32)
-    for rows in _row_tiles(boxed.shape[0]):
-        _carried_rows(face, face_box, smooth, gain is not None, excess, rows, boxed[rows])
-    scalar = None
-    if shown is not None:
-        scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
-        scalar[:3] = _level(boxed, target_half, shown, box)
-    returned = boxed.shape == face_lab.shape and not into_face
-    result = boxed if returned else face_lab if into_face else face_lab.copy()
-    hair_box = None if hair is None else hair[box]
-    for rows in _row_tiles(boxed.shape[0]):
-        part = boxed[rows]
-        _levelled_rows(part, scalar, smooth[3][rows],
-                       None if hair_box is None else hair_box[rows])
-        if not returned:
-            result[box][rows] = part
-    return result
-
-
-# `carry_detail`'s last steps at full size run in tiles of this many rows of its box:
-# each step's temporaries (a tile's planes, a few tens of KB) stay in the core's L2,
-# where over the whole box (a few hundred KB a plane, a dozen planes) each pass went out
-# to the shared cache (2 MB of L2 a core; BENCHMARKS.md, Swap speed, thirty-ninth round).
-# The steps are per pixel, so the values are the whole box's to the bit.
-TILE_ROWS = 64
-
-
-def _row_tiles(height: int) -> list[slice]:
-    """Slices of TILE_ROWS rows (the last one shorter) covering `height` rows."""
-    return [slice(start, min(height, start + TILE_ROWS))
-            for start in range(0, height, TILE_ROWS)]
-
-
-def _carried_rows(face: np.ndarray, face_box: np.ndarray, smooth: list[np.ndarray],
-                  gained: bool, excess: np.ndarray | None, rows: slice, out: np.ndarray
-                  ) -> None:
-    """`rows` of `carry_detail`'s result in its box before the levelling, into `out`
-    (rows, w, 3): the target's base plus the face's detail against its base, the
-    lightness detail limited softly (tanh) by the limit of brighter or darker detail and
-    the colour detail scaled. `face` (h, w): the face's lightness in the box; `face_box`
-    (h, w, 3) the face there (its a and b read); `smooth`: the enlarged planes (the
-    face's base L, a, b, the target's base L, a, b, the darker and brighter limits, the
-    chroma share, and with `gained` the brows' gain), written over in `rows`; `excess`
-    (h, w): the texture limit's cut of the lightness detail, if any."""
-    detail = np.subtract(face[rows], smooth[0][rows])
-    if gained:
-        detail *= smooth[9][rows]
-    if excess is not None:
-        detail -= excess[rows]
+        detail -= texture_excess(face_lightness, target_lightness, texture, sigma, box)
     # In place on the enlarged planes' own temporaries, the same float32 operations
     # (products and sums commute to the bit): a new array for each step.
-    limit = smooth[6][rows]
-    np.copyto(limit, smooth[7][rows], where=detail > 0)
+    limit = smooth[6]
+    np.copyto(limit, smooth[7], where=detail > 0)
     lightness = np.divide(detail, limit, out=detail)
     np.tanh(lightness, out=lightness)
     lightness *= limit
-    lightness += smooth[3][rows]
-    chroma_a = np.subtract(cv2.extractChannel(face_box[rows], 1), smooth[1][rows],
-                           out=smooth[1][rows])
-    chroma_a *= smooth[8][rows]
-    chroma_a += smooth[4][rows]
-    chroma_b = np.subtract(cv2.extractChannel(face_box[rows], 2), smooth[2][rows],
-                           out=smooth[2][rows])
-    chroma_b *= smooth[8][rows]
-    chroma_b += smooth[5][rows]
-    cv2.merge([lightness, chroma_a, chroma_b], dst=out)
-
-
-def _levelled_rows(part: np.ndarray, level: np.ndarray | None, base: np.ndarray,
-                   hair: np.ndarray | None) -> None:
-    """Rows `part` (r, w, 3) of `carry_detail`'s result in its box, in place: less the
-    `level` (a (4,) float64 OpenCV scalar, `_level`'s), then greyed in the `hair` weight
-    as far as darker than the target's `base` lightness (`_greyed`: after the levelling,
-    its shift of the colour is greyed too)."""
-    if level is not None:
+    lightness += smooth[3]
+    chroma_a = np.subtract(face[1], smooth[1], out=smooth[1])
+    chroma_a *= smooth[8]
+    chroma_a += smooth[4]
+    chroma_b = np.subtract(face[2], smooth[2], out=smooth[2])
+    chroma_b *= smooth[8]
+    chroma_b += smooth[5]
+    boxed: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
+    if shown is not None:
         # OpenCV's subtraction of a per-channel scalar: NumPy's broadcast of a (3,) array
         # over the interleaved channels took 0.7 ms at 440 px, for the same values.
-        cv2.subtract(part, level, dst=part)
-    if hair is not None:
-        keep = _greyed(part[..., 0], base, hair)
-        part[..., 1] *= keep
-        part[..., 2] *= keep
+        level = _level(boxed, target_half, shown, box)
+        scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
+        scalar[:3] = level
+        cv2.subtract(boxed, scalar, dst=boxed)
+    if hair is not None:  # after the levelling: its shift of the colour is greyed too
+        keep = _greyed(boxed[..., 0], smooth[3], hair[box])
+        boxed[..., 1] *= keep
+        boxed[..., 2] *= keep
+    if boxed.shape == face_lab.shape and not into_face:
+        return boxed
+    result = face_lab if into_face else face_lab.copy()
+    result[box] = boxed
+    return result
 
 
 def _lightness_rows(lab: np.ndarray, rows: slice) -> np.ndarray:
@@ -632,8 +578,8 @@ def _finer_chroma(planes: np.ndarray, face_low: np.ndarray, target_low: np.ndarr
 def _colour_planes(face: np.ndarray, target: np.ndarray) -> np.ndarray:
     """(s, s, 4) float32: the a and b planes of `face` and of `target` (s, s, 3), for
     `_finer_chroma` and `_colour_around` (merged once for both). Copied straight into
-    place (`cv2.mixChannels`): split into six planes and merged, 0.36 against 0.09 ms at
-    220 px."""
+    place (`cv2.mixChannels`): split into six planes and merged again, 0.36 against 0.09
+    ms at 220 px."""
     planes = np.empty((*face.shape[:2], 4), dtype=np.float32)
     cv2.mixChannels([face, target], [planes], [1, 0, 2, 1, 4, 2, 5, 3])
     return planes
@@ -764,8 +710,8 @@ def _own_sockets(lab: np.ndarray, low: np.ndarray, skin: np.ndarray, sockets: np
     # The colour moves at most SOCKET_CHROMA_STEP: a made-up lid's eye shadow, next to
     # the liner, came through as a peach band and an orange streak along the upper lid.
     # Channel by channel and with the weight spread over three planes (`channels_of`), the
-    # same values: NumPy's loops over a broadcast last axis of 2 or 3 made this step 0.55
-    # ms against 0.24 (a sockets' box at half size, 110 x 190).
+    # same values: NumPy's loops over a broadcast last axis of 2 or 3 made these steps
+    # about twice as slow (BENCHMARKS.md, Swap speed, thirty-ninth round).
     chroma = np.hypot(change[..., 1], change[..., 2])
     step = SOCKET_CHROMA_STEP / np.maximum(chroma, SOCKET_CHROMA_STEP)
     change[..., 1] *= step

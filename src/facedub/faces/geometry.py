@@ -158,37 +158,17 @@ def paste_back(frame: np.ndarray, face: np.ndarray, mask: np.ndarray,
         return result
     inner = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
     outer = slice(y0 + rows[0], y0 + rows[-1] + 1), slice(x0 + columns[0], x0 + columns[-1] + 1)
+    region = result[outer].astype(np.float32)
+    # region + alpha * (face - region), + 0.5, clipped: in place on the filtered face (a
+    # fresh array), the same values as the one expression's five temporaries (1 ms at 512
+    # px of 2.5: each temporary a fresh allocation of the box's floats).
     blended = _compensated(face_local[inner], compensation)
-    pasted, weights = result[outer], alpha[inner]
-    for tile in _row_tiles(blended.shape[0]):
-        _blend_rows(blended[tile], pasted[tile], weights[tile])
+    blended -= region
+    blended *= three_channels(alpha[inner])
+    blended += region
+    blended += 0.5
+    result[outer] = np.clip(blended, 0, 255, out=blended).astype(np.uint8)
     return result
-
-
-# `paste_back` blends in tiles of this many rows of the face's box: a tile's floats (a
-# few tens of KB) stay in the core's L2 through the blend's five steps, where over the
-# whole box (1 MB a step at 512 px) each went out to the shared cache (2 MB of L2 a core;
-# BENCHMARKS.md, Swap speed, thirty-ninth round). Per pixel: the whole box's values.
-TILE_ROWS = 32
-
-
-def _row_tiles(height: int) -> list[slice]:
-    """Slices of TILE_ROWS rows (the last one shorter) covering `height` rows."""
-    return [slice(start, min(height, start + TILE_ROWS))
-            for start in range(0, height, TILE_ROWS)]
-
-
-def _blend_rows(face: np.ndarray, frame: np.ndarray, alpha: np.ndarray) -> None:
-    """`frame` (r, w, 3) uint8, in place: itself + `alpha` (r, w) x (`face` (r, w, 3)
-    float32, overwritten) - itself), + 0.5, clipped to 0..255 and truncated. In place on
-    the face's floats, the same values as the one expression's five temporaries (1 ms at
-    512 px of 2.5: each temporary a fresh allocation of the box's floats)."""
-    region = frame.astype(np.float32)
-    face -= region
-    face *= three_channels(alpha)
-    face += region
-    face += 0.5
-    frame[...] = np.clip(face, 0, 255, out=face).astype(np.uint8)
 
 
 def _compensation_at(strength: float, face_from_frame: np.ndarray) -> float:
