@@ -275,16 +275,7 @@ def evaluate_command(
         raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
                            "the report in it, or choose a new folder")
 
-    if target.is_file() and swapped.is_file():
-        # Before any analysis: a photo measured against a video target failed only after
-        # the source's and the target's analyses, naming the evaluation's temporary file
-        # ("/tmp/facedub-eval-.../written.jpg: cannot write a .jpg video").
-        from facedub import media
-
-        target_kind, swapped_kind = media.probe(target).kind, media.probe(swapped).kind
-        if target_kind != swapped_kind:
-            raise FacedubError(f"--swapped {swapped}: is a {swapped_kind} but the target is "
-                               f"a {target_kind}; give the swap output of this target")
+    # A photo against a video target is refused by `evaluate` before any analysis.
     config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
