@@ -268,6 +268,7 @@ def evaluate_command(
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
+    from facedub.evaluate.run import check_kinds
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
                           folder=True)
@@ -275,7 +276,9 @@ def evaluate_command(
         raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
                            "the report in it, or choose a new folder")
 
-    # A photo against a video target is refused by `evaluate` before any analysis.
+    # Before any analysis (evaluate checks it too, for library callers): a photo measured
+    # against a video target failed only after the source's and the target's analyses.
+    check_kinds(target, swapped)
     config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,

@@ -146,7 +146,7 @@ def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> No
     for role, path in (("--source", source), ("--target", target), ("--swapped", swapped)):
         if not path.exists():
             raise FacedubError(f"{role} {path}: no such file or folder; check the path")
-    _check_kinds(target, swapped)
+    check_kinds(target, swapped)
     if out_dir.exists() and not out_dir.is_dir():
         raise FacedubError(f"-o {out_dir}: exists and is not a folder; choose a folder for "
                            "the report")
@@ -159,7 +159,7 @@ def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> No
         log.warning("the swapped file is the target itself: every error will be zero")
 
 
-def _check_kinds(target: Path, swapped: Path) -> None:
+def check_kinds(target: Path, swapped: Path) -> None:
     """A photo measured against a video target (or the reverse) is refused before any
     analysis: it failed only after the source's and the target's analyses (minutes),
     naming the evaluation's temporary file ("/tmp/facedub-eval-.../written.jpg: cannot
