@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from facedub.batch.jobs import JobSpec
+from facedub.batch.jobs import MANIFEST_FILE, JobSpec
 from facedub.errors import FacedubError
 from facedub.fsutil import read_json_object, sha256_file, write_json_atomic
 from facedub.provenance.mark import input_fact
 
-MANIFEST_FILE = "batch-manifest.json"
 MANIFEST_FORMAT = "facedub-batch-manifest"
 MANIFEST_VERSION = 1
 
