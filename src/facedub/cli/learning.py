@@ -105,6 +105,12 @@ def export(
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")
     check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
+    # A missing path and a file were both "not a facedub run (config.json missing)".
+    if not run.exists():
+        raise FacedubError(f"{run}: no such folder; check the path")
+    if not run.is_dir():
+        raise FacedubError(f"{run}: a file; give the folder `facedub train -o` or `facedub "
+                           "refine -o` wrote")
     if is_refiner(run):
         from facedub.models.refiner_export import export_refiner_onnx
 
