@@ -74,3 +74,10 @@ def test_a_file_output_name_leaves_room_for_its_staged_copy_and_sidecar(tmp_path
         check_writable_output(tmp_path / f"{'x' * 225}.jpg", "-o")
     check_writable_output(tmp_path / f"{'x' * 209}.jpg", "-o")  # 213 bytes: fits
     check_writable_output(tmp_path / ("y" * 250), "-o", folder=True)  # a folder: 255
+
+
+def test_a_jobs_file_saved_with_a_byte_order_mark_loads(folder: Path) -> None:
+    path = folder / "jobs.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEAD + "[[job]]\ntarget = 'media/bob.jpg'\n"
+                                          "output = 'bob.jpg'\n").encode())
+    assert [j.output for j in load_jobs(path, folder / "out").jobs] == ["bob.jpg"]

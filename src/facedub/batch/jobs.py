@@ -108,7 +108,9 @@ def load_jobs(path: Path, out_dir: Path) -> Jobs:
     if not path.is_file():
         raise FacedubError(f"{path}: no such jobs file; check the path")
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Windows Notepad's UTF-8) was "not valid TOML:
+        # Invalid statement (at line 1, column 1)".
+        text = path.read_text(encoding="utf-8-sig")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as error:
         raise FacedubError(f"{path}: not UTF-8 text ({error}); save it as UTF-8") from error
