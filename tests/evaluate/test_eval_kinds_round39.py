@@ -36,3 +36,14 @@ def test_a_swapped_file_of_the_other_kind_is_refused_before_any_analysis(
         evaluate(faces_dir / PHOTO, faces_dir / target, faces_dir / swapped, out,
                  EvalConfig())
     assert not out.exists()  # nothing made for a refused evaluation
+
+
+def test_a_folder_target_is_refused_before_any_analysis(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evaluate_run, "source_identity", _no_analysis)
+    monkeypatch.setattr(evaluate_run, "analyse_target", _no_analysis)
+    out = tmp_path / "report"
+    with pytest.raises(FacedubError, match="the target must be one video or photo, not a "
+                                           "folder"):
+        evaluate(faces_dir / PHOTO, faces_dir, faces_dir / PHOTO, out, EvalConfig())
+    assert not out.exists()

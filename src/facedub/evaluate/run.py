@@ -163,7 +163,10 @@ def check_kinds(target: Path, swapped: Path) -> None:
     """A photo measured against a video target (or the reverse) is refused before any
     analysis: it failed only after the source's and the target's analyses (minutes),
     naming the evaluation's temporary file ("/tmp/facedub-eval-.../written.jpg: cannot
-    write a .jpg video"). A folder target is refused by the target's analysis."""
+    write a .jpg video"). So is a folder target: refused by the target's analysis, it
+    came after the source's."""
+    if target.is_dir():
+        raise FacedubError(f"{target}: the target must be one video or photo, not a folder")
     if not (target.is_file() and swapped.is_file()):
         return
     target_kind, swapped_kind = media.probe(target).kind, media.probe(swapped).kind
