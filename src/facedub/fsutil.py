@@ -167,7 +167,10 @@ def read_json_object(path: Path, format_name: str, kind: str, remedy: str) -> di
         raise FacedubError(f"{path}: not valid JSON ({error}); the {kind} is damaged, "
                            f"{remedy}") from error
     if not isinstance(raw, dict) or raw.get("format") != format_name:
-        raise FacedubError(f"{path}: not a facedub {kind} file")
+        # With the remedy, as for broken JSON: "fakerun/config.json: not a facedub run
+        # folder file" said nothing of what to do.
+        raise FacedubError(f"{path}: not a facedub {kind} file" + (f"; {remedy}" if remedy
+                                                                   else ""))
     return raw
 
 
