@@ -84,8 +84,10 @@ def inspect(
     if plot is not None and plot.suffix.lower() != ".png":
         # The map is drawn as a PNG; any other name would hold PNG bytes under a wrong suffix.
         raise FacedubError(f"--plot {plot}: the coverage map is a PNG; name it .png")
-    faceset = load_faceset(faceset_dir)
-    report = inspect_faceset(faceset, plot or default_plot)
+    # SIGTERM and SIGHUP end it with one line and 143/129, as Ctrl-C does with 130 (they
+    # killed the process silently, -15, while a large faceset was read or its map drawn).
+    with terminate_cleanly():
+        report = inspect_faceset(load_faceset(faceset_dir), plot or default_plot)
     typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
     typer.echo("person  faces  frames  tracks  sharpness  yaw p5..p95   pitch p5..p95  "
                "roll p5..p95")
@@ -309,7 +311,8 @@ def verify(
 
     if max_frames < 1:  # the library's own line named its argument, max_frames
         raise FacedubError(f"--max-frames {max_frames}: read at least 1 frame")
-    result = run_verify(media, max_frames=max_frames)
+    with terminate_cleanly():  # SIGTERM/SIGHUP: one line and 143/129 (they were -15/-1)
+        result = run_verify(media, max_frames=max_frames)
     if json_output:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -111,13 +111,17 @@ def export(
     if not run.is_dir():
         raise FacedubError(f"{run}: a file; give the folder `facedub train -o` or `facedub "
                            "refine -o` wrote")
-    if is_refiner(run):
-        from facedub.models.refiner_export import export_refiner_onnx
+    # SIGTERM and SIGHUP while the graph is traced and written: one line and 143/129, the
+    # staged file removed (they killed the process, -15, its staged .onnx left beside -o).
+    with terminate_cleanly():
+        if is_refiner(run):
+            from facedub.models.refiner_export import export_refiner_onnx
 
-        export_refiner_onnx(run, out)
-        say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner {out}`")
-        return
-    export_onnx(run, out)
+            export_refiner_onnx(run, out)
+            say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner "
+                f"{out}`")
+            return
+        export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
 
 
