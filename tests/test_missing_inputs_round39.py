@@ -47,3 +47,13 @@ def test_export_of_a_missing_run_or_a_file_names_it(tmp_path: Path) -> None:
         2, f"error: {file}: a file; give the folder `facedub train -o` or `facedub refine -o` "
            "wrote")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_an_unknown_device_is_refused_with_the_mesh_engine_too(faces_dir: Path,
+                                                               tmp_path: Path) -> None:
+    # Without a refiner the mesh engine runs no network: "--device quantum" was accepted.
+    photo = faces_dir / "still_biden_frontal.jpg"
+    out = tmp_path / "out.jpg"
+    assert _run("swap", "--source", photo, "--target", photo, "-o", out, "--device",
+                "quantum") == (2, "error: --device quantum: use one of auto, cpu, cuda, mps")
+    assert not out.exists()

@@ -173,6 +173,7 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
+    from facedub.batch.jobs import DEVICES
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
     from facedub.engines.registry import EngineRequest, open_engine
@@ -184,6 +185,10 @@ def swap(
     from facedub.threads import reuse_freed_memory
 
     reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
+    if device not in DEVICES:
+        # The mesh engine without a refiner runs no network: "--device quantum" was
+        # accepted in silence there, and refused only where a network was loaded.
+        raise FacedubError(f"--device {device}: use one of {', '.join(DEVICES)}")
     inputs = tuple(p for p in (target, source, model, refiner, target_person)
                    if p is not None)
     # The path first: -o naming a folder was answered "the target is a photo, so the
