@@ -197,6 +197,14 @@ def load_faceset(root: Path, check_files: bool = True) -> Faceset:
 def read_meta(root: Path) -> FacesetMeta:
     """faceset.json of a faceset folder, complete or not, validated."""
     path = Path(root) / META_FILE
+    # A missing path and a file (a photo given for a faceset) were both "not a faceset
+    # (faceset.json missing)": the first sent no one to check the path.
+    if not Path(root).exists():
+        raise FacedubError(f"{root}: no such folder, so not a faceset; check the path, or "
+                           "create one with `facedub extract MEDIA -o FOLDER`")
+    if not Path(root).is_dir():
+        raise FacedubError(f"{root}: a file, not a faceset folder; create one from it with "
+                           f"`facedub extract {root} -o FOLDER`")
     if not path.is_file():
         raise FacedubError(f"{root}: not a faceset ({META_FILE} missing); create one with "
                            "`facedub extract MEDIA -o FOLDER`")

@@ -17,7 +17,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from facedub.errors import FacedubError
@@ -167,7 +167,10 @@ def read_json_object(path: Path, format_name: str, kind: str, remedy: str) -> di
         raise FacedubError(f"{path}: not valid JSON ({error}); the {kind} is damaged, "
                            f"{remedy}") from error
     if not isinstance(raw, dict) or raw.get("format") != format_name:
-        raise FacedubError(f"{path}: not a facedub {kind} file")
+        # With the remedy, as for broken JSON: "fakerun/config.json: not a facedub run
+        # folder file" said nothing of what to do.
+        raise FacedubError(f"{path}: not a facedub {kind} file" + (f"; {remedy}" if remedy
+                                                                   else ""))
     return raw
 
 
@@ -237,6 +240,29 @@ def _process_alive(pid: int) -> bool:
 
 
 MAX_NAME_BYTES = 255  # ext4, xfs, btrfs, tmpfs, APFS and NTFS all stop here
+# A file output is written as `.NAME.PID.XXXXXXXX.partial.EXT` (`_new_sibling`: 26 bytes
+# more, with a 7-digit pid) and gets `NAME.provenance.json` beside it (16 more), itself
+# staged the same way: its name may use what is left.
+FILE_NAME_EXTRA = 26 + 16
+MAX_FILE_NAME_BYTES = MAX_NAME_BYTES - FILE_NAME_EXTRA
+
+
+def check_output_name(path: PurePath, role: str = "", folder: bool = False) -> None:
+    """Refuse a name the file system cannot hold: any folder name over 255 bytes, and a
+    file name over 213, for the staged copy and the provenance sidecar written beside it
+    (a 229-byte swap -o passed, and failed after the whole swap, naming its temporary
+    file: "cannot write to . (File name too long); choose another output folder")."""
+    prefix = f"{role} " if role else ""
+    parts = path.parts
+    for index, part in enumerate(parts):
+        size = len(os.fsencode(part))
+        limit = MAX_NAME_BYTES if folder or index < len(parts) - 1 else MAX_FILE_NAME_BYTES
+        if size > limit:
+            why = ("file systems allow 255" if limit == MAX_NAME_BYTES else
+                   f"at most {limit}: facedub writes a temporary copy and a "
+                   ".provenance.json beside it under longer names")
+            raise FacedubError(f"{prefix}{part[:24]}...: name too long ({size} bytes; {why}); "
+                               "choose a shorter one")
 
 
 def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
@@ -250,11 +276,7 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
     read-only file system, /proc or missing permission are found now, not after minutes.
     """
     path = Path(path)
-    for part in path.parts:
-        if len(os.fsencode(part)) > MAX_NAME_BYTES:
-            raise FacedubError(f"{role} {part[:24]}...: name too long ({len(os.fsencode(part))}"
-                               f" bytes; file systems allow {MAX_NAME_BYTES}); choose a "
-                               "shorter one")
+    check_output_name(path, role, folder)
     resolved = path.resolve()
     for given in inputs:
         source = Path(given).resolve()

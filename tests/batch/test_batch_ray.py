@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +22,36 @@ ray = pytest.importorskip("ray", reason="Ray is the optional extra 'cluster'")
 
 
 @pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """One Ray for the module (starting it costs seconds): 2 CPUs, so 2 jobs at a time."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
-    yield
-    ray.shutdown()
+def local_ray() -> Iterator[Path]:
+    """One Ray for the module (starting it costs seconds): 2 CPUs, so 2 jobs at a time.
+    Its session (sockets, logs, spilled objects) goes into a temporary folder of its own,
+    removed after: left to itself Ray wrote /tmp/ray/session_* and kept it after the run.
+    RAY_TMPDIR too, for what Ray writes beside the session; the workers inherit it. The
+    folder is made in the system's temporary folder, not pytest's: a Unix socket path
+    inside it must stay under 108 bytes, and under pytest-xdist pytest's own
+    (/tmp/pytest-of-USER/pytest-N/popen-gwN/...) made Ray's plasma socket 112 long."""
+    folder = Path(tempfile.mkdtemp(prefix="ray-"))
+    saved = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = str(folder)
+    try:
+        context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                           configure_logging=False, _temp_dir=str(folder))
+        try:
+            yield Path(context.address_info["session_dir"])
+        finally:
+            ray.shutdown()
+    finally:
+        if saved is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = saved
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_ray_keeps_its_session_in_a_folder_of_its_own(local_ray: Path) -> None:
+    assert local_ray.is_dir()
+    assert local_ray.parent.name.startswith("ray-"), local_ray
+    assert local_ray.parent.parent == Path(tempfile.gettempdir()), local_ray
 
 
 def _kill_when_running(running: Path, note: str, result: list[int]) -> None:
@@ -44,7 +70,7 @@ def _kill_when_running(running: Path, note: str, result: list[int]) -> None:
 
 
 def test_a_ray_batch_completes_and_retries_the_job_of_a_killed_worker(
-        local_ray: None, faces_dir: Path, short_clip: Callable[[str, float], Path],
+        local_ray: Path, faces_dir: Path, short_clip: Callable[[str, float], Path],
         tmp_path: Path) -> None:
     del local_ray
     jobs_file = write_jobs(tmp_path, [

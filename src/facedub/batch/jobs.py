@@ -32,11 +32,17 @@ from typing import Any
 from facedub.composite.compositor import CompositeConfig
 from facedub.engines.mesh import MeshEngineConfig
 from facedub.errors import FacedubError
+from facedub.fsutil import check_output_name
 from facedub.swap import SwapConfig, check_output_path
 
 ENGINES = ("mesh", "neural")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MIN_CHUNK_SECONDS = 2.0
+# What batch keeps in OUTDIR beside the outputs: its staging and running notes, the
+# jobs' logs, the manifest. A job's output may not be or lie inside one of them.
+STATE_DIR = ".facedub-batch"
+LOGS_DIR = "logs"
+MANIFEST_FILE = "batch-manifest.json"
 # Options of a job besides the configs' fields: (type, is a path relative to the file).
 _JOB_OPTIONS: dict[str, tuple[type, bool]] = {
     "target": (str, True), "output": (str, False), "source": (str, True),
@@ -102,7 +108,9 @@ def load_jobs(path: Path, out_dir: Path) -> Jobs:
     if not path.is_file():
         raise FacedubError(f"{path}: no such jobs file; check the path")
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Windows Notepad's UTF-8) was "not valid TOML:
+        # Invalid statement (at line 1, column 1)".
+        text = path.read_text(encoding="utf-8-sig")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as error:
         raise FacedubError(f"{path}: not UTF-8 text ({error}); save it as UTF-8") from error
@@ -133,7 +141,32 @@ def load_jobs(path: Path, out_dir: Path) -> Jobs:
                               f"job {seen[spec.output]}; give each job its own output")
         seen[spec.output] = number
         specs.append(spec)
+    _check_outputs_apart(specs, lines, Path(out_dir))
     return Jobs(path, tuple(specs))
+
+
+def _check_outputs_apart(specs: list[JobSpec], lines: _Lines, out_dir: Path) -> None:
+    """No output is another job's input (or inside one), nor a folder of another job's
+    output: the batch wrote job 1's output over job 2's target and then swapped from
+    the overwritten file; an output inside another's ("d.jpg/e.jpg" beside "d.jpg")
+    failed when its job ran, after the first had written."""
+    outputs = {spec.number: (out_dir / spec.output).resolve() for spec in specs}
+    for spec in specs:
+        mine = outputs[spec.number]
+        for other in specs:
+            if other.number == spec.number:
+                continue  # its own inputs: `_check_together`
+            for role, given in other.inputs():
+                used = Path(given).resolve()
+                if mine == used or used in mine.parents:
+                    raise lines.error(spec.number, "output",
+                                      f"{spec.output!r} would overwrite the {role} of job "
+                                      f"{other.number} ({given}); choose another output")
+            if outputs[other.number] in mine.parents:
+                raise lines.error(spec.number, "output",
+                                  f"{spec.output!r} lies inside the output of job "
+                                  f"{other.number} ({other.output!r}), a file; choose "
+                                  "another output")
 
 
 class _Lines:
@@ -270,6 +303,15 @@ class _Checker:
         if relative.is_absolute() or ".." in relative.parts or not relative.name:
             raise self.lines.error(number, "output", f"{value!r}: give a path inside OUTDIR, "
                                    "relative to it, without '..'")
+        if relative.parts[0] in (STATE_DIR, LOGS_DIR, MANIFEST_FILE):
+            # An output in .facedub-batch/ was written among the staging, where the next
+            # run's clean-up of the staging may remove it.
+            raise self.lines.error(number, "output", f"{value!r}: {relative.parts[0]} is "
+                                   "batch's own; choose another output")
+        try:
+            check_output_name(relative)
+        except FacedubError as error:
+            raise self.lines.error(number, "output", str(error)) from None
         return str(relative)
 
     def _check_together(self, spec: JobSpec) -> None:

@@ -8,18 +8,17 @@ each job's files are in place, always atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from facedub.batch.jobs import JobSpec
+from facedub.batch.jobs import MANIFEST_FILE, JobSpec
 from facedub.errors import FacedubError
 from facedub.fsutil import read_json_object, sha256_file, write_json_atomic
 from facedub.provenance.mark import input_fact
 
-MANIFEST_FILE = "batch-manifest.json"
 MANIFEST_FORMAT = "facedub-batch-manifest"
 MANIFEST_VERSION = 1
 
@@ -71,9 +70,20 @@ class Manifest:
 def _read(path: Path) -> dict[str, FinishedJob]:
     raw = read_json_object(path, MANIFEST_FORMAT, "batch manifest",
                            "delete it to run every job again")
-    try:
-        jobs: dict[str, Any] = raw["jobs"]
-        return {str(name): FinishedJob(**entry) for name, entry in jobs.items()}
-    except (KeyError, TypeError, AttributeError) as error:
-        raise FacedubError(f"{path}: malformed ({error}); delete it to run every job "
-                           "again") from error
+    jobs = raw.get("jobs")
+    if not isinstance(jobs, dict):
+        raise FacedubError(f"{path}: malformed (no \"jobs\" object); delete it to run every "
+                           "job again")
+    # Each entry checked by name: a missing field read as "FinishedJob.__init__() missing
+    # 6 required positional arguments: ...", an entry that is no object as "argument
+    # after ** must be a mapping, not int".
+    fields = [field.name for field in dataclasses.fields(FinishedJob)]
+    finished: dict[str, FinishedJob] = {}
+    for name, entry in jobs.items():
+        missing = fields if not isinstance(entry, dict) else [f for f in fields
+                                                               if f not in entry]
+        if missing:
+            raise FacedubError(f"{path}: malformed (job {name!r} lacks "
+                               f"{', '.join(missing)}); delete it to run every job again")
+        finished[str(name)] = FinishedJob(**{f: entry[f] for f in fields})
+    return finished

@@ -22,7 +22,7 @@ from typing import Literal
 
 from facedub import media
 from facedub.batch.chunks import plan_chunks
-from facedub.batch.jobs import Jobs
+from facedub.batch.jobs import LOGS_DIR, STATE_DIR, Jobs  # STATE_DIR: staging, notes
 from facedub.batch.joining import ChunkedJobs
 from facedub.batch.local import local_outcomes
 from facedub.batch.manifest import FinishedJob, Manifest, job_key
@@ -35,8 +35,6 @@ from facedub.provenance.mark import CREDENTIALS_FOLDER
 
 log = logging.getLogger(__name__)
 
-STATE_DIR = ".facedub-batch"  # staging and running notes, inside OUTDIR
-LOGS_DIR = "logs"
 
 Cluster = Literal["local", "ray"]
 

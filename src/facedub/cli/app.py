@@ -9,11 +9,59 @@ from typing import Annotated, Any
 
 import typer
 from PIL import Image
+from typer.core import TyperGroup
 
 from facedub import __version__
 
+
+def _click_class(name: str) -> Any:
+    """Click's exception class `name` as the installed Typer raises it: Typer 0.12-0.2x
+    raise click's own, later ones a copy vendored inside Typer; both are bases of the
+    public `typer.BadParameter`."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_UsageError = _click_class("UsageError")
+
+
+class OneLineUsageError(_click_class("ClickException")):  # type: ignore[misc]
+    """A mistyped option or value as one line, with exit code 2, as every other bad input:
+    click printed three ("Usage: ...", "Try '... --help' for help.", "Error: ...")."""
+
+    exit_code = 2
+
+    def __init__(self, error: Any) -> None:
+        super().__init__(error.format_message())
+        self.command = error.ctx.command_path if error.ctx is not None else "facedub"
+
+    def show(self, file: Any = None) -> None:
+        message = self.format_message().rstrip(".")
+        typer.echo(f"{typer.style('error:', fg='red')} {message} (see `{self.command} "
+                   "--help`)", file=file or sys.stderr)
+
+
+class _Commands(TyperGroup):
+    """facedub's group: usage errors of the group (an unknown command) and of its commands
+    (an unknown option, a value of the wrong type, a missing option) become one line."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # `facedub` alone: the help
+                raise
+            raise OneLineUsageError(error) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _UsageError as error:
+            raise OneLineUsageError(error) from None
+
+
 app = typer.Typer(
-    name="facedub", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    name="facedub", cls=_Commands, no_args_is_help=True, add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Face swapping for video and photos that says what it is: every output carries an "
          "invisible watermark and content credentials.")

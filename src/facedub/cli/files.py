@@ -84,8 +84,10 @@ def inspect(
     if plot is not None and plot.suffix.lower() != ".png":
         # The map is drawn as a PNG; any other name would hold PNG bytes under a wrong suffix.
         raise FacedubError(f"--plot {plot}: the coverage map is a PNG; name it .png")
-    faceset = load_faceset(faceset_dir)
-    report = inspect_faceset(faceset, plot or default_plot)
+    # SIGTERM and SIGHUP end it with one line and 143/129, as Ctrl-C does with 130 (they
+    # killed the process silently, -15, while a large faceset was read or its map drawn).
+    with terminate_cleanly():
+        report = inspect_faceset(load_faceset(faceset_dir), plot or default_plot)
     typer.echo(f"{faceset_dir}: from {report.source}, {report.frames_analysed} frames analysed")
     typer.echo("person  faces  frames  tracks  sharpness  yaw p5..p95   pitch p5..p95  "
                "roll p5..p95")
@@ -171,6 +173,7 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
+    from facedub.batch.jobs import DEVICES
     from facedub.composite.compositor import CompositeConfig
     from facedub.engines.mesh import MeshEngineConfig
     from facedub.engines.registry import EngineRequest, open_engine
@@ -182,6 +185,10 @@ def swap(
     from facedub.threads import reuse_freed_memory
 
     reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
+    if device not in DEVICES:
+        # The mesh engine without a refiner runs no network: "--device quantum" was
+        # accepted in silence there, and refused only where a network was loaded.
+        raise FacedubError(f"--device {device}: use one of {', '.join(DEVICES)}")
     inputs = tuple(p for p in (target, source, model, refiner, target_person)
                    if p is not None)
     # The path first: -o naming a folder was answered "the target is a photo, so the
@@ -268,6 +275,7 @@ def evaluate_command(
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
+    from facedub.evaluate.run import check_kinds
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
                           folder=True)
@@ -275,16 +283,9 @@ def evaluate_command(
         raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
                            "the report in it, or choose a new folder")
 
-    if target.is_file() and swapped.is_file():
-        # Before any analysis: a photo measured against a video target failed only after
-        # the source's and the target's analyses, naming the evaluation's temporary file
-        # ("/tmp/facedub-eval-.../written.jpg: cannot write a .jpg video").
-        from facedub import media
-
-        target_kind, swapped_kind = media.probe(target).kind, media.probe(swapped).kind
-        if target_kind != swapped_kind:
-            raise FacedubError(f"--swapped {swapped}: is a {swapped_kind} but the target is "
-                               f"a {target_kind}; give the swap output of this target")
+    # Before any analysis (evaluate checks it too, for library callers): a photo measured
+    # against a video target failed only after the source's and the target's analyses.
+    check_kinds(target, swapped)
     config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
@@ -315,7 +316,8 @@ def verify(
 
     if max_frames < 1:  # the library's own line named its argument, max_frames
         raise FacedubError(f"--max-frames {max_frames}: read at least 1 frame")
-    result = run_verify(media, max_frames=max_frames)
+    with terminate_cleanly():  # SIGTERM/SIGHUP: one line and 143/129 (they were -15/-1)
+        result = run_verify(media, max_frames=max_frames)
     if json_output:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -105,13 +105,23 @@ def export(
     if out.suffix.lower() != ".onnx":
         raise FacedubError(f"{out}: the export must end in .onnx")
     check_writable_output(out, "-o", inputs=[run], overwrite=overwrite)
-    if is_refiner(run):
-        from facedub.models.refiner_export import export_refiner_onnx
+    # A missing path and a file were both "not a facedub run (config.json missing)".
+    if not run.exists():
+        raise FacedubError(f"{run}: no such folder; check the path")
+    if not run.is_dir():
+        raise FacedubError(f"{run}: a file; give the folder `facedub train -o` or `facedub "
+                           "refine -o` wrote")
+    # SIGTERM and SIGHUP while the graph is traced and written: one line and 143/129, the
+    # staged file removed (they killed the process, -15, its staged .onnx left beside -o).
+    with terminate_cleanly():
+        if is_refiner(run):
+            from facedub.models.refiner_export import export_refiner_onnx
 
-        export_refiner_onnx(run, out)
-        say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner {out}`")
-        return
-    export_onnx(run, out)
+            export_refiner_onnx(run, out)
+            say(f"{out}: written; use it with `facedub swap --source SOURCE --refiner "
+                f"{out}`")
+            return
+        export_onnx(run, out)
     say(f"{out}: written; use it with `facedub swap --engine neural --model {out}`")
 
 

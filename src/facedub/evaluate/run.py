@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from facedub import media
 from facedub.errors import FacedubError
 from facedub.evaluate.config import EvalConfig
 from facedub.evaluate.inputs import analyse_target, build_gallery, source_identity
@@ -145,6 +146,7 @@ def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> No
     for role, path in (("--source", source), ("--target", target), ("--swapped", swapped)):
         if not path.exists():
             raise FacedubError(f"{role} {path}: no such file or folder; check the path")
+    check_kinds(target, swapped)
     if out_dir.exists() and not out_dir.is_dir():
         raise FacedubError(f"-o {out_dir}: exists and is not a folder; choose a folder for "
                            "the report")
@@ -155,3 +157,19 @@ def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> No
                            f"({error.strerror}); choose another") from error
     if swapped.resolve() == target.resolve():
         log.warning("the swapped file is the target itself: every error will be zero")
+
+
+def check_kinds(target: Path, swapped: Path) -> None:
+    """A photo measured against a video target (or the reverse) is refused before any
+    analysis: it failed only after the source's and the target's analyses (minutes),
+    naming the evaluation's temporary file ("/tmp/facedub-eval-.../written.jpg: cannot
+    write a .jpg video"). So is a folder target: refused by the target's analysis, it
+    came after the source's."""
+    if target.is_dir():
+        raise FacedubError(f"{target}: the target must be one video or photo, not a folder")
+    if not (target.is_file() and swapped.is_file()):
+        return
+    target_kind, swapped_kind = media.probe(target).kind, media.probe(swapped).kind
+    if target_kind != swapped_kind:
+        raise FacedubError(f"--swapped {swapped}: is a {swapped_kind} but the target is "
+                           f"a {target_kind}; give the swap output of this target")

@@ -199,7 +199,7 @@ class _Api:
         data = await _json(request)
         swap = SwapRequest.from_json(data)
         self._check_kinds(swap)
-        image = await run_in_threadpool(self.bench.preview, swap, int(data.get("frame", 0)))
+        image = await run_in_threadpool(self.bench.preview, swap, _frame_number(data))
         return Response(_jpeg(image, 90), media_type="image/jpeg")
 
     async def jobs(self, request: Request) -> Response:
@@ -238,6 +238,10 @@ class _Api:
         await self._receive(request, path)
         try:
             found = await run_in_threadpool(self.bench.verify, path)
+        except FacedubError:
+            # The reason names the server's scratch file: the page gets the verdict only.
+            raise FacedubError("the file is not a readable photo or video; drop a photo or "
+                               "a video that plays") from None
         finally:
             path.unlink(missing_ok=True)
         return JSONResponse({"name": name, **found})
@@ -338,6 +342,15 @@ async def _stream(socket: WebSocket, live: LiveSwapper) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             await sender
+
+
+def _frame_number(data: dict[str, Any]) -> int:
+    """The preview's frame: a whole number from 0 ("z" was a 500 and a traceback)."""
+    frame = data.get("frame", 0)
+    if isinstance(frame, bool) or not isinstance(frame, int | str) or \
+            not str(frame).isdigit():
+        raise ClientError(400, f"frame {frame!r}: give a frame number from 0")
+    return int(frame)
 
 
 def _decode_jpeg(data: bytes) -> np.ndarray | None:

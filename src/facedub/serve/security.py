@@ -65,7 +65,8 @@ def upload_kind(name: str) -> tuple[str, str]:
     if not name or len(name.encode()) > MAX_NAME:
         raise FacedubError("give the file a name of 1 to 255 bytes")
     if "/" in name or "\\" in name or ".." in name or "\x00" in name:
-        raise FacedubError(f"{name!r}: a file name may not contain '/', '\\' or '..'; "
+        raise FacedubError(f"{name!r}: a file name may not contain '/', '\\', '..' or a "
+                           "NUL byte; "
                            "rename the file and upload it again")
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in UPLOAD_SUFFIXES:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from facedub.errors import FacedubError
+from facedub.fsutil import exclusive_lock
 from facedub.serve.app import ServeConfig, create_app
 from facedub.serve.security import DEFAULT_MAX_UPLOAD, is_loopback, server_token
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+LOCK_FILE = "serve.lock"  # in the work folder, held by the server using it
 
 
 def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
@@ -28,14 +31,34 @@ def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DE
     _check_listenable(host, port)
     config = ServeConfig(Path(work), config_dir, required, max_upload,
                          None if media is None else media.resolve())
-    app = create_app(config)
-    shown = f"[{host}]" if ":" in host else host
-    link = f"http://{shown}:{port}/"
-    if required is not None:
-        link += f"?token={required}"
-    where = "this machine only" if is_loopback(host) else "other machines too, with the token"
-    say(f"facedub serve: open {link}  (reachable from {where}; work folder {config.work})")
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=16 * 1024 * 1024)
+    with _sole_server(config.work):
+        app = create_app(config)
+        shown = f"[{host}]" if ":" in host else host
+        link = f"http://{shown}:{port}/"
+        if required is not None:
+            link += f"?token={required}"
+        where = ("this machine only" if is_loopback(host)
+                 else "other machines too, with the token")
+        say(f"facedub serve: open {link}  (reachable from {where}; work folder "
+            f"{config.work})")
+        uvicorn.run(app, host=host, port=port, log_level="warning",
+                    ws_max_size=16 * 1024 * 1024)
+
+
+@contextlib.contextmanager
+def _sole_server(work: Path) -> Iterator[None]:
+    """One server per work folder. A second one on the same folder took the first's
+    running job for one a stopped server had left: marked it failed and removed its
+    staged output while the first went on swapping, and both ran the queued jobs. The
+    lock is held while the server runs and goes with the process."""
+
+    def refuse() -> None:
+        raise FacedubError(f"--work-dir {work}: another facedub serve uses this work folder; "
+                           "open that one, or give this one another --work-dir")
+
+    work.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(work / LOCK_FILE, on_wait=refuse):
+        yield
 
 
 def _check_listenable(host: str, port: int) -> None:

@@ -67,6 +67,8 @@ class SwapRequest:
     @staticmethod
     def from_json(data: dict[str, Any]) -> SwapRequest:
         options = data.get("options") or {}
+        if not isinstance(options, dict):  # a list here was a 500 and a traceback
+            raise FacedubError("a swap's options are a JSON object of option: value")
         try:
             composite = CompositeConfig(
                 color=str(options.get("color", "detail")),
