@@ -16,7 +16,6 @@ media is authentic.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,17 +33,23 @@ from facedub.provenance.manifest import (
 )
 from facedub.provenance.watermark import FACEDUB_TAG, WatermarkReading, read_watermark
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SidecarReading:
     """The `.provenance.json` beside the media, if any. `matches`: its recorded sha256 is
-    the file's (the file is byte-for-byte what facedub wrote)."""
+    the file's (the file is byte-for-byte what facedub wrote). `unreadable`: why it could
+    not be read ("" when it was): such a sidecar says nothing about the file, neither that
+    it matches nor that it was changed."""
 
     path: Path
     matches: bool
     facts: ProvenanceFacts | None
+    unreadable: str = ""
+
+    @property
+    def readable(self) -> bool:
+        return not self.unreadable
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Verification:
             },
             "sidecar": None if self.sidecar is None else {
                 "path": str(self.sidecar.path), "matches": self.sidecar.matches,
+                "unreadable": self.sidecar.unreadable or None,
                 "facts": self.sidecar.facts.to_json() if self.sidecar.facts else None,
             },
         }
@@ -100,9 +106,7 @@ class Verification:
         """A few lines for people: one per signal, then the verdict."""
         lines = [_watermark_line(self.watermark), _manifest_line(self.manifest)]
         if self.sidecar is not None:
-            state = ("matches this file" if self.sidecar.matches
-                     else "does NOT match this file (edited or re-encoded since)")
-            lines.append(f"sidecar: {self.sidecar.path.name} {state}")
+            lines.append(_sidecar_line(self.sidecar))
         conflict = _job_conflict(self)
         if conflict:
             lines.append(conflict)
@@ -120,12 +124,22 @@ def verify(media_path: Path, max_frames: int = 150) -> Verification:
     except media.DecodeError as error:
         # Junk (no media at all) fails to parse as credentials too: only credentials that
         # parsed, or a sidecar, make an undecodable file facedub's.
-        if not (manifest.present and manifest.parsed) and sidecar is None:
+        if not (manifest.present and manifest.parsed) and (sidecar is None
+                                                           or not sidecar.readable):
             raise
         # Bytes changed inside the picture can leave no frame to decode; the credentials
         # and the sidecar still say the file is not what was signed, which is the answer.
         watermark = WatermarkReading(False, None, 0.0, 0.0, 0, 0.0, damage=str(error))
     return Verification(media_path, watermark, manifest, sidecar)
+
+
+def _sidecar_line(sidecar: SidecarReading) -> str:
+    if not sidecar.readable:
+        return (f"sidecar: {sidecar.path.name} unreadable ({sidecar.unreadable}); it says "
+                "nothing about this file")
+    state = ("matches this file" if sidecar.matches
+             else "does NOT match this file (edited or re-encoded since)")
+    return f"sidecar: {sidecar.path.name} {state}"
 
 
 def _verdict_line(result: Verification) -> str:
@@ -146,9 +160,25 @@ def _read_sidecar(media_path: Path) -> SidecarReading | None:
         facts = ProvenanceFacts.from_json(record["facts"])
         matches = record.get("media_sha256") == sha256_file(media_path)
     except (OSError, ValueError, KeyError, TypeError, FacedubError) as error:
-        log.warning("%s: unreadable provenance sidecar (%s)", path, error)
-        return SidecarReading(path, False, None)
+        # Said once, in the sidecar's own summary line (it was a warning as well, and the
+        # line called the file changed since: a damaged sidecar is not an edited file).
+        return SidecarReading(path, False, None, unreadable=_reason(error))
     return SidecarReading(path, matches, facts)
+
+
+def _reason(error: Exception) -> str:
+    """A few words on why a sidecar could not be read."""
+    if isinstance(error, UnicodeDecodeError):
+        return "not text"
+    if isinstance(error, json.JSONDecodeError):
+        return "not valid JSON"
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} field"
+    if isinstance(error, TypeError):
+        return "not a provenance record"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _find_sidecar(media_path: Path) -> Path | None:

@@ -253,7 +253,8 @@ class Workbench:
         result = run_verify(path, max_frames=60)
         manifest = result.manifest
         broken = manifest.present and (manifest.tampered or not manifest.valid)
-        if broken or (result.sidecar is not None and not result.sidecar.matches):
+        sidecar = result.sidecar
+        if broken or (sidecar is not None and sidecar.readable and not sidecar.matches):
             verdict = "changed since signing"
         else:
             verdict = "marked by facedub" if result.marked else "not marked"
