@@ -136,7 +136,7 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
                 yield _frame(skipped, index - 1, start, fps)
         except av.error.FFmpegError as error:
             raise DecodeError(
-                f"{path}: decoding failed after {index} frames ({error}); the file is truncated "
+                f"{path}: decoding failed after {index} frames ({_ffmpeg_reason(error)}); the file is truncated "
                 "or corrupt: re-export or re-download it") from error
         if index == 0:
             raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
@@ -333,11 +333,19 @@ def _require_writable_parent(path: Path) -> None:
                            "another output folder") from error
 
 
+def _ffmpeg_reason(error: Exception) -> str:
+    """FFmpeg's words for what went wrong, without PyAV's error number and the path the
+    message already starts with ("[Errno 1094995529] Invalid data found when processing
+    input: '/path'")."""
+    reason = getattr(error, "strerror", None)
+    return reason if isinstance(reason, str) and reason else str(error)
+
+
 def _open_video(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise DecodeError(f"{path}: not a readable video or photo ({error}); check that the "
+        raise DecodeError(f"{path}: not a readable video or photo ({_ffmpeg_reason(error)}); check that the "
                            "file is complete and in a format FFmpeg reads") from error
     if not container.streams.video:
         container.close()
@@ -351,7 +359,7 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
         for decoded in container.decode(stream):
             return decoded
     except av.error.FFmpegError as error:
-        raise DecodeError(f"{path}: cannot decode the video ({error}); the file is truncated "
+        raise DecodeError(f"{path}: cannot decode the video ({_ffmpeg_reason(error)}); the file is truncated "
                            "or corrupt: re-export or re-download it") from error
     raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
 
