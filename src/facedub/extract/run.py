@@ -109,6 +109,9 @@ def open_source(path: Path) -> MediaSource:
     path = Path(path)
     if path.is_dir():
         photos = tuple(media.photos_in(path))
+        if not photos and looks_like_faceset(path):
+            raise FacedubError(f"{path}: a faceset folder without its {META_FILE} (a copy cut "
+                               "short?); extract it again: `facedub extract VIDEO -o FOLDER`")
         if not photos:
             raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
                                "video, a photo or a folder of photos")
@@ -117,6 +120,11 @@ def open_source(path: Path) -> MediaSource:
     info = media.probe(path)  # a missing or unreadable file: one line from here
     stamps = file_stamps((path,))  # before the hash: a change while hashing shows
     return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path), stamps)
+
+
+def looks_like_faceset(folder: Path) -> bool:
+    """A faceset's records or crops are in `folder` (its faceset.json may be missing)."""
+    return (folder / RECORDS_FILE).is_file() or (folder / FACES_DIR).is_dir()
 
 
 def file_stamps(files: tuple[Path, ...]) -> tuple[tuple[int, int, int], ...]:
