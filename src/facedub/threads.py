@@ -94,6 +94,10 @@ def join_through_interrupts(worker: threading.Thread) -> None:
         raise interrupted
 
 
+# How often a sink's thread looks at its queue without being woken (see `BackgroundSink._next`).
+WAKE_CHECK_SECONDS = 0.25
+
+
 class BackgroundSink(Generic[T]):
     """Hands items to `consume` on a background thread. `close` waits for the last one and
     re-raises the first error; use as a context manager. Left by an error (or Ctrl-C),
@@ -120,12 +124,26 @@ class BackgroundSink(Generic[T]):
             raise self._error
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not _DONE:
+        while (item := self._next()) is not _DONE:
             if self._error is None and not self._dropping.is_set():
                 try:
                     self._consume(item)  # type: ignore[arg-type]
                 except BaseException as error:
                     self._error = error
+
+    def _next(self) -> object:
+        """The next item, the queue looked at again every WAKE_CHECK_SECONDS. A stop
+        signal's exception, raised on the main thread inside `Queue.put`'s notify (after it
+        released this thread's waiter, before it removed it: CPython's gh-92530 window),
+        leaves that waiter in the condition's list; this thread re-acquires it as it wakes,
+        so the next notify (`close`'s) released that stale lock, not this thread's new
+        one. The thread then slept on a queue that held `close`'s _DONE, and `close` joined
+        it forever: `extract` stopped by SIGTERM hung in about one run of ten at load."""
+        while True:
+            try:
+                return self._queue.get(timeout=WAKE_CHECK_SECONDS)
+            except queue.Empty:
+                continue
 
     def __enter__(self) -> BackgroundSink[T]:
         return self
