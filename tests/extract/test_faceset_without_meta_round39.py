@@ -22,7 +22,7 @@ def _meta_less_faceset(folder: Path) -> Path:
 
 def test_open_source_names_a_faceset_without_its_meta(tmp_path: Path) -> None:
     folder = _meta_less_faceset(tmp_path / "paul")
-    with pytest.raises(FacedubError, match="a faceset folder without its faceset.json"):
+    with pytest.raises(FacedubError, match=r"a faceset folder without its faceset\.json"):
         open_source(folder)
 
 

@@ -136,8 +136,8 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
                 yield _frame(skipped, index - 1, start, fps)
         except av.error.FFmpegError as error:
             raise DecodeError(
-                f"{path}: decoding failed after {index} frames ({_ffmpeg_reason(error)}); the file is truncated "
-                "or corrupt: re-export or re-download it") from error
+                f"{path}: decoding failed after {index} frames ({_ffmpeg_reason(error)}); the "
+                "file is truncated or corrupt: re-export or re-download it") from error
         if index == 0:
             raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
 
@@ -345,8 +345,9 @@ def _open_video(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise DecodeError(f"{path}: not a readable video or photo ({_ffmpeg_reason(error)}); check that the "
-                           "file is complete and in a format FFmpeg reads") from error
+        raise DecodeError(f"{path}: not a readable video or photo ({_ffmpeg_reason(error)}); "
+                          "check that the file is complete and in a format FFmpeg reads"
+                          ) from error
     if not container.streams.video:
         container.close()
         raise FacedubError(f"{path}: has no video stream; give a video or photo file")
@@ -359,8 +360,8 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
         for decoded in container.decode(stream):
             return decoded
     except av.error.FFmpegError as error:
-        raise DecodeError(f"{path}: cannot decode the video ({_ffmpeg_reason(error)}); the file is truncated "
-                           "or corrupt: re-export or re-download it") from error
+        raise DecodeError(f"{path}: cannot decode the video ({_ffmpeg_reason(error)}); the "
+                          "file is truncated or corrupt: re-export or re-download it") from error
     raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
 
 

@@ -34,7 +34,6 @@ from facedub.provenance.manifest import (
 from facedub.provenance.watermark import FACEDUB_TAG, WatermarkReading, read_watermark
 
 
-
 @dataclass(frozen=True)
 class SidecarReading:
     """The `.provenance.json` beside the media, if any. `matches`: its recorded sha256 is
