@@ -162,7 +162,10 @@ def test_eval_of_a_photo_against_a_video_target_is_refused_before_any_work(
     # A photo with a provenance sidecar (facedub's own output) failed after the analyses,
     # naming the evaluation's temporary file: "/tmp/facedub-eval-.../written.jpg: cannot
     # write a .jpg video".
-    monkeypatch.setattr(importlib.import_module("facedub.evaluate"), "evaluate", _no_work)
+    # evaluate() itself checks first: no analysis may start.
+    evaluate_run = importlib.import_module("facedub.evaluate.run")
+    monkeypatch.setattr(evaluate_run, "source_identity", _no_work)
+    monkeypatch.setattr(evaluate_run, "analyse_target", _no_work)
     photo = tmp_path / "swapped.jpg"
     shutil.copy(faces_dir / "still_biden_frontal.jpg", photo)
     (tmp_path / "swapped.jpg.provenance.json").write_text("{}")

@@ -30,13 +30,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from facedub.composite.compositor import CompositeConfig
+from facedub.devices import DEVICES
 from facedub.engines.mesh import MeshEngineConfig
 from facedub.errors import FacedubError
 from facedub.fsutil import check_output_name
 from facedub.swap import SwapConfig, check_output_path
 
 ENGINES = ("mesh", "neural")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 MIN_CHUNK_SECONDS = 2.0
 # What batch keeps in OUTDIR beside the outputs: its staging and running notes, the
 # jobs' logs, the manifest. A job's output may not be or lie inside one of them.

@@ -173,8 +173,8 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
-    from facedub.batch.jobs import DEVICES
     from facedub.composite.compositor import CompositeConfig
+    from facedub.devices import check_device
     from facedub.engines.mesh import MeshEngineConfig
     from facedub.engines.registry import EngineRequest, open_engine
     from facedub.extract.models import AnalysisModels
@@ -185,10 +185,7 @@ def swap(
     from facedub.threads import reuse_freed_memory
 
     reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
-    if device not in DEVICES:
-        # The mesh engine without a refiner runs no network: "--device quantum" was
-        # accepted in silence there, and refused only where a network was loaded.
-        raise FacedubError(f"--device {device}: use one of {', '.join(DEVICES)}")
+    check_device(device)
     inputs = tuple(p for p in (target, source, model, refiner, target_person)
                    if p is not None)
     # The path first: -o naming a folder was answered "the target is a photo, so the
@@ -275,7 +272,6 @@ def evaluate_command(
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
-    from facedub.evaluate.run import check_kinds
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
                           folder=True)
@@ -283,9 +279,6 @@ def evaluate_command(
         raise FacedubError(f"-o {out}: the folder is not empty; pass --overwrite to replace "
                            "the report in it, or choose a new folder")
 
-    # Before any analysis (evaluate checks it too, for library callers): a photo measured
-    # against a video target failed only after the source's and the target's analyses.
-    check_kinds(target, swapped)
     config = EvalConfig(gallery=gallery, target_person=target_person, max_frames=max_frames,
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,

@@ -39,11 +39,18 @@ class FramePair:
     swapped: np.ndarray | None
 
 
-def check_kinds(target: Path, swapped: Path) -> tuple[media.MediaInfo, media.MediaInfo]:
+def same_kind(target: Path, swapped: Path) -> tuple[media.MediaInfo, media.MediaInfo]:
+    """Both files probed; refused where one is a photo and the other a video."""
     target_info, swapped_info = media.probe(target), media.probe(swapped)
     if target_info.kind != swapped_info.kind:
-        raise FacedubError(f"{swapped}: is a {swapped_info.kind} but the target is a "
-                           f"{target_info.kind}; give the swap output of this target")
+        raise FacedubError(f"--swapped {swapped}: is a {swapped_info.kind} but the target is "
+                           f"a {target_info.kind}; give the swap output of this target")
+    return target_info, swapped_info
+
+
+def check_kinds(target: Path, swapped: Path) -> tuple[media.MediaInfo, media.MediaInfo]:
+    """`same_kind`, and a warning where the sizes differ (frames are resized to measure)."""
+    target_info, swapped_info = same_kind(target, swapped)
     if (target_info.width, target_info.height) != (swapped_info.width, swapped_info.height):
         log.warning("%s is %dx%d, the target %dx%d: swapped frames are resized to the target's "
                     "size before measuring", swapped.name, swapped_info.width,

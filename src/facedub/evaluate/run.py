@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from facedub import media
 from facedub.errors import FacedubError
 from facedub.evaluate.config import EvalConfig
 from facedub.evaluate.inputs import analyse_target, build_gallery, source_identity
@@ -18,6 +17,7 @@ from facedub.evaluate.measure import measure
 from facedub.evaluate.metrics import FrameMetrics
 from facedub.evaluate.occluded_identity import source_crops
 from facedub.evaluate.output_path import output_path_of, write_reference
+from facedub.evaluate.pairing import same_kind
 from facedub.evaluate.report import (
     FRAMES_FILE,
     HTML_FILE,
@@ -146,7 +146,7 @@ def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> No
     for role, path in (("--source", source), ("--target", target), ("--swapped", swapped)):
         if not path.exists():
             raise FacedubError(f"{role} {path}: no such file or folder; check the path")
-    check_kinds(target, swapped)
+    _check_target(target, swapped)
     if out_dir.exists() and not out_dir.is_dir():
         raise FacedubError(f"-o {out_dir}: exists and is not a folder; choose a folder for "
                            "the report")
@@ -159,7 +159,7 @@ def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> No
         log.warning("the swapped file is the target itself: every error will be zero")
 
 
-def check_kinds(target: Path, swapped: Path) -> None:
+def _check_target(target: Path, swapped: Path) -> None:
     """A photo measured against a video target (or the reverse) is refused before any
     analysis: it failed only after the source's and the target's analyses (minutes),
     naming the evaluation's temporary file ("/tmp/facedub-eval-.../written.jpg: cannot
@@ -167,9 +167,5 @@ def check_kinds(target: Path, swapped: Path) -> None:
     came after the source's."""
     if target.is_dir():
         raise FacedubError(f"{target}: the target must be one video or photo, not a folder")
-    if not (target.is_file() and swapped.is_file()):
-        return
-    target_kind, swapped_kind = media.probe(target).kind, media.probe(swapped).kind
-    if target_kind != swapped_kind:
-        raise FacedubError(f"--swapped {swapped}: is a {swapped_kind} but the target is "
-                           f"a {target_kind}; give the swap output of this target")
+    if target.is_file() and swapped.is_file():
+        same_kind(target, swapped)

@@ -66,8 +66,7 @@ def upload_kind(name: str) -> tuple[str, str]:
         raise FacedubError("give the file a name of 1 to 255 bytes")
     if "/" in name or "\\" in name or ".." in name or "\x00" in name:
         raise FacedubError(f"{name!r}: a file name may not contain '/', '\\', '..' or a "
-                           "NUL byte; "
-                           "rename the file and upload it again")
+                           "NUL byte; rename the file and upload it again")
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix not in UPLOAD_SUFFIXES:
         raise FacedubError(f"{name!r}: not a photo or video; upload one of "

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from facedub.devices import check_device
 from facedub.errors import FacedubError
 from facedub.models import MODELS, ModelArgs
 from facedub.models.layers import RESOLUTIONS
 from facedub.train.data import Augmentation
 from facedub.train.losses import LossWeights
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,7 @@ class TrainConfig:
             raise FacedubError(f"--model {self.model}: use one of {', '.join(MODELS)}")
         if self.res not in RESOLUTIONS:
             raise FacedubError(f"--res {self.res}: use one of {', '.join(map(str, RESOLUTIONS))}")
-        if self.device not in DEVICES:
-            raise FacedubError(f"--device {self.device}: use one of {', '.join(DEVICES)}")
+        check_device(self.device)
         self.model_args()  # validates widths
         positive = ("batch", "steps", "log_every", "preview_every", "save_every",
                     "validate_every")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from facedub.devices import check_device
 from facedub.errors import FacedubError
 from facedub.models.refiner import RefinerArgs
-from facedub.train.config import DEVICES
 from facedub.train.losses import LossWeights
 from facedub.train.refine_data import Degradation
 
@@ -61,8 +61,7 @@ class RefineConfig:
 
     def __post_init__(self) -> None:
         self.model_args()  # validates res, width and levels
-        if self.device not in DEVICES:
-            raise FacedubError(f"--device {self.device}: use one of {', '.join(DEVICES)}")
+        check_device(self.device)
         for name in ("batch", "steps", "pairs_per_face", "log_every", "preview_every",
                      "save_every", "validate_every"):
             if getattr(self, name) < 1:
