@@ -19,7 +19,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "src" / "facedub"
 # Low to high. Names in one tuple are one layer: they may import each other (without cycles).
 # serve/ and batch/ are listed before they exist so that they land in their place.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("types", "errors", "media", "fsutil", "spread", "threads", "locations", "progress"),
+    ("types", "errors", "devices", "media", "fsutil", "spread", "threads", "locations",
+     "progress"),
     ("faces",),
     ("faceset",),
     ("extract",),
