@@ -7,7 +7,7 @@ target's face oval takes the source's shape, then measure the warped clip with `
 
 SOURCE: the swap's source (photo or clip); SWAPPED: its output (a quality run's
 `swapped.mp4`); OUT.mp4: the warped output, written losslessly (`--mode none` writes the
-frames unwarped: the control, which the same encoding leaves within 0.01 of the quality
+frames unwarped: the control, which the same encoding leaves within 0.02 of the quality
 run's margins). Then, as `benchmarks/quality.py` measures:
 
     facedub eval --source SOURCE --target TRIMMED_TARGET --swapped OUT.mp4 -o REPORT \
