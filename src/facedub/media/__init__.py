@@ -63,6 +63,9 @@ class MediaInfo:
     rotation: int  # degrees counter-clockwise applied to decoded frames
     has_audio: bool
     codec: str
+    # Frames the container's index lists (MP4/MOV's sample table: exact); 0 where it lists
+    # none (Matroska, WebM, AVI, photos), whose `frame_count` is only an estimate.
+    listed_frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def probe(path: Path) -> MediaInfo:
         duration = _duration_seconds(container, stream)
         frame_count = int(stream.frames or 0) or max(1, round(duration * float(fps)))
         return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
-                         bool(container.streams.audio), stream.codec_context.name)
+                         bool(container.streams.audio), stream.codec_context.name,
+                         int(stream.frames or 0))
 
 
 def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False
