@@ -83,3 +83,31 @@ def test_a_cut_video_fails_at_its_end_with_the_counts(tmp_path: Path) -> None:
         for frame, _ in source.frames():
             read.append(frame.index)
     assert 0 < len(read) < 30
+
+
+@pytest.mark.parametrize("case", ["video_named_jpg", "cut_jpeg"])
+def test_a_photo_that_is_not_one_says_what_it_is(case: str, tmp_path: Path) -> None:
+    # A phone video saved as .jpg was told "not a readable image (cannot identify image
+    # file '/the/path'); use a JPEG, PNG or WebP photo", and a JPEG cut short to use a
+    # JPEG: neither said what was wrong with the file.
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip, faststart=False)
+    if case == "video_named_jpg":
+        photo = tmp_path / "holiday.jpg"
+        photo.write_bytes(clip.read_bytes())
+        expected = f"error: {photo}: a video, not a photo, though named .jpg; rename it to " \
+                   "end in .mp4"
+    else:
+        whole = tmp_path / "whole.jpg"
+        with av.open(str(clip)) as container:
+            next(container.decode(video=0)).to_image().save(whole, quality=95)
+        photo = _cut(whole, 0.5)
+        expected = f"error: {photo}: the photo is cut short ("
+    out = tmp_path / "faces"
+    code, drawn = run_in_terminal(["extract", str(photo), "-o", str(out)])
+    assert code == 2, drawn
+    lines = _screen_lines(drawn)
+    assert lines == [lines[-1]] and lines[-1].startswith(expected), drawn
+    if case == "cut_jpeg":
+        assert lines[-1].endswith("; re-export or re-download it"), drawn
+    assert not out.exists()
