@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -31,7 +34,7 @@ def local_outcomes(tasks: Sequence[JobTask], workers: int, max_retries: int,
     while remaining:
         lost: list[JobTask] = []
         with ProcessPoolExecutor(max_workers=min(workers, len(remaining)),
-                                 mp_context=context) as pool:
+                                 mp_context=context, initializer=end_with_driver) as pool:
             try:
                 futures: dict[Future[JobOutcome], JobTask] = {}
                 for task in remaining:
@@ -60,6 +63,25 @@ def local_outcomes(tasks: Sequence[JobTask], workers: int, max_retries: int,
                 _stop_workers(pool)
                 raise
         remaining = lost
+
+
+# How often a worker looks whether its driver is still there.
+DRIVER_CHECK_SECONDS = 0.5
+
+
+def end_with_driver() -> None:
+    """Run in each worker as it starts: end the worker once the driver that started it is
+    gone. A driver killed outright (SIGKILL, the OOM killer) runs none of its clean-up,
+    and its workers swapped on for minutes, orphaned, into the staging folder that the
+    next run (the resume) clears and fills again; they also held the CPUs it needed."""
+    driver = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == driver:  # re-parented once the driver has died
+            time.sleep(DRIVER_CHECK_SECONDS)
+        os._exit(1)  # the job's staging is cleared by the next run: nothing to keep
+
+    threading.Thread(target=watch, name="facedub-driver-watch", daemon=True).start()
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -30,6 +30,25 @@ SaveEvery = Annotated[int | None, typer.Option(help="Checkpoint every N steps.")
 PreviewEvery = Annotated[int | None, typer.Option(help="Preview grid every N steps.")]
 
 
+def resumed_seed(out: Path, seed: int | None) -> int | None:
+    """The seed for a run in `out`: a saved run's own (None: the preset's, for a new run).
+
+    A resume's batches, and a refiner's held-out frames, are drawn from the seed: without
+    --seed a run started with `--seed 7` resumed on the default seed's batches, and with
+    another --seed on that one's (a refiner then trained on frames it had held out), both
+    silently."""
+    from facedub.models.run import read_state
+
+    state = read_state(out) if out.is_dir() else None
+    if state is None:
+        return seed
+    if seed is not None and seed != state.seed:
+        raise FacedubError(f"{out} was trained with --seed {state.seed} (its batches follow "
+                           f"it); pass --seed {state.seed} to resume it, or choose a new -o "
+                           "folder")
+    return state.seed
+
+
 @app.command()
 @user_errors
 def train(
@@ -64,8 +83,8 @@ def train(
     check_writable_output(out, "-o", inputs=[source_faces, target_faces], folder=True)
 
     config = preset_config(preset, model=model, res=res, batch=batch, steps=steps, lr=lr,
-                           device=device, seed=seed, threads=threads, save_every=save_every,
-                           preview_every=preview_every)
+                           device=device, seed=resumed_seed(out, seed), threads=threads,
+                           save_every=save_every, preview_every=preview_every)
     distributed = from_environment()
     leads = distributed is None or distributed.leader
     # SIGTERM and SIGHUP while the facesets load and the model is built (before the loop's
@@ -170,7 +189,8 @@ def refine(
     check_writable_output(out, "-o", inputs=[source], folder=True)
     given: dict[str, Any] = {
         "steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
-        "device": device, "seed": seed, "threads": threads, "save_every": save_every,
+        "device": device, "seed": resumed_seed(out, seed), "threads": threads,
+        "save_every": save_every,
         "preview_every": preview_every}
     config = RefineConfig(**{k: v for k, v in given.items() if v is not None})
     # SIGTERM and SIGHUP end the source's analysis and the mesh renderings (minutes, before

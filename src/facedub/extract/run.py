@@ -77,6 +77,7 @@ class MediaSource:
     # Each file's (inode, size, mtime) taken before it was hashed: `unchanged` tells
     # whether `sha256` still describes what is on disk now (a file replaced since).
     stamps: tuple[tuple[int, int, int], ...] = ()
+    listed_frames: int = 0  # frames the video's index lists (0: it lists none)
 
     def unchanged(self) -> bool:
         """The files are still the ones hashed (none replaced, rewritten, added or gone)."""
@@ -88,8 +89,11 @@ class MediaSource:
 
     def frames(self) -> Iterator[tuple[media.Frame, str]]:
         if self.kind == "video":
+            decoded = 0
             for frame in media.iter_frames(self.path):
+                decoded = frame.index + 1
                 yield frame, self.path.name
+            _require_listed_frames(self.path, decoded, self.listed_frames)
             return
         for index, file in enumerate(self.files):
             yield media.Frame(index, 0.0, media.read_photo(file)), file.name
@@ -119,7 +123,20 @@ def open_source(path: Path) -> MediaSource:
         return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos), stamps)
     info = media.probe(path)  # a missing or unreadable file: one line from here
     stamps = file_stamps((path,))  # before the hash: a change while hashing shows
-    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path), stamps)
+    return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path), stamps,
+                       info.listed_frames)
+
+
+def _require_listed_frames(path: Path, decoded: int, listed: int) -> None:
+    """Refuse a video that decoded well short of the frames its index lists: an MP4 cut
+    mid-file (an interrupted download or copy) decodes its first part without an error,
+    and every command went on with that part as if it were the clip (a swap wrote 11 of
+    45 frames and said '11/11 frames swapped'). A few frames short is normal: an edit
+    list drops the ones before its start."""
+    if listed and listed - decoded >= max(3, listed // 50):
+        raise media.DecodeError(
+            f"{path}: only {decoded} of the {listed} frames its index lists could be decoded "
+            "(the file is cut short or damaged); re-export or re-download it")
 
 
 def looks_like_faceset(folder: Path) -> bool:

@@ -63,6 +63,9 @@ class MediaInfo:
     rotation: int  # degrees counter-clockwise applied to decoded frames
     has_audio: bool
     codec: str
+    # Frames the container's index lists (MP4/MOV's sample table: exact); 0 where it lists
+    # none (Matroska, WebM, AVI, photos), whose `frame_count` is only an estimate.
+    listed_frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def probe(path: Path) -> MediaInfo:
         duration = _duration_seconds(container, stream)
         frame_count = int(stream.frames or 0) or max(1, round(duration * float(fps)))
         return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
-                         bool(container.streams.audio), stream.codec_context.name)
+                         bool(container.streams.audio), stream.codec_context.name,
+                         int(stream.frames or 0))
 
 
 def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False
@@ -182,9 +186,41 @@ def read_photo(path: Path) -> np.ndarray:
     except PermissionError as error:
         raise DecodeError(f"{path}: permission denied; make it readable") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise DecodeError(f"{path}: not a readable image ({error}); use a JPEG, PNG or WebP "
-                           "photo") from error
+        raise DecodeError(_unreadable_photo(path, error)) from error
     return _to_rgb8(image)
+
+
+# The extension a video misnamed as a photo should have, by FFmpeg's demuxer.
+_VIDEO_SUFFIX = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv", "avi": ".avi",
+                 "asf": ".wmv", "flv": ".flv", "mpegts": ".ts"}
+
+
+def _unreadable_photo(path: Path, error: Exception) -> str:
+    """What to do about a photo PIL cannot read. A cut-short JPEG was told to 'use a JPEG,
+    PNG or WebP photo', and a phone video saved as .jpg to use a photo (and the line
+    repeated the path: "cannot identify image file '/the/path'")."""
+    if isinstance(error, OSError) and "truncated" in str(error):
+        return f"{path}: the photo is cut short ({error}); re-export or re-download it"
+    if isinstance(error, UnidentifiedImageError):
+        video = _video_format(path)
+        if video is not None:
+            return (f"{path}: a video, not a photo, though named {path.suffix}; rename it to "
+                    f"end in {_VIDEO_SUFFIX.get(video, '.mp4')}")
+        return (f"{path}: not a readable image (no image format found); use a JPEG, PNG or "
+                "WebP photo")
+    return f"{path}: not a readable image ({error}); use a JPEG, PNG or WebP photo"
+
+
+def _video_format(path: Path) -> str | None:
+    """FFmpeg's demuxer name when `path` holds a video (a moving picture, not an image
+    FFmpeg also reads), else None."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video or container.format.name.endswith("_pipe"):
+                return None
+            return str(container.format.name)
+    except (av.error.FFmpegError, UnicodeDecodeError):
+        return None
 
 
 def write_photo(path: Path, image: np.ndarray, quality: int = 95) -> None:

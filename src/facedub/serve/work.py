@@ -6,6 +6,7 @@ frozen configs the command line builds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import threading
@@ -367,13 +368,29 @@ class JobRunner:
             self.store.update_job(job_id, state="cancelled", message="cancelled")
         except FacedubError as error:
             self.bench.discard(job)
-            self.store.update_job(job_id, state="failed", message=str(error))
+            self.store.update_job(job_id, state="failed",
+                                  message=_under_given_names(str(error), self.store, job))
         except Exception as error:  # a bug must not stop the queue; it is logged in full
             log.exception("job %d failed", job_id)
             self.bench.discard(job)
             self.store.update_job(job_id, state="failed", message=f"internal error: {error}")
         finally:
             self._cancels.pop(job_id, None)
+
+
+def _under_given_names(message: str, store: Store, job: dict[str, Any]) -> str:
+    """`message` with the server's files of the job's uploads named as the user named them:
+    a cut-short video failed as "/srv/work/uploads/0f96f59fabba5533.mp4: only 11 of the 45
+    frames ...", a file the user never saw, and the server's own path."""
+    params = job["params"]
+    if job["kind"] != "swap":  # an evaluation: of the swap's uploads
+        with contextlib.suppress(FacedubError, KeyError, TypeError, ValueError):
+            params = store.job(int(params["swap_job"]))["params"]
+    for role in ("source", "target"):
+        with contextlib.suppress(FacedubError, KeyError):
+            upload = store.upload(str(params[role]))
+            message = message.replace(str(store.upload_path(upload.id)), upload.name)
+    return message
 
 
 def _frame_at(path: Path, index: int) -> np.ndarray:
