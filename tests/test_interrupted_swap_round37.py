@@ -106,7 +106,8 @@ def test_ctrl_c_stops_the_pipeline_before_the_engine_is_closed(
         preexec_fn=_default_signals)
     assert "pipeline threads at engine close: []" in done.stderr, done.stderr
     assert done.returncode == 130, done.stderr
-    assert "interrupted; run the same command again to resume" in done.stderr
+    assert ("interrupted; the same command again keeps the analyses made so far and renders "
+            "from the first frame") in done.stderr
     for noise in ("Traceback", "Exception ignored", "Fatal Python error"):
         assert noise not in done.stderr, done.stderr
     assert sorted(out_dir.iterdir()) == [], "a staged or half-written file was left"

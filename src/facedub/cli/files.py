@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
+    RENDERS_AGAIN,
     RichProgress,
     removed_if_failed,
     say,
@@ -105,7 +107,7 @@ def _span(values: tuple[float, float]) -> str:
 
 
 @app.command()
-@user_errors
+@functools.partial(user_errors, interrupted=RENDERS_AGAIN)
 def swap(
     target: Annotated[Path, path_option(help="Video or photo whose face is replaced.")],
     out: Annotated[Path, path_option("--out", "-o", help=(

@@ -206,8 +206,16 @@ def sole_output(output: Path, kind: str = "folder") -> contextlib.AbstractContex
     return sole_writer(output, locks, kind)
 
 
-def user_errors(command: F) -> F:
-    """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130."""
+RESUMES = "interrupted; run the same command again to resume"
+# A swap caches its analyses in the work folder but renders every frame again: telling its
+# user it resumes promised the hours of a long clip back.
+RENDERS_AGAIN = ("interrupted; the same command again keeps the analyses made so far and "
+                 "renders from the first frame")
+
+
+def user_errors(command: F, interrupted: str = RESUMES) -> F:
+    """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130 and
+    the line `interrupted`, which says what running the command again will do."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -235,7 +243,7 @@ def user_errors(command: F) -> F:
             say("terminated; nothing was left half-written, run the same command again")
             raise typer.Exit(stop.exit_code) from None
         except KeyboardInterrupt:
-            say("interrupted; run the same command again to resume")
+            say(interrupted)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
