@@ -111,3 +111,24 @@ def test_a_photo_that_is_not_one_says_what_it_is(case: str, tmp_path: Path) -> N
     if case == "cut_jpeg":
         assert lines[-1].endswith("; re-export or re-download it"), drawn
     assert not out.exists()
+
+
+def test_a_video_named_as_a_photo_target_is_named_before_the_output_kind(
+        faces_dir: Path, tmp_path: Path) -> None:
+    # `swap --target holiday.jpg -o out.mp4` with a video in holiday.jpg said "the target
+    # is a photo, so the output must be a photo too": the user then renamed the output,
+    # not the file that was wrong.
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip, faststart=False)
+    target = tmp_path / "holiday.jpg"
+    target.write_bytes(clip.read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    code, drawn = run_in_terminal(["swap", "--source",
+                                   str(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+                                   "--target", str(target), "-o", str(out / "swapped.mp4")])
+    assert code == 2, drawn
+    lines = _screen_lines(drawn)
+    assert lines == [f"error: {target}: a video, not a photo, though named .jpg; rename it "
+                     "to end in .mp4"], drawn
+    assert list(out.iterdir()) == []

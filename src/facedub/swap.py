@@ -93,6 +93,9 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
     """Refuse outputs that would overwrite an input or not match the target's kind."""
     if media.is_photo_path(target):
         if not media.is_photo_path(output):
+            # A phone video saved as .jpg was told its output must be a photo: read it
+            # first, so such a file is named for what it is (and a damaged one as damaged).
+            media.read_photo(target)
             raise FacedubError(f"{output}: the target is a photo, so the output must be a "
                                f"photo too (.jpg, .png or .webp)")
     else:
