@@ -216,7 +216,10 @@ def _video_format(path: Path) -> str | None:
     FFmpeg also reads), else None."""
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video or container.format.name.endswith("_pipe"):
+            # image2 and the *_pipe demuxers are FFmpeg's readers of still images: junk
+            # named .jpg opens as image2's mjpeg "video"
+            name = container.format.name
+            if not container.streams.video or name == "image2" or name.endswith("_pipe"):
                 return None
             return str(container.format.name)
     except (av.error.FFmpegError, UnicodeDecodeError):
