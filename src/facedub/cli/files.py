@@ -10,11 +10,14 @@ import typer
 
 from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
+    CONTINUES,
     RENDERS_AGAIN,
+    InterruptedWith,
     RichProgress,
     removed_if_failed,
     say,
     sole_output,
+    stopped_by,
     terminate_cleanly,
     user_errors,
 )
@@ -175,6 +178,7 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
+    from facedub.batch.resumable import plan_segments, resumable_swap
     from facedub.composite.compositor import CompositeConfig
     from facedub.devices import check_device
     from facedub.engines.mesh import MeshEngineConfig
@@ -213,9 +217,22 @@ def swap(
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
     with terminate_cleanly(), sole_output(out, "file"):
+        # A long video renders in segments that the same command again does not render
+        # again; a shorter one (or a photo) unsplit, as always.
+        segments = plan_segments(target)
         swap_engine = open_engine(engine, request)
         try:
-            result = run_swap(target, swap_engine, out, config, RichProgress(), models=models)
+            if segments is None:
+                result = run_swap(target, swap_engine, out, config, RichProgress(),
+                                  models=models)
+            else:
+                try:
+                    result = resumable_swap(target, swap_engine, out, config, segments,
+                                            RichProgress(), models=models, say=say)
+                except BaseException as error:
+                    if isinstance(stopped_by(error), KeyboardInterrupt):
+                        raise InterruptedWith(CONTINUES) from None
+                    raise
         finally:
             # A swap that fails ends no track: the engine's landmarker is closed here, not
             # left to the garbage collector (MediaPipe's close from __del__ could hang).

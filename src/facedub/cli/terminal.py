@@ -211,6 +211,18 @@ RESUMES = "interrupted; run the same command again to resume"
 # user it resumes promised the hours of a long clip back.
 RENDERS_AGAIN = ("interrupted; the same command again keeps the analyses made so far and "
                  "renders from the first frame")
+# A long video's swap renders in segments kept in the work folder (batch/resumable.py).
+CONTINUES = ("interrupted; the same command again keeps the analyses and the segments "
+             "rendered so far and continues from the last finished segment")
+
+
+class InterruptedWith(KeyboardInterrupt):
+    """Ctrl-C, with the line that says what the same command again does when it is not
+    the command's own (`user_errors`' `interrupted`): a swap that turned out resumable."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 def user_errors(command: F, interrupted: str = RESUMES) -> F:
@@ -242,8 +254,8 @@ def user_errors(command: F, interrupted: str = RESUMES) -> F:
         except Terminated as stop:
             say("terminated; nothing was left half-written, run the same command again")
             raise typer.Exit(stop.exit_code) from None
-        except KeyboardInterrupt:
-            say(interrupted)
+        except KeyboardInterrupt as stop:
+            say(stop.line if isinstance(stop, InterruptedWith) else interrupted)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
