@@ -118,7 +118,6 @@ def _sidecar_job(path: Path) -> int:
     return int(facts["facts"]["job_id"])
 
 
-@pytest.mark.slow
 def test_a_killed_swap_resumes_after_its_finished_segment_into_the_same_output(
         faces_dir: Path, clip: Path, tmp_path: Path) -> None:
     work, out = tmp_path / "work", tmp_path / "out"
@@ -158,7 +157,6 @@ def test_a_killed_swap_resumes_after_its_finished_segment_into_the_same_output(
     assert found["manifest"]["valid"] and found["manifest"]["facts"]["job_id"] == drawn
 
 
-@pytest.mark.slow
 def test_a_changed_option_renders_every_segment_again(faces_dir: Path, clip: Path,
                                                       tmp_path: Path) -> None:
     work, out = tmp_path / "work", tmp_path / "out.mp4"
@@ -181,7 +179,6 @@ def _video_packets(path: Path) -> list[bytes]:
         return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
 
 
-@pytest.mark.slow
 def test_a_short_clip_keeps_the_unsplit_swap(faces_dir: Path, clip: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Under `MIN_SEGMENTS` segments of `SEGMENT_SECONDS` (the README's and benchmarks'
@@ -236,3 +233,26 @@ def test_ctrl_c_in_a_segmented_swap_says_it_continues() -> None:
         terminal.say = say
     assert codes == [130, 130] and lines == [RENDERS_AGAIN, CONTINUES]
     assert "continues from the last finished segment" in CONTINUES
+
+
+def test_a_segment_stops_decoding_after_its_last_frame(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    # iter_frames decodes every frame and yields only those asked for: a segment that
+    # asked for its own frames only went on decoding the video to its end (each of a long
+    # clip's segments decoded the rest of the clip before it could finish).
+    from facedub.batch import resumable
+    from facedub.batch.chunks import Chunk
+
+    decoded: list[int] = []
+
+    def iter_frames(path: Path, indices: range) -> object:
+        for index in range(1000):  # a 1000-frame video
+            decoded.append(index)
+            if index in indices:
+                yield media.Frame(index, index / 25, np.zeros((2, 2, 3), np.uint8))
+
+    monkeypatch.setattr(resumable.media, "iter_frames", iter_frames)
+    chunk = Chunk(index=1, count=4, first=250, end=500, preroll=220, start_time=10.0, job_id=1)
+    frames = [frame.index for frame in resumable._window(Path("clip.mp4"), chunk)]
+    assert frames == list(range(220, 500))
+    assert max(decoded) <= 500
