@@ -3,6 +3,14 @@ and clips cut without re-encoding (their keyframes stay where they were)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -57,3 +65,41 @@ def remuxed_excerpt(source: Path, seconds: float, out: Path) -> Path:
             packet.stream = streams[packet.stream.index]
             writer.mux(packet)
     return out
+
+
+@contextlib.contextmanager
+def analysis_held(work: Path, target: Path) -> Iterator[None]:
+    """Hold `target`'s analysis lock in `work` for the block: a batch worker's job waits
+    on it, so it runs until the test lets it go, whatever the machine's speed."""
+    locks = work / ".locks"
+    locks.mkdir(parents=True)
+    name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
+    with open(locks / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def running_worker(driver: subprocess.Popen[str] | subprocess.Popen[bytes], out: Path,
+                   timeout: float = 300) -> int | None:
+    """The pid of the worker running job 1 of the batch `driver` writes into `out`, once
+    its running note is there (None if the driver ended first or `timeout` passed)."""
+    note = out / ".facedub-batch" / "running" / "1.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            return int(json.loads(note.read_text())["pid"])
+        if driver.poll() is not None:
+            return None
+        time.sleep(0.2)
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):  # a zombie has exited; only its entry is left
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            return False
+    return True

@@ -4,10 +4,6 @@ into the staging folder the resume clears and fills again, and on the CPUs it ne
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -15,8 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from batch_media import BIDEN, RUDD, write_jobs
-from test_batch_signals_round38 import _alive
+from batch_media import BIDEN, RUDD, alive, analysis_held, running_worker, write_jobs
 
 
 def test_a_killed_driver_takes_its_workers_and_the_rerun_resumes(faces_dir: Path,
@@ -28,37 +23,24 @@ def test_a_killed_driver_takes_its_workers_and_the_rerun_resumes(faces_dir: Path
     command = [sys.executable, "-m", "facedub", "batch", str(jobs), "-o", str(out),
                "--work-dir", str(work)]
     environment = {**os.environ, "FACEDUB_CONFIG_DIR": str(tmp_path / "config")}
-    # The worker waits on the target's analysis lock, held here: a job that runs until
-    # the test lets it go, whatever the machine's speed.
-    locks = work / ".locks"
-    locks.mkdir(parents=True)
-    name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
     worker_pid = None
     outlived = False
-    with open(locks / name, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with analysis_held(work, target):
         driver = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, env=environment)
         try:
-            note = out / ".facedub-batch" / "running" / "1.json"
-            deadline = time.monotonic() + 300
-            while worker_pid is None and time.monotonic() < deadline:
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    worker_pid = int(json.loads(note.read_text())["pid"])
-                if driver.poll() is not None:
-                    break
-                time.sleep(0.2)
+            worker_pid = running_worker(driver, out)
             assert worker_pid is not None, driver.returncode
             driver.send_signal(signal.SIGKILL)
             driver.wait(timeout=60)
             # A generous wait, not a timing: the worker looks twice a second.
             deadline = time.monotonic() + 60
-            while _alive(worker_pid) and time.monotonic() < deadline:
+            while alive(worker_pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
         finally:
             if driver.poll() is None:
                 driver.kill()
-            outlived = worker_pid is not None and _alive(worker_pid)
+            outlived = worker_pid is not None and alive(worker_pid)
             if outlived:
                 os.kill(worker_pid, signal.SIGKILL)  # type: ignore[arg-type]
     assert driver.returncode == -signal.SIGKILL

@@ -4,29 +4,13 @@ its workers swapped on, orphaned, into the staging folder that the next run clea
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from batch_media import BIDEN, RUDD, write_jobs
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):  # a zombie has exited; only its entry is left
-        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
-            return False
-    return True
+from batch_media import BIDEN, RUDD, alive, analysis_held, running_worker, write_jobs
 
 
 def test_sigterm_ends_the_workers_and_leaves_nothing(faces_dir: Path, tmp_path: Path) -> None:
@@ -34,35 +18,22 @@ def test_sigterm_ends_the_workers_and_leaves_nothing(faces_dir: Path, tmp_path: 
     jobs = write_jobs(tmp_path, [{"target": target, "output": "rudd_biden.jpg"}],
                       defaults={"source": faces_dir / RUDD, "engine": "mesh"})
     out, work = tmp_path / "out", tmp_path / "work"
-    # The worker waits on the target's analysis lock, held here: a job that runs until
-    # the test lets it go, whatever the machine's speed.
-    locks = work / ".locks"
-    locks.mkdir(parents=True)
-    name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
     worker_pid = None
     outlived = False
-    with open(locks / name, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with analysis_held(work, target):
         driver = subprocess.Popen(
             [sys.executable, "-m", "facedub", "batch", str(jobs), "-o", str(out),
              "--work-dir", str(work)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env={**os.environ, "FACEDUB_CONFIG_DIR": str(tmp_path / "config")})
         try:
-            note = out / ".facedub-batch" / "running" / "1.json"
-            deadline = time.monotonic() + 300
-            while worker_pid is None and time.monotonic() < deadline:
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    worker_pid = int(json.loads(note.read_text())["pid"])
-                if driver.poll() is not None:
-                    break
-                time.sleep(0.2)
+            worker_pid = running_worker(driver, out)
             assert worker_pid is not None, driver.communicate()
             driver.send_signal(signal.SIGTERM)
             driver.wait(timeout=120)
         finally:
             if driver.poll() is None:
                 driver.kill()
-            outlived = worker_pid is not None and _alive(worker_pid)
+            outlived = worker_pid is not None and alive(worker_pid)
             if outlived:  # it holds the driver's pipes open too
                 os.kill(worker_pid, signal.SIGKILL)  # type: ignore[arg-type]
             stdout, stderr = driver.communicate(timeout=60)
