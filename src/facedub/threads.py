@@ -12,6 +12,7 @@ import functools
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
@@ -25,6 +26,30 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 128 * 1024 * 1024
 _DONE = object()
+
+
+def started(call: Callable[[], T], name: str) -> Future[T]:
+    """`call` on a thread of its own, started now; its result or error in the future.
+
+    Not a ThreadPoolExecutor: `submit` starts the pool's worker and only then records it
+    for the interpreter's exit. A stop signal's exception raised on the main thread while
+    `start` waited for the worker (`extract`'s content check, as `refine`'s analysis began)
+    skipped the record, and the worker, its call done, slept on the pool's queue for a
+    wake-up nothing would send: the command printed its line and never exited (the exit
+    joins every worker). This thread waits on nothing: it runs `call` and ends. The exit
+    still waits for it, so the call is never cut off in native code."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(call())
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name).start()
+    return future
 
 
 def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:

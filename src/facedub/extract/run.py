@@ -14,7 +14,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -57,7 +57,7 @@ from facedub.fsutil import (
     write_text_atomic,
 )
 from facedub.progress import NoProgress, Progress
-from facedub.threads import BackgroundSink, prefetched
+from facedub.threads import BackgroundSink, prefetched, started
 from facedub.types import FaceObservation
 
 log = logging.getLogger(__name__)
@@ -196,10 +196,8 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     out_dir = Path(out_dir)
     safety: Future[object] | None = None
     if not _already_checked(out_dir, source):
-        checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facedub-safety")
         # NudeNet loads on the check's thread, beside the analysis's first frames.
-        safety = checker.submit(_check, source.files, models)
-        checker.shutdown(wait=False)
+        safety = started(functools.partial(_check, source.files, models), "facedub-safety")
     output = _prepare_output(out_dir, source, config)
     try:
         if output.complete:  # only the choice of person may change

@@ -95,21 +95,30 @@ class FaceAnalyser:
         self.max_faces = max_faces
         self.discover_every = discover_every
         bundle = model_path
-        self._frame_landmarker = open_landmarker(bundle, max_faces, video, min_confidence)
-        self._crop_landmarker = open_landmarker(bundle, 1, False, min_confidence)
-        with _native_stderr_silenced():
-            self._detector = vision.FaceDetector.create_from_options(
-                vision.FaceDetectorOptions(
-                    base_options=BaseOptions(model_asset_buffer=_detector_model(bundle)),
-                    min_detection_confidence=min_confidence))
         self._last_time_ms = -1
         self._frames_since_discovery = 0
         self._followed: list[Box] = []  # boxes of faces found by discovery, to follow
-        with _native_stderr_silenced():  # the first inference prints a note of its own
-            blank = np.zeros((64, 64, 3), dtype=np.uint8)
-            self._whole_frame(blank, 0.0)
-            self._in_crop(blank, (16.0, 16.0, 48.0, 48.0))
-            self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank))
+        # Until the analyser is whole, what it opened is closed by this stack, not by
+        # `close`: a stop signal (or an error) between two models left the ones made so far
+        # open, with their native threads, for the interpreter's exit to tear down; `refine`
+        # stopped by SIGTERM as its analysis began then printed its line and hung there.
+        with contextlib.ExitStack() as opened:
+            self._frame_landmarker = open_landmarker(bundle, max_faces, video, min_confidence)
+            opened.callback(_close_quietly, self._frame_landmarker)
+            self._crop_landmarker = open_landmarker(bundle, 1, False, min_confidence)
+            opened.callback(_close_quietly, self._crop_landmarker)
+            with _native_stderr_silenced():
+                self._detector = vision.FaceDetector.create_from_options(
+                    vision.FaceDetectorOptions(
+                        base_options=BaseOptions(model_asset_buffer=_detector_model(bundle)),
+                        min_detection_confidence=min_confidence))
+            opened.callback(_close_quietly, self._detector)
+            with _native_stderr_silenced():  # the first inference prints a note of its own
+                blank = np.zeros((64, 64, 3), dtype=np.uint8)
+                self._whole_frame(blank, 0.0)
+                self._in_crop(blank, (16.0, 16.0, 48.0, 48.0))
+                self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank))
+            opened.pop_all()  # whole: `close` owns them now
 
     def analyse(self, image: np.ndarray, time_seconds: float = 0.0,
                 new_shot: bool = False) -> list[FaceObservation]:
@@ -228,6 +237,12 @@ def _native_stderr_silenced() -> contextlib.AbstractContextManager[None]:
     descriptor 2 (no logging setting reaches them); hide them while a model loads.
     Failures still surface as Python exceptions."""
     return _STDERR.silenced()
+
+
+def _close_quietly(task: Any) -> None:
+    """Close a MediaPipe task with its native notes kept off the terminal."""
+    with _native_stderr_silenced():
+        task.close()
 
 
 def open_landmarker(bundle: Path, faces: int, video: bool,
