@@ -8,6 +8,7 @@ FACEDUB_LANDMARKER_MODEL, the cache folder (`$XDG_CACHE_HOME/facedub` or
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import os
@@ -15,6 +16,7 @@ import sys
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
+from concurrent import futures
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,6 +32,7 @@ from facedub.faces.regions import mesh_regions
 # Imported late by name to avoid a cycle: align imports faces.regions only.
 from facedub.faces.template import face_template
 from facedub.locations import cache_dir
+from facedub.threads import started
 from facedub.types import Box, FaceObservation
 
 log = logging.getLogger(__name__)
@@ -94,16 +97,34 @@ class FaceAnalyser:
         self.video = video
         self.max_faces = max_faces
         self.discover_every = discover_every
-        bundle = model_path
         self._last_time_ms = -1
         self._frames_since_discovery = 0
         self._followed: list[Box] = []  # boxes of faces found by discovery, to follow
-        # Until the analyser is whole, what it opened is closed by this stack, not by
-        # `close`: a stop signal (or an error) between two models left the ones made so far
-        # open, with their native threads, for the interpreter's exit to tear down; `refine`
-        # stopped by SIGTERM as its analysis began then printed its line and hung there.
+        # The models are made on a thread of their own. MediaPipe runs each task's native
+        # calls on a one-worker ThreadPoolExecutor, started by the first call; a stop
+        # signal's exception raised on the main thread while that start waited left the
+        # worker unrecorded, asleep on its queue, and the interpreter's exit, which joins
+        # it, never came (`refine` stopped by SIGTERM as its analysis began printed its
+        # line and hung). No such exception is raised on another thread. One raised here,
+        # while the main thread waits, waits for the models (a second or so) and closes
+        # them before it goes on: until then the making thread keeps file descriptor 2
+        # silenced, and the stop's one line went to /dev/null.
+        making = started(functools.partial(self._open, model_path, min_confidence),
+                         "facedub-landmark-models")
+        try:
+            making.result()
+        except BaseException:
+            futures.wait([making])
+            if making.exception() is None:
+                self.close()
+            raise
+
+    def _open(self, bundle: Path, min_confidence: float) -> None:
+        """Open the models and run each once (its first inference prints a note). Until
+        the analyser is whole, what it opened is closed by this stack, not by `close`."""
         with contextlib.ExitStack() as opened:
-            self._frame_landmarker = open_landmarker(bundle, max_faces, video, min_confidence)
+            self._frame_landmarker = open_landmarker(bundle, self.max_faces, self.video,
+                                                     min_confidence)
             opened.callback(_close_quietly, self._frame_landmarker)
             self._crop_landmarker = open_landmarker(bundle, 1, False, min_confidence)
             opened.callback(_close_quietly, self._crop_landmarker)
@@ -113,7 +134,7 @@ class FaceAnalyser:
                         base_options=BaseOptions(model_asset_buffer=_detector_model(bundle)),
                         min_detection_confidence=min_confidence))
             opened.callback(_close_quietly, self._detector)
-            with _native_stderr_silenced():  # the first inference prints a note of its own
+            with _native_stderr_silenced():
                 blank = np.zeros((64, 64, 3), dtype=np.uint8)
                 self._whole_frame(blank, 0.0)
                 self._in_crop(blank, (16.0, 16.0, 48.0, 48.0))
