@@ -28,8 +28,10 @@ TRIM_THRESHOLD = 128 * 1024 * 1024
 _DONE = object()
 
 
-def started(call: Callable[[], T], name: str) -> Future[T]:
-    """`call` on a thread of its own, started now; its result or error in the future.
+def started(call: Callable[[], T], name: str, future: Future[T] | None = None) -> Future[T]:
+    """`call` on a thread of its own, started now; its result or error in the future
+    (`future` when given: the caller holds it even if a stop signal interrupts the start,
+    and may cancel it then, or wait for the call).
 
     Not a ThreadPoolExecutor: `submit` starts the pool's worker and only then records it
     for the interpreter's exit. A stop signal's exception raised on the main thread while
@@ -38,18 +40,18 @@ def started(call: Callable[[], T], name: str) -> Future[T]:
     wake-up nothing would send: the command printed its line and never exited (the exit
     joins every worker). This thread waits on nothing: it runs `call` and ends. The exit
     still waits for it, so the call is never cut off in native code."""
-    future: Future[T] = Future()
+    made: Future[T] = future if future is not None else Future()
 
     def run() -> None:
-        if not future.set_running_or_notify_cancel():
+        if not made.set_running_or_notify_cancel():
             return
         try:
-            future.set_result(call())
+            made.set_result(call())
         except BaseException as error:
-            future.set_exception(error)
+            made.set_exception(error)
 
     threading.Thread(target=run, name=name).start()
-    return future
+    return made
 
 
 def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:

@@ -108,15 +108,18 @@ class FaceAnalyser:
         # line and hung). No such exception is raised on another thread. One raised here,
         # while the main thread waits, waits for the models (a second or so) and closes
         # them before it goes on: until then the making thread keeps file descriptor 2
-        # silenced, and the stop's one line went to /dev/null.
-        making = started(functools.partial(self._open, model_path, min_confidence),
-                         "facedub-landmark-models")
+        # silenced, and the stop's one line went to /dev/null. A stop before the
+        # making began cancels it.
+        making: futures.Future[None] = futures.Future()
         try:
+            started(functools.partial(self._open, model_path, min_confidence),
+                    "facedub-landmark-models", making)
             making.result()
         except BaseException:
-            futures.wait([making])
-            if making.exception() is None:
-                self.close()
+            if not making.cancel():  # being made (or made): wait, then close them
+                futures.wait([making])
+                if making.exception() is None:
+                    self.close()
             raise
 
     def _open(self, bundle: Path, min_confidence: float) -> None:
