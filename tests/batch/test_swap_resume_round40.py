@@ -220,7 +220,7 @@ def test_ctrl_c_in_a_segmented_swap_says_it_continues() -> None:
             raise stop
 
         with pytest.raises(typer.Exit) as exited:
-            user_errors(command, interrupted=RENDERS_AGAIN)()
+            user_errors(command)()
         return exited.value.exit_code
 
     import facedub.cli.terminal as terminal
@@ -228,7 +228,8 @@ def test_ctrl_c_in_a_segmented_swap_says_it_continues() -> None:
     say = terminal.say
     terminal.say = lines.append  # type: ignore[assignment]
     try:
-        codes = [interrupted(KeyboardInterrupt()), interrupted(InterruptedWith(CONTINUES))]
+        codes = [interrupted(InterruptedWith(RENDERS_AGAIN)),
+                 interrupted(InterruptedWith(CONTINUES))]
     finally:
         terminal.say = say
     assert codes == [130, 130] and lines == [RENDERS_AGAIN, CONTINUES]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -110,7 +109,7 @@ def _span(values: tuple[float, float]) -> str:
 
 
 @app.command()
-@functools.partial(user_errors, interrupted=RENDERS_AGAIN)
+@user_errors
 def swap(
     target: Annotated[Path, path_option(help="Video or photo whose face is replaced.")],
     out: Annotated[Path, path_option("--out", "-o", help=(
@@ -222,17 +221,18 @@ def swap(
         segments = plan_segments(target)
         swap_engine = open_engine(engine, request)
         try:
-            if segments is None:
-                result = run_swap(target, swap_engine, out, config, RichProgress(),
-                                  models=models)
-            else:
-                try:
+            try:
+                if segments is None:
+                    result = run_swap(target, swap_engine, out, config, RichProgress(),
+                                      models=models)
+                else:
                     result = resumable_swap(target, swap_engine, out, config, segments,
                                             RichProgress(), models=models, say=say)
-                except BaseException as error:
-                    if isinstance(stopped_by(error), KeyboardInterrupt):
-                        raise InterruptedWith(CONTINUES) from None
-                    raise
+            except BaseException as error:
+                if isinstance(stopped_by(error), KeyboardInterrupt):
+                    raise InterruptedWith(RENDERS_AGAIN if segments is None
+                                          else CONTINUES) from None
+                raise
         finally:
             # A swap that fails ends no track: the engine's landmarker is closed here, not
             # left to the garbage collector (MediaPipe's close from __del__ could hang).

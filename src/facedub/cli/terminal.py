@@ -217,17 +217,17 @@ CONTINUES = ("interrupted; the same command again keeps the analyses and the seg
 
 
 class InterruptedWith(KeyboardInterrupt):
-    """Ctrl-C, with the line that says what the same command again does when it is not
-    the command's own (`user_errors`' `interrupted`): a swap that turned out resumable."""
+    """Ctrl-C, with the line that says what the same command again does when that is not
+    RESUMES (a swap: `RENDERS_AGAIN`, or `CONTINUES` for one in segments)."""
 
     def __init__(self, line: str) -> None:
         super().__init__(line)
         self.line = line
 
 
-def user_errors(command: F, interrupted: str = RESUMES) -> F:
+def user_errors(command: F) -> F:
     """Turn FacedubError into one red line and exit code 2; Ctrl-C into exit code 130 and
-    the line `interrupted`, which says what running the command again will do."""
+    a line that says what running the command again will do (`InterruptedWith`'s own)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -255,7 +255,7 @@ def user_errors(command: F, interrupted: str = RESUMES) -> F:
             say("terminated; nothing was left half-written, run the same command again")
             raise typer.Exit(stop.exit_code) from None
         except KeyboardInterrupt as stop:
-            say(stop.line if isinstance(stop, InterruptedWith) else interrupted)
+            say(stop.line if isinstance(stop, InterruptedWith) else RESUMES)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
