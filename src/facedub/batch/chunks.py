@@ -32,6 +32,7 @@ from facedub import media
 from facedub.engines.base import SwapEngine
 from facedub.errors import FacedubError
 from facedub.fsutil import atomic_path
+from facedub.media.frame_table import frame_table
 from facedub.progress import NoProgress
 from facedub.provenance.mark import OutputMarks
 from facedub.swap import SwapConfig, analyse_target, frame_swapper
@@ -77,23 +78,17 @@ def plan_chunks(target: Path, chunk_seconds: float, job_id: int,
 
 def frame_times(path: Path) -> tuple[list[float], list[int]]:
     """Display times (seconds since the first frame, as media.iter_frames gives them) of
-    every frame of a video, and the indexes of its keyframes, read from the packets."""
+    every frame of a video, and the indexes of its keyframes, read from the packets of
+    the stream `media.video_stream` picks (not a cover picture)."""
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as error:
         raise FacedubError(f"{path}: not a readable video ({error})") from error
     with container:
-        if not container.streams.video:
-            raise FacedubError(f"{path}: has no video stream; chunks need a video")
-        stream = container.streams.video[0]
-        stamps = sorted((packet.pts, bool(packet.is_keyframe))
-                        for packet in container.demux(stream) if packet.pts is not None)
-        base = Fraction(stream.time_base or Fraction(1, 90000))
-    if not stamps:
+        table = frame_table(container, media.video_stream(container, path))
+    if not table.stamps:
         raise FacedubError(f"{path}: the video has no frames")
-    zero = stamps[0][0]
-    times = [float((pts - zero) * base) for pts, _ in stamps]
-    return times, [n for n, (_, key) in enumerate(stamps) if key]
+    return table.times(), list(table.keyframes)
 
 
 def swap_segment(target: Path, engine: SwapEngine, segment: Path, config: SwapConfig,
@@ -107,13 +102,9 @@ def swap_segment(target: Path, engine: SwapEngine, segment: Path, config: SwapCo
     written = swapped = 0
     with media.VideoWriter(segment, info.width, info.height, info.fps, crf=config.crf,
                            preset=config.preset) as writer:
-        # Decoding restarts at the first frame: exact frame indexes whatever the codec's
-        # reordering, at the cost of decoding (not swapping) the frames before the chunk.
-        for frame in prefetched(media.iter_frames(target)):
-            if frame.index < chunk.preroll:
-                continue
-            if frame.index >= chunk.end:
-                break
+        # Decoded from the keyframe before the pre-roll, with the indexes of a decode
+        # from the first frame (`media.iter_window`).
+        for frame in prefetched(media.iter_window(target, chunk.preroll, chunk.end)):
             face = swapper.engine_face(frame)  # the pre-roll warms the temporal state
             image = swapper.finish(face)
             if frame.index >= chunk.first:

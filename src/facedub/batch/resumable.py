@@ -255,16 +255,7 @@ def _segment_frames(target: Path, swapper: FrameSwapper, marks: OutputMarks, chu
 
 
 def _window(target: Path, chunk: Chunk) -> Iterator[media.Frame]:
-    """Frames [preroll, end) of the target. Decoded from the first frame: exact indexes
-    whatever the codec's reordering (as `chunks.swap_segment`); the frames before are not
-    converted to RGB (the 1,250 frames of 512 x 388 up to the last join of BENCHMARKS'
-    clip: 0.8-1.0 s so, 1.4-1.7 s converted)."""
-    # Frame `end` too, though it is not the chunk's: iter_frames yields only the frames
-    # asked for, so without one past the chunk every segment decoded the rest of the
-    # video to its end before it could finish (a 10-segment clip decoded ten times over).
-    window = range(chunk.preroll, chunk.end + 1)
-    for frame in media.iter_frames(target, window):  # closed as this generator ends
-        if frame.index >= chunk.end:
-            return
-        if frame.index >= chunk.preroll:
-            yield frame
+    """Frames [preroll, end) of the target, decoded from the keyframe at or before the
+    pre-roll with the indexes of a decode from the first frame (`media.iter_window`): a
+    segment no longer decodes every frame before it (quadratic in the clip's length)."""
+    return media.iter_window(target, chunk.preroll, chunk.end)

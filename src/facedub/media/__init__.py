@@ -30,6 +30,8 @@ from facedub.media.containers import (
     OutputFormat,
     output_format_for,
 )
+from facedub.media.frame_table import FrameTable, frame_table
+from facedub.media.stream_choice import video_stream
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,8 @@ class DecodeError(FacedubError):
 
 __all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
            "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path",
-           "iter_frames", "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
-           "write_photo"]
+           "iter_frames", "iter_window", "output_format_for", "photos_in", "plan_audio",
+           "probe", "read_photo", "video_stream", "write_photo"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def probe(path: Path) -> MediaInfo:
         return MediaInfo(path, "photo", image.shape[1], image.shape[0], Fraction(0), 1, 0.0, 0,
                          False, path.suffix.lower().lstrip("."))
     with _open_video(path) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container, path)
         first = _first_frame(container, stream, path)
         rotation = _rotation_of(first)
         width, height = first.width, first.height
@@ -122,7 +124,7 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
         yield Frame(0, 0.0, read_photo(path))
         return
     with _open_video(path) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container, path)
         stream.thread_type = "AUTO"
         start = _seconds(stream.start_time, stream.time_base)
         fps = float(stream.average_rate or stream.guessed_rate or 25)
@@ -145,6 +147,79 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
                 "file is truncated or corrupt: re-export or re-download it") from error
         if index == 0:
             raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
+
+
+def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
+    """Frames [first, end) of a video: the frames, indexes and times `iter_frames` gives
+    them, decoded from the keyframe at or before `first` instead of from the first frame
+    (a long swap's last segment decoded the whole clip before it to reach its own).
+
+    Each decoded frame is named by its time in the packets' table (`frame_table`), not by
+    counting, so the frames a seek lands before, or an open GOP's leading frames that
+    cannot be decoded without the GOP before, are recognised and passed over. Where the
+    table is not sound (`FrameTable.seekable`), or the decode after the seek misses or
+    repeats a frame, the rest is decoded from the first frame, as `iter_frames` does."""
+    path = Path(path)
+    _require_file(path)
+    with _open_video(path) as container:
+        stream = video_stream(container, path)
+        table = frame_table(container, stream)
+        key = table.keyframe_at_or_before(first) if table.seekable else 0
+        yielded = first
+        if key > 0:
+            stream.thread_type = "AUTO"
+            try:
+                for frame in _seek_decode(container, stream, table, key, first, end):
+                    yield frame
+                    yielded = frame.index + 1
+                return
+            except _OffTableError:
+                log.debug("%s: decoding after a seek left the frame table; decoding from "
+                          "frame 0 from frame %d", path, yielded)
+    for frame in iter_frames(path, range(yielded, end + 1)):
+        # One past the window is asked for so the decode stops there, not at the file's end.
+        if frame.index >= end:
+            return
+        if frame.index >= yielded:
+            yield frame
+
+
+class _OffTableError(Exception):
+    """A decode after a seek gave a frame the table does not expect."""
+
+
+def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
+                 table: FrameTable, key: int, first: int, end: int) -> Iterator[Frame]:
+    container.seek(table.stamps[key], stream=stream, backward=True, any_frame=False)
+    start = _seconds(stream.start_time, stream.time_base)
+    fps = float(stream.average_rate or stream.guessed_rate or 25)
+    to_rgb = VideoReformatter()
+    expected: int | None = None  # the next index, from the first frame at the keyframe on
+    try:
+        for decoded in container.decode(stream):
+            index = table.index_of(decoded.pts)
+            if index is None:
+                raise _OffTableError
+            if expected is None:
+                # Before the keyframe: an open GOP's leading frame (its references are in
+                # the GOP before), or a frame after an earlier keyframe the seek chose.
+                if index < key:
+                    continue
+                expected = key  # the keyframe must come first, else: decode from 0
+            if index != expected:
+                raise _OffTableError  # a frame missed, or shown twice
+            expected += 1
+            if index >= end:
+                return
+            if index >= first:
+                yield _frame(decoded, index, start, fps, to_rgb)
+    except av.error.FFmpegError as error:
+        raise DecodeError(
+            f"{container.name}: decoding failed near frame {expected or key} "
+            f"({_ffmpeg_reason(error)}); the file is truncated or corrupt: re-export or "
+            "re-download it") from error
+    if expected is None or expected < min(end, len(table.stamps)):
+        raise _OffTableError  # the decode ended before the window did
 
 
 # swscale's default YUV -> RGB conversion truncates: frames came out 1.2 grey levels

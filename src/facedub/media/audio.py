@@ -22,6 +22,7 @@ import av.error
 import numpy as np
 
 from facedub.media.containers import OutputFormat
+from facedub.media.stream_choice import best_video
 
 if TYPE_CHECKING:
     AudioPacket = av.Packet[av.AudioStream]
@@ -169,10 +170,9 @@ def _routes(source: av.container.InputContainer, output: av.container.OutputCont
             end: float) -> dict[int, _Route]:
     """A route for each copied or transcoded track, by its stream index in `source`."""
     video_start = 0.0
-    if source.streams.video:
-        video = source.streams.video[0]
-        if video.start_time is not None and video.time_base:
-            video_start = float(video.start_time * video.time_base)
+    video = best_video(source)  # the stream whose frames are written, not a cover picture
+    if video is not None and video.start_time is not None and video.time_base:
+        video_start = float(video.start_time * video.time_base)
     routes: dict[int, _Route] = {}
     for track in tracks:
         stream = source.streams.audio[track.stream]
