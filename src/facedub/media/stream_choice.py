@@ -43,4 +43,6 @@ def best_video(container: av.container.InputContainer) -> av.VideoStream | None:
 
 
 def _is_picture(stream: av.VideoStream) -> bool:
-    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+    # a cover (attached picture) or a track of thumbnails at times: neither is the video
+    return bool(stream.disposition & (av.stream.Disposition.attached_pic
+                                      | av.stream.Disposition.timed_thumbnails))
