@@ -17,7 +17,8 @@ of an uninterrupted one. The folder is named by everything that changes the pixe
 inputs' content, the engine and its settings, the swap's options, the watermark job id the
 user gave, facedub's version); a job id that was drawn is kept in the folder, so a resumed
 output carries one id. A changed input or option makes a new folder: the old one of the
-same output is removed, never spliced.
+same output is removed, never spliced. A folder nothing has written to for a week (a swap
+stopped and never run again) is removed as the next segmented swap starts.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ SEGMENT_SECONDS = 60.0
 MIN_SEGMENTS = 3
 RESUME_FOLDER = "resume"  # under the work folder
 JOB_FILE = "job.json"
+# A resume folder nothing has written to for this long belongs to a swap its user gave up
+# (a stopped 10-minute clip leaves up to a gigabyte of segments): removed as the next
+# segmented swap starts. A live swap writes a segment a minute.
+STALE_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -190,9 +195,13 @@ def _resume_folder(key: str, out_path: Path, config: SwapConfig) -> ResumeFolder
     same output with other inputs or options are removed (their segments are stale)."""
     root = Path(config.work_dir) / RESUME_FOLDER
     output = str(Path(out_path).resolve())
-    for other in root.glob("*/" + JOB_FILE) if root.is_dir() else ():
-        if other.parent.name != key and _job(other).get("output") == output:
-            shutil.rmtree(other.parent, ignore_errors=True)
+    now = time.time()
+    for other in root.iterdir() if root.is_dir() else ():
+        if other.name == key or not other.is_dir():
+            continue
+        if (_job(other / JOB_FILE).get("output") == output
+                or now - _last_written(other) > STALE_SECONDS):
+            shutil.rmtree(other, ignore_errors=True)
     path = root / key
     job = _job(path / JOB_FILE)
     job_id = job.get("job_id")
@@ -203,6 +212,18 @@ def _resume_folder(key: str, out_path: Path, config: SwapConfig) -> ResumeFolder
         path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path / JOB_FILE, {"job_id": job_id, "output": output})
     return ResumeFolder(path, job_id)
+
+
+def _last_written(folder: Path) -> float:
+    """When anything in `folder` was last written (its own time: a file removed)."""
+    try:
+        times = [folder.stat().st_mtime]
+        for item in folder.iterdir():
+            with contextlib.suppress(OSError):  # removed meanwhile
+                times.append(item.stat().st_mtime)
+    except OSError:
+        return float("inf")  # removed meanwhile (another run's clean-up): not ours to judge
+    return max(times)
 
 
 def _job(path: Path) -> dict[str, Any]:
