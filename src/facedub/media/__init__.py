@@ -174,8 +174,8 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
                     yielded = frame.index + 1
                 return
             except _OffTableError:
-                log.debug("%s: decoding after a seek left the frame table; decoding from "
-                          "frame 0 from frame %d", path, yielded)
+                log.debug("%s: the decode after a seek left the frame table at frame %d; "
+                          "the rest is decoded from frame 0", path, yielded)
     for frame in iter_frames(path, range(yielded, end + 1)):
         # One past the window is asked for so the decode stops there, not at the file's end.
         if frame.index >= end:
