@@ -236,11 +236,15 @@ def test_ctrl_c_in_a_segmented_swap_says_it_continues() -> None:
     assert "continues from the last finished segment" in CONTINUES
 
 
-def test_a_segment_stops_decoding_after_its_last_frame(monkeypatch: pytest.MonkeyPatch
+def test_a_segment_stops_decoding_after_its_last_frame(faces_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
     # iter_frames decodes every frame and yields only those asked for: a segment that
     # asked for its own frames only went on decoding the video to its end (each of a long
-    # clip's segments decoded the rest of the clip before it could finish).
+    # clip's segments decoded the rest of the clip before it could finish). Since the
+    # forty-first round a segment decodes from its keyframe (`media.iter_window`); one
+    # whose pre-roll starts before the first keyframe after frame 0 (here: KATIE's, at
+    # 12) still decodes from frame 0, through iter_frames.
     from facedub.batch import resumable
     from facedub.batch.chunks import Chunk
 
@@ -252,8 +256,8 @@ def test_a_segment_stops_decoding_after_its_last_frame(monkeypatch: pytest.Monke
             if index in indices:
                 yield media.Frame(index, index / 25, np.zeros((2, 2, 3), np.uint8))
 
-    monkeypatch.setattr(resumable.media, "iter_frames", iter_frames)
-    chunk = Chunk(index=1, count=4, first=250, end=500, preroll=220, start_time=10.0, job_id=1)
-    frames = [frame.index for frame in resumable._window(Path("clip.mp4"), chunk)]
-    assert frames == list(range(220, 500))
+    monkeypatch.setattr(media, "iter_frames", iter_frames)
+    chunk = Chunk(index=1, count=4, first=35, end=500, preroll=5, start_time=1.4, job_id=1)
+    frames = [frame.index for frame in resumable._window(faces_dir / KATIE, chunk)]
+    assert frames == list(range(5, 500))
     assert max(decoded) <= 500
