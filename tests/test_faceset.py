@@ -64,7 +64,7 @@ def test_a_wrong_coverage_or_missing_field_is_named(tmp_path: Path) -> None:
     raw["coverage"] = "whole"
     del raw["source"]
     (tmp_path / META_FILE).write_text(json.dumps(raw))
-    with pytest.raises(FacedubError, match="'source' is missing or malformed"):
+    with pytest.raises(FacedubError, match="field 'source' is missing; "):
         read_meta(tmp_path)
 
 

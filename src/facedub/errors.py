@@ -11,6 +11,15 @@ class FacedubError(Exception):
     """A problem with the user's input or environment, explained in one line."""
 
 
+def field_problem(error: Exception) -> str:
+    """What is wrong with a JSON record's field, from the error reading it raised: a
+    KeyError names the missing field; a ValueError or TypeError (int("x")) says why, which
+    read as "field invalid literal for int() with base 10: 'x' is missing or malformed"."""
+    if isinstance(error, KeyError):
+        return f"field {error} is missing"
+    return f"a field is malformed ({error})"
+
+
 def raised_from(error: BaseException, kinds: tuple[type[BaseException], ...]
                 ) -> BaseException | None:
     """The first exception of `kinds` in `error`'s chain (itself, then what it was raised

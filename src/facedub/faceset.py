@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, field_problem
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.faces.identity import DESCRIPTOR_SIZE
 from facedub.faces.landmarks import NUM_BLENDSHAPES, NUM_LANDMARKS
@@ -149,12 +149,25 @@ class Faceset:
     def load_image(self, record: FaceRecord) -> np.ndarray:
         """The aligned crop, (S, S, 3) uint8 RGB."""
         self._require_crops()
-        return _read_png(self.root / record.image, color=True)
+        return self._sized(_read_png(self.root / record.image, color=True), record.image)
 
     def load_mask(self, record: FaceRecord) -> np.ndarray:
         """The soft face mask, (S, S) float32 in [0, 1]."""
         self._require_crops()
-        return _read_png(self.root / record.mask, color=False).astype(np.float32) / 255.0
+        mask = self._sized(_read_png(self.root / record.mask, color=False), record.mask)
+        return mask.astype(np.float32) / 255.0
+
+    def _sized(self, pixels: np.ndarray, name: str) -> np.ndarray:
+        """`pixels` if they are the faceset's crop size. Landmarks and masks are read at
+        that size: a crop of another (an edited faceset.json, a face image replaced) was
+        resized and trained on against landmarks placed for the wrong size."""
+        size = self.meta.crop_size
+        if pixels.shape[:2] != (size, size):
+            height, width = pixels.shape[:2]
+            raise FacedubError(f"{self.root / name}: {width} x {height} px, but the "
+                               f"faceset's crops are {size} px (faceset.json); the faceset "
+                               "is damaged, extract again")
+        return pixels
 
 
     def _require_crops(self) -> None:
@@ -191,6 +204,14 @@ def load_faceset(root: Path, check_files: bool = True) -> Faceset:
     records = tuple(_parse_records(records_path, meta, check_files))
     if not records:
         raise FacedubError(f"{records_path}: holds no faces; extract from media with a face")
+    # An edited faceset.json naming no person of its own was "0 faces of the chosen
+    # person; ... give a video or a folder of more photos" (refine), sending the user to
+    # other media.
+    held = sorted({record.person for record in records})
+    if meta.person not in held:
+        raise FacedubError(f"{root / META_FILE}: chooses person {meta.person}, but the "
+                           f"faceset holds person {', '.join(map(str, held))}; the faceset "
+                           "is damaged, extract again")
     return Faceset(root, meta, records)
 
 
@@ -381,7 +402,7 @@ def meta_from_json(raw: dict[str, Any], path: Path) -> FacesetMeta:
             reference_distance=None if reference is None else float(reference["distance"]),
             tool=str(raw.get("tool", "")), template=str(raw.get("template", TEMPLATE_NAME)))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise FacedubError(f"{path}: field {error} is missing or malformed; the "
+        raise FacedubError(f"{path}: {field_problem(error)}; the "
                            "faceset is damaged, extract again") from error
 
 

@@ -21,7 +21,6 @@ def test_overlapping_silences_leave_stderr_as_it_was() -> None:
     """The interleaving that lost it: one thread in, a second in, the first out, the
     second out (the second had saved the first's /dev/null)."""
     before = os.fstat(2)
-    devnull = os.stat(os.devnull)
     keep = os.dup(2)
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
     silenced_inside: list[bool] = []
@@ -37,7 +36,7 @@ def test_overlapping_silences_leave_stderr_as_it_was() -> None:
         with _native_stderr_silenced():
             second_in.set()
             first_out.wait(WAIT_S)
-            silenced_inside.append(_same_file(2, devnull))  # still hidden: one is inside
+            silenced_inside.append(not _same_file(2, before))  # still hidden: one is inside
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     try:

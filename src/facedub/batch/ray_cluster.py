@@ -12,6 +12,9 @@ driver writes them into OUTDIR.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -31,6 +34,7 @@ from facedub.errors import FacedubError
 from facedub.fsutil import write_bytes_atomic
 
 log = logging.getLogger(__name__)
+JOB_FOLDER_PREFIX = "facedub-job-"  # each job's temporary folder on its worker's node
 
 
 def ray_outcomes(tasks: Sequence[JobTask], config: Any,
@@ -44,16 +48,20 @@ def ray_outcomes(tasks: Sequence[JobTask], config: Any,
     started_here = not ray.is_initialized()
     if started_here:
         _start_ray(ray, config.address, config.workers * config.cpus_per_job)
+    # The jobs' temporary folders are named after this batch, so that the driver can
+    # remove those of workers that died before their own clean-up ran (a killed worker
+    # left /tmp/facedub-job-* with its job log about once a test-suite run).
+    mark = job_folder_mark()
+    pending: dict[Any, JobTask] = {}
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         remote = ray.remote(run_job_remotely)
-        pending = {}
         for task in tasks:
             options = {"num_cpus": config.cpus_per_job,
                        "num_gpus": gpus if task.job.engine == "neural" else 0,
                        "max_retries": config.max_retries, "retry_exceptions": False,
                        "name": f"facedub job {task.job.number}"}
-            pending[remote.options(**options).remote(task)] = task
+            pending[remote.options(**options).remote(task, mark)] = task
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             task = pending.pop(done[0])
@@ -68,6 +76,8 @@ def ray_outcomes(tasks: Sequence[JobTask], config: Any,
     finally:
         if started_here:
             ray.shutdown()
+        if started_here or not pending:  # else jobs stopped early may still run in theirs
+            removed_job_folders(mark)
 
 
 def _start_ray(ray: Any, address: str | None, cpus: float) -> None:
@@ -98,10 +108,26 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
                            "head node with `ray start --head` or check the address") from None
 
 
-def run_job_remotely(task: JobTask) -> tuple[JobOutcome, dict[str, bytes]]:
-    """The Ray task: run the job in a private temporary folder on the worker's node and
-    return its outcome and files (output, sidecar, log) by role."""
-    with tempfile.TemporaryDirectory(prefix="facedub-job-") as folder:
+def job_folder_mark() -> str:
+    """The start of the name of each temporary folder of one batch's Ray jobs."""
+    return f"{JOB_FOLDER_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-"
+
+
+def removed_job_folders(mark: str) -> None:
+    """Remove the temporary folders named `mark...` on this machine: those a worker made
+    and did not remove, because it was killed (SIGKILL, lost node) mid-job. Called once
+    the batch's jobs are done (or Ray is shut down), so none of them is still in use;
+    folders on other nodes are left to their temporary-file clean-up."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{mark}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_job_remotely(task: JobTask, mark: str
+                     ) -> tuple[JobOutcome, dict[str, bytes]]:
+    """The Ray task: run the job in a private temporary folder on the worker's node (named
+    `mark...`, see `removed_job_folders`) and return its outcome and files (output,
+    sidecar, log) by role."""
+    with tempfile.TemporaryDirectory(prefix=mark) as folder:
         staging = Path(folder)
         outcome = run_job(task, staging)
         files = {role: path.read_bytes()

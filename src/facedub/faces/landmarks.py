@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -141,7 +142,7 @@ class FaceAnalyser:
                 blank = np.zeros((64, 64, 3), dtype=np.uint8)
                 self._whole_frame(blank, 0.0)
                 self._in_crop(blank, (16.0, 16.0, 48.0, 48.0))
-                self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank))
+                _detect_until_noted(self._detector)
             opened.pop_all()  # whole: `close` owns them now
 
     def analyse(self, image: np.ndarray, time_seconds: float = 0.0,
@@ -226,12 +227,15 @@ class _StderrSilencer:
     (serve's job thread and a live session's analyser or engine, loading at once) could
     save each other's /dev/null, and the last to restore left it there: every later
     message and error of the process was lost. So the first thread in saves it and the
-    last one out restores it."""
+    last one out restores it. What is written meanwhile goes to a temporary file, not
+    /dev/null, so that `heard` can tell whether a note was printed (and so spent)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inside = 0
         self._saved: int | None = None
+        self._heard: int | None = None  # the temporary file fd 2 points at meanwhile
+        self.noted_alignment = False  # MediaPipe's once-a-process note spent (silenced)
 
     @contextlib.contextmanager
     def silenced(self) -> Iterator[None]:
@@ -239,8 +243,8 @@ class _StderrSilencer:
             if self._inside == 0:
                 sys.stderr.flush()
                 self._saved = os.dup(2)
-                with open(os.devnull, "wb") as devnull:
-                    os.dup2(devnull.fileno(), 2)
+                self._heard = _temporary_or_null()
+                os.dup2(self._heard, 2)
             self._inside += 1
         try:
             yield
@@ -251,9 +255,55 @@ class _StderrSilencer:
                     os.dup2(self._saved, 2)
                     os.close(self._saved)
                     self._saved = None
+                    if self._heard is not None:
+                        os.close(self._heard)
+                        self._heard = None
+
+    def heard(self) -> bytes:
+        """What was written to fd 2 since it was silenced (call inside `silenced`)."""
+        with self._lock:
+            if self._heard is None:
+                return b""
+            size = os.fstat(self._heard).st_size  # /dev/null's (write-only) is empty
+            return os.pread(self._heard, size, 0) if size else b""
+
+
+def _temporary_or_null() -> int:
+    """A descriptor of a new unnamed temporary file; /dev/null's where none can be made
+    (a full or read-only temporary folder: `heard` then hears nothing)."""
+    try:
+        with tempfile.TemporaryFile() as file:
+            return os.dup(file.fileno())
+    except OSError:
+        return os.open(os.devnull, os.O_WRONLY)
 
 
 _STDERR = _StderrSilencer()
+DETECTOR_INPUT_BYTES = 128 * 128 * 3 * 4  # the short-range detector's float32 input
+
+
+# MediaPipe's face detector (its LiteRT runner) prints this once per process, the first
+# time its input tensor (MediaPipe's own, made from the image) is not 64-byte aligned; it
+# copies the tensor and goes on. The tensor's alignment follows the heap, so the first
+# such call came at any frame, and the note landed in a terminal's progress bar.
+ALIGNMENT_NOTE = b"Input tensor memory is not aligned"
+ALIGNMENT_TRIES = 12  # warm-up detections at most (a 64 px blank: about 1 ms each)
+
+
+def _detect_until_noted(detector: vision.FaceDetector) -> None:
+    """The detector's warm-up (its first inference prints a note of its own), repeated
+    until the alignment note was printed into the silenced fd 2: spent there, it is
+    never printed again. Between two tries a block of the tensor's size is held a few
+    bytes larger each time, so the next tensor is placed elsewhere in the heap (the same
+    free block came back, at the same alignment). Call with fd 2 silenced."""
+    held = []
+    for attempt in range(1 if _STDERR.noted_alignment else ALIGNMENT_TRIES):
+        blank = np.zeros((64, 64, 3), dtype=np.uint8)
+        detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank))
+        if ALIGNMENT_NOTE in _STDERR.heard():
+            _STDERR.noted_alignment = True
+            return
+        held.append(np.empty(DETECTOR_INPUT_BYTES + 16 * (attempt + 1), dtype=np.uint8))
 
 
 def _native_stderr_silenced() -> contextlib.AbstractContextManager[None]:

@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ONNX_FORMAT = "facedub-onnx"
+# facedub's exports by their format, and where each goes: one given to the other option
+# was "not exported by facedub".
+OTHER_EXPORTS = {
+    ONNX_FORMAT: "a trained swap model (`facedub export` of a `facedub train` run); use it "
+                 "with `swap --engine neural --model`",
+    "facedub-refiner-onnx": "a refiner (`facedub export` of a `facedub refine` folder); use "
+                            "it with `swap --source ITS_SOURCE --refiner`",
+}
 ONNX_VERSION = 1
 OPSET = 17
 
@@ -132,7 +140,10 @@ def onnx_metadata(path: Path, format_name: str, version: int) -> dict[str, str]:
     except (OSError, ValueError) as error:
         raise FacedubError(f"{path}: not a readable ONNX file ({error}); export it again "
                            "with `facedub export`") from error
-    if metadata.get("format") != format_name:
+    found = metadata.get("format")
+    if found != format_name and found in OTHER_EXPORTS:
+        raise FacedubError(f"{path}: {OTHER_EXPORTS[found]}")
+    if found != format_name:
         raise FacedubError(f"{path}: not exported by facedub (no {format_name} metadata); "
                            "export one with `facedub export FOLDER -o FILE.onnx`")
     if metadata.get("version") != str(version):

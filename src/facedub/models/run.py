@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from safetensors import SafetensorError
 
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, field_problem
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.faceset import RECORDS_FILE, Faceset
 from facedub.fsutil import read_json_object
@@ -149,7 +149,7 @@ def read_state(root: Path) -> RunState | None:
                         seed=int(raw["seed"]), model_sha256=str(raw["model_sha256"]),
                         optimizer_sha256=str(raw["optimizer_sha256"]))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise FacedubError(f"{path}: field {error} is missing or malformed; the run folder "
+        raise FacedubError(f"{path}: {field_problem(error)}; the run folder "
                            "is damaged, restore it or train again in a new folder") from error
 
 
@@ -252,5 +252,5 @@ def parse_run_config(raw: dict[str, Any], path: Path) -> RunInfo:
                        source=FacesetInfo(**raw["source"]), target=FacesetInfo(**raw["target"]),
                        raw=raw)
     except (KeyError, TypeError, ValueError) as error:
-        raise FacedubError(f"{path}: field {error} is missing or malformed; the run folder "
+        raise FacedubError(f"{path}: {field_problem(error)}; the run folder "
                            "is damaged, restore it or train again in a new folder") from error

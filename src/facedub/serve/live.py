@@ -75,6 +75,13 @@ class LiveSwapper:
         # as the file swap's two stages do, so each runs on one thread of its own.
         self._stage_one = ThreadPoolExecutor(1, thread_name_prefix="facedub-live-face")
         self._stage_two = ThreadPoolExecutor(1, thread_name_prefix="facedub-live-finish")
+        # Their threads started here, where the server makes a swapper (a worker thread),
+        # not by the first `submit`, which runs on the event loop's thread: a stop
+        # signal's exception (SIGHUP raises Terminated there) landing as a pool starts its
+        # worker leaves the worker unrecorded, and only a `close` that still runs wakes it
+        # for the interpreter's exit, which joins it. A pool of one never starts another.
+        for stage in (self._stage_one, self._stage_two):
+            stage.submit(int).result()
 
     def swap(self, image: np.ndarray, time_seconds: float) -> LiveFrame:
         """Swap the largest face of one RGB frame taken at `time_seconds` (stream time,
