@@ -137,7 +137,8 @@ def test_a_stop_inside_an_import_exits_like_any_other(signum: int) -> None:
     initialization failed`), which printed a traceback and exited 1."""
     import typer
 
-    from facedub.cli.terminal import Terminated, user_errors
+    from facedub.cli.terminal import user_errors
+    from facedub.errors import Terminated
 
     stop = KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 

@@ -6,9 +6,27 @@ traceback. `raised_from` finds the Ctrl-C (or stop signal) behind another error:
 import interrupted half way raises its own.
 """
 
+import signal
+
 
 class FacedubError(Exception):
     """A problem with the user's input or environment, explained in one line."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so that `finally` blocks remove staged
+    files. A BaseException, like KeyboardInterrupt, so that no `except Exception` swallows
+    it. `signum`: the signal; `exit_code`: the shell's for it (143 SIGTERM, 129 SIGHUP).
+    Raised by a command's handlers (`cli.terminal.terminate_cleanly`) and, before a
+    command sets them, by the console command's own (`facedub.__main__`)."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
 
 
 def field_problem(error: Exception) -> str:

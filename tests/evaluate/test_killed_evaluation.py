@@ -164,7 +164,8 @@ def test_a_rerun_resumes_the_pairs_whose_report_is_whole(
 def test_a_second_signal_does_not_cut_the_cleanup_short() -> None:
     """`timeout` signals the whole group, then quality.py forwards its own SIGTERM to the
     swap: the second one must not raise again inside the first one's `finally`."""
-    from facedub.cli.terminal import Terminated, terminate_cleanly
+    from facedub.cli.terminal import terminate_cleanly
+    from facedub.errors import Terminated
 
     cleaned = False
     with pytest.raises(Terminated) as stopped, terminate_cleanly():

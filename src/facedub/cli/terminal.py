@@ -31,7 +31,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from facedub.errors import FacedubError, raised_from
+from facedub.errors import FacedubError, Terminated, raised_from
 from facedub.fsutil import describe_os_error, sole_writer
 from facedub.locations import work_dir
 
@@ -123,20 +123,6 @@ def _error_line(text: str) -> None:
 
 def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
-
-
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP, raised in the main thread so that `finally` blocks remove staged
-    files. A BaseException, like KeyboardInterrupt, so that no `except Exception` swallows
-    it. `signum`: the signal; `exit_code`: the shell's for it (143 SIGTERM, 129 SIGHUP)."""
-
-    def __init__(self, signum: int = signal.SIGTERM) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = int(signum)
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
 
 
 # What a job runner, `timeout` or a closed terminal sends, and Ctrl-C (SIGINT), which
