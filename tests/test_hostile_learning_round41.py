@@ -105,3 +105,18 @@ def test_a_malformed_field_says_why_and_a_missing_one_names_itself(tmp_path: Pat
     (tmp_path / "state.json").write_text(json.dumps(state))
     with pytest.raises(FacedubError, match=r"state.json: field 'seed' is missing; "):
         read_state(tmp_path)
+
+
+def test_a_refiners_edited_best_state_says_which_field_is_wrong(tmp_path: Path) -> None:
+    """best.json's step edited to "x" read "field invalid literal for int() with base 10:
+    'x' is missing or malformed" (the lead, from r41-F's report)."""
+    from facedub.models.refiner_run import BEST_STATE_FILE, REFINER_FORMAT, read_best
+
+    (tmp_path / BEST_STATE_FILE).write_text(json.dumps(
+        {"format": REFINER_FORMAT, "step": "x", "score": 0.9, "sha256": "0" * 64}))
+    with pytest.raises(FacedubError, match=r"a field is malformed \(invalid literal"):
+        read_best(tmp_path)
+    (tmp_path / BEST_STATE_FILE).write_text(json.dumps(
+        {"format": REFINER_FORMAT, "score": 0.9, "sha256": "0" * 64}))
+    with pytest.raises(FacedubError, match=r"field 'step' is missing; delete it"):
+        read_best(tmp_path)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, field_problem
 from facedub.faces.align import COVERAGES, Coverage
 from facedub.faces.identity import DESCRIPTOR_SIZE, distance
 from facedub.faceset import Faceset
@@ -121,7 +121,7 @@ def read_best(root: Path) -> BestState | None:
         return BestState(step=int(raw["step"]), score=float(raw["score"]),
                          sha256=str(raw["sha256"]), gains=(gains[0], gains[1], gains[2]))
     except (KeyError, TypeError, ValueError) as error:
-        raise FacedubError(f"{path}: field {error} is missing or malformed; delete it and "
+        raise FacedubError(f"{path}: {field_problem(error)}; delete it and "
                            f"{BEST_FILE} to use the latest weights") from error
 
 
@@ -204,5 +204,5 @@ def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
                            source=FacesetInfo(**raw["source"]),
                            identity=parse_identity(raw.get("identity")), raw=raw)
     except (KeyError, TypeError, ValueError) as error:
-        raise FacedubError(f"{path}: field {error} is missing or malformed; the refiner "
+        raise FacedubError(f"{path}: {field_problem(error)}; the refiner "
                            "folder is damaged, refine again in a new folder") from error
