@@ -126,8 +126,7 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
     with _open_video(path) as container:
         stream = video_stream(container, path)
         stream.thread_type = "AUTO"
-        start = _seconds(stream.start_time, stream.time_base)
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
+        start, fps = _clock(stream)
         index = 0
         skipped: av.VideoFrame | None = None  # the latest frame left out
         to_rgb = VideoReformatter()  # one scaler for all the frames: see _frame
@@ -191,8 +190,7 @@ class _OffTableError(Exception):
 def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
                  table: FrameTable, key: int, first: int, end: int) -> Iterator[Frame]:
     container.seek(table.stamps[key], stream=stream, backward=True, any_frame=False)
-    start = _seconds(stream.start_time, stream.time_base)
-    fps = float(stream.average_rate or stream.guessed_rate or 25)
+    start, fps = _clock(stream)
     to_rgb = VideoReformatter()
     expected: int | None = None  # the next index, from the first frame at the keyframe on
     try:
@@ -228,6 +226,13 @@ def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
 # than repeated across each pair of pixels: 0.03 levels, no slower.
 _TO_RGB = (Interpolation.BILINEAR | Interpolation.ACCURATE_RND
            | Interpolation.FULL_CHR_H_INT)
+
+
+def _clock(stream: av.VideoStream) -> tuple[float, float]:
+    """The stream's start (a frame's time counts from it) and frame rate (a frame without
+    a stamp is timed by its index), alike for a decode from the first frame or a seek."""
+    return (_seconds(stream.start_time, stream.time_base),
+            float(stream.average_rate or stream.guessed_rate or 25))
 
 
 def _frame(decoded: av.VideoFrame, index: int, start: float, fps: float,
