@@ -345,6 +345,10 @@ class Compositor:
                 # as his shaded skin there is, within her skin's range (his shading at her
                 # lit skin's chroma read grey; BENCHMARKS.md, twenty-eighth round).
                 flanks=skin.flanks,
+                # The nose's underside at most a little darker than the target's there
+                # (a photo lit from above: Biden's shadowed underside was a dark wedge
+                # under the nose tip; BENCHMARKS.md, forty-first round).
+                nose_base=skin.nose_base,
                 under_eyes=skin.under_eyes, hair=hair,
                 # The brows' darkness as dim as the target's light (a lit photo's brows
                 # were black bars under a dim light; BENCHMARKS.md, thirty-fourth round).

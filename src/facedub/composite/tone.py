@@ -160,6 +160,16 @@ HAIR_CHROMA = 0.3
 # the nose's sides (grey flanks), the swaps moved toward the target in the identity
 # (BENCHMARKS.md, twenty-second round).
 UNDER_WINGS = (98, 327, 165, 391)
+# The nose's underside, from its tip down to where it meets the upper lip and out to its
+# wings (`SkinWeights.nose_base`): there the face's band from sigma / NOSE_BASE_DIVISOR to
+# sigma is darker than the target's by at most DARK_BAND (+ DARK_SOFT, softly), as on the
+# fold zones. A photo lit from above (Biden's broad smile) has the whole underside in one
+# shadow, finer than sigma, so it came as detail: a dark, sharp-edged wedge under the nose
+# tip on a target lit from the front (expr-smile-teeth: 18-20 L below d18's there). The
+# target's own nostrils are dark in its band too, so they are not lifted past. Finer than
+# the folds' band (a quarter of sigma): the wedge is a tenth of sigma high at its middle.
+NOSE_BASE = (98, 97, 2, 326, 327, 1)
+NOSE_BASE_DIVISOR = 8.0
 # The nose's sides, each from the bridge beside the eye down to its wing (the hull of each
 # side's points; `SkinWeights.flanks`): there the target's colour is its skin's round them,
 # as much more colourful as the source's own skin there is than round it (`_colour_around`),
@@ -216,7 +226,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  brows: np.ndarray | None = None,
                  eye_bands: tuple[tuple[np.ndarray, np.ndarray], tuple[float, float]]
                  | None = None,
-                 into_face: bool = False) -> np.ndarray:
+                 into_face: bool = False,
+                 nose_base: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -259,6 +270,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     target's base round each eye of strength over 0 moves that far toward its bare skin's
     where it is darker and bluer than that (`_bare_eye_base`: a made-up target's liner and
     lashes averaged in).
+    Where `nose_base` (S, S) in [0, 1] is given (`SkinWeights.nose_base`: the nose's
+    underside), the face's band between sigma / NOSE_BASE_DIVISOR and sigma there is darker
+    than the target's by at most DARK_BAND (+ DARK_SOFT, softly), as on `skin`.
     Where `brows` (S, S) in [0, 1] is given (`brow_weights`), the face's lightness detail
     there is dimmed as far as the target's low-pass is dimmer than the face's (`light_gain`).
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
@@ -349,6 +363,12 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / LID_DIVISOR * half / size, sockets_half))
+    if nose_base is not None:
+        # The nose's underside in a photo's light from above: its shadow at the target's
+        # depth there (`NOSE_BASE`).
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / NOSE_BASE_DIVISOR * half / size,
+                                resized(nose_base, half)))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
@@ -1031,7 +1051,9 @@ class SkinWeights:
     texture limit and the colour's finer split reach too; `flanks`: the nose's sides, not
     the nostrils nor the upper lip (`_flank_zones`), where the target's
     colour is its skin's round them, as much more colourful as the source's shaded skin
-    there (`carry_detail`'s `flanks`)."""
+    there (`carry_detail`'s `flanks`); `nose_base`: the nose's underside (`NOSE_BASE`),
+    where the source's shadow is held to the target's depth (`carry_detail`'s
+    `nose_base`)."""
 
     bare: np.ndarray
     folds: np.ndarray
@@ -1039,6 +1061,7 @@ class SkinWeights:
     colour: np.ndarray
     shading: np.ndarray
     flanks: np.ndarray
+    nose_base: np.ndarray
 
 
 def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
@@ -1053,8 +1076,11 @@ def skin_weights(face_landmarks: np.ndarray, size: int) -> SkinWeights:
     colour = np.maximum(bare, cv2.GaussianBlur(round_eyes, (0, 0), max(0.5, small * FEATURE_SOFT)))
     shading = _shading_zones(points, small)
     flanks = _flank_zones(points, small)
+    nose_base = cv2.GaussianBlur(_hull(points[list(NOSE_BASE)], small), (0, 0),
+                                 max(0.5, small * FEATURE_SOFT))
     return SkinWeights(*(cv2.resize(weights, (size, size), interpolation=cv2.INTER_LINEAR)
-                         for weights in (bare, folds, under_eyes, colour, shading, flanks)))
+                         for weights in (bare, folds, under_eyes, colour, shading, flanks,
+                                         nose_base)))
 
 
 def _eyes_zone(points: np.ndarray, small: int) -> np.ndarray:
