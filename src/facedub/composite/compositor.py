@@ -42,6 +42,7 @@ from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
 from facedub.composite.lips import own_lip_colour
 from facedub.composite.mouth import SpeechFilter
+from facedub.composite.nose_base import flat_band
 from facedub.composite.occlusion import (
     OCCLUSION_MODES,
     OccluderModel,
@@ -347,8 +348,13 @@ class Compositor:
                 flanks=skin.flanks,
                 # The nose's underside at most a little darker than the target's there
                 # (a photo lit from above: Biden's shadowed underside was a dark wedge
-                # under the nose tip; BENCHMARKS.md, forty-first round).
-                nose_base=skin.nose_base,
+                # under the nose tip; BENCHMARKS.md, forty-first round), only where it is
+                # one flat painted band: where the source's nostrils show inside its
+                # shadow, that is who it is (the webcam source's likeness fell with it;
+                # `nose_base.flat_band`, BENCHMARKS.md, forty-second round).
+                nose_base=(skin.nose_base if flat_band(face_lab[..., 0],
+                                                       target.face_landmarks,
+                                                       skin.nose_base) else None),
                 under_eyes=skin.under_eyes, hair=hair,
                 # The brows' darkness as dim as the target's light (a lit photo's brows
                 # were black bars under a dim light; BENCHMARKS.md, thirty-fourth round).
