@@ -165,16 +165,25 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
         table = frame_table(container, stream)
         key = table.keyframe_at_or_before(first) if table.seekable else 0
         yielded = first
-        if key > 0:
-            stream.thread_type = "AUTO"
+        stream.thread_type = "AUTO"
+        want = key  # the window's own keyframe; `key` is the one asked for
+        for _ in range(_SEEK_TRIES):
+            if key <= 0:
+                break
             try:
-                for frame in _seek_decode(container, stream, table, key, first, end):
+                for frame in _seek_decode(container, stream, table, (key, want), first, end):
                     yield frame
                     yielded = frame.index + 1
                 return
+            except _LateSeekError:
+                # MPEG-TS seeks by byte position and lands on the keyframe after the one
+                # asked for (every window of a .ts clip was decoded from frame 0): ask
+                # for the keyframe before, whose GOP the decode then passes over.
+                key = table.keyframe_at_or_before(key - 1)
             except _OffTableError:
                 log.debug("%s: the decode after a seek left the frame table at frame %d; "
                           "the rest is decoded from frame 0", path, yielded)
+                break
     for frame in iter_frames(path, range(yielded, end + 1)):
         # One past the window is asked for so the decode stops there, not at the file's end.
         if frame.index >= end:
@@ -183,12 +192,26 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
             yield frame
 
 
+# Seeks a window may try, each one keyframe earlier than the last (see _LateSeekError),
+# before it decodes from the first frame.
+_SEEK_TRIES = 3
+
+
 class _OffTableError(Exception):
     """A decode after a seek gave a frame the table does not expect."""
 
 
+class _LateSeekError(_OffTableError):
+    """A seek landed past the keyframe asked for, before any frame was given."""
+
+
 def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
-                 table: FrameTable, key: int, first: int, end: int) -> Iterator[Frame]:
+                 table: FrameTable, keys: tuple[int, int], first: int, end: int
+                 ) -> Iterator[Frame]:
+    """`keys`: the keyframe to seek to, and the last keyframe the decode may start at (the
+    window's own; the same unless an earlier seek landed late)."""
+    key, want = keys
+    keyframes = frozenset(table.keyframes)
     container.seek(table.stamps[key], stream=stream, backward=True, any_frame=False)
     start, fps = _clock(stream)
     to_rgb = VideoReformatter()
@@ -201,9 +224,11 @@ def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
             if expected is None:
                 # Before the keyframe: an open GOP's leading frame (its references are in
                 # the GOP before), or a frame after an earlier keyframe the seek chose.
-                if index < key:
+                if index < key or index not in keyframes:
                     continue
-                expected = key  # the keyframe must come first, else: decode from 0
+                if index > want:
+                    raise _LateSeekError
+                expected = index  # from a keyframe on, every frame in order
             if index != expected:
                 raise _OffTableError  # a frame missed, or shown twice
             expected += 1
