@@ -92,6 +92,14 @@ class SwapResult:
 def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> None:
     """Refuse outputs that would overwrite an input or not match the target's kind."""
     if media.is_photo_path(target):
+        frames = media.animated_frames(target)
+        if frames > 1:
+            # Its first frame alone was swapped into a still, the animation lost silently.
+            kind = {".webp": "WebP"}.get(target.suffix.lower(), target.suffix[1:].upper())
+            raise FacedubError(f"{target}: an animated {kind} of {frames} frames, which facedub "
+                               "reads as its first frame only; "
+                               "convert it to a video (.mp4 or .gif) to swap every frame, or "
+                               "to a photo to swap one")
         if not media.is_photo_path(output):
             # A phone video saved as .jpg was told its output must be a photo: read it
             # first, so such a file is named for what it is (and a damaged one as damaged).

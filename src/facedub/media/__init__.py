@@ -35,7 +35,17 @@ from facedub.media.stream_choice import video_stream
 
 log = logging.getLogger(__name__)
 
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+# HEIC/HEIF (iPhone photos) are photos, read by Pillow only with the pillow-heif plugin,
+# which facedub does not install: without it `read_photo` says to convert them. They went
+# to FFmpeg as video, which reads an iPhone's HEIC (a grid of 512 px tiles) as its first
+# tile alone: a swap of the top-left corner, or a refusal for what the detector saw there.
+_HEIF_SUFFIXES = frozenset({".heic", ".heif"})
+# AVIF where this Pillow reads it (11.3 and later, built in): a phone's AVIF photo went to
+# FFmpeg as a one-frame video, and a photo output name was refused ("cannot write a .jpg
+# video"); where Pillow cannot, FFmpeg still reads it that way.
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+                           | _HEIF_SUFFIXES
+                           | ({".avif"} & set(Image.registered_extensions())))
 
 MediaKind = Literal["video", "photo"]
 
@@ -46,9 +56,9 @@ class DecodeError(FacedubError):
 
 
 __all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path",
-           "iter_frames", "iter_window", "output_format_for", "photos_in", "plan_audio",
-           "probe", "read_photo", "video_stream", "write_photo"]
+           "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter", "animated_frames",
+           "is_photo_path", "iter_frames", "iter_window", "output_format_for", "photos_in",
+           "plan_audio", "probe", "read_photo", "video_stream", "write_photo"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,25 @@ class Frame:
 
 
 def is_photo_path(path: Path) -> bool:
-    return Path(path).suffix.lower() in PHOTO_SUFFIXES
+    """A photo by its name; a GIF is one when it holds a single frame (a still GIF went to
+    FFmpeg as a one-frame video, and a photo output name for it was refused)."""
+    suffix = Path(path).suffix.lower()
+    return suffix in PHOTO_SUFFIXES or (suffix == ".gif" and _frames_of_image(path) == 1)
+
+
+def animated_frames(path: Path) -> int:
+    """The frames of a photo file that holds several (an animated WebP or PNG), else 1.
+    Only the first is read as the photo."""
+    return _frames_of_image(path) if Path(path).suffix.lower() in PHOTO_SUFFIXES else 1
+
+
+def _frames_of_image(path: Path) -> int:
+    """Pillow's frame count of an image file; 0 where it cannot read the file."""
+    try:
+        with Image.open(path) as opened:
+            return int(getattr(opened, "n_frames", 1))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return 0
 
 
 def photos_in(folder: Path) -> list[Path]:
@@ -278,6 +306,11 @@ def read_photo(path: Path) -> np.ndarray:
     transparency composited over white."""
     path = Path(path)
     _require_file(path)
+    suffix = path.suffix.lower()
+    if suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions():
+        raise DecodeError(f"{path}: a HEIC photo, which facedub cannot read; convert it to "
+                          "JPEG (an iPhone saves JPEG with Settings > Camera > Formats > "
+                          "Most Compatible)")
     try:
         with Image.open(path) as opened:
             opened.load()
