@@ -333,7 +333,8 @@ def _write(target: Path, info: media.MediaInfo, out_path: Path,
             progress.advance()
         else:
             with media.VideoWriter(staged, info.width, info.height, info.fps, crf=config.crf,
-                                   preset=config.preset, audio_from=target) as writer, \
+                                   preset=config.preset, audio_from=target,
+                                   colour=info.colour) as writer, \
                     BackgroundSink[media.Frame](
                         lambda frame: writer.write(frame.image, frame.time)) as encoder:
                 for frame in frames:

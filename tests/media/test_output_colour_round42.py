@@ -44,3 +44,52 @@ def test_an_hd_output_is_shown_with_the_colours_written(tmp_path: Path, suffix: 
     # and facedub reads its own output back as before (the tag names swscale's default)
     again = next(iter(media.iter_frames(out))).image.astype(int)
     assert np.abs(again[:, inner] - picture[:, inner].astype(int)).max() <= 3
+
+
+def _hdr_clip(path: Path, frames: list[np.ndarray]) -> Path:
+    """10-bit HEVC tagged as an HDR phone clip: BT.2020 primaries and matrix, HLG."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx265", rate=25)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p10le"
+        stream.options = {"x265-params": "log-level=error:colorprim=bt2020:"
+                                         "transfer=arib-std-b67:colormatrix=bt2020nc"}
+        context = stream.codec_context
+        context.colorspace, context.color_primaries, context.color_trc = 9, 9, 18
+        context.color_range = 1
+        for index, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                format="yuv420p10le", dst_colorspace=9, dst_color_range=1)
+            frame.colorspace, frame.color_range, frame.pts = 9, 1, index
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def _tags(path: Path) -> tuple[int, int]:
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return int(frame.color_primaries), int(frame.color_trc)
+
+
+def test_an_hdr_targets_swap_keeps_its_primaries_and_transfer(faces_dir: Path,
+                                                             tmp_path: Path) -> None:
+    """Untagged, an HLG clip's output showed its HLG values as SDR in every player."""
+    from typer.testing import CliRunner
+
+    from facedub.cli import app
+
+    frames = [frame.image for _, frame in zip(range(3), media.iter_frames(
+        faces_dir / "clip_sadtalker_hdtf_katiehill_headturn.mp4"), strict=False)]
+    target = _hdr_clip(tmp_path / "phone.mov", frames)
+    assert media.probe(target).colour == media.Colour(9, 18)
+    out = tmp_path / "out.mp4"
+    result = CliRunner().invoke(app, ["swap", "--source",
+                                      str(faces_dir / "still_paul_rudd_frontal_studio.jpg"),
+                                      "--target", str(target), "-o", str(out), "--work-dir",
+                                      str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output
+    assert _tags(out) == (9, 18)
+    assert media.probe(out).frame_count == 3

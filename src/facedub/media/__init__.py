@@ -56,9 +56,20 @@ class DecodeError(FacedubError):
 
 
 __all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter", "animated_frames",
-           "is_photo_path", "iter_frames", "iter_window", "output_format_for", "photos_in",
-           "plan_audio", "probe", "read_photo", "video_stream", "write_photo"]
+           "Colour", "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter",
+           "animated_frames", "is_photo_path", "iter_frames", "iter_window", "output_format_for",
+           "photos_in", "plan_audio", "probe", "read_photo", "video_stream", "write_photo"]
+
+
+@dataclass(frozen=True)
+class Colour:
+    """A video's colour primaries and transfer (FFmpeg's AVColorPrimaries and
+    AVColorTransferCharacteristic numbers; 2: unspecified). An HDR phone clip says BT.2020
+    and HLG (9, 18) or PQ (9, 16): its output says so too, or players show its HLG or PQ
+    values as SDR."""
+
+    primaries: int = 2
+    transfer: int = 2
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class MediaInfo:
     # Frames the container's index lists (MP4/MOV's sample table: exact); 0 where it lists
     # none (Matroska, WebM, AVI, photos), whose `frame_count` is only an estimate.
     listed_frames: int = 0
+    colour: Colour = Colour()
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,8 @@ def probe(path: Path) -> MediaInfo:
         frame_count = int(stream.frames or 0) or max(1, round(duration * float(fps)))
         return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
                          bool(container.streams.audio), stream.codec_context.name,
-                         int(stream.frames or 0))
+                         int(stream.frames or 0),
+                         Colour(int(first.color_primaries), int(first.color_trc)))
 
 
 def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False
@@ -393,7 +406,7 @@ class VideoWriter:
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
                  preset: str = "medium", audio_from: Path | None = None,
-                 audio_end: float | None = None) -> None:
+                 audio_end: float | None = None, colour: Colour = Colour()) -> None:
         check_crf(crf)
         self.path = Path(path)
         self.format = output_format_for(self.path)
@@ -423,6 +436,9 @@ class VideoWriter:
             # reads them back the same. AVI stores no such tag.
             self._video.codec_context.colorspace = int(Colorspace.ITU601)
             self._video.codec_context.color_range = int(ColorRange.MPEG)
+            # The target's primaries and transfer: its values pass through unconverted.
+            self._video.codec_context.color_primaries = colour.primaries
+            self._video.codec_context.color_trc = colour.transfer
             self._video.time_base = self._time_base
             self._video.codec_context.time_base = self._time_base
             self.format.configure_video(self._video, crf, preset)
