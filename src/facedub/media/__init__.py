@@ -32,6 +32,7 @@ from facedub.media.containers import (
 )
 from facedub.media.frame_table import FrameTable, frame_table
 from facedub.media.stream_choice import video_stream
+from facedub.media.transparency import Transparency, has_alpha, holds_alpha
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,10 @@ class DecodeError(FacedubError):
 
 
 __all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "Colour", "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter",
-           "animated_frames", "is_photo_path", "iter_frames", "iter_window", "output_format_for",
-           "photos_in", "plan_audio", "probe", "read_photo", "video_stream", "write_photo"]
+           "Colour", "DecodeError", "Frame", "MediaInfo", "OutputFormat", "Transparency",
+           "VideoWriter", "animated_frames", "holds_alpha", "is_photo_path", "iter_frames",
+           "iter_window", "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
+           "read_transparency", "video_stream", "write_photo"]
 
 
 @dataclass(frozen=True)
@@ -316,8 +318,19 @@ def _frame(decoded: av.VideoFrame, index: int, start: float, fps: float,
 
 def read_photo(path: Path) -> np.ndarray:
     """Read a photo as (H, W, 3) uint8 RGB: EXIF orientation applied, greyscale expanded,
-    transparency composited over white."""
-    path = Path(path)
+    transparency composited over white (`read_transparency` has what was under it)."""
+    return _to_rgb8(_open_photo(Path(path)))
+
+
+def read_transparency(path: Path) -> Transparency | None:
+    """A photo's transparency (upright, as `read_photo`'s flattening of it), or None where
+    it has none: every pixel opaque."""
+    image = _open_photo(Path(path))
+    return Transparency.of(image, _to_rgb8(image))
+
+
+def _open_photo(path: Path) -> Image.Image:
+    """A photo as Pillow reads it, loaded and turned upright by its EXIF orientation."""
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions():
@@ -338,7 +351,7 @@ def read_photo(path: Path) -> np.ndarray:
         raise DecodeError(f"{path}: permission denied; make it readable") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise DecodeError(_unreadable_photo(path, error)) from error
-    return _to_rgb8(image)
+    return image
 
 
 # The extension a video misnamed as a photo should have, by FFmpeg's demuxer.
@@ -378,10 +391,14 @@ def _video_format(path: Path) -> str | None:
 
 
 def write_photo(path: Path, image: np.ndarray, quality: int = 95) -> None:
-    """Write an RGB uint8 image atomically; the format follows the suffix."""
+    """Write an RGB (or, for a format that `holds_alpha`, RGBA) uint8 image atomically;
+    the format follows the suffix."""
     path = Path(path)
     _require_writable_parent(path)
-    pil = Image.fromarray(np.ascontiguousarray(image), mode="RGB")
+    if image.shape[2:] == (4,) and not holds_alpha(path):
+        raise ValueError(f"{path}: {path.suffix} holds no alpha channel")
+    pil = Image.fromarray(np.ascontiguousarray(image),
+                          mode="RGBA" if image.shape[2:] == (4,) else "RGB")
     options: dict[str, object] = {}
     if path.suffix.lower() in {".jpg", ".jpeg", ".webp"}:
         options["quality"] = quality
@@ -606,8 +623,7 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
         peak = 65535.0 if values.max() > 255 else 255.0
         grey = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
-    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
-    if has_alpha:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
