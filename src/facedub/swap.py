@@ -36,7 +36,9 @@ from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
 from facedub.fsutil import atomic_path
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import MAX_JOB_ID, new_job_id, write_sidecar
+from facedub.provenance.label import LabelPainter
 from facedub.provenance.mark import OutputMarks, job_facts, sign_output
+from facedub.provenance.watermark import read_watermark
 from facedub.threads import BackgroundSink, opencv_threads, prefetched, reuse_freed_memory
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,21 @@ class SwapResult:
     target_persons: int
     seconds: float
     audio: tuple[media.AudioTrack, ...] = ()  # what became of each of the target's audio streams
+    # What became of a photo target's transparency ("" where it has none): `PhotoOutput`
+    transparency: str = ""
 
 
 def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> None:
     """Refuse outputs that would overwrite an input or not match the target's kind."""
     if media.is_photo_path(target):
+        frames = media.animated_frames(target)
+        if frames > 1:
+            # Its first frame alone was swapped into a still, the animation lost silently.
+            kind = {".webp": "WebP"}.get(target.suffix.lower(), target.suffix[1:].upper())
+            raise FacedubError(f"{target}: an animated {kind} of {frames} frames, which facedub "
+                               "reads as its first frame only; "
+                               "convert it to a video (.mp4 or .gif) to swap every frame, or "
+                               "to a photo to swap one")
         if not media.is_photo_path(output):
             # A phone video saved as .jpg was told its output must be a photo: read it
             # first, so such a file is named for what it is (and a damaged one as damaged).
@@ -148,6 +160,7 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     marks = OutputMarks(job_id, visible_label=config.visible_label)
     engine_facts = engine.facts
     audio = _audio_plan(target, out_path)
+    photo_output = PhotoOutput.of(target, out_path, marks, config.visible_label)
     settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
                 "audio": [track.to_json() for track in audio]}
     facts = job_facts(engine_facts.name, settings, (*engine_facts.inputs, ("target", target)),
@@ -164,7 +177,8 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
         with opencv_threads(1), contextlib.closing(
                 _swap_frames(target, swapper, marks)) as frames:
             count = _write(target, info, out_path, frames, config, progress,
-                           lambda staged: sign_output(staged, facts, config.config_dir))
+                           lambda staged: sign_output(staged, facts, config.config_dir),
+                           photo_output.write)
     finally:
         progress.finish()
     try:
@@ -174,7 +188,8 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
         raise
     return SwapResult(out_path, sidecar, facts.job_id, count, swapper.swapped, size,
                       faceset.meta.person, len(faceset.meta.persons),
-                      time.monotonic() - started, audio)
+                      time.monotonic() - started, audio,
+                      photo_output.outcome)
 
 
 def _audio_plan(target: Path, out_path: Path) -> tuple[media.AudioTrack, ...]:
@@ -182,6 +197,66 @@ def _audio_plan(target: Path, out_path: Path) -> tuple[media.AudioTrack, ...]:
     if media.is_photo_path(target):
         return ()
     return media.plan_audio(target, media.output_format_for(out_path))
+
+
+class PhotoOutput:
+    """Writes a photo target's one swapped, marked frame, keeping the target's
+    transparency where the output's format holds alpha and the invisible mark still reads
+    in what is opaque (a cut-out came out white around it). `outcome` says which, once
+    written ("" for a target without transparency)."""
+
+    def __init__(self, transparency: media.Transparency | None, out_path: Path,
+                 marks: OutputMarks, visible_label: bool) -> None:
+        self.transparency = transparency
+        self.suffix = out_path.suffix.lower()
+        self.payload = marks.payload
+        self.visible_label = visible_label
+        self.outcome = ""
+
+    @staticmethod
+    def of(target: Path, out_path: Path, marks: OutputMarks, visible_label: bool
+           ) -> PhotoOutput:
+        """The writer of `target`'s output (a video target's is never used)."""
+        transparency = media.read_transparency(target) if media.is_photo_path(target) else None
+        return PhotoOutput(transparency, out_path, marks, visible_label)
+
+    def write(self, staged: Path, image: np.ndarray) -> None:
+        if self.transparency is None:
+            media.write_photo(staged, image)
+            return
+        if not media.holds_alpha(staged):
+            media.write_photo(staged, image)
+            self.outcome = (f"transparency: flattened onto white ({self.suffix} holds no "
+                            "alpha; an output named .png or .webp keeps it)")
+            return
+        # The label must show on any background: its box is made opaque (drawn on the
+        # white that the flattening put under a transparent corner).
+        opaque = label_area(image.shape) if self.visible_label else None
+        media.write_photo(staged, self.transparency.restore(image, opaque))
+        # Transparent pixels carry no mark (a reader sees its background there): a tight
+        # cut-out's face alone read 5.1 against a threshold of 6.0. Read back, as
+        # `facedub verify` reads it; where the mark is not read, the flattened picture.
+        reading = read_watermark(staged)
+        if reading.found and reading.payload == self.payload:
+            self.outcome = ("transparency: kept (the target's alpha unchanged"
+                            + ("; the visible label's box is opaque)" if opaque is not None
+                               else ")"))
+            return
+        media.write_photo(staged, image)
+        self.outcome = ("transparency: flattened onto white (too little of the photo is "
+                        "opaque for its invisible watermark to be read; crop it closer "
+                        "around the opaque part to keep it)")
+
+
+def label_area(shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) bool: the pixels the visible label draws on in a frame of `shape`, found
+    through the painter itself (its box keeps at most 40% of the picture and adds white
+    text, so a white frame or a black one changes under every pixel of it)."""
+    painter = LabelPainter()
+    white = np.full(shape, 255, np.uint8)
+    black = np.zeros(shape, np.uint8)
+    return ((painter.draw(white) != white).any(axis=2)
+            | (painter.draw(black) != black).any(axis=2))
 
 
 def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: SwapConfig
@@ -313,19 +388,22 @@ def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks
 
 def _write(target: Path, info: media.MediaInfo, out_path: Path,
            frames: Iterator[media.Frame], config: SwapConfig, progress: Progress,
-           finish_output: Callable[[Path], None]) -> int:
+           finish_output: Callable[[Path], None],
+           write_photo: Callable[[Path, np.ndarray], None] = media.write_photo) -> int:
     """Encode the frames to a staged file beside `out_path`, finish it (sign), and move it
-    into place; on any error or Ctrl-C nothing is left."""
+    into place; on any error or Ctrl-C nothing is left. `write_photo`: writes a photo's
+    one frame (`PhotoOutput.write`)."""
     count = 0
     with atomic_path(out_path) as staged:
         if info.kind == "photo":
             frame = next(frames)
-            media.write_photo(staged, frame.image)
+            write_photo(staged, frame.image)
             count = 1
             progress.advance()
         else:
             with media.VideoWriter(staged, info.width, info.height, info.fps, crf=config.crf,
-                                   preset=config.preset, audio_from=target) as writer, \
+                                   preset=config.preset, audio_from=target,
+                                   colour=info.colour) as writer, \
                     BackgroundSink[media.Frame](
                         lambda frame: writer.write(frame.image, frame.time)) as encoder:
                 for frame in frames:

@@ -101,7 +101,7 @@ def swap_segment(target: Path, engine: SwapEngine, segment: Path, config: SwapCo
     info = media.probe(target)
     written = swapped = 0
     with media.VideoWriter(segment, info.width, info.height, info.fps, crf=config.crf,
-                           preset=config.preset) as writer:
+                           preset=config.preset, colour=info.colour) as writer:
         # Decoded from the keyframe before the pre-roll, with the indexes of a decode
         # from the first frame (`media.iter_window`).
         for frame in prefetched(media.iter_window(target, chunk.preroll, chunk.end)):

@@ -245,7 +245,7 @@ def _render(target: Path, info: media.MediaInfo, swapper: FrameSwapper, marks: O
     with atomic_path(folder.segment(chunk)) as staged, opencv_threads(1), \
             contextlib.closing(_segment_frames(target, swapper, marks, chunk)) as frames, \
             media.VideoWriter(staged, info.width, info.height, info.fps, crf=config.crf,
-                              preset=config.preset) as writer, \
+                              preset=config.preset, colour=info.colour) as writer, \
             BackgroundSink[media.Frame](
                 lambda frame: writer.write(frame.image, frame.time)) as encoder:
         for frame, face_swapped in frames:

@@ -242,6 +242,8 @@ def swap(
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
     for track in result.audio:
         say(track.describe())
+    if result.transparency:
+        say(result.transparency)
     from facedub.provenance.mark import can_embed_credentials
 
     # Only some containers have room for signed credentials; the rest keep the sidecar.

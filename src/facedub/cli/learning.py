@@ -76,7 +76,7 @@ def train(
     --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
     """
     from facedub.faceset import load_faceset
-    from facedub.train import preset_config, select_device
+    from facedub.train import check_faces, preset_config, select_device
     from facedub.train import train as run_train
     from facedub.train.distributed import from_environment, process_group
 
@@ -90,10 +90,15 @@ def train(
     # SIGTERM and SIGHUP while the facesets load and the model is built (before the loop's
     # own handlers save and stop) end with one line and 143/129, as Ctrl-C does with 130:
     # they killed the process outright, silently.
-    with terminate_cleanly(), removed_if_failed(out, sole=leads), \
-            process_group(distributed, select_device(config.device)):
-        result = run_train(load_faceset(source_faces), load_faceset(target_faces), out,
-                           config, RichProgress(unit="steps"), distributed)
+    with terminate_cleanly():
+        # Too few faces are refused before the run folder, the process group or the
+        # model exist (one photo's faceset trained on its one face).
+        facesets = load_faceset(source_faces), load_faceset(target_faces)
+        check_faces(*facesets)
+        with removed_if_failed(out, sole=leads), \
+                process_group(distributed, select_device(config.device)):
+            result = run_train(*facesets, out, config, RichProgress(unit="steps"),
+                               distributed)
     if distributed is not None and not distributed.leader:
         raise typer.Exit(143 if result.stopped == "SIGTERM" else 130 if result.stopped else 0)
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())

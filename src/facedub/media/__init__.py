@@ -17,7 +17,7 @@ from typing import Literal, cast
 import av
 import av.error
 import numpy as np
-from av.video.reformatter import Interpolation, VideoReformatter
+from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facedub.errors import FacedubError
@@ -32,10 +32,21 @@ from facedub.media.containers import (
 )
 from facedub.media.frame_table import FrameTable, frame_table
 from facedub.media.stream_choice import video_stream
+from facedub.media.transparency import Transparency, has_alpha, holds_alpha
 
 log = logging.getLogger(__name__)
 
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+# HEIC/HEIF (iPhone photos) are photos, read by Pillow only with the pillow-heif plugin,
+# which facedub does not install: without it `read_photo` says to convert them. They went
+# to FFmpeg as video, which reads an iPhone's HEIC (a grid of 512 px tiles) as its first
+# tile alone: a swap of the top-left corner, or a refusal for what the detector saw there.
+_HEIF_SUFFIXES = frozenset({".heic", ".heif"})
+# AVIF where this Pillow reads it (11.3 and later, built in): a phone's AVIF photo went to
+# FFmpeg as a one-frame video, and a photo output name was refused ("cannot write a .jpg
+# video"); where Pillow cannot, FFmpeg still reads it that way.
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+                           | _HEIF_SUFFIXES
+                           | ({".avif"} & set(Image.registered_extensions())))
 
 MediaKind = Literal["video", "photo"]
 
@@ -46,9 +57,21 @@ class DecodeError(FacedubError):
 
 
 __all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "DecodeError", "Frame", "MediaInfo", "OutputFormat", "VideoWriter", "is_photo_path",
-           "iter_frames", "iter_window", "output_format_for", "photos_in", "plan_audio",
-           "probe", "read_photo", "video_stream", "write_photo"]
+           "Colour", "DecodeError", "Frame", "MediaInfo", "OutputFormat", "Transparency",
+           "VideoWriter", "animated_frames", "holds_alpha", "is_photo_path", "iter_frames",
+           "iter_window", "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
+           "read_transparency", "video_stream", "write_photo"]
+
+
+@dataclass(frozen=True)
+class Colour:
+    """A video's colour primaries and transfer (FFmpeg's AVColorPrimaries and
+    AVColorTransferCharacteristic numbers; 2: unspecified). An HDR phone clip says BT.2020
+    and HLG (9, 18) or PQ (9, 16): its output says so too, or players show its HLG or PQ
+    values as SDR."""
+
+    primaries: int = 2
+    transfer: int = 2
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,7 @@ class MediaInfo:
     # Frames the container's index lists (MP4/MOV's sample table: exact); 0 where it lists
     # none (Matroska, WebM, AVI, photos), whose `frame_count` is only an estimate.
     listed_frames: int = 0
+    colour: Colour = Colour()
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,25 @@ class Frame:
 
 
 def is_photo_path(path: Path) -> bool:
-    return Path(path).suffix.lower() in PHOTO_SUFFIXES
+    """A photo by its name; a GIF is one when it holds a single frame (a still GIF went to
+    FFmpeg as a one-frame video, and a photo output name for it was refused)."""
+    suffix = Path(path).suffix.lower()
+    return suffix in PHOTO_SUFFIXES or (suffix == ".gif" and _frames_of_image(path) == 1)
+
+
+def animated_frames(path: Path) -> int:
+    """The frames of a photo file that holds several (an animated WebP or PNG), else 1.
+    Only the first is read as the photo."""
+    return _frames_of_image(path) if Path(path).suffix.lower() in PHOTO_SUFFIXES else 1
+
+
+def _frames_of_image(path: Path) -> int:
+    """Pillow's frame count of an image file; 0 where it cannot read the file."""
+    try:
+        with Image.open(path) as opened:
+            return int(getattr(opened, "n_frames", 1))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return 0
 
 
 def photos_in(folder: Path) -> list[Path]:
@@ -108,7 +150,8 @@ def probe(path: Path) -> MediaInfo:
         frame_count = int(stream.frames or 0) or max(1, round(duration * float(fps)))
         return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
                          bool(container.streams.audio), stream.codec_context.name,
-                         int(stream.frames or 0))
+                         int(stream.frames or 0),
+                         Colour(int(first.color_primaries), int(first.color_trc)))
 
 
 def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False
@@ -165,16 +208,25 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
         table = frame_table(container, stream)
         key = table.keyframe_at_or_before(first) if table.seekable else 0
         yielded = first
-        if key > 0:
-            stream.thread_type = "AUTO"
+        stream.thread_type = "AUTO"
+        want = key  # the window's own keyframe; `key` is the one asked for
+        for _ in range(_SEEK_TRIES):
+            if key <= 0:
+                break
             try:
-                for frame in _seek_decode(container, stream, table, key, first, end):
+                for frame in _seek_decode(container, stream, table, (key, want), first, end):
                     yield frame
                     yielded = frame.index + 1
                 return
+            except _LateSeekError:
+                # MPEG-TS seeks by byte position and lands on the keyframe after the one
+                # asked for (every window of a .ts clip was decoded from frame 0): ask
+                # for the keyframe before, whose GOP the decode then passes over.
+                key = table.keyframe_at_or_before(key - 1)
             except _OffTableError:
                 log.debug("%s: the decode after a seek left the frame table at frame %d; "
                           "the rest is decoded from frame 0", path, yielded)
+                break
     for frame in iter_frames(path, range(yielded, end + 1)):
         # One past the window is asked for so the decode stops there, not at the file's end.
         if frame.index >= end:
@@ -183,12 +235,26 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
             yield frame
 
 
+# Seeks a window may try, each one keyframe earlier than the last (see _LateSeekError),
+# before it decodes from the first frame.
+_SEEK_TRIES = 3
+
+
 class _OffTableError(Exception):
     """A decode after a seek gave a frame the table does not expect."""
 
 
+class _LateSeekError(_OffTableError):
+    """A seek landed past the keyframe asked for, before any frame was given."""
+
+
 def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
-                 table: FrameTable, key: int, first: int, end: int) -> Iterator[Frame]:
+                 table: FrameTable, keys: tuple[int, int], first: int, end: int
+                 ) -> Iterator[Frame]:
+    """`keys`: the keyframe to seek to, and the last keyframe the decode may start at (the
+    window's own; the same unless an earlier seek landed late)."""
+    key, want = keys
+    keyframes = frozenset(table.keyframes)
     container.seek(table.stamps[key], stream=stream, backward=True, any_frame=False)
     start, fps = _clock(stream)
     to_rgb = VideoReformatter()
@@ -201,9 +267,11 @@ def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
             if expected is None:
                 # Before the keyframe: an open GOP's leading frame (its references are in
                 # the GOP before), or a frame after an earlier keyframe the seek chose.
-                if index < key:
+                if index < key or index not in keyframes:
                     continue
-                expected = key  # the keyframe must come first, else: decode from 0
+                if index > want:
+                    raise _LateSeekError
+                expected = index  # from a keyframe on, every frame in order
             if index != expected:
                 raise _OffTableError  # a frame missed, or shown twice
             expected += 1
@@ -250,9 +318,25 @@ def _frame(decoded: av.VideoFrame, index: int, start: float, fps: float,
 
 def read_photo(path: Path) -> np.ndarray:
     """Read a photo as (H, W, 3) uint8 RGB: EXIF orientation applied, greyscale expanded,
-    transparency composited over white."""
-    path = Path(path)
+    transparency composited over white (`read_transparency` has what was under it)."""
+    return _to_rgb8(_open_photo(Path(path)))
+
+
+def read_transparency(path: Path) -> Transparency | None:
+    """A photo's transparency (upright, as `read_photo`'s flattening of it), or None where
+    it has none: every pixel opaque."""
+    image = _open_photo(Path(path))
+    return Transparency.of(image, _to_rgb8(image))
+
+
+def _open_photo(path: Path) -> Image.Image:
+    """A photo as Pillow reads it, loaded and turned upright by its EXIF orientation."""
     _require_file(path)
+    suffix = path.suffix.lower()
+    if suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions():
+        raise DecodeError(f"{path}: a HEIC photo, which facedub cannot read; convert it to "
+                          "JPEG (an iPhone saves JPEG with Settings > Camera > Formats > "
+                          "Most Compatible)")
     try:
         with Image.open(path) as opened:
             opened.load()
@@ -267,7 +351,7 @@ def read_photo(path: Path) -> np.ndarray:
         raise DecodeError(f"{path}: permission denied; make it readable") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise DecodeError(_unreadable_photo(path, error)) from error
-    return _to_rgb8(image)
+    return image
 
 
 # The extension a video misnamed as a photo should have, by FFmpeg's demuxer.
@@ -307,10 +391,14 @@ def _video_format(path: Path) -> str | None:
 
 
 def write_photo(path: Path, image: np.ndarray, quality: int = 95) -> None:
-    """Write an RGB uint8 image atomically; the format follows the suffix."""
+    """Write an RGB (or, for a format that `holds_alpha`, RGBA) uint8 image atomically;
+    the format follows the suffix."""
     path = Path(path)
     _require_writable_parent(path)
-    pil = Image.fromarray(np.ascontiguousarray(image), mode="RGB")
+    if image.shape[2:] == (4,) and not holds_alpha(path):
+        raise ValueError(f"{path}: {path.suffix} holds no alpha channel")
+    pil = Image.fromarray(np.ascontiguousarray(image),
+                          mode="RGBA" if image.shape[2:] == (4,) else "RGB")
     options: dict[str, object] = {}
     if path.suffix.lower() in {".jpg", ".jpeg", ".webp"}:
         options["quality"] = quality
@@ -335,7 +423,7 @@ class VideoWriter:
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
                  preset: str = "medium", audio_from: Path | None = None,
-                 audio_end: float | None = None) -> None:
+                 audio_end: float | None = None, colour: Colour = Colour()) -> None:
         check_crf(crf)
         self.path = Path(path)
         self.format = output_format_for(self.path)
@@ -357,6 +445,17 @@ class VideoWriter:
             self._video.width = width + width % 2
             self._video.height = height + height % 2
             self._video.pix_fmt = "yuv420p"
+            # The matrix and range the frames are converted with (swscale's default, BT.601
+            # and limited), said in the stream. Untagged, a player picks the matrix by size,
+            # BT.709 for HD, and showed every pixel of an HD output off by a BT.601 / BT.709
+            # mismatch (1.3 grey levels on average, 6 at the 99th percentile, on the shared
+            # 1280x720 clip; 22 in saturated colours). The pixels are the same, and facedub
+            # reads them back the same. AVI stores no such tag.
+            self._video.codec_context.colorspace = int(Colorspace.ITU601)
+            self._video.codec_context.color_range = int(ColorRange.MPEG)
+            # The target's primaries and transfer: its values pass through unconverted.
+            self._video.codec_context.color_primaries = colour.primaries
+            self._video.codec_context.color_trc = colour.transfer
             self._video.time_base = self._time_base
             self._video.codec_context.time_base = self._time_base
             self.format.configure_video(self._video, crf, preset)
@@ -524,8 +623,7 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
         peak = 65535.0 if values.max() > 255 else 255.0
         grey = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
-    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
-    if has_alpha:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))

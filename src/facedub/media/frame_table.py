@@ -25,6 +25,13 @@ _ONE_FRAME_A_PACKET = frozenset({"h264", "hevc", "vp9", "av1", "mpeg4", "mpeg2vi
                                  "mjpeg", "prores"})
 
 
+# Containers whose frames are misnamed after a seek: an MPEG program stream (.mpg, .vob)
+# stamps a PES packet, not a picture, and the first picture decoded after a seek took the
+# time of the one after it (an MPEG-2 open GOP's keyframe 9 came out as frame 12, and a
+# window from 12 held that picture, not frame 12). Their windows decode from frame 0.
+_UNSTAMPED_AFTER_SEEK = frozenset({"mpeg", "vob", "mpegvideo"})
+
+
 @dataclass(frozen=True)
 class FrameTable:
     """`stamps`: every frame's presentation time in `time_base` units, ascending (index
@@ -58,7 +65,8 @@ def frame_table(container: av.container.InputContainer, stream: av.VideoStream
                 ) -> FrameTable:
     """Read `stream`'s packets (from the start of `container`; nothing is decoded)."""
     stamped: list[tuple[int, bool]] = []
-    sound = stream.codec_context.name in _ONE_FRAME_A_PACKET
+    sound = (stream.codec_context.name in _ONE_FRAME_A_PACKET
+             and container.format.name not in _UNSTAMPED_AFTER_SEEK)
     for packet in container.demux(stream):
         if not packet.size:  # the demuxer's end-of-stream flush packet
             continue

@@ -23,12 +23,17 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from PIL import Image
+
 from facedub import media
 from facedub.errors import FacedubError
 
 COOKIE = "facedub_token"
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".wmv"})
-UPLOAD_SUFFIXES = media.PHOTO_SUFFIXES | VIDEO_SUFFIXES
+# The photo names Pillow reads here: a HEIC (a photo to `media`, read only with Pillow's
+# HEIF plugin) is refused by its name before the upload, not after it.
+UPLOAD_SUFFIXES = (frozenset(media.PHOTO_SUFFIXES & set(Image.registered_extensions()))
+                   | VIDEO_SUFFIXES)
 DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024  # bytes
 MAX_NAME = 255
 

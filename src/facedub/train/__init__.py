@@ -6,7 +6,14 @@
 
 from facedub.models.run import select_device
 from facedub.train.config import PRESETS, TrainConfig, preset_config
-from facedub.train.loop import StatusProgress, TrainRun, train, train_step
+from facedub.train.loop import (
+    MIN_FACES,
+    StatusProgress,
+    TrainRun,
+    check_faces,
+    train,
+    train_step,
+)
 
-__all__ = ["PRESETS", "StatusProgress", "TrainConfig", "TrainRun", "preset_config",
-           "select_device", "train", "train_step"]
+__all__ = ["MIN_FACES", "PRESETS", "StatusProgress", "TrainConfig", "TrainRun", "check_faces",
+           "preset_config", "select_device", "train", "train_step"]

@@ -98,6 +98,7 @@ def train(source: Faceset, target: Faceset, run_dir: Path, config: TrainConfig,
     device = select_device(config.device)
     device = distributed.place(device) if distributed else device
     coverage = _common_coverage(source, target)
+    check_faces(source, target)
     samples_a, held_a = split_holdout(_samples(source, config.res), config.holdout_every)
     samples_b, held_b = split_holdout(_samples(target, config.res), config.holdout_every)
     with leader_first(distributed):
@@ -363,9 +364,29 @@ def append_log(root: Path, entry: dict[str, float | int], progress: Progress) ->
         progress.status(text)
 
 
+# The fewest faces of a person training accepts: one cpu-preset batch of different faces
+# (the refiner asks as many). A faceset of one photo trained without a word, and an
+# autoencoder shown one face learns that picture, not the person.
+MIN_FACES = 8
+
+
+def check_faces(*facesets: Faceset) -> None:
+    """Refuse a faceset whose chosen person has too few faces to learn from."""
+    for faceset in facesets:
+        count = len(faceset.faces_of())
+        if count == 0:
+            raise FacedubError(f"{faceset.root}: the chosen person has no faces; extract "
+                               "again")
+        if count < MIN_FACES:
+            raise FacedubError(
+                f"{faceset.root}: {count} face{'s' * (count > 1)} of the chosen person; "
+                f"training learns a person from at least {MIN_FACES} (a video's hundreds "
+                "learn best): extract a video of the person, or a folder of more photos, "
+                "with `facedub extract MEDIA -o FOLDER` (the mesh engine needs no training: "
+                "`facedub swap --source` takes one photo)")
+
+
 def _samples(faceset: Faceset, res: int) -> FaceSamples:
-    if not faceset.faces_of():
-        raise FacedubError(f"{faceset.root}: the chosen person has no faces; extract again")
     if faceset.meta.crop_size < res:
         log.warning("%s: crops are %d px, training at %d px upsamples them; extract with "
                     "--size %d for sharper results", faceset.root, faceset.meta.crop_size,
