@@ -126,8 +126,11 @@ def _frames_of_image(path: Path) -> int:
 
 
 def photos_in(folder: Path) -> list[Path]:
-    """The photos directly inside a folder, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_photo_path(p))
+    """The photos directly inside a folder, sorted by name. An animated GIF among them is
+    a photo, its first frame, as an animated WebP or PNG is here and as `--source`: it
+    was left out without a word (a video anywhere else)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and (is_photo_path(p) or p.suffix.lower() == ".gif"))
 
 
 def probe(path: Path) -> MediaInfo:
