@@ -56,11 +56,12 @@ class DecodeError(FacedubError):
     `verify` tells these apart: a signed file damaged after signing is still an answer."""
 
 
-__all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "Colour", "DecodeError", "Frame", "MediaInfo", "OutputFormat", "Transparency",
-           "VideoWriter", "animated_frames", "holds_alpha", "is_photo_path", "iter_frames",
-           "iter_window", "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
-           "read_transparency", "video_stream", "write_photo"]
+__all__ = ["HEIC_REFUSAL", "OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES",
+           "AudioMuxer", "AudioTrack", "Colour", "DecodeError", "Frame", "MediaInfo",
+           "OutputFormat", "Transparency", "VideoWriter", "animated_frames", "holds_alpha",
+           "is_photo_path", "iter_frames", "iter_window", "output_format_for", "photos_in",
+           "plan_audio", "probe", "read_photo", "read_transparency", "unreadable_heic",
+           "video_stream", "write_photo"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,16 @@ class Frame:
     index: int
     time: float  # seconds since the first frame of the stream
     image: np.ndarray
+
+
+HEIC_REFUSAL = ("a HEIC photo, which facedub cannot read; convert it to JPEG (an iPhone "
+                "saves JPEG with Settings > Camera > Formats > Most Compatible)")
+
+
+def unreadable_heic(path: Path) -> bool:
+    """A HEIC/HEIF photo by its name, where this Pillow has no plugin to read it."""
+    suffix = Path(path).suffix.lower()
+    return suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions()
 
 
 def is_photo_path(path: Path) -> bool:
@@ -335,11 +346,8 @@ def read_transparency(path: Path) -> Transparency | None:
 def _open_photo(path: Path) -> Image.Image:
     """A photo as Pillow reads it, loaded and turned upright by its EXIF orientation."""
     _require_file(path)
-    suffix = path.suffix.lower()
-    if suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions():
-        raise DecodeError(f"{path}: a HEIC photo, which facedub cannot read; convert it to "
-                          "JPEG (an iPhone saves JPEG with Settings > Camera > Formats > "
-                          "Most Compatible)")
+    if unreadable_heic(path):
+        raise DecodeError(f"{path}: {HEIC_REFUSAL}")
     try:
         with Image.open(path) as opened:
             opened.load()
