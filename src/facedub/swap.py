@@ -99,6 +99,11 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
         animated = animated_target(target)
         if animated:
             raise FacedubError(f"{target}: {animated}")
+        if media.is_photo_path(output) and not media.writes_photo(output):
+            # A .heic output name (a photo's, as HEIC targets are refused by theirs) went
+            # on to the end of the swap and a traceback: Pillow writes no HEIC.
+            raise FacedubError(f"{output}: facedub cannot write {output.suffix} photos; name "
+                               "the output .jpg, .png or .webp")
         if not media.is_photo_path(output):
             # A phone video saved as .jpg was told its output must be a photo: read it
             # first, so such a file is named for what it is (and a damaged one as damaged).

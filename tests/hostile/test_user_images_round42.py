@@ -114,3 +114,14 @@ def test_an_animated_gif_in_a_photo_folder_is_its_first_frame(inputs: Inputs,
                for line in (out / "faces.jsonl").read_text().splitlines()]
     assert sorted(set(sources)) == ["a-still.jpg", "b-moving.gif", "c-moving.webp"]
     assert digest(folder) == before
+
+
+@pytest.mark.parametrize("name", ["out.heic", "out.HEIF"])
+def test_a_heic_output_name_is_refused_before_the_swap(inputs: Inputs, tmp_path: Path,
+                                                       name: str) -> None:
+    """It went through the whole swap to a traceback (Pillow writes no HEIC)."""
+    out = tmp_path / name
+    refused(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", out,
+             "--work-dir", tmp_path / "work"], out, [inputs.photo],
+            f"{out}: facedub cannot write {out.suffix} photos; name the output .jpg, .png "
+            "or .webp")

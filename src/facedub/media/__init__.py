@@ -61,7 +61,7 @@ __all__ = ["HEIC_REFUSAL", "OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUF
            "OutputFormat", "Transparency", "VideoWriter", "animated_frames", "holds_alpha",
            "is_photo_path", "iter_frames", "iter_window", "output_format_for", "photos_in",
            "plan_audio", "probe", "read_photo", "read_transparency", "unreadable_heic",
-           "video_stream", "write_photo"]
+           "video_stream", "write_photo", "writes_photo"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,13 @@ def unreadable_heic(path: Path) -> bool:
     """A HEIC/HEIF photo by its name, where this Pillow has no plugin to read it."""
     suffix = Path(path).suffix.lower()
     return suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions()
+
+
+def writes_photo(path: Path) -> bool:
+    """A photo name (`is_photo_path`) Pillow writes here: not a HEIC (read with a plugin
+    where one is installed, never written)."""
+    return (is_photo_path(path)
+            and Image.registered_extensions().get(Path(path).suffix.lower()) in Image.SAVE)
 
 
 def is_photo_path(path: Path) -> bool:
