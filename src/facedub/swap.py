@@ -238,8 +238,10 @@ class PhotoOutput:
             return
         if not media.holds_alpha(staged):
             media.write_photo(staged, image)
-            self.outcome = (f"transparency: flattened onto white ({self.suffix} holds no "
-                            "alpha; an output named .png or .webp keeps it)")
+            # (AVIF holds alpha, but lossy: not the target's alpha exactly)
+            self.outcome = (f"transparency: flattened onto white (facedub writes "
+                            f"{self.suffix} without alpha; an output named .png or .webp "
+                            "keeps it)")
             return
         # The label must show on any background: its box is made opaque (drawn on the
         # white that the flattening put under a transparent corner).
