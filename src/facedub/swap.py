@@ -96,14 +96,14 @@ class SwapResult:
 def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> None:
     """Refuse outputs that would overwrite an input or not match the target's kind."""
     if media.is_photo_path(target):
-        frames = media.animated_frames(target)
-        if frames > 1:
-            # Its first frame alone was swapped into a still, the animation lost silently.
-            kind = {".webp": "WebP"}.get(target.suffix.lower(), target.suffix[1:].upper())
-            raise FacedubError(f"{target}: an animated {kind} of {frames} frames, which facedub "
-                               "reads as its first frame only; "
-                               "convert it to a video (.mp4 or .gif) to swap every frame, or "
-                               "to a photo to swap one")
+        animated = animated_target(target)
+        if animated:
+            raise FacedubError(f"{target}: {animated}")
+        if media.is_photo_path(output) and not media.writes_photo(output):
+            # A .heic output name (a photo's, as HEIC targets are refused by theirs) went
+            # on to the end of the swap and a traceback: Pillow writes no HEIC.
+            raise FacedubError(f"{output}: facedub cannot write {output.suffix} photos; name "
+                               "the output .jpg, .png or .webp")
         if not media.is_photo_path(output):
             # A phone video saved as .jpg was told its output must be a photo: read it
             # first, so such a file is named for what it is (and a damaged one as damaged).
@@ -117,6 +117,18 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
         raise FacedubError(f"{output}: would overwrite an input; choose another output path")
     if not output.parent.is_dir():
         raise FacedubError(f"{output}: the folder {output.parent} does not exist; create it")
+
+
+def animated_target(target: Path) -> str:
+    """Why a photo target that holds several frames (an animated WebP or PNG) is refused,
+    or "": its first frame alone was swapped into a still, the animation lost silently."""
+    frames = media.animated_frames(target)
+    if frames < 2:
+        return ""
+    kind = {".webp": "WebP"}.get(target.suffix.lower(), target.suffix[1:].upper())
+    return (f"an animated {kind} of {frames} frames, which facedub reads as its first frame "
+            "only; convert it to a video (.mp4 or .gif) to swap every frame, or to a photo "
+            "to swap one")
 
 
 def analyse_target(target: Path, config: SwapConfig, progress: Progress,
@@ -226,8 +238,10 @@ class PhotoOutput:
             return
         if not media.holds_alpha(staged):
             media.write_photo(staged, image)
-            self.outcome = (f"transparency: flattened onto white ({self.suffix} holds no "
-                            "alpha; an output named .png or .webp keeps it)")
+            # (AVIF holds alpha, but lossy: not the target's alpha exactly)
+            self.outcome = (f"transparency: flattened onto white (facedub writes "
+                            f"{self.suffix} without alpha; an output named .png or .webp "
+                            "keeps it)")
             return
         # The label must show on any background: its box is made opaque (drawn on the
         # white that the flattening put under a transparent corner).

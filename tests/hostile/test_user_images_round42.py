@@ -6,6 +6,7 @@ went to FFmpeg, which reads an iPhone's tiled HEIC as its top-left tile)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,40 @@ def test_a_heic_says_to_convert_it(inputs: Inputs, tmp_path: Path, role: str) ->
     for out in (tmp_path / name for name in names):
         refused(["swap", role, heic, other, inputs.photo, "-o", out], out, [heic],
                 "a HEIC photo, which facedub cannot read; convert it to JPEG")
+
+
+def test_an_animated_gif_in_a_photo_folder_is_its_first_frame(inputs: Inputs,
+                                                              tmp_path: Path) -> None:
+    """It was left out of the folder without a word; an animated WebP there (and as
+    `--source`) is its first frame, and so is a GIF now."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    face = _face(inputs)
+    blank = Image.new("RGB", face.size, (128, 128, 128))
+    face.save(folder / "a-still.jpg", quality=92)
+    face.rotate(8).save(folder / "b-moving.gif", save_all=True,
+                        append_images=[blank, blank], duration=100)
+    face.rotate(-8).save(folder / "c-moving.webp", save_all=True,
+                         append_images=[blank, blank], duration=100)
+    (folder / "notes.txt").write_text("not a photo")
+    assert [p.name for p in media.photos_in(folder)] == ["a-still.jpg", "b-moving.gif",
+                                                         "c-moving.webp"]
+    before = digest(folder)
+    out = tmp_path / "faces"
+    outcome = run_cli(["extract", folder, "-o", out, "--size", 64])
+    assert outcome.code == 0, outcome.output
+    sources = [json.loads(line)["source"]
+               for line in (out / "faces.jsonl").read_text().splitlines()]
+    assert sorted(set(sources)) == ["a-still.jpg", "b-moving.gif", "c-moving.webp"]
+    assert digest(folder) == before
+
+
+@pytest.mark.parametrize("name", ["out.heic", "out.HEIF"])
+def test_a_heic_output_name_is_refused_before_the_swap(inputs: Inputs, tmp_path: Path,
+                                                       name: str) -> None:
+    """It went through the whole swap to a traceback (Pillow writes no HEIC)."""
+    out = tmp_path / name
+    refused(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", out,
+             "--work-dir", tmp_path / "work"], out, [inputs.photo],
+            f"{out}: facedub cannot write {out.suffix} photos; name the output .jpg, .png "
+            "or .webp")

@@ -56,11 +56,12 @@ class DecodeError(FacedubError):
     `verify` tells these apart: a signed file damaged after signing is still an answer."""
 
 
-__all__ = ["OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "AudioMuxer", "AudioTrack",
-           "Colour", "DecodeError", "Frame", "MediaInfo", "OutputFormat", "Transparency",
-           "VideoWriter", "animated_frames", "holds_alpha", "is_photo_path", "iter_frames",
-           "iter_window", "output_format_for", "photos_in", "plan_audio", "probe", "read_photo",
-           "read_transparency", "video_stream", "write_photo"]
+__all__ = ["HEIC_REFUSAL", "OUTPUT_FORMATS", "PHOTO_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES",
+           "AudioMuxer", "AudioTrack", "Colour", "DecodeError", "Frame", "MediaInfo",
+           "OutputFormat", "Transparency", "VideoWriter", "animated_frames", "holds_alpha",
+           "is_photo_path", "iter_frames", "iter_window", "output_format_for", "photos_in",
+           "plan_audio", "probe", "read_photo", "read_transparency", "unreadable_heic",
+           "video_stream", "write_photo", "writes_photo"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,23 @@ class Frame:
     image: np.ndarray
 
 
+HEIC_REFUSAL = ("a HEIC photo, which facedub cannot read; convert it to JPEG (an iPhone "
+                "saves JPEG with Settings > Camera > Formats > Most Compatible)")
+
+
+def unreadable_heic(path: Path) -> bool:
+    """A HEIC/HEIF photo by its name, where this Pillow has no plugin to read it."""
+    suffix = Path(path).suffix.lower()
+    return suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions()
+
+
+def writes_photo(path: Path) -> bool:
+    """A photo name (`is_photo_path`) Pillow writes here: not a HEIC (read with a plugin
+    where one is installed, never written)."""
+    return (is_photo_path(path)
+            and Image.registered_extensions().get(Path(path).suffix.lower()) in Image.SAVE)
+
+
 def is_photo_path(path: Path) -> bool:
     """A photo by its name; a GIF is one when it holds a single frame (a still GIF went to
     FFmpeg as a one-frame video, and a photo output name for it was refused)."""
@@ -126,8 +144,11 @@ def _frames_of_image(path: Path) -> int:
 
 
 def photos_in(folder: Path) -> list[Path]:
-    """The photos directly inside a folder, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_photo_path(p))
+    """The photos directly inside a folder, sorted by name. An animated GIF among them is
+    a photo, its first frame, as an animated WebP or PNG is here and as `--source`: it
+    was left out without a word (a video anywhere else)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and (is_photo_path(p) or p.suffix.lower() == ".gif"))
 
 
 def probe(path: Path) -> MediaInfo:
@@ -332,11 +353,8 @@ def read_transparency(path: Path) -> Transparency | None:
 def _open_photo(path: Path) -> Image.Image:
     """A photo as Pillow reads it, loaded and turned upright by its EXIF orientation."""
     _require_file(path)
-    suffix = path.suffix.lower()
-    if suffix in _HEIF_SUFFIXES and suffix not in Image.registered_extensions():
-        raise DecodeError(f"{path}: a HEIC photo, which facedub cannot read; convert it to "
-                          "JPEG (an iPhone saves JPEG with Settings > Camera > Formats > "
-                          "Most Compatible)")
+    if unreadable_heic(path):
+        raise DecodeError(f"{path}: {HEIC_REFUSAL}")
     try:
         with Image.open(path) as opened:
             opened.load()

@@ -40,6 +40,7 @@ from facedub.serve.live import LiveConfig, LiveFrame, LiveSwapper
 from facedub.serve.security import DEFAULT_MAX_UPLOAD, Guard, upload_kind
 from facedub.serve.store import PERSONS, REPORTS, RESULTS, SCRATCH, Store, Upload
 from facedub.serve.work import JobRunner, SwapRequest, Workbench
+from facedub.swap import animated_target
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class _Api:
         except FacedubError:
             path.unlink(missing_ok=True)
             raise
+        if kind == "video" and media.is_photo_path(path):
+            kind = "photo"  # a one-frame GIF (listed as video by its name) is a photo
         upload = Upload(upload_id, name, kind, path.name, size)
         self.store.add_upload(upload)
         return JSONResponse(upload.to_json())
@@ -259,8 +262,14 @@ class _Api:
     def _check_kinds(self, swap: SwapRequest) -> None:
         """Both are known; the target is a photo or a video (the source may be any)."""
         self.store.upload(swap.source)
-        if self.store.upload(swap.target).kind not in ("photo", "video"):
+        target = self.store.upload(swap.target)
+        if target.kind not in ("photo", "video"):
             raise ClientError(400, "the target must be a photo or a video")
+        if target.kind == "photo":
+            # An animated WebP's first frame alone was swapped into a still, silently.
+            animated = animated_target(self.store.upload_path(swap.target))
+            if animated:
+                raise ClientError(400, f"{target.name}: {animated}")
 
     def _finished_swap(self, job_id: int) -> dict[str, Any]:
         job = self.store.job(job_id)

@@ -20,6 +20,7 @@ import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -73,6 +74,9 @@ def upload_kind(name: str) -> tuple[str, str]:
         raise FacedubError(f"{name!r}: a file name may not contain '/', '\\', '..' or a "
                            "NUL byte; rename the file and upload it again")
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if media.unreadable_heic(Path(name)):
+        # An iPhone photo was called "not a photo or video".
+        raise FacedubError(f"{name!r}: {media.HEIC_REFUSAL}")
     if suffix not in UPLOAD_SUFFIXES:
         raise FacedubError(f"{name!r}: not a photo or video; upload one of "
                            f"{', '.join(sorted(UPLOAD_SUFFIXES))}")

@@ -216,12 +216,17 @@ class Workbench:
             result = swap(self.store.upload_path(request.target), engine, out, config, progress)
         finally:
             engine.close()  # a cancelled or failed swap ends no track: not left to GC
-        return f"{result.frames_swapped}/{result.frames} frames swapped", out.name
+        said = f"{result.frames_swapped}/{result.frames} frames swapped"
+        return (f"{said}; {result.transparency}" if result.transparency else said), out.name
 
     def result_path(self, job_id: int, target: str) -> Path:
-        """Where a swap job writes: results/job<N>-<target id> with the target's kind."""
-        photo = media.is_photo_path(self.store.upload_path(target))
-        return self.store.folder(RESULTS) / f"job{job_id}-{target}{'.jpg' if photo else '.mp4'}"
+        """Where a swap job writes: results/job<N>-<target id> with the target's kind: .mp4,
+        .jpg, or .png for a photo with transparency (a cut-out came back white around it)."""
+        path = self.store.upload_path(target)
+        suffix = ".mp4"
+        if media.is_photo_path(path):
+            suffix = ".png" if media.read_transparency(path) is not None else ".jpg"
+        return self.store.folder(RESULTS) / f"job{job_id}-{target}{suffix}"
 
     def report_path(self, job_id: int) -> Path:
         return self.store.folder(REPORTS) / f"eval{job_id}"
