@@ -6,14 +6,12 @@ it is still decoded from near its keyframe, not from frame 0."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
 import pytest
+from decode_counting import count_decodes, frame_digests
 
 from facedub import media
 
@@ -63,39 +61,13 @@ def _leading_pictures(path: Path) -> int:
                for later, _ in packets[n + 1:n + 4] if later < stamp)
 
 
-def _digests(frames: Iterator[media.Frame]) -> list[tuple[int, float, str]]:
-    return [(f.index, round(f.time, 6), hashlib.sha1(f.image.tobytes()).hexdigest())
-            for f in frames]
-
-
 def test_every_window_holds_the_frames_of_a_decode_from_frame_0(clip: Path) -> None:
     assert _leading_pictures(clip) > 0  # the open GOPs this is about
-    whole = _digests(media.iter_frames(clip))
+    whole = frame_digests(media.iter_frames(clip))
     assert len(whole) == FRAMES
     for first in (1, 11, 12, 13, 23, 24, 25, 47, 48, 49, 71, 72, 73, 100, 121, 140):
         end = min(FRAMES, first + 20)
-        assert _digests(media.iter_window(clip, first, end)) == whole[first:end], first
-
-
-class _Counted:
-    """av.open's container, counting the frames decoded."""
-
-    def __init__(self, container: Any, counts: list[int]) -> None:
-        self._container, self._counts = container, counts
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._container, name)
-
-    def __enter__(self) -> _Counted:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._container.close()
-
-    def decode(self, *args: Any, **kwargs: Any) -> Iterator[av.VideoFrame]:
-        for frame in self._container.decode(*args, **kwargs):
-            self._counts.append(1)
-            yield frame
+        assert frame_digests(media.iter_window(clip, first, end)) == whole[first:end], first
 
 
 @pytest.mark.parametrize("name", ["h264.ts", "mpeg2.ts"])
@@ -104,10 +76,8 @@ def test_a_late_window_of_a_ts_clip_is_not_decoded_from_frame_0(
     """MPEG-TS lands a seek on the keyframe after the one asked for; the window seeks one
     keyframe earlier instead of decoding the 120 frames before it."""
     path = _make(tmp_path / name, *_CLIPS[name])
-    whole = _digests(media.iter_frames(path))
-    counts: list[int] = []
-    opener = av.open
-    monkeypatch.setattr(av, "open", lambda *a, **k: _Counted(opener(*a, **k), counts))
-    assert _digests(media.iter_window(path, 125, 140)) == whole[125:140]
+    whole = frame_digests(media.iter_frames(path))
+    counts = count_decodes(monkeypatch)
+    assert frame_digests(media.iter_window(path, 125, 140)) == whole[125:140]
     # frames from at most two GOPs (24 frames) before the window, plus one past it
     assert len(counts) <= 2 + 2 * 24 + 15 + 1

@@ -5,15 +5,13 @@ before that keyframe (a long clip's segments decoded all of them: quadratic)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
 import pytest
+from decode_counting import count_decodes, frame_digests
 
 from facedub import media
 from facedub.batch.chunks import Chunk, plan_chunks
@@ -54,42 +52,13 @@ def clip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     return _clip(tmp_path_factory.mktemp("seek") / f"clip{suffix}", fmt, vfr=vfr)
 
 
-def _digests(frames: Iterator[media.Frame]) -> list[tuple[int, float, str]]:
-    return [(f.index, round(f.time, 6), hashlib.sha1(f.image.tobytes()).hexdigest())
-            for f in frames]
-
-
-class _Counted:
-    """av.open's container, counting the frames decoded."""
-
-    def __init__(self, container: Any, counts: list[int]) -> None:
-        self._container, self._counts = container, counts
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._container, name)
-
-    def __enter__(self) -> _Counted:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._container.close()
-
-    def decode(self, *args: Any, **kwargs: Any) -> Iterator[av.VideoFrame]:
-        for frame in self._container.decode(*args, **kwargs):
-            self._counts.append(1)
-            yield frame
-
-
 @pytest.fixture
 def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    counts: list[int] = []
-    opener = av.open
-    monkeypatch.setattr(av, "open", lambda *a, **k: _Counted(opener(*a, **k), counts))
-    return counts
+    return count_decodes(monkeypatch)
 
 
 def test_a_window_has_the_frames_of_a_decode_from_frame_0(clip: Path) -> None:
-    whole = _digests(media.iter_frames(clip))
+    whole = frame_digests(media.iter_frames(clip))
     assert len(whole) == FRAMES
     keyframes = [c.first for c in plan_chunks(clip, 0.5, 0)][1:]
     assert len(keyframes) >= 4  # open GOPs to seek to
@@ -97,7 +66,7 @@ def test_a_window_has_the_frames_of_a_decode_from_frame_0(clip: Path) -> None:
                for shift in (-30, -1, 0, 1, 7)}
     windows |= {(FRAMES - 3, FRAMES), (0, 10)}
     for first, end in sorted(windows):
-        assert _digests(media.iter_window(clip, first, end)) == whole[first:end], (first, end)
+        assert frame_digests(media.iter_window(clip, first, end)) == whole[first:end], (first, end)
 
 
 def test_a_late_window_decodes_from_its_keyframe_not_frame_0(clip: Path,
@@ -121,7 +90,8 @@ def test_a_table_that_cannot_be_trusted_decodes_from_frame_0(faces_dir: Path) ->
     """Windows Media: its packets carry no reordering guarantee facedub checks, so the
     window is decoded from the first frame, as before."""
     clip = faces_dir / "clip_openface_changelighting_torch_moving_light.wmv"
-    assert _digests(media.iter_window(clip, 50, 60)) == _digests(media.iter_frames(clip))[50:60]
+    whole = frame_digests(media.iter_frames(clip))
+    assert frame_digests(media.iter_window(clip, 50, 60)) == whole[50:60]
 
 
 def test_a_decode_that_leaves_the_table_goes_on_from_frame_0(
@@ -136,6 +106,6 @@ def test_a_decode_that_leaves_the_table_goes_on_from_frame_0(
         index = listed(table, stamp)
         return None if index == 130 else index
 
-    whole = _digests(media.iter_frames(clip))
+    whole = frame_digests(media.iter_frames(clip))
     monkeypatch.setattr(FrameTable, "index_of", unlisted_130)
-    assert _digests(media.iter_window(clip, 125, 140)) == whole[125:140]
+    assert frame_digests(media.iter_window(clip, 125, 140)) == whole[125:140]
