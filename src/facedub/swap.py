@@ -240,8 +240,8 @@ class PhotoOutput:
             media.write_photo(staged, image)
             # (AVIF holds alpha, but lossy: not the target's alpha exactly)
             self.outcome = (f"transparency: flattened onto white (facedub writes "
-                            f"{self.suffix} without alpha; an output named .png or .webp "
-                            "keeps it)")
+                            f"{self.suffix} without alpha; an output named .png, .webp "
+                            "or .tif keeps it)")
             return
         # The label must show on any background: its box is made opaque (drawn on the
         # white that the flattening put under a transparent corner).

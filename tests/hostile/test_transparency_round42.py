@@ -103,7 +103,7 @@ def test_a_jpeg_output_of_a_cut_out_is_flattened_and_says_so(inputs: Inputs,
     assert code == 0, drawn
     lines = [line for line in drawn.splitlines() if line.startswith("transparency:")]
     assert lines == ["transparency: flattened onto white (facedub writes .jpg without "
-                     "alpha; an output named .png or .webp keeps it)"], drawn
+                     "alpha; an output named .png, .webp or .tif keeps it)"], drawn
     image = media.read_photo(out)
     assert (image[:40, :40] > 245).all()  # the transparent corner, white
     assert read_watermark(out).payload == WatermarkPayload(JOB)

@@ -115,10 +115,13 @@ def unreadable_heic(path: Path) -> bool:
 
 
 def writes_photo(path: Path) -> bool:
-    """A photo name (`is_photo_path`) Pillow writes here: not a HEIC (read with a plugin
-    where one is installed, never written)."""
-    return (is_photo_path(path)
-            and Image.registered_extensions().get(Path(path).suffix.lower()) in Image.SAVE)
+    """A photo name Pillow writes here: not a HEIC (read with a plugin where one is
+    installed, never written) and not a GIF (a one-frame GIF is read as a photo, but its
+    256 colours would erase the invisible watermark: never written, whatever file an
+    output name already holds)."""
+    suffix = Path(path).suffix.lower()
+    return (suffix in PHOTO_SUFFIXES
+            and Image.registered_extensions().get(suffix) in Image.SAVE)
 
 
 def is_photo_path(path: Path) -> bool:
@@ -129,17 +132,29 @@ def is_photo_path(path: Path) -> bool:
 
 
 def animated_frames(path: Path) -> int:
-    """The frames of a photo file that holds several (an animated WebP or PNG), else 1.
-    Only the first is read as the photo."""
+    """The frames of a photo file that holds an animation (an animated WebP, PNG or AVIF),
+    else 1. Only the first is read as the photo."""
     return _frames_of_image(path) if Path(path).suffix.lower() in PHOTO_SUFFIXES else 1
 
 
+# Pillow's formats whose extra frames are an animation. An MPO JPEG (a phone's HDR or
+# depth JPEG: a second picture inside) and a multi-page TIFF (a thumbnail page) count as
+# several frames too, but they are one photo: refused as "animated", they were swapped
+# fine before.
+_ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP", "AVIF"})
+
+
 def _frames_of_image(path: Path) -> int:
-    """Pillow's frame count of an image file; 0 where it cannot read the file."""
+    """The frames of an image file's animation (1 for a still); 0 where Pillow cannot read
+    the file."""
     try:
         with Image.open(path) as opened:
+            if opened.format not in _ANIMATED_FORMATS:
+                return 1
             return int(getattr(opened, "n_frames", 1))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Exception:
+        # A damaged file fails in many ways (IndexError, struct.error, TypeError from a
+        # cut GIF's or TIFF's frame count): it is read as before, and its reader says.
         return 0
 
 

@@ -23,6 +23,12 @@ from PIL import Image
 _ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})
 
 
+# Pillow's 16- and 32-bit one-band modes: their RGBA conversion clips the values (a 16-bit
+# grey PNG with a transparent value came out nearly white, "kept"), where `read_photo`
+# scales them. Such a photo is flattened, as every photo was before.
+_WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
 def holds_alpha(path: Path) -> bool:
     """The photo format `path` names keeps an alpha channel."""
     return Path(path).suffix.lower() in _ALPHA_SUFFIXES
@@ -46,7 +52,7 @@ class Transparency:
     def of(image: Image.Image, flattened: np.ndarray) -> Transparency | None:
         """The transparency of an upright Pillow image; None where every pixel is opaque
         (an RGBA PNG with nothing see-through is written as the RGB photo it is)."""
-        if not has_alpha(image):
+        if not has_alpha(image) or image.mode in _WIDE_MODES:
             return None
         rgba = np.asarray(image.convert("RGBA"))
         alpha = np.ascontiguousarray(rgba[:, :, 3])
