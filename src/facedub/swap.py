@@ -263,14 +263,11 @@ class PhotoOutput:
 
 
 def label_area(shape: tuple[int, ...]) -> np.ndarray:
-    """(H, W) bool: the pixels the visible label draws on in a frame of `shape`, found
-    through the painter itself (its box keeps at most 40% of the picture and adds white
-    text, so a white frame or a black one changes under every pixel of it)."""
-    painter = LabelPainter()
-    white = np.full(shape, 255, np.uint8)
-    black = np.zeros(shape, np.uint8)
-    return ((painter.draw(white) != white).any(axis=2)
-            | (painter.draw(black) != black).any(axis=2))
+    """(H, W) bool: the pixels the visible label (`OutputMarks`' painter) draws on in a
+    frame of `shape`."""
+    area = np.zeros(shape[:2], bool)
+    area[LabelPainter().box(shape[0], shape[1])] = True
+    return area
 
 
 def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: SwapConfig

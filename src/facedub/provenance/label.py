@@ -57,11 +57,17 @@ class LabelPainter:
                                f"{image.shape} {image.dtype}")
         stamp = self._stamp(image.shape[0], image.shape[1])
         out = image.copy()
-        height, width = stamp.keep.shape[:2]
-        box = out[stamp.top:stamp.top + height, stamp.left:stamp.left + width]
+        box = out[self.box(image.shape[0], image.shape[1])]
         blended = box.astype(np.float32) * stamp.keep + stamp.paint
         box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
+
+    def box(self, frame_height: int, frame_width: int) -> tuple[slice, slice]:
+        """The rows and columns the label covers in a frame of this size: every pixel of
+        it changes (a dark box under white text)."""
+        stamp = self._stamp(frame_height, frame_width)
+        height, width = stamp.keep.shape[:2]
+        return slice(stamp.top, stamp.top + height), slice(stamp.left, stamp.left + width)
 
     def _stamp(self, frame_height: int, frame_width: int) -> _Stamp:
         key = (frame_height, frame_width)
