@@ -89,6 +89,7 @@ from facedub.engines.mesh_stubble import (
     stubble_as_hair,
 )
 from facedub.engines.mesh_topology import mesh_depths, mesh_topology, mesh_vertices
+from facedub.engines.mesh_usable import check_usable
 from facedub.engines.mesh_warp import (
     TargetRaster,
     clamped_maps,
@@ -177,6 +178,8 @@ class MeshEngine:
         self._records = source.faces_of()
         if not self._records:
             raise FacedubError(f"{source.root}: the chosen person has no faces; extract again")
+        # A profile is refused before any work (mesh_usable): it gave a mangled face.
+        check_usable([r.pose.yaw for r in self._records], Path(source_path or source.root))
         self._topology = mesh_topology()
         self._sockets = socket_triangles(self._topology.triangles,
                                          self._topology.template_vertices,
