@@ -1,0 +1,105 @@
+"""Input cases of the forty-third round, made at test time from a shared photo.
+
+A photo folder with one unreadable file in it (a HEIC, a cut-short download, a stray
+non-image) stopped every command that takes folders (extract, swap --source, refine) with
+that one file's line: the readable photos are used now, one line says what was skipped
+and why, and only a folder with nothing readable is refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hostile_cases import Inputs, digest, refused, run_cli
+from PIL import Image
+
+from facedub.faceset import load_faceset
+from test_cli_terminal import run_in_terminal
+
+
+def _phone_folder(inputs: Inputs, folder: Path) -> Path:
+    """Two readable photos, a HEIC (refused by name where Pillow has no plugin; else its
+    JPEG bytes fail as HEIF), a JPEG cut to its first 3 kB, and an empty .png."""
+    folder.mkdir()
+    with Image.open(inputs.photo) as opened:
+        face = opened.convert("RGB").resize((320, 320))
+    face.save(folder / "IMG_0001.jpg", quality=92)
+    face.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / "IMG_0002.png")
+    shutil.copyfile(inputs.photo, folder / "IMG_0003.HEIC")
+    (folder / "IMG_0004.jpg").write_bytes(inputs.photo.read_bytes()[:3000])
+    (folder / "IMG_0005.png").write_bytes(b"")
+    return folder
+
+
+def test_extract_uses_the_readable_photos_and_names_the_skipped_ones(
+        inputs: Inputs, tmp_path: Path) -> None:
+    """In a terminal, as a user runs it: the job finishes with the two readable photos."""
+    folder = _phone_folder(inputs, tmp_path / "phone photos")
+    before = digest(folder)
+    out = tmp_path / "faces"
+    code, drawn = run_in_terminal(["extract", str(folder), "-o", str(out), "--size", "64"])
+    assert code == 0, drawn
+    assert "Traceback" not in drawn, drawn
+    said = [line for line in drawn.splitlines() if "skipping" in line]
+    assert len(said) == 1, drawn
+    assert "3 of 5 photos" in said[0] and "IMG_0003.HEIC" in said[0], said
+    assert "IMG_0004.jpg: cut short" in said[0] and "IMG_0005.png" in said[0], said
+    faceset = load_faceset(out)
+    assert faceset.meta.frames_analysed == 2
+    assert digest(folder) == before
+
+
+def test_a_source_folder_of_a_swap_skips_what_it_cannot_read(inputs: Inputs,
+                                                            tmp_path: Path) -> None:
+    folder = _phone_folder(inputs, tmp_path / "photos")
+    out = tmp_path / "out.jpg"
+    outcome = run_cli(["swap", "--source", folder, "--target", inputs.photo, "-o", out,
+                       "--work-dir", tmp_path / "work"])
+    assert outcome.code == 0, outcome.output
+    assert out.is_file()
+
+
+@pytest.mark.parametrize("command", ["extract", "refine"])
+def test_a_folder_with_nothing_readable_is_refused(inputs: Inputs, tmp_path: Path,
+                                                   command: str) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copyfile(inputs.photo, folder / "IMG_0003.HEIC")
+    (folder / "IMG_0004.jpg").write_bytes(inputs.photo.read_bytes()[:3000])
+    (tmp_path / "out").mkdir()  # the work folder beside it is the caller's, not output
+    out = tmp_path / "out" / "model"
+    args = (["extract", folder, "-o", out] if command == "extract"
+            else ["refine", folder, "-o", out, "--work-dir", tmp_path / "work"])
+    refused(args, out, [folder], "none of its 2 photos can be read")
+
+
+@pytest.mark.parametrize("suffix", [".webp", ".png", ".gif"])
+def test_an_animated_source_is_every_frame_whatever_its_format(inputs: Inputs, tmp_path: Path,
+                                                               suffix: str) -> None:
+    """An animated WebP or PNG was its first frame (FFmpeg reads neither's animation) while
+    an animated GIF was every frame (FFmpeg reads it as video)."""
+    with Image.open(inputs.photo) as opened:
+        face = opened.convert("RGB").resize((256, 256))
+    frames = [face.rotate(angle) for angle in (0, 6, 12, 18)]
+    animation = tmp_path / f"moving{suffix}"
+    frames[0].save(animation, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    before = digest(animation)
+    out = tmp_path / "faces"
+    outcome = run_cli(["extract", animation, "-o", out, "--size", "64"])
+    assert outcome.code == 0, outcome.output
+    meta = load_faceset(out).meta
+    assert (meta.source_kind, meta.frames_analysed) == ("video", 4)
+    assert digest(animation) == before
+
+
+def test_refine_takes_an_animated_webp_as_a_video(tmp_path: Path) -> None:
+    """It was refused as 'a single photo shows one view of the face'; now it is analysed
+    (two faceless grey frames here: refused for that, in seconds)."""
+    grey = [Image.new("RGB", (96, 96), (value, value, value)) for value in (90, 160)]
+    animation = tmp_path / "moving.webp"
+    grey[0].save(animation, save_all=True, append_images=grey[1:], duration=100)
+    outcome = run_cli(["refine", animation, "-o", tmp_path / "refiner", "--steps", "1",
+                       "--work-dir", tmp_path / "work"])
+    assert outcome.code == 2, outcome.output
+    assert "single photo" not in outcome.output and "face" in outcome.output, outcome.output
