@@ -10,11 +10,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hostile_cases import Inputs, digest, refused, run_cli
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from facedub.evaluate.output_path import OutputPath, write_reference
 from facedub.faceset import load_faceset
+from facedub.swap import label_area
 from test_cli_terminal import run_in_terminal
 
 
@@ -103,3 +106,24 @@ def test_refine_takes_an_animated_webp_as_a_video(tmp_path: Path) -> None:
                        "--work-dir", tmp_path / "work"])
     assert outcome.code == 2, outcome.output
     assert "single photo" not in outcome.output and "face" in outcome.output, outcome.output
+
+
+def test_evals_marked_target_keeps_a_cut_outs_alpha_as_the_swap_does(inputs: Inputs,
+                                                                     tmp_path: Path) -> None:
+    """`facedub eval`'s reference (the target through the swap's output path) was flattened
+    onto white, an RGB file beside the swap's RGBA one."""
+    with Image.open(inputs.photo) as opened:
+        face = opened.convert("RGB").resize((480, 480))
+    alpha = Image.new("L", face.size, 0)
+    ImageDraw.Draw(alpha).ellipse((60, 20, 420, 520), fill=255)
+    face.putalpha(alpha)
+    target = tmp_path / "sticker.png"
+    face.save(target)
+    written = write_reference(target, tmp_path / "written.png",
+                              OutputPath(101, visible_label=True, crf=18, preset="medium"), None)
+    with Image.open(written) as opened:
+        assert opened.mode == "RGBA"
+        made = np.asarray(opened)
+    label = label_area((480, 480, 3))
+    assert np.array_equal(made[..., 3][~label], np.asarray(alpha)[~label])
+    assert (made[..., 3][label] == 255).all()
