@@ -127,3 +127,15 @@ def test_evals_marked_target_keeps_a_cut_outs_alpha_as_the_swap_does(inputs: Inp
     label = label_area((480, 480, 3))
     assert np.array_equal(made[..., 3][~label], np.asarray(alpha)[~label])
     assert (made[..., 3][label] == 255).all()
+
+
+def test_a_photo_named_with_a_leading_dash_says_how_to_give_it(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was "No such option: -f", naming neither the file nor the way to give it."""
+    photo = tmp_path / "-face é.jpg"
+    shutil.copyfile(inputs.photo, photo)
+    out = tmp_path / "faces"
+    monkeypatch.chdir(tmp_path)  # the name as a user types it, in its folder
+    refused(["extract", photo.name, "-o", out], out, [photo],
+            "'-face é.jpg' is a file whose name starts with a dash; give it as "
+            "./-face é.jpg (or put -- before it)")
