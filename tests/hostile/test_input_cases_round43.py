@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile_cases import Inputs, digest, refused, run_cli
+from hostile_cases import Inputs, digest, fill, refused, run_cli, small_tmpfs
 from PIL import Image, ImageDraw
 
 from facedub.evaluate.output_path import OutputPath, write_reference
@@ -139,3 +139,30 @@ def test_a_photo_named_with_a_leading_dash_says_how_to_give_it(
     refused(["extract", photo.name, "-o", out], out, [photo],
             "'-face é.jpg' is a file whose name starts with a dash; give it as "
             "./-face é.jpg (or put -- before it)")
+
+
+def test_a_full_disk_names_the_output_not_its_staged_copy(inputs: Inputs,
+                                                          tmp_path: Path) -> None:
+    """Target and output on a nearly full tmpfs: the line named the encode's staged copy,
+    '..out.PID.X.partial.PID.X.partial.mp4'."""
+    with small_tmpfs(tmp_path / "full", "20m") as folder:
+        target = folder / "clip.mp4"
+        shutil.copyfile(inputs.clip, target)
+        fill(folder, 8 * 1024)  # the encode fails (with more, the signing: see the report)
+        out = folder / "out.mp4"
+        outcome = refused(["swap", "--source", inputs.photo, "--target", target, "-o", out,
+                           "--work-dir", tmp_path / "work"], out, [inputs.photo, target],
+                          f"{out}: the disk is full")
+        assert "partial" not in outcome.output, outcome.output
+
+
+@pytest.mark.parametrize("name", ["empty.mp4", "empty.jpg"])
+def test_a_zero_byte_input_says_it_is_empty(inputs: Inputs, tmp_path: Path, name: str) -> None:
+    """It was 'not a readable video or photo (Invalid data found when processing input)'."""
+    empty = tmp_path / name
+    empty.write_bytes(b"")
+    (tmp_path / "out").mkdir()  # the work folder beside it is the caller's, not output
+    out = tmp_path / "out" / "out.jpg"
+    refused(["swap", "--source", empty, "--target", inputs.photo, "-o", out,
+             "--work-dir", tmp_path / "work"], out, [empty],
+            f"{empty}: the file is empty (0 bytes")

@@ -600,6 +600,10 @@ def _require_file(path: Path) -> None:
         raise FacedubError(f"{path}: no such file; check the path")
     if not path.is_file():
         raise FacedubError(f"{path}: not a file; give a video or photo file")
+    if path.stat().st_size == 0:
+        # It was "not a readable video or photo (Invalid data found ...)".
+        raise DecodeError(f"{path}: the file is empty (0 bytes: a download or copy that did "
+                          "not finish?); copy or download it again")
 
 
 def _require_writable_parent(path: Path) -> None:
