@@ -7,7 +7,9 @@ and why, and only a folder with nothing readable is refused."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,14 @@ import pytest
 from hostile_cases import Inputs, digest, fill, refused, run_cli, small_tmpfs
 from PIL import Image, ImageDraw
 
+from facedub.errors import Terminated
 from facedub.evaluate.output_path import OutputPath, write_reference
 from facedub.faceset import load_faceset
 from facedub.swap import label_area
 from test_cli_terminal import run_in_terminal
+
+# the module, not the `facedub.swap` function the package exports under its name
+swap_module = importlib.import_module("facedub.swap")
 
 
 def _phone_folder(inputs: Inputs, folder: Path) -> Path:
@@ -166,3 +172,24 @@ def test_a_zero_byte_input_says_it_is_empty(inputs: Inputs, tmp_path: Path, name
     refused(["swap", "--source", empty, "--target", inputs.photo, "-o", out,
              "--work-dir", tmp_path / "work"], out, [empty],
             f"{empty}: the file is empty (0 bytes")
+
+
+def test_a_stop_just_after_the_output_is_moved_into_place_leaves_nothing(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM as the last frame was muxed (in a terminal, 1 of 8 tries) left out.mp4
+    without its sidecar, and said 'nothing was left half-written'. The signal's exception
+    is raised here right after the staged output's move, where it landed."""
+    write = swap_module._write
+
+    def stopped_after(*args: object, **kwargs: object) -> int:
+        write(*args, **kwargs)  # type: ignore[arg-type]
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(swap_module, "_write", stopped_after)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "out.mp4"
+    outcome = run_cli(["swap", "--source", inputs.photo, "--target", inputs.clip, "-o", out,
+                       "--work-dir", tmp_path / "work"])
+    assert outcome.code == 143, outcome.output
+    assert "nothing was left half-written" in outcome.output
+    assert sorted(p.name for p in out.parent.iterdir()) == []
