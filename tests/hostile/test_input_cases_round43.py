@@ -193,3 +193,35 @@ def test_a_stop_just_after_the_output_is_moved_into_place_leaves_nothing(
     assert outcome.code == 143, outcome.output
     assert "nothing was left half-written" in outcome.output
     assert sorted(p.name for p in out.parent.iterdir()) == []
+
+
+def test_a_stop_while_the_engine_closes_says_the_output_is_whole(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM after the output and its sidecar were written (the engine closing) said
+    'nothing was left half-written, run the same command again', which then refused the
+    finished output as existing. The signal's exception is raised from the engine's
+    close, where it landed."""
+    registry = importlib.import_module("facedub.engines.registry")
+    open_engine = registry.open_engine
+
+    def stopping_engine(*args: object, **kwargs: object) -> object:
+        engine = open_engine(*args, **kwargs)  # type: ignore[arg-type]
+        close = engine.close
+
+        def close_then_stop() -> None:
+            close()
+            raise Terminated(signal.SIGTERM)
+
+        engine.close = close_then_stop  # type: ignore[method-assign]
+        return engine
+
+    monkeypatch.setattr(registry, "open_engine", stopping_engine)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "out.jpg"
+    outcome = run_cli(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", out,
+                       "--work-dir", tmp_path / "work"])
+    assert outcome.code == 143, outcome.output
+    assert "nothing was left half-written" not in outcome.output, outcome.output
+    assert "terminated after out.jpg was written whole" in outcome.output, outcome.output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out.jpg",
+                                                            "out.jpg.provenance.json"]
