@@ -206,6 +206,49 @@ _ANY_PARTIAL = re.compile(r"\.+.+?\.(\d+)\.[0-9a-f]+\.partial(?:\.\d+\.[0-9a-f]+
                           r"(?:\.[^.]*)?")
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """A file's inode and modification time (ns); None where there is none."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns
+
+
+@contextlib.contextmanager
+def published_whole(output: Path, description: Path) -> Iterator[None]:
+    """The block moves `output` into place, then writes `description` beside it (the
+    provenance sidecar). An error or stop signal anywhere in it, after the move too,
+    removes the output this block put there and its description: SIGTERM just after a
+    swap's move left out.mp4 without its sidecar, and said "nothing was left
+    half-written". An output that was there before and not replaced stays."""
+    before = _identity(output)
+    try:
+        yield
+    except BaseException:
+        if _identity(output) not in (None, before):
+            output.unlink(missing_ok=True)
+            description.unlink(missing_ok=True)
+        raise
+
+
+_STAGED_NAME = re.compile(r"(?P<stem>\..+?)(?P<stages>(?:\.\d+\.[0-9a-f]+\.partial)+)"
+                          r"(?P<suffix>\.[^.]*)?")
+
+
+def unstaged(path: str) -> str:
+    """The file a staged (`_new_sibling`) name will become: an error while writing
+    `..out.PID.X.partial.PID.X.partial.mp4` (an encode staged beside a staged output)
+    named that to the user, not out.mp4. Any other path as it is."""
+    staged = Path(path)
+    match = _STAGED_NAME.fullmatch(staged.name)
+    stages = match["stages"].count(".partial") if match else 0
+    if match is None or not match["stem"].startswith("." * stages):
+        return path
+    # each staging put one dot before the name
+    return str(staged.with_name(match["stem"][stages:] + (match["suffix"] or "")))
+
+
 def remove_stale_partials_in(folder: Path) -> list[Path]:
     """`remove_stale_partials` for every file in `folder` at once: one listing for a
     writer of many files there (the mesh engine's source cache writes hundreds: listed

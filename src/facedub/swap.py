@@ -33,10 +33,11 @@ from facedub.extract.workspace import analysed
 from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import crop_in_frame, paste_back, warp_to_face
 from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
-from facedub.fsutil import atomic_path
+from facedub.fsutil import atomic_path, published_whole
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import MAX_JOB_ID, new_job_id, write_sidecar
 from facedub.provenance.label import LabelPainter
+from facedub.provenance.manifest import sidecar_path
 from facedub.provenance.mark import OutputMarks, job_facts, sign_output
 from facedub.provenance.watermark import read_watermark
 from facedub.threads import BackgroundSink, opencv_threads, prefetched, reuse_freed_memory
@@ -179,25 +180,23 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
                       marks.payload.job_id, marks.payload)
     info = media.probe(target)
     progress.start(info.frame_count, f"swap {target.name}")
-    try:
-        # The pipeline's stages (decode, engine, compositing, encode) fill the cores.
-        # Closed inside the block: its threads are stopped and waited for before OpenCV's
-        # thread count is set back under them, and before the caller closes the engine
-        # (`SwapEngine.close`) they use. Left to the garbage collector, an error or
-        # Ctrl-C's traceback kept them running past both: on a loaded machine Ctrl-C
-        # crashed the process (SIGSEGV) instead of exiting 130.
-        with opencv_threads(1), contextlib.closing(
-                _swap_frames(target, swapper, marks)) as frames:
-            count = _write(target, info, out_path, frames, config, progress,
-                           lambda staged: sign_output(staged, facts, config.config_dir),
-                           photo_output.write)
-    finally:
-        progress.finish()
-    try:
+    # an output is never left without its description
+    with published_whole(out_path, sidecar_path(out_path)):
+        try:
+            # The pipeline's stages (decode, engine, compositing, encode) fill the cores.
+            # Closed inside the block: its threads are stopped and waited for before
+            # OpenCV's thread count is set back under them, and before the caller closes
+            # the engine (`SwapEngine.close`) they use. Left to the garbage collector, an
+            # error or Ctrl-C's traceback kept them running past both: on a loaded machine
+            # Ctrl-C crashed the process (SIGSEGV) instead of exiting 130.
+            with opencv_threads(1), contextlib.closing(
+                    _swap_frames(target, swapper, marks)) as frames:
+                count = _write(target, info, out_path, frames, config, progress,
+                               lambda staged: sign_output(staged, facts, config.config_dir),
+                               photo_output.write)
+        finally:
+            progress.finish()
         sidecar = write_sidecar(out_path, facts)
-    except BaseException:
-        out_path.unlink(missing_ok=True)  # an output is never left without its description
-        raise
     return SwapResult(out_path, sidecar, facts.job_id, count, swapper.swapped, size,
                       faceset.meta.person, len(faceset.meta.persons),
                       time.monotonic() - started, audio,

@@ -39,9 +39,10 @@ from facedub.batch.chunks import Chunk, join_segments, plan_chunks
 from facedub.engines.base import SwapEngine
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
-from facedub.fsutil import atomic_path, write_json_atomic
+from facedub.fsutil import atomic_path, published_whole, write_json_atomic
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import new_job_id, write_sidecar
+from facedub.provenance.manifest import sidecar_path
 from facedub.provenance.mark import OutputMarks, input_fact, job_facts, sign_output
 from facedub.swap import (
     FrameSwapper,
@@ -157,14 +158,12 @@ def resumable_swap(target: Path, engine: SwapEngine, out_path: Path, config: Swa
         progress.finish()
     if not size:  # every segment was finished before: the crop size is only reported
         size = frame_swapper(target, faceset, engine, config).size
-    with atomic_path(out_path) as staged:
-        join_segments([folder.segment(chunk) for chunk in chunks], chunks, target, staged)
-        sign_output(staged, facts, config.config_dir)
-    try:
+    # an output is never left without its description
+    with published_whole(out_path, sidecar_path(out_path)):
+        with atomic_path(out_path) as staged:
+            join_segments([folder.segment(chunk) for chunk in chunks], chunks, target, staged)
+            sign_output(staged, facts, config.config_dir)
         sidecar = write_sidecar(out_path, facts)
-    except BaseException:
-        out_path.unlink(missing_ok=True)  # an output is never left without its description
-        raise
     shutil.rmtree(folder.path, ignore_errors=True)
     return SwapResult(out_path, sidecar, facts.job_id,
                       sum(counts["frames"] for counts in done.values()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -30,8 +31,8 @@ class OneLineUsageError(_click_class("ClickException")):  # type: ignore[misc]
 
     exit_code = 2
 
-    def __init__(self, error: Any) -> None:
-        super().__init__(error.format_message())
+    def __init__(self, error: Any, given: tuple[str, ...] = ()) -> None:
+        super().__init__(_dashed_file(error, given) or error.format_message())
         self.command = error.ctx.command_path if error.ctx is not None else "facedub"
 
     def show(self, file: Any = None) -> None:
@@ -53,10 +54,25 @@ class _Commands(TyperGroup):
             raise OneLineUsageError(error) from None
 
     def invoke(self, ctx: Any) -> Any:
+        given = (*getattr(ctx, "_protected_args", ()), *ctx.args)  # the command's own
         try:
             return super().invoke(ctx)
         except _UsageError as error:
-            raise OneLineUsageError(error) from None
+            raise OneLineUsageError(error, tuple(map(str, given))) from None
+
+
+def _dashed_file(error: Any, given: tuple[str, ...]) -> str | None:
+    """What to do when an "unknown option" is a file whose name starts with a dash (a
+    photo saved as "-face.jpg"): "No such option: -f" named neither the file nor the way
+    to give it."""
+    option = getattr(error, "option_name", None)
+    if type(error).__name__ != "NoSuchOption" or not option:
+        return None
+    for word in given:
+        if word.startswith(option) and Path(word).exists():
+            return (f"{word!r} is a file whose name starts with a dash; give it as "
+                    f"./{word} (or put -- before it)")
+    return None
 
 
 app = typer.Typer(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,8 +20,11 @@ from facedub.cli.terminal import (
     terminate_cleanly,
     user_errors,
 )
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, Terminated
 from facedub.fsutil import check_writable_output
+
+if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts faster)
+    from facedub.swap import SwapResult
 
 
 @app.command()
@@ -215,28 +218,51 @@ def swap(
     key_existed = _signing_key(config.config_dir).exists()
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
-    with terminate_cleanly(), sole_output(out, "file"):
-        # A long video renders in segments that the same command again does not render
-        # again; a shorter one (or a photo) unsplit, as always.
-        segments = plan_segments(target)
-        swap_engine = open_engine(engine, request)
-        try:
+    result: SwapResult | None = None
+    try:
+        with terminate_cleanly(), sole_output(out, "file"):
+            # A long video renders in segments that the same command again does not
+            # render again; a shorter one (or a photo) unsplit, as always.
+            segments = plan_segments(target)
+            swap_engine = open_engine(engine, request)
             try:
-                if segments is None:
-                    result = run_swap(target, swap_engine, out, config, RichProgress(),
-                                      models=models)
-                else:
-                    result = resumable_swap(target, swap_engine, out, config, segments,
-                                            RichProgress(), models=models, say=say)
-            except BaseException as error:
-                if isinstance(stopped_by(error), KeyboardInterrupt):
-                    raise InterruptedWith(RENDERS_AGAIN if segments is None
-                                          else CONTINUES) from None
-                raise
-        finally:
-            # A swap that fails ends no track: the engine's landmarker is closed here, not
-            # left to the garbage collector (MediaPipe's close from __del__ could hang).
-            swap_engine.close()
+                try:
+                    if segments is None:
+                        result = run_swap(target, swap_engine, out, config, RichProgress(),
+                                          models=models)
+                    else:
+                        result = resumable_swap(target, swap_engine, out, config, segments,
+                                                RichProgress(), models=models, say=say)
+                except BaseException as error:
+                    if isinstance(stopped_by(error), KeyboardInterrupt):
+                        raise InterruptedWith(RENDERS_AGAIN if segments is None
+                                              else CONTINUES) from None
+                    raise
+            finally:
+                # A swap that fails ends no track: the engine's landmarker is closed here,
+                # not left to the garbage collector (MediaPipe's close from __del__ could
+                # hang).
+                swap_engine.close()
+    except Terminated as stop:
+        if result is None:
+            raise
+        # SIGTERM while the engine closed, after the output and its sidecar were written:
+        # it said "nothing was left half-written, run the same command again", and the
+        # same command then refused the finished output as existing.
+        stopped = stop.exit_code
+    else:
+        stopped = 0
+    _report_swap(out, result, config.config_dir, key_existed)
+    if stopped:  # (raised out here: within the except, the stop behind it is found again)
+        say(f"terminated after {out.name} was written whole")
+        raise typer.Exit(stopped)
+
+
+def _report_swap(out: Path, result: SwapResult, config_dir: Path, key_existed: bool) -> None:
+    """The lines a finished swap says: what was swapped, the audio, the transparency, the
+    marks, and a signing key made for it."""
+    from facedub.provenance.mark import can_embed_credentials
+
     say(f"{out}: {result.frames_swapped}/{result.frames} frames swapped "
         f"(target person {result.target_person} of {result.target_persons}, "
         f"face composited at {result.crop_size} px) in {result.seconds:.1f} s")
@@ -244,15 +270,13 @@ def swap(
         say(track.describe())
     if result.transparency:
         say(result.transparency)
-    from facedub.provenance.mark import can_embed_credentials
-
     # Only some containers have room for signed credentials; the rest keep the sidecar.
     credentials = "content credentials, " if can_embed_credentials(out) else ""
     say(f"marked: invisible watermark (job {result.job_id}), {credentials}"
         f"{result.sidecar.name}")
-    if not key_existed and _signing_key(config.config_dir).exists():
+    if not key_existed and _signing_key(config_dir).exists():
         say(f"created a local signing key for content credentials in "
-            f"{_signing_key(config.config_dir).parent} (kept for later runs; put your own "
+            f"{_signing_key(config_dir).parent} (kept for later runs; put your own "
             "signing-chain.pem and signing-key.pem there to sign as yourself)")
 
 

@@ -186,7 +186,8 @@ def refine(
     from facedub.train.refine import refine as run_refine
     from facedub.train.refine_config import RefineConfig
 
-    if media.is_photo_path(source) and source.is_file():
+    # An animated WebP or PNG is a video source (its frames), as an animated GIF is.
+    if media.is_photo_path(source) and source.is_file() and media.animated_frames(source) < 2:
         raise FacedubError(f"{source}: a single photo shows one view of the face, and a "
                            "refiner learns by rendering each view of the face from the others; "
                            "give a video, a folder of photos or a faceset (or swap with the "

@@ -32,7 +32,7 @@ from rich.table import Column
 from rich.text import Text
 
 from facedub.errors import FacedubError, Terminated, raised_from
-from facedub.fsutil import describe_os_error, sole_writer
+from facedub.fsutil import describe_os_error, sole_writer, unstaged
 from facedub.locations import work_dir
 
 console = Console(stderr=True)
@@ -229,7 +229,8 @@ def user_errors(command: F) -> F:
             _error_line(str(error))
             raise typer.Exit(2) from None
         except OSError as error:  # disk full, read-only, permissions: the user's to fix
-            where = f"{error.filename}: " if error.filename else ""
+            # (the output's name, not the staged copy's being written when the disk filled)
+            where = f"{unstaged(str(error.filename))}: " if error.filename else ""
             _error_line(f"{where}{describe_os_error(error)}; nothing was written, run the "
                         "same command again once that is fixed")
             raise typer.Exit(2) from None

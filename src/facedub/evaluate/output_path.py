@@ -26,6 +26,7 @@ from facedub import media
 from facedub.errors import FacedubError
 from facedub.provenance.manifest import ProvenanceFacts, sidecar_path
 from facedub.provenance.mark import OutputMarks
+from facedub.swap import PhotoOutput
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,11 @@ def write_reference(target: Path, out: Path, output: OutputPath, limit: int | No
     marks = OutputMarks(output.job_id, visible_label=output.visible_label)
     info = media.probe(target)
     if info.kind == "photo":
-        media.write_photo(out, marks.mark(media.read_photo(target)))
+        # Through the swap's own photo writer: a transparent target's alpha is kept where
+        # the suffix holds it, as the swap kept it (the reference was flattened onto white,
+        # an RGB file beside the swap's RGBA one).
+        PhotoOutput.of(target, out, marks, output.visible_label).write(
+            out, marks.mark(media.read_photo(target)))
         return out
     with zeroed_allocations(), media.VideoWriter(
             out, info.width, info.height, info.fps, crf=output.crf,

@@ -25,6 +25,7 @@ import numpy as np
 from facedub import __version__, media
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.folder import folder_photos, skipped_names
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector, check_media_is_allowed
 from facedub.faces.align import align_face, face_from_frame_matrix
@@ -56,6 +57,7 @@ from facedub.fsutil import (
     sha256_listing,
     write_text_atomic,
 )
+from facedub.media.animation import iter_animation
 from facedub.progress import NoProgress, Progress
 from facedub.threads import BackgroundSink, prefetched, started
 from facedub.types import FaceObservation
@@ -78,16 +80,31 @@ class MediaSource:
     # whether `sha256` still describes what is on disk now (a file replaced since).
     stamps: tuple[tuple[int, int, int], ...] = ()
     listed_frames: int = 0  # frames the video's index lists (0: it lists none)
+    # A folder's photos that cannot be read (`extract.folder`): left out of `files`, the
+    # hash and the analysis, but stamped: one re-exported makes the folder "changed".
+    skipped: tuple[Path, ...] = ()
+    # An animated WebP or PNG: a video source ("video"), its frames read with Pillow, as
+    # FFmpeg reads an animated GIF's (`media.animation`).
+    animated: bool = False
 
     def unchanged(self) -> bool:
         """The files are still the ones hashed (none replaced, rewritten, added or gone)."""
         try:
-            files = tuple(media.photos_in(self.path)) if self.kind == "folder" else self.files
-            return files == self.files and file_stamps(files) == self.stamps
+            listed = self.listed()
+            files = tuple(media.photos_in(self.path)) if self.kind == "folder" else listed
+            return files == listed and file_stamps(files) == self.stamps
         except OSError:
             return False
 
+    def listed(self) -> tuple[Path, ...]:
+        """Every file of the input, the skipped ones too, in name order."""
+        return tuple(sorted(self.files + self.skipped)) if self.skipped else self.files
+
     def frames(self) -> Iterator[tuple[media.Frame, str]]:
+        if self.animated:
+            for index, time, image in iter_animation(self.path):
+                yield media.Frame(index, time, image), self.path.name
+            return
         if self.kind == "video":
             decoded = 0
             for frame in media.iter_frames(self.path):
@@ -119,10 +136,21 @@ def open_source(path: Path) -> MediaSource:
         if not photos:
             raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
                                "video, a photo or a folder of photos")
-        stamps = file_stamps(photos)
-        return MediaSource(path, "folder", photos, len(photos), sha256_listing(photos), stamps)
+        stamps = file_stamps(photos)  # before the reads: a change meanwhile shows
+        sorted_out = folder_photos(path, photos)
+        if not sorted_out.usable:
+            raise FacedubError(f"{path}: none of its {len(photos)} photos can be read "
+                               f"({skipped_names(sorted_out.skipped)}); give JPEG, PNG or "
+                               "WebP photos")
+        usable = sorted_out.usable
+        return MediaSource(path, "folder", usable, len(usable), sha256_listing(usable), stamps,
+                           skipped=tuple(p for p, _ in sorted_out.skipped))
     info = media.probe(path)  # a missing or unreadable file: one line from here
     stamps = file_stamps((path,))  # before the hash: a change while hashing shows
+    frames = media.animated_frames(path) if info.kind == "photo" else 1
+    if frames > 1:
+        return MediaSource(path, "video", (path,), frames, sha256_file(path), stamps,
+                           animated=True)
     return MediaSource(path, info.kind, (path,), info.frame_count, sha256_file(path), stamps,
                        info.listed_frames)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from facedub import media
 from facedub.errors import FacedubError
+from facedub.media.animation import iter_animation
 from facedub.spread import spread_indices
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,12 @@ def _letterbox_blob(image: np.ndarray) -> np.ndarray:
 
 def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[media.Frame]:
     """Up to `max_frames` frames spread evenly over a video (the photo itself for photos)."""
+    animated = media.animated_frames(path) if media.is_photo_path(path) else 1
+    if animated > 1:  # an animated WebP or PNG: a video source, every frame of it used
+        for index, time, image in iter_animation(path, set(spread_indices(animated,
+                                                                          max_frames))):
+            yield media.Frame(index, time, image)
+        return
     if media.is_photo_path(path):
         # Read once: probing a photo decodes it whole (as `iter_frames` does, with the same
         # errors), and a source photo of a few megapixels takes 70-100 ms to decode.

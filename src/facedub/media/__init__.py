@@ -251,10 +251,10 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
     with _open_video(path) as container:
         stream = video_stream(container, path)
         table = frame_table(container, stream)
-        key = table.keyframe_at_or_before(first) if table.seekable else 0
+        key = _seek_start(table, first) if table.seekable else 0
         yielded = first
         stream.thread_type = "AUTO"
-        want = key  # the window's own keyframe; `key` is the one asked for
+        want = first if table.resync else key  # the latest frame a decode may start at
         for _ in range(_SEEK_TRIES):
             if key <= 0:
                 break
@@ -267,7 +267,8 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
                 # MPEG-TS seeks by byte position and lands on the keyframe after the one
                 # asked for (every window of a .ts clip was decoded from frame 0): ask
                 # for the keyframe before, whose GOP the decode then passes over.
-                key = table.keyframe_at_or_before(key - 1)
+                key = (max(0, 2 * key - first) if table.resync
+                       else table.keyframe_at_or_before(key - 1))
             except _OffTableError:
                 log.debug("%s: the decode after a seek left the frame table at frame %d; "
                           "the rest is decoded from frame 0", path, yielded)
@@ -283,6 +284,16 @@ def iter_window(path: Path, first: int, end: int) -> Iterator[Frame]:
 # Seeks a window may try, each one keyframe earlier than the last (see _LateSeekError),
 # before it decodes from the first frame.
 _SEEK_TRIES = 3
+# Where the table's keyframes are not the decoder's (`FrameTable.resync`), a window's
+# first seek goes this many frames before it: two GOPs of a DVD (18 frames at most).
+_RESYNC_LEAD = 36
+
+
+def _seek_start(table: FrameTable, first: int) -> int:
+    """The frame whose time a window's first seek asks for."""
+    if table.resync:
+        return max(0, first - _RESYNC_LEAD)
+    return table.keyframe_at_or_before(first)
 
 
 class _OffTableError(Exception):
@@ -300,6 +311,8 @@ def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
     window's own; the same unless an earlier seek landed late)."""
     key, want = keys
     keyframes = frozenset(table.keyframes)
+    intra = av.video.frame.PictureType.I
+    first_out = True  # the first picture after a seek may carry another's time
     container.seek(table.stamps[key], stream=stream, backward=True, any_frame=False)
     start, fps = _clock(stream)
     to_rgb = VideoReformatter()
@@ -309,14 +322,20 @@ def _seek_decode(container: av.container.InputContainer, stream: av.VideoStream,
             index = table.index_of(decoded.pts)
             if index is None:
                 raise _OffTableError
+            seen_first, first_out = first_out, False
             if expected is None:
                 # Before the keyframe: an open GOP's leading frame (its references are in
                 # the GOP before), or a frame after an earlier keyframe the seek chose.
-                if index < key or index not in keyframes:
+                # Resync: any intra picture the decoder reports (not the first out).
+                if (not (decoded.pict_type == intra and not seen_first) if table.resync
+                        else index < key or index not in keyframes):
                     continue
                 if index > want:
                     raise _LateSeekError
                 expected = index  # from a keyframe on, every frame in order
+            if index != expected and table.resync and index < first and expected <= first:
+                expected = None  # misnamed before the window: sync on the next intra
+                continue
             if index != expected:
                 raise _OffTableError  # a frame missed, or shown twice
             expected += 1
@@ -581,6 +600,10 @@ def _require_file(path: Path) -> None:
         raise FacedubError(f"{path}: no such file; check the path")
     if not path.is_file():
         raise FacedubError(f"{path}: not a file; give a video or photo file")
+    if path.stat().st_size == 0:
+        # It was "not a readable video or photo (Invalid data found ...)".
+        raise DecodeError(f"{path}: the file is empty (0 bytes: a download or copy that did "
+                          "not finish?); copy or download it again")
 
 
 def _require_writable_parent(path: Path) -> None:

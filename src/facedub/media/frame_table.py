@@ -25,10 +25,11 @@ _ONE_FRAME_A_PACKET = frozenset({"h264", "hevc", "vp9", "av1", "mpeg4", "mpeg2vi
                                  "mjpeg", "prores"})
 
 
-# Containers whose frames are misnamed after a seek: an MPEG program stream (.mpg, .vob)
-# stamps a PES packet, not a picture, and the first picture decoded after a seek took the
-# time of the one after it (an MPEG-2 open GOP's keyframe 9 came out as frame 12, and a
-# window from 12 held that picture, not frame 12). Their windows decode from frame 0.
+# Containers whose frames are misnamed right after a seek: an MPEG program stream (.mpg,
+# .vob) stamps a PES packet, not a picture, and the first picture decoded after a seek
+# took the time of another (an MPEG-2 open GOP's keyframe 9 came out as frame 12). Its
+# packets' keyframe flags mark P pictures too. A window there syncs on an intra picture
+# as the decoder reports it, not on the table's keyframes (`FrameTable.resync`).
 _UNSTAMPED_AFTER_SEEK = frozenset({"mpeg", "vob", "mpegvideo"})
 
 
@@ -42,6 +43,10 @@ class FrameTable:
     keyframes: tuple[int, ...]
     time_base: Fraction
     seekable: bool
+    # A decode after a seek starts at an intra picture the decoder reports, not at a
+    # listed keyframe, and passes over frames until the names run in order from there
+    # (an MPEG program stream, `_UNSTAMPED_AFTER_SEEK`).
+    resync: bool = False
 
     def times(self) -> list[float]:
         """Seconds since the first frame, as `media.iter_frames` stamps frames."""
@@ -65,8 +70,7 @@ def frame_table(container: av.container.InputContainer, stream: av.VideoStream
                 ) -> FrameTable:
     """Read `stream`'s packets (from the start of `container`; nothing is decoded)."""
     stamped: list[tuple[int, bool]] = []
-    sound = (stream.codec_context.name in _ONE_FRAME_A_PACKET
-             and container.format.name not in _UNSTAMPED_AFTER_SEEK)
+    sound = stream.codec_context.name in _ONE_FRAME_A_PACKET
     for packet in container.demux(stream):
         if not packet.size:  # the demuxer's end-of-stream flush packet
             continue
@@ -78,4 +82,5 @@ def frame_table(container: av.container.InputContainer, stream: av.VideoStream
     stamps = tuple(stamp for stamp, _ in stamped)
     unique = all(a < b for a, b in itertools.pairwise(stamps))
     return FrameTable(stamps, tuple(n for n, (_, key) in enumerate(stamped) if key),
-                      Fraction(stream.time_base or Fraction(1, 90000)), sound and unique)
+                      Fraction(stream.time_base or Fraction(1, 90000)), sound and unique,
+                      container.format.name in _UNSTAMPED_AFTER_SEEK)

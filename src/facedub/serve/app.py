@@ -139,12 +139,12 @@ class _Api:
         upload_id, path = self.store.new_upload_file(suffix)
         size = await self._receive(request, path)
         try:
-            await run_in_threadpool(_check_media, path, kind)
+            # On a worker thread, as all file work here: the look at a GIF's frames runs
+            # Pillow, and a slow read (a large GIF, a busy disk) held every other request.
+            kind = await run_in_threadpool(_checked_kind, path, kind)
         except FacedubError:
             path.unlink(missing_ok=True)
             raise
-        if kind == "video" and media.is_photo_path(path):
-            kind = "photo"  # a one-frame GIF (listed as video by its name) is a photo
         upload = Upload(upload_id, name, kind, path.name, size)
         self.store.add_upload(upload)
         return JSONResponse(upload.to_json())
@@ -365,6 +365,13 @@ def _frame_number(data: dict[str, Any]) -> int:
 def _decode_jpeg(data: bytes) -> np.ndarray | None:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _checked_kind(path: Path, kind: str) -> str:
+    """The upload's kind, once its content is checked: a one-frame GIF (listed as video
+    by its name) is a photo."""
+    _check_media(path, kind)
+    return "photo" if kind == "video" and media.is_photo_path(path) else kind
 
 
 def _check_media(path: Path, kind: str) -> None:
