@@ -166,11 +166,14 @@ class MeshEngine:
     track the current blend of source faces (so the texture does not pop)."""
 
     def __init__(self, source: Faceset, config: MeshEngineConfig | None = None,
-                 source_path: Path | None = None, cache_dir: Path | None = None) -> None:
+                 source_path: Path | None = None, cache_dir: Path | None = None,
+                 refuse_turned: bool = True) -> None:
         """`source_path`: the media the faceset was extracted from, as the provenance names
         it (default: the faceset folder). `cache_dir`: where the source faces' cleaned
         crops are kept on disk for later swaps (`mesh_source_cache.cache_folder`); None:
-        in memory only."""
+        in memory only. `refuse_turned`: refuse a source whose every face is turned too far
+        (`mesh_usable`); False only for an engine over a part of a source already accepted
+        (a refiner's training renders from pools of its faces)."""
         self.config = config or MeshEngineConfig()
         self._facts = EngineFacts("mesh", asdict(self.config),
                                   (("source", Path(source_path or source.root)),))
@@ -179,7 +182,8 @@ class MeshEngine:
         if not self._records:
             raise FacedubError(f"{source.root}: the chosen person has no faces; extract again")
         # A profile is refused before any work (mesh_usable): it gave a mangled face.
-        check_usable([r.pose.yaw for r in self._records], Path(source_path or source.root))
+        if refuse_turned:
+            check_usable([r.pose.yaw for r in self._records], Path(source_path or source.root))
         self._topology = mesh_topology()
         self._sockets = socket_triangles(self._topology.triangles,
                                          self._topology.template_vertices,

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import torch
 
+from facedub.engines.mesh_usable import check_usable
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.fsutil import atomic_path
@@ -101,6 +102,8 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
         raise FacedubError(f"{source.root}: {len(records)} faces of the chosen person; a "
                            f"refiner learns from at least {MIN_FACES} views of the person: "
                            "give a video or a folder of more photos")
+    # A source the mesh engine refuses (every face a profile) makes no refiner a swap uses.
+    check_usable([record.pose.yaw for record in records], source.root)
     device = select_device(config.device)
     info, state, model, optimizer = _open(Path(run_dir), source, config, device)
     if state.step >= config.steps or _out_of_time(state.train_seconds, config):

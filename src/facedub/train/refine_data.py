@@ -145,8 +145,10 @@ def _engine_over(source: Faceset, indices: np.ndarray, share: float,
     # The stubble carried as it is: the truth is the source's own face, stubble and all,
     # and a restyled one (its hue taken out) would teach the refiner to put it back. No
     # eye readings: every rendering is a track of one frame, which a reading never acts on.
+    # A pool (or its thinned part) may hold only turned faces where the source turns away
+    # for a while: the source as a whole was accepted (`refine`), so it is not refused.
     return MeshEngine(replace(source, records=subset),
-                      MeshEngineConfig(stubble="as-is", read_eyes=False))
+                      MeshEngineConfig(stubble="as-is", read_eyes=False), refuse_turned=False)
 
 
 def _target_face(source: Faceset, record: FaceRecord, size: int, track: int) -> TargetFace:
