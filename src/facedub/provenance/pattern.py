@@ -54,7 +54,7 @@ _CONTRAST_SIGMA = 1.5
 # a mark that the picture hides least in flat areas; but when a small copy is compressed
 # hard (half size at CRF 28), the encoder wipes the mark from flat areas first, and
 # weighting them most then weighs noise: power 1 read the test swap's half-size CRF 28 copy
-# 1.12x stronger (median over 24 job ids) and the benchmark's clips about 0.9x. The reader
+# 1.12x stronger (median over 24 job ids), the benchmark's clips 0.88-0.98x. The reader
 # takes the stronger of the two at nominal scale (BENCHMARKS.md, "Watermark robustness").
 
 
