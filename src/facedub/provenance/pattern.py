@@ -47,7 +47,7 @@ RENDER_CHIP_PX = 8  # resolution of the master tile that frame patterns are resa
 READ_CHIP_PX = 4  # reading resolution
 _PATTERN_NAMES = ("sync", "data1", "data2")
 # Reading: local contrast over this Gaussian (reading pixels, a chip is 4), divided out to
-# the power 1.5 (`whitened_luma`). 4 px and power 1 (plain contrast normalisation) until
+# the power 1.5 (`whitened_lumas`). 4 px and power 1 (plain contrast normalisation) until
 # 2026-12; these read the same marks 10-27% stronger (BENCHMARKS.md, "Watermark robustness").
 _CONTRAST_SIGMA = 1.5
 # A second reading divides by the contrast to the power 1 (`whitened_lumas`). Power 1.5 suits
