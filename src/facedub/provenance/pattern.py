@@ -18,8 +18,9 @@ Construction (what `watermark.py` embeds and reads)
 Reading
 -------
 A frame's luminance is shrunk so a chip spans `READ_CHIP_PX` pixels, whitened (local
-high-pass, divided by local contrast to the power 1.5, so flat areas weigh most), then
-*folded*: every tile-sized block is summed onto one tile. A crop moves the tile's phase
+high-pass, divided by local contrast to the power 1.5, so flat areas weigh most; and, as a
+second reading of the same frames, to the power 1), then *folded*: every tile-sized block
+is summed onto one tile. A crop moves the tile's phase
 (found by circular correlation) and changes the tile's size relative to the frame (found
 by searching scales). Correlation is phase-only (SPOMF, Chen & Kalker): the fold's
 spectrum is flattened first, which makes the score a z-value against white noise whatever
@@ -46,9 +47,15 @@ RENDER_CHIP_PX = 8  # resolution of the master tile that frame patterns are resa
 READ_CHIP_PX = 4  # reading resolution
 _PATTERN_NAMES = ("sync", "data1", "data2")
 # Reading: local contrast over this Gaussian (reading pixels, a chip is 4), divided out to
-# the power 1.5 (`whitened_luma`). 4 px and power 1 (plain contrast normalisation) until
+# the power 1.5 (`whitened_lumas`). 4 px and power 1 (plain contrast normalisation) until
 # 2026-12; these read the same marks 10-27% stronger (BENCHMARKS.md, "Watermark robustness").
 _CONTRAST_SIGMA = 1.5
+# A second reading divides by the contrast to the power 1 (`whitened_lumas`). Power 1.5 suits
+# a mark that the picture hides least in flat areas; but when a small copy is compressed
+# hard (half size at CRF 28), the encoder wipes the mark from flat areas first, and
+# weighting them most then weighs noise: power 1 read the test swap's half-size CRF 28 copy
+# 1.12x stronger (median over 24 job ids), the benchmark's clips 0.88-0.98x. The reader
+# takes the stronger of the two at nominal scale (BENCHMARKS.md, "Watermark robustness").
 
 
 def keyed_chips(key: bytes, label: str) -> np.ndarray:
@@ -129,13 +136,14 @@ def luma_halved(image: np.ndarray, min_short_side: int) -> np.ndarray:
     return luma
 
 
-def whitened_luma(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> reading-resolution whitened luminance, float32 in [-3, 3].
+def whitened_lumas(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) uint8 RGB -> reading-resolution whitened luminance, float32 in [-3, 3], twice:
+    contrast to the power 1.5 (the primary reading) and 1 (high-pass and contrast shared).
 
     The 3x3 local mean removes the picture's smooth content; dividing by local contrast
     (over about a chip) to the power 1.5 weights each pixel by how little picture there
     is to hide the mark: flat areas, where the picture is weakest against the mark, count
-    most. The result is scaled to a median magnitude of 0.5 (so every
+    most (power 1: less so). Each result is scaled to a median magnitude of 0.5 (so every
     frame weighs the same in a sum) and clipped, which tames what is left of edges.
     """
     rows, cols = reading_size(*image.shape[:2])
@@ -144,7 +152,11 @@ def whitened_luma(image: np.ndarray) -> np.ndarray:
         luma = cv2.resize(luma, (cols, rows), interpolation=cv2.INTER_AREA)
     highpass = luma - cv2.blur(luma, (3, 3))
     contrast = np.sqrt(cv2.GaussianBlur(highpass * highpass, (0, 0), _CONTRAST_SIGMA)) + 0.5
-    weighted = highpass / (contrast * np.sqrt(contrast))
+    primary = highpass / (contrast * np.sqrt(contrast))
+    return _normalised(primary), _normalised(highpass / contrast)
+
+
+def _normalised(weighted: np.ndarray) -> np.ndarray:
     median = float(np.median(np.abs(weighted[::2, ::2]))) or 1.0  # a quarter is plenty
     weighted *= 0.5 / median
     return np.clip(weighted, -3.0, 3.0, out=weighted).astype(np.float32, copy=False)

@@ -15,6 +15,7 @@ searching 3,700 scale pairs gives noise that many more chances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -32,20 +33,31 @@ _REFINE_STEPS = 3  # refine within +-1 coarse step, in thirds
 
 @dataclass(frozen=True)
 class Geometry:
-    """Where the sync pattern is: scale (x, y) relative to nominal and its phase."""
+    """Where the sync pattern is: scale (x, y) relative to nominal and its phase, and in
+    which of the readings given (`reading`: its index) it was found."""
 
     found: bool
     z: float
     threshold: float
     scale: tuple[float, float]
     sync: SyncMatch
+    reading: int = 0
 
 
-def find_geometry(image: np.ndarray, fine: Matcher, coarse: Matcher) -> Geometry:
-    """Locate the sync pattern in a reading-resolution whitened image (or a sum of them)."""
-    nominal = fine.find_sync(fold(image, 1.0, 1.0, fine.tile_px))
+def find_geometry(images: Sequence[np.ndarray], fine: Matcher, coarse: Matcher) -> Geometry:
+    """Locate the sync pattern in reading-resolution whitened images (or sums of them): one
+    per reading of the same frames (`pattern.whitened_lumas`), the primary first.
+
+    At nominal scale every reading is tried and the strongest taken: two correlations, and
+    the highest score of 106 unmarked items moved 4.81 -> 4.83 (threshold 6.0). The crop
+    search, thousands of folds, reads the primary only: its threshold was set for one.
+    """
+    nominals = [fine.find_sync(fold(image, 1.0, 1.0, fine.tile_px)) for image in images]
+    reading = max(range(len(nominals)), key=lambda index: nominals[index].z)
+    nominal = nominals[reading]
     if nominal.z >= NOMINAL_THRESHOLD:
-        return Geometry(True, nominal.z, NOMINAL_THRESHOLD, (1.0, 1.0), nominal)
+        return Geometry(True, nominal.z, NOMINAL_THRESHOLD, (1.0, 1.0), nominal, reading)
+    image = images[0]
     best_scale, best = (1.0, 1.0), SyncMatch(-np.inf, (0, 0))
     for scale in _coarse_candidates(image, coarse):
         for refined in _neighbourhood(scale):
@@ -56,7 +68,7 @@ def find_geometry(image: np.ndarray, fine: Matcher, coarse: Matcher) -> Geometry
         return Geometry(True, best.z, SEARCH_THRESHOLD, best_scale, best)
     # Not found: report whichever attempt came closer to its own threshold.
     if nominal.z - NOMINAL_THRESHOLD >= best.z - SEARCH_THRESHOLD:
-        return Geometry(False, nominal.z, NOMINAL_THRESHOLD, (1.0, 1.0), nominal)
+        return Geometry(False, nominal.z, NOMINAL_THRESHOLD, (1.0, 1.0), nominal, reading)
     return Geometry(False, best.z, SEARCH_THRESHOLD, best_scale, best)
 
 

@@ -198,15 +198,16 @@ def embed_watermark(image: np.ndarray, payload: WatermarkPayload,
 class WatermarkDetector:
     """Accumulates evidence for the mark over frames of one video (or one photo).
 
-    All frames must have the same size. Memory: one reading-resolution sum plus up to
-    64 kept frames (about 15 MB for 1280x720).
+    All frames must have the same size. Each frame is read twice (`pattern.whitened_lumas`:
+    two weightings, summed apart; the stronger sum decides). Memory: two reading-resolution
+    sums plus up to 64 kept frames of the primary reading (about 15 MB for 1280x720).
     """
 
     def __init__(self, key: bytes = DEFAULT_KEY) -> None:
         keyed = _keyed_patterns(key)
         self._matcher = pt.Matcher(keyed.sync, keyed.data, pt.READ_CHIP_PX)
         self._coarse = pt.Matcher(keyed.sync, keyed.data, pt.READ_CHIP_PX // 2)
-        self._sum: np.ndarray | None = None
+        self._sums: tuple[np.ndarray, ...] = ()
         self._shape: tuple[int, ...] = ()
         self._kept: list[np.ndarray] = []
         self._keep_every = 1
@@ -215,15 +216,18 @@ class WatermarkDetector:
     def add(self, image: np.ndarray) -> None:
         """Add one (H, W, 3) uint8 RGB frame's evidence."""
         _check_image(image)
-        if self._sum is not None and image.shape != self._shape:
+        if self._sums and image.shape != self._shape:
             raise FacedubError(f"watermark: frame size changed from {self._shape[:2]} to "
                                f"{image.shape[:2]}; read each video with its own detector")
-        whitened = pt.whitened_luma(image)
-        if self._sum is None:
-            self._sum, self._shape = np.zeros_like(whitened), image.shape
-        self._sum += whitened
+        readings = pt.whitened_lumas(image)
+        if not self._sums:
+            self._sums = tuple(np.zeros_like(whitened) for whitened in readings)
+            self._shape = image.shape
+        for total, whitened in zip(self._sums, readings, strict=True):
+            total += whitened
         if self.frames_read % self._keep_every == 0:
-            self._kept.append(whitened.astype(np.float16))
+            # The primary reading only: the per-frame agreement means what it always meant.
+            self._kept.append(readings[0].astype(np.float16))
             if len(self._kept) > _KEPT_FRAMES:
                 # Thin evenly: keep every other frame and halve the keeping rate from now on.
                 self._kept = self._kept[::2]
@@ -232,14 +236,14 @@ class WatermarkDetector:
 
     def reading(self) -> WatermarkReading:
         """Decide on the evidence so far (cheap when the frame was not cropped)."""
-        if self._sum is None:
+        if not self._sums:
             raise FacedubError("watermark: no frames were read; give a video or photo with "
                                "picture content")
-        geometry = find_geometry(self._sum, self._matcher, self._coarse)
+        geometry = find_geometry(self._sums, self._matcher, self._coarse)
         if not geometry.found:
             return WatermarkReading(False, None, geometry.z, geometry.threshold,
                                     self.frames_read, 0.0, geometry.scale)
-        payload = self._decode(self._sum, geometry)
+        payload = self._decode(self._sums[geometry.reading], geometry)
         agreeing = 0.0
         if payload is not None:
             same = [self._decode(frame.astype(np.float32), geometry, resync=True) == payload
