@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from facedub.media import DecodeError
+
 
 def iter_animation(path: Path, indices: Container[int] | None = None
                    ) -> Iterator[tuple[int, float, np.ndarray]]:
@@ -24,9 +26,18 @@ def iter_animation(path: Path, indices: Container[int] | None = None
     with Image.open(path) as opened:
         time_ms = 0.0
         for index in range(int(getattr(opened, "n_frames", 1))):
-            opened.seek(index)
-            if indices is None or index in indices:
-                yield index, time_ms / 1000.0, _flattened(ImageOps.exif_transpose(opened))
+            try:
+                opened.seek(index)
+                image = (_flattened(ImageOps.exif_transpose(opened))
+                         if indices is None or index in indices else None)
+            except (OSError, EOFError, SyntaxError, ValueError) as error:
+                # A cut-short or damaged file fails in Pillow's decoder partway through: it
+                # surfaced as a bare "OSError" naming no file.
+                raise DecodeError(f"{path}: the animation could not be decoded after {index} "
+                                  f"of its frames ({type(error).__name__}: a cut-short or "
+                                  "damaged file?); export or download it again") from error
+            if image is not None:
+                yield index, time_ms / 1000.0, image
             time_ms += float(opened.info.get("duration", 0) or 0)
 
 
