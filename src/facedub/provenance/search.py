@@ -16,7 +16,7 @@ searching 3,700 scale pairs gives noise that many more chances.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -25,6 +25,12 @@ from facedub.provenance.pattern import Matcher, SyncMatch, fold
 
 NOMINAL_THRESHOLD = 6.0
 SEARCH_THRESHOLD = 7.5
+# A reading after the first is another chance for noise: its score counts less by this
+# much. Two readings of unmarked frames correlate about 0.7 (60 JPEG q10 frames), and a
+# Gaussian tail at 6.25 is a fifth of that at 6.0, so together they reach the threshold at
+# most 1.2 times as often as the first reading alone (the union's bound; less, as they
+# correlate), where counting both at 6.0 could have doubled it.
+LATER_READING_MARGIN = 0.25
 SCALE_MIN, SCALE_MAX = 0.95, 1.40  # tile size relative to nominal: 1.25 = 10% crop per side
 COARSE_STEP = 0.006  # log-scale step of the coarse grid
 _REFINE_CANDIDATES = 4
@@ -48,11 +54,13 @@ def find_geometry(images: Sequence[np.ndarray], fine: Matcher, coarse: Matcher) 
     """Locate the sync pattern in reading-resolution whitened images (or sums of them): one
     per reading of the same frames (`pattern.whitened_lumas`), the primary first.
 
-    At nominal scale every reading is tried and the strongest taken: two correlations, and
-    the highest score of 106 unmarked items moved 4.81 -> 4.83 (threshold 6.0). The crop
-    search, thousands of folds, reads the primary only: its threshold was set for one.
+    At nominal scale every reading is tried and the strongest taken, a later one's score
+    less `LATER_READING_MARGIN`; the highest score of 106 unmarked items moved 4.81 -> 4.83
+    (threshold 6.0) without the margin. The crop search, thousands of folds, reads the
+    primary only: its threshold was set for one.
     """
-    nominals = [fine.find_sync(fold(image, 1.0, 1.0, fine.tile_px)) for image in images]
+    nominals = [_counted(fine.find_sync(fold(image, 1.0, 1.0, fine.tile_px)), later=index > 0)
+                for index, image in enumerate(images)]
     reading = max(range(len(nominals)), key=lambda index: nominals[index].z)
     nominal = nominals[reading]
     if nominal.z >= NOMINAL_THRESHOLD:
@@ -75,6 +83,11 @@ def find_geometry(images: Sequence[np.ndarray], fine: Matcher, coarse: Matcher) 
 def coarse_scales() -> np.ndarray:
     count = int(np.ceil(np.log(SCALE_MAX / SCALE_MIN) / COARSE_STEP)) + 1
     return np.asarray(SCALE_MIN * np.exp(np.arange(count) * COARSE_STEP))
+
+
+def _counted(match: SyncMatch, later: bool) -> SyncMatch:
+    """The match with its score as it counts against the threshold."""
+    return replace(match, z=match.z - LATER_READING_MARGIN) if later else match
 
 
 def _coarse_candidates(image: np.ndarray, coarse: Matcher) -> list[tuple[float, float]]:
