@@ -31,15 +31,17 @@ def test_extract_of_a_folder_with_an_unreadable_photo_ends_on_its_error(
     # The explicit-content check reads every photo of the folder and fails on the empty
     # one; its error came out of the writer's close, which skipped stopping the bar, so
     # the bar was drawn again below the error line (0/3 frames, as if still working).
+    # (Since round 43 the unreadable photo is skipped with a warning; the error that ends
+    # the work after the bar started is the faceless photo's.)
     photos = tmp_path / "photos"
     photos.mkdir()
-    shutil.copy(faces_dir / "still_paul_rudd_frontal_studio.jpg", photos / "a.jpg")
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(photos / "a.jpg")
     (photos / "z.jpg").write_bytes(b"")
     out = tmp_path / "faces"
     code, drawn = run_in_terminal(["extract", str(photos), "-o", str(out), "--size", "64"])
     assert code == 2, drawn
     lines = _screen_lines(drawn)
-    assert lines[-1].startswith("error:") and "z.jpg" in lines[-1], drawn
+    assert lines[-1].startswith("error:") and "no face" in lines[-1], drawn
     assert [line for line in lines if line.startswith("error:")] == [lines[-1]], drawn
     assert "Traceback" not in drawn
     assert not out.exists()

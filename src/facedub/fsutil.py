@@ -320,6 +320,12 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
     """
     path = Path(path)
     check_output_name(path, role, folder)
+    if path.is_symlink() and not path.exists():
+        # A dangling link was taken for a new name and replaced by a regular file (the
+        # place it names was never written). GNU cp refuses the same ("not writing
+        # through dangling symlink"): where the user meant the output is not ours to guess.
+        raise FacedubError(f"{role} {path}: is a link to {os.readlink(path)}, which does not "
+                           "exist; give the file's own path, or remove the link")
     resolved = path.resolve()
     for given in inputs:
         source = Path(given).resolve()

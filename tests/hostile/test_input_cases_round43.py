@@ -225,3 +225,30 @@ def test_a_stop_while_the_engine_closes_says_the_output_is_whole(
     assert "terminated after out.jpg was written whole" in outcome.output, outcome.output
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.jpg",
                                                             "out.jpg.provenance.json"]
+
+
+@pytest.mark.parametrize(("stop", "code", "said"), [
+    (Terminated(signal.SIGTERM), 143, "terminated"), (KeyboardInterrupt(), 130, "interrupted")])
+def test_a_stop_while_the_swap_says_its_lines_says_the_output_is_whole(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        stop: BaseException, code: int, said: str) -> None:
+    """A stop while the finished swap said its lines (outside the command's signal block:
+    the console command's own handler) said 'nothing was left half-written, run the same
+    command again' too (Ctrl-C: 'run the same command again to resume')."""
+    files = importlib.import_module("facedub.cli.files")
+    report = files._report_swap
+
+    def report_then_stop(*args: object) -> None:
+        report(*args)
+        raise stop
+
+    monkeypatch.setattr(files, "_report_swap", report_then_stop)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "out.jpg"
+    outcome = run_cli(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", out,
+                       "--work-dir", tmp_path / "work"])
+    assert outcome.code == code, outcome.output
+    assert "run the same command again" not in outcome.output, outcome.output
+    assert f"{said} after out.jpg was written whole" in outcome.output, outcome.output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out.jpg",
+                                                            "out.jpg.provenance.json"]

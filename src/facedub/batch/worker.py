@@ -114,12 +114,13 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
     started = time.monotonic()
     config = job.swap_config(task.work_dir, task.config_dir)
     # Jobs that share a source or target share its analysis in the work folder: one
-    # worker makes it while the others wait, then all read it.
-    with _analysis_lock(task.work_dir, job.target):
-        analyse_target(job.target, config, NoProgress())
+    # worker makes it while the others wait, then all read it. The engine first: a
+    # source it refuses fails the job before the target's whole analysis, not after.
     with _analysis_lock(task.work_dir, job.source or job.model or job.target):
         engine = build_engine(job, task.work_dir)
     try:
+        with _analysis_lock(task.work_dir, job.target):
+            analyse_target(job.target, config, NoProgress())
         if task.chunk is not None:
             frames, swapped = swap_segment(job.target, engine,
                                            staging / task.chunk.segment_name, config,

@@ -219,6 +219,7 @@ def swap(
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
     result: SwapResult | None = None
+    stopped: Terminated | KeyboardInterrupt | None = None
     try:
         with terminate_cleanly(), sole_output(out, "file"):
             # A long video renders in segments that the same command again does not
@@ -243,19 +244,25 @@ def swap(
                 # not left to the garbage collector (MediaPipe's close from __del__ could
                 # hang).
                 swap_engine.close()
-    except Terminated as stop:
+    except (Terminated, KeyboardInterrupt) as stop:
         if result is None:
             raise
-        # SIGTERM while the engine closed, after the output and its sidecar were written:
+        # A stop while the engine closed, after the output and its sidecar were written:
         # it said "nothing was left half-written, run the same command again", and the
         # same command then refused the finished output as existing.
-        stopped = stop.exit_code
-    else:
-        stopped = 0
-    _report_swap(out, result, config.config_dir, key_existed)
-    if stopped:  # (raised out here: within the except, the stop behind it is found again)
-        say(f"terminated after {out.name} was written whole")
-        raise typer.Exit(stopped)
+        stopped = stop
+    # The finished swap's lines, under the same handlers: a stop while they were said
+    # (the console command's own handler, outside the block) was that same wrong line.
+    try:
+        with terminate_cleanly():
+            _report_swap(out, result, config.config_dir, key_existed)
+    except (Terminated, KeyboardInterrupt) as stop:
+        stopped = stopped or stop
+    if stopped is not None:  # (raised out here: within the except, the stop is found again)
+        said, code = (("terminated", stopped.exit_code) if isinstance(stopped, Terminated)
+                      else ("interrupted", 130))
+        say(f"{said} after {out.name} was written whole")
+        raise typer.Exit(code)
 
 
 def _report_swap(out: Path, result: SwapResult, config_dir: Path, key_existed: bool) -> None:

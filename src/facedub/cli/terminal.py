@@ -8,6 +8,7 @@ import contextlib
 import functools
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -144,6 +145,11 @@ def terminate_cleanly() -> Iterator[None]:
         yield
         return
     raised = False
+    # A stop raised while the main thread ran a finalizer (an object's __del__, a
+    # generator closed by the garbage collector, a weakref callback) cannot leave it:
+    # Python printed it ("facedub.errors.Terminated: SIGTERM"), went on, and the command
+    # exited 0. Kept here, it is raised when the block ends.
+    lost: KeyboardInterrupt | Terminated | None = None
 
     def handle(signum: int, frame: object) -> None:
         nonlocal raised
@@ -154,8 +160,19 @@ def terminate_cleanly() -> Iterator[None]:
                 raise KeyboardInterrupt
             raise Terminated(signum)
 
+    def unraisable(info: Any) -> None:
+        nonlocal raised, lost
+        stop = stopped_by(info.exc_value) if info.exc_value is not None else None
+        if stop is None:
+            previous_hook(info)
+            return
+        lost = lost or stop
+        raised = False  # a second signal raises where it lands, not ignored as a repeat
+
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     caught = [signum for signum, handler in previous.items() if handler != signal.SIG_IGN]
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
     for signum in caught:
         signal.signal(signum, handle)
     try:
@@ -163,6 +180,9 @@ def terminate_cleanly() -> Iterator[None]:
     finally:
         for signum in caught:
             signal.signal(signum, previous[signum])
+        sys.unraisablehook = previous_hook
+    if lost is not None:  # (an error out of the block is raised as it is)
+        raise lost.with_traceback(None)
 
 
 @contextlib.contextmanager

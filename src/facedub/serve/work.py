@@ -170,12 +170,14 @@ class Workbench:
 
     def preview(self, request: SwapRequest, frame_index: int) -> np.ndarray:
         """One frame of the target swapped with these settings, marked like the output."""
-        config = self.swap_config(request)
-        faceset = self.target(request.target)
-        if request.person is not None:  # chosen here, in memory only
-            faceset = replace(faceset, meta=replace(faceset.meta, person=request.person))
+        # The engine first: a source it refuses (a profile photo) is said before the
+        # target is analysed, not after.
         engine = self.engine(request.source, request.mesh)
         try:
+            config = self.swap_config(request)
+            faceset = self.target(request.target)
+            if request.person is not None:  # chosen here, in memory only
+                faceset = replace(faceset, meta=replace(faceset.meta, person=request.person))
             swapper = frame_swapper(self.store.upload_path(request.target), faceset, engine,
                                     config)
             chosen = sorted(swapper.by_frame)
@@ -208,11 +210,13 @@ class Workbench:
     def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
                  ) -> tuple[str, str]:
         """Swap into results/; (what was done, the output's file name)."""
-        self.target(request.target, progress)  # analysed here, under the lock
-        config = self.swap_config(request)
-        out = self.result_path(job_id, request.target)
+        # The engine first: a source it refuses (every face turned 45 degrees or more)
+        # was said after the whole target's analysis (14.5 s on a 40-frame cut).
         engine = self.engine(request.source, request.mesh)
         try:
+            self.target(request.target, progress)  # analysed here, under the lock
+            config = self.swap_config(request)
+            out = self.result_path(job_id, request.target)
             result = swap(self.store.upload_path(request.target), engine, out, config, progress)
         finally:
             engine.close()  # a cancelled or failed swap ends no track: not left to GC

@@ -1,0 +1,111 @@
+"""Round 43: a SIGTERM whose handler ran while the main thread was inside a finalizer
+(an object's __del__, a generator the garbage collector closed) raised Terminated where
+it cannot leave: Python printed "facedub.errors.Terminated: SIGTERM" and went on, and the
+command exited 0 (1 of 8 swaps stopped just after their last frame, in a terminal). The
+stop is kept and ends the command with its line and 143."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from facedub.cli.terminal import terminate_cleanly
+from facedub.errors import Terminated
+
+# `facedub inspect` whose reading drops an object that is sent SIGTERM as it is freed.
+COMMAND = textwrap.dedent("""
+    import os, signal, sys, types
+    from facedub import faceset
+    from facedub.evaluate import inspection
+
+    class Dropped:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(3))  # the handler runs here, inside the finalizer
+
+    def inspected(folder, plot):
+        Dropped()
+        return types.SimpleNamespace(source="clip.mp4", frames_analysed=1, persons=[],
+                                     coverage_png=plot)
+
+    faceset.load_faceset = lambda folder: None
+    inspection.inspect_faceset = inspected
+    sys.argv = ["facedub", "inspect", sys.argv[1]]
+    from facedub.__main__ import main
+    main()
+""")
+
+
+def _in_terminal(args: list[str], timeout: float = 120.0) -> tuple[int, str]:
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, *args], stdin=follower, stdout=follower,
+                               stderr=follower, close_fds=True)
+    os.close(follower)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the follower side closed and everything was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r", "")
+
+
+def test_a_sigterm_inside_a_finalizer_ends_the_command_with_143(tmp_path: Path) -> None:
+    code, text = _in_terminal(["-c", COMMAND, str(tmp_path)])
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert code == 143, text
+    assert lines == ["terminated; nothing was left half-written, run the same command again"]
+
+
+def test_a_stop_lost_in_a_finalizer_is_raised_when_the_block_ends() -> None:
+    went_on = []
+    hook = sys.unraisablehook
+
+    class Dropped:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(3))
+
+    with pytest.raises(Terminated), terminate_cleanly():
+        Dropped()
+        went_on.append(True)  # (the work goes on to the block's end)
+    assert went_on == [True]
+    assert sys.unraisablehook is hook  # the caller's again
+
+
+def test_a_second_signal_after_a_lost_one_raises_where_it_lands() -> None:
+    class Dropped:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(3))
+
+    with pytest.raises(Terminated) as raised, terminate_cleanly():
+        Dropped()
+        os.kill(os.getpid(), signal.SIGHUP)
+        sum(range(3))
+        pytest.fail("the second signal was ignored")
+    assert raised.value.signum == signal.SIGHUP
