@@ -28,11 +28,17 @@ def run_in_terminal(args: list[str], columns: int = 80,
                     timeout: float = 120.0) -> tuple[int, str]:
     """Run `python -m facedub ARGS` with stdin, stdout and stderr on a pseudo-terminal of
     `columns` columns; returns the exit code and everything it drew, escapes removed."""
+    return run_python_in_terminal(["-m", "facedub", *args], columns, timeout)
+
+
+def run_python_in_terminal(python_args: list[str], columns: int = 80,
+                           timeout: float = 120.0) -> tuple[int, str]:
+    """`run_in_terminal` for `python PYTHON_ARGS` (a script, `-c CODE`)."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns)}
     environment.pop("NO_COLOR", None)
-    process = subprocess.Popen([sys.executable, "-m", "facedub", *args], stdin=follower,
+    process = subprocess.Popen([sys.executable, *python_args], stdin=follower,
                                stdout=follower, stderr=follower, env=environment,
                                close_fds=True)
     os.close(follower)

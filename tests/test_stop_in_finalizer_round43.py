@@ -7,19 +7,16 @@ stop is kept and ends the command with its line and 143."""
 from __future__ import annotations
 
 import os
-import pty
-import select
 import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from facedub.cli.terminal import terminate_cleanly
 from facedub.errors import Terminated
+from test_cli_terminal import run_python_in_terminal
 
 # `facedub inspect` whose reading drops an object that is sent SIGTERM as it is freed.
 COMMAND = textwrap.dedent("""
@@ -45,37 +42,8 @@ COMMAND = textwrap.dedent("""
 """)
 
 
-def _in_terminal(args: list[str], timeout: float = 120.0) -> tuple[int, str]:
-    leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, *args], stdin=follower, stdout=follower,
-                               stderr=follower, close_fds=True)
-    os.close(follower)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.5)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the follower side closed and everything was read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(leader)
-    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r", "")
-
-
 def test_a_sigterm_inside_a_finalizer_ends_the_command_with_143(tmp_path: Path) -> None:
-    code, text = _in_terminal(["-c", COMMAND, str(tmp_path)])
+    code, text = run_python_in_terminal(["-c", COMMAND, str(tmp_path)])
     lines = [line for line in text.splitlines() if line.strip()]
     assert code == 143, text
     assert lines == ["terminated; nothing was left half-written, run the same command again"]

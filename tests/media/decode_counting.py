@@ -1,16 +1,41 @@
-"""Helpers of the window-decode tests: frames compared by digest, and the frames a decode
-made counted (how much a seek saved)."""
+"""Helpers of the window-decode tests: clips written at test time, frames compared by
+digest, and the frames a decode made counted (how much a seek saved)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 
 from facedub import media
+
+
+def write_clip(path: Path, muxer: str, codec: str, pictures: Iterable[np.ndarray],
+               options: dict[str, str] | None = None,
+               gop: tuple[int, int] | None = None) -> Path:
+    """`pictures` ((H, W, 3) uint8 RGB, one a frame at 25 frames/s) encoded by `codec` into
+    `muxer`'s container at `path`; `gop`: (GOP size, B-frames) set on the encoder."""
+    with av.open(str(path), "w", format=muxer) as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.pix_fmt = "yuv420p"
+        stream.options = options or {}
+        if gop is not None:
+            stream.codec_context.gop_size, stream.codec_context.max_b_frames = gop
+        for n, image in enumerate(pictures):
+            if n == 0:
+                stream.height, stream.width = image.shape[:2]
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = n
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
 
 
 def frame_digests(frames: Iterator[media.Frame]) -> list[tuple[int, float, str]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from decode_counting import count_decodes, frame_digests
+from decode_counting import count_decodes, frame_digests, write_clip
 
 from facedub import media
 
@@ -31,21 +31,10 @@ _CLIPS = {
 
 def _make(path: Path, muxer: str, codec: str, options: dict[str, str]) -> Path:
     rng = np.random.default_rng(7)
-    with av.open(str(path), "w", format=muxer) as out:
-        stream = out.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.options = options
-        if codec == "mpeg2video":
-            stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 2
-        for n in range(FRAMES):
-            image = np.roll(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), n, axis=1)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = n
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    pictures = (np.roll(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), n, axis=1)
+                for n in range(FRAMES))
+    return write_clip(path, muxer, codec, pictures, options,
+                      gop=(12, 2) if codec == "mpeg2video" else None)
 
 
 @pytest.fixture(scope="module", params=sorted(_CLIPS))

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
-from decode_counting import count_decodes, frame_digests
+from decode_counting import count_decodes, frame_digests, write_clip
 
 from facedub import media
 
@@ -23,18 +22,8 @@ _CLIPS = {"dvd.vob": ("vob", 15, 2), "cam.mpg": ("mpeg", 12, 2), "ip.mpg": ("mpe
 def _make(path: Path, muxer: str, gop: int, b_frames: int) -> Path:
     rng = np.random.default_rng(3)
     base = rng.integers(0, 255, (144, 176, 3), dtype=np.uint8)
-    with av.open(str(path), "w", format=muxer) as out:
-        stream = out.add_stream("mpeg2video", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 176, 144, "yuv420p"
-        stream.codec_context.gop_size, stream.codec_context.max_b_frames = gop, b_frames
-        for n in range(FRAMES):
-            frame = av.VideoFrame.from_ndarray(np.roll(base, 3 * n, axis=1), format="rgb24")
-            frame.pts = n
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    pictures = (np.roll(base, 3 * n, axis=1) for n in range(FRAMES))
+    return write_clip(path, muxer, "mpeg2video", pictures, gop=(gop, b_frames))
 
 
 @pytest.fixture(scope="module", params=sorted(_CLIPS))
