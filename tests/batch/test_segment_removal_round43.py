@@ -5,6 +5,7 @@ command then refused the whole output as existing. It says the output is whole n
 
 from __future__ import annotations
 
+import importlib
 import signal
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from facedub.batch import resumable
 from facedub.cli import app
 from facedub.errors import Terminated
+from facedub.provenance.manifest import sidecar_path
 
 SEGMENT_SECONDS = 0.8  # 2.5 s of a clip with a keyframe every 0.48 s: 3 segments
 
@@ -52,3 +54,27 @@ def test_a_stop_while_the_segments_are_removed_says_the_output_is_whole(
     assert "terminated after out.mp4 was written whole" in result.output, result.output
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.mp4",
                                                             "out.mp4.provenance.json"]
+
+
+def test_a_stop_before_an_overwrite_is_published_is_not_taken_for_a_whole_output(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files are judged new by the output's identity: an earlier output and its
+    sidecar at -o (--overwrite) are not this run's."""
+    swap_module = importlib.import_module("facedub.swap")
+    photo = faces_dir / RUDD
+    out = tmp_path / "out.jpg"
+    runner = CliRunner()
+    args = ["swap", "--source", str(photo), "--target", str(photo), "-o", str(out),
+            "--work-dir", str(tmp_path / "work"), "--job-id", "7"]
+    assert runner.invoke(app, args).exit_code == 0
+    before = out.read_bytes(), sidecar_path(out).read_bytes()
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(swap_module, "frame_swapper", stopped)
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 143, result.output
+    assert "nothing was left half-written" in result.output, result.output
+    assert "written whole" not in result.output, result.output
+    assert (out.read_bytes(), sidecar_path(out).read_bytes()) == before
