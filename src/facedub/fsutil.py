@@ -326,6 +326,14 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
         # through dangling symlink"): where the user meant the output is not ours to guess.
         raise FacedubError(f"{role} {path}: is a link to {os.readlink(path)}, which does not "
                            "exist; give the file's own path, or remove the link")
+    if not folder and path.is_symlink() and path.is_file():
+        # --overwrite replaced the link by a regular file and left the file it names as
+        # it was. Not written through (as cp does) either: the output's sidecar is named
+        # after -o, so the file and its description would lie in two places (verify of
+        # the real file finds none). Said without --overwrite too, not "exists" first.
+        raise FacedubError(f"{role} {path}: is a link to {os.readlink(path)}; to replace "
+                           f"that file give its own path ({role} {path.resolve()}), or "
+                           "remove the link")
     resolved = path.resolve()
     for given in inputs:
         source = Path(given).resolve()

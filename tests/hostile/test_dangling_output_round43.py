@@ -40,3 +40,20 @@ def test_the_refusal_in_a_terminal_is_one_line(inputs: Inputs, tmp_path: Path) -
     assert code == 2 and len(lines) == 1, drawn
     assert lines[0].startswith("error: -o ") and "remove the link" in lines[0], drawn
     assert link.is_symlink()
+
+
+def test_swap_refuses_a_link_to_an_existing_file_even_with_overwrite(
+        inputs: Inputs, tmp_path: Path) -> None:
+    """--overwrite replaced the link by a regular file; the file it named was unchanged
+    (and a swap written through would leave its sidecar beside the link)."""
+    real = tmp_path / "real" / "swapped.jpg"
+    real.parent.mkdir()
+    real.write_bytes(inputs.photo.read_bytes())
+    link = tmp_path / "swapped.jpg"
+    link.symlink_to(real)
+    for overwrite in (["--overwrite"], []):
+        refused(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", link,
+                 "--work-dir", tmp_path / "work", *overwrite], link, [inputs.photo],
+                f"is a link to {real}; to replace that file give its own path (-o {real})")
+        assert link.is_symlink() and os.readlink(link) == str(real)
+        assert sorted(p.name for p in real.parent.iterdir()) == ["swapped.jpg"]

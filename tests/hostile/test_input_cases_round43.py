@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile_cases import Inputs, digest, fill, refused, run_cli, small_tmpfs
+from hostile_cases import Inputs, Outcome, digest, fill, refused, run_cli, small_tmpfs
 from PIL import Image, ImageDraw
 
 from facedub.errors import Terminated
@@ -144,7 +144,66 @@ def test_a_photo_named_with_a_leading_dash_says_how_to_give_it(
     monkeypatch.chdir(tmp_path)  # the name as a user types it, in its folder
     refused(["extract", photo.name, "-o", out], out, [photo],
             "'-face é.jpg' is a file whose name starts with a dash; give it as "
-            "./-face é.jpg (or put -- before it)")
+            "./-face é.jpg (or put -- last, just before it)")
+
+
+def _dashed(inputs: Inputs, folder: Path, name: str) -> Path:
+    shutil.copyfile(inputs.photo, folder / name)
+    return folder / name
+
+
+def _said(outcome: Outcome) -> str:
+    return " ".join(outcome.output.split())  # the line as said, not as wrapped
+
+
+def test_swap_says_to_give_a_dashed_file_after_its_option(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """swap takes files only as options' values: './-face.jpg (or put -- before it)'
+    followed still failed ('Missing option --target')."""
+    _dashed(inputs, tmp_path, "-face.jpg")
+    monkeypatch.chdir(tmp_path)
+    outcome = run_cli(["swap", "-face.jpg"])
+    assert outcome.code == 2, outcome.output
+    assert ("'-face.jpg' is a file whose name starts with a dash, and swap takes files "
+            "only as options' values; give it as ./-face.jpg after its option (--source "
+            "./-face.jpg)") in _said(outcome), outcome.output
+
+
+def test_a_dashed_file_given_as_an_options_value_gets_no_hint(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--source -face.jpg` is read as meant: a missing -o is said as it is."""
+    _dashed(inputs, tmp_path, "-face.jpg")
+    monkeypatch.chdir(tmp_path)
+    outcome = run_cli(["swap", "--source", "-face.jpg", "--target", "-face.jpg"])
+    assert outcome.code == 2, outcome.output
+    assert "Missing option '--out'" in outcome.output, outcome.output
+    assert "dash" not in outcome.output, outcome.output
+
+
+@pytest.mark.parametrize("args", [["--", "-face.jpg", "-o", "faces"],  # -o made a file
+                                  ["-o.jpg", "-o", "faces"],  # read as -o .jpg
+                                  ["-o", "faces", "-o.jpg"]])
+def test_extract_says_to_give_a_dashed_file_as_dot_slash_or_after_a_last_dashes(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        args: list[str]) -> None:
+    name = next(a for a in args if a.endswith(".jpg"))
+    _dashed(inputs, tmp_path, name)
+    monkeypatch.chdir(tmp_path)
+    outcome = run_cli(["extract", *args])
+    assert outcome.code == 2, outcome.output
+    assert (f"'{name}' is a file whose name starts with a dash; give it as ./{name} (or "
+            "put -- last, just before it)") in _said(outcome), outcome.output
+    assert not (tmp_path / "faces").exists()
+
+
+def test_extract_takes_a_dashed_file_after_a_last_dashes(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hint followed works."""
+    _dashed(inputs, tmp_path, "-o.jpg")
+    monkeypatch.chdir(tmp_path)
+    outcome = run_cli(["extract", "-o", "faces", "--size", "64", "--", "-o.jpg"])
+    assert outcome.code == 0, outcome.output
+    assert load_faceset(tmp_path / "faces").meta.frames_analysed == 1
 
 
 def test_a_full_disk_names_the_output_not_its_staged_copy(inputs: Inputs,

@@ -62,16 +62,42 @@ class _Commands(TyperGroup):
 
 
 def _dashed_file(error: Any, given: tuple[str, ...]) -> str | None:
-    """What to do when an "unknown option" is a file whose name starts with a dash (a
+    """What to do when a usage error comes with a file whose name starts with a dash (a
     photo saved as "-face.jpg"): "No such option: -f" named neither the file nor the way
-    to give it."""
-    option = getattr(error, "option_name", None)
-    if type(error).__name__ != "NoSuchOption" or not option:
+    to give it, and "-o.jpg" was read as "-o .jpg" (then "Missing argument"). The way
+    is the command's: one that takes files as arguments takes ./NAME, or -- put last
+    (an earlier -- makes a later -o a file too); one that takes files only as options'
+    values (swap, eval) takes ./NAME after its option."""
+    command = getattr(getattr(error, "ctx", None), "command", None)
+    word = _dashed_word(given, command)
+    if word is None or command is None:
         return None
-    for word in given:
-        if word.startswith(option) and Path(word).exists():
-            return (f"{word!r} is a file whose name starts with a dash; give it as "
-                    f"./{word} (or put -- before it)")
+    said = f"{word!r} is a file whose name starts with a dash"
+    params = getattr(command, "params", ())
+    if any(p.param_type_name == "argument" for p in params):
+        return f"{said}; give it as ./{word} (or put -- last, just before it)"
+    if not any("--source" in p.opts for p in params):  # serve: no input file to give
+        return None
+    return (f"{said}, and {command.name} takes files only as options' values; give it "
+            f"as ./{word} after its option (--source ./{word})")
+
+
+def _dashed_word(given: tuple[str, ...], command: Any) -> str | None:
+    """The first word that names a file starting with a dash and was not taken as an
+    option's value (`--source -face.jpg` is read as meant)."""
+    valued = {name for p in getattr(command, "params", ())
+              if p.param_type_name == "option" and not getattr(p, "is_flag", False)
+              and not getattr(p, "count", False) for name in p.opts}
+    after_dashes = False
+    for index, word in enumerate(given):
+        if word == "--":
+            after_dashes = True
+            continue
+        if not word.startswith("-") or word == "-" or not Path(word).exists():
+            continue
+        if not after_dashes and index and given[index - 1] in valued:
+            continue
+        return word
     return None
 
 

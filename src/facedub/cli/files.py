@@ -220,6 +220,7 @@ def swap(
     # could be the other run's.
     result: SwapResult | None = None
     stopped: Terminated | KeyboardInterrupt | None = None
+    before = _identity(out)
     try:
         with terminate_cleanly(), sole_output(out, "file"):
             # A long video renders in segments that the same command again does not
@@ -245,24 +246,47 @@ def swap(
                 # hang).
                 swap_engine.close()
     except (Terminated, KeyboardInterrupt) as stop:
-        if result is None:
-            raise
         # A stop while the engine closed, after the output and its sidecar were written:
         # it said "nothing was left half-written, run the same command again", and the
-        # same command then refused the finished output as existing.
+        # same command then refused the finished output as existing. Judged by the files,
+        # not by the result alone: a segmented swap removes its segments (seconds for
+        # gigabytes) after the output is whole and before it returns its result.
+        if result is None and not _published_since(out, before):
+            raise
         stopped = stop
-    # The finished swap's lines, under the same handlers: a stop while they were said
-    # (the console command's own handler, outside the block) was that same wrong line.
-    try:
-        with terminate_cleanly():
-            _report_swap(out, result, config.config_dir, key_existed)
-    except (Terminated, KeyboardInterrupt) as stop:
-        stopped = stopped or stop
+    if result is not None:
+        # The finished swap's lines, under the same handlers: a stop while they were
+        # said (the console command's own handler, outside the block) was that same
+        # wrong line.
+        try:
+            with terminate_cleanly():
+                _report_swap(out, result, config.config_dir, key_existed)
+        except (Terminated, KeyboardInterrupt) as stop:
+            stopped = stopped or stop
     if stopped is not None:  # (raised out here: within the except, the stop is found again)
         said, code = (("terminated", stopped.exit_code) if isinstance(stopped, Terminated)
                       else ("interrupted", 130))
         say(f"{said} after {out.name} was written whole")
         raise typer.Exit(code)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file written since apart from the one there before (a swap moves its
+    staged output into place: a new inode), None when nothing is there."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
+
+
+def _published_since(out: Path, before: tuple[int, int, int] | None) -> bool:
+    """The swap's output and its sidecar are in place and the output is not the one that
+    was there before: the output is published only whole with its sidecar (a stop while
+    it is published removes both), so both there means written whole."""
+    from facedub.provenance.manifest import sidecar_path
+
+    return sidecar_path(out).is_file() and _identity(out) not in (None, before)
 
 
 def _report_swap(out: Path, result: SwapResult, config_dir: Path, key_existed: bool) -> None:

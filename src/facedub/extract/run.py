@@ -125,8 +125,9 @@ class ExtractResult:
     reference_distance: float | None  # identity distance of the chosen person to --person
 
 
-def open_source(path: Path) -> MediaSource:
-    """Check the input and describe it; raise FacedubError for anything not media."""
+def open_source(path: Path, verdicts: Path | None = None) -> MediaSource:
+    """Check the input and describe it; raise FacedubError for anything not media.
+    `verdicts`: where a folder's photos' readability is kept (`folder_photos`)."""
     path = Path(path)
     if path.is_dir():
         photos = tuple(media.photos_in(path))
@@ -137,7 +138,7 @@ def open_source(path: Path) -> MediaSource:
             raise FacedubError(f"{path}: the folder holds no photos (jpg, png, webp); give a "
                                "video, a photo or a folder of photos")
         stamps = file_stamps(photos)  # before the reads: a change meanwhile shows
-        sorted_out = folder_photos(path, photos)
+        sorted_out = folder_photos(path, photos, verdicts)
         if not sorted_out.usable:
             raise FacedubError(f"{path}: none of its {len(photos)} photos can be read "
                                f"({skipped_names(sorted_out.skipped)}); give JPEG, PNG or "

@@ -27,6 +27,15 @@ from facedub.progress import Progress
 
 log = logging.getLogger(__name__)
 
+def photo_verdicts(media: Path, work_dir: Path) -> Path | None:
+    """Where the readability of a photo folder's photos is kept, in the work folder
+    (by the folder's absolute path); None for a file."""
+    if not Path(media).is_dir():
+        return None
+    key = hashlib.sha256(str(Path(media).resolve()).encode()).hexdigest()[:20]
+    return Path(work_dir) / f".photos-{key}.json"
+
+
 CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed again
 
 
@@ -46,7 +55,7 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     made_by = f"{__version__}:{sha256_file(config.landmarker)}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     for _ in range(CHANGED_RETRIES):
-        source = open_source(media)
+        source = open_source(media, photo_verdicts(media, work_dir))
         key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
         folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
         # Unlocked, two swaps of one input at once both wrote every frame into the folder:

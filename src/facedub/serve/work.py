@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,10 @@ class Workbench:
         return self.store.folder(ANALYSES)
 
     def engine(self, source: str, config: MeshEngineConfig) -> SwapEngine:
+        with given_names(self.store, source):  # the live socket says it as it is
+            return self._engine(source, config)
+
+    def _engine(self, source: str, config: MeshEngineConfig) -> SwapEngine:
         with self._lock:
             faceset = self._sources.get(source)
             path = self.store.upload_path(source)
@@ -152,7 +157,8 @@ class Workbench:
     def persons(self, target: str) -> list[dict[str, Any]]:
         """The persons of a target, most screen time first, each with a thumbnail (in
         persons/; also the reference photo a swap of that person uses)."""
-        faceset = self.target(target)
+        with given_names(self.store, target):
+            faceset = self.target(target)
         return [{"person": person.id, "frames": person.frames, "chosen": person.id == 0}
                 for person in faceset.meta.persons
                 if self._thumbnail(target, faceset, person.id) is not None]
@@ -170,6 +176,10 @@ class Workbench:
 
     def preview(self, request: SwapRequest, frame_index: int) -> np.ndarray:
         """One frame of the target swapped with these settings, marked like the output."""
+        with given_names(self.store, request.source, request.target):
+            return self._preview(request, frame_index)
+
+    def _preview(self, request: SwapRequest, frame_index: int) -> np.ndarray:
         # The engine first: a source it refuses (a profile photo) is said before the
         # target is analysed, not after.
         engine = self.engine(request.source, request.mesh)
@@ -395,11 +405,31 @@ def _under_given_names(message: str, store: Store, job: dict[str, Any]) -> str:
     if job["kind"] != "swap":  # an evaluation: of the swap's uploads
         with contextlib.suppress(FacedubError, KeyError, TypeError, ValueError):
             params = store.job(int(params["swap_job"]))["params"]
-    for role in ("source", "target"):
-        with contextlib.suppress(FacedubError, KeyError):
-            upload = store.upload(str(params[role]))
+    return under_given_names(message, store,
+                             *(str(params[role]) for role in ("source", "target")
+                               if role in params))
+
+
+def under_given_names(message: str, store: Store, *upload_ids: str) -> str:
+    """`message` with these uploads' server files named as the user named them."""
+    for upload_id in upload_ids:
+        with contextlib.suppress(FacedubError):
+            upload = store.upload(upload_id)
             message = message.replace(str(store.upload_path(upload.id)), upload.name)
     return message
+
+
+@contextlib.contextmanager
+def given_names(store: Store, *upload_ids: str) -> Iterator[None]:
+    """A FacedubError raised inside names these uploads as the user named them: the
+    preview, the persons and the live socket answered the browser with the server's path
+    ("/srv/work/uploads/9e5c3593d11a288c.jpg: its face is turned 55 degrees"); only the
+    jobs' messages were renamed. The same error, its type and traceback kept."""
+    try:
+        yield
+    except FacedubError as error:
+        error.args = (under_given_names(str(error), store, *upload_ids),)
+        raise
 
 
 def _frame_at(path: Path, index: int) -> np.ndarray:
