@@ -275,15 +275,8 @@ def test_a_stop_while_the_engine_closes_says_the_output_is_whole(
         return engine
 
     monkeypatch.setattr(registry, "open_engine", stopping_engine)
-    (tmp_path / "out").mkdir()
-    out = tmp_path / "out" / "out.jpg"
-    outcome = run_cli(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", out,
-                       "--work-dir", tmp_path / "work"])
-    assert outcome.code == 143, outcome.output
-    assert "nothing was left half-written" not in outcome.output, outcome.output
-    assert "terminated after out.jpg was written whole" in outcome.output, outcome.output
-    assert sorted(p.name for p in out.parent.iterdir()) == ["out.jpg",
-                                                            "out.jpg.provenance.json"]
+    output = _swap_stopped_after_writing(inputs, tmp_path, 143, "terminated")
+    assert "nothing was left half-written" not in output, output
 
 
 @pytest.mark.parametrize(("stop", "code", "said"), [
@@ -302,12 +295,19 @@ def test_a_stop_while_the_swap_says_its_lines_says_the_output_is_whole(
         raise stop
 
     monkeypatch.setattr(files, "_report_swap", report_then_stop)
+    output = _swap_stopped_after_writing(inputs, tmp_path, code, said)
+    assert "run the same command again" not in output, output
+
+
+def _swap_stopped_after_writing(inputs: Inputs, tmp_path: Path, code: int, said: str) -> str:
+    """A photo swap whose stop comes after its output and sidecar were written: the exit
+    code, the line saying the output is whole, and just those two files; its output."""
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "out.jpg"
     outcome = run_cli(["swap", "--source", inputs.photo, "--target", inputs.photo, "-o", out,
                        "--work-dir", tmp_path / "work"])
     assert outcome.code == code, outcome.output
-    assert "run the same command again" not in outcome.output, outcome.output
     assert f"{said} after out.jpg was written whole" in outcome.output, outcome.output
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.jpg",
                                                             "out.jpg.provenance.json"]
+    return outcome.output
