@@ -91,7 +91,7 @@ def test_the_untouched_and_recompressed_face_has_no_band(face: Face) -> None:
 
 def test_broad_shading_and_a_short_mark_are_no_band(face: Face) -> None:
     """The source's lighting on a whole cheek is the tone's business; a mark shorter than
-    a quarter of the crop is a blob's."""
+    a fifth of the crop is a blob's."""
     lab = cv2.cvtColor(face.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     far = (np.arange(SIZE)[None, :] > face.landmarks[NOSE_TIP, 0]).astype(np.float32)
     lab[..., 0] -= 12.0 * cv2.GaussianBlur(np.repeat(far, SIZE, 0), (0, 0), SIZE / 8)

@@ -69,13 +69,14 @@ COLOUR_SPREAD_MIN = 0.3  # Lab units: a reference skin with less colour pattern 
 # lit otherwise is `tone_vs_neck`'s); a band 5-20 px wide at 256 stays. A pixel departs
 # where that change exceeds FOREIGN_FLOOR ΔE and the target's own Lab spread there
 # (rms over FOREIGN_SPREAD of the crop): her jaw's shadow and beard edge vary as much.
-# Only runs FOREIGN_RUN of the crop long count: a blob is `blob_share`'s, and the
-# swapped features' own edges (a nose flank, a fold) break into short pieces.
+# Only runs FOREIGN_RUN of the crop long count (51 px at 256; Rose Leslie's hair band
+# ran 52-92 on the call): a blob is `blob_share`'s, and the swapped features' own edges
+# (a nose flank, a fold) break into short pieces.
 FOREIGN_WIDTH = 0.18
 FOREIGN_FINE, FOREIGN_COARSE = 1 / 128, 1 / 16
 FOREIGN_SPREAD = 1 / 64
 FOREIGN_FLOOR = 6.0
-FOREIGN_RUN = 0.25
+FOREIGN_RUN = 0.2
 FOREIGN_AREA = 0.001  # share of the crop a run covers at least
 
 
