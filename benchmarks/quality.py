@@ -351,7 +351,8 @@ REALISM_COLUMNS = (("invented colour", "invented_colour", "pct"), ("blobs", "blo
                    ("doubled edges", "doubled_edges", "pct"),
                    ("sharpness", "sharpness_mismatch", "num"),
                    ("grain", "grain_mismatch", "num"), ("tone vs neck ΔE", "tone_vs_neck", "num"),
-                   ("colour flatness", "colour_flatness", "num"))
+                   ("colour flatness", "colour_flatness", "num"),
+                   ("foreign bands", "foreign_bands", "pct"))
 
 
 def realism_markdown(outcomes: list[Outcome]) -> str:

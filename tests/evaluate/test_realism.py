@@ -37,7 +37,7 @@ SIZE = 256
 # the "fires" value.
 QUIET = {"invented_colour": 0.002, "blobs": 0.002, "stubble": 0.002, "doubled_edges": 0.002,
          "sharpness_mismatch": 0.15, "grain_mismatch": 0.45, "tone_vs_neck": 1.0,
-         "colour_flatness": 0.05}
+         "colour_flatness": 0.05, "foreign_bands": 0.002}
 
 
 class Face:

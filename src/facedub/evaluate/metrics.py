@@ -182,6 +182,10 @@ METRICS: dict[str, Metric] = {
                               "1 - the skin's colour contrast (a, b between 1/64 and 1/16 "
                               "of the crop) over the target's written alike: her blush and "
                               "rosy shading flattened read as a greyer face"),
+    "foreign_bands": Metric("foreign bands", "share", "lower", "artifact",
+                            "outer skin (cheeks' outer half, temple to jaw) covered by long "
+                            "runs departing from the target's colour by more than her own "
+                            "spread there: the source's hair or a held object as a band"),
 }
 
 
@@ -243,6 +247,7 @@ class FrameMetrics:
     grain_mismatch: float = NAN
     tone_vs_neck: float = NAN
     colour_flatness: float = NAN
+    foreign_bands: float = NAN
     # What the frame's measures were read from (`frame_digest`): the swapped frame as
     # decoded, and the written reference, the texture and tone measures' zero; "" where
     # there is none. Two evaluations that read differently show here whether the inputs

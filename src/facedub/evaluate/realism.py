@@ -21,7 +21,11 @@ the target's landmarks (`RealismRegions`). Two kinds:
   the target's as the output path writes it; kept occluders left out),
   `colour_flatness` (the skin's colour pattern flatter than the target's: her blush,
   rosy nose and warm shading averaged toward one beige, which reads greyer than her
-  own skin round the face though the mean tone is hers).
+  own skin round the face though the mean tone is hers),
+  `foreign_bands` (long runs down the face's outer skin where the swap departs from the
+  target's own colour there by more than her skin varies: the source's hair, its shadow
+  or a held object lying inside the photo's outline, dragged onto the face as a band
+  from temple to jaw).
 
 Plain functions of numpy arrays, so other stages (the refiner's validation, the
 expression work) can call them on any pair of crops.
@@ -58,6 +62,22 @@ JAW_LEFT, JAW_RIGHT = 172, 397  # jaw points at mouth level: the neck lies betwe
 # of the target's colour, `tone.CHROMA_DIVISOR`); coarser is the tone's mean.
 COLOUR_FINE, COLOUR_COARSE = 1 / 64, 1 / 16
 COLOUR_SPREAD_MIN = 0.3  # Lab units: a reference skin with less colour pattern is unread
+# Foreign bands. The outer skin is the skin within FOREIGN_WIDTH of the crop inside the
+# outline: the cheeks' outer half, temple to jaw, where the source's hair lies inside a
+# photo's outline. The swap's change is read between FINE and COARSE: finer is the
+# encode's noise, coarser is the source's broad shading and the tone (a whole cheek
+# lit otherwise is `tone_vs_neck`'s); a band 5-20 px wide at 256 stays. A pixel departs
+# where that change exceeds FOREIGN_FLOOR ΔE and the target's own Lab spread there
+# (rms over FOREIGN_SPREAD of the crop): her jaw's shadow and beard edge vary as much.
+# Only runs FOREIGN_RUN of the crop long count (51 px at 256; Rose Leslie's hair band
+# ran 52-92 on the call): a blob is `blob_share`'s, and the swapped features' own edges
+# (a nose flank, a fold) break into short pieces.
+FOREIGN_WIDTH = 0.18
+FOREIGN_FINE, FOREIGN_COARSE = 1 / 128, 1 / 16
+FOREIGN_SPREAD = 1 / 64
+FOREIGN_FLOOR = 6.0
+FOREIGN_RUN = 0.2
+FOREIGN_AREA = 0.001  # share of the crop a run covers at least
 
 
 @dataclass(frozen=True)
@@ -68,7 +88,8 @@ class RealismRegions:
     eyes, brows, lips and nostrils; `openings`: bands around the eye openings and the
     mouth, where a swap meets what the target keeps; `surround`: a ring just outside the
     face; `neck`: below the chin (may be empty when the crop or frame ends there);
-    `beard`: below the nose, round the mouth (not the lips), the chin and jaw.
+    `beard`: below the nose, round the mouth (not the lips), the chin and jaw;
+    `outer`: the skin within FOREIGN_WIDTH of the crop inside the face's outline.
     """
 
     face: np.ndarray
@@ -77,6 +98,7 @@ class RealismRegions:
     surround: np.ndarray
     neck: np.ndarray
     beard: np.ndarray
+    outer: np.ndarray
 
 
 def realism_regions(face_landmarks: np.ndarray, size: int, valid: np.ndarray
@@ -99,9 +121,10 @@ def realism_regions(face_landmarks: np.ndarray, size: int, valid: np.ndarray
         kept |= polygon_mask(points[loop], size) > 0.5
     openings = disc(kept, 3 * unit) & ~disc(kept, 1) & valid
     surround = disc(whole, 4 * unit) & ~disc(whole, unit) & valid
+    outer = skin & ~disc(whole, -round(FOREIGN_WIDTH * size))
     return RealismRegions(face, skin, openings, surround,
                           _neck(points, size, whole, unit) & valid,
-                          beard_region(points, size, valid) & face)
+                          beard_region(points, size, valid) & face, outer)
 
 
 @dataclass(frozen=True)
@@ -290,6 +313,46 @@ def colour_flatness(reference: np.ndarray | View, swapped: np.ndarray | View,
     return 1.0 - _colour_spread(_as_view(swapped).lab, skin) / spread_r
 
 
+def foreign_bands(target: np.ndarray | View, swapped: np.ndarray | View, face: np.ndarray,
+                  outer: np.ndarray) -> float:
+    """Share of the `outer` skin covered by long runs where the swap's Lab change from
+    `target`, between FOREIGN_FINE and FOREIGN_COARSE of the crop, exceeds FOREIGN_FLOOR
+    and the target's own spread there (read over `face`). 0 for the target itself.
+
+    Rose Leslie's photo onto the two-person video call: her red hair lies inside the
+    photo's outline and comes out as a grey-brown band down the far cheek, 8-14 L darker
+    than his cheek, which `blob_share` (its scale and contrast), `invented_colour` (the
+    band's chroma is skin's) and `doubled_edges` (the eyes and mouth only) read as 3%."""
+    if not outer.any():
+        return NAN
+    target, swapped = _as_view(target), _as_view(swapped)
+    size = outer.shape[0]
+    change = swapped.lab - target.lab
+    band = (cv2.GaussianBlur(change, (0, 0), max(1.0, size * FOREIGN_FINE))
+            - cv2.GaussianBlur(change, (0, 0), size * FOREIGN_COARSE))
+    departure = np.linalg.norm(band, axis=-1)
+    # The target's spread from her face alone: the background past the outline is not
+    # hers, and its contrast with her cheek would hide any band beside it.
+    inside = face.astype(np.float32)
+    sigma = size * FOREIGN_SPREAD
+    weight = cv2.GaussianBlur(inside, (0, 0), sigma)[..., None] + 1e-6
+    mean = cv2.GaussianBlur(target.lab * inside[..., None], (0, 0), sigma) / weight
+    square = cv2.GaussianBlur(target.lab ** 2 * inside[..., None], (0, 0), sigma) / weight
+    spread = np.sqrt(np.maximum(square - mean ** 2, 0.0).sum(axis=-1))
+    departs = outer & (departure > np.maximum(spread, FOREIGN_FLOOR))
+    # Close gaps of a pixel or two so a band broken by the skin's texture reads whole.
+    closing = max(1, size // 128)
+    joined = disc(disc(departs, closing), -closing) & outer
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined.astype(np.uint8),
+                                                                connectivity=8)
+    long_runs = [i for i in range(1, count)
+                 if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT])
+                 >= FOREIGN_RUN * size
+                 and stats[i, cv2.CC_STAT_AREA] >= FOREIGN_AREA * size * size]
+    runs = np.isin(labels, long_runs) & departs
+    return float(np.count_nonzero(runs) / np.count_nonzero(outer))
+
+
 def _colour_spread(lab: np.ndarray, skin: np.ndarray) -> float:
     size = lab.shape[0]
     colour = np.ascontiguousarray(lab[..., 1:])
@@ -411,11 +474,12 @@ class Realism:
     grain_mismatch: float
     tone_vs_neck: float
     colour_flatness: float
+    foreign_bands: float
 
 
 # Artifact measures (higher is worse), in the order the contact sheet shows them.
 ARTIFACT_MEASURES = ("invented_colour", "blobs", "stubble", "doubled_edges", "sharpness_mismatch",
-                     "grain_mismatch", "tone_vs_neck", "colour_flatness")
+                     "grain_mismatch", "tone_vs_neck", "colour_flatness", "foreign_bands")
 
 
 def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
@@ -429,7 +493,8 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
     encoded, `evaluate.output_path`), the zero of `texture_mismatch`, `tone_vs_neck` and
     `colour_flatness`; None: the target. `occluded` (S, S) float in [0, 1] or bool: what
     the swap keeps of the target in front of the face (hands, a microphone), left out of
-    `tone_vs_neck`'s skin and neck and of `colour_flatness`'s skin; None: nothing."""
+    `tone_vs_neck`'s skin and neck, of `colour_flatness`'s skin and of `foreign_bands`'
+    outer skin; None: nothing."""
     target, swapped = _as_view(target), _as_view(swapped)
     reference = target if written is None else _as_view(written)
     bare = np.ones_like(regions.skin) if occluded is None else np.asarray(occluded) < 0.5
@@ -444,4 +509,5 @@ def measure_realism(target: np.ndarray | View, swapped: np.ndarray | View,
         doubled_edges=doubled_edges(target, swapped, regions.openings, source_edges),
         sharpness_mismatch=texture.sharpness, grain_mismatch=texture.grain,
         tone_vs_neck=tone_vs_neck(reference, swapped, bare_skin, regions.neck & bare),
-        colour_flatness=colour_flatness(reference, swapped, bare_skin))
+        colour_flatness=colour_flatness(reference, swapped, bare_skin),
+        foreign_bands=foreign_bands(target, swapped, regions.face, regions.outer & bare))

@@ -139,7 +139,7 @@ class Summary:
             f"{_pct(m('doubled_edges'))}, sharpness "
             f"{_num(m('sharpness_mismatch'))} / grain {_num(m('grain_mismatch'))} |log2|, "
             f"tone vs neck {_num(m('tone_vs_neck'))} ΔE, colour flatness "
-            f"{_num(m('colour_flatness'))}",
+            f"{_num(m('colour_flatness'))}, foreign bands {_pct(m('foreign_bands'))}",
             f"against the target (the ideal output of a self-swap): face SSIM "
             f"{_num(m('face_ssim'), 3)}, PSNR {_num(m('face_psnr'), 1)} dB, edge error "
             f"{_num(m('edge_error'))}",
