@@ -9,11 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from realism_face import SIZE, Face, d18_frame_10
 
 from facedub import media
 from facedub.evaluate.realism import (
     ARTIFACT_MEASURES,
-    RealismRegions,
     blob_share,
     chroma_histogram,
     colour_flatness,
@@ -21,7 +21,6 @@ from facedub.evaluate.realism import (
     fidelity,
     invented_colour,
     measure_realism,
-    realism_regions,
     texture_mismatch,
     tone_vs_neck,
     used_chroma,
@@ -32,7 +31,6 @@ from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import mesh_regions
 
-SIZE = 256
 # Below these an untouched or recompressed crop must stay; a painted artifact must exceed
 # the "fires" value.
 QUIET = {"invented_colour": 0.002, "blobs": 0.002, "stubble": 0.002, "doubled_edges": 0.002,
@@ -40,24 +38,9 @@ QUIET = {"invented_colour": 0.002, "blobs": 0.002, "stubble": 0.002, "doubled_ed
          "colour_flatness": 0.05, "foreign_bands": 0.002}
 
 
-class Face:
-    def __init__(self, image: np.ndarray, landmarks: np.ndarray) -> None:
-        self.image = image
-        self.landmarks = landmarks
-        self.regions: RealismRegions = realism_regions(landmarks, SIZE,
-                                                       np.ones((SIZE, SIZE), dtype=bool))
-
-
 @pytest.fixture(scope="module")
 def face(faces_dir: Path) -> Face:
-    """Frame 10 of the frontal d18 clip, aligned to a 256 px crop."""
-    clip = faces_dir / "clip_liveportrait_d18_man_frontal_mouth.mp4"
-    frame = next(f for f in media.iter_frames(clip) if f.index == 10)
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        found = analyser.analyse(frame.image, 0.0)
-    aligned = align_face(frame.image, found[0].landmarks, SIZE, "whole")
-    return Face(aligned.image, aligned.face_landmarks)
+    return d18_frame_10(faces_dir)
 
 
 def _recompressed(image: np.ndarray) -> np.ndarray:
