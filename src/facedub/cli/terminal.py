@@ -4,12 +4,14 @@ SIGTERM, 129: SIGHUP)."""
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import functools
 import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -148,41 +150,63 @@ def terminate_cleanly() -> Iterator[None]:
     # A stop raised while the main thread ran a finalizer (an object's __del__, a
     # generator closed by the garbage collector, a weakref callback) cannot leave it:
     # Python printed it ("facedub.errors.Terminated: SIGTERM"), went on, and the command
-    # exited 0. Kept here, it is raised when the block ends.
+    # exited 0. Such a stop is delivered again a moment later (`_deliver_again`), where
+    # it can leave; one still lost when the block ends is raised there.
+    current: KeyboardInterrupt | Terminated | None = None  # the stop `handle` raised last
     lost: KeyboardInterrupt | Terminated | None = None
+    active = threading.Event()
 
     def handle(signum: int, frame: object) -> None:
-        nonlocal raised
+        nonlocal raised, current
         del frame
         if not raised:
             raised = True
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise Terminated(signum)
+            current = KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+            raise current
 
     def unraisable(info: Any) -> None:
         nonlocal raised, lost
-        stop = stopped_by(info.exc_value) if info.exc_value is not None else None
-        if stop is None:
+        # Only the stop this block raised: any other finalizer error (one whose context is
+        # that stop, raised while its cleanup runs) is not a lost stop.
+        if current is None or info.exc_value is not current:
             previous_hook(info)
             return
-        lost = lost or stop
+        lost = lost or current
         raised = False  # a second signal raises where it lands, not ignored as a repeat
+        signum = current.signum if isinstance(current, Terminated) else signal.SIGINT
+        _thread.start_new_thread(_deliver_again, (signum, active))
 
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     caught = [signum for signum, handler in previous.items() if handler != signal.SIG_IGN]
     previous_hook = sys.unraisablehook
-    sys.unraisablehook = unraisable
-    for signum in caught:
-        signal.signal(signum, handle)
     try:
+        sys.unraisablehook = unraisable
+        for signum in caught:
+            signal.signal(signum, handle)
+        active.set()
         yield
     finally:
+        active.clear()
         for signum in caught:
             signal.signal(signum, previous[signum])
         sys.unraisablehook = previous_hook
     if lost is not None:  # (an error out of the block is raised as it is)
         raise lost.with_traceback(None)
+
+
+# How long a stop lost in a finalizer waits before it is delivered again: the finalizer
+# has returned by then. (A thread of its own: the hook runs inside the finalizer, where a
+# signal handled at once would be lost again.)
+_AGAIN_AFTER_S = 0.01
+
+
+def _deliver_again(signum: int, active: threading.Event) -> None:
+    """The stop `signum` once more in the main thread, as if it arrived again, while the
+    block that lost it runs: a lost SIGTERM stopped nothing until the whole work ended
+    (`serve`: never)."""
+    time.sleep(_AGAIN_AFTER_S)
+    if active.is_set():
+        _thread.interrupt_main(signal.Signals(signum))
 
 
 @contextlib.contextmanager
