@@ -311,3 +311,15 @@ def _swap_stopped_after_writing(inputs: Inputs, tmp_path: Path, code: int, said:
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.jpg",
                                                             "out.jpg.provenance.json"]
     return outcome.output
+
+
+def test_a_bad_value_is_said_as_it_is_beside_a_dashed_file(
+        inputs: Inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review's find: the dash hint replaced every usage error, so `--size abc` was
+    hidden behind advice the user had already followed (`--` last)."""
+    _dashed(inputs, tmp_path, "-face.jpg")
+    monkeypatch.chdir(tmp_path)
+    outcome = run_cli(["extract", "--size", "abc", "-o", "faces", "--", "-face.jpg"])
+    assert outcome.code == 2, outcome.output
+    assert "Invalid value for '--size'" in outcome.output, outcome.output
+    assert "dash" not in outcome.output, outcome.output

@@ -68,6 +68,8 @@ def _dashed_file(error: Any, given: tuple[str, ...]) -> str | None:
     is the command's: one that takes files as arguments takes ./NAME, or -- put last
     (an earlier -- makes a later -o a file too); one that takes files only as options'
     values (swap, eval) takes ./NAME after its option."""
+    if type(error).__name__ == "BadParameter":  # a bad value: its own line says which
+        return None
     command = getattr(getattr(error, "ctx", None), "command", None)
     word = _dashed_word(given, command)
     if word is None or command is None:
