@@ -223,6 +223,7 @@ def swap(
     before = _identity(out)
     try:
         with terminate_cleanly(), sole_output(out, "file"):
+            before = _identity(out)  # again with the lock held: no other run writes now
             # A long video renders in segments that the same command again does not
             # render again; a shorter one (or a photo) unsplit, as always.
             segments = plan_segments(target)
