@@ -183,7 +183,8 @@ METRICS: dict[str, Metric] = {
                               "of the crop) over the target's written alike: her blush and "
                               "rosy shading flattened read as a greyer face"),
     "foreign_bands": Metric("foreign bands", "share", "lower", "artifact",
-                            "outer skin (cheeks' outer half, temple to jaw) covered by long "
+                            "outer skin (within 0.18 of the crop of the outline, temple to "
+                            "jaw: most of the skin but the face's middle) covered by long "
                             "runs departing from the target's colour by more than her own "
                             "spread there: the source's hair or a held object as a band"),
 }

@@ -63,12 +63,13 @@ JAW_LEFT, JAW_RIGHT = 172, 397  # jaw points at mouth level: the neck lies betwe
 COLOUR_FINE, COLOUR_COARSE = 1 / 64, 1 / 16
 COLOUR_SPREAD_MIN = 0.3  # Lab units: a reference skin with less colour pattern is unread
 # Foreign bands. The outer skin is the skin within FOREIGN_WIDTH of the crop inside the
-# outline: the cheeks' outer half, temple to jaw, where the source's hair lies inside a
-# photo's outline. The swap's change is read between FINE and COARSE: finer is the
-# encode's noise, coarser is the source's broad shading and the tone (a whole cheek
-# lit otherwise is `tone_vs_neck`'s); a band 5-20 px wide at 256 stays. A pixel departs
-# where that change exceeds FOREIGN_FLOOR ΔE and the target's own Lab spread there
-# (rms over FOREIGN_SPREAD of the crop): her jaw's shadow and beard edge vary as much.
+# outline, temple to jaw, where the source's hair lies inside a photo's outline (at 0.18
+# most of the skin, 88% on d18's frontal crop: all but the face's middle). The swap's
+# change is read between FINE and COARSE: finer is the encode's noise, coarser is the
+# source's broad shading and the tone (a whole cheek lit otherwise is `tone_vs_neck`'s);
+# a band 5-20 px wide at 256 stays. A pixel departs where that change exceeds
+# FOREIGN_FLOOR ΔE and the target's own Lab spread there (rms over FOREIGN_SPREAD of the
+# crop): her jaw's shadow and beard edge vary as much.
 # Only runs FOREIGN_RUN of the crop long count (51 px at 256; Rose Leslie's hair band
 # ran 52-92 on the call): a blob is `blob_share`'s, and the swapped features' own edges
 # (a nose flank, a fold) break into short pieces.
