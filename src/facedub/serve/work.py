@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import threading
 import time
@@ -405,9 +406,18 @@ def _under_given_names(message: str, store: Store, job: dict[str, Any]) -> str:
     if job["kind"] != "swap":  # an evaluation: of the swap's uploads
         with contextlib.suppress(FacedubError, KeyError, TypeError, ValueError):
             params = store.job(int(params["swap_job"]))["params"]
-    return under_given_names(message, store,
-                             *(str(params[role]) for role in ("source", "target")
-                               if role in params))
+    return _without_server_folders(
+        under_given_names(message, store, *(str(params[role]) for role in ("source", "target")
+                                            if role in params)), store)
+
+
+def _without_server_folders(message: str, store: Store) -> str:
+    """`message` with the server's results and reports folders left out: an evaluation
+    whose swap result was removed failed as "/srv/work/results/job3-0f96f59fabba5533.mp4:
+    no such file"; the browser knows the result as "job3-0f96f59fabba5533.mp4"."""
+    for name in (RESULTS, REPORTS):
+        message = message.replace(f"{store.folder(name)}{os.sep}", "")
+    return message
 
 
 def under_given_names(message: str, store: Store, *upload_ids: str) -> str:
