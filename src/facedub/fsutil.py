@@ -206,13 +206,15 @@ _ANY_PARTIAL = re.compile(r"\.+.+?\.(\d+)\.[0-9a-f]+\.partial(?:\.\d+\.[0-9a-f]+
                           r"(?:\.[^.]*)?")
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    """A file's inode and modification time (ns); None where there is none."""
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file put there since apart from the one there before (a staged output
+    moved into place has a new inode): device, inode and modification time (ns); None
+    where there is none."""
     try:
         status = os.stat(path)
     except OSError:
         return None
-    return status.st_ino, status.st_mtime_ns
+    return status.st_dev, status.st_ino, status.st_mtime_ns
 
 
 @contextlib.contextmanager
@@ -222,11 +224,11 @@ def published_whole(output: Path, description: Path) -> Iterator[None]:
     removes the output this block put there and its description: SIGTERM just after a
     swap's move left out.mp4 without its sidecar, and said "nothing was left
     half-written". An output that was there before and not replaced stays."""
-    before = _identity(output)
+    before = file_identity(output)
     try:
         yield
     except BaseException:
-        if _identity(output) not in (None, before):
+        if file_identity(output) not in (None, before):
             output.unlink(missing_ok=True)
             description.unlink(missing_ok=True)
         raise

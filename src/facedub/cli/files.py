@@ -21,7 +21,7 @@ from facedub.cli.terminal import (
     user_errors,
 )
 from facedub.errors import FacedubError, Terminated
-from facedub.fsutil import check_writable_output
+from facedub.fsutil import check_writable_output, file_identity
 
 if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts faster)
     from facedub.swap import SwapResult
@@ -220,10 +220,10 @@ def swap(
     # could be the other run's.
     result: SwapResult | None = None
     stopped: Terminated | KeyboardInterrupt | None = None
-    before = _identity(out)
+    before = file_identity(out)
     try:
         with terminate_cleanly(), sole_output(out, "file"):
-            before = _identity(out)  # again with the lock held: no other run writes now
+            before = file_identity(out)  # again with the lock held: no other run writes now
             # A long video renders in segments that the same command again does not
             # render again; a shorter one (or a photo) unsplit, as always.
             segments = plan_segments(target)
@@ -271,23 +271,13 @@ def swap(
         raise typer.Exit(code)
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    """What tells a file written since apart from the one there before (a swap moves its
-    staged output into place: a new inode), None when nothing is there."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
-
-
 def _published_since(out: Path, before: tuple[int, int, int] | None) -> bool:
     """The swap's output and its sidecar are in place and the output is not the one that
     was there before: the output is published only whole with its sidecar (a stop while
     it is published removes both), so both there means written whole."""
     from facedub.provenance.manifest import sidecar_path
 
-    return sidecar_path(out).is_file() and _identity(out) not in (None, before)
+    return sidecar_path(out).is_file() and file_identity(out) not in (None, before)
 
 
 def _report_swap(out: Path, result: SwapResult, config_dir: Path, key_existed: bool) -> None:

@@ -27,6 +27,9 @@ from facedub.progress import Progress
 
 log = logging.getLogger(__name__)
 
+CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed again
+
+
 def photo_verdicts(media: Path, work_dir: Path) -> Path | None:
     """Where the readability of a photo folder's photos is kept, in the work folder
     (by the folder's absolute path); None for a file."""
@@ -34,9 +37,6 @@ def photo_verdicts(media: Path, work_dir: Path) -> Path | None:
         return None
     key = hashlib.sha256(str(Path(media).resolve()).encode()).hexdigest()[:20]
     return Path(work_dir) / f".photos-{key}.json"
-
-
-CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed again
 
 
 def analysed(media: Path, work_dir: Path, config: ExtractConfig,
