@@ -14,6 +14,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,11 @@ from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
 from facedub.extract.folder import folder_photos, skipped_names
 from facedub.extract.models import AnalysisModels
-from facedub.extract.safety import ExplicitContentDetector, check_media_is_allowed
+from facedub.extract.safety import (
+    CheckStoppedError,
+    ExplicitContentDetector,
+    check_media_is_allowed,
+)
 from facedub.faces.align import align_face, face_from_frame_matrix
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
 from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser
@@ -224,23 +229,54 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
                  if encoder is not None and config.person_reference else None)
     out_dir = Path(out_dir)
     safety: Future[object] | None = None
-    if not _already_checked(out_dir, source):
-        # NudeNet loads on the check's thread, beside the analysis's first frames.
-        safety = started(functools.partial(_check, source.files, models), "facedub-safety")
-    output = _prepare_output(out_dir, source, config)
+    stop_check = threading.Event()
     try:
-        if output.complete:  # only the choice of person may change
-            return _rechoose(out_dir, reference)
-        _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety)
-        return _finalise(out_dir, reference, output.frames_done, source.path)
-    except FacedubError:
-        if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
-            _remove_output(out_dir, output.created)
-        raise
+        if not _already_checked(out_dir, source):
+            # NudeNet loads on the check's thread, beside the analysis's first frames.
+            # (The future is held before the start: a stop signal raised as the thread
+            # starts still finds it below.)
+            safety = Future()
+            started(functools.partial(_check, source.files, models, stop_check),
+                    "facedub-safety", safety)
+        output = _prepare_output(out_dir, source, config)
+        try:
+            if output.complete:  # only the choice of person may change
+                return _rechoose(out_dir, reference)
+            _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety)
+            return _finalise(out_dir, reference, output.frames_done, source.path)
+        except FacedubError:
+            if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
+                _remove_output(out_dir, output.created)
+            raise
+    finally:
+        if safety is not None:
+            _end_check(safety, stop_check)
 
 
-def _check(files: tuple[Path, ...], models: AnalysisModels) -> object:
-    return check_media_is_allowed(files, models.detector())
+def _check(files: tuple[Path, ...], models: AnalysisModels, stop: threading.Event) -> object:
+    if stop.is_set():  # the extraction failed before the check began: no NudeNet to load
+        raise CheckStoppedError("stopped before it began")
+    return check_media_is_allowed(files, models.detector(), stop)
+
+
+def _end_check(safety: Future[object], stop: threading.Event) -> None:
+    """The content check ended before `extract` returns or raises. A refusal (a folder
+    not empty, another input's faceset) or an error before the analysis waited for
+    nothing: the check went on reading the input on its own thread after `extract` had
+    raised, into whatever ran next in the process (a later test's Pillow opens; the web
+    app's next job's CPU). Stopped at its next file, waited for through a second Ctrl-C
+    or stop signal (the first of them is raised once it has ended)."""
+    stop.set()
+    if safety.cancel():  # its thread had not begun it
+        return
+    interrupted: BaseException | None = None
+    while not safety.done():
+        try:
+            futures.wait([safety])
+        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
+            interrupted = interrupted or error
+    if interrupted is not None:
+        raise interrupted
 
 
 def _already_checked(out_dir: Path, source: MediaSource) -> bool:

@@ -12,6 +12,7 @@ The detector is a `Protocol`, so tests and other callers can pass their own.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,17 +165,27 @@ def scan_media(path: Path, detector: ExplicitContentDetector,
     return worst, frames
 
 
+class CheckStoppedError(Exception):
+    """The check was stopped (`stop` set) before it had looked at every input: nothing
+    was judged, and no caller may treat it as passed."""
+
+
 def check_media_is_allowed(paths: Sequence[Path],
-                           detector: ExplicitContentDetector | None = None) -> SafetyReport:
+                           detector: ExplicitContentDetector | None = None,
+                           stop: threading.Event | None = None) -> SafetyReport:
     """Raise ExplicitContentError if any input shows explicit nudity; else report.
 
     `detector` defaults to NudeNet. Checks every path before failing, so the message
-    names the first offending file in the order given.
+    names the first offending file in the order given. `stop`, once set, ends the check
+    before its next file with CheckStoppedError (the work it guarded has failed: a folder of
+    photos is not read to the end for nothing).
     """
     detector = detector or NudeNetDetector()
     findings: list[Finding] = []
     frames = 0
     for path in paths:
+        if stop is not None and stop.is_set():
+            raise CheckStoppedError(f"stopped before {Path(path).name}")
         finding, checked = scan_media(Path(path), detector)
         findings.append(finding)
         frames += checked
