@@ -85,10 +85,29 @@ def frame_times(path: Path) -> tuple[list[float], list[int]]:
     except av.error.FFmpegError as error:
         raise FacedubError(f"{path}: not a readable video ({error})") from error
     with container:
-        table = frame_table(container, media.video_stream(container, path))
+        stream = media.video_stream(container, path)
+        table = frame_table(container, stream)
+    if not table.stamps and _has_packets(path):
+        raise UnstampedVideoError(
+            f"{path}: its frames carry no timestamps (a bare H.264/HEVC stream?), so it "
+            "cannot be cut into chunks; put it in a container first (`ffmpeg -i "
+            f"{path.name} -c copy {path.stem}.mp4`) or swap it without chunk_seconds")
     if not table.stamps:
         raise FacedubError(f"{path}: the video has no frames")
     return table.times(), list(table.keyframes)
+
+
+class UnstampedVideoError(FacedubError):
+    """A video whose packets carry no presentation times (a bare .h264 or .hevc stream):
+    it decodes from its first frame, frame by frame, but has no table to cut it by."""
+
+
+def _has_packets(path: Path) -> bool:
+    """Whether the video stream of `path` holds any packet with data (opened again: a
+    bare stream cannot seek back to its start)."""
+    with av.open(str(path)) as container:
+        stream = media.video_stream(container, path)
+        return any(packet.size for packet in container.demux(stream))
 
 
 def swap_segment(target: Path, engine: SwapEngine, segment: Path, config: SwapConfig,

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from facedub import __version__, media
-from facedub.batch.chunks import Chunk, join_segments, plan_chunks
+from facedub.batch.chunks import Chunk, UnstampedVideoError, join_segments, plan_chunks
 from facedub.engines.base import SwapEngine
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
@@ -100,7 +100,10 @@ def plan_segments(target: Path, segment_seconds: float = SEGMENT_SECONDS,
     unsplit (`swap.swap`), byte for byte as before."""
     if media.is_photo_path(target) or media.probe(target).kind != "video":
         return None
-    chunks = plan_chunks(target, segment_seconds, 0)
+    try:
+        chunks = plan_chunks(target, segment_seconds, 0)
+    except UnstampedVideoError:  # a bare H.264 stream: no times to cut it by, decoded whole
+        return None
     return chunks if len(chunks) >= min_segments else None
 
 
