@@ -4,14 +4,26 @@
 other compositing options (or after Ctrl-C) skips the analysis already done. Swaps that
 run at the same time (a batch, the web app, two terminals) share the folder: one analyses
 an input while the others wait for it, then reuse its analysis.
+
+Every changed input is a new analysis (a photo folder with one photo added, a clip
+re-exported), and nothing removed the old ones: the folder grew by a video's crops and
+masks for every input ever swapped. An analysis nothing has used for `UNUSED_SECONDS` is
+removed as the next analysis starts; every use stamps it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
 import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,13 +33,21 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.models import AnalysisModels
 from facedub.extract.run import extract, open_source
 from facedub.extract.safety import ExplicitContentDetector
-from facedub.faceset import Faceset, is_faceset, load_faceset
+from facedub.faceset import FACES_DIR, META_FILE, Faceset, is_faceset, load_faceset
 from facedub.fsutil import exclusive_lock, sha256_file
 from facedub.progress import Progress
 
 log = logging.getLogger(__name__)
 
 CHANGED_RETRIES = 3  # times an input found changed after the lock is hashed again
+# An analysis (or a photo folder's verdicts) not used for this long is removed as the next
+# analysis starts: remade on demand, it is a cache. A month, not the week of an abandoned
+# swap's segments (batch/resumable.py): an analysis is minutes of work to make again.
+UNUSED_SECONDS = 30 * 24 * 3600
+# `analysed`'s folder names: the input's name (up to 40 characters) and a 20-digit key;
+# nothing else in the work folder (a user's own folder there) is ever removed.
+_ANALYSIS_NAME = re.compile(r".{1,40}-[0-9a-f]{20}")
+_VERDICTS_NAME = re.compile(r"\.photos-[0-9a-f]{20}\.json")
 
 
 def photo_verdicts(media: Path, work_dir: Path) -> Path | None:
@@ -54,8 +74,11 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     # analysis is made again rather than silently reused.
     made_by = f"{__version__}:{sha256_file(config.landmarker)}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
+    remove_unused(Path(work_dir), time.time())
     for _ in range(CHANGED_RETRIES):
-        source = open_source(media, photo_verdicts(media, work_dir))
+        verdicts = photo_verdicts(media, work_dir)
+        _stamp_used(verdicts)
+        source = open_source(media, verdicts)
         key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
         folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
         # Unlocked, two swaps of one input at once both wrote every frame into the folder:
@@ -67,9 +90,79 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
             # The hash was taken before the wait: a file replaced meanwhile would reuse
             # (and skip the explicit-content check of) the analysis of what it was.
             if source.unchanged():
-                return extract(media, folder, config, progress, detector, source,
-                               models).faceset
+                faceset = extract(media, folder, config, progress, detector, source,
+                                  models).faceset
+                _stamp_used(folder)
+                return faceset
         log.warning("%s changed while waiting to be analysed; reading it again",
                     source.path.name)
     raise FacedubError(f"{media}: kept changing while facedub read it; wait until it is "
                        "completely written, then run again")
+
+
+def remove_unused(work_dir: Path, now: float) -> list[Path]:
+    """Remove the analyses (and photo folders' verdicts) in `work_dir` that nothing has
+    used for `UNUSED_SECONDS` before `now`; what was removed. An analysis whose lock
+    another facedub holds (analysing it, or waiting to) is left, and so are the lock
+    files themselves (see `fsutil.exclusive_lock`: never unlinked; empty files)."""
+    removed: list[Path] = []
+    try:
+        entries = sorted(work_dir.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _unused(entry, now):
+            continue
+        if _VERDICTS_NAME.fullmatch(entry.name):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+        elif _ANALYSIS_NAME.fullmatch(entry.name) and _is_analysis(entry):
+            with _locked_if_free(work_dir / f".{entry.name}.lock") as free:
+                if free and _unused(entry, now):  # not used while the lock was taken
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(entry)
+    if removed:
+        log.info("removed %d analyses unused for %d days from %s", len(removed),
+                 UNUSED_SECONDS // 86400, work_dir)
+    return removed
+
+
+def _is_analysis(folder: Path) -> bool:
+    """A faceset folder, or what an analysis killed as it began leaves (`extract`)."""
+    return (folder / META_FILE).is_file() or (folder / FACES_DIR).is_dir()
+
+
+def _unused(path: Path, now: float) -> bool:
+    try:
+        return now - path.stat().st_mtime > UNUSED_SECONDS
+    except OSError:  # removed meanwhile (another facedub's clean-up)
+        return False
+
+
+def _stamp_used(path: Path | None) -> None:
+    """Mark `path` used now (its modification time); a read-only work folder is left."""
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)
+
+
+@contextlib.contextmanager
+def _locked_if_free(lock_file: Path) -> Iterator[bool]:
+    """`lock_file`'s exclusive lock (`fsutil.exclusive_lock`'s) if no one holds it: True
+    inside the block then, False (and nothing held) where another facedub does or the
+    file cannot be opened."""
+    try:
+        fd = os.open(lock_file, os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
