@@ -346,6 +346,7 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
         if path.exists() and not path.is_dir():
             raise FacedubError(f"{role} {path}: exists and is not a folder; give a folder")
         holder = path if path.is_dir() else _nearest_existing(path.parent)
+        _require_folder(holder, role, path)
     else:
         if path.is_dir():
             raise FacedubError(f"{role} {path}: is a folder; give a file name")
@@ -354,6 +355,7 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
                                "choose another name")
         holder = path.parent
         if not holder.is_dir():
+            _require_folder(_nearest_existing(holder), role, path)
             raise FacedubError(f"{role} {path}: the folder {holder} does not exist; create it")
     _require_writable(holder, role, path)
 
@@ -362,6 +364,15 @@ def _nearest_existing(folder: Path) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return folder
+
+
+def _require_folder(existing: Path, role: str, path: Path) -> None:
+    """`existing`, the nearest part of the output's path that exists, must be a folder: an
+    output below a file (`-o photo.jpg/out.mp4`) was told to create a folder the file's
+    name already takes, or "cannot write into it (not a directory)"."""
+    if existing.exists() and not existing.is_dir():
+        raise FacedubError(f"{role} {path}: {existing} is a file, not a folder; choose an "
+                           "output in a folder")
 
 
 def _require_writable(folder: Path, role: str, path: Path) -> None:
