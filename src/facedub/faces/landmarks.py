@@ -208,10 +208,17 @@ class FaceAnalyser:
                             (side, side))
 
     def close(self) -> None:
-        with _native_stderr_silenced():
-            self._frame_landmarker.close()
-            self._crop_landmarker.close()
-            self._detector.close()
+        """Close the three MediaPipe tasks, each even if closing another raised (which
+        is raised after). A SIGTERM that landed as the first closed (a swap
+        stopped as its analysis ended) left the other two open until the interpreter's
+        exit, where their `__del__` closes them while MediaPipe's modules are torn down
+        (seen: "Exception ignored ... 'NoneType' object is not callable")."""
+        with _native_stderr_silenced(), contextlib.ExitStack() as closing:
+            # (An ExitStack runs its callbacks last in, first out: the frame landmarker
+            # first, as before.)
+            closing.callback(self._detector.close)
+            closing.callback(self._crop_landmarker.close)
+            closing.callback(self._frame_landmarker.close)
 
     def __enter__(self) -> FaceAnalyser:
         return self
