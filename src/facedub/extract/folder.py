@@ -84,9 +84,9 @@ def folder_photos(folder: Path, photos: tuple[Path, ...],
         else:
             skipped.append((photo, problem))
     if skipped and usable:
-        log.warning("%s: skipping %d of %d photos facedub cannot read (%s); the other %d "
-                    "are used", folder, len(skipped), len(photos), skipped_names(skipped),
-                    len(usable))
+        used = "the other one is used" if len(usable) == 1 else f"the other {len(usable)} are used"
+        log.warning("%s: skipping %d of %d photos facedub cannot read (%s); %s", folder,
+                    len(skipped), len(photos), skipped_names(skipped), used)
     if verdicts is not None and checked != known:
         with contextlib.suppress(OSError):  # a read-only work folder: decoded next time
             write_json_atomic(verdicts, {"reader": _reader(), "photos": checked})
