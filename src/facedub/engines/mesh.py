@@ -5,6 +5,7 @@ blend them. Works from one photo; better from a source video that turns its head
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -676,9 +677,16 @@ class MeshEngine:
 
     def close(self) -> None:
         """The eye readings' landmarker closed (else closed with the last track ended), and
-        the source faces' threads let go."""
-        self._faces.stop_background()
-        self._eye_reads.close()
+        the source faces' threads let go: each even if an earlier step raised (a stop
+        signal landing while the background face thread is joined left the landmarker
+        open until the interpreter's exit, as `FaceAnalyser.close` did)."""
+        with contextlib.ExitStack() as closing:
+            # (Last in, first out: the background thread stopped first, as before.)
+            closing.callback(self._shut_workers)
+            closing.callback(self._eye_reads.close)
+            closing.callback(self._faces.stop_background)
+
+    def _shut_workers(self) -> None:
         if self._workers is not None:
             self._workers.shutdown()
             self._workers = None
