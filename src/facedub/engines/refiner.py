@@ -46,8 +46,11 @@ FINE_SIGMA = 1.5
 # The frame's finest band (what a 3x3 Laplacian reads): the refined face's detail finer
 # than FRAME_BAND_SIGMA pixels of the crop is strengthened, by at most FRAME_BAND_GAIN
 # times itself more, until the face's Laplacian energy there is the target crop's own.
+# 0.1: the split clips' SSIM gain kept (+0.0006, +0.0007) with the webcam's sharpness at
+# the mesh engine's; at 1 the webcam's gain halved, at 0.25 its tone vs neck rose
+# (BENCHMARKS.md, Refiner, twentieth round).
 FRAME_BAND_SIGMA = 1.0
-FRAME_BAND_GAIN = 1.0
+FRAME_BAND_GAIN = 0.1
 
 
 class RefinerBackend(Protocol):
@@ -310,10 +313,11 @@ def to_frame_sharpness(face: np.ndarray, target_image: np.ndarray, gate: np.ndar
     further than the tone step, which took 11% of its energy and 6% of the mesh
     engine's): on the webcam split its Laplacian energy went from 0.80
     of the target's to 0.69 against the mesh engine's 0.75 to 0.70, and the sharpness
-    mismatch rose over the mesh engine's on both split clips. Strengthened where the
-    frame's own face says (here: 0.87 and 0.75 of the target crop's energy on the
-    split clips before, gains 0.18 and 0.22 on average), both came out below the mesh
-    engine's mismatch (BENCHMARKS.md, Refiner, twentieth round).
+    mismatch rose over the mesh engine's on both split clips. Strengthened toward what
+    the frame's own face says (0.87 and 0.75 of the target crop's energy on the split
+    clips before), the webcam's mismatch came to the mesh engine's and d3's rise halved
+    at FRAME_BAND_GAIN's limit, both below the mesh engine's without it, for half the
+    webcam's SSIM gain (BENCHMARKS.md, Refiner, twentieth round).
     """
     inside = gate > 0.5
     box = mask_bounds(inside)
