@@ -385,6 +385,8 @@ def _refine_face_as_expressions(refiner: _Smoother, swapped: SwappedFace,
     # The inputs of keep_detail too, to compare its float32 result.
     lifted_by_function = keep_detail(refined, laid, swapped.mask, sigma, swapped.kept)
     assert np.array_equal(lifted_by_function, lifted)
+    # Then the frame's finest band (twentieth round), its own function's.
+    lifted = refiner_module.to_frame_sharpness(lifted, target_image, gate)
     return np.clip(lifted + 0.5, 0, 255).astype(np.uint8)
 
 

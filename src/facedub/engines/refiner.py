@@ -14,6 +14,7 @@ folder imports torch: with an .onnx file the swap starts without it (~1 s of CPU
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +43,14 @@ DETAIL_FLOOR = 0.5  # grey levels: local detail below this counts as flat
 # models.refiner.FINE_SIGMA, the fine band's edge at the refiner's size (that module
 # imports torch, which a swap with an exported refiner does without).
 FINE_SIGMA = 1.5
+# The frame's finest band (what a 3x3 Laplacian reads): the refined face's detail finer
+# than FRAME_BAND_SIGMA pixels of the crop is strengthened, by at most FRAME_BAND_GAIN
+# times itself more, until the face's Laplacian energy there is the target crop's own.
+# 0.1: the split clips' SSIM gain kept (+0.0006, +0.0007) with the webcam's sharpness at
+# the mesh engine's; at 1 the webcam's gain halved, at 0.25 its tone vs neck rose
+# (BENCHMARKS.md, Refiner, twentieth round).
+FRAME_BAND_SIGMA = 1.0
+FRAME_BAND_GAIN = 0.1
 
 
 class RefinerBackend(Protocol):
@@ -211,6 +220,8 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
     if size != res:
         refined_face = keep_detail(refined_face, laid, swapped.mask, FINE_SIGMA * size / res,
                                    swapped.kept, kept_box)
+    refined_face = to_frame_sharpness(refined_face, target_image,
+                                      _gate(swapped.mask, swapped.kept, kept_box))
     refined_face += np.float32(0.5)
     return np.clip(refined_face, 0, 255, out=refined_face).astype(np.uint8)
 
@@ -286,6 +297,79 @@ def keep_detail(refined: np.ndarray, laid: np.ndarray, mask: np.ndarray, sigma: 
     detail *= three_channels(lift)
     lifted: np.ndarray = np.add(detail, refined, out=detail)
     return lifted
+
+
+def to_frame_sharpness(face: np.ndarray, target_image: np.ndarray, gate: np.ndarray
+                       ) -> np.ndarray:
+    """(S, S, 3) float32: `face` with its band finer than FRAME_BAND_SIGMA pixels
+    strengthened inside `gate` (S, S) in [0, 1] (the mask without the target's own eyes
+    and mouth) until the grey Laplacian energy where `gate` is above one half is the
+    `target_image`'s there, by at most FRAME_BAND_GAIN times the band more; never
+    weakened (the compositor blurs a face sharper than its frame: `match_sharpness`).
+
+    The compositor only blurs a face (never sharpens one) and its tone step holds the
+    face's detail to the target's (`tone.carry_detail`'s limits). The refined face came
+    into it a little sharper than the mesh engine's and left it softer (not traced
+    further than the tone step, which took 11% of its energy and 6% of the mesh
+    engine's): on the webcam split its Laplacian energy went from 0.80
+    of the target's to 0.69 against the mesh engine's 0.75 to 0.70, and the sharpness
+    mismatch rose over the mesh engine's on both split clips. Strengthened toward what
+    the frame's own face says (0.87 and 0.75 of the target crop's energy on the split
+    clips before), the webcam's mismatch came to the mesh engine's and d3's rise halved
+    at FRAME_BAND_GAIN's limit, both below the mesh engine's without it, for half the
+    webcam's SSIM gain (BENCHMARKS.md, Refiner, twentieth round).
+    """
+    inside = gate > 0.5
+    box = mask_bounds(inside)
+    if box is None:
+        return face
+    # The band and the Laplacians in the mask's box, with the blur's reach round it. The
+    # gain is read on the grey planes (the band's grey is the grey's band: both linear),
+    # a third of the RGB band's cost; the RGB band is made only where it is added.
+    rows, columns = _grown_box(box, face.shape[0], 3 * math.ceil(2 * FRAME_BAND_SIGMA) + 2)
+    region = face[rows, columns]
+    weight = gate[rows, columns]
+    within = inside[rows, columns]
+    grey = _grey(region)
+    grey_band = grey - cv2.GaussianBlur(grey, (0, 0), FRAME_BAND_SIGMA)
+    grey_band *= weight
+    wanted = float(np.mean(np.square(
+        cv2.Laplacian(_grey(target_image[rows, columns].astype(np.float32)),
+                      cv2.CV_32F)[within], dtype=np.float64)))
+    gain = _band_gain(cv2.Laplacian(grey, cv2.CV_32F)[within],
+                      cv2.Laplacian(grey_band, cv2.CV_32F)[within], wanted)
+    if gain <= 0.0:
+        return face
+    band: np.ndarray = region - cv2.GaussianBlur(region, (0, 0), FRAME_BAND_SIGMA)
+    band *= three_channels(weight * np.float32(gain))
+    region += band
+    return face
+
+
+def _band_gain(now: np.ndarray, extra: np.ndarray, wanted: float) -> float:
+    """The gain k in [0, FRAME_BAND_GAIN] with mean((now + k extra)^2) = `wanted` (the
+    Laplacian is linear: the strengthened face's is now + k extra), 0 where `now` is at
+    `wanted` already, FRAME_BAND_GAIN where no k in range reaches it."""
+    a = float(np.mean(np.square(extra, dtype=np.float64)))
+    b = float(np.mean(now.astype(np.float64) * extra))
+    c = float(np.mean(np.square(now, dtype=np.float64)))
+    if c >= wanted or a <= 0.0:
+        return 0.0
+    gain = (-b + math.sqrt(max(b * b - a * (c - wanted), 0.0))) / a
+    return min(max(gain, 0.0), FRAME_BAND_GAIN)
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """(H, W) float32: `image` (H, W, 3) float32 RGB's grey (ITU-R 601 weights, as
+    OpenCV's RGB to grey and the realism measures')."""
+    grey: np.ndarray = image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return grey
+
+
+def _grown_box(box: tuple[slice, slice], size: int, margin: int) -> tuple[slice, slice]:
+    rows, columns = box
+    return (slice(max(0, rows.start - margin), min(size, rows.stop + margin)),
+            slice(max(0, columns.start - margin), min(size, columns.stop + margin)))
 
 
 def _gate(mask: np.ndarray, kept: np.ndarray | None, kept_box: tuple[slice, slice] | None
