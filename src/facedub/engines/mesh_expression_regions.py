@@ -1,12 +1,12 @@
 """Where the target's expression lines go, and how much, for the mesh engine
 (`mesh_expression` moves the pixels).
 
-Regions of expression lines (cheeks, eye corners, between the brows, the forehead) are
-polygons in the frontal template's units, drawn over the target's mesh so they move with
-it; each carries the blendshapes that draw its lines. `region_weights` turns a source's
-and a target's blendshapes into how far each region's lines fade or deepen;
-`UsualExpression` keeps a target track's usual blendshapes (MediaPipe's per-person bias);
-`line_weight_map` draws the weights as a per-pixel map.
+Regions of expression lines (cheeks, eye corners, between the brows, the nose, the
+forehead) are polygons in the frontal template's units, drawn over the target's mesh so
+they move with it; each carries the blendshapes that draw its lines. `region_weights`
+turns a source's and a target's blendshapes into how far each region's lines fade or
+deepen; `UsualExpression` keeps a target track's usual blendshapes (MediaPipe's
+per-person bias); `line_weight_map` draws the weights as a per-pixel map.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 
 # brows' top edge runs from (+-0.24, -0.38) to (+-0.68, -0.42)).
 _BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (0.42, -0.68),
                   (-0.42, -0.68), (-0.40, -0.47), (-0.20, -0.40))
+# The nose's root and bridge with its upper sides, from just below the brows' region down
+# to above the tip's highlight (the inner eye corners at (+-0.27, 0.03), the tip at (0,
+# 0.64)): where a sneer, and a frown's pull, bunch the skin into short lines across the
+# root and down the sides (the grimace photo's "bunny lines").
+_NOSE = ((-0.16, -0.08), (0.16, -0.08), (0.22, 0.08), (0.25, 0.30), (0.20, 0.45),
+         (-0.20, 0.45), (-0.25, 0.30), (-0.22, 0.08))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
              (0.0, -1.08), (-0.75, -0.98))
 
@@ -60,6 +66,12 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
+    # `lifted_unless`'s lift counts only as far as the face is clearly wrinkled across its
+    # skin there on the frame (`WRINKLED`, `mesh_expression.wrinkles`): MediaPipe reads
+    # no sneer on the grimace photo (noseSneer and browDown 0.00 under a frown and deep
+    # bunny lines), and a lift on every face would move every face's nose toward the
+    # target's and take older faces' own lines at rest, which are who they are.
+    only_wrinkled: bool = False
     # The source's darker lines here fade as far as the target shows the region's
     # expression clearly more than the source, too (`RAISED_BEYOND`), where the source
     # shows some of it itself (`SOURCE_RAISED`); as `fade` does the other way round, and
@@ -104,6 +116,8 @@ LINE_REGIONS = (
                smile=True),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
+    LineRegion("nose", (_NOSE,), _both("noseSneer"), lifted_unless=_both("noseSneer"),
+               only_wrinkled=True),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
                faded_under_target=True, evened=True),
 )
@@ -144,9 +158,15 @@ FULLY_SHOWN = (0.7, 0.9)
 # four job ids against 157, BENCHMARKS.md, thirty-third round). A still mouth (d18's from
 # frame 8 on) keeps them down.
 TARGET_SHOWS = (0.02, 0.08)
-# A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
-# its usual on (not below the first, wholly from the second).
+# A target shows a frown or a sneer (see `LineRegion.lifted_unless`) from this much of
+# the region's browDown or noseSneer above its usual on (not below the first, wholly from
+# the second).
 SHOWN = (0.1, 0.3)
+# `LineRegion.only_wrinkled`: how wrinkled across the face's skin is there (the mean depth
+# of its creases, `mesh_expression.wrinkles`) from which the lift counts (not below the
+# first value, wholly from the second): the grimace photo's nose onto Obama 0.0170-0.0262,
+# the other pairs' sources' noses up to 0.0144 at that crop size (the older woman's).
+WRINKLED = (0.015, 0.017)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
 USUAL_SETTLE = 30  # frames (1 s) over which a track's own frames take over from those ahead
@@ -328,6 +348,10 @@ class RegionMaps:
             return result
         sigma = max(1.0, 0.08 * self.scale)
         return blur_rows(result, sigma)
+
+    def region(self, region: LineRegion) -> np.ndarray:
+        """(size, size) float32 in 0..1: the region drawn, not softened."""
+        return self._region(region, 0) / 255.0
 
     def _region(self, region: LineRegion, radius: int) -> np.ndarray:
         """(size, size) float32 in 0..255: the region drawn, grown `radius` pixels."""
