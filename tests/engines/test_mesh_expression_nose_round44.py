@@ -139,3 +139,47 @@ def test_a_smooth_nose_is_left_as_it_is(
     lined = target_expression_lines(face, calm.image, calm.face_landmarks, weights)
     alone = target_expression_lines(face, calm.image, calm.face_landmarks, without)
     assert np.array_equal(lined, alone)
+
+
+def test_a_smooth_nose_at_a_small_crop_is_left_as_it_is(
+        extracted: Callable[..., Faceset],
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """How wrinkled the nose is, is read at one size whatever the crop: at a 192 px crop (a
+    small target face, a 96 px work crop) a neutral photo's nose read as deep as the
+    grimace's at 256 and was lifted; now it comes out as without the nose's region."""
+    small = first_target_face(TALKING, 192)
+    face, source = _swapped(extracted, SMOOTH, small)
+    weights = region_weights(source, small.blendshapes, small.blendshapes)
+    assert weights.lift["nose"] == 1.0
+    without = replace(weights, lift={**weights.lift, "nose": 0.0})
+    lined = target_expression_lines(face, small.image, small.face_landmarks, weights)
+    alone = target_expression_lines(face, small.image, small.face_landmarks, without)
+    assert np.array_equal(lined, alone)
+
+
+def test_a_face_lined_all_over_keeps_its_nose_lines(
+        extracted: Callable[..., Faceset], calm: TargetFace) -> None:
+    """An old face is lined everywhere, a grimace bunches its lines on the nose: a neutral
+    photo with the same soft lines painted across its whole face (nose, forehead, cheeks,
+    under the eyes) keeps those on its nose, deep as they are; painted on its nose alone,
+    they are lifted."""
+    face, source = _swapped(extracted, SMOOTH, calm)
+    weights = region_weights(source, calm.blendshapes, calm.blendshapes)
+    without = replace(weights, lift={**weights.lift, "nose": 0.0})
+    yy = np.arange(CROP, dtype=np.float32)[:, None]
+    shade = np.ones((CROP, 1), dtype=np.float32)
+    # Soft lines across the face 10 px apart, 3 px wide, 15% darker: the nose reads 0.026
+    # wrinkled (the grimace's 0.016-0.024) but only 0.002 more than the rest of the face.
+    # (The reference regions are small: lines 6 or 16 px apart fall unevenly on them and
+    # the nose reads 0.006-0.008 beyond; BENCHMARKS.md, forty-fourth round.)
+    for row in range(0, CROP, 10):
+        shade *= 1.0 - 0.15 * np.exp(-((yy - row) ** 2) / (2 * 1.2**2))
+    everywhere = (face.astype(np.float32) * shade[:, :, None]).astype(np.uint8)
+    lined = target_expression_lines(everywhere, calm.image, calm.face_landmarks, weights)
+    alone = target_expression_lines(everywhere, calm.image, calm.face_landmarks, without)
+    assert np.array_equal(lined, alone)
+    nose = _nose(calm)
+    on_nose = face.copy()
+    on_nose[nose] = everywhere[nose]
+    lifted = target_expression_lines(on_nose, calm.image, calm.face_landmarks, weights)
+    assert _depth(lifted, nose) < 0.9 * _depth(on_nose, nose)  # 6.7 against 7.9

@@ -50,7 +50,9 @@ import numpy as np
 
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
+    WRINKLE_REFERENCE,
     WRINKLED,
+    WRINKLED_BEYOND,
     LineWeights,
     RegionMaps,
 )
@@ -86,6 +88,10 @@ CORE_WIDTH = 1 / 64
 # (degrees from the level, the image's y down): across the face, not down it.
 WRINKLE_LENGTH = 1 / 20
 WRINKLE_ANGLES = (-45.0, -22.5, 0.0, 22.5, 45.0)
+# ... measured on the face resized to this many pixels whatever the crop: at a 96 px work
+# crop (a small target face) every face's nose read as deep as the grimace's at 128 (Paul
+# Rudd's 0.036-0.045), the measure's kernels being whole pixels.
+WRINKLE_SIZE = 128
 LINE_LENGTH = 1 / 48  # half the least length of a forehead's furrow (`_lift_lines`)
 # ... along these slopes (a furrow bends down toward the temples; level alone left the
 # shouting photo's outer furrows on d10's forehead).
@@ -144,7 +150,7 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     skin = skin_mask(points, work)
     # The furrows lifted unless the target frowns (or sneers): on the nose only where the
     # face is wrinkled across it, not every face's own nose (`wrinkled_lift`).
-    lift = maps(wrinkled_lift(weights.lift, face, skin, maps))
+    lift = maps(wrinkled_lift(weights.lift, face, face_landmarks))
     if not (_largest(fade, deepen, shading, shadow, lift) > 1e-3).any():
         return face
     margin = brows = None
@@ -162,46 +168,63 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
                                margin, brows, ridges)
 
 
-def wrinkled_lift(lift: dict[str, float], face: np.ndarray, skin: np.ndarray,
-                  maps: RegionMaps) -> dict[str, float]:
+def wrinkled_lift(lift: dict[str, float], face: np.ndarray, face_landmarks: np.ndarray
+                  ) -> dict[str, float]:
     """`LineWeights.lift` with each `LineRegion.only_wrinkled` region's weight times how
-    clearly the face is wrinkled across there (`wrinkles`, ramped by WRINKLED): `face`
-    (S, S, 3) uint8 RGB; `skin` (`skin_mask`) and `maps` at the work size."""
+    clearly the face is wrinkled across there, in itself (`wrinkles`, ramped by WRINKLED)
+    and beyond its own texture elsewhere (the mean of `wrinkles` over WRINKLE_REFERENCE,
+    ramped by WRINKLED_BEYOND), the lesser: `face` (S, S, 3) uint8 RGB, `face_landmarks`
+    (478, 2+) in its pixels; measured at WRINKLE_SIZE."""
     gated = [region for region in LINE_REGIONS
              if region.only_wrinkled and lift.get(region.name, 0.0) > 0.0]
     if not gated:
         return lift
-    face_log = _log_lightness(_resized(face, maps.size))
-    low, high = WRINKLED
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (WRINKLE_SIZE / face.shape[0])
+    maps = RegionMaps(points, WRINKLE_SIZE)
+    skin = skin_mask(points, WRINKLE_SIZE)
+    lines = crease_lines(_log_lightness(_resized(face, WRINKLE_SIZE)))
+    elsewhere = float(np.mean([wrinkles(lines, maps.region(region) * skin)
+                               for region in WRINKLE_REFERENCE]))
     weighed = dict(lift)
     for region in gated:
-        found = wrinkles(face_log, maps.region(region) * skin)
-        weighed[region.name] *= float(np.clip((found - low) / (high - low), 0.0, 1.0))
+        found = wrinkles(lines, maps.region(region) * skin)
+        weighed[region.name] *= min(_ramp(found, WRINKLED),
+                                    _ramp(found - elsewhere, WRINKLED_BEYOND))
     return weighed
 
 
-def wrinkles(log_lightness: np.ndarray, where: np.ndarray) -> float:
-    """How wrinkled across a face's log lightness (W, W) is over `where` (W, W, in 0..1;
-    its pixels over one half count): the mean depth of its creases there, each pixel's
+def _ramp(value: float, bounds: tuple[float, float]) -> float:
+    """0 up to bounds[0], 1 from bounds[1], linear between."""
+    low, high = bounds
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0))
+
+
+def crease_lines(log_lightness: np.ndarray) -> np.ndarray:
+    """(W, W) float32: a face's log lightness (W, W) as creased across it: each pixel's
     depth below the skin either side of it across a line up to CREASE_WIDTH of the crop
     wide (a grey closing's black-hat, on the fine blur), as deep along a run of
     WRINKLE_LENGTH in one of the WRINKLE_ANGLES: lines, not a nose's pores and moles
     (Rowan Atkinson's), and lines across the face, as a sneer's and a frown's bunch the
-    nose, not the edges of its sides that run down it. In the grimace photo's nose
-    (onto Obama, a 128 px work crop) 0.0170-0.0262; in the other sources' at the same
-    size up to 0.0144 (the older woman's; at the sizes their pairs swap at, up to 0.0088);
-    with runs in every direction, the grimace's 0.0204 and more against up to 0.0184
-    (BENCHMARKS.md, forty-fourth round). 0.0 where `where` covers nothing."""
-    wanted = where > 0.5
-    if not wanted.any():
-        return 0.0
+    nose, not the edges of its sides that run down it."""
     size = log_lightness.shape[0]
     fine = _fine_blur(log_lightness)
     radius = max(1, round(CREASE_WIDTH * size / 2))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
     depth = cv2.morphologyEx(fine, cv2.MORPH_CLOSE, kernel) - fine
     runs = _wrinkle_runs(max(2, round(WRINKLE_LENGTH * size / 2)))
-    lines = np.maximum.reduce([cv2.morphologyEx(depth, cv2.MORPH_OPEN, run) for run in runs])
+    lines: np.ndarray = np.maximum.reduce(
+        [cv2.morphologyEx(depth, cv2.MORPH_OPEN, run) for run in runs])
+    return lines
+
+
+def wrinkles(lines: np.ndarray, where: np.ndarray) -> float:
+    """How wrinkled across a face is over `where` (W, W, in 0..1; its pixels over one half
+    count): the mean of its `crease_lines` (W, W) there. At WRINKLE_SIZE, the grimace
+    photo's nose (onto Obama and d10) 0.0164-0.0239; the other sources' up to 0.0150
+    (BENCHMARKS.md, forty-fourth round). 0.0 where `where` covers nothing."""
+    wanted = where > 0.5
+    if not wanted.any():
+        return 0.0
     return float(lines[wanted].mean())
 
 

@@ -44,6 +44,9 @@ _BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (
 # root and down the sides (the grimace photo's "bunny lines").
 _NOSE = ((-0.16, -0.08), (0.16, -0.08), (0.22, 0.08), (0.25, 0.30), (0.20, 0.45),
          (-0.20, 0.45), (-0.25, 0.30), (-0.22, 0.08))
+# Below the eyes, from beside the nose to below the outer corners: skin an older face lines
+# at rest and a frown or sneer bunches little (`WRINKLE_REFERENCE`).
+_UNDER_EYE = ((0.30, 0.13), (0.70, 0.15), (0.66, 0.30), (0.30, 0.32))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
              (0.0, -1.08), (-0.75, -0.98))
 
@@ -121,6 +124,14 @@ LINE_REGIONS = (
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
                faded_under_target=True, evened=True),
 )
+# Where a face's own texture is read to judge an `only_wrinkled` region against: an old
+# face is lined all over (the older woman's under-eye skin, Rowan Atkinson's forehead), a
+# grimace bunches its lines on the nose (`mesh_expression.wrinkled_lift`). Regions of
+# LINE_REGIONS by name, and one drawn for this alone.
+WRINKLE_REFERENCE = (
+    *(region for region in LINE_REGIONS if region.name in ("forehead", "cheeks", "eye corners")),
+    LineRegion("under eyes", (_UNDER_EYE, _mirrored(_UNDER_EYE)), ()),
+)
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
 UNCHANGED = 0.2
@@ -162,11 +173,18 @@ TARGET_SHOWS = (0.02, 0.08)
 # the region's browDown or noseSneer above its usual on (not below the first, wholly from
 # the second).
 SHOWN = (0.1, 0.3)
-# `LineRegion.only_wrinkled`: how wrinkled across the face's skin is there (the mean depth
-# of its creases, `mesh_expression.wrinkles`) from which the lift counts (not below the
-# first value, wholly from the second): the grimace photo's nose onto Obama 0.0170-0.0262,
-# the other pairs' sources' noses up to 0.0144 at that crop size (the older woman's).
-WRINKLED = (0.015, 0.017)
+# `LineRegion.only_wrinkled`: the lift counts as far as the face is wrinkled across its
+# skin there (the mean depth of its creases, `mesh_expression.wrinkles`, at 128 px) AND
+# by this much more than over its own WRINKLE_REFERENCE skin (`WRINKLED_BEYOND`); each
+# not below the first value, wholly from the second, the lesser of the two counting.
+# Over 24 source/target combinations (5 target frames each, 128 px): the grimace photo's
+# nose 0.0164-0.0239 and 0.0059-0.0137 beyond; the others' up to 0.0150 (Rowan Atkinson's
+# moles, -0.0027 beyond) and 0.0049 beyond (Paul Rudd's onto Katie Hill, 0.0093 deep);
+# neither alone has a gap (1.09x, 1.22x), the two together 1.5x (BENCHMARKS.md,
+# forty-fourth round). A source in glasses (the curly-haired man's rims and bridge over
+# his nose) reads as wrinkled on both.
+WRINKLED = (0.0125, 0.0145)
+WRINKLED_BEYOND = (0.0045, 0.0055)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
 USUAL_SETTLE = 30  # frames (1 s) over which a track's own frames take over from those ahead
