@@ -44,6 +44,7 @@ All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -187,7 +188,10 @@ def wrinkled_lift(lift: dict[str, float], face: np.ndarray, face_landmarks: np.n
                                for region in WRINKLE_REFERENCE]))
     weighed = dict(lift)
     for region in gated:
-        found = wrinkles(lines, maps.region(region) * skin)
+        measured = (region if not region.wrinkled_where else
+                    replace(region, name=f"{region.name} (measured)",
+                            polygons=region.wrinkled_where))
+        found = wrinkles(lines, maps.region(measured) * skin)
         weighed[region.name] *= min(_ramp(found, WRINKLED),
                                     _ramp(found - elsewhere, WRINKLED_BEYOND))
     return weighed
@@ -219,9 +223,8 @@ def crease_lines(log_lightness: np.ndarray) -> np.ndarray:
 
 def wrinkles(lines: np.ndarray, where: np.ndarray) -> float:
     """How wrinkled across a face is over `where` (W, W, in 0..1; its pixels over one half
-    count): the mean of its `crease_lines` (W, W) there. At WRINKLE_SIZE, the grimace
-    photo's nose (onto Obama and d10) 0.0164-0.0239; the other sources' up to 0.0150
-    (BENCHMARKS.md, forty-fourth round). 0.0 where `where` covers nothing."""
+    count): the mean of its `crease_lines` (W, W) there (see WRINKLED for what faces
+    read). 0.0 where `where` covers nothing."""
     wanted = where > 0.5
     if not wanted.any():
         return 0.0

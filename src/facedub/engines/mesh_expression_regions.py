@@ -44,6 +44,13 @@ _BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (
 # root and down the sides (the grimace photo's "bunny lines").
 _NOSE = ((-0.16, -0.08), (0.16, -0.08), (0.22, 0.08), (0.25, 0.30), (0.20, 0.45),
          (-0.20, 0.45), (-0.25, 0.30), (-0.22, 0.08))
+# Beside it on each side, from the inner eye corner down and out to above the nose wing:
+# where a grimace's squint and sneer crease the skin diagonally (the grimace photo's lines
+# from its inner eye corners down its nose's sides). Lifted with the nose, as far as the
+# nose itself is wrinkled (`LineRegion.wrinkled_where`): an older face's lines here at
+# rest are its own.
+_NOSE_SIDE = ((0.22, 0.06), (0.34, 0.08), (0.48, 0.30), (0.46, 0.46), (0.30, 0.48),
+              (0.25, 0.30))
 # Below the eyes, from beside the nose to below the outer corners: skin an older face lines
 # at rest and a frown or sneer bunches little (`WRINKLE_REFERENCE`).
 _UNDER_EYE = ((0.30, 0.13), (0.70, 0.15), (0.66, 0.30), (0.30, 0.32))
@@ -75,6 +82,9 @@ class LineRegion:
     # bunny lines), and a lift on every face would move every face's nose toward the
     # target's and take older faces' own lines at rest, which are who they are.
     only_wrinkled: bool = False
+    # The polygons over which `only_wrinkled` measures how wrinkled the face is (empty: the
+    # region's own): the nose's middle, not its sides, whose creases older faces share.
+    wrinkled_where: tuple[tuple[tuple[float, float], ...], ...] = ()
     # The source's darker lines here fade as far as the target shows the region's
     # expression clearly more than the source, too (`RAISED_BEYOND`), where the source
     # shows some of it itself (`SOURCE_RAISED`); as `fade` does the other way round, and
@@ -119,8 +129,8 @@ LINE_REGIONS = (
                smile=True),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
-    LineRegion("nose", (_NOSE,), _both("noseSneer"), lifted_unless=_both("noseSneer"),
-               only_wrinkled=True),
+    LineRegion("nose", (_NOSE, _NOSE_SIDE, _mirrored(_NOSE_SIDE)), _both("noseSneer"),
+               lifted_unless=_both("noseSneer"), only_wrinkled=True, wrinkled_where=(_NOSE,)),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
                faded_under_target=True, evened=True),
 )
@@ -177,14 +187,14 @@ SHOWN = (0.1, 0.3)
 # skin there (the mean depth of its creases, `mesh_expression.wrinkles`, at 128 px) AND
 # by this much more than over its own WRINKLE_REFERENCE skin (`WRINKLED_BEYOND`); each
 # not below the first value, wholly from the second, the lesser of the two counting.
-# Over 24 source/target combinations (5 target frames each, 128 px): the grimace photo's
-# nose 0.0164-0.0239 and 0.0059-0.0137 beyond; the others' up to 0.0150 (Rowan Atkinson's
-# moles, -0.0027 beyond) and 0.0049 beyond (Paul Rudd's onto Katie Hill, 0.0093 deep);
-# neither alone has a gap (1.09x, 1.22x), the two together 1.5x (BENCHMARKS.md,
-# forty-fourth round). A source in glasses (the curly-haired man's rims and bridge over
-# his nose) reads as wrinkled on both.
-WRINKLED = (0.0125, 0.0145)
-WRINKLED_BEYOND = (0.0045, 0.0055)
+# As swapped (40 frames): the grimace photo's nose onto Obama 0.0171 and more, 0.0049
+# beyond; the older woman's onto hers up to 0.0139, and 0.0055 beyond (so beyond alone
+# does not tell them apart); Rowan Atkinson's (his moles) up to 0.0150 but -0.0027
+# beyond (so the depth alone barely does). BENCHMARKS.md, forty-fourth round. A source
+# in glasses (the curly-haired man's rims and bridge over his nose) reads as wrinkled on
+# both.
+WRINKLED = (0.0145, 0.0165)
+WRINKLED_BEYOND = (0.003, 0.0045)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
 USUAL_SETTLE = 30  # frames (1 s) over which a track's own frames take over from those ahead
