@@ -25,7 +25,9 @@ into it. Two things leak when the source smiles or shouts and the target does no
   `mesh_expression_regions`). The source keeps its pores and colour, and the compositor's
   relighting carries the target's broad shading (raised cheeks) below the band. Between
   the brows the source's own furrows are lifted unless the target frowns, whatever the
-  source's blendshapes say: MediaPipe reads no frown on some frowning photos. On the
+  source's blendshapes say: MediaPipe reads no frown on some frowning photos. So are
+  its nose's lines unless the target sneers, where the source is clearly wrinkled
+  across its nose (`wrinkled_lift`: the grimace photo's bunny lines read no sneer). On the
   forehead the source's lines fade the other way round too, where the target raises its
   brows well beyond a source whose brows are up at all (the shouting photo's furrows under
   d10's raised brows; `LineRegion.faded_under_target`); where the forehead's lines fade,
@@ -42,11 +44,19 @@ All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_expression_regions import LINE_REGIONS, LineWeights, RegionMaps
+from facedub.engines.mesh_expression_regions import (
+    LINE_REGIONS,
+    WRINKLE_REFERENCE,
+    WRINKLED,
+    WRINKLED_BEYOND,
+    LineWeights,
+    RegionMaps,
+)
 from facedub.faces.masks import grown_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 
@@ -75,6 +85,14 @@ FOLD_REACH = 0.12
 # crease by CORE_LIFT or more (less: that share of it), up to CORE_WIDTH of the crop wide.
 CORE_LIFT = 0.08
 CORE_WIDTH = 1 / 64
+# `wrinkles`: the least length of a counted crease (of the crop), and its directions
+# (degrees from the level, the image's y down): across the face, not down it.
+WRINKLE_LENGTH = 1 / 20
+WRINKLE_ANGLES = (-45.0, -22.5, 0.0, 22.5, 45.0)
+# ... measured on the face resized to this many pixels whatever the crop: at a 96 px work
+# crop (a small target face) every face's nose read as deep as the grimace's at 128 (Paul
+# Rudd's 0.036-0.045), the measure's kernels being whole pixels.
+WRINKLE_SIZE = 128
 LINE_LENGTH = 1 / 48  # half the least length of a forehead's furrow (`_lift_lines`)
 # ... along these slopes (a furrow bends down toward the temples; level alone left the
 # shouting photo's outer furrows on d10's forehead).
@@ -130,10 +148,12 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     if (shading > 1e-3).any():
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
-    lift = maps(weights.lift)
+    skin = skin_mask(points, work)
+    # The furrows lifted unless the target frowns (or sneers): on the nose only where the
+    # face is wrinkled across it, not every face's own nose (`wrinkled_lift`).
+    lift = maps(wrinkled_lift(weights.lift, face, face_landmarks))
     if not (_largest(fade, deepen, shading, shadow, lift) > 1e-3).any():
         return face
-    skin = skin_mask(points, work)
     margin = brows = None
     if (even > 1e-3).any():
         margin, brows = brow_margin(points, work)
@@ -147,6 +167,83 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     ridges *= skin  # not the eyes' lit whites beside the eye corners' region
     return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift, even,
                                margin, brows, ridges)
+
+
+def wrinkled_lift(lift: dict[str, float], face: np.ndarray, face_landmarks: np.ndarray
+                  ) -> dict[str, float]:
+    """`LineWeights.lift` with each `LineRegion.only_wrinkled` region's weight times how
+    clearly the face is wrinkled across there, in itself (`wrinkles`, ramped by WRINKLED)
+    and beyond its own texture elsewhere (the mean of `wrinkles` over WRINKLE_REFERENCE,
+    ramped by WRINKLED_BEYOND), the lesser: `face` (S, S, 3) uint8 RGB, `face_landmarks`
+    (478, 2+) in its pixels; measured at WRINKLE_SIZE."""
+    gated = [region for region in LINE_REGIONS
+             if region.only_wrinkled and lift.get(region.name, 0.0) > 0.0]
+    if not gated:
+        return lift
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (WRINKLE_SIZE / face.shape[0])
+    maps = RegionMaps(points, WRINKLE_SIZE)
+    skin = skin_mask(points, WRINKLE_SIZE)
+    lines = crease_lines(_log_lightness(_resized(face, WRINKLE_SIZE)))
+    elsewhere = float(np.mean([wrinkles(lines, maps.region(region) * skin)
+                               for region in WRINKLE_REFERENCE]))
+    weighed = dict(lift)
+    for region in gated:
+        measured = (region if not region.wrinkled_where else
+                    replace(region, name=f"{region.name} (measured)",
+                            polygons=region.wrinkled_where))
+        found = wrinkles(lines, maps.region(measured) * skin)
+        weighed[region.name] *= min(_ramp(found, WRINKLED),
+                                    _ramp(found - elsewhere, WRINKLED_BEYOND))
+    return weighed
+
+
+def _ramp(value: float, bounds: tuple[float, float]) -> float:
+    """0 up to bounds[0], 1 from bounds[1], linear between."""
+    low, high = bounds
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0))
+
+
+def crease_lines(log_lightness: np.ndarray) -> np.ndarray:
+    """(W, W) float32: a face's log lightness (W, W) as creased across it: each pixel's
+    depth below the skin either side of it across a line up to CREASE_WIDTH of the crop
+    wide (a grey closing's black-hat, on the fine blur), as deep along a run of
+    WRINKLE_LENGTH in one of the WRINKLE_ANGLES: lines, not a nose's pores and moles
+    (Rowan Atkinson's), and lines across the face, as a sneer's and a frown's bunch the
+    nose, not the edges of its sides that run down it."""
+    size = log_lightness.shape[0]
+    fine = _fine_blur(log_lightness)
+    radius = max(1, round(CREASE_WIDTH * size / 2))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    depth = cv2.morphologyEx(fine, cv2.MORPH_CLOSE, kernel) - fine
+    runs = _wrinkle_runs(max(2, round(WRINKLE_LENGTH * size / 2)))
+    lines: np.ndarray = np.maximum.reduce(
+        [cv2.morphologyEx(depth, cv2.MORPH_OPEN, run) for run in runs])
+    return lines
+
+
+def wrinkles(lines: np.ndarray, where: np.ndarray) -> float:
+    """How wrinkled across a face is over `where` (W, W, in 0..1; its pixels over one half
+    count): the mean of its `crease_lines` (W, W) there (see WRINKLED for what faces
+    read). 0.0 where `where` covers nothing."""
+    wanted = where > 0.5
+    if not wanted.any():
+        return 0.0
+    return float(lines[wanted].mean())
+
+
+@functools.cache
+def _wrinkle_runs(reach: int) -> tuple[np.ndarray, ...]:
+    """`wrinkles`' structuring elements: one-pixel lines `reach` either side of the middle
+    at each of WRINKLE_ANGLES (made once per reach, read only)."""
+    runs = []
+    steps = np.arange(-reach, reach + 1)
+    for angle in np.deg2rad(WRINKLE_ANGLES):
+        run = np.zeros((2 * reach + 1,) * 2, dtype=np.uint8)
+        run[np.round(steps * np.sin(angle)).astype(int) + reach,
+            np.round(steps * np.cos(angle)).astype(int) + reach] = 1
+        run.flags.writeable = False
+        runs.append(run)
+    return tuple(runs)
 
 
 def brow_margin(face_landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,12 +1,12 @@
 """Where the target's expression lines go, and how much, for the mesh engine
 (`mesh_expression` moves the pixels).
 
-Regions of expression lines (cheeks, eye corners, between the brows, the forehead) are
-polygons in the frontal template's units, drawn over the target's mesh so they move with
-it; each carries the blendshapes that draw its lines. `region_weights` turns a source's
-and a target's blendshapes into how far each region's lines fade or deepen;
-`UsualExpression` keeps a target track's usual blendshapes (MediaPipe's per-person bias);
-`line_weight_map` draws the weights as a per-pixel map.
+Regions of expression lines (cheeks, eye corners, between the brows, the nose, the
+forehead) are polygons in the frontal template's units, drawn over the target's mesh so
+they move with it; each carries the blendshapes that draw its lines. `region_weights`
+turns a source's and a target's blendshapes into how far each region's lines fade or
+deepen; `UsualExpression` keeps a target track's usual blendshapes (MediaPipe's
+per-person bias); `line_weight_map` draws the weights as a per-pixel map.
 """
 
 from __future__ import annotations
@@ -38,6 +38,22 @@ _EYE_CORNER = ((0.72, -0.18), (0.98, -0.26), (1.06, 0.05), (1.00, 0.40), (0.72, 
 # brows' top edge runs from (+-0.24, -0.38) to (+-0.68, -0.42)).
 _BETWEEN_BROWS = ((-0.16, -0.08), (0.16, -0.08), (0.20, -0.40), (0.40, -0.47), (0.42, -0.68),
                   (-0.42, -0.68), (-0.40, -0.47), (-0.20, -0.40))
+# The nose's root and bridge with its upper sides, from just below the brows' region down
+# to above the tip's highlight (the inner eye corners at (+-0.27, 0.03), the tip at (0,
+# 0.64)): where a sneer, and a frown's pull, bunch the skin into short lines across the
+# root and down the sides (the grimace photo's "bunny lines").
+_NOSE = ((-0.16, -0.08), (0.16, -0.08), (0.22, 0.08), (0.25, 0.30), (0.20, 0.45),
+         (-0.20, 0.45), (-0.25, 0.30), (-0.22, 0.08))
+# Beside it on each side, from the inner eye corner down and out to above the nose wing:
+# where a grimace's squint and sneer crease the skin diagonally (the grimace photo's lines
+# from its inner eye corners down its nose's sides). Lifted with the nose, as far as the
+# nose itself is wrinkled (`LineRegion.wrinkled_where`): an older face's lines here at
+# rest are its own.
+_NOSE_SIDE = ((0.22, 0.06), (0.34, 0.08), (0.48, 0.30), (0.46, 0.46), (0.30, 0.48),
+              (0.25, 0.30))
+# Below the eyes, from beside the nose to below the outer corners: skin an older face lines
+# at rest and a frown or sneer bunches little (`WRINKLE_REFERENCE`).
+_UNDER_EYE = ((0.30, 0.13), (0.70, 0.15), (0.66, 0.30), (0.30, 0.32))
 _FOREHEAD = ((-0.85, -0.47), (-0.25, -0.55), (0.25, -0.55), (0.85, -0.47), (0.75, -0.98),
              (0.0, -1.08), (-0.75, -0.98))
 
@@ -60,6 +76,15 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
+    # `lifted_unless`'s lift counts only as far as the face is clearly wrinkled across its
+    # skin there on the frame (`WRINKLED`, `mesh_expression.wrinkles`): MediaPipe reads
+    # no sneer on the grimace photo (noseSneer and browDown 0.00 under a frown and deep
+    # bunny lines), and a lift on every face would move every face's nose toward the
+    # target's and take older faces' own lines at rest, which are who they are.
+    only_wrinkled: bool = False
+    # The polygons over which `only_wrinkled` measures how wrinkled the face is (empty: the
+    # region's own): the nose's middle, not its sides, whose creases older faces share.
+    wrinkled_where: tuple[tuple[tuple[float, float], ...], ...] = ()
     # The source's darker lines here fade as far as the target shows the region's
     # expression clearly more than the source, too (`RAISED_BEYOND`), where the source
     # shows some of it itself (`SOURCE_RAISED`); as `fade` does the other way round, and
@@ -104,8 +129,18 @@ LINE_REGIONS = (
                smile=True),
     LineRegion("between brows", (_BETWEEN_BROWS,), (*_both("browDown"), "browInnerUp"),
                lifted_unless=_both("browDown")),
+    LineRegion("nose", (_NOSE, _NOSE_SIDE, _mirrored(_NOSE_SIDE)), _both("noseSneer"),
+               lifted_unless=_both("noseSneer"), only_wrinkled=True, wrinkled_where=(_NOSE,)),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
                faded_under_target=True, evened=True),
+)
+# Where a face's own texture is read to judge an `only_wrinkled` region against: an old
+# face is lined all over (the older woman's under-eye skin, Rowan Atkinson's forehead), a
+# grimace bunches its lines on the nose (`mesh_expression.wrinkled_lift`). Regions of
+# LINE_REGIONS by name, and one drawn for this alone.
+WRINKLE_REFERENCE = (
+    *(region for region in LINE_REGIONS if region.name in ("forehead", "cheeks", "eye corners")),
+    LineRegion("under eyes", (_UNDER_EYE, _mirrored(_UNDER_EYE)), ()),
 )
 # A region's lines move as its blendshapes differ: not below UNCHANGED, wholly from
 # FULL_CHANGE on (a broad smile, 0.97 onto 0.0, moves them wholly).
@@ -144,9 +179,22 @@ FULLY_SHOWN = (0.7, 0.9)
 # four job ids against 157, BENCHMARKS.md, thirty-third round). A still mouth (d18's from
 # frame 8 on) keeps them down.
 TARGET_SHOWS = (0.02, 0.08)
-# A target shows a frown (see `LineRegion.lifted_unless`) from this much browDown above
-# its usual on (not below the first, wholly from the second).
+# A target shows a frown or a sneer (see `LineRegion.lifted_unless`) from this much of
+# the region's browDown or noseSneer above its usual on (not below the first, wholly from
+# the second).
 SHOWN = (0.1, 0.3)
+# `LineRegion.only_wrinkled`: the lift counts as far as the face is wrinkled across its
+# skin there (the mean depth of its creases, `mesh_expression.wrinkles`, at 128 px) AND
+# by this much more than over its own WRINKLE_REFERENCE skin (`WRINKLED_BEYOND`); each
+# not below the first value, wholly from the second, the lesser of the two counting.
+# As swapped (40 frames): the grimace photo's nose onto Obama 0.0171 and more, 0.0049
+# beyond; the older woman's onto hers up to 0.0139, and 0.0055 beyond (so beyond alone
+# does not tell them apart); Rowan Atkinson's (his moles) up to 0.0150 but -0.0027
+# beyond (so the depth alone barely does). BENCHMARKS.md, forty-fourth round. A source
+# in glasses (the curly-haired man's rims and bridge over his nose) reads as wrinkled on
+# both.
+WRINKLED = (0.0145, 0.0165)
+WRINKLED_BEYOND = (0.003, 0.0045)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
 USUAL_SETTLE = 30  # frames (1 s) over which a track's own frames take over from those ahead
@@ -328,6 +376,10 @@ class RegionMaps:
             return result
         sigma = max(1.0, 0.08 * self.scale)
         return blur_rows(result, sigma)
+
+    def region(self, region: LineRegion) -> np.ndarray:
+        """(size, size) float32 in 0..1: the region drawn, not softened."""
+        return self._region(region, 0) / 255.0
 
     def _region(self, region: LineRegion, radius: int) -> np.ndarray:
         """(size, size) float32 in 0..255: the region drawn, grown `radius` pixels."""
