@@ -100,3 +100,12 @@ def test_the_targets_kept_eyes_and_mouth_are_left_alone() -> None:
     # laid face, whatever the target; elsewhere in the mask it was strengthened.
     assert np.array_equal(out[104:136, 64:176], plain[104:136, 64:176])
     assert not np.array_equal(out[40:90, 40:200], plain[40:90, 40:200])
+
+
+def test_a_band_against_the_face_never_weakens_it() -> None:
+    """A band anti-correlated with the face (not a high-pass band of it) would take
+    energy away below the quadratic's root: no gain then (the review's case)."""
+    now = np.ones(100, dtype=np.float32)
+    assert refiner_module._band_gain(now, -now, 4.0) == 0.0
+    # ... while a band along the face is strengthened up to the limit.
+    assert refiner_module._band_gain(now, now, 4.0) == refiner_module.FRAME_BAND_GAIN

@@ -355,8 +355,11 @@ def _band_gain(now: np.ndarray, extra: np.ndarray, wanted: float) -> float:
     c = float(np.mean(np.square(now, dtype=np.float64)))
     if c >= wanted or a <= 0.0:
         return 0.0
-    gain = (-b + math.sqrt(max(b * b - a * (c - wanted), 0.0))) / a
-    return min(max(gain, 0.0), FRAME_BAND_GAIN)
+    gain = min(max((-b + math.sqrt(max(b * b - a * (c - wanted), 0.0))) / a, 0.0),
+               FRAME_BAND_GAIN)
+    # A band against the face (b < 0: not a high-pass band of it) would take energy away
+    # below the root: never weaken.
+    return gain if 2.0 * b * gain + a * gain * gain >= 0.0 else 0.0
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
