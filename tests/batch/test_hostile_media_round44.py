@@ -15,6 +15,8 @@ import pytest
 from facedub import media
 from facedub.batch.chunks import UnstampedVideoError, frame_times
 from facedub.batch.resumable import plan_segments
+from facedub.extract.run import open_source
+from facedub.extract.safety import sample_frames
 
 
 @pytest.fixture
@@ -41,3 +43,12 @@ def test_a_bare_stream_cut_into_chunks_says_what_to_do(bare_stream: Path) -> Non
         frame_times(bare_stream)
     line = str(refused.value)
     assert "\n" not in line and "camera.h264" in line and "-c copy camera.mp4" in line
+
+
+def test_a_bare_streams_frames_are_counted_from_its_packets(bare_stream: Path) -> None:
+    """Its header gives neither a frame count nor a duration: counted 1, the content
+    check looked at frame 0 only and the progress bar ran to a total of 1."""
+    assert media.probe(bare_stream).frame_count == 25
+    looked = [frame.index for frame in sample_frames(bare_stream)]
+    assert len(looked) == 16 and looked[0] == 0 and looked[-1] == 24
+    assert open_source(bare_stream).frame_total == 25  # the progress bar's total

@@ -1,8 +1,10 @@
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from PIL import Image
 from facedub import media
 from facedub.errors import FacedubError
 from facedub.extract import extract
+from facedub.extract import run as run_module
 from facedub.extract.config import ExtractConfig
 from facedub.extract.safety import ExplicitContentError
 from facedub.extract.workspace import analysed
@@ -25,12 +28,15 @@ CALL = "clip_ghost_two_person_videocall.mp4"
 class _StopAfter(NoProgress):
     """Simulates Ctrl-C after some frames."""
 
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, after: threading.Event | None = None) -> None:
         self.left = frames
+        self.after = after
 
     def advance(self, steps: int = 1) -> None:
         self.left -= steps
         if self.left < 0:
+            if self.after is not None:
+                self.after.wait(60)
             raise KeyboardInterrupt
 
 
@@ -88,11 +94,24 @@ def test_person_reference_chooses_only_that_person(faces_dir: Path, tmp_path: Pa
     assert default.faceset.meta.reference_distance is None
 
 
-def test_interrupted_extraction_resumes(faces_dir: Path, tmp_path: Path) -> None:
+def test_interrupted_extraction_resumes(faces_dir: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "faces"
     config = ExtractConfig(max_frames=24, crop_size=64)
+    # The Ctrl-C lands once the content check has passed: one landing before stops the
+    # check, and nothing is written (no frame is kept unchecked).
+    checked = threading.Event()
+    check = run_module._check
+
+    def noted(*args: Any) -> object:
+        try:
+            return check(*args)
+        finally:
+            checked.set()
+
+    monkeypatch.setattr(run_module, "_check", noted)
     with pytest.raises(KeyboardInterrupt):
-        extract(faces_dir / D3, out, config, _StopAfter(10))
+        extract(faces_dir / D3, out, config, _StopAfter(10, checked))
     with pytest.raises(FacedubError, match="incomplete"):
         load_faceset(out)
     result = extract(faces_dir / D3, out, config)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import UNUSED_SECONDS, analysed, remove_unused
@@ -29,7 +30,7 @@ class _Clean:
 def _analysis(work: Path, name: str, age: float) -> Path:
     folder = work / f"{name}-{KEY}"
     (folder / "faces").mkdir(parents=True)
-    (folder / "faceset.json").write_text("{}")
+    (folder / "faceset.json").write_text('{"format": "facedub-faceset", "tool": "facedub 0"}')
     _age(folder, age)
     return folder
 
@@ -76,3 +77,57 @@ def test_an_analysis_whose_lock_is_held_is_left(tmp_path: Path) -> None:
         os.close(fd)
     assert remove_unused(work, time.time()) == [old]
     assert not old.exists() and (work / f".{old.name}.lock").exists()
+
+
+def test_the_analysis_in_hand_is_reused_not_pruned_first(faces_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """Pruned before the lookup, a month-old analysis this very call reused was deleted
+    and made again from scratch."""
+    work = tmp_path / "work"
+    photo = faces_dir / "still_biden_frontal.jpg"
+    made = analysed(photo, work, ExtractConfig(crop_size=64), detector=_Clean()).root
+    marker = made / "faces" / "kept.txt"  # gone if the folder is made again
+    marker.write_text("x")
+    _age(made, UNUSED_SECONDS + 3600)
+    assert analysed(photo, work, ExtractConfig(crop_size=64), detector=_Clean()).root == made
+    assert marker.exists()
+    assert time.time() - made.stat().st_mtime < UNUSED_SECONDS
+
+
+def test_only_what_facedub_made_is_pruned_and_never_through_a_symlink(
+        tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    old = UNUSED_SECONDS + 3600
+    user = work / "holiday-photos-abcdef0123456789abcd"  # the user's backup: the pattern
+    (user / "faces").mkdir(parents=True)
+    (user / "faces" / "me.jpg").write_text("x")
+    _age(user, old)
+    foreign = work / f"notes-{KEY}"  # a faceset.json that is not facedub's
+    (foreign / "faces").mkdir(parents=True)
+    (foreign / "faceset.json").write_text('{"format": "something else"}')
+    _age(foreign, old)
+    target = _analysis(tmp_path, "elsewhere.mp4", old)
+    link = work / f"linked.mp4-{KEY}"
+    link.symlink_to(target)
+    killed = work / f"killed.mp4-{KEY}"  # an analysis killed as it began: empty folders
+    (killed / "faces").mkdir(parents=True)
+    (killed / "masks").mkdir()
+    _age(killed, old)
+    assert remove_unused(work, time.time()) == [killed]
+    assert (user / "faces" / "me.jpg").exists() and foreign.exists()
+    assert link.is_symlink() and (target / "faceset.json").exists()
+
+
+def test_an_unreadable_folder_is_left(tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    old = _analysis(work, "clip.mp4", UNUSED_SECONDS + 3600)
+
+    def refused(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", refused)
+    assert remove_unused(work, time.time()) == []
+    monkeypatch.undo()
+    assert old.exists()

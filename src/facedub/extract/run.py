@@ -8,6 +8,7 @@ where it stopped; tracking and the choice of person run at the end over the whol
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -242,7 +243,8 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         try:
             if output.complete:  # only the choice of person may change
                 return _rechoose(out_dir, reference)
-            _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety)
+            _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety,
+                     stop_check)
             return _finalise(out_dir, reference, output.frames_done, source.path)
         except FacedubError:
             if output.frames_done == 0 and not output.complete:  # nothing of an earlier run
@@ -265,26 +267,33 @@ def _end_check(safety: Future[object], stop: threading.Event) -> None:
     nothing: the check went on reading the input on its own thread after `extract` had
     raised, into whatever ran next in the process (a later test's Pillow opens; the web
     app's next job's CPU). Stopped at its next file, waited for through a second Ctrl-C
-    or stop signal (the first of them is raised once it has ended)."""
+    or stop signal (raised at once, see below)."""
     stop.set()
     if safety.cancel():  # its thread had not begun it
         return
-    interrupted: BaseException | None = None
-    while not safety.done():
-        try:
-            futures.wait([safety])
-        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
-            interrupted = interrupted or error
-    if interrupted is not None:
-        raise interrupted
+    # The check ends before its next frame (one NudeNet look, tens of ms; NudeNet's load
+    # at most). A stop signal or Ctrl-C during this wait raises at once: the user's second
+    # Ctrl-C (the first stopped the analysis) gets out; eight of them were swallowed. The
+    # interpreter's exit still waits for the check's thread, which ends at its next frame.
+    futures.wait([safety])
 
 
 def _already_checked(out_dir: Path, source: MediaSource) -> bool:
-    """An earlier run into this folder analysed the same input, so it passed the check."""
+    """An earlier run into this folder analysed the same input and passed the check: it
+    finished, or wrote a frame's progress line (nothing is written before the check
+    passes). faceset.json alone is written before the check ends: a run stopped (or
+    killed) during the check left it, and the next run skipped the check."""
     try:
-        return read_meta(out_dir).source_sha256 == source.sha256
+        meta = read_meta(out_dir)
     except FacedubError:
         return False
+    if meta.source_sha256 != source.sha256:
+        return False
+    if meta.complete:
+        return True
+    with contextlib.suppress(OSError), open(out_dir / PROGRESS_FILE, encoding="utf-8") as lines:
+        return bool(lines.readline().strip())
+    return False
 
 
 @dataclass(frozen=True)
@@ -390,7 +399,10 @@ def _run_job(job: Callable[[], object]) -> None:
 
 
 def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder: IdentityEncoder,
-             progress: Progress, gate: Future[object] | None = None) -> None:
+             progress: Progress, gate: Future[object] | None = None,
+             stop_gate: threading.Event | None = None) -> None:
+    """`stop_gate` stops the content check (`gate`) when the analysis fails: the writer's
+    close waits for the check, which otherwise looked at all its frames first."""
     progress_path = out_dir / PROGRESS_FILE
     done = _trim_progress(progress_path)
     start_after = done[-1]["frame"] if done else -1
@@ -409,6 +421,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
         # Stopped before the analyser closes: on an error or Ctrl-C here the thread ahead
         # may be skipping frames (a resume) for longer than `prefetched` waits for it.
         halt = threading.Event()
+        failed = False
         landmarked = prefetched(_landmarked(source, config.every, start_after, remaining,
                                             analyser, halt))
         try:
@@ -424,11 +437,20 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
                 previous_boxes = [face.box for face in faces]
                 analysed += 1
                 progress.advance()
+        except BaseException:
+            failed = True
+            if stop_gate is not None:
+                stop_gate.set()  # before writer.close() below, which waits for the check
+            raise
         finally:
             try:
                 halt.set()
                 landmarked.close()
-                writer.close()  # re-raises the explicit-content check's error, if any
+                try:
+                    writer.close()  # re-raises the explicit-content check's error, if any
+                except CheckStoppedError:
+                    if not failed:  # stopped only on a failure: that failure is raised
+                        raise
             finally:
                 # Stopped whatever the close raised: a bar left running was redrawn
                 # below the command's one-line error (a folder with an unreadable photo).

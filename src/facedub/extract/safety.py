@@ -153,11 +153,17 @@ def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[me
 
 
 def scan_media(path: Path, detector: ExplicitContentDetector,
-               max_frames: int = FRAMES_PER_VIDEO) -> tuple[Finding, int]:
-    """The highest explicit-class score in one file, and the number of frames checked."""
+               max_frames: int = FRAMES_PER_VIDEO,
+               stop: threading.Event | None = None) -> tuple[Finding, int]:
+    """The highest explicit-class score in one file, and the number of frames checked.
+    `stop`, once set, ends the scan before its next frame with CheckStoppedError."""
     worst = Finding(Path(path), "", 0.0, 0, 0.0)
     frames = 0
     for frame in sample_frames(path, max_frames):
+        # Per frame, not only per file: a video's 16 looks (NudeNet's load and decodes
+        # between them) ran to the end after the analysis they guarded had failed.
+        if stop is not None and stop.is_set():
+            raise CheckStoppedError(f"stopped in {Path(path).name}")
         frames += 1
         for label, score in detector.scores(frame.image).items():
             if label in EXPLICIT_CLASSES and score > worst.score:
@@ -177,8 +183,8 @@ def check_media_is_allowed(paths: Sequence[Path],
 
     `detector` defaults to NudeNet. Checks every path before failing, so the message
     names the first offending file in the order given. `stop`, once set, ends the check
-    before its next file with CheckStoppedError (the work it guarded has failed: a folder of
-    photos is not read to the end for nothing).
+    before its next file or frame with CheckStoppedError (the work it guarded has failed:
+    a folder of photos or a video is not read to the end for nothing).
     """
     detector = detector or NudeNetDetector()
     findings: list[Finding] = []
@@ -186,7 +192,7 @@ def check_media_is_allowed(paths: Sequence[Path],
     for path in paths:
         if stop is not None and stop.is_set():
             raise CheckStoppedError(f"stopped before {Path(path).name}")
-        finding, checked = scan_media(Path(path), detector)
+        finding, checked = scan_media(Path(path), detector, stop=stop)
         findings.append(finding)
         frames += checked
         log.debug("%s: %d frames, highest explicit score %.3f (%s)", path, checked,

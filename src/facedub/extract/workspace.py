@@ -33,7 +33,15 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.models import AnalysisModels
 from facedub.extract.run import extract, open_source
 from facedub.extract.safety import ExplicitContentDetector
-from facedub.faceset import FACES_DIR, META_FILE, Faceset, is_faceset, load_faceset
+from facedub.faceset import (
+    FACES_DIR,
+    FORMAT_NAME,
+    MASKS_DIR,
+    META_FILE,
+    Faceset,
+    is_faceset,
+    load_faceset,
+)
 from facedub.fsutil import exclusive_lock, sha256_file
 from facedub.progress import Progress
 
@@ -74,13 +82,17 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     # analysis is made again rather than silently reused.
     made_by = f"{__version__}:{sha256_file(config.landmarker)}"
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    remove_unused(Path(work_dir), time.time())
-    for _ in range(CHANGED_RETRIES):
+    for attempt in range(CHANGED_RETRIES):
         verdicts = photo_verdicts(media, work_dir)
         _stamp_used(verdicts)
         source = open_source(media, verdicts)
         key = hashlib.sha256(f"{source.sha256}:{settings}:{made_by}".encode()).hexdigest()[:20]
         folder = Path(work_dir) / f"{source.path.name[:40]}-{key}"
+        if attempt == 0:
+            # After the lookup, leaving the analysis in hand: pruned first, a 30-day-old
+            # analysis (and its verdicts) this very call was about to reuse was deleted
+            # and made again from scratch.
+            remove_unused(Path(work_dir), time.time(), keep=(folder, verdicts))
         # Unlocked, two swaps of one input at once both wrote every frame into the folder:
         # each frame twice, split into dozens of tracks, and frames of the chosen person
         # lost.
@@ -100,18 +112,38 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
                        "completely written, then run again")
 
 
-def remove_unused(work_dir: Path, now: float) -> list[Path]:
+def still_used(faceset: Faceset, work_dir: Path) -> bool:
+    """Stamp an analysis of `work_dir` that a caller keeps in memory (the web app's
+    source analyses) as used now; False where it is gone (removed by hand, or unused for
+    `UNUSED_SECONDS` and pruned before this stamp): analyse it again then. Stamped under
+    the analysis's lock, which the pruner takes too, so a prune cannot fall between its
+    age check and this stamp. A faceset outside `work_dir` (given as a folder) is left."""
+    root = Path(faceset.root)
+    if root.parent != Path(work_dir) or not _ANALYSIS_NAME.fullmatch(root.name):
+        return root.is_dir()
+    with exclusive_lock(Path(work_dir) / f".{root.name}.lock"):
+        if not (root / META_FILE).is_file():
+            return False
+        _stamp_used(root)
+        return True
+
+
+def remove_unused(work_dir: Path, now: float,
+                  keep: tuple[Path | None, ...] = ()) -> list[Path]:
     """Remove the analyses (and photo folders' verdicts) in `work_dir` that nothing has
-    used for `UNUSED_SECONDS` before `now`; what was removed. An analysis whose lock
-    another facedub holds (analysing it, or waiting to) is left, and so are the lock
-    files themselves (see `fsutil.exclusive_lock`: never unlinked; empty files)."""
+    used for `UNUSED_SECONDS` before `now`, except those in `keep`; what was removed. An
+    analysis whose lock another facedub holds (analysing it, or waiting to) is left, and
+    so are the lock files themselves (see `fsutil.exclusive_lock`: never unlinked; empty
+    files). Only what facedub made goes: a faceset.json of facedub's own format, or the
+    empty faces/ and masks/ of an analysis killed as it began; never a symlink."""
     removed: list[Path] = []
     try:
         entries = sorted(work_dir.iterdir())
     except OSError:
         return removed
+    kept = {Path(path).name for path in keep if path is not None}
     for entry in entries:
-        if not _unused(entry, now):
+        if entry.name in kept or entry.is_symlink() or not _unused(entry, now):
             continue
         if _VERDICTS_NAME.fullmatch(entry.name):
             with contextlib.suppress(OSError):
@@ -129,8 +161,19 @@ def remove_unused(work_dir: Path, now: float) -> list[Path]:
 
 
 def _is_analysis(folder: Path) -> bool:
-    """A faceset folder, or what an analysis killed as it began leaves (`extract`)."""
-    return (folder / META_FILE).is_file() or (folder / FACES_DIR).is_dir()
+    """A folder facedub made: a faceset.json of facedub's format, or only the empty
+    faces/ and masks/ an analysis killed as it began leaves (`extract`). A user's own
+    folder of that name pattern with a faces/ folder in it (a backup) was removed."""
+    with contextlib.suppress(OSError, ValueError):  # unreadable: not ours to judge
+        if (folder / META_FILE).is_file():
+            raw = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+            return (isinstance(raw, dict) and raw.get("format") == FORMAT_NAME
+                    and str(raw.get("tool", "")).startswith("facedub"))
+        entries = list(folder.iterdir())
+        return bool(entries) and all(
+            entry.name in (FACES_DIR, MASKS_DIR) and entry.is_dir()
+            and not entry.is_symlink() and not any(entry.iterdir()) for entry in entries)
+    return False
 
 
 def _unused(path: Path, now: float) -> bool:

@@ -192,7 +192,8 @@ def probe(path: Path) -> MediaInfo:
             width, height = height, width
         fps = Fraction(stream.average_rate or stream.guessed_rate or 0)
         duration = _duration_seconds(container, stream)
-        frame_count = int(stream.frames or 0) or max(1, round(duration * float(fps)))
+        frame_count = (int(stream.frames or 0) or round(duration * float(fps))
+                       or _packet_count(path) or 1)
         return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
                          bool(container.streams.audio), stream.codec_context.name,
                          int(stream.frames or 0),
@@ -653,6 +654,19 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
         raise DecodeError(f"{path}: cannot decode the video ({_ffmpeg_reason(error)}); the "
                           "file is truncated or corrupt: re-export or re-download it") from error
     raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
+
+
+def _packet_count(path: Path) -> int:
+    """The video packets of a file whose header gives neither a frame count nor a duration
+    (a bare .h264/.hevc stream: one frame a packet), demuxed, not decoded; 0 where it
+    cannot be read. Counted 1, the content check looked at frame 0 only and the progress
+    bar ran to a total of 1."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.error.FFmpegError, IndexError):
+        return 0
 
 
 def _duration_seconds(container: av.container.InputContainer, stream: av.VideoStream) -> float:

@@ -29,7 +29,7 @@ from facedub.engines.mesh_source_cache import cache_folder
 from facedub.engines.registry import SOURCE_CROP
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
-from facedub.extract.workspace import analysed
+from facedub.extract.workspace import analysed, still_used
 from facedub.faceset import Faceset
 from facedub.fsutil import remove_stale_partials
 from facedub.progress import Progress
@@ -126,6 +126,11 @@ class Workbench:
         with self._lock:
             faceset = self._sources.get(source)
             path = self.store.upload_path(source)
+            # Kept in memory, the analysis was never stamped: after 30 days another
+            # analysis pruned its folder and the next preview failed 'faces/...: missing;
+            # the faceset is damaged'. Stamped at each use; made again where it is gone.
+            if faceset is not None and not still_used(faceset, self.analyses):
+                faceset = None
             if faceset is None:
                 faceset = analysed(path, self.analyses, ExtractConfig(crop_size=SOURCE_CROP))
                 self._sources[source] = faceset
