@@ -26,7 +26,7 @@ from facedub.engines.mesh_contributions import (
     contributions,
     summed,
 )
-from facedub.engines.mesh_expression import target_expression_lines
+from facedub.engines.mesh_expression import SourceWrinkles, target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eye_read import EyeReads
 from facedub.engines.mesh_eyes import (
@@ -214,6 +214,7 @@ class MeshEngine:
         self._resting_blink = resting_blink(self._blendshapes)
         self._blend_by_track: dict[int, dict[int, float]] = {}
         self._usual = UsualExpression()  # per target track, for its expression lines
+        self._wrinkles = SourceWrinkles(self._faces.crop_and_landmarks)  # per source face
         self._lips_shares = EasedShare(LIPS_FALL_PER_FRAME)  # per track: lips do not pop
         self._mouths = SourceMouths(self._poses, self._blendshapes, self.config.degrees_per_unit,
                                     self.config.expression_weight, self.config.neighbours,
@@ -395,7 +396,8 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes, usual,
                                      self._usual.opening(target.track))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
-                                               weights, target.in_frame)
+                                               self._wrinkles(blend, weights), target.in_frame,
+                                               gated=True)
         if self.config.source_eyes and eyes_share > 0.0 and differs:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).

@@ -44,11 +44,13 @@ All images are (S, S, 3) uint8 RGB crops; masks (S, S) float32 in [0, 1].
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import cv2
 import numpy as np
 
+from facedub.composite.occlusion_cues import faint_glasses_evidence, glasses_frames, lens_zones
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
     WRINKLE_REFERENCE,
@@ -93,6 +95,16 @@ WRINKLE_ANGLES = (-45.0, -22.5, 0.0, 22.5, 45.0)
 # crop (a small target face) every face's nose read as deep as the grimace's at 128 (Paul
 # Rudd's 0.036-0.045), the measure's kernels being whole pixels.
 WRINKLE_SIZE = 128
+# `wrinkled_shares`: the bridge's cue of `faint_glasses_evidence` (its row of strongest
+# vertical gradient over the median row, ramped 2.0..3.5) over which a face counts as
+# wearing glasses: the glasses photo's crop 0.69 (ratio 3.04), every other photo source
+# of the pairs and the grimace 0 (ratios 1.35-1.75); from 0.4 (ratio 2.6) the lift is off.
+GLASSES_BRIDGE = (0.0, 0.4)
+# ... and the mean of `glasses_frames`' lines over the lenses' zones off the nose's region:
+# the glasses photo's 0.066; lines painted across a swapped smooth nose 0.049 (a bridge
+# cue of 1.0: `test_a_face_lined_all_over_keeps_its_nose_lines`). A weak cue alone (Biden,
+# no glasses: 0.071, his bridge's 0); it only keeps painted bunny lines from a bridge.
+GLASSES_RIMS = (0.05, 0.06)
 LINE_LENGTH = 1 / 48  # half the least length of a forehead's furrow (`_lift_lines`)
 # ... along these slopes (a furrow bends down toward the temples; level alone left the
 # shouting photo's outer furrows on d10's forehead).
@@ -116,12 +128,14 @@ _LOG_LIGHTNESS = np.log(np.arange(256, dtype=np.float32) * (100.0 / 255.0) + LOG
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
                             face_landmarks: np.ndarray, weights: LineWeights,
-                            in_frame: np.ndarray | None = None) -> np.ndarray:
+                            in_frame: np.ndarray | None = None, gated: bool = False
+                            ) -> np.ndarray:
     """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
     crop's pixels and `region_weights` `weights`; the lines are found at half size (the
     band is several pixels wide) and applied at full size. `in_frame` (S, S) bool: the
     target's pixels inside the frame (None: all); the bands are measured on those alone,
-    not on the black fill beyond an edge that cuts the face."""
+    not on the black fill beyond an edge that cuts the face. `gated`: `weights.lift` is
+    already gated by the source's wrinkles (`SourceWrinkles`); False: read on `face`."""
     size = face.shape[0]
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
@@ -148,12 +162,13 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     if (shading > 1e-3).any():
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
-    skin = skin_mask(points, work)
     # The furrows lifted unless the target frowns (or sneers): on the nose only where the
-    # face is wrinkled across it, not every face's own nose (`wrinkled_lift`).
-    lift = maps(wrinkled_lift(weights.lift, face, face_landmarks))
+    # source is wrinkled across it, not every face's own nose (`SourceWrinkles`, gated by the
+    # caller: `gated` True; else read on `face` itself, `wrinkled_lift`).
+    lift = maps(weights.lift if gated else wrinkled_lift(weights.lift, face, face_landmarks))
     if not (_largest(fade, deepen, shading, shadow, lift) > 1e-3).any():
         return face
+    skin = skin_mask(points, work)
     margin = brows = None
     if (even > 1e-3).any():
         margin, brows = brow_margin(points, work)
@@ -171,30 +186,94 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
 
 def wrinkled_lift(lift: dict[str, float], face: np.ndarray, face_landmarks: np.ndarray
                   ) -> dict[str, float]:
-    """`LineWeights.lift` with each `LineRegion.only_wrinkled` region's weight times how
-    clearly the face is wrinkled across there, in itself (`wrinkles`, ramped by WRINKLED)
-    and beyond its own texture elsewhere (the mean of `wrinkles` over WRINKLE_REFERENCE,
-    ramped by WRINKLED_BEYOND), the lesser: `face` (S, S, 3) uint8 RGB, `face_landmarks`
-    (478, 2+) in its pixels; measured at WRINKLE_SIZE."""
-    gated = [region for region in LINE_REGIONS
-             if region.only_wrinkled and lift.get(region.name, 0.0) > 0.0]
-    if not gated:
+    """`LineWeights.lift` with each `LineRegion.only_wrinkled` region's weight times its
+    `wrinkled_shares` on `face` (S, S, 3) uint8 RGB with `face_landmarks` (478, 2+) in its
+    pixels; not measured where no such region is lifted."""
+    if not any(region.only_wrinkled and lift.get(region.name, 0.0) > 0.0
+               for region in LINE_REGIONS):
         return lift
+    return gated_lift(lift, wrinkled_shares(face, face_landmarks))
+
+
+def gated_lift(lift: dict[str, float], shares: Mapping[str, float]) -> dict[str, float]:
+    """`lift` with each `LineRegion.only_wrinkled` region's weight times its share in
+    `shares` (`wrinkled_shares`)."""
+    weighed = dict(lift)
+    for region in LINE_REGIONS:
+        if region.only_wrinkled and region.name in weighed:
+            weighed[region.name] *= shares.get(region.name, 0.0)
+    return weighed
+
+
+def wrinkled_shares(face: np.ndarray, face_landmarks: np.ndarray) -> dict[str, float]:
+    """Per `LineRegion.only_wrinkled` region, in [0, 1], how clearly `face` (S, S, 3) uint8
+    RGB with `face_landmarks` (478, 2+) in its pixels is wrinkled across there, in itself
+    (`wrinkles`, ramped by WRINKLED) and beyond its own texture elsewhere (the mean of
+    `wrinkles` over WRINKLE_REFERENCE, ramped by WRINKLED_BEYOND), the lesser; measured at
+    WRINKLE_SIZE. The engine reads it on each source face's own crop, once
+    (`SourceWrinkles`): on the swapped face the glasses photo's rims, bridge and the target
+    pixels kept around them read as a wrinkled nose (1.0: its glasses half erased), on its
+    own crop 0."""
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (WRINKLE_SIZE / face.shape[0])
     maps = RegionMaps(points, WRINKLE_SIZE)
     skin = skin_mask(points, WRINKLE_SIZE)
     lines = crease_lines(_log_lightness(_resized(face, WRINKLE_SIZE)))
     elsewhere = float(np.mean([wrinkles(lines, maps.region(region) * skin)
                                for region in WRINKLE_REFERENCE]))
-    weighed = dict(lift)
-    for region in gated:
+    # Glasses over the nose: their bridge and inner rims read as its creases (the glasses
+    # photo's own crop: 0.0212, beyond the rest of its face 0.0030, the least of
+    # WRINKLED_BEYOND), so the lift is off as far as a bridge line joins two lens rims:
+    # the bridge's cue of `faint_glasses_evidence` (its other cues held open) ramped by
+    # GLASSES_BRIDGE, the lesser with the rims' (`glasses_frames`' lines over the lenses'
+    # zones, ramped by GLASSES_RIMS). Lines painted across a nose (bunny lines) make a
+    # bridge of their own, but no rims.
+    glasses = _ramp(faint_glasses_evidence(face, face_landmarks, 1.0, 1.0), GLASSES_BRIDGE)
+    if glasses > 0.0:
+        frames = glasses_frames(face, face_landmarks, bridge=False)[0]
+        lenses = lens_zones(np.asarray(face_landmarks)[:, :2], face.shape[0], outer=True) > 0
+        # ... off the gated regions themselves, where the creases it weighs lie.
+        drawn = RegionMaps(np.asarray(face_landmarks, dtype=np.float64)[:, :2], face.shape[0])
+        for region in LINE_REGIONS:
+            if region.only_wrinkled:
+                lenses &= drawn.region(region) == 0.0
+        glasses = min(glasses, _ramp(float(frames[lenses].mean()), GLASSES_RIMS))
+    shares = {}
+    for region in LINE_REGIONS:
+        if not region.only_wrinkled:
+            continue
         measured = (region if not region.wrinkled_where else
                     replace(region, name=f"{region.name} (measured)",
                             polygons=region.wrinkled_where))
         found = wrinkles(lines, maps.region(measured) * skin)
-        weighed[region.name] *= min(_ramp(found, WRINKLED),
-                                    _ramp(found - elsewhere, WRINKLED_BEYOND))
-    return weighed
+        shares[region.name] = min(_ramp(found, WRINKLED),
+                                  _ramp(found - elsewhere, WRINKLED_BEYOND)) * (1.0 - glasses)
+    return shares
+
+
+class SourceWrinkles:
+    """`wrinkled_shares` of each source face, read on its own crop once for the engine's
+    life (it depends on the source face alone: measured on every swapped face every frame it
+    took 1.3 ms a face), and blended by the frame's choice of faces."""
+
+    def __init__(self, crop_and_landmarks: Callable[[int], tuple[np.ndarray, np.ndarray]]
+                 ) -> None:
+        self._crop_and_landmarks = crop_and_landmarks
+        self._shares: dict[int, dict[str, float]] = {}
+
+    def __call__(self, blend: Mapping[int, float], weights: LineWeights) -> LineWeights:
+        """`weights` with its lift gated (`gated_lift`) by the `blend` (source index: weight,
+        summing to 1) of its faces' shares; not read where no `only_wrinkled` region is
+        lifted."""
+        if not any(region.only_wrinkled and weights.lift.get(region.name, 0.0) > 0.0
+                   for region in LINE_REGIONS):
+            return weights
+        for index in blend:
+            if index not in self._shares:
+                self._shares[index] = wrinkled_shares(*self._crop_and_landmarks(index))
+        names = {name for index in blend for name in self._shares[index]}
+        return replace(weights, lift=gated_lift(
+            weights.lift, {name: sum(weight * self._shares[index][name]
+                                     for index, weight in blend.items()) for name in names}))
 
 
 def _ramp(value: float, bounds: tuple[float, float]) -> float:
