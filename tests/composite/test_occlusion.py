@@ -16,12 +16,7 @@ from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig
 from facedub.composite.glasses_tracks import CACHE_FILE, glasses_by_track, worn_glasses
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks, canonical_from_crop
-from facedub.composite.occlusion_cues import (
-    glasses_frames,
-    half_pixels,
-    lens_highlights,
-    with_lens_highlights,
-)
+from facedub.composite.occlusion_cues import lens_highlights, with_lens_highlights
 from facedub.composite.occlusion_objects import complete_by_colour
 from facedub.engines.mesh import MeshEngine
 from facedub.errors import FacedubError
@@ -29,6 +24,7 @@ from facedub.evaluate.sheet import _pair
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.faces.align import align_face, template_in_crop
+from facedub.faces.glasses_cues import glasses_frames, half_pixels
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faces.masks import face_oval
 from facedub.faces.regions import mesh_regions

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 
 from facedub.composite.color import to_lab
-from facedub.composite.occlusion_cues import half_pixels
 from facedub.composite.occlusion_motion import moving_objects
 from facedub.faces.align import template_in_crop
+from facedub.faces.glasses_cues import half_pixels
 from facedub.faces.masks import face_mask
 
 CHIN, MOUTH_RIGHT, CHEEK = 152, 291, 425

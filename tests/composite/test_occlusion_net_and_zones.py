@@ -20,8 +20,8 @@ from safetensors.numpy import load_file
 from facedub.composite import occlusion, occlusion_objects
 from facedub.composite.color import to_lab
 from facedub.composite.occlusion import OccluderModel, occluder_weights
-from facedub.composite.occlusion_cues import glasses_span, half_pixels, lens_zones
 from facedub.composite.occlusion_objects import face_zones
+from facedub.faces.glasses_cues import glasses_span, half_pixels, lens_zones
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 from facedub.models.occluder_graph import occluder_graph, scaled_input

@@ -13,7 +13,6 @@ from facedub import media
 from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.occlusion import RAMP_LOW, OccluderModel, OcclusionMasks
-from facedub.composite.occlusion_cues import eyes_and_brows, half_pixels
 from facedub.composite.occlusion_objects import (
     MOUTH_CORNERS,
     _eyes_with_their_skin,
@@ -27,6 +26,7 @@ from facedub.composite.occlusion_objects import (
 from facedub.extract import ExtractConfig, extract
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop, template_in_crop
 from facedub.faces.geometry import warp_to_face
+from facedub.faces.glasses_cues import eyes_and_brows, half_pixels
 from facedub.faces.masks import face_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset

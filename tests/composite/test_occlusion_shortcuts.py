@@ -27,7 +27,8 @@ from facedub.composite.glasses_rims import (
     fit_rims,
 )
 from facedub.composite.occlusion import OccluderModel, OcclusionMasks, _warp_up, _warped_box
-from facedub.composite.occlusion_cues import (
+from facedub.composite.occlusion_motion import mesh_flow
+from facedub.faces.glasses_cues import (
     _top_hat,
     eyes_and_brows,
     glasses_frames,
@@ -37,7 +38,6 @@ from facedub.composite.occlusion_cues import (
     order_percentile,
     order_quantile,
 )
-from facedub.composite.occlusion_motion import mesh_flow
 from facedub.faces.masks import face_mask, face_oval, feather, mask_bounds
 from facedub.faces.regions import mesh_regions
 

@@ -1,5 +1,5 @@
 """Glasses rims as whole rings: clear plastic frames show in the pixels only as faint,
-broken lines (the top-hat of `occlusion_cues.glasses_frames` finds their edges in
+broken lines (the top-hat of `faces.glasses_cues.glasses_frames` finds their edges in
 fragments), which pasted alone leave the rims half swapped over. A rim is a closed
 ring around each eye, so a ring is fitted to the fragments and drawn whole.
 
@@ -202,7 +202,7 @@ def _near_lines(frames: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, 
 def ring_cover(frames: np.ndarray, landmarks: np.ndarray) -> float:
     """The share of its points that the best ring of the eye with the fewer lines runs
     along (see `fit_rims`): no evidence alone (see the note above), one of three in
-    `occlusion_cues.faint_glasses_evidence`."""
+    `faces.glasses_cues.faint_glasses_evidence`."""
     return float(_best_rings(frames, landmarks)[1].min())
 
 

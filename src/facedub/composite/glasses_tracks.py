@@ -50,7 +50,7 @@ WORN_LOW, WORN_HIGH = 0.1, 0.2
 NET_CONFIRM, BRIDGE_CONFIRM = 0.05, 0.5
 # Short clips: d12's first 24 frames give neither cue (both 0.0), so a 30-frame excerpt
 # was judged bare. There its frames are faint in every face (the net, the bridge and a
-# ring's lines all weak at once: `occlusion_cues.faint_glasses_evidence`). Their median
+# ring's lines all weak at once: `glasses_cues.faint_glasses_evidence`). Their median
 # over the samples from FAINT_LOW to FAINT_HIGH also ramps glasses in. Measured on every
 # 30-frame window (24 samples): d12 0.78 or more where the rule above fails but at
 # frames 35-38 (0.30-0.46); Katie Hill, d3, d10, d18, Obama and clip 11 0.0, the

@@ -46,15 +46,6 @@ from facedub.composite.glasses_rims import (
     ring_cover,
     searching,
 )
-from facedub.composite.occlusion_cues import (
-    cheek_lightness,
-    faint_glasses_evidence,
-    glasses_frames,
-    glasses_span,
-    half_pixels,
-    net_glasses_evidence,
-    net_glasses_share,
-)
 from facedub.composite.occlusion_motion import MOTION_LEVEL, moving_objects, still_regions
 from facedub.composite.occlusion_objects import (
     FaceZones,
@@ -66,6 +57,15 @@ from facedub.composite.occlusion_objects import (
 from facedub.errors import FacedubError
 from facedub.faces.align import template_in_crop
 from facedub.faces.geometry import apply_affine, umeyama
+from facedub.faces.glasses_cues import (
+    cheek_lightness,
+    faint_glasses_evidence,
+    glasses_frames,
+    glasses_span,
+    half_pixels,
+    net_glasses_evidence,
+    net_glasses_share,
+)
 from facedub.faces.masks import box_meet, box_within, face_oval, hair_zone, mask_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.models.occluder_graph import (

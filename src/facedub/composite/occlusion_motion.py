@@ -17,8 +17,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import eyes_and_brows, order_median
 from facedub.composite.occlusion_objects import FaceZones, face_zones
+from facedub.faces.glasses_cues import eyes_and_brows, order_median
 from facedub.faces.masks import face_mask
 
 # A pixel moves unlike the face when it differs from the previous frame's (warped by the

@@ -7,7 +7,7 @@ facedub.composite.occlusion), so they move with the face:
   inside the face are dropped (`from_outside`);
 - `dark_objects`: a near-black object under the lower lip (a microphone's head).
 
-The glasses and their reflections are facedub.composite.occlusion_cues.
+The glasses cues are facedub.faces.glasses_cues, their reflections facedub.composite.occlusion_cues.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import (
+from facedub.faces.glasses_cues import (
     eyes_and_brows,
     order_median,
     order_percentile,
@@ -100,7 +100,7 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     """(R, R) float32: `probabilities` (R, R) of the net, raised to 1 over every pixel that
     is not skin-coloured and connects, through such pixels or the net's weaker guesses, to
     where the net is sure. `lab` (R, R, 3) the canonical crop in CIELAB, `points` (the
-    landmarks) in its pixels (see facedub.composite.occlusion_cues.half_pixels); `shown`
+    landmarks) in its pixels (see facedub.faces.glasses_cues.half_pixels); `shown`
     (R, R) bool, its pixels inside the frame: nothing is learnt from, started in or grown
     through the black fill where the frame's edge cuts the face. `bare_eyes`: the face
     is known to wear no glasses, so the skin round the eyes is bare skin too (see

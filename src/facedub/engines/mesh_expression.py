@@ -50,7 +50,6 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from facedub.composite.occlusion_cues import faint_glasses_evidence, glasses_frames, lens_zones
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
     WRINKLE_REFERENCE,
@@ -59,6 +58,7 @@ from facedub.engines.mesh_expression_regions import (
     LineWeights,
     RegionMaps,
 )
+from facedub.faces.glasses_cues import faint_glasses_evidence, glasses_frames, lens_zones
 from facedub.faces.masks import grown_bounds
 from facedub.faces.regions import eye_distance, mesh_regions
 
