@@ -61,6 +61,7 @@ def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
     what the items are made with (an engine's landmarker, a video's decoder)."""
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    finished = threading.Event()  # the thread's last step (`join_through_interrupts`)
 
     def put(item: object) -> bool:
         """Queue `item` unless the reader stops first (it no longer empties a full queue)."""
@@ -85,9 +86,12 @@ def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
             # A generator stopped early is closed here, on the thread that ran it: its own
             # clean-up (a decoder's container) then runs before the reader's join returns,
             # not on whichever thread the garbage collector happens to run.
-            close = getattr(iterator, "close", None)
-            if callable(close):
-                close()
+            try:
+                close = getattr(iterator, "close", None)
+                if callable(close):
+                    close()
+            finally:
+                finished.set()
 
     worker = threading.Thread(target=produce, name="facedub-prefetch", daemon=True)
     worker.start()
@@ -104,18 +108,29 @@ def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
         # No time limit: a join that gave up after 5 s (a frame's work on a loaded machine)
         # let the caller close the engine, and the process exit, under a thread still in
         # native code (MediaPipe, OpenCV): a crash instead of Ctrl-C's exit 130.
-        join_through_interrupts(worker)
+        join_through_interrupts(worker, finished)
 
 
-def join_through_interrupts(worker: threading.Thread) -> None:
+def join_through_interrupts(worker: threading.Thread, finished: threading.Event) -> None:
     """Wait for `worker` to end even if Ctrl-C or a stop signal interrupts the wait; the
     first such interruption is raised once it has. What follows a join frees what the
-    worker uses, so a second Ctrl-C during shutdown must not cut the wait short."""
+    worker uses, so a second Ctrl-C during shutdown must not cut the wait short.
+
+    Waited for on `finished`, which the worker sets as its last step, not on the thread's
+    own join: on Python 3.11 and 3.12 a join interrupted by a signal releases the running
+    thread's state lock and marks it stopped (CPython's fix of bpo-45274), so `is_alive()`
+    read False and the caller closed the analyser under a thread still in MediaPipe: the
+    rare crash (exit -11) on a stop signal, probably."""
     interrupted: BaseException | None = None
-    while worker.is_alive():
+    while not finished.is_set():
+        try:
+            finished.wait()
+        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
+            interrupted = interrupted or error
+    while worker.is_alive():  # its last bytecodes after `finished` was set
         try:
             worker.join()
-        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
+        except BaseException as error:
             interrupted = interrupted or error
     if interrupted is not None:
         raise interrupted
@@ -136,6 +151,7 @@ class BackgroundSink(Generic[T]):
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._dropping = threading.Event()
+        self._finished = threading.Event()  # the thread's last step (`join_through_interrupts`)
         self._worker = threading.Thread(target=self._run, name="facedub-sink", daemon=True)
         self._worker.start()
 
@@ -146,17 +162,20 @@ class BackgroundSink(Generic[T]):
 
     def close(self) -> None:
         self._queue.put(_DONE)
-        join_through_interrupts(self._worker)
+        join_through_interrupts(self._worker, self._finished)
         if self._error is not None:
             raise self._error
 
     def _run(self) -> None:
-        while (item := self._next()) is not _DONE:
-            if self._error is None and not self._dropping.is_set():
-                try:
-                    self._consume(item)  # type: ignore[arg-type]
-                except BaseException as error:
-                    self._error = error
+        try:
+            while (item := self._next()) is not _DONE:
+                if self._error is None and not self._dropping.is_set():
+                    try:
+                        self._consume(item)  # type: ignore[arg-type]
+                    except BaseException as error:
+                        self._error = error
+        finally:
+            self._finished.set()
 
     def _next(self) -> object:
         """The next item, the queue looked at again every WAKE_CHECK_SECONDS. A stop
@@ -181,7 +200,7 @@ class BackgroundSink(Generic[T]):
         else:
             self._dropping.set()
             self._queue.put(_DONE)
-            join_through_interrupts(self._worker)
+            join_through_interrupts(self._worker, self._finished)
 
 
 @functools.cache
