@@ -193,7 +193,7 @@ def probe(path: Path) -> MediaInfo:
         fps = Fraction(stream.average_rate or stream.guessed_rate or 0)
         duration = _duration_seconds(container, stream)
         frame_count = (int(stream.frames or 0) or round(duration * float(fps))
-                       or _packet_count(path) or 1)
+                       or _packet_count(path, stream.index) or 1)
         return MediaInfo(path, "video", width, height, fps, frame_count, duration, rotation,
                          bool(container.streams.audio), stream.codec_context.name,
                          int(stream.frames or 0),
@@ -656,14 +656,15 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
     raise DecodeError(f"{path}: the video has no frames; use a clip with picture content")
 
 
-def _packet_count(path: Path) -> int:
-    """The video packets of a file whose header gives neither a frame count nor a duration
-    (a bare .h264/.hevc stream: one frame a packet), demuxed, not decoded; 0 where it
-    cannot be read. Counted 1, the content check looked at frame 0 only and the progress
-    bar ran to a total of 1."""
+def _packet_count(path: Path, index: int) -> int:
+    """The packets of video stream `index` (the one `video_stream` chose: not a cover
+    picture or another stream first in the file) of a file whose header gives neither a
+    frame count nor a duration (a bare .h264/.hevc stream: one frame a packet), demuxed,
+    not decoded; 0 where it cannot be read. Counted 1, the content check looked at frame 0
+    only and the progress bar ran to a total of 1."""
     try:
         with av.open(str(path)) as container:
-            stream = container.streams.video[0]
+            stream = container.streams[index]
             return sum(1 for packet in container.demux(stream) if packet.size)
     except (av.error.FFmpegError, IndexError):
         return 0
