@@ -255,3 +255,16 @@ def test_the_gate_is_read_once_per_source_face_on_its_own_crop(
         for _ in range(3):
             assert wrinkles({0: 1.0}, weights).lift["nose"] == share
         assert reads == [0]
+
+
+def test_the_gate_is_a_weighted_mean_of_the_blended_faces(
+        extracted: Callable[..., Faceset], calm: TargetFace) -> None:
+    """A blend whose weights sum to less than 1 (a fading face dropped by the choice)
+    gates the nose by its faces' mean share, not by a share shrunk with the sum."""
+    faceset = extracted(GRIMACE, crop_size=CROP)
+    record = faceset.faces_of()[0]
+    crop = faceset.load_image(record)
+    landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
+    wrinkles = SourceWrinkles(functools.partial(_read, [], crop, landmarks))
+    weights = region_weights(record.blendshapes, calm.blendshapes, calm.blendshapes)
+    assert wrinkles({0: 0.9}, weights).lift["nose"] == weights.lift["nose"]

@@ -261,9 +261,10 @@ class SourceWrinkles:
         self._shares: dict[int, dict[str, float]] = {}
 
     def __call__(self, blend: Mapping[int, float], weights: LineWeights) -> LineWeights:
-        """`weights` with its lift gated (`gated_lift`) by the `blend` (source index: weight,
-        summing to 1) of its faces' shares; not read where no `only_wrinkled` region is
-        lifted."""
+        """`weights` with its lift gated (`gated_lift`) by the `blend` (source index: weight)
+        of its faces' shares, a weighted mean (the blend's weights may sum to less than 1
+        where `eased_nearest` dropped a fading face); not read where no `only_wrinkled`
+        region is lifted."""
         if not any(region.only_wrinkled and weights.lift.get(region.name, 0.0) > 0.0
                    for region in LINE_REGIONS):
             return weights
@@ -271,9 +272,11 @@ class SourceWrinkles:
             if index not in self._shares:
                 self._shares[index] = wrinkled_shares(*self._crop_and_landmarks(index))
         names = {name for index in blend for name in self._shares[index]}
+        total = sum(blend.values()) or 1.0
         return replace(weights, lift=gated_lift(
             weights.lift, {name: sum(weight * self._shares[index][name]
-                                     for index, weight in blend.items()) for name in names}))
+                                     for index, weight in blend.items()) / total
+                           for name in names}))
 
 
 def _ramp(value: float, bounds: tuple[float, float]) -> float:
