@@ -4,6 +4,7 @@ test session (extraction is the slow part of most tests)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,6 +60,17 @@ def _private_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hangups_delivered() -> Iterator[None]:
+    """Stop signals are the default's in every test and the commands they start: a run
+    started under `nohup` ignores SIGHUP, every process it starts inherits that, and
+    facedub rightly keeps a hang-up ignored there, so the tests that send one (a stop by
+    SIGHUP says so, exit 129) failed for how the run was started, not for facedub."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGHUP, previous)
 
 
 @pytest.fixture(scope="session")
