@@ -87,14 +87,10 @@ def exclusive_lock(lock_file: Path, on_wait: Callable[[], None] | None = None) -
     neither created nor opened (a read-only work folder, where no analysis can be written
     either, only reused), the block runs unlocked rather than failing.
     """
-    try:
-        fd = os.open(lock_file, os.O_RDONLY | os.O_CREAT, 0o666)
-    except OSError:
-        try:
-            fd = os.open(lock_file, os.O_RDONLY)  # flock needs no write access
-        except OSError:
-            yield
-            return
+    fd = _lock_descriptor(lock_file)
+    if fd is None:
+        yield
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -105,6 +101,39 @@ def exclusive_lock(lock_file: Path, on_wait: Callable[[], None] | None = None) -
         yield
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def lock_if_free(lock_file: Path) -> Iterator[bool]:
+    """`exclusive_lock`'s lock on `lock_file` if no one holds it: True inside the block
+    then, False (and nothing held) where another holder has it or the file cannot be
+    opened. For work that is skipped, not waited for, while another facedub is busy (the
+    work folder's clean-up of unused analyses)."""
+    fd = _lock_descriptor(lock_file)
+    if fd is None:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _lock_descriptor(lock_file: Path) -> int | None:
+    """`lock_file` opened (created if missing) for `flock`, which needs no write access;
+    None where it can be neither created nor opened."""
+    try:
+        return os.open(lock_file, os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        try:
+            return os.open(lock_file, os.O_RDONLY)
+        except OSError:
+            return None
 
 
 @contextlib.contextmanager

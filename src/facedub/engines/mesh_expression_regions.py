@@ -76,8 +76,8 @@ class LineRegion:
     # the source's blendshapes say: MediaPipe reads no frown on some frowning photos (the
     # shouting photo's browDown 0.01 under deep furrows).
     lifted_unless: tuple[str, ...] = ()
-    # `lifted_unless`'s lift counts only as far as the face is clearly wrinkled across its
-    # skin there on the frame (`WRINKLED`, `mesh_expression.wrinkles`): MediaPipe reads
+    # `lifted_unless`'s lift counts only as far as the source face is clearly wrinkled
+    # across its skin there (`WRINKLED`, `mesh_expression.SourceWrinkles`): MediaPipe reads
     # no sneer on the grimace photo (noseSneer and browDown 0.00 under a frown and deep
     # bunny lines), and a lift on every face would move every face's nose toward the
     # target's and take older faces' own lines at rest, which are who they are.
@@ -136,7 +136,7 @@ LINE_REGIONS = (
 )
 # Where a face's own texture is read to judge an `only_wrinkled` region against: an old
 # face is lined all over (the older woman's under-eye skin, Rowan Atkinson's forehead), a
-# grimace bunches its lines on the nose (`mesh_expression.wrinkled_lift`). Regions of
+# grimace bunches its lines on the nose (`mesh_expression.wrinkled_shares`). Regions of
 # LINE_REGIONS by name, and one drawn for this alone.
 WRINKLE_REFERENCE = (
     *(region for region in LINE_REGIONS if region.name in ("forehead", "cheeks", "eye corners")),
@@ -192,7 +192,7 @@ SHOWN = (0.1, 0.3)
 # does not tell them apart); Rowan Atkinson's (his moles) up to 0.0150 but -0.0027
 # beyond (so the depth alone barely does). BENCHMARKS.md, forty-fourth round. A source
 # in glasses (the curly-haired man's rims and bridge over his nose) reads as wrinkled on
-# both.
+# both: shut by `mesh_expression.GLASSES_BRIDGE` instead.
 WRINKLED = (0.0145, 0.0165)
 WRINKLED_BEYOND = (0.003, 0.0045)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...

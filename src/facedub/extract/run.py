@@ -266,8 +266,8 @@ def _end_check(safety: Future[object], stop: threading.Event) -> None:
     not empty, another input's faceset) or an error before the analysis waited for
     nothing: the check went on reading the input on its own thread after `extract` had
     raised, into whatever ran next in the process (a later test's Pillow opens; the web
-    app's next job's CPU). Stopped at its next file, waited for through a second Ctrl-C
-    or stop signal (raised at once, see below)."""
+    app's next job's CPU). Stopped before its next frame and waited for; a Ctrl-C or stop
+    signal during the wait is raised at once (see below)."""
     stop.set()
     if safety.cancel():  # its thread had not begun it
         return

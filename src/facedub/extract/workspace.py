@@ -14,7 +14,6 @@ removed as the next analysis starts; every use stamps it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -23,7 +22,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,7 +40,7 @@ from facedub.faceset import (
     is_faceset,
     load_faceset,
 )
-from facedub.fsutil import exclusive_lock, sha256_file
+from facedub.fsutil import exclusive_lock, lock_if_free, sha256_file
 from facedub.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -150,7 +148,7 @@ def remove_unused(work_dir: Path, now: float,
                 entry.unlink()
                 removed.append(entry)
         elif _ANALYSIS_NAME.fullmatch(entry.name) and _is_analysis(entry):
-            with _locked_if_free(work_dir / f".{entry.name}.lock") as free:
+            with lock_if_free(work_dir / f".{entry.name}.lock") as free:
                 if free and _unused(entry, now):  # not used while the lock was taken
                     shutil.rmtree(entry, ignore_errors=True)
                     removed.append(entry)
@@ -188,24 +186,3 @@ def _stamp_used(path: Path | None) -> None:
     if path is not None:
         with contextlib.suppress(OSError):
             os.utime(path)
-
-
-@contextlib.contextmanager
-def _locked_if_free(lock_file: Path) -> Iterator[bool]:
-    """`lock_file`'s exclusive lock (`fsutil.exclusive_lock`'s) if no one holds it: True
-    inside the block then, False (and nothing held) where another facedub does or the
-    file cannot be opened."""
-    try:
-        fd = os.open(lock_file, os.O_RDONLY | os.O_CREAT, 0o666)
-    except OSError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
