@@ -5,6 +5,9 @@ it reads, and the change scaled up on a band of rows. Real faces from ../shared/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -19,8 +22,10 @@ from facedub.engines.mesh_expression_regions import (
     region_weights,
 )
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.masks import blur_rows
 from facedub.faces.regions import eye_distance
+from facedub.faceset import Faceset
 
 CROP = 256  # the crop of conftest's smile_without_lines
 
@@ -83,14 +88,27 @@ def test_the_furrows_closing_on_its_box_is_the_whole_crops(
     np.testing.assert_array_equal(mesh_expression._furrow_closing(fine), whole)
 
 
+def _gated(weights: LineWeights, extracted: Callable[..., Faceset]) -> LineWeights:
+    """`weights` with the lift gated by the smiling photo's wrinkles on its own crop, as the
+    engine gates them (`SourceWrinkles`)."""
+    faceset = extracted("still_biden_frontal.jpg", crop_size=CROP)  # conftest's SMILING
+    record = faceset.faces_of()[0]
+    shares = mesh_expression.wrinkled_shares(
+        faceset.load_image(record), landmarks_in_crop(record.frame_landmarks,
+                                                      record.face_from_frame))
+    return replace(weights, lift=mesh_expression.gated_lift(weights.lift, shares))
+
+
 @pytest.mark.parametrize("weights", ["blendshapes", "between brows"])
 def test_the_change_scaled_up_on_its_rows_is_the_whole_crops(
         smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray], weights: str,
+        extracted: Callable[..., Faceset],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Scaled up on a band of rows (half of them where only the brows change) and on the
     whole crop, the lines give the same pixels."""
     face, target, source_blendshapes = smile_without_lines
-    lines = (region_weights(source_blendshapes, target.blendshapes) if weights == "blendshapes"
+    lines = (_gated(region_weights(source_blendshapes, target.blendshapes), extracted)
+             if weights == "blendshapes"
              else LineWeights(fade={"between brows": 0.76}, deepen={},
                               lift={"between brows": 1.0}))
     bands: list[tuple[int, int, int] | None] = []

@@ -22,7 +22,9 @@ from facedub.engines.mesh_expression import (
     expression_band,
     follow_target_lines,
     foreign_lines,
+    gated_lift,
     target_expression_lines,
+    wrinkled_shares,
 )
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
@@ -742,6 +744,11 @@ def test_the_nose_roots_highlight_stays_under_the_lift(
     weights = region_weights(source.faces_of()[0].blendshapes, closed_mouth.blendshapes,
                              closed_mouth.blendshapes)
     assert weights.lift["between brows"] == 1.0
+    # Gated by his own crop's wrinkles, as the engine gates them (`SourceWrinkles`).
+    record = source.faces_of()[0]
+    weights = replace(weights, lift=gated_lift(weights.lift, wrinkled_shares(
+        source.load_image(record), landmarks_in_crop(record.frame_landmarks,
+                                                     record.face_from_frame))))
     face = MeshEngine(source, MeshEngineConfig(follow=1.0, target_expression_lines=False)
                       ).swap_face(closed_mouth).image
     lined = target_expression_lines(face, closed_mouth.image, closed_mouth.face_landmarks,

@@ -19,12 +19,14 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression import (
     SourceWrinkles,
+    gated_lift,
     target_expression_lines,
     wrinkled_shares,
 )
 from facedub.engines.mesh_expression_regions import (
     LINE_REGIONS,
     LineRegion,
+    LineWeights,
     RegionMaps,
     region_weights,
 )
@@ -85,6 +87,20 @@ def _swapped(extracted: Callable[..., Faceset], source: str, target: TargetFace
     return face, faceset.faces_of()[0].blendshapes
 
 
+def _own_crop(extracted: Callable[..., Faceset], source: str) -> tuple[np.ndarray, np.ndarray]:
+    """The source photo's own crop and its landmarks there, as `SourceWrinkles` reads them."""
+    faceset = extracted(source, crop_size=CROP)
+    record = faceset.faces_of()[0]
+    return (faceset.load_image(record),
+            landmarks_in_crop(record.frame_landmarks, record.face_from_frame))
+
+
+def _gated(weights: LineWeights, crop: np.ndarray, landmarks: np.ndarray) -> LineWeights:
+    """`weights` with the lift gated by the source's wrinkles on its own crop, as the
+    engine gates them (`SourceWrinkles` of one face)."""
+    return replace(weights, lift=gated_lift(weights.lift, wrinkled_shares(crop, landmarks)))
+
+
 def _sneering(target: TargetFace) -> TargetFace:
     blendshapes = target.blendshapes.copy()
     for name in SNEER:
@@ -100,7 +116,8 @@ def test_a_wrinkled_nose_is_lifted_onto_a_calm_target(
     face, source = _swapped(extracted, GRIMACE, calm)
     for name in SNEER:
         assert source[BLENDSHAPE_NAMES.index(name)] < 0.05
-    weights = region_weights(source, calm.blendshapes, calm.blendshapes)
+    own = _own_crop(extracted, GRIMACE)
+    weights = _gated(region_weights(source, calm.blendshapes, calm.blendshapes), *own)
     lined = target_expression_lines(face, calm.image, calm.face_landmarks, weights)
     nose = _nose(calm)
     before, after = _depth(face, nose), _depth(lined, nose)
@@ -110,7 +127,7 @@ def test_a_wrinkled_nose_is_lifted_onto_a_calm_target(
     assert change[nose].min() >= -1
     # A target that sneers itself keeps the source's lines there: they are its expression.
     sneering = _sneering(calm)
-    weights = region_weights(source, sneering.blendshapes, calm.blendshapes)
+    weights = _gated(region_weights(source, sneering.blendshapes, calm.blendshapes), *own)
     kept = target_expression_lines(face, sneering.image, sneering.face_landmarks, weights)
     assert _depth(kept, nose) > max(0.8 * before, 2.0 * after)  # 4.0, 4.6 and 1.8
 
@@ -130,11 +147,12 @@ def test_a_sneering_target_gives_its_lines_to_a_smooth_source(
     lined_target = calm.image.astype(np.float32)
     lined_target[nose] *= np.broadcast_to(shade, (CROP, CROP))[nose][:, None]
     sneering = replace(_sneering(calm), image=lined_target.astype(np.uint8))
-    weights = region_weights(source, sneering.blendshapes, calm.blendshapes)
+    own = _own_crop(extracted, SMOOTH)
+    weights = _gated(region_weights(source, sneering.blendshapes, calm.blendshapes), *own)
     assert weights.deepen["nose"] > 0.99 and weights.lift["nose"] == 0.0
     lined = target_expression_lines(face, sneering.image, sneering.face_landmarks, weights)
     assert _depth(lined, nose) > _depth(face, nose) + 0.5  # 4.4 against 3.6
-    calm_weights = region_weights(source, calm.blendshapes, calm.blendshapes)
+    calm_weights = _gated(region_weights(source, calm.blendshapes, calm.blendshapes), *own)
     unlined = target_expression_lines(face, sneering.image, calm.face_landmarks, calm_weights)
     assert abs(_depth(unlined, nose) - _depth(face, nose)) < 0.2
 
@@ -149,9 +167,15 @@ def test_a_smooth_nose_is_left_as_it_is(
     neutral photo's nose read as deep as the grimace's at 256 and was lifted."""
     target = first_target_face(TALKING, size)
     face, source = _swapped(extracted, SMOOTH, target)
+    faceset = extracted(SMOOTH, crop_size=size)  # the photo's own crop at that size
+    record = faceset.faces_of()[0]
+    shares = wrinkled_shares(faceset.load_image(record),
+                             landmarks_in_crop(record.frame_landmarks, record.face_from_frame))
+    assert shares["nose"] == 0.0
     weights = region_weights(source, target.blendshapes, target.blendshapes)
     assert weights.lift["nose"] == 1.0
     without = replace(weights, lift={**weights.lift, "nose": 0.0})
+    weights = replace(weights, lift=gated_lift(weights.lift, shares))
     lined = target_expression_lines(face, target.image, target.face_landmarks, weights)
     alone = target_expression_lines(face, target.image, target.face_landmarks, without)
     assert np.array_equal(lined, alone)
@@ -162,29 +186,43 @@ def test_a_face_lined_all_over_keeps_its_nose_lines(
     """An old face is lined everywhere, a grimace bunches its lines on the nose: a neutral
     photo with the same soft lines painted across its whole face (nose, forehead, cheeks,
     under the eyes) keeps those on its nose, deep as they are; painted on its nose alone,
-    (and beside it) they are lifted."""
+    (and beside it) they are lifted. The gate reads the photo's own crop, painted as the
+    swapped face is."""
     face, source = _swapped(extracted, SMOOTH, calm)
+    crop, landmarks = _own_crop(extracted, SMOOTH)
     weights = region_weights(source, calm.blendshapes, calm.blendshapes)
     without = replace(weights, lift={**weights.lift, "nose": 0.0})
     yy = np.arange(CROP, dtype=np.float32)[:, None]
     shade = np.ones((CROP, 1), dtype=np.float32)
-    # Soft lines across the face 10 px apart, 3 px wide, 15% darker: the nose reads 0.026
-    # wrinkled (the grimace's 0.016-0.024) but only 0.002 more than the rest of the face.
+    # Soft lines across the face 10 px apart, 3 px wide, 15% darker: the nose reads
+    # wrinkled as deep as the grimace's but hardly more than the rest of the face.
     # (The reference regions are small: lines 6 or 16 px apart fall unevenly on them and
     # the nose reads 0.006-0.008 beyond; BENCHMARKS.md, forty-fourth round.)
     for row in range(0, CROP, 10):
         shade *= 1.0 - 0.15 * np.exp(-((yy - row) ** 2) / (2 * 1.2**2))
-    everywhere = (face.astype(np.float32) * shade[:, :, None]).astype(np.uint8)
-    lined = target_expression_lines(everywhere, calm.image, calm.face_landmarks, weights)
+
+    def lined_all_over(image: np.ndarray) -> np.ndarray:
+        return (image.astype(np.float32) * shade[:, :, None]).astype(np.uint8)
+
+    everywhere = lined_all_over(face)
+    gated = _gated(weights, lined_all_over(crop), landmarks)
+    assert gated.lift["nose"] == 0.0
+    lined = target_expression_lines(everywhere, calm.image, calm.face_landmarks, gated)
     alone = target_expression_lines(everywhere, calm.image, calm.face_landmarks, without)
     assert np.array_equal(lined, alone)
-    nose = _nose(calm)
     region = next(region for region in LINE_REGIONS if region.name == "nose")
-    painted = RegionMaps(calm.face_landmarks[:, :2], CROP).region(region) > 0.0
-    on_nose = face.copy()
-    on_nose[painted] = everywhere[painted]
-    lifted = target_expression_lines(on_nose, calm.image, calm.face_landmarks, weights)
-    assert _depth(lifted, nose) < 0.7 * _depth(on_nose, nose)  # 3.8 against 6.8
+
+    def on_nose(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+        painted = RegionMaps(points[:, :2], CROP).region(region) > 0.0
+        image = image.copy()
+        image[painted] = lined_all_over(image)[painted]
+        return image
+
+    gated = _gated(weights, on_nose(crop, landmarks), landmarks)
+    assert gated.lift["nose"] == 1.0
+    nose, painted = _nose(calm), on_nose(face, calm.face_landmarks)
+    lifted = target_expression_lines(painted, calm.image, calm.face_landmarks, gated)
+    assert _depth(lifted, nose) < 0.7 * _depth(painted, nose)  # 3.8 against 6.8
 
 
 def test_the_creases_beside_a_wrinkled_nose_are_lifted_too(
@@ -192,7 +230,8 @@ def test_the_creases_beside_a_wrinkled_nose_are_lifted_too(
     """The grimace's diagonal creases from its inner eye corners down its nose's sides go
     with its nose's lines onto a calm target (lifted, nothing darkened there)."""
     face, source = _swapped(extracted, GRIMACE, calm)
-    weights = region_weights(source, calm.blendshapes, calm.blendshapes)
+    weights = _gated(region_weights(source, calm.blendshapes, calm.blendshapes),
+                     *_own_crop(extracted, GRIMACE))
     lined = target_expression_lines(face, calm.image, calm.face_landmarks, weights)
     # Beside the nose, template units (the inner eye corners at (+-0.27, 0.03)), both sides.
     side = ((0.26, 0.12), (0.40, 0.18), (0.42, 0.40), (0.30, 0.42))
@@ -268,3 +307,14 @@ def test_the_gate_is_a_weighted_mean_of_the_blended_faces(
     wrinkles = SourceWrinkles(functools.partial(_read, [], crop, landmarks))
     weights = region_weights(record.blendshapes, calm.blendshapes, calm.blendshapes)
     assert wrinkles({0: 0.9}, weights).lift["nose"] == weights.lift["nose"]
+
+
+def test_the_lines_take_only_a_lift_gated_on_the_source_s_own_crop(
+        extracted: Callable[..., Faceset], calm: TargetFace) -> None:
+    """The gate read on the swapped face is gone (it took the glasses photo's rims for a
+    wrinkled nose): a caller that says its lift is not gated by the source's crops is
+    refused rather than given that path."""
+    face, source = _swapped(extracted, SMOOTH, calm)
+    weights = region_weights(source, calm.blendshapes, calm.blendshapes)
+    with pytest.raises(ValueError, match="SourceWrinkles"):
+        target_expression_lines(face, calm.image, calm.face_landmarks, weights, gated=False)

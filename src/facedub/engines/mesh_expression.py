@@ -27,7 +27,7 @@ into it. Two things leak when the source smiles or shouts and the target does no
   the brows the source's own furrows are lifted unless the target frowns, whatever the
   source's blendshapes say: MediaPipe reads no frown on some frowning photos. So are
   its nose's lines unless the target sneers, where the source is clearly wrinkled
-  across its nose (`wrinkled_lift`: the grimace photo's bunny lines read no sneer). On the
+  across its nose (`SourceWrinkles`: the grimace photo's bunny lines read no sneer). On the
   forehead the source's lines fade the other way round too, where the target raises its
   brows well beyond a source whose brows are up at all (the shouting photo's furrows under
   d10's raised brows; `LineRegion.faded_under_target`); where the forehead's lines fade,
@@ -128,14 +128,20 @@ _LOG_LIGHTNESS = np.log(np.arange(256, dtype=np.float32) * (100.0 / 255.0) + LOG
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
                             face_landmarks: np.ndarray, weights: LineWeights,
-                            in_frame: np.ndarray | None = None, gated: bool = False
+                            in_frame: np.ndarray | None = None, gated: bool = True
                             ) -> np.ndarray:
     """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
     crop's pixels and `region_weights` `weights`; the lines are found at half size (the
     band is several pixels wide) and applied at full size. `in_frame` (S, S) bool: the
     target's pixels inside the frame (None: all); the bands are measured on those alone,
-    not on the black fill beyond an edge that cuts the face. `gated`: `weights.lift` is
-    already gated by the source's wrinkles (`SourceWrinkles`); False: read on `face`."""
+    not on the black fill beyond an edge that cuts the face. `weights.lift` must already be
+    gated by the source faces' wrinkles, read on their own crops (`SourceWrinkles`, or
+    `gated_lift` of `wrinkled_shares`): `gated` says so, and False is refused, since read on
+    the swapped face the glasses photo's rims took the gate (BENCHMARKS.md, forty-fourth
+    round)."""
+    if not gated:
+        raise ValueError("target_expression_lines takes `weights` whose lift is gated by the "
+                         "source's own crops (SourceWrinkles); gate them before the call")
     size = face.shape[0]
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
@@ -162,10 +168,10 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     if (shading > 1e-3).any():
         fade = np.maximum(fade, weight_map(weights.fade, True, FOLD_REACH) - shading)
     deepen, shadow = weight_map(weights.deepen, False), weight_map(weights.deepen, True)
-    # The furrows lifted unless the target frowns (or sneers): on the nose only where the
-    # source is wrinkled across it, not every face's own nose (`SourceWrinkles`, gated by the
-    # caller: `gated` True; else read on `face` itself, `wrinkled_lift`).
-    lift = maps(weights.lift if gated else wrinkled_lift(weights.lift, face, face_landmarks))
+    # The furrows lifted unless the target frowns (or sneers): on the nose (and a snarl's
+    # folds) only where the source is wrinkled across it, not every face's own nose
+    # (`SourceWrinkles`, gated by the caller).
+    lift = maps(weights.lift)
     if not (_largest(fade, deepen, shading, shadow, lift) > 1e-3).any():
         return face
     skin = skin_mask(points, work)
@@ -182,17 +188,6 @@ def target_expression_lines(face: np.ndarray, target: np.ndarray,
     ridges *= skin  # not the eyes' lit whites beside the eye corners' region
     return follow_target_lines(face, target, fade, skin, deepen, shading, shadow, lift, even,
                                margin, brows, ridges)
-
-
-def wrinkled_lift(lift: dict[str, float], face: np.ndarray, face_landmarks: np.ndarray
-                  ) -> dict[str, float]:
-    """`LineWeights.lift` with each `LineRegion.only_wrinkled` region's weight times its
-    `wrinkled_shares` on `face` (S, S, 3) uint8 RGB with `face_landmarks` (478, 2+) in its
-    pixels; not measured where no such region is lifted."""
-    if not any(region.only_wrinkled and lift.get(region.name, 0.0) > 0.0
-               for region in LINE_REGIONS):
-        return lift
-    return gated_lift(lift, wrinkled_shares(face, face_landmarks))
 
 
 def gated_lift(lift: dict[str, float], shares: Mapping[str, float]) -> dict[str, float]:
