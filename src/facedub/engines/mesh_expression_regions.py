@@ -51,6 +51,14 @@ _NOSE = ((-0.16, -0.08), (0.16, -0.08), (0.22, 0.08), (0.25, 0.30), (0.20, 0.45)
 # rest are its own.
 _NOSE_SIDE = ((0.22, 0.06), (0.34, 0.08), (0.48, 0.30), (0.46, 0.46), (0.30, 0.48),
               (0.25, 0.30))
+# The upper nasolabial fold on each side, from beside the nose wing (+-0.27..0.33,
+# 0.60..0.71) down and out to beside the mouth corner (+-0.40, 1.09): where a snarl's
+# raised upper lip and wrinkled nose bunch the cheek into a fold (the grimace photo's, from
+# its nose wings down). Lifted as far as the nose's middle is wrinkled and the source's
+# upper lip is raised (`LineRegion.lifted_if`): an older face's folds at rest, and a
+# smile's, are not a snarl's.
+_SNARL_FOLD = ((0.24, 0.52), (0.42, 0.50), (0.60, 0.80), (0.62, 1.12), (0.50, 1.20),
+               (0.42, 1.00), (0.32, 0.78))
 # Below the eyes, from beside the nose to below the outer corners: skin an older face lines
 # at rest and a frown or sneer bunches little (`WRINKLE_REFERENCE`).
 _UNDER_EYE = ((0.30, 0.13), (0.70, 0.15), (0.66, 0.30), (0.30, 0.32))
@@ -118,6 +126,11 @@ class LineRegion:
     # frames ahead for every region, the brows' and forehead's lines moved too and three
     # pairs read nearer the target (BENCHMARKS.md, thirty-fifth round).
     smile: bool = False
+    # `lifted_unless`'s lift counts only as far as the source shows one of these (`SNARLED`):
+    # a snarl's folds where its upper lip is raised. MediaPipe reads the grimace photo's
+    # raised lip (mouthUpperUp 0.18) but no sneer, no frown and no smile, so no blendshape
+    # rule of the cheeks fades its folds; the older faces' folds at rest read 0.00 here.
+    lifted_if: tuple[str, ...] = ()
 
 
 LINE_REGIONS = (
@@ -131,6 +144,9 @@ LINE_REGIONS = (
                lifted_unless=_both("browDown")),
     LineRegion("nose", (_NOSE, _NOSE_SIDE, _mirrored(_NOSE_SIDE)), _both("noseSneer"),
                lifted_unless=_both("noseSneer"), only_wrinkled=True, wrinkled_where=(_NOSE,)),
+    LineRegion("snarl folds", (_SNARL_FOLD, _mirrored(_SNARL_FOLD)), (),
+               lifted_unless=_both("mouthSmile", "mouthUpperUp", "noseSneer"),
+               only_wrinkled=True, wrinkled_where=(_NOSE,), lifted_if=_both("mouthUpperUp")),
     LineRegion("forehead", (_FOREHEAD,), ("browInnerUp", *_both("browOuterUp")),
                faded_under_target=True, evened=True),
 )
@@ -195,6 +211,14 @@ SHOWN = (0.1, 0.3)
 # both: shut by `mesh_expression.GLASSES_BRIDGE` instead.
 WRINKLED = (0.0145, 0.0165)
 WRINKLED_BEYOND = (0.003, 0.0045)
+# `LineRegion.lifted_if`: the source's raised upper lip (mouthUpperUp, the larger side) from
+# which its folds are a snarl's (not below the first value, wholly from the second): the
+# grimace photo 0.18 / 0.12; every older face and neutral photo of the pairs 0.00-0.01 (Rowan
+# Atkinson, the older woman, Bob Dylan, Paul Rudd, Kit Harington, Rose Leslie, Angelina
+# Jolie), the downcast woman's slight smile 0.05; the smiles that raise it more (Biden 0.56,
+# the ball photo 0.77, the shouting photo 0.19) have smooth noses, and the nose's gate
+# (`only_wrinkled`, 0 on each) shuts them. A face needs both cues for its folds to go.
+SNARLED = (0.08, 0.14)
 USUAL_QUANTILE = 25  # a target's usual blendshape value: this percentile of its track ...
 USUAL_FRAMES = 250  # ... over its last this many frames
 USUAL_SETTLE = 30  # frames (1 s) over which a track's own frames take over from those ahead
@@ -245,10 +269,11 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             excess = np.minimum(excess, target - usual[keys])
         low, high = SHOWN_BY_SOURCE
         clearly = np.clip((source - low) / (high - low), 0.0, 1.0)
-        fade[region.name] = float((_ramps(source - target) * clearly).max())
+        # A region drawn by no blendshape of its own (`lifted_if`'s) neither fades nor deepens.
+        fade[region.name] = float((_ramps(source - target) * clearly).max(initial=0.0))
         if region.faded_under_target:
             fade[region.name] = max(fade[region.name], _raised_beyond(source, target))
-        deepen[region.name] = _ramp(float(excess.max()))
+        deepen[region.name] = _ramp(float(excess.max(initial=0.0)))
         if region.lifted_unless:
             shows = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_unless]
             shown = target_blendshapes[shows] - (0.0 if target_usual is None
@@ -256,6 +281,11 @@ def region_weights(source_blendshapes: np.ndarray, target_blendshapes: np.ndarra
             low, high = SHOWN
             lift[region.name] = 1.0 - float(np.clip((shown.max() - low) / (high - low),
                                                     0.0, 1.0))
+            if region.lifted_if:
+                raised = [BLENDSHAPE_NAMES.index(name) for name in region.lifted_if]
+                low, high = SNARLED
+                lift[region.name] *= float(np.clip(
+                    (source_blendshapes[raised].max() - low) / (high - low), 0.0, 1.0))
         if region.ridged_by:
             ridges[region.name] = fade[region.name] * _ridges_kept_down(
                 source_blendshapes, target_blendshapes, region.ridged_by)
