@@ -308,13 +308,3 @@ def test_the_gate_is_a_weighted_mean_of_the_blended_faces(
     weights = region_weights(record.blendshapes, calm.blendshapes, calm.blendshapes)
     assert wrinkles({0: 0.9}, weights).lift["nose"] == weights.lift["nose"]
 
-
-def test_the_lines_take_only_a_lift_gated_on_the_source_s_own_crop(
-        extracted: Callable[..., Faceset], calm: TargetFace) -> None:
-    """The gate read on the swapped face is gone (it took the glasses photo's rims for a
-    wrinkled nose): a caller that says its lift is not gated by the source's crops is
-    refused rather than given that path."""
-    face, source = _swapped(extracted, SMOOTH, calm)
-    weights = region_weights(source, calm.blendshapes, calm.blendshapes)
-    with pytest.raises(ValueError, match="SourceWrinkles"):
-        target_expression_lines(face, calm.image, calm.face_landmarks, weights, gated=False)

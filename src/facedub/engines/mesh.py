@@ -396,8 +396,7 @@ class MeshEngine:
             weights = region_weights(source_blendshapes, target.blendshapes, usual,
                                      self._usual.opening(target.track))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
-                                               self._wrinkles(blend, weights), target.in_frame,
-                                               gated=True)
+                                               self._wrinkles(blend, weights), target.in_frame)
         if self.config.source_eyes and eyes_share > 0.0 and differs:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).

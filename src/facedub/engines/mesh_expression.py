@@ -128,20 +128,15 @@ _LOG_LIGHTNESS = np.log(np.arange(256, dtype=np.float32) * (100.0 / 255.0) + LOG
 
 def target_expression_lines(face: np.ndarray, target: np.ndarray,
                             face_landmarks: np.ndarray, weights: LineWeights,
-                            in_frame: np.ndarray | None = None, gated: bool = True
-                            ) -> np.ndarray:
+                            in_frame: np.ndarray | None = None) -> np.ndarray:
     """`follow_target_lines` for a face whose target has `face_landmarks` (478, 2+) in the
     crop's pixels and `region_weights` `weights`; the lines are found at half size (the
     band is several pixels wide) and applied at full size. `in_frame` (S, S) bool: the
     target's pixels inside the frame (None: all); the bands are measured on those alone,
     not on the black fill beyond an edge that cuts the face. `weights.lift` must already be
     gated by the source faces' wrinkles, read on their own crops (`SourceWrinkles`, or
-    `gated_lift` of `wrinkled_shares`): `gated` says so, and False is refused, since read on
-    the swapped face the glasses photo's rims took the gate (BENCHMARKS.md, forty-fourth
-    round)."""
-    if not gated:
-        raise ValueError("target_expression_lines takes `weights` whose lift is gated by the "
-                         "source's own crops (SourceWrinkles); gate them before the call")
+    `gated_lift` of `wrinkled_shares`); read on the swapped face, the glasses photo's rims
+    took the gate (BENCHMARKS.md, forty-fourth round)."""
     size = face.shape[0]
     work = max(64, size // 2)
     points = np.asarray(face_landmarks, dtype=np.float64)[:, :2] * (work / size)
