@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_eyes import looking_as_target
-from facedub.engines.mesh_mirror import levelled_mirror
+from facedub.engines.mesh_mirror import levelled_mirror, no_darker_than_clean_direct
 from facedub.engines.mesh_tiles import row_tiles
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -151,6 +151,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     weighted = three_channels(trust)
     weighted *= texture
     direct_share = Contribution(maps, weighted, trust, weight * cleanness, None)
+    direct_clean = cleanness
     # Where the source turns a triangle away and shows its mirror image clearly better.
     turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
         (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
@@ -175,6 +176,8 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
                                             smooth, box)
     # The near side's shade left behind: no darker than the source's own face nearby.
     levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
+    # The far side's clean skin keeps its own light: no crease of the near side drawn on it.
+    levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], size)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)
     levelled *= three_channels(mirror_trust)
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,
