@@ -19,7 +19,11 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_eyes import looking_as_target
-from facedub.engines.mesh_mirror import levelled_mirror, no_darker_than_clean_direct
+from facedub.engines.mesh_mirror import (
+    levelled_mirror,
+    no_darker_than_clean_direct,
+    nose_wing_triangles,
+)
 from facedub.engines.mesh_tiles import row_tiles
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -176,8 +180,11 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
                                             smooth, box)
     # The near side's shade left behind: no darker than the source's own face nearby.
     levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
-    # The far side's clean skin keeps its own light: no crease of the near side drawn on it.
-    levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], size)
+    # The far nose wing's clean skin keeps its own light: no second outline drawn on it.
+    wings = coarse_smooth_triangles(nose_wing_triangles(direct.triangles, mirror.triangles),
+                                    raster, size, smooth, box)
+    levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], wings,
+                                           size)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)
     levelled *= three_channels(mirror_trust)
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,

@@ -58,6 +58,15 @@ SKIN_DEFICIT_NEAR = 80.0
 SKIN_DEFICIT_FAR = 120.0
 # A pixel comes up by at most this many times the crease's depth at its local level.
 CREASE_REACH = 2.0
+# The nose wing and the skin round its rim, one side's landmarks (the person's left; the
+# other side's are their mirror images): where the near wing's side-lit crease, mirrored,
+# drew a second outline. Over the whole far side the rule also lifted the far socket's
+# and cheek's mirrored shade that their foreshortened direct warp lacks, a lit patch under
+# Kit Harington's far eye at 1x, and took smile agreement from 0.95 to 0.85
+# (hair-forehead; BENCHMARKS.md, forty-fifth round).
+NOSE_WING_LANDMARKS = (278, 279, 294, 327, 358, 331, 439, 455, 460, 305, 289, 392, 326, 328,
+                       290, 250, 462, 370, 344, 360, 363, 440, 457, 438, 420, 429, 437, 309,
+                       459)
 
 
 def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.ndarray,
@@ -130,15 +139,28 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     return result
 
 
+def nose_wing_triangles(direct: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """(T,) float64, 1 for the triangles of either nose wing (`NOSE_WING_LANDMARKS`):
+    those whose corners (`direct`, (T, 3)) or whose mirror image's corners (`mirror`)
+    are all wing landmarks, else 0."""
+    wing = np.zeros(max(int(direct.max()), int(mirror.max())) + 1, dtype=bool)
+    wing[list(NOSE_WING_LANDMARKS)] = True
+    either = wing[direct].all(axis=1) | wing[mirror].all(axis=1)
+    return either.astype(np.float64)
+
+
 def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
-                                direct_clean: np.ndarray, size: int) -> np.ndarray:
+                                direct_clean: np.ndarray, wings: np.ndarray, size: int
+                                ) -> np.ndarray:
     """In place: `levelled` (H, W, 3) float32, the mirror fill (`levelled_mirror`), with
     the near side's creases taken out where the direct warp (`direct`, the same box) is
     clean source skin (`direct_clean`, its clean weight, over CLEAN_DIRECT_FROM): there
     the source shows the triangle, only foreshortened, in its own light, and the mirror
     may lighten it but not draw a second outline over it (Angelina Jolie's far nose wing,
     threequarter-glasses: the near wing's side-lit crease came out round it as a dark
-    crescent; BENCHMARKS.md, forty-fourth and forty-fifth rounds).
+    crescent; BENCHMARKS.md, forty-fourth and forty-fifth rounds). Only on the nose wings
+    (`wings`, (H, W) in [0, 1], full from a half): elsewhere the mirror's creases are the
+    far side's modelling the foreshortened direct warp lacks (`NOSE_WING_LANDMARKS`).
 
     A crease is the mirror's darkness under FLOOR_SHARE of the direct texture, both at
     their local level (CREASE_SIGMA), less its broad part (at MIRROR_SHADE_SIGMA, the
@@ -147,7 +169,8 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     crease comes up whole with nothing spread beside it, pores and stubble (which the
     local level averages away) keep most of their contrast. A deficit over
     SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR)."""
-    gate = _ramp(direct_clean, CLEAN_DIRECT_FROM, 1.0)
+    gate = _ramp(wings, 0.0, 0.5)
+    gate *= _ramp(direct_clean, CLEAN_DIRECT_FROM, 1.0)
     if not gate.any():
         return levelled
     fine_sigma = max(1.0, size * CREASE_SIGMA)
