@@ -171,16 +171,21 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR)."""
     gate = _ramp(wings, 0.0, 0.5)
     gate *= _ramp(direct_clean, CLEAN_DIRECT_FROM, 1.0)
-    if not gate.any():
-        return levelled
     fine_sigma = max(1.0, size * CREASE_SIGMA)
-    allowed = _blurred(direct, fine_sigma)
+    broad_sigma = max(1.0, size * MIRROR_SHADE_SIGMA)
+    # Worked out only round the wings, as far as the two blurs reach (their kernels'
+    # radii): the same values there, a fifth of the box's pixels on threequarter-glasses.
+    reach = grown_bounds(gate > 0.0, _blur_radius(fine_sigma) + _blur_radius(broad_sigma))
+    if reach is None:
+        return levelled
+    part = levelled[reach]
+    allowed = _blurred(direct[reach], fine_sigma)
     allowed *= np.float32(FLOOR_SHARE)
-    deficit = allowed - _blurred(levelled, fine_sigma)
+    deficit = allowed - _blurred(part, fine_sigma)
     darker = _luma(deficit)
     # Only what is narrower than the mirror's own level (a crease, a wing's rim): a
     # broader shade of the mirror is the far side's modelling, kept.
-    broad = _blurred(deficit, max(1.0, size * MIRROR_SHADE_SIGMA))
+    broad = _blurred(deficit, broad_sigma)
     np.maximum(broad, 0.0, out=broad)
     allowed -= broad
     deficit -= broad
@@ -188,14 +193,21 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     # Each pixel up to the allowed floor, by at most CREASE_REACH times the crease's
     # local depth: a crease comes up whole, with nothing spread beside it; pores and
     # stubble, which the local level averages away, keep most of their contrast.
-    allowed -= levelled
+    allowed -= part
     np.maximum(allowed, 0.0, out=allowed)
     deficit *= np.float32(CREASE_REACH)
     np.minimum(allowed, deficit, out=deficit)
-    gate *= _ramp(darker, SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
-    deficit *= three_channels(gate)
-    levelled += deficit
+    near = gate[reach]
+    near *= _ramp(darker, SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
+    deficit *= three_channels(near)
+    part += deficit
     return levelled
+
+
+def _blur_radius(sigma: float) -> int:
+    """The radius of OpenCV's Gaussian kernel for a float image at `sigma` (its size
+    round(8 sigma + 1), made odd)."""
+    return (round(sigma * 8.0 + 1.0) | 1) // 2
 
 
 def _ramp(values: np.ndarray, zero: float, one: float) -> np.ndarray:
