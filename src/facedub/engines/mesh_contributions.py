@@ -19,7 +19,11 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_eyes import looking_as_target
-from facedub.engines.mesh_mirror import levelled_mirror
+from facedub.engines.mesh_mirror import (
+    levelled_mirror,
+    no_darker_than_clean_direct,
+    nose_wing_triangles,
+)
 from facedub.engines.mesh_tiles import row_tiles
 from facedub.engines.mesh_warp import (
     SourceSampling,
@@ -34,6 +38,7 @@ from facedub.faces.masks import bounds_or_empty, three_channels
 MIRROR_BELOW = 0.5  # triangle visibility below which the mirrored side helps out ...
 MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alone
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
+MIRROR_STANDS_IN = 0.1  # the mirror's used weight from which the nose-wing crease rule is full
 FACE_WORKERS = 2  # threads making a frame's source faces (the machine's two cores)
 
 
@@ -151,6 +156,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     weighted = three_channels(trust)
     weighted *= texture
     direct_share = Contribution(maps, weighted, trust, weight * cleanness, None)
+    direct_clean = cleanness
     # Where the source turns a triangle away and shows its mirror image clearly better.
     turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
         (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
@@ -175,6 +181,15 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
                                             smooth, box)
     # The near side's shade left behind: no darker than the source's own face nearby.
     levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
+    # The far nose wing's clean skin keeps its own light: no second outline drawn on it,
+    # where the mirror stands in (its clean share of the need, full from MIRROR_STANDS_IN);
+    # where it is only the 1e-3 floor of trust the texture is left to the bit (a frontal
+    # source's swap unchanged).
+    wings = coarse_smooth_triangles(nose_wing_triangles(direct.triangles, mirror.triangles),
+                                    raster, size, smooth, box)
+    wings *= np.minimum(used * np.float32(1.0 / MIRROR_STANDS_IN), np.float32(1.0))
+    levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], wings,
+                                           size)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)
     levelled *= three_channels(mirror_trust)
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,

@@ -42,6 +42,31 @@ LANES = 16
 # The fine texture's contrast may come down towards the direct skin's by at most the
 # gain to this power (0: never below the mirror's own).
 DETAIL_DOWN = 1.0
+# `no_darker_than_clean_direct`. The share of the direct texture the mirror fill may not go
+# under (M's oracle, forty-fourth round: 0.97 took threequarter-glasses' crescent away).
+FLOOR_SHARE = 0.97
+# Of the crop: the local level a crease is read at (1.7 px at 440: a stubble hair or pore
+# averages away, the crescent, 4-8 px wide, does not).
+CREASE_SIGMA = 1.0 / 256.0
+# The direct warp's clean weight from which it counts as the source's skin (full at one):
+# below it the mirror replaces hair or what lies outside the photo.
+CLEAN_DIRECT_FROM = 0.9
+# Grey levels of luma: a deficit up to the first is a crease (the crescent's reached 70 at
+# 440 px); beyond the second it is other matter (a light wall or hair in the direct warp
+# past the turned cheek: M's oracle lifted such places by up to 207), fading between.
+SKIN_DEFICIT_NEAR = 80.0
+SKIN_DEFICIT_FAR = 120.0
+# A pixel comes up by at most this many times the crease's depth at its local level.
+CREASE_REACH = 2.0
+# The nose wing and the skin round its rim, one side's landmarks (the person's left; the
+# other side's are their mirror images): where the near wing's side-lit crease, mirrored,
+# drew a second outline. Over the whole far side the rule also lifted the far socket's
+# and cheek's mirrored shade that their foreshortened direct warp lacks, a lit patch under
+# Kit Harington's far eye at 1x, and took smile agreement from 0.95 to 0.85
+# (hair-forehead; BENCHMARKS.md, forty-fifth round).
+NOSE_WING_LANDMARKS = (278, 279, 294, 327, 358, 331, 439, 455, 460, 305, 289, 392, 326, 328,
+                       290, 250, 462, 370, 344, 360, 363, 440, 457, 438, 420, 429, 437, 309,
+                       459)
 
 
 def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.ndarray,
@@ -112,6 +137,94 @@ def levelled_mirror(mirrored: np.ndarray, mirror_trust: np.ndarray, direct: np.n
     levelled += three_channels(fine)
     result: np.ndarray = np.clip(levelled, 0.0, 255.0, out=levelled)
     return result
+
+
+def nose_wing_triangles(direct: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """(T,) float64, 1 for the triangles of either nose wing (`NOSE_WING_LANDMARKS`):
+    those whose corners (`direct`, (T, 3)) or whose mirror image's corners (`mirror`)
+    are all wing landmarks, else 0."""
+    wing = np.zeros(max(int(direct.max()), int(mirror.max())) + 1, dtype=bool)
+    wing[list(NOSE_WING_LANDMARKS)] = True
+    either = wing[direct].all(axis=1) | wing[mirror].all(axis=1)
+    return either.astype(np.float64)
+
+
+def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
+                                direct_clean: np.ndarray, wings: np.ndarray, size: int
+                                ) -> np.ndarray:
+    """In place: `levelled` (H, W, 3) float32, the mirror fill (`levelled_mirror`), with
+    the near side's creases taken out where the direct warp (`direct`, the same box) is
+    clean source skin (`direct_clean`, its clean weight, over CLEAN_DIRECT_FROM): there
+    the source shows the triangle, only foreshortened, in its own light, and the mirror
+    may lighten it but not draw a second outline over it (Angelina Jolie's far nose wing,
+    threequarter-glasses: the near wing's side-lit crease came out round it as a dark
+    crescent; BENCHMARKS.md, forty-fourth and forty-fifth rounds). Only on the nose wings
+    (`wings`, (H, W) in [0, 1], full from a half): elsewhere the mirror's creases are the
+    far side's modelling the foreshortened direct warp lacks (`NOSE_WING_LANDMARKS`).
+
+    A crease is the mirror's darkness under FLOOR_SHARE of the direct texture, both at
+    their local level (CREASE_SIGMA), less its broad part (at MIRROR_SHADE_SIGMA, the
+    mirror's own level: the far side's modelling, kept). Each pixel comes up to the floor
+    less that broad part, by at most CREASE_REACH times the crease's depth there: a
+    crease comes up whole with nothing spread beside it, pores and stubble (which the
+    local level averages away) keep most of their contrast. A deficit over
+    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR)."""
+    gate = _ramp(wings, 0.0, 0.5)
+    gate *= _ramp(direct_clean, CLEAN_DIRECT_FROM, 1.0)
+    fine_sigma = max(1.0, size * CREASE_SIGMA)
+    broad_sigma = max(1.0, size * MIRROR_SHADE_SIGMA)
+    # Worked out only round the wings, as far as the two blurs reach (their kernels'
+    # radii): the same values there, a fifth of the box's pixels on threequarter-glasses.
+    reach = grown_bounds(gate > 0.0, _blur_radius(fine_sigma) + _blur_radius(broad_sigma))
+    if reach is None:
+        return levelled
+    part = levelled[reach]
+    allowed = _blurred(direct[reach], fine_sigma)
+    allowed *= np.float32(FLOOR_SHARE)
+    deficit = allowed - _blurred(part, fine_sigma)
+    darker = _luma(deficit)
+    # Only what is narrower than the mirror's own level (a crease, a wing's rim): a
+    # broader shade of the mirror is the far side's modelling, kept.
+    broad = _blurred(deficit, broad_sigma)
+    np.maximum(broad, 0.0, out=broad)
+    allowed -= broad
+    deficit -= broad
+    np.maximum(deficit, 0.0, out=deficit)
+    # Each pixel up to the allowed floor, by at most CREASE_REACH times the crease's
+    # local depth: a crease comes up whole, with nothing spread beside it; pores and
+    # stubble, which the local level averages away, keep most of their contrast.
+    allowed -= part
+    np.maximum(allowed, 0.0, out=allowed)
+    deficit *= np.float32(CREASE_REACH)
+    np.minimum(allowed, deficit, out=deficit)
+    near = gate[reach]
+    near *= _ramp(darker, SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
+    deficit *= three_channels(near)
+    part += deficit
+    return levelled
+
+
+def _blur_radius(sigma: float) -> int:
+    """The radius of OpenCV's Gaussian kernel for a float image at `sigma` (its size
+    round(8 sigma + 1), made odd)."""
+    return (round(sigma * 8.0 + 1.0) | 1) // 2
+
+
+def _ramp(values: np.ndarray, zero: float, one: float) -> np.ndarray:
+    """(H, W) float32: `values` (float32) mapped linearly from 0 at `zero` to 1 at `one`,
+    held within [0, 1] (by maximum and minimum, the values of NumPy's clip, which took
+    several times as long)."""
+    ramp = np.subtract(values, np.float32(zero), dtype=np.float32)
+    ramp /= np.float32(one - zero)
+    np.maximum(ramp, np.float32(0.0), out=ramp)
+    bounded: np.ndarray = np.minimum(ramp, np.float32(1.0), out=ramp)
+    return bounded
+
+
+def _blurred(image: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, 3) float32 `image` Gaussian-blurred by `sigma`, a fresh float32 array."""
+    blurred: np.ndarray = np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
+    return blurred
 
 
 def _between(contrast: np.ndarray, gain: np.ndarray) -> np.ndarray:
