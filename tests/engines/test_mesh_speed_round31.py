@@ -20,6 +20,7 @@ from facedub.engines.mesh_contributions import (
     MIRROR_BELOW,
     MIRROR_MIN_AREA,
     MIRROR_PREFERENCE,
+    MIRROR_STANDS_IN,
     Contribution,
     MirrorShare,
     SourceFace,
@@ -31,7 +32,11 @@ from facedub.engines.mesh_contributions import (
     warped,
 )
 from facedub.engines.mesh_eyes import looking_as_target
-from facedub.engines.mesh_mirror import levelled_mirror
+from facedub.engines.mesh_mirror import (
+    levelled_mirror,
+    no_darker_than_clean_direct,
+    nose_wing_triangles,
+)
 from facedub.engines.mesh_warp import (
     clamped_maps,
     coarse_smooth_upsample,
@@ -80,7 +85,8 @@ def calls(extracted: Callable[..., Faceset],
 
 
 def _before(face: SourceFace, frame: TargetFrame) -> Contribution:
-    """`source_contribution` as it was at the thirtieth round's end (main eacd747)."""
+    """`source_contribution` as it was at the thirtieth round's end (main eacd747), with
+    the forty-fifth round's crease rule on the nose wings (`no_darker_than_clean_direct`)."""
     raster, size, weight = frame.raster, frame.size, face.weight
     crop, direct, mirror = face.crop, face.direct, face.mirror
     smooth = size / 48.0
@@ -98,6 +104,7 @@ def _before(face: SourceFace, frame: TargetFrame) -> Contribution:
                                    raster, size, smooth) * (cleanness + 1e-3)
     direct_share = Contribution(maps, texture * three_channels(trust), trust,
                                 weight * cleanness, None)
+    direct_clean = cleanness
     turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
         (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
     need = coarse_smooth_upsample(turned_away[raster.triangle], raster, size, smooth)
@@ -115,6 +122,11 @@ def _before(face: SourceFace, frame: TargetFrame) -> Contribution:
         weight * (mirror.visibility[raster.triangle] + 1e-3), raster, size, smooth
     )[box] * (used + 1e-3)
     levelled = levelled_mirror(mirrored, mirror_trust, texture[box], trust[box], size)
+    wings = coarse_smooth_upsample(
+        nose_wing_triangles(direct.triangles, mirror.triangles)[raster.triangle], raster, size,
+        smooth)[box] * np.minimum(used * np.float32(1.0 / MIRROR_STANDS_IN), np.float32(1.0))
+    levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], wings,
+                                           size)
     mirror_trust = mirror_trust * MIRROR_PREFERENCE
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,
                         MirrorShare(box, levelled * three_channels(mirror_trust), mirror_trust,
