@@ -8,7 +8,6 @@ where it stopped; tracking and the choice of person run at the end over the whol
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
@@ -30,9 +29,13 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.folder import folder_photos, skipped_names
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import (
+    PASSED_FILE,
     CheckStoppedError,
     ExplicitContentDetector,
+    SafetyReport,
     check_media_is_allowed,
+    mark_passed,
+    marked_passed,
 )
 from facedub.faces.align import align_face, face_from_frame_matrix
 from facedub.faces.identity import SAME_PERSON_DISTANCE, IdentityEncoder, distance
@@ -229,7 +232,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
     reference = (reference_descriptor(config.person_reference, encoder, config.landmarker)
                  if encoder is not None and config.person_reference else None)
     out_dir = Path(out_dir)
-    safety: Future[object] | None = None
+    safety: Future[SafetyReport] | None = None
     stop_check = threading.Event()
     try:
         if not _already_checked(out_dir, source):
@@ -242,6 +245,8 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         output = _prepare_output(out_dir, source, config)
         try:
             if output.complete:  # only the choice of person may change
+                if safety is not None:  # finished by a facedub that left no mark
+                    _mark_when_passed(out_dir, source.sha256, safety)
                 return _rechoose(out_dir, reference)
             _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety,
                      stop_check)
@@ -255,13 +260,14 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
             _end_check(safety, stop_check)
 
 
-def _check(files: tuple[Path, ...], models: AnalysisModels, stop: threading.Event) -> object:
+def _check(files: tuple[Path, ...], models: AnalysisModels, stop: threading.Event
+           ) -> SafetyReport:
     if stop.is_set():  # the extraction failed before the check began: no NudeNet to load
         raise CheckStoppedError("stopped before it began")
     return check_media_is_allowed(files, models.detector(), stop)
 
 
-def _end_check(safety: Future[object], stop: threading.Event) -> None:
+def _end_check(safety: Future[SafetyReport], stop: threading.Event) -> None:
     """The content check ended before `extract` returns or raises. A refusal (a folder
     not empty, another input's faceset) or an error before the analysis waited for
     nothing: the check went on reading the input on its own thread after `extract` had
@@ -279,21 +285,23 @@ def _end_check(safety: Future[object], stop: threading.Event) -> None:
 
 
 def _already_checked(out_dir: Path, source: MediaSource) -> bool:
-    """An earlier run into this folder analysed the same input and passed the check: it
-    finished, or wrote a frame's progress line (nothing is written before the check
-    passes). faceset.json alone is written before the check ends: a run stopped (or
-    killed) during the check left it, and the next run skipped the check."""
+    """An earlier run into this folder analysed the same input and its check passed: the
+    folder holds the check's own mark (`safety.mark_passed`, written as the check passes,
+    before any crop or progress line). Nothing else is trusted: faceset.json alone is
+    written before the check ends (a run stopped during the check left it), and a
+    finished faceset or a progress line of a folder an older facedub wrote says nothing
+    of a check (one that never made one skipped it): such a folder is checked again."""
     try:
         meta = read_meta(out_dir)
     except FacedubError:
         return False
-    if meta.source_sha256 != source.sha256:
-        return False
-    if meta.complete:
-        return True
-    with contextlib.suppress(OSError), open(out_dir / PROGRESS_FILE, encoding="utf-8") as lines:
-        return bool(lines.readline().strip())
-    return False
+    return meta.source_sha256 == source.sha256 and marked_passed(out_dir, source.sha256)
+
+
+def _mark_when_passed(out_dir: Path, source_sha256: str, safety: Future[SafetyReport]
+                      ) -> None:
+    """Wait for the content check (raising its refusal) and mark `out_dir` as passed."""
+    mark_passed(out_dir, source_sha256, safety.result())
 
 
 @dataclass(frozen=True)
@@ -370,15 +378,17 @@ class _OrderedWriter:
     frame's progress line lands only after its images (a resumed run can trust it).
 
     `gate`: nothing is written until it completes, and nothing at all if it fails (the
-    explicit-content check). After any failure the remaining writes are dropped, and the
-    failure re-raises from the next write or from `close`.
+    explicit-content check); `on_passed` is called with its result first. After any
+    failure the remaining writes are dropped, and the failure re-raises from the next
+    write or from `close`.
     """
 
-    def __init__(self, progress_file: TextIO, gate: Future[object] | None = None) -> None:
+    def __init__(self, progress_file: TextIO, gate: Future[SafetyReport] | None = None,
+                 on_passed: Callable[[SafetyReport], None] | None = None) -> None:
         self._file = progress_file
         self._sink = BackgroundSink[Callable[[], object]](_run_job, depth=64)
         if gate is not None:
-            self._sink.put(gate.result)
+            self._sink.put(functools.partial(_pass_gate, gate, on_passed))
 
     def png(self, path: Path, image: np.ndarray) -> None:
         self._sink.put(functools.partial(write_png, path, image))
@@ -398,8 +408,15 @@ def _run_job(job: Callable[[], object]) -> None:
     job()
 
 
+def _pass_gate(gate: Future[SafetyReport],
+               on_passed: Callable[[SafetyReport], None] | None) -> None:
+    result = gate.result()
+    if on_passed is not None:
+        on_passed(result)
+
+
 def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder: IdentityEncoder,
-             progress: Progress, gate: Future[object] | None = None,
+             progress: Progress, gate: Future[SafetyReport] | None = None,
              stop_gate: threading.Event | None = None) -> None:
     """`stop_gate` stops the content check (`gate`) when the analysis fails: the writer's
     close waits for the check, which otherwise looked at all its frames first."""
@@ -417,7 +434,9 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
     with open(progress_path, "a", encoding="utf-8") as progress_file, FaceAnalyser(
             max_faces=config.max_faces, video=source.kind == "video",
             min_confidence=config.min_confidence, model_path=config.landmarker) as analyser:
-        writer = _OrderedWriter(progress_file, gate)
+        # The check's mark lands before any crop or progress line (`_already_checked`).
+        writer = _OrderedWriter(progress_file, gate, functools.partial(
+            mark_passed, out_dir, source.sha256))
         # Stopped before the analyser closes: on an error or Ctrl-C here the thread ahead
         # may be skipping frames (a resume) for longer than `prefetched` waits for it.
         halt = threading.Event()
@@ -607,7 +626,7 @@ def _remove_output(out_dir: Path, created: bool) -> None:
     if created:
         shutil.rmtree(out_dir, ignore_errors=True)
         return
-    for name in (META_FILE, PROGRESS_FILE, RECORDS_FILE):
+    for name in (META_FILE, PROGRESS_FILE, RECORDS_FILE, PASSED_FILE):
         (out_dir / name).unlink(missing_ok=True)
     for name in (FACES_DIR, MASKS_DIR):
         shutil.rmtree(out_dir / name, ignore_errors=True)

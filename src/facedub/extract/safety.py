@@ -11,6 +11,7 @@ The detector is a `Protocol`, so tests and other callers can pass their own.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,8 +22,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from facedub import media
+from facedub import __version__, media
 from facedub.errors import FacedubError
+from facedub.fsutil import write_json_atomic
 from facedub.media.animation import iter_animation
 from facedub.spread import spread_indices
 
@@ -37,6 +39,10 @@ EXPLICIT_CLASSES = frozenset({
 # benchmarks/safety_scan.py): a 2.5x margin. NudeNet's own drawing cut-off is 0.2.
 REFUSAL_THRESHOLD = 0.45
 FRAMES_PER_VIDEO = 16
+# The mark an output folder (a faceset) holds once its input passed the check: a resumed
+# or reused analysis trusts only this file, never what else the folder holds.
+PASSED_FILE = "content_check.json"
+PASSED_FORMAT = "facedub-content-check"
 # NudeNet 3.4's class order (the model's output channels after the 4 box values).
 NUDENET_LABELS = (
     "FEMALE_GENITALIA_COVERED", "FACE_FEMALE", "BUTTOCKS_EXPOSED", "FEMALE_BREAST_EXPOSED",
@@ -206,3 +212,26 @@ def check_media_is_allowed(paths: Sequence[Path],
                 f"{finding.score:.2f}); facedub does not process sexual or nude material, "
                 "use other media")
     return SafetyReport(frames, tuple(findings))
+
+
+def mark_passed(folder: Path, source_sha256: str, report: SafetyReport) -> None:
+    """Write `folder`'s mark (`PASSED_FILE`, atomically) that the input whose content hash
+    is `source_sha256` passed the check (`report`)."""
+    write_json_atomic(Path(folder) / PASSED_FILE, {
+        "format": PASSED_FORMAT, "passed": True, "source_sha256": source_sha256,
+        "frames_checked": report.frames_checked, "max_score": round(report.max_score, 4),
+        "threshold": REFUSAL_THRESHOLD, "tool": f"facedub {__version__}"})
+
+
+def marked_passed(folder: Path, source_sha256: str) -> bool:
+    """`folder` holds the mark that the input of content hash `source_sha256` passed the
+    check (`mark_passed`). Anything else (no mark: a folder an older facedub wrote, which
+    trusted its own progress lines; a damaged or hand-made one; another input's) is not."""
+    try:
+        raw = json.loads((Path(folder) / PASSED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    # (Checked against another threshold: checked again.)
+    return (isinstance(raw, dict) and raw.get("format") == PASSED_FORMAT
+            and raw.get("passed") is True and raw.get("source_sha256") == source_sha256
+            and raw.get("threshold") == REFUSAL_THRESHOLD)
