@@ -11,6 +11,7 @@ The detector is a `Protocol`, so tests and other callers can pass their own.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -130,8 +131,10 @@ def _letterbox_blob(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
 
 
-def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[media.Frame]:
-    """Up to `max_frames` frames spread evenly over a video (the photo itself for photos)."""
+def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO,
+                  stop: threading.Event | None = None) -> Iterator[media.Frame]:
+    """Up to `max_frames` frames spread evenly over a video (the photo itself for photos).
+    `stop`, once set, ends a video's decode at its next frame with CheckStoppedError."""
     animated = media.animated_frames(path) if media.is_photo_path(path) else 1
     if animated > 1:  # an animated WebP or PNG: a video source, every frame of it used
         for index, time, image in iter_animation(path, set(spread_indices(animated,
@@ -148,7 +151,10 @@ def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[me
     taken = 0
     # Only the wanted frames are converted (the rest are decoded and dropped), and the
     # clip's last frame comes too, in case the header over-counted its frames.
-    for frame in media.iter_frames(path, indices=wanted, last=True):
+    # Stopped between the wanted frames too: they are a sixteenth of the clip apart, and
+    # a stop waited for the decode up to the next one (a 2-hour film: minutes of decode).
+    each_decoded = functools.partial(_raise_if_stopped, stop, path) if stop else None
+    for frame in media.iter_frames(path, indices=wanted, last=True, each_decoded=each_decoded):
         if frame.index in wanted:
             taken += 1
             yield frame
@@ -158,6 +164,11 @@ def sample_frames(path: Path, max_frames: int = FRAMES_PER_VIDEO) -> Iterator[me
             yield frame
 
 
+def _raise_if_stopped(stop: threading.Event, path: Path) -> None:
+    if stop.is_set():
+        raise CheckStoppedError(f"stopped in {Path(path).name}")
+
+
 def scan_media(path: Path, detector: ExplicitContentDetector,
                max_frames: int = FRAMES_PER_VIDEO,
                stop: threading.Event | None = None) -> tuple[Finding, int]:
@@ -165,7 +176,7 @@ def scan_media(path: Path, detector: ExplicitContentDetector,
     `stop`, once set, ends the scan before its next frame with CheckStoppedError."""
     worst = Finding(Path(path), "", 0.0, 0, 0.0)
     frames = 0
-    for frame in sample_frames(path, max_frames):
+    for frame in sample_frames(path, max_frames, stop):
         # Per frame, not only per file: a video's 16 looks (NudeNet's load and decodes
         # between them) ran to the end after the analysis they guarded had failed.
         if stop is not None and stop.is_set():

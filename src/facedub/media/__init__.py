@@ -200,13 +200,15 @@ def probe(path: Path) -> MediaInfo:
                          Colour(int(first.color_primaries), int(first.color_trc)))
 
 
-def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False
-                ) -> Iterator[Frame]:
+def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = False,
+                each_decoded: Callable[[], None] | None = None) -> Iterator[Frame]:
     """Yield the frames of a video or photo in display order, upright, RGB uint8.
 
     `indices`: only these frames (of a video); the others are decoded but not converted
     to RGB, which is most of the cost of a frame that is not needed. `last`: the video's
-    final frame as well, when `indices` left it out."""
+    final frame as well, when `indices` left it out. `each_decoded`: called as each frame
+    of a video is decoded, those left out too; what it raises ends the decode (a stop
+    between two wanted frames far apart)."""
     path = Path(path)
     _require_file(path)
     if is_photo_path(path):
@@ -221,6 +223,8 @@ def iter_frames(path: Path, indices: Container[int] | None = None, last: bool = 
         to_rgb = VideoReformatter()  # one scaler for all the frames: see _frame
         try:
             for decoded in container.decode(stream):
+                if each_decoded is not None:
+                    each_decoded()
                 if indices is None or index in indices:
                     skipped = None
                     yield _frame(decoded, index, start, fps, to_rgb)
