@@ -646,7 +646,34 @@ def _open_video(path: Path) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise FacedubError(f"{path}: has no video stream; give a video or photo file")
+    if _still_image_demuxer(container.format.name):
+        container.close()
+        raise DecodeError(_photo_named_as_video(path, container.format.name))
     return container
+
+
+def _still_image_demuxer(name: str) -> bool:
+    """FFmpeg's readers of single still images (image2 and the *_pipe demuxers): a photo
+    whose name is not a photo's reaches FFmpeg and is read as a one-frame video."""
+    return name == "image2" or name.endswith("_pipe")
+
+
+# The extension a photo misnamed as a video should have, by FFmpeg's still-image demuxer.
+_PHOTO_KIND = {"png_pipe": ("PNG", ".png"), "jpeg_pipe": ("JPEG", ".jpg"),
+               "webp_pipe": ("WebP", ".webp"), "bmp_pipe": ("BMP", ".bmp"),
+               "tiff_pipe": ("TIFF", ".tif")}
+
+
+def _photo_named_as_video(path: Path, demuxer: str) -> str:
+    """What to do about a photo named as a video. A PNG renamed .mp4 was swapped as a
+    video of one frame (a 0.04 s .mp4 out), as the mirror of a video named .jpg, which is
+    told to rename it (`_unreadable_photo`)."""
+    named = f"named {path.suffix}" if path.suffix else "named without an extension"
+    if demuxer not in _PHOTO_KIND:
+        return (f"{path}: a still image ({demuxer}), not a video, though {named}; convert it "
+                "to a JPEG or PNG photo")
+    kind, suffix = _PHOTO_KIND[demuxer]
+    return f"{path}: a {kind} photo, not a video, though {named}; rename it to end in {suffix}"
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream,
