@@ -148,3 +148,27 @@ def test_the_mark_is_written_before_any_crop_or_progress_line(faces_dir: Path,
     finally:
         monkeypatch.undo()
     assert written and "png-unmarked" not in written
+
+
+class _Bars(NoProgress):
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished = 0
+
+    def start(self, total: int | None, description: str) -> None:
+        del total
+        self.started.append(description)
+
+    def finish(self) -> None:
+        self.finished += 1
+
+
+def test_a_finished_folder_checked_again_shows_a_bar_while_it_waits(faces_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    photo, out = faces_dir / PHOTO, tmp_path / "out"
+    config = ExtractConfig(crop_size=64)
+    extract(photo, out, config, detector=_Passing())
+    _as_an_older_facedub_left_it(out)
+    bars = _Bars()
+    extract(photo, out, config, bars, _Passing())
+    assert bars.started == [f"check {PHOTO}"] and bars.finished == 1

@@ -246,7 +246,7 @@ def extract(media_path: Path, out_dir: Path, config: ExtractConfig,
         try:
             if output.complete:  # only the choice of person may change
                 if safety is not None:  # finished by a facedub that left no mark
-                    _mark_when_passed(out_dir, source.sha256, safety)
+                    _mark_when_passed(out_dir, source, safety, progress)
                 return _rechoose(out_dir, reference)
             _analyse(source, out_dir, config, encoder or models.encoder(), progress, safety,
                      stop_check)
@@ -298,10 +298,18 @@ def _already_checked(out_dir: Path, source: MediaSource) -> bool:
     return meta.source_sha256 == source.sha256 and marked_passed(out_dir, source.sha256)
 
 
-def _mark_when_passed(out_dir: Path, source_sha256: str, safety: Future[SafetyReport]
-                      ) -> None:
-    """Wait for the content check (raising its refusal) and mark `out_dir` as passed."""
-    mark_passed(out_dir, source_sha256, safety.result())
+def _mark_when_passed(out_dir: Path, source: MediaSource, safety: Future[SafetyReport],
+                      progress: Progress) -> None:
+    """Wait for the content check (raising its refusal) and mark `out_dir` as passed. A
+    bar while it waits: the check of a long video decodes all of it (a minute or more),
+    and nothing else would show."""
+    progress.start(1, f"check {source.path.name}")
+    try:
+        report = safety.result()
+        progress.advance()
+    finally:
+        progress.finish()
+    mark_passed(out_dir, source.sha256, report)
 
 
 @dataclass(frozen=True)
