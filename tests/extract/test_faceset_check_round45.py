@@ -18,6 +18,7 @@ from facedub.cli import app
 from facedub.extract import models as models_module
 from facedub.extract import workspace
 from facedub.extract.config import ExtractConfig
+from facedub.extract.models import AnalysisModels
 from facedub.extract.run import extract
 from facedub.extract.safety import EXPLICIT_CLASSES, PASSED_FILE, ExplicitContentError
 from facedub.extract.workspace import analysed, remove_unused
@@ -141,3 +142,18 @@ def test_train_refuses_a_faceset_with_an_explicit_crop(
     assert result.exit_code == 2, result.output  # main: trained on (or "too few faces")
     assert "refused" in result.output
     assert not out.exists()
+
+
+def test_a_faceset_its_mark_covers_loads_no_detector(faces_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # NudeNet's load (0.3-1 s) only where a crop is to be looked at: a swap from a marked
+    # faceset whose target analysis is reused loads none.
+    folder = _faceset(faces_dir, tmp_path / "faces")
+    loads: list[_Detector] = []
+    monkeypatch.setattr(models_module, "NudeNetDetector",
+                        lambda: loads.append(_Detector()) or loads[-1])
+    analysed(folder, tmp_path / "work", ExtractConfig(), models=AnalysisModels())
+    assert loads == []
+    (folder / PASSED_FILE).unlink()
+    analysed(folder, tmp_path / "work", ExtractConfig(), models=AnalysisModels())
+    assert len(loads) == 1 and loads[0].looks >= 1

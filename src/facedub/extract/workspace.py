@@ -86,8 +86,7 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     folder on first use and resumed or reused after that. `models`: shared with the
     caller's other analyses (`extract`)."""
     if Path(media).is_dir() and is_faceset(media):
-        return checked_faceset(media, work_dir, progress,
-                               models.detector() if models is not None else detector)
+        return checked_faceset(media, work_dir, progress, detector, models)
     settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
                           sort_keys=True)
     # facedub's version and the landmark model take part: after an upgrade of either the
@@ -125,14 +124,16 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
 
 
 def checked_faceset(folder: Path, work_dir: Path | None, progress: Progress | None = None,
-                    detector: ExplicitContentDetector | None = None) -> Faceset:
+                    detector: ExplicitContentDetector | None = None,
+                    models: AnalysisModels | None = None) -> Faceset:
     """The faceset folder `folder` (given as an input: swap --source, train, refine) once
     its crops passed the explicit-content check: trusted where its mark (written by the
     extraction that made it, `safety.mark_crops`) names exactly its crops, or where this
     work folder recorded their pass; else every crop is looked at (NudeNet by default),
     the pass recorded in `work_dir` (never in `folder`: an input is not modified), and a
     refusal raised. It was used unchecked: a hand-made folder, an older facedub's, or one
-    whose crops were edited after its extraction."""
+    whose crops were edited after its extraction. `models`: NudeNet shared with the
+    caller's analyses, loaded only if a crop is to be looked at."""
     faceset = load_faceset(folder)
     crops = crops_of(faceset)
     digest = sha256_listing(crops)
@@ -142,6 +143,8 @@ def checked_faceset(folder: Path, work_dir: Path | None, progress: Progress | No
     if record is not None and _recorded_pass(record, digest):
         _stamp_used(record)
         return faceset
+    if models is not None:
+        detector = models.detector()
     report = check_crops_are_allowed(folder, crops, detector or NudeNetDetector(), progress)
     if record is not None:
         with contextlib.suppress(OSError):  # a read-only work folder: checked again next time
