@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 
 import cv2
 
+from facedub.errors import Terminated
+
 T = TypeVar("T")
 # glibc's mallopt parameters, and what they are set to: freed blocks up to the largest
 # mmap threshold allowed on 64-bit (a 1080p float32 RGB frame is 25 MB) come from and go
@@ -128,9 +130,12 @@ def join_through_interrupts(worker: threading.Thread, finished: threading.Event,
     while not finished.is_set():
         try:
             finished.wait()
-        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
+        except BaseException as error:  # KeyboardInterrupt, errors.Terminated
             if interrupted is None and on_interrupt is not None:
-                _call_through_interrupts(on_interrupt)
+                try:
+                    _call_through_interrupts(on_interrupt)
+                except Exception as broken:  # a bug in it: raised (from the stop) once joined
+                    interrupted = broken
             interrupted = interrupted or error
     while worker.is_alive():  # its last bytecodes after `finished` was set
         try:
@@ -143,12 +148,13 @@ def join_through_interrupts(worker: threading.Thread, finished: threading.Event,
 
 def _call_through_interrupts(call: Callable[[], None]) -> None:
     """`call` (one that may run again: it sets flags) to its end, however often a stop
-    signal's exception lands in it."""
+    signal's exception lands in it. Any other error it raises is raised: retried, a
+    callback that fails every time spun forever at a full core."""
     while True:
         try:
             call()
             return
-        except BaseException:  # a second Ctrl-C: the first is raised by the caller
+        except (KeyboardInterrupt, Terminated):  # a second stop: the first is the caller's
             continue
 
 
