@@ -61,22 +61,28 @@ def _ctrl_c() -> None:
 def test_ctrl_c_while_the_writer_waits_for_the_check_stops_the_check(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     original = run_module._OrderedWriter.close
+    signalled: list[float] = []
+
+    def ctrl_c_now() -> None:
+        signalled.append(time.monotonic())
+        _ctrl_c()
 
     def interrupted_close(self: Any, *args: Any) -> None:
-        threading.Timer(0.3, _ctrl_c).start()  # the user's Ctrl-C
+        threading.Timer(0.3, ctrl_c_now).start()  # the user's Ctrl-C
         original(self, *args)
 
     monkeypatch.setattr(run_module._OrderedWriter, "close", interrupted_close)
     detector = _SlowLooks()
     out = tmp_path / "out"
-    began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         # Two frames analysed: the analysis ends long before the check's 16 looks.
         extract(faces_dir / "clip_liveportrait_d3_woman_headturn.mp4", out,
                 ExtractConfig(crop_size=64, max_frames=2), detector=detector)
-    stopped_after = time.monotonic() - began
+    # From the Ctrl-C, not from extract's start (model loads and the analysis are no part
+    # of the stop): 0.67 s median here, 6.55 s when the check ran on to its end.
+    stopped_after = time.monotonic() - signalled[0]
     assert detector.looks < 16, "the check looked at every frame after the Ctrl-C"
-    assert stopped_after < 4.0
+    assert stopped_after < 3.0
     # Nothing the check guarded was written, and nothing says it passed.
     assert not (out / PASSED_FILE).exists()
     assert not list((out / FACES_DIR).iterdir())
