@@ -340,14 +340,22 @@ def check_output_name(path: PurePath, role: str = "", folder: bool = False) -> N
 
 
 def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
-                      overwrite: bool = False, folder: bool = False) -> None:
+                          overwrite: bool = False, folder: bool = False,
+                          parents: bool = False) -> None:
     """Refuse, before any work, an output that cannot or must not be written.
 
     `role` names the option in messages ("-o", "--plot"). A file output (`folder` False)
     must not be a folder, nor exist unless `overwrite`; a folder output may exist (stages
     resume into it) but not as a file. Neither may be an input or lie inside one. The
-    folder that will hold it must exist (files) and accept a new file: that is tried, so a
+    folder that will hold it must exist and accept a new file: that is tried, so a
     read-only file system, /proc or missing permission are found now, not after minutes.
+    `parents`: a folder output whose missing parents facedub creates (a work folder,
+    by default under the user's cache folder, which a first run may not have).
+
+    Every -o agrees: facedub creates the output (a file, or the one folder -o names), never
+    the folders above it. `extract -o a/missing/faces` created a/missing while
+    `swap -o a/missing/out.mp4` was refused: a mistyped parent (`-o ~/Vidoes/faces`)
+    made a folder tree where the user would not look for the result.
     """
     path = Path(path)
     check_output_name(path, role, folder)
@@ -374,8 +382,13 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
     if folder:
         if path.exists() and not path.is_dir():
             raise FacedubError(f"{role} {path}: exists and is not a folder; give a folder")
-        holder = path if path.is_dir() else _nearest_existing(path.parent)
-        _require_folder(holder, role, path)
+        holder = path if path.is_dir() else path.parent
+        if not holder.is_dir():
+            _require_folder(_nearest_existing(holder), role, path)
+            if not parents:
+                raise FacedubError(f"{role} {path}: the folder {holder} does not exist; "
+                                   "create it")
+            holder = _nearest_existing(holder)
     else:
         if path.is_dir():
             raise FacedubError(f"{role} {path}: is a folder; give a file name")

@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 
 import cv2
 
+from facedub.errors import Terminated
+
 T = TypeVar("T")
 # glibc's mallopt parameters, and what they are set to: freed blocks up to the largest
 # mmap threshold allowed on 64-bit (a 1080p float32 RGB frame is 25 MB) come from and go
@@ -111,10 +113,13 @@ def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
         join_through_interrupts(worker, finished)
 
 
-def join_through_interrupts(worker: threading.Thread, finished: threading.Event) -> None:
+def join_through_interrupts(worker: threading.Thread, finished: threading.Event,
+                            on_interrupt: Callable[[], None] | None = None) -> None:
     """Wait for `worker` to end even if Ctrl-C or a stop signal interrupts the wait; the
     first such interruption is raised once it has. What follows a join frees what the
     worker uses, so a second Ctrl-C during shutdown must not cut the wait short.
+    `on_interrupt` (quick: it sets flags) is called at the first interruption, to tell the
+    worker to end sooner.
 
     Waited for on `finished`, which the worker sets as its last step, not on the thread's
     own join: on Python 3.11 and 3.12 a join interrupted by a signal releases the running
@@ -125,7 +130,12 @@ def join_through_interrupts(worker: threading.Thread, finished: threading.Event)
     while not finished.is_set():
         try:
             finished.wait()
-        except BaseException as error:  # KeyboardInterrupt, cli.terminal.Terminated
+        except BaseException as error:  # KeyboardInterrupt, errors.Terminated
+            if interrupted is None and on_interrupt is not None:
+                try:
+                    _call_through_interrupts(on_interrupt)
+                except Exception as broken:  # a bug in it: raised (from the stop) once joined
+                    interrupted = broken
             interrupted = interrupted or error
     while worker.is_alive():  # its last bytecodes after `finished` was set
         try:
@@ -134,6 +144,18 @@ def join_through_interrupts(worker: threading.Thread, finished: threading.Event)
             interrupted = interrupted or error
     if interrupted is not None:
         raise interrupted
+
+
+def _call_through_interrupts(call: Callable[[], None]) -> None:
+    """`call` (one that may run again: it sets flags) to its end, however often a stop
+    signal's exception lands in it. Any other error it raises is raised: retried, a
+    callback that fails every time spun forever at a full core."""
+    while True:
+        try:
+            call()
+            return
+        except (KeyboardInterrupt, Terminated):  # a second stop: the first is the caller's
+            continue
 
 
 # How often a sink's thread looks at its queue without being woken (see `BackgroundSink._next`).
@@ -160,9 +182,22 @@ class BackgroundSink(Generic[T]):
             raise self._error
         self._queue.put(item)
 
-    def close(self) -> None:
+    def close(self, on_interrupt: Callable[[], None] | None = None) -> None:
+        """Wait for the items queued, then re-raise the first error. A Ctrl-C or stop
+        signal during the wait drops the items not yet begun and calls `on_interrupt`
+        (which ends the one in hand sooner, where it waits on something that can be
+        stopped); it is raised once the thread has ended. The items' work was waited for to
+        the last, a Ctrl-C or two notwithstanding: `extract`'s writer, whose first item
+        waits for the explicit-content check, read the whole video for a check nothing
+        would use (seconds a minute of video)."""
         self._queue.put(_DONE)
-        join_through_interrupts(self._worker, self._finished)
+
+        def stop() -> None:
+            self._dropping.set()
+            if on_interrupt is not None:
+                on_interrupt()
+
+        join_through_interrupts(self._worker, self._finished, stop)
         if self._error is not None:
             raise self._error
 

@@ -200,7 +200,8 @@ def swap(
     # output must be a photo too", as if the extension were the fault.
     check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
     check_output_path(target, out, inputs)
-    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True)
+    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True,
+                          parents=True)
     config = SwapConfig(
         work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
         target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,

@@ -75,7 +75,8 @@ def train(
     Ctrl-C saves a checkpoint; running the same command again resumes. Under `torchrun
     --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
     """
-    from facedub.faceset import load_faceset
+    from facedub.extract.workspace import checked_faceset
+    from facedub.locations import work_dir as default_work_dir
     from facedub.train import check_faces, preset_config, select_device
     from facedub.train import train as run_train
     from facedub.train.distributed import from_environment, process_group
@@ -93,7 +94,10 @@ def train(
     with terminate_cleanly():
         # Too few faces are refused before the run folder, the process group or the
         # model exist (one photo's faceset trained on its one face).
-        facesets = load_faceset(source_faces), load_faceset(target_faces)
+        # Their crops are checked for explicit content (passes kept in the work folder),
+        # as a swap's faceset source is: a hand-made folder was trained on unchecked.
+        facesets = (checked_faceset(source_faces, default_work_dir(), RichProgress()),
+                    checked_faceset(target_faces, default_work_dir(), RichProgress()))
         check_faces(*facesets)
         with removed_if_failed(out, sole=leads), \
                 process_group(distributed, select_device(config.device)):

@@ -90,7 +90,7 @@ def serve(
     from facedub.serve import serve as run_server
 
     folder = work_dir or default_work_dir() / "serve"
-    check_writable_output(folder, "--work-dir", folder=True)
+    check_writable_output(folder, "--work-dir", folder=True, parents=True)
     if max_upload < 1:
         raise FacedubError("--max-upload must be at least 1 (MB)")
     # uvicorn stops on SIGINT and SIGTERM itself, then raises the signal again with the

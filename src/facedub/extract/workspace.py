@@ -29,8 +29,15 @@ from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
 from facedub.extract.models import AnalysisModels
-from facedub.extract.run import extract, open_source
-from facedub.extract.safety import ExplicitContentDetector
+from facedub.extract.run import crops_of, extract, open_source
+from facedub.extract.safety import (
+    PASSED_FORMAT,
+    REFUSAL_THRESHOLD,
+    ExplicitContentDetector,
+    NudeNetDetector,
+    check_crops_are_allowed,
+    marked_crops,
+)
 from facedub.faceset import (
     FACES_DIR,
     FORMAT_NAME,
@@ -40,7 +47,13 @@ from facedub.faceset import (
     is_faceset,
     load_faceset,
 )
-from facedub.fsutil import exclusive_lock, lock_if_free, sha256_file
+from facedub.fsutil import (
+    exclusive_lock,
+    lock_if_free,
+    sha256_file,
+    sha256_listing,
+    write_json_atomic,
+)
 from facedub.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -53,7 +66,7 @@ UNUSED_SECONDS = 30 * 24 * 3600
 # `analysed`'s folder names: the input's name (up to 40 characters) and a 20-digit key;
 # nothing else in the work folder (a user's own folder there) is ever removed.
 _ANALYSIS_NAME = re.compile(r".{1,40}-[0-9a-f]{20}")
-_VERDICTS_NAME = re.compile(r"\.photos-[0-9a-f]{20}\.json")
+_VERDICTS_NAME = re.compile(r"\.(photos|faceset)-[0-9a-f]{20}\.json")
 
 
 def photo_verdicts(media: Path, work_dir: Path) -> Path | None:
@@ -73,7 +86,7 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
     folder on first use and resumed or reused after that. `models`: shared with the
     caller's other analyses (`extract`)."""
     if Path(media).is_dir() and is_faceset(media):
-        return load_faceset(media)
+        return checked_faceset(media, work_dir, progress, detector, models)
     settings = json.dumps(replace(config, person_reference=None).resumable_settings(),
                           sort_keys=True)
     # facedub's version and the landmark model take part: after an upgrade of either the
@@ -108,6 +121,56 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
                     source.path.name)
     raise FacedubError(f"{media}: kept changing while facedub read it; wait until it is "
                        "completely written, then run again")
+
+
+def checked_faceset(folder: Path, work_dir: Path | None, progress: Progress | None = None,
+                    detector: ExplicitContentDetector | None = None,
+                    models: AnalysisModels | None = None) -> Faceset:
+    """The faceset folder `folder` (given as an input: swap --source, train, refine) once
+    its crops passed the explicit-content check: trusted where its mark (written by the
+    extraction that made it, `safety.mark_crops`) names exactly its crops, or where this
+    work folder recorded their pass; else every crop is looked at (NudeNet by default),
+    the pass recorded in `work_dir` (never in `folder`: an input is not modified), and a
+    refusal raised. It was used unchecked: a hand-made folder, an older facedub's, or one
+    whose crops were edited after its extraction. `models`: NudeNet shared with the
+    caller's analyses, loaded only if a crop is to be looked at."""
+    faceset = load_faceset(folder)
+    crops = crops_of(faceset)
+    digest = sha256_listing(crops)
+    if marked_crops(folder, digest):
+        return faceset
+    record = faceset_verdict(digest, work_dir) if work_dir is not None else None
+    if record is not None and _recorded_pass(record, digest):
+        _stamp_used(record)
+        return faceset
+    if models is not None:
+        detector = models.detector()
+    report = check_crops_are_allowed(folder, crops, detector or NudeNetDetector(), progress)
+    if record is not None:
+        with contextlib.suppress(OSError):  # a read-only work folder: checked again next time
+            record.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(record, {
+                "format": PASSED_FORMAT, "passed": True, "crops_sha256": digest,
+                "crops_checked": report.frames_checked,
+                "max_score": round(report.max_score, 4), "threshold": REFUSAL_THRESHOLD,
+                "tool": f"facedub {__version__}"})
+    return faceset
+
+
+def faceset_verdict(crops_sha256: str, work_dir: Path) -> Path:
+    """Where the work folder records that crops of hash `crops_sha256` passed the check
+    (keyed by their content: a copy of the folder elsewhere is the same verdict)."""
+    return Path(work_dir) / f".faceset-{crops_sha256[:20]}.json"
+
+
+def _recorded_pass(record: Path, crops_sha256: str) -> bool:
+    try:
+        raw = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(raw, dict) and raw.get("format") == PASSED_FORMAT
+            and raw.get("passed") is True and raw.get("crops_sha256") == crops_sha256
+            and raw.get("threshold") == REFUSAL_THRESHOLD)
 
 
 def still_used(faceset: Faceset, work_dir: Path) -> bool:
