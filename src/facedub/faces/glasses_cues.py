@@ -38,17 +38,22 @@ RING_LOW, RING_HIGH = 0.15, 0.35
 FAINT_NET, FAINT_BRIDGE, FAINT_RING = (0.06, 0.10), (2.0, 3.5), (0.2, 0.4)
 # Below a lens its rim is the lowest part of a pair of glasses: a short mark further out
 # than a frame line (with the line between it and the eye) is the face's own, a nose wing's
-# crease or a mole (d9: 6-15 px marks at 0.4-0.55 eye spacings below the eye, 3-8 px under
-# the rim's lower arc beside the nose, in every one of its first 40 frames; their
-# fragments of the rims, 1-8 px gaps apart, have nothing but the lens between them and the
-# eye). A mark counts when its centroid lies STRAY_BELOW eye spacings below its eye's centre
-# (below the lens: `lens_zones`' half-height), its box's diagonal is under STRAY_LENGTH eye
-# spacings (d9's marks: up to 0.28), and lines of the map above STRAY_LINE lie within
-# STRAY_REACH eye spacings of its centroid towards the eye's centre (d9: 5-9 px, 0.08-0.14).
-# Over d12's 182 faces 0.67 marks a face go (bits just outside its clear rims' lower arcs,
-# where the rims fitted and drawn are the same), over the older woman's first 40 0.15 (1-2
-# px specks); d9's first 40, 3.55. About 0.3 ms a look.
-STRAY_BELOW, STRAY_LENGTH, STRAY_REACH, STRAY_LINE = 0.32, 0.35, 0.2, 0.3
+# crease or a mole (d9: 6-15 px marks at 0.33-0.51 eye spacings below the eye, 5-9 px under
+# the rim's lower arc beside the nose, in every one of its first 40 frames; its rims'
+# fragments, 1-8 px gaps apart, have nothing but the lens between them and the eye). A mark
+# counts when its centroid lies STRAY_BELOW eye spacings below its eye's centre (below the
+# lens: `lens_zones`' half-height), its box's diagonal is under STRAY_LENGTH eye spacings
+# (d9's marks: up to 0.28), it reaches STRAY_PEAK somewhere (a fainter one barely shows),
+# and lines of the map above STRAY_LINE lie STRAY_GAP to STRAY_REACH eye spacings from its
+# centroid towards the eye's centre (d9: 0.08-0.13 at the 10th-90th percentiles). Nearer
+# than STRAY_GAP it may be the rim's own other edge: d12's clear plastic rims show both
+# edges, and faint bits below them. Without the gap and the peak 122 marks of its 182
+# faces went (0.06 eye spacings from a line at the median, peaks 0.13), and in a swap its
+# held rims moved once one had gone (frame 24's, 0.33 at the cheek under the left lens,
+# took the left rim's search six frames later another way); with them, 16. d9's first 40
+# faces lose 110 marks, their summed peaks 93.7 of the 96.0 that went without the two.
+STRAY_BELOW, STRAY_LENGTH, STRAY_GAP, STRAY_REACH = 0.32, 0.35, 0.06, 0.2
+STRAY_LINE, STRAY_PEAK = 0.3, 0.5
 # Each cheek's skin for `cheek_lightness`: mesh points around the face's right cheek, then
 # its left.
 CHEEK_PATCHES = ((205, 50, 187, 123, 117), (425, 280, 411, 352, 346))
@@ -114,7 +119,9 @@ def _without_marks_below_rims(lines: np.ndarray, centres: list[np.ndarray], spac
     short = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) < (
         STRAY_LENGTH * spacing)
     low = centroids[:, 1] > eyes[:, 1] + STRAY_BELOW * spacing
-    marks = np.flatnonzero(short & low)
+    strong = lines > STRAY_LINE
+    seen = np.bincount(labels[lines > STRAY_PEAK], minlength=count) > 0
+    marks = np.flatnonzero(short & low & seen)
     marks = marks[marks > 0]  # label 0 is the background
     if not marks.size:
         return lines
@@ -122,14 +129,14 @@ def _without_marks_below_rims(lines: np.ndarray, centres: list[np.ndarray], spac
     # sample's 2x2 neighbourhood read, so that a thin diagonal line is not stepped over.
     towards = eyes[marks] - centroids[marks]
     towards /= np.maximum(np.linalg.norm(towards, axis=1, keepdims=True), 1e-6)
-    steps = np.arange(1.0, STRAY_REACH * spacing, 0.5)
+    steps = np.arange(STRAY_GAP * spacing, STRAY_REACH * spacing, 0.5)
     corners = np.floor(centroids[marks, None, :] + steps[None, :, None] * towards[:, None, :]
                        ).astype(np.int64)
     height, width = lines.shape
     columns = np.clip(corners[..., 0:1] + (0, 1, 0, 1), 0, width - 1)
     rows = np.clip(corners[..., 1:2] + (0, 0, 1, 1), 0, height - 1)
     met = labels[rows, columns]
-    outside = ((lines[rows, columns] > STRAY_LINE) & (met != marks[:, None, None])).any(axis=(1, 2))
+    outside = (strong[rows, columns] & (met != marks[:, None, None])).any(axis=(1, 2))
     if outside.any():
         kept = np.ones(count, np.float32)
         kept[marks[outside]] = 0.0
