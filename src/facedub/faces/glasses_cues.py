@@ -54,6 +54,21 @@ FAINT_NET, FAINT_BRIDGE, FAINT_RING = (0.06, 0.10), (2.0, 3.5), (0.2, 0.4)
 # faces lose 110 marks, their summed peaks 93.7 of the 96.0 that went without the two.
 STRAY_BELOW, STRAY_LENGTH, STRAY_GAP, STRAY_REACH = 0.32, 0.35, 0.06, 0.2
 STRAY_LINE, STRAY_PEAK = 0.3, 0.5
+# A mark on the ring that the compositor fits to the lines (composite.glasses_rims'
+# `fit_rims`, fitted here to the lines before any went) is that rim's lower arc, kept: a
+# pixel of it within STRAY_RING eye spacings of the ring. On d12 after its first 40 frames
+# clear rims' lower arcs (faces 60 and 143: at a lens's bottom, by the nose) broke into
+# bits with a fainter edge between them and the eye; 8 of the 16 marks that went were
+# 0.0-1.7 px from the ring (4 of them moved the rims fitted, faces 60, 63, 143, 145), the
+# other 8 4.6-8.4 px; d9's 110 creases and mole 3.9-8.7 px (spacing 61 px on both).
+STRAY_RING = 0.04
+# `fit_rims`' rings (composite.glasses_rims, a layer above: OFFSETS_X, OFFSETS_Y,
+# HALF_WIDTHS, RATIOS, SAMPLES and the spread of a line; tests check they are the same).
+RING_OFFSETS_X = (-0.08, -0.04, 0.0, 0.04, 0.08)
+RING_OFFSETS_Y = (-0.04, 0.0, 0.04, 0.08, 0.12)
+RING_HALF_WIDTHS = (0.30, 0.34, 0.38, 0.42, 0.46, 0.50, 0.54)
+RING_RATIOS = (0.7, 0.8, 0.9, 1.0, 1.1)
+RING_SAMPLES, RING_SPREAD = 48, 0.025
 # Each cheek's skin for `cheek_lightness`: mesh points around the face's right cheek, then
 # its left.
 CHEEK_PATCHES = ((205, 50, 187, 123, 117), (425, 280, 411, 352, 346))
@@ -138,10 +153,58 @@ def _without_marks_below_rims(lines: np.ndarray, centres: list[np.ndarray], spac
     met = labels[rows, columns]
     outside = (strong[rows, columns] & (met != marks[:, None, None])).any(axis=(1, 2))
     if outside.any():
+        outside[outside] = ~_on_rings(labels, marks[outside], lines, eye_centres, spacing)
+    if outside.any():
         kept = np.ones(count, np.float32)
         kept[marks[outside]] = 0.0
         lines *= kept[labels]
     return lines
+
+
+def _on_rings(labels: np.ndarray, marks: np.ndarray, lines: np.ndarray,
+              centres: np.ndarray, spacing: float) -> np.ndarray:
+    """(M,) bool: whether each of `marks` (labels in `labels`) has a pixel within STRAY_RING
+    eye spacings of the rings fitted to `lines` (`_fitted_rings`)."""
+    angles = np.linspace(0.0, 2.0 * np.pi, 360, endpoint=False)
+    ring_points = np.concatenate([
+        np.stack([x + half_width * np.cos(angles), y + half_height * np.sin(angles)], axis=1)
+        for x, y, half_width, half_height in _fitted_rings(lines, centres, spacing)])
+    near = np.zeros(len(marks), bool)
+    for index, mark in enumerate(marks):
+        rows, columns = np.nonzero(labels == mark)
+        pixels = np.stack([columns, rows], axis=1).astype(np.float64)
+        distances = np.linalg.norm(pixels[:, None, :] - ring_points[None], axis=2)
+        near[index] = distances.min() <= STRAY_RING * spacing
+    return near
+
+
+def _fitted_rings(lines: np.ndarray, centres: np.ndarray, spacing: float) -> np.ndarray:
+    """(2, 4) the ring around each of `centres` (x, y in the pixels of `lines`, a box of
+    `glasses_frames`' map that holds all its lines) that runs along most of the lines:
+    composite.glasses_rims' `fit_rims` (the same rings tried, the same count of samples
+    on or a pixel or two beside a line), in the box's pixels."""
+    spread = max(1, round(RING_SPREAD * spacing))
+    margin = spread + 1  # the lines' spread beyond the box, which `fit_rims` sees
+    height, width = lines.shape
+    near = np.zeros((height + 2 * margin, width + 2 * margin), np.uint8)
+    near[margin:-margin, margin:-margin] = lines > 0.2
+    near = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
+    grid = np.array(np.meshgrid(RING_OFFSETS_X, RING_OFFSETS_Y, RING_HALF_WIDTHS, RING_RATIOS,
+                                indexing="ij")).reshape(4, -1).T
+    candidates = grid.copy()
+    candidates[:, 3] = grid[:, 2] * grid[:, 3]
+    candidates *= spacing
+    angles = np.linspace(0.0, 2.0 * np.pi, RING_SAMPLES, endpoint=False)
+    rings = np.zeros((2, 4))
+    for eye, centre in enumerate(centres):
+        tried = candidates + np.array([centre[0], centre[1], 0.0, 0.0])
+        xs = np.round(tried[:, :1] + tried[:, 2:3] * np.cos(angles)).astype(np.intp) + margin
+        ys = np.round(tried[:, 1:2] + tried[:, 3:4] * np.sin(angles)).astype(np.intp) + margin
+        inside = (xs >= 0) & (xs < near.shape[1]) & (ys >= 0) & (ys < near.shape[0])
+        hits = np.where(inside, near[np.clip(ys, 0, near.shape[0] - 1),
+                                     np.clip(xs, 0, near.shape[1] - 1)], 0)
+        rings[eye] = tried[int(np.argmax(hits.sum(axis=1)))]
+    return rings
 
 
 def faint_glasses_evidence(canonical: np.ndarray, landmarks: np.ndarray, net_share: float,
