@@ -60,7 +60,8 @@ STRAY_LINE, STRAY_PEAK = 0.3, 0.5
 # clear rims' lower arcs (faces 60 and 143: at a lens's bottom, by the nose) broke into
 # bits with a fainter edge between them and the eye; 8 of the 16 marks that went were
 # 0.0-1.7 px from the ring (4 of them moved the rims fitted, faces 60, 63, 143, 145), the
-# other 8 4.6-8.4 px; d9's 110 creases and mole 3.9-8.7 px (spacing 61 px on both).
+# other 8 4.6-8.4 px; d9's 110 creases and mole 3.9-8.7 px (spacings 57-65 px). Fitting
+# the rings costs about 2 ms a look where a mark is to go (d9: every face).
 STRAY_RING = 0.04
 # `fit_rims`' rings (composite.glasses_rims, a layer above: OFFSETS_X, OFFSETS_Y,
 # HALF_WIDTHS, RATIOS, SAMPLES and the spread of a line; tests check they are the same).
