@@ -36,6 +36,40 @@ RING_LOW, RING_HIGH = 0.15, 0.35
 # and lines along a ring around each eye, all three in the same face, are (each ramps
 # from its low to its high; bare faces reach one or two of them, not all three).
 FAINT_NET, FAINT_BRIDGE, FAINT_RING = (0.06, 0.10), (2.0, 3.5), (0.2, 0.4)
+# Below a lens its rim is the lowest part of a pair of glasses: a short mark further out
+# than a frame line (with the line between it and the eye) is the face's own, a nose wing's
+# crease or a mole (d9: 6-15 px marks at 0.33-0.51 eye spacings below the eye, 5-9 px under
+# the rim's lower arc beside the nose, in every one of its first 40 frames; its rims'
+# fragments, 1-8 px gaps apart, have nothing but the lens between them and the eye). A mark
+# counts when its centroid lies STRAY_BELOW eye spacings below its eye's centre (below the
+# lens: `lens_zones`' half-height), its box's diagonal is under STRAY_LENGTH eye spacings
+# (d9's marks: up to 0.28), it reaches STRAY_PEAK somewhere (a fainter one barely shows),
+# and lines of the map above STRAY_LINE lie STRAY_GAP to STRAY_REACH eye spacings from its
+# centroid towards the eye's centre (d9: 0.08-0.13 at the 10th-90th percentiles). Nearer
+# than STRAY_GAP it may be the rim's own other edge: d12's clear plastic rims show both
+# edges, and faint bits below them. Without the gap and the peak 122 marks of its 182
+# faces went (0.06 eye spacings from a line at the median, peaks 0.13), and in a swap its
+# held rims moved once one had gone (frame 24's, 0.33 at the cheek under the left lens,
+# took the left rim's search six frames later another way); with them, 16. d9's first 40
+# faces lose 110 marks, their summed peaks 93.7 of the 96.0 that went without the two.
+STRAY_BELOW, STRAY_LENGTH, STRAY_GAP, STRAY_REACH = 0.32, 0.35, 0.06, 0.2
+STRAY_LINE, STRAY_PEAK = 0.3, 0.5
+# A mark on the ring that the compositor fits to the lines (composite.glasses_rims'
+# `fit_rims`, fitted here to the lines before any went) is that rim's lower arc, kept: a
+# pixel of it within STRAY_RING eye spacings of the ring. On d12 after its first 40 frames
+# clear rims' lower arcs (faces 60 and 143: at a lens's bottom, by the nose) broke into
+# bits with a fainter edge between them and the eye; 8 of the 16 marks that went were
+# 0.0-1.7 px from the ring (4 of them moved the rims fitted, faces 60, 63, 143, 145), the
+# other 8 4.6-8.4 px; d9's 110 creases and mole 3.9-8.7 px (spacings 57-65 px). Fitting
+# the rings costs about 2 ms a look where a mark is to go (d9: every face).
+STRAY_RING = 0.04
+# `fit_rims`' rings (composite.glasses_rims, a layer above: OFFSETS_X, OFFSETS_Y,
+# HALF_WIDTHS, RATIOS, SAMPLES and the spread of a line; tests check they are the same).
+RING_OFFSETS_X = (-0.08, -0.04, 0.0, 0.04, 0.08)
+RING_OFFSETS_Y = (-0.04, 0.0, 0.04, 0.08, 0.12)
+RING_HALF_WIDTHS = (0.30, 0.34, 0.38, 0.42, 0.46, 0.50, 0.54)
+RING_RATIOS = (0.7, 0.8, 0.9, 1.0, 1.1)
+RING_SAMPLES, RING_SPREAD = 48, 0.025
 # Each cheek's skin for `cheek_lightness`: mesh points around the face's right cheek, then
 # its left.
 CHEEK_PATCHES = ((205, 50, 187, 123, 117), (425, 280, 411, 352, 346))
@@ -77,12 +111,101 @@ def glasses_frames(canonical: np.ndarray, landmarks: np.ndarray, bridge: bool = 
     texture = _cheek_texture(gray, cheeks, kernel)
     keep = (zone[box] > 0) & ~eyes_and_brows(points, size, grow=disc // 2 + 1)[box]
     frames = np.zeros((size, size), np.float32)
-    frames[box] = np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0),
-                          0.0, 1.0) * keep
+    frames[box] = _without_marks_below_rims(
+        np.clip((line - LINE_NOISE * texture - LINE_FLOOR) / (texture + 4.0), 0.0, 1.0) * keep,
+        [centre - (x, y) for centre in centres], spacing)
     if not bridge:
         return frames, 0.0
     ratio = _bridge_ratio(gray.astype(np.float32), points, centres, spacing)
     return frames, float(np.clip((ratio - BRIDGE_LOW) / (BRIDGE_HIGH - BRIDGE_LOW), 0.0, 1.0))
+
+
+def _without_marks_below_rims(lines: np.ndarray, centres: list[np.ndarray], spacing: float
+                              ) -> np.ndarray:
+    """`lines` (H, W) float32 in [0, 1] (a box of `glasses_frames`' map) less the short marks
+    below the lenses that lie further out than a frame line (see STRAY_BELOW): the face's own.
+    `centres` the eyes' centres in the box's pixels. In place; returned."""
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        (lines > 0).astype(np.uint8), connectivity=8)
+    if count < 3:
+        return lines
+    # The eye of each mark: the one nearer in x.
+    eye_centres = np.array(centres)
+    eyes = eye_centres[np.argmin(np.abs(centroids[:, None, 0] - eye_centres[None, :, 0]), axis=1)]
+    short = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) < (
+        STRAY_LENGTH * spacing)
+    low = centroids[:, 1] > eyes[:, 1] + STRAY_BELOW * spacing
+    strong = lines > STRAY_LINE
+    seen = np.bincount(labels[lines > STRAY_PEAK], minlength=count) > 0
+    marks = np.flatnonzero(short & low & seen)
+    marks = marks[marks > 0]  # label 0 is the background
+    if not marks.size:
+        return lines
+    # Every mark's samples from its centroid towards its eye, (M, S, 2) x and y; each
+    # sample's 2x2 neighbourhood read, so that a thin diagonal line is not stepped over.
+    towards = eyes[marks] - centroids[marks]
+    towards /= np.maximum(np.linalg.norm(towards, axis=1, keepdims=True), 1e-6)
+    steps = np.arange(STRAY_GAP * spacing, STRAY_REACH * spacing, 0.5)
+    corners = np.floor(centroids[marks, None, :] + steps[None, :, None] * towards[:, None, :]
+                       ).astype(np.int64)
+    height, width = lines.shape
+    columns = np.clip(corners[..., 0:1] + (0, 1, 0, 1), 0, width - 1)
+    rows = np.clip(corners[..., 1:2] + (0, 0, 1, 1), 0, height - 1)
+    met = labels[rows, columns]
+    outside = (strong[rows, columns] & (met != marks[:, None, None])).any(axis=(1, 2))
+    if outside.any():
+        outside[outside] = ~_on_rings(labels, marks[outside], lines, eye_centres, spacing)
+    if outside.any():
+        kept = np.ones(count, np.float32)
+        kept[marks[outside]] = 0.0
+        lines *= kept[labels]
+    return lines
+
+
+def _on_rings(labels: np.ndarray, marks: np.ndarray, lines: np.ndarray,
+              centres: np.ndarray, spacing: float) -> np.ndarray:
+    """(M,) bool: whether each of `marks` (labels in `labels`) has a pixel within STRAY_RING
+    eye spacings of the rings fitted to `lines` (`_fitted_rings`)."""
+    angles = np.linspace(0.0, 2.0 * np.pi, 360, endpoint=False)
+    ring_points = np.concatenate([
+        np.stack([x + half_width * np.cos(angles), y + half_height * np.sin(angles)], axis=1)
+        for x, y, half_width, half_height in _fitted_rings(lines, centres, spacing)])
+    near = np.zeros(len(marks), bool)
+    for index, mark in enumerate(marks):
+        rows, columns = np.nonzero(labels == mark)
+        pixels = np.stack([columns, rows], axis=1).astype(np.float64)
+        distances = np.linalg.norm(pixels[:, None, :] - ring_points[None], axis=2)
+        near[index] = distances.min() <= STRAY_RING * spacing
+    return near
+
+
+def _fitted_rings(lines: np.ndarray, centres: np.ndarray, spacing: float) -> np.ndarray:
+    """(2, 4) the ring around each of `centres` (x, y in the pixels of `lines`, a box of
+    `glasses_frames`' map that holds all its lines) that runs along most of the lines:
+    composite.glasses_rims' `fit_rims` (the same rings tried, the same count of samples
+    on or a pixel or two beside a line), in the box's pixels."""
+    spread = max(1, round(RING_SPREAD * spacing))
+    margin = spread + 1  # the lines' spread beyond the box, which `fit_rims` sees
+    height, width = lines.shape
+    near = np.zeros((height + 2 * margin, width + 2 * margin), np.uint8)
+    near[margin:-margin, margin:-margin] = lines > 0.2
+    near = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
+    grid = np.array(np.meshgrid(RING_OFFSETS_X, RING_OFFSETS_Y, RING_HALF_WIDTHS, RING_RATIOS,
+                                indexing="ij")).reshape(4, -1).T
+    candidates = grid.copy()
+    candidates[:, 3] = grid[:, 2] * grid[:, 3]
+    candidates *= spacing
+    angles = np.linspace(0.0, 2.0 * np.pi, RING_SAMPLES, endpoint=False)
+    rings = np.zeros((2, 4))
+    for eye, centre in enumerate(centres):
+        tried = candidates + np.array([centre[0], centre[1], 0.0, 0.0])
+        xs = np.round(tried[:, :1] + tried[:, 2:3] * np.cos(angles)).astype(np.intp) + margin
+        ys = np.round(tried[:, 1:2] + tried[:, 3:4] * np.sin(angles)).astype(np.intp) + margin
+        inside = (xs >= 0) & (xs < near.shape[1]) & (ys >= 0) & (ys < near.shape[0])
+        hits = np.where(inside, near[np.clip(ys, 0, near.shape[0] - 1),
+                                     np.clip(xs, 0, near.shape[1] - 1)], 0)
+        rings[eye] = tried[int(np.argmax(hits.sum(axis=1)))]
+    return rings
 
 
 def faint_glasses_evidence(canonical: np.ndarray, landmarks: np.ndarray, net_share: float,
