@@ -191,9 +191,12 @@ def run_swap(pair: Pair, source: Path, target: Path, engine: str, extra: list[st
     """Run `facedub swap` with the job id `job_id` (None: the pair's own); returns
     (seconds, error text or "")."""
     job_id = pair_job_id(pair.name) if job_id is None else job_id
+    # --overwrite: a pair measured anew (--redo, other settings, a run cut short between
+    # its swap and its report) replaces the swap already there, which `facedub swap`
+    # otherwise rightly refuses; the old file stays until the new one is whole.
     command = [*facedub_command(), "swap", "--source", str(source), "--target",
-               str(target), "-o", str(out), "--engine", engine, "--job-id", str(job_id),
-               *extra]
+               str(target), "-o", str(out), "--overwrite", "--engine", engine,
+               "--job-id", str(job_id), *extra]
     if pair.target_person is not None:
         command += ["--target-person", str(pair.target_person)]
     log.info("%s", " ".join(command))

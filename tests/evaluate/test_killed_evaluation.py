@@ -161,6 +161,25 @@ def test_a_rerun_resumes_the_pairs_whose_report_is_whole(
     assert measured == ["again"] * 3
 
 
+def test_a_pair_measured_anew_replaces_its_earlier_swap(
+        quality: ModuleType, faces_dir: Path, short_clip: Callable[[str, float], Path],
+        tmp_path: Path) -> None:
+    """--redo after a code change swaps again into the pair's folder: the earlier swap is
+    replaced, not refused as an existing output (every pair of such a run failed)."""
+    clip = short_clip(CLIP, SECONDS)
+    plan = quality.Plan((quality.Pair("tiny", faces_dir / PHOTO, clip),), ("mesh",), {}, 4,
+                        None)
+    folder = tmp_path / "tiny" / "mesh"
+    folder.mkdir(parents=True)
+    shutil.copy(clip, folder / "swapped.mp4")
+    earlier = (folder / "swapped.mp4").read_bytes()
+    outcome = quality.run_pair(plan.pairs[0], "mesh", plan, tmp_path, skip_swap=False,
+                               redo=True)
+    assert outcome.error == "" and outcome.report is not None, outcome.error
+    assert (folder / "swapped.mp4").read_bytes() != earlier
+    assert (folder / "swapped.mp4.provenance.json").is_file()
+
+
 def test_a_second_signal_does_not_cut_the_cleanup_short() -> None:
     """`timeout` signals the whole group, then quality.py forwards its own SIGTERM to the
     swap: the second one must not raise again inside the first one's `finally`."""
