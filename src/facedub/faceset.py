@@ -366,6 +366,14 @@ def write_png(path: Path, image: np.ndarray) -> None:
                            "not writable, free some space")
 
 
+def read_crop(path: Path) -> np.ndarray:
+    """A face crop's pixels exactly as the swap and training read them (`load_image`):
+    (S, S, 3) uint8 RGB, any alpha channel dropped, not painted over. The content check
+    looks at these: read as a photo (transparency over white), a crop whose alpha hid
+    its colours passed the check while the swap used the hidden colours."""
+    return _read_png(path, color=True)
+
+
 def _read_png(path: Path, color: bool) -> np.ndarray:
     pixels = cv2.imread(str(path), cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
     if pixels is None:

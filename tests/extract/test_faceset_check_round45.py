@@ -157,3 +157,25 @@ def test_a_faceset_its_mark_covers_loads_no_detector(faces_dir: Path, tmp_path: 
     (folder / PASSED_FILE).unlink()
     analysed(folder, tmp_path / "work", ExtractConfig(), models=AnalysisModels())
     assert len(loads) == 1 and loads[0].looks >= 1
+
+
+class _RedDetector:
+    """Flags an image that is mostly pure red (a stand-in for explicit content)."""
+
+    def scores(self, image: np.ndarray) -> dict[str, float]:
+        red = (image[..., 0] > 200) & (image[..., 1] < 60) & (image[..., 2] < 60)
+        return {label: float(red.mean()) for label in EXPLICIT_CLASSES}
+
+
+def test_a_crop_whose_alpha_hides_its_colours_is_checked_as_the_swap_reads_it(
+        faces_dir: Path, tmp_path: Path) -> None:
+    """Read as a photo, transparency is painted over white and the check saw white; the
+    swap reads the crop's colours with the alpha dropped (review, forty-fifth round)."""
+    folder = _faceset(faces_dir, tmp_path / "faces")
+    crop = sorted((folder / "faces").glob("*.png"))[0]
+    height, width = cv2.imread(str(crop)).shape[:2]
+    hidden = np.zeros((height, width, 4), np.uint8)
+    hidden[..., 2] = 255  # pure red in OpenCV's BGR order, wholly transparent
+    assert cv2.imwrite(str(crop), hidden)
+    with pytest.raises(ExplicitContentError, match=r"its crop .*refused"):
+        analysed(folder, tmp_path / "work", ExtractConfig(), detector=_RedDetector())

@@ -25,6 +25,7 @@ import numpy as np
 
 from facedub import __version__, media
 from facedub.errors import FacedubError
+from facedub.faceset import read_crop
 from facedub.fsutil import write_json_atomic
 from facedub.media.animation import iter_animation
 from facedub.progress import NoProgress, Progress
@@ -242,7 +243,7 @@ def check_crops_are_allowed(folder: Path, crops: Sequence[Path],
     worst: list[Finding] = []
     try:
         for crop in crops:
-            finding, _ = scan_media(Path(crop), detector)
+            finding = _scan_crop(Path(crop), detector)
             if finding.score >= REFUSAL_THRESHOLD:
                 raise _refusal(f"{folder}: its crop {Path(crop).name}", finding)
             if not worst or finding.score > worst[0].score:
@@ -251,6 +252,15 @@ def check_crops_are_allowed(folder: Path, crops: Sequence[Path],
     finally:
         progress.finish()
     return SafetyReport(len(crops), tuple(worst))
+
+
+def _scan_crop(path: Path, detector: ExplicitContentDetector) -> Finding:
+    """The highest explicit-class score of one crop, read as the swap reads it."""
+    worst = Finding(path, "", 0.0, 0, 0.0)
+    for label, score in detector.scores(read_crop(path)).items():
+        if label in EXPLICIT_CLASSES and score > worst.score:
+            worst = Finding(path, label, score, 0, 0.0)
+    return worst
 
 
 def mark_passed(folder: Path, source_sha256: str, report: SafetyReport) -> None:
