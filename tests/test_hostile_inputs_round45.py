@@ -90,3 +90,23 @@ def test_a_raw_mjpeg_stream_is_swapped_as_a_video(
     assert f"{_STREAM_FRAMES}/{_STREAM_FRAMES} frames swapped" in drawn, drawn
     assert media.probe(out / "swapped.mp4").frame_count == _STREAM_FRAMES
     assert stream.read_bytes() == webcam_mjpeg
+
+
+def _jpeg(image: Image.Image, scale: int = 1) -> bytes:
+    encoded = io.BytesIO()
+    image.resize((image.width // scale, image.height // scale)).save(encoded, format="JPEG")
+    return encoded.getvalue()
+
+
+@pytest.mark.parametrize("named", ["phone_photo", "phone_photo.mp4"])
+def test_a_phone_photo_with_a_picture_after_its_end_is_still_a_photo(
+        faces_dir: Path, tmp_path: Path, named: str) -> None:
+    """A phone's JPEG with a smaller second picture after its end (an Ultra HDR gain map,
+    an MPO's other images) read as two pictures: counted as a video, it was swapped as a
+    two-frame clip whose second frame was the gain map (review, forty-fifth round)."""
+    with Image.open(faces_dir / "still_rose_leslie_frontal.jpg") as image:
+        rgb = image.convert("RGB")
+        photo = tmp_path / named
+        photo.write_bytes(_jpeg(rgb) + _jpeg(rgb, scale=4))
+    with pytest.raises(media.DecodeError, match="a JPEG photo, not a video"):
+        media.probe(photo)

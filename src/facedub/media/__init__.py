@@ -644,11 +644,10 @@ def _open_video(path: Path) -> av.container.InputContainer:
     demuxer = container.format.name
     if _still_image_demuxer(demuxer):
         # A photo misnamed as a video, or a stream of them (a webcam's MJPEG dump, PNGs
-        # one after another): only the single picture is refused. The count reads the
-        # packets (no decode) up to the second, and the file is opened again to be read
-        # from its start (no seek in a pipe demuxer): 0.7 ms of CPU an open of a 30-frame
-        # 256 px MJPEG (1.2 ms, 0.5 ms for av.open alone); other videos pay nothing.
-        single = _pictures_up_to_two(container) < 2
+        # one after another): only the single picture is refused. The first two pictures
+        # are read (`_a_stream_of_pictures`), and the file is opened again to be read from
+        # its start (no seek in a pipe demuxer); other videos pay nothing.
+        single = not _a_stream_of_pictures(container)
         container.close()
         if single:
             raise DecodeError(_photo_named_as_video(path, demuxer))
@@ -672,18 +671,33 @@ def _still_image_demuxer(name: str) -> bool:
     return name == "image2" or name.endswith("_pipe")
 
 
-def _pictures_up_to_two(container: av.container.InputContainer) -> int:
-    """The pictures in a still-image demuxer's file, counted to 2 (a video from there on);
-    those read before a damaged one where it cannot be demuxed."""
-    pictures = 0
+def _a_stream_of_pictures(container: av.container.InputContainer) -> bool:
+    """Whether a still-image demuxer's file holds a stream of pictures (a video) rather
+    than one photo: its first two pictures decode to the same size. A phone's JPEG
+    carries a second, smaller picture after its end (an Ultra HDR gain map, an MPO's
+    other images: the first picture's APP2 "MPF" index names them) and was swapped as a
+    two-frame video whose second frame was the gain map (review, forty-fifth round).
+    Only the first two packets are read; a damaged file counts what decoded before it."""
+    stream = container.streams.video[0]
+    sizes: list[tuple[int, int]] = []
     try:
-        for packet in container.demux(container.streams.video[0]):
-            pictures += bool(packet.size)
-            if pictures == 2:
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            if not sizes and _MULTI_PICTURE_INDEX in bytes(packet)[:_HEADER_BYTES]:
+                return False
+            sizes += [(frame.width, frame.height) for frame in stream.codec_context.decode(packet)]
+            if len(sizes) >= 2:
                 break
     except av.error.FFmpegError:
         pass
-    return pictures
+    return len(sizes) >= 2 and sizes[0] == sizes[1]
+
+
+# A JPEG's multi-picture index (CIPA DC-007): "MPF" and a NUL in an APP2 segment, within
+# the headers before the picture's data.
+_MULTI_PICTURE_INDEX = b"MPF\x00"
+_HEADER_BYTES = 1 << 16
 
 
 # The extension a photo misnamed as a video should have, by FFmpeg's still-image demuxer.
