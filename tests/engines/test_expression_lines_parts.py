@@ -88,7 +88,7 @@ def test_the_furrows_closing_on_its_box_is_the_whole_crops(
     np.testing.assert_array_equal(mesh_expression._furrow_closing(fine), whole)
 
 
-def _gated(weights: LineWeights, extracted: Callable[..., Faceset]) -> LineWeights:
+def photo_gated(weights: LineWeights, extracted: Callable[..., Faceset]) -> LineWeights:
     """`weights` with the lift gated by the smiling photo's wrinkles on its own crop, as the
     engine gates them (`SourceWrinkles`)."""
     faceset = extracted("still_biden_frontal.jpg", crop_size=CROP)  # conftest's SMILING
@@ -107,7 +107,7 @@ def test_the_change_scaled_up_on_its_rows_is_the_whole_crops(
     """Scaled up on a band of rows (half of them where only the brows change) and on the
     whole crop, the lines give the same pixels."""
     face, target, source_blendshapes = smile_without_lines
-    lines = (_gated(region_weights(source_blendshapes, target.blendshapes), extracted)
+    lines = (photo_gated(region_weights(source_blendshapes, target.blendshapes), extracted)
              if weights == "blendshapes"
              else LineWeights(fade={"between brows": 0.76}, deepen={},
                               lift={"between brows": 1.0}))

@@ -5,15 +5,14 @@ worked mostly on pixels whose change is zero). Real faces from ../shared/data/fa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_expression_lines_parts import photo_gated
 
 from facedub.engines import mesh_expression
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh_expression_regions import LineWeights, region_weights
-from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import Faceset
 
 CROP = 256  # the crop of conftest's smile_without_lines
@@ -24,24 +23,13 @@ def _whole_crop(change: np.ndarray, cores: np.ndarray, margin: int
     return slice(None), slice(None)
 
 
-def _gated(weights: LineWeights, extracted: Callable[..., Faceset]) -> LineWeights:
-    """`weights` with the lift gated by the smiling photo's wrinkles on its own crop, as the
-    engine gates them (`SourceWrinkles`)."""
-    faceset = extracted("still_biden_frontal.jpg", crop_size=CROP)  # conftest's SMILING
-    record = faceset.faces_of()[0]
-    shares = mesh_expression.wrinkled_shares(
-        faceset.load_image(record), landmarks_in_crop(record.frame_landmarks,
-                                                      record.face_from_frame))
-    return replace(weights, lift=mesh_expression.gated_lift(weights.lift, shares))
-
-
 @pytest.mark.parametrize("weights", ["blendshapes", "between brows"])
 def test_the_lines_in_their_box_are_the_whole_crops(
         smile_without_lines: tuple[np.ndarray, TargetFace, np.ndarray], weights: str,
         extracted: Callable[..., Faceset],
         monkeypatch: pytest.MonkeyPatch) -> None:
     face, target, source_blendshapes = smile_without_lines
-    lines = (_gated(region_weights(source_blendshapes, target.blendshapes), extracted)
+    lines = (photo_gated(region_weights(source_blendshapes, target.blendshapes), extracted)
              if weights == "blendshapes"
              # The README pair's weights: a small box, between the brows alone.
              else LineWeights(fade={"between brows": 0.76}, deepen={},
