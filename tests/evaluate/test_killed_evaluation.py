@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -127,15 +128,24 @@ def test_a_killed_quality_run_stops_its_swap_cleanly(
     assert _work_folders(tmp) == []
 
 
-def test_a_rerun_resumes_the_pairs_whose_report_is_whole(
-        quality: ModuleType, faces_dir: Path, short_clip: Callable[[str, float], Path],
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _tiny_pair_swapped_before(quality: ModuleType, faces_dir: Path,
+                              short_clip: Callable[[str, float], Path], tmp_path: Path
+                              ) -> tuple[Any, Path]:
+    """A one-pair plan (a photo onto a 10-frame clip, 4 frames) whose folder under
+    `tmp_path` already holds a swapped file (the clip itself); (plan, that folder)."""
     clip = short_clip(CLIP, SECONDS)
     plan = quality.Plan((quality.Pair("tiny", faces_dir / PHOTO, clip),), ("mesh",), {}, 4,
                         None)
     folder = tmp_path / "tiny" / "mesh"
     folder.mkdir(parents=True)
     shutil.copy(clip, folder / "swapped.mp4")
+    return plan, folder
+
+
+def test_a_rerun_resumes_the_pairs_whose_report_is_whole(
+        quality: ModuleType, faces_dir: Path, short_clip: Callable[[str, float], Path],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan, folder = _tiny_pair_swapped_before(quality, faces_dir, short_clip, tmp_path)
     first = quality.run_pair(plan.pairs[0], "mesh", plan, tmp_path, skip_swap=True)
     assert first.report is not None and (folder / "run.json").is_file()
 
@@ -166,12 +176,7 @@ def test_a_pair_measured_anew_replaces_its_earlier_swap(
         tmp_path: Path) -> None:
     """--redo after a code change swaps again into the pair's folder: the earlier swap is
     replaced, not refused as an existing output (every pair of such a run failed)."""
-    clip = short_clip(CLIP, SECONDS)
-    plan = quality.Plan((quality.Pair("tiny", faces_dir / PHOTO, clip),), ("mesh",), {}, 4,
-                        None)
-    folder = tmp_path / "tiny" / "mesh"
-    folder.mkdir(parents=True)
-    shutil.copy(clip, folder / "swapped.mp4")
+    plan, folder = _tiny_pair_swapped_before(quality, faces_dir, short_clip, tmp_path)
     earlier = (folder / "swapped.mp4").read_bytes()
     outcome = quality.run_pair(plan.pairs[0], "mesh", plan, tmp_path, skip_swap=False,
                                redo=True)
