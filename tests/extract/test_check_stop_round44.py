@@ -27,7 +27,8 @@ from facedub.progress import NoProgress
 from facedub.threads import started
 
 
-def _clip(path: Path, frames: int = 64) -> Path:
+def flat_clip(path: Path, frames: int = 64) -> Path:
+    """A 64 px H.264 clip of `frames` flat grey frames at `path` (also round 45's tests)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width = stream.height = 64
@@ -58,7 +59,7 @@ def test_a_stopped_scan_looks_at_no_further_frame(tmp_path: Path) -> None:
     stop = threading.Event()
     detector = _Counting(on_look=stop)  # stopped as its first look ends
     with pytest.raises(run_module.CheckStoppedError):
-        scan_media(_clip(tmp_path / "clip.mp4"), detector, stop=stop)
+        scan_media(flat_clip(tmp_path / "clip.mp4"), detector, stop=stop)
     assert detector.looks == 1
 
 
@@ -94,7 +95,7 @@ def test_a_failed_analysis_stops_the_check_before_waiting_for_it(tmp_path: Path)
     looked, failed = threading.Event(), threading.Event()
     detector = _SlowAfterFirst(looked, failed)
     with pytest.raises(FacedubError, match="the disk is full"):
-        extract(_clip(tmp_path / "clip.mp4"), tmp_path / "out", ExtractConfig(crop_size=64),
+        extract(flat_clip(tmp_path / "clip.mp4"), tmp_path / "out", ExtractConfig(crop_size=64),
                 _FailsAtSecondFrame(looked, failed), detector)
     assert detector.looks < 16  # all 16 of the video's looks ran
 

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
+from test_check_stop_round44 import flat_clip
 
 from facedub import media
 from facedub.extract import run as run_module
@@ -24,20 +24,6 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.run import extract
 from facedub.extract.safety import PASSED_FILE, CheckStoppedError, sample_frames
 from facedub.faceset import FACES_DIR, PROGRESS_FILE
-
-
-def _clip(path: Path, frames: int = 96) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuv420p"
-        for index in range(frames):
-            image = np.full((64, 64, 3), index * 3 % 255, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 class _SlowLooks:
@@ -106,7 +92,7 @@ def test_a_stopped_check_decodes_no_further_than_the_frame_in_hand(
 
     monkeypatch.setattr(safety_module.media, "iter_frames", counting)
     stop = threading.Event()
-    frames = sample_frames(_clip(tmp_path / "clip.mp4"), 2, stop)  # frames 0 and 95
+    frames = sample_frames(flat_clip(tmp_path / "clip.mp4", frames=96), 2, stop)  # frames 0 and 95
     assert next(frames).index == 0
     stop.set()
     with pytest.raises(CheckStoppedError):
@@ -122,7 +108,7 @@ def test_iter_frames_ends_where_each_decoded_raises(tmp_path: Path) -> None:
         if len(calls) == 5:
             raise CheckStoppedError("stopped")
 
-    frames = media.iter_frames(_clip(tmp_path / "clip.mp4"), indices={0, 90},
+    frames = media.iter_frames(flat_clip(tmp_path / "clip.mp4", frames=96), indices={0, 90},
                                each_decoded=fifth_stops)
     with pytest.raises(CheckStoppedError):
         for _ in frames:
