@@ -14,15 +14,23 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facedub.faces.glasses_cues import (
+    RING_HALF_WIDTHS,
+    RING_OFFSETS_X,
+    RING_OFFSETS_Y,
+    RING_RATIOS,
+    RING_SAMPLES,
+    RING_SPREAD,
+)
 from facedub.faces.regions import mesh_regions
 
 # Rings tried around each eye, in units of the eye spacing: centre offsets, half-widths
-# and height-to-width ratios (a turned head foreshortens the far lens).
-OFFSETS_X = (-0.08, -0.04, 0.0, 0.04, 0.08)
-OFFSETS_Y = (-0.04, 0.0, 0.04, 0.08, 0.12)
-HALF_WIDTHS = (0.30, 0.34, 0.38, 0.42, 0.46, 0.50, 0.54)
-RATIOS = (0.7, 0.8, 0.9, 1.0, 1.1)
-SAMPLES = 48  # points along a ring (a multiple of 8: see `_row_counts`)
+# and height-to-width ratios (a turned head foreshortens the far lens); points along a
+# ring (a multiple of 8: see `_row_counts`); a line's spread. One grid with the frame
+# cue's rim test (`glasses_cues`, the layer below, fits the same rings).
+OFFSETS_X, OFFSETS_Y = RING_OFFSETS_X, RING_OFFSETS_Y
+HALF_WIDTHS, RATIOS = RING_HALF_WIDTHS, RING_RATIOS
+SAMPLES = RING_SAMPLES
 RIM_WIDTH = 0.09  # drawn rim thickness, in eye spacings (the lines' own spread)
 # The fit is no evidence of glasses: on bare faces, lids, eye bags and wrinkles give
 # rings as good as faint rims do (measured on the shared clips); it is only drawn once
@@ -193,7 +201,7 @@ def _near_lines(frames: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, 
     points = np.asarray(landmarks)[:, :2]
     spacing = float(np.linalg.norm(points[regions.left_eye].mean(axis=0)
                                    - points[regions.right_eye].mean(axis=0)))
-    spread = max(1, round(0.025 * spacing))
+    spread = max(1, round(RING_SPREAD * spacing))
     near = cv2.dilate((frames > 0.2).astype(np.uint8),
                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
     return near, spacing
@@ -214,7 +222,7 @@ def _best_rings(frames: np.ndarray, landmarks: np.ndarray) -> tuple[Rings, np.nd
     spacing = float(np.linalg.norm(centres[1] - centres[0]))
     size = frames.shape[0]
     # A line counts where it is, or a pixel or two beside (the ring is not exact).
-    spread = max(1, round(0.025 * spacing))
+    spread = max(1, round(RING_SPREAD * spacing))
     near = cv2.dilate((frames > 0.2).astype(np.uint8),
                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * spread + 1,) * 2))
     # With a pixel of zeros around, every sample beyond the crop reads one: a flat index

@@ -63,8 +63,9 @@ STRAY_LINE, STRAY_PEAK = 0.3, 0.5
 # other 8 4.6-8.4 px; d9's 110 creases and mole 3.9-8.7 px (spacings 57-65 px). Fitting
 # the rings costs about 2 ms a look where a mark is to go (d9: every face).
 STRAY_RING = 0.04
-# `fit_rims`' rings (composite.glasses_rims, a layer above: OFFSETS_X, OFFSETS_Y,
-# HALF_WIDTHS, RATIOS, SAMPLES and the spread of a line; tests check they are the same).
+# The rings `fit_rims` tries (composite.glasses_rims, a layer above, takes them from here):
+# centre offsets, half-widths and ratios in eye spacings, samples along a ring, and the
+# spread of a line.
 RING_OFFSETS_X = (-0.08, -0.04, 0.0, 0.04, 0.08)
 RING_OFFSETS_Y = (-0.04, 0.0, 0.04, 0.08, 0.12)
 RING_HALF_WIDTHS = (0.30, 0.34, 0.38, 0.42, 0.46, 0.50, 0.54)
