@@ -58,6 +58,14 @@ SKIN_DEFICIT_NEAR = 80.0
 SKIN_DEFICIT_FAR = 120.0
 # A pixel comes up by at most this many times the crease's depth at its local level.
 CREASE_REACH = 2.0
+# A wing gate whose largest value is under this leaves the mirror fill as it is, and its
+# work (three blurs over the wings' reach) is skipped: the gate lifts a pixel by at most
+# twice its value times the floor's height, under half a grey level here. Where no nose
+# wing is turned away the gate is only the far tail of the need's smoothing: 5e-12 to
+# 1.4e-4 on the frontal sources' mirrored faces of five turned pairs, which lifted the fill
+# by at most 0.006 levels (no swapped frame moved); a wing turned away reads 0.57-0.72
+# (BENCHMARKS.md, forty-sixth round).
+WING_GATE_NEGLIGIBLE = 1e-3
 # The nose wing and the skin round its rim, one side's landmarks (the person's left; the
 # other side's are their mirror images): where the near wing's side-lit crease, mirrored,
 # drew a second outline. Over the whole far side the rule also lifted the far socket's
@@ -168,7 +176,11 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     less that broad part, by at most CREASE_REACH times the crease's depth there: a
     crease comes up whole with nothing spread beside it, pores and stubble (which the
     local level averages away) keep most of their contrast. A deficit over
-    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR)."""
+    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR). Wings under
+    WING_GATE_NEGLIGIBLE everywhere (no wing turned away) leave `levelled` as it is,
+    unworked."""
+    if float(wings.max(initial=0.0)) < WING_GATE_NEGLIGIBLE:
+        return levelled
     gate = _ramp(wings, 0.0, 0.5)
     gate *= _ramp(direct_clean, CLEAN_DIRECT_FROM, 1.0)
     fine_sigma = max(1.0, size * CREASE_SIGMA)
