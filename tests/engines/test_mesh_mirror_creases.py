@@ -93,7 +93,7 @@ def test_a_light_wall_in_the_direct_warp_does_not_lift_the_mirror() -> None:
 
 def test_a_gate_of_no_wing_turned_away_leaves_the_fill_unworked() -> None:
     """The crease of the first test under a gate of 1e-4 everywhere (the far tail of the
-    need's smoothing round the wings of a frontal source, 5e-12 to 1.4e-4 on five turned
+    need's smoothing round the wings of a frontal source, 5e-12 to 1.4e-4 on four turned
     pairs): the fill comes back as it is, the same array (main lifted the crease by a
     hundredth of a level). A gate of 2e-3 still lifts it."""
     direct = _flat(190.0)
