@@ -62,9 +62,11 @@ CREASE_REACH = 2.0
 # work (three blurs over the wings' reach) is skipped: the gate lifts a pixel by at most
 # twice its value times the floor's height, under half a grey level here. Where no nose
 # wing is turned away the gate is only the far tail of the need's smoothing: 5e-12 to
-# 1.4e-4 on every mirrored face of headturn-man, readme-photo, film-headturn and
-# occlusion-smoke-hand, which lifted the fill by at most 0.006 levels; a wing turned away
-# (hair-forehead, threequarter-glasses) reads 0.57-0.72 (BENCHMARKS.md, forty-sixth round).
+# 1.4e-4 on the mirrored faces of the first 12 frames of four pairs, headturn-man,
+# readme-photo, film-headturn and occlusion-smoke-hand, which lifted the fill by at most
+# 0.006 levels; a wing turned away (hair-forehead, threequarter-glasses) reads 0.57-0.72.
+# All 26 pairs' swapped frames (40, own ids) stay identical to main's (BENCHMARKS.md,
+# forty-sixth round).
 WING_GATE_NEGLIGIBLE = 1e-3
 # The nose wing and the skin round its rim, one side's landmarks (the person's left; the
 # other side's are their mirror images): where the near wing's side-lit crease, mirrored,
