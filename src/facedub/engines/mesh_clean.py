@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from facedub.faces.masks import face_oval, hair_zone
-from facedub.faces.regions import face_halves
+from facedub.faces.regions import NOSE_TIP, face_halves
 
 # Cheek and nose landmarks whose hull is almost always bare, lit skin.
 SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 371)
@@ -22,6 +22,20 @@ SKIN_DISTANCE = 3.0  # Mahalanobis distance (chroma) beyond which a pixel is not
 SHADOW_DEPTH = 2.5  # standard deviations of skin lightness below which skin is shadowed
 BORDER_MARGIN = 3  # pixels next to the outside of the source image are not trusted
 NARROWEST_SIDE = 0.1  # the least share of its margin a side of the hair zone keeps
+# A held object (the ball photo's basketball at her cheek) is lighter than any of the skin
+# (median + OBJECT_LIGHTER sd of lightness) or more vivid (median + OBJECT_VIVID sd of
+# chroma), lies past the outline and reaches inside it. It is taken only where one such
+# region covers at least OBJECT_SHARE of the outline below the brows: the ball reads 8.1%,
+# every other benchmark source's face at most 2.4% (Rose Leslie's red hair), the source
+# clips at most 1.6% (d18's face edge), so below it their weights are main's to the bit
+# (BENCHMARKS.md, forty-sixth round).
+OBJECT_LIGHTER = 2.5
+OBJECT_VIVID = 3.0
+OBJECT_SHARE = 0.05
+BROW_TOPS = (105, 334)  # the brows' upper middle landmarks: the object is counted below
+RAYS = 360  # directions from the nose tip a held object is followed along
+OBJECT_MARGIN = 2  # pixels at quarter size the object's soft edge is grown by (8 at 512)
+OBJECT_HALO = 4  # pixels at quarter size its pale edge is followed over (16 at 512)
 
 
 def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
@@ -48,7 +62,8 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
         beyond = 1.0 - oval.astype(np.float32) / 255.0
         zone = np.maximum(hair_zone(points, size, inset=1.0,
                                     side_shares=_side_shares(points)), beyond)
-        foreign = _not_skin(lab, skin) * zone
+        foreign = np.maximum(_not_skin(lab, skin) * zone,
+                             _held_object(lab, skin, points, oval > 0))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
         foreign = cv2.dilate(foreign, kernel)  # hair edges are soft: take a margin
@@ -104,6 +119,58 @@ def _not_skin(lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
     by_darkness = np.clip((floor - lab[..., 0]) / 6.0, 0.0, 1.0)
     result: np.ndarray = np.maximum(by_colour, by_darkness).astype(np.float32)
     return result
+
+
+def _held_object(lab: np.ndarray, skin: np.ndarray, points: np.ndarray,
+                 oval: np.ndarray) -> np.ndarray:
+    """(s, s) float32 0/1: an object held in front of the face (a ball at the cheek), by
+    what skin never is: lighter than any of it, or more vivid, connected to past the
+    outline (`oval`, bool) and covering OBJECT_SHARE of the outline below the brows; else
+    zeros. `_not_skin` reads the ball's orange and cream as skin (its chroma lies along
+    the skin's own hue: within 3 Mahalanobis), and inside the outline nothing but the
+    hair zone is judged, so its rim became a pale line down the swapped cheek."""
+    size = lab.shape[0]
+    lightness = skin[:, 0]
+    chroma = np.hypot(skin[:, 1], skin[:, 2])
+    lighter = lab[..., 0] > (float(np.median(lightness))
+                             + OBJECT_LIGHTER * max(float(lightness.std()), 4.0))
+    vivid = np.hypot(lab[..., 1], lab[..., 2]) > (float(np.median(chroma))
+                                                  + OBJECT_VIVID * max(float(chroma.std()), 2.0))
+    count, labels = cv2.connectedComponents((lighter | vivid).astype(np.uint8), connectivity=8)
+    brows = min(float(points[index, 1]) for index in BROW_TOPS)
+    below_brows = oval & (np.arange(size)[:, None] > brows)
+    outside = np.unique(labels[~oval])
+    reaching = outside[outside > 0]
+    inside = np.bincount(labels[below_brows], minlength=count)[reaching]
+    if not len(reaching) or inside.max() < OBJECT_SHARE * max(int(oval.sum()), 1):
+        return np.zeros(lab.shape[:2], dtype=np.float32)
+    held = np.isin(labels, reaching[inside >= OBJECT_SHARE * oval.sum()])
+    taken = _behind(held, points[NOSE_TIP, :2]).astype(np.uint8)
+    # Its rim's out-of-focus edge is paler than her shaded cheek beside it (L 62 against
+    # 37-43, her skin's median 53) and became a thin light line in the swap: grown over
+    # what is lighter than the skin's median, within OBJECT_HALO of it.
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * OBJECT_HALO + 1,) * 2)
+    halo = (cv2.dilate(taken, reach) > 0) & (lab[..., 0] > float(np.median(lightness)))
+    taken = np.maximum(taken, halo.astype(np.uint8))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * OBJECT_MARGIN + 1,) * 2)
+    grown: np.ndarray = cv2.dilate(taken, kernel).astype(np.float32)
+    return grown
+
+
+def _behind(held: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """(s, s) bool: `held` and all that lies behind it seen from the face's `centre` (the
+    nose tip): a held object hides what is past its rim on each ray. The ball's shaded
+    cream below the cheekbone (L 63-77 against her skin's 53 +- 10) is neither lighter
+    nor vivid, and joins her face's own pixels round the rim's upper end."""
+    size = held.shape[0]
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
+    dx, dy = cols - float(centre[0]), rows - float(centre[1])
+    radius = np.hypot(dx, dy)
+    ray = ((np.arctan2(dy, dx) + np.pi) * (RAYS / (2 * np.pi))).astype(int) % RAYS
+    nearest = np.full(RAYS, np.inf, dtype=np.float32)
+    np.minimum.at(nearest, ray[held], radius[held])
+    hidden: np.ndarray = radius >= nearest[ray]
+    return hidden
 
 
 def _hull(points: np.ndarray, size: int) -> np.ndarray:
