@@ -359,12 +359,14 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
     """
     path = Path(path)
     check_output_name(path, role, folder)
+    _refuse_dangling_folder_link(path, role)
     if path.is_symlink() and not path.exists():
         # A dangling link was taken for a new name and replaced by a regular file (the
         # place it names was never written). GNU cp refuses the same ("not writing
         # through dangling symlink"): where the user meant the output is not ours to guess.
+        own = "folder" if folder else "file"
         raise FacedubError(f"{role} {path}: is a link to {os.readlink(path)}, which does not "
-                           "exist; give the file's own path, or remove the link")
+                           f"exist; give the {own}'s own path, or remove the link")
     if not folder and path.is_symlink() and path.is_file():
         # --overwrite replaced the link by a regular file and left the file it names as
         # it was. Not written through (as cp does) either: the output's sidecar is named
@@ -400,6 +402,18 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
             _require_folder(_nearest_existing(holder), role, path)
             raise FacedubError(f"{role} {path}: the folder {holder} does not exist; create it")
     _require_writable(holder, role, path)
+
+
+def _refuse_dangling_folder_link(path: Path, role: str) -> None:
+    """Refuse an output below a link that points nowhere (`-o shots/out.mp4` where `shots`
+    links to an unmounted disk or a moved folder): it was "the folder shots does not
+    exist; create it", and `mkdir shots` then fails with "File exists"."""
+    for folder in reversed(path.parents):
+        if folder.is_symlink() and not folder.exists():
+            # Resolved: a relative link's target reads from the link's folder, not ours.
+            raise FacedubError(f"{role} {path}: {folder} is a link to {folder.resolve()}, "
+                               "which does not exist; create (or mount) that folder, or "
+                               "choose an output outside the link")
 
 
 def _nearest_existing(folder: Path) -> Path:
