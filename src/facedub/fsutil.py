@@ -206,7 +206,12 @@ def read_json_object(path: Path, format_name: str, kind: str, remedy: str) -> di
 def sha256_listing(files: Iterable[Path]) -> str:
     """One hash for a set of files: sha256 of their "name:sha256" lines, in the given order
     (a photo folder, a run folder)."""
-    listing = "".join(f"{Path(p).name}:{sha256_file(Path(p))}\n" for p in files)
+    return listing_digest((Path(p).name, sha256_file(Path(p))) for p in files)
+
+
+def listing_digest(named_hashes: Iterable[tuple[str, str]]) -> str:
+    """`sha256_listing` of files whose (name, sha256) pairs are already known."""
+    listing = "".join(f"{name}:{digest}\n" for name, digest in named_hashes)
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
