@@ -325,6 +325,10 @@ class JobProgress:
             raise JobCancelledError
 
 
+STOPPED_REQUEUED = ("the server stopped while this job ran; nothing was kept, it runs again "
+                    "when the server starts")
+
+
 class JobRunner:
     """Runs the queued jobs one after another on a thread of its own."""
 
@@ -390,7 +394,14 @@ class JobRunner:
                                       output=self.bench.report_path(job_id).name)
         except JobCancelledError:
             self.bench.discard(job)
-            self.store.update_job(job_id, state="cancelled", message="cancelled")
+            if self._stop.is_set():
+                # The server stops (Ctrl-C, SIGTERM): the job was not the user's to cancel.
+                # It read "cancelled" on the next start, as if they had, and was never run
+                # again; queued again, it runs first when the server starts.
+                self.store.update_job(job_id, state="queued", message=STOPPED_REQUEUED,
+                                      done=0)
+            else:
+                self.store.update_job(job_id, state="cancelled", message="cancelled")
         except FacedubError as error:
             self.bench.discard(job)
             self.store.update_job(job_id, state="failed",
