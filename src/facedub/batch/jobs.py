@@ -320,8 +320,14 @@ class _Checker:
         output = self.out_dir / spec.output
         try:
             # The output's folder is created when the job runs; check its kind against a
-            # folder that exists (the jobs file's).
-            check_output_path(spec.target, self.base / output.name, ())
+            # folder that exists (the jobs file's), and name the output the job writes: the
+            # message named the stand-in beside the jobs file ("jobs/x.jpg: cannot write a
+            # .jpg video" for OUTDIR/x.jpg), a file the user never gave.
+            stand_in = self.base / output.name
+            try:
+                check_output_path(spec.target, stand_in, ())
+            except FacedubError as error:
+                raise FacedubError(str(error).replace(str(stand_in), str(output))) from None
             if any(output.resolve() == p.resolve() for _, p in spec.inputs()):
                 raise FacedubError(f"{output}: would overwrite an input; choose another output")
             spec.swap_config(Path(), Path())
