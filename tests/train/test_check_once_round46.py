@@ -32,6 +32,9 @@ from facedub.extract import workspace
 from facedub.extract.safety import EXPLICIT_CLASSES
 mode, looks = sys.argv[1], Path(sys.argv[2])
 rank = os.environ["RANK"]
+# Heard, however the tests were started: a shell's background job ignores SIGINT, its
+# children inherit that, and facedub keeps a signal ignored that it was started ignoring.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class Detector:
     seen = 0
