@@ -271,7 +271,8 @@ class Workbench:
         report = evaluate(self.store.upload_path(request.source),
                           self.store.upload_path(request.target),
                           self.store.folder(RESULTS) / swap_job["output"], out,
-                          EvalConfig(target_person=config.target_person), progress)
+                          EvalConfig(target_person=config.target_person), progress,
+                          self.analyses)  # a faceset source's content check kept there
         return report.summary_lines()[0] if report.summary_lines() else "evaluated"
 
     def verify(self, path: Path) -> dict[str, Any]:
