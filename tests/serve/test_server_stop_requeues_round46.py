@@ -84,3 +84,37 @@ def test_a_job_the_user_cancels_stays_cancelled(tmp_path: Path) -> None:
     finally:
         runner.stop()
     assert store.job(job_id)["state"] == "cancelled"
+
+
+def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
+        tmp_path: Path) -> None:
+    """Review R: Cancel clicked in a step with no progress check (an engine load, the
+    content check, encoding), then the server stopped before that step ended: the job the
+    user cancelled came back queued and ran first on the next start."""
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=10, pause=1.0)  # a step of 1 s with no progress check
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    job_id = runner.submit("swap", REQUEST)
+    assert bench.started.wait(10)
+    runner.cancel(job_id)  # the user clicks Cancel
+    time.sleep(0.1)
+    runner.stop()  # then Ctrl-C, within the step
+    job = store.job(job_id)
+    assert (job["state"], job["message"]) == ("cancelled", "cancelled"), job
+
+
+def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> None:
+    """The requeued row read "swap, 0 of 400 frames, 80 fps, 5 s left" until it ran."""
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=400, pause=0.01)
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    job_id = runner.submit("swap", REQUEST)
+    assert bench.started.wait(10)
+    time.sleep(0.6)  # progress written (every 0.25 s)
+    runner.stop()
+    job = store.job(job_id)
+    assert job["state"] == "queued", job
+    assert (job["phase"], job["done"], job["total"], job["fps"], job["eta"]) == (
+        "", 0, 0, 0.0, None), job
