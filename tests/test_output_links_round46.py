@@ -50,3 +50,27 @@ def test_swap_says_so_in_one_line(faces_dir: Path, tmp_path: Path) -> None:
         f"{tmp_path}/unmounted, which does not exist; create (or mount) that folder, or "
         "choose an output outside the link"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shots"]
+
+
+@pytest.mark.parametrize("output", ["loop/out.mp4", "loop/deeper/out.mp4"])
+def test_an_output_below_a_link_loop_is_one_line(tmp_path: Path, output: str) -> None:
+    """Review R: `ln -s loop loop; -o loop/out.mp4` was a traceback (RuntimeError: Symlink
+    loop, from resolving the link to name where it points)."""
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(FacedubError) as raised:
+        check_writable_output(tmp_path / output, "-o")
+    assert f"{tmp_path / 'loop'} is a link to loop, which loops back on itself" in str(
+        raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
+
+
+def test_swap_below_a_link_loop_says_so_in_one_line(faces_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    result = CliRunner().invoke(app, [
+        "swap", "--source", str(faces_dir / "still_biden_frontal.jpg"), "--target",
+        str(faces_dir / "still_rose_leslie_frontal.jpg"), "-o",
+        str(tmp_path / "loop" / "out.jpg")])
+    assert result.exit_code == 2, result.output  # was 1, a RuntimeError's traceback
+    assert result.output.strip().splitlines() == [
+        f"error: -o {tmp_path}/loop/out.jpg: {tmp_path}/loop is a link to loop, which loops "
+        "back on itself; fix or remove the link, or choose an output outside it"]

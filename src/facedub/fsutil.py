@@ -415,8 +415,15 @@ def _refuse_dangling_folder_link(path: Path, role: str) -> None:
     exist; create it", and `mkdir shots` then fails with "File exists"."""
     for folder in reversed(path.parents):
         if folder.is_symlink() and not folder.exists():
-            # Resolved: a relative link's target reads from the link's folder, not ours.
-            raise FacedubError(f"{role} {path}: {folder} is a link to {folder.resolve()}, "
+            try:
+                # Resolved: a relative link's target reads from the link's folder, not ours.
+                points_to = folder.resolve()
+            except RuntimeError:  # a loop (`ln -s loop loop`): was a traceback, exit 1
+                raise FacedubError(f"{role} {path}: {folder} is a link to "
+                                   f"{os.readlink(folder)}, which loops back on itself; fix "
+                                   "or remove the link, or choose an output outside it"
+                                   ) from None
+            raise FacedubError(f"{role} {path}: {folder} is a link to {points_to}, "
                                "which does not exist; create (or mount) that folder, or "
                                "choose an output outside the link")
 
