@@ -91,3 +91,35 @@ def test_eval_checks_a_faceset_source_once_and_keeps_the_pass_in_the_work_folder
     result = CliRunner().invoke(app, _eval(faces_dir, folder, tmp_path / "again"))
     assert result.exit_code == 0, result.output
     assert len(detectors) == 1  # the recorded pass: not looked at again
+
+
+
+def test_eval_refuses_a_faceset_source_whose_crop_file_is_missing(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review R: intended, and said in README. A missing crop cannot be checked, and swap
+    --source, train and refine refuse such a faceset the same way. Main's eval read it
+    unchecked (check_files=False) and measured it, unless the missing crop was one of the
+    eight evenly spaced ones its colour measure reads (then "missing or unreadable")."""
+    import shutil
+
+    from facedub.faceset import load_faceset
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(10):
+        shutil.copy(faces_dir / PHOTO, photos / f"{index:02d}.jpg")
+    folder = tmp_path / "faces"
+    extract(photos, folder, ExtractConfig(crop_size=64), detector=_Detector())
+    records = load_faceset(folder).faces_of()
+    assert len(records) == 10
+    missing = records[2].image  # not among the crops read: 0 1 3 4 5 6 8 9 and 0 3 6 9
+    (folder / missing).unlink()
+    monkeypatch.setattr(workspace, "NudeNetDetector", lambda: _Detector())
+    monkeypatch.setenv("FACEDUB_WORK_DIR", str(tmp_path / "work"))
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, _eval(faces_dir, folder, out))
+    assert result.exit_code == 2, result.output  # main: 0, measured
+    assert result.output.strip().splitlines() == [
+        f"error: {folder / 'faces.jsonl'}: line 3: {missing} is missing; the faceset is "
+        "damaged, extract again"], result.output
+    assert not out.exists()
