@@ -206,7 +206,12 @@ def read_json_object(path: Path, format_name: str, kind: str, remedy: str) -> di
 def sha256_listing(files: Iterable[Path]) -> str:
     """One hash for a set of files: sha256 of their "name:sha256" lines, in the given order
     (a photo folder, a run folder)."""
-    listing = "".join(f"{Path(p).name}:{sha256_file(Path(p))}\n" for p in files)
+    return listing_digest((Path(p).name, sha256_file(Path(p))) for p in files)
+
+
+def listing_digest(named_hashes: Iterable[tuple[str, str]]) -> str:
+    """`sha256_listing` of files whose (name, sha256) pairs are already known."""
+    listing = "".join(f"{name}:{digest}\n" for name, digest in named_hashes)
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
@@ -359,12 +364,14 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
     """
     path = Path(path)
     check_output_name(path, role, folder)
+    _refuse_dangling_folder_link(path, role)
     if path.is_symlink() and not path.exists():
         # A dangling link was taken for a new name and replaced by a regular file (the
         # place it names was never written). GNU cp refuses the same ("not writing
         # through dangling symlink"): where the user meant the output is not ours to guess.
+        own = "folder" if folder else "file"
         raise FacedubError(f"{role} {path}: is a link to {os.readlink(path)}, which does not "
-                           "exist; give the file's own path, or remove the link")
+                           f"exist; give the {own}'s own path, or remove the link")
     if not folder and path.is_symlink() and path.is_file():
         # --overwrite replaced the link by a regular file and left the file it names as
         # it was. Not written through (as cp does) either: the output's sidecar is named
@@ -400,6 +407,25 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
             _require_folder(_nearest_existing(holder), role, path)
             raise FacedubError(f"{role} {path}: the folder {holder} does not exist; create it")
     _require_writable(holder, role, path)
+
+
+def _refuse_dangling_folder_link(path: Path, role: str) -> None:
+    """Refuse an output below a link that points nowhere (`-o shots/out.mp4` where `shots`
+    links to an unmounted disk or a moved folder): it was "the folder shots does not
+    exist; create it", and `mkdir shots` then fails with "File exists"."""
+    for folder in reversed(path.parents):
+        if folder.is_symlink() and not folder.exists():
+            try:
+                # Resolved: a relative link's target reads from the link's folder, not ours.
+                points_to = folder.resolve()
+            except RuntimeError:  # a loop (`ln -s loop loop`): was a traceback, exit 1
+                raise FacedubError(f"{role} {path}: {folder} is a link to "
+                                   f"{os.readlink(folder)}, which loops back on itself; fix "
+                                   "or remove the link, or choose an output outside it"
+                                   ) from None
+            raise FacedubError(f"{role} {path}: {folder} is a link to {points_to}, "
+                               "which does not exist; create (or mount) that folder, or "
+                               "choose an output outside the link")
 
 
 def _nearest_existing(folder: Path) -> Path:

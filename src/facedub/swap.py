@@ -96,6 +96,18 @@ class SwapResult:
 
 def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> None:
     """Refuse outputs that would overwrite an input or not match the target's kind."""
+    check_output_kind(target, output)
+    resolved = output.resolve()
+    if any(resolved == Path(p).resolve() for p in inputs):
+        raise FacedubError(f"{output}: would overwrite an input; choose another output path")
+    if not output.parent.is_dir():
+        raise FacedubError(f"{output}: the folder {output.parent} does not exist; create it")
+
+
+def check_output_kind(target: Path, output: Path) -> None:
+    """Refuse an output whose kind does not fit the target's (a photo's or a video's), and
+    a photo target that is an animation. Reads the target and the output's name only (and
+    an existing .gif output): batch checks a job's output before its folder exists."""
     if media.is_photo_path(target):
         animated = animated_target(target)
         if animated:
@@ -113,11 +125,6 @@ def check_output_path(target: Path, output: Path, inputs: tuple[Path, ...]) -> N
                                f"photo too (.jpg, .png or .webp)")
     else:
         media.output_format_for(output)  # one line naming the extensions that work
-    resolved = output.resolve()
-    if any(resolved == Path(p).resolve() for p in inputs):
-        raise FacedubError(f"{output}: would overwrite an input; choose another output path")
-    if not output.parent.is_dir():
-        raise FacedubError(f"{output}: the folder {output.parent} does not exist; create it")
 
 
 def animated_target(target: Path) -> str:

@@ -34,7 +34,7 @@ from facedub.devices import DEVICES
 from facedub.engines.mesh import MeshEngineConfig
 from facedub.errors import FacedubError
 from facedub.fsutil import check_output_name
-from facedub.swap import SwapConfig, check_output_path
+from facedub.swap import SwapConfig, check_output_kind
 
 ENGINES = ("mesh", "neural")
 MIN_CHUNK_SECONDS = 2.0
@@ -319,9 +319,12 @@ class _Checker:
         its options at once."""
         output = self.out_dir / spec.output
         try:
-            # The output's folder is created when the job runs; check its kind against a
-            # folder that exists (the jobs file's).
-            check_output_path(spec.target, self.base / output.name, ())
+            # The kind alone, on the output the job writes (its folder is created when the
+            # job runs). Checked on a stand-in beside the jobs file, the message named that
+            # file ("jobs/x.jpg: cannot write a .jpg video" for OUTDIR/x.jpg), and renaming
+            # it in the message renamed a target of that name too (jobs/x.webp's animation
+            # was blamed on OUTDIR/x.webp).
+            check_output_kind(spec.target, output)
             if any(output.resolve() == p.resolve() for _, p in spec.inputs()):
                 raise FacedubError(f"{output}: would overwrite an input; choose another output")
             spec.swap_config(Path(), Path())

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from facedub.batch.chunks import Chunk, swap_segment
 from facedub.batch.jobs import JobSpec
+from facedub.batch.resumable import plan_segments, resumable_swap
 from facedub.engines.base import EngineFacts, SwapEngine
 from facedub.engines.registry import EngineRequest, open_engine
 from facedub.errors import FacedubError
@@ -126,7 +127,17 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
                                            staging / task.chunk.segment_name, config,
                                            task.chunk)
         else:
-            result = swap(job.target, engine, staging / Path(job.output).name, config)
+            # A long video renders in segments kept in the work folder, as `facedub swap`
+            # does: a batch stopped (Ctrl-C, SIGTERM, a killed worker) at minute 9 of a
+            # 10-minute job rendered it again from frame 0 when resumed. The staging path
+            # is the job's own on every run (`staging_for`), so the segments are found.
+            out = staging / Path(job.output).name
+            segments = plan_segments(job.target)
+            if segments is None:
+                result = swap(job.target, engine, out, config)
+            else:
+                result = resumable_swap(job.target, engine, out, config, segments,
+                                        say=log.info)
             frames, swapped = result.frames, result.frames_swapped
     finally:
         engine.close()  # a chunk's end does not end the tracks that go on past it

@@ -340,6 +340,7 @@ def evaluate_command(
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
+    from facedub.locations import work_dir
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
                           folder=True)
@@ -354,7 +355,8 @@ def evaluate_command(
     # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes its temporary folder and a
     # report folder it created; nothing in it resumes.
     with terminate_cleanly(), removed_if_failed(out):
-        report = evaluate(source, target, swapped, out, config, RichProgress())
+        # A faceset source's crops are checked once, the pass kept in the work folder.
+        report = evaluate(source, target, swapped, out, config, RichProgress(), work_dir())
     for line in report.summary_lines():
         typer.echo(line)
 

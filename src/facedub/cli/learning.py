@@ -76,10 +76,16 @@ def train(
     --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
     """
     from facedub.extract.workspace import checked_faceset
+    from facedub.faceset import Faceset, load_faceset
     from facedub.locations import work_dir as default_work_dir
     from facedub.train import check_faces, preset_config, select_device
     from facedub.train import train as run_train
-    from facedub.train.distributed import from_environment, process_group
+    from facedub.train.distributed import (
+        LeaderStoppedError,
+        checked_by_leader,
+        from_environment,
+        process_group,
+    )
 
     check_writable_output(out, "-o", inputs=[source_faces, target_faces], folder=True)
 
@@ -88,21 +94,29 @@ def train(
                            save_every=save_every, preview_every=preview_every)
     distributed = from_environment()
     leads = distributed is None or distributed.leader
+    def checked() -> tuple[Faceset, Faceset]:
+        # Their crops are checked for explicit content (passes kept in the work folder),
+        # as a swap's faceset source is: a hand-made folder was trained on unchecked.
+        return (checked_faceset(source_faces, default_work_dir(), RichProgress()),
+                checked_faceset(target_faces, default_work_dir(), RichProgress()))
+
+    # Too few faces are refused before the run folder or the model exist (one photo's
+    # faceset trained on its one face). Under torchrun the process group comes first:
+    # rank 0 alone checks the crops, the others wait for its verdict there.
     # SIGTERM and SIGHUP while the facesets load and the model is built (before the loop's
     # own handlers save and stop) end with one line and 143/129, as Ctrl-C does with 130:
     # they killed the process outright, silently.
-    with terminate_cleanly():
-        # Too few faces are refused before the run folder, the process group or the
-        # model exist (one photo's faceset trained on its one face).
-        # Their crops are checked for explicit content (passes kept in the work folder),
-        # as a swap's faceset source is: a hand-made folder was trained on unchecked.
-        facesets = (checked_faceset(source_faces, default_work_dir(), RichProgress()),
-                    checked_faceset(target_faces, default_work_dir(), RichProgress()))
+    with terminate_cleanly(), removed_if_failed(out, sole=leads), \
+            process_group(distributed, select_device(config.device)):
+        try:
+            facesets = checked_by_leader(
+                distributed, checked,
+                lambda: (load_faceset(source_faces), load_faceset(target_faces)))
+        except LeaderStoppedError as stopped:  # rank 0 said why, once
+            raise typer.Exit(stopped.exit_code) from None
         check_faces(*facesets)
-        with removed_if_failed(out, sole=leads), \
-                process_group(distributed, select_device(config.device)):
-            result = run_train(*facesets, out, config, RichProgress(unit="steps"),
-                               distributed)
+        result = run_train(*facesets, out, config, RichProgress(unit="steps"),
+                           distributed)
     if distributed is not None and not distributed.leader:
         raise typer.Exit(143 if result.stopped == "SIGTERM" else 130 if result.stopped else 0)
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())

@@ -22,6 +22,7 @@ from facedub.errors import FacedubError
 from facedub.evaluate.config import EvalConfig
 from facedub.extract import extract
 from facedub.extract.config import ExtractConfig
+from facedub.extract.workspace import checked_faceset
 from facedub.faces.identity import IdentityEncoder, distance
 from facedub.faces.landmarks import FaceAnalyser
 from facedub.faceset import (
@@ -29,7 +30,6 @@ from facedub.faceset import (
     Faceset,
     is_faceset,
     largest_face_per_frame,
-    load_faceset,
 )
 from facedub.fsutil import sha256_file, write_json_atomic
 from facedub.progress import Progress
@@ -73,13 +73,19 @@ class TargetAnalysis:
     spread: float  # mean distance of the person's sampled descriptors to their mean
 
 
-def source_identity(source: Path, work_dir: Path, config: EvalConfig, progress: Progress
+def source_identity(source: Path, work_dir: Path, config: EvalConfig, progress: Progress,
+                    verdicts: Path | None = None
                     ) -> tuple[Identity, tuple[Identity, ...], Faceset]:
     """The source person (and the others seen beside them, and the faceset read) from a
-    video, photo, folder of photos or faceset folder."""
+    video, photo, folder of photos or faceset folder. A faceset folder's crops (which the
+    realism measures read) pass the explicit-content check first, as a swap's faceset
+    source does (`workspace.checked_faceset`): its pass kept in the work folder `verdicts`,
+    or, without one, every crop looked at on every run."""
     source = Path(source)
     if is_faceset(source):
-        faceset = load_faceset(source, check_files=False)
+        # It was read unchecked (load_faceset): a hand-made or edited folder that swap,
+        # train and refine refuse was measured, its crops read into the report's colours.
+        faceset = checked_faceset(source, verdicts, progress)
     else:
         every = 1
         if source.is_file() and not media.is_photo_path(source):

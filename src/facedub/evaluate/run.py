@@ -72,19 +72,20 @@ def read_report(out_dir: Path) -> Report | None:
 
 
 def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
-             progress: Progress | None = None) -> Report:
+             progress: Progress | None = None, work_dir: Path | None = None) -> Report:
     """Measure how well `swapped` puts the `source` person into `target`.
 
     `source`: video, photo, folder of photos or faceset folder; `target`: the original
     video or photo; `swapped`: the swap's output of that target (any tool). Writes the
-    report into `out_dir` and returns it.
+    report into `out_dir` and returns it. `work_dir`: where a faceset source's content
+    check keeps its pass (`workspace.checked_faceset`); None checks its crops every time.
     """
     progress = progress or NoProgress()
     source, target, swapped, out_dir = map(Path, (source, target, swapped, out_dir))
     created = not out_dir.exists()
     _check_paths(source, target, swapped, out_dir)
     try:
-        report = _evaluate(source, target, swapped, out_dir, config, progress)
+        report = _evaluate(source, target, swapped, out_dir, config, progress, work_dir)
     except BaseException:
         # Failed or stopped (an error, Ctrl-C, or SIGTERM/SIGHUP where the caller turns
         # them into exceptions: `cli.terminal.terminate_cleanly`): a report folder made
@@ -98,7 +99,7 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
 
 
 def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
-              progress: Progress) -> Report:
+              progress: Progress, verdicts: Path | None) -> Report:
     started = time.monotonic()
     encoder = IdentityEncoder()
     # Removed on any exception; a process killed by a signal unwinds to here only where
@@ -106,7 +107,7 @@ def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: 
     # with no cleanup, which is why the command and the benchmark catch it).
     with tempfile.TemporaryDirectory(prefix="facedub-eval-") as work:
         source_person, source_others, source_faces = source_identity(
-            source, Path(work) / "source", config, progress)
+            source, Path(work) / "source", config, progress, verdicts)
         chroma = source_chroma(source, source_faces)
         analysis = analyse_target(target, Path(work) / "target", config, progress)
         gallery, skipped = build_gallery(source_person, analysis.identity,

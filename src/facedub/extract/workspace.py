@@ -28,6 +28,7 @@ from pathlib import Path
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
+from facedub.extract.crop_verdicts import CropVerdicts, crop_verdicts_path
 from facedub.extract.models import AnalysisModels
 from facedub.extract.run import crops_of, extract, open_source
 from facedub.extract.safety import (
@@ -49,9 +50,9 @@ from facedub.faceset import (
 )
 from facedub.fsutil import (
     exclusive_lock,
+    listing_digest,
     lock_if_free,
     sha256_file,
-    sha256_listing,
     write_json_atomic,
 )
 from facedub.progress import Progress
@@ -66,7 +67,7 @@ UNUSED_SECONDS = 30 * 24 * 3600
 # `analysed`'s folder names: the input's name (up to 40 characters) and a 20-digit key;
 # nothing else in the work folder (a user's own folder there) is ever removed.
 _ANALYSIS_NAME = re.compile(r".{1,40}-[0-9a-f]{20}")
-_VERDICTS_NAME = re.compile(r"\.(photos|faceset)-[0-9a-f]{20}\.json")
+_VERDICTS_NAME = re.compile(r"\.(photos|faceset|crops)-[0-9a-f]{20}\.json")
 
 
 def photo_verdicts(media: Path, work_dir: Path) -> Path | None:
@@ -126,34 +127,53 @@ def analysed(media: Path, work_dir: Path, config: ExtractConfig,
 def checked_faceset(folder: Path, work_dir: Path | None, progress: Progress | None = None,
                     detector: ExplicitContentDetector | None = None,
                     models: AnalysisModels | None = None) -> Faceset:
-    """The faceset folder `folder` (given as an input: swap --source, train, refine) once
-    its crops passed the explicit-content check: trusted where its mark (written by the
-    extraction that made it, `safety.mark_crops`) names exactly its crops, or where this
+    """The faceset folder `folder` (given as an input: swap --source, train, refine, eval)
+    once its crops passed the explicit-content check: trusted where its mark (written by
+    the extraction that made it, `safety.mark_crops`) names exactly its crops, or where this
     work folder recorded their pass; else every crop is looked at (NudeNet by default),
     the pass recorded in `work_dir` (never in `folder`: an input is not modified), and a
     refusal raised. It was used unchecked: a hand-made folder, an older facedub's, or one
-    whose crops were edited after its extraction. `models`: NudeNet shared with the
-    caller's analyses, loaded only if a crop is to be looked at."""
+    whose crops were edited after its extraction. Each crop's pass is kept in `work_dir` as
+    the check goes (`crop_verdicts`): a check stopped part way resumes at the crops not yet
+    passed, and a crop changed since its pass is looked at again. `models`: NudeNet shared
+    with the caller's analyses, loaded only if a crop is to be looked at."""
     faceset = load_faceset(folder)
     crops = crops_of(faceset)
-    digest = sha256_listing(crops)
+    hashes = {crop: sha256_file(crop) for crop in crops}  # read once, for both uses below
+    digest = listing_digest((crop.name, hashes[crop]) for crop in crops)
     if marked_crops(folder, digest):
         return faceset
     record = faceset_verdict(digest, work_dir) if work_dir is not None else None
     if record is not None and _recorded_pass(record, digest):
         _stamp_used(record)
         return faceset
-    if models is not None:
-        detector = models.detector()
-    report = check_crops_are_allowed(folder, crops, detector or NudeNetDetector(), progress)
-    if record is not None:
+    names = {crop: crop.relative_to(faceset.root).as_posix() for crop in crops}
+    kept = CropVerdicts(crop_verdicts_path(folder, work_dir)) if work_dir is not None \
+        else None
+    todo = [crop for crop in crops if kept is None or not kept.passed(names[crop],
+                                                                       hashes[crop])]
+    if kept is not None and len(todo) < len(crops):
+        log.info("%s: %d of %d crops passed the check before; checking the other %d",
+                 folder, len(crops) - len(todo), len(crops), len(todo))
+    if todo:
+        if models is not None:
+            detector = models.detector()
+        on_passed = None if kept is None else (
+            lambda finding: kept.add(names[finding.path], hashes[finding.path], finding))
+        try:
+            check_crops_are_allowed(folder, todo, detector or NudeNetDetector(), progress,
+                                    on_passed)
+        finally:  # stopped or refused too: the crops that passed stay passed
+            if kept is not None:
+                kept.save()
+    if record is not None and kept is not None:
         with contextlib.suppress(OSError):  # a read-only work folder: checked again next time
             record.parent.mkdir(parents=True, exist_ok=True)
             write_json_atomic(record, {
                 "format": PASSED_FORMAT, "passed": True, "crops_sha256": digest,
-                "crops_checked": report.frames_checked,
-                "max_score": round(report.max_score, 4), "threshold": REFUSAL_THRESHOLD,
-                "tool": f"facedub {__version__}"})
+                "crops_checked": len(crops),
+                "max_score": kept.max_score(set(names.values())),
+                "threshold": REFUSAL_THRESHOLD, "tool": f"facedub {__version__}"})
     return faceset
 
 

@@ -59,8 +59,16 @@ class Store:
         for name in (UPLOADS, RESULTS, REPORTS, PERSONS, SCRATCH, ANALYSES):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        try:
+            with self._db() as db:
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            # A damaged or foreign file (a disk that filled, a copy cut short) was a
+            # traceback and exit 1 at start.
+            database = self.root / DATABASE
+            raise FacedubError(f"{database}: the job database is damaged ({error}); move it "
+                               "aside to start with an empty job list (uploads and results "
+                               f"stay in {self.root})") from None
 
     def folder(self, name: str) -> Path:
         return self.root / name

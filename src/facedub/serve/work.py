@@ -271,7 +271,8 @@ class Workbench:
         report = evaluate(self.store.upload_path(request.source),
                           self.store.upload_path(request.target),
                           self.store.folder(RESULTS) / swap_job["output"], out,
-                          EvalConfig(target_person=config.target_person), progress)
+                          EvalConfig(target_person=config.target_person), progress,
+                          self.analyses)  # a faceset source's content check kept there
         return report.summary_lines()[0] if report.summary_lines() else "evaluated"
 
     def verify(self, path: Path) -> dict[str, Any]:
@@ -325,6 +326,10 @@ class JobProgress:
             raise JobCancelledError
 
 
+STOPPED_REQUEUED = ("the server stopped while this job ran; nothing was kept, it runs again "
+                    "when the server starts")
+
+
 class JobRunner:
     """Runs the queued jobs one after another on a thread of its own."""
 
@@ -334,6 +339,10 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancels: dict[int, threading.Event] = {}
+        # The jobs the user cancelled. `stop` sets every job's event too, so the event
+        # alone cannot tell a Cancel clicked in a step with no progress check (an engine
+        # load, the content check, encoding) from the server stopping after it.
+        self._user_cancelled: set[int] = set()
         self._thread = threading.Thread(target=self._loop, name="facedub-jobs", daemon=True)
 
     def start(self) -> None:
@@ -362,6 +371,7 @@ class JobRunner:
         if job["state"] == "queued":
             self.store.update_job(job_id, state="cancelled", message="cancelled")
         elif job["state"] == "running" and job_id in self._cancels:
+            self._user_cancelled.add(job_id)  # before the event: `_run` reads it then
             self._cancels[job_id].set()
 
     def _loop(self) -> None:
@@ -390,7 +400,15 @@ class JobRunner:
                                       output=self.bench.report_path(job_id).name)
         except JobCancelledError:
             self.bench.discard(job)
-            self.store.update_job(job_id, state="cancelled", message="cancelled")
+            if self._stop.is_set() and job_id not in self._user_cancelled:
+                # The server stops (Ctrl-C, SIGTERM): the job was not the user's to cancel.
+                # It read "cancelled" on the next start, as if they had, and was never run
+                # again; queued again, it runs first when the server starts, with none of
+                # the stopped run's progress (it read "swap, 0 of 400 frames, 4.2 s left").
+                self.store.update_job(job_id, state="queued", message=STOPPED_REQUEUED,
+                                      phase="", done=0, total=0, fps=0.0, eta=None)
+            else:
+                self.store.update_job(job_id, state="cancelled", message="cancelled")
         except FacedubError as error:
             self.bench.discard(job)
             self.store.update_job(job_id, state="failed",
@@ -401,6 +419,7 @@ class JobRunner:
             self.store.update_job(job_id, state="failed", message=f"internal error: {error}")
         finally:
             self._cancels.pop(job_id, None)
+            self._user_cancelled.discard(job_id)
 
 
 def _under_given_names(message: str, store: Store, job: dict[str, Any]) -> str:

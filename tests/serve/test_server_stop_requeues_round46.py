@@ -1,0 +1,120 @@
+"""Round 46: `facedub serve` stopped (Ctrl-C, SIGTERM) while a job ran marked that job
+"cancelled", as if the user had cancelled it: the next start showed it cancelled and never
+ran it. It is now queued again (with a line saying why) and runs first on the next start;
+a job the user cancels stays cancelled."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from facedub.serve.store import Store
+from facedub.serve.work import JobProgress, JobRunner, SwapRequest
+
+REQUEST = SwapRequest.from_json({"source": "s", "target": "t"}).to_json()
+
+
+class _Bench:
+    """Stands in for the Workbench: a swap of `frames` frames, each reported."""
+
+    def __init__(self, store: Store, frames: int, pause: float) -> None:
+        self.store, self.frames, self.pause = store, frames, pause
+        self.started = threading.Event()
+        self.discarded: list[int] = []
+
+    def discard(self, job: dict[str, Any]) -> None:
+        self.discarded.append(job["id"])
+
+    def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
+                 ) -> tuple[str, str]:
+        del request
+        progress.start(self.frames, "swap")
+        self.started.set()
+        for _ in range(self.frames):
+            time.sleep(self.pause)
+            progress.advance()
+        return f"{self.frames}/{self.frames} frames swapped", f"job{job_id}.mp4"
+
+
+def _wait_for(store: Store, job_id: int, state: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        job = store.job(job_id)
+        if job["state"] == state:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} is {store.job(job_id)['state']}, not {state}")
+
+
+def test_a_job_the_server_stopped_runs_again_on_the_next_start(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=400, pause=0.01)
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    job_id = runner.submit("swap", REQUEST)
+    assert bench.started.wait(10)
+    runner.stop()  # what the server's shutdown does on Ctrl-C or SIGTERM
+    stopped = store.job(job_id)
+    assert stopped["state"] == "queued", stopped  # main: "cancelled", never run again
+    assert "server stopped" in stopped["message"] and "runs again" in stopped["message"]
+    assert bench.discarded == [job_id]  # its half-written output removed
+
+    again = _Bench(store, frames=5, pause=0.0)
+    restarted = JobRunner(again)  # type: ignore[arg-type]
+    restarted.start()
+    try:
+        finished = _wait_for(store, job_id, "done")
+        assert finished["output"] == f"job{job_id}.mp4"
+    finally:
+        restarted.stop()
+
+
+def test_a_job_the_user_cancels_stays_cancelled(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=400, pause=0.01)
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    try:
+        job_id = runner.submit("swap", REQUEST)
+        assert bench.started.wait(10)
+        runner.cancel(job_id)
+        assert _wait_for(store, job_id, "cancelled")["message"] == "cancelled"
+    finally:
+        runner.stop()
+    assert store.job(job_id)["state"] == "cancelled"
+
+
+def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
+        tmp_path: Path) -> None:
+    """Review R: Cancel clicked in a step with no progress check (an engine load, the
+    content check, encoding), then the server stopped before that step ended: the job the
+    user cancelled came back queued and ran first on the next start."""
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=10, pause=1.0)  # a step of 1 s with no progress check
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    job_id = runner.submit("swap", REQUEST)
+    assert bench.started.wait(10)
+    runner.cancel(job_id)  # the user clicks Cancel
+    time.sleep(0.1)
+    runner.stop()  # then Ctrl-C, within the step
+    job = store.job(job_id)
+    assert (job["state"], job["message"]) == ("cancelled", "cancelled"), job
+
+
+def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> None:
+    """The requeued row read "swap, 0 of 400 frames, 80 fps, 5 s left" until it ran."""
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=400, pause=0.01)
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    job_id = runner.submit("swap", REQUEST)
+    assert bench.started.wait(10)
+    time.sleep(0.6)  # progress written (every 0.25 s)
+    runner.stop()
+    job = store.job(job_id)
+    assert job["state"] == "queued", job
+    assert (job["phase"], job["done"], job["total"], job["fps"], job["eta"]) == (
+        "", 0, 0, 0.0, None), job
