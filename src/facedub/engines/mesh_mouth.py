@@ -331,7 +331,10 @@ CORNER_CREASE_SMILE = 0.45
 # 0.05. So on a broad smile (from the first smile, wholly from the second) where the less
 # dark corner is at most the first share of the darker (none from the second), the gate
 # reads that corner alone. Not on slighter smiles: a microphone before one of Miranda's
-# ends left it 3.8 levels against 16.4 at a smile of 0.15.
+# ends left it 3.8 levels against 16.4 at a smile of 0.15. The shares have no margin (the
+# boy's most even frame 0.70, Miranda's least even 0.80); Miranda's ends stay gated by their
+# darkness too (his less dark end alone is 16.0 levels, 6.4 past the gate's zero point of 9.6
+# there), the painted ends (8.9 alone, under it) only by their share.
 CORNER_LOPSIDED_SMILE = (0.45, 0.6)
 CORNER_LOPSIDED_SHARE = (0.7, 0.8)
 CORNER_DETAIL = 1 / 128  # the darkness's own scale (sigma, share of the crop) ...
