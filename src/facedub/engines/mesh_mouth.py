@@ -320,6 +320,23 @@ CORNER_CREASE_PER_SMILE = 8.0
 # ... up to this smile: a crease is no darker on a broader one, and past it the strokes
 # (9.9 levels) came back on a target smiling 0.8.
 CORNER_CREASE_SMILE = 0.45
+# A moustache has two ends, each as dark: Lin-Manuel Miranda's read 16.0-20.3 levels at
+# either corner on every frame he smiles 0.5-0.78 (occlusion-mic; the less dark end 0.80-0.99
+# of the darker), the engine test's painted ends 8.9 and 10.9 (0.82). A broad smile's
+# crease can be deep on one side only: the boy under Rose Leslie's photo (hair-band-photo,
+# turned 17°, smiling 0.61-0.72 on frames 33-39) reads 9.8-11.6 levels at one corner and
+# 6.1-7.7 at the other (0.61-0.70), 7.9-9.4 over both, past the gate's 7.6 there; with his
+# corners taken away (share 0.3-0.9) his smile read 0.10-0.26 under his on every job id,
+# and the target's mouth box or cheeks pasted back into the output read within 0.08 and
+# 0.05. So on a broad smile (from the first smile, wholly from the second) where the less
+# dark corner is at most the first share of the darker (none from the second), the gate
+# reads that corner alone. Not on slighter smiles: a microphone before one of Miranda's
+# ends left it 3.8 levels against 16.4 at a smile of 0.15. The shares have no margin (the
+# boy's most even frame 0.70, Miranda's least even 0.80); Miranda's ends stay gated by their
+# darkness too (his less dark end alone is 16.0 levels, 6.4 past the gate's zero point of 9.6
+# there), the painted ends (8.9 alone, under it) only by their share.
+CORNER_LOPSIDED_SMILE = (0.45, 0.6)
+CORNER_LOPSIDED_SHARE = (0.7, 0.8)
 CORNER_DETAIL = 1 / 128  # the darkness's own scale (sigma, share of the crop) ...
 CORNER_SURROUND = 1 / 16  # ... against the skin this far around
 
@@ -331,17 +348,49 @@ def not_darker(source: np.ndarray, target: np.ndarray, weight: np.ndarray, size:
     CORNER_DARKER_FROM grey levels (and CORNER_CREASE_PER_SMILE more per unit of `smile`,
     the target's mean mouthSmile, up to CORNER_CREASE_SMILE: its corners' own crease),
     falling to 0 over CORNER_DARKER_RANGE; the scales are shares of `size`, the crop's
-    side. One value for the region: a moustache's ends beside a source's corners do not
-    line up with the target's stubble, and pixel by pixel the gate left a patchwork of the
-    two."""
+    side. On a broad smile whose two corners (the two parts of `weight`) lie far apart in
+    darkness, the less dark one counts (`_lopsided`): a moustache has two dark ends, a
+    smile's crease may have one deep side. One value for the region: a moustache's ends
+    beside a source's corners do not line up with the target's stubble, and pixel by
+    pixel the gate left a patchwork of the two."""
     total = float(weight.sum())
     if total <= 0.0:
         return 1.0
-    excess = float((_darkness(target.mean(axis=2) - source.mean(axis=2), size)
-                    * weight).sum()) / total
+    darkness = _darkness(target.mean(axis=2) - source.mean(axis=2), size)
+    excess = float((darkness * weight).sum()) / total
+    low, high = CORNER_LOPSIDED_SMILE
+    if smile > low:
+        corners = _per_corner(darkness, weight)
+        broad = float(np.clip((smile - low) / (high - low), 0.0, 1.0))
+        excess -= broad * _lopsided(corners) * max(excess - min(corners, default=excess), 0.0)
     allowed = CORNER_DARKER_FROM + CORNER_CREASE_PER_SMILE * float(
         np.clip(smile, 0.0, CORNER_CREASE_SMILE))
     return float(np.clip(1.0 - (excess - allowed) / CORNER_DARKER_RANGE, 0.0, 1.0))
+
+
+def _lopsided(corners: list[float]) -> float:
+    """0..1: how far the less dark of two corners' darkness (`corners`, grey levels) is a
+    small share of the other's: wholly from CORNER_LOPSIDED_SHARE's first share down, not
+    from its second up; 0 unless there are two and one is darker than its surroundings."""
+    if len(corners) != 2 or max(corners) <= 0.0:
+        return 0.0
+    share = max(min(corners), 0.0) / max(corners)
+    first, second = CORNER_LOPSIDED_SHARE
+    return float(np.clip((second - share) / (second - first), 0.0, 1.0))
+
+
+def _per_corner(darkness: np.ndarray, weight: np.ndarray) -> list[float]:
+    """The mean `darkness` (H, W) over each corner's part of `weight` (H, W), the two
+    discs of `corners_mask` as two separate regions; none where they are not two (joined,
+    or one outside the frame)."""
+    count, labels = cv2.connectedComponents((weight > 0.0).astype(np.uint8))
+    if count != 3:  # the background and two discs
+        return []
+    means = []
+    for label in (1, 2):
+        part = np.where(labels == label, weight, 0.0)
+        means.append(float((darkness * part).sum()) / float(part.sum()))
+    return means
 
 
 def _darkness(luma: np.ndarray, size: int) -> np.ndarray:
