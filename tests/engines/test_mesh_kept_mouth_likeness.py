@@ -43,8 +43,9 @@ def test_the_ball_photos_smile_keeps_the_targets_lips_and_the_skin_round_them(
 
 def _margin(face: np.ndarray, target: TargetFace, photo: np.ndarray,
             encoder: IdentityEncoder) -> float:
-    """d(photo) - d(target person) of the engine's face, described by dlib on the target's
-    landmarks as the evaluation describes a face (negative: nearer the photo)."""
+    """d(photo) - d(target person) of the engine's face: its 256 px crop, described by dlib
+    on the target face's landmarks in that crop (not the evaluation's description of the
+    composited frame; negative: nearer the photo)."""
     assert target.person is not None
     described = encoder.describe(face, target.face_landmarks)
     return distance(described, photo) - distance(described, target.person)

@@ -25,25 +25,38 @@ NARROWEST_SIDE = 0.1  # the least share of its margin a side of the hair zone ke
 # A held object (the ball photo's basketball at her cheek) is lighter than any of the skin
 # (median + OBJECT_LIGHTER sd of lightness) or more vivid (median + OBJECT_VIVID sd of
 # chroma), lies past the outline and reaches inside it. It is taken only where one such
-# region covers at least OBJECT_SHARE of the outline below the brows: the ball reads 8.1%,
-# every other benchmark source's face at most 2.4% (Rose Leslie's red hair), the source
-# clips at most 1.6% (d18's face edge), so below it their weights are main's to the bit
-# (BENCHMARKS.md, forty-sixth round).
+# region's pixels below the brows number at least OBJECT_SHARE of the whole (dilated)
+# outline's area: the ball reads 8.1%, every other benchmark photo's face at most 2.4%
+# (Rose Leslie's red hair). Lit skin passes that gate too (a backlit, stage-lit or
+# over-exposed face joined to a bright background or collar: 7-19%), so nothing is taken
+# where the taken area would cover an eye or a brow's inner or middle (FEATURE_GUARD): the
+# ball's covers none (the nearest, her eye's outer corner, 2.8 px off at quarter size, 11
+# at 512); each lit face that passed the gate covers one to six (BENCHMARKS.md,
+# forty-sixth round).
 OBJECT_LIGHTER = 2.5
 OBJECT_VIVID = 3.0
 OBJECT_SHARE = 0.05
 BROW_TOPS = (105, 334)  # the brows' upper middle landmarks: the object is counted below
+# The eyes' corners and lids' middles, the brows' inner ends and middles: a held object
+# that covered one would hide the face it is held to; lit skin round them is what a
+# false find takes.
+FEATURE_GUARD = (33, 133, 159, 145, 263, 362, 386, 374, 55, 285, 105, 334)
 RAYS = 360  # directions from the nose tip a held object is followed along
 OBJECT_MARGIN = 2  # pixels at quarter size the object's soft edge is grown by (8 at 512)
 OBJECT_HALO = 4  # pixels at quarter size its pale edge is followed over (16 at 512)
 
 
-def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
+def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray,
+                  held_objects: bool = False) -> np.ndarray:
     """(S, S) float32 in [0, 1]: 1 on clean source skin and features, 0 on what lies
     outside the source image and on hair or hair shadow above the brows, beside the eyes
     and past the face's outline. `crop` (S, S, 3) uint8 RGB aligned source face,
     `face_landmarks` (478, 2+) in its pixels. Judged at quarter size (hair is not fine
-    detail), returned at full size."""
+    detail), returned at full size. `held_objects`: an object held at the face is left
+    out too (`_held_object`); for a photo source only: on a video source its hard gate
+    is met on some frames and not their neighbours (a stage-lit clip: 6-8% on frames
+    82-92, 4.5% on 90 and 94), and the engine blends neighbouring source faces, so a
+    region would come and go from frame to frame."""
     full = crop.shape[0]
     outside = _outside_image(crop)
     size = max(32, full // 4)
@@ -62,8 +75,9 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
         beyond = 1.0 - oval.astype(np.float32) / 255.0
         zone = np.maximum(hair_zone(points, size, inset=1.0,
                                     side_shares=_side_shares(points)), beyond)
-        foreign = np.maximum(_not_skin(lab, skin) * zone,
-                             _held_object(lab, skin, points, oval > 0))
+        foreign = _not_skin(lab, skin) * zone
+        if held_objects:
+            foreign = np.maximum(foreign, _held_object(lab, skin, points, oval > 0))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
         foreign = cv2.dilate(foreign, kernel)  # hair edges are soft: take a margin
@@ -125,10 +139,11 @@ def _held_object(lab: np.ndarray, skin: np.ndarray, points: np.ndarray,
                  oval: np.ndarray) -> np.ndarray:
     """(s, s) float32 0/1: an object held in front of the face (a ball at the cheek), by
     what skin never is: lighter than any of it, or more vivid, connected to past the
-    outline (`oval`, bool) and covering OBJECT_SHARE of the outline below the brows; else
-    zeros. `_not_skin` reads the ball's orange and cream as skin (its chroma lies along
-    the skin's own hue: within 3 Mahalanobis), and inside the outline nothing but the
-    hair zone is judged, so its rim became a pale line down the swapped cheek."""
+    outline (`oval`, bool), its pixels below the brows OBJECT_SHARE of the outline's whole
+    area, and what it takes covering no FEATURE_GUARD landmark; else zeros. `_not_skin`
+    reads the ball's orange and cream as skin (its chroma lies along the skin's own hue:
+    within 3 Mahalanobis), and inside the outline nothing but the hair zone is judged, so
+    its rim became a pale line down the swapped cheek."""
     size = lab.shape[0]
     lightness = skin[:, 0]
     chroma = np.hypot(skin[:, 1], skin[:, 2])
@@ -154,7 +169,16 @@ def _held_object(lab: np.ndarray, skin: np.ndarray, points: np.ndarray,
     taken = np.maximum(taken, halo.astype(np.uint8))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * OBJECT_MARGIN + 1,) * 2)
     grown: np.ndarray = cv2.dilate(taken, kernel).astype(np.float32)
+    if _covers_features(grown > 0, points):
+        return np.zeros(lab.shape[:2], dtype=np.float32)
     return grown
+
+
+def _covers_features(taken: np.ndarray, points: np.ndarray) -> bool:
+    """Whether `taken` ((s, s) bool) holds a FEATURE_GUARD landmark of `points`."""
+    size = taken.shape[0]
+    spots = np.clip(np.round(points[list(FEATURE_GUARD), :2]).astype(int), 0, size - 1)
+    return bool(taken[spots[:, 1], spots[:, 0]].any())
 
 
 def _behind(held: np.ndarray, centre: np.ndarray) -> np.ndarray:

@@ -125,7 +125,10 @@ class SourceFaces:
         def load() -> np.ndarray:
             crop = self.source_crop(index)
             landmarks = self.landmarks(index)
-            clean = clean_weights(crop, landmarks)
+            # A held object is looked for on a photo source only (mesh_clean.clean_weights;
+            # passed by position: the tests' recorders of this call take no keywords).
+            held_objects = self._source.meta.source_kind == "photo"
+            clean = clean_weights(crop, landmarks, held_objects)
             if self._lift_shadows:
                 crop = without_light(crop, landmarks, clean, self._topology)
             if self._no_catchlights:
