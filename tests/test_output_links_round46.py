@@ -74,3 +74,65 @@ def test_swap_below_a_link_loop_says_so_in_one_line(faces_dir: Path, tmp_path: P
     assert result.output.strip().splitlines() == [
         f"error: -o {tmp_path}/loop/out.jpg: {tmp_path}/loop is a link to loop, which loops "
         "back on itself; fix or remove the link, or choose an output outside it"]
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_an_output_that_is_itself_a_link_loop_says_it_loops(tmp_path: Path,
+                                                            folder: bool) -> None:
+    """Review R3: `ln -s loop loop; -o loop` said "is a link to loop, which does not
+    exist"; it exists, and loops."""
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(FacedubError) as raised:
+        check_writable_output(tmp_path / "loop", "-o", folder=folder)
+    assert str(raised.value) == (
+        f"-o {tmp_path / 'loop'}: it is a link to loop, which loops back on itself; fix or "
+        "remove the link, or choose another name")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
+
+
+@pytest.mark.parametrize("output", ["deep/out.mp4", "deep"])
+def test_a_link_through_a_loop_names_the_link_that_loops(tmp_path: Path,
+                                                         output: str) -> None:
+    """Review R3: with `deep -> loop/x` and `loop -> loop`, `-o deep/out.mp4` said deep
+    "loops back on itself"; deep does not, the link it passes through does."""
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "deep").symlink_to("loop/x")
+    with pytest.raises(FacedubError) as raised:
+        check_writable_output(tmp_path / output, "-o")
+    message = str(raised.value)
+    assert f"is a link to loop/x, which passes through {tmp_path / 'loop'}, a link that " \
+           f"loops back on itself; fix or remove {tmp_path / 'loop'}" in message
+    assert "deep is a link to loop/x, which loops" not in message
+
+
+def test_a_loop_of_two_links_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(FacedubError) as raised:
+        check_writable_output(tmp_path / "a" / "out.mp4", "-o")
+    assert f"{tmp_path / 'a'} is a link to b, which loops back on itself" in str(
+        raised.value)
+
+
+def test_a_relative_output_through_a_loop_names_it_relatively(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "deep").symlink_to("loop/x")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FacedubError) as raised:
+        check_writable_output(Path("deep/out.mp4"), "-o")
+    assert str(raised.value) == (
+        "-o deep/out.mp4: deep is a link to loop/x, which passes through loop, a link that "
+        "loops back on itself; fix or remove loop, or choose an output outside it")
+
+
+def test_swap_to_an_output_that_is_a_link_loop_says_so_in_one_line(
+        faces_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "loop.jpg").symlink_to("loop.jpg")
+    result = CliRunner().invoke(app, [
+        "swap", "--source", str(faces_dir / "still_biden_frontal.jpg"), "--target",
+        str(faces_dir / "still_rose_leslie_frontal.jpg"), "-o", str(tmp_path / "loop.jpg")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: -o {tmp_path}/loop.jpg: it is a link to loop.jpg, which loops back on "
+        "itself; fix or remove the link, or choose another name"]

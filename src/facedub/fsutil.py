@@ -366,6 +366,7 @@ def check_writable_output(path: Path, role: str, *, inputs: Sequence[Path] = (),
     check_output_name(path, role, folder)
     _refuse_dangling_folder_link(path, role)
     if path.is_symlink() and not path.exists():
+        _refuse_looping_link(path, path, role)  # `-o loop`: it exists, and loops
         # A dangling link was taken for a new name and replaced by a regular file (the
         # place it names was never written). GNU cp refuses the same ("not writing
         # through dangling symlink"): where the user meant the output is not ours to guess.
@@ -415,17 +416,62 @@ def _refuse_dangling_folder_link(path: Path, role: str) -> None:
     exist; create it", and `mkdir shots` then fails with "File exists"."""
     for folder in reversed(path.parents):
         if folder.is_symlink() and not folder.exists():
-            try:
-                # Resolved: a relative link's target reads from the link's folder, not ours.
-                points_to = folder.resolve()
-            except RuntimeError:  # a loop (`ln -s loop loop`): was a traceback, exit 1
-                raise FacedubError(f"{role} {path}: {folder} is a link to "
-                                   f"{os.readlink(folder)}, which loops back on itself; fix "
-                                   "or remove the link, or choose an output outside it"
-                                   ) from None
+            # A loop (`ln -s loop loop`): resolving it raised RuntimeError, a traceback.
+            _refuse_looping_link(folder, path, role)
+            # Resolved: a relative link's target reads from the link's folder, not ours.
+            points_to = folder.resolve()
             raise FacedubError(f"{role} {path}: {folder} is a link to {points_to}, "
                                "which does not exist; create (or mount) that folder, or "
                                "choose an output outside the link")
+
+
+def _refuse_looping_link(link: Path, path: Path, role: str) -> None:
+    """Refuse `link` (the output `path` or a folder above it) if resolving it loops:
+    naming the link that loops, which is `link` itself (`ln -s loop loop`) or one it
+    passes through (`deep -> loop/x`: deep was said to loop, and it does not)."""
+    try:
+        link.resolve()
+        return
+    except RuntimeError:
+        looping = _looping_link(link)
+    if looping == Path(os.path.abspath(link)):
+        where = "which loops back on itself; fix or remove the link"
+    else:
+        shown = looping if link.is_absolute() or looping is None else Path(
+            os.path.relpath(looping))
+        where = ("and resolving it loops (ELOOP)" if shown is None else
+                 f"which passes through {shown}, a link that loops back on itself; fix or "
+                 f"remove {shown}")
+    other = "choose another name" if link == path else "choose an output outside it"
+    raise FacedubError(f"{role} {path}: {'it' if link == path else link} is a link to "
+                       f"{os.readlink(link)}, {where}, or {other}")
+
+
+def _looping_link(link: Path) -> Path | None:
+    """The first link met twice while resolving `link` (absolute), as realpath walks it:
+    one name at a time, each link replaced by its target; None if none is."""
+    resolved = Path(os.sep)
+    pending = list(Path(os.path.abspath(link)).parts[1:])
+    seen: set[Path] = set()
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            resolved = resolved.parent
+            continue
+        candidate = resolved / name
+        if not os.path.islink(candidate):
+            resolved = candidate
+            continue
+        if candidate in seen:
+            return candidate
+        seen.add(candidate)
+        target = Path(os.readlink(candidate))
+        if target.is_absolute():
+            resolved = Path(os.sep)
+        pending = [*target.parts[1 if target.is_absolute() else 0:], *pending]
+    return None
 
 
 def _nearest_existing(folder: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from facedub.serve.store import Store
-from facedub.serve.work import JobProgress, JobRunner, SwapRequest
+from facedub.serve.work import STOPPED_REQUEUED, JobProgress, JobRunner, SwapRequest
 
 REQUEST = SwapRequest.from_json({"source": "s", "target": "t"}).to_json()
 
@@ -118,3 +118,53 @@ def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> 
     assert job["state"] == "queued", job
     assert (job["phase"], job["done"], job["total"], job["fps"], job["eta"]) == (
         "", 0, 0, 0.0, None), job
+
+
+def _stop_during_a_long_step(tmp_path: Path, user_cancels: bool) -> tuple[Store, int]:
+    """A job in a 12 s step with no progress check (longer than stop's 10 s wait), then
+    the server stopped; returns once the job's thread has ended its step too."""
+    store = Store(tmp_path)
+    bench = _Bench(store, frames=2, pause=12.0)
+    runner = JobRunner(bench)  # type: ignore[arg-type]
+    runner.start()
+    job_id = runner.submit("swap", REQUEST)
+    assert bench.started.wait(10)
+    time.sleep(0.3)  # the first progress write lands before the stop
+    if user_cancels:
+        runner.cancel(job_id)
+        time.sleep(0.1)
+    runner.stop()  # gives up waiting after STOP_WAIT; the process would exit here
+    assert runner._thread.is_alive()  # still in its step
+    job = store.job(job_id)
+    if user_cancels:
+        assert (job["state"], job["message"]) == ("cancelled", "cancelled"), job
+    else:  # before: left "running", and the next start marked it failed
+        assert (job["state"], job["message"]) == ("queued", STOPPED_REQUEUED), job
+        assert (job["phase"], job["done"], job["total"], job["fps"], job["eta"]) == (
+            "", 0, 0, 0.0, None), job
+    runner._thread.join(timeout=20)  # its late end must not change what stop wrote
+    assert store.job(job_id)["state"] == job["state"]
+    return store, job_id
+
+
+def test_a_job_in_a_step_longer_than_stops_wait_runs_again(tmp_path: Path) -> None:
+    """Review R3: the row was left 'running' and the next start marked it failed ("start
+    it again"), a job the server had stopped lost."""
+    store, job_id = _stop_during_a_long_step(tmp_path, user_cancels=False)
+    again = _Bench(store, frames=3, pause=0.0)
+    restarted = JobRunner(again)  # type: ignore[arg-type]
+    restarted.start()
+    try:
+        assert _wait_for(store, job_id, "done")["output"] == f"job{job_id}.mp4"
+    finally:
+        restarted.stop()
+    assert again.discarded == [job_id]  # the stopped run's staged files removed at start
+
+
+def test_a_job_cancelled_in_a_step_longer_than_stops_wait_stays_cancelled(
+        tmp_path: Path) -> None:
+    store, job_id = _stop_during_a_long_step(tmp_path, user_cancels=True)
+    restarted = JobRunner(_Bench(store, frames=3, pause=0.0))  # type: ignore[arg-type]
+    restarted.start()
+    restarted.stop()
+    assert store.job(job_id)["state"] == "cancelled"  # before: "failed"

@@ -333,6 +333,8 @@ STOPPED_REQUEUED = ("the server stopped while this job ran; nothing was kept, it
 class JobRunner:
     """Runs the queued jobs one after another on a thread of its own."""
 
+    STOP_WAIT = 10.0  # seconds `stop` waits for the job's step to end before settling it
+
     def __init__(self, bench: Workbench) -> None:
         self.bench = bench
         self.store = bench.store
@@ -343,11 +345,16 @@ class JobRunner:
         # alone cannot tell a Cancel clicked in a step with no progress check (an engine
         # load, the content check, encoding) from the server stopping after it.
         self._user_cancelled: set[int] = set()
+        # Held by whoever writes a job's final state: `_run`, or `stop` for a job whose
+        # step outlasts STOP_WAIT, so the two never interleave a read and a write.
+        self._settling = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="facedub-jobs", daemon=True)
 
     def start(self) -> None:
         for job in self.store.jobs():
-            if job["state"] == "running":
+            # A job `stop` settled while its step still ran (queued again, or cancelled)
+            # left its staged files too; the writer is gone now, so they can go.
+            if job["state"] == "running" or job["message"] in (STOPPED_REQUEUED, "cancelled"):
                 self.bench.discard(job)
         failed = self.store.fail_interrupted()
         if failed:
@@ -356,10 +363,32 @@ class JobRunner:
 
     def stop(self) -> None:
         self._stop.set()
-        for event in self._cancels.values():
+        for event in list(self._cancels.values()):  # the job thread pops from it
             event.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=self.STOP_WAIT)
+        if self._thread.is_alive():
+            self._settle_unfinished()
+
+    def _settle_unfinished(self) -> None:
+        """Write the fate of each job still in a step with no progress check (an engine
+        load, the content check, encoding) when `stop` gives up waiting: the process exits
+        with it mid-step, and its row, left 'running', read "failed" on the next start,
+        whether the server stopped it or the user had cancelled it."""
+        with self._settling:
+            for job_id in list(self._cancels):
+                if self.store.job(job_id)["state"] != "running":
+                    continue  # `_run` settled it meanwhile
+                self._write_stopped(job_id)
+
+    def _write_stopped(self, job_id: int) -> None:
+        """A stopped job's row: cancelled if the user cancelled it, else queued again (it
+        runs first on the next start) with none of the stopped run's progress."""
+        if job_id in self._user_cancelled:
+            self.store.update_job(job_id, state="cancelled", message="cancelled")
+        else:
+            self.store.update_job(job_id, state="queued", message=STOPPED_REQUEUED,
+                                  phase="", done=0, total=0, fps=0.0, eta=None)
 
     def submit(self, kind: str, params: dict[str, Any]) -> int:
         job_id = self.store.add_job(kind, params)
@@ -392,34 +421,41 @@ class JobRunner:
             if job["kind"] == "swap":
                 message, output = self.bench.run_swap(
                     job_id, SwapRequest.from_json(job["params"]), progress)
-                self.store.update_job(job_id, state="done", message=message, output=output)
+                self._settle(job_id, state="done", message=message, output=output)
             else:
                 swap_job = self.store.job(int(job["params"]["swap_job"]))
                 message = self.bench.run_eval(job_id, swap_job, progress)
-                self.store.update_job(job_id, state="done", message=message,
-                                      output=self.bench.report_path(job_id).name)
+                self._settle(job_id, state="done", message=message,
+                             output=self.bench.report_path(job_id).name)
         except JobCancelledError:
             self.bench.discard(job)
-            if self._stop.is_set() and job_id not in self._user_cancelled:
-                # The server stops (Ctrl-C, SIGTERM): the job was not the user's to cancel.
-                # It read "cancelled" on the next start, as if they had, and was never run
-                # again; queued again, it runs first when the server starts, with none of
-                # the stopped run's progress (it read "swap, 0 of 400 frames, 4.2 s left").
-                self.store.update_job(job_id, state="queued", message=STOPPED_REQUEUED,
-                                      phase="", done=0, total=0, fps=0.0, eta=None)
+            if self._stop.is_set():
+                # The server stops (Ctrl-C, SIGTERM): unless the user cancelled it, the job
+                # was not theirs to cancel. It read "cancelled" on the next start, as if
+                # they had, and was never run again; queued again, it runs first when the
+                # server starts, with none of the stopped run's progress (it read "swap,
+                # 0 of 400 frames, 4.2 s left").
+                with self._settling:
+                    self._write_stopped(job_id)
             else:
-                self.store.update_job(job_id, state="cancelled", message="cancelled")
+                self._settle(job_id, state="cancelled", message="cancelled")
         except FacedubError as error:
             self.bench.discard(job)
-            self.store.update_job(job_id, state="failed",
-                                  message=_under_given_names(str(error), self.store, job))
+            self._settle(job_id, state="failed",
+                         message=_under_given_names(str(error), self.store, job))
         except Exception as error:  # a bug must not stop the queue; it is logged in full
             log.exception("job %d failed", job_id)
             self.bench.discard(job)
-            self.store.update_job(job_id, state="failed", message=f"internal error: {error}")
+            self._settle(job_id, state="failed", message=f"internal error: {error}")
         finally:
             self._cancels.pop(job_id, None)
             self._user_cancelled.discard(job_id)
+
+    def _settle(self, job_id: int, **fields: Any) -> None:
+        """Write a job's final state (a late one after `stop` settled it is still true:
+        the job did finish, fail, or stop as `stop` said)."""
+        with self._settling:
+            self.store.update_job(job_id, **fields)
 
 
 def _under_given_names(message: str, store: Store, job: dict[str, Any]) -> str:

@@ -135,6 +135,15 @@ VERDICT_KEY = "facedub/inputs-verdict"
 VERDICT_POLL_SECONDS = 0.1
 
 
+def _verdict_key() -> str:
+    """VERDICT_KEY for this attempt of torchrun's `--max-restarts`. If the store outlives
+    an attempt (torch's env:// handler says each retry gets a new one, but the workers may
+    reach the agent's rendezvous store, which is not; not checked), a verdict left by an
+    attempt whose rank 0 was stopped (143) would end every other rank at once, before rank
+    0 checked, on every restart."""
+    return f"{VERDICT_KEY}/attempt-{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+
+
 class LeaderStoppedError(Exception):
     """Rank 0's check of the inputs did not pass (refused, failed or stopped): this rank
     ends too, quietly, with `exit_code` (rank 0 said why)."""
@@ -153,26 +162,28 @@ def checked_by_leader(distributed: Distributed | None, check: Callable[[], T],
     just checks. Call it inside `process_group`.
 
     The verdict travels through the process group's store (which torchrun's agent holds),
-    set in a `finally`: a refusal, an error, Ctrl-C or SIGTERM on rank 0 sets it too, so
-    no rank waits forever. The others wait in Python, a tenth of a second at a time, so
+    under a key of this attempt's own (`_verdict_key`), set once the check passes and on
+    any exception that ends it: a refusal, an error, Ctrl-C or SIGTERM on rank 0 sets it
+    too, so no rank waits forever. The others wait in Python, a tenth of a second at a time, so
     their own Ctrl-C and SIGTERM stop them as usual; rank 0 killed outright (SIGKILL)
     sets nothing, and torchrun's agent then ends the others."""
     if distributed is None:
         return check()
     store = _group_store()
+    key = _verdict_key()
     if distributed.leader:
         try:
             checked = check()
         except BaseException as error:
             try:
-                store.set(VERDICT_KEY, str(_exit_code_of(error)))
+                store.set(key, str(_exit_code_of(error)))
             except Exception as failed:  # the user must read rank 0's error, not this
                 # Raised from here, the store's error ("Connection reset") hid the
                 # refusal or the failure that ended rank 0. The others end with the
                 # store (below) or by torchrun's agent when this rank exits.
                 log.warning("rank 0 could not tell the other ranks its verdict: %s", failed)
             raise
-        store.set(VERDICT_KEY, "0")
+        store.set(key, "0")
         return checked
     loaded = load()
     try:
@@ -181,9 +192,9 @@ def checked_by_leader(distributed: Distributed | None, check: Callable[[], T],
         # always ends: rank 0 sets the verdict however its check ends, even stopped
         # (above); killed outright, torchrun's agent sees it exit and stops this rank;
         # without an agent its store goes with it and `store.check` raises (below).
-        while not store.check([VERDICT_KEY]):
+        while not store.check([key]):
             time.sleep(VERDICT_POLL_SECONDS)
-        verdict = int(store.get(VERDICT_KEY))
+        verdict = int(store.get(key))
     except (RuntimeError, ValueError) as error:  # the store went with rank 0 (no agent)
         raise FacedubError(f"rank {distributed.rank}: rank 0 ended before it had checked "
                            f"the inputs ({error}); see its message") from error
