@@ -46,11 +46,14 @@ FINE_SIGMA = 1.5
 # The frame's finest band (what a 3x3 Laplacian reads): the refined face's detail finer
 # than FRAME_BAND_SIGMA pixels of the crop is strengthened, by at most FRAME_BAND_GAIN
 # times itself more, until the face's Laplacian energy there is the target crop's own.
-# 0.1: the split clips' SSIM gain kept (+0.0006, +0.0007) with the webcam's sharpness at
-# the mesh engine's; at 1 the webcam's gain halved, at 0.25 its tone vs neck rose
-# (BENCHMARKS.md, Refiner, twentieth round).
+# 0.25: with the refiners trained on today's main, over four job ids (160 frames), the
+# split clips' sharpness mismatch against the mesh engine's +0.0097 -> +0.0011 (webcam)
+# and +0.0026 -> -0.0063 (d3), the webcam's grain +0.0213 -> -0.0070, the SSIM gains
+# kept (+0.0005, +0.0003); at 1 the webcam's gain halved. A band at the refiner's own
+# fine scale (3.6 to 5.8 px of a crop) took the whole SSIM gain (BENCHMARKS.md,
+# Refiner, twentieth and twenty-first rounds).
 FRAME_BAND_SIGMA = 1.0
-FRAME_BAND_GAIN = 0.1
+FRAME_BAND_GAIN = 0.25
 
 
 class RefinerBackend(Protocol):
