@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from facedub.serve.store import Store
+from facedub.serve.work import JobProgress, SwapRequest
+
+REQUEST = SwapRequest.from_json({"source": "s", "target": "t"}).to_json()
 
 
 @dataclass
@@ -15,3 +23,38 @@ class Server:
     work: Path
     banner: str
     process: subprocess.Popen[str]
+
+
+class FakeBench:
+    """Stands in for the Workbench: a swap of `frames` frames, each reported after `pause`
+    seconds (a pause longer than the job runner's progress interval is a step with no
+    progress check)."""
+
+    def __init__(self, store: Store, frames: int = 5, pause: float = 0.0) -> None:
+        self.store, self.frames, self.pause = store, frames, pause
+        self.started = threading.Event()
+        self.discarded: list[int] = []
+
+    def discard(self, job: dict[str, Any]) -> None:
+        self.discarded.append(job["id"])
+
+    def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
+                 ) -> tuple[str, str]:
+        del request
+        progress.start(self.frames, "swap")
+        self.started.set()
+        for _ in range(self.frames):
+            time.sleep(self.pause)
+            progress.advance()
+        return f"{self.frames}/{self.frames} frames swapped", f"job{job_id}.mp4"
+
+
+def wait_for(store: Store, job_id: int, state: str) -> dict[str, Any]:
+    """The job's row once it reaches `state` (20 s at most)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        job = store.job(job_id)
+        if job["state"] == state:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} is {store.job(job_id)['state']}, not {state}")

@@ -3,49 +3,13 @@ was running, runs what was queued; and cancelling stops a running job at its nex
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from serve_support import REQUEST, FakeBench, wait_for
 
 from facedub.serve.store import Store
-from facedub.serve.work import JobProgress, JobRunner, SwapRequest
-
-REQUEST = SwapRequest.from_json({"source": "s", "target": "t"}).to_json()
-
-
-class FakeBench:
-    """Stands in for the Workbench: a swap of `frames` frames, each reported."""
-
-    def __init__(self, store: Store, frames: int = 5, pause: float = 0.0) -> None:
-        self.store, self.frames, self.pause = store, frames, pause
-        self.started = threading.Event()
-        self.discarded: list[int] = []
-
-    def discard(self, job: dict[str, Any]) -> None:
-        self.discarded.append(job["id"])
-
-    def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
-                 ) -> tuple[str, str]:
-        del request
-        progress.start(self.frames, "swap")
-        self.started.set()
-        for _ in range(self.frames):
-            time.sleep(self.pause)
-            progress.advance()
-        return f"{self.frames}/{self.frames} frames swapped", f"job{job_id}.mp4"
-
-
-def _wait_for(store: Store, job_id: int, state: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        job = store.job(job_id)
-        if job["state"] == state:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} is {store.job(job_id)['state']}, not {state}")
+from facedub.serve.work import JobRunner, SwapRequest
 
 
 def test_restart_keeps_finished_jobs_fails_running_ones_and_runs_queued(tmp_path: Path
@@ -63,7 +27,7 @@ def test_restart_keeps_finished_jobs_fails_running_ones_and_runs_queued(tmp_path
     runner.start()
     try:
         assert bench.discarded == [running]  # what it left half-written is removed
-        assert _wait_for(store, queued, "done")["output"] == f"job{queued}.mp4"
+        assert wait_for(store, queued, "done")["output"] == f"job{queued}.mp4"
         assert store.job(done)["state"] == "done" and store.job(done)["output"] == "job1.mp4"
         failed = store.job(running)
         assert failed["state"] == "failed" and "server stopped" in failed["message"]
@@ -81,11 +45,11 @@ def test_progress_reaches_the_total_and_cancel_stops_a_running_job(tmp_path: Pat
         job_id = runner.submit("swap", REQUEST)
         assert bench.started.wait(10)
         runner.cancel(job_id)
-        job = _wait_for(store, job_id, "cancelled")
+        job = wait_for(store, job_id, "cancelled")
         assert job["done"] < 400  # stopped before the end
         assert bench.discarded == [job_id]
         bench.frames, bench.pause = 30, 0.0
-        finished = _wait_for(store, runner.submit("swap", REQUEST), "done")
+        finished = wait_for(store, runner.submit("swap", REQUEST), "done")
         assert finished["done"] == finished["total"] == 30
     finally:
         runner.stop()

@@ -5,67 +5,40 @@ a job the user cancels stays cancelled."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
-from typing import Any
+
+from serve_support import REQUEST, FakeBench, wait_for
 
 from facedub.serve.store import Store
-from facedub.serve.work import STOPPED_REQUEUED, JobProgress, JobRunner, SwapRequest
-
-REQUEST = SwapRequest.from_json({"source": "s", "target": "t"}).to_json()
+from facedub.serve.work import STOPPED_REQUEUED, JobRunner
 
 
-class _Bench:
-    """Stands in for the Workbench: a swap of `frames` frames, each reported."""
-
-    def __init__(self, store: Store, frames: int, pause: float) -> None:
-        self.store, self.frames, self.pause = store, frames, pause
-        self.started = threading.Event()
-        self.discarded: list[int] = []
-
-    def discard(self, job: dict[str, Any]) -> None:
-        self.discarded.append(job["id"])
-
-    def run_swap(self, job_id: int, request: SwapRequest, progress: JobProgress
-                 ) -> tuple[str, str]:
-        del request
-        progress.start(self.frames, "swap")
-        self.started.set()
-        for _ in range(self.frames):
-            time.sleep(self.pause)
-            progress.advance()
-        return f"{self.frames}/{self.frames} frames swapped", f"job{job_id}.mp4"
-
-
-def _wait_for(store: Store, job_id: int, state: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        job = store.job(job_id)
-        if job["state"] == state:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} is {store.job(job_id)['state']}, not {state}")
-
-
-def test_a_job_the_server_stopped_runs_again_on_the_next_start(tmp_path: Path) -> None:
+def _running(tmp_path: Path, frames: int, pause: float
+             ) -> tuple[Store, FakeBench, JobRunner, int]:
+    """A job runner on a new store, its one swap job started (`frames` steps of `pause` s)."""
     store = Store(tmp_path)
-    bench = _Bench(store, frames=400, pause=0.01)
+    bench = FakeBench(store, frames=frames, pause=pause)
     runner = JobRunner(bench)  # type: ignore[arg-type]
     runner.start()
     job_id = runner.submit("swap", REQUEST)
     assert bench.started.wait(10)
+    return store, bench, runner, job_id
+
+
+def test_a_job_the_server_stopped_runs_again_on_the_next_start(tmp_path: Path) -> None:
+    store, bench, runner, job_id = _running(tmp_path, frames=400, pause=0.01)
     runner.stop()  # what the server's shutdown does on Ctrl-C or SIGTERM
     stopped = store.job(job_id)
     assert stopped["state"] == "queued", stopped  # main: "cancelled", never run again
     assert "server stopped" in stopped["message"] and "runs again" in stopped["message"]
     assert bench.discarded == [job_id]  # its half-written output removed
 
-    again = _Bench(store, frames=5, pause=0.0)
+    again = FakeBench(store, frames=5, pause=0.0)
     restarted = JobRunner(again)  # type: ignore[arg-type]
     restarted.start()
     try:
-        finished = _wait_for(store, job_id, "done")
+        finished = wait_for(store, job_id, "done")
         assert finished["output"] == f"job{job_id}.mp4"
     finally:
         restarted.stop()
@@ -73,14 +46,14 @@ def test_a_job_the_server_stopped_runs_again_on_the_next_start(tmp_path: Path) -
 
 def test_a_job_the_user_cancels_stays_cancelled(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    bench = _Bench(store, frames=400, pause=0.01)
+    bench = FakeBench(store, frames=400, pause=0.01)
     runner = JobRunner(bench)  # type: ignore[arg-type]
     runner.start()
     try:
         job_id = runner.submit("swap", REQUEST)
         assert bench.started.wait(10)
         runner.cancel(job_id)
-        assert _wait_for(store, job_id, "cancelled")["message"] == "cancelled"
+        assert wait_for(store, job_id, "cancelled")["message"] == "cancelled"
     finally:
         runner.stop()
     assert store.job(job_id)["state"] == "cancelled"
@@ -91,12 +64,8 @@ def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
     """Review R: Cancel clicked in a step with no progress check (an engine load, the
     content check, encoding), then the server stopped before that step ended: the job the
     user cancelled came back queued and ran first on the next start."""
-    store = Store(tmp_path)
-    bench = _Bench(store, frames=10, pause=1.0)  # a step of 1 s with no progress check
-    runner = JobRunner(bench)  # type: ignore[arg-type]
-    runner.start()
-    job_id = runner.submit("swap", REQUEST)
-    assert bench.started.wait(10)
+    # a step of 1 s with no progress check
+    store, _, runner, job_id = _running(tmp_path, frames=10, pause=1.0)
     runner.cancel(job_id)  # the user clicks Cancel
     time.sleep(0.1)
     runner.stop()  # then Ctrl-C, within the step
@@ -106,12 +75,7 @@ def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
 
 def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> None:
     """The requeued row read "swap, 0 of 400 frames, 80 fps, 5 s left" until it ran."""
-    store = Store(tmp_path)
-    bench = _Bench(store, frames=400, pause=0.01)
-    runner = JobRunner(bench)  # type: ignore[arg-type]
-    runner.start()
-    job_id = runner.submit("swap", REQUEST)
-    assert bench.started.wait(10)
+    store, _, runner, job_id = _running(tmp_path, frames=400, pause=0.01)
     time.sleep(0.6)  # progress written (every 0.25 s)
     runner.stop()
     job = store.job(job_id)
@@ -123,12 +87,7 @@ def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> 
 def _stop_during_a_long_step(tmp_path: Path, user_cancels: bool) -> tuple[Store, int]:
     """A job in a 12 s step with no progress check (longer than stop's 10 s wait), then
     the server stopped; returns once the job's thread has ended its step too."""
-    store = Store(tmp_path)
-    bench = _Bench(store, frames=2, pause=12.0)
-    runner = JobRunner(bench)  # type: ignore[arg-type]
-    runner.start()
-    job_id = runner.submit("swap", REQUEST)
-    assert bench.started.wait(10)
+    store, _, runner, job_id = _running(tmp_path, frames=2, pause=12.0)
     time.sleep(0.3)  # the first progress write lands before the stop
     if user_cancels:
         runner.cancel(job_id)
@@ -151,11 +110,11 @@ def test_a_job_in_a_step_longer_than_stops_wait_runs_again(tmp_path: Path) -> No
     """Review R3: the row was left 'running' and the next start marked it failed ("start
     it again"), a job the server had stopped lost."""
     store, job_id = _stop_during_a_long_step(tmp_path, user_cancels=False)
-    again = _Bench(store, frames=3, pause=0.0)
+    again = FakeBench(store, frames=3, pause=0.0)
     restarted = JobRunner(again)  # type: ignore[arg-type]
     restarted.start()
     try:
-        assert _wait_for(store, job_id, "done")["output"] == f"job{job_id}.mp4"
+        assert wait_for(store, job_id, "done")["output"] == f"job{job_id}.mp4"
     finally:
         restarted.stop()
     assert again.discarded == [job_id]  # the stopped run's staged files removed at start
@@ -164,7 +123,7 @@ def test_a_job_in_a_step_longer_than_stops_wait_runs_again(tmp_path: Path) -> No
 def test_a_job_cancelled_in_a_step_longer_than_stops_wait_stays_cancelled(
         tmp_path: Path) -> None:
     store, job_id = _stop_during_a_long_step(tmp_path, user_cancels=True)
-    restarted = JobRunner(_Bench(store, frames=3, pause=0.0))  # type: ignore[arg-type]
+    restarted = JobRunner(FakeBench(store, frames=3, pause=0.0))  # type: ignore[arg-type]
     restarted.start()
     restarted.stop()
     assert store.job(job_id)["state"] == "cancelled"  # before: "failed"
