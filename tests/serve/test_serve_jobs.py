@@ -46,6 +46,7 @@ def test_progress_reaches_the_total_and_cancel_stops_a_running_job(tmp_path: Pat
         assert bench.started.wait(10)
         runner.cancel(job_id)
         job = wait_for(store, job_id, "cancelled")
+        assert job["message"] == "cancelled"
         assert job["done"] < 400  # stopped before the end
         assert bench.discarded == [job_id]
         bench.frames, bench.pause = 30, 0.0
@@ -53,6 +54,7 @@ def test_progress_reaches_the_total_and_cancel_stops_a_running_job(tmp_path: Pat
         assert finished["done"] == finished["total"] == 30
     finally:
         runner.stop()
+    assert store.job(job_id)["state"] == "cancelled"  # the server's stop left it so
 
 
 def test_bad_options_are_refused_with_a_clear_error() -> None:

@@ -44,21 +44,6 @@ def test_a_job_the_server_stopped_runs_again_on_the_next_start(tmp_path: Path) -
         restarted.stop()
 
 
-def test_a_job_the_user_cancels_stays_cancelled(tmp_path: Path) -> None:
-    store = Store(tmp_path)
-    bench = FakeBench(store, frames=400, pause=0.01)
-    runner = JobRunner(bench)  # type: ignore[arg-type]
-    runner.start()
-    try:
-        job_id = runner.submit("swap", REQUEST)
-        assert bench.started.wait(10)
-        runner.cancel(job_id)
-        assert wait_for(store, job_id, "cancelled")["message"] == "cancelled"
-    finally:
-        runner.stop()
-    assert store.job(job_id)["state"] == "cancelled"
-
-
 def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
         tmp_path: Path) -> None:
     """Review R: Cancel clicked in a step with no progress check (an engine load, the
