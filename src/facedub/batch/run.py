@@ -24,6 +24,7 @@ from facedub import media
 from facedub.batch.chunks import plan_chunks
 from facedub.batch.jobs import LOGS_DIR, STATE_DIR, Jobs  # STATE_DIR: staging, notes
 from facedub.batch.joining import ChunkedJobs
+from facedub.batch.kept_chunks import kept_folder, kept_job_id
 from facedub.batch.local import local_outcomes
 from facedub.batch.manifest import FinishedJob, Manifest, job_key
 from facedub.batch.worker import JobOutcome, JobTask, staged_files
@@ -165,9 +166,10 @@ def _tasks(task: JobTask) -> list[JobTask]:
     job = task.job
     if job.chunk_seconds is None or media.is_photo_path(job.target):
         return [task]
-    job_id = job.swap.get("job_id")  # a job's own id, else a fresh one (as swap() draws)
+    job_id = job.swap.get("job_id")  # a job's own id, else the one drawn for its chunks
     chunks = plan_chunks(job.target, job.chunk_seconds,
-                         new_job_id() if job_id is None else job_id)
+                         kept_job_id(task.work_dir, task.key, new_job_id)
+                         if job_id is None else job_id)
     log.info("job %d (%s): %d chunks", job.number, job.output, len(chunks))
     return [replace(task, chunk=chunk) for chunk in chunks]
 
@@ -207,6 +209,8 @@ def _finish(task: JobTask, outcome: JobOutcome, out_dir: Path,
             frames_swapped=outcome.frames_swapped, seconds=round(outcome.seconds, 2),
             attempts=outcome.attempts,
             finished=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")))
+        if task.chunk is not None:  # joined and in place: its kept chunks are done with
+            shutil.rmtree(kept_folder(task.work_dir, task.key), ignore_errors=True)
         return JobReport(job.number, job.output, "done", outcome.frames, outcome.seconds,
                          outcome.attempts)
     finally:

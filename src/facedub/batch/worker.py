@@ -21,6 +21,7 @@ from pathlib import Path
 
 from facedub.batch.chunks import Chunk, swap_segment
 from facedub.batch.jobs import JobSpec
+from facedub.batch.kept_chunks import kept_folder, kept_segment
 from facedub.batch.resumable import plan_segments, resumable_swap
 from facedub.engines.base import EngineFacts, SwapEngine
 from facedub.engines.registry import EngineRequest, open_engine
@@ -123,9 +124,12 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
         with _analysis_lock(task.work_dir, job.target):
             analyse_target(job.target, config, NoProgress())
         if task.chunk is not None:
-            frames, swapped = swap_segment(job.target, engine,
-                                           staging / task.chunk.segment_name, config,
-                                           task.chunk)
+            # Kept in the work folder, so a stopped batch run again does not render a
+            # finished chunk again (the driver clears the staging as it starts).
+            chunk = task.chunk
+            frames, swapped = kept_segment(
+                kept_folder(task.work_dir, task.key), chunk, staging / chunk.segment_name,
+                lambda segment: swap_segment(job.target, engine, segment, config, chunk))
         else:
             # A long video renders in segments kept in the work folder, as `facedub swap`
             # does: a batch stopped (Ctrl-C, SIGTERM, a killed worker) at minute 9 of a
