@@ -6,7 +6,10 @@ from typing import Protocol
 
 
 class Progress(Protocol):
-    def start(self, total: int | None, description: str) -> None: ...
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        """A bar of `total` steps; `unit` names what a step is (crops, steps) where it is
+        not the listener's own (a terminal bar's frames)."""
 
     def advance(self, steps: int = 1) -> None: ...
 
@@ -16,8 +19,9 @@ class Progress(Protocol):
 class NoProgress:
     """Reports nothing; the default for library calls and tests."""
 
-    def start(self, total: int | None, description: str) -> None:
-        del total, description
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        del total, description, unit
 
     def advance(self, steps: int = 1) -> None:
         del steps

@@ -56,7 +56,8 @@ class Recorded:
     def __init__(self) -> None:
         self.steps: list[int] = []
 
-    def start(self, total: int | None, description: str) -> None:
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
         pass
 
     def status(self, text: str) -> None:

@@ -155,8 +155,9 @@ class _Bars(NoProgress):
         self.started: list[str] = []
         self.finished = 0
 
-    def start(self, total: int | None, description: str) -> None:
-        del total
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        del total, unit
         self.started.append(description)
 
     def finish(self) -> None:

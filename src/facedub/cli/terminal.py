@@ -78,10 +78,11 @@ class RichProgress:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
-    def start(self, total: int | None, description: str) -> None:
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
         self._bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
-            MofNCompleteColumn(), SpeedColumn(self._unit),
+            MofNCompleteColumn(), SpeedColumn(unit or self._unit),
             TimeElapsedColumn(), TextColumn("·"), TimeRemainingColumn(),
             TextColumn("left"),
             StatusColumn(),

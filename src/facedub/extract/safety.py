@@ -242,7 +242,7 @@ def check_crops_are_allowed(folder: Path, crops: Sequence[Path],
     recorded). `on_passed` hears of each crop as it passes (the check is resumable:
     `crop_verdicts`)."""
     progress = progress or NoProgress()
-    progress.start(len(crops), f"check {Path(folder).name}")
+    progress.start(len(crops), f"check {Path(folder).name}", unit="crops")
     worst: list[Finding] = []
     try:
         for crop in crops:

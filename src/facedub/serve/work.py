@@ -301,7 +301,9 @@ class JobProgress:
         self._started = time.monotonic()
         self._written = 0.0
 
-    def start(self, total: int | None, description: str) -> None:
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        del unit  # the web page shows the phase and its count, not a speed's unit
         self._check()
         self._total, self._done, self._started = total, 0, time.monotonic()
         self.store.update_job(self.job_id, phase=description, done=0, total=total or 0,
