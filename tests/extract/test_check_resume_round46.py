@@ -12,39 +12,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_faceset_check_round45 import CropDetector
 
 from facedub.extract.config import ExtractConfig
 from facedub.extract.run import extract
-from facedub.extract.safety import EXPLICIT_CLASSES, PASSED_FILE, ExplicitContentError
+from facedub.extract.safety import PASSED_FILE, ExplicitContentError
 from facedub.extract.workspace import checked_faceset, remove_unused
 
 CLIP = "clip_liveportrait_d18_man_frontal_mouth.mp4"
 FRAMES = 8
 
 
-class _Detector:
-    """Scores `score` on every explicit class of a 64 px crop; stops (as Ctrl-C does,
-    KeyboardInterrupt) at its look number `stop_at`; counts its looks."""
-
-    def __init__(self, score: float = 0.0, stop_at: int | None = None) -> None:
-        self.score = score
-        self.stop_at = stop_at
-        self.looks = 0
-
-    def scores(self, image: np.ndarray) -> dict[str, float]:
-        if max(image.shape[:2]) > 64:
-            return {}
-        self.looks += 1
-        if self.looks == self.stop_at:
-            raise KeyboardInterrupt
-        return {label: self.score for label in EXPLICIT_CLASSES}
-
-
 @pytest.fixture(scope="module")
 def made(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("made") / "faces"
     extract(faces_dir / CLIP, folder, ExtractConfig(crop_size=64, max_frames=FRAMES),
-            detector=_Detector())
+            detector=CropDetector())
     return folder
 
 
@@ -74,9 +57,9 @@ def test_a_stopped_check_resumes_at_the_crops_not_yet_passed(made: Path,
     before = _snapshot(folder)
     work = tmp_path / "work"
     with pytest.raises(KeyboardInterrupt):
-        checked_faceset(folder, work, detector=_Detector(stop_at=6))  # 5 passed
+        checked_faceset(folder, work, detector=CropDetector(stop_at=6))  # 5 passed
     assert _snapshot(folder) == before  # nothing written into the input
-    again = _Detector()
+    again = CropDetector()
     checked_faceset(folder, work, detector=again)
     assert again.looks == total - 5  # main: total, the check started over at crop 0
     assert len(list(work.glob(".faceset-*.json"))) == 1  # then the whole pass, as before
@@ -87,12 +70,12 @@ def test_a_crop_changed_since_its_pass_is_checked_again(made: Path, tmp_path: Pa
     folder = _unmarked(made, tmp_path)
     work = tmp_path / "work"
     with pytest.raises(KeyboardInterrupt):
-        checked_faceset(folder, work, detector=_Detector(stop_at=4))  # crops 0-2 passed
+        checked_faceset(folder, work, detector=CropDetector(stop_at=4))  # crops 0-2 passed
     crop = _crops(folder)[1]
     image = cv2.imread(str(crop))
     image[:4, :4] = 255 - image[:4, :4]
     assert cv2.imwrite(str(crop), image)
-    refusing = _Detector(score=0.99)
+    refusing = CropDetector(score=0.99)
     with pytest.raises(ExplicitContentError, match=rf"its crop {crop.name}: refused"):
         checked_faceset(folder, work, detector=refusing)
     assert refusing.looks == 1  # the changed crop, the first not passed as it is now
@@ -103,7 +86,7 @@ def test_a_refusal_keeps_the_passes_before_it_and_records_no_whole_pass(
     folder = _unmarked(made, tmp_path)
     work = tmp_path / "work"
 
-    class _RefusesFourth(_Detector):
+    class _RefusesFourth(CropDetector):
         def scores(self, image: np.ndarray) -> dict[str, float]:
             found = super().scores(image)
             return {k: 0.99 for k in found} if self.looks == 4 else found
@@ -113,7 +96,7 @@ def test_a_refusal_keeps_the_passes_before_it_and_records_no_whole_pass(
     (kept,) = work.glob(".crops-*.json")
     assert len(json.loads(kept.read_text())["passed"]) == 3
     assert not list(work.glob(".faceset-*.json"))
-    again = _Detector(score=0.99)
+    again = CropDetector(score=0.99)
     with pytest.raises(ExplicitContentError):  # the refused crop is looked at again
         checked_faceset(folder, work, detector=again)
     assert again.looks == 1
@@ -131,7 +114,7 @@ def test_the_kept_passes_are_written_as_the_check_goes(made: Path, tmp_path: Pat
     monkeypatch.setattr(crop_verdicts, "SAVE_SECONDS", 0.0)
     seen: list[int] = []
 
-    class _Peeks(_Detector):
+    class _Peeks(CropDetector):
         def scores(self, image: np.ndarray) -> dict[str, float]:
             files = list(work.glob(".crops-*.json"))
             seen.append(len(json.loads(files[0].read_text())["passed"]) if files else 0)
@@ -145,7 +128,7 @@ def test_the_kept_passes_are_pruned_when_unused(made: Path, tmp_path: Path) -> N
     folder = _unmarked(made, tmp_path)
     work = tmp_path / "work"
     with pytest.raises(KeyboardInterrupt):
-        checked_faceset(folder, work, detector=_Detector(stop_at=3))
+        checked_faceset(folder, work, detector=CropDetector(stop_at=3))
     (kept,) = work.glob(".crops-*.json")
     from facedub.extract import workspace
 

@@ -27,23 +27,27 @@ PHOTO = "still_biden_frontal.jpg"
 TARGET = "still_rose_leslie_frontal.jpg"
 
 
-class _Detector:
+class CropDetector:
     """Scores `score` for every explicit class on a crop (64 px here; 1.0 on none of the
-    photos, the target's included); counts its looks at crops."""
+    photos, the target's included); stops (as Ctrl-C does, KeyboardInterrupt) at its look
+    number `stop_at`; counts its looks at crops (round 46's resume tests too)."""
 
-    def __init__(self, score: float = 0.0) -> None:
+    def __init__(self, score: float = 0.0, stop_at: int | None = None) -> None:
         self.score = score
+        self.stop_at = stop_at
         self.looks = 0
 
     def scores(self, image: np.ndarray) -> dict[str, float]:
         if max(image.shape[:2]) > 64:
             return {}
         self.looks += 1
+        if self.looks == self.stop_at:
+            raise KeyboardInterrupt
         return {label: self.score for label in EXPLICIT_CLASSES}
 
 
 def _faceset(faces_dir: Path, folder: Path) -> Path:
-    extract(faces_dir / PHOTO, folder, ExtractConfig(crop_size=64), detector=_Detector())
+    extract(faces_dir / PHOTO, folder, ExtractConfig(crop_size=64), detector=CropDetector())
     return folder
 
 
@@ -62,7 +66,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 def test_a_faceset_whose_crops_the_mark_names_is_not_checked_again(
         faces_dir: Path, tmp_path: Path) -> None:
     folder = _faceset(faces_dir, tmp_path / "faces")
-    detector = _Detector(score=0.99)  # would refuse, were it asked
+    detector = CropDetector(score=0.99)  # would refuse, were it asked
     faceset = analysed(folder, tmp_path / "work", ExtractConfig(), detector=detector)
     assert detector.looks == 0
     assert faceset.records
@@ -74,7 +78,7 @@ def test_a_faceset_with_an_edited_crop_is_checked_and_refused(faces_dir: Path,
     _edit_a_crop(folder)
     before = _snapshot(folder)
     with pytest.raises(ExplicitContentError, match=r"its crop .*refused"):  # main: used
-        analysed(folder, tmp_path / "work", ExtractConfig(), detector=_Detector(0.99))
+        analysed(folder, tmp_path / "work", ExtractConfig(), detector=CropDetector(0.99))
     assert _snapshot(folder) == before  # the input is not modified
     assert not list((tmp_path / "work").glob(".faceset-*"))  # no pass recorded
 
@@ -90,12 +94,12 @@ def test_a_faceset_without_a_valid_mark_is_checked_once_and_the_pass_kept_outsid
         (folder / PASSED_FILE).unlink()
     before = _snapshot(folder)
     work = tmp_path / "work"
-    first = _Detector()
+    first = CropDetector()
     analysed(folder, work, ExtractConfig(), detector=first)
     assert first.looks == len(list((folder / "faces").glob("*.png"))) >= 1  # every crop
     assert _snapshot(folder) == before
     assert len(list(work.glob(".faceset-*.json"))) == 1
-    again = _Detector(score=0.99)
+    again = CropDetector(score=0.99)
     analysed(folder, work, ExtractConfig(), detector=again)  # the recorded pass
     assert again.looks == 0
     _edit_a_crop(folder)  # other crops: another verdict
@@ -108,7 +112,7 @@ def test_an_unused_recorded_pass_is_pruned_with_the_other_verdicts(faces_dir: Pa
     folder = _faceset(faces_dir, tmp_path / "faces")
     (folder / PASSED_FILE).unlink()
     work = tmp_path / "work"
-    analysed(folder, work, ExtractConfig(), detector=_Detector())
+    analysed(folder, work, ExtractConfig(), detector=CropDetector())
     (record,) = work.glob(".faceset-*.json")
     (crops,) = work.glob(".crops-*.json")  # each crop's pass (round 46: resumable)
     assert remove_unused(work, record.stat().st_mtime + workspace.UNUSED_SECONDS + 1) \
@@ -119,7 +123,7 @@ def test_swap_refuses_a_faceset_source_with_an_explicit_crop(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _faceset(faces_dir, tmp_path / "faces")
     _edit_a_crop(folder)
-    monkeypatch.setattr(models_module, "NudeNetDetector", lambda: _Detector(0.99))
+    monkeypatch.setattr(models_module, "NudeNetDetector", lambda: CropDetector(0.99))
     monkeypatch.setenv("FACEDUB_CONFIG_DIR", str(tmp_path / "config"))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -136,7 +140,7 @@ def test_train_refuses_a_faceset_with_an_explicit_crop(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _faceset(faces_dir, tmp_path / "faces")
     (folder / PASSED_FILE).unlink()
-    monkeypatch.setattr(workspace, "NudeNetDetector", lambda: _Detector(0.99), raising=False)
+    monkeypatch.setattr(workspace, "NudeNetDetector", lambda: CropDetector(0.99), raising=False)
     monkeypatch.setenv("FACEDUB_WORK_DIR", str(tmp_path / "work"))
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["train", str(folder), str(folder), "-o", str(out)])
@@ -150,9 +154,9 @@ def test_a_faceset_its_mark_covers_loads_no_detector(faces_dir: Path, tmp_path: 
     # NudeNet's load (0.3-1 s) only where a crop is to be looked at: a swap from a marked
     # faceset whose target analysis is reused loads none.
     folder = _faceset(faces_dir, tmp_path / "faces")
-    loads: list[_Detector] = []
+    loads: list[CropDetector] = []
     monkeypatch.setattr(models_module, "NudeNetDetector",
-                        lambda: loads.append(_Detector()) or loads[-1])
+                        lambda: loads.append(CropDetector()) or loads[-1])
     analysed(folder, tmp_path / "work", ExtractConfig(), models=AnalysisModels())
     assert loads == []
     (folder / PASSED_FILE).unlink()
