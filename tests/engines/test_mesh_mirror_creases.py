@@ -1,9 +1,9 @@
 """engines/mesh_mirror.py's `no_darker_than_clean_direct`: where the direct warp is clean
-source skin on a nose wing, only foreshortened (or hidden behind the nose), the mirror fill
-draws neither the near side's creases over it (threequarter-glasses' crescent round the far
-nose wing; issue 9, BENCHMARKS.md, forty-fifth round) nor the near wing itself: the direct
-warp is shown (forty-seventh round). Off the wings, and wherever the direct warp is unclean
-or other matter (hair, a light wall past the turned cheek), the mirror stays."""
+source skin, only foreshortened, the mirror fill may lighten it but not draw the near
+side's creases over it (threequarter-glasses' crescent round the far nose wing; issue 9,
+BENCHMARKS.md, forty-fifth round). Its broader shade, its finer texture, and whatever it
+replaces where the direct warp is unclean or other matter (hair, a light wall past the
+turned cheek) stay."""
 
 from __future__ import annotations
 
@@ -38,36 +38,38 @@ def test_a_crease_over_clean_direct_skin_mostly_comes_up_and_nothing_beside_it()
     assert np.all(out >= mirror) and out.max() <= 190.0
 
 
-def test_on_the_wings_over_clean_direct_skin_the_fill_is_the_direct_warp() -> None:
-    """A band 60 px wide, 30 levels under the direct skin (the near wing's rim and shade,
-    mirrored): the direct skin there, to the level (the crease floor alone kept its
-    middle 20 px as they were: the mirrored wing stayed drawn)."""
+def test_the_mirrors_broad_shade_stays() -> None:
+    """A band 60 px wide, 30 levels under the direct skin (the far side's modelling, a
+    crease's scale and more): its middle 20 px left as it is, its edges softened by at
+    most 12 levels."""
     direct = _flat(190.0)
     mirror = _flat(190.0)
     mirror[:, 190:250] = 160.0
-    assert np.abs(_lifted(mirror, direct) - direct).max() < 0.01
+    out = _lifted(mirror, direct)
+    assert np.abs(out[:, 210:230] - 160.0).max() < 1.0
+    assert out[:, 190:250].max() < 173.0
 
 
-def test_the_direct_warps_own_fine_texture_is_shown() -> None:
-    """Pixel noise of rms 8 in the direct skin (pores, the photo's grain) under a flat
-    mirror a little darker: the direct skin's texture comes through whole."""
+def test_fine_texture_keeps_most_of_its_contrast() -> None:
+    """Pixel noise of rms 8 (pores, stubble, grain) a little under the direct skin's
+    level: over 95% of its rms is left, its mean within half a level."""
     noise = np.random.default_rng(0).normal(0.0, 8.0, (SIZE, SIZE)).astype(np.float32)
-    direct = np.repeat((190.0 + noise)[..., None], 3, axis=2)
-    assert np.abs(_lifted(_flat(185.0), direct) - direct).max() < 0.01
+    mirror = np.repeat((185.0 + noise)[..., None], 3, axis=2)
+    out = _lifted(mirror, _flat(190.0))
+    assert out[..., 0].std() > 0.95 * mirror[..., 0].std()
+    assert abs(float(out.mean() - mirror.mean())) < 0.5
 
 
 def test_off_the_nose_wings_the_mirror_is_left_as_it_is() -> None:
     """The crease of the first test off the wings (a far cheek's or socket's mirrored
     modelling, which its foreshortened direct warp lacks): untouched; at a quarter of the
-    way in (the smoothed wings' edge, a gate of one half), the crease half floored and
-    then half the way to the direct skin (167-173), nothing beside it moved."""
+    way in (the smoothed wings' edge), half lifted."""
     direct = _flat(190.0)
     mirror = _flat(190.0)
     mirror[:, 218:224] = 130.0
     assert np.array_equal(_lifted(mirror, direct, wing=0.0), mirror)
-    edge = _lifted(mirror, direct, wing=0.25)
-    assert edge[:, 218:224].min() > 167.0 and edge[:, 218:224].max() < 173.0
-    assert np.array_equal(edge[:, :200], mirror[:, :200])
+    full, edge = _lifted(mirror, direct), _lifted(mirror, direct, wing=0.25)
+    assert np.allclose(edge - mirror, 0.5 * (full - mirror), atol=1e-3)
 
 
 def test_an_unclean_direct_warp_is_left_to_the_mirror() -> None:
@@ -81,9 +83,8 @@ def test_an_unclean_direct_warp_is_left_to_the_mirror() -> None:
 
 def test_a_light_wall_in_the_direct_warp_does_not_lift_the_mirror() -> None:
     """A direct warp reading a light wall past the turned cheek (a 40 px strip of 250 over
-    the mirror's skin at 120): not a crease, nor skin to show; the mirror moves by at
-    most 16 levels, at the strip's edges (the forty-fourth round's oracle lifted such
-    places by 130, and so did the direct warp shown up to the strip's blurred edge)."""
+    the mirror's skin at 120): not a crease; the mirror moves by at most 16 levels, at
+    the strip's edges (the forty-fourth round's oracle lifted such places by 130)."""
     direct = _flat(120.0)
     direct[:, 200:240] = 250.0
     mirror = _flat(120.0)

@@ -178,15 +178,9 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     less that broad part, by at most CREASE_REACH times the crease's depth there: a
     crease comes up whole with nothing spread beside it, pores and stubble (which the
     local level averages away) keep most of their contrast. A deficit over
-    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR).
-
-    Then, by the same gate, the fill becomes the direct warp itself: the source's own far
-    wing, foreshortened or hidden behind its nose (Jolie's warps to plain skin), not its
-    near wing mirrored, which drew a whole wing at the target's far-wing landmarks, a nose
-    as broad as the target's (forty-seventh round). Not within the crease level's blur of
-    a difference over SKIN_DEFICIT_NEAR either way (none from SKIN_DEFICIT_FAR): other
-    matter in one or the other, left to the mirror. Wings under WING_GATE_NEGLIGIBLE
-    everywhere (no wing turned away) leave `levelled` as it is, unworked."""
+    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR). Wings under
+    WING_GATE_NEGLIGIBLE everywhere (no wing turned away) leave `levelled` as it is,
+    unworked."""
     if float(wings.max(initial=0.0)) < WING_GATE_NEGLIGIBLE:
         return levelled
     gate = _ramp(wings, 0.0, 0.5)
@@ -217,24 +211,10 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     np.maximum(allowed, 0.0, out=allowed)
     deficit *= np.float32(CREASE_REACH)
     np.minimum(allowed, deficit, out=deficit)
-    wing = gate[reach].copy()  # `near` is the gate's own box, changed in place
     near = gate[reach]
     near *= _ramp(darker, SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
     deficit *= three_channels(near)
     part += deficit
-    # And then the source's own wing itself, the direct warp, where it is that clean skin:
-    # the near wing mirrored drew a whole wing, rim and all, at the target's far-wing
-    # landmarks, a nose as broad as the target's (d9's), where the turned source shows
-    # none (Jolie's far wing, hidden behind her nose, warps to plain skin). The turned
-    # side's mirror held threequarter-glasses nearer d9 than Jolie: with it off 32 of 40
-    # frames nearer her, on the wings alone (this) 17 -> 25 (BENCHMARKS.md, forty-seventh
-    # round). Not where the two differ by more than skin does: other matter, left to the
-    # mirror, as far as the level's blur reaches from it (its edge's blurred difference is
-    # less: a light wall's edge pixels came in whole).
-    skin = _ramp(np.abs(darker), SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
-    side = 2 * _blur_radius(fine_sigma) + 1
-    wing *= cv2.erode(skin, np.ones((side, side), np.uint8))
-    part += three_channels(wing) * (direct[reach] - part)
     return levelled
 
 
