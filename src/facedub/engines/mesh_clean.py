@@ -48,9 +48,10 @@ FEATURE_GUARD = (33, 133, 159, 145, 263, 362, 386, 374, 55, 285, 105, 334)
 # which a shadow on skin and grey or black hair are not, joined to such matter past the
 # outline. Taken only where its pixels below the brows number HAIR_SHARE of the outline's
 # area: Rose Leslie 4.7%, every other benchmark source's face (12 photos, every fourth face
-# of the 6 clips) at most 0.1%, the data set's other photos' 19 faces at most 1.0% (a
-# family photo's child) but the eyes-closed head-tilt photo, whose dark hair hangs over
-# both cheeks (7.8%; BENCHMARKS.md, forty-seventh round).
+# of the 6 clips) 0%, the data set's other photos' faces at most 1.5% (a sitcom cast's
+# face) but the eyes-closed head-tilt photo's, whose dark hair hangs over both cheeks
+# (7.8%); at 1 sd of chroma Kit Harington's and Jolie's photos brightened by 1.35 passed
+# the gate (9.4%, 10.2%; BENCHMARKS.md, forty-seventh round).
 HAIR_CHROMA = 3.0
 HAIR_SHARE = 0.02
 # Where it is looked for: outside the eyes' outer corners (EYE_CORNERS), from HAIR_ABOVE of
@@ -66,7 +67,8 @@ HAIR_BAND = 0.12
 # (L 15-30 against 74 +- 7): deeper than HAIR_DEPTH sd, joined to the vivid strands; at the
 # shadow floor's 2.5 sd a brightened photo's shaded cheek joined them too (Kit Harington
 # at gain 1.35 lost his far cheek). Gaps of HAIR_GAP px (quarter size) between strands are
-# closed, and the whole grown by HAIR_MARGIN.
+# closed, and the whole grown by HAIR_MARGIN (2, or the cheek's shade beside the hair taken
+# too, moved the faint line where the fill meets her cheek inward and darkened it at 1x).
 HAIR_DEPTH = 5.0
 HAIR_GAP = 2
 HAIR_MARGIN = 1
