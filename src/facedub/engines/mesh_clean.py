@@ -54,6 +54,14 @@ FEATURE_GUARD = (33, 133, 159, 145, 263, 362, 386, 374, 55, 285, 105, 334)
 # the gate (9.4%, 10.2%; BENCHMARKS.md, forty-seventh round).
 HAIR_CHROMA = 3.0
 HAIR_SHARE = 0.02
+# The gate counts only strands HAIR_GATE_DEPTH (Lab L) or more below the skin's median: a pale,
+# low-spread skin's shadow floor lies close under it (the head-tilt photo's: 91 - 2.5 x 4.4
+# = 80), and her warm shaded cheek's edge and ear passed it, joined to her hair past the
+# outline (16.9% of the outline taken, at 3x bare skin; BENCHMARKS.md). Its joined matter
+# below the brows reads 7.77% of the outline at the shadow floor, 1.82% at 25, 1.21% at 30
+# (her temple's hair); Rose Leslie's 4.70%, 3.78%, 3.16% (her strands 21-51 below her skin,
+# median 36; the cheek's shade and ear 12-29).
+HAIR_GATE_DEPTH = 30.0
 # Where it is looked for: outside the eyes' outer corners (EYE_CORNERS), from HAIR_ABOVE of
 # the crop above the brows' tops (the temple beside a brow's tail, half trusted in the hair
 # zone's fade) down to the lower jaw angle (JAW_ANGLES; below, the chin and the neck's
@@ -76,7 +84,10 @@ HAIR_MARGIN = 1
 # brows and lids join the strands through her dark eye make-up) and the skin reference's
 # hull grown by SKIN_KEEP (without it the closing and the margin reached her left cheek's
 # landmark 280, 0.28 clean; grown by 2, 0.86 after `clean_weights`' margin and blur).
-EYE_KEEP = 2
+# Grown by 2 the band reached her left eye's outer corner and lash tail (landmark 359 0.65
+# clean, 8 px outside the corner 0.35) and the swap's gaze error rose at every id; by 4
+# they keep (0.98, 0.93) and the hair begins past the lashes' tail (at 3x).
+EYE_KEEP = 4
 SKIN_KEEP = 3
 RAYS = 360  # directions from the nose tip a held object is followed along
 OBJECT_MARGIN = 2  # pixels at quarter size the object's soft edge is grown by (8 at 512)
@@ -233,7 +244,10 @@ def _hanging_hair(lab: np.ndarray, skin: np.ndarray, points: np.ndarray,
     hair = _joined(dark & vivid, ~oval)
     brows = min(float(points[index, 1]) for index in BROW_TOPS)
     below_brows = oval & (np.arange(size)[:, None] > brows)
-    if (hair & below_brows).sum() < HAIR_SHARE * max(int(oval.sum()), 1):
+    deepest = lab[..., 0] < float(np.median(lightness)) - max(SHADOW_DEPTH * spread,
+                                                              HAIR_GATE_DEPTH)
+    counted = _joined(deepest & vivid, ~oval)
+    if (counted & below_brows).sum() < HAIR_SHARE * max(int(oval.sum()), 1):
         return nothing
     beside = _beside_cheeks(points, oval, brows)
     deep = lab[..., 0] < float(np.median(lightness)) - HAIR_DEPTH * spread
