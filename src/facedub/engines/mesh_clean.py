@@ -47,11 +47,11 @@ FEATURE_GUARD = (33, 133, 159, 145, 263, 362, 386, 374, 55, 285, 105, 334)
 # than the skin's shadow floor and more vivid than its chroma (median + HAIR_CHROMA sd),
 # which a shadow on skin and grey or black hair are not, joined to such matter past the
 # outline. Taken only where its pixels below the brows number HAIR_SHARE of the outline's
-# area: Rose Leslie 4.7%, every other benchmark source's face (12 photos, every fourth face
-# of the 6 clips) 0%, the data set's other photos' faces at most 1.5% (a sitcom cast's
-# face) but the eyes-closed head-tilt photo's, whose dark hair hangs over both cheeks
-# (7.8%); at 1 sd of chroma Kit Harington's and Jolie's photos brightened by 1.35 passed
-# the gate (9.4%, 10.2%; BENCHMARKS.md, forty-seventh round).
+# area, counted HAIR_GATE_DEPTH below the skin: Rose Leslie 3.16%, every other benchmark
+# source's face (12 photos, every fourth face of the 6 clips) 0%, the data set's other
+# photos' faces at most 1.34% (a sitcom cast's face; the eyes-closed head-tilt photo's
+# 1.21%); at 1 sd of chroma Kit Harington's and Jolie's photos brightened by 1.35 passed
+# the gate (9.4%, 10.2%; BENCHMARKS.md, forty-seventh round, the survey's table).
 HAIR_CHROMA = 3.0
 HAIR_SHARE = 0.02
 # The gate counts only strands HAIR_GATE_DEPTH (Lab L) or more below the skin's median: a pale,
