@@ -125,8 +125,9 @@ class SourceFaces:
         def load() -> np.ndarray:
             crop = self.source_crop(index)
             landmarks = self.landmarks(index)
-            # A held object is looked for on a photo source only (mesh_clean.clean_weights;
-            # passed by position: the tests' recorders of this call take no keywords).
+            # A held object and hanging hair are looked for on a photo source only
+            # (mesh_clean.clean_weights; passed by position: the tests' recorders of this
+            # call take no keywords).
             held_objects = self._source.meta.source_kind == "photo"
             clean = clean_weights(crop, landmarks, held_objects)
             if self._lift_shadows:
