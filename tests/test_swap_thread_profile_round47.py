@@ -3,6 +3,7 @@ of a frames-stage thread's wall into CPU, a wait for a core, queue waits and the
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,13 @@ def tool(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return swap_thread_profile
 
 
+# The scheduler's per-thread clocks are Linux's (/proc/<pid>/task/<tid>/schedstat, present
+# only where the kernel keeps scheduler statistics, CONFIG_SCHED_INFO).
+HAS_SCHEDSTAT = os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat")
+
+
+@pytest.mark.skipif(not HAS_SCHEDSTAT, reason="no /proc/<pid>/task/<tid>/schedstat here: "
+                    "the scheduler's per-thread clocks are Linux's (CONFIG_SCHED_INFO)")
 def test_schedstat_counts_this_threads_cpu_and_not_its_sleep(tool: ModuleType) -> None:
     tid = threading.get_native_id()
     before = tool.task_schedstat()[tid]
