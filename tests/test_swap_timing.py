@@ -66,8 +66,7 @@ def test_a_swap_slowed_at_random_in_every_stage_writes_the_same_frames(
             yield item
 
     monkeypatch.setattr(swap_module, "prefetched",
-                        lambda items, depth=4, **kwargs: prefetched(slowed(items), depth,
-                                                                     **kwargs))
+                        lambda items, depth=4: prefetched(slowed(items), depth))
     for stage in ("engine_face", "finish"):
         method = getattr(swap_module.FrameSwapper, stage)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import logging
 import time
@@ -175,9 +174,7 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     started = time.monotonic()
     reuse_freed_memory()
     faceset = analyse_target(target, config, progress, detector, models)
-    # The target's glasses are learned as the frames begin, beside the engine's first
-    # faces (`_swap_frames`): until then the engine's thread had nothing to do.
-    swapper = frame_swapper(target, faceset, engine, config, learn_glasses=False)
+    swapper = frame_swapper(target, faceset, engine, config)
     size = swapper.size
     job_id = new_job_id() if config.job_id is None else config.job_id
     marks = OutputMarks(job_id, visible_label=config.visible_label)
@@ -199,10 +196,8 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
             # the engine (`SwapEngine.close`) they use. Left to the garbage collector, an
             # error or Ctrl-C's traceback kept them running past both: on a loaded machine
             # Ctrl-C crashed the process (SIGSEGV) instead of exiting 130.
-            with opencv_threads(1), contextlib.closing(_swap_frames(
-                    target, swapper, marks,
-                    functools.partial(swapper.compositor.learn_glasses, target, faceset,
-                                      tuple(swapper.by_frame.values())))) as frames:
+            with opencv_threads(1), contextlib.closing(
+                    _swap_frames(target, swapper, marks)) as frames:
                 count = _write(target, info, out_path, frames, config, progress,
                                lambda staged: sign_output(staged, facts, config.config_dir),
                                photo_output.write)
@@ -281,12 +276,9 @@ def label_area(shape: tuple[int, ...]) -> np.ndarray:
     return area
 
 
-def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: SwapConfig,
-                  learn_glasses: bool = True) -> FrameSwapper:
-    """The per-frame swapper of a target's chosen person (analysed in `faceset`).
-    `learn_glasses` False: its compositor has not yet learned which tracks wear glasses;
-    the caller calls `compositor.learn_glasses(target, faceset, by_frame's records)`
-    before the first `finish` (the swap does it while the engine makes its first faces)."""
+def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: SwapConfig
+                  ) -> FrameSwapper:
+    """The per-frame swapper of a target's chosen person (analysed in `faceset`)."""
     chosen = faceset.faces_of()
     by_frame = largest_face_per_frame(chosen)
     # What the engine can make ahead for these faces (a first swap from a video source),
@@ -296,8 +288,7 @@ def frame_swapper(target: Path, faceset: Faceset, engine: SwapEngine, config: Sw
         prepare([by_frame[index] for index in sorted(by_frame)])
     size = compositing_crop_size(chosen, faceset.meta.crop_size, config.max_crop)
     compositor = Compositor(config.composite)
-    if learn_glasses:
-        compositor.learn_glasses(target, faceset, tuple(by_frame.values()))
+    compositor.learn_glasses(target, faceset, tuple(by_frame.values()))
     return FrameSwapper(engine, compositor, size, by_frame, faceset.person_descriptor())
 
 
@@ -396,19 +387,13 @@ def last_frame_of_tracks(by_frame: dict[int, FaceRecord]) -> dict[int, int]:
     return last
 
 
-def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks,
-                 before_compositing: Callable[[], None] | None = None
+def _swap_frames(target: Path, swapper: FrameSwapper, marker: OutputMarks
                  ) -> Generator[media.Frame, None, None]:
     """Decode, engine, composite and mark, each a frame apart on its own thread. Closed
     (or failed), both threads are stopped and waited for: the engine's first, as it reads
-    the decoder's frames. `before_compositing` (the compositor's glasses, learned on
-    this thread: a Ctrl-C stops it at once) runs once the engine's thread has started,
-    beside its first faces: on two cores the engine's thread idled through it, 0.2-0.3 s
-    of a 200-frame swap (BENCHMARKS.md, forty-seventh round). The engine's faces do not
-    depend on it: the landmark filter and the glasses are two parts of the compositor."""
+    the decoder's frames."""
     decoded = prefetched(media.iter_frames(target))
-    engine_faces = prefetched((swapper.engine_face(frame) for frame in decoded),
-                              meanwhile=before_compositing)
+    engine_faces = prefetched(swapper.engine_face(frame) for frame in decoded)
     try:
         for face in engine_faces:
             yield media.Frame(face.frame.index, face.frame.time,

@@ -56,17 +56,11 @@ def started(call: Callable[[], T], name: str, future: Future[T] | None = None) -
     return made
 
 
-def prefetched(items: Iterable[T], depth: int = 4,
-               meanwhile: Callable[[], None] | None = None) -> Generator[T, None, None]:
+def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
     """Iterate `items` on a background thread, `depth` items ahead; errors re-raise here.
     Closed early (the consumer stops, an error, Ctrl-C), it stops the thread after the
     item in hand and waits for it (`join_through_interrupts`): the caller may then free
-    what the items are made with (an engine's landmarker, a video's decoder).
-
-    `meanwhile`: called on the consumer's thread as the first item is asked for, once the
-    background thread has started, so that the two run side by side (the swap learns its
-    target's glasses while the engine makes its first faces); an error or Ctrl-C in it
-    stops the thread as any other does."""
+    what the items are made with (an engine's landmarker, a video's decoder)."""
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
     finished = threading.Event()  # the thread's last step (`join_through_interrupts`)
@@ -104,8 +98,6 @@ def prefetched(items: Iterable[T], depth: int = 4,
     worker = threading.Thread(target=produce, name="facedub-prefetch", daemon=True)
     worker.start()
     try:
-        if meanwhile is not None:
-            meanwhile()
         while True:
             item = buffer.get()
             if item is _DONE:
