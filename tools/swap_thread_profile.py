@@ -8,8 +8,8 @@ What it records (written to OUT_DIR/threads.json and printed as a table):
   at the end, so threads that end between samples lose at most 50 ms), split at the phase
   boundaries: start-up, the target's analysis (`swap.analyse_target`), the swapper's set-up
   (`swap.frame_swapper`), the frames (the rest), and the compositor's glasses
-  (`Compositor.learn_glasses`: in the set-up on main, in the frames since the
-  forty-seventh round, beside the engine's first faces);
+  (`Compositor.learn_glasses`: in the set-up, before the engine's thread starts; in the
+  frames, beside the engine's first faces, with commit edc7600's order, reverted);
 - per Python thread name, the wall time spent blocked in `queue.Queue.get` and `put` (the
   pipeline's hand-offs: who waits for whom);
 - with --profile, a cProfile of every Python thread with `time.thread_time` as its clock
@@ -186,7 +186,7 @@ class Tracer:
         learn = compositor.Compositor.learn_glasses
 
         def learn_glasses(*args: Any, **kwargs: Any) -> Any:
-            tracer.mark("glasses")  # main: inside the set-up; since round 47: the frames'
+            tracer.mark("glasses")  # main: inside the set-up (edc7600: in the frames)
             try:
                 return learn(*args, **kwargs)
             finally:
