@@ -65,7 +65,7 @@ def _share(source: tuple[np.ndarray, np.ndarray], target: tuple[np.ndarray, np.n
 
 
 def test_the_grimace_photos_wide_open_eyes_are_shown_over_obamas(faces_dir: Path) -> None:
-    """Frame 21 of Obama (a smile the output read 0.13-0.15 under at every job id): the
+    """Frame 21 of Obama (a smile the output read 0.13-0.14 under at every job id): the
     downward look alone kept his eyes by over a fifth; the photo's lids, over 0.8 of its
     iris apart, say its eyes are open."""
     grimace = _photo(faces_dir, GRIMACE)
