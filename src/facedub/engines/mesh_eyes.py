@@ -60,21 +60,6 @@ BLINK_FULL = 0.3
 LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
-# But not where the source's lids are wide apart (`source_lid_gap`): its eyes are open,
-# whatever its gaze reads. The grimace photo (expr-grimace) glances aside and down with its
-# lids 0.82-0.84 of its iris's diameter apart (`lid_gaps`; the widest of the benchmark
-# photos) and reads eyeLookDown 0.32-0.33, 0.30-0.31 beyond Obama's: his eyes were kept by
-# 0.25-0.32 on every frame, a double exposure of two eyes (at 5x his lash line and crease a
-# faint second lid line over the source's), which the landmarker read with a smaller smile
-# (frames 19-23 0.10-0.15 under his). With the source's eyes alone there: smile within 0.1
-# on 130 -> 139 of 160 frames over four job ids, the gaze read further aside (expression
-# error 0.044-0.046 -> 0.047-0.048; BENCHMARKS.md, Expression, forty-seventh round). The
-# downcast photo's outline, which does not follow its lowered lids, reads 0.70 apart; the
-# other photos that look down (Rose Leslie's, Rowan Atkinson's, the ball photo's)
-# 0.58-0.64. So the downward look counts whole up to OPEN_LIDS_FROM of the chosen source
-# faces' narrower lid gap, not from OPEN_LIDS_FULL.
-OPEN_LIDS_FROM = 0.74
-OPEN_LIDS_FULL = 0.8
 # A target looking down with its eyes open is not blinking: MediaPipe reads its lowered
 # upper lids as a blink (older-glasses, looking down through her glasses: eyeBlink
 # 0.24-0.5 at eyeLookDown 0.35-0.41, the lids 0.27-0.46 of the iris's diameter apart), so
@@ -108,13 +93,6 @@ EYE_MARGIN = 0.012
 BLINK_MARGIN = 0.03
 IRIS_GROW = 1.15  # the source's iris and its rim are taken a little beyond the landmarks
 MIN_IRIS_MOVE = 0.5  # pixels
-# The landmarker reads a moved iris short of its move along the corner line: the source's
-# lids and white keep the shape of its own gaze (expr-grimace with the target's eyes not
-# mixed in: the read iris 0.035-0.046 eye widths short of Obama's, eyeLookIn/Out 0.04 off;
-# unmoved 0.043-0.090). Moved 1.5 times as far along it, the read iris is within
-# 0.018-0.027 (gaze error 0.090 -> 0.076 own id, 0.068-0.076 over four ids); 2x reads past
-# it on one eye, and a move across (up/down) 1.5x costs the smile (37 -> 34 of 40).
-IRIS_MOVE_ALONG = 1.5
 # A photo's eye warped into a small, narrow target opening shows its lid, lashes and iris
 # and none of its white on the outer side (Rudd's 18 x 3-5 px on the smoker: a dark lid
 # line where the target's eye shows white beside its iris; no tone opens it, BENCHMARKS.md
@@ -195,17 +173,15 @@ def resting_blink(blendshapes: np.ndarray) -> np.ndarray:
 def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
                       source_resting: np.ndarray | None = None,
                       target_resting: np.ndarray | None = None,
-                      target_landmarks: np.ndarray | None = None,
-                      source_lid_gap: float | None = None) -> float:
+                      target_landmarks: np.ndarray | None = None) -> float:
     """0..1: how much of the target's own eyes to keep, from two (52,) blendshape vectors
     (the chosen source faces', the target's): the larger blink difference of the two eyes,
     each blink taken as its closing beyond its face's resting value (`resting_blink`;
     default 0), the target's less as far as it looks down with its eyes open
     (`looking_down_open`, from `target_landmarks` (478, 2+) where given), ramped
     from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
-    LOOK_DOWN_FROM to LOOK_DOWN_FULL, as far as `source_lid_gap` (the chosen source faces'
-    narrower `lid_gaps`, where given) is under the open lids' (`open_lids`); 1 where the
-    source's eyes at rest are narrower than the target's by NARROWER_AT_REST."""
+    LOOK_DOWN_FROM to LOOK_DOWN_FULL; 1 where the source's eyes at rest are narrower than
+    the target's by NARROWER_AT_REST."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
     rest = np.zeros(len(keys))
     source_rest = rest if source_resting is None else np.asarray(source_resting)[keys]
@@ -221,18 +197,8 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
         return 1.0
     keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
     down = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
-    looks_down = float(np.clip((down - LOOK_DOWN_FROM) / (LOOK_DOWN_FULL - LOOK_DOWN_FROM),
-                               0.0, 1.0))
-    if source_lid_gap is not None:
-        looks_down *= 1.0 - open_lids(source_lid_gap)
-    return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM), looks_down),
-                         0.0, 1.0))
-
-
-def open_lids(lid_gap: float) -> float:
-    """0..1: how far lids `lid_gap` iris diameters apart (`lid_gaps`, the narrower eye) are
-    wide open, ramped from OPEN_LIDS_FROM to OPEN_LIDS_FULL."""
-    return float(np.clip((lid_gap - OPEN_LIDS_FROM) / (OPEN_LIDS_FULL - OPEN_LIDS_FROM),
+    return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM),
+                             (down - LOOK_DOWN_FROM) / (LOOK_DOWN_FULL - LOOK_DOWN_FROM)),
                          0.0, 1.0))
 
 
@@ -267,17 +233,6 @@ def iris_centres(landmarks: np.ndarray, iris: np.ndarray) -> np.ndarray:
     return centres
 
 
-def read_as_target(source_iris: np.ndarray, target_iris: np.ndarray) -> np.ndarray:
-    """(3,): where one eye's source iris (`iris_in_eye` row) is placed so that the output's
-    iris reads at the target's: IRIS_MOVE_ALONG of its move along the corner line (capped
-    at one iris radius past the target's), its move across as it is."""
-    move = float(target_iris[0] - source_iris[0])
-    beyond = float(np.clip((IRIS_MOVE_ALONG - 1.0) * move, -source_iris[2], source_iris[2]))
-    placed = np.array(target_iris, dtype=np.float64)
-    placed[0] += beyond
-    return placed
-
-
 def looking_as_target(image: np.ndarray, landmarks: np.ndarray, source_iris: np.ndarray,
                       target_iris: np.ndarray) -> np.ndarray:
     """`image` (S, S, 3) float32, one source face's eyes warped over the moved eye outlines
@@ -293,7 +248,7 @@ def looking_as_target(image: np.ndarray, landmarks: np.ndarray, source_iris: np.
                ) -> np.ndarray:
             return centre + frame @ iris[:2]
 
-        start, end = at(source_iris[k]), at(read_as_target(source_iris[k], target_iris[k]))
+        start, end = at(source_iris[k]), at(target_iris[k])
         radius = IRIS_GROW * source_iris[k, 2] * width
         if np.linalg.norm(end - start) >= MIN_IRIS_MOVE and radius >= 1.0:
             _move_iris(image, points[eye.contour], start, end, radius)
