@@ -94,3 +94,15 @@ def test_a_live_batchs_kept_chunks_are_never_swept_and_a_weeks_orphans_are(
         assert left not in kept and unnamed not in kept  # main: kept for ever
     _stopped_batch(tmp_path, faces_dir, tmp_path / "out", crf=23)
     assert live not in _kept(tmp_path)  # its batch ended a week after it last wrote
+
+
+def test_a_folder_a_job_uses_now_is_kept_whoever_left_it(tmp_path: Path) -> None:
+    """Resumed a week on from a moved OUTDIR: the folder names the old one, no batch holds
+    it, and the job planned now uses it."""
+    from facedub.batch.kept_chunks import sweep_kept
+
+    moved = _foreign_folder(tmp_path, "abc", tmp_path / "old-out", WEEK_AND_A_DAY)
+    other = _foreign_folder(tmp_path, "def", tmp_path / "old-out", WEEK_AND_A_DAY)
+    removed = sweep_kept(tmp_path / "work", tmp_path / "new-out", {"x.mp4": "abc"},
+                         live=lambda out_dir: False)
+    assert removed == [other] and moved.is_dir()

@@ -94,14 +94,15 @@ def sweep_kept(work_dir: Path, owner_dir: Path, planned: Mapping[str, str | None
     one of those outputs under another name (its inputs or options changed since: its
     chunks are stale), and a folder nothing has written to for `STALE_SECONDS` whose
     OUTDIR is not `live` (no batch holds its lock) or that names none (an older
-    facedub's)."""
+    facedub's). Never a folder a job of `planned` uses now."""
     root = Path(work_dir) / KEPT_FOLDER
     here = Owner.of(owner_dir, "")
     now = time.time() if now is None else now
     removed = []
+    in_use = set(planned.values())
     for folder in sorted(root.iterdir()) if root.is_dir() else ():
-        if not folder.is_dir():
-            continue
+        if not folder.is_dir() or folder.name in in_use:
+            continue  # a job of this batch uses it (resumed from a moved OUTDIR, a week on)
         note = _job_note(folder / JOB_FILE)
         ours = (note.get("host"), note.get("out_dir")) == (here.host, here.out_dir)
         output = note.get("output")
