@@ -4,8 +4,8 @@ static and its c10d rendezvous both), so every key an attempt set is still there
 next: the process group's own as well as facedub's verdict. Gloo's ranks of attempt 1 read
 attempt 0's addresses and connected to dead ports: the restart failed or hung (6 of 10 runs
 by hand on main). Here rank 0 of attempt 1 comes up 10 s late, past gloo's retries: on main
-the c10d case (`--standalone`) fails every run (3 of 3); the static one only sometimes (2
-of 5 by hand, 0 of 2 here), kept to show the fix holds there too. Each
+the c10d case (`--standalone`) fails every run (4 of 4); the static one only sometimes (2
+of 5 by hand, 1 of 3 here), kept to show the fix holds there too. Each
 attempt now keeps its keys apart (`distributed._attempt_store`), and rank 1 waits for its
 own attempt's verdict, not the 143 that attempt 0 left."""
 
