@@ -97,8 +97,8 @@ def test_a_live_batchs_kept_chunks_are_never_swept_and_a_weeks_orphans_are(
 
 
 def test_a_folder_a_job_uses_now_is_kept_whoever_left_it(tmp_path: Path) -> None:
-    """Resumed a week on from a moved OUTDIR: the folder names the old one, no batch holds
-    it, and the job planned now uses it."""
+    """A week old, its note naming another OUTDIR no batch holds (a torn or hand-copied
+    note), and the job planned now uses it: kept."""
     from facedub.batch.kept_chunks import sweep_kept
 
     moved = _foreign_folder(tmp_path, "abc", tmp_path / "old-out", WEEK_AND_A_DAY)

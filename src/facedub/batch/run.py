@@ -173,11 +173,12 @@ def _tasks(task: JobTask, out_dir: Path) -> list[JobTask]:
     if job.chunk_seconds is None or not _chunked(task):
         return [task]
     # a job's own id, else the one drawn for its chunks (kept for a rerun)
-    job_id = kept_job_id(task.work_dir, task.key, Owner.of(out_dir, job.output),
-                         job.swap.get("job_id"), new_job_id)
+    owner = Owner.of(out_dir, job.output)
+    job_id = kept_job_id(task.work_dir, task.key, owner, job.swap.get("job_id"), new_job_id)
     chunks = plan_chunks(job.target, job.chunk_seconds, job_id)
     log.info("job %d (%s): %d chunks", job.number, job.output, len(chunks))
-    return [replace(task, chunk=chunk) for chunk in chunks]
+    kept = kept_folder(task.work_dir, task.key, owner)
+    return [replace(task, chunk=chunk, kept=kept) for chunk in chunks]
 
 
 def _sweep_kept_chunks(jobs: Jobs, to_run: Sequence[JobTask], out_dir: Path,
@@ -185,8 +186,9 @@ def _sweep_kept_chunks(jobs: Jobs, to_run: Sequence[JobTask], out_dir: Path,
     """The kept chunks no job will use again (`kept_chunks.sweep_kept`): called with
     OUTDIR's lock held, before the jobs to run claim their folders."""
     planned: dict[str, str | None] = {job.output: None for job in jobs.jobs}
-    planned.update({task.job.output: kept_folder(task.work_dir, task.key).name
-                    for task in to_run if _chunked(task)})
+    planned.update({task.job.output: kept_folder(
+        task.work_dir, task.key, Owner.of(out_dir, task.job.output)).name
+        for task in to_run if _chunked(task)})
     for folder in sweep_kept(work_dir, out_dir, planned, _batch_live):
         log.info("removed the kept chunks of an earlier run that no job uses now: %s",
                  folder)
@@ -242,8 +244,8 @@ def _finish(task: JobTask, outcome: JobOutcome, out_dir: Path,
             frames_swapped=outcome.frames_swapped, seconds=round(outcome.seconds, 2),
             attempts=outcome.attempts,
             finished=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")))
-        if task.chunk is not None:  # joined and in place: its kept chunks are done with
-            shutil.rmtree(kept_folder(task.work_dir, task.key), ignore_errors=True)
+        if task.kept is not None:  # joined and in place: its kept chunks are done with
+            shutil.rmtree(task.kept, ignore_errors=True)
         return JobReport(job.number, job.output, "done", outcome.frames, outcome.seconds,
                          outcome.attempts)
     finally:
