@@ -21,7 +21,8 @@ from facedub.batch.worker import JobTask, run_job, staging_for
 
 def _chunk_tasks(jobs: Any, tmp_path: Path) -> list[JobTask]:
     job = jobs.jobs[0]
-    return batch_run._tasks(JobTask(job, job_key(job), tmp_path / "work", tmp_path / "config"))
+    return batch_run._tasks(JobTask(job, job_key(job), tmp_path / "work", tmp_path / "config"),
+                            tmp_path / "out")
 
 
 @pytest.mark.parametrize("job_id", [None, 4242])  # drawn (kept for the rerun), or given

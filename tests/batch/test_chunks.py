@@ -47,7 +47,9 @@ def test_a_jobs_own_job_id_is_every_chunks(katie_4s: Path, faces_dir: Path,
          "chunk_seconds": 2.0, "job_id": 321},
         {"target": katie_4s, "source": faces_dir / RUDD, "output": "b.mp4",
          "chunk_seconds": 2.0}]), tmp_path / "out")
-    fixed, drawn = ([task.chunk.job_id for task in _tasks(JobTask(job, "k", tmp_path, tmp_path))
+    fixed, drawn = ([task.chunk.job_id
+                     for task in _tasks(JobTask(job, f"k{job.number}", tmp_path, tmp_path),
+                                        tmp_path / "out")
                      if task.chunk is not None] for job in jobs.jobs)
     assert fixed == [321, 321] and len(drawn) == 2 and len(set(drawn)) == 1
     with pytest.raises(FacedubError, match="job_id"):

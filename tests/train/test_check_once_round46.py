@@ -45,9 +45,20 @@ class Detector:
             handle.write("x")
         if mode == "stop" and rank == "0" and Detector.seen == 3:
             os.kill(os.getpid(), signal.SIGINT)
-        return {label: 0.99 if mode == "refuse" else 0.0 for label in EXPLICIT_CLASSES}
+        return {label: 0.99 if mode.startswith("refuse") else 0.0
+                for label in EXPLICIT_CLASSES}
 
 workspace.NudeNetDetector = Detector
+if mode == "refuse-late" and rank == "1":  # its facesets load 3 s: rank 0 refused before
+    import time
+    from facedub import faceset
+    loaded = faceset.load_faceset
+
+    def late(*args, **kwargs):
+        time.sleep(1.5)
+        return loaded(*args, **kwargs)
+
+    faceset.load_faceset = late
 from facedub.cli import app
 app(sys.argv[3:], prog_name="facedub")
 """
@@ -127,6 +138,21 @@ def test_a_refusal_ends_every_rank_and_is_said_once(unmarked: Path, tmp_path: Pa
     assert "refused" in leader_output and len(_lines(leader_output)) == 1, leader_output
     assert _lines(other_output) == []  # main: rank 1 said the same refusal again
     assert _looks(tmp_path) == {"rank0": 1}
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_refusal_waits_for_a_rank_that_comes_late_to_read_it(unmarked: Path,
+                                                               tmp_path: Path) -> None:
+    """Launched without torchrun's agent, rank 0 serves the store. It left as it refused,
+    so a rank that came to the store later (its facesets still loading; under load, one
+    still reading the store) found it gone: TCPStore's 16-line "recvValue failed" and
+    "rank 0 ended before it had checked the inputs" (round 47: this test flaked once under
+    load). Rank 0 now waits, at most VERDICT_READ_SECONDS, until every rank read it."""
+    (leader, leader_output), (other, other_output) = _two_ranks("refuse-late", unmarked,
+                                                                tmp_path)
+    assert (leader, other) == (2, 2), other_output
+    assert "refused" in leader_output and len(_lines(leader_output)) == 1, leader_output
+    assert _lines(other_output) == []  # before: rank 0 ended before it had checked ...
     assert not (tmp_path / "run").exists()
 
 

@@ -149,13 +149,28 @@ def _check_outputs_apart(specs: list[JobSpec], lines: _Lines, out_dir: Path) -> 
     """No output is another job's input (or inside one), nor a folder of another job's
     output: the batch wrote job 1's output over job 2's target and then swapped from
     the overwritten file; an output inside another's ("d.jpg/e.jpg" beside "d.jpg")
-    failed when its job ran, after the first had written."""
+    failed when its job ran, after the first had written. Nor is OUTDIR an input folder
+    or inside one, and no output lies inside its own job's input folder: `-o` naming a
+    neural job's model run folder got batch's state folder, its logs and manifest and the
+    output written among the model's files (`swap -o run/x.jpg --model run` is refused
+    the same way, `fsutil.check_writable_output`)."""
     outputs = {spec.number: (out_dir / spec.output).resolve() for spec in specs}
+    whole = out_dir.resolve()
     for spec in specs:
         mine = outputs[spec.number]
+        for role, given in spec.inputs():
+            used = Path(given).resolve()
+            if whole == used or used in whole.parents:
+                raise lines.error(spec.number, role, f"{given} is OUTDIR ({out_dir}) or "
+                                  "holds it: batch writes its outputs, logs and manifest "
+                                  "there; give -o a folder outside the inputs")
+            if used in mine.parents:
+                raise lines.error(spec.number, "output",
+                                  f"{spec.output!r} lies inside the job's {role} "
+                                  f"({given}); choose an output outside the inputs")
         for other in specs:
             if other.number == spec.number:
-                continue  # its own inputs: `_check_together`
+                continue  # the same file as its own input: `_check_together`
             for role, given in other.inputs():
                 used = Path(given).resolve()
                 if mine == used or used in mine.parents:

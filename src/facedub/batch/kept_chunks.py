@@ -6,10 +6,22 @@ rerun rendered a 10-minute job from its first chunk again. Each chunk's segment 
 encoded into a folder of the work folder (never OUTDIR), atomically, with a note written
 after it that names the chunk (frames, pre-roll, start time, watermark id): a chunk is
 finished when both are there and the note names the chunk planned now. The folder is named
-by the job's key (its inputs' content and its settings, `manifest.job_key`) and facedub's
-version, so a changed input or option renders every chunk again. A job id that was drawn
+by the job's key (its inputs' content and its settings, `manifest.job_key`), facedub's
+version and its owner (host, OUTDIR, output), so a changed input or option renders every
+chunk again, and the same job run into two OUTDIRs keeps two folders (a batch resumed
+from a moved OUTDIR renders its chunks again). A job id that was drawn
 is kept there too, so a resumed output carries one id. The driver removes the folder once
 the job's output is in place.
+
+A batch stopped and run again with a changed input or option left its old folder behind
+(a new key, a new folder): orphans grew in the work folder, up to a gigabyte of segments
+for a 10-minute job. Each folder's `job.json` now names its owner (host, OUTDIR, output),
+and a batch sweeps, as it starts and holds OUTDIR's lock (`sweep_kept`), the folders of
+its own OUTDIR's outputs that no job of it will use now; a folder of its own OUTDIR for an
+output no job of it writes (a job dropped from the list) that nothing has written to for
+a week; and any other folder nothing has written to for a week whose OUTDIR no batch holds
+(an OUTDIR given up). A live job's folder is never swept: its batch holds its OUTDIR's
+lock, and the folder is its own (the owner is in its name).
 """
 
 from __future__ import annotations
@@ -20,8 +32,12 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from facedub import __version__
 from facedub.batch.chunks import Chunk
@@ -29,24 +45,92 @@ from facedub.fsutil import atomic_path, write_json_atomic
 
 KEPT_FOLDER = "batch-chunks"  # under the work folder
 JOB_FILE = "job.json"
+# A folder nothing has written to for this long, of no live batch, is swept (as the resume
+# folders of `facedub swap` are, `resumable.STALE_SECONDS`): a live chunk writes its
+# segment within minutes.
+STALE_SECONDS = 7 * 24 * 3600
 
 
-def kept_folder(work_dir: Path, key: str) -> Path:
-    """Where the finished chunks of the job with `key` are kept."""
-    name = hashlib.sha256(f"{key} {__version__}".encode()).hexdigest()[:24]
+@dataclass(frozen=True)
+class Owner:
+    """Whose kept folder it is: the job writing `output` (relative, as in the jobs file)
+    into `out_dir` (resolved), driven from `host`."""
+
+    host: str
+    out_dir: str
+    output: str
+
+    @classmethod
+    def of(cls, out_dir: Path, output: str) -> Owner:
+        return cls(socket.gethostname(), str(Path(out_dir).resolve()), output)
+
+
+def kept_folder(work_dir: Path, key: str, owner: Owner) -> Path:
+    """Where the finished chunks of the job with `key` writing `owner`'s output are kept.
+
+    The owner is in the name: the same job run into two OUTDIRs shared one folder, whose
+    `job.json` named the last writer, so one OUTDIR's batch, rerun with changed inputs,
+    swept the folder the other's live batch was writing into."""
+    owned = f"{key} {__version__} {owner.host} {owner.out_dir} {owner.output}"
+    name = hashlib.sha256(owned.encode()).hexdigest()[:24]
     return Path(work_dir) / KEPT_FOLDER / name
 
 
-def kept_job_id(work_dir: Path, key: str, draw: Callable[[], int]) -> int:
-    """The watermark id an earlier run of this job drew for its chunks, else a new one
-    (`draw`), kept for the next run."""
-    path = kept_folder(work_dir, key) / JOB_FILE
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        return int(json.loads(path.read_text(encoding="utf-8"))["job_id"])
-    job_id = draw()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, {"job_id": job_id})
+def kept_job_id(work_dir: Path, key: str, owner: Owner, job_id: int | None,
+                draw: Callable[[], int]) -> int:
+    """The watermark id of the job's chunks: `job_id` when the job gives one, else the
+    one an earlier run drew (kept), else a new one (`draw`), kept for the next run. The
+    folder's `job.json` names `owner` (what `sweep_kept` goes by)."""
+    path = kept_folder(work_dir, key, owner) / JOB_FILE
+    note = _job_note(path)
+    kept = note.get("job_id")
+    if job_id is None:
+        job_id = kept if isinstance(kept, int) and not isinstance(kept, bool) else draw()
+    noted = {"job_id": job_id, **dataclasses.asdict(owner)}
+    if note != noted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, noted)
     return job_id
+
+
+def sweep_kept(work_dir: Path, owner_dir: Path, planned: Mapping[str, str | None],
+               live: Callable[[Path], bool], now: float | None = None) -> list[Path]:
+    """Remove the kept folders no batch will use again; the folders removed.
+
+    Called by a batch that holds `owner_dir`'s lock, as it starts. `planned`: each output
+    of its jobs file, with the kept folder's name its job uses now (None: the job is not
+    chunked now, or finished). Removed: a folder this host's batch in `owner_dir` left for
+    one of those outputs under another name (its inputs or options changed since: its
+    chunks are stale); a folder of `owner_dir` for an output no job of `planned` writes
+    (a job dropped from the list) nothing has written to for `STALE_SECONDS` (not asked
+    whether `owner_dir` is `live`: this batch holds its lock); and any other folder
+    nothing has written to for `STALE_SECONDS` whose OUTDIR is not `live` (no batch
+    holds its lock) or that names none (an older facedub's). Never a folder a job of
+    `planned` uses now. Listed: the folders that are gone (a removal can fail)."""
+    root = Path(work_dir) / KEPT_FOLDER
+    here = Owner.of(owner_dir, "")
+    now = time.time() if now is None else now
+    removed = []
+    in_use = set(planned.values())
+    for folder in sorted(root.iterdir()) if root.is_dir() else ():
+        if not folder.is_dir() or folder.name in in_use:
+            continue  # a job of this batch uses it, whatever its note says
+        note = _job_note(folder / JOB_FILE)
+        ours = (note.get("host"), note.get("out_dir")) == (here.host, here.out_dir)
+        output = note.get("output")
+        old = now - _last_written(folder) > STALE_SECONDS
+        if ours and isinstance(output, str) and output in planned:
+            stale = planned[output] != folder.name
+        elif ours:
+            stale = old  # live, but by this batch, none of whose jobs writes its output
+        else:
+            out_dir = note.get("out_dir")
+            stale = old and not (isinstance(out_dir, str) and live(Path(out_dir)))
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():  # a read-only or busy folder stays: not said removed
+                removed.append(folder)
+    return removed
 
 
 def kept_segment(folder: Path, chunk: Chunk, segment: Path,
@@ -89,3 +173,24 @@ def _place(kept: Path, segment: Path) -> None:
             os.link(kept, staged)
         except OSError:
             shutil.copyfile(kept, staged)
+
+
+def _job_note(path: Path) -> dict[str, Any]:
+    """A kept folder's `job.json`; {} when missing, torn or foreign."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _last_written(folder: Path) -> float:
+    """When anything in `folder` was last written (its own time: a file removed)."""
+    try:
+        times = [folder.stat().st_mtime]
+        for item in folder.iterdir():
+            with contextlib.suppress(OSError):  # removed meanwhile
+                times.append(item.stat().st_mtime)
+    except OSError:
+        return float("inf")  # removed meanwhile: not ours to judge
+    return max(times)

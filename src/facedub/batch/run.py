@@ -24,7 +24,7 @@ from facedub import media
 from facedub.batch.chunks import plan_chunks
 from facedub.batch.jobs import LOGS_DIR, STATE_DIR, Jobs  # STATE_DIR: staging, notes
 from facedub.batch.joining import ChunkedJobs
-from facedub.batch.kept_chunks import kept_folder, kept_job_id
+from facedub.batch.kept_chunks import Owner, kept_folder, kept_job_id, sweep_kept
 from facedub.batch.local import local_outcomes
 from facedub.batch.manifest import FinishedJob, Manifest, job_key
 from facedub.batch.worker import JobOutcome, JobTask, staged_files
@@ -129,14 +129,16 @@ def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
     with _only_batch_in(out_dir) as state:
         manifest = Manifest(out_dir)
         reports: dict[int, JobReport] = {}
-        tasks = []
+        to_run = []
         for job in jobs.jobs:
             key = job_key(job)
             if manifest.is_done(job, key, out_dir):
                 reports[job.number] = JobReport(job.number, job.output, "skipped")
             else:
-                tasks.extend(_tasks(JobTask(job, key, config.work_dir, config.config_dir,
-                                            state / "running")))
+                to_run.append(JobTask(job, key, config.work_dir, config.config_dir,
+                                      state / "running"))
+        _sweep_kept_chunks(jobs, to_run, out_dir, config.work_dir)
+        tasks = [task for job in to_run for task in _tasks(job, out_dir)]
         if tasks:  # made once here, not by several workers at the same moment
             load_or_create_credentials(config.config_dir / CREDENTIALS_FOLDER)
         log.info("%d jobs: %d finished before, %d to run", len(jobs.jobs), len(reports),
@@ -161,17 +163,50 @@ def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
     return BatchResult(ordered, time.monotonic() - started)
 
 
-def _tasks(task: JobTask) -> list[JobTask]:
+def _chunked(task: JobTask) -> bool:
+    return task.job.chunk_seconds is not None and not media.is_photo_path(task.job.target)
+
+
+def _tasks(task: JobTask, out_dir: Path) -> list[JobTask]:
     """The job as one task, or as one task per chunk."""
     job = task.job
-    if job.chunk_seconds is None or media.is_photo_path(job.target):
+    if job.chunk_seconds is None or not _chunked(task):
         return [task]
-    job_id = job.swap.get("job_id")  # a job's own id, else the one drawn for its chunks
-    chunks = plan_chunks(job.target, job.chunk_seconds,
-                         kept_job_id(task.work_dir, task.key, new_job_id)
-                         if job_id is None else job_id)
+    # a job's own id, else the one drawn for its chunks (kept for a rerun)
+    owner = Owner.of(out_dir, job.output)
+    job_id = kept_job_id(task.work_dir, task.key, owner, job.swap.get("job_id"), new_job_id)
+    chunks = plan_chunks(job.target, job.chunk_seconds, job_id)
     log.info("job %d (%s): %d chunks", job.number, job.output, len(chunks))
-    return [replace(task, chunk=chunk) for chunk in chunks]
+    kept = kept_folder(task.work_dir, task.key, owner)
+    return [replace(task, chunk=chunk, kept=kept) for chunk in chunks]
+
+
+def _sweep_kept_chunks(jobs: Jobs, to_run: Sequence[JobTask], out_dir: Path,
+                      work_dir: Path) -> None:
+    """The kept chunks no job will use again (`kept_chunks.sweep_kept`): called with
+    OUTDIR's lock held, before the jobs to run claim their folders."""
+    planned: dict[str, str | None] = {job.output: None for job in jobs.jobs}
+    planned.update({task.job.output: kept_folder(
+        task.work_dir, task.key, Owner.of(out_dir, task.job.output)).name
+        for task in to_run if _chunked(task)})
+    for folder in sweep_kept(work_dir, out_dir, planned, _batch_live):
+        log.info("removed the kept chunks of an earlier run that no job uses now: %s",
+                 folder)
+
+
+def _batch_live(out_dir: Path) -> bool:
+    """Whether a batch holds `out_dir`'s lock now (this one included)."""
+    try:
+        lock = os.open(out_dir / STATE_DIR / "lock", os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: no batch there
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(lock)  # closing releases a lock taken here
+    return False
 
 
 def _outcomes(tasks: Sequence[JobTask], config: BatchConfig,
@@ -209,8 +244,8 @@ def _finish(task: JobTask, outcome: JobOutcome, out_dir: Path,
             frames_swapped=outcome.frames_swapped, seconds=round(outcome.seconds, 2),
             attempts=outcome.attempts,
             finished=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")))
-        if task.chunk is not None:  # joined and in place: its kept chunks are done with
-            shutil.rmtree(kept_folder(task.work_dir, task.key), ignore_errors=True)
+        if task.kept is not None:  # joined and in place: its kept chunks are done with
+            shutil.rmtree(task.kept, ignore_errors=True)
         return JobReport(job.number, job.output, "done", outcome.frames, outcome.seconds,
                          outcome.attempts)
     finally:

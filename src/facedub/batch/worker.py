@@ -21,7 +21,7 @@ from pathlib import Path
 
 from facedub.batch.chunks import Chunk, swap_segment
 from facedub.batch.jobs import JobSpec
-from facedub.batch.kept_chunks import kept_folder, kept_segment
+from facedub.batch.kept_chunks import kept_segment
 from facedub.batch.resumable import plan_segments, resumable_swap
 from facedub.engines.base import EngineFacts, SwapEngine
 from facedub.engines.registry import EngineRequest, open_engine
@@ -46,6 +46,9 @@ class JobTask:
     config_dir: Path
     status_dir: Path | None = None
     chunk: Chunk | None = None  # a chunk of a long video (the driver joins them)
+    # The folder a chunk's segment is kept in (`kept_chunks.kept_folder`, named by the
+    # driver, which knows the job's OUTDIR); set with `chunk`.
+    kept: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,11 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
         if task.chunk is not None:
             # Kept in the work folder, so a stopped batch run again does not render a
             # finished chunk again (the driver clears the staging as it starts).
-            chunk = task.chunk
+            chunk, kept = task.chunk, task.kept
+            if kept is None:
+                raise ValueError(f"chunk {chunk.index} of {job.output} has no kept folder")
             frames, swapped = kept_segment(
-                kept_folder(task.work_dir, task.key), chunk, staging / chunk.segment_name,
+                kept, chunk, staging / chunk.segment_name,
                 lambda segment: swap_segment(job.target, engine, segment, config, chunk))
         else:
             # A long video renders in segments kept in the work folder, as `facedub swap`

@@ -229,8 +229,18 @@ class _Api:
         job = self._finished_swap(request.path_params["job"])
         path = self.store.folder(RESULTS) / job["output"]
         download = request.query_params.get("download") == "1"
-        return FileResponse(path, filename=path.name if download else None,
+        return FileResponse(path, filename=self._download_name(job, path) if download else None,
                             content_disposition_type="attachment" if download else "inline")
+
+    def _download_name(self, job: dict[str, Any], path: Path) -> str:
+        """The downloaded result's name: the target's own name, `-swapped`, the result's
+        suffix ("clip.mov" gives "clip-swapped.mp4"). It was the server's own name
+        ("job1-befcf7d0825cc5be.mp4"), which says nothing of the clip it came from."""
+        try:
+            target = self.store.upload(str(job["params"]["target"])).name
+        except (FacedubError, KeyError, TypeError):
+            return path.name  # its upload is gone: the server's name still downloads
+        return f"{Path(target).stem or 'result'}-swapped{path.suffix}"
 
     async def verify_upload(self, request: Request) -> Response:
         """Verify a dropped file: kept in scratch/ under a server-made name, then removed."""

@@ -30,6 +30,7 @@ from typing import Protocol, TypeVar
 
 import torch
 import torch.distributed as dist
+from torch.distributed.rendezvous import rendezvous
 from torch.nn.parallel import DistributedDataParallel
 
 from facedub.errors import FacedubError, Terminated
@@ -94,8 +95,8 @@ def process_group(distributed: Distributed | None, device: torch.device) -> Iter
         yield
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend, rank=distributed.rank, world_size=distributed.world,
-                            timeout=TIMEOUT)
+    dist.init_process_group(backend, store=_attempt_store(distributed), rank=distributed.rank,
+                            world_size=distributed.world, timeout=TIMEOUT)
     log.info("rank %d of %d joined (%s)", distributed.rank, distributed.world, backend)
     try:
         yield
@@ -103,6 +104,26 @@ def process_group(distributed: Distributed | None, device: torch.device) -> Iter
         dist.destroy_process_group()
         raise
     _leave_together()
+
+
+def _attempt_store(distributed: Distributed) -> dist.distributed_c10d.Store:
+    """torchrun's env:// store, its keys kept apart per attempt of `--max-restarts`.
+
+    torchrun's agent serves the workers' store and keeps it across restarts (its static
+    and c10d rendezvous both; measured with torch 2.13, 2 gloo processes on CPU, one rank
+    stopped once): every key an attempt set is still there in the next. The process
+    group's own keys among them: gloo's ranks of attempt 1 read attempt 0's addresses,
+    connected to dead ports ("Gloo connectFullMesh failed ... Connection refused") and the
+    restart failed, every time. A prefix per attempt gives each its own keys; the
+    verdict's key (`_verdict_key`) is the attempt's own twice over."""
+    store, _, _ = next(rendezvous("env://", distributed.rank, distributed.world,
+                                  timeout=TIMEOUT))
+    return dist.distributed_c10d.PrefixStore(f"facedub/attempt-{_attempt()}", store)
+
+
+def _attempt() -> str:
+    """This attempt's number among torchrun's restarts ("0" in a plain launch)."""
+    return os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
 
 
 def _leave_together() -> None:
@@ -133,15 +154,23 @@ def leader_first(distributed: Distributed | None) -> Iterator[None]:
 # else the exit code it ends with), and how often the other ranks look for it.
 VERDICT_KEY = "facedub/inputs-verdict"
 VERDICT_POLL_SECONDS = 0.1
+# How long rank 0, ending on a verdict that is not a pass, waits for every other rank to
+# say it read it. Launched without torchrun's agent, rank 0 serves the store: it left at
+# once, and a rank still reading the store printed TCPStore's 16-line "recvValue failed
+# ... Connection was likely closed" (once in a run of the train tests under load), or
+# ended with "rank 0 ended before it had checked" when it came to the store after rank 0
+# had gone. A rank polls every tenth of a second once its facesets are loaded, and one
+# stopped before it read (Ctrl-C reaches every rank) counts itself too; a rank slower
+# than this ends as before, with that one line.
+VERDICT_READ_SECONDS = 10.0
 
 
 def _verdict_key() -> str:
-    """VERDICT_KEY for this attempt of torchrun's `--max-restarts`. If the store outlives
-    an attempt (torch's env:// handler says each retry gets a new one, but the workers may
-    reach the agent's rendezvous store, which is not; not checked), a verdict left by an
-    attempt whose rank 0 was stopped (143) would end every other rank at once, before rank
-    0 checked, on every restart."""
-    return f"{VERDICT_KEY}/attempt-{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+    """VERDICT_KEY for this attempt of torchrun's `--max-restarts`. The store outlives an
+    attempt (torchrun's agent keeps it; measured, see `_attempt_store`): a verdict left by
+    an attempt whose rank 0 was stopped (143) would end every other rank at once, before
+    rank 0 checked, on every restart."""
+    return f"{VERDICT_KEY}/attempt-{_attempt()}"
 
 
 class LeaderStoppedError(Exception):
@@ -166,7 +195,9 @@ def checked_by_leader(distributed: Distributed | None, check: Callable[[], T],
     any exception that ends it: a refusal, an error, Ctrl-C or SIGTERM on rank 0 sets it
     too, so no rank waits forever. The others wait in Python, a tenth of a second at a time, so
     their own Ctrl-C and SIGTERM stop them as usual; rank 0 killed outright (SIGKILL)
-    sets nothing, and torchrun's agent then ends the others."""
+    sets nothing, and torchrun's agent then ends the others. Rank 0 ending on a verdict
+    that is not a pass waits until the others read it (VERDICT_READ_SECONDS): without an
+    agent, the store leaves with it."""
     if distributed is None:
         return check()
     store = _group_store()
@@ -177,6 +208,7 @@ def checked_by_leader(distributed: Distributed | None, check: Callable[[], T],
         except BaseException as error:
             try:
                 store.set(key, str(_exit_code_of(error)))
+                _wait_until_read(store, key, distributed.world)
             except Exception as failed:  # the user must read rank 0's error, not this
                 # Raised from here, the store's error ("Connection reset") hid the
                 # refusal or the failure that ended rank 0. The others end with the
@@ -185,22 +217,42 @@ def checked_by_leader(distributed: Distributed | None, check: Callable[[], T],
             raise
         store.set(key, "0")
         return checked
-    loaded = load()
+    store_gone = False
     try:
-        # No time limit of its own: rank 0's check takes as long as the faceset is large
-        # (minutes for thousands of crops), so any fixed limit would end a healthy run. It
-        # always ends: rank 0 sets the verdict however its check ends, even stopped
-        # (above); killed outright, torchrun's agent sees it exit and stops this rank;
-        # without an agent its store goes with it and `store.check` raises (below).
-        while not store.check([key]):
-            time.sleep(VERDICT_POLL_SECONDS)
-        verdict = int(store.get(key))
-    except (RuntimeError, ValueError) as error:  # the store went with rank 0 (no agent)
-        raise FacedubError(f"rank {distributed.rank}: rank 0 ended before it had checked "
-                           f"the inputs ({error}); see its message") from error
+        loaded = load()
+        try:
+            # No time limit of its own: rank 0's check takes as long as the faceset is
+            # large (minutes for thousands of crops), so any fixed limit would end a
+            # healthy run. It always ends: rank 0 sets the verdict however its check ends,
+            # even stopped (above); killed outright, torchrun's agent sees it exit and
+            # stops this rank; without an agent its store goes with it and `store.check`
+            # raises (below).
+            while not store.check([key]):
+                time.sleep(VERDICT_POLL_SECONDS)
+            verdict = int(store.get(key))
+        except (RuntimeError, ValueError) as error:  # the store went with rank 0 (no agent)
+            store_gone = True
+            raise FacedubError(f"rank {distributed.rank}: rank 0 ended before it had "
+                               f"checked the inputs ({error}); see its message") from error
+    finally:
+        if not store_gone:  # read, or stopped without it: rank 0 need not wait for this rank
+            with contextlib.suppress(Exception):
+                store.add(_read_key(key), 1)
     if verdict:
         raise LeaderStoppedError(verdict)
     return loaded
+
+
+def _read_key(key: str) -> str:
+    """The store key counting the ranks that read the verdict under `key`."""
+    return f"{key}/read"
+
+
+def _wait_until_read(store: dist.distributed_c10d.Store, key: str, world: int) -> None:
+    """Until every other rank read the verdict under `key`, at most VERDICT_READ_SECONDS."""
+    deadline = time.monotonic() + VERDICT_READ_SECONDS
+    while store.add(_read_key(key), 0) < world - 1 and time.monotonic() < deadline:
+        time.sleep(VERDICT_POLL_SECONDS / 2)
 
 
 def _exit_code_of(error: BaseException) -> int:

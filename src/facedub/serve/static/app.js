@@ -36,19 +36,23 @@ async function upload(file) {
   return response.json();
 }
 
+// Every file is tried and the lists show every one that came in: a refused file (empty,
+// not a video) stopped the files after it, and hid the ones before it until a reload.
 async function uploadAll(files) {
   const status = $("#upload-status");
+  const uploaded = [], refused = [];
   for (const file of files) {
     setStatus(status, `uploading ${file.name} ...`);
     try {
       const done = await upload(file);
-      setStatus(status, `uploaded ${done.name} (${done.kind})`);
+      uploaded.push(`${done.name} (${done.kind})`);
     } catch (error) {
-      setStatus(status, `${file.name}: ${error.message}`, true);
-      return;
+      refused.push(`${file.name}: ${error.message}`);
     }
   }
   await loadUploads();
+  const said = uploaded.length ? [`uploaded ${uploaded.join(", ")}`] : [];
+  setStatus(status, [...said, ...refused].join("; "), refused.length > 0);
 }
 
 async function loadUploads() {
