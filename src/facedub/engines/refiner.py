@@ -334,13 +334,17 @@ def to_frame_sharpness(face: np.ndarray, target_image: np.ndarray, gate: np.ndar
     weight = gate[rows, columns]
     within = inside[rows, columns]
     grey = _grey(region)
+    wanted = _energy(cv2.Laplacian(_grey(target_image[rows, columns].astype(np.float32)),
+                                   cv2.CV_32F)[within])
+    now = cv2.Laplacian(grey, cv2.CV_32F)[within]
+    if _energy(now) >= wanted:
+        # Already as sharp as the crop: _band_gain's first test, before the band's blur
+        # and Laplacian (a face sharper than its frame, the photo and cross pairs'
+        # refined faces: every face of headturn-man and self-photo).
+        return face
     grey_band = grey - cv2.GaussianBlur(grey, (0, 0), FRAME_BAND_SIGMA)
     grey_band *= weight
-    wanted = float(np.mean(np.square(
-        cv2.Laplacian(_grey(target_image[rows, columns].astype(np.float32)),
-                      cv2.CV_32F)[within], dtype=np.float64)))
-    gain = _band_gain(cv2.Laplacian(grey, cv2.CV_32F)[within],
-                      cv2.Laplacian(grey_band, cv2.CV_32F)[within], wanted)
+    gain = _band_gain(now, cv2.Laplacian(grey_band, cv2.CV_32F)[within], wanted)
     if gain <= 0.0:
         return face
     band: np.ndarray = region - cv2.GaussianBlur(region, (0, 0), FRAME_BAND_SIGMA)
@@ -353,9 +357,9 @@ def _band_gain(now: np.ndarray, extra: np.ndarray, wanted: float) -> float:
     """The gain k in [0, FRAME_BAND_GAIN] with mean((now + k extra)^2) = `wanted` (the
     Laplacian is linear: the strengthened face's is now + k extra), 0 where `now` is at
     `wanted` already, FRAME_BAND_GAIN where no k in range reaches it."""
-    a = float(np.mean(np.square(extra, dtype=np.float64)))
+    a = _energy(extra)
     b = float(np.mean(now.astype(np.float64) * extra))
-    c = float(np.mean(np.square(now, dtype=np.float64)))
+    c = _energy(now)
     if c >= wanted or a <= 0.0:
         return 0.0
     gain = min(max((-b + math.sqrt(max(b * b - a * (c - wanted), 0.0))) / a, 0.0),
@@ -363,6 +367,11 @@ def _band_gain(now: np.ndarray, extra: np.ndarray, wanted: float) -> float:
     # A band against the face (b < 0: not a high-pass band of it) would take energy away
     # below the root: never weaken.
     return gain if 2.0 * b * gain + a * gain * gain >= 0.0 else 0.0
+
+
+def _energy(laplacian: np.ndarray) -> float:
+    """Mean square of `laplacian`'s values, in float64."""
+    return float(np.mean(np.square(laplacian, dtype=np.float64)))
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
