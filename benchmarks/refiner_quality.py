@@ -3,7 +3,7 @@ benchmarks/quality.py (evaluate/realism.py), and their swap speed back to back.
 
     python benchmarks/refiner_quality.py quality benchmarks/pairs.toml \
         --refiner self-split-webcam=/tmp/refA [--refiner PAIR=REFINER ...] \
-        [--max-frames 150] [--out DIR] [--job-id ID]
+        [--max-frames 150] [--out DIR] [--job-id ID] [--crf 0]
     python benchmarks/refiner_quality.py stages --source SOURCE --target SELF_TARGET \
         --refiner REFINER [--refiner ...] [--max-frames 60]
     python benchmarks/refiner_quality.py speed --source SOURCE --refiner REFINER.onnx \
@@ -108,9 +108,10 @@ def quality(args: argparse.Namespace) -> None:
             label = "mesh + refiner" + (f" {path.stem}" if len(refiners[pair.name]) > 1
                                         else "")
             runs.append((label, ["--refiner", str(path)]))
+        encode = [] if args.crf is None else ["--crf", str(args.crf)]
         for label, extra in runs:
-            outcome = swap_and_evaluate(pair, label, extra, max_frames, plan.gallery, out_root,
-                                        args.job_id)
+            outcome = swap_and_evaluate(pair, label, [*extra, *encode], max_frames,
+                                        plan.gallery, out_root, args.job_id)
             if outcome.report is None:
                 print(f"{pair.name} / {label}: {outcome.error}")
             outcomes.append(outcome)
@@ -213,6 +214,11 @@ def main() -> None:
     measure.add_argument("--no-baseline", action="store_true",
                          help="leave out the mesh-alone rows (measured in an earlier run)")
     measure.add_argument("--out", type=Path, help="output folder (default: a new temp folder)")
+    measure.add_argument("--crf", type=int,
+                         help="H.264 CRF of every swap (0: lossless; the evaluation's "
+                              "reference is written the same way); default: the swap's 18. "
+                              "At 18 the encode moves colour flatness and tone vs neck by "
+                              "more than a refiner does (BENCHMARKS.md, Refiner, 22nd round)")
     measure.add_argument("--job-id", type=int,
                          help="watermark job id of every swap, 0..65535 (default: each "
                               "pair's own, as in quality.py)")

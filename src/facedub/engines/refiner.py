@@ -76,10 +76,20 @@ class RefinerFile:
     step: int
 
 
+# Intra-op threads torch may use for one refiner call. One, as the exported graph's
+# session: torch's default (a thread per core) spun its OpenMP team against the swap's
+# decode, engine and compositing threads; on headturn-man with d18-s0 (2 cores, load
+# about 7-20) a face took 35-42 ms of thread CPU and 110-200 ms of wall on two threads
+# against 11 and 19 on one, outputs bit-identical (BENCHMARKS.md, Refiner, twenty-second
+# round).
+TORCH_REFINER_THREADS = 1
+
+
 class TorchRefiner:
-    def __init__(self, model: Refiner) -> None:
+    def __init__(self, model: Refiner, threads: int = TORCH_REFINER_THREADS) -> None:
         self._model = model.eval()
         self._device = next(model.parameters()).device
+        self._threads = threads
 
     @property
     def res(self) -> int:
@@ -88,8 +98,17 @@ class TorchRefiner:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         import torch  # loaded already with the model; a dict lookup per frame
 
-        with torch.inference_mode():
-            refined = self._model(torch.from_numpy(x).to(self._device))
+        # Set for the call and put back: with OpenMP the count is the calling thread's
+        # own, and a caller's other torch work (training, another engine) keeps its own.
+        previous = torch.get_num_threads()
+        if previous != self._threads:
+            torch.set_num_threads(self._threads)
+        try:
+            with torch.inference_mode():
+                refined = self._model(torch.from_numpy(x).to(self._device))
+        finally:
+            if previous != self._threads:
+                torch.set_num_threads(previous)
         return refined.float().cpu().numpy()  # type: ignore[no-any-return]
 
 
@@ -334,13 +353,17 @@ def to_frame_sharpness(face: np.ndarray, target_image: np.ndarray, gate: np.ndar
     weight = gate[rows, columns]
     within = inside[rows, columns]
     grey = _grey(region)
+    wanted = _energy(cv2.Laplacian(_grey(target_image[rows, columns].astype(np.float32)),
+                                   cv2.CV_32F)[within])
+    now = cv2.Laplacian(grey, cv2.CV_32F)[within]
+    if _energy(now) >= wanted:
+        # Already as sharp as the crop: _band_gain's first test, before the band's blur
+        # and Laplacian (a face sharper than its frame, the photo and cross pairs'
+        # refined faces: every face of headturn-man and self-photo).
+        return face
     grey_band = grey - cv2.GaussianBlur(grey, (0, 0), FRAME_BAND_SIGMA)
     grey_band *= weight
-    wanted = float(np.mean(np.square(
-        cv2.Laplacian(_grey(target_image[rows, columns].astype(np.float32)),
-                      cv2.CV_32F)[within], dtype=np.float64)))
-    gain = _band_gain(cv2.Laplacian(grey, cv2.CV_32F)[within],
-                      cv2.Laplacian(grey_band, cv2.CV_32F)[within], wanted)
+    gain = _band_gain(now, cv2.Laplacian(grey_band, cv2.CV_32F)[within], wanted)
     if gain <= 0.0:
         return face
     band: np.ndarray = region - cv2.GaussianBlur(region, (0, 0), FRAME_BAND_SIGMA)
@@ -353,9 +376,9 @@ def _band_gain(now: np.ndarray, extra: np.ndarray, wanted: float) -> float:
     """The gain k in [0, FRAME_BAND_GAIN] with mean((now + k extra)^2) = `wanted` (the
     Laplacian is linear: the strengthened face's is now + k extra), 0 where `now` is at
     `wanted` already, FRAME_BAND_GAIN where no k in range reaches it."""
-    a = float(np.mean(np.square(extra, dtype=np.float64)))
+    a = _energy(extra)
     b = float(np.mean(now.astype(np.float64) * extra))
-    c = float(np.mean(np.square(now, dtype=np.float64)))
+    c = _energy(now)
     if c >= wanted or a <= 0.0:
         return 0.0
     gain = min(max((-b + math.sqrt(max(b * b - a * (c - wanted), 0.0))) / a, 0.0),
@@ -363,6 +386,11 @@ def _band_gain(now: np.ndarray, extra: np.ndarray, wanted: float) -> float:
     # A band against the face (b < 0: not a high-pass band of it) would take energy away
     # below the root: never weaken.
     return gain if 2.0 * b * gain + a * gain * gain >= 0.0 else 0.0
+
+
+def _energy(laplacian: np.ndarray) -> float:
+    """Mean square of `laplacian`'s values, in float64."""
+    return float(np.mean(np.square(laplacian, dtype=np.float64)))
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
