@@ -4,12 +4,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from facedub.engines.base import TargetFace
-from facedub.engines.neural import NeuralEngine, load_neural_engine
+from facedub.engines.neural import (
+    NeuralEngine,
+    crop_to_input,
+    load_neural_engine,
+    output_to_swapped,
+)
 from facedub.errors import FacedubError
 from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import Faceset
+from facedub.models.run import load_run
 from facedub.train import preset_config, train
 
 D3 = "clip_liveportrait_d3_woman_headturn.mp4"
@@ -61,3 +68,28 @@ def test_engine_refuses_what_is_not_a_model(tmp_path: Path) -> None:
         load_neural_engine(tmp_path / "missing")
     with pytest.raises(FacedubError, match="not a facedub run"):
         load_neural_engine(tmp_path)
+
+
+def test_engine_runs_a_face_on_one_torch_thread_and_gives_the_count_back(
+        run: Path, extracted: Callable[..., Faceset]) -> None:
+    """torch's default intra-op team (a thread per core) spun against other threads: a
+    64 px face took 31-337 ms of wall on two threads against 14 on one (2 cores, load
+    about 4). The face runs on one thread, its output as on two, and the caller's count
+    is put back."""
+    model, info, _ = load_run(run, torch.device("cpu"))
+    seen: list[int] = []
+    model.register_forward_pre_hook(lambda module, args: seen.append(torch.get_num_threads()))
+    target = _target_face(extracted(D12, crop_size=64, identity_every=30), 64)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            face, mask = model(torch.from_numpy(crop_to_input(target.image, 64)))
+        on_two = output_to_swapped(face.numpy(), mask.numpy(), 64)
+        on_one = NeuralEngine(model, info.coverage).swap_face(target)
+        assert seen == [2, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(on_one.image, on_two.image)
+    np.testing.assert_array_equal(on_one.mask, on_two.mask)

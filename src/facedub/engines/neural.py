@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFace
+from facedub.engines.torch_threads import TORCH_INFERENCE_THREADS, torch_threads
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.models import FaceModel
@@ -69,10 +70,14 @@ class NeuralEngine:
     """PyTorch inference of a trained model, one face per call."""
 
     def __init__(self, model: FaceModel, coverage: Coverage,
-                 facts: EngineFacts | None = None) -> None:
+                 facts: EngineFacts | None = None,
+                 threads: int = TORCH_INFERENCE_THREADS) -> None:
         """`facts`: the run folder and device for the provenance (default: no inputs, for
-        a model that was never saved, as in benchmarks)."""
+        a model that was never saved, as in benchmarks). `threads`: torch's intra-op
+        threads for a face (one: torch's default team spun against other threads, a 64 px
+        face 31-337 ms of wall against 14; see torch_threads)."""
         self._model = model.eval()
+        self._threads = threads
         self._facts = facts or EngineFacts("neural", {}, ())
         self._coverage = coverage
         self._device = next(model.parameters()).device
@@ -91,7 +96,7 @@ class NeuralEngine:
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         x = torch.from_numpy(crop_to_input(target.image, self.crop_size)).to(self._device)
-        with torch.inference_mode():
+        with torch_threads(self._threads), torch.inference_mode():
             face, mask = self._model(x)
         return output_to_swapped(face.float().cpu().numpy(), mask.float().cpu().numpy(),
                                  target.image.shape[0])

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.base import EngineFacts, SwapEngine, SwappedFace, TargetFace
+from facedub.engines.torch_threads import TORCH_INFERENCE_THREADS, torch_threads
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.faces.masks import mask_bounds, three_channels
@@ -76,17 +77,9 @@ class RefinerFile:
     step: int
 
 
-# Intra-op threads torch may use for one refiner call. One, as the exported graph's
-# session: torch's default (a thread per core) spun its OpenMP team against the swap's
-# decode, engine and compositing threads; on headturn-man with d18-s0 (2 cores, load
-# about 7-20) a face took 35-42 ms of thread CPU and 110-200 ms of wall on two threads
-# against 11 and 19 on one, outputs bit-identical (BENCHMARKS.md, Refiner, twenty-second
-# round).
-TORCH_REFINER_THREADS = 1
-
-
 class TorchRefiner:
-    def __init__(self, model: Refiner, threads: int = TORCH_REFINER_THREADS) -> None:
+    def __init__(self, model: Refiner, threads: int = TORCH_INFERENCE_THREADS) -> None:
+        """`threads`: torch's intra-op threads for a call (one: see torch_threads)."""
         self._model = model.eval()
         self._device = next(model.parameters()).device
         self._threads = threads
@@ -98,17 +91,8 @@ class TorchRefiner:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         import torch  # loaded already with the model; a dict lookup per frame
 
-        # Set for the call and put back: with OpenMP the count is the calling thread's
-        # own, and a caller's other torch work (training, another engine) keeps its own.
-        previous = torch.get_num_threads()
-        if previous != self._threads:
-            torch.set_num_threads(self._threads)
-        try:
-            with torch.inference_mode():
-                refined = self._model(torch.from_numpy(x).to(self._device))
-        finally:
-            if previous != self._threads:
-                torch.set_num_threads(previous)
+        with torch_threads(self._threads), torch.inference_mode():
+            refined = self._model(torch.from_numpy(x).to(self._device))
         return refined.float().cpu().numpy()  # type: ignore[no-any-return]
 
 
