@@ -117,36 +117,41 @@ def main() -> None:
                                           args.frames, Path(temporary))
     print(f"{len(faces)} faces, crop {faces[0][1].shape[0]} px, refiner {backend.res} px")
     pieces = ["laid_over_target", "_refiner_input", "keep_detail", "to_frame_sharpness"]
-    gains: list[float] = []
+    # The band gain each face reads, per repeat: refine_face returns early on some faces,
+    # so the first repeat's list alone is one gain per face read.
+    gains: list[list[float]] = []
     band_gain = rf._band_gain
 
     def recorded_gain(*values):  # type: ignore[no-untyped-def]
         gain = band_gain(*values)
-        gains.append(gain)
+        gains[-1].append(gain)
         return gain
 
-    rf._band_gain = recorded_gain
     whole: list[float] = []
     parts: dict[str, list[float]] = {name: [] for name in [*pieces, "refiner"]}
     digests = []
-    for repeat in range(args.repeats):
-        timed_backend = TimedBackend(backend)
-        with Timed(pieces) as timed:
-            start = time.thread_time()
-            for swapped, target_image in faces:
-                refined = rf.refine_face(timed_backend, swapped, target_image)
-                if repeat == 0:
-                    digests.append(hashlib.sha1(refined.tobytes()).hexdigest())
-            whole.append(1000 * (time.thread_time() - start) / len(faces))
-        for name in pieces:
-            parts[name].append(1000 * timed.totals[name] / len(faces))
-        parts["refiner"].append(1000 * timed_backend.total / len(faces))
+    rf._band_gain = recorded_gain
+    try:
+        for repeat in range(args.repeats):
+            gains.append([])
+            timed_backend = TimedBackend(backend)
+            with Timed(pieces) as timed:
+                start = time.thread_time()
+                for swapped, target_image in faces:
+                    refined = rf.refine_face(timed_backend, swapped, target_image)
+                    if repeat == 0:
+                        digests.append(hashlib.sha1(refined.tobytes()).hexdigest())
+                whole.append(1000 * (time.thread_time() - start) / len(faces))
+            for name in pieces:
+                parts[name].append(1000 * timed.totals[name] / len(faces))
+            parts["refiner"].append(1000 * timed_backend.total / len(faces))
+    finally:
+        rf._band_gain = band_gain
     print(f"refine_face: {statistics.median(whole):.2f} CPU ms a face (median of "
           f"{args.repeats}: {', '.join(f'{v:.2f}' for v in whole)})")
     for name, values in parts.items():
         print(f"  {name}: {statistics.median(values):.2f}")
-    rf._band_gain = band_gain
-    read = gains[:len(faces)]
+    read = gains[0] if gains else []
     print(f"  frame band: gain read on {len(read)} of {len(faces)} faces, 0 on "
           f"{sum(g == 0.0 for g in read)}, mean {statistics.mean(read) if read else 0:.3f}")
     rest = statistics.median(whole) - sum(statistics.median(v) for v in parts.values())

@@ -22,8 +22,11 @@ TORCH_INFERENCE_THREADS = 1
 @contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
     """Runs the block with torch on `threads` intra-op threads and puts the count back
-    after: with OpenMP the count is the calling thread's own, and a caller's other torch
-    work (training, another engine) keeps its own."""
+    after. The count is the calling thread's; a thread already running torch work keeps
+    its own. `torch.set_num_threads` also sets torch's process-wide default, though, and
+    a thread whose first torch work starts inside the block takes `threads` for good
+    (no swap starts one there today). No per-thread setter exists; setting the count
+    once per swap instead would need the swap's code."""
     import torch  # loaded already with the model; a dict lookup per call
 
     previous = torch.get_num_threads()
