@@ -111,3 +111,41 @@ def test_a_folder_that_could_not_be_removed_is_not_reported_removed(
     monkeypatch.setattr(kept_chunks.shutil, "rmtree", refused)
     assert sweep_kept(tmp_path / "work", out, {}, lambda d: False) == []  # before: [stuck]
     assert stuck.is_dir()
+
+
+def test_a_stopped_batch_rerun_under_another_host_name_resumes_its_chunks(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second review (finding 3): with the host in the folder's name, a batch stopped
+    on one host and rerun on another (a requeued node, a laptop whose host name follows
+    the network) rendered every chunk again, and the old folder stayed."""
+    monkeypatch.setattr(batch_run, "_outcomes", _stopped)
+    out = tmp_path / "out"
+    monkeypatch.setattr(kept_chunks.socket, "gethostname", lambda: "node-a")
+    _stopped_batch(tmp_path, faces_dir, out, crf=23)
+    (first,) = _kept(tmp_path)
+    (first / "segment-0000.mp4").write_bytes(b"a finished chunk of node-a")
+    monkeypatch.setattr(kept_chunks.socket, "gethostname", lambda: "node-b")
+    _stopped_batch(tmp_path, faces_dir, out, crf=23)  # the same job, requeued elsewhere
+    assert _kept(tmp_path) == [first]  # before: a second folder, every chunk again
+    assert (first / "segment-0000.mp4").read_bytes() == b"a finished chunk of node-a"
+    assert '"node-b"' in (first / JOB_FILE).read_text()  # noted, for whoever looks
+
+
+def test_another_hosts_folder_of_this_outdir_is_swept_as_ours(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / STATE_DIR).mkdir(parents=True)
+    work = tmp_path / "work"
+    dropped = _old_folder(work, out, "b.mp4", MONTH)
+    stale = work / KEPT_FOLDER / "stale"
+    shutil.copytree(dropped, stale)
+    for folder, output in ((dropped, "b.mp4"), (stale, "a.mp4")):
+        (folder / JOB_FILE).write_text(f'{{"job_id": 7, "host": "another-host", '
+                                       f'"out_dir": "{out.resolve()}", "output": "{output}"}}')
+    then = time.time() - MONTH
+    for path in (dropped / JOB_FILE, dropped):
+        os.utime(path, (then, then))
+    with open(out / STATE_DIR / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the sweeping batch holds its OUTDIR's lock
+        removed = sweep_kept(work, out, {"a.mp4": "K_a"}, batch_run._batch_live)
+    # before: [] (another host's folder was "not ours" and its OUTDIR is live)
+    assert removed == [dropped, stale]

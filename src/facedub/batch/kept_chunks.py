@@ -7,21 +7,24 @@ encoded into a folder of the work folder (never OUTDIR), atomically, with a note
 after it that names the chunk (frames, pre-roll, start time, watermark id): a chunk is
 finished when both are there and the note names the chunk planned now. The folder is named
 by the job's key (its inputs' content and its settings, `manifest.job_key`), facedub's
-version and its owner (host, OUTDIR, output), so a changed input or option renders every
-chunk again, and the same job run into two OUTDIRs keeps two folders (a batch resumed
-from a moved OUTDIR renders its chunks again). A job id that was drawn
-is kept there too, so a resumed output carries one id. The driver removes the folder once
-the job's output is in place.
+version and its owner's OUTDIR and output (not its host), so a changed input or option
+renders every chunk again, and the same job run into two OUTDIRs keeps two folders (a batch
+resumed from a moved OUTDIR renders its chunks again), while a batch stopped on one host
+and rerun on another (a requeued cluster node, a laptop whose host name follows the
+network) finds its chunks. A job id that was drawn is kept there too, so a resumed output
+carries one id. The driver removes the folder once the job's output is in place.
 
-A batch stopped and run again with a changed input or option left its old folder behind
-(a new key, a new folder): orphans grew in the work folder, up to a gigabyte of segments
-for a 10-minute job. Each folder's `job.json` now names its owner (host, OUTDIR, output),
-and a batch sweeps, as it starts and holds OUTDIR's lock (`sweep_kept`), the folders of
-its own OUTDIR's outputs that no job of it will use now; a folder of its own OUTDIR for an
-output no job of it writes (a job dropped from the list) that nothing has written to for
-a week; and any other folder nothing has written to for a week whose OUTDIR no batch holds
-(an OUTDIR given up). A live job's folder is never swept: its batch holds its OUTDIR's
-lock, and the folder is its own (the owner is in its name).
+A batch stopped and run again with a changed input or option left its old folder behind (a
+new key, a new folder): orphans grew in the work folder, up to a gigabyte of segments for a
+10-minute job. Each folder's `job.json` now names its owner (OUTDIR, output, and the host
+that last wrote it, for whoever looks), and a batch sweeps, as it starts and holds OUTDIR's
+lock (`sweep_kept`), the folders of its own OUTDIR's outputs that no job of it will use
+now; a folder of its own OUTDIR for an output no job of it writes (a job dropped from the
+list) that nothing has written to for a week; and any other folder nothing has written to
+for a week whose OUTDIR no batch holds (an OUTDIR given up). A folder is its OUTDIR's
+whatever host wrote it: one OUTDIR has one lock, so one batch at a time. A live job's
+folder is never swept: its batch holds its OUTDIR's lock, and the folder is its own (the
+owner is in its name).
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ STALE_SECONDS = 7 * 24 * 3600
 @dataclass(frozen=True)
 class Owner:
     """Whose kept folder it is: the job writing `output` (relative, as in the jobs file)
-    into `out_dir` (resolved), driven from `host`."""
+    into `out_dir` (resolved). `host` (the one that last drove it) is only noted in
+    `job.json`: neither the folder's name nor the sweep goes by it."""
 
     host: str
     out_dir: str
@@ -70,8 +74,9 @@ def kept_folder(work_dir: Path, key: str, owner: Owner) -> Path:
 
     The owner is in the name: the same job run into two OUTDIRs shared one folder, whose
     `job.json` named the last writer, so one OUTDIR's batch, rerun with changed inputs,
-    swept the folder the other's live batch was writing into."""
-    owned = f"{key} {__version__} {owner.host} {owner.out_dir} {owner.output}"
+    swept the folder the other's live batch was writing into. The host is not: a batch
+    rerun on another host (a requeued node) resumes its chunks."""
+    owned = f"{key} {__version__} {owner.out_dir} {owner.output}"
     name = hashlib.sha256(owned.encode()).hexdigest()[:24]
     return Path(work_dir) / KEPT_FOLDER / name
 
@@ -99,7 +104,7 @@ def sweep_kept(work_dir: Path, owner_dir: Path, planned: Mapping[str, str | None
 
     Called by a batch that holds `owner_dir`'s lock, as it starts. `planned`: each output
     of its jobs file, with the kept folder's name its job uses now (None: the job is not
-    chunked now, or finished). Removed: a folder this host's batch in `owner_dir` left for
+    chunked now, or finished). Removed: a folder a batch in `owner_dir` (on any host) left for
     one of those outputs under another name (its inputs or options changed since: its
     chunks are stale); a folder of `owner_dir` for an output no job of `planned` writes
     (a job dropped from the list) nothing has written to for `STALE_SECONDS` (not asked
@@ -116,7 +121,7 @@ def sweep_kept(work_dir: Path, owner_dir: Path, planned: Mapping[str, str | None
         if not folder.is_dir() or folder.name in in_use:
             continue  # a job of this batch uses it, whatever its note says
         note = _job_note(folder / JOB_FILE)
-        ours = (note.get("host"), note.get("out_dir")) == (here.host, here.out_dir)
+        ours = note.get("out_dir") == here.out_dir  # whatever host wrote it
         output = note.get("output")
         old = now - _last_written(folder) > STALE_SECONDS
         if ours and isinstance(output, str) and output in planned:
