@@ -60,7 +60,12 @@ HAIR_SHARE = 0.02
 # outline (16.9% of the outline taken, at 3x bare skin; BENCHMARKS.md). Its joined matter
 # below the brows reads 7.77% of the outline at the shadow floor, 1.82% at 25, 1.21% at 30
 # (her temple's hair); Rose Leslie's 4.70%, 3.78%, 3.16% (her strands 21-51 below her skin,
-# median 36; the cheek's shade and ear 12-29).
+# median 36; the cheek's shade and ear 12-29). Those readings are the photos as they are; the
+# margin is thin both ways: the head-tilt photo x1.1 reads 2.40% (x1.2 2.10%) and the sitcom
+# blonde re-saved as JPEG q60 2.99%, and then the taken extent (read at the shadow floor)
+# takes their shaded cheek edges; Rose Leslie 20% darker reads 1.33% and keeps her band; a
+# skin under L 35 can never pass. Taking only the gate's strands brought her band back
+# (BENCHMARKS.md, forty-seventh round, third pass).
 HAIR_GATE_DEPTH = 30.0
 # Where it is looked for: outside the eyes' outer corners (EYE_CORNERS), from HAIR_ABOVE of
 # the crop above the brows' tops (the temple beside a brow's tail, half trusted in the hair
