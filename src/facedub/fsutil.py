@@ -507,3 +507,16 @@ def describe_os_error(error: OSError) -> str:
               errno.EACCES: "permission denied", errno.EPERM: "not permitted",
               errno.ENAMETOOLONG: "file name too long"}
     return advice.get(error.errno or 0, error.strerror or type(error).__name__)
+
+
+def last_written(folder: Path) -> float:
+    """When anything in `folder` was last written (its own time: a file removed); infinity
+    if the folder went meanwhile (another run's clean-up: not ours to judge)."""
+    try:
+        times = [folder.stat().st_mtime]
+        for item in folder.iterdir():
+            with contextlib.suppress(OSError):  # removed meanwhile
+                times.append(item.stat().st_mtime)
+    except OSError:
+        return float("inf")
+    return max(times)

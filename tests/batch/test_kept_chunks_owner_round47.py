@@ -14,35 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_media import KATIE, RUDD, remuxed_excerpt, write_jobs
+from kept_support import kept_folders, stopped, stopped_batch
 
-from facedub.batch import BatchConfig, batch, kept_chunks, load_jobs
+from facedub.batch import kept_chunks
 from facedub.batch import run as batch_run
 from facedub.batch.jobs import STATE_DIR
 from facedub.batch.kept_chunks import JOB_FILE, KEPT_FOLDER, sweep_kept
 
 MONTH = 30 * 24 * 3600
-
-
-def _stopped(*args: Any, **kwargs: Any) -> Any:
-    raise KeyboardInterrupt  # Ctrl-C as the first chunk starts
-
-
-def _stopped_batch(tmp_path: Path, faces_dir: Path, out: Path, crf: int) -> None:
-    """A chunked job's batch into `out`, stopped as its chunks start."""
-    clip = tmp_path / "k.mp4"
-    if not clip.exists():
-        remuxed_excerpt(faces_dir / KATIE, 4.5, clip)
-    jobs = load_jobs(write_jobs(tmp_path, [{"target": clip, "source": faces_dir / RUDD,
-                                            "output": "k.mp4", "chunk_seconds": 2.0,
-                                            "crf": crf}]), out)
-    with pytest.raises(KeyboardInterrupt):
-        batch(jobs, out, BatchConfig(work_dir=tmp_path / "work",
-                                     config_dir=tmp_path / "config"))
-
-
-def _kept(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "work" / KEPT_FOLDER).iterdir())
 
 
 def _old_folder(work: Path, out_dir: Path, output: str, age: float) -> Path:
@@ -79,20 +58,20 @@ def test_a_dropped_jobs_recent_chunks_are_kept(tmp_path: Path) -> None:
 
 def test_the_same_job_in_two_outdirs_keeps_two_folders_and_a_rerun_spares_the_live_one(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_run, "_outcomes", _stopped)
+    monkeypatch.setattr(batch_run, "_outcomes", stopped)
     live_out, stopped_out = tmp_path / "live", tmp_path / "stopped"
     (live_out / STATE_DIR).mkdir(parents=True)  # kept, though the stopped batch made nothing
-    _stopped_batch(tmp_path, faces_dir, live_out, crf=23)
-    (live,) = _kept(tmp_path)
-    _stopped_batch(tmp_path, faces_dir, stopped_out, crf=23)  # the same job elsewhere
-    assert len(_kept(tmp_path)) == 2  # before: one folder, its note naming the last
+    stopped_batch(tmp_path, faces_dir, live_out, crf=23)
+    (live,) = kept_folders(tmp_path)
+    stopped_batch(tmp_path, faces_dir, stopped_out, crf=23)  # the same job elsewhere
+    assert len(kept_folders(tmp_path)) == 2  # before: one folder, its note naming the last
     with open(live_out / STATE_DIR / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # live_out's batch writes its chunks now
-        _stopped_batch(tmp_path, faces_dir, stopped_out, crf=20)  # rerun, an option changed
-        assert live in _kept(tmp_path)  # before: swept under the live batch
-        assert len(_kept(tmp_path)) == 2  # live's, and the rerun's new one (old one swept)
-    _stopped_batch(tmp_path, faces_dir, live_out, crf=23)  # resumed: its folder is found
-    assert live in _kept(tmp_path) and len(_kept(tmp_path)) == 2
+        stopped_batch(tmp_path, faces_dir, stopped_out, crf=20)  # rerun, an option changed
+        assert live in kept_folders(tmp_path)  # before: swept under the live batch
+        assert len(kept_folders(tmp_path)) == 2  # live's, and the rerun's new one (old one swept)
+    stopped_batch(tmp_path, faces_dir, live_out, crf=23)  # resumed: its folder is found
+    assert live in kept_folders(tmp_path) and len(kept_folders(tmp_path)) == 2
 
 
 def test_a_folder_that_could_not_be_removed_is_not_reported_removed(
@@ -118,15 +97,15 @@ def test_a_stopped_batch_rerun_under_another_host_name_resumes_its_chunks(
     """The second review (finding 3): with the host in the folder's name, a batch stopped
     on one host and rerun on another (a requeued node, a laptop whose host name follows
     the network) rendered every chunk again, and the old folder stayed."""
-    monkeypatch.setattr(batch_run, "_outcomes", _stopped)
+    monkeypatch.setattr(batch_run, "_outcomes", stopped)
     out = tmp_path / "out"
     monkeypatch.setattr(kept_chunks.socket, "gethostname", lambda: "node-a")
-    _stopped_batch(tmp_path, faces_dir, out, crf=23)
-    (first,) = _kept(tmp_path)
+    stopped_batch(tmp_path, faces_dir, out, crf=23)
+    (first,) = kept_folders(tmp_path)
     (first / "segment-0000.mp4").write_bytes(b"a finished chunk of node-a")
     monkeypatch.setattr(kept_chunks.socket, "gethostname", lambda: "node-b")
-    _stopped_batch(tmp_path, faces_dir, out, crf=23)  # the same job, requeued elsewhere
-    assert _kept(tmp_path) == [first]  # before: a second folder, every chunk again
+    stopped_batch(tmp_path, faces_dir, out, crf=23)  # the same job, requeued elsewhere
+    assert kept_folders(tmp_path) == [first]  # before: a second folder, every chunk again
     assert (first / "segment-0000.mp4").read_bytes() == b"a finished chunk of node-a"
     assert '"node-b"' in (first / JOB_FILE).read_text()  # noted, for whoever looks
 

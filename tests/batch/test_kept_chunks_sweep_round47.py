@@ -11,12 +11,10 @@ import fcntl
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from batch_media import KATIE, RUDD, remuxed_excerpt, write_jobs
+from kept_support import kept_folders, stopped, stopped_batch
 
-from facedub.batch import BatchConfig, batch, load_jobs
 from facedub.batch import run as batch_run
 from facedub.batch.jobs import STATE_DIR
 from facedub.batch.kept_chunks import JOB_FILE, KEPT_FOLDER
@@ -24,39 +22,18 @@ from facedub.batch.kept_chunks import JOB_FILE, KEPT_FOLDER
 WEEK_AND_A_DAY = 8 * 24 * 3600
 
 
-def _stopped(*args: Any, **kwargs: Any) -> Any:
-    raise KeyboardInterrupt  # Ctrl-C as the first chunk starts
-
-
-def _stopped_batch(tmp_path: Path, faces_dir: Path, out: Path, crf: int) -> None:
-    """A chunked job's batch into `out`, stopped as its chunks start."""
-    clip = tmp_path / "k.mp4"
-    if not clip.exists():
-        remuxed_excerpt(faces_dir / KATIE, 4.5, clip)
-    jobs = load_jobs(write_jobs(tmp_path, [{"target": clip, "source": faces_dir / RUDD,
-                                            "output": "k.mp4", "chunk_seconds": 2.0,
-                                            "crf": crf}]), out)
-    with pytest.raises(KeyboardInterrupt):
-        batch(jobs, out, BatchConfig(work_dir=tmp_path / "work",
-                                     config_dir=tmp_path / "config"))
-
-
-def _kept(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "work" / KEPT_FOLDER).iterdir())
-
-
 def test_a_jobs_kept_chunks_of_older_inputs_are_swept_as_it_runs_again(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_run, "_outcomes", _stopped)
+    monkeypatch.setattr(batch_run, "_outcomes", stopped)
     out = tmp_path / "out"
-    _stopped_batch(tmp_path, faces_dir, out, crf=23)
-    (first,) = _kept(tmp_path)
+    stopped_batch(tmp_path, faces_dir, out, crf=23)
+    (first,) = kept_folders(tmp_path)
     (first / "segment-0000.mp4").write_bytes(b"a finished chunk of crf 23")
-    _stopped_batch(tmp_path, faces_dir, out, crf=20)  # an option changed after the stop
-    (second,) = _kept(tmp_path)  # main: both, the first for ever
+    stopped_batch(tmp_path, faces_dir, out, crf=20)  # an option changed after the stop
+    (second,) = kept_folders(tmp_path)  # main: both, the first for ever
     assert second != first
-    _stopped_batch(tmp_path, faces_dir, out, crf=20)  # the same job again: kept
-    assert _kept(tmp_path) == [second]
+    stopped_batch(tmp_path, faces_dir, out, crf=20)  # the same job again: kept
+    assert kept_folders(tmp_path) == [second]
 
 
 def _foreign_folder(tmp_path: Path, name: str, out_dir: Path, age: float,
@@ -77,7 +54,7 @@ def _foreign_folder(tmp_path: Path, name: str, out_dir: Path, age: float,
 
 def test_a_live_batchs_kept_chunks_are_never_swept_and_a_weeks_orphans_are(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_run, "_outcomes", _stopped)
+    monkeypatch.setattr(batch_run, "_outcomes", stopped)
     live_out, left_out = tmp_path / "live", tmp_path / "left"
     (live_out / STATE_DIR).mkdir(parents=True)
     (left_out / STATE_DIR).mkdir(parents=True)
@@ -88,12 +65,12 @@ def test_a_live_batchs_kept_chunks_are_never_swept_and_a_weeks_orphans_are(
     unnamed = _foreign_folder(tmp_path, "unnamed", left_out, WEEK_AND_A_DAY, noted=False)
     with open(live_out / STATE_DIR / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a batch runs there now (a long wait in its queue)
-        _stopped_batch(tmp_path, faces_dir, tmp_path / "out", crf=23)
-        kept = _kept(tmp_path)
+        stopped_batch(tmp_path, faces_dir, tmp_path / "out", crf=23)
+        kept = kept_folders(tmp_path)
         assert live in kept and recent in kept
         assert left not in kept and unnamed not in kept  # main: kept for ever
-    _stopped_batch(tmp_path, faces_dir, tmp_path / "out", crf=23)
-    assert live not in _kept(tmp_path)  # its batch ended a week after it last wrote
+    stopped_batch(tmp_path, faces_dir, tmp_path / "out", crf=23)
+    assert live not in kept_folders(tmp_path)  # its batch ended a week after it last wrote
 
 
 def test_a_folder_a_job_uses_now_is_kept_whoever_left_it(tmp_path: Path) -> None:

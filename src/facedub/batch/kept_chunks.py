@@ -29,7 +29,6 @@ owner is in its name).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -44,7 +43,7 @@ from typing import Any
 
 from facedub import __version__
 from facedub.batch.chunks import Chunk
-from facedub.fsutil import atomic_path, write_json_atomic
+from facedub.fsutil import atomic_path, last_written, write_json_atomic
 
 KEPT_FOLDER = "batch-chunks"  # under the work folder
 JOB_FILE = "job.json"
@@ -123,7 +122,7 @@ def sweep_kept(work_dir: Path, owner_dir: Path, planned: Mapping[str, str | None
         note = _job_note(folder / JOB_FILE)
         ours = note.get("out_dir") == here.out_dir  # whatever host wrote it
         output = note.get("output")
-        old = now - _last_written(folder) > STALE_SECONDS
+        old = now - last_written(folder) > STALE_SECONDS
         if ours and isinstance(output, str) and output in planned:
             stale = planned[output] != folder.name
         elif ours:
@@ -187,15 +186,3 @@ def _job_note(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _last_written(folder: Path) -> float:
-    """When anything in `folder` was last written (its own time: a file removed)."""
-    try:
-        times = [folder.stat().st_mtime]
-        for item in folder.iterdir():
-            with contextlib.suppress(OSError):  # removed meanwhile
-                times.append(item.stat().st_mtime)
-    except OSError:
-        return float("inf")  # removed meanwhile: not ours to judge
-    return max(times)

@@ -39,7 +39,7 @@ from facedub.batch.chunks import Chunk, UnstampedVideoError, join_segments, plan
 from facedub.engines.base import SwapEngine
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
-from facedub.fsutil import atomic_path, published_whole, write_json_atomic
+from facedub.fsutil import atomic_path, last_written, published_whole, write_json_atomic
 from facedub.progress import NoProgress, Progress
 from facedub.provenance import new_job_id, write_sidecar
 from facedub.provenance.manifest import sidecar_path
@@ -202,7 +202,7 @@ def _resume_folder(key: str, out_path: Path, config: SwapConfig) -> ResumeFolder
         if other.name == key or not other.is_dir():
             continue
         if (_job(other / JOB_FILE).get("output") == output
-                or now - _last_written(other) > STALE_SECONDS):
+                or now - last_written(other) > STALE_SECONDS):
             shutil.rmtree(other, ignore_errors=True)
     path = root / key
     job = _job(path / JOB_FILE)
@@ -214,18 +214,6 @@ def _resume_folder(key: str, out_path: Path, config: SwapConfig) -> ResumeFolder
         path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path / JOB_FILE, {"job_id": job_id, "output": output})
     return ResumeFolder(path, job_id)
-
-
-def _last_written(folder: Path) -> float:
-    """When anything in `folder` was last written (its own time: a file removed)."""
-    try:
-        times = [folder.stat().st_mtime]
-        for item in folder.iterdir():
-            with contextlib.suppress(OSError):  # removed meanwhile
-                times.append(item.stat().st_mtime)
-    except OSError:
-        return float("inf")  # removed meanwhile (another run's clean-up): not ours to judge
-    return max(times)
 
 
 def _job(path: Path) -> dict[str, Any]:
