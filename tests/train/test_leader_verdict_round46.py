@@ -6,6 +6,7 @@ torchrun attempt must not end the next attempt's ranks."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -39,13 +40,25 @@ def test_a_failing_store_after_a_pass_is_said(monkeypatch: pytest.MonkeyPatch) -
 
 
 class _KeptStore:
-    """A store that keeps its keys across torchrun's restarts (as the agent's may)."""
+    """A store that keeps its keys across torchrun's restarts (as the agent's may), with
+    the calls of c10d's Store that `checked_by_leader` makes: `add` too. Without it rank
+    0's wait for the others to read its verdict raised AttributeError, which it logs and
+    carries on from: the wait was never run here."""
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def set(self, key: str, value: str) -> None:
-        self.values[key] = value
+        with self._lock:
+            self.values[key] = value
+
+    def add(self, key: str, amount: int) -> int:
+        """c10d's counter: `amount` added to the key's number (0 when unset), the sum."""
+        with self._lock:
+            total = int(self.values.get(key, "0")) + amount
+            self.values[key] = str(total)
+            return total
 
     def check(self, keys: list[str]) -> bool:
         return all(key in self.values for key in keys)
@@ -58,15 +71,38 @@ def _stopped() -> int:
     raise KeyboardInterrupt  # what SIGTERM from the agent ends an attempt's rank 0 with
 
 
+def _attempt_0_rank_0_waits_for_rank_1(caplog: pytest.LogCaptureFixture) -> None:
+    """Rank 0 stopped (verdict 130) waits until rank 1 read the verdict, then ends; rank 1
+    ends with it, as it should. Nothing is logged: the store answered every call."""
+    ended: list[BaseException] = []
+
+    def leader() -> None:
+        try:
+            checked_by_leader(Distributed(rank=0, world=2, local_rank=0), _stopped,
+                              lambda: 0)
+        except BaseException as error:  # the thread's outcome, asserted below
+            ended.append(error)
+
+    rank_0 = threading.Thread(target=leader)
+    with caplog.at_level(logging.WARNING, logger=distributed.__name__):
+        rank_0.start()
+        rank_0.join(timeout=0.5)
+        assert rank_0.is_alive(), "rank 0 left before rank 1 read its verdict"
+        with pytest.raises(LeaderStoppedError):
+            checked_by_leader(Distributed(rank=1, world=2, local_rank=0), lambda: 0,
+                              lambda: 0)
+        rank_0.join(timeout=2.0)  # read: it leaves within a poll (0.05 s)
+        assert not rank_0.is_alive(), "rank 0 still waits after rank 1 read its verdict"
+    assert [type(error) for error in ended] == [KeyboardInterrupt]
+    assert caplog.records == []
+
+
 def test_a_verdict_left_by_an_earlier_attempt_does_not_end_a_restart(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     store = _KeptStore()
     monkeypatch.setattr(distributed, "_group_store", lambda: store)
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "0")
-    with pytest.raises(KeyboardInterrupt):  # attempt 0: rank 0 stopped, verdict 130 left
-        checked_by_leader(Distributed(rank=0, world=2, local_rank=0), _stopped, lambda: 0)
-    with pytest.raises(LeaderStoppedError):  # attempt 0's rank 1 ends with it, as it should
-        checked_by_leader(Distributed(rank=1, world=2, local_rank=0), lambda: 0, lambda: 0)
+    _attempt_0_rank_0_waits_for_rank_1(caplog)
 
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
     leader = threading.Timer(0.3, checked_by_leader,
