@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import struct
@@ -137,7 +138,7 @@ class _Api:
         name = unquote(request.headers.get("x-filename", ""))
         kind, suffix = upload_kind(name)
         upload_id, path = self.store.new_upload_file(suffix)
-        size = await self._receive(request, path)
+        size, sha256 = await self._receive(request, path)
         try:
             # On a worker thread, as all file work here: the look at a GIF's frames runs
             # Pillow, and a slow read (a large GIF, a busy disk) held every other request.
@@ -145,7 +146,8 @@ class _Api:
         except FacedubError:
             path.unlink(missing_ok=True)
             raise
-        upload = Upload(upload_id, name, kind, path.name, size)
+        kept = await run_in_threadpool(self.store.keep_by_content, path, sha256)
+        upload = Upload(upload_id, name, kind, kept, size)
         self.store.add_upload(upload)
         return JSONResponse(upload.to_json())
 
@@ -162,9 +164,11 @@ class _Api:
         self.store.add_upload(upload)
         return JSONResponse(upload.to_json())
 
-    async def _receive(self, request: Request, path: Path) -> int:
-        """Stream the body to `path` (server-made, in the work folder), within the limit."""
+    async def _receive(self, request: Request, path: Path) -> tuple[int, str]:
+        """Stream the body to `path` (server-made, in the work folder), within the limit;
+        (its bytes, its sha256)."""
         limit = self.config.max_upload
+        digest = hashlib.sha256()
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise ClientError(413, f"the file is larger than the limit of {_mb(limit)}")
@@ -177,13 +181,14 @@ class _Api:
                         raise ClientError(413, f"the file is larger than the limit of "
                                                f"{_mb(limit)}")
                     file.write(chunk)
+                    digest.update(chunk)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         if size == 0:
             path.unlink(missing_ok=True)
             raise ClientError(400, "the file is empty")
-        return size
+        return size, digest.hexdigest()
 
     async def persons(self, request: Request) -> Response:
         upload = request.path_params["upload"]

@@ -7,7 +7,9 @@ A client names an upload or a job only by its id; no path a client sends is ever
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -88,6 +90,27 @@ class Store:
     def new_upload_file(self, suffix: str) -> tuple[str, Path]:
         upload_id = secrets.token_hex(8)
         return upload_id, self.folder(UPLOADS) / f"{upload_id}{suffix}"
+
+    def keep_by_content(self, received: Path, sha256: str) -> str:
+        """Keep a received upload (`new_upload_file`'s file, complete) under a name of its
+        content, `<sha256>.<suffix>`, and return that name: the same file uploaded twice
+        (or once per target, as one source for two) was two files, and every analysis
+        (keyed by the file's name and content) was made twice, 14 s a 40-frame clip. The
+        uploads stay apart (their own ids and given names); only the bytes are shared, and
+        none of an upload's own state (thumbnails, jobs, results) is kept by content.
+        The name appears at once and whole (a hard link of the received file), never over
+        a file already there: two uploads of one content at once both keep the first."""
+        kept = received.with_name(f"{sha256[:32]}{received.suffix}")
+        try:
+            os.link(received, kept)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: the received file moved there
+            if not kept.exists():
+                os.replace(received, kept)
+        with contextlib.suppress(FileNotFoundError):
+            received.unlink()
+        return kept.name
 
     def add_upload(self, upload: Upload) -> None:
         with self._db() as db:

@@ -123,9 +123,11 @@ class Workbench:
             return self._engine(source, config)
 
     def _engine(self, source: str, config: MeshEngineConfig) -> SwapEngine:
+        path = self.store.upload_path(source)
         with self._lock:
-            faceset = self._sources.get(source)
-            path = self.store.upload_path(source)
+            # By the upload's file, which is by content (`Store.keep_by_content`): the
+            # same photo uploaded again is the analysis in hand, not another.
+            faceset = self._sources.get(str(path))
             # Kept in memory, the analysis was never stamped: after 30 days another
             # analysis pruned its folder and the next preview failed 'faces/...: missing;
             # the faceset is damaged'. Stamped at each use; made again where it is gone.
@@ -133,7 +135,7 @@ class Workbench:
                 faceset = None
             if faceset is None:
                 faceset = analysed(path, self.analyses, ExtractConfig(crop_size=SOURCE_CROP))
-                self._sources[source] = faceset
+                self._sources[str(path)] = faceset
         return MeshEngine(faceset, config, source_path=path,
                           cache_dir=cache_folder(faceset.root, self.analyses))
 

@@ -1,0 +1,115 @@
+"""Round 48: the same file uploaded twice (or once per target, as one source photo for two
+targets) was two files in uploads/, named by upload id, and the analysis (keyed by the
+file's name and content) was made twice: 14 s again for a 40-frame clip. The uploads'
+bytes are now kept by content; the uploads themselves (ids, given names, thumbnails,
+jobs) stay apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from facedub.engines.mesh import MeshEngineConfig
+from facedub.extract import workspace
+from facedub.serve import work as serve_work
+from facedub.serve.app import ServeConfig, create_app
+from facedub.serve.store import PERSONS, UPLOADS, Store
+from facedub.serve.work import Workbench
+
+PHOTO = "still_paul_rudd_frontal_studio.jpg"
+
+
+class _Clean:
+    def scores(self, image: Any) -> dict[str, float]:
+        del image
+        return {}
+
+
+@pytest.fixture(autouse=True)
+def _quick_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real analyses, less the content model (its own tests cover it); the engine is its
+    source faceset."""
+    def analysed(*args: Any, **kwargs: Any) -> Any:
+        return workspace.analysed(*args, **kwargs, detector=_Clean())
+
+    monkeypatch.setattr(serve_work, "analysed", analysed)
+    monkeypatch.setattr(serve_work, "MeshEngine", lambda faceset, *args, **kwargs: faceset)
+
+
+def _send(app: Any, method: str, path: str, **request: Any) -> httpx.Response:
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport,
+                                     base_url="http://127.0.0.1:7860") as client:
+            return await client.request(method, path, **request)
+
+    return anyio.run(send)
+
+
+def _upload(app: Any, content: bytes, name: str) -> str:
+    response = _send(app, "POST", "/api/upload", content=content,
+                     headers={"x-filename": name})
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
+
+
+def _analyses(work: Path) -> list[str]:
+    return sorted(entry.name for entry in (work / "analyses").iterdir()
+                  if entry.is_dir() and not entry.name.startswith("."))
+
+
+def test_a_file_uploaded_twice_is_analysed_once(tmp_path: Path, faces_dir: Path) -> None:
+    work = tmp_path / "work"
+    app = create_app(ServeConfig(work, tmp_path / "config"))
+    photo = (faces_dir / PHOTO).read_bytes()
+    first, again = _upload(app, photo, "me.jpg"), _upload(app, photo, "me again.jpg")
+
+    # Two uploads, each as the user named it.
+    listed = {u["id"]: u["name"] for u in _send(app, "GET", "/api/uploads").json()}
+    assert listed == {first: "me.jpg", again: "me again.jpg"}
+
+    for target in (first, again):
+        response = _send(app, "GET", f"/api/uploads/{target}/persons")
+        assert response.status_code == 200, response.text
+        assert [p["person"] for p in response.json()] == [0]
+    assert len(_analyses(work)) == 1  # was 2: one per upload
+    # Each upload's own thumbnail (what a swap of it sends as the person reference).
+    assert sorted(p.name for p in (work / PERSONS).iterdir()) == sorted(
+        [f"{first}-0.jpg", f"{again}-0.jpg"])
+    assert len(list((work / UPLOADS).iterdir())) == 1  # the bytes once, nothing left over
+
+    # As a source, for two targets: the analysis in hand, not another.
+    bench = Workbench(Store(work), tmp_path / "config")
+    source: Any = bench.engine(first, MeshEngineConfig())
+    assert bench.engine(again, MeshEngineConfig()) is source
+    assert len(_analyses(work)) == 2  # the target's and the source's
+
+
+def test_different_files_stay_apart(tmp_path: Path, faces_dir: Path) -> None:
+    """Keyed by content: a photo with one byte more is another file."""
+    work = tmp_path / "work"
+    app = create_app(ServeConfig(work, tmp_path / "config"))
+    photo = (faces_dir / PHOTO).read_bytes()
+    _upload(app, photo, "me.jpg")
+    _upload(app, photo + b"\0", "me.jpg")
+    assert len(list((work / UPLOADS).iterdir())) == 2
+
+
+def test_a_received_file_is_kept_whole_and_never_over_another(tmp_path: Path) -> None:
+    """Two uploads of one content at once: the first kept file stays (its inode: a swap
+    may be reading it), the second's received file goes; nothing else is left."""
+    store = Store(tmp_path / "work")
+    _, first = store.new_upload_file(".jpg")
+    _, second = store.new_upload_file(".jpg")
+    first.write_bytes(b"same bytes")
+    second.write_bytes(b"same bytes")
+    digest = "ab" * 32
+    name = store.keep_by_content(first, digest)
+    inode = (store.folder(UPLOADS) / name).stat().st_ino
+    assert store.keep_by_content(second, digest) == name == f"{digest[:32]}.jpg"
+    assert (store.folder(UPLOADS) / name).stat().st_ino == inode
+    assert [p.name for p in store.folder(UPLOADS).iterdir()] == [name]
