@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import warnings
 from pathlib import Path
@@ -13,6 +12,7 @@ from PIL import Image
 from typer.core import TyperGroup
 
 from facedub import __version__
+from facedub.cli.terminal import configure_logging
 
 
 def _click_class(name: str) -> Any:
@@ -143,5 +143,4 @@ def main(
     # same; its warning put two lines of PIL's source before the command's own output.
     # Over the refusal size (179 MP) the command says so in one line.
     warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(verbose)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import functools
+import logging
 import shutil
 import signal
 import sys
@@ -119,6 +120,29 @@ def _shorten(text: str, width: int) -> str:
 def say(text: str) -> None:
     """One message to the terminal (stderr), never wrapped mid-line."""
     console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
+class TerminalLog(logging.Handler):
+    """Log records on the terminal through the bar's console: above a live bar, on a line
+    of their own. A plain StreamHandler kept the stderr of before the bar started and
+    wrote past rich's redirection, onto the end of the bar's line ("train df ━━ 12/400
+    ... left  WARNING facedub.train.loop: SIGINT received: ..."), and the bar went on on
+    the line below."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            console.print(self.format(record), highlight=False, soft_wrap=True,
+                          markup=False, emoji=False)
+        except Exception:  # as logging's own handlers: a failed emit never ends the work
+            self.handleError(record)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Every command's logging: warnings (everything with `verbose`) on the terminal."""
+    handler = TerminalLog()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        handlers=[handler])
 
 
 def _error_line(text: str) -> None:

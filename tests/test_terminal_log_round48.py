@@ -1,0 +1,40 @@
+"""Round 48, in a real (pseudo-)terminal: a warning logged while a progress bar is drawn
+(training's "SIGINT received: saving and stopping after this step", a folder's skipped
+photos, "waiting for another facedub analysing ...") landed on the end of the bar's line,
+"train df ━━ 12/400 0.8 steps/s ... left  WARNING facedub.train.loop: SIGINT received",
+and the bar went on below it. It is now a line of its own above the bar."""
+
+from __future__ import annotations
+
+import textwrap
+
+from test_cli_terminal import run_python_in_terminal
+
+# The command's own set-up (`facedub`'s callback configures logging), then a bar with a
+# warning logged half way, as the training loop's signal handler does.
+SCRIPT = textwrap.dedent("""
+    import logging, time
+    from facedub.cli.app import main
+    from facedub.cli.terminal import RichProgress
+    main(verbose=False, version=False)
+    bar = RichProgress(unit="steps")
+    bar.start(4, "train df")
+    bar.advance()
+    time.sleep(0.3)  # drawn at least once (rich refreshes 10 times a second)
+    logging.getLogger("facedub.train.loop").warning("SIGINT received: saving and stopping")
+    time.sleep(0.3)
+    bar.advance(3)
+    bar.finish()
+""")
+
+
+def test_a_warning_during_a_bar_is_a_line_of_its_own() -> None:
+    code, drawn = run_python_in_terminal(["-c", SCRIPT])
+    assert code == 0, drawn
+    warned = [line for line in drawn.splitlines() if "SIGINT received" in line]
+    assert warned, drawn
+    assert all(line.strip() == "WARNING facedub.train.loop: SIGINT received: saving and "
+               "stopping" for line in warned), warned  # was: the bar, then the warning
+    bars = [line for line in drawn.splitlines() if "━" in line]
+    assert "4/4" in bars[-1], drawn  # the bar goes on, and ends done
+    assert drawn.rstrip().splitlines()[-1] == bars[-1].rstrip()  # below the warning
