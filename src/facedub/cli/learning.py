@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,35 @@ Threads = Annotated[int | None, typer.Option(
     help="CPU threads for training (0: torch's default).")]
 SaveEvery = Annotated[int | None, typer.Option(help="Checkpoint every N steps.")]
 PreviewEvery = Annotated[int | None, typer.Option(help="Preview grid every N steps.")]
+
+
+def saved_step(out: Path) -> int:
+    """The step of the run (or refiner) saved in `out`; 0 for a new one."""
+    from facedub.models.run import read_state
+
+    state = read_state(out) if out.is_dir() else None
+    return 0 if state is None else state.step
+
+
+def saved_seconds(out: Path) -> float:
+    """The training time of the run (or refiner) saved in `out`; 0 for a new one."""
+    from facedub.models.run import read_state
+
+    state = read_state(out) if out.is_dir() else None
+    return 0.0 if state is None else state.train_seconds
+
+
+def say_resuming(out: Path, step: int, steps: int) -> None:
+    """Before the bar: a resumed run said nothing of it (its bar just began at the saved
+    step), and a run already at --steps looked as if it had trained again."""
+    if 0 < step < steps:
+        say(f"{out}: resuming at step {step} of {steps}")
+
+
+def stopped_exit_code(stopped: str) -> int:
+    """The exit code of a run stopped by the signal named `stopped` (as `terminate_cleanly`
+    ends other commands): 130 SIGINT, 143 SIGTERM, 129 SIGHUP."""
+    return 128 + int(signal.Signals[stopped])
 
 
 def resumed_seed(out: Path, seed: int | None) -> int | None:
@@ -72,7 +102,8 @@ def train(
 ) -> None:
     """Train a per-pair face-swap model: a shared encoder, a decoder per person.
 
-    Ctrl-C saves a checkpoint; running the same command again resumes. Under `torchrun
+    Ctrl-C (or SIGTERM, SIGHUP) saves a checkpoint; running the same command again
+    resumes. Under `torchrun
     --nproc-per-node N -m facedub train ...` it trains on N processes (--batch is global).
     """
     from facedub.extract.workspace import checked_faceset
@@ -115,15 +146,22 @@ def train(
         except LeaderStoppedError as stopped:  # rank 0 said why, once
             raise typer.Exit(stopped.exit_code) from None
         check_faces(*facesets)
+        saved = saved_step(out)
+        if leads:
+            say_resuming(out, saved, config.steps)
         result = run_train(*facesets, out, config, RichProgress(unit="steps"),
                            distributed)
     if distributed is not None and not distributed.leader:
-        raise typer.Exit(143 if result.stopped == "SIGTERM" else 130 if result.stopped else 0)
+        raise typer.Exit(stopped_exit_code(result.stopped) if result.stopped else 0)
     losses = ", ".join(f"{name} {value:.4f}" for name, value in result.losses.items())
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
             "command to resume")
-        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+        raise typer.Exit(stopped_exit_code(result.stopped))
+    if saved and result.step == saved:
+        say(f"{out}: already trained to step {saved} (--steps {config.steps}); nothing was "
+            "trained: give a larger --steps to train on")
+        return
     say(f"{out}: trained to step {result.step} in {result.train_seconds / 60:.1f} min"
         + (f"; {losses}" if losses else ""))
 
@@ -192,8 +230,8 @@ def refine(
 ) -> None:
     """Train a refiner for one source person: it cleans the mesh engine's face.
 
-    Use it with `facedub swap --source SOURCE --refiner OUT`. Ctrl-C or SIGTERM saves a
-    checkpoint; running the same command again resumes.
+    Use it with `facedub swap --source SOURCE --refiner OUT`. Ctrl-C, SIGTERM or SIGHUP
+    saves a checkpoint; running the same command again resumes.
     """
     from facedub import media
     from facedub.engines.registry import SOURCE_CROP
@@ -224,11 +262,19 @@ def refine(
         faceset = analysed(source, work_dir or default_work_dir(),
                            ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
         with removed_if_failed(out):
+            saved = saved_step(out)
+            if not config.minutes or saved_seconds(out) < config.minutes * 60:
+                say_resuming(out, saved, config.steps)
             result = run_refine(faceset, out, config, RichProgress(unit="steps"))
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
             "command to resume")
-        raise typer.Exit(130 if result.stopped == "SIGINT" else 143)
+        raise typer.Exit(stopped_exit_code(result.stopped))
+    if saved and result.step == saved:
+        say(f"{out}: already refined to step {saved} (--steps {config.steps}, --minutes "
+            f"{config.minutes:g}); nothing was trained: give a larger --steps or --minutes "
+            "to train on")
+        return
     scores = ", ".join(f"{name} {value:.3f}" for name, value in result.validation.items())
     best = result.best
     say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
