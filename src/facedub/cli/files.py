@@ -10,6 +10,7 @@ import typer
 from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
     CONTINUES,
+    MEASURES_AGAIN,
     RENDERS_AGAIN,
     InterruptedWith,
     RichProgress,
@@ -353,10 +354,16 @@ def evaluate_command(
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
                         cache_dir=cache_dir)
     # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes its temporary folder and a
-    # report folder it created; nothing in it resumes.
+    # report folder it created; nothing in it resumes, and Ctrl-C says so.
     with terminate_cleanly(), removed_if_failed(out):
-        # A faceset source's crops are checked once, the pass kept in the work folder.
-        report = evaluate(source, target, swapped, out, config, RichProgress(), work_dir())
+        try:
+            # A faceset source's crops are checked once, the pass kept in the work folder.
+            report = evaluate(source, target, swapped, out, config, RichProgress(),
+                              work_dir())
+        except BaseException as error:
+            if isinstance(stopped_by(error), KeyboardInterrupt):
+                raise InterruptedWith(MEASURES_AGAIN) from None
+            raise
     for line in report.summary_lines():
         typer.echo(line)
 
