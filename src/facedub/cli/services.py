@@ -9,6 +9,7 @@ import typer
 
 from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
+    InterruptedWith,
     RichProgress,
     say,
     terminate_cleanly,
@@ -99,4 +100,10 @@ def serve(
     with terminate_cleanly():
         run_server(folder, config_dir(), host=host, port=port, token=token, say=say,
                    max_upload=max_upload * 1024 * 1024, media=media)
-    raise KeyboardInterrupt  # uvicorn.run returns only once Ctrl-C has stopped it
+    # The server returns only once Ctrl-C has stopped it. "run the same command again to
+    # resume" was every command's line; a server resumes nothing of its own.
+    raise InterruptedWith(SERVER_STOPPED)
+
+
+SERVER_STOPPED = ("stopped; the same command again serves this work folder and runs the "
+                  "jobs still queued")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
+
+import uvicorn
 
 from facedub.errors import FacedubError
 from facedub.fsutil import exclusive_lock
@@ -20,8 +25,6 @@ def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DE
           token: str | None = None, say: Callable[[str], None] = print,
           max_upload: int = DEFAULT_MAX_UPLOAD, media: Path | None = None) -> None:
     """Serve until Ctrl-C. A non-loopback `host` always gets a token (printed once)."""
-    import uvicorn
-
     if not 0 < port < 65536:
         raise FacedubError(f"--port {port}: use 1 to 65535")
     required = server_token(host, token)
@@ -41,8 +44,45 @@ def serve(work: Path, config_dir: Path, host: str = DEFAULT_HOST, port: int = DE
                  else "other machines too, with the token")
         say(f"facedub serve: open {link}  (reachable from {where}; work folder "
             f"{config.work})")
-        uvicorn.run(app, host=host, port=port, log_level="warning",
-                    ws_max_size=16 * 1024 * 1024)
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                        ws_max_size=16 * 1024 * 1024))
+        interrupted = False
+        try:
+            server.run()
+        except KeyboardInterrupt:  # Ctrl-C, raised again once uvicorn has stopped; as
+            interrupted = True     # uvicorn.run, returned: the caller says it
+        if not server.started and not interrupted:  # uvicorn said why (a port taken
+            # since the check, say)
+            raise FacedubError(f"the server did not start on {host}:{port}; see the line "
+                               "above")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped by SIGHUP as by SIGINT and SIGTERM: with the jobs'
+    shutdown (the running one queued again), then the signal raised again for the
+    caller's handler (one line, exit 129). uvicorn handles only those two; a hang-up (the
+    terminal closed) raised the caller's exception inside the event loop, and uvicorn
+    printed "ERROR: Traceback" and 30 lines of asyncio's cancellation."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals(), _hang_up_handled_by(self.handle_exit):
+            yield
+
+
+@contextlib.contextmanager
+def _hang_up_handled_by(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """SIGHUP goes to `handler` in this block; one the process was started ignoring
+    (`nohup`) stays ignored, and outside the main thread nothing is changed."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGHUP) == signal.SIG_IGN):
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 @contextlib.contextmanager
