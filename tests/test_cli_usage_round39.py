@@ -19,7 +19,7 @@ from facedub.cli import app
     (["swap", "--source", "a.jpg", "--target", "b.jpg", "-o", "c.jpg", "--shape", "9"],
      "No such option: --shape"),
     (["export", "run"], "Missing option '--out' / '-o' (see `"),
-    (["extract"], "Missing argument 'media' (see `"),
+    (["extract"], "Missing argument 'MEDIA' (see `"),
     (["swapp"], "No such command 'swapp'. Did you mean 'swap'? (see `"),
     (["--bogus", "swap"], "No such option: --bogus"),
 ])

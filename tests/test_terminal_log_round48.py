@@ -38,3 +38,18 @@ def test_a_warning_during_a_bar_is_a_line_of_its_own() -> None:
     bars = [line for line in drawn.splitlines() if "━" in line]
     assert "4/4" in bars[-1], drawn  # the bar goes on, and ends done
     assert drawn.rstrip().splitlines()[-1] == bars[-1].rstrip()  # below the warning
+
+
+def test_every_command_names_its_arguments_as_readme_does() -> None:
+    """`facedub extract` and `verify` said "Missing argument 'media'" and showed "{media}"
+    in their usage, where README (and every other command) says MEDIA and FILE."""
+    from typer.testing import CliRunner
+
+    from facedub.cli import app
+
+    for command, name in (("extract", "MEDIA"), ("verify", "FILE")):
+        result = CliRunner().invoke(app, [command])
+        assert result.exit_code == 2
+        assert f"Missing argument '{name}'" in result.output, result.output
+        usage = CliRunner().invoke(app, [command, "--help"]).output.splitlines()[0]
+        assert usage == f"Usage: facedub {command} [OPTIONS] {{{name}}}", usage

@@ -31,7 +31,10 @@ if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts fa
 @app.command()
 @user_errors
 def extract(
-    media: Annotated[Path, path_argument(help="A video, a photo, or a folder of photos.")],
+    # Named as README and every other command name theirs: "{media}" and "Missing argument
+    # 'media'" were the only lower-case ones.
+    media: Annotated[Path, path_argument(help="A video, a photo, or a folder of photos.",
+                                         metavar="MEDIA")],
     out: Annotated[Path, path_option("--out", "-o", help="Faceset folder to write (or resume).")],
     person: Annotated[Path | None, path_option(
         help="Photo of the person to choose; default: the person with the most screen "
@@ -371,7 +374,7 @@ def evaluate_command(
 @app.command()
 @user_errors
 def verify(
-    media: Annotated[Path, path_argument(help="A video or photo to check.")],
+    media: Annotated[Path, path_argument(help="A video or photo to check.", metavar="FILE")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
     = False,
     max_frames: Annotated[int, typer.Option(help="Frames read for the watermark.")] = 150,
