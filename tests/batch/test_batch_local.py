@@ -46,6 +46,9 @@ def test_a_local_batch_places_outputs_names_failures_and_resumes(faces_dir: Path
     again = _batch(jobs, out)
     assert again.returncode == 1
     assert "0 done, 1 skipped (finished before), 1 failed" in again.stdout
+    # Said as it starts too (round 48: only the summary said it, at the end).
+    assert ("resuming: 1 of 2 jobs finished before (batch-manifest.json); running the "
+            "other 1") in " ".join(again.stderr.split()), again.stderr
     assert output.stat().st_mtime_ns == first_mtime
 
 

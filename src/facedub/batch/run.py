@@ -15,14 +15,19 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from facedub import media
 from facedub.batch.chunks import plan_chunks
-from facedub.batch.jobs import LOGS_DIR, STATE_DIR, Jobs  # STATE_DIR: staging, notes
+from facedub.batch.jobs import (  # STATE_DIR: staging, notes
+    LOGS_DIR,
+    MANIFEST_FILE,
+    STATE_DIR,
+    Jobs,
+)
 from facedub.batch.joining import ChunkedJobs
 from facedub.batch.kept_chunks import Owner, kept_folder, kept_job_id, sweep_kept
 from facedub.batch.local import local_outcomes
@@ -105,8 +110,10 @@ class BatchResult:
 
 
 def batch(jobs: Jobs, out_dir: Path, config: BatchConfig,
-          progress: Progress | None = None) -> BatchResult:
-    """Run every job of `jobs` not already finished in `out_dir`; see the module doc."""
+          progress: Progress | None = None,
+          say: Callable[[str], None] | None = None) -> BatchResult:
+    """Run every job of `jobs` not already finished in `out_dir`; see the module doc.
+    `say`: where a resumed batch says so (the command's terminal)."""
     progress = progress or NoProgress()
     started = time.monotonic()
     out_dir = Path(out_dir)
@@ -117,7 +124,7 @@ def batch(jobs: Jobs, out_dir: Path, config: BatchConfig,
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(jobs, out_dir, config, progress, started)
+        return _run(jobs, out_dir, config, progress, started, say)
     except BaseException:
         if created and [p.name for p in out_dir.iterdir()] == [STATE_DIR]:
             shutil.rmtree(out_dir, ignore_errors=True)  # nothing was made: leave nothing
@@ -125,7 +132,7 @@ def batch(jobs: Jobs, out_dir: Path, config: BatchConfig,
 
 
 def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
-         started: float) -> BatchResult:
+         started: float, say: Callable[[str], None] | None) -> BatchResult:
     with _only_batch_in(out_dir) as state:
         manifest = Manifest(out_dir)
         reports: dict[int, JobReport] = {}
@@ -143,7 +150,13 @@ def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
             load_or_create_credentials(config.config_dir / CREDENTIALS_FOLDER)
         log.info("%d jobs: %d finished before, %d to run", len(jobs.jobs), len(reports),
                  len(tasks))
-        progress.start(len(tasks), f"batch {jobs.path.name}")
+        # A resumed batch said nothing of it until its summary: its bar counted only the
+        # jobs left ("0/2" of three), and one with nothing left drew an empty "0/0" bar.
+        if reports and to_run and say is not None:
+            say(f"resuming: {len(reports)} of {len(jobs.jobs)} jobs finished before "
+                f"({MANIFEST_FILE}); running the other {len(to_run)}")
+        if tasks:
+            progress.start(len(tasks), f"batch {jobs.path.name}")
         chunked = ChunkedJobs(tasks, state / "staging")
         outcomes = _outcomes(tasks, config, state / "staging")
         try:
