@@ -7,8 +7,11 @@ and the bar went on below it. It is now a line of its own above the bar."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
-from test_cli_terminal import run_python_in_terminal
+import pytest
+
+from test_cli_terminal import run_in_terminal, run_python_in_terminal
 
 # The command's own set-up (`facedub`'s callback configures logging), then a bar with a
 # warning logged half way, as the training loop's signal handler does.
@@ -53,3 +56,20 @@ def test_every_command_names_its_arguments_as_readme_does() -> None:
         assert f"Missing argument '{name}'" in result.output, result.output
         usage = CliRunner().invoke(app, [command, "--help"]).output.splitlines()[0]
         assert usage == f"Usage: facedub {command} [OPTIONS] {{{name}}}", usage
+
+
+@pytest.mark.parametrize("columns", [40, 60])
+def test_a_narrow_terminal_keeps_the_count_and_the_time_left(columns: int, short_clip: object,
+                                                             tmp_path: Path) -> None:
+    """At 60 columns the bar cut its count to "4…" and its times to "0:…"; at 40 it showed
+    neither count nor bar ("extract cl…l_mouth.m…   7.7 frames… le…"). It now leaves out
+    what matters least: the elapsed time and a bar's length, then the bar and the speed."""
+    clip = short_clip("clip_liveportrait_d3_woman_headturn.mp4", 0.5)  # type: ignore[operator]
+    code, drawn = run_in_terminal(["extract", str(clip), "-o", str(tmp_path / "faces"),
+                                   "--size", "64", "--max-frames", "6"], columns=columns)
+    assert code == 0, drawn
+    bars = [line.rstrip() for line in drawn.splitlines() if line.startswith("extr")]
+    assert bars, drawn
+    final = bars[-1]
+    assert " 6/6 " in final and final.endswith("left"), final
+    assert len(final) <= columns, final

@@ -81,15 +81,11 @@ class RichProgress:
 
     def start(self, total: int | None, description: str, unit: str | None = None
               ) -> None:
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
-            MofNCompleteColumn(), SpeedColumn(unit or self._unit),
-            TimeElapsedColumn(), TextColumn("·"), TimeRemainingColumn(),
-            TextColumn("left"),
-            StatusColumn(),
-            console=console, transient=False, disable=not console.is_terminal)
+        columns, width = bar_columns(console.width, unit or self._unit)
+        self._bar = Progress(*columns, console=console, transient=False,
+                             disable=not console.is_terminal)
         self._bar.start()
-        self._task = self._bar.add_task(escape(_shorten(description, DESCRIPTION_WIDTH)),
+        self._task = self._bar.add_task(escape(_shorten(description, width)),
                                         total=total, status="")
 
     def status(self, text: str) -> None:
@@ -107,6 +103,25 @@ class RichProgress:
 
 
 DESCRIPTION_WIDTH = 22  # keeps bar, count, speed and time on one 80-column line
+# Below these widths the bar leaves out what matters least. All of it at 60 columns cut
+# the count to "4…" and the times to "0:…" (each column shrunk alike); at 40 it showed
+# neither count nor bar: "extract cl…l_mouth.m…   7.7 frames… le…".
+FULL_WIDTH, COMPACT_WIDTH = 80, 60
+
+
+def bar_columns(width: int, unit: str) -> tuple[list[ProgressColumn], int]:
+    """The bar's columns for a terminal `width` columns wide, and the description's
+    width: everything from 80 columns; from 60 a shorter bar and description and no
+    elapsed time; below, the description, count and time left."""
+    left = [TimeRemainingColumn(), TextColumn("left"), StatusColumn()]
+    if width >= FULL_WIDTH:
+        return ([TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
+                 MofNCompleteColumn(), SpeedColumn(unit), TimeElapsedColumn(),
+                 TextColumn("·"), *left], DESCRIPTION_WIDTH)
+    if width >= COMPACT_WIDTH:
+        return ([TextColumn("[bold]{task.description}"), BarColumn(bar_width=6),
+                 MofNCompleteColumn(), SpeedColumn(unit), *left], 16)
+    return [TextColumn("[bold]{task.description}"), MofNCompleteColumn(), *left], 12
 
 
 def _shorten(text: str, width: int) -> str:
