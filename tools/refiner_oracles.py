@@ -149,7 +149,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]
     rows: list[dict[str, float | str]] = []
     with closing(open_engine("mesh", request)) as engine:
         if args.refiner:
-            backends = {path.name: rf.open_refiner(path).backend for path in args.refiner}
+            backends = {path.name: rf.open_refiner(path) for path in args.refiner}
         swapper = frame_swapper(args.target, faceset, engine, config)
         names = ["mesh", *backends]
         compositors = {name: Compositor(config.composite) for name in names}
@@ -170,8 +170,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]
             truth = target.image
             for name in names:
                 swapped = face.swapped if name == "mesh" else replace(
-                    face.swapped, image=rf.refine_face(backends[name], face.swapped,
-                                                       truth))
+                    face.swapped, image=rf.refine_face(backends[name].backend, face.swapped,
+                                                       truth, backends[name].target_low_pass))
                 shown, alpha = composited(compositors[name], target, swapped)
                 row[f"ssim:{name}"] = realism.fidelity(truth, shown, regions.face).ssim
                 row[f"ssim128:{name}"] = at_refiner_size(shown, truth, regions.face)
