@@ -7,9 +7,8 @@ twenty-third round).
 
 The renderings are `refine`'s own (the same split, seed and settings as the first
 refiner's config.json, rendered again: `_render_pairs` is seeded), shown without the
-synthetic degradation (as the held-out check sees them; with the truth's low band for a
-refiner trained with `target_low_pass`). Per set (training, held out) and
-refiner: mean SSIM inside the face mask of the mesh face and of the refined one (the
+synthetic degradation (as the held-out check sees them). Per set (training, held out)
+and refiner: mean SSIM inside the face mask of the mesh face and of the refined one (the
 refiner's band gate, and the whole correction), of what `--color detail` keeps of each;
 and per band of the refiner's gate (low, mid, fine at 128 px): the mesh error's energy
 inside the mask, the share the refiner's whole correction removes, and the training loss
@@ -39,9 +38,28 @@ from facedub.train.refine_data import make_refine_batch, split_faces
 from facedub.train.refine_loss import detail_composed, refine_loss
 
 BANDS = ("low", "mid", "fine")
+# Training settings tried and removed: a folder trained with one read other inputs than
+# this tool (and the swap) gives it, so it is refused rather than scored as if it were
+# not. `target_low_pass` (the input's low band made the truth's, the target crop's in a
+# swap): BENCHMARKS.md, Refiner, twenty-third round; its code is commit 71e5232 on
+# branch r48-E.
+REMOVED_SETTINGS = ("target_low_pass",)
+
+
+def refuse_removed_settings(root: Path) -> None:
+    """Exit if the refiner folder `root` was trained with a setting in REMOVED_SETTINGS
+    (an exported .onnx does not say, and is let through)."""
+    if not (root / "config.json").is_file():
+        return
+    settings = json.loads((root / "config.json").read_text()).get("refine_settings") or {}
+    used = [name for name in REMOVED_SETTINGS if settings.get(name)]
+    if used:
+        raise SystemExit(f"{root}: trained with {', '.join(used)}, which facedub no longer "
+                         "has (commit 71e5232 on branch r48-E holds it)")
 
 
 def config_of(root: Path) -> RefineConfig:
+    refuse_removed_settings(root)
     settings = json.loads((root / "config.json").read_text())["refine_settings"]
     known = set(RefineConfig.__dataclass_fields__)
     return RefineConfig(**{k: v for k, v in settings.items() if k in known})
@@ -55,6 +73,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=160, help="renderings a set, at most")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    for root in args.refiner:
+        refuse_removed_settings(root)
     config = config_of(args.refiner[0])
     faceset = analysed(args.source, args.work_dir or default_work_dir(),
                        ExtractConfig(crop_size=SOURCE_CROP), NoProgress())
@@ -65,24 +85,21 @@ def main() -> None:
     for root in args.refiner:
         model, _, state = load_refiner(root, torch.device("cpu"))
         label = f"{root.name} (step {state.step}, gains {model.gains})"
-        models[label] = (model, config_of(root).target_low_pass)
+        models[label] = model
     sets = {}
-    for flag in sorted({flag for _, flag in models.values()}):
-        # No synthetic degradation; the input's low band the truth's for a refiner
-        # trained so (RefineConfig.target_low_pass).
-        clean = replace(config.degradation(), chance=0.0, target_low_pass=flag)
-        for name, pairs in (("training", train_pairs), ("held out", held_pairs)):
-            chosen = np.linspace(0, len(pairs) - 1, min(args.limit, len(pairs))).round()
-            sets[name, flag] = make_refine_batch(pairs, chosen.astype(np.int64),
-                                                 np.random.default_rng(2), clean)
+    clean = replace(config.degradation(), chance=0.0)  # no synthetic degradation
+    for name, pairs in (("training", train_pairs), ("held out", held_pairs)):
+        chosen = np.linspace(0, len(pairs) - 1, min(args.limit, len(pairs))).round()
+        sets[name] = make_refine_batch(pairs, chosen.astype(np.int64),
+                                       np.random.default_rng(2), clean)
     weights = config.loss_weights()
     print("\n| set | refiner | mesh SSIM | refined SSIM (gate) | gain | whole correction | "
           "kept mesh | kept refined | kept gain |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     energy_rows = []
     for set_name in ("training", "held out"):
-        for label, (model, flag) in models.items():
-            batch = sets[set_name, flag]
+        for label, model in models.items():
+            batch = sets[set_name]
             inputs, truth, mask = batch.inputs, batch.targets, batch.masks
             mesh = inputs[:, :3]
             with torch.inference_mode():

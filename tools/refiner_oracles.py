@@ -40,6 +40,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from refiner_fit import refuse_removed_settings
 
 from facedub import media
 from facedub.composite.compositor import Compositor
@@ -141,6 +142,8 @@ def composited(compositor: Compositor, target: TargetFace, swapped: SwappedFace
 
 
 def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]]:
+    for root in args.refiner:
+        refuse_removed_settings(root)
     config = SwapConfig(work_dir=work / "work", config_dir=work / "config")
     faceset = analyse_target(args.target, config, NoProgress())
     request = EngineRequest(work_dir=work / "work", source=args.source,
@@ -149,7 +152,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]
     rows: list[dict[str, float | str]] = []
     with closing(open_engine("mesh", request)) as engine:
         if args.refiner:
-            backends = {path.name: rf.open_refiner(path) for path in args.refiner}
+            backends = {path.name: rf.open_refiner(path).backend for path in args.refiner}
         swapper = frame_swapper(args.target, faceset, engine, config)
         names = ["mesh", *backends]
         compositors = {name: Compositor(config.composite) for name in names}
@@ -170,8 +173,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]
             truth = target.image
             for name in names:
                 swapped = face.swapped if name == "mesh" else replace(
-                    face.swapped, image=rf.refine_face(backends[name].backend, face.swapped,
-                                                       truth, backends[name].target_low_pass))
+                    face.swapped, image=rf.refine_face(backends[name], face.swapped,
+                                                       truth))
                 shown, alpha = composited(compositors[name], target, swapped)
                 row[f"ssim:{name}"] = realism.fidelity(truth, shown, regions.face).ssim
                 row[f"ssim128:{name}"] = at_refiner_size(shown, truth, regions.face)

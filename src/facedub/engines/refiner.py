@@ -13,7 +13,6 @@ folder imports torch: with an .onnx file the swap starts without it (~1 s of CPU
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -56,12 +55,6 @@ FINE_SIGMA = 1.5
 # Refiner, twentieth and twenty-first rounds).
 FRAME_BAND_SIGMA = 1.0
 FRAME_BAND_GAIN = 0.25
-# The compositor's `--color detail` low-pass (composite/compositor.py's
-# DETAIL_SIGMA_DIVISOR, train/refine_loss.LOW_PASS_DIVISOR): a refiner trained with
-# `target_low_pass` sees the face below this band as the compositor will make it, the
-# target's, and only the mesh engine's detail above it.
-LOW_PASS_DIVISOR = 16.0
-LOW_PASS_MASK_FLOOR = 0.05  # as refine_loss.MASK_FLOOR: where the low-pass is the target's
 
 
 class RefinerBackend(Protocol):
@@ -82,9 +75,6 @@ class RefinerFile:
     source: FacesetInfo
     identity: tuple[float, ...] | None
     step: int
-    # Trained on inputs whose low band is the truth's (RefineConfig.target_low_pass): its
-    # input's low band must be the target crop's (`with_low_pass_of`).
-    target_low_pass: bool = False
 
 
 class TorchRefiner:
@@ -130,20 +120,13 @@ def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
         model, info, state = load_refiner(path, select_device(device))
         log.info("refiner: %d px, step %d, from %s", info.args.res, state.step, path)
         return RefinerFile(TorchRefiner(model), info.coverage, info.source, info.identity,
-                           state.step, _trained_on_target_low_pass(path))
+                           state.step)
     if path.suffix.lower() == ".onnx" and path.is_file():
         onnx_info = read_refiner_onnx_info(path)
         return RefinerFile(OnnxRefiner(path, onnx_info.res, device), onnx_info.coverage,
                            onnx_info.source, onnx_info.identity, onnx_info.step)
     raise FacedubError(f"--refiner {path}: not a refiner folder or .onnx file; pass the -o "
                        "folder of `facedub refine` or the file `facedub export` made of it")
-
-
-def _trained_on_target_low_pass(root: Path) -> bool:
-    """Whether the refiner folder's training settings say `target_low_pass`."""
-    raw = json.loads((root / "config.json").read_text())
-    settings = raw.get("refine_settings") or {}
-    return bool(settings.get("target_low_pass", False))
 
 
 def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
@@ -160,19 +143,17 @@ def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
                         {**base_facts.settings, "refiner_res": refiner.backend.res,
                          "refiner_step": refiner.step, "refiner_device": device},
                         (*base_facts.inputs, ("refiner", path)))
-    return RefinedEngine(base, refiner.backend, facts, refiner.target_low_pass)
+    return RefinedEngine(base, refiner.backend, facts)
 
 
 class RefinedEngine:
     """A SwapEngine: `base`'s face, refined. Mask and kept regions stay the base
     engine's; `facts`: the base engine's, with the refiner among its inputs."""
 
-    def __init__(self, base: SwapEngine, refiner: RefinerBackend, facts: EngineFacts,
-                 target_low_pass: bool = False) -> None:
+    def __init__(self, base: SwapEngine, refiner: RefinerBackend, facts: EngineFacts) -> None:
         self._base = base
         self._refiner = refiner
         self._facts = facts
-        self._target_low_pass = target_low_pass
 
     @property
     def facts(self) -> EngineFacts:
@@ -198,8 +179,7 @@ class RefinedEngine:
         compositing thread, which a video source's mesh engine leaves idle part of each
         frame (BENCHMARKS.md, Refiner, eleventh round)."""
         # Everything else the engine said (its masks, kept parts, relief) passes on.
-        return replace(swapped, image=refine_face(self._refiner, swapped, target.image,
-                                                  self._target_low_pass))
+        return replace(swapped, image=refine_face(self._refiner, swapped, target.image))
 
     def end_track(self, track: int) -> None:
         self._base.end_track(track)
@@ -215,22 +195,16 @@ class RefinedEngine:
 
 
 def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
-                target_image: np.ndarray, target_low_pass: bool = False) -> np.ndarray:
+                target_image: np.ndarray) -> np.ndarray:
     """(S, S, 3) uint8 RGB: the engine's face over the target crop, plus the refiner's
     correction (computed at the refiner's size, upscaled to S; none where the engine kept
     the target's own pixels), its fine detail lifted back to the engine face's strength
-    where the crop is larger than the refiner (`keep_detail`). `target_low_pass`: the
-    refiner reads the laid face with its low band replaced by the target crop's (as it was
-    trained; the correction is still added to the laid face)."""
+    where the crop is larger than the refiner (`keep_detail`)."""
     size, res = target_image.shape[0], refiner.res
     laid = laid_over_target(swapped.image, target_image, swapped.mask)  # (S, S, 3)
     small = laid if size == res else cv2.resize(laid, (res, res), interpolation=cv2.INTER_AREA)
     small_mask = swapped.mask if size == res else cv2.resize(
         swapped.mask, (res, res), interpolation=cv2.INTER_AREA)
-    if target_low_pass:
-        small_target = target_image if size == res else cv2.resize(
-            target_image, (res, res), interpolation=cv2.INTER_AREA)
-        small = with_low_pass_of(small, small_target.astype(np.float32), small_mask)
     x = _refiner_input(small, small_mask)
     refined = refiner(x)[0].transpose(1, 2, 0) * 255.0  # (R, R, 3)
     correction = np.subtract(refined, small, out=refined)
@@ -256,22 +230,6 @@ def refine_face(refiner: RefinerBackend, swapped: SwappedFace,
                                       _gate(swapped.mask, swapped.kept, kept_box))
     refined_face += np.float32(0.5)
     return np.clip(refined_face, 0, 255, out=refined_face).astype(np.uint8)
-
-
-def with_low_pass_of(face: np.ndarray, reference: np.ndarray, mask: np.ndarray
-                     ) -> np.ndarray:
-    """(R, R, 3) float32: `face` (R, R, 3) float32 with its low band (a Gaussian of the
-    side / LOW_PASS_DIVISOR, normalised over the pixels where `mask` exceeds
-    LOW_PASS_MASK_FLOOR) replaced there by `reference`'s: the compositor's `--color detail`
-    made before the refiner (train/refine_loss.detail_composed, in NumPy)."""
-    inside = (mask > LOW_PASS_MASK_FLOOR).astype(np.float32)
-    sigma = face.shape[0] / LOW_PASS_DIVISOR
-    weight = np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), np.float32(1e-4))
-    spread = three_channels(inside)
-    low_face = cv2.GaussianBlur(face * spread, (0, 0), sigma) / three_channels(weight)
-    low_reference = cv2.GaussianBlur(reference * spread, (0, 0), sigma) / three_channels(weight)
-    composed: np.ndarray = face + spread * (low_reference - low_face)
-    return composed
 
 
 def laid_over_target(face: np.ndarray, target_image: np.ndarray, mask: np.ndarray

@@ -48,11 +48,6 @@ class RefineConfig:
     detail_loss: bool = False
     whole_weight: float = 0.1
     energy_weight: float = 0.0
-    # The input's low band made the truth's (the swap: the target crop's) before the
-    # refiner, as the compositor's `--color detail` makes the output's: the mesh face's
-    # low-band error was 41% of the loss on the held-out faces and the compositor throws
-    # it away (BENCHMARKS.md, Refiner, twenty-third round).
-    target_low_pass: bool = False
     eyes_mouth_weight: float = 2.0
     background_weight: float = 0.05
     # Bookkeeping.
@@ -91,8 +86,7 @@ class RefineConfig:
                            background=self.background_weight)
 
     def degradation(self) -> Degradation:
-        return Degradation(chance=self.degrade_chance, grain_in_truth=self.grain_in_truth,
-                           target_low_pass=self.target_low_pass)
+        return Degradation(chance=self.degrade_chance, grain_in_truth=self.grain_in_truth)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

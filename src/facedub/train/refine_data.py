@@ -23,7 +23,6 @@ import torch
 
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.engines.refiner import with_low_pass_of
 from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import FaceRecord, Faceset
 from facedub.progress import Progress
@@ -179,10 +178,7 @@ class Degradation:
     Gaussian sigma, pixels at the refiner's resolution), `noise` (largest sigma, in [0, 1]
     units), `jpeg` (lowest JPEG quality of the whole input). `grain_in_truth`: the same noise
     and JPEG hit the truth too, so the refiner keeps grain instead of learning to remove it
-    (the compositor matches the target's grain anyway). `target_low_pass`: the input's low
-    band (below the compositor's `--color detail` band) is then made the truth's, as the
-    swap makes it the target crop's before the refiner (`refiner.with_low_pass_of`): the
-    refiner sees only the detail error the compositor keeps."""
+    (the compositor matches the target's grain anyway)."""
 
     chance: float = 0.25
     misalign: float = 0.015
@@ -191,7 +187,6 @@ class Degradation:
     noise: float = 0.025
     jpeg: int = 35
     grain_in_truth: bool = False
-    target_low_pass: bool = False
 
 
 def make_refine_batch(pairs: RefinePairs, chosen: np.ndarray, rng: np.random.Generator,
@@ -236,8 +231,6 @@ def degraded_sample(pairs: RefinePairs, index: int, rng: np.random.Generator,
         laid = _jpeg(laid, quality)
         if degradation.grain_in_truth:
             truth = _jpeg(truth, quality)
-    if degradation.target_low_pass:
-        laid = np.clip(with_low_pass_of(laid, truth, mask), 0.0, 1.0).astype(np.float32)
     sample = [np.concatenate([laid, mask[..., None]], axis=2), truth,
               pairs.faces.masks[truth_index].astype(np.float32) / 255.0,
               pairs.faces.eyes_mouth[truth_index].astype(np.float32) / 255.0]
