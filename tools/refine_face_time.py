@@ -6,11 +6,12 @@ on this thread alone (thread CPU time, so the load of a shared machine counts li
     python tools/refine_face_time.py --source SOURCE --refiner REFINER.onnx \
         [--target CLIP] [--frames 60] [--repeats 5] [--check DIGESTS] [--work DIR]
 
-Prints the median CPU ms a face of `refine_face` and of its pieces (the laid face, the
-refiner's input, onnxruntime, the correction's enlargement, the kept parts, keep_detail,
-to_frame_sharpness, the rounding). `--check DIGEST_FILE`: writes (or, when it exists,
-compares with) the refined faces' SHA-1 digests, to show a faster refine_face is
-bit-identical.
+Prints the median CPU ms a face of the mesh engine's own step (the target crop and the
+engine's face, timed once each while recording, the same sitting), of `refine_face` and
+of its pieces (the laid face, the refiner's input, onnxruntime, the correction's
+enlargement, the kept parts, keep_detail, to_frame_sharpness, the rounding).
+`--check DIGEST_FILE`: writes (or, when it exists, compares with) the refined faces'
+SHA-1 digests, to show a faster refine_face is bit-identical.
 """
 
 from __future__ import annotations
@@ -38,23 +39,28 @@ TARGET = SHARED_FACES / "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 
 
 def record_faces(source: Path, target: Path, refiner: Path, frames: int, work: Path
-                 ) -> tuple[list[tuple[rf.SwappedFace, np.ndarray]], rf.RefinerBackend]:
+                 ) -> tuple[list[tuple[rf.SwappedFace, np.ndarray]], rf.RefinerBackend,
+                            list[float]]:
     """The first `frames` faces the swap would refine: (the mesh engine's face, the target
-    crop), and the refiner's backend."""
+    crop), the refiner's backend, and the thread CPU ms of each face's engine step (the
+    target crop and the mesh engine's face: the mesh engine alone, in the same sitting)."""
     config = SwapConfig(work_dir=work / "work", config_dir=work / "config")
     faceset = analyse_target(target, config, NoProgress())
     request = EngineRequest(work_dir=work / "work", source=source, refiner=refiner)
-    faces = []
+    faces, engine_ms = [], []
     with closing(open_engine("mesh", request)) as engine:
         swapper = frame_swapper(target, faceset, engine, config)
         for frame in media.iter_frames(target):
             if frame.index >= frames:
                 break
+            start = time.thread_time()
             face = swapper.engine_face(frame)
+            spent = 1000 * (time.thread_time() - start)
             if face.target is not None and face.swapped is not None:
                 faces.append((face.swapped, face.target.image))
+                engine_ms.append(spent)
         backend = engine._refiner  # type: ignore[attr-defined]
-    return faces, backend
+    return faces, backend, engine_ms
 
 
 class Timed:
@@ -109,13 +115,17 @@ def main() -> None:
                         help="keep the analyses here for the next run (default: a temp folder)")
     args = parser.parse_args()
     if args.work:
-        faces, backend = record_faces(args.source, args.target, args.refiner, args.frames,
-                                      args.work)
+        faces, backend, engine_ms = record_faces(args.source, args.target, args.refiner,
+                                                 args.frames, args.work)
     else:
         with tempfile.TemporaryDirectory(prefix="facedub-refine-time-") as temporary:
-            faces, backend = record_faces(args.source, args.target, args.refiner,
-                                          args.frames, Path(temporary))
+            faces, backend, engine_ms = record_faces(args.source, args.target, args.refiner,
+                                                     args.frames, Path(temporary))
     print(f"{len(faces)} faces, crop {faces[0][1].shape[0]} px, refiner {backend.res} px")
+    # The first faces carry the engine's start (its source cache, the first track's
+    # work): the median is the steady face's.
+    print(f"mesh engine alone (crop + engine face, once each, this sitting): "
+          f"{statistics.median(engine_ms):.2f} CPU ms a face (median of {len(engine_ms)})")
     pieces = ["laid_over_target", "_refiner_input", "keep_detail", "to_frame_sharpness"]
     # The band gain each face reads, per repeat: refine_face returns early on some faces,
     # so the first repeat's list alone is one gain per face read.
