@@ -115,33 +115,38 @@ def feather(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
         soft = np.divide(hard, np.float32(255.0), dtype=np.float32)  # astype, then / 255
         if blur > 0:
             soft = _gaussian(soft, sigma)
+        box: tuple[slice, slice] = (slice(None), slice(None))
     else:
-        soft = _soft_rows(hard, sigma if blur > 0 else 0.0)
+        soft, box = _soft_box(hard, sigma if blur > 0 else 0.0)
     if blur > 0 and erode >= 0:  # keep the blur inside the hard edge: never past the face
-        soft *= 2.0
-        soft -= 1.0
-        np.clip(soft, 0.0, 1.0, out=soft)
+        # Only in the box: beyond it 2 * 0 - 1 clips to 0 as it is.
+        inner = soft[box]
+        inner *= 2.0
+        inner -= 1.0
+        np.clip(inner, 0.0, 1.0, out=inner)
     return soft
 
 
-def _soft_rows(hard: np.ndarray, sigma: float) -> np.ndarray:
-    """(H, W) float32: `hard` (uint8, 2-D) / 255, Gaussian-blurred at `sigma` (none at 0)
-    as `blur_rows` blurs it: only the rows its non-zero pixels cover, grown by the
-    kernel's reach, are divided and blurred (the rest stays 0, as it would), their box
-    found by OpenCV on the bytes instead of NumPy's any() over the whole float mask. The
-    same values: the band is the one `blur_rows` finds (a float32 of n / 255 is 0 only
-    for n = 0), and the division is element by element; a mouth's or an eye's mask is a
-    small band of the crop (the engine feathers a dozen masks a frame)."""
+def _soft_box(hard: np.ndarray, sigma: float) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """(H, W) float32: `hard` (uint8, 2-D) / 255, Gaussian-blurred at `sigma` (none at 0),
+    with the box it was computed in: only the box round its non-zero pixels, grown by the
+    kernel's reach on every side (OpenCV finds it on the bytes), is divided and blurred;
+    the rest stays 0, as the whole image's blur leaves it there. Within a float32 rounding
+    of blurring the whole image (OpenCV's vector loop along a shorter row ends
+    differently); until the forty-eighth round only the rows were boxed, and a mouth's or
+    an eye's mask was blurred across the crop's whole width (the engine feathers a dozen
+    masks a frame: BENCHMARKS.md, forty-eighth round)."""
     soft = np.zeros(hard.shape, dtype=np.float32)
-    _, top, _, height = cv2.boundingRect(hard)
+    left, top, width, height = cv2.boundingRect(hard)
     if height == 0:
-        return soft
+        return soft, (slice(0, 0), slice(0, 0))
     reach = _blur_reach(sigma) if sigma > 0 else 0
-    rows = slice(max(0, top - reach), top + height + reach)
-    band = np.divide(hard[rows], np.float32(255.0), dtype=np.float32)
-    soft[rows] = band if sigma <= 0 else cv2.GaussianBlur(band, (0, 0), sigmaX=sigma,
-                                                          sigmaY=sigma)
-    return soft
+    box = (slice(max(0, top - reach), top + height + reach),
+           slice(max(0, left - reach), left + width + reach))
+    part = np.divide(hard[box], np.float32(255.0), dtype=np.float32)
+    soft[box] = part if sigma <= 0 else cv2.GaussianBlur(part, (0, 0), sigmaX=sigma,
+                                                         sigmaY=sigma)
+    return soft, box
 
 
 def _to_uint8(mask: np.ndarray) -> np.ndarray:
