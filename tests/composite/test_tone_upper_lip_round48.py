@@ -53,8 +53,8 @@ def test_rose_leslies_upper_lip_is_not_grey_on_the_boys_pale_lip(
         extracted: Callable[..., Faceset], faces_dir: Path) -> None:
     """Frame 29, the composited crop: right of the philtrum (between the lip's top, its
     far corner and the nose's base) the chroma is at least 0.8 of the far cheek's beside
-    the mouth and its redness (a) within 3 of the cheek's: 0.93 and 1.8 under (a 14.2,
-    b 7.3 against the cheek's 15.9, 6.3); on main 0.60 and 6.0 under (a 9.9, b 3.0)."""
+    the mouth and its redness (a) within 3 of the cheek's: 0.90 and 2.0 under (a 13.9,
+    b 6.8 against the cheek's 15.9, 6.3); on main 0.60 and 6.0 under (a 9.9, b 3.0)."""
     source = extracted(ROSE, crop_size=CROP)
     target = _call_face(faces_dir, GREY_FRAME)
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
@@ -112,9 +112,10 @@ def test_a_pale_neutral_upper_lip_takes_its_skins_colour_round_it() -> None:
             assert chroma < 0.75 * float(np.hypot(16.0, 6.0)), (a, b)
 
 
-def test_an_upper_lip_as_colourful_as_its_skin_is_left_as_it_is() -> None:
-    """Where the target's upper lip is as colourful as its skin round it (or more: a
-    redder lip), the zone moves nothing of its colour (a and b within 0.01)."""
-    for lip_chroma in (1.0, 1.3):
+def test_an_upper_lip_about_as_colourful_as_its_skin_is_left_as_it_is() -> None:
+    """Where the target's upper lip is a little less colourful than its skin round it
+    (0.85 of it: border-photo's reads 0.81-0.82 at its 5th percentile), as colourful, or
+    more (a redder lip), the zone moves nothing of its colour (a and b within 0.01)."""
+    for lip_chroma in (0.85, 1.0, 1.3):
         without, with_zone = _synthetic(lip_chroma)
         assert np.abs(without[..., 1:] - with_zone[..., 1:]).max() < 0.01, lip_chroma

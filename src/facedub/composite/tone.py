@@ -189,10 +189,14 @@ FLANK_CHROMA_MIN = 8.0  # Lab chroma of the face's skin from which its gain is t
 FLANK_PERCENTILE = 90.0
 FLANK_SKIN_MIN = 0.5
 FLANK_AROUND_MIN = 0.05
-# The upper lip's colour moves to the target's skin's round it wholly where that is this
-# many units of Lab chroma more colourful than its own there (`_upper_lip_colour`); a ramp,
-# so that a lip as colourful as its skin does not flicker between the two.
-UPPER_LIP_CHROMA_RAMP = 3.0
+# The upper lip's colour moves to the target's skin's round it wholly where its own chroma
+# there is at most the first share of that skin's, not at all from the second (a ramp:
+# `_upper_lip_colour`). The boy of the two-person call reads 0.53 right of his philtrum
+# (his 5th percentile over the zone 0.67-0.71 on the first 12 frames); the other targets'
+# upper lips are their skin's, a little paler: border-photo's 5th percentile 0.81-0.82.
+# Fired from any lip less colourful (3 units of chroma ramped), border-photo read 2 of 40
+# smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round).
+UPPER_LIP_CHROMA_SHARE = (0.65, 0.8)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 # The face's lightness detail scales with the light it is shown in (`light_gain`): by the
@@ -667,16 +671,18 @@ def _upper_lip_colour(planes: np.ndarray, target_low: np.ndarray, skin: np.ndarr
     `SkinWeights.shading`), its a and b planes moved to the target's skin colour round it
     (the blur of the target's by `sigma` over the `skin` weight without the zone;
     `planes` (s, s, 4): the face's a and b, the target's a and b) as far as that is more
-    colourful than its own there: wholly from UPPER_LIP_CHROMA_RAMP units of chroma more.
+    colourful than its own there: wholly where its own chroma is at most the first of
+    UPPER_LIP_CHROMA_SHARE of the skin's, not at all from the second.
 
     A target's upper lip can be its palest, most neutral skin (the boy of the two-person
     call under a webcam's light: L 92.6, a 8.8, b 1.7 right of the philtrum, his cheek
     beside it a 16, b 6), and the colour's finer split gives the source's upper lip that
     chroma: Rose Leslie's lip, 6 L darker than her cheek, came out a blue-grey patch at 1x
     (hair-band-photo: a 10.2, b 3.5 at L 80 beside a cheek of a 16, b 6.6; BENCHMARKS.md,
-    forty-eighth round). Only more colourful, with the skin's own hue: where the target's
-    upper lip is as colourful as its skin, nothing moves (the flanks' gain there moved
-    border-photo's read smile, `_flank_zones`)."""
+    forty-eighth round). Only where the lip is that much paler in colour, with the skin's
+    own hue: an upper lip a little less colourful than its skin (most targets' is) keeps its
+    own colour (moved from any paler lip, border-photo's read smile fell by 1-2 of 40 frames
+    at three job ids, as the flanks' gain there once did, `_flank_zones`)."""
     box = mask_bounds(zone)
     if box is None:
         return target_low
@@ -686,8 +692,9 @@ def _upper_lip_colour(planes: np.ndarray, target_low: np.ndarray, skin: np.ndarr
                                    skin * (1.0 - zone), sigma))
     own = target_low[box]
     skin_a, skin_b = around[0][box], around[1][box]
-    excess = np.hypot(skin_a, skin_b) - np.hypot(own[..., 1], own[..., 2])
-    weight = zone[box] * np.clip(excess / UPPER_LIP_CHROMA_RAMP, 0.0, 1.0)
+    share = np.hypot(own[..., 1], own[..., 2]) / np.maximum(np.hypot(skin_a, skin_b), 1e-3)
+    most, least = UPPER_LIP_CHROMA_SHARE
+    weight = zone[box] * np.clip((least - share) / (least - most), 0.0, 1.0)
     coloured = target_low.copy()
     for channel, skin_colour in ((1, skin_a), (2, skin_b)):
         present = own[..., channel]
