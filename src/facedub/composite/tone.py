@@ -191,9 +191,10 @@ FLANK_SKIN_MIN = 0.5
 FLANK_AROUND_MIN = 0.05
 # The upper lip's colour moves to the target's skin's round it wholly where its own chroma
 # there is at most the first share of that skin's, not at all from the second (a ramp:
-# `_upper_lip_colour`). The boy of the two-person call reads 0.53 right of his philtrum
-# (his 5th percentile over the zone 0.67-0.71 on the first 12 frames); the other targets'
-# upper lips are their skin's, a little paler: border-photo's 5th percentile 0.81-0.82.
+# `_upper_lip_colour`). The boy of the two-person call reads about 0.5 right of his
+# philtrum (a 8.8, b 1.7 against his cheek's a 16, b 6; his 5th percentile over the zone
+# 0.67-0.71 on the first 12 frames); most targets' upper lips are a little paler in colour
+# than their skin: border-photo's 5th percentile 0.81-0.82, nine more pairs' 0.82-0.91.
 # Fired from any lip less colourful (3 units of chroma ramped), border-photo read 2 of 40
 # smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round).
 UPPER_LIP_CHROMA_SHARE = (0.65, 0.8)
