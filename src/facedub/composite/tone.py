@@ -189,6 +189,15 @@ FLANK_CHROMA_MIN = 8.0  # Lab chroma of the face's skin from which its gain is t
 FLANK_PERCENTILE = 90.0
 FLANK_SKIN_MIN = 0.5
 FLANK_AROUND_MIN = 0.05
+# The upper lip's colour moves to the target's skin's round it wholly where its own chroma
+# there is at most the first share of that skin's, not at all from the second (a ramp:
+# `_upper_lip_colour`). The boy of the two-person call reads about 0.5 right of his
+# philtrum (a 8.8, b 1.7 against his cheek's a 16, b 6; his 5th percentile over the zone
+# 0.67-0.71 on the first 12 frames); most targets' upper lips are a little paler in colour
+# than their skin: border-photo's 5th percentile 0.81-0.82, nine more pairs' 0.82-0.91.
+# Fired from any lip less colourful (3 units of chroma ramped), border-photo read 2 of 40
+# smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round).
+UPPER_LIP_CHROMA_SHARE = (0.65, 0.8)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 # The face's lightness detail scales with the light it is shown in (`light_gain`): by the
@@ -304,6 +313,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         if flanks is not None:
             target_low = _colour_around(face_low, colour_planes, target_low, skin_weight,
                                         resized(flanks, half), sigma * half / size)
+        if shading is not None:
+            # The upper lip at least as colourful as the skin round it (`_upper_lip_colour`).
+            target_low = _upper_lip_colour(colour_planes, target_low, skin_weight,
+                                           resized(shading, half), sigma * half / size)
     # Each weight shrunk once (the sockets and under-eye zones are read twice).
     sockets_half = None if sockets is None else resized(sockets, half)
     under_eyes_half = None if under_eyes is None else resized(under_eyes, half)
@@ -650,6 +663,43 @@ def _colour_around(face_low: np.ndarray, planes: np.ndarray, target_low: np.ndar
     for channel, skin_colour in ((1, around[2]), (2, around[3])):
         present = part[..., channel]
         coloured[box][..., channel] = present + weight * (gain * skin_colour - present)
+    return coloured
+
+
+def _upper_lip_colour(planes: np.ndarray, target_low: np.ndarray, skin: np.ndarray,
+                      zone: np.ndarray, sigma: float) -> np.ndarray:
+    """`target_low` (s, s, 3) with, in the `zone` weight (the upper lip,
+    `SkinWeights.shading`), its a and b planes moved to the target's skin colour round it
+    (the blur of the target's by `sigma` over the `skin` weight without the zone;
+    `planes` (s, s, 4): the face's a and b, the target's a and b) as far as that is more
+    colourful than its own there: wholly where its own chroma is at most the first of
+    UPPER_LIP_CHROMA_SHARE of the skin's, not at all from the second.
+
+    A target's upper lip can be its palest, most neutral skin (the boy of the two-person
+    call under a webcam's light: L 92.6, a 8.8, b 1.7 right of the philtrum, his cheek
+    beside it a 16, b 6), and the colour's finer split gives the source's upper lip that
+    chroma: Rose Leslie's lip, 6 L darker than her cheek, came out a blue-grey patch at 1x
+    (hair-band-photo: a 10.2, b 3.5 at L 80 beside a cheek of a 16, b 6.6; BENCHMARKS.md,
+    forty-eighth round). Only where the lip is that much paler in colour, with the skin's
+    own hue: an upper lip a little less colourful than its skin (most targets' is) keeps its
+    own colour (moved from any paler lip, border-photo's read smile fell by 1-2 of 40 frames
+    at three job ids, as the flanks' gain there once did, `_flank_zones`)."""
+    box = mask_bounds(zone)
+    if box is None:
+        return target_low
+    # The skin round the lip, not the lip itself (the compositor's colour weight holds
+    # the upper lip too): its own neutral colour averaged in would hold it half way.
+    around = cv2.split(masked_blur(np.ascontiguousarray(planes[..., 2:]),
+                                   skin * (1.0 - zone), sigma))
+    own = target_low[box]
+    skin_a, skin_b = around[0][box], around[1][box]
+    share = np.hypot(own[..., 1], own[..., 2]) / np.maximum(np.hypot(skin_a, skin_b), 1e-3)
+    most, least = UPPER_LIP_CHROMA_SHARE
+    weight = zone[box] * np.clip((least - share) / (least - most), 0.0, 1.0)
+    coloured = target_low.copy()
+    for channel, skin_colour in ((1, skin_a), (2, skin_b)):
+        present = own[..., channel]
+        coloured[box][..., channel] = present + weight * (skin_colour - present)
     return coloured
 
 
