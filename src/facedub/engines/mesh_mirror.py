@@ -79,6 +79,13 @@ WING_GATE_NEGLIGIBLE = 1e-3
 TURNED_WING_FROM = 0.05
 OWN_WING_FROM = 0.24
 OWN_WING_FULL = 0.28
+# The far wing's mean need of the mirror (`turned_away`, by frontal area) from which the
+# rule applies, full at the second: the shouting photo (6 degrees) shows 0.417 of its far
+# wing and the mirror only tops it up (0.141); with the direct warp there its 2 frames of 40
+# nearer the source went to 0 (mouth agreement 0.95 -> 0.925). Jolie's is 0.410, Kit's
+# 0.631 (BENCHMARKS.md, forty-eighth round).
+MIRRORED_WING_FROM = 0.2
+MIRRORED_WING_FULL = 0.3
 # The nose wing and the skin round its rim, one side's landmarks (the person's left; the
 # other side's are their mirror images): where the near wing's side-lit crease, mirrored,
 # drew a second outline. Over the whole far side the rule also lifted the far socket's
@@ -255,15 +262,20 @@ def far_wing_own_share(direct_visibility: np.ndarray, turned_away: np.ndarray,
     than its near wing mirrored. The far wing is the nose-wing triangles (`wing`, (T,) 0/1)
     the source turns away (`turned_away` (T,) over TURNED_WING_FROM); its shown share is
     their mean direct visibility (`direct_visibility`, (T,) in [0, 1]) weighted by their
-    frontal areas (`template_areas`, (T,)), ramped from OWN_WING_FROM to OWN_WING_FULL.
-    0 where no wing is turned away."""
+    frontal areas (`template_areas`, (T,)), ramped from OWN_WING_FROM to OWN_WING_FULL;
+    times how far the mirror stands in for it (their mean `turned_away` by the same weights,
+    ramped from MIRRORED_WING_FROM to MIRRORED_WING_FULL: a nearly frontal source's wing,
+    which the mirror only tops up, is left as it was). 0 where no wing is turned away."""
     far = (wing > 0.0) & (turned_away > TURNED_WING_FROM)
     areas = template_areas[far]
     total = float(areas.sum())
     if total <= 0.0:
         return 0.0
     shown = float(np.dot(direct_visibility[far], areas)) / total
-    return float(np.clip((shown - OWN_WING_FROM) / (OWN_WING_FULL - OWN_WING_FROM), 0.0, 1.0))
+    turned = float(np.dot(turned_away[far], areas)) / total
+    return float(np.clip((shown - OWN_WING_FROM) / (OWN_WING_FULL - OWN_WING_FROM), 0.0, 1.0)
+                 * np.clip((turned - MIRRORED_WING_FROM)
+                           / (MIRRORED_WING_FULL - MIRRORED_WING_FROM), 0.0, 1.0))
 
 
 def _blur_radius(sigma: float) -> int:
