@@ -20,11 +20,13 @@ import numpy as np
 
 from facedub.engines.mesh_eyes import looking_as_target
 from facedub.engines.mesh_mirror import (
+    far_wing_own_share,
     levelled_mirror,
     no_darker_than_clean_direct,
     nose_wing_triangles,
 )
 from facedub.engines.mesh_tiles import row_tiles
+from facedub.engines.mesh_topology import mesh_topology, signed_areas
 from facedub.engines.mesh_warp import (
     SourceSampling,
     TargetRaster,
@@ -40,6 +42,9 @@ MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alo
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 MIRROR_STANDS_IN = 0.1  # the mirror's used weight from which the nose-wing crease rule is full
 FACE_WORKERS = 2  # threads making a frame's source faces (the machine's two cores)
+# A blend weight from which a face is blended alone (a photo source's is 1; a video
+# source's few faces share theirs).
+ALONE = 0.999
 
 
 @dataclass(frozen=True)
@@ -185,11 +190,20 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     # where the mirror stands in (its clean share of the need, full from MIRROR_STANDS_IN);
     # where it is only the 1e-3 floor of trust the texture is left to the bit (a frontal
     # source's swap unchanged).
-    wings = coarse_smooth_triangles(nose_wing_triangles(direct.triangles, mirror.triangles),
-                                    raster, size, smooth, box)
+    wing_triangles = nose_wing_triangles(direct.triangles, mirror.triangles)
+    wings = coarse_smooth_triangles(wing_triangles, raster, size, smooth, box)
     wings *= np.minimum(used * np.float32(1.0 / MIRROR_STANDS_IN), np.float32(1.0))
+    # Where the source shows its far wing itself (foreshortened), the direct warp there, not
+    # its near wing mirrored (`far_wing_own_share`); only for a face blended alone (a photo
+    # source's): where a video source blends a few faces the others show their own far
+    # wings, and there the rule brought no likeness (lighting, headturn-woman and
+    # self-split-headturn 40, 40 and 7 of 40 nearer the source, unchanged) but a little
+    # more grain and tone mismatch, and self-split-headturn's expression error 0.0086 ->
+    # 0.0094 (BENCHMARKS.md, forty-eighth round).
+    own_wing = far_wing_own_share(direct.visibility, turned_away, wing_triangles,
+                                  template_areas(direct.triangles)) if weight >= ALONE else 0.0
     levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], wings,
-                                           size)
+                                           size, own_wing)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)
     levelled *= three_channels(mirror_trust)
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,
@@ -204,6 +218,13 @@ def per_triangle_trust(sampling: SourceSampling, weight: float) -> np.ndarray:
     20,000 pixels at 440 px."""
     trust: np.ndarray = weight * (sampling.visibility + 1e-3)
     return trust
+
+
+def template_areas(triangles: np.ndarray) -> np.ndarray:
+    """(T,) float64: each of `triangles`' (T, 3) area on the frontal template (what a
+    triangle's visibility is relative to; `mesh_warp.triangle_visibility`)."""
+    areas: np.ndarray = np.abs(signed_areas(mesh_topology().template_vertices, triangles))
+    return areas
 
 
 def mesh_reach(raster: TargetRaster, size: int) -> tuple[slice, slice]:

@@ -68,6 +68,24 @@ CREASE_REACH = 2.0
 # All 26 pairs' swapped frames (40, own ids) stay identical to main's (BENCHMARKS.md,
 # forty-sixth round).
 WING_GATE_NEGLIGIBLE = 1e-3
+# `far_wing_own_share`. A nose-wing triangle the source turns away past this (the mirror's
+# need) is of its far wing. The far wing's shown share (its triangles' direct visibility,
+# weighted by their frontal areas) from which the direct warp takes the mirror's place,
+# full at the second: Angelina Jolie's photo (18 degrees) shows 0.295 of her far wing, and
+# the mirror's whole near wing there held threequarter-glasses nearer d9 than her; Kit
+# Harington's (22 degrees) 0.184, whose mirrored wing is part of his likeness
+# (hair-forehead); the grimacing man's 0.212, the downcast photo's 0.143 (BENCHMARKS.md,
+# forty-seventh and forty-eighth rounds).
+TURNED_WING_FROM = 0.05
+OWN_WING_FROM = 0.24
+OWN_WING_FULL = 0.28
+# The far wing's mean need of the mirror (`turned_away`, by frontal area) from which the
+# rule applies, full at the second: the shouting photo (6 degrees) shows 0.417 of its far
+# wing and the mirror only tops it up (0.141); with the direct warp there its 2 frames of 40
+# nearer the source went to 0 (mouth agreement 0.95 -> 0.925). Jolie's is 0.410, Kit's
+# 0.631 (BENCHMARKS.md, forty-eighth round).
+MIRRORED_WING_FROM = 0.2
+MIRRORED_WING_FULL = 0.3
 # The nose wing and the skin round its rim, one side's landmarks (the person's left; the
 # other side's are their mirror images): where the near wing's side-lit crease, mirrored,
 # drew a second outline. Over the whole far side the rule also lifted the far socket's
@@ -160,8 +178,8 @@ def nose_wing_triangles(direct: np.ndarray, mirror: np.ndarray) -> np.ndarray:
 
 
 def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
-                                direct_clean: np.ndarray, wings: np.ndarray, size: int
-                                ) -> np.ndarray:
+                                direct_clean: np.ndarray, wings: np.ndarray, size: int,
+                                own_wing: float = 0.0) -> np.ndarray:
     """In place: `levelled` (H, W, 3) float32, the mirror fill (`levelled_mirror`), with
     the near side's creases taken out where the direct warp (`direct`, the same box) is
     clean source skin (`direct_clean`, its clean weight, over CLEAN_DIRECT_FROM): there
@@ -178,7 +196,14 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     less that broad part, by at most CREASE_REACH times the crease's depth there: a
     crease comes up whole with nothing spread beside it, pores and stubble (which the
     local level averages away) keep most of their contrast. A deficit over
-    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR). Wings under
+    SKIN_DEFICIT_NEAR counts less and less (none from SKIN_DEFICIT_FAR).
+
+    Then, by `own_wing` (in [0, 1], `far_wing_own_share`: how far the source shows its far
+    wing itself) and the same gate, the fill becomes the direct warp: the source's own far
+    wing, foreshortened, not its near wing mirrored, which drew a whole wing at the
+    target's far-wing landmarks (forty-seventh and forty-eighth rounds). Not within the
+    crease level's blur of a difference over SKIN_DEFICIT_NEAR either way (none from
+    SKIN_DEFICIT_FAR): other matter in one or the other, left to the mirror. Wings under
     WING_GATE_NEGLIGIBLE everywhere (no wing turned away) leave `levelled` as it is,
     unworked."""
     if float(wings.max(initial=0.0)) < WING_GATE_NEGLIGIBLE:
@@ -211,11 +236,46 @@ def no_darker_than_clean_direct(levelled: np.ndarray, direct: np.ndarray,
     np.maximum(allowed, 0.0, out=allowed)
     deficit *= np.float32(CREASE_REACH)
     np.minimum(allowed, deficit, out=deficit)
+    # `near` is the gate's own box, changed in place: the wing's gate kept for the direct
+    # warp below where the source shows its own far wing.
+    wing = gate[reach].copy() if own_wing > 0.0 else None
     near = gate[reach]
     near *= _ramp(darker, SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
     deficit *= three_channels(near)
     part += deficit
+    if wing is not None:
+        # The source's own far wing, the direct warp, where it is that clean skin: not
+        # where the two differ by more than skin does (other matter, left to the mirror),
+        # as far as the level's blur reaches from it (a light wall's edge pixels came in
+        # whole at its blurred difference).
+        skin = _ramp(np.abs(darker), SKIN_DEFICIT_FAR, SKIN_DEFICIT_NEAR)
+        side = 2 * _blur_radius(fine_sigma) + 1
+        wing *= cv2.erode(skin, np.ones((side, side), np.uint8))
+        wing *= np.float32(own_wing)
+        part += three_channels(wing) * (direct[reach] - part)
     return levelled
+
+
+def far_wing_own_share(direct_visibility: np.ndarray, turned_away: np.ndarray,
+                       wing: np.ndarray, template_areas: np.ndarray) -> float:
+    """In [0, 1]: how far a source's far nose wing is its own to show (the direct warp) rather
+    than its near wing mirrored. The far wing is the nose-wing triangles (`wing`, (T,) 0/1)
+    the source turns away (`turned_away` (T,) over TURNED_WING_FROM); its shown share is
+    their mean direct visibility (`direct_visibility`, (T,) in [0, 1]) weighted by their
+    frontal areas (`template_areas`, (T,)), ramped from OWN_WING_FROM to OWN_WING_FULL;
+    times how far the mirror stands in for it (their mean `turned_away` by the same weights,
+    ramped from MIRRORED_WING_FROM to MIRRORED_WING_FULL: a nearly frontal source's wing,
+    which the mirror only tops up, is left as it was). 0 where no wing is turned away."""
+    far = (wing > 0.0) & (turned_away > TURNED_WING_FROM)
+    areas = template_areas[far]
+    total = float(areas.sum())
+    if total <= 0.0:
+        return 0.0
+    shown = float(np.dot(direct_visibility[far], areas)) / total
+    turned = float(np.dot(turned_away[far], areas)) / total
+    return float(np.clip((shown - OWN_WING_FROM) / (OWN_WING_FULL - OWN_WING_FROM), 0.0, 1.0)
+                 * np.clip((turned - MIRRORED_WING_FROM)
+                           / (MIRRORED_WING_FULL - MIRRORED_WING_FROM), 0.0, 1.0))
 
 
 def _blur_radius(sigma: float) -> int:
