@@ -60,6 +60,24 @@ BLINK_FULL = 0.3
 LOOK_DOWN_KEYS = ("eyeLookDownLeft", "eyeLookDownRight")
 LOOK_DOWN_FROM = 0.25
 LOOK_DOWN_FULL = 0.45
+# But not for a source face that reads looking down with its lids wide open (`open_glance`):
+# its lids are not lowered, and keeping the target's eyes over it mixes two pairs of eyes.
+# The grimace photo (expr-grimace) glances aside and down with its lids 0.82-0.84 of its
+# iris's diameter apart (`lid_gaps`, the widest of the benchmark photos) and reads
+# eyeLookDown 0.32-0.33: Obama's eyes were kept by 0.25-0.32 on every frame, his lash line a
+# faint second lid line over the source's, read as a smaller smile (frames 19-23 0.10-0.15
+# under his; BENCHMARKS.md, Expression, forty-seventh and forty-eighth rounds). Over the
+# twelve benchmark photos (forty-eighth round) the other four that look down from
+# GLANCE_DOWN_FROM read lids 0.58-0.70 apart (Rowan Atkinson's, Rose Leslie's, the ball
+# photo's, the downcast photo's, whose outline does not follow its lowered lids); the two
+# others over OPEN_LIDS_FROM-ish (the shouting photo 0.75, Kit Harington's 0.74) look down
+# 0.15 and 0.02. A source face counts so as far as its narrower lid gap is past
+# OPEN_LIDS_FROM (wholly from OPEN_LIDS_FULL) and its smaller downward look past
+# GLANCE_DOWN_FROM (wholly from GLANCE_DOWN_FULL).
+OPEN_LIDS_FROM = 0.76
+OPEN_LIDS_FULL = 0.8
+GLANCE_DOWN_FROM = 0.2
+GLANCE_DOWN_FULL = 0.25
 # A target looking down with its eyes open is not blinking: MediaPipe reads its lowered
 # upper lids as a blink (older-glasses, looking down through her glasses: eyeBlink
 # 0.24-0.5 at eyeLookDown 0.35-0.41, the lids 0.27-0.46 of the iris's diameter apart), so
@@ -93,6 +111,16 @@ EYE_MARGIN = 0.012
 BLINK_MARGIN = 0.03
 IRIS_GROW = 1.15  # the source's iris and its rim are taken a little beyond the landmarks
 MIN_IRIS_MOVE = 0.5  # pixels
+# In such an open-lidded glance (`open_glance`) the landmarker reads a moved iris short of
+# its move along the corner line: the source's lids and white keep the shape of its own
+# glance (expr-grimace, the target's eyes not mixed in: the read iris 0.035-0.046 eye widths
+# short of Obama's, gaze error 0.090 against main's 0.0705). There the iris is moved
+# IRIS_MOVE_ALONG times as far along the line (capped at one iris radius past the
+# target's): read within 0.018-0.027, gaze error 0.076 (2x reads past it on one eye; 1.5x
+# across costs the smile, 37 -> 34 of 40). Not in other faces: moved so in every cross
+# pair it cost older-glasses' likeness (nearer the source 37 -> 36) and readme-photo's
+# smile (40 -> 39; BENCHMARKS.md, forty-seventh round).
+IRIS_MOVE_ALONG = 1.5
 # A photo's eye warped into a small, narrow target opening shows its lid, lashes and iris
 # and none of its white on the outer side (Rudd's 18 x 3-5 px on the smoker: a dark lid
 # line where the target's eye shows white beside its iris; no tone opens it, BENCHMARKS.md
@@ -135,6 +163,29 @@ def iris_in_eye(landmarks: np.ndarray) -> np.ndarray:
     return result
 
 
+def source_irises(landmarks: np.ndarray, blendshapes: np.ndarray | None) -> np.ndarray:
+    """(2, 4): one source face's `iris_in_eye` (its (478, 2+) landmarks), each eye's row
+    with its `open_glance` (its (52,) blendshapes) after, for `looking_as_target`; 0 for
+    a face of a video source (`blendshapes` None): its faces are chosen frame by frame as
+    the target looks, and d3's turned faces read lids 0.84-0.88 of the iris apart at
+    eyeLookDown 0.18-0.28 (its frames 298-340), the webcam streamer's 0.75 at 0.33."""
+    glance = 0.0 if blendshapes is None else open_glance(blendshapes, landmarks)
+    return np.hstack([iris_in_eye(landmarks), np.full((2, 1), glance)])
+
+
+def open_glance(blendshapes: np.ndarray, landmarks: np.ndarray) -> float:
+    """0..1: how far a face (its (52,) blendshapes, its (478, 2+) landmarks) reads as looking
+    down with its lids wide open: its narrower lid gap (`lid_gaps`) ramped from
+    OPEN_LIDS_FROM to OPEN_LIDS_FULL, times both eyes' smaller downward look ramped from
+    GLANCE_DOWN_FROM to GLANCE_DOWN_FULL."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
+    down = float(np.asarray(blendshapes)[keys].min())
+    gap = float(lid_gaps(landmarks).min())
+    return float(np.clip((gap - OPEN_LIDS_FROM) / (OPEN_LIDS_FULL - OPEN_LIDS_FROM), 0.0, 1.0)
+                 * np.clip((down - GLANCE_DOWN_FROM) / (GLANCE_DOWN_FULL - GLANCE_DOWN_FROM),
+                           0.0, 1.0))
+
+
 def lid_gaps(landmarks: np.ndarray) -> np.ndarray:
     """(2,): per eye, how far apart the middles of its lids are across the corner line, in
     diameters of its iris (an open eye 0.5-0.7, a closed one under 0.2)."""
@@ -173,15 +224,17 @@ def resting_blink(blendshapes: np.ndarray) -> np.ndarray:
 def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
                       source_resting: np.ndarray | None = None,
                       target_resting: np.ndarray | None = None,
-                      target_landmarks: np.ndarray | None = None) -> float:
+                      target_landmarks: np.ndarray | None = None,
+                      source_glance: float = 0.0) -> float:
     """0..1: how much of the target's own eyes to keep, from two (52,) blendshape vectors
     (the chosen source faces', the target's): the larger blink difference of the two eyes,
     each blink taken as its closing beyond its face's resting value (`resting_blink`;
     default 0), the target's less as far as it looks down with its eyes open
     (`looking_down_open`, from `target_landmarks` (478, 2+) where given), ramped
     from BLINK_FROM to BLINK_FULL, or the source's larger downward look, ramped from
-    LOOK_DOWN_FROM to LOOK_DOWN_FULL; 1 where the source's eyes at rest are narrower than
-    the target's by NARROWER_AT_REST."""
+    LOOK_DOWN_FROM to LOOK_DOWN_FULL, less as far as the chosen source faces look down with
+    their lids open (`source_glance`: their `open_glance`, blend-weighted); 1 where the
+    source's eyes at rest are narrower than the target's by NARROWER_AT_REST."""
     keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
     rest = np.zeros(len(keys))
     source_rest = rest if source_resting is None else np.asarray(source_resting)[keys]
@@ -197,8 +250,10 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
         return 1.0
     keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
     down = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
-    return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM),
-                             (down - LOOK_DOWN_FROM) / (LOOK_DOWN_FULL - LOOK_DOWN_FROM)),
+    looks_down = (down - LOOK_DOWN_FROM) / (LOOK_DOWN_FULL - LOOK_DOWN_FROM)
+    if source_glance > 0.0:  # else main's sum to the bit
+        looks_down = float(np.clip(looks_down, 0.0, 1.0)) * (1.0 - source_glance)
+    return float(np.clip(max((blink - BLINK_FROM) / (BLINK_FULL - BLINK_FROM), looks_down),
                          0.0, 1.0))
 
 
@@ -233,12 +288,31 @@ def iris_centres(landmarks: np.ndarray, iris: np.ndarray) -> np.ndarray:
     return centres
 
 
+def read_as_target(source_iris: np.ndarray, target_iris: np.ndarray) -> np.ndarray:
+    """(3+,): where one eye's source iris (a `source_irises` row; an `iris_in_eye` row is
+    no glance) is placed so that the output's iris reads at the target's (`target_iris`):
+    its move along the corner line lengthened by (IRIS_MOVE_ALONG - 1) times the face's
+    open glance (capped at one iris radius), across as it is; the target's where the face
+    is no glance."""
+    glance = float(source_iris[3]) if len(source_iris) > 3 else 0.0
+    if glance <= 0.0:
+        return target_iris
+    move = float(target_iris[0] - source_iris[0])
+    beyond = float(np.clip((IRIS_MOVE_ALONG - 1.0) * glance * move,
+                           -source_iris[2], source_iris[2]))
+    placed = np.array(target_iris, dtype=np.float64)
+    placed[0] += beyond
+    return placed
+
+
 def looking_as_target(image: np.ndarray, landmarks: np.ndarray, source_iris: np.ndarray,
                       target_iris: np.ndarray) -> np.ndarray:
     """`image` (S, S, 3) float32, one source face's eyes warped over the moved eye outlines
     of `landmarks` (478, 2+), with its iris moved to where the target's iris sits in its
-    eye. `source_iris`, `target_iris`: `iris_in_eye` of the source face and of the target
-    (its unmoved landmarks). Changed in place; returned."""
+    eye (further along the corner line as far as the source face is an open-lidded glance,
+    `read_as_target`). `source_iris`: the source face's `iris_in_eye` or `source_irises`;
+    `target_iris`: the target's `iris_in_eye` (its unmoved landmarks). Changed in place;
+    returned."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     for k, eye in enumerate(EYES):
         middle, along, across, width = _eye_frame(points, eye)
@@ -248,7 +322,7 @@ def looking_as_target(image: np.ndarray, landmarks: np.ndarray, source_iris: np.
                ) -> np.ndarray:
             return centre + frame @ iris[:2]
 
-        start, end = at(source_iris[k]), at(target_iris[k])
+        start, end = at(source_iris[k]), at(read_as_target(source_iris[k], target_iris[k]))
         radius = IRIS_GROW * source_iris[k, 2] * width
         if np.linalg.norm(end - start) >= MIN_IRIS_MOVE and radius >= 1.0:
             _move_iris(image, points[eye.contour], start, end, radius)
