@@ -37,6 +37,7 @@ from facedub.engines.mesh_eyes import (
     kept_eyes,
     opened_whites,
     resting_blink,
+    source_irises,
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
@@ -201,7 +202,12 @@ class MeshEngine:
         self._vertices = [mesh_vertices(landmarks) for landmarks in source_landmarks]
         self._shape = FaceShape(source_landmarks, self.config.shape, self._blendshapes)
         self._person = source.person_descriptor()  # the source's identity (other_person)
-        self._irises = [iris_in_eye(landmarks) for landmarks in source_landmarks]
+        # Each face's iris and, a photo's, how far it looks down with its lids open (a
+        # video's faces do not separate by it: `source_irises`).
+        photo = source.meta.source_kind == "photo"
+        self._irises = [source_irises(landmarks, shapes if photo else None)
+                        for landmarks, shapes in zip(source_landmarks, self._blendshapes,
+                                                     strict=True)]
         self._faces = SourceFaces(source, self._records, self._topology, self._vertices,
                                   lift_shadows=self.config.lift_source_shadows,
                                   no_catchlights=self.config.source_eyes,
@@ -280,8 +286,11 @@ class MeshEngine:
         if self.config.keep_target_eyes and self.config.source_eyes:
             # The target's own eyes where the faces are one person's (a self-swap: its own
             # eyes are the source's, with their true gaze) or where it blinks.
+            glance = (sum(w * float(self._irises[i][0, 3]) for i, w in blend.items())
+                      / max(sum(blend.values()), 1e-6))
             wanted = (target_eyes_share(source_blendshapes, target.blendshapes,
-                                        self._resting_blink, usual, target.face_landmarks)
+                                        self._resting_blink, usual, target.face_landmarks,
+                                        glance)
                       if differs else 1.0)
             eyes_share = self._eyes_shares.update(target.track, wanted)
         # Each source face's iris moved to the target's gaze before the faces are blended:
