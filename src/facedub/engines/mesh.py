@@ -584,11 +584,12 @@ class MeshEngine:
         """The blended faces (`blend`: weights by index) as `source_contribution` reads
         them, from the caches on this thread (they are not made for two threads)."""
         faces = self._faces
+        photo = self._source.meta.source_kind == "photo"
         return [SourceFace(weight, faces.clean_crop(index), faces.sampling(index),
                            faces.mirror(index), faces.mirror_cleans(index),
                            self._vertices[index], self._irises[index],
                            self._light.unlifted(index) if shared > SHARED_MIN else None,
-                           shared)
+                           shared, photo)
                 for index, weight in blend.items()]
 
     def _face_workers(self, faces: int) -> ThreadPoolExecutor | None:

@@ -42,9 +42,6 @@ MIRROR_PREFERENCE = 2.0  # ... with this much more trust than its visibility alo
 MIRROR_MIN_AREA = 0.004  # share of the crop below which the mirror is not worth warping
 MIRROR_STANDS_IN = 0.1  # the mirror's used weight from which the nose-wing crease rule is full
 FACE_WORKERS = 2  # threads making a frame's source faces (the machine's two cores)
-# A blend weight from which a face is blended alone (a photo source's is 1; a video
-# source's few faces share theirs).
-ALONE = 0.999
 
 
 @dataclass(frozen=True)
@@ -53,8 +50,10 @@ class SourceFace:
     cleaned RGBA `crop` (`SourceFaces.clean_crop`), how each triangle is sampled from
     itself (`direct`) and from its mirror image (`mirror`), whether its other side is
     clean where this one is not (`mirror_cleans`), its mesh `vertices`, its `iris`
-    (`iris_in_eye`) and its crop as on disk where the light is given back (`unlifted`,
-    with the `shared` share of it), else None."""
+    (`iris_in_eye`), its crop as on disk where the light is given back (`unlifted`,
+    with the `shared` share of it), else None, and whether its faceset is a photo's
+    (`photo`: its `meta.source_kind`, not its blend weight, which is 1 for a video's face
+    too where it is blended alone)."""
 
     weight: float
     crop: np.ndarray
@@ -65,6 +64,7 @@ class SourceFace:
     iris: np.ndarray
     unlifted: np.ndarray | None = None
     shared: float = 0.0
+    photo: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,14 +194,17 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     wings = coarse_smooth_triangles(wing_triangles, raster, size, smooth, box)
     wings *= np.minimum(used * np.float32(1.0 / MIRROR_STANDS_IN), np.float32(1.0))
     # Where the source shows its far wing itself (foreshortened), the direct warp there, not
-    # its near wing mirrored (`far_wing_own_share`); only for a face blended alone (a photo
-    # source's): where a video source blends a few faces the others show their own far
-    # wings, and there the rule brought no likeness (lighting, headturn-woman and
-    # self-split-headturn 40, 40 and 7 of 40 nearer the source, unchanged) but a little
-    # more grain and tone mismatch, and self-split-headturn's expression error 0.0086 ->
-    # 0.0094 (BENCHMARKS.md, forty-eighth round).
+    # its near wing mirrored (`far_wing_own_share`); only for a photo source: where a video
+    # source blends a few faces the others show their own far wings, and there the rule
+    # brought no likeness (lighting, headturn-woman and self-split-headturn 40, 40 and 7 of
+    # 40 nearer the source, unchanged) but a little more grain and tone mismatch, and
+    # self-split-headturn's expression error 0.0086 -> 0.0094; and where a video's face is
+    # blended alone (`--neighbours 1`, a one-face faceset) its share jumps between
+    # neighbouring faces (d3 headturn's > 0 on 79 of 177 frames, 1.0, 0.97, 0, 0.25 on
+    # frames 140-146): its far wing would flicker between the direct warp and the mirror
+    # (BENCHMARKS.md, forty-eighth round).
     own_wing = far_wing_own_share(direct.visibility, turned_away, wing_triangles,
-                                  template_areas(direct.triangles)) if weight >= ALONE else 0.0
+                                  template_areas(direct.triangles)) if face.photo else 0.0
     levelled = no_darker_than_clean_direct(levelled, texture[box], direct_clean[box], wings,
                                            size, own_wing)
     mirror_trust *= np.float32(MIRROR_PREFERENCE)
