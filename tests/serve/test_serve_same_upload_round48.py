@@ -6,6 +6,7 @@ jobs) stay apart."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,25 @@ def test_a_received_file_is_kept_whole_and_never_over_another(tmp_path: Path) ->
     assert store.keep_by_content(second, digest) == name == f"{digest[:32]}.jpg"
     assert (store.folder(UPLOADS) / name).stat().st_ino == inode
     assert [p.name for p in store.folder(UPLOADS).iterdir()] == [name]
+
+
+def test_a_failed_move_leaves_no_received_file(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review R of round 48, D2: on a file system without hard links the received file is
+    moved to its content's name; when that move failed too (a full disk, a permission),
+    the id-named received file stayed in uploads/ with no upload pointing at it."""
+    store = Store(tmp_path / "work")
+    _, received = store.new_upload_file(".jpg")
+    received.write_bytes(b"some bytes")
+
+    def no_links(source: Path, link: Path) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    def no_room(source: Path, destination: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(os, "replace", no_room)
+    with pytest.raises(OSError, match="No space left"):
+        store.keep_by_content(received, "cd" * 32)
+    assert list(store.folder(UPLOADS).iterdir()) == []  # was: the received file

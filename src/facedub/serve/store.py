@@ -107,7 +107,7 @@ class Store:
             pass
         except OSError:  # a file system without hard links: the received file moved there
             if not kept.exists():
-                os.replace(received, kept)
+                _move_or_remove(received, kept)
         with contextlib.suppress(FileNotFoundError):
             received.unlink()
         return kept.name
@@ -193,3 +193,14 @@ def _job(row: sqlite3.Row) -> dict[str, Any]:
     job = dict(row)
     job["params"] = json.loads(job["params"])
     return job
+
+
+def _move_or_remove(received: Path, kept: Path) -> None:
+    """Move the received file to its content's name; if the move fails (a full disk, a
+    permission), remove it before the error goes on: no upload points at it, and it stayed
+    in uploads/ for good."""
+    try:
+        os.replace(received, kept)
+    except OSError:
+        received.unlink(missing_ok=True)
+        raise

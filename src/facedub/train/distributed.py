@@ -334,8 +334,12 @@ def agree(values: dict[str, float], stopping: str | None, device: torch.device
           ) -> tuple[dict[str, float], str | None]:
     """The step's losses averaged over the ranks (the global batch's losses), and whether
     to stop: any rank's signal stops all of them after this step. Tensors travel on
-    `device` (NCCL reduces GPU tensors only)."""
-    codes = {None: 0, "SIGINT": int(signal.SIGINT), "SIGTERM": int(signal.SIGTERM)}
+    `device` (NCCL reduces GPU tensors only). The ranks take the largest signal number
+    stopping any of them (MAX), so of two at once SIGTERM (15) wins over SIGINT (2) and
+    both over SIGHUP (1). SIGHUP has its own code: without it a hung-up rank sent
+    SIGTERM's, and the others ended with 143 while it ended with 129."""
+    codes = {None: 0, "SIGHUP": int(signal.SIGHUP), "SIGINT": int(signal.SIGINT),
+             "SIGTERM": int(signal.SIGTERM)}
     keys = sorted(values)
     losses = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
     stops = torch.tensor([codes.get(stopping, int(signal.SIGTERM))], device=device)
