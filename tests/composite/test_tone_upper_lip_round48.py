@@ -70,7 +70,7 @@ MOUSTACHE = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 410, 322, 391, 393
 
 def _moustached(target: TargetFace) -> TargetFace:
     """`target` with a dark, neutral moustache painted on its upper lip: the zone
-    between the outer lip and the nose's base at BGR (52, 54, 58), about L 22, a 1, b 2,
+    between the outer lip and the nose's base at RGB (52, 54, 58) (L 22.5, a 0.2, b -2.8),
     with a little of the skin's own texture (a tenth of it) and a soft edge."""
     points = target.face_landmarks[:, :2]
     region = np.zeros(target.image.shape[:2], dtype=np.float32)
@@ -165,7 +165,7 @@ def test_a_dark_moustache_on_the_upper_lip_is_not_given_skin_colour(
     and hair, not skin. Right of the philtrum the composite's chroma stays under 0.6 of
     the far cheek's: a 3.4, b -1.1 against the cheek's 16.0, 6.3 (0.21); with the lip's
     colour moved by its chroma alone (7bc42dc) a 11.7, b 5.5 (0.76), a brown-red
-    moustache."""
+    moustache. Main (no upper lip rule) gives the same a 3.4, b -1.1."""
     source = extracted(ROSE, crop_size=CROP)
     target = _moustached(_call_face(faces_dir, GREY_FRAME))
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
