@@ -87,7 +87,9 @@ def test_rose_leslies_upper_lip_is_not_grey_on_the_boys_pale_lip(
     """Frame 29, the composited crop: right of the philtrum (between the lip's top, its
     far corner and the nose's base) the chroma is at least 0.8 of the far cheek's beside
     the mouth and its redness (a) within 3 of the cheek's: 0.90 and 2.0 under (a 13.9,
-    b 6.8 against the cheek's 15.9, 6.3); on main 0.60 and 6.0 under (a 9.9, b 3.0)."""
+    b 6.8 against the cheek's 15.9, 6.3); on main 0.60 and 6.0 under (a 9.9, b 3.0). These
+    boxes on this test's path (crop 256, a fresh compositor); tone.py's a 10.2, b 3.5 are
+    the swap's own compositor inputs replayed on its 320 px crop."""
     source = extracted(ROSE, crop_size=CROP)
     target = _call_face(faces_dir, GREY_FRAME)
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))

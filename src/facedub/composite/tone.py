@@ -196,7 +196,9 @@ FLANK_AROUND_MIN = 0.05
 # 0.67-0.71 on the first 12 frames); most targets' upper lips are a little paler in colour
 # than their skin: border-photo's 5th percentile 0.81-0.82, nine more pairs' 0.82-0.91.
 # Fired from any lip less colourful (3 units of chroma ramped), border-photo read 2 of 40
-# smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round).
+# smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round). Thin margins both ends: 0.8
+# is 0.01 under border-photo's 0.81, and the boy's 0.67-0.71 is over 0.65, so most of
+# his zone moves only in part (enough: frame 29's lip reads 0.9 of his cheek's chroma).
 UPPER_LIP_CHROMA_SHARE = (0.65, 0.8)
 # ... and only where it is about as light as its skin round it or lighter: its lightness
 # at the colour's finer split minus the skin's round it, not at all from the first
@@ -689,7 +691,8 @@ def _upper_lip_colour(target_lab: np.ndarray, target_low: np.ndarray, skin: np.n
     call under a webcam's light: L 92.6, a 8.8, b 1.7 right of the philtrum, his cheek
     beside it a 16, b 6), and the colour's finer split gives the source's upper lip that
     chroma: Rose Leslie's lip, 6 L darker than her cheek, came out a blue-grey patch at 1x
-    (hair-band-photo: a 10.2, b 3.5 at L 80 beside a cheek of a 16, b 6.6; BENCHMARKS.md,
+    (hair-band-photo: a 10.2, b 3.5 at L 80 beside a cheek of a 16, b 6.6, the swap's own
+    compositor inputs replayed on its 320 px crop; BENCHMARKS.md,
     forty-eighth round). Only where the lip is that much paler in colour, with the skin's
     own hue: an upper lip a little less colourful than its skin (most targets' is) keeps its
     own colour (moved from any paler lip, border-photo's read smile fell by 1-2 of 40 frames
