@@ -699,9 +699,11 @@ def _upper_lip_colour(target_lab: np.ndarray, target_low: np.ndarray, skin: np.n
     at three job ids, as the flanks' gain there once did, `_flank_zones`). A dark
     moustache or stubble is as neutral, and took the skin's colour: a brown-red moustache
     (a painted one on the boy's frame 29, BENCHMARKS.md); it is darker than the skin."""
-    box = mask_bounds(zone)
-    if box is None:
+    # The zone's box, and the box its fine blur reads round it (`_blur_boxes`).
+    boxes = _blur_boxes(zone, fine_sigma)
+    if boxes is None:
         return target_low
+    box, read, inner = boxes
     # The skin round the lip, not the lip itself (the compositor's colour weight holds
     # the upper lip too): its own neutral colour averaged in would hold it half way.
     around = cv2.split(masked_blur(target_lab, skin * (1.0 - zone), sigma))
@@ -713,7 +715,9 @@ def _upper_lip_colour(target_lab: np.ndarray, target_low: np.ndarray, skin: np.n
     # Only a lip about as light as its skin round it or lighter, read at the colour's
     # finer split (as its own colour is): a pale lip under the light. A moustache or
     # stubble is as neutral but dark, hair and not skin to colour.
-    own_light = masked_blur(target_lab, skin, fine_sigma)[..., 0][box]
+    # Blurred only round the zone's box (`_blur_boxes`, the same values): over the whole
+    # half crop this blur tripled the function's time (0.33 -> 1.14 ms at 160 px).
+    own_light = masked_blur(target_lab[read], skin[read], fine_sigma)[inner][..., 0]
     darkest, light = UPPER_LIP_LIGHTNESS
     weight *= np.clip((own_light - skin_light - darkest) / (light - darkest), 0.0, 1.0)
     coloured = target_low.copy()
