@@ -196,8 +196,17 @@ FLANK_AROUND_MIN = 0.05
 # 0.67-0.71 on the first 12 frames); most targets' upper lips are a little paler in colour
 # than their skin: border-photo's 5th percentile 0.81-0.82, nine more pairs' 0.82-0.91.
 # Fired from any lip less colourful (3 units of chroma ramped), border-photo read 2 of 40
-# smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round).
+# smiles fewer at id 101 (BENCHMARKS.md, forty-eighth round). Thin margins both ends: 0.8
+# is 0.01 under border-photo's 0.81, and the boy's 0.67-0.71 is over 0.65, so most of
+# his zone moves only in part (enough: frame 29's lip reads 0.9 of his cheek's chroma).
 UPPER_LIP_CHROMA_SHARE = (0.65, 0.8)
+# ... and only where it is about as light as its skin round it or lighter: its lightness
+# at the colour's finer split minus the skin's round it, not at all from the first
+# difference down, wholly from the second up. The boy's pale lip reads +9.4 (median over
+# the gated pixels of frames 20-31; its 5th percentile +6.4 at the lowest); a dark,
+# neutral moustache painted on his frame 29 took his skin's colour (a 1.2 -> 11.7 in the
+# composite) and is 40-50 darker (BENCHMARKS.md, forty-eighth round).
+UPPER_LIP_LIGHTNESS = (-4.0, 0.0)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 # The face's lightness detail scales with the light it is shown in (`light_gain`): by the
@@ -315,8 +324,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                         resized(flanks, half), sigma * half / size)
         if shading is not None:
             # The upper lip at least as colourful as the skin round it (`_upper_lip_colour`).
-            target_low = _upper_lip_colour(colour_planes, target_low, skin_weight,
-                                           resized(shading, half), sigma * half / size)
+            target_low = _upper_lip_colour(target_half, target_low, skin_weight,
+                                           resized(shading, half), sigma * half / size,
+                                           chroma_sigma)
     # Each weight shrunk once (the sockets and under-eye zones are read twice).
     sockets_half = None if sockets is None else resized(sockets, half)
     under_eyes_half = None if under_eyes is None else resized(under_eyes, half)
@@ -666,36 +676,50 @@ def _colour_around(face_low: np.ndarray, planes: np.ndarray, target_low: np.ndar
     return coloured
 
 
-def _upper_lip_colour(planes: np.ndarray, target_low: np.ndarray, skin: np.ndarray,
-                      zone: np.ndarray, sigma: float) -> np.ndarray:
+def _upper_lip_colour(target_lab: np.ndarray, target_low: np.ndarray, skin: np.ndarray,
+                      zone: np.ndarray, sigma: float, fine_sigma: float) -> np.ndarray:
     """`target_low` (s, s, 3) with, in the `zone` weight (the upper lip,
     `SkinWeights.shading`), its a and b planes moved to the target's skin colour round it
-    (the blur of the target's by `sigma` over the `skin` weight without the zone;
-    `planes` (s, s, 4): the face's a and b, the target's a and b) as far as that is more
-    colourful than its own there: wholly where its own chroma is at most the first of
-    UPPER_LIP_CHROMA_SHARE of the skin's, not at all from the second.
+    (the blur of the target's Lab, `target_lab` (s, s, 3), by `sigma` over the `skin`
+    weight without the zone) as far as that is more colourful than its own there: wholly
+    where its own chroma is at most the first of UPPER_LIP_CHROMA_SHARE of the skin's, not
+    at all from the second; and only where its lightness (the target's blur by
+    `fine_sigma`, the colour's finer split, over the skin) is about the skin's round it or
+    more (UPPER_LIP_LIGHTNESS).
 
     A target's upper lip can be its palest, most neutral skin (the boy of the two-person
     call under a webcam's light: L 92.6, a 8.8, b 1.7 right of the philtrum, his cheek
     beside it a 16, b 6), and the colour's finer split gives the source's upper lip that
     chroma: Rose Leslie's lip, 6 L darker than her cheek, came out a blue-grey patch at 1x
-    (hair-band-photo: a 10.2, b 3.5 at L 80 beside a cheek of a 16, b 6.6; BENCHMARKS.md,
+    (hair-band-photo: a 10.2, b 3.5 at L 80 beside a cheek of a 16, b 6.6, the swap's own
+    compositor inputs replayed on its 320 px crop; BENCHMARKS.md,
     forty-eighth round). Only where the lip is that much paler in colour, with the skin's
     own hue: an upper lip a little less colourful than its skin (most targets' is) keeps its
     own colour (moved from any paler lip, border-photo's read smile fell by 1-2 of 40 frames
-    at three job ids, as the flanks' gain there once did, `_flank_zones`)."""
-    box = mask_bounds(zone)
-    if box is None:
+    at three job ids, as the flanks' gain there once did, `_flank_zones`). A dark
+    moustache or stubble is as neutral, and took the skin's colour: a brown-red moustache
+    (a painted one on the boy's frame 29, BENCHMARKS.md); it is darker than the skin."""
+    # The zone's box, and the box its fine blur reads round it (`_blur_boxes`).
+    boxes = _blur_boxes(zone, fine_sigma)
+    if boxes is None:
         return target_low
+    box, read, inner = boxes
     # The skin round the lip, not the lip itself (the compositor's colour weight holds
     # the upper lip too): its own neutral colour averaged in would hold it half way.
-    around = cv2.split(masked_blur(np.ascontiguousarray(planes[..., 2:]),
-                                   skin * (1.0 - zone), sigma))
+    around = cv2.split(masked_blur(target_lab, skin * (1.0 - zone), sigma))
     own = target_low[box]
-    skin_a, skin_b = around[0][box], around[1][box]
+    skin_light, skin_a, skin_b = around[0][box], around[1][box], around[2][box]
     share = np.hypot(own[..., 1], own[..., 2]) / np.maximum(np.hypot(skin_a, skin_b), 1e-3)
     most, least = UPPER_LIP_CHROMA_SHARE
     weight = zone[box] * np.clip((least - share) / (least - most), 0.0, 1.0)
+    # Only a lip about as light as its skin round it or lighter, read at the colour's
+    # finer split (as its own colour is): a pale lip under the light. A moustache or
+    # stubble is as neutral but dark, hair and not skin to colour.
+    # Blurred only round the zone's box (`_blur_boxes`, the same values): over the whole
+    # half crop this blur tripled the function's time (0.33 -> 1.14 ms at 160 px).
+    own_light = masked_blur(target_lab[read], skin[read], fine_sigma)[inner][..., 0]
+    darkest, light = UPPER_LIP_LIGHTNESS
+    weight *= np.clip((own_light - skin_light - darkest) / (light - darkest), 0.0, 1.0)
     coloured = target_low.copy()
     for channel, skin_colour in ((1, skin_a), (2, skin_b)):
         present = own[..., channel]
