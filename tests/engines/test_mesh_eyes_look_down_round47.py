@@ -11,39 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from eye_reads import frame_read, photo_read
 
-from facedub import media
 from facedub.engines.mesh_eyes import lid_gaps, resting_blink, target_eyes_share
 
 GRIMACE = "still_man_angry_grimace.png"
 DOWNCAST = "still_woman_dark_skin_downcast.jpg"
 OBAMA = "clip_deepfacelive_obama_speaking.mp4"  # expr-grimace's target
 D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # border-photo's
-
-
-def _photo(faces_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(blendshapes, landmarks) of the one face in a photo."""
-    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-    image = cv2.cvtColor(cv2.imread(str(faces_dir / name)), cv2.COLOR_BGR2RGB)
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        face = analyser.analyse(np.ascontiguousarray(image))[0]
-    return face.blendshapes.astype(np.float64), face.landmarks
-
-
-def _frame(faces_dir: Path, name: str, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(blendshapes, landmarks) of the largest face in frame `index` of a clip."""
-    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-    frames = media.iter_frames(faces_dir / name)
-    frame = next(frame for number, frame in enumerate(frames) if number == index)
-    with FaceAnalyser(max_faces=2, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        faces = analyser.analyse(frame.image)
-    face = max(faces, key=lambda f: float(f.box[2] - f.box[0]))
-    return face.blendshapes.astype(np.float64), face.landmarks
 
 
 def _share(source: tuple[np.ndarray, np.ndarray],
@@ -57,14 +34,14 @@ def _share(source: tuple[np.ndarray, np.ndarray],
 
 def test_the_grimace_photos_open_eyes_keep_obamas_by_the_look_down_rule(
         faces_dir: Path) -> None:
-    grimace = _photo(faces_dir, GRIMACE)
+    grimace = photo_read(faces_dir, GRIMACE)
     assert float(lid_gaps(grimace[1]).min()) > 0.8  # wide open, not downcast
-    share = _share(grimace, _frame(faces_dir, OBAMA, 21))
+    share = _share(grimace, frame_read(faces_dir, OBAMA, 21))
     assert 0.2 < share < 0.4
 
 
 @pytest.mark.parametrize("frame", [3, 22, 26])
 def test_the_downcast_photo_keeps_the_targets_eyes_wholly(faces_dir: Path, frame: int) -> None:
-    downcast = _photo(faces_dir, DOWNCAST)
+    downcast = photo_read(faces_dir, DOWNCAST)
     assert float(lid_gaps(downcast[1]).min()) < 0.75
-    assert _share(downcast, _frame(faces_dir, D3, frame)) == 1.0
+    assert _share(downcast, frame_read(faces_dir, D3, frame)) == 1.0

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from eye_reads import frame_read, photo_read
 
-from facedub import media
 from facedub.engines.mesh_eyes import (
     IRIS_MOVE_ALONG,
     iris_in_eye,
@@ -44,30 +43,8 @@ OTHER_PHOTOS = (
 )
 
 
-def _photo(faces_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(blendshapes, landmarks) of the one face in a photo."""
-    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-    image = cv2.cvtColor(cv2.imread(str(faces_dir / name)), cv2.COLOR_BGR2RGB)
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        face = analyser.analyse(np.ascontiguousarray(image))[0]
-    return face.blendshapes.astype(np.float64), face.landmarks
-
-
-def _frame(faces_dir: Path, name: str, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(blendshapes, landmarks) of the largest face in frame `index` of a clip."""
-    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
-    frames = media.iter_frames(faces_dir / name)
-    frame = next(frame for number, frame in enumerate(frames) if number == index)
-    with FaceAnalyser(max_faces=2, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        faces = analyser.analyse(frame.image)
-    face = max(faces, key=lambda f: float(f.box[2] - f.box[0]))
-    return face.blendshapes.astype(np.float64), face.landmarks
-
-
 def test_the_grimace_photo_is_an_open_lidded_glance(faces_dir: Path) -> None:
-    shapes, landmarks = _photo(faces_dir, GRIMACE)
+    shapes, landmarks = photo_read(faces_dir, GRIMACE)
     assert open_glance(shapes, landmarks) == 1.0
     irises = source_irises(landmarks, shapes)
     assert irises.shape == (2, 4)
@@ -77,7 +54,7 @@ def test_the_grimace_photo_is_an_open_lidded_glance(faces_dir: Path) -> None:
 
 @pytest.mark.parametrize("name", OTHER_PHOTOS)
 def test_no_other_benchmark_photo_is_a_glance(faces_dir: Path, name: str) -> None:
-    shapes, landmarks = _photo(faces_dir, name)
+    shapes, landmarks = photo_read(faces_dir, name)
     assert open_glance(shapes, landmarks) == 0.0
     assert np.all(source_irises(landmarks, shapes)[:, 3] == 0.0)
 
@@ -90,8 +67,8 @@ def test_a_video_sources_face_is_no_glance() -> None:
 def test_the_grimace_photos_glance_keeps_none_of_obamas_eyes(faces_dir: Path) -> None:
     """Main keeps his eyes by 0.2-0.4 on frame 21 (the look-down rule); with the photo's
     glance, only a blink would keep them."""
-    (shapes, landmarks), (target, target_landmarks) = (_photo(faces_dir, GRIMACE),
-                                                       _frame(faces_dir, OBAMA, 21))
+    (shapes, landmarks), (target, target_landmarks) = (photo_read(faces_dir, GRIMACE),
+                                                       frame_read(faces_dir, OBAMA, 21))
     resting = resting_blink(shapes[None])
     without = target_eyes_share(shapes, target, resting, target, target_landmarks)
     assert 0.2 < without < 0.4
