@@ -75,7 +75,9 @@ WING_GATE_NEGLIGIBLE = 1e-3
 # the mirror's whole near wing there held threequarter-glasses nearer d9 than her; Kit
 # Harington's (22 degrees) 0.184, whose mirrored wing is part of his likeness
 # (hair-forehead); the grimacing man's 0.212, the downcast photo's 0.143 (BENCHMARKS.md,
-# forty-seventh and forty-eighth rounds).
+# forty-seventh and forty-eighth rounds). The ramp is narrower than the landmarker's own
+# spread: Kit Harington's photo mirrored reads 0.255, Jolie's 0.75 of the full share
+# (forty-eighth round's second review), so a photo near the ramp may take it or not.
 TURNED_WING_FROM = 0.05
 OWN_WING_FROM = 0.24
 OWN_WING_FULL = 0.28
