@@ -18,6 +18,7 @@ from facedub.cli.terminal import (
 )
 from facedub.errors import FacedubError
 from facedub.fsutil import check_writable_output
+from facedub.progress import Progress
 
 # The options `train` and `refine` share (None: the preset's or the run's own value).
 Steps = Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on up to "
@@ -39,19 +40,28 @@ def saved_step(out: Path) -> int:
     return 0 if state is None else state.step
 
 
-def saved_seconds(out: Path) -> float:
-    """The training time of the run (or refiner) saved in `out`; 0 for a new one."""
-    from facedub.models.run import read_state
+class SaysResuming:
+    """A progress that says a resumed run's line as its first bar starts: a resumed run
+    said nothing of it (its bar just began at the saved step). The first bar starts once
+    the run's checkpoint is open, so a checkpoint refused as unsafe is refused in one line,
+    with no "resuming" before it."""
 
-    state = read_state(out) if out.is_dir() else None
-    return 0.0 if state is None else state.train_seconds
+    def __init__(self, inner: Progress, out: Path, step: int, steps: int) -> None:
+        self._inner = inner
+        self._line = f"{out}: resuming at step {step} of {steps}" if 0 < step < steps else None
 
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        if self._line is not None:
+            say(self._line)
+            self._line = None
+        self._inner.start(total, description, unit)
 
-def say_resuming(out: Path, step: int, steps: int) -> None:
-    """Before the bar: a resumed run said nothing of it (its bar just began at the saved
-    step), and a run already at --steps looked as if it had trained again."""
-    if 0 < step < steps:
-        say(f"{out}: resuming at step {step} of {steps}")
+    def advance(self, steps: int = 1) -> None:
+        self._inner.advance(steps)
+
+    def finish(self) -> None:
+        self._inner.finish()
 
 
 def stopped_exit_code(stopped: str) -> int:
@@ -147,9 +157,9 @@ def train(
             raise typer.Exit(stopped.exit_code) from None
         check_faces(*facesets)
         saved = saved_step(out)
-        if leads:
-            say_resuming(out, saved, config.steps)
-        result = run_train(*facesets, out, config, RichProgress(unit="steps"),
+        bar: Progress = RichProgress(unit="steps")
+        result = run_train(*facesets, out, config,
+                           SaysResuming(bar, out, saved, config.steps) if leads else bar,
                            distributed)
     if distributed is not None and not distributed.leader:
         raise typer.Exit(stopped_exit_code(result.stopped) if result.stopped else 0)
@@ -263,9 +273,9 @@ def refine(
                            ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
         with removed_if_failed(out):
             saved = saved_step(out)
-            if not config.minutes or saved_seconds(out) < config.minutes * 60:
-                say_resuming(out, saved, config.steps)
-            result = run_refine(faceset, out, config, RichProgress(unit="steps"))
+            result = run_refine(faceset, out, config,
+                                SaysResuming(RichProgress(unit="steps"), out, saved,
+                                             config.steps))
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
             "command to resume")
