@@ -124,6 +124,33 @@ def first_target_face(extracted: Callable[..., Faceset], faces_dir: Path
 
 
 @pytest.fixture(scope="session")
+def call_face(faces_dir: Path) -> Callable[[int], TargetFace]:
+    """`call_face(29)`: the boy's face (the larger of the two-person video call's) on that
+    frame, aligned at 256 px as the swap aligns it, as an engine's target (track 0)."""
+    from facedub import media
+    from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
+    from facedub.faces.geometry import warp_to_face
+    from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+
+    size = 256
+
+    def face(index: int) -> TargetFace:
+        frames = media.iter_frames(faces_dir / "clip_ghost_two_person_videocall.mp4")
+        frame = next(f for i, f in enumerate(frames) if i == index)
+        with FaceAnalyser(max_faces=2, video=False,
+                          model_path=resolve_landmarker_model()) as analyser:
+            found = analyser.analyse(frame.image)
+        largest = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        face_from_frame = face_from_frame_matrix(largest.landmarks, size, "whole")
+        return TargetFace(image=warp_to_face(frame.image, face_from_frame, size),
+                          face_landmarks=landmarks_in_crop(largest.landmarks, face_from_frame),
+                          face_from_frame=face_from_frame, pose=largest.pose,
+                          blendshapes=largest.blendshapes, time=0.0, track=0)
+
+    return face
+
+
+@pytest.fixture(scope="session")
 def short_clip(faces_dir: Path,
                tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, float], Path]:
     """`short_clip("clip.mp4", 2.0)`: the first seconds of a shared clip, audio included,

@@ -9,40 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from facedub import media
 from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.tone import carry_detail
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faceset import Faceset
 
-CROP = 256
-CALL = "clip_ghost_two_person_videocall.mp4"
+CROP = 256  # call_face's size (conftest)
 ROSE = "still_rose_leslie_frontal.jpg"
 GREY_FRAME = 29  # the patch at its plainest (hair-band-photo, 1x and 3x)
-
-
-def _call_face(faces: Path, index: int) -> TargetFace:
-    """The boy's face (the larger of the call's two) on frame `index`, aligned as the swap
-    aligns it, as an engine's target (track 0)."""
-    frame = next(f for i, f in enumerate(media.iter_frames(faces / CALL)) if i == index)
-    with FaceAnalyser(max_faces=2, video=False, model_path=resolve_landmarker_model()) as analyser:
-        found = analyser.analyse(frame.image)
-    face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-    face_from_frame = face_from_frame_matrix(face.landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(face.landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=face.pose,
-                      blendshapes=face.blendshapes, time=0.0, track=0)
 
 
 def _box(centre: np.ndarray, half: tuple[int, int]) -> tuple[slice, slice]:
@@ -83,7 +63,8 @@ def _moustached(target: TargetFace) -> TargetFace:
 
 
 def test_rose_leslies_upper_lip_is_not_grey_on_the_boys_pale_lip(
-        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+        extracted: Callable[..., Faceset],
+        call_face: Callable[[int], TargetFace]) -> None:
     """Frame 29, the composited crop: right of the philtrum (between the lip's top, its
     far corner and the nose's base) the chroma is at least 0.8 of the far cheek's beside
     the mouth and its redness (a) within 3 of the cheek's: 0.90 and 2.0 under (a 13.9,
@@ -91,7 +72,7 @@ def test_rose_leslies_upper_lip_is_not_grey_on_the_boys_pale_lip(
     boxes on this test's path (crop 256, a fresh compositor); tone.py's a 10.2, b 3.5 are
     the swap's own compositor inputs replayed on its 320 px crop."""
     source = extracted(ROSE, crop_size=CROP)
-    target = _call_face(faces_dir, GREY_FRAME)
+    target = call_face(GREY_FRAME)
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
     swapped = engine.swap_face(target)
     composited = Compositor(CompositeConfig()).composite(target, swapped)
@@ -161,7 +142,8 @@ def test_a_dark_neutral_upper_lip_is_left_as_it_is() -> None:
 
 
 def test_a_dark_moustache_on_the_upper_lip_is_not_given_skin_colour(
-        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+        extracted: Callable[..., Faceset],
+        call_face: Callable[[int], TargetFace]) -> None:
     """The boy of frame 29 with a dark, neutral moustache painted over his upper lip
     (`_moustached`): as neutral as his pale lip, but 40 L darker than his skin round it,
     and hair, not skin. Right of the philtrum the composite's chroma stays under 0.6 of
@@ -169,7 +151,7 @@ def test_a_dark_moustache_on_the_upper_lip_is_not_given_skin_colour(
     colour moved by its chroma alone (7bc42dc) a 11.7, b 5.5 (0.76), a brown-red
     moustache. Main (no upper lip rule) gives the same a 3.4, b -1.1."""
     source = extracted(ROSE, crop_size=CROP)
-    target = _moustached(_call_face(faces_dir, GREY_FRAME))
+    target = _moustached(call_face(GREY_FRAME))
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
     composited = Compositor(CompositeConfig()).composite(target, engine.swap_face(target))
     lip, cheek = _lip_and_cheek(target)

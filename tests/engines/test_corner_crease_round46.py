@@ -6,21 +6,15 @@ moustache has two dark ends, a smile's crease one deep side. Real faces from
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from facedub import media
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_mouth import corners_mask, lips_mask, mean_smile, not_darker
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faceset import Faceset
 
-CROP = 256
-CALL = "clip_ghost_two_person_videocall.mp4"
+CROP = 256  # call_face's size (conftest)
 ROSE = "still_rose_leslie_frontal.jpg"
 CREASED_FRAME = 37  # the boy smiles 0.67, his near corner's crease deep, the far one's not
 
@@ -62,28 +56,15 @@ def test_a_broad_smiles_one_sided_crease_is_its_own_and_a_moustaches_two_ends_ar
         "where the corners are not two separate discs, no corner is read alone")
 
 
-def _call_face(faces: Path, index: int) -> TargetFace:
-    """The boy's face (the larger of the call's two) on frame `index`, aligned as the swap
-    aligns it, as an engine's target (track 0)."""
-    frame = next(f for i, f in enumerate(media.iter_frames(faces / CALL)) if i == index)
-    with FaceAnalyser(max_faces=2, video=False, model_path=resolve_landmarker_model()) as analyser:
-        found = analyser.analyse(frame.image)
-    face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-    face_from_frame = face_from_frame_matrix(face.landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(face.landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=face.pose,
-                      blendshapes=face.blendshapes, time=0.0, track=0)
-
-
 def test_the_boys_creased_corners_are_kept_under_rose_leslies_photo(
-        extracted: Callable[..., Faceset], faces_dir: Path) -> None:
+        extracted: Callable[..., Faceset],
+        call_face: Callable[[int], TargetFace]) -> None:
     """hair-band-photo frame 37: his crease reads 11.6 levels at one corner and 7.3 at the
     other in the swap; over both the gate took his corners (share 0.1 there, 0.35 on this
     frame alone) and his smile (0.67) read 0.13-0.18 under his on every job id; with the
     less dark corner read they are kept, and it reads 0.00-0.06 under."""
     source = extracted(ROSE, crop_size=CROP)
-    target = _call_face(faces_dir, CREASED_FRAME)
+    target = call_face(CREASED_FRAME)
     assert mean_smile(target.blendshapes) > 0.6
     disc = ((corners_mask(target.face_landmarks, CROP) > 0.99)
             & (lips_mask(target.face_landmarks, CROP) == 0.0))

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
+
 from facedub.serve.store import Store
 from facedub.serve.work import JobProgress, SwapRequest
 
@@ -58,3 +61,16 @@ def wait_for(store: Store, job_id: int, state: str) -> dict[str, Any]:
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} is {store.job(job_id)['state']}, not {state}")
+
+
+def send_request(app: Any, method: str, path: str, **request: Any) -> httpx.Response:
+    """One request to the ASGI `app` in process, its exceptions as 500s, as a browser
+    on the same machine sends it."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport,
+                                     base_url="http://127.0.0.1:7860") as client:
+            return await client.request(method, path, **request)
+
+    return anyio.run(send)

@@ -9,10 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import anyio
-import httpx
 import pytest
 from PIL import Image
+from serve_support import send_request
 
 from facedub.engines.mesh import MeshEngineConfig
 from facedub.errors import FacedubError
@@ -35,20 +34,10 @@ def _refusing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serve_work, "cache_folder", lambda *a: None)
 
 
-def _send(app: Any, method: str, path: str, **request: Any) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport,
-                                     base_url="http://127.0.0.1:7860") as client:
-            return await client.request(method, path, **request)
-
-    return anyio.run(send)
-
-
 def _upload(app: Any, tmp_path: Path, name: str) -> str:
     photo = tmp_path / "photo.jpg"
     Image.new("RGB", (96, 96), (120, 100, 90)).save(photo)
-    response = _send(app, "POST", "/api/upload", content=photo.read_bytes(),
+    response = send_request(app, "POST", "/api/upload", content=photo.read_bytes(),
                      headers={"x-filename": name})
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
@@ -60,7 +49,7 @@ def test_the_preview_names_a_refused_source_as_uploaded(
     app = create_app(ServeConfig(tmp_path / "work", tmp_path / "config"))
     source = _upload(app, tmp_path, "my profile.jpg")
     target = _upload(app, tmp_path, "target.jpg")
-    response = _send(app, "POST", "/api/preview",
+    response = send_request(app, "POST", "/api/preview",
                      json={"source": source, "target": target, "frame": 0})
     assert response.status_code == 400, response.text
     assert response.json() == {"error": f"my profile.jpg: {TURNED}"}
@@ -74,7 +63,7 @@ def test_the_persons_name_a_refused_target_as_uploaded(
     monkeypatch.setattr(serve_work, "analysed", damaged)
     app = create_app(ServeConfig(tmp_path / "work", tmp_path / "config"))
     target = _upload(app, tmp_path, "holiday.jpg")
-    response = _send(app, "GET", f"/api/uploads/{target}/persons")
+    response = send_request(app, "GET", f"/api/uploads/{target}/persons")
     assert response.status_code == 400, response.text
     assert response.json() == {"error": "holiday.jpg: only 11 of the 45 frames decode"}
 

@@ -10,9 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import anyio
-import httpx
 import pytest
+from serve_support import send_request
 
 from facedub.engines.mesh import MeshEngineConfig
 from facedub.extract import workspace
@@ -41,18 +40,8 @@ def _quick_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serve_work, "MeshEngine", lambda faceset, *args, **kwargs: faceset)
 
 
-def _send(app: Any, method: str, path: str, **request: Any) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport,
-                                     base_url="http://127.0.0.1:7860") as client:
-            return await client.request(method, path, **request)
-
-    return anyio.run(send)
-
-
 def _upload(app: Any, content: bytes, name: str) -> str:
-    response = _send(app, "POST", "/api/upload", content=content,
+    response = send_request(app, "POST", "/api/upload", content=content,
                      headers={"x-filename": name})
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
@@ -70,11 +59,11 @@ def test_a_file_uploaded_twice_is_analysed_once(tmp_path: Path, faces_dir: Path)
     first, again = _upload(app, photo, "me.jpg"), _upload(app, photo, "me again.jpg")
 
     # Two uploads, each as the user named it.
-    listed = {u["id"]: u["name"] for u in _send(app, "GET", "/api/uploads").json()}
+    listed = {u["id"]: u["name"] for u in send_request(app, "GET", "/api/uploads").json()}
     assert listed == {first: "me.jpg", again: "me again.jpg"}
 
     for target in (first, again):
-        response = _send(app, "GET", f"/api/uploads/{target}/persons")
+        response = send_request(app, "GET", f"/api/uploads/{target}/persons")
         assert response.status_code == 200, response.text
         assert [p["person"] for p in response.json()] == [0]
     assert len(_analyses(work)) == 1  # was 2: one per upload
