@@ -82,6 +82,9 @@ class PersonSummary:
                 else np.round(self.descriptor.astype(np.float64), 6).tolist()}
 
 
+FOLDER_KIND = "folder"  # an input folder of photos (`extract.MediaSource.kind`)
+
+
 @dataclass(frozen=True)
 class FacesetMeta:
     """faceset.json, typed. `complete` is False while extraction runs (then `persons`,
@@ -92,7 +95,12 @@ class FacesetMeta:
     coverage: Coverage
     source_name: str
     source_sha256: str
-    source_kind: str  # "video", "photo" or "folder"
+    # "video", or "photo": every face from a still image, one photo or a folder of them.
+    # An input folder's kind ("folder", `extract.open_source`) is stored as "photo": the
+    # engines' photo-only rules (a held object, the far wing's own share, the open glance)
+    # read a still's face, and a photo given in a folder of its own is the same photo
+    # (its swap was not the same before: every frame of expr-grimace's first second moved).
+    source_kind: str
     source_frames: int
     frames_analysed: int
     person: int  # the chosen person
@@ -106,6 +114,10 @@ class FacesetMeta:
     reference_distance: float | None = None  # identity distance to a reference photo
     tool: str = ""  # "facedub <version>" that wrote it
     template: str = TEMPLATE_NAME
+
+    def __post_init__(self) -> None:
+        if self.source_kind == FOLDER_KIND:  # a faceset written before the 49th round too
+            object.__setattr__(self, "source_kind", "photo")
 
     def to_json(self) -> dict[str, Any]:
         return {
