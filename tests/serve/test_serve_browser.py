@@ -35,6 +35,20 @@ def test_file_flow_upload_preview_swap_verify(
     assert page.locator("#source option:checked").inner_text().startswith(PHOTO)
     assert page.locator("#target option:checked").inner_text().startswith(clip.name)
 
+    # The same photo again, under another name: one entry still, and the page says which
+    # (two entries of one file read as two files: `Store.add_upload`).
+    again = tmp_path / "me again.jpg"
+    again.write_bytes((faces_dir / PHOTO).read_bytes())
+    page.set_input_files("#file-input", str(again))
+    page.wait_for_function("document.querySelector('#upload-status').textContent"
+                           ".includes('me again.jpg') && !document.querySelector("
+                           "'#upload-status').textContent.includes('uploading')")
+    assert page.locator("#upload-status").inner_text() == (
+        f"me again.jpg is already here as {PHOTO}")
+    assert page.locator("#source option").all_inner_texts() == [
+        f"{PHOTO} (photo)", f"{clip.name} (video)"]
+    assert page.locator("#target option").count() == 2
+
     page.click("#find-persons")
     page.wait_for_selector("#persons .person.chosen", timeout=SLOW)
     page.click("#persons .person")

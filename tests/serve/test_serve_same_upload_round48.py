@@ -1,8 +1,8 @@
 """Round 48: the same file uploaded twice (or once per target, as one source photo for two
 targets) was two files in uploads/, named by upload id, and the analysis (keyed by the
 file's name and content) was made twice: 14 s again for a 40-frame clip. The uploads'
-bytes are now kept by content; the uploads themselves (ids, given names, thumbnails,
-jobs) stay apart."""
+bytes are now kept by content. Round 49: and the same file is one upload, listed once
+(the second upload is answered with the first's entry, `Store.add_upload`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from facedub.engines.mesh import MeshEngineConfig
 from facedub.extract import workspace
 from facedub.serve import work as serve_work
 from facedub.serve.app import ServeConfig, create_app
-from facedub.serve.store import PERSONS, UPLOADS, Store
+from facedub.serve.store import PERSONS, UPLOADS, Store, Upload
 from facedub.serve.work import Workbench
 
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
@@ -56,27 +56,47 @@ def test_a_file_uploaded_twice_is_analysed_once(tmp_path: Path, faces_dir: Path)
     work = tmp_path / "work"
     app = create_app(ServeConfig(work, tmp_path / "config"))
     photo = (faces_dir / PHOTO).read_bytes()
-    first, again = _upload(app, photo, "me.jpg"), _upload(app, photo, "me again.jpg")
-
-    # Two uploads, each as the user named it.
+    first = _upload(app, photo, "me.jpg")
+    again = send_request(app, "POST", "/api/upload", content=photo,
+                         headers={"x-filename": "me again.jpg"}).json()
+    # Round 49: one entry per file; the second upload is answered with the first's
+    # (listed twice, the two names read as two files).
+    assert again == {"id": first, "name": "me.jpg", "kind": "photo", "bytes": len(photo),
+                     "already": True}
     listed = {u["id"]: u["name"] for u in send_request(app, "GET", "/api/uploads").json()}
-    assert listed == {first: "me.jpg", again: "me again.jpg"}
+    assert listed == {first: "me.jpg"}
 
-    for target in (first, again):
-        response = send_request(app, "GET", f"/api/uploads/{target}/persons")
-        assert response.status_code == 200, response.text
-        assert [p["person"] for p in response.json()] == [0]
-    assert len(_analyses(work)) == 1  # was 2: one per upload
-    # Each upload's own thumbnail (what a swap of it sends as the person reference).
-    assert sorted(p.name for p in (work / PERSONS).iterdir()) == sorted(
-        [f"{first}-0.jpg", f"{again}-0.jpg"])
+    response = send_request(app, "GET", f"/api/uploads/{first}/persons")
+    assert response.status_code == 200, response.text
+    assert [p["person"] for p in response.json()] == [0]
+    assert len(_analyses(work)) == 1
+    assert sorted(p.name for p in (work / PERSONS).iterdir()) == [f"{first}-0.jpg"]
     assert len(list((work / UPLOADS).iterdir())) == 1  # the bytes once, nothing left over
 
     # As a source, for two targets: the analysis in hand, not another.
     bench = Workbench(Store(work), tmp_path / "config")
     source: Any = bench.engine(first, MeshEngineConfig())
-    assert bench.engine(again, MeshEngineConfig()) is source
+    assert bench.engine(first, MeshEngineConfig()) is source
     assert len(_analyses(work)) == 2  # the target's and the source's
+
+
+def test_a_work_folder_with_one_file_uploaded_twice_lists_it_once(
+        tmp_path: Path, faces_dir: Path) -> None:
+    """A forty-eighth round's work folder may hold two uploads of one file: listed once
+    (the first), the second still reachable by id for its jobs."""
+    store = Store(tmp_path / "work")
+    kept = store.folder(UPLOADS) / "content.jpg"
+    kept.write_bytes((faces_dir / PHOTO).read_bytes())
+    for upload_id, name in (("a1", "me.jpg"), ("b2", "me again.jpg")):
+        with store._db() as db:  # as round 48 wrote them: no look-up first
+            db.execute("INSERT INTO uploads VALUES (?, ?, 'photo', 'content.jpg', 1, ?)",
+                       (upload_id, name, float(len(upload_id + name))))
+    assert [(u.id, u.name) for u in store.uploads()] == [("a1", "me.jpg")]
+    assert store.upload("b2").name == "me again.jpg"
+    other = store.folder(UPLOADS) / "other.jpg"
+    other.write_bytes(b"x")
+    added = store.add_upload(Upload("c3", "other.jpg", "photo", other.name, 1))
+    assert added.id == "c3" and [u.id for u in store.uploads()] == ["a1", "c3"]
 
 
 def test_different_files_stay_apart(tmp_path: Path, faces_dir: Path) -> None:

@@ -107,6 +107,13 @@ def create_app(config: ServeConfig) -> Guard:
     return Guard(app, config.token)
 
 
+def _added(store: Store, upload: Upload) -> Response:
+    """Add `upload` and answer with its entry; `already`: the same file was here, and the
+    answer is that entry (its id and first name, `Store.add_upload`)."""
+    entry = store.add_upload(upload)
+    return JSONResponse({**entry.to_json(), "already": entry.id != upload.id})
+
+
 async def _client_error(request: Request, error: Exception) -> Response:
     del request
     assert isinstance(error, ClientError)
@@ -147,9 +154,7 @@ class _Api:
             path.unlink(missing_ok=True)
             raise
         kept = await run_in_threadpool(self.store.keep_by_content, path, sha256)
-        upload = Upload(upload_id, name, kind, kept, size)
-        self.store.add_upload(upload)
-        return JSONResponse(upload.to_json())
+        return _added(self.store, Upload(upload_id, name, kind, kept, size))
 
     async def library(self, request: Request) -> Response:
         """GET: what the media folder offers; POST {"name"}: pick one (as an upload)."""
@@ -160,9 +165,7 @@ class _Api:
         if entry is None:
             raise ClientError(404, "no such entry in the media folder")
         upload_id, _ = self.store.new_upload_file("")
-        upload = Upload(upload_id, entry.name, entry.kind, str(entry.path), 0)
-        self.store.add_upload(upload)
-        return JSONResponse(upload.to_json())
+        return _added(self.store, Upload(upload_id, entry.name, entry.kind, str(entry.path), 0))
 
     async def _receive(self, request: Request, path: Path) -> tuple[int, str]:
         """Stream the body to `path` (server-made, in the work folder), within the limit;

@@ -112,16 +112,37 @@ class Store:
             received.unlink()
         return kept.name
 
-    def add_upload(self, upload: Upload) -> None:
+    def add_upload(self, upload: Upload) -> Upload:
+        """Add `upload`, or return the upload of the same file already here (its content,
+        `keep_by_content`, or the same media-folder entry): one entry per file.
+
+        Why one entry: the file uploaded twice was listed twice (two names of one file in
+        the source and target lists, one analysis, one set of persons, the same swap
+        whichever was picked); a user took the second for another file, or uploaded it
+        again only because the first seemed not to have arrived. The answer names the
+        entry that was already there (`Upload.name`: as first given), and the page says
+        so. The look-up and the insert are one transaction: two uploads of one content
+        at once make one entry."""
         with self._db() as db:
+            row = db.execute("SELECT * FROM uploads WHERE file = ? ORDER BY created LIMIT 1",
+                             (upload.file,)).fetchone()
+            if row is not None:
+                return _upload(row)
             db.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
                        (upload.id, upload.name, upload.kind, upload.file, upload.bytes,
                         time.time()))
+        return upload
 
     def uploads(self) -> list[Upload]:
+        """Every file once, as first added (a work folder of the forty-eighth round may
+        hold two uploads of one file: the later ones stay reachable by id, for their
+        jobs, but are not listed)."""
         with self._db() as db:
             rows = db.execute("SELECT * FROM uploads ORDER BY created").fetchall()
-        return [_upload(row) for row in rows]
+        first = {}
+        for row in rows:
+            first.setdefault(row["file"], _upload(row))
+        return list(first.values())
 
     def upload(self, upload_id: str) -> Upload:
         with self._db() as db:

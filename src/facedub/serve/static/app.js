@@ -40,19 +40,21 @@ async function upload(file) {
 // not a video) stopped the files after it, and hid the ones before it until a reload.
 async function uploadAll(files) {
   const status = $("#upload-status");
-  const uploaded = [], refused = [];
+  const uploaded = [], already = [], refused = [];
   for (const file of files) {
     setStatus(status, `uploading ${file.name} ...`);
     try {
       const done = await upload(file);
-      uploaded.push(`${done.name} (${done.kind})`);
+      // The same file again is its first entry, listed once (`Store.add_upload`).
+      if (done.already) already.push(`${file.name} is already here as ${done.name}`);
+      else uploaded.push(`${done.name} (${done.kind})`);
     } catch (error) {
       refused.push(`${file.name}: ${error.message}`);
     }
   }
   await loadUploads();
   const said = uploaded.length ? [`uploaded ${uploaded.join(", ")}`] : [];
-  setStatus(status, [...said, ...refused].join("; "), refused.length > 0);
+  setStatus(status, [...said, ...already, ...refused].join("; "), refused.length > 0);
 }
 
 async function loadUploads() {
@@ -100,7 +102,8 @@ $("#library-pick").addEventListener("click", async () => {
   try {
     const picked = await (await api("/api/library", { method: "POST", body: JSON.stringify({ name }),
       headers: { "Content-Type": "application/json" } })).json();
-    setStatus($("#upload-status"), `added ${picked.name} (${picked.kind})`);
+    setStatus($("#upload-status"), picked.already ? `${picked.name} is already here`
+      : `added ${picked.name} (${picked.kind})`);
     await loadUploads();
   } catch (error) { setStatus($("#upload-status"), error.message, true); }
 });
