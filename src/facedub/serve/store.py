@@ -139,7 +139,7 @@ class Store:
         jobs, but are not listed)."""
         with self._db() as db:
             rows = db.execute("SELECT * FROM uploads ORDER BY created").fetchall()
-        first = {}
+        first: dict[str, Upload] = {}
         for row in rows:
             first.setdefault(row["file"], _upload(row))
         return list(first.values())
