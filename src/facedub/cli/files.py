@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +28,8 @@ from facedub.fsutil import check_writable_output, file_identity
 
 if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts faster)
     from facedub.swap import SwapResult
+
+log = logging.getLogger(__name__)
 
 
 @app.command()
@@ -218,8 +222,10 @@ def swap(
                                    source_mouth=source_mouth, stubble=stubble)
     # One NudeNet and one identity model for the source's analysis and the target's.
     models = AnalysisModels()
+    # With -v each bar's end is a line (`RichProgress`); the source's say so.
+    source_bars = RichProgress(role="source: ")
     request = EngineRequest(config.work_dir, source, model, device, mesh_config,
-                            RichProgress(), refiner, models)
+                            source_bars, refiner, models)
     key_existed = _signing_key(config.config_dir).exists()
     # Two swaps into one file at once: the last rename won, and the sidecar beside it
     # could be the other run's.
@@ -232,7 +238,12 @@ def swap(
             # A long video renders in segments that the same command again does not
             # render again; a shorter one (or a photo) unsplit, as always.
             segments = plan_segments(target)
+            opening = time.monotonic()
             swap_engine = open_engine(engine, request)
+            log.info("source: the %s engine of %s ready in %.1f s%s", engine,
+                     (source or model or Path("-")).name, time.monotonic() - opening,
+                     "" if source_bars.bars or source is None
+                     else " (its analysis reused from the work folder)")
             try:
                 try:
                     if segments is None:

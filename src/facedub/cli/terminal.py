@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +41,7 @@ from facedub.fsutil import describe_os_error, sole_writer, unstaged
 from facedub.locations import work_dir
 
 console = Console(stderr=True)
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -70,14 +72,36 @@ class StatusColumn(ProgressColumn):
         return Text(str(task.fields.get("status", "")), no_wrap=True, overflow="ellipsis")
 
 
+@dataclass
+class _Stage:
+    """One bar as `-v` tells it when it ends: what, how much of how many, since when."""
+
+    description: str
+    unit: str
+    total: int | None
+    started: float
+    done: int = 0
+
+    def line(self, role: str) -> str:
+        seconds = time.monotonic() - self.started
+        of = "" if self.total is None else f" of {self.total}"
+        rate = f" ({self.done / seconds:.1f} {self.unit}/s)" if seconds > 0 and self.done else ""
+        return f"{role}{self.description}: {self.done}{of} {self.unit} in {seconds:.1f} s{rate}"
+
+
 class RichProgress:
     """facedub.progress.Progress on the terminal: bar, items/s, time left, and a status
-    line (training shows its losses there)."""
+    line (training shows its losses there). With `-v` each bar's end is also one log line
+    (what, how many, how long: `_Stage`), prefixed with `role` ("source: "), so a
+    verbose run says where its time went without a line per frame."""
 
-    def __init__(self, unit: str = "frames") -> None:
+    def __init__(self, unit: str = "frames", role: str = "") -> None:
         self._unit = unit
+        self._role = role
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._stage: _Stage | None = None
+        self.bars = 0  # bars started (the source's: 0 where its analysis was reused)
 
     def start(self, total: int | None, description: str, unit: str | None = None
               ) -> None:
@@ -87,6 +111,8 @@ class RichProgress:
         self._bar.start()
         self._task = self._bar.add_task(escape(_shorten(description, width)),
                                         total=total, status="")
+        self._stage = _Stage(description, unit or self._unit, total, time.monotonic())
+        self.bars += 1
 
     def status(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
@@ -95,11 +121,16 @@ class RichProgress:
     def advance(self, steps: int = 1) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, steps)
+        if self._stage is not None:
+            self._stage.done += steps
 
     def finish(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+        if self._stage is not None:
+            log.info("%s", self._stage.line(self._role))
+            self._stage = None
 
 
 DESCRIPTION_WIDTH = 22  # keeps bar, count, speed and time on one 80-column line
