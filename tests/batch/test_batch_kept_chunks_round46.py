@@ -40,11 +40,12 @@ def test_a_rerun_of_a_stopped_batch_keeps_a_jobs_finished_chunks(
     rendered: list[int] = []
     render = batch_worker.swap_segment
 
-    def counted(target: Path, engine: Any, segment: Path, config: Any, chunk: Any) -> Any:
+    def counted(target: Path, engine: Any, segment: Path, config: Any, chunk: Any,
+                progress: Any = None) -> Any:
         rendered.append(chunk.index)
         if chunk.index == 1 and stop[0]:
             raise KeyboardInterrupt  # Ctrl-C as the second chunk renders
-        return render(target, engine, segment, config, chunk)
+        return render(target, engine, segment, config, chunk, progress)
 
     stop = [True]
     monkeypatch.setattr(batch_worker, "swap_segment", counted)

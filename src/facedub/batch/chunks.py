@@ -33,7 +33,7 @@ from facedub.engines.base import SwapEngine
 from facedub.errors import FacedubError
 from facedub.fsutil import atomic_path
 from facedub.media.frame_table import frame_table
-from facedub.progress import NoProgress
+from facedub.progress import NoProgress, Progress
 from facedub.provenance.mark import OutputMarks
 from facedub.swap import SwapConfig, analyse_target, frame_swapper
 from facedub.threads import prefetched
@@ -111,25 +111,32 @@ def _has_packets(path: Path) -> bool:
 
 
 def swap_segment(target: Path, engine: SwapEngine, segment: Path, config: SwapConfig,
-                 chunk: Chunk) -> tuple[int, int]:
+                 chunk: Chunk, progress: Progress | None = None) -> tuple[int, int]:
     """Swap the chunk's frames of `target` into a video-only segment; (frames written,
-    frames swapped). The target's analysis comes from the work folder (made once)."""
+    frames swapped). The target's analysis comes from the work folder (made once).
+    `progress`: a "swap" bar of the chunk's own frames (not its pre-roll)."""
+    progress = progress or NoProgress()
     faceset = analyse_target(target, config, NoProgress())
     swapper = frame_swapper(target, faceset, engine, config)
     marks = OutputMarks(chunk.job_id, visible_label=config.visible_label)
     info = media.probe(target)
     written = swapped = 0
-    with media.VideoWriter(segment, info.width, info.height, info.fps, crf=config.crf,
-                           preset=config.preset, colour=info.colour) as writer:
-        # Decoded from the keyframe before the pre-roll, with the indexes of a decode
-        # from the first frame (`media.iter_window`).
-        for frame in prefetched(media.iter_window(target, chunk.preroll, chunk.end)):
-            face = swapper.engine_face(frame)  # the pre-roll warms the temporal state
-            image = swapper.finish(face)
-            if frame.index >= chunk.first:
-                writer.write(marks.mark(image), frame.time)
-                written += 1
-                swapped += face.swapped is not None
+    progress.start(chunk.end - chunk.first, f"swap {target.name}")
+    try:
+        with media.VideoWriter(segment, info.width, info.height, info.fps, crf=config.crf,
+                               preset=config.preset, colour=info.colour) as writer:
+            # Decoded from the keyframe before the pre-roll, with the indexes of a decode
+            # from the first frame (`media.iter_window`).
+            for frame in prefetched(media.iter_window(target, chunk.preroll, chunk.end)):
+                face = swapper.engine_face(frame)  # the pre-roll warms the temporal state
+                image = swapper.finish(face)
+                if frame.index >= chunk.first:
+                    writer.write(marks.mark(image), frame.time)
+                    written += 1
+                    swapped += face.swapped is not None
+                    progress.advance()
+    finally:
+        progress.finish()
     return written, swapped
 
 

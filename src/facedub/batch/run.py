@@ -22,6 +22,7 @@ from typing import Literal
 
 from facedub import media
 from facedub.batch.chunks import plan_chunks
+from facedub.batch.frames import FrameTally
 from facedub.batch.jobs import (  # STATE_DIR: staging, notes
     LOGS_DIR,
     MANIFEST_FILE,
@@ -155,16 +156,20 @@ def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
         if reports and to_run and say is not None:
             say(f"resuming: {len(reports)} of {len(jobs.jobs)} jobs finished before "
                 f"({MANIFEST_FILE}); running the other {len(to_run)}")
+        # Frames across the jobs left to run (`batch.frames`): the finished ones are not
+        # in it, so its speed and time left are this run's.
+        tally = FrameTally(tasks, progress)
         if tasks:
-            progress.start(len(tasks), f"batch {jobs.path.name}")
+            progress.start(tally.total, f"batch {jobs.path.name}")
         chunked = ChunkedJobs(tasks, state / "staging")
         outcomes = _outcomes(tasks, config, state / "staging")
         try:
-            for task, outcome in outcomes:
-                progress.advance()
-                whole = outcome if task.chunk is None else chunked.add(task, outcome)
-                if whole is not None:
-                    reports[task.job.number] = _finish(task, whole, out_dir, manifest)
+            with tally.running():
+                for task, outcome in outcomes:
+                    tally.finished(task)
+                    whole = outcome if task.chunk is None else chunked.add(task, outcome)
+                    if whole is not None:
+                        reports[task.job.number] = _finish(task, whole, out_dir, manifest)
         finally:
             # Closed before the staging folder is removed: a local pool ends its workers
             # there (stopped while moving a finished job, they swapped on).

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from facedub.batch.chunks import Chunk, swap_segment
+from facedub.batch.frames import FrameFile, frame_file
 from facedub.batch.jobs import JobSpec
 from facedub.batch.kept_chunks import kept_segment
 from facedub.batch.resumable import plan_segments, resumable_swap
@@ -118,6 +119,7 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
     job = task.job
     started = time.monotonic()
     config = job.swap_config(task.work_dir, task.config_dir)
+    bar = FrameFile(frame_file(task))  # the frames it renders, for the driver's bar
     # Jobs that share a source or target share its analysis in the work folder: one
     # worker makes it while the others wait, then all read it. The engine first: a
     # source it refuses fails the job before the target's whole analysis, not after.
@@ -134,7 +136,8 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
                 raise ValueError(f"chunk {chunk.index} of {job.output} has no kept folder")
             frames, swapped = kept_segment(
                 kept, chunk, staging / chunk.segment_name,
-                lambda segment: swap_segment(job.target, engine, segment, config, chunk))
+                lambda segment: swap_segment(job.target, engine, segment, config, chunk,
+                                             bar))
         else:
             # A long video renders in segments kept in the work folder, as `facedub swap`
             # does: a batch stopped (Ctrl-C, SIGTERM, a killed worker) at minute 9 of a
@@ -143,9 +146,9 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
             out = staging / Path(job.output).name
             segments = plan_segments(job.target)
             if segments is None:
-                result = swap(job.target, engine, out, config)
+                result = swap(job.target, engine, out, config, bar)
             else:
-                result = resumable_swap(job.target, engine, out, config, segments,
+                result = resumable_swap(job.target, engine, out, config, segments, bar,
                                         say=log.info)
             frames, swapped = result.frames, result.frames_swapped
     finally:

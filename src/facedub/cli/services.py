@@ -62,7 +62,7 @@ def batch_command(
     # SIGTERM and SIGHUP as Ctrl-C: the workers are ended and the staging removed (killed
     # outright, the driver left its workers swapping on, orphaned).
     with terminate_cleanly():
-        result = run_batch(jobs, out, config, RichProgress(unit="jobs"), say=say)
+        result = run_batch(jobs, out, config, RichProgress(unit="frames"), say=say)
     for line in result.summary_lines():
         typer.echo(line)
     raise typer.Exit(result.exit_code)

@@ -1,0 +1,149 @@
+"""The batch's bar in frames across all jobs (forty-ninth round): it counted jobs, so a
+batch of one long and three short jobs sat at "3/4" for most of its time, and its time
+left was a count of jobs times the last job's length.
+
+Each worker writes how many frames its job has rendered to a small file in the batch's
+state folder (`FrameFile`, the same folder as its running note); the driver reads those
+files every `POLL_SECONDS` and advances its bar by what they add (`FrameTally`). A job's
+frames that no file reported (a worker on a node that does not share the folder, a chunk
+kept by an earlier run, a failed job) are counted when its outcome comes back, so the bar
+always ends at its total.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from facedub import media
+from facedub.errors import FacedubError
+from facedub.progress import Progress
+
+if TYPE_CHECKING:  # the worker writes with `FrameFile`: imported there at run time
+    from facedub.batch.worker import JobTask
+
+POLL_SECONDS = 0.5  # the driver's look at the workers' frame files
+WRITE_SECONDS = 0.25  # a worker rewrites its file at most this often (and at the end)
+RENDER_BAR = "swap "  # the rendering bar's description (`facedub.swap`, `resumable_swap`)
+
+
+def frame_file(task: JobTask) -> Path | None:
+    """Where the worker of `task` writes its frame count (None: nowhere)."""
+    if task.status_dir is None:
+        return None
+    chunk = f"-{task.chunk.index}" if task.chunk else ""
+    return task.status_dir / f"{task.job.number}{chunk}.frames"
+
+
+def planned_frames(task: JobTask) -> int:
+    """The frames `task` renders: its chunk's, else its target's (as the header says; 1
+    for a photo; 0 where the target cannot be read: the job fails and adds nothing)."""
+    if task.chunk is not None:
+        return task.chunk.end - task.chunk.first
+    if media.is_photo_path(task.job.target):
+        return 1
+    try:
+        return max(0, media.probe(task.job.target).frame_count)
+    except (FacedubError, OSError):
+        return 0
+
+
+class FrameFile:
+    """facedub.progress.Progress in a worker: the frames of the rendering bar (a swap's
+    "swap ..." bar; the analyses' bars are not frames of the output) written to `path`
+    as a number, replaced whole (a reader never sees half of it)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._counting = False
+        self._frames = 0
+        self._written_at = 0.0
+
+    def start(self, total: int | None, description: str, unit: str | None = None) -> None:
+        del total
+        self._counting = unit is None and description.startswith(RENDER_BAR)
+
+    def advance(self, steps: int = 1) -> None:
+        if not self._counting:
+            return
+        self._frames += steps
+        if time.monotonic() - self._written_at >= WRITE_SECONDS:
+            self._write()
+
+    def finish(self) -> None:
+        if self._counting:
+            self._write()
+        self._counting = False
+
+    def _write(self) -> None:
+        self._written_at = time.monotonic()
+        if self._path is None:
+            return
+        partial = self._path.with_name(self._path.name + ".partial")
+        with contextlib.suppress(OSError):  # a bar that cannot be written stops nothing
+            partial.write_text(str(self._frames))
+            os.replace(partial, self._path)
+
+
+def read_frames(path: Path | None) -> int:
+    if path is None:
+        return 0
+    try:
+        return max(0, int(path.read_text()))
+    except (OSError, ValueError):
+        return 0
+
+
+class FrameTally:
+    """The driver's side: `progress` advanced by the frames the workers report, from a
+    thread of its own while the jobs run; `finished(task)` counts the rest of a task's
+    frames as its outcome comes back."""
+
+    def __init__(self, tasks: Sequence[JobTask], progress: Progress) -> None:
+        self._planned = {id(task): planned_frames(task) for task in tasks}
+        self._files = {id(task): frame_file(task) for task in tasks}
+        self._counted = dict.fromkeys(self._planned, 0)
+        self._open = set(self._planned)
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="facedub-batch-frames",
+                                        daemon=True)
+
+    @property
+    def total(self) -> int:
+        return sum(self._planned.values())
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        self._thread.start()
+        try:
+            yield
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+    def finished(self, task: JobTask) -> None:
+        with self._lock:
+            key = id(task)
+            self._open.discard(key)
+            self._add(key, max(self._planned[key], self._counted[key]))
+
+    def _poll(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            with self._lock:
+                for key in list(self._open):
+                    # A retried job starts again from 0: the largest count is kept
+                    # (the bar does not go back), capped at what the task renders.
+                    self._add(key, min(read_frames(self._files[key]), self._planned[key]))
+
+    def _add(self, key: int, frames: int) -> None:
+        gained = frames - self._counted[key]
+        if gained > 0:
+            self._counted[key] = frames
+            self._progress.advance(gained)
