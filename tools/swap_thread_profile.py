@@ -1,7 +1,8 @@
 """Per-thread CPU, queue waits and (optionally) per-thread cProfile of one `facedub swap`,
 run in this process through the command line (`python -m facedub swap ...`).
 
-    PYTHONPATH=src python tools/swap_thread_profile.py OUT_DIR [--profile] -- SWAP_ARGS...
+    PYTHONPATH=src python tools/swap_thread_profile.py OUT_DIR [--profile]
+        [--switch-interval S] -- SWAP_ARGS...
 
 What it records (written to OUT_DIR/threads.json and printed as a table):
 - every native thread's CPU (user + system, /proc/self/task/*/stat, sampled every 50 ms and
@@ -13,7 +14,16 @@ What it records (written to OUT_DIR/threads.json and printed as a table):
 - per Python thread name, the wall time spent blocked in `queue.Queue.get` and `put` (the
   pipeline's hand-offs: who waits for whom);
 - with --profile, a cProfile of every Python thread with `time.thread_time` as its clock
-  (OUT_DIR/profile-<thread>.pstats; a profiled run is slower, about 1.2-1.5x).
+  (OUT_DIR/profile-<thread>.pstats; a profiled run is slower, about 1.2-1.5x);
+- (forty-ninth round) per phase, the core-seconds it leaves idle on the cores this process
+  may use (cores x wall - the CPU of every thread: what a perfect overlap could gain there
+  on a machine to itself), with marks for the source's analysis ("engine"), the target's
+  frames ("landmarks") and tracks ("finalise"), and the swap's tail (the encoder's drain
+  once every frame is handed over, the signing, the sidecar); the target's analysis split
+  per thread as the frames stage is; the process's CPU every 50 ms (threads.json's
+  "timeline", with the marks' times: where in a phase the cores idle);
+- with --switch-interval S, the run under that GIL switch interval (`sys.setswitchinterval`;
+  Python's default 0.005).
 
 Outputs of the swap go where SWAP_ARGS say; this tool writes only under OUT_DIR.
 """
@@ -82,6 +92,8 @@ class Tracer:
         self.lock = threading.Lock()
         self.started_count = 0
         self.stop = threading.Event()
+        # (seconds since the start, CPU seconds of every thread so far), every 50 ms
+        self.timeline: list[tuple[float, float]] = []
 
     def ended(self) -> None:
         """The calling thread's last schedstat and the time, as it ends."""
@@ -107,6 +119,9 @@ class Tracer:
     def sampler(self) -> None:
         while not self.stop.wait(0.05):
             self.sample()
+            with self.lock:
+                self.timeline.append((time.monotonic() - self.started,
+                                      sum(cpu for _, cpu in self.latest.values())))
 
     def mark(self, phase: str) -> None:
         self.sample()
@@ -195,6 +210,69 @@ class Tracer:
         compositor.Compositor.learn_glasses = learn_glasses
         setattr(swap, "analyse_target", analyse_target)  # noqa: B010
         setattr(swap, "frame_swapper", frame_swapper)  # noqa: B010
+        self.wrap_tail(swap)
+
+    def wrap_tail(self, swap: Any) -> None:
+        """Marks for the start-up's engine (the source's analysis) and the swap's tail:
+        the encoder's drain once every frame is handed to it (`BackgroundSink.close` in
+        the frames phase), the signing and the sidecar; "exit" is the command's own end
+        (its report, the engine's close) after the sidecar."""
+        import importlib
+
+        registry = importlib.import_module("facedub.engines.registry")
+        threads = importlib.import_module("facedub.threads")
+        tracer = self
+        open_engine, close = registry.open_engine, threads.BackgroundSink.close
+        sign, sidecar = swap.sign_output, swap.write_sidecar
+
+        def opened(*args: Any, **kwargs: Any) -> Any:
+            tracer.mark("engine")
+            try:
+                return open_engine(*args, **kwargs)
+            finally:
+                tracer.mark("after engine")
+
+        def closed(sink: Any, *args: Any, **kwargs: Any) -> Any:
+            if tracer.marks and tracer.marks[-1][0] == "frames":
+                tracer.mark("encode tail")
+            return close(sink, *args, **kwargs)
+
+        def signed(*args: Any, **kwargs: Any) -> Any:
+            tracer.mark("sign")
+            return sign(*args, **kwargs)
+
+        def described(*args: Any, **kwargs: Any) -> Any:
+            tracer.mark("sidecar")
+            try:
+                return sidecar(*args, **kwargs)
+            finally:
+                tracer.mark("exit")
+
+        run = importlib.import_module("facedub.extract.run")
+        analyse, finalise = run._analyse, run._finalise
+
+        def whose() -> str:  # the source's analysis runs inside the engine's opening
+            opened = [name for name, _, _ in tracer.marks if name.endswith("engine")]
+            return "source " if opened and opened[-1] == "engine" else ""
+
+        def analysing(*args: Any, **kwargs: Any) -> Any:
+            tracer.mark(f"{whose()}landmarks")  # its frames (after its hash, the models)
+            return analyse(*args, **kwargs)
+
+        def finalising(*args: Any, **kwargs: Any) -> Any:
+            # tracks, persons, faces.jsonl, the faceset read back
+            tracer.mark(f"{whose()}finalise")
+            try:
+                return finalise(*args, **kwargs)
+            finally:
+                tracer.mark(f"{whose()}after finalise")
+
+        setattr(run, "_analyse", analysing)  # noqa: B010
+        setattr(run, "_finalise", finalising)  # noqa: B010
+        setattr(registry, "open_engine", opened)  # noqa: B010
+        setattr(threads.BackgroundSink, "close", closed)  # noqa: B010
+        setattr(swap, "sign_output", signed)  # noqa: B010
+        setattr(swap, "write_sidecar", described)  # noqa: B010
 
 
 def name_of(tid: int, comm: str, python_names: dict[int, str], main_tid: int) -> str:
@@ -213,10 +291,51 @@ def phase_table(tracer: Tracer, main_tid: int, end: float) -> dict[str, Any]:
         for tid, (comm, cpu) in after.items():
             previous = before.get(tid, (comm, 0.0))[1]
             per[name_of(tid, comm, tracer.python_names, main_tid)] += cpu - previous
-        result[phase] = {"wall": ended - began,
+        result[phase] = {"wall": ended - began, "cpu": sum(per.values()),
                          "threads": {k: round(v, 3) for k, v in sorted(
                              per.items(), key=lambda kv: -kv[1]) if v > 0}}
     return result
+
+
+def idle_cores(phases: dict[str, Any], cores: int) -> list[tuple[str, float, float, float]]:
+    """Per phase: (name, wall s, CPU s of every thread, core-seconds left idle on `cores`
+    cores: cores x wall - CPU). On a machine to itself, what a phase leaves idle is what
+    an ideal overlap could gain there (the sampler's own CPU is in it: about 5 ms a
+    second)."""
+    return [(phase, value["wall"], value["cpu"], cores * value["wall"] - value["cpu"])
+            for phase, value in phases.items()]
+
+
+def phase_sleeps(tracer: Tracer, main_tid: int, phase: str, until: str
+                 ) -> dict[str, dict[str, float]]:
+    """As `frames_sleeps`, from the last mark `phase` to the next mark `until` (the target's
+    analysis: "landmarks" to "finalise"), for the Python threads alive in it (those started or ended
+    inside it from their start or to their end)."""
+    names = [name for name, _, _ in tracer.marks]  # the last of each (the source's first)
+    first = len(names) - 1 - names[::-1].index(phase)
+    last = names.index(until, first)
+    began, ended = tracer.marks[first][1], tracer.marks[last][1]
+    before, after = tracer.sched_marks[first], tracer.sched_marks[last]
+    waits_before, waits_after = tracer.wait_marks[first], tracer.wait_marks[last]
+    rows: dict[str, dict[str, float]] = {}
+    for tid in set(after) | {t for t, (at, _, _) in tracer.thread_ends.items()
+                             if began < at <= ended}:
+        start = max(began, tracer.thread_starts.get(tid, began))
+        stop, cpu_after, runq_after = ended, *after.get(tid, (0.0, 0.0))
+        if tid in tracer.thread_ends and tracer.thread_ends[tid][0] <= ended:
+            stop, cpu_after, runq_after = tracer.thread_ends[tid]
+        name = "main" if tid == main_tid else tracer.python_names.get(tid)
+        if name is None or stop <= start:
+            continue
+        key = "MainThread" if tid == main_tid else name
+        cpu_before, runq_before = before.get(tid, (0.0, 0.0))
+        cpu, runq = cpu_after - cpu_before, runq_after - runq_before
+        get = waits_after.get((key, "get"), 0.0) - waits_before.get((key, "get"), 0.0)
+        put = waits_after.get((key, "put"), 0.0) - waits_before.get((key, "put"), 0.0)
+        asleep = stop - start - cpu - runq
+        rows[name] = {"wall": stop - start, "cpu": cpu, "runq": runq, "asleep": asleep,
+                      "get": get, "put": put, "rest": asleep - get - put}
+    return rows
 
 
 def frames_sleeps(tracer: Tracer, main_tid: int, end: float) -> dict[str, dict[str, float]]:
@@ -257,6 +376,8 @@ def main() -> None:
     out = Path(own[0])
     out.mkdir(parents=True, exist_ok=True)
     tracer = Tracer(profile="--profile" in own)
+    if "--switch-interval" in own:  # the interpreter's GIL switch interval, for the run
+        sys.setswitchinterval(float(own[own.index("--switch-interval") + 1]))
     main_tid = threading.get_native_id()
     tracer.install()
     sampler = threading.Thread(target=tracer.sampler, name="tracer-sampler", daemon=True)
@@ -283,8 +404,14 @@ def main() -> None:
     phases = phase_table(tracer, main_tid, end)
     waits = {f"{name} {kind}": round(seconds, 3)
              for (name, kind), seconds in sorted(tracer.waits.items())}
+    marks = [(phase, round(at - tracer.started, 3)) for phase, at, _ in tracer.marks]
     (out / "threads.json").write_text(json.dumps({"phases": phases, "waits": waits,
-                                                  "code": code}, indent=1))
+                                                  "code": code, "marks": marks,
+                                                  "timeline": tracer.timeline}, indent=1))
+    cores = len(os.sched_getaffinity(0))
+    print(f"per phase on {cores} cores: wall, CPU of every thread, core-seconds idle (s)")
+    for phase, wall, cpu, idle in idle_cores(phases, cores):
+        print(f"    {phase:16s} {wall:7.2f} {cpu:7.2f} {idle:7.2f}")
     for phase, value in phases.items():
         print(f"{phase}: wall {value['wall']:.2f} s")
         for name, cpu in value["threads"].items():
@@ -295,6 +422,10 @@ def main() -> None:
           "(of it: queue get, queue put, the rest: the GIL, I/O)")
     for name, row in frames_sleep.items():
         print(f"    {name:24s} " + " ".join(f"{k} {v:6.2f}" for k, v in row.items()))
+    if {"landmarks", "finalise"} <= {name for name, _, _ in tracer.marks}:
+        print("the target's analysis, per thread (s), as above")
+        for name, row in phase_sleeps(tracer, main_tid, "landmarks", "finalise").items():
+            print(f"    {name:24s} " + " ".join(f"{k} {v:6.2f}" for k, v in row.items()))
     print("queue waits (wall s):")
     for key, seconds in waits.items():
         print(f"    {key:34s} {seconds:7.2f}")
