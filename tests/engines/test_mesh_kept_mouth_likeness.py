@@ -31,8 +31,7 @@ def test_the_ball_photos_smile_keeps_the_targets_lips_and_the_skin_round_them(
         extracted: Callable[..., Faceset], first_target_face: Callable[..., TargetFace]
         ) -> None:
     target = first_target_face(HEADTURN, CROP)
-    swapped = MeshEngine(extracted(BALL, max_frames=1, crop_size=CROP),
-                         MeshEngineConfig(photo_lips=False)).swap_face(target)
+    swapped = MeshEngine(extracted(BALL, max_frames=1, crop_size=CROP)).swap_face(target)
     assert swapped.kept is not None
     lips = lips_mask(target.face_landmarks, CROP) > 0.9
     band = (lips_mask(target.face_landmarks, CROP, LIPS_SURROUND) > 0.5) & ~lips
@@ -70,10 +69,10 @@ def test_the_kept_mouth_opening_not_the_lips_is_where_the_likeness_is_lost(
         return _margin(MeshEngine(source, config).swap_face(target).image, target, photo,
                        encoder)
 
-    kept = margin(MeshEngineConfig(photo_lips=False))
+    kept = margin(MeshEngineConfig())
     not_kept = margin(MeshEngineConfig(keep_target_mouth=False))
     with monkeypatch.context() as patched:
         patched.setattr(mesh, "target_lips_share", lambda *args: 0.0)
-        lips_not_kept = margin(MeshEngineConfig(photo_lips=False))
+        lips_not_kept = margin(MeshEngineConfig())
     assert kept - not_kept > 0.3
     assert 0.0 < kept - lips_not_kept < 0.15

@@ -53,12 +53,10 @@ from facedub.engines.mesh_mouth import (
     CORNERS_RISE_PER_FRAME,
     LIPS_FALL_PER_FRAME,
     closed_counts,
-    closed_interior,
     corners_mask,
     keep_target_interior,
     lips_mask,
     mean_smile,
-    mouth_interior,
     not_darker,
     photo_lips_open,
     target_corners_share,
@@ -137,12 +135,6 @@ class MeshEngineConfig:
     # not the target's own (40 frames, nearer the source: older-glasses 25-32% -> 48-50%,
     # headturn-man's frontal frames 72-78% -> 89-92%); False: the target's lips there.
     source_mouth: bool = True
-    # With keep_target_mouth, from a photo onto another person: the photo's own lips and
-    # the skin round them over the target's mouth, its teeth closed over by its lips
-    # (mesh_mouth.closed_interior), the target's pixels only in its own opening and on its
-    # own teeth (mesh_mouth.mouth_interior); False: the target's lips as far as the photo's
-    # mouth is more open or wider (`target_lips_share`).
-    photo_lips: bool = True
     target_expression_lines: bool = True  # smile folds, crow's feet... follow the target
     shape: float = 1.0  # 0: the target's face shape; 1: features moved to the source's
     lift_source_shadows: bool = True  # the source photo's one-sided shadows (mesh_light)
@@ -373,12 +365,6 @@ class MeshEngine:
             interior = blend_interior
             if mouth is not None:
                 interior = interior + mouth[0] * (mouth[1] * outline - interior)
-            if self._photo_lips(differs):
-                # The photo's teeth closed over by its lips but on the target's own teeth
-                # and cavity: the target's expression, the photo's lips.
-                own = mouth_interior(target.image, target.face_landmarks)
-                closed_interior(image, interior * (1.0 - own), landmarks)
-                interior = interior * own
             # In place, on the mouth's box only (`keep_target_interior` for a mask of
             # ones, whose 1 - mask is 0 outside it): the same values, no crop copies.
             changed = target_interior(image, target.image, interior)
@@ -487,8 +473,7 @@ class MeshEngine:
         laid over it, so none of the blend's teeth shows where they are partly shown."""
         if not self.config.keep_target_mouth or blend_interior is None:
             return 0.0, None
-        wanted = (0.0 if self._photo_lips(differs)
-                  else target_lips_share(source_blendshapes, target.blendshapes))
+        wanted = target_lips_share(source_blendshapes, target.blendshapes)
         lips = self._lips_shares.update(target.track, wanted)
         if lips == 0.0 or not (self.config.source_mouth and differs and len(self._records) > 1):
             self._mouths.forget(target.track)
@@ -515,12 +500,6 @@ class MeshEngine:
                                            interior * lips_mask(landmarks, size))[0]
             image[box] += three_channels(shown[box]) * (painted[box] - image[box])
         return min(own, lips), (shown, interior, region - shown)
-
-    def _photo_lips(self, differs: bool) -> bool:
-        """Whether the photo's own lips show over the target's mouth (`photo_lips`): from
-        a photo (one source face) onto another person (`differs`)."""
-        return (self.config.photo_lips and self.config.keep_target_mouth and differs
-                and len(self._records) == 1)
 
     def _restyle_stubble(self, image: np.ndarray, target: TargetFace, landmarks: np.ndarray,
                          raster: TargetRaster, differs: bool) -> np.ndarray | None:

@@ -187,38 +187,6 @@ def target_interior(face: np.ndarray, target: np.ndarray, interior: np.ndarray
     return box, share[box]
 
 
-# A photo's own lips shown over the target's mouth (`MeshEngineConfig.photo_lips`): the
-# photo's teeth and mouth cavity, wherever they are warped to outside the target's own
-# opening and teeth, are closed over by the photo's lips round them (filled in from them,
-# cv2.inpaint), so no white strip of the photo's teeth shows in the target's closed mouth
-# (ball-photo without the kept mouth; BENCHMARKS.md, forty-sixth round). The fill reaches
-# this many mouth widths from the hole's edge for its colours (Telea's radius).
-CLOSED_FILL_REACH = 0.05
-
-
-def closed_interior(face: np.ndarray, closed: np.ndarray, face_landmarks: np.ndarray) -> None:
-    """In place: `face` (S, S, 3) float32 RGB filled in from the pixels round it where
-    `closed` (S, S) float32 in [0, 1] (the photo's mouth interior warped onto the target,
-    outside the target's own opening), grown and softened as `target_interior` grows and
-    softens the target's share, so no rim of teeth stays. `face_landmarks` (478, 2+): the
-    face's in its pixels (the mouth's width sets the fill's reach)."""
-    size = face.shape[0]
-    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
-    width = float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
-    share = feather(closed, -max(1, round(size / 256)), max(2, round(size / 128)))
-    reach = max(2, round(CLOSED_FILL_REACH * width))
-    found = mask_bounds(share > 0.01)
-    if found is None:
-        return
-    rows, cols = found
-    box = (slice(max(0, rows.start - reach), min(size, rows.stop + reach)),
-           slice(max(0, cols.start - reach), min(size, cols.stop + reach)))
-    hole = (share[box] > 0.01).astype(np.uint8)
-    part = np.clip(face[box] + 0.5, 0, 255).astype(np.uint8)
-    filled = cv2.inpaint(part, hole, reach, cv2.INPAINT_TELEA).astype(np.float32)
-    face[box] += three_channels(share[box]) * (filled - face[box])
-
-
 # A source mouth more open, wider or more smiling than the target's leaves its lips
 # stretched thin over teeth: warped over the target's lip outline they read as a smile or
 # a shout on closed lips. So the target's own lips show as far as the source's mouth is
