@@ -78,7 +78,7 @@ def main() -> None:
     config = config_of(args.refiner[0])
     faceset = analysed(args.source, args.work_dir or default_work_dir(),
                        ExtractConfig(crop_size=SOURCE_CROP), NoProgress())
-    split = split_faces(len(faceset.faces_of()), config.holdout_share)
+    split = split_faces(len(faceset.faces_of()), config.holdout_share, config.renderings)
     train_pairs, held_pairs = _render_pairs(faceset, split, config, NoProgress())
     print(f"{len(train_pairs)} training renderings, {len(held_pairs)} held out")
     models = {}

@@ -110,7 +110,8 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
         log.info("%s is already refined to step %d", run_dir, state.step)
         return RefineRun(info.root, state.step, state.losses, {}, state.train_seconds, None,
                          read_best(info.root))
-    split = split_faces(len(records), saved_holdout_share(info, config.holdout_share))
+    split = split_faces(len(records), saved_holdout_share(info, config.holdout_share),
+                        config.renderings)
     train_pairs, held_pairs = _render_pairs(source, split, config, progress)
     log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
              config.res, device, state.step, config.steps, len(train_pairs), len(held_pairs))
@@ -126,18 +127,19 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
 
 def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
                   progress: Progress) -> tuple[RefinePairs, RefinePairs]:
-    """(training, held-out) mesh renderings; the same on every resume (seeded). Held-out
-    faces are rendered from held-out faces alone: no training frame reaches them."""
+    """(training, held-out) mesh renderings; the same on every resume (seeded). No
+    held-out face is a training truth; the blocks render the held-out faces from each
+    other, the halves from the training faces, as a swap renders its target from the
+    source the refiner learnt (refine_data)."""
     faces = load_samples(source, config.res)
     rng = np.random.default_rng([config.seed, 1])
+    copies, shares = split.copies(config.pairs_per_face), split.thinned_shares()
     progress.start(len(source.faces_of()), "render mesh faces")
     try:
-        made = [make_pairs(source, faces, mine, theirs, rng, config.pairs_per_face, progress)
-                for mine, theirs in ((split.train_a, split.train_b),
-                                     (split.train_b, split.train_a))]
-        held = [make_pairs(source, faces, mine, theirs, rng, config.pairs_per_face, progress)
-                for mine, theirs in ((split.held_a, split.held_b),
-                                     (split.held_b, split.held_a)) if len(mine)]
+        made = [make_pairs(source, faces, mine, theirs, rng, copies, progress, shares)
+                for mine, theirs in split.training_jobs()]
+        held = [make_pairs(source, faces, mine, theirs, rng, copies, progress, shares)
+                for mine, theirs in split.held_jobs() if len(mine)]
     finally:
         progress.finish()
     training = _joined(made, faces)

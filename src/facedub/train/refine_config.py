@@ -9,7 +9,7 @@ from facedub.devices import check_device
 from facedub.errors import FacedubError
 from facedub.models.refiner import RefinerArgs
 from facedub.train.losses import LossWeights
-from facedub.train.refine_data import Degradation
+from facedub.train.refine_data import RENDERINGS, Degradation
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class RefineConfig:
     seed: int = 0
     # Data and loss.
     pairs_per_face: int = 2  # mesh renderings of each source face, from different sources
+    # How the training renderings are made (refine_data.RENDERINGS): "blocks", alternate
+    # blocks from a thinned other pool; "halves", each half of the source from the whole
+    # other half, as a swap renders its target (BENCHMARKS.md, Refiner, twenty-fourth round).
+    renderings: str = "blocks"
     # Probability of each degradation of the input. At 0.5 the refiner learnt mostly to
     # denoise and relight, which the compositor undoes but for the smoothing (BENCHMARKS.md).
     degrade_chance: float = 0.25
@@ -70,6 +74,9 @@ class RefineConfig:
             raise FacedubError("--lr must be between 0 and 1 (try 5e-4)")
         if not 0.0 <= self.degrade_chance <= 1.0:
             raise FacedubError("the degradation chance must be between 0 and 1")
+        if self.renderings not in RENDERINGS:
+            raise FacedubError(f"the renderings must be one of {', '.join(RENDERINGS)}, "
+                               f"not {self.renderings!r}")
         if not 0.0 <= self.holdout_share <= 0.5:
             raise FacedubError("the held-out share must be between 0 (none) and 0.5")
         for name in ("minutes", "weight_decay", "warmup", "grad_clip", "threads",

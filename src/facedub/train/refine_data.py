@@ -9,6 +9,14 @@ of the faces (a video's last frames, a folder's last photos) is held out, with a
 faces used by neither before it: its faces, rendered from each other alone, measure
 generalisation to frames the refiner never saw, not its fit to their neighbours.
 
+`renderings="halves"` (RENDERINGS) renders them as a swap does instead: the training
+faces cut into two contiguous halves, each face rendered from the whole other half (as a
+self-swap's target from its own source clip: one stretch of time from another, the
+engine choosing among all of it), and the held-out stretch from all the training faces.
+The blocks' renderings were four times further from their truth than the pair's
+composited faces (SSIM 0.888 held out against 0.9755 at 128 px; BENCHMARKS.md, Refiner,
+twenty-third and twenty-fourth rounds).
+
 Arrays at the refiner's resolution R: images (N, R, R, 3) uint8 RGB, masks (N, R, R) uint8.
 """
 
@@ -37,6 +45,10 @@ THINNED_SHARES = (1.0, 0.3, 0.1)  # share of the other pool the mesh engine may 
 HOLDOUT_GAP = 2 * BLOCK_FRAMES
 MIN_HELD = 4  # two held-out pools of two faces, each rendering the other
 MIN_TRAINING = 8
+# How the training renderings are made (RefineConfig.renderings): "blocks", alternate
+# blocks each rendered from the other pool, thinned at random (THINNED_SHARES); "halves",
+# each half of the training faces from the whole other half, unthinned.
+RENDERINGS = ("blocks", "halves")
 
 
 @dataclass(frozen=True)
@@ -67,30 +79,61 @@ class FaceSplit:
     train_b: np.ndarray
     held_a: np.ndarray
     held_b: np.ndarray
+    renderings: str = "blocks"
 
     @property
     def held(self) -> np.ndarray:
         return np.sort(np.concatenate([self.held_a, self.held_b]))
 
+    def training_jobs(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """(faces rendered, faces the engine renders them from), per rendering pass."""
+        return ((self.train_a, self.train_b), (self.train_b, self.train_a))
 
-def split_faces(count: int, holdout_share: float) -> FaceSplit:
+    def held_jobs(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """The held-out passes: each held-out pool from the other ("blocks"), or the whole
+        held-out stretch from every training face ("halves": a swap's target, later in
+        time than all of its source); none when nothing is held out."""
+        if not len(self.held):
+            return ()
+        if self.renderings == "halves":
+            return ((self.held, np.concatenate([self.train_a, self.train_b])),)
+        return ((self.held_a, self.held_b), (self.held_b, self.held_a))
+
+    def thinned_shares(self) -> tuple[float, ...]:
+        """Shares of its pool an engine may choose from: a swap's engine has all of its
+        source ("halves"); the blocks' engines are thinned at random."""
+        return (1.0,) if self.renderings == "halves" else THINNED_SHARES
+
+    def copies(self, per_face: int) -> int:
+        """Renderings of each face: an unthinned engine renders a face the same way each
+        time, so "halves" makes one."""
+        return 1 if self.renderings == "halves" else per_face
+
+
+def split_faces(count: int, holdout_share: float, renderings: str = "blocks") -> FaceSplit:
     """Blocks of BLOCK_FRAMES faces dealt in turn (shorter blocks for few faces: a folder
     of photos deals them one by one). The last `holdout_share` of the faces (in the
     faceset's order: time for a video, name for photos) is held out and dealt into its own
     two pools; the faces of a gap before it belong to neither, so no training face is a
     near neighbour of a held-out one. None held out when 0 or when either side would be
-    too small to render from the other."""
+    too small to render from the other. `renderings="halves"`: the training faces are
+    two contiguous halves instead of dealt blocks (the held-out stretch is the same)."""
     size = _block_size(count)
     held_count = round(holdout_share * count)
     gap = min(HOLDOUT_GAP, count // 20)
     training = count - held_count - gap
     if held_count < MIN_HELD or training < MIN_TRAINING:
         held_count, training = 0, count
-    train_a, train_b = _deal(np.arange(training), size)
+    if renderings not in RENDERINGS:
+        raise ValueError(f"renderings must be one of {RENDERINGS}, not {renderings!r}")
+    if renderings == "halves":
+        train_a, train_b = np.arange(training // 2), np.arange(training // 2, training)
+    else:
+        train_a, train_b = _deal(np.arange(training), size)
     # Blocks small enough that each held-out pool gets some.
     held_a, held_b = _deal(np.arange(count - held_count, count),
                            min(size, max(1, held_count // 4)))
-    return FaceSplit(train_a, train_b, held_a, held_b)
+    return FaceSplit(train_a, train_b, held_a, held_b, renderings)
 
 
 def _block_size(count: int) -> int:
@@ -104,13 +147,15 @@ def _deal(indices: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_pairs(source: Faceset, faces: FaceSamples, indices: np.ndarray, others: np.ndarray,
-               rng: np.random.Generator, per_face: int, progress: Progress) -> RefinePairs:
+               rng: np.random.Generator, per_face: int, progress: Progress,
+               shares: tuple[float, ...] = THINNED_SHARES) -> RefinePairs:
     """`per_face` mesh renderings of each face in `indices` from the faces in `others`
     (both index the chosen person's records and `faces`, those records as loaded by
-    `load_samples` at the refiner's resolution), with the engine thinned at random."""
+    `load_samples` at the refiner's resolution): the first from all of `others`, the rest
+    from an engine thinned to one of `shares` of them at random."""
     records = source.faces_of()
     res = faces.images.shape[1]
-    engines = [_engine_over(source, others, share, rng) for share in THINNED_SHARES]
+    engines = [_engine_over(source, others, share, rng) for share in shares]
     mesh, masks, truth = [], [], []
     work_size = 2 * res  # rendered larger, then reduced, as a swap's crop is
     try:

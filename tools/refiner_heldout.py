@@ -1,0 +1,97 @@
+"""A refiner's held-out check on composited faces (issue 13, BENCHMARKS.md, Refiner,
+twenty-fourth round): the source clip's held-out stretch swapped from the frames before
+it, through the swap's own per-frame path and compositor, read with the evaluation's face
+SSIM: what a self-swap pair sees, where `refine`'s own held-out score reads renderings at
+the refiner's resolution (and last round ranked two refiners the other way round from
+the pair).
+
+    python tools/refiner_heldout.py --source SOURCE --refiner REFINER [--refiner ...] \
+        --out DIR [--max-frames 60] [--csv OUT.csv]
+
+SOURCE is the video the refiners were trained on (`facedub refine SOURCE`). Its faces are
+split as the first refiner's `refine` split them (the same held-out share and gap): the
+frames up to the last training face become the swap's source, the frames from the first
+held-out face on its target (both written losslessly to DIR); neither the mesh engine nor
+the refiner has seen a held-out frame. The table is `tools/refiner_oracles.py
+--no-oracles`'s: the mesh engine's composited face and each refiner's, frame by frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from refiner_oracles import measure, report
+
+from facedub import media
+from facedub.engines.registry import SOURCE_CROP
+from facedub.extract.config import ExtractConfig
+from facedub.extract.workspace import analysed
+from facedub.locations import work_dir as default_work_dir
+from facedub.progress import NoProgress
+from facedub.train.refine_data import split_faces
+
+
+def split_frames(source: Path, refiner: Path, work: Path) -> tuple[int, int]:
+    """(the last training face's frame index, the first held-out face's) of `source` as
+    `refiner`'s training split it."""
+    settings = json.loads((refiner / "config.json").read_text())["refine_settings"]
+    faceset = analysed(source, work, ExtractConfig(crop_size=SOURCE_CROP), NoProgress())
+    records = faceset.faces_of()
+    split = split_faces(len(records), settings["holdout_share"],
+                        settings.get("renderings", "blocks"))
+    if not len(split.held):
+        raise SystemExit(f"{refiner}: its training held nothing out of {source}")
+    training = [*split.train_a, *split.train_b]
+    return (max(records[int(i)].frame for i in training),
+            min(records[int(i)].frame for i in split.held))
+
+
+def cut(video: Path, first: int, last: int, out: Path) -> Path:
+    """Frames `first` to `last` (indices, inclusive) of `video`, lossless, their times
+    from the cut's start."""
+    info = media.probe(video)
+    start = None
+    with media.VideoWriter(out, info.width, info.height, info.fps, crf=0) as writer:
+        for frame in media.iter_frames(video):
+            if frame.index < first:
+                continue
+            if frame.index > last:
+                break
+            start = frame.time if start is None else start
+            writer.write(frame.image, frame.time - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, required=True)
+    parser.add_argument("--refiner", type=Path, action="append", required=True)
+    parser.add_argument("--out", type=Path, required=True, help="cuts and work files")
+    parser.add_argument("--max-frames", type=int, default=60, help="held-out frames read")
+    parser.add_argument("--csv", type=Path)
+    parser.add_argument("--work-dir", type=Path)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    last_training, first_held = split_frames(args.source, args.refiner[0],
+                                             args.work_dir or default_work_dir())
+    frames = media.probe(args.source).frame_count
+    source = cut(args.source, 0, last_training, args.out / "heldout-source.mp4")
+    target = cut(args.source, first_held, frames - 1, args.out / "heldout-target.mp4")
+    print(f"source: frames 0-{last_training}; held-out target: frames {first_held}-"
+          f"{frames - 1}")
+    rows = measure(argparse.Namespace(source=source, target=target, refiner=args.refiner,
+                                      max_frames=args.max_frames, no_oracles=True),
+                   args.out / "work")
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()
