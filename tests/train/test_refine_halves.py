@@ -5,6 +5,7 @@ held-out stretch from all training faces (BENCHMARKS.md, Refiner, twenty-fourth 
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,11 +56,14 @@ def test_unknown_renderings_are_refused() -> None:
 
 
 def test_the_halves_render_every_face_once_and_none_held_out_is_a_truth(
-        pair: tuple[Faceset, Faceset]) -> None:
+        pair: tuple[Faceset, Faceset], caplog: pytest.LogCaptureFixture) -> None:
     source = pair[0]  # 60 faces of the d3 clip at 128 px
     config = RefineConfig(renderings="halves", holdout_share=0.2)
     split = split_faces(len(source.faces_of()), config.holdout_share, config.renderings)
-    training, held = _render_pairs(source, split, config, NoProgress())
+    with caplog.at_level(logging.INFO, logger="facedub.train.refine"):
+        training, held = _render_pairs(source, split, config, NoProgress())
+    # pairs_per_face (2, the default) is not the halves': said, not silently dropped.
+    assert "one rendering of each face (pairs_per_face=2" in caplog.text
     assert sorted(training.truth.tolist()) == sorted(
         np.concatenate([split.train_a, split.train_b]).tolist())
     assert held.truth.tolist() == split.held.tolist()

@@ -138,6 +138,10 @@ def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
     faces = load_samples(source, config.res)
     rng = np.random.default_rng([config.seed, 1])
     copies, shares = split.copies(config.pairs_per_face), split.thinned_shares()
+    if copies != config.pairs_per_face:
+        # An engine over the whole other half renders a face one way only (refine_data).
+        log.info("the %s renderings make one rendering of each face (pairs_per_face=%d "
+                 "is the blocks')", split.renderings, config.pairs_per_face)
     progress.start(len(source.faces_of()), "render mesh faces")
     try:
         made = [make_pairs(source, faces, mine, theirs, rng, copies, progress, shares)
