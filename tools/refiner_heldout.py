@@ -9,11 +9,13 @@ the pair).
         --out DIR [--max-frames 60] [--csv OUT.csv]
 
 SOURCE is the video the refiners were trained on (`facedub refine SOURCE`). Its faces are
-split as the first refiner's `refine` split them (the same held-out share and gap): the
-frames up to the last training face become the swap's source, the frames from the first
-held-out face on its target (both written losslessly to DIR); neither the mesh engine nor
-the refiner has seen a held-out frame. The table is `tools/refiner_oracles.py
---no-oracles`'s: the mesh engine's composited face and each refiner's, frame by frame.
+split as the refiners' `refine` split them (the same held-out share and gap; refiners
+that split it differently are refused: one may have trained on another's held-out
+frames): the frames up to the last training face become the swap's source, the frames
+from the first held-out face on its target (both written losslessly to DIR); neither the
+mesh engine nor the refiner has seen a held-out frame. The table is
+`tools/refiner_oracles.py --no-oracles`'s: the mesh engine's composited face and each
+refiner's, frame by frame.
 """
 
 from __future__ import annotations
@@ -31,22 +33,44 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.locations import work_dir as default_work_dir
 from facedub.progress import NoProgress
+from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import split_faces
 
 
-def split_frames(source: Path, refiner: Path, work: Path) -> tuple[int, int]:
+def split_settings(refiner: Path) -> tuple[float, str]:
+    """(held-out share, renderings) of `refiner`'s training, as `refine` resumes it: a
+    folder that records no share was trained with the default, one without renderings
+    rendered "blocks"; one of the older rule (blocks held out between its training
+    blocks) has no held-out stretch and is refused."""
+    settings = json.loads((refiner / "config.json").read_text()).get("refine_settings", {})
+    if "holdout_share" not in settings and "holdout_every" in settings:
+        raise SystemExit(f"{refiner}: trained by an older `facedub refine` that held out "
+                         "blocks between its training frames: no held-out stretch to swap")
+    return (float(settings.get("holdout_share", RefineConfig().holdout_share)),
+            str(settings.get("renderings", "blocks")))
+
+
+def split_frames(source: Path, refiners: list[Path], work: Path) -> tuple[int, int]:
     """(the last training face's frame index, the first held-out face's) of `source` as
-    `refiner`'s training split it."""
-    settings = json.loads((refiner / "config.json").read_text())["refine_settings"]
+    each of `refiners`' training split it; refused when they split it differently (one
+    may have trained on frames another held out)."""
     faceset = analysed(source, work, ExtractConfig(crop_size=SOURCE_CROP), NoProgress())
     records = faceset.faces_of()
-    split = split_faces(len(records), settings["holdout_share"],
-                        settings.get("renderings", "blocks"))
-    if not len(split.held):
-        raise SystemExit(f"{refiner}: its training held nothing out of {source}")
-    training = [*split.train_a, *split.train_b]
-    return (max(records[int(i)].frame for i in training),
-            min(records[int(i)].frame for i in split.held))
+    frames: dict[tuple[int, int], list[str]] = {}
+    for refiner in refiners:
+        split = split_faces(len(records), *split_settings(refiner))
+        if not len(split.held):
+            raise SystemExit(f"{refiner}: its training held nothing out of {source}")
+        training = [*split.train_a, *split.train_b]
+        edges = (max(records[int(i)].frame for i in training),
+                 min(records[int(i)].frame for i in split.held))
+        frames.setdefault(edges, []).append(str(refiner))
+    if len(frames) > 1:
+        told = "; ".join(f"{', '.join(names)}: trained to frame {last}, held out from "
+                         f"{first}" for (last, first), names in frames.items())
+        raise SystemExit(f"the refiners split {source} differently ({told}): check them "
+                         "one split at a time")
+    return next(iter(frames))
 
 
 def cut(video: Path, first: int, last: int, out: Path) -> Path:
@@ -75,7 +99,7 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    last_training, first_held = split_frames(args.source, args.refiner[0],
+    last_training, first_held = split_frames(args.source, args.refiner,
                                              args.work_dir or default_work_dir())
     frames = media.probe(args.source).frame_count
     source = cut(args.source, 0, last_training, args.out / "heldout-source.mp4")

@@ -9,13 +9,16 @@ teaches the refiner to fix errors the pair does not have.
 
 Per builder (`refine`'s own renderings, RefineConfig.renderings, seed 0, rendered as
 `refine` renders them) and set (training, held out), and for the pair's target faces
-rendered by a mesh engine over all of the source's faces (the swap's situation, measured
-on the same scale): the renderings without the synthetic degradation (as the held-out
-check sees them) at the refiner's resolution, mean SSIM inside the truth's face mask of
-the laid mesh face and of what the compositor's `--color detail` keeps of it ("kept":
-the truth's low band, the face's detail), the error's energy in the refiner's own bands
-(low, mid, fine; RGB, x1e4, inside the mask) and the share of the training loss each
-band's error carries (the loss of the face with that band of its error taken away).
+rendered as `refine` renders its faces (its training engine over all of the source's
+faces, every face its own track, no compositor: the swap's source and target, *not* the
+swap's own path; tools/refiner_stages.py reads the swap's laid and composited faces with
+the evaluation's face SSIM, another measure than this one): the renderings without the
+synthetic degradation (as the held-out check sees them) at the refiner's resolution, mean
+SSIM inside the truth's face mask of the laid mesh face and of what the compositor's
+`--color detail` keeps of it ("kept": the truth's low band, the face's detail), the
+error's energy in the refiner's own bands (low, mid, fine; RGB, x1e4, inside the mask)
+and the share of the training loss each band's error carries (the loss of the face with
+that band of its error taken away).
 With `--refiner`, each refiner's gain on each set: SSIM and kept SSIM of its face (its
 band gate) minus the laid mesh face's, before the compositor.
 """
@@ -67,8 +70,11 @@ class InputScores:
 
 
 def target_renderings(source: Faceset, target: Faceset, res: int) -> RefinePairs:
-    """Every target face rendered by a mesh engine over all of the source's faces, laid
-    over the target crop and reduced to `res` as `refine`'s renderings are (refine_data)."""
+    """Every target face rendered by `refine`'s training engine over all of the source's
+    faces (refine_data's settings, each face its own track), laid over the target crop
+    and reduced to `res` as `refine`'s renderings are: the pair's faces made as the
+    training data is, not as the swap makes them (its engine settings, tracks and
+    compositor: tools/refiner_stages.py)."""
     rng = np.random.default_rng(0)
     engine = _engine_over(source, np.arange(len(source.faces_of())), 1.0, rng)
     faces = load_samples(target, res)
@@ -160,7 +166,7 @@ def main() -> None:
         target = analysed(args.target, work, extract, NoProgress())
         config = RefineConfig(res=args.res)
         pair = target_renderings(source, target, args.res)
-        print(row("the pair's target faces from its whole source", scores_of(
+        print(row("the pair's target faces rendered as `refine` renders", scores_of(
             pair, config, args.limit, refiners)), flush=True)
 
 

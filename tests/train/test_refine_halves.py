@@ -4,15 +4,25 @@ held-out stretch from all training faces (BENCHMARKS.md, Refiner, twenty-fourth 
 
 from __future__ import annotations
 
+import importlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
+from facedub.models.refiner_run import read_refiner_info
 from facedub.progress import NoProgress
-from facedub.train.refine import _render_pairs
+from facedub.train.refine import _render_pairs, refine
 from facedub.train.refine_config import RefineConfig
-from facedub.train.refine_data import HOLDOUT_GAP, THINNED_SHARES, split_faces
+from facedub.train.refine_data import HOLDOUT_GAP, THINNED_SHARES, FaceSplit, split_faces
+from facedub.train.refine_run import saved_renderings
+
+# The module, not the function `refine` that facedub.train.refine's name resolves to.
+refine_module = importlib.import_module("facedub.train.refine")
 
 
 def test_the_halves_are_two_stretches_of_time_and_the_held_out_one_sees_them_all() -> None:
@@ -46,11 +56,14 @@ def test_unknown_renderings_are_refused() -> None:
 
 
 def test_the_halves_render_every_face_once_and_none_held_out_is_a_truth(
-        pair: tuple[Faceset, Faceset]) -> None:
+        pair: tuple[Faceset, Faceset], caplog: pytest.LogCaptureFixture) -> None:
     source = pair[0]  # 60 faces of the d3 clip at 128 px
     config = RefineConfig(renderings="halves", holdout_share=0.2)
     split = split_faces(len(source.faces_of()), config.holdout_share, config.renderings)
-    training, held = _render_pairs(source, split, config, NoProgress())
+    with caplog.at_level(logging.INFO, logger="facedub.train.refine"):
+        training, held = _render_pairs(source, split, config, NoProgress())
+    # pairs_per_face (2, the default) is not the halves': said, not silently dropped.
+    assert "one rendering of each face (pairs_per_face=2" in caplog.text
     assert sorted(training.truth.tolist()) == sorted(
         np.concatenate([split.train_a, split.train_b]).tolist())
     assert held.truth.tolist() == split.held.tolist()
@@ -60,3 +73,34 @@ def test_the_halves_render_every_face_once_and_none_held_out_is_a_truth(
                       - training.faces.images[training.truth[k]].astype(int)).mean()
                for k in range(len(training))]
     assert min(differs) > 0.5
+
+
+def test_a_resume_renders_as_the_run_started_whatever_it_is_given(
+        pair: tuple[Faceset, Faceset], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI cannot set the renderings, so `facedub refine` resuming a "halves" run
+    passes "blocks": its held-out faces would be rendered another way and its best state
+    judged on two measures."""
+    made: list[str] = []
+    real_split = refine_module.split_faces
+
+    def recording_split(count: int, share: float, renderings: str = "blocks") -> FaceSplit:
+        made.append(renderings)
+        return real_split(count, share, renderings)
+
+    monkeypatch.setattr(refine_module, "split_faces", recording_split)
+    settings = {"width": 4, "levels": 2, "batch": 2, "warmup": 0, "device": "cpu",
+                "threads": 1, "log_every": 1, "save_every": 1, "preview_every": 1000,
+                "validate_every": 1000, "holdout_share": 0.2}
+    run = tmp_path / "halves"
+    assert refine(pair[0], run, RefineConfig(steps=1, renderings="halves",
+                                             **settings)).step == 1
+    assert refine(pair[0], run, RefineConfig(steps=2, **settings)).step == 2
+    assert made == ["halves", "halves"]
+
+    # A folder from before the choice rendered "blocks", whatever a resume is given.
+    info = read_refiner_info(run)
+    older = {key: value for key, value in info.raw["refine_settings"].items()
+             if key != "renderings"}
+    assert saved_renderings(replace(info, raw={**info.raw, "refine_settings": older}),
+                            "halves") == "blocks"

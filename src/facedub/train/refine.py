@@ -66,6 +66,7 @@ from facedub.train.refine_run import (
     new_refiner_info,
     save_best,
     saved_holdout_share,
+    saved_renderings,
     write_refiner_info,
 )
 
@@ -110,6 +111,9 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
         log.info("%s is already refined to step %d", run_dir, state.step)
         return RefineRun(info.root, state.step, state.losses, {}, state.train_seconds, None,
                          read_best(info.root))
+    # A resume keeps the split and renderings the run started with (its held-out scores
+    # stay one measure), whatever it is given.
+    config = replace(config, renderings=saved_renderings(info, config.renderings))
     split = split_faces(len(records), saved_holdout_share(info, config.holdout_share),
                         config.renderings)
     train_pairs, held_pairs = _render_pairs(source, split, config, progress)
@@ -134,6 +138,10 @@ def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
     faces = load_samples(source, config.res)
     rng = np.random.default_rng([config.seed, 1])
     copies, shares = split.copies(config.pairs_per_face), split.thinned_shares()
+    if copies != config.pairs_per_face:
+        # An engine over the whole other half renders a face one way only (refine_data).
+        log.info("the %s renderings make one rendering of each face (pairs_per_face=%d "
+                 "is the blocks')", split.renderings, config.pairs_per_face)
     progress.start(len(source.faces_of()), "render mesh faces")
     try:
         made = [make_pairs(source, faces, mine, theirs, rng, copies, progress, shares)

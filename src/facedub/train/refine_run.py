@@ -31,6 +31,7 @@ from facedub.models.refiner_run import (
 )
 from facedub.models.run import CONFIG_FILE, FacesetInfo, pending_path
 from facedub.train.checkpoint import weights_bytes
+from facedub.train.refine_data import RENDERINGS
 
 
 def new_refiner_info(root: Path, args: RefinerArgs, source: Faceset,
@@ -73,6 +74,22 @@ def saved_holdout_share(info: RefinerInfo, given: float) -> float:
                            "a held-out stretch; choose a new -o folder (the refiner in it "
                            "still works with `swap --refiner`)")
     return given
+
+
+def saved_renderings(info: RefinerInfo, given: str) -> str:
+    """How the run in `info` started making its renderings (RefineConfig.renderings), so a
+    resume renders its training and held-out faces as before, whatever it is given (the
+    CLI cannot set it): a resumed "halves" run rendered as "blocks" would judge its best
+    state on other held-out renderings. A folder that records none predates the choice
+    and rendered "blocks"; `given` is kept only when the folder has no settings at all."""
+    settings = info.raw.get("refine_settings")
+    if not isinstance(settings, dict):
+        return given
+    renderings = settings.get("renderings", "blocks")
+    if renderings not in RENDERINGS:
+        raise FacedubError(f"{info.root}: its renderings {renderings!r} are none of "
+                           f"{', '.join(RENDERINGS)}; choose a new -o folder")
+    return str(renderings)
 
 
 def save_best(info: RefinerInfo, model: torch.nn.Module, step: int, score: float,
