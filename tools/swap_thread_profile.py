@@ -252,8 +252,8 @@ class Tracer:
         analyse, finalise = run._analyse, run._finalise
 
         def whose() -> str:  # the source's analysis runs inside the engine's opening
-            opened = [name for name, _, _ in tracer.marks if name.endswith("engine")]
-            return "source " if opened and opened[-1] == "engine" else ""
+            engine_marks = [name for name, _, _ in tracer.marks if name.endswith("engine")]
+            return "source " if engine_marks and engine_marks[-1] == "engine" else ""
 
         def analysing(*args: Any, **kwargs: Any) -> Any:
             tracer.mark(f"{whose()}landmarks")  # its frames (after its hash, the models)
