@@ -96,10 +96,7 @@ class FacesetMeta:
     source_name: str
     source_sha256: str
     # "video", or "photo": every face from a still image, one photo or a folder of them.
-    # An input folder's kind ("folder", `extract.open_source`) is stored as "photo": the
-    # engines' photo-only rules (a held object, the far wing's own share, the open glance)
-    # read a still's face, and a photo given in a folder of its own is the same photo
-    # (its swap was not the same before: every frame of expr-grimace's first second moved).
+    # Never "folder": `__post_init__` turns an input folder's kind into "photo" (why there).
     source_kind: str
     source_frames: int
     frames_analysed: int
@@ -116,7 +113,16 @@ class FacesetMeta:
     template: str = TEMPLATE_NAME
 
     def __post_init__(self) -> None:
-        if self.source_kind == FOLDER_KIND:  # a faceset written before the 49th round too
+        """A "folder" `source_kind` is made "photo" here, deliberately, whoever builds the
+        meta: extract passes its input's kind (`extract.open_source`: "folder" for a
+        folder of photos, `extract/run.py` `_new_meta`), and facesets written before the
+        forty-ninth round carry "folder" in faceset.json, so both a new extraction and
+        every load (`from_json`) read "photo". Why: the engines' photo-only rules (a held
+        object, the far wing's own share, the open glance; gated on "photo") read a
+        still's face, and a photo given in a folder of its own is the same photo (its swap
+        was not the same before: every frame of expr-grimace's first second moved). A
+        folder of many stills, or of a video's exported frames, gets those rules too."""
+        if self.source_kind == FOLDER_KIND:
             object.__setattr__(self, "source_kind", "photo")
 
     def to_json(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Progress(Protocol):
@@ -14,6 +14,14 @@ class Progress(Protocol):
     def advance(self, steps: int = 1) -> None: ...
 
     def finish(self) -> None: ...
+
+
+@runtime_checkable
+class Retotalled(Protocol):
+    """A Progress whose bar's total can be lowered while it runs (the terminal's): a
+    batch learns from its workers which frames an earlier run kept (`batch.frames`)."""
+
+    def retotal(self, total: int) -> None: ...
 
 
 class NoProgress:

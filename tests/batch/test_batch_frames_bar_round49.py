@@ -10,10 +10,48 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from batch_media import BIDEN, KATIE, RUDD, write_jobs
+import pytest
+from batch_media import BIDEN, KATIE, RUDD, remuxed_excerpt, write_jobs
+from test_swap_resume_round40 import SEGMENT_SECONDS, StopAfterFirstSegment, _swap
 
 from facedub import media
+from facedub.batch.chunks import plan_chunks
+from facedub.batch.frames import FrameFile, FrameTally, frame_file, planned_frames
+from facedub.batch.jobs import load_jobs
+from facedub.batch.kept_chunks import kept_segment
+from facedub.batch.worker import JobTask
+from facedub.cli.terminal import RichProgress
+from facedub.progress import Retotalled
 from test_cli_terminal import run_in_terminal
+
+
+class DriverBar:
+    """The driver's Progress as the terminal's: a total that can be lowered."""
+
+    def __init__(self) -> None:
+        self.totals: list[int | None] = []
+        self.steps: list[int] = []
+
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        self.totals.append(total)
+
+    def retotal(self, total: int) -> None:
+        self.totals.append(total)
+
+    def advance(self, steps: int = 1) -> None:
+        self.steps.append(steps)
+
+    def finish(self) -> None:
+        pass
+
+
+def _task(tmp_path: Path, target: Path) -> JobTask:
+    jobs = load_jobs(write_jobs(tmp_path, [{"target": target, "output": "out.mp4"}],
+                                {"source": target, "engine": "mesh"}), tmp_path / "out")
+    status = tmp_path / "running"
+    status.mkdir(exist_ok=True)
+    return JobTask(jobs.jobs[0], "key", tmp_path / "work", tmp_path / "config", status)
 
 
 def _counts(drawn: str, total: int) -> list[int]:
@@ -50,3 +88,51 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     counts = _counts(drawn, frames)
     assert counts and counts[-1] == frames, drawn
     assert "/3 " not in drawn and f"/{total + frames}" not in drawn, drawn
+
+
+@pytest.fixture(scope="module")
+def three_segments(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return remuxed_excerpt(faces_dir / KATIE, 2.5, tmp_path_factory.mktemp("clip") / "k.mp4")
+
+
+def test_a_long_jobs_kept_segments_are_out_of_the_bar(
+        faces_dir: Path, three_segments: Path, tmp_path: Path) -> None:
+    """A long job stopped after its first segment, resumed: its worker's bar is the other
+    segments' frames, and the driver's total is lowered by the kept ones, never counted as
+    rendered (they came in as one step, and the speed and time left read too fast)."""
+    assert isinstance(RichProgress(), Retotalled)  # the CLI's bar: its total is lowered
+    assert isinstance(DriverBar(), Retotalled)
+    work, out = tmp_path / "work", tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        _swap(faces_dir, three_segments, out / "k.mp4", work,
+              progress=StopAfterFirstSegment(work))
+    task = _task(tmp_path, three_segments)
+    frames = planned_frames(task)
+    bar = DriverBar()
+    tally = FrameTally([task], bar)
+    bar.start(tally.total, "batch")
+    resumed = _swap(faces_dir, three_segments, out / "k.mp4", work,
+                    progress=FrameFile(frame_file(task)))  # type: ignore[arg-type]
+    tally.finished(task)
+    kept = plan_chunks(three_segments, SEGMENT_SECONDS, 0)[0].end
+    assert resumed.frames == frames == 63 and 0 < kept < frames
+    assert bar.totals == [frames, frames - kept], bar.totals
+    assert sum(bar.steps) == frames - kept, bar.steps
+
+
+def test_a_kept_chunk_is_out_of_the_total(faces_dir: Path, three_segments: Path,
+                                          tmp_path: Path) -> None:
+    chunks = plan_chunks(three_segments, SEGMENT_SECONDS, 0)
+    kept = tmp_path / "kept"
+    task = _task(tmp_path, three_segments)
+    first, second = (JobTask(task.job, task.key, task.work_dir, task.config_dir,
+                             task.status_dir, chunk, kept) for chunk in chunks[:2])
+
+    def render(path: Path) -> tuple[int, int]:  # an earlier run's chunk 0
+        path.write_bytes(b"segment")
+        return chunks[0].end - chunks[0].first, 0
+
+    kept_segment(kept, chunks[0], tmp_path / "staged.mp4", render)
+    assert planned_frames(first) == 0
+    assert planned_frames(second) == chunks[1].end - chunks[1].first

@@ -5,9 +5,16 @@ left was a count of jobs times the last job's length.
 Each worker writes how many frames its job has rendered to a small file in the batch's
 state folder (`FrameFile`, the same folder as its running note); the driver reads those
 files every `POLL_SECONDS` and advances its bar by what they add (`FrameTally`). A job's
-frames that no file reported (a worker on a node that does not share the folder, a chunk
-kept by an earlier run, a failed job) are counted when its outcome comes back, so the bar
-always ends at its total.
+frames that no file reported (a worker on a node that does not share the folder, a failed
+job) are counted when its outcome comes back, so the bar always ends at its total.
+
+Frames an earlier run kept are not this run's work: counted as rendered, they came in as
+one step (a long job's kept segments at its start, a kept chunk as it came back) and the
+speed and time left read too fast for rich's 30 s window. A chunk kept in its kept folder
+is out of the total from the start; a long job's kept segments are out of its worker's
+rendering bar (`resumable_swap`), whose total the file carries too, and the driver lowers
+its bar's total by them as it reads it (a bar that cannot be lowered counts them as the
+job's outcome comes back, as before).
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedub import media
+from facedub.batch.kept_chunks import is_kept
 from facedub.errors import FacedubError
-from facedub.progress import Progress
+from facedub.progress import Progress, Retotalled
 
 if TYPE_CHECKING:  # the worker writes with `FrameFile`: imported there at run time
     from facedub.batch.worker import JobTask
@@ -41,9 +49,12 @@ def frame_file(task: JobTask) -> Path | None:
 
 
 def planned_frames(task: JobTask) -> int:
-    """The frames `task` renders: its chunk's, else its target's (as the header says; 1
-    for a photo; 0 where the target cannot be read: the job fails and adds nothing)."""
+    """The frames `task` renders: its chunk's (0 for a chunk an earlier run kept), else
+    its target's (as the header says; 1 for a photo; 0 where the target cannot be read:
+    the job fails and adds nothing)."""
     if task.chunk is not None:
+        if task.kept is not None and is_kept(task.kept, task.chunk):
+            return 0
         return task.chunk.end - task.chunk.first
     if media.is_photo_path(task.job.target):
         return 1
@@ -55,18 +66,22 @@ def planned_frames(task: JobTask) -> int:
 
 class FrameFile:
     """facedub.progress.Progress in a worker: the frames of the rendering bar (a swap's
-    "swap ..." bar; the analyses' bars are not frames of the output) written to `path`
-    as a number, replaced whole (a reader never sees half of it)."""
+    "swap ..." bar; the analyses' bars are not frames of the output) and its total (the
+    frames this run renders) written to `path` as "frames total", replaced whole (a reader
+    never sees half of it)."""
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._counting = False
         self._frames = 0
+        self._total: int | None = None
         self._written_at = 0.0
 
     def start(self, total: int | None, description: str, unit: str | None = None) -> None:
-        del total
         self._counting = unit is None and description.startswith(RENDER_BAR)
+        if self._counting:
+            self._total = total
+            self._write()  # its total as it starts: the driver takes kept frames out
 
     def advance(self, steps: int = 1) -> None:
         if not self._counting:
@@ -86,17 +101,22 @@ class FrameFile:
             return
         partial = self._path.with_name(self._path.name + ".partial")
         with contextlib.suppress(OSError):  # a bar that cannot be written stops nothing
-            partial.write_text(str(self._frames))
+            total = "" if self._total is None else f" {self._total}"
+            partial.write_text(f"{self._frames}{total}")
             os.replace(partial, self._path)
 
 
-def read_frames(path: Path | None) -> int:
+def read_frames(path: Path | None) -> tuple[int, int | None]:
+    """(frames rendered, the rendering bar's total or None) of a worker's file."""
     if path is None:
-        return 0
+        return 0, None
     try:
-        return max(0, int(path.read_text()))
+        numbers = [max(0, int(word)) for word in path.read_text().split()]
     except (OSError, ValueError):
-        return 0
+        return 0, None
+    if not numbers:
+        return 0, None
+    return numbers[0], numbers[1] if len(numbers) > 1 else None
 
 
 class FrameTally:
@@ -110,6 +130,7 @@ class FrameTally:
         self._counted = dict.fromkeys(self._planned, 0)
         self._open = set(self._planned)
         self._progress = progress
+        self._retotal = progress.retotal if isinstance(progress, Retotalled) else None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="facedub-batch-frames",
@@ -131,6 +152,8 @@ class FrameTally:
     def finished(self, task: JobTask) -> None:
         with self._lock:
             key = id(task)
+            if key in self._open:
+                self._read(key)  # a job that ended between two polls: its kept frames
             self._open.discard(key)
             self._add(key, max(self._planned[key], self._counted[key]))
 
@@ -138,9 +161,19 @@ class FrameTally:
         while not self._stop.wait(POLL_SECONDS):
             with self._lock:
                 for key in list(self._open):
-                    # A retried job starts again from 0: the largest count is kept
-                    # (the bar does not go back), capped at what the task renders.
-                    self._add(key, min(read_frames(self._files[key]), self._planned[key]))
+                    self._read(key)
+
+    def _read(self, key: int) -> None:
+        frames, total = read_frames(self._files[key])
+        if (total is not None and total < self._planned[key]
+                and self._retotal is not None):
+            # Its worker renders fewer: an earlier run kept the rest (never below what
+            # the bar already counted of it, so the bar does not go back).
+            self._planned[key] = max(total, self._counted[key])
+            self._retotal(self.total)
+        # A retried job starts again from 0: the largest count is kept (the bar does not
+        # go back), capped at what the task renders.
+        self._add(key, min(frames, self._planned[key]))
 
     def _add(self, key: int, frames: int) -> None:
         gained = frames - self._counted[key]

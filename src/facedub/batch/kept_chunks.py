@@ -137,6 +137,11 @@ def sweep_kept(work_dir: Path, owner_dir: Path, planned: Mapping[str, str | None
     return removed
 
 
+def is_kept(folder: Path, chunk: Chunk) -> bool:
+    """Whether an earlier run finished `chunk` into `folder` (`kept_segment` uses it)."""
+    return _finished(folder, chunk) is not None
+
+
 def kept_segment(folder: Path, chunk: Chunk, segment: Path,
                  render: Callable[[Path], tuple[int, int]]) -> tuple[int, int]:
     """(frames written, frames swapped) of `chunk`, whose segment is put at `segment`:

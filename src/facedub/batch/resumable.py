@@ -140,10 +140,11 @@ def resumable_swap(target: Path, engine: SwapEngine, out_path: Path, config: Swa
     if done and say is not None:
         say(f"resuming: {already} of {total} frames already rendered")
     size = 0
-    progress.start(info.frame_count, f"swap {target.name}")
+    # The bar is this run's rendering: the kept segments are out of its total (the line
+    # above says them). Counted as one step at its start, they made its speed and time
+    # left read too fast for rich's 30 s window, and a batch's bar too (`batch.frames`).
+    progress.start(info.frame_count - already, f"swap {target.name}")
     try:
-        if already:
-            progress.advance(already)
         for chunk in chunks:
             if chunk.index in done:
                 continue

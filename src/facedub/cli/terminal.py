@@ -118,6 +118,13 @@ class RichProgress:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, status=text)
 
+    def retotal(self, total: int) -> None:
+        """The bar's total lowered (frames an earlier run kept, `progress.Retotalled`)."""
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=total)
+        if self._stage is not None:
+            self._stage.total = total
+
     def advance(self, steps: int = 1) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, steps)

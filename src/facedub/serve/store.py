@@ -95,11 +95,12 @@ class Store:
         """Keep a received upload (`new_upload_file`'s file, complete) under a name of its
         content, `<sha256>.<suffix>`, and return that name: the same file uploaded twice
         (or once per target, as one source for two) was two files, and every analysis
-        (keyed by the file's name and content) was made twice, 14 s a 40-frame clip. The
-        uploads stay apart (their own ids and given names); only the bytes are shared, and
-        none of an upload's own state (thumbnails, jobs, results) is kept by content.
-        The name appears at once and whole (a hard link of the received file), never over
-        a file already there: two uploads of one content at once both keep the first."""
+        (keyed by the file's name and content) was made twice, 14 s a 40-frame clip. Only
+        the bytes are kept by content here; the entry is `add_upload`'s (one per file: a
+        second upload of it is answered with the first's entry, and only an entry from a
+        forty-eighth round's work folder may share a file with another). The name
+        appears at once and whole (a hard link of the received file), never over a file
+        already there: two uploads of one content at once both keep the first."""
         kept = received.with_name(f"{sha256[:32]}{received.suffix}")
         try:
             os.link(received, kept)
@@ -121,8 +122,11 @@ class Store:
         whichever was picked); a user took the second for another file, or uploaded it
         again only because the first seemed not to have arrived. The answer names the
         entry that was already there (`Upload.name`: as first given), and the page says
-        so. The look-up and the insert are one transaction: two uploads of one content
-        at once make one entry."""
+        so. Two uploads of one content at once make one entry because `_db` holds
+        `self._lock` round the look-up and the insert, within this process only
+        (sqlite's implicit transaction begins at the INSERT, not at the SELECT, so it
+        alone would not keep them together: two processes serving one work folder could
+        each insert one)."""
         with self._db() as db:
             row = db.execute("SELECT * FROM uploads WHERE file = ? ORDER BY created LIMIT 1",
                              (upload.file,)).fetchone()
