@@ -85,18 +85,17 @@ def test_rose_leslies_upper_lip_is_not_grey_on_the_boys_pale_lip(
     assert float(lip_ab[0]) > float(cheek_ab[0]) - 3.0, (lip_ab, cheek_ab)
 
 
-def _synthetic(lip_chroma: float, lip_light: float = 92.0, face_lip_dark: float = 6.0
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _synthetic(lip_chroma: float, lip_light: float = 92.0) -> tuple[np.ndarray, np.ndarray]:
     """`carry_detail`'s Lab, with and without the upper lip's zone given as `shading`, of
-    a flat face whose upper lip is `face_lip_dark` L darker than its skin (6: a shaved
-    lip's shade; 40: a moustache), onto a flat target (L 85, a 16, b 6) whose upper lip (a
-    band) is at L `lip_light` (paler: 92) and at `lip_chroma` times its skin's colour."""
+    a flat face whose upper lip is 6 L darker than its skin, onto a flat target (L 85,
+    a 16, b 6) whose upper lip (a band) is at L `lip_light` (paler: 92) and at
+    `lip_chroma` times its skin's colour."""
     size, sigma = 128, 8.0
     face = np.empty((size, size, 3), dtype=np.float32)
     face[...] = (85.0, 14.0, 18.0)
     band = np.zeros((size, size), dtype=np.float32)
     band[58:70, 44:84] = 1.0
-    face[..., 0] -= face_lip_dark * cv2.GaussianBlur(band, (0, 0), 1.5)
+    face[..., 0] -= 6.0 * cv2.GaussianBlur(band, (0, 0), 1.5)
     target = np.empty_like(face)
     target[...] = (85.0, 16.0, 6.0)
     target[band > 0] = (lip_light, 16.0 * lip_chroma, 6.0 * lip_chroma)
@@ -133,43 +132,24 @@ def test_an_upper_lip_about_as_colourful_as_its_skin_is_left_as_it_is() -> None:
         assert np.abs(without[..., 1:] - with_zone[..., 1:]).max() < 0.01, lip_chroma
 
 
-INNER = (slice(60, 68), slice(50, 78))  # the synthetic band's middle
-
-
-def test_a_shaved_lip_takes_the_skins_colour_on_a_dark_neutral_target_lip() -> None:
-    """A dark, neutral band on the target's upper lip (L 40, a 2, b 0.75: a target's
-    moustache or stubble, the forty-eighth review's case) under the face's shaved lip (6 L
-    under its skin): what is shown there is the face's skin, so it takes the target's skin
-    colour round it as a pale lip does (chroma at least 0.8 of the skin's: 0.84, a 13.4, b
-    5.0; its dark band's edge averaged into the target's colour there). Main (the
-    target's darkness deciding) left it at a 2, b 0.75, a grey lip: Rose Leslie onto Rowan
-    Atkinson's stubbled photo."""
+def test_a_dark_neutral_upper_lip_is_left_as_it_is() -> None:
+    """A dark, neutral band on the target's upper lip (L 40, a 2, b 0.75: a moustache;
+    the reviewer's case, where the zone made it a 13.4, b 5.2 at L 63, brown-red): the
+    zone moves nothing of its colour in the band's middle (a and b within 0.05)."""
     without, with_zone = _synthetic(0.125, lip_light=40.0)
-    a, b = (float(with_zone[INNER][..., channel].mean()) for channel in (1, 2))
-    assert float(np.hypot(a, b)) > 0.8 * float(np.hypot(16.0, 6.0)), (a, b)
-    assert float(np.hypot(*without[INNER][..., 1:].reshape(-1, 2).mean(axis=0))) < 5.0
+    inner = (slice(60, 68), slice(50, 78))
+    assert np.abs(without[inner][..., 1:] - with_zone[inner][..., 1:]).max() < 0.05
 
 
-def test_a_sources_moustache_keeps_a_dark_target_lips_colour() -> None:
-    """The face's upper lip 40 L under its skin (a source's own moustache: Kit
-    Harington's reads 21-25 under on the engine's face) on the target's dark, neutral lip
-    (L 40: its own moustache) keeps the target's lip colour (a and b within 0.05 of no
-    zone in the band's middle): warmed to the skin's, Kit Harington's moustache came out
-    brown-red on a moustached target (the forty-eighth round's review). On a pale target
-    lip the target's own reading still colours it (a moustache on the boy's pale lip
-    as on main)."""
-    without, with_zone = _synthetic(0.125, lip_light=40.0, face_lip_dark=40.0)
-    assert np.abs(without[INNER][..., 1:] - with_zone[INNER][..., 1:]).max() < 0.05
-
-
-def test_a_shaved_source_on_a_painted_moustache_takes_the_skins_colour(
+def test_a_dark_moustache_on_the_upper_lip_is_not_given_skin_colour(
         extracted: Callable[..., Faceset],
         call_face: Callable[[int], TargetFace]) -> None:
     """The boy of frame 29 with a dark, neutral moustache painted over his upper lip
-    (`_moustached`) under Rose Leslie's shaved lip: right of the philtrum the composite's
-    chroma is at least 0.7 of the far cheek's. Main (the target's darkness deciding) gave
-    0.29 (a 2.3, b 6.3 against the cheek's 9.6, 20.8 on this path: a grey lip under her
-    nose; the forty-eighth round read the same box 0.21)."""
+    (`_moustached`): as neutral as his pale lip, but 40 L darker than his skin round it,
+    and hair, not skin. Right of the philtrum the composite's chroma stays under 0.6 of
+    the far cheek's: a 3.4, b -1.1 against the cheek's 16.0, 6.3 (0.21); with the lip's
+    colour moved by its chroma alone (7bc42dc) a 11.7, b 5.5 (0.76), a brown-red
+    moustache. Main (no upper lip rule) gives the same a 3.4, b -1.1."""
     source = extracted(ROSE, crop_size=CROP)
     target = _moustached(call_face(GREY_FRAME))
     engine = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False))
@@ -177,4 +157,4 @@ def test_a_shaved_source_on_a_painted_moustache_takes_the_skins_colour(
     lip, cheek = _lip_and_cheek(target)
     lip_ab = to_lab(composited.image)[lip][..., 1:].reshape(-1, 2).mean(axis=0)
     cheek_ab = to_lab(composited.image)[cheek][..., 1:].reshape(-1, 2).mean(axis=0)
-    assert float(np.hypot(*lip_ab)) > 0.7 * float(np.hypot(*cheek_ab)), (lip_ab, cheek_ab)
+    assert float(np.hypot(*lip_ab)) < 0.6 * float(np.hypot(*cheek_ab)), (lip_ab, cheek_ab)

@@ -200,25 +200,13 @@ FLANK_AROUND_MIN = 0.05
 # is 0.01 under border-photo's 0.81, and the boy's 0.67-0.71 is over 0.65, so most of
 # his zone moves only in part (enough: frame 29's lip reads 0.9 of his cheek's chroma).
 UPPER_LIP_CHROMA_SHARE = (0.65, 0.8)
-# ... and only where the face's upper lip, as the engine drew it, is skin and not hair, or
-# the target's own is about as light as its skin round it or lighter. Each read as the
-# lip's lightness at the colour's finer split minus its skin's round it. The target's:
-# not at all from the first of UPPER_LIP_LIGHTNESS down, wholly from the second up; the
-# boy's pale lip reads +9.4 (median over the gated pixels of frames 20-31; its 5th
-# percentile +6.4), a dark, neutral moustache painted on his frame 29 40-50 under
-# (BENCHMARKS.md, forty-eighth round).
+# ... and only where it is about as light as its skin round it or lighter: its lightness
+# at the colour's finer split minus the skin's round it, not at all from the first
+# difference down, wholly from the second up. The boy's pale lip reads +9.4 (median over
+# the gated pixels of frames 20-31; its 5th percentile +6.4 at the lowest); a dark,
+# neutral moustache painted on his frame 29 took his skin's colour (a 1.2 -> 11.7 in the
+# composite) and is 40-50 darker (BENCHMARKS.md, forty-eighth round).
 UPPER_LIP_LIGHTNESS = (-4.0, 0.0)
-# The face's, likewise from UPPER_LIP_SOURCE_LIGHTNESS: what is shown on the lip is the
-# source's, so a shaved source takes the skin's colour on a target's dark moustache or
-# stubble too (Rose Leslie onto Rowan Atkinson's stubbled photo kept a grey band under
-# her nose), a source's own moustache keeps the target's colour there. Read on the boy's
-# frame 29 under every benchmark source (the median over the zone): shaved lips -7.6 to
-# +8.8 (Rose Leslie +1.4, d3 -5.1, Paul Rudd's dotted stubble -6.1, the downcast woman
-# -7.6), Rowan Atkinson's stubble -10.7, the streamer's beard -12.5, Kit Harington's
-# moustache -25.2 (BENCHMARKS.md, forty-ninth round). The face's reading alone is not
-# enough on a pale target lip: Paul Rudd's dotted lip, partly read as hair, brought the
-# blue-grey patch back onto the boy's.
-UPPER_LIP_SOURCE_LIGHTNESS = (-12.0, -6.0)
 LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133),
               (263, 249, 390, 373, 374, 380, 381, 382, 362))
 # The face's lightness detail scales with the light it is shown in (`light_gain`): by the
@@ -336,7 +324,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                         resized(flanks, half), sigma * half / size)
         if shading is not None:
             # The upper lip at least as colourful as the skin round it (`_upper_lip_colour`).
-            target_low = _upper_lip_colour(face_half, target_half, target_low, skin_weight,
+            target_low = _upper_lip_colour(target_half, target_low, skin_weight,
                                            resized(shading, half), sigma * half / size,
                                            chroma_sigma)
     # Each weight shrunk once (the sockets and under-eye zones are read twice).
@@ -688,19 +676,16 @@ def _colour_around(face_low: np.ndarray, planes: np.ndarray, target_low: np.ndar
     return coloured
 
 
-def _upper_lip_colour(face_lab: np.ndarray, target_lab: np.ndarray,
-                      target_low: np.ndarray, skin: np.ndarray, zone: np.ndarray,
-                      sigma: float, fine_sigma: float) -> np.ndarray:
+def _upper_lip_colour(target_lab: np.ndarray, target_low: np.ndarray, skin: np.ndarray,
+                      zone: np.ndarray, sigma: float, fine_sigma: float) -> np.ndarray:
     """`target_low` (s, s, 3) with, in the `zone` weight (the upper lip,
     `SkinWeights.shading`), its a and b planes moved to the target's skin colour round it
     (the blur of the target's Lab, `target_lab` (s, s, 3), by `sigma` over the `skin`
     weight without the zone) as far as that is more colourful than its own there: wholly
     where its own chroma is at most the first of UPPER_LIP_CHROMA_SHARE of the skin's, not
-    at all from the second; and only where the face's upper lip (`face_lab` (s, s, 3), the
-    source's as the engine drew it) is skin, not hair, or the target's is pale: where the
-    face's lightness (its blur by `fine_sigma`, the colour's finer split, over the skin)
-    is about its skin's round it or more (UPPER_LIP_SOURCE_LIGHTNESS), or the target's is
-    (UPPER_LIP_LIGHTNESS), whichever lets more through.
+    at all from the second; and only where its lightness (the target's blur by
+    `fine_sigma`, the colour's finer split, over the skin) is about the skin's round it or
+    more (UPPER_LIP_LIGHTNESS).
 
     A target's upper lip can be its palest, most neutral skin (the boy of the two-person
     call under a webcam's light: L 92.6, a 8.8, b 1.7 right of the philtrum, his cheek
@@ -711,41 +696,30 @@ def _upper_lip_colour(face_lab: np.ndarray, target_lab: np.ndarray,
     forty-eighth round). Only where the lip is that much paler in colour, with the skin's
     own hue: an upper lip a little less colourful than its skin (most targets' is) keeps its
     own colour (moved from any paler lip, border-photo's read smile fell by 1-2 of 40 frames
-    at three job ids, as the flanks' gain there once did, `_flank_zones`). A target's dark
-    moustache or stubble is as neutral, and darker: left as it is, but what is shown there
-    is the source's lip, so a shaved source's skin takes the skin's colour on it (Rose
-    Leslie onto Rowan Atkinson's stubbled lip kept a grey band under her nose when the
-    target's darkness alone decided) and a source's own moustache keeps the target's lip
-    colour (Kit Harington's, 21-25 L under his skin round it, onto a moustached target;
-    BENCHMARKS.md, forty-ninth round)."""
+    at three job ids, as the flanks' gain there once did, `_flank_zones`). A dark
+    moustache or stubble is as neutral, and took the skin's colour: a brown-red moustache
+    (a painted one on the boy's frame 29, BENCHMARKS.md); it is darker than the skin."""
     # The zone's box, and the box its fine blur reads round it (`_blur_boxes`).
     boxes = _blur_boxes(zone, fine_sigma)
     if boxes is None:
         return target_low
     box, read, inner = boxes
     # The skin round the lip, not the lip itself (the compositor's colour weight holds
-    # the upper lip too): its own neutral colour averaged in would hold it half way. The
-    # target's Lab and the face's lightness blurred as one image.
-    planes = cv2.merge([target_lab, cv2.extractChannel(face_lab, 0)])
-    around = cv2.split(masked_blur(planes, skin * (1.0 - zone), sigma)[box])
+    # the upper lip too): its own neutral colour averaged in would hold it half way.
+    around = cv2.split(masked_blur(target_lab, skin * (1.0 - zone), sigma))
     own = target_low[box]
-    skin_a, skin_b = around[1], around[2]
+    skin_light, skin_a, skin_b = around[0][box], around[1][box], around[2][box]
     share = np.hypot(own[..., 1], own[..., 2]) / np.maximum(np.hypot(skin_a, skin_b), 1e-3)
     most, least = UPPER_LIP_CHROMA_SHARE
     weight = zone[box] * np.clip((least - share) / (least - most), 0.0, 1.0)
-    # Only a lip that is skin: the face's about as light as its skin round it or lighter
-    # (a shaved source), or the target's (a pale lip under the light), read at the
-    # colour's finer split (as its own colour is). A moustache is as neutral but dark,
-    # hair and not skin to colour.
+    # Only a lip about as light as its skin round it or lighter, read at the colour's
+    # finer split (as its own colour is): a pale lip under the light. A moustache or
+    # stubble is as neutral but dark, hair and not skin to colour.
     # Blurred only round the zone's box (`_blur_boxes`, the same values): over the whole
     # half crop this blur tripled the function's time (0.33 -> 1.14 ms at 160 px).
-    fine = masked_blur(planes[read], skin[read], fine_sigma)[inner]
-    lightness = []
-    for plane, (darkest, light) in ((0, UPPER_LIP_LIGHTNESS),
-                                    (3, UPPER_LIP_SOURCE_LIGHTNESS)):
-        lightness.append(np.clip((fine[..., plane] - around[plane] - darkest)
-                                 / (light - darkest), 0.0, 1.0))
-    weight *= np.maximum(*lightness)
+    own_light = masked_blur(target_lab[read], skin[read], fine_sigma)[inner][..., 0]
+    darkest, light = UPPER_LIP_LIGHTNESS
+    weight *= np.clip((own_light - skin_light - darkest) / (light - darkest), 0.0, 1.0)
     coloured = target_low.copy()
     for channel, skin_colour in ((1, skin_a), (2, skin_b)):
         present = own[..., channel]
