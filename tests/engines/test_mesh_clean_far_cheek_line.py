@@ -52,13 +52,13 @@ def _dips_at_the_step(composite: np.ndarray, engine_face: np.ndarray,
 @pytest.mark.xfail(strict=True, reason=(
     "known gap (issue 9, forty-ninth round): the step from a photo's shaded cheek beside "
     "hanging hair to the target's own skin is carried as detail; main reads a median dip of "
-    "4.3-4.4 L at the step (46fc676, reverted, 2.4-2.7)"))
+    "4.3-4.4 L at the step (46fc676, reverted, under 3.4)"))
 def test_the_far_cheek_shows_no_line_where_her_hair_was(
         extracted: Callable[..., Faceset],
         call_face: Callable[[int], TargetFace]) -> None:
     """Rose Leslie's photo onto the boy of the video call, frames 29 and 39 (the engine and
     a fresh compositor at 256 px): the composite's dip at the step on the far cheek should
-    read a median under 3.4 L over its rows (46fc676: 2.4 and 2.7); main reads 4.3 and 4.4,
+    read a median under 3.4 L over its rows (46fc676 does); main reads 4.3 and 4.4,
     the faint grey line at 1x."""
     source = extracted("still_rose_leslie_frontal.jpg", crop_size=SIZE)
     for frame in (29, 39):
