@@ -21,11 +21,10 @@ refiner's, frame by frame.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
-from refiner_oracles import measure, report
+from refiner_oracles import measure, report, write_rows
 
 from facedub import media
 from facedub.engines.registry import SOURCE_CROP
@@ -110,10 +109,7 @@ def main() -> None:
                                       max_frames=args.max_frames, no_oracles=True),
                    args.out / "work")
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_rows(args.csv, rows)
     report(rows)
 
 

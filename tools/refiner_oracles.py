@@ -200,6 +200,14 @@ def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]
     return rows
 
 
+def write_rows(path: Path, rows: list[dict[str, float | str]]) -> None:
+    """The table's rows as a CSV, one column per key of the first row."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def report(rows: list[dict[str, float | str]]) -> None:
     print(f"\n{len(rows)} faces, crop side {statistics.median(float(r['size']) for r in rows):.0f}"
           " px (median)")
@@ -262,10 +270,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="facedub-refiner-oracles-") as temporary:
             rows = measure(args, Path(temporary))
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_rows(args.csv, rows)
     report(rows)
 
 
