@@ -7,6 +7,7 @@ its speed and time left are this run's."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,13 @@ from test_swap_resume_round40 import SEGMENT_SECONDS, StopAfterFirstSegment, _sw
 
 from facedub import media
 from facedub.batch.chunks import plan_chunks
-from facedub.batch.frames import FrameFile, FrameTally, frame_file, planned_frames
+from facedub.batch.frames import (
+    POLL_SECONDS,
+    FrameFile,
+    FrameTally,
+    frame_file,
+    planned_frames,
+)
 from facedub.batch.jobs import load_jobs
 from facedub.batch.kept_chunks import kept_segment
 from facedub.batch.worker import JobTask
@@ -136,3 +143,26 @@ def test_a_kept_chunk_is_out_of_the_total(faces_dir: Path, three_segments: Path,
     kept_segment(kept, chunks[0], tmp_path / "staged.mp4", render)
     assert planned_frames(first) == 0
     assert planned_frames(second) == chunks[1].end - chunks[1].first
+
+
+def test_a_retried_job_keeps_its_first_total(faces_dir: Path, three_segments: Path,
+                                             tmp_path: Path) -> None:
+    """A worker that dies after rendering part of a job in this run: the retry's worker
+    keeps those segments and says a smaller total, which is not an earlier run's kept
+    frames (the bar counted them): the total stays, every frame is counted by the end."""
+    task = _task(tmp_path, three_segments)
+    path = frame_file(task)
+    assert path is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = planned_frames(task)
+    bar = DriverBar()
+    tally = FrameTally([task], bar)
+    bar.start(tally.total, "batch")
+    with tally.running():
+        for written in (f"0 {frames}", f"40 {frames}", f"0 {frames - 24}",
+                        f"{frames - 24} {frames - 24}"):  # attempt 1 dies at 40; the retry
+            path.write_text(written)
+            time.sleep(POLL_SECONDS * 2.5)
+    tally.finished(task)
+    assert bar.totals == [frames], bar.totals
+    assert sum(bar.steps) == frames, bar.steps

@@ -19,7 +19,7 @@ from facedub.progress import NoProgress
 from facedub.train.refine import _render_pairs, refine
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import HOLDOUT_GAP, THINNED_SHARES, FaceSplit, split_faces
-from facedub.train.refine_run import saved_renderings
+from facedub.train.refine_run import saved_holdout_share, saved_renderings
 
 # The module, not the function `refine` that facedub.train.refine's name resolves to.
 refine_module = importlib.import_module("facedub.train.refine")
@@ -104,3 +104,10 @@ def test_a_resume_renders_as_the_run_started_whatever_it_is_given(
              if key != "renderings"}
     assert saved_renderings(replace(info, raw={**info.raw, "refine_settings": older}),
                             "halves") == "blocks"
+    # A held-out share no `RefineConfig` takes (NaN, out of range) is refused in one line;
+    # NaN crashed the split with a traceback before.
+    for share in (float("nan"), float("inf"), 0.9):
+        hostile = {**info.raw["refine_settings"], "holdout_share": share}
+        with pytest.raises(FacedubError, match="held-out share"):
+            saved_holdout_share(replace(info, raw={**info.raw, "refine_settings": hostile}),
+                                0.15)

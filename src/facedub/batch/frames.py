@@ -129,6 +129,7 @@ class FrameTally:
         self._files = {id(task): frame_file(task) for task in tasks}
         self._counted = dict.fromkeys(self._planned, 0)
         self._open = set(self._planned)
+        self._totalled: set[int] = set()  # jobs whose worker has said its total
         self._progress = progress
         self._retotal = progress.retotal if isinstance(progress, Retotalled) else None
         self._lock = threading.Lock()
@@ -165,12 +166,15 @@ class FrameTally:
 
     def _read(self, key: int) -> None:
         frames, total = read_frames(self._files[key])
-        if (total is not None and total < self._planned[key]
-                and self._retotal is not None):
-            # Its worker renders fewer: an earlier run kept the rest (never below what
-            # the bar already counted of it, so the bar does not go back).
-            self._planned[key] = max(total, self._counted[key])
-            self._retotal(self.total)
+        if total is not None and key not in self._totalled:
+            # Only a job's first total: a retried job's worker keeps what the failed attempt
+            # rendered in this run, which the bar has counted already.
+            self._totalled.add(key)
+            if total < self._planned[key] and self._retotal is not None:
+                # Its worker renders fewer: an earlier run kept the rest (never below what
+                # the bar already counted of it, so the bar does not go back).
+                self._planned[key] = max(total, self._counted[key])
+                self._retotal(self.total)
         # A retried job starts again from 0: the largest count is kept (the bar does not
         # go back), capped at what the task renders.
         self._add(key, min(frames, self._planned[key]))

@@ -143,7 +143,9 @@ def resumable_swap(target: Path, engine: SwapEngine, out_path: Path, config: Swa
     # The bar is this run's rendering: the kept segments are out of its total (the line
     # above says them). Counted as one step at its start, they made its speed and time
     # left read too fast for rich's 30 s window, and a batch's bar too (`batch.frames`).
-    progress.start(info.frame_count - already, f"swap {target.name}")
+    # Both counts are the segments' (their packets): the header's frame count can differ
+    # from them (a variable-rate Matroska's read 770 for 300 frames, one below zero).
+    progress.start(total - already, f"swap {target.name}")
     try:
         for chunk in chunks:
             if chunk.index in done:

@@ -67,6 +67,9 @@ def saved_holdout_share(info: RefinerInfo, given: float) -> float:
     settings = settings if isinstance(settings, dict) else {}
     share = settings.get("holdout_share")
     if isinstance(share, int | float) and not isinstance(share, bool):
+        if not 0.0 <= float(share) <= 0.5:  # NaN too: a hand-edited or foreign config.json
+            raise FacedubError(f"{info.root}: its held-out share {share!r} is not between 0 "
+                               "and 0.5 (as `RefineConfig` takes it); choose a new -o folder")
         return float(share)
     if "holdout_every" in settings:
         raise FacedubError(f"{info.root} was started by an older `facedub refine` that held "
