@@ -15,13 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_mesh_warp_turned_sides import turned_away
 
-from facedub import media
 from facedub.engines import mesh_contributions
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_contributions import (
-    MIRROR_BELOW,
     SourceFace,
     TargetFrame,
     template_areas,
@@ -31,9 +30,7 @@ from facedub.engines.mesh_mirror import (
     no_darker_than_clean_direct,
     nose_wing_triangles,
 )
-from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
-from facedub.engines.mesh_warp import triangle_visibility
-from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.engines.mesh_topology import mesh_topology
 from facedub.faceset import Faceset
 
 JOLIE = "still_angelina_jolie_threequarter.jpg"  # 18 degrees of yaw
@@ -50,16 +47,8 @@ SIZE = 440  # the crop side of the benchmark's swaps
 
 def _own_share(faces_dir: Path, name: str) -> float:
     """The photo's `far_wing_own_share` as `source_contribution` reads it."""
-    photo = media.read_photo(faces_dir / name)
-    with FaceAnalyser(max_faces=1, video=False,
-                      model_path=resolve_landmarker_model()) as analyser:
-        landmarks = analyser.analyse(photo)[0].landmarks
+    turned, direct = turned_away(faces_dir, name)
     topology = mesh_topology()
-    vertices = mesh_vertices(landmarks)
-    direct = triangle_visibility(vertices, topology.template_vertices, topology.triangles)
-    mirror = triangle_visibility(vertices, topology.template_vertices, topology.mirror)
-    turned = (np.clip(1.0 - direct / MIRROR_BELOW, 0.0, 1.0)
-              * np.clip((mirror - direct) / 0.3, 0.0, 1.0))
     return far_wing_own_share(direct, turned,
                               nose_wing_triangles(topology.triangles, topology.mirror),
                               template_areas(topology.triangles))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.engines.mesh_contributions import MIRROR_BELOW
+from facedub.engines.mesh_contributions import turned_away_share
 from facedub.engines.mesh_mirror import nose_wing_triangles
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
 from facedub.engines.mesh_warp import triangle_visibility
@@ -30,7 +30,7 @@ RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 
 LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 
 
-def _turned_away(faces_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+def turned_away(faces_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(T,) the photo's turned-away share of each mesh triangle, as the mirror fill's need
     reads it (`mesh_contributions.source_contribution`), and (T,) its direct visibility."""
     photo = media.read_photo(faces_dir / name)
@@ -41,8 +41,7 @@ def _turned_away(faces_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     vertices = mesh_vertices(landmarks)
     direct = triangle_visibility(vertices, topology.template_vertices, topology.triangles)
     mirror = triangle_visibility(vertices, topology.template_vertices, topology.mirror)
-    turned = (np.clip(1.0 - direct / MIRROR_BELOW, 0.0, 1.0)
-              * np.clip((mirror - direct) / 0.3, 0.0, 1.0))
+    turned = turned_away_share(direct, mirror)
     return turned, direct
 
 
@@ -61,7 +60,7 @@ def _near_the_eyes(radius: float) -> np.ndarray:
 def test_jolies_turned_away_triangles_lie_below_her_eyes(faces_dir: Path) -> None:
     """86 triangles turned away past 0.2 (the need's smoothing starts from there), 3 of
     them within 0.35 eye spacings of an eye's centre; her far nose wing among them."""
-    turned, _ = _turned_away(faces_dir, JOLIE)
+    turned, _ = turned_away(faces_dir, JOLIE)
     shown = turned > 0.2
     assert 60 <= int(shown.sum()) <= 110
     assert int((shown & _near_the_eyes(0.35)).sum()) <= 6
@@ -75,7 +74,7 @@ def test_both_far_nose_wings_are_hidden_behind_the_nose(faces_dir: Path, name: s
     """The nose-wing triangles each photo turns away include some it does not show at
     all (direct visibility 0): Jolie's 2, Kit's 6; a gate on visibility would take Kit's
     mirrored wing, part of his likeness, with Jolie's."""
-    turned, direct = _turned_away(faces_dir, name)
+    turned, direct = turned_away(faces_dir, name)
     topology = mesh_topology()
     wings = nose_wing_triangles(topology.triangles, topology.mirror) > 0
     hidden = wings & (turned > 0.05) & (direct <= 0.0)

@@ -162,9 +162,7 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     weighted *= texture
     direct_share = Contribution(maps, weighted, trust, weight * cleanness, None)
     direct_clean = cleanness
-    # Where the source turns a triangle away and shows its mirror image clearly better.
-    turned_away = np.clip(1.0 - direct.visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
-        (mirror.visibility - direct.visibility) / 0.3, 0.0, 1.0)
+    turned_away = turned_away_share(direct.visibility, mirror.visibility)
     need = coarse_smooth_triangles(turned_away, raster, size, smooth)
     if face.mirror_cleans:
         unclean = np.subtract(np.float32(1.0), cleanness)
@@ -211,6 +209,15 @@ def source_contribution(face: SourceFace, frame: TargetFrame) -> Contribution:
     levelled *= three_channels(mirror_trust)
     return Contribution(maps, direct_share.weighted, trust, direct_share.clean_weight,
                         MirrorShare(box, levelled, mirror_trust, weight * used))
+
+
+def turned_away_share(direct_visibility: np.ndarray, mirror_visibility: np.ndarray
+                      ) -> np.ndarray:
+    """(T,) in [0, 1]: where the source turns a triangle away (its visibility under
+    MIRROR_BELOW) and shows its mirror image clearly better, the share the mirror fill
+    takes there."""
+    return np.clip(1.0 - direct_visibility / MIRROR_BELOW, 0.0, 1.0) * np.clip(
+        (mirror_visibility - direct_visibility) / 0.3, 0.0, 1.0)
 
 
 def per_triangle_trust(sampling: SourceSampling, weight: float) -> np.ndarray:
