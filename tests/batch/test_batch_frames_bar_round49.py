@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from batch_media import BIDEN, KATIE, RUDD, remuxed_excerpt, write_jobs
-from test_swap_resume_round40 import SEGMENT_SECONDS, StopAfterFirstSegment, _swap
+from test_swap_resume_round40 import SEGMENT_SECONDS, Recorded, StopAfterFirstSegment, _swap
 
 from facedub import media
 from facedub.batch.chunks import plan_chunks
@@ -32,25 +32,11 @@ from facedub.progress import Retotalled
 from test_cli_terminal import run_in_terminal
 
 
-class DriverBar:
+class DriverBar(Recorded):
     """The driver's Progress as the terminal's: a total that can be lowered."""
-
-    def __init__(self) -> None:
-        self.totals: list[int | None] = []
-        self.steps: list[int] = []
-
-    def start(self, total: int | None, description: str, unit: str | None = None
-              ) -> None:
-        self.totals.append(total)
 
     def retotal(self, total: int) -> None:
         self.totals.append(total)
-
-    def advance(self, steps: int = 1) -> None:
-        self.steps.append(steps)
-
-    def finish(self) -> None:
-        pass
 
 
 def _task(tmp_path: Path, target: Path) -> JobTask:
