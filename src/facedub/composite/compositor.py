@@ -157,6 +157,18 @@ def _blurred_around(image: np.ndarray, share: np.ndarray, sigma: float) -> np.nd
 # The reach of the kept mouth corners' smooth colour, in mouth widths: a corner disc's
 # radius (`engines.mesh_mouth.CORNER_RADIUS`).
 CORNER_SIGMA = 0.2
+# Each kept corner is toned only as far as its smooth colour is more colourful than the
+# coloured face's round it (Lab chroma over its kept pixels, ramped from CORNER_CHROMA_FROM
+# to full at CORNER_CHROMA_FULL): that is a patch (hair-band-photo's boy, his near corner
+# +4.5 to +6.0 over Rose Leslie's toned skin on every frame: a brown patch at 1x). One as
+# colourful or greyer is the target's own hair or shade (the twitch streamer's moustache
+# ends under Kit Harington's skin: -3.4 to +1.0 near, -7.7 to -0.3 far), and its colour
+# is part of what the smile is read from: toned, they turned redder (far corner a +2.5 to
+# +6) and hair-forehead's smile read 36 -> 34 and 34 -> 30 of 40 at ids own and 101. Per
+# corner, not per pixel: the streamer's smooth colour passes 4 in a tenth of some frames'
+# corner pixels (BENCHMARKS.md, forty-ninth and fiftieth rounds).
+CORNER_CHROMA_FROM = 2.0
+CORNER_CHROMA_FULL = 4.0
 
 
 def mouth_width(face_landmarks: np.ndarray) -> float:
@@ -183,7 +195,9 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     smile is read off it (the whole corner toned as face: hair-band-photo's smile 39 -> 34
     of 40, BENCHMARKS.md, forty-ninth round). Weighted by how much of them is kept, not by
     their share alone: the barely kept rim holds the source's uncoloured skin, and counted
-    whole it drew the far corner's b 4 under the cheek beside it (a pale blotch)."""
+    whole it drew the far corner's b 4 under the cheek beside it (a pale blotch). Only as
+    far as their colour is a patch (`patch_share`: more colourful than the face round
+    them); `kept_image` itself where nothing is."""
     box = box_around(corners > 0.01, sigma)
     if box is None:
         return kept_image
@@ -192,14 +206,43 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     own_weight = np.ascontiguousarray(corners[box] * kept[box], dtype=np.float32)
     own = cv2.cvtColor(np.ascontiguousarray(kept_image[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
     lab_face = cv2.cvtColor(np.ascontiguousarray(face[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
-    shift = _weighted_low(lab_face, around, sigma) - _weighted_low(own, own_weight, sigma)
+    face_low = _weighted_low(lab_face, around, sigma)
+    own_low = _weighted_low(own, own_weight, sigma)
+    share = corners[box] * patch_share(own_low, face_low, corners[box], own_weight)
+    if not share.any():  # no patch: the target's corners as they are, to the bit
+        return kept_image
+    shift = face_low - own_low
     shift[..., 0] = 0.0
-    moved = np.clip(own + corners[box][..., None] * shift + 0.5, 0, 255).astype(np.uint8)
+    moved = np.clip(own + share[..., None] * shift + 0.5, 0, 255).astype(np.uint8)
     result = kept_image.copy()
-    # Only the corners' own pixels: Lab and back moves the rest by a level.
-    result[box] = np.where((corners[box] > 0)[..., None], cv2.cvtColor(moved, cv2.COLOR_LAB2RGB),
+    # Only the toned pixels: Lab and back moves the rest by a level.
+    result[box] = np.where((share > 0)[..., None], cv2.cvtColor(moved, cv2.COLOR_LAB2RGB),
                            kept_image[box])
     return result
+
+
+def patch_share(own_low: np.ndarray, face_low: np.ndarray, corners: np.ndarray,
+                own_weight: np.ndarray) -> np.ndarray:
+    """(h, w) float32 in [0, 1]: how much of each kept corner is a patch to tone away (one
+    value on each connected part of `corners` (h, w) above 0), from its smooth colour
+    `own_low` against the face's round it `face_low` (both (h, w, 3) 8-bit Lab as float),
+    their chroma's difference averaged over the corner's kept pixels (`own_weight`): 0
+    at most CORNER_CHROMA_FROM, 1 from CORNER_CHROMA_FULL."""
+    def chroma(low: np.ndarray) -> np.ndarray:
+        return np.hypot(low[..., 1] - 128.0, low[..., 2] - 128.0)
+
+    excess = chroma(own_low) - chroma(face_low)
+    count, labels = cv2.connectedComponents((corners > 0).astype(np.uint8))
+    share = np.zeros(corners.shape, dtype=np.float32)
+    for label in range(1, count):
+        part = labels == label
+        weight = float(own_weight[part].sum())
+        if weight <= 0.0:
+            continue
+        mean = float((excess[part] * own_weight[part]).sum()) / weight
+        share[part] = np.clip((mean - CORNER_CHROMA_FROM)
+                              / (CORNER_CHROMA_FULL - CORNER_CHROMA_FROM), 0.0, 1.0)
+    return share
 
 
 class Compositor:
