@@ -1,10 +1,11 @@
-"""The target's kept mouth corners toned only where they are a patch
+"""The target's kept mouth corners toned only where one of them is a patch
 (`compositor.patch_share`, issue 9, fiftieth round). Toning every kept corner to the
 coloured face's a and b (forty-ninth round) took hair-band-photo's brown near corner away,
 but hair-forehead's streamer keeps his moustache's ends there: greyer than Kit Harington's
 toned skin round them, they came out redder, and his smile read 36 -> 34 and 34 -> 30 of
-40. Only a corner more colourful than the face round it (the boy's, +6 to +7.5 chroma) is
-toned; the streamer's (-7 to +1) stay his own, to the bit."""
+40. The corners are toned only as far as one is more colourful than the face round it (the
+boy's near corner, +4.5 to +6.0 chroma); the streamer's (-7.7 to +1.0) stay his own, to
+the bit."""
 
 from __future__ import annotations
 

@@ -157,16 +157,18 @@ def _blurred_around(image: np.ndarray, share: np.ndarray, sigma: float) -> np.nd
 # The reach of the kept mouth corners' smooth colour, in mouth widths: a corner disc's
 # radius (`engines.mesh_mouth.CORNER_RADIUS`).
 CORNER_SIGMA = 0.2
-# Each kept corner is toned only as far as its smooth colour is more colourful than the
-# coloured face's round it (Lab chroma over its kept pixels, ramped from CORNER_CHROMA_FROM
-# to full at CORNER_CHROMA_FULL): that is a patch (hair-band-photo's boy, his near corner
-# +4.5 to +6.0 over Rose Leslie's toned skin on every frame: a brown patch at 1x). One as
-# colourful or greyer is the target's own hair or shade (the twitch streamer's moustache
-# ends under Kit Harington's skin: -3.4 to +1.0 near, -7.7 to -0.3 far), and its colour
-# is part of what the smile is read from: toned, they turned redder (far corner a +2.5 to
-# +6) and hair-forehead's smile read 36 -> 34 and 34 -> 30 of 40 at ids own and 101. Per
-# corner, not per pixel: the streamer's smooth colour passes 4 in a tenth of some frames'
-# corner pixels (BENCHMARKS.md, forty-ninth and fiftieth rounds).
+# The kept corners are toned only as far as one of them is more colourful than the coloured
+# face round it (Lab chroma over its kept pixels, the more colourful corner's, ramped from
+# CORNER_CHROMA_FROM to full at CORNER_CHROMA_FULL): that is a patch (hair-band-photo's
+# boy, his near corner +4.5 to +6.0 over Rose Leslie's toned skin on every frame: a brown
+# patch at 1x). Corners as colourful or greyer are the target's own hair or shade (the
+# twitch streamer's moustache ends under Kit Harington's skin: -3.4 to +1.0 near, -7.7 to
+# -0.3 far), and their colour is part of what the smile is read from: toned, they turned
+# redder (far corner a +2.5 to +6) and hair-forehead's smile read 36 -> 34 and 34 -> 30 of
+# 40 at ids own and 101. Both corners by the one reading: skin or hair is the person's,
+# while the chroma follows the light (the boy's lit far corner, -0.9 to +3.4, toned with
+# the near one, read his smile 39 of 40 at his own id; left as it was, 37; BENCHMARKS.md,
+# forty-ninth and fiftieth rounds).
 CORNER_CHROMA_FROM = 2.0
 CORNER_CHROMA_FULL = 4.0
 
@@ -196,8 +198,8 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     of 40, BENCHMARKS.md, forty-ninth round). Weighted by how much of them is kept, not by
     their share alone: the barely kept rim holds the source's uncoloured skin, and counted
     whole it drew the far corner's b 4 under the cheek beside it (a pale blotch). Only as
-    far as their colour is a patch (`patch_share`: more colourful than the face round
-    them); `kept_image` itself where nothing is."""
+    far as their colour is a patch (`patch_share`: a corner more colourful than the face
+    round it); `kept_image` itself where none is."""
     box = box_around(corners > 0.01, sigma)
     if box is None:
         return kept_image
@@ -208,9 +210,10 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     lab_face = cv2.cvtColor(np.ascontiguousarray(face[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
     face_low = _weighted_low(lab_face, around, sigma)
     own_low = _weighted_low(own, own_weight, sigma)
-    share = corners[box] * patch_share(own_low, face_low, corners[box], own_weight)
-    if not share.any():  # no patch: the target's corners as they are, to the bit
+    patch = patch_share(own_low, face_low, corners[box], own_weight)
+    if patch <= 0.0:  # no patch: the target's corners as they are, to the bit
         return kept_image
+    share = corners[box] * np.float32(patch)
     shift = face_low - own_low
     shift[..., 0] = 0.0
     moved = np.clip(own + share[..., None] * shift + 0.5, 0, 255).astype(np.uint8)
@@ -222,27 +225,27 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
 
 
 def patch_share(own_low: np.ndarray, face_low: np.ndarray, corners: np.ndarray,
-                own_weight: np.ndarray) -> np.ndarray:
-    """(h, w) float32 in [0, 1]: how much of each kept corner is a patch to tone away (one
-    value on each connected part of `corners` (h, w) above 0), from its smooth colour
-    `own_low` against the face's round it `face_low` (both (h, w, 3) 8-bit Lab as float),
-    their chroma's difference averaged over the corner's kept pixels (`own_weight`): 0
-    at most CORNER_CHROMA_FROM, 1 from CORNER_CHROMA_FULL."""
+                own_weight: np.ndarray) -> float:
+    """How much of the kept corners is a patch to tone away, 0 .. 1: from their smooth
+    colour `own_low` against the face's round them `face_low` (both (h, w, 3) 8-bit Lab
+    as float), their chroma's difference averaged over each corner's (each connected part
+    of `corners` (h, w) above 0) kept pixels (`own_weight`), the larger of the two: 0 at
+    most CORNER_CHROMA_FROM, 1 from CORNER_CHROMA_FULL."""
     def chroma(low: np.ndarray) -> np.ndarray:
         return np.hypot(low[..., 1] - 128.0, low[..., 2] - 128.0)
 
     excess = chroma(own_low) - chroma(face_low)
     count, labels = cv2.connectedComponents((corners > 0).astype(np.uint8))
-    share = np.zeros(corners.shape, dtype=np.float32)
+    most = -np.inf
     for label in range(1, count):
         part = labels == label
         weight = float(own_weight[part].sum())
-        if weight <= 0.0:
-            continue
-        mean = float((excess[part] * own_weight[part]).sum()) / weight
-        share[part] = np.clip((mean - CORNER_CHROMA_FROM)
-                              / (CORNER_CHROMA_FULL - CORNER_CHROMA_FROM), 0.0, 1.0)
-    return share
+        if weight > 0.0:
+            most = max(most, float((excess[part] * own_weight[part]).sum()) / weight)
+    if not np.isfinite(most):
+        return 0.0
+    return float(np.clip((most - CORNER_CHROMA_FROM) / (CORNER_CHROMA_FULL - CORNER_CHROMA_FROM),
+                         0.0, 1.0))
 
 
 class Compositor:
