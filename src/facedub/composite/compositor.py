@@ -167,10 +167,12 @@ CORNER_SIGMA = 0.2
 # redder (far corner a +2.5 to +6) and hair-forehead's smile read 36 -> 34 and 34 -> 30 of
 # 40 at ids own and 101. Both corners by the one reading: skin or hair is the person's,
 # while the chroma follows the light (the boy's lit far corner, -0.9 to +3.4, toned with
-# the near one, read his smile 39 of 40 at his own id; left as it was, 37; BENCHMARKS.md,
-# forty-ninth and fiftieth rounds).
-CORNER_CHROMA_FROM = 2.0
-CORNER_CHROMA_FULL = 4.0
+# the near one, read his smile 39 of 40 at his own id; left as it was, 37). The ramp sits
+# between photo-to-mouth's d18 (his corners +0.5 to +3.5 over Rowan Atkinson's skin on the
+# 11 frames that keep them; toned from 2, his tone vs neck read 0.970 -> 0.978) and the
+# boy's +4.5 (BENCHMARKS.md, forty-ninth and fiftieth rounds).
+CORNER_CHROMA_FROM = 3.8
+CORNER_CHROMA_FULL = 4.4
 
 
 def mouth_width(face_landmarks: np.ndarray) -> float:
