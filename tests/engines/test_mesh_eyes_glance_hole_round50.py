@@ -5,7 +5,9 @@ Obama's gaze (`looking_as_target`), its old iris is emptied over the moved disc'
 inner corner of the image's left eye seen at 6x on expr-grimace's frames 1 and 21. Emptied
 1.4 times wider in a glance, the dot went and the gaze error fell at every job id, but the
 smile read 149 -> 144 of 160 over four ids (1.2: 141 by the same reader; the inpainted rim is
-greyer than the white), so main's emptying stays; these tests pin what was found
+greyer than the white), so main's emptying stays. Its rim left past the disc given the
+eye's own white instead (later the same round, B2) took the dot too but read smile 149 -> 148 and a
+higher gaze error at every id, not shipped either; these tests pin what was found
 (BENCHMARKS.md, Expression, fiftieth round)."""
 
 from __future__ import annotations
