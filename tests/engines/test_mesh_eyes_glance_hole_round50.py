@@ -7,7 +7,8 @@ inner corner of the image's left eye seen at 6x on expr-grimace's frames 1 and 2
 smile read 149 -> 144 of 160 over four ids (1.2: 141 by the same reader; the inpainted rim is
 greyer than the white), so main's emptying stays. Its rim left past the disc given the
 eye's own white instead (later the same round, B2) took the dot too but read smile 149 -> 148 and a
-higher gaze error at every id, not shipped either; these tests pin what was found
+higher gaze error at every id, not shipped either; the first test asks for the rim gone
+(a strict xfail on main), the second pins what any fix must keep
 (BENCHMARKS.md, Expression, fiftieth round)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from eye_reads import frame_read, photo_read
 
 from facedub.engines.mesh_eyes import (
@@ -41,12 +43,15 @@ def _lightness(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0]
 
 
-def test_the_grimaces_old_iris_leaves_its_dark_rim_beside_the_moved_one(faces_dir: Path
-                                                                         ) -> None:
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="the old iris's rim stays beside the moved one (fiftieth round: "
+                   "the wider fills tried cost the smile)")
+def test_the_grimaces_old_iris_leaves_no_dark_rim_beside_the_moved_one(faces_dir: Path
+                                                                       ) -> None:
     """The photo's right eye (landmarks 33/133; the image's left), moved 8.7 px toward
     Obama's frame 21 gaze: past 1.3 iris radii from the moved iris, inside the opening, its
-    old rim is left as dark as L 20.9 (the old iris's median is 32.7); emptied 1.4 times
-    wider, nothing there was darker than L 31.4."""
+    old rim is left as dark as L 20.9 on main (the old iris's median is 32.7); emptied 1.4
+    times wider, nothing there was darker than L 31.4, which is what a fix must reach."""
     shapes, landmarks = photo_read(faces_dir, GRIMACE)
     _, target_landmarks = frame_read(faces_dir, OBAMA, 21)
     image = _photo(faces_dir)
@@ -62,7 +67,7 @@ def test_the_grimaces_old_iris_leaves_its_dark_rim_beside_the_moved_one(faces_di
     ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
     beside = (opening > 0) & (np.hypot(xs - centre[0], ys - centre[1]) > 1.3 * radius)
     assert beside.sum() > 100
-    assert float(moved[beside].min()) < 25.0
+    assert float(moved[beside].min()) > 28.0
 
 
 def test_a_face_of_no_glance_moves_its_iris_as_before(faces_dir: Path) -> None:
