@@ -12,7 +12,6 @@ import typer
 from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
     CONTINUES,
-    MEASURES_AGAIN,
     RENDERS_AGAIN,
     InterruptedWith,
     RichProgress,
@@ -355,6 +354,7 @@ def evaluate_command(
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
+    from facedub.evaluate.resume import open_work
     from facedub.locations import work_dir
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
@@ -367,17 +367,16 @@ def evaluate_command(
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
                         cache_dir=cache_dir)
-    # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes its temporary folder and a
-    # report folder it created; nothing in it resumes, and Ctrl-C says so.
+    # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes a report folder it created
+    # and keeps its analyses and measured frames in the work folder: the same command
+    # again resumes (evaluate/resume.py).
     with terminate_cleanly(), removed_if_failed(out):
-        try:
-            # A faceset source's crops are checked once, the pass kept in the work folder.
-            report = evaluate(source, target, swapped, out, config, RichProgress(),
-                              work_dir())
-        except BaseException as error:
-            if isinstance(stopped_by(error), KeyboardInterrupt):
-                raise InterruptedWith(MEASURES_AGAIN) from None
-            raise
+        resume = open_work(work_dir(), source, target, swapped, out, config)
+        if (line := resume.resumed_line()) is not None:
+            say(line)
+        # A faceset source's crops are checked once, the pass kept in the work folder.
+        report = evaluate(source, target, swapped, out, config, RichProgress(), work_dir(),
+                          resume)
     for line in report.summary_lines():
         typer.echo(line)
 
