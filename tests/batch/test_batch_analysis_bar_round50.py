@@ -20,6 +20,7 @@ from facedub.batch.frames import (
     FrameFile,
     FrameTally,
     analysis_file,
+    analysis_steps,
     planned_analysis,
     planned_frames,
 )
@@ -68,18 +69,23 @@ def test_a_jobs_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_are_n
     with pytest.raises(KeyboardInterrupt):  # an earlier run stopped in the analysis
         analyse_target(clip, config, _StopAfter(task.work_dir))  # type: ignore[arg-type]
 
-    assert planned_analysis(task) == planned_frames(task) == frames
+    analysis = analysis_steps(frames, whole=True)
+    assert planned_frames(task) == frames and planned_analysis(task) == analysis > 0
     bar = DriverBar()
     tally = FrameTally([task], bar)
     bar.start(tally.total, "batch")
-    assert tally.total == 2 * frames  # its analysis, then its rendering
+    assert tally.total == analysis + frames  # its analysis, then its rendering
     with tally.running():
         _worker_analysis(task)
         time.sleep(POLL_SECONDS * 2.5)  # the driver's look at its file, after its end
-    assert sum(bar.steps) == frames - STOP_AFTER  # this run's analysed frames, no more
-    assert bar.totals == [2 * frames, 2 * frames - STOP_AFTER], bar.totals
+    # This run's analysed frames only (a step every three; the last part-step as the job
+    # ends), out of a total lowered by the interrupted run's.
+    left = analysis_steps(frames - STOP_AFTER, whole=True)
+    assert sum(bar.steps) == analysis_steps(frames - STOP_AFTER) and left < analysis, \
+        bar.steps
+    assert bar.totals == [analysis + frames, left + frames], bar.totals
     tally.finished(task)
-    assert sum(bar.steps) == 2 * frames - STOP_AFTER
+    assert sum(bar.steps) == left + frames
 
 
 def test_an_analysis_made_before_is_out_of_the_total(
@@ -95,5 +101,5 @@ def test_an_analysis_made_before_is_out_of_the_total(
     path = analysis_file(task)
     assert path is not None and path.read_text() == "0 0"
     tally.finished(task)
-    assert bar.totals == [2 * frames, frames], bar.totals
+    assert bar.totals == [analysis_steps(frames, whole=True) + frames, frames], bar.totals
     assert sum(bar.steps) == frames

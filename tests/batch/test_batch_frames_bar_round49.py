@@ -21,6 +21,7 @@ from facedub.batch.frames import (
     POLL_SECONDS,
     FrameFile,
     FrameTally,
+    analysis_steps,
     frame_file,
     planned_frames,
 )
@@ -67,7 +68,7 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     assert code == 0, drawn
     # The photo's one frame, the clip's frames, and the clip's analysis before them
     # (fiftieth round: test_batch_analysis_bar_round50.py).
-    total = 1 + 2 * frames
+    total = 1 + frames + analysis_steps(frames, whole=True)
     counts = _counts(drawn, total)
     assert counts and counts[-1] == total, drawn
     # Drawn while the clip rendered, not only as each job ended.
@@ -115,8 +116,9 @@ def test_a_long_jobs_kept_segments_are_out_of_the_bar(
     assert resumed.frames == frames == 63 and 0 < kept < frames
     # (Its target's analysis, made by the stopped run, is work of the bar until its
     # worker says so: this test is the rendering's.)
-    assert bar.totals == [2 * frames, 2 * frames - kept], bar.totals
-    assert sum(bar.steps) == 2 * frames - kept, bar.steps
+    analysis = analysis_steps(frames, whole=True)
+    assert bar.totals == [frames + analysis, frames + analysis - kept], bar.totals
+    assert sum(bar.steps) == frames + analysis - kept, bar.steps
 
 
 def test_a_kept_chunk_is_out_of_the_total(faces_dir: Path, three_segments: Path,
@@ -155,5 +157,6 @@ def test_a_retried_job_keeps_its_first_total(faces_dir: Path, three_segments: Pa
             path.write_text(written)
             time.sleep(POLL_SECONDS * 2.5)
     tally.finished(task)
-    assert bar.totals == [2 * frames], bar.totals  # its rendering and its analysis
-    assert sum(bar.steps) == 2 * frames, bar.steps
+    total = frames + analysis_steps(frames, whole=True)  # its rendering and its analysis
+    assert bar.totals == [total], bar.totals
+    assert sum(bar.steps) == total, bar.steps

@@ -18,8 +18,9 @@ job's outcome comes back, as before).
 
 A job's target analysis (`swap.analyse_target`: minutes on a long clip, before its first
 frame is rendered) is work of the bar too (fiftieth round: the bar stood still through
-it): a video target's frames once more per job, counted from the file of the worker that
-analyses it (`analysis_file`; a job's chunks share one analysis, one of them makes it).
+it): a video target's frames once more per job, three analysed frames a step
+(`ANALYSED_PER_STEP`), counted from the file of the worker that analyses it
+(`analysis_file`; a job's chunks share one analysis, one of them makes it).
 An analysis an earlier run made (whole, or the frames an interrupted one analysed) is out
 of the total as that worker says so: its file's total is the frames it analyses, 0 for
 an analysis it found made.
@@ -47,6 +48,14 @@ POLL_SECONDS = 0.5  # the driver's look at the workers' frame files
 WRITE_SECONDS = 0.25  # a worker rewrites its file at most this often (and at the end)
 RENDER_BAR = "swap "  # the rendering bar's description (`facedub.swap`, `resumable_swap`)
 ANALYSIS_BAR = "extract "  # the target analysis's bar (`extract`)
+# An analysed frame costs about a third of a rendered one, so three of them are one step of
+# the bar, whose speed and time left then hold from the analysis into the rendering
+# (counted one for one, a 25-frame clip's bar read 10.4 frames/s and 4 s left as its
+# analysis ended, then rendered at 2 frames/s for 10 s). Measured: the README pair's
+# analysis 4.0 s for 200 frames, its frames stage about 13 s (BENCHMARKS.md, "Where a 2-core
+# README swap's wall goes", forty-ninth round); a 1 s clip's batch here under load 0.12 s
+# against 0.29 s a frame (fiftieth round).
+ANALYSED_PER_STEP = 3
 
 
 def frame_file(task: JobTask) -> Path | None:
@@ -66,14 +75,22 @@ def analysis_file(task: JobTask) -> Path | None:
 
 
 def planned_analysis(task: JobTask) -> int:
-    """The frames of the target analysis of `task`'s job: a video's frames (every one is
-    analysed); 0 for a photo (one frame, at once) or a target that cannot be read."""
+    """The bar's steps for the target analysis of `task`'s job: a video's frames (every
+    one is analysed) in rendered frames' worth (`analysis_steps`); 0 for a photo (one
+    frame, at once) or a target that cannot be read."""
     if media.is_photo_path(task.job.target):
         return 0
     try:
-        return max(0, media.probe(task.job.target).frame_count)
+        return analysis_steps(max(0, media.probe(task.job.target).frame_count), whole=True)
     except (FacedubError, OSError):
         return 0
+
+
+def analysis_steps(frames: int, whole: bool = False) -> int:
+    """`frames` analysed in the bar's steps, rendered frames: `ANALYSED_PER_STEP` of them
+    a step (rounded up for a total, `whole`; down for a count, which reaches the total as
+    the analysis ends)."""
+    return -(-frames // ANALYSED_PER_STEP) if whole else frames // ANALYSED_PER_STEP
 
 
 def planned_frames(task: JobTask) -> int:
@@ -225,6 +242,9 @@ class FrameTally:
 
     def _read(self, key: int) -> None:
         frames, total = read_frames(self._files[key])
+        if key < 0:  # an analysis: its frames in the bar's steps
+            frames = analysis_steps(frames)
+            total = None if total is None else analysis_steps(total, whole=True)
         if total is not None and key not in self._totalled:
             # Only a job's first total: a retried job's worker keeps what the failed attempt
             # rendered in this run, which the bar has counted already.
