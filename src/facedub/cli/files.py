@@ -23,7 +23,7 @@ from facedub.cli.terminal import (
     user_errors,
 )
 from facedub.errors import FacedubError, Terminated
-from facedub.fsutil import check_writable_output, file_identity
+from facedub.fsutil import check_writable_output, describe_os_error, file_identity
 
 if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts faster)
     from facedub.swap import SwapResult
@@ -354,7 +354,7 @@ def evaluate_command(
 ) -> None:
     """Measure a swap: identity, pose, expression, stability and seams, with a report."""
     from facedub.evaluate import EvalConfig, evaluate
-    from facedub.evaluate.resume import open_work
+    from facedub.evaluate.resume import EvalWork, open_work
     from facedub.locations import work_dir
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
@@ -371,8 +371,15 @@ def evaluate_command(
     # and keeps its analyses and measured frames in the work folder: the same command
     # again resumes (evaluate/resume.py).
     with terminate_cleanly(), removed_if_failed(out):
-        resume = open_work(work_dir(), source, target, swapped, out, config)
-        if (line := resume.resumed_line()) is not None:
+        try:
+            resume: EvalWork | None = open_work(work_dir(), source, target, swapped, out,
+                                                config)
+        except OSError as error:  # a read-only work folder: measured as before
+            log.warning("%s: cannot keep the evaluation's work there (%s); stopped, it "
+                        "would measure again from the first frame", work_dir(),
+                        describe_os_error(error))
+            resume = None
+        if resume is not None and (line := resume.resumed_line()) is not None:
             say(line)
         # A faceset source's crops are checked once, the pass kept in the work folder.
         report = evaluate(source, target, swapped, out, config, RichProgress(), work_dir(),
