@@ -352,7 +352,10 @@ def evaluate_command(
     overwrite: Annotated[bool, typer.Option(
         help="Replace the report in an existing, non-empty -o folder.")] = False,
 ) -> None:
-    """Measure a swap: identity, pose, expression, stability and seams, with a report."""
+    """Measure a swap: identity, pose, expression, stability and seams, with a report.
+
+    Stopped (Ctrl-C), the same command again resumes where it stopped.
+    """
     from facedub.evaluate import EvalConfig, evaluate
     from facedub.evaluate.resume import EvalWork, open_work
     from facedub.locations import work_dir
