@@ -23,7 +23,13 @@ from pathlib import Path
 import pytest
 
 from facedub.evaluate import EvalConfig, evaluate
-from facedub.evaluate.resume import EVAL_FOLDER, MEASURED_FILE, MeasuredFrames, open_work
+from facedub.evaluate.resume import (
+    EVAL_FOLDER,
+    MEASURED_FILE,
+    UNUSED_SECONDS,
+    MeasuredFrames,
+    open_work,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
@@ -175,3 +181,18 @@ def test_a_refused_evaluation_leaves_no_work_folder(faces_dir: Path, tmp_path: P
         evaluate(photo, clip, photo, tmp_path / "report", EvalConfig(), resume=work)
     assert not (tmp_path / EVAL_FOLDER).exists()
     assert not (tmp_path / "report").exists()
+
+
+def test_an_evaluation_never_run_again_is_removed_a_week_later(
+        faces_dir: Path, tmp_path: Path) -> None:
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    old = open_work(tmp_path, photo, target, target, tmp_path / "old", EvalConfig())
+    recent = open_work(tmp_path, photo, target, target, tmp_path / "recent", EvalConfig())
+    stale = time.time() - UNUSED_SECONDS - 60
+    os.utime(old.folder, (stale, stale))
+    user_folder = tmp_path / EVAL_FOLDER / "notes"  # not one of facedub's: left alone
+    user_folder.mkdir()
+    os.utime(user_folder, (stale, stale))
+    again = open_work(tmp_path, photo, target, target, tmp_path / "new", EvalConfig())
+    assert sorted(p.name for p in (tmp_path / EVAL_FOLDER).iterdir()) == sorted(
+        [recent.folder.name, again.folder.name, "notes"])
