@@ -8,6 +8,7 @@ a finished evaluation leaves no work folder, and a changed option starts afresh.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import os
 import pty
 import select
@@ -196,3 +197,51 @@ def test_an_evaluation_never_run_again_is_removed_a_week_later(
     again = open_work(tmp_path, photo, target, target, tmp_path / "new", EvalConfig())
     assert sorted(p.name for p in (tmp_path / EVAL_FOLDER).iterdir()) == sorted(
         [recent.folder.name, again.folder.name, "notes"])
+
+
+def _interrupted_import() -> None:
+    """A Ctrl-C that an import turned into its own error (`errors.raised_from`)."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        raise RuntimeError("interrupted import") from None
+
+
+def _raise(error: BaseException) -> Callable[..., object]:
+    def measure(*_args: object, **_kwargs: object) -> object:
+        if isinstance(error, RuntimeError):
+            _interrupted_import()
+        raise error
+    return measure
+
+
+@pytest.mark.parametrize(("error", "kept"), [
+    (ValueError("a bug in a measure"), False),
+    (IndexError("a bug in a measure"), False),
+    (OSError(28, "No space left on device"), True),
+    (MemoryError(), True),
+    (KeyboardInterrupt(), True),
+    (RuntimeError(), True),  # raised while a Ctrl-C was handled: a stop all the same
+])
+def test_only_a_stop_or_the_machine_s_error_keeps_the_work(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        error: BaseException, kept: bool) -> None:
+    """A fault of facedub's (a ValueError in a measure) kept the work: the same command
+    said "resuming the evaluation stopped earlier" and crashed on the same frame again,
+    for a week. Only a stop, a full disk or memory keeps it now (analyses made here)."""
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    out = tmp_path / "report"
+    work = open_work(tmp_path / "work", photo, target, target, out, EvalConfig())
+    monkeypatch.setattr(importlib.import_module("facedub.evaluate.run"), "measure",
+                        _raise(error))
+    with pytest.raises(BaseException) as raised:
+        evaluate(photo, target, target, out, EvalConfig(), resume=work)
+    assert raised.value is error or raised.value.__context__ is not None
+    assert work.folder.is_dir() is kept
+    if kept:
+        assert (work.folder / "target").is_dir()  # the analyses made before the error
+        assert open_work(tmp_path / "work", photo, target, target, out,
+                         EvalConfig()).analysed_before
+    else:
+        assert not (tmp_path / "work" / EVAL_FOLDER).exists()
+    assert not out.exists()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, Terminated, raised_from
 from facedub.evaluate.config import EvalConfig
 from facedub.evaluate.inputs import analyse_target, build_gallery, source_identity
 from facedub.evaluate.measure import measure
@@ -85,8 +85,9 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
     report into `out_dir` and returns it. `work_dir`: where a faceset source's content
     check keeps its pass (`workspace.checked_faceset`); None checks its crops every time.
     `resume`: where the evaluation keeps its work between runs (`resume.open_work`), so
-    that a stopped one resumes; removed once the report is written, and on an error of the
-    input (a stop, or a full disk, keeps it). None: a temporary folder, nothing kept.
+    that a stopped one resumes; removed once the report is written, and on any error but
+    a stop, an OSError (a full disk) or a MemoryError, which keep it (`_resumable`).
+    None: a temporary folder, nothing kept.
     """
     progress = progress or NoProgress()
     source, target, swapped, out_dir = map(Path, (source, target, swapped, out_dir))
@@ -110,22 +111,36 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
 
 @contextlib.contextmanager
 def _work_folder(resume: EvalWork | None) -> Iterator[EvalWork]:
-    """The evaluation's work folder: `resume`'s, kept when stopped (Ctrl-C, a stop signal,
-    an OSError such as a full disk: the same command again resumes) and removed when the
-    evaluation is done or refused (a FacedubError: the same input is refused again); else
-    a temporary one, removed on any exception (a process killed by a signal unwinds to
-    here only where the signal raises one: Ctrl-C does, and SIGTERM where the command
-    turns it into one)."""
+    """The evaluation's work folder: `resume`'s, kept when stopped (`_resumable`: the
+    same command again resumes) and removed when the evaluation is done, refused or
+    failed otherwise; else a temporary one, removed on any exception (a process killed by
+    a signal unwinds to here only where the signal raises one: Ctrl-C does, and SIGTERM
+    where the command turns it into one)."""
     if resume is None:
         with tempfile.TemporaryDirectory(prefix="facedub-eval-") as temporary:
             yield EvalWork(Path(temporary), 0, False, keeps=False)
         return
     try:
         yield resume
-    except FacedubError:
-        resume.remove()
+    except BaseException as error:
+        if not _resumable(error):
+            resume.remove()
         raise
     resume.remove()
+
+
+def _resumable(error: BaseException) -> bool:
+    """Whether an evaluation that ended in `error` keeps its work for the same command
+    to resume: a stop (Ctrl-C or a stop signal, also one that an import or a native
+    module turned into its own error) and the machine's errors that the user clears (an
+    OSError: a full disk, a permission; a MemoryError) do. An error of the input
+    (FacedubError) is refused again by the same command, and any other exception is a
+    fault of facedub's: the same command resumed into the same crash ("resuming the
+    evaluation stopped earlier" and the same traceback on the same frame, for a week),
+    and the release that fixes it has another version, whose key starts afresh anyway."""
+    if raised_from(error, (KeyboardInterrupt, Terminated)) is not None:
+        return True
+    return isinstance(error, OSError | MemoryError)
 
 
 def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
