@@ -245,3 +245,39 @@ def test_only_a_stop_or_the_machine_s_error_keeps_the_work(
     else:
         assert not (tmp_path / "work" / EVAL_FOLDER).exists()
     assert not out.exists()
+
+
+def test_a_second_evaluation_into_one_report_is_refused_before_its_work_folder(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two evaluations into one report would share one work folder (both appending
+    measured frames, the first to finish removing it under the other). The command's
+    lock on -o (`cli.terminal.removed_if_failed`, taken before `open_work`) refuses the
+    second with one line and exit 2, however -o is spelled, and it touches nothing of the
+    first's work. (Review finding of round 50: this held already; pinned here so that
+    the work folder is never opened before the lock.)"""
+    from typer.testing import CliRunner
+
+    from facedub.cli import app
+    from facedub.fsutil import sole_writer
+
+    work_dir = tmp_path / "work"
+    monkeypatch.setenv("FACEDUB_WORK_DIR", str(work_dir))
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    out = tmp_path / "real" / "report"
+    out.parent.mkdir()
+    (tmp_path / "link").symlink_to(out.parent)
+    first = open_work(work_dir, photo, target, target, out, EvalConfig())
+    (first.folder / MEASURED_FILE).write_text("the first run's measured frames\n")
+    kept = work_dir / EVAL_FOLDER
+    before = sorted(p.relative_to(kept) for p in kept.rglob("*"))
+    with sole_writer(out, work_dir / "locks"):  # the first evaluation, running
+        for spelled in (out, tmp_path / "link" / "report"):
+            result = CliRunner().invoke(app, [
+                "eval", "--source", str(photo), "--target", str(target), "--swapped",
+                str(target), "-o", str(spelled), "--max-faces", "2"])  # another key
+            assert result.exit_code == 2, result.output
+            assert "another facedub is writing this folder now" in result.output
+            assert len(result.output.strip().splitlines()) == 1
+    assert (first.folder / MEASURED_FILE).read_text() == "the first run's measured frames\n"
+    assert sorted(p.relative_to(kept) for p in kept.rglob("*")) == before
+    assert not out.exists()

@@ -372,7 +372,9 @@ def evaluate_command(
                         cache_dir=cache_dir)
     # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes a report folder it created
     # and keeps its analyses and measured frames in the work folder: the same command
-    # again resumes (evaluate/resume.py).
+    # again resumes (evaluate/resume.py). The work folder is opened under the lock on -o
+    # (`removed_if_failed`): a second evaluation into the same report is refused before it
+    # could empty or remove the first's work folder.
     with terminate_cleanly(), removed_if_failed(out):
         try:
             resume: EvalWork | None = open_work(work_dir(), source, target, swapped, out,
