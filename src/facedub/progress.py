@@ -24,6 +24,24 @@ class Retotalled(Protocol):
     def retotal(self, total: int) -> None: ...
 
 
+@runtime_checkable
+class KeptSteps(Protocol):
+    """A Progress told apart which of its bar's steps an earlier run did (a resumed
+    extraction's frames), as they are not this run's work: a batch worker's bar takes
+    them out of the driver's total (`batch.frames`)."""
+
+    def kept(self, steps: int) -> None: ...
+
+
+def advance_kept(progress: Progress, steps: int) -> None:
+    """`steps` of the bar an earlier run did: `kept` where the listener tells them apart,
+    else advanced (a terminal's bar draws them done)."""
+    if isinstance(progress, KeptSteps):
+        progress.kept(steps)
+    else:
+        progress.advance(steps)
+
+
 class NoProgress:
     """Reports nothing; the default for library calls and tests."""
 

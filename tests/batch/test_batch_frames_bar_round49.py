@@ -21,6 +21,7 @@ from facedub.batch.frames import (
     POLL_SECONDS,
     FrameFile,
     FrameTally,
+    analysis_steps,
     frame_file,
     planned_frames,
 )
@@ -65,14 +66,17 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
 
     code, drawn = run_in_terminal(command, columns=100, timeout=300)
     assert code == 0, drawn
-    total = 1 + frames  # the photo's one frame and the clip's
+    # The photo's one frame, the clip's frames, and the clip's analysis before them
+    # (fiftieth round: test_batch_analysis_bar_round50.py).
+    total = 1 + frames + analysis_steps(frames, whole=True)
     counts = _counts(drawn, total)
     assert counts and counts[-1] == total, drawn
     # Drawn while the clip rendered, not only as each job ended.
     assert any(1 < done < total for done in counts), drawn
     assert "frames/s" in drawn and "/2 " not in drawn, drawn
 
-    # One job more, the same clip at another quality: its frames alone are the bar.
+    # One job more, the same clip at another quality: its frames alone are the bar (its
+    # target's analysis was made by the first run).
     jobs.append({"target": clip, "output": "katie-small.mp4", "crf": 30})
     command[1] = str(write_jobs(tmp_path, jobs, defaults))
     code, drawn = run_in_terminal(command, columns=100, timeout=300)
@@ -110,8 +114,11 @@ def test_a_long_jobs_kept_segments_are_out_of_the_bar(
     tally.finished(task)
     kept = plan_chunks(three_segments, SEGMENT_SECONDS, 0)[0].end
     assert resumed.frames == frames == 63 and 0 < kept < frames
-    assert bar.totals == [frames, frames - kept], bar.totals
-    assert sum(bar.steps) == frames - kept, bar.steps
+    # (Its target's analysis, made by the stopped run, is work of the bar until its
+    # worker says so: this test is the rendering's.)
+    analysis = analysis_steps(frames, whole=True)
+    assert bar.totals == [frames + analysis, frames + analysis - kept], bar.totals
+    assert sum(bar.steps) == frames + analysis - kept, bar.steps
 
 
 def test_a_kept_chunk_is_out_of_the_total(faces_dir: Path, three_segments: Path,
@@ -150,5 +157,6 @@ def test_a_retried_job_keeps_its_first_total(faces_dir: Path, three_segments: Pa
             path.write_text(written)
             time.sleep(POLL_SECONDS * 2.5)
     tally.finished(task)
-    assert bar.totals == [frames], bar.totals
-    assert sum(bar.steps) == frames, bar.steps
+    total = frames + analysis_steps(frames, whole=True)  # its rendering and its analysis
+    assert bar.totals == [total], bar.totals
+    assert sum(bar.steps) == total, bar.steps

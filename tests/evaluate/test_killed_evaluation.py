@@ -1,7 +1,8 @@
 """`facedub eval` and benchmarks/quality.py killed mid-run (SIGTERM from a job runner or
 `timeout`, SIGHUP from a closed terminal, Ctrl-C): no `facedub-eval-*` folder is left in
-the temporary folder, nothing half-written at the output, the shell's exit code; and a
-second quality run into the same --out resumes the pairs already whole."""
+the temporary folder, nothing half-written at the output, the shell's exit code (the
+command keeps its analyses in the work folder, to resume); and a second quality run into
+the same --out resumes the pairs already whole."""
 
 from __future__ import annotations
 
@@ -47,11 +48,13 @@ def _default_signals() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
-def _stopped(command: list[str], tmp: Path, signum: int, ready: Callable[[], bool]
-             ) -> tuple[int, str]:
-    """Run `command` with `tmp` as its temporary folder, send `signum` once `ready()`;
-    (exit code, stderr)."""
+def _stopped(command: list[str], tmp: Path, signum: int, ready: Callable[[], bool],
+             work: Path | None = None) -> tuple[int, str]:
+    """Run `command` with `tmp` as its temporary folder (and `work` as its work folder),
+    send `signum` once `ready()`; (exit code, stderr)."""
     env = {**os.environ, "TMPDIR": str(tmp)}
+    if work is not None:
+        env["FACEDUB_WORK_DIR"] = str(work)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env, cwd=REPO, preexec_fn=_default_signals)
     deadline = time.monotonic() + 120
@@ -68,21 +71,30 @@ def _evaluating(tmp: Path) -> Callable[[], bool]:
     return lambda: any(tmp.glob("facedub-eval-*/target/*"))
 
 
+def _command_evaluating(work: Path) -> Callable[[], bool]:
+    """`_evaluating` for `facedub eval`, whose work is kept in the work folder (it resumes:
+    evaluate/resume.py)."""
+    return lambda: any(work.glob("eval/*/target/*"))
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129),
                                               (signal.SIGINT, 130)])
 def test_a_killed_eval_leaves_no_work_folder_and_no_report(
         faces_dir: Path, short_clip: Callable[[str, float], Path], tmp_path: Path,
         signum: int, code: int) -> None:
     clip = short_clip(CLIP, SECONDS)
-    tmp, out = tmp_path / "tmp", tmp_path / "report"
+    tmp, out, work = tmp_path / "tmp", tmp_path / "report", tmp_path / "work"
     tmp.mkdir()
     command = [sys.executable, "-m", "facedub", "eval", "--source", str(faces_dir / PHOTO),
                "--target", str(clip), "--swapped", str(clip), "-o", str(out)]
-    returned, stderr = _stopped(command, tmp, signum, _evaluating(tmp))
+    returned, stderr = _stopped(command, tmp, signum, _command_evaluating(work), work)
     assert returned == code, stderr
     assert "Traceback" not in stderr, stderr
-    assert _work_folders(tmp) == [], "the evaluation's work folder was left behind"
+    assert _work_folders(tmp) == [], "a temporary folder was left behind"
     assert not out.exists(), "a report folder the command made was left half-written"
+    assert _leftovers(work) == []
+    # Its analyses are kept, to be resumed (test_eval_resume_round50.py).
+    assert _command_evaluating(work)()
 
 
 def _pairs_file(folder: Path, faces_dir: Path, clip: Path) -> Path:

@@ -15,6 +15,15 @@ is out of the total from the start; a long job's kept segments are out of its wo
 rendering bar (`resumable_swap`), whose total the file carries too, and the driver lowers
 its bar's total by them as it reads it (a bar that cannot be lowered counts them as the
 job's outcome comes back, as before).
+
+A job's target analysis (`swap.analyse_target`: minutes on a long clip, before its first
+frame is rendered) is work of the bar too (fiftieth round: the bar stood still through
+it): a video target's frames once more per job, three analysed frames a step
+(`ANALYSED_PER_STEP`), counted from the file of the worker that analyses it
+(`analysis_file`; a job's chunks share one analysis, one of them makes it).
+An analysis an earlier run made (whole, or the frames an interrupted one analysed) is out
+of the total as that worker says so: its file's total is the frames it analyses, 0 for
+an analysis it found made.
 """
 
 from __future__ import annotations
@@ -38,6 +47,15 @@ if TYPE_CHECKING:  # the worker writes with `FrameFile`: imported there at run t
 POLL_SECONDS = 0.5  # the driver's look at the workers' frame files
 WRITE_SECONDS = 0.25  # a worker rewrites its file at most this often (and at the end)
 RENDER_BAR = "swap "  # the rendering bar's description (`facedub.swap`, `resumable_swap`)
+ANALYSIS_BAR = "extract "  # the target analysis's bar (`extract`)
+# An analysed frame costs about a third of a rendered one, so three of them are one step of
+# the bar, whose speed and time left then hold from the analysis into the rendering
+# (counted one for one, a 25-frame clip's bar read 10.4 frames/s and 4 s left as its
+# analysis ended, then rendered at 2 frames/s for 10 s). Measured: the README pair's
+# analysis 4.0 s for 200 frames, its frames stage about 13 s (BENCHMARKS.md, "Where a 2-core
+# README swap's wall goes", forty-ninth round); a 1 s clip's batch here under load 0.12 s
+# against 0.29 s a frame (fiftieth round).
+ANALYSED_PER_STEP = 3
 
 
 def frame_file(task: JobTask) -> Path | None:
@@ -46,6 +64,33 @@ def frame_file(task: JobTask) -> Path | None:
         return None
     chunk = f"-{task.chunk.index}" if task.chunk else ""
     return task.status_dir / f"{task.job.number}{chunk}.frames"
+
+
+def analysis_file(task: JobTask) -> Path | None:
+    """Where the worker that analyses the target of `task`'s job writes its frame count
+    (one file per job: its chunks share the analysis; None: nowhere)."""
+    if task.status_dir is None:
+        return None
+    return task.status_dir / f"{task.job.number}.analysis"
+
+
+def planned_analysis(task: JobTask) -> int:
+    """The bar's steps for the target analysis of `task`'s job: a video's frames (every
+    one is analysed) in rendered frames' worth (`analysis_steps`); 0 for a photo (one
+    frame, at once) or a target that cannot be read."""
+    if media.is_photo_path(task.job.target):
+        return 0
+    try:
+        return analysis_steps(max(0, media.probe(task.job.target).frame_count), whole=True)
+    except (FacedubError, OSError):
+        return 0
+
+
+def analysis_steps(frames: int, whole: bool = False) -> int:
+    """`frames` analysed in the bar's steps, rendered frames: `ANALYSED_PER_STEP` of them
+    a step (rounded up for a total, `whole`; down for a count, which reaches the total as
+    the analysis ends)."""
+    return -(-frames // ANALYSED_PER_STEP) if whole else frames // ANALYSED_PER_STEP
 
 
 def planned_frames(task: JobTask) -> int:
@@ -66,22 +111,35 @@ def planned_frames(task: JobTask) -> int:
 
 class FrameFile:
     """facedub.progress.Progress in a worker: the frames of the rendering bar (a swap's
-    "swap ..." bar; the analyses' bars are not frames of the output) and its total (the
-    frames this run renders) written to `path` as "frames total", replaced whole (a reader
-    never sees half of it)."""
+    "swap ..." bar; the analyses' bars are not frames of the output), or of the bar `bar`
+    names (`ANALYSIS_BAR`), and its total (the frames this run renders or analyses)
+    written to `path` as "frames total", replaced whole (a reader never sees half of
+    it). Steps an earlier run did (`kept`, a resumed analysis's) are out of the total."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, bar: str = RENDER_BAR) -> None:
         self._path = path
+        self._bar = bar
         self._counting = False
+        self._started = False
         self._frames = 0
         self._total: int | None = None
         self._written_at = 0.0
 
     def start(self, total: int | None, description: str, unit: str | None = None) -> None:
-        self._counting = unit is None and description.startswith(RENDER_BAR)
+        self._counting = unit is None and description.startswith(self._bar)
         if self._counting:
+            # Its total is written with the first step, or with the steps an earlier run
+            # did (`kept`, told right after the start): the driver takes only a job's first
+            # total, and takes kept frames out by it.
+            self._started = True
             self._total = total
-            self._write()  # its total as it starts: the driver takes kept frames out
+            self._written_at = 0.0
+
+    def kept(self, steps: int) -> None:
+        """`steps` an earlier run did (`progress.advance_kept`): out of the total."""
+        if self._counting and self._total is not None:
+            self._total = max(0, self._total - steps)
+            self._write()
 
     def advance(self, steps: int = 1) -> None:
         if not self._counting:
@@ -89,6 +147,15 @@ class FrameFile:
         self._frames += steps
         if time.monotonic() - self._written_at >= WRITE_SECONDS:
             self._write()
+
+    def none_started(self) -> None:
+        """The work it counts was found done (an analysis an earlier run or another
+        worker made): "0 0", unless a worker wrote the file already (the one that made
+        it, in this run)."""
+        if self._started or self._path is None or self._path.exists():
+            return
+        self._total = 0
+        self._write()
 
     def finish(self) -> None:
         if self._counting:
@@ -125,8 +192,15 @@ class FrameTally:
     frames as its outcome comes back."""
 
     def __init__(self, tasks: Sequence[JobTask], progress: Progress) -> None:
+        # Keys: a task's rendering (its id), a job's target analysis (its number, negated
+        # and less one: never an id, which is positive).
         self._planned = {id(task): planned_frames(task) for task in tasks}
         self._files = {id(task): frame_file(task) for task in tasks}
+        for task in tasks:
+            key = _analysis_key(task)
+            if key not in self._planned:
+                self._planned[key] = planned_analysis(task)
+                self._files[key] = analysis_file(task)
         self._counted = dict.fromkeys(self._planned, 0)
         self._open = set(self._planned)
         self._totalled: set[int] = set()  # jobs whose worker has said its total
@@ -151,12 +225,14 @@ class FrameTally:
             self._thread.join()
 
     def finished(self, task: JobTask) -> None:
+        """`task` ended: all its frames are counted, and its job's analysis (every task
+        analyses, or waits for the analysis, before it renders)."""
         with self._lock:
-            key = id(task)
-            if key in self._open:
-                self._read(key)  # a job that ended between two polls: its kept frames
-            self._open.discard(key)
-            self._add(key, max(self._planned[key], self._counted[key]))
+            for key in (_analysis_key(task), id(task)):
+                if key in self._open:
+                    self._read(key)  # ended between two polls: its kept frames
+                self._open.discard(key)
+                self._add(key, max(self._planned[key], self._counted[key]))
 
     def _poll(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
@@ -166,6 +242,9 @@ class FrameTally:
 
     def _read(self, key: int) -> None:
         frames, total = read_frames(self._files[key])
+        if key < 0:  # an analysis: its frames in the bar's steps
+            frames = analysis_steps(frames)
+            total = None if total is None else analysis_steps(total, whole=True)
         if total is not None and key not in self._totalled:
             # Only a job's first total: a retried job's worker keeps what the failed attempt
             # rendered in this run, which the bar has counted already.
@@ -180,7 +259,12 @@ class FrameTally:
         self._add(key, min(frames, self._planned[key]))
 
     def _add(self, key: int, frames: int) -> None:
+        """Count `key`'s work up to `frames` (never back)."""
         gained = frames - self._counted[key]
         if gained > 0:
             self._counted[key] = frames
             self._progress.advance(gained)
+
+
+def _analysis_key(task: JobTask) -> int:
+    return -1 - task.job.number

@@ -264,6 +264,10 @@ def _finish(task: JobTask, outcome: JobOutcome, out_dir: Path,
             finished=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")))
         if task.kept is not None:  # joined and in place: its kept chunks are done with
             shutil.rmtree(task.kept, ignore_errors=True)
+            # And the kept chunks' folder when it is left empty: a finished batch left an
+            # empty batch-chunks/ in the work folder.
+            with contextlib.suppress(OSError):
+                task.kept.parent.rmdir()
         return JobReport(job.number, job.output, "done", outcome.frames, outcome.seconds,
                          outcome.attempts)
     finally:

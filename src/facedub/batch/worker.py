@@ -20,14 +20,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from facedub.batch.chunks import Chunk, swap_segment
-from facedub.batch.frames import FrameFile, frame_file
+from facedub.batch.frames import ANALYSIS_BAR, FrameFile, analysis_file, frame_file
 from facedub.batch.jobs import JobSpec
 from facedub.batch.kept_chunks import kept_segment
 from facedub.batch.resumable import plan_segments, resumable_swap
 from facedub.engines.base import EngineFacts, SwapEngine
 from facedub.engines.registry import EngineRequest, open_engine
 from facedub.errors import FacedubError
-from facedub.progress import NoProgress
 from facedub.provenance.manifest import sidecar_path
 from facedub.swap import analyse_target, swap
 
@@ -126,8 +125,12 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
     with _analysis_lock(task.work_dir, job.source or job.model or job.target):
         engine = build_engine(job, task.work_dir)
     try:
+        # Its frames are work of the driver's bar (`batch.frames`): it stood still
+        # through a long clip's analysis.
+        analysing = FrameFile(analysis_file(task), ANALYSIS_BAR)
         with _analysis_lock(task.work_dir, job.target):
-            analyse_target(job.target, config, NoProgress())
+            analyse_target(job.target, config, analysing)
+            analysing.none_started()
         if task.chunk is not None:
             # Kept in the work folder, so a stopped batch run again does not render a
             # finished chunk again (the driver clears the staging as it starts).

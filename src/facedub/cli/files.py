@@ -12,7 +12,6 @@ import typer
 from facedub.cli.app import app, path_argument, path_option
 from facedub.cli.terminal import (
     CONTINUES,
-    MEASURES_AGAIN,
     RENDERS_AGAIN,
     InterruptedWith,
     RichProgress,
@@ -24,7 +23,7 @@ from facedub.cli.terminal import (
     user_errors,
 )
 from facedub.errors import FacedubError, Terminated
-from facedub.fsutil import check_writable_output, file_identity
+from facedub.fsutil import check_writable_output, describe_os_error, file_identity
 
 if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts faster)
     from facedub.swap import SwapResult
@@ -353,8 +352,12 @@ def evaluate_command(
     overwrite: Annotated[bool, typer.Option(
         help="Replace the report in an existing, non-empty -o folder.")] = False,
 ) -> None:
-    """Measure a swap: identity, pose, expression, stability and seams, with a report."""
+    """Measure a swap: identity, pose, expression, stability and seams, with a report.
+
+    Stopped (Ctrl-C), the same command again resumes where it stopped.
+    """
     from facedub.evaluate import EvalConfig, evaluate
+    from facedub.evaluate.resume import EvalWork, open_work
     from facedub.locations import work_dir
 
     check_writable_output(out, "-o", inputs=[p for p in (source, target, swapped) if p],
@@ -367,17 +370,25 @@ def evaluate_command(
                         identity_every=identity_every, max_faces=max_faces,
                         source_frames=source_frames, worst_count=worst, strip_frames=strip,
                         cache_dir=cache_dir)
-    # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes its temporary folder and a
-    # report folder it created; nothing in it resumes, and Ctrl-C says so.
+    # Killed (SIGTERM, SIGHUP, Ctrl-C), the evaluation removes a report folder it created
+    # and keeps its analyses and measured frames in the work folder: the same command
+    # again resumes (evaluate/resume.py). The work folder is opened under the lock on -o
+    # (`removed_if_failed`): a second evaluation into the same report is refused before it
+    # could empty or remove the first's work folder.
     with terminate_cleanly(), removed_if_failed(out):
         try:
-            # A faceset source's crops are checked once, the pass kept in the work folder.
-            report = evaluate(source, target, swapped, out, config, RichProgress(),
-                              work_dir())
-        except BaseException as error:
-            if isinstance(stopped_by(error), KeyboardInterrupt):
-                raise InterruptedWith(MEASURES_AGAIN) from None
-            raise
+            resume: EvalWork | None = open_work(work_dir(), source, target, swapped, out,
+                                                config)
+        except OSError as error:  # a read-only work folder: measured as before
+            log.warning("%s: cannot keep the evaluation's work there (%s); stopped, it "
+                        "would measure again from the first frame", work_dir(),
+                        describe_os_error(error))
+            resume = None
+        if resume is not None and (line := resume.resumed_line()) is not None:
+            say(line)
+        # A faceset source's crops are checked once, the pass kept in the work folder.
+        report = evaluate(source, target, swapped, out, config, RichProgress(), work_dir(),
+                          resume)
     for line in report.summary_lines():
         typer.echo(line)
 

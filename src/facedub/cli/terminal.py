@@ -319,11 +319,6 @@ RESUMES = "interrupted; run the same command again to resume"
 # user it resumes promised the hours of a long clip back.
 RENDERS_AGAIN = ("interrupted; the same command again keeps the analyses made so far and "
                  "renders from the first frame")
-# An evaluation keeps nothing of a stopped run (its analyses are its own, in a temporary
-# folder): "run the same command again to resume" promised back minutes that it measured
-# again from the start (a 200-frame clip: 13 s of analysis, then 1 frame/s on two cores).
-MEASURES_AGAIN = ("interrupted; nothing of the report was kept: the same command again "
-                  "measures from the first frame")
 # A long video's swap renders in segments kept in the work folder (batch/resumable.py).
 CONTINUES = ("interrupted; the same command again keeps the analyses and the segments "
              "rendered so far and continues from the last finished segment")

@@ -36,7 +36,6 @@ from facedub.evaluate.metrics import (
     pose_errors,
 )
 from facedub.evaluate.occluded_identity import (
-    FilledDescriptors,
     SourceCrop,
     filled_descriptors,
 )
@@ -51,6 +50,7 @@ from facedub.evaluate.realism import (
     realism_regions,
     view,
 )
+from facedub.evaluate.resume import Described, MeasuredFrames, SavedFrame
 from facedub.evaluate.seam import seam_measure
 from facedub.evaluate.sheet import SheetKeeper
 from facedub.evaluate.source_openings import source_edges
@@ -89,7 +89,8 @@ class _Face:
 def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequence[Identity],
             encoder: IdentityEncoder, config: EvalConfig, progress: Progress,
             source_chroma: np.ndarray | None = None,
-            sources: Sequence[SourceCrop] = (), written: Path | None = None) -> Measured:
+            sources: Sequence[SourceCrop] = (), written: Path | None = None,
+            kept: MeasuredFrames | None = None) -> Measured:
     """Measure every analysed target frame against the swapped frame at the same time.
 
     `source_chroma`: (B, B) bool chroma bins the source's skin uses
@@ -97,7 +98,9 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
     the target alone. `sources`: source faces in the target crops' space, for the identity
     of frames whose occluders the swap keeps (facedub.evaluate.occluded_identity).
     `written`: the target marked and encoded as the output was, frame for frame
-    (`output_path.write_reference`), the texture measures' zero; None: the target."""
+    (`output_path.write_reference`), the texture measures' zero; None: the target.
+    `kept`: the frames a stopped run measured (`resume.MeasuredFrames`), taken from there
+    and replayed through the stateful steps only; every frame measured here is added."""
     target_info, _ = check_kinds(target, swapped)
     face_frames = sorted(analysis.faces)
     step = config.identity_step(len(face_frames))
@@ -112,8 +115,7 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                                            tuple(analysis.faces.values())))
     frames: list[FrameMetrics] = []
     previous: _Face | None = None
-    # (frame, swapped face descriptor, the same with the kept occluders filled or None)
-    described: list[tuple[int, np.ndarray, FilledDescriptors | None]] = []
+    described: list[Described] = []
     period = 1.0 / float(target_info.fps) if target_info.fps else 1.0
     written_frames = WrittenFrames(written, 0.5 * period)
     progress.start(analysis.frames, f"evaluate {swapped.name}")
@@ -122,54 +124,75 @@ def measure(target: Path, swapped: Path, analysis: TargetAnalysis, gallery: Sequ
                           model_path=config.landmarker) as analyser:
             for pair in paired_frames(target, swapped, target_info, analysis.frames):
                 index = pair.target.index
+                saved = kept.get(index) if kept is not None else None
                 reference = written_frames.at(pair.target.time)
                 # Every swapped frame goes through the landmark model, as every target frame
-                # did in extract: in video mode its tracking depends on the sequence.
+                # did in extract: in video mode its tracking depends on the sequence (so a
+                # frame measured before, `saved`, is landmarked again too).
                 swapped_faces = [] if pair.swapped is None else analyser.analyse(
                     pair.swapped, pair.target.time,
                     new_shot=index == 0 or index in analysis.faceset.meta.cuts)
                 record = analysis.faces.get(index)
-                metrics, current = FrameMetrics(index, pair.target.time, "no_face"), None
+                metrics, current, entry = FrameMetrics(index, pair.target.time, "no_face"), \
+                    None, None
                 if record is not None:
                     face = match_face(record.box, swapped_faces)
-                    metrics, current, thumb, crops, occluded = _measure_face(
-                        pair, record, face, previous, size, source_chroma, occlusion,
-                        sources, reference)
-                    _offer_pictures(keeper, metrics, thumb)
-                    face_landmarks = landmarks_in_crop(record.frame_landmarks,
-                                                       record.face_from_frame)
-                    _offer_sheet(sheet, metrics, crops, occluded)
+                    seen = _seen(pair, record, size, occlusion)
+                    if saved is None:
+                        metrics = _measure_face(pair, record, face, previous, seen,
+                                                source_chroma, sources, reference)
+                    else:
+                        metrics = saved.metrics
+                    if face is not None:
+                        current = _Face(index, seen.crops, record.frame_landmarks,
+                                        face.landmarks)
+                    _offer_pictures(keeper, metrics, seen.thumb)
+                    _offer_sheet(sheet, metrics, seen.crops, seen.occluded)
                     if index in sampled:
                         metrics = replace(metrics, identity_sampled=True)
-                    if index in sampled and face is not None and pair.swapped is not None:
+                    if saved is not None:
+                        entry = saved.described
+                    elif index in sampled and face is not None and pair.swapped is not None:
                         descriptor = encoder.describe(pair.swapped, face.landmarks)
-                        described.append((index, descriptor, filled_descriptors(
-                            encoder, crops.target, crops.swapped, face_landmarks, occluded,
-                            sources)))
-                        keeper.offer("identity", distance(descriptor, source.descriptor),
-                                     index, thumb)
-                frames.append(replace(metrics, swapped_digest=frame_digest(pair.swapped),
-                                      written_digest=frame_digest(reference)))
+                        entry = (index, descriptor, filled_descriptors(
+                            encoder, seen.crops.target, seen.crops.swapped,
+                            seen.face_landmarks, seen.occluded, sources))
+                    if entry is not None:
+                        described.append(entry)
+                        keeper.offer("identity", distance(entry[1], source.descriptor),
+                                     index, seen.thumb)
+                if saved is None:
+                    metrics = replace(metrics, swapped_digest=frame_digest(pair.swapped),
+                                      written_digest=frame_digest(reference))
+                    if kept is not None:
+                        kept.add(SavedFrame(metrics, entry))
+                frames.append(saved.metrics if saved is not None else metrics)
                 previous = current
                 progress.advance()
     finally:
         progress.finish()
+        if kept is not None:
+            kept.close()
     frames = _with_identity(frames, described, analysis.identity, gallery)
     return Measured(tuple(frames), keeper, step, sheet)
 
 
-def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
-                  previous: _Face | None, size: int, source_chroma: np.ndarray | None,
-                  occlusion: OcclusionMasks, sources: Sequence[SourceCrop] = (),
-                  written: np.ndarray | None = None
-                  ) -> tuple[FrameMetrics, _Face | None, np.ndarray, FaceCrops, np.ndarray]:
-    """Measures of one frame with a target face, the state for the next frame, the
-    side-by-side thumbnail, the crops and the occlusion mask (S, S) float in [0, 1]: what
-    the swap keeps of the target in front of the face, as swap finds it (`occlusion`,
-    called once a frame in order). `sources`: the source's faces, whose own eyes
-    the doubled-edge measure does not count as doubled where the output shows them
-    (facedub.evaluate.source_openings). `written`: the target frame as the output path
-    writes it (the texture and tone measures' zero), None: the target frame."""
+@dataclass(frozen=True)
+class _Seen:
+    """What a frame with a target face shows, made for every frame, a resumed run's
+    replayed ones too: the crops, the target's landmarks in the crop, the occlusion mask
+    (S, S) float in [0, 1] (what the swap keeps of the target in front of the face, as
+    swap finds it: `occlusion`, called once a frame in order, eases over frames) and the
+    side-by-side thumbnail."""
+
+    crops: FaceCrops
+    face_landmarks: np.ndarray
+    occluded: np.ndarray
+    thumb: np.ndarray
+
+
+def _seen(pair: FramePair, record: FaceRecord, size: int,
+          occlusion: OcclusionMasks) -> _Seen:
     swapped = pair.swapped if pair.swapped is not None else np.zeros_like(pair.target.image)
     face_landmarks = landmarks_in_crop(record.frame_landmarks, record.face_from_frame)
     crops = cut_crops(pair.target.image, swapped, record.face_from_frame, face_landmarks,
@@ -178,7 +201,18 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
     in_frame = crop_in_frame(record.face_from_frame, size, (width, height))
     occluded = occlusion(record.track, record.time, crops.target, face_landmarks,
                          in_frame).mask
-    thumb = side_by_side(crops.target, crops.swapped)
+    return _Seen(crops, face_landmarks, occluded, side_by_side(crops.target, crops.swapped))
+
+
+def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | None,
+                  previous: _Face | None, seen: _Seen, source_chroma: np.ndarray | None,
+                  sources: Sequence[SourceCrop] = (), written: np.ndarray | None = None
+                  ) -> FrameMetrics:
+    """Measures of one frame with a target face (`seen`). `sources`: the source's faces,
+    whose own eyes the doubled-edge measure does not count as doubled where the output
+    shows them (facedub.evaluate.source_openings). `written`: the target frame as the
+    output path writes it (the texture and tone measures' zero), None: the target frame."""
+    crops, face_landmarks, occluded = seen.crops, seen.face_landmarks, seen.occluded
     status: Status = "missing" if pair.swapped is None else "lost" if face is None else "ok"
     base = FrameMetrics(pair.target.index, pair.target.time, status,
                         yaw_bin=yaw_bin(record.pose.yaw), target_yaw=record.pose.yaw,
@@ -186,7 +220,7 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
                         target_jaw_open=jaw_open(record.blendshapes),
                         target_lips_apart=lips_apart(record.frame_landmarks))
     if face is None:
-        return base, None, thumb, crops, occluded
+        return base
     yaw, pitch, roll, pose = pose_errors(record.pose, face.pose)
     swapped_lips = lips_apart(face.landmarks)
     # The target's lower lip kept behind an occluder: neither mouth agreement is judged.
@@ -200,7 +234,7 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         jitter = landmark_jitter(previous.target_landmarks, previous.swapped_landmarks,
                                  record.frame_landmarks, face.landmarks,
                                  record.box[3] - record.box[1])
-    metrics = replace(
+    return replace(
         base, swapped_jaw_open=jaw_open(face.blendshapes), swapped_lips_apart=swapped_lips,
         yaw_error=yaw,
         pitch_error=pitch, roll_error=roll, pose_error=pose,
@@ -214,8 +248,6 @@ def _measure_face(pair: FramePair, record: FaceRecord, face: FaceObservation | N
         seam_gradient=seam.gradient, seam_gradient_excess=seam.gradient_excess,
         **asdict(_realism(crops, face_landmarks, face, record, source_chroma, sources,
                           written, occluded)))
-    return metrics, _Face(pair.target.index, crops, record.frame_landmarks,
-                          face.landmarks), thumb, crops, occluded
 
 
 def _realism(crops: FaceCrops, face_landmarks: np.ndarray, face: FaceObservation,
@@ -261,7 +293,7 @@ def _offer_sheet(sheet: SheetKeeper, metrics: FrameMetrics, crops: FaceCrops,
 
 
 def _with_identity(frames: list[FrameMetrics],
-                   described: list[tuple[int, np.ndarray, FilledDescriptors | None]],
+                   described: list[Described],
                    target: Identity, gallery: Sequence[Identity]) -> list[FrameMetrics]:
     """Fill in the identity measures of the described frames; a sampled frame whose face
     was lost counts as a failed identification, not as a gap. Where the swap kept an

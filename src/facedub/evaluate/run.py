@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from facedub.errors import FacedubError
+from facedub.errors import FacedubError, Terminated, raised_from
 from facedub.evaluate.config import EvalConfig
 from facedub.evaluate.inputs import analyse_target, build_gallery, source_identity
 from facedub.evaluate.measure import measure
@@ -26,9 +28,11 @@ from facedub.evaluate.report import (
     is_complete,
     write_report,
 )
+from facedub.evaluate.resume import EvalWork, MeasuredFrames
 from facedub.evaluate.source_skin import source_chroma
 from facedub.evaluate.summary import IdentitySummary, Summary, summarise
 from facedub.faces.identity import IdentityEncoder, distance
+from facedub.fsutil import atomic_path
 from facedub.progress import NoProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -72,20 +76,27 @@ def read_report(out_dir: Path) -> Report | None:
 
 
 def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
-             progress: Progress | None = None, work_dir: Path | None = None) -> Report:
+             progress: Progress | None = None, work_dir: Path | None = None,
+             resume: EvalWork | None = None) -> Report:
     """Measure how well `swapped` puts the `source` person into `target`.
 
     `source`: video, photo, folder of photos or faceset folder; `target`: the original
     video or photo; `swapped`: the swap's output of that target (any tool). Writes the
     report into `out_dir` and returns it. `work_dir`: where a faceset source's content
     check keeps its pass (`workspace.checked_faceset`); None checks its crops every time.
+    `resume`: where the evaluation keeps its work between runs (`resume.open_work`), so
+    that a stopped one resumes; removed once the report is written, and on any error but
+    a stop, an OSError (a full disk) or a MemoryError, which keep it (`_resumable`).
+    None: a temporary folder, nothing kept.
     """
     progress = progress or NoProgress()
     source, target, swapped, out_dir = map(Path, (source, target, swapped, out_dir))
     created = not out_dir.exists()
-    _check_paths(source, target, swapped, out_dir)
     try:
-        report = _evaluate(source, target, swapped, out_dir, config, progress, work_dir)
+        with _work_folder(resume) as work:
+            _check_paths(source, target, swapped, out_dir)
+            report = _evaluate(source, target, swapped, out_dir, config, progress,
+                               work_dir, work)
     except BaseException:
         # Failed or stopped (an error, Ctrl-C, or SIGTERM/SIGHUP where the caller turns
         # them into exceptions: `cli.terminal.terminate_cleanly`): a report folder made
@@ -98,49 +109,85 @@ def evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: E
     return report
 
 
+@contextlib.contextmanager
+def _work_folder(resume: EvalWork | None) -> Iterator[EvalWork]:
+    """The evaluation's work folder: `resume`'s, kept when stopped (`_resumable`: the
+    same command again resumes) and removed when the evaluation is done, refused or
+    failed otherwise; else a temporary one, removed on any exception (a process killed by
+    a signal unwinds to here only where the signal raises one: Ctrl-C does, and SIGTERM
+    where the command turns it into one)."""
+    if resume is None:
+        with tempfile.TemporaryDirectory(prefix="facedub-eval-") as temporary:
+            yield EvalWork(Path(temporary), 0, False, keeps=False)
+        return
+    try:
+        yield resume
+    except BaseException as error:
+        if not _resumable(error):
+            resume.remove()
+        raise
+    resume.remove()
+
+
+def _resumable(error: BaseException) -> bool:
+    """Whether an evaluation that ended in `error` keeps its work for the same command
+    to resume: a stop (Ctrl-C or a stop signal, also one that an import or a native
+    module turned into its own error) and the machine's errors that the user clears (an
+    OSError: a full disk, a permission; a MemoryError) do. An error of the input
+    (FacedubError) is refused again by the same command, and any other exception is a
+    fault of facedub's: the same command resumed into the same crash ("resuming the
+    evaluation stopped earlier" and the same traceback on the same frame, for a week),
+    and the release that fixes it has another version, whose key starts afresh anyway."""
+    if raised_from(error, (KeyboardInterrupt, Terminated)) is not None:
+        return True
+    return isinstance(error, OSError | MemoryError)
+
+
 def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
-              progress: Progress, verdicts: Path | None) -> Report:
+              progress: Progress, verdicts: Path | None, work: EvalWork) -> Report:
     started = time.monotonic()
     encoder = IdentityEncoder()
-    # Removed on any exception; a process killed by a signal unwinds to here only where
-    # the signal raises one (Ctrl-C does; SIGTERM's default handler ends the process
-    # with no cleanup, which is why the command and the benchmark catch it).
-    with tempfile.TemporaryDirectory(prefix="facedub-eval-") as work:
-        source_person, source_others, source_faces = source_identity(
-            source, Path(work) / "source", config, progress, verdicts)
-        chroma = source_chroma(source, source_faces)
-        analysis = analyse_target(target, Path(work) / "target", config, progress)
-        gallery, skipped = build_gallery(source_person, analysis.identity,
-                                         source_others + analysis.others, config,
-                                         (source, target, swapped), encoder)
-        written = _written_target(target, swapped, Path(work), analysis.frames)
-        measured = measure(target, swapped, analysis, gallery, encoder, config, progress,
-                           chroma, source_crops(source, source_faces, analysis.faceset),
-                           written)
-        identity = IdentitySummary(
-            step=measured.identity_step,
-            described=sum(f.identity_sampled for f in measured.frames),
-            gallery=tuple(person.name for person in gallery), gallery_skipped=skipped,
-            source_target_distance=distance(source_person.descriptor,
-                                             analysis.identity.descriptor),
-            spread_target=analysis.spread)
-        summary = summarise(measured.frames, source.name, target.name, swapped.name,
-                            identity, time.monotonic() - started)
-        write_report(out_dir, summary, measured.frames, measured.pictures, measured.sheet)
+    kept = MeasuredFrames(work.measured_file) if work.keeps else None
+    source_person, source_others, source_faces = source_identity(
+        source, work.source_dir, config, progress, verdicts)
+    chroma = source_chroma(source, source_faces)
+    analysis = analyse_target(target, work.target_dir, config, progress)
+    gallery, skipped = build_gallery(source_person, analysis.identity,
+                                     source_others + analysis.others, config,
+                                     (source, target, swapped), encoder)
+    written = _written_target(target, swapped, work, analysis.frames)
+    measured = measure(target, swapped, analysis, gallery, encoder, config, progress,
+                       chroma, source_crops(source, source_faces, analysis.faceset),
+                       written, kept)
+    identity = IdentitySummary(
+        step=measured.identity_step,
+        described=sum(f.identity_sampled for f in measured.frames),
+        gallery=tuple(person.name for person in gallery), gallery_skipped=skipped,
+        source_target_distance=distance(source_person.descriptor,
+                                         analysis.identity.descriptor),
+        spread_target=analysis.spread)
+    summary = summarise(measured.frames, source.name, target.name, swapped.name,
+                        identity, time.monotonic() - started)
+    write_report(out_dir, summary, measured.frames, measured.pictures, measured.sheet)
     return Report(out_dir, summary, measured.frames)
 
 
-def _written_target(target: Path, swapped: Path, work: Path, limit: int | None
+def _written_target(target: Path, swapped: Path, work: EvalWork, limit: int | None
                     ) -> Path | None:
     """The target marked and encoded as facedub wrote `swapped` (from its provenance
     sidecar), so that a perfect face scores 0 on the texture measures; None: `swapped` has
-    no sidecar (another tool's output), the raw target is the zero."""
+    no sidecar (another tool's output), the raw target is the zero. Kept in the work
+    folder once written whole (moved into place: a stopped write leaves no part)."""
     output = output_path_of(swapped)
     if output is None:
         log.info("%s: no provenance sidecar; texture measured against the raw target",
                  swapped.name)
         return None
-    return write_reference(target, work / f"written{swapped.suffix.lower()}", output, limit)
+    reference = work.reference(swapped.suffix)
+    if not reference.is_file():
+        with atomic_path(reference, durable=False) as partial:
+            write_reference(target, partial, output, limit)
+    return reference
 
 
 def _check_paths(source: Path, target: Path, swapped: Path, out_dir: Path) -> None:

@@ -68,7 +68,7 @@ from facedub.fsutil import (
     write_text_atomic,
 )
 from facedub.media.animation import iter_animation
-from facedub.progress import NoProgress, Progress
+from facedub.progress import NoProgress, Progress, advance_kept
 from facedub.threads import BackgroundSink, prefetched, started
 from facedub.types import FaceObservation
 
@@ -442,7 +442,7 @@ def _analyse(source: MediaSource, out_dir: Path, config: ExtractConfig, encoder:
     if config.max_frames:
         total = min(total, config.max_frames)
     progress.start(total, f"extract {source.path.name}")
-    progress.advance(analysed)
+    advance_kept(progress, analysed)  # an interrupted run's frames
     remaining = config.max_frames - analysed if config.max_frames else None
     with open(progress_path, "a", encoding="utf-8") as progress_file, FaceAnalyser(
             max_faces=config.max_faces, video=source.kind == "video",

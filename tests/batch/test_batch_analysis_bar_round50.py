@@ -1,0 +1,105 @@
+"""Round 50: `facedub batch`'s bar counted the frames the jobs render, not the target
+analysis each job runs before its first frame (minutes on a long clip): the bar stood
+still through it. The analysis's frames are work of the bar now (`batch.frames`), and an
+analysis an earlier run made, whole or in part, is out of the total."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from batch_media import KATIE
+from test_batch_frames_bar_round49 import DriverBar, _task
+
+from facedub import media
+from facedub.batch.frames import (
+    ANALYSIS_BAR,
+    POLL_SECONDS,
+    FrameFile,
+    FrameTally,
+    analysis_file,
+    analysis_steps,
+    planned_analysis,
+    planned_frames,
+)
+from facedub.faceset import PROGRESS_FILE
+from facedub.progress import NoProgress
+from facedub.swap import analyse_target
+
+STOP_AFTER = 5  # frames the interrupted analysis made
+
+
+class _StopAfter(NoProgress):
+    """Ctrl-C after `STOP_AFTER` analysed frames, once they are kept in `work` (their
+    lines wait for the explicit-content check that runs beside them)."""
+
+    def __init__(self, work: Path) -> None:
+        self.frames = 0
+        self.work = work
+
+    def advance(self, steps: int = 1) -> None:
+        self.frames += steps
+        if self.frames < STOP_AFTER:
+            return
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sum(
+                path.read_text().count("\n") for path in self.work.glob(
+                    f"*/{PROGRESS_FILE}")) < STOP_AFTER:
+            time.sleep(0.02)
+        raise KeyboardInterrupt
+
+
+def _worker_analysis(task: object) -> None:
+    """What a batch worker does before it renders (`worker._swap`)."""
+    job = task.job  # type: ignore[attr-defined]
+    config = job.swap_config(task.work_dir, task.config_dir)  # type: ignore[attr-defined]
+    analysing = FrameFile(analysis_file(task), ANALYSIS_BAR)  # type: ignore[arg-type]
+    analyse_target(job.target, config, analysing)
+    analysing.none_started()
+
+
+def test_a_jobs_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_are_not(
+        short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    clip = short_clip(KATIE, 0.6)
+    frames = media.probe(clip).frame_count
+    task = _task(tmp_path, clip)
+    config = task.job.swap_config(task.work_dir, task.config_dir)
+    with pytest.raises(KeyboardInterrupt):  # an earlier run stopped in the analysis
+        analyse_target(clip, config, _StopAfter(task.work_dir))  # type: ignore[arg-type]
+
+    analysis = analysis_steps(frames, whole=True)
+    assert planned_frames(task) == frames and planned_analysis(task) == analysis > 0
+    bar = DriverBar()
+    tally = FrameTally([task], bar)
+    bar.start(tally.total, "batch")
+    assert tally.total == analysis + frames  # its analysis, then its rendering
+    with tally.running():
+        _worker_analysis(task)
+        time.sleep(POLL_SECONDS * 2.5)  # the driver's look at its file, after its end
+    # This run's analysed frames only (a step every three; the last part-step as the job
+    # ends), out of a total lowered by the interrupted run's.
+    left = analysis_steps(frames - STOP_AFTER, whole=True)
+    assert sum(bar.steps) == analysis_steps(frames - STOP_AFTER) and left < analysis, \
+        bar.steps
+    assert bar.totals == [analysis + frames, left + frames], bar.totals
+    tally.finished(task)
+    assert sum(bar.steps) == left + frames
+
+
+def test_an_analysis_made_before_is_out_of_the_total(
+        short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    clip = short_clip(KATIE, 0.6)
+    frames = media.probe(clip).frame_count
+    task = _task(tmp_path, clip)
+    analyse_target(clip, task.job.swap_config(task.work_dir, task.config_dir), NoProgress())
+    bar = DriverBar()
+    tally = FrameTally([task], bar)
+    bar.start(tally.total, "batch")
+    _worker_analysis(task)
+    path = analysis_file(task)
+    assert path is not None and path.read_text() == "0 0"
+    tally.finished(task)
+    assert bar.totals == [analysis_steps(frames, whole=True) + frames, frames], bar.totals
+    assert sum(bar.steps) == frames
