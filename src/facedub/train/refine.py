@@ -92,8 +92,9 @@ class RefineRun:
     gate chosen on them (`validate_refiner`);
     `stopped`: the signal that stopped it early, None if it reached its steps or minutes;
     `best`: the best held-out state, the one swaps use (None: none evaluated yet);
-    `composited`: the best state's composited held-out score against the mesh engine's
-    (None without the source video, or from photos)."""
+    `composited`: the best state's composited held-out score against the mesh engine's,
+    when this call scored it (None without the source video, from photos, or where the
+    best state is a resumed run's: best.json keeps its score and the mesh baseline)."""
 
     root: Path
     step: int
