@@ -228,10 +228,15 @@ class _Session:
         self.validation: dict[str, float] = {}
         self.best = read_best(info.root)  # a resume keeps beating its own best
         if self.best is not None and self.best.metric != self.metric:
-            # Scores of another measure do not compare: the first evaluation replaces it.
-            log.info("%s: its best state was scored by %s; this run scores by %s",
-                     info.root, self.best.metric, self.metric)
-            self.best = None
+            # Scores of another measure do not compare, and a state chosen by one may be
+            # better than any this run makes: the folder keeps the measure its best state
+            # was chosen by. The renderings' score is read at every check; a composited
+            # best without the source video (a faceset folder) is kept as it is.
+            log.warning("%s: its best state (step %d) was chosen by %s; this run keeps "
+                        "choosing by it%s", info.root, self.best.step, self.best.metric,
+                        "" if self.best.metric == BEST_METRIC else
+                        " and keeps that state: give the source video to score it again")
+            self.metric = self.best.metric
 
     def run(self, state: ckpt.RunState, pairs: RefinePairs, held: RefinePairs,
             stop: _StopFlag) -> RefineRun:
@@ -306,14 +311,19 @@ class _Session:
         composited = None
         if self.holdout is not None:
             composited = composited_score(self.model, gains, self.holdout)
-            self.validation.update(composited.as_validation())
-        score = self.validation[self.metric]
-        if self.best is None or score > self.best.score:
+            if composited is None:
+                log.warning("step %d: no composited held-out face could be scored; this "
+                            "check keeps the best state as it is", self.step)
+            else:
+                self.validation.update(composited.as_validation())
+        score = self.validation.get(self.metric)
+        if score is not None and (self.best is None or score > self.best.score):
             self.best = save_best(self.info, self.model, self.step, score, gains,
                                   self.metric, None if composited is None else composited.mesh)
             self.composited = composited
         self._log({"step": self.step, "seconds": round(self.seconds, 2),
-                   **_round(self.validation), "best_step": self.best.step})
+                   **_round(self.validation),
+                   **({} if self.best is None else {"best_step": self.best.step})})
 
     def _save(self) -> None:
         save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
@@ -372,9 +382,10 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
 
 
 def composited_score(model: Refiner, gains: Gains, holdout: CompositedHoldout
-                     ) -> CompositedScore:
+                     ) -> CompositedScore | None:
     """`model` through the band gate `gains`, as swaps would run its state, on the
-    composited held-out faces; the model is left as it was (its gains, its mode)."""
+    composited held-out faces (None where no face could be read); the model is left as
+    it was (its gains, its mode)."""
     from facedub.engines.refiner import TorchRefiner  # the swap's backend of a folder
 
     was_training, was_gated = model.training, model.gains
