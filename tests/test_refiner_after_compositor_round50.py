@@ -56,3 +56,23 @@ def test_the_untrained_network_gives_the_composited_crop_back(
     alpha = torch.ones((1, 1, *target.shape[:2]))
     shown = _tensor(target)
     assert torch.equal(tool.AfterCompositor()(shown, alpha), shown)
+
+
+def test_the_weights_are_saved_as_safetensors_whole(tool: ModuleType, tmp_path: Path) -> None:
+    # Its weights come from real faces: safetensors (no pickle), written atomically.
+    import safetensors.torch
+
+    model = tool.AfterCompositor()
+    for parameter in model.parameters():
+        torch.nn.init.normal_(parameter)
+    path = tmp_path / tool.WEIGHTS
+    tool.save_weights(model, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["best.safetensors"]
+    saved = safetensors.torch.load_file(str(path))
+    assert saved.keys() == model.state_dict().keys()
+    again = tool.AfterCompositor()
+    tool.load_weights(again, path)
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(),
+                                                 model.state_dict().values(), strict=True))
+    source = (ROOT / "tools" / "refiner_after_compositor.py").read_text()
+    assert "torch.save(" not in source and "torch.load(" not in source

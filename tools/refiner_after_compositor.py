@@ -19,7 +19,8 @@ The network: four 3x3 convolutions (16 channels, receptive field 9 px: the band 
 oracles put the composited face's error in, 1-3.6 px of a 300 px crop), its last one
 zero at the start (the identity), its output added inside the alpha. Loss: 1 - SSIM of
 luma (the evaluation's window, sigma 1.5) plus L1, on 64 px patches weighted by the
-face region. One torch thread.
+face region. One torch thread. Its weights: DIR/best.safetensors (real faces' training:
+keep DIR under /work/refiners, never in a repository or /tmp).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+import safetensors.torch
 import torch
 from torch import nn
 from torch.nn import functional
@@ -41,14 +43,18 @@ from facedub.engines.registry import SOURCE_CROP
 from facedub.evaluate import realism
 from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
+from facedub.faceset import Faceset
+from facedub.fsutil import atomic_path
 from facedub.locations import work_dir as default_work_dir
 from facedub.progress import NoProgress
+from facedub.swap import SwapConfig
 from facedub.train.refine_composited import (
     CompositedHoldout,
     HeldOutFace,
     compare,
     composited,
     cut,
+    stretch_compositor,
     stretch_edges,
     swapped_faces,
 )
@@ -56,6 +62,36 @@ from facedub.train.refine_data import split_faces
 
 PATCH = 64
 LUMA = (0.299, 0.587, 0.114)
+WEIGHTS = "best.safetensors"
+
+
+@dataclass(frozen=True)
+class ShownFace:
+    """A held-out face with the mesh engine's composited crop (uint8) and its alpha."""
+
+    face: HeldOutFace
+    shown: np.ndarray
+    alpha: np.ndarray
+
+
+def shown_faces(made: tuple[tuple[HeldOutFace, ...], Faceset, SwapConfig], target: Path
+                ) -> tuple[ShownFace, ...]:
+    """`swapped_faces`' faces of `target` composited again through a fresh compositor, in
+    order (as their `mesh_ssim` was read)."""
+    faces, faceset, config = made
+    compositor = stretch_compositor(target, faceset, config)
+    return tuple(ShownFace(face, *composited(compositor, face.target, face.swapped))
+                 for face in faces)
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    """The network's weights as safetensors, written whole or not at all."""
+    with atomic_path(path) as partial:
+        safetensors.torch.save_file(model.state_dict(), str(partial))
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    model.load_state_dict(safetensors.torch.load_file(str(path)))
 
 
 class AfterCompositor(nn.Module):
@@ -101,7 +137,7 @@ def luma(x: torch.Tensor) -> torch.Tensor:
     return (x * weights).sum(dim=1, keepdim=True) * 255.0
 
 
-def as_tensors(faces: tuple[HeldOutFace, ...]) -> list[tuple[torch.Tensor, ...]]:
+def as_tensors(faces: tuple[ShownFace, ...]) -> list[tuple[torch.Tensor, ...]]:
     """Per face (shown, alpha, target, region), (1, C, S, S) float32 tensors."""
     out: list[tuple[torch.Tensor, ...]] = []
     for face in faces:
@@ -109,8 +145,8 @@ def as_tensors(faces: tuple[HeldOutFace, ...]) -> list[tuple[torch.Tensor, ...]]
             array = image.astype(np.float32)
             array = array[..., None] if array.ndim == 2 else array
             return torch.from_numpy(array).permute(2, 0, 1)[None].contiguous()
-        out.append((t(face.mesh_shown) / 255.0, t(face.alpha), t(face.target.image) / 255.0,
-                    t(face.region.astype(np.float32))))
+        out.append((t(face.shown) / 255.0, t(face.alpha), t(face.face.target.image) / 255.0,
+                    t(face.face.region.astype(np.float32))))
     return out
 
 
@@ -139,17 +175,17 @@ def loss_of(model: AfterCompositor, batch: tuple[torch.Tensor, ...], window: tor
     return structural + absolute
 
 
-def applied(model: AfterCompositor, face: HeldOutFace) -> np.ndarray:
+def applied(model: AfterCompositor, face: ShownFace) -> np.ndarray:
     (shown, alpha, _, _), = as_tensors((face,))
     with torch.inference_mode():
         out = model(shown, alpha)[0].permute(1, 2, 0).numpy() * 255.0
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def scored(model: AfterCompositor, faces: tuple[HeldOutFace, ...]) -> list[float]:
+def scored(model: AfterCompositor, faces: tuple[ShownFace, ...]) -> list[float]:
     was = model.training
     model.eval()
-    values = [realism.fidelity(f.target.image, applied(model, f), f.region).ssim
+    values = [realism.fidelity(f.face.target.image, applied(model, f), f.face.region).ssim
               for f in faces]
     model.train(was)
     return values
@@ -157,11 +193,13 @@ def scored(model: AfterCompositor, faces: tuple[HeldOutFace, ...]) -> list[float
 
 def summary(name: str, values: list[float], mesh: list[float]) -> str:
     score = compare(values, mesh)
+    if score is None:
+        return f"| {name} | no face read | |"
     return (f"| {name} | {score.refined:.4f} | {score.gain:+.4f} ({score.gain_se:.4f}, "
             f"{score.better} of {score.faces}) |")
 
 
-def train(train_faces: tuple[HeldOutFace, ...], held: tuple[HeldOutFace, ...],
+def train(train_faces: tuple[ShownFace, ...], held: tuple[ShownFace, ...],
           minutes: float, steps: int, out: Path, validate_every: int = 250
           ) -> tuple[AfterCompositor, dict[str, float]]:
     torch.manual_seed(0)
@@ -170,9 +208,9 @@ def train(train_faces: tuple[HeldOutFace, ...], held: tuple[HeldOutFace, ...],
     window = gaussian_window()
     data = as_tensors(train_faces)
     rng = np.random.default_rng(0)
-    mesh = [f.mesh_ssim for f in held]
+    mesh = [f.face.mesh_ssim for f in held]
     best = (statistics.mean(mesh), 0)
-    torch.save(model.state_dict(), out / "best.pt")
+    save_weights(model, out / WEIGHTS)
     cpu_start = time.process_time()
     step = 0
     while step < steps and time.process_time() - cpu_start < minutes * 60:
@@ -184,15 +222,18 @@ def train(train_faces: tuple[HeldOutFace, ...], held: tuple[HeldOutFace, ...],
         step += 1
         if step % validate_every == 0:
             values = scored(model, held)
-            mean = compare(values, mesh).refined
+            score = compare(values, mesh)
+            if score is None:
+                continue
+            mean = score.refined
             print(f"step {step} cpu {time.process_time() - cpu_start:.0f} s loss "
                   f"{float(loss.detach()):.4f} held-out {mean:.4f} "
                   f"(mesh {statistics.mean(mesh):.4f})", flush=True)
             if mean > best[0]:
                 best = (mean, step)
-                torch.save(model.state_dict(), out / "best.pt")
+                save_weights(model, out / WEIGHTS)
     cpu = time.process_time() - cpu_start
-    model.load_state_dict(torch.load(out / "best.pt"))
+    load_weights(model, out / WEIGHTS)
     return model.eval(), {"steps": step, "cpu_s": cpu, "best_step": best[1],
                           "best_heldout": best[0]}
 
@@ -208,7 +249,7 @@ def main() -> None:
     parser.add_argument("--refiner", type=Path, action="append", default=[])
     parser.add_argument("--max-frames", type=int, default=40)
     parser.add_argument("--reuse", action="store_true",
-                        help="score the network an earlier run left in --out (best.pt)")
+                        help=f"score the network an earlier run left in --out ({WEIGHTS})")
     parser.add_argument("--look", type=int, action="append", default=[],
                         help="pair face number to write as PNGs (target | mesh | refiners "
                         "| after-compositor), whole crop and its middle at 3x")
@@ -226,54 +267,59 @@ def main() -> None:
     halves = (cut(args.source, 0, middle, args.out / "half-a.mp4"),
               cut(args.source, middle + 1, last, args.out / "half-b.mp4"))
     training_cut = cut(args.source, 0, last, args.out / "training.mp4")
-    held_cut = cut(args.source, first, faceset.meta.frames_analysed - 1,
+    held_cut = cut(args.source, first, max(record.frame for record in faceset.faces_of()),
                    args.out / "heldout.mp4")
     started = time.process_time()
-    made = [swapped_faces(halves[1 - k], halves[k], work, progress)[0] for k in (0, 1)]
+    made = [shown_faces(swapped_faces(halves[1 - k], halves[k], work, progress), halves[k])
+            for k in (0, 1)]
     train_faces = made[0] + made[1]
-    held, held_set, held_config = swapped_faces(training_cut, held_cut, work, progress)
+    held_made = swapped_faces(training_cut, held_cut, work, progress)
+    held, held_set, held_config = held_made
+    held_shown = shown_faces(held_made, held_cut)
     print(f"data: {len(train_faces)} training faces (halves), {len(held)} held out, "
           f"{time.process_time() - started:.0f} CPU s", flush=True)
     print("training halves, mesh composited: "
-          f"{statistics.mean(f.mesh_ssim for f in train_faces):.4f}")
+          f"{statistics.mean(f.face.mesh_ssim for f in train_faces):.4f}")
     if args.reuse:
         model = AfterCompositor()
-        model.load_state_dict(torch.load(args.out / "best.pt"))
+        load_weights(model, args.out / WEIGHTS)
         model.eval()
     else:
-        model, facts = train(train_faces, held, args.minutes, args.steps, args.out)
+        model, facts = train(train_faces, held_shown, args.minutes, args.steps, args.out)
         print(f"trained: {facts}")
     mesh = [f.mesh_ssim for f in held]
     print(f"\nheld-out stretch, {len(held)} faces, crop {held[0].target.image.shape[0]} px")
     print("| variant | face SSIM | minus mesh (se, better) |\n|---|---:|---|")
     print(summary("mesh", mesh, mesh))
-    print(summary("after-compositor", scored(model, held), mesh))
+    print(summary("after-compositor", scored(model, held_shown), mesh))
     holdout = CompositedHoldout(held, held_cut, held_set, held_config)
     for path in args.refiner:
         print(summary(path.name, holdout.refined_ssims(rf.open_refiner(path).backend), mesh))
     if args.pair_target is None or args.pair_source is None:
         return
     pair_target = cut(args.pair_target, 0, args.max_frames - 1, args.out / "pair-target.mp4")
-    pair, pair_set, pair_config = swapped_faces(args.pair_source, pair_target, work, progress)
+    pair_made = swapped_faces(args.pair_source, pair_target, work, progress)
+    pair, pair_set, pair_config = pair_made
+    pair_shown = shown_faces(pair_made, pair_target)
     mesh = [f.mesh_ssim for f in pair]
     print(f"\npair, {len(pair)} faces, crop {pair[0].target.image.shape[0]} px")
     print("| variant | face SSIM | minus mesh (se, better) |\n|---|---:|---|")
     print(summary("mesh", mesh, mesh))
-    print(summary("after-compositor", scored(model, pair), mesh))
+    print(summary("after-compositor", scored(model, pair_shown), mesh))
     pair_holdout = CompositedHoldout(pair, pair_target, pair_set, pair_config)
     for path in args.refiner:
         print(summary(path.name, pair_holdout.refined_ssims(rf.open_refiner(path).backend),
                       mesh))
     for number in args.look:
-        look(pair_holdout, number, model, args.refiner, args.out)
+        look(pair_holdout, pair_shown[number], number, model, args.refiner, args.out)
 
 
-def look(holdout: CompositedHoldout, number: int, model: AfterCompositor,
-         refiners: list[Path], out: Path) -> None:
+def look(holdout: CompositedHoldout, shown_face: ShownFace, number: int,
+         model: AfterCompositor, refiners: list[Path], out: Path) -> None:
     """PNGs of pair face `number`: target | mesh | each refiner | after-compositor, the
     whole crop (1x) and its middle third at 3x (nearest)."""
     face = holdout.faces[number]
-    columns = [face.target.image, face.mesh_shown]
+    columns = [face.target.image, shown_face.shown]
     for path in refiners:
         backend = rf.open_refiner(path).backend
         compositor = holdout.compositor()
@@ -282,7 +328,7 @@ def look(holdout: CompositedHoldout, number: int, model: AfterCompositor,
             shown, _ = composited(compositor, earlier.target,
                                   replace(earlier.swapped, image=image))
         columns.append(shown)
-    columns.append(applied(model, face))
+    columns.append(applied(model, shown_face))
     whole = np.concatenate(columns, axis=1)
     size = face.target.image.shape[0]
     box = slice(size // 3, 2 * size // 3)
