@@ -1,9 +1,10 @@
 """A refiner's held-out check on composited faces (issue 13, BENCHMARKS.md, Refiner,
-twenty-fourth round): the source clip's held-out stretch swapped from the frames before
-it, through the swap's own per-frame path and compositor, read with the evaluation's face
-SSIM: what a self-swap pair sees, where `refine`'s own held-out score reads renderings at
-the refiner's resolution (and last round ranked two refiners the other way round from
-the pair).
+twenty-fourth round; `refine` makes it itself when given the source video since the
+twenty-fifth: train/refine_composited.py): the source clip's held-out stretch swapped
+from the frames before it, through the swap's own per-frame path and compositor, read
+with the evaluation's face SSIM: what a self-swap pair sees, where `refine`'s renderings'
+held-out score reads them at the refiner's resolution (and ranked two refiners the other
+way round from the pair).
 
     python tools/refiner_heldout.py --source SOURCE --refiner REFINER [--refiner ...] \
         --out DIR [--max-frames 60] [--csv OUT.csv]
@@ -32,6 +33,7 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.workspace import analysed
 from facedub.locations import work_dir as default_work_dir
 from facedub.progress import NoProgress
+from facedub.train.refine_composited import cut
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import split_faces
 
@@ -70,22 +72,6 @@ def split_frames(source: Path, refiners: list[Path], work: Path) -> tuple[int, i
         raise SystemExit(f"the refiners split {source} differently ({told}): check them "
                          "one split at a time")
     return next(iter(frames))
-
-
-def cut(video: Path, first: int, last: int, out: Path) -> Path:
-    """Frames `first` to `last` (indices, inclusive) of `video`, lossless, their times
-    from the cut's start."""
-    info = media.probe(video)
-    start = None
-    with media.VideoWriter(out, info.width, info.height, info.fps, crf=0) as writer:
-        for frame in media.iter_frames(video):
-            if frame.index < first:
-                continue
-            if frame.index > last:
-                break
-            start = frame.time if start is None else start
-            writer.write(frame.image, frame.time - start)
-    return out
 
 
 def main() -> None:

@@ -248,7 +248,6 @@ def refine(
     from facedub.extract.config import ExtractConfig
     from facedub.extract.workspace import analysed
     from facedub.locations import work_dir as default_work_dir
-    from facedub.models.refiner_run import BEST_METRIC
     from facedub.train.refine import refine as run_refine
     from facedub.train.refine_config import RefineConfig
 
@@ -269,13 +268,15 @@ def refine(
     # training) with one line and 143/129, as Ctrl-C does with 130: they killed the process
     # outright, silently. Training then saves and stops on its own handlers.
     with terminate_cleanly():
-        faceset = analysed(source, work_dir or default_work_dir(),
-                           ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
+        work = work_dir or default_work_dir()
+        faceset = analysed(source, work, ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
         with removed_if_failed(out):
             saved = saved_step(out)
+            # The source video: the best state is chosen on its held-out stretch swapped
+            # and composited, against the mesh engine's (train/refine_composited.py).
             result = run_refine(faceset, out, config,
                                 SaysResuming(RichProgress(unit="steps"), out, saved,
-                                             config.steps))
+                                             config.steps), video=source, work_dir=work)
     if result.stopped:
         say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
             "command to resume")
@@ -289,6 +290,6 @@ def refine(
     best = result.best
     say(f"{out}: refined to step {result.step} in {result.train_seconds / 60:.1f} min"
         + (f"; held out: {scores}" if scores else "")
-        + (f"; swaps use step {best.step} (best held-out {BEST_METRIC} {best.score:.3f}, "
+        + (f"; swaps use step {best.step} (best held-out {best.metric} {best.score:.4f}, "
            f"band gains low/mid/fine {'/'.join(f'{g:g}' for g in best.gains)})"
            if best else ""))

@@ -52,8 +52,11 @@ SAME_SOURCE_PERSON = 0.5
 BEST_FILE = "best.safetensors"
 BEST_STATE_FILE = "best.json"
 # Held-out SSIM of what the compositor's default `--color detail` keeps of the refined
-# face: the measure closest to what a swap shows.
+# face: the closest to what a swap shows that the renderings alone can read.
 BEST_METRIC = "kept_refined"
+# The evaluation's face SSIM of the source's held-out stretch swapped and composited
+# (train/refine_composited.py): what a swap shows, where `refine` has the source video.
+COMPOSITED_METRIC = "composited_refined"
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +79,17 @@ class RefinerInfo:
 class BestState:
     """best.json: the step and held-out score of best.safetensors, its sha256, and the
     gains of the refiner's band gate (low, mid, fine) chosen on the held-out faces with
-    those weights (facedub.models.refiner; (1, 1, 1) in folders older than the gate)."""
+    those weights (facedub.models.refiner; (1, 1, 1) in folders older than the gate);
+    `metric`: what `score` measures (BEST_METRIC in folders older than the choice), and
+    `baseline`: the mesh engine's own score on it (None where it has none: the renderings'
+    or older folders)."""
 
     step: int
     score: float
     sha256: str
     gains: Gains = (1.0, 1.0, 1.0)
+    metric: str = BEST_METRIC
+    baseline: float | None = None
 
 
 def is_refiner(root: Path) -> bool:
@@ -118,8 +126,11 @@ def read_best(root: Path) -> BestState | None:
         gains = tuple(float(g) for g in raw.get("gains", (1.0, 1.0, 1.0)))
         if len(gains) != 3:
             raise ValueError(f"gains {gains!r}")
+        baseline = raw.get("baseline")
         return BestState(step=int(raw["step"]), score=float(raw["score"]),
-                         sha256=str(raw["sha256"]), gains=(gains[0], gains[1], gains[2]))
+                         sha256=str(raw["sha256"]), gains=(gains[0], gains[1], gains[2]),
+                         metric=str(raw.get("metric", BEST_METRIC)),
+                         baseline=None if baseline is None else float(baseline))
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: {field_problem(error)}; delete it and "
                            f"{BEST_FILE} to use the latest weights") from error

@@ -10,7 +10,10 @@ and refuses a folder made for another source. Every held-out evaluation chooses 
 refiner's band gate on the held-out faces (train/refine_gate.py), and one that beats the
 best so far is kept as best.safetensors with its gains in best.json: the state swaps and
 `export` use (a run that overfits late does not ship its worse end), while a resume
-continues from the latest, ungated while it trains.
+continues from the latest, ungated while it trains. Given the source video, "beats" is
+read on the composited faces of the source's held-out stretch, swapped through the swap's
+own path (train/refine_composited.py), against the mesh engine's composited faces: a
+refiner that does not beat the mesh engine there says so when training ends.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from facedub.fsutil import atomic_path
 from facedub.models.refiner import BANDS, WHOLE, Gains, Refiner
 from facedub.models.refiner_run import (
     BEST_METRIC,
+    COMPOSITED_METRIC,
     BestState,
     RefinerInfo,
     read_best,
@@ -51,6 +55,11 @@ from facedub.train.loop import (
     save_state,
 )
 from facedub.train.losses import LossWeights
+from facedub.train.refine_composited import (
+    CompositedHoldout,
+    CompositedScore,
+    composited_holdout,
+)
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import (
     FaceSplit,
@@ -82,7 +91,10 @@ class RefineRun:
     """Where a `refine` call left the folder. `validation`: held-out scores and the band
     gate chosen on them (`validate_refiner`);
     `stopped`: the signal that stopped it early, None if it reached its steps or minutes;
-    `best`: the best held-out state, the one swaps use (None: none evaluated yet)."""
+    `best`: the best held-out state, the one swaps use (None: none evaluated yet);
+    `composited`: the best state's composited held-out score against the mesh engine's,
+    when this call scored it (None without the source video, from photos, or where the
+    best state is a resumed run's: best.json keeps its score and the mesh baseline)."""
 
     root: Path
     step: int
@@ -91,12 +103,42 @@ class RefineRun:
     train_seconds: float
     stopped: str | None
     best: BestState | None = None
+    composited: CompositedScore | None = None
+
+    def beats_mesh(self) -> bool | None:
+        """Whether the best state beats the mesh engine on the composited held-out faces
+        (None where it was not scored there)."""
+        best = self.best
+        if best is None or best.metric != COMPOSITED_METRIC or best.baseline is None:
+            return None
+        return best.score > best.baseline
+
+    def verdict(self) -> str | None:
+        """One line: whether the best state beats the mesh engine on the composited
+        held-out faces (None without that check)."""
+        beats, best = self.beats_mesh(), self.best
+        if beats is None or best is None or best.baseline is None:
+            return None
+        score = self.composited
+        spread = ("" if score is None else
+                  f", se {score.gain_se:.4f}, {score.better} of {score.faces} faces better")
+        told = (f"the refiner's best state (step {best.step}) on the held-out stretch, "
+                f"composited: face SSIM {best.score:.4f} against the mesh engine's "
+                f"{best.baseline:.4f} ({best.score - best.baseline:+.4f}{spread})")
+        if beats:
+            return told + ": it beats the mesh engine"
+        return (told + ": it does NOT beat the mesh engine alone; swap without --refiner, "
+                "or refine longer")
 
 
 def refine(source: Faceset, run_dir: Path, config: RefineConfig,
-           progress: Progress | None = None) -> RefineRun:
+           progress: Progress | None = None, video: Path | None = None,
+           work_dir: Path | None = None) -> RefineRun:
     """Train (or resume) the refiner of `source`'s chosen person in `run_dir`, up to
-    `config.steps` steps or `config.minutes` of training, whichever comes first."""
+    `config.steps` steps or `config.minutes` of training, whichever comes first.
+    `video`: the media `source` was analysed from, and `work_dir` the analyses' cache:
+    with both, the best state is chosen on the composited held-out stretch
+    (refine_composited) and the result says whether it beats the mesh engine."""
     progress = progress or NoProgress()
     records = source.faces_of()
     if len(records) < MIN_FACES:
@@ -117,16 +159,24 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
     split = split_faces(len(records), saved_holdout_share(info, config.holdout_share),
                         config.renderings)
     train_pairs, held_pairs = _render_pairs(source, split, config, progress)
+    holdout = (composited_holdout(video, source, split, work_dir, progress)
+               if video is not None and work_dir is not None else None)
     log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
              config.res, device, state.step, config.steps, len(train_pairs), len(held_pairs))
     progress.start(config.steps, "refine")
     progress.advance(state.step)
     try:
         with _stop_on_signals() as stop, _torch_threads(config.threads):
-            session = _Session(info, config, model, optimizer, device, progress)
-            return session.run(state, train_pairs, held_pairs, stop)
+            session = _Session(info, config, model, optimizer, device, progress, holdout)
+            result = session.run(state, train_pairs, held_pairs, stop)
     finally:
         progress.finish()
+    verdict = result.verdict()
+    if verdict is not None and result.beats_mesh():
+        log.info("%s", verdict)
+    elif verdict is not None:
+        log.warning("%s", verdict)  # shown without -v: the one thing to know
+    return result
 
 
 def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
@@ -165,9 +215,11 @@ class _Session:
 
     def __init__(self, info: RefinerInfo, config: RefineConfig, model: Refiner,
                  optimizer: torch.optim.AdamW, device: torch.device,
-                 progress: Progress) -> None:
+                 progress: Progress, holdout: CompositedHoldout | None = None) -> None:
         self.info, self.config, self.model, self.optimizer = info, config, model, optimizer
-        self.device, self.progress = device, progress
+        self.device, self.progress, self.holdout = device, progress, holdout
+        self.metric = BEST_METRIC if holdout is None else COMPOSITED_METRIC
+        self.composited: CompositedScore | None = None
         self.weights: LossWeights = config.loss_weights()
         # bf16 keeps float32's range, so no loss scaling is needed.
         self.autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -175,6 +227,16 @@ class _Session:
         self.losses: dict[str, float] = {}
         self.validation: dict[str, float] = {}
         self.best = read_best(info.root)  # a resume keeps beating its own best
+        if self.best is not None and self.best.metric != self.metric:
+            # Scores of another measure do not compare, and a state chosen by one may be
+            # better than any this run makes: the folder keeps the measure its best state
+            # was chosen by. The renderings' score is read at every check; a composited
+            # best without the source video (a faceset folder) is kept as it is.
+            log.warning("%s: its best state (step %d) was chosen by %s; this run keeps "
+                        "choosing by it%s", info.root, self.best.step, self.best.metric,
+                        "" if self.best.metric == BEST_METRIC else
+                        " and keeps that state: give the source video to score it again")
+            self.metric = self.best.metric
 
     def run(self, state: ckpt.RunState, pairs: RefinePairs, held: RefinePairs,
             stop: _StopFlag) -> RefineRun:
@@ -206,7 +268,7 @@ class _Session:
             self._validate(fixed)
             self._save()
         return RefineRun(self.info.root, self.step, self.losses, self.validation,
-                         self.seconds, stop.reason, self.best)
+                         self.seconds, stop.reason, self.best, self.composited)
 
     def _batch(self, pairs: RefinePairs, step: int) -> Batch:
         """A pure function of (seed, step): a resumed run draws what it would have."""
@@ -246,11 +308,22 @@ class _Session:
         """Score the held-out faces, keep the weights if they beat the best so far, and
         log both (the status line names the step swaps use)."""
         self.validation, gains = validate_refiner(self.model, fixed, self.device)
-        score = self.validation[BEST_METRIC]
-        if self.best is None or score > self.best.score:
-            self.best = save_best(self.info, self.model, self.step, score, gains)
+        composited = None
+        if self.holdout is not None:
+            composited = composited_score(self.model, gains, self.holdout)
+            if composited is None:
+                log.warning("step %d: no composited held-out face could be scored; this "
+                            "check keeps the best state as it is", self.step)
+            else:
+                self.validation.update(composited.as_validation())
+        score = self.validation.get(self.metric)
+        if score is not None and (self.best is None or score > self.best.score):
+            self.best = save_best(self.info, self.model, self.step, score, gains,
+                                  self.metric, None if composited is None else composited.mesh)
+            self.composited = composited
         self._log({"step": self.step, "seconds": round(self.seconds, 2),
-                   **_round(self.validation), "best_step": self.best.step})
+                   **_round(self.validation),
+                   **({} if self.best is None else {"best_step": self.best.step})})
 
     def _save(self) -> None:
         save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
@@ -306,6 +379,22 @@ def validate_refiner(model: Refiner, fixed: Batch, device: torch.device
               "kept_whole": faces.kept(faces.refined(WHOLE))}
     return {**scores, **{f"gain_{band}": gain for band, gain in zip(BANDS, gains,
                                                                      strict=True)}}, gains
+
+
+def composited_score(model: Refiner, gains: Gains, holdout: CompositedHoldout
+                     ) -> CompositedScore | None:
+    """`model` through the band gate `gains`, as swaps would run its state, on the
+    composited held-out faces (None where no face could be read); the model is left as
+    it was (its gains, its mode)."""
+    from facedub.engines.refiner import TorchRefiner  # the swap's backend of a folder
+
+    was_training, was_gated = model.training, model.gains
+    model.set_gains(gains)
+    try:
+        return holdout.score(TorchRefiner(model))
+    finally:
+        model.set_gains(was_gated)
+        model.train(was_training)
 
 
 def write_refiner_preview(path: Path, model: Refiner, fixed: Batch,

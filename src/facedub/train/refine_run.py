@@ -20,6 +20,7 @@ from facedub.fsutil import write_bytes_atomic, write_json_atomic
 from facedub.models.refiner import REFINER_ARCH, Gains, RefinerArgs
 from facedub.models.refiner_run import (
     BEST_FILE,
+    BEST_METRIC,
     BEST_STATE_FILE,
     REFINER_FORMAT,
     REFINER_VERSION,
@@ -96,14 +97,16 @@ def saved_renderings(info: RefinerInfo, given: str) -> str:
 
 
 def save_best(info: RefinerInfo, model: torch.nn.Module, step: int, score: float,
-              gains: Gains) -> BestState:
+              gains: Gains, metric: str = BEST_METRIC, baseline: float | None = None
+              ) -> BestState:
     """Write `model` as the folder's best held-out state, with the band gate's `gains`
-    chosen for it. As a checkpoint: the weights
+    chosen for it, its `score` by `metric` and the mesh engine's `baseline` there. As a
+    checkpoint: the weights
     under their pending name, then best.json (the commit), then the rename; a reader
     finishes a rename a crash interrupted, and a crash before best.json keeps the old."""
     weights = weights_bytes(info, model, step)
     best = BestState(step=step, score=score, sha256=hashlib.sha256(weights).hexdigest(),
-                     gains=gains)
+                     gains=gains, metric=metric, baseline=baseline)
     write_bytes_atomic(pending_path(info.root / BEST_FILE), weights)
     write_json_atomic(info.root / BEST_STATE_FILE, {"format": REFINER_FORMAT, **asdict(best)})
     os.replace(pending_path(info.root / BEST_FILE), info.root / BEST_FILE)

@@ -1,0 +1,281 @@
+"""`refine`'s held-out check on composited faces: the source video's held-out stretch
+swapped from the frames before it, through the swap's own per-frame path and compositor,
+the mesh engine's face and the refined one, read with the evaluation's face SSIM.
+
+`refine`'s other held-out score reads mesh renderings at the refiner's size, before the
+compositor: last round it ranked two refiners the other way round from the self-swap
+pair, and said +0.010-0.012 where their composited held-out faces lost 0.0010-0.0016 to
+the mesh engine's (BENCHMARKS.md, Refiner, twenty-fourth round). The compositor's tone,
+colour and low-pass steps remove most of what a refiner learns; what a swap shows is
+what is left after them, so this check chooses the refiner's best state and says whether
+it beats the mesh engine at all.
+
+The stretch: the source's faces split as `refine` splits them (refine_data.split_faces),
+the frames up to the last training face become the swap's source, the frames from the
+first held-out face on its target (each cut losslessly, once, into the work folder):
+neither the mesh engine nor the refiner has seen a held-out frame. The mesh engine's
+faces are made once; a check refines and composites them again (a fresh compositor each
+time, so its per-track state and grain draws are the same for every check, and the mesh
+engine's own score is read through the same fresh compositor on the same faces).
+The stretch keeps at most HELDOUT_FACES faces, spread evenly over it: its memory (about
+7-8 MB a 512 px face) and each check's time stay the same whatever the source's length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from contextlib import closing
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from facedub import media
+from facedub.composite.compositor import Compositor
+from facedub.engines.base import SwappedFace, TargetFace
+from facedub.engines.refiner import RefinerBackend, refine_face
+from facedub.engines.registry import EngineRequest, open_engine
+from facedub.errors import FacedubError
+from facedub.evaluate import realism
+from facedub.faceset import Faceset
+from facedub.fsutil import atomic_path
+from facedub.progress import NoProgress, Progress
+from facedub.swap import SwapConfig, analyse_target, frame_swapper
+from facedub.train.refine_data import FaceSplit
+
+log = logging.getLogger(__name__)
+
+# Where the cuts live in the work folder (one subfolder per source and split).
+HELDOUT_FOLDER = "refine-heldout"
+# The most held-out faces a check scores, spread evenly over the stretch. Last round's
+# stretch (the webcam split) held 22 faces: a check cost 1.1-1.2 CPU s and resolved the
+# after-compositor network's +0.0015 (20 of 22 faces better, se 0.0002); 40 faces keep a
+# check near 2 CPU s (by proportion, not timed at 40) and about 300 MB at 512 px (7-8 MB
+# a face), where a 3000-frame source's 450-600 held-out faces would keep 3-4.5 GB and
+# re-composite them all at every check.
+HELDOUT_FACES = 40
+
+
+@dataclass(frozen=True)
+class HeldOutFace:
+    """One held-out frame's face as the swap meets it: the target crop, the mesh engine's
+    face for it, the evaluation's face region, and the mesh engine's composited score (what
+    `score` reads; tools recompute the composited crop with `composited`)."""
+
+    frame: int
+    target: TargetFace
+    swapped: SwappedFace
+    region: np.ndarray
+    mesh_ssim: float
+
+
+@dataclass(frozen=True)
+class CompositedScore:
+    """Mean face SSIM of the composited held-out faces: the refined ones, the mesh
+    engine's, and the refined minus the mesh engine's frame by frame (mean, standard
+    error, faces better)."""
+
+    refined: float
+    mesh: float
+    gain: float
+    gain_se: float
+    better: int
+    faces: int
+
+    def beats_mesh(self) -> bool:
+        return self.gain > 0.0
+
+    def as_validation(self) -> dict[str, float]:
+        return {"composited_mesh": self.mesh, "composited_refined": self.refined,
+                "composited_gain": self.gain}
+
+
+class CompositedHoldout:
+    """The held-out stretch's faces through the swap's path, made once; `score` refines
+    and composites them with a refiner."""
+
+    def __init__(self, faces: tuple[HeldOutFace, ...], target: Path, faceset: Faceset,
+                 config: SwapConfig) -> None:
+        self.faces = faces
+        self._target, self._faceset, self._config = target, faceset, config
+
+    def compositor(self) -> Compositor:
+        """A fresh compositor with the stretch's glasses learnt, as the swap makes one."""
+        return stretch_compositor(self._target, self._faceset, self._config)
+
+    def score(self, refiner: RefinerBackend) -> CompositedScore | None:
+        """None where no face could be read (see `compare`)."""
+        return compare(self.refined_ssims(refiner), [face.mesh_ssim for face in self.faces])
+
+    def refined_ssims(self, refiner: RefinerBackend) -> list[float]:
+        """Per face, the face SSIM of its refined face (`refine_face`, the swap's)
+        composited."""
+        images = [refine_face(refiner, face.swapped, face.target.image)
+                  for face in self.faces]
+        return composited_ssims(self.compositor(), self.faces, images)
+
+
+def stretch_compositor(target: Path, faceset: Faceset, config: SwapConfig) -> Compositor:
+    """A fresh compositor of `target` with its glasses learnt, as the swap makes one."""
+    compositor = Compositor(config.composite)
+    compositor.learn_glasses(target, faceset, tuple(faceset.faces_of()))
+    return compositor
+
+
+def composited_ssims(compositor: Compositor, faces: tuple[HeldOutFace, ...],
+                     images: list[np.ndarray]) -> list[float]:
+    """Per face in order, the face SSIM of `faces` with their engine images replaced by
+    `images`, composited by `compositor` (fresh: its per-track state is theirs)."""
+    ssims = []
+    for face, image in zip(faces, images, strict=True):
+        shown, _ = composited(compositor, face.target, replace(face.swapped, image=image))
+        ssims.append(realism.fidelity(face.target.image, shown, face.region).ssim)
+    return ssims
+
+
+def compare(refined: list[float], mesh: list[float]) -> CompositedScore | None:
+    """The scores of the faces both read (a face region off the crop reads NaN); None
+    where neither side read any."""
+    pairs = [(r, m) for r, m in zip(refined, mesh, strict=True)
+             if not (math.isnan(r) or math.isnan(m))]
+    if not pairs:
+        return None
+    gains = [r - m for r, m in pairs]
+    spread = statistics.stdev(gains) / math.sqrt(len(gains)) if len(gains) > 1 else 0.0
+    return CompositedScore(refined=statistics.mean(r for r, _ in pairs),
+                           mesh=statistics.mean(m for _, m in pairs),
+                           gain=statistics.mean(gains), gain_se=spread,
+                           better=sum(g > 0 for g in gains), faces=len(pairs))
+
+
+def composited(compositor: Compositor, target: TargetFace, swapped: SwappedFace
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(the composited crop (uint8) as the swap pastes it back, its alpha (float32))."""
+    made = compositor.composite(target, swapped)
+    alpha = made.alpha.astype(np.float32)
+    shown = made.image * alpha[..., None] + target.image * (1.0 - alpha[..., None])
+    return np.clip(shown + 0.5, 0, 255).astype(np.uint8), alpha
+
+
+def stretch_edges(source: Faceset, split: FaceSplit) -> tuple[int, int] | None:
+    """(the last training face's frame, the first held-out face's) of `source` as `split`
+    divides its faces; None when nothing is held out."""
+    if not len(split.held):
+        return None
+    records = source.faces_of()
+    training = [*split.train_a, *split.train_b]
+    return (max(records[int(i)].frame for i in training),
+            min(records[int(i)].frame for i in split.held))
+
+
+def cut(video: Path, first: int, last: int, out: Path) -> Path:
+    """Frames `first` to `last` (indices, inclusive) of `video`, lossless, their times
+    from the cut's start; kept if `out` exists (written whole or not at all)."""
+    if out.is_file():
+        return out
+    info = media.probe(video)
+    start = None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (atomic_path(out) as partial,
+          media.VideoWriter(partial, info.width, info.height, info.fps, crf=0) as writer):
+        for frame in media.iter_frames(video):
+            if frame.index < first:
+                continue
+            if frame.index > last:
+                break
+            start = frame.time if start is None else start
+            writer.write(frame.image, frame.time - start)
+    return out
+
+
+def readable_video(path: Path) -> bool:
+    """Whether `path` is a video file the swap can read frame by frame: a faceset folder
+    or photo folder `refine` was given (or a source moved away since) is not."""
+    if not path.is_file():
+        return False
+    try:
+        return media.probe(path).kind == "video"
+    except FacedubError:
+        return False
+
+
+def composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir: Path,
+                       progress: Progress | None = None) -> CompositedHoldout | None:
+    """The held-out stretch of `video` (the media `source` was analysed from) made ready
+    to score, or None where there is none to swap: photos (no stretch of frames), a
+    `video` that is not a readable video file (a faceset folder), nothing held out, or no
+    held-out face the evaluation can read."""
+    progress = progress or NoProgress()
+    if source.meta.source_kind != "video":
+        log.info("%s: photos have no held-out stretch to swap: the refiner's best state is "
+                 "chosen on its renderings", source.meta.source_name)
+        return None
+    if not readable_video(video):
+        log.info("%s is not a video file to cut the held-out stretch from: the refiner's "
+                 "best state is chosen on its renderings (give the source video for the "
+                 "composited check)", video)
+        return None
+    edges = stretch_edges(source, split)
+    if edges is None:
+        return None
+    last_training, first_held = edges
+    # The faceset's own last frame index: `frames_analysed` counts the frames analysed,
+    # which is not the last index where the analysis read every Nth frame.
+    last_held = max(record.frame for record in source.faces_of())
+    folder = (Path(work_dir) / HELDOUT_FOLDER
+              / f"{source.meta.source_sha256[:16]}-{last_training}-{first_held}-{last_held}")
+    source_cut = cut(video, 0, last_training, folder / "source.mp4")
+    target_cut = cut(video, first_held, last_held, folder / "target.mp4")
+    faces, faceset, config = swapped_faces(source_cut, target_cut, Path(work_dir), progress,
+                                           HELDOUT_FACES)
+    read = [f.mesh_ssim for f in faces if not math.isnan(f.mesh_ssim)]
+    if not read:
+        log.info("held-out stretch: no face the evaluation can read: the refiner's best "
+                 "state is chosen on its renderings")
+        return None
+    log.info("held-out stretch: frames %d-%d swapped from frames 0-%d, %d faces at %d px "
+             "(mesh engine composited: face SSIM %.4f)", first_held, last_held,
+             last_training, len(faces), faces[0].target.image.shape[0],
+             statistics.mean(read))
+    return CompositedHoldout(faces, target_cut, faceset, config)
+
+
+def evenly_spread(frames: list[int], most: int | None) -> set[int]:
+    """At most `most` of `frames` (sorted), spread evenly from the first to the last."""
+    if most is None or len(frames) <= most:
+        return set(frames)
+    return {frames[int(i)] for i in np.linspace(0, len(frames) - 1, most).round()}
+
+
+def swapped_faces(source: Path, target: Path, work_dir: Path, progress: Progress,
+                  most: int | None = None
+                  ) -> tuple[tuple[HeldOutFace, ...], Faceset, SwapConfig]:
+    """The faces of `target` (a video; at most `most`, spread evenly over its faces) as
+    the swap meets them with the mesh engine of `source`, their composited scores among
+    them; with the target's analysis and the swap settings used (the defaults). Every
+    frame goes through the swapper (its landmark smoothing reads them in order); only the
+    kept ones are held."""
+    config = SwapConfig(work_dir=work_dir, config_dir=work_dir / HELDOUT_FOLDER / "config")
+    faceset = analyse_target(target, config, progress)
+    kept = evenly_spread(sorted({record.frame for record in faceset.faces_of()}), most)
+    with closing(open_engine("mesh", EngineRequest(work_dir=work_dir,
+                                                   source=source))) as engine:
+        swapper = frame_swapper(target, faceset, engine, config)
+        faces = []
+        for frame in media.iter_frames(target):
+            face = swapper.engine_face(frame)
+            if face.target is None or face.swapped is None or frame.index not in kept:
+                continue
+            crop = face.target
+            size = crop.image.shape[0]
+            region = realism.realism_regions(crop.face_landmarks, size,
+                                             np.ones((size, size), dtype=bool)).face
+            faces.append(HeldOutFace(frame.index, crop, face.swapped, region, math.nan))
+    # The mesh engine's score through a fresh compositor over the same faces, as each
+    # check composites the refined ones.
+    mesh = composited_ssims(stretch_compositor(target, faceset, config), tuple(faces),
+                            [face.swapped.image for face in faces])
+    return (tuple(replace(face, mesh_ssim=ssim) for face, ssim in zip(faces, mesh, strict=True)),
+            faceset, config)
