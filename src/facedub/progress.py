@@ -33,6 +33,14 @@ class KeptSteps(Protocol):
     def kept(self, steps: int) -> None: ...
 
 
+@runtime_checkable
+class Described(Protocol):
+    """A Progress whose bar's description can change while it runs (the terminal's): a
+    batch's bar names the stage of the job it waits on (`batch.frames`)."""
+
+    def describe(self, description: str) -> None: ...
+
+
 def advance_kept(progress: Progress, steps: int) -> None:
     """`steps` of the bar an earlier run did: `kept` where the listener tells them apart,
     else advanced (a terminal's bar draws them done)."""

@@ -17,15 +17,20 @@ from facedub import media
 from facedub.batch.frames import (
     ANALYSIS_BAR,
     POLL_SECONDS,
+    SETUP_STAGE,
+    SOURCE_STAGE,
     FrameFile,
     FrameTally,
     analysis_file,
     analysis_steps,
+    frame_file,
+    note_stage,
     planned_analysis,
     planned_frames,
 )
+from facedub.cli.terminal import RichProgress
 from facedub.faceset import PROGRESS_FILE
-from facedub.progress import NoProgress
+from facedub.progress import Described, NoProgress
 from facedub.swap import analyse_target
 
 STOP_AFTER = 5  # frames the interrupted analysis made
@@ -103,3 +108,50 @@ def test_an_analysis_made_before_is_out_of_the_total(
     tally.finished(task)
     assert bar.totals == [analysis_steps(frames, whole=True) + frames, frames], bar.totals
     assert sum(bar.steps) == frames
+
+
+class DescribedBar(DriverBar):
+    """The driver's Progress as the terminal's: its description can change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.descriptions: list[str] = []
+
+    def describe(self, description: str) -> None:
+        self.descriptions.append(description)
+
+
+def _shown(bar: DescribedBar, description: str) -> bool:
+    """Whether the bar says `description` within a few of the driver's polls."""
+    deadline = time.monotonic() + 20 * POLL_SECONDS
+    while time.monotonic() < deadline:
+        if bar.descriptions and bar.descriptions[-1] == description:
+            return True
+        time.sleep(POLL_SECONDS / 5)
+    return False
+
+
+def test_the_bar_names_the_stage_it_cannot_count(
+        short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    """The source's reading and the swap's set-up are not frames the bar counts: it stood
+    still through them (15 s under load), as if hung. Its description names the stage of
+    the job running, then "swapping" from its first counted frame, and the bar's own
+    again as the job ends."""
+    assert isinstance(RichProgress(), Described)  # the CLI's bar can be described
+    task = _task(tmp_path, short_clip(KATIE, 0.2))
+    bar = DescribedBar()
+    tally = FrameTally([task], bar, jobs=3, description="batch jobs.toml")
+    bar.start(tally.total, "batch jobs.toml")
+    with tally.running():
+        note_stage(task, SOURCE_STAGE)
+        assert _shown(bar, f"job 1/3: {SOURCE_STAGE}"), bar.descriptions
+        note_stage(task, SETUP_STAGE)
+        assert _shown(bar, f"job 1/3: {SETUP_STAGE}"), bar.descriptions
+        rendering = FrameFile(frame_file(task))
+        rendering.start(planned_frames(task), "swap out.mp4")
+        rendering.advance()
+        assert _shown(bar, "job 1/3: swapping"), bar.descriptions
+        tally.finished(task)
+        assert _shown(bar, "batch jobs.toml"), bar.descriptions
+    assert bar.descriptions == [f"job 1/3: {SOURCE_STAGE}", f"job 1/3: {SETUP_STAGE}",
+                                "job 1/3: swapping", "batch jobs.toml"], bar.descriptions

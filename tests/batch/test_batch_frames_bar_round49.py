@@ -74,6 +74,11 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     # Drawn while the clip rendered, not only as each job ended.
     assert any(1 < done < total for done in counts), drawn
     assert "frames/s" in drawn and "/2 " not in drawn, drawn
+    # What it cannot count it names (fiftieth round: it stood still through them): the
+    # source read and the engine opened, the swap set up after the clip's analysis (each
+    # a second or more here; which of them a 0.5 s poll catches varies with the machine).
+    assert re.search(r"job 1/2: (the source|the target|setting up)", drawn), drawn
+    assert re.search(r"job 2/2: (the source|setting up)", drawn), drawn
 
     # One job more, the same clip at another quality: its frames alone are the bar (its
     # target's analysis was made by the first run).
@@ -82,6 +87,7 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     code, drawn = run_in_terminal(command, columns=100, timeout=300)
     assert code == 0, drawn
     assert "resuming: 2 of 3 jobs finished before" in drawn, drawn
+    assert re.search(r"job 3/3: (the source|setting up)", drawn), drawn
     counts = _counts(drawn, frames)
     assert counts and counts[-1] == frames, drawn
     assert "/3 " not in drawn and f"/{total + frames}" not in drawn, drawn

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib
+import json
 import os
 import pty
 import select
@@ -27,6 +28,7 @@ from facedub.evaluate import EvalConfig, evaluate
 from facedub.evaluate.resume import (
     EVAL_FOLDER,
     MEASURED_FILE,
+    SECONDS_FILE,
     UNUSED_SECONDS,
     MeasuredFrames,
     open_work,
@@ -281,3 +283,38 @@ def test_a_second_evaluation_into_one_report_is_refused_before_its_work_folder(
     assert (first.folder / MEASURED_FILE).read_text() == "the first run's measured frames\n"
     assert sorted(p.relative_to(kept) for p in kept.rglob("*")) == before
     assert not out.exists()
+
+
+def test_a_resumed_report_s_time_counts_the_stopped_runs(
+        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed evaluation's summary said only its last run's seconds (minutes of a
+    long evaluation before the stop left out). A stop keeps the run's seconds in the work
+    folder; the resumed report's time adds them, and the line that says it resumes says
+    them."""
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    out, work_dir = tmp_path / "report", tmp_path / "work"
+    run_module = importlib.import_module("facedub.evaluate.run")
+    measure = run_module.measure
+    monkeypatch.setattr(run_module, "measure", _raise(KeyboardInterrupt()))
+    stopped = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(photo, target, target, out, EvalConfig(),
+                 resume=open_work(work_dir, photo, target, target, out, EvalConfig()))
+    stopped = time.monotonic() - stopped
+    work = open_work(work_dir, photo, target, target, out, EvalConfig())
+    assert 0 < work.seconds_before <= stopped, (work.seconds_before, stopped)
+    line = work.resumed_line()
+    assert line is not None and f"({work.seconds_before:.1f} s of work" in line, line
+
+    # As if the stopped runs had spent 1000 s (the analyses of a long clip): the report's
+    # time is theirs and this run's.
+    (work.folder / SECONDS_FILE).write_text('{"seconds": 1000.0}')
+    monkeypatch.setattr(run_module, "measure", measure)
+    resumed = time.monotonic()
+    report = evaluate(photo, target, target, out, EvalConfig(),
+                      resume=open_work(work_dir, photo, target, target, out, EvalConfig()))
+    resumed = time.monotonic() - resumed
+    assert 1000 < report.summary.seconds <= 1000 + resumed, (report.summary.seconds, resumed)
+    assert json.loads((out / "summary.json").read_text())["seconds"] == pytest.approx(
+        report.summary.seconds)
+    assert not (work_dir / EVAL_FOLDER).exists()

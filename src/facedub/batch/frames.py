@@ -24,6 +24,14 @@ it): a video target's frames once more per job, three analysed frames a step
 An analysis an earlier run made (whole, or the frames an interrupted one analysed) is out
 of the total as that worker says so: its file's total is the frames it analyses, 0 for
 an analysis it found made.
+
+What the bar cannot count honestly it names (fiftieth round): before a job's first frame
+its worker reads the source (the engine's analysis of it and the engine's opening) and,
+after the target's analysis, sets up the swap (tracks, glasses, the engine's first crop:
+15 s under load), and the bar stood still through both, as if hung. Each worker writes
+its stage to a file beside its frames (`note_stage`), and the driver's bar is described
+by the stage of the first job still running ("job 2/3: setting up"; "job 2/3: swapping"
+once it renders), where the terminal's bar can be (`progress.Described`).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from typing import TYPE_CHECKING
 from facedub import media
 from facedub.batch.kept_chunks import is_kept
 from facedub.errors import FacedubError
-from facedub.progress import Progress, Retotalled
+from facedub.progress import Described, Progress, Retotalled
 
 if TYPE_CHECKING:  # the worker writes with `FrameFile`: imported there at run time
     from facedub.batch.worker import JobTask
@@ -56,6 +64,12 @@ ANALYSIS_BAR = "extract "  # the target analysis's bar (`extract`)
 # README swap's wall goes", forty-ninth round); a 1 s clip's batch here under load 0.12 s
 # against 0.29 s a frame (fiftieth round).
 ANALYSED_PER_STEP = 3
+# A job's stages before it renders (`note_stage`), as its bar's description says them;
+# short, so that "job 12/30: setting up" fits the 22 characters an 80-column bar gives it.
+SOURCE_STAGE = "the source"  # the source's analysis and the engine's opening
+TARGET_STAGE = "the target"  # the target's analysis (counted too)
+SETUP_STAGE = "setting up"  # the swap's set-up, before its first frame
+RENDER_STAGE = "swapping"  # from its first rendered frame (the driver sees it counted)
 
 
 def frame_file(task: JobTask) -> Path | None:
@@ -72,6 +86,33 @@ def analysis_file(task: JobTask) -> Path | None:
     if task.status_dir is None:
         return None
     return task.status_dir / f"{task.job.number}.analysis"
+
+
+def stage_file(task: JobTask) -> Path | None:
+    """Where the worker of `task` writes its stage (None: nowhere)."""
+    frames = frame_file(task)
+    return None if frames is None else frames.with_suffix(".stage")
+
+
+def note_stage(task: JobTask, stage: str) -> None:
+    """The worker of `task` says the stage it is in (replaced whole; a stage that cannot be
+    written stops nothing)."""
+    path = stage_file(task)
+    if path is None:
+        return
+    partial = path.with_name(path.name + ".partial")
+    with contextlib.suppress(OSError):
+        partial.write_text(stage)
+        os.replace(partial, path)
+
+
+def read_stage(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def planned_analysis(task: JobTask) -> int:
@@ -189,9 +230,16 @@ def read_frames(path: Path | None) -> tuple[int, int | None]:
 class FrameTally:
     """The driver's side: `progress` advanced by the frames the workers report, from a
     thread of its own while the jobs run; `finished(task)` counts the rest of a task's
-    frames as its outcome comes back."""
+    frames as its outcome comes back. Where `progress` can be described, its description
+    names the stage of the first job still running (`note_stage`): "job N/`jobs`: ...",
+    and `description` between jobs and at the end."""
 
-    def __init__(self, tasks: Sequence[JobTask], progress: Progress) -> None:
+    def __init__(self, tasks: Sequence[JobTask], progress: Progress, jobs: int = 0,
+                 description: str = "") -> None:
+        self._tasks = tuple(tasks)
+        self._jobs = jobs or max((task.job.number for task in tasks), default=0)
+        self._description = self._shown = description
+        self._describe = progress.describe if isinstance(progress, Described) else None
         # Keys: a task's rendering (its id), a job's target analysis (its number, negated
         # and less one: never an id, which is positive).
         self._planned = {id(task): planned_frames(task) for task in tasks}
@@ -223,6 +271,7 @@ class FrameTally:
         finally:
             self._stop.set()
             self._thread.join()
+            self._show(self._description)
 
     def finished(self, task: JobTask) -> None:
         """`task` ended: all its frames are counted, and its job's analysis (every task
@@ -233,12 +282,31 @@ class FrameTally:
                     self._read(key)  # ended between two polls: its kept frames
                 self._open.discard(key)
                 self._add(key, max(self._planned[key], self._counted[key]))
+            self._show(self._stage_now())  # not the ended job's stage till the next poll
 
     def _poll(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
             with self._lock:
                 for key in list(self._open):
                     self._read(key)
+                self._show(self._stage_now())
+
+    def _stage_now(self) -> str:
+        """The bar's description now: the stage of the first job still running that
+        said one, else the bar's own."""
+        for task in self._tasks:
+            if id(task) not in self._open:
+                continue
+            stage = (RENDER_STAGE if self._counted[id(task)] > 0
+                     else read_stage(stage_file(task)))
+            if stage is not None:
+                return f"job {task.job.number}/{self._jobs}: {stage}"
+        return self._description
+
+    def _show(self, description: str) -> None:
+        if self._describe is not None and description and description != self._shown:
+            self._shown = description
+            self._describe(description)
 
     def _read(self, key: int) -> None:
         frames, total = read_frames(self._files[key])

@@ -158,9 +158,10 @@ def _run(jobs: Jobs, out_dir: Path, config: BatchConfig, progress: Progress,
                 f"({MANIFEST_FILE}); running the other {len(to_run)}")
         # Frames across the jobs left to run (`batch.frames`): the finished ones are not
         # in it, so its speed and time left are this run's.
-        tally = FrameTally(tasks, progress)
+        description = f"batch {jobs.path.name}"
+        tally = FrameTally(tasks, progress, len(jobs.jobs), description)
         if tasks:
-            progress.start(tally.total, f"batch {jobs.path.name}")
+            progress.start(tally.total, description)
         chunked = ChunkedJobs(tasks, state / "staging")
         outcomes = _outcomes(tasks, config, state / "staging")
         try:

@@ -20,7 +20,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from facedub.batch.chunks import Chunk, swap_segment
-from facedub.batch.frames import ANALYSIS_BAR, FrameFile, analysis_file, frame_file
+from facedub.batch.frames import (
+    ANALYSIS_BAR,
+    SETUP_STAGE,
+    SOURCE_STAGE,
+    TARGET_STAGE,
+    FrameFile,
+    analysis_file,
+    frame_file,
+    note_stage,
+)
 from facedub.batch.jobs import JobSpec
 from facedub.batch.kept_chunks import kept_segment
 from facedub.batch.resumable import plan_segments, resumable_swap
@@ -122,15 +131,19 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
     # Jobs that share a source or target share its analysis in the work folder: one
     # worker makes it while the others wait, then all read it. The engine first: a
     # source it refuses fails the job before the target's whole analysis, not after.
+    # Each stage is named on the driver's bar (`batch.frames`): it stood still through them.
+    note_stage(task, SOURCE_STAGE)
     with _analysis_lock(task.work_dir, job.source or job.model or job.target):
         engine = build_engine(job, task.work_dir)
     try:
         # Its frames are work of the driver's bar (`batch.frames`): it stood still
         # through a long clip's analysis.
         analysing = FrameFile(analysis_file(task), ANALYSIS_BAR)
+        note_stage(task, TARGET_STAGE)
         with _analysis_lock(task.work_dir, job.target):
             analyse_target(job.target, config, analysing)
             analysing.none_started()
+        note_stage(task, SETUP_STAGE)  # until its first frame is counted: "swapping"
         if task.chunk is not None:
             # Kept in the work folder, so a stopped batch run again does not render a
             # finished chunk again (the driver clears the staging as it starts).

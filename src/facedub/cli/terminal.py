@@ -101,11 +101,13 @@ class RichProgress:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._stage: _Stage | None = None
+        self._width = DESCRIPTION_WIDTH
         self.bars = 0  # bars started (the source's: 0 where its analysis was reused)
 
     def start(self, total: int | None, description: str, unit: str | None = None
               ) -> None:
         columns, width = bar_columns(console.width, unit or self._unit)
+        self._width = width
         self._bar = Progress(*columns, console=console, transient=False,
                              disable=not console.is_terminal)
         self._bar.start()
@@ -117,6 +119,13 @@ class RichProgress:
     def status(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, status=text)
+
+    def describe(self, description: str) -> None:
+        """The bar's description changed (a batch's job stage, `progress.Described`); the
+        `-v` line keeps the bar's first."""
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=escape(_shorten(description,
+                                                                      self._width)))
 
     def retotal(self, total: int) -> None:
         """The bar's total lowered (frames an earlier run kept, `progress.Retotalled`)."""

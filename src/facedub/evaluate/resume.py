@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 EVAL_FOLDER = "eval"  # in the work folder
 KEY_FILE = "key.json"
 MEASURED_FILE = "measured.jsonl"
+# The seconds the stopped runs spent, so that the resumed report's time is the whole
+# evaluation's (it said only the last run's). A run killed outright (SIGKILL, power) adds
+# nothing: its seconds are not in it.
+SECONDS_FILE = "seconds.json"
 FORMAT = "facedub-eval-work-1"
 # An evaluation stopped and never run again is removed as a later one starts: its
 # analyses and measures are only minutes of work to make again.
@@ -106,6 +111,7 @@ class EvalWork:
     measured_before: int  # frames an earlier, stopped run measured
     analysed_before: bool  # an earlier run's analyses are there
     keeps: bool = True  # False: a temporary folder, whose measured frames are not kept
+    seconds_before: float = 0.0  # what the earlier, stopped runs spent
 
     @property
     def source_dir(self) -> Path:
@@ -125,12 +131,22 @@ class EvalWork:
 
     def resumed_line(self) -> str | None:
         """What the command says as it resumes; None for a fresh start."""
+        spent = (f" ({self.seconds_before:.1f} s of work, counted in the report's time)"
+                 if self.seconds_before > 0 else "")
         if self.measured_before:
             return (f"resuming the evaluation stopped earlier: its analyses and the "
-                    f"{self.measured_before} frames it measured are kept")
+                    f"{self.measured_before} frames it measured are kept{spent}")
         if self.analysed_before:
-            return "resuming the evaluation stopped earlier: its analyses so far are kept"
+            return ("resuming the evaluation stopped earlier: its analyses so far are "
+                    f"kept{spent}")
         return None
+
+    def keep_seconds(self, seconds: float) -> None:
+        """A stopped run spent `seconds`: added to the earlier runs' for the report."""
+        if self.keeps:
+            with contextlib.suppress(OSError):  # the report's time is not worth an error
+                write_json_atomic(self.folder / SECONDS_FILE,
+                                  {"seconds": round(self.seconds_before + seconds, 3)})
 
     def remove(self) -> None:
         """Remove the folder (done, or refused), and the evaluations' folder if it is
@@ -163,7 +179,7 @@ def open_work(work_dir: Path, source: Path, target: Path, swapped: Path, out_dir
         write_json_atomic(folder / KEY_FILE, key)
     measured = len(MeasuredFrames(folder / MEASURED_FILE))
     analysed = any((folder / part).is_dir() for part in ("source", "target"))
-    return EvalWork(folder, measured, analysed)
+    return EvalWork(folder, measured, analysed, seconds_before=_read_seconds(folder))
 
 
 def remove_unused(root: Path, now: float, keep: Path | None = None) -> list[Path]:
@@ -206,6 +222,15 @@ def _content(path: Path) -> str:
         return sha256_file(path)
     files = sorted(p for p in path.rglob("*") if p.is_file())
     return listing_digest((p.relative_to(path).as_posix(), sha256_file(p)) for p in files)
+
+
+def _read_seconds(folder: Path) -> float:
+    """The seconds the stopped runs spent (`EvalWork.keep_seconds`; 0 if unknown)."""
+    data = _read_key(folder / SECONDS_FILE)
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
+        return 0.0
+    return float(seconds)
 
 
 def _read_key(path: Path) -> object:

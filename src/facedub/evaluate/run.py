@@ -120,11 +120,14 @@ def _work_folder(resume: EvalWork | None) -> Iterator[EvalWork]:
         with tempfile.TemporaryDirectory(prefix="facedub-eval-") as temporary:
             yield EvalWork(Path(temporary), 0, False, keeps=False)
         return
+    started = time.monotonic()
     try:
         yield resume
     except BaseException as error:
         if not _resumable(error):
             resume.remove()
+        else:  # the resumed report's time is the whole evaluation's
+            resume.keep_seconds(time.monotonic() - started)
         raise
     resume.remove()
 
@@ -145,7 +148,8 @@ def _resumable(error: BaseException) -> bool:
 
 def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
               progress: Progress, verdicts: Path | None, work: EvalWork) -> Report:
-    started = time.monotonic()
+    # The earlier, stopped runs' seconds too: a resumed report said only its last run's.
+    started = time.monotonic() - work.seconds_before
     encoder = IdentityEncoder()
     kept = MeasuredFrames(work.measured_file) if work.keeps else None
     source_person, source_others, source_faces = source_identity(
