@@ -51,7 +51,8 @@ def test_the_grimaces_old_iris_leaves_no_dark_rim_beside_the_moved_one(faces_dir
     """The photo's right eye (landmarks 33/133; the image's left), moved 8.7 px toward
     Obama's frame 21 gaze: past 1.3 iris radii from the moved iris, inside the opening, its
     old rim is left as dark as L 20.9 on main (the old iris's median is 32.7); emptied 1.4
-    times wider, nothing there was darker than L 31.4, which is what a fix must reach."""
+    times wider, nothing there was darker than L 31.4; a fix must leave nothing darker than L 28
+    (above the old iris's median less a margin for the white's own shade)."""
     shapes, landmarks = photo_read(faces_dir, GRIMACE)
     _, target_landmarks = frame_read(faces_dir, OBAMA, 21)
     image = _photo(faces_dir)
@@ -66,7 +67,8 @@ def test_the_grimaces_old_iris_leaves_no_dark_rim_beside_the_moved_one(faces_dir
     radius = irises[k, 2] * float(np.linalg.norm(points[eye.corners[0]] - points[eye.corners[1]]))
     ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
     beside = (opening > 0) & (np.hypot(xs - centre[0], ys - centre[1]) > 1.3 * radius)
-    assert beside.sum() > 100
+    if beside.sum() <= 100:  # not the expected failure: the test no longer measures the rim
+        pytest.fail("the rim's zone beside the moved iris is empty")
     assert float(moved[beside].min()) > 28.0
 
 
