@@ -136,14 +136,15 @@ def _resumable(error: BaseException) -> bool:
     """Whether an evaluation that ended in `error` keeps its work for the same command
     to resume: a stop (Ctrl-C or a stop signal, also one that an import or a native
     module turned into its own error) and the machine's errors that the user clears (an
-    OSError: a full disk, a permission; a MemoryError) do. An error of the input
-    (FacedubError) is refused again by the same command, and any other exception is a
-    fault of facedub's: the same command resumed into the same crash ("resuming the
-    evaluation stopped earlier" and the same traceback on the same frame, for a week),
-    and the release that fixes it has another version, whose key starts afresh anyway."""
-    if raised_from(error, (KeyboardInterrupt, Terminated)) is not None:
-        return True
-    return isinstance(error, OSError | MemoryError)
+    OSError: a full disk, a permission; a MemoryError) do, also one that facedub words
+    as its own error (`raise FacedubError("... cannot write to ...") from error`: only
+    a bare OSError kept it, though README says a full disk keeps the work). Another
+    error of the input (FacedubError) is refused again by the same command, and any
+    other exception is a fault of facedub's: the same command resumed into the same
+    crash ("resuming the evaluation stopped earlier" and the same traceback on the same
+    frame, for a week), and the release that fixes it has another version, whose key
+    starts afresh anyway."""
+    return raised_from(error, (KeyboardInterrupt, Terminated, OSError, MemoryError)) is not None
 
 
 def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
