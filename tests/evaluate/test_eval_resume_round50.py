@@ -266,6 +266,25 @@ def test_only_a_stop_or_the_machine_s_error_keeps_the_work(
     assert not out.exists()
 
 
+def test_a_swapped_photo_cut_short_removes_the_work(faces_dir: Path, tmp_path: Path) -> None:
+    """PIL's "truncated" is an OSError that media words as a DecodeError; unlike a full
+    disk, it is the file's content (no errno): the same command is refused again, so
+    nothing is kept to say "resuming" before the same refusal."""
+    from facedub.errors import FacedubError
+
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    swapped = tmp_path / "swapped.jpg"
+    whole = target.read_bytes()
+    swapped.write_bytes(whole[:len(whole) // 2])
+    out = tmp_path / "report"
+    work = open_work(tmp_path / "work", photo, target, swapped, out, EvalConfig())
+    with pytest.raises(FacedubError) as raised:
+        evaluate(photo, target, swapped, out, EvalConfig(), resume=work)
+    assert isinstance(raised.value.__cause__, OSError)  # worded from PIL's OSError
+    assert not (tmp_path / "work" / EVAL_FOLDER).exists()
+    assert not out.exists()
+
+
 def test_one_report_has_one_work_folder_however_it_is_spelled(
         faces_dir: Path, tmp_path: Path) -> None:
     """The work folder was keyed on the report's absolute path, not its resolved one (the
