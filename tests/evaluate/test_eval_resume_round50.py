@@ -217,10 +217,27 @@ def _raise(error: BaseException) -> Callable[..., object]:
     return measure
 
 
+def _worded(error: OSError) -> BaseException:
+    """An OSError that facedub words as its own error, as `media` does for an output it
+    cannot write (`raise FacedubError("... cannot write to ...") from error`)."""
+    from facedub.errors import FacedubError
+
+    try:
+        raise error
+    except OSError as cause:
+        try:
+            raise FacedubError(f"report: cannot write to the folder ({cause.strerror}); "
+                               "choose another output folder") from cause
+        except FacedubError as worded:
+            return worded
+
+
 @pytest.mark.parametrize(("error", "kept"), [
     (ValueError("a bug in a measure"), False),
     (IndexError("a bug in a measure"), False),
     (OSError(28, "No space left on device"), True),
+    # Review finding of round 50: only a bare OSError kept the work.
+    (_worded(OSError(28, "No space left on device")), True),
     (MemoryError(), True),
     (KeyboardInterrupt(), True),
     (RuntimeError(), True),  # raised while a Ctrl-C was handled: a stop all the same
@@ -247,6 +264,43 @@ def test_only_a_stop_or_the_machine_s_error_keeps_the_work(
     else:
         assert not (tmp_path / "work" / EVAL_FOLDER).exists()
     assert not out.exists()
+
+
+def test_a_swapped_photo_cut_short_removes_the_work(faces_dir: Path, tmp_path: Path) -> None:
+    """PIL's "truncated" is an OSError that media words as a DecodeError; unlike a full
+    disk, it is the file's content (no errno): the same command is refused again, so
+    nothing is kept to say "resuming" before the same refusal."""
+    from facedub.errors import FacedubError
+
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    swapped = tmp_path / "swapped.jpg"
+    whole = target.read_bytes()
+    swapped.write_bytes(whole[:len(whole) // 2])
+    out = tmp_path / "report"
+    work = open_work(tmp_path / "work", photo, target, swapped, out, EvalConfig())
+    with pytest.raises(FacedubError) as raised:
+        evaluate(photo, target, swapped, out, EvalConfig(), resume=work)
+    assert isinstance(raised.value.__cause__, OSError)  # worded from PIL's OSError
+    assert not (tmp_path / "work" / EVAL_FOLDER).exists()
+    assert not out.exists()
+
+
+def test_one_report_has_one_work_folder_however_it_is_spelled(
+        faces_dir: Path, tmp_path: Path) -> None:
+    """The work folder was keyed on the report's absolute path, not its resolved one (the
+    command's lock resolves): the same report through a symlink or ".." had a second
+    folder, so that its stopped evaluation started afresh there and left two behind.
+    (Review finding of round 50.)"""
+    photo, target = faces_dir / PHOTO, faces_dir / "still_biden_frontal.jpg"
+    out = tmp_path / "real" / "report"
+    out.parent.mkdir()
+    (tmp_path / "link").symlink_to(out.parent)
+    first = open_work(tmp_path / "work", photo, target, target, out, EvalConfig())
+    (first.folder / "target").mkdir()  # the analyses of the stopped run
+    for spelled in (tmp_path / "link" / "report", tmp_path / "real" / ".." / "real" / "report"):
+        again = open_work(tmp_path / "work", photo, target, target, spelled, EvalConfig())
+        assert again.folder == first.folder and again.analysed_before
+    assert [p.name for p in (tmp_path / "work" / EVAL_FOLDER).iterdir()] == [first.folder.name]
 
 
 def test_a_second_evaluation_into_one_report_is_refused_before_its_work_folder(

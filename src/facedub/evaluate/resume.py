@@ -162,7 +162,9 @@ def open_work(work_dir: Path, source: Path, target: Path, swapped: Path, out_dir
     a stopped run of the same inputs and options, else emptied for a fresh start. Folders
     of evaluations unused for `UNUSED_SECONDS` are removed."""
     root = Path(work_dir) / EVAL_FOLDER
-    out = Path(out_dir).absolute()
+    # Resolved, as the command's lock on -o is: the same report through a symlink (or
+    # "..") had a second folder, and a stop there left two for one report.
+    out = Path(out_dir).resolve()
     name = hashlib.sha256(str(out).encode()).hexdigest()[:20]
     folder = root / f"{out.name[:40]}-{name}"
     remove_unused(root, time.time(), keep=folder)

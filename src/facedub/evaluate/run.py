@@ -136,14 +136,21 @@ def _resumable(error: BaseException) -> bool:
     """Whether an evaluation that ended in `error` keeps its work for the same command
     to resume: a stop (Ctrl-C or a stop signal, also one that an import or a native
     module turned into its own error) and the machine's errors that the user clears (an
-    OSError: a full disk, a permission; a MemoryError) do. An error of the input
-    (FacedubError) is refused again by the same command, and any other exception is a
-    fault of facedub's: the same command resumed into the same crash ("resuming the
-    evaluation stopped earlier" and the same traceback on the same frame, for a week),
-    and the release that fixes it has another version, whose key starts afresh anyway."""
-    if raised_from(error, (KeyboardInterrupt, Terminated)) is not None:
+    OSError: a full disk, a permission; a MemoryError) do, also one that facedub words
+    as its own error (`raise FacedubError("... cannot write to ...") from error`: only
+    a bare OSError kept it, though README says a full disk keeps the work); a worded
+    OSError without an errno is a file's content (PIL's truncated or unidentified
+    photo), not the machine. Another error of the input (FacedubError) is refused again
+    by the same command, and any other exception is a fault of facedub's: the same
+    command resumed into the same crash ("resuming the evaluation stopped earlier" and
+    the same traceback on the same frame, for a week), and the release that fixes it
+    has another version, whose key starts afresh anyway."""
+    if raised_from(error, (KeyboardInterrupt, Terminated, MemoryError)) is not None:
         return True
-    return isinstance(error, OSError | MemoryError)
+    if isinstance(error, OSError):
+        return True
+    machine = raised_from(error, (OSError,))
+    return isinstance(machine, OSError) and machine.errno is not None
 
 
 def _evaluate(source: Path, target: Path, swapped: Path, out_dir: Path, config: EvalConfig,
