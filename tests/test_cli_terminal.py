@@ -8,11 +8,13 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,24 +34,35 @@ def run_in_terminal(args: list[str], columns: int = 80,
 
 
 def run_python_in_terminal(python_args: list[str], columns: int = 80,
-                           timeout: float = 120.0) -> tuple[int, str]:
-    """`run_in_terminal` for `python PYTHON_ARGS` (a script, `-c CODE`)."""
+                           timeout: float = 120.0, *, extra_env: dict[str, str] | None = None,
+                           interrupt_when: Callable[[], bool] | None = None
+                           ) -> tuple[int, str]:
+    """`run_in_terminal` for `python PYTHON_ARGS` (a script, `-c CODE`). With
+    `interrupt_when`, the child gets the pty as its controlling terminal and ^C is typed
+    there once `interrupt_when()` is true (the terminal's SIGINT, as at a shell); a run that
+    ended before it was typed fails the test."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns)}
+    environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns),
+                   **(extra_env or {})}
     environment.pop("NO_COLOR", None)
     process = subprocess.Popen([sys.executable, *python_args], stdin=follower,
                                stdout=follower, stderr=follower, env=environment,
-                               close_fds=True)
+                               close_fds=True,
+                               preexec_fn=None if interrupt_when is None else _controlling_terminal)
     os.close(follower)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
+    typed = interrupt_when is None
     try:
         # Read until the process has exited and nothing is left to read (EIO once the
         # follower side is closed and drained).
         exited = False
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.5)
+            if not typed and interrupt_when is not None and interrupt_when():
+                os.write(leader, b"\x03")  # Ctrl-C, through the terminal's line discipline
+                typed = True
+            ready, _, _ = select.select([leader], [], [], 0.5 if typed else 0.05)
             if not ready:
                 if exited:
                     break  # exited, and a later look found nothing more
@@ -68,7 +81,17 @@ def run_python_in_terminal(python_args: list[str], columns: int = 80,
             process.kill()
         os.close(leader)
     text = b"".join(chunks).decode("utf-8", "replace")
+    assert typed, "the command ended before ^C could be typed: " + text
     return code, ANSI_ESCAPE.sub("", text).replace("\r", "\n")
+
+
+def _controlling_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty on its
+    stdin, so that ^C typed there is the terminal's SIGINT."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def test_extract_draws_a_progress_bar_in_a_terminal(short_clip: object,

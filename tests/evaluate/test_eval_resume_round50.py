@@ -7,17 +7,9 @@ a finished evaluation leaves no work folder, and a changed option starts afresh.
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import json
 import os
-import pty
-import select
-import signal
-import struct
-import subprocess
-import sys
-import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +25,7 @@ from facedub.evaluate.resume import (
     MeasuredFrames,
     open_work,
 )
+from test_cli_terminal import run_python_in_terminal
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
@@ -41,55 +34,14 @@ SECONDS = 0.4  # 12 frames
 FRAMES, SHIFT = 12, 4
 
 
-def _controlling_terminal() -> None:
-    """In the child: a session of its own whose controlling terminal is the pty on its
-    stdin, so that ^C typed there is the terminal's SIGINT, as at a shell."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 def _run_in_terminal(args: list[str], work: Path, interrupt_when: Callable[[], bool] | None,
                      timeout: float = 240.0) -> tuple[int, str]:
-    """`python -m facedub ARGS` in a pseudo-terminal; ^C typed once `interrupt_when()`
-    (None: never). (exit code, what it drew)."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100",
-           "FACEDUB_WORK_DIR": str(work), "PYTHONPATH": str(REPO / "src")}
-    process = subprocess.Popen([sys.executable, "-m", "facedub", *args], stdin=follower,
-                               stdout=follower, stderr=follower, env=env, cwd=REPO,
-                               preexec_fn=_controlling_terminal)
-    os.close(follower)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    typed = interrupt_when is None
-    try:
-        while time.monotonic() < deadline:
-            if not typed and interrupt_when is not None and interrupt_when():
-                os.write(leader, b"\x03")  # Ctrl-C, through the terminal's line discipline
-                typed = True
-            ready, _, _ = select.select([leader], [], [], 0.05)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the child closed its side and everything was read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(leader)
-    assert typed, "the evaluation ended before it could be interrupted"
-    text = b"".join(chunks).decode("utf-8", "replace").replace("\r", "\n")
-    return code, " ".join(text.split())
+    """`python -m facedub ARGS` in a pseudo-terminal of 100 columns; ^C typed once
+    `interrupt_when()` (None: never). (exit code, what it drew, on one line)."""
+    code, drawn = run_python_in_terminal(
+        ["-m", "facedub", *args], 100, timeout, interrupt_when=interrupt_when,
+        extra_env={"FACEDUB_WORK_DIR": str(work), "PYTHONPATH": str(REPO / "src")})
+    return code, " ".join(drawn.split())
 
 
 @pytest.fixture(scope="module")
