@@ -406,3 +406,22 @@ def test_a_stretch_unused_for_a_month_is_removed(tmp_path: Path) -> None:
         os.utime(folder, (now - age, now - age))
     assert remove_unused_stretches(stretches, now, keep=mine) == [old]
     assert not old.exists() and recent.is_dir() and mine.is_dir()
+
+
+def test_two_refiner_folders_of_one_video_cut_their_own_stretches(
+        pair: Pair, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A run's end deletes its cuts: another run of the same video and split in the same
+    # work folder must not lose the target cut it reads at every check.
+    folders: list[Path] = []
+
+    def swapped(source: Path, target: Path, *args: Any, **kwargs: Any
+                ) -> tuple[tuple[()], None, None]:
+        folders.append(target.parent)
+        return (), None, None
+
+    monkeypatch.setattr(refine_composited, "swapped_faces", swapped)
+    split = split_faces(len(pair[0].faces_of()), 0.2, "blocks")
+    for owner in ("a", "b", "a"):
+        composited_holdout(faces_dir / D3, pair[0], split, tmp_path / "work",
+                           owner=tmp_path / owner)
+    assert folders[0] != folders[1] and folders[0] == folders[2]

@@ -191,7 +191,7 @@ def _composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir
         log.warning("%s: its best state (step %d) was chosen by %s; this run keeps choosing "
                     "by it (no composited held-out check)", run_dir, saved.step, saved.metric)
         return None
-    return composited_holdout(video, source, split, work_dir, progress)
+    return composited_holdout(video, source, split, work_dir, progress, owner=run_dir)
 
 
 def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,

@@ -34,6 +34,7 @@ mesh and refined sides (a fair comparison; the webcam's 22 faces are below the c
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -226,11 +227,14 @@ def readable_video(path: Path) -> bool:
 
 
 def composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir: Path,
-                       progress: Progress | None = None) -> CompositedHoldout | None:
+                       progress: Progress | None = None, owner: Path | None = None
+                       ) -> CompositedHoldout | None:
     """The held-out stretch of `video` (the media `source` was analysed from) made ready
     to score, or None where there is none to swap: photos (no stretch of frames), a
     `video` that is not a readable video file (a faceset folder), nothing held out, or no
-    held-out face the evaluation can read."""
+    held-out face the evaluation can read. `owner`: the refiner folder the cuts serve (its
+    own cuts' folder: another run's end, which deletes that run's, cannot pull them away
+    mid-run)."""
     progress = progress or NoProgress()
     if source.meta.source_kind != "video":
         log.info("%s: photos have no held-out stretch to swap: the refiner's best state is "
@@ -248,8 +252,10 @@ def composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir:
     # The faceset's own last frame index: `frames_analysed` counts the frames analysed,
     # which is not the last index where the analysis read every Nth frame.
     last_held = max(record.frame for record in source.faces_of())
-    folder = (Path(work_dir) / HELDOUT_FOLDER
-              / f"{source.meta.source_sha256[:16]}-{last_training}-{first_held}-{last_held}")
+    mine = ("" if owner is None else
+            "-" + hashlib.sha256(str(Path(owner).resolve()).encode()).hexdigest()[:8])
+    folder = (Path(work_dir) / HELDOUT_FOLDER / f"{source.meta.source_sha256[:16]}-"
+              f"{last_training}-{first_held}-{last_held}{mine}")
     remove_unused_stretches(Path(work_dir) / HELDOUT_FOLDER, time.time(), keep=folder)
     folder.mkdir(parents=True, exist_ok=True)
     os.utime(folder)  # in use: not aged out by another run's check
