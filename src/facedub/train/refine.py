@@ -159,7 +159,7 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
     split = split_faces(len(records), saved_holdout_share(info, config.holdout_share),
                         config.renderings)
     train_pairs, held_pairs = _render_pairs(source, split, config, progress)
-    holdout = (composited_holdout(video, source, split, work_dir, progress)
+    holdout = (_composited_holdout(video, source, split, work_dir, info.root, progress)
                if video is not None and work_dir is not None else None)
     log.info("refining at %d px on %s: step %d to %d, %d renderings (%d held out)",
              config.res, device, state.step, config.steps, len(train_pairs), len(held_pairs))
@@ -171,12 +171,27 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
             result = session.run(state, train_pairs, held_pairs, stop)
     finally:
         progress.finish()
+    if holdout is not None and result.stopped is None:
+        holdout.remove()  # the run has ended; a stopped one keeps its cuts to resume
     verdict = result.verdict()
     if verdict is not None and result.beats_mesh():
         log.info("%s", verdict)
     elif verdict is not None:
         log.warning("%s", verdict)  # shown without -v: the one thing to know
     return result
+
+
+def _composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir: Path,
+                        run_dir: Path, progress: Progress) -> CompositedHoldout | None:
+    """The composited check's stretch, unless the folder's saved best state was chosen on
+    the renderings (a folder begun without the check): a resume keeps that measure, so
+    the stretch would be made and scored for nothing."""
+    saved = read_best(run_dir)
+    if saved is not None and saved.metric == BEST_METRIC:
+        log.warning("%s: its best state (step %d) was chosen by %s; this run keeps choosing "
+                    "by it (no composited held-out check)", run_dir, saved.step, saved.metric)
+        return None
+    return composited_holdout(video, source, split, work_dir, progress, owner=run_dir)
 
 
 def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
@@ -318,8 +333,11 @@ class _Session:
                 self.validation.update(composited.as_validation())
         score = self.validation.get(self.metric)
         if score is not None and (self.best is None or score > self.best.score):
+            # The mesh engine's score is the baseline of a composited score only.
+            baseline = (composited.mesh if composited is not None
+                        and self.metric == COMPOSITED_METRIC else None)
             self.best = save_best(self.info, self.model, self.step, score, gains,
-                                  self.metric, None if composited is None else composited.mesh)
+                                  self.metric, baseline)
             self.composited = composited
         self._log({"step": self.step, "seconds": round(self.seconds, 2),
                    **_round(self.validation),
