@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_refine import tiny
 from typer.testing import CliRunner
 
 from facedub import media
@@ -37,7 +38,6 @@ from facedub.train.refine_composited import (
     remove_unused_stretches,
     stretch_edges,
 )
-from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import split_faces
 
 D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # the pair fixture's source (conftest)
@@ -45,15 +45,6 @@ D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # the pair fixture's source (con
 Pair = tuple[Faceset, Faceset]
 # The module (facedub.train's `refine` attribute is the function).
 REFINE = importlib.import_module("facedub.train.refine")
-
-
-def tiny(**overrides: Any) -> RefineConfig:
-    settings: dict[str, Any] = {
-        "width": 4, "levels": 2, "batch": 2, "steps": 4, "lr": 1e-3, "warmup": 0,
-        "device": "cpu", "threads": 1, "pairs_per_face": 1, "log_every": 2, "save_every": 2,
-        "preview_every": 2, "validate_every": 2, "holdout_share": 0.2}
-    settings.update(overrides)
-    return RefineConfig(**settings)
 
 
 @pytest.fixture(scope="module")
