@@ -5,7 +5,9 @@ but hair-forehead's streamer keeps his moustache's ends there: greyer than Kit H
 toned skin round them, they came out redder, and his smile read 36 -> 34 and 34 -> 30 of
 40. The corners are toned only as far as one is more colourful than the face round it (the
 boy's near corner, +4.5 to +6.0 chroma); the streamer's (-7.7 to +1.0) stay his own, to
-the bit."""
+the bit. And not on a target wearing lipstick (`compositor.unpainted_share`): Katie Hill's
+corners, toned, read readme-photo's smile 158 -> 154 of 160 over four ids; her lips stand
+28-34 a/b off her skin, the boy's bare lips 15-17."""
 
 from __future__ import annotations
 
@@ -15,7 +17,13 @@ from collections.abc import Callable
 import numpy as np
 
 from facedub.composite.color import to_lab
-from facedub.composite.compositor import CompositeConfig, Compositor, corners_toned
+from facedub.composite.compositor import (
+    LIPSTICK_FULL,
+    CompositeConfig,
+    Compositor,
+    corners_toned,
+    lip_contrast,
+)
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.faceset import Faceset
@@ -23,6 +31,8 @@ from facedub.faceset import Faceset
 CROP = 256
 KIT = "still_kit_harington_turned.jpg"
 STREAMER = "clip_deepfacelive_twitch_streamer_webcam.mp4"
+RUDD = "still_paul_rudd_frontal_studio.jpg"
+KATIE_HILL = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 
 
 def _disc_image(colour: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,6 +75,25 @@ def test_the_streamers_moustache_ends_keep_their_colour(
     far corner's a by +2.5 to +6 on every frame)."""
     target = first_target_face(STREAMER, CROP)
     source = extracted(KIT, crop_size=CROP)
+    swapped = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False)).swap_face(target)
+    assert swapped.corners is not None and float(swapped.corners.max()) > 0.5
+    toned = Compositor(CompositeConfig()).composite(target, swapped)
+    plain = Compositor(CompositeConfig()).composite(
+        target, dataclasses.replace(swapped, corners=None))
+    assert np.array_equal(toned.image, plain.image)
+
+
+def test_katie_hills_lipstick_corners_keep_their_colour(
+        extracted: Callable[..., Faceset],
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """Paul Rudd's photo onto Katie Hill's first frame (256 px, readme-photo): the engine
+    keeps her corners and they are more colourful than his toned skin round them (a patch
+    by `patch_share`), but her lips stand off her skin like lipstick, so the composite is
+    the same, to the bit, as with no corners marked for toning."""
+    target = first_target_face(KATIE_HILL, CROP)
+    contrast = lip_contrast(target.image, target.face_landmarks)
+    assert contrast is not None and contrast > LIPSTICK_FULL + 3.0, contrast
+    source = extracted(RUDD, crop_size=CROP)
     swapped = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False)).swap_face(target)
     assert swapped.corners is not None and float(swapped.corners.max()) > 0.5
     toned = Compositor(CompositeConfig()).composite(target, swapped)

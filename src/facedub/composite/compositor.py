@@ -40,7 +40,7 @@ from facedub.composite.detail import (
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
-from facedub.composite.lips import own_lip_colour
+from facedub.composite.lips import MIN_PIXELS, lip_zones, own_lip_colour
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.nose_base import flat_band
 from facedub.composite.occlusion import (
@@ -173,6 +173,19 @@ CORNER_SIGMA = 0.2
 # boy's +4.5 (BENCHMARKS.md, forty-ninth and fiftieth rounds).
 CORNER_CHROMA_FROM = 3.8
 CORNER_CHROMA_FULL = 4.4
+# ... and not on a target wearing lipstick: her lips' colour reaches her corners and is part
+# of the lip outline the smile is read from. Katie Hill's lips stand 28.1-33.9 Lab a/b
+# units off her skin round them (`lip_contrast`, readme-photo's 40 frames): her corners
+# toned, readme-photo's smile read 158 -> 154 of 160 over four ids and nearer the source
+# 158 -> 157. The boy's bare lips stand 15.0-17.1 off his (hair-band-photo, his corners
+# toned: smile 151 -> 154), d18's 12.6-13.6, the streamer's 14.3-17.4, the older woman's
+# (expr-smile-older) 23.3-25.5. The corners are toned in full below LIPSTICK_FROM and not
+# at all from LIPSTICK_FULL. The corner's own colour does not part them: both pairs' kept
+# corners sit at the skin's end of the line from the target's skin to its lips (-0.1 to
+# +0.4 of the way) and both are yellower than the skin (the boy's near corner b +5,
+# her far corner +8; BENCHMARKS.md, fiftieth round).
+LIPSTICK_FROM = 21.0
+LIPSTICK_FULL = 23.0
 
 
 def mouth_width(face_landmarks: np.ndarray) -> float:
@@ -189,8 +202,35 @@ def _weighted_low(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.nda
                       dtype=np.float32)
 
 
+def lip_contrast(image: np.ndarray, face_landmarks: np.ndarray) -> float | None:
+    """How far the lips of `image` (S, S, 3) uint8 stand off the skin round them: the
+    distance in Lab a/b between the mean of its lips' cores (`lips.lip_zones`, inside the
+    outline of `face_landmarks` (478, 2+), away from the corners) and of the ring of skin
+    round them; None where either is too small to measure (under MIN_PIXELS)."""
+    zones = lip_zones(face_landmarks, image.shape[0])
+    if zones is None:
+        return None
+    lips = zones.lips[0] + zones.lips[1]
+    if float(lips.sum()) < MIN_PIXELS or int(zones.skin.sum()) < MIN_PIXELS:
+        return None
+    colour = to_lab(np.ascontiguousarray(image[zones.box]))[..., 1:]
+    lip_colour = (colour * lips[..., None]).sum(axis=(0, 1)) / float(lips.sum())
+    skin_colour = colour[zones.skin].mean(axis=0)
+    return float(np.hypot(*(lip_colour - skin_colour)))
+
+
+def unpainted_share(image: np.ndarray, face_landmarks: np.ndarray) -> float:
+    """1 for a target whose lips are its skin's colour or bare lip's, falling to 0 as they
+    stand off its skin like lipstick (`lip_contrast` from LIPSTICK_FROM to LIPSTICK_FULL);
+    1 where they cannot be measured."""
+    contrast = lip_contrast(image, face_landmarks)
+    if contrast is None:
+        return 1.0
+    return float(np.clip((LIPSTICK_FULL - contrast) / (LIPSTICK_FULL - LIPSTICK_FROM), 0.0, 1.0))
+
+
 def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
-                  corners: np.ndarray, sigma: float) -> np.ndarray:
+                  corners: np.ndarray, sigma: float, unpainted: float = 1.0) -> np.ndarray:
     """`kept_image` (S, S, 3) uint8 with the target's kept mouth corners (`corners` (S, S),
     their share of `kept` (S, S)) given the coloured `face`'s (S, S, 3) uint8 smooth
     colour round them: their Lab a and b moved by the difference of the face's mean there
@@ -201,7 +241,8 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     their share alone: the barely kept rim holds the source's uncoloured skin, and counted
     whole it drew the far corner's b 4 under the cheek beside it (a pale blotch). Only as
     far as their colour is a patch (`patch_share`: a corner more colourful than the face
-    round it); `kept_image` itself where none is."""
+    round it), times `unpainted` (0 .. 1: `unpainted_share`, a target wearing lipstick
+    keeps its corners); `kept_image` itself where none is."""
     box = box_around(corners > 0.01, sigma)
     if box is None:
         return kept_image
@@ -212,7 +253,7 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     lab_face = cv2.cvtColor(np.ascontiguousarray(face[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
     face_low = _weighted_low(lab_face, around, sigma)
     own_low = _weighted_low(own, own_weight, sigma)
-    patch = patch_share(own_low, face_low, corners[box], own_weight)
+    patch = patch_share(own_low, face_low, corners[box], own_weight) * unpainted
     if patch <= 0.0:  # no patch: the target's corners as they are, to the bit
         return kept_image
     share = corners[box] * np.float32(patch)
@@ -386,8 +427,10 @@ class Compositor:
                 # The target's own corners (kept for their shade) on the face's colour
                 # round them: pasted uncoloured, the boy's brown near corner (L 42, b 20)
                 # stood beside Rose Leslie's toned lips and skin (b 11-15), hair-band-photo.
+                # Not a lipstick's colour at them (readme-photo, `unpainted_share`).
                 kept_image = corners_toned(kept_image, face, swapped.kept, swapped.corners,
-                                           CORNER_SIGMA * mouth_width(target.face_landmarks))
+                                           CORNER_SIGMA * mouth_width(target.face_landmarks),
+                                           unpainted_share(target.image, target.face_landmarks))
             face = feather_blend(kept_image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)
