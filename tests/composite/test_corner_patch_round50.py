@@ -8,7 +8,7 @@ the face round it (r50-A 1031ac7: the boy's +4.5 to +6.0 chroma, the twitch stre
 moustache ends -7.7 to +1.0 left alone) it kept hair-forehead to the bit and raised
 hair-band-photo's smile 151 -> 154 of 160, but toned Katie Hill's lipstick-red corners
 too (+2 to +24) and readme-photo's smile read 158 -> 154 over four ids; with a target
-wearing lipstick left alone (`compositor.unpainted_share`: her lips 28-34 a/b off her
+wearing lipstick left alone (`compositor.own_patch_share`: her lips 28-34 a/b off her
 skin, the boy's bare lips 15-17) it ships (BENCHMARKS.md, fiftieth round)."""
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ but hair-forehead's streamer keeps his moustache's ends there: greyer than Kit H
 toned skin round them, they came out redder, and his smile read 36 -> 34 and 34 -> 30 of
 40. The corners are toned only as far as one is more colourful than the face round it (the
 boy's near corner, +4.5 to +6.0 chroma); the streamer's (-7.7 to +1.0) stay his own, to
-the bit. And not on a target wearing lipstick (`compositor.unpainted_share`): Katie Hill's
+the bit. And not on a target wearing lipstick (`compositor.own_patch_share`): Katie Hill's
 corners, toned, read readme-photo's smile 158 -> 154 of 160 over four ids; her lips stand
-28-34 a/b off her skin, the boy's bare lips 15-17."""
+28-34 a/b off her skin, the boy's bare lips 15-17. Nor where the target's corners are its
+own skin's colour (expr-neutral's d18, 1.6-2.0 a/b off it; the boy's near corner 5.8-11.6)."""
 
 from __future__ import annotations
 

@@ -186,6 +186,15 @@ CORNER_CHROMA_FULL = 4.4
 # her far corner +8; BENCHMARKS.md, fiftieth round).
 LIPSTICK_FROM = 21.0
 LIPSTICK_FULL = 23.0
+# ... and only as far as the target's own corner stands off its own skin round its lips
+# (`corner_off_skin`, Lab a/b): the boy's near corner is a shade of his own, 5.84-11.61
+# off his skin; d18's corners under Paul Rudd's photo (expr-neutral) are his skin's
+# colour, 1.57-2.02 off it (photo-to-mouth's 1.40-2.31, the older woman's 1.55-1.64),
+# and toned, expr-neutral's smile read 158 -> 157 of 160 over four ids (frames 1, 2, 4
+# flipping both ways at the bar) and its grain mismatch rose at three of them. None at
+# OFF_SKIN_FROM, in full from OFF_SKIN_FULL.
+OFF_SKIN_FROM = 3.0
+OFF_SKIN_FULL = 5.0
 
 
 def mouth_width(face_landmarks: np.ndarray) -> float:
@@ -219,18 +228,54 @@ def lip_contrast(image: np.ndarray, face_landmarks: np.ndarray) -> float | None:
     return float(np.hypot(*(lip_colour - skin_colour)))
 
 
-def unpainted_share(image: np.ndarray, face_landmarks: np.ndarray) -> float:
-    """1 for a target whose lips are its skin's colour or bare lip's, falling to 0 as they
-    stand off its skin like lipstick (`lip_contrast` from LIPSTICK_FROM to LIPSTICK_FULL);
-    1 where they cannot be measured."""
+def corner_off_skin(image: np.ndarray, face_landmarks: np.ndarray, corners: np.ndarray,
+                    kept: np.ndarray) -> float | None:
+    """How far the target's own kept mouth corners in `image` (S, S, 3) uint8 stand off
+    its skin round its lips: the larger, over the corners (each connected part of
+    `corners` (S, S) above 0), of the Lab a/b distance between the corner's mean (weighted
+    by `corners` times `kept` (S, S)) and the mean of the ring of skin round the lips
+    (`lips.lip_zones`) that is not kept; None where either cannot be measured."""
+    zones = lip_zones(face_landmarks, image.shape[0])
+    if zones is None:
+        return None
+    ring = zones.skin * (1.0 - kept[zones.box])
+    if float(ring.sum()) < MIN_PIXELS:
+        return None
+    colour = to_lab(np.ascontiguousarray(image))[..., 1:]
+    skin_colour = (colour[zones.box] * ring[..., None]).sum(axis=(0, 1)) / float(ring.sum())
+    weight = corners * kept
+    count, labels = cv2.connectedComponents((corners > 0).astype(np.uint8))
+    farthest = None
+    for label in range(1, count):
+        part = weight * (labels == label)
+        total = float(part.sum())
+        if total > 0.0:
+            own = (colour * part[..., None]).sum(axis=(0, 1)) / total
+            distance = float(np.hypot(*(own - skin_colour)))
+            farthest = distance if farthest is None else max(farthest, distance)
+    return farthest
+
+
+def own_patch_share(image: np.ndarray, face_landmarks: np.ndarray, corners: np.ndarray,
+                    kept: np.ndarray) -> float:
+    """How far the target's kept mouth corners (`corners`, their share of `kept`, both
+    (S, S)) in its `image` (S, S, 3) uint8 are a shade of its own to tone, 0 .. 1: as far
+    as they stand off its skin (`corner_off_skin` from OFF_SKIN_FROM to OFF_SKIN_FULL),
+    times 1 for bare lips falling to 0 as they stand off its skin like lipstick
+    (`lip_contrast` from LIPSTICK_FROM to LIPSTICK_FULL); 0 where the corners cannot be
+    measured, and the lips counted bare where they cannot."""
+    off_skin = corner_off_skin(image, face_landmarks, corners, kept)
+    if off_skin is None:
+        return 0.0
     contrast = lip_contrast(image, face_landmarks)
-    if contrast is None:
-        return 1.0
-    return float(np.clip((LIPSTICK_FULL - contrast) / (LIPSTICK_FULL - LIPSTICK_FROM), 0.0, 1.0))
+    unpainted = 1.0 if contrast is None else float(np.clip(
+        (LIPSTICK_FULL - contrast) / (LIPSTICK_FULL - LIPSTICK_FROM), 0.0, 1.0))
+    return unpainted * float(np.clip((off_skin - OFF_SKIN_FROM) / (OFF_SKIN_FULL - OFF_SKIN_FROM),
+                                     0.0, 1.0))
 
 
 def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
-                  corners: np.ndarray, sigma: float, unpainted: float = 1.0) -> np.ndarray:
+                  corners: np.ndarray, sigma: float, own_patch: float = 1.0) -> np.ndarray:
     """`kept_image` (S, S, 3) uint8 with the target's kept mouth corners (`corners` (S, S),
     their share of `kept` (S, S)) given the coloured `face`'s (S, S, 3) uint8 smooth
     colour round them: their Lab a and b moved by the difference of the face's mean there
@@ -241,8 +286,8 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     their share alone: the barely kept rim holds the source's uncoloured skin, and counted
     whole it drew the far corner's b 4 under the cheek beside it (a pale blotch). Only as
     far as their colour is a patch (`patch_share`: a corner more colourful than the face
-    round it), times `unpainted` (0 .. 1: `unpainted_share`, a target wearing lipstick
-    keeps its corners); `kept_image` itself where none is."""
+    round it), times `own_patch` (0 .. 1: `own_patch_share`, a corner off the target's
+    own skin, on a target wearing no lipstick); `kept_image` itself where none is."""
     box = box_around(corners > 0.01, sigma)
     if box is None:
         return kept_image
@@ -253,7 +298,7 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     lab_face = cv2.cvtColor(np.ascontiguousarray(face[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
     face_low = _weighted_low(lab_face, around, sigma)
     own_low = _weighted_low(own, own_weight, sigma)
-    patch = patch_share(own_low, face_low, corners[box], own_weight) * unpainted
+    patch = patch_share(own_low, face_low, corners[box], own_weight) * own_patch
     if patch <= 0.0:  # no patch: the target's corners as they are, to the bit
         return kept_image
     share = corners[box] * np.float32(patch)
@@ -427,10 +472,13 @@ class Compositor:
                 # The target's own corners (kept for their shade) on the face's colour
                 # round them: pasted uncoloured, the boy's brown near corner (L 42, b 20)
                 # stood beside Rose Leslie's toned lips and skin (b 11-15), hair-band-photo.
-                # Not a lipstick's colour at them (readme-photo, `unpainted_share`).
-                kept_image = corners_toned(kept_image, face, swapped.kept, swapped.corners,
-                                           CORNER_SIGMA * mouth_width(target.face_landmarks),
-                                           unpainted_share(target.image, target.face_landmarks))
+                # A shade of the target's own, not its skin's colour nor its lipstick's
+                # (expr-neutral, readme-photo: `own_patch_share`).
+                kept_image = corners_toned(
+                    kept_image, face, swapped.kept, swapped.corners,
+                    CORNER_SIGMA * mouth_width(target.face_landmarks),
+                    own_patch_share(target.image, target.face_landmarks, swapped.corners,
+                                    swapped.kept))
             face = feather_blend(kept_image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)
