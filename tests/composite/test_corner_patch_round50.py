@@ -1,4 +1,4 @@
-"""hair-band-photo's brown near mouth corner (issue 9), pinned as a strict xfail. The mesh
+"""hair-band-photo's brown near mouth corner (issue 9). The mesh
 engine keeps the target's own skin round a mouth corner where he smiles more than the
 photo (the smile is read off its shade), and the compositor pastes it uncoloured: the
 boy's shaded corner (b 20 on the swap's frame 29) beside Rose Leslie's toned lips and skin
@@ -7,15 +7,15 @@ from the face round them (r49-C 9d7f53f) fixes it; gated to a corner more colour
 the face round it (r50-A 1031ac7: the boy's +4.5 to +6.0 chroma, the twitch streamer's
 moustache ends -7.7 to +1.0 left alone) it kept hair-forehead to the bit and raised
 hair-band-photo's smile 151 -> 154 of 160, but toned Katie Hill's lipstick-red corners
-too (+2 to +24) and readme-photo's smile read 158 -> 154 over four ids: reverted
-(BENCHMARKS.md, fiftieth round)."""
+too (+2 to +24) and readme-photo's smile read 158 -> 154 over four ids; with a target
+wearing lipstick left alone (`compositor.own_patch_share`: her lips 28-34 a/b off her
+skin, the boy's bare lips 15-17) it ships (BENCHMARKS.md, fiftieth round)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
-import pytest
 
 from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig, Compositor
@@ -31,9 +31,6 @@ def _disc(centre: np.ndarray, radius: float) -> np.ndarray:
     return np.asarray((columns - centre[0]) ** 2 + (rows - centre[1]) ** 2 <= radius ** 2)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known gap (issue 9, fiftieth round): the target's kept mouth corner is pasted "
-    "uncoloured; main's near corner b 19.7 against the skin's 12.5 (toned: 13.8 against 11.1)"))
 def test_the_boys_near_corner_is_not_brown_beside_rose_leslies_skin(
         extracted: Callable[..., Faceset],
         call_face: Callable[[int], TargetFace]) -> None:

@@ -40,7 +40,7 @@ from facedub.composite.detail import (
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
-from facedub.composite.lips import own_lip_colour
+from facedub.composite.lips import MIN_PIXELS, lip_zones, own_lip_colour
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.nose_base import flat_band
 from facedub.composite.occlusion import (
@@ -67,6 +67,7 @@ from facedub.composite.tone_eyes import eye_makeup
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.faces.masks import BETWEEN_EYES, mask_bounds
+from facedub.faces.regions import MOUTH_CORNERS
 from facedub.faceset import FaceRecord, Faceset
 
 # Per frame, the blur of the source's kept eyes moves this share of the way to the one
@@ -151,6 +152,188 @@ def _blurred_around(image: np.ndarray, share: np.ndarray, sigma: float) -> np.nd
     result = image.copy()
     result[box] = cv2.GaussianBlur(np.ascontiguousarray(image[box]), (0, 0), sigma)
     return result
+
+
+# The reach of the kept mouth corners' smooth colour, in mouth widths: a corner disc's
+# radius (`engines.mesh_mouth.CORNER_RADIUS`).
+CORNER_SIGMA = 0.2
+# The kept corners are toned only as far as one of them is more colourful than the coloured
+# face round it (Lab chroma over its kept pixels, the more colourful corner's, ramped from
+# CORNER_CHROMA_FROM to full at CORNER_CHROMA_FULL): that is a patch (hair-band-photo's
+# boy, his near corner +4.5 to +6.0 over Rose Leslie's toned skin on every frame: a brown
+# patch at 1x). Corners as colourful or greyer are the target's own hair or shade (the
+# twitch streamer's moustache ends under Kit Harington's skin: -3.4 to +1.0 near, -7.7 to
+# -0.3 far), and their colour is part of what the smile is read from: toned, they turned
+# redder (far corner a +2.5 to +6) and hair-forehead's smile read 36 -> 34 and 34 -> 30 of
+# 40 at ids own and 101. Both corners by the one reading: skin or hair is the person's,
+# while the chroma follows the light (the boy's lit far corner, -0.9 to +3.4, toned with
+# the near one, read his smile 39 of 40 at his own id; left as it was, 37). The ramp sits
+# between photo-to-mouth's d18 (his corners +0.5 to +3.5 over Rowan Atkinson's skin on the
+# 11 frames that keep them; toned from 2, his tone vs neck read 0.970 -> 0.978) and the
+# boy's +4.5 (BENCHMARKS.md, forty-ninth and fiftieth rounds).
+CORNER_CHROMA_FROM = 3.8
+CORNER_CHROMA_FULL = 4.4
+# ... and not on a target wearing lipstick: her lips' colour reaches her corners and is part
+# of the lip outline the smile is read from. Katie Hill's lips stand 28.1-33.9 Lab a/b
+# units off her skin round them (`lip_contrast`, readme-photo's 40 frames): her corners
+# toned, readme-photo's smile read 158 -> 154 of 160 over four ids and nearer the source
+# 158 -> 157. The boy's bare lips stand 15.0-17.1 off his (hair-band-photo, his corners
+# toned: smile 151 -> 154), d18's 12.6-13.6, the streamer's 14.3-17.4, the older woman's
+# (expr-smile-older) 23.3-25.5. The corners are toned in full below LIPSTICK_FROM and not
+# at all from LIPSTICK_FULL. The corner's own colour does not part them: both pairs' kept
+# corners sit at the skin's end of the line from the target's skin to its lips (-0.1 to
+# +0.4 of the way) and both are yellower than the skin (the boy's near corner b +5,
+# her far corner +8; BENCHMARKS.md, fiftieth round).
+LIPSTICK_FROM = 21.0
+LIPSTICK_FULL = 23.0
+# ... and only as far as the target's own corner stands off its own skin round its lips
+# (`corner_off_skin`, Lab a/b): the boy's near corner is a shade of his own, 5.84-11.61
+# off his skin; d18's corners under Paul Rudd's photo (expr-neutral) are his skin's
+# colour, 1.57-2.02 off it (photo-to-mouth's 1.40-2.31, the older woman's 1.55-1.64),
+# and toned, expr-neutral's smile read 158 -> 157 of 160 over four ids (frames 1, 2, 4
+# flipping both ways at the bar) and its grain mismatch rose at three of them. None at
+# OFF_SKIN_FROM, in full from OFF_SKIN_FULL.
+OFF_SKIN_FROM = 3.0
+OFF_SKIN_FULL = 5.0
+
+
+def mouth_width(face_landmarks: np.ndarray) -> float:
+    """The distance between the mouth corners of `face_landmarks` (478, 2+)."""
+    points = np.asarray(face_landmarks, dtype=np.float64)[:, :2]
+    return float(np.linalg.norm(points[MOUTH_CORNERS[0]] - points[MOUTH_CORNERS[1]]))
+
+
+def _weighted_low(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """(h, w, 3) float32: `image`'s (h, w, 3) mean colour in a Gaussian of `sigma` pixels,
+    weighted by `weight` (h, w) float32."""
+    total = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None] + np.float32(1e-6)
+    return np.asarray(cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma) / total,
+                      dtype=np.float32)
+
+
+def lip_contrast(image: np.ndarray, face_landmarks: np.ndarray) -> float | None:
+    """How far the lips of `image` (S, S, 3) uint8 stand off the skin round them: the
+    distance in Lab a/b between the mean of its lips' cores (`lips.lip_zones`, inside the
+    outline of `face_landmarks` (478, 2+), away from the corners) and of the ring of skin
+    round them; None where either is too small to measure (under MIN_PIXELS)."""
+    zones = lip_zones(face_landmarks, image.shape[0])
+    if zones is None:
+        return None
+    lips = zones.lips[0] + zones.lips[1]
+    if float(lips.sum()) < MIN_PIXELS or int(zones.skin.sum()) < MIN_PIXELS:
+        return None
+    colour = to_lab(np.ascontiguousarray(image[zones.box]))[..., 1:]
+    lip_colour = (colour * lips[..., None]).sum(axis=(0, 1)) / float(lips.sum())
+    skin_colour = colour[zones.skin].mean(axis=0)
+    return float(np.hypot(*(lip_colour - skin_colour)))
+
+
+def corner_off_skin(image: np.ndarray, face_landmarks: np.ndarray, corners: np.ndarray,
+                    kept: np.ndarray) -> float | None:
+    """How far the target's own kept mouth corners in `image` (S, S, 3) uint8 stand off
+    its skin round its lips: the larger, over the corners (each connected part of
+    `corners` (S, S) above 0), of the Lab a/b distance between the corner's mean (weighted
+    by `corners` times `kept` (S, S)) and the mean of the ring of skin round the lips
+    (`lips.lip_zones`) that is not kept; None where either cannot be measured."""
+    zones = lip_zones(face_landmarks, image.shape[0])
+    if zones is None:
+        return None
+    ring = zones.skin * (1.0 - kept[zones.box])
+    if float(ring.sum()) < MIN_PIXELS:
+        return None
+    colour = to_lab(np.ascontiguousarray(image))[..., 1:]
+    skin_colour = (colour[zones.box] * ring[..., None]).sum(axis=(0, 1)) / float(ring.sum())
+    weight = corners * kept
+    count, labels = cv2.connectedComponents((corners > 0).astype(np.uint8))
+    farthest = None
+    for label in range(1, count):
+        part = weight * (labels == label)
+        total = float(part.sum())
+        if total > 0.0:
+            own = (colour * part[..., None]).sum(axis=(0, 1)) / total
+            distance = float(np.hypot(*(own - skin_colour)))
+            farthest = distance if farthest is None else max(farthest, distance)
+    return farthest
+
+
+def own_patch_share(image: np.ndarray, face_landmarks: np.ndarray, corners: np.ndarray,
+                    kept: np.ndarray) -> float:
+    """How far the target's kept mouth corners (`corners`, their share of `kept`, both
+    (S, S)) in its `image` (S, S, 3) uint8 are a shade of its own to tone, 0 .. 1: as far
+    as they stand off its skin (`corner_off_skin` from OFF_SKIN_FROM to OFF_SKIN_FULL),
+    times 1 for bare lips falling to 0 as they stand off its skin like lipstick
+    (`lip_contrast` from LIPSTICK_FROM to LIPSTICK_FULL); 0 where the corners cannot be
+    measured, and the lips counted bare where they cannot."""
+    off_skin = corner_off_skin(image, face_landmarks, corners, kept)
+    if off_skin is None:
+        return 0.0
+    contrast = lip_contrast(image, face_landmarks)
+    unpainted = 1.0 if contrast is None else float(np.clip(
+        (LIPSTICK_FULL - contrast) / (LIPSTICK_FULL - LIPSTICK_FROM), 0.0, 1.0))
+    return unpainted * float(np.clip((off_skin - OFF_SKIN_FROM) / (OFF_SKIN_FULL - OFF_SKIN_FROM),
+                                     0.0, 1.0))
+
+
+def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
+                  corners: np.ndarray, sigma: float, own_patch: float = 1.0) -> np.ndarray:
+    """`kept_image` (S, S, 3) uint8 with the target's kept mouth corners (`corners` (S, S),
+    their share of `kept` (S, S)) given the coloured `face`'s (S, S, 3) uint8 smooth
+    colour round them: their Lab a and b moved by the difference of the face's mean there
+    (a Gaussian of `sigma` pixels over what is not kept) and their own (over what of them
+    is kept). Their lightness, and so their shade and crease, stays the target's own: the
+    smile is read off it (the whole corner toned as face: hair-band-photo's smile 39 -> 34
+    of 40, BENCHMARKS.md, forty-ninth round). Weighted by how much of them is kept, not by
+    their share alone: the barely kept rim holds the source's uncoloured skin, and counted
+    whole it drew the far corner's b 4 under the cheek beside it (a pale blotch). Only as
+    far as their colour is a patch (`patch_share`: a corner more colourful than the face
+    round it), times `own_patch` (0 .. 1: `own_patch_share`, a corner off the target's
+    own skin, on a target wearing no lipstick); `kept_image` itself where none is."""
+    box = box_around(corners > 0.01, sigma)
+    if box is None:
+        return kept_image
+    sigma = max(1.0, sigma)
+    around = np.ascontiguousarray(1.0 - kept[box], dtype=np.float32)
+    own_weight = np.ascontiguousarray(corners[box] * kept[box], dtype=np.float32)
+    own = cv2.cvtColor(np.ascontiguousarray(kept_image[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab_face = cv2.cvtColor(np.ascontiguousarray(face[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    face_low = _weighted_low(lab_face, around, sigma)
+    own_low = _weighted_low(own, own_weight, sigma)
+    patch = patch_share(own_low, face_low, corners[box], own_weight) * own_patch
+    if patch <= 0.0:  # no patch: the target's corners as they are, to the bit
+        return kept_image
+    share = corners[box] * np.float32(patch)
+    shift = face_low - own_low
+    shift[..., 0] = 0.0
+    moved = np.clip(own + share[..., None] * shift + 0.5, 0, 255).astype(np.uint8)
+    result = kept_image.copy()
+    # Only the toned pixels: Lab and back moves the rest by a level.
+    result[box] = np.where((share > 0)[..., None], cv2.cvtColor(moved, cv2.COLOR_LAB2RGB),
+                           kept_image[box])
+    return result
+
+
+def patch_share(own_low: np.ndarray, face_low: np.ndarray, corners: np.ndarray,
+                own_weight: np.ndarray) -> float:
+    """How much of the kept corners is a patch to tone away, 0 .. 1: from their smooth
+    colour `own_low` against the face's round them `face_low` (both (h, w, 3) 8-bit Lab
+    as float), their chroma's difference averaged over each corner's (each connected part
+    of `corners` (h, w) above 0) kept pixels (`own_weight`), the larger of the two: 0 at
+    most CORNER_CHROMA_FROM, 1 from CORNER_CHROMA_FULL."""
+    def chroma(low: np.ndarray) -> np.ndarray:
+        return np.hypot(low[..., 1] - 128.0, low[..., 2] - 128.0)
+
+    excess = chroma(own_low) - chroma(face_low)
+    count, labels = cv2.connectedComponents((corners > 0).astype(np.uint8))
+    most = -np.inf
+    for label in range(1, count):
+        part = labels == label
+        weight = float(own_weight[part].sum())
+        if weight > 0.0:
+            most = max(most, float((excess[part] * own_weight[part]).sum()) / weight)
+    if not np.isfinite(most):
+        return 0.0
+    return float(np.clip((most - CORNER_CHROMA_FROM) / (CORNER_CHROMA_FULL - CORNER_CHROMA_FROM),
+                         0.0, 1.0))
 
 
 class Compositor:
@@ -285,6 +468,17 @@ class Compositor:
                     kept_image = feather_blend(
                         _blurred_around(kept_image, swapped.kept_source, state.eye_sigma),
                         kept_image, swapped.kept_source)
+            if swapped.corners is not None:
+                # The target's own corners (kept for their shade) on the face's colour
+                # round them: pasted uncoloured, the boy's brown near corner (L 42, b 20)
+                # stood beside Rose Leslie's toned lips and skin (b 11-15), hair-band-photo.
+                # A shade of the target's own, not its skin's colour nor its lipstick's
+                # (expr-neutral, readme-photo: `own_patch_share`).
+                kept_image = corners_toned(
+                    kept_image, face, swapped.kept, swapped.corners,
+                    CORNER_SIGMA * mouth_width(target.face_landmarks),
+                    own_patch_share(target.image, target.face_landmarks, swapped.corners,
+                                    swapped.kept))
             face = feather_blend(kept_image, face, swapped.kept)
         if config.blend == "poisson":
             image = poisson_blend(face, target.image, mask)

@@ -64,7 +64,11 @@ class SwappedFace:
     is the source's light (a photo's top light): the compositor then takes both faces'
     base there from their own skin (`composite.tone.carry_detail`'s `socket_skin`), which
     takes that shading off; False: the sockets as any skin, the source's own deep lids
-    kept (the mesh engine says False for a video source).
+    kept (the mesh engine says False for a video source). `corners` (S, S) float32 in
+    [0, 1] or None: the share of `kept` that is the target's own mouth corners (the skin
+    round them, kept for the smile read off their shade), whose smooth colour the compositor
+    takes from the coloured face round them, keeping their own detail
+    (`composite.compositor.corners_toned`); None: no such pixels.
     """
 
     image: np.ndarray
@@ -75,6 +79,7 @@ class SwappedFace:
     hair: np.ndarray | None = None
     kept_source: np.ndarray | None = None
     socket_light: bool = True
+    corners: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

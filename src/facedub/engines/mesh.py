@@ -326,6 +326,7 @@ class MeshEngine:
         outline = lips_mask(landmarks, size) if self.config.keep_target_mouth else None
         counts = closed_counts(self._source_open, target.face_landmarks)
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
+        corners: np.ndarray | None = None  # the disc's share of `kept`, where it is kept
         blend_interior = None
         if outline is not None:
             lips_box = bounds_or_empty(outline > 0)
@@ -397,8 +398,14 @@ class MeshEngine:
             # edge is no darker skin).
             compared = (corner_disc[box] if target.in_frame is None
                         else corner_disc[box] * target.in_frame[box])
-            kept[box] = np.maximum(kept[box], corner_disc[box] * self._corner_share(
-                target, source_blendshapes, image[box], reshaped, compared, counts))
+            disc = corner_disc[box] * self._corner_share(
+                target, source_blendshapes, image[box], reshaped, compared, counts)
+            # The disc's share of what is kept there, for the compositor to tone (kept for
+            # its shade, pasted uncoloured it was the target's own skin colour beside the
+            # coloured face: hair-band-photo's brown near corner; BENCHMARKS.md, 49th round).
+            corners = np.zeros_like(kept)
+            corners[box] = np.clip(disc - kept[box], 0.0, None) / np.maximum(disc, 1e-6)
+            kept[box] = np.maximum(kept[box], disc)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
         image_u8 = rounded_to_uint8(image)  # `image` is not read again
         if self.config.target_expression_lines:
@@ -440,7 +447,8 @@ class MeshEngine:
         return SwappedFace(image=image_u8, mask=mask, kept=kept, kept_image=kept_image,
                            kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair,
-                           socket_light=len(self._records) == 1)
+                           socket_light=len(self._records) == 1,
+                           corners=corners if corners is not None and corners.any() else None)
 
     def _corner_share(self, target: TargetFace, source_blendshapes: np.ndarray,
                       face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray,
