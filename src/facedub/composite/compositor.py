@@ -264,12 +264,14 @@ def own_patch_share(image: np.ndarray, face_landmarks: np.ndarray, corners: np.n
     times 1 for bare lips falling to 0 as they stand off its skin like lipstick
     (`lip_contrast` from LIPSTICK_FROM to LIPSTICK_FULL); 0 where the corners cannot be
     measured, and the lips counted bare where they cannot."""
-    off_skin = corner_off_skin(image, face_landmarks, corners, kept)
-    if off_skin is None:
-        return 0.0
     contrast = lip_contrast(image, face_landmarks)
     unpainted = 1.0 if contrast is None else float(np.clip(
         (LIPSTICK_FULL - contrast) / (LIPSTICK_FULL - LIPSTICK_FROM), 0.0, 1.0))
+    if unpainted <= 0.0:  # lipstick: the corners' own reading (a whole face in Lab) not needed
+        return 0.0
+    off_skin = corner_off_skin(image, face_landmarks, corners, kept)
+    if off_skin is None:
+        return 0.0
     return unpainted * float(np.clip((off_skin - OFF_SKIN_FROM) / (OFF_SKIN_FULL - OFF_SKIN_FROM),
                                      0.0, 1.0))
 
@@ -289,7 +291,7 @@ def corners_toned(kept_image: np.ndarray, face: np.ndarray, kept: np.ndarray,
     round it), times `own_patch` (0 .. 1: `own_patch_share`, a corner off the target's
     own skin, on a target wearing no lipstick); `kept_image` itself where none is."""
     box = box_around(corners > 0.01, sigma)
-    if box is None:
+    if box is None or own_patch <= 0.0:
         return kept_image
     sigma = max(1.0, sigma)
     around = np.ascontiguousarray(1.0 - kept[box], dtype=np.float32)
