@@ -292,6 +292,21 @@ def remove_stale_partials_in(folder: Path) -> list[Path]:
     return _remove_dead_writers(Path(folder), _ANY_PARTIAL)
 
 
+def remove_own_partials_under(folder: Path) -> list[Path]:
+    """Delete this process's half-written files anywhere under `folder` (a kept work folder
+    of a stopped command: a stop that lands while a file is being staged, or in a thread
+    that does not unwind, leaves it); returns what was removed."""
+    removed: list[Path] = []
+    own = str(os.getpid())
+    for candidate in Path(folder).rglob("*.partial*"):
+        match = _ANY_PARTIAL.fullmatch(candidate.name)
+        if match and match.group(1) == own:
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
 def _remove_dead_writers(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
     """Delete the files in `folder` whose whole name `pattern` matches and whose writer
     (the process id in its first group) no longer runs; returns what was removed."""

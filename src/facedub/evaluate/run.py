@@ -32,7 +32,7 @@ from facedub.evaluate.resume import EvalWork, MeasuredFrames
 from facedub.evaluate.source_skin import source_chroma
 from facedub.evaluate.summary import IdentitySummary, Summary, summarise
 from facedub.faces.identity import IdentityEncoder, distance
-from facedub.fsutil import atomic_path
+from facedub.fsutil import atomic_path, remove_own_partials_under
 from facedub.progress import NoProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,9 @@ def _work_folder(resume: EvalWork | None) -> Iterator[EvalWork]:
             resume.remove()
         else:  # the resumed report's time is the whole evaluation's
             resume.keep_seconds(time.monotonic() - started)
+            # Kept whole, but not what this process was half-way through writing (a
+            # SIGINT in CI left the target analysis's staged faceset.json beside it).
+            remove_own_partials_under(resume.folder)
         raise
     resume.remove()
 

@@ -23,6 +23,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -55,11 +56,6 @@ from facedub.train.loop import (
     save_state,
 )
 from facedub.train.losses import LossWeights
-from facedub.train.refine_composited import (
-    CompositedHoldout,
-    CompositedScore,
-    composited_holdout,
-)
 from facedub.train.refine_config import RefineConfig
 from facedub.train.refine_data import (
     FaceSplit,
@@ -78,6 +74,9 @@ from facedub.train.refine_run import (
     saved_renderings,
     write_refiner_info,
 )
+
+if TYPE_CHECKING:  # the check swaps through the media stack, which training needs not
+    from facedub.train.refine_composited import CompositedHoldout, CompositedScore
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +191,16 @@ def _composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir
                     "by it (no composited held-out check)", run_dir, saved.step, saved.metric)
         return None
     return composited_holdout(video, source, split, work_dir, progress, owner=run_dir)
+
+
+def composited_holdout(video: Path, source: Faceset, split: FaceSplit, work_dir: Path,
+                       progress: Progress, owner: Path) -> CompositedHoldout | None:
+    """`refine_composited.composited_holdout`, imported when called: it swaps through the
+    media stack (PyAV), and training must import without it (a lent GPU machine)."""
+    from facedub.train import refine_composited
+
+    return refine_composited.composited_holdout(video, source, split, work_dir, progress,
+                                                owner=owner)
 
 
 def _render_pairs(source: Faceset, split: FaceSplit, config: RefineConfig,
