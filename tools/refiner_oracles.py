@@ -45,11 +45,11 @@ from refiner_fit import refuse_removed_settings
 from facedub import media
 from facedub.composite.compositor import Compositor
 from facedub.engines import refiner as rf
-from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.registry import EngineRequest, open_engine
 from facedub.evaluate import realism
 from facedub.progress import NoProgress
 from facedub.swap import SwapConfig, analyse_target, frame_swapper
+from facedub.train.refine_composited import composited
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 REFINER_RES = 128
@@ -130,15 +130,6 @@ def at_refiner_size(shown: np.ndarray, target: np.ndarray, region: np.ndarray) -
 
     inside = small(region.astype(np.float32)) > 0.5
     return realism.fidelity(small(target), small(shown), inside).ssim
-
-
-def composited(compositor: Compositor, target: TargetFace, swapped: SwappedFace
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(the composited crop uint8, its alpha float32)."""
-    made = compositor.composite(target, swapped)
-    alpha = made.alpha.astype(np.float32)
-    shown = made.image * alpha[..., None] + target.image * (1.0 - alpha[..., None])
-    return np.clip(shown + 0.5, 0, 255).astype(np.uint8), alpha
 
 
 def measure(args: argparse.Namespace, work: Path) -> list[dict[str, float | str]]:
