@@ -25,7 +25,7 @@ from facedub.composite.compositor import (
     corners_toned,
     lip_contrast,
 )
-from facedub.engines.base import TargetFace
+from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.faceset import Faceset
 
@@ -36,7 +36,7 @@ RUDD = "still_paul_rudd_frontal_studio.jpg"
 KATIE_HILL = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 
 
-def _disc_image(colour: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def disc_image(colour: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A pink face (RGB 230, 180, 170) of 96 px and the same with a disc of `colour`
     (radius 12 at the middle) kept in it; the disc (float32 0/1)."""
     size = 96
@@ -52,19 +52,28 @@ def _disc_image(colour: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, n
 def test_a_greyer_corner_is_left_as_it_is() -> None:
     """A dark grey-brown disc (RGB 95, 85, 80: chroma 5 against the face's 13), hair's
     colour, kept in a pink face: not toned at all, the very array returned."""
-    face, kept_image, disc = _disc_image((95, 85, 80))
+    face, kept_image, disc = disc_image((95, 85, 80))
     assert corners_toned(kept_image, face, disc, disc, sigma=6.0) is kept_image
 
 
 def test_a_more_colourful_corner_is_toned() -> None:
     """A brown disc (RGB 150, 95, 50: chroma 40 against the face's 13) is a patch: its a
     and b move to the face's (within 3), its lightness kept."""
-    face, kept_image, disc = _disc_image((150, 95, 50))
+    face, kept_image, disc = disc_image((150, 95, 50))
     result = corners_toned(kept_image, face, disc, disc, sigma=6.0)
     after, before, face_lab = to_lab(result), to_lab(kept_image), to_lab(face)
     inner = (slice(40, 56), slice(40, 56))
     assert np.abs(after[inner][..., 1:].mean(axis=(0, 1)) - face_lab[0, 0, 1:]).max() < 3.0
     assert np.abs(after[..., 0] - before[..., 0])[disc > 0].max() < 1.0
+
+
+def _composited_as_unmarked(target: TargetFace, swapped: SwappedFace) -> bool:
+    """Whether `swapped` composites onto `target` to the bit as with no corners marked for
+    toning."""
+    toned = Compositor(CompositeConfig()).composite(target, swapped)
+    plain = Compositor(CompositeConfig()).composite(
+        target, dataclasses.replace(swapped, corners=None))
+    return bool(np.array_equal(toned.image, plain.image))
 
 
 def test_the_streamers_moustache_ends_keep_their_colour(
@@ -78,10 +87,7 @@ def test_the_streamers_moustache_ends_keep_their_colour(
     source = extracted(KIT, crop_size=CROP)
     swapped = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False)).swap_face(target)
     assert swapped.corners is not None and float(swapped.corners.max()) > 0.5
-    toned = Compositor(CompositeConfig()).composite(target, swapped)
-    plain = Compositor(CompositeConfig()).composite(
-        target, dataclasses.replace(swapped, corners=None))
-    assert np.array_equal(toned.image, plain.image)
+    assert _composited_as_unmarked(target, swapped)
 
 
 def test_katie_hills_lipstick_corners_keep_their_colour(
@@ -97,7 +103,4 @@ def test_katie_hills_lipstick_corners_keep_their_colour(
     source = extracted(RUDD, crop_size=CROP)
     swapped = MeshEngine(source, MeshEngineConfig(follow=1.0, read_eyes=False)).swap_face(target)
     assert swapped.corners is not None and float(swapped.corners.max()) > 0.5
-    toned = Compositor(CompositeConfig()).composite(target, swapped)
-    plain = Compositor(CompositeConfig()).composite(
-        target, dataclasses.replace(swapped, corners=None))
-    assert np.array_equal(toned.image, plain.image)
+    assert _composited_as_unmarked(target, swapped)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from test_corners_patch_round50 import disc_image
 
 from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig, Composited, Compositor, corners_toned
@@ -87,13 +88,7 @@ def test_a_kept_corner_takes_the_faces_colour_and_keeps_its_lightness() -> None:
     """A brown disc (RGB 120, 80, 50) kept in a pink face (RGB 230, 180, 170): inside it
     a and b within 3 of the face's, its lightness unchanged (within 1 level), its crease
     (a darker line across it) as deep as before; nothing outside the disc moves."""
-    size = 96
-    rows, columns = np.mgrid[:size, :size]
-    disc = ((columns - 48) ** 2 + (rows - 48) ** 2 <= 12 ** 2).astype(np.float32)
-    face = np.empty((size, size, 3), dtype=np.uint8)
-    face[...] = (230, 180, 170)
-    kept_image = face.copy()
-    kept_image[disc > 0] = (120, 80, 50)
+    face, kept_image, disc = disc_image((120, 80, 50))
     kept_image[47:49, 38:58] = (90, 60, 38)  # the crease
     result = corners_toned(kept_image, face, disc, disc, sigma=6.0)
     before, after, face_lab = to_lab(kept_image), to_lab(result), to_lab(face)
