@@ -19,6 +19,10 @@ from facedub import media
 from facedub.batch.chunks import plan_chunks
 from facedub.batch.frames import (
     POLL_SECONDS,
+    RENDER_STAGE,
+    SETUP_STAGE,
+    SOURCE_STAGE,
+    TARGET_STAGE,
     FrameFile,
     FrameTally,
     analysis_steps,
@@ -31,6 +35,9 @@ from facedub.batch.worker import JobTask
 from facedub.cli.terminal import RichProgress
 from facedub.progress import Retotalled
 from test_cli_terminal import run_in_terminal
+
+# Any stage the bar can name ("swapping" lasts the clip's rendering: several polls).
+STAGES = "|".join((SOURCE_STAGE, TARGET_STAGE, SETUP_STAGE, RENDER_STAGE))
 
 
 class DriverBar(Recorded):
@@ -74,11 +81,13 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     # Drawn while the clip rendered, not only as each job ended.
     assert any(1 < done < total for done in counts), drawn
     assert "frames/s" in drawn and "/2 " not in drawn, drawn
-    # What it cannot count it names (fiftieth round: it stood still through them): the
-    # source read and the engine opened, the swap set up after the clip's analysis (each
-    # a second or more here; which of them a 0.5 s poll catches varies with the machine).
-    assert re.search(r"job 1/2: (the source|the target|setting up)", drawn), drawn
-    assert re.search(r"job 2/2: (the source|setting up)", drawn), drawn
+    # The bar is described by the running job's stage (fiftieth round). Which of the short
+    # stages before the first frame a 0.5 s poll catches varies with the machine (CI's
+    # caught none of job 2's source and set-up: each under a poll there), so only that
+    # each job is named; test_batch_analysis_bar_round50.py shows every stage named, its
+    # stage files written by hand.
+    assert re.search(rf"job 1/2: ({STAGES})", drawn), drawn
+    assert re.search(rf"job 2/2: ({STAGES})", drawn), drawn
 
     # One job more, the same clip at another quality: its frames alone are the bar (its
     # target's analysis was made by the first run).
@@ -87,7 +96,7 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     code, drawn = run_in_terminal(command, columns=100, timeout=300)
     assert code == 0, drawn
     assert "resuming: 2 of 3 jobs finished before" in drawn, drawn
-    assert re.search(r"job 3/3: (the source|setting up)", drawn), drawn
+    assert re.search(rf"job 3/3: ({STAGES})", drawn), drawn
     counts = _counts(drawn, frames)
     assert counts and counts[-1] == frames, drawn
     assert "/3 " not in drawn and f"/{total + frames}" not in drawn, drawn
