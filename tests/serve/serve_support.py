@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,12 @@ class Server:
 
 class FakeBench:
     """Stands in for the Workbench: a swap of `frames` frames, each reported after `pause`
-    seconds (a pause longer than the job runner's progress interval is a step with no
-    progress check)."""
+    seconds, or, with `hold`, once `hold` is set (a step with no progress check that
+    lasts until the test lets it end, whatever the machine's speed)."""
 
-    def __init__(self, store: Store, frames: int = 5, pause: float = 0.0) -> None:
-        self.store, self.frames, self.pause = store, frames, pause
+    def __init__(self, store: Store, frames: int = 5, pause: float = 0.0,
+                 hold: threading.Event | None = None) -> None:
+        self.store, self.frames, self.pause, self.hold = store, frames, pause, hold
         self.started = threading.Event()
         self.discarded: list[int] = []
 
@@ -47,20 +49,31 @@ class FakeBench:
         progress.start(self.frames, "swap")
         self.started.set()
         for _ in range(self.frames):
-            time.sleep(self.pause)
+            if self.hold is not None:
+                self.hold.wait()
+            else:
+                time.sleep(self.pause)
             progress.advance()
         return f"{self.frames}/{self.frames} frames swapped", f"job{job_id}.mp4"
 
 
 def wait_for(store: Store, job_id: int, state: str) -> dict[str, Any]:
-    """The job's row once it reaches `state` (20 s at most)."""
-    deadline = time.monotonic() + 20
+    """The job's row once it reaches `state`."""
+    return wait_until(store, job_id, lambda job: job["state"] == state,
+                      f"state {state}")
+
+
+def wait_until(store: Store, job_id: int, condition: Callable[[dict[str, Any]], bool],
+               what: str) -> dict[str, Any]:
+    """The job's row once `condition(row)` holds (120 s at most: a bound for a loaded
+    machine, not a timing; it returns as soon as the row says so)."""
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job = store.job(job_id)
-        if job["state"] == state:
+        if condition(job):
             return job
         time.sleep(0.05)
-    raise AssertionError(f"job {job_id} is {store.job(job_id)['state']}, not {state}")
+    raise AssertionError(f"job {job_id} never came to {what}: {store.job(job_id)}")
 
 
 def send_request(app: Any, method: str, path: str, **request: Any) -> httpx.Response:

@@ -3,6 +3,7 @@ was running, runs what was queued; and cancelling stops a running job at its nex
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,18 +39,22 @@ def test_restart_keeps_finished_jobs_fails_running_ones_and_runs_queued(tmp_path
 
 def test_progress_reaches_the_total_and_cancel_stops_a_running_job(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    bench = FakeBench(store, frames=400, pause=0.01)
+    # Its first step lasts until the test ends it: cancelled within it, on any machine
+    # (before: a 4 s job that a thread delayed as long on a loaded machine saw finish).
+    step = threading.Event()
+    bench = FakeBench(store, frames=400, hold=step)
     runner = JobRunner(bench)  # type: ignore[arg-type]
     runner.start()
     try:
         job_id = runner.submit("swap", REQUEST)
-        assert bench.started.wait(10)
+        assert bench.started.wait(120)  # a bound for a loaded machine, not a timing
         runner.cancel(job_id)
+        step.set()
         job = wait_for(store, job_id, "cancelled")
         assert job["message"] == "cancelled"
         assert job["done"] < 400  # stopped before the end
         assert bench.discarded == [job_id]
-        bench.frames, bench.pause = 30, 0.0
+        bench.frames, bench.hold = 30, None
         finished = wait_for(store, runner.submit("swap", REQUEST), "done")
         assert finished["done"] == finished["total"] == 30
     finally:

@@ -5,24 +5,28 @@ a job the user cancels stays cancelled."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
-from serve_support import REQUEST, FakeBench, wait_for
+import pytest
+from serve_support import REQUEST, FakeBench, wait_for, wait_until
 
 from facedub.serve.store import Store
 from facedub.serve.work import STOPPED_REQUEUED, JobRunner
 
 
-def _running(tmp_path: Path, frames: int, pause: float
+def _running(tmp_path: Path, frames: int, pause: float = 0.0,
+             hold: threading.Event | None = None
              ) -> tuple[Store, FakeBench, JobRunner, int]:
-    """A job runner on a new store, its one swap job started (`frames` steps of `pause` s)."""
+    """A job runner on a new store, its one swap job started (`frames` steps of `pause` s,
+    or each held until `hold` is set)."""
     store = Store(tmp_path)
-    bench = FakeBench(store, frames=frames, pause=pause)
+    bench = FakeBench(store, frames=frames, pause=pause, hold=hold)
     runner = JobRunner(bench)  # type: ignore[arg-type]
     runner.start()
     job_id = runner.submit("swap", REQUEST)
-    assert bench.started.wait(10)
+    assert bench.started.wait(120)  # a bound for a loaded machine, not a timing
     return store, bench, runner, job_id
 
 
@@ -49,11 +53,17 @@ def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
     """Review R: Cancel clicked in a step with no progress check (an engine load, the
     content check, encoding), then the server stopped before that step ended: the job the
     user cancelled came back queued and ran first on the next start."""
-    # a step of 1 s with no progress check
-    store, _, runner, job_id = _running(tmp_path, frames=10, pause=1.0)
+    step = threading.Event()  # a step with no progress check, until the test ends it
+    store, _, runner, job_id = _running(tmp_path, frames=10, hold=step)
     runner.cancel(job_id)  # the user clicks Cancel
-    time.sleep(0.1)
-    runner.stop()  # then Ctrl-C, within the step
+    stopping = threading.Thread(target=runner.stop)  # then Ctrl-C, within the step
+    stopping.start()
+    deadline = time.monotonic() + 120  # a bound for a loaded machine, not a timing
+    while not runner._stop.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    step.set()  # the step ends after the stop (before: 0.1 s slept, a 1 s step)
+    stopping.join(timeout=120)
+    assert not runner._thread.is_alive()  # its job settled it, not stop's give-up
     job = store.job(job_id)
     assert (job["state"], job["message"]) == ("cancelled", "cancelled"), job
 
@@ -61,7 +71,9 @@ def test_a_users_cancel_wins_over_a_stop_before_the_next_progress_check(
 def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> None:
     """The requeued row read "swap, 0 of 400 frames, 80 fps, 5 s left" until it ran."""
     store, _, runner, job_id = _running(tmp_path, frames=400, pause=0.01)
-    time.sleep(0.6)  # progress written (every 0.25 s)
+    # Progress written before the stop (before: 0.6 s slept, which a loaded machine's job
+    # thread may not have used to write any).
+    wait_until(store, job_id, lambda job: job["done"] > 0, "progress written")
     runner.stop()
     job = store.job(job_id)
     assert job["state"] == "queued", job
@@ -69,14 +81,18 @@ def test_a_requeued_job_keeps_no_progress_of_the_stopped_run(tmp_path: Path) -> 
         "", 0, 0, 0.0, None), job
 
 
-def _stop_during_a_long_step(tmp_path: Path, user_cancels: bool) -> tuple[Store, int]:
-    """A job in a 12 s step with no progress check (longer than stop's 10 s wait), then
-    the server stopped; returns once the job's thread has ended its step too."""
-    store, _, runner, job_id = _running(tmp_path, frames=2, pause=12.0)
-    time.sleep(0.3)  # the first progress write lands before the stop
+def _stop_during_a_long_step(tmp_path: Path, user_cancels: bool,
+                             monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
+    """A job in a step with no progress check that lasts until the test ends it (longer
+    than stop's wait, made short here), then the server stopped; returns once the job's
+    thread has ended its step too. Before: a 12 s step against stop's 10 s wait, which a
+    loaded machine's 2 s of delays in between could outlast."""
+    monkeypatch.setattr(JobRunner, "STOP_WAIT", 0.5)
+    step = threading.Event()
+    store, _, runner, job_id = _running(tmp_path, frames=2, hold=step)
+    assert store.job(job_id)["phase"] == "swap"  # its first progress write, before the stop
     if user_cancels:
         runner.cancel(job_id)
-        time.sleep(0.1)
     runner.stop()  # gives up waiting after STOP_WAIT; the process would exit here
     assert runner._thread.is_alive()  # still in its step
     job = store.job(job_id)
@@ -86,15 +102,18 @@ def _stop_during_a_long_step(tmp_path: Path, user_cancels: bool) -> tuple[Store,
         assert (job["state"], job["message"]) == ("queued", STOPPED_REQUEUED), job
         assert (job["phase"], job["done"], job["total"], job["fps"], job["eta"]) == (
             "", 0, 0, 0.0, None), job
-    runner._thread.join(timeout=20)  # its late end must not change what stop wrote
+    step.set()
+    runner._thread.join(timeout=120)  # its late end must not change what stop wrote
+    assert not runner._thread.is_alive()
     assert store.job(job_id)["state"] == job["state"]
     return store, job_id
 
 
-def test_a_job_in_a_step_longer_than_stops_wait_runs_again(tmp_path: Path) -> None:
+def test_a_job_in_a_step_longer_than_stops_wait_runs_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Review R3: the row was left 'running' and the next start marked it failed ("start
     it again"), a job the server had stopped lost."""
-    store, job_id = _stop_during_a_long_step(tmp_path, user_cancels=False)
+    store, job_id = _stop_during_a_long_step(tmp_path, False, monkeypatch)
     again = FakeBench(store, frames=3, pause=0.0)
     restarted = JobRunner(again)  # type: ignore[arg-type]
     restarted.start()
@@ -106,8 +125,8 @@ def test_a_job_in_a_step_longer_than_stops_wait_runs_again(tmp_path: Path) -> No
 
 
 def test_a_job_cancelled_in_a_step_longer_than_stops_wait_stays_cancelled(
-        tmp_path: Path) -> None:
-    store, job_id = _stop_during_a_long_step(tmp_path, user_cancels=True)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, job_id = _stop_during_a_long_step(tmp_path, True, monkeypatch)
     restarted = JobRunner(FakeBench(store, frames=3, pause=0.0))  # type: ignore[arg-type]
     restarted.start()
     restarted.stop()
