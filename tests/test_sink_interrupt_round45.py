@@ -5,17 +5,12 @@ A Ctrl-C during the close now drops the items not begun and calls `on_interrupt`
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import pytest
 
-from facedub.threads import BackgroundSink
-
-
-def _ctrl_c() -> None:
-    """The user's Ctrl-C, to the main thread (interrupt_main wakes no blocked wait)."""
-    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+from ctrl_c_support import ctrl_c_once_main_waits_in, waiting_in
+from facedub.threads import BackgroundSink, join_through_interrupts
 
 
 def test_ctrl_c_during_close_drops_the_rest_and_calls_on_interrupt() -> None:
@@ -24,16 +19,18 @@ def test_ctrl_c_during_close_drops_the_rest_and_calls_on_interrupt() -> None:
 
     def consume(item: int) -> None:
         if item == 0:
-            release.wait(10)  # an item that waits on something stoppable (the check)
+            release.wait(120)  # an item that waits on something stoppable (the check)
         consumed.append(item)
 
     sink = BackgroundSink[int](consume, depth=8)
     for item in range(4):
         sink.put(item)
-    threading.Timer(0.3, _ctrl_c).start()
+    # Sent once close waits (before: a 0.3 s timer, which a loaded machine could fire
+    # before close, raising outside it, or after item 0's 10 s wait).
+    ctrl_c_once_main_waits_in(waiting_in(join_through_interrupts))
     with pytest.raises(KeyboardInterrupt):
         sink.close(on_interrupt=release.set)
-    assert consumed == [0]  # items 1-3 dropped; item 0 ended at the Ctrl-C, not after 10 s
+    assert consumed == [0]  # items 1-3 dropped; item 0 ended at the Ctrl-C, not after 120 s
 
 
 def test_a_close_without_interruption_still_consumes_everything() -> None:

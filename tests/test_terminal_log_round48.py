@@ -16,16 +16,17 @@ from test_cli_terminal import run_in_terminal, run_python_in_terminal
 # The command's own set-up (`facedub`'s callback configures logging), then a bar with a
 # warning logged half way, as the training loop's signal handler does.
 SCRIPT = textwrap.dedent("""
-    import logging, time
+    import logging
     from facedub.cli.app import main
     from facedub.cli.terminal import RichProgress
     main(verbose=False, version=False)
     bar = RichProgress(unit="steps")
     bar.start(4, "train df")
     bar.advance()
-    time.sleep(0.3)  # drawn at least once (rich refreshes 10 times a second)
+    bar._bar.refresh()  # drawn before the warning (a 0.3 s sleep for rich's 10 Hz refresh
+    # was not that on a loaded machine: the test then read no bar before it)
     logging.getLogger("facedub.train.loop").warning("SIGINT received: saving and stopping")
-    time.sleep(0.3)
+    bar._bar.refresh()
     bar.advance(3)
     bar.finish()
 """)
@@ -36,6 +37,8 @@ def test_a_warning_during_a_bar_is_a_line_of_its_own() -> None:
     assert code == 0, drawn
     warned = [line for line in drawn.splitlines() if "SIGINT received" in line]
     assert warned, drawn
+    before = drawn[:drawn.index("SIGINT received")].splitlines()
+    assert any("━" in line and "1/4" in line for line in before), drawn  # the bar, drawn
     assert all(line.strip() == "WARNING facedub.train.loop: SIGINT received: saving and "
                "stopping" for line in warned), warned  # was: the bar, then the warning
     bars = [line for line in drawn.splitlines() if "━" in line]

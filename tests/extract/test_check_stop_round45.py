@@ -7,9 +7,8 @@ stopped check decoded on to its next sampled frame, a sixteenth of the clip away
 
 from __future__ import annotations
 
-import signal
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from test_check_stop_round44 import flat_clip
 
+from ctrl_c_support import BOUND_SECONDS, ctrl_c_once_main_waits_in, waiting_in
 from facedub import media
 from facedub.extract import run as run_module
 from facedub.extract import safety as safety_module
@@ -24,51 +24,53 @@ from facedub.extract.config import ExtractConfig
 from facedub.extract.run import extract
 from facedub.extract.safety import PASSED_FILE, CheckStoppedError, sample_frames
 from facedub.faceset import FACES_DIR, PROGRESS_FILE
+from facedub.threads import join_through_interrupts
 
 
-class _SlowLooks:
-    """Each look takes 0.25 s: the check of a video takes 4 s."""
+class _LooksUntilStopped:
+    """The first look lasts until the Ctrl-C's stop has been told to the check
+    (`stopped`), the others are at once: a check that did not stop looks at all 16
+    frames. Before: 0.25 s a look and a bound of 3 s on the exit after the Ctrl-C, which
+    a loaded machine could pass."""
 
     def __init__(self) -> None:
         self.looks = 0
+        self.stopped = threading.Event()
 
     def scores(self, image: np.ndarray) -> dict[str, float]:
         del image
         self.looks += 1
-        time.sleep(0.25)
+        if self.looks == 1:
+            self.stopped.wait(BOUND_SECONDS)  # a bound for a loaded machine, not a timing
         return {}
-
-
-def _ctrl_c() -> None:
-    """The user's Ctrl-C, to the main thread (interrupt_main wakes no blocked wait)."""
-    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
 
 def test_ctrl_c_while_the_writer_waits_for_the_check_stops_the_check(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     original = run_module._OrderedWriter.close
-    signalled: list[float] = []
+    detector = _LooksUntilStopped()
 
-    def ctrl_c_now() -> None:
-        signalled.append(time.monotonic())
-        _ctrl_c()
+    def interrupted_close(self: Any, on_interrupt: Callable[[], None] | None = None) -> None:
+        def stop_told() -> None:
+            if on_interrupt is not None:
+                on_interrupt()  # what stops the check
+            detector.stopped.set()
 
-    def interrupted_close(self: Any, *args: Any) -> None:
-        threading.Timer(0.3, ctrl_c_now).start()  # the user's Ctrl-C
-        original(self, *args)
+        # The user's Ctrl-C once the writer waits for the check, which is looking.
+        ctrl_c_once_main_waits_in(waiting_in(join_through_interrupts),
+                                  also=lambda: detector.looks > 0)
+        original(self, stop_told)
 
     monkeypatch.setattr(run_module._OrderedWriter, "close", interrupted_close)
-    detector = _SlowLooks()
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         # Two frames analysed: the analysis ends long before the check's 16 looks.
         extract(faces_dir / "clip_liveportrait_d3_woman_headturn.mp4", out,
                 ExtractConfig(crop_size=64, max_frames=2), detector=detector)
-    # From the Ctrl-C, not from extract's start (model loads and the analysis are no part
-    # of the stop): 0.67 s median here, 6.55 s when the check ran on to its end.
-    stopped_after = time.monotonic() - signalled[0]
-    assert detector.looks < 16, "the check looked at every frame after the Ctrl-C"
-    assert stopped_after < 3.0
+    # Stopped at the look in hand: 6.55 s when the check ran on to its end, 0.67 s median
+    # from the Ctrl-C once it stopped (round 45, 0.25 s looks).
+    assert detector.stopped.is_set()
+    assert detector.looks == 1, "the check looked on after the Ctrl-C"
     # Nothing the check guarded was written, and nothing says it passed.
     assert not (out / PASSED_FILE).exists()
     assert not list((out / FACES_DIR).iterdir())
