@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import av
 import numpy as np
@@ -67,16 +68,32 @@ def remuxed_excerpt(source: Path, seconds: float, out: Path) -> Path:
     return out
 
 
+class AnalysisHold:
+    """`target`'s analysis lock in `work` (the batch worker's `_analysis_lock`), held from
+    its making until `release()`: a job waits on it before its target's analysis, in the
+    stage "the target", until the test lets it go, whatever the machine's speed."""
+
+    def __init__(self, work: Path, target: Path) -> None:
+        locks = work / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
+        self._lock: IO[str] | None = open(locks / name, "w")  # noqa: SIM115 (held past here)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file lets the lock go
+            self._lock = None
+
+
 @contextlib.contextmanager
 def analysis_held(work: Path, target: Path) -> Iterator[None]:
-    """Hold `target`'s analysis lock in `work` for the block: a batch worker's job waits
-    on it, so it runs until the test lets it go, whatever the machine's speed."""
-    locks = work / ".locks"
-    locks.mkdir(parents=True)
-    name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:20]
-    with open(locks / name, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """Hold `target`'s analysis lock in `work` for the block (`AnalysisHold`)."""
+    hold = AnalysisHold(work, target)
+    try:
         yield
+    finally:
+        hold.release()
 
 
 def running_worker(driver: subprocess.Popen[str] | subprocess.Popen[bytes], out: Path,

@@ -53,7 +53,7 @@ def test_the_engine_is_closed_when_the_targets_analysis_fails(
     def damaged(*args: Any) -> None:
         raise FacedubError("the target is damaged")
 
-    monkeypatch.setattr(batch_worker, "build_engine", lambda job, work_dir: Engine())
+    monkeypatch.setattr(batch_worker, "build_engine", lambda job, work_dir, bar: Engine())
     monkeypatch.setattr(batch_worker, "analyse_target", damaged)
     outcome = run_job(_task(tmp_path), tmp_path / "staging")
     assert not outcome.ok and "damaged" in outcome.reason

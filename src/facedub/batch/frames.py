@@ -25,8 +25,15 @@ An analysis an earlier run made (whole, or the frames an interrupted one analyse
 of the total as that worker says so: its file's total is the frames it analyses, 0 for
 an analysis it found made.
 
+A video source's analysis (the mesh engine's, as it opens: every frame of the source, so
+minutes on a long source clip) is counted the same way (fifty-first round: the bar named
+it, "job 2/3: the source", and stood still through it), from its own file
+(`source_file`), one analysed frame a step: a source's frame costs 2.2 times a target's
+(`SOURCE_PER_STEP`).
+
 What the bar cannot count honestly it names (fiftieth round): before a job's first frame
-its worker reads the source (the engine's analysis of it and the engine's opening) and,
+its worker reads the source (the engine's opening, and its analysis of the source, which
+is counted too for a video since the fifty-first round) and,
 after the target's analysis, sets up the swap (tracks, glasses, the engine's first crop:
 15 s under load), and the bar stood still through both, as if hung. Each worker writes
 its stage to a file beside its frames (`note_stage`), and the driver's bar is described
@@ -64,12 +71,23 @@ ANALYSIS_BAR = "extract "  # the target analysis's bar (`extract`)
 # README swap's wall goes", forty-ninth round); a 1 s clip's batch here under load 0.12 s
 # against 0.29 s a frame (fiftieth round).
 ANALYSED_PER_STEP = 3
+# A source's analysed frame (the mesh engine's: crops of 512 px, its texture) costs about
+# 2.2 times a target's (the README clip's 200 frames, one process, medians of 3: 10.2 s of
+# CPU against 4.6 s; 57 s against 22 s of wall at load 20; fifty-first round), so about
+# three quarters of a rendered frame: one a step.
+SOURCE_PER_STEP = 1
 # A job's stages before it renders (`note_stage`), as its bar's description says them;
 # short, so that "job 12/30: setting up" fits the 22 characters an 80-column bar gives it.
 SOURCE_STAGE = "the source"  # the source's analysis and the engine's opening
 TARGET_STAGE = "the target"  # the target's analysis (counted too)
 SETUP_STAGE = "setting up"  # the swap's set-up, before its first frame
 RENDER_STAGE = "swapping"  # from its first rendered frame (the driver sees it counted)
+
+
+# What the driver counts of a task: its rendering ("frames", the task's id), or its job's
+# target or source analysis ("target" or "source", the job's number: its chunks share it).
+Work = tuple[str, int]
+PER_STEP = {"target": ANALYSED_PER_STEP, "source": SOURCE_PER_STEP}  # analysed frames a step
 
 
 def frame_file(task: JobTask) -> Path | None:
@@ -86,6 +104,14 @@ def analysis_file(task: JobTask) -> Path | None:
     if task.status_dir is None:
         return None
     return task.status_dir / f"{task.job.number}.analysis"
+
+
+def source_file(task: JobTask) -> Path | None:
+    """Where the worker that analyses the source of `task`'s job (as its engine opens)
+    writes its frame count (one file per job, as `analysis_file`; None: nowhere)."""
+    if task.status_dir is None:
+        return None
+    return task.status_dir / f"{task.job.number}.source"
 
 
 def stage_file(task: JobTask) -> Path | None:
@@ -119,19 +145,38 @@ def planned_analysis(task: JobTask) -> int:
     """The bar's steps for the target analysis of `task`'s job: a video's frames (every
     one is analysed) in rendered frames' worth (`analysis_steps`); 0 for a photo (one
     frame, at once) or a target that cannot be read."""
-    if media.is_photo_path(task.job.target):
+    return _video_steps(task.job.target, ANALYSED_PER_STEP)
+
+
+def planned_source(task: JobTask) -> int:
+    """The bar's steps for the source analysis of `task`'s job: a video source's frames
+    (the mesh engine analyses every one), `SOURCE_PER_STEP` a step; 0 for a photo, a
+    folder of photos or a faceset (seconds), and for the neural engine (its model is
+    trained: nothing to analyse)."""
+    job = task.job
+    if job.engine != "mesh" or job.source is None or Path(job.source).is_dir():
+        return 0
+    return _video_steps(job.source, SOURCE_PER_STEP)
+
+
+def _video_steps(path: Path, per_step: int) -> int:
+    """`path`'s analysis in the bar's steps: every frame of a video (`analysis_steps`);
+    0 for a photo or a file that cannot be read."""
+    if media.is_photo_path(path):
         return 0
     try:
-        return analysis_steps(max(0, media.probe(task.job.target).frame_count), whole=True)
+        frames = max(0, media.probe(path).frame_count)
     except (FacedubError, OSError):
         return 0
+    return analysis_steps(frames, whole=True, per_step=per_step)
 
 
-def analysis_steps(frames: int, whole: bool = False) -> int:
-    """`frames` analysed in the bar's steps, rendered frames: `ANALYSED_PER_STEP` of them
-    a step (rounded up for a total, `whole`; down for a count, which reaches the total as
-    the analysis ends)."""
-    return -(-frames // ANALYSED_PER_STEP) if whole else frames // ANALYSED_PER_STEP
+def analysis_steps(frames: int, whole: bool = False,
+                   per_step: int = ANALYSED_PER_STEP) -> int:
+    """`frames` analysed in the bar's steps, rendered frames: `per_step` of them a step
+    (a target's: `ANALYSED_PER_STEP`; rounded up for a total, `whole`; down for a count,
+    which reaches the total as the analysis ends)."""
+    return -(-frames // per_step) if whole else frames // per_step
 
 
 def planned_frames(task: JobTask) -> int:
@@ -229,10 +274,10 @@ def read_frames(path: Path | None) -> tuple[int, int | None]:
 
 class FrameTally:
     """The driver's side: `progress` advanced by the frames the workers report, from a
-    thread of its own while the jobs run; `finished(task)` counts the rest of a task's
-    frames as its outcome comes back. Where `progress` can be described, its description
-    names the stage of the first job still running (`note_stage`): "job N/`jobs`: ...",
-    and `description` between jobs and at the end."""
+    thread of its own while the jobs run (`look` every `POLL_SECONDS`); `finished(task)`
+    counts the rest of a task's frames as its outcome comes back. Where `progress` can
+    be described, its description names the stage of the first job still running
+    (`note_stage`): "job N/`jobs`: ...", and `description` between jobs and at the end."""
 
     def __init__(self, tasks: Sequence[JobTask], progress: Progress, jobs: int = 0,
                  description: str = "") -> None:
@@ -240,18 +285,19 @@ class FrameTally:
         self._jobs = jobs or max((task.job.number for task in tasks), default=0)
         self._description = self._shown = description
         self._describe = progress.describe if isinstance(progress, Described) else None
-        # Keys: a task's rendering (its id), a job's target analysis (its number, negated
-        # and less one: never an id, which is positive).
-        self._planned = {id(task): planned_frames(task) for task in tasks}
-        self._files = {id(task): frame_file(task) for task in tasks}
+        self._planned: dict[Work, int] = {}
+        self._files: dict[Work, Path | None] = {}
         for task in tasks:
-            key = _analysis_key(task)
-            if key not in self._planned:
-                self._planned[key] = planned_analysis(task)
-                self._files[key] = analysis_file(task)
+            for work, planned, path in (
+                    (_source_work(task), planned_source, source_file),
+                    (_target_work(task), planned_analysis, analysis_file),
+                    (_frames_work(task), planned_frames, frame_file)):
+                if work not in self._planned:  # a job's chunks share its analyses
+                    self._planned[work] = planned(task)
+                    self._files[work] = path(task)
         self._counted = dict.fromkeys(self._planned, 0)
         self._open = set(self._planned)
-        self._totalled: set[int] = set()  # jobs whose worker has said its total
+        self._totalled: set[Work] = set()  # work whose worker has said its total
         self._progress = progress
         self._retotal = progress.retotal if isinstance(progress, Retotalled) else None
         self._lock = threading.Lock()
@@ -273,31 +319,38 @@ class FrameTally:
             self._thread.join()
             self._show(self._description)
 
-    def finished(self, task: JobTask) -> None:
-        """`task` ended: all its frames are counted, and its job's analysis (every task
-        analyses, or waits for the analysis, before it renders)."""
+    def look(self) -> None:
+        """Read every file of work still open and describe the bar by the stage now (what
+        the driver's thread does every `POLL_SECONDS`; a test calls it where it wants a
+        look, not a poll's timing)."""
         with self._lock:
-            for key in (_analysis_key(task), id(task)):
-                if key in self._open:
-                    self._read(key)  # ended between two polls: its kept frames
-                self._open.discard(key)
-                self._add(key, max(self._planned[key], self._counted[key]))
+            for work in list(self._open):
+                self._read(work)
+            self._show(self._stage_now())
+
+    def finished(self, task: JobTask) -> None:
+        """`task` ended: all its frames are counted, and its job's analyses (every task
+        analyses, or waits for the analyses, before it renders)."""
+        with self._lock:
+            for work in (_source_work(task), _target_work(task), _frames_work(task)):
+                if work in self._open:
+                    self._read(work)  # ended between two polls: its kept frames
+                self._open.discard(work)
+                self._add(work, max(self._planned[work], self._counted[work]))
             self._show(self._stage_now())  # not the ended job's stage till the next poll
 
     def _poll(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
-            with self._lock:
-                for key in list(self._open):
-                    self._read(key)
-                self._show(self._stage_now())
+            self.look()
 
     def _stage_now(self) -> str:
         """The bar's description now: the stage of the first job still running that
         said one, else the bar's own."""
         for task in self._tasks:
-            if id(task) not in self._open:
+            frames = _frames_work(task)
+            if frames not in self._open:
                 continue
-            stage = (RENDER_STAGE if self._counted[id(task)] > 0
+            stage = (RENDER_STAGE if self._counted[frames] > 0
                      else read_stage(stage_file(task)))
             if stage is not None:
                 return f"job {task.job.number}/{self._jobs}: {stage}"
@@ -308,31 +361,40 @@ class FrameTally:
             self._shown = description
             self._describe(description)
 
-    def _read(self, key: int) -> None:
-        frames, total = read_frames(self._files[key])
-        if key < 0:  # an analysis: its frames in the bar's steps
-            frames = analysis_steps(frames)
-            total = None if total is None else analysis_steps(total, whole=True)
-        if total is not None and key not in self._totalled:
+    def _read(self, work: Work) -> None:
+        frames, total = read_frames(self._files[work])
+        per_step = PER_STEP.get(work[0])
+        if per_step is not None:  # an analysis: its frames in the bar's steps
+            frames = analysis_steps(frames, per_step=per_step)
+            total = None if total is None else analysis_steps(total, True, per_step)
+        if total is not None and work not in self._totalled:
             # Only a job's first total: a retried job's worker keeps what the failed attempt
             # rendered in this run, which the bar has counted already.
-            self._totalled.add(key)
-            if total < self._planned[key] and self._retotal is not None:
+            self._totalled.add(work)
+            if total < self._planned[work] and self._retotal is not None:
                 # Its worker renders fewer: an earlier run kept the rest (never below what
                 # the bar already counted of it, so the bar does not go back).
-                self._planned[key] = max(total, self._counted[key])
+                self._planned[work] = max(total, self._counted[work])
                 self._retotal(self.total)
         # A retried job starts again from 0: the largest count is kept (the bar does not
         # go back), capped at what the task renders.
-        self._add(key, min(frames, self._planned[key]))
+        self._add(work, min(frames, self._planned[work]))
 
-    def _add(self, key: int, frames: int) -> None:
-        """Count `key`'s work up to `frames` (never back)."""
-        gained = frames - self._counted[key]
+    def _add(self, work: Work, frames: int) -> None:
+        """Count `work` up to `frames` (never back)."""
+        gained = frames - self._counted[work]
         if gained > 0:
-            self._counted[key] = frames
+            self._counted[work] = frames
             self._progress.advance(gained)
 
 
-def _analysis_key(task: JobTask) -> int:
-    return -1 - task.job.number
+def _frames_work(task: JobTask) -> Work:
+    return ("frames", id(task))
+
+
+def _target_work(task: JobTask) -> Work:
+    return ("target", task.job.number)
+
+
+def _source_work(task: JobTask) -> Work:
+    return ("source", task.job.number)

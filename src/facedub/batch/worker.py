@@ -29,6 +29,7 @@ from facedub.batch.frames import (
     analysis_file,
     frame_file,
     note_stage,
+    source_file,
 )
 from facedub.batch.jobs import JobSpec
 from facedub.batch.kept_chunks import kept_segment
@@ -36,6 +37,7 @@ from facedub.batch.resumable import plan_segments, resumable_swap
 from facedub.engines.base import EngineFacts, SwapEngine
 from facedub.engines.registry import EngineRequest, open_engine
 from facedub.errors import FacedubError
+from facedub.progress import NoProgress, Progress
 from facedub.provenance.manifest import sidecar_path
 from facedub.swap import analyse_target, swap
 
@@ -87,11 +89,13 @@ def staging_for(task: JobTask, staging_root: Path) -> Path:
     return staging_root / f"{task.job.number:04d}{chunk}"
 
 
-def build_engine(job: JobSpec, work_dir: Path) -> SwapEngine:
+def build_engine(job: JobSpec, work_dir: Path, progress: Progress | None = None
+                 ) -> SwapEngine:
     """The job's engine, opened as `facedub swap` opens it (the source analysed into
-    `work_dir`)."""
+    `work_dir`, its bar told to `progress`)."""
     return open_engine(job.engine, EngineRequest(work_dir, job.source, job.model, job.device,
-                                                 job.mesh_config()))
+                                                 job.mesh_config(),
+                                                 progress=progress or NoProgress()))
 
 
 def run_job(task: JobTask, staging: Path) -> JobOutcome:
@@ -133,8 +137,12 @@ def _swap(task: JobTask, staging: Path) -> JobOutcome:
     # source it refuses fails the job before the target's whole analysis, not after.
     # Each stage is named on the driver's bar (`batch.frames`): it stood still through them.
     note_stage(task, SOURCE_STAGE)
+    # A video source's analysis is work of the bar too, as the target's below (fifty-first
+    # round: minutes on a long source clip with the bar standing still).
+    sourcing = FrameFile(source_file(task), ANALYSIS_BAR)
     with _analysis_lock(task.work_dir, job.source or job.model or job.target):
-        engine = build_engine(job, task.work_dir)
+        engine = build_engine(job, task.work_dir, sourcing)
+        sourcing.none_started()
     try:
         # Its frames are work of the driver's bar (`batch.frames`): it stood still
         # through a long clip's analysis.
