@@ -109,7 +109,7 @@ def test_an_interrupt_while_waiting_for_the_check_raises_at_once(
         def scores(self, image: np.ndarray) -> dict[str, float]:
             del image
             began.set()
-            release.wait(5)  # one long look: a stop lands only after it
+            release.wait(120)  # one long look (till the test ends it): a stop lands only after it
             return {}
 
     class Models:

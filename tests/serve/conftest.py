@@ -18,7 +18,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-START_TIMEOUT = 60.0  # seconds; the first import of MediaPipe is slow on a busy machine
+START_TIMEOUT = 120.0  # seconds; the first import of MediaPipe is slow on a busy machine
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from facedub import media
 
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
 CLIP = "clip_liveportrait_d9_man_glasses_webcam.mp4"
-SLOW = 120_000  # ms: analysis and swap on a busy 2-core machine
+SLOW = 300_000  # ms: analysis and swap on a busy 2-core machine (a bound, not a timing)
 
 
 def test_file_flow_upload_preview_swap_verify(

@@ -16,7 +16,7 @@ from serve_support import Server
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
 TARGET = "still_biden_frontal.jpg"
 CLIP = "clip_liveportrait_d9_man_glasses_webcam.mp4"
-SLOW = 120_000  # ms: analysis and swap on a busy 2-core machine
+SLOW = 300_000  # ms: analysis and swap on a busy 2-core machine (a bound, not a timing)
 
 
 def test_a_refused_file_among_several_does_not_stop_or_hide_the_others(
