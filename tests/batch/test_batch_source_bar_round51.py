@@ -75,16 +75,23 @@ def test_a_sources_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_ar
     tally.finished(task)
     assert sum(bar.steps) == left + target + frames
 
-    # Another job of the same source: its analysis is made, out of that job's total.
-    again = replace(task, job=replace(task.job, number=2))
+    # The next run, two jobs of that source: its analysis is planned once (not once a
+    # job), and, made by the run before, is out of the total as the first worker says so.
+    status = tmp_path / "next-run"
+    status.mkdir()
+    first = replace(task, status_dir=status)
+    second = replace(first, job=replace(task.job, number=2))
+    assert source_file(first) == source_file(second)  # one file for the source
     bar = DriverBar()
-    tally = FrameTally([again], bar)
+    tally = FrameTally([first, second], bar)
     bar.start(tally.total, "batch")
-    _worker_opens_the_engine(again)
-    path = source_file(again)
+    assert tally.total == source + 2 * (target + frames)
+    _worker_opens_the_engine(first)
+    path = source_file(first)
     assert path is not None and path.read_text() == "0 0"
+    _worker_opens_the_engine(second)  # finds it made too: the file stays the first's
     tally.look()
-    assert bar.totals == [source + target + frames, target + frames], bar.totals
+    assert bar.totals == [source + 2 * (target + frames), 2 * (target + frames)], bar.totals
     assert bar.steps == []
 
 

@@ -27,9 +27,10 @@ an analysis it found made.
 
 A video source's analysis (the mesh engine's, as it opens: every frame of the source, so
 minutes on a long source clip) is counted the same way (fifty-first round: the bar named
-it, "job 2/3: the source", and stood still through it), from its own file
-(`source_file`), one analysed frame a step: a source's frame costs 2.2 times a target's
-(`SOURCE_PER_STEP`).
+it, "job 2/3: the source", and stood still through it), one analysed frame a step (a
+source's frame costs 2.2 times a target's: `SOURCE_PER_STEP`), once for all the jobs of
+that source (one file per source, `source_file`: planned once a job, a batch of ten jobs
+of one source clip read nine analyses too many until their workers said so).
 
 What the bar cannot count honestly it names (fiftieth round): before a job's first frame
 its worker reads the source (the engine's opening, and its analysis of the source, which
@@ -44,6 +45,7 @@ once it renders), where the terminal's bar can be (`progress.Described`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 import time
@@ -84,9 +86,10 @@ SETUP_STAGE = "setting up"  # the swap's set-up, before its first frame
 RENDER_STAGE = "swapping"  # from its first rendered frame (the driver sees it counted)
 
 
-# What the driver counts of a task: its rendering ("frames", the task's id), or its job's
-# target or source analysis ("target" or "source", the job's number: its chunks share it).
-Work = tuple[str, int]
+# What the driver counts of a task: its rendering ("frames", the task's id), its job's
+# target analysis ("target", the job's number: its chunks share it), or its source's
+# analysis ("source", the source's path: every job of that source shares it).
+Work = tuple[str, str]
 PER_STEP = {"target": ANALYSED_PER_STEP, "source": SOURCE_PER_STEP}  # analysed frames a step
 
 
@@ -108,10 +111,20 @@ def analysis_file(task: JobTask) -> Path | None:
 
 def source_file(task: JobTask) -> Path | None:
     """Where the worker that analyses the source of `task`'s job (as its engine opens)
-    writes its frame count (one file per job, as `analysis_file`; None: nowhere)."""
+    writes its frame count: one file per source, as the analysis is one for all the jobs
+    of that source (the README's jobs file gives one source to every job); None:
+    nowhere."""
     if task.status_dir is None:
         return None
-    return task.status_dir / f"{task.job.number}.source"
+    name = hashlib.sha256(_source_key(task).encode()).hexdigest()[:20]
+    return task.status_dir / f"{name}.source"
+
+
+def _source_key(task: JobTask) -> str:
+    """The source of `task`'s job as the worker's analysis lock names it (its path), or
+    the job itself where it has none (the neural engine)."""
+    source = task.job.source
+    return str(Path(source).resolve()) if source is not None else f"job {task.job.number}"
 
 
 def stage_file(task: JobTask) -> Path | None:
@@ -292,7 +305,7 @@ class FrameTally:
                     (_source_work(task), planned_source, source_file),
                     (_target_work(task), planned_analysis, analysis_file),
                     (_frames_work(task), planned_frames, frame_file)):
-                if work not in self._planned:  # a job's chunks share its analyses
+                if work not in self._planned:  # shared: a job's chunks, a source's jobs
                     self._planned[work] = planned(task)
                     self._files[work] = path(task)
         self._counted = dict.fromkeys(self._planned, 0)
@@ -389,12 +402,12 @@ class FrameTally:
 
 
 def _frames_work(task: JobTask) -> Work:
-    return ("frames", id(task))
+    return ("frames", str(id(task)))
 
 
 def _target_work(task: JobTask) -> Work:
-    return ("target", task.job.number)
+    return ("target", str(task.job.number))
 
 
 def _source_work(task: JobTask) -> Work:
-    return ("source", task.job.number)
+    return ("source", _source_key(task))
