@@ -24,7 +24,7 @@ Step = tuple[str, Callable[[], None]]  # (a regex of what was drawn, what to do 
 
 
 def run_held_in_terminal(args: list[str], steps: Sequence[Step], columns: int = 100,
-                         timeout: float = 300.0) -> tuple[int, str, list[str]]:
+                         timeout: float = 600.0) -> tuple[int, str, list[str]]:
     """Run `python -m facedub ARGS` on a pseudo-terminal of `columns` columns; once what
     it drew so far (escapes removed, each redraw a line) matches a step's pattern, that
     step's action runs, the steps in order. Returns the exit code, everything drawn, and

@@ -35,7 +35,7 @@ FRAMES, SHIFT = 12, 4
 
 
 def _run_in_terminal(args: list[str], work: Path, interrupt_when: Callable[[], bool] | None,
-                     timeout: float = 240.0) -> tuple[int, str]:
+                     timeout: float = 600.0) -> tuple[int, str]:
     """`python -m facedub ARGS` in a pseudo-terminal of 100 columns; ^C typed once
     `interrupt_when()` (None: never). (exit code, what it drew, on one line)."""
     code, drawn = run_python_in_terminal(
