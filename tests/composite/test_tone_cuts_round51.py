@@ -23,6 +23,7 @@ from facedub.composite.tone import (
     _enlarged,
     _grey_in_hair,
     _greyed,
+    _skin_likeness,
     region_box,
 )
 from facedub.faces.masks import mask_bounds
@@ -188,3 +189,39 @@ def test_the_lids_brighter_limit_round_them_is_the_whole_boxs(
     ours = resized(odd_limit, odd)
     _brighter_on_lids(ours, odd_bright, odd_lids, odd_detail, whole, odd)
     assert _same(ours, reference)
+
+
+def _likeness_as_before(lab: np.ndarray, reference: np.ndarray, box: tuple[slice, slice]
+                        ) -> np.ndarray:
+    """`_skin_likeness` of the fiftieth round (the weights gathered twice), in a box."""
+    shape = reference[box].shape
+    weights = reference.reshape(-1).astype(np.float64)
+    total = float(weights.sum())
+    inside = weights > 0
+    pixels = lab.reshape(-1, 3)[inside].astype(np.float64)
+    mean = weights[inside] @ pixels / total
+    centred = pixels - mean
+    covariance = ((centred * weights[inside][:, None]).T @ centred / total
+                  + np.diag([4.0, 1.0, 1.0]))
+    covariance[0] *= 3.0
+    covariance[:, 0] *= 3.0
+    centred = lab[box].reshape(-1, 3).astype(np.float64) - mean
+    distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
+    likeness: np.ndarray = np.clip(1.0 - (distance - 3.0) / 1.5, 0.0, 1.0
+                                   ).astype(np.float32).reshape(shape)
+    return likeness
+
+
+def test_the_skin_likeness_is_the_one_before(readme_carry_detail: dict[str, Any]) -> None:
+    """Katie Hill's half crop over her bare skin shown (as `carry_detail` reads it round
+    the eyes), in a box and over the whole: the same likeness to the bit, and it tells
+    skin from what is not (some 1, some 0)."""
+    size = readme_carry_detail["face_lab"].shape[0]
+    half = size // 2
+    target_half = to_lab(cv2.resize(readme_carry_detail["target_image"], (half, half),
+                                    interpolation=cv2.INTER_AREA))
+    shown = resized(readme_carry_detail["shown"], half)
+    for box in ((slice(40, 120), slice(30, 190)), (slice(0, half), slice(0, half))):
+        ours = _skin_likeness(target_half, shown, box)
+        assert _same(ours, _likeness_as_before(target_half, shown, box))
+        assert ours.max() == 1.0 and ours.min() == 0.0

@@ -958,9 +958,10 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
     # others weigh nothing (the sums' float64 rounding aside).
     inside = weights > 0
     pixels = lab.reshape(-1, 3)[inside].astype(np.float64)
-    mean = weights[inside] @ pixels / total
+    chosen = weights[inside]  # gathered once for the mean and the covariance
+    mean = chosen @ pixels / total
     centred = pixels - mean
-    covariance = ((centred * weights[inside][:, None]).T @ centred / total
+    covariance = ((centred * chosen[:, None]).T @ centred / total
                   + np.diag([4.0, 1.0, 1.0]))
     covariance[0] *= SKIN_LIGHTNESS_SLACK
     covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
