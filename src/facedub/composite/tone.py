@@ -1011,8 +1011,8 @@ def _beard_left_out(texture: np.ndarray, beard: np.ndarray, size: int, own: bool
     in the box round the beard's own where S is twice s (`_enlarged`: the same values as
     the whole enlargement there; beyond it the enlargement is 0 and the weight times
     1 - 0 is itself). `own`: `texture` is the caller's temporary, written in place.
-    The beard zone is the lower face; the whole crop's enlargement and product were
-    about 0.5 ms a frame at 440 px (BENCHMARKS.md, Swap speed, fifty-first round)."""
+    The beard zone is the lower face: the whole crop's enlargement, difference and
+    product are left out (BENCHMARKS.md, Swap speed, fifty-first round)."""
     if size != 2 * beard.shape[0]:
         result: np.ndarray = texture * (1.0 - resized(beard, size))
         return result
@@ -1063,9 +1063,10 @@ def _grey_in_hair(boxed: np.ndarray, base: np.ndarray, hair: np.ndarray) -> None
     """`boxed` (h, w, 3) Lab with its a and b planes, in place, times `_greyed`'s share
     of its lightness over `base` in `hair` (h, w): only in the hair weight's own box.
     Beyond it the share is 1 - 0 x cover x (1 - HAIR_CHROMA), 1.0 exactly, and a and b
-    times 1.0 are themselves: the same values, for the beard zone's box alone (about
-    half of the face's box on the README pair: 1.0 -> 0.5 ms a frame at 440 px,
-    BENCHMARKS.md, Swap speed, fifty-first round)."""
+    times 1.0 are themselves: the same values, for the beard zone's box alone (the lower
+    half of the face's box on the README pair; with `_beard_left_out` and
+    `_brighter_on_lids`, `carry_detail` 30.5 -> 29.7 CPU ms a frame there, BENCHMARKS.md,
+    Swap speed, fifty-first round)."""
     part = mask_bounds(hair)
     if part is None:
         return
