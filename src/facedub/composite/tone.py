@@ -58,7 +58,7 @@ import numpy as np
 
 from facedub.composite.color import blur_factor, masked_blur
 from facedub.composite.detail import resized, texture_box, texture_excess, vector_columns
-from facedub.faces.masks import channels_of, mask_bounds, polygon_mask
+from facedub.faces.masks import box_meet, box_within, channels_of, mask_bounds, polygon_mask
 from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
@@ -404,13 +404,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base[..., 0] += _under_eye_lift(
             face_half[..., 0], face_base[..., 0], target_half[..., 0], target_base[..., 0],
             limit, under_eyes_half, shown_half, sigma * half / size)
-    # The limit of brighter detail, and the share of chroma detail kept.
-    bright = limit
+    # The limit of brighter detail (where it is not `limit`: the lids), and the share of
+    # chroma detail kept.
+    bright = None
     chroma = np.full_like(limit, chroma_detail)
     if under_eyes_half is not None:
         chroma = chroma - under_eyes_half * (1.0 - UNDER_EYE_CHROMA) * chroma
-    if lids is not None:
-        lids_half = resized(lids, half)
+    lids_half = None if lids is None else resized(lids, half)
+    if lids_half is not None:
         bright = limit + lids_half * (LID_BRIGHT - limit)
         chroma = chroma + lids_half * (LID_CHROMA - chroma)  # never below 0 under the eyes
     # Upsampled plane by plane: result = target base + limited (face - face base) in L,
@@ -426,7 +427,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                      size)
     if box[0].stop == box[0].start:  # nothing of the face is used
         return face_lab if into_face else face_lab.copy()
-    planes = [*cv2.split(face_base), *cv2.split(target_base), limit, bright, chroma]
+    planes = [*cv2.split(face_base), *cv2.split(target_base), limit, chroma]
     smooth = _enlarged(planes if gain is None else [*planes, gain], box, size)
     texture = None  # the texture limit's weight
     if shown is not None and target_lightness is not None:
@@ -439,9 +440,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         texture = shown if shading is None else np.maximum(
             shown, shading * (mask if region is None else region))
         if hair is not None:
-            texture = texture * (1.0 - resized(_beard(
+            texture = _beard_left_out(texture, _beard(
                 face_half[..., 0], face_base[..., 0], resized(hair, half),
-                sigma / BEARD_DIVISOR * half / size), size))
+                sigma / BEARD_DIVISOR * half / size), size, texture is not shown)
     # The face's lightness only in the rows read: the box's and the texture limit's.
     face_lightness = _lightness_rows(face_lab, box[0] if texture is None else _spanned(
         box[0], texture_box(texture, sigma)[0]))
@@ -450,7 +451,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             cv2.extractChannel(face_box, 2)]
     detail = face[0] - smooth[0]
     if gain is not None:
-        detail *= smooth[9]
+        detail *= smooth[8]
         # The texture limit below reads the face's fine bands as they are now shown.
         face_lightness = face_lightness.copy()
         face_lightness[box] = smooth[0] + detail
@@ -459,16 +460,17 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     # In place on the enlarged planes' own temporaries, the same float32 operations
     # (products and sums commute to the bit): a new array for each step.
     limit = smooth[6]
-    np.copyto(limit, smooth[7], where=detail > 0)
+    if bright is not None and lids_half is not None:
+        _brighter_on_lids(limit, bright, lids_half, detail, box, size)
     lightness = np.divide(detail, limit, out=detail)
     np.tanh(lightness, out=lightness)
     lightness *= limit
     lightness += smooth[3]
     chroma_a = np.subtract(face[1], smooth[1], out=smooth[1])
-    chroma_a *= smooth[8]
+    chroma_a *= smooth[7]
     chroma_a += smooth[4]
     chroma_b = np.subtract(face[2], smooth[2], out=smooth[2])
-    chroma_b *= smooth[8]
+    chroma_b *= smooth[7]
     chroma_b += smooth[5]
     boxed: np.ndarray = cv2.merge([lightness, chroma_a, chroma_b])
     if shown is not None:
@@ -479,9 +481,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         scalar[:3] = level
         cv2.subtract(boxed, scalar, dst=boxed)
     if hair is not None:  # after the levelling: its shift of the colour is greyed too
-        keep = _greyed(boxed[..., 0], smooth[3], hair[box])
-        boxed[..., 1] *= keep
-        boxed[..., 2] *= keep
+        _grey_in_hair(boxed, smooth[3], hair[box])
     if boxed.shape == face_lab.shape and not into_face:
         return boxed
     result = face_lab if into_face else face_lab.copy()
@@ -958,9 +958,10 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
     # others weigh nothing (the sums' float64 rounding aside).
     inside = weights > 0
     pixels = lab.reshape(-1, 3)[inside].astype(np.float64)
-    mean = weights[inside] @ pixels / total
+    chosen = weights[inside]  # gathered once for the mean and the covariance
+    mean = chosen @ pixels / total
     centred = pixels - mean
-    covariance = ((centred * weights[inside][:, None]).T @ centred / total
+    covariance = ((centred * chosen[:, None]).T @ centred / total
                   + np.diag([4.0, 1.0, 1.0]))
     covariance[0] *= SKIN_LIGHTNESS_SLACK
     covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
@@ -1001,6 +1002,78 @@ def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.nda
     cover = np.clip((skin - lightness) / (skin * (1.0 - HAIR_LIGHTNESS)), 0.0, 1.0)
     kept: np.ndarray = 1.0 - hair * cover * (1.0 - HAIR_CHROMA)
     return kept
+
+
+def _beard_left_out(texture: np.ndarray, beard: np.ndarray, size: int, own: bool
+                    ) -> np.ndarray:
+    """The values of `texture * (1.0 - resized(beard, size))`: the texture limit's weight
+    (S, S, S `size`) without the `beard` share (s, s, `_beard`), enlarged and applied only
+    in the box round the beard's own where S is twice s (`_enlarged`: the same values as
+    the whole enlargement there; beyond it the enlargement is 0 and the weight times
+    1 - 0 is itself). `own`: `texture` is the caller's temporary, written in place.
+    The beard zone is the lower face: the whole crop's enlargement, difference and
+    product are left out (BENCHMARKS.md, Swap speed, fifty-first round)."""
+    if size != 2 * beard.shape[0]:
+        result: np.ndarray = texture * (1.0 - resized(beard, size))
+        return result
+    bounds = mask_bounds(beard)
+    if bounds is None:
+        return texture
+    # A bilinear doubling is 0 beyond 2 x start - 1 and 2 x stop (its kernel reads the
+    # two nearest pixels of the half plane); the box aligned to 4 as `region_box` does.
+    box = tuple(slice(max(0, 2 * part.start - 2) // 4 * 4,
+                      min(size, (2 * part.stop + 2 + 3) // 4 * 4)) for part in bounds)
+    rows, columns = box
+    held = texture if own else texture.copy()
+    held[rows, columns] *= 1.0 - _enlarged([beard], (rows, columns), size)[0]
+    return held
+
+
+def _brighter_on_lids(limit: np.ndarray, bright: np.ndarray, lids: np.ndarray,
+                      detail: np.ndarray, box: Box, size: int) -> None:
+    """`limit` (the detail's limit enlarged in `box` of an (S, S) crop, S `size`) with,
+    in place, the limit of brighter detail `bright` (s, s) enlarged where `detail` (as
+    `limit`) is above 0; `lids` (s, s): the lids' weight `bright` was made with.
+
+    `bright` is `limit + lids * (LID_BRIGHT - limit)` at half size: beyond the lids it is
+    the limit itself to the bit (plus 0), and so is its enlargement wherever the bilinear
+    kernel reads no lid pixel. The lids are a sixth of the crop: enlarged and copied only
+    round them (their box grown by the kernel's reach, its edges aligned to 4 as
+    `region_box`'s, so that `_enlarged` gives the whole plane's values there), the same
+    values as the whole box's enlargement and copy (BENCHMARKS.md, Swap speed,
+    fifty-first round)."""
+    if size != 2 * bright.shape[0]:  # no exact halving: the whole box's
+        np.copyto(limit, resized(bright, size)[box], where=detail > 0)
+        return
+    bounds = mask_bounds(lids)
+    if bounds is None:  # no lid: the limit is the brighter detail's too
+        return
+    # A bilinear doubling reads the two nearest half-size pixels: 2 x start - 1 to
+    # 2 x stop are all that the lids reach.
+    reach = tuple(slice(max(0, 2 * part.start - 2) // 4 * 4,
+                        min(size, (2 * part.stop + 2 + 3) // 4 * 4)) for part in bounds)
+    meet = box_meet((reach[0], reach[1]), box)
+    if meet is None:
+        return
+    inner = box_within(meet, box)
+    np.copyto(limit[inner], _enlarged([bright], meet, size)[0], where=detail[inner] > 0)
+
+
+def _grey_in_hair(boxed: np.ndarray, base: np.ndarray, hair: np.ndarray) -> None:
+    """`boxed` (h, w, 3) Lab with its a and b planes, in place, times `_greyed`'s share
+    of its lightness over `base` in `hair` (h, w): only in the hair weight's own box.
+    Beyond it the share is 1 - 0 x cover x (1 - HAIR_CHROMA), 1.0 exactly, and a and b
+    times 1.0 are themselves: the same values, for the beard zone's box alone (the lower
+    half of the face's box on the README pair; with `_beard_left_out` and
+    `_brighter_on_lids`, `carry_detail` 30.5 -> 29.7 CPU ms a frame there, BENCHMARKS.md,
+    Swap speed, fifty-first round)."""
+    part = mask_bounds(hair)
+    if part is None:
+        return
+    inside = boxed[part]  # a view: written in place
+    keep = _greyed(inside[..., 0], base[part], hair[part])
+    inside[..., 1] *= keep
+    inside[..., 2] *= keep
 
 
 def _relief(face: np.ndarray, target: np.ndarray, mask: np.ndarray, face_low: np.ndarray,
