@@ -16,6 +16,7 @@ from facedub import media
 from facedub.cli import app
 from facedub.engines.base import EngineFacts
 from facedub.engines.refiner import (
+    CROP_BAND_SIGMA,
     CompositedRefinedEngine,
     TorchCropRefiner,
     load_refined_engine,
@@ -48,13 +49,14 @@ def source(extracted: Callable[..., Faceset]) -> Faceset:
 
 
 def _sharpening(args: CropRefinerArgs) -> CropRefiner:
-    """A crop refiner whose correction shows: its head drawn at random (seeded)."""
+    """A crop refiner whose correction shows, in its fine band too: its head drawn at
+    random (seeded)."""
     torch.manual_seed(0)
     model = CropRefiner(args)
     with torch.no_grad():
         head = model.body[-1]
         assert isinstance(head, torch.nn.Conv2d)
-        head.weight.normal_(0.0, 0.05)
+        head.weight.normal_(0.0, 0.3)
     return model
 
 
@@ -164,25 +166,51 @@ def test_the_folder_opens_as_a_composited_stage_engine(source: Faceset,
 
 def test_the_box_gives_the_whole_crops_values_inside_the_alpha() -> None:
     """Run in the alpha's box grown by the network's reach: inside the alpha, what the
-    network gives on the whole crop (zero padding at the box's edge reaches no pixel of
-    the alpha)."""
+    network and the band's blur give on the whole crop (zero padding at the box's edge
+    reaches no pixel of the alpha)."""
     rng = np.random.default_rng(1)
     size = 96
-    image = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-    target = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+    image = rng.integers(40, 215, (size, size, 3), dtype=np.uint8)
+    target = rng.integers(40, 215, (size, size, 3), dtype=np.uint8)
     alpha = np.zeros((size, size), np.float32)
     alpha[30:70, 20:60] = 1.0
-    alpha[28:30, 20:60] = 0.5
     backend = TorchCropRefiner(_sharpening(CropRefinerArgs()))
     boxed = refine_composited(backend, image, alpha, target)
     weight = alpha[..., None]
     shown = (image * weight + target * (1 - weight)) / 255.0
     whole = backend(np.ascontiguousarray(shown.transpose(2, 0, 1), np.float32)[None],
                     alpha[None, None])[0].transpose(1, 2, 0)
+    correction = ((whole - shown) * 255.0).astype(np.float32)
+    correction -= cv2.GaussianBlur(correction, (0, 0), CROP_BAND_SIGMA,
+                                   borderType=cv2.BORDER_CONSTANT)
+    correction[~(alpha > 0)] = 0.0
+    expected = np.clip(image + correction + 0.5, 0, 255).astype(np.uint8)
     inside = alpha > 0
-    # Where the alpha is whole, the paste-back shows the crop: the network's output on
-    # the whole crop, rounded to whole grey levels (and clipped, as the crop is).
-    whole_alpha = alpha == 1.0
-    assert np.abs(boxed / 255.0 - np.clip(whole, 0, 1))[whole_alpha].max() < 0.6 / 255.0
-    assert (boxed[whole_alpha] != image[whole_alpha]).any()
+    assert np.abs(boxed.astype(np.int16) - expected)[inside].max() <= 1
+    assert (boxed[inside] != image[inside]).any()
     assert (boxed[~inside] == image[~inside]).all()  # nothing outside the alpha moves
+
+
+class _Reddening:
+    """A stand-in network that shifts the whole face's red by -20 levels: the colour
+    mapping the webcam's network applied to the self-photo pair's torch-lit face."""
+
+    reach = 4
+
+    def __call__(self, shown: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        out = shown.copy()
+        out[:, 0] -= alpha[:, 0] * 20.0 / 255.0
+        return out
+
+
+def test_a_colour_shift_of_the_whole_face_is_not_carried() -> None:
+    """Only the correction's fine band reaches the crop: a shift of the whole face's
+    colour (grey-green on the self-photo pair at 1x) leaves its middle as it was."""
+    rng = np.random.default_rng(2)
+    size = 128
+    image = rng.integers(90, 160, (size, size, 3), dtype=np.uint8)
+    alpha = np.zeros((size, size), np.float32)
+    alpha[24:104, 24:104] = 1.0
+    out = refine_composited(_Reddening(), image, alpha, image)
+    middle = (slice(40, 88), slice(40, 88))
+    assert np.abs(out[middle].astype(np.int16) - image[middle]).max() <= 1

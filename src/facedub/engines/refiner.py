@@ -302,6 +302,14 @@ class CompositedRefinedEngine:
         self._base.close()
 
 
+# The composited-stage correction keeps only its band finer than this Gaussian (crop
+# pixels): the band the oracles put the composited face's error in (1 to 3.6 px of a
+# 300 px crop; BENCHMARKS.md, Refiner, twenty-fifth round). Whole, the network trained on
+# the webcam split shifted the self-photo pair's face (clip 13, torch light) -20 red
+# levels, grey-green at 1x (tone vs neck 0.12 -> 7.35 ΔE, SSIM 0.933 -> 0.914): a colour
+# mapping learnt from one clip's light, which its fine band does not carry (twenty-sixth
+# round).
+CROP_BAND_SIGMA = 3.6
 # Alpha below which the composited crop is left as it is: the correction is read back
 # from the network's alpha-weighted output (divided by the alpha), and the paste-back
 # shows under a grey level of it there.
@@ -313,8 +321,9 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     """(S, S, 3) uint8: the compositor's finished crop `image` (S, S, 3) uint8 with the
     composited-stage refiner's correction, so that the paste-back (image * alpha + frame
     * (1 - alpha)) shows what the refiner made of the crop as shown (`image` over
-    `target_image` in `alpha`, its training input). Run in the alpha's bounding box grown
-    by the network's reach: inside the alpha the same values as on the whole crop."""
+    `target_image` in `alpha`, its training input), its correction's band finer than
+    CROP_BAND_SIGMA only. Run in the alpha's bounding box grown by the network's reach:
+    inside the alpha the same values as on the whole crop."""
     box = mask_bounds(alpha >= MIN_ALPHA)
     if box is None:
         return image
@@ -333,6 +342,10 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     inside = spread >= MIN_ALPHA
     np.divide(correction, spread, out=correction, where=inside)
     correction[~inside] = 0.0
+    # Only the correction's fine band: zeros beyond the box, as beyond the alpha.
+    correction -= cv2.GaussianBlur(correction, (0, 0), CROP_BAND_SIGMA,
+                                   borderType=cv2.BORDER_CONSTANT)
+    correction[~inside] = 0.0  # the blur's reach: the crop beyond the alpha stays
     face += correction
     face += np.float32(0.5)
     out = image.copy()
