@@ -9,7 +9,8 @@ own path and compositor with the mesh engine (`refine_composited.swapped_faces`)
 composited crops and their own frames are the training pairs. The held-out stretch is
 `refine`'s composited check (refine_composited.composited_holdout): every
 `validate_every` steps the network runs on its mesh engine's composited faces through the
-swap's own `engines.refiner.refine_composited`, and the state with the best face SSIM is
+swap's own `engines.refiner.refine_composited` (its correction's fine band only, as the
+swap keeps it), and the state with the best face SSIM is
 kept as best.safetensors (best.json: metric "composited_refined", baseline the mesh
 engine's); when training ends one line says whether it beats the mesh engine.
 
@@ -65,7 +66,14 @@ from facedub.models.refiner_run import (
 from facedub.models.run import CONFIG_FILE, FacesetInfo, select_device
 from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
-from facedub.train.loop import _round, _stop_on_signals, _torch_threads, append_log, save_state
+from facedub.train.loop import (
+    _round,
+    _stop_on_signals,
+    _StopFlag,
+    _torch_threads,
+    append_log,
+    save_state,
+)
 from facedub.train.refine import MIN_FACES, RefineRun
 from facedub.train.refine_composited import (
     CompositedHoldout,
@@ -276,7 +284,7 @@ class _Session:
         self.losses: dict[str, float] = {}
         self.validation: dict[str, float] = {}
 
-    def run(self, state: ckpt.RunState, faces: Sequence[TrainingFace], stop: Any
+    def run(self, state: ckpt.RunState, faces: Sequence[TrainingFace], stop: _StopFlag
             ) -> RefineRun:
         config = self.config
         self.step, self.seconds, self.losses = state.step, state.train_seconds, state.losses
