@@ -36,7 +36,6 @@ import numpy as np
 import safetensors.torch
 import torch
 from torch import nn
-from torch.nn import functional
 
 from facedub.engines import refiner as rf
 from facedub.engines.registry import SOURCE_CROP
@@ -46,6 +45,7 @@ from facedub.extract.workspace import analysed
 from facedub.faceset import Faceset
 from facedub.fsutil import atomic_path
 from facedub.locations import work_dir as default_work_dir
+from facedub.models.crop_refiner import CropRefiner
 from facedub.progress import NoProgress
 from facedub.swap import SwapConfig
 from facedub.train.refine_composited import (
@@ -58,10 +58,10 @@ from facedub.train.refine_composited import (
     stretch_edges,
     swapped_faces,
 )
+from facedub.train.refine_crop import gaussian_window, luma, ssim_map
 from facedub.train.refine_data import split_faces
 
 PATCH = 64
-LUMA = (0.299, 0.587, 0.114)
 WEIGHTS = "best.safetensors"
 
 
@@ -94,47 +94,11 @@ def load_weights(model: nn.Module, path: Path) -> None:
     model.load_state_dict(safetensors.torch.load_file(str(path)))
 
 
-class AfterCompositor(nn.Module):
-    def __init__(self, width: int = 16, layers: int = 4) -> None:
-        super().__init__()
-        convs: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1), nn.ReLU()]
-        for _ in range(layers - 2):
-            convs += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
-        head = nn.Conv2d(width, 3, 3, padding=1)
-        for parameter in head.parameters():  # the identity at the start
-            nn.init.zeros_(parameter)
-        self.body = nn.Sequential(*convs, head)
-
-    def forward(self, shown: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) in 0..1 and (N, 1, H, W) -> the crop with the correction inside
-        the alpha."""
-        return shown + alpha * self.body(torch.cat([shown, alpha], dim=1))
-
-
-def gaussian_window(sigma: float = 1.5) -> torch.Tensor:
-    taps = torch.arange(-5, 6, dtype=torch.float32)
-    kernel = torch.exp(-(taps ** 2) / (2 * sigma * sigma))
-    kernel = kernel / kernel.sum()
-    return (kernel[:, None] * kernel[None, :])[None, None]
-
-
-def ssim_map(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W) luma in 0..255 -> SSIM map (valid part, 'same' padding by reflect)."""
-    def blur(x: torch.Tensor) -> torch.Tensor:
-        return functional.conv2d(functional.pad(x, (5, 5, 5, 5), mode="reflect"), window)
-
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a ** 2
-    var_b = blur(b * b) - mu_b ** 2
-    cov = blur(a * b) - mu_a * mu_b
-    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)
-            / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
-
-
-def luma(x: torch.Tensor) -> torch.Tensor:
-    weights = torch.tensor(LUMA, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x * weights).sum(dim=1, keepdim=True) * 255.0
+# The network and its loss's parts are the composited stage's own
+# (facedub.models.crop_refiner, facedub.train.refine_crop): `facedub refine --stage
+# composited` trains it, and this tool's weights load into a refiner folder
+# (tools/refiner_crop_folder.py).
+AfterCompositor = CropRefiner
 
 
 def as_tensors(faces: tuple[ShownFace, ...]) -> list[tuple[torch.Tensor, ...]]:
@@ -200,16 +164,21 @@ def summary(name: str, values: list[float], mesh: list[float]) -> str:
 
 
 def train(train_faces: tuple[ShownFace, ...], held: tuple[ShownFace, ...],
-          minutes: float, steps: int, out: Path, validate_every: int = 250
-          ) -> tuple[AfterCompositor, dict[str, float]]:
+          minutes: float, steps: int, out: Path, validate_every: int = 250,
+          init: Path | None = None) -> tuple[AfterCompositor, dict[str, float]]:
+    """`init`: weights to start from (an earlier run's, to train it on; the optimiser
+    starts afresh), else the identity."""
     torch.manual_seed(0)
     model = AfterCompositor()
+    if init is not None:
+        load_weights(model, init)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     window = gaussian_window()
     data = as_tensors(train_faces)
     rng = np.random.default_rng(0)
     mesh = [f.face.mesh_ssim for f in held]
-    best = (statistics.mean(mesh), 0)
+    start = statistics.mean(scored(model, held)) if init is not None else None
+    best = (statistics.mean(mesh) if start is None else max(start, statistics.mean(mesh)), 0)
     save_weights(model, out / WEIGHTS)
     cpu_start = time.process_time()
     step = 0
@@ -248,6 +217,8 @@ def main() -> None:
     parser.add_argument("--pair-target", type=Path)
     parser.add_argument("--refiner", type=Path, action="append", default=[])
     parser.add_argument("--max-frames", type=int, default=40)
+    parser.add_argument("--init", type=Path,
+                        help="weights to train on from (an earlier run's best.safetensors)")
     parser.add_argument("--reuse", action="store_true",
                         help=f"score the network an earlier run left in --out ({WEIGHTS})")
     parser.add_argument("--look", type=int, action="append", default=[],
@@ -285,7 +256,8 @@ def main() -> None:
         load_weights(model, args.out / WEIGHTS)
         model.eval()
     else:
-        model, facts = train(train_faces, held_shown, args.minutes, args.steps, args.out)
+        model, facts = train(train_faces, held_shown, args.minutes, args.steps, args.out,
+                              init=args.init)
         print(f"trained: {facts}")
     mesh = [f.mesh_ssim for f in held]
     print(f"\nheld-out stretch, {len(held)} faces, crop {held[0].target.image.shape[0]} px")

@@ -322,6 +322,17 @@ class TwoStageEngine(Protocol):
     def finish_face(self, target: TargetFace, swapped: SwappedFace) -> SwappedFace: ...
 
 
+@runtime_checkable
+class CompositedStageEngine(Protocol):
+    """An engine with a step after the compositor (a composited-stage refiner:
+    engines.refiner.CompositedRefinedEngine): `refine_composited` takes the compositor's
+    finished crop and its alpha and gives the crop the paste-back uses, on the compositing
+    thread, before the paste-back and the marks."""
+
+    def refine_composited(self, target: TargetFace, image: np.ndarray, alpha: np.ndarray
+                          ) -> np.ndarray: ...
+
+
 class FrameSwapper:
     """Two stages, each keeping its own per-track state in frame order, so they can run
     on two threads: `engine_face` (landmark smoothing, alignment, the engine) and `finish`
@@ -342,6 +353,7 @@ class FrameSwapper:
         # Judged once: a runtime-checkable protocol's isinstance looks up its members each
         # time (0.08 ms, on both threads every frame).
         self.two_stage = engine if isinstance(engine, TwoStageEngine) else None
+        self.after_compositor = engine if isinstance(engine, CompositedStageEngine) else None
 
     def engine_face(self, frame: media.Frame) -> _EngineFace:
         record = self.by_frame.get(frame.index)
@@ -372,6 +384,10 @@ class FrameSwapper:
         if self.two_stage is not None:
             swapped = self.two_stage.finish_face(face.target, swapped)
         composited = self.compositor.composite(face.target, swapped)
+        if self.after_compositor is not None:
+            composited = dataclasses.replace(composited, image=(
+                self.after_compositor.refine_composited(face.target, composited.image,
+                                                        composited.alpha)))
         if self.last_frames.get(face.target.track) == face.frame.index:
             self.compositor.end_track(face.target.track)
         self.swapped += 1

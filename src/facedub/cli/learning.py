@@ -237,6 +237,11 @@ def refine(
     work_dir: Annotated[Path | None, path_option(
         help="Where analyses are cached (default $FACEDUB_WORK_DIR or ~/.cache/facedub/work)."
     )] = None,
+    stage: Annotated[str | None, typer.Option(
+        help="mesh: refine the mesh engine's face, before the compositor (the default); "
+             "composited: refine the compositor's finished crop, learnt from the source "
+             "video's own frames swapped and composited (a video source only). A resumed "
+             "folder keeps its own.")] = None,
 ) -> None:
     """Train a refiner for one source person: it cleans the mesh engine's face.
 
@@ -248,6 +253,7 @@ def refine(
     from facedub.extract.config import ExtractConfig
     from facedub.extract.workspace import analysed
     from facedub.locations import work_dir as default_work_dir
+    from facedub.models.refiner_run import COMPOSITED_STAGE
     from facedub.train.refine import refine as run_refine
     from facedub.train.refine_config import RefineConfig
 
@@ -258,6 +264,13 @@ def refine(
                            "give a video, a folder of photos or a faceset (or swap with the "
                            "mesh engine alone)")
     check_writable_output(out, "-o", inputs=[source], folder=True)
+    stage = chosen_stage(out, stage)
+    if stage == COMPOSITED_STAGE:
+        refine_composited_crop(source, out, work_dir, steps=steps, minutes=minutes, lr=lr,
+                               batch=batch, device=device, seed=resumed_seed(out, seed),
+                               threads=threads, save_every=save_every, res=res,
+                               preview_every=preview_every)
+        return
     given: dict[str, Any] = {
         "steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
         "device": device, "seed": resumed_seed(out, seed), "threads": threads,
@@ -293,3 +306,66 @@ def refine(
         + (f"; swaps use step {best.step} (best held-out {best.metric} {best.score:.4f}, "
            f"band gains low/mid/fine {'/'.join(f'{g:g}' for g in best.gains)})"
            if best else ""))
+
+
+def chosen_stage(out: Path, given: str | None) -> str:
+    """The stage `refine` trains: a resumed folder's own (refused if `given` is another),
+    else `given` or "mesh"."""
+    from facedub.models.crop_refiner_run import refiner_stage
+    from facedub.models.refiner_run import MESH_STAGE, STAGES, is_refiner
+
+    if given is not None and given not in STAGES:
+        raise FacedubError(f"--stage {given}: use one of {', '.join(STAGES)}")
+    if not is_refiner(out):
+        return given or MESH_STAGE
+    saved = refiner_stage(out)
+    if given is not None and given != saved:
+        raise FacedubError(f"{out} was refined with --stage {saved}; pass --stage {saved} "
+                           "to resume it, or choose a new -o folder")
+    return saved
+
+
+def refine_composited_crop(source: Path, out: Path, work_dir: Path | None,
+                           **options: Any) -> None:
+    """`refine --stage composited`: the refiner of the compositor's finished crop
+    (train/refine_crop.py), from a source video."""
+    from facedub import media
+    from facedub.engines.registry import SOURCE_CROP
+    from facedub.extract.config import ExtractConfig
+    from facedub.extract.workspace import analysed
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.train.refine_crop import CropRefineConfig, refine_composited_stage
+
+    for name in ("res", "preview_every"):
+        if options.pop(name) is not None:
+            raise FacedubError(f"--{name.replace('_', '-')} is the mesh stage's: the "
+                               "composited stage runs at the crop's own size and writes no "
+                               "previews")
+    if not source.is_file() or media.probe(source).kind != "video":
+        raise FacedubError(f"{source}: the composited stage learns from a video's own frames "
+                           "swapped from each other and composited; give the source video "
+                           "(or refine with --stage mesh)")
+    config = CropRefineConfig(**{k: v for k, v in options.items() if v is not None})
+    with terminate_cleanly():
+        work = work_dir or default_work_dir()
+        faceset = analysed(source, work, ExtractConfig(crop_size=SOURCE_CROP), RichProgress())
+        with removed_if_failed(out):
+            saved = saved_step(out)
+            result = refine_composited_stage(
+                faceset, out, config, source, work,
+                SaysResuming(RichProgress(unit="steps"), out, saved, config.steps))
+    if result.stopped:
+        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
+            "command to resume")
+        raise typer.Exit(stopped_exit_code(result.stopped))
+    if saved and result.step == saved:
+        say(f"{out}: already refined to step {saved} (--steps {config.steps}, --minutes "
+            f"{config.minutes:g}); nothing was trained: give a larger --steps or --minutes "
+            "to train on")
+        return
+    best = result.best
+    say(f"{out}: refined the composited crop to step {result.step} in "
+        f"{result.train_seconds / 60:.1f} min"
+        + (f"; swaps use step {best.step} (best held-out {best.metric} {best.score:.4f}"
+           + (f", the mesh engine's {best.baseline:.4f})" if best.baseline is not None
+              else ")") if best else ""))

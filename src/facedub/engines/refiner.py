@@ -9,6 +9,13 @@ source texture stays sharp; colour, light, seams and blur are what the refiner f
 `load_refined_engine(base, source, path)` takes a refiner folder (PyTorch) or an exported
 `.onnx` file (onnxruntime) and refuses one made for another source person. Only the
 folder imports torch: with an .onnx file the swap starts without it (~1 s of CPU less).
+
+A refiner whose folder (or export) says it runs at the composited stage
+(`facedub refine --stage composited`; facedub.models.crop_refiner) is not run on the
+engine's face: the engine is `CompositedRefinedEngine`, and the swap runs its
+`refine_composited` on the compositor's finished crop, before the paste-back and the
+marks (the compositor's tone and low-pass steps took away what a refiner before it
+learnt; BENCHMARKS.md, Refiner, twenty-fifth round).
 """
 
 from __future__ import annotations
@@ -29,12 +36,25 @@ from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.faces.masks import mask_bounds, three_channels
 from facedub.faceset import FaceRecord, Faceset
+from facedub.models.crop_refiner_run import load_crop_refiner, refiner_stage
 from facedub.models.export import onnx_session
-from facedub.models.refiner_export import INPUT_NAME, OUTPUT_NAME, read_refiner_onnx_info
-from facedub.models.refiner_run import check_refiner_source, is_refiner, load_refiner
+from facedub.models.refiner_export import (
+    ALPHA_NAME,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    SHOWN_NAME,
+    read_refiner_onnx_info,
+)
+from facedub.models.refiner_run import (
+    COMPOSITED_STAGE,
+    check_refiner_source,
+    is_refiner,
+    load_refiner,
+)
 from facedub.models.run import FacesetInfo, select_device
 
 if TYPE_CHECKING:
+    from facedub.models.crop_refiner import CropRefiner
     from facedub.models.refiner import Refiner
 
 log = logging.getLogger(__name__)
@@ -64,6 +84,17 @@ class RefinerBackend(Protocol):
     def res(self) -> int: ...
 
     def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+
+class CropRefinerBackend(Protocol):
+    """Runs a composited-stage refiner: shown (1, 3, H, W) and alpha (1, 1, H, W) float32
+    in [0, 1] -> (1, 3, H, W) float32, shown with its correction inside the alpha.
+    `reach`: the pixels on each side an output pixel reads."""
+
+    @property
+    def reach(self) -> int: ...
+
+    def __call__(self, shown: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -113,9 +144,76 @@ class OnnxRefiner:
         return np.asarray(refined, dtype=np.float32)
 
 
-def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
-    """A refiner folder (PyTorch on `device`) or an exported .onnx file (onnxruntime)."""
+class TorchCropRefiner:
+    def __init__(self, model: CropRefiner, threads: int = TORCH_INFERENCE_THREADS) -> None:
+        """`threads`: torch's intra-op threads for a call (one: see torch_threads)."""
+        self._model = model.eval()
+        self._device = next(model.parameters()).device
+        self._threads = threads
+
+    @property
+    def reach(self) -> int:
+        return self._model.args.reach
+
+    def __call__(self, shown: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch_threads(self._threads), torch.inference_mode():
+            refined = self._model(torch.from_numpy(shown).to(self._device),
+                                  torch.from_numpy(alpha).to(self._device))
+        return refined.float().cpu().numpy()  # type: ignore[no-any-return]
+
+
+class OnnxCropRefiner:
+    def __init__(self, path: Path, reach: int, device: str) -> None:
+        self._session = onnx_session(path, device, threads=1)  # as OnnxRefiner's
+        self._reach = reach
+
+    @property
+    def reach(self) -> int:
+        return self._reach
+
+    def __call__(self, shown: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        (refined,) = self._session.run([OUTPUT_NAME], {SHOWN_NAME: shown, ALPHA_NAME: alpha})
+        return np.asarray(refined, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class CropRefinerFile:
+    """A loaded composited-stage refiner and what it says about itself."""
+
+    backend: CropRefinerBackend
+    coverage: Coverage
+    source: FacesetInfo
+    identity: tuple[float, ...] | None
+    step: int
+
+
+def open_crop_refiner(path: Path, device: str = "auto") -> CropRefinerFile | None:
+    """The composited-stage refiner of a folder (PyTorch on `device`) or an exported .onnx
+    file (onnxruntime); None where `path` is not one (a mesh-stage refiner, or neither)."""
     path = Path(path)
+    if path.is_dir() and is_refiner(path) and refiner_stage(path) == COMPOSITED_STAGE:
+        model, info, state = load_crop_refiner(path, select_device(device))
+        log.info("composited-stage refiner: step %d, from %s", state.step, path)
+        return CropRefinerFile(TorchCropRefiner(model), info.coverage, info.source,
+                               info.identity, state.step)
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        onnx_info = read_refiner_onnx_info(path)
+        if onnx_info.stage == COMPOSITED_STAGE:
+            return CropRefinerFile(OnnxCropRefiner(path, onnx_info.reach, device),
+                                   onnx_info.coverage, onnx_info.source, onnx_info.identity,
+                                   onnx_info.step)
+    return None
+
+
+def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
+    """A mesh-stage refiner folder (PyTorch on `device`) or an exported .onnx file
+    (onnxruntime); a composited-stage one is refused (`open_crop_refiner` opens it)."""
+    path = Path(path)
+    if path.is_dir() and is_refiner(path) and refiner_stage(path) == COMPOSITED_STAGE:
+        raise FacedubError(f"{path}: a refiner of the composited crop, which runs after the "
+                           "compositor (`open_crop_refiner`), not on the engine's face")
     if path.is_dir() and is_refiner(path):
         model, info, state = load_refiner(path, select_device(device))
         log.info("refiner: %d px, step %d, from %s", info.args.res, state.step, path)
@@ -123,6 +221,9 @@ def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
                            state.step)
     if path.suffix.lower() == ".onnx" and path.is_file():
         onnx_info = read_refiner_onnx_info(path)
+        if onnx_info.stage == COMPOSITED_STAGE:
+            raise FacedubError(f"{path}: a refiner of the composited crop, which runs after "
+                               "the compositor (`open_crop_refiner`), not on the engine's face")
         return RefinerFile(OnnxRefiner(path, onnx_info.res, device), onnx_info.coverage,
                            onnx_info.source, onnx_info.identity, onnx_info.step)
     raise FacedubError(f"--refiner {path}: not a refiner folder or .onnx file; pass the -o "
@@ -130,20 +231,126 @@ def open_refiner(path: Path, device: str = "auto") -> RefinerFile:
 
 
 def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
-                        device: str = "auto") -> RefinedEngine:
-    """`base` (the mesh engine of `source`) followed by the refiner at `path`; refused if
-    the refiner was trained for another person or on crops of another coverage."""
-    refiner = open_refiner(path, device)
+                        device: str = "auto") -> RefinedEngine | CompositedRefinedEngine:
+    """`base` (the mesh engine of `source`) followed by the refiner at `path` (on the
+    engine's face, or on the composited crop where the refiner says so); refused if the
+    refiner was trained for another person or on crops of another coverage."""
+    refiner: CropRefinerFile | RefinerFile | None = open_crop_refiner(path, device)
+    if refiner is None:
+        refiner = open_refiner(path, device)
     check_refiner_source(refiner.source, refiner.identity, str(path), source)
     if refiner.coverage != base.coverage:
         raise FacedubError(f"--refiner {path} was trained on {refiner.coverage!r} crops and "
                            f"the source is {base.coverage!r}; refine again on this source")
     base_facts = base.facts
+    if isinstance(refiner, CropRefinerFile):
+        facts = EngineFacts(base_facts.name,
+                            {**base_facts.settings, "refiner_stage": COMPOSITED_STAGE,
+                             "refiner_step": refiner.step, "refiner_device": device},
+                            (*base_facts.inputs, ("refiner", path)))
+        return CompositedRefinedEngine(base, refiner.backend, facts)
     facts = EngineFacts(base_facts.name,
                         {**base_facts.settings, "refiner_res": refiner.backend.res,
                          "refiner_step": refiner.step, "refiner_device": device},
                         (*base_facts.inputs, ("refiner", path)))
     return RefinedEngine(base, refiner.backend, facts)
+
+
+class CompositedRefinedEngine:
+    """A SwapEngine: `base`'s face, unchanged, and `refine_composited`, which the swap
+    runs on the compositor's finished crop (swap.FrameSwapper.finish) before the
+    paste-back and the marks; `facts`: the base engine's, with the refiner among its
+    inputs."""
+
+    def __init__(self, base: SwapEngine, refiner: CropRefinerBackend,
+                 facts: EngineFacts) -> None:
+        self._base = base
+        self._refiner = refiner
+        self._facts = facts
+
+    @property
+    def facts(self) -> EngineFacts:
+        return self._facts
+
+    @property
+    def crop_size(self) -> int:
+        return self._base.crop_size
+
+    @property
+    def coverage(self) -> Coverage:
+        return self._base.coverage
+
+    def swap_face(self, target: TargetFace) -> SwappedFace:
+        return self._base.swap_face(target)
+
+    def refine_composited(self, target: TargetFace, image: np.ndarray, alpha: np.ndarray
+                          ) -> np.ndarray:
+        """The compositor's finished crop `image` with the refiner's correction (see
+        `refine_composited`); stateless, so it runs on the compositing thread."""
+        return refine_composited(self._refiner, image, alpha, target.image)
+
+    def end_track(self, track: int) -> None:
+        self._base.end_track(track)
+
+    def prepare(self, targets: Sequence[FaceRecord]) -> None:
+        """The base engine's `prepare` (what it can make ahead for the target's faces)."""
+        prepare = getattr(self._base, "prepare", None)
+        if callable(prepare):
+            prepare(targets)
+
+    def close(self) -> None:
+        self._base.close()
+
+
+# The composited-stage correction keeps only its band finer than this Gaussian (crop
+# pixels): the band the oracles put the composited face's error in (1 to 3.6 px of a
+# 300 px crop; BENCHMARKS.md, Refiner, twenty-fifth round). Whole, the network trained on
+# the webcam split shifted the self-photo pair's face (clip 13, torch light) -20 red
+# levels, grey-green at 1x (tone vs neck 0.12 -> 7.35 ΔE, SSIM 0.933 -> 0.914): a colour
+# mapping learnt from one clip's light, which its fine band does not carry (twenty-sixth
+# round).
+CROP_BAND_SIGMA = 3.6
+# Alpha below which the composited crop is left as it is: the correction is read back
+# from the network's alpha-weighted output (divided by the alpha), and the paste-back
+# shows under a grey level of it there.
+MIN_ALPHA = 1.0 / 255.0
+
+
+def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.ndarray,
+                      target_image: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8: the compositor's finished crop `image` (S, S, 3) uint8 with the
+    composited-stage refiner's correction, so that the paste-back (image * alpha + frame
+    * (1 - alpha)) shows what the refiner made of the crop as shown (`image` over
+    `target_image` in `alpha`, its training input), its correction's band finer than
+    CROP_BAND_SIGMA only. Run in the alpha's bounding box grown by the network's reach:
+    inside the alpha the same values as on the whole crop."""
+    box = mask_bounds(alpha >= MIN_ALPHA)
+    if box is None:
+        return image
+    size = image.shape[0]
+    rows, columns = _grown_box(box, size, refiner.reach)
+    weight = alpha[rows, columns].astype(np.float32)
+    spread = three_channels(weight)
+    face = image[rows, columns].astype(np.float32)
+    shown = face * spread + target_image[rows, columns].astype(np.float32) * (1.0 - spread)
+    shown /= np.float32(255.0)
+    refined = refiner(np.ascontiguousarray(shown.transpose(2, 0, 1))[None],
+                      np.ascontiguousarray(weight)[None, None])[0].transpose(1, 2, 0)
+    # refined - shown is alpha times the network's correction: back to the crop's own
+    # pixels, which the paste-back weighs by the alpha again.
+    correction = (refined - shown) * np.float32(255.0)
+    inside = spread >= MIN_ALPHA
+    np.divide(correction, spread, out=correction, where=inside)
+    correction[~inside] = 0.0
+    # Only the correction's fine band: zeros beyond the box, as beyond the alpha.
+    correction -= cv2.GaussianBlur(correction, (0, 0), CROP_BAND_SIGMA,
+                                   borderType=cv2.BORDER_CONSTANT)
+    correction[~inside] = 0.0  # the blur's reach: the crop beyond the alpha stays
+    face += correction
+    face += np.float32(0.5)
+    out = image.copy()
+    out[rows, columns] = np.clip(face, 0, 255).astype(np.uint8)
+    return out
 
 
 class RefinedEngine:

@@ -57,6 +57,12 @@ BEST_METRIC = "kept_refined"
 # The evaluation's face SSIM of the source's held-out stretch swapped and composited
 # (train/refine_composited.py): what a swap shows, where `refine` has the source video.
 COMPOSITED_METRIC = "composited_refined"
+# Where in the swap a refiner runs (config.json's "stage"): on the mesh engine's face,
+# before the compositor (every folder that says none), or on the compositor's finished
+# crop (facedub.models.crop_refiner_run).
+MESH_STAGE = "mesh"
+COMPOSITED_STAGE = "composited"
+STAGES = (MESH_STAGE, COMPOSITED_STAGE)
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +204,26 @@ def parse_identity(value: Any) -> tuple[float, ...] | None:
     return identity
 
 
+def stage_of(raw: dict[str, Any]) -> str:
+    """The stage a refiner's config.json says it runs at (MESH_STAGE where it says none:
+    every folder before the composited stage)."""
+    stage = raw.get("stage", MESH_STAGE)
+    if stage not in STAGES:
+        raise FacedubError(f"refiner stage {stage!r} is none of {', '.join(STAGES)}; this "
+                           "facedub cannot run it: refine again")
+    return str(stage)
+
+
 def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
     from facedub.models.refiner import REFINER_ARCH, refiner_args_from_json
 
     if raw.get("version") != REFINER_VERSION:
         raise FacedubError(f"{path}: refiner format version {raw.get('version')} is not "
                            f"supported (this facedub reads {REFINER_VERSION}); refine again")
+    if stage_of(raw) != MESH_STAGE:
+        raise FacedubError(f"{path.parent} is a refiner of the composited crop (stage "
+                           f"{COMPOSITED_STAGE}); pass --stage {COMPOSITED_STAGE} to resume "
+                           "it, or choose a new -o folder")
     try:
         coverage = raw["coverage"]
         if coverage not in COVERAGES:

@@ -30,7 +30,7 @@ from facedub.models.refiner_run import (
     parse_refiner_config,
     person_identity,
 )
-from facedub.models.run import CONFIG_FILE, FacesetInfo, pending_path
+from facedub.models.run import CONFIG_FILE, FacesetInfo, RunFolder, pending_path
 from facedub.train.checkpoint import weights_bytes
 from facedub.train.refine_data import RENDERINGS
 
@@ -96,7 +96,7 @@ def saved_renderings(info: RefinerInfo, given: str) -> str:
     return str(renderings)
 
 
-def save_best(info: RefinerInfo, model: torch.nn.Module, step: int, score: float,
+def save_best(info: RunFolder, model: torch.nn.Module, step: int, score: float,
               gains: Gains, metric: str = BEST_METRIC, baseline: float | None = None
               ) -> BestState:
     """Write `model` as the folder's best held-out state, with the band gate's `gains`

@@ -1,0 +1,139 @@
+"""`refine --stage composited` (train/refine_crop.py): a refiner of the compositor's
+finished crop, trained on the source video's own halves swapped and composited, its best
+state chosen on the composited held-out stretch; resume, refusal, export."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facedub.cli import app
+from facedub.errors import FacedubError
+from facedub.faceset import Faceset
+from facedub.models.crop_refiner_run import read_crop_refiner_info, refiner_stage
+from facedub.models.refiner_export import export_refiner_onnx, read_refiner_onnx_info
+from facedub.models.refiner_run import COMPOSITED_METRIC, COMPOSITED_STAGE, read_best
+from facedub.models.run import read_state
+from facedub.train.refine import RefineRun
+from facedub.train.refine_composited import HELDOUT_FOLDER
+from facedub.train.refine_crop import CropRefineConfig, patches, refine_composited_stage
+
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # the pair fixture's source (conftest)
+Pair = tuple[Faceset, Faceset]
+runner = CliRunner()
+
+
+def tiny(**overrides: int | float) -> CropRefineConfig:
+    settings: dict[str, int | float] = {"steps": 4, "minutes": 0.0, "batch": 2,
+                                        "save_every": 2, "validate_every": 2, "log_every": 2,
+                                        "holdout_share": 0.2}
+    settings.update(overrides)
+    return CropRefineConfig(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def trained(pair: Pair, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[RefineRun, Path, Path]:
+    """A tiny composited-stage refiner of the d3 clip's first 60 frames: (result, folder,
+    work folder)."""
+    root = tmp_path_factory.mktemp("crop")
+    result = refine_composited_stage(pair[0], root / "refiner", tiny(), faces_dir / D3,
+                                     root / "work")
+    return result, root / "refiner", root / "work"
+
+
+def _log(folder: Path) -> list[dict[str, float]]:
+    return [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+
+
+def test_a_tiny_run_on_real_frames_keeps_the_best_composited_state(
+        trained: tuple[RefineRun, Path, Path]) -> None:
+    result, folder, work = trained
+    assert refiner_stage(folder) == COMPOSITED_STAGE
+    assert read_crop_refiner_info(folder).arch == "crop-conv"
+    state = read_state(folder)
+    assert state is not None and state.step == 4 == result.step
+    checks = [entry for entry in _log(folder) if "composited_refined" in entry]
+    # Step 0 is the identity: the mesh engine's own faces, to the bit.
+    assert [entry["step"] for entry in checks] == [0, 2, 4]
+    assert checks[0]["composited_refined"] == checks[0]["composited_mesh"]
+    assert len({entry["composited_mesh"] for entry in checks}) == 1
+    best = read_best(folder)
+    assert best is not None and best == result.best
+    assert best.metric == COMPOSITED_METRIC and best.baseline is not None
+    top = max(checks, key=lambda entry: entry["composited_refined"])
+    assert best.score == pytest.approx(top["composited_refined"], abs=1e-4)
+    assert 0.5 < best.baseline < 0.999
+    assert result.verdict() is not None
+    # The run has ended: its cuts (the stretch's and the halves') are gone.
+    assert not any((work / HELDOUT_FOLDER).glob("*/*.mp4"))
+
+
+def test_a_resume_goes_on_from_the_saved_step(
+        pair: Pair, faces_dir: Path, trained: tuple[RefineRun, Path, Path],
+        tmp_path: Path) -> None:
+    _, folder, work = trained
+    resumed = tmp_path / "refiner"
+    shutil.copytree(folder, resumed)
+    result = refine_composited_stage(pair[0], resumed, tiny(steps=6), faces_dir / D3, work)
+    assert result.step == 6
+    steps = [entry["step"] for entry in _log(resumed) if "loss" in entry]
+    assert steps == [2, 4, 6]  # the first run's lines kept, once each
+    # Already there: nothing trained, nothing made.
+    again = refine_composited_stage(pair[0], resumed, tiny(steps=6), faces_dir / D3, work)
+    assert again.step == 6 and again.validation == {}
+
+
+def test_the_patches_are_the_same_for_the_same_seed_and_step(
+        trained: tuple[RefineRun, Path, Path]) -> None:
+    """A resumed run draws what it would have drawn (the rng is a pure function of the
+    seed and the step)."""
+    from facedub.train.refine_crop import TrainingFace
+
+    rng = np.random.default_rng(0)
+    faces = [TrainingFace(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8),
+                          np.ones((96, 96), np.float16),
+                          rng.integers(0, 255, (96, 96, 3), dtype=np.uint8),
+                          np.ones((96, 96), bool)) for _ in range(3)]
+    one = patches(faces, 4, np.random.default_rng([0, 7, 3]))
+    two = patches(faces, 4, np.random.default_rng([0, 7, 3]))
+    assert all(bool((a == b).all()) for a, b in zip(one, two, strict=True))
+    assert one[0].shape == (4, 3, 64, 64) and one[1].shape == (4, 1, 64, 64)
+
+
+def test_another_source_is_refused(pair: Pair, faces_dir: Path,
+                                   trained: tuple[RefineRun, Path, Path]) -> None:
+    _, folder, work = trained
+    with pytest.raises(FacedubError, match="refined for person"):
+        refine_composited_stage(pair[1], folder, tiny(steps=8), faces_dir / D3, work)
+
+
+def test_the_stage_of_a_folder_is_kept_on_the_command_line(
+        trained: tuple[RefineRun, Path, Path], faces_dir: Path) -> None:
+    _, folder, _ = trained
+    result = runner.invoke(app, ["refine", str(faces_dir / D3), "-o", str(folder),
+                                 "--stage", "mesh"])
+    assert result.exit_code != 0
+    assert "was refined with --stage composited" in result.output
+
+
+def test_the_composited_stage_needs_a_video(pair: Pair, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["refine", str(pair[0].root), "-o", str(tmp_path / "r"),
+                                 "--stage", "composited"])
+    assert result.exit_code != 0
+    assert "give the source video" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_export_writes_a_composited_stage_onnx(trained: tuple[RefineRun, Path, Path],
+                                               tmp_path: Path) -> None:
+    _, folder, _ = trained
+    out = tmp_path / "crop.onnx"
+    export_refiner_onnx(folder, out)
+    info = read_refiner_onnx_info(out)
+    best = read_best(folder)
+    assert info.stage == COMPOSITED_STAGE and info.reach == 4
+    assert best is not None and info.step == best.step
