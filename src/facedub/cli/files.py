@@ -190,9 +190,10 @@ def swap(
     # With -v each bar's end is a line (`RichProgress`); the source's say so. Until the
     # source's analysis's bar (or the target's, the source's reused) the swap's start is
     # named: the imports, the checks, the models and the source read before its bar drew
-    # nothing for 1.5 s at load 30 here, 10 s on a fresh clone's first run.
+    # nothing for 3.1 s at load 30 here (0.8 s of it before this line), 10 s on a fresh
+    # clone's first run.
     source_bars = RichProgress(role="source: ")
-    source_bars.wait("reading the source")
+    source_bars.wait("reading the source" if source is not None else "loading the model")
     try:
         from facedub.batch.resumable import plan_segments, resumable_swap
         from facedub.composite.compositor import CompositeConfig
@@ -290,9 +291,9 @@ def swap(
                           else ("interrupted", 130))
             say(f"{said} after {out.name} was written whole")
             raise typer.Exit(code)
-
     finally:
         source_bars.finish()  # a wait that no bar ended (an error: before its line)
+
 
 def _published_since(out: Path, before: tuple[int, int, int] | None) -> bool:
     """The swap's output and its sidecar are in place and the output is not the one that
