@@ -170,22 +170,34 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     `detector` replaces the explicit-content detector
     (tests); the check itself always runs. `models`: the analysis's models, shared with
     the source's analysis (loaded once a process)."""
+    from facedub.progress import Waits, waiting_after_bars
+
     progress = progress or NoProgress()
     started = time.monotonic()
     reuse_freed_memory()
-    faceset = analyse_target(target, config, progress, detector, models)
-    swapper = frame_swapper(target, faceset, engine, config)
-    size = swapper.size
-    job_id = new_job_id() if config.job_id is None else config.job_id
-    marks = OutputMarks(job_id, visible_label=config.visible_label)
-    engine_facts = engine.facts
-    audio = _audio_plan(target, out_path)
-    photo_output = PhotoOutput.of(target, out_path, marks, config.visible_label)
-    settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
-                "audio": [track.to_json() for track in audio]}
-    facts = job_facts(engine_facts.name, settings, (*engine_facts.inputs, ("target", target)),
-                      marks.payload.job_id, marks.payload)
-    info = media.probe(target)
+    # Named on a terminal (`progress.Waits`) until the swap's bar starts: the target read
+    # and hashed before its analysis's bar, and after that bar the analysis's tracks and
+    # persons and the swap's set-up (the glasses learned from the target's frames, the
+    # compositor): 2.5 s at load 30 here, 9-10 s on a fresh clone's first run, silent.
+    if isinstance(progress, Waits):
+        progress.wait(f"reading {target.name}")
+    with waiting_after_bars(progress, "setting up the swap") as analysis_progress:
+        faceset = analyse_target(target, config, analysis_progress, detector, models)
+        if isinstance(progress, Waits):  # (an analysis reused: no bar ended)
+            progress.wait("setting up the swap")
+        swapper = frame_swapper(target, faceset, engine, config)
+        size = swapper.size
+        job_id = new_job_id() if config.job_id is None else config.job_id
+        marks = OutputMarks(job_id, visible_label=config.visible_label)
+        engine_facts = engine.facts
+        audio = _audio_plan(target, out_path)
+        photo_output = PhotoOutput.of(target, out_path, marks, config.visible_label)
+        settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
+                    "audio": [track.to_json() for track in audio]}
+        facts = job_facts(engine_facts.name, settings,
+                          (*engine_facts.inputs, ("target", target)),
+                          marks.payload.job_id, marks.payload)
+        info = media.probe(target)
     progress.start(info.frame_count, f"swap {target.name}")
     # an output is never left without its description
     with published_whole(out_path, sidecar_path(out_path)):

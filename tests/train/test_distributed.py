@@ -22,6 +22,10 @@ from facedub.train import TrainConfig, train
 from facedub.train.checkpoint import load_run
 from facedub.train.distributed import Distributed, from_environment
 
+# Bounds on waits for a state (they return as it is there): minutes on a loaded machine,
+# not a timing.
+BOUND_SECONDS = 600
+
 RANK_SCRIPT = """
 import json, sys
 from facedub.faceset import load_faceset
@@ -64,7 +68,7 @@ def _train_in_two_processes(source: Faceset, target: Faceset, run: Path,
             [sys.executable, "-c", RANK_SCRIPT, str(source.root), str(target.root),
              str(run), settings], env=env, stderr=subprocess.PIPE, text=True))
     for process in ranks:
-        _, errors = process.communicate(timeout=300)
+        _, errors = process.communicate(timeout=BOUND_SECONDS)
         assert process.returncode == 0, errors
 
 
@@ -131,12 +135,14 @@ def test_sigterm_to_a_torchrun_group_leaves_a_valid_checkpoint(
                "--save-every", "100000", "--preview-every", "1"]
     group = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
+    # Bounds only (each wait returns as its state is there): two gloo ranks' start and
+    # two steps took up to 240 s at load 30.
+    deadline = time.monotonic() + BOUND_SECONDS
     while not (run / "previews" / "0000002.png").exists():  # two steps are done
         assert group.poll() is None and time.monotonic() < deadline, group.stderr
         time.sleep(0.2)
     os.killpg(group.pid, signal.SIGTERM)
-    group.communicate(timeout=120)
+    group.communicate(timeout=BOUND_SECONDS)
 
     model, info, state = load_run(run, torch.device("cpu"))  # checks both files' sha256
     assert state.step >= 2

@@ -40,7 +40,7 @@ from facedub.engines.base import SwapEngine
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.fsutil import atomic_path, last_written, published_whole, write_json_atomic
-from facedub.progress import NoProgress, Progress
+from facedub.progress import NoProgress, Progress, Waits, waiting_after_bars
 from facedub.provenance import new_job_id, write_sidecar
 from facedub.provenance.manifest import sidecar_path
 from facedub.provenance.mark import OutputMarks, input_fact, job_facts, sign_output
@@ -118,28 +118,34 @@ def resumable_swap(target: Path, engine: SwapEngine, out_path: Path, config: Swa
     progress = progress or NoProgress()
     started = time.monotonic()
     reuse_freed_memory()
-    faceset = analyse_target(target, config, progress, detector, models)
-    engine_facts = engine.facts
-    inputs = (*engine_facts.inputs, ("target", target))
-    folder = _resume_folder(_folder_key(inputs, engine_facts.name, engine_facts.settings,
-                                        config, segments, out_path), out_path, config)
-    chunks = tuple(dataclasses.replace(chunk, job_id=folder.job_id) for chunk in segments)
-    marks = OutputMarks(folder.job_id, visible_label=config.visible_label)
-    audio = media.plan_audio(target, media.output_format_for(out_path))
-    settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
-                "audio": [track.to_json() for track in audio],
-                "segments": {"count": len(chunks),
-                             "first_frames": [chunk.first for chunk in chunks]}}
-    facts = job_facts(engine_facts.name, settings, inputs, marks.payload.job_id,
-                      marks.payload)
-    info = media.probe(target)
-    done = {chunk.index: counts for chunk in chunks
-            if (counts := folder.finished(chunk)) is not None}
-    already = sum(counts["frames"] for counts in done.values())
-    total = sum(chunk.end - chunk.first for chunk in chunks)
-    if done and say is not None:
-        say(f"resuming: {already} of {total} frames already rendered")
-    size = 0
+    # Named on a terminal until the swap's bar starts, as `swap.swap` does.
+    if isinstance(progress, Waits):
+        progress.wait(f"reading {target.name}")
+    with waiting_after_bars(progress, "setting up the swap") as analysis_progress:
+        faceset = analyse_target(target, config, analysis_progress, detector, models)
+        if isinstance(progress, Waits):  # (an analysis reused: no bar ended)
+            progress.wait("setting up the swap")
+        engine_facts = engine.facts
+        inputs = (*engine_facts.inputs, ("target", target))
+        folder = _resume_folder(_folder_key(inputs, engine_facts.name, engine_facts.settings,
+                                            config, segments, out_path), out_path, config)
+        chunks = tuple(dataclasses.replace(chunk, job_id=folder.job_id) for chunk in segments)
+        marks = OutputMarks(folder.job_id, visible_label=config.visible_label)
+        audio = media.plan_audio(target, media.output_format_for(out_path))
+        settings = {"engine": dict(engine_facts.settings), "swap": recorded_settings(config),
+                    "audio": [track.to_json() for track in audio],
+                    "segments": {"count": len(chunks),
+                                 "first_frames": [chunk.first for chunk in chunks]}}
+        facts = job_facts(engine_facts.name, settings, inputs, marks.payload.job_id,
+                          marks.payload)
+        info = media.probe(target)
+        done = {chunk.index: counts for chunk in chunks
+                if (counts := folder.finished(chunk)) is not None}
+        already = sum(counts["frames"] for counts in done.values())
+        total = sum(chunk.end - chunk.first for chunk in chunks)
+        if done and say is not None:
+            say(f"resuming: {already} of {total} frames already rendered")
+        size = 0
     # The bar is this run's rendering: the kept segments are out of its total (the line
     # above says them). Counted as one step at its start, they made its speed and time
     # left read too fast for rich's 30 s window, and a batch's bar too (`batch.frames`).

@@ -187,103 +187,112 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
-    from facedub.batch.resumable import plan_segments, resumable_swap
-    from facedub.composite.compositor import CompositeConfig
-    from facedub.devices import check_device
-    from facedub.engines.mesh import MeshEngineConfig
-    from facedub.engines.registry import EngineRequest, open_engine
-    from facedub.extract.models import AnalysisModels
-    from facedub.locations import config_dir
-    from facedub.locations import work_dir as default_work_dir
-    from facedub.swap import SwapConfig, check_output_path
-    from facedub.swap import swap as run_swap
-    from facedub.threads import reuse_freed_memory
-
-    reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
-    check_device(device)
-    inputs = tuple(p for p in (target, source, model, refiner, target_person)
-                   if p is not None)
-    # The path first: -o naming a folder was answered "the target is a photo, so the
-    # output must be a photo too", as if the extension were the fault.
-    check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
-    check_output_path(target, out, inputs)
-    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True,
-                          parents=True)
-    config = SwapConfig(
-        work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
-        target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
-        job_id=job_id,
-        composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
-                                  mask_blur=mask_blur, relight=relight,
-                                  occlusion=occlusion))
-    mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
-                                   source_eyes=source_eyes, keep_target_mouth=keep_target_mouth,
-                                   source_mouth=source_mouth, stubble=stubble)
-    # One NudeNet and one identity model for the source's analysis and the target's.
-    models = AnalysisModels()
-    # With -v each bar's end is a line (`RichProgress`); the source's say so.
+    # With -v each bar's end is a line (`RichProgress`); the source's say so. Until the
+    # source's analysis's bar (or the target's, the source's reused) the swap's start is
+    # named: the imports, the checks, the models and the source read before its bar drew
+    # nothing for 3.1 s at load 30 here (0.8 s of it before this line), 10 s on a fresh
+    # clone's first run.
     source_bars = RichProgress(role="source: ")
-    request = EngineRequest(config.work_dir, source, model, device, mesh_config,
-                            source_bars, refiner, models)
-    key_existed = _signing_key(config.config_dir).exists()
-    # Two swaps into one file at once: the last rename won, and the sidecar beside it
-    # could be the other run's.
-    result: SwapResult | None = None
-    stopped: Terminated | KeyboardInterrupt | None = None
-    before = file_identity(out)
+    source_bars.wait("reading the source" if source is not None else "loading the model")
     try:
-        with terminate_cleanly(), sole_output(out, "file"):
-            before = file_identity(out)  # again with the lock held: no other run writes now
-            # A long video renders in segments that the same command again does not
-            # render again; a shorter one (or a photo) unsplit, as always.
-            segments = plan_segments(target)
-            opening = time.monotonic()
-            swap_engine = open_engine(engine, request)
-            log.info("source: the %s engine of %s ready in %.1f s%s", engine,
-                     (source or model or Path("-")).name, time.monotonic() - opening,
-                     "" if source_bars.bars or source is None
-                     else " (its analysis reused from the work folder)")
-            try:
-                try:
-                    if segments is None:
-                        result = run_swap(target, swap_engine, out, config, RichProgress(),
-                                          models=models)
-                    else:
-                        result = resumable_swap(target, swap_engine, out, config, segments,
-                                                RichProgress(), models=models, say=say)
-                except BaseException as error:
-                    if isinstance(stopped_by(error), KeyboardInterrupt):
-                        raise InterruptedWith(RENDERS_AGAIN if segments is None
-                                              else CONTINUES) from None
-                    raise
-            finally:
-                # A swap that fails ends no track: the engine's landmarker is closed here,
-                # not left to the garbage collector (MediaPipe's close from __del__ could
-                # hang).
-                swap_engine.close()
-    except (Terminated, KeyboardInterrupt) as stop:
-        # A stop while the engine closed, after the output and its sidecar were written:
-        # it said "nothing was left half-written, run the same command again", and the
-        # same command then refused the finished output as existing. Judged by the files,
-        # not by the result alone: a segmented swap removes its segments (seconds for
-        # gigabytes) after the output is whole and before it returns its result.
-        if result is None and not _published_since(out, before):
-            raise
-        stopped = stop
-    if result is not None:
-        # The finished swap's lines, under the same handlers: a stop while they were
-        # said (the console command's own handler, outside the block) was that same
-        # wrong line.
+        from facedub.batch.resumable import plan_segments, resumable_swap
+        from facedub.composite.compositor import CompositeConfig
+        from facedub.devices import check_device
+        from facedub.engines.mesh import MeshEngineConfig
+        from facedub.engines.registry import EngineRequest, open_engine
+        from facedub.extract.models import AnalysisModels
+        from facedub.locations import config_dir
+        from facedub.locations import work_dir as default_work_dir
+        from facedub.swap import SwapConfig, check_output_path
+        from facedub.swap import swap as run_swap
+        from facedub.threads import reuse_freed_memory
+
+        reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
+        check_device(device)
+        inputs = tuple(p for p in (target, source, model, refiner, target_person)
+                       if p is not None)
+        # The path first: -o naming a folder was answered "the target is a photo, so the
+        # output must be a photo too", as if the extension were the fault.
+        check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
+        check_output_path(target, out, inputs)
+        check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True,
+                              parents=True)
+        config = SwapConfig(
+            work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
+            target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
+            job_id=job_id,
+            composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
+                                      mask_blur=mask_blur, relight=relight,
+                                      occlusion=occlusion))
+        mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
+                                       source_eyes=source_eyes, keep_target_mouth=keep_target_mouth,
+                                       source_mouth=source_mouth, stubble=stubble)
+        # One NudeNet and one identity model for the source's analysis and the target's.
+        models = AnalysisModels()
+        request = EngineRequest(config.work_dir, source, model, device, mesh_config,
+                                source_bars, refiner, models)
+        key_existed = _signing_key(config.config_dir).exists()
+        # Two swaps into one file at once: the last rename won, and the sidecar beside it
+        # could be the other run's.
+        result: SwapResult | None = None
+        stopped: Terminated | KeyboardInterrupt | None = None
+        before = file_identity(out)
         try:
-            with terminate_cleanly():
-                _report_swap(out, result, config.config_dir, key_existed)
+            with terminate_cleanly(), sole_output(out, "file"):
+                before = file_identity(out)  # again with the lock held: no other run writes now
+                # A long video renders in segments that the same command again does not
+                # render again; a shorter one (or a photo) unsplit, as always.
+                segments = plan_segments(target)
+                opening = time.monotonic()
+                swap_engine = open_engine(engine, request)
+                source_bars.finish()  # its wait, the source's analysis reused: one live line
+                log.info("source: the %s engine of %s ready in %.1f s%s", engine,
+                         (source or model or Path("-")).name, time.monotonic() - opening,
+                         "" if source_bars.bars or source is None
+                         else " (its analysis reused from the work folder)")
+                try:
+                    try:
+                        if segments is None:
+                            result = run_swap(target, swap_engine, out, config, RichProgress(),
+                                              models=models)
+                        else:
+                            result = resumable_swap(target, swap_engine, out, config, segments,
+                                                    RichProgress(), models=models, say=say)
+                    except BaseException as error:
+                        if isinstance(stopped_by(error), KeyboardInterrupt):
+                            raise InterruptedWith(RENDERS_AGAIN if segments is None
+                                                  else CONTINUES) from None
+                        raise
+                finally:
+                    # A swap that fails ends no track: the engine's landmarker is closed here,
+                    # not left to the garbage collector (MediaPipe's close from __del__ could
+                    # hang).
+                    swap_engine.close()
         except (Terminated, KeyboardInterrupt) as stop:
-            stopped = stopped or stop
-    if stopped is not None:  # (raised out here: within the except, the stop is found again)
-        said, code = (("terminated", stopped.exit_code) if isinstance(stopped, Terminated)
-                      else ("interrupted", 130))
-        say(f"{said} after {out.name} was written whole")
-        raise typer.Exit(code)
+            # A stop while the engine closed, after the output and its sidecar were written:
+            # it said "nothing was left half-written, run the same command again", and the
+            # same command then refused the finished output as existing. Judged by the files,
+            # not by the result alone: a segmented swap removes its segments (seconds for
+            # gigabytes) after the output is whole and before it returns its result.
+            if result is None and not _published_since(out, before):
+                raise
+            stopped = stop
+        if result is not None:
+            # The finished swap's lines, under the same handlers: a stop while they were
+            # said (the console command's own handler, outside the block) was that same
+            # wrong line.
+            try:
+                with terminate_cleanly():
+                    _report_swap(out, result, config.config_dir, key_existed)
+            except (Terminated, KeyboardInterrupt) as stop:
+                stopped = stopped or stop
+        if stopped is not None:  # (raised out here: within the except, the stop is found again)
+            said, code = (("terminated", stopped.exit_code) if isinstance(stopped, Terminated)
+                          else ("interrupted", 130))
+            say(f"{said} after {out.name} was written whole")
+            raise typer.Exit(code)
+    finally:
+        source_bars.finish()  # a wait that no bar ended (an error: before its line)
 
 
 def _published_since(out: Path, before: tuple[int, int, int] | None) -> bool:

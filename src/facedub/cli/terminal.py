@@ -103,9 +103,11 @@ class RichProgress:
         self._stage: _Stage | None = None
         self._width = DESCRIPTION_WIDTH
         self.bars = 0  # bars started (the source's: 0 where its analysis was reused)
+        self._waiting = ""  # the live bar is this `wait`'s
 
     def start(self, total: int | None, description: str, unit: str | None = None
               ) -> None:
+        self._end_wait()
         columns, width = bar_columns(console.width, unit or self._unit)
         self._width = width
         self._bar = Progress(*columns, console=console, transient=False,
@@ -115,6 +117,27 @@ class RichProgress:
                                         total=total, status="")
         self._stage = _Stage(description, unit or self._unit, total, time.monotonic())
         self.bars += 1
+
+    def wait(self, description: str) -> None:
+        """A stage without a count (`progress.Waits`): its name and its time, drawn at
+        once and until the next bar starts or `finish`, then cleared (the run's lines
+        stay the bars'). The swap's start and its set-up after the target's analysis
+        drew nothing for 3-10 s each."""
+        if self._waiting == description:
+            return  # the same stage goes on: its time is not started again
+        self.finish()
+        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=12),
+                             TimeElapsedColumn(), console=console, transient=True,
+                             disable=not console.is_terminal)
+        self._bar.start()
+        self._task = self._bar.add_task(escape(_shorten(description, console.width - 24)),
+                                        total=None, status="")
+        self._bar.refresh()  # drawn now, not at the refresh thread's next tick
+        self._waiting = description
+
+    def _end_wait(self) -> None:
+        if self._waiting:
+            self.finish()
 
     def status(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
@@ -141,6 +164,7 @@ class RichProgress:
             self._stage.done += steps
 
     def finish(self) -> None:
+        self._waiting = ""
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
