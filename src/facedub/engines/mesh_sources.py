@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_catchlights import without_catchlights
-from facedub.engines.mesh_clean import clean_weights
+from facedub.engines.mesh_clean import clean_weights, levelled_beside_hair
 from facedub.engines.mesh_light import asymmetry_length, light_asymmetry, without_light
 from facedub.engines.mesh_mouth import mouth_interior
 from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
@@ -130,6 +130,8 @@ class SourceFaces:
             # call take no keywords).
             held_objects = self._source.meta.source_kind == "photo"
             clean = clean_weights(crop, landmarks, held_objects)
+            if held_objects:  # the shade hanging hair casts beside it lifted
+                crop = levelled_beside_hair(crop, landmarks, clean)
             if self._lift_shadows:
                 crop = without_light(crop, landmarks, clean, self._topology)
             if self._no_catchlights:
