@@ -2,8 +2,9 @@
 rounds): past Rose Leslie's strands nothing clean is left (both cheeks have hair), so the
 target's own skin fills in, and her shade beside the strands with the step to the target's
 lighter skin showed as a line at 1x (frames 29 and 39). The engine lifts the shade and ramps
-the clean weight beside the hair (mesh_clean, r49-A's 46fc676;
-BENCHMARKS.md, forty-ninth and fifty-first rounds)."""
+the clean weight beside the hair (mesh_clean, r49-A's 46fc676), and the compositor leaves
+the hair and that reach out of its mean levelling (`SwappedFace.lifted`), which took the
+lift back from the whole face (BENCHMARKS.md, fifty-first round)."""
 
 from __future__ import annotations
 

@@ -422,8 +422,7 @@ def levelled_beside_hair(crop: np.ndarray, face_landmarks: np.ndarray, clean: np
         return crop
     full = crop.shape[0]
     scale = full / 512.0
-    taken = cv2.resize(hair, (full, full), interpolation=cv2.INTER_LINEAR) > 0.5
-    distance = cv2.distanceTransform((~taken).astype(np.uint8), cv2.DIST_L2, 5)
+    taken, distance = _from_hair(hair, full)
     reach = LEVEL_REACH * scale
     ramp = np.clip(1.0 - distance / reach, 0.0, 1.0) * (~taken)
     lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
@@ -441,3 +440,33 @@ def levelled_beside_hair(crop: np.ndarray, face_landmarks: np.ndarray, clean: np
     lifted = ramp > 0.0
     levelled[lifted] = np.clip(rgb[lifted] + 0.5, 0, 255).astype(np.uint8)
     return levelled
+
+
+def lift_reach(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray | None:
+    """(S, S) float32 0/1: the taken hanging hair of the source `crop` and its reach, where
+    the rules beside it change the face (`levelled_beside_hair`'s lift, within LEVEL_REACH
+    of the hair, and `clean_weights`' FEATHER ramp, within FEATHER quarter-size px, where
+    more of the target's own skin fills in); None where no hanging hair is taken
+    (`hanging_hair`), as on every face the rules leave as it was. The compositor leaves it
+    out of its mean levelling (`SwappedFace.lifted`): counted, the levelling took the lift
+    back from the whole face. The hair itself with its reach, not the reach alone: main's
+    shaded strip beside the hair reads darker against the target than the face's mean, its
+    fill over the hair lighter, so the reach left out alone levelled the rest of the face
+    0.5-0.6 L darker than main (Rose Leslie onto the call's frames 23, 29 and 39, 256 px),
+    with the hair too, 0.03-0.14 L lighter (the far cheek's dip 1.9-2.5 L either way; main
+    3.7-4.4)."""
+    hair = hanging_hair(crop, face_landmarks)
+    if not hair.any():
+        return None
+    full = crop.shape[0]
+    _taken, distance = _from_hair(hair, full)
+    reach = max(LEVEL_REACH * full / 512.0, FEATHER * full / hair.shape[0])
+    return (distance <= reach).astype(np.float32)
+
+
+def _from_hair(hair: np.ndarray, full: int) -> tuple[np.ndarray, np.ndarray]:
+    """(taken, distance), each (S, S): the `hanging_hair` (s, s) at full size (bool) and
+    each pixel's distance to it (float32)."""
+    taken = cv2.resize(hair, (full, full), interpolation=cv2.INTER_LINEAR) > 0.5
+    distance = cv2.distanceTransform((~taken).astype(np.uint8), cv2.DIST_L2, 5)
+    return taken, distance
