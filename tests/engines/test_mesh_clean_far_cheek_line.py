@@ -1,10 +1,10 @@
-"""The faint grey line down hair-band-photo's far cheek (issue 9, forty-ninth to fifty-first
-rounds): past Rose Leslie's strands nothing clean is left (both cheeks have hair), so the
-target's own skin fills in, and her shade beside the strands with the step to the target's
-lighter skin showed as a line at 1x (frames 29 and 39). The engine lifts the shade and ramps
-the clean weight beside the hair (mesh_clean, r49-A's 46fc676), and the compositor leaves
-the hair and that reach out of its mean levelling (`SwappedFace.lifted`), which took the
-lift back from the whole face (BENCHMARKS.md, fifty-first round)."""
+"""The faint grey line down hair-band-photo's far cheek (issue 9, forty-ninth round):
+past Rose Leslie's strands nothing clean is left (both cheeks have hair), so the target's
+own skin fills in, and her shade beside the strands with the step to the target's lighter
+skin shows as a line at 1x (frames 29 and 39). Pinned as a strict xfail: the fix tried
+(r49-A 46fc676: the shade lifted and the clean weight ramped over 8 px beside the hair,
+reverted) took the line away at 1x but hair-band-photo's smile agreement fell 151 -> 143 of
+160 frames over four job ids and its tone vs neck rose at each (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+import pytest
 
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import TargetFace
@@ -48,13 +49,17 @@ def _dips_at_the_step(composite: np.ndarray, engine_face: np.ndarray,
     return np.array(dips)
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known gap (issue 9, forty-ninth round): the step from a photo's shaded cheek beside "
+    "hanging hair to the target's own skin is carried as detail; main reads a median dip of "
+    "4.3-4.4 L at the step (46fc676, reverted, under 3.4)"))
 def test_the_far_cheek_shows_no_line_where_her_hair_was(
         extracted: Callable[..., Faceset],
         call_face: Callable[[int], TargetFace]) -> None:
     """Rose Leslie's photo onto the boy of the video call, frames 29 and 39 (the engine and
     a fresh compositor at 256 px): the composite's dip at the step on the far cheek should
-    read a median under 3.4 L over its rows (2.5 and 2.2); main read 4.3 and 4.4, the
-    faint grey line at 1x."""
+    read a median under 3.4 L over its rows (46fc676 does); main reads 4.3 and 4.4,
+    the faint grey line at 1x."""
     source = extracted("still_rose_leslie_frontal.jpg", crop_size=SIZE)
     for frame in (29, 39):
         target = call_face(frame)

@@ -431,7 +431,7 @@ class Compositor:
         skin = skin_weights(target.face_landmarks, size)
         face = match_sharpness(swapped.image, target.image, measured, skin.bare)
         face = self._match_colour(target, face, measured, mask, swapped.relief, swapped.hair,
-                                  swapped.socket_light, skin, swapped.lifted)
+                                  swapped.socket_light, skin)
         if config.color == "detail":
             # The lips' middle in the target's lip colour (her lipstick, averaged with her
             # skin at the tone's split, came out pale; BENCHMARKS.md, thirty-fifth round).
@@ -494,15 +494,14 @@ class Compositor:
 
     def _match_colour(self, target: TargetFace, face: np.ndarray, mask: np.ndarray,
                       alpha: np.ndarray, relief: float = 0.0, hair: np.ndarray | None = None,
-                      socket_light: bool = True, skin: SkinWeights | None = None,
-                      lifted: np.ndarray | None = None) -> np.ndarray:
+                      socket_light: bool = True, skin: SkinWeights | None = None
+                      ) -> np.ndarray:
         """`face` coloured and lit like the target, both measured inside `mask`; with the
         "detail" colour, `relief` of the face's own middle-scale lightness kept, its
         darkness greyed as hair where `hair` (SwappedFace.hair) says so, and with
         `socket_light` (SwappedFace.socket_light) the sockets' base taken from their skin;
         the "detail" colour computed only where the blend's `alpha` shows the face; `skin`:
-        the target's `skin_weights` (None: made here); `lifted` (SwappedFace.lifted): the
-        share of each pixel left out of the mean levelling."""
+        the target's `skin_weights` (None: made here)."""
         config = self.config
         if config.color == "none" and config.relight == 0:
             return face
@@ -534,10 +533,6 @@ class Compositor:
             coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
                 np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
                 shown=shown_skin, relief=relief,
-                # What the engine lifted beside a photo's hanging hair stays lifted: left
-                # out of the mean levelling, which took it back from the whole face
-                # (hair-band-photo's far-cheek line; BENCHMARKS.md, fifty-first round).
-                unlevelled=lifted,
                 # The colour's finer split on the upper lip too (`skin.shading`): at
                 # sigma her red lipstick, in the upper lip's base, tinged his upper lip
                 # (the README pair: a +9 against hers; BENCHMARKS.md, twenty-second round).

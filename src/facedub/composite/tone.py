@@ -245,8 +245,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  eye_bands: tuple[tuple[np.ndarray, np.ndarray], tuple[float, float]]
                  | None = None,
                  into_face: bool = False,
-                 nose_base: np.ndarray | None = None,
-                 unlevelled: np.ndarray | None = None) -> np.ndarray:
+                 nose_base: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -255,8 +254,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     Where `lids` (S, S) in [0, 1] is given, the face's lightness detail is brighter by at
     most LID_BRIGHT (softly) and only LID_CHROMA of its chroma detail is kept.
     Where `shown` (S, S) in [0, 1] is given (the blend's alpha times the bare skin,
-    `SkinWeights.bare`), the result's mean there is moved to the target's (`_level`),
-    without the share `unlevelled` (S, S) in [0, 1] of each pixel (`SwappedFace.lifted`).
+    `SkinWeights.bare`), the result's mean there is moved to the target's (`_level`).
     `relief` in [0, 1]: the share of the face's own lightness band between sigma and
     RELIEF_COARSE sigma that lifts the target's where it is lighter (`_relief`).
     Where `under_eyes` (S, S) in [0, 1] is given, the result's smooth lightness there,
@@ -476,7 +474,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if shown is not None:
         # OpenCV's subtraction of a per-channel scalar: NumPy's broadcast of a (3,) array
         # over the interleaved channels took 0.7 ms at 440 px, for the same values.
-        level = _level(boxed, target_half, shown, box, unlevelled)
+        level = _level(boxed, target_half, shown, box)
         scalar = np.zeros(4, dtype=np.float64)  # OpenCV reads a (4,) float64 as a scalar
         scalar[:3] = level
         cv2.subtract(boxed, scalar, dst=boxed)
@@ -1080,13 +1078,10 @@ def _darker(planes: list[np.ndarray], blur: float) -> np.ndarray:
 
 
 def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray,
-           box: Box | None = None, unlevelled: np.ndarray | None = None) -> np.ndarray:
+           box: Box | None = None) -> np.ndarray:
     """(3,) float32: the mean Lab of `result` minus the target's, weighted by `shown`
     (at quarter size: a mean needs no more). With `box` (`region_box`, holding all of
-    `shown` above 0), `result` is that box of the (S, S) crop. `unlevelled` (S, S) in
-    [0, 1] or None: the share of each pixel left out of the mean (`SwappedFace.lifted`:
-    the shade the engine lifted beside a photo's hanging hair; counted, the levelling took
-    the lift back from the whole face, hair-band-photo's far-cheek line kept).
+    `shown` above 0), `result` is that box of the (S, S) crop.
 
     The split at sigma gives the target's light only on average over sigma: its face is
     brighter and paler in the middle than at the rim (turned away, shadowed), the low-pass
@@ -1096,8 +1091,6 @@ def _level(result: np.ndarray, target_half: np.ndarray, shown: np.ndarray,
     was darker and warmer (headturn-woman: the bare skin 1.1 L darker, a +1.1, b +0.9
     against the target's). Levelled on what shows, the mean is the target's again."""
     size = shown.shape[0]
-    if unlevelled is not None:
-        shown = shown * (1.0 - unlevelled)
     if box is None or box == (slice(0, size), slice(0, size)):
         quarter = max(8, size // 4)
         weights = resized(shown, quarter)

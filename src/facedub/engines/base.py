@@ -68,11 +68,7 @@ class SwappedFace:
     [0, 1] or None: the share of `kept` that is the target's own mouth corners (the skin
     round them, kept for the smile read off their shade), whose smooth colour the compositor
     takes from the coloured face round them, keeping their own detail
-    (`composite.compositor.corners_toned`); None: no such pixels. `lifted` (S, S) float32
-    in [0, 1] or None: the share of `image` that the engine lifted beside hair hanging over
-    a photo's cheeks (`engines.mesh_clean.lift_reach`), which the compositor leaves out of
-    its mean levelling (`composite.tone.carry_detail`'s `unlevelled`), so that the lift
-    stays where it is and is not taken back from the whole face; None: nothing lifted.
+    (`composite.compositor.corners_toned`); None: no such pixels.
     """
 
     image: np.ndarray
@@ -84,7 +80,6 @@ class SwappedFace:
     kept_source: np.ndarray | None = None
     socket_light: bool = True
     corners: np.ndarray | None = None
-    lifted: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -448,27 +448,7 @@ class MeshEngine:
                            kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair,
                            socket_light=len(self._records) == 1,
-                           corners=corners if corners is not None and corners.any() else None,
-                           lifted=self._lifted(blend, raster, size, inside))
-
-    def _lifted(self, blend: dict[int, float], raster: TargetRaster, size: int,
-                inside: np.ndarray) -> np.ndarray | None:
-        """(S, S) float32 in [0, 1]: the blended source faces' `SourceFaces.lift_reach`
-        warped onto the target raster (by their blend weights, within the mesh, `inside`);
-        None where no face's crop was lifted (every face but a photo's with hanging hair
-        taken), so the compositor levels as it always did."""
-        reaches = {index: self._faces.lift_reach(index) for index in blend}
-        if all(reach is None for reach in reaches.values()):
-            return None
-        lifted = np.zeros((size, size), dtype=np.float32)
-        for index, reach in reaches.items():
-            if reach is not None:
-                map_x, map_y = self._direct_maps(index, raster, size)
-                lifted += blend[index] * cv2.remap(reach, map_x, map_y, cv2.INTER_LINEAR,
-                                                   borderMode=cv2.BORDER_CONSTANT,
-                                                   borderValue=0.0)
-        lifted *= inside / max(sum(blend.values()), 1e-6)
-        return lifted if lifted.any() else None
+                           corners=corners if corners is not None and corners.any() else None)
 
     def _corner_share(self, target: TargetFace, source_blendshapes: np.ndarray,
                       face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray,

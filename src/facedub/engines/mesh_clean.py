@@ -94,23 +94,6 @@ HAIR_MARGIN = 1
 # they keep (0.98, 0.93) and the hair begins past the lashes' tail (at 3x).
 EYE_KEEP = 4
 SKIN_KEEP = 3
-# Where hanging hair is taken, the cheek beside it steps to the target's own skin (both of
-# Rose Leslie's cheeks have hair, so the mirror is no cleaner), and her shade beside the
-# strands (L 67.5-68 from 8 to 24 px of them at 512, her cheek 75 further in) and the step
-# came out a faint grey line down the swapped far cheek (a 7-8 L dip, hair-band-photo;
-# BENCHMARKS.md, forty-eighth and forty-ninth rounds). So the shade is lifted
-# (`levelled_beside_hair`): within LEVEL_REACH px (at 512) of the hair, toward the clean
-# skin past that reach (its blur at LEVEL_SIGMA), read at LEVEL_SHADE (her strip 67.5 ->
-# 70.4 at 8-12 px); and the clean weight rises from the hair over FEATHER px (quarter
-# size) instead of the edge's blur alone (0.95 -> 0.39 at 8-12 px, 0.68 at 16-24, 0.92
-# at 24-32), so the target's skin comes in over a ramp, not a step. On the call's frames
-# 29 and 39 (the test's path at 320 px) the far cheek's dip at the step read a median of
-# 4.4 L over its rows, 2.6-2.9 with both (lifted alone 3.1-3.5; a feather of 12 or a
-# level blurred at 32 no better: 2.6-3.3).
-LEVEL_REACH = 24.0
-LEVEL_SIGMA = 16.0
-LEVEL_SHADE = 4.0
-FEATHER = 8.0
 RAYS = 360  # directions from the nose tip a held object is followed along
 OBJECT_MARGIN = 2  # pixels at quarter size the object's soft edge is grown by (8 at 512)
 OBJECT_HALO = 4  # pixels at quarter size its pale edge is followed over (16 at 512)
@@ -124,16 +107,19 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray,
     `face_landmarks` (478, 2+) in its pixels. Judged at quarter size (hair is not fine
     detail), returned at full size. `held_objects`: an object held at the face and hair
     hanging over the cheeks inside the outline are left out too (`_held_object`,
-    `_hanging_hair`; beside that hair the weight rises over FEATHER px, not at once); for a
-    photo source only: on a video source a hard gate is met on
+    `_hanging_hair`); for a photo source only: on a video source a hard gate is met on
     some frames and not their neighbours (a stage-lit clip: 6-8% on frames 82-92, 4.5% on
     90 and 94), and the engine blends neighbouring source faces, so a region would come
     and go from frame to frame."""
     full = crop.shape[0]
-    outside, lab, points, skin = _quarter_view(crop, face_landmarks)
-    size = lab.shape[0]
-    foreign: np.ndarray = np.zeros((size, size), dtype=np.float32)
-    hanging = None
+    outside = _outside_image(crop)
+    size = max(32, full // 4)
+    small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    points = np.asarray(face_landmarks)[:, :2] * (size / full)
+    reference = _hull(points[list(SKIN_REFERENCE)], size)
+    skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
+    foreign = np.zeros((size, size), dtype=np.float32)
     if len(skin) >= 20:
         # Past the face's outline too: a turned face's far cheek is warped from just
         # past it, where long hair hangs (Kit Harington's curls became a grey band down
@@ -146,45 +132,14 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray,
         foreign = _not_skin(lab, skin) * zone
         if held_objects:
             foreign = np.maximum(foreign, _held_object(lab, skin, points, oval > 0))
-            hanging = _hanging_hair(lab, skin, points, oval > 0)
-            foreign = np.maximum(foreign, hanging)
+            foreign = np.maximum(foreign, _hanging_hair(lab, skin, points, oval > 0))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         foreign = cv2.morphologyEx(foreign, cv2.MORPH_OPEN, kernel)
         foreign = cv2.dilate(foreign, kernel)  # hair edges are soft: take a margin
     foreign = cv2.GaussianBlur(foreign, (0, 0), 1.0)
     weights = 1.0 - cv2.resize(foreign, (full, full), interpolation=cv2.INTER_LINEAR)
     weights[outside] = 0.0
-    if hanging is not None and hanging.any():  # the hair's edge feathered (FEATHER)
-        weights = np.minimum(weights, _feathered(hanging, points, full))
     return np.clip(weights, 0.0, 1.0).astype(np.float32)
-
-
-def _quarter_view(crop: np.ndarray, face_landmarks: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(outside, lab, points, skin): what lies outside the source image (S, S) bool, the
-    crop's Lab at quarter size (s, s, 3), the landmarks in its pixels, and the skin
-    reference's Lab pixels there (SKIN_REFERENCE's hull, inside the image)."""
-    full = crop.shape[0]
-    outside = _outside_image(crop)
-    size = max(32, full // 4)
-    small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    points = np.asarray(face_landmarks)[:, :2] * (size / full)
-    reference = _hull(points[list(SKIN_REFERENCE)], size)
-    skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
-    return outside, lab, points, skin
-
-
-def _feathered(hair: np.ndarray, points: np.ndarray, full: int) -> np.ndarray:
-    """(S, S) float32: 0 on the taken `hair` (s, s), rising to 1 at FEATHER px (quarter
-    size) from it; 1 on the kept features (`_kept_features`: the eyes' corners and the
-    brows keep their weight, as the taken extent does), grown by a pixel so that the
-    enlarged ramp does not reach into them (not grown, her far brow's top, landmark 334,
-    fell from 1.0 to 0.68)."""
-    distance = cv2.distanceTransform((hair <= 0).astype(np.uint8), cv2.DIST_L2, 5)
-    ramp = np.clip(distance / FEATHER, 0.0, 1.0)
-    ramp[_kept_features(points, hair.shape[0]) | _brows(points, hair.shape[0], grown=1)] = 1.0
-    return cv2.resize(ramp, (full, full), interpolation=cv2.INTER_LINEAR)
 
 
 def _side_shares(points: np.ndarray) -> tuple[float, float]:
@@ -350,16 +305,6 @@ def _kept_features(points: np.ndarray, size: int) -> np.ndarray:
     return kept
 
 
-def _brows(points: np.ndarray, size: int, grown: int) -> np.ndarray:
-    """(s, s) bool: each brow's hull grown by `grown` pixels."""
-    regions = mesh_regions()
-    hulls = np.zeros((size, size), dtype=np.uint8)
-    for part in (regions.right_eyebrow, regions.left_eyebrow):
-        corners = np.round(points[list(part), :2]).astype(np.int32)
-        cv2.fillConvexPoly(hulls, cv2.convexHull(corners), 1)
-    return cv2.dilate(hulls, np.ones((2 * grown + 1,) * 2, np.uint8)) > 0
-
-
 def _covers_features(taken: np.ndarray, points: np.ndarray) -> bool:
     """Whether `taken` ((s, s) bool) holds a FEATURE_GUARD landmark of `points`."""
     size = taken.shape[0]
@@ -387,86 +332,3 @@ def _hull(points: np.ndarray, size: int) -> np.ndarray:
     mask = np.zeros((size, size), dtype=np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
     return mask.astype(bool)
-
-
-def hanging_hair(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
-    """(s, s) float32 0/1 at quarter size (`clean_weights`' own): the hair hanging over a
-    photo's cheeks that `clean_weights` leaves out with `held_objects` (`_hanging_hair`),
-    zeros where its gate finds none or the skin reference is too small."""
-    _outside, lab, points, skin = _quarter_view(crop, face_landmarks)
-    size = lab.shape[0]
-    if len(skin) < 20:
-        return np.zeros((size, size), dtype=np.float32)
-    oval = cv2.dilate(face_oval(points, size), np.ones((3, 3), np.uint8))
-    return _hanging_hair(lab, skin, points, oval > 0)
-
-
-def levelled_beside_hair(crop: np.ndarray, face_landmarks: np.ndarray, clean: np.ndarray
-                         ) -> np.ndarray:
-    """`crop` (S, S, 3) uint8 RGB with the shade hanging hair casts on the cheek beside it
-    lifted to the clean skin's level round it; `crop` itself (the same object) where no
-    hanging hair is taken (`hanging_hair`). `clean`: its `clean_weights`.
-
-    Beside Rose Leslie's strands her cheek is shaded (L 66 against 73-80 further in, a
-    6-9 px strip at the swap's 320 px crop), and past them nothing clean is left (both
-    cheeks have hair), so the target's own skin fills in: the strip, and the step from it
-    to the target's lighter skin, came out a faint grey vertical line down the far cheek
-    (a 7-8 L dip at 1x, hair-band-photo; BENCHMARKS.md, forty-eighth round; the weights'
-    feather, `clean_weights`, softens the step). Within
-    LEVEL_REACH of the hair the cheek's smooth lightness (its blur at LEVEL_SHADE) is lifted
-    to the skin's round it (the blur at LEVEL_SIGMA of the clean skin past that reach),
-    wholly at the hair's edge and fading to nothing at LEVEL_REACH; its finer texture is
-    kept. Only lifted, never darkened."""
-    hair = hanging_hair(crop, face_landmarks)
-    if not hair.any():
-        return crop
-    full = crop.shape[0]
-    scale = full / 512.0
-    taken, distance = _from_hair(hair, full)
-    reach = LEVEL_REACH * scale
-    ramp = np.clip(1.0 - distance / reach, 0.0, 1.0) * (~taken)
-    lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    lightness = np.ascontiguousarray(lab[..., 0])
-    beyond = ((distance > reach) & (clean > 0.99)).astype(np.float32)
-    sigma = LEVEL_SIGMA * scale
-    level = (cv2.GaussianBlur(lightness * beyond, (0, 0), sigma)
-             / np.maximum(cv2.GaussianBlur(beyond, (0, 0), sigma), 1e-3))
-    shade = cv2.GaussianBlur(lightness, (0, 0), LEVEL_SHADE * scale)
-    lab[..., 0] += ramp * np.maximum(level - shade, 0.0)
-    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
-    # Only the lifted pixels written: the rest of the crop to the bit (Lab's round trip
-    # moves some of them by one level).
-    levelled = crop.copy()
-    lifted = ramp > 0.0
-    levelled[lifted] = np.clip(rgb[lifted] + 0.5, 0, 255).astype(np.uint8)
-    return levelled
-
-
-def lift_reach(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray | None:
-    """(S, S) float32 0/1: the taken hanging hair of the source `crop` and its reach, where
-    the rules beside it change the face (`levelled_beside_hair`'s lift, within LEVEL_REACH
-    of the hair, and `clean_weights`' FEATHER ramp, within FEATHER quarter-size px, where
-    more of the target's own skin fills in); None where no hanging hair is taken
-    (`hanging_hair`), as on every face the rules leave as it was. The compositor leaves it
-    out of its mean levelling (`SwappedFace.lifted`): counted, the levelling took the lift
-    back from the whole face. The hair itself with its reach, not the reach alone: main's
-    shaded strip beside the hair reads darker against the target than the face's mean, its
-    fill over the hair lighter, so the reach left out alone levelled the rest of the face
-    0.5-0.6 L darker than main (Rose Leslie onto the call's frames 23, 29 and 39, 256 px),
-    with the hair too, 0.03-0.14 L lighter (the far cheek's dip 1.9-2.5 L either way; main
-    3.7-4.4)."""
-    hair = hanging_hair(crop, face_landmarks)
-    if not hair.any():
-        return None
-    full = crop.shape[0]
-    _taken, distance = _from_hair(hair, full)
-    reach = max(LEVEL_REACH * full / 512.0, FEATHER * full / hair.shape[0])
-    return (distance <= reach).astype(np.float32)
-
-
-def _from_hair(hair: np.ndarray, full: int) -> tuple[np.ndarray, np.ndarray]:
-    """(taken, distance), each (S, S): the `hanging_hair` (s, s) at full size (bool) and
-    each pixel's distance to it (float32)."""
-    taken = cv2.resize(hair, (full, full), interpolation=cv2.INTER_LINEAR) > 0.5
-    distance = cv2.distanceTransform((~taken).astype(np.uint8), cv2.DIST_L2, 5)
-    return taken, distance
