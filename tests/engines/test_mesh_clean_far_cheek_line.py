@@ -1,13 +1,17 @@
 """The faint grey line down hair-band-photo's far cheek (issue 9, forty-ninth round):
 past Rose Leslie's strands nothing clean is left (both cheeks have hair), so the target's
 own skin fills in, and her shade beside the strands with the step to the target's lighter
-skin shows as a line at 1x (frames 29 and 39). Lifted in the engine toward her own cheek
-further in (r49-A 46fc676; r51-A 070d5d2 with the lift left out of the mean levelling,
-both reverted) the strip came out a light ridge with a softer grey shade inboard of it, and
-the sharpness mismatch and seam colour rose. Since the fifty-first round's follow-up the
-compositor evens the strip out once the face is toned, between the toned fill over the hair
-and the face past the strip, faded out before the outline
-(`composite.compositor.levelled_beside_hair`, from the engine's `SwappedFace.lifted`)."""
+skin shows as a line at 1x (frames 29 and 39). Pinned as a strict xfail: the fix tried
+(r49-A 46fc676: the shade lifted and the clean weight ramped over 8 px beside the hair,
+reverted) took the line away at 1x but hair-band-photo's smile agreement fell 151 -> 143 of
+160 frames over four job ids and its tone vs neck rose at each (BENCHMARKS.md). The
+fifty-first round brought it back with the hair and the lift's reach left out of the
+compositor's mean levelling (`tone._level`; r51-A 070d5d2, reverted): this test passed
+(2.5 and 2.2), tone vs neck fell at all four ids and smile read 154 -> 159, but the
+sharpness mismatch and the seam's colour step rose at all four, and on the swapped video
+the lifted strip reads as a light ridge (L 87 against 77-80 further in, the target's
+82-84), so a softer grey shade is left at 1x where the lift ends: this measure, taken at
+the engine face's step, does not see it."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+import pytest
 
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import TargetFace
@@ -51,13 +56,19 @@ def _dips_at_the_step(composite: np.ndarray, engine_face: np.ndarray,
     return np.array(dips)
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known gap (issue 9, forty-ninth round): the step from a photo's shaded cheek beside "
+    "hanging hair to the target's own skin is carried as detail; main reads a median dip of "
+    "4.3-4.4 L at the step (46fc676, reverted, under 3.4; fifty-first round: with the lift "
+    "left out of the mean levelling 2.5 and 2.2, reverted for the sharpness mismatch and "
+    "seam colour it cost over four job ids)"))
 def test_the_far_cheek_shows_no_line_where_her_hair_was(
         extracted: Callable[..., Faceset],
         call_face: Callable[[int], TargetFace]) -> None:
     """Rose Leslie's photo onto the boy of the video call, frames 29 and 39 (the engine and
     a fresh compositor at 256 px): the composite's dip at the step on the far cheek should
-    read a median under 3.4 L over its rows (the evened strip: 2.7 and 3.2); main
-    reads 4.3 and 4.4, the faint grey line at 1x."""
+    read a median under 3.4 L over its rows (46fc676 does); main reads 4.3 and 4.4,
+    the faint grey line at 1x."""
     source = extracted("still_rose_leslie_frontal.jpg", crop_size=SIZE)
     for frame in (29, 39):
         target = call_face(frame)

@@ -76,19 +76,6 @@ EYE_SIGMA_EASING = 0.5
 DETAIL_SIGMA_DIVISOR = 16.0  # colour method "detail": low-pass sigma is the crop / this
 RIM_SIGMA_DIVISOR = 64.0  # the far rim's lightness matched at this fraction of the crop
 
-# `levelled_beside_hair` (hair-band-photo's far-cheek line; BENCHMARKS.md, fifty-first
-# round), as shares of the crop: the strip's smooth lightness read at LIFT_SIGMA (the fill
-# and the face past it at four times that), the face past it over LIFT_BEYOND; the evening
-# out faded from none at LIFT_OUTLINE inside the mask's edge to all at twice that, and over
-# the ramp's last LIFT_TAPER at the strip's far end.
-LIFT_SIGMA = 1.0 / 128.0
-LIFT_BEYOND = 1.0 / 64.0
-LIFT_OUTLINE = 1.0 / 48.0
-LIFT_TAPER = 0.25
-LIFT_INTO_HAIR = 1.0 / 64.0
-LIFT_SUPPORT = 0.2
-LIFT_SHOWN = 0.1
-LIFT_TEXTURE = 2.0
 
 @dataclass(frozen=True)
 class CompositeConfig:
@@ -458,11 +445,6 @@ class Compositor:
             # and the source's lit cheek came out 1.6-5.9 L lighter than the target's
             # along the outline (BENCHMARKS.md, twenty-sixth round).
             face = toned_rim(face, target.image, measured, rim, size / RIM_SIGMA_DIVISOR)
-        if swapped.lifted is not None and config.color != "none":
-            # The strip of a photo's shade beside its hanging hair evened out between the
-            # toned fill over the hair and the face past it (hair-band-photo's far-cheek
-            # line; BENCHMARKS.md, fifty-first round).
-            face = levelled_beside_hair(face, swapped.lifted, mask)
         if config.grain:
             state = self._colour_states.setdefault(target.track, _ColourState())
             state.grain = grain_levels(face, target.image, measured, state.grain)
@@ -645,75 +627,6 @@ def shown(in_frame: np.ndarray) -> np.ndarray:
     all of it) that no 3x3 filter of the target (Laplacian, median) sees the fill from."""
     kernel = np.ones((5, 5), dtype=np.uint8)
     return cv2.erode(in_frame.astype(np.uint8), kernel, borderValue=1).astype(np.float32)
-
-
-def levelled_beside_hair(face: np.ndarray, ramp: np.ndarray, inside: np.ndarray
-                         ) -> np.ndarray:
-    """`face` (S, S, 3) uint8 RGB, toned, with the lightness of the strip beside a photo's
-    hanging hair (`ramp` (S, S) in [0, 1], `SwappedFace.lifted`: 1 on the hair, where the
-    target's own skin fills in, 0 past the strip) evened out between what is shown on
-    either side of it: the toned fill at the hair's edge and the toned face past the strip
-    at its far end, by the ramp, lifted or darkened (no step either way); faded out before
-    the face's outline (`inside`, S, S: the face's mask), where the seam is. Only the
-    strip's smooth lightness moves (read at LIFT_SIGMA); its texture is kept; elsewhere
-    `face` to the bit. Lifted in the engine toward her own cheek further in (the
-    fifty-first round's first try), the strip came out a light ridge beside the skin
-    inboard of it."""
-    size = face.shape[0]
-    taken = ((ramp > 0.99) & (inside > LIFT_SHOWN)).astype(np.uint8)
-    # The fill read past the hair's edge: the engine's clean share falls to the target's
-    # over a few pixels there, and its source pixels on the way are the shade's darkest.
-    hair = cv2.erode(taken, np.ones((3, 3), np.uint8),
-                     iterations=max(1, round(size * LIFT_INTO_HAIR))) > 0
-    strip = (ramp > 0.0) & ~hair
-    if not hair.any() or not strip.any():
-        return face
-    sigma = max(1.0, size * LIFT_SIGMA)
-    grown = cv2.dilate(strip.astype(np.uint8), np.ones((3, 3), np.uint8),
-                       iterations=max(1, round(size * LIFT_BEYOND)))
-    beyond = (grown > 0) & (ramp <= 0.0) & (inside > 0.5)
-    lab = cv2.cvtColor(face.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    lightness = np.ascontiguousarray(lab[..., 0])
-    fill, near_fill = _spread(lightness, hair, 4.0 * sigma)
-    past, near_past = _spread(lightness, beyond, 4.0 * sigma)
-    shown_ramp = (ramp > 0.0) & (inside > LIFT_SHOWN)
-    shade, _near = _spread(lightness, shown_ramp, sigma)
-    # The strip's own share, eased into the hair's core (a hard edge there was a new
-    # one-pixel dip where the evened strip met the core).
-    share = np.clip(2.0 * cv2.GaussianBlur(strip.astype(np.float32), (0, 0), sigma), 0.0, 1.0)
-    # Each side by the ramp and by how much of it is near (its blur's weight): where one
-    # side is not there to read (the hair's end, the outline), the other alone.
-    from_fill = ramp * near_fill
-    from_past = (1.0 - ramp) * near_past
-    read = from_fill + from_past
-    wanted = (from_fill * fill + from_past * past) / np.maximum(read, 1e-4)
-    edge = cv2.distanceTransform((inside > 0.5).astype(np.uint8), cv2.DIST_L2, 5)
-    fade = np.clip((edge - size * LIFT_OUTLINE) / (size * LIFT_OUTLINE), 0.0, 1.0)
-    taper = np.clip(ramp / LIFT_TAPER, 0.0, 1.0)  # none left at the strip's far end
-    support = np.clip(read / LIFT_SUPPORT, 0.0, 1.0)
-    offset = (wanted - shade) * fade * taper * support * share * shown_ramp
-    if not np.any(offset):
-        return face
-    # No pixel moved past both sides' range (and LIFT_TEXTURE for her skin's grain) that it
-    # was not past already: the strip's blur mixes the fill's first pixels with the shade,
-    # and the fill's edge was lifted into a light seam.
-    highest = np.maximum(np.maximum(fill, past) + LIFT_TEXTURE, lightness)
-    lowest = np.minimum(np.minimum(fill, past) - LIFT_TEXTURE, lightness)
-    lab[..., 0] = np.clip(lightness + offset, lowest, highest)
-    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0
-    levelled = face.copy()  # only the strip written: Lab's round trip moves others by one
-    moved = offset != 0.0
-    levelled[moved] = np.clip(rgb[moved] + 0.5, 0, 255).astype(np.uint8)
-    return levelled
-
-
-def _spread(values: np.ndarray, where: np.ndarray, sigma: float
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """((S, S), (S, S)) float32: the mean of `values` over `where` round each pixel (a
-    normalised Gaussian blur at `sigma`) and the blur's weight of `where` there."""
-    weight = where.astype(np.float32)
-    near = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return cv2.GaussianBlur(values * weight, (0, 0), sigma) / np.maximum(near, 1e-4), near
 
 
 def toned_rim(face: np.ndarray, target: np.ndarray, measured: np.ndarray, rim: np.ndarray,

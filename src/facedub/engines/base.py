@@ -68,13 +68,7 @@ class SwappedFace:
     [0, 1] or None: the share of `kept` that is the target's own mouth corners (the skin
     round them, kept for the smile read off their shade), whose smooth colour the compositor
     takes from the coloured face round them, keeping their own detail
-    (`composite.compositor.corners_toned`); None: no such pixels. `lifted` (S, S) float32
-    in [0, 1] or None: 1 on the hair hanging over a photo's cheeks that the engine took out
-    (the target's own skin fills in there), falling to 0 across the strip of the source's
-    shade beside it (`engines.mesh_clean.lift_ramp`), which the compositor evens out
-    between what it shows on either side once the face is toned
-    (`composite.compositor.levelled_beside_hair`); None (every face but a photo's with
-    hanging hair taken): nothing to even out.
+    (`composite.compositor.corners_toned`); None: no such pixels.
     """
 
     image: np.ndarray
@@ -86,7 +80,6 @@ class SwappedFace:
     kept_source: np.ndarray | None = None
     socket_light: bool = True
     corners: np.ndarray | None = None
-    lifted: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -448,27 +448,7 @@ class MeshEngine:
                            kept_source=kept_source,
                            relief=self._shape.share(target.track), hair=hair,
                            socket_light=len(self._records) == 1,
-                           corners=corners if corners is not None and corners.any() else None,
-                           lifted=self._lift_ramp(blend, raster, size, inside))
-
-    def _lift_ramp(self, blend: dict[int, float], raster: TargetRaster, size: int,
-                   inside: np.ndarray) -> np.ndarray | None:
-        """(S, S) float32 in [0, 1]: the blended source faces' `SourceFaces.lift_ramp` (1 on
-        the hanging hair taken, 0 past the strip beside it) warped onto the target raster
-        by their blend weights, within the mesh (`inside`); None where no face has hanging
-        hair taken (every face but Rose Leslie's photo), so the face is main's to the bit."""
-        ramps = {index: self._faces.lift_ramp(index) for index in blend}
-        if all(ramp is None for ramp in ramps.values()):
-            return None
-        warped = np.zeros((size, size), dtype=np.float32)
-        for index, ramp in ramps.items():
-            if ramp is not None:
-                map_x, map_y = self._direct_maps(index, raster, size)
-                warped += blend[index] * cv2.remap(ramp, map_x, map_y, cv2.INTER_LINEAR,
-                                                   borderMode=cv2.BORDER_CONSTANT,
-                                                   borderValue=0.0)
-        warped *= inside / max(sum(blend.values()), 1e-6)
-        return warped if warped.any() else None
+                           corners=corners if corners is not None and corners.any() else None)
 
     def _corner_share(self, target: TargetFace, source_blendshapes: np.ndarray,
                       face: np.ndarray, reshaped: np.ndarray, disc: np.ndarray,

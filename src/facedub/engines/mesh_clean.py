@@ -94,14 +94,6 @@ HAIR_MARGIN = 1
 # they keep (0.98, 0.93) and the hair begins past the lashes' tail (at 3x).
 EYE_KEEP = 4
 SKIN_KEEP = 3
-# Where hanging hair is taken, nothing clean is left past it (both of Rose Leslie's cheeks
-# have hair), so the target's own skin fills in, and her shade beside the strands with the
-# step to the fill came out a faint grey line down the swapped far cheek (hair-band-photo;
-# BENCHMARKS.md, forty-eighth to fifty-first rounds). The engine evens the strip within
-# LIFT_REACH px (at 512) of the hair out between the fill and her skin past it
-# (`engines.mesh.levelled_beside_hair`, on the target raster: toward what is shown beside
-# the strip, not toward her own cheek further in, which left a light ridge).
-LIFT_REACH = 24.0
 RAYS = 360  # directions from the nose tip a held object is followed along
 OBJECT_MARGIN = 2  # pixels at quarter size the object's soft edge is grown by (8 at 512)
 OBJECT_HALO = 4  # pixels at quarter size its pale edge is followed over (16 at 512)
@@ -120,9 +112,14 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray,
     90 and 94), and the engine blends neighbouring source faces, so a region would come
     and go from frame to frame."""
     full = crop.shape[0]
-    outside, lab, points, skin = _quarter_view(crop, face_landmarks)
-    size = lab.shape[0]
-    foreign: np.ndarray = np.zeros((size, size), dtype=np.float32)
+    outside = _outside_image(crop)
+    size = max(32, full // 4)
+    small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    points = np.asarray(face_landmarks)[:, :2] * (size / full)
+    reference = _hull(points[list(SKIN_REFERENCE)], size)
+    skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
+    foreign = np.zeros((size, size), dtype=np.float32)
     if len(skin) >= 20:
         # Past the face's outline too: a turned face's far cheek is warped from just
         # past it, where long hair hangs (Kit Harington's curls became a grey band down
@@ -143,22 +140,6 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray,
     weights = 1.0 - cv2.resize(foreign, (full, full), interpolation=cv2.INTER_LINEAR)
     weights[outside] = 0.0
     return np.clip(weights, 0.0, 1.0).astype(np.float32)
-
-
-def _quarter_view(crop: np.ndarray, face_landmarks: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(outside, lab, points, skin): what lies outside the source image (S, S) bool, the
-    crop's Lab at quarter size (s, s, 3), the landmarks in its pixels, and the skin
-    reference's Lab pixels there (SKIN_REFERENCE's hull, inside the image)."""
-    full = crop.shape[0]
-    outside = _outside_image(crop)
-    size = max(32, full // 4)
-    small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    points = np.asarray(face_landmarks)[:, :2] * (size / full)
-    reference = _hull(points[list(SKIN_REFERENCE)], size)
-    skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
-    return outside, lab, points, skin
 
 
 def _side_shares(points: np.ndarray) -> tuple[float, float]:
@@ -351,36 +332,3 @@ def _hull(points: np.ndarray, size: int) -> np.ndarray:
     mask = np.zeros((size, size), dtype=np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
     return mask.astype(bool)
-
-
-def hanging_hair(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray:
-    """(s, s) float32 0/1 at quarter size (`clean_weights`' own): the hair hanging over a
-    photo's cheeks that `clean_weights` leaves out with `held_objects` (`_hanging_hair`),
-    zeros where its gate finds none or the skin reference is too small."""
-    _outside, lab, points, skin = _quarter_view(crop, face_landmarks)
-    size = lab.shape[0]
-    if len(skin) < 20:
-        return np.zeros((size, size), dtype=np.float32)
-    oval = cv2.dilate(face_oval(points, size), np.ones((3, 3), np.uint8))
-    return _hanging_hair(lab, skin, points, oval > 0)
-
-
-def lift_ramp(crop: np.ndarray, face_landmarks: np.ndarray) -> np.ndarray | None:
-    """(S, S) float32 in [0, 1]: 1 on the hanging hair `clean_weights` takes out of the
-    photo `crop` (`hanging_hair`), falling to 0 at LIFT_REACH px (at 512) from it, the
-    strip beside it that the engine evens out (`engines.mesh.levelled_beside_hair`); None
-    where no hanging hair is taken, as on every face but Rose Leslie's of the 12 photos."""
-    hair = hanging_hair(crop, face_landmarks)
-    if not hair.any():
-        return None
-    full = crop.shape[0]
-    _taken, distance = _from_hair(hair, full)
-    return np.clip(1.0 - distance / (LIFT_REACH * full / 512.0), 0.0, 1.0).astype(np.float32)
-
-
-def _from_hair(hair: np.ndarray, full: int) -> tuple[np.ndarray, np.ndarray]:
-    """(taken, distance), each (S, S): the `hanging_hair` (s, s) at full size (bool) and
-    each pixel's distance to it (float32)."""
-    taken = cv2.resize(hair, (full, full), interpolation=cv2.INTER_LINEAR) > 0.5
-    distance = cv2.distanceTransform((~taken).astype(np.uint8), cv2.DIST_L2, 5)
-    return taken, distance

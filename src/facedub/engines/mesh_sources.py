@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from facedub.engines.mesh_catchlights import without_catchlights
-from facedub.engines.mesh_clean import clean_weights, lift_ramp
+from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_light import asymmetry_length, light_asymmetry, without_light
 from facedub.engines.mesh_mouth import mouth_interior
 from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
@@ -75,7 +75,6 @@ class SourceFaces:
         self._asymmetries: Recent[np.ndarray] = Recent(4 * cache_size)
         self._interiors: Recent[np.ndarray] = Recent(cache_size)
         self._mirror_clean: Recent[bool] = Recent(4 * cache_size)
-        self._lift_ramps: Recent[np.ndarray | None] = Recent(cache_size)
         self._samplings: Recent[SourceSampling] = Recent(4 * cache_size)
         self._mirrors: Recent[SourceSampling] = Recent(4 * cache_size)
         code = None if disk is None else code_fingerprint([__name__])
@@ -140,16 +139,6 @@ class SourceFaces:
         with self._face_lock(index):
             return self._crops.get(index, lambda: self._kept("clean", index, (size, size, 4),
                                                              np.uint8, load))
-
-    def lift_ramp(self, index: int) -> np.ndarray | None:
-        """(S, S) float32 in [0, 1]: the face's hanging hair and the strip beside it that
-        the engine evens out (`mesh_clean.lift_ramp`), None where no hanging hair is taken
-        (or a video source: looked for on a photo only)."""
-        if self._source.meta.source_kind != "photo":
-            return None
-        with self._face_lock(index):
-            return self._lift_ramps.get(index, lambda: lift_ramp(self.source_crop(index),
-                                                                 self.landmarks(index)))
 
     def interior(self, index: int) -> np.ndarray:
         """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
