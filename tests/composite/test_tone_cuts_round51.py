@@ -17,6 +17,9 @@ from facedub.composite.detail import resized
 from facedub.composite.tone import (
     BEARD_DIVISOR,
     LID_BRIGHT,
+    SKIN_LIGHTNESS_SLACK,
+    SKIN_LIKENESS,
+    SKIN_LIKENESS_FADE,
     _beard,
     _beard_left_out,
     _brighter_on_lids,
@@ -203,11 +206,11 @@ def _likeness_as_before(lab: np.ndarray, reference: np.ndarray, box: tuple[slice
     centred = pixels - mean
     covariance = ((centred * weights[inside][:, None]).T @ centred / total
                   + np.diag([4.0, 1.0, 1.0]))
-    covariance[0] *= 3.0
-    covariance[:, 0] *= 3.0
+    covariance[0] *= SKIN_LIGHTNESS_SLACK
+    covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
     centred = lab[box].reshape(-1, 3).astype(np.float64) - mean
     distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
-    likeness: np.ndarray = np.clip(1.0 - (distance - 3.0) / 1.5, 0.0, 1.0
+    likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / SKIN_LIKENESS_FADE, 0.0, 1.0
                                    ).astype(np.float32).reshape(shape)
     return likeness
 

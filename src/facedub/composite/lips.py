@@ -127,6 +127,26 @@ def lip_zones(face_landmarks: np.ndarray, size: int) -> LipZones | None:
                     skin=(distance > near) & (distance <= far), soft=sigma)
 
 
+@dataclass(frozen=True)
+class TargetMouth:
+    """The target's lips' zones (`lip_zones`) and its crop's Lab colour in their box,
+    (h, w, 3) float32: made once a frame for `own_lip_colour` and
+    `compositor.own_patch_share`, which both read them (the zones took 0.86 profiled ms a
+    call on the README pair; BENCHMARKS.md, Swap speed, fifty-first round)."""
+
+    zones: LipZones
+    lab: np.ndarray
+
+
+def target_mouth(target: np.ndarray, face_landmarks: np.ndarray) -> TargetMouth | None:
+    """The `TargetMouth` of the target's crop `target` (S, S, 3) uint8 RGB with its
+    `face_landmarks` (478, 2+); None where `lip_zones` is (no mouth to measure)."""
+    zones = lip_zones(face_landmarks, target.shape[0])
+    if zones is None:
+        return None
+    return TargetMouth(zones=zones, lab=to_lab(target[zones.box]))
+
+
 def _unstretched(face_landmarks: np.ndarray) -> float:
     """1 for a lower lip at rest, fading to 0 as a broad smile stretches it (`STRETCH`)."""
     points = np.asarray(face_landmarks, dtype=np.float32)[:, :2]
@@ -156,7 +176,8 @@ def lip_share(face_ab: np.ndarray, skin: np.ndarray, core: np.ndarray) -> np.nda
 
 
 def own_lip_colour(face: np.ndarray, target: np.ndarray, face_landmarks: np.ndarray,
-                   shown: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
+                   shown: np.ndarray, kept: np.ndarray | None = None,
+                   mouth: TargetMouth | None = None) -> np.ndarray:
     """`face` (S, S, 3) uint8 RGB, after the tone stage, with each lip's a, b moved toward
     the target's (`target`, the target's crop) in its zone (`lip_zones`), on the face's
     own lips (`lip_share` against its skin round them: the target's lips may be fuller,
@@ -165,17 +186,21 @@ def own_lip_colour(face: np.ndarray, target: np.ndarray, face_landmarks: np.ndar
     less as a broad smile stretches the lower lip (`STRETCH`).
     Measured where `shown` (S, S: the face over the target, occluders out) is and the
     target's own mouth is not kept (`kept`, SwappedFace.kept). The lightness is the
-    face's; pixels outside the zones are unchanged."""
+    face's; pixels outside the zones are unchanged. `mouth`: the target's
+    (`target_mouth(target, face_landmarks)`) where the caller has made it, else made here."""
     unstretched = _unstretched(face_landmarks)
-    zones = lip_zones(face_landmarks, face.shape[0]) if unstretched > 0.0 else None
-    if zones is None:
+    if unstretched <= 0.0:
         return face
+    mouth = target_mouth(target, face_landmarks) if mouth is None else mouth
+    if mouth is None:
+        return face
+    zones = mouth.zones
     box = zones.box
     seen = np.clip(shown[box], 0.0, 1.0)
     if kept is not None:
         seen = seen * (1.0 - np.clip(kept[box], 0.0, 1.0))
     face_lab = to_lab(face[box])
-    target_lab = to_lab(target[box])
+    target_lab = mouth.lab
     skin = zones.skin & (seen > 0.5)
     if int(skin.sum()) < MIN_PIXELS:
         return face

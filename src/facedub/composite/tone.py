@@ -98,6 +98,7 @@ SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_s
 SURROUND_GROW = 1 / 16
 SKIN_LIKENESS = 3.0
 SKIN_LIGHTNESS_SLACK = 3.0
+SKIN_LIKENESS_FADE = 1.5  # deviations beyond SKIN_LIKENESS over which the likeness falls to 0
 SURROUND_SUPPORT = 0.3
 # Round each eye (`eye_band_weights`: its lid from the lash line up to the brow and the
 # skin round its opening out to SURROUND_GROW of the crop, the opening itself, the brows
@@ -406,13 +407,13 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
             limit, under_eyes_half, shown_half, sigma * half / size)
     # The limit of brighter detail (where it is not `limit`: the lids), and the share of
     # chroma detail kept.
-    bright = None
+    bright = None  # the limit of brighter detail and the lids' weight it was made with
     chroma = np.full_like(limit, chroma_detail)
     if under_eyes_half is not None:
         chroma = chroma - under_eyes_half * (1.0 - UNDER_EYE_CHROMA) * chroma
-    lids_half = None if lids is None else resized(lids, half)
-    if lids_half is not None:
-        bright = limit + lids_half * (LID_BRIGHT - limit)
+    if lids is not None:
+        lids_half = resized(lids, half)
+        bright = (limit + lids_half * (LID_BRIGHT - limit), lids_half)
         chroma = chroma + lids_half * (LID_CHROMA - chroma)  # never below 0 under the eyes
     # Upsampled plane by plane: result = target base + limited (face - face base) in L,
     # and target base + chroma * (face - face base) in a and b.
@@ -460,8 +461,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     # In place on the enlarged planes' own temporaries, the same float32 operations
     # (products and sums commute to the bit): a new array for each step.
     limit = smooth[6]
-    if bright is not None and lids_half is not None:
-        _brighter_on_lids(limit, bright, lids_half, detail, box, size)
+    if bright is not None:
+        _brighter_on_lids(limit, *bright, detail, box, size)
     lightness = np.divide(detail, limit, out=detail)
     np.tanh(lightness, out=lightness)
     lightness *= limit
@@ -946,9 +947,10 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
     reference's): 1 where `lab`'s colour is within SKIN_LIKENESS
     deviations of its colour in the `reference` weight (the bare skin), its lightness
     given SKIN_LIGHTNESS_SLACK times its spread (light changes lightness across a face far
-    more than hue), 0 from 1.5 deviations further (as `occlusion.edge_occluders` tells
-    hair). A liner (L 25, b +5), eye shadow (b +10) and dark hair (b -5) against d10's
-    skin (b +20 to +27, spread 1-2) are far; her own shadowed skin is not."""
+    more than hue), 0 from SKIN_LIKENESS_FADE deviations further (as
+    `occlusion.edge_occluders` tells hair). A liner (L 25, b +5), eye shadow (b +10) and
+    dark hair (b -5) against d10's skin (b +20 to +27, spread 1-2) are far; her own
+    shadowed skin is not."""
     shape = reference.shape if box is None else reference[box].shape
     weights = reference.reshape(-1).astype(np.float64)
     total = float(weights.sum())
@@ -967,7 +969,7 @@ def _skin_likeness(lab: np.ndarray, reference: np.ndarray, box: Box | None = Non
     covariance[:, 0] *= SKIN_LIGHTNESS_SLACK
     centred = (lab if box is None else lab[box]).reshape(-1, 3).astype(np.float64) - mean
     distance = np.sqrt(np.einsum("pj,pj->p", centred @ np.linalg.inv(covariance), centred))
-    likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / 1.5, 0.0, 1.0
+    likeness: np.ndarray = np.clip(1.0 - (distance - SKIN_LIKENESS) / SKIN_LIKENESS_FADE, 0.0, 1.0
                                    ).astype(np.float32).reshape(shape)
     return likeness
 
