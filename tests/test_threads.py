@@ -4,6 +4,7 @@ hangs when the consumer stops early."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -87,8 +88,12 @@ def test_background_sink_refuses_new_items_after_an_error() -> None:
 
     sink = BackgroundSink[int](consume)
     sink.put(0)
-    failed.wait(5)
-    threading.Event().wait(0.05)
+    # Until the sink's thread has stored the error (not 50 ms after `consume` raised: a
+    # thread not scheduled in that time failed the test); the bound only ends a hang.
+    deadline = time.monotonic() + 120
+    while sink._error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert failed.is_set() and sink._error is not None, "no error stored in 120 s"
     with pytest.raises(RuntimeError, match="broken"):
         sink.put(1)
     with pytest.raises(RuntimeError, match="broken"):

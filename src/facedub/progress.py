@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 class Progress(Protocol):
@@ -52,43 +52,18 @@ class Waits(Protocol):
     def wait(self, description: str) -> None: ...
 
 
-class _WaitsAfterBars:
-    """`progress`, whose every bar's end is followed by `waits.wait(description)`: the
-    set-up its caller does after the bars it handed on. Everything else is `progress`'s
-    own (a batch worker's `kept` and `retotal` are still found)."""
-
-    def __init__(self, progress: Progress, waits: Waits, description: str) -> None:
-        self._progress = progress
-        self._waits = waits
-        self._description = description
-
-    def start(self, total: int | None, description: str, unit: str | None = None
-              ) -> None:
-        self._progress.start(total, description, unit)
-
-    def advance(self, steps: int = 1) -> None:
-        self._progress.advance(steps)
-
-    def finish(self) -> None:
-        self._progress.finish()
-        self._waits.wait(self._description)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._progress, name)
-
-
 @contextlib.contextmanager
-def waiting_after_bars(progress: Progress, description: str) -> Iterator[Progress]:
-    """`progress` for a block whose work goes on after the bars it draws: where `progress`
-    `Waits`, `description` is drawn from the end of each until the next bar (the caller's
-    own) starts, and ended if the block fails (a live line left under the error)."""
-    if not isinstance(progress, Waits):
-        yield progress
-        return
+def waits_ended_on_failure(progress: Progress) -> Iterator[None]:
+    """A block that names its stages on `progress` (`Waits.wait`): a stage still drawn
+    when the block fails is ended, not left live under the error. The block waits once
+    after the bars of a step it hands `progress` on to (the target's analysis), not after
+    each: drawn after every bar, "setting up the swap" flashed between the analysis's own
+    "extract" and "check" bars (fifty-first round's review)."""
     try:
-        yield _WaitsAfterBars(progress, progress, description)
+        yield
     except BaseException:
-        progress.finish()
+        if isinstance(progress, Waits):
+            progress.finish()
         raise
 
 

@@ -170,7 +170,7 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     `detector` replaces the explicit-content detector
     (tests); the check itself always runs. `models`: the analysis's models, shared with
     the source's analysis (loaded once a process)."""
-    from facedub.progress import Waits, waiting_after_bars
+    from facedub.progress import Waits, waits_ended_on_failure
 
     progress = progress or NoProgress()
     started = time.monotonic()
@@ -181,9 +181,9 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     # compositor): 2.5 s at load 30 here, 9-10 s on a fresh clone's first run, silent.
     if isinstance(progress, Waits):
         progress.wait(f"reading {target.name}")
-    with waiting_after_bars(progress, "setting up the swap") as analysis_progress:
-        faceset = analyse_target(target, config, analysis_progress, detector, models)
-        if isinstance(progress, Waits):  # (an analysis reused: no bar ended)
+    with waits_ended_on_failure(progress):
+        faceset = analyse_target(target, config, progress, detector, models)
+        if isinstance(progress, Waits):  # once its bars have all ended (or none ran)
             progress.wait("setting up the swap")
         swapper = frame_swapper(target, faceset, engine, config)
         size = swapper.size

@@ -6,6 +6,7 @@ bar shows while a job waits is drawn however fast or slow the machine is."""
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import os
 import pty
@@ -21,6 +22,28 @@ from collections.abc import Callable, Sequence
 from test_cli_terminal import ANSI_ESCAPE
 
 Step = tuple[str, Callable[[], None]]  # (a regex of what was drawn, what to do then)
+# An escape whose end has not been read yet (the rest comes with the next read).
+UNFINISHED_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*)?\Z")
+
+
+class Drawn:
+    """What a pseudo-terminal drew, escapes removed and each redraw a line, added read by
+    read. A character split across two reads (a bar's '━' is 3 bytes) or an escape split
+    across them is added once whole, so the text drawn before never changes and a step's
+    offset into it stays put (decoded whole at each look, a split '━' read first as
+    replacement characters, then as one, moved every later offset)."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+        self.text = ""
+
+    def add(self, chunk: bytes, final: bool = False) -> None:
+        self._pending += self._decoder.decode(chunk, final)
+        unfinished = None if final else UNFINISHED_ESCAPE.search(self._pending)
+        whole = len(self._pending) if unfinished is None else unfinished.start()
+        self.text += ANSI_ESCAPE.sub("", self._pending[:whole]).replace("\r", "\n")
+        self._pending = self._pending[whole:]
 
 
 def run_held_in_terminal(args: list[str], steps: Sequence[Step], columns: int = 100,
@@ -38,7 +61,7 @@ def run_held_in_terminal(args: list[str], steps: Sequence[Step], columns: int = 
                                stdout=follower, stderr=follower, env=environment,
                                close_fds=True)
     os.close(follower)
-    chunks: list[bytes] = []
+    drawn = Drawn()
     matched: list[str] = []
     since = 0  # each step's pattern is looked for in what was drawn after the last match
     deadline = time.monotonic() + timeout
@@ -52,11 +75,11 @@ def run_held_in_terminal(args: list[str], steps: Sequence[Step], columns: int = 
                     break
                 if not chunk:
                     break
-                chunks.append(chunk)
+                drawn.add(chunk)
             elif process.poll() is not None:
                 break
             while len(matched) < len(steps):
-                found = re.compile(steps[len(matched)][0]).search(_drawn(chunks), since)
+                found = re.compile(steps[len(matched)][0]).search(drawn.text, since)
                 if found is None:
                     break
                 since = found.end()
@@ -70,12 +93,7 @@ def run_held_in_terminal(args: list[str], steps: Sequence[Step], columns: int = 
             process.kill()
             process.wait()
         os.close(leader)
-    drawn = _drawn(chunks)
+    drawn.add(b"", final=True)
     assert len(matched) == len(steps), (
-        f"never drawn: {steps[len(matched)][0]!r}\n{drawn}")
-    return code, drawn, matched
-
-
-def _drawn(chunks: list[bytes]) -> str:
-    text = b"".join(chunks).decode("utf-8", "replace")
-    return ANSI_ESCAPE.sub("", text).replace("\r", "\n")
+        f"never drawn: {steps[len(matched)][0]!r}\n{drawn.text}")
+    return code, drawn.text, matched

@@ -16,8 +16,10 @@ from held_terminal import run_held_in_terminal
 from test_swap_resume_round40 import SEGMENT_SECONDS, Recorded, StopAfterFirstSegment, _swap
 
 from facedub import media
+from facedub.batch import worker as batch_worker
 from facedub.batch.chunks import plan_chunks
 from facedub.batch.frames import (
+    RENDER_BAR,
     TARGET_STAGE,
     FrameFile,
     FrameTally,
@@ -28,7 +30,7 @@ from facedub.batch.frames import (
 )
 from facedub.batch.jobs import load_jobs
 from facedub.batch.kept_chunks import kept_segment
-from facedub.batch.worker import JobTask
+from facedub.batch.worker import JobTask, run_job
 from facedub.cli.terminal import RichProgress
 from facedub.progress import Retotalled
 
@@ -79,9 +81,9 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     assert code == 0, drawn
     counts = _counts(drawn, total)
     assert counts and counts[-1] == total, drawn
-    # Counted within a job, not only as each job ended: test_batch_source_bar_round51.py
-    # (a job held mid-way; the clip's few seconds of rendering here may be under a poll
-    # on a fast machine).
+    # Counted within a job, not only as each job ended: the next test (a real worker's
+    # rendering file looked at after its first frame; the clip's few seconds of
+    # rendering here may fall between two polls on a fast machine).
     assert "frames/s" in drawn and "/2 " not in drawn, drawn
 
     # One job more, the same clip at another quality: its frames alone are the bar (its
@@ -96,6 +98,60 @@ def test_the_bar_counts_frames_across_jobs_and_a_resumed_batch_its_own(
     counts = _counts(drawn, frames)
     assert counts and counts[-1] == frames, drawn
     assert "/3 " not in drawn and f"/{total + frames}" not in drawn, drawn
+
+
+def test_a_jobs_rendered_frames_reach_the_driver_while_it_renders(
+        faces_dir: Path, short_clip: Callable[[str, float], Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted within a job, not only as it ends (forty-ninth round): a real worker's
+    rendering file read by the driver's look after the job's first rendered frame, the
+    job not ended. The terminal test above cannot ask it on any machine (the clip's few
+    seconds of rendering may fall between two 0.5 s polls on a fast one), so a file that
+    reached the driver only at the job's end passed it."""
+    clip = short_clip(KATIE, 0.6)
+    frames = media.probe(clip).frame_count
+    jobs = load_jobs(write_jobs(tmp_path, [{"target": clip, "output": "katie.mp4"}],
+                                {"source": faces_dir / RUDD, "engine": "mesh"}),
+                     tmp_path / "out")
+    status = tmp_path / "running"
+    status.mkdir()
+    task = JobTask(jobs.jobs[0], "key", tmp_path / "work", tmp_path / "config", status)
+    driver = DriverBar()
+    tally = FrameTally([task], driver)
+    driver.start(tally.total, "batch")
+    counted: list[int] = []  # the driver's count as the rendering starts, then after a frame
+
+    class LookedAt(FrameFile):
+        """The worker's files (`worker._swap` makes them): the driver looks as its
+        rendering bar starts and after its first frame, in the worker's own thread."""
+
+        def __init__(self, path: Path | None, bar: str = RENDER_BAR) -> None:
+            super().__init__(path, bar)
+            self.path, self.rendering = path, False
+
+        def start(self, total: int | None, description: str, unit: str | None = None
+                  ) -> None:
+            super().start(total, description, unit)
+            self.rendering = (description.startswith(RENDER_BAR) and unit is None
+                              and self.path == frame_file(task))
+            if self.rendering:
+                tally.look()
+                counted.append(sum(driver.steps))
+
+        def advance(self, steps: int = 1) -> None:
+            super().advance(steps)
+            if self.rendering and len(counted) == 1:
+                tally.look()
+                counted.append(sum(driver.steps))
+
+    monkeypatch.setattr(batch_worker, "FrameFile", LookedAt)
+    outcome = run_job(task, tmp_path / "staging")
+    assert outcome.ok and outcome.frames == frames > 1, outcome
+    # One frame more on the driver's bar, of the job still rendering (its worker writes
+    # its first frame at once, then at most every WRITE_SECONDS).
+    assert len(counted) == 2 and counted[1] - counted[0] == 1, counted
+    tally.finished(task)
+    assert sum(driver.steps) == tally.total, (driver.steps, tally.total)
 
 
 @pytest.fixture(scope="module")

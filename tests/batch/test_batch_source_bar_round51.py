@@ -26,6 +26,7 @@ from facedub.batch.frames import (
     planned_source,
     source_file,
 )
+from facedub.batch.jobs import load_jobs
 from facedub.batch.worker import JobTask, build_engine
 from facedub.engines.registry import SOURCE_CROP
 from facedub.extract.config import ExtractConfig
@@ -93,6 +94,41 @@ def test_a_sources_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_ar
     tally.look()
     assert bar.totals == [source + 2 * (target + frames), 2 * (target + frames)], bar.totals
     assert bar.steps == []
+
+
+def test_a_neural_job_given_the_mesh_jobs_source_shares_nothing_of_its_analysis(
+        faces_dir: Path, short_clip: Callable[[str, float], Path], tmp_path: Path) -> None:
+    """A jobs file's `[defaults] source` reaches a neural job too (it analyses no source):
+    keyed on that source, a neural job first planned the mesh job's analysis as 0 (a bar
+    of 2 where 356 was the work), and its worker's "0 0" in the shared file, read first,
+    lowered the mesh job's plan to 0 whichever job came first."""
+    clip = short_clip(KATIE, 0.6)
+    model = tmp_path / "model"
+    model.mkdir()
+    jobs = load_jobs(write_jobs(tmp_path, [
+        {"target": faces_dir / BIDEN, "output": "neural.jpg", "engine": "neural",
+         "model": model},
+        {"target": faces_dir / BIDEN, "output": "mesh.jpg"}], {"source": clip}),
+        tmp_path / "out")
+    status = tmp_path / "running"
+    status.mkdir()
+    neural, mesh = (JobTask(job, "key", tmp_path / "work", tmp_path / "config", status)
+                    for job in jobs.jobs)
+    assert (neural.job.engine, neural.job.source, mesh.job.engine) == ("neural", clip, "mesh")
+    source = planned_source(mesh)
+    assert source == media.probe(clip).frame_count > 0
+    assert source_file(neural) is None  # its worker writes no source count
+
+    bar = DriverBar()
+    tally = FrameTally([neural, mesh], bar)
+    bar.start(tally.total, "batch")
+    assert tally.total == source + 2  # the mesh job's source analysis, two photo frames
+    # The neural worker first, as `worker._swap` tells its (no) source analysis...
+    FrameFile(source_file(neural), ANALYSIS_BAR).none_started()
+    _worker_opens_the_engine(mesh)  # ...then the mesh job's analysis of the clip
+    tally.look()
+    assert bar.totals == [source + 2], bar.totals
+    assert sum(bar.steps) == source, bar.steps
 
 
 def test_the_terminal_bar_counts_the_sources_analysis_while_the_job_waits(

@@ -114,17 +114,21 @@ def source_file(task: JobTask) -> Path | None:
     writes its frame count: one file per source, as the analysis is one for all the jobs
     of that source (the README's jobs file gives one source to every job); None:
     nowhere."""
-    if task.status_dir is None:
-        return None
+    if task.status_dir is None or task.job.engine != "mesh":
+        return None  # the neural engine analyses no source: nothing to write
     name = hashlib.sha256(_source_key(task).encode()).hexdigest()[:20]
     return task.status_dir / f"{name}.source"
 
 
 def _source_key(task: JobTask) -> str:
     """The source of `task`'s job as the worker's analysis lock names it (its path), or
-    the job itself where it has none (the neural engine)."""
+    the job itself where no source is analysed: the neural engine's, even with a source
+    its jobs file gives every job (`[defaults]`): keyed on that source, a neural job
+    first planned the mesh jobs' shared analysis as its own 0 (a bar of 2 for 356)."""
     source = task.job.source
-    return str(Path(source).resolve()) if source is not None else f"job {task.job.number}"
+    if source is None or task.job.engine != "mesh":
+        return f"job {task.job.number}"
+    return str(Path(source).resolve())
 
 
 def stage_file(task: JobTask) -> Path | None:

@@ -40,7 +40,7 @@ from facedub.engines.base import SwapEngine
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.fsutil import atomic_path, last_written, published_whole, write_json_atomic
-from facedub.progress import NoProgress, Progress, Waits, waiting_after_bars
+from facedub.progress import NoProgress, Progress, Waits, waits_ended_on_failure
 from facedub.provenance import new_job_id, write_sidecar
 from facedub.provenance.manifest import sidecar_path
 from facedub.provenance.mark import OutputMarks, input_fact, job_facts, sign_output
@@ -121,9 +121,9 @@ def resumable_swap(target: Path, engine: SwapEngine, out_path: Path, config: Swa
     # Named on a terminal until the swap's bar starts, as `swap.swap` does.
     if isinstance(progress, Waits):
         progress.wait(f"reading {target.name}")
-    with waiting_after_bars(progress, "setting up the swap") as analysis_progress:
-        faceset = analyse_target(target, config, analysis_progress, detector, models)
-        if isinstance(progress, Waits):  # (an analysis reused: no bar ended)
+    with waits_ended_on_failure(progress):
+        faceset = analyse_target(target, config, progress, detector, models)
+        if isinstance(progress, Waits):  # once its bars have all ended (or none ran)
             progress.wait("setting up the swap")
         engine_facts = engine.facts
         inputs = (*engine_facts.inputs, ("target", target))
