@@ -14,7 +14,14 @@ from facedub.cli import app
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.models.crop_refiner_run import read_crop_refiner_info, refiner_stage
-from facedub.models.refiner_export import export_refiner_onnx, read_refiner_onnx_info
+from facedub.models.export import onnx_metadata
+from facedub.models.refiner_export import (
+    COMPOSITED_ONNX_VERSION,
+    REFINER_ONNX_FORMAT,
+    REFINER_ONNX_VERSION,
+    export_refiner_onnx,
+    read_refiner_onnx_info,
+)
 from facedub.models.refiner_run import COMPOSITED_METRIC, COMPOSITED_STAGE, read_best
 from facedub.models.run import read_state
 from facedub.train.refine import RefineRun
@@ -137,3 +144,28 @@ def test_export_writes_a_composited_stage_onnx(trained: tuple[RefineRun, Path, P
     best = read_best(folder)
     assert info.stage == COMPOSITED_STAGE and info.reach == 4
     assert best is not None and info.step == best.step
+
+
+def test_an_older_facedub_refuses_the_composited_export(trained: tuple[RefineRun, Path, Path],
+                                                         tmp_path: Path) -> None:
+    """The composited stage's export is version 2: a facedub that reads only the mesh
+    stage's version 1 refuses it, saying to export it again, instead of reading it as a
+    mesh-stage refiner of 0 px; and a version-1 file that says "composited" is refused."""
+    import onnx
+
+    _, folder, _ = trained
+    out = tmp_path / "crop.onnx"
+    export_refiner_onnx(folder, out)
+    with pytest.raises(FacedubError, match=r"version 2 is not supported.*export it again"):
+        onnx_metadata(out, REFINER_ONNX_FORMAT, REFINER_ONNX_VERSION)  # an older reader
+    assert onnx_metadata(out, REFINER_ONNX_FORMAT, COMPOSITED_ONNX_VERSION)["stage"] == \
+        COMPOSITED_STAGE
+    proto = onnx.load(str(out))
+    for prop in proto.metadata_props:
+        if prop.key == "version":
+            prop.value = str(REFINER_ONNX_VERSION)
+    relabelled = tmp_path / "relabelled.onnx"
+    onnx.save(proto, str(relabelled))
+    with pytest.raises(FacedubError, match="export it again"):
+        read_refiner_onnx_info(relabelled)
+
