@@ -181,8 +181,13 @@ def test_the_box_gives_the_whole_crops_values_inside_the_alpha() -> None:
     whole = backend(np.ascontiguousarray(shown.transpose(2, 0, 1), np.float32)[None],
                     alpha[None, None])[0].transpose(1, 2, 0)
     correction = ((whole - shown) * 255.0).astype(np.float32)
-    correction -= cv2.GaussianBlur(correction, (0, 0), CROP_BAND_SIGMA,
-                                   borderType=cv2.BORDER_CONSTANT)
+    weight = (alpha > 0).astype(np.float32)
+    correction *= weight[..., None]
+    low = cv2.GaussianBlur(correction, (0, 0), CROP_BAND_SIGMA,
+                           borderType=cv2.BORDER_CONSTANT)
+    low /= np.maximum(cv2.GaussianBlur(weight, (0, 0), CROP_BAND_SIGMA,
+                                       borderType=cv2.BORDER_CONSTANT), 1e-6)[..., None]
+    correction -= low
     correction[~(alpha > 0)] = 0.0
     expected = np.clip(image + correction + 0.5, 0, 255).astype(np.uint8)
     inside = alpha > 0
@@ -203,14 +208,49 @@ class _Reddening:
         return out
 
 
-def test_a_colour_shift_of_the_whole_face_is_not_carried() -> None:
+@pytest.mark.parametrize("edge", ["hard", "off_the_crop"])
+def test_a_colour_shift_of_the_whole_face_is_not_carried(edge: str) -> None:
     """Only the correction's fine band reaches the crop: a shift of the whole face's
-    colour (grey-green on the self-photo pair at 1x) leaves its middle as it was."""
+    colour (grey-green on the self-photo pair at 1x) leaves the face as it was, in the
+    middle and up to its edge: where the alpha is cut hard, and where it reaches the
+    crop's edge at full strength (a plain blur with zeros beyond them kept half the
+    shift there: red -9 to -1 over the last six rows)."""
     rng = np.random.default_rng(2)
     size = 128
     image = rng.integers(90, 160, (size, size, 3), dtype=np.uint8)
     alpha = np.zeros((size, size), np.float32)
-    alpha[24:104, 24:104] = 1.0
+    if edge == "hard":
+        alpha[24:104, 24:104] = 1.0
+    else:
+        alpha[24:, 24:104] = 1.0
+        alpha = cv2.GaussianBlur(alpha, (0, 0), 4.0, borderType=cv2.BORDER_REPLICATE)
     out = refine_composited(_Reddening(), image, alpha, image)
-    middle = (slice(40, 88), slice(40, 88))
-    assert np.abs(out[middle].astype(np.int16) - image[middle]).max() <= 1
+    moved = np.abs(out.astype(np.int16) - image).max(axis=2)
+    assert moved.max() <= 1
+    if edge == "off_the_crop":
+        assert alpha[-1, 64] > 0.99  # the alpha is whole at the crop's edge
+
+
+def test_the_band_reads_the_crop_inside_the_frame_only() -> None:
+    """Crop pixels beyond the frame (the warp's padding, which the network also reads)
+    do not count in the correction's band, nor move: a face at the frame's edge keeps
+    its colour up to it."""
+    rng = np.random.default_rng(3)
+    size = 128
+    image = rng.integers(90, 160, (size, size, 3), dtype=np.uint8)
+    alpha = np.zeros((size, size), np.float32)
+    alpha[24:104, 24:104] = 1.0
+    in_frame = np.ones((size, size), bool)
+    in_frame[:, 90:] = False  # the frame's right edge crosses the face
+
+    class _ReddeningInFrame(_Reddening):
+        def __call__(self, shown: np.ndarray, weight: np.ndarray) -> np.ndarray:
+            out = super().__call__(shown, weight)
+            # +40 green beyond the frame only (the box starts at column 20: grown by 4)
+            out[:, 1, :, 70:] += weight[:, 0, :, 70:] * 40.0 / 255.0
+            return out
+
+    out = refine_composited(_ReddeningInFrame(), image, alpha, image, in_frame)
+    moved = np.abs(out.astype(np.int16) - image).max(axis=2)
+    assert moved[in_frame].max() <= 1
+    assert (out[~in_frame] == image[~in_frame]).all()

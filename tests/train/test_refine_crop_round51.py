@@ -3,7 +3,9 @@ finished crop, trained on the source video's own halves swapped and composited, 
 state chosen on the composited held-out stretch; resume, refusal, export."""
 
 import json
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +16,17 @@ from facedub.cli import app
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
 from facedub.models.crop_refiner_run import read_crop_refiner_info, refiner_stage
-from facedub.models.refiner_export import export_refiner_onnx, read_refiner_onnx_info
+from facedub.models.export import onnx_metadata
+from facedub.models.refiner_export import (
+    COMPOSITED_ONNX_VERSION,
+    REFINER_ONNX_FORMAT,
+    REFINER_ONNX_VERSION,
+    export_refiner_onnx,
+    read_refiner_onnx_info,
+)
 from facedub.models.refiner_run import COMPOSITED_METRIC, COMPOSITED_STAGE, read_best
 from facedub.models.run import read_state
+from facedub.progress import NoProgress
 from facedub.train.refine import RefineRun
 from facedub.train.refine_composited import HELDOUT_FOLDER
 from facedub.train.refine_crop import CropRefineConfig, patches, refine_composited_stage
@@ -137,3 +147,93 @@ def test_export_writes_a_composited_stage_onnx(trained: tuple[RefineRun, Path, P
     best = read_best(folder)
     assert info.stage == COMPOSITED_STAGE and info.reach == 4
     assert best is not None and info.step == best.step
+
+
+def test_an_older_facedub_refuses_the_composited_export(trained: tuple[RefineRun, Path, Path],
+                                                         tmp_path: Path) -> None:
+    """The composited stage's export is version 2: a facedub that reads only the mesh
+    stage's version 1 refuses it, saying to export it again, instead of reading it as a
+    mesh-stage refiner of 0 px; and a version-1 file that says "composited" is refused."""
+    import onnx
+
+    _, folder, _ = trained
+    out = tmp_path / "crop.onnx"
+    export_refiner_onnx(folder, out)
+    with pytest.raises(FacedubError, match=r"version 2 is not supported.*export it again"):
+        onnx_metadata(out, REFINER_ONNX_FORMAT, REFINER_ONNX_VERSION)  # an older reader
+    assert onnx_metadata(out, REFINER_ONNX_FORMAT, COMPOSITED_ONNX_VERSION)["stage"] == \
+        COMPOSITED_STAGE
+    proto = onnx.load(str(out))
+    for prop in proto.metadata_props:
+        if prop.key == "version":
+            prop.value = str(REFINER_ONNX_VERSION)
+    relabelled = tmp_path / "relabelled.onnx"
+    onnx.save(proto, str(relabelled))
+    with pytest.raises(FacedubError, match="export it again"):
+        read_refiner_onnx_info(relabelled)
+
+
+class _TermAtStep(NoProgress):
+    """Progress that sends this process SIGTERM when the training bar reaches `step`
+    (in the main thread, so the run's own handler takes it before the next step): a
+    SIGTERM at a known step, whatever the machine's speed."""
+
+    def __init__(self, step: int) -> None:
+        self.step, self.count, self.training = step, 0, False
+
+    def start(self, total: int | None, description: str, unit: str | None = None
+              ) -> None:
+        del total, unit
+        self.training = description.startswith("refine")
+        self.count = 0
+
+    def advance(self, steps: int = 1) -> None:
+        if not self.training:
+            return
+        self.count += steps
+        if steps and self.count == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_sigterm_keeps_a_checkpoint_and_the_same_command_resumes(
+        pair: Pair, faces_dir: Path, tmp_path: Path) -> None:
+    folder, work = tmp_path / "refiner", tmp_path / "work"
+    stopped = refine_composited_stage(pair[0], folder, tiny(steps=6), faces_dir / D3, work,
+                                      _TermAtStep(3))
+    assert stopped.stopped == "SIGTERM" and stopped.step == 3
+    state = read_state(folder)
+    assert state is not None and state.step == 3  # saved between save_every's steps
+    assert not list(folder.glob("*.next.*")) and not list(folder.glob(".*partial*"))
+    assert any((work / HELDOUT_FOLDER).glob("*/*.mp4"))  # its cuts kept to resume
+    resumed = refine_composited_stage(pair[0], folder, tiny(steps=6), faces_dir / D3, work)
+    assert resumed.stopped is None and resumed.step == 6
+    assert [entry["step"] for entry in _log(folder) if "loss" in entry] == [2, 4, 6]
+    assert not any((work / HELDOUT_FOLDER).glob("*/*.mp4"))
+
+
+@pytest.mark.parametrize("kind", ["folder", "onnx"])
+def test_the_swap_refuses_it_for_another_source(pair: Pair, kind: str,
+                                                trained: tuple[RefineRun, Path, Path],
+                                                tmp_path: Path) -> None:
+    """`swap --refiner` with a composited-stage refiner (its folder or its export) of the
+    woman's clip and the man's source: refused when the engine is built, before a frame."""
+    from facedub.engines.base import EngineFacts
+    from facedub.engines.refiner import load_refined_engine
+
+    _, folder, _ = trained
+    path = folder
+    if kind == "onnx":
+        path = tmp_path / "crop.onnx"
+        export_refiner_onnx(folder, path)
+
+    class _Base:
+        coverage = pair[1].meta.coverage
+        facts = EngineFacts("mesh", {}, ())
+        crop_size = 64
+
+    with pytest.raises(FacedubError, match="refined for person"):
+        load_refined_engine(_Base(), pair[1], path)  # type: ignore[arg-type]
+    class _Own(_Base):
+        coverage = pair[0].meta.coverage
+
+    assert load_refined_engine(_Own(), pair[0], path) is not None  # type: ignore[arg-type]

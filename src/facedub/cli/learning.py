@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from facedub.cli.terminal import (
 from facedub.errors import FacedubError
 from facedub.fsutil import check_writable_output
 from facedub.progress import Progress
+
+if TYPE_CHECKING:
+    from facedub.train.refine_crop import CropRefineConfig
 
 # The options `train` and `refine` share (None: the preset's or the run's own value).
 Steps = Annotated[int | None, typer.Option(help="Total steps (a resumed run goes on up to "
@@ -266,10 +269,10 @@ def refine(
     check_writable_output(out, "-o", inputs=[source], folder=True)
     stage = chosen_stage(out, stage)
     if stage == COMPOSITED_STAGE:
-        refine_composited_crop(source, out, work_dir, steps=steps, minutes=minutes, lr=lr,
-                               batch=batch, device=device, seed=resumed_seed(out, seed),
-                               threads=threads, save_every=save_every, res=res,
-                               preview_every=preview_every)
+        refuse_mesh_stage_options(res=res, preview_every=preview_every)
+        refine_composited_crop(source, out, work_dir, composited_config(
+            steps=steps, minutes=minutes, lr=lr, batch=batch, device=device,
+            seed=resumed_seed(out, seed), threads=threads, save_every=save_every))
         return
     given: dict[str, Any] = {
         "steps": steps, "minutes": minutes, "res": res, "batch": batch, "lr": lr,
@@ -325,8 +328,29 @@ def chosen_stage(out: Path, given: str | None) -> str:
     return saved
 
 
+def refuse_mesh_stage_options(res: int | None, preview_every: int | None) -> None:
+    """FacedubError for an option given that only the mesh stage has."""
+    for name, value in (("res", res), ("preview_every", preview_every)):
+        if value is not None:
+            raise FacedubError(f"--{name.replace('_', '-')} is the mesh stage's: the "
+                               "composited stage runs at the crop's own size and writes no "
+                               "previews")
+
+
+def composited_config(steps: int | None, minutes: float | None, lr: float | None,
+                      batch: int | None, device: str | None, seed: int | None,
+                      threads: int | None, save_every: int | None) -> CropRefineConfig:
+    """`refine --stage composited`'s settings: those given, the rest its defaults."""
+    from facedub.train.refine_crop import CropRefineConfig
+
+    given: dict[str, Any] = {"steps": steps, "minutes": minutes, "lr": lr, "batch": batch,
+                             "device": device, "seed": seed, "threads": threads,
+                             "save_every": save_every}
+    return CropRefineConfig(**{k: v for k, v in given.items() if v is not None})
+
+
 def refine_composited_crop(source: Path, out: Path, work_dir: Path | None,
-                           **options: Any) -> None:
+                           config: CropRefineConfig) -> None:
     """`refine --stage composited`: the refiner of the compositor's finished crop
     (train/refine_crop.py), from a source video."""
     from facedub import media
@@ -334,18 +358,12 @@ def refine_composited_crop(source: Path, out: Path, work_dir: Path | None,
     from facedub.extract.config import ExtractConfig
     from facedub.extract.workspace import analysed
     from facedub.locations import work_dir as default_work_dir
-    from facedub.train.refine_crop import CropRefineConfig, refine_composited_stage
+    from facedub.train.refine_crop import refine_composited_stage
 
-    for name in ("res", "preview_every"):
-        if options.pop(name) is not None:
-            raise FacedubError(f"--{name.replace('_', '-')} is the mesh stage's: the "
-                               "composited stage runs at the crop's own size and writes no "
-                               "previews")
     if not source.is_file() or media.probe(source).kind != "video":
         raise FacedubError(f"{source}: the composited stage learns from a video's own frames "
                            "swapped from each other and composited; give the source video "
                            "(or refine with --stage mesh)")
-    config = CropRefineConfig(**{k: v for k, v in options.items() if v is not None})
     with terminate_cleanly():
         work = work_dir or default_work_dir()
         faceset = analysed(source, work, ExtractConfig(crop_size=SOURCE_CROP), RichProgress())

@@ -287,7 +287,8 @@ class CompositedRefinedEngine:
                           ) -> np.ndarray:
         """The compositor's finished crop `image` with the refiner's correction (see
         `refine_composited`); stateless, so it runs on the compositing thread."""
-        return refine_composited(self._refiner, image, alpha, target.image)
+        return refine_composited(self._refiner, image, alpha, target.image,
+                                 target.in_frame)
 
     def end_track(self, track: int) -> None:
         self._base.end_track(track)
@@ -317,13 +318,15 @@ MIN_ALPHA = 1.0 / 255.0
 
 
 def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.ndarray,
-                      target_image: np.ndarray) -> np.ndarray:
+                      target_image: np.ndarray, in_frame: np.ndarray | None = None
+                      ) -> np.ndarray:
     """(S, S, 3) uint8: the compositor's finished crop `image` (S, S, 3) uint8 with the
     composited-stage refiner's correction, so that the paste-back (image * alpha + frame
     * (1 - alpha)) shows what the refiner made of the crop as shown (`image` over
     `target_image` in `alpha`, its training input), its correction's band finer than
-    CROP_BAND_SIGMA only. Run in the alpha's bounding box grown by the network's reach:
-    inside the alpha the same values as on the whole crop."""
+    CROP_BAND_SIGMA only. `in_frame` (S, S) bool: the crop's pixels inside the frame
+    (None: all). Run in the alpha's bounding box grown by the network's reach: inside
+    the alpha the same values as on the whole crop."""
     box = mask_bounds(alpha >= MIN_ALPHA)
     if box is None:
         return image
@@ -339,18 +342,33 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     # refined - shown is alpha times the network's correction: back to the crop's own
     # pixels, which the paste-back weighs by the alpha again.
     correction = (refined - shown) * np.float32(255.0)
-    inside = spread >= MIN_ALPHA
-    np.divide(correction, spread, out=correction, where=inside)
-    correction[~inside] = 0.0
-    # Only the correction's fine band: zeros beyond the box, as beyond the alpha.
-    correction -= cv2.GaussianBlur(correction, (0, 0), CROP_BAND_SIGMA,
-                                   borderType=cv2.BORDER_CONSTANT)
-    correction[~inside] = 0.0  # the blur's reach: the crop beyond the alpha stays
+    np.divide(correction, spread, out=correction, where=spread >= MIN_ALPHA)
+    inside = weight >= MIN_ALPHA
+    seen = inside if in_frame is None else inside & in_frame[rows, columns]
+    correction[~seen] = 0.0
+    correction -= _local_mean(correction, seen, CROP_BAND_SIGMA)
+    correction[~seen] = 0.0  # the crop beyond the alpha (and the frame) stays
     face += correction
     face += np.float32(0.5)
     out = image.copy()
     out[rows, columns] = np.clip(face, 0, 255).astype(np.uint8)
     return out
+
+
+def _local_mean(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, C) float32: the Gaussian mean of `values` (H, W, C) over the pixels of
+    `where` (H, W) bool only (normalised: blur(values * w) / blur(w)), so that a shift
+    of the whole face is its own mean up to the alpha's edge and the crop's (a plain
+    blur with zeros beyond them kept half of it there: a ring; fifty-first round,
+    review). Zero where no pixel of `where` is near."""
+    weight = where.astype(np.float32)
+    spread = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    summed = cv2.GaussianBlur(values * three_channels(weight), (0, 0), sigma,
+                              borderType=cv2.BORDER_CONSTANT)
+    spread3 = three_channels(spread)
+    mean = np.zeros_like(summed)
+    np.divide(summed, spread3, out=mean, where=spread3 > np.float32(1e-6))
+    return mean
 
 
 class RefinedEngine:

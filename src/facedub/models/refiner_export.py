@@ -34,7 +34,11 @@ from facedub.models.run import FacesetInfo
 log = logging.getLogger(__name__)
 
 REFINER_ONNX_FORMAT = "facedub-refiner-onnx"
-REFINER_ONNX_VERSION = 1
+REFINER_ONNX_VERSION = 1  # the mesh stage's graph, as earlier rounds wrote it
+# The composited stage's graph: another version, so that a facedub from before it refuses
+# the file with "version 2 is not supported ...; export it again" instead of reading it
+# as a mesh-stage refiner of 0 px and failing inside the resize (fifty-first round).
+COMPOSITED_ONNX_VERSION = 2
 INPUT_NAME, OUTPUT_NAME = "mesh", "refined"
 SHOWN_NAME, ALPHA_NAME = "shown", "alpha"  # the composited stage's inputs
 
@@ -106,7 +110,7 @@ def export_crop_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
                                             OUTPUT_NAME: sizes},
                               opset_version=OPSET)
         proto = onnx.load(str(graph_path))
-    metadata = {"format": REFINER_ONNX_FORMAT, "version": str(REFINER_ONNX_VERSION),
+    metadata = {"format": REFINER_ONNX_FORMAT, "version": str(COMPOSITED_ONNX_VERSION),
                 "facedub_version": __version__, "stage": COMPOSITED_STAGE, "res": "0",
                 "coverage": info.coverage, "arch": info.arch,
                 "args": json.dumps(info.args.to_json(), sort_keys=True),
@@ -121,9 +125,18 @@ def export_crop_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
              state.step, out_path)
 
 
+def _refiner_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a refiner export of either stage's version; FacedubError (the
+    mesh stage's version named) for any other file."""
+    try:
+        return onnx_metadata(path, REFINER_ONNX_FORMAT, COMPOSITED_ONNX_VERSION)
+    except FacedubError:
+        return onnx_metadata(path, REFINER_ONNX_FORMAT, REFINER_ONNX_VERSION)
+
+
 def read_refiner_onnx_info(path: Path) -> RefinerOnnxInfo:
     """The facedub metadata of an exported refiner; FacedubError if it has none."""
-    metadata = onnx_metadata(path, REFINER_ONNX_FORMAT, REFINER_ONNX_VERSION)
+    metadata = _refiner_metadata(path)
     try:
         coverage = metadata["coverage"]
         if coverage not in COVERAGES:
@@ -131,6 +144,8 @@ def read_refiner_onnx_info(path: Path) -> RefinerOnnxInfo:
         stage = metadata.get("stage", MESH_STAGE)
         if stage not in STAGES:
             raise ValueError(f"stage {stage!r}")
+        if (stage == COMPOSITED_STAGE) != (metadata["version"] == str(COMPOSITED_ONNX_VERSION)):
+            raise ValueError(f"stage {stage!r} at version {metadata['version']}")
         return RefinerOnnxInfo(res=int(metadata["res"]), coverage=coverage,  # type: ignore[arg-type]
                                step=int(metadata["step"]),
                                source=FacesetInfo(**json.loads(metadata["source"])),

@@ -375,7 +375,8 @@ def refined_ssim(backend: TorchCropRefiner, compositor: Compositor, face: HeldOu
     """One held-out face's face SSIM, composited by `compositor` and refined by
     `backend` as the swap does it."""
     made = compositor.composite(face.target, face.swapped)
-    image = refine_composited(backend, made.image, made.alpha, face.target.image)
+    image = refine_composited(backend, made.image, made.alpha, face.target.image,
+                              face.target.in_frame)
     shown, _ = composited_image(image, made.alpha, face.target.image)
     return realism.fidelity(face.target.image, shown, face.region).ssim
 
