@@ -51,6 +51,18 @@ def _moved(zone: np.ndarray, top: int, left: int) -> np.ndarray:
     return moved
 
 
+def _moved_to_edges(zone: np.ndarray, tops: tuple[int, ...], lefts: tuple[int, ...]
+                    ) -> list[np.ndarray]:
+    """`zone` moved to each of `tops` x `lefts` and to the plane's far edges (its box
+    ending on the last row or column)."""
+    box = mask_bounds(zone)
+    assert box is not None
+    height, width = zone[box].shape
+    return [_moved(zone, top, left)
+            for top in (*tops, zone.shape[0] - height)
+            for left in (*lefts, zone.shape[1] - width)]
+
+
 def _readme_planes(readme: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, tuple[slice, slice]]:
     """The README frame's face Lab (S, S, 3), the target's L at that size (a real base
     lightness) and the box `carry_detail` computes in."""
@@ -108,14 +120,7 @@ def test_the_beard_left_out_in_its_box_is_the_whole_crops(
     assert mask_bounds(beard) is not None  # his stubble darkens: a beard share
     texture = np.maximum(readme_carry_detail["shown"],
                          readme_carry_detail["shading"] * readme_carry_detail["region"])
-    box = mask_bounds(beard)
-    assert box is not None
-    height, width = beard[box].shape
-    shares = [beard]
-    for top in (0, 1, 3, half - height):
-        for left in (0, 2, 5, half - width):
-            shares.append(_moved(beard, top, left))
-    for share in shares:
+    for share in [beard, *_moved_to_edges(beard, (0, 1, 3), (0, 2, 5))]:
         reference = texture * (1.0 - resized(share, size))
         before = texture.copy()
         assert _same(_beard_left_out(texture, share, size, own=False), reference)
@@ -160,14 +165,7 @@ def test_the_lids_brighter_limit_round_them_is_the_whole_boxs(
     limit = (2.0 * np.abs(detail_source - cv2.GaussianBlur(detail_source, (0, 0), 6.0))
              + np.float32(10.0)).astype(np.float32)
     detail = (face_lab[..., 0] - resized(resized(face_lab[..., 0], half), size))
-    lid_box = mask_bounds(lids)
-    assert lid_box is not None
-    height, width = lids[lid_box].shape
-    zones = [lids]
-    for top in (0, 1, 6, half - height):
-        for left in (0, 3, 8, half - width):
-            zones.append(_moved(lids, top, left))
-    zones.append(np.zeros_like(lids))
+    zones = [lids, *_moved_to_edges(lids, (0, 1, 6), (0, 3, 8)), np.zeros_like(lids)]
     for where in (box, (slice(0, size), slice(0, size))):
         for zone in zones:
             bright = limit + zone * (LID_BRIGHT - limit)
