@@ -104,7 +104,8 @@ DARK_HOLD = 0.7
 MOTION_HOLD = 0.5
 BEYOND = 1e-3  # a canonical pixel with more of its area beyond the frame's edge is not shown
 # Above the glasses' span its cut fades out over this share of the crop (see
-# `span_fade_above`): about the face mask's own feather (15 px at 256).
+# `span_fade_above`): 10.7 px at 256, 16 px at 392. Chosen by eye on d12's frames
+# 164-174 (the shelf above the brows gone at 3x), not swept.
 SPAN_FADE = 1 / 24
 
 
