@@ -1,9 +1,11 @@
 """The glasses' span cuts the occlusion mask (the swapped eyes and brows show through the
-lenses), but its top is no hard edge: marks that run down the forehead into the span fade
-out above it. d12 tilts his head back at frames 164-174, the net and the colour cue mark
-his forehead under the fringe down into the span, and the mask stopped at the span's
-straight top: the target's skin kept above it, the swapped brows cut off under it, a
-pale shelf across the brows at 1x (BENCHMARKS.md, fifty-first round)."""
+lenses) with its straight top for an edge. d12 tilts his head back at frames 164-174, the net
+and the colour cue mark his forehead under the fringe down into the span, and the mask stops
+at the span's top: the target's skin kept above it, the swapped brows cut off under it, a pale
+shelf across the brows at 1x. A fade above the span's top (a 24th of the crop) took the shelf
+away but also thinned real fringes over the brows (older-glasses) and moved expr-smile-older
+and older-glasses away from the source at four ids: reverted, the finding kept here as a strict
+xfail (BENCHMARKS.md, fifty-first round)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,7 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.composite import occlusion
-from facedub.composite.occlusion import (
-    SPAN_FADE,
-    OccluderModel,
-    OcclusionMasks,
-    span_fade_above,
-)
+from facedub.composite.occlusion import OccluderModel, OcclusionMasks
 from facedub.faces.align import align_face
 from facedub.faces.glasses_cues import glasses_span
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
@@ -28,6 +24,7 @@ D12 = "clip_liveportrait_d12_man_glasses_headturn_hand.mp4"
 FIRST, LAST = 150, 174  # the track starts fresh at FIRST; the head tilts back from 164
 LOOKED = range(164, LAST + 1, 2)
 SIZE = 512
+SPAN_FADE = 1 / 24  # the reverted fade's reach, as a share of the crop: the top's flat part
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +67,8 @@ def _tops(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tops[flat], columns[flat]
 
 
+@pytest.mark.xfail(strict=True, reason="the span's straight top cuts the forehead's marks "
+                   "(a fade thinned real fringes and moved two pairs away from the source)")
 def test_marks_over_the_forehead_fade_out_above_the_span(
         tilted: list[tuple[int, float, np.ndarray, np.ndarray]]) -> None:
     """Just above the span's top (3 px) the mask keeps at most 0.3 where the span's top
@@ -80,41 +79,3 @@ def test_marks_over_the_forehead_fade_out_above_the_span(
         at = mask[tops, columns]
         step = above - at
         assert step.max() < 0.3, (index, float(step.max()), float((step > 0.5).mean()))
-
-
-def test_the_fade_reaches_no_further_than_its_rows(
-        tilted: list[tuple[int, float, np.ndarray, np.ndarray]],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Farther above the span than SPAN_FADE of the crop, and on the span itself, the mask
-    is what the hard cut gives (the fade off: SPAN_FADE 0)."""
-    faded = _masks(tilted)
-    monkeypatch.setattr(occlusion, "SPAN_FADE", 0.0)
-    hard = _masks(tilted)
-    marked = 0
-    for index, (mask, landmarks) in faded.items():
-        before = hard[index][0]
-        span = glasses_span(landmarks, SIZE) > 0
-        tops = np.where(span.any(axis=0), span.argmax(axis=0), SIZE)
-        rows = np.arange(SIZE)[:, None]
-        reach = int(np.ceil(SPAN_FADE * SIZE))
-        untouched = span | (rows < tops[None, :] - reach) | (rows >= tops[None, :])
-        assert np.array_equal(mask[untouched], before[untouched]), index
-        assert (mask <= before + 1e-6).all(), index  # it only takes marks away
-        marked += int((before[~untouched] > 0.5).sum())
-    assert marked > 0  # the fade had marks to take on these frames
-
-
-def test_span_fade_above_a_drawn_span() -> None:
-    """1 - (d - 1/2) / reach at d rows above the top, 0 on and below it; none over the
-    sides whose top lies `reach` or more below the highest row."""
-    span = np.zeros((6, 8), np.uint8)
-    span[:, 2:6] = 255  # the flat top at row 0
-    span[1:, 6] = 255  # a shoulder one row lower
-    span[4:, 0] = 255  # a side four rows lower
-    fade = span_fade_above(span, 4.0)
-    assert fade is not None and fade.shape == (4 + 6, 8)
-    assert np.allclose(fade[:4, 3], [1 - 3.5 / 4, 1 - 2.5 / 4, 1 - 1.5 / 4, 1 - 0.5 / 4])
-    assert np.allclose(fade[4:, 2:6], 0.0)  # on the span and below its top
-    assert np.isclose(fade[4, 6], 1 - 0.5 / 4) and fade[5:, 6].max() == 0.0
-    assert fade[:, 0].max() == 0.0 and fade[:, 1].max() == 0.0 and fade[:, 7].max() == 0.0
-    assert span_fade_above(np.zeros((3, 3), np.uint8), 4.0) is None

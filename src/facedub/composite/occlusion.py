@@ -103,9 +103,6 @@ DARK_HOLD = 0.7
 # the fingers that had moved on: clip 11's stage shot, frame 48).
 MOTION_HOLD = 0.5
 BEYOND = 1e-3  # a canonical pixel with more of its area beyond the frame's edge is not shown
-# Above the glasses' span its cut fades out over this share of the crop (see
-# `span_fade_above`): about the face mask's own feather (15 px at 256).
-SPAN_FADE = 1 / 24
 
 
 def occluder_weights() -> Path:
@@ -347,17 +344,6 @@ class OcclusionMasks:
                 kept = np.float32(1.0) - np.float32(1.0) * np.float32(wearing)
                 covered = mask[span_box]
                 np.multiply(covered, kept, out=covered, where=spanned[span_box] > 0)
-                # Above the span the marks fade in (`span_fade_above`): cut there hard,
-                # the net's and the colour cue's marks on the forehead that run down into
-                # the span left the target's skin above it with the span's straight top
-                # for an edge, the swapped brows cut off under it (headturn-man 164-174).
-                fade = span_fade_above(spanned[span_box], SPAN_FADE * size)
-                if fade is not None:
-                    rows, columns = span_box
-                    start = max(0, rows.start - (fade.shape[0] - (rows.stop - rows.start)))
-                    faded = fade[fade.shape[0] - (rows.stop - start):]
-                    covered = mask[start:rows.stop, columns]
-                    covered *= np.float32(1.0) - np.float32(wearing) * faded
             # Clear rims show only in fragments: the rims fitted to them are drawn whole.
             frames = np.maximum(state.frames, self._rims(state, eye_distance(fine_landmarks)))
             part = _warped_box(frames, fine_from_crop, box)
@@ -416,32 +402,6 @@ class OcclusionMasks:
         state.glasses += rate * (fresh.glasses - state.glasses)
         state.time = time
         return state
-
-
-def span_fade_above(span: np.ndarray, reach: float) -> np.ndarray | None:
-    """(R + H, W) float32 in [0, 1]: how much of the glasses' cut reaches the pixels above
-    `span` (H, W), the span cut to its own bounds (non-zero inside), from R = `reach`
-    rows (rounded up) above its top down to its bottom: 1 - (d - 1/2) / `reach` at d rows
-    above the span's top in that column, 0 on and below it (the span itself is cut whole) and
-    beside the span. Only over its top, not over its sides: columns whose top lies
-    `reach` or more below the span's highest row (the lenses' rounded outer ends, with
-    the temples' hair above them) take none. None for no such pixels."""
-    height = span.shape[0]
-    inside = span > 0
-    present = inside.any(axis=0)
-    if not present.any():
-        return None
-    top = np.where(present, inside.argmax(axis=0), height)
-    rows = int(np.ceil(reach))
-    if rows < 1:
-        return None
-    # Row i of the result is span row i - rows; d = top - (i - rows) rows above the top,
-    # each row's middle half a row nearer the span's edge than its own d.
-    distance = (top[None, :] + rows) - np.arange(rows + height)[:, None]
-    fade = np.clip(1.0 - (distance - 0.5) / float(reach), 0.0, 1.0)
-    fade[distance <= 0] = 0.0
-    fade[:, ~present | (top >= reach)] = 0.0
-    return fade.astype(np.float32)
 
 
 def _canonical(image: np.ndarray, face_landmarks: np.ndarray, in_frame: np.ndarray | None
