@@ -74,10 +74,7 @@ def run_python_in_terminal(python_args: list[str], columns: int = 80,
                     break  # exited, and a later look found nothing more
                 exited = process.poll() is not None
                 continue
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the follower side closed and everything was read
-                break
+            chunk = read_drawn(leader)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -89,6 +86,16 @@ def run_python_in_terminal(python_args: list[str], columns: int = 80,
     text = b"".join(chunks).decode("utf-8", "replace")
     assert typed, "the command ended before ^C could be typed: " + text
     return code, ANSI_ESCAPE.sub("", text).replace("\r", "\n")
+
+
+def read_drawn(leader: int) -> bytes:
+    """What the pseudo-terminal's leader side has to read now (`select` said it is
+    ready); empty once the follower side is closed and everything was read (an OSError,
+    EIO, on Linux; an empty read elsewhere)."""
+    try:
+        return os.read(leader, 65536)
+    except OSError:
+        return b""
 
 
 def _controlling_terminal() -> None:

@@ -84,8 +84,8 @@ def test_the_set_up_is_named_once_after_the_analysis_bars_and_ended_if_it_fails(
     target = tmp_path / "clip.mp4"
     config = SwapConfig(work_dir=tmp_path / "work", config_dir=tmp_path / "config")
     recorded = _Recorded()
-    module = resumable_module if resumable else swap_module
-    monkeypatch.setattr(module, "analyse_target", _analysis_with_two_bars)
+    # Both analyse through `swap.target_analysed_named`.
+    monkeypatch.setattr(swap_module, "analyse_target", _analysis_with_two_bars)
     monkeypatch.setattr(swap_module, "frame_swapper", _set_up_reached)
     with pytest.raises(_SetUpReachedError):
         if resumable:

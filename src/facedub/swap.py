@@ -161,6 +161,27 @@ def compositing_crop_size(records: tuple[FaceRecord, ...], faceset_crop: int,
     return int(np.clip(np.ceil(size / 8.0) * 8, MIN_CROP, limit))
 
 
+@contextlib.contextmanager
+def target_analysed_named(target: Path, config: SwapConfig, progress: Progress,
+                          detector: ExplicitContentDetector | None = None,
+                          models: AnalysisModels | None = None) -> Iterator[Faceset]:
+    """`analyse_target`'s faceset, for a block that sets up the swap (`swap`,
+    `batch.resumable.resumable_swap`), each stage named on a terminal (`progress.Waits`)
+    until the swap's bar starts: the target read and hashed before its analysis's bar, and
+    after that bar the analysis's tracks and persons and the swap's set-up (the glasses
+    learned from the target's frames, the compositor): 2.5 s at load 30 here, 9-10 s on a
+    fresh clone's first run, silent. A stage still named when the block fails is ended."""
+    from facedub.progress import Waits, waits_ended_on_failure
+
+    if isinstance(progress, Waits):
+        progress.wait(f"reading {target.name}")
+    with waits_ended_on_failure(progress):
+        faceset = analyse_target(target, config, progress, detector, models)
+        if isinstance(progress, Waits):  # once its bars have all ended (or none ran)
+            progress.wait("setting up the swap")
+        yield faceset
+
+
 def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
          progress: Progress | None = None,
          detector: ExplicitContentDetector | None = None,
@@ -170,21 +191,10 @@ def swap(target: Path, engine: SwapEngine, out_path: Path, config: SwapConfig,
     `detector` replaces the explicit-content detector
     (tests); the check itself always runs. `models`: the analysis's models, shared with
     the source's analysis (loaded once a process)."""
-    from facedub.progress import Waits, waits_ended_on_failure
-
     progress = progress or NoProgress()
     started = time.monotonic()
     reuse_freed_memory()
-    # Named on a terminal (`progress.Waits`) until the swap's bar starts: the target read
-    # and hashed before its analysis's bar, and after that bar the analysis's tracks and
-    # persons and the swap's set-up (the glasses learned from the target's frames, the
-    # compositor): 2.5 s at load 30 here, 9-10 s on a fresh clone's first run, silent.
-    if isinstance(progress, Waits):
-        progress.wait(f"reading {target.name}")
-    with waits_ended_on_failure(progress):
-        faceset = analyse_target(target, config, progress, detector, models)
-        if isinstance(progress, Waits):  # once its bars have all ended (or none ran)
-            progress.wait("setting up the swap")
+    with target_analysed_named(target, config, progress, detector, models) as faceset:
         swapper = frame_swapper(target, faceset, engine, config)
         size = swapper.size
         job_id = new_job_id() if config.job_id is None else config.job_id

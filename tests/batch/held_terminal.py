@@ -19,7 +19,7 @@ import termios
 import time
 from collections.abc import Callable, Sequence
 
-from test_cli_terminal import ANSI_ESCAPE
+from test_cli_terminal import ANSI_ESCAPE, read_drawn
 
 Step = tuple[str, Callable[[], None]]  # (a regex of what was drawn, what to do then)
 # An escape whose end has not been read yet (the rest comes with the next read).
@@ -69,11 +69,8 @@ def run_held_in_terminal(args: list[str], steps: Sequence[Step], columns: int = 
         while time.monotonic() < deadline:
             ready, _, _ = select.select([leader], [], [], 0.2)
             if ready:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:  # the follower side closed and everything was read
-                    break
-                if not chunk:
+                chunk = read_drawn(leader)
+                if not chunk:  # the follower side closed and everything was read
                     break
                 drawn.add(chunk)
             elif process.poll() is not None:

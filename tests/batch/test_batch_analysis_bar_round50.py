@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from batch_media import KATIE
-from test_batch_frames_bar_round49 import DriverBar, _task
+from test_batch_frames_bar_round49 import DriverBar, _task, started_tally
 
 from facedub import media
 from facedub.batch.frames import (
@@ -78,9 +78,7 @@ def test_a_jobs_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_are_n
     analysis = analysis_steps(frames, whole=True)
     assert planned_frames(task) == frames and planned_analysis(task) == analysis > 0
     source = planned_source(task)  # its source is the clip too (fifty-first round)
-    bar = DriverBar()
-    tally = FrameTally([task], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([task])
     assert tally.total == source + analysis + frames  # its analyses, then its rendering
     _worker_analysis(task)
     tally.look()  # the driver's look at its file, after its end (not a poll's timing)
@@ -100,9 +98,7 @@ def test_an_analysis_made_before_is_out_of_the_total(
     frames = media.probe(clip).frame_count
     task = _task(tmp_path, clip)
     analyse_target(clip, task.job.swap_config(task.work_dir, task.config_dir), NoProgress())
-    bar = DriverBar()
-    tally = FrameTally([task], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([task])
     _worker_analysis(task)
     path = analysis_file(task)
     assert path is not None and path.read_text() == "0 0"

@@ -42,6 +42,15 @@ class DriverBar(Recorded):
         self.totals.append(total)
 
 
+def started_tally(tasks: list[JobTask]) -> tuple[DriverBar, FrameTally]:
+    """The driver's bar and its tally of `tasks`, the bar started at the tally's total
+    (as `facedub batch` starts it)."""
+    bar = DriverBar()
+    tally = FrameTally(tasks, bar)
+    bar.start(tally.total, "batch")
+    return bar, tally
+
+
 def _task(tmp_path: Path, target: Path) -> JobTask:
     jobs = load_jobs(write_jobs(tmp_path, [{"target": target, "output": "out.mp4"}],
                                 {"source": target, "engine": "mesh"}), tmp_path / "out")
@@ -173,9 +182,7 @@ def test_a_long_jobs_kept_segments_are_out_of_the_bar(
               progress=StopAfterFirstSegment(work))
     task = _task(tmp_path, three_segments)
     frames = planned_frames(task)
-    bar = DriverBar()
-    tally = FrameTally([task], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([task])
     resumed = _swap(faces_dir, three_segments, out / "k.mp4", work,
                     progress=FrameFile(frame_file(task)))  # type: ignore[arg-type]
     tally.finished(task)
@@ -215,9 +222,7 @@ def test_a_retried_job_keeps_its_first_total(faces_dir: Path, three_segments: Pa
     assert path is not None
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = planned_frames(task)
-    bar = DriverBar()
-    tally = FrameTally([task], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([task])
     for written in (f"0 {frames}", f"40 {frames}", f"0 {frames - 24}",
                     f"{frames - 24} {frames - 24}"):  # attempt 1 dies at 40; the retry
         path.write_text(written)

@@ -14,14 +14,13 @@ import pytest
 from batch_media import BIDEN, KATIE, ROSE, RUDD, AnalysisHold, write_jobs
 from held_terminal import run_held_in_terminal
 from test_batch_analysis_bar_round50 import STOP_AFTER, _StopAfter
-from test_batch_frames_bar_round49 import DriverBar, _counts, _task
+from test_batch_frames_bar_round49 import _counts, _task, started_tally
 
 from facedub import media
 from facedub.batch.frames import (
     ANALYSIS_BAR,
     TARGET_STAGE,
     FrameFile,
-    FrameTally,
     planned_analysis,
     planned_source,
     source_file,
@@ -63,9 +62,7 @@ def test_a_sources_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_ar
                  _StopAfter(task.work_dir))  # type: ignore[arg-type]
 
     source, target = planned_source(task), planned_analysis(task)
-    bar = DriverBar()
-    tally = FrameTally([task], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([task])
     assert tally.total == source + target + frames  # its analyses, then its rendering
     _worker_opens_the_engine(task)
     tally.look()  # the driver's look at the file, after the analysis (not a poll's timing)
@@ -83,9 +80,7 @@ def test_a_sources_analysis_is_work_of_the_bar_and_a_resumed_ones_kept_frames_ar
     first = replace(task, status_dir=status)
     second = replace(first, job=replace(task.job, number=2))
     assert source_file(first) == source_file(second)  # one file for the source
-    bar = DriverBar()
-    tally = FrameTally([first, second], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([first, second])
     assert tally.total == source + 2 * (target + frames)
     _worker_opens_the_engine(first)
     path = source_file(first)
@@ -119,9 +114,7 @@ def test_a_neural_job_given_the_mesh_jobs_source_shares_nothing_of_its_analysis(
     assert source == media.probe(clip).frame_count > 0
     assert source_file(neural) is None  # its worker writes no source count
 
-    bar = DriverBar()
-    tally = FrameTally([neural, mesh], bar)
-    bar.start(tally.total, "batch")
+    bar, tally = started_tally([neural, mesh])
     assert tally.total == source + 2  # the mesh job's source analysis, two photo frames
     # The neural worker first, as `worker._swap` tells its (no) source analysis...
     FrameFile(source_file(neural), ANALYSIS_BAR).none_started()

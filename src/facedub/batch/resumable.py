@@ -40,7 +40,7 @@ from facedub.engines.base import SwapEngine
 from facedub.extract.models import AnalysisModels
 from facedub.extract.safety import ExplicitContentDetector
 from facedub.fsutil import atomic_path, last_written, published_whole, write_json_atomic
-from facedub.progress import NoProgress, Progress, Waits, waits_ended_on_failure
+from facedub.progress import NoProgress, Progress
 from facedub.provenance import new_job_id, write_sidecar
 from facedub.provenance.manifest import sidecar_path
 from facedub.provenance.mark import OutputMarks, input_fact, job_facts, sign_output
@@ -48,9 +48,9 @@ from facedub.swap import (
     FrameSwapper,
     SwapConfig,
     SwapResult,
-    analyse_target,
     frame_swapper,
     recorded_settings,
+    target_analysed_named,
 )
 from facedub.threads import BackgroundSink, opencv_threads, prefetched, reuse_freed_memory
 
@@ -119,12 +119,7 @@ def resumable_swap(target: Path, engine: SwapEngine, out_path: Path, config: Swa
     started = time.monotonic()
     reuse_freed_memory()
     # Named on a terminal until the swap's bar starts, as `swap.swap` does.
-    if isinstance(progress, Waits):
-        progress.wait(f"reading {target.name}")
-    with waits_ended_on_failure(progress):
-        faceset = analyse_target(target, config, progress, detector, models)
-        if isinstance(progress, Waits):  # once its bars have all ended (or none ran)
-            progress.wait("setting up the swap")
+    with target_analysed_named(target, config, progress, detector, models) as faceset:
         engine_facts = engine.facts
         inputs = (*engine_facts.inputs, ("target", target))
         folder = _resume_folder(_folder_key(inputs, engine_facts.name, engine_facts.settings,
