@@ -13,6 +13,7 @@ import torch
 
 from facedub import media
 from facedub.evaluate import realism
+from facedub.train.refine_crop import gaussian_window, luma, ssim_map
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,13 +39,14 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
 
 
-def test_the_loss_reads_the_evaluations_ssim(tool: ModuleType, faces_dir: Path) -> None:
+def test_the_loss_reads_the_evaluations_ssim(faces_dir: Path) -> None:
+    # The tool trains on the composited stage's own loss (refine_crop.patch_loss).
     target, soft = _frames(faces_dir)
     region = np.zeros(target.shape[:2], dtype=bool)
     region[16:-16, 16:-16] = True
     evaluated = realism.fidelity(target, soft, region).ssim
-    ssim = tool.ssim_map(tool.luma(_tensor(soft)), tool.luma(_tensor(target)),
-                         tool.gaussian_window())[0, 0].numpy()
+    ssim = ssim_map(luma(_tensor(soft)), luma(_tensor(target)),
+                    gaussian_window())[0, 0].numpy()
     # The evaluation reads OpenCV's grey of the uint8 crops (rounded to whole levels).
     assert float(ssim[region].mean()) == pytest.approx(evaluated, abs=2e-3)
     assert evaluated < 0.99  # the blur is a real loss of SSIM to read

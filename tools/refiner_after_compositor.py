@@ -58,7 +58,7 @@ from facedub.train.refine_composited import (
     stretch_edges,
     swapped_faces,
 )
-from facedub.train.refine_crop import gaussian_window, luma, ssim_map
+from facedub.train.refine_crop import gaussian_window, patch_loss
 from facedub.train.refine_data import split_faces
 
 PATCH = 64
@@ -129,16 +129,6 @@ def patches(data: list[tuple[torch.Tensor, ...]], batch: int, rng: np.random.Gen
     return tuple(torch.cat([c[k] for c in chosen]) for k in range(4))
 
 
-def loss_of(model: AfterCompositor, batch: tuple[torch.Tensor, ...], window: torch.Tensor
-            ) -> torch.Tensor:
-    shown, alpha, target, region = batch
-    out = model(shown, alpha)
-    weight = region.sum().clamp(min=1.0)
-    structural = ((1.0 - ssim_map(luma(out), luma(target), window)) * region).sum() / weight
-    absolute = ((out - target).abs() * region).sum() / (3 * weight)
-    return structural + absolute
-
-
 def applied(model: AfterCompositor, face: ShownFace) -> np.ndarray:
     (shown, alpha, _, _), = as_tensors((face,))
     with torch.inference_mode():
@@ -184,7 +174,7 @@ def train(train_faces: tuple[ShownFace, ...], held: tuple[ShownFace, ...],
     step = 0
     while step < steps and time.process_time() - cpu_start < minutes * 60:
         batch = patches(data, 8, rng)
-        loss = loss_of(model, batch, window)
+        loss = patch_loss(model, batch, window)  # the composited stage's own
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()

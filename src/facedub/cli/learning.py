@@ -293,14 +293,8 @@ def refine(
             result = run_refine(faceset, out, config,
                                 SaysResuming(RichProgress(unit="steps"), out, saved,
                                              config.steps), video=source, work_dir=work)
-    if result.stopped:
-        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
-            "command to resume")
-        raise typer.Exit(stopped_exit_code(result.stopped))
-    if saved and result.step == saved:
-        say(f"{out}: already refined to step {saved} (--steps {config.steps}, --minutes "
-            f"{config.minutes:g}); nothing was trained: give a larger --steps or --minutes "
-            "to train on")
+    if said_stopped_or_untrained(out, result.stopped, result.step, saved, config.steps,
+                                 config.minutes):
         return
     scores = ", ".join(f"{name} {value:.3f}" for name, value in result.validation.items())
     best = result.best
@@ -309,6 +303,23 @@ def refine(
         + (f"; swaps use step {best.step} (best held-out {best.metric} {best.score:.4f}, "
            f"band gains low/mid/fine {'/'.join(f'{g:g}' for g in best.gains)})"
            if best else ""))
+
+
+def said_stopped_or_untrained(out: Path, stopped: str | None, step: int, saved: int,
+                              steps: int, minutes: float) -> bool:
+    """`refine`'s line for a run that ended without training to its end (both stages):
+    stopped by the signal named `stopped` at `step` (exits with its code), or resumed at
+    `saved` with nothing left to train (True); False for a run that trained."""
+    if stopped:
+        say(f"{out}: stopped at step {step} ({stopped}), saved; run the same command to "
+            "resume")
+        raise typer.Exit(stopped_exit_code(stopped))
+    if saved and step == saved:
+        say(f"{out}: already refined to step {saved} (--steps {steps}, --minutes "
+            f"{minutes:g}); nothing was trained: give a larger --steps or --minutes to "
+            "train on")
+        return True
+    return False
 
 
 def chosen_stage(out: Path, given: str | None) -> str:
@@ -372,14 +383,8 @@ def refine_composited_crop(source: Path, out: Path, work_dir: Path | None,
             result = refine_composited_stage(
                 faceset, out, config, source, work,
                 SaysResuming(RichProgress(unit="steps"), out, saved, config.steps))
-    if result.stopped:
-        say(f"{out}: stopped at step {result.step} ({result.stopped}), saved; run the same "
-            "command to resume")
-        raise typer.Exit(stopped_exit_code(result.stopped))
-    if saved and result.step == saved:
-        say(f"{out}: already refined to step {saved} (--steps {config.steps}, --minutes "
-            f"{config.minutes:g}); nothing was trained: give a larger --steps or --minutes "
-            "to train on")
+    if said_stopped_or_untrained(out, result.stopped, result.step, saved, config.steps,
+                                 config.minutes):
         return
     best = result.best
     say(f"{out}: refined the composited crop to step {result.step} in "

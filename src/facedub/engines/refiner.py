@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -95,6 +95,10 @@ class CropRefinerBackend(Protocol):
     def reach(self) -> int: ...
 
     def __call__(self, shown: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+
+
+# The backend a refined engine runs (RefinerBackend or CropRefinerBackend).
+BackendT = TypeVar("BackendT")
 
 
 @dataclass(frozen=True)
@@ -256,14 +260,12 @@ def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
     return RefinedEngine(base, refiner.backend, facts)
 
 
-class CompositedRefinedEngine:
-    """A SwapEngine: `base`'s face, unchanged, and `refine_composited`, which the swap
-    runs on the compositor's finished crop (swap.FrameSwapper.finish) before the
-    paste-back and the marks; `facts`: the base engine's, with the refiner among its
-    inputs."""
+class _RefinerOverEngine(Generic[BackendT]):
+    """What both refined engines share: `base`'s facts, crop and coverage (`facts`: the
+    base engine's, with the refiner among its inputs), its tracks, `prepare` and `close`;
+    `refiner`, the stage's backend, for the subclass to run."""
 
-    def __init__(self, base: SwapEngine, refiner: CropRefinerBackend,
-                 facts: EngineFacts) -> None:
+    def __init__(self, base: SwapEngine, refiner: BackendT, facts: EngineFacts) -> None:
         self._base = base
         self._refiner = refiner
         self._facts = facts
@@ -280,16 +282,6 @@ class CompositedRefinedEngine:
     def coverage(self) -> Coverage:
         return self._base.coverage
 
-    def swap_face(self, target: TargetFace) -> SwappedFace:
-        return self._base.swap_face(target)
-
-    def refine_composited(self, target: TargetFace, image: np.ndarray, alpha: np.ndarray
-                          ) -> np.ndarray:
-        """The compositor's finished crop `image` with the refiner's correction (see
-        `refine_composited`); stateless, so it runs on the compositing thread."""
-        return refine_composited(self._refiner, image, alpha, target.image,
-                                 target.in_frame)
-
     def end_track(self, track: int) -> None:
         self._base.end_track(track)
 
@@ -301,6 +293,23 @@ class CompositedRefinedEngine:
 
     def close(self) -> None:
         self._base.close()
+
+
+class CompositedRefinedEngine(_RefinerOverEngine[CropRefinerBackend]):
+    """A SwapEngine: `base`'s face, unchanged, and `refine_composited`, which the swap
+    runs on the compositor's finished crop (swap.FrameSwapper.finish) before the
+    paste-back and the marks; `facts`: the base engine's, with the refiner among its
+    inputs."""
+
+    def swap_face(self, target: TargetFace) -> SwappedFace:
+        return self._base.swap_face(target)
+
+    def refine_composited(self, target: TargetFace, image: np.ndarray, alpha: np.ndarray
+                          ) -> np.ndarray:
+        """The compositor's finished crop `image` with the refiner's correction (see
+        `refine_composited`); stateless, so it runs on the compositing thread."""
+        return refine_composited(self._refiner, image, alpha, target.image,
+                                 target.in_frame)
 
 
 # The composited-stage correction keeps only its band finer than this Gaussian (crop
@@ -371,26 +380,9 @@ def _local_mean(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarr
     return mean
 
 
-class RefinedEngine:
+class RefinedEngine(_RefinerOverEngine[RefinerBackend]):
     """A SwapEngine: `base`'s face, refined. Mask and kept regions stay the base
     engine's; `facts`: the base engine's, with the refiner among its inputs."""
-
-    def __init__(self, base: SwapEngine, refiner: RefinerBackend, facts: EngineFacts) -> None:
-        self._base = base
-        self._refiner = refiner
-        self._facts = facts
-
-    @property
-    def facts(self) -> EngineFacts:
-        return self._facts
-
-    @property
-    def crop_size(self) -> int:
-        return self._base.crop_size
-
-    @property
-    def coverage(self) -> Coverage:
-        return self._base.coverage
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         return self.finish_face(target, self.base_face(target))
@@ -405,18 +397,6 @@ class RefinedEngine:
         frame (BENCHMARKS.md, Refiner, eleventh round)."""
         # Everything else the engine said (its masks, kept parts, relief) passes on.
         return replace(swapped, image=refine_face(self._refiner, swapped, target.image))
-
-    def end_track(self, track: int) -> None:
-        self._base.end_track(track)
-
-    def prepare(self, targets: Sequence[FaceRecord]) -> None:
-        """The base engine's `prepare` (what it can make ahead for the target's faces)."""
-        prepare = getattr(self._base, "prepare", None)
-        if callable(prepare):
-            prepare(targets)
-
-    def close(self) -> None:
-        self._base.close()
 
 
 def refine_face(refiner: RefinerBackend, swapped: SwappedFace,

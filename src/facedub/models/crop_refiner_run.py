@@ -12,22 +12,20 @@ torch is imported only where weights are read: the stage of a folder is read wit
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facedub.errors import FacedubError, field_problem
-from facedub.faces.align import COVERAGES, Coverage
+from facedub.faces.align import Coverage
 from facedub.fsutil import read_json_object
 from facedub.models import run as ckpt
 from facedub.models.refiner_run import (
-    BEST_FILE,
     COMPOSITED_STAGE,
-    MESH_STAGE,
     REFINER_FORMAT,
-    REFINER_VERSION,
+    load_swap_weights,
     parse_identity,
-    read_best,
+    parse_stage_config,
+    read_refiner_config,
     stage_of,
 )
 from facedub.models.run import FacesetInfo, RunState
@@ -61,38 +59,18 @@ def refiner_stage(root: Path) -> str:
 
 
 def read_crop_refiner_info(root: Path) -> CropRefinerInfo:
-    path = Path(root) / ckpt.CONFIG_FILE
-    if not path.is_file():
-        raise FacedubError(f"{root}: not a facedub refiner ({ckpt.CONFIG_FILE} missing); "
-                           "make one with `facedub refine SOURCE -o FOLDER`")
-    raw = read_json_object(path, REFINER_FORMAT, "refiner folder",
-                           "pass the -o folder of `facedub refine`")
-    return parse_crop_refiner_config(raw, path)
+    return parse_crop_refiner_config(*read_refiner_config(root))
 
 
 def parse_crop_refiner_config(raw: dict[str, Any], path: Path) -> CropRefinerInfo:
     from facedub.models.crop_refiner import CROP_ARCH, crop_refiner_args_from_json
 
-    if raw.get("version") != REFINER_VERSION:
-        raise FacedubError(f"{path}: refiner format version {raw.get('version')} is not "
-                           f"supported (this facedub reads {REFINER_VERSION}); refine again")
-    if stage_of(raw) != COMPOSITED_STAGE:
-        raise FacedubError(f"{path.parent} is a refiner of the mesh engine's face (stage "
-                           f"{MESH_STAGE}); pass --stage {MESH_STAGE} to resume it, or "
-                           "choose a new -o folder")
-    try:
-        coverage = raw["coverage"]
-        if coverage not in COVERAGES:
-            raise ValueError(f"coverage {coverage!r}")
-        if raw["arch"] != CROP_ARCH:
-            raise ValueError(f"arch {raw['arch']!r}")
-        return CropRefinerInfo(root=path.parent, run_id=str(raw["run_id"]), arch=CROP_ARCH,
-                               args=crop_refiner_args_from_json(raw["args"]),
-                               coverage=coverage, source=FacesetInfo(**raw["source"]),
-                               identity=parse_identity(raw.get("identity")), raw=raw)
-    except (KeyError, TypeError, ValueError) as error:
-        raise FacedubError(f"{path}: {field_problem(error)}; the refiner "
-                           "folder is damaged, refine again in a new folder") from error
+    return parse_stage_config(raw, path, COMPOSITED_STAGE, CROP_ARCH,
+                              lambda coverage: CropRefinerInfo(
+        root=path.parent, run_id=str(raw["run_id"]), arch=CROP_ARCH,
+        args=crop_refiner_args_from_json(raw["args"]), coverage=coverage,
+        source=FacesetInfo(**raw["source"]), identity=parse_identity(raw.get("identity")),
+        raw=raw))
 
 
 def load_crop_refiner(root: Path, device: torch.device
@@ -103,15 +81,5 @@ def load_crop_refiner(root: Path, device: torch.device
     from facedub.models.crop_refiner import CropRefiner
 
     info = read_crop_refiner_info(root)
-    state = ckpt.read_state(root)
-    if state is None:
-        raise FacedubError(f"{root}: holds no checkpoint yet; refine longer (a checkpoint "
-                           "is saved every --save-every steps and when refining stops)")
-    model = CropRefiner(info.args)
-    best = read_best(root)
-    if best is None:
-        ckpt.load_weights(info, state, model)
-    else:
-        state = replace(state, step=best.step, model_sha256=best.sha256)
-        ckpt.load_weights(info, state, model, BEST_FILE)
+    model, state, _ = load_swap_weights(root, info, lambda: CropRefiner(info.args))
     return model.to(device).eval(), info, state

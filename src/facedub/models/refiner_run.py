@@ -25,9 +25,10 @@ are read: an exported refiner's source check comes through here without it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from facedub.faces.identity import DESCRIPTOR_SIZE, distance
 from facedub.faceset import Faceset
 from facedub.fsutil import read_json_object
 from facedub.models import run as ckpt
-from facedub.models.run import FacesetInfo, RunState
+from facedub.models.run import FacesetInfo, RunFolder, RunState
 
 if TYPE_CHECKING:
     import torch
@@ -63,8 +64,14 @@ COMPOSITED_METRIC = "composited_refined"
 MESH_STAGE = "mesh"
 COMPOSITED_STAGE = "composited"
 STAGES = (MESH_STAGE, COMPOSITED_STAGE)
+# What each stage's refiner corrects, for the message that refuses a folder of the other.
+STAGE_SUBJECTS = {MESH_STAGE: "the mesh engine's face", COMPOSITED_STAGE: "the composited crop"}
 
 log = logging.getLogger(__name__)
+# A stage's parsed config.json (RefinerInfo, CropRefinerInfo), for parse_stage_config.
+InfoT = TypeVar("InfoT")
+# The network a refiner folder holds (Refiner, CropRefiner), for load_swap_weights.
+ModelT = TypeVar("ModelT", bound="torch.nn.Module")
 
 
 @dataclass(frozen=True)
@@ -110,14 +117,19 @@ def is_refiner(root: Path) -> bool:
     return True
 
 
-def read_refiner_info(root: Path) -> RefinerInfo:
+def read_refiner_config(root: Path) -> tuple[dict[str, Any], Path]:
+    """The config.json of the refiner folder `root` (either stage), and its path."""
     path = Path(root) / ckpt.CONFIG_FILE
     if not path.is_file():
         raise FacedubError(f"{root}: not a facedub refiner ({ckpt.CONFIG_FILE} missing); "
                            "make one with `facedub refine SOURCE -o FOLDER`")
     raw = read_json_object(path, REFINER_FORMAT, "refiner folder",
                            "pass the -o folder of `facedub refine`")
-    return parse_refiner_config(raw, path)
+    return raw, path
+
+
+def read_refiner_info(root: Path) -> RefinerInfo:
+    return parse_refiner_config(*read_refiner_config(root))
 
 
 def read_best(root: Path) -> BestState | None:
@@ -149,19 +161,29 @@ def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo
     from facedub.models.refiner import Refiner
 
     info = read_refiner_info(root)
+    model, state, best = load_swap_weights(root, info, lambda: Refiner(info.args))
+    if best is not None:
+        model.set_gains(best.gains)
+    return model.to(device).eval(), info, state
+
+
+def load_swap_weights(root: Path, info: RunFolder, make: Callable[[], ModelT]
+                      ) -> tuple[ModelT, RunState, BestState | None]:
+    """A model `make`s, with the weights of the refiner folder `root` (either stage) that
+    swaps use: the best held-out state if the folder has one, else the latest checkpoint;
+    the RunState of the weights loaded, and the best state (None: none)."""
     state = ckpt.read_state(root)
     if state is None:
         raise FacedubError(f"{root}: holds no checkpoint yet; refine longer (a checkpoint "
                            "is saved every --save-every steps and when refining stops)")
-    model = Refiner(info.args)
+    model = make()
     best = read_best(root)
     if best is None:
         ckpt.load_weights(info, state, model)
     else:
         state = replace(state, step=best.step, model_sha256=best.sha256)
         ckpt.load_weights(info, state, model, BEST_FILE)
-        model.set_gains(best.gains)
-    return model.to(device).eval(), info, state
+    return model, state, best
 
 
 def person_identity(faceset: Faceset) -> tuple[float, ...] | None:
@@ -214,26 +236,36 @@ def stage_of(raw: dict[str, Any]) -> str:
     return str(stage)
 
 
-def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
-    from facedub.models.refiner import REFINER_ARCH, refiner_args_from_json
-
+def parse_stage_config(raw: dict[str, Any], path: Path, stage: str, arch: str,
+                       build: Callable[[Coverage], InfoT]) -> InfoT:
+    """The checks both stages' config.json share (version, stage, coverage, arch), then
+    `build(coverage)` for the stage's own info; a missing or bad field, in the checks or
+    in `build`, is a FacedubError saying the folder is damaged."""
     if raw.get("version") != REFINER_VERSION:
         raise FacedubError(f"{path}: refiner format version {raw.get('version')} is not "
                            f"supported (this facedub reads {REFINER_VERSION}); refine again")
-    if stage_of(raw) != MESH_STAGE:
-        raise FacedubError(f"{path.parent} is a refiner of the composited crop (stage "
-                           f"{COMPOSITED_STAGE}); pass --stage {COMPOSITED_STAGE} to resume "
-                           "it, or choose a new -o folder")
+    found = stage_of(raw)
+    if found != stage:
+        raise FacedubError(f"{path.parent} is a refiner of {STAGE_SUBJECTS[found]} (stage "
+                           f"{found}); pass --stage {found} to resume it, or choose a new "
+                           "-o folder")
     try:
         coverage = raw["coverage"]
         if coverage not in COVERAGES:
             raise ValueError(f"coverage {coverage!r}")
-        if raw["arch"] != REFINER_ARCH:
+        if raw["arch"] != arch:
             raise ValueError(f"arch {raw['arch']!r}")
-        return RefinerInfo(root=path.parent, run_id=str(raw["run_id"]), arch=REFINER_ARCH,
-                           args=refiner_args_from_json(raw["args"]), coverage=coverage,
-                           source=FacesetInfo(**raw["source"]),
-                           identity=parse_identity(raw.get("identity")), raw=raw)
+        return build(coverage)
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: {field_problem(error)}; the refiner "
                            "folder is damaged, refine again in a new folder") from error
+
+
+def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
+    from facedub.models.refiner import REFINER_ARCH, refiner_args_from_json
+
+    return parse_stage_config(raw, path, MESH_STAGE, REFINER_ARCH, lambda coverage: RefinerInfo(
+        root=path.parent, run_id=str(raw["run_id"]), arch=REFINER_ARCH,
+        args=refiner_args_from_json(raw["args"]), coverage=coverage,
+        source=FacesetInfo(**raw["source"]), identity=parse_identity(raw.get("identity")),
+        raw=raw))

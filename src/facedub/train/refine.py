@@ -23,7 +23,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -31,7 +31,7 @@ import torch
 
 from facedub.engines.mesh_usable import check_usable
 from facedub.errors import FacedubError
-from facedub.faceset import Faceset
+from facedub.faceset import FaceRecord, Faceset
 from facedub.fsutil import atomic_path
 from facedub.models.refiner import BANDS, WHOLE, Gains, Refiner
 from facedub.models.refiner_run import (
@@ -42,7 +42,7 @@ from facedub.models.refiner_run import (
     read_best,
     read_refiner_info,
 )
-from facedub.models.run import select_device
+from facedub.models.run import RunFolder, select_device
 from facedub.progress import NoProgress, Progress
 from facedub.train import checkpoint as ckpt
 from facedub.train.data import Batch, FaceSamples, load_samples
@@ -139,11 +139,7 @@ def refine(source: Faceset, run_dir: Path, config: RefineConfig,
     with both, the best state is chosen on the composited held-out stretch
     (refine_composited) and the result says whether it beats the mesh engine."""
     progress = progress or NoProgress()
-    records = source.faces_of()
-    if len(records) < MIN_FACES:
-        raise FacedubError(f"{source.root}: {len(records)} faces of the chosen person; a "
-                           f"refiner learns from at least {MIN_FACES} views of the person: "
-                           "give a video or a folder of more photos")
+    records = enough_faces(source, "give a video or a folder of more photos")
     # A source the mesh engine refuses (every face a profile) makes no refiner a swap uses.
     check_usable([record.pose.yaw for record in records], source.root)
     device = select_device(config.device)
@@ -234,8 +230,57 @@ def _joined(parts: list[RefinePairs], faces: FaceSamples) -> RefinePairs:
                        truth=np.concatenate([p.truth for p in parts]), faces=faces)
 
 
-class _Session:
+def enough_faces(source: Faceset, remedy: str) -> tuple[FaceRecord, ...]:
+    """The faces of `source`'s chosen person, refused below MIN_FACES (either stage);
+    `remedy`: the message's end, what to give instead."""
+    records = source.faces_of()
+    if len(records) < MIN_FACES:
+        raise FacedubError(f"{source.root}: {len(records)} faces of the chosen person; a "
+                           f"refiner learns from at least {MIN_FACES} views of the person: "
+                           f"{remedy}")
+    return records
+
+class _Seeded(Protocol):
+    @property
+    def seed(self) -> int: ...
+
+
+class SessionRecord:
+    """What both stages' training sessions (this module's, train/refine_crop.py's) keep
+    and write: the checkpoint of where they stand, and their log's lines."""
+
+    info: RunFolder
+    config: _Seeded
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    progress: Progress
+    step: int
+    seconds: float
+    losses: dict[str, float]
+    validation: dict[str, float]
+    best: BestState | None
+
+    def _save(self) -> None:
+        save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
+                   self.losses, self.config.seed)
+
+    def _log(self, entry: dict[str, float | int]) -> None:
+        append_log(self.info.root, entry, self.progress)
+
+    def _log_check(self) -> None:
+        """The log's line of a held-out check: its scores and the step swaps use."""
+        self._log({"step": self.step, "seconds": round(self.seconds, 2),
+                   **_round(self.validation),
+                   **({} if self.best is None else {"best_step": self.best.step})})
+
+
+class _Session(SessionRecord):
     """One `refine` call's loop: model, optimizer, device, and where training stands."""
+
+    info: RefinerInfo
+    config: RefineConfig
+    model: Refiner
+    optimizer: torch.optim.AdamW
 
     def __init__(self, info: RefinerInfo, config: RefineConfig, model: Refiner,
                  optimizer: torch.optim.AdamW, device: torch.device,
@@ -348,16 +393,7 @@ class _Session:
             self.best = save_best(self.info, self.model, self.step, score, gains,
                                   self.metric, baseline)
             self.composited = composited
-        self._log({"step": self.step, "seconds": round(self.seconds, 2),
-                   **_round(self.validation),
-                   **({} if self.best is None else {"best_step": self.best.step})})
-
-    def _save(self) -> None:
-        save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
-                   self.losses, self.config.seed)
-
-    def _log(self, entry: dict[str, float | int]) -> None:
-        append_log(self.info.root, entry, self.progress)
+        self._log_check()
 
     def _preview(self, fixed: Batch, step: int) -> None:
         folder = self.info.root / ckpt.PREVIEWS_DIR

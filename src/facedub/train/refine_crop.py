@@ -71,10 +71,8 @@ from facedub.train.loop import (
     _stop_on_signals,
     _StopFlag,
     _torch_threads,
-    append_log,
-    save_state,
 )
-from facedub.train.refine import MIN_FACES, RefineRun
+from facedub.train.refine import MIN_FACES, RefineRun, SessionRecord, enough_faces
 from facedub.train.refine_composited import (
     CompositedHoldout,
     CompositedScore,
@@ -156,11 +154,7 @@ def refine_composited_stage(source: Faceset, run_dir: Path, config: CropRefineCo
     `run_dir`, from `video` (the media `source` was analysed from; `work_dir` the
     analyses' cache, where the cuts live while the run needs them)."""
     progress = progress or NoProgress()
-    records = source.faces_of()
-    if len(records) < MIN_FACES:
-        raise FacedubError(f"{source.root}: {len(records)} faces of the chosen person; a "
-                           f"refiner learns from at least {MIN_FACES} views of the person: "
-                           "give a longer video")
+    records = enough_faces(source, "give a longer video")
     info, state, model, optimizer = _open(Path(run_dir), source, config)
     if state.step >= config.steps or _out_of_time(state.train_seconds, config):
         log.info("%s is already refined to step %d", run_dir, state.step)
@@ -267,8 +261,13 @@ def _open(root: Path, source: Faceset, config: CropRefineConfig
     return info, ckpt.start_or_resume(info, state, optimizer, config.seed), model, optimizer
 
 
-class _Session:
+class _Session(SessionRecord):
     """One call's loop: the model, its optimiser and where training stands."""
+
+    info: CropRefinerInfo
+    config: CropRefineConfig
+    model: CropRefiner
+    optimizer: torch.optim.AdamW
 
     def __init__(self, info: CropRefinerInfo, config: CropRefineConfig, model: CropRefiner,
                  optimizer: torch.optim.AdamW, progress: Progress,
@@ -341,16 +340,7 @@ class _Session:
             self.best = save_best(self.info, self.model, self.step, score.refined,
                                   NO_GAINS, COMPOSITED_METRIC, score.mesh)
             self.composited = score
-        self._log({"step": self.step, "seconds": round(self.seconds, 2),
-                   **_round(self.validation),
-                   **({} if self.best is None else {"best_step": self.best.step})})
-
-    def _save(self) -> None:
-        save_state(self.info, self.model, self.optimizer, self.step, self.seconds,
-                   self.losses, self.config.seed)
-
-    def _log(self, entry: dict[str, float | int]) -> None:
-        append_log(self.info.root, entry, self.progress)
+        self._log_check()
 
 
 def composited_crop_score(model: CropRefiner, holdout: CompositedHoldout
