@@ -187,13 +187,8 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
-    # With -v each bar's end is a line (`RichProgress`); the source's say so. Until the
-    # source's analysis's bar (or the target's, the source's reused) the swap's start is
-    # named: the imports, the checks, the models and the source read before its bar drew
-    # nothing for 3.1 s at load 30 here (0.8 s of it before this line), 10 s on a fresh
-    # clone's first run.
+    # With -v each bar's end is a line (`RichProgress`); the source's say so.
     source_bars = RichProgress(role="source: ")
-    source_bars.wait("reading the source" if source is not None else "loading the model")
     try:
         from facedub.batch.resumable import plan_segments, resumable_swap
         from facedub.composite.compositor import CompositeConfig
@@ -217,6 +212,15 @@ def swap(
         check_output_path(target, out, inputs)
         check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True,
                               parents=True)
+        # A long video renders in segments that the same command again does not render
+        # again; a shorter one (or a photo) unsplit, as always. Planned here, with the
+        # checks: its probe refuses a photo named as a video.
+        segments = plan_segments(target)
+        # From here to the source's analysis's bar (or the target's, the source's reused)
+        # the swap's start is named: the models and the source read drew nothing for 3.1 s
+        # at load 30 here, 10 s on a fresh clone's first run. Not before the checks above: a
+        # refusal of bad input is one line in a terminal, with nothing drawn before it.
+        source_bars.wait("reading the source" if source is not None else "loading the model")
         config = SwapConfig(
             work_dir=work_dir or default_work_dir(), config_dir=config_dir(),
             target_person=target_person, crf=crf, preset=preset, visible_label=visible_label,
@@ -240,9 +244,6 @@ def swap(
         try:
             with terminate_cleanly(), sole_output(out, "file"):
                 before = file_identity(out)  # again with the lock held: no other run writes now
-                # A long video renders in segments that the same command again does not
-                # render again; a shorter one (or a photo) unsplit, as always.
-                segments = plan_segments(target)
                 opening = time.monotonic()
                 swap_engine = open_engine(engine, request)
                 source_bars.finish()  # its wait, the source's analysis reused: one live line
