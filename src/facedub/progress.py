@@ -55,10 +55,7 @@ class Waits(Protocol):
 @contextlib.contextmanager
 def waits_ended_on_failure(progress: Progress) -> Iterator[None]:
     """A block that names its stages on `progress` (`Waits.wait`): a stage still drawn
-    when the block fails is ended, not left live under the error. The block waits once
-    after the bars of a step it hands `progress` on to (the target's analysis), not after
-    each: drawn after every bar, "setting up the swap" flashed between the analysis's own
-    "extract" and "check" bars (fifty-first round's review)."""
+    when the block fails is ended, not left live under the error."""
     try:
         yield
     except BaseException:

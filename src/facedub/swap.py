@@ -34,7 +34,7 @@ from facedub.faces.align import Coverage, face_from_frame_matrix, landmarks_in_c
 from facedub.faces.geometry import crop_in_frame, paste_back, warp_to_face
 from facedub.faceset import FaceRecord, Faceset, largest_face_per_frame
 from facedub.fsutil import atomic_path, published_whole
-from facedub.progress import NoProgress, Progress
+from facedub.progress import NoProgress, Progress, Waits, waits_ended_on_failure
 from facedub.provenance import MAX_JOB_ID, new_job_id, write_sidecar
 from facedub.provenance.label import LabelPainter
 from facedub.provenance.manifest import sidecar_path
@@ -171,8 +171,6 @@ def target_analysed_named(target: Path, config: SwapConfig, progress: Progress,
     after that bar the analysis's tracks and persons and the swap's set-up (the glasses
     learned from the target's frames, the compositor): 2.5 s at load 30 here, 9-10 s on a
     fresh clone's first run, silent. A stage still named when the block fails is ended."""
-    from facedub.progress import Waits, waits_ended_on_failure
-
     if isinstance(progress, Waits):
         progress.wait(f"reading {target.name}")
     with waits_ended_on_failure(progress):
