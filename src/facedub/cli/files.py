@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -26,7 +27,10 @@ from facedub.errors import FacedubError, Terminated
 from facedub.fsutil import check_writable_output, describe_os_error, file_identity
 
 if TYPE_CHECKING:  # the swap's modules load when a swap runs (the CLI starts faster)
-    from facedub.swap import SwapResult
+    from facedub.batch.chunks import Chunk
+    from facedub.engines.base import SwapEngine
+    from facedub.engines.registry import EngineRequest
+    from facedub.swap import SwapConfig, SwapResult
 
 log = logging.getLogger(__name__)
 
@@ -187,35 +191,19 @@ def swap(
     = False,
 ) -> None:
     """Put the source person's face into the target video or photo."""
+    from facedub.composite.compositor import CompositeConfig
+    from facedub.engines.mesh import MeshEngineConfig
+    from facedub.engines.registry import EngineRequest
+    from facedub.extract.models import AnalysisModels
+    from facedub.locations import config_dir
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.swap import SwapConfig
+
     # With -v each bar's end is a line (`RichProgress`); the source's say so.
     source_bars = RichProgress(role="source: ")
     try:
-        from facedub.batch.resumable import plan_segments, resumable_swap
-        from facedub.composite.compositor import CompositeConfig
-        from facedub.devices import check_device
-        from facedub.engines.mesh import MeshEngineConfig
-        from facedub.engines.registry import EngineRequest, open_engine
-        from facedub.extract.models import AnalysisModels
-        from facedub.locations import config_dir
-        from facedub.locations import work_dir as default_work_dir
-        from facedub.swap import SwapConfig, check_output_path
-        from facedub.swap import swap as run_swap
-        from facedub.threads import reuse_freed_memory
-
-        reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
-        check_device(device)
-        inputs = tuple(p for p in (target, source, model, refiner, target_person)
-                       if p is not None)
-        # The path first: -o naming a folder was answered "the target is a photo, so the
-        # output must be a photo too", as if the extension were the fault.
-        check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
-        check_output_path(target, out, inputs)
-        check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True,
-                              parents=True)
-        # A long video renders in segments that the same command again does not render
-        # again; a shorter one (or a photo) unsplit, as always. Planned here, with the
-        # checks: its probe refuses a photo named as a video.
-        segments = plan_segments(target)
+        segments = _checked_swap_inputs(target, out, (source, model, refiner, target_person),
+                                        device, work_dir, overwrite)
         # From here to the source's analysis's bar (or the target's, the source's reused)
         # the swap's start is named: the models and the source read drew nothing for 3.1 s
         # at load 30 here, 10 s on a fresh clone's first run. Not before the checks above: a
@@ -233,67 +221,145 @@ def swap(
                                        source_mouth=source_mouth, stubble=stubble)
         # One NudeNet and one identity model for the source's analysis and the target's.
         models = AnalysisModels()
-        request = EngineRequest(config.work_dir, source, model, device, mesh_config,
-                                source_bars, refiner, models)
+        plan = _SwapPlan(target, out, engine, source_bars, config, segments, EngineRequest(
+            config.work_dir, source, model, device, mesh_config, source_bars, refiner, models))
         key_existed = _signing_key(config.config_dir).exists()
-        # Two swaps into one file at once: the last rename won, and the sidecar beside it
-        # could be the other run's.
-        result: SwapResult | None = None
-        stopped: Terminated | KeyboardInterrupt | None = None
-        before = file_identity(out)
-        try:
-            with terminate_cleanly(), sole_output(out, "file"):
-                before = file_identity(out)  # again with the lock held: no other run writes now
-                opening = time.monotonic()
-                swap_engine = open_engine(engine, request)
-                source_bars.finish()  # its wait, the source's analysis reused: one live line
-                log.info("source: the %s engine of %s ready in %.1f s%s", engine,
-                         (source or model or Path("-")).name, time.monotonic() - opening,
-                         "" if source_bars.bars or source is None
-                         else " (its analysis reused from the work folder)")
-                try:
-                    try:
-                        if segments is None:
-                            result = run_swap(target, swap_engine, out, config, RichProgress(),
-                                              models=models)
-                        else:
-                            result = resumable_swap(target, swap_engine, out, config, segments,
-                                                    RichProgress(), models=models, say=say)
-                    except BaseException as error:
-                        if isinstance(stopped_by(error), KeyboardInterrupt):
-                            raise InterruptedWith(RENDERS_AGAIN if segments is None
-                                                  else CONTINUES) from None
-                        raise
-                finally:
-                    # A swap that fails ends no track: the engine's landmarker is closed here,
-                    # not left to the garbage collector (MediaPipe's close from __del__ could
-                    # hang).
-                    swap_engine.close()
-        except (Terminated, KeyboardInterrupt) as stop:
-            # A stop while the engine closed, after the output and its sidecar were written:
-            # it said "nothing was left half-written, run the same command again", and the
-            # same command then refused the finished output as existing. Judged by the files,
-            # not by the result alone: a segmented swap removes its segments (seconds for
-            # gigabytes) after the output is whole and before it returns its result.
-            if result is None and not _published_since(out, before):
-                raise
-            stopped = stop
+        result, stopped = _swap_into_locked_output(plan)
         if result is not None:
-            # The finished swap's lines, under the same handlers: a stop while they were
-            # said (the console command's own handler, outside the block) was that same
-            # wrong line.
-            try:
-                with terminate_cleanly():
-                    _report_swap(out, result, config.config_dir, key_existed)
-            except (Terminated, KeyboardInterrupt) as stop:
-                stopped = stopped or stop
-        if stopped is not None:  # (raised out here: within the except, the stop is found again)
-            said, code = (("terminated", stopped.exit_code) if isinstance(stopped, Terminated)
-                          else ("interrupted", 130))
-            say(f"{said} after {out.name} was written whole")
-            raise typer.Exit(code)
+            reported = _report_finished_swap(out, result, config.config_dir, key_existed)
+            stopped = stopped or reported
+        if stopped is not None:
+            _exit_written_whole(out, stopped)
     finally:
         source_bars.finish()  # a wait that no bar ended (an error: before its line)
+
+
+@dataclass(frozen=True)
+class _SwapPlan:
+    """A swap whose inputs were checked: the target, -o, the engine's name and what it
+    opens from, the source's bars (its wait drawn), the swap's settings, and the target's
+    segments (None: rendered unsplit)."""
+
+    target: Path
+    out: Path
+    engine: str
+    source_bars: RichProgress
+    config: SwapConfig
+    segments: tuple[Chunk, ...] | None
+    request: EngineRequest
+
+
+def _checked_swap_inputs(target: Path, out: Path, others: tuple[Path | None, ...],
+                         device: str, work_dir: Path | None, overwrite: bool
+                         ) -> tuple[Chunk, ...] | None:
+    """The swap's refusals, in their order, before anything is drawn or written: the
+    device, -o (a folder, an existing file, one of the inputs), the output's kind against
+    the target's, the work folder; then the target's segments (None: rendered unsplit),
+    whose probe refuses a photo named as a video. `others`: the other inputs given."""
+    from facedub.batch.resumable import plan_segments
+    from facedub.devices import check_device
+    from facedub.locations import work_dir as default_work_dir
+    from facedub.swap import check_output_path
+    from facedub.threads import reuse_freed_memory
+
+    reuse_freed_memory()  # before the source's analysis too (swap() sets it as well)
+    check_device(device)
+    inputs = tuple(p for p in (target, *others) if p is not None)
+    # The path first: -o naming a folder was answered "the target is a photo, so the
+    # output must be a photo too", as if the extension were the fault.
+    check_writable_output(out, "-o", inputs=inputs, overwrite=overwrite)
+    check_output_path(target, out, inputs)
+    check_writable_output(work_dir or default_work_dir(), "--work-dir", folder=True,
+                          parents=True)
+    # A long video renders in segments that the same command again does not render
+    # again; a shorter one (or a photo) unsplit, as always.
+    return plan_segments(target)
+
+
+def _swap_into_locked_output(plan: _SwapPlan
+                             ) -> tuple[SwapResult | None, Terminated | KeyboardInterrupt | None]:
+    """The swap, with -o locked to this run: (its result, a stop that came once the
+    output and its sidecar were written whole). A stop before that is raised."""
+    # Two swaps into one file at once: the last rename won, and the sidecar beside it
+    # could be the other run's.
+    result: SwapResult | None = None
+    before = file_identity(plan.out)
+    try:
+        with terminate_cleanly(), sole_output(plan.out, "file"):
+            before = file_identity(plan.out)  # again with the lock held: no other run writes
+            result = _swap_with_engine(plan)
+    except (Terminated, KeyboardInterrupt) as stop:
+        # A stop while the engine closed, after the output and its sidecar were written:
+        # it said "nothing was left half-written, run the same command again", and the
+        # same command then refused the finished output as existing. Judged by the files,
+        # not by the result alone: a segmented swap removes its segments (seconds for
+        # gigabytes) after the output is whole and before it returns its result.
+        if result is None and not _published_since(plan.out, before):
+            raise
+        return result, stop
+    return result, None
+
+
+def _swap_with_engine(plan: _SwapPlan) -> SwapResult:
+    """Open the engine, render the target with it, and close it (a failed swap too)."""
+    from facedub.engines.registry import open_engine
+
+    opening = time.monotonic()
+    swap_engine = open_engine(plan.engine, plan.request)
+    plan.source_bars.finish()  # its wait, the source's analysis reused: one live line
+    source = plan.request.source
+    log.info("source: the %s engine of %s ready in %.1f s%s", plan.engine,
+             (source or plan.request.model or Path("-")).name, time.monotonic() - opening,
+             "" if plan.source_bars.bars or source is None
+             else " (its analysis reused from the work folder)")
+    try:
+        return _render(plan, swap_engine)
+    finally:
+        # A swap that fails ends no track: the engine's landmarker is closed here, not
+        # left to the garbage collector (MediaPipe's close from __del__ could hang).
+        swap_engine.close()
+
+
+def _render(plan: _SwapPlan, swap_engine: SwapEngine) -> SwapResult:
+    """The target swapped whole (`swap.swap`) or in segments (`resumable_swap`); a Ctrl-C
+    says what the same command again does: render again, or continue."""
+    from facedub.batch.resumable import resumable_swap
+    from facedub.swap import swap as run_swap
+
+    try:
+        if plan.segments is None:
+            return run_swap(plan.target, swap_engine, plan.out, plan.config, RichProgress(),
+                            models=plan.request.models)
+        return resumable_swap(plan.target, swap_engine, plan.out, plan.config, plan.segments,
+                              RichProgress(), models=plan.request.models, say=say)
+    except BaseException as error:
+        if isinstance(stopped_by(error), KeyboardInterrupt):
+            raise InterruptedWith(RENDERS_AGAIN if plan.segments is None
+                                  else CONTINUES) from None
+        raise
+
+
+def _report_finished_swap(out: Path, result: SwapResult, config_dir: Path,
+                          key_existed: bool) -> Terminated | KeyboardInterrupt | None:
+    """The finished swap's lines, under the same handlers; a stop while they were said is
+    returned (the console command's own handler, outside the block, said that the output
+    was not written)."""
+    try:
+        with terminate_cleanly():
+            _report_swap(out, result, config_dir, key_existed)
+    except (Terminated, KeyboardInterrupt) as stop:
+        return stop
+    return None
+
+
+def _exit_written_whole(out: Path, stopped: Terminated | KeyboardInterrupt) -> NoReturn:
+    """A stop after the output was written whole: said so, with the stop's exit code
+    (raised here, outside the except that caught the stop: within it, the stop is found
+    again)."""
+    said, code = (("terminated", stopped.exit_code) if isinstance(stopped, Terminated)
+                  else ("interrupted", 130))
+    say(f"{said} after {out.name} was written whole")
+    raise typer.Exit(code)
 
 
 def _published_since(out: Path, before: tuple[int, int, int] | None) -> bool:
