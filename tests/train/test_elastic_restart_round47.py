@@ -21,8 +21,10 @@ import pytest
 
 # Each rank writes what it saw to OUT/attempt<A>-rank<R>.txt. Attempt 0: rank 0's check
 # is stopped (SIGTERM's Terminated), it tells rank 1 (143) and both end. Attempt 1: rank 0
-# joins GLOO_RETRIES_SECONDS after rank 1 came to the group (its note "coming"), and its
-# check lasts until rank 1 waits for the verdict or has ended: rank 1 must wait for both.
+# joins GLOO_RETRIES_SECONDS after rank 1's gloo began to connect (its note "connecting",
+# written as torch creates its ProcessGroupGloo: gloo reads the other rank's address from
+# the store there, at once, in C++), and its check lasts until rank 1 waits for the
+# verdict or has ended: rank 1 must wait for both.
 RANK_SCRIPT = """
 import os, sys, time
 from pathlib import Path
@@ -47,11 +49,21 @@ def wait_for(condition, what):
 
 if attempt == 1 and place.leader:
     # Past gloo's retries of a connection to attempt 0's dead addresses (about 5 s of
-    # gloo's own clock), counted from when rank 1 came to the group: a slow start of
-    # rank 1 no longer eats into them.
-    wait_for(lambda: other.is_file() and "coming" in other.read_text(), "rank 1 to come")
+    # gloo's own clock), counted from when rank 1's gloo began to connect: neither a
+    # slow start of rank 1 nor its slow way into the process group eats into them.
+    wait_for(lambda: other.is_file() and "connecting" in other.read_text(),
+             "rank 1's gloo to connect")
     time.sleep(@RETRIES@)
 if attempt == 1 and not place.leader:
+    import torch.distributed.distributed_c10d as c10d
+
+    class _SaysItConnects(c10d.ProcessGroupGloo):  # what init_process_group creates
+        def __init__(self, *args, **kwargs):
+            note.write("connecting\\n")
+            super().__init__(*args, **kwargs)
+
+    c10d.ProcessGroupGloo = _SaysItConnects
+
     class _SaysItWaits:  # the module's `time`: its first sleep is the verdict's poll
         monotonic = staticmethod(time.monotonic)
 
@@ -61,7 +73,6 @@ if attempt == 1 and not place.leader:
             time.sleep(seconds)
 
     fd.time = _SaysItWaits
-    note.write("coming\\n")
 with fd.process_group(place, torch.device("cpu")):
     note.write("joined\\n")
 
@@ -117,5 +128,5 @@ def test_a_restart_after_rank_0_was_stopped_forms_its_group_and_waits_its_own_ve
     assert notes["attempt0-rank1.txt"] == "joined\nended with rank 0: 143\n"
     # main: "" (gloo could not connect: Connection refused), the run failed
     assert notes["attempt1-rank0.txt"] == "joined\nwent on: checked\n", ended.stderr[-3000:]
-    assert notes["attempt1-rank1.txt"] == "coming\njoined\nwent on: loaded\n"
+    assert notes["attempt1-rank1.txt"] == "connecting\njoined\nwent on: loaded\n"
     assert ended.returncode == 0, ended.stderr[-3000:]
