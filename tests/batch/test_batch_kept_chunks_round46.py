@@ -29,7 +29,7 @@ def _chunk_tasks(jobs: Any, tmp_path: Path) -> list[JobTask]:
 def test_a_rerun_of_a_stopped_batch_keeps_a_jobs_finished_chunks(
         faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         job_id: int | None) -> None:
-    clip = remuxed_excerpt(faces_dir / KATIE, 4.5, tmp_path / "k.mp4")
+    clip = remuxed_excerpt(faces_dir / KATIE, 2.5, tmp_path / "k.mp4")
     spec: dict[str, object] = {"target": clip, "source": faces_dir / RUDD, "output": "k.mp4",
                                "chunk_seconds": 2.0}
     if job_id is not None:
