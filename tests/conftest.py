@@ -24,26 +24,63 @@ SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 # `extracted(D12, crop_size=64, identity_every=30)` (tens of seconds on two cores). Under
 # pytest-xdist every worker has its own session fixtures, so these files share one group:
 # one worker runs them all and extracts once. Every other file is a group of its own.
+# Those that take the two facesets as tests/train/conftest.py's `pair` are found by it
+# (SHARED_EXTRACTION_FIXTURES); the others are named here. Until the fifty-second round
+# the whole of tests/train/ was in the group: its gloo and torchrun tests (the elastic
+# restart, the leader's verdict, the SIGHUP agreement: minutes of process start-ups under
+# load) need neither faceset, yet waited behind the refiner's tests on one worker, the
+# run's last minutes with the other worker idle.
 SHARED_EXTRACTION = ("extract/test_extract.py", "engines/test_neural.py",
-                     "engines/test_refiner.py", "models/test_export.py", "train/")
+                     "engines/test_refiner.py", "models/test_export.py")
+SHARED_EXTRACTION_FIXTURES = frozenset({"pair"})
+SHARED_GROUP = "shared-extraction"
 
 
-def xdist_group_of(path: Path) -> str:
+def xdist_group_of(path: Path, shared: bool = False) -> str:
     """The `--dist loadgroup` group of a test file: its path below tests/, or the shared
-    extraction's group."""
+    extraction's group (named in SHARED_EXTRACTION, or `shared`: a test of it takes a
+    shared faceset fixture)."""
     name = path.relative_to(Path(__file__).parent).as_posix()
-    if name.startswith(SHARED_EXTRACTION):
-        return "shared-extraction"
+    if shared or name.startswith(SHARED_EXTRACTION):
+        return SHARED_GROUP
     return name
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets its file's xdist group (`-n 2 --dist loadgroup` in pyproject.toml):
-    a file's module fixtures are then made by one worker only, never once in each."""
+    a file's module fixtures are then made by one worker only, never once in each. A file
+    any of whose tests takes a shared faceset fixture is in the shared extraction's group
+    whole."""
+    shared = {item.path for item in items
+              if SHARED_EXTRACTION_FIXTURES & set(getattr(item, "fixturenames", ()))}
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item.path)))
+            group = xdist_group_of(item.path, item.path in shared)
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+class _GroupsInNodeIds:
+    """pytest-xdist 3.8's worker puts each test's group into its node id (`test@group`,
+    which the controller's `--dist loadgroup` splits into work units) by setting
+    `item._nodeid`; pytest 9 keeps the id in `item._id` (a `NodeId`), so the suffix was
+    lost and every test was sent alone, as `--dist load` sends them (fifty-second round:
+    one file's tests ran on both workers, each making the file's module fixtures and the
+    D3/D12 extraction). After xdist's hook, the id it meant is put where pytest 9 reads
+    it; where xdist's own setting works (pytest 8), nothing is left to do."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId  # pytest 9's own; absent where this is not needed
+
+        for item in items:
+            grouped = getattr(item, "_nodeid", None)
+            if isinstance(grouped, str) and grouped != item.nodeid:
+                item._id = NodeId.parse(grouped)  # type: ignore[attr-defined]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_GroupsInNodeIds(), "facedub-xdist-groups-in-node-ids")
 
 
 @pytest.fixture(scope="session", autouse=True)
