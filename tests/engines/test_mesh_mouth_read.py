@@ -21,7 +21,9 @@ from facedub.engines.mesh_mouth_read import (
     FIT_SPREAD,
     LIFT_LIMIT,
     LIFT_NOISE,
+    LOWERING_EASE,
     READ_GAP,
+    SMILE_MIN,
     SMILE_STEP,
     WIDEN_STEP,
     WIDTH_NOISE,
@@ -221,6 +223,94 @@ def test_a_raise_is_learnt_only_from_readings_taken_where_the_target_smiled() ->
     assert reads.wanted(0, 0.5).lift == pytest.approx(-0.02)
 
 
+def test_a_smiling_frame_is_lowered_by_the_readings_taken_at_a_smile() -> None:
+    """The border photo's closed smile onto d3 (border-photo, own id): her resting frame 0
+    read 0.0237 eye distances higher than drawn, her smiling frame 9 (mouthSmile 0.277, read
+    for the smile) 0.0266, and 0.034 with the photo's lips drawn over her opening. Main
+    lowered her smiling frames 10-11 by the resting reading's alone and they read 0.10 more
+    smile than hers. A frame smiling SMILE_MIN at least takes the lowering of the readings
+    (both kinds) taken at such a smile; a resting frame every scheduled reading's. Only a
+    closed-lipped smiling photo's (`source_open` 0, the border photo's `photo_lips_open`)."""
+    drawn = template_in_crop(SIZE, "whole")
+    reads = MouthReads(source_open=0.0)
+    reads.add(0, drawn, _misdrawn(drawn, -0.0237, 0.0), 0.0002)
+    resting = -(0.0237 - LIFT_NOISE)
+    assert reads.wanted(0, 0.273).lift == pytest.approx(resting, abs=1e-4)  # none at a smile
+    reads.add(0, drawn, _misdrawn(drawn, -0.034, 0.0), 0.277, scheduled=False)
+    assert reads.wanted(0, 0.273).lift == pytest.approx(-(0.034 - LIFT_NOISE), abs=1e-4)
+    assert reads.wanted(0, 0.0).lift == pytest.approx(resting, abs=1e-4)
+    assert reads.wanted(0, 0.9 * SMILE_MIN).lift == pytest.approx(resting, abs=1e-4)
+    # The median of the smiling readings (frame 12's scheduled one read 0.0426).
+    reads.add(0, drawn, _misdrawn(drawn, -0.0426, 0.0), 0.269)
+    assert reads.wanted(0, 0.31).lift == pytest.approx(-(0.0383 - LIFT_NOISE), abs=1e-4)
+    # A reading at rest under SMILE_MIN does not count at a smile.
+    reads.add(0, drawn, _misdrawn(drawn, -0.0303, 0.0), 0.0)
+    assert reads.wanted(0, 0.31).lift == pytest.approx(-(0.0383 - LIFT_NOISE), abs=1e-4)
+    # Smiling readings that read as drawn: no lowering at a smile, whatever rest read.
+    reads.forget(0)
+    reads.add(0, drawn, _misdrawn(drawn, -0.03, 0.0), 0.0)
+    reads.add(0, drawn, drawn, 0.3, scheduled=False)
+    assert reads.wanted(0, 0.3).lift == 0.0
+    assert reads.wanted(0, 0.0).lift == pytest.approx(-(0.03 - LIFT_NOISE), abs=1e-4)
+
+
+def test_a_smiling_frames_lowering_is_eased_in_faster_than_the_rest() -> None:
+    """At a quarter a frame, d3's frames 10-13 were drawn with a quarter to two thirds of
+    the lowering her first smiling reading called for and read 0.09-0.14 over her smile;
+    a smiling frame's lowering beyond every scheduled reading's comes in at LOWERING_EASE a
+    frame, the rest (a raise, a lowering on a resting frame or no deeper than the resting
+    one's, a lowering let go) at EASE_PER_FRAME."""
+    reads = MouthReads(source_open=0.0)
+    reads._reads[0] = deque([(-0.02, 1.0, 0.0)])
+    reads._applied[0] = MouthMove(-0.01, 1.0)
+    resting = reads.applied(0, 0.0).lift
+    assert resting == pytest.approx(-0.01 + EASE_PER_FRAME * (-0.015 + 0.01))
+    reads._smile_lifts[0] = deque([(-0.04, 0.3)])
+    smiling = reads.applied(0, 0.3).lift
+    assert smiling == pytest.approx(resting + LOWERING_EASE * (-0.035 - resting))
+    # Back at rest, the lowering let go a quarter a frame.
+    assert reads.applied(0, 0.0).lift == pytest.approx(smiling
+                                                        + EASE_PER_FRAME * (-0.015 - smiling))
+    # A first reading taken at a smile: its lowering eased in a quarter a frame, as on main
+    # (no smiling reading reads higher than every reading does; at half a frame the Paul
+    # Rudd photo onto d18's smiling frames 1-4, expr-neutral, read 0.10-0.11 off his smile
+    # against main's 0.08-0.09, 40 -> 37 of 40).
+    reads.forget(0)
+    reads.add(0, template_in_crop(SIZE, "whole"),
+              _misdrawn(template_in_crop(SIZE, "whole"), -0.025, 0.0), 0.3)
+    assert reads.applied(0, 0.3).lift == pytest.approx(EASE_PER_FRAME * -0.02, abs=1e-4)
+    # A raise at a smile: a quarter a frame, as before.
+    reads.forget(0)
+    reads._reads[0] = deque([(0.025, 1.0, 0.3)])
+    reads._applied[0] = MouthMove(0.0, 1.0)
+    assert reads.applied(0, 0.3).lift == pytest.approx(EASE_PER_FRAME * 0.02)
+
+
+def test_an_open_or_unsmiling_photos_smiling_frame_is_lowered_by_the_scheduled_readings(
+        ) -> None:
+    """Learnt at one smile, a lowering is too much where the target smiles otherwise:
+    Biden's broad open smile onto Obama (skin-tones, `photo_lips_open` 1.0) lowered so read
+    0.094-0.101 off his smile on frames 16, 17 and 22 against main's 0.035-0.073, smile 38
+    -> 36 of 40 (BENCHMARKS.md, fifty-first round). A photo whose lips are apart or that
+    does not smile (`source_open` 1, the default, as a video source) is lowered at a smile
+    as at rest, eased a quarter a frame; a photo half closed-lipped smiling halfway."""
+    drawn = template_in_crop(SIZE, "whole")
+    resting = -(0.0237 - LIFT_NOISE)
+    smiling = -(0.034 - LIFT_NOISE)
+    for source_open, lift in ((1.0, resting), (0.5, 0.5 * (resting + smiling)),
+                              (0.0, smiling)):
+        reads = MouthReads(source_open=source_open)
+        reads.add(0, drawn, _misdrawn(drawn, -0.0237, 0.0), 0.0)
+        reads.add(0, drawn, _misdrawn(drawn, -0.034, 0.0), 0.277, scheduled=False)
+        assert reads.wanted(0, 0.273).lift == pytest.approx(lift, abs=1e-4), source_open
+        assert reads.wanted(0, 0.0).lift == pytest.approx(resting, abs=1e-4), source_open
+    reads = MouthReads()
+    reads._reads[0] = deque([(-0.02, 1.0, 0.0)])
+    reads._smile_lifts[0] = deque([(-0.04, 0.3)])
+    reads._applied[0] = MouthMove(-0.01, 1.0)
+    assert reads.applied(0, 0.3).lift == pytest.approx(-0.01 + EASE_PER_FRAME * (-0.015 + 0.01))
+
+
 def _line_at(points: list[tuple[float, float]], smile: float) -> float:
     """The least-squares line of log(wider) against the smile through `points` ((wider,
     smile)), at `smile` (written out here, not taken from the module under test)."""
@@ -309,7 +399,8 @@ def test_a_mouth_is_read_again_where_the_target_smiles_beyond_every_reading() ->
     assert reads.due(0, high)
     assert not reads.due(0, 0.1 + 0.5 * SMILE_STEP)
     assert not reads.due(0, 0.0)
-    # Read for the smile: its width counts, not its corners; the count starts again.
+    # Read for the smile: its width counts, its corners only toward a smiling frame's
+    # lowering (here read lower than drawn: no raise from them); the count starts again.
     before = reads.wanted(0, high)
     reads.add(0, drawn, _misdrawn(drawn, 0.03, 0.04), high, scheduled=False)
     after = reads.wanted(0, high)

@@ -242,7 +242,9 @@ class MeshEngine:
         self._moustache = 1.0  # a stubbled source's upper lip: 0 dotted .. 1 a moustache
         self._target_beards = TargetBeards()  # per track: its own stubble stays as it is
         self._eye_reads = EyeReads()  # per track: the engine's eyes as the landmarker reads them
-        self._mouth_reads = MouthReads()  # per track: its mouth, from the same readings
+        # per track: its mouth, from the same readings (a closed smile's lowered as read
+        # at the smile)
+        self._mouth_reads = MouthReads(self._source_open)
         self._workers: ThreadPoolExecutor | None = None  # `_face_workers`
 
     @property

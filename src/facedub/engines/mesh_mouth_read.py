@@ -60,9 +60,10 @@ LIPS_CENTRE = (13, 14)  # the inner lips' middle points
 # right at 0.3-0.4). Scaled by the frame's smile over the readings' median smile (this
 # at least, so a resting reading does not blow it up), at most LIFT_SCALE_MAX; a raise is
 # learnt from the readings taken at this smile at least alone (`_smiling_raise`). A raise
-# only: a texture read higher than drawn is lowered as read (skin-tones' Obama smiling
-# more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017 more
-# smile error, one frame lost; BENCHMARKS.md, eighteenth round). The widening is scaled
+# only: a texture read higher than drawn is lowered as read, not scaled (skin-tones' Obama
+# smiling more than at the readings, frames 16-23, had his corners lowered more, 0.003-0.017
+# more smile error, one frame lost; BENCHMARKS.md, eighteenth round), at a smile as the
+# readings at a smile read it (LOWERING_EASE). The widening is scaled
 # the same way: whole at every smile, old-photo's resting frames 7-11 (the target 0.22-0.27,
 # the readings' 0.44) took the first reading's widening of 1.036 and read 0.04-0.12 over
 # (BENCHMARKS.md, twenty-sixth round).
@@ -81,6 +82,27 @@ SMILE_STEP = 0.03
 READ_GAP = 3
 FIT_SPREAD = 0.03
 WIDEN_STEP = 0.01  # the most the widening moves a frame (`_eased_widening`)
+# A lowering is learnt at the smile too: a closed-lipped smiling photo's lip line pulls the
+# read corners up the more the target smiles. The border photo's closed smile onto d3 read
+# 0.024 eye distances higher than drawn at rest (frame 0) and 0.027-0.041 where she smiles
+# 0.27-0.32 (frames 9, 12, 15; 0.034-0.050 with the photo's lips drawn over her opening).
+# Lowered by every scheduled reading's median (the resting one's alone until frame 12), her
+# smiling frames 10-18 were drawn 0.018-0.025 lower and still read 0.08-0.10 more smile
+# than hers (0.10-0.16 with the photo's lips over her opening). So a frame smiling
+# SMILE_MIN at least is lowered by the readings of both kinds taken at such a smile where
+# there are any (`_smiling_lowering`), and where that goes beyond every scheduled reading's
+# lowering it is eased in at LOWERING_EASE a frame: at a quarter, frames 10-13 were drawn
+# with a quarter to two thirds of what the first smiling reading (frame 9) called for and
+# read 0.09-0.14 over her smile with the photo's lips over her opening, 0.06-0.08 so. Not
+# any lowering at a smile: a first reading's taken at a smile, so eased, the Paul Rudd
+# photo onto d18's smiling frames 1-4 (expr-neutral) read 0.10-0.11 off his smile
+# against main's 0.08-0.09 (BENCHMARKS.md, fifty-first round). Only a closed-lipped
+# smiling photo's, as far as it is one (`MouthReads`' source_open, the photo's
+# `photo_lips_open`: 0.0 for the border photo, Rowan Atkinson's and Angelina Jolie's, 0.23
+# for Rose Leslie's): a lowering learnt at one smile was too much where the target smiles
+# otherwise under Biden's broad open smile (1.0; skin-tones' Obama, frames 16, 17 and 22
+# read 0.094-0.101 off his smile against main's 0.035-0.073, smile 38 -> 36 of 40).
+LOWERING_EASE = 0.5
 
 
 @dataclass(frozen=True)
@@ -127,12 +149,18 @@ def _beyond(value: float, noise: float) -> float:
 
 class MouthReads:
     """Per target track, the correction of the drawn mouth (`applied`) from the readings
-    given to `add`."""
+    given to `add`; `source_open`: the photo's `mesh_mouth.photo_lips_open` (a video's 1)."""
 
-    def __init__(self) -> None:
+    def __init__(self, source_open: float = 1.0) -> None:
+        # How far the photo's lips are apart where it smiles (`mesh_mouth.photo_lips_open`;
+        # a video's faces 1): a smiling frame's lowering is learnt at the smile as far as
+        # it is under 1 (LOWERING_EASE's comment).
+        self._source_open = source_open
         self._reads: dict[int, deque[tuple[float, float, float]]] = {}
         # Readings taken for the smile (`due`): (how much wider drawn, smile); the width only.
         self._smile_reads: dict[int, deque[tuple[float, float]]] = {}
+        # The same readings' (how much higher drawn, smile): a smiling frame's lowering only.
+        self._smile_lifts: dict[int, deque[tuple[float, float]]] = {}
         self._since: dict[int, int] = {}  # frames drawn since the track's last reading
         self._smiles: dict[int, float] = {}  # the track's last frame's smile
         self._applied: dict[int, MouthMove] = {}
@@ -143,13 +171,15 @@ class MouthReads:
         landmarker read on it (478, 2+ each, the same pixels); `smile`: the target's mean
         mouthSmile in that frame. `scheduled`: one of the eye reading's (every
         READ_EVERY frames); else one taken for the smile (`due`), which counts for the
-        width alone: its corners read higher than drawn where the target smiles, and
-        lowered more the smile read less (BENCHMARKS.md, eighteenth round)."""
+        width and, a closed-lipped smiling photo's, a smiling frame's lowering alone: its
+        corners read higher than drawn where the target smiles, and lowered more the smile
+        read less (BENCHMARKS.md, eighteenth round)."""
         higher, wider = misread(drawn, read)
         if scheduled:
             self._reads.setdefault(track, deque(maxlen=READINGS)).append((higher, wider, smile))
         else:
             self._smile_reads.setdefault(track, deque(maxlen=READINGS)).append((wider, smile))
+            self._smile_lifts.setdefault(track, deque(maxlen=READINGS)).append((higher, smile))
         self._since[track] = 0
 
     def due(self, track: int, smile: float) -> bool:
@@ -174,8 +204,10 @@ class MouthReads:
         """The correction the readings call for: their median misreading beyond the
         noise, within the limits, a raise (from the readings where the target smiled,
         `_smiling_raise`) and a widening scaled by `smile` (the target's mean mouthSmile in
-        this frame; None: not scaled) over those readings' median smile; none before the
-        track's first reading."""
+        this frame; None: not scaled) over those readings' median smile, a closed-lipped
+        smiling photo's lowering at a smile from the readings taken at one
+        (`_smiling_lowering`, as far as `source_open` is under 1, not scaled); none before
+        the track's first reading."""
         reads = self._reads.get(track)
         if not reads:
             return MouthMove()
@@ -184,6 +216,9 @@ class MouthReads:
         lift = _beyond(float(higher), LIFT_NOISE)
         if lift > 0.0:  # a raise only (SMILE_MIN's comment), from the smiling readings
             lift = _smiling_raise(reads, smile)
+        elif smile is not None and smile >= SMILE_MIN and self._source_open < 1.0:
+            smiling = _smiling_lowering(self._lift_points(track), lift)
+            lift += (1.0 - self._source_open) * (smiling - lift)
         lift = float(np.clip(lift, -LIFT_LIMIT, LIFT_LIMIT))
         fitted = None if smile is None else _fitted_width(self._width_points(track), smile)
         if fitted is None:
@@ -209,7 +244,10 @@ class MouthReads:
                 return wanted
             last = MouthMove(max(wanted.lift, 0.0))
         widen = self._eased_widening(track, last.widen, wanted.widen, smile, previous)
-        eased = MouthMove(last.lift + EASE_PER_FRAME * (wanted.lift - last.lift), widen)
+        ease = (LOWERING_EASE if smile is not None and smile >= SMILE_MIN
+                and wanted.lift < min(last.lift, self.wanted(track, 0.0).lift)
+                else EASE_PER_FRAME)
+        eased = MouthMove(last.lift + ease * (wanted.lift - last.lift), widen)
         self._applied[track] = eased
         return eased
 
@@ -233,9 +271,16 @@ class MouthReads:
         return float(np.clip(widen, max(last - WIDEN_STEP, WIDTH_LIMITS[0]),
                              min(last + WIDEN_STEP, WIDTH_LIMITS[1])))
 
+    def _lift_points(self, track: int) -> list[tuple[float, float]]:
+        """(how much higher drawn than read, smile) of the track's kept readings, both
+        kinds."""
+        return ([(higher, smile) for higher, _, smile in self._reads.get(track, ())]
+                + list(self._smile_lifts.get(track, ())))
+
     def forget(self, track: int) -> None:
         self._reads.pop(track, None)
         self._smile_reads.pop(track, None)
+        self._smile_lifts.pop(track, None)
         self._since.pop(track, None)
         self._smiles.pop(track, None)
         self._applied.pop(track, None)
@@ -261,6 +306,17 @@ def _smiling_raise(reads: deque[tuple[float, float, float]], smile: float | None
         return 0.0
     higher, read_smile = np.median(smiling, axis=0)
     return max(_beyond(float(higher), LIFT_NOISE), 0.0) * _smile_scale(smile, float(read_smile))
+
+
+def _smiling_lowering(points: list[tuple[float, float]], lowering: float) -> float:
+    """The lowering of a smiling frame's corners: the median misreading beyond the noise of
+    the `points` ((how much higher drawn than read, smile) per reading, both kinds) taken
+    where the target smiled SMILE_MIN at least, where it lowers; `lowering` (every
+    scheduled reading's) without such a reading."""
+    smiling = [higher for higher, read_smile in points if read_smile >= SMILE_MIN]
+    if not smiling:
+        return lowering
+    return min(_beyond(float(np.median(smiling)), LIFT_NOISE), 0.0)
 
 
 def _smile_scale(smile: float | None, read_smile: float) -> float:
