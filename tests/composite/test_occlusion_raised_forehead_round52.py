@@ -2,13 +2,16 @@
 frames 70-112: the stage clip's 160-202). The performer raises his brows; the occluder net
 marks the lined skin above them at 0.64-0.78, over the mask's ramp, so the target's own
 forehead is kept over 11-42% of the band just above the brows (softly, on frames 70-88 and
-94-108; none on 0-60), and on 90-92 the colour completion grew the mark over the whole band
-(through the net's weaker guesses, 0.2-0.5, at skin colours): 64% kept with a hard edge
-(0.83-0.87 a pixel), a pale block over the swapped brows at 1x. No cue tells the band from
-a fringe (its colour is not the powder test's, `forehead.powdered_skin`); what is fixed is
-the edge: a grown pixel near the skin's colours is raised above the net's mark only by its
-depth in the grown part (`occlusion_objects._grown_value`), so the edge is as soft as the
-net's own (BENCHMARKS.md, fifty-second round)."""
+94-108; none on 0-60), and on 88-90 (the clip's 178-180) the colour completion grows the mark
+over the whole band: not through colour (the band is 1-2 from the cheeks' colours, NOT_SKIN
+4.5) but by its hysteresis, every pixel the net marks over GROW (0.2) joined to one over SEED
+(0.5) raised to 1: 62-64% kept with a hard edge (1.0, 1.0, 0.83 a pixel), a pale block over
+the swapped brows at 1x. No cue tells the band from a fringe by its look; older-glasses' blonde
+fringe over the same band is grown the other way (0.1-0.2 from the net, 6-9 from the cheeks'
+colours), and its edge must stay. A candidate that eases the skin-coloured growth in by its
+depth (branch r52-B, commit c349798: 0.49/0.42/0.41, the fringe kept) was not shipped: it moves
+ten pairs and was not checked over four ids (BENCHMARKS.md, fifty-second round). The block is
+kept as a strict xfail, the fringe's edge as a passing test."""
 
 from __future__ import annotations
 
@@ -77,20 +80,24 @@ def test_the_band_is_read(forehead_bands: dict[int, np.ndarray]) -> None:
         assert 8 <= band.shape[0] <= 24 and band.shape[1] > 3 * band.shape[0]
 
 
+@pytest.mark.xfail(strict=True, reason="the colour completion's hysteresis raises the net's "
+                   "weak marks on the raised forehead to 1: a hard-edged block (not shipped: "
+                   "BENCHMARKS.md, fifty-second round)")
 def test_no_hard_edged_block_over_the_raised_forehead(
         forehead_bands: dict[int, np.ndarray]) -> None:
     """Over the bare band above his raised brows the mask changes by at most 0.5 between
-    neighbouring pixels (main: 1.0, 1.0, 0.83 on 178-180, 0.12-0.27 on the soft frames;
-    now 0.49, 0.42, 0.41, a fifth less of the band kept: 0.62-0.64 -> 0.52-0.58)."""
+    neighbouring pixels (main: 0.83 on 180, 0.12-0.27 on the soft frames; the candidate
+    eased growth 0.41)."""
     for index, band in forehead_bands.items():
         step = _steepest(band)
         assert step <= 0.5, f"frame {index}: a step of {step:.2f} a pixel"
 
 
 def test_a_fringe_over_the_forehead_keeps_its_edge(faces_dir: Path) -> None:
-    """older-glasses' blonde fringe over the same band stays kept as on main, its edge
-    whole (main: a third of the band kept, a step of 0.99-1.0; grown skin-coloured
-    pixels are eased in, colour-unlike ones are not)."""
+    """older-glasses' blonde fringe over the same band is kept, its edge whole (main: a
+    third of the band kept, a step of 0.99-1.0 on frames 0 and 2): what softens the raised
+    forehead's block must leave it (a first candidate that eased every grown pixel by its
+    colour distance faded it: 400-500 fewer of her 2500 pixels kept over 0.5 at 192 px)."""
     bands = _forehead_bands(faces_dir / FRINGE, 0, FRINGE_FRAMES[-1], FRINGE_FRAMES,
                             FRINGE_SIZE)
     for index, band in bands.items():

@@ -31,7 +31,6 @@ SKIN_REFERENCE = (1, 4, 5, 195, 197, 36, 266, 50, 280, 101, 330, 205, 425, 142, 
 NOSE_TIP = 1
 SEED, GROW = 0.5, 0.2  # hysteresis: net probability that starts a region, and extends it
 NOT_SKIN = 4.5  # Mahalanobis distance (CIELAB) beyond which a pixel is not the face's skin
-GROWN_ABOVE_NET = 0.15  # a pixel of depth: see `_grown_value`
 LIGHTNESS_SLACK = 2.5  # shading changes lightness across a face far more than hue
 LIPS_LESS_RED = 3.0  # CIELAB a* below the cheeks' at which "the lips" are something else
 FEWEST_COLOURS = 12  # pixels below which a colour sample (skin, lips) says nothing
@@ -177,48 +176,29 @@ def complete_by_colour(probabilities: np.ndarray, lab: np.ndarray, points: np.nd
     # made pixel by pixel, and a hard-edged hole would be as jagged as the patches were).
     plain = bare.astype(np.float32)
     kept *= 1.0 - np.minimum(plain, cv2.GaussianBlur(plain, (0, 0), BARE_SOFTNESS))
-    objects = np.maximum(kept, _grown_value(grown, unlike, probabilities))
+    objects = np.maximum(kept, grown.astype(np.float32))
     if bare_eyes:
-        objects = _eyes_with_their_skin(objects, points, eyes_grown, grown)
+        objects = _eyes_with_their_skin(objects, points, eyes_grown)
     return from_outside(objects, points,
                         inner if erode == max(1, round(OUTLINE_BAND * size)) else None,
                         eyes_grown if bare_eyes else None)
 
 
-def _grown_value(grown: np.ndarray, unlike: np.ndarray, probabilities: np.ndarray
-                 ) -> np.ndarray:
-    """(R, R) float32: what the colour completion's `grown` (R, R) bool pixels count as.
-    One `unlike` the skin (R, R) bool (a microphone, a frame, a fringe, even a blonde one:
-    older-glasses' is 6-9 from the cheeks' colours, where the net marks 0.1-0.2) is taken
-    whole. One of the skin's colours, taken through the net's weaker guesses (over GROW),
-    is raised above the net's own mark (`probabilities`) by GROWN_ABOVE_NET a pixel of
-    its depth into the grown part: a hand's inside is still taken whole, its edge is as
-    soft as the net's. The net marks the lined skin above raised brows (clip 11's stage
-    shot, frames 160-202: 0.64-0.78, the band round it 0.2-0.5, at the skin's colours),
-    and grown whole it was a hard-edged block of the target's forehead over the swapped
-    brows (0.83-0.87 a pixel at 160 px)."""
-    depth = cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 3)
-    raised = np.minimum(probabilities + GROWN_ABOVE_NET * depth, 1.0)
-    return np.where(grown & unlike, 1.0, np.where(grown, raised, 0.0)).astype(np.float32)
-
-
 def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray,
-                          zone: np.ndarray | None = None,
-                          grown: np.ndarray | None = None) -> np.ndarray:
+                          zone: np.ndarray | None = None) -> np.ndarray:
     """`objects` (R, R) whose marks on the eyes and brows go no further than the marks on
     the skin around them (EYE_REACH of the crop): what covers an eye or a brow covers the
     skin beside it too, while the net's marks on bare eyes alone are dark sockets under
     a passing light (clip 13: 0.6-0.7 on the brows and eyes, the lids' skin bare). An eye
     or brow whose ring of skin is marked over EYE_RING_COVERED keeps its marks whole: a
     hand over it reaches deeper than EYE_REACH into it. `zone`: the eyes and brows grown
-    by a pixel (`eyes_and_brows`), when already made; `grown` (R, R) bool: the pixels the
-    colour completion took (see `_wide_marks`)."""
+    by a pixel (`eyes_and_brows`), when already made."""
     size = objects.shape[0]
     if zone is None:
         zone = eyes_and_brows(points, size, grow=1)
     reach = max(1, round(EYE_REACH * size))
     kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
-    limit = cv2.dilate(_wide_marks(objects, zone, kernel, grown), kernel)
+    limit = cv2.dilate(_wide_marks(objects, zone, kernel), kernel)
     count, parts = cv2.connectedComponents(zone.astype(np.uint8), connectivity=8)
     for part in range(1, count):
         inside = parts == part
@@ -230,18 +210,14 @@ def _eyes_with_their_skin(objects: np.ndarray, points: np.ndarray,
     return np.where(zone, np.minimum(objects, limit), objects).astype(np.float32)
 
 
-def _wide_marks(objects: np.ndarray, zone: np.ndarray, kernel: np.ndarray,
-                grown: np.ndarray | None = None) -> np.ndarray:
+def _wide_marks(objects: np.ndarray, zone: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """(R, R) float32: `objects` off the eyes and brows `zone` (R, R) bool, 0 on them, where
     a region taken whole (1, colour-grown) narrower than `kernel` counts only as the
     least mark beside it (the zone neutral): what covers an eye or a brow is wider, while
     on a bare face the lid's dark crease between brow and eye is grown to 1 a pixel at a
     time (clip 13, frame 11: one pixel lifted the lit brow's 0.5-0.7 beside it into a
-    pale fleck). `grown` (R, R) bool: the pixels the colour completion took, which it
-    no longer raises to 1 where they are near the skin's colours (`_grown_value`)."""
+    pale fleck)."""
     hard = (objects >= 1.0) & ~zone
-    if grown is not None:
-        hard |= grown & ~zone
     skin = np.where(zone, 0.0, objects).astype(np.float32)
     if not hard.any():
         return skin
