@@ -553,12 +553,14 @@ class Compositor:
             if config.follow_light:
                 # A moving light's finer marks (a torch's cast shadows, its lit nose tip)
                 # as the target's band changes where its coarse light moved, over the
-                # whole face shown: on the bare skin only, self-photo's torch frames
-                # took 0.897 -> 0.903 face SSIM (the lit nose tip is a feature's
-                # zone), on all of it 0.920 (BENCHMARKS.md, fifty-second round).
+                # face inside its feather's outer half (the outline moves with the head):
+                # on the bare skin only, self-photo's torch frames took 0.897 -> 0.903
+                # face SSIM (the lit nose tip is a feature's zone), on all of it 0.918
+                # (BENCHMARKS.md, fifty-second round).
                 mask_half = resized(inside, size // 2)
                 change = light_change(target_half[..., 0], mask_half,
-                                      resized(mask, size // 2),
+                                      np.clip(2.0 * resized(mask, size // 2) - 1.0, 0.0, 1.0),
+                                      resized(shown_skin, size // 2),
                                       size / DETAIL_SIGMA_DIVISOR / 2, state.light)
                 state.light, light = change.reference, change.lightness
             coloured = carry_detail(face_lab, target_half, inside,

@@ -25,16 +25,27 @@ import numpy as np
 from facedub.composite.color import blur_factor
 
 BAND_DIVISOR = 4.0  # the band between the tone's sigma / this and its sigma (tone.FINE_DIVISOR)
-# L units the coarse light may move from the track's reference unnoticed, and at how many
-# the band's whole change is the light's: on self-photo's torch frames (easing 0.1) 3 .. 8
-# took the face SSIM 0.897 -> 0.918, 6 .. 12 to 0.911; on lighting's first 140 frames
-# (Obama turning to his left, 29-58) 3 .. 8 moved 30 frames by at most 4 levels.
+# L units the coarse light may move from the track's reference (beyond the face's even
+# gain) unnoticed, and at how many the band's whole change is the light's: on
+# self-photo's torch frames (before the even gain and the frame's spread were read;
+# easing 0.1) 3 .. 8 took the face SSIM 0.897 -> 0.918, 6 .. 12 to 0.911.
 CHANGE_FROM = 3.0
 CHANGE_FULL = 8.0
 # The reference's share of a steady frame, and of a changed one (so a light that stays on
 # becomes the reference in about a hundred frames): 0.1 let the torch's 13-18 lit frames
 # into it (SSIM 0.918 against 0.920 at 0.03).
 EASING = 0.03
+# The gain a whole face takes evenly: its 5th percentile inside the face. The median
+# left half the torch's light out where it lights most of the face (self-photo's torch
+# frames 0.904 against 0.918; the 10th 0.916, the 2nd moved self-split-webcam and
+# self-split-headturn frames, the 5th none).
+EVEN_PERCENTILE = 5.0
+# The frame's bare skin must be lit unevenly: at its 90th percentile from SPREAD_FROM
+# to SPREAD_FULL L (self-photo's torch 7-15 L, the webcam clip's moving head 3-6 L,
+# d3's turning head 2-3.4 L).
+SPREAD_PERCENTILE = 90.0
+SPREAD_FROM = 5.0
+SPREAD_FULL = 9.0
 EASING_FLOOR = 0.01
 
 
@@ -57,25 +68,43 @@ class LightChange:
 
 
 def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndarray,
-                 sigma: float, reference: LightReference | None) -> LightChange:
+                 skin: np.ndarray, sigma: float, reference: LightReference | None
+                 ) -> LightChange:
     """The target's band change where its coarse light moved from the track's
-    `reference` (`CHANGE_FROM` .. `CHANGE_FULL` L), times `weight` (s, s: the bare skin
-    shown), and the reference eased toward this frame where its light did not move.
-    `target_lightness` (s, s) L, `mask` (s, s) where the face is measured, `sigma` the
-    tone's low-pass at this size; `reference` None: the track's first frame (its own)."""
+    `reference` beyond the face's even gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a
+    frame whose bare `skin` (s, s) is lit unevenly (`SPREAD_FROM` .. `SPREAD_FULL`),
+    times `weight` (s, s: where the face is shown whole), and the reference eased
+    toward this frame where its light did not move. `target_lightness` (s, s) L, `mask`
+    (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
+    `reference` None: the track's first frame (its own)."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     if reference is None or reference.low.shape != low.shape:
         return LightChange(None, LightReference(band, low))
-    moved = np.clip((np.abs(low - reference.low) - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
-                    0.0, 1.0).astype(np.float32)
+    inner, bare = weight > 0.5, skin > 0.5
+    if not inner.any() or not bare.any():
+        return LightChange(None, reference)
+    # The light's gain on each pixel, and the face's least (a camera's exposure: the
+    # webcam clip's face 17-20 L lighter over its first 40 frames, evenly; a torch
+    # lights a part of the face and leaves the rest as it was).
+    gain = low / np.maximum(reference.low, 1.0)
+    even = float(np.percentile(gain[inner], EVEN_PERCENTILE))
+    uneven = np.abs(low - reference.low * even)
+    # A light that moves over the face moves its bare skin's light unevenly; a head
+    # that turns or moves in the crop moves it at the outline, eyes and mouth.
+    spread = float(np.percentile(uneven[bare], SPREAD_PERCENTILE))
+    frame_share = min(max((spread - SPREAD_FROM) / (SPREAD_FULL - SPREAD_FROM), 0.0), 1.0)
+    moved = frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
+                                  0.0, 1.0).astype(np.float32)
     easing = EASING_FLOOR + (EASING - EASING_FLOOR) * (1.0 - moved)
     eased = LightReference(reference.band + easing * (band - reference.band),
                            reference.low + easing * (low - reference.low))
     share = moved * weight
     if not share.any():
         return LightChange(None, eased)
-    return LightChange((share * (band - reference.band)).astype(np.float32), eased)
+    # The band's change beyond its reference under the new light's gain: the light's
+    # own marks, not the target's features brightened.
+    return LightChange((share * (band - reference.band * gain)).astype(np.float32), eased)
 
 
 def _masked_plane_blur(plane: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
