@@ -59,11 +59,11 @@ def torch_frames(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarr
 def test_a_torch_lit_face_takes_the_torchs_finer_light(
         torch_frames: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     # Main's code (as `follow_light=False`): the band correlates with his lit frame's at
-    # 0.86 (the first frame's flat light, his relief only); followed, 0.97. Before the
+    # 0.86 (the first frame's flat light, his relief only); followed, 0.91. Before the
     # torch both are 0.99 (frame 5).
     image, alpha = _composited(torch_frames, CompositeConfig(occlusion="off"))[LIT]
     face = alpha > 0.5
-    assert _correlation(_band(image), _band(torch_frames[LIT][1]), face) > 0.93
+    assert _correlation(_band(image), _band(torch_frames[LIT][1]), face) > 0.89
 
 
 def test_a_steady_light_moves_nothing(
@@ -76,17 +76,21 @@ def test_a_steady_light_moves_nothing(
         np.testing.assert_array_equal(image, expected)
 
 
-def test_the_first_frame_and_an_unchanged_light_add_nothing() -> None:
+def test_the_first_frame_an_unchanged_light_and_a_turned_head_add_nothing() -> None:
     rng = np.random.default_rng(0)
     lightness = (60.0 + 10.0 * rng.random((96, 96))).astype(np.float32)
     mask = np.ones((96, 96), np.float32)
-    first = light_change(lightness, mask, mask, mask, 12.0, None)
+    first = light_change(lightness, mask, mask, mask, (0.0, 0.0), 12.0, None)
     assert first.lightness is None
-    again = light_change(lightness, mask, mask, mask, 12.0, first.reference)
+    again = light_change(lightness, mask, mask, mask, (0.0, 0.0), 12.0, first.reference)
     assert again.lightness is None
     # A light 20 L brighter on the right half: its edge is added there.
     lit = lightness.copy()
     lit[:, 48:] += 20.0
-    change = light_change(lit, mask, mask, mask, 12.0, first.reference)
+    change = light_change(lit, mask, mask, mask, (0.0, 0.0), 12.0, first.reference)
     assert change.lightness is not None
     assert change.lightness[:, 50:54].mean() > 2.0 > -2.0 > change.lightness[:, 42:46].mean()
+    # The same change on a head turned 15 degrees from the reference's pose: its own
+    # shading moved in the crop, not the light.
+    assert light_change(lit, mask, mask, mask, (15.0, 0.0), 12.0, first.reference
+                        ).lightness is None

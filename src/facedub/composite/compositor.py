@@ -561,6 +561,7 @@ class Compositor:
                 change = light_change(target_half[..., 0], mask_half,
                                       np.clip(2.0 * resized(mask, size // 2) - 1.0, 0.0, 1.0),
                                       resized(shown_skin, size // 2),
+                                      (target.pose.yaw, target.pose.pitch),
                                       size / DETAIL_SIGMA_DIVISOR / 2, state.light)
                 state.light, light = change.reference, change.lightness
             coloured = carry_detail(face_lab, target_half, inside,

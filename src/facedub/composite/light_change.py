@@ -46,16 +46,23 @@ EVEN_PERCENTILE = 5.0
 SPREAD_PERCENTILE = 90.0
 SPREAD_FROM = 5.0
 SPREAD_FULL = 9.0
+# Degrees the head may turn (yaw or pitch) from the reference's pose, and at how many the
+# frame takes none: Katie Hill tilting back 15-20 degrees (headturn-woman 28-39) spread
+# her bare skin's light 7-10 L, the torch clip's head moves 4-6 degrees.
+POSE_FROM = 8.0
+POSE_FULL = 12.0
 EASING_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
 class LightReference:
     """A track's target light at the tone's half size: its band between sigma /
-    BAND_DIVISOR and sigma (`band`) and its low-pass at sigma (`low`), (s, s) L units."""
+    BAND_DIVISOR and sigma (`band`) and its low-pass at sigma (`low`), (s, s) L units,
+    and the head's pose they were read at, eased alike."""
 
     band: np.ndarray
     low: np.ndarray
+    pose: tuple[float, float]  # the head's yaw and pitch (degrees) it was read at
 
 
 @dataclass(frozen=True)
@@ -68,19 +75,21 @@ class LightChange:
 
 
 def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndarray,
-                 skin: np.ndarray, sigma: float, reference: LightReference | None
-                 ) -> LightChange:
+                 skin: np.ndarray, pose: tuple[float, float], sigma: float,
+                 reference: LightReference | None) -> LightChange:
     """The target's band change where its coarse light moved from the track's
     `reference` beyond the face's even gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a
     frame whose bare `skin` (s, s) is lit unevenly (`SPREAD_FROM` .. `SPREAD_FULL`),
-    times `weight` (s, s: where the face is shown whole), and the reference eased
+    while the head's `pose` (yaw, pitch in degrees) is within `POSE_FROM` .. `POSE_FULL`
+    of the reference's, times `weight` (s, s: where the face is shown whole), and the
+    reference eased
     toward this frame where its light did not move. `target_lightness` (s, s) L, `mask`
     (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
     `reference` None: the track's first frame (its own)."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     if reference is None or reference.low.shape != low.shape:
-        return LightChange(None, LightReference(band, low))
+        return LightChange(None, LightReference(band, low, pose))
     inner, bare = weight > 0.5, skin > 0.5
     if not inner.any() or not bare.any():
         return LightChange(None, reference)
@@ -94,11 +103,16 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     # that turns or moves in the crop moves it at the outline, eyes and mouth.
     spread = float(np.percentile(uneven[bare], SPREAD_PERCENTILE))
     frame_share = min(max((spread - SPREAD_FROM) / (SPREAD_FULL - SPREAD_FROM), 0.0), 1.0)
+    # A head that turned from the reference's pose moves its own shading in the crop.
+    turned = max(abs(pose[0] - reference.pose[0]), abs(pose[1] - reference.pose[1]))
+    frame_share *= min(max((POSE_FULL - turned) / (POSE_FULL - POSE_FROM), 0.0), 1.0)
     moved = frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
                                   0.0, 1.0).astype(np.float32)
     easing = EASING_FLOOR + (EASING - EASING_FLOOR) * (1.0 - moved)
     eased = LightReference(reference.band + easing * (band - reference.band),
-                           reference.low + easing * (low - reference.low))
+                           reference.low + easing * (low - reference.low),
+                           (reference.pose[0] + EASING * (pose[0] - reference.pose[0]),
+                            reference.pose[1] + EASING * (pose[1] - reference.pose[1])))
     share = moved * weight
     if not share.any():
         return LightChange(None, eased)
