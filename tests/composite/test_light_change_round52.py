@@ -61,7 +61,8 @@ def test_a_torch_lit_face_takes_the_torchs_finer_light(
     # Main's code (as `follow_light=False`): the band correlates with his lit frame's at
     # 0.86 (the first frame's flat light, his relief only); followed, 0.91. Before the
     # torch both are 0.99 (frame 5).
-    image, alpha = _composited(torch_frames, CompositeConfig(occlusion="off"))[LIT]
+    image, alpha = _composited(torch_frames, CompositeConfig(occlusion="off",
+                                                             follow_light=True))[LIT]
     face = alpha > 0.5
     assert _correlation(_band(image), _band(torch_frames[LIT][1]), face) > 0.89
 
@@ -70,7 +71,7 @@ def test_a_steady_light_moves_nothing(
         torch_frames: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     # Frames 0-5: the torch off, his coarse light within CHANGE_FROM of the first frame's.
     steady = torch_frames[:6]
-    followed = _composited(steady, CompositeConfig(occlusion="off"))
+    followed = _composited(steady, CompositeConfig(occlusion="off", follow_light=True))
     plain = _composited(steady, CompositeConfig(occlusion="off", follow_light=False))
     for (image, _), (expected, _) in zip(followed, plain, strict=True):
         np.testing.assert_array_equal(image, expected)
