@@ -92,9 +92,9 @@ class CompositeConfig:
     occlusion: str = "auto"  # auto: hands, glasses, objects in front stay in front | off
     color_easing: float = 0.3  # share of the new frame's colour statistics
     grain: bool = True  # add the frame's grain to a face smoother than it
-    # A moving light's finer marks taken (`light_change`): off until every pair it moves
-    # is measured (it moved 7 of the 26 pairs' frames by a few levels; BENCHMARKS.md,
-    # fifty-second round).
+    # A moving light's finer marks taken (`light_change`). Off: on self-photo's torch
+    # frames it took the face SSIM 0.900 -> 0.922 but nearer the source 13 -> 1 of 31,
+    # and it moved other pairs' frames, unmeasured (BENCHMARKS.md, fifty-second round).
     follow_light: bool = False
 
     def __post_init__(self) -> None:

@@ -10,7 +10,10 @@ are who it is and must not come in; what changes from frame to frame where the c
 light changes is the light's. So, per track, the target's band and coarse light are
 kept as a slow reference, and where the coarse light has moved far from it the band's
 change from its reference is added to the face's: the torch's marks on the source's own
-relief. Where the light is steady (every pair but the torch's) nothing is added.
+relief. Where the light is steady nothing is added; the gate still opened on frames of
+several other pairs' targets (not traced), and on self-photo's torch frames the output read
+nearer the lit target than the photo, so the compositor leaves it off by default
+(`CompositeConfig.follow_light`; BENCHMARKS.md, fifty-second round).
 
 Everything here is at the tone's half size, CIELAB L units.
 """
