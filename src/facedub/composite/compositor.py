@@ -35,11 +35,13 @@ from facedub.composite.color import (
 from facedub.composite.detail import (
     filled_beyond_frame,
     match_sharpness,
+    resized,
     sharpness_sigma,
     texture_box,
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
+from facedub.composite.light_change import LightReference, light_change
 from facedub.composite.lips import MIN_PIXELS, TargetMouth, own_lip_colour, target_mouth
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.nose_base import flat_band
@@ -90,6 +92,10 @@ class CompositeConfig:
     occlusion: str = "auto"  # auto: hands, glasses, objects in front stay in front | off
     color_easing: float = 0.3  # share of the new frame's colour statistics
     grain: bool = True  # add the frame's grain to a face smoother than it
+    # A moving light's finer marks taken (`light_change`). Off: on self-photo's torch
+    # frames it took the face SSIM 0.900 -> 0.922 but nearer the source 13 -> 1 of 31,
+    # and it moved other pairs' frames, unmeasured (BENCHMARKS.md, fifty-second round).
+    follow_light: bool = False
 
     def __post_init__(self) -> None:
         if self.color not in COLOR_METHODS:
@@ -127,6 +133,7 @@ class _ColourState:
     lut: np.ndarray | None = None
     grain: GrainLevels | None = None
     eye_sigma: float | None = None  # the blur of the source's kept eyes, eased
+    light: LightReference | None = None  # the target's usual light (`light_change`)
 
 
 def box_around(share: np.ndarray, sigma: float) -> tuple[slice, slice] | None:
@@ -544,8 +551,24 @@ class Compositor:
             # Its mean levelled where the face shows (the blend's alpha) on bare skin, hair
             # included (left out, blink-video read a little less like the source: margin
             # 0.071 against 0.081; lighting the same; BENCHMARKS.md, twelfth round).
-            coloured = carry_detail(face_lab, target_half, (mask > 0.05).astype(
-                np.float32), size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids,
+            inside = (mask > 0.05).astype(np.float32)
+            light = None
+            if config.follow_light:
+                # A moving light's finer marks (a torch's cast shadows, its lit nose tip)
+                # as the target's band changes where its coarse light moved, over the
+                # face inside its feather's outer half (the outline moves with the head):
+                # on the bare skin only, self-photo's torch frames took 0.897 -> 0.903
+                # face SSIM (the lit nose tip is a feature's zone), on all of it 0.918
+                # (BENCHMARKS.md, fifty-second round).
+                mask_half = resized(inside, size // 2)
+                change = light_change(target_half[..., 0], mask_half,
+                                      np.clip(2.0 * resized(mask, size // 2) - 1.0, 0.0, 1.0),
+                                      resized(shown_skin, size // 2),
+                                      (target.pose.yaw, target.pose.pitch),
+                                      size / DETAIL_SIGMA_DIVISOR / 2, state.light)
+                state.light, light = change.reference, change.lightness
+            coloured = carry_detail(face_lab, target_half, inside,
+                size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids, light=light,
                 shown=shown_skin, relief=relief,
                 # The colour's finer split on the upper lip too (`skin.shading`): at
                 # sigma her red lipstick, in the upper lip's base, tinged his upper lip

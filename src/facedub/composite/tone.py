@@ -246,7 +246,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                  eye_bands: tuple[tuple[np.ndarray, np.ndarray], tuple[float, float]]
                  | None = None,
                  into_face: bool = False,
-                 nose_base: np.ndarray | None = None) -> np.ndarray:
+                 nose_base: np.ndarray | None = None,
+                 light: np.ndarray | None = None) -> np.ndarray:
     """The target's low-pass (Gaussian `sigma` pixels, inside `mask`) plus the face's
     high-pass, lightness detail limited and chroma detail scaled by `chroma_detail`.
     Where `skin` (S, S) in [0, 1] is given, the face's band between sigma / FINE_DIVISOR
@@ -294,6 +295,8 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     than the target's by at most DARK_BAND (+ DARK_SOFT, softly), as on `skin`.
     Where `brows` (S, S) in [0, 1] is given (`brow_weights`), the face's lightness detail
     there is dimmed as far as the target's low-pass is dimmer than the face's (`light_gain`).
+    Where `light` (s, s at half size, L units: `light_change.light_change`) is given, it
+    is added to the target's base: a moving light's finer marks on the face's own relief.
     Where `region` (S, S) is given (the blend's alpha: where the result is used), the
     result is computed at full size only in the box round it and `shown` (`region_box`);
     elsewhere it is `face_lab` itself.
@@ -400,6 +403,9 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
             face_half, target_half, mask_half, face_low, target_low, sigma * half / size)
+    if light is not None:
+        target_base = target_base.copy() if target_base is target_low else target_base
+        target_base[..., 0] += light
     if under_eyes_half is not None:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += _under_eye_lift(
