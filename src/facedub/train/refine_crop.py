@@ -9,8 +9,8 @@ own path and compositor with the mesh engine (`refine_composited.swapped_faces`)
 composited crops and their own frames are the training pairs. The held-out stretch is
 `refine`'s composited check (refine_composited.composited_holdout): every
 `validate_every` steps the network runs on its mesh engine's composited faces through the
-swap's own `engines.refiner.refine_composited` (its correction's fine band only, as the
-swap keeps it), and the state with the best face SSIM is
+swap's own `engines.refiner.refine_composited` (its correction's fine band only, under
+the sharpness gain, as the swap keeps it), and the state with the best face SSIM is
 kept as best.safetensors (best.json: metric "composited_refined", baseline the mesh
 engine's); when training ends one line says whether it beats the mesh engine.
 
@@ -22,7 +22,8 @@ source video (photos and facesets have no frames to swap from each other).
 Loss (train/refine_crop_loss.py): of what the swap shows of the correction, its fine
 band: 1 - SSIM of luma plus L1 on the face region of 64 px patches, plus
 `sharpness_weight` times how much further from the truth's the patch's sharpness went;
-AdamW at the twenty-fifth round's tool's settings.
+AdamW at the twenty-fifth round's tool's settings. The held-out check reads the swap's
+sharpness gain too (`engines.refiner.composited_band_gain`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import torch
 
 from facedub import __version__
 from facedub.composite.compositor import Compositor
-from facedub.engines.refiner import TorchCropRefiner, refine_composited
+from facedub.engines.refiner import TorchCropRefiner, crop_scale, refine_composited
 from facedub.errors import FacedubError
 from facedub.evaluate import realism
 from facedub.faceset import Faceset
@@ -121,10 +122,10 @@ class CropRefineConfig:
     holdout_share: float = 0.15
     # The weight of refine_crop_loss.sharpness_rise. Through the band alone the network
     # learnt to smooth: held out, +0.0023 face SSIM at step 1250, but the face's sharpness
-    # mismatch against the target 0.198 -> 0.346 and its grain's 0.395 -> 0.708. With
-    # 0.1: +0.0012 at step 750 with both lower (0.175, 0.374), and on the webcam split's
-    # pair +0.0007 with the sharpness mismatch -0.002 against the mesh engine's
-    # (BENCHMARKS.md, Refiner, twenty-seventh round).
+    # mismatch against the target 0.198 -> 0.346 and its grain's 0.395 -> 0.708 (the
+    # swap's sharpness gain then kept none of it). With 0.1: +0.0012 at step 750 with
+    # both lower (0.176, 0.374), the gain cutting 1 face of 22 (BENCHMARKS.md, Refiner,
+    # twenty-seventh round).
     sharpness_weight: float = 0.1
     args: CropRefinerArgs = field(default_factory=CropRefinerArgs)
 
@@ -367,7 +368,7 @@ def refined_ssim(backend: TorchCropRefiner, compositor: Compositor, face: HeldOu
     `backend` as the swap does it."""
     made = compositor.composite(face.target, face.swapped)
     image = refine_composited(backend, made.image, made.alpha, face.target.image,
-                              face.target.in_frame)
+                              face.target.in_frame, crop_scale(face.target.face_from_frame))
     shown, _ = composited_image(image, made.alpha, face.target.image)
     return realism.fidelity(face.target.image, shown, face.region).ssim
 
