@@ -13,7 +13,7 @@ import torch
 
 from facedub import media
 from facedub.evaluate import realism
-from facedub.train.refine_crop import gaussian_window, luma, ssim_map
+from facedub.train.refine_crop_loss import gaussian_window, luma, ssim_map
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
 
 
 def test_the_loss_reads_the_evaluations_ssim(faces_dir: Path) -> None:
-    # The tool trains on the composited stage's own loss (refine_crop.patch_loss).
+    # The tool trains on the composited stage's own loss (refine_crop_loss.shown_loss).
     target, soft = _frames(faces_dir)
     region = np.zeros(target.shape[:2], dtype=bool)
     region[16:-16, 16:-16] = True

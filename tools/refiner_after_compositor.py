@@ -58,7 +58,7 @@ from facedub.train.refine_composited import (
     stretch_edges,
     swapped_faces,
 )
-from facedub.train.refine_crop import gaussian_window, patch_loss
+from facedub.train.refine_crop_loss import gaussian_window, shown_loss
 from facedub.train.refine_data import split_faces
 
 PATCH = 64
@@ -174,7 +174,9 @@ def train(train_faces: tuple[ShownFace, ...], held: tuple[ShownFace, ...],
     step = 0
     while step < steps and time.process_time() - cpu_start < minutes * 60:
         batch = patches(data, 8, rng)
-        loss = patch_loss(model, batch, window)  # the composited stage's own
+        shown, alpha, truth, region = batch
+        # the composited stage's loss, on the whole correction (the twenty-fifth round's)
+        loss = shown_loss(model(shown, alpha), truth, region, window)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()

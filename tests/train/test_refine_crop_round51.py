@@ -29,7 +29,8 @@ from facedub.models.run import read_state
 from facedub.progress import NoProgress
 from facedub.train.refine import RefineRun
 from facedub.train.refine_composited import HELDOUT_FOLDER
-from facedub.train.refine_crop import CropRefineConfig, patches, refine_composited_stage
+from facedub.train.refine_crop import CropRefineConfig, refine_composited_stage
+from facedub.train.refine_crop_loss import patches
 
 D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # the pair fixture's source (conftest)
 Pair = tuple[Faceset, Faceset]
@@ -101,7 +102,7 @@ def test_the_patches_are_the_same_for_the_same_seed_and_step(
         trained: tuple[RefineRun, Path, Path]) -> None:
     """A resumed run draws what it would have drawn (the rng is a pure function of the
     seed and the step)."""
-    from facedub.train.refine_crop import TrainingFace
+    from facedub.train.refine_crop_loss import TrainingFace
 
     rng = np.random.default_rng(0)
     faces = [TrainingFace(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8),
@@ -110,8 +111,9 @@ def test_the_patches_are_the_same_for_the_same_seed_and_step(
                           np.ones((96, 96), bool)) for _ in range(3)]
     one = patches(faces, 4, np.random.default_rng([0, 7, 3]))
     two = patches(faces, 4, np.random.default_rng([0, 7, 3]))
-    assert all(bool((a == b).all()) for a, b in zip(one, two, strict=True))
-    assert one[0].shape == (4, 3, 64, 64) and one[1].shape == (4, 1, 64, 64)
+    assert all(bool((getattr(one, name) == getattr(two, name)).all())
+               for name in ("shown", "alpha", "truth", "seen", "weight"))
+    assert one.shown.shape == (4, 3, 96, 96) and one.alpha.shape == (4, 1, 96, 96)
 
 
 def test_another_source_is_refused(pair: Pair, faces_dir: Path,

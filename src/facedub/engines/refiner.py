@@ -309,7 +309,12 @@ class CompositedRefinedEngine(_RefinerOverEngine[CropRefinerBackend]):
         """The compositor's finished crop `image` with the refiner's correction (see
         `refine_composited`); stateless, so it runs on the compositing thread."""
         return refine_composited(self._refiner, image, alpha, target.image,
-                                 target.in_frame)
+                                 target.in_frame, crop_scale(target.face_from_frame))
+
+
+def crop_scale(face_from_frame: np.ndarray) -> float:
+    """Crop pixels a frame pixel of the 2x3 similarity `face_from_frame`."""
+    return math.sqrt(abs(float(np.linalg.det(face_from_frame[:, :2]))))
 
 
 # The composited-stage correction keeps only its band finer than this Gaussian (crop
@@ -324,16 +329,20 @@ CROP_BAND_SIGMA = 3.6
 # from the network's alpha-weighted output (divided by the alpha), and the paste-back
 # shows under a grey level of it there.
 MIN_ALPHA = 1.0 / 255.0
+# The composited band's gain is one of k / BAND_GAIN_STEPS (composited_band_gain).
+BAND_GAIN_STEPS = 20
+SHARPNESS_SLACK = 0.0
 
 
 def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.ndarray,
-                      target_image: np.ndarray, in_frame: np.ndarray | None = None
-                      ) -> np.ndarray:
+                      target_image: np.ndarray, in_frame: np.ndarray | None = None,
+                      frame_scale: float = 1.0) -> np.ndarray:
     """(S, S, 3) uint8: the compositor's finished crop `image` (S, S, 3) uint8 with the
     composited-stage refiner's correction, so that the paste-back (image * alpha + frame
     * (1 - alpha)) shows what the refiner made of the crop as shown (`image` over
     `target_image` in `alpha`, its training input), its correction's band finer than
-    CROP_BAND_SIGMA only. `in_frame` (S, S) bool: the crop's pixels inside the frame
+    CROP_BAND_SIGMA only, under `composited_band_gain` (read at `frame_scale`, crop
+    pixels a frame pixel). `in_frame` (S, S) bool: the crop's pixels inside the frame
     (None: all). Run in the alpha's bounding box grown by the network's reach: inside
     the alpha the same values as on the whole crop."""
     box = mask_bounds(alpha >= MIN_ALPHA)
@@ -357,11 +366,49 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     correction[~seen] = 0.0
     correction -= _local_mean(correction, seen, CROP_BAND_SIGMA)
     correction[~seen] = 0.0  # the crop beyond the alpha (and the frame) stays
+    correction *= np.float32(composited_band_gain(
+        shown * np.float32(255.0), correction * spread,
+        target_image[rows, columns].astype(np.float32), (weight > 0.5) & seen, frame_scale))
     face += correction
     face += np.float32(0.5)
     out = image.copy()
     out[rows, columns] = np.clip(face, 0, 255).astype(np.uint8)
     return out
+
+
+def composited_band_gain(shown: np.ndarray, extra: np.ndarray, target_image: np.ndarray,
+                         face: np.ndarray, frame_scale: float = 1.0) -> float:
+    """The gain k in [0, 1] (steps of 1/BAND_GAIN_STEPS) on the composited stage's band
+    `extra` (H, W, 3) float32, what it adds to the crop as shown, `shown` (H, W, 3)
+    float32 in 0..255: the most of it under which the face's sharpness (the mean |grey
+    Laplacian| over `face` (H, W) bool, the evaluation's `texture_mismatch` statistic)
+    is no further from the `target_image`'s than `shown`'s own is, in |log2|: the
+    sharpness mismatch does not rise (`to_frame_sharpness` holds the mesh stage's band
+    to the frame the same way). Read at the frame's scale: `frame_scale`, crop pixels a
+    frame pixel (the crop is shrunk by it first where it is above 1). 1 where `face`
+    is empty.
+
+    Whole, the band trained on the webcam split raised that pair's sharpness mismatch
+    +0.030 over the mesh engine's (BENCHMARKS.md, Refiner, twenty-sixth round)."""
+    if not face.any():
+        return 1.0
+    planes = [_grey(image) for image in (shown, extra, target_image)]
+    if frame_scale > 1.0:
+        size = (max(1, round(face.shape[1] / frame_scale)),
+                max(1, round(face.shape[0] / frame_scale)))
+        planes = [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in planes]
+        face = cv2.resize(face.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        if not face.any():
+            return 1.0
+    now, more, target = (cv2.Laplacian(plane, cv2.CV_32F)[face] for plane in planes)
+    wanted = float(np.mean(np.abs(target)))
+    # The Laplacian is linear: the face with k of the band has now + k more.
+    gains = np.linspace(1.0, 0.0, BAND_GAIN_STEPS + 1, dtype=np.float32)
+    sharpness = np.abs(now[None] + gains[:, None] * more[None]).mean(axis=1)
+    if wanted <= 0.0 or sharpness[-1] <= 0.0:
+        return 1.0
+    mismatch = np.abs(np.log2(np.maximum(sharpness, 1e-6) / wanted))
+    return float(gains[int(np.argmax(mismatch <= mismatch[-1] + SHARPNESS_SLACK))])
 
 
 def _local_mean(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:

@@ -77,4 +77,9 @@ class CropRefiner(nn.Module):
     def forward(self, shown: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) in 0..1 and (N, 1, H, W) -> the crop with the correction inside
         the alpha."""
-        return shown + alpha * self.body(torch.cat([shown, alpha], dim=1))
+        return shown + alpha * self.correction(shown, alpha)
+
+    def correction(self, shown: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W): the correction in the crop's own pixels (0..1 units), before
+        the alpha weighs it; what the swap keeps a band of (engines.refiner)."""
+        return self.body(torch.cat([shown, alpha], dim=1))  # type: ignore[no-any-return]

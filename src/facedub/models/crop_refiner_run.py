@@ -12,23 +12,21 @@ torch is imported only where weights are read: the stage of a folder is read wit
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facedub.faces.align import Coverage
 from facedub.fsutil import read_json_object
 from facedub.models import run as ckpt
 from facedub.models.refiner_run import (
     COMPOSITED_STAGE,
     REFINER_FORMAT,
+    RefinerInfo,
     load_swap_weights,
-    parse_identity,
     parse_stage_config,
     read_refiner_config,
     stage_of,
 )
-from facedub.models.run import FacesetInfo, RunState
+from facedub.models.run import RunState
 
 if TYPE_CHECKING:
     import torch
@@ -36,19 +34,6 @@ if TYPE_CHECKING:
     from facedub.models.crop_refiner import CropRefiner, CropRefinerArgs
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class CropRefinerInfo:
-    """A composited-stage refiner folder's config.json, parsed."""
-
-    root: Path
-    run_id: str
-    arch: str
-    args: CropRefinerArgs
-    coverage: Coverage
-    source: FacesetInfo
-    identity: tuple[float, ...] | None
-    raw: dict[str, Any]
 
 
 def refiner_stage(root: Path) -> str:
@@ -58,23 +43,20 @@ def refiner_stage(root: Path) -> str:
     return stage_of(raw)
 
 
-def read_crop_refiner_info(root: Path) -> CropRefinerInfo:
+def read_crop_refiner_info(root: Path) -> RefinerInfo[CropRefinerArgs]:
     return parse_crop_refiner_config(*read_refiner_config(root))
 
 
-def parse_crop_refiner_config(raw: dict[str, Any], path: Path) -> CropRefinerInfo:
+def parse_crop_refiner_config(raw: dict[str, Any], path: Path
+                              ) -> RefinerInfo[CropRefinerArgs]:
     from facedub.models.crop_refiner import CROP_ARCH, crop_refiner_args_from_json
 
     return parse_stage_config(raw, path, COMPOSITED_STAGE, CROP_ARCH,
-                              lambda coverage: CropRefinerInfo(
-        root=path.parent, run_id=str(raw["run_id"]), arch=CROP_ARCH,
-        args=crop_refiner_args_from_json(raw["args"]), coverage=coverage,
-        source=FacesetInfo(**raw["source"]), identity=parse_identity(raw.get("identity")),
-        raw=raw))
+                              crop_refiner_args_from_json)
 
 
 def load_crop_refiner(root: Path, device: torch.device
-                      ) -> tuple[CropRefiner, CropRefinerInfo, RunState]:
+                      ) -> tuple[CropRefiner, RefinerInfo[CropRefinerArgs], RunState]:
     """The composited-stage refiner of a folder that swaps use, verified, in eval mode on
     `device`: the best held-out state if the folder has one, else the latest checkpoint.
     The RunState returned carries the step of the weights loaded."""

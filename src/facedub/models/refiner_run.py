@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -68,20 +68,22 @@ STAGES = (MESH_STAGE, COMPOSITED_STAGE)
 STAGE_SUBJECTS = {MESH_STAGE: "the mesh engine's face", COMPOSITED_STAGE: "the composited crop"}
 
 log = logging.getLogger(__name__)
-# A stage's parsed config.json (RefinerInfo, CropRefinerInfo), for parse_stage_config.
-InfoT = TypeVar("InfoT")
+# A stage's network's arguments (RefinerArgs, CropRefinerArgs), for RefinerInfo.
+ArgsT = TypeVar("ArgsT")
 # The network a refiner folder holds (Refiner, CropRefiner), for load_swap_weights.
 ModelT = TypeVar("ModelT", bound="torch.nn.Module")
 
 
 @dataclass(frozen=True)
-class RefinerInfo:
-    """A refiner folder's config.json, parsed."""
+class RefinerInfo(Generic[ArgsT]):
+    """A refiner folder's config.json, parsed, either stage: `args` are the stage's
+    network's (RefinerArgs at the mesh stage, crop_refiner.CropRefinerArgs at the
+    composited one)."""
 
     root: Path
     run_id: str
     arch: str
-    args: RefinerArgs
+    args: ArgsT
     coverage: Coverage
     source: FacesetInfo
     identity: tuple[float, ...] | None
@@ -128,7 +130,7 @@ def read_refiner_config(root: Path) -> tuple[dict[str, Any], Path]:
     return raw, path
 
 
-def read_refiner_info(root: Path) -> RefinerInfo:
+def read_refiner_info(root: Path) -> RefinerInfo[RefinerArgs]:
     return parse_refiner_config(*read_refiner_config(root))
 
 
@@ -154,7 +156,8 @@ def read_best(root: Path) -> BestState | None:
                            f"{BEST_FILE} to use the latest weights") from error
 
 
-def load_refiner(root: Path, device: torch.device) -> tuple[Refiner, RefinerInfo, RunState]:
+def load_refiner(root: Path, device: torch.device
+                 ) -> tuple[Refiner, RefinerInfo[RefinerArgs], RunState]:
     """The refiner of a folder that swaps use, verified, in eval mode on `device`: the
     best held-out state with its band gate if the folder has one, else the latest
     checkpoint, whole. The RunState returned carries the step of the weights loaded."""
@@ -237,10 +240,10 @@ def stage_of(raw: dict[str, Any]) -> str:
 
 
 def parse_stage_config(raw: dict[str, Any], path: Path, stage: str, arch: str,
-                       build: Callable[[Coverage], InfoT]) -> InfoT:
-    """The checks both stages' config.json share (version, stage, coverage, arch), then
-    `build(coverage)` for the stage's own info; a missing or bad field, in the checks or
-    in `build`, is a FacedubError saying the folder is damaged."""
+                       parse_args: Callable[[Any], ArgsT]) -> RefinerInfo[ArgsT]:
+    """The config.json `raw` (read from `path`) of a refiner of `stage` and `arch`, its
+    network's arguments read by `parse_args`; a missing or bad field is a FacedubError
+    saying the folder is damaged."""
     if raw.get("version") != REFINER_VERSION:
         raise FacedubError(f"{path}: refiner format version {raw.get('version')} is not "
                            f"supported (this facedub reads {REFINER_VERSION}); refine again")
@@ -255,17 +258,16 @@ def parse_stage_config(raw: dict[str, Any], path: Path, stage: str, arch: str,
             raise ValueError(f"coverage {coverage!r}")
         if raw["arch"] != arch:
             raise ValueError(f"arch {raw['arch']!r}")
-        return build(coverage)
+        return RefinerInfo(root=path.parent, run_id=str(raw["run_id"]), arch=arch,
+                           args=parse_args(raw["args"]), coverage=coverage,
+                           source=FacesetInfo(**raw["source"]),
+                           identity=parse_identity(raw.get("identity")), raw=raw)
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: {field_problem(error)}; the refiner "
                            "folder is damaged, refine again in a new folder") from error
 
 
-def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo:
+def parse_refiner_config(raw: dict[str, Any], path: Path) -> RefinerInfo[RefinerArgs]:
     from facedub.models.refiner import REFINER_ARCH, refiner_args_from_json
 
-    return parse_stage_config(raw, path, MESH_STAGE, REFINER_ARCH, lambda coverage: RefinerInfo(
-        root=path.parent, run_id=str(raw["run_id"]), arch=REFINER_ARCH,
-        args=refiner_args_from_json(raw["args"]), coverage=coverage,
-        source=FacesetInfo(**raw["source"]), identity=parse_identity(raw.get("identity")),
-        raw=raw))
+    return parse_stage_config(raw, path, MESH_STAGE, REFINER_ARCH, refiner_args_from_json)

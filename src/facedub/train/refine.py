@@ -33,7 +33,7 @@ from facedub.engines.mesh_usable import check_usable
 from facedub.errors import FacedubError
 from facedub.faceset import FaceRecord, Faceset
 from facedub.fsutil import atomic_path
-from facedub.models.refiner import BANDS, WHOLE, Gains, Refiner
+from facedub.models.refiner import BANDS, WHOLE, Gains, Refiner, RefinerArgs
 from facedub.models.refiner_run import (
     BEST_METRIC,
     COMPOSITED_METRIC,
@@ -277,12 +277,12 @@ class SessionRecord:
 class _Session(SessionRecord):
     """One `refine` call's loop: model, optimizer, device, and where training stands."""
 
-    info: RefinerInfo
+    info: RefinerInfo[RefinerArgs]
     config: RefineConfig
     model: Refiner
     optimizer: torch.optim.AdamW
 
-    def __init__(self, info: RefinerInfo, config: RefineConfig, model: Refiner,
+    def __init__(self, info: RefinerInfo[RefinerArgs], config: RefineConfig, model: Refiner,
                  optimizer: torch.optim.AdamW, device: torch.device,
                  progress: Progress, holdout: CompositedHoldout | None = None) -> None:
         self.info, self.config, self.model, self.optimizer = info, config, model, optimizer
@@ -483,7 +483,7 @@ def _out_of_time(seconds: float, config: RefineConfig) -> bool:
 
 
 def _open(root: Path, source: Faceset, config: RefineConfig, device: torch.device,
-          ) -> tuple[RefinerInfo, ckpt.RunState, Refiner, torch.optim.AdamW]:
+          ) -> tuple[RefinerInfo[RefinerArgs], ckpt.RunState, Refiner, torch.optim.AdamW]:
     """Resume the refiner in `root`, or start one there."""
     state = None
     if ckpt.is_run(root):

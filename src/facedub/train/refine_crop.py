@@ -9,8 +9,8 @@ own path and compositor with the mesh engine (`refine_composited.swapped_faces`)
 composited crops and their own frames are the training pairs. The held-out stretch is
 `refine`'s composited check (refine_composited.composited_holdout): every
 `validate_every` steps the network runs on its mesh engine's composited faces through the
-swap's own `engines.refiner.refine_composited` (its correction's fine band only, as the
-swap keeps it), and the state with the best face SSIM is
+swap's own `engines.refiner.refine_composited` (its correction's fine band only, under
+the sharpness gain, as the swap keeps it), and the state with the best face SSIM is
 kept as best.safetensors (best.json: metric "composited_refined", baseline the mesh
 engine's); when training ends one line says whether it beats the mesh engine.
 
@@ -19,10 +19,11 @@ SIGTERM, SIGHUP; atomic safetensors), resume with the same command (the same pat
 pure function of seed and step), a folder made for another source refused. It needs the
 source video (photos and facesets have no frames to swap from each other).
 
-Loss: 1 - SSIM of luma (the evaluation's window, sigma 1.5) plus L1, on PATCH px patches
-centred in the face region and weighted by it; AdamW. The settings are the twenty-fifth
-round's tool's (tools/refiner_after_compositor.py), which gained +0.0015 held out in 5
-CPU minutes.
+Loss (train/refine_crop_loss.py): of what the swap shows of the correction, its fine
+band: 1 - SSIM of luma plus L1 on the face region of 64 px patches, plus
+`sharpness_weight` times how much further from the truth's the patch's sharpness went;
+AdamW at the twenty-fifth round's tool's settings. The held-out check reads the swap's
+sharpness gain too (`engines.refiner.composited_band_gain`).
 """
 
 from __future__ import annotations
@@ -38,27 +39,23 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn import functional
 
 from facedub import __version__
 from facedub.composite.compositor import Compositor
-from facedub.engines.refiner import TorchCropRefiner, refine_composited
+from facedub.engines.refiner import TorchCropRefiner, crop_scale, refine_composited
 from facedub.errors import FacedubError
 from facedub.evaluate import realism
 from facedub.faceset import Faceset
 from facedub.fsutil import write_json_atomic
 from facedub.models.crop_refiner import CROP_ARCH, CropRefiner, CropRefinerArgs
-from facedub.models.crop_refiner_run import (
-    CropRefinerInfo,
-    parse_crop_refiner_config,
-    read_crop_refiner_info,
-)
+from facedub.models.crop_refiner_run import parse_crop_refiner_config, read_crop_refiner_info
 from facedub.models.refiner_run import (
     COMPOSITED_METRIC,
     COMPOSITED_STAGE,
     REFINER_FORMAT,
     REFINER_VERSION,
     BestState,
+    RefinerInfo,
     check_refiner_source,
     person_identity,
     read_best,
@@ -86,13 +83,18 @@ from facedub.train.refine_composited import (
     stretch_edges,
     swapped_faces,
 )
+from facedub.train.refine_crop_loss import (
+    TrainingFace,
+    band_kernel,
+    gaussian_window,
+    patch_loss,
+    patches,
+)
 from facedub.train.refine_data import FaceSplit, split_faces
 from facedub.train.refine_run import save_best
 
 log = logging.getLogger(__name__)
 
-PATCH = 64  # training patch side, px: several times the network's 9 px reach
-LUMA = (0.299, 0.587, 0.114)
 # The most faces each half keeps for training, spread evenly (memory: a 512 px face's
 # crops are about 1.3 MB as kept here); the webcam split's halves hold 58 each.
 HALF_FACES = 100
@@ -103,8 +105,8 @@ NO_GAINS = (1.0, 1.0, 1.0)  # best.json's band gate: the crop refiner has none
 class CropRefineConfig:
     """`refine --stage composited`'s settings. `minutes`: of training (the steps' own
     time), 0 for no limit; the run stops at `steps` or `minutes`, whichever comes first.
-    The defaults: 20 minutes, about 12,000 steps on one free core (the tool made 3,027
-    in 5 CPU minutes)."""
+    The defaults: 20 minutes, about 5,000 steps on one free core (0.23 CPU s a step of
+    96 px patches)."""
 
     steps: int = 12000
     minutes: float = 20.0
@@ -118,6 +120,13 @@ class CropRefineConfig:
     validate_every: int = 250
     log_every: int = 25
     holdout_share: float = 0.15
+    # The weight of refine_crop_loss.sharpness_rise. Through the band alone the network
+    # learnt to smooth: held out, +0.0023 face SSIM at step 1250, but the face's sharpness
+    # mismatch against the target 0.198 -> 0.346 and its grain's 0.395 -> 0.708 (the
+    # swap's sharpness gain then kept none of it). With 0.1: +0.0012 at step 750 with
+    # both lower (0.176, 0.374), the gain cutting 1 face of 22 (BENCHMARKS.md, Refiner,
+    # twenty-seventh round).
+    sharpness_weight: float = 0.1
     args: CropRefinerArgs = field(default_factory=CropRefinerArgs)
 
     def __post_init__(self) -> None:
@@ -128,23 +137,13 @@ class CropRefineConfig:
             raise FacedubError("--minutes and --threads must be 0 or more, --lr above 0")
         if not 0.0 < self.holdout_share <= 0.5:
             raise FacedubError("the held-out share must be above 0 and at most 0.5")
+        if self.sharpness_weight < 0.0:
+            raise FacedubError("the sharpness weight must be 0 or more")
 
     def to_json(self) -> dict[str, Any]:
         values = asdict(self)
         values["args"] = self.args.to_json()
         return values
-
-
-@dataclass(frozen=True)
-class TrainingFace:
-    """A training face: the mesh engine's composited crop as shown (uint8), the
-    compositor's alpha (float16), the true crop (uint8) and the evaluation's face region
-    (bool)."""
-
-    shown: np.ndarray
-    alpha: np.ndarray
-    truth: np.ndarray
-    region: np.ndarray
 
 
 def refine_composited_stage(source: Faceset, run_dir: Path, config: CropRefineConfig,
@@ -214,7 +213,7 @@ def halves_faces(video: Path, source: Faceset, split: FaceSplit, work_dir: Path,
         for face in made:
             shown, alpha = composited(compositor, face.target, face.swapped)
             faces.append(TrainingFace(shown, alpha.astype(np.float16), face.target.image,
-                                      face.region))
+                                      face.region, face.target.in_frame))
     if len(faces) < MIN_FACES:
         raise FacedubError(f"{video}: {len(faces)} faces swapped between its halves; the "
                            f"composited stage learns from at least {MIN_FACES}")
@@ -226,7 +225,7 @@ def _out_of_time(seconds: float, config: CropRefineConfig) -> bool:
 
 
 def new_crop_refiner_info(root: Path, args: CropRefinerArgs, source: Faceset,
-                          settings: dict[str, Any]) -> CropRefinerInfo:
+                          settings: dict[str, Any]) -> RefinerInfo[CropRefinerArgs]:
     raw = {"format": REFINER_FORMAT, "version": REFINER_VERSION, "stage": COMPOSITED_STAGE,
            "facedub_version": __version__, "run_id": uuid.uuid4().hex, "arch": CROP_ARCH,
            "args": args.to_json(), "coverage": source.meta.coverage,
@@ -236,7 +235,7 @@ def new_crop_refiner_info(root: Path, args: CropRefinerArgs, source: Faceset,
 
 
 def _open(root: Path, source: Faceset, config: CropRefineConfig
-          ) -> tuple[CropRefinerInfo, ckpt.RunState, CropRefiner, torch.optim.AdamW]:
+          ) -> tuple[RefinerInfo[CropRefinerArgs], ckpt.RunState, CropRefiner, torch.optim.AdamW]:
     """Resume the composited-stage refiner in `root`, or start one there."""
     state = None
     if ckpt.is_run(root):
@@ -264,18 +263,20 @@ def _open(root: Path, source: Faceset, config: CropRefineConfig
 class _Session(SessionRecord):
     """One call's loop: the model, its optimiser and where training stands."""
 
-    info: CropRefinerInfo
+    info: RefinerInfo[CropRefinerArgs]
     config: CropRefineConfig
     model: CropRefiner
     optimizer: torch.optim.AdamW
 
-    def __init__(self, info: CropRefinerInfo, config: CropRefineConfig, model: CropRefiner,
+    def __init__(self, info: RefinerInfo[CropRefinerArgs], config: CropRefineConfig,
+                 model: CropRefiner,
                  optimizer: torch.optim.AdamW, progress: Progress,
                  holdout: CompositedHoldout) -> None:
         self.info, self.config, self.model, self.optimizer = info, config, model, optimizer
         self.progress, self.holdout = progress, holdout
         self.device = next(model.parameters()).device
         self.window = gaussian_window().to(self.device)
+        self.kernel = band_kernel().to(self.device)
         # a resume keeps beating its own best
         self.best: BestState | None = read_best(info.root)
         self.composited: CompositedScore | None = None
@@ -297,7 +298,8 @@ class _Session(SessionRecord):
                 started = time.perf_counter()
                 batch = patches(faces, config.batch,
                                 np.random.default_rng([config.seed, self.step, 3]), self.device)
-                loss = patch_loss(self.model, batch, self.window)
+                loss = patch_loss(self.model, batch, self.window, self.kernel,
+                                  config.sharpness_weight)
                 self.optimizer.zero_grad(set_to_none=True)
                 if not math.isfinite(float(loss.detach())):
                     raise FacedubError(f"the loss became {float(loss.detach())} at step "
@@ -366,7 +368,7 @@ def refined_ssim(backend: TorchCropRefiner, compositor: Compositor, face: HeldOu
     `backend` as the swap does it."""
     made = compositor.composite(face.target, face.swapped)
     image = refine_composited(backend, made.image, made.alpha, face.target.image,
-                              face.target.in_frame)
+                              face.target.in_frame, crop_scale(face.target.face_from_frame))
     shown, _ = composited_image(image, made.alpha, face.target.image)
     return realism.fidelity(face.target.image, shown, face.region).ssim
 
@@ -378,65 +380,3 @@ def composited_image(image: np.ndarray, alpha: np.ndarray, target_image: np.ndar
     weight = alpha.astype(np.float32)[..., None]
     shown = image * weight + target_image * (1.0 - weight)
     return np.clip(shown + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32)
-
-
-def gaussian_window(sigma: float = 1.5) -> torch.Tensor:
-    """The evaluation's SSIM window (11 taps, sigma 1.5) as a (1, 1, 11, 11) kernel."""
-    taps = torch.arange(-5, 6, dtype=torch.float32)
-    kernel = torch.exp(-(taps ** 2) / (2 * sigma * sigma))
-    kernel = kernel / kernel.sum()
-    return (kernel[:, None] * kernel[None, :])[None, None]
-
-
-def ssim_map(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W) luma in 0..255 -> SSIM map ('same' size, reflect padding)."""
-    def blur(x: torch.Tensor) -> torch.Tensor:
-        return functional.conv2d(functional.pad(x, (5, 5, 5, 5), mode="reflect"), window)
-
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a ** 2
-    var_b = blur(b * b) - mu_b ** 2
-    cov = blur(a * b) - mu_a * mu_b
-    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)
-            / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
-
-
-def luma(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) RGB in 0..1 -> (N, 1, H, W) luma in 0..255."""
-    weights = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * weights).sum(dim=1, keepdim=True) * 255.0
-
-
-def patches(faces: Sequence[TrainingFace], batch: int, rng: np.random.Generator,
-            device: torch.device | None = None) -> tuple[torch.Tensor, ...]:
-    """`batch` PATCH px patches (shown, alpha, truth, region: (N, C, P, P) float32, RGB
-    in 0..1), each centred on a face-region pixel of a face drawn by `rng` (clamped to
-    the crop)."""
-    parts: list[list[np.ndarray]] = [[], [], [], []]
-    for index in rng.integers(len(faces), size=batch):
-        face = faces[int(index)]
-        inside = np.argwhere(face.region)
-        y, x = inside[rng.integers(len(inside))]
-        size = face.shown.shape[0]
-        y0 = int(np.clip(y - PATCH // 2, 0, size - PATCH))
-        x0 = int(np.clip(x - PATCH // 2, 0, size - PATCH))
-        box = (slice(y0, y0 + PATCH), slice(x0, x0 + PATCH))
-        parts[0].append(face.shown[box].transpose(2, 0, 1) / np.float32(255.0))
-        parts[1].append(face.alpha[box][None].astype(np.float32))
-        parts[2].append(face.truth[box].transpose(2, 0, 1) / np.float32(255.0))
-        parts[3].append(face.region[box][None].astype(np.float32))
-    return tuple(torch.from_numpy(np.stack(part).astype(np.float32)).to(device or "cpu")
-                 for part in parts)
-
-
-def patch_loss(model: CropRefiner, batch: tuple[torch.Tensor, ...], window: torch.Tensor
-               ) -> torch.Tensor:
-    """1 - SSIM of luma plus L1, both weighted by the face region."""
-    shown, alpha, truth, region = batch
-    out = model(shown, alpha)
-    weight = region.sum().clamp(min=1.0)
-    structural = ((1.0 - ssim_map(luma(out), luma(truth), window)) * region).sum() / weight
-    absolute = ((out - truth).abs() * region).sum() / (3 * weight)
-    return structural + absolute
-

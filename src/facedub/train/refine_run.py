@@ -36,7 +36,7 @@ from facedub.train.refine_data import RENDERINGS
 
 
 def new_refiner_info(root: Path, args: RefinerArgs, source: Faceset,
-                     settings: dict[str, Any]) -> RefinerInfo:
+                     settings: dict[str, Any]) -> RefinerInfo[RefinerArgs]:
     raw = {"format": REFINER_FORMAT, "version": REFINER_VERSION,
            "facedub_version": __version__, "run_id": uuid.uuid4().hex, "arch": REFINER_ARCH,
            "args": args.to_json(), "res": args.res, "coverage": source.meta.coverage,
@@ -45,12 +45,13 @@ def new_refiner_info(root: Path, args: RefinerArgs, source: Faceset,
     return parse_refiner_config(raw, Path(root) / CONFIG_FILE)
 
 
-def write_refiner_info(info: RefinerInfo) -> None:
+def write_refiner_info(info: RefinerInfo[RefinerArgs]) -> None:
     info.root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(info.root / CONFIG_FILE, info.raw)
 
 
-def check_refiner_resumable(info: RefinerInfo, args: RefinerArgs, source: Faceset) -> None:
+def check_refiner_resumable(info: RefinerInfo[RefinerArgs], args: RefinerArgs,
+                            source: Faceset) -> None:
     """Raise FacedubError, saying what to do, unless refining `args` on `source`
     continues the run `info` describes."""
     if info.args != args:
@@ -60,7 +61,7 @@ def check_refiner_resumable(info: RefinerInfo, args: RefinerArgs, source: Facese
     check_refiner_source(info.source, info.identity, str(info.root), source)
 
 
-def saved_holdout_share(info: RefinerInfo, given: float) -> float:
+def saved_holdout_share(info: RefinerInfo[RefinerArgs], given: float) -> float:
     """The held-out share the run in `info` started with, so a resume keeps its split
     (`given` if the folder records none). A folder of the older rule is refused: its
     held-out blocks lay between its training blocks, and one log would mix two measures."""
@@ -80,7 +81,7 @@ def saved_holdout_share(info: RefinerInfo, given: float) -> float:
     return given
 
 
-def saved_renderings(info: RefinerInfo, given: str) -> str:
+def saved_renderings(info: RefinerInfo[RefinerArgs], given: str) -> str:
     """How the run in `info` started making its renderings (RefineConfig.renderings), so a
     resume renders its training and held-out faces as before, whatever it is given (the
     CLI cannot set it): a resumed "halves" run rendered as "blocks" would judge its best
