@@ -183,14 +183,14 @@ def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(pair: Pair, tmp_pa
     run = tmp_path / "refiner"
     process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(pair[0].root), str(run)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
         if (run / "log.jsonl").is_file() and len(_log(run)) >= 2:
             break
         time.sleep(0.2)
     assert process.poll() is None, process.communicate()[1][-2000:]
     os.kill(process.pid, signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr[-2000:]
     result = json.loads(stdout.strip().splitlines()[-1])
     assert result["stopped"] == "SIGTERM"
