@@ -18,7 +18,10 @@ stubble, the mesh engine either
   (`composite.tone`). On a smooth target's upper lip, seen large enough for single
   specks to show, its dots are spread into the shade they make (`smooth_lip`): Paul
   Rudd's stubble was a grey-green dotted moustache under Katie Hill's nose at 1x
-  (BENCHMARKS.md, thirty-first round). A moustache stays as it is. Or
+  (BENCHMARKS.md, thirty-first round). A moustache stays as it is. On a smooth target's
+  cheeks beyond the mouth's corners (`beard_cheeks`) its darkness is held near its skin's
+  and is no hair: the streamer's shaded jaw beard, greyed, was a grey blotch on Obama's
+  cheek (fifty-second round). Or
 - shaves it (`shaven`, asked for): the target's own skin there, reshaped like the rest
   of the face (a smooth chin stays smooth; a target's own stubble or beard stays its
   own), under the source's broad lightness, kept only so much darker than the target's.
@@ -202,16 +205,21 @@ def hair_zone(landmarks: np.ndarray, zone: np.ndarray, cheeks: np.ndarray | None
 # inside). There the streamer's beard is denser and, on the side of his jaw turned from
 # his light, shaded: held as hair and greyed by the compositor as it darkened, it was a
 # grey blotch 15-25 px across on Obama's smooth left cheek (lighting, frames 40-70 and
-# 120-175, 6.2-8.0 L darker and 7.1-8.6 less chroma than his skin at its darkest 15 px;
-# fifty-second round). The blotch lay 0.6-1.1 mouth widths beyond the corner.
-CHEEK_FROM, CHEEK_SPAN = 0.25, 0.25
+# 120-175: its darkest 15 px 3.5-8.0 L darker and 4.4-8.6 less chromatic than his skin;
+# fifty-second round), 0.6-1.1 mouth widths beyond the corner. From 0.25 (wholly from
+# 0.5) the face read less smile where Obama smiles (lighting 40 -> 38 of 40 frames
+# agreeing, readme-photo 40 -> 39): the dark just beyond the moustache's ends reads as the
+# corners' smile. From 0.4 lighting's 40 stay; the blotch's chroma loss 0.7 (median over
+# frames 40-70; 0.2 from 0.25, 2.7 from 0.5, a grey rim left at its inner edge).
+CHEEK_FROM, CHEEK_SPAN = 0.4, 0.25
 # In those cheeks the zone's broad lightness (above crop / SPECK_SCALE) is held to at most
 # this many grey levels (0..255) darker than the source's own skin fill, as `shaven` holds
 # it against the target's (DARKEST): the streamer's shaded side read 16-21 below his fill
 # at the median, 36-46 at the 90th percentile (frames 45-65 of lighting), his other side
-# -17 to -3 and 7-26. Held to 12 the blotch's darkest 15 px came to 4.2 L and 0.2 chroma
-# (median over frames 40-70; 6 grey levels 3.4 L), held to 12 but left hair 4.3 L and 4.1
-# chroma (still grey at 1x), the cheeks shaved (`shaven`) 5.1 L and 0.2.
+# -17 to -3 and 7-26. Held to 12 (cheeks from 0.25) the blotch's darkest 15 px came to
+# 4.2 L and 0.2 chroma (median over frames 40-70; main 6.4 and 7.7; held to 6, 3.4 L),
+# held to 12 but left hair 4.3 L and 4.1 chroma (still grey at 1x), the cheeks shaved
+# (`shaven`) 5.1 L and 0.2.
 CHEEK_DARKEST = 12.0
 
 
