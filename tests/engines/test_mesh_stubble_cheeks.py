@@ -157,3 +157,23 @@ def test_the_cheeks_darkness_is_held_near_the_skin_and_their_specks_stay() -> No
     assert broad == pytest.approx(180.0 - CHEEK_DARKEST, abs=2.0)
     fine = grey[100:, 100:] - cv2.GaussianBlur(grey, (0, 0), 2.0)[100:, 100:]
     assert float(np.mean(fine[specks[100:, 100:] < 0])) < -8.0  # the specks stay dark
+
+
+def test_a_photo_sources_cheeks_are_left_as_they_were(
+        extracted: Callable[..., Faceset], obama_faces: Callable[[int], TargetFace],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a video source's cheeks are held: from Paul Rudd's studio photo (even stubble,
+    no blotch seen) they moved readme-photo's smile and mouth agreement, so a photo's
+    stubble is restyled as before (the same hair, the same face)."""
+    called: list[int] = []
+
+    def counted(*args: object) -> None:
+        called.append(1)
+
+    monkeypatch.setattr("facedub.engines.mesh.beard_cheeks", counted)
+    photo = extracted("still_paul_rudd_frontal_studio.jpg", max_frames=1, crop_size=CROP)
+    assert MeshEngine(photo).swap_face(obama_faces(55)).hair is not None
+    assert not called
+    video = extracted(STREAMER, max_frames=12, crop_size=CROP)
+    assert MeshEngine(video).swap_face(obama_faces(55)).hair is not None
+    assert called

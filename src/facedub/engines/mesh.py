@@ -521,8 +521,9 @@ class MeshEngine:
         its own: greyed there, the stubble came out grey-green inside a ginger beard. As
         hair and from a video source, the skin round a smiling target's mouth corners is
         shaved to the target's own where that lightens it (mesh_stubble.smiling_corners).
-        As hair on a smooth target, the zone's cheeks beyond the mouth's corners are held
-        near the source's skin and left out of the hair (mesh_stubble.beard_cheeks)."""
+        As hair on a smooth target and from a video source, the zone's cheeks beyond the
+        mouth's corners are held near the source's skin and left out of the hair
+        (mesh_stubble.beard_cheeks)."""
         if self._stubbled is None:
             crops = [partial(self._faces.crop_and_landmarks, index)
                      for index in range(len(self._records))]
@@ -550,8 +551,12 @@ class MeshEngine:
                              * self._target_beards.smooth(target.track))
             # The cheeks beyond the mouth's corners of a smooth target: the source's shade
             # there no darker than its skin by much, and not greyed as hair (a grey blotch on
-            # Obama's cheek, lighting; mesh_stubble.beard_cheeks).
-            cheeks = beard_cheeks(landmarks, zone, self._target_beards.smooth(target.track))
+            # Obama's cheek, lighting; mesh_stubble.beard_cheeks). From a video source only:
+            # from Paul Rudd's studio photo, whose even stubble showed no blotch, it moved
+            # readme-photo's smile and mouth agreement (40 -> 39 of 40 each, its own job id;
+            # BENCHMARKS.md, Realism, fifty-second round).
+            cheeks = (beard_cheeks(landmarks, zone, self._target_beards.smooth(target.track))
+                      if len(self._records) > 1 else None)
             stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True,
                             smooth=lip, cheeks=cheeks)
             # Where the target smiles, the skin round its corners is its own: the source's
