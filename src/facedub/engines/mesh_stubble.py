@@ -204,13 +204,14 @@ def hair_zone(landmarks: np.ndarray, zone: np.ndarray, cheeks: np.ndarray | None
 # width, wholly from CHEEK_FROM + CHEEK_SPAN (the moustache's ends and the goatee stay
 # inside). There the streamer's beard is denser and, on the side of his jaw turned from
 # his light, shaded: held as hair and greyed by the compositor as it darkened, it was a
-# grey blotch 15-25 px across on Obama's smooth left cheek (lighting, frames 40-70 and
-# 120-175: its darkest 15 px 3.5-8.0 L darker and 4.4-8.6 less chromatic than his skin;
-# fifty-second round), 0.6-1.1 mouth widths beyond the corner. From 0.25 (wholly from
-# 0.5) the face read less smile where Obama smiles (lighting 40 -> 38 of 40 frames
-# agreeing, readme-photo 40 -> 39): the dark just beyond the moustache's ends reads as the
-# corners' smile. From 0.4 lighting's 40 stay; the blotch's chroma loss 0.7 (median over
-# frames 40-70; 0.2 from 0.25, 2.7 from 0.5, a grey rim left at its inner edge).
+# grey blotch 15-25 px across on Obama's smooth left cheek (lighting; its darkest 15 px
+# 3.5-8.0 L darker and 4.4-8.6 less chromatic than his skin on frames 40-70, 0.5-4.6 and
+# 1.4-5.6 on 120-175; fifty-second round), 0.6-1.1 mouth widths beyond the corner.
+# From 0.25 (wholly from 0.5) the face read less smile where Obama smiles (lighting 40 ->
+# 38 of 40 frames agreeing, readme-photo 40 -> 39): the dark just beyond the moustache's
+# ends reads as the corners' smile. From 0.4 lighting's 40 stay (39 -> 38 at job id 101,
+# its last frame); the blotch's chroma loss 0.7 (median over frames 40-70; 0.2 from 0.25,
+# 2.7 from 0.5, a grey rim left at its inner edge).
 CHEEK_FROM, CHEEK_SPAN = 0.4, 0.25
 # In those cheeks the zone's broad lightness (above crop / SPECK_SCALE) is held to at most
 # this many grey levels (0..255) darker than the source's own skin fill, as `shaven` holds
