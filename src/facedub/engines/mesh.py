@@ -75,6 +75,7 @@ from facedub.engines.mesh_source_mouth import SourceMouths, warped_mouths
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
     TargetBeards,
+    beard_cheeks,
     beard_zone,
     corners_shave_share,
     dots_shown,
@@ -521,7 +522,10 @@ class MeshEngine:
         where the faces are one person's (`differs` False) or the target has stubble of
         its own: greyed there, the stubble came out grey-green inside a ginger beard. As
         hair and from a video source, the skin round a smiling target's mouth corners is
-        shaved to the target's own where that lightens it (mesh_stubble.smiling_corners)."""
+        shaved to the target's own where that lightens it (mesh_stubble.smiling_corners).
+        As hair on a smooth target and from a video source, the zone's cheeks beyond the
+        mouth's corners are held near the source's skin and left out of the hair
+        (mesh_stubble.beard_cheeks)."""
         if self._stubbled is None:
             crops = [partial(self._faces.crop_and_landmarks, index)
                      for index in range(len(self._records))]
@@ -547,8 +551,16 @@ class MeshEngine:
             lip = smooth_lip(landmarks, zone, (1.0 - self._moustache)
                              * dots_shown(size, target.face_from_frame)
                              * self._target_beards.smooth(target.track))
+            # The cheeks beyond the mouth's corners of a smooth target: the source's shade
+            # there no darker than its skin by much, and not greyed as hair (a grey blotch on
+            # Obama's cheek, lighting; mesh_stubble.beard_cheeks). From a video source only:
+            # from Paul Rudd's studio photo, whose even stubble showed no blotch, it moved
+            # readme-photo's smile and mouth agreement (40 -> 39 of 40 each, its own job id;
+            # BENCHMARKS.md, Realism, fifty-second round).
+            cheeks = (beard_cheeks(landmarks, zone, self._target_beards.smooth(target.track))
+                      if len(self._records) > 1 else None)
             stubble_as_hair(image, zone, skin_around(landmarks, zone), size, in_place=True,
-                            smooth=lip)
+                            smooth=lip, cheeks=cheeks)
             # Where the target smiles, the skin round its corners is its own: the source's
             # moustache ends and goatee there read as corners held down (mesh_stubble).
             # The shave only takes the source's stubble away, never brings the target's own
@@ -568,7 +580,7 @@ class MeshEngine:
                 reshaped = self._reshaped_target(target, landmarks, raster, size, box)
                 image[box] = lighter_only(
                     image[box], shaven(image[box], reshaped, corners[box], size), size)
-            return hair_zone(landmarks, zone)
+            return hair_zone(landmarks, zone, cheeks)
         reshaped = self._reshaped_target(target, landmarks, raster, size, box)
         image[box] = shaven(image[box], reshaped, zone[box], size)
         return None

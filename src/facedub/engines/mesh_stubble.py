@@ -18,7 +18,10 @@ stubble, the mesh engine either
   (`composite.tone`). On a smooth target's upper lip, seen large enough for single
   specks to show, its dots are spread into the shade they make (`smooth_lip`): Paul
   Rudd's stubble was a grey-green dotted moustache under Katie Hill's nose at 1x
-  (BENCHMARKS.md, thirty-first round). A moustache stays as it is. Or
+  (BENCHMARKS.md, thirty-first round). A moustache stays as it is. On a smooth target's
+  cheeks beyond the mouth's corners (`beard_cheeks`) its darkness is held near its skin's
+  and is no hair: the streamer's shaded jaw beard, greyed, was a grey blotch on Obama's
+  cheek (fifty-second round). Or
 - shaves it (`shaven`, asked for): the target's own skin there, reshaped like the rest
   of the face (a smooth chin stays smooth; a target's own stubble or beard stays its
   own), under the source's broad lightness, kept only so much darker than the target's.
@@ -176,10 +179,12 @@ NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 4, 48, 64)  # the nostrils and the no
 CORNER_REACH = 0.15
 
 
-def hair_zone(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
+def hair_zone(landmarks: np.ndarray, zone: np.ndarray, cheeks: np.ndarray | None = None
+              ) -> np.ndarray:
     """(S, S) float32 in [0, 1]: the beard `zone` (S, S) less the nostrils (grown a
     little, soft) and round the mouth's corners (CORNER_REACH, soft): their shadows are
-    no hair (greyed, they came out ashy grey on Obama)."""
+    no hair (greyed, they came out ashy grey on Obama). Less `cheeks` (S, S) in [0, 1]
+    too where given (`beard_cheeks`: the source's shade there is no hair either)."""
     size = zone.shape[0]
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     shadows = _polygon(points[list(NOSTRILS)], size, convex=True).astype(np.uint8) * 255
@@ -190,7 +195,60 @@ def hair_zone(landmarks: np.ndarray, zone: np.ndarray) -> np.ndarray:
         cv2.circle(shadows, centre, max(1, round(reach)), 255, thickness=-1)
     soft = feather(shadows, erode=-max(1, round(size / 64)), blur=max(2, round(size / 64)))
     result: np.ndarray = zone * (1.0 - soft)
+    if cheeks is not None:
+        result *= 1.0 - cheeks
     return result
+
+
+# The beard zone's cheeks: beyond the mouth's corners by more than CHEEK_FROM of the mouth's
+# width, wholly from CHEEK_FROM + CHEEK_SPAN (the moustache's ends and the goatee stay
+# inside). There the streamer's beard is denser and, on the side of his jaw turned from
+# his light, shaded: held as hair and greyed by the compositor as it darkened, it was a
+# grey blotch 15-25 px across on Obama's smooth left cheek (lighting; its darkest 15 px
+# 3.5-8.0 L darker and 4.4-8.6 less chromatic than his skin on frames 40-70, 0.5-4.6 and
+# 1.4-5.6 on 120-175; fifty-second round), 0.6-1.1 mouth widths beyond the corner.
+# From 0.25 (wholly from 0.5) the face read less smile where Obama smiles (lighting 40 ->
+# 38 of 40 frames agreeing, readme-photo 40 -> 39): the dark just beyond the moustache's
+# ends reads as the corners' smile. From 0.4 lighting's 40 stay (39 -> 38 at job id 101,
+# its last frame); the blotch's chroma loss 0.7 (median over frames 40-70; 0.2 from 0.25,
+# 2.7 from 0.5, a grey rim left at its inner edge).
+CHEEK_FROM, CHEEK_SPAN = 0.4, 0.25
+# In those cheeks the zone's broad lightness (above crop / SPECK_SCALE) is held to at most
+# this many grey levels (0..255) darker than the source's own skin fill, as `shaven` holds
+# it against the target's (DARKEST): the streamer's shaded side read 16-21 below his fill
+# at the median, 36-46 at the 90th percentile (frames 45-65 of lighting), his other side
+# -17 to -3 and 7-26. Held to 12 (cheeks from 0.25) the blotch's darkest 15 px came to
+# 4.2 L and 0.2 chroma (median over frames 40-70; main 6.4 and 7.7; held to 6, 3.4 L),
+# held to 12 but left hair 4.3 L and 4.1 chroma (still grey at 1x), the cheeks shaved
+# (`shaven`) 5.1 L and 0.2.
+CHEEK_DARKEST = 12.0
+
+
+def beard_cheeks(landmarks: np.ndarray, zone: np.ndarray, share: float) -> np.ndarray | None:
+    """(S, S) float32 in [0, 1], S = `zone`'s size: the beard `zone` (S, S) beyond the
+    mouth's corners of `landmarks` (478, 2+, crop pixels) along the line through them
+    (CHEEK_FROM, CHEEK_SPAN, a ramp in mouth widths), times `share` (how smooth the
+    target's own skin is, `TargetBeards.smooth`); None at 0 or where the zone has no
+    cheeks. `stubble_as_hair` holds their darkness (CHEEK_DARKEST) and `hair_zone`
+    leaves them out."""
+    if share <= 0.0:
+        return None
+    size = zone.shape[0]
+    box = mask_bounds(zone > 0.0)
+    if box is None:
+        return None
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    left, right = points[MOUTH_CORNERS[0]], points[MOUTH_CORNERS[1]]
+    width = max(float(np.linalg.norm(right - left)), 1.0)
+    axis = (right - left) / width
+    centre = (left + right) / 2.0
+    rows = np.arange(box[0].start, box[0].stop, dtype=np.float32)[:, None] - centre[1]
+    columns = np.arange(box[1].start, box[1].stop, dtype=np.float32)[None, :] - centre[0]
+    beyond = np.abs(columns * np.float32(axis[0]) + rows * np.float32(axis[1])) - width / 2.0
+    ramp = np.clip((beyond / width - CHEEK_FROM) / CHEEK_SPAN, 0.0, 1.0)
+    result = np.zeros((size, size), dtype=np.float32)
+    result[box] = zone[box] * ramp * np.float32(min(share, 1.0))
+    return result if result.any() else None
 
 
 def beard_zone(landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -312,7 +370,8 @@ LIGHTER_SPECKS = 7.0  # grey levels specks may be above their surroundings: ging
 
 
 def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: int,
-                    in_place: bool = False, smooth: np.ndarray | None = None) -> np.ndarray:
+                    in_place: bool = False, smooth: np.ndarray | None = None,
+                    cheeks: np.ndarray | None = None) -> np.ndarray:
     """(S, S, 3) float32 RGB 0..255: `face` (the warped source, (S, S, 3) float32) with,
     as far as `zone` (S, S) in [0, 1], its own skin colour (spread from where `skin`
     (S, S) in [0, 1] is 1) scaled to its own lightness there: the zone's lightness kept
@@ -324,7 +383,9 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     RGB (in CIELAB the conversions took 4 times as long). `in_place`: `face` itself
     changed and returned (a copy of the whole crop fewer, and another in the caller).
     As far as `smooth` (S, S) in [0, 1] (`smooth_lip`), the specks are spread over crop /
-    DOTS_SCALE: their darkness stays as a shade, their dots go."""
+    DOTS_SCALE: their darkness stays as a shade, their dots go. As far as `cheeks` (S, S)
+    in [0, 1] (`beard_cheeks`), the broad lightness is at most CHEEK_DARKEST below the
+    skin's fill: the specks stay, the source's shade goes."""
     result = face if in_place else face.copy()
     bounds = mask_bounds(zone > 0.01)
     if bounds is None:
@@ -338,6 +399,11 @@ def stubble_as_hair(face: np.ndarray, zone: np.ndarray, skin: np.ndarray, size: 
     grey = cv2.cvtColor(face[box], cv2.COLOR_RGB2GRAY)
     broad = cv2.GaussianBlur(grey, (0, 0), sigma)
     specks = np.minimum(grey - broad, LIGHTER_SPECKS)
+    if cheeks is not None:
+        held = np.maximum(broad, fill_grey - CHEEK_DARKEST)
+        held -= broad
+        held *= np.ascontiguousarray(cheeks[box])
+        broad += held
     if smooth is not None:
         weight = np.ascontiguousarray(smooth[box])
         spread = cv2.GaussianBlur(specks, (0, 0), max(1.0, size / DOTS_SCALE))
