@@ -17,6 +17,7 @@ from facedub.engines.refiner import (
     refine_composited,
 )
 from facedub.models.crop_refiner import CropRefiner
+from portrait_support import portrait_middle
 
 PHOTO = "still_biden_frontal.jpg"
 
@@ -24,12 +25,7 @@ PHOTO = "still_biden_frontal.jpg"
 @pytest.fixture(scope="module")
 def face(faces_dir: Path) -> np.ndarray:
     """(192, 192, 3) uint8 RGB: the middle of a real frontal portrait (the face)."""
-    image = cv2.cvtColor(cv2.imread(str(faces_dir / PHOTO)), cv2.COLOR_BGR2RGB)
-    height, width = image.shape[:2]
-    side = min(height, width) // 2
-    top, left = height // 2 - side // 2 - side // 8, width // 2 - side // 2
-    crop = image[top:top + side, left:left + side]
-    return cv2.resize(crop, (192, 192), interpolation=cv2.INTER_AREA)
+    return portrait_middle(faces_dir / PHOTO, 192)
 
 
 def _sharpness(image: np.ndarray, where: np.ndarray) -> float:

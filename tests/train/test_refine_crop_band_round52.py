@@ -24,6 +24,7 @@ from facedub.train.refine_crop_loss import (
     patches,
     sharpness_rise,
 )
+from portrait_support import portrait_middle
 
 PHOTO = "still_biden_frontal.jpg"
 SIZE = 160
@@ -32,12 +33,7 @@ SIZE = 160
 @pytest.fixture(scope="module")
 def face(faces_dir: Path) -> np.ndarray:
     """(SIZE, SIZE, 3) uint8 RGB: the middle of a real frontal portrait (the face)."""
-    image = cv2.cvtColor(cv2.imread(str(faces_dir / PHOTO)), cv2.COLOR_BGR2RGB)
-    height, width = image.shape[:2]
-    side = min(height, width) // 2
-    top, left = height // 2 - side // 2 - side // 8, width // 2 - side // 2
-    return cv2.resize(image[top:top + side, left:left + side], (SIZE, SIZE),
-                      interpolation=cv2.INTER_AREA)
+    return portrait_middle(faces_dir / PHOTO, SIZE)
 
 
 def _alpha(hard: bool) -> np.ndarray:
