@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_GROUP, xdist_group_of
+from xdist_groups import SHARED_GROUP, xdist_group_of
 
 TESTS = Path(__file__).resolve().parent
 
