@@ -277,6 +277,9 @@ def test_a_stop_while_the_engine_closes_says_the_output_is_whole(
     monkeypatch.setattr(registry, "open_engine", stopping_engine)
     output = _swap_stopped_after_writing(inputs, tmp_path, 143, "terminated")
     assert "nothing was left half-written" not in output, output
+    # The finished swap's report still said (the fifty-second round's split of `swap` lost
+    # it: the close's stop dropped the rendering's returned result).
+    assert "marked: invisible watermark" in output, output
 
 
 @pytest.mark.parametrize(("stop", "code", "said"), [

@@ -291,7 +291,16 @@ def _swap_into_locked_output(plan: _SwapPlan
     try:
         with terminate_cleanly(), sole_output(plan.out, "file"):
             before = file_identity(plan.out)  # again with the lock held: no other run writes
-            result = _swap_with_engine(plan)
+            swap_engine = _opened_engine(plan)
+            try:
+                result = _render(plan, swap_engine)
+            finally:
+                # A swap that fails ends no track: the engine's landmarker is closed here,
+                # not left to the garbage collector (MediaPipe's close from __del__ could
+                # hang). Closed here, not in a function that returns the result: a stop
+                # raised by the close would drop that return, and with it the finished
+                # swap's report (its marks line) below.
+                swap_engine.close()
     except (Terminated, KeyboardInterrupt) as stop:
         # A stop while the engine closed, after the output and its sidecar were written:
         # it said "nothing was left half-written, run the same command again", and the
@@ -304,8 +313,8 @@ def _swap_into_locked_output(plan: _SwapPlan
     return result, None
 
 
-def _swap_with_engine(plan: _SwapPlan) -> SwapResult:
-    """Open the engine, render the target with it, and close it (a failed swap too)."""
+def _opened_engine(plan: _SwapPlan) -> SwapEngine:
+    """The plan's engine, opened (the source's analysis with it), its time said."""
     from facedub.engines.registry import open_engine
 
     opening = time.monotonic()
@@ -316,12 +325,7 @@ def _swap_with_engine(plan: _SwapPlan) -> SwapResult:
              (source or plan.request.model or Path("-")).name, time.monotonic() - opening,
              "" if plan.source_bars.bars or source is None
              else " (its analysis reused from the work folder)")
-    try:
-        return _render(plan, swap_engine)
-    finally:
-        # A swap that fails ends no track: the engine's landmarker is closed here, not
-        # left to the garbage collector (MediaPipe's close from __del__ could hang).
-        swap_engine.close()
+    return swap_engine
 
 
 def _render(plan: _SwapPlan, swap_engine: SwapEngine) -> SwapResult:
