@@ -1,6 +1,5 @@
 """End-to-end runs of the `facedub` command, the way a user types it."""
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +8,6 @@ import pytest
 from typer.testing import CliRunner
 
 from facedub.cli import app
-from facedub.swap import SwapConfig
 
 runner = CliRunner()
 
@@ -133,31 +131,6 @@ def test_the_sources_stubble_is_hair_unless_asked_otherwise(
     code, output = _run("swap", "--source", photo, "--target", photo, "-o",
                         tmp_path / "out.jpg", *flag)
     assert code == 2 and "stop here" in output and asked == [stubble], output
-
-
-@pytest.mark.parametrize(("flag", "follows"), [((), False), (("--follow-light",), True)])
-def test_a_moving_light_is_followed_only_when_asked(
-        faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        flag: tuple[str, ...], follows: bool) -> None:
-    """`--follow-light` reaches the compositor (`CompositeConfig.follow_light`); without it
-    the compositor's light stays main's (off: measured on one self-swap only)."""
-    from facedub.errors import FacedubError
-
-    # The module (the package's `facedub.swap` is the function it exports).
-    swap_module = importlib.import_module("facedub.swap")
-    asked: list[bool] = []
-
-    def swapped(target: Path, engine: object, out: Path, config: SwapConfig,
-                *args: object, **kwargs: object) -> None:
-        asked.append(config.composite.follow_light)
-        raise FacedubError("stop here")
-
-    monkeypatch.setattr(swap_module, "swap", swapped)
-    photo = faces_dir / "still_biden_frontal.jpg"
-    code, output = _run("swap", "--source", photo, "--target", photo, "-o",
-                        tmp_path / "out.jpg", *flag)
-    assert code == 2 and "stop here" in output and asked == [follows], output
-    assert not list(tmp_path.glob("out*"))
 
 
 def test_a_swap_that_fails_closes_its_engine(faces_dir: Path, tmp_path: Path,

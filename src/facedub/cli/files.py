@@ -151,10 +151,6 @@ def swap(
     occlusion: Annotated[str, typer.Option(
         help="auto: hands, glasses, microphones, hair and food in front of the face stay "
              "in front | off.")] = "auto",
-    follow_light: Annotated[bool, typer.Option(
-        help="Follow a light that moves over the target's face (a torch's cast shadows, "
-             "its lit nose): the target's finer light where it changes. Off by default: "
-             "measured on one self-swap only (BENCHMARKS.md).")] = False,
     neighbours: Annotated[int, typer.Option(
         help="Mesh engine: source faces blended per target face.")] = 3,
     keep_target_eyes: Annotated[bool, typer.Option(
@@ -219,7 +215,7 @@ def swap(
             job_id=job_id,
             composite=CompositeConfig(color=color, blend=blend, mask_erode=mask_erode,
                                       mask_blur=mask_blur, relight=relight,
-                                      occlusion=occlusion, follow_light=follow_light))
+                                      occlusion=occlusion))
         mesh_config = MeshEngineConfig(neighbours=neighbours, keep_target_eyes=keep_target_eyes,
                                        source_eyes=source_eyes, keep_target_mouth=keep_target_mouth,
                                        source_mouth=source_mouth, stubble=stubble)
