@@ -234,6 +234,20 @@ def new_crop_refiner_info(root: Path, args: CropRefinerArgs, source: Faceset,
     return parse_crop_refiner_config(raw, Path(root) / CONFIG_FILE)
 
 
+def _check_same_loss(info: RefinerInfo[CropRefinerArgs], config: CropRefineConfig) -> None:
+    """A resume goes on under the loss its steps were taken with: a folder of the
+    fifty-first round (its whole correction's loss, no `sharpness_weight` in its settings)
+    or of another sharpness weight is refused, not continued under another objective."""
+    settings = info.raw.get("refine_settings")
+    kept = settings.get("sharpness_weight") if isinstance(settings, dict) else None
+    if kept != config.sharpness_weight:
+        loss = ("an earlier facedub's loss (the whole correction)" if kept is None
+                else f"sharpness weight {kept}")
+        raise FacedubError(f"{info.root} was refined with {loss}; this refine trains through "
+                           f"the shown band with sharpness weight {config.sharpness_weight}: "
+                           "choose a new -o folder")
+
+
 def _open(root: Path, source: Faceset, config: CropRefineConfig
           ) -> tuple[RefinerInfo[CropRefinerArgs], ckpt.RunState, CropRefiner, torch.optim.AdamW]:
     """Resume the composited-stage refiner in `root`, or start one there."""
@@ -243,6 +257,7 @@ def _open(root: Path, source: Faceset, config: CropRefineConfig
         if info.args != config.args:
             raise FacedubError(f"{root} was refined with arguments {info.args.to_json()}; "
                                "choose a new -o folder")
+        _check_same_loss(info, config)
         check_refiner_source(info.source, info.identity, str(root), source)
         state = ckpt.saved_state(root)
     else:
