@@ -8,6 +8,7 @@ out of the hair: the specks stay, the grey stain goes; the moustache and goatee 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import cv2
@@ -42,7 +43,9 @@ def obama_faces(faces_dir: Path) -> Callable[[int], TargetFace]:
     as the swap aligns it, as an engine's target (track 0)."""
 
     def face(index: int) -> TargetFace:
-        frame = next(f for f in media.iter_frames(faces_dir / OBAMA) if f.index == index)
+        # Only that frame converted, and the decoder closed once it is read.
+        with closing(media.iter_frames(faces_dir / OBAMA, indices={index})) as frames:
+            frame = next(f for f in frames if f.index == index)
         with FaceAnalyser(max_faces=1, video=False,
                           model_path=resolve_landmarker_model()) as analyser:
             found = analyser.analyse(frame.image)[0]
