@@ -12,10 +12,11 @@ Temporal state across a join: the swap keeps per-track state that makes video st
 source faces). A chunk that started cold would jump at its first frame. So every chunk
 first runs `PREROLL_FRAMES` frames before its own through the same engine and compositor
 and throws them away: each of these states forgets its start geometrically (by a factor
-of 0.7 or less a frame at 25 fps), so after the pre-roll it matches the unsplit run's to
-well under a grey level. What remains at a join is the encoder's: each segment starts
-with a keyframe where the unsplit encode has a predicted frame (BENCHMARKS.md measures
-both).
+of 0.7 or less a frame at 25 fps), or (the followed light's usual light,
+`composite.light_change`) reads only the frames of the pre-roll, so after the pre-roll it
+matches the unsplit run's to well under a grey level. What remains at a join is the
+encoder's: each segment starts with a keyframe where the unsplit encode has a predicted
+frame (BENCHMARKS.md measures both).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import av
 
 from facedub import media
+from facedub.composite.light_change import REFERENCE_FRAMES
 from facedub.engines.base import SwapEngine
 from facedub.errors import FacedubError
 from facedub.fsutil import atomic_path
@@ -39,8 +41,9 @@ from facedub.swap import SwapConfig, analyse_target, frame_swapper
 from facedub.threads import prefetched
 
 # Frames run before a chunk's first to bring the temporal state to where an unsplit swap
-# has it: 0.7^30 < 1e-4 of the cold start is left (see the module doc).
-PREROLL_FRAMES = 30
+# has it: 0.7^30 < 1e-4 of the cold start is left (see the module doc), and the followed
+# light's usual light is read from the last REFERENCE_FRAMES frames only.
+PREROLL_FRAMES = max(30, REFERENCE_FRAMES)
 
 
 @dataclass(frozen=True)

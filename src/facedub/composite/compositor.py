@@ -41,7 +41,7 @@ from facedub.composite.detail import (
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
-from facedub.composite.light_change import LightReference, light_change
+from facedub.composite.light_change import LightFrame, light_change, owned_features
 from facedub.composite.lips import MIN_PIXELS, TargetMouth, own_lip_colour, target_mouth
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.nose_base import flat_band
@@ -133,7 +133,7 @@ class _ColourState:
     lut: np.ndarray | None = None
     grain: GrainLevels | None = None
     eye_sigma: float | None = None  # the blur of the source's kept eyes, eased
-    light: LightReference | None = None  # the target's usual light (`light_change`)
+    light: tuple[LightFrame, ...] = ()  # the target's last frames' light (`light_change`)
 
 
 def box_around(share: np.ndarray, sigma: float) -> tuple[slice, slice] | None:
@@ -564,9 +564,10 @@ class Compositor:
                 change = light_change(target_half[..., 0], mask_half,
                                       np.clip(2.0 * resized(mask, size // 2) - 1.0, 0.0, 1.0),
                                       resized(shown_skin, size // 2),
+                                      owned_features(target.face_landmarks / 2, size // 2),
                                       (target.pose.yaw, target.pose.pitch),
                                       size / DETAIL_SIGMA_DIVISOR / 2, state.light)
-                state.light, light = change.reference, change.lightness
+                state.light, light = change.history, change.lightness
             coloured = carry_detail(face_lab, target_half, inside,
                 size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids, light=light,
                 shown=shown_skin, relief=relief,

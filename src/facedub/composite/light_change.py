@@ -7,25 +7,32 @@ down the chin) were the source's flat photo light: self-photo's face SSIM 0.95-0
 the torch off, 0.88-0.90 with it on (BENCHMARKS.md, fifty-first round). At that band the
 target's own features (its nose's and cheeks' relief under its usual light, its folds)
 are who it is and must not come in; what changes from frame to frame where the coarse
-light changes is the light's. So, per track, the target's band and coarse light are
-kept as a slow reference, and where the coarse light has moved far from it the band's
-change from its reference is added to the face's: the torch's marks on the source's own
-relief. Where the light is steady nothing is added; the gate still opened on frames of
-several other pairs' targets (not traced), and on self-photo's torch frames the output read
-nearer the lit target than the photo, so the compositor leaves it off by default
-(`CompositeConfig.follow_light`; BENCHMARKS.md, fifty-second round).
+light changes is the light's. So, per track, the target's band and coarse light of its
+last frames are kept, the usual light read from the darkest of them (this frame
+included), and where the coarse light has moved far from it the band's change from it
+is added to the face's: the torch's marks on the source's own relief, off the features
+the source owns (brows, eyes, lips, nostrils).
+
+The usual light is read from the last `REFERENCE_FRAMES` frames only, so a segment's
+pre-roll (`batch.chunks.PREROLL_FRAMES`, at least as long) brings a segmented or resumed
+render to the unsplit one's; and from the darkest of them, this frame included, so a
+track that starts under the torch takes its first unlit frame as its usual light at once
+(an eased reference took the lit start as usual and put the torch's marks inverted on
+the unlit frames after it; BENCHMARKS.md, fifty-third round).
 
 Everything here is at the tone's half size, CIELAB L units.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from facedub.composite.color import blur_factor
+from facedub.faces.regions import mesh_regions
 
 BAND_DIVISOR = 4.0  # the band between the tone's sigma / this and its sigma (tone.FINE_DIVISOR)
 # L units the coarse light may move from the track's reference (beyond the face's even
@@ -34,10 +41,16 @@ BAND_DIVISOR = 4.0  # the band between the tone's sigma / this and its sigma (to
 # easing 0.1) 3 .. 8 took the face SSIM 0.897 -> 0.918, 6 .. 12 to 0.911.
 CHANGE_FROM = 3.0
 CHANGE_FULL = 8.0
-# The reference's share of a steady frame, and of a changed one (so a light that stays on
-# becomes the reference in about a hundred frames): 0.1 let the torch's 13-18 lit frames
-# into it (SSIM 0.918 against 0.920 at 0.03).
-EASING = 0.03
+# The frames the usual light is read from, this one included: within the batch's pre-roll
+# (30 frames), so a segment's render is the unsplit one's.
+REFERENCE_FRAMES = 30
+# ... from those whose bare skin's mean light is within this of the darkest's (a torch
+# adds light: the torch clip's unlit frames 22.4-24.5 L, its lit ones 26-42).
+DARKEST_WITHIN = 1.5
+# A light that stays on becomes the usual light when the last frame before it leaves the
+# window; its marks fade out over the frames before that (the reference's newest frame
+# from this many frames old to the window's end), so nothing jumps.
+FADE_FROM_AGE = 20
 # The gain a whole face takes evenly: its 5th percentile inside the face. The median
 # left half the torch's light out where it lights most of the face (self-photo's torch
 # frames 0.904 against 0.918; the 10th 0.916, the 2nd moved self-split-webcam and
@@ -54,74 +67,118 @@ SPREAD_FULL = 9.0
 # her bare skin's light 7-10 L, the torch clip's head moves 4-6 degrees.
 POSE_FROM = 8.0
 POSE_FULL = 12.0
-EASING_FLOOR = 0.01
+# The features the source owns (`owned_features`): their outlines grown this share of
+# the crop, and softened over this share (Gaussian sigma).
+FEATURE_GROW = 1 / 96
+FEATURE_SOFT = 1 / 64
+# The nostrils without the nose tip (4): its lit tip is the torch's.
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 48, 64)
 
 
 @dataclass(frozen=True)
-class LightReference:
-    """A track's target light at the tone's half size: its band between sigma /
-    BAND_DIVISOR and sigma (`band`) and its low-pass at sigma (`low`), (s, s) L units,
-    and the head's pose they were read at, eased alike."""
+class LightFrame:
+    """One frame's target light at the tone's half size: its band between sigma /
+    BAND_DIVISOR and sigma (`band`) and its low-pass at sigma (`low`), (s, s) L units
+    (float16: a track keeps REFERENCE_FRAMES of them), the head's pose (yaw, pitch in
+    degrees), and `level`, the mean of `low` on its bare skin."""
 
     band: np.ndarray
     low: np.ndarray
-    pose: tuple[float, float]  # the head's yaw and pitch (degrees) it was read at
+    pose: tuple[float, float]
+    level: float
 
 
 @dataclass(frozen=True)
 class LightChange:
     """`lightness` (s, s) L units to add to the target's base (0 where the light is
-    steady; None: nowhere), and the track's reference after this frame."""
+    steady; None: nowhere), and the track's last frames after this one (oldest first, at
+    most REFERENCE_FRAMES - 1: the next frame's window with it)."""
 
     lightness: np.ndarray | None
-    reference: LightReference
+    history: tuple[LightFrame, ...]
 
 
 def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndarray,
-                 skin: np.ndarray, pose: tuple[float, float], sigma: float,
-                 reference: LightReference | None) -> LightChange:
-    """The target's band change where its coarse light moved from the track's
-    `reference` beyond the face's even gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a
-    frame whose bare `skin` (s, s) is lit unevenly (`SPREAD_FROM` .. `SPREAD_FULL`),
-    while the head's `pose` (yaw, pitch in degrees) is within `POSE_FROM` .. `POSE_FULL`
-    of the reference's, times `weight` (s, s: where the face is shown whole), and the
-    reference eased
-    toward this frame where its light did not move. `target_lightness` (s, s) L, `mask`
-    (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
-    `reference` None: the track's first frame (its own)."""
+                 skin: np.ndarray, owned: np.ndarray, pose: tuple[float, float],
+                 sigma: float, history: tuple[LightFrame, ...]) -> LightChange:
+    """The target's band change from the track's usual light (`usual_light` of
+    `history` and this frame) where its coarse light moved from it beyond the face's even
+    gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a frame whose bare `skin` (s, s) is lit
+    unevenly (`SPREAD_FROM` .. `SPREAD_FULL`), while the head's `pose` (yaw, pitch in
+    degrees) is within `POSE_FROM` .. `POSE_FULL` of the reference's, times `weight`
+    (s, s: where the face is shown whole) and 1 - `owned` (s, s: the source's own
+    features, `owned_features`). `target_lightness` (s, s) L, `mask` (s, s) where the
+    face is measured, `sigma` the tone's low-pass at this size; `history` empty: the
+    track's first frame."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
-    if reference is None or reference.low.shape != low.shape:
-        return LightChange(None, LightReference(band, low, pose))
-    inner, bare = weight > 0.5, skin > 0.5
-    if not inner.any() or not bare.any():
-        return LightChange(None, reference)
+    inner, bare = weight > 0.5, (skin > 0.5) & (weight > 0.5)
+    if not bare.any():
+        return LightChange(None, history)
+    frame = LightFrame(band.astype(np.float16), low.astype(np.float16), pose,
+                       float(low[bare].mean()))
+    kept = (*history, frame)[-(REFERENCE_FRAMES - 1):]
+    if not history or history[-1].low.shape != low.shape:
+        return LightChange(None, (frame,))
+    chosen, age = usual_light((*history, frame))
+    if age == 0:  # this frame is as dark as the darkest: its light is the usual one
+        return LightChange(None, kept)
+    reference_low = np.mean([f.low for f in chosen], axis=0, dtype=np.float32)
     # The light's gain on each pixel, and the face's least (a camera's exposure: the
     # webcam clip's face 17-20 L lighter over its first 40 frames, evenly; a torch
     # lights a part of the face and leaves the rest as it was).
-    gain = low / np.maximum(reference.low, 1.0)
+    gain = low / np.maximum(reference_low, 1.0)
     even = float(np.percentile(gain[inner], EVEN_PERCENTILE))
-    uneven = np.abs(low - reference.low * even)
+    uneven = np.abs(low - reference_low * even)
     # A light that moves over the face moves its bare skin's light unevenly; a head
     # that turns or moves in the crop moves it at the outline, eyes and mouth.
     spread = float(np.percentile(uneven[bare], SPREAD_PERCENTILE))
-    frame_share = min(max((spread - SPREAD_FROM) / (SPREAD_FULL - SPREAD_FROM), 0.0), 1.0)
+    frame_share = _ramp(spread, SPREAD_FROM, SPREAD_FULL)
     # A head that turned from the reference's pose moves its own shading in the crop.
-    turned = max(abs(pose[0] - reference.pose[0]), abs(pose[1] - reference.pose[1]))
-    frame_share *= min(max((POSE_FULL - turned) / (POSE_FULL - POSE_FROM), 0.0), 1.0)
-    moved = frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
-                                  0.0, 1.0).astype(np.float32)
-    easing = EASING_FLOOR + (EASING - EASING_FLOOR) * (1.0 - moved)
-    eased = LightReference(reference.band + easing * (band - reference.band),
-                           reference.low + easing * (low - reference.low),
-                           (reference.pose[0] + EASING * (pose[0] - reference.pose[0]),
-                            reference.pose[1] + EASING * (pose[1] - reference.pose[1])))
-    share = moved * weight
+    reference_pose = np.mean([f.pose for f in chosen], axis=0)
+    turned = float(np.abs(np.asarray(pose) - reference_pose).max())
+    frame_share *= 1.0 - _ramp(turned, POSE_FROM, POSE_FULL)
+    # A light that stayed on: its marks fade before it becomes the usual light.
+    frame_share *= 1.0 - _ramp(age, FADE_FROM_AGE, REFERENCE_FRAMES - 1)
+    share = (frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
+                                   0.0, 1.0) * weight * (1.0 - owned)).astype(np.float32)
     if not share.any():
-        return LightChange(None, eased)
+        return LightChange(None, kept)
     # The band's change beyond its reference under the new light's gain: the light's
     # own marks, not the target's features brightened.
-    return LightChange((share * (band - reference.band * gain)).astype(np.float32), eased)
+    reference_band = np.mean([f.band for f in chosen], axis=0, dtype=np.float32)
+    return LightChange((share * (band - reference_band * gain)).astype(np.float32), kept)
+
+
+def usual_light(frames: Sequence[LightFrame]) -> tuple[list[LightFrame], int]:
+    """The `frames` (oldest first, the current one last) whose `level` is within
+    DARKEST_WITHIN of the darkest's, and the newest of them's age in frames (0: the
+    current one)."""
+    darkest = min(frame.level for frame in frames)
+    chosen = [n for n, frame in enumerate(frames) if frame.level <= darkest + DARKEST_WITHIN]
+    return [frames[n] for n in chosen], len(frames) - 1 - chosen[-1]
+
+
+def owned_features(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: the brows, eyes, lips and nostrils (not the nose
+    tip) of `face_landmarks` (478, 2+, in pixels of a crop `size` wide), grown
+    FEATURE_GROW of the crop and softened."""
+    points = np.asarray(face_landmarks)[:, :2]
+    regions = mesh_regions()
+    features = np.zeros((size, size), np.uint8)
+    for group in (regions.left_eyebrow, regions.right_eyebrow, regions.left_eye,
+                  regions.right_eye, regions.lips_outer, np.array(NOSTRILS)):
+        cv2.fillConvexPoly(features, cv2.convexHull(np.round(points[group]).astype(np.int32)), 1)
+    grow = max(1, round(size * FEATURE_GROW))
+    grown = cv2.dilate(features, cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))).astype(np.float32)
+    soft: np.ndarray = cv2.GaussianBlur(grown, (0, 0), max(0.5, size * FEATURE_SOFT))
+    return soft
+
+
+def _ramp(value: float, start: float, full: float) -> float:
+    """0 at or below `start`, 1 at or above `full`, linear between."""
+    return min(max((value - start) / (full - start), 0.0), 1.0)
 
 
 def _masked_plane_blur(plane: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
