@@ -118,3 +118,20 @@ def test_a_light_that_stays_on_fades_into_the_usual_light() -> None:
     assert strengths[5] > 4.0
     assert max(strengths[5 + PREROLL_FRAMES:]) == 0.0
     assert max(np.abs(np.diff(strengths[5:]))) < 0.25 * strengths[5]
+
+
+def test_an_occluder_that_comes_in_adds_no_marks() -> None:
+    # A hand rising in front of the chin, partly measured (the mask's 0.6 there): the
+    # masked low-pass and band moved at its edge, and came in as a light's mark (8.5 L
+    # here; a pale crescent up to 84 levels on occlusion-mic's chin at 36-39).
+    rng = np.random.default_rng(2)
+    relief = (60.0 + 10.0 * rng.random((96, 96))).astype(np.float32)
+    whole = np.ones(relief.shape, np.float32)
+    hand, cut = relief.copy(), whole.copy()
+    hand[60:, :40], cut[60:, :40] = 90.0, 0.6
+    history: tuple[LightFrame, ...] = ()
+    for plane, mask in [(relief, whole)] * 5 + [(hand, cut)] * 3:
+        change = light_change(plane, mask, mask, whole, np.zeros_like(whole), (0.0, 0.0),
+                              12.0, history)
+        history = change.history
+        assert change.lightness is None or np.abs(change.lightness).max() < 0.5

@@ -67,6 +67,13 @@ SPREAD_FULL = 9.0
 # her bare skin's light 7-10 L, the torch clip's head moves 4-6 degrees.
 POSE_FROM = 8.0
 POSE_FULL = 12.0
+# Where the face's measured share round a pixel (the mask's Gaussian average at sigma)
+# changed from the reference's by this much, nothing is added, and from this much on
+# none: an occluder that moved (a hand rising to the chin, occlusion-mic 36-39) moved
+# the masked low-pass and band at its edge, and its edge came in as a light's mark, a
+# pale crescent up to 84 levels on the chin.
+COVERAGE_FROM = 0.02
+COVERAGE_FULL = 0.08
 # The features the source owns (`owned_features`): their outlines grown this share of
 # the crop, and softened over this share (Gaussian sigma).
 FEATURE_GROW = 1 / 96
@@ -80,12 +87,14 @@ class LightFrame:
     """One frame's target light at the tone's half size: its band between sigma /
     BAND_DIVISOR and sigma (`band`) and its low-pass at sigma (`low`), (s, s) L units
     (float16: a track keeps REFERENCE_FRAMES of them), the head's pose (yaw, pitch in
-    degrees), and `level`, the mean of `low` on its bare skin."""
+    degrees), `level`, the mean of `low` on its bare skin, and `coverage` (s, s), the
+    mask's Gaussian average at sigma (how much of the face `low` was measured on)."""
 
     band: np.ndarray
     low: np.ndarray
     pose: tuple[float, float]
     level: float
+    coverage: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -106,17 +115,19 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a frame whose bare `skin` (s, s) is lit
     unevenly (`SPREAD_FROM` .. `SPREAD_FULL`), while the head's `pose` (yaw, pitch in
     degrees) is within `POSE_FROM` .. `POSE_FULL` of the reference's, times `weight`
-    (s, s: where the face is shown whole) and 1 - `owned` (s, s: the source's own
-    features, `owned_features`). `target_lightness` (s, s) L, `mask` (s, s) where the
-    face is measured, `sigma` the tone's low-pass at this size; `history` empty: the
-    track's first frame."""
+    (s, s: where the face is shown whole), 1 - `owned` (s, s: the source's own features,
+    `owned_features`), and as far as the face was measured round each pixel as in the
+    reference (`COVERAGE_FROM` .. `COVERAGE_FULL`). `target_lightness` (s, s) L, `mask`
+    (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
+    `history` empty: the track's first frame."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     inner, bare = weight > 0.5, (skin > 0.5) & (weight > 0.5)
     if not bare.any():
         return LightChange(None, history)
+    coverage = _masked_plane_blur(mask, np.ones_like(mask), sigma)
     frame = LightFrame(band.astype(np.float16), low.astype(np.float16), pose,
-                       float(low[bare].mean()))
+                       float(low[bare].mean()), coverage.astype(np.float16))
     kept = (*history, frame)[-(REFERENCE_FRAMES - 1):]
     if not history or history[-1].low.shape != low.shape:
         return LightChange(None, (frame,))
@@ -140,8 +151,14 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     frame_share *= 1.0 - _ramp(turned, POSE_FROM, POSE_FULL)
     # A light that stayed on: its marks fade before it becomes the usual light.
     frame_share *= 1.0 - _ramp(age, FADE_FROM_AGE, REFERENCE_FRAMES - 1)
+    # Where an occluder or the frame's edge moved the face's measured share, the low-pass
+    # and band there moved with it, not with the light.
+    reference_coverage = np.mean([f.coverage for f in chosen], axis=0, dtype=np.float32)
+    measured_alike = 1.0 - np.clip((np.abs(coverage - reference_coverage) - COVERAGE_FROM)
+                                   / (COVERAGE_FULL - COVERAGE_FROM), 0.0, 1.0)
     share = (frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
-                                   0.0, 1.0) * weight * (1.0 - owned)).astype(np.float32)
+                                   0.0, 1.0) * weight * (1.0 - owned)
+             * measured_alike).astype(np.float32)
     if not share.any():
         return LightChange(None, kept)
     # The band's change beyond its reference under the new light's gain: the light's
