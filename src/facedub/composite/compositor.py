@@ -93,8 +93,9 @@ class CompositeConfig:
     color_easing: float = 0.3  # share of the new frame's colour statistics
     grain: bool = True  # add the frame's grain to a face smoother than it
     # A moving light's finer marks taken (`light_change`). Off: on self-photo's torch
-    # frames it took the face SSIM 0.900 -> 0.922 but nearer the source 13 -> 1 of 31,
-    # and it moved other pairs' frames, unmeasured (BENCHMARKS.md, fifty-second round).
+    # frames it takes the face SSIM 0.900 -> 0.914 but nearer the source 13 -> 6 of 31
+    # (at half strength 13 -> 7): the lit face reads farther from the unlit photo, as
+    # the lit target frame itself does (BENCHMARKS.md, fifty-second and fifty-third rounds).
     follow_light: bool = False
 
     def __post_init__(self) -> None:
@@ -559,7 +560,9 @@ class Compositor:
                 # face inside its feather's outer half (the outline moves with the head):
                 # on the bare skin only, self-photo's torch frames took 0.897 -> 0.903
                 # face SSIM (the lit nose tip is a feature's zone), on all of it 0.918
-                # (BENCHMARKS.md, fifty-second round).
+                # (BENCHMARKS.md, fifty-second round); but not on the brows, eyes, lips
+                # and nostrils the source owns (`owned_features`: the term moved them by
+                # 14-18, 10-16 and 7-11 L; fifty-third round).
                 mask_half = resized(inside, size // 2)
                 change = light_change(target_half[..., 0], mask_half,
                                       np.clip(2.0 * resized(mask, size // 2) - 1.0, 0.0, 1.0),
