@@ -17,7 +17,7 @@ from facedub.engines.base import TargetFace
 from facedub.extract import extract
 from facedub.extract.config import ExtractConfig
 from facedub.faceset import Faceset
-from xdist_groups import SHARED_EXTRACTION_FIXTURES, xdist_group_of
+from xdist_groups import SHARED_EXTRACTION_FIXTURES, in_handing_order, xdist_group_of
 
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
@@ -26,13 +26,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets its file's xdist group (`-n 2 --dist loadgroup` in pyproject.toml):
     a file's module fixtures are then made by one worker only, never once in each. A file
     any of whose tests takes a shared faceset fixture is in the shared extraction's group
-    whole."""
+    whole. The longest groups come first (`handing_order`): the controller hands groups
+    out in the order the workers collected them."""
     shared = {item.path for item in items
               if SHARED_EXTRACTION_FIXTURES & set(getattr(item, "fixturenames", ()))}
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             group = xdist_group_of(item.path, item.path in shared)
             item.add_marker(pytest.mark.xdist_group(group))
+    items[:] = in_handing_order(items)
 
 
 class _GroupsInNodeIds:
