@@ -17,7 +17,8 @@ from facedub.engines.base import TargetFace
 from facedub.extract import extract
 from facedub.extract.config import ExtractConfig
 from facedub.faceset import Faceset
-from xdist_groups import SHARED_EXTRACTION_FIXTURES, xdist_group_of
+from target_support import target_from_frame
+from xdist_groups import SHARED_EXTRACTION_FIXTURES, in_handing_order, xdist_group_of
 
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
@@ -26,13 +27,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets its file's xdist group (`-n 2 --dist loadgroup` in pyproject.toml):
     a file's module fixtures are then made by one worker only, never once in each. A file
     any of whose tests takes a shared faceset fixture is in the shared extraction's group
-    whole."""
+    whole. The longest groups come first (`handing_order`): the controller hands groups
+    out in the order the workers collected them."""
     shared = {item.path for item in items
               if SHARED_EXTRACTION_FIXTURES & set(getattr(item, "fixturenames", ()))}
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             group = xdist_group_of(item.path, item.path in shared)
             item.add_marker(pytest.mark.xdist_group(group))
+    items[:] = in_handing_order(items)
 
 
 class _GroupsInNodeIds:
@@ -120,19 +123,13 @@ def first_target_face(extracted: Callable[..., Faceset], faces_dir: Path
     the swap aligns it, as an engine's target (track 0); `person=True` gives it the
     face's identity descriptor as the target person."""
     from facedub import media
-    from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-    from facedub.faces.geometry import warp_to_face
 
     def face(name: str, size: int, person: bool = False) -> TargetFace:
         record = extracted(name, max_frames=1, crop_size=size).faces_of()[0]
         frame = next(media.iter_frames(faces_dir / name))
-        face_from_frame = face_from_frame_matrix(record.frame_landmarks, size, "whole")
-        return TargetFace(
-            image=warp_to_face(frame.image, face_from_frame, size),
-            face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-            face_from_frame=face_from_frame, pose=record.pose,
-            blendshapes=record.blendshapes, time=0.0, track=0,
-            person=np.asarray(record.descriptor) if person else None)
+        return target_from_frame(frame.image, record.frame_landmarks, size, record.pose,
+                                 record.blendshapes,
+                                 person=np.asarray(record.descriptor) if person else None)
 
     return face
 
@@ -142,8 +139,6 @@ def call_face(faces_dir: Path) -> Callable[[int], TargetFace]:
     """`call_face(29)`: the boy's face (the larger of the two-person video call's) on that
     frame, aligned at 256 px as the swap aligns it, as an engine's target (track 0)."""
     from facedub import media
-    from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-    from facedub.faces.geometry import warp_to_face
     from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 
     size = 256
@@ -155,11 +150,8 @@ def call_face(faces_dir: Path) -> Callable[[int], TargetFace]:
                           model_path=resolve_landmarker_model()) as analyser:
             found = analyser.analyse(frame.image)
         largest = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        face_from_frame = face_from_frame_matrix(largest.landmarks, size, "whole")
-        return TargetFace(image=warp_to_face(frame.image, face_from_frame, size),
-                          face_landmarks=landmarks_in_crop(largest.landmarks, face_from_frame),
-                          face_from_frame=face_from_frame, pose=largest.pose,
-                          blendshapes=largest.blendshapes, time=0.0, track=0)
+        return target_from_frame(frame.image, largest.landmarks, size, largest.pose,
+                                 largest.blendshapes)
 
     return face
 

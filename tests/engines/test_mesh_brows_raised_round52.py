@@ -20,12 +20,10 @@ import pytest
 from facedub import media
 from facedub.composite.color import to_lab
 from facedub.composite.compositor import CompositeConfig, Compositor
-from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
 STAGE = "clip_facerecognition_hamilton_multiface_mic.mp4"
@@ -76,12 +74,8 @@ def raised_brows(extracted: Callable[..., Faceset], faces_dir: Path
             for frame in media.iter_frames(faces_dir / STAGE, indices=set(RAISED)):
                 face = max(analyser.analyse(frame.image, frame.time),
                            key=lambda f: float(f.box[2] - f.box[0]))
-                matrix = face_from_frame_matrix(face.landmarks, SIZE, "whole")
-                target = TargetFace(
-                    image=warp_to_face(frame.image, matrix, SIZE),
-                    face_landmarks=landmarks_in_crop(face.landmarks, matrix),
-                    face_from_frame=matrix, pose=face.pose, blendshapes=face.blendshapes,
-                    time=frame.time, track=0)
+                target = target_from_frame(frame.image, face.landmarks, SIZE, face.pose,
+                                           face.blendshapes, time=frame.time)
                 swapped = compositor.composite(target, engine.swap_face(target)).image
                 for side in (0, 1):
                     out.append((_thirds(to_lab(target.image), target.face_landmarks, side),

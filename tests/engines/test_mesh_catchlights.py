@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_catchlights import (
     IRIS_CORE,
@@ -21,9 +20,8 @@ from facedub.engines.mesh_catchlights import (
     without_catchlights,
 )
 from facedub.engines.mesh_eyes import EYES, iris_centres, iris_in_eye
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 STUDIO = "still_paul_rudd_frontal_studio.jpg"  # two strip lights in each iris
 TARGET = "clip_liveportrait_d18_man_frontal_mouth.mp4"  # a small catchlight in each eye
@@ -140,12 +138,8 @@ def test_the_engine_gives_the_source_eyes_the_targets_catchlights(
     source = extracted(STUDIO, max_frames=1, crop_size=SIZE)
     record = extracted(TARGET, max_frames=1, crop_size=SIZE).faces_of()[0]
     frame = next(media.iter_frames(faces_dir / TARGET))
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, SIZE, "whole")
-    target = TargetFace(image=warp_to_face(frame.image, face_from_frame, SIZE),
-                        face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                        face_from_frame=face_from_frame, pose=record.pose,
-                        blendshapes=record.blendshapes, time=0.0, track=0,
-                        person=np.asarray(record.descriptor))
+    target = target_from_frame(frame.image, record.frame_landmarks, SIZE, record.pose,
+                               record.blendshapes, person=np.asarray(record.descriptor))
     swapped = MeshEngine(source, MeshEngineConfig()).swap_face(target)
     assert swapped.kept_source is not None
     for eye in EYES:

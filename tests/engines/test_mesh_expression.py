@@ -43,12 +43,12 @@ from facedub.engines.mesh_mouth import (
 )
 from facedub.engines.mesh_topology import mesh_topology, mesh_vertices, template_anchors
 from facedub.engines.track_share import EasedShare
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import polygon_mask
 from facedub.faces.regions import mesh_regions
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 SMILING = "still_biden_frontal.jpg"  # a broad smile, upper teeth showing
 SHOUTING = "still_woman_shouting.jpg"  # mouth wide open, lit from one side
@@ -68,11 +68,8 @@ def closed_mouth(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFa
     record = extracted(TALKING, max_frames=1, crop_size=CROP).faces_of()[0]
     frame = next(media.iter_frames(faces_dir / TALKING))
     assert record.blendshapes[BLENDSHAPE_NAMES.index("jawOpen")] < 0.1
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0)
+    return target_from_frame(frame.image, record.frame_landmarks, CROP, record.pose,
+                             record.blendshapes)
 
 
 def _teeth(image: np.ndarray) -> np.ndarray:

@@ -18,10 +18,10 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_expression import wrinkled_shares
 from facedub.engines.mesh_expression_regions import LineRegion, RegionMaps, region_weights
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 GRIMACE = "still_man_angry_grimace.png"  # a snarl: upper lip raised (0.18), nose wrinkled
 OLDER = ("still_rowan_atkinson_older_man.jpg", "still_elderly_woman_smile.jpg")  # own folds
@@ -39,11 +39,8 @@ def calm(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
     """The talking man's first frame, aligned as the swap aligns it."""
     record = extracted(TALKING, max_frames=1, crop_size=CROP).faces_of()[0]
     frame = next(media.iter_frames(faces_dir / TALKING))
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0)
+    return target_from_frame(frame.image, record.frame_landmarks, CROP, record.pose,
+                             record.blendshapes)
 
 
 def _fold(target: TargetFace) -> np.ndarray:

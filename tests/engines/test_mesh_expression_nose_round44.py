@@ -30,10 +30,10 @@ from facedub.engines.mesh_expression_regions import (
     RegionMaps,
     region_weights,
 )
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 GRIMACE = "still_man_angry_grimace.png"  # a frown and a wrinkled nose; MediaPipe: no sneer
 GLASSES = "still_man_curly_hair_glasses.jpg"  # metal-rimmed glasses over his nose
@@ -54,11 +54,8 @@ def calm(extracted: Callable[..., Faceset], faces_dir: Path) -> TargetFace:
     frame = next(media.iter_frames(faces_dir / TALKING))
     for name in SNEER:
         assert record.blendshapes[BLENDSHAPE_NAMES.index(name)] < 0.05
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0)
+    return target_from_frame(frame.image, record.frame_landmarks, CROP, record.pose,
+                             record.blendshapes)
 
 
 def _nose(target: TargetFace) -> np.ndarray:

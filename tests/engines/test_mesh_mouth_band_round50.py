@@ -24,11 +24,11 @@ from facedub.engines import mesh
 from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_mouth import closed_counts, lips_mask, photo_lips_open
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
+from facedub.faces.align import landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES, FaceAnalyser, resolve_landmarker_model
 from facedub.faces.regions import MOUTH_CORNERS, eye_distance
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 BORDER = "still_woman_dark_skin_downcast.jpg"  # lips closed, smiling 0.28
 HEADTURN = "clip_liveportrait_d3_woman_headturn.mp4"  # lips parted; smiles from frame 6
@@ -43,11 +43,8 @@ def _d3_face(extracted: Callable[..., Faceset], faces_dir: Path, frame: int) -> 
                                             crop_size=CROP).faces_of()}[frame]
     image = next(f.image for f in media.iter_frames(faces_dir / HEADTURN, indices={frame})
                  if f.index == frame)
-    face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-    return TargetFace(image=warp_to_face(image, face_from_frame, CROP),
-                      face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-                      face_from_frame=face_from_frame, pose=record.pose,
-                      blendshapes=record.blendshapes, time=0.0, track=0)
+    return target_from_frame(image, record.frame_landmarks, CROP, record.pose,
+                             record.blendshapes)
 
 
 def _swapped(source: Faceset, target: TargetFace) -> SwappedFace:

@@ -21,9 +21,8 @@ from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
 from facedub.engines.mesh_mouth import mean_smile
 from facedub.engines.mesh_mouth_read import LIFT_NOISE, SMILE_MIN, MouthReads, misread
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 BORDER = "still_woman_dark_skin_downcast.jpg"
 HEADTURN = "clip_liveportrait_d3_woman_headturn.mp4"
@@ -38,12 +37,8 @@ def _d3_faces(extracted: Callable[..., Faceset], faces_dir: Path) -> list[Target
     faces = []
     for frame in media.iter_frames(faces_dir / HEADTURN, indices=set(range(FRAMES))):
         record = records[frame.index]
-        face_from_frame = face_from_frame_matrix(record.frame_landmarks, CROP, "whole")
-        faces.append(TargetFace(
-            image=warp_to_face(frame.image, face_from_frame, CROP),
-            face_landmarks=landmarks_in_crop(record.frame_landmarks, face_from_frame),
-            face_from_frame=face_from_frame, pose=record.pose,
-            blendshapes=record.blendshapes, time=0.0, track=0))
+        faces.append(target_from_frame(frame.image, record.frame_landmarks, CROP,
+                                       record.pose, record.blendshapes))
     return faces
 
 

@@ -26,10 +26,9 @@ from facedub.engines.mesh_stubble import (
     hair_zone,
     stubble_as_hair,
 )
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 STREAMER = "clip_deepfacelive_twitch_streamer_webcam.mp4"  # moustache, goatee, jaw beard
 OBAMA = "clip_deepfacelive_obama_speaking.mp4"  # lighting's target, a smooth chin
@@ -49,11 +48,8 @@ def obama_faces(faces_dir: Path) -> Callable[[int], TargetFace]:
         with FaceAnalyser(max_faces=1, video=False,
                           model_path=resolve_landmarker_model()) as analyser:
             found = analyser.analyse(frame.image)[0]
-        face_from_frame = face_from_frame_matrix(found.landmarks, CROP, "whole")
-        return TargetFace(image=warp_to_face(frame.image, face_from_frame, CROP),
-                          face_landmarks=landmarks_in_crop(found.landmarks, face_from_frame),
-                          face_from_frame=face_from_frame, pose=found.pose,
-                          blendshapes=found.blendshapes, time=0.0, track=0)
+        return target_from_frame(frame.image, found.landmarks, CROP, found.pose,
+                                 found.blendshapes)
 
     return face
 

@@ -46,9 +46,9 @@ def _log(run: Path) -> list[dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def refined(pair: Pair, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def refined(d3_short: Faceset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("refiner") / "refiner"
-    result = refine(pair[0], folder, tiny())
+    result = refine(d3_short, folder, tiny())
     assert result.step == 4 and result.stopped is None
     return folder
 
@@ -81,7 +81,7 @@ def test_held_out_faces_are_a_separate_stretch_after_a_gap() -> None:
 
 
 def test_refining_leaves_checkpoints_previews_and_validation(refined: Path,
-                                                            pair: Pair) -> None:
+                                                            d3_short: Faceset) -> None:
     state = ckpt.read_state(refined)
     assert state is not None and state.step == 4
     assert sorted(p.name for p in (refined / "previews").iterdir()) == [
@@ -91,17 +91,17 @@ def test_refining_leaves_checkpoints_previews_and_validation(refined: Path,
     assert all(0.0 < entry["ssim_mesh"] <= 1.0 for entry in validation)
     config = json.loads((refined / "config.json").read_text())
     assert config["format"] == "facedub-refiner" and config["res"] == 128
-    assert config["source"]["source_sha256"] == pair[0].meta.source_sha256
+    assert config["source"]["source_sha256"] == d3_short.meta.source_sha256
     model, _, _ = load_refiner(refined, torch.device("cpu"))
     assert float(model.head.weight.detach().abs().sum()) > 0  # it learned something
 
 
-def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, refined: Path,
+def test_a_resumed_refiner_matches_one_run_straight_through(d3_short: Faceset, refined: Path,
                                                             tmp_path: Path) -> None:
     straight = refined  # tiny() straight through its 4 steps, made once for the module
     resumed = tmp_path / "resumed"
-    assert refine(pair[0], resumed, tiny(steps=2)).step == 2
-    assert refine(pair[0], resumed, tiny(steps=4)).step == 4
+    assert refine(d3_short, resumed, tiny(steps=2)).step == 2
+    assert refine(d3_short, resumed, tiny(steps=4)).step == 4
     first, _, _ = load_refiner(straight, torch.device("cpu"))
     second, _, _ = load_refiner(resumed, torch.device("cpu"))
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(),
@@ -115,10 +115,10 @@ def test_a_resumed_refiner_matches_one_run_straight_through(pair: Pair, refined:
     assert [entry["step"] for entry in _log(resumed) if "loss" in entry] == [2, 4]
 
 
-def test_a_resumed_refiner_keeps_its_held_out_split(pair: Pair, tmp_path: Path) -> None:
+def test_a_resumed_refiner_keeps_its_held_out_split(d3_short: Faceset, tmp_path: Path) -> None:
     folder = tmp_path / "split"
-    first = refine(pair[0], folder, tiny(steps=2, holdout_share=0.3))
-    resumed = refine(pair[0], folder, tiny(steps=4))  # the default share: ignored
+    first = refine(d3_short, folder, tiny(steps=2, holdout_share=0.3))
+    resumed = refine(d3_short, folder, tiny(steps=4))  # the default share: ignored
     saved = json.loads((folder / "config.json").read_text())["refine_settings"]
     assert saved["holdout_share"] == 0.3
     # The held-out faces are the same ones: the first validation after the resume
@@ -128,16 +128,16 @@ def test_a_resumed_refiner_keeps_its_held_out_split(pair: Pair, tmp_path: Path) 
     assert first.step == 2 and resumed.step == 4
 
 
-def test_a_folder_of_the_older_held_out_rule_is_refused(pair: Pair, tmp_path: Path) -> None:
+def test_a_folder_of_the_older_held_out_rule_is_refused(d3_short: Faceset, tmp_path: Path) -> None:
     folder = tmp_path / "old"
-    refine(pair[0], folder, tiny(steps=2))
+    refine(d3_short, folder, tiny(steps=2))
     config = json.loads((folder / "config.json").read_text())
     settings = config["refine_settings"]
     del settings["holdout_share"]
     settings["holdout_every"] = 10
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(FacedubError, match=r"older `facedub refine`.*new -o folder"):
-        refine(pair[0], folder, tiny(steps=4))
+        refine(d3_short, folder, tiny(steps=4))
 
 
 def test_a_refiner_is_refused_for_another_source(refined: Path, pair: Pair) -> None:
@@ -145,20 +145,20 @@ def test_a_refiner_is_refused_for_another_source(refined: Path, pair: Pair) -> N
         refine(pair[1], refined, tiny(steps=6))
 
 
-def test_other_model_arguments_are_refused_on_resume(refined: Path, pair: Pair) -> None:
+def test_other_model_arguments_are_refused_on_resume(refined: Path, d3_short: Faceset) -> None:
     with pytest.raises(FacedubError, match="was refined with arguments"):
-        refine(pair[0], refined, tiny(steps=6, width=8))
+        refine(d3_short, refined, tiny(steps=6, width=8))
 
 
-def test_a_time_limit_stops_refining_and_saves(pair: Pair, tmp_path: Path) -> None:
-    result = refine(pair[0], tmp_path / "timed", tiny(steps=1000, minutes=1e-6))
+def test_a_time_limit_stops_refining_and_saves(d3_short: Faceset, tmp_path: Path) -> None:
+    result = refine(d3_short, tmp_path / "timed", tiny(steps=1000, minutes=1e-6))
     assert result.step == 1 and result.stopped is None
     state = ckpt.read_state(tmp_path / "timed")
     assert state is not None and state.step == 1
 
 
-def test_too_few_faces_are_refused(pair: Pair, tmp_path: Path) -> None:
-    few = replace(pair[0], records=pair[0].faces_of()[:3])
+def test_too_few_faces_are_refused(d3_short: Faceset, tmp_path: Path) -> None:
+    few = replace(d3_short, records=d3_short.faces_of()[:3])
     with pytest.raises(FacedubError, match="at least 8 views"):
         refine(few, tmp_path / "few", tiny())
     assert not (tmp_path / "few").exists()
@@ -178,10 +178,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(pair: Pair, tmp_path: Path
+def test_sigterm_saves_a_loadable_checkpoint_of_the_last_step(d3_short: Faceset, tmp_path: Path
                                                              ) -> None:
     run = tmp_path / "refiner"
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(pair[0].root), str(run)],
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(d3_short.root), str(run)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
@@ -229,10 +229,10 @@ def test_the_best_held_out_state_is_kept_and_swaps_use_it(refined: Path) -> None
 
 
 def test_a_later_worse_evaluation_does_not_replace_the_best(
-        pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        d3_short: Faceset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _scored(monkeypatch, [0.9, 0.5, 0.4])
     folder = tmp_path / "overfit"
-    result = refine(pair[0], folder, tiny(steps=4))
+    result = refine(d3_short, folder, tiny(steps=4))
     assert result.best is not None and (result.best.step, result.best.score) == (2, 0.9)
     assert [entry["best_step"] for entry in _log(folder) if "best_step" in entry] == [2, 2]
     model, _, state = load_refiner(folder, torch.device("cpu"))
@@ -241,9 +241,9 @@ def test_a_later_worse_evaluation_does_not_replace_the_best(
     assert any(not torch.equal(model.state_dict()[name], value)
                for name, value in latest.items())  # the step-4 weights were not shipped
     # A resume continues from the latest state, and still keeps the step-2 best.
-    resumed = refine(pair[0], folder, tiny(steps=6))
+    resumed = refine(d3_short, folder, tiny(steps=6))
     assert resumed.step == 6 and resumed.best is not None and resumed.best.step == 2
-    straight = refine(pair[0], tmp_path / "straight", tiny(steps=6))  # scores run out: real
+    straight = refine(d3_short, tmp_path / "straight", tiny(steps=6))  # scores run out: real
     for name, value in _weights(folder / "model.safetensors").items():
         assert torch.allclose(value, _weights(straight.root / "model.safetensors")[name],
                               atol=1e-6), name
@@ -264,12 +264,12 @@ def test_export_uses_the_best_state_and_an_old_folder_its_latest(
     assert state.step == 4
 
 
-def test_the_refiners_inputs_carry_the_stubble_as_it_is(pair: tuple[Faceset, Faceset]) -> None:
+def test_the_refiners_inputs_carry_the_stubble_as_it_is(d3_short: Faceset) -> None:
     """The refiner learns a self-reenactment whose truth keeps the source's stubble: its
     mesh-swapped inputs must not restyle it (the default "hair" takes its hue out)."""
     from facedub.train.refine_data import _engine_over
 
-    source = pair[0]
+    source = d3_short
     indices = np.arange(len(source.faces_of()))
     engine = _engine_over(source, indices, 1.0, np.random.default_rng(0))
     assert engine.config.stubble == "as-is"

@@ -40,20 +40,18 @@ from facedub.train.refine_composited import (
 )
 from facedub.train.refine_data import split_faces
 
-D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # the pair fixture's source (conftest)
-
-Pair = tuple[Faceset, Faceset]
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # d3_short's clip (conftest)
 # The module (facedub.train's `refine` attribute is the function).
 REFINE = importlib.import_module("facedub.train.refine")
 
 
 @pytest.fixture(scope="module")
-def checked(pair: Pair, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+def checked(d3_short: Faceset, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
             ) -> tuple[RefineRun, Path, Path]:
-    """A tiny refiner of the d3 clip's first 60 frames, its best state chosen on the
+    """A tiny refiner of the d3 clip's first 30 frames, its best state chosen on the
     composited held-out stretch: (result, folder, work folder)."""
     root = tmp_path_factory.mktemp("composited")
-    result = refine(pair[0], root / "refiner", tiny(), video=faces_dir / D3,
+    result = refine(d3_short, root / "refiner", tiny(), video=faces_dir / D3,
                     work_dir=root / "work")
     return result, root / "refiner", root / "work"
 
@@ -112,12 +110,13 @@ class _Stages:
 
 
 def test_the_held_out_stretch_is_cut_after_the_last_training_frame(
-        pair: Pair, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    split = split_faces(len(pair[0].faces_of()), 0.2, "blocks")
-    edges = stretch_edges(pair[0], split)
+        d3_short: Faceset, faces_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    split = split_faces(len(d3_short.faces_of()), 0.2, "blocks")
+    edges = stretch_edges(d3_short, split)
     assert edges is not None
     last_training, first_held = edges
-    held_frames = {pair[0].faces_of()[int(i)].frame for i in split.held}
+    held_frames = {d3_short.faces_of()[int(i)].frame for i in split.held}
     assert last_training < first_held == min(held_frames)
     cuts: list[Path] = []
 
@@ -129,12 +128,12 @@ def test_the_held_out_stretch_is_cut_after_the_last_training_frame(
 
     monkeypatch.setattr(refine_composited, "swapped_faces", swapped)
     stages = _Stages()
-    composited_holdout(faces_dir / D3, pair[0], split, tmp_path / "work", stages)
+    composited_holdout(faces_dir / D3, d3_short, split, tmp_path / "work", stages)
     # The cutting is a stage a user sees (its bar's line), without -v.
     assert stages.stages[0].startswith("checking held-out frames")
     source_cut, target_cut = cuts
     assert media.probe(source_cut).frame_count == last_training + 1
-    last_held = max(record.frame for record in pair[0].faces_of())
+    last_held = max(record.frame for record in d3_short.faces_of())
     assert media.probe(target_cut).frame_count == last_held + 1 - first_held
     # The target's first frame is the source video's first held-out frame (CRF 0 keeps
     # the luma; the RGB round trip moves a grey level or so), not a neighbour.
@@ -148,7 +147,7 @@ def test_the_held_out_stretch_is_cut_after_the_last_training_frame(
 
 def test_a_refiner_that_does_not_beat_the_mesh_engine_says_so(
         checked: tuple[RefineRun, Path, Path], caplog: pytest.LogCaptureFixture,
-        pair: Pair, faces_dir: Path) -> None:
+        d3_short: Faceset, faces_dir: Path) -> None:
     result, folder, work = checked
     assert result.best is not None
     losing = replace(result, best=replace(result.best, score=result.best.baseline - 0.001))
@@ -158,15 +157,15 @@ def test_a_refiner_that_does_not_beat_the_mesh_engine_says_so(
     assert winning.beats_mesh() is True and "it beats" in (winning.verdict() or "")
     # refine itself says it when training ends, as a warning (shown without -v).
     with caplog.at_level(logging.INFO, logger="facedub.train.refine"):
-        again = refine(pair[0], folder, tiny(steps=6), video=faces_dir / D3, work_dir=work)
+        again = refine(d3_short, folder, tiny(steps=6), video=faces_dir / D3, work_dir=work)
     said = [r for r in caplog.records if "held-out stretch, composited" in r.getMessage()]
     assert len(said) == 1
     assert said[0].levelno == (logging.INFO if again.beats_mesh() else logging.WARNING)
 
 
 def test_without_the_video_the_renderings_choose_and_no_verdict(
-        pair: Pair, tmp_path: Path) -> None:
-    result = refine(pair[0], tmp_path / "refiner", tiny(steps=2))
+        d3_short: Faceset, tmp_path: Path) -> None:
+    result = refine(d3_short, tmp_path / "refiner", tiny(steps=2))
     assert result.best is not None and result.best.metric == BEST_METRIC
     assert result.best.baseline is None and result.verdict() is None
 
@@ -204,12 +203,12 @@ class _Unreadable:
 
 
 def test_a_check_that_reads_no_face_says_so_and_training_goes_on(
-        pair: Pair, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        d3_short: Faceset, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(REFINE, "composited_holdout",
                         lambda *args, **kwargs: _Unreadable())
     with caplog.at_level(logging.WARNING, logger="facedub.train.refine"):
-        result = refine(pair[0], tmp_path / "refiner", tiny(), video=faces_dir / D3,
+        result = refine(d3_short, tmp_path / "refiner", tiny(), video=faces_dir / D3,
                         work_dir=tmp_path / "work")
     assert result.step == 4 and result.stopped is None
     said = [r for r in caplog.records if "no composited held-out face could be scored"
@@ -219,11 +218,11 @@ def test_a_check_that_reads_no_face_says_so_and_training_goes_on(
 
 
 def test_a_faceset_folder_skips_the_check_with_one_line(
-        pair: Pair, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        d3_short: Faceset, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # `facedub refine FACESET` passes the folder as the source: no video to cut.
-    split = split_faces(len(pair[0].faces_of()), 0.2, "blocks")
+    split = split_faces(len(d3_short.faces_of()), 0.2, "blocks")
     with caplog.at_level(logging.INFO, logger="facedub.train.refine_composited"):
-        made = composited_holdout(pair[0].root, pair[0], split, tmp_path / "work")
+        made = composited_holdout(d3_short.root, d3_short, split, tmp_path / "work")
     assert made is None
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and "is not a video file" in said[0]
@@ -234,7 +233,7 @@ def test_a_faceset_folder_skips_the_check_with_one_line(
 
 def test_refine_of_a_video_on_the_command_line_runs_the_check_and_names_its_metric(
         faces_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    clip = refine_composited.cut(faces_dir / D3, 0, 59, tmp_path / "d3-60.mp4")
+    clip = refine_composited.cut(faces_dir / D3, 0, 29, tmp_path / "d3-30.mp4")
     out = tmp_path / "refiner"
     result = CliRunner().invoke(app, [
         "refine", str(clip), "-o", str(out), "--steps", "2", "--batch", "2",
@@ -249,10 +248,10 @@ def test_refine_of_a_video_on_the_command_line_runs_the_check_and_names_its_metr
 
 
 def test_refine_of_a_faceset_folder_on_the_command_line_names_its_metric(
-        pair: Pair, tmp_path: Path) -> None:
+        d3_short: Faceset, tmp_path: Path) -> None:
     out = tmp_path / "refiner"
     result = CliRunner().invoke(app, [
-        "refine", str(pair[0].root), "-o", str(out), "--steps", "2", "--batch", "2",
+        "refine", str(d3_short.root), "-o", str(out), "--steps", "2", "--batch", "2",
         "--device", "cpu", "--threads", "1", "--work-dir", str(tmp_path / "work")])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())  # the console wraps long lines
@@ -262,12 +261,13 @@ def test_refine_of_a_faceset_folder_on_the_command_line_names_its_metric(
 
 
 def test_the_stretch_ends_at_the_facesets_last_frame_not_its_count(
-        pair: Pair, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        d3_short: Faceset, faces_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # A faceset analysed every 2nd frame counts half its frames: its last index is not
     # frames_analysed - 1.
     work = tmp_path / "work"
-    every_second = replace(pair[0], meta=replace(pair[0].meta,
-                                                 frames_analysed=pair[0].meta.frames_analysed // 2))
+    every_second = replace(d3_short, meta=replace(
+        d3_short.meta, frames_analysed=d3_short.meta.frames_analysed // 2))
     cuts: list[Path] = []
 
     def swapped(source: Path, target: Path, *args: Any, **kwargs: Any
@@ -276,16 +276,16 @@ def test_the_stretch_ends_at_the_facesets_last_frame_not_its_count(
         return (), None, None
 
     monkeypatch.setattr(refine_composited, "swapped_faces", swapped)
-    split = split_faces(len(pair[0].faces_of()), 0.2, "blocks")
+    split = split_faces(len(d3_short.faces_of()), 0.2, "blocks")
     assert composited_holdout(faces_dir / D3, every_second, split, work) is None
-    edges = stretch_edges(pair[0], split)
+    edges = stretch_edges(d3_short, split)
     assert edges is not None
-    last_held = max(record.frame for record in pair[0].faces_of())
+    last_held = max(record.frame for record in d3_short.faces_of())
     assert media.probe(cuts[0]).frame_count == last_held + 1 - edges[1]
 
 
 def test_the_held_out_faces_are_capped_evenly_and_keep_only_what_score_reads(
-        pair: Pair, faces_dir: Path, checked: tuple[RefineRun, Path, Path],
+        d3_short: Faceset, faces_dir: Path, checked: tuple[RefineRun, Path, Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
     assert evenly_spread(list(range(100)), 5) == {0, 25, 50, 74, 99}
     assert evenly_spread([3, 4], 5) == {3, 4} and evenly_spread([3, 4], None) == {3, 4}
@@ -293,8 +293,8 @@ def test_the_held_out_faces_are_capped_evenly_and_keep_only_what_score_reads(
         "frame", "target", "swapped", "region", "mesh_ssim"}
     _, _, work = checked
     monkeypatch.setattr(refine_composited, "HELDOUT_FACES", 4)
-    split = split_faces(len(pair[0].faces_of()), 0.2, "blocks")
-    holdout = composited_holdout(faces_dir / D3, pair[0], split, work)
+    split = split_faces(len(d3_short.faces_of()), 0.2, "blocks")
+    holdout = composited_holdout(faces_dir / D3, d3_short, split, work)
     assert holdout is not None
     frames = [face.frame for face in holdout.faces]
     held = sorted({face.frame for face in holdout._faceset.faces_of()})
@@ -318,7 +318,7 @@ class _Scored:
 
 
 def test_a_resume_keeps_a_best_chosen_by_the_composited_check_without_the_video(
-        pair: Pair, checked: tuple[RefineRun, Path, Path], tmp_path: Path,
+        d3_short: Faceset, checked: tuple[RefineRun, Path, Path], tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     _, folder, _ = checked
     copy = tmp_path / "refiner"
@@ -326,7 +326,7 @@ def test_a_resume_keeps_a_best_chosen_by_the_composited_check_without_the_video(
     saved = read_best(copy)
     assert saved is not None and saved.metric == COMPOSITED_METRIC
     with caplog.at_level(logging.WARNING, logger="facedub.train.refine"):
-        result = refine(pair[0], copy, tiny(steps=8))  # no video: no composited check
+        result = refine(d3_short, copy, tiny(steps=8))  # no video: no composited check
     assert result.step == 8
     assert read_best(copy) == saved == result.best
     said = [r.getMessage() for r in caplog.records if "keeps choosing by" in r.getMessage()]
@@ -334,10 +334,10 @@ def test_a_resume_keeps_a_best_chosen_by_the_composited_check_without_the_video(
 
 
 def test_a_resume_with_the_video_keeps_choosing_by_the_renderings(
-        pair: Pair, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        d3_short: Faceset, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     folder = tmp_path / "refiner"
-    refine(pair[0], folder, tiny(steps=2))
+    refine(d3_short, folder, tiny(steps=2))
     saved = read_best(folder)
     assert saved is not None and saved.metric == BEST_METRIC
     # A check that would call every state far better than any renderings' score.
@@ -346,7 +346,7 @@ def test_a_resume_with_the_video_keeps_choosing_by_the_renderings(
     monkeypatch.setattr(REFINE, "composited_holdout",
                         lambda *args, **kwargs: made.append(args) or _Scored(0.999))
     with caplog.at_level(logging.WARNING, logger="facedub.train.refine"):
-        result = refine(pair[0], folder, tiny(steps=4), video=faces_dir / D3,
+        result = refine(d3_short, folder, tiny(steps=4), video=faces_dir / D3,
                         work_dir=tmp_path / "work")
     assert made == []
     said = [r.getMessage() for r in caplog.records if "keeps choosing by" in r.getMessage()]
@@ -357,8 +357,11 @@ def test_a_resume_with_the_video_keeps_choosing_by_the_renderings(
     log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
     checks = {entry["step"]: entry for entry in log if BEST_METRIC in entry}
     assert not any("composited_refined" in entry for entry in checks.values())
-    chosen = max(checks.values(), key=lambda entry: entry[BEST_METRIC])
-    assert best.step == chosen["step"] and result.verdict() is None
+    # The log rounds to 5 decimals: two checks can tie there (d3_short's steps 2 and 4
+    # both log 0.95828), and the best is then either; its own score is the top one.
+    top = max(entry[BEST_METRIC] for entry in checks.values())
+    assert best.step in {step for step, entry in checks.items() if entry[BEST_METRIC] == top}
+    assert best.score == pytest.approx(top, abs=1e-5) and result.verdict() is None
 
 
 # Round fifty, E3: the second review's findings (/tmp/r50/R3/review.md, E2's wiring).
@@ -378,12 +381,12 @@ def test_the_stretch_swaps_the_person_nearest_the_refine_facesets() -> None:
     assert nearest_person(None, [_person(0, near)]) is None
 
 
-def test_a_cut_without_the_refine_facesets_person_skips_the_check(pair: Pair) -> None:
-    reference = pair[0].person_descriptor()
+def test_a_cut_without_the_refine_facesets_person_skips_the_check(d3_short: Faceset) -> None:
+    reference = d3_short.person_descriptor()
     assert reference is not None
-    assert as_person(pair[0], reference, "held-out").meta.person == pair[0].meta.person
+    assert as_person(d3_short, reference, "held-out").meta.person == d3_short.meta.person
     with pytest.raises(OtherPersonError, match="held-out"):
-        as_person(pair[0], reference + 1.0, "held-out")  # nobody there is that person
+        as_person(d3_short, reference + 1.0, "held-out")  # nobody there is that person
 
 
 def test_a_stretch_unused_for_a_month_is_removed(tmp_path: Path) -> None:
@@ -400,7 +403,8 @@ def test_a_stretch_unused_for_a_month_is_removed(tmp_path: Path) -> None:
 
 
 def test_two_refiner_folders_of_one_video_cut_their_own_stretches(
-        pair: Pair, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        d3_short: Faceset, faces_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # A run's end deletes its cuts: another run of the same video and split in the same
     # work folder must not lose the target cut it reads at every check.
     folders: list[Path] = []
@@ -411,8 +415,8 @@ def test_two_refiner_folders_of_one_video_cut_their_own_stretches(
         return (), None, None
 
     monkeypatch.setattr(refine_composited, "swapped_faces", swapped)
-    split = split_faces(len(pair[0].faces_of()), 0.2, "blocks")
+    split = split_faces(len(d3_short.faces_of()), 0.2, "blocks")
     for owner in ("a", "b", "a"):
-        composited_holdout(faces_dir / D3, pair[0], split, tmp_path / "work",
+        composited_holdout(faces_dir / D3, d3_short, split, tmp_path / "work",
                            owner=tmp_path / owner)
     assert folders[0] != folders[1] and folders[0] == folders[2]

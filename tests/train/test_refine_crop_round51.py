@@ -32,7 +32,7 @@ from facedub.train.refine_composited import HELDOUT_FOLDER
 from facedub.train.refine_crop import CropRefineConfig, refine_composited_stage
 from facedub.train.refine_crop_loss import patches
 
-D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # the pair fixture's source (conftest)
+D3 = "clip_liveportrait_d3_woman_headturn.mp4"  # d3_short's clip (conftest)
 Pair = tuple[Faceset, Faceset]
 runner = CliRunner()
 
@@ -46,12 +46,12 @@ def tiny(**overrides: int | float) -> CropRefineConfig:
 
 
 @pytest.fixture(scope="module")
-def trained(pair: Pair, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+def trained(d3_short: Faceset, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
             ) -> tuple[RefineRun, Path, Path]:
-    """A tiny composited-stage refiner of the d3 clip's first 60 frames: (result, folder,
+    """A tiny composited-stage refiner of the d3 clip's first 30 frames: (result, folder,
     work folder)."""
     root = tmp_path_factory.mktemp("crop")
-    result = refine_composited_stage(pair[0], root / "refiner", tiny(), faces_dir / D3,
+    result = refine_composited_stage(d3_short, root / "refiner", tiny(), faces_dir / D3,
                                      root / "work")
     return result, root / "refiner", root / "work"
 
@@ -84,17 +84,17 @@ def test_a_tiny_run_on_real_frames_keeps_the_best_composited_state(
 
 
 def test_a_resume_goes_on_from_the_saved_step(
-        pair: Pair, faces_dir: Path, trained: tuple[RefineRun, Path, Path],
+        d3_short: Faceset, faces_dir: Path, trained: tuple[RefineRun, Path, Path],
         tmp_path: Path) -> None:
     _, folder, work = trained
     resumed = tmp_path / "refiner"
     shutil.copytree(folder, resumed)
-    result = refine_composited_stage(pair[0], resumed, tiny(steps=6), faces_dir / D3, work)
+    result = refine_composited_stage(d3_short, resumed, tiny(steps=6), faces_dir / D3, work)
     assert result.step == 6
     steps = [entry["step"] for entry in _log(resumed) if "loss" in entry]
     assert steps == [2, 4, 6]  # the first run's lines kept, once each
     # Already there: nothing trained, nothing made.
-    again = refine_composited_stage(pair[0], resumed, tiny(steps=6), faces_dir / D3, work)
+    again = refine_composited_stage(d3_short, resumed, tiny(steps=6), faces_dir / D3, work)
     assert again.step == 6 and again.validation == {}
 
 
@@ -125,7 +125,7 @@ def test_another_source_is_refused(pair: Pair, faces_dir: Path,
 
 @pytest.mark.parametrize("kept", [None, 0.5])
 def test_a_folder_trained_under_another_loss_is_refused(
-        pair: Pair, faces_dir: Path, trained: tuple[RefineRun, Path, Path], tmp_path: Path,
+        d3_short: Faceset, faces_dir: Path, trained: tuple[RefineRun, Path, Path], tmp_path: Path,
         kept: float | None) -> None:
     """A fifty-first round folder (its whole correction's loss: no `sharpness_weight` in
     its settings) or one of another weight is refused, not resumed under another loss
@@ -141,7 +141,7 @@ def test_a_folder_trained_under_another_loss_is_refused(
     (older / "config.json").write_text(json.dumps(config))
     before = sorted((p.name, p.stat().st_mtime_ns) for p in older.iterdir())
     with pytest.raises(FacedubError, match="choose a new -o folder"):
-        refine_composited_stage(pair[0], older, tiny(steps=6), faces_dir / D3, work)
+        refine_composited_stage(d3_short, older, tiny(steps=6), faces_dir / D3, work)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in older.iterdir()) == before
 
 
@@ -220,23 +220,23 @@ class _TermAtStep(NoProgress):
 
 
 def test_a_sigterm_keeps_a_checkpoint_and_the_same_command_resumes(
-        pair: Pair, faces_dir: Path, tmp_path: Path) -> None:
+        d3_short: Faceset, faces_dir: Path, tmp_path: Path) -> None:
     folder, work = tmp_path / "refiner", tmp_path / "work"
-    stopped = refine_composited_stage(pair[0], folder, tiny(steps=6), faces_dir / D3, work,
+    stopped = refine_composited_stage(d3_short, folder, tiny(steps=6), faces_dir / D3, work,
                                       _TermAtStep(3))
     assert stopped.stopped == "SIGTERM" and stopped.step == 3
     state = read_state(folder)
     assert state is not None and state.step == 3  # saved between save_every's steps
     assert not list(folder.glob("*.next.*")) and not list(folder.glob(".*partial*"))
     assert any((work / HELDOUT_FOLDER).glob("*/*.mp4"))  # its cuts kept to resume
-    resumed = refine_composited_stage(pair[0], folder, tiny(steps=6), faces_dir / D3, work)
+    resumed = refine_composited_stage(d3_short, folder, tiny(steps=6), faces_dir / D3, work)
     assert resumed.stopped is None and resumed.step == 6
     assert [entry["step"] for entry in _log(folder) if "loss" in entry] == [2, 4, 6]
     assert not any((work / HELDOUT_FOLDER).glob("*/*.mp4"))
 
 
 @pytest.mark.parametrize("kind", ["folder", "onnx"])
-def test_the_swap_refuses_it_for_another_source(pair: Pair, kind: str,
+def test_the_swap_refuses_it_for_another_source(pair: Pair, d3_short: Faceset, kind: str,
                                                 trained: tuple[RefineRun, Path, Path],
                                                 tmp_path: Path) -> None:
     """`swap --refiner` with a composited-stage refiner (its folder or its export) of the
@@ -258,6 +258,6 @@ def test_the_swap_refuses_it_for_another_source(pair: Pair, kind: str,
     with pytest.raises(FacedubError, match="refined for person"):
         load_refined_engine(_Base(), pair[1], path)  # type: ignore[arg-type]
     class _Own(_Base):
-        coverage = pair[0].meta.coverage
+        coverage = d3_short.meta.coverage
 
-    assert load_refined_engine(_Own(), pair[0], path) is not None  # type: ignore[arg-type]
+    assert load_refined_engine(_Own(), d3_short, path) is not None  # type: ignore[arg-type]
