@@ -24,6 +24,7 @@ UPPER_LID_LANDMARKS = (33, 246, 161, 160, 159, 158, 157, 173, 133, 130, 247, 30,
 # is stretched: none of the target's lid from STRETCH_FROM, all of it (as far as the engine
 # is darker there) from STRETCH_FULL. readme-photo's lids: median 1.39, at most 1.68 on
 # frame 20 (open eyes, no wedge); median 2.1-2.4, 90th percentile 2.8-3.2 on 33 and 36.
+# From 2.0 to 3.0 the wedge was fainter at 2x but still there on 28 and 36.
 STRETCH_FROM = 1.8
 STRETCH_FULL = 2.6
 
