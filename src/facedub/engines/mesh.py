@@ -42,7 +42,7 @@ from facedub.engines.mesh_eyes import (
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
-from facedub.engines.mesh_lids import stretched_share, upper_lid_triangles
+from facedub.engines.mesh_lids import smoothed_lids, stretched_share, upper_lid_triangles
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mirror import (
     feathered_out,
@@ -329,7 +329,7 @@ class MeshEngine:
         # source's own (mesh_lids): the same fill, where the engine's face is darker.
         lids = self._stretched_lids(blend, vertices, raster, size, inside, landmarks)
         if lids is not None:
-            oblique = lids if oblique is None else np.maximum(oblique, lids)
+            smoothed_lids(image, *lids, size)
         if oblique is not None:
             aligned = target.image.astype(np.float32)  # the target reshaped where it is read
             reach = sockets_reach(oblique, size)
@@ -651,7 +651,7 @@ class MeshEngine:
 
     def _stretched_lids(self, blend: dict[int, float], vertices: np.ndarray,
                         raster: TargetRaster, size: int, inside: np.ndarray,
-                        landmarks: np.ndarray) -> np.ndarray | None:
+                        landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(S, S) float32: the blended sources' `stretched_share` of the upper lids over
         the target's moved mesh (`vertices`, from `landmarks`), feathered outwards
         (`feathered_out`) within the mesh (`inside`), the eye openings out (the eyes are
@@ -665,9 +665,11 @@ class MeshEngine:
             return None
         shown = feathered_out(upsample(share[raster.triangle], raster, size), size) * inside
         points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        lids = inside.copy()
         for eye in EYES:
-            shown *= 1.0 - polygon_mask(points[eye.contour], size)
-        return shown if float(shown.max()) > 0.01 else None
+            lids *= 1.0 - polygon_mask(points[eye.contour], size)
+        shown *= lids
+        return (shown, lids) if float(shown.max()) > 0.01 else None
 
     def _socket_share(self, index: int) -> np.ndarray:
         """One source face's `oblique_share` of the sockets: its own, made on its first use."""

@@ -12,9 +12,11 @@ turned photo's far socket), is shown where the engine's face is darker than it.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from facedub.engines.mesh_topology import signed_areas, vertex_mirror
+from facedub.faces.masks import grown_bounds, three_channels
 
 # One side's upper lid: the eye opening's upper edge and the two rings of the mesh above it,
 # up to (not into) the brow's lower edge. The other side's are their mirror images.
@@ -27,6 +29,8 @@ UPPER_LID_LANDMARKS = (33, 246, 161, 160, 159, 158, 157, 173, 133, 130, 247, 30,
 # From 2.0 to 3.0 the wedge was fainter at 2x but still there on 28 and 36.
 STRETCH_FROM = 1.8
 STRETCH_FULL = 2.6
+TAKEN = 1.0
+SMOOTH = 1.0 / 64.0  # of the crop
 
 
 def upper_lid_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
@@ -53,4 +57,18 @@ def stretched_share(source_vertices: np.ndarray, target_vertices: np.ndarray,
     target_shares = target_areas / max(float(target_areas.sum()), 1e-12)
     stretch = target_shares / np.maximum(source_shares, 1e-12)
     ramp = np.clip((stretch - STRETCH_FROM) / (STRETCH_FULL - STRETCH_FROM), 0.0, 1.0)
-    return (ramp * lids).astype(np.float32)
+    return (TAKEN * ramp * lids).astype(np.float32)
+
+
+def smoothed_lids(image: np.ndarray, share: np.ndarray, skin: np.ndarray, size: int) -> None:
+    """In place: `image` (S, S, 3) float32, the engine's face, as far as `share` (S, S) its
+    own mean over `skin` (S, S) in [0, 1] (the mesh less the eye openings) within SMOOTH of
+    the crop: the lid's darkness kept, its straight-edged shades gone."""
+    sigma = SMOOTH * size
+    box = grown_bounds(share > 0.01, int(3 * sigma) + 1)
+    if box is None:
+        return
+    weight = np.ascontiguousarray(skin[box])
+    mean = cv2.GaussianBlur(image[box] * three_channels(weight), (0, 0), sigma)
+    mean /= three_channels(np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3))
+    image[box] += three_channels(share[box]) * (mean - image[box])
