@@ -1,10 +1,14 @@
-"""The source's upper lids where the target lowers its lids under raised brows (mesh_lids).
+"""The source's upper lids where the target lowers its lids under raised brows.
 
 readme-photo (Paul Rudd's frontal studio photo onto Katie Hill): on her frames 28-39 she looks
 down with her brows raised, the mesh's lid triangles grow to 2-3 times their share of the
-face, and Rudd's crease and the shade under his brows' inner heads were warped over the whole
-lid: a dark grey wedge from the brow's head down to the lashes (BENCHMARKS.md, fifty-third
-round)."""
+face, and Rudd's crease and the shade under his brows' inner heads are warped over the whole
+lid: a dark grey wedge with a straight edge from the brow's head down to the lashes. Two fills
+of the stretched lids were built and measured (the target's own lid toned to the source's;
+the lid smoothed to its own mean): each took the wedge away at 2x and halved the doubled-edge
+measure, and each cost readme-photo frames nearer the source (40 -> 35 and 38 of 40), so
+neither shipped (BENCHMARKS.md, fifty-third round); the finding is kept here as a strict xfail.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,6 @@ from facedub import media
 from facedub.composite.color import to_lab
 from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.engines.mesh_lids import (
-    STRETCH_FULL,
-    stretched_share,
-    upper_lid_triangles,
-)
-from facedub.engines.mesh_topology import mesh_topology
 from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
 from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
@@ -33,6 +31,7 @@ from facedub.faceset import Faceset
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
 CLIP = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
 LOWERED = (33, 34)  # her lids lowered under raised brows: the wedge on the person's right lid
+OPEN = 20  # her eyes open, brows at rest: no wedge
 SIZE = 224
 # The person's right upper lid, from the eye opening's upper edge to the brow's lower edge.
 UPPER_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133)
@@ -56,15 +55,14 @@ def _lid_darkest(image: np.ndarray, landmarks: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def lowered_lids(extracted: Callable[..., Faceset], faces_dir: Path
-                 ) -> list[tuple[float, float]]:
-    """Each lowered-lid frame's (target, engine) `_lid_darkest`: Rudd's photo swapped onto
-    Katie Hill by the mesh engine, one track."""
+def lids(extracted: Callable[..., Faceset], faces_dir: Path) -> dict[int, tuple[float, float]]:
+    """Each frame's (target, engine) `_lid_darkest` (OPEN and LOWERED): Rudd's photo swapped
+    onto Katie Hill by the mesh engine, one track."""
     engine = MeshEngine(extracted(PHOTO), MeshEngineConfig())
-    out = []
+    out = {}
     try:
         with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
-            for frame in media.iter_frames(faces_dir / CLIP, indices=set(LOWERED)):
+            for frame in media.iter_frames(faces_dir / CLIP, indices={OPEN, *LOWERED}):
                 face = analyser.analyse(frame.image, frame.time)[0]
                 matrix = face_from_frame_matrix(face.landmarks, SIZE, "whole")
                 target = TargetFace(
@@ -73,37 +71,27 @@ def lowered_lids(extracted: Callable[..., Faceset], faces_dir: Path
                     face_from_frame=matrix, pose=face.pose, blendshapes=face.blendshapes,
                     time=frame.time, track=0)
                 swapped = engine.swap_face(target)
-                out.append((_lid_darkest(target.image, target.face_landmarks),
-                            _lid_darkest(swapped.image, target.face_landmarks)))
+                out[frame.index] = (_lid_darkest(target.image, target.face_landmarks),
+                                    _lid_darkest(swapped.image, target.face_landmarks))
     finally:
         engine.close()
     return out
 
 
-def test_lowered_lids_show_no_dark_wedge(lowered_lids: list[tuple[float, float]]) -> None:
+def test_open_lids_are_not_darker_than_hers(lids: dict[int, tuple[float, float]]) -> None:
+    """The measure's own check: with her eyes open and brows at rest the engine's lid is not
+    darker at its darkest tenth than hers (at 448 px on the swap's frame 20: 38.7 against
+    her 33.1)."""
+    target, engine = lids[OPEN]
+    assert target - engine <= 10.0
+
+
+@pytest.mark.xfail(strict=True, reason="Rudd's lid crease and the shade under his brows' "
+                   "heads warped over her lowered lids: a dark wedge (the fills tried cost "
+                   "likeness; not fixed)")
+def test_lowered_lids_show_no_dark_wedge(lids: dict[int, tuple[float, float]]) -> None:
     """The engine's lid no darker at its darkest tenth than 10 L below Katie Hill's own
-    (without the fill 18.7 and 13.0 L below on these frames, the wedge; with it 6.4 and 7.6)."""
-    below = [target - engine for target, engine in lowered_lids]
+    (main: 18.7 and 13.0 L below on these frames; the target's lid toned to Rudd's, tried:
+    6.4 and 7.6)."""
+    below = [lids[frame][0] - lids[frame][1] for frame in LOWERED]
     assert max(below) <= 10.0, below
-
-
-def test_a_lid_stretched_past_the_ramp_is_wholly_taken() -> None:
-    """On the template itself nothing is stretched; every lid triangle grown
-    STRETCH_FULL times its share (the rest of the face as it was) is fully taken, and no
-    triangle off the lids is."""
-    topology = mesh_topology()
-    lids = upper_lid_triangles(topology.triangles, topology.template_vertices,
-                               topology.eye_openings)
-    vertices = topology.template_vertices
-    assert lids.sum() > 0
-    assert not stretched_share(vertices, vertices, topology.triangles, lids).any()
-    # Each lid triangle alone scaled about its centroid: its area grows by the square.
-    scale = np.sqrt(STRETCH_FULL * 1.05)
-    for triangle in np.flatnonzero(lids)[:6]:
-        moved = vertices.copy()
-        corners = topology.triangles[triangle]
-        centre = vertices[corners].mean(axis=0)
-        moved[corners] = centre + scale * (vertices[corners] - centre)
-        share = stretched_share(vertices, moved, topology.triangles, lids)
-        assert share[triangle] == pytest.approx(1.0)
-        assert not share[~lids].any()
