@@ -91,7 +91,8 @@ def test_open_lids_are_not_darker_than_hers(lids: dict[int, tuple[float, float]]
                    "likeness; not fixed)")
 def test_lowered_lids_show_no_dark_wedge(lids: dict[int, tuple[float, float]]) -> None:
     """The engine's lid no darker at its darkest tenth than 10 L below Katie Hill's own
-    (main: 18.7 and 13.0 L below on these frames; the target's lid toned to Rudd's, tried:
-    6.4 and 7.6)."""
+    (main: 18.9 and 15.6 L below on these frames; tried: the target's lid toned to Rudd's
+    8.7 and 7.0, passes; the lid smoothed to its own mean over crop / 64 14.0 and 11.1, as
+    it keeps the lid's darkness: this measure sees the dark, not the straight edge)."""
     below = [lids[frame][0] - lids[frame][1] for frame in LOWERED]
     assert max(below) <= 10.0, below
