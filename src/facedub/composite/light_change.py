@@ -20,6 +20,15 @@ track that starts under the torch takes its first unlit frame as its usual light
 (an eased reference took the lit start as usual and put the torch's marks inverted on
 the unlit frames after it; BENCHMARKS.md, fifty-third round).
 
+Reading the usual light from the darkest frames follows only a light that is added (a
+torch, a lamp switched on): a light that dims (a passing shadow, a cloud) makes the
+frame the darkest, so it is the usual light itself and nothing is added; issue 9's
+shadows are not followed. The window counts the track's composited frames, not the
+video's: a frame with no bare skin (`light_change` returns the history unchanged) or with
+no face is not added, so on a track with such gaps the window reaches back further than
+`REFERENCE_FRAMES` video frames, a segment's pre-roll may not cover it, and a segmented
+render there may differ from the unsplit one.
+
 Everything here is at the tone's half size, CIELAB L units.
 """
 
