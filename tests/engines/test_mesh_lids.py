@@ -24,12 +24,10 @@ import pytest
 
 from facedub import media
 from facedub.composite.color import to_lab
-from facedub.engines.base import TargetFace
 from facedub.engines.mesh import MeshEngine, MeshEngineConfig
-from facedub.faces.align import face_from_frame_matrix, landmarks_in_crop
-from facedub.faces.geometry import warp_to_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
 from facedub.faceset import Faceset
+from target_support import target_from_frame
 
 PHOTO = "still_paul_rudd_frontal_studio.jpg"
 CLIP = "clip_sadtalker_hdtf_katiehill_headturn.mp4"
@@ -90,12 +88,8 @@ def lids(extracted: Callable[..., Faceset], faces_dir: Path
         with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
             for frame in media.iter_frames(faces_dir / CLIP, indices={OPEN, *LOWERED}):
                 face = analyser.analyse(frame.image, frame.time)[0]
-                matrix = face_from_frame_matrix(face.landmarks, SIZE, "whole")
-                target = TargetFace(
-                    image=warp_to_face(frame.image, matrix, SIZE),
-                    face_landmarks=landmarks_in_crop(face.landmarks, matrix),
-                    face_from_frame=matrix, pose=face.pose, blendshapes=face.blendshapes,
-                    time=frame.time, track=0)
+                target = target_from_frame(frame.image, face.landmarks, SIZE, face.pose,
+                                           face.blendshapes, frame.time)
                 swapped = engine.swap_face(target)
                 points = target.face_landmarks
                 out[frame.index] = (_lid_darkest(target.image, points),
