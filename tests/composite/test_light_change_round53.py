@@ -52,7 +52,8 @@ def test_a_segment_renders_as_the_unsplit_render(
         torch_frames: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     # A segment from frame 50, its pre-roll from 20 (the first torch's last lit frame):
     # the eased reference (fifty-second round) still held the whole clip's history and
-    # differed by up to 14 levels; the light's window lies within the pre-roll.
+    # differed by up to 33 levels (frames 50-52: 33, 24, 30); the light's window lies
+    # within the pre-roll.
     face = torch_frames[0][1]
     unsplit = _composited(torch_frames, face, FOLLOWED)
     segment = _composited(torch_frames[SEGMENT_FIRST - PREROLL_FRAMES:], face, FOLLOWED)
