@@ -31,3 +31,10 @@ def test_the_shared_extraction_group_is_the_named_files_and_those_taking_its_fac
     # The torchrun tests take no faceset: a group of their own, not behind the refiner's.
     assert xdist_group_of(TESTS / "train" / "test_elastic_restart_round47.py") == \
         "train/test_elastic_restart_round47.py"
+
+
+def test_the_light_change_files_share_the_torch_frames_group() -> None:
+    # Both take the torch clip's 53 aligned frames: one worker makes them once a run.
+    assert xdist_group_of(TESTS / "composite" / "test_light_change_round52.py") == \
+        xdist_group_of(TESTS / "composite" / "test_light_change_round53.py") == \
+        "composite/test_light_change_round53.py"

@@ -23,6 +23,10 @@ SHARED_EXTRACTION = ("extract/test_extract.py", "engines/test_neural.py",
                      "engines/test_refiner.py", "models/test_export.py")
 SHARED_EXTRACTION_FIXTURES = frozenset({"pair"})
 SHARED_GROUP = "shared-extraction"
+# Files that take the same `aligned_frames(clip, count)` as another file (a session
+# fixture: each worker makes its own) join that file's group, so one worker makes the
+# frames once a run: the torch clip's 53 aligned frames, both light-change files.
+JOINS_GROUP = {"composite/test_light_change_round52.py": "composite/test_light_change_round53.py"}
 
 # The groups that took longest, longest first: handed to the workers before the others
 # (`--no-loadscope-reorder` in pyproject.toml keeps the order tests/conftest.py gives
@@ -50,13 +54,13 @@ LONGEST_FIRST: tuple[str, ...] = (
 
 
 def xdist_group_of(path: Path, shared: bool = False) -> str:
-    """The `--dist loadgroup` group of a test file: its path below tests/, or the shared
-    extraction's group (named in SHARED_EXTRACTION, or `shared`: a test of it takes a
-    shared faceset fixture)."""
+    """The `--dist loadgroup` group of a test file: its path below tests/ (or the file's
+    whose group it joins, JOINS_GROUP), or the shared extraction's group (named in
+    SHARED_EXTRACTION, or `shared`: a test of it takes a shared faceset fixture)."""
     name = path.relative_to(Path(__file__).parent).as_posix()
     if shared or name.startswith(SHARED_EXTRACTION):
         return SHARED_GROUP
-    return name
+    return JOINS_GROUP.get(name, name)
 
 
 def handing_order(group: str) -> int:

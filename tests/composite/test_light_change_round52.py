@@ -53,7 +53,8 @@ def _correlation(first: np.ndarray, second: np.ndarray, where: np.ndarray) -> fl
 @pytest.fixture(scope="module")
 def torch_frames(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarray, np.ndarray]]]
                  ) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    # The first 53 frames, as the fifty-third round's tests take them: one extraction.
+    # The first 53 frames, as the fifty-third round's tests take them, in their xdist group
+    # (JOINS_GROUP): one extraction a run.
     return aligned_frames(TORCH, 53)[:LIT + 1]
 
 
