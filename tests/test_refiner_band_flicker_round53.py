@@ -1,16 +1,22 @@
 """tools/refiner_band_flicker.py's measures (BENCHMARKS.md, Refiner, twenty-eighth round):
 a band that switches on and off between frames reads as a frame-to-frame change of the
-face's fine band and as the gain's flips; the same band on every frame reads as none.
-On small synthetic frames, in well under a second."""
+face's fine band and as the gain's flips; the same band on every frame reads as none; a
+face the refiner leaves as it is (no alpha) still has its frame's gain. On small
+synthetic frames, in well under a second."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
+
+from facedub import media
+from facedub.composite.compositor import Composited
+from facedub.engines import refiner as rf
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 64
@@ -76,3 +82,51 @@ def test_the_sharpness_change_and_mismatch(tool: ModuleType) -> None:
     assert tool.temporal(target, target).sharpness_mismatch == 0.0
     assert tool.temporal(alternating, target).sharpness_change > 0.1
     assert tool.temporal(alternating, target).sharpness_mismatch > 0.05
+
+
+class _Checkering:
+    """A stand-in composited-stage network: adds a fine checker inside the alpha."""
+
+    reach = 2
+
+    def __call__(self, shown: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        rows, columns = np.mgrid[:shown.shape[2], :shown.shape[3]]
+        checker = np.where((rows + columns) % 2 == 0, 1.0, -1.0).astype(np.float32)
+        return shown + alpha * checker * np.float32(4.0 / 255.0)
+
+
+class _Swapper:
+    """The swap's per-frame path in little (tool.FaceStages): the frame's own crop (the
+    identity matrix) as the target, a blurred copy of it composited in `alpha`, then the
+    refiner's `refine_composited` on it as the swap runs it."""
+
+    def __init__(self, alphas: dict[int, np.ndarray]) -> None:
+        self.alphas = alphas
+
+    def engine_face(self, frame: media.Frame) -> SimpleNamespace:
+        target = SimpleNamespace(image=frame.image, face_from_frame=np.eye(2, 3),
+                                 in_frame=None)
+        made = Composited(cv2.GaussianBlur(frame.image, (0, 0), 2.0), self.alphas[frame.index])
+        return SimpleNamespace(target=target, swapped=made)
+
+    def composite(self, target: SimpleNamespace, swapped: Composited, frame_index: int
+                  ) -> tuple[Composited, Composited]:
+        shown = rf.refine_composited(_Checkering(), swapped.image, swapped.alpha,
+                                     target.image, target.in_frame)
+        return swapped, dataclasses.replace(swapped, image=shown)
+
+
+def test_a_face_with_no_alpha_keeps_its_frame_in_the_gains(tool: ModuleType) -> None:
+    """`refine_composited` leaves a face with no alpha as it is without reading a gain:
+    its frame's gain is 0, so the gains line up with the frames (one gain a call of
+    `composited_band_gain` came up a frame short, and `added`'s strict zip raised)."""
+    grain = np.random.default_rng(1).integers(60, 200, (SIZE, SIZE, 1), dtype=np.uint8)
+    image, region = np.repeat(grain, 3, axis=2), _scene()[1]  # sharper than its blur
+    alphas = {index: region.astype(np.float32) for index in range(3)}
+    alphas[1] = np.zeros_like(alphas[1])
+    frames = [media.Frame(index, index / 25.0, image) for index in range(3)]
+    target, mesh, refined, gains = tool.take(frames, _Swapper(alphas), 3)
+    assert len(target.images) == len(refined.images) == 3
+    assert gains == [1.0, 0.0, 1.0]  # the whole checker: the blurred face is the softer
+    assert (refined.images[1] == mesh.images[1]).all()
+    assert (refined.images[0] != mesh.images[0]).any()

@@ -7,18 +7,19 @@ over the track: the fine detail it adds may switch on and off between frames.
         --refiner REFINER --out DIR [--max-frames 40]
 
 The pair's target is swapped once through the swap's own per-frame path (its landmark
-filter, engine and compositor); each face's composited crop is pasted back as it is (the
-mesh engine alone) and after the refiner's `refine_composited` (what `swap --refiner`
-pastes), before the marks, recording the band's gain. Per variant, over consecutive
-frames with a face (measured in the frame, inside the face's alpha above one half, in
-grey levels): the face's fine band (the grey frame minus its Gaussian at the band's
-scale, CROP_BAND_SIGMA crop pixels in frame pixels) and how much it changes from one
-frame to the next, against the target's own change (a webcam's noise changes it every
-frame); the change of the face's sharpness (log2 of its mean |Laplacian|) from frame to
-frame; and what the refiner added (refined minus mesh): its size where it is on, its
-frame-to-frame change, and the gain's flips (a step of at least one half). Writes
-DIR/flicker.json; DIR/frames.npz holds the frames for contact sheets (real faces: keep
-DIR out of the repository).
+filter, engine and compositor: `swap.FrameSwapper.composite`); each face's composited
+crop is pasted back as it is (the mesh engine alone) and after the refiner's
+`refine_composited` (what `swap --refiner` pastes), before the marks, recording the
+band's gain per frame (0 where the refiner left a face with no alpha as it was). Per
+variant, over consecutive frames with a face (measured in the frame, inside the face's
+alpha above one half, in grey levels): the face's fine band (the grey frame minus its
+Gaussian at the band's scale, CROP_BAND_SIGMA crop pixels in frame pixels) and how much
+it changes from one frame to the next, against the target's own change (a webcam's
+noise changes it every frame); the change of the face's sharpness (log2 of its mean
+|Laplacian|) from frame to frame; and what the refiner added (refined minus mesh): its
+size where it is on, its frame-to-frame change, and the gain's flips (a step of at least
+one half). Writes DIR/flicker.json; DIR/frames.npz holds the frames for contact sheets
+(real faces: keep DIR out of the repository).
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from unittest import mock
 
 import cv2
 import numpy as np
 
 from facedub import media
+from facedub.composite.compositor import Composited
 from facedub.engines import refiner as rf
+from facedub.engines.base import SwappedFace, TargetFace
 from facedub.engines.registry import EngineRequest, open_engine
 from facedub.faces.geometry import paste_back
 from facedub.progress import NoProgress
@@ -132,51 +135,69 @@ def added(refined: TrackFrames, mesh: TrackFrames, gains: Sequence[float]) -> Ad
                  int(np.sum(np.asarray(gains) == 0.0)))
 
 
-def record(source: Path, target: Path, refiner: Path, work: Path, max_frames: int
-           ) -> tuple[TrackFrames, TrackFrames, TrackFrames, list[float]]:
-    """(target, mesh, refined, gains): the first `max_frames` frames of `target` that have
-    a face, swapped from `source` as the swap does, before the marks."""
-    config = SwapConfig(work_dir=work / "work", config_dir=work / "config")
-    faceset = analyse_target(target, config, NoProgress())
-    request = EngineRequest(work_dir=work / "work", source=source, refiner=refiner)
-    gains: list[float] = []
+class FaceStages(Protocol):
+    """The swap's per-frame path (swap.FrameSwapper): the engine's face for a frame, then
+    that face composited before and after the composited-stage refiner."""
+
+    def engine_face(self, frame: media.Frame) -> Any: ...
+
+    def composite(self, target: TargetFace, swapped: SwappedFace, frame_index: int
+                  ) -> tuple[Composited, Composited]: ...
+
+
+def take(frames: Iterable[media.Frame], swapper: FaceStages, max_frames: int
+         ) -> tuple[TrackFrames, TrackFrames, TrackFrames, list[float]]:
+    """(target, mesh, refined, gains): the first `max_frames` of `frames` that have a
+    face, through `swapper`, pasted back before and after the refiner, and per frame the
+    band's gain the swap applied: 0 where the refiner left the face as it was without
+    reading a gain (a face with no alpha), so that the gains line up with the frames."""
+    called: list[float] = []
     chosen = rf.composited_band_gain
 
     def recorded_gain(*args: Any, **kwargs: Any) -> float:
-        gains.append(chosen(*args, **kwargs))
-        return gains[-1]
+        called.append(chosen(*args, **kwargs))
+        return called[-1]
 
+    gains: list[float] = []
     taken: dict[str, list[np.ndarray]] = {name: [] for name in
                                           ("target", "mesh", "refined", "region", "sigma")}
-    with closing(open_engine("mesh", request)) as engine, \
-            mock.patch.object(rf, "composited_band_gain", recorded_gain):
-        after = getattr(engine, "refine_composited", None)
-        if after is None:
-            raise SystemExit(f"{refiner}: not a composited-stage refiner")
-        swapper = frame_swapper(target, faceset, engine, config)
-        for frame in media.iter_frames(target):
+    with mock.patch.object(rf, "composited_band_gain", recorded_gain):
+        for frame in frames:
             face = swapper.engine_face(frame)
             if face.target is None or face.swapped is None:
                 continue
-            made = swapper.compositor.composite(face.target, face.swapped)
-            shown = after(face.target, made.image, made.alpha)
-            if swapper.last_frames.get(face.target.track) == frame.index:
-                swapper.compositor.end_track(face.target.track)
+            called.clear()
+            made, shown = swapper.composite(face.target, face.swapped, frame.index)
+            gains.append(called[-1] if called else 0.0)
             matrix = face.target.face_from_frame
             height, width = frame.image.shape[:2]
             alpha = cv2.warpAffine(made.alpha.astype(np.float32), matrix, (width, height),
                                    flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
             taken["target"].append(frame.image)
             taken["mesh"].append(paste_back(frame.image, made.image, made.alpha, matrix))
-            taken["refined"].append(paste_back(frame.image, shown, made.alpha, matrix))
+            taken["refined"].append(paste_back(frame.image, shown.image, shown.alpha, matrix))
             taken["region"].append(alpha > 0.5)
             taken["sigma"].append(np.float32(rf.CROP_BAND_SIGMA / rf.crop_scale(matrix)))
-            if len(taken["target"]) >= max_frames:
+            if len(gains) >= max_frames:
                 break
     regions, sigmas = np.stack(taken["region"]), np.stack(taken["sigma"])
     made_frames = tuple(TrackFrames(np.stack(taken[name]), regions, sigmas)
                         for name in ("target", "mesh", "refined"))
     return made_frames[0], made_frames[1], made_frames[2], gains
+
+
+def record(source: Path, target: Path, refiner: Path, work: Path, max_frames: int
+           ) -> tuple[TrackFrames, TrackFrames, TrackFrames, list[float]]:
+    """(target, mesh, refined, gains): the first `max_frames` frames of `target` that have
+    a face, swapped from `source` as the swap does, before the marks (`take`)."""
+    config = SwapConfig(work_dir=work / "work", config_dir=work / "config")
+    faceset = analyse_target(target, config, NoProgress())
+    request = EngineRequest(work_dir=work / "work", source=source, refiner=refiner)
+    with closing(open_engine("mesh", request)) as engine:
+        swapper = frame_swapper(target, faceset, engine, config)
+        if swapper.after_compositor is None:
+            raise SystemExit(f"{refiner}: not a composited-stage refiner")
+        return take(media.iter_frames(target), swapper, max_frames)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from facedub import media
-from facedub.composite.compositor import CompositeConfig, Compositor
+from facedub.composite.compositor import CompositeConfig, Composited, Compositor
 from facedub.engines.base import SwapEngine, SwappedFace, TargetFace
 from facedub.errors import FacedubError
 from facedub.extract.config import ExtractConfig
@@ -400,19 +400,28 @@ class FrameSwapper:
     def finish(self, face: _EngineFace) -> np.ndarray:
         if face.target is None or face.swapped is None:
             return face.frame.image
-        swapped = face.swapped
-        if self.two_stage is not None:
-            swapped = self.two_stage.finish_face(face.target, swapped)
-        composited = self.compositor.composite(face.target, swapped)
-        if self.after_compositor is not None:
-            composited = dataclasses.replace(composited, image=(
-                self.after_compositor.refine_composited(face.target, composited.image,
-                                                        composited.alpha)))
-        if self.last_frames.get(face.target.track) == face.frame.index:
-            self.compositor.end_track(face.target.track)
+        _, composited = self.composite(face.target, face.swapped, face.frame.index)
         self.swapped += 1
         return paste_back(face.frame.image, composited.image, composited.alpha,
                           face.target.face_from_frame)
+
+    def composite(self, target: TargetFace, swapped: SwappedFace, frame_index: int
+                  ) -> tuple[Composited, Composited]:
+        """The engine's face for `target` (a two-stage engine's second stage run)
+        composited, before and after a composited-stage engine (the same where there is
+        none): `finish` pastes the second; tools/refiner_band_flicker.py compares them.
+        Ends the compositor's track at its last frame."""
+        if self.two_stage is not None:
+            swapped = self.two_stage.finish_face(target, swapped)
+        composited = self.compositor.composite(target, swapped)
+        shown = composited
+        if self.after_compositor is not None:
+            shown = dataclasses.replace(composited, image=(
+                self.after_compositor.refine_composited(target, composited.image,
+                                                        composited.alpha)))
+        if self.last_frames.get(target.track) == frame_index:
+            self.compositor.end_track(target.track)
+        return composited, shown
 
 
 def last_frame_of_tracks(by_frame: dict[int, FaceRecord]) -> dict[int, int]:
