@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from facedub.engines.refiner import (
     TorchCropRefiner,
@@ -16,8 +15,8 @@ from facedub.engines.refiner import (
     crop_scale,
     refine_composited,
 )
-from facedub.models.crop_refiner import CropRefiner
 from portrait_support import portrait_middle
+from refiner_support import random_head_refiner
 
 PHOTO = "still_biden_frontal.jpg"
 
@@ -99,12 +98,7 @@ def test_refine_composited_keeps_a_sharper_face_from_sharpening(face: np.ndarray
     """Through the swap's own step: a network that sharpens, on a composited face
     already sharper than its target, leaves its sharpness where it was (before the gain
     the mismatch rose)."""
-    torch.manual_seed(0)
-    model = CropRefiner()
-    with torch.no_grad():
-        head = model.body[-1]
-        assert isinstance(head, torch.nn.Conv2d)
-        head.weight.normal_(0.0, 0.3)
+    model = random_head_refiner(0.3)
     target = cv2.GaussianBlur(face, (0, 0), 1.5)
     alpha = _disc(192, 80).astype(np.float32)
     alpha = cv2.GaussianBlur(alpha, (0, 0), 3.0)

@@ -25,6 +25,7 @@ from facedub.train.refine_crop_loss import (
     sharpness_rise,
 )
 from portrait_support import portrait_middle
+from refiner_support import random_head_refiner
 
 PHOTO = "still_biden_frontal.jpg"
 SIZE = 160
@@ -40,16 +41,6 @@ def _alpha(hard: bool) -> np.ndarray:
     rows, columns = np.mgrid[:SIZE, :SIZE]
     alpha = (np.hypot(rows - SIZE / 2, columns - SIZE / 2) < SIZE * 0.35).astype(np.float32)
     return alpha if hard else cv2.GaussianBlur(alpha, (0, 0), 4.0)
-
-
-def _random_head() -> CropRefiner:
-    torch.manual_seed(0)
-    model = CropRefiner()
-    with torch.no_grad():
-        head = model.body[-1]
-        assert isinstance(head, torch.nn.Conv2d)
-        head.weight.normal_(0.0, 0.05)
-    return model
 
 
 def _tensor(image: np.ndarray) -> torch.Tensor:
@@ -73,7 +64,7 @@ def test_the_loss_reads_the_band_the_swap_keeps(face: np.ndarray, hard: bool,
     """band_output is what refine_composited makes of the same network on the same crop
     (its sharpness gain, tested on its own, held at 1): within the swap's rounding."""
     monkeypatch.setattr("facedub.engines.refiner.composited_band_gain", lambda *args: 1.0)
-    model = _random_head()
+    model = random_head_refiner(0.05)
     alpha = _alpha(hard)
     target = cv2.GaussianBlur(face, (0, 0), 1.0)
     swapped = refine_composited(TorchCropRefiner(model), face, alpha, target)
