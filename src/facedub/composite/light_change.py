@@ -11,7 +11,10 @@ light changes is the light's. So, per track, the target's band and coarse light 
 last frames are kept, the usual light read from the darkest of them (this frame
 included), and where the coarse light has moved far from it the band's change from it
 is added to the face's: the torch's marks on the source's own relief, off the features
-the source owns (brows, eyes, lips, nostrils).
+the source owns (brows, eyes, lips, nostrils). Only a light that is added: a frame whose
+bare skin rose in mean light by about as much as it is lit unevenly; a camera's exposure
+(an even rise, bent a little by its tone curve) and a head's own shading moved by a tilt
+or a turn are not followed (BENCHMARKS.md, fifty-fourth round).
 
 The usual light is read from the last `REFERENCE_FRAMES` frames only, so a segment's
 pre-roll (`batch.chunks.PREROLL_FRAMES`, at least as long) brings a segmented or resumed
@@ -67,13 +70,28 @@ FADE_FROM_AGE = 20
 EVEN_PERCENTILE = 5.0
 # The frame's bare skin must be lit unevenly: at its 90th percentile from SPREAD_FROM
 # to SPREAD_FULL L (self-photo's torch 7-15 L, the webcam clip's moving head 3-6 L,
-# d3's turning head 2-3.4 L).
+# d3's turning head 2-3.4 L). From 5.5, not 5: hair-band-photo's swaying head read 5.0
+# on one frame, the torch's faintest frames 5.7-6.3 (they add under half a level).
 SPREAD_PERCENTILE = 90.0
-SPREAD_FROM = 5.0
+SPREAD_FROM = 5.5
 SPREAD_FULL = 9.0
-# Degrees the head may turn (yaw or pitch) from the reference's pose, and at how many the
-# frame takes none: Katie Hill tilting back 15-20 degrees (headturn-woman 28-39) spread
-# her bare skin's light 7-10 L, the torch clip's head moves 4-6 degrees.
+# That spread over the bare skin's rise in mean light from the usual light's: a torch
+# adds light, 0.9-2.7 times as uneven as it raises the face's mean (self-photo's torch
+# frames). A camera's exposure raises the face evenly and its tone curve bends a 22 L
+# rise by 5-6 L (the webcam clip's first second: 0.24-0.38); a head that tilts or
+# turns moves its shading about, its mean hardly (occlusion-mic 36-39: 4.1-11, d3
+# turning 2.5-7). Followed between RISE_FROM and RISE_FULL, and back to none between
+# MOVED_FROM and MOVED_FULL.
+RISE_FROM = 0.5
+RISE_FULL = 0.8
+MOVED_FROM = 3.0
+MOVED_FULL = 4.0
+# Degrees the head may turn (yaw or pitch) from the pose of every frame the usual light
+# is read from, and at how many the frame takes none: Katie Hill tilting back 15-20
+# degrees (headturn-woman 28-39) spread her bare skin's light 7-10 L, the torch clip's
+# head moves 4-7 degrees. Every frame's, not their mean's: d3 turning 16 degrees is 4-9
+# from the mean of the frames across her turn and still 12-17 from the farthest of them,
+# whose shading lies elsewhere in the crop (border-photo, ball-photo 22-26).
 POSE_FROM = 8.0
 POSE_FULL = 12.0
 # Where the face's measured share round a pixel (the mask's Gaussian average at sigma)
@@ -122,8 +140,10 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     """The target's band change from the track's usual light (`usual_light` of
     `history` and this frame) where its coarse light moved from it beyond the face's even
     gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a frame whose bare `skin` (s, s) is lit
-    unevenly (`SPREAD_FROM` .. `SPREAD_FULL`), while the head's `pose` (yaw, pitch in
-    degrees) is within `POSE_FROM` .. `POSE_FULL` of the reference's, times `weight`
+    unevenly (`SPREAD_FROM` .. `SPREAD_FULL`) by about as much as its mean light rose
+    (`RISE_FROM` .. `MOVED_FULL` times: a light added, not an exposure nor a head's own
+    shading moved), while the head's `pose` (yaw, pitch in degrees) is within
+    `POSE_FROM` .. `POSE_FULL` of every reference frame's, times `weight`
     (s, s: where the face is shown whole), 1 - `owned` (s, s: the source's own features,
     `owned_features`), and as far as the face was measured round each pixel as in the
     reference (`COVERAGE_FROM` .. `COVERAGE_FULL`). `target_lightness` (s, s) L, `mask`
@@ -154,9 +174,14 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     # that turns or moves in the crop moves it at the outline, eyes and mouth.
     spread = float(np.percentile(uneven[bare], SPREAD_PERCENTILE))
     frame_share = _ramp(spread, SPREAD_FROM, SPREAD_FULL)
-    # A head that turned from the reference's pose moves its own shading in the crop.
-    reference_pose = np.mean([f.pose for f in chosen], axis=0)
-    turned = float(np.abs(np.asarray(pose) - reference_pose).max())
+    # A light added raises the face's mean light by about its unevenness; an exposure
+    # raises it far more, a head's own shading moved hardly at all.
+    rise = frame.level - float(np.mean([f.level for f in chosen]))
+    uneven_per_rise = spread / rise if rise > 0.0 else np.inf
+    frame_share *= (_ramp(uneven_per_rise, RISE_FROM, RISE_FULL)
+                    * (1.0 - _ramp(uneven_per_rise, MOVED_FROM, MOVED_FULL)))
+    # A head that turned from any reference frame's pose moves its own shading in the crop.
+    turned = float(np.abs(np.asarray(pose) - np.array([f.pose for f in chosen])).max())
     frame_share *= 1.0 - _ramp(turned, POSE_FROM, POSE_FULL)
     # A light that stayed on: its marks fade before it becomes the usual light.
     frame_share *= 1.0 - _ramp(age, FADE_FROM_AGE, REFERENCE_FRAMES - 1)
