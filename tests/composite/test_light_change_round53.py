@@ -68,7 +68,8 @@ def test_the_term_stays_off_the_sources_features(
     frames = torch_frames[:LIT + 1]
     face = frames[0][1]
     followed = _composited(frames, face, FOLLOWED)[LIT]
-    plain = _composited(frames, face, CompositeConfig(occlusion="off", grain=False))[LIT]
+    plain = _composited(frames, face,
+                        CompositeConfig(occlusion="off", grain=False, follow_light=False))[LIT]
     features = owned_features(frames[LIT][2], SIZE) > 0.99
     moved = np.abs(cv2.cvtColor(followed, cv2.COLOR_RGB2GRAY).astype(np.float32)
                    - cv2.cvtColor(plain, cv2.COLOR_RGB2GRAY).astype(np.float32))

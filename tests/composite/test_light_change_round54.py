@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from facedub.composite.compositor import CompositeConfig
 from facedub.composite.light_change import LightFrame, light_change
 
 
@@ -71,3 +72,9 @@ def test_a_head_turned_from_the_usual_lights_frames_adds_nothing() -> None:
     relief = _relief(3)
     poses = [(-2.0 * n, 0.0) for n in range(9)] + [(-16.0, 0.0)]
     assert _strength(_last_change([relief] * 9 + [_lit(relief, 20.0)], poses)) == 0.0
+
+
+def test_the_light_is_followed_by_default() -> None:
+    # Every moved pair as good or better with it on (self-photo's torch frames; the other
+    # 25 pairs main's to the byte): a user expects the target's light followed.
+    assert CompositeConfig().follow_light
