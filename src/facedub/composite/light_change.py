@@ -76,12 +76,12 @@ SPREAD_PERCENTILE = 90.0
 SPREAD_FROM = 5.5
 SPREAD_FULL = 9.0
 # That spread over the bare skin's rise in mean light from the usual light's: a torch
-# adds light, 0.9-2.7 times as uneven as it raises the face's mean (self-photo's torch
-# frames). A camera's exposure raises the face evenly and its tone curve bends a 22 L
-# rise by 5-6 L (the webcam clip's first second: 0.24-0.38); a head that tilts or
-# turns moves its shading about, its mean hardly (occlusion-mic 36-39: 4.1-11, d3
-# turning 2.5-7). Followed between RISE_FROM and RISE_FULL, and back to none between
-# MOVED_FROM and MOVED_FULL.
+# adds light, 0.92-2.87 times as uneven as it raises the face's mean (self-photo's
+# torch frames). A camera's exposure raises the face evenly and its tone curve bends a
+# 14-23 L rise by 5-6 L (the webcam clip's first seconds: 0.23-0.42); a head that tilts
+# or turns moves its shading about, its mean hardly (occlusion-mic 36-39: 4.1-10.9, d3
+# turning 3.5-7.1). Followed from RISE_FROM to RISE_FULL, and back to none from
+# MOVED_FROM to MOVED_FULL.
 RISE_FROM = 0.5
 RISE_FULL = 0.8
 MOVED_FROM = 3.0
@@ -89,9 +89,10 @@ MOVED_FULL = 4.0
 # Degrees the head may turn (yaw or pitch) from the pose of every frame the usual light
 # is read from, and at how many the frame takes none: Katie Hill tilting back 15-20
 # degrees (headturn-woman 28-39) spread her bare skin's light 7-10 L, the torch clip's
-# head moves 4-7 degrees. Every frame's, not their mean's: d3 turning 16 degrees is 4-9
-# from the mean of the frames across her turn and still 12-17 from the farthest of them,
-# whose shading lies elsewhere in the crop (border-photo, ball-photo 22-26).
+# head moves up to 7.5 degrees from the farthest. Every frame's, not their mean's: d3
+# turning 16 degrees is 4-9 from the mean of the frames across her turn and still 12-17
+# from the farthest of them, whose shading lies elsewhere in the crop (border-photo,
+# ball-photo 22-26).
 POSE_FROM = 8.0
 POSE_FULL = 12.0
 # Where the face's measured share round a pixel (the mask's Gaussian average at sigma)
