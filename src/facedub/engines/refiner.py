@@ -355,7 +355,7 @@ BAND_GAIN_STEPS = 20
 SHARPNESS_SLACK = 0.0
 # L*: how far outside its training faces' lightness (`TrainedLight`, per face) a
 # target's face may be lit and keep the band (`fits_light`). The webcam split's network
-# trained on faces of 65.7 to 72.0 L*; its band lifts the webcam's own auto-exposure dip
+# trained on faces of 65.7 to 72.1 L*; its band lifts the webcam's own auto-exposure dip
 # (45.3 to 54 L*, frames 0-5 of the pair: +0.0004 to +0.0008 face SSIM), and lowers
 # every frame of the same man under a torch (20.4 to 40.1 L*, the clip's 88 faces:
 # -0.0012 to -0.0029). 23 lies midway between the two (20.4 and 25.6 below the
