@@ -10,7 +10,8 @@ The pair's target is swapped once through the swap's own per-frame path (its lan
 filter, engine and compositor: `swap.FrameSwapper.composite`); each face's composited
 crop is pasted back as it is (the mesh engine alone) and after the refiner's
 `refine_composited` (what `swap --refiner` pastes), before the marks, recording the
-band's gain per frame (0 where the refiner left a face with no alpha as it was). Per
+band's gain per frame (0 where the refiner left a face as it was without reading one:
+a face with no alpha, or lit outside the refiner's training light). Per
 variant, over consecutive frames with a face (measured in the frame, inside the face's
 alpha above one half, in grey levels): the face's fine band (the grey frame minus its
 Gaussian at the band's scale, CROP_BAND_SIGMA crop pixels in frame pixels) and how much

@@ -415,8 +415,8 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
 def face_lightness(image: np.ndarray, face: np.ndarray) -> float:
     """The mean CIE L* (0..100; sRGB, D65, as OpenCV's RGB to Lab) of `image` (H, W, 3)
     uint8 RGB over `face` (H, W) bool; NaN where `face` is empty. L* is a function of
-    the luminance Y alone: read through a table of the sRGB levels' linear values, a
-    fifth of OpenCV's whole Lab conversion's cost."""
+    the luminance Y alone: read through a table of the sRGB levels' linear values,
+    under half the CPU of OpenCV's whole Lab conversion (1.0 against 2.3 ms a 304 px face)."""
     if not face.any():
         return math.nan
     linear = np.take(_SRGB_LINEAR, image[face])  # (N, 3)

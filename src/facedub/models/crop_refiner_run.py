@@ -62,10 +62,10 @@ def trained_light_from_json(raw: Any, where: str) -> TrainedLight:
         low, high = float(raw["low"]), float(raw["high"])
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{where}: the training light {raw!r} is malformed ({error}); "
-                           "refine the folder again") from error
+                           "refine the folder on, and export it again") from error
     if not 0.0 <= low <= high <= 100.0:
         raise FacedubError(f"{where}: the training light {low}..{high} is not a range of "
-                           "L* in 0..100; refine the folder again")
+                           "L* in 0..100; refine the folder on, and export it again")
     return TrainedLight(low, high)
 
 
