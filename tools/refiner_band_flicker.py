@@ -10,7 +10,8 @@ The pair's target is swapped once through the swap's own per-frame path (its lan
 filter, engine and compositor: `swap.FrameSwapper.composite`); each face's composited
 crop is pasted back as it is (the mesh engine alone) and after the refiner's
 `refine_composited` (what `swap --refiner` pastes), before the marks, recording the
-band's gain per frame (0 where the refiner left a face with no alpha as it was). Per
+band's gain per frame (0 where the refiner left a face as it was without reading one:
+a face with no alpha, or lit outside the refiner's training light). Per
 variant, over consecutive frames with a face (measured in the frame, inside the face's
 alpha above one half, in grey levels): the face's fine band (the grey frame minus its
 Gaussian at the band's scale, CROP_BAND_SIGMA crop pixels in frame pixels) and how much
@@ -103,21 +104,36 @@ def sharpness(image: np.ndarray, region: np.ndarray) -> float:
 
 def temporal(frames: TrackFrames, target: TrackFrames) -> Temporal:
     """`frames`' band and sharpness changes from frame to frame (in both frames' common
-    face region), and its sharpness mismatch against `target` (the same frames)."""
+    face region), and its sharpness mismatch against `target` (the same frames). A frame
+    whose face region is empty (an alpha nowhere above one half in the frame) has no
+    sharpness: its measures, and its changes from and to its neighbours, are left out
+    (a mean over no pixels was NaN, and made every mean NaN); NaN where none is left."""
     bands = [fine_band(image, float(sigma))
              for image, sigma in zip(frames.images, frames.sigmas, strict=True)]
-    sharp = [sharpness(image, region)
+    sharp = [sharpness(image, region) if region.any() else math.nan
              for image, region in zip(frames.images, frames.regions, strict=True)]
-    wanted = [sharpness(image, region)
+    wanted = [sharpness(image, region) if region.any() else math.nan
               for image, region in zip(target.images, frames.regions, strict=True)]
     changes, steps = [], []
     for before in range(len(bands) - 1):
         common = frames.regions[before] & frames.regions[before + 1]
-        changes.append(float(np.mean(np.abs(bands[before + 1] - bands[before])[common])))
-        steps.append(abs(math.log2(sharp[before + 1] / sharp[before])))
+        if common.any():
+            changes.append(float(np.mean(np.abs(bands[before + 1] - bands[before])[common])))
+        if usable(sharp[before], sharp[before + 1]):
+            steps.append(abs(math.log2(sharp[before + 1] / sharp[before])))
     mismatch = [abs(math.log2(mine / theirs)) for mine, theirs in zip(sharp, wanted,
-                                                                       strict=True)]
-    return Temporal(float(np.mean(changes)), float(np.mean(steps)), float(np.mean(mismatch)))
+                                                                       strict=True)
+                if usable(mine, theirs)]
+    return Temporal(mean_or_nan(changes), mean_or_nan(steps), mean_or_nan(mismatch))
+
+
+def usable(*sharpnesses: float) -> bool:
+    """Whether a log2 ratio of these sharpnesses is a number: each read and above 0."""
+    return all(value > 0.0 for value in sharpnesses)  # False for NaN
+
+
+def mean_or_nan(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
 
 
 def added(refined: TrackFrames, mesh: TrackFrames, gains: Sequence[float]) -> Added:
@@ -127,10 +143,11 @@ def added(refined: TrackFrames, mesh: TrackFrames, gains: Sequence[float]) -> Ad
     sizes = [float(np.mean(np.abs(difference[difference != 0])))
              for difference, gain in zip(differences, gains, strict=True)
              if gain > 0 and np.any(difference)]
-    changes = [float(np.mean(np.abs(differences[k + 1] - differences[k])[
-        refined.regions[k] & refined.regions[k + 1]])) for k in range(len(differences) - 1)]
+    commons = [refined.regions[k] & refined.regions[k + 1] for k in range(len(differences) - 1)]
+    changes = [float(np.mean(np.abs(differences[k + 1] - differences[k])[common]))
+               for k, common in enumerate(commons) if common.any()]
     steps = np.abs(np.diff(np.asarray(gains, dtype=np.float64)))
-    return Added(float(np.mean(sizes)) if sizes else 0.0, float(np.mean(changes)),
+    return Added(float(np.mean(sizes)) if sizes else 0.0, mean_or_nan(changes),
                  int(np.sum(steps >= FLIP)), int(np.sum(np.asarray(gains) == 1.0)),
                  int(np.sum(np.asarray(gains) == 0.0)))
 

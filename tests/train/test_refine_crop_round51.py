@@ -13,9 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from facedub.cli import app
+from facedub.engines.refiner import open_crop_refiner
 from facedub.errors import FacedubError
 from facedub.faceset import Faceset
-from facedub.models.crop_refiner_run import read_crop_refiner_info, refiner_stage
+from facedub.models.crop_refiner_run import (
+    read_crop_refiner_info,
+    read_trained_light,
+    refiner_stage,
+)
 from facedub.models.export import onnx_metadata
 from facedub.models.refiner_export import (
     COMPOSITED_ONNX_VERSION,
@@ -171,6 +176,18 @@ def test_export_writes_a_composited_stage_onnx(trained: tuple[RefineRun, Path, P
     best = read_best(folder)
     assert info.stage == COMPOSITED_STAGE and info.reach == 4
     assert best is not None and info.step == best.step
+    assert info.light is not None and info.light == read_trained_light(folder)
+
+
+def test_the_run_keeps_the_light_of_its_training_faces(trained: tuple[RefineRun, Path, Path]
+                                                       ) -> None:
+    """light.json (fifty-fourth round): the lowest and highest mean L* of the training
+    faces, which the swap's folder opens with (and gates the band by)."""
+    _, folder, _ = trained
+    light = read_trained_light(folder)
+    assert light is not None and 5.0 < light.low <= light.high < 95.0
+    opened = open_crop_refiner(folder)
+    assert opened is not None and opened.light == light
 
 
 def test_an_older_facedub_refuses_the_composited_export(trained: tuple[RefineRun, Path, Path],

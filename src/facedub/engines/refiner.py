@@ -36,7 +36,12 @@ from facedub.errors import FacedubError
 from facedub.faces.align import Coverage
 from facedub.faces.masks import mask_bounds, three_channels
 from facedub.faceset import FaceRecord, Faceset
-from facedub.models.crop_refiner_run import load_crop_refiner, refiner_stage
+from facedub.models.crop_refiner_run import (
+    TrainedLight,
+    load_crop_refiner,
+    read_trained_light,
+    refiner_stage,
+)
 from facedub.models.export import onnx_session
 from facedub.models.refiner_export import (
     ALPHA_NAME,
@@ -184,13 +189,15 @@ class OnnxCropRefiner:
 
 @dataclass(frozen=True)
 class CropRefinerFile:
-    """A loaded composited-stage refiner and what it says about itself."""
+    """A loaded composited-stage refiner and what it says about itself (`light`: what
+    it was trained under; None for a folder or export from before facedub kept it)."""
 
     backend: CropRefinerBackend
     coverage: Coverage
     source: FacesetInfo
     identity: tuple[float, ...] | None
     step: int
+    light: TrainedLight | None = None
 
 
 def open_crop_refiner(path: Path, device: str = "auto") -> CropRefinerFile | None:
@@ -201,13 +208,13 @@ def open_crop_refiner(path: Path, device: str = "auto") -> CropRefinerFile | Non
         model, info, state = load_crop_refiner(path, select_device(device))
         log.info("composited-stage refiner: step %d, from %s", state.step, path)
         return CropRefinerFile(TorchCropRefiner(model), info.coverage, info.source,
-                               info.identity, state.step)
+                               info.identity, state.step, read_trained_light(path))
     if path.suffix.lower() == ".onnx" and path.is_file():
         onnx_info = read_refiner_onnx_info(path)
         if onnx_info.stage == COMPOSITED_STAGE:
             return CropRefinerFile(OnnxCropRefiner(path, onnx_info.reach, device),
                                    onnx_info.coverage, onnx_info.source, onnx_info.identity,
-                                   onnx_info.step)
+                                   onnx_info.step, onnx_info.light)
     return None
 
 
@@ -252,7 +259,11 @@ def load_refined_engine(base: SwapEngine, source: Faceset, path: Path,
                             {**base_facts.settings, "refiner_stage": COMPOSITED_STAGE,
                              "refiner_step": refiner.step, "refiner_device": device},
                             (*base_facts.inputs, ("refiner", path)))
-        return CompositedRefinedEngine(base, refiner.backend, facts)
+        if refiner.light is None:
+            log.warning("--refiner %s keeps no record of the light it was trained under "
+                        "(refined before facedub kept one): its band is kept on every "
+                        "target's light; refine it on to write one", path)
+        return CompositedRefinedEngine(base, refiner.backend, facts, refiner.light)
     facts = EngineFacts(base_facts.name,
                         {**base_facts.settings, "refiner_res": refiner.backend.res,
                          "refiner_step": refiner.step, "refiner_device": device},
@@ -299,7 +310,12 @@ class CompositedRefinedEngine(_RefinerOverEngine[CropRefinerBackend]):
     """A SwapEngine: `base`'s face, unchanged, and `refine_composited`, which the swap
     runs on the compositor's finished crop (swap.FrameSwapper.finish) before the
     paste-back and the marks; `facts`: the base engine's, with the refiner among its
-    inputs."""
+    inputs; `light`: the light the refiner was trained under (None: any light)."""
+
+    def __init__(self, base: SwapEngine, refiner: CropRefinerBackend, facts: EngineFacts,
+                 light: TrainedLight | None = None) -> None:
+        super().__init__(base, refiner, facts)
+        self._light = light
 
     def swap_face(self, target: TargetFace) -> SwappedFace:
         return self._base.swap_face(target)
@@ -309,7 +325,8 @@ class CompositedRefinedEngine(_RefinerOverEngine[CropRefinerBackend]):
         """The compositor's finished crop `image` with the refiner's correction (see
         `refine_composited`); stateless, so it runs on the compositing thread."""
         return refine_composited(self._refiner, image, alpha, target.image,
-                                 target.in_frame, crop_scale(target.face_from_frame))
+                                 target.in_frame, crop_scale(target.face_from_frame),
+                                 self._light)
 
 
 def crop_scale(face_from_frame: np.ndarray) -> float:
@@ -336,11 +353,21 @@ BAND_GAIN_STEPS = 20
 # kept +0.0002 of the band's whole +0.0007 SSIM, and the d3 pairs' sharpness and grain
 # rise went (fifty-second round). A looser slack, keeping more, was not tried.
 SHARPNESS_SLACK = 0.0
+# L*: how far outside its training faces' lightness (`TrainedLight`, per face) a
+# target's face may be lit and keep the band (`fits_light`). The webcam split's network
+# trained on faces of 65.7 to 72.1 L*; its band lifts the webcam's own auto-exposure dip
+# (45.3 to 54 L*, frames 0-5 of the pair: +0.0004 to +0.0008 face SSIM), and lowers
+# every frame of the same man under a torch (20.4 to 40.1 L*, the clip's 88 faces:
+# -0.0012 to -0.0029). 23 lies midway between the two (20.4 and 25.6 below the
+# training's lowest); chosen on these two targets, the only unfit one measured
+# (BENCHMARKS.md, Refiner, twenty-ninth round).
+LIGHT_MARGIN = 23.0
 
 
 def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.ndarray,
                       target_image: np.ndarray, in_frame: np.ndarray | None = None,
-                      frame_scale: float = 1.0) -> np.ndarray:
+                      frame_scale: float = 1.0, light: TrainedLight | None = None
+                      ) -> np.ndarray:
     """(S, S, 3) uint8: the compositor's finished crop `image` (S, S, 3) uint8 with the
     composited-stage refiner's correction, so that the paste-back (image * alpha + frame
     * (1 - alpha)) shows what the refiner made of the crop as shown (`image` over
@@ -348,13 +375,20 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     CROP_BAND_SIGMA only, under `composited_band_gain` (read at `frame_scale`, crop
     pixels a frame pixel). `in_frame` (S, S) bool: the crop's pixels inside the frame
     (None: all). Run in the alpha's bounding box grown by the network's reach: inside
-    the alpha the same values as on the whole crop."""
+    the alpha the same values as on the whole crop. `image` as it is where the target's
+    face is lit outside `light`, the light the refiner was trained under (`fits_light`;
+    None: any light)."""
     box = mask_bounds(alpha >= MIN_ALPHA)
     if box is None:
         return image
     size = image.shape[0]
     rows, columns = _grown_box(box, size, refiner.reach)
     weight = alpha[rows, columns].astype(np.float32)
+    inside = weight >= MIN_ALPHA
+    seen = inside if in_frame is None else inside & in_frame[rows, columns]
+    if light is not None and not fits_light(
+            light, face_lightness(target_image[rows, columns], (weight > 0.5) & seen)):
+        return image
     spread = three_channels(weight)
     face = image[rows, columns].astype(np.float32)
     shown = face * spread + target_image[rows, columns].astype(np.float32) * (1.0 - spread)
@@ -365,8 +399,6 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     # pixels, which the paste-back weighs by the alpha again.
     correction = (refined - shown) * np.float32(255.0)
     np.divide(correction, spread, out=correction, where=spread >= MIN_ALPHA)
-    inside = weight >= MIN_ALPHA
-    seen = inside if in_frame is None else inside & in_frame[rows, columns]
     correction[~seen] = 0.0
     correction -= _local_mean(correction, seen, CROP_BAND_SIGMA)
     correction[~seen] = 0.0  # the crop beyond the alpha (and the frame) stays
@@ -378,6 +410,34 @@ def refine_composited(refiner: CropRefinerBackend, image: np.ndarray, alpha: np.
     out = image.copy()
     out[rows, columns] = np.clip(face, 0, 255).astype(np.uint8)
     return out
+
+
+def face_lightness(image: np.ndarray, face: np.ndarray) -> float:
+    """The mean CIE L* (0..100; sRGB, D65, as OpenCV's RGB to Lab) of `image` (H, W, 3)
+    uint8 RGB over `face` (H, W) bool; NaN where `face` is empty. L* is a function of
+    the luminance Y alone: read through a table of the sRGB levels' linear values,
+    under half the CPU of OpenCV's whole Lab conversion (1.0 against 2.3 ms a 304 px face)."""
+    if not face.any():
+        return math.nan
+    linear = np.take(_SRGB_LINEAR, image[face])  # (N, 3)
+    luminance = linear @ _LUMINANCE
+    lightness = np.where(luminance > _LAB_EPSILON, 116.0 * np.cbrt(luminance) - 16.0,
+                         _LAB_KAPPA * luminance)
+    return float(np.mean(lightness))
+
+
+# sRGB's 256 levels as linear light (IEC 61966-2-1), Y's weights of linear RGB (D65),
+# and CIE L*'s threshold and slope below it.
+_SRGB_LINEAR = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92,
+                        ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4).astype(np.float32)
+_LUMINANCE = np.array([0.212671, 0.715160, 0.072169], dtype=np.float32)
+_LAB_EPSILON, _LAB_KAPPA = 216.0 / 24389.0, 24389.0 / 27.0
+
+
+def fits_light(light: TrainedLight, lightness: float) -> bool:
+    """Whether a face of mean L* `lightness` lies within LIGHT_MARGIN of the light the
+    refiner was trained under (a face with no pixels to read, NaN, does not)."""
+    return light.low - LIGHT_MARGIN <= lightness <= light.high + LIGHT_MARGIN
 
 
 def composited_band_gain(shown: np.ndarray, extra: np.ndarray, target_image: np.ndarray,

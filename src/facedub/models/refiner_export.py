@@ -21,6 +21,11 @@ from pathlib import Path
 from facedub import __version__
 from facedub.errors import FacedubError
 from facedub.faces.align import COVERAGES, Coverage
+from facedub.models.crop_refiner_run import (
+    TrainedLight,
+    read_trained_light,
+    trained_light_from_json,
+)
 from facedub.models.export import onnx_graph, onnx_metadata, write_onnx
 from facedub.models.refiner_run import (
     COMPOSITED_STAGE,
@@ -52,6 +57,7 @@ class RefinerOnnxInfo:
     identity: tuple[float, ...] | None
     stage: str = MESH_STAGE  # res is 0 for the composited stage: it takes any size
     reach: int = 0  # the composited stage's: pixels each side an output pixel reads
+    light: TrainedLight | None = None  # the composited stage's training light, if kept
 
 
 def export_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
@@ -120,6 +126,9 @@ def export_crop_refiner_onnx(refiner_dir: Path, out_path: Path) -> None:
                 "input": "shown (N,3,H,W) float32: RGB [0,1] composited crop over the target "
                          "crop; alpha (N,1,H,W) float32: the compositor's alpha",
                 "outputs": "refined (N,3,H,W) RGB [0,1], unclamped"}
+    light = read_trained_light(refiner_dir)
+    if light is not None:
+        metadata["light"] = json.dumps(light.to_json(), sort_keys=True)
     write_onnx(proto, metadata, out_path)
     log.info("exported composited-stage refiner %s (step %d) to %s", refiner_dir,
              state.step, out_path)
@@ -152,7 +161,10 @@ def read_refiner_onnx_info(path: Path) -> RefinerOnnxInfo:
                                identity=parse_identity(json.loads(metadata["identity"])),
                                stage=stage,
                                reach=(int(json.loads(metadata["args"])["layers"])
-                                      if stage == COMPOSITED_STAGE else 0))
+                                      if stage == COMPOSITED_STAGE else 0),
+                               light=(trained_light_from_json(json.loads(metadata["light"]),
+                                                              str(path))
+                                      if "light" in metadata else None))
     except (KeyError, TypeError, ValueError) as error:
         raise FacedubError(f"{path}: facedub metadata {error} is missing or malformed; "
                            "export it again") from error

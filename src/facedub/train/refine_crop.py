@@ -42,13 +42,23 @@ import torch
 
 from facedub import __version__
 from facedub.composite.compositor import Compositor
-from facedub.engines.refiner import TorchCropRefiner, crop_scale, refine_composited
+from facedub.engines.refiner import (
+    TorchCropRefiner,
+    crop_scale,
+    face_lightness,
+    refine_composited,
+)
 from facedub.errors import FacedubError
 from facedub.evaluate import realism
 from facedub.faceset import Faceset
 from facedub.fsutil import write_json_atomic
 from facedub.models.crop_refiner import CROP_ARCH, CropRefiner, CropRefinerArgs
-from facedub.models.crop_refiner_run import parse_crop_refiner_config, read_crop_refiner_info
+from facedub.models.crop_refiner_run import (
+    LIGHT_FILE,
+    TrainedLight,
+    parse_crop_refiner_config,
+    read_crop_refiner_info,
+)
 from facedub.models.refiner_run import (
     COMPOSITED_METRIC,
     COMPOSITED_STAGE,
@@ -167,6 +177,7 @@ def refine_composited_stage(source: Faceset, run_dir: Path, config: CropRefineCo
                            "stretch (see the lines above); give the source video, or refine "
                            "with --stage mesh")
     training = halves_faces(video, source, split, work_dir, holdout.folder, progress)
+    write_json_atomic(info.root / LIGHT_FILE, trained_light(training).to_json())
     log.info("refining the composited crop: step %d to %d, %d training faces, %d held out",
              state.step, config.steps, len(training), len(holdout.faces))
     progress.start(config.steps, "refine (composited)")
@@ -218,6 +229,26 @@ def halves_faces(video: Path, source: Faceset, split: FaceSplit, work_dir: Path,
         raise FacedubError(f"{video}: {len(faces)} faces swapped between its halves; the "
                            f"composited stage learns from at least {MIN_FACES}")
     return tuple(faces)
+
+
+def trained_light(faces: Sequence[TrainingFace]) -> TrainedLight:
+    """The light `faces` show: the lowest and highest of their true crops' mean L*
+    inside the alpha above one half (and the frame), as the swap reads a target's
+    (`engines.refiner.fits_light`). The network learns one recording's light: on a
+    target lit 30 L* darker (the webcam man under a torch) its band lowered the face
+    SSIM on every frame (BENCHMARKS.md, Refiner, twenty-ninth round)."""
+    values = [face_lightness(face.truth, _shown_face(face)) for face in faces]
+    read = [value for value in values if math.isfinite(value)]
+    if not read:
+        raise FacedubError("no training face has a pixel inside its alpha to read its "
+                           "light from")
+    return TrainedLight(min(read), max(read))
+
+
+def _shown_face(face: TrainingFace) -> np.ndarray:
+    """(S, S) bool: `face`'s alpha above one half, inside the frame."""
+    shown = face.alpha.astype(np.float32) > 0.5
+    return shown if face.in_frame is None else shown & face.in_frame
 
 
 def _out_of_time(seconds: float, config: CropRefineConfig) -> bool:
