@@ -25,8 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_eyes import BLINK_KEYS, EYES
-from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.engines.mesh_eyes import EYES, lid_gaps
 
 # The share's range whose pixels give each eye's lightness difference between the
 # source's lid and the target's (its skin, not the opening nor the face beyond).
@@ -41,19 +40,49 @@ TOLERANCE = 2.0
 LINE_FULL = 6.0
 SHOWN_BELOW = (0.6, 0.8)
 LINE_SOFTEN = 1.0  # the shown line's edge blurred over this many pixels (sigma)
-# A closing eye, from the target's larger eyeBlink: lifted from CLOSING[0], wholly from
-# CLOSING[1] (d9 rests at 0.04-0.12 and closes to 0.7). The lift is whole where the kept
+# A closing eye, from its own lid gap (`mesh_eyes.lid_gaps`, in iris diameters): lifted
+# from CLOSING[0], wholly from CLOSING[1] (an open eye 0.5-0.7, a closed one under 0.2). Each
+# eye apart: a wink's open eye keeps the source's lines. The lift is whole where the kept
 # share is between LIFT_FULL and 1 - LIFT_FULL (inside the opening the target's eye is all
 # there is; past the rim's end the source's lid is shown as it is).
-CLOSING = (0.3, 0.6)
+CLOSING = (0.35, 0.2)
 LIFT_FULL = 0.03
+# Both only over the upper lid: from the opening's upper edge UPPER_REACH eye widths up,
+# between its corners, its edge softened over UPPER_SOFTEN px (sigma). Lifted round the
+# whole rim, a winking target's (border-photo) nose side came out as a pale arc where the
+# source's socket shade met her lit nose.
+UPPER_REACH = 0.8
+UPPER_SOFTEN = 1.5
 
 
-def eyes_closing(blendshapes: np.ndarray) -> float:
-    """0..1: how closed the target's eyes are, from its (52,) blendshapes (CLOSING)."""
-    keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
-    blink = float(np.max(np.asarray(blendshapes)[keys]))
-    return float(np.clip((blink - CLOSING[0]) / (CLOSING[1] - CLOSING[0]), 0.0, 1.0))
+def eyes_closing(landmarks: np.ndarray) -> np.ndarray:
+    """(2,) in `EYES` order: how closed each eye of the target's `landmarks` (478, 2+) is,
+    0 open .. 1 closed (CLOSING)."""
+    gaps = lid_gaps(landmarks)
+    closed: np.ndarray = np.clip((CLOSING[0] - gaps) / (CLOSING[0] - CLOSING[1]), 0.0, 1.0)
+    return closed
+
+
+def _upper_lids(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
+    """(2, h, w) float32 over `box`: per eye of `landmarks` (478, 2+; `EYES` order), the band
+    from its opening's upper edge UPPER_REACH eye widths up, between its corners."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
+    origin = np.array([box[1].start, box[0].start], dtype=np.float64)
+    bands = np.zeros((len(EYES), height, width), dtype=np.float32)
+    for k, eye in enumerate(EYES):
+        first, second = points[eye.corners[0]], points[eye.corners[1]]
+        span = max(float(np.linalg.norm(second - first)), 1e-6)
+        along = (second - first) / span
+        up = np.array([along[1], -along[0]])  # across the corner line, toward the brow
+        contour = points[eye.contour]
+        upper = contour[(contour - first) @ up >= 0.0]
+        upper = upper[np.argsort((upper - first) @ along)]
+        band = np.vstack([upper, (upper + up * UPPER_REACH * span)[::-1]]) - origin
+        canvas = np.zeros((height, width), dtype=np.uint8)
+        cv2.fillPoly(canvas, [np.round(band).astype(np.int32)], 1)
+        bands[k] = cv2.GaussianBlur(canvas.astype(np.float32), (0, 0), UPPER_SOFTEN)
+    return bands
 
 
 def _nearer_eye(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
@@ -93,15 +122,15 @@ def _darker(face: np.ndarray, target: np.ndarray, raw: np.ndarray, landmarks: np
 
 
 def rim_lines_once(image: np.ndarray, reshaped: np.ndarray, eyes: np.ndarray, share: float,
-                   landmarks: np.ndarray, box: tuple[slice, slice], closed: float
+                   landmarks: np.ndarray, box: tuple[slice, slice], closed: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(image, eyes) with the source's lid lines under the kept eyes' rim drawn once (the
-    module's docstring). `image` (S, S, 3) uint8: the engine's face; `reshaped`: the
-    target moved with the face shape, (h, w, 3) over `box`, which holds every pixel where
-    `eyes` is above 0.01; `eyes` (S, S) float32: the kept eyes' feathered mask times their
-    `share`; `landmarks` (478, 2+): the moved landmarks the face was drawn on; `closed`:
-    how closed the target's eyes are (`eyes_closing`). New arrays where anything changed, else
-    the ones given."""
+    """(image, eyes) with the source's lid lines under the kept eyes' rim over the upper
+    lids drawn once (the module's docstring). `image` (S, S, 3) uint8: the engine's face;
+    `reshaped`: the target moved with the face shape, (h, w, 3) over `box`, which holds
+    every pixel where `eyes` is above 0.01; `eyes` (S, S) float32: the kept eyes' feathered
+    mask times their `share`; `landmarks` (478, 2+): the moved landmarks the face was drawn
+    on; `closed` (2,): how closed each of the target's eyes is (`eyes_closing`). New arrays
+    where anything changed, else the ones given."""
     if share <= 0.0 or box[0].stop <= box[0].start or box[1].stop <= box[1].start:
         return image, eyes
     raw = eyes[box] / np.float32(share)
@@ -109,15 +138,18 @@ def rim_lines_once(image: np.ndarray, reshaped: np.ndarray, eyes: np.ndarray, sh
         return image, eyes
     lab = _lab(image[box])
     darker = _darker(lab[..., 0], _lab(reshaped)[..., 0], raw, landmarks, box)
-    if closed < 1.0:
+    bands = _upper_lids(landmarks, box)
+    shut = np.tensordot(np.asarray(closed, dtype=np.float32), bands, axes=1)
+    opened = bands.sum(axis=0) - shut
+    if opened.max() > 0.0:
         outer = np.clip((SHOWN_BELOW[1] - raw) / (SHOWN_BELOW[1] - SHOWN_BELOW[0]), 0.0, 1.0)
         line = cv2.GaussianBlur(np.clip(darker / LINE_FULL, 0.0, 1.0) * outer, (0, 0),
                                 LINE_SOFTEN)
         eyes = eyes.copy()
-        eyes[box] *= 1.0 - np.float32(1.0 - closed) * np.clip(line, 0.0, 1.0)
-    if closed > 0.0:
+        eyes[box] *= 1.0 - np.clip(opened * line, 0.0, 1.0)
+    if shut.max() > 0.0:
         rim = np.clip(np.minimum(raw, 1.0 - raw) / np.float32(LIFT_FULL), 0.0, 1.0)
-        lift = darker * rim * np.float32(closed * share)
+        lift = darker * rim * shut * np.float32(share)
         if (lift > 0.5).any():
             lab[..., 0] += lift
             lifted = np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255.0 + 0.5, 0.0, 255.0)
