@@ -28,6 +28,7 @@ from facedub.engines.mesh_catchlights import without_catchlights
 from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_light import asymmetry_length, light_asymmetry, without_light
 from facedub.engines.mesh_mouth import mouth_interior
+from facedub.engines.mesh_source_brows import brows_held_down, inner_heads_lifted
 from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
 from facedub.engines.mesh_topology import MeshTopology
 from facedub.engines.mesh_warp import SourceSampling, triangle_corners, triangle_visibility
@@ -134,6 +135,10 @@ class SourceFaces:
                 crop = without_light(crop, landmarks, clean, self._topology)
             if self._no_catchlights:
                 crop = without_catchlights(crop, landmarks)
+            if held_objects and brows_held_down(self._records[index].blendshapes):
+                # A smiling photo's squint shades its brows' inner heads: a frown on a
+                # resting target (mesh_source_brows).
+                crop = inner_heads_lifted(crop, landmarks)
             return with_alpha(crop, clean)
         size = self._source.meta.crop_size
         with self._face_lock(index):
