@@ -5,8 +5,9 @@ Biden's smiling portrait reads browDown 0.87-0.89: his broad smile squints, his 
 0.64-0.69) and their inner heads lie in the squint's shade. Warped onto d18's resting
 face, his pale grey brows' middles and dark inner heads (L* 30 at the inner head where
 d18's own is 43) read as a frown on every frame: browDown 0.11-0.15 over d18's. Drawing
-his brows higher did not change it; the output's inner heads raised to the lightness of
-its brows' middles read d18's browDown (within 0.02).
+his brows higher (his brow points moved toward his eyes before the warp) hardly moved the
+evaluation's reading and looked the same; the output's inner heads raised to the
+lightness of its brows' middles read d18's browDown (within 0.02).
 
 So on a photo whose browDown reads beyond any resting face's (BROW_REST), each brow's
 inner head is lifted in the source crop to at least the median lightness of the same
