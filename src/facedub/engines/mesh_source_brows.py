@@ -12,17 +12,17 @@ lightness of its brows' middles read d18's browDown (within 0.02).
 So on a photo whose browDown reads beyond any resting face's (BROW_REST), each brow's
 inner head is lifted in the source crop to at least the median lightness of the same
 brow's middle, only lighter, before the warp. The brows' middles and outer ends, their
-hair's colour and the skin round them stay as they are.
+hair's colour and the skin round them stay as they are. No other photo in the shared set
+reads over BROW_REST (Paul Rudd's neutral studio portrait 0.60, Kit Harington 0.47-0.52,
+the others 0.40 or less), and a video source's faces show its rest among them.
 
 A target frame takes the lift only as far as its own inner heads are lighter against its
 skin than the photo's (`heads_against_skin`, `lift_share`): on Obama's heavy dark brows
 (0.41-0.56 against Biden's 0.60) the photo's shaded heads are what his own look like, and
-the whole lift read his browDown 0.15-0.18 under his own (main's within 0.02). His
+the whole lift read his browDown 0.15-0.18 under his own (main's within 0.02). Obama's
 browDown (0.43-0.75 in video mode) and d18's (0.52-0.68) overlap, so it cannot tell them
 apart. The share is eased per track (`BROW_SHARE_STEP`), so a reading's jitter does not
-flicker the heads. No other photo in the shared set
-reads over BROW_REST (Paul Rudd's neutral studio portrait 0.60, Kit Harington 0.47-0.52,
-the others 0.40 or less), and a video source's faces show its rest among them.
+flicker the heads.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ HEAD_SOFT = 0.015  # eye distances: the lift's edge softened over this
 # shaded as the photo's (the whole lift read 0.15 under his browDown): none.
 LIFT_RAMP = 0.02
 BROW_SHARE_STEP = 0.1  # the most a track's share moves a frame (`EasedShare`)
-# Skin the inner heads are read against: the forehead and the cheeks (discs this many eye
-# distances across), away from the brows and the squint's shade.
+# Skin the inner heads are read against: the forehead and the cheeks (discs of this radius
+# in eye distances), away from the brows and the squint's shade.
 _SKIN = (151, 50, 280)
 SKIN_RADIUS = 0.08
 
