@@ -71,6 +71,12 @@ from facedub.engines.mesh_shape import (
     other_person,
     resized_mouth,
 )
+from facedub.engines.mesh_source_brows import (
+    BROW_SHARE_STEP,
+    heads_against_skin,
+    lift_share,
+    with_lift,
+)
 from facedub.engines.mesh_source_mouth import SourceMouths, warped_mouths
 from facedub.engines.mesh_sources import SourceFaces
 from facedub.engines.mesh_stubble import (
@@ -236,6 +242,7 @@ class MeshEngine:
                              if len(self._records) == 1 else 1.0)
         # per track: the stubble shaved off a smiling target's corners (mesh_stubble)
         self._shaved_corners = EasedShare(LIPS_FALL_PER_FRAME, CORNERS_RISE_PER_FRAME)
+        self._brow_shares = EasedShare(BROW_SHARE_STEP, BROW_SHARE_STEP)  # per track
         # The current frame's remap maps per source face (the texture and the mouth
         # interior are warped through the same ones).
         self._frame_maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -306,7 +313,8 @@ class MeshEngine:
         # Each face made apart (on two threads for a video source's several), then summed
         # in the blend's order: the same sums as adding each as it was made.
         frame = TargetFrame(raster, size, inside, gaze)
-        made = contributions(self._blended_faces(blend, shared), frame,
+        brow_share = self._brow_share(target, blend)
+        made = contributions(self._blended_faces(blend, shared, brow_share), frame,
                              self._face_workers(len(blend)))
         self._frame_maps = {index: face.maps for index, face in zip(blend, made, strict=True)}
         # coverage: the clean source share per pixel
@@ -602,17 +610,37 @@ class MeshEngine:
         interior[box] = np.clip(interior[box] / max(sum(blend.values()), 1e-6), 0.0, 1.0)
         return interior
 
-    def _blended_faces(self, blend: dict[int, float], shared: float) -> list[SourceFace]:
+    def _blended_faces(self, blend: dict[int, float], shared: float,
+                       brow_share: float) -> list[SourceFace]:
         """The blended faces (`blend`: weights by index) as `source_contribution` reads
-        them, from the caches on this thread (they are not made for two threads)."""
+        them, from the caches on this thread (they are not made for two threads); a
+        smiling photo's inner brow heads lifted out of its squint's shade by `brow_share`
+        of its lift (`SourceFaces.brow_lift`)."""
         faces = self._faces
         photo = self._source.meta.source_kind == "photo"
-        return [SourceFace(weight, faces.clean_crop(index), faces.sampling(index),
+        return [SourceFace(weight, self._brows_lifted(index, brow_share), faces.sampling(index),
                            faces.mirror(index), faces.mirror_cleans(index),
                            self._vertices[index], self._irises[index],
                            self._light.unlifted(index) if shared > SHARED_MIN else None,
                            shared, photo)
                 for index, weight in blend.items()]
+
+    def _brow_share(self, target: TargetFace, blend: dict[int, float]) -> float:
+        """The share of a smiling photo's inner heads' lift (`SourceFaces.brow_lift`) this
+        frame takes: as far as the target's own inner heads are lighter against its skin
+        than the photo's (`lift_share`), eased per track (a reading's jitter would flicker
+        the heads' lightness); 0 where no face blended has a lift."""
+        lifts = [lift for lift in map(self._faces.brow_lift, blend) if lift is not None]
+        if not lifts:
+            return 0.0
+        shade = heads_against_skin(target.image, target.face_landmarks)
+        return self._brow_shares.update(target.track,
+                                        max(lift_share(lift, shade) for lift in lifts))
+
+    def _brows_lifted(self, index: int, share: float) -> np.ndarray:
+        crop = self._faces.clean_crop(index)
+        lift = self._faces.brow_lift(index)
+        return crop if lift is None else with_lift(crop, lift, share)
 
     def _face_workers(self, faces: int) -> ThreadPoolExecutor | None:
         """The threads a frame's several source faces are made on (started with the first
@@ -677,12 +705,12 @@ class MeshEngine:
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
-        usual expression, eye, lip and mouth-corner shares, mouth faces, eye tones, beard
-        verdict and eye readings."""
+        usual expression, eye, lip, mouth-corner and brow-lift shares, mouth faces, eye tones,
+        beard verdict and eye readings."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._corner_shares,
-                      self._shaved_corners,
+                      self._shaved_corners, self._brow_shares,
                       self._eye_toner, self._target_beards, self._eye_reads, self._mouth_reads):
             state.forget(track)
 

@@ -28,6 +28,7 @@ from facedub.engines.mesh_catchlights import without_catchlights
 from facedub.engines.mesh_clean import clean_weights
 from facedub.engines.mesh_light import asymmetry_length, light_asymmetry, without_light
 from facedub.engines.mesh_mouth import mouth_interior
+from facedub.engines.mesh_source_brows import BrowLift, brow_lift, brows_held_down
 from facedub.engines.mesh_source_cache import SourceCache, code_fingerprint, face_key
 from facedub.engines.mesh_topology import MeshTopology
 from facedub.engines.mesh_warp import SourceSampling, triangle_corners, triangle_visibility
@@ -74,6 +75,7 @@ class SourceFaces:
         self._unlifted: Recent[np.ndarray] = Recent(cache_size)
         self._asymmetries: Recent[np.ndarray] = Recent(4 * cache_size)
         self._interiors: Recent[np.ndarray] = Recent(cache_size)
+        self._brow_lifts: Recent[BrowLift | None] = Recent(cache_size)
         self._mirror_clean: Recent[bool] = Recent(4 * cache_size)
         self._samplings: Recent[SourceSampling] = Recent(4 * cache_size)
         self._mirrors: Recent[SourceSampling] = Recent(4 * cache_size)
@@ -139,6 +141,19 @@ class SourceFaces:
         with self._face_lock(index):
             return self._crops.get(index, lambda: self._kept("clean", index, (size, size, 4),
                                                              np.uint8, load))
+
+    def brow_lift(self, index: int) -> BrowLift | None:
+        """A smiling photo's squint shades its brows' inner heads, a frown on a target at
+        rest: their lift out of the shade in `clean_crop` (mesh_source_brows), which each
+        frame takes as far as its target's own brows are not low; None for any other face."""
+        def make() -> BrowLift | None:
+            photo = self._source.meta.source_kind == "photo"
+            if not (photo and brows_held_down(self._records[index].blendshapes)):
+                return None
+            return brow_lift(self.clean_crop(index), self.source_crop(index),
+                             self.landmarks(index))
+        with self._face_lock(index):
+            return self._brow_lifts.get(index, make)
 
     def interior(self, index: int) -> np.ndarray:
         """The face's mouth interior (teeth, cavity) weight (mesh_mouth.mouth_interior)."""
