@@ -44,6 +44,7 @@ from facedub.engines.mesh_eyes import (
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
 from facedub.engines.mesh_lids import (
     UsualLids,
+    eye_opening,
     lids_share,
     smoothed_lids,
     stretched_share,
@@ -334,9 +335,13 @@ class MeshEngine:
         oblique = self._oblique_sockets(blend, raster, size, inside)
         # The upper lids a target lowers under raised brows, stretched far past the
         # source's own: their coarse shading smoothed (mesh_lids; the wedge on readme-photo).
-        # Only as far as the target lowers its own (a turned photo's far lid stretches too).
-        lowered = self._usual_lids.lowered(target.track, lids_share(
-            mesh_vertices(target.face_landmarks), self._topology.triangles, self._lids))
+        # Only as far as the target lowers its own (a turned photo's far lid stretches too:
+        # its lids grown and its eyes closing, against its own usual).
+        lowered = self._usual_lids.lowered(
+            target.track,
+            lids_share(mesh_vertices(target.face_landmarks), self._topology.triangles,
+                       self._lids),
+            eye_opening(target.face_landmarks))
         lids = (self._stretched_lids(blend, vertices, raster, size, inside, landmarks, lowered)
                 if lowered > 0.0 else None)
         if lids is not None:

@@ -17,7 +17,9 @@ Stretch against the source's lid alone is not a lowered lid: a turned photo's fa
 foreshortened in the photo and stretches on every frontal frame (hair-forehead, Kit
 Harington's photo: smoothed on every frame, distance to the source +0.0095; fifty-third
 round). So the smoothing is also gated by the target's own lids against its own usual open
-ones (`UsualLids`): only where it lowers them.
+ones (`UsualLids`): only where its lids grow and its eyes close, both against its own usual
+(a lid grown alone is also a head pitched or a brow raised over open eyes: Hamilton's on
+occlusion-mic, 1.5-2.5 with his eyes open).
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ LOWERED_FROM = 1.3
 LOWERED_FULL = 1.45
 USUAL_QUANTILE = 10.0  # the open lid: a low percentile, not the lowest (a frame's jitter)
 USUAL_FRAMES = 250  # about ten seconds
+# And its eyes closing: their opening (`eye_opening`) over its usual open opening (the
+# OPEN_QUANTILE percentile of the same frames), ramped down from CLOSING_FROM to
+# CLOSING_FULL. Katie Hill 0.41-0.80 on 23-39, 0.94-1.01 before; Hamilton (occlusion-mic)
+# 0.78-1.12 with his eyes open; d9's blinks 0.05-0.26.
+OPEN_QUANTILE = 90.0
+CLOSING_FROM = 0.9
+CLOSING_FULL = 0.8
+# Each eye's upper and lower lid midpoints and its corners.
+EYE_POINTS = ((159, 145, 33, 133), (386, 374, 263, 362))
 # A lid triangle whose share of the whole face (target's over the source's) grows this much
 # is stretched: not smoothed from STRETCH_FROM, wholly from STRETCH_FULL. readme-photo's
 # lids: median 1.39, at most 1.68 on frame 20 (open eyes, no wedge); median 2.1-2.4, 90th
@@ -75,22 +86,34 @@ def lids_share(vertices: np.ndarray, triangles: np.ndarray, lids: np.ndarray) ->
     return float(areas[lids].sum() / max(float(areas.sum()), 1e-12))
 
 
+def eye_opening(landmarks: np.ndarray) -> float:
+    """Both eyes' mean opening in `landmarks` (478, 2+): the lids' midpoints apart over the
+    corners apart."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    return float(np.mean([np.linalg.norm(points[upper] - points[lower])
+                          / max(float(np.linalg.norm(points[outer] - points[inner])), 1e-12)
+                          for upper, lower, outer, inner in EYE_POINTS]))
+
+
 class UsualLids:
     """Per target track, how far it has lowered its lids (`lowered`): its `lids_share` over
-    its usual open one, ramped from LOWERED_FROM to LOWERED_FULL. Causal: the first frame
-    is its own usual, so a track that opens with its lids lowered is left as it is."""
+    its usual open one, ramped from LOWERED_FROM to LOWERED_FULL, times its `eye_opening`
+    under its usual open one, ramped from CLOSING_FROM to CLOSING_FULL. Causal: the first
+    frame is its own usual, so a track that opens with its lids lowered is left as it is."""
 
     def __init__(self) -> None:
-        self._history: dict[int, deque[float]] = {}
+        self._history: dict[int, deque[tuple[float, float]]] = {}
 
-    def lowered(self, track: int, share: float) -> float:
-        """0..1, once a frame in order: `share` (the frame's `lids_share`) against the track's
-        usual."""
+    def lowered(self, track: int, share: float, opening: float) -> float:
+        """0..1, once a frame in order: the frame's `lids_share` and `eye_opening` against
+        the track's usual."""
         history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
-        history.append(share)
-        usual = float(np.percentile(np.asarray(history), USUAL_QUANTILE))
-        ratio = share / max(usual, 1e-12)
-        return float(np.clip((ratio - LOWERED_FROM) / (LOWERED_FULL - LOWERED_FROM), 0.0, 1.0))
+        history.append((share, opening))
+        shares, openings = np.asarray(history).T
+        grown = share / max(float(np.percentile(shares, USUAL_QUANTILE)), 1e-12)
+        closed = opening / max(float(np.percentile(openings, OPEN_QUANTILE)), 1e-12)
+        return float(np.clip((grown - LOWERED_FROM) / (LOWERED_FULL - LOWERED_FROM), 0.0, 1.0)
+                     * np.clip((CLOSING_FROM - closed) / (CLOSING_FROM - CLOSING_FULL), 0.0, 1.0))
 
     def forget(self, track: int) -> None:
         self._history.pop(track, None)
