@@ -29,7 +29,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import signed_areas, vertex_mirror
+from facedub.engines.mesh_topology import mirrored_triangles, signed_areas
 from facedub.faces.masks import grown_bounds, three_channels
 
 # One side's upper lid: the eye opening's upper edge and the two rings of the mesh above it,
@@ -71,11 +71,7 @@ def upper_lid_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
                         eye_openings: np.ndarray) -> np.ndarray:
     """(T,) bool: the mesh's triangles wholly in either eye's upper lid
     (`UPPER_LID_LANDMARKS` and their mirror images), the eye openings out."""
-    one_side = np.zeros(len(template_vertices), dtype=bool)
-    one_side[list(UPPER_LID_LANDMARKS)] = True
-    both = one_side | one_side[vertex_mirror(template_vertices)]
-    result: np.ndarray = both[triangles].all(axis=1) & ~eye_openings
-    return result
+    return mirrored_triangles(triangles, template_vertices, eye_openings, UPPER_LID_LANDMARKS)
 
 
 def lids_share(vertices: np.ndarray, triangles: np.ndarray, lids: np.ndarray) -> float:
