@@ -143,7 +143,10 @@ def test_turned_photos_far_lid_is_left_alone_where_the_target_does_not_lower_its
     triangles take 2.1-2.3 times their share of his face there (foreshortened in the photo,
     not lowered in the frame), and the engine's face is the one it makes with no lid
     smoothing at all (stretch alone smoothed it on every frame: hair-forehead's distance to
-    the source 0.549 -> 0.558)."""
+    the source 0.549 -> 0.558). The engine reads the track's usual lids from the frames it
+    has swapped, so frame 12, the first, is its own usual by construction and never lowered;
+    frame 30 is the one that tests the gate: a half blink, its eyes at 0.48 of their usual
+    opening (closing, fully), its lids at 1.08 of their usual share (not grown: shut)."""
     with FaceAnalyser(max_faces=1, model_path=resolve_landmarker_model()) as analyser:
         targets = []
         for frame in media.iter_frames(faces_dir / OPEN_CLIP, indices=set(OPEN_FRAMES)):
