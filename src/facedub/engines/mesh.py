@@ -30,6 +30,7 @@ from facedub.engines.mesh_expression import SourceWrinkles, target_expression_li
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eye_read import EyeReads
 from facedub.engines.mesh_eyes import (
+    EYES,
     EYES_FALL_PER_FRAME,
     EYES_RISE_PER_FRAME,
     iris_centres,
@@ -41,6 +42,14 @@ from facedub.engines.mesh_eyes import (
     target_eyes_share,
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
+from facedub.engines.mesh_lids import (
+    UsualLids,
+    eye_opening,
+    lids_share,
+    smoothed_lids,
+    stretched_share,
+    upper_lid_triangles,
+)
 from facedub.engines.mesh_light import SourceLight
 from facedub.engines.mesh_mirror import (
     feathered_out,
@@ -110,7 +119,7 @@ from facedub.engines.track_share import EasedShare
 from facedub.errors import FacedubError
 from facedub.faces.align import Coverage, landmarks_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.masks import bounds_or_empty, feather, three_channels
+from facedub.faces.masks import bounds_or_empty, feather, polygon_mask, three_channels
 from facedub.faceset import FaceRecord, Faceset
 
 # Blendshapes that change the face's texture (open mouth, closed eyes, smile lines, brows).
@@ -198,6 +207,10 @@ class MeshEngine:
                                          self._topology.template_vertices,
                                          self._topology.eye_openings)
         self._socket_shares: dict[int, np.ndarray] = {}  # `_socket_share`, per source face
+        self._lids = upper_lid_triangles(self._topology.triangles,
+                                         self._topology.template_vertices,
+                                         self._topology.eye_openings)
+        self._usual_lids = UsualLids()  # per target track: its lids lowered
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
         keys = [BLENDSHAPE_NAMES.index(name) for name in EXPRESSION_KEYS]
@@ -328,6 +341,19 @@ class MeshEngine:
         # socket's own shade: the target's own skin there, toned to the source's
         # (mesh_mirror.with_target_sockets; BENCHMARKS.md, thirtieth round).
         oblique = self._oblique_sockets(blend, raster, size, inside)
+        # The upper lids a target lowers under raised brows, stretched far past the
+        # source's own: their coarse shading smoothed (mesh_lids; the wedge on readme-photo).
+        # Only as far as the target lowers its own (a turned photo's far lid stretches too:
+        # its lids grown and its eyes closing, against its own usual).
+        lowered = self._usual_lids.lowered(
+            target.track,
+            lids_share(mesh_vertices(target.face_landmarks), self._topology.triangles,
+                       self._lids),
+            eye_opening(target.face_landmarks))
+        lids = (self._stretched_lids(blend, vertices, raster, size, inside, landmarks, lowered)
+                if lowered > 0.0 else None)
+        if lids is not None:
+            smoothed_lids(image, *lids, size)
         if oblique is not None:
             aligned = target.image.astype(np.float32)  # the target reshaped where it is read
             reach = sockets_reach(oblique, size)
@@ -667,6 +693,30 @@ class MeshEngine:
         shown = feathered_out(upsample(share[raster.triangle], raster, size), size) * inside
         return shown if float(shown.max()) > 0.01 else None
 
+    def _stretched_lids(self, blend: dict[int, float], vertices: np.ndarray,
+                        raster: TargetRaster, size: int, inside: np.ndarray,
+                        landmarks: np.ndarray, lowered: float
+                        ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(S, S) float32: the blended sources' `stretched_share` of the upper lids over
+        the target's moved mesh (`vertices`, from `landmarks`), times how far the target
+        lowers its own lids (`lowered`, `UsualLids.lowered`), feathered outwards
+        (`feathered_out`) within the mesh (`inside`), the eye openings out (the eyes are
+        the kept eyes' or the source's own); None where no lid is stretched."""
+        share = np.zeros(len(self._topology.triangles), dtype=np.float32)
+        for index, weight in blend.items():
+            share += weight * stretched_share(self._vertices[index], vertices,
+                                              self._topology.triangles, self._lids)
+        share *= np.float32(lowered / max(sum(blend.values()), 1e-6))
+        if float(share.max()) <= 0.01:
+            return None
+        shown = feathered_out(upsample(share[raster.triangle], raster, size), size) * inside
+        points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        lids = inside.copy()
+        for eye in EYES:
+            lids *= 1.0 - polygon_mask(points[eye.contour], size)
+        shown *= lids
+        return (shown, lids) if float(shown.max()) > 0.01 else None
+
     def _socket_share(self, index: int) -> np.ndarray:
         """One source face's `oblique_share` of the sockets: its own, made on its first use."""
         if index not in self._socket_shares:
@@ -705,12 +755,13 @@ class MeshEngine:
 
     def end_track(self, track: int) -> None:
         """Every per-track state dropped: the track's source choice, shape move, light,
-        usual expression, eye, lip, mouth-corner and brow-lift shares, mouth faces, eye tones,
+        usual expression and lids, eye, lip, mouth-corner and brow-lift shares, mouth faces,
+        eye tones,
         beard verdict and eye readings."""
         self._blend_by_track.pop(track, None)
         for state in (self._shape, self._light, self._usual, self._eyes_shares,
                       self._lips_shares, self._mouths, self._own_lips, self._corner_shares,
-                      self._shaved_corners, self._brow_shares,
+                      self._shaved_corners, self._brow_shares, self._usual_lids,
                       self._eye_toner, self._target_beards, self._eye_reads, self._mouth_reads):
             state.forget(track)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import vertex_mirror
+from facedub.engines.mesh_topology import mirrored_triangles
 from facedub.faces.masks import grown_bounds, three_channels
 
 # Of the crop: the mirrored shade's own shape (a band a sixteenth of the crop wide; pores
@@ -448,10 +448,7 @@ def socket_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
                      eye_openings: np.ndarray) -> np.ndarray:
     """(T,) bool: the mesh's triangles wholly in either eye's lower socket
     (`SOCKET_LANDMARKS` and their mirror images), the eye openings out."""
-    one_side = np.zeros(len(template_vertices), dtype=bool)
-    one_side[list(SOCKET_LANDMARKS)] = True
-    both = one_side | one_side[vertex_mirror(template_vertices)]
-    return both[triangles].all(axis=1) & ~eye_openings
+    return mirrored_triangles(triangles, template_vertices, eye_openings, SOCKET_LANDMARKS)
 
 
 def oblique_share(direct_visibility: np.ndarray, mirror_visibility: np.ndarray,

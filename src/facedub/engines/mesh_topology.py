@@ -105,6 +105,19 @@ def vertex_mirror(vertices: np.ndarray) -> np.ndarray:
     return distances.argmin(axis=1).astype(np.int64)
 
 
+def mirrored_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
+                       eye_openings: np.ndarray, landmarks: tuple[int, ...]) -> np.ndarray:
+    """(T,) bool: the mesh's `triangles` wholly within one side's `landmarks` and their
+    mirror images on the other side (`vertex_mirror` of `template_vertices`), the eye
+    openings (`eye_openings`, (T,) bool) out: a region of both eyes from one eye's list
+    (the lower sockets, the upper lids)."""
+    one_side = np.zeros(len(template_vertices), dtype=bool)
+    one_side[list(landmarks)] = True
+    both = one_side | one_side[vertex_mirror(template_vertices)]
+    result: np.ndarray = both[triangles].all(axis=1) & ~eye_openings
+    return result
+
+
 def _spanning(triangles: np.ndarray, opening: str) -> np.ndarray:
     """Triangles spanning the eye openings or the mouth opening: all three corners lie on
     the eye's contour or the inner lip loop (both loops are close to convex)."""
