@@ -2,7 +2,8 @@
 d9, whose own eyes are kept (her photo squints at rest). Her lid crease lay under the kept
 eye's feathered rim above his far lid, drawn at part strength beside his creaseless lid: a
 second lid line (issue 9; BENCHMARKS.md, fifty-third and fifty-fourth rounds). Now drawn
-once: hers, whole, where his eye is open; his lid, toned, where it is closed."""
+once: hers, whole, where his eye is open; his lid, toned, where it is closed; each eye by
+its own lids, and only where the eyes are kept for the source's squint at rest."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ CROP = 256
 CLOSED = 12  # d9's eyes closed (eyeBlink 0.70 / 0.73); his frame 0 is open
 RIM = (0.1, 0.6)  # the kept eye's feathered share where her crease lay on main
 CREASE = 6.0  # L units her face is darker than his lid there: her crease
+OPEN_FIRST = 3
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:
@@ -58,10 +60,14 @@ def _shown(swapped: SwappedFace) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def swaps(extracted: Callable[..., Faceset], faces_dir: Path) -> dict[str, tuple[TargetFace, SwappedFace, SwappedFace]]:
+def swaps(extracted: Callable[..., Faceset], faces_dir: Path
+          ) -> dict[str, tuple[TargetFace, SwappedFace, SwappedFace]]:
     """Per frame ("open": d9's frame 0, then "closed": CLOSED, one track), the target
     face, the engine's face with its rim as it is, and the same with the rim as main drew
-    it (the lines not drawn once): Jolie's photo by the mesh engine at CROP px."""
+    it (the lines not drawn once): Jolie's photo by the mesh engine at CROP px. His frame 0
+    is swapped OPEN_FIRST times before CLOSED, so that the track's usual is his open eyes,
+    as over his clip (over two frames its median is half his blink, and her squint at rest
+    no longer reads narrower than his)."""
     targets = {}
     with FaceAnalyser(max_faces=1, video=False,
                       model_path=resolve_landmarker_model()) as analyser:
@@ -70,13 +76,16 @@ def swaps(extracted: Callable[..., Faceset], faces_dir: Path) -> dict[str, tuple
             targets["open" if frame.index == 0 else "closed"] = target_from_frame(
                 frame.image, face.landmarks, CROP, face.pose, face.blendshapes)
     source = extracted(THREEQUARTER, max_frames=1, crop_size=CROP)
-    once_engine = MeshEngine(source)
-    once = {name: once_engine.swap_face(target) for name, target in targets.items()}
+    order = ["open"] * OPEN_FIRST + ["closed"]
+
+    def swapped(engine: MeshEngine) -> dict[str, SwappedFace]:
+        return {name: engine.swap_face(targets[name]) for name in order}
+
+    once = swapped(MeshEngine(source))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("facedub.engines.mesh.rim_lines_once",
                       lambda image, reshaped, eyes, *rest: (image, eyes))
-        twice_engine = MeshEngine(source)
-        twice = {name: twice_engine.swap_face(target) for name, target in targets.items()}
+        twice = swapped(MeshEngine(source))
     return {name: (target, once[name], twice[name]) for name, target in targets.items()}
 
 
@@ -134,3 +143,36 @@ def test_no_kept_eyes_leave_the_face_as_it_is() -> None:
     darker_target = np.full((64, 64, 3), 90.0, dtype=np.float32)
     image, kept = rim_lines_once(face, darker_target, eyes, 1.0, landmarks, box, half)
     assert image is face and np.array_equal(kept, eyes)
+
+
+def _winking_rims() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                             tuple[slice, slice]]:
+    """A face with a dark line across both kept eyes' rims over a lighter target lid: the
+    face, the target, the kept eyes' mask, landmarks whose eyes (`EYES` order) lie left and
+    right of the middle, and the box."""
+    size = 64
+    face = np.full((size, size, 3), 150, dtype=np.uint8)
+    face[26:29] = 90  # a crease through both rims
+    target = np.full((size, size, 3), 160.0, dtype=np.float32)
+    eyes = np.zeros((size, size), dtype=np.float32)
+    landmarks = np.zeros((478, 2))
+    for eye, centre in zip(EYES, (16, 48), strict=True):
+        cv2.circle(eyes, (centre, 32), 7, 1.0, -1)
+        landmarks[list(eye.contour)] = (centre, 32)
+    eyes = cv2.GaussianBlur(eyes, (0, 0), 3.0)
+    return face, target, eyes, landmarks, (slice(0, size), slice(0, size))
+
+
+def test_a_winks_open_eye_keeps_the_source_lines() -> None:
+    """A wink (the first eye closed, the second open): the closed eye's rim is toned to the
+    target's lid, the open eye's face is left as it is (its line shown, not toned): toned
+    round both eyes by the larger blink, a winking target's open eye drew a pale arc
+    (border-photo)."""
+    face, target, eyes, landmarks, box = _winking_rims()
+    image, kept = rim_lines_once(face, target, eyes, 1.0, landmarks, box, np.array([1.0, 0.0]))
+    moved = np.any(image != face, axis=2)
+    closed, opened = slice(0, 32), slice(33, 64)  # the middle column is the first eye's
+    assert moved[:, closed].any()
+    assert not moved[:, opened].any()
+    assert np.array_equal(kept[:, closed], eyes[:, closed])  # the closed eye's rim: his lid
+    assert (kept[:, opened] < eyes[:, opened]).any()  # the open eye's rim shows her line
