@@ -147,18 +147,21 @@ def test_no_kept_eyes_leave_the_face_as_it_is() -> None:
 
 def _winking_rims() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                              tuple[slice, slice]]:
-    """A face with a dark line across both kept eyes' rims over a lighter target lid: the
-    face, the target, the kept eyes' mask, landmarks whose eyes (`EYES` order) lie left and
-    right of the middle, and the box."""
+    """A face with a dark line across both kept eyes' upper rims over a lighter target lid:
+    the face, the target, the kept eyes' mask, landmarks whose eyes (`EYES` order; openings
+    16 px wide, 8 high) lie left and right of the middle, and the box."""
     size = 64
     face = np.full((size, size, 3), 150, dtype=np.uint8)
-    face[26:29] = 90  # a crease through both rims
+    face[23:26] = 90  # a crease over both upper lids
     target = np.full((size, size, 3), 160.0, dtype=np.float32)
     eyes = np.zeros((size, size), dtype=np.float32)
     landmarks = np.zeros((478, 2))
     for eye, centre in zip(EYES, (16, 48), strict=True):
         cv2.circle(eyes, (centre, 32), 7, 1.0, -1)
-        landmarks[list(eye.contour)] = (centre, 32)
+        turn = np.linspace(0.0, 2.0 * np.pi, len(eye.contour), endpoint=False)
+        landmarks[list(eye.contour)] = np.stack([centre + 8.0 * np.cos(turn),
+                                                 32.0 - 4.0 * np.sin(turn)], axis=1)
+        landmarks[list(eye.corners)] = [(centre - 8, 32), (centre + 8, 32)]
     eyes = cv2.GaussianBlur(eyes, (0, 0), 3.0)
     return face, target, eyes, landmarks, (slice(0, size), slice(0, size))
 

@@ -54,6 +54,13 @@ LINE_SOFTEN = 1.0  # the shown line's edge blurred over this many pixels (sigma)
 # source's lid is shown as it is).
 CLOSING = (0.35, 0.2)
 LIFT_FULL = 0.03
+# Both only over the upper lid: from the opening's upper edge UPPER_REACH eye widths up,
+# between its corners, its edge softened over UPPER_SOFTEN px (sigma). Round the whole
+# rim, the source's lower lid lines (a squinting smile's, under the target's open eyes)
+# were shown whole too: doubled edges up on expr-smile-teeth (0.0040 -> 0.0064),
+# photo-to-mouth and headturn-woman.
+UPPER_REACH = 0.8
+UPPER_SOFTEN = 1.5
 
 
 def eyes_closing(blendshapes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -62,6 +69,28 @@ def eyes_closing(blendshapes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     gaps = lid_gaps(landmarks)
     closed: np.ndarray = np.clip((CLOSING[0] - gaps) / (CLOSING[0] - CLOSING[1]), 0.0, 1.0)
     return closed * (1.0 - looking_down_open(blendshapes, landmarks))
+
+
+def _upper_lids(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
+    """(2, h, w) float32 over `box`: per eye of `landmarks` (478, 2+; `EYES` order), the band
+    from its opening's upper edge UPPER_REACH eye widths up, between its corners."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
+    origin = np.array([box[1].start, box[0].start], dtype=np.float64)
+    bands = np.zeros((len(EYES), height, width), dtype=np.float32)
+    for k, eye in enumerate(EYES):
+        first, second = points[eye.corners[0]], points[eye.corners[1]]
+        span = max(float(np.linalg.norm(second - first)), 1e-6)
+        along = (second - first) / span
+        up = np.array([along[1], -along[0]])  # across the corner line, toward the brow
+        contour = points[eye.contour]
+        upper = contour[(contour - first) @ up >= 0.0]
+        upper = upper[np.argsort((upper - first) @ along)]
+        band = np.vstack([upper, (upper + up * UPPER_REACH * span)[::-1]]) - origin
+        canvas = np.zeros((height, width), dtype=np.uint8)
+        cv2.fillPoly(canvas, [np.round(band).astype(np.int32)], 1)
+        bands[k] = cv2.GaussianBlur(canvas.astype(np.float32), (0, 0), UPPER_SOFTEN)
+    return bands
 
 
 def _nearer_eye(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
@@ -102,8 +131,8 @@ def _darker(face: np.ndarray, target: np.ndarray, raw: np.ndarray, nearer: np.nd
 def rim_lines_once(image: np.ndarray, reshaped: np.ndarray, eyes: np.ndarray, share: float,
                    landmarks: np.ndarray, box: tuple[slice, slice], closed: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(image, eyes) with the source's lid lines under the kept eyes' rim drawn once (the
-    module's docstring). `image` (S, S, 3) uint8: the engine's face;
+    """(image, eyes) with the source's lid lines under the kept eyes' rim over the upper
+    lids drawn once (the module's docstring). `image` (S, S, 3) uint8: the engine's face;
     `reshaped`: the target moved with the face shape, (h, w, 3) over `box`, which holds
     every pixel where `eyes` is above 0.01; `eyes` (S, S) float32: the kept eyes' feathered
     mask times their `share`; `landmarks` (478, 2+): the moved landmarks the face was drawn
@@ -117,8 +146,9 @@ def rim_lines_once(image: np.ndarray, reshaped: np.ndarray, eyes: np.ndarray, sh
     lab = _lab(image[box])
     nearer = _nearer_eye(landmarks, box)
     darker = _darker(lab[..., 0], _lab(reshaped)[..., 0], raw, nearer)
-    shut = np.asarray(closed, dtype=np.float32)[nearer]  # each pixel by its eye's closing
-    opened = 1.0 - shut
+    bands = _upper_lids(landmarks, box)
+    shut = np.tensordot(np.asarray(closed, dtype=np.float32), bands, axes=1)
+    opened = bands.sum(axis=0) - shut
     if opened.max() > 0.0:
         outer = np.clip((SHOWN_BELOW[1] - raw) / (SHOWN_BELOW[1] - SHOWN_BELOW[0]), 0.0, 1.0)
         line = cv2.GaussianBlur(np.clip(darker / LINE_FULL, 0.0, 1.0) * outer, (0, 0),
