@@ -29,6 +29,7 @@ from facedub.engines.mesh_contributions import (
 from facedub.engines.mesh_expression import SourceWrinkles, target_expression_lines
 from facedub.engines.mesh_expression_regions import UsualExpression, region_weights
 from facedub.engines.mesh_eye_read import EyeReads
+from facedub.engines.mesh_eye_rim import eyes_closing, rim_lines_once
 from facedub.engines.mesh_eyes import (
     EYES,
     EYES_FALL_PER_FRAME,
@@ -36,8 +37,10 @@ from facedub.engines.mesh_eyes import (
     iris_centres,
     iris_in_eye,
     kept_eyes,
+    narrower_at_rest,
     opened_whites,
     resting_blink,
+    resting_blinks,
     source_irises,
     target_eyes_share,
 )
@@ -450,6 +453,15 @@ class MeshEngine:
                                      self._usual.opening(target.track))
             image_u8 = target_expression_lines(image_u8, target.image, target.face_landmarks,
                                                self._wrinkles(blend, weights), target.in_frame)
+        if eyes_share > 0.0 and differs and narrower_at_rest(
+                *resting_blinks(self._resting_blink, usual)):
+            # The source's lid lines under the kept eyes' feathered rim drawn once, the
+            # source's on an open eye, the target's lid on a closing one: at part strength
+            # beside the target's own lid they were a second lid line; only where the eyes
+            # are kept for the source's squint at rest (mesh_eye_rim).
+            image_u8, eyes = rim_lines_once(image_u8, reshaped, eyes, eyes_share, landmarks,
+                                            box, eyes_closing(target.blendshapes,
+                                                              target.face_landmarks))
         if self.config.source_eyes and eyes_share > 0.0 and differs:
             # Where the target's eyes come back, the iris colour of the source's eyes (not
             # where the faces are the same person's: the target's eyes are then its own).

@@ -223,6 +223,22 @@ def resting_blink(blendshapes: np.ndarray) -> np.ndarray:
     return np.minimum(resting, MAX_RESTING)
 
 
+def narrower_at_rest(source_rest: np.ndarray, target_rest: np.ndarray) -> bool:
+    """Whether the source's eyes at rest are narrower than the target's by NARROWER_AT_REST:
+    their resting blinks (the `BLINK_KEYS` values, (2,) each; the target's capped at
+    MAX_RESTING)."""
+    return float((np.asarray(source_rest) - np.asarray(target_rest)).max()) > NARROWER_AT_REST
+
+
+def resting_blinks(source_resting: np.ndarray, target_resting: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The (2,) `BLINK_KEYS` values of two (52,) resting blendshape vectors (the source's,
+    `resting_blink`; the target's usual expression), the target's capped at MAX_RESTING."""
+    keys = [BLENDSHAPE_NAMES.index(name) for name in BLINK_KEYS]
+    return (np.asarray(source_resting)[keys],
+            np.minimum(np.asarray(target_resting)[keys], MAX_RESTING))
+
+
 def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.ndarray,
                       source_resting: np.ndarray | None = None,
                       target_resting: np.ndarray | None = None,
@@ -248,7 +264,7 @@ def target_eyes_share(source_blendshapes: np.ndarray, target_blendshapes: np.nda
     if target_landmarks is not None:
         target_closing *= 1.0 - looking_down_open(target_blendshapes, target_landmarks)
     blink = float(np.abs(closing - target_closing).max())
-    if float((source_rest - target_rest).max()) > NARROWER_AT_REST:
+    if narrower_at_rest(source_rest, target_rest):
         return 1.0
     keys = [BLENDSHAPE_NAMES.index(name) for name in LOOK_DOWN_KEYS]
     down = float((source_blendshapes[keys] - target_blendshapes[keys]).max())
