@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from facedub.engines.base import TargetFace
+from facedub.engines.mesh import MeshEngine
 from facedub.engines.mesh_source_brows import (
     brows_held_down,
     heads_against_skin,
@@ -83,6 +84,29 @@ def test_a_target_takes_the_lift_as_far_as_its_own_inner_heads_are_lighter(
     assert share("clip_liveportrait_d18_man_frontal_mouth.mp4") == 1.0
     # Obama's heavy dark brows are as shaded as the photo's: his take none.
     assert share("clip_deepfacelive_obama_speaking.mp4") == 0.0
+
+
+def test_the_engine_draws_the_lift_into_the_swapped_face(
+        extracted: Callable[..., Faceset],
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """The engine's own wiring (`MeshEngine._brow_share` into the blended faces): d18's
+    first frame swapped from the smiling photo has its inner heads lighter than the same
+    swap with the share held at 0 (the lift computed but never drawn)."""
+    source = extracted(SMILING, crop_size=CROP)
+    target = first_target_face("clip_liveportrait_d18_man_frontal_mouth.mp4", CROP)
+    lifted = MeshEngine(source).swap_face(target).image
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MeshEngine, "_brow_share", lambda self, target, blend: 0.0)
+        plain = MeshEngine(source).swap_face(target).image
+    points = target.face_landmarks[:, :2]
+    for head in INNER_HEADS:
+        gain = (_median_lightness(_as_bytes(lifted), points[list(head)])
+                - _median_lightness(_as_bytes(plain), points[list(head)]))
+        assert gain > 3
+
+
+def _as_bytes(image: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize(("photo", "held"), [
