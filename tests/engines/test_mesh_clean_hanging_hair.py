@@ -22,11 +22,9 @@ from facedub.engines.mesh_clean import (
     _hull,
     clean_weights,
 )
-from facedub.engines.mesh_sources import SourceFaces
-from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
-from facedub.faces.align import landmarks_in_crop
 from facedub.faces.masks import face_oval
 from facedub.faceset import Faceset
+from source_support import source_faces_in_memory
 
 SIZE = 512  # the mesh engine's source crop (`registry.SOURCE_CROP`)
 Aligner = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
@@ -97,21 +95,13 @@ def test_hanging_hair_is_looked_for_only_on_a_photo_source(
     video = replace(photo, meta=replace(photo.meta, source_kind="video"))
     weights = {}
     for name, source in (("photo", photo), ("video", video)):
-        faces = _source_faces(source)
+        faces = source_faces_in_memory(source)
         hair = _hanging(faces.source_crop(0), faces.landmarks(0))
         assert hair.sum() > 5000
         weights[name] = faces.clean_crop(0)[..., 3][hair].mean() / 255.0
     assert weights["photo"] < 0.15  # main: 0.70
     assert weights["video"] > 0.5
 
-
-def _source_faces(source: Faceset) -> SourceFaces:
-    """The engine's view of the source's faces, cleaned and kept in memory only."""
-    records = source.faces_of()
-    vertices = [mesh_vertices(landmarks_in_crop(r.frame_landmarks, r.face_from_frame))
-                for r in records]
-    return SourceFaces(source, records, mesh_topology(), vertices, lift_shadows=False,
-                       no_catchlights=False, cache_size=2)
 
 
 @pytest.mark.parametrize("name", [

@@ -20,23 +20,14 @@ from facedub.engines.mesh_source_brows import (
     lift_share,
     with_lift,
 )
-from facedub.engines.mesh_sources import SourceFaces
-from facedub.engines.mesh_topology import mesh_topology, mesh_vertices
-from facedub.faces.align import landmarks_in_crop
 from facedub.faceset import Faceset
+from source_support import source_faces_in_memory
 
 CROP = 256  # the engine tests' smiling photo's size (conftest's LINES_CROP)
 SMILING = "still_biden_frontal.jpg"
 INNER_HEADS = ((107, 66, 65, 55), (336, 296, 295, 285))
 MIDDLES = ((66, 105, 52, 65), (296, 334, 282, 295))
 
-
-def _source_faces(source: Faceset) -> SourceFaces:
-    records = source.faces_of()
-    vertices = [mesh_vertices(landmarks_in_crop(r.frame_landmarks, r.face_from_frame))
-                for r in records]
-    return SourceFaces(source, records, mesh_topology(), vertices, lift_shadows=False,
-                       no_catchlights=False, cache_size=2)
 
 
 def _median_lightness(rgb: np.ndarray, points: np.ndarray) -> float:
@@ -48,7 +39,7 @@ def _median_lightness(rgb: np.ndarray, points: np.ndarray) -> float:
 
 def test_the_smiling_photos_inner_heads_are_no_darker_than_its_brows_middles(
         extracted: Callable[..., Faceset]) -> None:
-    faces = _source_faces(extracted(SMILING, crop_size=CROP))
+    faces = source_faces_in_memory(extracted(SMILING, crop_size=CROP))
     points = faces.landmarks(0)[:, :2]
     clean = faces.clean_crop(0)
     lift = faces.brow_lift(0)
@@ -73,7 +64,7 @@ def test_the_smiling_photos_inner_heads_are_no_darker_than_its_brows_middles(
 def test_a_target_takes_the_lift_as_far_as_its_own_inner_heads_are_lighter(
         extracted: Callable[..., Faceset],
         first_target_face: Callable[..., TargetFace]) -> None:
-    lift = _source_faces(extracted(SMILING, crop_size=CROP)).brow_lift(0)
+    lift = source_faces_in_memory(extracted(SMILING, crop_size=CROP)).brow_lift(0)
     assert lift is not None
 
     def share(clip: str) -> float:
