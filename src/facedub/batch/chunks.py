@@ -14,9 +14,12 @@ first runs `PREROLL_FRAMES` frames before its own through the same engine and co
 and throws them away: each of these states forgets its start geometrically (by a factor
 of 0.7 or less a frame at 25 fps), or (the followed light's usual light,
 `composite.light_change`) reads only the frames of the pre-roll, so after the pre-roll it
-matches the unsplit run's to well under a grey level. What remains at a join is the
-encoder's: each segment starts with a keyframe where the unsplit encode has a predicted
-frame (BENCHMARKS.md measures both).
+matches the unsplit run's to well under a grey level. Two states read further back than
+the pre-roll: the mesh engine's usual expression and usual lids (a track's last 250
+frames, `mesh_expression_regions`, `mesh_lids`), so where a frame's expression regions or
+lid smoothing depend on them a chunk can differ from the unsplit run. What remains at a
+join besides is the encoder's: each segment starts with a keyframe where the unsplit
+encode has a predicted frame (BENCHMARKS.md measures both).
 """
 
 from __future__ import annotations
