@@ -19,10 +19,9 @@ from facedub.engines.mesh_clean import (
     SHADOW_DEPTH,
     SKIN_REFERENCE,
     _hanging_hair,
-    _hull,
     clean_weights,
 )
-from facedub.faces.masks import face_oval
+from facedub.faces.masks import convex_hull_mask, face_oval
 from facedub.faceset import Faceset
 from source_support import source_faces_in_memory
 
@@ -46,7 +45,7 @@ def _rule_takes(image: np.ndarray, aligned_face: Aligner) -> np.ndarray:
     small = cv2.resize(crop, (SIZE // 4, SIZE // 4), interpolation=cv2.INTER_AREA)
     lab = _lab(small)
     points = landmarks[:, :2] / 4
-    skin = lab[_hull(points[list(SKIN_REFERENCE)], SIZE // 4)]
+    skin = lab[convex_hull_mask(points[list(SKIN_REFERENCE)], (SIZE // 4, SIZE // 4))]
     oval = cv2.dilate(face_oval(points, SIZE // 4), np.ones((3, 3), np.uint8)) > 0  # as used
     taken: np.ndarray = _hanging_hair(lab, skin, points, oval)
     return taken
@@ -56,7 +55,7 @@ def _hanging(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(SIZE, SIZE) bool: her hair inside the outline, beside the cheeks: darker than her
     skin's shadow floor, outside the eyes' outer corners, from the eyes to the jaw."""
     lab = _lab(crop)
-    skin = lab[_hull(landmarks[list(SKIN_REFERENCE), :2], SIZE)]
+    skin = lab[convex_hull_mask(landmarks[list(SKIN_REFERENCE)], (SIZE, SIZE))]
     floor = np.median(skin[:, 0]) - SHADOW_DEPTH * max(float(skin[:, 0].std()), 4.0)
     points = np.round(landmarks[:, :2]).astype(int)
     inside = cv2.erode(face_oval(landmarks[:, :2], SIZE), np.ones((9, 9), np.uint8)) > 0

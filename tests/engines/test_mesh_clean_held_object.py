@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from facedub import media
-from facedub.engines.mesh_clean import SKIN_REFERENCE, _held_object, _hull, clean_weights
-from facedub.faces.masks import face_oval
+from facedub.engines.mesh_clean import SKIN_REFERENCE, _held_object, clean_weights
+from facedub.faces.masks import convex_hull_mask, face_oval
 
 SIZE = 512  # the mesh engine's source crop (`registry.SOURCE_CROP`)
 Aligner = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
@@ -51,7 +51,7 @@ def test_a_ball_held_at_the_cheek_is_left_out_inside_the_outline(
     assert beyond.sum() > 1000 and weights[beyond].mean() < 0.05
     # The rim's out-of-focus edge on her cheek's side: paler than her skin's median.
     near = cv2.dilate(rim.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
-    skin = lab[_hull(landmarks[list(SKIN_REFERENCE), :2], SIZE)]
+    skin = lab[convex_hull_mask(landmarks[list(SKIN_REFERENCE)], (SIZE, SIZE))]
     pale = inside & near & ~rim & (lab[..., 0] > np.median(skin[:, 0]))
     pale[:, points[1, 0]:] = False
     assert pale.sum() > 300 and weights[pale].mean() < 0.2
@@ -104,6 +104,6 @@ def test_no_held_object_on_faces_without_one(
     small = cv2.resize(crop, (SIZE // 4, SIZE // 4), interpolation=cv2.INTER_AREA)
     lab = _lab(small)
     points = landmarks[:, :2] / 4
-    skin = lab[_hull(points[list(SKIN_REFERENCE)], SIZE // 4)]
+    skin = lab[convex_hull_mask(points[list(SKIN_REFERENCE)], (SIZE // 4, SIZE // 4))]
     oval = cv2.dilate(face_oval(points, SIZE // 4), np.ones((3, 3), np.uint8)) > 0  # as used
     assert not _held_object(lab, skin, points, oval).any()

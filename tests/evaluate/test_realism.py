@@ -29,6 +29,7 @@ from facedub.evaluate.sheet import SheetKeeper
 from facedub.evaluate.stubble import dark_texture
 from facedub.faces.align import align_face
 from facedub.faces.landmarks import FaceAnalyser, resolve_landmarker_model
+from facedub.faces.masks import convex_hull_mask
 from facedub.faces.regions import mesh_regions
 
 # Below these an untouched or recompressed crop must stay; a painted artifact must exceed
@@ -57,12 +58,6 @@ def _rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _hull(points: np.ndarray) -> np.ndarray:
-    mask = np.zeros((SIZE, SIZE), dtype=np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[:, :2]).astype(np.int32)), 1)
-    return mask.astype(bool)
-
-
 def test_untouched_and_recompressed_crops_are_quiet(face: Face) -> None:
     for swapped in (face.image.copy(), _recompressed(face.image)):
         realism = measure_realism(face.image, swapped, face.regions)
@@ -83,8 +78,9 @@ def test_regions_sit_where_the_face_is(face: Face) -> None:
 
 def test_magenta_brows_are_invented_colour(face: Face) -> None:
     regions = mesh_regions()
-    brows = (_hull(face.landmarks[regions.left_eyebrow])
-             | _hull(face.landmarks[regions.right_eyebrow])) & face.regions.face
+    brows = (convex_hull_mask(face.landmarks[regions.left_eyebrow], (SIZE, SIZE))
+             | convex_hull_mask(face.landmarks[regions.right_eyebrow], (SIZE, SIZE)))
+    brows &= face.regions.face
     lab = _lab(face.image)
     lab[brows, 1] += 35.0  # towards magenta
     lab[brows, 2] -= 35.0

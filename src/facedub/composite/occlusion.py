@@ -66,7 +66,14 @@ from facedub.faces.glasses_cues import (
     net_glasses_evidence,
     net_glasses_share,
 )
-from facedub.faces.masks import box_meet, box_within, face_oval, hair_zone, mask_bounds
+from facedub.faces.masks import (
+    box_meet,
+    box_within,
+    convex_hull_mask,
+    face_oval,
+    hair_zone,
+    mask_bounds,
+)
 from facedub.faces.regions import eye_distance, mesh_regions
 from facedub.models.occluder_graph import (
     OCCLUDER_OUT,
@@ -623,7 +630,7 @@ class EdgeZones:
     """What `edge_occluders` takes from the landmarks alone, at the quarter size it judges
     at: made once a frame for both crops it judges (the target's and the swapped face's,
     with the target's landmarks). `size`: that quarter size, of crops `full_size` px;
-    `reference` (size, size) uint8, the cheeks' and nose's hull (the skin's colour
+    `reference` (size, size) bool, the cheeks' and nose's hull (the skin's colour
     model); `zone` (size, size) float32, where hair falls (`masks.hair_zone`); `rows`,
     the zone's rows from the top (none judged below)."""
 
@@ -638,7 +645,7 @@ def edge_zones(face_landmarks: np.ndarray, full_size: int) -> EdgeZones:
     """`EdgeZones` of a crop `full_size` px with `face_landmarks` in its pixels."""
     size = max(32, full_size // 4)
     landmarks = face_landmarks * (size / full_size)
-    reference = _hull_mask(landmarks[list(SKIN_REFERENCE), :2], size)
+    reference = convex_hull_mask(landmarks[list(SKIN_REFERENCE)], (size, size))
     zone = hair_zone(landmarks, size)
     rows = int(np.flatnonzero(zone.any(axis=1)).max()) + 1 if zone.any() else 0
     reference.flags.writeable = zone.flags.writeable = False  # shared by two calls: read only
@@ -695,7 +702,3 @@ def edge_occluders(image: np.ndarray, face_landmarks: np.ndarray,
     return cv2.resize(blurred, (full_size, full_size), interpolation=cv2.INTER_LINEAR)
 
 
-def _hull_mask(points: np.ndarray, size: int) -> np.ndarray:
-    mask = np.zeros((size, size), dtype=np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 255)
-    return mask

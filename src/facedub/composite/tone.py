@@ -58,7 +58,14 @@ import numpy as np
 
 from facedub.composite.color import blur_factor, masked_blur
 from facedub.composite.detail import resized, texture_box, texture_excess, vector_columns
-from facedub.faces.masks import box_meet, box_within, channels_of, mask_bounds, polygon_mask
+from facedub.faces.masks import (
+    box_meet,
+    box_within,
+    channels_of,
+    convex_hull_mask,
+    mask_bounds,
+    polygon_mask,
+)
 from facedub.faces.regions import mesh_regions
 
 CHROMA_DETAIL = 0.5  # share of the source's chroma detail kept
@@ -1462,9 +1469,8 @@ def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
 
 
 def _hull(points: np.ndarray, size: int) -> np.ndarray:
-    mask = np.zeros((size, size), dtype=np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
-    return mask.astype(np.float32)
+    """(size, size) float32, 1 inside the points' convex hull: a weight to blend by."""
+    return convex_hull_mask(points, (size, size)).astype(np.float32)
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facedub.faces.masks import face_oval, hair_zone
+from facedub.faces.masks import convex_hull_mask, face_oval, hair_zone
 from facedub.faces.regions import NOSE_TIP, face_halves, mesh_regions
 
 # Cheek and nose landmarks whose hull is almost always bare, lit skin.
@@ -117,7 +117,7 @@ def clean_weights(crop: np.ndarray, face_landmarks: np.ndarray,
     small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     points = np.asarray(face_landmarks)[:, :2] * (size / full)
-    reference = _hull(points[list(SKIN_REFERENCE)], size)
+    reference = convex_hull_mask(points[list(SKIN_REFERENCE)], (size, size))
     skin = lab[reference & ~cv2.resize(outside.astype(np.uint8), (size, size)).astype(bool)]
     foreign = np.zeros((size, size), dtype=np.float32)
     if len(skin) >= 20:
@@ -328,7 +328,3 @@ def _behind(held: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return hidden
 
 
-def _hull(points: np.ndarray, size: int) -> np.ndarray:
-    mask = np.zeros((size, size), dtype=np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
-    return mask.astype(bool)

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
+from facedub.faces.masks import convex_hull_mask
 
 # The highest browDown a resting face reads in the shared set: Biden in the two-people
 # photo 0.64-0.69, Paul Rudd's studio portrait 0.60, d18 0.16-0.31.
@@ -167,8 +168,7 @@ def _disc(shape: tuple[int, ...], centre: np.ndarray, radius: int) -> np.ndarray
 
 
 def _hull(shape: tuple[int, ...], points: np.ndarray, grow: int) -> np.ndarray:
-    drawn = np.zeros(shape[:2], dtype=np.uint8)
-    cv2.fillConvexPoly(drawn, cv2.convexHull(np.rint(points).astype(np.int32)), 255)
+    drawn = convex_hull_mask(points, (shape[0], shape[1])).astype(np.uint8) * np.uint8(255)
     grown = drawn if not grow else cv2.dilate(
         drawn, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     return np.asarray(grown, dtype=np.float32) / 255.0

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from facedub.evaluate.stubble import beard_region, dark_texture
-from facedub.faces.masks import face_mask, polygon_mask
+from facedub.faces.masks import convex_hull_mask, face_mask, polygon_mask
 from facedub.faces.regions import mesh_regions
 
 NAN = float("nan")
@@ -115,7 +115,7 @@ def realism_regions(face_landmarks: np.ndarray, size: int, valid: np.ndarray
     for loop in (regions.left_eye, regions.right_eye, regions.lips_outer):
         features |= polygon_mask(points[loop], size) > 0.5
     for group in (regions.left_eyebrow, regions.right_eyebrow, np.array(NOSE_BOTTOM)):
-        features |= _hull(points[group], size)
+        features |= convex_hull_mask(points[group], (size, size))
     skin = face & ~disc(features, 2 * unit)
     kept = np.zeros((size, size), dtype=bool)
     for loop in (regions.left_eye, regions.right_eye, regions.lips_inner):
@@ -433,12 +433,6 @@ def _chroma_bins(lab_pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scaled = (lab_pixels[:, 1:3] - low) / (high - low) * CHROMA_BINS
     bins = np.clip(scaled.astype(np.int64), 0, CHROMA_BINS - 1)
     return bins[:, 0], bins[:, 1]
-
-
-def _hull(points: np.ndarray, size: int) -> np.ndarray:
-    mask = np.zeros((size, size), dtype=np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
-    return mask.astype(bool)
 
 
 def disc(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -30,10 +30,17 @@ def face_mask(face_landmarks: np.ndarray, size: int, forehead: bool = True, erod
 
 def face_oval(face_landmarks: np.ndarray, size: int, forehead: bool = True) -> np.ndarray:
     """(size, size) uint8, 255 inside the face oval (see `face_mask`), 0 outside."""
-    oval = _oval_points(face_landmarks, forehead)
-    mask = np.zeros((size, size), dtype=np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(oval).astype(np.int32)), 255)
-    return mask
+    hull: np.ndarray = convex_hull_mask(_oval_points(face_landmarks, forehead), (size, size))
+    return hull.astype(np.uint8) * np.uint8(255)
+
+
+def convex_hull_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(rows, columns) bool: True inside the convex hull of `points` ((N, 2) x, y pixels,
+    rounded to whole pixels), every pixel its outline touches included."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[:, :2]).astype(np.int32)), 1)
+    hull: np.ndarray = mask.astype(bool)
+    return hull
 
 
 def three_channels(weights: np.ndarray) -> np.ndarray:
