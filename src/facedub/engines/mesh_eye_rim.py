@@ -65,10 +65,12 @@ LIFT_FULL = 0.03
 # source's lower lid lines (a squinting smile's, under the target's open eyes) were shown
 # whole too: doubled edges up on expr-smile-teeth (0.0040 -> 0.0064), photo-to-mouth and
 # headturn-woman (d3's under-eye shade shown past Katie Hill's pale lower lid, a second
-# lower lid line). Jolie's lower lid under d9's rim is within 1 L of his: what the whole rim
-# gained on threequarter-glasses (28 -> 34 of 40) was past her outer corners, above the
-# corner line, where her crease and lid shadow run on as a wing beyond the lash line's end
-# (BENCHMARKS.md, fifty-fifth round).
+# lower lid line). Jolie's lower lid under d9's rim is no darker than his but by 1-4 L next
+# to the near eye's opening: what the whole rim gained on threequarter-glasses (at its own
+# id, 30 of 40 frames nearer the source over the upper lids alone, 27 with the lower lids,
+# 35 round the whole rim) was past her outer corners, above the corner line, where her
+# crease and lid shadow run on as a wing beyond the lash line's end (35 with them;
+# BENCHMARKS.md, fifty-fifth round).
 UPPER_REACH = 0.8
 OUTER_REACH = 0.5
 UPPER_SOFTEN = 1.5
