@@ -1,9 +1,10 @@
 """engines/mesh_eye_rim.py on threequarter-glasses: Angelina Jolie's three-quarter photo onto
 d9, whose own eyes are kept (her photo squints at rest). Her lid crease lay under the kept
 eye's feathered rim above his far lid, drawn at part strength beside his creaseless lid: a
-second lid line (issue 9; BENCHMARKS.md, fifty-third and fifty-fourth rounds). Now drawn
-once: hers, whole, where his eye is open; his lid, toned, where it is closed; each eye by
-its own lids, and only where the eyes are kept for the source's squint at rest."""
+second lid line (issue 9; BENCHMARKS.md, fifty-third to fifty-fifth rounds). Now drawn
+once: hers, whole, where his eye is open (over the upper lids, on past their outer
+corners); his lid, toned, where it is closed; each eye by its own lids, and only where the
+eyes are kept for the source's squint at rest."""
 
 from __future__ import annotations
 
@@ -48,6 +49,24 @@ def _far_upper_rim(kept: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     ys, xs = np.mgrid[0:CROP, 0:CROP]
     between = (xs >= corners[:, 0].min()) & (xs <= corners[:, 0].max())
     return (kept >= RIM[0]) & (kept <= RIM[1]) & between & (ys < top)
+
+
+def _outer_wing_rim(kept: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(CROP, CROP) bool: both eyes' kept rims (RIM) past their outer corners (the corner
+    farther from the other eye), above the corner line."""
+    points = np.asarray(landmarks)[:, :2]
+    ys, xs = np.mgrid[0:CROP, 0:CROP].astype(np.float64)
+    centres = [points[list(eye.contour)].mean(axis=0) for eye in EYES]
+    wing = np.zeros((CROP, CROP), dtype=bool)
+    for eye, other in zip(EYES, centres[::-1], strict=True):
+        first, second = points[eye.corners[0]], points[eye.corners[1]]
+        inner, outer = ((first, second) if np.linalg.norm(second - other)
+                        > np.linalg.norm(first - other) else (second, first))
+        along = (outer - inner) / np.linalg.norm(outer - inner)
+        past = (xs - outer[0]) * along[0] + (ys - outer[1]) * along[1] > 0.0
+        above = ys < outer[1] + (xs - outer[0]) * along[1] / along[0]
+        wing |= past & above
+    return (kept >= RIM[0]) & (kept <= RIM[1]) & wing
 
 
 def _shown(swapped: SwappedFace) -> np.ndarray:
@@ -106,6 +125,27 @@ def test_an_open_eyes_rim_shows_the_source_crease_whole(
         return float((_lightness(_shown(swapped)) - face)[crease].mean())
 
     assert washed(twice) > 3.5  # the measure's own check: main's part-strength line
+    assert washed(once) < 2.5
+
+
+def test_an_open_eyes_crease_runs_on_past_its_outer_corner(
+        swaps: dict[str, tuple[TargetFace, SwappedFace, SwappedFace]]) -> None:
+    """Past each eye's outer corner, above the corner line, where her crease and lid shadow
+    run on beyond the lash line's end (CREASE L darker than his lid), the face shown is
+    hers: drawn over the upper lids between the corners alone, her crease stopped at the
+    corner and its wing was washed with his lid there, 6.2 L lighter than hers on the mean
+    at 256 px (frame 0, 35 pixels); now 1.0."""
+    target, once, twice = swaps["open"]
+    assert twice.kept is not None and twice.kept_image is not None
+    wing = _outer_wing_rim(twice.kept, target.face_landmarks)
+    face = _lightness(once.image)
+    crease = wing & (_lightness(twice.kept_image) - face >= CREASE)
+    assert crease.sum() > 10
+
+    def washed(swapped: SwappedFace) -> float:
+        return float((_lightness(_shown(swapped)) - face)[crease].mean())
+
+    assert washed(twice) > 3.5  # the measure's own check: the part-strength wing
     assert washed(once) < 2.5
 
 

@@ -19,6 +19,11 @@ no darker than the target's own lid, toned by the source's (the median lightness
 difference of the two over that eye's rim). A line the target has there too is neither:
 only where the source is darker than the toned target lid.
 
+Over the upper lids only, and on past their outer corners, where a crease and its lid
+shadow run on beyond the lash line's end (Jolie's wing: that, not her lower lid, was what
+the whole rim gained); under the lower lid the source's lines were a second lower lid
+line beside the target's (d3's under-eye shade past Katie Hill's pale lower lid).
+
 Only where the target's eyes are kept because the source's squint at rest
 (`mesh_eyes.narrower_at_rest`), the case this was built for: kept for a blink or a wink
 (border-photo's winking target), her open eye's rim toned or shown drew a pale arc down
@@ -55,11 +60,19 @@ LINE_SOFTEN = 1.0  # the shown line's edge blurred over this many pixels (sigma)
 CLOSING = (0.35, 0.2)
 LIFT_FULL = 0.03
 # Both only over the upper lid: from the opening's upper edge UPPER_REACH eye widths up,
-# between its corners, its edge softened over UPPER_SOFTEN px (sigma). Round the whole
-# rim, the source's lower lid lines (a squinting smile's, under the target's open eyes)
-# were shown whole too: doubled edges up on expr-smile-teeth (0.0040 -> 0.0064),
-# photo-to-mouth and headturn-woman.
+# between its corners and on past the outer one by OUTER_REACH eye widths (the rim's end
+# there), its edge softened over UPPER_SOFTEN px (sigma). Round the whole rim, the
+# source's lower lid lines (a squinting smile's, under the target's open eyes) were shown
+# whole too: doubled edges up on expr-smile-teeth (0.0040 -> 0.0064), photo-to-mouth and
+# headturn-woman (d3's under-eye shade shown past Katie Hill's pale lower lid, a second
+# lower lid line). Jolie's lower lid under d9's rim is no darker than his but by 1-4 L next
+# to the near eye's opening: what the whole rim gained on threequarter-glasses (at its own
+# id, 30 of 40 frames nearer the source over the upper lids alone, 27 with the lower lids,
+# 35 round the whole rim) was past her outer corners, above the corner line, where her
+# crease and lid shadow run on as a wing beyond the lash line's end (35 with them;
+# BENCHMARKS.md, fifty-fifth round).
 UPPER_REACH = 0.8
+OUTER_REACH = 0.5
 UPPER_SOFTEN = 1.5
 
 
@@ -73,10 +86,12 @@ def eyes_closing(blendshapes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 def _upper_lids(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
     """(2, h, w) float32 over `box`: per eye of `landmarks` (478, 2+; `EYES` order), the band
-    from its opening's upper edge UPPER_REACH eye widths up, between its corners."""
+    from its opening's upper edge UPPER_REACH eye widths up, between its corners and
+    OUTER_REACH eye widths on past its outer one (the corner farther from the other eye)."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
     origin = np.array([box[1].start, box[0].start], dtype=np.float64)
+    centres = _opening_centres(points)
     bands = np.zeros((len(EYES), height, width), dtype=np.float32)
     for k, eye in enumerate(EYES):
         first, second = points[eye.corners[0]], points[eye.corners[1]]
@@ -86,6 +101,11 @@ def _upper_lids(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
         contour = points[eye.contour]
         upper = contour[(contour - first) @ up >= 0.0]
         upper = upper[np.argsort((upper - first) @ along)]
+        other = centres[1 - k]
+        if np.linalg.norm(second - other) > np.linalg.norm(first - other):
+            upper = np.vstack([upper, second + along * OUTER_REACH * span])
+        else:
+            upper = np.vstack([first - along * OUTER_REACH * span, upper])
         band = np.vstack([upper, (upper + up * UPPER_REACH * span)[::-1]]) - origin
         canvas = np.zeros((height, width), dtype=np.uint8)
         cv2.fillPoly(canvas, [np.round(band).astype(np.int32)], 1)
@@ -93,11 +113,16 @@ def _upper_lids(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
     return bands
 
 
+def _opening_centres(points: np.ndarray) -> np.ndarray:
+    """(2, 2): the centre (x, y) of each eye's opening (`EYES` order) of `points` (478, 2)."""
+    return np.array([points[eye.contour].mean(axis=0) for eye in EYES])
+
+
 def _nearer_eye(landmarks: np.ndarray, box: tuple[slice, slice]) -> np.ndarray:
     """(h, w) int: per pixel of `box`, the index in `EYES` of the eye of `landmarks`
     (478, 2+) whose opening's centre is nearer."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    centres = np.array([points[eye.contour].mean(axis=0) for eye in EYES])
+    centres = _opening_centres(points)
     ys, xs = np.mgrid[box[0], box[1]].astype(np.float64)
     distances = [np.hypot(xs - cx, ys - cy) for cx, cy in centres]
     nearer: np.ndarray = (distances[1] < distances[0]).astype(np.int64)
@@ -132,12 +157,12 @@ def rim_lines_once(image: np.ndarray, reshaped: np.ndarray, eyes: np.ndarray, sh
                    landmarks: np.ndarray, box: tuple[slice, slice], closed: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(image, eyes) with the source's lid lines under the kept eyes' rim over the upper
-    lids drawn once (the module's docstring). `image` (S, S, 3) uint8: the engine's face;
-    `reshaped`: the target moved with the face shape, (h, w, 3) over `box`, which holds
-    every pixel where `eyes` is above 0.01; `eyes` (S, S) float32: the kept eyes' feathered
-    mask times their `share`; `landmarks` (478, 2+): the moved landmarks the face was drawn
-    on; `closed` (2,): how closed each of the target's eyes is (`eyes_closing`). New arrays
-    where anything changed, else the ones given."""
+    lids and past their outer corners drawn once (the module's docstring). `image`
+    (S, S, 3) uint8: the engine's face; `reshaped`: the target moved with the face shape,
+    (h, w, 3) over `box`, which holds every pixel where `eyes` is above 0.01; `eyes` (S, S)
+    float32: the kept eyes' feathered mask times their `share`; `landmarks` (478, 2+): the
+    moved landmarks the face was drawn on; `closed` (2,): how closed each of the target's
+    eyes is (`eyes_closing`). New arrays where anything changed, else the ones given."""
     if share <= 0.0 or box[0].stop <= box[0].start or box[1].stop <= box[1].start:
         return image, eyes
     raw = eyes[box] / np.float32(share)
