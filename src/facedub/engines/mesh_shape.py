@@ -352,8 +352,8 @@ MOUTH_HEIGHT_SHARE = 0.5
 OPENING_SHARE = 1.0
 # And its place (`narrowed_mouth`): the lips' centre drawn as far below the nose's tip as
 # the narrowing's ratio of the target's. Left at the target's, the shouting pair's mouth read
-# more open than d10's on nearly every frame (jawOpen +0.05 to +0.19; across the 0.25 line
-# on frames 5 and 23 at three of four job ids): the landmarker reads the lips 5-7% further
+# more open than d10's on nearly every frame (jawOpen up to +0.22; across the 0.25 line on
+# frame 5 at four job ids, 23 at three): the landmarker reads the lips 5-7% further
 # below the nose in its shorter eye distance, as it reads their width. So placed, over four
 # ids its mouth agreed on 160 of 160 frames (153) and jawOpen's error fell 0.097 -> 0.065;
 # the smile 156 -> 154 (a higher mouth reads more smile: 14-29 nearer hers, 30-33 over).
