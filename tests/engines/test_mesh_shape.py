@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from facedub.engines.base import TargetFace
 from facedub.engines.mesh_shape import (
     BROW_RAISE_KEYS,
     HELD_RAISE,
@@ -19,6 +20,7 @@ from facedub.engines.mesh_shape import (
     lifted_corners,
     narrowed_mouth,
     other_person,
+    pose_free,
     resized_mouth,
 )
 from facedub.faces.align import landmarks_in_crop, template_in_crop
@@ -194,6 +196,27 @@ def test_a_narrowed_mouths_opening_narrows_as_its_width(degrees: float) -> None:
                  regions.left_eyebrow):
         assert np.abs(narrowed[part] - target[part]).max() < 0.5
     assert narrowed_mouth(target, 1.0) is target
+
+
+def test_a_narrowed_mouth_sits_as_much_nearer_her_nose(
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """d10's first face (the shouting pair's target), its mouth narrowed to 0.95 for eyes
+    read 5% nearer together: the lips' centre is drawn 0.95 as far below her nose's tip as
+    it was, in her face's own frame (the landmarker reads that drop in the same shorter
+    eye distance; left where it was, her mouth read more open than hers), not sideways;
+    her nose, eyes and oval stay where they were."""
+    target = first_target_face("clip_liveportrait_d10_woman_expressions.mp4", SIZE)
+    landmarks = target.face_landmarks
+    narrowed = narrowed_mouth(landmarks, 0.95)
+    before, after = pose_free(landmarks)[0], pose_free(narrowed)[0]
+    lips = np.unique(np.concatenate([mesh_regions().lips_outer, mesh_regions().lips_inner]))
+    drop_before = before[lips, 1].mean() - before[1, 1]
+    drop_after = after[lips, 1].mean() - after[1, 1]
+    assert drop_after / drop_before == pytest.approx(0.95, abs=0.004)
+    assert after[lips, 0].mean() == pytest.approx(before[lips, 0].mean(), abs=0.002)
+    regions = mesh_regions()
+    for part in (regions.face_oval, regions.left_eye, regions.right_eye, regions.nose):
+        assert np.abs(narrowed[part] - landmarks[part]).max() < 0.5
 
 
 @pytest.mark.parametrize("degrees", [0.0, 25.0])

@@ -350,20 +350,33 @@ MOUTH_HEIGHT_SHARE = 0.5
 # before the mouth read-back, as much in height read more smile than half did, and in width
 # alone more open (BENCHMARKS.md, Expression, twelfth and thirty-second rounds).
 OPENING_SHARE = 1.0
+# And its place (`narrowed_mouth`): the lips' centre drawn as far below the nose's tip as
+# the narrowing's ratio of the target's. Left at the target's, the shouting pair's mouth read
+# more open than d10's on nearly every frame (jawOpen up to +0.22; across the 0.25 line on
+# frame 5 at four job ids, 23 at three): the landmarker reads the lips 5-7% further
+# below the nose in its shorter eye distance, as it reads their width. So placed, over four
+# ids its mouth agreed on 160 of 160 frames (153) and jawOpen's error fell 0.097 -> 0.065;
+# the smile 156 -> 154 (a higher mouth reads more smile: 14-29 nearer hers, 30-33 over).
+# Pivoted on the eyes' line instead (twice as far up) it read more closed than hers where
+# she talks and the smile 144 (BENCHMARKS.md, Expression, fifty-fifth round).
 
 
 def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth narrowed to `ratio` (< 1) of its
-    width and its height by OPENING_SHARE of that (`resized_mouth`). `ratio` 1 or more:
-    the landmarks as they are (see `mesh_eye_read`: the mouth keeps its width against the
-    eyes as the landmarker reads them, never widened)."""
-    return landmarks if ratio >= 1.0 else resized_mouth(landmarks, ratio, OPENING_SHARE)
+    width, its height by OPENING_SHARE of that and its centre's drop below the nose's tip
+    to `ratio` of it (`resized_mouth`). `ratio` 1 or more: the landmarks as they are (see
+    `mesh_eye_read`: the mouth keeps its size and place against the eyes as the
+    landmarker reads them, never widened)."""
+    return (landmarks if ratio >= 1.0
+            else resized_mouth(landmarks, ratio, OPENING_SHARE, placed=True))
 
 
 def resized_mouth(landmarks: np.ndarray, ratio: float,
-                  height_share: float = MOUTH_HEIGHT_SHARE) -> np.ndarray:
+                  height_share: float = MOUTH_HEIGHT_SHARE,
+                  placed: bool = False) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth's width scaled by `ratio` about
-    the lips' centre (and its height by `height_share` of that change), in the face's
+    the lips' centre (and its height by `height_share` of that change), and with `placed`
+    the lips' centre's drop below the nose's tip scaled by `ratio` too, in the face's
     pose-free frame; the points around follow by their distance to the lips, the other
     features and the oval stay. `ratio` 1: the landmarks as they are."""
     if ratio == 1.0:
@@ -372,9 +385,14 @@ def resized_mouth(landmarks: np.ndarray, ratio: float,
     centre = free[_lips(), :2].mean(axis=0)
     move = np.zeros_like(free)
     move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, height_share])
+    if placed:
+        move[:, 1] += (centre[1] - free[_NOSE_TIP, 1]) * (ratio - 1.0)
     move *= _mouth_weights()[:, None]
     offset = move @ transform[:3, :3].T
     return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
+
+
+_NOSE_TIP = 1  # the mesh's nose tip
 
 
 @functools.cache
