@@ -14,7 +14,10 @@ is added to the face's: the torch's marks on the source's own relief, off the fe
 the source owns (brows, eyes, lips, nostrils). Only a light that is added: a frame whose
 bare skin rose in mean light by about as much as it is lit unevenly; a camera's exposure
 (an even rise, bent a little by its tone curve) and a head's own shading moved by a tilt
-or a turn are not followed (BENCHMARKS.md, fifty-fourth round).
+or a turn are not followed (BENCHMARKS.md, fifty-fourth round). On the nose the band
+reaches down to the pixel, and each nostril is owned on its own: the lit nose tip between
+them is the torch's and finer than the band; a light followed is let go over a few frames
+when the gates close, not at once (BENCHMARKS.md, fifty-fifth round).
 
 The usual light is read from the last `REFERENCE_FRAMES` frames only, so a segment's
 pre-roll (`batch.chunks.PREROLL_FRAMES`, at least as long) brings a segmented or resumed
