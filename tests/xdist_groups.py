@@ -25,9 +25,8 @@ SHARED_EXTRACTION_FIXTURES = frozenset({"pair"})
 SHARED_GROUP = "shared-extraction"
 # Files that take the same `aligned_frames(clip, count)` as another file (a session
 # fixture: each worker makes its own) join that file's group, so one worker makes the
-# frames once a run: the torch clip's 53 aligned frames, the light-change files.
-JOINS_GROUP = {"composite/test_light_change_round52.py": "composite/test_light_change_round53.py",
-               "composite/test_light_change_round55.py": "composite/test_light_change_round53.py"}
+# frames once a run: the torch clip's 53 aligned frames, both light-change files.
+JOINS_GROUP = {"composite/test_light_change_round52.py": "composite/test_light_change_round53.py"}
 
 # The groups that took longest, longest first: handed to the workers before the others
 # (`--no-loadscope-reorder` in pyproject.toml keeps the order tests/conftest.py gives

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 
@@ -20,10 +19,6 @@ from facedub.types import HeadPose
 
 README_CROP = 448  # the crop the README pair's compositing tests look at
 StillComposite = Callable[[CompositeConfig, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-AlignedFrames = list[tuple[float, np.ndarray, np.ndarray]]  # (time, crop, landmarks)
-TrackComposite = Callable[[AlignedFrames, np.ndarray, CompositeConfig], list[np.ndarray]]
-TORCH = "clip_openface_changelighting_torch_moving_light.wmv"  # clip 13: the torch on 9-21, 41-58
-TORCH_CROP = 256  # the torch crops at half the fixture's size: a quarter of the compositing time
 
 
 @pytest.fixture(scope="module")
@@ -83,29 +78,4 @@ def composite_still() -> StillComposite:
                            blendshapes=np.zeros(52, np.float32), time=0.0, track=0)
         return Compositor(config).composite(
             still, SwappedFace(face, np.ones((size, size), np.float32))).image
-    return run
-
-
-@pytest.fixture(scope="module")
-def torch_crops(aligned_frames: Callable[[str, int], AlignedFrames]) -> AlignedFrames:
-    """The torch clip's first 53 faces (the torch on 9-21 and from 41), TORCH_CROP px:
-    (time, crop, landmarks in it)."""
-    return [(time, cv2.resize(crop, (TORCH_CROP, TORCH_CROP), interpolation=cv2.INTER_AREA),
-             landmarks * (TORCH_CROP / crop.shape[0]))
-            for time, crop, landmarks in aligned_frames(TORCH, 53)]
-
-
-@pytest.fixture
-def composite_track() -> TrackComposite:
-    """(frames, the engine's face (S, S, 3) uint8, shown whole, config) -> the face
-    composited onto each frame in turn by one compositor (one track), frontal and still."""
-    def run(frames: AlignedFrames, face: np.ndarray, config: CompositeConfig
-            ) -> list[np.ndarray]:
-        swapped = SwappedFace(face, np.ones(face.shape[:2], np.float32))
-        compositor = Compositor(config)
-        return [compositor.composite(TargetFace(
-                    image=crop, face_landmarks=landmarks, face_from_frame=np.eye(2, 3),
-                    pose=HeadPose(0.0, 0.0, 0.0), blendshapes=np.zeros(52, np.float32),
-                    time=time, track=0), swapped).image
-                for time, crop, landmarks in frames]
     return run

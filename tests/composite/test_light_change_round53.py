@@ -9,41 +9,67 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+import pytest
 
 from facedub.batch.chunks import PREROLL_FRAMES
-from facedub.composite.compositor import CompositeConfig
+from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.composite.light_change import LightFrame, light_change, owned_features
+from facedub.engines.base import SwappedFace, TargetFace
+from facedub.types import HeadPose
 
-AlignedFrames = list[tuple[float, np.ndarray, np.ndarray]]  # (time, crop, landmarks)
-TrackComposite = Callable[[AlignedFrames, np.ndarray, CompositeConfig], list[np.ndarray]]
-SIZE = 256  # TORCH_CROP, the crop of conftest's `torch_crops`
+TORCH = "clip_openface_changelighting_torch_moving_light.wmv"  # clip 13: the torch on 9-21, 41-58
+FRAMES = 53
 SEGMENT_FIRST = 50  # a segment's first frame under the second torch; its pre-roll from 20
 LIT = 12  # the torch on his nose and right cheek
+SIZE = 256  # the crops at half the fixture's size: a quarter of the compositing time
 FOLLOWED = CompositeConfig(occlusion="off", grain=False, follow_light=True)
 
 
-def test_a_segment_renders_as_the_unsplit_render(torch_crops: AlignedFrames,
-                                                 composite_track: TrackComposite) -> None:
+def _target(crop: np.ndarray, landmarks: np.ndarray, time: float) -> TargetFace:
+    return TargetFace(image=crop, face_landmarks=landmarks, face_from_frame=np.eye(2, 3),
+                      pose=HeadPose(0.0, 0.0, 0.0), blendshapes=np.zeros(52, np.float32),
+                      time=time, track=0)
+
+
+@pytest.fixture(scope="module")
+def torch_frames(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarray, np.ndarray]]]
+                 ) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    return [(time, cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA),
+             landmarks * (SIZE / crop.shape[0]))
+            for time, crop, landmarks in aligned_frames(TORCH, FRAMES)]
+
+
+def _composited(frames: list[tuple[float, np.ndarray, np.ndarray]], face: np.ndarray,
+                config: CompositeConfig) -> list[np.ndarray]:
+    """`face` composited onto each frame in turn by one compositor (one track)."""
+    swapped = SwappedFace(face, np.ones(face.shape[:2], np.float32))
+    compositor = Compositor(config)
+    return [compositor.composite(_target(crop, landmarks, time), swapped).image
+            for time, crop, landmarks in frames]
+
+
+def test_a_segment_renders_as_the_unsplit_render(
+        torch_frames: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     # A segment from frame 50, its pre-roll from 20 (the first torch's last lit frame):
     # the eased reference (fifty-second round) still held the whole clip's history and
     # differed by up to 33 levels (frames 50-52: 33, 24, 30); the light's window lies
     # within the pre-roll.
-    face = torch_crops[0][1]
-    unsplit = composite_track(torch_crops, face, FOLLOWED)
-    segment = composite_track(torch_crops[SEGMENT_FIRST - PREROLL_FRAMES:], face, FOLLOWED)
+    face = torch_frames[0][1]
+    unsplit = _composited(torch_frames, face, FOLLOWED)
+    segment = _composited(torch_frames[SEGMENT_FIRST - PREROLL_FRAMES:], face, FOLLOWED)
     for whole, split in zip(unsplit[SEGMENT_FIRST:], segment[PREROLL_FRAMES:], strict=True):
         assert np.abs(whole.astype(np.int16) - split.astype(np.int16)).max() <= 1
 
 
-def test_the_term_stays_off_the_sources_features(torch_crops: AlignedFrames,
-                                                 composite_track: TrackComposite) -> None:
+def test_the_term_stays_off_the_sources_features(
+        torch_frames: list[tuple[float, np.ndarray, np.ndarray]]) -> None:
     # Frame 12, the torch on his nose and right cheek: the followed light moved his brows,
     # eyes and lips by 14-18 L (fifty-second round's review); they are the source's.
-    frames = torch_crops[:LIT + 1]
+    frames = torch_frames[:LIT + 1]
     face = frames[0][1]
-    followed = composite_track(frames, face, FOLLOWED)[LIT]
-    plain = composite_track(frames, face,
-                            CompositeConfig(occlusion="off", grain=False, follow_light=False))[LIT]
+    followed = _composited(frames, face, FOLLOWED)[LIT]
+    plain = _composited(frames, face,
+                        CompositeConfig(occlusion="off", grain=False, follow_light=False))[LIT]
     features = owned_features(frames[LIT][2], SIZE) > 0.99
     moved = np.abs(cv2.cvtColor(followed, cv2.COLOR_RGB2GRAY).astype(np.float32)
                    - cv2.cvtColor(plain, cv2.COLOR_RGB2GRAY).astype(np.float32))

@@ -41,12 +41,7 @@ from facedub.composite.detail import (
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
-from facedub.composite.light_change import (
-    LightFrame,
-    light_change,
-    nose_weight,
-    owned_features,
-)
+from facedub.composite.light_change import LightFrame, light_change, owned_features
 from facedub.composite.lips import MIN_PIXELS, TargetMouth, own_lip_colour, target_mouth
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.nose_base import flat_band
@@ -575,8 +570,7 @@ class Compositor:
                                       resized(shown_skin, size // 2),
                                       owned_features(target.face_landmarks / 2, size // 2),
                                       (target.pose.yaw, target.pose.pitch),
-                                      size / DETAIL_SIGMA_DIVISOR / 2, state.light,
-                                      nose=nose_weight(target.face_landmarks / 2, size // 2))
+                                      size / DETAIL_SIGMA_DIVISOR / 2, state.light)
                 state.light, light = change.history, change.lightness
             coloured = carry_detail(face_lab, target_half, inside,
                 size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids, light=light,

@@ -14,10 +14,7 @@ is added to the face's: the torch's marks on the source's own relief, off the fe
 the source owns (brows, eyes, lips, nostrils). Only a light that is added: a frame whose
 bare skin rose in mean light by about as much as it is lit unevenly; a camera's exposure
 (an even rise, bent a little by its tone curve) and a head's own shading moved by a tilt
-or a turn are not followed (BENCHMARKS.md, fifty-fourth round). On the nose the band
-reaches down to the pixel, and each nostril is owned on its own: the lit nose tip between
-them is the torch's and finer than the band; a light followed is let go over a few frames
-when the gates close, not at once (BENCHMARKS.md, fifty-fifth round).
+or a turn are not followed (BENCHMARKS.md, fifty-fourth round).
 
 The usual light is read from the last `REFERENCE_FRAMES` frames only, so a segment's
 pre-roll (`batch.chunks.PREROLL_FRAMES`, at least as long) brings a segmented or resumed
@@ -41,7 +38,7 @@ Everything here is at the tone's half size, CIELAB L units.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -89,10 +86,6 @@ RISE_FROM = 0.5
 RISE_FULL = 0.8
 MOVED_FROM = 3.0
 MOVED_FULL = 4.0
-# How far the share a light added is followed with may fall from one frame to the next:
-# the torch leaving self-photo's face (frames 24-25, 59) lit it 2.5-3.8 L over its usual
-# light, and the spread's and the ratio's gates let its marks go within a frame.
-ADDED_FALL = 1 / 3
 # Degrees the head may turn (yaw or pitch) from the pose of every frame the usual light
 # is read from, and at how many the frame takes none: Katie Hill tilting back 15-20
 # degrees (headturn-woman 28-39) spread her bare skin's light 7-10 L, the torch clip's
@@ -113,30 +106,23 @@ COVERAGE_FULL = 0.08
 # the crop, and softened over this share (Gaussian sigma).
 FEATURE_GROW = 1 / 96
 FEATURE_SOFT = 1 / 64
-# Each nostril's opening (the image's left, then right), not the nose tip between them: one
-# hull over both alae (98 .. 278) reached over the tip (landmark 1 owned 0.8-0.9, 4 0.3-0.4
-# on the torch clip) and kept its lit tip the source's unlit one.
-NOSTRILS = ((64, 98, 240, 75, 60, 20, 238, 79, 218, 219),
-            (294, 327, 460, 305, 290, 250, 458, 309, 438, 439))
+# The nostrils without the nose tip (4): its lit tip is the torch's.
+NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 48, 64)
 
 
 @dataclass(frozen=True)
 class LightFrame:
     """One frame's target light at the tone's half size: its band between sigma /
-    BAND_DIVISOR and sigma (`band`), its low-pass at sigma (`low`) and, on the nose only,
-    its detail finer than the band (`fine`), (s, s) L units (float16: a track keeps
-    REFERENCE_FRAMES of them), the head's pose (yaw, pitch in degrees), `level`, the mean
-    of `low` on its bare skin, `coverage` (s, s), the mask's Gaussian average at sigma
-    (how much of the face `low` was measured on), and `added`, the share the light added
-    on it was followed with (0 .. 1, `light_change`)."""
+    BAND_DIVISOR and sigma (`band`) and its low-pass at sigma (`low`), (s, s) L units
+    (float16: a track keeps REFERENCE_FRAMES of them), the head's pose (yaw, pitch in
+    degrees), `level`, the mean of `low` on its bare skin, and `coverage` (s, s), the
+    mask's Gaussian average at sigma (how much of the face `low` was measured on)."""
 
     band: np.ndarray
     low: np.ndarray
-    fine: np.ndarray
     pose: tuple[float, float]
     level: float
     coverage: np.ndarray
-    added: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -151,8 +137,7 @@ class LightChange:
 
 def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndarray,
                  skin: np.ndarray, owned: np.ndarray, pose: tuple[float, float],
-                 sigma: float, history: tuple[LightFrame, ...],
-                 nose: np.ndarray | None = None) -> LightChange:
+                 sigma: float, history: tuple[LightFrame, ...]) -> LightChange:
     """The target's band change from the track's usual light (`usual_light` of
     `history` and this frame) where its coarse light moved from it beyond the face's even
     gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a frame whose bare `skin` (s, s) is lit
@@ -164,19 +149,14 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     `owned_features`), and as far as the face was measured round each pixel as in the
     reference (`COVERAGE_FROM` .. `COVERAGE_FULL`). `target_lightness` (s, s) L, `mask`
     (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
-    `history` empty: the track's first frame. Where `nose` (s, s in [0, 1], `nose_weight`)
-    is given, the detail finer than the band is followed there too where it lightens: the
-    lit nose tip and the glint down its side are finer than sigma / BAND_DIVISOR."""
+    `history` empty: the track's first frame."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
-    banded = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR)
-    band = banded - low
-    fine = (np.zeros_like(band) if nose is None
-            else nose * (target_lightness - banded)).astype(np.float16)
+    band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     inner, bare = weight > 0.5, (skin > 0.5) & (weight > 0.5)
     if not bare.any():
         return LightChange(None, history)
     coverage = _masked_plane_blur(mask, np.ones_like(mask), sigma)
-    frame = LightFrame(band.astype(np.float16), low.astype(np.float16), fine, pose,
+    frame = LightFrame(band.astype(np.float16), low.astype(np.float16), pose,
                        float(low[bare].mean()), coverage.astype(np.float16))
     kept = (*history, frame)[-(REFERENCE_FRAMES - 1):]
     if not history or history[-1].low.shape != low.shape:
@@ -201,10 +181,6 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     uneven_per_rise = spread / rise if rise > 0.0 else np.inf
     frame_share *= (_ramp(uneven_per_rise, RISE_FROM, RISE_FULL)
                     * (1.0 - _ramp(uneven_per_rise, MOVED_FROM, MOVED_FULL)))
-    # A light followed on the last frame is let go over a few frames as it leaves (its
-    # spread falls under SPREAD_FROM, or what is left of it lights one side only), not at
-    # once: the torch's last lit frames keep its light as the target does.
-    frame_share = added = max(frame_share, history[-1].added - ADDED_FALL)
     # A head that turned from any reference frame's pose moves its own shading in the crop.
     turned = float(np.abs(np.asarray(pose) - np.array([f.pose for f in chosen])).max())
     frame_share *= 1.0 - _ramp(turned, POSE_FROM, POSE_FULL)
@@ -218,20 +194,12 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     share = (frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
                                    0.0, 1.0) * weight * (1.0 - owned)
              * measured_alike).astype(np.float32)
-    kept = (*kept[:-1], replace(frame, added=added))
     if not share.any():
         return LightChange(None, kept)
     # The band's change beyond its reference under the new light's gain: the light's
     # own marks, not the target's features brightened.
     reference_band = np.mean([f.band for f in chosen], axis=0, dtype=np.float32)
-    # On the nose its finer detail too, where it lightens: the lit tip and the glints.
-    # Its darkening (the sharp shade line down the far flank) met the mesh face's own
-    # flank a little apart, a dark streak the blob measure read (self-photo's torch
-    # frames 0.0010 -> 0.0023 with both ways; the coarser band carries that shade).
-    reference_fine = np.mean([f.fine for f in chosen], axis=0, dtype=np.float32)
-    lighter = np.maximum(fine - reference_fine * gain, 0.0)
-    return LightChange((share * (band - reference_band * gain + lighter)).astype(np.float32),
-                       kept)
+    return LightChange((share * (band - reference_band * gain)).astype(np.float32), kept)
 
 
 def usual_light(frames: Sequence[LightFrame]) -> tuple[list[LightFrame], int]:
@@ -251,23 +219,12 @@ def owned_features(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     regions = mesh_regions()
     features = np.zeros((size, size), np.uint8)
     for group in (regions.left_eyebrow, regions.right_eyebrow, regions.left_eye,
-                  regions.right_eye, regions.lips_outer, *map(np.array, NOSTRILS)):
+                  regions.right_eye, regions.lips_outer, np.array(NOSTRILS)):
         cv2.fillConvexPoly(features, cv2.convexHull(np.round(points[group]).astype(np.int32)), 1)
     grow = max(1, round(size * FEATURE_GROW))
     grown = cv2.dilate(features, cv2.getStructuringElement(
         cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))).astype(np.float32)
     soft: np.ndarray = cv2.GaussianBlur(grown, (0, 0), max(0.5, size * FEATURE_SOFT))
-    return soft
-
-
-def nose_weight(face_landmarks: np.ndarray, size: int) -> np.ndarray:
-    """(size, size) float32 in [0, 1]: the nose's hull (bridge, tip and alae) of
-    `face_landmarks` (478, 2+, in pixels of a crop `size` wide), softened as the owned
-    features are."""
-    points = np.round(np.asarray(face_landmarks)[:, :2][mesh_regions().nose]).astype(np.int32)
-    hull = np.zeros((size, size), np.float32)
-    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1.0)
-    soft: np.ndarray = cv2.GaussianBlur(hull, (0, 0), max(0.5, size * FEATURE_SOFT))
     return soft
 
 
