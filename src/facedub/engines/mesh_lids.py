@@ -19,9 +19,7 @@ Harington's photo: smoothed on every frame, distance to the source +0.0095; fift
 round). So the smoothing is also gated by the target's own lids against its own usual open
 ones (`UsualLids`): only where its lids grow and its eyes close, both against its own usual
 (a lid grown alone is also a head pitched or a brow raised over open eyes: Hamilton's on
-occlusion-mic, 1.5-2.5 with his eyes open), and both lids lowered alike or for longer than a
-blink (a head turning as its eyes half close grows its near lid alone: Elon Musk's on
-occlusion-smoke-hand, where smoothing cost likeness; fifty-fifth round).
+occlusion-mic, 1.5-2.5 with his eyes open).
 """
 
 from __future__ import annotations
