@@ -46,14 +46,11 @@ from facedub.engines.mesh_eyes import (
 )
 from facedub.engines.mesh_eyes_tone import EyeToner, eyes_bounds, source_share, with_eyes
 from facedub.engines.mesh_lids import (
-    LidsRead,
     UsualLids,
     eye_opening,
-    lid_shares,
     lids_share,
     smoothed_lids,
     stretched_share,
-    upper_lid_sides,
     upper_lid_triangles,
 )
 from facedub.engines.mesh_light import SourceLight
@@ -216,9 +213,6 @@ class MeshEngine:
         self._lids = upper_lid_triangles(self._topology.triangles,
                                          self._topology.template_vertices,
                                          self._topology.eye_openings)
-        self._lid_sides = upper_lid_sides(self._topology.triangles,
-                                          self._topology.template_vertices,
-                                          self._topology.eye_openings)
         self._usual_lids = UsualLids()  # per target track: its lids lowered
         poses = [(r.pose.yaw, r.pose.pitch, r.pose.roll) for r in self._records]
         self._poses = np.array(poses, dtype=np.float64)
@@ -353,13 +347,13 @@ class MeshEngine:
         # The upper lids a target lowers under raised brows, stretched far past the
         # source's own: their coarse shading smoothed (mesh_lids; the wedge on readme-photo).
         # Only as far as the target lowers its own (a turned photo's far lid stretches too:
-        # its lids grown and its eyes closing, against its own usual), both alike or for
-        # longer than a blink (a head turning as it half closes its eyes grows one lid).
-        target_vertices = mesh_vertices(target.face_landmarks)
-        lowered = self._usual_lids.lowered(target.track, LidsRead(
-            lids_share(target_vertices, self._topology.triangles, self._lids),
-            tuple(lid_shares(target_vertices, self._topology.triangles, self._lid_sides)),
-            eye_opening(target.face_landmarks), target.time))
+        # its lids grown and its eyes closing, against its own usual), and holds them so (a
+        # blink is gone before a wedge is seen).
+        lowered = self._usual_lids.lowered(
+            target.track,
+            lids_share(mesh_vertices(target.face_landmarks), self._topology.triangles,
+                       self._lids),
+            eye_opening(target.face_landmarks), target.time)
         lids = (self._stretched_lids(blend, vertices, raster, size, inside, landmarks, lowered)
                 if lowered > 0.0 else None)
         if lids is not None:

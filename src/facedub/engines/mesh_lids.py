@@ -25,12 +25,11 @@ occlusion-mic, 1.5-2.5 with his eyes open).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from facedub.engines.mesh_topology import mirrored_triangles, signed_areas, vertex_mirror
+from facedub.engines.mesh_topology import mirrored_triangles, signed_areas
 from facedub.faces.masks import grown_bounds, three_channels
 
 # One side's upper lid: the eye opening's upper edge and the two rings of the mesh above it,
@@ -55,22 +54,14 @@ USUAL_FRAMES = 250  # about ten seconds
 OPEN_QUANTILE = 90.0
 CLOSING_FROM = 0.9
 CLOSING_FULL = 0.8
-# And either both lids lowered alike, or lowered and held. Both upper lids' shares are
-# summed so that a turned head's near lid growing and far lid shrinking cancel, but a head
-# turning as its eyes half close grows the near lid far more than the far one: Elon Musk
-# (occlusion-smoke-hand, his head from -14 to -32 degrees of yaw) on frames 19-21, each lid
-# against its own usual 1.25-1.49 and 2.03-2.19, where smoothing cost 6 of 160 frames
-# nearer the source over four job ids (fifty-fourth round); Hamilton's pitched head
-# (occlusion-mic, 26-27) 1.86-1.97 and 2.60-2.85. A look down or a blink lowers both alike:
-# Katie Hill's (readme-photo) 1.49-1.58 and 1.56-1.57 on 24-27, d9's blinks
-# (threequarter-glasses) within 3% of each other. So the greater lid's growth over the
-# lesser's ramps the gate from ALIKE_FULL down to nothing at ALIKE_NONE ...
-ALIKE_FULL = 1.15
-ALIKE_NONE = 1.3
-# ... unless the lids have stayed lowered (the two ramps' product above 0 on every frame)
-# from HELD_FROM to HELD_FULL seconds: no blink's or turn's did (Elon Musk's 0.10 s, d9's
-# 0.13-0.17 s, Hamilton's 0.03 s), while Katie Hill holds her look down from frame 23, her
-# head turning to -20 degrees by 36 (her lids 1.25-1.29 apart there).
+# And held: a look down, not a blink. Seconds since the track's lids were first lowered
+# (any of the two ramps' product above 0) without a break, ramped from HELD_FROM to
+# HELD_FULL. A blink's lowered lids are gone within these (the pairs' first 40 frames: d9's
+# full blinks 0.13-0.17 s, threequarter-glasses; Elon Musk's half blink 0.10 s,
+# occlusion-smoke-hand, where smoothing his frames cost 6 of 160 frames nearer the source
+# over four job ids; Hamilton's pitched head 0.03 s, occlusion-mic), too short for a wedge to
+# be seen; Katie Hill's look down is held past 0.6 s (readme-photo, from her frame 23:
+# 28-39, the wedge, smoothed in full).
 HELD_FROM = 0.17
 HELD_FULL = 0.2
 # Each eye's upper and lower lid midpoints and its corners.
@@ -93,29 +84,12 @@ def upper_lid_triangles(triangles: np.ndarray, template_vertices: np.ndarray,
     return mirrored_triangles(triangles, template_vertices, eye_openings, UPPER_LID_LANDMARKS)
 
 
-def upper_lid_sides(triangles: np.ndarray, template_vertices: np.ndarray,
-                    eye_openings: np.ndarray) -> np.ndarray:
-    """(2, T) bool: the mesh's triangles wholly in one eye's upper lid
-    (`UPPER_LID_LANDMARKS`), and in the other's (their mirror images), the eye openings out."""
-    one_side = np.zeros(len(template_vertices), dtype=bool)
-    one_side[list(UPPER_LID_LANDMARKS)] = True
-    return np.stack([side[triangles].all(axis=1) & ~eye_openings
-                     for side in (one_side, one_side[vertex_mirror(template_vertices)])])
-
-
 def lids_share(vertices: np.ndarray, triangles: np.ndarray, lids: np.ndarray) -> float:
     """Both upper lids' (`lids`, (T,) bool) share of the whole mesh's area, over one face's
     (V, 2) warp `vertices`: both, so that a turned head's near lid growing and its far lid
     shrinking do not read as a lid lowered."""
-    return float(lid_shares(vertices, triangles, lids[np.newaxis])[0])
-
-
-def lid_shares(vertices: np.ndarray, triangles: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """(R,): each of `regions`' ((R, T) bool) share of the whole mesh's area, over one face's
-    (V, 2) warp `vertices`."""
     areas = np.abs(signed_areas(vertices, triangles))
-    return np.asarray([areas[region].sum() for region in regions]) / max(float(areas.sum()),
-                                                                         1e-12)
+    return float(areas[lids].sum() / max(float(areas.sum()), 1e-12))
 
 
 def eye_opening(landmarks: np.ndarray) -> float:
@@ -127,51 +101,33 @@ def eye_opening(landmarks: np.ndarray) -> float:
                           for upper, lower, outer, inner in EYE_POINTS]))
 
 
-@dataclass(frozen=True)
-class LidsRead:
-    """One frame of a target track's lids: both upper lids' `lids_share`, each one's
-    (`lid_shares` of `upper_lid_sides`), both eyes' `eye_opening`, its time (seconds)."""
-
-    share: float
-    sides: tuple[float, float]
-    opening: float
-    time: float
-
-
 class UsualLids:
     """Per target track, how far it has lowered its lids (`lowered`): its `lids_share` over
     its usual open one, ramped from LOWERED_FROM to LOWERED_FULL, times its `eye_opening`
-    under its usual open one, ramped from CLOSING_FROM to CLOSING_FULL, times the greater
-    of: how alike the two lids have grown (ALIKE_FULL to ALIKE_NONE) and how long they have
-    been lowered (HELD_FROM to HELD_FULL seconds). Causal: the first frame is its own usual,
-    so a track that opens with its lids lowered is left as it is."""
+    under its usual open one, ramped from CLOSING_FROM to CLOSING_FULL, times how long they
+    have been lowered, ramped from HELD_FROM to HELD_FULL seconds. Causal: the first frame
+    is its own usual, so a track that opens with its lids lowered is left as it is."""
 
     def __init__(self) -> None:
-        # per track: (share, one lid's, the other's, opening) of its last USUAL_FRAMES
-        self._history: dict[int, deque[tuple[float, float, float, float]]] = {}
+        self._history: dict[int, deque[tuple[float, float]]] = {}
         self._lowered_since: dict[int, float] = {}  # the start of each track's lowered run
 
-    def lowered(self, track: int, read: LidsRead) -> float:
-        """0..1, once a frame in order: the frame's lids (`read`) against the track's usual,
-        and its time against the start of the lowering."""
+    def lowered(self, track: int, share: float, opening: float, time: float) -> float:
+        """0..1, once a frame in order: the frame's `lids_share` and `eye_opening` against
+        the track's usual, and its `time` (seconds) against the start of the lowering."""
         history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
-        history.append((read.share, *read.sides, read.opening))
-        shares, *sides, openings = np.asarray(history).T
-        grown = read.share / max(float(np.percentile(shares, USUAL_QUANTILE)), 1e-12)
-        closed = read.opening / max(float(np.percentile(openings, OPEN_QUANTILE)), 1e-12)
+        history.append((share, opening))
+        shares, openings = np.asarray(history).T
+        grown = share / max(float(np.percentile(shares, USUAL_QUANTILE)), 1e-12)
+        closed = opening / max(float(np.percentile(openings, OPEN_QUANTILE)), 1e-12)
         lowered = float(
             np.clip((grown - LOWERED_FROM) / (LOWERED_FULL - LOWERED_FROM), 0.0, 1.0)
             * np.clip((CLOSING_FROM - closed) / (CLOSING_FROM - CLOSING_FULL), 0.0, 1.0))
         if lowered <= 0.0:
             self._lowered_since.pop(track, None)
             return 0.0
-        each = [side / max(float(np.percentile(usual, USUAL_QUANTILE)), 1e-12)
-                for side, usual in zip(read.sides, sides, strict=True)]
-        apart = max(each) / max(min(each), 1e-12)
-        held = read.time - self._lowered_since.setdefault(track, read.time)
-        return lowered * max(
-            float(np.clip((ALIKE_NONE - apart) / (ALIKE_NONE - ALIKE_FULL), 0.0, 1.0)),
-            float(np.clip((held - HELD_FROM) / (HELD_FULL - HELD_FROM), 0.0, 1.0)))
+        held = time - self._lowered_since.setdefault(track, time)
+        return lowered * float(np.clip((held - HELD_FROM) / (HELD_FULL - HELD_FROM), 0.0, 1.0))
 
     def forget(self, track: int) -> None:
         self._history.pop(track, None)
