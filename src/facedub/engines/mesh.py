@@ -347,13 +347,12 @@ class MeshEngine:
         # The upper lids a target lowers under raised brows, stretched far past the
         # source's own: their coarse shading smoothed (mesh_lids; the wedge on readme-photo).
         # Only as far as the target lowers its own (a turned photo's far lid stretches too:
-        # its lids grown and its eyes closing, against its own usual), and holds them so (a
-        # blink is gone before a wedge is seen).
+        # its lids grown and its eyes closing, against its own usual).
         lowered = self._usual_lids.lowered(
             target.track,
             lids_share(mesh_vertices(target.face_landmarks), self._topology.triangles,
                        self._lids),
-            eye_opening(target.face_landmarks), target.time)
+            eye_opening(target.face_landmarks))
         lids = (self._stretched_lids(blend, vertices, raster, size, inside, landmarks, lowered)
                 if lowered > 0.0 else None)
         if lids is not None:

@@ -54,16 +54,6 @@ USUAL_FRAMES = 250  # about ten seconds
 OPEN_QUANTILE = 90.0
 CLOSING_FROM = 0.9
 CLOSING_FULL = 0.8
-# And held: a look down, not a blink. Seconds since the track's lids were first lowered
-# (any of the two ramps' product above 0) without a break, ramped from HELD_FROM to
-# HELD_FULL. A blink's lowered lids are gone within these (the pairs' first 40 frames: d9's
-# full blinks 0.13-0.17 s, threequarter-glasses; Elon Musk's half blink 0.10 s,
-# occlusion-smoke-hand, where smoothing his frames cost 6 of 160 frames nearer the source
-# over four job ids; Hamilton's pitched head 0.03 s, occlusion-mic), too short for a wedge to
-# be seen; Katie Hill's look down is held past 0.6 s (readme-photo, from her frame 23:
-# 28-39, the wedge, smoothed in full).
-HELD_FROM = 0.17
-HELD_FULL = 0.2
 # Each eye's upper and lower lid midpoints and its corners.
 EYE_POINTS = ((159, 145, 33, 133), (386, 374, 263, 362))
 # A lid triangle whose share of the whole face (target's over the source's) grows this much
@@ -104,34 +94,25 @@ def eye_opening(landmarks: np.ndarray) -> float:
 class UsualLids:
     """Per target track, how far it has lowered its lids (`lowered`): its `lids_share` over
     its usual open one, ramped from LOWERED_FROM to LOWERED_FULL, times its `eye_opening`
-    under its usual open one, ramped from CLOSING_FROM to CLOSING_FULL, times how long they
-    have been lowered, ramped from HELD_FROM to HELD_FULL seconds. Causal: the first frame
-    is its own usual, so a track that opens with its lids lowered is left as it is."""
+    under its usual open one, ramped from CLOSING_FROM to CLOSING_FULL. Causal: the first
+    frame is its own usual, so a track that opens with its lids lowered is left as it is."""
 
     def __init__(self) -> None:
         self._history: dict[int, deque[tuple[float, float]]] = {}
-        self._lowered_since: dict[int, float] = {}  # the start of each track's lowered run
 
-    def lowered(self, track: int, share: float, opening: float, time: float) -> float:
+    def lowered(self, track: int, share: float, opening: float) -> float:
         """0..1, once a frame in order: the frame's `lids_share` and `eye_opening` against
-        the track's usual, and its `time` (seconds) against the start of the lowering."""
+        the track's usual."""
         history = self._history.setdefault(track, deque(maxlen=USUAL_FRAMES))
         history.append((share, opening))
         shares, openings = np.asarray(history).T
         grown = share / max(float(np.percentile(shares, USUAL_QUANTILE)), 1e-12)
         closed = opening / max(float(np.percentile(openings, OPEN_QUANTILE)), 1e-12)
-        lowered = float(
-            np.clip((grown - LOWERED_FROM) / (LOWERED_FULL - LOWERED_FROM), 0.0, 1.0)
-            * np.clip((CLOSING_FROM - closed) / (CLOSING_FROM - CLOSING_FULL), 0.0, 1.0))
-        if lowered <= 0.0:
-            self._lowered_since.pop(track, None)
-            return 0.0
-        held = time - self._lowered_since.setdefault(track, time)
-        return lowered * float(np.clip((held - HELD_FROM) / (HELD_FULL - HELD_FROM), 0.0, 1.0))
+        return float(np.clip((grown - LOWERED_FROM) / (LOWERED_FULL - LOWERED_FROM), 0.0, 1.0)
+                     * np.clip((CLOSING_FROM - closed) / (CLOSING_FROM - CLOSING_FULL), 0.0, 1.0))
 
     def forget(self, track: int) -> None:
         self._history.pop(track, None)
-        self._lowered_since.pop(track, None)
 
 
 def stretched_share(source_vertices: np.ndarray, target_vertices: np.ndarray,
