@@ -137,13 +137,6 @@ class CropRefineConfig:
     # both lower (0.176, 0.374), the gain cutting 1 face of 22 (BENCHMARKS.md, Refiner,
     # twenty-seventh round).
     sharpness_weight: float = 0.1
-    # The share of patches relit (train/refine_relight.py). Off: relit (0.5 and 1.0) the
-    # webcam man's network lowered the torch-lit faces' SSIM by half and by 62% less than
-    # unrelit, still on every frame, and its held-out gain fell (+0.0008 and +0.0005
-    # against +0.0012); light.json keeps the faces' own light either way, so the swap's
-    # light gate still leaves such faces as the mesh engine made them (BENCHMARKS.md,
-    # Refiner, thirtieth round).
-    relight: float = 0.0
     args: CropRefinerArgs = field(default_factory=CropRefinerArgs)
 
     def __post_init__(self) -> None:
@@ -156,8 +149,6 @@ class CropRefineConfig:
             raise FacedubError("the held-out share must be above 0 and at most 0.5")
         if self.sharpness_weight < 0.0:
             raise FacedubError("the sharpness weight must be 0 or more")
-        if not 0.0 <= self.relight <= 1.0:
-            raise FacedubError("the relit share must be from 0 to 1")
 
     def to_json(self) -> dict[str, Any]:
         values = asdict(self)
@@ -286,11 +277,6 @@ def _check_same_loss(info: RefinerInfo[CropRefinerArgs], config: CropRefineConfi
         raise FacedubError(f"{info.root} was refined with {loss}; this refine trains through "
                            f"the shown band with sharpness weight {config.sharpness_weight}: "
                            "choose a new -o folder")
-    # A folder from before the light augmentation trained on its source's light alone.
-    relit = settings.get("relight", 0.0) if isinstance(settings, dict) else 0.0
-    if relit != config.relight:
-        raise FacedubError(f"{info.root} was refined with {relit} of its patches relit; this "
-                           f"refine relights {config.relight}: choose a new -o folder")
 
 
 def _open(root: Path, source: Faceset, config: CropRefineConfig
@@ -357,8 +343,7 @@ class _Session(SessionRecord):
                    and not _out_of_time(self.seconds, config)):
                 started = time.perf_counter()
                 batch = patches(faces, config.batch,
-                                np.random.default_rng([config.seed, self.step, 3]), self.device,
-                                config.relight)
+                                np.random.default_rng([config.seed, self.step, 3]), self.device)
                 loss = patch_loss(self.model, batch, self.window, self.kernel,
                                   config.sharpness_weight)
                 self.optimizer.zero_grad(set_to_none=True)

@@ -25,7 +25,6 @@ from torch.nn import functional
 
 from facedub.engines.refiner import CROP_BAND_SIGMA, MIN_ALPHA
 from facedub.models.crop_refiner import CropRefiner
-from facedub.train.refine_relight import light_field, relit
 
 PATCH = 64  # the loss's patch side, px: several times the network's 9 px reach
 # Pixels cut round the loss's patch: the band's Gaussian (3.6 px) reaches 12 px at 3.3
@@ -65,11 +64,9 @@ class Patches:
 
 
 def patches(faces: Sequence[TrainingFace], batch: int, rng: np.random.Generator,
-            device: torch.device | None = None, relight: float = 0.0) -> Patches:
+            device: torch.device | None = None) -> Patches:
     """`batch` patches, each centred on a face-region pixel of a face drawn by `rng`
-    (the window clamped to the crop; the loss's weight on its PATCH px centre); a
-    `relight` share of them (drawn by `rng`) with their shown crop and truth relit
-    together (train/refine_relight.py)."""
+    (the window clamped to the crop; the loss's weight on its PATCH px centre)."""
     side = PATCH + 2 * BAND_MARGIN
     centre = np.zeros((side, side), np.float32)
     centre[BAND_MARGIN:-BAND_MARGIN, BAND_MARGIN:-BAND_MARGIN] = 1.0
@@ -86,13 +83,9 @@ def patches(faces: Sequence[TrainingFace], batch: int, rng: np.random.Generator,
         seen = alpha >= MIN_ALPHA
         if face.in_frame is not None:
             seen &= face.in_frame[box]
-        shown, truth = face.shown[box], face.truth[box]
-        if relight > 0.0 and rng.random() < relight:  # 0: the draws as before
-            field = light_field(side, rng)
-            shown, truth = relit(shown, field), relit(truth, field)
-        parts[0].append(shown.transpose(2, 0, 1) / np.float32(255.0))
+        parts[0].append(face.shown[box].transpose(2, 0, 1) / np.float32(255.0))
         parts[1].append(alpha[None])
-        parts[2].append(truth.transpose(2, 0, 1) / np.float32(255.0))
+        parts[2].append(face.truth[box].transpose(2, 0, 1) / np.float32(255.0))
         parts[3].append(seen[None].astype(np.float32))
         parts[4].append((face.region[box] * centre)[None].astype(np.float32))
     tensors = [torch.from_numpy(np.stack(part).astype(np.float32)).to(device or "cpu")
