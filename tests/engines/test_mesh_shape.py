@@ -25,7 +25,7 @@ from facedub.engines.mesh_shape import (
 )
 from facedub.faces.align import landmarks_in_crop, template_in_crop
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
-from facedub.faces.regions import mesh_regions
+from facedub.faces.regions import NOSE_TIP, mesh_regions
 from facedub.faceset import Faceset
 
 SIZE = 256
@@ -210,8 +210,8 @@ def test_a_narrowed_mouth_sits_as_much_nearer_her_nose(
     narrowed = narrowed_mouth(landmarks, 0.95)
     before, after = pose_free(landmarks)[0], pose_free(narrowed)[0]
     lips = np.unique(np.concatenate([mesh_regions().lips_outer, mesh_regions().lips_inner]))
-    drop_before = before[lips, 1].mean() - before[1, 1]
-    drop_after = after[lips, 1].mean() - after[1, 1]
+    drop_before = before[lips, 1].mean() - before[NOSE_TIP, 1]
+    drop_after = after[lips, 1].mean() - after[NOSE_TIP, 1]
     assert drop_after / drop_before == pytest.approx(0.95, abs=0.004)
     assert after[lips, 0].mean() == pytest.approx(before[lips, 0].mean(), abs=0.002)
     regions = mesh_regions()

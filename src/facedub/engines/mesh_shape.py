@@ -40,7 +40,7 @@ import numpy as np
 from facedub.faces.geometry import umeyama
 from facedub.faces.landmarks import BLENDSHAPE_NAMES
 from facedub.faces.masks import upper_oval_mask
-from facedub.faces.regions import MOUTH_CORNERS, mesh_regions
+from facedub.faces.regions import MOUTH_CORNERS, NOSE_TIP, mesh_regions
 from facedub.faces.template import face_template
 
 FOLLOW_SIGMA = 0.22  # template units: how far other points follow a moved feature
@@ -386,13 +386,10 @@ def resized_mouth(landmarks: np.ndarray, ratio: float,
     move = np.zeros_like(free)
     move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, height_share])
     if placed:
-        move[:, 1] += (centre[1] - free[_NOSE_TIP, 1]) * (ratio - 1.0)
+        move[:, 1] += (centre[1] - free[NOSE_TIP, 1]) * (ratio - 1.0)
     move *= _mouth_weights()[:, None]
     offset = move @ transform[:3, :3].T
     return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
-
-
-_NOSE_TIP = 1  # the mesh's nose tip
 
 
 @functools.cache
