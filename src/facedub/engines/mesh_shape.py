@@ -355,7 +355,7 @@ OPENING_SHARE = 1.0
 # more open than d10's on nearly every frame (jawOpen up to +0.22; across the 0.25 line on
 # frame 5 at four job ids, 23 at three): the landmarker reads the lips 5-7% further
 # below the nose in its shorter eye distance, as it reads their width. So placed, over four
-# ids its mouth agreed on 160 of 160 frames (153) and jawOpen's error fell 0.097 -> 0.065;
+# ids its mouth agreed on 160 of 160 frames (153) and jawOpen's error fell 0.096 -> 0.065;
 # the smile 156 -> 154 (a higher mouth reads more smile: 14-29 nearer hers, 30-33 over).
 # Pivoted on the eyes' line instead (twice as far up) it read more closed than hers where
 # she talks and the smile 144 (BENCHMARKS.md, Expression, fifty-fifth round).
