@@ -1,8 +1,8 @@
 """A fixed job id's swap writes the same pictures whatever CPUs the process may use: the
 video encoders' threads are fixed (`containers.OutputFormat.encoder_threads`), not the
 codecs' own choice, which follows the CPUs (x264's threads, VP9's tile rows and MPEG-4's
-slices each encode differently). x264 runs on one thread: at two, the CI machine wrote
-this texture's frames 8-23 differently pinned to one CPU than free."""
+slices each encode differently). x264 runs on one thread; at two and at one, a full test
+run has written this texture differently pinned to one CPU than free (see the mark below)."""
 
 from __future__ import annotations
 

@@ -48,9 +48,9 @@ class OutputFormat:
     copies_audio: frozenset[str] | None
     constant_rate: bool = False
     muxer_options: tuple[tuple[str, str], ...] = ()
-    # x264 on one thread: at two (sliced threads, two lookahead threads) the CI machine
-    # wrote frames 8-23 of a test clip differently pinned to one CPU than free, which
-    # this two-core machine never showed; one thread has no threads to race. VP9 and
+    # x264 on one thread (less CPU a frame than two). Pinned to one CPU or free, a test
+    # texture's pictures still differed in two full test runs, at two threads and at one
+    # (cause not found: BENCHMARKS.md, Output containers, fifty-fifth round). VP9 and
     # MPEG-4 keep their own choice on two cores (VP9 a thread a core, MPEG-4 one more).
     encoder_threads: int = 1
 
