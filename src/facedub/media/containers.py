@@ -48,10 +48,8 @@ class OutputFormat:
     copies_audio: frozenset[str] | None
     constant_rate: bool = False
     muxer_options: tuple[tuple[str, str], ...] = ()
-    # x264 on one thread (less CPU a frame than two). Pinned to one CPU or free, a test
-    # texture's pictures still differed in two full test runs, at two threads and at one
-    # (cause not found: BENCHMARKS.md, Output containers, fifty-fifth round). VP9 and
-    # MPEG-4 keep their own choice on two cores (VP9 a thread a core, MPEG-4 one more).
+    # x264 on one thread: less CPU a frame than two. VP9 and MPEG-4 keep their own
+    # choice on two cores (VP9 a thread a core, MPEG-4 one more).
     encoder_threads: int = 1
 
     def configure_video(self, stream: av.VideoStream, crf: int, preset: str) -> None:
@@ -73,7 +71,34 @@ class OutputFormat:
             stream.codec_context.bit_rate = 100_000_000
             stream.options = {"qmin": quantiser, "qmax": quantiser, "mbd": "rd", "trellis": "1"}
         else:
-            stream.options = {"crf": str(crf), "preset": preset}
+            stream.options = {"crf": str(crf), "preset": preset, **_x264_instruction_set()}
+
+
+def _x264_instruction_set() -> dict[str, str]:
+    """x264's options that keep it off its AVX-512 code where the CPU has it.
+
+    With AVX-512, the x264 that PyAV bundles (core 165) read memory it had not written in
+    its macroblock-tree pass at some sizes (320 x 240 and 320 x 256 of those tried; 512 x 512,
+    640 x 480 and 1280 x 720 not): the same frames, encoded in processes whose heap held
+    different leftovers (glibc's MALLOC_PERTURB_), came out different from the sixth or the
+    first frame on, and a full test run wrote a test texture differently in one encode
+    than in the next. Capped at AVX2 every size encodes the same whatever the heap holds,
+    to the byte as the AVX-512 code with a clean heap. "asm" names the instruction sets x264
+    uses (not intersected with what the CPU has), so it is set only where AVX-512 is there
+    (and AVX2 with it)."""
+    if _cpu_features().get("AVX512F", False):
+        return {"x264-params": "asm=AVX2"}
+    return {}
+
+
+def _cpu_features() -> dict[str, bool]:
+    """The x86 instruction sets this CPU and its OS support, as NumPy found them at start;
+    empty on other CPUs or if NumPy stops exposing them."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:
+        return {}
+    return dict(__cpu_features__)
 
 
 OUTPUT_FORMATS = (
