@@ -78,11 +78,11 @@ def _x264_instruction_set() -> dict[str, str]:
     """x264's options that keep it off its AVX-512 code where the CPU has it.
 
     With AVX-512, the x264 that PyAV bundles (core 165) read memory it had not written in
-    its macroblock-tree pass at some sizes (320 x 240 and 320 x 256 of those tried; 512 x 512,
-    640 x 480 and 1280 x 720 not): the same frames, encoded in processes whose heap held
-    different leftovers (glibc's MALLOC_PERTURB_), came out different from the sixth or the
-    first frame on, and a full test run wrote a test texture differently in one encode
-    than in the next. Capped at AVX2 every size encodes the same whatever the heap holds,
+    its macroblock-tree pass at some sizes (of the sizes tried, 320 x 240, 320 x 256, 480 x 272
+    and 480 x 480, the last two the shared GIF's and d18's; not 512 x 512, 640 x 480 or
+    1280 x 720): the same frames, encoded in processes whose heap held different leftovers
+    (glibc's MALLOC_PERTURB_), came out different from the sixth or the first frame on, and
+    a full test run wrote a test texture differently in one encode than in the next. Capped at AVX2 every size encodes the same whatever the heap holds,
     to the byte as the AVX-512 code with a clean heap. "asm" names the instruction sets x264
     uses (not intersected with what the CPU has), so it is set only where AVX-512 is there
     (and AVX2 with it)."""
