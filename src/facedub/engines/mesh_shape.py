@@ -368,25 +368,24 @@ def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
     `mesh_eye_read`: the mouth keeps its size and place against the eyes as the
     landmarker reads them, never widened)."""
     return (landmarks if ratio >= 1.0
-            else resized_mouth(landmarks, ratio, OPENING_SHARE, placed=True))
+            else resized_mouth(landmarks, ratio, OPENING_SHARE, drop_ratio=ratio))
 
 
 def resized_mouth(landmarks: np.ndarray, ratio: float,
                   height_share: float = MOUTH_HEIGHT_SHARE,
-                  placed: bool = False) -> np.ndarray:
+                  drop_ratio: float = 1.0) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth's width scaled by `ratio` about
-    the lips' centre (and its height by `height_share` of that change), and with `placed`
-    the lips' centre's drop below the nose's tip scaled by `ratio` too, in the face's
-    pose-free frame; the points around follow by their distance to the lips, the other
-    features and the oval stay. `ratio` 1: the landmarks as they are."""
-    if ratio == 1.0:
+    the lips' centre (and its height by `height_share` of that change) and the lips'
+    centre's drop below the nose's tip scaled by `drop_ratio`, in the face's pose-free
+    frame; the points around follow by their distance to the lips, the other features and
+    the oval stay. `ratio` and `drop_ratio` 1: the landmarks as they are."""
+    if ratio == 1.0 and drop_ratio == 1.0:
         return landmarks
     free, transform = pose_free(landmarks)
     centre = free[_lips(), :2].mean(axis=0)
     move = np.zeros_like(free)
     move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, height_share])
-    if placed:
-        move[:, 1] += (centre[1] - free[NOSE_TIP, 1]) * (ratio - 1.0)
+    move[:, 1] += (centre[1] - free[NOSE_TIP, 1]) * (drop_ratio - 1.0)
     move *= _mouth_weights()[:, None]
     offset = move @ transform[:3, :3].T
     return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
