@@ -358,7 +358,12 @@ OPENING_SHARE = 1.0
 # ids its mouth agreed on 160 of 160 frames (153) and jawOpen's error fell 0.096 -> 0.065;
 # the smile 156 -> 154 (a higher mouth reads more smile: 14-29 nearer hers, 30-33 over).
 # Pivoted on the eyes' line instead (twice as far up) it read more closed than hers where
-# she talks and the smile 144 (BENCHMARKS.md, Expression, fifty-fifth round).
+# she talks and the smile 144 (BENCHMARKS.md, Expression, fifty-fifth round). The corners go
+# up with the lips: held where they were (the lips' middle alone placed) the mouth bent down
+# and her smile agreed on 28 of 40 frames at her own id (40), a fifth held 38, frame 5's
+# mouth lost. Placed, Jolie's lower lip sits 1.5 px higher over d9's (256 px crop), which the
+# doubled-edge measure counts (threequarter-glasses +0.004); no second line shows, and the
+# place is that pair's likeness (33 -> 35 of 40 nearer her at id 101; fifty-sixth round).
 
 
 def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
