@@ -198,6 +198,15 @@ def test_a_narrowed_mouths_opening_narrows_as_its_width(degrees: float) -> None:
     assert narrowed_mouth(target, 1.0) is target
 
 
+def _lips() -> np.ndarray:
+    return np.unique(np.concatenate([mesh_regions().lips_outer, mesh_regions().lips_inner]))
+
+
+def _lips_drop(free: np.ndarray) -> float:
+    """How far the lips' centre lies below the nose's tip in a pose-free shape (478, 3)."""
+    return float(free[_lips(), 1].mean() - free[NOSE_TIP, 1])
+
+
 def test_a_narrowed_mouth_sits_as_much_nearer_her_nose(
         first_target_face: Callable[..., TargetFace]) -> None:
     """d10's first face (the shouting pair's target), its mouth narrowed to 0.95 for eyes
@@ -209,14 +218,32 @@ def test_a_narrowed_mouth_sits_as_much_nearer_her_nose(
     landmarks = target.face_landmarks
     narrowed = narrowed_mouth(landmarks, 0.95)
     before, after = pose_free(landmarks)[0], pose_free(narrowed)[0]
-    lips = np.unique(np.concatenate([mesh_regions().lips_outer, mesh_regions().lips_inner]))
-    drop_before = before[lips, 1].mean() - before[NOSE_TIP, 1]
-    drop_after = after[lips, 1].mean() - after[NOSE_TIP, 1]
-    assert drop_after / drop_before == pytest.approx(0.95, abs=0.004)
-    assert after[lips, 0].mean() == pytest.approx(before[lips, 0].mean(), abs=0.002)
+    assert _lips_drop(after) / _lips_drop(before) == pytest.approx(0.95, abs=0.004)
+    assert after[_lips(), 0].mean() == pytest.approx(before[_lips(), 0].mean(), abs=0.002)
     regions = mesh_regions()
     for part in (regions.face_oval, regions.left_eye, regions.right_eye, regions.nose):
         assert np.abs(narrowed[part] - landmarks[part]).max() < 0.5
+
+
+def test_a_mouths_drop_below_the_nose_is_placed_apart_from_its_size(
+        first_target_face: Callable[..., TargetFace]) -> None:
+    """d10's first face: `resized_mouth`'s `drop_ratio` of 0.95 alone draws the whole mouth,
+    corners with it, 0.95 as far below her nose's tip, its width and opening as they were
+    (the placement is a parameter of its own, not a switch on the width's ratio); with
+    both ratios 1 the landmarks are returned as they are."""
+    landmarks = first_target_face("clip_liveportrait_d10_woman_expressions.mp4",
+                                  SIZE).face_landmarks
+    placed = resized_mouth(landmarks, 1.0, OPENING_SHARE, drop_ratio=0.95)
+    before, after = pose_free(landmarks)[0], pose_free(placed)[0]
+    assert _lips_drop(after) / _lips_drop(before) == pytest.approx(0.95, abs=0.004)
+    rise = _lips_drop(before) - _lips_drop(after)
+    for corner in (61, 291):
+        assert before[corner, 1] - after[corner, 1] == pytest.approx(rise, rel=0.05)
+    for ends in ((61, 291), (13, 14)):  # the width, the opening
+        length_before = np.linalg.norm(before[ends[0], :2] - before[ends[1], :2])
+        length_after = np.linalg.norm(after[ends[0], :2] - after[ends[1], :2])
+        assert length_after == pytest.approx(length_before, rel=0.005)
+    assert resized_mouth(landmarks, 1.0, OPENING_SHARE, drop_ratio=1.0) is landmarks
 
 
 @pytest.mark.parametrize("degrees", [0.0, 25.0])

@@ -358,7 +358,12 @@ OPENING_SHARE = 1.0
 # ids its mouth agreed on 160 of 160 frames (153) and jawOpen's error fell 0.096 -> 0.065;
 # the smile 156 -> 154 (a higher mouth reads more smile: 14-29 nearer hers, 30-33 over).
 # Pivoted on the eyes' line instead (twice as far up) it read more closed than hers where
-# she talks and the smile 144 (BENCHMARKS.md, Expression, fifty-fifth round).
+# she talks and the smile 144 (BENCHMARKS.md, Expression, fifty-fifth round). The corners go
+# up with the lips: held where they were (the lips' middle alone placed) the mouth bent down
+# and her smile agreed on 28 of 40 frames at her own id (40), a fifth held 38, frame 5's
+# mouth lost. Placed, Jolie's lower lip sits 1.5 px higher over d9's (256 px crop), which the
+# doubled-edge measure counts (threequarter-glasses +0.004); no second line shows, and the
+# place is that pair's likeness (33 -> 35 of 40 nearer her at id 101; fifty-sixth round).
 
 
 def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
@@ -368,25 +373,24 @@ def narrowed_mouth(landmarks: np.ndarray, ratio: float) -> np.ndarray:
     `mesh_eye_read`: the mouth keeps its size and place against the eyes as the
     landmarker reads them, never widened)."""
     return (landmarks if ratio >= 1.0
-            else resized_mouth(landmarks, ratio, OPENING_SHARE, placed=True))
+            else resized_mouth(landmarks, ratio, OPENING_SHARE, drop_ratio=ratio))
 
 
 def resized_mouth(landmarks: np.ndarray, ratio: float,
                   height_share: float = MOUTH_HEIGHT_SHARE,
-                  placed: bool = False) -> np.ndarray:
+                  drop_ratio: float = 1.0) -> np.ndarray:
     """The landmarks (478, 3), crop pixels, with the mouth's width scaled by `ratio` about
-    the lips' centre (and its height by `height_share` of that change), and with `placed`
-    the lips' centre's drop below the nose's tip scaled by `ratio` too, in the face's
-    pose-free frame; the points around follow by their distance to the lips, the other
-    features and the oval stay. `ratio` 1: the landmarks as they are."""
-    if ratio == 1.0:
+    the lips' centre (and its height by `height_share` of that change) and the lips'
+    centre's drop below the nose's tip scaled by `drop_ratio`, in the face's pose-free
+    frame; the points around follow by their distance to the lips, the other features and
+    the oval stay. `ratio` and `drop_ratio` 1: the landmarks as they are."""
+    if ratio == 1.0 and drop_ratio == 1.0:
         return landmarks
     free, transform = pose_free(landmarks)
     centre = free[_lips(), :2].mean(axis=0)
     move = np.zeros_like(free)
     move[:, :2] = (free[:, :2] - centre) * (ratio - 1.0) * np.array([1.0, height_share])
-    if placed:
-        move[:, 1] += (centre[1] - free[NOSE_TIP, 1]) * (ratio - 1.0)
+    move[:, 1] += (centre[1] - free[NOSE_TIP, 1]) * (drop_ratio - 1.0)
     move *= _mouth_weights()[:, None]
     offset = move @ transform[:3, :3].T
     return (np.asarray(landmarks, dtype=np.float64) + offset).astype(np.float32)
