@@ -96,11 +96,14 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
 SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
-# Round a made-up target's eyes (`eye_bands`) the face's band on the sockets from sigma /
-# LAYOUT_DIVISOR to their own base is held within DARK_BAND of the target's, both ways
-# (`_socket_layout`): the shouting photo's lids, stretched and lit under her raised brows,
-# and her creases in their shadow came out as a pale ring round each of d10's eyes, her own
-# made-up lids darker than her lit brow bone (BENCHMARKS.md, Realism, fifty-sixth round).
+# Round a made-up target's eyes (`eye_bands`, its gate's strength) the face's band on the
+# sockets from sigma / LAYOUT_DIVISOR to their own base is held within LAYOUT_BAND L of the
+# target's, both ways (`_socket_layout`): the shouting photo's lids, stretched and lit under
+# her raised brows, and her creases in their shadow came out as a pale ring round each of
+# d10's eyes, whose own made-up lids are darker than her lit brow bone. The sockets' own
+# base is their skin blurred at sigma / LID_DIVISOR, flat from the lid to the brow, so all
+# of that layout was the face's detail; and the sockets' band lift, which measures the band
+# at that same blur, reads 0 there (BENCHMARKS.md, Realism, fifty-sixth round).
 LAYOUT_DIVISOR = 9.0
 LAYOUT_BAND = 1.0
 # And round the eyes (`surround_weights`: the openings grown this share of the crop, the
@@ -1026,9 +1029,9 @@ def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
 def _socket_layout(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
                    target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
     """(s, s) float32 L units to add to the target's low-pass, times the `weight` (s, s):
-    what holds the face's band between `blur` and its low-pass within DARK_BAND of the
-    target's, lighter or darker (LAYOUT_DIVISOR). Computed in the box where `weight` is
-    above 0 (`_blur_boxes`), 0 elsewhere."""
+    what holds the face's band between `blur` and its low-pass within LAYOUT_BAND of the
+    target's, lighter or darker. Computed in the box where `weight` is above 0
+    (`_blur_boxes`), 0 elsewhere."""
     held = np.zeros_like(weight)
     boxes = _blur_boxes(weight, blur)
     if boxes is None:
