@@ -96,16 +96,6 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
 SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
-# Round a made-up target's eyes (`eye_bands`, its gate's strength) the face's band on the
-# sockets from sigma / LAYOUT_DIVISOR to their own base is held within LAYOUT_BAND L of the
-# target's, both ways (`_socket_layout`): the shouting photo's lids, stretched and lit under
-# her raised brows, and her creases in their shadow came out as a pale ring round each of
-# d10's eyes, whose own made-up lids are darker than her lit brow bone. The sockets' own
-# base is their skin blurred at sigma / LID_DIVISOR, flat from the lid to the brow, so all
-# of that layout was the face's detail; and the sockets' band lift, which measures the band
-# at that same blur, reads 0 there (BENCHMARKS.md, Realism, fifty-sixth round).
-LAYOUT_DIVISOR = 9.0
-LAYOUT_BAND = 1.0
 # And round the eyes (`surround_weights`: the openings grown this share of the crop, the
 # brows and nose left out) both bases are their skin's own, the target's eye make-up and
 # the hair at its temples left out too: pixels whose colour lies beyond SKIN_LIKENESS
@@ -350,7 +340,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                            chroma_sigma)
     # Each weight shrunk once (the sockets and under-eye zones are read twice).
     sockets_half = None if sockets is None else resized(sockets, half)
-    made_up = None  # the sockets round a made-up target's eyes, by its gate's strength
     under_eyes_half = None if under_eyes is None else resized(under_eyes, half)
     if sockets_half is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
@@ -379,13 +368,10 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                       supported=True)
         if eye_bands is not None:  # the target's base round each eye its bare skin's
             bands, strengths = eye_bands
-            bands_half = [resized(band, half) if strength > 0.0 else None
-                          for band, strength in zip(bands, strengths, strict=True)]
-            target_low = _bare_eye_bases(target_half, target_low, skin_mask, shown_half,
-                                         bands_half, strengths, blur)
-            made_up = sockets_half * np.maximum.reduce(
-                [np.zeros_like(sockets_half) if band is None else band * np.float32(strength)
-                 for band, strength in zip(bands_half, strengths, strict=True)])
+            target_low = _bare_eye_bases(
+                target_half, target_low, skin_mask, shown_half,
+                [resized(band, half) if strength > 0.0 else None
+                 for band, strength in zip(bands, strengths, strict=True)], strengths, blur)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -420,11 +406,6 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
-    if made_up is not None:
-        # The photo's lit lids and shaded creases held to the made-up target's layout.
-        target_base = target_base.copy() if target_base is target_low else target_base
-        target_base[..., 0] += _socket_layout(face_half, target_half, face_low, target_low,
-                                              sigma / LAYOUT_DIVISOR * half / size, made_up)
     if relief > 0.0:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
@@ -1024,24 +1005,6 @@ def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
     excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
     lifted[box] = weight[box] * (excess - DARK_SOFT * np.tanh(excess / DARK_SOFT))
     return lifted
-
-
-def _socket_layout(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
-                   target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
-    """(s, s) float32 L units to add to the target's low-pass, times the `weight` (s, s):
-    what holds the face's band between `blur` and its low-pass within LAYOUT_BAND of the
-    target's, lighter or darker. Computed in the box where `weight` is above 0
-    (`_blur_boxes`), 0 elsewhere."""
-    held = np.zeros_like(weight)
-    boxes = _blur_boxes(weight, blur)
-    if boxes is None:
-        return held
-    box, read, inner = boxes
-    face_band = _blur(face[read][..., 0], blur)[inner] - face_low[box][..., 0]
-    target_band = _blur(target[read][..., 0], blur)[inner] - target_low[box][..., 0]
-    within = np.clip(face_band, target_band - LAYOUT_BAND, target_band + LAYOUT_BAND)
-    held[box] = weight[box] * (within - face_band)
-    return held
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
