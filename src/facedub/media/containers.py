@@ -10,6 +10,7 @@ target out as .mp4 or .mkv.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -77,28 +78,35 @@ class OutputFormat:
 def _x264_instruction_set() -> dict[str, str]:
     """x264's options that keep it off its AVX-512 code where the CPU has it.
 
-    With AVX-512, the x264 that PyAV bundles (core 165) read memory it had not written in
-    its macroblock-tree pass at some sizes (of the sizes tried, 320 x 240, 320 x 256, 480 x 272
-    and 480 x 480, the last two the shared GIF's and d18's; not 512 x 512, 640 x 480 or
-    1280 x 720): the same frames, encoded in processes whose heap held different leftovers
-    (glibc's MALLOC_PERTURB_), came out different from the sixth or the first frame on, and
-    a full test run wrote a test texture differently in one encode than in the next. Capped at AVX2 every size encodes the same whatever the heap holds,
-    to the byte as the AVX-512 code with a clean heap. "asm" names the instruction sets x264
-    uses (not intersected with what the CPU has), so it is set only where AVX-512 is there
-    (and AVX2 with it)."""
-    if _cpu_features().get("AVX512F", False):
+    With AVX-512, the x264 that PyAV bundles (core 165) reads memory it has not written in
+    its macroblock-tree pass, at some sizes and contents (a drifting texture at 320 x 240,
+    480 x 272 and 480 x 480, the last two the shared GIF's and d18's sizes, and at 524 x 524
+    over 30 frames): the same frames, encoded in processes whose heap held different
+    leftovers (glibc's MALLOC_PERTURB_), came out different from the sixth or the first frame
+    on, and a full test run wrote a test texture differently in one encode than in the next.
+    Capped at AVX2 every size tried encodes the same whatever the heap holds. "asm" names
+    the instruction sets x264 uses (not intersected with what the CPU has), so it is set only
+    where AVX-512 is there (and AVX2 with it)."""
+    if _has_avx512():
         return {"x264-params": "asm=AVX2"}
     return {}
 
 
-def _cpu_features() -> dict[str, bool]:
-    """The x86 instruction sets this CPU and its OS support, as NumPy found them at start;
-    empty on other CPUs or if NumPy stops exposing them."""
+def _has_avx512() -> bool:
+    """Whether this CPU and its OS support AVX-512F: NumPy's own reading (its module moved
+    in NumPy 2), else Linux's CPU flags; False where neither says."""
+    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            features = importlib.import_module(module).__cpu_features__
+        except (ImportError, AttributeError):
+            continue
+        return bool(features.get("AVX512F", False))
     try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:
-        return {}
-    return dict(__cpu_features__)
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith("flags") and "avx512f" in line.split()
+               for line in cpuinfo.splitlines())
 
 
 OUTPUT_FORMATS = (
