@@ -41,7 +41,7 @@ from facedub.composite.detail import (
 )
 from facedub.composite.glasses_tracks import glasses_by_track
 from facedub.composite.grain import GrainLevels, add_grain, grain_levels
-from facedub.composite.light_change import LightFrame, light_change, owned_features
+from facedub.composite.light_change import LightFrame, light_change, owned_brows, owned_features
 from facedub.composite.lips import MIN_PIXELS, TargetMouth, own_lip_colour, target_mouth
 from facedub.composite.mouth import SpeechFilter
 from facedub.composite.nose_base import flat_band
@@ -563,14 +563,17 @@ class Compositor:
                 # face SSIM (the lit nose tip is a feature's zone), on all of it 0.918
                 # (BENCHMARKS.md, fifty-second round); but not on the brows, eyes, lips
                 # and nostrils the source owns (`owned_features`: the term moved them by
-                # 14-18, 10-16 and 7-11 L; fifty-third round).
+                # 14-18, 10-16 and 7-11 L; fifty-third round). On the brows the light's
+                # gain is taken instead, on the source's own brows (`owned_brows`: they
+                # came out 6.2 L darker than the target's lit brows; fifty-sixth round).
                 mask_half = resized(inside, size // 2)
                 change = light_change(target_half[..., 0], mask_half,
                                       np.clip(2.0 * resized(mask, size // 2) - 1.0, 0.0, 1.0),
                                       resized(shown_skin, size // 2),
                                       owned_features(target.face_landmarks / 2, size // 2),
                                       (target.pose.yaw, target.pose.pitch),
-                                      size / DETAIL_SIGMA_DIVISOR / 2, state.light)
+                                      size / DETAIL_SIGMA_DIVISOR / 2, state.light,
+                                      owned_brows(target.face_landmarks / 2, size // 2))
                 state.light, light = change.history, change.lightness
             coloured = carry_detail(face_lab, target_half, inside,
                 size / DETAIL_SIGMA_DIVISOR, skin=skin.folds, lids=lids, light=light,

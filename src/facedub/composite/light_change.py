@@ -108,6 +108,9 @@ FEATURE_GROW = 1 / 96
 FEATURE_SOFT = 1 / 64
 # The nostrils without the nose tip (4): its lit tip is the torch's.
 NOSTRILS = (98, 97, 2, 326, 327, 294, 278, 48, 64)
+# L* + this is the cube root of luminance (up to a factor): a light's gain on a pixel's
+# luminance is a gain on its L* + 16, whatever its reflectance.
+LIGHT_OFFSET = 16.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ class LightChange:
 
 def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndarray,
                  skin: np.ndarray, owned: np.ndarray, pose: tuple[float, float],
-                 sigma: float, history: tuple[LightFrame, ...]) -> LightChange:
+                 sigma: float, history: tuple[LightFrame, ...],
+                 owned_brows: np.ndarray | None = None) -> LightChange:
     """The target's band change from the track's usual light (`usual_light` of
     `history` and this frame) where its coarse light moved from it beyond the face's even
     gain (`CHANGE_FROM` .. `CHANGE_FULL` L), in a frame whose bare `skin` (s, s) is lit
@@ -149,7 +153,10 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     `owned_features`), and as far as the face was measured round each pixel as in the
     reference (`COVERAGE_FROM` .. `COVERAGE_FULL`). `target_lightness` (s, s) L, `mask`
     (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
-    `history` empty: the track's first frame."""
+    `history` empty: the track's first frame.
+    On `owned_brows` (s, s: the brows' part of `owned`; None: none), where the band's
+    change is kept off, the light's gain at the band's finer scale is taken instead
+    (`_brows_lift`): the torch's light on the source's own brows, not the target's."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     inner, bare = weight > 0.5, (skin > 0.5) & (weight > 0.5)
@@ -191,15 +198,35 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     reference_coverage = np.mean([f.coverage for f in chosen], axis=0, dtype=np.float32)
     measured_alike = 1.0 - np.clip((np.abs(coverage - reference_coverage) - COVERAGE_FROM)
                                    / (COVERAGE_FULL - COVERAGE_FROM), 0.0, 1.0)
-    share = (frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
-                                   0.0, 1.0) * weight * (1.0 - owned)
-             * measured_alike).astype(np.float32)
-    if not share.any():
+    followed = (frame_share * np.clip((uneven - CHANGE_FROM) / (CHANGE_FULL - CHANGE_FROM),
+                                      0.0, 1.0) * weight * measured_alike).astype(np.float32)
+    share = followed * (1.0 - owned)
+    brows = None if owned_brows is None else followed * owned_brows
+    if not share.any() and (brows is None or not brows.any()):
         return LightChange(None, kept)
     # The band's change beyond its reference under the new light's gain: the light's
     # own marks, not the target's features brightened.
     reference_band = np.mean([f.band for f in chosen], axis=0, dtype=np.float32)
-    return LightChange((share * (band - reference_band * gain)).astype(np.float32), kept)
+    lightness = share * (band - reference_band * gain)
+    # The light's gain on a pixel's L* + 16 at the band's finer scale: the ratio of the
+    # target's lightness there to its usual one, in which its own reflectance cancels.
+    fine_gain = ((low + band + LIGHT_OFFSET)
+                 / np.maximum(reference_low + reference_band + LIGHT_OFFSET, 1.0))
+    if brows is not None:
+        lightness += brows * _brows_lift(low, np.asarray(reference_low), fine_gain)
+    return LightChange(lightness.astype(np.float32), kept)
+
+
+def _brows_lift(low: np.ndarray, reference_low: np.ndarray, fine_gain: np.ndarray
+                ) -> np.ndarray:
+    """L units the base under the owned brows takes beyond `low` (the coarse light it has
+    already): the usual coarse light `reference_low` under the light's finer gain
+    `fine_gain`. The torch lights the brow ridge more than the coarse light says (its
+    band's change), and the brows the source owns keep the band's change off (on
+    self-photo's torch frames the output's brow hair 6.2 L darker than the target's, the
+    skin round it as light; BENCHMARKS.md, fifty-sixth round)."""
+    lift: np.ndarray = ((reference_low + LIGHT_OFFSET) * fine_gain - (low + LIGHT_OFFSET))
+    return lift
 
 
 def usual_light(frames: Sequence[LightFrame]) -> tuple[list[LightFrame], int]:
@@ -215,11 +242,25 @@ def owned_features(face_landmarks: np.ndarray, size: int) -> np.ndarray:
     """(size, size) float32 in [0, 1]: the brows, eyes, lips and nostrils (not the nose
     tip) of `face_landmarks` (478, 2+, in pixels of a crop `size` wide), grown
     FEATURE_GROW of the crop and softened."""
-    points = np.asarray(face_landmarks)[:, :2]
     regions = mesh_regions()
+    return _owned(face_landmarks, size, (regions.left_eyebrow, regions.right_eyebrow,
+                                         regions.left_eye, regions.right_eye,
+                                         regions.lips_outer, np.array(NOSTRILS)))
+
+
+def owned_brows(face_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """`owned_features`' brows alone."""
+    regions = mesh_regions()
+    return _owned(face_landmarks, size, (regions.left_eyebrow, regions.right_eyebrow))
+
+
+def _owned(face_landmarks: np.ndarray, size: int, groups: Sequence[np.ndarray]
+           ) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: the hulls of `groups` of `face_landmarks`' points,
+    grown FEATURE_GROW of the crop and softened."""
+    points = np.asarray(face_landmarks)[:, :2]
     features = np.zeros((size, size), np.uint8)
-    for group in (regions.left_eyebrow, regions.right_eyebrow, regions.left_eye,
-                  regions.right_eye, regions.lips_outer, np.array(NOSTRILS)):
+    for group in groups:
         cv2.fillConvexPoly(features, cv2.convexHull(np.round(points[group]).astype(np.int32)), 1)
     grow = max(1, round(size * FEATURE_GROW))
     grown = cv2.dilate(features, cv2.getStructuringElement(
