@@ -208,24 +208,28 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     # own marks, not the target's features brightened.
     reference_band = np.mean([f.band for f in chosen], axis=0, dtype=np.float32)
     lightness = share * (band - reference_band * gain)
-    # The light's gain on a pixel's L* + 16 at the band's finer scale: the ratio of the
-    # target's lightness there to its usual one, in which its own reflectance cancels.
-    fine_gain = ((low + band + LIGHT_OFFSET)
-                 / np.maximum(reference_low + reference_band + LIGHT_OFFSET, 1.0))
     if brows is not None:
-        lightness += brows * _brows_lift(low, np.asarray(reference_low), fine_gain)
+        # (np.asarray: np.mean's result typed as an array, which it is here)
+        lightness += brows * _brows_lift(low, band, np.asarray(reference_low),
+                                         np.asarray(reference_band))
     return LightChange(lightness.astype(np.float32), kept)
 
 
-def _brows_lift(low: np.ndarray, reference_low: np.ndarray, fine_gain: np.ndarray
-                ) -> np.ndarray:
+def _brows_lift(low: np.ndarray, band: np.ndarray, reference_low: np.ndarray,
+                reference_band: np.ndarray) -> np.ndarray:
     """L units the base under the owned brows takes beyond `low` (the coarse light it has
-    already): the usual coarse light `reference_low` under the light's finer gain
-    `fine_gain`. The torch lights the brow ridge more than the coarse light says (its
+    already): the usual coarse light `reference_low` under the light's gain at the band's
+    finer scale. The torch lights the brow ridge more than the coarse light says (its
     band's change), and the brows the source owns keep the band's change off (on
     self-photo's torch frames the output's brow hair 6.2 L darker than the target's, the
     skin round it as light; BENCHMARKS.md, fifty-sixth round)."""
-    lift: np.ndarray = ((reference_low + LIGHT_OFFSET) * fine_gain - (low + LIGHT_OFFSET))
+    # The gain on a pixel's L* + 16 (`low` + `band` over their usual values): the target's
+    # own reflectance cancels in it as long as its brows sit where they sat in the usual
+    # frames; a brow raise under the light moves the band at the brows' edges and reads as
+    # light there (the frame's gate, `followed`, is all that limits it).
+    fine_gain = ((low + band + LIGHT_OFFSET)
+                 / np.maximum(reference_low + reference_band + LIGHT_OFFSET, 1.0))
+    lift: np.ndarray = (reference_low + LIGHT_OFFSET) * fine_gain - (low + LIGHT_OFFSET)
     return lift
 
 
