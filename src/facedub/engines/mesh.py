@@ -447,6 +447,17 @@ class MeshEngine:
             corners[box] = np.clip(disc - kept[box], 0.0, None) / np.maximum(disc, 1e-6)
             kept[box] = np.maximum(kept[box], disc)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
+        # What the compositor pastes by `kept` over its coloured face: the target's own
+        # pixels alone where the mouth is kept. The engine's image holds the untoned source
+        # by 1 - kept in the kept mouth's feathered margin, and pasted by kept again that
+        # showed through by kept * (1 - kept), up to a quarter: a dark source's skin 4-7 L
+        # darker in a ring round the target's lips (expr-shouting: the lips read pasted
+        # on). The corners' share stays the engine's image, which the compositor tones
+        # for it (`compositor.corners_toned`: the target's alone there, the boy's brown
+        # near corner came back, hair-band-photo).
+        paste = (reshaped if corners is None
+                 else reshaped + three_channels(corners[box]) * (image[box] - reshaped))
+        mouth_paste = np.clip(paste + 0.5, 0, 255).astype(np.uint8)
         image_u8 = rounded_to_uint8(image)  # `image` is not read again
         if self.config.target_expression_lines:
             weights = region_weights(source_blendshapes, target.blendshapes, usual,
@@ -468,7 +479,9 @@ class MeshEngine:
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
         eyes_box = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
         kept_source = source_share(kept, eyes, own_eyes, catchlights, eyes_box)
-        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, eyes_box)
+        pasted = image_u8.copy()
+        np.copyto(pasted[box], mouth_paste, where=(kept[box] > 0.0)[..., None])
+        kept, kept_image = with_eyes(kept, pasted, eyes, own_eyes, reshaped, box, eyes_box)
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
