@@ -479,15 +479,19 @@ class MeshEngine:
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
         eyes_box = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
         kept_source = source_share(kept, eyes, own_eyes, catchlights, eyes_box)
-        pasted = image_u8.copy()
-        np.copyto(pasted[box], mouth_paste, where=(kept[box] > 0.0)[..., None])
-        kept, kept_image = with_eyes(kept, pasted, eyes, own_eyes, reshaped, box, eyes_box)
+        mouth_kept = kept[box].copy()
+        kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, eyes_box)
+        # The read-backs below see the engine's image there, as they were tuned on; the
+        # compositor pastes the mouth's own (where the eyes' share does not outweigh it).
+        read_image = kept_image.copy()
+        np.copyto(kept_image[box], mouth_paste,
+                  where=((mouth_kept > 0.0) & (kept[box] <= mouth_kept))[..., None])
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
         if self.config.read_eyes and self._eye_reads.due(target.track):
             read = self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
-                                                             kept_image), target.face_landmarks)
+                                                             read_image), target.face_landmarks)
             # A photo's mouth only: a video source's texture changes every frame, so one
             # reading's misplacement need not hold for the next (expr-video-smiling lost
             # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
@@ -498,7 +502,7 @@ class MeshEngine:
         elif (self.config.read_eyes and len(self._records) == 1
               and self._mouth_reads.due(target.track, target_smile)):
             # And where the target smiles beyond every reading: the mouth's width alone.
-            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, kept_image),
+            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, read_image),
                                         target.face_landmarks)
             if read is not None:
                 self._mouth_reads.add(target.track, landmarks, read, target_smile,
