@@ -57,12 +57,15 @@ class SwappedFace:
     engine's toned source eyes, less the target's catchlights laid over them), which the
     compositor blurs down to the target's own eye detail there, as it does the rest of
     the face (`composite.detail.sharpness_sigma`); None or 0: none of the eyes' kept
-    image is the source's. It covers the eyes only: the kept mouth's feathered edge also
-    holds the source's pixels (kept * (1 - kept) of them, up to a quarter), uncounted on
-    purpose (counted and blurred too, no better within the spread: BENCHMARKS.md,
-    thirteenth round). `socket_light`: whether the face's coarse shading over its sockets
-    is the source's light (a photo's top light): the compositor then takes both faces'
-    base there from their own skin (`composite.tone.carry_detail`'s `socket_skin`), which
+    image is the source's. It covers the eyes only: the mesh engine's kept image is the
+    target's own where its lips and the skin round them are kept (the engine's image
+    there, which holds the untoned source by 1 - kept, put a dark ring round the shouting
+    photo's kept lips: BENCHMARKS.md, Realism, fifty-sixth round); round the kept opening
+    alone and in the kept corners' share its feathered edge still holds the source's
+    pixels (kept * (1 - kept) of them, up to a quarter), uncounted. `socket_light`: whether
+    the face's coarse shading over its sockets is the source's light (a photo's top
+    light): the compositor then takes both faces' base there from their own skin
+    (`composite.tone.carry_detail`'s `socket_skin`), which
     takes that shading off; False: the sockets as any skin, the source's own deep lids
     kept (the mesh engine says False for a video source). `corners` (S, S) float32 in
     [0, 1] or None: the share of `kept` that is the target's own mouth corners (the skin

@@ -368,6 +368,7 @@ class MeshEngine:
         corner_disc = np.zeros((size, size), dtype=np.float32)  # the target's mouth corners
         corners: np.ndarray | None = None  # the disc's share of `kept`, where it is kept
         blend_interior = None
+        kept_lips: np.ndarray | None = None  # where the target's lips and skin round them are
         if outline is not None:
             lips_box = bounds_or_empty(outline > 0)
             blend_interior = self._warped_interior(blend, raster, size, lips_box)
@@ -387,7 +388,8 @@ class MeshEngine:
             # is more open or wider (with the mouth faces: also where their lips are not
             # shown, not clean there).
             if lips > 0.0:
-                kept = np.maximum(kept, lips * lips_mask(landmarks, size, LIPS_SURROUND))
+                kept_lips = lips * lips_mask(landmarks, size, LIPS_SURROUND)
+                kept = np.maximum(kept, kept_lips)
             if mouth is not None:
                 kept = np.maximum(kept, mouth[2])
             # The skin round the target's own mouth corners as far as it smiles more than a
@@ -447,6 +449,19 @@ class MeshEngine:
             corners[box] = np.clip(disc - kept[box], 0.0, None) / np.maximum(disc, 1e-6)
             kept[box] = np.maximum(kept[box], disc)
         image[box] += three_channels(kept[box]) * (reshaped - image[box])
+        # What the compositor pastes by `kept` over its coloured face where the target's
+        # lips and the skin round them are kept: the target's own pixels alone. The engine's
+        # image holds the untoned source by 1 - kept in their feathered margin, and pasted
+        # by kept again that showed through by kept * (1 - kept), up to a quarter: a dark
+        # source's skin 4-7 L darker in a ring round the target's lips (expr-shouting: the
+        # lips read pasted on). Not round the opening alone, nor in the corners' share: the
+        # target's own there moved the smile read (headturn-woman 40 -> 34 of 40 frames,
+        # hair-band-photo 40 -> 38; BENCHMARKS.md, Realism, fifty-sixth round).
+        mouth_paste = None
+        if kept_lips is not None:
+            own = np.clip(kept_lips[box] / np.maximum(kept[box], 1e-6), 0.0, 1.0)
+            paste = image[box] + three_channels(own) * (reshaped - image[box])
+            mouth_paste = np.clip(paste + 0.5, 0, 255).astype(np.uint8)
         image_u8 = rounded_to_uint8(image)  # `image` is not read again
         if self.config.target_expression_lines:
             weights = region_weights(source_blendshapes, target.blendshapes, usual,
@@ -468,13 +483,21 @@ class MeshEngine:
             reshaped = self._eye_toner.tint(reshaped, box, landmarks, target.track, size)
         eyes_box = eyes_bounds(eyes, own_eyes)  # where the eyes' shares are: found once
         kept_source = source_share(kept, eyes, own_eyes, catchlights, eyes_box)
+        mouth_kept = kept[box].copy()
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, eyes_box)
+        # The read-backs below see the engine's image there, as they were tuned on; the
+        # compositor pastes the lips' own (where the eyes' share does not outweigh them).
+        read_image = kept_image
+        if mouth_paste is not None:
+            read_image = kept_image.copy()
+            np.copyto(kept_image[box], mouth_paste,
+                      where=((mouth_kept > 0.0) & (kept[box] <= mouth_kept))[..., None])
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
         if self.config.read_eyes and self._eye_reads.due(target.track):
             read = self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
-                                                             kept_image), target.face_landmarks)
+                                                             read_image), target.face_landmarks)
             # A photo's mouth only: a video source's texture changes every frame, so one
             # reading's misplacement need not hold for the next (expr-video-smiling lost
             # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
@@ -485,7 +508,7 @@ class MeshEngine:
         elif (self.config.read_eyes and len(self._records) == 1
               and self._mouth_reads.due(target.track, target_smile)):
             # And where the target smiles beyond every reading: the mouth's width alone.
-            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, kept_image),
+            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, read_image),
                                         target.face_landmarks)
             if read is not None:
                 self._mouth_reads.add(target.track, landmarks, read, target_smile,
