@@ -485,19 +485,12 @@ class MeshEngine:
         kept_source = source_share(kept, eyes, own_eyes, catchlights, eyes_box)
         mouth_kept = kept[box].copy()
         kept, kept_image = with_eyes(kept, image_u8, eyes, own_eyes, reshaped, box, eyes_box)
-        # The read-backs below see the engine's image there, as they were tuned on; the
-        # compositor pastes the lips' own (where the eyes' share does not outweigh them).
-        read_image = kept_image
-        if mouth_paste is not None:
-            read_image = kept_image.copy()
-            np.copyto(kept_image[box], mouth_paste,
-                      where=((mouth_kept > 0.0) & (kept[box] <= mouth_kept))[..., None])
         # The source's relief and its features' tone at the middle scale, as far as its face
         # shape is shown (not on a self-swap: the target's is then the right one, lit right).
         mask = feather(inside, erode=2, blur=max(2, size // 96))
         if self.config.read_eyes and self._eye_reads.due(target.track):
             read = self._eye_reads.read(target.track, _shown(target.image, image_u8, mask, kept,
-                                                             read_image), target.face_landmarks)
+                                                             kept_image), target.face_landmarks)
             # A photo's mouth only: a video source's texture changes every frame, so one
             # reading's misplacement need not hold for the next (expr-video-smiling lost
             # two smile frames after the first reading; BENCHMARKS.md, fifteenth round).
@@ -508,11 +501,17 @@ class MeshEngine:
         elif (self.config.read_eyes and len(self._records) == 1
               and self._mouth_reads.due(target.track, target_smile)):
             # And where the target smiles beyond every reading: the mouth's width alone.
-            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, read_image),
+            read = self._eye_reads.look(_shown(target.image, image_u8, mask, kept, kept_image),
                                         target.face_landmarks)
             if read is not None:
                 self._mouth_reads.add(target.track, landmarks, read, target_smile,
                                       scheduled=False)
+        if mouth_paste is not None and kept_lips is not None:
+            # The compositor pastes the lips' own where they are kept and the eyes' share
+            # does not outweigh them; the read-backs above saw the engine's image there, as
+            # they were tuned on. Elsewhere (the opening alone, the corners) main's image.
+            np.copyto(kept_image[box], mouth_paste,
+                      where=((kept_lips[box] > 0.0) & (kept[box] <= mouth_kept))[..., None])
         # A photo's sockets' shading is its one light (the shouting photo's top light, a
         # grey veil over both eyes), taken off in the compositor; a video source's darker
         # upper lids were its eyes' own depth (headturn-man; BENCHMARKS.md, sixteenth round).
