@@ -91,7 +91,7 @@ _ENCODE_IN_A_CHILD = ("import sys; from pathlib import Path; sys.path.insert(0, 
                     reason="MALLOC_PERTURB_ fills the heap on Linux's glibc")
 def test_an_encode_writes_the_same_pictures_whatever_the_heap_held(tmp_path: Path) -> None:
     """Two processes whose fresh allocations glibc fills with different bytes. With x264's
-    AVX-512 code this texture's pictures differed from the sixth frame on: the cause of
+    AVX-512 code this texture's pictures differed from the seventh frame on: the cause of
     the affinity test's failures in full test runs, where earlier tests had left the heap
     dirty (BENCHMARKS.md, Output containers, fifty-sixth round). On a CPU without AVX-512
     the code it guards is never run, and the test passes either way."""

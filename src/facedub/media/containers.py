@@ -82,7 +82,7 @@ def _x264_instruction_set() -> dict[str, str]:
     its macroblock-tree pass, at some sizes and contents (a drifting texture at 320 x 240,
     480 x 272 and 480 x 480, the last two the shared GIF's and d18's sizes, and at 524 x 524
     over 30 frames): the same frames, encoded in processes whose heap held different
-    leftovers (glibc's MALLOC_PERTURB_), came out different from the sixth or the first frame
+    leftovers (glibc's MALLOC_PERTURB_), came out different from the seventh or the first frame
     on, and a full test run wrote a test texture differently in one encode than in the next.
     Capped at AVX2 every size tried encodes the same whatever the heap holds. "asm" names
     the instruction sets x264 uses (not intersected with what the CPU has), so it is set only
