@@ -13,6 +13,7 @@ import pytest
 
 from facedub.composite.compositor import CompositeConfig, Compositor
 from facedub.engines.base import SwappedFace, TargetFace
+from facedub.faces.masks import convex_hull_mask
 from facedub.faces.regions import mesh_regions
 from facedub.types import HeadPose
 
@@ -33,11 +34,8 @@ def torch_frames(aligned_frames: Callable[[str, int], list[tuple[float, np.ndarr
 
 def _brows(landmarks: np.ndarray) -> np.ndarray:
     regions = mesh_regions()
-    hulls = np.zeros((SIZE, SIZE), np.uint8)
-    for group in (regions.left_eyebrow, regions.right_eyebrow):
-        hull = cv2.convexHull(np.round(landmarks[group, :2]).astype(np.int32))
-        cv2.fillConvexPoly(hulls, hull, 1)
-    return hulls.astype(bool)
+    return (convex_hull_mask(landmarks[regions.left_eyebrow], (SIZE, SIZE))
+            | convex_hull_mask(landmarks[regions.right_eyebrow], (SIZE, SIZE)))
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:

@@ -62,6 +62,13 @@ def _decoded(path: Path) -> list[np.ndarray]:
     return [frame.image for frame in media.iter_frames(path)]
 
 
+def _differing(first: list[np.ndarray], second: list[np.ndarray]) -> list[int]:
+    """The indices of the frames that differ between two decodes of FRAMES frames each."""
+    assert len(first) == len(second) == FRAMES
+    return [index for index, (a, b) in enumerate(zip(first, second, strict=True))
+            if not np.array_equal(a, b)]
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity")
                     or len(getattr(os, "sched_getaffinity", lambda _: ())(0)) < 2,
                     reason="needs two CPUs and thread affinity (Linux)")
@@ -75,10 +82,7 @@ def test_an_encode_on_one_cpu_writes_the_same_pictures_as_on_all(tmp_path: Path,
     _written_on(None, tmp_path / f"all{suffix}", frames)
     _written_on(one_cpu, tmp_path / f"one{suffix}", frames)
     every, one = _decoded(tmp_path / f"all{suffix}"), _decoded(tmp_path / f"one{suffix}")
-    assert len(every) == len(one) == FRAMES
-    differing = [index for index, (a, b) in enumerate(zip(every, one, strict=True))
-                 if not np.array_equal(a, b)]
-    assert differing == []
+    assert _differing(every, one) == []
 
 
 # A child process that encodes the texture as the test above does, free of any pinning.
@@ -102,8 +106,4 @@ def test_an_encode_writes_the_same_pictures_whatever_the_heap_held(tmp_path: Pat
                         str(path)], env={**os.environ, "MALLOC_PERTURB_": fill}, check=True,
                        timeout=600)
         written.append(_decoded(path))
-    first, second = written
-    assert len(first) == len(second) == FRAMES
-    differing = [index for index, (a, b) in enumerate(zip(first, second, strict=True))
-                 if not np.array_equal(a, b)]
-    assert differing == []
+    assert _differing(*written) == []

@@ -460,8 +460,8 @@ class MeshEngine:
         mouth_paste = None
         if kept_lips is not None:
             own = np.clip(kept_lips[box] / np.maximum(kept[box], 1e-6), 0.0, 1.0)
-            paste = image[box] + three_channels(own) * (reshaped - image[box])
-            mouth_paste = np.clip(paste + 0.5, 0, 255).astype(np.uint8)
+            mouth_paste = rounded_to_uint8(image[box] + three_channels(own)
+                                           * (reshaped - image[box]))
         image_u8 = rounded_to_uint8(image)  # `image` is not read again
         if self.config.target_expression_lines:
             weights = region_weights(source_blendshapes, target.blendshapes, usual,
