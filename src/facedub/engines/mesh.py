@@ -71,15 +71,16 @@ from facedub.engines.mesh_mouth import (
     mean_smile,
     not_darker,
     photo_lips_open,
+    placement_share,
     target_corners_share,
     target_interior,
     target_lips_share,
 )
 from facedub.engines.mesh_mouth_read import MouthReads
 from facedub.engines.mesh_shape import (
+    OPENING_SHARE,
     FaceShape,
     lifted_corners,
-    narrowed_mouth,
     other_person,
     resized_mouth,
 )
@@ -290,7 +291,13 @@ class MeshEngine:
         # The mouth as wide against the eyes as the target's, where the landmarker reads the
         # engine's eyes nearer together than the target's (mesh_eye_read): else it reads a
         # smile the target does not show.
-        landmarks = narrowed_mouth(landmarks, self._eye_reads.applied(target.track))
+        # Placed nearer the nose by that ratio (`mesh_shape.narrowed_mouth`) only as far as
+        # the target's mouth is open (`mesh_mouth.placement_share`).
+        ratio = self._eye_reads.applied(target.track)
+        if ratio < 1.0:
+            placed = placement_share(target.blendshapes)
+            landmarks = resized_mouth(landmarks, ratio, OPENING_SHARE,
+                                      drop_ratio=ratio + (1.0 - placed) * (1.0 - ratio))
         # Its corners and width drawn so that the landmarker reads them where the target's
         # are (mesh_mouth_read): a photo's lips read higher or narrower than they are drawn.
         target_smile = mean_smile(target.blendshapes)

@@ -255,6 +255,21 @@ _SMILE_KEYS = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES
                if name.startswith("mouthSmile")]
 
 
+# The mouth is drawn nearer the nose by the eye reading's ratio (`mesh_shape.narrowed_mouth`)
+# only as far as the target's mouth is open (jawOpen, not below the first value, wholly from
+# the second): placed, a low mouth no longer read open (expr-shouting's pout on frame 5), but
+# on d10's closed smile (frames 29-33, jawOpen 0.01-0.12) the raised mouth read 0.05-0.08
+# more smile on top of the eye rim's (BENCHMARKS.md, Realism, fifty-seventh round).
+PLACED_OPEN = (0.14, 0.2)
+
+
+def placement_share(target_blendshapes: np.ndarray) -> float:
+    """0..1: how far the mouth is placed by the eye reading's ratio (`PLACED_OPEN`)."""
+    jaw = float(target_blendshapes[BLENDSHAPE_NAMES.index("jawOpen")])
+    low, high = PLACED_OPEN
+    return float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
+
+
 def mean_smile(blendshapes: np.ndarray) -> float:
     """The mean of mouthSmileLeft and mouthSmileRight of a (52,) blendshape vector."""
     return float(np.mean(np.asarray(blendshapes)[_SMILE_KEYS]))
