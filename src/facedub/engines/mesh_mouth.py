@@ -255,19 +255,26 @@ _SMILE_KEYS = [BLENDSHAPE_NAMES.index(name) for name in LIP_BLENDSHAPES
                if name.startswith("mouthSmile")]
 
 
-# The mouth is drawn nearer the nose by the eye reading's ratio (`mesh_shape.narrowed_mouth`)
-# only as far as the target's mouth is open (jawOpen, not below the first value, wholly from
-# the second): placed, a low mouth no longer read open (expr-shouting's pout on frame 5), but
-# on d10's closed smile (frames 29-33, jawOpen 0.01-0.12) the raised mouth read 0.05-0.08
-# more smile on top of the eye rim's (BENCHMARKS.md, Realism, fifty-seventh round).
+# The mouth is drawn nearer the nose by the eye reading's ratio (`mesh_shape.narrowed_mouth`):
+# placed, a low mouth no longer read open (expr-shouting's pout on frame 5) and
+# threequarter-glasses read more like the source. Not on a closed smile: the mouth drawn
+# higher reads more smile, and on d10's closed smile (frames 29-33, jawOpen 0.01-0.12,
+# mouthSmile 0.20-0.31) that came on top of the eye rim's excess: all of expr-shouting's
+# smile misses (BENCHMARKS.md, Realism, fifty-seventh round). A mouth counts as open from
+# the first jawOpen value (wholly from the second), a smile from the first mean mouthSmile.
 PLACED_OPEN = (0.14, 0.2)
+PLACED_SMILE = (0.1, 0.2)
 
 
 def placement_share(target_blendshapes: np.ndarray) -> float:
-    """0..1: how far the mouth is placed by the eye reading's ratio (`PLACED_OPEN`)."""
+    """0..1: how far the mouth is placed by the eye reading's ratio: whole unless the
+    target smiles (`PLACED_SMILE`) with its mouth closed (`PLACED_OPEN`)."""
     jaw = float(target_blendshapes[BLENDSHAPE_NAMES.index("jawOpen")])
     low, high = PLACED_OPEN
-    return float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
+    opened = float(np.clip((jaw - low) / (high - low), 0.0, 1.0))
+    low, high = PLACED_SMILE
+    smiling = float(np.clip((mean_smile(target_blendshapes) - low) / (high - low), 0.0, 1.0))
+    return 1.0 - (1.0 - opened) * smiling
 
 
 def mean_smile(blendshapes: np.ndarray) -> float:
