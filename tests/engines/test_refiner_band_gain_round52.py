@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from facedub.engines.refiner import (
+    SHARPNESS_SLACK,
     TorchCropRefiner,
     composited_band_gain,
     crop_scale,
@@ -75,7 +76,7 @@ def test_the_mismatch_never_rises_under_the_gain(face: np.ndarray, seed: int) ->
     gain = composited_band_gain(shown, extra, target, where)
     assert 0.0 <= gain <= 1.0
     assert (_mismatch(shown + gain * extra, target, where)
-            <= _mismatch(shown, target, where) + 1e-4)
+            <= _mismatch(shown, target, where) + SHARPNESS_SLACK + 1e-4)
 
 
 def test_the_gain_reads_the_frames_scale(face: np.ndarray) -> None:
@@ -104,7 +105,8 @@ def test_refine_composited_keeps_a_sharper_face_from_sharpening(face: np.ndarray
     alpha = cv2.GaussianBlur(alpha, (0, 0), 3.0)
     out = refine_composited(TorchCropRefiner(model), face, alpha, target)
     where = alpha > 0.5
-    assert (_mismatch(out, target, where) <= _mismatch(face, target, where) + 1e-3)
+    assert (_mismatch(out, target, where)
+            <= _mismatch(face, target, where) + SHARPNESS_SLACK + 1e-3)
     shown = np.ascontiguousarray(face.transpose(2, 0, 1), np.float32)[None] / 255.0
     raw = TorchCropRefiner(model)(shown, alpha[None, None])
     assert np.abs(raw - shown).max() * 255.0 > 4  # the network does move it

@@ -348,11 +348,17 @@ CROP_BAND_SIGMA = 3.6
 MIN_ALPHA = 1.0 / 255.0
 # The composited band's gain is one of k / BAND_GAIN_STEPS (composited_band_gain).
 BAND_GAIN_STEPS = 20
-# How much worse than the band left out (gain 0) the face's sharpness mismatch may be at
-# the gain kept: none. The largest gain that is no worse is kept; on the webcam split this
-# kept +0.0002 of the band's whole +0.0007 SSIM, and the d3 pairs' sharpness and grain
-# rise went (fifty-second round). A looser slack, keeping more, was not tried.
-SHARPNESS_SLACK = 0.0
+# How much worse than the band left out (gain 0) the face's sharpness mismatch (|log2|)
+# may be at the gain kept; the largest gain within it is kept. With none (fifty-second
+# round) the webcam split's band was dropped in 26 of its 40 frames, and the d3 split's
+# network moved no pixel: its band softens a face the compositor already left softer
+# than the target's (1.2-1.3 against 1.3-1.7 mean |Laplacian|, 40 of 40 frames), so any
+# of it raised the mismatch. 0.01 is a sixth of the targets' own sharpness change from
+# one frame to the next (0.067 log2 on the d3 split, 0.052 on the webcam's); it keeps
+# the webcam's band in all 40 frames (face SSIM +0.00065 over the mesh engine against
+# +0.00017, tone vs neck and colour flatness lower), and a tenth of the d3 band, which
+# the 8-bit crop rounds nearly all away (BENCHMARKS.md, Refiner, thirty-second round).
+SHARPNESS_SLACK = 0.01
 # L*: how far outside its training faces' lightness (`TrainedLight`, per face) a
 # target's face may be lit and keep the band (`fits_light`). The webcam split's network
 # trained on faces of 65.7 to 72.1 L*; its band lifts the webcam's own auto-exposure dip
