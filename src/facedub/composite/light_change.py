@@ -156,8 +156,8 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     `history` empty: the track's first frame.
     On `owned_brows` (s, s: the brows' part of `owned`; None: none), where the band's
     change is kept off, the light's gain at the band's finer scale is taken instead, up
-    to the target's own rise there
-    (`_brows_lift`): the torch's light on the source's own brows, not the target's."""
+    to the target's own rise there (`_brows_lift`): the torch's light on the source's own
+    brows, not the target's."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     inner, bare = weight > 0.5, (skin > 0.5) & (weight > 0.5)
