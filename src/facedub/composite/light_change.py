@@ -155,9 +155,8 @@ def light_change(target_lightness: np.ndarray, mask: np.ndarray, weight: np.ndar
     (s, s) where the face is measured, `sigma` the tone's low-pass at this size;
     `history` empty: the track's first frame.
     On `owned_brows` (s, s: the brows' part of `owned`; None: none), where the band's
-    change is kept off, the light's gain at the band's finer scale is taken instead, up
-    to the target's own rise there (`_brows_lift`): the torch's light on the source's own
-    brows, not the target's."""
+    change is kept off, the light's gain at the band's finer scale is taken instead
+    (`_brows_lift`): the torch's light on the source's own brows, not the target's."""
     low = _masked_plane_blur(target_lightness, mask, sigma)
     band = _masked_plane_blur(target_lightness, mask, sigma / BAND_DIVISOR) - low
     inner, bare = weight > 0.5, (skin > 0.5) & (weight > 0.5)
@@ -220,8 +219,7 @@ def _brows_lift(low: np.ndarray, band: np.ndarray, reference_low: np.ndarray,
                 reference_band: np.ndarray) -> np.ndarray:
     """L units the base under the owned brows takes beyond `low` (the coarse light it has
     already): the usual coarse light `reference_low` under the light's gain at the band's
-    finer scale, at most the target's own change there at that scale (`band` less
-    `reference_band`). The torch lights the brow ridge more than the coarse light says (its
+    finer scale. The torch lights the brow ridge more than the coarse light says (its
     band's change), and the brows the source owns keep the band's change off (on
     self-photo's torch frames the output's brow hair 6.2 L darker than the target's, the
     skin round it as light; BENCHMARKS.md, fifty-sixth round)."""
@@ -231,15 +229,8 @@ def _brows_lift(low: np.ndarray, band: np.ndarray, reference_low: np.ndarray,
     # light there (the frame's gate, `followed`, is all that limits it).
     fine_gain = ((low + band + LIGHT_OFFSET)
                  / np.maximum(reference_low + reference_band + LIGHT_OFFSET, 1.0))
-    lift = (reference_low + LIGHT_OFFSET) * fine_gain - (low + LIGHT_OFFSET)
-    # At most the target's own rise there beyond the coarse light's: the gain on the
-    # usual coarse light lifts the base as if the brows were as light as the skin round
-    # them, so on the target's dark brow hair (its band under the usual light about
-    # 9 L down) it overshot the target's own lit brows by -band * (gain - 1), 4 L on
-    # his unlit face under the torch, and lifted a pale-browed source (Biden's photo)
-    # 2.7 L over main (BENCHMARKS.md, fifty-sixth and fifty-seventh rounds).
-    capped: np.ndarray = np.minimum(lift, band - reference_band)
-    return capped
+    lift: np.ndarray = (reference_low + LIGHT_OFFSET) * fine_gain - (low + LIGHT_OFFSET)
+    return lift
 
 
 def usual_light(frames: Sequence[LightFrame]) -> tuple[list[LightFrame], int]:
