@@ -96,15 +96,12 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
 SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
-# Round a made-up target's eyes (`eye_bands`) the face's band on the sockets from sigma /
-# LID_EXCESS_DIVISOR to their own base is lighter than the target's there by at most
-# LID_EXCESS (+ LID_EXCESS_SOFT, softly), and only that way (`_lid_excess`): the shouting
-# photo's lids, stretched and lit under her raised brows, came out as a pale rim round each
-# of d10's darker, made-up lids; her creases and the layout stay hers (both ways, it moved
-# the swap toward d10's likeness; BENCHMARKS.md, Realism, fifty-sixth and -seventh rounds).
-LID_EXCESS_DIVISOR = 9.0
-LID_EXCESS = 3.0
-LID_EXCESS_SOFT = 2.0
+# Round a made-up target's eyes (`eye_bands`: the sockets times each eye's band and strength,
+# `_made_up_sockets`) the sockets' band lift reads the band from sigma / SOCKET_FINE_DIVISOR:
+# at LID_DIVISOR it is the sockets' own base's blur (`_own_sockets`), and it lifted nothing
+# there (0.11 L at most on expr-shouting; BENCHMARKS.md, Realism, fifty-sixth and
+# fifty-seventh rounds).
+SOCKET_FINE_DIVISOR = 9.0
 # And round the eyes (`surround_weights`: the openings grown this share of the crop, the
 # brows and nose left out) both bases are their skin's own, the target's eye make-up and
 # the hair at its temples left out too: pixels whose colour lies beyond SKIN_LIKENESS
@@ -408,26 +405,23 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / LID_DIVISOR * half / size, sockets_half))
+    if made_up is not None:
+        # Under the sockets' own-skin base (every photo source) the lift above reads the
+        # band between that base's own blur and itself: nothing. Round a made-up target's
+        # eyes, read finer: the shouting photo's creases under her raised brows, 5 L darker
+        # than d10's lit brow bone, lifted there (SOCKET_FINE_DIVISOR). Gated as the
+        # bare-eye base is: read for every photo source, it would move every photo pair.
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / SOCKET_FINE_DIVISOR * half / size, made_up))
     if nose_base is not None:
         # The nose's underside in a photo's light from above: its shadow at the target's
         # depth there (`NOSE_BASE`).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / NOSE_BASE_DIVISOR * half / size,
                                 resized(nose_base, half)))
-    if made_up is not None:
-        # Round a made-up target's eyes the sockets' band lift measured finer than their
-        # own base: at LID_DIVISOR it is the base's own blur, and lifted nothing (0.11 L at
-        # most on expr-shouting, fifty-sixth round).
-        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
-                                sigma / LID_EXCESS_DIVISOR * half / size, made_up))
     if lifts:
         target_base = target_low.copy()
         target_base[..., 0] += np.maximum.reduce(lifts)
-    if made_up is not None:
-        # The photo's lit lids no lighter than the made-up target's own, past a level.
-        target_base = target_base.copy() if target_base is target_low else target_base
-        target_base[..., 0] -= _lid_excess(face_half, target_half, face_low, target_low,
-                                           sigma / LID_EXCESS_DIVISOR * half / size, made_up)
     if relief > 0.0:
         target_base = target_base.copy() if target_base is target_low else target_base
         target_base[..., 0] += np.float32(relief) * _relief(
@@ -1040,25 +1034,6 @@ def _made_up_sockets(sockets: np.ndarray, bands: list[np.ndarray | None],
         return None
     made_up: np.ndarray = sockets * np.maximum.reduce(weights)
     return made_up
-
-
-def _lid_excess(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
-                target_low: np.ndarray, blur: float, weight: np.ndarray) -> np.ndarray:
-    """(s, s) float32 L units (0 or more) to take off the target's low-pass, times the
-    `weight` (s, s): what holds the face's band between `blur` and its low-pass lighter
-    than the target's by at most LID_EXCESS, and softly LID_EXCESS_SOFT more (the mirror
-    of `_band_lift`). Where the face's band is darker, nothing: its creases are its own.
-    Computed in the box where `weight` is above 0 (`_blur_boxes`), 0 elsewhere."""
-    lowered = np.zeros_like(weight)
-    boxes = _blur_boxes(weight, blur)
-    if boxes is None:
-        return lowered
-    box, read, inner = boxes
-    face_band = _blur(face[read][..., 0], blur)[inner] - face_low[box][..., 0]
-    target_band = _blur(target[read][..., 0], blur)[inner] - target_low[box][..., 0]
-    excess = np.maximum(face_band - target_band - LID_EXCESS, 0.0)
-    lowered[box] = weight[box] * (excess - LID_EXCESS_SOFT * np.tanh(excess / LID_EXCESS_SOFT))
-    return lowered
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
