@@ -96,6 +96,12 @@ OPENING = 0.6  # the eye opening's middle (this share of it about its centre) is
 # crop: the lashes and a liner's wing) and the brows.
 SOCKET_EYE_GROW = 1 / 48
 SOCKET_CHROMA_STEP = 4.0  # Lab units the sockets' base colour may move (`_own_sockets`)
+# Round a made-up target's eyes (`eye_bands`: the sockets times each eye's band and strength,
+# `_made_up_sockets`) the sockets' band lift reads the band from sigma / SOCKET_FINE_DIVISOR:
+# at LID_DIVISOR it is the sockets' own base's blur (`_own_sockets`), and it lifted nothing
+# there (0.11 L at most on expr-shouting; BENCHMARKS.md, Realism, fifty-sixth and
+# fifty-seventh rounds).
+SOCKET_FINE_DIVISOR = 9.0
 # And round the eyes (`surround_weights`: the openings grown this share of the crop, the
 # brows and nose left out) both bases are their skin's own, the target's eye make-up and
 # the hair at its temples left out too: pixels whose colour lies beyond SKIN_LIKENESS
@@ -340,6 +346,7 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                            chroma_sigma)
     # Each weight shrunk once (the sockets and under-eye zones are read twice).
     sockets_half = None if sockets is None else resized(sockets, half)
+    made_up = None  # the sockets round a made-up target's eyes, by its gate's strength
     under_eyes_half = None if under_eyes is None else resized(under_eyes, half)
     if sockets_half is not None and socket_skin is not None:
         skin_mask = mask_half * resized(socket_skin, half)
@@ -368,10 +375,11 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
                                       supported=True)
         if eye_bands is not None:  # the target's base round each eye its bare skin's
             bands, strengths = eye_bands
-            target_low = _bare_eye_bases(
-                target_half, target_low, skin_mask, shown_half,
-                [resized(band, half) if strength > 0.0 else None
-                 for band, strength in zip(bands, strengths, strict=True)], strengths, blur)
+            bands_half = [resized(band, half) if strength > 0.0 else None
+                          for band, strength in zip(bands, strengths, strict=True)]
+            target_low = _bare_eye_bases(target_half, target_low, skin_mask, shown_half,
+                                         bands_half, strengths, blur)
+            made_up = _made_up_sockets(sockets_half, bands_half, strengths)
     limit = DETAIL_GAIN * _local_detail(target_half[..., 0] - target_low[..., 0],
                                         sigma * half / size) + DETAIL_FLOOR
     face_base, target_base = face_low, target_low  # what the face's detail is taken from
@@ -397,6 +405,14 @@ def carry_detail(face_lab: np.ndarray, target_lab: np.ndarray, mask: np.ndarray,
         # are who it is: over the brows hair-forehead lost 5 of 40 frames' likeness).
         lifts.append(_band_lift(face_half, target_half, face_low, target_low,
                                 sigma / LID_DIVISOR * half / size, sockets_half))
+    if made_up is not None:
+        # Under the sockets' own-skin base (every photo source) the lift above reads the
+        # band between that base's own blur and itself: nothing. Round a made-up target's
+        # eyes, read finer: the shouting photo's creases under her raised brows, 5 L darker
+        # than d10's lit brow bone, lifted there (SOCKET_FINE_DIVISOR). Gated as the
+        # bare-eye base is: read for every photo source, it would move every photo pair.
+        lifts.append(_band_lift(face_half, target_half, face_low, target_low,
+                                sigma / SOCKET_FINE_DIVISOR * half / size, made_up))
     if nose_base is not None:
         # The nose's underside in a photo's light from above: its shadow at the target's
         # depth there (`NOSE_BASE`).
@@ -1005,6 +1021,19 @@ def _band_lift(face: np.ndarray, target: np.ndarray, face_low: np.ndarray,
     excess = np.maximum(target_band - face_band - DARK_BAND, 0.0)
     lifted[box] = weight[box] * (excess - DARK_SOFT * np.tanh(excess / DARK_SOFT))
     return lifted
+
+
+def _made_up_sockets(sockets: np.ndarray, bands: list[np.ndarray | None],
+                     strengths: Sequence[float]) -> np.ndarray | None:
+    """(s, s) float32: the `sockets` weight times each eye's band (`eye_band_weights`, None
+    where its make-up gate is nil) times its strength, the larger of the two eyes; None
+    where no band is given."""
+    weights = [band * np.float32(strength)
+               for band, strength in zip(bands, strengths, strict=True) if band is not None]
+    if not weights:
+        return None
+    made_up: np.ndarray = sockets * np.maximum.reduce(weights)
+    return made_up
 
 
 def _greyed(lightness: np.ndarray, base: np.ndarray, hair: np.ndarray) -> np.ndarray:
